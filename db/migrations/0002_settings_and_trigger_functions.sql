@@ -1,0 +1,64 @@
+-- 0002_settings_and_trigger_functions: frozen copy of the canonical definitions as of this migration.
+
+-- from db/schema/02_trigger_functions.sql
+-- Trigger functions the tables need. They belong to the schema (not the repeatable definitions) because
+-- triggers depend on them.
+SET ROLE livepanty_owner;
+
+CREATE FUNCTION lp.touch_updated_at() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = ''
+AS $$
+BEGIN
+    NEW.updated_at := pg_catalog.now();
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION lp.touch_updated_at() IS 'BEFORE UPDATE trigger: keeps updated_at current.';
+REVOKE ALL ON FUNCTION lp.touch_updated_at() FROM PUBLIC;
+
+CREATE FUNCTION lp.reject_mutation() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = ''
+AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'LP090',
+        MESSAGE = pg_catalog.format('%s.%s is append-only: %s is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
+        HINT = 'Record a correcting entry instead of changing history.';
+END
+$$;
+COMMENT ON FUNCTION lp.reject_mutation() IS 'Trigger that rejects UPDATE, DELETE and TRUNCATE on append-only tables (audit_logs, ledger), for every role including the owner.';
+REVOKE ALL ON FUNCTION lp.reject_mutation() FROM PUBLIC;
+
+RESET ROLE;
+
+-- from db/schema/05_settings.sql
+SET ROLE livepanty_owner;
+
+CREATE TABLE lp.settings (
+    key         text PRIMARY KEY CHECK (key ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'),
+    value       jsonb NOT NULL,
+    description text NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    updated_by  uuid
+);
+COMMENT ON TABLE lp.settings IS 'Runtime configuration read by the api functions (api.set_setting changes it, audited). Keys are dotted names.';
+COMMENT ON COLUMN lp.settings.updated_by IS 'Platform user who last changed the value (no foreign key: settings outlive users).';
+CREATE TRIGGER settings_touch_updated_at BEFORE UPDATE ON lp.settings
+    FOR EACH ROW EXECUTE FUNCTION lp.touch_updated_at();
+
+INSERT INTO lp.settings (key, value, description) VALUES
+    ('auth.bcrypt_cost',           '12',  'bcrypt work factor for new password hashes (4..15).'),
+    ('auth.password_min_length',   '10',  'Minimum password length in characters.'),
+    ('auth.max_failed_logins',     '5',   'Consecutive failed logins that lock an account.'),
+    ('auth.lockout_minutes',       '15',  'How long a locked account stays locked, in minutes.'),
+    ('auth.session_ttl_hours',     '720', 'Default lifetime of a login session, in hours.'),
+    ('auth.reset_token_ttl_minutes', '60', 'Lifetime of a password reset token, in minutes.'),
+    ('auth.minimum_age_years',     '18',  'Minimum age in years to register.');
+
+-- Seed rows first: once row level security is forced, only policies let rows in.
+ALTER TABLE lp.settings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE lp.settings FORCE ROW LEVEL SECURITY;
+
+RESET ROLE;

@@ -1,0 +1,2 @@
+DROP TABLE lp.stream_viewers CASCADE;
+DROP TABLE lp.streams CASCADE;

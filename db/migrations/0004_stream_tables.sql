@@ -1,0 +1,73 @@
+-- 0004_stream_tables: frozen copy of the canonical definitions as of this migration.
+
+-- from db/schema/22_streams.sql
+SET ROLE livepanty_owner;
+
+CREATE TABLE lp.streams (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    host_id         uuid NOT NULL REFERENCES lp.users (id) ON DELETE CASCADE,
+    title           text NOT NULL CHECK (char_length(title) BETWEEN 1 AND 140),
+    description     text CHECK (char_length(description) <= 5000),
+    category        text NOT NULL DEFAULT 'general' CHECK (category ~ '^[a-z][a-z0-9_-]{1,31}$'),
+    tags            text[] NOT NULL DEFAULT '{}' CHECK (cardinality(tags) <= 20),
+    status          text NOT NULL DEFAULT 'scheduled' CHECK (status IN ('scheduled', 'live', 'ended', 'cancelled')),
+    visibility      text NOT NULL DEFAULT 'public' CHECK (visibility IN ('public', 'private', 'group')),
+    is_mature       boolean NOT NULL DEFAULT true,
+    thumbnail_url   text CHECK (char_length(thumbnail_url) <= 2048 AND thumbnail_url ~ '^https://'),
+    stream_key_hash bytea CHECK (octet_length(stream_key_hash) = 32),
+    scheduled_at    timestamptz,
+    started_at      timestamptz,
+    ended_at        timestamptz,
+    peak_viewers    integer NOT NULL DEFAULT 0 CHECK (peak_viewers >= 0),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    deleted_at      timestamptz,
+    CHECK (status <> 'live' OR (started_at IS NOT NULL AND ended_at IS NULL)),
+    CHECK (status <> 'ended' OR (started_at IS NOT NULL AND ended_at IS NOT NULL)),
+    CHECK (ended_at IS NULL OR ended_at >= started_at)
+);
+COMMENT ON TABLE lp.streams IS 'Live streaming sessions and their metadata. Tips keep their money when a stream goes (tips.stream_id is SET NULL).';
+COMMENT ON COLUMN lp.streams.status IS 'scheduled -> live -> ended, or cancelled before going live. At most one live stream per host.';
+COMMENT ON COLUMN lp.streams.visibility IS 'public, private (one paying viewer) or group show.';
+COMMENT ON COLUMN lp.streams.stream_key_hash IS 'SHA-256 of the ingest stream key. Never granted to any application role.';
+COMMENT ON COLUMN lp.streams.peak_viewers IS 'Highest concurrent viewer count seen, maintained when viewers join.';
+COMMENT ON COLUMN lp.streams.deleted_at IS 'Soft delete: hidden from everyone but moderators and admins.';
+
+CREATE INDEX streams_host_idx ON lp.streams (host_id, created_at DESC);
+CREATE INDEX streams_status_idx ON lp.streams (status, created_at DESC) WHERE deleted_at IS NULL;
+CREATE INDEX streams_category_idx ON lp.streams (category, status) WHERE deleted_at IS NULL;
+CREATE INDEX streams_live_idx ON lp.streams (started_at DESC) WHERE status = 'live' AND deleted_at IS NULL;
+CREATE UNIQUE INDEX streams_one_live_per_host_key ON lp.streams (host_id) WHERE status = 'live';
+
+ALTER TABLE lp.streams ENABLE ROW LEVEL SECURITY;
+ALTER TABLE lp.streams FORCE ROW LEVEL SECURITY;
+CREATE TRIGGER streams_touch_updated_at BEFORE UPDATE ON lp.streams
+    FOR EACH ROW EXECUTE FUNCTION lp.touch_updated_at();
+
+RESET ROLE;
+
+-- from db/schema/23_stream_viewers.sql
+SET ROLE livepanty_owner;
+
+CREATE TABLE lp.stream_viewers (
+    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    stream_id         uuid NOT NULL REFERENCES lp.streams (id) ON DELETE CASCADE,
+    user_id           uuid NOT NULL REFERENCES lp.users (id) ON DELETE CASCADE,
+    joined_at         timestamptz NOT NULL DEFAULT now(),
+    last_heartbeat_at timestamptz NOT NULL DEFAULT now(),
+    left_at           timestamptz,
+    ip_address        inet,
+    CHECK (left_at IS NULL OR left_at >= joined_at),
+    CHECK (last_heartbeat_at >= joined_at)
+);
+COMMENT ON TABLE lp.stream_viewers IS 'One row per viewing session of a user in a stream (join to leave); open sessions have left_at NULL.';
+COMMENT ON COLUMN lp.stream_viewers.last_heartbeat_at IS 'Last sign of life from the player; sessions without one for a while are closed by a job.';
+
+CREATE UNIQUE INDEX stream_viewers_open_key ON lp.stream_viewers (stream_id, user_id) WHERE left_at IS NULL;
+CREATE INDEX stream_viewers_stream_idx ON lp.stream_viewers (stream_id, joined_at);
+CREATE INDEX stream_viewers_user_idx ON lp.stream_viewers (user_id, joined_at DESC);
+
+ALTER TABLE lp.stream_viewers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE lp.stream_viewers FORCE ROW LEVEL SECURITY;
+
+RESET ROLE;

@@ -1,0 +1,5 @@
+DROP TABLE lp.payouts CASCADE;
+DROP TABLE lp.payments CASCADE;
+DROP TABLE lp.tips CASCADE;
+DROP TABLE lp.ledger CASCADE;
+DROP TABLE lp.wallets CASCADE;

@@ -1,0 +1,1 @@
+DROP TABLE lp.audit_logs CASCADE;

@@ -1,0 +1,33 @@
+SET ROLE livepanty_owner;
+
+CREATE TABLE lp.tips (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    sender_id       uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
+    recipient_id    uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
+    stream_id       uuid REFERENCES lp.streams (id) ON DELETE SET NULL,
+    amount          bigint NOT NULL CHECK (amount > 0),
+    fee_amount      bigint NOT NULL CHECK (fee_amount >= 0),
+    message         text CHECK (char_length(message) <= 500),
+    is_anonymous    boolean NOT NULL DEFAULT false,
+    status          text NOT NULL DEFAULT 'completed' CHECK (status IN ('completed', 'refunded')),
+    transaction_id  uuid NOT NULL,
+    idempotency_key text NOT NULL CHECK (char_length(idempotency_key) BETWEEN 1 AND 128),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    CHECK (sender_id <> recipient_id),
+    CHECK (fee_amount <= amount),
+    UNIQUE (sender_id, idempotency_key)
+);
+COMMENT ON TABLE lp.tips IS 'Tips from a viewer to a performer, optionally during a stream. The token movement is the ledger transaction transaction_id; the platform fee goes to the fee wallet in the same transaction.';
+COMMENT ON COLUMN lp.tips.amount IS 'Tokens paid by the sender (gross).';
+COMMENT ON COLUMN lp.tips.fee_amount IS 'Platform fee part of amount; the performer receives amount - fee_amount.';
+COMMENT ON COLUMN lp.tips.is_anonymous IS 'Sender hidden from the performer and the public (never from admins).';
+COMMENT ON COLUMN lp.tips.idempotency_key IS 'Caller-chosen key, unique per sender: a retry with the same key returns the original tip.';
+
+CREATE INDEX tips_recipient_idx ON lp.tips (recipient_id, created_at DESC);
+CREATE INDEX tips_sender_idx ON lp.tips (sender_id, created_at DESC);
+CREATE INDEX tips_stream_idx ON lp.tips (stream_id, created_at) WHERE stream_id IS NOT NULL;
+
+ALTER TABLE lp.tips ENABLE ROW LEVEL SECURITY;
+ALTER TABLE lp.tips FORCE ROW LEVEL SECURITY;
+
+RESET ROLE;

@@ -1,0 +1,29 @@
+SET ROLE livepanty_owner;
+
+CREATE TABLE lp.user_sanctions (
+    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id       uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
+    sanction_type text NOT NULL CHECK (sanction_type IN ('warning', 'mute', 'suspension', 'ban')),
+    reason        text NOT NULL CHECK (char_length(reason) BETWEEN 1 AND 1000),
+    report_id     uuid REFERENCES lp.reports (id) ON DELETE SET NULL,
+    issued_by     uuid REFERENCES lp.users (id) ON DELETE SET NULL,
+    starts_at     timestamptz NOT NULL DEFAULT now(),
+    ends_at       timestamptz,
+    revoked_at    timestamptz,
+    revoked_by    uuid REFERENCES lp.users (id) ON DELETE SET NULL,
+    revoke_reason text CHECK (char_length(revoke_reason) <= 1000),
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    CHECK (ends_at IS NULL OR ends_at > starts_at),
+    CHECK (sanction_type <> 'suspension' OR ends_at IS NOT NULL),
+    CHECK ((revoked_at IS NULL) = (revoke_reason IS NULL))
+);
+COMMENT ON TABLE lp.user_sanctions IS 'Warnings, mutes, suspensions and bans. An active suspension or ban blocks login, tipping, payouts (lp.active_sanction).';
+COMMENT ON COLUMN lp.user_sanctions.ends_at IS 'NULL = permanent (bans); suspensions always end.';
+COMMENT ON COLUMN lp.user_sanctions.revoked_at IS 'Lifted early by a moderator or admin (revoke_reason says why).';
+
+CREATE INDEX user_sanctions_user_active_idx ON lp.user_sanctions (user_id, starts_at) WHERE revoked_at IS NULL;
+
+ALTER TABLE lp.user_sanctions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE lp.user_sanctions FORCE ROW LEVEL SECURITY;
+
+RESET ROLE;
