@@ -1,0 +1,30 @@
+CREATE FUNCTION api.authenticate(p_token text) RETURNS api.authenticated
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_session lp.auth_sessions;
+    v_role    text;
+BEGIN
+    IF p_token IS NULL OR char_length(p_token) <> 43 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP023', MESSAGE = 'invalid or expired session';
+    END IF;
+    SELECT s.* INTO v_session FROM lp.auth_sessions AS s WHERE s.token_hash = lp.hash_token(p_token);
+    SELECT u.role INTO v_role FROM lp.users AS u WHERE u.id = v_session.user_id AND u.deleted_at IS NULL;
+    IF v_session.id IS NULL OR v_session.revoked_at IS NOT NULL OR v_session.expires_at <= now()
+       OR v_role IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP023', MESSAGE = 'invalid or expired session',
+            HINT = 'Log in again.';
+    END IF;
+    PERFORM lp.assert_not_sanctioned(v_session.user_id);
+    IF v_session.last_seen_at < now() - interval '1 minute' THEN
+        UPDATE lp.auth_sessions AS s SET last_seen_at = now() WHERE s.id = v_session.id;
+    END IF;
+    PERFORM set_config('lp.user_id', v_session.user_id::text, true);
+    PERFORM set_config('lp.session_id', v_session.id::text, true);
+    RETURN ROW(v_session.user_id, v_session.id, v_role, v_session.expires_at)::api.authenticated;
+END
+$$;
+COMMENT ON FUNCTION api.authenticate(text) IS 'Validates a session token and makes its user the acting user for the rest of the transaction (lp.user_id, lp.session_id). LP023 for an unknown, revoked or expired token; LP022 for a sanctioned user.';
+REVOKE ALL ON FUNCTION api.authenticate(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.authenticate(text) TO livepanty_app, livepanty_service;

@@ -1,0 +1,22 @@
+CREATE FUNCTION lp.audit(
+    p_action      text,
+    p_target_type text DEFAULT NULL,
+    p_target_id   text DEFAULT NULL,
+    p_details     jsonb DEFAULT '{}',
+    p_ip_address  inet DEFAULT NULL,
+    p_actor_id    uuid DEFAULT NULL
+) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_actor uuid := coalesce(p_actor_id, api.current_user_id());
+BEGIN
+    INSERT INTO lp.audit_logs (actor_id, actor_role, action, target_type, target_id, ip_address, details)
+    VALUES (v_actor,
+            (SELECT u.role FROM lp.users AS u WHERE u.id = v_actor),
+            p_action, p_target_type, p_target_id, p_ip_address, coalesce(p_details, '{}'));
+END
+$$;
+COMMENT ON FUNCTION lp.audit(text, text, text, jsonb, inet, uuid) IS 'Appends one audit_logs row. The actor defaults to the acting user; details must never contain secrets.';
+REVOKE ALL ON FUNCTION lp.audit(text, text, text, jsonb, inet, uuid) FROM PUBLIC;

@@ -1,0 +1,62 @@
+-- 0009_api_types: frozen copy of the canonical definitions as of this migration.
+-- from db/schema/50_api_types.sql
+
+-- Row types returned by the api functions. Python dataclasses in livepanty_db/models.py mirror them.
+SET ROLE livepanty_owner;
+
+CREATE TYPE api.user_account AS (
+    id                uuid,
+    email             text,
+    username          text,
+    display_name      text,
+    role              text,
+    date_of_birth     date,
+    country_code      text,
+    email_verified_at timestamptz,
+    age_verified_at   timestamptz,
+    last_login_at     timestamptz,
+    created_at        timestamptz,
+    deleted_at        timestamptz
+);
+COMMENT ON TYPE api.user_account IS 'A user as the API returns it: never the password hash.';
+
+CREATE TYPE api.session_info AS (
+    id            uuid,
+    user_id       uuid,
+    ip_address    inet,
+    user_agent    text,
+    device_info   jsonb,
+    created_at    timestamptz,
+    last_seen_at  timestamptz,
+    expires_at    timestamptz,
+    revoked_at    timestamptz,
+    revoke_reason text,
+    is_current    boolean
+);
+COMMENT ON TYPE api.session_info IS 'A login session as its owner sees it: never the token or its hash.';
+
+CREATE TYPE api.login_result AS (
+    success    boolean,
+    error_code text,
+    user_id    uuid,
+    session_id uuid,
+    token      text,
+    expires_at timestamptz
+);
+COMMENT ON TYPE api.login_result IS 'Outcome of api.login. Failures are reported in-band (success false, error_code LP020 or LP022) so that the failure counter, the lockout and the audit record are committed; the token appears only here, once.';
+
+CREATE TYPE api.authenticated AS (
+    user_id    uuid,
+    session_id uuid,
+    role       text,
+    expires_at timestamptz
+);
+COMMENT ON TYPE api.authenticated IS 'The user and session a valid token belongs to (api.authenticate).';
+
+CREATE TYPE api.reset_request AS (
+    token      text,
+    expires_at timestamptz
+);
+COMMENT ON TYPE api.reset_request IS 'A password reset token to e-mail to the user; token is NULL when no active account has that e-mail (the caller answers the same either way).';
+
+RESET ROLE;

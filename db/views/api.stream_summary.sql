@@ -1,0 +1,27 @@
+DROP VIEW IF EXISTS api.stream_summary CASCADE;
+CREATE VIEW api.stream_summary WITH (security_invoker = true) AS
+SELECT s.id,
+       s.host_id,
+       h.username                                   AS host_username,
+       h.display_name                               AS host_display_name,
+       s.title,
+       s.category,
+       s.tags,
+       s.status,
+       s.visibility,
+       s.is_mature,
+       s.scheduled_at,
+       s.started_at,
+       s.ended_at,
+       coalesce(s.ended_at, now()) - s.started_at   AS duration,
+       st.current_viewers,
+       st.unique_viewers,
+       s.peak_viewers,
+       st.tip_count,
+       st.tokens_tipped
+  FROM lp.streams AS s
+  LEFT JOIN LATERAL api.public_profile(s.host_id) AS h ON true
+  LEFT JOIN LATERAL api.stream_stats(s.id) AS st ON true
+ WHERE s.deleted_at IS NULL;
+COMMENT ON VIEW api.stream_summary IS 'Streams that are not deleted with host, duration, viewer counts and tip totals. security_invoker: rows follow the streams policies (public streams for everyone signed in, own streams for hosts, all for staff).';
+GRANT SELECT ON api.stream_summary TO livepanty_app, livepanty_service, livepanty_readonly;

@@ -1,0 +1,36 @@
+DROP VIEW IF EXISTS api.user_summary CASCADE;
+CREATE VIEW api.user_summary WITH (security_invoker = true) AS
+SELECT u.id,
+       u.username::text                   AS username,
+       u.email::text                      AS email,
+       u.display_name,
+       u.role,
+       u.created_at,
+       u.last_login_at,
+       w.balance,
+       w.reserved,
+       w.balance - w.reserved             AS available,
+       w.currency,
+       w.tokens_per_unit,
+       k.status                           AS kyc_status,
+       k.reviewed_at                      AS kyc_reviewed_at,
+       s.sanction_type                    AS active_sanction,
+       s.ends_at                          AS sanction_ends_at
+  FROM lp.users AS u
+  LEFT JOIN lp.wallets AS w ON w.user_id = u.id
+  LEFT JOIN LATERAL (
+        SELECT kv.status, kv.reviewed_at
+          FROM lp.kyc_verifications AS kv
+         WHERE kv.user_id = u.id
+         ORDER BY kv.created_at DESC
+         LIMIT 1) AS k ON true
+  LEFT JOIN LATERAL (
+        SELECT us.sanction_type, us.ends_at
+          FROM lp.user_sanctions AS us
+         WHERE us.user_id = u.id AND us.revoked_at IS NULL
+           AND us.starts_at <= now() AND (us.ends_at IS NULL OR us.ends_at > now())
+         ORDER BY (us.sanction_type = 'ban') DESC, us.ends_at DESC NULLS FIRST
+         LIMIT 1) AS s ON true
+ WHERE u.deleted_at IS NULL;
+COMMENT ON VIEW api.user_summary IS 'Active users with wallet balance (balance, reserved, available), latest KYC status and the sanction in force. security_invoker: each reader sees the rows RLS gives them (their own; everyone''s for admins).';
+GRANT SELECT ON api.user_summary TO livepanty_app, livepanty_service, livepanty_readonly;
