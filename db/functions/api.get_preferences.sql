@@ -3,9 +3,10 @@ CREATE FUNCTION api.get_preferences() RETURNS lp.user_preferences
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
+    v_actor uuid := lp.require_user();
     v_prefs lp.user_preferences;
 BEGIN
-    SELECT p.* INTO v_prefs FROM lp.user_preferences AS p WHERE p.user_id = lp.require_user();
+    SELECT p.* INTO v_prefs FROM lp.user_preferences AS p WHERE p.user_id = v_actor;
     RETURN v_prefs;
 END
 $$;
