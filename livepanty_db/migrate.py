@@ -1,0 +1,406 @@
+"""Migrations (yoyo over ``db/migrations``) and the repeatable definitions (``db/functions``, ``db/views``,
+``db/policies``), as docs/CONVENTIONS.md describes them.
+
+Every entry point connects as the DSN's user, which must be a superuser (the SQL creates roles and extensions
+and switches to ``livepanty_owner`` itself).
+
+* :func:`apply`: apply pending migrations (each in its own transaction: a failing one is rolled back, not
+  recorded, and stops the run), then re-apply the repeatables in one transaction. Runs serialise on a
+  session-level advisory lock (:data:`LOCK_KEY`) and on yoyo's own lock.
+* :func:`status`: applied and pending migrations.
+* :func:`rollback`: roll back the latest ``count`` migrations (or all). The repeatable objects are dropped
+  first (so rollback files only undo their own migration) and stay dropped until the next :func:`apply`.
+* :func:`build_canonical`: load ``db/schema`` into an empty database, then the repeatables (used to check that
+  migrations and the canonical schema agree).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlencode
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from yoyo import exceptions as yoyo_exceptions
+from yoyo import get_backend, read_migrations
+from yoyo.backends.base import DatabaseBackend
+from yoyo.migrations import MigrationList
+
+from livepanty_db import paths
+
+log = logging.getLogger(__name__)
+
+#: Session-level advisory lock taken by apply/rollback/build_canonical ("lpmigrat" in ASCII).
+LOCK_KEY = 0x6C70_6D69_6772_6174
+#: The role that owns every object; the repeatables run as it.
+OWNER_ROLE = "livepanty_owner"
+#: yoyo's bookkeeping tables (in the connecting user's current schema, normally public).
+YOYO_TABLES = ("_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock")
+
+_QUALIFIED_FILE = re.compile(r"^(?P<schema>[a-z_][a-z0-9_]*)\.(?P<name>[a-z_][a-z0-9_]*)\.sql$")
+_POLICY_FILE = re.compile(r"^[a-z_][a-z0-9_]*\.sql$")
+_YOYO_ERRORS = (yoyo_exceptions.BadMigration, yoyo_exceptions.MigrationConflict, yoyo_exceptions.LockTimeout)
+
+
+class MigrationError(RuntimeError):
+    """A migration run failed; the message says which file and why (the failing migration was rolled back)."""
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    id: str
+    applied: bool
+    applied_at: datetime | None
+    #: False for a migration recorded in the database whose file no longer exists.
+    has_file: bool = True
+
+    @property
+    def state(self) -> str:
+        if not self.has_file:
+            return "applied (file missing)"
+        return "applied" if self.applied else "pending"
+
+
+# -- connections ---------------------------------------------------------------------------------------------
+
+
+def yoyo_uri(dsn: str) -> str:
+    """Turn a libpq DSN (URI or key/value, incl. a socket ``host=``) into a ``postgresql+psycopg://`` URI.
+
+    yoyo passes the query parameters of its URI to ``psycopg.connect`` as keyword arguments (and does not
+    percent-decode the path), so every libpq parameter, the database name included, goes into the query
+    string: socket directories, names and passwords with odd characters and options such as ``sslmode`` stay
+    intact.
+    """
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise MigrationError(f"invalid DSN: {exc}") from exc
+    if "schema" in params:
+        raise MigrationError("'schema' is not a libpq parameter")  # yoyo would take it as its own option
+    return "postgresql+psycopg:///?" + urlencode({key: str(value) for key, value in params.items()})
+
+
+@contextlib.contextmanager
+def _session(dsn: str) -> Iterator[psycopg.Connection]:
+    """An autocommit connection (transactions are explicit); MigrationError if it cannot connect."""
+    try:
+        conn = psycopg.connect(dsn, autocommit=True)
+    except psycopg.Error as exc:
+        raise MigrationError(f"cannot connect to the database: {exc}".strip()) from exc
+    with conn:
+        yield conn
+
+
+@contextlib.contextmanager
+def _migration_lock(conn: psycopg.Connection) -> Iterator[None]:
+    """Serialise migration runs on this database (session-level advisory lock, waits for the holder)."""
+    got = conn.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()[0]
+    if not got:
+        log.info("another migration run holds the lock on this database; waiting for it to finish")
+        conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+    try:
+        yield
+    finally:
+        if not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+@contextlib.contextmanager
+def _yoyo(dsn: str) -> Iterator[DatabaseBackend]:
+    try:
+        backend = get_backend(yoyo_uri(dsn))
+    except psycopg.Error as exc:
+        raise MigrationError(f"cannot connect to the database: {exc}".strip()) from exc
+    with backend:
+        yield backend
+
+
+def _read_migrations(root: Path | None) -> MigrationList:
+    directory = paths.migrations_dir(root)
+    if not directory.is_dir():
+        raise MigrationError(f"migrations directory not found: {directory}")
+    try:
+        return read_migrations(str(directory))
+    except _YOYO_ERRORS as exc:
+        raise MigrationError(f"cannot read the migrations in {directory}: {exc!r}") from exc
+
+
+# -- errors --------------------------------------------------------------------------------------------------
+
+
+def describe_error(exc: BaseException, text: str | None = None) -> str:
+    """A readable, multi-line description of a database error (SQLSTATE, line, detail, hint, context)."""
+    if not isinstance(exc, psycopg.Error):
+        return str(exc)
+    diag = exc.diag
+    message = diag.message_primary or str(exc).strip()
+    lines = [f"{message} [SQLSTATE {diag.sqlstate}]" if diag.sqlstate else message]
+    if text is not None and diag.statement_position:
+        lines.append(f"at line {_line_of(text, int(diag.statement_position))}")
+    for label, value in (
+        ("detail", diag.message_detail),
+        ("hint", diag.message_hint),
+        ("context", diag.context),
+    ):
+        if value:
+            lines.append(f"{label}: {value}")
+    return "\n  ".join(lines)
+
+
+def _line_of(text: str, position: int) -> int:
+    """1-based line number of a 1-based character position in text."""
+    return text.count("\n", 0, max(position - 1, 0)) + 1
+
+
+def _display(path: Path, root: Path | None) -> str:
+    base = paths.db_root() if root is None else Path(root)
+    try:
+        return str(Path("db") / path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def _run_file(conn: psycopg.Connection, path: Path, root: Path | None) -> None:
+    """Run one SQL file as a single simple-protocol query (several statements, no parameters)."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        conn.execute(text.encode("utf-8"), prepare=False)
+    except psycopg.Error as exc:
+        raise MigrationError(f"{_display(path, root)}: {describe_error(exc, text)}") from exc
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
+        raise MigrationError(
+            f"{_display(path, root)} ended the transaction (COMMIT/ROLLBACK are not allowed)"
+        )
+
+
+# -- repeatables ---------------------------------------------------------------------------------------------
+
+
+def _qualified_names(files: Sequence[Path], kind: str) -> list[tuple[Path, str, str]]:
+    names = []
+    for path in files:
+        match = _QUALIFIED_FILE.match(path.name)
+        if not match:
+            raise MigrationError(f"{path}: a {kind} file must be named <schema>.<name>.sql (lower case)")
+        names.append((path, match["schema"], match["name"]))
+    return names
+
+
+def _drop_repeatables(conn: psycopg.Connection, root: Path | None) -> None:
+    """Inside the caller's transaction, as the owner: drop every overload of each function named by a
+    db/functions file (CASCADE), each view named by a db/views file (CASCADE), every policy in schema lp."""
+    for _path, schema, name in _qualified_names(paths.function_files(root), "function"):
+        signatures = conn.execute(
+            """
+            SELECT p.oid::regprocedure::text
+              FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = %s AND p.proname = %s AND p.prokind IN ('f', 'p', 'w')
+            """,
+            [schema, name],
+        ).fetchall()
+        for (signature,) in signatures:
+            # The signature comes from regprocedure output, which quotes and qualifies as needed.
+            conn.execute(sql.SQL("DROP ROUTINE IF EXISTS {} CASCADE").format(sql.SQL(signature)))
+    for _path, schema, name in _qualified_names(paths.view_files(root), "view"):
+        conn.execute(sql.SQL("DROP VIEW IF EXISTS {} CASCADE").format(sql.Identifier(schema, name)))
+    policies = conn.execute(
+        "SELECT policyname, schemaname, tablename FROM pg_catalog.pg_policies WHERE schemaname = 'lp'"
+    ).fetchall()
+    for policy, schema, table in policies:
+        conn.execute(
+            sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(
+                sql.Identifier(policy), sql.Identifier(schema, table)
+            )
+        )
+
+
+def _become_owner(conn: psycopg.Connection) -> None:
+    exists = conn.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", [OWNER_ROLE]).fetchone()
+    if not exists:
+        raise MigrationError(
+            f"role {OWNER_ROLE} does not exist: the migrations (or db/schema) must create it"
+        )
+    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER_ROLE)))
+    conn.execute("SET LOCAL check_function_bodies = off")
+
+
+def _apply_repeatables(conn: psycopg.Connection, root: Path | None) -> int:
+    """In the caller's transaction: drop and re-create the repeatable definitions; returns the file count."""
+    functions = _qualified_names(paths.function_files(root), "function")
+    views = _qualified_names(paths.view_files(root), "view")
+    policies = paths.policy_files(root)
+    for path in policies:
+        if not _POLICY_FILE.match(path.name):
+            raise MigrationError(f"{path}: a policy file must be named <table>.sql (lower case)")
+    if not (functions or views or policies):
+        return 0
+    _become_owner(conn)
+    _drop_repeatables(conn, root)
+    for path in [p for p, _, _ in functions] + [p for p, _, _ in views] + policies:
+        _run_file(conn, path, root)
+        current = conn.execute("SELECT current_user").fetchone()[0]
+        if current != OWNER_ROLE:
+            raise MigrationError(
+                f"{_display(path, root)} changed the role to {current}: repeatable files run as {OWNER_ROLE} "
+                "and must not SET ROLE or RESET ROLE"
+            )
+    # Each file must define the object it is named after, and no later file may have dropped it (CASCADE).
+    for path, schema, name in functions:
+        found = conn.execute(
+            """
+            SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = %s AND p.proname = %s
+            """,
+            [schema, name],
+        ).fetchone()
+        if not found:
+            raise MigrationError(
+                f"{_display(path, root)} does not define a function {schema}.{name}, "
+                "or a later file dropped it"
+            )
+    for path, schema, name in views:
+        found = conn.execute(
+            "SELECT 1 FROM pg_catalog.pg_views WHERE schemaname = %s AND viewname = %s", [schema, name]
+        ).fetchone()
+        if not found:
+            raise MigrationError(
+                f"{_display(path, root)}: view {schema}.{name} does not exist after the repeatables ran "
+                "(the file does not create it, or a later view file dropped it with CASCADE: "
+                "a view must sort after the views it uses)"
+            )
+    return len(functions) + len(views) + len(policies)
+
+
+def apply_repeatables(dsn: str, *, root: Path | None = None) -> int:
+    """Re-apply only the repeatable definitions (one transaction). Returns the number of files run."""
+    with _session(dsn) as conn, _migration_lock(conn), conn.transaction():
+        return _apply_repeatables(conn, root)
+
+
+# -- migrations ----------------------------------------------------------------------------------------------
+
+
+def apply(dsn: str, *, root: Path | None = None) -> list[str]:
+    """Apply pending migrations, then re-apply the repeatables. Returns the ids of the migrations applied.
+
+    Raises MigrationError when a migration fails (it was rolled back and not recorded; the migrations
+    before it in this run stay applied; the repeatables are not re-applied) or when the repeatables fail
+    (their transaction is rolled back; the previous definitions stay).
+    """
+    migrations = _read_migrations(root)
+    applied: list[str] = []
+    with _session(dsn) as conn, _migration_lock(conn):
+        with _yoyo(dsn) as backend:
+            try:
+                with backend.lock():
+                    for migration in backend.to_apply(migrations):
+                        try:
+                            backend.apply_one(migration)
+                        except (psycopg.Error, *_YOYO_ERRORS) as exc:
+                            raise MigrationError(
+                                f"migration {migration.id} failed and was rolled back (not recorded; "
+                                f"the repeatables were not re-applied): {describe_error(exc)}"
+                            ) from exc
+                        applied.append(migration.id)
+            except yoyo_exceptions.LockTimeout as exc:
+                raise MigrationError(f"yoyo's migration lock is held: {exc}") from exc
+        with conn.transaction():
+            _apply_repeatables(conn, root)
+    return applied
+
+
+def status(dsn: str, *, root: Path | None = None) -> list[MigrationStatus]:
+    """Every migration file in order, applied or pending, plus applied migrations whose file is gone."""
+    migrations = _read_migrations(root)
+    with _yoyo(dsn) as backend:
+        backend.get_applied_migration_hashes()  # creates/upgrades yoyo's tables if needed
+        rows = backend.execute(
+            backend.format_sql(
+                "SELECT {quoted.migration_hash}, {quoted.migration_id}, {quoted.applied_at_utc} "
+                "FROM {0.migration_table_quoted} ORDER BY {quoted.applied_at_utc}"
+            )
+        ).fetchall()
+    applied_at = {hash_: when for hash_, _id, when in rows}
+    result = [MigrationStatus(m.id, m.hash in applied_at, applied_at.get(m.hash)) for m in migrations]
+    known = {m.hash for m in migrations}
+    result += [
+        MigrationStatus(id_, True, when, has_file=False) for hash_, id_, when in rows if hash_ not in known
+    ]
+    return result
+
+
+def rollback(dsn: str, count: int | Literal["all"] = 1, *, root: Path | None = None) -> list[str]:
+    """Roll back the latest ``count`` applied migrations (``"all"`` for every one). Returns their ids.
+
+    The repeatable objects (functions, views and policies named by db/) are dropped first, in their own
+    transaction, so a rollback file only has to undo its own migration. They are not re-applied afterwards:
+    the files describe the newest schema and in general do not fit an older one. ``apply`` brings them back.
+    If a rollback file fails, that migration stays applied (its rollback transaction is undone) and the error
+    says which migrations were rolled back before it; when none was, the repeatables are restored.
+    """
+    if count != "all" and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise MigrationError(f"count must be a positive integer or 'all', not {count!r}")
+    migrations = _read_migrations(root)
+    rolled_back: list[str] = []
+    with _session(dsn) as conn, _migration_lock(conn), _yoyo(dsn) as backend:
+        try:
+            with backend.lock():
+                candidates = list(backend.to_rollback(migrations))
+                selected = candidates if count == "all" else candidates[:count]
+                for migration in selected:
+                    rollback_file = Path(migration.path).with_suffix(".rollback.sql")
+                    if not rollback_file.exists():
+                        raise MigrationError(
+                            f"migration {migration.id} has no rollback file ({rollback_file.name}); "
+                            "nothing was rolled back"
+                        )
+                if selected and paths.repeatable_files(root):
+                    with conn.transaction():
+                        _become_owner(conn)
+                        _drop_repeatables(conn, root)
+                for migration in selected:
+                    try:
+                        backend.rollback_one(migration)
+                    except (psycopg.Error, *_YOYO_ERRORS) as exc:
+                        message = (
+                            f"rollback of migration {migration.id} failed and was undone: "
+                            f"{describe_error(exc)}\n"
+                            f"rolled back before it: {', '.join(rolled_back) or 'none'}"
+                        )
+                        if not rolled_back:
+                            try:
+                                with conn.transaction():
+                                    _apply_repeatables(conn, root)
+                            except MigrationError as reapply:
+                                message += f"\nre-applying the repeatables failed too: {reapply}"
+                        raise MigrationError(message) from exc
+                    rolled_back.append(migration.id)
+        except yoyo_exceptions.LockTimeout as exc:
+            raise MigrationError(f"yoyo's migration lock is held: {exc}") from exc
+    return rolled_back
+
+
+def build_canonical(dsn: str, *, root: Path | None = None) -> None:
+    """Load db/schema (file-name order), then the repeatables, into an empty database in one transaction."""
+    files = paths.schema_files(root)
+    if not files:
+        raise MigrationError(f"no schema files in {paths.db_root() if root is None else root}/schema")
+    with _session(dsn) as conn, _migration_lock(conn):
+        existing = conn.execute(
+            "SELECT string_agg(nspname, ', ') FROM pg_catalog.pg_namespace WHERE nspname IN ('lp', 'api')"
+        ).fetchone()[0]
+        if existing:
+            raise MigrationError(f"build_canonical needs an empty database, but schema(s) {existing} exist")
+        with conn.transaction():
+            for path in files:
+                _run_file(conn, path, root)
+            _apply_repeatables(conn, root)
