@@ -1,0 +1,79 @@
+"""The ``livepanty-db`` command line.
+
+Sub-commands live in modules of this package; each module defines a click command or group named ``command``
+and is listed in :data:`SUBCOMMAND_MODULES`. Adding one is one line in that list.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+
+import click
+
+from livepanty_db import __version__, config
+from livepanty_db.cli.output import FORMATS, converted_errors
+
+#: Modules of livepanty_db.cli that provide a ``command``. Extend this list to add a sub-command group
+#: (planned: "users", "admin", "sessions").
+SUBCOMMAND_MODULES: list[str] = [
+    "local",
+    "migrate",
+]
+
+
+@dataclass
+class CliState:
+    """Stored on ``ctx.obj`` by :func:`main`."""
+
+    dsn_option: str | None
+    format: str
+    _resolved: str | None = field(default=None, repr=False)
+
+    def dsn(self) -> str:
+        """The DSN to use (--dsn, LIVEPANTY_DSN, DATABASE_URL, else the local cluster, started on demand)."""
+        if self._resolved is None:
+            self._resolved = config.resolve_dsn(self.dsn_option)
+        return self._resolved
+
+
+class LivepantyGroup(click.Group):
+    """A group whose sub-commands report our errors as one-line messages (exit code 1), never tracebacks."""
+
+    def invoke(self, ctx: click.Context):
+        with converted_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=LivepantyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--dsn",
+    metavar="DSN",
+    default=None,
+    help="libpq URI or key=value DSN. Default: $LIVEPANTY_DSN, $DATABASE_URL, else the local cluster.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format for results.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what is being done (to stderr).")
+@click.version_option(__version__, prog_name="livepanty-db")
+@click.pass_context
+def main(ctx: click.Context, dsn: str | None, fmt: str, verbose: bool) -> None:
+    """livepanty-db: the livepanty database, its migrations and its API."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
+    ctx.obj = CliState(dsn_option=dsn, format=fmt)
+
+
+def _register() -> None:
+    for name in SUBCOMMAND_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        main.add_command(module.command)
+
+
+_register()

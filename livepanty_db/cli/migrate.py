@@ -1,0 +1,70 @@
+"""``livepanty-db migrate``: apply migrations and repeatables, status, rollback (see livepanty_db.migrate)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import click
+
+from livepanty_db import migrate as migrations
+from livepanty_db.cli.output import emit, handle_errors, note
+
+
+def _dsn(ctx: click.Context) -> str:
+    return ctx.find_root().obj.dsn()
+
+
+@click.group("migrate", invoke_without_command=True)
+@click.pass_context
+@handle_errors
+def command(ctx: click.Context) -> None:
+    """Apply pending migrations, then re-apply functions, views and policies (`migrate` alone)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    # yoyo prints the rows of any statement that returns some: keep stdout for our own output.
+    with contextlib.redirect_stdout(sys.stderr):
+        applied = migrations.apply(_dsn(ctx))
+    emit([{"migration": m, "action": "applied"} for m in applied], ["migration", "action"])
+    note(f"{len(applied)} migration(s) applied; functions, views and policies re-applied")
+
+
+@command.command("status")
+@click.pass_context
+@handle_errors
+def status(ctx: click.Context) -> None:
+    """List every migration: applied (with time, UTC) or pending."""
+    rows = [
+        {"migration": s.id, "state": s.state, "applied_at": s.applied_at}
+        for s in migrations.status(_dsn(ctx))
+    ]
+    emit(rows, ["migration", "state", "applied_at"])
+
+
+@command.command("rollback")
+@click.option("--all", "all_", is_flag=True, help="Roll back every applied migration.")
+@click.option(
+    "--count",
+    "-n",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many of the latest migrations to roll back.",
+)
+@click.pass_context
+@handle_errors
+def rollback(ctx: click.Context, all_: bool, count: int) -> None:
+    """Roll back the latest migration (or --count N, or --all).
+
+    The repeatable functions, views and policies are dropped first and stay dropped: run
+    `livepanty-db migrate` to bring the database forward again.
+    """
+    if all_ and ctx.get_parameter_source("count") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("use either --all or --count, not both")
+    with contextlib.redirect_stdout(sys.stderr):
+        rolled_back = migrations.rollback(_dsn(ctx), "all" if all_ else count)
+    emit([{"migration": m, "action": "rolled back"} for m in rolled_back], ["migration", "action"])
+    if rolled_back:
+        note("functions, views and policies were dropped; `livepanty-db migrate` re-applies everything")
+    else:
+        note("nothing to roll back")
