@@ -1,0 +1,176 @@
+"""Test harness: a throwaway PostgreSQL cluster, a migrated template database, and a fresh clone per test.
+
+* ``pg_server`` (session): a cluster started as the ``postgres`` OS user in a temporary directory under /tmp,
+  on a free port, with durability turned off for speed; or, when ``LIVEPANTY_TEST_DSN`` is set, that existing
+  server (the DSN must name a superuser; its database is used for maintenance, e.g. ``.../postgres``).
+* ``template_db`` (session): a database migrated with ``livepanty_db.migrate.apply`` (migrations and
+  repeatables), plus ``pgtap`` and ``plpgsql_check``, with ``auth.bcrypt_cost`` lowered to 4 (fast hashing).
+* ``db_url`` / ``conn``: a database cloned from the template for one test (dropped afterwards) / a psycopg
+  connection to it (autocommit off). ``empty_db``: a fresh empty database (from template0).
+* ``tests/sql/test_*.sql`` run through pytest-pgtap, each file in its own clone: every assertion is reported
+  as a subtest, and a failing assertion, a plan mismatch, a missing plan or an SQL error fails the run.
+
+This file is self-contained (tests/py/test_pgtap_harness.py copies it to run pytest on failing SQL files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+from pytest_pgtap.pgtap import Runner
+
+from livepanty_db import migrate
+from livepanty_db.local import Cluster
+
+#: Test-speed settings (never for durability-sensitive measurements).
+FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+TEST_DSN_ENV = "LIVEPANTY_TEST_DSN"
+
+
+@dataclass(frozen=True)
+class PgServer:
+    """A PostgreSQL server on which the tests may create and drop databases (as a superuser)."""
+
+    admin_dsn: str
+    #: Whether the harness started this server itself (and so owns every database on it).
+    own_cluster: bool
+    #: Unix socket directory of the server, when the harness started it.
+    socket_dir: Path | None = None
+
+    def dsn(self, dbname: str) -> str:
+        return make_conninfo(self.admin_dsn, dbname=dbname)
+
+    def admin(self) -> psycopg.Connection:
+        return psycopg.connect(self.admin_dsn, autocommit=True)
+
+    def create_database(self, template: str = "template0", prefix: str = "lp_test") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        with self.admin() as conn:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
+        return name
+
+    def drop_database(self, name: str) -> None:
+        with self.admin() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    @contextlib.contextmanager
+    def database(self, template: str = "template0") -> Iterator[str]:
+        """A new database (empty, or a clone of ``template``) for the block; yields its DSN."""
+        name = self.create_database(template)
+        try:
+            yield self.dsn(name)
+        finally:
+            self.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    external = os.environ.get(TEST_DSN_ENV)
+    if external:
+        with psycopg.connect(external, autocommit=True) as conn:
+            is_superuser = conn.execute(
+                "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+            ).fetchone()[0]
+        if not is_superuser:
+            pytest.exit(f"{TEST_DSN_ENV} must connect as a superuser", returncode=4)
+        yield PgServer(external, own_cluster=False)
+        return
+    # A directory under /tmp that the postgres OS user can traverse (mkdtemp makes it 0700).
+    base = Path(tempfile.mkdtemp(prefix="livepanty-test-"))
+    base.chmod(0o755)
+    cluster = Cluster(base, server_options=FAST_SETTINGS)
+    try:
+        cluster.start()
+        yield PgServer(cluster.url("postgres"), own_cluster=True, socket_dir=cluster.socket_dir)
+    finally:
+        with contextlib.suppress(Exception):
+            cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server: PgServer) -> Iterator[str]:
+    """Name of the migrated template database (unique per run on an external server)."""
+    name = "lp_template" if pg_server.own_cluster else f"lp_template_{uuid.uuid4().hex[:12]}"
+    pg_server.drop_database(name)
+    with pg_server.admin() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+    try:
+        migrate.apply(pg_server.dsn(name))
+        with psycopg.connect(pg_server.dsn(name), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION pgtap")
+            conn.execute("CREATE EXTENSION plpgsql_check")
+            if conn.execute("SELECT to_regclass('lp.settings')").fetchone()[0] is not None:
+                conn.execute("UPDATE lp.settings SET value = '4' WHERE key = 'auth.bcrypt_cost'")
+        with pg_server.admin() as conn:
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true").format(sql.Identifier(name)))
+        yield name
+    finally:
+        with pg_server.admin() as conn:
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(sql.Identifier(name)))
+        pg_server.drop_database(name)
+
+
+@pytest.fixture
+def db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
+    """DSN of a fresh database cloned from the migrated template, dropped after the test."""
+    with pg_server.database(template=template_db) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def empty_db(pg_server: PgServer) -> Iterator[str]:
+    """DSN of a fresh empty database (from template0), dropped after the test."""
+    with pg_server.database() as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    """A psycopg connection (autocommit off) to the test's own database."""
+    with psycopg.connect(db_url) as connection:
+        yield connection
+
+
+# -- pgTAP (pytest-pgtap collects tests/sql/test*.sql) -------------------------------------------------------
+# pytest-pgtap's own fixtures are session-scoped and skip silently without a connection. Both are overridden
+# here, function-scoped, so each SQL file runs in its own clone of the template and can never be skipped.
+
+
+@pytest.fixture
+def pgtap_connection(db_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(db_url) as connection:
+        yield connection
+
+
+class _Runner(Runner):
+    """pytest-pgtap's runner, reporting an SQL error as a plain failure with its line in the file, and
+    tolerating statements whose first column is not text (pytest-pgtap 0.4 joins the rows as strings)."""
+
+    def run(self, query):  # type: ignore[override]
+        try:
+            rows = super().run(query)
+        except psycopg.Error as exc:
+            text = query if isinstance(query, str) else None
+            pytest.fail(f"SQL error: {migrate.describe_error(exc, text)}", pytrace=False)
+        return [row if isinstance(row, str) else str(row) for row in rows if row is not None]
+
+
+@pytest.fixture
+def _pgtap_runner(pgtap_connection: psycopg.Connection) -> Runner:
+    return _Runner(pgtap_connection)

@@ -1,0 +1,262 @@
+"""Migrations and repeatables: both builds agree, naming, rollback, failure, concurrency, idempotence."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shutil
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from livepanty_db import local, migrate, paths
+
+MIGRATION_NAME = re.compile(
+    r"^(?P<number>\d{4})_(?P<name>[a-z0-9]+(?:_[a-z0-9]+)*)(?P<rollback>\.rollback)?\.sql$"
+)
+
+
+def schema_dump(dsn: str) -> str:
+    """``pg_dump --schema-only`` (owners and privileges kept), without yoyo's bookkeeping tables."""
+    excluded = [arg for table in migrate.YOYO_TABLES for arg in ("--exclude-table", f"public.{table}")]
+    result = subprocess.run(
+        [str(local.pg_bin() / "pg_dump"), "--schema-only", "--dbname", dsn, *excluded],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # pg_dump >= 15.14 brackets the script with \restrict <random key> ... \unrestrict <random key>.
+    return "\n".join(
+        line for line in result.stdout.splitlines() if not line.startswith(("\\restrict", "\\unrestrict"))
+    )
+
+
+def assert_same_schema(expected: str, actual: str, expected_name: str, actual_name: str) -> None:
+    if expected != actual:
+        diff = difflib.unified_diff(
+            expected.splitlines(), actual.splitlines(), expected_name, actual_name, lineterm="", n=5
+        )
+        pytest.fail("schemas differ:\n" + "\n".join(diff), pytrace=False)
+
+
+def migration_ids() -> list[str]:
+    return [
+        p.name.removesuffix(".sql") for p in paths.migration_files() if not p.name.endswith(".rollback.sql")
+    ]
+
+
+@pytest.fixture(scope="module")
+def migrated_schema(pg_server) -> str:
+    """The schema dump of a database built by ``migrate.apply`` (the reference for several tests)."""
+    with pg_server.database() as dsn:
+        migrate.apply(dsn)
+        return schema_dump(dsn)
+
+
+def test_migrations_match_the_canonical_schema(pg_server, migrated_schema):
+    with pg_server.database() as canonical:
+        migrate.build_canonical(canonical)
+        assert_same_schema(migrated_schema, schema_dump(canonical), "db/migrations", "db/schema")
+
+
+def test_schema_dump_sees_the_objects(migrated_schema):
+    # Guards the comparison itself: an empty or failing dump would make every diff pass.
+    assert "CREATE SCHEMA lp;" in migrated_schema
+    assert "CREATE SCHEMA api;" in migrated_schema
+    assert "_yoyo" not in migrated_schema
+
+
+def test_migration_files_are_named_and_numbered():
+    files = [p.name for p in paths.migrations_dir().iterdir()]
+    assert files, "no migrations"
+    bad = [name for name in files if not MIGRATION_NAME.match(name)]
+    assert not bad, (
+        f"migration files must be named NNNN_snake_case.sql or NNNN_snake_case.rollback.sql: {bad}"
+    )
+    forward = [MIGRATION_NAME.match(n) for n in files if not MIGRATION_NAME.match(n)["rollback"]]
+    numbers = sorted(int(m["number"]) for m in forward)
+    assert len(numbers) == len(set(numbers)), f"duplicate migration numbers: {sorted(numbers)}"
+    assert numbers == list(range(1, len(numbers) + 1)), (
+        f"migration numbers must be 0001.. without gaps: {numbers}"
+    )
+    forward_names = {m.string.removesuffix(".sql") for m in forward}
+    orphans = [
+        n
+        for n in files
+        if n.endswith(".rollback.sql") and n.removesuffix(".rollback.sql") not in forward_names
+    ]
+    assert not orphans, f"rollback files without a forward migration: {orphans}"
+
+
+def test_repeatable_files_are_named_after_their_object():
+    named = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\.sql$")
+    bad = [p.name for p in paths.function_files() + paths.view_files() if not named.match(p.name)]
+    bad += [p.name for p in paths.policy_files() if not re.match(r"^[a-z_][a-z0-9_]*\.sql$", p.name)]
+    assert not bad
+
+
+def test_rollback_all_empties_lp_and_api_and_reapply_works(empty_db, migrated_schema):
+    assert migrate.apply(empty_db) == migration_ids()
+    assert migrate.rollback(empty_db, "all") == list(reversed(migration_ids()))
+    with psycopg.connect(empty_db) as conn:
+        leftovers = conn.execute(
+            """
+            SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname IN ('lp', 'api')
+            UNION ALL
+            SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname IN ('lp', 'api')
+            UNION ALL
+            SELECT t.oid::regtype::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+             WHERE n.nspname IN ('lp', 'api')
+            """
+        ).fetchall()
+    assert leftovers == []
+    assert all(s.state == "pending" for s in migrate.status(empty_db))
+    assert migrate.apply(empty_db) == migration_ids()
+    assert_same_schema(migrated_schema, schema_dump(empty_db), "first build", "after rollback and re-apply")
+
+
+def test_rollback_one_then_apply_restores_the_schema(empty_db, migrated_schema):
+    migrate.apply(empty_db)
+    assert migrate.rollback(empty_db) == migration_ids()[-1:]
+    assert [s.id for s in migrate.status(empty_db) if s.state == "pending"] == migration_ids()[-1:]
+    assert migrate.apply(empty_db) == migration_ids()[-1:]
+    assert_same_schema(migrated_schema, schema_dump(empty_db), "first build", "after rollback and re-apply")
+
+
+def _copy_db_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "db"
+    shutil.copytree(paths.db_root(), root)
+    return root
+
+
+def _next_migration_number() -> int:
+    return len(migration_ids()) + 1
+
+
+def test_failed_migration_leaves_no_trace(empty_db, tmp_path):
+    migrate.apply(empty_db)
+    before = schema_dump(empty_db)
+    root = _copy_db_tree(tmp_path)
+    broken_id = f"{_next_migration_number():04d}_broken_probe"
+    (root / "migrations" / f"{broken_id}.sql").write_text(
+        "SET ROLE livepanty_owner;\nCREATE TABLE lp.broken_probe (id int);\nSELECT 1 / 0;\nRESET ROLE;\n"
+    )
+    # A new repeatable that must not appear: repeatables are not applied after a failed migration.
+    (root / "functions" / "api.zz_probe.sql").write_text(
+        "CREATE FUNCTION api.zz_probe() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n"
+    )
+
+    with pytest.raises(migrate.MigrationError, match=rf"{broken_id}.*division by zero"):
+        migrate.apply(empty_db, root=root)
+
+    assert_same_schema(before, schema_dump(empty_db), "before", "after the failed migration")
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute("SELECT to_regclass('lp.broken_probe')").fetchone()[0] is None
+        assert conn.execute("SELECT to_regproc('api.zz_probe')").fetchone()[0] is None
+        recorded = conn.execute("SELECT migration_id FROM _yoyo_migration").fetchall()
+    assert (broken_id,) not in recorded
+    states = {s.id: s.state for s in migrate.status(empty_db, root=root)}
+    assert states[broken_id] == "pending"
+
+
+def test_failed_repeatable_keeps_the_previous_definitions(empty_db, tmp_path):
+    migrate.apply(empty_db)
+    before = schema_dump(empty_db)
+    root = _copy_db_tree(tmp_path)
+    (root / "functions" / "api.zz_broken.sql").write_text(
+        "-- a repeatable with a syntax error on line 3\n"
+        "CREATE FUNCTION api.zz_broken() RETURNS int\n"
+        "LANGUAGE sql AS $$ SELECT 1 $$ GARBAGE;\n"
+    )
+    with pytest.raises(migrate.MigrationError, match=r"db/functions/api\.zz_broken\.sql.*\n.*at line 3"):
+        migrate.apply(empty_db, root=root)
+    assert_same_schema(before, schema_dump(empty_db), "before", "after the failed repeatable")
+
+
+def test_concurrent_applies_serialise(empty_db, migrated_schema):
+    start = threading.Barrier(2)
+
+    def run() -> list[str]:
+        start.wait()
+        return migrate.apply(empty_db)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = [f.result() for f in [pool.submit(run), pool.submit(run)]]
+    # One run applied everything; the other waited for the lock and found nothing pending.
+    assert sorted(results, key=len) == [[], migration_ids()]
+    assert_same_schema(migrated_schema, schema_dump(empty_db), "single apply", "two concurrent applies")
+
+
+def test_apply_waits_for_the_migration_lock(empty_db):
+    with psycopg.connect(empty_db, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", [migrate.LOCK_KEY])
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            future = pool.submit(migrate.apply, empty_db)
+            waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            for _ in range(1200):  # poll for the apply to block on our lock (at most ~60 s)
+                if holder.execute(waiting).fetchone()[0] == 1:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("apply never waited for the advisory lock")
+            assert not future.done()
+            assert not any(s.applied for s in migrate.status(empty_db))
+            holder.execute("SELECT pg_advisory_unlock(%s)", [migrate.LOCK_KEY])
+            assert future.result() == migration_ids()
+
+
+def test_apply_twice_is_a_no_op(empty_db, migrated_schema):
+    migrate.apply(empty_db)
+    assert migrate.apply(empty_db) == []
+    # The second run dropped and re-created every repeatable (CASCADE): nothing else may have gone with them.
+    assert_same_schema(migrated_schema, schema_dump(empty_db), "first apply", "second apply")
+
+
+def test_apply_accepts_key_value_and_socket_dsns(pg_server, empty_db):
+    params = psycopg.conninfo.conninfo_to_dict(empty_db)
+    if pg_server.socket_dir is not None:
+        dsn = f"host={pg_server.socket_dir} port={params['port']} dbname={params['dbname']} user=postgres"
+    else:
+        dsn = " ".join(f"{key}={value}" for key, value in params.items())
+    migrate.apply(dsn)
+    assert all(s.applied for s in migrate.status(dsn))
+
+
+@pytest.mark.parametrize(
+    ("dsn", "expected"),
+    [
+        ("postgresql://u@h:5433/db", {"user": "u", "host": "h", "port": "5433", "dbname": "db"}),
+        (
+            "postgresql://u:p%40ss@/my%20db?host=/run/pg",
+            {"user": "u", "password": "p@ss", "dbname": "my db", "host": "/run/pg"},
+        ),
+        (
+            "host=/run/x port=5 dbname=d sslmode=disable",
+            {"host": "/run/x", "port": "5", "dbname": "d", "sslmode": "disable"},
+        ),
+    ],
+)
+def test_yoyo_uri_keeps_every_parameter(dsn, expected):
+    from yoyo.connections import parse_uri  # noqa: PLC0415
+
+    uri = parse_uri(migrate.yoyo_uri(dsn))
+    assert uri.scheme == "postgresql+psycopg"
+    assert uri.args == expected
+
+
+def test_rollback_refuses_a_bad_count(empty_db):
+    with pytest.raises(migrate.MigrationError, match="positive integer"):
+        migrate.rollback(empty_db, 0)
+
+
+def test_build_canonical_refuses_a_non_empty_database(empty_db):
+    migrate.apply(empty_db)
+    with pytest.raises(migrate.MigrationError, match="empty database"):
+        migrate.build_canonical(empty_db)

@@ -1,0 +1,77 @@
+"""The wheel ships the SQL (db/ as livepanty_db/db) and works outside the repository."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("livepanty_db-*.whl")
+    return built
+
+
+def test_wheel_contains_the_sql_tree(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {n.removeprefix("livepanty_db/") for n in names if n.startswith("livepanty_db/db/")}
+    expected = {str(p.relative_to(REPO)) for p in (REPO / "db").rglob("*") if p.is_file()}
+    assert shipped == expected
+    assert any(n.startswith("livepanty_db/db/migrations/0001_") for n in names)
+    assert any(n.startswith("livepanty_db/db/functions/") for n in names)
+
+
+def test_wheel_declares_the_console_script(wheel):
+    with zipfile.ZipFile(wheel) as zf:
+        (entry_points,) = [n for n in zf.namelist() if n.endswith(".dist-info/entry_points.txt")]
+        assert "livepanty-db = livepanty_db.cli:main" in zf.read(entry_points).decode()
+
+
+def test_installed_wheel_migrates_outside_the_repository(wheel, tmp_path, pg_server):
+    # The venv sees the dependencies already installed; the package itself comes from the wheel.
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, system_site_packages=True, with_pip=True)
+    python = env_dir / "bin" / "python"
+    subprocess.run(
+        [python, "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, capture_output=True
+    )
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    root = subprocess.run(
+        [python, "-c", "from livepanty_db import paths; print(paths.db_root())"],
+        cwd=outside, check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    assert Path(root).is_relative_to(env_dir)
+    with pg_server.database() as dsn:
+        result = subprocess.run(
+            [env_dir / "bin" / "livepanty-db", "--dsn", dsn, "--format", "json", "migrate"],
+            cwd=outside, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("SELECT to_regnamespace('lp') IS NOT NULL").fetchone()[0]
