@@ -1,0 +1,280 @@
+"""Python exceptions for the error catalogue of docs/errors.md.
+
+Every rejection raised by an ``api`` function carries a five-character SQLSTATE of class ``LP``. The client
+turns each psycopg error into one :class:`LivepantyError` subclass with :func:`translate`; the original
+psycopg error is kept as ``__cause__``. :data:`ERRORS_BY_CODE` is the one mapping table (a test checks it
+against docs/errors.md and against every ``ERRCODE = 'LPxxx'`` under db/).
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+
+class LivepantyError(Exception):
+    """Base class: a call to the livepanty database was refused.
+
+    ``sqlstate`` is the five-character code (``LP015``, ``22P02``, ...); ``message``, ``detail`` and ``hint``
+    are the server's texts (detail and hint may be None). Tests and callers should look at the class or the
+    code, never at the message.
+    """
+
+    #: The catalogue code of the class (None for the classes that cover several SQLSTATEs).
+    code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sqlstate: str | None = None,
+        detail: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate if sqlstate is not None else self.code
+        self.message = message
+        self.detail = detail
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"[{self.sqlstate}] {self.message}" if self.sqlstate else self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(sqlstate={self.sqlstate!r}, message={self.message!r})"
+
+
+# --- access -------------------------------------------------------------------------------------------------
+
+
+class NotAuthenticated(LivepantyError):
+    """LP001: no platform user acts in the transaction, or the acting user was deleted."""
+
+    code = "LP001"
+
+
+class PermissionDenied(LivepantyError):
+    """LP002: the acting user's platform role may not do this (also SQLSTATE 42501 from PostgreSQL)."""
+
+    code = "LP002"
+
+
+class NotFound(LivepantyError):
+    """LP003: the object does not exist, or the acting user may not see it."""
+
+    code = "LP003"
+
+
+class InvalidState(LivepantyError):
+    """LP004: the object is not in a state that allows the operation."""
+
+    code = "LP004"
+
+
+# --- validation ---------------------------------------------------------------------------------------------
+
+
+class InvalidEmail(LivepantyError):
+    """LP010: e-mail missing, too long or malformed."""
+
+    code = "LP010"
+
+
+class InvalidUsername(LivepantyError):
+    """LP011: username missing, malformed or reserved."""
+
+    code = "LP011"
+
+
+class WeakPassword(LivepantyError):
+    """LP012: the password breaks a strength rule."""
+
+    code = "LP012"
+
+
+class Underage(LivepantyError):
+    """LP013: younger than auth.minimum_age_years."""
+
+    code = "LP013"
+
+
+class InvalidDateOfBirth(LivepantyError):
+    """LP014: date of birth missing, in the future, or before 1900."""
+
+    code = "LP014"
+
+
+class EmailTaken(LivepantyError):
+    """LP015: another active account has this e-mail."""
+
+    code = "LP015"
+
+
+class UsernameTaken(LivepantyError):
+    """LP016: another active account has this username."""
+
+    code = "LP016"
+
+
+class InvalidRole(LivepantyError):
+    """LP017: unknown platform role, or one that cannot be chosen at registration."""
+
+    code = "LP017"
+
+
+class InvalidArgument(LivepantyError):
+    """LP018: any other malformed argument (also SQLSTATE class 22 from PostgreSQL)."""
+
+    code = "LP018"
+
+
+# --- authentication -----------------------------------------------------------------------------------------
+
+
+class InvalidCredentials(LivepantyError):
+    """LP020: login failed, or the current password given to change_password is wrong."""
+
+    code = "LP020"
+
+
+class AccountSanctioned(LivepantyError):
+    """LP022: the user is under an active suspension or ban."""
+
+    code = "LP022"
+
+
+class InvalidSession(LivepantyError):
+    """LP023: session token unknown, revoked, expired, or its user deleted."""
+
+    code = "LP023"
+
+
+class ResetTokenInvalid(LivepantyError):
+    """LP024: password reset token unknown (or its user deleted)."""
+
+    code = "LP024"
+
+
+class ResetTokenExpired(LivepantyError):
+    """LP025: password reset token expired or superseded."""
+
+    code = "LP025"
+
+
+class ResetTokenUsed(LivepantyError):
+    """LP026: password reset token already used."""
+
+    code = "LP026"
+
+
+class PasswordUnchanged(LivepantyError):
+    """LP027: the new password equals the current one."""
+
+    code = "LP027"
+
+
+# --- administration -----------------------------------------------------------------------------------------
+
+
+class LastAdmin(LivepantyError):
+    """LP030: demoting or deleting the only active admin."""
+
+    code = "LP030"
+
+
+class AppendOnly(LivepantyError):
+    """LP090: UPDATE, DELETE or TRUNCATE on an append-only table."""
+
+    code = "LP090"
+
+
+class UnknownSetting(LivepantyError):
+    """LP091: no runtime setting has this key."""
+
+    code = "LP091"
+
+
+class InvalidSettingValue(LivepantyError):
+    """LP092: a setting value of the wrong JSON type or out of its range."""
+
+    code = "LP092"
+
+
+# --- errors from PostgreSQL itself --------------------------------------------------------------------------
+
+
+class ConstraintViolation(LivepantyError):
+    """SQLSTATE class 23: a constraint caught what validation did not (should not happen through the API)."""
+
+
+class DatabaseError(LivepantyError):
+    """Anything else PostgreSQL or the driver raised; the psycopg error is the ``__cause__``."""
+
+
+#: The one mapping table: catalogue code -> exception class (docs/errors.md).
+ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
+    cls.code: cls
+    for cls in (
+        NotAuthenticated,
+        PermissionDenied,
+        NotFound,
+        InvalidState,
+        InvalidEmail,
+        InvalidUsername,
+        WeakPassword,
+        Underage,
+        InvalidDateOfBirth,
+        EmailTaken,
+        UsernameTaken,
+        InvalidRole,
+        InvalidArgument,
+        InvalidCredentials,
+        AccountSanctioned,
+        InvalidSession,
+        ResetTokenInvalid,
+        ResetTokenExpired,
+        ResetTokenUsed,
+        PasswordUnchanged,
+        LastAdmin,
+        AppendOnly,
+        UnknownSetting,
+        InvalidSettingValue,
+    )
+    if cls.code is not None
+}
+
+#: SQLSTATEs raised by PostgreSQL itself: exact codes first, then two-character classes.
+POSTGRES_SQLSTATES: dict[str, type[LivepantyError]] = {"42501": PermissionDenied}
+POSTGRES_CLASSES: dict[str, type[LivepantyError]] = {"22": InvalidArgument, "23": ConstraintViolation}
+
+
+def class_for_sqlstate(sqlstate: str | None) -> type[LivepantyError]:
+    """The exception class for a SQLSTATE (DatabaseError when nothing more specific applies)."""
+    if not sqlstate:
+        return DatabaseError
+    if sqlstate in ERRORS_BY_CODE:
+        return ERRORS_BY_CODE[sqlstate]
+    if sqlstate in POSTGRES_SQLSTATES:
+        return POSTGRES_SQLSTATES[sqlstate]
+    return POSTGRES_CLASSES.get(sqlstate[:2], DatabaseError)
+
+
+def translate(exc: psycopg.Error) -> LivepantyError:
+    """The :class:`LivepantyError` for a psycopg error, with ``exc`` as its ``__cause__``.
+
+    Use as ``raise translate(exc) from exc`` (``__cause__`` is also set here, for callers that do not).
+    """
+    diag = exc.diag
+    sqlstate = diag.sqlstate or getattr(exc, "sqlstate", None)
+    message = diag.message_primary or str(exc).strip() or type(exc).__name__
+    error = class_for_sqlstate(sqlstate)(
+        message, sqlstate=sqlstate, detail=diag.message_detail, hint=diag.message_hint
+    )
+    error.__cause__ = exc
+    return error
+
+
+def error_for_code(
+    code: str, message: str, *, detail: str | None = None, hint: str | None = None
+) -> LivepantyError:
+    """The exception for a code reported in-band (``api.login``'s ``error_code``), as if raised."""
+    return class_for_sqlstate(code)(message, sqlstate=code, detail=detail, hint=hint)
