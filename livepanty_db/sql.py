@@ -1,0 +1,184 @@
+"""Every SQL statement the Python client and the operator CLI send, in one place.
+
+Functions are called with named arguments (``p_email => %(email)s``) so a reordered or added SQL argument
+cannot silently shift values. Each argument carries an explicit cast: the right overload is chosen whatever
+Python type the caller passes (a ``str`` uuid, a ``date`` or an ISO string), and a malformed value fails in
+PostgreSQL with a class-22 SQLSTATE (``InvalidArgument``) instead of a confusing "function does not exist".
+
+Business rules live in the SQL API (db/functions); nothing here decides anything. The one direct table read,
+:data:`RESOLVE_LOGIN`, serves the operator CLI (a DBA connection) to turn ``--as LOGIN`` into a user id.
+"""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+# --- transaction context ------------------------------------------------------------------------------------
+
+#: ``SET LOCAL ROLE <role>``: act as an application role (RLS in force) for one transaction.
+SET_LOCAL_ROLE = sql.SQL("SET LOCAL ROLE {role}")
+
+#: Make a platform user the acting user for the rest of the transaction (conventions: "Who is acting").
+SET_ACTING_USER = "SELECT pg_catalog.set_config('lp.user_id', %(user_id)s::uuid::text, true)"
+
+# --- identity and sessions ----------------------------------------------------------------------------------
+
+REGISTER_USER = """
+SELECT * FROM api.register_user(
+    p_email         => %(email)s::text,
+    p_username      => %(username)s::text,
+    p_password      => %(password)s::text,
+    p_date_of_birth => %(date_of_birth)s::date,
+    p_role          => %(role)s::text,
+    p_display_name  => %(display_name)s::text,
+    p_country_code  => %(country_code)s::text,
+    p_ip_address    => %(ip_address)s::inet)
+"""
+
+CREATE_ADMIN = """
+SELECT * FROM api.create_admin(
+    p_email         => %(email)s::text,
+    p_username      => %(username)s::text,
+    p_password      => %(password)s::text,
+    p_date_of_birth => %(date_of_birth)s::date,
+    p_display_name  => %(display_name)s::text)
+"""
+
+LOGIN = """
+SELECT * FROM api.login(
+    p_login       => %(login)s::text,
+    p_password    => %(password)s::text,
+    p_ip_address  => %(ip_address)s::inet,
+    p_user_agent  => %(user_agent)s::text,
+    p_device_info => %(device_info)s::jsonb,
+    p_ttl         => %(ttl)s::interval)
+"""
+
+AUTHENTICATE = "SELECT * FROM api.authenticate(p_token => %(token)s::text)"
+
+CURRENT_USER_ID = "SELECT api.current_user_id()"
+
+LIST_SESSIONS = """
+SELECT * FROM api.list_sessions(
+    p_user_id       => %(user_id)s::uuid,
+    p_include_ended => %(include_ended)s::boolean)
+"""
+
+REVOKE_SESSION = "SELECT * FROM api.revoke_session(p_session_id => %(session_id)s::uuid)"
+
+REVOKE_ALL_SESSIONS = """
+SELECT api.revoke_all_sessions(
+    p_user_id      => %(user_id)s::uuid,
+    p_keep_current => %(keep_current)s::boolean)
+"""
+
+CHANGE_PASSWORD = """
+SELECT api.change_password(
+    p_current_password => %(current_password)s::text,
+    p_new_password     => %(new_password)s::text,
+    p_ip_address       => %(ip_address)s::inet)
+"""  # noqa: S105 (SQL text, not a password)
+
+REQUEST_PASSWORD_RESET = """
+SELECT * FROM api.request_password_reset(
+    p_email      => %(email)s::text,
+    p_ip_address => %(ip_address)s::inet)
+"""  # noqa: S105 (SQL text, not a password)
+
+RESET_PASSWORD = """
+SELECT api.reset_password(
+    p_token        => %(token)s::text,
+    p_new_password => %(new_password)s::text,
+    p_ip_address   => %(ip_address)s::inet)
+"""  # noqa: S105 (SQL text, not a password)
+
+# --- preferences --------------------------------------------------------------------------------------------
+
+GET_PREFERENCES = "SELECT * FROM api.get_preferences()"
+
+UPDATE_PREFERENCES = """
+SELECT * FROM api.update_preferences(
+    p_language            => %(language)s::text,
+    p_timezone            => %(timezone)s::text,
+    p_theme               => %(theme)s::text,
+    p_email_notifications => %(email_notifications)s::boolean,
+    p_push_notifications  => %(push_notifications)s::boolean,
+    p_tip_notifications   => %(tip_notifications)s::boolean,
+    p_marketing_emails    => %(marketing_emails)s::boolean,
+    p_show_online_status  => %(show_online_status)s::boolean,
+    p_content_filter      => %(content_filter)s::text)
+"""
+
+# --- users (staff) ------------------------------------------------------------------------------------------
+
+GET_USER = "SELECT * FROM api.get_user(p_user_id => %(user_id)s::uuid)"
+
+FIND_USER = "SELECT * FROM api.find_user(p_login => %(login)s::text)"
+
+LIST_USERS = """
+SELECT * FROM api.list_users(
+    p_role            => %(role)s::text,
+    p_after           => %(after)s::uuid,
+    p_limit           => %(limit)s::integer,
+    p_include_deleted => %(include_deleted)s::boolean)
+"""
+
+SET_USER_ROLE = "SELECT * FROM api.set_user_role(p_user_id => %(user_id)s::uuid, p_role => %(role)s::text)"
+
+DELETE_USER = "SELECT * FROM api.delete_user(p_user_id => %(user_id)s::uuid, p_reason => %(reason)s::text)"
+
+# --- moderation ---------------------------------------------------------------------------------------------
+
+SANCTION_USER = """
+SELECT * FROM api.sanction_user(
+    p_user_id   => %(user_id)s::uuid,
+    p_type      => %(type)s::text,
+    p_reason    => %(reason)s::text,
+    p_ends_at   => %(ends_at)s::timestamptz,
+    p_report_id => %(report_id)s::uuid)
+"""
+
+REVOKE_SANCTION = """
+SELECT * FROM api.revoke_sanction(
+    p_sanction_id => %(sanction_id)s::uuid,
+    p_reason      => %(reason)s::text)
+"""
+
+# --- settings -----------------------------------------------------------------------------------------------
+
+LIST_SETTINGS = "SELECT * FROM api.list_settings()"
+
+SET_SETTING = "SELECT * FROM api.set_setting(p_key => %(key)s::text, p_value => %(value)s::jsonb)"
+
+# --- public reads -------------------------------------------------------------------------------------------
+
+PUBLIC_PROFILE = "SELECT * FROM api.public_profile(p_user_id => %(user_id)s::uuid)"
+
+STREAM_STATS = "SELECT * FROM api.stream_stats(p_stream_id => %(stream_id)s::uuid)"
+
+USER_SUMMARY = """
+SELECT id, username, email, display_name, role, created_at, last_login_at, balance, reserved, available,
+       currency, tokens_per_unit, kyc_status, kyc_reviewed_at, active_sanction, sanction_ends_at
+  FROM api.user_summary
+ ORDER BY created_at, id
+"""
+
+STREAM_SUMMARY = """
+SELECT id, host_id, host_username, host_display_name, title, category, tags, status, visibility, is_mature,
+       scheduled_at, started_at, ended_at, duration, current_viewers, unique_viewers, peak_viewers, tip_count,
+       tokens_tipped
+  FROM api.stream_summary
+ ORDER BY coalesce(started_at, scheduled_at) DESC NULLS LAST, id
+"""
+
+# --- operator CLI -------------------------------------------------------------------------------------------
+
+#: The id of the active (not deleted) user whose username or e-mail is %(login)s, case-insensitively.
+#: Read-only and used only by the operator CLI on a DBA connection to resolve ``--as LOGIN``; everything the
+#: CLI then does goes through the api functions acting as that user.
+RESOLVE_LOGIN = """
+SELECT u.id
+  FROM lp.users AS u
+ WHERE (u.username OPERATOR(ext.=) %(login)s::ext.citext OR u.email OPERATOR(ext.=) %(login)s::ext.citext)
+   AND u.deleted_at IS NULL
+"""
