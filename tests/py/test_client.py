@@ -1,0 +1,605 @@
+"""The Python client: every API method (sync and async), typed errors, acting contexts, roles and pools.
+
+Each test gets its own database cloned from the migrated template (``db_url``; bcrypt cost 4). The test
+connection is a superuser: ``Client(db_url)`` acts as one, ``Client(db_url, role="livepanty_app")`` as the
+application role with row level security in force.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import scalar_row
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+from livepanty_db import AsyncClient, Client, Session, Transaction, errors, models
+
+PASSWORD = "Correct-Horse-42"
+NEW_PASSWORD = "Battery-Staple-77"
+ADULT = date(1990, 5, 17)
+
+
+@pytest.fixture
+def client(db_url: str) -> Iterator[Client]:
+    with Client(db_url) as c:
+        yield c
+
+
+@pytest.fixture
+def app_client(db_url: str) -> Iterator[Client]:
+    with Client(db_url, role="livepanty_app") as c:
+        yield c
+
+
+def register(client: Client, name: str, *, role: str = "viewer") -> models.UserAccount:
+    return client.register_user(
+        email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth=ADULT, role=role
+    )
+
+
+def make_admin(client: Client, name: str = "boss") -> models.UserAccount:
+    return client.create_admin(
+        email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth=ADULT
+    )
+
+
+def make_moderator(client: Client, admin: models.UserAccount, name: str = "mod") -> models.UserAccount:
+    user = register(client, name)
+    with client.acting_as(admin.id) as tx:
+        return tx.set_user_role(user.id, "moderator")
+
+
+def insert_stream(db_url: str, host_id: uuid.UUID) -> uuid.UUID:
+    """No API function creates streams yet: insert one directly (superuser)."""
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "INSERT INTO lp.streams (host_id, title, status, started_at) VALUES (%s, 'hello', 'live', now())"
+            " RETURNING id",
+            (host_id,),
+        ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def scalar(db_url: str, query: str, params: Any = None) -> Any:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(query, params).fetchone()
+    return None if row is None else row[0]
+
+
+# --- models mirror the SQL types ----------------------------------------------------------------------------
+
+
+def test_models_mirror_sql_row_types(conn: psycopg.Connection) -> None:
+    for model, relation in models.SQL_TYPES.items():
+        columns = [
+            r[0]
+            for r in conn.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+                " AND NOT attisdropped ORDER BY attnum",
+                (relation,),
+            )
+        ]
+        assert [f.name for f in dataclasses.fields(model)] == columns, relation
+
+
+@pytest.mark.parametrize(
+    ("model", "function"),
+    [(models.PublicProfile, "api.public_profile"), (models.StreamStats, "api.stream_stats")],
+)
+def test_models_mirror_table_functions(conn: psycopg.Connection, model: type, function: str) -> None:
+    row = conn.execute(
+        "SELECT array_agg(n ORDER BY i) FROM pg_proc AS p,"
+        " unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS a(n, m, i)"
+        " WHERE p.oid = %s::regproc AND a.m = 't'",
+        (function,),
+    ).fetchone()
+    assert row is not None
+    assert [f.name for f in dataclasses.fields(model)] == row[0]
+
+
+# --- every method, synchronously ----------------------------------------------------------------------------
+
+
+def test_every_method_sync(client: Client, db_url: str) -> None:
+    admin = make_admin(client)
+    assert admin.role == "admin"
+    alice = client.register_user(
+        email="Alice@Example.com",
+        username="alice",
+        password=PASSWORD,
+        date_of_birth="1991-02-03",
+        role="performer",
+        display_name="Alice",
+        country_code="de",
+        ip_address="192.0.2.1",
+    )
+    assert (alice.username, alice.role, alice.country_code) == ("alice", "performer", "DE")
+    assert alice.date_of_birth == date(1991, 2, 3)
+
+    session = client.login(
+        "alice", PASSWORD, user_agent="pytest", device_info={"os": "linux"}, ttl=timedelta(hours=1)
+    )
+    assert isinstance(session, Session)
+    assert session.user_id == alice.id
+    assert "token='***'" in repr(session)
+    auth = client.authenticate(session.token)
+    assert (auth.user_id, auth.session_id, auth.role) == (alice.id, session.session_id, "performer")
+    assert client.current_user_id() is None
+
+    with client.session(session.token) as tx:
+        assert tx.current_user_id() == alice.id
+        assert tx.get_user().id == alice.id
+        sessions = tx.list_sessions()
+        assert [s.id for s in sessions] == [session.session_id]
+        assert sessions[0].is_current
+        assert sessions[0].device_info == {"os": "linux"}
+        prefs = tx.get_preferences()
+        assert prefs.theme == "system"
+        prefs = tx.update_preferences(theme="dark", timezone="Europe/Berlin", marketing_emails=True)
+        assert (prefs.theme, prefs.timezone, prefs.marketing_emails) == ("dark", "Europe/Berlin", True)
+        assert tx.public_profile(admin.id) == models.PublicProfile(
+            admin.id, "boss", None, "admin", None, None
+        )
+        other = client.login("alice@example.com", PASSWORD)  # a second session, own transaction
+        assert tx.revoke_all_sessions(keep_current=True) == 1
+        assert tx.change_password(PASSWORD, NEW_PASSWORD) == 0
+    with pytest.raises(errors.InvalidSession):
+        client.authenticate(other.token)
+
+    reset = client.request_password_reset("alice@example.com")
+    assert reset.token is not None
+    assert "***" in repr(reset)
+    assert client.request_password_reset("nobody@example.com") == models.ResetRequest(None, None)
+    assert client.reset_password(reset.token, PASSWORD) == alice.id
+    with pytest.raises(errors.InvalidSession):  # a reset revokes every session
+        client.authenticate(session.token)
+    session = client.login("alice", PASSWORD)
+    with client.session(session.token) as tx:
+        revoked = tx.revoke_session()  # log out of the current session
+        assert (revoked.id, revoked.revoke_reason) == (session.session_id, "logout")
+
+    bob = register(client, "bob")
+    stream_id = insert_stream(db_url, alice.id)
+    with client.acting_as(admin.id) as tx:
+        assert tx.find_user("ALICE@example.com").id == alice.id
+        assert tx.get_user(bob.id).username == "bob"
+        assert [u.username for u in tx.list_users()] == ["boss", "alice", "bob"]
+        page = tx.list_users(limit=2)
+        assert [u.username for u in tx.list_users(after=page[-1].id)] == ["bob"]
+        assert [u.username for u in tx.list_users(role="performer")] == ["alice"]
+        assert tx.set_user_role(bob.id, "moderator").role == "moderator"
+        sanction = tx.sanction_user(alice.id, "ban", "spam", ends_at=datetime.now(UTC) + timedelta(days=1))
+        assert (sanction.user_id, sanction.sanction_type, sanction.issued_by) == (alice.id, "ban", admin.id)
+        lifted = tx.revoke_sanction(sanction.id, "appeal granted")
+        assert lifted.revoke_reason == "appeal granted"
+        settings = {s.key: s.value for s in tx.list_settings()}
+        assert settings["auth.max_failed_logins"] == 5
+        changed = tx.set_setting("auth.max_failed_logins", 7)
+        assert (changed.value, changed.updated_by) == (7, admin.id)
+        summary = {row.username: row for row in tx.user_summary()}
+        assert summary.keys() == {"boss", "alice", "bob"}
+        assert summary["alice"].balance == 0
+        streams = tx.stream_summary()
+        assert [(s.id, s.host_username) for s in streams] == [(stream_id, "alice")]
+        assert tx.stream_stats(stream_id) == models.StreamStats(0, 0, 0, 0)
+        assert tx.stream_stats(uuid.uuid4()) is None
+        assert tx.public_profile(uuid.uuid4()) is None
+        sessions = tx.list_sessions(alice.id, include_ended=True)
+        assert len(sessions) == 3
+        assert tx.revoke_all_sessions(bob.id) == 0
+        deleted = tx.delete_user(bob.id, reason="test")
+        assert deleted.deleted_at is not None
+    assert client.public_profile(bob.id) is None
+
+
+# --- every method, asynchronously ---------------------------------------------------------------------------
+
+
+def test_every_method_async(db_url: str) -> None:
+    async def scenario() -> None:
+        async with AsyncClient(db_url) as client:
+            admin = await client.create_admin(
+                email="boss@example.com", username="boss", password=PASSWORD, date_of_birth=ADULT
+            )
+            alice = await client.register_user(
+                email="alice@example.com", username="alice", password=PASSWORD, date_of_birth=ADULT
+            )
+            session = await client.login("alice", PASSWORD)
+            assert (await client.authenticate(session.token)).user_id == alice.id
+            assert await client.current_user_id() is None
+            async with client.session(session.token) as tx:
+                assert tx.authenticated is not None
+                assert await tx.current_user_id() == alice.id
+                assert (await tx.get_user()).id == alice.id
+                assert len(await tx.list_sessions()) == 1
+                assert (await tx.get_preferences()).language == "en"
+                assert (await tx.update_preferences(language="de")).language == "de"
+                assert (await tx.public_profile(admin.id)) is not None
+                assert await tx.revoke_all_sessions(keep_current=True) == 0
+                assert await tx.change_password(PASSWORD, NEW_PASSWORD) == 0
+            reset = await client.request_password_reset("alice@example.com")
+            assert reset.token is not None
+            assert await client.reset_password(reset.token, PASSWORD) == alice.id
+            session = await client.login("alice@example.com", PASSWORD)
+            async with client.session(session.token) as tx:
+                assert (await tx.revoke_session()).revoke_reason == "logout"
+            with pytest.raises(errors.InvalidCredentials):
+                await client.login("alice", "Wrong-password-1")
+            session = await client.login("alice", PASSWORD)
+
+            bob = await client.register_user(
+                email="bob@example.com", username="bob", password=PASSWORD, date_of_birth=ADULT
+            )
+            async with client.acting_as(admin.id) as tx:
+                assert (await tx.find_user("bob")).id == bob.id
+                assert (await tx.get_user(bob.id)).id == bob.id
+                assert len(await tx.list_users(limit=10)) == 3
+                assert (await tx.set_user_role(bob.id, "performer")).role == "performer"
+                sanction = await tx.sanction_user(bob.id, "warning", "be nice")
+                assert (await tx.revoke_sanction(sanction.id, "sorry")).revoked_at is not None
+                assert len(await tx.list_settings()) >= 7
+                assert (await tx.set_setting("auth.lockout_minutes", 30)).value == 30
+                assert len(await tx.user_summary()) == 3
+                assert await tx.stream_summary() == []
+                assert await tx.stream_stats(uuid.uuid4()) is None
+                assert len(await tx.list_sessions(alice.id, include_ended=True)) == 3
+                assert (await tx.revoke_session(session.session_id)).revoked_at is not None
+                assert await tx.revoke_all_sessions(alice.id) == 0
+                assert (await tx.delete_user(bob.id)).deleted_at is not None
+            with pytest.raises(errors.NotAuthenticated):
+                await client.list_users()
+
+    asyncio.run(scenario())
+
+
+# --- typed exceptions ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(client: Client) -> dict[str, Any]:
+    """An admin, a moderator, a viewer (with a live session) and a performer."""
+    admin = make_admin(client)
+    moderator = make_moderator(client, admin)
+    viewer = register(client, "viewer1")
+    performer = register(client, "performer1", role="performer")
+    return {
+        "admin": admin,
+        "moderator": moderator,
+        "viewer": viewer,
+        "performer": performer,
+        "session": client.login("viewer1", PASSWORD),
+    }
+
+
+def _register_kwargs(**overrides: Any) -> dict[str, Any]:
+    return {
+        "email": "new@example.com",
+        "username": "newbie",
+        "password": PASSWORD,
+        "date_of_birth": ADULT,
+    } | overrides
+
+
+def _revoked_twice(client: Client, w: dict[str, Any]) -> None:
+    with client.acting_as(w["viewer"].id) as tx:
+        tx.revoke_session(w["session"].session_id)
+    with client.acting_as(w["viewer"].id) as tx:
+        tx.revoke_session(w["session"].session_id)
+
+
+def _used_reset_token(client: Client, w: dict[str, Any]) -> None:
+    token = client.request_password_reset("viewer1@example.com").token
+    client.reset_password(token, NEW_PASSWORD)
+    client.reset_password(token, NEW_PASSWORD)
+
+
+def _superseded_reset_token(client: Client, w: dict[str, Any]) -> None:
+    token = client.request_password_reset("viewer1@example.com").token
+    client.request_password_reset("viewer1@example.com")
+    client.reset_password(token, NEW_PASSWORD)
+
+
+def _banned_login(client: Client, w: dict[str, Any]) -> None:
+    with client.acting_as(w["moderator"].id) as tx:
+        tx.sanction_user(w["viewer"].id, "ban", "spam")
+    client.login("viewer1", PASSWORD)
+
+
+def _as_unknown_user(client: Client) -> None:
+    with client.acting_as(uuid.uuid4()) as tx:
+        tx.get_preferences()
+
+
+def _as(who: str, call: Any) -> Any:
+    def run(client: Client, w: dict[str, Any]) -> None:
+        with client.acting_as(w[who].id) as tx:
+            call(tx, w)
+
+    return run
+
+
+CASES: list[tuple[type[errors.LivepantyError], str, Any]] = [
+    (errors.NotAuthenticated, "LP001", lambda c, w: c.get_user()),
+    (errors.NotAuthenticated, "LP001", lambda c, w: _as_unknown_user(c)),
+    (errors.PermissionDenied, "LP002", _as("viewer", lambda tx, w: tx.list_users())),
+    (
+        errors.PermissionDenied,
+        "LP002",
+        _as("moderator", lambda tx, w: tx.sanction_user(w["admin"].id, "ban", "x")),
+    ),
+    (errors.NotFound, "LP003", _as("admin", lambda tx, w: tx.get_user(uuid.uuid4()))),
+    (errors.NotFound, "LP003", _as("viewer", lambda tx, w: tx.get_user(w["performer"].id))),
+    (errors.InvalidState, "LP004", _revoked_twice),
+    (errors.InvalidEmail, "LP010", lambda c, w: c.register_user(**_register_kwargs(email="not-an-email"))),
+    (errors.InvalidUsername, "LP011", lambda c, w: c.register_user(**_register_kwargs(username="root"))),
+    (errors.WeakPassword, "LP012", lambda c, w: c.register_user(**_register_kwargs(password="short1"))),
+    (errors.Underage, "LP013", lambda c, w: c.register_user(**_register_kwargs(date_of_birth=date.today()))),
+    (
+        errors.InvalidDateOfBirth,
+        "LP014",
+        lambda c, w: c.register_user(**_register_kwargs(date_of_birth="1850-01-01")),
+    ),
+    (
+        errors.EmailTaken,
+        "LP015",
+        lambda c, w: c.register_user(**_register_kwargs(email="VIEWER1@example.com")),
+    ),
+    (errors.UsernameTaken, "LP016", lambda c, w: c.register_user(**_register_kwargs(username="Viewer1"))),
+    (errors.InvalidRole, "LP017", lambda c, w: c.register_user(**_register_kwargs(role="admin"))),
+    (errors.InvalidArgument, "LP018", _as("admin", lambda tx, w: tx.list_users(limit=0))),
+    (errors.InvalidArgument, "LP018", lambda c, w: c.login("", PASSWORD)),
+    (errors.InvalidCredentials, "LP020", lambda c, w: c.login("viewer1", "Wrong-password-1")),
+    (errors.InvalidCredentials, "LP020", lambda c, w: c.login("nobody", PASSWORD)),
+    (
+        errors.InvalidCredentials,
+        "LP020",
+        _as("viewer", lambda tx, w: tx.change_password("Wrong-1234", NEW_PASSWORD)),
+    ),
+    (errors.AccountSanctioned, "LP022", _banned_login),
+    (errors.InvalidSession, "LP023", lambda c, w: c.authenticate("x" * 43)),
+    (errors.ResetTokenInvalid, "LP024", lambda c, w: c.reset_password("y" * 43, NEW_PASSWORD)),
+    (errors.ResetTokenExpired, "LP025", _superseded_reset_token),
+    (errors.ResetTokenUsed, "LP026", _used_reset_token),
+    (errors.PasswordUnchanged, "LP027", _as("viewer", lambda tx, w: tx.change_password(PASSWORD, PASSWORD))),
+    (errors.LastAdmin, "LP030", _as("admin", lambda tx, w: tx.set_user_role(w["admin"].id, "viewer"))),
+    (errors.UnknownSetting, "LP091", _as("admin", lambda tx, w: tx.set_setting("no.such_key", 1))),
+    (
+        errors.InvalidSettingValue,
+        "LP092",
+        _as("admin", lambda tx, w: tx.set_setting("auth.bcrypt_cost", "12")),
+    ),
+    (errors.InvalidArgument, "22P02", lambda c, w: c.public_profile("not-a-uuid")),
+    (
+        errors.InvalidArgument,
+        "22007",
+        lambda c, w: c.register_user(**_register_kwargs(date_of_birth="not a date")),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("exc_type", "sqlstate", "call"), CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(CASES)]
+)
+def test_typed_exceptions(
+    client: Client, world: dict[str, Any], exc_type: type[errors.LivepantyError], sqlstate: str, call: Any
+) -> None:
+    with pytest.raises(exc_type) as caught:
+        call(client, world)
+    assert caught.value.sqlstate == sqlstate
+    assert caught.value.message
+    if sqlstate not in ("LP020", "LP022"):  # raised errors keep the psycopg error; in-band ones have none
+        assert isinstance(caught.value.__cause__, psycopg.Error)
+
+
+def test_rejected_call_changes_nothing(client: Client, db_url: str, world: dict[str, Any]) -> None:
+    before = scalar(db_url, "SELECT count(*) FROM lp.users")
+    with pytest.raises(errors.EmailTaken):
+        client.register_user(**_register_kwargs(email="viewer1@example.com"))
+    assert scalar(db_url, "SELECT count(*) FROM lp.users") == before
+
+
+def test_permission_denied_for_the_application_role(app_client: Client) -> None:
+    """42501 from PostgreSQL: livepanty_app may not run the service-only api.create_admin."""
+    with pytest.raises(errors.PermissionDenied) as caught:
+        make_admin(app_client)
+    assert caught.value.sqlstate == "42501"
+
+
+def test_errors_from_postgres_itself(db_url: str, client: Client, world: dict[str, Any]) -> None:
+    """translate() maps what no API call should produce: LP090, class 23 and anything else."""
+    with psycopg.connect(db_url) as conn:
+        with pytest.raises(psycopg.Error) as raw:
+            conn.execute("DELETE FROM lp.audit_logs")
+        assert isinstance(errors.translate(raw.value), errors.AppendOnly)
+        conn.rollback()
+        with pytest.raises(psycopg.Error) as raw:
+            conn.execute("INSERT INTO lp.user_preferences (user_id) VALUES (%s)", (world["viewer"].id,))
+        translated = errors.translate(raw.value)
+        assert type(translated) is errors.ConstraintViolation
+        assert (translated.sqlstate, translated.__cause__) == ("23505", raw.value)
+        conn.rollback()
+        with pytest.raises(psycopg.Error) as raw:
+            conn.execute("SELEC 1")
+        assert type(errors.translate(raw.value)) is errors.DatabaseError
+    with pytest.raises(errors.DatabaseError):
+        Client("postgresql://127.0.0.1:1/nothing?connect_timeout=2").current_user_id()
+
+
+# --- login failures are recorded ----------------------------------------------------------------------------
+
+
+def test_failed_login_counts_and_is_audited(client: Client, db_url: str, world: dict[str, Any]) -> None:
+    viewer = world["viewer"]
+    for expected in (1, 2):
+        with pytest.raises(errors.InvalidCredentials):
+            client.login("viewer1", "Wrong-password-1", ip_address="198.51.100.7")
+        count = scalar(db_url, "SELECT failed_login_count FROM lp.users WHERE id = %s", (viewer.id,))
+        assert count == expected
+    reasons = scalar(
+        db_url,
+        "SELECT array_agg(details->>'reason') FROM lp.audit_logs"
+        " WHERE action = 'auth.login_failed' AND actor_id = %s AND ip_address = '198.51.100.7'",
+        (viewer.id,),
+    )
+    assert reasons == ["bad_password", "bad_password"]
+    client.login("viewer1", PASSWORD)
+    assert scalar(db_url, "SELECT failed_login_count FROM lp.users WHERE id = %s", (viewer.id,)) == 0
+
+
+def test_lockout_answers_like_a_wrong_password(client: Client, world: dict[str, Any]) -> None:
+    with client.acting_as(world["admin"].id) as tx:
+        tx.set_setting("auth.max_failed_logins", 2)
+    for _ in range(2):
+        with pytest.raises(errors.InvalidCredentials):
+            client.login("viewer1", "Wrong-password-1")
+    with pytest.raises(errors.InvalidCredentials):
+        client.login("viewer1", PASSWORD)
+
+
+# --- acting contexts ----------------------------------------------------------------------------------------
+
+
+def test_acting_as_is_one_transaction(client: Client, db_url: str, world: dict[str, Any]) -> None:
+    admin, viewer = world["admin"], world["viewer"]
+    with client.acting_as(str(admin.id)) as tx:
+        assert isinstance(tx, Transaction)
+        assert tx.acting_user_id == admin.id
+        assert tx.current_user_id() == admin.id
+        tx.set_user_role(viewer.id, "performer")
+        assert tx.get_user(viewer.id).role == "performer"  # sees its own uncommitted change
+        backend = scalar_in(tx, "SELECT pg_backend_pid()")
+        assert scalar_in(tx, "SELECT pg_backend_pid()") == backend
+    assert client.current_user_id() is None  # outside a context nobody acts
+    with pytest.raises(errors.NotAuthenticated):
+        client.list_users()
+    with pytest.raises(RuntimeError):
+        tx.get_user()  # the transaction has ended
+
+    # An exception inside the block rolls the whole transaction back.
+    def demote_both() -> None:
+        with client.acting_as(admin.id) as tx:
+            tx.set_user_role(viewer.id, "viewer")
+            tx.set_user_role(admin.id, "viewer")
+
+    with pytest.raises(errors.LastAdmin):
+        demote_both()
+    assert scalar(db_url, "SELECT role FROM lp.users WHERE id = %s", (viewer.id,)) == "performer"
+
+
+def scalar_in(tx: Transaction, query: str) -> Any:
+    """Run a raw query in the transaction (tests only: inspects the connection behind the API)."""
+    return tx._fetch(query, None, scalar_row)[0]
+
+
+def test_session_context(client: Client, world: dict[str, Any]) -> None:
+    viewer, session = world["viewer"], world["session"]
+    with client.session(session.token) as tx:
+        assert tx.authenticated is not None
+        assert (tx.authenticated.user_id, tx.authenticated.session_id) == (viewer.id, session.session_id)
+        assert tx.current_user_id() == viewer.id
+        assert [s.is_current for s in tx.list_sessions()] == [True]
+    with pytest.raises(errors.InvalidSession), client.session("not-a-token"):
+        pass
+    with client.acting_as(world["moderator"].id) as tx:
+        tx.sanction_user(viewer.id, "suspension", "cool down", ends_at=datetime.now(UTC) + timedelta(hours=1))
+    with pytest.raises(errors.InvalidSession), client.session(session.token):  # a suspension revokes sessions
+        pass
+
+
+def test_failed_login_inside_a_block_can_be_caught(
+    client: Client, db_url: str, world: dict[str, Any]
+) -> None:
+    with client.transaction() as tx:
+        with pytest.raises(errors.InvalidCredentials):
+            tx.login("viewer1", "Wrong-password-1")
+        assert tx.login("viewer1", PASSWORD).user_id == world["viewer"].id
+    assert scalar(db_url, "SELECT count(*) FROM lp.audit_logs WHERE action = 'auth.login_failed'") == 1
+
+
+# --- database role and row level security -------------------------------------------------------------------
+
+
+def test_application_role_sees_rows_through_rls(
+    client: Client, app_client: Client, world: dict[str, Any]
+) -> None:
+    viewer, performer, admin = world["viewer"], world["performer"], world["admin"]
+    with app_client.acting_as(viewer.id) as tx:
+        assert scalar_in(tx, "SELECT current_user") == "livepanty_app"
+        assert [row.id for row in tx.user_summary()] == [viewer.id]
+        assert performer.id not in {row.id for row in tx.user_summary()}
+        with pytest.raises(errors.NotFound):
+            tx.get_user(performer.id)
+    with app_client.acting_as(admin.id) as tx:
+        assert {row.id for row in tx.user_summary()} >= {viewer.id, performer.id, admin.id}
+    with app_client.transaction() as tx:  # nobody acting: no rows at all
+        assert tx.user_summary() == []
+    with client.acting_as(viewer.id) as tx:  # the superuser connection bypasses RLS
+        assert scalar_in(tx, "SELECT current_user") != "livepanty_app"
+        assert len(tx.user_summary()) == 4
+    # the whole API works as the application role
+    session = app_client.login("performer1", PASSWORD)
+    with app_client.session(session.token) as tx:
+        assert tx.get_preferences().user_id == performer.id
+
+
+def test_role_is_local_to_the_transaction(db_url: str) -> None:
+    with Client(db_url, role="livepanty_app") as app:
+        with app.transaction() as tx:
+            conn = tx._connection()
+            assert scalar_in(tx, "SELECT current_user") == "livepanty_app"
+        # the connection went back idle with its own role
+        assert conn.execute("SELECT current_user").fetchone()[0] != "livepanty_app"
+
+
+def test_client_refuses_other_sources() -> None:
+    with pytest.raises(TypeError):
+        Client(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        AsyncClient(object())  # type: ignore[arg-type]
+
+
+# --- pools --------------------------------------------------------------------------------------------------
+
+
+def test_sync_pool(db_url: str) -> None:
+    with ConnectionPool(db_url, min_size=1, max_size=2, open=True) as pool:
+        client = Client(pool, role="livepanty_app")
+        user = register(client, "pooled")
+        session = client.login("pooled", PASSWORD)
+        with client.session(session.token) as tx:
+            assert tx.get_user().id == user.id
+            assert client.current_user_id() is None  # a one-shot call meanwhile uses another connection
+        assert not pool.closed
+    with Client(db_url) as direct, direct.acting_as(user.id) as tx:
+        assert tx.get_user().username == "pooled"
+
+
+def test_async_pool(db_url: str) -> None:
+    async def scenario() -> None:
+        async with AsyncConnectionPool(db_url, min_size=1, max_size=2, open=False) as pool:
+            client = AsyncClient(pool, role="livepanty_app")
+            user = await client.register_user(
+                email="apool@example.com", username="apool", password=PASSWORD, date_of_birth=ADULT
+            )
+            session = await client.login("apool", PASSWORD)
+            async with client.session(session.token) as tx:
+                assert (await tx.get_user()).id == user.id
+                results = await asyncio.gather(*(client.public_profile(user.id) for _ in range(4)))
+                assert {p.username for p in results if p} == {"apool"}
+            with pytest.raises(errors.WeakPassword):
+                await client.register_user(
+                    email="weak@example.com",
+                    username="weakling",
+                    password="abc",
+                    date_of_birth=ADULT,
+                )
+
+    asyncio.run(scenario())
