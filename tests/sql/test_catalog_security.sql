@@ -1,0 +1,166 @@
+-- Security invariants over the whole catalog. Every check queries pg_catalog generically, so it covers every
+-- table, view and function of schemas lp and api that exists now or is added later; a failure lists the
+-- offending objects. No object is listed by hand except the three functions livepanty_readonly may run.
+BEGIN;
+SELECT plan(23);
+
+-- == Row level security ====================================================================================
+SELECT isnt_empty($$SELECT 1 FROM pg_catalog.pg_class WHERE relnamespace = 'lp'::regnamespace AND relkind IN ('r', 'p')$$,
+                  'schema lp has tables (the checks below are not vacuous)');
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM pg_catalog.pg_class AS c
+     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND c.relkind IN ('r', 'p')
+       AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
+$$, 'every table in lp (and api) has row level security enabled and forced');
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM pg_catalog.pg_class AS c
+     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND c.relkind IN ('r', 'p')
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p WHERE p.polrelid = c.oid)
+$$, 'every table in lp has at least one policy (forced RLS without one would lock out the api functions too)');
+SELECT is_empty($$
+    SELECT p.polrelid::regclass::text || ': ' || p.polname FROM pg_catalog.pg_policy AS p
+      JOIN pg_catalog.pg_class AS c ON c.oid = p.polrelid
+     WHERE c.relnamespace = 'lp'::regnamespace AND (p.polroles @> ARRAY[0::oid] OR p.polroles = '{}')
+$$, 'no policy in lp applies to PUBLIC');
+SELECT is_empty($$
+    SELECT p.polrelid::regclass::text || ': ' || p.polname FROM pg_catalog.pg_policy AS p
+      JOIN pg_catalog.pg_class AS c ON c.oid = p.polrelid
+     WHERE c.relnamespace = 'lp'::regnamespace AND p.polcmd <> 'r'
+       AND EXISTS (SELECT 1 FROM unnest(p.polroles) AS r (oid)
+                    WHERE r.oid IN (SELECT oid FROM pg_catalog.pg_roles
+                                     WHERE rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly')))
+$$, 'application roles get read policies only (writes go through the api functions)');
+
+-- == Functions: EXECUTE, search_path, owner ================================================================
+SELECT isnt_empty($$SELECT 1 FROM pg_catalog.pg_proc WHERE pronamespace = 'api'::regnamespace$$,
+                  'schema api has functions (the checks below are not vacuous)');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc AS p
+     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace)
+       AND (p.proacl IS NULL  -- the default ACL lets PUBLIC execute
+            OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p.proacl) AS a
+                        WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))
+$$, 'no function in lp or api is executable by PUBLIC');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc AS p
+     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace)
+       AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) AS c WHERE c LIKE 'search\_path=%')
+$$, 'every function in lp and api pins its search_path');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text || ' ' || c FROM pg_catalog.pg_proc AS p, unnest(p.proconfig) AS c
+     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND p.prosecdef
+       AND c LIKE 'search\_path=%'
+       AND EXISTS (SELECT 1 FROM regexp_split_to_table(substr(c, 13), ',') AS e
+                    WHERE lower(btrim(btrim(e), '"')) IN ('public', '$user'))
+$$, 'no SECURITY DEFINER function has public or $user in its search_path');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text || ' ' || c FROM pg_catalog.pg_proc AS p, unnest(p.proconfig) AS c
+     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND p.prosecdef
+       AND c LIKE 'search\_path=%' AND c NOT IN ('search_path=""', 'search_path=')
+       AND btrim((regexp_split_to_array(substr(c, 13), ','))[array_upper(regexp_split_to_array(substr(c, 13), ','), 1)]) <> 'pg_temp'
+$$, 'every SECURITY DEFINER function with a non-empty search_path lists pg_temp last (temporary objects cannot shadow ours)');
+SELECT is_empty($$
+    SELECT DISTINCT btrim(e) || ' (CREATE for ' || coalesce(r.rolname, 'PUBLIC') || ')'
+      FROM pg_catalog.pg_proc AS p, unnest(p.proconfig) AS c, regexp_split_to_table(substr(c, 13), ',') AS e
+      JOIN pg_catalog.pg_namespace AS n ON n.nspname = btrim(btrim(e), '"')
+      CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) AS a
+      LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
+     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND c LIKE 'search\_path=%'
+       AND a.privilege_type = 'CREATE' AND a.grantee <> n.nspowner
+       AND (a.grantee = 0 OR r.rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly'))
+$$, 'no application role (or PUBLIC) may create objects in a schema on any lp/api function''s search_path');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text || ' owned by ' || pg_get_userbyid(p.proowner) FROM pg_catalog.pg_proc AS p
+     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace)
+       AND p.proowner <> 'livepanty_owner'::regrole
+$$, 'every function in lp and api is owned by livepanty_owner');
+
+-- == Relations and types: owner, views ====================================================================
+SELECT is_empty($$
+    SELECT c.oid::regclass::text || ' (' || c.relkind::text || ') owned by ' || pg_get_userbyid(c.relowner)
+      FROM pg_catalog.pg_class AS c
+     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace)
+       AND c.relowner <> 'livepanty_owner'::regrole
+$$, 'every table, view, index, sequence and composite type in lp and api is owned by livepanty_owner');
+SELECT is_empty($$
+    SELECT n.nspname || ' owned by ' || pg_get_userbyid(n.nspowner) FROM pg_catalog.pg_namespace AS n
+     WHERE n.nspname IN ('lp', 'api') AND n.nspowner <> 'livepanty_owner'::regrole
+$$, 'schemas lp and api are owned by livepanty_owner');
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM pg_catalog.pg_class AS c
+     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND c.relkind IN ('v', 'm')
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_options_to_table(c.reloptions) AS o
+                        WHERE o.option_name = 'security_invoker' AND o.option_value IN ('true', 'on', '1', 'yes'))
+$$, 'every view in api (and lp) is security_invoker (reads follow the reader''s RLS)');
+
+-- == Table privileges ======================================================================================
+SELECT is_empty($$
+    SELECT r.rolname || ' may ' || priv || ' ' || c.oid::regclass::text
+      FROM pg_catalog.pg_class AS c
+     CROSS JOIN pg_catalog.pg_roles AS r
+     CROSS JOIN unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) AS priv
+     WHERE c.relnamespace = 'lp'::regnamespace AND c.relkind IN ('r', 'p')
+       AND r.rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly')
+       AND (has_table_privilege(r.oid, c.oid, priv)
+            OR (priv IN ('INSERT', 'UPDATE', 'REFERENCES') AND has_any_column_privilege(r.oid, c.oid, priv)))
+$$, 'livepanty_app, livepanty_service and livepanty_readonly cannot write any lp table (no INSERT/UPDATE/DELETE/TRUNCATE, not even per column)');
+SELECT is_empty($$
+    SELECT c.oid::regclass::text || ' ' || a.privilege_type FROM pg_catalog.pg_class AS c
+     CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) AS a
+     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND a.grantee = 0
+    UNION ALL
+    SELECT c.oid::regclass::text || '.' || att.attname || ' ' || a.privilege_type
+      FROM pg_catalog.pg_attribute AS att JOIN pg_catalog.pg_class AS c ON c.oid = att.attrelid
+     CROSS JOIN LATERAL pg_catalog.aclexplode(att.attacl) AS a
+     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND a.grantee = 0
+$$, 'PUBLIC holds no privilege on any table, view or column of lp and api');
+SELECT is_empty($$
+    SELECT r.rolname || ' may use ' || c.oid::regclass::text FROM pg_catalog.pg_class AS c
+     CROSS JOIN pg_catalog.pg_roles AS r
+     WHERE c.relnamespace = 'lp'::regnamespace AND c.relkind = 'S'
+       AND r.rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly')
+       AND (has_sequence_privilege(r.oid, c.oid, 'USAGE') OR has_sequence_privilege(r.oid, c.oid, 'UPDATE'))
+$$, 'application roles cannot draw from lp sequences');
+
+-- == Secret columns ========================================================================================
+-- Every role but the owner (its members are the owner) and superusers; predefined pg_* roles such as
+-- pg_read_all_data are outside the schema's control and are left out.
+SELECT is_empty($$
+    SELECT r.rolname || ' may read ' || s.tbl || '.' || s.col
+      FROM (VALUES ('lp.users', 'password_hash'), ('lp.auth_sessions', 'token_hash'),
+                   ('lp.password_reset_tokens', 'token_hash'), ('lp.streams', 'stream_key_hash')) AS s (tbl, col)
+     CROSS JOIN pg_catalog.pg_roles AS r
+     WHERE NOT r.rolsuper AND r.rolname !~ '^pg_' AND NOT pg_has_role(r.oid, 'livepanty_owner', 'MEMBER')
+       AND has_column_privilege(r.oid, s.tbl::regclass, s.col, 'SELECT')
+$$, 'no role but the owner may SELECT users.password_hash, auth_sessions.token_hash, password_reset_tokens.token_hash, streams.stream_key_hash');
+SELECT is_empty($$
+    SELECT r.rolname || ' may read ' || c.oid::regclass::text || '.' || a.attname
+      FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
+     CROSS JOIN pg_catalog.pg_roles AS r
+     WHERE c.relnamespace = 'lp'::regnamespace AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.attname ~ '(password|secret|token_hash|key_hash|_encrypted$)'
+       AND a.attname <> 'password_changed_at' AND a.attname <> 'legal_name_encrypted'
+       AND NOT r.rolsuper AND r.rolname !~ '^pg_' AND NOT pg_has_role(r.oid, 'livepanty_owner', 'MEMBER')
+       AND has_column_privilege(r.oid, c.oid, a.attnum, 'SELECT')
+$$, 'no role but the owner may SELECT any secret-looking column in lp (password*, *secret*, *token_hash, *key_hash)');
+
+-- == What livepanty_readonly may execute ===================================================================
+SELECT set_eq($$
+    SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc AS p
+     WHERE p.pronamespace = 'api'::regnamespace
+       AND has_function_privilege('livepanty_readonly', p.oid, 'EXECUTE')
+$$, ARRAY['api.current_user_id()', 'api.public_profile(uuid)', 'api.stream_stats(uuid)'],
+   'livepanty_readonly may execute exactly api.current_user_id, api.public_profile and api.stream_stats');
+SELECT is_empty($$
+    SELECT r.rolname || ' may execute ' || p.oid::regprocedure::text
+      FROM pg_catalog.pg_proc AS p CROSS JOIN pg_catalog.pg_roles AS r
+     WHERE p.pronamespace = 'lp'::regnamespace AND p.provolatile = 'v'
+       AND r.rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly')
+       AND has_function_privilege(r.oid, p.oid, 'EXECUTE')
+$$, 'no application role may call a state-changing (VOLATILE) private lp function directly');
+SELECT ok(NOT has_function_privilege('livepanty_app', 'api.create_admin(text, text, text, date, text)', 'EXECUTE')
+          AND has_function_privilege('livepanty_service', 'api.create_admin(text, text, text, date, text)', 'EXECUTE'),
+          'api.create_admin is for livepanty_service, not for livepanty_app');
+
+SELECT * FROM finish();
+ROLLBACK;
