@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from yoyo.connections import parse_uri
 
 from livepanty_db import local, migrate, paths
 
@@ -244,8 +245,6 @@ def test_apply_accepts_key_value_and_socket_dsns(pg_server, empty_db):
     ],
 )
 def test_yoyo_uri_keeps_every_parameter(dsn, expected):
-    from yoyo.connections import parse_uri  # noqa: PLC0415
-
     uri = parse_uri(migrate.yoyo_uri(dsn))
     assert uri.scheme == "postgresql+psycopg"
     assert uri.args == expected

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-import venv
 import zipfile
 from pathlib import Path
 
@@ -53,24 +53,26 @@ def test_wheel_declares_the_console_script(wheel):
 
 
 def test_installed_wheel_migrates_outside_the_repository(wheel, tmp_path, pg_server):
-    # The venv sees the dependencies already installed; the package itself comes from the wheel.
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=True)
-    python = env_dir / "bin" / "python"
+    # Install only the package (its dependencies are those of this interpreter) into a directory that goes
+    # first on PYTHONPATH, so it shadows the checkout; then run the console script from elsewhere.
+    target = tmp_path / "installed"
     subprocess.run(
-        [python, "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, capture_output=True
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
     )
+    env = {**os.environ, "PYTHONPATH": str(target)}
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     root = subprocess.run(
-        [python, "-c", "from livepanty_db import paths; print(paths.db_root())"],
-        cwd=outside, check=True, capture_output=True, text=True,
+        [sys.executable, "-c", "from livepanty_db import paths; print(paths.db_root())"],
+        cwd=outside, env=env, check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
-    assert Path(root).is_relative_to(env_dir)
+    assert Path(root) == target / "livepanty_db" / "db"
     with pg_server.database() as dsn:
         result = subprocess.run(
-            [env_dir / "bin" / "livepanty-db", "--dsn", dsn, "--format", "json", "migrate"],
-            cwd=outside, capture_output=True, text=True, check=False,
+            [target / "bin" / "livepanty-db", "--dsn", dsn, "--format", "json", "migrate"],
+            cwd=outside, env=env, capture_output=True, text=True, check=False,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         with psycopg.connect(dsn) as conn:

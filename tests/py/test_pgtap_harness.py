@@ -74,7 +74,7 @@ def run_pytest(tmp_path: Path, files: dict[str, str], server_dsn: str) -> tuple[
         cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     outcomes: dict[str, str] = {}
-    for case in ET.parse(report).getroot().iter("testcase"):  # noqa: S314 - our own pytest's report
+    for case in ET.parse(report).getroot().iter("testcase"):
         name = case.get("name", "")
         kinds = {child.tag for child in case} & {"failure", "error", "skipped"}
         outcome = (

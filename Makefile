@@ -1,0 +1,61 @@
+# livepanty-db on a fresh Debian/Ubuntu machine (as root, or a user with sudo):
+#   make demo   install what is missing, start the local cluster, migrate it, run the demo
+#   make test   install what is missing (with the dev tools), ruff, then the whole test suite
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+LIVEPANTY_DB := $(VENV)/bin/livepanty-db
+APT_PACKAGES := postgresql-15 postgresql-contrib postgresql-15-pgtap postgresql-15-plpgsql-check pgbouncer
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+PIP := $(PY) -m pip --disable-pip-version-check
+
+.PHONY: help system-deps install install-dev lint test demo stop
+
+help:
+	@echo "make demo    start the local cluster, migrate it and run the demo"
+	@echo "make test    ruff + the whole test suite (pgTAP and Python)"
+	@echo "make stop    stop the local cluster"
+
+# apt packages, only those missing (plus python3-venv when the interpreter cannot make a venv).
+system-deps:
+	@missing=(); \
+	for pkg in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$pkg" 2>/dev/null | grep -q '^install ok installed$$' || missing+=("$$pkg"); \
+	done; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv); \
+	if [ $${#missing[@]} -gt 0 ]; then \
+	  echo "installing: $${missing[*]}"; \
+	  $(SUDO) apt-get update; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$${missing[@]}"; \
+	fi
+
+# A virtualenv keeps the install away from the system Python (PEP 668); it sees the interpreter's packages.
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	  || { echo "livepanty-db needs Python >= 3.11; $(PYTHON) is older (make PYTHON=/path/to/python3.11 ...)"; exit 1; }
+	$(PYTHON) -m venv --system-site-packages $(VENV)
+
+install: system-deps $(PY)
+	$(PIP) install -q -e .
+
+install-dev: system-deps $(PY)
+	$(PIP) install -q -e '.[dev]'
+
+lint: install-dev
+	$(PY) -m ruff check .
+
+# Any non-zero pytest exit fails the target, including 5 (no tests collected).
+test: lint
+	$(PY) -m pytest
+
+demo: install
+	$(LIVEPANTY_DB) local start
+	$(LIVEPANTY_DB) migrate
+	$(PY) -m livepanty_db.demo
+
+stop:
+	$(LIVEPANTY_DB) local stop
