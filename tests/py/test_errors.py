@@ -1,0 +1,146 @@
+"""The error catalogue (docs/errors.md), the SQL under db/ and livepanty_db.errors agree.
+
+No database needed: the catalogue and the SQL files are parsed, and psycopg errors are built locally.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import psycopg
+import psycopg.errors
+import pytest
+
+from livepanty_db import errors
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE = ROOT / "docs" / "errors.md"
+DB = ROOT / "db"
+
+#: "| LP001 | not_authenticated | `NotAuthenticated` | ... |"
+CATALOGUE_ROW = re.compile(r"^\|\s*(LP\d{3})\s*\|\s*([a-z_]+)\s*\|\s*`(\w+)`\s*\|", re.MULTILINE)
+#: "| `22xxx` (data exception, ...) | ... | `InvalidArgument` |"
+POSTGRES_ROW = re.compile(r"^\|\s*`(\d\d[0-9A-Zx]{3})`[^|]*\|[^|]*\|\s*`(\w+)`\s*\|", re.MULTILINE)
+ERRCODE = re.compile(r"ERRCODE\s*=\s*'([0-9A-Z]{5})'", re.IGNORECASE)
+#: Any LP code literal in SQL, e.g. the in-band error_code of api.login.
+LP_LITERAL = re.compile(r"'(LP\d{3})'")
+
+
+def catalogue() -> list[tuple[str, str, str]]:
+    rows = CATALOGUE_ROW.findall(CATALOGUE.read_text(encoding="utf-8"))
+    assert rows, f"no catalogue rows parsed from {CATALOGUE}"
+    return rows
+
+
+def sql_files() -> list[Path]:
+    files = sorted(DB.rglob("*.sql"))
+    assert files, f"no SQL files under {DB}"
+    return files
+
+
+def codes_in_sql(pattern: re.Pattern[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for path in sql_files():
+        for code in pattern.findall(path.read_text(encoding="utf-8")):
+            found.setdefault(code.upper(), []).append(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_catalogue_codes_are_unique() -> None:
+    codes = [code for code, _, _ in catalogue()]
+    names = [name for _, name, _ in catalogue()]
+    classes = [cls for _, _, cls in catalogue()]
+    assert len(codes) == len(set(codes))
+    assert len(names) == len(set(names))
+    assert len(classes) == len(set(classes))
+
+
+@pytest.mark.parametrize(("code", "name", "class_name"), catalogue())
+def test_every_catalogued_code_has_its_class(code: str, name: str, class_name: str) -> None:
+    cls = getattr(errors, class_name, None)
+    assert cls is not None, f"livepanty_db.errors has no class {class_name} for {code} ({name})"
+    assert issubclass(cls, errors.LivepantyError)
+    assert cls.code == code
+    assert errors.ERRORS_BY_CODE[code] is cls
+    assert errors.class_for_sqlstate(code) is cls
+
+
+def test_mapping_has_nothing_beyond_the_catalogue() -> None:
+    assert set(errors.ERRORS_BY_CODE) == {code for code, _, _ in catalogue()}
+
+
+def test_every_exception_class_is_mapped_or_generic() -> None:
+    classes = {
+        obj
+        for _, obj in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(obj, errors.LivepantyError) and obj is not errors.LivepantyError
+    }
+    generic = {errors.ConstraintViolation, errors.DatabaseError}
+    assert classes - generic == set(errors.ERRORS_BY_CODE.values())
+
+
+def test_every_errcode_raised_under_db_is_catalogued_and_mapped() -> None:
+    raised = codes_in_sql(ERRCODE)
+    assert raised, "no ERRCODE found under db/: is the pattern wrong?"
+    catalogued = {code for code, _, _ in catalogue()}
+    unknown = {code: where for code, where in raised.items() if code not in catalogued}
+    assert not unknown, f"ERRCODEs used under db/ but missing from docs/errors.md: {unknown}"
+    unmapped = {code for code in raised if code not in errors.ERRORS_BY_CODE}
+    assert not unmapped
+
+
+def test_every_lp_literal_under_db_is_catalogued() -> None:
+    """Also the codes reported in-band (api.login's error_code), which never appear after ERRCODE."""
+    used = codes_in_sql(LP_LITERAL)
+    assert {"LP020", "LP022"} <= used.keys()
+    unknown = {code: where for code, where in used.items() if code not in errors.ERRORS_BY_CODE}
+    assert not unknown
+
+
+@pytest.mark.parametrize(
+    ("pattern", "class_name"), POSTGRES_ROW.findall(CATALOGUE.read_text(encoding="utf-8"))
+)
+def test_postgres_sqlstates_map_as_catalogued(pattern: str, class_name: str) -> None:
+    expected = getattr(errors, class_name)
+    examples = {"22xxx": ["22007", "22008", "22P02", "22001", "22023"], "23xxx": ["23505", "23503", "23514"]}
+    for sqlstate in examples.get(pattern, [pattern]):
+        assert errors.class_for_sqlstate(sqlstate) is expected, sqlstate
+        exc = psycopg.errors.lookup(sqlstate)("boom")
+        translated = errors.translate(exc)
+        assert type(translated) is expected
+        assert translated.sqlstate == sqlstate
+
+
+def test_postgres_table_was_parsed() -> None:
+    parsed = dict(POSTGRES_ROW.findall(CATALOGUE.read_text(encoding="utf-8")))
+    assert parsed == {"22xxx": "InvalidArgument", "42501": "PermissionDenied", "23xxx": "ConstraintViolation"}
+
+
+@pytest.mark.parametrize("sqlstate", ["42883", "40001", "57014", "XX000", None])
+def test_anything_else_is_a_database_error(sqlstate: str | None) -> None:
+    exc = (
+        psycopg.errors.lookup(sqlstate)("boom")
+        if sqlstate
+        else psycopg.OperationalError("connection refused")
+    )
+    translated = errors.translate(exc)
+    assert type(translated) is errors.DatabaseError
+    assert translated.__cause__ is exc
+    assert translated.message == ("boom" if sqlstate else "connection refused")
+
+
+def test_error_attributes_and_in_band_codes() -> None:
+    err = errors.error_for_code("LP020", "invalid credentials", hint="try again")
+    assert type(err) is errors.InvalidCredentials
+    assert (err.sqlstate, err.message, err.detail, err.hint) == (
+        "LP020",
+        "invalid credentials",
+        None,
+        "try again",
+    )
+    assert str(err) == "[LP020] invalid credentials"
+    assert type(errors.error_for_code("LP022", "sanctioned")) is errors.AccountSanctioned
+    assert type(errors.error_for_code("LP999", "new code")) is errors.DatabaseError
+    assert errors.NotFound("gone").sqlstate == "LP003"  # a class knows its own code
