@@ -1,0 +1,432 @@
+-- Row level security, per platform role (viewer, performer, moderator, admin), for nobody acting, and for the
+-- reporting role: allow and deny cases for every table that holds data, the two api views, and the
+-- application role's direct writes to the money and audit tables (42501).
+--
+-- Fixture (made as the superuser; rows are labelled so a test can name exactly which ones a reader sees):
+--   users  vera, victor (viewers), pia, paul (performers), mona (moderator), adam (admin)
+--   streams  s1 pia public live, s2 pia private, s3 paul public but soft-deleted, s4 paul public scheduled
+--   viewers  vera@s1, victor@s1, victor@s4
+--   ledger   purchases p1 (vera 1000) and p2 (victor 500) from the issuance wallet; tips t1 vera->pia 100
+--            (signed, fee 20) and t2 victor->pia 50 (anonymous, fee 10), both in s1
+--   payments pay-vera, pay-victor; kyc kyc-pia (approved), kyc-vera (pending); payout payout-pia
+--   reports  r1 (vera reports victor), r2 (victor reports pia's s1); flag f1 on s1; sanction x1 (victor warned)
+--   sessions ua-<user> for vera, victor, pia, mona, adam; one reset token (victor)
+BEGIN;
+SELECT plan(135);
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Test helpers. The same block opens every tests/sql/test_*.sql file that acts as a platform user (the
+-- harness sends each file as one query, so there is no \ir). They live in schema "tests", created in this
+-- transaction and rolled back with it.
+--   tests.password()                      the password of every user made by tests.create_user
+--   tests.create_user(username, role)     a user through api.register_user / api.create_admin (moderators:
+--                                         registered, then promoted directly); call as the superuser
+--   tests.user_id(username)               the id of a user (the active one first); works under any role
+--   tests.authenticate_as(username, role) for the rest of the transaction act as that platform user (NULL:
+--                                         nobody) under a database role (default livepanty_app), like the
+--                                         application does: SET LOCAL ROLE + set_config('lp.user_id', id, true)
+--   tests.clear_authentication()          back to the superuser, nobody acting
+-- pgTAP 1.x grants its bookkeeping temp table and sequences to PUBLIC in plan(), so assertions run fine
+-- under livepanty_app / livepanty_readonly as long as plan() ran first (as the superuser). Query strings
+-- passed to throws_ok, is_empty, set_eq, ... run under the role in force, which is what an RLS test wants.
+-- ---------------------------------------------------------------------------------------------------------
+CREATE SCHEMA tests;
+GRANT USAGE ON SCHEMA tests TO PUBLIC;
+
+CREATE FUNCTION tests.password() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'Tr0ub4dor&3x' $$;
+
+CREATE FUNCTION tests.create_user(p_username text, p_role text DEFAULT 'viewer') RETURNS uuid
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_id uuid;
+BEGIN
+    IF p_role = 'admin' THEN
+        v_id := (api.create_admin(p_username || '@example.com', p_username, tests.password(), DATE '1990-01-01')).id;
+    ELSE
+        v_id := (api.register_user(p_username || '@example.com', p_username, tests.password(), DATE '1990-01-01',
+                                   CASE WHEN p_role = 'performer' THEN 'performer' ELSE 'viewer' END)).id;
+        IF p_role NOT IN ('viewer', 'performer') THEN
+            UPDATE lp.users SET role = p_role WHERE id = v_id;
+        END IF;
+    END IF;
+    RETURN v_id;
+END
+$$;
+
+CREATE FUNCTION tests.user_id(p_username text) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT u.id FROM lp.users AS u WHERE lower(u.username::text) = lower(p_username)
+     ORDER BY u.deleted_at IS NULL DESC, u.created_at DESC LIMIT 1
+$$;
+
+CREATE FUNCTION tests.authenticate_as(p_username text, p_db_role text DEFAULT 'livepanty_app') RETURNS text
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_id uuid := tests.user_id(p_username);
+BEGIN
+    IF p_username IS NOT NULL AND v_id IS NULL THEN
+        RAISE EXCEPTION 'tests.authenticate_as: no user %', p_username;
+    END IF;
+    PERFORM set_config('role', 'none', true);
+    PERFORM set_config('lp.user_id', coalesce(v_id::text, ''), true);
+    PERFORM set_config('lp.session_id', '', true);
+    PERFORM set_config('role', p_db_role, true);
+    RETURN format('# acting as %s through %s', coalesce(p_username, 'nobody'), p_db_role);
+END
+$$;
+
+CREATE FUNCTION tests.clear_authentication() RETURNS text
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('lp.user_id', '', true);
+    PERFORM set_config('lp.session_id', '', true);
+    PERFORM set_config('role', 'none', true);
+    RETURN '# back to the superuser, nobody acting';
+END
+$$;
+-- ---------------------------------------------------------------------------------------------------------
+
+-- Helpers of this file: labels of the rows of an lp table the current role can see.
+CREATE FUNCTION tests.username(p_id uuid) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT u.username::text FROM lp.users AS u WHERE u.id = p_id
+$$;
+CREATE FUNCTION tests.stream_title(p_id uuid) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT s.title FROM lp.streams AS s WHERE s.id = p_id
+$$;
+CREATE FUNCTION tests.labels(p_table text) RETURNS SETOF text
+    LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE format('SELECT (%s)::text FROM lp.%I', CASE p_table
+        WHEN 'users' THEN 'username'
+        WHEN 'user_preferences' THEN 'tests.username(user_id)'
+        WHEN 'auth_sessions' THEN 'user_agent'
+        WHEN 'password_reset_tokens' THEN 'tests.username(user_id)'
+        WHEN 'wallets' THEN 'coalesce(tests.username(user_id), system_code)'
+        WHEN 'ledger' THEN 'description'
+        WHEN 'tips' THEN 'message'
+        WHEN 'payments' THEN 'provider_reference'
+        WHEN 'payouts' THEN 'idempotency_key'
+        WHEN 'streams' THEN 'title'
+        WHEN 'stream_viewers' THEN 'tests.username(user_id) || ''@'' || tests.stream_title(stream_id)'
+        WHEN 'kyc_verifications' THEN 'provider_reference'
+        WHEN 'reports' THEN 'description'
+        WHEN 'moderation_flags' THEN 'content_ref'
+        WHEN 'user_sanctions' THEN 'reason'
+        WHEN 'audit_logs' THEN 'id'
+        WHEN 'settings' THEN 'key'
+        ELSE 'NULL' END, p_table);
+END
+$$;
+-- Rows per lp table the current role can read (tables it has no SELECT privilege on are left out).
+CREATE FUNCTION tests.row_counts() RETURNS TABLE (table_name text, n bigint)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_table regclass;
+BEGIN
+    FOR v_table, table_name IN
+        SELECT c.oid, c.relname FROM pg_catalog.pg_class AS c
+         WHERE c.relnamespace = 'lp'::regnamespace AND c.relkind IN ('r', 'p') ORDER BY c.relname
+    LOOP
+        IF has_any_column_privilege(v_table, 'SELECT') THEN
+            EXECUTE format('SELECT count(*) FROM %s', v_table) INTO n;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+END
+$$;
+-- One ledger entry that moves a wallet (by username or system code) and keeps its balance in step.
+CREATE FUNCTION tests.post(p_tx uuid, p_wallet text, p_amount bigint, p_kind text, p_ref_type text, p_ref uuid,
+                           p_label text) RETURNS void
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_wallet lp.wallets;
+BEGIN
+    SELECT w.* INTO STRICT v_wallet FROM lp.wallets AS w
+     WHERE w.system_code = p_wallet OR w.user_id = tests.user_id(p_wallet);
+    INSERT INTO lp.ledger (transaction_id, wallet_id, amount, balance_before, balance_after, entry_kind,
+                           reference_type, reference_id, description)
+    VALUES (p_tx, v_wallet.id, p_amount, v_wallet.balance, v_wallet.balance + p_amount, p_kind, p_ref_type, p_ref,
+            p_label);
+    UPDATE lp.wallets SET balance = balance + p_amount WHERE id = v_wallet.id;
+END
+$$;
+
+-- == Fixture ===============================================================================================
+DO $$
+DECLARE
+    v_pay1 uuid := gen_random_uuid();
+    v_pay2 uuid := gen_random_uuid();
+    v_tip1 uuid := gen_random_uuid();
+    v_tip2 uuid := gen_random_uuid();
+    v_s1   uuid := gen_random_uuid();
+    v_s4   uuid := gen_random_uuid();
+    v_kyc  uuid := gen_random_uuid();
+    v_name text;
+BEGIN
+    PERFORM tests.create_user('vera');
+    PERFORM tests.create_user('victor');
+    PERFORM tests.create_user('pia', 'performer');
+    PERFORM tests.create_user('paul', 'performer');
+    PERFORM tests.create_user('mona', 'moderator');
+    PERFORM tests.create_user('adam', 'admin');
+    FOREACH v_name IN ARRAY ARRAY['vera', 'victor', 'pia', 'mona', 'adam'] LOOP
+        PERFORM api.login(v_name, tests.password(), NULL, 'ua-' || v_name);
+    END LOOP;
+    PERFORM api.request_password_reset('victor@example.com');
+
+    INSERT INTO lp.wallets (kind, system_code) VALUES ('system', 'issuance'), ('system', 'platform_fees');
+    INSERT INTO lp.payments (id, user_id, provider, provider_reference, tokens, amount_minor, status, idempotency_key, completed_at)
+    VALUES (v_pay1, tests.user_id('vera'), 'stripe', 'pay-vera', 1000, 1000, 'completed', 'k-pay-vera', now()),
+           (v_pay2, tests.user_id('victor'), 'stripe', 'pay-victor', 500, 500, 'completed', 'k-pay-victor', now());
+    PERFORM tests.post(v_pay1, 'issuance', -1000, 'purchase', 'payment', v_pay1, 'p1:issuance');
+    PERFORM tests.post(v_pay1, 'vera', 1000, 'purchase', 'payment', v_pay1, 'p1:vera');
+    PERFORM tests.post(v_pay2, 'issuance', -500, 'purchase', 'payment', v_pay2, 'p2:issuance');
+    PERFORM tests.post(v_pay2, 'victor', 500, 'purchase', 'payment', v_pay2, 'p2:victor');
+
+    INSERT INTO lp.streams (id, host_id, title, status, visibility, started_at)
+    VALUES (v_s1, tests.user_id('pia'), 's1', 'live', 'public', now());
+    INSERT INTO lp.streams (host_id, title, status, visibility)
+    VALUES (tests.user_id('pia'), 's2', 'scheduled', 'private');
+    INSERT INTO lp.streams (host_id, title, status, visibility, started_at, ended_at, deleted_at)
+    VALUES (tests.user_id('paul'), 's3', 'ended', 'public', now(), now(), now());
+    INSERT INTO lp.streams (id, host_id, title, status, visibility)
+    VALUES (v_s4, tests.user_id('paul'), 's4', 'scheduled', 'public');
+    INSERT INTO lp.stream_viewers (stream_id, user_id) VALUES
+        (v_s1, tests.user_id('vera')), (v_s1, tests.user_id('victor')), (v_s4, tests.user_id('victor'));
+
+    INSERT INTO lp.tips (id, sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous,
+                         transaction_id, idempotency_key)
+    VALUES (v_tip1, tests.user_id('vera'), tests.user_id('pia'), v_s1, 100, 20, 't1', false, v_tip1, 'k-t1'),
+           (v_tip2, tests.user_id('victor'), tests.user_id('pia'), v_s1, 50, 10, 't2', true, v_tip2, 'k-t2');
+    PERFORM tests.post(v_tip1, 'vera', -100, 'tip', 'tip', v_tip1, 't1:vera');
+    PERFORM tests.post(v_tip1, 'pia', 80, 'tip', 'tip', v_tip1, 't1:pia');
+    PERFORM tests.post(v_tip1, 'platform_fees', 20, 'tip_fee', 'tip', v_tip1, 't1:platform_fees');
+    PERFORM tests.post(v_tip2, 'victor', -50, 'tip', 'tip', v_tip2, 't2:victor');
+    PERFORM tests.post(v_tip2, 'pia', 40, 'tip', 'tip', v_tip2, 't2:pia');
+    PERFORM tests.post(v_tip2, 'platform_fees', 10, 'tip_fee', 'tip', v_tip2, 't2:platform_fees');
+
+    INSERT INTO lp.kyc_verifications (id, user_id, level, status, provider_reference, reviewed_at, reviewed_by)
+    VALUES (v_kyc, tests.user_id('pia'), 'identity', 'approved', 'kyc-pia', now(), tests.user_id('adam'));
+    INSERT INTO lp.kyc_verifications (user_id, level, provider_reference)
+    VALUES (tests.user_id('vera'), 'age', 'kyc-vera');
+    INSERT INTO lp.payouts (user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor, method, idempotency_key)
+    VALUES (tests.user_id('pia'), v_kyc, 100, 100, 100, 'paypal', 'payout-pia');
+
+    INSERT INTO lp.reports (reporter_id, reported_user_id, reason, description)
+    VALUES (tests.user_id('vera'), tests.user_id('victor'), 'harassment', 'r1');
+    INSERT INTO lp.reports (reporter_id, reported_user_id, stream_id, reason, description)
+    VALUES (tests.user_id('victor'), tests.user_id('pia'), v_s1, 'spam', 'r2');
+    INSERT INTO lp.moderation_flags (stream_id, user_id, content_type, content_ref, detector, category, confidence)
+    VALUES (v_s1, tests.user_id('pia'), 'stream_video', 'f1', 'nsfw-v1', 'nudity', 0.9);
+    INSERT INTO lp.user_sanctions (user_id, sanction_type, reason, issued_by)
+    VALUES (tests.user_id('victor'), 'warning', 'x1', tests.user_id('mona'));
+END
+$$;
+
+-- Every row, as the superuser sees it: what admins and the reporting role are compared with.
+CREATE TABLE tests.all_labels AS
+SELECT c.relname::text AS table_name, l.label
+  FROM pg_catalog.pg_class AS c CROSS JOIN LATERAL tests.labels(c.relname) AS l (label)
+ WHERE c.relnamespace = 'lp'::regnamespace AND c.relkind IN ('r', 'p');
+CREATE TABLE tests.all_counts AS SELECT * FROM tests.row_counts();
+GRANT SELECT ON tests.all_labels, tests.all_counts TO PUBLIC;
+
+SELECT set_eq($$SELECT table_name FROM tests.all_counts WHERE n > 0$$,
+              $$SELECT c.relname::text FROM pg_catalog.pg_class AS c
+                 WHERE c.relnamespace = 'lp'::regnamespace AND c.relkind IN ('r', 'p')$$,
+              'fixture: every lp table holds data (so every deny case below is meaningful)');
+
+-- == Nobody acting =========================================================================================
+SELECT tests.authenticate_as(NULL);
+SELECT is_empty($$SELECT table_name, n FROM tests.row_counts() WHERE n > 0$$,
+                'nobody acting (livepanty_app): every lp table reads as empty');
+SELECT throws_ok($$SELECT id FROM lp.password_reset_tokens$$, '42501', NULL,
+                 'nobody acting: password reset tokens are not readable at all by the application');
+SELECT is_empty($$SELECT id FROM api.user_summary$$, 'nobody acting: api.user_summary is empty');
+SELECT is_empty($$SELECT id FROM api.stream_summary$$, 'nobody acting: api.stream_summary is empty (streams are for signed-in users)');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT is_empty($$SELECT table_name, n FROM tests.row_counts() WHERE n > 0$$,
+                'nobody acting (livepanty_service): every lp table reads as empty');
+
+-- == Viewer (vera) =========================================================================================
+SELECT tests.authenticate_as('vera');
+SELECT set_eq($$SELECT tests.labels('users')$$, ARRAY['vera'], 'viewer: users shows only their own account');
+SELECT set_eq($$SELECT tests.labels('user_preferences')$$, ARRAY['vera'], 'viewer: only their own preferences');
+SELECT set_eq($$SELECT tests.labels('auth_sessions')$$, ARRAY['ua-vera'], 'viewer: only their own sessions');
+SELECT set_eq($$SELECT tests.labels('wallets')$$, ARRAY['vera'], 'viewer: only their own wallet');
+SELECT set_eq($$SELECT tests.labels('ledger')$$, ARRAY['p1:vera', 't1:vera'], 'viewer: only their own wallet''s ledger entries');
+SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t1'], 'viewer: only the tips they sent');
+SELECT set_eq($$SELECT tests.labels('payments')$$, ARRAY['pay-vera'], 'viewer: only their own payments');
+SELECT is_empty($$SELECT tests.labels('payouts')$$, 'viewer: no payouts (none of their own)');
+SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's4'], 'viewer: public streams that are not deleted, no private one');
+SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['vera@s1'], 'viewer: only their own viewing sessions');
+SELECT set_eq($$SELECT tests.labels('kyc_verifications')$$, ARRAY['kyc-vera'], 'viewer: only their own KYC verification');
+SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1'], 'viewer: only the reports they filed');
+SELECT is_empty($$SELECT tests.labels('moderation_flags')$$, 'viewer: no moderation flags');
+SELECT is_empty($$SELECT tests.labels('user_sanctions')$$, 'viewer: no sanctions (none of their own; victor''s is hidden)');
+SELECT is_empty($$SELECT tests.labels('audit_logs')$$, 'viewer: no audit trail, not even their own entries');
+SELECT is_empty($$SELECT tests.labels('settings')$$, 'viewer: no runtime settings');
+SELECT is_empty($$SELECT id FROM lp.wallets WHERE user_id = tests.user_id('victor')$$,
+                'viewer: another user''s wallet, asked for by id, returns nothing');
+SELECT is_empty($$SELECT id FROM lp.users WHERE id = tests.user_id('victor')$$,
+                'viewer: another user''s account, asked for by id, returns nothing');
+SELECT is_empty($$SELECT id FROM lp.kyc_verifications WHERE user_id = tests.user_id('pia')$$,
+                'viewer: another user''s KYC verification, asked for by user, returns nothing');
+SELECT is_empty($$SELECT id FROM lp.auth_sessions WHERE user_id <> tests.user_id('vera')$$,
+                'viewer: no other user''s session');
+SELECT results_eq($$SELECT username, balance, reserved, available, kyc_status FROM api.user_summary$$,
+                  $$VALUES ('vera', 900::bigint, 0::bigint, 900::bigint, 'pending')$$,
+                  'viewer: api.user_summary shows their own row only, with balance and KYC status');
+SELECT set_eq($$SELECT title FROM api.stream_summary$$, ARRAY['s1', 's4'],
+              'viewer: api.stream_summary lists the public streams');
+SELECT results_eq($$SELECT host_username, current_viewers, unique_viewers, tip_count, tokens_tipped
+                      FROM api.stream_summary WHERE title = 's1'$$,
+                  $$VALUES ('pia', 2::bigint, 2::bigint, 2::bigint, 150::bigint)$$,
+                  'viewer: api.stream_summary carries host and aggregate statistics (not individual tips)');
+SELECT results_eq($$SELECT username, display_name FROM api.public_profile(tests.user_id('victor'))$$,
+                  $$VALUES ('victor', NULL::text)$$,
+                  'viewer: another user''s public profile is available through api.public_profile');
+
+-- direct writes to the money and audit tables are refused by privilege (42501), before RLS
+SELECT throws_ok($$INSERT INTO lp.wallets (kind, system_code) VALUES ('system', 'mint')$$, '42501', NULL, 'app: INSERT into lp.wallets is refused');
+SELECT throws_ok($$UPDATE lp.wallets SET balance = balance + 1000000$$, '42501', NULL, 'app: UPDATE of lp.wallets is refused');
+SELECT throws_ok($$DELETE FROM lp.wallets$$, '42501', NULL, 'app: DELETE from lp.wallets is refused');
+SELECT throws_ok($$INSERT INTO lp.ledger (transaction_id, wallet_id, amount, balance_before, balance_after, entry_kind, reference_type, reference_id)
+                   SELECT gen_random_uuid(), id, 1000, balance, balance + 1000, 'adjustment', 'adjustment', gen_random_uuid() FROM lp.wallets$$,
+                 '42501', NULL, 'app: INSERT into lp.ledger is refused');
+SELECT throws_ok($$UPDATE lp.ledger SET amount = amount * 2$$, '42501', NULL, 'app: UPDATE of lp.ledger is refused');
+SELECT throws_ok($$DELETE FROM lp.ledger$$, '42501', NULL, 'app: DELETE from lp.ledger is refused');
+SELECT throws_ok($$INSERT INTO lp.tips (sender_id, recipient_id, amount, fee_amount, transaction_id, idempotency_key)
+                   VALUES (tests.user_id('vera'), tests.user_id('pia'), 1, 0, gen_random_uuid(), 'k')$$,
+                 '42501', NULL, 'app: INSERT into lp.tips is refused');
+SELECT throws_ok($$UPDATE lp.tips SET status = 'refunded'$$, '42501', NULL, 'app: UPDATE of lp.tips is refused');
+SELECT throws_ok($$DELETE FROM lp.tips$$, '42501', NULL, 'app: DELETE from lp.tips is refused');
+SELECT throws_ok($$INSERT INTO lp.payments (user_id, provider, tokens, amount_minor, status, idempotency_key, completed_at)
+                   VALUES (tests.user_id('vera'), 'stripe', 1000000, 1, 'completed', 'k', now())$$,
+                 '42501', NULL, 'app: INSERT into lp.payments is refused');
+SELECT throws_ok($$UPDATE lp.payments SET status = 'refunded', refunded_at = now()$$, '42501', NULL, 'app: UPDATE of lp.payments is refused');
+SELECT throws_ok($$DELETE FROM lp.payments$$, '42501', NULL, 'app: DELETE from lp.payments is refused');
+SELECT throws_ok($$INSERT INTO lp.payouts (user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor, method, idempotency_key)
+                   SELECT tests.user_id('vera'), id, 1, 100, 1, 'paypal', 'k' FROM lp.kyc_verifications$$,
+                 '42501', NULL, 'app: INSERT into lp.payouts is refused');
+SELECT throws_ok($$UPDATE lp.payouts SET status = 'paid', paid_at = now()$$, '42501', NULL, 'app: UPDATE of lp.payouts is refused');
+SELECT throws_ok($$DELETE FROM lp.payouts$$, '42501', NULL, 'app: DELETE from lp.payouts is refused');
+SELECT throws_ok($$INSERT INTO lp.audit_logs (action) VALUES ('auth.login')$$, '42501', NULL, 'app: INSERT into lp.audit_logs is refused');
+SELECT throws_ok($$UPDATE lp.audit_logs SET action = 'auth.login'$$, '42501', NULL, 'app: UPDATE of lp.audit_logs is refused');
+SELECT throws_ok($$DELETE FROM lp.audit_logs$$, '42501', NULL, 'app: DELETE from lp.audit_logs is refused');
+SELECT throws_ok($$TRUNCATE lp.ledger$$, '42501', NULL, 'app: TRUNCATE of lp.ledger is refused');
+SELECT throws_ok($$UPDATE lp.users SET role = 'admin' WHERE id = tests.user_id('vera')$$, '42501', NULL,
+                 'app: a user cannot promote themselves by updating lp.users');
+
+-- == Another viewer (victor): the anonymous tipper and the sanctioned user =================================
+SELECT tests.authenticate_as('victor');
+SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t2'], 'sender: sees their own anonymous tip');
+SELECT set_eq($$SELECT tests.labels('user_sanctions')$$, ARRAY['x1'], 'sanctioned user: sees their own sanction');
+SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r2'], 'reported user: sees the report they filed, not the one against them');
+SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['victor@s1', 'victor@s4'], 'viewer: their own viewing sessions in every stream');
+SELECT set_eq($$SELECT tests.labels('ledger')$$, ARRAY['p2:victor', 't2:victor'], 'viewer: their own ledger entries only');
+SELECT is_empty($$SELECT tests.labels('kyc_verifications')$$, 'viewer without KYC: no verification');
+
+-- == Performer (pia) =======================================================================================
+SELECT tests.authenticate_as('pia');
+SELECT set_eq($$SELECT tests.labels('users')$$, ARRAY['pia'], 'performer: users shows only their own account');
+SELECT set_eq($$SELECT tests.labels('user_preferences')$$, ARRAY['pia'], 'performer: only their own preferences');
+SELECT set_eq($$SELECT tests.labels('auth_sessions')$$, ARRAY['ua-pia'], 'performer: only their own sessions');
+SELECT set_eq($$SELECT tests.labels('wallets')$$, ARRAY['pia'], 'performer: only their own wallet');
+SELECT set_eq($$SELECT tests.labels('ledger')$$, ARRAY['t1:pia', 't2:pia'], 'performer: the entries of their own wallet (both tips received)');
+SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t1'], 'performer: the signed tip received; the anonymous one is hidden');
+SELECT is_empty($$SELECT tests.labels('payments')$$, 'performer: no payments (none of their own)');
+SELECT set_eq($$SELECT tests.labels('payouts')$$, ARRAY['payout-pia'], 'performer: their own payout');
+SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's2', 's4'], 'performer: their own streams (private too) and public ones');
+SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['vera@s1', 'victor@s1'], 'host: who watched their streams, not other streams');
+SELECT set_eq($$SELECT tests.labels('kyc_verifications')$$, ARRAY['kyc-pia'], 'performer: their own KYC verification');
+SELECT is_empty($$SELECT tests.labels('reports')$$, 'performer: not the report filed against them');
+SELECT is_empty($$SELECT tests.labels('moderation_flags')$$, 'performer: not the moderation flag on their stream');
+SELECT is_empty($$SELECT tests.labels('user_sanctions')$$, 'performer: no sanctions');
+SELECT is_empty($$SELECT tests.labels('audit_logs')$$, 'performer: no audit trail');
+SELECT is_empty($$SELECT tests.labels('settings')$$, 'performer: no runtime settings');
+SELECT is_empty($$SELECT id FROM lp.tips WHERE is_anonymous$$, 'recipient: no anonymous tip, even asked for directly');
+SELECT set_eq($$SELECT title FROM api.stream_summary$$, ARRAY['s1', 's2', 's4'],
+              'performer: api.stream_summary lists their private stream too');
+SELECT results_eq($$SELECT username, balance FROM api.user_summary$$, $$VALUES ('pia', 120::bigint)$$,
+                  'performer: api.user_summary shows their own row only');
+
+-- == Performer (paul): a host and their soft-deleted stream ================================================
+SELECT tests.authenticate_as('paul');
+SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's4'],
+              'host: their soft-deleted stream is hidden from them too (deleted_at: hidden from everyone but moderators and admins)');
+SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['victor@s4'], 'host: viewers of their own streams');
+SELECT set_eq($$SELECT title FROM api.stream_summary$$, ARRAY['s1', 's4'], 'host: api.stream_summary has no deleted stream');
+
+-- == Moderator (mona) ======================================================================================
+SELECT tests.authenticate_as('mona');
+SELECT set_eq($$SELECT tests.labels('users')$$, ARRAY['vera', 'victor', 'pia', 'paul', 'mona', 'adam'], 'moderator: every account');
+SELECT set_eq($$SELECT tests.labels('user_preferences')$$, ARRAY['mona'], 'moderator: only their own preferences');
+SELECT set_eq($$SELECT tests.labels('auth_sessions')$$, ARRAY['ua-mona'], 'moderator: only their own sessions');
+SELECT set_eq($$SELECT tests.labels('wallets')$$, ARRAY['mona'], 'moderator: only their own wallet');
+SELECT is_empty($$SELECT tests.labels('ledger')$$, 'moderator: no ledger entries of others');
+SELECT is_empty($$SELECT tests.labels('tips')$$, 'moderator: no tips of others');
+SELECT is_empty($$SELECT tests.labels('payments')$$, 'moderator: no payments of others');
+SELECT is_empty($$SELECT tests.labels('payouts')$$, 'moderator: no payouts of others');
+SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's2', 's3', 's4'], 'moderator: every stream, private and deleted too');
+SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['vera@s1', 'victor@s1', 'victor@s4'], 'moderator: every viewing session');
+SELECT is_empty($$SELECT tests.labels('kyc_verifications')$$, 'moderator: NOT the KYC verifications (identity documents are for admins)');
+SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1', 'r2'], 'moderator: every report');
+SELECT set_eq($$SELECT tests.labels('moderation_flags')$$, ARRAY['f1'], 'moderator: every moderation flag');
+SELECT set_eq($$SELECT tests.labels('user_sanctions')$$, ARRAY['x1'], 'moderator: every sanction');
+SELECT is_empty($$SELECT tests.labels('audit_logs')$$, 'moderator: NOT the audit trail');
+SELECT is_empty($$SELECT tests.labels('settings')$$, 'moderator: no runtime settings');
+SELECT throws_ok($$SELECT id FROM lp.password_reset_tokens$$, '42501', NULL, 'moderator: password reset tokens are not readable');
+SELECT is_empty($$SELECT username FROM api.user_summary WHERE username <> 'mona' AND (balance IS NOT NULL OR kyc_status IS NOT NULL)$$,
+                'moderator: api.user_summary does not leak other users'' balances or KYC status');
+SELECT set_eq($$SELECT title FROM api.stream_summary$$, ARRAY['s1', 's2', 's4'],
+              'moderator: api.stream_summary lists every stream that is not deleted');
+
+-- == Admin (adam) ==========================================================================================
+SELECT tests.authenticate_as('adam');
+SELECT set_eq(format('SELECT tests.labels(%L)', t),
+              format('SELECT label FROM tests.all_labels WHERE table_name = %L', t),
+              format('admin: every row of lp.%s', t))
+  FROM unnest(ARRAY['users', 'user_preferences', 'auth_sessions', 'wallets', 'ledger', 'tips', 'payments',
+                    'payouts', 'streams', 'stream_viewers', 'kyc_verifications', 'reports', 'moderation_flags',
+                    'user_sanctions', 'audit_logs', 'settings']) AS t;
+SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t1', 't2'], 'admin: anonymous tips too');
+SELECT throws_ok($$SELECT id FROM lp.password_reset_tokens$$, '42501', NULL, 'admin (through the app): password reset tokens are not readable');
+SELECT set_eq($$SELECT username FROM api.user_summary$$, ARRAY['vera', 'victor', 'pia', 'paul', 'mona', 'adam'],
+              'admin: api.user_summary shows every active user');
+SELECT results_eq($$SELECT username, balance, kyc_status FROM api.user_summary WHERE username IN ('vera', 'pia') ORDER BY username$$,
+                  $$VALUES ('pia', 120::bigint, 'approved'), ('vera', 900::bigint, 'pending')$$,
+                  'admin: api.user_summary shows everyone''s balance and KYC status');
+SELECT throws_ok($$UPDATE lp.wallets SET balance = 0$$, '42501', NULL, 'admin (through the app): direct wallet writes are refused too');
+SELECT throws_ok($$SELECT password_hash FROM lp.users$$, '42501', NULL, 'admin (through the app): password hashes are not readable');
+
+-- == Reporting role ========================================================================================
+SELECT tests.authenticate_as(NULL, 'livepanty_readonly');
+SELECT set_eq($$SELECT table_name, n FROM tests.row_counts()$$, $$SELECT table_name, n FROM tests.all_counts$$,
+              'livepanty_readonly: reads every row of every lp table, nobody acting');
+SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t1', 't2'], 'livepanty_readonly: anonymous tips too');
+SELECT throws_ok($$SELECT password_hash FROM lp.users$$, '42501', NULL, 'livepanty_readonly: not lp.users.password_hash');
+SELECT throws_ok($$SELECT token_hash FROM lp.auth_sessions$$, '42501', NULL, 'livepanty_readonly: not lp.auth_sessions.token_hash');
+SELECT throws_ok($$SELECT token_hash FROM lp.password_reset_tokens$$, '42501', NULL, 'livepanty_readonly: not lp.password_reset_tokens.token_hash');
+SELECT throws_ok($$SELECT stream_key_hash FROM lp.streams$$, '42501', NULL, 'livepanty_readonly: not lp.streams.stream_key_hash');
+SELECT throws_ok($$SELECT * FROM lp.users$$, '42501', NULL, 'livepanty_readonly: SELECT * on lp.users fails (it would include the hash)');
+SELECT lives_ok($$SELECT id, email, username, role, failed_login_count, locked_until FROM lp.users$$,
+                'livepanty_readonly: every other column of lp.users is readable');
+SELECT lives_ok($$SELECT id, user_id, expires_at, used_at, revoked_at FROM lp.password_reset_tokens$$,
+                'livepanty_readonly: reset token metadata is readable');
+SELECT is((SELECT count(*) FROM api.user_summary), 6::bigint, 'livepanty_readonly: api.user_summary shows every active user');
+SELECT is((SELECT count(*) FROM api.stream_summary), 3::bigint, 'livepanty_readonly: api.stream_summary shows every stream that is not deleted');
+SELECT throws_ok($$UPDATE lp.settings SET value = '1'$$, '42501', NULL, 'livepanty_readonly: cannot write');
+SELECT throws_ok($$SELECT api.login('vera', 'whatever')$$, '42501', NULL, 'livepanty_readonly: cannot call a writer (api.login)');
+
+-- == The application role and the secret columns ==================================================
+SELECT tests.authenticate_as('vera');
+SELECT throws_ok($$SELECT password_hash FROM lp.users$$, '42501', NULL, 'app: not lp.users.password_hash, even their own');
+SELECT throws_ok($$SELECT token_hash FROM lp.auth_sessions$$, '42501', NULL, 'app: not lp.auth_sessions.token_hash, even their own');
+SELECT throws_ok($$SELECT stream_key_hash FROM lp.streams$$, '42501', NULL, 'app: not lp.streams.stream_key_hash');
+
+SELECT tests.clear_authentication();
+SELECT * FROM finish();
+ROLLBACK;
