@@ -1,0 +1,268 @@
+"""docs/api.md stays in step with the SQL under db/ (pure file parsing, no database).
+
+* every ``CREATE FUNCTION api.<name>`` under db/functions has a ``### api.<name>`` section, and every such
+  heading is an api function or a view under db/views;
+* every view under db/views is documented;
+* every LP code mentioned in docs/api.md exists in the catalogue of docs/errors.md;
+* each function's section names every LP code that appears in the function's own SQL file, every ``p_``
+  argument of its signature and every database role its GRANT line names;
+* SQL examples call api functions only with argument names those functions have;
+* Python examples parse, each section shows the client method named after its function, and (when
+  livepanty_db.client can be imported) every ``client.<method>(...)`` / ``tx.<method>(...)`` call in them fits
+  the signature of ``Client`` / ``Transaction``.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS_DIR = ROOT / "db" / "functions"
+VIEWS_DIR = ROOT / "db" / "views"
+API_DOC = ROOT / "docs" / "api.md"
+ERRORS_DOC = ROOT / "docs" / "errors.md"
+
+LP_CODE = re.compile(r"\bLP\d{3}\b")
+CREATE_FUNCTION = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+api\.(\w+)\s*\(", re.IGNORECASE)
+CREATE_VIEW = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+api\.(\w+)", re.IGNORECASE)
+GRANT_EXECUTE = re.compile(
+    r"GRANT\s+EXECUTE\s+ON\s+FUNCTION\s+api\.(\w+)\s*\([^)]*\)\s+TO\s+([^;]+);", re.IGNORECASE
+)
+HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
+API_HEADING = re.compile(r"^api\.(\w+)$")
+FENCE = re.compile(r"^```(\w*)")
+
+
+def _matching_paren(text: str, open_index: int) -> int:
+    """Index of the parenthesis closing the one at ``open_index`` (quotes are not special in our SQL)."""
+    depth = 0
+    for index in range(open_index, len(text)):
+        if text[index] == "(":
+            depth += 1
+        elif text[index] == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    raise ValueError(f"unbalanced parentheses after offset {open_index}")
+
+
+@dataclass(frozen=True)
+class ApiFunction:
+    name: str
+    path: Path
+    text: str
+    arguments: tuple[str, ...]
+    granted_to: tuple[str, ...]
+
+    @property
+    def codes(self) -> set[str]:
+        return set(LP_CODE.findall(self.text))
+
+
+@cache
+def api_functions() -> dict[str, ApiFunction]:
+    functions: dict[str, ApiFunction] = {}
+    for path in sorted(FUNCTIONS_DIR.glob("*.sql")):
+        text = path.read_text(encoding="utf-8")
+        for match in CREATE_FUNCTION.finditer(text):
+            name = match.group(1)
+            signature = text[match.end() - 1 : _matching_paren(text, match.end() - 1) + 1]
+            arguments = tuple(dict.fromkeys(re.findall(r"\b(p_\w+)", signature)))
+            roles = tuple(
+                role.strip()
+                for grant in GRANT_EXECUTE.finditer(text)
+                if grant.group(1) == name
+                for role in grant.group(2).split(",")
+            )
+            assert name not in functions, f"api.{name} is created in two files"
+            functions[name] = ApiFunction(name, path, text, arguments, roles)
+    return functions
+
+
+@cache
+def api_views() -> set[str]:
+    views: set[str] = set()
+    for path in sorted(VIEWS_DIR.glob("*.sql")):
+        views.update(CREATE_VIEW.findall(path.read_text(encoding="utf-8")))
+    return views
+
+
+@cache
+def doc_lines() -> tuple[str, ...]:
+    return tuple(API_DOC.read_text(encoding="utf-8").splitlines())
+
+
+@cache
+def doc_headings() -> list[tuple[int, int, str]]:
+    """(line index, level, title) of every heading outside code blocks."""
+    headings = []
+    in_code = False
+    for index, line in enumerate(doc_lines()):
+        if FENCE.match(line):
+            in_code = not in_code
+            continue
+        if not in_code and (match := HEADING.match(line)):
+            headings.append((index, len(match.group(1)), match.group(2).strip("` ")))
+    return headings
+
+
+@cache
+def api_sections() -> dict[str, str]:
+    """Text of every ``### api.<name>`` section, up to the next heading of level 2 or 3."""
+    headings = doc_headings()
+    sections: dict[str, str] = {}
+    for position, (start, level, title) in enumerate(headings):
+        match = API_HEADING.match(title)
+        if level != 3 or not match:
+            continue
+        end = next((line for line, lvl, _ in headings[position + 1 :] if lvl <= 3), len(doc_lines()))
+        name = match.group(1)
+        assert name not in sections, f"### api.{name} appears twice in docs/api.md"
+        sections[name] = "\n".join(doc_lines()[start:end])
+    return sections
+
+
+@cache
+def catalogue_codes() -> set[str]:
+    codes = set()
+    for line in ERRORS_DOC.read_text(encoding="utf-8").splitlines():
+        if match := re.match(r"^\|\s*(LP\d{3})\s*\|", line):
+            codes.add(match.group(1))
+    return codes
+
+
+def code_blocks(language: str) -> list[str]:
+    """Contents of every fenced code block of docs/api.md tagged with ``language``."""
+    blocks: list[str] = []
+    current: list[str] | None = None
+    tag = ""
+    for line in doc_lines():
+        fence = FENCE.match(line)
+        if fence and current is None:
+            current, tag = [], fence.group(1)
+        elif fence:
+            if tag == language:
+                blocks.append("\n".join(current))
+            current = None
+        elif current is not None:
+            current.append(line)
+    assert current is None, "docs/api.md has an unclosed code block"
+    return blocks
+
+
+def test_sources_found() -> None:
+    assert api_functions(), "no CREATE FUNCTION api.* under db/functions"
+    assert api_views(), "no CREATE VIEW api.* under db/views"
+    assert catalogue_codes(), "no LP codes in the table of docs/errors.md"
+
+
+def test_every_api_function_is_documented() -> None:
+    missing = sorted(set(api_functions()) - set(api_sections()))
+    assert not missing, f"api functions without a '### api.<name>' section in docs/api.md: {missing}"
+
+
+def test_every_view_is_documented() -> None:
+    missing = sorted(api_views() - set(api_sections()))
+    assert not missing, f"views without a '### api.<name>' section in docs/api.md: {missing}"
+
+
+def test_every_documented_name_exists() -> None:
+    unknown = sorted(set(api_sections()) - set(api_functions()) - api_views())
+    assert not unknown, f"docs/api.md documents api objects that db/ does not define: {unknown}"
+
+
+def test_every_lp_code_in_the_reference_is_in_the_catalogue() -> None:
+    mentioned = set(LP_CODE.findall(API_DOC.read_text(encoding="utf-8")))
+    unknown = sorted(mentioned - catalogue_codes())
+    assert not unknown, f"docs/api.md mentions codes missing from docs/errors.md: {unknown}"
+
+
+@pytest.mark.parametrize("name", sorted(api_functions()))
+def test_section_lists_the_codes_of_its_sql_file(name: str) -> None:
+    function = api_functions()[name]
+    section = api_sections().get(name, "")
+    missing = sorted(function.codes - set(LP_CODE.findall(section)))
+    assert not missing, (
+        f"### api.{name} does not mention {missing}, which {function.path.name} raises or names"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(api_functions()))
+def test_section_names_every_argument(name: str) -> None:
+    section = api_sections().get(name, "")
+    missing = [arg for arg in api_functions()[name].arguments if not re.search(rf"\b{arg}\b", section)]
+    assert not missing, f"### api.{name} does not name the arguments {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(api_functions()))
+def test_section_names_the_granted_database_roles(name: str) -> None:
+    function = api_functions()[name]
+    assert function.granted_to, f"{function.path.name} has no GRANT EXECUTE line"
+    section = api_sections().get(name, "")
+    missing = [role for role in function.granted_to if role not in section]
+    assert not missing, f"### api.{name} does not say that {missing} may call it"
+
+
+def test_sql_examples_use_real_argument_names() -> None:
+    functions = api_functions()
+    problems = []
+    for block in code_blocks("sql"):
+        for call in re.finditer(r"\bapi\.(\w+)\s*\(", block):
+            name = call.group(1)
+            if name not in functions:
+                if name not in api_views():
+                    problems.append(f"unknown function api.{name}")
+                continue
+            arguments = block[call.end() - 1 : _matching_paren(block, call.end() - 1) + 1]
+            for used in re.findall(r"\b(p_\w+)\s*=>", arguments):
+                if used not in functions[name].arguments:
+                    problems.append(f"api.{name} has no argument {used}")
+    assert not problems, "; ".join(problems)
+
+
+def test_python_examples_parse() -> None:
+    blocks = code_blocks("python")
+    assert blocks, "docs/api.md has no python examples"
+    for block in blocks:
+        ast.parse(block)
+
+
+@pytest.mark.parametrize("name", sorted(api_functions()))
+def test_section_shows_the_python_method(name: str) -> None:
+    section = api_sections().get(name, "")
+    assert re.search(rf"\b(?:client|tx)\.{name}\(", section), (
+        f"### api.{name} shows no Python call of {name}()"
+    )
+
+
+def test_python_examples_match_the_client() -> None:
+    client_module = pytest.importorskip("livepanty_db.client")
+    receivers = {"client": client_module.Client, "tx": client_module.Transaction}
+    problems = []
+    for block in code_blocks("python"):
+        for node in ast.walk(ast.parse(block)):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in receivers
+            ):
+                continue
+            receiver, method = node.func.value.id, node.func.attr
+            target = getattr(receivers[receiver], method, None)
+            if target is None:
+                problems.append(f"{receiver}.{method} does not exist")
+                continue
+            keywords = {keyword.arg: None for keyword in node.keywords if keyword.arg is not None}
+            try:
+                inspect.signature(target).bind(None, *[None] * len(node.args), **keywords)
+            except TypeError as exc:
+                problems.append(f"{receiver}.{method}(...): {exc}")
+    assert not problems, "; ".join(problems)
