@@ -48,9 +48,9 @@ install-dev: system-deps $(PY)
 lint: install-dev
 	$(PY) -m ruff check .
 
-# Any non-zero pytest exit fails the target, including 5 (no tests collected).
+# -v lists every pgTAP assertion (a subtest). Any non-zero pytest exit fails the target, including 5 (no tests).
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -v
 
 demo: install
 	$(LIVEPANTY_DB) local start

@@ -110,7 +110,8 @@ def _migration_lock(conn: psycopg.Connection) -> Iterator[None]:
     try:
         yield
     finally:
-        if not conn.closed:
+        # A broken connection has released the lock already; do not mask the original error.
+        with contextlib.suppress(psycopg.Error):
             conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
 
 
