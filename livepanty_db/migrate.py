@@ -186,6 +186,31 @@ def _run_file(conn: psycopg.Connection, path: Path, root: Path | None) -> None:
 # -- repeatables ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Repeatables:
+    """The repeatable files of a db/ tree: (path, schema, name) of functions and views; policy paths."""
+
+    functions: list[tuple[Path, str, str]]
+    views: list[tuple[Path, str, str]]
+    policies: list[Path]
+
+    @classmethod
+    def load(cls, root: Path | None) -> _Repeatables:
+        policies = paths.policy_files(root)
+        for path in policies:
+            if not _POLICY_FILE.match(path.name):
+                raise MigrationError(f"{path}: a policy file must be named <table>.sql (lower case)")
+        return cls(
+            _qualified_names(paths.function_files(root), "function"),
+            _qualified_names(paths.view_files(root), "view"),
+            policies,
+        )
+
+    def files(self) -> list[Path]:
+        """In the order they run: functions, views, policies (each sorted by name)."""
+        return [p for p, _, _ in self.functions] + [p for p, _, _ in self.views] + self.policies
+
+
 def _qualified_names(files: Sequence[Path], kind: str) -> list[tuple[Path, str, str]]:
     names = []
     for path in files:
@@ -194,34 +219,6 @@ def _qualified_names(files: Sequence[Path], kind: str) -> list[tuple[Path, str, 
             raise MigrationError(f"{path}: a {kind} file must be named <schema>.<name>.sql (lower case)")
         names.append((path, match["schema"], match["name"]))
     return names
-
-
-def _drop_repeatables(conn: psycopg.Connection, root: Path | None) -> None:
-    """Inside the caller's transaction, as the owner: drop every overload of each function named by a
-    db/functions file (CASCADE), each view named by a db/views file (CASCADE), every policy in schema lp."""
-    for _path, schema, name in _qualified_names(paths.function_files(root), "function"):
-        signatures = conn.execute(
-            """
-            SELECT p.oid::regprocedure::text
-              FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-             WHERE n.nspname = %s AND p.proname = %s AND p.prokind IN ('f', 'p', 'w')
-            """,
-            [schema, name],
-        ).fetchall()
-        for (signature,) in signatures:
-            # The signature comes from regprocedure output, which quotes and qualifies as needed.
-            conn.execute(sql.SQL("DROP ROUTINE IF EXISTS {} CASCADE").format(sql.SQL(signature)))
-    for _path, schema, name in _qualified_names(paths.view_files(root), "view"):
-        conn.execute(sql.SQL("DROP VIEW IF EXISTS {} CASCADE").format(sql.Identifier(schema, name)))
-    policies = conn.execute(
-        "SELECT policyname, schemaname, tablename FROM pg_catalog.pg_policies WHERE schemaname = 'lp'"
-    ).fetchall()
-    for policy, schema, table in policies:
-        conn.execute(
-            sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(
-                sql.Identifier(policy), sql.Identifier(schema, table)
-            )
-        )
 
 
 def _become_owner(conn: psycopg.Connection) -> None:
@@ -234,19 +231,42 @@ def _become_owner(conn: psycopg.Connection) -> None:
     conn.execute("SET LOCAL check_function_bodies = off")
 
 
-def _apply_repeatables(conn: psycopg.Connection, root: Path | None) -> int:
-    """In the caller's transaction: drop and re-create the repeatable definitions; returns the file count."""
-    functions = _qualified_names(paths.function_files(root), "function")
-    views = _qualified_names(paths.view_files(root), "view")
-    policies = paths.policy_files(root)
-    for path in policies:
-        if not _POLICY_FILE.match(path.name):
-            raise MigrationError(f"{path}: a policy file must be named <table>.sql (lower case)")
-    if not (functions or views or policies):
-        return 0
+def _drop_repeatables(conn: psycopg.Connection, repeatables: _Repeatables) -> None:
+    """In the caller's transaction, as the owner: drop every overload of each function named by a
+    db/functions file (CASCADE), each view named by a db/views file (CASCADE), every policy in schema lp."""
+    for _path, schema, name in repeatables.functions:
+        signatures = conn.execute(
+            """
+            SELECT p.oid::regprocedure::text
+              FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = %s AND p.proname = %s AND p.prokind IN ('f', 'p', 'w')
+            """,
+            [schema, name],
+        ).fetchall()
+        for (signature,) in signatures:
+            # regprocedure output quotes and qualifies as needed; IF EXISTS: a CASCADE may have taken it.
+            conn.execute(sql.SQL("DROP ROUTINE IF EXISTS {} CASCADE").format(sql.SQL(signature)))
+    for _path, schema, name in repeatables.views:
+        conn.execute(sql.SQL("DROP VIEW IF EXISTS {} CASCADE").format(sql.Identifier(schema, name)))
+    policies = conn.execute(
+        "SELECT policyname, schemaname, tablename FROM pg_catalog.pg_policies WHERE schemaname = 'lp'"
+    ).fetchall()
+    for policy, schema, table in policies:
+        conn.execute(
+            sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(
+                sql.Identifier(policy), sql.Identifier(schema, table)
+            )
+        )
+
+
+def _apply_repeatables(conn: psycopg.Connection, root: Path | None) -> None:
+    """In the caller's transaction: drop and re-create the repeatable definitions."""
+    repeatables = _Repeatables.load(root)
+    if not repeatables.files():
+        return
     _become_owner(conn)
-    _drop_repeatables(conn, root)
-    for path in [p for p, _, _ in functions] + [p for p, _, _ in views] + policies:
+    _drop_repeatables(conn, repeatables)
+    for path in repeatables.files():
         _run_file(conn, path, root)
         current = conn.execute("SELECT current_user").fetchone()[0]
         if current != OWNER_ROLE:
@@ -255,7 +275,7 @@ def _apply_repeatables(conn: psycopg.Connection, root: Path | None) -> int:
                 "and must not SET ROLE or RESET ROLE"
             )
     # Each file must define the object it is named after, and no later file may have dropped it (CASCADE).
-    for path, schema, name in functions:
+    for path, schema, name in repeatables.functions:
         found = conn.execute(
             """
             SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
@@ -268,7 +288,7 @@ def _apply_repeatables(conn: psycopg.Connection, root: Path | None) -> int:
                 f"{_display(path, root)} does not define a function {schema}.{name}, "
                 "or a later file dropped it"
             )
-    for path, schema, name in views:
+    for path, schema, name in repeatables.views:
         found = conn.execute(
             "SELECT 1 FROM pg_catalog.pg_views WHERE schemaname = %s AND viewname = %s", [schema, name]
         ).fetchone()
@@ -278,13 +298,6 @@ def _apply_repeatables(conn: psycopg.Connection, root: Path | None) -> int:
                 "(the file does not create it, or a later view file dropped it with CASCADE: "
                 "a view must sort after the views it uses)"
             )
-    return len(functions) + len(views) + len(policies)
-
-
-def apply_repeatables(dsn: str, *, root: Path | None = None) -> int:
-    """Re-apply only the repeatable definitions (one transaction). Returns the number of files run."""
-    with _session(dsn) as conn, _migration_lock(conn), conn.transaction():
-        return _apply_repeatables(conn, root)
 
 
 # -- migrations ----------------------------------------------------------------------------------------------
@@ -364,10 +377,11 @@ def rollback(dsn: str, count: int | Literal["all"] = 1, *, root: Path | None = N
                             f"migration {migration.id} has no rollback file ({rollback_file.name}); "
                             "nothing was rolled back"
                         )
-                if selected and paths.repeatable_files(root):
+                repeatables = _Repeatables.load(root)
+                if selected and repeatables.files():
                     with conn.transaction():
                         _become_owner(conn)
-                        _drop_repeatables(conn, root)
+                        _drop_repeatables(conn, repeatables)
                 for migration in selected:
                     try:
                         backend.rollback_one(migration)

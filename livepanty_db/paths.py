@@ -76,8 +76,3 @@ def view_files(root: Path | None = None) -> list[Path]:
 def policy_files(root: Path | None = None) -> list[Path]:
     """Repeatable policy (and grant) definitions, `<table>.sql`, sorted by name."""
     return _sql_files(_resolve(root) / "policies")
-
-
-def repeatable_files(root: Path | None = None) -> list[Path]:
-    """All repeatable files in the order they are applied: functions, then views, then policies."""
-    return function_files(root) + view_files(root) + policy_files(root)
