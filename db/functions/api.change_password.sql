@@ -2,34 +2,57 @@ CREATE FUNCTION api.change_password(
     p_current_password text,
     p_new_password     text,
     p_ip_address       inet DEFAULT NULL
-) RETURNS integer
+) RETURNS api.password_change_result
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
-    v_actor uuid := lp.require_user();
-    v_user  lp.users;
-    v_count integer;
+    v_actor    uuid := lp.require_user();
+    v_max_fail integer := (lp.setting('auth.max_failed_logins'))::integer;
+    v_lock_for interval := make_interval(mins => (lp.setting('auth.lockout_minutes'))::integer);
+    v_user     lp.users;
+    v_count    integer;
 BEGIN
     IF p_current_password IS NULL OR p_current_password = '' OR octet_length(p_current_password) > 1024 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'current password is required';
     END IF;
-    SELECT u.* INTO v_user FROM lp.users AS u WHERE u.id = v_actor FOR UPDATE;
-    IF v_user.password_hash IS DISTINCT FROM ext.crypt(p_current_password, v_user.password_hash) THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP020', MESSAGE = 'current password is wrong';
+    IF p_new_password IS NULL OR octet_length(p_new_password) > 1024 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP012', MESSAGE = 'new password is missing or too long';
     END IF;
+    SELECT u.* INTO v_user FROM lp.users AS u WHERE u.id = v_actor FOR UPDATE;
+
+    -- A wrong current password counts like a failed login (whoever holds a stolen session must not be
+    -- able to guess freely): it is answered in-band so the counter and the audit record persist, and
+    -- reaching the limit locks the account and ends every session, this one included.
+    IF v_user.password_hash IS DISTINCT FROM ext.crypt(p_current_password, v_user.password_hash) THEN
+        UPDATE lp.users AS u SET failed_login_count = u.failed_login_count + 1 WHERE u.id = v_actor
+        RETURNING * INTO v_user;
+        v_count := 0;
+        IF v_user.failed_login_count >= v_max_fail THEN
+            UPDATE lp.users AS u SET locked_until = now() + v_lock_for, failed_login_count = 0 WHERE u.id = v_actor;
+            v_count := lp.revoke_sessions(v_actor, 'password_change');
+            PERFORM lp.audit('auth.lockout', 'user', v_actor::text,
+                             jsonb_build_object('minutes', extract(epoch FROM v_lock_for) / 60,
+                                                'sessions_revoked', v_count), p_ip_address);
+        END IF;
+        PERFORM lp.audit('auth.password_change_failed', 'user', v_actor::text,
+                         jsonb_build_object('reason', 'bad_password'), p_ip_address);
+        RETURN ROW(false, 'LP020', v_count)::api.password_change_result;
+    END IF;
+
     PERFORM lp.check_password_strength(p_new_password, v_user.username::text, v_user.email::text);
     IF p_new_password = p_current_password THEN
         RAISE EXCEPTION USING ERRCODE = 'LP027', MESSAGE = 'the new password must differ from the current one';
     END IF;
-    UPDATE lp.users AS u SET password_hash = lp.hash_password(p_new_password), password_changed_at = now()
+    UPDATE lp.users AS u
+       SET password_hash = lp.hash_password(p_new_password), password_changed_at = now(), failed_login_count = 0
      WHERE u.id = v_actor;
     v_count := lp.revoke_sessions(v_actor, 'password_change', nullif(current_setting('lp.session_id', true), '')::uuid);
     PERFORM lp.audit('auth.password_change', 'user', v_actor::text,
                      jsonb_build_object('sessions_revoked', v_count), p_ip_address);
-    RETURN v_count;
+    RETURN ROW(true, NULL, v_count)::api.password_change_result;
 END
 $$;
-COMMENT ON FUNCTION api.change_password(text, text, inet) IS 'Changes the acting user''s password after checking the current one (LP020) and the strength rules (LP012, LP027); revokes every other session and returns how many.';
+COMMENT ON FUNCTION api.change_password(text, text, inet) IS 'Changes the acting user''s password and revokes every other session. A wrong current password is answered in-band (success false, LP020), counted like a failed login and audited; at auth.max_failed_logins the account locks and all its sessions end. Raises LP012 (weak new password), LP027 (unchanged), LP018 (missing current password).';
 REVOKE ALL ON FUNCTION api.change_password(text, text, inet) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.change_password(text, text, inet) TO livepanty_app, livepanty_service;

@@ -14,6 +14,7 @@ BEGIN
     IF v_target <> v_actor AND lp.current_user_role() <> 'admin' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may delete another user';
     END IF;
+    PERFORM lp.lock_admin_set();
     PERFORM 1 FROM lp.users AS u WHERE u.id = v_target AND u.deleted_at IS NULL FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';

@@ -25,8 +25,9 @@ BEGIN
     END IF;
     -- Keyset pagination on (created_at, id): pass the last id of a page as p_after for the next one.
     RETURN QUERY
-        SELECT (lp.user_account(u.id)).*
+        SELECT a.*
           FROM lp.users AS u
+         CROSS JOIN LATERAL lp.user_account(u.id) AS a
          WHERE (p_role IS NULL OR u.role = p_role)
            AND (p_include_deleted OR u.deleted_at IS NULL)
            AND (p_after IS NULL OR (u.created_at, u.id) > (v_after_created, p_after))

@@ -30,6 +30,9 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP024', MESSAGE = 'invalid password reset token';
     END IF;
     PERFORM lp.check_password_strength(p_new_password, v_user.username::text, v_user.email::text);
+    IF v_user.password_hash = ext.crypt(p_new_password, v_user.password_hash) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP027', MESSAGE = 'the new password must differ from the current one';
+    END IF;
 
     UPDATE lp.password_reset_tokens AS t SET used_at = now() WHERE t.id = v_reset.id;
     UPDATE lp.users AS u
@@ -42,6 +45,6 @@ BEGIN
     RETURN v_user.id;
 END
 $$;
-COMMENT ON FUNCTION api.reset_password(text, text, inet) IS 'Sets a new password with a reset token: LP024 unknown token, LP025 expired or superseded, LP026 already used, LP012 weak password. Clears any lockout and revokes every session; returns the user id.';
+COMMENT ON FUNCTION api.reset_password(text, text, inet) IS 'Sets a new password with a reset token: LP024 unknown token, LP025 expired or superseded, LP026 already used, LP012 weak password, LP027 same as the current one. Clears any lockout and revokes every session; returns the user id.';
 REVOKE ALL ON FUNCTION api.reset_password(text, text, inet) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.reset_password(text, text, inet) TO livepanty_app, livepanty_service;

@@ -14,6 +14,10 @@ BEGIN
     IF v_sanction.revoked_at IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'sanction is already revoked';
     END IF;
+    IF lp.current_user_role() <> 'admin'
+       AND EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = v_sanction.user_id AND u.role IN ('moderator', 'admin')) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may lift a sanction on staff';
+    END IF;
     IF v_sanction.user_id = v_actor THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may lift their own sanction';
     END IF;
@@ -25,6 +29,6 @@ BEGIN
     RETURN v_sanction;
 END
 $$;
-COMMENT ON FUNCTION api.revoke_sanction(uuid, text) IS 'Moderators and admins: lifts a sanction early with a reason (audited). LP004 if already lifted.';
+COMMENT ON FUNCTION api.revoke_sanction(uuid, text) IS 'Moderators and admins: lifts a sanction early with a reason (audited). Only admins lift sanctions on staff; nobody lifts their own. LP004 if already lifted.';
 REVOKE ALL ON FUNCTION api.revoke_sanction(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.revoke_sanction(uuid, text) TO livepanty_app, livepanty_service;

@@ -9,6 +9,7 @@ BEGIN
     IF p_role IS NULL OR p_role NOT IN ('viewer', 'performer', 'moderator', 'admin') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP017', MESSAGE = format('invalid role %L', p_role);
     END IF;
+    PERFORM lp.lock_admin_set();
     SELECT u.role INTO v_old FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL FOR UPDATE;
     IF v_old IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';

@@ -3,8 +3,8 @@ CREATE FUNCTION lp.assert_not_last_admin(p_user_id uuid) RETURNS void
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 BEGIN
-    -- Lock every active admin row so two concurrent demotions cannot both pass the check.
-    PERFORM 1 FROM lp.users AS u WHERE u.role = 'admin' AND u.deleted_at IS NULL ORDER BY u.id FOR UPDATE;
+    -- Callers take lp.lock_admin_set() before locking any user row, so two concurrent demotions or
+    -- deletions of admins run one after the other and cannot both pass this check (nor deadlock).
     IF EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_user_id AND u.role = 'admin' AND u.deleted_at IS NULL)
        AND NOT EXISTS (SELECT 1 FROM lp.users AS u
                         WHERE u.role = 'admin' AND u.deleted_at IS NULL AND u.id <> p_user_id) THEN

@@ -4,13 +4,13 @@ CREATE FUNCTION lp.audit(
     p_target_id   text DEFAULT NULL,
     p_details     jsonb DEFAULT '{}',
     p_ip_address  inet DEFAULT NULL,
-    p_actor_id    uuid DEFAULT NULL
+    p_actor_id    uuid DEFAULT api.current_user_id()
 ) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
-    v_actor uuid := coalesce(p_actor_id, api.current_user_id());
+    v_actor uuid := p_actor_id;
 BEGIN
     INSERT INTO lp.audit_logs (actor_id, actor_role, action, target_type, target_id, ip_address, details)
     VALUES (v_actor,
@@ -18,5 +18,5 @@ BEGIN
             p_action, p_target_type, p_target_id, p_ip_address, coalesce(p_details, '{}'));
 END
 $$;
-COMMENT ON FUNCTION lp.audit(text, text, text, jsonb, inet, uuid) IS 'Appends one audit_logs row. The actor defaults to the acting user; details must never contain secrets.';
+COMMENT ON FUNCTION lp.audit(text, text, text, jsonb, inet, uuid) IS 'Appends one audit_logs row. The actor defaults to the acting user (pass NULL explicitly for an anonymous action); details must never contain secrets.';
 REVOKE ALL ON FUNCTION lp.audit(text, text, text, jsonb, inet, uuid) FROM PUBLIC;

@@ -1,3 +1,4 @@
+DROP TYPE api.password_change_result CASCADE;
 DROP TYPE api.reset_request CASCADE;
 DROP TYPE api.authenticated CASCADE;
 DROP TYPE api.login_result CASCADE;

@@ -59,4 +59,11 @@ CREATE TYPE api.reset_request AS (
 );
 COMMENT ON TYPE api.reset_request IS 'A password reset token to e-mail to the user; token is NULL when no active account has that e-mail (the caller answers the same either way).';
 
+CREATE TYPE api.password_change_result AS (
+    success          boolean,
+    error_code       text,
+    sessions_revoked integer
+);
+COMMENT ON TYPE api.password_change_result IS 'Outcome of api.change_password. A wrong current password is reported in-band (success false, error_code LP020) so that it counts towards the lockout and is audited.';
+
 RESET ROLE;

@@ -24,4 +24,4 @@ SELECT s.id,
   LEFT JOIN LATERAL api.stream_stats(s.id) AS st ON true
  WHERE s.deleted_at IS NULL;
 COMMENT ON VIEW api.stream_summary IS 'Streams that are not deleted with host, duration, viewer counts and tip totals. security_invoker: rows follow the streams policies (public streams for everyone signed in, own streams for hosts, all for staff).';
-GRANT SELECT ON api.stream_summary TO livepanty_app, livepanty_service, livepanty_readonly;
+GRANT SELECT ON api.stream_summary TO livepanty_app, livepanty_service;

@@ -27,10 +27,10 @@ SELECT u.id,
   LEFT JOIN LATERAL (
         SELECT us.sanction_type, us.ends_at
           FROM lp.user_sanctions AS us
-         WHERE us.user_id = u.id AND us.revoked_at IS NULL
+         WHERE us.user_id = u.id AND us.revoked_at IS NULL AND us.sanction_type IN ('suspension', 'ban')
            AND us.starts_at <= now() AND (us.ends_at IS NULL OR us.ends_at > now())
          ORDER BY (us.sanction_type = 'ban') DESC, us.ends_at DESC NULLS FIRST
          LIMIT 1) AS s ON true
  WHERE u.deleted_at IS NULL;
-COMMENT ON VIEW api.user_summary IS 'Active users with wallet balance (balance, reserved, available), latest KYC status and the sanction in force. security_invoker: each reader sees the rows RLS gives them (their own; everyone''s for admins).';
+COMMENT ON VIEW api.user_summary IS 'Active users with wallet balance (balance, reserved, available), latest KYC status and the blocking sanction (suspension or ban) in force. security_invoker: each reader sees what RLS gives them: their own row; every user row for moderators and admins, but wallet and KYC columns only where the reader may see those rows (all for admins).';
 GRANT SELECT ON api.user_summary TO livepanty_app, livepanty_service, livepanty_readonly;
