@@ -20,9 +20,10 @@ Design
   superuser or DBA connection is held to the application's grants and row level security.
 * Every psycopg error is turned into a :mod:`livepanty_db.errors` exception (``errors.translate``), the
   psycopg error kept as ``__cause__``. ``login`` raises ``InvalidCredentials`` / ``AccountSanctioned`` for
-  the failures ``api.login`` reports in-band. Note: a failed login raised inside a ``with`` block rolls back
-  the block's transaction, and with it the failure counter and audit record, unless the exception is caught
-  inside the block; call ``client.login(...)`` (its own transaction) unless you need more.
+  the failures ``api.login`` reports in-band, ``change_password`` raises ``InvalidCredentials`` for a wrong
+  current password (also in-band). Such an in-band refusal does not abort the transaction: when it leaves a
+  ``with`` block, the block's transaction is committed first (docs/errors.md: the failure counter, lockout
+  and audit record must persist), then the exception propagates.
 * Built from a DSN, the client opens its connections itself (``autocommit`` outside explicit transactions,
   ``prepare_threshold=None`` so it works behind pgbouncer in transaction mode) and keeps a couple idle for
   reuse; :meth:`Client.close` closes them. Built from a ``psycopg_pool`` pool, it borrows a connection per
@@ -41,15 +42,16 @@ from uuid import UUID
 
 import psycopg
 from psycopg import sql as pgsql
-from psycopg.rows import RowFactory, class_row, scalar_row
+from psycopg.rows import RowFactory, class_row, scalar_row, tuple_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from livepanty_db import sql
-from livepanty_db.errors import DatabaseError, error_for_code, translate
+from livepanty_db.errors import DatabaseError, LivepantyError, error_for_code, translate
 from livepanty_db.models import (
     Authenticated,
     LoginResult,
+    PasswordChangeResult,
     Preferences,
     PublicProfile,
     ResetRequest,
@@ -93,6 +95,13 @@ def _login_outcome(result: LoginResult) -> Session:
     ):
         raise DatabaseError(f"api.login reported success without a session: {result!r}")
     return Session(result.user_id, result.session_id, result.token, result.expires_at)
+
+
+def _password_change_outcome(result: PasswordChangeResult) -> int:
+    """How many other sessions a password change revoked, or the exception reported in-band."""
+    if not result.success:
+        raise error_for_code(result.error_code or "LP020", "the current password is wrong")
+    return result.sessions_revoked
 
 
 def _jsonb(value: Any) -> Jsonb | None:
@@ -229,13 +238,18 @@ class _Api:
     def change_password(
         self, current_password: str, new_password: str, *, ip_address: IpAddress | None = None
     ) -> int:
-        """Change the acting user's password; returns how many other sessions were revoked."""
+        """Change the acting user's password; returns how many other sessions were revoked.
+
+        A wrong current password raises ``InvalidCredentials`` (LP020), reported in-band by the API so that
+        it counts towards the lockout: called on the client, that count is committed first.
+        """
         params = {
             "current_password": current_password,
             "new_password": new_password,
             "ip_address": ip_address,
         }
-        return self._one(sql.CHANGE_PASSWORD, params, scalar_row)
+        result = self._one(sql.CHANGE_PASSWORD, params, class_row(PasswordChangeResult))
+        return _password_change_outcome(result)
 
     def request_password_reset(self, email: str, *, ip_address: IpAddress | None = None) -> ResetRequest:
         """Issue a reset token to e-mail (``token`` is None for an unknown address: answer the same way)."""
@@ -394,6 +408,15 @@ class Transaction(_Api):
         except psycopg.Error as exc:
             raise translate(exc) from exc
 
+    def fetch(
+        self, query: Any, params: Mapping[str, Any] | None = None, *, row_factory: RowFactory[Any] = tuple_row
+    ) -> list[Any]:
+        """Run a statement that is not an API call in this transaction (operator tooling, tests).
+
+        Rows come from ``row_factory`` (tuples by default); errors are translated like the API's.
+        """
+        return self._fetch(query, params, row_factory)
+
     def _act_as(self, user_id: Id) -> None:
         self._execute(sql.SET_ACTING_USER, {"user_id": user_id})
         self.acting_user_id = user_id if isinstance(user_id, UUID) else UUID(str(user_id))
@@ -474,18 +497,30 @@ class Client(_Api):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """A transaction with nobody acting (``SET LOCAL ROLE`` first when the client has a ``role``)."""
+        """A transaction with nobody acting (``SET LOCAL ROLE`` first when the client has a ``role``).
+
+        Commits when the block ends, rolls back when it raises; but an in-band refusal (a failed login or
+        password check) is committed before it propagates, so its failure counter and audit record persist.
+        """
+        refusal: LivepantyError | None = None
         with self._connection() as conn:
             tx = Transaction(conn)
             try:
                 with conn.transaction():
                     if self.role:
                         tx._execute(_role_statement(self.role))
-                    yield tx
+                    try:
+                        yield tx
+                    except LivepantyError as exc:
+                        if not exc.in_band:
+                            raise
+                        refusal = exc
             except psycopg.Error as exc:  # COMMIT itself failed (deferred constraints, lost connection)
                 raise translate(exc) from exc
             finally:
                 tx._end()
+        if refusal is not None:
+            raise refusal
 
     @contextlib.contextmanager
     def acting_as(self, user_id: Id) -> Iterator[Transaction]:
@@ -625,13 +660,14 @@ class _AsyncApi:
     async def change_password(
         self, current_password: str, new_password: str, *, ip_address: IpAddress | None = None
     ) -> int:
-        """Change the acting user's password; returns how many other sessions were revoked."""
+        """Change the acting user's password; returns how many other sessions were revoked (see Client)."""
         params = {
             "current_password": current_password,
             "new_password": new_password,
             "ip_address": ip_address,
         }
-        return await self._one(sql.CHANGE_PASSWORD, params, scalar_row)
+        result = await self._one(sql.CHANGE_PASSWORD, params, class_row(PasswordChangeResult))
+        return _password_change_outcome(result)
 
     async def request_password_reset(
         self, email: str, *, ip_address: IpAddress | None = None
@@ -796,6 +832,12 @@ class AsyncTransaction(_AsyncApi):
         except psycopg.Error as exc:
             raise translate(exc) from exc
 
+    async def fetch(
+        self, query: Any, params: Mapping[str, Any] | None = None, *, row_factory: RowFactory[Any] = tuple_row
+    ) -> list[Any]:
+        """Run a statement that is not an API call in this transaction (see :meth:`Transaction.fetch`)."""
+        return await self._fetch(query, params, row_factory)
+
     async def _act_as(self, user_id: Id) -> None:
         await self._execute(sql.SET_ACTING_USER, {"user_id": user_id})
         self.acting_user_id = user_id if isinstance(user_id, UUID) else UUID(str(user_id))
@@ -867,18 +909,26 @@ class AsyncClient(_AsyncApi):
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncTransaction]:
-        """A transaction with nobody acting (``SET LOCAL ROLE`` first when the client has a ``role``)."""
+        """A transaction with nobody acting; see :meth:`Client.transaction`."""
+        refusal: LivepantyError | None = None
         async with self._connection() as conn:
             tx = AsyncTransaction(conn)
             try:
                 async with conn.transaction():
                     if self.role:
                         await tx._execute(_role_statement(self.role))
-                    yield tx
+                    try:
+                        yield tx
+                    except LivepantyError as exc:
+                        if not exc.in_band:
+                            raise
+                        refusal = exc
             except psycopg.Error as exc:
                 raise translate(exc) from exc
             finally:
                 tx._end()
+        if refusal is not None:
+            raise refusal
 
     @contextlib.asynccontextmanager
     async def acting_as(self, user_id: Id) -> AsyncIterator[AsyncTransaction]:

@@ -21,6 +21,9 @@ class LivepantyError(Exception):
 
     #: The catalogue code of the class (None for the classes that cover several SQLSTATEs).
     code: str | None = None
+    #: True for a refusal the API reported in its result (api.login, api.change_password) rather than raised:
+    #: its transaction is sound and must be committed for the failure counter and audit record to persist.
+    in_band: bool = False
 
     def __init__(
         self,
@@ -277,4 +280,6 @@ def error_for_code(
     code: str, message: str, *, detail: str | None = None, hint: str | None = None
 ) -> LivepantyError:
     """The exception for a code reported in-band (``api.login``'s ``error_code``), as if raised."""
-    return class_for_sqlstate(code)(message, sqlstate=code, detail=detail, hint=hint)
+    error = class_for_sqlstate(code)(message, sqlstate=code, detail=detail, hint=hint)
+    error.in_band = True
+    return error

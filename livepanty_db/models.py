@@ -80,6 +80,15 @@ class Session:
 
 
 @dataclass(frozen=True, slots=True)
+class PasswordChangeResult:
+    """``api.password_change_result``: the raw outcome of ``api.change_password`` (failures in-band)."""
+
+    success: bool
+    error_code: str | None
+    sessions_revoked: int
+
+
+@dataclass(frozen=True, slots=True)
 class Authenticated:
     """``api.authenticated``: the user and session a valid token belongs to."""
 
@@ -221,6 +230,7 @@ SQL_TYPES: dict[type, str] = {
     UserAccount: "api.user_account",
     SessionInfo: "api.session_info",
     LoginResult: "api.login_result",
+    PasswordChangeResult: "api.password_change_result",
     Authenticated: "api.authenticated",
     ResetRequest: "api.reset_request",
     Preferences: "lp.user_preferences",

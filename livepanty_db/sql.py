@@ -73,7 +73,7 @@ SELECT api.revoke_all_sessions(
 """
 
 CHANGE_PASSWORD = """
-SELECT api.change_password(
+SELECT * FROM api.change_password(
     p_current_password => %(current_password)s::text,
     p_new_password     => %(new_password)s::text,
     p_ip_address       => %(ip_address)s::inet)

@@ -197,7 +197,9 @@ def test_every_method_sync(client: Client, db_url: str) -> None:
         assert tx.revoke_all_sessions(bob.id) == 0
         deleted = tx.delete_user(bob.id, reason="test")
         assert deleted.deleted_at is not None
-    assert client.public_profile(bob.id) is None
+        assert tx.public_profile(bob.id) is None
+    assert client.public_profile(alice.id) is None  # nobody acting: no profile, no stats
+    assert client.stream_stats(stream_id) is None
 
 
 # --- every method, asynchronously ---------------------------------------------------------------------------
@@ -239,6 +241,7 @@ def test_every_method_async(db_url: str) -> None:
                 email="bob@example.com", username="bob", password=PASSWORD, date_of_birth=ADULT
             )
             async with client.acting_as(admin.id) as tx:
+                assert await tx.fetch("SELECT api.current_user_id()") == [(admin.id,)]
                 assert (await tx.find_user("bob")).id == bob.id
                 assert (await tx.get_user(bob.id)).id == bob.id
                 assert len(await tx.list_users(limit=10)) == 3
@@ -495,8 +498,8 @@ def test_acting_as_is_one_transaction(client: Client, db_url: str, world: dict[s
 
 
 def scalar_in(tx: Transaction, query: str) -> Any:
-    """Run a raw query in the transaction (tests only: inspects the connection behind the API)."""
-    return tx._fetch(query, None, scalar_row)[0]
+    """Run a raw query in the transaction (inspects the connection behind the API)."""
+    return tx.fetch(query, row_factory=scalar_row)[0]
 
 
 def test_session_context(client: Client, world: dict[str, Any]) -> None:
@@ -512,6 +515,42 @@ def test_session_context(client: Client, world: dict[str, Any]) -> None:
         tx.sanction_user(viewer.id, "suspension", "cool down", ends_at=datetime.now(UTC) + timedelta(hours=1))
     with pytest.raises(errors.InvalidSession), client.session(session.token):  # a suspension revokes sessions
         pass
+
+
+def test_in_band_refusal_in_a_block_is_committed(client: Client, db_url: str, world: dict[str, Any]) -> None:
+    """A wrong current password leaves the session block as InvalidCredentials, but its count persists."""
+    viewer, session = world["viewer"], world["session"]
+    with pytest.raises(errors.InvalidCredentials) as caught, client.session(session.token) as tx:
+        tx.update_preferences(theme="dark")
+        tx.change_password("Not-my-password-1", NEW_PASSWORD)
+    assert caught.value.in_band
+    assert scalar(db_url, "SELECT failed_login_count FROM lp.users WHERE id = %s", (viewer.id,)) == 1
+    audited = (
+        "SELECT count(*) FROM lp.audit_logs WHERE action = 'auth.password_change_failed' AND target_id = %s"
+    )
+    assert scalar(db_url, audited, (str(viewer.id),)) == 1
+    assert scalar(db_url, "SELECT theme FROM lp.user_preferences WHERE user_id = %s", (viewer.id,)) == "dark"
+
+    with client.acting_as(world["admin"].id) as tx:
+        tx.set_setting("auth.max_failed_logins", 2)
+    with pytest.raises(errors.InvalidCredentials), client.session(session.token) as tx:
+        tx.change_password("Not-my-password-2", NEW_PASSWORD)
+    with pytest.raises(errors.InvalidSession):  # the limit locked the account and ended its sessions
+        client.authenticate(session.token)
+    with pytest.raises(errors.InvalidCredentials):  # locked: even the right password is refused
+        client.login("viewer1", PASSWORD)
+
+
+def test_in_band_refusal_in_an_async_block_is_committed(db_url: str, world: dict[str, Any]) -> None:
+    async def scenario() -> None:
+        async with AsyncClient(db_url) as client:
+            with pytest.raises(errors.InvalidCredentials):
+                async with client.session(world["session"].token) as tx:
+                    await tx.change_password("Not-my-password-1", NEW_PASSWORD)
+
+    asyncio.run(scenario())
+    count = scalar(db_url, "SELECT failed_login_count FROM lp.users WHERE id = %s", (world["viewer"].id,))
+    assert count == 1
 
 
 def test_failed_login_inside_a_block_can_be_caught(
@@ -592,8 +631,9 @@ def test_async_pool(db_url: str) -> None:
             session = await client.login("apool", PASSWORD)
             async with client.session(session.token) as tx:
                 assert (await tx.get_user()).id == user.id
-                results = await asyncio.gather(*(client.public_profile(user.id) for _ in range(4)))
-                assert {p.username for p in results if p} == {"apool"}
+                # one-shot calls meanwhile take the other pooled connection, one after another
+                results = await asyncio.gather(*(client.authenticate(session.token) for _ in range(4)))
+                assert {a.user_id for a in results} == {user.id}
             with pytest.raises(errors.WeakPassword):
                 await client.register_user(
                     email="weak@example.com",

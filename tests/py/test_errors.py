@@ -141,6 +141,8 @@ def test_error_attributes_and_in_band_codes() -> None:
         "try again",
     )
     assert str(err) == "[LP020] invalid credentials"
+    assert err.in_band
+    assert not errors.InvalidCredentials("raised").in_band  # what translate() builds for a raised LP020
     assert type(errors.error_for_code("LP022", "sanctioned")) is errors.AccountSanctioned
     assert type(errors.error_for_code("LP999", "new code")) is errors.DatabaseError
     assert errors.NotFound("gone").sqlstate == "LP003"  # a class knows its own code
