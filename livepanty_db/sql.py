@@ -173,12 +173,15 @@ SELECT id, host_id, host_username, host_display_name, title, category, tags, sta
 
 # --- operator CLI -------------------------------------------------------------------------------------------
 
-#: The id of the active (not deleted) user whose username or e-mail is %(login)s, case-insensitively.
+#: The id of the active (not deleted) user whose id, username or e-mail is given (names case-insensitively).
 #: Read-only and used only by the operator CLI on a DBA connection to resolve ``--as LOGIN``; everything the
-#: CLI then does goes through the api functions acting as that user.
+#: CLI then does goes through the api functions acting as that user. Usernames cannot contain '-', so a uuid
+#: never matches a username.
 RESOLVE_LOGIN = """
 SELECT u.id
   FROM lp.users AS u
- WHERE (u.username OPERATOR(ext.=) %(login)s::ext.citext OR u.email OPERATOR(ext.=) %(login)s::ext.citext)
+ WHERE (u.id = %(user_id)s::uuid
+        OR u.username OPERATOR(ext.=) %(login)s::ext.citext
+        OR u.email OPERATOR(ext.=) %(login)s::ext.citext)
    AND u.deleted_at IS NULL
 """

@@ -20,6 +20,9 @@ from livepanty_db.cli.output import FORMATS, converted_errors
 SUBCOMMAND_MODULES: list[str] = [
     "local",
     "migrate",
+    "users",
+    "admin",
+    "sessions",
 ]
 
 

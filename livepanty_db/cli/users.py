@@ -1,0 +1,279 @@
+"""``livepanty-db users``: create, show, list, re-role and delete platform users (operator tool).
+
+The operator commands (``users``, ``admin``, ``sessions``) need a DBA connection (``--dsn``; the embedded
+cluster's superuser by default): they call the SQL API as the connection's role. Functions that need an
+acting platform user (listing users, changing roles, revoking sessions, ...) run in one transaction acting
+as the admin or moderator named by ``--as LOGIN`` (a username, e-mail address or user id; ``$LIVEPANTY_AS``),
+and the API decides what that user may do. Refused calls print ``error [CODE]: message`` (docs/errors.md) on
+stderr and exit with status 1; usage errors exit with status 2.
+
+This module also holds the helpers the other operator modules (admin, sessions) share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import json
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime, timedelta
+from ipaddress import IPv4Address, IPv6Address
+from typing import IO, Any, TypeVar
+from uuid import UUID
+
+import click
+from psycopg.rows import scalar_row
+
+from livepanty_db import sql
+from livepanty_db.cli.output import emit, note
+from livepanty_db.client import Client, Transaction
+from livepanty_db.errors import LivepantyError, NotFound
+from livepanty_db.models import UserAccount
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+USER_COLUMNS = [f.name for f in dataclasses.fields(UserAccount)]
+ROLES = ("viewer", "performer", "moderator", "admin")
+_CLIENT_KEY = "livepanty_db.client"
+
+# --- shared by the operator commands ------------------------------------------------------------------------
+
+
+class CatalogueError(click.ClickException):
+    """A refused call, shown as ``error [CODE]: message`` plus detail and hint (exit status 1)."""
+
+    exit_code = 1
+
+    def __init__(self, error: LivepantyError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+    def format_message(self) -> str:
+        code = f" [{self.error.sqlstate}]" if self.error.sqlstate else ""
+        lines = [f"error{code}: {self.error.message}"]
+        if self.error.detail:
+            lines.append(f"  detail: {self.error.detail}")
+        if self.error.hint:
+            lines.append(f"  hint: {self.error.hint}")
+        return "\n".join(lines)
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(self.format_message(), err=file is None, file=file)
+
+
+def catalogued_errors(func: F) -> F:
+    """Decorator for command callbacks: LivepantyError -> :class:`CatalogueError`."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LivepantyError as exc:
+            raise CatalogueError(exc) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def operator_client(ctx: click.Context) -> Client:
+    """The command's client on the CLI's DSN (``--dsn`` etc.), closed when the command ends."""
+    root = ctx.find_root()
+    client = root.meta.get(_CLIENT_KEY)
+    if client is None:
+        client = root.meta[_CLIENT_KEY] = root.with_resource(Client(root.obj.dsn()))
+    return client
+
+
+def as_option(func: F) -> F:
+    """``--as LOGIN``: the admin or moderator the command acts as."""
+    return click.option(
+        "--as",
+        "as_login",
+        metavar="LOGIN",
+        envvar="LIVEPANTY_AS",
+        required=True,
+        help="Act as this admin or moderator: username, e-mail or user id (default: $LIVEPANTY_AS).",
+    )(func)
+
+
+def _uuid(value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
+def resolve_actor(client: Client, login: str) -> UUID:
+    """The id of the active user with this username, e-mail or id (read-only; see sql.RESOLVE_LOGIN)."""
+    with client.transaction() as tx:
+        params = {"login": login, "user_id": _uuid(login)}
+        ids = tx.fetch(sql.RESOLVE_LOGIN, params, row_factory=scalar_row)
+    if not ids:
+        raise NotFound(
+            f"--as: no active user has the login {login!r}",
+            hint="Give the username, e-mail address or id of an admin or moderator.",
+        )
+    return ids[0]
+
+
+@contextlib.contextmanager
+def acting(ctx: click.Context, login: str) -> Iterator[Transaction]:
+    """One transaction in which the user named by ``--as`` acts."""
+    client = operator_client(ctx)
+    with client.acting_as(resolve_actor(client, login)) as tx:
+        yield tx
+
+
+def lookup_user(tx: Transaction, login_or_id: str) -> UserAccount:
+    """A user by id (``api.get_user``) or by username / e-mail (``api.find_user``), as the acting user."""
+    user_id = _uuid(login_or_id)
+    return tx.get_user(user_id) if user_id is not None else tx.find_user(login_or_id)
+
+
+def read_password(from_stdin: bool, prompt: str = "Password") -> str:
+    """The first line of stdin (``--password-stdin``), or asked twice without echo. Never a default."""
+    if from_stdin:
+        line = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        if not line:
+            raise click.UsageError("--password-stdin: no password on standard input")
+        return line
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
+def _plain(value: Any, fmt: str) -> Any:
+    if isinstance(value, UUID | IPv4Address | IPv6Address | timedelta):
+        return str(value)
+    if isinstance(value, dict | list) and fmt != "json":
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def emit_records(records: Sequence[Any], columns: Sequence[str]) -> None:
+    """Print dataclass records in the chosen ``--format``."""
+    fmt = click.get_current_context().find_root().obj.format
+    rows = [{col: _plain(getattr(record, col), fmt) for col in columns} for record in records]
+    emit(rows, columns)
+
+
+dob_option = click.option(
+    "--dob",
+    "date_of_birth",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Date of birth.",
+)
+password_stdin_option = click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of prompting.",
+)
+
+
+def as_date(value: datetime | date) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+# --- users --------------------------------------------------------------------------------------------------
+
+
+@click.group("users")
+def command() -> None:
+    """Platform users (needs a DBA connection; see `--as` on the commands)."""
+
+
+@command.command("create")
+@click.option("--email", required=True, help="E-mail address (login).")
+@click.option("--username", required=True, help="Public handle (login).")
+@dob_option
+@click.option("--role", type=click.Choice(["viewer", "performer"]), default="viewer", show_default=True)
+@click.option("--display-name", default=None, help="Shown name (optional).")
+@click.option("--country", "country_code", default=None, metavar="CC", help="ISO 3166-1 alpha-2 country.")
+@password_stdin_option
+@click.pass_context
+@catalogued_errors
+def create(
+    ctx: click.Context,
+    email: str,
+    username: str,
+    date_of_birth: datetime,
+    role: str,
+    display_name: str | None,
+    country_code: str | None,
+    password_stdin: bool,
+) -> None:
+    """Register a viewer or performer (api.register_user). The password is prompted for (twice)."""
+    password = read_password(password_stdin)
+    user = operator_client(ctx).register_user(
+        email=email,
+        username=username,
+        password=password,
+        date_of_birth=as_date(date_of_birth),
+        role=role,
+        display_name=display_name,
+        country_code=country_code,
+    )
+    emit_records([user], USER_COLUMNS)
+    note(f"created {user.role} {user.username} ({user.id})")
+
+
+@command.command("show")
+@click.argument("user")
+@as_option
+@click.pass_context
+@catalogued_errors
+def show(ctx: click.Context, user: str, as_login: str) -> None:
+    """Show USER (username, e-mail or id)."""
+    with acting(ctx, as_login) as tx:
+        account = lookup_user(tx, user)
+    emit_records([account], USER_COLUMNS)
+
+
+@command.command("list")
+@click.option("--role", type=click.Choice(ROLES), default=None, help="Only users with this role.")
+@click.option("--limit", type=int, default=50, show_default=True, help="Page size (1..1000).")
+@click.option("--after", metavar="USER_ID", default=None, help="Last id of the previous page.")
+@click.option("--include-deleted", is_flag=True, help="Also list deleted users.")
+@as_option
+@click.pass_context
+@catalogued_errors
+def list_(
+    ctx: click.Context, role: str | None, limit: int, after: str | None, include_deleted: bool, as_login: str
+) -> None:
+    """List users in registration order (keyset pagination with --after)."""
+    with acting(ctx, as_login) as tx:
+        users = tx.list_users(role=role, after=after, limit=limit, include_deleted=include_deleted)
+    emit_records(users, USER_COLUMNS)
+
+
+@command.command("set-role")
+@click.argument("user")
+@click.argument("role", type=click.Choice(ROLES))
+@as_option
+@click.pass_context
+@catalogued_errors
+def set_role(ctx: click.Context, user: str, role: str, as_login: str) -> None:
+    """Give USER (username, e-mail or id) the platform ROLE (admins only)."""
+    with acting(ctx, as_login) as tx:
+        account = tx.set_user_role(lookup_user(tx, user).id, role)
+    emit_records([account], USER_COLUMNS)
+    note(f"{account.username} is now {account.role}")
+
+
+@command.command("delete")
+@click.argument("user")
+@click.option("--reason", default=None, help="Why (kept in the audit log).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@as_option
+@click.pass_context
+@catalogued_errors
+def delete(ctx: click.Context, user: str, reason: str | None, yes: bool, as_login: str) -> None:
+    """Soft-delete USER (username, e-mail or id); sessions and reset tokens are revoked, history stays."""
+    with acting(ctx, as_login) as tx:
+        target = lookup_user(tx, user)
+    if not yes:  # asked outside any transaction
+        click.confirm(f"Delete user {target.username} ({target.id})?", abort=True, err=True)
+    with acting(ctx, as_login) as tx:
+        account = tx.delete_user(target.id, reason=reason)
+    emit_records([account], USER_COLUMNS)
+    note(f"deleted {account.username}")
