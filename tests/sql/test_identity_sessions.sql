@@ -2,7 +2,7 @@
 -- password reset (api.request_password_reset, api.reset_password): owners act on their own, admins on
 -- anyone's, every rejection with its SQLSTATE. Calls run as livepanty_app.
 BEGIN;
-SELECT plan(71);
+SELECT plan(82);
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Test helpers. The same block opens every tests/sql/test_*.sql file that acts as a platform user (the
@@ -196,8 +196,12 @@ SELECT throws_ok($$SELECT api.revoke_all_sessions()$$, 'LP001', NULL, 'revoke_al
 -- == api.change_password ===================================================================================
 SELECT tests.login('c1', 'carl'), tests.login('c2', 'carl'), tests.login('c3', 'carl');
 SELECT tests.use_token('c1');
-SELECT throws_ok($$SELECT api.change_password('Not-my-password-1', 'Brand-new-pass-1')$$, 'LP020', NULL,
-                 'change_password: a wrong current password is LP020');
+SELECT is(api.change_password('Not-my-password-1', 'Brand-new-pass-1'), ROW(false, 'LP020', 0)::api.password_change_result,
+          'change_password: a wrong current password is answered in-band (success false, LP020)');
+SELECT is((SELECT failed_login_count FROM lp.users WHERE id = tests.user_id('carl')), 1,
+          'change_password: a wrong current password counts like a failed login');
+SELECT throws_ok($$SELECT api.change_password(tests.password(), NULL)$$, 'LP012', NULL, 'change_password: a NULL new password is LP012');
+SELECT throws_ok($$SELECT api.change_password(tests.password(), repeat('Aa1', 400))$$, 'LP012', NULL, 'change_password: an oversized new password is LP012');
 SELECT throws_ok($$SELECT api.change_password(NULL, 'Brand-new-pass-1')$$, 'LP018', NULL, 'change_password: a NULL current password is LP018');
 SELECT throws_ok($$SELECT api.change_password('', 'Brand-new-pass-1')$$, 'LP018', NULL, 'change_password: an empty current password is LP018');
 SELECT throws_ok($$SELECT api.change_password(tests.password(), tests.password())$$, 'LP027', NULL,
@@ -208,8 +212,10 @@ SELECT throws_ok($$SELECT api.change_password(tests.password(), 'Carl-is-great-1
                  'change_password: a new password containing the username is LP012');
 SELECT is(ARRAY[tests.session_state('c1'), tests.session_state('c2'), tests.session_state('c3')], ARRAY['live', 'live', 'live'],
           'rejected changes revoke nothing');
-SELECT is(api.change_password(tests.password(), 'Brand-new-pass-1', '203.0.113.1'), 2,
+SELECT is(api.change_password(tests.password(), 'Brand-new-pass-1', '203.0.113.1'), ROW(true, NULL, 2)::api.password_change_result,
           'change_password works and returns how many other sessions it revoked');
+SELECT is((SELECT failed_login_count FROM lp.users WHERE id = tests.user_id('carl')), 0,
+          'a successful change resets the failure counter');
 SELECT is(ARRAY[tests.session_state('c1'), tests.session_state('c2'), tests.session_state('c3')], ARRAY['live', 'password_change', 'password_change'],
           'the current session is kept, every other one revoked (reason password_change)');
 SELECT tests.authenticate_as(NULL);
@@ -218,8 +224,25 @@ SELECT is((api.login('carl', 'Brand-new-pass-1')).success, true, 'the new passwo
 SELECT tests.clear_authentication();
 SELECT is((SELECT password_changed_at FROM lp.users WHERE id = tests.user_id('carl')), now(), 'password_changed_at is set');
 SELECT tests.authenticate_as('carl');
-SELECT is(api.change_password('Brand-new-pass-1', 'Other-new-pass-2'), 2,
+SELECT is((api.change_password('Brand-new-pass-1', 'Other-new-pass-2')).sessions_revoked, 2,
           'change_password without a current session (acting through lp.user_id) revokes every session');
+-- auth.max_failed_logins wrong current passwords lock the account and end every session
+SELECT tests.authenticate_as(NULL);
+SELECT tests.login('c4', 'carl', 'Other-new-pass-2'), tests.login('c5', 'carl', 'Other-new-pass-2');
+SELECT tests.use_token('c4');
+SELECT is(array_agg((api.change_password('Guess-number-' || i, 'Brand-new-pass-9')).error_code), array_fill('LP020'::text, ARRAY[4]),
+          'four wrong current passwords: four in-band LP020 answers')
+  FROM generate_series(1, 4) AS i;
+SELECT is(ARRAY[tests.session_state('c4'), tests.session_state('c5')], ARRAY['live', 'live'], 'four failures revoke nothing');
+SELECT is(api.change_password('Guess-number-5', 'Brand-new-pass-9'), ROW(false, 'LP020', 2)::api.password_change_result,
+          'the fifth wrong current password locks the account and reports the sessions it ended');
+SELECT is(ARRAY[tests.session_state('c4'), tests.session_state('c5')], ARRAY['password_change', 'password_change'],
+          'every session of the locked account is revoked, the current one included');
+SELECT tests.clear_authentication();
+SELECT is((SELECT locked_until FROM lp.users WHERE id = tests.user_id('carl')), now() + interval '15 minutes',
+          'the account is locked for auth.lockout_minutes');
+SELECT tests.authenticate_as(NULL);
+SELECT is((api.login('carl', 'Other-new-pass-2')).error_code, 'LP020', 'the locked account cannot log in, even with the right password');
 SELECT tests.authenticate_as(NULL);
 SELECT throws_ok($$SELECT api.change_password(tests.password(), 'Brand-new-pass-1')$$, 'LP001', NULL, 'change_password: nobody acting is LP001');
 
@@ -252,6 +275,8 @@ SELECT throws_ok(format('SELECT api.reset_password(%L, %L)', tests.get('r1', 'to
                  'reset_password: a weak new password is LP012');
 SELECT throws_ok(format('SELECT api.reset_password(%L, %L)', tests.get('r1', 'token'), 'Rita-rocks-1'), 'LP012', NULL,
                  'reset_password: a new password containing the username is LP012');
+SELECT throws_ok(format('SELECT api.reset_password(%L, %L)', tests.get('r1', 'token'), tests.password()), 'LP027', NULL,
+                 'reset_password: the current password again is LP027');
 SELECT is(api.reset_password(tests.get('r1', 'token'), 'Fresh-start-2024', '203.0.113.3'), tests.user_id('rita'),
           'reset_password works with the token (still unused after the weak attempts) and returns the user id');
 SELECT is(ARRAY[tests.session_state('rs1'), tests.session_state('rs2')], ARRAY['password_reset', 'password_reset'],
@@ -291,8 +316,8 @@ SELECT tests.put('d1', api.request_password_reset('dora@example.com'));
 SELECT tests.authenticate_as('dora');
 SELECT lives_ok($$SELECT api.delete_user()$$, 'dora deletes her account after asking for a reset');
 SELECT tests.authenticate_as(NULL);
-SELECT throws_ok(format('SELECT api.reset_password(%L, %L)', tests.get('d1', 'token'), 'Another-start-1'), 'LP024', NULL,
-                 'reset_password: the token of a user deleted since is LP024 (docs/errors.md: unknown, or its user deleted)');
+SELECT throws_ok(format('SELECT api.reset_password(%L, %L)', tests.get('d1', 'token'), 'Another-start-1'), 'LP025', NULL,
+                 'reset_password: the token of a user deleted since is LP025 (revoked with the account)');
 SELECT tests.put('d2', api.request_password_reset('victor@example.com'));
 SELECT tests.clear_authentication();
 UPDATE lp.users SET deleted_at = now() WHERE id = tests.user_id('victor');
