@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -19,8 +21,9 @@ import pytest
 from psycopg.rows import scalar_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from livepanty_db import AsyncClient, Client, Session, Transaction, errors, models
+from livepanty_db import AsyncClient, Client, Session, Transaction, errors, models, sql
 
+DB_FUNCTIONS = Path(__file__).resolve().parents[2] / "db" / "functions"
 PASSWORD = "Correct-Horse-42"
 NEW_PASSWORD = "Battery-Staple-77"
 ADULT = date(1990, 5, 17)
@@ -103,6 +106,17 @@ def test_models_mirror_table_functions(conn: psycopg.Connection, model: type, fu
     ).fetchone()
     assert row is not None
     assert [f.name for f in dataclasses.fields(model)] == row[0]
+
+
+def test_every_api_function_has_a_method_and_a_statement() -> None:
+    functions = sorted(p.name.split(".")[1] for p in DB_FUNCTIONS.glob("api.*.sql"))
+    assert functions
+    for name in functions:
+        assert callable(getattr(Client, name, None)), name
+        assert inspect.iscoroutinefunction(getattr(AsyncClient, name, None)), name
+        assert callable(getattr(Transaction, name, None)), name
+        assert hasattr(sql, name.upper()), name
+        assert f"api.{name}(" in getattr(sql, name.upper())
 
 
 # --- every method, synchronously ----------------------------------------------------------------------------
