@@ -48,7 +48,9 @@ class SessionInfo:
     expires_at: datetime
     revoked_at: datetime | None
     revoke_reason: str | None
-    is_current: bool
+    #: None (not False) when no session acts in the transaction (e.g. Client.acting_as): api.list_sessions
+    #: compares with current_setting('lp.session_id', true), which is NULL then.
+    is_current: bool | None
 
 
 @dataclass(frozen=True, slots=True)
