@@ -3,7 +3,7 @@
 -- IP address where the caller gave one. The api calls run as the application role (livepanty_app, or
 -- livepanty_service for api.create_admin); the audit rows are read back as the superuser.
 BEGIN;
-SELECT plan(50);
+SELECT plan(51);
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Test helpers. The same block opens every tests/sql/test_*.sql file that acts as a platform user (the
@@ -220,6 +220,13 @@ SELECT results_eq($$SELECT actor_id, details ->> 'reason' FROM tests.last_audit(
 -- == auth.password_change, auth.password_reset_request, auth.password_reset ================================
 SELECT tests.authenticate_as(NULL);
 SELECT api.authenticate(tests.get('login1', 'token')) IS NOT NULL AS authenticated;
+SELECT tests.put('change_failed', api.change_password('Not-the-password-1', 'N3w-passphrase!', '203.0.113.5'));
+SELECT tests.clear_authentication();
+SELECT results_eq($$SELECT actor_id, target_type, target_id, ip_address, details ->> 'reason' FROM tests.last_audit('auth.password_change_failed')$$,
+                  $$VALUES (tests.user_id('vera'), 'user', tests.user_id('vera')::text, '203.0.113.5'::inet, 'bad_password')$$,
+                  'api.change_password with a wrong current password writes auth.password_change_failed (user, IP)');
+SELECT tests.authenticate_as(NULL);
+SELECT api.authenticate(tests.get('login1', 'token')) IS NOT NULL AS authenticated;
 SELECT tests.put('changed', api.change_password(tests.password(), 'N3w-passphrase!', '203.0.113.5'));
 SELECT tests.clear_authentication();
 SELECT results_eq($$SELECT actor_id, target_type, target_id, ip_address FROM tests.last_audit('auth.password_change')$$,
@@ -309,6 +316,7 @@ SELECT results_eq($$SELECT actor_id, target_id, (details ->> 'self')::boolean FR
 SELECT is_empty($$
     SELECT a.id, a.action FROM lp.audit_logs AS a
      WHERE a.details::text ~* ANY (ARRAY[tests.password(), 'N3w-passphrase!', 'Reset-passphrase-2', 'wrong password',
+                                         'Not-the-password-1',
                                          '\$2[abxy]\$'])
         OR EXISTS (SELECT 1 FROM tests.ctx AS c
                     WHERE c.value ->> 'token' IS NOT NULL AND strpos(a.details::text, c.value ->> 'token') > 0)
