@@ -27,7 +27,8 @@ BEGIN
                      jsonb_build_object('user_id', v_session.user_id, 'reason', v_session.revoke_reason));
     RETURN ROW(v_session.id, v_session.user_id, v_session.ip_address, v_session.user_agent, v_session.device_info,
                v_session.created_at, v_session.last_seen_at, v_session.expires_at, v_session.revoked_at,
-               v_session.revoke_reason, v_session.id::text = current_setting('lp.session_id', true))::api.session_info;
+               v_session.revoke_reason,
+               coalesce(v_session.id::text = current_setting('lp.session_id', true), false))::api.session_info;
 END
 $$;
 COMMENT ON FUNCTION api.revoke_session(uuid) IS 'Revokes one session (default: the current one, i.e. log out). Owners revoke their own, admins anyone''s; LP003 if not found or not visible, LP004 if already revoked.';

@@ -7,6 +7,6 @@ CREATE POLICY "reporting reads streams" ON lp.streams FOR SELECT TO livepanty_re
 CREATE POLICY "signed-in users read public streams" ON lp.streams FOR SELECT TO livepanty_app, livepanty_service
     USING (visibility = 'public' AND deleted_at IS NULL AND (SELECT api.current_user_id()) IS NOT NULL);
 CREATE POLICY "hosts read their own streams" ON lp.streams FOR SELECT TO livepanty_app, livepanty_service
-    USING (host_id = (SELECT api.current_user_id()));
+    USING (host_id = (SELECT api.current_user_id()) AND deleted_at IS NULL);
 CREATE POLICY "staff read every stream" ON lp.streams FOR SELECT TO livepanty_app, livepanty_service
     USING ((SELECT lp.current_user_role()) IN ('moderator', 'admin'));
