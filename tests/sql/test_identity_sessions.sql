@@ -2,7 +2,7 @@
 -- password reset (api.request_password_reset, api.reset_password): owners act on their own, admins on
 -- anyone's, every rejection with its SQLSTATE. Calls run as livepanty_app.
 BEGIN;
-SELECT plan(82);
+SELECT plan(83);
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Test helpers. The same block opens every tests/sql/test_*.sql file that acts as a platform user (the
@@ -119,9 +119,16 @@ BEGIN
     PERFORM tests.create_user('adam', 'admin');
 END
 $$;
-SELECT tests.authenticate_as(NULL);
 SELECT tests.login('v1', 'vera'), tests.login('v2', 'vera'), tests.login('v3', 'vera'), tests.login('x1', 'victor'),
        tests.login('a1', 'adam');
+
+-- Acting through lp.user_id alone, before anything in this connection has set lp.session_id (the Python
+-- client's acting_as): no session is current, and is_current says false, not NULL.
+SELECT set_config('lp.user_id', tests.user_id('vera')::text, true);
+SET LOCAL ROLE livepanty_app;
+SELECT set_eq($$SELECT is_current FROM api.list_sessions()$$, ARRAY[false, false, false],
+              'list_sessions without a current session: is_current is false (not NULL) for every session');
+RESET ROLE;
 
 -- == api.list_sessions =====================================================================================
 SELECT tests.use_token('v1');
