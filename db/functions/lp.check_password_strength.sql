@@ -22,10 +22,6 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP012', MESSAGE = 'password is too weak',
             HINT = 'Use letters and at least one digit or symbol.';
     END IF;
-    IF p_password ~ '^(.)\1*$' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP012', MESSAGE = 'password is too weak',
-            HINT = 'Do not repeat one character.';
-    END IF;
     IF (p_username IS NOT NULL AND strpos(lower(p_password), lower(p_username)) > 0)
        OR (p_email IS NOT NULL AND char_length(split_part(p_email, '@', 1)) >= 3
            AND strpos(lower(p_password), lower(split_part(p_email, '@', 1))) > 0) THEN
@@ -33,5 +29,5 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION lp.check_password_strength(text, text, text) IS 'Password rules (LP012): at least auth.password_min_length characters, at most 72 bytes, letters plus a digit or symbol, not one repeated character, not containing the username or the e-mail''s local part.';
+COMMENT ON FUNCTION lp.check_password_strength(text, text, text) IS 'Password rules (LP012): at least auth.password_min_length characters, at most 72 bytes, letters plus a digit or symbol, not containing the username or the e-mail''s local part.';
 REVOKE ALL ON FUNCTION lp.check_password_strength(text, text, text) FROM PUBLIC;
