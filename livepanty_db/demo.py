@@ -22,12 +22,23 @@ from livepanty_db.client import Client
 from livepanty_db.errors import EmailTaken, LivepantyError
 
 APP_ROLE = "livepanty_app"
-DEMO_PASSWORD = "demo-only pass 1"  # sample accounts on a local demo database; never an admin's
+# Sample accounts on a local demo database only; the admin always gets a random password.
+DEMO_PASSWORD = "demo-only pass 1"  # noqa: S105
 ADMIN = {"email": "demo-admin@example.com", "username": "demo_admin", "date_of_birth": date(1985, 3, 14)}
 SAMPLE_USERS = [
-    {"email": "vera@example.com", "username": "vera_viewer", "role": "viewer", "date_of_birth": date(1994, 7, 2)},
-    {"email": "paula@example.com", "username": "paula_performs", "role": "performer",
-     "date_of_birth": date(1997, 11, 23), "display_name": "Paula"},
+    {
+        "email": "vera@example.com",
+        "username": "vera_viewer",
+        "role": "viewer",
+        "date_of_birth": date(1994, 7, 2),
+    },
+    {
+        "email": "paula@example.com",
+        "username": "paula_performs",
+        "role": "performer",
+        "date_of_birth": date(1997, 11, 23),
+        "display_name": "Paula",
+    },
 ]
 
 
@@ -42,7 +53,8 @@ def _table(rows: list[Any], columns: list[str]) -> None:
 def _user_id(dba: Client, username: str) -> UUID:
     with dba.transaction() as tx:
         rows = tx.fetch(
-            "SELECT id FROM lp.users WHERE username = %(u)s::ext.citext AND deleted_at IS NULL", {"u": username}
+            "SELECT id FROM lp.users WHERE username = %(u)s::ext.citext AND deleted_at IS NULL",
+            {"u": username},
         )
     return rows[0][0]
 
@@ -70,11 +82,24 @@ def _register_samples(app: Client) -> None:
 def _show_refusals(app: Client) -> None:
     _heading("refusals: each is a catalogued SQLSTATE and changes nothing")
     attempts = [
-        ("register a 16-year-old", lambda: app.register_user(
-            email="kid@example.com", username="kiddo", password=DEMO_PASSWORD,
-            date_of_birth=date(date.today().year - 16, 1, 1))),
-        ("register with a weak password", lambda: app.register_user(
-            email="weak@example.com", username="weakling", password="password", date_of_birth=date(1990, 1, 1))),
+        (
+            "register a 16-year-old",
+            lambda: app.register_user(
+                email="kid@example.com",
+                username="kiddo",
+                password=DEMO_PASSWORD,
+                date_of_birth=date(date.today().year - 16, 1, 1),
+            ),
+        ),
+        (
+            "register with a weak password",
+            lambda: app.register_user(
+                email="weak@example.com",
+                username="weakling",
+                password="password",  # noqa: S106 (the point: a weak password is refused)
+                date_of_birth=date(1990, 1, 1),
+            ),
+        ),
         ("log in with a wrong password", lambda: app.login("vera_viewer", "not the password 9")),
         ("log in as nobody", lambda: app.login("nobody@example.com", "whatever it is 1")),
     ]
@@ -98,8 +123,13 @@ def run(dsn: str) -> None:
         _register_samples(app)
 
         _heading("vera logs in and acts through her session")
-        session = app.login("vera@example.com", DEMO_PASSWORD, ip_address="203.0.113.7",
-                            user_agent="demo/1.0", device_info={"device": "laptop"})
+        session = app.login(
+            "vera@example.com",
+            DEMO_PASSWORD,
+            ip_address="203.0.113.7",
+            user_agent="demo/1.0",
+            device_info={"device": "laptop"},
+        )
         print(f"session {session.session_id} until {session.expires_at:%Y-%m-%d %H:%M} UTC")
         with app.session(session.token) as tx:
             prefs = tx.update_preferences(theme="dark", timezone="Europe/Berlin")
@@ -113,14 +143,20 @@ def run(dsn: str) -> None:
 
         with app.acting_as(admin_id) as tx:
             _heading("api.user_summary as the admin sees it")
-            _table(tx.user_summary(), ["username", "role", "email", "balance", "available", "active_sanction"])
+            _table(
+                tx.user_summary(), ["username", "role", "email", "balance", "available", "active_sanction"]
+            )
             _heading("latest audit log entries (admins only)")
             rows = tx.fetch(
                 "SELECT occurred_at, action, actor_role, target_type, details"
                 "  FROM lp.audit_logs ORDER BY id DESC LIMIT 8"
             )
-            print(tabulate([[f"{r[0]:%H:%M:%S}", *r[1:]] for r in rows],
-                           headers=["time", "action", "actor role", "target", "details"]))
+            print(
+                tabulate(
+                    [[f"{r[0]:%H:%M:%S}", *r[1:]] for r in rows],
+                    headers=["time", "action", "actor role", "target", "details"],
+                )
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
