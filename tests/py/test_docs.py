@@ -5,7 +5,11 @@
 * every view under db/views is documented;
 * every LP code mentioned in docs/api.md exists in the catalogue of docs/errors.md;
 * each function's section names every LP code that appears in the function's own SQL file, every ``p_``
-  argument of its signature and every database role its GRANT line names;
+  argument of its signature and every database role its GRANT line names, and opens with a SQL block that is
+  the function's signature as db/ declares it (arguments, types, defaults, RETURNS), whitespace aside;
+* each view's section names every database role its GRANT SELECT line names;
+* every composite type of db/schema/50_api_types.sql has a ``### Row type api.<name>`` section whose field
+  table lists exactly its fields and types, in order;
 * SQL examples call api functions only with argument names those functions have;
 * Python examples parse, each section shows the client method named after its function, and (when
   livepanty_db.client can be imported) every ``client.<method>(...)`` / ``tx.<method>(...)`` call in them fits
@@ -26,6 +30,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = ROOT / "db" / "functions"
 VIEWS_DIR = ROOT / "db" / "views"
+API_TYPES = ROOT / "db" / "schema" / "50_api_types.sql"
 API_DOC = ROOT / "docs" / "api.md"
 ERRORS_DOC = ROOT / "docs" / "errors.md"
 
@@ -35,6 +40,9 @@ CREATE_VIEW = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+api\.(\w+)", re.I
 GRANT_EXECUTE = re.compile(
     r"GRANT\s+EXECUTE\s+ON\s+FUNCTION\s+api\.(\w+)\s*\([^)]*\)\s+TO\s+([^;]+);", re.IGNORECASE
 )
+GRANT_SELECT_VIEW = re.compile(r"GRANT\s+SELECT\s+ON\s+api\.(\w+)\s+TO\s+([^;]+);", re.IGNORECASE)
+CREATE_TYPE = re.compile(r"CREATE\s+TYPE\s+api\.(\w+)\s+AS\s*\((.*?)\);", re.IGNORECASE | re.DOTALL)
+ROW_TYPE_HEADING = re.compile(r"^Row type api\.(\w+)$")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 API_HEADING = re.compile(r"^api\.(\w+)$")
 FENCE = re.compile(r"^```(\w*)")
@@ -53,6 +61,14 @@ def _matching_paren(text: str, open_index: int) -> int:
     raise ValueError(f"unbalanced parentheses after offset {open_index}")
 
 
+def _normalize_sql(text: str) -> str:
+    """``text`` with runs of whitespace collapsed and none just inside parentheses or before commas."""
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\(\s+", "(", text)
+    text = re.sub(r"\s+\)", ")", text)
+    return re.sub(r"\s+,", ",", text)
+
+
 @dataclass(frozen=True)
 class ApiFunction:
     name: str
@@ -60,6 +76,7 @@ class ApiFunction:
     text: str
     arguments: tuple[str, ...]
     granted_to: tuple[str, ...]
+    signature: str
 
     @property
     def codes(self) -> set[str]:
@@ -81,8 +98,13 @@ def api_functions() -> dict[str, ApiFunction]:
                 if grant.group(1) == name
                 for role in grant.group(2).split(",")
             )
+            returns = re.match(
+                r"\s*(RETURNS\s.*?)\s+LANGUAGE\b", text[match.end() - 1 + len(signature) :], re.DOTALL
+            )
+            assert returns, f"{path.name}: no RETURNS ... LANGUAGE after the signature of api.{name}"
+            declared = _normalize_sql(f"api.{name}{signature} {returns.group(1)}")
             assert name not in functions, f"api.{name} is created in two files"
-            functions[name] = ApiFunction(name, path, text, arguments, roles)
+            functions[name] = ApiFunction(name, path, text, arguments, roles, declared)
     return functions
 
 
@@ -92,6 +114,30 @@ def api_views() -> set[str]:
     for path in sorted(VIEWS_DIR.glob("*.sql")):
         views.update(CREATE_VIEW.findall(path.read_text(encoding="utf-8")))
     return views
+
+
+@cache
+def view_grants() -> dict[str, tuple[str, ...]]:
+    grants: dict[str, tuple[str, ...]] = {}
+    for path in sorted(VIEWS_DIR.glob("*.sql")):
+        for grant in GRANT_SELECT_VIEW.finditer(path.read_text(encoding="utf-8")):
+            grants[grant.group(1)] = grants.get(grant.group(1), ()) + tuple(
+                role.strip() for role in grant.group(2).split(",")
+            )
+    return grants
+
+
+@cache
+def api_types() -> dict[str, list[tuple[str, str]]]:
+    """Fields (name, type) of every ``CREATE TYPE api.<name> AS (...)`` in db/schema/50_api_types.sql."""
+    types: dict[str, list[tuple[str, str]]] = {}
+    for match in CREATE_TYPE.finditer(API_TYPES.read_text(encoding="utf-8")):
+        fields = []
+        for field in match.group(2).split(","):
+            name, _, type_ = field.strip().partition(" ")
+            fields.append((name, _normalize_sql(type_)))
+        types[match.group(1)] = fields
+    return types
 
 
 @cache
@@ -125,6 +171,22 @@ def api_sections() -> dict[str, str]:
         end = next((line for line, lvl, _ in headings[position + 1 :] if lvl <= 3), len(doc_lines()))
         name = match.group(1)
         assert name not in sections, f"### api.{name} appears twice in docs/api.md"
+        sections[name] = "\n".join(doc_lines()[start:end])
+    return sections
+
+
+@cache
+def row_type_sections() -> dict[str, str]:
+    """Text of every ``### Row type api.<name>`` section, up to the next heading of level 2 or 3."""
+    headings = doc_headings()
+    sections: dict[str, str] = {}
+    for position, (start, level, title) in enumerate(headings):
+        match = ROW_TYPE_HEADING.match(title)
+        if level != 3 or not match:
+            continue
+        end = next((line for line, lvl, _ in headings[position + 1 :] if lvl <= 3), len(doc_lines()))
+        name = match.group(1)
+        assert name not in sections, f"### Row type api.{name} appears twice in docs/api.md"
         sections[name] = "\n".join(doc_lines()[start:end])
     return sections
 
@@ -208,6 +270,47 @@ def test_section_names_the_granted_database_roles(name: str) -> None:
     section = api_sections().get(name, "")
     missing = [role for role in function.granted_to if role not in section]
     assert not missing, f"### api.{name} does not say that {missing} may call it"
+
+
+@pytest.mark.parametrize("name", sorted(api_functions()))
+def test_section_shows_the_declared_signature(name: str) -> None:
+    section = api_sections().get(name, "")
+    block = re.search(r"^```sql\n(.*?)^```", section, re.MULTILINE | re.DOTALL)
+    assert block, f"### api.{name} has no SQL block"
+    documented = _normalize_sql(block.group(1))
+    declared = api_functions()[name].signature
+    assert documented == declared, (
+        f"### api.{name}: the first SQL block is\n  {documented}\nbut db/ declares\n  {declared}"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(api_views()))
+def test_view_section_names_the_granted_database_roles(name: str) -> None:
+    granted = view_grants().get(name, ())
+    assert granted, f"api.{name} has no GRANT SELECT line under db/views"
+    section = api_sections().get(name, "")
+    missing = [role for role in granted if role not in section]
+    assert not missing, f"### api.{name} does not say that {missing} may read it"
+
+
+def test_every_row_type_is_documented() -> None:
+    assert api_types(), f"no CREATE TYPE api.* in {API_TYPES.name}"
+    missing = sorted(set(api_types()) - set(row_type_sections()))
+    assert not missing, f"row types without a '### Row type api.<name>' section in docs/api.md: {missing}"
+    unknown = sorted(set(row_type_sections()) - set(api_types()))
+    assert not unknown, f"docs/api.md documents row types that db/ does not define: {unknown}"
+
+
+@pytest.mark.parametrize("name", sorted(api_types()))
+def test_row_type_section_lists_its_fields(name: str) -> None:
+    section = row_type_sections().get(name, "")
+    documented = [
+        (match.group(1), _normalize_sql(match.group(2)))
+        for match in re.finditer(r"^\|\s*`(\w+)`\s*\|\s*([^|]+?)\s*\|", section, re.MULTILINE)
+    ]
+    assert documented == api_types()[name], (
+        f"### Row type api.{name} lists {documented}, db/ declares {api_types()[name]}"
+    )
 
 
 def test_sql_examples_use_real_argument_names() -> None:
