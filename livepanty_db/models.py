@@ -48,9 +48,8 @@ class SessionInfo:
     expires_at: datetime
     revoked_at: datetime | None
     revoke_reason: str | None
-    #: None (not False) when no session acts in the transaction (e.g. Client.acting_as): api.list_sessions
-    #: compares with current_setting('lp.session_id', true), which is NULL then.
-    is_current: bool | None
+    #: Whether this is the session acting in the transaction (False when none acts, e.g. Client.acting_as).
+    is_current: bool
 
 
 @dataclass(frozen=True, slots=True)
