@@ -202,6 +202,99 @@ class InvalidSettingValue(LivepantyError):
     code = "LP092"
 
 
+# --- token economy ------------------------------------------------------------------------------------------
+
+
+class InsufficientFunds(LivepantyError):
+    """LP100: the wallet's available balance (balance - reserved) does not cover the debit."""
+
+    code = "LP100"
+
+
+class SelfPayment(LivepantyError):
+    """LP101: tipping yourself, or placing a hold for yourself."""
+
+    code = "LP101"
+
+
+class RecipientNotPerformer(LivepantyError):
+    """LP102: tips, holds and payouts are for performers only."""
+
+    code = "LP102"
+
+
+class AmountOutOfRange(LivepantyError):
+    """LP103: an amount outside its configured range (tips.min_tokens..tips.max_tokens, ...)."""
+
+    code = "LP103"
+
+
+class StreamNotLive(LivepantyError):
+    """LP104: the stream named is not the recipient's live stream."""
+
+    code = "LP104"
+
+
+class SpendingLimitExceeded(LivepantyError):
+    """LP105: the spend would exceed one of the viewer's own daily/weekly/monthly limits."""
+
+    code = "LP105"
+
+
+class IdempotencyConflict(LivepantyError):
+    """LP106: an idempotency key already used with different arguments."""
+
+    code = "LP106"
+
+
+class WalletInDebt(LivepantyError):
+    """LP107: the wallet owes tokens after a refund or chargeback (shortfall policy debt) and cannot spend."""
+
+    code = "LP107"
+
+
+class RecipientSanctioned(LivepantyError):
+    """LP108: the recipient or payee is under an active suspension or ban."""
+
+    code = "LP108"
+
+
+class HoldNotOpen(LivepantyError):
+    """LP109: capturing or releasing a hold that is captured, released or expired."""
+
+    code = "LP109"
+
+
+class CaptureExceedsHold(LivepantyError):
+    """LP110: capturing more than the hold still reserves."""
+
+    code = "LP110"
+
+
+class KycRequired(LivepantyError):
+    """LP111: a payout without an approved, unexpired identity verification."""
+
+    code = "LP111"
+
+
+class PayoutExceedsPayable(LivepantyError):
+    """LP112: a payout larger than the earnings that are available and older than payouts.hold_days."""
+
+    code = "LP112"
+
+
+class UnknownBundle(LivepantyError):
+    """LP113: no active token bundle has this code."""
+
+    code = "LP113"
+
+
+class LedgerInvariant(LivepantyError):
+    """LP199: internal ledger invariant (unbalanced posting, missing system wallet or shard): a bug."""
+
+    code = "LP199"
+
+
 # --- errors from PostgreSQL itself --------------------------------------------------------------------------
 
 
@@ -241,6 +334,21 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         AppendOnly,
         UnknownSetting,
         InvalidSettingValue,
+        InsufficientFunds,
+        SelfPayment,
+        RecipientNotPerformer,
+        AmountOutOfRange,
+        StreamNotLive,
+        SpendingLimitExceeded,
+        IdempotencyConflict,
+        WalletInDebt,
+        RecipientSanctioned,
+        HoldNotOpen,
+        CaptureExceedsHold,
+        KycRequired,
+        PayoutExceedsPayable,
+        UnknownBundle,
+        LedgerInvariant,
     )
     if cls.code is not None
 }

@@ -21,6 +21,7 @@ BEGIN
         PERFORM lp.assert_not_last_admin(p_user_id);
     END IF;
     UPDATE lp.users AS u SET role = p_role WHERE u.id = p_user_id;
+    PERFORM lp.ensure_wallet_shards((SELECT w.id FROM lp.wallets AS w WHERE w.user_id = p_user_id));
     PERFORM lp.audit('user.role_change', 'user', p_user_id::text,
                      jsonb_build_object('from', v_old, 'to', p_role));
     RETURN lp.user_account(p_user_id);

@@ -53,7 +53,7 @@ BEGIN
     VALUES (v_email, v_username, v_display, lp.hash_password(p_password), p_role, p_date_of_birth, v_country)
     RETURNING id INTO v_user_id;
     INSERT INTO lp.user_preferences (user_id) VALUES (v_user_id);
-    INSERT INTO lp.wallets (kind, user_id) VALUES ('user', v_user_id);
+    PERFORM lp.ensure_wallet_shards(lp.open_wallet(v_user_id));
     RETURN v_user_id;
 END
 $$;

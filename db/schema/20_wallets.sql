@@ -11,15 +11,19 @@ CREATE TABLE lp.wallets (
     tokens_per_unit integer NOT NULL DEFAULT 100 CHECK (tokens_per_unit > 0),
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
+    debt_since      timestamptz,
+    shard_count     smallint NOT NULL DEFAULT 0 CHECK (shard_count BETWEEN 0 AND 64),
     CHECK ((kind = 'user') = (user_id IS NOT NULL)),
     CHECK ((kind = 'system') = (system_code IS NOT NULL)),
-    CHECK (kind = 'system' OR balance >= 0),
-    CHECK (kind = 'system' OR reserved <= balance)
+    CONSTRAINT wallets_user_balance_check
+        CHECK (kind = 'system' OR debt_since IS NOT NULL OR (balance >= 0 AND reserved <= balance))
 );
 COMMENT ON TABLE lp.wallets IS 'Token balances. One wallet per user, plus system wallets (issuance, platform fees, payout clearing, ...) so every movement is double-entry. Written only by api functions, through the ledger.';
 COMMENT ON COLUMN lp.wallets.kind IS 'user: belongs to user_id; system: a platform account named by system_code.';
-COMMENT ON COLUMN lp.wallets.balance IS 'Tokens held (bigint minor units; 100 tokens = 1 USD by default). Equals the sum of the wallet''s ledger entries.';
+COMMENT ON COLUMN lp.wallets.balance IS 'Spendable tokens of the wallet''s main account (bigint minor units; 100 tokens = 1 USD by default); the wallet''s total also counts its credit shards. Equals the last balance_after of the wallet''s shard-0 ledger entries.';
 COMMENT ON COLUMN lp.wallets.reserved IS 'Tokens reserved by open holds; available = balance - reserved. Prevents double spending.';
+COMMENT ON COLUMN lp.wallets.debt_since IS 'Set when a refund or chargeback clawed back tokens that were already spent and the shortfall policy is debt: the balance may then be negative and the wallet cannot spend until it is positive again.';
+COMMENT ON COLUMN lp.wallets.shard_count IS 'Number of credit shards (lp.wallet_shards) of a hot wallet (performers, system wallets); 0 = every movement uses balance. See docs/ledger.md.';
 COMMENT ON COLUMN lp.wallets.tokens_per_unit IS 'Conversion rate: tokens per currency unit (100 per USD by default).';
 
 ALTER TABLE lp.wallets ENABLE ROW LEVEL SECURITY;

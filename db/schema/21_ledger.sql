@@ -8,13 +8,14 @@ CREATE TABLE lp.ledger (
     balance_before bigint NOT NULL,
     balance_after  bigint NOT NULL,
     entry_kind     text NOT NULL CHECK (entry_kind IN (
-                       'purchase', 'tip', 'tip_fee', 'hold_capture', 'hold_fee', 'payout', 'payout_return',
-                       'refund', 'chargeback', 'chargeback_loss', 'adjustment')),
+                       'purchase', 'refund', 'chargeback', 'write_off', 'tip', 'tip_fee', 'hold_capture',
+                       'hold_fee', 'payout', 'payout_return', 'payout_paid', 'adjustment', 'sweep')),
     reference_type text NOT NULL CHECK (reference_type IN (
-                       'payment', 'tip', 'hold', 'payout', 'refund', 'chargeback', 'adjustment')),
+                       'payment', 'tip', 'hold', 'payout', 'adjustment', 'sweep')),
     reference_id   uuid NOT NULL,
     description    text CHECK (char_length(description) <= 500),
     created_at     timestamptz NOT NULL DEFAULT now(),
+    shard          smallint NOT NULL DEFAULT 0 CHECK (shard BETWEEN 0 AND 64),
     CHECK (balance_after = balance_before + amount)
 );
 COMMENT ON TABLE lp.ledger IS 'Immutable, append-only token history (double entry): every movement is one transaction_id whose entries sum to zero. UPDATE, DELETE and TRUNCATE are rejected by triggers, also for the owner.';
@@ -22,13 +23,15 @@ COMMENT ON COLUMN lp.ledger.transaction_id IS 'Groups the entries of one movemen
 COMMENT ON COLUMN lp.ledger.amount IS 'Signed token amount: positive credits the wallet, negative debits it.';
 COMMENT ON COLUMN lp.ledger.balance_before IS 'Wallet balance just before this entry.';
 COMMENT ON COLUMN lp.ledger.balance_after IS 'Wallet balance just after this entry (= balance_before + amount).';
-COMMENT ON COLUMN lp.ledger.entry_kind IS 'What the entry is: purchase, tip, tip_fee (platform fee), hold_capture, payout, refund, chargeback, adjustment, ...';
+COMMENT ON COLUMN lp.ledger.entry_kind IS 'What the entry is: purchase, refund, chargeback, write_off (loss booked), tip, tip_fee (platform fee), hold_capture, hold_fee, payout, payout_return, payout_paid, adjustment, sweep (shard to main).';
+COMMENT ON COLUMN lp.ledger.shard IS 'Which account of the wallet the entry moved: 0 = the main balance (lp.wallets.balance), n > 0 = credit shard n (lp.wallet_shards). balance_before/after are that account''s.';
 COMMENT ON COLUMN lp.ledger.reference_type IS 'Kind of business object the entry belongs to; reference_id is its id.';
 
 CREATE INDEX ledger_wallet_history_idx ON lp.ledger (wallet_id, id);
 CREATE INDEX ledger_wallet_created_at_idx ON lp.ledger (wallet_id, created_at);
 CREATE INDEX ledger_transaction_idx ON lp.ledger (transaction_id);
 CREATE INDEX ledger_reference_idx ON lp.ledger (reference_type, reference_id);
+CREATE INDEX ledger_account_chain_idx ON lp.ledger (wallet_id, shard, id);
 
 ALTER TABLE lp.ledger ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.ledger FORCE ROW LEVEL SECURITY;

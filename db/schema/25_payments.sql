@@ -18,6 +18,10 @@ CREATE TABLE lp.payments (
     completed_at       timestamptz,
     refunded_at        timestamptz,
     charged_back_at    timestamptz,
+    recovered_tokens   bigint CHECK (recovered_tokens >= 0),
+    written_off_tokens bigint CHECK (written_off_tokens >= 0),
+    debt_tokens        bigint CHECK (debt_tokens >= 0),
+    reversal_reason    text CHECK (char_length(reversal_reason) <= 500),
     UNIQUE (user_id, idempotency_key),
     UNIQUE (provider, provider_reference),
     CHECK (status <> 'completed' OR completed_at IS NOT NULL),
@@ -27,6 +31,9 @@ CREATE TABLE lp.payments (
 COMMENT ON TABLE lp.payments IS 'Token purchases through a payment provider: pending until the service role completes, fails, refunds or charges back the payment.';
 COMMENT ON COLUMN lp.payments.provider_reference IS 'The provider''s id for the charge; unique per provider.';
 COMMENT ON COLUMN lp.payments.tokens IS 'Tokens credited from the issuance wallet on completion.';
+COMMENT ON COLUMN lp.payments.recovered_tokens IS 'On refund or chargeback: tokens taken back from the buyer''s wallet.';
+COMMENT ON COLUMN lp.payments.written_off_tokens IS 'On refund or chargeback: tokens already spent that were booked to the chargeback-loss wallet (shortfall policy write_off).';
+COMMENT ON COLUMN lp.payments.debt_tokens IS 'On refund or chargeback: tokens already spent that the buyer now owes (shortfall policy debt; the wallet goes negative and cannot spend).';
 COMMENT ON COLUMN lp.payments.amount_minor IS 'Price paid in minor units of currency (cents for USD).';
 
 CREATE INDEX payments_user_idx ON lp.payments (user_id, created_at DESC);

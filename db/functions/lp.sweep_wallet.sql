@@ -1,0 +1,48 @@
+CREATE FUNCTION lp.sweep_wallet(p_wallet_id uuid) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_tx      uuid := gen_random_uuid();
+    v_total   bigint;
+    v_balance bigint;
+BEGIN
+    -- The main balance first (lock order), then whichever shards are not busy: a shard another
+    -- transaction is crediting right now is left for the next sweep, so a sweep never waits for a shard.
+    UPDATE lp.wallets AS w SET balance = w.balance WHERE w.id = p_wallet_id AND w.kind = 'user'
+    RETURNING w.balance INTO v_balance;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'only user wallets are swept';
+    END IF;
+    WITH picked AS (
+        SELECT s.shard, s.balance FROM lp.wallet_shards AS s
+         WHERE s.wallet_id = p_wallet_id AND s.balance <> 0
+         ORDER BY s.shard
+           FOR UPDATE SKIP LOCKED
+    ), emptied AS (
+        UPDATE lp.wallet_shards AS s SET balance = 0
+          FROM picked
+         WHERE s.wallet_id = p_wallet_id AND s.shard = picked.shard
+        RETURNING picked.shard, picked.balance
+    ), entries AS (
+        INSERT INTO lp.ledger (transaction_id, wallet_id, shard, amount, balance_before, balance_after, entry_kind,
+                               reference_type, reference_id)
+        SELECT v_tx, p_wallet_id, e.shard, -e.balance, e.balance, 0, 'sweep', 'sweep', p_wallet_id FROM emptied AS e
+        RETURNING amount
+    )
+    SELECT coalesce(-sum(amount), 0)::bigint INTO v_total FROM entries;
+    IF v_total = 0 THEN
+        RETURN 0::bigint;
+    END IF;
+    UPDATE lp.wallets AS w
+       SET balance = w.balance + v_total,
+           debt_since = CASE WHEN w.balance + v_total < w.reserved THEN w.debt_since END
+     WHERE w.id = p_wallet_id;
+    INSERT INTO lp.ledger (transaction_id, wallet_id, shard, amount, balance_before, balance_after, entry_kind,
+                           reference_type, reference_id)
+    VALUES (v_tx, p_wallet_id, 0, v_total, v_balance, v_balance + v_total, 'sweep', 'sweep', p_wallet_id);
+    RETURN v_total;
+END
+$$;
+COMMENT ON FUNCTION lp.sweep_wallet(uuid) IS 'Moves the balances of a user wallet''s idle credit shards into its main balance (one ledger transaction: each shard debited to 0, the main balance credited with the total). Returns the tokens moved. Never waits for a busy shard.';
+REVOKE ALL ON FUNCTION lp.sweep_wallet(uuid) FROM PUBLIC;

@@ -1,0 +1,21 @@
+SET ROLE livepanty_owner;
+
+CREATE TABLE lp.adjustments (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id         uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
+    amount          bigint NOT NULL CHECK (amount <> 0),
+    reason          text NOT NULL CHECK (char_length(reason) BETWEEN 1 AND 1000),
+    created_by      uuid REFERENCES lp.users (id) ON DELETE SET NULL,
+    transaction_id  uuid NOT NULL,
+    idempotency_key text NOT NULL UNIQUE CHECK (char_length(idempotency_key) BETWEEN 1 AND 128),
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE lp.adjustments IS 'Admin corrections: a transfer between a user''s wallet and the adjustments system wallet, with a mandatory reason (audited). Nothing ever edits a ledger entry.';
+COMMENT ON COLUMN lp.adjustments.amount IS 'Signed: positive credits the user, negative debits them.';
+
+CREATE INDEX adjustments_user_idx ON lp.adjustments (user_id, created_at DESC);
+
+ALTER TABLE lp.adjustments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE lp.adjustments FORCE ROW LEVEL SECURITY;
+
+RESET ROLE;
