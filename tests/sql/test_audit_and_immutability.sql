@@ -101,7 +101,6 @@ BEGIN
     PERFORM tests.create_user('vic');
     PERFORM tests.create_user('dan');
     PERFORM tests.create_user('eve');
-    INSERT INTO lp.wallets (kind, system_code) VALUES ('system', 'issuance');
     INSERT INTO lp.ledger (transaction_id, wallet_id, amount, balance_before, balance_after, entry_kind,
                            reference_type, reference_id)
     SELECT gen_random_uuid(), w.id, -100, 0, -100, 'adjustment', 'adjustment', gen_random_uuid()

@@ -245,7 +245,6 @@ DO $$
 DECLARE
     v_tx uuid := gen_random_uuid();
 BEGIN
-    INSERT INTO lp.wallets (kind, system_code) VALUES ('system', 'issuance');
     INSERT INTO lp.ledger (transaction_id, wallet_id, amount, balance_before, balance_after, entry_kind, reference_type, reference_id)
     SELECT v_tx, w.id, -500, 0, -500, 'purchase', 'payment', v_tx FROM lp.wallets AS w WHERE w.system_code = 'issuance';
     INSERT INTO lp.ledger (transaction_id, wallet_id, amount, balance_before, balance_after, entry_kind, reference_type, reference_id)

@@ -10,9 +10,11 @@
 --            (signed, fee 20) and t2 victor->pia 50 (anonymous, fee 10), both in s1
 --   payments pay-vera, pay-victor; kyc kyc-pia (approved), kyc-vera (pending); payout payout-pia
 --   reports  r1 (vera reports victor), r2 (victor reports pia's s1); flag f1 on s1; sanction x1 (victor warned)
+--   economy  hold h1 (vera for pia, capture c1), limit vera:daily, adjustment a1 (victor), bundle 'retired'
+--            (inactive) beside the seeded ones, idempotency record ik1
 --   sessions ua-<user> for vera, victor, pia, mona, adam; one reset token (victor)
 BEGIN;
-SELECT plan(137);
+SELECT plan(163);
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Test helpers. The same block opens every tests/sql/test_*.sql file that acts as a platform user (the
@@ -95,6 +97,10 @@ CREATE FUNCTION tests.stream_title(p_id uuid) RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT s.title FROM lp.streams AS s WHERE s.id = p_id
 $$;
+CREATE FUNCTION tests.wallet_owner(p_wallet_id uuid) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT coalesce(tests.username(w.user_id), w.system_code) FROM lp.wallets AS w WHERE w.id = p_wallet_id
+$$;
 CREATE FUNCTION tests.labels(p_table text) RETURNS SETOF text
     LANGUAGE plpgsql AS $$
 BEGIN
@@ -116,6 +122,13 @@ BEGIN
         WHEN 'user_sanctions' THEN 'reason'
         WHEN 'audit_logs' THEN 'id'
         WHEN 'settings' THEN 'key'
+        WHEN 'wallet_shards' THEN 'tests.wallet_owner(wallet_id) || '':'' || shard'
+        WHEN 'token_bundles' THEN 'code'
+        WHEN 'holds' THEN 'idempotency_key'
+        WHEN 'hold_captures' THEN 'idempotency_key'
+        WHEN 'spending_limits' THEN 'tests.username(user_id) || '':'' || period'
+        WHEN 'adjustments' THEN 'reason'
+        WHEN 'idempotency_keys' THEN 'key'
         ELSE 'NULL' END, p_table);
 END
 $$;
@@ -163,6 +176,7 @@ DECLARE
     v_s1   uuid := gen_random_uuid();
     v_s4   uuid := gen_random_uuid();
     v_kyc  uuid := gen_random_uuid();
+    v_hold uuid := gen_random_uuid();
     v_name text;
 BEGIN
     PERFORM tests.create_user('vera');
@@ -176,7 +190,6 @@ BEGIN
     END LOOP;
     PERFORM api.request_password_reset('victor@example.com');
 
-    INSERT INTO lp.wallets (kind, system_code) VALUES ('system', 'issuance'), ('system', 'platform_fees');
     INSERT INTO lp.payments (id, user_id, provider, provider_reference, tokens, amount_minor, status, idempotency_key, completed_at)
     VALUES (v_pay1, tests.user_id('vera'), 'stripe', 'pay-vera', 1000, 1000, 'completed', 'k-pay-vera', now()),
            (v_pay2, tests.user_id('victor'), 'stripe', 'pay-victor', 500, 500, 'completed', 'k-pay-victor', now());
@@ -222,6 +235,20 @@ BEGIN
     VALUES (v_s1, tests.user_id('pia'), 'stream_video', 'f1', 'nsfw-v1', 'nudity', 0.9);
     INSERT INTO lp.user_sanctions (user_id, sanction_type, reason, issued_by)
     VALUES (tests.user_id('victor'), 'warning', 'x1', tests.user_id('mona'));
+
+    -- token economy: vera holds 100 for pia (10 captured), vera's daily limit, an adjustment for victor,
+    -- a retired bundle, a transition idempotency key
+    INSERT INTO lp.holds (id, user_id, wallet_id, payee_id, purpose, amount, captured, expires_at, idempotency_key)
+    SELECT v_hold, tests.user_id('vera'), w.id, tests.user_id('pia'), 'private_show', 100, 10,
+           now() + interval '1 hour', 'h1'
+      FROM lp.wallets AS w WHERE w.user_id = tests.user_id('vera');
+    INSERT INTO lp.hold_captures (hold_id, amount, fee_amount, transaction_id, idempotency_key)
+    VALUES (v_hold, 10, 2, gen_random_uuid(), 'c1');
+    INSERT INTO lp.spending_limits (user_id, period, limit_tokens) VALUES (tests.user_id('vera'), 'daily', 500);
+    INSERT INTO lp.adjustments (user_id, amount, reason, created_by, transaction_id, idempotency_key)
+    VALUES (tests.user_id('victor'), 5, 'a1', tests.user_id('adam'), gen_random_uuid(), 'adj-1');
+    INSERT INTO lp.token_bundles (code, tokens, price_minor, active) VALUES ('retired', 10, 10, false);
+    INSERT INTO lp.idempotency_keys (scope, key, request) VALUES ('payments.complete', 'ik1', '{}');
 END
 $$;
 
@@ -278,6 +305,13 @@ SELECT is_empty($$SELECT id FROM lp.kyc_verifications WHERE user_id = tests.user
                 'viewer: another user''s KYC verification, asked for by user, returns nothing');
 SELECT is_empty($$SELECT id FROM lp.auth_sessions WHERE user_id <> tests.user_id('vera')$$,
                 'viewer: no other user''s session');
+SELECT set_eq($$SELECT tests.labels('holds')$$, ARRAY['h1'], 'viewer: the hold they placed');
+SELECT set_eq($$SELECT tests.labels('hold_captures')$$, ARRAY['c1'], 'viewer: the captures of their hold');
+SELECT set_eq($$SELECT tests.labels('spending_limits')$$, ARRAY['vera:daily'], 'viewer: their own spending limit');
+SELECT is_empty($$SELECT tests.labels('adjustments')$$, 'viewer: no adjustment of another user''s wallet');
+SELECT is_empty($$SELECT tests.labels('wallet_shards')$$, 'viewer: no shards (theirs has none, others'' are hidden)');
+SELECT set_eq($$SELECT tests.labels('token_bundles')$$, ARRAY['small', 'medium', 'large'], 'viewer: the bundles on sale, not the retired one');
+SELECT throws_ok($$SELECT key FROM lp.idempotency_keys$$, '42501', NULL, 'viewer: idempotency records are not readable by the application');
 SELECT results_eq($$SELECT username, balance, reserved, available, kyc_status FROM api.user_summary$$,
                   $$VALUES ('vera', 900::bigint, 0::bigint, 900::bigint, 'pending')$$,
                   'viewer: api.user_summary shows their own row only, with balance and KYC status');
@@ -324,6 +358,8 @@ SELECT throws_ok($$UPDATE lp.users SET role = 'admin' WHERE id = tests.user_id('
 
 -- == Another viewer (victor): the anonymous tipper and the sanctioned user =================================
 SELECT tests.authenticate_as('victor');
+SELECT set_eq($$SELECT tests.labels('adjustments')$$, ARRAY['a1'], 'viewer: the adjustments of their own wallet');
+SELECT is_empty($$SELECT tests.labels('holds')$$, 'viewer: not another viewer''s hold');
 SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t2'], 'sender: sees their own anonymous tip');
 SELECT set_eq($$SELECT tests.labels('user_sanctions')$$, ARRAY['x1'], 'sanctioned user: sees their own sanction');
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r2'], 'reported user: sees the report they filed, not the one against them');
@@ -352,6 +388,12 @@ SELECT is_empty($$SELECT tests.labels('user_sanctions')$$, 'performer: no sancti
 SELECT is_empty($$SELECT tests.labels('audit_logs')$$, 'performer: no audit trail');
 SELECT is_empty($$SELECT tests.labels('settings')$$, 'performer: no runtime settings');
 SELECT is_empty($$SELECT id FROM lp.tips WHERE is_anonymous$$, 'recipient: no anonymous tip, even asked for directly');
+SELECT set_eq($$SELECT tests.labels('holds')$$, ARRAY['h1'], 'payee: the hold placed for them');
+SELECT set_eq($$SELECT tests.labels('hold_captures')$$, ARRAY['c1'], 'payee: the captures of a hold placed for them');
+SELECT set_eq($$SELECT tests.labels('wallet_shards')$$, ARRAY['pia:1', 'pia:2', 'pia:3', 'pia:4', 'pia:5', 'pia:6', 'pia:7', 'pia:8'],
+              'performer: the credit shards of their own wallet');
+SELECT is_empty($$SELECT tests.labels('spending_limits')$$, 'performer: not another user''s spending limit');
+SELECT is_empty($$SELECT tests.labels('adjustments')$$, 'performer: no adjustment of another user''s wallet');
 SELECT set_eq($$SELECT title FROM api.stream_summary$$, ARRAY['s1', 's2', 's4'],
               'performer: api.stream_summary lists their private stream too');
 SELECT results_eq($$SELECT username, balance FROM api.user_summary$$, $$VALUES ('pia', 120::bigint)$$,
@@ -382,6 +424,12 @@ SELECT set_eq($$SELECT tests.labels('moderation_flags')$$, ARRAY['f1'], 'moderat
 SELECT set_eq($$SELECT tests.labels('user_sanctions')$$, ARRAY['x1'], 'moderator: every sanction');
 SELECT is_empty($$SELECT tests.labels('audit_logs')$$, 'moderator: NOT the audit trail');
 SELECT is_empty($$SELECT tests.labels('settings')$$, 'moderator: no runtime settings');
+SELECT is_empty($$SELECT tests.labels('holds')$$, 'moderator: no holds of others');
+SELECT is_empty($$SELECT tests.labels('hold_captures')$$, 'moderator: no captures of others');
+SELECT is_empty($$SELECT tests.labels('adjustments')$$, 'moderator: no adjustments of others');
+SELECT is_empty($$SELECT tests.labels('spending_limits')$$, 'moderator: no spending limits of others');
+SELECT is_empty($$SELECT tests.labels('wallet_shards')$$, 'moderator: no wallet shards of others');
+SELECT set_eq($$SELECT tests.labels('token_bundles')$$, ARRAY['small', 'medium', 'large'], 'moderator: the bundles on sale');
 SELECT throws_ok($$SELECT id FROM lp.password_reset_tokens$$, '42501', NULL, 'moderator: password reset tokens are not readable');
 SELECT is_empty($$SELECT username FROM api.user_summary WHERE username <> 'mona' AND (balance IS NOT NULL OR kyc_status IS NOT NULL)$$,
                 'moderator: api.user_summary does not leak other users'' balances or KYC status');
@@ -395,7 +443,8 @@ SELECT set_eq(format('SELECT tests.labels(%L)', t),
               format('admin: every row of lp.%s', t))
   FROM unnest(ARRAY['users', 'user_preferences', 'auth_sessions', 'wallets', 'ledger', 'tips', 'payments',
                     'payouts', 'streams', 'stream_viewers', 'kyc_verifications', 'reports', 'moderation_flags',
-                    'user_sanctions', 'audit_logs', 'settings']) AS t;
+                    'user_sanctions', 'audit_logs', 'settings', 'wallet_shards', 'token_bundles', 'holds',
+                    'hold_captures', 'spending_limits', 'adjustments']) AS t;
 SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t1', 't2'], 'admin: anonymous tips too');
 SELECT throws_ok($$SELECT id FROM lp.password_reset_tokens$$, '42501', NULL, 'admin (through the app): password reset tokens are not readable');
 SELECT set_eq($$SELECT username FROM api.user_summary$$, ARRAY['vera', 'victor', 'pia', 'paul', 'mona', 'adam'],

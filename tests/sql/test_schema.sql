@@ -222,7 +222,6 @@ DECLARE
     v_bob   uuid := tests.create_user('bob');
 BEGIN
     INSERT INTO lp.streams (id, host_id, title) VALUES ('00000000-0000-0000-0000-00000000005a', v_alice, 'fixture stream');
-    INSERT INTO lp.wallets (kind, system_code) VALUES ('system', 'issuance');
     INSERT INTO lp.kyc_verifications (id, user_id) VALUES ('00000000-0000-0000-0000-0000000000c1', v_alice);
     INSERT INTO lp.reports (id, reporter_id, reported_user_id, reason)
     VALUES ('00000000-0000-0000-0000-0000000000e1', v_bob, v_alice, 'spam');
