@@ -1,0 +1,51 @@
+CREATE FUNCTION api.approve_kyc(
+    p_verification_id        uuid,
+    p_expires_at             timestamptz DEFAULT NULL,
+    p_verified_date_of_birth date DEFAULT NULL
+) RETURNS lp.kyc_verifications
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_actor   uuid := lp.require_user('admin');
+    v_min_age integer := (lp.setting('auth.minimum_age_years'))::integer;
+    v_row     lp.kyc_verifications;
+BEGIN
+    IF p_expires_at IS NOT NULL AND p_expires_at <= now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'expires_at must be in the future';
+    END IF;
+    IF p_verified_date_of_birth IS NOT NULL THEN
+        IF p_verified_date_of_birth > current_date OR p_verified_date_of_birth < DATE '1900-01-01' THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP014', MESSAGE = 'verified date of birth is not plausible';
+        END IF;
+        IF p_verified_date_of_birth > (current_date - make_interval(years => v_min_age))::date THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP013', MESSAGE = format('the document shows an age under %s', v_min_age),
+                HINT = 'Reject the verification instead.';
+        END IF;
+    END IF;
+    SELECT k.* INTO v_row FROM lp.kyc_verifications AS k WHERE k.id = p_verification_id FOR UPDATE;
+    IF v_row.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'verification not found';
+    END IF;
+    IF v_row.user_id = v_actor THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may review their own verification';
+    END IF;
+    IF v_row.status <> 'pending' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'only a pending verification can be approved',
+            DETAIL = format('status %s', v_row.status);
+    END IF;
+
+    UPDATE lp.kyc_verifications AS k
+       SET status = 'approved', reviewed_by = v_actor, reviewed_at = now(), expires_at = p_expires_at,
+           verified_date_of_birth = p_verified_date_of_birth
+     WHERE k.id = p_verification_id
+    RETURNING * INTO v_row;
+    UPDATE lp.users AS u SET age_verified_at = now() WHERE u.id = v_row.user_id;
+    PERFORM lp.audit('kyc.approve', 'kyc_verification', v_row.id::text,
+                     jsonb_build_object('user_id', v_row.user_id, 'level', v_row.level, 'expires_at', p_expires_at));
+    RETURN v_row;
+END
+$$;
+COMMENT ON FUNCTION api.approve_kyc(uuid, timestamptz, date) IS 'Admins: approves a pending verification (optionally until p_expires_at, which must be in the future, and with the date of birth read from the document: LP014 implausible, LP013 under the minimum age). Sets reviewed_by/at and the user''s age_verified_at. LP003 unknown, LP002 own verification, LP004 not pending. Audited (kyc.approve).';
+REVOKE ALL ON FUNCTION api.approve_kyc(uuid, timestamptz, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.approve_kyc(uuid, timestamptz, date) TO livepanty_app, livepanty_service;

@@ -1,0 +1,30 @@
+CREATE FUNCTION api.get_kyc_status(p_user_id uuid DEFAULT NULL) RETURNS SETOF lp.kyc_verifications
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_actor uuid := lp.require_user();
+    v_user  uuid := coalesce(p_user_id, v_actor);
+    v_row   lp.kyc_verifications;
+BEGIN
+    IF v_user <> v_actor AND lp.current_user_role() <> 'admin' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins read another user''s verification';
+    END IF;
+    SELECT k.* INTO v_row FROM lp.kyc_verifications AS k
+     WHERE k.user_id = v_user
+     -- A pending verification is always the latest (a new one can only be submitted once it is reviewed).
+     ORDER BY k.status = 'pending' DESC, k.created_at DESC, k.id DESC
+     LIMIT 1;
+    IF v_row.id IS NULL THEN
+        RETURN;
+    END IF;
+    -- An approval past its expires_at is reported as expired (the stored row keeps status approved).
+    IF v_row.status = 'approved' AND v_row.expires_at <= now() THEN
+        v_row.status := 'expired';
+    END IF;
+    RETURN NEXT v_row;
+END
+$$;
+COMMENT ON FUNCTION api.get_kyc_status(uuid) IS 'The latest KYC verification of the acting user (admins: of any user given by p_user_id, LP002 for others); no row when there is none. An approval whose expires_at has passed is returned with status expired.';
+REVOKE ALL ON FUNCTION api.get_kyc_status(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.get_kyc_status(uuid) TO livepanty_app, livepanty_service;

@@ -1,0 +1,31 @@
+CREATE FUNCTION api.list_pending_kyc(p_after uuid DEFAULT NULL, p_limit integer DEFAULT 50)
+RETURNS SETOF lp.kyc_verifications
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_after_submitted timestamptz;
+BEGIN
+    PERFORM lp.require_user('admin');
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'limit must be between 1 and 1000';
+    END IF;
+    IF p_after IS NOT NULL THEN
+        -- The cursor may have been reviewed since the previous page: any verification id is a valid cursor.
+        SELECT k.submitted_at INTO v_after_submitted FROM lp.kyc_verifications AS k WHERE k.id = p_after;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'unknown pagination cursor';
+        END IF;
+    END IF;
+    -- Oldest first (a review queue); keyset pagination on (submitted_at, id).
+    RETURN QUERY
+        SELECT k.* FROM lp.kyc_verifications AS k
+         WHERE k.status = 'pending'
+           AND (p_after IS NULL OR (k.submitted_at, k.id) > (v_after_submitted, p_after))
+         ORDER BY k.submitted_at, k.id
+         LIMIT p_limit;
+END
+$$;
+COMMENT ON FUNCTION api.list_pending_kyc(uuid, integer) IS 'Admins: the pending verifications, oldest submission first; keyset pagination (p_after = last id of the previous page, p_limit 1..1000; LP018 otherwise).';
+REVOKE ALL ON FUNCTION api.list_pending_kyc(uuid, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.list_pending_kyc(uuid, integer) TO livepanty_app, livepanty_service;

@@ -1,0 +1,33 @@
+CREATE FUNCTION api.reject_kyc(p_verification_id uuid, p_reason text) RETURNS lp.kyc_verifications
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_actor  uuid := lp.require_user('admin');
+    v_reason text := lp.check_text(p_reason, 'reason', 1000, true);
+    v_row    lp.kyc_verifications;
+BEGIN
+    SELECT k.* INTO v_row FROM lp.kyc_verifications AS k WHERE k.id = p_verification_id FOR UPDATE;
+    IF v_row.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'verification not found';
+    END IF;
+    IF v_row.user_id = v_actor THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may review their own verification';
+    END IF;
+    IF v_row.status <> 'pending' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'only a pending verification can be rejected',
+            DETAIL = format('status %s', v_row.status);
+    END IF;
+
+    UPDATE lp.kyc_verifications AS k
+       SET status = 'rejected', reviewed_by = v_actor, reviewed_at = now(), rejection_reason = v_reason
+     WHERE k.id = p_verification_id
+    RETURNING * INTO v_row;
+    PERFORM lp.audit('kyc.reject', 'kyc_verification', v_row.id::text,
+                     jsonb_build_object('user_id', v_row.user_id, 'level', v_row.level, 'reason', v_reason));
+    RETURN v_row;
+END
+$$;
+COMMENT ON FUNCTION api.reject_kyc(uuid, text) IS 'Admins: rejects a pending verification with a reason (1..1000 characters, LP018). Sets reviewed_by/at; the user may submit again. LP003 unknown, LP002 own verification, LP004 not pending. Audited (kyc.reject).';
+REVOKE ALL ON FUNCTION api.reject_kyc(uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.reject_kyc(uuid, text) TO livepanty_app, livepanty_service;
