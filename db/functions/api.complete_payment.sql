@@ -1,0 +1,53 @@
+CREATE FUNCTION api.complete_payment(
+    p_payment_id         uuid,
+    p_provider_reference text,
+    p_idempotency_key    text
+) RETURNS lp.payments
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_scope     constant text := 'payments.complete';
+    v_reference text := lp.check_text(p_provider_reference, 'provider_reference', 255, true);
+    v_request   jsonb;
+    v_response  jsonb;
+    v_payment   lp.payments;
+    v_wallet    uuid;
+BEGIN
+    v_request := jsonb_build_object('payment_id', p_payment_id, 'provider_reference', v_reference);
+    v_response := lp.idempotency_begin(v_scope, p_idempotency_key, v_request);
+    IF v_response IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::lp.payments, v_response);
+    END IF;
+
+    SELECT p.* INTO v_payment FROM lp.payments AS p WHERE p.id = p_payment_id FOR UPDATE;
+    IF v_payment.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payment not found';
+    END IF;
+    IF v_payment.status <> 'pending' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = format('a %s payment cannot be completed', v_payment.status);
+    END IF;
+    BEGIN
+        UPDATE lp.payments AS p
+           SET status = 'completed', completed_at = now(), provider_reference = v_reference
+         WHERE p.id = p_payment_id
+        RETURNING * INTO v_payment;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'provider_reference already belongs to another payment',
+            DETAIL = format('provider %s reference %s', v_payment.provider, v_reference);
+    END;
+
+    SELECT w.id INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = v_payment.user_id;
+    PERFORM lp.settle_debt(v_wallet);
+    PERFORM lp.post(gen_random_uuid(), 'payment', v_payment.id,
+        ARRAY[ROW(lp.system_wallet('issuance'), -v_payment.tokens, 'purchase', 0, false)::lp.posting,
+              ROW(v_wallet, v_payment.tokens, 'purchase', 0, false)::lp.posting]);
+    PERFORM lp.settle_debt(v_wallet);
+
+    PERFORM lp.idempotency_finish(v_scope, p_idempotency_key, to_jsonb(v_payment));
+    RETURN v_payment;
+END
+$$;
+COMMENT ON FUNCTION api.complete_payment(uuid, text, text) IS 'Service role: the provider confirmed a pending payment. Records the provider''s reference (unique per provider: LP018 when another payment has it) and credits the tokens from the issuance wallet in one ledger transaction (a purchase that brings a wallet in debt back to its reserved tokens clears the debt). Idempotent per key (LP106 other arguments). LP003 unknown payment, LP004 not pending, LP018 missing reference or key.';
+REVOKE ALL ON FUNCTION api.complete_payment(uuid, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.complete_payment(uuid, text, text) TO livepanty_service;

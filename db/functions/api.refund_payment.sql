@@ -1,0 +1,42 @@
+CREATE FUNCTION api.refund_payment(
+    p_payment_id      uuid,
+    p_reason          text,
+    p_idempotency_key text
+) RETURNS lp.payments
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_scope    constant text := 'payments.refund';
+    v_reason   text := lp.check_text(p_reason, 'reason', 500, true);
+    v_response jsonb;
+    v_payment  lp.payments;
+BEGIN
+    v_response := lp.idempotency_begin(v_scope, p_idempotency_key,
+                                       jsonb_build_object('payment_id', p_payment_id, 'reason', v_reason));
+    IF v_response IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::lp.payments, v_response);
+    END IF;
+
+    SELECT p.* INTO v_payment FROM lp.payments AS p WHERE p.id = p_payment_id FOR UPDATE;
+    IF v_payment.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payment not found';
+    END IF;
+    IF v_payment.status <> 'completed' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = format('a %s payment cannot be refunded', v_payment.status),
+            HINT = 'Only completed payments are refunded or charged back, once.';
+    END IF;
+    v_payment := lp.claw_back(p_payment_id, 'refund', v_reason);
+    PERFORM lp.audit('payment.refund', 'payment', v_payment.id::text,
+        jsonb_build_object('user_id', v_payment.user_id, 'tokens', v_payment.tokens,
+                           'recovered_tokens', v_payment.recovered_tokens,
+                           'written_off_tokens', v_payment.written_off_tokens,
+                           'debt_tokens', v_payment.debt_tokens, 'reason', v_reason));
+
+    PERFORM lp.idempotency_finish(v_scope, p_idempotency_key, to_jsonb(v_payment));
+    RETURN v_payment;
+END
+$$;
+COMMENT ON FUNCTION api.refund_payment(uuid, text, text) IS 'Service role: refunds a completed payment (reason required, 500 characters). The tokens are clawed back (issuance credited with all of them); what the buyer already spent follows refunds.shortfall_policy (debt or write_off). Audited as payment.refund. A refunded payment cannot be charged back. Idempotent per key (LP106 other arguments). LP003 unknown payment, LP004 not completed, LP018 missing reason or key.';
+REVOKE ALL ON FUNCTION api.refund_payment(uuid, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.refund_payment(uuid, text, text) TO livepanty_service;

@@ -1,0 +1,70 @@
+CREATE FUNCTION lp.claw_back(
+    p_payment_id uuid,
+    p_kind       text,
+    p_reason     text
+) RETURNS lp.payments
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_policy    text := lp.setting('refunds.shortfall_policy') #>> '{}';
+    v_payment   lp.payments;
+    v_wallet    lp.wallets;
+    v_recovered bigint;
+    v_shortfall bigint;
+    v_postings  lp.posting[];
+BEGIN
+    IF p_kind IS NULL OR p_kind NOT IN ('refund', 'chargeback') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = format('unknown clawback kind %L', p_kind);
+    END IF;
+    IF v_policy IS NULL OR v_policy NOT IN ('debt', 'write_off') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP092', MESSAGE = 'refunds.shortfall_policy must be "debt" or "write_off"';
+    END IF;
+    -- The caller holds the payment row (FOR UPDATE) and checked that it is completed.
+    SELECT p.* INTO v_payment FROM lp.payments AS p WHERE p.id = p_payment_id;
+
+    -- The buyer's main balance first (lock order), then its idle credit shards swept into it, so that tokens
+    -- waiting in shards (a performer who bought tokens, or earned some) count as available.
+    SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = v_payment.user_id FOR UPDATE;
+    IF v_wallet.shard_count > 0 AND lp.sweep_wallet(v_wallet.id) <> 0 THEN
+        SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.id = v_wallet.id;
+    END IF;
+
+    -- What the buyer can give back: the available balance (balance - reserved: tokens held for open holds are
+    -- not taken), at most the purchase. The rest is the shortfall the policy decides about.
+    v_recovered := least(v_payment.tokens, greatest(v_wallet.balance - v_wallet.reserved, 0));
+    v_shortfall := v_payment.tokens - v_recovered;
+
+    -- The purchased tokens leave circulation: issuance gets all of them back.
+    v_postings := ARRAY[ROW(lp.system_wallet('issuance'), v_payment.tokens, p_kind, 0, false)::lp.posting];
+    IF v_policy = 'debt' THEN
+        -- The buyer is debited everything; the main balance may go below its reserved tokens (debt_since is
+        -- set: no debit passes until a purchase or adjustment brings it back).
+        v_postings := v_postings || ROW(v_wallet.id, -v_payment.tokens, p_kind, 0, true)::lp.posting;
+    ELSE
+        IF v_recovered > 0 THEN
+            v_postings := v_postings || ROW(v_wallet.id, -v_recovered, p_kind, 0, false)::lp.posting;
+        END IF;
+        IF v_shortfall > 0 THEN
+            v_postings := v_postings
+                || ROW(lp.system_wallet('chargeback_losses'), -v_shortfall, 'write_off', 0, false)::lp.posting;
+        END IF;
+    END IF;
+    PERFORM lp.post(gen_random_uuid(), 'payment', v_payment.id, v_postings,
+                    format('%s of payment %s (shortfall policy %s)', p_kind, v_payment.id, v_policy));
+
+    UPDATE lp.payments AS p
+       SET status             = CASE p_kind WHEN 'refund' THEN 'refunded' ELSE 'chargeback' END,
+           refunded_at        = CASE p_kind WHEN 'refund' THEN now() ELSE p.refunded_at END,
+           charged_back_at    = CASE p_kind WHEN 'chargeback' THEN now() ELSE p.charged_back_at END,
+           recovered_tokens   = v_recovered,
+           written_off_tokens = CASE v_policy WHEN 'write_off' THEN v_shortfall ELSE 0 END,
+           debt_tokens        = CASE v_policy WHEN 'debt' THEN v_shortfall ELSE 0 END,
+           reversal_reason    = p_reason
+     WHERE p.id = v_payment.id
+    RETURNING * INTO v_payment;
+    RETURN v_payment;
+END
+$$;
+COMMENT ON FUNCTION lp.claw_back(uuid, text, text) IS 'Refund or chargeback of a completed payment (the caller locked it): takes the purchased tokens back from the buyer in one ledger transaction, issuance credited with all of them. The buyer''s available balance (after sweeping its shards) covers what it can; the rest follows refunds.shortfall_policy: debt (the buyer is debited everything and may go into debt) or write_off (booked to chargeback_losses). Records recovered/written-off/debt tokens, status and reason on the payment.';
+REVOKE ALL ON FUNCTION lp.claw_back(uuid, text, text) FROM PUBLIC;
