@@ -1,0 +1,40 @@
+CREATE FUNCTION api.approve_payout(p_payout_id uuid, p_idempotency_key text) RETURNS lp.payouts
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_actor  uuid := lp.require_user('admin');
+    v_scope  text := 'payouts.approve';
+    v_done   jsonb;
+    v_payout lp.payouts;
+BEGIN
+    v_done := lp.idempotency_begin(v_scope, p_idempotency_key, jsonb_build_object('payout_id', p_payout_id));
+    IF v_done IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::lp.payouts, v_done);
+    END IF;
+
+    SELECT p.* INTO v_payout FROM lp.payouts AS p WHERE p.id = p_payout_id FOR UPDATE;
+    IF v_payout.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payout not found';
+    END IF;
+    IF v_payout.user_id = v_actor THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may review their own payout';
+    END IF;
+    IF v_payout.status <> 'requested' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'only a requested payout can be approved',
+            DETAIL = format('status %s', v_payout.status);
+    END IF;
+
+    UPDATE lp.payouts AS p SET status = 'approved', reviewed_by = v_actor, reviewed_at = now()
+     WHERE p.id = p_payout_id
+    RETURNING * INTO v_payout;
+    PERFORM lp.audit('payout.approve', 'payout', v_payout.id::text,
+                     jsonb_build_object('user_id', v_payout.user_id, 'tokens', v_payout.tokens,
+                                        'amount_minor', v_payout.amount_minor, 'currency', v_payout.currency));
+    PERFORM lp.idempotency_finish(v_scope, p_idempotency_key, to_jsonb(v_payout));
+    RETURN v_payout;
+END
+$$;
+COMMENT ON FUNCTION api.approve_payout(uuid, text) IS 'Admins: approves a requested payout for payment (no tokens move; they stay in payout clearing). LP003 unknown, LP002 own payout, LP004 not requested. Idempotent per key (scope payouts.approve; LP106 for another payout). Audited (payout.approve).';
+REVOKE ALL ON FUNCTION api.approve_payout(uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.approve_payout(uuid, text) TO livepanty_app, livepanty_service;

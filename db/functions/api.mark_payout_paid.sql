@@ -1,0 +1,44 @@
+CREATE FUNCTION api.mark_payout_paid(p_payout_id uuid, p_provider_reference text, p_idempotency_key text)
+RETURNS lp.payouts
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_reference text := lp.check_text(p_provider_reference, 'provider_reference', 255, true);
+    v_scope     text := 'payouts.mark_paid';
+    v_done      jsonb;
+    v_payout    lp.payouts;
+BEGIN
+    v_done := lp.idempotency_begin(v_scope, p_idempotency_key,
+                                   jsonb_build_object('payout_id', p_payout_id, 'provider_reference', v_reference));
+    IF v_done IS NOT NULL THEN
+        RETURN jsonb_populate_record(NULL::lp.payouts, v_done);
+    END IF;
+
+    SELECT p.* INTO v_payout FROM lp.payouts AS p WHERE p.id = p_payout_id FOR UPDATE;
+    IF v_payout.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payout not found';
+    END IF;
+    IF v_payout.status <> 'approved' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'only an approved payout can be marked paid',
+            DETAIL = format('status %s', v_payout.status);
+    END IF;
+
+    UPDATE lp.payouts AS p SET status = 'paid', provider_reference = v_reference, paid_at = now()
+     WHERE p.id = p_payout_id
+    RETURNING * INTO v_payout;
+    -- The money left the platform: the tokens leave circulation (back to the issuance wallet).
+    PERFORM lp.post(gen_random_uuid(), 'payout', v_payout.id,
+        ARRAY[ROW(lp.system_wallet('payout_clearing'), -v_payout.tokens, 'payout_paid', 0, false)::lp.posting,
+              ROW(lp.system_wallet('issuance'), v_payout.tokens, 'payout_paid', 0, false)::lp.posting]);
+    PERFORM lp.audit('payout.paid', 'payout', v_payout.id::text,
+                     jsonb_build_object('user_id', v_payout.user_id, 'tokens', v_payout.tokens,
+                                        'amount_minor', v_payout.amount_minor, 'currency', v_payout.currency,
+                                        'provider_reference', v_reference));
+    PERFORM lp.idempotency_finish(v_scope, p_idempotency_key, to_jsonb(v_payout));
+    RETURN v_payout;
+END
+$$;
+COMMENT ON FUNCTION api.mark_payout_paid(uuid, text, text) IS 'Service role (payout processing): records that an approved payout was paid, with the payment provider''s reference (required, 255 characters); its tokens leave circulation (payout clearing -> issuance). LP003 unknown, LP004 not approved. Idempotent per key (scope payouts.mark_paid; LP106 for other arguments). Audited (payout.paid).';
+REVOKE ALL ON FUNCTION api.mark_payout_paid(uuid, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.mark_payout_paid(uuid, text, text) TO livepanty_service;

@@ -1,0 +1,93 @@
+CREATE FUNCTION api.request_payout(
+    p_tokens          bigint,
+    p_method          text,
+    p_idempotency_key text
+) RETURNS lp.payouts
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_user     uuid := lp.require_user();
+    v_key      text := lp.check_text(p_idempotency_key, 'idempotency_key', 128, true);
+    v_min      bigint := (lp.setting('payouts.min_tokens'))::bigint;
+    v_payout   lp.payouts;
+    v_kyc      lp.kyc_verifications;
+    v_wallet   lp.wallets;
+    v_minor    bigint;
+    v_payable  bigint;
+BEGIN
+    -- A retry with the same key returns the payout (as it is now); the same key with other arguments is refused.
+    SELECT p.* INTO v_payout FROM lp.payouts AS p WHERE p.user_id = v_user AND p.idempotency_key = v_key;
+    IF v_payout.id IS NOT NULL THEN
+        IF (v_payout.tokens, v_payout.method) IS DISTINCT FROM (p_tokens, p_method) THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different payout',
+                DETAIL = format('payout %s', v_payout.id);
+        END IF;
+        RETURN v_payout;
+    END IF;
+
+    IF (SELECT u.role FROM lp.users AS u WHERE u.id = v_user) <> 'performer' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP102', MESSAGE = 'only performers request payouts';
+    END IF;
+    IF p_method IS NULL OR p_method NOT IN ('bank_transfer', 'paypal', 'paxum', 'wire', 'check') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'method must be bank_transfer, paypal, paxum, wire or check';
+    END IF;
+    IF p_tokens IS NULL OR p_tokens < greatest(v_min, 1) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'payout below the minimum',
+            DETAIL = format('at least %s tokens', greatest(v_min, 1));
+    END IF;
+    PERFORM lp.assert_not_sanctioned(v_user);
+    v_kyc := lp.approved_kyc(v_user);
+    IF v_kyc.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP111', MESSAGE = 'payouts need an approved identity verification',
+            HINT = 'Submit a verification with api.submit_kyc and wait for its approval (or renew an expired one).';
+    END IF;
+
+    SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = v_user;
+    -- Currency amount: tokens / tokens_per_unit currency units, in minor units (cents for a two-decimal
+    -- currency), rounded down: the platform never pays more than the tokens are worth.
+    v_minor := floor(p_tokens::numeric
+                     * CASE WHEN v_wallet.currency IN ('BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG',
+                                                       'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF') THEN 1
+                            WHEN v_wallet.currency IN ('BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND') THEN 1000
+                            ELSE 100 END
+                     / v_wallet.tokens_per_unit)::bigint;
+
+    -- Claim the key first: a concurrent call with the same key waits here for this one and then replays it.
+    INSERT INTO lp.payouts (user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor, currency, method,
+                            idempotency_key)
+    VALUES (v_user, v_kyc.id, p_tokens, v_wallet.tokens_per_unit, v_minor, v_wallet.currency, p_method, v_key)
+    ON CONFLICT (user_id, idempotency_key) DO NOTHING
+    RETURNING * INTO v_payout;
+    IF v_payout.id IS NULL THEN
+        SELECT p.* INTO v_payout FROM lp.payouts AS p WHERE p.user_id = v_user AND p.idempotency_key = v_key;
+        IF (v_payout.tokens, v_payout.method) IS DISTINCT FROM (p_tokens, p_method) THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different payout',
+                DETAIL = format('payout %s', v_payout.id);
+        END IF;
+        RETURN v_payout;
+    END IF;
+
+    -- Earnings wait in the credit shards: sweep them into the main balance (this also locks the wallet's main
+    -- row, so no concurrent debit changes what is payable until this transaction ends).
+    PERFORM lp.sweep_wallet(v_wallet.id);
+    v_payable := lp.payable_tokens(v_wallet.id);
+    IF p_tokens > v_payable THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP112', MESSAGE = 'payout larger than the payable earnings',
+            DETAIL = format('%s tokens payable now', v_payable),
+            HINT = 'Earnings become payable payouts.hold_days days after they were received.';
+    END IF;
+
+    PERFORM lp.post(gen_random_uuid(), 'payout', v_payout.id,
+        ARRAY[ROW(v_wallet.id, -p_tokens, 'payout', 0, false)::lp.posting,
+              ROW(lp.system_wallet('payout_clearing'), p_tokens, 'payout', 0, false)::lp.posting]);
+    PERFORM lp.audit('payout.request', 'payout', v_payout.id::text,
+                     jsonb_build_object('user_id', v_user, 'tokens', p_tokens, 'amount_minor', v_minor,
+                                        'currency', v_wallet.currency, 'method', p_method,
+                                        'kyc_verification_id', v_kyc.id));
+    RETURN v_payout;
+END
+$$;
+COMMENT ON FUNCTION api.request_payout(bigint, text, text) IS 'The acting performer cashes out p_tokens by p_method (bank_transfer, paypal, paxum, wire, check). Needs an approved, unexpired identity verification (LP111), no active suspension or ban (LP022), p_tokens >= payouts.min_tokens (LP103) and <= the payable tokens (LP112: available balance minus the earnings of the last payouts.hold_days days). The tokens move to the payout clearing wallet; amount_minor = floor(tokens * 10^(currency decimals) / tokens_per_unit) (rounded down). LP102 not a performer, LP018 bad method. Idempotent per performer and key (LP106 for other arguments). Audited (payout.request).';
+REVOKE ALL ON FUNCTION api.request_payout(bigint, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.request_payout(bigint, text, text) TO livepanty_app, livepanty_service;

@@ -1,0 +1,587 @@
+-- Payouts: api.request_payout, api.approve_payout, api.reject_payout, api.mark_payout_paid, api.mark_payout_failed,
+-- api.cancel_payout, api.list_payouts and lp.payable_tokens: KYC, sanction, minimum and hold-period rules, every
+-- rejection with its SQLSTATE and "nothing changed", the full lifecycles with exact balances of the performer,
+-- payout clearing and issuance, idempotent replays and LP106 for each operation, and the ledger summing to zero.
+BEGIN;
+SELECT plan(222);
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Test helpers. The same block opens every tests/sql/test_*.sql file that acts as a platform user (the
+-- harness sends each file as one query, so there is no \ir). They live in schema "tests", created in this
+-- transaction and rolled back with it.
+--   tests.password()                      the password of every user made by tests.create_user
+--   tests.create_user(username, role)     a user through api.register_user / api.create_admin (moderators:
+--                                         registered, then promoted directly); call as the superuser
+--   tests.user_id(username)               the id of a user (the active one first); works under any role
+--   tests.authenticate_as(username, role) for the rest of the transaction act as that platform user (NULL:
+--                                         nobody) under a database role (default livepanty_app), like the
+--                                         application does: SET LOCAL ROLE + set_config('lp.user_id', id, true)
+--   tests.clear_authentication()          back to the superuser, nobody acting
+-- pgTAP 1.x grants its bookkeeping temp table and sequences to PUBLIC in plan(), so assertions run fine
+-- under livepanty_app / livepanty_readonly as long as plan() ran first (as the superuser). Query strings
+-- passed to throws_ok, is_empty, set_eq, ... run under the role in force, which is what an RLS test wants.
+-- ---------------------------------------------------------------------------------------------------------
+CREATE SCHEMA tests;
+GRANT USAGE ON SCHEMA tests TO PUBLIC;
+
+CREATE FUNCTION tests.password() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'Tr0ub4dor&3x' $$;
+
+CREATE FUNCTION tests.create_user(p_username text, p_role text DEFAULT 'viewer') RETURNS uuid
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_id uuid;
+BEGIN
+    IF p_role = 'admin' THEN
+        v_id := (api.create_admin(p_username || '@example.com', p_username, tests.password(), DATE '1990-01-01')).id;
+    ELSE
+        v_id := (api.register_user(p_username || '@example.com', p_username, tests.password(), DATE '1990-01-01',
+                                   CASE WHEN p_role = 'performer' THEN 'performer' ELSE 'viewer' END)).id;
+        IF p_role NOT IN ('viewer', 'performer') THEN
+            UPDATE lp.users SET role = p_role WHERE id = v_id;
+        END IF;
+    END IF;
+    RETURN v_id;
+END
+$$;
+
+CREATE FUNCTION tests.user_id(p_username text) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT u.id FROM lp.users AS u WHERE lower(u.username::text) = lower(p_username)
+     ORDER BY u.deleted_at IS NULL DESC, u.created_at DESC LIMIT 1
+$$;
+
+CREATE FUNCTION tests.authenticate_as(p_username text, p_db_role text DEFAULT 'livepanty_app') RETURNS text
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_id uuid := tests.user_id(p_username);
+BEGIN
+    IF p_username IS NOT NULL AND v_id IS NULL THEN
+        RAISE EXCEPTION 'tests.authenticate_as: no user %', p_username;
+    END IF;
+    PERFORM set_config('role', 'none', true);
+    PERFORM set_config('lp.user_id', coalesce(v_id::text, ''), true);
+    PERFORM set_config('lp.session_id', '', true);
+    PERFORM set_config('role', p_db_role, true);
+    RETURN format('# acting as %s through %s', coalesce(p_username, 'nobody'), p_db_role);
+END
+$$;
+
+CREATE FUNCTION tests.clear_authentication() RETURNS text
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('lp.user_id', '', true);
+    PERFORM set_config('lp.session_id', '', true);
+    PERFORM set_config('role', 'none', true);
+    RETURN '# back to the superuser, nobody acting';
+END
+$$;
+-- ---------------------------------------------------------------------------------------------------------
+
+-- Helpers of this file.
+CREATE TABLE tests.ids (name text PRIMARY KEY, id uuid NOT NULL);
+GRANT ALL ON tests.ids TO PUBLIC;
+CREATE FUNCTION tests.remember(p_name text, p_id uuid) RETURNS uuid
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    INSERT INTO tests.ids (name, id) VALUES (p_name, p_id) RETURNING id
+$$;
+CREATE FUNCTION tests.id(p_name text) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT id FROM tests.ids WHERE name = p_name
+$$;
+CREATE FUNCTION tests.wallet(p_username text) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT w.id FROM lp.wallets AS w WHERE w.user_id = tests.user_id(p_username)
+$$;
+-- A wallet's total (main balance + credit shards) and its main balance alone.
+CREATE FUNCTION tests.total(p_wallet uuid) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT w.balance + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s WHERE s.wallet_id = w.id), 0)::bigint
+      FROM lp.wallets AS w WHERE w.id = p_wallet
+$$;
+CREATE FUNCTION tests.total(p_username text) RETURNS bigint
+    LANGUAGE sql STABLE AS $$ SELECT tests.total(tests.wallet(p_username)) $$;
+CREATE FUNCTION tests.main(p_username text) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT w.balance FROM lp.wallets AS w WHERE w.id = tests.wallet(p_username)
+$$;
+CREATE FUNCTION tests.sys(p_code text) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT tests.total(w.id) FROM lp.wallets AS w WHERE w.system_code = p_code
+$$;
+CREATE FUNCTION tests.payable(p_username text) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT lp.payable_tokens(tests.wallet(p_username))
+$$;
+CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
+    LANGUAGE sql AS $$
+    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
+                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
+                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
+$$;
+CREATE FUNCTION tests.kyc(p_username text, p_level text, p_status text, p_expires_at timestamptz DEFAULT NULL) RETURNS uuid
+    LANGUAGE sql AS $$
+    INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, document_front_url,
+                                      reviewed_at, expires_at, rejection_reason)
+    VALUES (tests.user_id(p_username), p_level, p_status, 'passport', 'DE', 's3://kyc-docs/' || p_username || '.jpg',
+            CASE WHEN p_status <> 'pending' THEN now() END, p_expires_at,
+            CASE WHEN p_status = 'rejected' THEN 'blurry' END)
+    RETURNING id
+$$;
+CREATE FUNCTION tests.set_hold_days(p_days integer) RETURNS void
+    LANGUAGE sql AS $$ UPDATE lp.settings SET value = to_jsonb(p_days) WHERE key = 'payouts.hold_days' $$;
+-- Everything a payout function may write.
+CREATE FUNCTION tests.money_state() RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT md5(concat_ws('|',
+        (SELECT string_agg(concat_ws(',', w.id, w.balance, w.reserved, w.debt_since), ';' ORDER BY w.id) FROM lp.wallets AS w),
+        (SELECT string_agg(concat_ws(',', s.wallet_id, s.shard, s.balance), ';' ORDER BY s.wallet_id, s.shard) FROM lp.wallet_shards AS s),
+        (SELECT count(*) FROM lp.ledger),
+        (SELECT string_agg(p::text, ';' ORDER BY p.id) FROM lp.payouts AS p),
+        (SELECT string_agg(k::text, ';' ORDER BY k.scope, k.key) FROM lp.idempotency_keys AS k),
+        (SELECT count(*) FROM lp.audit_logs)))
+$$;
+-- throws_ok plus "nothing changed" (balances, ledger, payouts, idempotency keys, audit): two assertions.
+CREATE FUNCTION tests.rejects(p_query text, p_code text, p_description text) RETURNS SETOF text
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_before text := tests.money_state();
+BEGIN
+    RETURN NEXT throws_ok(p_query, p_code, NULL, p_description);
+    RETURN NEXT is(tests.money_state(), v_before, p_description || ': nothing changed');
+END
+$$;
+CREATE FUNCTION tests.audits(p_action text, p_target uuid) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT count(*) FROM lp.audit_logs AS a WHERE a.action = p_action AND a.target_id = p_target::text
+$$;
+-- The ledger entries of a payout: kind, wallet (username or system code), shard 0 or not, amount; transaction by
+-- transaction, debits first.
+CREATE FUNCTION tests.payout_entries(p_payout uuid) RETURNS TABLE (entry_kind text, account text, on_main boolean, amount bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT l.entry_kind, coalesce(u.username::text, w.system_code), l.shard = 0, l.amount
+      FROM lp.ledger AS l JOIN lp.wallets AS w ON w.id = l.wallet_id LEFT JOIN lp.users AS u ON u.id = w.user_id
+     WHERE l.reference_type = 'payout' AND l.reference_id = p_payout
+     ORDER BY min(l.id) OVER (PARTITION BY l.transaction_id), l.amount
+$$;
+CREATE FUNCTION tests.payout_status(p_payout uuid) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$ SELECT status FROM lp.payouts WHERE id = p_payout $$;
+CREATE FUNCTION tests.service() RETURNS text
+    LANGUAGE sql AS $$ SELECT tests.authenticate_as(NULL, 'livepanty_service') $$;
+
+-- pia, pete: performers with an approved identity verification; nokyc: only a pending one; expk: an expired
+-- approval; agek: only an age-level approval; susi: approved but suspended; paula: a performer promoted to admin
+-- later; vic: a viewer who tips; adam, ada: admins. Funding (purchases, from issuance): 274000 tokens in all.
+DO $$
+BEGIN
+    PERFORM tests.create_user('pia', 'performer');
+    PERFORM tests.create_user('pete', 'performer');
+    PERFORM tests.create_user('nokyc', 'performer');
+    PERFORM tests.create_user('expk', 'performer');
+    PERFORM tests.create_user('agek', 'performer');
+    PERFORM tests.create_user('susi', 'performer');
+    PERFORM tests.create_user('paula', 'performer');
+    PERFORM tests.create_user('vic');
+    PERFORM tests.create_user('mona', 'moderator');
+    PERFORM tests.create_user('adam', 'admin');
+    PERFORM tests.create_user('ada', 'admin');
+    PERFORM tests.remember('kyc_pia', tests.kyc('pia', 'identity', 'approved', now() + interval '1 year'));
+    PERFORM tests.kyc('pete', 'identity', 'approved');
+    PERFORM tests.kyc('nokyc', 'identity', 'rejected');
+    PERFORM tests.kyc('nokyc', 'identity', 'pending');
+    PERFORM tests.kyc('expk', 'identity', 'approved', now() - interval '1 second');
+    PERFORM tests.kyc('agek', 'age', 'approved');
+    PERFORM tests.kyc('susi', 'identity', 'approved');
+    PERFORM tests.kyc('paula', 'identity', 'approved');
+    PERFORM tests.kyc('vic', 'identity', 'approved');
+    INSERT INTO lp.user_sanctions (user_id, sanction_type, reason, ends_at)
+    VALUES (tests.user_id('susi'), 'suspension', 'test', now() + interval '1 day');
+    PERFORM tests.fund('vic', 200000);
+    PERFORM tests.fund('pia', 20000);
+    PERFORM tests.fund('pete', 6000);
+    PERFORM tests.fund('nokyc', 10000);
+    PERFORM tests.fund('expk', 10000);
+    PERFORM tests.fund('agek', 10000);
+    PERFORM tests.fund('susi', 10000);
+    PERFORM tests.fund('paula', 8000);
+    PERFORM tests.set_hold_days(7);
+END
+$$;
+-- Earnings: vic tips pia 50000 (fee 20 %: pia +40000) and pete 10000 (pete +8000), through api.tip.
+SELECT tests.authenticate_as('vic');
+SELECT lives_ok(format('SELECT api.tip(%L, 50000, ''tip-pia'')', tests.user_id('pia')), 'setup: vic tips pia 50000');
+SELECT lives_ok(format('SELECT api.tip(%L, 10000, ''tip-pete'')', tests.user_id('pete')), 'setup: vic tips pete 10000');
+SELECT tests.clear_authentication();
+
+-- == lp.payable_tokens and the hold period =================================================================
+SELECT is(tests.total('pia'), 60000::bigint, 'pia holds 60000 tokens (20000 bought, 40000 earned)');
+SELECT is(tests.main('pia'), 0::bigint, 'all of them on credit shards (credits to a performer land on shards)');
+SELECT is(tests.payable('pia'), 20000::bigint, 'payable: the earnings of the last payouts.hold_days (7) days are not');
+SELECT is(lp.sweep_wallet(tests.wallet('pia')), 60000::bigint, 'the shards are swept into the main balance');
+SELECT is(tests.payable('pia'), 20000::bigint, 'payable: a sweep (shard -> main) is not counted as earnings again');
+SELECT tests.set_hold_days(0);
+SELECT is(tests.payable('pia'), 60000::bigint, 'payable: with payouts.hold_days 0 every earning is payable');
+UPDATE lp.wallets SET reserved = 1500 WHERE id = tests.wallet('pia');
+SELECT is(tests.payable('pia'), 58500::bigint, 'payable: reserved tokens (open holds) are not');
+UPDATE lp.wallets SET reserved = 0 WHERE id = tests.wallet('pia');
+SELECT tests.set_hold_days(7);
+SELECT is(tests.payable('pete'), 6000::bigint, 'payable: pete, whose earnings are still on shards: 6000');
+SELECT is(tests.payable('vic'), 140000::bigint, 'payable: a viewer''s available balance (no earnings)');
+
+-- == api.request_payout: rejections (payouts.hold_days 7, pia may take 20000) ==============================
+SELECT tests.authenticate_as(NULL);
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'bank_transfer', 'k1')$$, 'LP001', 'request_payout: nobody acting is LP001');
+SELECT tests.authenticate_as('vic');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'bank_transfer', 'k1')$$, 'LP102', 'request_payout: a viewer is LP102');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'bank_transfer', 'k1')$$, 'LP102', 'request_payout: an admin is LP102');
+SELECT tests.authenticate_as('pia');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'cash', 'k1')$$, 'LP018', 'request_payout: an unknown method is LP018');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, NULL, 'k1')$$, 'LP018', 'request_payout: a NULL method is LP018');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'paypal', ' ')$$, 'LP018', 'request_payout: a blank key is LP018');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'paypal', NULL)$$, 'LP018', 'request_payout: a NULL key is LP018');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'paypal', repeat('k', 129))$$, 'LP018', 'request_payout: a key over 128 characters is LP018');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(4999, 'paypal', 'k1')$$, 'LP103', 'request_payout: below payouts.min_tokens (5000) is LP103');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(0, 'paypal', 'k1')$$, 'LP103', 'request_payout: zero is LP103');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(-5000, 'paypal', 'k1')$$, 'LP103', 'request_payout: a negative amount is LP103');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(NULL, 'paypal', 'k1')$$, 'LP103', 'request_payout: a NULL amount is LP103');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(20001, 'paypal', 'k1')$$, 'LP112',
+                            'request_payout: more than the payable tokens (recent earnings are held) is LP112');
+SELECT tests.authenticate_as('nokyc');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'paypal', 'k1')$$, 'LP111',
+                            'request_payout: a rejected and a pending verification are not enough (LP111)');
+SELECT tests.authenticate_as('expk');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'paypal', 'k1')$$, 'LP111', 'request_payout: an expired approval is LP111');
+SELECT tests.authenticate_as('agek');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'paypal', 'k1')$$, 'LP111', 'request_payout: an age-level approval is LP111');
+SELECT tests.authenticate_as('susi');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'paypal', 'k1')$$, 'LP022', 'request_payout: a suspended performer is LP022');
+
+-- == request: pia takes all 20000 payable tokens (hold period 7 days) ======================================
+SELECT tests.authenticate_as('pia');
+SELECT results_eq(
+    $$SELECT user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor, currency, method, status,
+             reviewed_by, reviewed_at, paid_at, idempotency_key, created_at
+        FROM api.request_payout(20000, 'bank_transfer', 'k1')$$,
+    format($$VALUES (%L::uuid, %L::uuid, 20000::bigint, 100, 20000::bigint, 'USD', 'bank_transfer', 'requested',
+                     NULL::uuid, NULL::timestamptz, NULL::timestamptz, 'k1', now())$$,
+           tests.user_id('pia'), tests.id('kyc_pia')),
+    'request_payout: 20000 tokens at 100 per USD = 20000 cents, linked to the approved verification, requested');
+SELECT tests.clear_authentication();
+SELECT tests.remember('p1', (SELECT id FROM lp.payouts WHERE user_id = tests.user_id('pia') AND idempotency_key = 'k1'));
+SELECT is(tests.total('pia'), 40000::bigint, 'request: pia 60000 - 20000');
+SELECT is(tests.sys('payout_clearing'), 20000::bigint, 'request: payout clearing +20000');
+SELECT is(tests.sys('issuance'), -274000::bigint, 'request: issuance unchanged (the tokens still circulate)');
+SELECT results_eq(format('SELECT * FROM tests.payout_entries(%L)', tests.id('p1')),
+                  $$VALUES ('payout', 'pia', true, -20000::bigint), ('payout', 'payout_clearing', false, 20000::bigint)$$,
+                  'request: one ledger transaction, pia''s main balance -20000, a clearing shard +20000');
+SELECT is(tests.audits('payout.request', tests.id('p1')), 1::bigint, 'request: audited as payout.request');
+SELECT is(tests.payable('pia'), 0::bigint, 'request: nothing more is payable for now');
+CREATE TEMP TABLE p1_first ON COMMIT DROP AS SELECT * FROM lp.payouts WHERE id = tests.id('p1');
+GRANT SELECT ON p1_first TO PUBLIC;
+
+SELECT tests.authenticate_as('pia');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'paypal', 'k-more')$$, 'LP112', 'request_payout: nothing left to pay out is LP112');
+CREATE TEMP TABLE counts ON COMMIT DROP AS SELECT tests.money_state() AS state;
+SELECT results_eq($$SELECT to_jsonb(p) FROM api.request_payout(20000, 'bank_transfer', 'k1') AS p$$,
+                  $$SELECT to_jsonb(p) FROM p1_first AS p$$, 'request_payout replay: the same key and arguments return the original payout');
+SELECT is(tests.money_state(), (SELECT state FROM counts), 'request_payout replay: moves nothing, writes nothing');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(20001, 'bank_transfer', 'k1')$$, 'LP106',
+                            'request_payout replay: the same key with another amount is LP106');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(20000, 'paypal', 'k1')$$, 'LP106',
+                            'request_payout replay: the same key with another method is LP106');
+
+-- pete's earnings are still on his shards: the request sweeps them first. Keys are per user: pete may use k1.
+SELECT tests.authenticate_as('pete');
+SELECT results_eq($$SELECT tokens, status FROM api.request_payout(6000, 'paxum', 'k1')$$, $$VALUES (6000::bigint, 'requested')$$,
+                  'request_payout: pete takes his 6000 payable tokens (another user may use the same key)');
+SELECT tests.clear_authentication();
+SELECT tests.remember('pete1', (SELECT id FROM lp.payouts WHERE user_id = tests.user_id('pete')));
+SELECT is(tests.main('pete'), 8000::bigint, 'request: pete''s shards were swept into his main balance first (14000 - 6000)');
+SELECT is(tests.total('pete'), 8000::bigint, 'request: nothing left on pete''s shards');
+SELECT is(tests.sys('payout_clearing'), 26000::bigint, 'request: payout clearing 20000 + 6000');
+
+-- From here every earning is payable.
+SELECT tests.set_hold_days(0);
+SELECT is(tests.payable('pia'), 40000::bigint, 'hold_days 0: pia may take her remaining 40000');
+
+-- == approve and pay (p1) ==================================================================================
+SELECT tests.authenticate_as('pia');
+SELECT * FROM tests.rejects(format('SELECT api.approve_payout(%L, ''a1'')', tests.id('p1')), 'LP002', 'approve_payout: a performer (own payout) is LP002');
+SELECT tests.authenticate_as('mona');
+SELECT * FROM tests.rejects(format('SELECT api.approve_payout(%L, ''a1'')', tests.id('p1')), 'LP002', 'approve_payout: a moderator is LP002');
+SELECT tests.authenticate_as(NULL);
+SELECT * FROM tests.rejects(format('SELECT api.approve_payout(%L, ''a1'')', tests.id('p1')), 'LP001', 'approve_payout: nobody acting is LP001');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format('SELECT api.approve_payout(%L, ''a1'')', gen_random_uuid()), 'LP003', 'approve_payout: an unknown payout is LP003');
+SELECT * FROM tests.rejects(format('SELECT api.approve_payout(%L, '''')', tests.id('p1')), 'LP018', 'approve_payout: an empty key is LP018');
+SELECT tests.service();
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_paid(%L, ''bank-1'', ''m0'')', tests.id('p1')), 'LP004',
+                            'mark_payout_paid: a payout not yet approved is LP004');
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_failed(%L, ''bounced'', ''f0'')', tests.id('p1')), 'LP004',
+                            'mark_payout_failed: a payout not yet approved is LP004');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_paid(%L, ''bank-1'', ''m0'')', tests.id('p1')), '42501',
+                            'mark_payout_paid: service role only (the application role, even an admin, is 42501)');
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_failed(%L, ''bounced'', ''f0'')', tests.id('p1')), '42501',
+                            'mark_payout_failed: service role only (42501)');
+
+SELECT results_eq(format('SELECT id, status, reviewed_by, reviewed_at, paid_at FROM api.approve_payout(%L, ''a1'')', tests.id('p1')),
+                  format($$VALUES (%L::uuid, 'approved', %L::uuid, now(), NULL::timestamptz)$$, tests.id('p1'), tests.user_id('adam')),
+                  'approve_payout: an admin approves a requested payout');
+SELECT tests.clear_authentication();
+SELECT is(tests.total('pia'), 40000::bigint, 'approve: pia unchanged');
+SELECT is(tests.sys('payout_clearing'), 26000::bigint, 'approve: clearing unchanged (no tokens move)');
+SELECT is((SELECT count(*) FROM tests.payout_entries(tests.id('p1'))), 2::bigint, 'approve: no ledger entry');
+SELECT is(tests.audits('payout.approve', tests.id('p1')), 1::bigint, 'approve: audited as payout.approve');
+CREATE TEMP TABLE p1_approved ON COMMIT DROP AS SELECT * FROM lp.payouts WHERE id = tests.id('p1');
+GRANT SELECT ON p1_approved TO PUBLIC;
+SELECT tests.authenticate_as('adam');
+SELECT results_eq(format('SELECT to_jsonb(p) FROM api.approve_payout(%L, ''a1'') AS p', tests.id('p1')), 'SELECT to_jsonb(p) FROM p1_approved AS p',
+                  'approve_payout replay: returns the original result');
+SELECT * FROM tests.rejects(format('SELECT api.approve_payout(%L, ''a1'')', tests.id('pete1')), 'LP106',
+                            'approve_payout replay: the same key for another payout is LP106');
+SELECT * FROM tests.rejects(format('SELECT api.approve_payout(%L, ''a1-again'')', tests.id('p1')), 'LP004',
+                            'approve_payout: approving twice is LP004');
+SELECT tests.authenticate_as('pia');
+SELECT * FROM tests.rejects(format('SELECT api.cancel_payout(%L, ''c0'')', tests.id('p1')), 'LP004',
+                            'cancel_payout: an approved payout cannot be cancelled (LP004)');
+
+SELECT tests.service();
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_paid(%L, '' '', ''m1'')', tests.id('p1')), 'LP018',
+                            'mark_payout_paid: a blank provider reference is LP018');
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_paid(%L, repeat(''r'', 256), ''m1'')', tests.id('p1')), 'LP018',
+                            'mark_payout_paid: a provider reference over 255 characters is LP018');
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_paid(%L, ''bank-1'', ''m1'')', gen_random_uuid()), 'LP003',
+                            'mark_payout_paid: an unknown payout is LP003');
+SELECT results_eq(format('SELECT id, status, provider_reference, paid_at, reviewed_by FROM api.mark_payout_paid(%L, '' bank-tx-1 '', ''m1'')', tests.id('p1')),
+                  format($$VALUES (%L::uuid, 'paid', 'bank-tx-1', now(), %L::uuid)$$, tests.id('p1'), tests.user_id('adam')),
+                  'mark_payout_paid: the service role records the payment (reference trimmed, paid_at set)');
+SELECT tests.clear_authentication();
+SELECT is(tests.total('pia'), 40000::bigint, 'paid: pia unchanged');
+SELECT is(tests.sys('payout_clearing'), 6000::bigint, 'paid: clearing -20000 (pete''s 6000 remain)');
+SELECT is(tests.sys('issuance'), -254000::bigint, 'paid: issuance +20000: the tokens left circulation');
+SELECT results_eq(format('SELECT * FROM tests.payout_entries(%L)', tests.id('p1')),
+                  $$VALUES ('payout', 'pia', true, -20000::bigint), ('payout', 'payout_clearing', false, 20000::bigint),
+                           ('payout_paid', 'payout_clearing', false, -20000::bigint), ('payout_paid', 'issuance', false, 20000::bigint)$$,
+                  'paid: clearing -20000, issuance +20000');
+SELECT is(tests.audits('payout.paid', tests.id('p1')), 1::bigint, 'paid: audited as payout.paid');
+CREATE TEMP TABLE p1_paid ON COMMIT DROP AS SELECT * FROM lp.payouts WHERE id = tests.id('p1');
+GRANT SELECT ON p1_paid TO PUBLIC;
+SELECT tests.service();
+SELECT results_eq(format('SELECT to_jsonb(p) FROM api.mark_payout_paid(%L, ''bank-tx-1'', ''m1'') AS p', tests.id('p1')),
+                  'SELECT to_jsonb(p) FROM p1_paid AS p', 'mark_payout_paid replay: returns the original result');
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_paid(%L, ''bank-tx-2'', ''m1'')', tests.id('p1')), 'LP106',
+                            'mark_payout_paid replay: the same key with another reference is LP106');
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_paid(%L, ''bank-tx-1'', ''m1-again'')', tests.id('p1')), 'LP004',
+                            'mark_payout_paid: paying twice is LP004');
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_failed(%L, ''bounced'', ''f-paid'')', tests.id('p1')), 'LP004',
+                            'mark_payout_failed: a paid payout is LP004');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format('SELECT api.reject_payout(%L, ''late'', ''r-paid'')', tests.id('p1')), 'LP004',
+                            'reject_payout: a paid payout is LP004');
+SELECT tests.authenticate_as('pia');
+SELECT results_eq($$SELECT id, status FROM api.request_payout(20000, 'bank_transfer', 'k1')$$,
+                  format($$VALUES (%L::uuid, 'paid')$$, tests.id('p1')),
+                  'request_payout replay after the payout moved on: the same payout, as it is now');
+
+-- == request -> reject (p2), at another conversion rate ===================================================
+SELECT tests.clear_authentication();
+UPDATE lp.wallets SET tokens_per_unit = 30 WHERE id = tests.wallet('pia');
+SELECT tests.authenticate_as('pia');
+SELECT results_eq($$SELECT tokens, tokens_per_unit, amount_minor, method FROM api.request_payout(5002, 'paypal', 'k2')$$,
+                  $$VALUES (5002::bigint, 30, 16673::bigint, 'paypal')$$,
+                  'request_payout: the wallet''s rate is recorded; 5002 tokens at 30 per USD = 166.7333 USD, rounded down to 16673 cents');
+SELECT tests.clear_authentication();
+UPDATE lp.wallets SET tokens_per_unit = 100 WHERE id = tests.wallet('pia');
+SELECT tests.remember('p2', (SELECT id FROM lp.payouts WHERE user_id = tests.user_id('pia') AND idempotency_key = 'k2'));
+SELECT is(tests.total('pia'), 34998::bigint, 'request: pia 40000 - 5002');
+SELECT is(tests.sys('payout_clearing'), 11002::bigint, 'request: clearing 6000 + 5002');
+
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format('SELECT api.reject_payout(%L, '''', ''r1'')', tests.id('p2')), 'LP018', 'reject_payout: an empty reason is LP018');
+SELECT * FROM tests.rejects(format('SELECT api.reject_payout(%L, repeat(''x'', 1001), ''r1'')', tests.id('p2')), 'LP018',
+                            'reject_payout: a reason over 1000 characters is LP018');
+SELECT * FROM tests.rejects(format('SELECT api.reject_payout(%L, ''no'', NULL)', tests.id('p2')), 'LP018', 'reject_payout: a NULL key is LP018');
+SELECT * FROM tests.rejects(format('SELECT api.reject_payout(%L, ''no'', ''r1'')', gen_random_uuid()), 'LP003', 'reject_payout: an unknown payout is LP003');
+SELECT tests.authenticate_as('pia');
+SELECT * FROM tests.rejects(format('SELECT api.reject_payout(%L, ''no'', ''r1'')', tests.id('p2')), 'LP002', 'reject_payout: a performer is LP002');
+SELECT tests.service();
+SELECT * FROM tests.rejects(format('SELECT api.reject_payout(%L, ''no'', ''r1'')', tests.id('p2')), 'LP001',
+                            'reject_payout: the service role with nobody acting is LP001');
+SELECT tests.authenticate_as('adam');
+SELECT results_eq(format('SELECT id, status, rejection_reason, reviewed_by, reviewed_at FROM api.reject_payout(%L, '' payee name mismatch '', ''r1'')', tests.id('p2')),
+                  format($$VALUES (%L::uuid, 'rejected', 'payee name mismatch', %L::uuid, now())$$, tests.id('p2'), tests.user_id('adam')),
+                  'reject_payout: an admin rejects a requested payout with a reason');
+SELECT tests.clear_authentication();
+SELECT is(tests.total('pia'), 40000::bigint, 'reject: the 5002 tokens are back with pia');
+SELECT is(tests.main('pia'), 34998::bigint, 'reject: the return is a credit and landed on a shard, not the main balance');
+SELECT is(tests.sys('payout_clearing'), 6000::bigint, 'reject: clearing -5002');
+SELECT is(tests.sys('issuance'), -254000::bigint, 'reject: issuance unchanged');
+SELECT results_eq(format('SELECT * FROM tests.payout_entries(%L)', tests.id('p2')),
+                  $$VALUES ('payout', 'pia', true, -5002::bigint), ('payout', 'payout_clearing', false, 5002::bigint),
+                           ('payout_return', 'payout_clearing', false, -5002::bigint), ('payout_return', 'pia', false, 5002::bigint)$$,
+                  'reject: one payout_return transaction, clearing -5002, pia +5002');
+SELECT is(tests.audits('payout.reject', tests.id('p2')), 1::bigint, 'reject: audited as payout.reject');
+CREATE TEMP TABLE p2_rejected ON COMMIT DROP AS SELECT * FROM lp.payouts WHERE id = tests.id('p2');
+GRANT SELECT ON p2_rejected TO PUBLIC;
+SELECT tests.authenticate_as('adam');
+SELECT results_eq(format('SELECT to_jsonb(p) FROM api.reject_payout(%L, ''payee name mismatch'', ''r1'') AS p', tests.id('p2')),
+                  'SELECT to_jsonb(p) FROM p2_rejected AS p', 'reject_payout replay: returns the original result');
+SELECT * FROM tests.rejects(format('SELECT api.reject_payout(%L, ''other reason'', ''r1'')', tests.id('p2')), 'LP106',
+                            'reject_payout replay: the same key with another reason is LP106');
+SELECT * FROM tests.rejects(format('SELECT api.reject_payout(%L, ''again'', ''r1-again'')', tests.id('p2')), 'LP004',
+                            'reject_payout: rejecting twice is LP004');
+SELECT * FROM tests.rejects(format('SELECT api.approve_payout(%L, ''a2'')', tests.id('p2')), 'LP004', 'approve_payout: a rejected payout is LP004');
+SELECT tests.authenticate_as('pia');
+SELECT * FROM tests.rejects(format('SELECT api.cancel_payout(%L, ''c2'')', tests.id('p2')), 'LP004', 'cancel_payout: a rejected payout is LP004');
+
+-- == request -> approve -> failed (p3) =====================================================================
+SELECT tests.authenticate_as('pia');
+SELECT lives_ok($$SELECT api.request_payout(6000, 'wire', 'k3')$$, 'request_payout: pia requests 6000 by wire');
+SELECT tests.clear_authentication();
+SELECT tests.remember('p3', (SELECT id FROM lp.payouts WHERE user_id = tests.user_id('pia') AND idempotency_key = 'k3'));
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format('SELECT api.approve_payout(%L, ''a3'')', tests.id('p3')), 'approve_payout: p3 approved');
+SELECT tests.clear_authentication();
+SELECT is(tests.total('pia'), 34000::bigint, 'approved p3: pia 40000 - 6000');
+SELECT is(tests.sys('payout_clearing'), 12000::bigint, 'approved p3: clearing 6000 + 6000');
+SELECT tests.service();
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_failed(%L, NULL, ''f1'')', tests.id('p3')), 'LP018', 'mark_payout_failed: a missing reason is LP018');
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_failed(%L, ''bounced'', ''f1'')', gen_random_uuid()), 'LP003', 'mark_payout_failed: an unknown payout is LP003');
+SELECT results_eq(format('SELECT id, status, failure_reason, paid_at FROM api.mark_payout_failed(%L, ''account closed'', ''f1'')', tests.id('p3')),
+                  format($$VALUES (%L::uuid, 'failed', 'account closed', NULL::timestamptz)$$, tests.id('p3')),
+                  'mark_payout_failed: the service role records a failed payment');
+SELECT tests.clear_authentication();
+SELECT is(tests.total('pia'), 40000::bigint, 'failed: the 6000 tokens are back with pia');
+SELECT is(tests.sys('payout_clearing'), 6000::bigint, 'failed: clearing -6000');
+SELECT is(tests.sys('issuance'), -254000::bigint, 'failed: issuance unchanged');
+SELECT results_eq(format('SELECT * FROM tests.payout_entries(%L)', tests.id('p3')),
+                  $$VALUES ('payout', 'pia', true, -6000::bigint), ('payout', 'payout_clearing', false, 6000::bigint),
+                           ('payout_return', 'payout_clearing', false, -6000::bigint), ('payout_return', 'pia', false, 6000::bigint)$$,
+                  'failed: one payout_return transaction, clearing -6000, pia +6000');
+SELECT is(tests.audits('payout.failed', tests.id('p3')), 1::bigint, 'failed: audited as payout.failed');
+CREATE TEMP TABLE p3_failed ON COMMIT DROP AS SELECT * FROM lp.payouts WHERE id = tests.id('p3');
+GRANT SELECT ON p3_failed TO PUBLIC;
+SELECT tests.service();
+SELECT results_eq(format('SELECT to_jsonb(p) FROM api.mark_payout_failed(%L, ''account closed'', ''f1'') AS p', tests.id('p3')),
+                  'SELECT to_jsonb(p) FROM p3_failed AS p', 'mark_payout_failed replay: returns the original result');
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_failed(%L, ''other'', ''f1'')', tests.id('p3')), 'LP106',
+                            'mark_payout_failed replay: the same key with another reason is LP106');
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_failed(%L, ''account closed'', ''f1-again'')', tests.id('p3')), 'LP004',
+                            'mark_payout_failed: failing twice is LP004');
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_paid(%L, ''bank-3'', ''m3'')', tests.id('p3')), 'LP004',
+                            'mark_payout_paid: a failed payout is LP004');
+
+-- == request -> approve -> reject (p5): an approved payout can still be rejected ============================
+SELECT tests.authenticate_as('pia');
+SELECT lives_ok($$SELECT api.request_payout(5000, 'check', 'k5')$$, 'request_payout: pia requests 5000 by check');
+SELECT tests.clear_authentication();
+SELECT tests.remember('p5', (SELECT id FROM lp.payouts WHERE user_id = tests.user_id('pia') AND idempotency_key = 'k5'));
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format('SELECT api.approve_payout(%L, ''a5'')', tests.id('p5')), 'approve_payout: p5 approved by adam');
+SELECT tests.authenticate_as('ada');
+SELECT results_eq(format('SELECT status, reviewed_by FROM api.reject_payout(%L, ''fraud suspected'', ''r5'')', tests.id('p5')),
+                  format($$VALUES ('rejected', %L::uuid)$$, tests.user_id('ada')), 'reject_payout: another admin rejects the approved payout');
+SELECT tests.clear_authentication();
+SELECT is(tests.total('pia'), 40000::bigint, 'rejected after approval: the 5000 tokens are back with pia');
+SELECT is(tests.sys('payout_clearing'), 6000::bigint, 'rejected after approval: clearing back to pete''s 6000');
+
+-- == request -> cancel by the performer (p4) ===============================================================
+SELECT tests.authenticate_as('pia');
+SELECT lives_ok($$SELECT api.request_payout(5000, 'check', 'k4')$$, 'request_payout: pia requests 5000 by check');
+SELECT tests.clear_authentication();
+SELECT tests.remember('p4', (SELECT id FROM lp.payouts WHERE user_id = tests.user_id('pia') AND idempotency_key = 'k4'));
+SELECT tests.authenticate_as('pete');
+SELECT * FROM tests.rejects(format('SELECT api.cancel_payout(%L, ''c1'')', tests.id('p4')), 'LP003', 'cancel_payout: another user''s payout is LP003');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format('SELECT api.cancel_payout(%L, ''c1'')', tests.id('p4')), 'LP003',
+                            'cancel_payout: also for an admin (only the performer cancels; admins reject)');
+SELECT tests.authenticate_as(NULL);
+SELECT * FROM tests.rejects(format('SELECT api.cancel_payout(%L, ''c1'')', tests.id('p4')), 'LP001', 'cancel_payout: nobody acting is LP001');
+SELECT tests.authenticate_as('pia');
+SELECT * FROM tests.rejects(format('SELECT api.cancel_payout(%L, ''c1'')', gen_random_uuid()), 'LP003', 'cancel_payout: an unknown payout is LP003');
+SELECT results_eq(format('SELECT id, status FROM api.cancel_payout(%L, ''c1'')', tests.id('p4')),
+                  format($$VALUES (%L::uuid, 'cancelled')$$, tests.id('p4')), 'cancel_payout: pia withdraws her requested payout');
+SELECT tests.clear_authentication();
+SELECT is(tests.total('pia'), 40000::bigint, 'cancel: the 5000 tokens are back with pia');
+SELECT is(tests.sys('payout_clearing'), 6000::bigint, 'cancel: clearing -5000');
+SELECT is(tests.audits('payout.cancel', tests.id('p4')), 1::bigint, 'cancel: audited as payout.cancel');
+CREATE TEMP TABLE p4_cancelled ON COMMIT DROP AS SELECT * FROM lp.payouts WHERE id = tests.id('p4');
+GRANT SELECT ON p4_cancelled TO PUBLIC;
+SELECT tests.authenticate_as('pia');
+SELECT results_eq(format('SELECT to_jsonb(p) FROM api.cancel_payout(%L, ''c1'') AS p', tests.id('p4')), 'SELECT to_jsonb(p) FROM p4_cancelled AS p',
+                  'cancel_payout replay: returns the original result');
+SELECT * FROM tests.rejects(format('SELECT api.cancel_payout(%L, ''c1'')', tests.id('p3')), 'LP106',
+                            'cancel_payout replay: the same key for another payout is LP106');
+SELECT * FROM tests.rejects(format('SELECT api.cancel_payout(%L, ''c1-again'')', tests.id('p4')), 'LP004', 'cancel_payout: cancelling twice is LP004');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format('SELECT api.approve_payout(%L, ''a4'')', tests.id('p4')), 'LP004', 'approve_payout: a cancelled payout is LP004');
+
+-- == admins never review their own payout ==================================================================
+SELECT tests.authenticate_as('paula');
+SELECT lives_ok($$SELECT api.request_payout(6000, 'paypal', 'k1')$$, 'request_payout: paula (a performer) requests 6000');
+SELECT tests.clear_authentication();
+SELECT tests.remember('paula1', (SELECT id FROM lp.payouts WHERE user_id = tests.user_id('paula')));
+UPDATE lp.users SET role = 'admin' WHERE id = tests.user_id('paula');
+SELECT tests.authenticate_as('paula');
+SELECT * FROM tests.rejects(format('SELECT api.approve_payout(%L, ''a-own'')', tests.id('paula1')), 'LP002',
+                            'approve_payout: an admin approving their own payout is LP002');
+SELECT * FROM tests.rejects(format('SELECT api.reject_payout(%L, ''mine'', ''r-own'')', tests.id('paula1')), 'LP002',
+                            'reject_payout: an admin rejecting their own payout is LP002');
+SELECT tests.authenticate_as('ada');
+SELECT lives_ok(format('SELECT api.approve_payout(%L, ''a-paula'')', tests.id('paula1')), 'approve_payout: another admin approves it');
+
+-- == api.list_payouts ======================================================================================
+SELECT tests.authenticate_as('pia');
+SELECT results_eq('SELECT id FROM api.list_payouts()',
+                  $$SELECT id FROM tests.ids WHERE name IN ('p1', 'p2', 'p3', 'p4', 'p5') ORDER BY id DESC$$,
+                  'list_payouts: pia''s own payouts, newest first (same time: by id)');
+SELECT results_eq($$SELECT id FROM api.list_payouts(NULL, 'paid')$$, format('VALUES (%L::uuid)', tests.id('p1')),
+                  'list_payouts: filtered by status');
+SELECT results_eq(format('SELECT id FROM api.list_payouts(NULL, NULL, %L, 2)',
+                         (SELECT id FROM tests.ids WHERE name IN ('p1', 'p2', 'p3', 'p4', 'p5') ORDER BY id DESC LIMIT 1 OFFSET 1)),
+                  $$SELECT id FROM tests.ids WHERE name IN ('p1', 'p2', 'p3', 'p4', 'p5') ORDER BY id DESC LIMIT 2 OFFSET 2$$,
+                  'list_payouts: keyset pagination continues after the cursor');
+SELECT throws_ok(format('SELECT * FROM api.list_payouts(%L)', tests.user_id('pete')), 'LP002', NULL,
+                 'list_payouts: another user''s payouts are LP002');
+SELECT throws_ok($$SELECT * FROM api.list_payouts(NULL, 'pending')$$, 'LP018', NULL, 'list_payouts: an unknown status is LP018');
+SELECT throws_ok('SELECT * FROM api.list_payouts(NULL, NULL, NULL, 0)', 'LP018', NULL, 'list_payouts: a limit of 0 is LP018');
+SELECT throws_ok('SELECT * FROM api.list_payouts(NULL, NULL, NULL, 1001)', 'LP018', NULL, 'list_payouts: a limit over 1000 is LP018');
+SELECT throws_ok(format('SELECT * FROM api.list_payouts(NULL, NULL, %L)', tests.id('pete1')), 'LP018', NULL,
+                 'list_payouts: another user''s payout as cursor is LP018 (unknown)');
+SELECT tests.authenticate_as('pete');
+SELECT results_eq('SELECT id FROM api.list_payouts()', format('VALUES (%L::uuid)', tests.id('pete1')), 'list_payouts: pete sees only his');
+SELECT tests.authenticate_as('adam');
+SELECT is((SELECT count(*) FROM api.list_payouts(tests.user_id('pia'))), 5::bigint, 'list_payouts: an admin lists a user''s payouts');
+SELECT results_eq($$SELECT id FROM api.list_payouts(NULL, 'requested')$$, format('VALUES (%L::uuid)', tests.id('pete1')),
+                  'list_payouts: an admin lists everyone''s requested payouts (the review queue)');
+SELECT results_eq($$SELECT id FROM api.list_payouts(NULL, 'approved')$$, format('VALUES (%L::uuid)', tests.id('paula1')),
+                  'list_payouts: and the approved ones awaiting payment');
+SELECT tests.authenticate_as(NULL);
+SELECT throws_ok('SELECT * FROM api.list_payouts()', 'LP001', NULL, 'list_payouts: nobody acting is LP001');
+
+-- == privileges ============================================================================================
+SELECT tests.authenticate_as('pia');
+SELECT throws_ok(format('SELECT lp.payable_tokens(%L)', tests.wallet('pia')), '42501', NULL,
+                 'lp.payable_tokens is not executable by the application role');
+
+-- == the ledger stays whole ================================================================================
+SELECT tests.clear_authentication();
+SELECT is(tests.total('pia'), 40000::bigint, 'end: pia 40000');
+SELECT is(tests.total('pete'), 8000::bigint, 'end: pete 8000');
+SELECT is(tests.total('paula'), 2000::bigint, 'end: paula 2000');
+SELECT is(tests.sys('payout_clearing'), (SELECT sum(tokens)::bigint FROM lp.payouts WHERE status IN ('requested', 'approved')),
+          'end: payout clearing holds exactly the tokens of the requested and approved payouts (12000)');
+SELECT is(tests.sys('issuance'), -254000::bigint, 'end: issuance -274000 sold + 20000 paid out');
+SELECT is((SELECT sum(balance) FROM lp.wallets) + (SELECT sum(balance) FROM lp.wallet_shards), 0::numeric,
+          'end: every balance (main and shards, users and system) sums to zero');
+SELECT is_empty('SELECT transaction_id FROM lp.ledger GROUP BY transaction_id HAVING sum(amount) <> 0',
+                'end: every ledger transaction sums to zero');
+SELECT is_empty($$SELECT l.wallet_id, l.shard FROM lp.ledger AS l
+                   GROUP BY l.wallet_id, l.shard
+                  HAVING sum(l.amount) <> coalesce((SELECT s.balance FROM lp.wallet_shards AS s WHERE s.wallet_id = l.wallet_id AND s.shard = l.shard),
+                                                   (SELECT w.balance FROM lp.wallets AS w WHERE w.id = l.wallet_id AND l.shard = 0))$$,
+                'end: every account''s balance equals the sum of its entries');
+
+SELECT * FROM finish();
+ROLLBACK;
