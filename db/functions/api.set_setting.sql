@@ -6,8 +6,13 @@ DECLARE
     v_actor   uuid := lp.require_user('admin');
     v_setting lp.settings;
     v_number  numeric;
+    v_other   numeric;
     v_old     jsonb;
 BEGIN
+    IF p_key IN ('tips.min_tokens', 'tips.max_tokens') THEN
+        -- The two bounds are checked against each other: lock both rows, always in the same (key) order.
+        PERFORM 1 FROM lp.settings AS s WHERE s.key IN ('tips.max_tokens', 'tips.min_tokens') ORDER BY s.key FOR UPDATE;
+    END IF;
     SELECT s.* INTO v_setting FROM lp.settings AS s WHERE s.key = p_key FOR UPDATE;
     IF v_setting.key IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP091', MESSAGE = format('unknown setting %L', left(p_key, 100));
@@ -25,9 +30,28 @@ BEGIN
            OR (p_key = 'auth.max_failed_logins' AND v_number NOT BETWEEN 1 AND 100)
            OR (p_key = 'auth.minimum_age_years' AND v_number NOT BETWEEN 18 AND 99)
            OR (p_key IN ('auth.lockout_minutes', 'auth.session_ttl_hours', 'auth.reset_token_ttl_minutes')
-               AND v_number NOT BETWEEN 1 AND 100000) THEN
+               AND v_number NOT BETWEEN 1 AND 100000)
+           OR (p_key = 'tips.fee_bps' AND v_number NOT BETWEEN 0 AND 10000)
+           -- Token amounts stay below 10^12 so that amount * fee_bps never leaves bigint.
+           OR (p_key IN ('tips.min_tokens', 'tips.max_tokens', 'payouts.min_tokens')
+               AND v_number NOT BETWEEN 1 AND 1000000000000)
+           OR (p_key = 'payouts.hold_days' AND v_number NOT BETWEEN 0 AND 365)
+           OR (p_key = 'holds.max_minutes' AND v_number NOT BETWEEN 1 AND 43200)
+           OR (p_key = 'limits.raise_cooldown_hours' AND v_number NOT BETWEEN 0 AND 720)
+           OR (p_key = 'wallets.performer_shards' AND v_number NOT BETWEEN 1 AND 64) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP092', MESSAGE = format('%s is out of range', p_key);
         END IF;
+        IF p_key IN ('tips.min_tokens', 'tips.max_tokens') THEN
+            SELECT (s.value)::text::numeric INTO v_other FROM lp.settings AS s
+             WHERE s.key = CASE p_key WHEN 'tips.min_tokens' THEN 'tips.max_tokens' ELSE 'tips.min_tokens' END;
+            IF (p_key = 'tips.min_tokens' AND v_number > v_other) OR (p_key = 'tips.max_tokens' AND v_number < v_other) THEN
+                RAISE EXCEPTION USING ERRCODE = 'LP092', MESSAGE = 'tips.max_tokens may not be below tips.min_tokens',
+                    DETAIL = format('%s = %s, the other bound is %s', p_key, v_number, v_other);
+            END IF;
+        END IF;
+    END IF;
+    IF p_key = 'refunds.shortfall_policy' AND p_value #>> '{}' NOT IN ('debt', 'write_off') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP092', MESSAGE = 'refunds.shortfall_policy is "debt" or "write_off"';
     END IF;
     v_old := v_setting.value;
     UPDATE lp.settings AS s SET value = p_value, updated_by = v_actor WHERE s.key = p_key
@@ -37,6 +61,6 @@ BEGIN
     RETURN v_setting;
 END
 $$;
-COMMENT ON FUNCTION api.set_setting(text, jsonb) IS 'Admins: changes a runtime setting (audited with old and new value). LP091 unknown key, LP092 wrong type or out of range.';
+COMMENT ON FUNCTION api.set_setting(text, jsonb) IS 'Admins: changes a runtime setting (audited with old and new value). LP091 unknown key, LP092 wrong type or out of range (token economy: tips.fee_bps 0..10000, tips.min_tokens 1..tips.max_tokens, payouts.min_tokens >= 1, payouts.hold_days 0..365, holds.max_minutes 1..43200, limits.raise_cooldown_hours 0..720, wallets.performer_shards 1..64, refunds.shortfall_policy "debt" or "write_off").';
 REVOKE ALL ON FUNCTION api.set_setting(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.set_setting(text, jsonb) TO livepanty_app, livepanty_service;
