@@ -1,0 +1,109 @@
+CREATE FUNCTION api.place_hold(
+    p_payee_id        uuid,
+    p_amount          bigint,
+    p_idempotency_key text,
+    p_purpose         text DEFAULT 'private_show',
+    p_expires_in      interval DEFAULT NULL,
+    p_stream_id       uuid DEFAULT NULL
+) RETURNS lp.holds
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_holder  uuid := lp.require_user();
+    v_key     text := lp.check_text(p_idempotency_key, 'idempotency_key', 128, true);
+    v_max     interval := make_interval(mins => (lp.setting('holds.max_minutes'))::integer);
+    -- The lifetime in seconds: expires_at = created_at + v_life exactly, whatever the session's time zone.
+    v_life    interval := make_interval(secs => extract(epoch FROM coalesce(p_expires_in, v_max)));
+    v_hold    lp.holds;
+    v_payee   lp.users;
+    v_stream  lp.streams;
+    v_wallet  lp.wallets;
+BEGIN
+    -- A retry with the same key returns the original hold; the same key with other arguments is refused.
+    SELECT h.* INTO v_hold FROM lp.holds AS h WHERE h.user_id = v_holder AND h.idempotency_key = v_key;
+    IF v_hold.id IS NOT NULL THEN
+        RETURN lp.replay_hold(v_hold, p_payee_id, p_amount, p_purpose, v_life, p_stream_id);
+    END IF;
+
+    IF p_amount IS NULL OR p_amount <= 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'a hold must be for a positive number of tokens';
+    END IF;
+    IF p_purpose IS NULL OR p_purpose NOT IN ('private_show', 'group_show', 'tip', 'other') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = format('invalid hold purpose %L', p_purpose),
+            HINT = 'One of private_show, group_show, tip, other.';
+    END IF;
+    IF v_life <= interval '0' OR v_life > v_max THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'expires_in out of range',
+            DETAIL = format('more than 0 and at most %s (holds.max_minutes)', v_max);
+    END IF;
+    IF p_payee_id = v_holder THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP101', MESSAGE = 'nobody can place a hold for themselves';
+    END IF;
+    SELECT u.* INTO v_payee FROM lp.users AS u WHERE u.id = p_payee_id AND u.deleted_at IS NULL;
+    IF v_payee.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payee not found';
+    END IF;
+    IF v_payee.role <> 'performer' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP102', MESSAGE = 'holds are placed for performers only';
+    END IF;
+    PERFORM lp.assert_not_sanctioned(v_holder);
+    IF (lp.active_sanction(p_payee_id)).id IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP108', MESSAGE = 'the payee cannot be paid now';
+    END IF;
+    IF p_stream_id IS NOT NULL THEN
+        SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL;
+        IF v_stream.id IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
+        END IF;
+        IF v_stream.host_id <> p_payee_id OR v_stream.status <> 'live' THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP104', MESSAGE = 'the stream is not the payee''s live stream',
+                DETAIL = format('stream status %s', v_stream.status);
+        END IF;
+    END IF;
+    SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = v_holder;
+
+    -- Claim the key first: a concurrent call with the same key waits here for the first one, then replays it.
+    INSERT INTO lp.holds (user_id, wallet_id, payee_id, stream_id, purpose, amount, expires_at, idempotency_key)
+    VALUES (v_holder, v_wallet.id, p_payee_id, p_stream_id, p_purpose, p_amount, now() + v_life, v_key)
+    ON CONFLICT (user_id, idempotency_key) DO NOTHING
+    RETURNING * INTO v_hold;
+    IF v_hold.id IS NULL THEN
+        SELECT h.* INTO v_hold FROM lp.holds AS h WHERE h.user_id = v_holder AND h.idempotency_key = v_key;
+        RETURN lp.replay_hold(v_hold, p_payee_id, p_amount, p_purpose, v_life, p_stream_id);
+    END IF;
+
+    -- Spending limits: the new hold is already open and counts as reserved, hence "0 tokens more". This takes
+    -- the spender's advisory lock before any hold or wallet row lock (see lp.check_spending_limit).
+    PERFORM lp.check_spending_limit(v_holder, 0);
+
+    -- Holds of this holder that are past their time give their tokens back before we count what is available
+    -- (hold rows first, SKIP LOCKED, then the wallet row: the lock order of lp.lock_hold).
+    PERFORM lp.expire_due_holds(ARRAY(SELECT h.id FROM lp.holds AS h
+                                       WHERE h.wallet_id = v_wallet.id AND h.status = 'open'
+                                         AND h.expires_at <= now()));
+
+    -- Reserve: the row lock, the availability check and the write in one statement, like lp.post phase 1.
+    -- No ledger entry: no token moves until a capture.
+    UPDATE lp.wallets AS w SET reserved = w.reserved + p_amount
+     WHERE w.id = v_wallet.id AND w.balance - w.reserved >= p_amount;
+    IF NOT FOUND AND v_wallet.shard_count > 0 THEN
+        -- Earnings wait in the credit shards (a performer placing a hold): sweep them in, then try again.
+        PERFORM lp.sweep_wallet(v_wallet.id);
+        UPDATE lp.wallets AS w SET reserved = w.reserved + p_amount
+         WHERE w.id = v_wallet.id AND w.balance - w.reserved >= p_amount;
+    END IF;
+    IF NOT FOUND THEN
+        IF EXISTS (SELECT 1 FROM lp.wallets AS w WHERE w.id = v_wallet.id AND w.debt_since IS NOT NULL) THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP107', MESSAGE = 'the wallet is in debt and cannot spend',
+                HINT = 'Buy tokens to settle the debt first.';
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'LP100', MESSAGE = 'insufficient available balance',
+            DETAIL = format('%s tokens needed', p_amount);
+    END IF;
+    RETURN v_hold;
+END
+$$;
+COMMENT ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) IS 'The acting user reserves p_amount tokens of their available balance for a performer (purpose private_show, group_show, tip or other; optionally for the payee''s live stream) until now() + p_expires_in (default and maximum holds.max_minutes). No ledger entry: reserved grows on the holder''s main balance. Expired holds of the holder are released first; spending limits count the hold. Idempotent per holder and key. LP003 payee or stream unknown, LP018 bad purpose, lifetime or key, LP022 holder sanctioned, LP100 not enough available, LP101 self, LP102 payee not a performer, LP103 amount not positive, LP104 stream not the payee''s live one, LP105 spending limit, LP106 key reused with other arguments, LP107 wallet in debt, LP108 payee sanctioned.';
+REVOKE ALL ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) TO livepanty_app, livepanty_service;

@@ -1,0 +1,30 @@
+CREATE FUNCTION lp.close_hold(p_hold_id uuid, p_status text) RETURNS lp.holds
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_hold lp.holds;
+BEGIN
+    IF p_status NOT IN ('released', 'expired') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = format('a hold is not closed as %L', p_status);
+    END IF;
+    -- The caller holds the hold's row lock (lp.lock_hold, lp.expire_due_holds); the wallet row comes second.
+    UPDATE lp.holds AS h SET status = p_status, closed_at = now()
+     WHERE h.id = p_hold_id AND h.status = 'open'
+    RETURNING h.* INTO v_hold;
+    IF v_hold.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'only an open hold can be closed',
+            DETAIL = format('hold %s', p_hold_id);
+    END IF;
+    -- No token moves, so no ledger entry: what the hold still reserved becomes available again. Besides
+    -- lp.post this (and the reservation in api.place_hold) is the only write to lp.wallets, and it touches
+    -- nothing but reserved (and debt_since, cleared like lp.post does once balance covers reserved again).
+    UPDATE lp.wallets AS w
+       SET reserved   = w.reserved - (v_hold.amount - v_hold.captured),
+           debt_since = CASE WHEN w.balance < w.reserved - (v_hold.amount - v_hold.captured) THEN w.debt_since END
+     WHERE w.id = v_hold.wallet_id;
+    RETURN v_hold;
+END
+$$;
+COMMENT ON FUNCTION lp.close_hold(uuid, text) IS 'Closes a locked open hold as released or expired and returns what it still reserved (amount - captured) to the holder''s available balance. No ledger entry: no token moves.';
+REVOKE ALL ON FUNCTION lp.close_hold(uuid, text) FROM PUBLIC;
