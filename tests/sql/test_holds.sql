@@ -87,6 +87,9 @@ $$;
 --   tests.holds_consistent()      every user wallet's reserved = sum(amount - captured) over its open holds
 --   tests.ledger_consistent()     every transaction sums to zero; every (wallet, shard) account's entries form
 --                                 an unbroken before/after chain from 0 to the account's current balance
+--   tests.hold(username, key), tests.hold_id(username, key)
+--                                 a user's hold by its idempotency key
+--   tests.make_due(username, key) moves a hold's life into the past: due for expiry now
 --   tests.snap() / tests.unchanged(description)
 --                                 remember the whole economy state / assert it is still the same
 --   tests.rejects(sql, sqlstate, description)
@@ -189,7 +192,6 @@ BEGIN
     RETURN NEXT tests.unchanged(p_description || ': nothing changed');
 END
 $$;
-
 CREATE FUNCTION tests.hold(p_username text, p_key text) RETURNS lp.holds
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT h.* FROM lp.holds AS h WHERE h.user_id = tests.user_id(p_username) AND h.idempotency_key = p_key
@@ -204,6 +206,7 @@ CREATE FUNCTION tests.make_due(p_username text, p_key text) RETURNS void
     UPDATE lp.holds SET created_at = now() - interval '2 hours', expires_at = now() - interval '1 second'
      WHERE id = tests.hold_id(p_username, p_key)
 $$;
+
 CREATE FUNCTION tests.stream(p_title text) RETURNS uuid
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT s.id FROM lp.streams AS s WHERE s.title = p_title
