@@ -1,0 +1,228 @@
+-- api.earnings_summary: a performer's tips and hold captures received (count, gross, fees, net) and payouts paid
+-- over a period, and now: balance, payable, in hold period, in payout clearing. Own or admin.
+BEGIN;
+SELECT plan(26);
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Test helpers. The same block opens every tests/sql/test_*.sql file that acts as a platform user (the
+-- harness sends each file as one query, so there is no \ir). They live in schema "tests", created in this
+-- transaction and rolled back with it.
+--   tests.password()                      the password of every user made by tests.create_user
+--   tests.create_user(username, role)     a user through api.register_user / api.create_admin (moderators:
+--                                         registered, then promoted directly); call as the superuser
+--   tests.user_id(username)               the id of a user (the active one first); works under any role
+--   tests.authenticate_as(username, role) for the rest of the transaction act as that platform user (NULL:
+--                                         nobody) under a database role (default livepanty_app), like the
+--                                         application does: SET LOCAL ROLE + set_config('lp.user_id', id, true)
+--   tests.clear_authentication()          back to the superuser, nobody acting
+-- pgTAP 1.x grants its bookkeeping temp table and sequences to PUBLIC in plan(), so assertions run fine
+-- under livepanty_app / livepanty_readonly as long as plan() ran first (as the superuser). Query strings
+-- passed to throws_ok, is_empty, set_eq, ... run under the role in force, which is what an RLS test wants.
+-- ---------------------------------------------------------------------------------------------------------
+CREATE SCHEMA tests;
+GRANT USAGE ON SCHEMA tests TO PUBLIC;
+
+CREATE FUNCTION tests.password() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'Tr0ub4dor&3x' $$;
+
+CREATE FUNCTION tests.create_user(p_username text, p_role text DEFAULT 'viewer') RETURNS uuid
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_id uuid;
+BEGIN
+    IF p_role = 'admin' THEN
+        v_id := (api.create_admin(p_username || '@example.com', p_username, tests.password(), DATE '1990-01-01')).id;
+    ELSE
+        v_id := (api.register_user(p_username || '@example.com', p_username, tests.password(), DATE '1990-01-01',
+                                   CASE WHEN p_role = 'performer' THEN 'performer' ELSE 'viewer' END)).id;
+        IF p_role NOT IN ('viewer', 'performer') THEN
+            UPDATE lp.users SET role = p_role WHERE id = v_id;
+        END IF;
+    END IF;
+    RETURN v_id;
+END
+$$;
+
+CREATE FUNCTION tests.user_id(p_username text) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT u.id FROM lp.users AS u WHERE lower(u.username::text) = lower(p_username)
+     ORDER BY u.deleted_at IS NULL DESC, u.created_at DESC LIMIT 1
+$$;
+
+CREATE FUNCTION tests.authenticate_as(p_username text, p_db_role text DEFAULT 'livepanty_app') RETURNS text
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_id uuid := tests.user_id(p_username);
+BEGIN
+    IF p_username IS NOT NULL AND v_id IS NULL THEN
+        RAISE EXCEPTION 'tests.authenticate_as: no user %', p_username;
+    END IF;
+    PERFORM set_config('role', 'none', true);
+    PERFORM set_config('lp.user_id', coalesce(v_id::text, ''), true);
+    PERFORM set_config('lp.session_id', '', true);
+    PERFORM set_config('role', p_db_role, true);
+    RETURN format('# acting as %s through %s', coalesce(p_username, 'nobody'), p_db_role);
+END
+$$;
+
+CREATE FUNCTION tests.clear_authentication() RETURNS text
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('lp.user_id', '', true);
+    PERFORM set_config('lp.session_id', '', true);
+    PERFORM set_config('role', 'none', true);
+    RETURN '# back to the superuser, nobody acting';
+END
+$$;
+-- ---------------------------------------------------------------------------------------------------------
+
+-- Helpers of this file.
+CREATE FUNCTION tests.wallet(p_username text) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT w.id FROM lp.wallets AS w WHERE w.user_id = tests.user_id(p_username)
+$$;
+CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
+    LANGUAGE sql AS $$
+    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
+                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
+                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
+$$;
+-- A fully captured hold of p_amount from a holder to a payee, written directly (as api.capture_hold would):
+-- the hold, its capture, and the ledger transaction (holder -amount, payee +(amount - fee), fee wallet +fee).
+CREATE FUNCTION tests.captured_hold(p_holder text, p_payee text, p_amount bigint, p_fee bigint) RETURNS uuid
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_hold uuid;
+    v_tx   uuid := gen_random_uuid();
+BEGIN
+    INSERT INTO lp.holds (user_id, wallet_id, payee_id, purpose, amount, captured, status, expires_at, closed_at, idempotency_key)
+    VALUES (tests.user_id(p_holder), tests.wallet(p_holder), tests.user_id(p_payee), 'private_show', p_amount, p_amount,
+            'captured', now() + interval '1 hour', now(), 'hold-' || p_amount)
+    RETURNING id INTO v_hold;
+    INSERT INTO lp.hold_captures (hold_id, amount, fee_amount, transaction_id, idempotency_key)
+    VALUES (v_hold, p_amount, p_fee, v_tx, 'capture-1');
+    PERFORM lp.post(v_tx, 'hold', v_hold,
+                    ARRAY[ROW(tests.wallet(p_holder), -p_amount, 'hold_capture', 0, false)::lp.posting,
+                          ROW(tests.wallet(p_payee), p_amount - p_fee, 'hold_capture', 0, false)::lp.posting,
+                          ROW(lp.system_wallet('platform_fees'), p_fee, 'hold_fee', 0, false)::lp.posting]);
+    RETURN v_hold;
+END
+$$;
+CREATE FUNCTION tests.payout_id(p_key text) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT p.id FROM lp.payouts AS p WHERE p.idempotency_key = p_key
+$$;
+CREATE FUNCTION tests.set_hold_days(p_days integer) RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$ UPDATE lp.settings SET value = to_jsonb(p_days) WHERE key = 'payouts.hold_days' $$;
+-- The columns of a summary, for results_eq.
+CREATE FUNCTION tests.summary_sql(p_args text DEFAULT '') RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT format('SELECT tips_count, tips_gross, tips_fees, tips_net, captures_count, captures_gross, captures_fees, captures_net,
+                          balance, payable, in_hold, in_clearing, paid_out FROM api.earnings_summary(%s)', p_args)
+$$;
+
+-- pia: a performer with an approved identity verification who bought 10000 tokens; vic tips her 1000, 2501 and
+-- (anonymously) 999 tokens (fees 20 %, rounded down: 200, 500, 199) and pays her a 3000-token private show (fee
+-- 600); pete, another performer, gets a tip that is not pia's.
+DO $$
+BEGIN
+    PERFORM tests.create_user('pia', 'performer');
+    PERFORM tests.create_user('pete', 'performer');
+    PERFORM tests.create_user('vic');
+    PERFORM tests.create_user('mona', 'moderator');
+    PERFORM tests.create_user('adam', 'admin');
+    INSERT INTO lp.kyc_verifications (user_id, level, status, reviewed_at) VALUES (tests.user_id('pia'), 'identity', 'approved', now());
+    PERFORM tests.fund('vic', 100000);
+    PERFORM tests.fund('pia', 10000);
+    PERFORM tests.captured_hold('vic', 'pia', 3000, 600);
+    PERFORM tests.set_hold_days(7);
+END
+$$;
+SELECT tests.authenticate_as('vic');
+SELECT lives_ok(format('SELECT api.tip(%L, 1000, ''t1'')', tests.user_id('pia')), 'setup: vic tips pia 1000');
+SELECT lives_ok(format('SELECT api.tip(%L, 2501, ''t2'')', tests.user_id('pia')), 'setup: vic tips pia 2501');
+SELECT lives_ok(format('SELECT api.tip(%L, 999, ''t3'', NULL, NULL, true)', tests.user_id('pia')), 'setup: vic tips pia 999 anonymously');
+SELECT lives_ok(format('SELECT api.tip(%L, 5000, ''t4'')', tests.user_id('pete')), 'setup: vic tips pete 5000');
+
+-- == the performer's own summary ===========================================================================
+SELECT tests.authenticate_as('pia');
+SELECT results_eq(tests.summary_sql(),
+                  $$VALUES (3::bigint, 4500::bigint, 899::bigint, 3601::bigint, 1::bigint, 3000::bigint, 600::bigint, 2400::bigint,
+                            16001::bigint, 10000::bigint, 6001::bigint, 0::bigint, 0::bigint)$$,
+                  'earnings_summary: tips 3 / 4500 gross / 899 fees / 3601 net, captures 1 / 3000 / 600 / 2400; balance 16001, '
+                  'payable 10000 (the earnings of the last 7 days, 6001, are in hold)');
+SELECT results_eq('SELECT user_id, period_from, period_to, currency, tokens_per_unit FROM api.earnings_summary()',
+                  format($$VALUES (%L::uuid, NULL::timestamptz, NULL::timestamptz, 'USD', 100)$$, tests.user_id('pia')),
+                  'earnings_summary: whose, which period (open), currency and rate');
+
+SELECT tests.set_hold_days(0);
+SELECT results_eq('SELECT payable, in_hold FROM api.earnings_summary()', $$VALUES (16001::bigint, 0::bigint)$$,
+                  'earnings_summary: with payouts.hold_days 0 everything is payable, nothing in hold');
+
+-- payouts: 8000 requested, approved and paid; then 5000 requested
+SELECT lives_ok($$SELECT api.request_payout(8000, 'paypal', 'p1')$$, 'setup: pia requests a payout of 8000');
+SELECT results_eq('SELECT balance, payable, in_clearing, paid_out FROM api.earnings_summary()',
+                  $$VALUES (8001::bigint, 8001::bigint, 8000::bigint, 0::bigint)$$,
+                  'earnings_summary: a requested payout is in clearing, no longer in the balance');
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format('SELECT api.approve_payout(%L, ''a1'')', tests.payout_id('p1')),
+                'setup: adam approves it');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT lives_ok(format('SELECT api.mark_payout_paid(%L, ''bank-1'', ''m1'')', tests.payout_id('p1')),
+                'setup: the service marks it paid');
+SELECT tests.authenticate_as('pia');
+SELECT lives_ok($$SELECT api.request_payout(5000, 'paypal', 'p2')$$, 'setup: pia requests another 5000');
+SELECT results_eq(tests.summary_sql(),
+                  $$VALUES (3::bigint, 4500::bigint, 899::bigint, 3601::bigint, 1::bigint, 3000::bigint, 600::bigint, 2400::bigint,
+                            3001::bigint, 3001::bigint, 0::bigint, 5000::bigint, 8000::bigint)$$,
+                  'earnings_summary: 8000 paid out, 5000 in clearing, 3001 left');
+
+-- == periods ===============================================================================================
+SELECT results_eq(tests.summary_sql($$NULL, now() - interval '1 hour', now() + interval '1 hour'$$),
+                  $$VALUES (3::bigint, 4500::bigint, 899::bigint, 3601::bigint, 1::bigint, 3000::bigint, 600::bigint, 2400::bigint,
+                            3001::bigint, 3001::bigint, 0::bigint, 5000::bigint, 8000::bigint)$$,
+                  'earnings_summary: a period around now counts everything');
+SELECT results_eq(tests.summary_sql($$NULL, now() + interval '1 second'$$),
+                  $$VALUES (0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint,
+                            3001::bigint, 3001::bigint, 0::bigint, 5000::bigint, 0::bigint)$$,
+                  'earnings_summary: a period that starts later counts no tips, captures or payments; the balances are now');
+SELECT results_eq(tests.summary_sql($$NULL, now() - interval '1 day', now()$$),
+                  $$VALUES (0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint,
+                            3001::bigint, 3001::bigint, 0::bigint, 5000::bigint, 0::bigint)$$,
+                  'earnings_summary: the end of the period is exclusive');
+SELECT results_eq($$SELECT period_from, period_to FROM api.earnings_summary(NULL, now() - interval '1 day', now())$$,
+                  $$VALUES (now() - interval '1 day', now())$$, 'earnings_summary: echoes the period');
+SELECT throws_ok($$SELECT * FROM api.earnings_summary(NULL, now(), now() - interval '1 second')$$, 'LP018', NULL,
+                 'earnings_summary: a period that ends before it starts is LP018');
+
+-- a refunded tip is no longer an earning
+SELECT tests.clear_authentication();
+UPDATE lp.tips SET status = 'refunded' WHERE recipient_id = tests.user_id('pia') AND amount = 999;
+SELECT tests.authenticate_as('pia');
+SELECT results_eq('SELECT tips_count, tips_gross, tips_fees, tips_net FROM api.earnings_summary()',
+                  $$VALUES (2::bigint, 3501::bigint, 700::bigint, 2801::bigint)$$, 'earnings_summary: refunded tips are not counted');
+
+-- == who may read it =======================================================================================
+SELECT tests.authenticate_as('adam');
+SELECT results_eq(format('SELECT user_id, tips_count, paid_out FROM api.earnings_summary(%L)', tests.user_id('pia')),
+                  format('VALUES (%L::uuid, 2::bigint, 8000::bigint)', tests.user_id('pia')), 'earnings_summary: an admin reads any user''s');
+SELECT throws_ok(format('SELECT * FROM api.earnings_summary(%L)', gen_random_uuid()), 'LP003', NULL,
+                 'earnings_summary: an unknown user is LP003 (admin)');
+SELECT tests.authenticate_as('pete');
+SELECT throws_ok(format('SELECT * FROM api.earnings_summary(%L)', tests.user_id('pia')), 'LP002', NULL,
+                 'earnings_summary: another performer''s is LP002');
+SELECT results_eq('SELECT tips_count, tips_gross, tips_net, balance FROM api.earnings_summary()',
+                  $$VALUES (1::bigint, 5000::bigint, 4000::bigint, 4000::bigint)$$, 'earnings_summary: pete sees only his own tip');
+SELECT tests.authenticate_as('mona');
+SELECT throws_ok(format('SELECT * FROM api.earnings_summary(%L)', tests.user_id('pia')), 'LP002', NULL,
+                 'earnings_summary: a moderator reading another user''s is LP002');
+SELECT tests.authenticate_as('vic');
+SELECT results_eq(tests.summary_sql(),
+                  $$VALUES (0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint,
+                            87500::bigint, 87500::bigint, 0::bigint, 0::bigint, 0::bigint)$$,
+                  'earnings_summary: a viewer''s own: no earnings (tips sent and shows paid are not received)');
+SELECT tests.authenticate_as(NULL);
+SELECT throws_ok('SELECT * FROM api.earnings_summary()', 'LP001', NULL, 'earnings_summary: nobody acting is LP001');
+
+SELECT tests.clear_authentication();
+SELECT * FROM finish();
+ROLLBACK;
