@@ -301,48 +301,48 @@ SELECT results_eq(
 SELECT is(tests.reserved('vera'), 1500::bigint, 'place_hold: reserved is now 1000 + 500');
 
 -- Rejections: the code, and nothing changed.
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 0, ''bad'')', tests.user_id('pia')), 'LP103', 'place_hold: amount 0 is LP103');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, -5, ''bad'')', tests.user_id('pia')), 'LP103', 'place_hold: a negative amount is LP103');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, NULL, ''bad'')', tests.user_id('pia')), 'LP103', 'place_hold: a NULL amount is LP103');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'', ''lapdance'')', tests.user_id('pia')), 'LP018', 'place_hold: an unknown purpose is LP018');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'', NULL)', tests.user_id('pia')), 'LP018', 'place_hold: a NULL purpose is LP018');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'', ''other'', interval ''1441 minutes'')', tests.user_id('pia')), 'LP018',
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 0, ''bad-28'')', tests.user_id('pia')), 'LP103', 'place_hold: amount 0 is LP103');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, -5, ''bad-29'')', tests.user_id('pia')), 'LP103', 'place_hold: a negative amount is LP103');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, NULL, ''bad-30'')', tests.user_id('pia')), 'LP103', 'place_hold: a NULL amount is LP103');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-31'', ''lapdance'')', tests.user_id('pia')), 'LP018', 'place_hold: an unknown purpose is LP018');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-32'', NULL)', tests.user_id('pia')), 'LP018', 'place_hold: a NULL purpose is LP018');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-33'', ''other'', interval ''1441 minutes'')', tests.user_id('pia')), 'LP018',
                      'place_hold: a lifetime beyond holds.max_minutes is LP018');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'', ''other'', interval ''0'')', tests.user_id('pia')), 'LP018',
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-34'', ''other'', interval ''0'')', tests.user_id('pia')), 'LP018',
                      'place_hold: a zero lifetime is LP018');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'', ''other'', interval ''-5 minutes'')', tests.user_id('pia')), 'LP018',
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-35'', ''other'', interval ''-5 minutes'')', tests.user_id('pia')), 'LP018',
                      'place_hold: a negative lifetime is LP018');
 SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, NULL)', tests.user_id('pia')), 'LP018', 'place_hold: a missing key is LP018');
 SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''  '')', tests.user_id('pia')), 'LP018', 'place_hold: a blank key is LP018');
 SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, %L)', tests.user_id('pia'), repeat('k', 129)), 'LP018', 'place_hold: a key over 128 characters is LP018');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'')', tests.user_id('vera')), 'LP101', 'place_hold: for oneself is LP101');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'')', gen_random_uuid()), 'LP003', 'place_hold: an unknown payee is LP003');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'')', tests.user_id('gone')), 'LP003', 'place_hold: a deleted performer is LP003');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'')', tests.user_id('victor')), 'LP102', 'place_hold: a viewer payee is LP102');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'')', tests.user_id('adam')), 'LP102', 'place_hold: an admin payee is LP102');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'')', tests.user_id('petra')), 'LP108', 'place_hold: a banned payee is LP108');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'', ''private_show'', NULL, %L)', tests.user_id('pia'), gen_random_uuid()), 'LP003',
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-36'')', tests.user_id('vera')), 'LP101', 'place_hold: for oneself is LP101');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-37'')', gen_random_uuid()), 'LP003', 'place_hold: an unknown payee is LP003');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-38'')', tests.user_id('gone')), 'LP003', 'place_hold: a deleted performer is LP003');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-39'')', tests.user_id('victor')), 'LP102', 'place_hold: a viewer payee is LP102');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-40'')', tests.user_id('adam')), 'LP102', 'place_hold: an admin payee is LP102');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-41'')', tests.user_id('petra')), 'LP108', 'place_hold: a banned payee is LP108');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-42'', ''private_show'', NULL, %L)', tests.user_id('pia'), gen_random_uuid()), 'LP003',
                      'place_hold: an unknown stream is LP003');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'', ''private_show'', NULL, %L)', tests.user_id('pia'), tests.stream('paul live')), 'LP104',
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-43'', ''private_show'', NULL, %L)', tests.user_id('pia'), tests.stream('paul live')), 'LP104',
                      'place_hold: another host''s live stream is LP104');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'', ''private_show'', NULL, %L)', tests.user_id('pia'), tests.stream('pia ended')), 'LP104',
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-44'', ''private_show'', NULL, %L)', tests.user_id('pia'), tests.stream('pia ended')), 'LP104',
                      'place_hold: the payee''s ended stream is LP104');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'', ''private_show'', NULL, %L)', tests.user_id('pia'), tests.stream('pia scheduled')), 'LP104',
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-45'', ''private_show'', NULL, %L)', tests.user_id('pia'), tests.stream('pia scheduled')), 'LP104',
                      'place_hold: the payee''s scheduled stream is LP104');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'', ''private_show'', NULL, %L)', tests.user_id('pia'), tests.stream('pia cancelled')), 'LP104',
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-46'', ''private_show'', NULL, %L)', tests.user_id('pia'), tests.stream('pia cancelled')), 'LP104',
                      'place_hold: the payee''s cancelled stream is LP104');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 8501, ''bad'')', tests.user_id('pia')), 'LP100',
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 8501, ''bad-47'')', tests.user_id('pia')), 'LP100',
                      'place_hold: more than available (10000 - 1500 reserved) is LP100');
 SELECT tests.authenticate_as('pia');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'')', tests.user_id('pia')), 'LP101', 'place_hold: a performer for herself is LP101');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-48'')', tests.user_id('pia')), 'LP101', 'place_hold: a performer for herself is LP101');
 SELECT tests.authenticate_as('sam');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'')', tests.user_id('pia')), 'LP022', 'place_hold: a suspended holder is LP022');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-49'')', tests.user_id('pia')), 'LP022', 'place_hold: a suspended holder is LP022');
 SELECT tests.authenticate_as('dora');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'')', tests.user_id('pia')), 'LP107', 'place_hold: a wallet in debt is LP107');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-50'')', tests.user_id('pia')), 'LP107', 'place_hold: a wallet in debt is LP107');
 SELECT tests.authenticate_as(NULL);
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'')', tests.user_id('pia')), 'LP001', 'place_hold: nobody acting is LP001');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-51'')', tests.user_id('pia')), 'LP001', 'place_hold: nobody acting is LP001');
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
-SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad'')', tests.user_id('pia')), 'LP001', 'place_hold: the service role with nobody acting is LP001 too');
+SELECT tests.rejects(format('SELECT api.place_hold(%L, 10, ''bad-52'')', tests.user_id('pia')), 'LP001', 'place_hold: the service role with nobody acting is LP001 too');
 
 -- Exactly the available balance is fine; one more token is not.
 SELECT tests.authenticate_as('victor');
