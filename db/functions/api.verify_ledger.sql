@@ -1,0 +1,177 @@
+CREATE FUNCTION api.verify_ledger(
+    p_wallet_from uuid DEFAULT NULL,
+    p_wallet_to   uuid DEFAULT NULL,
+    p_global      boolean DEFAULT true
+)
+RETURNS TABLE (check_name text, wallet_id uuid, shard smallint, transaction_id uuid, detail text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+    SET jit = off  -- compiling the big chunk queries costs more than it saves
+AS $$
+DECLARE
+    v_from   uuid := coalesce(p_wallet_from, '00000000-0000-0000-0000-000000000000');
+    v_to     uuid := coalesce(p_wallet_to, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
+    v_ranged boolean := p_wallet_from IS NOT NULL OR p_wallet_to IS NOT NULL;
+    v_fees   uuid;
+BEGIN
+    PERFORM lp.verify_authorize();
+    IF v_from > v_to THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'wallet_from must not be greater than wallet_to';
+    END IF;
+    v_fees := lp.system_wallet('platform_fees');
+
+    -- (a) Every ledger transaction sums to zero. With a wallet range, the transactions that touch a wallet of
+    -- the range are summed over all their entries and reported by the chunk holding their smallest wallet
+    -- id, so chunks that cover every wallet report each transaction exactly once.
+    IF v_ranged THEN
+        RETURN QUERY
+        SELECT 'transaction_unbalanced'::text, t.first_wallet, NULL::smallint, r.tx,
+               format('entries sum to %s over %s entries', t.total, t.entries)
+          FROM (SELECT DISTINCT x.transaction_id AS tx FROM lp.ledger AS x
+                 WHERE x.wallet_id BETWEEN v_from AND v_to) AS r
+         CROSS JOIN LATERAL (SELECT sum(l.amount) AS total, count(*) AS entries,
+                                    (array_agg(l.wallet_id ORDER BY l.wallet_id))[1] AS first_wallet
+                               FROM lp.ledger AS l WHERE l.transaction_id = r.tx) AS t
+         WHERE t.total <> 0 AND t.first_wallet BETWEEN v_from AND v_to;
+    ELSE
+        RETURN QUERY
+        SELECT 'transaction_unbalanced'::text, t.first_wallet, NULL::smallint, t.tx,
+               format('entries sum to %s over %s entries', t.total, t.entries)
+          FROM (SELECT l.transaction_id AS tx, sum(l.amount) AS total, count(*) AS entries,
+                       (array_agg(l.wallet_id ORDER BY l.wallet_id))[1] AS first_wallet
+                  FROM lp.ledger AS l
+                 GROUP BY l.transaction_id
+                HAVING sum(l.amount) <> 0) AS t;
+    END IF;
+
+    -- (b) Per account (wallet, shard), entries in id order form an unbroken chain: the first starts at 0, each
+    -- starts where the previous ended, each ends at start + amount. (c) The account's last balance_after and
+    -- the sum of its amounts equal its current balance (lp.wallets.balance for shard 0, lp.wallet_shards for
+    -- the credit shards; no entries: balance 0); entries of an account that does not exist are reported.
+    -- One pass over ledger_account_chain_idx (wallet_id, shard, id): the window needs no sort.
+    RETURN QUERY
+    WITH e AS MATERIALIZED (
+        SELECT l.id, l.wallet_id AS w_id, l.shard AS sh, l.transaction_id AS tx, l.amount,
+               l.balance_before AS bb, l.balance_after AS ba,
+               lag(l.balance_after) OVER acct AS prev_after,
+               lead(l.id) OVER acct IS NULL AS is_last,
+               sum(l.amount) OVER acct AS running_sum
+          FROM lp.ledger AS l
+         WHERE l.wallet_id BETWEEN v_from AND v_to
+        WINDOW acct AS (PARTITION BY l.wallet_id, l.shard ORDER BY l.id)
+    ), accounts AS (
+        SELECT w.id AS w_id, 0::smallint AS sh, w.balance AS bal
+          FROM lp.wallets AS w WHERE w.id BETWEEN v_from AND v_to
+        UNION ALL
+        SELECT s.wallet_id, s.shard, s.balance
+          FROM lp.wallet_shards AS s WHERE s.wallet_id BETWEEN v_from AND v_to
+    )
+    SELECT 'chain_start'::text, e.w_id, e.sh, e.tx,
+           format('entry %s: first entry of the account starts at %s, not 0', e.id, e.bb)
+      FROM e WHERE e.prev_after IS NULL AND e.bb <> 0
+    UNION ALL
+    SELECT 'chain_broken', e.w_id, e.sh, e.tx,
+           format('entry %s: balance_before %s, previous entry''s balance_after %s', e.id, e.bb, e.prev_after)
+      FROM e WHERE e.bb <> e.prev_after
+    UNION ALL
+    SELECT 'entry_arithmetic', e.w_id, e.sh, e.tx,
+           format('entry %s: balance_before %s + amount %s <> balance_after %s', e.id, e.bb, e.amount, e.ba)
+      FROM e WHERE e.ba <> e.bb + e.amount
+    UNION ALL
+    SELECT CASE WHEN a.w_id IS NULL THEN 'unknown_account' ELSE 'balance_mismatch' END,
+           coalesce(a.w_id, x.w_id), coalesce(a.sh, x.sh), x.tx,
+           CASE WHEN a.w_id IS NULL THEN format('entries up to %s on an account that does not exist', x.id)
+                WHEN x.w_id IS NULL THEN format('no entries, but the balance is %s', a.bal)
+                ELSE format('last entry %s ends at %s, the balance is %s', x.id, x.ba, a.bal) END
+      FROM accounts AS a
+      FULL JOIN (SELECT * FROM e WHERE e.is_last) AS x ON x.w_id = a.w_id AND x.sh = a.sh
+     WHERE a.w_id IS NULL OR (x.w_id IS NULL AND a.bal <> 0) OR x.ba <> a.bal
+    UNION ALL
+    SELECT 'sum_mismatch', a.w_id, a.sh, NULL::uuid,
+           format('entries sum to %s, the balance is %s', x.running_sum, a.bal)
+      FROM accounts AS a
+      JOIN e AS x ON x.w_id = a.w_id AND x.sh = a.sh AND x.is_last
+     WHERE x.running_sum <> a.bal;
+
+    -- (d) No user main balance below its reserved tokens unless the wallet is in recorded debt, no negative
+    -- credit shard of a user wallet. (e) Reserved equals the tokens still held by the wallet's open holds.
+    RETURN QUERY
+    SELECT 'negative_balance'::text, w.id, 0::smallint, NULL::uuid,
+           format('balance %s, reserved %s, not in debt', w.balance, w.reserved)
+      FROM lp.wallets AS w
+     WHERE w.id BETWEEN v_from AND v_to AND w.kind = 'user' AND w.debt_since IS NULL AND w.balance < w.reserved
+    UNION ALL
+    SELECT 'negative_balance', s.wallet_id, s.shard, NULL::uuid, format('credit shard balance %s', s.balance)
+      FROM lp.wallet_shards AS s JOIN lp.wallets AS w ON w.id = s.wallet_id
+     WHERE s.wallet_id BETWEEN v_from AND v_to AND w.kind = 'user' AND s.balance < 0
+    UNION ALL
+    SELECT 'reserved_mismatch', w.id, 0::smallint, NULL::uuid,
+           format('reserved %s, open holds hold %s', w.reserved, coalesce(h.held, 0))
+      FROM lp.wallets AS w
+      LEFT JOIN (SELECT hd.wallet_id AS w_id, sum(hd.amount - hd.captured) AS held
+                   FROM lp.holds AS hd
+                  WHERE hd.status = 'open' AND hd.wallet_id BETWEEN v_from AND v_to
+                  GROUP BY hd.wallet_id) AS h ON h.w_id = w.id
+     WHERE w.id BETWEEN v_from AND v_to AND w.reserved <> coalesce(h.held, 0);
+
+    -- (g) Every tip (by its sender's wallet) and every hold capture (by the holder's wallet) has its ledger
+    -- transaction with the right legs: payer -amount, payee +(amount - fee), platform fees +fee, nothing else
+    -- credited.
+    RETURN QUERY
+    SELECT 'tip_transaction'::text, t.sender_wallet, NULL::smallint, t.tx,
+           CASE WHEN t.entries = 0 THEN format('tip %s: no ledger entries', t.tip_id)
+                ELSE format('tip %s of %s (fee %s): sender %s, recipient %s, platform fees %s, credits %s, '
+                            '%s entries referencing another object', t.tip_id, t.amount, t.fee, t.sender_amount,
+                            t.recipient_amount, t.fee_amount, t.credits, t.bad_refs) END
+      FROM (SELECT tp.id AS tip_id, tp.transaction_id AS tx, tp.amount, tp.fee_amount AS fee,
+                   sw.id AS sender_wallet, count(l.id) AS entries,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = sw.id), 0) AS sender_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = rw.id), 0) AS recipient_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_fees), 0) AS fee_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.amount > 0), 0) AS credits,
+                   count(l.id) FILTER (WHERE l.reference_type <> 'tip' OR l.reference_id <> tp.id) AS bad_refs
+              FROM lp.tips AS tp
+              JOIN lp.wallets AS sw ON sw.user_id = tp.sender_id
+              JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
+              LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.transaction_id
+             WHERE sw.id BETWEEN v_from AND v_to
+             GROUP BY tp.id, sw.id, rw.id) AS t
+     WHERE t.entries = 0 OR t.sender_amount <> -t.amount OR t.recipient_amount <> t.amount - t.fee
+        OR t.fee_amount <> t.fee OR t.credits <> t.amount OR t.bad_refs <> 0
+    UNION ALL
+    SELECT 'hold_capture_transaction', c.holder_wallet, NULL::smallint, c.tx,
+           CASE WHEN c.entries = 0 THEN format('capture %s of hold %s: no ledger entries', c.capture_id, c.hold_id)
+                ELSE format('capture %s of hold %s, %s (fee %s): holder %s, payee %s, platform fees %s, credits %s',
+                            c.capture_id, c.hold_id, c.amount, c.fee, c.holder_amount, c.payee_amount,
+                            c.fee_amount, c.credits) END
+      FROM (SELECT hc.id AS capture_id, hc.hold_id, hc.transaction_id AS tx, hc.amount, hc.fee_amount AS fee,
+                   h.wallet_id AS holder_wallet, count(l.id) AS entries,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = h.wallet_id), 0) AS holder_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = pw.id), 0) AS payee_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_fees), 0) AS fee_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.amount > 0), 0) AS credits
+              FROM lp.hold_captures AS hc
+              JOIN lp.holds AS h ON h.id = hc.hold_id
+              JOIN lp.wallets AS pw ON pw.user_id = h.payee_id
+              LEFT JOIN lp.ledger AS l ON l.transaction_id = hc.transaction_id
+             WHERE h.wallet_id BETWEEN v_from AND v_to
+             GROUP BY hc.id, h.wallet_id, pw.id) AS c
+     WHERE c.entries = 0 OR c.holder_amount <> -c.amount OR c.payee_amount <> c.amount - c.fee
+        OR c.fee_amount <> c.fee OR c.credits <> c.amount;
+
+    -- (f) Global: the balances of every account, users and system wallets, sum to zero: tokens issued minus
+    -- tokens burned (the issuance wallet's balance, negated) equals the tokens held everywhere else.
+    IF p_global THEN
+        RETURN QUERY
+        SELECT 'tokens_not_conserved'::text, NULL::uuid, NULL::smallint, NULL::uuid,
+               format('balances sum to %s (main %s, shards %s); see api.ledger_totals()', m.total + s.total,
+                      m.total, s.total)
+          FROM (SELECT coalesce(sum(w.balance), 0) AS total FROM lp.wallets AS w) AS m,
+               (SELECT coalesce(sum(ws.balance), 0) AS total FROM lp.wallet_shards AS ws) AS s
+         WHERE m.total + s.total <> 0;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION api.verify_ledger(uuid, uuid, boolean) IS 'Checks the ledger''s invariants and returns one row per violation found (no rows: the ledger is sound); never raises for a violation. check_name: transaction_unbalanced (a transaction''s entries do not sum to 0), chain_start / chain_broken / entry_arithmetic (an account''s before/after chain: starts at 0, each entry starts where the previous ended, after = before + amount), balance_mismatch / sum_mismatch (an account''s last balance_after / sum of amounts differs from its current balance), unknown_account (entries on a shard that does not exist), negative_balance (a user main balance below its reserved tokens without recorded debt, or a negative user credit shard), reserved_mismatch (reserved differs from the open holds), tip_transaction / hold_capture_transaction (a tip''s or capture''s ledger transaction is missing or has the wrong legs), tokens_not_conserved (global: all balances do not sum to 0). p_wallet_from / p_wallet_to (inclusive, NULL = open) restrict every check but the global one to the wallets in that id range, so a large ledger can be verified chunk by chunk (api.ledger_stats gives the chunks); p_global runs the global check. The livepanty_service role, or an acting admin (LP001 / LP002 otherwise); LP018 when wallet_from > wallet_to.';
+REVOKE ALL ON FUNCTION api.verify_ledger(uuid, uuid, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.verify_ledger(uuid, uuid, boolean) TO livepanty_app, livepanty_service;
