@@ -13,8 +13,8 @@ BEGIN
     END IF;
     -- Serialise the spends of a user who has a limit: without this, two concurrent tips could each see the
     -- other's tokens as unspent and together pass the cap. The lock is released at commit, so the queries
-    -- below (each statement takes a new snapshot under READ COMMITTED, hence VOLATILE) see every spend that
-    -- committed before. It is an advisory lock on the user, not the wallet row: callers take it before any
+    -- below (each statement takes a new snapshot under READ COMMITTED, the application's isolation level;
+    -- hence VOLATILE) see every spend that committed before. It is an advisory lock on the user, not the wallet row: callers take it before any
     -- row lock (api.tip before lp.post; api.place_hold before it touches a hold or the wallet), so it never
     -- interferes with lp.post's wallet-id lock order.
     PERFORM pg_advisory_xact_lock(hashtext('lp.spending_limits:' || p_user_id::text));
