@@ -44,7 +44,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP102', MESSAGE = 'only performers receive tips';
     END IF;
     PERFORM lp.assert_not_sanctioned(v_sender);
-    IF lp.active_sanction(p_recipient_id) IS NOT NULL THEN
+    IF (lp.active_sanction(p_recipient_id)).id IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP108', MESSAGE = 'the recipient cannot receive tips now';
     END IF;
     IF p_stream_id IS NOT NULL THEN
@@ -57,7 +57,6 @@ BEGIN
                 DETAIL = format('stream status %s', v_stream.status);
         END IF;
     END IF;
-    PERFORM lp.check_spending_limit(v_sender, p_amount);
 
     v_fee := lp.fee_for(p_amount);
     INSERT INTO lp.tips (sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous,
@@ -71,20 +70,20 @@ BEGIN
         SELECT t.* INTO v_tip FROM lp.tips AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key;
         RETURN lp.replay_tip(v_tip, p_recipient_id, p_amount, p_stream_id, v_message, p_is_anonymous);
     END IF;
+    -- After the claim, so that a concurrent retry of this very tip waits for it instead of being counted.
+    PERFORM lp.check_spending_limit(v_sender, p_amount);
 
     SELECT (array_agg(w.id) FILTER (WHERE w.user_id = v_sender))[1],
            (array_agg(w.id) FILTER (WHERE w.user_id = p_recipient_id))[1]
       INTO v_from, v_to
       FROM lp.wallets AS w WHERE w.user_id IN (v_sender, p_recipient_id);
+    -- Zero legs are left out (a fee of 0, or a fee of 100 % that leaves the performer nothing).
     PERFORM lp.post(v_tx, 'tip', v_tip.id,
-        CASE WHEN v_fee > 0 THEN
-            ARRAY[ROW(v_from, -p_amount, 'tip', 0, false)::lp.posting,
-                  ROW(v_to, p_amount - v_fee, 'tip', 0, false)::lp.posting,
-                  ROW(lp.system_wallet('platform_fees'), v_fee, 'tip_fee', 0, false)::lp.posting]
-        ELSE
-            ARRAY[ROW(v_from, -p_amount, 'tip', 0, false)::lp.posting,
-                  ROW(v_to, p_amount, 'tip', 0, false)::lp.posting]
-        END);
+        ARRAY(SELECT ROW(l.wallet_id, l.amount, l.kind, 0, false)::lp.posting
+                FROM (VALUES (v_from, -p_amount, 'tip'),
+                             (v_to, p_amount - v_fee, 'tip'),
+                             (lp.system_wallet('platform_fees'), v_fee, 'tip_fee')) AS l (wallet_id, amount, kind)
+               WHERE l.amount <> 0));
     RETURN v_tip;
 END
 $$;
