@@ -7,9 +7,9 @@ SELECT u.id,
        u.role,
        u.created_at,
        u.last_login_at,
-       w.balance,
+       w.balance + sh.pending             AS balance,
        w.reserved,
-       w.balance - w.reserved             AS available,
+       w.balance + sh.pending - w.reserved AS available,
        w.currency,
        w.tokens_per_unit,
        k.status                           AS kyc_status,
@@ -18,6 +18,10 @@ SELECT u.id,
        s.ends_at                          AS sanction_ends_at
   FROM lp.users AS u
   LEFT JOIN lp.wallets AS w ON w.user_id = u.id
+  LEFT JOIN LATERAL (
+        SELECT coalesce(sum(ws.balance), 0)::bigint AS pending
+          FROM lp.wallet_shards AS ws
+         WHERE ws.wallet_id = w.id) AS sh ON true
   LEFT JOIN LATERAL (
         SELECT kv.status, kv.reviewed_at
           FROM lp.kyc_verifications AS kv
@@ -32,5 +36,5 @@ SELECT u.id,
          ORDER BY (us.sanction_type = 'ban') DESC, us.ends_at DESC NULLS FIRST
          LIMIT 1) AS s ON true
  WHERE u.deleted_at IS NULL;
-COMMENT ON VIEW api.user_summary IS 'Active users with wallet balance (balance, reserved, available), latest KYC status and the blocking sanction (suspension or ban) in force. security_invoker: each reader sees what RLS gives them: their own row; every user row for moderators and admins, but wallet and KYC columns only where the reader may see those rows (all for admins).';
+COMMENT ON VIEW api.user_summary IS 'Active users with wallet balance (balance = main balance + credit shards, reserved, available = balance - reserved), latest KYC status and the blocking sanction (suspension or ban) in force. security_invoker: each reader sees what RLS gives them: their own row; every user row for moderators and admins, but wallet and KYC columns only where the reader may see those rows (all for admins).';
 GRANT SELECT ON api.user_summary TO livepanty_app, livepanty_service, livepanty_readonly;
