@@ -1,0 +1,60 @@
+CREATE FUNCTION api.list_tips(
+    p_as      text DEFAULT 'sender',
+    p_user_id uuid DEFAULT NULL,
+    p_after   uuid DEFAULT NULL,
+    p_limit   integer DEFAULT 50
+) RETURNS TABLE (
+    id           uuid,
+    sender_id    uuid,
+    recipient_id uuid,
+    stream_id    uuid,
+    amount       bigint,
+    fee_amount   bigint,
+    net_amount   bigint,
+    message      text,
+    is_anonymous boolean,
+    status       text,
+    created_at   timestamptz
+)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_actor         uuid := lp.require_user();
+    v_admin         boolean := lp.current_user_role() = 'admin';
+    v_user          uuid := coalesce(p_user_id, v_actor);
+    v_after_created timestamptz;
+BEGIN
+    IF p_as IS NULL OR p_as NOT IN ('sender', 'recipient') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_as must be sender or recipient';
+    END IF;
+    IF v_user <> v_actor AND NOT v_admin THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may list another user''s tips';
+    END IF;
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'limit must be between 1 and 1000';
+    END IF;
+    IF p_after IS NOT NULL THEN
+        SELECT t.created_at INTO v_after_created FROM lp.tips AS t
+         WHERE t.id = p_after AND CASE p_as WHEN 'sender' THEN t.sender_id ELSE t.recipient_id END = v_user;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'unknown pagination cursor';
+        END IF;
+    END IF;
+    -- Newest first, keyset pagination on (created_at, id): pass the last id of a page as p_after.
+    -- An anonymous tip names its sender to the sender and to admins only: the recipient sees NULL.
+    RETURN QUERY
+        SELECT t.id,
+               CASE WHEN t.is_anonymous AND t.sender_id <> v_actor AND NOT v_admin THEN NULL ELSE t.sender_id END,
+               t.recipient_id, t.stream_id, t.amount, t.fee_amount, t.amount - t.fee_amount, t.message,
+               t.is_anonymous, t.status, t.created_at
+          FROM lp.tips AS t
+         WHERE CASE p_as WHEN 'sender' THEN t.sender_id ELSE t.recipient_id END = v_user
+           AND (p_after IS NULL OR (t.created_at, t.id) < (v_after_created, p_after))
+         ORDER BY t.created_at DESC, t.id DESC
+         LIMIT p_limit;
+END
+$$;
+COMMENT ON FUNCTION api.list_tips(text, uuid, uuid, integer) IS 'Tips the acting user sent (p_as sender) or received (p_as recipient), newest first, keyset pagination (p_after = last id of the previous page, p_limit 1..1000); admins may name any p_user_id (LP002 otherwise). The sender of an anonymous tip is NULL for everyone but the sender and admins.';
+REVOKE ALL ON FUNCTION api.list_tips(text, uuid, uuid, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.list_tips(text, uuid, uuid, integer) TO livepanty_app, livepanty_service;
