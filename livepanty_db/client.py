@@ -18,6 +18,11 @@ Design
   inside a block the transaction is aborted (PostgreSQL semantics): leave the block.
 * ``role="livepanty_app"`` starts every transaction with ``SET LOCAL ROLE livepanty_app`` so that a
   superuser or DBA connection is held to the application's grants and row level security.
+* Money operations (tips, holds, payments, payouts, adjustments) take a required keyword argument
+  ``idempotency_key``: the same key and arguments return the original result, the same key with other
+  arguments raises ``IdempotencyConflict``. The caller owns its retries and therefore its keys; the client
+  never generates one (:func:`new_idempotency_key` makes a fresh one). A Python name that is a keyword gets a
+  trailing underscore (``p_as`` -> ``as_``, ``p_from`` -> ``from_``, ``p_global`` -> ``global_``).
 * Every psycopg error is turned into a :mod:`livepanty_db.errors` exception (``errors.translate``), the
   psycopg error kept as ``__cause__``. ``login`` raises ``InvalidCredentials`` / ``AccountSanctioned`` for
   the failures ``api.login`` reports in-band, ``change_password`` raises ``InvalidCredentials`` for a wrong
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address
@@ -49,9 +55,21 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from livepanty_db import sql
 from livepanty_db.errors import DatabaseError, LivepantyError, error_for_code, translate
 from livepanty_db.models import (
+    Adjustment,
     Authenticated,
+    Bundle,
+    EarningsSummary,
+    Hold,
+    HoldCapture,
+    KycVerification,
+    LedgerChunk,
+    LedgerEntry,
+    LedgerTotals,
+    LedgerViolation,
     LoginResult,
     PasswordChangeResult,
+    Payment,
+    Payout,
     Preferences,
     PublicProfile,
     ResetRequest,
@@ -59,13 +77,18 @@ from livepanty_db.models import (
     Session,
     SessionInfo,
     Setting,
+    SpendingLimit,
+    SpendingLimitStatus,
     StreamStats,
     StreamSummary,
+    Tip,
+    TipListing,
     UserAccount,
     UserSummary,
+    Wallet,
 )
 
-__all__ = ["AsyncClient", "AsyncTransaction", "Client", "Transaction"]
+__all__ = ["AsyncClient", "AsyncTransaction", "Client", "Transaction", "new_idempotency_key"]
 
 T = TypeVar("T")
 
@@ -80,6 +103,17 @@ _LOGIN_FAILURES = {
     "LP020": "invalid credentials",
     "LP022": "the account is suspended or banned",
 }
+
+
+def new_idempotency_key() -> str:
+    """A fresh idempotency key for one money operation: a random uuid4, as text.
+
+    The client never makes keys up itself, because only the caller knows what counts as a retry. Make one key
+    per intended operation (one purchase, one tip, ...), keep it with the request, and pass the same key again
+    when retrying that operation after a timeout or a lost connection: the database then returns the original
+    result instead of doing it twice. A new key means a new operation.
+    """
+    return str(uuid.uuid4())
 
 
 def _login_outcome(result: LoginResult) -> Session:
@@ -377,6 +411,343 @@ class _Api:
     def stream_summary(self) -> list[StreamSummary]:
         """The rows of ``api.stream_summary`` this reader may see (RLS), latest first."""
         return self._fetch(sql.STREAM_SUMMARY, None, class_row(StreamSummary))
+
+    # --- token economy: tips --------------------------------------------------------------------------------
+
+    def tip(
+        self,
+        recipient_id: Id,
+        amount: int,
+        *,
+        idempotency_key: str,
+        stream_id: Id | None = None,
+        message: str | None = None,
+        is_anonymous: bool = False,
+    ) -> Tip:
+        """The acting user tips a performer ``amount`` tokens (``api.tip``); the platform fee is split off.
+
+        A retry with the same ``idempotency_key`` returns the original tip (``IdempotencyConflict`` if the
+        arguments differ). ``InsufficientFunds``, ``SelfPayment``, ``RecipientNotPerformer``,
+        ``AmountOutOfRange``, ``StreamNotLive``, ``SpendingLimitExceeded``, ``WalletInDebt``,
+        ``RecipientSanctioned`` ...: see docs/errors.md.
+        """
+        params = {
+            "recipient_id": recipient_id,
+            "amount": amount,
+            "idempotency_key": idempotency_key,
+            "stream_id": stream_id,
+            "message": message,
+            "is_anonymous": is_anonymous,
+        }
+        return self._one(sql.TIP, params, class_row(Tip))
+
+    def list_tips(
+        self, as_: str = "sender", *, user_id: Id | None = None, after: Id | None = None, limit: int = 50
+    ) -> list[TipListing]:
+        """Tips the acting user sent (``as_="sender"``) or received (``"recipient"``), newest first.
+
+        Admins may name ``user_id``. An anonymous sender is None except for the sender and admins. Keyset
+        pagination: ``after`` = the last id of the previous page.
+        """
+        params = {"as": as_, "user_id": user_id, "after": after, "limit": limit}
+        return self._fetch(sql.LIST_TIPS, params, class_row(TipListing))
+
+    # --- token economy: holds -------------------------------------------------------------------------------
+
+    def place_hold(
+        self,
+        payee_id: Id,
+        amount: int,
+        *,
+        idempotency_key: str,
+        purpose: str = "private_show",
+        expires_in: timedelta | None = None,
+        stream_id: Id | None = None,
+    ) -> Hold:
+        """Reserve ``amount`` of the acting user's available tokens for a performer (``api.place_hold``).
+
+        ``expires_in`` defaults to (and may not exceed) ``holds.max_minutes``. Idempotent per holder and key.
+        """
+        params = {
+            "payee_id": payee_id,
+            "amount": amount,
+            "idempotency_key": idempotency_key,
+            "purpose": purpose,
+            "expires_in": expires_in,
+            "stream_id": stream_id,
+        }
+        return self._one(sql.PLACE_HOLD, params, class_row(Hold))
+
+    def capture_hold(self, hold_id: Id, amount: int, *, idempotency_key: str) -> HoldCapture:
+        """The payee (or the service role, nobody acting) takes ``amount`` of an open hold.
+
+        The fee split applies. ``CaptureExceedsHold`` beyond what remains, ``HoldNotOpen`` once it is closed.
+        Idempotent per hold and key.
+        """
+        params = {"hold_id": hold_id, "amount": amount, "idempotency_key": idempotency_key}
+        return self._one(sql.CAPTURE_HOLD, params, class_row(HoldCapture))
+
+    def release_hold(self, hold_id: Id, *, idempotency_key: str) -> Hold:
+        """The holder or payee (or the service role) ends an open hold; the rest becomes available again."""
+        params = {"hold_id": hold_id, "idempotency_key": idempotency_key}
+        return self._one(sql.RELEASE_HOLD, params, class_row(Hold))
+
+    def get_hold(self, hold_id: Id) -> Hold:
+        """One hold (holder, payee, admin or service role); an overdue open hold is expired on the way."""
+        return self._one(sql.GET_HOLD, {"hold_id": hold_id}, class_row(Hold))
+
+    def list_holds(
+        self,
+        as_: str = "holder",
+        *,
+        status: str | None = None,
+        after: Id | None = None,
+        limit: int = 50,
+    ) -> list[Hold]:
+        """The acting user's holds as ``"holder"`` or ``"payee"``, newest first; ``after``: see list_tips."""
+        params = {"as": as_, "status": status, "after": after, "limit": limit}
+        return self._fetch(sql.LIST_HOLDS, params, class_row(Hold))
+
+    def expire_holds(self, limit: int = 1000) -> int:
+        """Service role job: expire up to ``limit`` overdue open holds; returns how many expired."""
+        return self._one(sql.EXPIRE_HOLDS, {"limit": limit}, scalar_row)
+
+    # --- token economy: spending limits ---------------------------------------------------------------------
+
+    def set_spending_limit(self, period: str, limit_tokens: int | None) -> SpendingLimit:
+        """Cap the acting user's own spending per ``"daily"``, ``"weekly"`` or ``"monthly"`` period.
+
+        ``None`` removes the cap. Lowering applies at once; raising or removing waits
+        ``limits.raise_cooldown_hours`` (the pending fields).
+        """
+        params = {"period": period, "limit_tokens": limit_tokens}
+        return self._one(sql.SET_SPENDING_LIMIT, params, class_row(SpendingLimit))
+
+    def get_spending_limits(self) -> list[SpendingLimitStatus]:
+        """The acting user's spending limits as they stand now, with what remains in each window."""
+        return self._fetch(sql.GET_SPENDING_LIMITS, None, class_row(SpendingLimitStatus))
+
+    # --- token economy: bundles and payments ----------------------------------------------------------------
+
+    def list_bundles(self) -> list[Bundle]:
+        """The token bundles on sale (admins: all of them), smallest first (``api.list_bundles``)."""
+        return self._fetch(sql.LIST_BUNDLES, None, class_row(Bundle))
+
+    def set_bundle(
+        self, code: str, tokens: int, price_minor: int, *, currency: str = "USD", active: bool = True
+    ) -> Bundle:
+        """Admins: create or change a token bundle (price in minor units of ``currency``; audited)."""
+        params = {
+            "code": code,
+            "tokens": tokens,
+            "price_minor": price_minor,
+            "currency": currency,
+            "active": active,
+        }
+        return self._one(sql.SET_BUNDLE, params, class_row(Bundle))
+
+    def create_payment(self, bundle_code: str, provider: str, *, idempotency_key: str) -> Payment:
+        """The acting user starts buying a bundle: a pending payment (``api.create_payment``; idempotent)."""
+        params = {"bundle_code": bundle_code, "provider": provider, "idempotency_key": idempotency_key}
+        return self._one(sql.CREATE_PAYMENT, params, class_row(Payment))
+
+    def complete_payment(self, payment_id: Id, provider_reference: str, *, idempotency_key: str) -> Payment:
+        """Service role: the provider confirmed a pending payment; its tokens are credited to the buyer."""
+        params = {
+            "payment_id": payment_id,
+            "provider_reference": provider_reference,
+            "idempotency_key": idempotency_key,
+        }
+        return self._one(sql.COMPLETE_PAYMENT, params, class_row(Payment))
+
+    def fail_payment(self, payment_id: Id, reason: str | None = None, *, idempotency_key: str) -> Payment:
+        """Service role: the provider declined a pending payment; no token moves (``api.fail_payment``)."""
+        params = {"payment_id": payment_id, "reason": reason, "idempotency_key": idempotency_key}
+        return self._one(sql.FAIL_PAYMENT, params, class_row(Payment))
+
+    def refund_payment(self, payment_id: Id, reason: str, *, idempotency_key: str) -> Payment:
+        """Service role: refund a completed payment (spent tokens follow ``refunds.shortfall_policy``)."""
+        params = {"payment_id": payment_id, "reason": reason, "idempotency_key": idempotency_key}
+        return self._one(sql.REFUND_PAYMENT, params, class_row(Payment))
+
+    def chargeback_payment(self, payment_id: Id, reason: str, *, idempotency_key: str) -> Payment:
+        """Service role: record a chargeback (clawed back like a refund; the buyer is flagged for review)."""
+        params = {"payment_id": payment_id, "reason": reason, "idempotency_key": idempotency_key}
+        return self._one(sql.CHARGEBACK_PAYMENT, params, class_row(Payment))
+
+    def get_payment(self, payment_id: Id) -> Payment:
+        """One payment: the buyer's own, or any for admins (``api.get_payment``)."""
+        return self._one(sql.GET_PAYMENT, {"payment_id": payment_id}, class_row(Payment))
+
+    def list_payments(
+        self,
+        *,
+        user_id: Id | None = None,
+        status: str | None = None,
+        after: Id | None = None,
+        limit: int = 50,
+    ) -> list[Payment]:
+        """Payments newest first: the acting user's; admins any user's or (``user_id`` None) everyone's."""
+        params = {"user_id": user_id, "status": status, "after": after, "limit": limit}
+        return self._fetch(sql.LIST_PAYMENTS, params, class_row(Payment))
+
+    # --- token economy: adjustments -------------------------------------------------------------------------
+
+    def adjust_balance(self, user_id: Id, amount: int, reason: str, *, idempotency_key: str) -> Adjustment:
+        """Admins: a correcting transfer (positive credits the user), with a mandatory reason; audited."""
+        params = {"user_id": user_id, "amount": amount, "reason": reason, "idempotency_key": idempotency_key}
+        return self._one(sql.ADJUST_BALANCE, params, class_row(Adjustment))
+
+    # --- token economy: identity verification (KYC) ---------------------------------------------------------
+
+    def submit_kyc(
+        self,
+        *,
+        document_type: str,
+        document_country: str,
+        document_front_url: str,
+        level: str = "identity",
+        document_back_url: str | None = None,
+        selfie_url: str | None = None,
+        provider: str = "manual",
+        provider_reference: str | None = None,
+    ) -> KycVerification:
+        """The acting user submits a verification (document images as ``s3://bucket/key`` locations)."""
+        params = {
+            "level": level,
+            "document_type": document_type,
+            "document_country": document_country,
+            "document_front_url": document_front_url,
+            "document_back_url": document_back_url,
+            "selfie_url": selfie_url,
+            "provider": provider,
+            "provider_reference": provider_reference,
+        }
+        return self._one(sql.SUBMIT_KYC, params, class_row(KycVerification))
+
+    def approve_kyc(
+        self,
+        verification_id: Id,
+        *,
+        expires_at: datetime | None = None,
+        verified_date_of_birth: date | str | None = None,
+    ) -> KycVerification:
+        """Admins: approve a pending verification, optionally until ``expires_at`` (``api.approve_kyc``)."""
+        params = {
+            "verification_id": verification_id,
+            "expires_at": expires_at,
+            "verified_date_of_birth": verified_date_of_birth,
+        }
+        return self._one(sql.APPROVE_KYC, params, class_row(KycVerification))
+
+    def reject_kyc(self, verification_id: Id, reason: str) -> KycVerification:
+        """Admins: reject a pending verification with a reason (``api.reject_kyc``)."""
+        params = {"verification_id": verification_id, "reason": reason}
+        return self._one(sql.REJECT_KYC, params, class_row(KycVerification))
+
+    def get_kyc_status(self, user_id: Id | None = None) -> KycVerification | None:
+        """The latest verification of the acting user (admins: ``user_id``'s), or None if there is none."""
+        return self._optional(sql.GET_KYC_STATUS, {"user_id": user_id}, class_row(KycVerification))
+
+    def list_pending_kyc(self, *, after: Id | None = None, limit: int = 50) -> list[KycVerification]:
+        """Admins: the pending verifications, oldest first; ``after`` = last id of the previous page."""
+        params = {"after": after, "limit": limit}
+        return self._fetch(sql.LIST_PENDING_KYC, params, class_row(KycVerification))
+
+    # --- token economy: payouts -----------------------------------------------------------------------------
+
+    def request_payout(self, tokens: int, method: str, *, idempotency_key: str) -> Payout:
+        """The acting performer cashes out matured earnings (needs approved KYC; ``api.request_payout``)."""
+        params = {"tokens": tokens, "method": method, "idempotency_key": idempotency_key}
+        return self._one(sql.REQUEST_PAYOUT, params, class_row(Payout))
+
+    def approve_payout(self, payout_id: Id, *, idempotency_key: str) -> Payout:
+        """Admins: approve a requested payout for payment (``api.approve_payout``)."""
+        params = {"payout_id": payout_id, "idempotency_key": idempotency_key}
+        return self._one(sql.APPROVE_PAYOUT, params, class_row(Payout))
+
+    def reject_payout(self, payout_id: Id, reason: str, *, idempotency_key: str) -> Payout:
+        """Admins: reject a requested or approved payout; its tokens return to the performer."""
+        params = {"payout_id": payout_id, "reason": reason, "idempotency_key": idempotency_key}
+        return self._one(sql.REJECT_PAYOUT, params, class_row(Payout))
+
+    def mark_payout_paid(self, payout_id: Id, provider_reference: str, *, idempotency_key: str) -> Payout:
+        """Service role: an approved payout was paid; its tokens leave circulation."""
+        params = {
+            "payout_id": payout_id,
+            "provider_reference": provider_reference,
+            "idempotency_key": idempotency_key,
+        }
+        return self._one(sql.MARK_PAYOUT_PAID, params, class_row(Payout))
+
+    def mark_payout_failed(self, payout_id: Id, reason: str, *, idempotency_key: str) -> Payout:
+        """Service role: paying an approved payout failed; its tokens return to the performer."""
+        params = {"payout_id": payout_id, "reason": reason, "idempotency_key": idempotency_key}
+        return self._one(sql.MARK_PAYOUT_FAILED, params, class_row(Payout))
+
+    def cancel_payout(self, payout_id: Id, *, idempotency_key: str) -> Payout:
+        """The acting user withdraws their own payout while it is still requested (``api.cancel_payout``)."""
+        params = {"payout_id": payout_id, "idempotency_key": idempotency_key}
+        return self._one(sql.CANCEL_PAYOUT, params, class_row(Payout))
+
+    def list_payouts(
+        self,
+        *,
+        user_id: Id | None = None,
+        status: str | None = None,
+        after: Id | None = None,
+        limit: int = 50,
+    ) -> list[Payout]:
+        """Payouts newest first: the acting user's; admins any user's or (``user_id`` None) everyone's."""
+        params = {"user_id": user_id, "status": status, "after": after, "limit": limit}
+        return self._fetch(sql.LIST_PAYOUTS, params, class_row(Payout))
+
+    def earnings_summary(
+        self, user_id: Id | None = None, *, from_: datetime | None = None, to: datetime | None = None
+    ) -> EarningsSummary:
+        """A performer's earnings over ``[from_, to)`` (open ends: None) and their payable state now."""
+        params = {"user_id": user_id, "from": from_, "to": to}
+        return self._one(sql.EARNINGS_SUMMARY, params, class_row(EarningsSummary))
+
+    # --- token economy: wallets and ledger ------------------------------------------------------------------
+
+    def get_wallet(self, user_id: Id | None = None) -> Wallet:
+        """The acting user's wallet (admins: anyone's): balance, reserved, available (``api.get_wallet``)."""
+        return self._one(sql.GET_WALLET, {"user_id": user_id}, class_row(Wallet))
+
+    def wallet_history(
+        self, user_id: Id | None = None, *, before_id: int | None = None, limit: int = 50
+    ) -> list[LedgerEntry]:
+        """Ledger entries of a wallet, newest first; next page: ``before_id`` = smallest id of this one."""
+        params = {"user_id": user_id, "before_id": before_id, "limit": limit}
+        return self._fetch(sql.WALLET_HISTORY, params, class_row(LedgerEntry))
+
+    def balance_at(self, at: datetime, user_id: Id | None = None) -> int:
+        """Total balance of the acting user's wallet (admins: ``user_id``'s) at a past time ``at``."""
+        return self._one(sql.BALANCE_AT, {"user_id": user_id, "at": at}, scalar_row)
+
+    def sweep_wallets(self, limit: int = 1000) -> int:
+        """Service role job: sweep credit shards into main balances; returns how many wallets were swept."""
+        return self._one(sql.SWEEP_WALLETS, {"limit": limit}, scalar_row)
+
+    def verify_ledger(
+        self, *, wallet_from: Id | None = None, wallet_to: Id | None = None, global_: bool = True
+    ) -> list[LedgerViolation]:
+        """Service role or admins: every broken ledger invariant; ``[]`` when the ledger is sound.
+
+        ``wallet_from``/``wallet_to`` restrict the per-wallet checks to a range (see :meth:`ledger_stats`);
+        ``global_`` runs the global conservation check.
+        """
+        params = {"wallet_from": wallet_from, "wallet_to": wallet_to, "global": global_}
+        return self._fetch(sql.VERIFY_LEDGER, params, class_row(LedgerViolation))
+
+    def ledger_totals(self) -> LedgerTotals:
+        """Service role or admins: issued, burned, circulating and held tokens (``api.ledger_totals``)."""
+        return self._one(sql.LEDGER_TOTALS, None, class_row(LedgerTotals))
+
+    def ledger_stats(self, chunk_wallets: int = 1000) -> list[LedgerChunk]:
+        """Service role or admins: the wallet-id chunks of a chunked verification, with their sizes."""
+        return self._fetch(sql.LEDGER_STATS, {"chunk_wallets": chunk_wallets}, class_row(LedgerChunk))
 
 
 class Transaction(_Api):
@@ -801,6 +1172,351 @@ class _AsyncApi:
     async def stream_summary(self) -> list[StreamSummary]:
         """The rows of ``api.stream_summary`` this reader may see (RLS), latest first."""
         return await self._fetch(sql.STREAM_SUMMARY, None, class_row(StreamSummary))
+
+    # --- token economy: tips --------------------------------------------------------------------------------
+
+    async def tip(
+        self,
+        recipient_id: Id,
+        amount: int,
+        *,
+        idempotency_key: str,
+        stream_id: Id | None = None,
+        message: str | None = None,
+        is_anonymous: bool = False,
+    ) -> Tip:
+        """The acting user tips a performer ``amount`` tokens (``api.tip``); the platform fee is split off.
+
+        A retry with the same ``idempotency_key`` returns the original tip (``IdempotencyConflict`` if the
+        arguments differ). ``InsufficientFunds``, ``SelfPayment``, ``RecipientNotPerformer``,
+        ``AmountOutOfRange``, ``StreamNotLive``, ``SpendingLimitExceeded``, ``WalletInDebt``,
+        ``RecipientSanctioned`` ...: see docs/errors.md.
+        """
+        params = {
+            "recipient_id": recipient_id,
+            "amount": amount,
+            "idempotency_key": idempotency_key,
+            "stream_id": stream_id,
+            "message": message,
+            "is_anonymous": is_anonymous,
+        }
+        return await self._one(sql.TIP, params, class_row(Tip))
+
+    async def list_tips(
+        self, as_: str = "sender", *, user_id: Id | None = None, after: Id | None = None, limit: int = 50
+    ) -> list[TipListing]:
+        """Tips the acting user sent (``as_="sender"``) or received (``"recipient"``), newest first.
+
+        Admins may name ``user_id``. An anonymous sender is None except for the sender and admins. Keyset
+        pagination: ``after`` = the last id of the previous page.
+        """
+        params = {"as": as_, "user_id": user_id, "after": after, "limit": limit}
+        return await self._fetch(sql.LIST_TIPS, params, class_row(TipListing))
+
+    # --- token economy: holds -------------------------------------------------------------------------------
+
+    async def place_hold(
+        self,
+        payee_id: Id,
+        amount: int,
+        *,
+        idempotency_key: str,
+        purpose: str = "private_show",
+        expires_in: timedelta | None = None,
+        stream_id: Id | None = None,
+    ) -> Hold:
+        """Reserve ``amount`` of the acting user's available tokens for a performer (``api.place_hold``).
+
+        ``expires_in`` defaults to (and may not exceed) ``holds.max_minutes``. Idempotent per holder and key.
+        """
+        params = {
+            "payee_id": payee_id,
+            "amount": amount,
+            "idempotency_key": idempotency_key,
+            "purpose": purpose,
+            "expires_in": expires_in,
+            "stream_id": stream_id,
+        }
+        return await self._one(sql.PLACE_HOLD, params, class_row(Hold))
+
+    async def capture_hold(self, hold_id: Id, amount: int, *, idempotency_key: str) -> HoldCapture:
+        """The payee (or the service role, nobody acting) takes ``amount`` of an open hold.
+
+        The fee split applies. ``CaptureExceedsHold`` beyond what remains, ``HoldNotOpen`` once it is closed.
+        Idempotent per hold and key.
+        """
+        params = {"hold_id": hold_id, "amount": amount, "idempotency_key": idempotency_key}
+        return await self._one(sql.CAPTURE_HOLD, params, class_row(HoldCapture))
+
+    async def release_hold(self, hold_id: Id, *, idempotency_key: str) -> Hold:
+        """The holder or payee (or the service role) ends an open hold; the rest becomes available again."""
+        params = {"hold_id": hold_id, "idempotency_key": idempotency_key}
+        return await self._one(sql.RELEASE_HOLD, params, class_row(Hold))
+
+    async def get_hold(self, hold_id: Id) -> Hold:
+        """One hold (holder, payee, admin or service role); an overdue open hold is expired on the way."""
+        return await self._one(sql.GET_HOLD, {"hold_id": hold_id}, class_row(Hold))
+
+    async def list_holds(
+        self,
+        as_: str = "holder",
+        *,
+        status: str | None = None,
+        after: Id | None = None,
+        limit: int = 50,
+    ) -> list[Hold]:
+        """The acting user's holds as ``"holder"`` or ``"payee"``, newest first; ``after``: see list_tips."""
+        params = {"as": as_, "status": status, "after": after, "limit": limit}
+        return await self._fetch(sql.LIST_HOLDS, params, class_row(Hold))
+
+    async def expire_holds(self, limit: int = 1000) -> int:
+        """Service role job: expire up to ``limit`` overdue open holds; returns how many expired."""
+        return await self._one(sql.EXPIRE_HOLDS, {"limit": limit}, scalar_row)
+
+    # --- token economy: spending limits ---------------------------------------------------------------------
+
+    async def set_spending_limit(self, period: str, limit_tokens: int | None) -> SpendingLimit:
+        """Cap the acting user's own spending per ``"daily"``, ``"weekly"`` or ``"monthly"`` period.
+
+        ``None`` removes the cap. Lowering applies at once; raising or removing waits
+        ``limits.raise_cooldown_hours`` (the pending fields).
+        """
+        params = {"period": period, "limit_tokens": limit_tokens}
+        return await self._one(sql.SET_SPENDING_LIMIT, params, class_row(SpendingLimit))
+
+    async def get_spending_limits(self) -> list[SpendingLimitStatus]:
+        """The acting user's spending limits as they stand now, with what remains in each window."""
+        return await self._fetch(sql.GET_SPENDING_LIMITS, None, class_row(SpendingLimitStatus))
+
+    # --- token economy: bundles and payments ----------------------------------------------------------------
+
+    async def list_bundles(self) -> list[Bundle]:
+        """The token bundles on sale (admins: all of them), smallest first (``api.list_bundles``)."""
+        return await self._fetch(sql.LIST_BUNDLES, None, class_row(Bundle))
+
+    async def set_bundle(
+        self, code: str, tokens: int, price_minor: int, *, currency: str = "USD", active: bool = True
+    ) -> Bundle:
+        """Admins: create or change a token bundle (price in minor units of ``currency``; audited)."""
+        params = {
+            "code": code,
+            "tokens": tokens,
+            "price_minor": price_minor,
+            "currency": currency,
+            "active": active,
+        }
+        return await self._one(sql.SET_BUNDLE, params, class_row(Bundle))
+
+    async def create_payment(self, bundle_code: str, provider: str, *, idempotency_key: str) -> Payment:
+        """The acting user starts buying a bundle: a pending payment (``api.create_payment``; idempotent)."""
+        params = {"bundle_code": bundle_code, "provider": provider, "idempotency_key": idempotency_key}
+        return await self._one(sql.CREATE_PAYMENT, params, class_row(Payment))
+
+    async def complete_payment(
+        self, payment_id: Id, provider_reference: str, *, idempotency_key: str
+    ) -> Payment:
+        """Service role: the provider confirmed a pending payment; its tokens are credited to the buyer."""
+        params = {
+            "payment_id": payment_id,
+            "provider_reference": provider_reference,
+            "idempotency_key": idempotency_key,
+        }
+        return await self._one(sql.COMPLETE_PAYMENT, params, class_row(Payment))
+
+    async def fail_payment(
+        self, payment_id: Id, reason: str | None = None, *, idempotency_key: str
+    ) -> Payment:
+        """Service role: the provider declined a pending payment; no token moves (``api.fail_payment``)."""
+        params = {"payment_id": payment_id, "reason": reason, "idempotency_key": idempotency_key}
+        return await self._one(sql.FAIL_PAYMENT, params, class_row(Payment))
+
+    async def refund_payment(self, payment_id: Id, reason: str, *, idempotency_key: str) -> Payment:
+        """Service role: refund a completed payment (spent tokens follow ``refunds.shortfall_policy``)."""
+        params = {"payment_id": payment_id, "reason": reason, "idempotency_key": idempotency_key}
+        return await self._one(sql.REFUND_PAYMENT, params, class_row(Payment))
+
+    async def chargeback_payment(self, payment_id: Id, reason: str, *, idempotency_key: str) -> Payment:
+        """Service role: record a chargeback (clawed back like a refund; the buyer is flagged for review)."""
+        params = {"payment_id": payment_id, "reason": reason, "idempotency_key": idempotency_key}
+        return await self._one(sql.CHARGEBACK_PAYMENT, params, class_row(Payment))
+
+    async def get_payment(self, payment_id: Id) -> Payment:
+        """One payment: the buyer's own, or any for admins (``api.get_payment``)."""
+        return await self._one(sql.GET_PAYMENT, {"payment_id": payment_id}, class_row(Payment))
+
+    async def list_payments(
+        self,
+        *,
+        user_id: Id | None = None,
+        status: str | None = None,
+        after: Id | None = None,
+        limit: int = 50,
+    ) -> list[Payment]:
+        """Payments newest first: the acting user's; admins any user's or (``user_id`` None) everyone's."""
+        params = {"user_id": user_id, "status": status, "after": after, "limit": limit}
+        return await self._fetch(sql.LIST_PAYMENTS, params, class_row(Payment))
+
+    # --- token economy: adjustments -------------------------------------------------------------------------
+
+    async def adjust_balance(
+        self, user_id: Id, amount: int, reason: str, *, idempotency_key: str
+    ) -> Adjustment:
+        """Admins: a correcting transfer (positive credits the user), with a mandatory reason; audited."""
+        params = {"user_id": user_id, "amount": amount, "reason": reason, "idempotency_key": idempotency_key}
+        return await self._one(sql.ADJUST_BALANCE, params, class_row(Adjustment))
+
+    # --- token economy: identity verification (KYC) ---------------------------------------------------------
+
+    async def submit_kyc(
+        self,
+        *,
+        document_type: str,
+        document_country: str,
+        document_front_url: str,
+        level: str = "identity",
+        document_back_url: str | None = None,
+        selfie_url: str | None = None,
+        provider: str = "manual",
+        provider_reference: str | None = None,
+    ) -> KycVerification:
+        """The acting user submits a verification (document images as ``s3://bucket/key`` locations)."""
+        params = {
+            "level": level,
+            "document_type": document_type,
+            "document_country": document_country,
+            "document_front_url": document_front_url,
+            "document_back_url": document_back_url,
+            "selfie_url": selfie_url,
+            "provider": provider,
+            "provider_reference": provider_reference,
+        }
+        return await self._one(sql.SUBMIT_KYC, params, class_row(KycVerification))
+
+    async def approve_kyc(
+        self,
+        verification_id: Id,
+        *,
+        expires_at: datetime | None = None,
+        verified_date_of_birth: date | str | None = None,
+    ) -> KycVerification:
+        """Admins: approve a pending verification, optionally until ``expires_at`` (``api.approve_kyc``)."""
+        params = {
+            "verification_id": verification_id,
+            "expires_at": expires_at,
+            "verified_date_of_birth": verified_date_of_birth,
+        }
+        return await self._one(sql.APPROVE_KYC, params, class_row(KycVerification))
+
+    async def reject_kyc(self, verification_id: Id, reason: str) -> KycVerification:
+        """Admins: reject a pending verification with a reason (``api.reject_kyc``)."""
+        params = {"verification_id": verification_id, "reason": reason}
+        return await self._one(sql.REJECT_KYC, params, class_row(KycVerification))
+
+    async def get_kyc_status(self, user_id: Id | None = None) -> KycVerification | None:
+        """The latest verification of the acting user (admins: ``user_id``'s), or None if there is none."""
+        return await self._optional(sql.GET_KYC_STATUS, {"user_id": user_id}, class_row(KycVerification))
+
+    async def list_pending_kyc(self, *, after: Id | None = None, limit: int = 50) -> list[KycVerification]:
+        """Admins: the pending verifications, oldest first; ``after`` = last id of the previous page."""
+        params = {"after": after, "limit": limit}
+        return await self._fetch(sql.LIST_PENDING_KYC, params, class_row(KycVerification))
+
+    # --- token economy: payouts -----------------------------------------------------------------------------
+
+    async def request_payout(self, tokens: int, method: str, *, idempotency_key: str) -> Payout:
+        """The acting performer cashes out matured earnings (needs approved KYC; ``api.request_payout``)."""
+        params = {"tokens": tokens, "method": method, "idempotency_key": idempotency_key}
+        return await self._one(sql.REQUEST_PAYOUT, params, class_row(Payout))
+
+    async def approve_payout(self, payout_id: Id, *, idempotency_key: str) -> Payout:
+        """Admins: approve a requested payout for payment (``api.approve_payout``)."""
+        params = {"payout_id": payout_id, "idempotency_key": idempotency_key}
+        return await self._one(sql.APPROVE_PAYOUT, params, class_row(Payout))
+
+    async def reject_payout(self, payout_id: Id, reason: str, *, idempotency_key: str) -> Payout:
+        """Admins: reject a requested or approved payout; its tokens return to the performer."""
+        params = {"payout_id": payout_id, "reason": reason, "idempotency_key": idempotency_key}
+        return await self._one(sql.REJECT_PAYOUT, params, class_row(Payout))
+
+    async def mark_payout_paid(
+        self, payout_id: Id, provider_reference: str, *, idempotency_key: str
+    ) -> Payout:
+        """Service role: an approved payout was paid; its tokens leave circulation."""
+        params = {
+            "payout_id": payout_id,
+            "provider_reference": provider_reference,
+            "idempotency_key": idempotency_key,
+        }
+        return await self._one(sql.MARK_PAYOUT_PAID, params, class_row(Payout))
+
+    async def mark_payout_failed(self, payout_id: Id, reason: str, *, idempotency_key: str) -> Payout:
+        """Service role: paying an approved payout failed; its tokens return to the performer."""
+        params = {"payout_id": payout_id, "reason": reason, "idempotency_key": idempotency_key}
+        return await self._one(sql.MARK_PAYOUT_FAILED, params, class_row(Payout))
+
+    async def cancel_payout(self, payout_id: Id, *, idempotency_key: str) -> Payout:
+        """The acting user withdraws their own payout while it is still requested (``api.cancel_payout``)."""
+        params = {"payout_id": payout_id, "idempotency_key": idempotency_key}
+        return await self._one(sql.CANCEL_PAYOUT, params, class_row(Payout))
+
+    async def list_payouts(
+        self,
+        *,
+        user_id: Id | None = None,
+        status: str | None = None,
+        after: Id | None = None,
+        limit: int = 50,
+    ) -> list[Payout]:
+        """Payouts newest first: the acting user's; admins any user's or (``user_id`` None) everyone's."""
+        params = {"user_id": user_id, "status": status, "after": after, "limit": limit}
+        return await self._fetch(sql.LIST_PAYOUTS, params, class_row(Payout))
+
+    async def earnings_summary(
+        self, user_id: Id | None = None, *, from_: datetime | None = None, to: datetime | None = None
+    ) -> EarningsSummary:
+        """A performer's earnings over ``[from_, to)`` (open ends: None) and their payable state now."""
+        params = {"user_id": user_id, "from": from_, "to": to}
+        return await self._one(sql.EARNINGS_SUMMARY, params, class_row(EarningsSummary))
+
+    # --- token economy: wallets and ledger ------------------------------------------------------------------
+
+    async def get_wallet(self, user_id: Id | None = None) -> Wallet:
+        """The acting user's wallet (admins: anyone's): balance, reserved, available (``api.get_wallet``)."""
+        return await self._one(sql.GET_WALLET, {"user_id": user_id}, class_row(Wallet))
+
+    async def wallet_history(
+        self, user_id: Id | None = None, *, before_id: int | None = None, limit: int = 50
+    ) -> list[LedgerEntry]:
+        """Ledger entries of a wallet, newest first; next page: ``before_id`` = smallest id of this one."""
+        params = {"user_id": user_id, "before_id": before_id, "limit": limit}
+        return await self._fetch(sql.WALLET_HISTORY, params, class_row(LedgerEntry))
+
+    async def balance_at(self, at: datetime, user_id: Id | None = None) -> int:
+        """Total balance of the acting user's wallet (admins: ``user_id``'s) at a past time ``at``."""
+        return await self._one(sql.BALANCE_AT, {"user_id": user_id, "at": at}, scalar_row)
+
+    async def sweep_wallets(self, limit: int = 1000) -> int:
+        """Service role job: sweep credit shards into main balances; returns how many wallets were swept."""
+        return await self._one(sql.SWEEP_WALLETS, {"limit": limit}, scalar_row)
+
+    async def verify_ledger(
+        self, *, wallet_from: Id | None = None, wallet_to: Id | None = None, global_: bool = True
+    ) -> list[LedgerViolation]:
+        """Service role or admins: every broken ledger invariant; ``[]`` when the ledger is sound.
+
+        ``wallet_from``/``wallet_to`` restrict the per-wallet checks to a range (see :meth:`ledger_stats`);
+        ``global_`` runs the global conservation check.
+        """
+        params = {"wallet_from": wallet_from, "wallet_to": wallet_to, "global": global_}
+        return await self._fetch(sql.VERIFY_LEDGER, params, class_row(LedgerViolation))
+
+    async def ledger_totals(self) -> LedgerTotals:
+        """Service role or admins: issued, burned, circulating and held tokens (``api.ledger_totals``)."""
+        return await self._one(sql.LEDGER_TOTALS, None, class_row(LedgerTotals))
+
+    async def ledger_stats(self, chunk_wallets: int = 1000) -> list[LedgerChunk]:
+        """Service role or admins: the wallet-id chunks of a chunked verification, with their sizes."""
+        return await self._fetch(sql.LEDGER_STATS, {"chunk_wallets": chunk_wallets}, class_row(LedgerChunk))
 
 
 class AsyncTransaction(_AsyncApi):

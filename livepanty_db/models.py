@@ -2,13 +2,16 @@
 
 Field names and order are the column names and order of the SQL type (tests compare them with the catalog), so
 rows load with ``psycopg.rows.class_row``. Column types: uuid -> UUID, timestamptz -> aware datetime, inet ->
-``ipaddress`` address, jsonb -> Python JSON values, interval -> timedelta, bigint -> int.
+``ipaddress`` address, jsonb -> Python JSON values, interval -> timedelta, bigint and smallint -> int,
+numeric -> Decimal, bytea -> bytes. Token amounts are whole tokens (int); money amounts (``*_minor``) are
+minor currency units (cents).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 from uuid import UUID
@@ -226,6 +229,318 @@ class StreamSummary:
     tokens_tipped: int | None
 
 
+# --- token economy ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Tip:
+    """``lp.tips``: a tip as ``api.tip`` returns it (the sender sees it whole)."""
+
+    id: UUID
+    sender_id: UUID
+    recipient_id: UUID
+    stream_id: UUID | None
+    #: Tokens paid by the sender (gross); the performer received ``amount - fee_amount``.
+    amount: int
+    fee_amount: int
+    message: str | None
+    is_anonymous: bool
+    status: str
+    transaction_id: UUID
+    idempotency_key: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TipListing:
+    """A row of ``api.list_tips``: ``sender_id`` is None for an anonymous tip unless the reader sent it or is
+    an admin."""
+
+    id: UUID
+    sender_id: UUID | None
+    recipient_id: UUID
+    stream_id: UUID | None
+    amount: int
+    fee_amount: int
+    net_amount: int
+    message: str | None
+    is_anonymous: bool
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """``lp.token_bundles``: a token bundle and its price (``price_minor`` in minor units of ``currency``)."""
+
+    code: str
+    tokens: int
+    price_minor: int
+    currency: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """``lp.payments``: a token purchase (pending, completed, failed, refunded, chargeback or cancelled)."""
+
+    id: UUID
+    user_id: UUID
+    provider: str
+    provider_reference: str | None
+    bundle_code: str | None
+    tokens: int
+    amount_minor: int
+    currency: str
+    status: str
+    failure_reason: str | None
+    idempotency_key: str
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    refunded_at: datetime | None
+    charged_back_at: datetime | None
+    #: Refund or chargeback: tokens taken back from the buyer's wallet.
+    recovered_tokens: int | None
+    #: Refund or chargeback: tokens already spent, booked to the chargeback-loss wallet (policy write_off).
+    written_off_tokens: int | None
+    #: Refund or chargeback: tokens already spent that the buyer now owes (policy debt).
+    debt_tokens: int | None
+    reversal_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """``lp.holds``: a reservation of the holder's (``user_id``) available balance for a payee."""
+
+    id: UUID
+    user_id: UUID
+    wallet_id: UUID
+    payee_id: UUID
+    stream_id: UUID | None
+    purpose: str
+    amount: int
+    #: Tokens captured so far; while open, ``amount - captured`` is reserved.
+    captured: int
+    status: str
+    expires_at: datetime
+    closed_at: datetime | None
+    idempotency_key: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HoldCapture:
+    """``lp.hold_captures``: one capture of a hold (the payee got ``amount - fee_amount``)."""
+
+    id: UUID
+    hold_id: UUID
+    amount: int
+    fee_amount: int
+    transaction_id: UUID
+    idempotency_key: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SpendingLimit:
+    """``lp.spending_limits``: a viewer's own cap for one period, as ``api.set_spending_limit`` left it."""
+
+    user_id: UUID
+    period: str
+    #: The cap in force (None: no cap).
+    limit_tokens: int | None
+    #: A raise or removal (None with ``pending_effective_at`` set) waiting for the cooling-off period.
+    pending_limit_tokens: int | None
+    pending_effective_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SpendingLimitStatus:
+    """A row of ``api.get_spending_limits``: one period's cap as it stands now and the window's usage."""
+
+    period: str
+    limit_tokens: int | None
+    pending_limit_tokens: int | None
+    pending_effective_at: datetime | None
+    window_start: datetime
+    spent: int
+    reserved: int
+    #: What may still be spent in the window (None when there is no cap).
+    remaining: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """``lp.adjustments``: an admin correction (positive credits the user, negative debits them)."""
+
+    id: UUID
+    user_id: UUID
+    amount: int
+    reason: str
+    created_by: UUID | None
+    transaction_id: UUID
+    idempotency_key: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KycVerification:
+    """``lp.kyc_verifications``: an age or identity verification and its review."""
+
+    id: UUID
+    user_id: UUID
+    level: str
+    status: str
+    provider: str
+    provider_reference: str | None
+    document_type: str | None
+    document_country: str | None
+    document_front_url: str | None
+    document_back_url: str | None
+    selfie_url: str | None
+    #: Encrypted by the application; never shown in ``repr``.
+    legal_name_encrypted: bytes | None = field(repr=False)
+    verification_score: Decimal | None
+    verified_date_of_birth: date | None
+    submitted_at: datetime
+    reviewed_at: datetime | None
+    reviewed_by: UUID | None
+    rejection_reason: str | None
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Payout:
+    """``lp.payouts``: a performer's cash-out (``amount_minor`` in minor units of ``currency``)."""
+
+    id: UUID
+    user_id: UUID
+    kyc_verification_id: UUID
+    tokens: int
+    tokens_per_unit: int
+    amount_minor: int
+    currency: str
+    method: str
+    status: str
+    reviewed_by: UUID | None
+    reviewed_at: datetime | None
+    rejection_reason: str | None
+    provider_reference: str | None
+    failure_reason: str | None
+    paid_at: datetime | None
+    idempotency_key: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Wallet:
+    """``api.get_wallet``: a user's wallet; ``available = total - reserved`` is what the user can spend."""
+
+    wallet_id: UUID
+    user_id: UUID
+    #: The main balance; ``pending_credits`` wait in the credit shards; ``total`` is their sum.
+    balance: int
+    pending_credits: int
+    total: int
+    reserved: int
+    available: int
+    in_debt: bool
+    debt_since: datetime | None
+    currency: str
+    tokens_per_unit: int
+    #: ``total`` in minor currency units (cents), rounded down.
+    value_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """A row of ``api.wallet_history``: one ledger entry of the wallet (main balance: shard 0, or a credit
+    shard), with the before/after balances of that account."""
+
+    id: int
+    transaction_id: UUID
+    shard: int
+    amount: int
+    balance_before: int
+    balance_after: int
+    entry_kind: str
+    reference_type: str
+    reference_id: UUID
+    description: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EarningsSummary:
+    """``api.earnings_summary``: a performer's earnings over a period (open ends: None) and now."""
+
+    user_id: UUID
+    period_from: datetime | None
+    period_to: datetime | None
+    tips_count: int
+    tips_gross: int
+    tips_fees: int
+    tips_net: int
+    captures_count: int
+    captures_gross: int
+    captures_fees: int
+    captures_net: int
+    balance: int
+    #: What ``request_payout`` would allow now.
+    payable: int
+    #: Earnings still within ``payouts.hold_days``.
+    in_hold: int
+    #: Tokens of requested and approved payouts.
+    in_clearing: int
+    paid_out: int
+    currency: str
+    tokens_per_unit: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerViolation:
+    """A row of ``api.verify_ledger``: one broken invariant (``check_name`` says which, docs/ledger.md)."""
+
+    check_name: str
+    wallet_id: UUID | None
+    shard: int | None
+    transaction_id: UUID | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerTotals:
+    """``api.ledger_totals``: issued - burned = circulating = user + system holdings; ``imbalance`` is 0 when
+    sound."""
+
+    issued: int
+    burned: int
+    circulating: int
+    in_user_wallets: int
+    in_system_wallets: int
+    imbalance: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerChunk:
+    """A row of ``api.ledger_stats``: one chunk of a chunked verification (wallet-id range, None = open)."""
+
+    chunk: int
+    wallet_from: UUID | None
+    wallet_to: UUID | None
+    wallets: int
+    entries: int
+
+
 #: Every model that mirrors a SQL row type, with that type's name (tests compare fields with the catalog).
 SQL_TYPES: dict[type, str] = {
     UserAccount: "api.user_account",
@@ -239,4 +554,27 @@ SQL_TYPES: dict[type, str] = {
     Setting: "lp.settings",
     UserSummary: "api.user_summary",
     StreamSummary: "api.stream_summary",
+    Tip: "lp.tips",
+    Bundle: "lp.token_bundles",
+    Payment: "lp.payments",
+    Hold: "lp.holds",
+    HoldCapture: "lp.hold_captures",
+    SpendingLimit: "lp.spending_limits",
+    Adjustment: "lp.adjustments",
+    KycVerification: "lp.kyc_verifications",
+    Payout: "lp.payouts",
+}
+
+#: Every model that mirrors the columns of a ``RETURNS TABLE (...)`` function, with that function's name.
+SQL_FUNCTIONS: dict[type, str] = {
+    PublicProfile: "api.public_profile",
+    StreamStats: "api.stream_stats",
+    TipListing: "api.list_tips",
+    SpendingLimitStatus: "api.get_spending_limits",
+    Wallet: "api.get_wallet",
+    LedgerEntry: "api.wallet_history",
+    EarningsSummary: "api.earnings_summary",
+    LedgerViolation: "api.verify_ledger",
+    LedgerTotals: "api.ledger_totals",
+    LedgerChunk: "api.ledger_stats",
 }

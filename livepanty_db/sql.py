@@ -171,6 +171,259 @@ SELECT id, host_id, host_username, host_display_name, title, category, tags, sta
  ORDER BY coalesce(started_at, scheduled_at) DESC NULLS LAST, id
 """
 
+# --- token economy: tips -----------------------------------------------------------------------------------
+
+TIP = """
+SELECT * FROM api.tip(
+    p_recipient_id    => %(recipient_id)s::uuid,
+    p_amount          => %(amount)s::bigint,
+    p_idempotency_key => %(idempotency_key)s::text,
+    p_stream_id       => %(stream_id)s::uuid,
+    p_message         => %(message)s::text,
+    p_is_anonymous    => %(is_anonymous)s::boolean)
+"""
+
+LIST_TIPS = """
+SELECT * FROM api.list_tips(
+    p_as      => %(as)s::text,
+    p_user_id => %(user_id)s::uuid,
+    p_after   => %(after)s::uuid,
+    p_limit   => %(limit)s::integer)
+"""
+
+# --- token economy: holds -----------------------------------------------------------------------------------
+
+PLACE_HOLD = """
+SELECT * FROM api.place_hold(
+    p_payee_id        => %(payee_id)s::uuid,
+    p_amount          => %(amount)s::bigint,
+    p_idempotency_key => %(idempotency_key)s::text,
+    p_purpose         => %(purpose)s::text,
+    p_expires_in      => %(expires_in)s::interval,
+    p_stream_id       => %(stream_id)s::uuid)
+"""
+
+CAPTURE_HOLD = """
+SELECT * FROM api.capture_hold(
+    p_hold_id         => %(hold_id)s::uuid,
+    p_amount          => %(amount)s::bigint,
+    p_idempotency_key => %(idempotency_key)s::text)
+"""
+
+RELEASE_HOLD = """
+SELECT * FROM api.release_hold(
+    p_hold_id         => %(hold_id)s::uuid,
+    p_idempotency_key => %(idempotency_key)s::text)
+"""
+
+GET_HOLD = "SELECT * FROM api.get_hold(p_hold_id => %(hold_id)s::uuid)"
+
+LIST_HOLDS = """
+SELECT * FROM api.list_holds(
+    p_as     => %(as)s::text,
+    p_status => %(status)s::text,
+    p_after  => %(after)s::uuid,
+    p_limit  => %(limit)s::integer)
+"""
+
+EXPIRE_HOLDS = "SELECT api.expire_holds(p_limit => %(limit)s::integer)"
+
+# --- token economy: spending limits -------------------------------------------------------------------------
+
+SET_SPENDING_LIMIT = """
+SELECT * FROM api.set_spending_limit(
+    p_period       => %(period)s::text,
+    p_limit_tokens => %(limit_tokens)s::bigint)
+"""
+
+GET_SPENDING_LIMITS = "SELECT * FROM api.get_spending_limits()"
+
+# --- token economy: bundles and payments --------------------------------------------------------------------
+
+LIST_BUNDLES = "SELECT * FROM api.list_bundles()"
+
+SET_BUNDLE = """
+SELECT * FROM api.set_bundle(
+    p_code        => %(code)s::text,
+    p_tokens      => %(tokens)s::bigint,
+    p_price_minor => %(price_minor)s::bigint,
+    p_currency    => %(currency)s::text,
+    p_active      => %(active)s::boolean)
+"""
+
+CREATE_PAYMENT = """
+SELECT * FROM api.create_payment(
+    p_bundle_code     => %(bundle_code)s::text,
+    p_provider        => %(provider)s::text,
+    p_idempotency_key => %(idempotency_key)s::text)
+"""
+
+COMPLETE_PAYMENT = """
+SELECT * FROM api.complete_payment(
+    p_payment_id         => %(payment_id)s::uuid,
+    p_provider_reference => %(provider_reference)s::text,
+    p_idempotency_key    => %(idempotency_key)s::text)
+"""
+
+FAIL_PAYMENT = """
+SELECT * FROM api.fail_payment(
+    p_payment_id      => %(payment_id)s::uuid,
+    p_reason          => %(reason)s::text,
+    p_idempotency_key => %(idempotency_key)s::text)
+"""
+
+REFUND_PAYMENT = """
+SELECT * FROM api.refund_payment(
+    p_payment_id      => %(payment_id)s::uuid,
+    p_reason          => %(reason)s::text,
+    p_idempotency_key => %(idempotency_key)s::text)
+"""
+
+CHARGEBACK_PAYMENT = """
+SELECT * FROM api.chargeback_payment(
+    p_payment_id      => %(payment_id)s::uuid,
+    p_reason          => %(reason)s::text,
+    p_idempotency_key => %(idempotency_key)s::text)
+"""
+
+GET_PAYMENT = "SELECT * FROM api.get_payment(p_payment_id => %(payment_id)s::uuid)"
+
+LIST_PAYMENTS = """
+SELECT * FROM api.list_payments(
+    p_user_id => %(user_id)s::uuid,
+    p_status  => %(status)s::text,
+    p_after   => %(after)s::uuid,
+    p_limit   => %(limit)s::integer)
+"""
+
+# --- token economy: adjustments -----------------------------------------------------------------------------
+
+ADJUST_BALANCE = """
+SELECT * FROM api.adjust_balance(
+    p_user_id         => %(user_id)s::uuid,
+    p_amount          => %(amount)s::bigint,
+    p_reason          => %(reason)s::text,
+    p_idempotency_key => %(idempotency_key)s::text)
+"""
+
+# --- token economy: identity verification (KYC) -------------------------------------------------------------
+
+SUBMIT_KYC = """
+SELECT * FROM api.submit_kyc(
+    p_level              => %(level)s::text,
+    p_document_type      => %(document_type)s::text,
+    p_document_country   => %(document_country)s::text,
+    p_document_front_url => %(document_front_url)s::text,
+    p_document_back_url  => %(document_back_url)s::text,
+    p_selfie_url         => %(selfie_url)s::text,
+    p_provider           => %(provider)s::text,
+    p_provider_reference => %(provider_reference)s::text)
+"""
+
+APPROVE_KYC = """
+SELECT * FROM api.approve_kyc(
+    p_verification_id        => %(verification_id)s::uuid,
+    p_expires_at             => %(expires_at)s::timestamptz,
+    p_verified_date_of_birth => %(verified_date_of_birth)s::date)
+"""
+
+REJECT_KYC = """
+SELECT * FROM api.reject_kyc(
+    p_verification_id => %(verification_id)s::uuid,
+    p_reason          => %(reason)s::text)
+"""
+
+GET_KYC_STATUS = "SELECT * FROM api.get_kyc_status(p_user_id => %(user_id)s::uuid)"
+
+LIST_PENDING_KYC = """
+SELECT * FROM api.list_pending_kyc(
+    p_after => %(after)s::uuid,
+    p_limit => %(limit)s::integer)
+"""
+
+# --- token economy: payouts ---------------------------------------------------------------------------------
+
+REQUEST_PAYOUT = """
+SELECT * FROM api.request_payout(
+    p_tokens          => %(tokens)s::bigint,
+    p_method          => %(method)s::text,
+    p_idempotency_key => %(idempotency_key)s::text)
+"""
+
+APPROVE_PAYOUT = """
+SELECT * FROM api.approve_payout(
+    p_payout_id       => %(payout_id)s::uuid,
+    p_idempotency_key => %(idempotency_key)s::text)
+"""
+
+REJECT_PAYOUT = """
+SELECT * FROM api.reject_payout(
+    p_payout_id       => %(payout_id)s::uuid,
+    p_reason          => %(reason)s::text,
+    p_idempotency_key => %(idempotency_key)s::text)
+"""
+
+MARK_PAYOUT_PAID = """
+SELECT * FROM api.mark_payout_paid(
+    p_payout_id          => %(payout_id)s::uuid,
+    p_provider_reference => %(provider_reference)s::text,
+    p_idempotency_key    => %(idempotency_key)s::text)
+"""
+
+MARK_PAYOUT_FAILED = """
+SELECT * FROM api.mark_payout_failed(
+    p_payout_id       => %(payout_id)s::uuid,
+    p_reason          => %(reason)s::text,
+    p_idempotency_key => %(idempotency_key)s::text)
+"""
+
+CANCEL_PAYOUT = """
+SELECT * FROM api.cancel_payout(
+    p_payout_id       => %(payout_id)s::uuid,
+    p_idempotency_key => %(idempotency_key)s::text)
+"""
+
+LIST_PAYOUTS = """
+SELECT * FROM api.list_payouts(
+    p_user_id => %(user_id)s::uuid,
+    p_status  => %(status)s::text,
+    p_after   => %(after)s::uuid,
+    p_limit   => %(limit)s::integer)
+"""
+
+EARNINGS_SUMMARY = """
+SELECT * FROM api.earnings_summary(
+    p_user_id => %(user_id)s::uuid,
+    p_from    => %(from)s::timestamptz,
+    p_to      => %(to)s::timestamptz)
+"""
+
+# --- token economy: wallets and ledger ----------------------------------------------------------------------
+
+GET_WALLET = "SELECT * FROM api.get_wallet(p_user_id => %(user_id)s::uuid)"
+
+WALLET_HISTORY = """
+SELECT * FROM api.wallet_history(
+    p_user_id   => %(user_id)s::uuid,
+    p_before_id => %(before_id)s::bigint,
+    p_limit     => %(limit)s::integer)
+"""
+
+BALANCE_AT = "SELECT api.balance_at(p_user_id => %(user_id)s::uuid, p_at => %(at)s::timestamptz)"
+
+SWEEP_WALLETS = "SELECT api.sweep_wallets(p_limit => %(limit)s::integer)"
+
+VERIFY_LEDGER = """
+SELECT * FROM api.verify_ledger(
+    p_wallet_from => %(wallet_from)s::uuid,
+    p_wallet_to   => %(wallet_to)s::uuid,
+    p_global      => %(global)s::boolean)
+"""
+
+LEDGER_TOTALS = "SELECT * FROM api.ledger_totals()"
+
+LEDGER_STATS = "SELECT * FROM api.ledger_stats(p_chunk_wallets => %(chunk_wallets)s::integer)"
+
 # --- operator CLI -------------------------------------------------------------------------------------------
 
 #: The id of the active (not deleted) user whose id, username or e-mail is given (names case-insensitively).
