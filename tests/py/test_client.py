@@ -93,10 +93,7 @@ def test_models_mirror_sql_row_types(conn: psycopg.Connection) -> None:
         assert [f.name for f in dataclasses.fields(model)] == columns, relation
 
 
-@pytest.mark.parametrize(
-    ("model", "function"),
-    [(models.PublicProfile, "api.public_profile"), (models.StreamStats, "api.stream_stats")],
-)
+@pytest.mark.parametrize(("model", "function"), list(models.SQL_FUNCTIONS.items()))
 def test_models_mirror_table_functions(conn: psycopg.Connection, model: type, function: str) -> None:
     row = conn.execute(
         "SELECT array_agg(n ORDER BY i) FROM pg_proc AS p,"
@@ -108,6 +105,18 @@ def test_models_mirror_table_functions(conn: psycopg.Connection, model: type, fu
     assert [f.name for f in dataclasses.fields(model)] == row[0]
 
 
+def test_every_table_function_has_a_model(conn: psycopg.Connection) -> None:
+    """A new ``RETURNS TABLE (...)`` function in ``api`` needs its model in ``models.SQL_FUNCTIONS``."""
+    functions = {
+        r[0]
+        for r in conn.execute(
+            "SELECT p.oid::regproc::text FROM pg_proc AS p"
+            " WHERE p.pronamespace = 'api'::regnamespace AND 't' = ANY (p.proargmodes)"
+        )
+    }
+    assert functions == set(models.SQL_FUNCTIONS.values())
+
+
 def test_every_api_function_has_a_method_and_a_statement() -> None:
     functions = sorted(p.name.split(".")[1] for p in DB_FUNCTIONS.glob("api.*.sql"))
     assert functions
@@ -117,6 +126,47 @@ def test_every_api_function_has_a_method_and_a_statement() -> None:
         assert callable(getattr(Transaction, name, None)), name
         assert hasattr(sql, name.upper()), name
         assert f"api.{name}(" in getattr(sql, name.upper())
+
+
+#: Method arguments named differently from the SQL argument (``p_`` dropped), per method.
+RENAMED_ARGUMENTS = {"sanction_user": {"type": "sanction_type"}}
+
+
+def _api_arguments(conn: psycopg.Connection) -> dict[str, list[str]]:
+    """Every api function's input arguments, ``p_`` dropped: {function name: [argument, ...]}."""
+    arguments = {}
+    for name, names, modes in conn.execute(
+        "SELECT p.proname, p.proargnames, p.proargmodes::text[] FROM pg_proc AS p"
+        " WHERE p.pronamespace = 'api'::regnamespace"
+    ):
+        names = names or []
+        modes = modes or ["i"] * len(names)  # NULL: every argument is an input
+        arguments[name] = [n.removeprefix("p_") for n, m in zip(names, modes, strict=True) if m in ("i", "b")]
+    return arguments
+
+
+def test_method_arguments_mirror_sql_arguments(conn: psycopg.Connection) -> None:
+    """Same names as the SQL arguments (a keyword gets a trailing underscore); sync and async alike."""
+    arguments = _api_arguments(conn)
+    assert arguments
+    for function, sql_args in arguments.items():
+        method = getattr(Client, function)
+        params = list(inspect.signature(method).parameters)[1:]
+        renamed = RENAMED_ARGUMENTS.get(function, {})
+        expected = {renamed.get(a, a) for a in sql_args}
+        assert {p.rstrip("_") for p in params} == {e.rstrip("_") for e in expected}, function
+        assert inspect.signature(getattr(AsyncClient, function)) == inspect.signature(method), function
+
+
+def test_idempotency_key_is_a_required_keyword(conn: psycopg.Connection) -> None:
+    """The caller owns retries: every money operation takes idempotency_key, keyword-only, with no default."""
+    idempotent = sorted(f for f, args in _api_arguments(conn).items() if "idempotency_key" in args)
+    assert len(idempotent) >= 15
+    for function in idempotent:
+        for cls in (Client, AsyncClient):
+            param = inspect.signature(getattr(cls, function)).parameters["idempotency_key"]
+            assert param.kind is inspect.Parameter.KEYWORD_ONLY, function
+            assert param.default is inspect.Parameter.empty, function
 
 
 # --- every method, synchronously ----------------------------------------------------------------------------
