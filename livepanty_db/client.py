@@ -15,7 +15,9 @@ Design
           tx.update_preferences(theme="dark")
 
   When the block ends normally the transaction commits; when it raises, it rolls back. After a refused call
-  inside a block the transaction is aborted (PostgreSQL semantics): leave the block.
+  inside a block the transaction is aborted (PostgreSQL semantics): leave the block. A block that catches the
+  refusal and ends normally raises ``DatabaseError`` (SQLSTATE 25P02) instead of committing: its work was
+  rolled back, and nothing must look as if it had been done.
 * ``role="livepanty_app"`` starts every transaction with ``SET LOCAL ROLE livepanty_app`` so that a
   superuser or DBA connection is held to the application's grants and row level security.
 * Money operations (tips, holds, payments, payouts, adjustments) take a required keyword argument
@@ -144,6 +146,19 @@ def _jsonb(value: Any) -> Jsonb | None:
 
 def _role_statement(role: str) -> pgsql.Composed:
     return sql.SET_LOCAL_ROLE.format(role=pgsql.Identifier(role))
+
+
+def _refuse_aborted(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> None:
+    """Raise when a block ends normally on an aborted transaction (a refused call was caught inside it).
+
+    COMMIT would silently roll back everything the block did: a money operation the caller believes done.
+    """
+    if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+        raise DatabaseError(
+            "the transaction was aborted by a refused call caught inside the block and has been rolled back",
+            sqlstate="25P02",
+            hint="Let a refused call's exception leave the block; go on in a new transaction.",
+        )
 
 
 def _connect_kwargs(extra: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -886,6 +901,8 @@ class Client(_Api):
                         if not exc.in_band:
                             raise
                         refusal = exc
+                    else:
+                        _refuse_aborted(conn)
             except psycopg.Error as exc:  # COMMIT itself failed (deferred constraints, lost connection)
                 raise translate(exc) from exc
             finally:
@@ -1639,6 +1656,8 @@ class AsyncClient(_AsyncApi):
                         if not exc.in_band:
                             raise
                         refusal = exc
+                    else:
+                        _refuse_aborted(conn)
             except psycopg.Error as exc:
                 raise translate(exc) from exc
             finally:

@@ -561,6 +561,32 @@ def test_acting_as_is_one_transaction(client: Client, db_url: str, world: dict[s
     assert scalar(db_url, "SELECT role FROM lp.users WHERE id = %s", (viewer.id,)) == "performer"
 
 
+def test_a_refusal_caught_inside_a_block_is_not_committed(
+    client: Client, db_url: str, world: dict[str, Any]
+) -> None:
+    """The transaction is aborted: ending the block normally raises instead of silently rolling back."""
+    admin, viewer = world["admin"], world["viewer"]
+    with pytest.raises(errors.DatabaseError) as caught, client.acting_as(admin.id) as tx:
+        tx.set_user_role(viewer.id, "performer")
+        with pytest.raises(errors.LastAdmin):
+            tx.set_user_role(admin.id, "viewer")
+    assert caught.value.sqlstate == "25P02"
+    assert scalar(db_url, "SELECT role FROM lp.users WHERE id = %s", (viewer.id,)) == "viewer"
+
+    async def scenario() -> None:
+        async with AsyncClient(db_url) as aclient:
+            with pytest.raises(errors.DatabaseError):
+                async with aclient.acting_as(admin.id) as atx:
+                    await atx.set_user_role(viewer.id, "performer")
+                    with pytest.raises(errors.LastAdmin):
+                        await atx.set_user_role(admin.id, "viewer")
+
+    asyncio.run(scenario())
+    assert scalar(db_url, "SELECT role FROM lp.users WHERE id = %s", (viewer.id,)) == "viewer"
+    with client.acting_as(admin.id) as tx:  # the connection is fine afterwards
+        assert tx.current_user_id() == admin.id
+
+
 def scalar_in(tx: Transaction, query: str) -> Any:
     """Run a raw query in the transaction (inspects the connection behind the API)."""
     return tx.fetch(query, row_factory=scalar_row)[0]
@@ -638,8 +664,8 @@ def test_application_role_sees_rows_through_rls(
         assert scalar_in(tx, "SELECT current_user") == "livepanty_app"
         assert [row.id for row in tx.user_summary()] == [viewer.id]
         assert performer.id not in {row.id for row in tx.user_summary()}
-        with pytest.raises(errors.NotFound):
-            tx.get_user(performer.id)
+    with pytest.raises(errors.NotFound), app_client.acting_as(viewer.id) as tx:
+        tx.get_user(performer.id)
     with app_client.acting_as(admin.id) as tx:
         assert {row.id for row in tx.user_summary()} >= {viewer.id, performer.id, admin.id}
     with app_client.transaction() as tx:  # nobody acting: no rows at all
