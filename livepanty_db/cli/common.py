@@ -11,6 +11,7 @@ office: ``livepanty_service`` with nobody acting (:func:`service_client`: every 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
@@ -22,8 +23,8 @@ from uuid import UUID
 import click
 from psycopg.rows import scalar_row
 
-from livepanty_db import sql
-from livepanty_db.cli.output import emit
+from livepanty_db import new_idempotency_key, sql
+from livepanty_db.cli.output import emit, note, render
 from livepanty_db.client import Client, Transaction
 from livepanty_db.errors import LivepantyError, NotFound
 from livepanty_db.models import UserAccount
@@ -31,6 +32,9 @@ from livepanty_db.models import UserAccount
 F = TypeVar("F", bound=Callable[..., Any])
 
 _CLIENT_KEY = "livepanty_db.client"
+_SERVICE_CLIENT_KEY = "livepanty_db.service_client"
+#: The back-office database role: money transitions (complete a payment, mark a payout paid, ...) and jobs.
+SERVICE_ROLE = "livepanty_service"
 
 
 class CatalogueError(click.ClickException):
@@ -77,6 +81,20 @@ def operator_client(ctx: click.Context) -> Client:
     return client
 
 
+def service_client(ctx: click.Context) -> Client:
+    """A client whose every transaction starts with ``SET LOCAL ROLE livepanty_service``, nobody acting.
+
+    The back-office commands run through it, so the service role's grants are what is exercised (the DBA
+    connection must be a member of livepanty_service, or a superuser).
+    """
+    root = ctx.find_root()
+    client = root.meta.get(_SERVICE_CLIENT_KEY)
+    if client is None:
+        client = root.with_resource(Client(root.obj.dsn(), role=SERVICE_ROLE))
+        root.meta[_SERVICE_CLIENT_KEY] = client
+    return client
+
+
 def as_option(func: F) -> F:
     """``--as LOGIN``: the admin or moderator the command acts as."""
     return click.option(
@@ -97,17 +115,27 @@ def uuid_or_none(value: str) -> UUID | None:
         return None
 
 
-def resolve_actor(client: Client, login: str) -> UUID:
-    """The id of the active user with this username, e-mail or id (read-only; see sql.RESOLVE_LOGIN)."""
+def resolve_login(client: Client, login: str, what: str, hint: str | None = None) -> UUID:
+    """The id of the active user with this username, e-mail or id (read-only; see sql.RESOLVE_LOGIN).
+
+    ``what`` names the option or argument in the error (LP003) when nobody has the login.
+    """
     with client.transaction() as tx:
         params = {"login": login, "user_id": uuid_or_none(login)}
         ids = tx.fetch(sql.RESOLVE_LOGIN, params, row_factory=scalar_row)
     if not ids:
         raise NotFound(
-            f"--as: no active user has the login {login!r}",
-            hint="Give the username, e-mail address or id of an admin or moderator.",
+            f"{what}: no active user has the login {login!r}",
+            hint=hint or "Give a username, e-mail address or user id.",
         )
     return ids[0]
+
+
+def resolve_actor(client: Client, login: str) -> UUID:
+    """The id of the user named by ``--as`` (see :func:`resolve_login`)."""
+    return resolve_login(
+        client, login, "--as", hint="Give the username, e-mail address or id of an admin or moderator."
+    )
 
 
 @contextlib.contextmanager
@@ -116,6 +144,55 @@ def acting(ctx: click.Context, login: str) -> Iterator[Transaction]:
     client = operator_client(ctx)
     with client.acting_as(resolve_actor(client, login)) as tx:
         yield tx
+
+
+def user_as_option(func: F) -> F:
+    """An optional ``--as LOGIN`` for reads of one user's data: default, that user reads their own."""
+    return click.option(
+        "--as",
+        "as_login",
+        metavar="LOGIN",
+        envvar="LIVEPANTY_AS",
+        default=None,
+        help="Act as this user, e.g. an admin (default: $LIVEPANTY_AS, else the user whose data is read).",
+    )(func)
+
+
+@contextlib.contextmanager
+def acting_for(
+    ctx: click.Context, as_login: str | None, user: str | None, what: str = "USER"
+) -> Iterator[tuple[Transaction, UUID | None]]:
+    """One transaction acting as ``--as``, else as ``user`` itself; yields it and ``user``'s id (or None).
+
+    ``what`` names ``user``'s option or argument in errors. Neither given: a usage error.
+    """
+    if as_login is None and user is None:
+        raise click.UsageError(f"give {what}, --as, or both")
+    client = operator_client(ctx)
+    user_id = resolve_login(client, user, what) if user is not None else None
+    actor = resolve_actor(client, as_login) if as_login is not None else user_id
+    with client.acting_as(actor) as tx:  # type: ignore[arg-type]  # one of the two is set
+        yield tx, user_id
+
+
+def key_option(func: F) -> F:
+    """``--key KEY``: the idempotency key of a money operation (see :func:`idempotency_key`)."""
+    return click.option(
+        "--key",
+        "key",
+        metavar="KEY",
+        default=None,
+        help="Idempotency key (1..128 characters). Default: a new one, printed on stderr; repeat the "
+        "command with --key KEY to retry it without doing it twice.",
+    )(func)
+
+
+def idempotency_key(key: str | None) -> str:
+    """``key``, or a new key that is printed (stderr) before the call, so the operator can retry with it."""
+    if key is None:
+        key = new_idempotency_key()
+        note(f"idempotency key: {key} (to retry this call safely, repeat it with --key {key})")
+    return key
 
 
 def lookup_user(tx: Transaction, login_or_id: str) -> UserAccount:
@@ -132,8 +209,48 @@ def _plain(value: Any, fmt: str) -> Any:
     return value
 
 
+def output_format() -> str:
+    """The ``--format`` of the running command."""
+    return click.get_current_context().find_root().obj.format
+
+
 def emit_records(records: Sequence[Any], columns: Sequence[str]) -> None:
     """Print dataclass records in the chosen ``--format``."""
-    fmt = click.get_current_context().find_root().obj.format
+    fmt = output_format()
     rows = [{col: _plain(getattr(record, col), fmt) for col in columns} for record in records]
     emit(rows, columns)
+
+
+def field_names(model: type) -> list[str]:
+    """The field names of a dataclass model, in order (the columns of its SQL row type)."""
+    return [f.name for f in dataclasses.fields(model)]
+
+
+def emit_models(records: Sequence[Any], model: type, table_columns: Sequence[str] | None = None) -> None:
+    """Print ``model`` records: in table format only ``table_columns`` (when given), else every field."""
+    if table_columns is not None and output_format() == "table":
+        emit_records(records, table_columns)
+    else:
+        emit_records(records, field_names(model))
+
+
+def emit_sections(sections: Sequence[tuple[str, Sequence[Any], Sequence[str]]]) -> None:
+    """Print several named result sets (name, dataclass records, columns) as one document.
+
+    table: each set under a ``== name`` heading; json: one object with a key per set; csv: the sets one after
+    the other, each with its header line, separated by an empty line.
+    """
+    fmt = output_format()
+    rendered = []
+    for name, records, columns in sections:
+        rows = [{col: _plain(getattr(record, col), fmt) for col in columns} for record in records]
+        rendered.append((name, rows, columns))
+    if fmt == "json":
+        document = {name: json.loads(render(rows, fmt, columns)) for name, rows, columns in rendered}
+        click.echo(json.dumps(document, indent=2))
+    elif fmt == "csv":
+        click.echo("\n\n".join(render(rows, fmt, columns) for _, rows, columns in rendered))
+    else:
+        click.echo(
+            "\n\n".join(f"== {name}\n{render(rows, fmt, columns)}" for name, rows, columns in rendered)
+        )
