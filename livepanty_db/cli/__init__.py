@@ -23,6 +23,8 @@ SUBCOMMAND_MODULES: list[str] = [
     "users",
     "admin",
     "sessions",
+    "wallets",
+    "payments",
 ]
 
 
