@@ -25,6 +25,9 @@ SUBCOMMAND_MODULES: list[str] = [
     "sessions",
     "wallets",
     "payments",
+    "tips",
+    "holds",
+    "jobs",
 ]
 
 

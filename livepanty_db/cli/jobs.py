@@ -1,0 +1,62 @@
+"""``livepanty-db jobs``: the back-office jobs of the token economy, run once (livepanty_service).
+
+A scheduler calls them repeatedly; each call works on one batch in one short transaction and prints how many
+items it processed (``--until-done`` repeats it, one transaction per batch, until a batch comes back short).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+from livepanty_db.cli.common import catalogued_errors, service_client
+from livepanty_db.cli.output import emit, note
+from livepanty_db.client import Client
+
+limit_option = click.option(
+    "--limit", type=int, default=1000, show_default=True, help="Batch size (1..100000)."
+)
+until_done_option = click.option(
+    "--until-done", is_flag=True, help="Repeat, one transaction per batch, until a batch is not full."
+)
+
+
+def _run(
+    ctx: click.Context, job: str, call: Callable[[Client, int], int], limit: int, until_done: bool
+) -> None:
+    client = service_client(ctx)
+    total = batches = 0
+    while True:
+        count = call(client, limit)
+        total += count
+        batches += 1
+        if not until_done or count < limit:
+            break
+    emit([{"job": job, "processed": total, "batches": batches}])
+    note(f"{job}: {total} processed in {batches} batch(es)")
+
+
+@click.group("jobs")
+def command() -> None:
+    """Back-office jobs (livepanty_service)."""
+
+
+@command.command("sweep")
+@limit_option
+@until_done_option
+@click.pass_context
+@catalogued_errors
+def sweep(ctx: click.Context, limit: int, until_done: bool) -> None:
+    """Sweep user wallets' credit shards into their main balances (api.sweep_wallets)."""
+    _run(ctx, "sweep_wallets", lambda client, n: client.sweep_wallets(limit=n), limit, until_done)
+
+
+@command.command("expire-holds")
+@limit_option
+@until_done_option
+@click.pass_context
+@catalogued_errors
+def expire_holds(ctx: click.Context, limit: int, until_done: bool) -> None:
+    """Expire open holds past their time; their tokens return to the holders (api.expire_holds)."""
+    _run(ctx, "expire_holds", lambda client, n: client.expire_holds(limit=n), limit, until_done)
