@@ -27,6 +27,8 @@ SUBCOMMAND_MODULES: list[str] = [
     "payments",
     "tips",
     "holds",
+    "payouts",
+    "kyc",
     "jobs",
 ]
 
