@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "holds",
     "payouts",
     "kyc",
+    "config",
     "jobs",
 ]
 
