@@ -30,6 +30,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "payouts",
     "kyc",
     "config",
+    "verify",
     "jobs",
 ]
 
