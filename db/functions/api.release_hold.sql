@@ -6,15 +6,10 @@ DECLARE
     v_hold     lp.holds := lp.authorize_hold_action(p_hold_id, 'release');
     v_key      text := lp.check_text(p_idempotency_key, 'idempotency_key', 128, true);
     v_response jsonb;
-    v_scoped   text;
 BEGIN
-    -- lp.idempotency_keys is one key space per scope, shared by everybody: the stored key is the caller's own
-    -- key namespaced by who releases (the acting user, or "service" for the back office) and hashed to fit
-    -- the 128 characters, so one user's keys can never collide with (or be squatted by) another's. The
-    -- request records the hold: the same key for another hold is LP106.
-    v_scoped := coalesce(api.current_user_id()::text, 'service') || ':'
-                || encode(sha256(convert_to(v_key, 'UTF8')), 'hex');
-    v_response := lp.idempotency_begin('holds.release', v_scoped, jsonb_build_object('hold_id', p_hold_id));
+    -- Keys are per caller (lp.idempotency_slot); the request records the hold: the same key for another hold
+    -- is LP106.
+    v_response := lp.idempotency_begin('holds.release', v_key, jsonb_build_object('hold_id', p_hold_id));
     IF v_response IS NOT NULL THEN
         RETURN jsonb_populate_record(NULL::lp.holds, v_response);
     END IF;
@@ -24,7 +19,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP109', MESSAGE = format('the hold is %s', v_hold.status);
     END IF;
     v_hold := lp.close_hold(p_hold_id, 'released');
-    PERFORM lp.idempotency_finish('holds.release', v_scoped, to_jsonb(v_hold));
+    PERFORM lp.idempotency_finish('holds.release', v_key, to_jsonb(v_hold));
     RETURN v_hold;
 END
 $$;

@@ -18,8 +18,8 @@ AS $$
                CASE WHEN l.pending_effective_at <= now() THEN l.pending_limit_tokens ELSE l.limit_tokens END AS cap,
                CASE WHEN l.pending_effective_at > now() THEN l.pending_limit_tokens END AS pending,
                CASE WHEN l.pending_effective_at > now() THEN l.pending_effective_at END AS pending_at,
-               now() - CASE l.period WHEN 'daily' THEN interval '1 day' WHEN 'weekly' THEN interval '7 days'
-                                     ELSE interval '30 days' END AS since
+               now() - CASE l.period WHEN 'daily' THEN interval '24 hours' WHEN 'weekly' THEN interval '168 hours'
+                                     ELSE interval '720 hours' END AS since
           FROM lp.spending_limits AS l
          WHERE l.user_id = p_user_id
     ), w AS (
