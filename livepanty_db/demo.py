@@ -3,25 +3,33 @@
 A short walk through the identity and access layer on a migrated database (the embedded cluster by
 default): bootstrap an admin, register a viewer and a performer through the application role, log in,
 act through a session, show a few refusals with their error codes, and print ``api.user_summary`` as the
-viewer sees it (their own row) and as the admin sees it (everyone). Safe to run again: existing demo
-accounts are reused.
+viewer sees it (their own row) and as the admin sees it (everyone).
+
+Then the token economy: the viewer buys tokens (``api.create_payment``, completed by the back office as
+``livepanty_service``), tips the performer (once anonymously), places a hold that the back office captures in
+part and releases; the performer is KYC-approved and paid out (the demo admin sets ``payouts.hold_days`` to 0
+so that the fresh earnings are payable at once). Wallets, the performer's latest ledger entries and
+``api.verify_ledger`` with ``api.ledger_totals`` close it.
+
+Safe to run again: existing demo accounts are reused, every money operation gets a fresh idempotency key.
 """
 
 from __future__ import annotations
 
 import secrets
 import sys
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
 from tabulate import tabulate
 
 from livepanty_db import config, migrate
-from livepanty_db.client import Client
+from livepanty_db.client import Client, new_idempotency_key
 from livepanty_db.errors import EmailTaken, LivepantyError
 
 APP_ROLE = "livepanty_app"
+SERVICE_ROLE = "livepanty_service"
 # Sample accounts on a local demo database only; the admin always gets a random password.
 DEMO_PASSWORD = "demo-only pass 1"  # noqa: S105
 ADMIN = {"email": "demo-admin@example.com", "username": "demo_admin", "date_of_birth": date(1985, 3, 14)}
@@ -113,11 +121,159 @@ def _show_refusals(app: Client) -> None:
     print(tabulate(rows, headers=["attempt", "sqlstate", "exception"]))
 
 
+# --- token economy ------------------------------------------------------------------------------------------
+
+#: What vera buys each run (large + medium = 7100 tokens) and spends: tips of 6000 and 200 (anonymous) and a
+#: hold of 800 of which 500 is captured. With the 20 % fee paula earns 4800 + 160 + 400 = 5360 tokens a run,
+#: enough for the default minimum payout of 5000.
+BUNDLES = ("large", "medium")
+TIP, ANONYMOUS_TIP = 6000, 200
+HOLD, CAPTURE = 800, 500
+PAYOUT = 5000
+KYC_DOCUMENT = {
+    "document_type": "passport",
+    "document_country": "DE",
+    "document_front_url": "s3://demo-kyc/paula/passport-front.jpg",
+}
+
+
+def _buy_tokens(app: Client, service: Client, vera_id: UUID) -> None:
+    _heading("vera buys tokens (api.create_payment; the provider's confirmation as livepanty_service)")
+    payments = []
+    for bundle in BUNDLES:
+        with app.acting_as(vera_id) as tx:
+            payment = tx.create_payment(bundle, "demo_psp", idempotency_key=new_idempotency_key())
+        reference = f"demo-{payment.id.hex[:12]}"
+        payments.append(
+            service.complete_payment(payment.id, reference, idempotency_key=new_idempotency_key())
+        )
+    _table(payments, ["bundle_code", "tokens", "amount_minor", "currency", "status", "provider_reference"])
+
+
+def _tip(app: Client, vera_id: UUID, paula_id: UUID) -> None:
+    _heading("vera tips paula (api.tip: the platform fee goes to its wallet in the same ledger transaction)")
+    tips = []
+    for amount, extra in ((TIP, {"message": "great show!"}), (ANONYMOUS_TIP, {"is_anonymous": True})):
+        with app.acting_as(vera_id) as tx:  # one transaction each: they list newest first, in this order
+            tips.append(tx.tip(paula_id, amount, idempotency_key=new_idempotency_key(), **extra))
+    _table(tips, ["amount", "fee_amount", "is_anonymous", "message"])
+    with app.acting_as(paula_id) as tx:
+        received = tx.list_tips("recipient", limit=2)
+    print("as paula lists them (api.list_tips): the anonymous sender is hidden from her")
+    _table(received, ["amount", "net_amount", "sender_id", "is_anonymous"])
+
+
+def _hold(app: Client, service: Client, vera_id: UUID, paula_id: UUID) -> None:
+    _heading(
+        f"vera places a hold of {HOLD} for paula; the back office captures {CAPTURE} and releases the rest"
+    )
+    with app.acting_as(vera_id) as tx:
+        hold = tx.place_hold(
+            paula_id, HOLD, idempotency_key=new_idempotency_key(), expires_in=timedelta(hours=1)
+        )
+    print(f"hold {hold.id}: {hold.amount} tokens reserved, {hold.status}")
+    capture = service.capture_hold(hold.id, CAPTURE, idempotency_key=new_idempotency_key())
+    print(
+        f"captured {capture.amount} (fee {capture.fee_amount}:"
+        f" paula gets {capture.amount - capture.fee_amount})"
+    )
+    hold = service.release_hold(hold.id, idempotency_key=new_idempotency_key())
+    print(
+        f"released: {hold.amount - hold.captured} tokens available to vera again; the hold is {hold.status}"
+    )
+
+
+def _pay_out(app: Client, service: Client, admin_id: UUID, paula_id: UUID) -> None:
+    _heading("paula is KYC-approved and paid out")
+    with app.acting_as(admin_id) as tx:
+        before = {s.key: s.value for s in tx.list_settings()}["payouts.hold_days"]
+        if before != 0:
+            tx.set_setting("payouts.hold_days", 0)
+    print(
+        f"the demo admin set payouts.hold_days to 0 (was {before}) with api.set_setting, so that paula's"
+        " fresh earnings are payable at once (demo only: a real platform keeps its hold period)"
+        if before != 0
+        else "payouts.hold_days is 0 (set by the demo admin on an earlier run): paula's fresh earnings are"
+        " payable at once (demo only: a real platform keeps its hold period)"
+    )
+    with app.acting_as(paula_id) as tx:
+        kyc = tx.get_kyc_status()
+        if kyc is None or kyc.status not in ("approved", "pending"):  # pending: left by an interrupted run
+            kyc = tx.submit_kyc(**KYC_DOCUMENT)
+            print(f"paula submitted a verification ({kyc.document_type}, {kyc.document_country})")
+    if kyc.status == "approved":
+        print("paula's verification is approved already")
+    else:
+        with app.acting_as(admin_id) as tx:
+            kyc = tx.approve_kyc(kyc.id)
+        print(f"the demo admin reviewed it (api.approve_kyc): {kyc.status}")
+    with app.acting_as(paula_id) as tx:
+        payout = tx.request_payout(PAYOUT, "bank_transfer", idempotency_key=new_idempotency_key())
+    steps = [payout]
+    with app.acting_as(admin_id) as tx:
+        steps.append(tx.approve_payout(payout.id, idempotency_key=new_idempotency_key()))
+    reference = f"demo-payout-{payout.id.hex[:8]}"
+    steps.append(service.mark_payout_paid(payout.id, reference, idempotency_key=new_idempotency_key()))
+    print("request (paula) -> approve (admin) -> mark paid (livepanty_service):")
+    _table(steps, ["status", "tokens", "amount_minor", "currency", "method", "provider_reference"])
+
+
+def _show_wallets(app: Client, admin_id: UUID, people: dict[str, UUID]) -> None:
+    with app.acting_as(admin_id) as tx:
+        _heading("wallets: api.user_summary as the admin sees it (demo accounts)")
+        summary = [row for row in tx.user_summary() if row.id in people.values()]
+        _table(summary, ["username", "role", "balance", "reserved", "available", "kyc_status"])
+        _heading("wallets: api.get_wallet (main balance + credits waiting in the shards = total)")
+        wallets = [tx.get_wallet(user_id) for user_id in people.values()]
+        rows = [
+            [name, w.balance, w.pending_credits, w.total, w.reserved, w.available, w.value_minor]
+            for name, w in zip(people, wallets, strict=True)
+        ]
+        print(
+            tabulate(
+                rows, headers=["user", "balance", "in shards", "total", "reserved", "available", "cents"]
+            )
+        )
+        _heading("paula's latest ledger entries (api.wallet_history)")
+        entries = tx.wallet_history(people["paula_performs"], limit=8)
+    print(
+        tabulate(
+            [
+                [
+                    e.id,
+                    f"{e.created_at:%H:%M:%S}",
+                    e.shard,
+                    e.amount,
+                    e.balance_before,
+                    e.balance_after,
+                    e.entry_kind,
+                    e.reference_type,
+                ]
+                for e in entries
+            ],
+            headers=["id", "time", "shard", "amount", "before", "after", "kind", "reference"],
+        )
+    )
+
+
+def _verify(service: Client) -> None:
+    _heading("ledger verification (api.verify_ledger and api.ledger_totals as livepanty_service)")
+    with service.transaction() as tx:
+        violations = tx.verify_ledger()
+        totals = tx.ledger_totals()
+    if violations:
+        print(f"{len(violations)} violation(s):")
+        _table(violations, ["check_name", "wallet_id", "shard", "transaction_id", "detail"])
+    else:
+        print("no violations: every transaction sums to zero, every balance chain is unbroken")
+    _table([totals], ["issued", "burned", "circulating", "in_user_wallets", "in_system_wallets", "imbalance"])
+
+
 def run(dsn: str) -> None:
     _heading("migrations")
     print(tabulate([[s.id, s.state] for s in migrate.status(dsn)], headers=["migration", "state"]))
 
-    with Client(dsn) as dba, Client(dsn, role=APP_ROLE) as app:
+    with Client(dsn) as dba, Client(dsn, role=APP_ROLE) as app, Client(dsn, role=SERVICE_ROLE) as service:
         _heading("accounts")
         admin_id = _admin_id(dba)
         _register_samples(app)
@@ -157,6 +313,15 @@ def run(dsn: str) -> None:
                     headers=["time", "action", "actor role", "target", "details"],
                 )
             )
+
+        vera_id = _user_id(dba, "vera_viewer")
+        paula_id = _user_id(dba, "paula_performs")
+        _buy_tokens(app, service, vera_id)
+        _tip(app, vera_id, paula_id)
+        _hold(app, service, vera_id, paula_id)
+        _pay_out(app, service, admin_id, paula_id)
+        _show_wallets(app, admin_id, {"vera_viewer": vera_id, "paula_performs": paula_id})
+        _verify(service)
 
 
 def main(argv: list[str] | None = None) -> int:
