@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 import click
 
-from livepanty_db import __version__, config
+from livepanty_db import __version__
 from livepanty_db.cli.output import FORMATS, converted_errors
+from livepanty_db.config import resolve_dsn
 
 #: Modules of livepanty_db.cli that provide a ``command``. Extend this list to add a sub-command group
 #: (planned: "users", "admin", "sessions").
@@ -46,7 +47,7 @@ class CliState:
     def dsn(self) -> str:
         """The DSN to use (--dsn, LIVEPANTY_DSN, DATABASE_URL, else the local cluster, started on demand)."""
         if self._resolved is None:
-            self._resolved = config.resolve_dsn(self.dsn_option)
+            self._resolved = resolve_dsn(self.dsn_option)
         return self._resolved
 
 

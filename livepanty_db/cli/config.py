@@ -20,14 +20,9 @@ from livepanty_db.cli.common import (
     field_names,
 )
 from livepanty_db.cli.output import note
-from livepanty_db.config import resolve_dsn
 from livepanty_db.models import Bundle, Setting
 
-# Registering this module (livepanty_db.cli.config) makes it the attribute ``config`` of the package
-# livepanty_db.cli, which replaces the name ``config`` that livepanty_db/cli/__init__.py imported from
-# livepanty_db and calls as ``config.resolve_dsn`` (CliState.dsn). Until __init__.py imports the function
-# under a name of its own, this module provides it, unchanged.
-__all__ = ["command", "resolve_dsn"]
+__all__ = ["command"]
 
 SETTING_COLUMNS = field_names(Setting)
 BUNDLE_COLUMNS = field_names(Bundle)
