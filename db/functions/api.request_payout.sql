@@ -43,7 +43,31 @@ BEGIN
             HINT = 'Submit a verification with api.submit_kyc and wait for its approval (or renew an expired one).';
     END IF;
 
-    SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = v_user;
+    -- Lock the wallet's main row first: every payout request of this performer queues here, so nothing changes
+    -- what is payable until this transaction ends. The payable check must come before this payout's own row
+    -- exists (a requested payout counts as taken by lp.payable_tokens), so the key is claimed only after it;
+    -- a concurrent call with the same key waits for this lock, then finds that payout here and replays it.
+    SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = v_user FOR NO KEY UPDATE;
+    SELECT p.* INTO v_payout FROM lp.payouts AS p WHERE p.user_id = v_user AND p.idempotency_key = v_key;
+    IF v_payout.id IS NOT NULL THEN
+        IF (v_payout.tokens, v_payout.method) IS DISTINCT FROM (p_tokens, p_method) THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different payout',
+                DETAIL = format('payout %s', v_payout.id);
+        END IF;
+        RETURN v_payout;
+    END IF;
+
+    -- Earnings wait in the credit shards: sweep them into the main balance, then check. Payable: earnings (tips
+    -- and hold captures received) older than payouts.hold_days minus the tokens of this performer's requested,
+    -- approved and paid payouts, never more than the available balance; bought tokens are never payable.
+    PERFORM lp.sweep_wallet(v_wallet.id);
+    v_payable := lp.payable_tokens(v_wallet.id);
+    IF p_tokens > v_payable THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP112', MESSAGE = 'payout larger than the payable earnings',
+            DETAIL = format('%s tokens payable now', v_payable),
+            HINT = 'Only earnings are paid out (never bought tokens), once they are payouts.hold_days days old.';
+    END IF;
+
     -- Currency amount: tokens / tokens_per_unit currency units, in minor units (cents for a two-decimal
     -- currency), rounded down: the platform never pays more than the tokens are worth.
     v_minor := floor(p_tokens::numeric
@@ -53,7 +77,7 @@ BEGIN
                             ELSE 100 END
                      / v_wallet.tokens_per_unit)::bigint;
 
-    -- Claim the key first: a concurrent call with the same key waits here for this one and then replays it.
+    -- Claim the key (no other call of this performer can hold it now: they all wait for the wallet lock above).
     INSERT INTO lp.payouts (user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor, currency, method,
                             idempotency_key)
     VALUES (v_user, v_kyc.id, p_tokens, v_wallet.tokens_per_unit, v_minor, v_wallet.currency, p_method, v_key)
@@ -68,16 +92,6 @@ BEGIN
         RETURN v_payout;
     END IF;
 
-    -- Earnings wait in the credit shards: sweep them into the main balance (this also locks the wallet's main
-    -- row, so no concurrent debit changes what is payable until this transaction ends).
-    PERFORM lp.sweep_wallet(v_wallet.id);
-    v_payable := lp.payable_tokens(v_wallet.id);
-    IF p_tokens > v_payable THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP112', MESSAGE = 'payout larger than the payable earnings',
-            DETAIL = format('%s tokens payable now', v_payable),
-            HINT = 'Earnings become payable payouts.hold_days days after they were received.';
-    END IF;
-
     PERFORM lp.post(gen_random_uuid(), 'payout', v_payout.id,
         ARRAY[ROW(v_wallet.id, -p_tokens, 'payout', 0, false)::lp.posting,
               ROW(lp.system_wallet('payout_clearing'), p_tokens, 'payout', 0, false)::lp.posting]);
@@ -88,6 +102,6 @@ BEGIN
     RETURN v_payout;
 END
 $$;
-COMMENT ON FUNCTION api.request_payout(bigint, text, text) IS 'The acting performer cashes out p_tokens by p_method (bank_transfer, paypal, paxum, wire, check). Needs an approved, unexpired identity verification (LP111), no active suspension or ban (LP022), p_tokens >= payouts.min_tokens (LP103) and <= the payable tokens (LP112: available balance minus the earnings of the last payouts.hold_days days). The tokens move to the payout clearing wallet; amount_minor = floor(tokens * 10^(currency decimals) / tokens_per_unit) (rounded down). LP102 not a performer, LP018 bad method. Idempotent per performer and key (LP106 for other arguments). Audited (payout.request).';
+COMMENT ON FUNCTION api.request_payout(bigint, text, text) IS 'The acting performer cashes out p_tokens by p_method (bank_transfer, paypal, paxum, wire, check). Needs an approved, unexpired identity verification (LP111), no active suspension or ban (LP022), p_tokens >= payouts.min_tokens (LP103) and <= the payable tokens (LP112; lp.payable_tokens: earnings, i.e. tip and hold capture credits, older than payouts.hold_days minus the tokens of the performer''s requested, approved and paid payouts, at most the available balance; bought tokens are never payable). The tokens move to the payout clearing wallet; amount_minor = floor(tokens * 10^(currency decimals) / tokens_per_unit) (rounded down). LP102 not a performer, LP018 bad method. Idempotent per performer and key (LP106 for other arguments). Audited (payout.request).';
 REVOKE ALL ON FUNCTION api.request_payout(bigint, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.request_payout(bigint, text, text) TO livepanty_app, livepanty_service;

@@ -2,8 +2,11 @@
 -- api.cancel_payout, api.list_payouts and lp.payable_tokens: KYC, sanction, minimum and hold-period rules, every
 -- rejection with its SQLSTATE and "nothing changed", the full lifecycles with exact balances of the performer,
 -- payout clearing and issuance, idempotent replays and LP106 for each operation, and the ledger summing to zero.
+-- The payable rule: max(0, min(available, matured earnings - tokens taken by payouts)): bought tokens are never
+-- payable, earnings only once older than payouts.hold_days, requested/approved/paid payouts take their tokens
+-- (rejected, failed and cancelled ones give them back), and spending lowers it through the available balance.
 BEGIN;
-SELECT plan(222);
+SELECT plan(269);
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Test helpers. The same block opens every tests/sql/test_*.sql file that acts as a platform user (the
@@ -129,8 +132,31 @@ CREATE FUNCTION tests.kyc(p_username text, p_level text, p_status text, p_expire
             CASE WHEN p_status = 'rejected' THEN 'blurry' END)
     RETURNING id
 $$;
-CREATE FUNCTION tests.set_hold_days(p_days integer) RETURNS void
-    LANGUAGE sql AS $$ UPDATE lp.settings SET value = to_jsonb(p_days) WHERE key = 'payouts.hold_days' $$;
+-- Both return a TAP comment, so that a top-level SELECT prints nothing but TAP.
+CREATE FUNCTION tests.set_hold_days(p_days integer) RETURNS text
+    LANGUAGE sql AS $$
+    UPDATE lp.settings SET value = to_jsonb(p_days) WHERE key = 'payouts.hold_days';
+    SELECT format('# payouts.hold_days = %s', p_days)
+$$;
+-- Time travel for earnings: moves a tip (its row and every entry of its ledger transaction) p_age into the past
+-- (a negative age moves it forward again). The ledger is append-only (its triggers refuse UPDATE), so the
+-- triggers are switched off for these statements only (session_replication_role, as in test_spending_limits).
+CREATE FUNCTION tests.age_tip(p_sender text, p_key text, p_age interval) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    v_tx uuid := (SELECT t.transaction_id FROM lp.tips AS t
+                   WHERE t.sender_id = tests.user_id(p_sender) AND t.idempotency_key = p_key);
+BEGIN
+    IF v_tx IS NULL THEN
+        RAISE EXCEPTION 'tests.age_tip: no tip % of %', p_key, p_sender;
+    END IF;
+    PERFORM set_config('session_replication_role', 'replica', true);
+    UPDATE lp.ledger AS e SET created_at = e.created_at - p_age WHERE e.transaction_id = v_tx;
+    UPDATE lp.tips AS t SET created_at = t.created_at - p_age WHERE t.transaction_id = v_tx;
+    PERFORM set_config('session_replication_role', 'origin', true);
+    RETURN format('# tip %s of %s moved %s into the past', p_key, p_sender, p_age);
+END
+$$;
 -- Everything a payout function may write.
 CREATE FUNCTION tests.money_state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -172,7 +198,9 @@ CREATE FUNCTION tests.service() RETURNS text
 
 -- pia, pete: performers with an approved identity verification; nokyc: only a pending one; expk: an expired
 -- approval; agek: only an age-level approval; susi: approved but suspended; paula: a performer promoted to admin
--- later; vic: a viewer who tips; adam, ada: admins. Funding (purchases, from issuance): 274000 tokens in all.
+-- later; bob: an approved performer who only bought tokens; vic: a viewer who tips; adam, ada: admins.
+-- Purchases (from issuance): vic 200000, pia 20000, pete 6000, bob 10000: 236000 tokens in all. Every other
+-- token a performer holds is an earning: a tip from vic through api.tip (fee 20 %).
 DO $$
 BEGIN
     PERFORM tests.create_user('pia', 'performer');
@@ -182,6 +210,7 @@ BEGIN
     PERFORM tests.create_user('agek', 'performer');
     PERFORM tests.create_user('susi', 'performer');
     PERFORM tests.create_user('paula', 'performer');
+    PERFORM tests.create_user('bob', 'performer');
     PERFORM tests.create_user('vic');
     PERFORM tests.create_user('mona', 'moderator');
     PERFORM tests.create_user('adam', 'admin');
@@ -194,40 +223,66 @@ BEGIN
     PERFORM tests.kyc('agek', 'age', 'approved');
     PERFORM tests.kyc('susi', 'identity', 'approved');
     PERFORM tests.kyc('paula', 'identity', 'approved');
+    PERFORM tests.kyc('bob', 'identity', 'approved');
     PERFORM tests.kyc('vic', 'identity', 'approved');
-    INSERT INTO lp.user_sanctions (user_id, sanction_type, reason, ends_at)
-    VALUES (tests.user_id('susi'), 'suspension', 'test', now() + interval '1 day');
     PERFORM tests.fund('vic', 200000);
     PERFORM tests.fund('pia', 20000);
     PERFORM tests.fund('pete', 6000);
-    PERFORM tests.fund('nokyc', 10000);
-    PERFORM tests.fund('expk', 10000);
-    PERFORM tests.fund('agek', 10000);
-    PERFORM tests.fund('susi', 10000);
-    PERFORM tests.fund('paula', 8000);
+    PERFORM tests.fund('bob', 10000);
     PERFORM tests.set_hold_days(7);
 END
 $$;
--- Earnings: vic tips pia 50000 (fee 20 %: pia +40000) and pete 10000 (pete +8000), through api.tip.
+-- Earnings, through api.tip: vic tips pia 25000 twice (pia +20000 each), pete 10000 (+8000), paula 10000 (+8000)
+-- and nokyc, expk, agek and susi 12500 each (+10000 each): 120000 tokens, 24000 of them platform fees.
 SELECT tests.authenticate_as('vic');
-SELECT lives_ok(format('SELECT api.tip(%L, 50000, ''tip-pia'')', tests.user_id('pia')), 'setup: vic tips pia 50000');
+SELECT lives_ok(format('SELECT api.tip(%L, 25000, ''tip-pia-old'')', tests.user_id('pia')), 'setup: vic tips pia 25000');
+SELECT lives_ok(format('SELECT api.tip(%L, 25000, ''tip-pia-new'')', tests.user_id('pia')), 'setup: vic tips pia another 25000');
 SELECT lives_ok(format('SELECT api.tip(%L, 10000, ''tip-pete'')', tests.user_id('pete')), 'setup: vic tips pete 10000');
+SELECT lives_ok(format('SELECT api.tip(%L, 10000, ''tip-paula'')', tests.user_id('paula')), 'setup: vic tips paula 10000');
+SELECT lives_ok(format('SELECT api.tip(%L, 12500, ''tip-nokyc'')', tests.user_id('nokyc')), 'setup: vic tips nokyc 12500');
+SELECT lives_ok(format('SELECT api.tip(%L, 12500, ''tip-expk'')', tests.user_id('expk')), 'setup: vic tips expk 12500');
+SELECT lives_ok(format('SELECT api.tip(%L, 12500, ''tip-agek'')', tests.user_id('agek')), 'setup: vic tips agek 12500');
+SELECT lives_ok(format('SELECT api.tip(%L, 12500, ''tip-susi'')', tests.user_id('susi')), 'setup: vic tips susi 12500');
 SELECT tests.clear_authentication();
+-- susi is suspended only now (a sanctioned performer cannot be tipped). Every earning but pia's second tip and
+-- paula's tip was received 8 days ago.
+INSERT INTO lp.user_sanctions (user_id, sanction_type, reason, ends_at)
+VALUES (tests.user_id('susi'), 'suspension', 'test', now() + interval '1 day');
+SELECT tests.age_tip('vic', 'tip-pia-old', interval '8 days');
+SELECT tests.age_tip('vic', 'tip-pete', interval '8 days');
+SELECT tests.age_tip('vic', 'tip-nokyc', interval '8 days');
+SELECT tests.age_tip('vic', 'tip-expk', interval '8 days');
+SELECT tests.age_tip('vic', 'tip-agek', interval '8 days');
+SELECT tests.age_tip('vic', 'tip-susi', interval '8 days');
 
--- == lp.payable_tokens and the hold period =================================================================
-SELECT is(tests.total('pia'), 60000::bigint, 'pia holds 60000 tokens (20000 bought, 40000 earned)');
-SELECT is(tests.main('pia'), 0::bigint, 'all of them on credit shards (credits to a performer land on shards)');
-SELECT is(tests.payable('pia'), 20000::bigint, 'payable: the earnings of the last payouts.hold_days (7) days are not');
+-- == lp.payable_tokens: bought tokens, the hold period, reserved tokens =====================================
+SELECT is(tests.total('pia'), 60000::bigint, 'pia holds 60000 tokens (20000 bought, 20000 earned 8 days ago, 20000 earned now)');
+SELECT is(tests.main('pia'), 0::bigint, 'all of them on credit shards (credits to a performer land on shards, purchases too)');
+SELECT is(tests.payable('pia'), 20000::bigint,
+          'payable: only the earnings older than payouts.hold_days (7): neither the bought tokens nor this week''s earnings');
+SELECT tests.age_tip('vic', 'tip-pia-new', interval '7 days' - interval '1 second');
+SELECT is(tests.payable('pia'), 20000::bigint, 'payable: an earning one second short of 7 days old is not yet payable');
+SELECT tests.age_tip('vic', 'tip-pia-new', interval '1 second');
+SELECT is(tests.payable('pia'), 40000::bigint, 'payable: an earning exactly 7 days old is');
+SELECT tests.age_tip('vic', 'tip-pia-new', interval '-7 days');
+SELECT is(tests.payable('pia'), 20000::bigint, 'payable: back to a fresh earning, held again');
 SELECT is(lp.sweep_wallet(tests.wallet('pia')), 60000::bigint, 'the shards are swept into the main balance');
 SELECT is(tests.payable('pia'), 20000::bigint, 'payable: a sweep (shard -> main) is not counted as earnings again');
 SELECT tests.set_hold_days(0);
-SELECT is(tests.payable('pia'), 60000::bigint, 'payable: with payouts.hold_days 0 every earning is payable');
+SELECT is(tests.payable('pia'), 40000::bigint, 'payable: with payouts.hold_days 0 every earning is payable, the 20000 bought tokens still not');
 UPDATE lp.wallets SET reserved = 1500 WHERE id = tests.wallet('pia');
-SELECT is(tests.payable('pia'), 58500::bigint, 'payable: reserved tokens (open holds) are not');
+SELECT is(tests.payable('pia'), 40000::bigint, 'payable: reserved tokens lower the available balance (58500), which does not cap 40000');
+UPDATE lp.wallets SET reserved = 25000 WHERE id = tests.wallet('pia');
+SELECT is(tests.payable('pia'), 35000::bigint, 'payable: reserved tokens (open holds) are not payable: available 35000 caps it');
 UPDATE lp.wallets SET reserved = 0 WHERE id = tests.wallet('pia');
 SELECT tests.set_hold_days(7);
-SELECT is(tests.payable('pete'), 6000::bigint, 'payable: pete, whose earnings are still on shards: 6000');
-SELECT is(tests.payable('vic'), 140000::bigint, 'payable: a viewer''s available balance (no earnings)');
+SELECT is(tests.payable('pete'), 8000::bigint,
+          'payable: pete (6000 bought, 8000 earned 8 days ago and still on shards): his 8000 earnings');
+SELECT is(tests.payable('paula'), 0::bigint, 'payable: paula, who earned her 8000 this week: nothing yet');
+SELECT is(tests.payable('bob'), 0::bigint, 'payable: bob, who only bought tokens (10000): nothing');
+SELECT is(tests.payable('vic'), 0::bigint, 'payable: a viewer''s tokens are all bought: nothing');
+SELECT ok((SELECT bool_and(tests.payable(u) = 10000) FROM unnest(ARRAY['nokyc', 'expk', 'agek', 'susi']) AS u),
+          'payable: nokyc, expk, agek and susi each have 10000 matured earnings (their rejections below are not for want of them)');
 
 -- == api.request_payout: rejections (payouts.hold_days 7, pia may take 20000) ==============================
 SELECT tests.authenticate_as(NULL);
@@ -247,7 +302,13 @@ SELECT * FROM tests.rejects($$SELECT api.request_payout(0, 'paypal', 'k1')$$, 'L
 SELECT * FROM tests.rejects($$SELECT api.request_payout(-5000, 'paypal', 'k1')$$, 'LP103', 'request_payout: a negative amount is LP103');
 SELECT * FROM tests.rejects($$SELECT api.request_payout(NULL, 'paypal', 'k1')$$, 'LP103', 'request_payout: a NULL amount is LP103');
 SELECT * FROM tests.rejects($$SELECT api.request_payout(20001, 'paypal', 'k1')$$, 'LP112',
-                            'request_payout: more than the payable tokens (recent earnings are held) is LP112');
+                            'request_payout: more than the payable tokens (recent earnings are held, bought tokens never paid) is LP112');
+SELECT tests.authenticate_as('bob');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'paypal', 'k1')$$, 'LP112',
+                            'request_payout: a performer who only bought tokens (10000 available) is LP112');
+SELECT tests.authenticate_as('paula');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'paypal', 'k1')$$, 'LP112',
+                            'request_payout: a performer whose earnings are all younger than payouts.hold_days is LP112');
 SELECT tests.authenticate_as('nokyc');
 SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'paypal', 'k1')$$, 'LP111',
                             'request_payout: a rejected and a pending verification are not enough (LP111)');
@@ -272,12 +333,12 @@ SELECT tests.clear_authentication();
 SELECT tests.remember('p1', (SELECT id FROM lp.payouts WHERE user_id = tests.user_id('pia') AND idempotency_key = 'k1'));
 SELECT is(tests.total('pia'), 40000::bigint, 'request: pia 60000 - 20000');
 SELECT is(tests.sys('payout_clearing'), 20000::bigint, 'request: payout clearing +20000');
-SELECT is(tests.sys('issuance'), -274000::bigint, 'request: issuance unchanged (the tokens still circulate)');
+SELECT is(tests.sys('issuance'), -236000::bigint, 'request: issuance unchanged (the tokens still circulate)');
 SELECT results_eq(format('SELECT * FROM tests.payout_entries(%L)', tests.id('p1')),
                   $$VALUES ('payout', 'pia', true, -20000::bigint), ('payout', 'payout_clearing', false, 20000::bigint)$$,
                   'request: one ledger transaction, pia''s main balance -20000, a clearing shard +20000');
 SELECT is(tests.audits('payout.request', tests.id('p1')), 1::bigint, 'request: audited as payout.request');
-SELECT is(tests.payable('pia'), 0::bigint, 'request: nothing more is payable for now');
+SELECT is(tests.payable('pia'), 0::bigint, 'request: nothing more is payable for now (her 20000 matured earnings are taken)');
 CREATE TEMP TABLE p1_first ON COMMIT DROP AS SELECT * FROM lp.payouts WHERE id = tests.id('p1');
 GRANT SELECT ON p1_first TO PUBLIC;
 
@@ -294,6 +355,8 @@ SELECT * FROM tests.rejects($$SELECT api.request_payout(20000, 'paypal', 'k1')$$
 
 -- pete's earnings are still on his shards: the request sweeps them first. Keys are per user: pete may use k1.
 SELECT tests.authenticate_as('pete');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(8001, 'paxum', 'k1')$$, 'LP112',
+                            'request_payout: pete may not take his bought tokens along with his 8000 earnings (14000 available): LP112');
 SELECT results_eq($$SELECT tokens, status FROM api.request_payout(6000, 'paxum', 'k1')$$, $$VALUES (6000::bigint, 'requested')$$,
                   'request_payout: pete takes his 6000 payable tokens (another user may use the same key)');
 SELECT tests.clear_authentication();
@@ -301,10 +364,12 @@ SELECT tests.remember('pete1', (SELECT id FROM lp.payouts WHERE user_id = tests.
 SELECT is(tests.main('pete'), 8000::bigint, 'request: pete''s shards were swept into his main balance first (14000 - 6000)');
 SELECT is(tests.total('pete'), 8000::bigint, 'request: nothing left on pete''s shards');
 SELECT is(tests.sys('payout_clearing'), 26000::bigint, 'request: payout clearing 20000 + 6000');
+SELECT is(tests.payable('pete'), 2000::bigint, 'request: pete may still take 2000 (8000 earned - 6000 taken; bought tokens never)');
 
 -- From here every earning is payable.
 SELECT tests.set_hold_days(0);
-SELECT is(tests.payable('pia'), 40000::bigint, 'hold_days 0: pia may take her remaining 40000');
+SELECT is(tests.payable('pia'), 20000::bigint,
+          'hold_days 0: pia may take 20000 more (40000 earned - 20000 requested; 40000 available, half of them bought)');
 
 -- == approve and pay (p1) ==================================================================================
 SELECT tests.authenticate_as('pia');
@@ -335,6 +400,7 @@ SELECT is(tests.total('pia'), 40000::bigint, 'approve: pia unchanged');
 SELECT is(tests.sys('payout_clearing'), 26000::bigint, 'approve: clearing unchanged (no tokens move)');
 SELECT is((SELECT count(*) FROM tests.payout_entries(tests.id('p1'))), 2::bigint, 'approve: no ledger entry');
 SELECT is(tests.audits('payout.approve', tests.id('p1')), 1::bigint, 'approve: audited as payout.approve');
+SELECT is(tests.payable('pia'), 20000::bigint, 'approve: an approved payout still takes its tokens from payable');
 CREATE TEMP TABLE p1_approved ON COMMIT DROP AS SELECT * FROM lp.payouts WHERE id = tests.id('p1');
 GRANT SELECT ON p1_approved TO PUBLIC;
 SELECT tests.authenticate_as('adam');
@@ -361,7 +427,8 @@ SELECT results_eq(format('SELECT id, status, provider_reference, paid_at, review
 SELECT tests.clear_authentication();
 SELECT is(tests.total('pia'), 40000::bigint, 'paid: pia unchanged');
 SELECT is(tests.sys('payout_clearing'), 6000::bigint, 'paid: clearing -20000 (pete''s 6000 remain)');
-SELECT is(tests.sys('issuance'), -254000::bigint, 'paid: issuance +20000: the tokens left circulation');
+SELECT is(tests.sys('issuance'), -216000::bigint, 'paid: issuance +20000: the tokens left circulation');
+SELECT is(tests.payable('pia'), 20000::bigint, 'paid: a paid payout keeps its tokens taken (pia: 40000 earned - 20000 paid)');
 SELECT results_eq(format('SELECT * FROM tests.payout_entries(%L)', tests.id('p1')),
                   $$VALUES ('payout', 'pia', true, -20000::bigint), ('payout', 'payout_clearing', false, 20000::bigint),
                            ('payout_paid', 'payout_clearing', false, -20000::bigint), ('payout_paid', 'issuance', false, 20000::bigint)$$,
@@ -398,6 +465,7 @@ UPDATE lp.wallets SET tokens_per_unit = 100 WHERE id = tests.wallet('pia');
 SELECT tests.remember('p2', (SELECT id FROM lp.payouts WHERE user_id = tests.user_id('pia') AND idempotency_key = 'k2'));
 SELECT is(tests.total('pia'), 34998::bigint, 'request: pia 40000 - 5002');
 SELECT is(tests.sys('payout_clearing'), 11002::bigint, 'request: clearing 6000 + 5002');
+SELECT is(tests.payable('pia'), 14998::bigint, 'request: a pending payout lowers payable further (40000 earned - 20000 paid - 5002)');
 
 SELECT tests.authenticate_as('adam');
 SELECT * FROM tests.rejects(format('SELECT api.reject_payout(%L, '''', ''r1'')', tests.id('p2')), 'LP018', 'reject_payout: an empty reason is LP018');
@@ -418,7 +486,8 @@ SELECT tests.clear_authentication();
 SELECT is(tests.total('pia'), 40000::bigint, 'reject: the 5002 tokens are back with pia');
 SELECT is(tests.main('pia'), 34998::bigint, 'reject: the return is a credit and landed on a shard, not the main balance');
 SELECT is(tests.sys('payout_clearing'), 6000::bigint, 'reject: clearing -5002');
-SELECT is(tests.sys('issuance'), -254000::bigint, 'reject: issuance unchanged');
+SELECT is(tests.sys('issuance'), -216000::bigint, 'reject: issuance unchanged');
+SELECT is(tests.payable('pia'), 20000::bigint, 'reject: a rejected payout gives its tokens back to payable');
 SELECT results_eq(format('SELECT * FROM tests.payout_entries(%L)', tests.id('p2')),
                   $$VALUES ('payout', 'pia', true, -5002::bigint), ('payout', 'payout_clearing', false, 5002::bigint),
                            ('payout_return', 'payout_clearing', false, -5002::bigint), ('payout_return', 'pia', false, 5002::bigint)$$,
@@ -447,6 +516,7 @@ SELECT lives_ok(format('SELECT api.approve_payout(%L, ''a3'')', tests.id('p3')),
 SELECT tests.clear_authentication();
 SELECT is(tests.total('pia'), 34000::bigint, 'approved p3: pia 40000 - 6000');
 SELECT is(tests.sys('payout_clearing'), 12000::bigint, 'approved p3: clearing 6000 + 6000');
+SELECT is(tests.payable('pia'), 14000::bigint, 'approved p3: payable 20000 - 6000');
 SELECT tests.service();
 SELECT * FROM tests.rejects(format('SELECT api.mark_payout_failed(%L, NULL, ''f1'')', tests.id('p3')), 'LP018', 'mark_payout_failed: a missing reason is LP018');
 SELECT * FROM tests.rejects(format('SELECT api.mark_payout_failed(%L, ''bounced'', ''f1'')', gen_random_uuid()), 'LP003', 'mark_payout_failed: an unknown payout is LP003');
@@ -456,7 +526,8 @@ SELECT results_eq(format('SELECT id, status, failure_reason, paid_at FROM api.ma
 SELECT tests.clear_authentication();
 SELECT is(tests.total('pia'), 40000::bigint, 'failed: the 6000 tokens are back with pia');
 SELECT is(tests.sys('payout_clearing'), 6000::bigint, 'failed: clearing -6000');
-SELECT is(tests.sys('issuance'), -254000::bigint, 'failed: issuance unchanged');
+SELECT is(tests.sys('issuance'), -216000::bigint, 'failed: issuance unchanged');
+SELECT is(tests.payable('pia'), 20000::bigint, 'failed: a failed payout gives its tokens back to payable');
 SELECT results_eq(format('SELECT * FROM tests.payout_entries(%L)', tests.id('p3')),
                   $$VALUES ('payout', 'pia', true, -6000::bigint), ('payout', 'payout_clearing', false, 6000::bigint),
                            ('payout_return', 'payout_clearing', false, -6000::bigint), ('payout_return', 'pia', false, 6000::bigint)$$,
@@ -487,12 +558,16 @@ SELECT results_eq(format('SELECT status, reviewed_by FROM api.reject_payout(%L, 
 SELECT tests.clear_authentication();
 SELECT is(tests.total('pia'), 40000::bigint, 'rejected after approval: the 5000 tokens are back with pia');
 SELECT is(tests.sys('payout_clearing'), 6000::bigint, 'rejected after approval: clearing back to pete''s 6000');
+SELECT is(tests.payable('pia'), 20000::bigint, 'rejected after approval: payable back to 20000');
 
 -- == request -> cancel by the performer (p4) ===============================================================
 SELECT tests.authenticate_as('pia');
 SELECT lives_ok($$SELECT api.request_payout(5000, 'check', 'k4')$$, 'request_payout: pia requests 5000 by check');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(15001, 'check', 'k4-more')$$, 'LP112',
+                            'request_payout: with 20000 paid and 5000 pending, 15001 is LP112 (35000 available, 40000 earned)');
 SELECT tests.clear_authentication();
 SELECT tests.remember('p4', (SELECT id FROM lp.payouts WHERE user_id = tests.user_id('pia') AND idempotency_key = 'k4'));
+SELECT is(tests.payable('pia'), 15000::bigint, 'requested p4: payable 20000 - 5000');
 SELECT tests.authenticate_as('pete');
 SELECT * FROM tests.rejects(format('SELECT api.cancel_payout(%L, ''c1'')', tests.id('p4')), 'LP003', 'cancel_payout: another user''s payout is LP003');
 SELECT tests.authenticate_as('adam');
@@ -507,6 +582,7 @@ SELECT results_eq(format('SELECT id, status FROM api.cancel_payout(%L, ''c1'')',
 SELECT tests.clear_authentication();
 SELECT is(tests.total('pia'), 40000::bigint, 'cancel: the 5000 tokens are back with pia');
 SELECT is(tests.sys('payout_clearing'), 6000::bigint, 'cancel: clearing -5000');
+SELECT is(tests.payable('pia'), 20000::bigint, 'cancel: a cancelled payout gives its tokens back to payable');
 SELECT is(tests.audits('payout.cancel', tests.id('p4')), 1::bigint, 'cancel: audited as payout.cancel');
 CREATE TEMP TABLE p4_cancelled ON COMMIT DROP AS SELECT * FROM lp.payouts WHERE id = tests.id('p4');
 GRANT SELECT ON p4_cancelled TO PUBLIC;
@@ -520,8 +596,10 @@ SELECT tests.authenticate_as('adam');
 SELECT * FROM tests.rejects(format('SELECT api.approve_payout(%L, ''a4'')', tests.id('p4')), 'LP004', 'approve_payout: a cancelled payout is LP004');
 
 -- == admins never review their own payout ==================================================================
+SELECT tests.clear_authentication();
+SELECT is(tests.payable('paula'), 8000::bigint, 'payable: with payouts.hold_days 0 paula''s fresh 8000 earnings are payable');
 SELECT tests.authenticate_as('paula');
-SELECT lives_ok($$SELECT api.request_payout(6000, 'paypal', 'k1')$$, 'request_payout: paula (a performer) requests 6000');
+SELECT lives_ok($$SELECT api.request_payout(6000, 'paypal', 'k1')$$, 'request_payout: paula (a performer) requests 6000 of her 8000 earnings');
 SELECT tests.clear_authentication();
 SELECT tests.remember('paula1', (SELECT id FROM lp.payouts WHERE user_id = tests.user_id('paula')));
 UPDATE lp.users SET role = 'admin' WHERE id = tests.user_id('paula');
@@ -562,6 +640,30 @@ SELECT results_eq($$SELECT id FROM api.list_payouts(NULL, 'approved')$$, format(
 SELECT tests.authenticate_as(NULL);
 SELECT throws_ok('SELECT * FROM api.list_payouts()', 'LP001', NULL, 'list_payouts: nobody acting is LP001');
 
+-- == spending earnings lowers payable through the available balance (payouts.hold_days 0) ==================
+-- pia: 40000 tokens (20000 bought, 40000 earned, 20000 of them paid out): payable min(40000, 20000) = 20000.
+SELECT tests.clear_authentication();
+SELECT is(tests.payable('pia'), 20000::bigint, 'spending: pia starts with 40000 tokens, 20000 payable');
+SELECT tests.authenticate_as('pia');
+SELECT lives_ok(format('SELECT api.tip(%L, 15000, ''spend-1'')', tests.user_id('pete')), 'spending: pia tips pete 15000');
+SELECT tests.clear_authentication();
+SELECT is(tests.total('pia'), 25000::bigint, 'spending: pia 40000 - 15000');
+SELECT is(tests.payable('pia'), 20000::bigint, 'spending: 25000 left still covers the 20000 payable');
+SELECT tests.authenticate_as('pia');
+SELECT lives_ok(format('SELECT api.tip(%L, 10000, ''spend-2'')', tests.user_id('pete')), 'spending: pia tips pete another 10000');
+SELECT tests.clear_authentication();
+SELECT is(tests.total('pia'), 15000::bigint, 'spending: pia 25000 - 10000');
+SELECT is(tests.payable('pia'), 15000::bigint, 'spending: the available balance (15000) now caps payable below her unpaid earnings (20000)');
+SELECT tests.authenticate_as('pia');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(15001, 'paypal', 'k6')$$, 'LP112', 'spending: a payout of 15001 is LP112');
+SELECT results_eq($$SELECT tokens, status FROM api.request_payout(15000, 'paypal', 'k6')$$, $$VALUES (15000::bigint, 'requested')$$,
+                  'spending: a payout of the 15000 payable tokens is accepted');
+SELECT tests.clear_authentication();
+SELECT is(tests.total('pia'), 0::bigint, 'spending: pia has nothing left');
+SELECT is(tests.payable('pia'), 0::bigint, 'spending: and nothing payable');
+SELECT is(tests.payable('pete'), 22000::bigint,
+          'spending: pia''s tips are pete''s earnings (8000 + 12000 + 8000 - 6000 taken; his 6000 bought tokens never)');
+
 -- == privileges ============================================================================================
 SELECT tests.authenticate_as('pia');
 SELECT throws_ok(format('SELECT lp.payable_tokens(%L)', tests.wallet('pia')), '42501', NULL,
@@ -569,12 +671,14 @@ SELECT throws_ok(format('SELECT lp.payable_tokens(%L)', tests.wallet('pia')), '4
 
 -- == the ledger stays whole ================================================================================
 SELECT tests.clear_authentication();
-SELECT is(tests.total('pia'), 40000::bigint, 'end: pia 40000');
-SELECT is(tests.total('pete'), 8000::bigint, 'end: pete 8000');
+SELECT is(tests.total('pia'), 0::bigint, 'end: pia 0');
+SELECT is(tests.total('pete'), 28000::bigint, 'end: pete 28000 (8000 + 20000 from pia''s tips)');
+SELECT is(tests.total('bob'), 10000::bigint, 'end: bob still holds the 10000 tokens he bought');
 SELECT is(tests.total('paula'), 2000::bigint, 'end: paula 2000');
 SELECT is(tests.sys('payout_clearing'), (SELECT sum(tokens)::bigint FROM lp.payouts WHERE status IN ('requested', 'approved')),
-          'end: payout clearing holds exactly the tokens of the requested and approved payouts (12000)');
-SELECT is(tests.sys('issuance'), -254000::bigint, 'end: issuance -274000 sold + 20000 paid out');
+          'end: payout clearing holds exactly the tokens of the requested and approved payouts (27000)');
+SELECT is(tests.sys('payout_clearing'), 27000::bigint, 'end: payout clearing 27000 (pete 6000, paula 6000, pia 15000)');
+SELECT is(tests.sys('issuance'), -216000::bigint, 'end: issuance -236000 sold + 20000 paid out');
 SELECT is((SELECT sum(balance) FROM lp.wallets) + (SELECT sum(balance) FROM lp.wallet_shards), 0::numeric,
           'end: every balance (main and shards, users and system) sums to zero');
 SELECT is_empty('SELECT transaction_id FROM lp.ledger GROUP BY transaction_id HAVING sum(amount) <> 0',
