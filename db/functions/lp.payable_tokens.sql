@@ -4,12 +4,14 @@ CREATE FUNCTION lp.payable_tokens(p_wallet_id uuid) RETURNS bigint
 AS $$
     -- Only earnings are paid out, and only once they are older than payouts.hold_days: tokens a performer
     -- bought (which a chargeback may still claw back) or earned recently are not payable. So:
-    --   payable = max(0, min(available, matured earnings - tokens already taken by payouts))
+    --   payable = max(0, min(available, matured earnings - tokens taken by payouts - tokens spent))
     -- available  = main balance + credit shards - reserved;
     -- matured    = positive tip and hold_capture credits (main balance or shard) older than the hold period;
     --              sweeps and returned payouts are not earnings, so nothing is counted twice;
     -- taken      = tokens of payouts requested, approved or paid (rejected, failed and cancelled ones
-    --              returned their tokens).
+    --              returned their tokens);
+    -- spent      = what the wallet itself paid out in tips, hold captures and negative adjustments: spending
+    --              consumes earnings first, so earnings spent and replaced by bought tokens stay unpayable.
     SELECT greatest(0::bigint, least(
                w.balance - w.reserved
                + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s WHERE s.wallet_id = w.id), 0)::bigint,
@@ -20,9 +22,12 @@ AS $$
                             AND l.created_at <= now() - make_interval(days => (lp.setting('payouts.hold_days'))::integer)),
                         0)::bigint
                - coalesce((SELECT sum(p.tokens) FROM lp.payouts AS p
-                            WHERE p.user_id = w.user_id AND p.status IN ('requested', 'approved', 'paid')), 0)::bigint))
+                            WHERE p.user_id = w.user_id AND p.status IN ('requested', 'approved', 'paid')), 0)::bigint
+               - coalesce((SELECT sum(-l.amount) FROM lp.ledger AS l
+                            WHERE l.wallet_id = w.id AND l.shard = 0 AND l.amount < 0
+                              AND l.entry_kind IN ('tip', 'hold_capture', 'adjustment')), 0)::bigint))
       FROM lp.wallets AS w
      WHERE w.id = p_wallet_id
 $$;
-COMMENT ON FUNCTION lp.payable_tokens(uuid) IS 'Tokens of a wallet that a payout may take now: earnings (tip and hold_capture credits) older than payouts.hold_days, minus what payouts already took, and never more than the available balance (main balance + credit shards - reserved); at least 0. Bought tokens are never payable. api.request_payout sweeps the shards first and holds the wallet row locked while it checks.';
+COMMENT ON FUNCTION lp.payable_tokens(uuid) IS 'Tokens of a wallet that a payout may take now: earnings (tip and hold_capture credits) older than payouts.hold_days, minus what payouts already took and what the wallet spent (tips, hold captures, negative adjustments: spending consumes earnings first), and never more than the available balance (main balance + credit shards - reserved); at least 0. Bought tokens are never payable. api.request_payout sweeps the shards first and holds the wallet row locked while it checks.';
 REVOKE ALL ON FUNCTION lp.payable_tokens(uuid) FROM PUBLIC;

@@ -227,13 +227,13 @@ SELECT results_eq('SELECT balance, payable, in_clearing, paid_out FROM api.earni
                   'earnings_summary: a cancelled payout gives its tokens back to the balance and to payable');
 SELECT lives_ok(format('SELECT api.tip(%L, 5000, ''spend-1'')', tests.user_id('pam')), 'setup: pia tips pam 5000');
 SELECT results_eq('SELECT balance, payable, tips_count FROM api.earnings_summary()',
-                  $$VALUES (12601::bigint, 7601::bigint, 3::bigint)$$,
-                  'earnings_summary: spending 5000 of 17601 leaves payable at 7601 (the available 12601 still covers it); '
+                  $$VALUES (12601::bigint, 2601::bigint, 3::bigint)$$,
+                  'earnings_summary: spending consumes earnings first: 5000 spent of 7601 unpaid earnings leaves 2601 payable; '
                   'tips sent are not tips received');
 SELECT lives_ok(format('SELECT api.tip(%L, 10000, ''spend-2'')', tests.user_id('pam')), 'setup: pia tips pam another 10000');
 SELECT results_eq('SELECT balance, payable, in_hold FROM api.earnings_summary()',
-                  $$VALUES (2601::bigint, 2601::bigint, 0::bigint)$$,
-                  'earnings_summary: now the available balance (2601) caps payable below the unpaid earnings (7601)');
+                  $$VALUES (2601::bigint, 0::bigint, 0::bigint)$$,
+                  'earnings_summary: with every earning spent, the 2601 left (bought tokens) are not payable');
 
 -- a refunded tip is no longer an earning
 SELECT tests.clear_authentication();

@@ -4,7 +4,7 @@
 -- payout clearing and issuance, idempotent replays and LP106 for each operation, and the ledger summing to zero.
 -- The payable rule: max(0, min(available, matured earnings - tokens taken by payouts)): bought tokens are never
 -- payable, earnings only once older than payouts.hold_days, requested/approved/paid payouts take their tokens
--- (rejected, failed and cancelled ones give them back), and spending lowers it through the available balance.
+-- (rejected, failed and cancelled ones give them back), and spending consumes earnings first.
 BEGIN;
 SELECT plan(269);
 
@@ -640,7 +640,7 @@ SELECT results_eq($$SELECT id FROM api.list_payouts(NULL, 'approved')$$, format(
 SELECT tests.authenticate_as(NULL);
 SELECT throws_ok('SELECT * FROM api.list_payouts()', 'LP001', NULL, 'list_payouts: nobody acting is LP001');
 
--- == spending earnings lowers payable through the available balance (payouts.hold_days 0) ==================
+-- == spending consumes earnings first (payouts.hold_days 0) =================================================
 -- pia: 40000 tokens (20000 bought, 40000 earned, 20000 of them paid out): payable min(40000, 20000) = 20000.
 SELECT tests.clear_authentication();
 SELECT is(tests.payable('pia'), 20000::bigint, 'spending: pia starts with 40000 tokens, 20000 payable');
@@ -648,19 +648,20 @@ SELECT tests.authenticate_as('pia');
 SELECT lives_ok(format('SELECT api.tip(%L, 15000, ''spend-1'')', tests.user_id('pete')), 'spending: pia tips pete 15000');
 SELECT tests.clear_authentication();
 SELECT is(tests.total('pia'), 25000::bigint, 'spending: pia 40000 - 15000');
-SELECT is(tests.payable('pia'), 20000::bigint, 'spending: 25000 left still covers the 20000 payable');
+SELECT is(tests.payable('pia'), 5000::bigint,
+          'spending: spending consumes earnings first: 20000 unpaid earnings - 15000 spent = 5000 payable');
+SELECT tests.authenticate_as('pia');
+SELECT * FROM tests.rejects($$SELECT api.request_payout(5001, 'paypal', 'k6')$$, 'LP112', 'spending: a payout of 5001 is LP112');
+SELECT results_eq($$SELECT tokens, status FROM api.request_payout(5000, 'paypal', 'k6')$$, $$VALUES (5000::bigint, 'requested')$$,
+                  'spending: a payout of the 5000 payable tokens is accepted');
+SELECT tests.clear_authentication();
+SELECT is(tests.total('pia'), 20000::bigint, 'spending: pia 25000 - 5000');
+SELECT is(tests.payable('pia'), 0::bigint, 'spending: nothing payable: the 20000 left are bought tokens');
 SELECT tests.authenticate_as('pia');
 SELECT lives_ok(format('SELECT api.tip(%L, 10000, ''spend-2'')', tests.user_id('pete')), 'spending: pia tips pete another 10000');
 SELECT tests.clear_authentication();
-SELECT is(tests.total('pia'), 15000::bigint, 'spending: pia 25000 - 10000');
-SELECT is(tests.payable('pia'), 15000::bigint, 'spending: the available balance (15000) now caps payable below her unpaid earnings (20000)');
-SELECT tests.authenticate_as('pia');
-SELECT * FROM tests.rejects($$SELECT api.request_payout(15001, 'paypal', 'k6')$$, 'LP112', 'spending: a payout of 15001 is LP112');
-SELECT results_eq($$SELECT tokens, status FROM api.request_payout(15000, 'paypal', 'k6')$$, $$VALUES (15000::bigint, 'requested')$$,
-                  'spending: a payout of the 15000 payable tokens is accepted');
-SELECT tests.clear_authentication();
-SELECT is(tests.total('pia'), 0::bigint, 'spending: pia has nothing left');
-SELECT is(tests.payable('pia'), 0::bigint, 'spending: and nothing payable');
+SELECT is(tests.total('pia'), 10000::bigint, 'spending: pia 20000 - 10000');
+SELECT is(tests.payable('pia'), 0::bigint, 'spending: still nothing payable');
 SELECT is(tests.payable('pete'), 22000::bigint,
           'spending: pia''s tips are pete''s earnings (8000 + 12000 + 8000 - 6000 taken; his 6000 bought tokens never)');
 
@@ -671,13 +672,13 @@ SELECT throws_ok(format('SELECT lp.payable_tokens(%L)', tests.wallet('pia')), '4
 
 -- == the ledger stays whole ================================================================================
 SELECT tests.clear_authentication();
-SELECT is(tests.total('pia'), 0::bigint, 'end: pia 0');
+SELECT is(tests.total('pia'), 10000::bigint, 'end: pia 10000 (bought tokens, never payable)');
 SELECT is(tests.total('pete'), 28000::bigint, 'end: pete 28000 (8000 + 20000 from pia''s tips)');
 SELECT is(tests.total('bob'), 10000::bigint, 'end: bob still holds the 10000 tokens he bought');
 SELECT is(tests.total('paula'), 2000::bigint, 'end: paula 2000');
 SELECT is(tests.sys('payout_clearing'), (SELECT sum(tokens)::bigint FROM lp.payouts WHERE status IN ('requested', 'approved')),
-          'end: payout clearing holds exactly the tokens of the requested and approved payouts (27000)');
-SELECT is(tests.sys('payout_clearing'), 27000::bigint, 'end: payout clearing 27000 (pete 6000, paula 6000, pia 15000)');
+          'end: payout clearing holds exactly the tokens of the requested and approved payouts (17000)');
+SELECT is(tests.sys('payout_clearing'), 17000::bigint, 'end: payout clearing 17000 (pete 6000, paula 6000, pia 5000)');
 SELECT is(tests.sys('issuance'), -216000::bigint, 'end: issuance -236000 sold + 20000 paid out');
 SELECT is((SELECT sum(balance) FROM lp.wallets) + (SELECT sum(balance) FROM lp.wallet_shards), 0::numeric,
           'end: every balance (main and shards, users and system) sums to zero');
