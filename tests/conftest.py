@@ -4,7 +4,8 @@
   on a free port, with durability turned off for speed; or, when ``LIVEPANTY_TEST_DSN`` is set, that existing
   server (the DSN must name a superuser; its database is used for maintenance, e.g. ``.../postgres``).
 * ``template_db`` (session): a database migrated with ``livepanty_db.migrate.apply`` (migrations and
-  repeatables), plus ``pgtap`` and ``plpgsql_check``, with ``auth.bcrypt_cost`` lowered to 4 (fast hashing).
+  repeatables), plus ``pgtap`` and ``plpgsql_check``, with ``auth.bcrypt_cost`` lowered to 4 (fast hashing),
+  and the shared pgTAP helpers of ``tests/sql/helpers/*.sql`` (schema ``tests``; run in name order).
 * ``db_url`` / ``conn``: a database cloned from the template for one test (dropped afterwards) / a psycopg
   connection to it (autocommit off). ``empty_db``: a fresh empty database (from template0).
 * ``tests/sql/test_*.sql`` run through pytest-pgtap, each file in its own clone: every assertion is reported
@@ -104,6 +105,24 @@ def pg_server() -> Iterator[PgServer]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+#: Shared pgTAP helpers (schema "tests"), loaded into the template after the extensions, in name order.
+SQL_HELPERS_DIR = Path(__file__).resolve().parent / "sql" / "helpers"
+
+
+def load_sql_helpers(conn: psycopg.Connection) -> None:
+    """Run every ``tests/sql/helpers/*.sql`` file (one query each, as the superuser) in the template database.
+
+    Skipped when the directory is absent (tests/py/test_pgtap_harness.py runs a copy of this file alone)."""
+    if not SQL_HELPERS_DIR.is_dir():
+        return
+    for path in sorted(SQL_HELPERS_DIR.glob("*.sql")):
+        text = path.read_text()
+        try:
+            conn.execute(text)
+        except psycopg.Error as exc:
+            raise RuntimeError(f"{path}: {migrate.describe_error(exc, text)}") from exc
+
+
 @pytest.fixture(scope="session")
 def template_db(pg_server: PgServer) -> Iterator[str]:
     """Name of the migrated template database (unique per run on an external server)."""
@@ -116,6 +135,7 @@ def template_db(pg_server: PgServer) -> Iterator[str]:
         with psycopg.connect(pg_server.dsn(name), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION pgtap")
             conn.execute("CREATE EXTENSION plpgsql_check")
+            load_sql_helpers(conn)
             if conn.execute("SELECT to_regclass('lp.settings')").fetchone()[0] is not None:
                 conn.execute("UPDATE lp.settings SET value = '4' WHERE key = 'auth.bcrypt_cost'")
         with pg_server.admin() as conn:

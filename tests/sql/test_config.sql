@@ -3,105 +3,17 @@
 BEGIN;
 SELECT plan(71);
 
--- ---------------------------------------------------------------------------------------------------------
--- Test helpers. The same block opens every tests/sql/test_*.sql file that acts as a platform user (the
--- harness sends each file as one query, so there is no \ir). They live in schema "tests", created in this
--- transaction and rolled back with it.
---   tests.password()                      the password of every user made by tests.create_user
---   tests.create_user(username, role)     a user through api.register_user / api.create_admin (moderators:
---                                         registered, then promoted directly); call as the superuser
---   tests.user_id(username)               the id of a user (the active one first); works under any role
---   tests.authenticate_as(username, role) for the rest of the transaction act as that platform user (NULL:
---                                         nobody) under a database role (default livepanty_app), like the
---                                         application does: SET LOCAL ROLE + set_config('lp.user_id', id, true)
---   tests.clear_authentication()          back to the superuser, nobody acting
--- pgTAP 1.x grants its bookkeeping temp table and sequences to PUBLIC in plan(), so assertions run fine
--- under livepanty_app / livepanty_readonly as long as plan() ran first (as the superuser). Query strings
--- passed to throws_ok, is_empty, set_eq, ... run under the role in force, which is what an RLS test wants.
--- ---------------------------------------------------------------------------------------------------------
-CREATE SCHEMA tests;
-GRANT USAGE ON SCHEMA tests TO PUBLIC;
+-- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
+--   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
+--                    tests.authenticate_as(username, role), tests.clear_authentication()
+--   10_scratch.sql:  tests.put, tests.get(key, field), tests.pid
+--   20_money.sql:    tests.wallet, tests.wallet_state, tests.sound, tests.last_audit
 
-CREATE FUNCTION tests.password() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'Tr0ub4dor&3x' $$;
-
-CREATE FUNCTION tests.create_user(p_username text, p_role text DEFAULT 'viewer') RETURNS uuid
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_id uuid;
-BEGIN
-    IF p_role = 'admin' THEN
-        v_id := (api.create_admin(p_username || '@example.com', p_username, tests.password(), DATE '1990-01-01')).id;
-    ELSE
-        v_id := (api.register_user(p_username || '@example.com', p_username, tests.password(), DATE '1990-01-01',
-                                   CASE WHEN p_role = 'performer' THEN 'performer' ELSE 'viewer' END)).id;
-        IF p_role NOT IN ('viewer', 'performer') THEN
-            UPDATE lp.users SET role = p_role WHERE id = v_id;
-        END IF;
-    END IF;
-    RETURN v_id;
-END
-$$;
-
-CREATE FUNCTION tests.user_id(p_username text) RETURNS uuid
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT u.id FROM lp.users AS u WHERE lower(u.username::text) = lower(p_username)
-     ORDER BY u.deleted_at IS NULL DESC, u.created_at DESC LIMIT 1
-$$;
-
-CREATE FUNCTION tests.authenticate_as(p_username text, p_db_role text DEFAULT 'livepanty_app') RETURNS text
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_id uuid := tests.user_id(p_username);
-BEGIN
-    IF p_username IS NOT NULL AND v_id IS NULL THEN
-        RAISE EXCEPTION 'tests.authenticate_as: no user %', p_username;
-    END IF;
-    PERFORM set_config('role', 'none', true);
-    PERFORM set_config('lp.user_id', coalesce(v_id::text, ''), true);
-    PERFORM set_config('lp.session_id', '', true);
-    PERFORM set_config('role', p_db_role, true);
-    RETURN format('# acting as %s through %s', coalesce(p_username, 'nobody'), p_db_role);
-END
-$$;
-
-CREATE FUNCTION tests.clear_authentication() RETURNS text
-    LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM set_config('lp.user_id', '', true);
-    PERFORM set_config('lp.session_id', '', true);
-    PERFORM set_config('role', 'none', true);
-    RETURN '# back to the superuser, nobody acting';
-END
-$$;
--- ---------------------------------------------------------------------------------------------------------
-
-
--- Helpers of the token economy tests (SECURITY DEFINER: they read every row whatever role is in force).
---   tests.put(key, row) / tests.get(key, field) / tests.pid(key)   a scratch store for rows returned under other roles
---   tests.wallet(username)      the user's wallet id
+-- Token economy helpers of this file (SECURITY DEFINER: they read every row whatever role is in force).
 --   tests.main(username)        main balance; tests.total(username): main + credit shards
 --   tests.sys(code)             a system wallet's total, relative to the start of this file
---   tests.wallet_state(username) 'main=.. reserved=.. shards=.. debt=t|f'
---   tests.sound()               every transaction sums to 0, every account's last balance_after is its balance,
---                               and the sum of all balances (main and shards, users and system) is 0
 --   tests.save() / tests.unchanged()  snapshot of balances, ledger, payments, adjustments, reports, audit,
 --                               idempotency keys, tips, bundles and settings; unchanged() compares with it
-CREATE TABLE tests.ctx (key text PRIMARY KEY, value jsonb NOT NULL);
-GRANT ALL ON tests.ctx TO PUBLIC;
-CREATE FUNCTION tests.put(p_key text, p_value anyelement) RETURNS text LANGUAGE sql AS $$
-    INSERT INTO tests.ctx VALUES (p_key, to_jsonb(p_value)) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
-    RETURNING '# ' || key
-$$;
-CREATE FUNCTION tests.get(p_key text, p_field text) RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT value ->> p_field FROM tests.ctx WHERE key = p_key
-$$;
-CREATE FUNCTION tests.pid(p_key text) RETURNS uuid LANGUAGE sql STABLE AS $$
-    SELECT (value ->> 'id')::uuid FROM tests.ctx WHERE key = p_key
-$$;
-CREATE FUNCTION tests.wallet(p_username text) RETURNS uuid
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT w.id FROM lp.wallets AS w WHERE w.user_id = tests.user_id(p_username)
-$$;
 CREATE FUNCTION tests.main(p_username text) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT w.balance FROM lp.wallets AS w WHERE w.user_id = tests.user_id(p_username)
@@ -109,13 +21,6 @@ $$;
 CREATE FUNCTION tests.total(p_username text) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT w.balance + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s WHERE s.wallet_id = w.id), 0)::bigint
-      FROM lp.wallets AS w WHERE w.user_id = tests.user_id(p_username)
-$$;
-CREATE FUNCTION tests.wallet_state(p_username text) RETURNS text
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT format('main=%s reserved=%s shards=%s debt=%s', w.balance, w.reserved,
-                  coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s WHERE s.wallet_id = w.id), 0),
-                  (w.debt_since IS NOT NULL)::text)
       FROM lp.wallets AS w WHERE w.user_id = tests.user_id(p_username)
 $$;
 CREATE TABLE tests.sys_start AS
@@ -126,19 +31,6 @@ CREATE FUNCTION tests.sys(p_code text) RETURNS bigint
     SELECT w.balance + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s WHERE s.wallet_id = w.id), 0)::bigint
            - (SELECT t.total FROM tests.sys_start AS t WHERE t.system_code = p_code)
       FROM lp.wallets AS w WHERE w.system_code = p_code
-$$;
-CREATE FUNCTION tests.sound() RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT (SELECT coalesce(sum(w.balance), 0) FROM lp.wallets AS w)
-           + (SELECT coalesce(sum(s.balance), 0) FROM lp.wallet_shards AS s) = 0
-       AND NOT EXISTS (SELECT 1 FROM lp.ledger AS e GROUP BY e.transaction_id HAVING sum(e.amount) <> 0)
-       AND NOT EXISTS (
-           SELECT 1
-             FROM (SELECT DISTINCT ON (e.wallet_id, e.shard) e.wallet_id, e.shard, e.balance_after
-                     FROM lp.ledger AS e ORDER BY e.wallet_id, e.shard, e.id DESC) AS l
-             LEFT JOIN lp.wallets AS w ON w.id = l.wallet_id AND l.shard = 0
-             LEFT JOIN lp.wallet_shards AS s ON s.wallet_id = l.wallet_id AND s.shard = l.shard
-            WHERE l.balance_after IS DISTINCT FROM coalesce(w.balance, s.balance))
 $$;
 CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -165,10 +57,6 @@ $$;
 CREATE FUNCTION tests.unchanged() RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT tests.state() = (SELECT s.state FROM tests.saved AS s)
-$$;
-CREATE FUNCTION tests.last_audit(p_action text) RETURNS SETOF lp.audit_logs
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT a.* FROM lp.audit_logs AS a WHERE a.action = p_action ORDER BY a.id DESC LIMIT 1
 $$;
 
 -- == Fixture ===============================================================================================

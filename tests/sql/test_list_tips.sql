@@ -2,7 +2,7 @@
 BEGIN;
 SELECT plan(12);
 
-CREATE SCHEMA tests;
+-- (Schema "tests" exists already: tests/conftest.py loads tests/sql/helpers/ into the template database.)
 CREATE FUNCTION tests.user(p_name text, p_role text DEFAULT 'viewer') RETURNS uuid LANGUAGE sql AS $$
     SELECT (api.register_user(p_name || '@example.com', p_name, 'list tips pass 1', DATE '1990-01-01', p_role)).id
 $$;

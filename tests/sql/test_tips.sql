@@ -3,160 +3,39 @@
 BEGIN;
 SELECT plan(94);
 
--- ---------------------------------------------------------------------------------------------------------
--- Test helpers. The same block opens every tests/sql/test_*.sql file that acts as a platform user (the
--- harness sends each file as one query, so there is no \ir). They live in schema "tests", created in this
--- transaction and rolled back with it.
---   tests.password()                      the password of every user made by tests.create_user
---   tests.create_user(username, role)     a user through api.register_user / api.create_admin (moderators:
---                                         registered, then promoted directly); call as the superuser
---   tests.user_id(username)               the id of a user (the active one first); works under any role
---   tests.authenticate_as(username, role) for the rest of the transaction act as that platform user (NULL:
---                                         nobody) under a database role (default livepanty_app), like the
---                                         application does: SET LOCAL ROLE + set_config('lp.user_id', id, true)
---   tests.clear_authentication()          back to the superuser, nobody acting
--- pgTAP 1.x grants its bookkeeping temp table and sequences to PUBLIC in plan(), so assertions run fine
--- under livepanty_app / livepanty_readonly as long as plan() ran first (as the superuser). Query strings
--- passed to throws_ok, is_empty, set_eq, ... run under the role in force, which is what an RLS test wants.
--- ---------------------------------------------------------------------------------------------------------
-CREATE SCHEMA tests;
-GRANT USAGE ON SCHEMA tests TO PUBLIC;
-
-CREATE FUNCTION tests.password() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'Tr0ub4dor&3x' $$;
-
-CREATE FUNCTION tests.create_user(p_username text, p_role text DEFAULT 'viewer') RETURNS uuid
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_id uuid;
-BEGIN
-    IF p_role = 'admin' THEN
-        v_id := (api.create_admin(p_username || '@example.com', p_username, tests.password(), DATE '1990-01-01')).id;
-    ELSE
-        v_id := (api.register_user(p_username || '@example.com', p_username, tests.password(), DATE '1990-01-01',
-                                   CASE WHEN p_role = 'performer' THEN 'performer' ELSE 'viewer' END)).id;
-        IF p_role NOT IN ('viewer', 'performer') THEN
-            UPDATE lp.users SET role = p_role WHERE id = v_id;
-        END IF;
-    END IF;
-    RETURN v_id;
-END
-$$;
-
-CREATE FUNCTION tests.user_id(p_username text) RETURNS uuid
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT u.id FROM lp.users AS u WHERE lower(u.username::text) = lower(p_username)
-     ORDER BY u.deleted_at IS NULL DESC, u.created_at DESC LIMIT 1
-$$;
-
-CREATE FUNCTION tests.authenticate_as(p_username text, p_db_role text DEFAULT 'livepanty_app') RETURNS text
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_id uuid := tests.user_id(p_username);
-BEGIN
-    IF p_username IS NOT NULL AND v_id IS NULL THEN
-        RAISE EXCEPTION 'tests.authenticate_as: no user %', p_username;
-    END IF;
-    PERFORM set_config('role', 'none', true);
-    PERFORM set_config('lp.user_id', coalesce(v_id::text, ''), true);
-    PERFORM set_config('lp.session_id', '', true);
-    PERFORM set_config('role', p_db_role, true);
-    RETURN format('# acting as %s through %s', coalesce(p_username, 'nobody'), p_db_role);
-END
-$$;
-
-CREATE FUNCTION tests.clear_authentication() RETURNS text
-    LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM set_config('lp.user_id', '', true);
-    PERFORM set_config('lp.session_id', '', true);
-    PERFORM set_config('role', 'none', true);
-    RETURN '# back to the superuser, nobody acting';
-END
-$$;
--- ---------------------------------------------------------------------------------------------------------
+-- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
+--   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
+--                    tests.authenticate_as(username, role), tests.clear_authentication()
+--   20_money.sql:    tests.wallet, tests.claw, tests.reserved, tests.shards, tests.fees,
+--                    tests.holds_consistent, tests.ledger_consistent, tests.hold(username, key),
+--                    tests.hold_id, tests.make_due, tests.stream
 
 -- Token economy helpers of this file (SECURITY DEFINER: they read and write past RLS, whatever role is acting).
---   tests.wallet(username)        the user's wallet id
 --   tests.fund(username, n)       credits n tokens from the issuance wallet (as a completed purchase would)
---   tests.claw(username, n)       debits n tokens back to issuance allowing debt (as a refund would)
---   tests.main(username), tests.reserved(username), tests.shards(username), tests.total(username)
---                                 main balance, reserved, sum of credit shards, main + shards
---   tests.fees()                  platform fee wallet total (its shards)
+--   tests.main(username), tests.total(username)
+--                                 main balance; main + credit shards
 --   tests.entries()               number of ledger entries
---   tests.holds_consistent()      every user wallet's reserved = sum(amount - captured) over its open holds
---   tests.ledger_consistent()     every transaction sums to zero; every (wallet, shard) account's entries form
---                                 an unbroken before/after chain from 0 to the account's current balance
---   tests.hold(username, key), tests.hold_id(username, key)
---                                 a user's hold by its idempotency key
---   tests.make_due(username, key) moves a hold's life into the past: due for expiry now
 --   tests.snap() / tests.unchanged(description)
 --                                 remember the whole economy state / assert it is still the same
 --   tests.rejects(sql, sqlstate, description)
 --                                 two assertions: the call raises sqlstate, and nothing changed
-CREATE FUNCTION tests.wallet(p_username text) RETURNS uuid
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT w.id FROM lp.wallets AS w WHERE w.user_id = tests.user_id(p_username)
-$$;
 CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
                    ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
                          ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
 $$;
-CREATE FUNCTION tests.claw(p_username text, p_tokens bigint) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(tests.wallet(p_username), -p_tokens, 'refund', 0, true)::lp.posting,
-                         ROW(lp.system_wallet('issuance'), p_tokens, 'refund', 0, false)::lp.posting])
-$$;
 CREATE FUNCTION tests.main(p_username text) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT w.balance FROM lp.wallets AS w WHERE w.id = tests.wallet(p_username)
-$$;
-CREATE FUNCTION tests.reserved(p_username text) RETURNS bigint
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT w.reserved FROM lp.wallets AS w WHERE w.id = tests.wallet(p_username)
-$$;
-CREATE FUNCTION tests.shards(p_username text) RETURNS bigint
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT coalesce(sum(s.balance), 0)::bigint FROM lp.wallet_shards AS s WHERE s.wallet_id = tests.wallet(p_username)
 $$;
 CREATE FUNCTION tests.total(p_username text) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT tests.main(p_username) + tests.shards(p_username)
 $$;
-CREATE FUNCTION tests.fees() RETURNS bigint
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT coalesce(sum(s.balance), 0)::bigint FROM lp.wallet_shards AS s WHERE s.wallet_id = lp.system_wallet('platform_fees')
-$$;
 CREATE FUNCTION tests.entries() RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT count(*) FROM lp.ledger
-$$;
-CREATE FUNCTION tests.holds_consistent() RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT NOT EXISTS (
-        SELECT 1 FROM lp.wallets AS w
-         WHERE w.kind = 'user'
-           AND w.reserved <> (SELECT coalesce(sum(h.amount - h.captured), 0) FROM lp.holds AS h
-                               WHERE h.wallet_id = w.id AND h.status = 'open'))
-$$;
-CREATE FUNCTION tests.ledger_consistent() RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    WITH chain AS (
-        SELECT e.wallet_id, e.shard, e.balance_before, e.balance_after,
-               lag(e.balance_after, 1, 0::bigint) OVER (PARTITION BY e.wallet_id, e.shard ORDER BY e.id) AS prev_after,
-               row_number() OVER (PARTITION BY e.wallet_id, e.shard ORDER BY e.id DESC) AS from_end
-          FROM lp.ledger AS e
-    )
-    SELECT NOT EXISTS (SELECT 1 FROM lp.ledger AS e GROUP BY e.transaction_id HAVING sum(e.amount) <> 0)
-       AND NOT EXISTS (SELECT 1 FROM chain AS c WHERE c.balance_before <> c.prev_after)
-       AND NOT EXISTS (SELECT 1 FROM chain AS c
-                        WHERE c.from_end = 1
-                          AND c.balance_after <> CASE WHEN c.shard = 0
-                                  THEN (SELECT w.balance FROM lp.wallets AS w WHERE w.id = c.wallet_id)
-                                  ELSE (SELECT s.balance FROM lp.wallet_shards AS s
-                                         WHERE s.wallet_id = c.wallet_id AND s.shard = c.shard) END)
 $$;
 CREATE TABLE tests.snapshot (state text);
 GRANT SELECT ON tests.snapshot TO PUBLIC;
@@ -191,28 +70,10 @@ BEGIN
     RETURN NEXT tests.unchanged(p_description || ': nothing changed');
 END
 $$;
-CREATE FUNCTION tests.hold(p_username text, p_key text) RETURNS lp.holds
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT h.* FROM lp.holds AS h WHERE h.user_id = tests.user_id(p_username) AND h.idempotency_key = p_key
-$$;
-CREATE FUNCTION tests.hold_id(p_username text, p_key text) RETURNS uuid
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT (tests.hold(p_username, p_key)).id
-$$;
--- Moves a hold's life into the past so that it is due now (created 2 hours ago, expired a second ago).
-CREATE FUNCTION tests.make_due(p_username text, p_key text) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    UPDATE lp.holds SET created_at = now() - interval '2 hours', expires_at = now() - interval '1 second'
-     WHERE id = tests.hold_id(p_username, p_key)
-$$;
 
 CREATE FUNCTION tests.tip(p_username text, p_key text) RETURNS lp.tips
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT t.* FROM lp.tips AS t WHERE t.sender_id = tests.user_id(p_username) AND t.idempotency_key = p_key
-$$;
-CREATE FUNCTION tests.stream(p_title text) RETURNS uuid
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT s.id FROM lp.streams AS s WHERE s.title = p_title
 $$;
 CREATE FUNCTION tests.tip_entries(p_tip_id uuid) RETURNS TABLE (owner text, shard_kind text, amount bigint, entry_kind text)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$

@@ -5,93 +5,15 @@
 BEGIN;
 SELECT plan(65);
 
--- ---------------------------------------------------------------------------------------------------------
--- Test helpers. The same block opens every tests/sql/test_*.sql file that acts as a platform user (the
--- harness sends each file as one query, so there is no \ir). They live in schema "tests", created in this
--- transaction and rolled back with it.
---   tests.password()                      the password of every user made by tests.create_user
---   tests.create_user(username, role)     a user through api.register_user / api.create_admin (moderators:
---                                         registered, then promoted directly); call as the superuser
---   tests.user_id(username)               the id of a user (the active one first); works under any role
---   tests.authenticate_as(username, role) for the rest of the transaction act as that platform user (NULL:
---                                         nobody) under a database role (default livepanty_app), like the
---                                         application does: SET LOCAL ROLE + set_config('lp.user_id', id, true)
---   tests.clear_authentication()          back to the superuser, nobody acting
--- pgTAP 1.x grants its bookkeeping temp table and sequences to PUBLIC in plan(), so assertions run fine
--- under livepanty_app / livepanty_readonly as long as plan() ran first (as the superuser). Query strings
--- passed to throws_ok, is_empty, set_eq, ... run under the role in force, which is what an RLS test wants.
--- ---------------------------------------------------------------------------------------------------------
-CREATE SCHEMA tests;
-GRANT USAGE ON SCHEMA tests TO PUBLIC;
-
-CREATE FUNCTION tests.password() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'Tr0ub4dor&3x' $$;
-
-CREATE FUNCTION tests.create_user(p_username text, p_role text DEFAULT 'viewer') RETURNS uuid
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_id uuid;
-BEGIN
-    IF p_role = 'admin' THEN
-        v_id := (api.create_admin(p_username || '@example.com', p_username, tests.password(), DATE '1990-01-01')).id;
-    ELSE
-        v_id := (api.register_user(p_username || '@example.com', p_username, tests.password(), DATE '1990-01-01',
-                                   CASE WHEN p_role = 'performer' THEN 'performer' ELSE 'viewer' END)).id;
-        IF p_role NOT IN ('viewer', 'performer') THEN
-            UPDATE lp.users SET role = p_role WHERE id = v_id;
-        END IF;
-    END IF;
-    RETURN v_id;
-END
-$$;
-
-CREATE FUNCTION tests.user_id(p_username text) RETURNS uuid
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT u.id FROM lp.users AS u WHERE lower(u.username::text) = lower(p_username)
-     ORDER BY u.deleted_at IS NULL DESC, u.created_at DESC LIMIT 1
-$$;
-
-CREATE FUNCTION tests.authenticate_as(p_username text, p_db_role text DEFAULT 'livepanty_app') RETURNS text
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_id uuid := tests.user_id(p_username);
-BEGIN
-    IF p_username IS NOT NULL AND v_id IS NULL THEN
-        RAISE EXCEPTION 'tests.authenticate_as: no user %', p_username;
-    END IF;
-    PERFORM set_config('role', 'none', true);
-    PERFORM set_config('lp.user_id', coalesce(v_id::text, ''), true);
-    PERFORM set_config('lp.session_id', '', true);
-    PERFORM set_config('role', p_db_role, true);
-    RETURN format('# acting as %s through %s', coalesce(p_username, 'nobody'), p_db_role);
-END
-$$;
-
-CREATE FUNCTION tests.clear_authentication() RETURNS text
-    LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM set_config('lp.user_id', '', true);
-    PERFORM set_config('lp.session_id', '', true);
-    PERFORM set_config('role', 'none', true);
-    RETURN '# back to the superuser, nobody acting';
-END
-$$;
--- ---------------------------------------------------------------------------------------------------------
-
+-- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
+--   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
+--                    tests.authenticate_as(username, role), tests.clear_authentication()
+--   10_scratch.sql:  tests.put
+--   20_money.sql:    tests.wallet
 
 -- Helpers of this file.
-CREATE TABLE tests.ctx (key text PRIMARY KEY, value jsonb NOT NULL);
-GRANT ALL ON tests.ctx TO PUBLIC;
-CREATE FUNCTION tests.put(p_key text, p_value anyelement) RETURNS text LANGUAGE sql AS $$
-    INSERT INTO tests.ctx VALUES (p_key, to_jsonb(p_value)) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
-    RETURNING '# ' || key
-$$;
 CREATE FUNCTION tests.get(p_key text) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT value FROM tests.ctx WHERE key = p_key
-$$;
--- The wallet of a user (works under any role).
-CREATE FUNCTION tests.wallet(p_username text) RETURNS uuid
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT w.id FROM lp.wallets AS w WHERE w.user_id = tests.user_id(p_username)
 $$;
 -- Buys p_amount tokens for a user: issuance -> wallet, through lp.post (call as the superuser).
 CREATE FUNCTION tests.fund(p_username text, p_amount bigint) RETURNS void LANGUAGE sql AS $$
