@@ -25,11 +25,13 @@ BEGIN
             DETAIL = format('postings %s', p_postings);
     END IF;
 
-    -- Lock order (no deadlocks, docs/ledger.md):
-    --   phase 1: main balances (lp.wallets rows) of user wallets, in wallet-id order; these are the only rows
-    --            that are checked (available balance) and the only ones a transaction may wait for first;
-    --   phase 2: one credit shard per sharded wallet, in wallet-id order, picked with SKIP LOCKED so that
-    --            concurrent credits to a hot wallet (a popular performer, the fee wallet) take different rows.
+    -- Lock order (no deadlocks, docs/ledger.md): one global order, by wallet id, and within a wallet the main
+    -- balance before its shards. Each posting takes, in that order, either
+    --   the wallet's main balance (lp.wallets row): every debit of a user wallet, and every movement of a
+    --     wallet without shards; the only rows that are checked (available balance); a debit that finds the
+    --     main balance short sweeps the wallet's own shards into it first (they come after the main row);
+    --   or one credit shard, picked with SKIP LOCKED so that concurrent credits to a hot wallet (a popular
+    --     performer, the fee wallet) take different rows.
     -- System wallets always post to a shard; user wallets post debits to the main balance and credits to a
     -- shard when they have shards.
     FOR v_leg IN
@@ -38,7 +40,7 @@ BEGIN
                    AS on_main
           FROM unnest(p_postings) AS p
           JOIN lp.wallets AS w ON w.id = p.wallet_id
-         ORDER BY on_main DESC, p.wallet_id, p.amount
+         ORDER BY p.wallet_id, on_main DESC, p.amount
     LOOP
         IF v_leg.on_main THEN
             v_shard := 0;
@@ -52,8 +54,13 @@ BEGIN
                     OR w.balance + v_leg.amount >= w.reserved - coalesce(v_leg.release_reserved, 0))
             RETURNING w.balance INTO v_after;
             IF NOT FOUND AND v_leg.shard_count > 0 THEN
-                -- Earnings wait in the credit shards: sweep them into the main balance, then try again.
+                -- Earnings wait in the credit shards: sweep them into the main balance, then try again;
+                -- if shards busy with concurrent credits were skipped and it is still short, wait for them.
                 PERFORM lp.sweep_wallet(v_leg.wallet_id);
+                IF (SELECT w.balance + v_leg.amount < w.reserved - coalesce(v_leg.release_reserved, 0)
+                      FROM lp.wallets AS w WHERE w.id = v_leg.wallet_id) THEN
+                    PERFORM lp.sweep_wallet(v_leg.wallet_id, true);
+                END IF;
                 UPDATE lp.wallets AS w
                    SET balance    = w.balance + v_leg.amount,
                        reserved   = w.reserved - coalesce(v_leg.release_reserved, 0),

@@ -1,4 +1,4 @@
-CREATE FUNCTION lp.sweep_wallet(p_wallet_id uuid) RETURNS bigint
+CREATE FUNCTION lp.sweep_wallet(p_wallet_id uuid, p_wait boolean DEFAULT false) RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
@@ -8,11 +8,16 @@ DECLARE
     v_balance bigint;
 BEGIN
     -- The main balance first (lock order), then whichever shards are not busy: a shard another
-    -- transaction is crediting right now is left for the next sweep, so a sweep never waits for a shard.
+    -- transaction is crediting right now is left for the next sweep, so by default a sweep never waits for a
+    -- shard. With p_wait it waits for all of them (in shard order), for a debit that needs them now.
     UPDATE lp.wallets AS w SET balance = w.balance WHERE w.id = p_wallet_id AND w.kind = 'user'
     RETURNING w.balance INTO v_balance;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'only user wallets are swept';
+    END IF;
+    IF p_wait THEN
+        -- Wait for every shard, in shard order (after the main row: still the global lock order).
+        PERFORM 1 FROM lp.wallet_shards AS s WHERE s.wallet_id = p_wallet_id ORDER BY s.shard FOR UPDATE;
     END IF;
     WITH picked AS (
         SELECT s.shard, s.balance FROM lp.wallet_shards AS s
@@ -44,5 +49,5 @@ BEGIN
     RETURN v_total;
 END
 $$;
-COMMENT ON FUNCTION lp.sweep_wallet(uuid) IS 'Moves the balances of a user wallet''s idle credit shards into its main balance (one ledger transaction: each shard debited to 0, the main balance credited with the total). Returns the tokens moved. Never waits for a busy shard.';
-REVOKE ALL ON FUNCTION lp.sweep_wallet(uuid) FROM PUBLIC;
+COMMENT ON FUNCTION lp.sweep_wallet(uuid, boolean) IS 'Moves the balances of a user wallet''s idle credit shards into its main balance (one ledger transaction: each shard debited to 0, the main balance credited with the total). Returns the tokens moved. Skips busy shards unless p_wait, then waits for them in shard order.';
+REVOKE ALL ON FUNCTION lp.sweep_wallet(uuid, boolean) FROM PUBLIC;

@@ -7,7 +7,8 @@ acting user, api function). Some calls are retried with their idempotency key. T
 every successful call must have moved and, at the end, checks:
 
 * no call failed for any reason but a catalogued business refusal (no deadlock, no constraint violation, no
-  internal ledger error);
+  internal ledger error), also while performers tip each other (debits that sweep shards which other
+  transactions are crediting);
 * every retry returned the original result and moved nothing;
 * every wallet (main balance plus credit shards) and every system wallet holds exactly what the model says;
 * ``api.verify_ledger()`` finds nothing: every transaction sums to zero, every account's chain is unbroken,
@@ -134,6 +135,7 @@ def _worker(dsn: str, people: dict[str, Any], model: Model, seed: int) -> None:
                 [
                     "buy",
                     "tip",
+                    "ptip",
                     "hold",
                     "capture",
                     "release",
@@ -146,7 +148,7 @@ def _worker(dsn: str, people: dict[str, Any], model: Model, seed: int) -> None:
                     "adjust",
                     "replay",
                 ],
-                weights=[14, 40, 8, 10, 5, 4, 3, 3, 1, 2, 1, 2, 7],
+                weights=[14, 40, 8, 8, 10, 5, 4, 3, 3, 1, 2, 1, 2, 7],
             )[0]
             try:
                 if op == "replay":
@@ -182,6 +184,20 @@ def _worker(dsn: str, people: dict[str, Any], model: Model, seed: int) -> None:
                 elif op == "tip":
                     sender, recipient = rng.choice(viewers), pick_performer()
                     params = {"r": recipient, "a": rng.randint(1, 120), "k": key()}
+                    query = (
+                        "SELECT * FROM api.tip(p_recipient_id => %(r)s, p_amount => %(a)s,"
+                        " p_idempotency_key => %(k)s)"
+                    )
+                    tip = caller.call("livepanty_app", sender, query, params)
+                    fee = tip["fee_amount"]
+                    model.move({sender: -tip["amount"], recipient: tip["amount"] - fee, "platform_fees": fee})
+                    last = ("livepanty_app", sender, query, params, tip)
+
+                elif op == "ptip":
+                    # Performers tip each other: the sender's earnings wait in credit shards that concurrent
+                    # tips keep busy, so the debit sweeps them while other transactions credit both wallets.
+                    sender, recipient = rng.sample(performers, 2)
+                    params = {"r": recipient, "a": rng.randint(1, 200), "k": key()}
                     query = (
                         "SELECT * FROM api.tip(p_recipient_id => %(r)s, p_amount => %(a)s,"
                         " p_idempotency_key => %(k)s)"
@@ -356,7 +372,7 @@ def test_random_concurrent_money_operations_keep_every_invariant(db_url: str) ->
     assert model.failures == [], model.failures[:20]
     done = sum(n for op, n in model.outcomes.items() if ":" not in op)
     assert done > THREADS * OPS_PER_THREAD // 3, model.outcomes  # the workload really ran
-    for op in ("buy", "tip", "hold", "capture", "payout", "replay"):
+    for op in ("buy", "tip", "ptip", "hold", "capture", "payout", "replay"):
         assert model.outcomes[op] > 0, (op, model.outcomes)
 
     balances = _balances(db_url)
@@ -373,3 +389,90 @@ def test_random_concurrent_money_operations_keep_every_invariant(db_url: str) ->
     with psycopg.connect(db_url) as conn:
         violations = conn.execute("SELECT * FROM api.verify_ledger()").fetchall()
     assert violations == []
+
+
+def test_performers_tipping_each_other_under_load_never_deadlock(db_url: str) -> None:
+    """Two performers tip each other more than their main balance holds (so each debit sweeps the sender's
+    credit shards) while viewers keep every shard of both busy. Each transaction must take its locks in the
+    one global order of docs/ledger.md; a debit that swept its shards and then waited for the other
+    performer's shards used to deadlock here within seconds."""
+    with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute("UPDATE lp.settings SET value = '2' WHERE key = 'wallets.performer_shards'")
+
+        def register(name: str, role: str) -> str:
+            return str(
+                conn.execute(
+                    "SELECT id FROM api.register_user(p_email => %s, p_username => %s, p_password => %s,"
+                    " p_date_of_birth => '1990-01-01', p_role => %s)",
+                    (f"{name}@example.com", name, PASSWORD, role),
+                ).fetchone()["id"]
+            )
+
+        performers = [register("hot_one", "performer"), register("hot_two", "performer")]
+        viewers = [register(f"fan_{i}", "viewer") for i in range(10)]
+        for user in viewers:
+            conn.execute(
+                "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
+                " ARRAY[ROW(lp.system_wallet('issuance'), -1000000, 'purchase', 0, false)::lp.posting,"
+                "       ROW((SELECT id FROM lp.wallets WHERE user_id = %s), 1000000, 'purchase', 0, false)"
+                "::lp.posting])",
+                (user,),
+            )
+
+    failures: list[str] = []
+    refusals: Counter = Counter()
+    done: Counter = Counter()
+    tip = "SELECT * FROM api.tip(p_recipient_id => %(r)s, p_amount => %(a)s, p_idempotency_key => %(k)s)"
+
+    def fan(user: str, seed: int) -> None:
+        rng, caller = random.Random(seed), Caller(db_url)
+        try:
+            for _ in range(300):
+                try:
+                    caller.call(
+                        "livepanty_app",
+                        user,
+                        tip,
+                        {"r": rng.choice(performers), "a": rng.randint(5, 50), "k": uuid.uuid4().hex},
+                    )
+                    done["fan"] += 1
+                except psycopg.Error as exc:
+                    failures.append(f"fan: [{exc.diag.sqlstate}] {exc.diag.message_primary}")
+        finally:
+            caller.close()
+
+    def performer(me: str, other: str) -> None:
+        caller = Caller(db_url)
+        try:
+            for _ in range(150):
+                try:
+                    main = caller.call(
+                        "livepanty_app",
+                        me,
+                        "SELECT balance - reserved AS main FROM lp.wallets WHERE user_id = %(u)s",
+                        {"u": me},
+                    )["main"]
+                    caller.call("livepanty_app", me, tip, {"r": other, "a": main + 3, "k": uuid.uuid4().hex})
+                    done["performer"] += 1
+                except psycopg.Error as exc:
+                    if exc.diag.sqlstate == "LP100":  # nothing in the shards either: a fair refusal
+                        refusals["LP100"] += 1
+                    else:
+                        failures.append(f"performer: [{exc.diag.sqlstate}] {exc.diag.message_primary}")
+        finally:
+            caller.close()
+
+    threads = [threading.Thread(target=fan, args=(user, i)) for i, user in enumerate(viewers)]
+    threads += [
+        threading.Thread(target=performer, args=(performers[0], performers[1])),
+        threading.Thread(target=performer, args=(performers[1], performers[0])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == [], failures[:10]
+    assert done["performer"] > 100, (done, refusals)  # the sweeping debits really ran
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT * FROM api.verify_ledger()").fetchall() == []
