@@ -30,9 +30,12 @@ BEGIN
         SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.id = v_wallet.id;
     END IF;
 
-    -- What the buyer can give back: the available balance (balance - reserved: tokens held for open holds are
-    -- not taken), at most the purchase. The rest is the shortfall the policy decides about.
-    v_recovered := least(v_payment.tokens, greatest(v_wallet.balance - v_wallet.reserved, 0));
+    -- What the buyer can give back: every token still in the wallet, reserved ones included (tokens held for
+    -- an open hold are not spent yet: leaving them would let the holder release them, or an accomplice
+    -- capture them, after the chargeback), at most the purchase. The rest was spent: the shortfall the policy
+    -- decides about. Taking reserved tokens leaves the balance below reserved, which marks the wallet in debt
+    -- (captures and every other debit are refused until it is settled).
+    v_recovered := least(v_payment.tokens, greatest(v_wallet.balance, 0));
     v_shortfall := v_payment.tokens - v_recovered;
 
     -- The purchased tokens leave circulation: issuance gets all of them back.
@@ -43,7 +46,7 @@ BEGIN
         v_postings := v_postings || ROW(v_wallet.id, -v_payment.tokens, p_kind, 0, true)::lp.posting;
     ELSE
         IF v_recovered > 0 THEN
-            v_postings := v_postings || ROW(v_wallet.id, -v_recovered, p_kind, 0, false)::lp.posting;
+            v_postings := v_postings || ROW(v_wallet.id, -v_recovered, p_kind, 0, true)::lp.posting;
         END IF;
         IF v_shortfall > 0 THEN
             v_postings := v_postings
@@ -66,5 +69,5 @@ BEGIN
     RETURN v_payment;
 END
 $$;
-COMMENT ON FUNCTION lp.claw_back(uuid, text, text) IS 'Refund or chargeback of a completed payment (the caller locked it): takes the purchased tokens back from the buyer in one ledger transaction, issuance credited with all of them. The buyer''s available balance (after sweeping its shards) covers what it can; the rest follows refunds.shortfall_policy: debt (the buyer is debited everything and may go into debt) or write_off (booked to chargeback_losses). Records recovered/written-off/debt tokens, status and reason on the payment.';
+COMMENT ON FUNCTION lp.claw_back(uuid, text, text) IS 'Refund or chargeback of a completed payment (the caller locked it): takes the purchased tokens back from the buyer in one ledger transaction, issuance credited with all of them. The buyer''s balance (after sweeping its shards; reserved tokens included, which may leave the wallet in debt) covers what it can; the rest follows refunds.shortfall_policy: debt (the buyer is debited everything and may go into debt) or write_off (booked to chargeback_losses). Records recovered/written-off/debt tokens, status and reason on the payment.';
 REVOKE ALL ON FUNCTION lp.claw_back(uuid, text, text) FROM PUBLIC;

@@ -362,8 +362,8 @@ SELECT is(tests.wallet_state('bob'), 'main=450 reserved=200 shards=0 debt=false'
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT lives_ok(format('SELECT api.refund_payment(%L, %L, %L)', tests.pid('p5'), 'duplicate charge', 'r-5'), 'the service refunds bob''s purchase');
 SELECT tests.clear_authentication();
-SELECT is(tests.pay('p5'), 'refunded rec=250 wo=0 debt=300 at=true reason=duplicate charge',
-          'refund (debt) with a hold: only the available 250 count as recovered, 300 owed');
+SELECT is(tests.pay('p5'), 'refunded rec=450 wo=0 debt=100 at=true reason=duplicate charge',
+          'refund (debt) with a hold: the 450 tokens in the wallet (the 200 held ones too) are recovered, 100 owed');
 SELECT is(tests.wallet_state('bob'), 'main=-100 reserved=200 shards=0 debt=true',
           'refund (debt) with a hold: the hold stays, the main balance ends below it (in debt)');
 SELECT tests.save();
@@ -392,14 +392,14 @@ SELECT is(tests.wallet_state('carl'), 'main=50 reserved=30 shards=0 debt=false',
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT tests.put('p7cb', api.chargeback_payment(tests.pid('p7'), 'fraudulent dispute', 'cb-7'));
 SELECT tests.clear_authentication();
-SELECT is(tests.pay('p7'), 'chargeback rec=20 wo=530 debt=0 at=true reason=fraudulent dispute',
-          'chargeback (write_off): the available 20 recovered, 530 written off, charged_back_at recorded');
-SELECT is(tests.wallet_state('carl'), 'main=30 reserved=30 shards=0 debt=false',
-          'chargeback (write_off): the held tokens stay, the wallet is not in debt');
+SELECT is(tests.pay('p7'), 'chargeback rec=50 wo=500 debt=0 at=true reason=fraudulent dispute',
+          'chargeback (write_off): the 50 tokens in the wallet (the 30 held ones too) recovered, 500 written off');
+SELECT is(tests.wallet_state('carl'), 'main=0 reserved=30 shards=0 debt=true',
+          'chargeback (write_off): held tokens are taken back too, so the hold cannot be captured (wallet in debt)');
 SELECT is(tests.entries(tests.pid('p7'), ARRAY['chargeback', 'write_off']),
-          'carl chargeback -20, chargeback_losses write_off -530, issuance chargeback 550',
-          'chargeback (write_off): buyer -20, loss wallet -530 (write_off), issuance +550, one transaction');
-SELECT is(tests.sys('chargeback_losses'), -530::bigint, 'the loss is booked to the chargeback-loss wallet');
+          'carl chargeback -50, chargeback_losses write_off -500, issuance chargeback 550',
+          'chargeback (write_off): buyer -50, loss wallet -500 (write_off), issuance +550, one transaction');
+SELECT is(tests.sys('chargeback_losses'), -500::bigint, 'the loss is booked to the chargeback-loss wallet');
 SELECT results_eq(format($$SELECT reporter_id, reason, priority, status, description LIKE %L FROM lp.reports WHERE reported_user_id = %L$$,
                          '%' || tests.pid('p7') || '%', tests.user_id('carl')),
                   $$VALUES (NULL::uuid, 'fraud'::text, 'high'::text, 'open'::text, true)$$,
@@ -407,7 +407,7 @@ SELECT results_eq(format($$SELECT reporter_id, reason, priority, status, descrip
 SELECT results_eq(format($$SELECT actor_id, target_type, target_id, details ->> 'recovered_tokens', details ->> 'written_off_tokens',
                                   details ->> 'reason', (details ->> 'report_id')::uuid = (SELECT id FROM lp.reports WHERE reported_user_id = %L)
                              FROM tests.last_audit('payment.chargeback')$$, tests.user_id('carl')),
-                  format($$VALUES (NULL::uuid, 'payment'::text, %L::text, '20'::text, '530'::text, 'fraudulent dispute'::text, true)$$, tests.pid('p7')),
+                  format($$VALUES (NULL::uuid, 'payment'::text, %L::text, '50'::text, '500'::text, 'fraudulent dispute'::text, true)$$, tests.pid('p7')),
                   'chargeback: audited as payment.chargeback (no acting user) with the numbers, reason and report');
 SELECT ok(tests.sound(), 'after the chargeback: every transaction sums to 0 and so do all balances');
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
@@ -444,7 +444,7 @@ SELECT is(tests.pay('p9'), 'refunded rec=0 wo=550 debt=0 at=true reason=goodwill
 SELECT is(tests.entries(tests.pid('p9'), ARRAY['refund', 'write_off']), 'chargeback_losses write_off -550, issuance refund 550',
           'refund (write_off), everything spent: no buyer leg, loss wallet -550, issuance +550');
 SELECT is(tests.wallet_state('eve'), 'main=0 reserved=0 shards=0 debt=false', 'refund (write_off): eve stays at 0, not in debt');
-SELECT is(tests.sys('chargeback_losses'), -1080::bigint, 'the chargeback-loss wallet carries both losses (530 + 550)');
+SELECT is(tests.sys('chargeback_losses'), -1050::bigint, 'the chargeback-loss wallet carries both losses (500 + 550)');
 SELECT ok(tests.sound(), 'after the write-offs: the ledger sums to 0');
 
 -- == A buyer with credit shards (a performer) ==============================================================
