@@ -7,12 +7,15 @@ Design
   it in a fresh transaction of its own, committed before the method returns, with nobody acting.
 * Acting as a platform user is a per-transaction context, exactly as the SQL conventions define it::
 
-      with client.acting_as(admin_id) as tx:   # trusted code: set_config('lp.user_id', ..., true)
+      with client.session(token) as tx:         # the user's own session: api.authenticate(token) first
+          tx.update_preferences(theme="dark")
+
+      with client.acting_as(admin_id, reason="ticket 4711") as tx:   # back office: api.act_as, audited
           tx.set_user_role(user_id, "moderator")
           tx.list_users(role="moderator")       # same transaction, same acting user
 
-      with client.session(token) as tx:         # api.authenticate(token) first
-          tx.update_preferences(theme="dark")
+  The database proves who acts (docs/CONVENTIONS.md, "Who is acting"): an identity exists only through
+  ``api.authenticate`` or, for a login that is a member of ``livepanty_service``, ``api.act_as``.
 
   When the block ends normally the transaction commits; when it raises, it rolls back. After a refused call
   inside a block the transaction is aborted (PostgreSQL semantics): leave the block. A block that catches the
@@ -265,6 +268,12 @@ class _Api:
     def authenticate(self, token: str) -> Authenticated:
         """Validate a session token (``api.authenticate``); inside a transaction its user then acts."""
         return self._one(sql.AUTHENTICATE, {"token": token}, class_row(Authenticated))
+
+    def act_as(self, user_id: Id, reason: str) -> Authenticated:
+        """Back office (``livepanty_service``): ``user_id`` acts, audited with ``reason`` (``api.act_as``).
+
+        Inside a transaction the user then acts; :meth:`Client.acting_as` is the usual way in."""
+        return self._one(sql.ACT_AS, {"user_id": user_id, "reason": reason}, class_row(Authenticated))
 
     def current_user_id(self) -> UUID | None:
         """The platform user acting in the transaction, or None (``api.current_user_id``)."""
@@ -803,9 +812,16 @@ class Transaction(_Api):
         """
         return self._fetch(query, params, row_factory)
 
-    def _act_as(self, user_id: Id) -> None:
-        self._execute(sql.SET_ACTING_USER, {"user_id": user_id})
-        self.acting_user_id = user_id if isinstance(user_id, UUID) else UUID(str(user_id))
+    def _act_as(self, user_id: Id, reason: str, role: str | None) -> None:
+        self._execute(_role_statement(sql.SERVICE_ROLE))
+        self.act_as(user_id, reason)
+        self._execute(_role_statement(role) if role else sql.RESET_LOCAL_ROLE)
+
+    def act_as(self, user_id: Id, reason: str) -> Authenticated:
+        """Back office: make ``user_id`` act for the rest of this transaction (``api.act_as``)."""
+        self.authenticated = super().act_as(user_id, reason)
+        self.acting_user_id = self.authenticated.user_id
+        return self.authenticated
 
     def authenticate(self, token: str) -> Authenticated:
         """Validate a session token; its user acts for the rest of this transaction."""
@@ -911,10 +927,16 @@ class Client(_Api):
             raise refusal
 
     @contextlib.contextmanager
-    def acting_as(self, user_id: Id) -> Iterator[Transaction]:
-        """A transaction in which platform user ``user_id`` acts (``lp.user_id``; trusted code only)."""
+    def acting_as(self, user_id: Id, *, reason: str) -> Iterator[Transaction]:
+        """A back-office transaction in which platform user ``user_id`` acts (``api.act_as``, audited with
+        ``reason``).
+
+        The login must be a member of ``livepanty_service``: the client switches to that role for the
+        ``api.act_as`` call only, then back to the client's ``role`` (or the login's own). An application
+        login gets ``PermissionDenied``: users act through :meth:`session`.
+        """
         with self.transaction() as tx:
-            tx._act_as(user_id)
+            tx._act_as(user_id, reason, self.role)
             yield tx
 
     @contextlib.contextmanager
@@ -1024,6 +1046,10 @@ class _AsyncApi:
     async def authenticate(self, token: str) -> Authenticated:
         """Validate a session token (``api.authenticate``); inside a transaction its user then acts."""
         return await self._one(sql.AUTHENTICATE, {"token": token}, class_row(Authenticated))
+
+    async def act_as(self, user_id: Id, reason: str) -> Authenticated:
+        """Back office (``livepanty_service``): ``user_id`` acts, audited with ``reason`` (``api.act_as``)."""
+        return await self._one(sql.ACT_AS, {"user_id": user_id, "reason": reason}, class_row(Authenticated))
 
     async def current_user_id(self) -> UUID | None:
         """The platform user acting in the transaction, or None (``api.current_user_id``)."""
@@ -1571,9 +1597,16 @@ class AsyncTransaction(_AsyncApi):
         """Run a statement that is not an API call in this transaction (see :meth:`Transaction.fetch`)."""
         return await self._fetch(query, params, row_factory)
 
-    async def _act_as(self, user_id: Id) -> None:
-        await self._execute(sql.SET_ACTING_USER, {"user_id": user_id})
-        self.acting_user_id = user_id if isinstance(user_id, UUID) else UUID(str(user_id))
+    async def _act_as(self, user_id: Id, reason: str, role: str | None) -> None:
+        await self._execute(_role_statement(sql.SERVICE_ROLE))
+        await self.act_as(user_id, reason)
+        await self._execute(_role_statement(role) if role else sql.RESET_LOCAL_ROLE)
+
+    async def act_as(self, user_id: Id, reason: str) -> Authenticated:
+        """Back office: make ``user_id`` act for the rest of this transaction (``api.act_as``)."""
+        self.authenticated = await super().act_as(user_id, reason)
+        self.acting_user_id = self.authenticated.user_id
+        return self.authenticated
 
     async def authenticate(self, token: str) -> Authenticated:
         """Validate a session token; its user acts for the rest of this transaction."""
@@ -1666,10 +1699,10 @@ class AsyncClient(_AsyncApi):
             raise refusal
 
     @contextlib.asynccontextmanager
-    async def acting_as(self, user_id: Id) -> AsyncIterator[AsyncTransaction]:
-        """A transaction in which platform user ``user_id`` acts (``lp.user_id``; trusted code only)."""
+    async def acting_as(self, user_id: Id, *, reason: str) -> AsyncIterator[AsyncTransaction]:
+        """A back-office transaction in which ``user_id`` acts (see :meth:`Client.acting_as`)."""
         async with self.transaction() as tx:
-            await tx._act_as(user_id)
+            await tx._act_as(user_id, reason, self.role)
             yield tx
 
     @contextlib.asynccontextmanager

@@ -1,9 +1,11 @@
 """The demo run by ``make demo``: ``python -m livepanty_db.demo [DSN]``.
 
 A short walk through the identity and access layer on a migrated database (the embedded cluster by
-default): bootstrap an admin, register a viewer and a performer through the application role, log in,
-act through a session, show a few refusals with their error codes, and print ``api.user_summary`` as the
-viewer sees it (their own row) and as the admin sees it (everyone).
+default): bootstrap an admin, register a viewer and a performer through the application's own login (a member
+of ``livepanty_app`` only), log in, act through a session, show a few refusals with their error codes (among
+them the application login claiming a user's id, and trying the back office's ``api.act_as``), and print
+``api.user_summary`` as the viewer sees it (their own row) and as the admin sees it (everyone: the back
+office acts as the admin with ``api.act_as``, audited with a reason).
 
 Then the token economy: the viewer buys tokens (``api.create_payment``, completed by the back office as
 ``livepanty_service``), tips the performer (once anonymously), places a hold that the back office captures in
@@ -22,6 +24,8 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+import psycopg
+from psycopg.conninfo import make_conninfo
 from tabulate import tabulate
 
 from livepanty_db import config, migrate
@@ -78,6 +82,25 @@ def _admin_id(dba: Client) -> UUID:
         return _user_id(dba, ADMIN["username"])
 
 
+def _app_login(dsn: str) -> str | None:
+    """A DSN of the demo's own application login: a LOGIN role that is a member of livepanty_app and nothing
+    else, as an application's login should be. None when the server does not let it in (no trust or password
+    set up for it): the demo then holds its superuser connection to livepanty_app with SET LOCAL ROLE."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'livepanty_demo_app') THEN"
+            " CREATE ROLE livepanty_demo_app LOGIN IN ROLE livepanty_app; END IF; END $$"
+        )
+    app_dsn = make_conninfo(dsn, user="livepanty_demo_app")
+    try:
+        psycopg.connect(app_dsn, connect_timeout=5).close()
+    except psycopg.Error:
+        print("(the demo's application login cannot connect here: using SET LOCAL ROLE livepanty_app)")
+        return None
+    print("the application connects as livepanty_demo_app, a login that is a member of livepanty_app only")
+    return app_dsn
+
+
 def _register_samples(app: Client) -> None:
     for user in SAMPLE_USERS:
         try:
@@ -87,7 +110,18 @@ def _register_samples(app: Client) -> None:
             print(f"{user['role']} {user['username']} exists already")
 
 
-def _show_refusals(app: Client) -> None:
+def _forge_identity(app: Client, user_id: UUID) -> None:
+    with app.transaction() as tx:
+        tx.fetch("SELECT set_config('lp.user_id', %(id)s, true)", {"id": str(user_id)})
+        tx.get_wallet()
+
+
+def _act_as(app: Client, user_id: UUID) -> None:
+    with app.acting_as(user_id, reason="an application login trying the back-office path"):
+        pass
+
+
+def _show_refusals(app: Client, vera_id: UUID) -> None:
     _heading("refusals: each is a catalogued SQLSTATE and changes nothing")
     attempts = [
         (
@@ -110,6 +144,8 @@ def _show_refusals(app: Client) -> None:
         ),
         ("log in with a wrong password", lambda: app.login("vera_viewer", "not the password 9")),
         ("log in as nobody", lambda: app.login("nobody@example.com", "whatever it is 1")),
+        ("act as vera by claiming her id (set_config lp.user_id)", lambda: _forge_identity(app, vera_id)),
+        ("act as vera through the back office, as the application", lambda: _act_as(app, vera_id)),
     ]
     rows = []
     for label, attempt in attempts:
@@ -137,11 +173,11 @@ KYC_DOCUMENT = {
 }
 
 
-def _buy_tokens(app: Client, service: Client, vera_id: UUID) -> None:
+def _buy_tokens(app: Client, service: Client, vera: str) -> None:
     _heading("vera buys tokens (api.create_payment; the provider's confirmation as livepanty_service)")
     payments = []
     for bundle in BUNDLES:
-        with app.acting_as(vera_id) as tx:
+        with app.session(vera) as tx:
             payment = tx.create_payment(bundle, "demo_psp", idempotency_key=new_idempotency_key())
         reference = f"demo-{payment.id.hex[:12]}"
         payments.append(
@@ -150,24 +186,24 @@ def _buy_tokens(app: Client, service: Client, vera_id: UUID) -> None:
     _table(payments, ["bundle_code", "tokens", "amount_minor", "currency", "status", "provider_reference"])
 
 
-def _tip(app: Client, vera_id: UUID, paula_id: UUID) -> None:
+def _tip(app: Client, vera: str, paula: str, paula_id: UUID) -> None:
     _heading("vera tips paula (api.tip: the platform fee goes to its wallet in the same ledger transaction)")
     tips = []
     for amount, extra in ((TIP, {"message": "great show!"}), (ANONYMOUS_TIP, {"is_anonymous": True})):
-        with app.acting_as(vera_id) as tx:  # one transaction each: they list newest first, in this order
+        with app.session(vera) as tx:  # one transaction each: they list newest first, in this order
             tips.append(tx.tip(paula_id, amount, idempotency_key=new_idempotency_key(), **extra))
     _table(tips, ["amount", "fee_amount", "is_anonymous", "message"])
-    with app.acting_as(paula_id) as tx:
+    with app.session(paula) as tx:
         received = tx.list_tips("recipient", limit=2)
     print("as paula lists them (api.list_tips): the anonymous sender is hidden from her")
     _table(received, ["amount", "net_amount", "sender_id", "is_anonymous"])
 
 
-def _hold(app: Client, service: Client, vera_id: UUID, paula_id: UUID) -> None:
+def _hold(app: Client, service: Client, vera: str, paula_id: UUID) -> None:
     _heading(
         f"vera places a hold of {HOLD} for paula; the back office captures {CAPTURE} and releases the rest"
     )
-    with app.acting_as(vera_id) as tx:
+    with app.session(vera) as tx:
         hold = tx.place_hold(
             paula_id, HOLD, idempotency_key=new_idempotency_key(), expires_in=timedelta(hours=1)
         )
@@ -183,9 +219,9 @@ def _hold(app: Client, service: Client, vera_id: UUID, paula_id: UUID) -> None:
     )
 
 
-def _pay_out(app: Client, service: Client, admin_id: UUID, paula_id: UUID) -> None:
+def _pay_out(service: Client, app: Client, admin_id: UUID, paula: str) -> None:
     _heading("paula is KYC-approved and paid out")
-    with app.acting_as(admin_id) as tx:
+    with service.acting_as(admin_id, reason="demo: payout hold period") as tx:
         before = {s.key: s.value for s in tx.list_settings()}["payouts.hold_days"]
         if before != 0:
             tx.set_setting("payouts.hold_days", 0)
@@ -196,7 +232,7 @@ def _pay_out(app: Client, service: Client, admin_id: UUID, paula_id: UUID) -> No
         else "payouts.hold_days is 0 (set by the demo admin on an earlier run): paula's fresh earnings are"
         " payable at once (demo only: a real platform keeps its hold period)"
     )
-    with app.acting_as(paula_id) as tx:
+    with app.session(paula) as tx:
         kyc = tx.get_kyc_status()
         if kyc is None or kyc.status not in ("approved", "pending"):  # pending: left by an interrupted run
             kyc = tx.submit_kyc(**KYC_DOCUMENT)
@@ -204,13 +240,13 @@ def _pay_out(app: Client, service: Client, admin_id: UUID, paula_id: UUID) -> No
     if kyc.status == "approved":
         print("paula's verification is approved already")
     else:
-        with app.acting_as(admin_id) as tx:
+        with service.acting_as(admin_id, reason="demo: KYC review") as tx:
             kyc = tx.approve_kyc(kyc.id)
         print(f"the demo admin reviewed it (api.approve_kyc): {kyc.status}")
-    with app.acting_as(paula_id) as tx:
+    with app.session(paula) as tx:
         payout = tx.request_payout(PAYOUT, "bank_transfer", idempotency_key=new_idempotency_key())
     steps = [payout]
-    with app.acting_as(admin_id) as tx:
+    with service.acting_as(admin_id, reason="demo: payout review") as tx:
         steps.append(tx.approve_payout(payout.id, idempotency_key=new_idempotency_key()))
     reference = f"demo-payout-{payout.id.hex[:8]}"
     steps.append(service.mark_payout_paid(payout.id, reference, idempotency_key=new_idempotency_key()))
@@ -218,8 +254,8 @@ def _pay_out(app: Client, service: Client, admin_id: UUID, paula_id: UUID) -> No
     _table(steps, ["status", "tokens", "amount_minor", "currency", "method", "provider_reference"])
 
 
-def _show_wallets(app: Client, admin_id: UUID, people: dict[str, UUID]) -> None:
-    with app.acting_as(admin_id) as tx:
+def _show_wallets(service: Client, admin_id: UUID, people: dict[str, UUID]) -> None:
+    with service.acting_as(admin_id, reason="demo: wallet overview") as tx:
         _heading("wallets: api.user_summary as the admin sees it (demo accounts)")
         summary = [row for row in tx.user_summary() if row.id in people.values()]
         _table(summary, ["username", "role", "balance", "reserved", "available", "kyc_status"])
@@ -273,7 +309,9 @@ def run(dsn: str) -> None:
     _heading("migrations")
     print(tabulate([[s.id, s.state] for s in migrate.status(dsn)], headers=["migration", "state"]))
 
-    with Client(dsn) as dba, Client(dsn, role=APP_ROLE) as app, Client(dsn, role=SERVICE_ROLE) as service:
+    app_dsn = _app_login(dsn)
+    app_client = Client(app_dsn) if app_dsn else Client(dsn, role=APP_ROLE)
+    with Client(dsn) as dba, app_client as app, Client(dsn, role=SERVICE_ROLE) as service:
         _heading("accounts")
         admin_id = _admin_id(dba)
         _register_samples(app)
@@ -295,10 +333,12 @@ def run(dsn: str) -> None:
             tx.revoke_session()
         print("vera logged out (session revoked)")
 
-        _show_refusals(app)
+        vera_id = _user_id(dba, "vera_viewer")
+        paula_id = _user_id(dba, "paula_performs")
+        _show_refusals(app, vera_id)
 
-        with app.acting_as(admin_id) as tx:
-            _heading("api.user_summary as the admin sees it")
+        with service.acting_as(admin_id, reason="demo: user overview") as tx:
+            _heading("api.user_summary as the admin sees it (the back office acts as the admin: api.act_as)")
             _table(
                 tx.user_summary(), ["username", "role", "email", "balance", "available", "active_sanction"]
             )
@@ -314,13 +354,17 @@ def run(dsn: str) -> None:
                 )
             )
 
-        vera_id = _user_id(dba, "vera_viewer")
-        paula_id = _user_id(dba, "paula_performs")
-        _buy_tokens(app, service, vera_id)
-        _tip(app, vera_id, paula_id)
-        _hold(app, service, vera_id, paula_id)
-        _pay_out(app, service, admin_id, paula_id)
-        _show_wallets(app, admin_id, {"vera_viewer": vera_id, "paula_performs": paula_id})
+        _heading("vera and paula log in: each of their steps below runs in a transaction of their session")
+        vera = app.login("vera_viewer", DEMO_PASSWORD, user_agent="demo/1.0").token
+        paula = app.login("paula_performs", DEMO_PASSWORD, user_agent="demo/1.0").token
+        _buy_tokens(app, service, vera)
+        _tip(app, vera, paula, paula_id)
+        _hold(app, service, vera, paula_id)
+        _pay_out(service, app, admin_id, paula)
+        _show_wallets(service, admin_id, {"vera_viewer": vera_id, "paula_performs": paula_id})
+        for token in (vera, paula):
+            with app.session(token) as tx:
+                tx.revoke_session()
         _verify(service)
 
 

@@ -73,6 +73,13 @@ class InvalidState(LivepantyError):
     code = "LP004"
 
 
+class IdentityNotProven(LivepantyError):
+    """LP005: an acting identity was claimed without proof (set by hand, at session level, or carried over
+    from another transaction); only ``api.authenticate`` and ``api.act_as`` establish one."""
+
+    code = "LP005"
+
+
 # --- validation ---------------------------------------------------------------------------------------------
 
 
@@ -314,6 +321,7 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         PermissionDenied,
         NotFound,
         InvalidState,
+        IdentityNotProven,
         InvalidEmail,
         InvalidUsername,
         WeakPassword,

@@ -18,8 +18,13 @@ from psycopg import sql
 #: ``SET LOCAL ROLE <role>``: act as an application role (RLS in force) for one transaction.
 SET_LOCAL_ROLE = sql.SQL("SET LOCAL ROLE {role}")
 
-#: Make a platform user the acting user for the rest of the transaction (conventions: "Who is acting").
-SET_ACTING_USER = "SELECT pg_catalog.set_config('lp.user_id', %(user_id)s::uuid::text, true)"
+#: Back office: make a platform user the acting user for the rest of the transaction, audited with a reason
+#: (conventions: "Who is acting"). Runs under livepanty_service: ``SET LOCAL ROLE`` to it first.
+ACT_AS = "SELECT * FROM api.act_as(p_user_id => %(user_id)s::uuid, p_reason => %(reason)s::text)"
+#: The back-office role that may call api.act_as.
+SERVICE_ROLE = "livepanty_service"
+#: ``SET LOCAL ROLE NONE``: back to the connection's own login role for the rest of the transaction.
+RESET_LOCAL_ROLE = "SET LOCAL ROLE NONE"
 
 # --- identity and sessions ----------------------------------------------------------------------------------
 

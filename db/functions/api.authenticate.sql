@@ -20,11 +20,10 @@ BEGIN
     IF v_session.last_seen_at < now() - interval '1 minute' THEN
         UPDATE lp.auth_sessions AS s SET last_seen_at = now() WHERE s.id = v_session.id;
     END IF;
-    PERFORM set_config('lp.user_id', v_session.user_id::text, true);
-    PERFORM set_config('lp.session_id', v_session.id::text, true);
+    PERFORM lp.set_identity(v_session.user_id, v_session.id, 'session');
     RETURN ROW(v_session.user_id, v_session.id, v_role, v_session.expires_at)::api.authenticated;
 END
 $$;
-COMMENT ON FUNCTION api.authenticate(text) IS 'Validates a session token and makes its user the acting user for the rest of the transaction (lp.user_id, lp.session_id). LP023 for an unknown, revoked or expired token; LP022 for a sanctioned user.';
+COMMENT ON FUNCTION api.authenticate(text) IS 'Validates a session token and makes its user the proven acting user for the rest of the transaction (lp.set_identity: lp.user_id, lp.session_id and their proof). LP023 for an unknown, revoked or expired token; LP022 for a sanctioned user.';
 REVOKE ALL ON FUNCTION api.authenticate(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.authenticate(text) TO livepanty_app, livepanty_service;

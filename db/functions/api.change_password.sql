@@ -47,7 +47,7 @@ BEGIN
     UPDATE lp.users AS u
        SET password_hash = lp.hash_password(p_new_password), password_changed_at = now(), failed_login_count = 0
      WHERE u.id = v_actor;
-    v_count := lp.revoke_sessions(v_actor, 'password_change', nullif(current_setting('lp.session_id', true), '')::uuid);
+    v_count := lp.revoke_sessions(v_actor, 'password_change', lp.current_session_id());
     PERFORM lp.audit('auth.password_change', 'user', v_actor::text,
                      jsonb_build_object('sessions_revoked', v_count), p_ip_address);
     RETURN ROW(true, NULL, v_count)::api.password_change_result;

@@ -15,7 +15,7 @@ BEGIN
     RETURN QUERY
         SELECT s.id, s.user_id, s.ip_address, s.user_agent, s.device_info, s.created_at, s.last_seen_at,
                s.expires_at, s.revoked_at, s.revoke_reason,
-               coalesce(s.id::text = current_setting('lp.session_id', true), false)
+               coalesce(s.id = lp.current_session_id(), false)
           FROM lp.auth_sessions AS s
          WHERE s.user_id = v_target
            AND (p_include_ended OR (s.revoked_at IS NULL AND s.expires_at > now()))

@@ -19,7 +19,7 @@ BEGIN
     v_count := lp.revoke_sessions(
         v_target,
         CASE WHEN v_target = v_actor THEN 'logout_all' ELSE 'admin' END,
-        CASE WHEN p_keep_current THEN nullif(current_setting('lp.session_id', true), '')::uuid END);
+        CASE WHEN p_keep_current THEN lp.current_session_id() END);
     PERFORM lp.audit('auth.session_revoke_all', 'user', v_target::text,
                      jsonb_build_object('revoked', v_count, 'kept_current', p_keep_current));
     RETURN v_count;

@@ -4,7 +4,7 @@ CREATE FUNCTION api.revoke_session(p_session_id uuid DEFAULT NULL) RETURNS api.s
 AS $$
 DECLARE
     v_actor   uuid := lp.require_user();
-    v_id      uuid := coalesce(p_session_id, nullif(current_setting('lp.session_id', true), '')::uuid);
+    v_id      uuid := coalesce(p_session_id, lp.current_session_id());
     v_session lp.auth_sessions;
 BEGIN
     IF v_id IS NULL THEN
@@ -28,7 +28,7 @@ BEGIN
     RETURN ROW(v_session.id, v_session.user_id, v_session.ip_address, v_session.user_agent, v_session.device_info,
                v_session.created_at, v_session.last_seen_at, v_session.expires_at, v_session.revoked_at,
                v_session.revoke_reason,
-               coalesce(v_session.id::text = current_setting('lp.session_id', true), false))::api.session_info;
+               coalesce(v_session.id = lp.current_session_id(), false))::api.session_info;
 END
 $$;
 COMMENT ON FUNCTION api.revoke_session(uuid) IS 'Revokes one session (default: the current one, i.e. log out). Owners revoke their own, admins anyone''s; LP003 if not found or not visible, LP004 if already revoked.';

@@ -15,7 +15,11 @@ BEGIN
     INSERT INTO lp.audit_logs (actor_id, actor_role, action, target_type, target_id, ip_address, details)
     VALUES (v_actor,
             (SELECT u.role FROM lp.users AS u WHERE u.id = v_actor),
-            p_action, p_target_type, p_target_id, p_ip_address, coalesce(p_details, '{}'));
+            p_action, p_target_type, p_target_id, p_ip_address,
+            -- What a back-office login did in a user's name stays visible as such (api.act_as).
+            CASE WHEN v_actor IS NOT NULL AND current_setting('lp.acting_via', true) = 'service'
+                 THEN coalesce(p_details, '{}') || '{"acting_via": "service"}'
+                 ELSE coalesce(p_details, '{}') END);
 END
 $$;
 COMMENT ON FUNCTION lp.audit(text, text, text, jsonb, inet, uuid) IS 'Appends one audit_logs row. The actor defaults to the acting user (pass NULL explicitly for an anonymous action); details must never contain secrets.';

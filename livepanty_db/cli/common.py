@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import getpass
 import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
@@ -95,6 +96,11 @@ def service_client(ctx: click.Context) -> Client:
     return client
 
 
+def operator_reason(ctx: click.Context) -> str:
+    """The reason ``api.act_as`` audits for a CLI command: the command and the operating system user."""
+    return f"{ctx.command_path} (operator {getpass.getuser()})"
+
+
 def as_option(func: F) -> F:
     """``--as LOGIN``: the admin or moderator the command acts as."""
     return click.option(
@@ -140,9 +146,10 @@ def resolve_actor(client: Client, login: str) -> UUID:
 
 @contextlib.contextmanager
 def acting(ctx: click.Context, login: str) -> Iterator[Transaction]:
-    """One transaction in which the user named by ``--as`` acts."""
-    client = operator_client(ctx)
-    with client.acting_as(resolve_actor(client, login)) as tx:
+    """One transaction in which the user named by ``--as`` acts: the back office's ``api.act_as`` under
+    livepanty_service, audited with the command as the reason."""
+    actor = resolve_actor(operator_client(ctx), login)
+    with service_client(ctx).acting_as(actor, reason=operator_reason(ctx)) as tx:
         yield tx
 
 
@@ -171,7 +178,7 @@ def acting_for(
     client = operator_client(ctx)
     user_id = resolve_login(client, user, what) if user is not None else None
     actor = resolve_actor(client, as_login) if as_login is not None else user_id
-    with client.acting_as(actor) as tx:  # type: ignore[arg-type]  # one of the two is set
+    with service_client(ctx).acting_as(actor, reason=operator_reason(ctx)) as tx:  # type: ignore[arg-type]  # one of the two is set
         yield tx, user_id
 
 

@@ -62,7 +62,7 @@ def snapshot(db_url: str) -> tuple[Any, ...]:
                    (SELECT count(*) FROM lp.adjustments),
                    (SELECT string_agg(key || '=' || value, ',' ORDER BY key) FROM lp.settings),
                    (SELECT string_agg(code || tokens || active, ',' ORDER BY code) FROM lp.token_bundles),
-                   (SELECT count(*) FROM lp.audit_logs),
+                   (SELECT count(*) FROM lp.audit_logs WHERE action <> 'auth.act_as'),
                    (SELECT count(*) FROM lp.idempotency_keys)
             """
         ).fetchone()

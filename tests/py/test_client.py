@@ -55,7 +55,7 @@ def make_admin(client: Client, name: str = "boss") -> models.UserAccount:
 
 def make_moderator(client: Client, admin: models.UserAccount, name: str = "mod") -> models.UserAccount:
     user = register(client, name)
-    with client.acting_as(admin.id) as tx:
+    with client.acting_as(admin.id, reason="test") as tx:
         return tx.set_user_role(user.id, "moderator")
 
 
@@ -232,7 +232,7 @@ def test_every_method_sync(client: Client, db_url: str) -> None:
 
     bob = register(client, "bob")
     stream_id = insert_stream(db_url, alice.id)
-    with client.acting_as(admin.id) as tx:
+    with client.acting_as(admin.id, reason="test") as tx:
         assert tx.find_user("ALICE@example.com").id == alice.id
         assert tx.get_user(bob.id).username == "bob"
         assert [u.username for u in tx.list_users()] == ["boss", "alice", "bob"]
@@ -304,7 +304,7 @@ def test_every_method_async(db_url: str) -> None:
             bob = await client.register_user(
                 email="bob@example.com", username="bob", password=PASSWORD, date_of_birth=ADULT
             )
-            async with client.acting_as(admin.id) as tx:
+            async with client.acting_as(admin.id, reason="test") as tx:
                 assert await tx.fetch("SELECT api.current_user_id()") == [(admin.id,)]
                 assert (await tx.find_user("bob")).id == bob.id
                 assert (await tx.get_user(bob.id)).id == bob.id
@@ -356,9 +356,9 @@ def _register_kwargs(**overrides: Any) -> dict[str, Any]:
 
 
 def _revoked_twice(client: Client, w: dict[str, Any]) -> None:
-    with client.acting_as(w["viewer"].id) as tx:
+    with client.acting_as(w["viewer"].id, reason="test") as tx:
         tx.revoke_session(w["session"].session_id)
-    with client.acting_as(w["viewer"].id) as tx:
+    with client.acting_as(w["viewer"].id, reason="test") as tx:
         tx.revoke_session(w["session"].session_id)
 
 
@@ -375,19 +375,25 @@ def _superseded_reset_token(client: Client, w: dict[str, Any]) -> None:
 
 
 def _banned_login(client: Client, w: dict[str, Any]) -> None:
-    with client.acting_as(w["moderator"].id) as tx:
+    with client.acting_as(w["moderator"].id, reason="test") as tx:
         tx.sanction_user(w["viewer"].id, "ban", "spam")
     client.login("viewer1", PASSWORD)
 
 
 def _as_unknown_user(client: Client) -> None:
-    with client.acting_as(uuid.uuid4()) as tx:
+    with client.acting_as(uuid.uuid4(), reason="test") as tx:
+        tx.get_preferences()
+
+
+def _forged(client: Client, user_id: uuid.UUID) -> None:
+    with client.transaction() as tx:
+        tx.fetch("SELECT set_config('lp.user_id', %(id)s, true)", {"id": str(user_id)})
         tx.get_preferences()
 
 
 def _as(who: str, call: Any) -> Any:
     def run(client: Client, w: dict[str, Any]) -> None:
-        with client.acting_as(w[who].id) as tx:
+        with client.acting_as(w[who].id, reason="test") as tx:
             call(tx, w)
 
     return run
@@ -395,7 +401,8 @@ def _as(who: str, call: Any) -> Any:
 
 CASES: list[tuple[type[errors.LivepantyError], str, Any]] = [
     (errors.NotAuthenticated, "LP001", lambda c, w: c.get_user()),
-    (errors.NotAuthenticated, "LP001", lambda c, w: _as_unknown_user(c)),
+    (errors.NotFound, "LP003", lambda c, w: _as_unknown_user(c)),
+    (errors.IdentityNotProven, "LP005", lambda c, w: _forged(c, w["admin"].id)),
     (errors.PermissionDenied, "LP002", _as("viewer", lambda tx, w: tx.list_users())),
     (
         errors.PermissionDenied,
@@ -522,7 +529,7 @@ def test_failed_login_counts_and_is_audited(client: Client, db_url: str, world: 
 
 
 def test_lockout_answers_like_a_wrong_password(client: Client, world: dict[str, Any]) -> None:
-    with client.acting_as(world["admin"].id) as tx:
+    with client.acting_as(world["admin"].id, reason="test") as tx:
         tx.set_setting("auth.max_failed_logins", 2)
     for _ in range(2):
         with pytest.raises(errors.InvalidCredentials):
@@ -536,7 +543,7 @@ def test_lockout_answers_like_a_wrong_password(client: Client, world: dict[str, 
 
 def test_acting_as_is_one_transaction(client: Client, db_url: str, world: dict[str, Any]) -> None:
     admin, viewer = world["admin"], world["viewer"]
-    with client.acting_as(str(admin.id)) as tx:
+    with client.acting_as(str(admin.id), reason="test") as tx:
         assert isinstance(tx, Transaction)
         assert tx.acting_user_id == admin.id
         assert tx.current_user_id() == admin.id
@@ -552,7 +559,7 @@ def test_acting_as_is_one_transaction(client: Client, db_url: str, world: dict[s
 
     # An exception inside the block rolls the whole transaction back.
     def demote_both() -> None:
-        with client.acting_as(admin.id) as tx:
+        with client.acting_as(admin.id, reason="test") as tx:
             tx.set_user_role(viewer.id, "viewer")
             tx.set_user_role(admin.id, "viewer")
 
@@ -566,7 +573,7 @@ def test_a_refusal_caught_inside_a_block_is_not_committed(
 ) -> None:
     """The transaction is aborted: ending the block normally raises instead of silently rolling back."""
     admin, viewer = world["admin"], world["viewer"]
-    with pytest.raises(errors.DatabaseError) as caught, client.acting_as(admin.id) as tx:
+    with pytest.raises(errors.DatabaseError) as caught, client.acting_as(admin.id, reason="test") as tx:
         tx.set_user_role(viewer.id, "performer")
         with pytest.raises(errors.LastAdmin):
             tx.set_user_role(admin.id, "viewer")
@@ -576,14 +583,14 @@ def test_a_refusal_caught_inside_a_block_is_not_committed(
     async def scenario() -> None:
         async with AsyncClient(db_url) as aclient:
             with pytest.raises(errors.DatabaseError):
-                async with aclient.acting_as(admin.id) as atx:
+                async with aclient.acting_as(admin.id, reason="test") as atx:
                     await atx.set_user_role(viewer.id, "performer")
                     with pytest.raises(errors.LastAdmin):
                         await atx.set_user_role(admin.id, "viewer")
 
     asyncio.run(scenario())
     assert scalar(db_url, "SELECT role FROM lp.users WHERE id = %s", (viewer.id,)) == "viewer"
-    with client.acting_as(admin.id) as tx:  # the connection is fine afterwards
+    with client.acting_as(admin.id, reason="test") as tx:  # the connection is fine afterwards
         assert tx.current_user_id() == admin.id
 
 
@@ -601,7 +608,7 @@ def test_session_context(client: Client, world: dict[str, Any]) -> None:
         assert [s.is_current for s in tx.list_sessions()] == [True]
     with pytest.raises(errors.InvalidSession), client.session("not-a-token"):
         pass
-    with client.acting_as(world["moderator"].id) as tx:
+    with client.acting_as(world["moderator"].id, reason="test") as tx:
         tx.sanction_user(viewer.id, "suspension", "cool down", ends_at=datetime.now(UTC) + timedelta(hours=1))
     with pytest.raises(errors.InvalidSession), client.session(session.token):  # a suspension revokes sessions
         pass
@@ -621,7 +628,7 @@ def test_in_band_refusal_in_a_block_is_committed(client: Client, db_url: str, wo
     assert scalar(db_url, audited, (str(viewer.id),)) == 1
     assert scalar(db_url, "SELECT theme FROM lp.user_preferences WHERE user_id = %s", (viewer.id,)) == "dark"
 
-    with client.acting_as(world["admin"].id) as tx:
+    with client.acting_as(world["admin"].id, reason="test") as tx:
         tx.set_setting("auth.max_failed_logins", 2)
     with pytest.raises(errors.InvalidCredentials), client.session(session.token) as tx:
         tx.change_password("Not-my-password-2", NEW_PASSWORD)
@@ -660,17 +667,17 @@ def test_application_role_sees_rows_through_rls(
     client: Client, app_client: Client, world: dict[str, Any]
 ) -> None:
     viewer, performer, admin = world["viewer"], world["performer"], world["admin"]
-    with app_client.acting_as(viewer.id) as tx:
+    with app_client.acting_as(viewer.id, reason="test") as tx:
         assert scalar_in(tx, "SELECT current_user") == "livepanty_app"
         assert [row.id for row in tx.user_summary()] == [viewer.id]
         assert performer.id not in {row.id for row in tx.user_summary()}
-    with pytest.raises(errors.NotFound), app_client.acting_as(viewer.id) as tx:
+    with pytest.raises(errors.NotFound), app_client.acting_as(viewer.id, reason="test") as tx:
         tx.get_user(performer.id)
-    with app_client.acting_as(admin.id) as tx:
+    with app_client.acting_as(admin.id, reason="test") as tx:
         assert {row.id for row in tx.user_summary()} >= {viewer.id, performer.id, admin.id}
     with app_client.transaction() as tx:  # nobody acting: no rows at all
         assert tx.user_summary() == []
-    with client.acting_as(viewer.id) as tx:  # the superuser connection bypasses RLS
+    with client.acting_as(viewer.id, reason="test") as tx:  # the superuser connection bypasses RLS
         assert scalar_in(tx, "SELECT current_user") != "livepanty_app"
         assert len(tx.user_summary()) == 4
     # the whole API works as the application role
@@ -707,7 +714,7 @@ def test_sync_pool(db_url: str) -> None:
             assert tx.get_user().id == user.id
             assert client.current_user_id() is None  # a one-shot call meanwhile uses another connection
         assert not pool.closed
-    with Client(db_url) as direct, direct.acting_as(user.id) as tx:
+    with Client(db_url) as direct, direct.acting_as(user.id, reason="test") as tx:
         assert tx.get_user().username == "pooled"
 
 

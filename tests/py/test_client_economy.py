@@ -65,18 +65,18 @@ def eco(db_url: str) -> Iterator[Economy]:
 
 def buy(eco: Economy, user: models.UserAccount, bundle: str = "large") -> models.Payment:
     """The user buys a bundle; the payment provider's callback completes it (service role)."""
-    with eco.app.acting_as(user.id) as tx:
+    with eco.app.acting_as(user.id, reason="test") as tx:
         payment = tx.create_payment(bundle, "stripe", idempotency_key=key())
     return eco.service.complete_payment(payment.id, f"ch_{uuid.uuid4().hex}", idempotency_key=key())
 
 
 def wallet(eco: Economy, user: models.UserAccount) -> models.Wallet:
-    with eco.app.acting_as(user.id) as tx:
+    with eco.app.acting_as(user.id, reason="test") as tx:
         return tx.get_wallet()
 
 
 def set_setting(eco: Economy, name: str, value: object) -> None:
-    with eco.app.acting_as(eco.admin.id) as tx:
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         tx.set_setting(name, value)
 
 
@@ -87,7 +87,7 @@ def assert_sound(eco: Economy) -> models.LedgerTotals:
     assert totals.imbalance == 0
     assert totals.circulating == totals.issued - totals.burned
     assert totals.circulating == totals.in_user_wallets + totals.in_system_wallets
-    with eco.app.acting_as(eco.admin.id) as tx:
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         assert tx.verify_ledger() == []
         assert tx.ledger_totals() == totals
     return totals
@@ -97,14 +97,14 @@ def assert_sound(eco: Economy) -> models.LedgerTotals:
 
 
 def test_purchase(eco: Economy) -> None:
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         bundles = {b.code: b for b in tx.list_bundles()}
         assert (bundles["large"].tokens, bundles["large"].price_minor) == (6000, 4999)
         payment_key = key()
         payment = tx.create_payment("large", "stripe", idempotency_key=payment_key)
         assert (payment.status, payment.tokens, payment.amount_minor) == ("pending", 6000, 4999)
         assert tx.create_payment("large", "stripe", idempotency_key=payment_key) == payment
-    with pytest.raises(errors.IdempotencyConflict), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.IdempotencyConflict), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.create_payment("small", "stripe", idempotency_key=payment_key)
     assert wallet(eco, eco.viewer).total == 0  # pending: nothing credited yet
 
@@ -121,15 +121,15 @@ def test_purchase(eco: Economy) -> None:
     assert (mine.total, mine.reserved, mine.available, mine.in_debt) == (6000, 0, 6000, False)
     assert mine.value_minor == 6000  # 100 tokens per USD: 60.00 USD
 
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         assert tx.get_payment(payment.id) == completed
         failing = tx.create_payment("small", "paypal", idempotency_key=key())
     failed = eco.service.fail_payment(failing.id, "card declined", idempotency_key=key())
     assert (failed.status, failed.failure_reason) == ("failed", "card declined")
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         assert [p.id for p in tx.list_payments()] == [failing.id, payment.id]
         assert [p.id for p in tx.list_payments(status="completed")] == [payment.id]
-    with pytest.raises(errors.NotFound), eco.app.acting_as(eco.performer.id) as tx:
+    with pytest.raises(errors.NotFound), eco.app.acting_as(eco.performer.id, reason="test") as tx:
         tx.get_payment(payment.id)
     with pytest.raises(errors.PermissionDenied):  # only the service role completes payments
         eco.app.complete_payment(failing.id, "ch_3", idempotency_key=key())
@@ -138,16 +138,16 @@ def test_purchase(eco: Economy) -> None:
 
 
 def test_bundles_are_configuration(eco: Economy) -> None:
-    with eco.app.acting_as(eco.admin.id) as tx:
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         bundle = tx.set_bundle("mega", 20000, 14999)
         assert (bundle.code, bundle.tokens, bundle.currency, bundle.active) == ("mega", 20000, "USD", True)
         tx.set_bundle("small", 500, 499, active=False)
         assert {b.code for b in tx.list_bundles()} >= {"mega", "small"}  # admins see inactive bundles
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         assert [b.code for b in tx.list_bundles()] == ["medium", "large", "mega"]
-    with pytest.raises(errors.PermissionDenied), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.PermissionDenied), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.set_bundle("free", 1000, 1)
-    with pytest.raises(errors.UnknownBundle), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.UnknownBundle), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.create_payment("small", "stripe", idempotency_key=key())
 
 
@@ -157,18 +157,18 @@ def test_bundles_are_configuration(eco: Economy) -> None:
 def test_tips(eco: Economy) -> None:
     buy(eco, eco.viewer)
     tip_key = key()
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tip = tx.tip(eco.performer.id, 1000, idempotency_key=tip_key, message="great show")
         assert (tip.amount, tip.fee_amount, tip.message) == (1000, 200, "great show")
         assert (tip.sender_id, tip.recipient_id) == (eco.viewer.id, eco.performer.id)
         # a retry with the same key returns the original tip and moves nothing
         assert tx.tip(eco.performer.id, 1000, idempotency_key=tip_key, message="great show") == tip
-    with eco.app.acting_as(eco.viewer.id) as tx:  # a later transaction: lists put it first
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:  # a later transaction: lists put it first
         anonymous = tx.tip(eco.performer.id, 501, idempotency_key=key(), is_anonymous=True)
         assert anonymous.fee_amount == 100  # 20 % of 501 rounded down: the performer keeps the odd token
-    with pytest.raises(errors.IdempotencyConflict), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.IdempotencyConflict), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.tip(eco.performer.id, 999, idempotency_key=tip_key, message="great show")
-    with pytest.raises(errors.InsufficientFunds), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.InsufficientFunds), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.tip(eco.performer.id, 10_000, idempotency_key=key())
 
     # the fee split, visible in both wallets
@@ -179,17 +179,17 @@ def test_tips(eco: Economy) -> None:
     assert (totals.issued, totals.in_user_wallets, totals.in_system_wallets) == (6000, 6000 - 300, 300)
 
     # the recipient does not learn who sent the anonymous tip; the sender and admins do
-    with eco.app.acting_as(eco.performer.id) as tx:
+    with eco.app.acting_as(eco.performer.id, reason="test") as tx:
         received = tx.list_tips(as_="recipient")
         assert [(t.id, t.sender_id) for t in received] == [(anonymous.id, None), (tip.id, eco.viewer.id)]
         split = [(t.amount, t.fee_amount, t.net_amount) for t in received]
         assert split == [(501, 100, 401), (1000, 200, 800)]
         assert tx.list_tips() == []  # as sender: none
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         assert [t.sender_id for t in tx.list_tips()] == [eco.viewer.id, eco.viewer.id]
-    with pytest.raises(errors.PermissionDenied), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.PermissionDenied), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.list_tips("recipient", user_id=eco.performer.id)
-    with eco.app.acting_as(eco.admin.id) as tx:
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         seen = tx.list_tips("recipient", user_id=eco.performer.id, limit=1)
         assert [(t.id, t.sender_id) for t in seen] == [(anonymous.id, eco.viewer.id)]
         following = tx.list_tips("recipient", user_id=eco.performer.id, after=seen[-1].id)
@@ -198,28 +198,31 @@ def test_tips(eco: Economy) -> None:
 
 def test_tip_rejections(eco: Economy) -> None:
     buy(eco, eco.viewer, "small")
-    with pytest.raises(errors.SelfPayment), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.SelfPayment), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.tip(eco.viewer.id, 10, idempotency_key=key())
-    with pytest.raises(errors.RecipientNotPerformer), eco.app.acting_as(eco.performer.id) as tx:
+    with (
+        pytest.raises(errors.RecipientNotPerformer),
+        eco.app.acting_as(eco.performer.id, reason="test") as tx,
+    ):
         tx.tip(eco.viewer.id, 10, idempotency_key=key())
-    with pytest.raises(errors.AmountOutOfRange), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.AmountOutOfRange), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.tip(eco.performer.id, 0, idempotency_key=key())
     with pytest.raises(errors.NotAuthenticated):
         eco.app.tip(eco.performer.id, 10, idempotency_key=key())
-    with pytest.raises(errors.InvalidArgument), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.InvalidArgument), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.tip(eco.performer.id, 10, idempotency_key="")
     assert wallet(eco, eco.viewer).total == 500
 
 
 def test_spending_limits(eco: Economy) -> None:
     buy(eco, eco.viewer)
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         limit = tx.set_spending_limit("daily", 1000)
         assert (limit.period, limit.limit_tokens, limit.pending_limit_tokens) == ("daily", 1000, None)
         tx.tip(eco.performer.id, 600, idempotency_key=key())
-    with pytest.raises(errors.SpendingLimitExceeded), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.SpendingLimitExceeded), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.tip(eco.performer.id, 500, idempotency_key=key())
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         [status] = tx.get_spending_limits()
         assert (status.period, status.limit_tokens) == ("daily", 1000)
         assert (status.spent, status.reserved, status.remaining) == (600, 0, 400)
@@ -229,9 +232,9 @@ def test_spending_limits(eco: Economy) -> None:
         assert raised.pending_effective_at > datetime.now(UTC)
         assert tx.set_spending_limit("daily", None).limit_tokens == 1000  # so does removing it
         assert tx.set_spending_limit("daily", 700).limit_tokens == 700  # lowering applies at once
-    with pytest.raises(errors.InvalidArgument), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.InvalidArgument), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.set_spending_limit("yearly", 10)
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         [status] = tx.get_spending_limits()
         assert (status.limit_tokens, status.pending_limit_tokens, status.remaining) == (700, None, 100)
 
@@ -242,14 +245,14 @@ def test_spending_limits(eco: Economy) -> None:
 def test_hold_capture_and_release(eco: Economy) -> None:
     buy(eco, eco.viewer)
     hold_key = key()
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         life = timedelta(minutes=30)
         hold = tx.place_hold(eco.performer.id, 1000, idempotency_key=hold_key, expires_in=life)
         assert (hold.status, hold.amount, hold.captured, hold.purpose) == ("open", 1000, 0, "private_show")
         assert tx.place_hold(eco.performer.id, 1000, idempotency_key=hold_key, expires_in=life) == hold
-    with pytest.raises(errors.IdempotencyConflict), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.IdempotencyConflict), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.place_hold(eco.performer.id, 2000, idempotency_key=hold_key, expires_in=timedelta(minutes=30))
-    with pytest.raises(errors.InsufficientFunds), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.InsufficientFunds), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.place_hold(eco.performer.id, 5001, idempotency_key=key())
     mine = wallet(eco, eco.viewer)
     assert (mine.total, mine.reserved, mine.available) == (6000, 1000, 5000)
@@ -263,19 +266,21 @@ def test_hold_capture_and_release(eco: Economy) -> None:
         eco.service.capture_hold(hold.id, 200, idempotency_key=capture_key)
     with pytest.raises(errors.CaptureExceedsHold):
         eco.service.capture_hold(hold.id, 701, idempotency_key=key())
-    with eco.app.acting_as(eco.performer.id) as tx:  # the payee captures too; the holder may not
+    with eco.app.acting_as(
+        eco.performer.id, reason="test"
+    ) as tx:  # the payee captures too; the holder may not
         tx.capture_hold(hold.id, 100, idempotency_key=key())
-    with pytest.raises(errors.PermissionDenied), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.PermissionDenied), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.capture_hold(hold.id, 100, idempotency_key=key())
 
     # the holder releases the rest
     release_key = key()
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         released = tx.release_hold(hold.id, idempotency_key=release_key)
         assert (released.status, released.captured) == ("released", 400)
         assert tx.release_hold(hold.id, idempotency_key=release_key) == released
         assert tx.get_hold(hold.id) == released
-    with pytest.raises(errors.HoldNotOpen), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.HoldNotOpen), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.release_hold(hold.id, idempotency_key=key())
     with pytest.raises(errors.HoldNotOpen):
         eco.service.capture_hold(hold.id, 1, idempotency_key=key())
@@ -283,24 +288,24 @@ def test_hold_capture_and_release(eco: Economy) -> None:
     mine = wallet(eco, eco.viewer)
     assert (mine.total, mine.reserved, mine.available) == (5600, 0, 5600)
     assert wallet(eco, eco.performer).total == 240 + 80
-    with eco.app.acting_as(eco.performer.id) as tx:
+    with eco.app.acting_as(eco.performer.id, reason="test") as tx:
         assert [h.id for h in tx.list_holds("payee")] == [hold.id]
         assert tx.list_holds() == []
         summary = tx.earnings_summary()
         assert (summary.captures_count, summary.captures_gross, summary.captures_net) == (2, 400, 320)
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         assert [h.status for h in tx.list_holds(status="released")] == ["released"]
     assert_sound(eco)
 
 
 def test_holds_expire(eco: Economy) -> None:
     buy(eco, eco.viewer, "small")
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         first = tx.place_hold(eco.performer.id, 100, idempotency_key=key(), expires_in=timedelta(seconds=1))
         second = tx.place_hold(eco.performer.id, 100, idempotency_key=key(), expires_in=timedelta(seconds=1))
     assert wallet(eco, eco.viewer).reserved == 200
     time.sleep(1.2)
-    with eco.app.acting_as(eco.viewer.id) as tx:  # lazily, when read
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:  # lazily, when read
         assert tx.get_hold(first.id).status == "expired"
     assert eco.service.expire_holds() == 1  # and by the job
     assert eco.service.get_hold(second.id).status == "expired"
@@ -315,7 +320,7 @@ def test_holds_expire(eco: Economy) -> None:
 def fund_performer(eco: Economy, tokens: int) -> None:
     """Tips from the viewer that leave the performer ``tokens`` (net of the 20 % fee)."""
     buy(eco, eco.viewer)
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.tip(eco.performer.id, tokens * 10_000 // 8_000, idempotency_key=key())
 
 
@@ -323,15 +328,15 @@ def test_kyc_and_payout(eco: Economy) -> None:
     set_setting(eco, "payouts.hold_days", 0)  # earnings are payable at once
     set_setting(eco, "payouts.min_tokens", 1000)
     fund_performer(eco, 4000)
-    with pytest.raises(errors.KycRequired), eco.app.acting_as(eco.performer.id) as tx:
+    with pytest.raises(errors.KycRequired), eco.app.acting_as(eco.performer.id, reason="test") as tx:
         tx.request_payout(1000, "paypal", idempotency_key=key())
 
-    with eco.app.acting_as(eco.performer.id) as tx:
+    with eco.app.acting_as(eco.performer.id, reason="test") as tx:
         assert tx.get_kyc_status() is None
         submitted = tx.submit_kyc(**KYC_DOCUMENT)
         assert (submitted.status, submitted.level) == ("pending", "identity")
         assert submitted.document_country == "DE"
-    with eco.app.acting_as(eco.admin.id) as tx:
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         assert [k.id for k in tx.list_pending_kyc()] == [submitted.id]
         approved = tx.approve_kyc(submitted.id, expires_at=datetime.now(UTC) + timedelta(days=365))
         assert (approved.status, approved.reviewed_by) == ("approved", eco.admin.id)
@@ -339,19 +344,19 @@ def test_kyc_and_payout(eco: Economy) -> None:
         assert tx.list_pending_kyc() == []
 
     payout_key = key()
-    with eco.app.acting_as(eco.performer.id) as tx:
+    with eco.app.acting_as(eco.performer.id, reason="test") as tx:
         payout = tx.request_payout(2500, "paypal", idempotency_key=payout_key)
         assert (payout.status, payout.tokens, payout.kyc_verification_id) == ("requested", 2500, submitted.id)
         assert (payout.amount_minor, payout.currency) == (2500, "USD")  # 100 tokens per USD: 25.00 USD
         assert tx.request_payout(2500, "paypal", idempotency_key=payout_key) == payout
-    with pytest.raises(errors.IdempotencyConflict), eco.app.acting_as(eco.performer.id) as tx:
+    with pytest.raises(errors.IdempotencyConflict), eco.app.acting_as(eco.performer.id, reason="test") as tx:
         tx.request_payout(2000, "paypal", idempotency_key=payout_key)
-    with pytest.raises(errors.PayoutExceedsPayable), eco.app.acting_as(eco.performer.id) as tx:
+    with pytest.raises(errors.PayoutExceedsPayable), eco.app.acting_as(eco.performer.id, reason="test") as tx:
         tx.request_payout(1501, "paypal", idempotency_key=key())
     assert wallet(eco, eco.performer).total == 1500
 
     approve_key = key()
-    with eco.app.acting_as(eco.admin.id) as tx:
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         approved_payout = tx.approve_payout(payout.id, idempotency_key=approve_key)
         assert (approved_payout.status, approved_payout.reviewed_by) == ("approved", eco.admin.id)
         assert tx.approve_payout(payout.id, idempotency_key=approve_key) == approved_payout
@@ -361,7 +366,7 @@ def test_kyc_and_payout(eco: Economy) -> None:
     assert (paid.status, paid.provider_reference) == ("paid", "po_1")
     assert paid.paid_at is not None
 
-    with eco.app.acting_as(eco.performer.id) as tx:
+    with eco.app.acting_as(eco.performer.id, reason="test") as tx:
         summary = tx.earnings_summary()
         assert (summary.tips_count, summary.tips_net, summary.paid_out) == (1, 4000, 2500)
         assert (summary.balance, summary.payable, summary.in_clearing) == (1500, 1500, 0)
@@ -374,35 +379,35 @@ def test_payouts_that_do_not_pay(eco: Economy) -> None:
     set_setting(eco, "payouts.hold_days", 0)
     set_setting(eco, "payouts.min_tokens", 1000)
     fund_performer(eco, 4000)
-    with eco.app.acting_as(eco.performer.id) as tx:
+    with eco.app.acting_as(eco.performer.id, reason="test") as tx:
         kyc = tx.submit_kyc(**KYC_DOCUMENT)
-    with eco.app.acting_as(eco.admin.id) as tx:
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         rejected_kyc = tx.reject_kyc(kyc.id, "document unreadable")
         assert (rejected_kyc.status, rejected_kyc.rejection_reason) == ("rejected", "document unreadable")
-    with eco.app.acting_as(eco.performer.id) as tx:
+    with eco.app.acting_as(eco.performer.id, reason="test") as tx:
         assert tx.get_kyc_status().status == "rejected"
         kyc = tx.submit_kyc(**KYC_DOCUMENT, selfie_url="s3://kyc-documents/selfie.jpg")
-    with eco.app.acting_as(eco.admin.id) as tx:
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         tx.approve_kyc(kyc.id)
 
     def request() -> models.Payout:
-        with eco.app.acting_as(eco.performer.id) as tx:
+        with eco.app.acting_as(eco.performer.id, reason="test") as tx:
             return tx.request_payout(1000, "bank_transfer", idempotency_key=key())
 
     cancelled = request()
-    with eco.app.acting_as(eco.performer.id) as tx:
+    with eco.app.acting_as(eco.performer.id, reason="test") as tx:
         assert tx.cancel_payout(cancelled.id, idempotency_key=key()).status == "cancelled"
     rejected = request()
-    with eco.app.acting_as(eco.admin.id) as tx:
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         assert tx.reject_payout(rejected.id, "unusual activity", idempotency_key=key()).status == "rejected"
     failed = request()
-    with eco.app.acting_as(eco.admin.id) as tx:
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         tx.approve_payout(failed.id, idempotency_key=key())
     failed = eco.service.mark_payout_failed(failed.id, "account closed", idempotency_key=key())
     assert failed.status == "failed"
 
     assert wallet(eco, eco.performer).total == 4000  # every token came back
-    with eco.app.acting_as(eco.admin.id) as tx:
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         listed = tx.list_payouts(user_id=eco.performer.id)
         assert [p.status for p in listed] == ["failed", "rejected", "cancelled"]
         assert [p.id for p in tx.list_payouts(status="rejected")] == [rejected.id]
@@ -416,7 +421,7 @@ def test_payouts_that_do_not_pay(eco: Economy) -> None:
 def test_refund_of_spent_tokens(eco: Economy, policy: str) -> None:
     set_setting(eco, "refunds.shortfall_policy", policy)
     payment = buy(eco, eco.viewer)
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.tip(eco.performer.id, 5000, idempotency_key=key())
 
     refunded = eco.service.refund_payment(payment.id, "customer request", idempotency_key=key())
@@ -425,7 +430,7 @@ def test_refund_of_spent_tokens(eco: Economy, policy: str) -> None:
     if policy == "debt":
         assert (refunded.debt_tokens, refunded.written_off_tokens) == (5000, 0)
         assert (mine.total, mine.in_debt) == (-5000, True)
-        with pytest.raises(errors.WalletInDebt), eco.app.acting_as(eco.viewer.id) as tx:
+        with pytest.raises(errors.WalletInDebt), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
             tx.tip(eco.performer.id, 1, idempotency_key=key())
         buy(eco, eco.viewer)  # a purchase pays the debt back
         assert (wallet(eco, eco.viewer).total, wallet(eco, eco.viewer).in_debt) == (1000, False)
@@ -446,16 +451,16 @@ def test_chargeback_and_adjustment(eco: Economy) -> None:
     assert wallet(eco, eco.viewer).total == 0
 
     adjust_key = key()
-    with eco.app.acting_as(eco.admin.id) as tx:
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         adjustment = tx.adjust_balance(eco.viewer.id, 250, "goodwill credit", idempotency_key=adjust_key)
         assert (adjustment.amount, adjustment.created_by) == (250, eco.admin.id)
         replay = tx.adjust_balance(eco.viewer.id, 250, "goodwill credit", idempotency_key=adjust_key)
         assert replay == adjustment
-    with pytest.raises(errors.IdempotencyConflict), eco.app.acting_as(eco.admin.id) as tx:
+    with pytest.raises(errors.IdempotencyConflict), eco.app.acting_as(eco.admin.id, reason="test") as tx:
         tx.adjust_balance(eco.viewer.id, 300, "goodwill credit", idempotency_key=adjust_key)
-    with pytest.raises(errors.InsufficientFunds), eco.app.acting_as(eco.admin.id) as tx:
+    with pytest.raises(errors.InsufficientFunds), eco.app.acting_as(eco.admin.id, reason="test") as tx:
         tx.adjust_balance(eco.viewer.id, -251, "correction", idempotency_key=key())
-    with pytest.raises(errors.PermissionDenied), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.PermissionDenied), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.adjust_balance(eco.performer.id, 1, "free tokens", idempotency_key=key())
     assert wallet(eco, eco.viewer).total == 250
     assert_sound(eco)
@@ -468,9 +473,9 @@ def test_wallet_history_pages(eco: Economy) -> None:
     before = datetime.now(UTC)
     buy(eco, eco.viewer, "small")
     for _ in range(9):
-        with eco.app.acting_as(eco.viewer.id) as tx:
+        with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
             tx.tip(eco.performer.id, 10, idempotency_key=key())
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         everything = tx.wallet_history()
         assert len(everything) == 10
         assert [e.entry_kind for e in everything] == ["tip"] * 9 + ["purchase"]
@@ -484,12 +489,15 @@ def test_wallet_history_pages(eco: Economy) -> None:
     assert [len(p) for p in pages] == [4, 4, 2, 0]
     assert [e for page in pages for e in page] == everything
 
-    with eco.app.acting_as(eco.viewer.id) as tx:
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         assert tx.balance_at(before) == 0
         assert tx.balance_at(datetime.now(UTC)) == 400
-    with pytest.raises(errors.NotFound), eco.app.acting_as(eco.viewer.id) as tx:  # another user's wallet
+    with (
+        pytest.raises(errors.NotFound),
+        eco.app.acting_as(eco.viewer.id, reason="test") as tx,
+    ):  # another user's wallet
         tx.wallet_history(eco.performer.id)
-    with eco.app.acting_as(eco.admin.id) as tx:
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         assert tx.balance_at(datetime.now(UTC), eco.viewer.id) == 400
         assert len(tx.wallet_history(eco.performer.id)) == 10
 
@@ -512,7 +520,7 @@ def test_sweeps_and_chunked_verification(eco: Economy) -> None:
             wallet_from=chunk.wallet_from, wallet_to=chunk.wallet_to, global_=chunk is chunks[-1]
         )
         assert found == []
-    with pytest.raises(errors.PermissionDenied), eco.app.acting_as(eco.viewer.id) as tx:
+    with pytest.raises(errors.PermissionDenied), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.verify_ledger()
     with pytest.raises(errors.NotAuthenticated):
         eco.app.ledger_totals()
@@ -529,45 +537,45 @@ def test_economy_async(db_url: str, eco: Economy) -> None:
             AsyncClient(db_url, role="livepanty_app") as app,
             AsyncClient(db_url, role="livepanty_service") as service,
         ):
-            async with app.acting_as(admin.id) as tx:
+            async with app.acting_as(admin.id, reason="test") as tx:
                 await tx.set_setting("payouts.hold_days", 0)
                 await tx.set_setting("payouts.min_tokens", 1000)
                 assert len(await tx.list_bundles()) == 3
 
             # buy
             payment_key = key()
-            async with app.acting_as(viewer.id) as tx:
+            async with app.acting_as(viewer.id, reason="test") as tx:
                 payment = await tx.create_payment("large", "stripe", idempotency_key=payment_key)
                 assert await tx.create_payment("large", "stripe", idempotency_key=payment_key) == payment
             completed = await service.complete_payment(payment.id, "ch_async", idempotency_key=key())
             assert completed.status == "completed"
             with pytest.raises(errors.IdempotencyConflict):
-                async with app.acting_as(viewer.id) as tx:
+                async with app.acting_as(viewer.id, reason="test") as tx:
                     await tx.create_payment("medium", "stripe", idempotency_key=payment_key)
 
             # tip
             tip_key = key()
-            async with app.acting_as(viewer.id) as tx:
+            async with app.acting_as(viewer.id, reason="test") as tx:
                 tip = await tx.tip(performer.id, 2500, idempotency_key=tip_key, is_anonymous=True)
                 assert await tx.tip(performer.id, 2500, idempotency_key=tip_key, is_anonymous=True) == tip
                 assert (await tx.get_wallet()).total == 3500
                 assert [t.id for t in await tx.list_tips()] == [tip.id]
             with pytest.raises(errors.InsufficientFunds):
-                async with app.acting_as(viewer.id) as tx:
+                async with app.acting_as(viewer.id, reason="test") as tx:
                     await tx.tip(performer.id, 3501, idempotency_key=key())
-            async with app.acting_as(performer.id) as tx:
+            async with app.acting_as(performer.id, reason="test") as tx:
                 assert (await tx.get_wallet()).total == 2000
                 assert [t.sender_id for t in await tx.list_tips("recipient")] == [None]
 
             # hold: placed by the viewer, partly captured by the back office, the rest released
-            async with app.acting_as(viewer.id) as tx:
+            async with app.acting_as(viewer.id, reason="test") as tx:
                 hold = await tx.place_hold(performer.id, 1000, idempotency_key=key(), purpose="group_show")
                 assert (await tx.get_wallet()).available == 2500
             capture = await service.capture_hold(hold.id, 500, idempotency_key=key())
             assert capture.fee_amount == 100
             assert await service.sweep_wallets() == 1  # the performer's tip and capture wait in shards
             assert await service.sweep_wallets() == 0
-            async with app.acting_as(viewer.id) as tx:
+            async with app.acting_as(viewer.id, reason="test") as tx:
                 assert (await tx.release_hold(hold.id, idempotency_key=key())).status == "released"
                 assert [h.id for h in await tx.list_holds()] == [hold.id]
                 mine = await tx.get_wallet()
@@ -577,19 +585,19 @@ def test_economy_async(db_url: str, eco: Economy) -> None:
                 assert [s.spent for s in await tx.get_spending_limits()] == [3000]
 
             # KYC and payout
-            async with app.acting_as(performer.id) as tx:
+            async with app.acting_as(performer.id, reason="test") as tx:
                 kyc = await tx.submit_kyc(**KYC_DOCUMENT)
-            async with app.acting_as(admin.id) as tx:
+            async with app.acting_as(admin.id, reason="test") as tx:
                 assert [k.id for k in await tx.list_pending_kyc()] == [kyc.id]
                 await tx.approve_kyc(kyc.id)
-            async with app.acting_as(performer.id) as tx:
+            async with app.acting_as(performer.id, reason="test") as tx:
                 assert (await tx.get_kyc_status()).status == "approved"
                 payout = await tx.request_payout(2000, "wire", idempotency_key=key())
-            async with app.acting_as(admin.id) as tx:
+            async with app.acting_as(admin.id, reason="test") as tx:
                 await tx.approve_payout(payout.id, idempotency_key=key())
             paid = await service.mark_payout_paid(payout.id, "po_async", idempotency_key=key())
             assert paid.status == "paid"
-            async with app.acting_as(performer.id) as tx:
+            async with app.acting_as(performer.id, reason="test") as tx:
                 summary = await tx.earnings_summary()
                 assert (summary.tips_net, summary.captures_net, summary.paid_out) == (2000, 400, 2000)
                 assert (await tx.get_wallet()).total == 400
@@ -598,7 +606,7 @@ def test_economy_async(db_url: str, eco: Economy) -> None:
             # refund (default policy debt): 3000 of 6000 tokens left to recover
             refunded = await service.refund_payment(payment.id, "customer request", idempotency_key=key())
             assert (refunded.recovered_tokens, refunded.debt_tokens) == (3000, 3000)
-            async with app.acting_as(viewer.id) as tx:
+            async with app.acting_as(viewer.id, reason="test") as tx:
                 assert (await tx.get_payment(payment.id)).status == "refunded"
                 assert [p.status for p in await tx.list_payments()] == ["refunded"]
                 assert (await tx.get_wallet()).in_debt
@@ -609,13 +617,13 @@ def test_economy_async(db_url: str, eco: Economy) -> None:
             assert (await service.ledger_totals()).imbalance == 0
             assert len(await service.ledger_stats()) == 1
             assert await service.expire_holds() == 0
-            async with app.acting_as(admin.id) as tx:
+            async with app.acting_as(admin.id, reason="test") as tx:
                 assert await tx.verify_ledger() == []
                 bundle = await tx.set_bundle("huge", 100_000, 79_999, currency="EUR")
                 assert bundle.currency == "EUR"
                 await tx.adjust_balance(viewer.id, 3000, "debt forgiven", idempotency_key=key())
                 assert (await tx.get_wallet(viewer.id)).total == 0
-            async with app.acting_as(viewer.id) as tx:
+            async with app.acting_as(viewer.id, reason="test") as tx:
                 failing = await tx.create_payment("small", "stripe", idempotency_key=key())
             assert (await service.fail_payment(failing.id, idempotency_key=key())).status == "failed"
             assert await service.verify_ledger() == []

@@ -74,9 +74,9 @@ class Caller:
 
     def call(self, role: str, user: str | None, query: str, params: dict[str, Any]) -> dict[str, Any]:
         with self.conn.transaction():
+            if user is not None:  # the superuser's test-only path to a proven identity (api.authenticate's)
+                self.conn.execute("SELECT lp.set_identity(%s::uuid, NULL, 'session')", (user,))
             self.conn.execute(f"SET LOCAL ROLE {role}")
-            if user is not None:
-                self.conn.execute("SELECT set_config('lp.user_id', %s, true)", (user,))
             return self.conn.execute(query, params).fetchone()
 
     def close(self) -> None:
@@ -107,12 +107,12 @@ def _setup(dsn: str) -> dict[str, Any]:
             conn.execute("UPDATE lp.settings SET value = %s::jsonb WHERE key = %s", (value, key))
         for performer in performers:
             with conn.transaction():
-                conn.execute("SELECT set_config('lp.user_id', %s, true)", (performer,))
+                conn.execute("SELECT lp.set_identity(%s::uuid, NULL, 'session')", (performer,))
                 kyc = conn.execute(
                     "SELECT id FROM api.submit_kyc(p_level => 'identity', p_document_type => 'passport',"
                     " p_document_country => 'DE', p_document_front_url => 's3://kyc-docs/front.jpg')"
                 ).fetchone()["id"]
-                conn.execute("SELECT set_config('lp.user_id', %s, true)", (admin,))
+                conn.execute("SELECT lp.set_identity(%s::uuid, NULL, 'session')", (admin,))
                 conn.execute("SELECT api.approve_kyc(p_verification_id => %s)", (kyc,))
     return {"viewers": viewers, "performers": performers, "admin": admin}
 

@@ -347,7 +347,11 @@ def test_section_shows_the_python_method(name: str) -> None:
 
 def test_python_examples_match_the_client() -> None:
     client_module = pytest.importorskip("livepanty_db.client")
-    receivers = {"client": client_module.Client, "tx": client_module.Transaction}
+    receivers = {
+        "client": client_module.Client,
+        "service": client_module.Client,
+        "tx": client_module.Transaction,
+    }
     problems = []
     for block in code_blocks("python"):
         for node in ast.walk(ast.parse(block)):

@@ -103,7 +103,7 @@ def test_acting_user_is_per_transaction_behind_pgbouncer(db_url: str, pgbouncer_
     def worker(user_id: UUID) -> None:
         with Client(pgbouncer_dsn, role="livepanty_app") as client:
             for _ in range(ROUNDS):
-                with client.acting_as(user_id) as tx:
+                with client.acting_as(user_id, reason="test") as tx:
                     acting = tx.current_user_id()
                     visible = [row.id for row in tx.user_summary()]
                     backend = tx.fetch("SELECT pg_backend_pid()")[0][0]

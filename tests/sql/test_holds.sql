@@ -299,7 +299,7 @@ DECLARE
     v_vic  bigint;
     v_cap  lp.hold_captures;
 BEGIN
-    PERFORM set_config('lp.user_id', tests.user_id('pia')::text, true);  -- pia captures; the superuser reads
+    PERFORM lp.set_identity(tests.user_id('pia'), NULL, 'session');  -- pia captures; the superuser reads
     FOR v_case IN SELECT * FROM (VALUES (0, 7), (1, 1), (1, 9999), (1, 10000), (2000, 1), (2000, 7), (2000, 12345),
                                         (3333, 1), (3333, 3), (3333, 7), (3333, 10001), (10000, 1), (10000, 77)) AS c (bps, amount)
     LOOP

@@ -46,9 +46,9 @@ $$;
 SELECT tests.login('v1', 'vera'), tests.login('v2', 'vera'), tests.login('v3', 'vera'), tests.login('x1', 'victor'),
        tests.login('a1', 'adam');
 
--- Acting through lp.user_id alone, before anything in this connection has set lp.session_id (the Python
--- client's acting_as): no session is current, and is_current says false, not NULL.
-SELECT set_config('lp.user_id', tests.user_id('vera')::text, true);
+-- Acting without a session, before anything in this connection has set lp.session_id (the back office's
+-- api.act_as, the Python client's acting_as): no session is current, and is_current says false, not NULL.
+SELECT lp.set_identity(tests.user_id('vera'), NULL, 'service');
 SET LOCAL ROLE livepanty_app;
 SELECT set_eq($$SELECT is_current FROM api.list_sessions()$$, ARRAY[false, false, false],
               'list_sessions without a current session: is_current is false (not NULL) for every session');

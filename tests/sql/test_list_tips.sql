@@ -11,8 +11,11 @@ CREATE FUNCTION tests.fund(p_user uuid, p_tokens bigint) RETURNS void LANGUAGE s
                    ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
                          ROW((SELECT id FROM lp.wallets WHERE user_id = p_user), p_tokens, 'purchase', 0, false)::lp.posting])
 $$;
-CREATE FUNCTION tests.act(p_user uuid) RETURNS void LANGUAGE sql AS $$
-    SELECT set_config('role', 'livepanty_app', true), set_config('lp.user_id', p_user::text, true)
+CREATE FUNCTION tests.act(p_user uuid) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM lp.set_identity(p_user, NULL, 'session');
+    PERFORM set_config('role', 'livepanty_app', true);
+END
 $$;
 CREATE TEMP TABLE people AS
 SELECT tests.user('vera') AS vera, tests.user('victor') AS victor, tests.user('pia', 'performer') AS pia,

@@ -229,7 +229,7 @@ DECLARE
 BEGIN
     PERFORM tests.set_setting('tips.fee_bps', to_jsonb(p_bps));
     BEGIN
-        PERFORM set_config('lp.user_id', tests.user_id('vera')::text, true);
+        PERFORM lp.set_identity(tests.user_id('vera'), NULL, 'session');
         PERFORM set_config('role', 'livepanty_app', true);
         v_tip := api.tip(tests.user_id('pia'), p_amount, format('fee-%s-%s', p_bps, p_amount));
         PERFORM set_config('role', 'none', true);

@@ -9,7 +9,8 @@
 --   tests.user_id(username)               the id of a user (the active one first); works under any role
 --   tests.authenticate_as(username, role) for the rest of the transaction act as that platform user (NULL:
 --                                         nobody) under a database role (default livepanty_app), like the
---                                         application does: SET LOCAL ROLE + set_config('lp.user_id', id, true)
+--                                         application does: SET LOCAL ROLE + a proven identity (lp.set_identity,
+--                                         what api.authenticate calls, without a session row)
 --   tests.clear_authentication()          back to the superuser, nobody acting
 -- pgTAP 1.x grants its bookkeeping temp table and sequences to PUBLIC in plan(), so assertions run fine
 -- under livepanty_app / livepanty_readonly as long as plan() ran first (as the superuser). Query strings
@@ -53,8 +54,11 @@ BEGIN
         RAISE EXCEPTION 'tests.authenticate_as: no user %', p_username;
     END IF;
     PERFORM set_config('role', 'none', true);
-    PERFORM set_config('lp.user_id', coalesce(v_id::text, ''), true);
-    PERFORM set_config('lp.session_id', '', true);
+    IF v_id IS NULL THEN
+        PERFORM tests.clear_authentication();
+    ELSE
+        PERFORM lp.set_identity(v_id, NULL, 'session');  -- proven, as api.authenticate does (no session row)
+    END IF;
     PERFORM set_config('role', p_db_role, true);
     RETURN format('# acting as %s through %s', coalesce(p_username, 'nobody'), p_db_role);
 END
@@ -65,6 +69,8 @@ CREATE FUNCTION tests.clear_authentication() RETURNS text
 BEGIN
     PERFORM set_config('lp.user_id', '', true);
     PERFORM set_config('lp.session_id', '', true);
+    PERFORM set_config('lp.acting_via', '', true);
+    PERFORM set_config('lp.identity_proof', '', true);
     PERFORM set_config('role', 'none', true);
     RETURN '# back to the superuser, nobody acting';
 END
