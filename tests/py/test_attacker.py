@@ -201,7 +201,10 @@ def money(world: World) -> tuple[Any, ...]:
 # --- claims of an identity ----------------------------------------------------------------------------------
 
 #: A call an admin could make that would move tokens and leave a trace: +1,000,000 tokens to mallory.
-ADJUST = "SELECT api.adjust_balance(p_user_id => %s, p_amount => 1000000, p_reason => 'x', p_idempotency_key => %s)"
+ADJUST = (
+    "SELECT api.adjust_balance(p_user_id => %s, p_amount => 1000000, p_reason => 'x',"
+    " p_idempotency_key => %s)"
+)
 
 
 def test_the_attacker_login_is_only_an_application_login(world: World) -> None:
