@@ -25,6 +25,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from livepanty_db import errors
 from livepanty_db.client import Client
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -124,3 +125,76 @@ def test_acting_user_is_per_transaction_behind_pgbouncer(db_url: str, pgbouncer_
     assert failures == []
     # More clients than server connections: the transactions really did share server connections.
     assert len(seen_backends) <= SERVER_CONNECTIONS < THREADS
+
+
+#: The four settings of an acting identity (docs/CONVENTIONS.md, "Who is acting").
+IDENTITY_SETTINGS = ("lp.user_id", "lp.session_id", "lp.acting_via", "lp.identity_proof")
+
+
+def test_an_identity_left_at_session_level_never_reaches_the_next_client(
+    db_url: str, pgbouncer_dsn: str
+) -> None:
+    """A misbehaving client copies its proven identity to session level on every server connection it gets.
+
+    The next clients of those server connections never act as it: with their own session they are themselves,
+    and with nobody acting they get LP005 (refused, not ignored), never the leaker's id."""
+    with Client(db_url) as direct:
+        names = ["leaker", *(f"pooled_{i}" for i in range(THREADS))]
+        ids = {
+            name: direct.register_user(
+                email=f"{name}@example.com",
+                username=name,
+                password="pooled password 1",
+                date_of_birth=date(1990, 1, 1),
+            ).id
+            for name in names
+        }
+        tokens = {name: direct.login(name, "pooled password 1").token for name in names}
+
+    # As many leaking clients as server connections, their transactions open at once: each gets its own.
+    poisoned: set[int] = set()
+    leakers = [psycopg.connect(pgbouncer_dsn, prepare_threshold=None) for _ in range(SERVER_CONNECTIONS)]
+    try:
+        for conn in leakers:
+            conn.execute("SET LOCAL ROLE livepanty_app")
+            conn.execute("SELECT api.authenticate(%s)", (tokens["leaker"],))
+            for setting in IDENTITY_SETTINGS:
+                conn.execute("SELECT set_config(%s, current_setting(%s), false)", (setting, setting))
+            poisoned.add(conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
+        for conn in leakers:
+            conn.commit()
+    finally:
+        for conn in leakers:
+            conn.close()
+    assert len(poisoned) == SERVER_CONNECTIONS  # every server connection now carries the leaker's settings
+
+    failures: list[str] = []
+    refused = 0
+    lock = threading.Lock()
+
+    def worker(name: str) -> None:
+        nonlocal refused
+        with Client(pgbouncer_dsn, role="livepanty_app") as client:
+            for _ in range(ROUNDS):
+                with client.session(tokens[name]) as tx:
+                    acting = tx.current_user_id()
+                try:
+                    nobody = client.current_user_id()
+                except errors.IdentityNotProven:
+                    nobody = "LP005"
+                with lock:
+                    if acting != ids[name]:
+                        failures.append(f"{name} acted as {acting}")
+                    if nobody == "LP005":
+                        refused += 1
+                    elif nobody is not None:
+                        failures.append(f"a transaction with nobody acting saw {nobody}")
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in names[1:]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert refused == THREADS * ROUNDS  # the leftover reached them every time, and was refused every time
