@@ -21,8 +21,9 @@ settings for every case (printed at the start):
    ``api.tip``), then the single-shard variant of (a) and (b). Each run starts from a vacuumed database
    and a checkpoint, after waiting for the machine to be idle (it may be shared). Tips run as an application
    would: a login role that is a member of ``livepanty_app`` (not a superuser), one transaction per tip
-   that sets the acting user (``set_config('lp.user_id', ..., true)``) and calls ``api.tip``, extended query
-   protocol without server-side prepared statements (what psycopg does behind pgbouncer);
+   that authenticates the viewer's session token (``api.authenticate``; every viewer has one session, made at
+   set-up with a token computable from their number, ``bench_token(n)``) and calls ``api.tip``, extended
+   query protocol without server-side prepared statements (what psycopg does behind pgbouncer);
 5. a table of tps, p50 and p99 latency (from pgbench's per-transaction logs), the ratio to TPC-B at the
    same client count, the CPU used by the benchmark and by the whole machine during the run, and the WAL
    written per transaction; the two targets of the issue; and consistency checks of what the runs wrote
@@ -93,7 +94,7 @@ _TIP_SCRIPT = """\
 \\set p {performer}
 \\set amount random({tip_min}, {tip_max})
 BEGIN;
-SELECT pg_catalog.set_config('lp.user_id', '{viewer_prefix}' || lpad(:v::text, 12, '0'), true);
+SELECT api.authenticate('bench-token-' || lpad(:v::text, 31, '0'));
 SELECT * FROM api.tip(p_recipient_id => ('{performer_prefix}' || lpad(:p::text, 12, '0'))::uuid, \
 p_amount => :amount, p_idempotency_key => pg_catalog.gen_random_uuid()::text);
 COMMIT;
@@ -106,16 +107,14 @@ _CEILING_SCRIPT = """\
 \\set v random(1, {viewers})
 \\set amount random({tip_min}, {tip_max})
 BEGIN;
-SELECT pg_catalog.set_config('lp.user_id', '{viewer_prefix}' || lpad(:v::text, 12, '0'), true);
+SELECT api.authenticate('bench-token-' || lpad(:v::text, 31, '0'));
 SELECT :amount::bigint AS amount;
 COMMIT;
 """
 
 
 def ceiling_script(viewers: int) -> str:
-    return _CEILING_SCRIPT.format(
-        viewers=viewers, tip_min=TIP_MIN, tip_max=TIP_MAX, viewer_prefix=VIEWER_PREFIX
-    )
+    return _CEILING_SCRIPT.format(viewers=viewers, tip_min=TIP_MIN, tip_max=TIP_MAX)
 
 
 def tip_script(viewers: int, performer: str) -> str:
@@ -175,7 +174,7 @@ BEGIN
           JOIN lp.users AS u ON u.id = ('{prefix}' || lpad(n::text, 12, '0'))::uuid
          ORDER BY n
     LOOP
-        PERFORM pg_catalog.set_config('lp.user_id', v_user::text, true);
+        PERFORM lp.set_identity(v_user, NULL, 'session');  -- the superuser's path to a proven identity
         SELECT (api.create_payment(p_bundle_code => 'bench_funding', p_provider => 'bench',
                                    p_idempotency_key => 'bench-funding')).id INTO v_payment;
         PERFORM pg_catalog.set_config('lp.user_id', '', true);
@@ -184,6 +183,15 @@ BEGIN
     END LOOP;
 END
 $$
+"""
+
+# One session per viewer, with a token computable from the viewer's number (bench only: real tokens are
+# random), stored hashed as api.login stores it.
+SESSIONS_SQL = """
+INSERT INTO lp.auth_sessions (user_id, token_hash, user_agent, expires_at)
+SELECT (%(prefix)s || lpad(n::text, 12, '0'))::uuid, lp.hash_token('bench-token-' || lpad(n::text, 31, '0')), 'bench',
+       now() + interval '30 days'
+  FROM generate_series(1, %(count)s::integer) AS n
 """
 
 # The variant: the fee wallet and the hot performer keep one credit shard each (no tip has run yet, so
@@ -491,6 +499,7 @@ def setup_bench_database(cluster: Cluster, viewers: int, performers: int) -> Non
             with conn.transaction():
                 conn.execute(FUND_SQL.format(first=first, last=last, prefix=VIEWER_PREFIX))
         log(f"funded every viewer with {FUNDING_TOKENS} tokens in {time.monotonic() - started:.1f} s")
+        conn.execute(SESSIONS_SQL, {"prefix": VIEWER_PREFIX, "count": viewers})
         shards = conn.execute(
             """
             SELECT count(*) FILTER (

@@ -3,17 +3,18 @@ CREATE FUNCTION api.current_user_id() RETURNS uuid
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
-    v_user  text := current_setting('lp.user_id', true);
-    v_proof text;
+    v_user text := current_setting('lp.user_id', true);
+    v_key  bytea;
 BEGIN
     IF v_user IS NULL OR v_user = '' THEN
         RETURN NULL;
     END IF;
-    v_proof := lp.identity_proof(v_user, current_setting('lp.session_id', true), current_setting('lp.acting_via', true));
+    SELECT s.value INTO v_key FROM lp.secrets AS s WHERE s.name = 'identity';
     -- Digests are compared, not the proofs: no byte-by-byte timing of a guessed proof.
-    IF v_proof IS NULL
+    IF v_key IS NULL
        OR sha256(convert_to(coalesce(current_setting('lp.identity_proof', true), ''), 'UTF8'))
-          <> sha256(convert_to(v_proof, 'UTF8')) THEN
+          <> sha256(convert_to(lp.identity_proof(v_user, current_setting('lp.session_id', true),
+                                                 current_setting('lp.acting_via', true), v_key), 'UTF8')) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP005', MESSAGE = 'the acting identity is not proven',
             DETAIL = 'lp.user_id is set, but not by api.authenticate or api.act_as in this transaction.',
             HINT = 'Call api.authenticate(session_token) (or api.act_as(user, reason) as livepanty_service) in the same transaction; identity settings are never taken on trust.';

@@ -320,7 +320,7 @@ def test_the_owner_helpers_and_keys_are_out_of_reach(world: World) -> None:
         for query in (
             "SELECT * FROM lp.secrets",
             f"SELECT lp.set_identity('{world.ids['admin']}', NULL, 'service')",
-            f"SELECT lp.identity_proof('{world.ids['admin']}', '', 'service')",
+            f"SELECT lp.identity_proof('{world.ids['admin']}', '', 'service', 'k'::bytea)",
             f"SELECT api.act_as('{world.ids['admin']}', 'I say so')",
             "SELECT api.create_admin('evil@example.com', 'evil', 'Correct-Horse-42', DATE '1990-01-01')",
         ):
