@@ -17,8 +17,8 @@ performers (``tips.setup_bench_database``), and two copies of that database made
 
 So "before" -> "token, unverified checks" is what looking up the session token costs, and "token, unverified
 checks" -> "verified" is what checking the proof costs. pgbench TPC-B-like (scale 10) runs in the same rounds
-as the yardstick. The cases are interleaved: every round runs every case at every client count, each run from a
-vacuumed database after a checkpoint; the table shows the median over the rounds and the spread (min..max),
+as the yardstick. The cases are interleaved: every round runs every case at every client count, each run from
+a vacuumed database after a checkpoint; the table shows the median over the rounds and the spread (min..max),
 CPU milliseconds per transaction (the cluster's processes and pgbench, over all cores) and WAL bytes per
 transaction.
 
@@ -50,9 +50,9 @@ from tabulate import tabulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import tips  # noqa: E402  (bench/tips.py: cluster, set-up and pgbench helpers shared by the benchmarks)
+import tips
 
-from livepanty_db.local import Cluster  # noqa: E402
+from livepanty_db.local import Cluster
 
 UNVERIFIED_DB = "bench_unverified"
 
@@ -179,7 +179,8 @@ def profile(cluster: Cluster, workdir: Path, script: Path, args: argparse.Namesp
     making = stats["lp.set_identity"][1]
     print(
         f"\nprofile ({result.transactions} tips at 4 clients, track_functions = all): per tip, "
-        f"api.authenticate + api.tip take {server / tips_done * 1000:.0f} us of server time; the proof checks "
+        f"api.authenticate + api.tip take {server / tips_done * 1000:.0f} us of server time; "
+        "the proof checks "
         f"(api.current_user_id) {checks / tips_done * 1000:.1f} us and making the proof (lp.set_identity) "
         f"{making / tips_done * 1000:.1f} us: {100 * (checks + making) / server:.1f} % together"
     )
@@ -202,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; code measured: {tips.code_revision()}"
         )
         print(
-            f"runs: {args.duration} s, clients {','.join(map(str, args.clients))}, {args.rounds} rounds, -M extended,"
-            f" tips of {tips.TIP_MIN}..{tips.TIP_MAX} tokens by {args.viewers} viewers to {args.performers} performers"
+            f"runs: {args.duration} s, clients {','.join(map(str, args.clients))}, {args.rounds} rounds,"
+            f" -M extended, tips of {tips.TIP_MIN}..{tips.TIP_MAX} tokens by {args.viewers} viewers"
+            f" to {args.performers} performers"
         )
         tips.setup_bench_database(cluster, args.viewers, args.performers)
         with tips.connect(cluster, "postgres") as conn:
@@ -306,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             b, t, v = (cpu[c[0]] for c in cases[1:])
             print(
                 f"{clients} clients, CPU per tip: token lookup {100 * (t - b) / b:+.1f} %, proof checks "
-                f"{100 * (v - t) / t:+.1f} % (median of {args.rounds} rounds; the spread above is the noise floor)"
+                f"{100 * (v - t) / t:+.1f} % (median of {args.rounds} rounds; the spread above is the noise)"
             )
 
         calls = 200_000

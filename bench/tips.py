@@ -189,8 +189,8 @@ $$
 # random), stored hashed as api.login stores it.
 SESSIONS_SQL = """
 INSERT INTO lp.auth_sessions (user_id, token_hash, user_agent, expires_at)
-SELECT (%(prefix)s || lpad(n::text, 12, '0'))::uuid, lp.hash_token('bench-token-' || lpad(n::text, 31, '0')), 'bench',
-       now() + interval '30 days'
+SELECT (%(prefix)s || lpad(n::text, 12, '0'))::uuid, lp.hash_token('bench-token-' || lpad(n::text, 31, '0')),
+       'bench', now() + interval '30 days'
   FROM generate_series(1, %(count)s::integer) AS n
 """
 
