@@ -22,7 +22,9 @@ Design
   refusal and ends normally raises ``DatabaseError`` (SQLSTATE 25P02) instead of committing: its work was
   rolled back, and nothing must look as if it had been done.
 * ``role="livepanty_app"`` starts every transaction with ``SET LOCAL ROLE livepanty_app`` so that a
-  superuser or DBA connection is held to the application's grants and row level security.
+  superuser or DBA connection is held to the application's grants and row level security. The e-mail delivery
+  service uses ``role="livepanty_mailer"``: :meth:`Client.claim_messages`, then ``mark_message_sent`` or
+  ``mark_message_failed`` for each message (the only methods that role may call).
 * Money operations (tips, holds, payments, payouts, adjustments) take a required keyword argument
   ``idempotency_key``: the same key and arguments return the original result, the same key with other
   arguments raises ``IdempotencyConflict``. The caller owns its retries and therefore its keys; the client
@@ -72,12 +74,12 @@ from livepanty_db.models import (
     LedgerTotals,
     LedgerViolation,
     LoginResult,
+    OutboxMessage,
     PasswordChangeResult,
     Payment,
     Payout,
     Preferences,
     PublicProfile,
-    ResetRequest,
     Sanction,
     Session,
     SessionInfo,
@@ -103,6 +105,8 @@ Id = UUID | str
 IpAddress = IPv4Address | IPv6Address | str
 #: How many idle connections a DSN-built client keeps for reuse.
 MAX_IDLE_CONNECTIONS = 2
+#: How long a mailer's claim holds its messages by default (``api.claim_messages``' own default).
+DEFAULT_LEASE = timedelta(minutes=5)
 
 _LOGIN_FAILURES = {
     "LP020": "invalid credentials",
@@ -309,10 +313,14 @@ class _Api:
         result = self._one(sql.CHANGE_PASSWORD, params, class_row(PasswordChangeResult))
         return _password_change_outcome(result)
 
-    def request_password_reset(self, email: str, *, ip_address: IpAddress | None = None) -> ResetRequest:
-        """Issue a reset token to e-mail (``token`` is None for an unknown address: answer the same way)."""
+    def request_password_reset(self, email: str, *, ip_address: IpAddress | None = None) -> None:
+        """Queue a reset e-mail for the account with this address (``api.request_password_reset``).
+
+        Returns nothing, the same for an unknown address: tell the user "if this address has an account, an
+        e-mail is on its way". The token goes to the mailer only (:meth:`claim_messages`).
+        """
         params = {"email": email, "ip_address": ip_address}
-        return self._one(sql.REQUEST_PASSWORD_RESET, params, class_row(ResetRequest))
+        self._one(sql.REQUEST_PASSWORD_RESET, params, scalar_row)
 
     def reset_password(self, token: str, new_password: str, *, ip_address: IpAddress | None = None) -> UUID:
         """Set a new password with a reset token; returns the user id (``api.reset_password``)."""
@@ -773,6 +781,32 @@ class _Api:
         """Service role or admins: the wallet-id chunks of a chunked verification, with their sizes."""
         return self._fetch(sql.LEDGER_STATS, {"chunk_wallets": chunk_wallets}, class_row(LedgerChunk))
 
+    # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
+
+    def claim_messages(self, limit: int = 10, *, lease: timedelta = DEFAULT_LEASE) -> list[OutboxMessage]:
+        """Mailer: claim up to ``limit`` due e-mails for ``lease`` (``api.claim_messages``).
+
+        Send each, then report it with :meth:`mark_message_sent` or :meth:`mark_message_failed`, quoting its
+        ``attempt``, before the lease runs out (after that, another claim may take it).
+        """
+        params = {"limit": limit, "lease": lease}
+        return self._fetch(sql.CLAIM_MESSAGES, params, class_row(OutboxMessage))
+
+    def mark_message_sent(
+        self, message_id: Id, attempt: int, *, provider_reference: str | None = None
+    ) -> None:
+        """Mailer: the claimed e-mail went out; its payload is erased (``api.mark_message_sent``)."""
+        params = {"message_id": message_id, "attempt": attempt, "provider_reference": provider_reference}
+        self._one(sql.MARK_MESSAGE_SENT, params, scalar_row)
+
+    def mark_message_failed(
+        self, message_id: Id, attempt: int, error: str, *, permanent: bool = False
+    ) -> datetime | None:
+        """Mailer: sending the claimed e-mail failed; returns when it is offered again, or None when given up
+        (``permanent``, or the last attempt) and its payload erased (``api.mark_message_failed``)."""
+        params = {"message_id": message_id, "attempt": attempt, "error": error, "permanent": permanent}
+        return self._one(sql.MARK_MESSAGE_FAILED, params, scalar_row)
+
 
 class Transaction(_Api):
     """One open transaction on one connection, with the API methods. Made by the client's context managers."""
@@ -1083,12 +1117,14 @@ class _AsyncApi:
         result = await self._one(sql.CHANGE_PASSWORD, params, class_row(PasswordChangeResult))
         return _password_change_outcome(result)
 
-    async def request_password_reset(
-        self, email: str, *, ip_address: IpAddress | None = None
-    ) -> ResetRequest:
-        """Issue a reset token to e-mail (``token`` is None for an unknown address: answer the same way)."""
+    async def request_password_reset(self, email: str, *, ip_address: IpAddress | None = None) -> None:
+        """Queue a reset e-mail for the account with this address (``api.request_password_reset``).
+
+        Returns nothing, the same for an unknown address: tell the user "if this address has an account, an
+        e-mail is on its way". The token goes to the mailer only (:meth:`claim_messages`).
+        """
         params = {"email": email, "ip_address": ip_address}
-        return await self._one(sql.REQUEST_PASSWORD_RESET, params, class_row(ResetRequest))
+        await self._one(sql.REQUEST_PASSWORD_RESET, params, scalar_row)
 
     async def reset_password(
         self, token: str, new_password: str, *, ip_address: IpAddress | None = None
@@ -1560,6 +1596,34 @@ class _AsyncApi:
     async def ledger_stats(self, chunk_wallets: int = 1000) -> list[LedgerChunk]:
         """Service role or admins: the wallet-id chunks of a chunked verification, with their sizes."""
         return await self._fetch(sql.LEDGER_STATS, {"chunk_wallets": chunk_wallets}, class_row(LedgerChunk))
+
+    # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
+
+    async def claim_messages(
+        self, limit: int = 10, *, lease: timedelta = DEFAULT_LEASE
+    ) -> list[OutboxMessage]:
+        """Mailer: claim up to ``limit`` due e-mails for ``lease`` (``api.claim_messages``).
+
+        Send each, then report it with :meth:`mark_message_sent` or :meth:`mark_message_failed`, quoting its
+        ``attempt``, before the lease runs out (after that, another claim may take it).
+        """
+        params = {"limit": limit, "lease": lease}
+        return await self._fetch(sql.CLAIM_MESSAGES, params, class_row(OutboxMessage))
+
+    async def mark_message_sent(
+        self, message_id: Id, attempt: int, *, provider_reference: str | None = None
+    ) -> None:
+        """Mailer: the claimed e-mail went out; its payload is erased (``api.mark_message_sent``)."""
+        params = {"message_id": message_id, "attempt": attempt, "provider_reference": provider_reference}
+        await self._one(sql.MARK_MESSAGE_SENT, params, scalar_row)
+
+    async def mark_message_failed(
+        self, message_id: Id, attempt: int, error: str, *, permanent: bool = False
+    ) -> datetime | None:
+        """Mailer: sending the claimed e-mail failed; returns when it is offered again, or None when given up
+        (``permanent``, or the last attempt) and its payload erased (``api.mark_message_failed``)."""
+        params = {"message_id": message_id, "attempt": attempt, "error": error, "permanent": permanent}
+        return await self._one(sql.MARK_MESSAGE_FAILED, params, scalar_row)
 
 
 class AsyncTransaction(_AsyncApi):

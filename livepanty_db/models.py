@@ -103,18 +103,6 @@ class Authenticated:
 
 
 @dataclass(frozen=True, slots=True)
-class ResetRequest:
-    """``api.reset_request``: a reset token to e-mail; token is None when the address is unknown."""
-
-    token: str | None
-    expires_at: datetime | None
-
-    def __repr__(self) -> str:
-        shown = None if self.token is None else "'***'"
-        return f"ResetRequest(token={shown}, expires_at={self.expires_at!r})"
-
-
-@dataclass(frozen=True, slots=True)
 class Preferences:
     """``lp.user_preferences``: one user's settings and notification preferences."""
 
@@ -158,6 +146,28 @@ class Setting:
     description: str
     updated_at: datetime
     updated_by: UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """``api.claim_messages``: one e-mail the mailer claimed: send it to ``email``, report with ``attempt``.
+
+    ``payload`` is what the ``kind``'s template needs; for ``password_reset`` the reset token (a secret: never
+    log it; ``repr`` hides the payload), ``expires_at``, ``username``, ``display_name`` and ``language``.
+    """
+
+    id: UUID
+    kind: str
+    email: str
+    payload: dict[str, Any]
+    attempt: int
+    claimed_until: datetime
+
+    def __repr__(self) -> str:
+        return (
+            f"OutboxMessage(id={self.id!r}, kind={self.kind!r}, email={self.email!r}, payload='***', "
+            f"attempt={self.attempt!r}, claimed_until={self.claimed_until!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -548,7 +558,6 @@ SQL_TYPES: dict[type, str] = {
     LoginResult: "api.login_result",
     PasswordChangeResult: "api.password_change_result",
     Authenticated: "api.authenticated",
-    ResetRequest: "api.reset_request",
     Preferences: "lp.user_preferences",
     Sanction: "lp.user_sanctions",
     Setting: "lp.settings",
@@ -568,6 +577,7 @@ SQL_TYPES: dict[type, str] = {
 #: Every model that mirrors the columns of a ``RETURNS TABLE (...)`` function, with that function's name.
 SQL_FUNCTIONS: dict[type, str] = {
     PublicProfile: "api.public_profile",
+    OutboxMessage: "api.claim_messages",
     StreamStats: "api.stream_stats",
     TipListing: "api.list_tips",
     SpendingLimitStatus: "api.get_spending_limits",

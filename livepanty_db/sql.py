@@ -85,7 +85,7 @@ SELECT * FROM api.change_password(
 """  # noqa: S105 (SQL text, not a password)
 
 REQUEST_PASSWORD_RESET = """
-SELECT * FROM api.request_password_reset(
+SELECT api.request_password_reset(
     p_email      => %(email)s::text,
     p_ip_address => %(ip_address)s::inet)
 """  # noqa: S105 (SQL text, not a password)
@@ -428,6 +428,29 @@ SELECT * FROM api.verify_ledger(
 LEDGER_TOTALS = "SELECT * FROM api.ledger_totals()"
 
 LEDGER_STATS = "SELECT * FROM api.ledger_stats(p_chunk_wallets => %(chunk_wallets)s::integer)"
+
+# --- the mailer (livepanty_mailer): outgoing e-mails -------------------------------------------------------
+
+CLAIM_MESSAGES = """
+SELECT * FROM api.claim_messages(
+    p_limit => %(limit)s::integer,
+    p_lease => %(lease)s::interval)
+"""
+
+MARK_MESSAGE_SENT = """
+SELECT api.mark_message_sent(
+    p_message_id         => %(message_id)s::uuid,
+    p_attempt            => %(attempt)s::integer,
+    p_provider_reference => %(provider_reference)s::text)
+"""
+
+MARK_MESSAGE_FAILED = """
+SELECT api.mark_message_failed(
+    p_message_id => %(message_id)s::uuid,
+    p_attempt    => %(attempt)s::integer,
+    p_error      => %(error)s::text,
+    p_permanent  => %(permanent)s::boolean)
+"""
 
 # --- operator CLI -------------------------------------------------------------------------------------------
 

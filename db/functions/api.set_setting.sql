@@ -31,6 +31,8 @@ BEGIN
            OR (p_key = 'auth.minimum_age_years' AND v_number NOT BETWEEN 18 AND 99)
            OR (p_key IN ('auth.lockout_minutes', 'auth.session_ttl_hours', 'auth.reset_token_ttl_minutes')
                AND v_number NOT BETWEEN 1 AND 100000)
+           OR (p_key IN ('auth.reset_request_interval_seconds', 'outbox.retry_seconds') AND v_number NOT BETWEEN 0 AND 86400)
+           OR (p_key = 'outbox.max_attempts' AND v_number NOT BETWEEN 1 AND 100)
            OR (p_key = 'tips.fee_bps' AND v_number NOT BETWEEN 0 AND 10000)
            -- Token amounts stay below 10^12 so that amount * fee_bps never leaves bigint.
            OR (p_key IN ('tips.min_tokens', 'tips.max_tokens', 'payouts.min_tokens')

@@ -50,12 +50,6 @@ CREATE TYPE api.authenticated AS (
 );
 COMMENT ON TYPE api.authenticated IS 'The user and session a valid token belongs to (api.authenticate).';
 
-CREATE TYPE api.reset_request AS (
-    token      text,
-    expires_at timestamptz
-);
-COMMENT ON TYPE api.reset_request IS 'A password reset token to e-mail to the user; token is NULL when no active account has that e-mail (the caller answers the same either way).';
-
 CREATE TYPE api.password_change_result AS (
     success          boolean,
     error_code       text,

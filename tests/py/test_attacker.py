@@ -38,7 +38,8 @@ DENIED = {"LP001", "LP002", "LP005", "42501"}
 
 #: Who gets through each api function's gate when called by the application role:
 #: ``anyone`` (no identity needed), ``user`` (any platform user acting), ``staff`` (moderators and admins),
-#: ``admin``, ``service`` (granted to livepanty_service only: the application role never gets in).
+#: ``admin``, ``service`` (granted to livepanty_service only: the application role never gets in), ``mailer``
+#: (granted to livepanty_mailer only: the application role never gets in).
 #: Every function in schema api must be listed (test_every_function_has_a_gate).
 GATES: dict[str, str] = {
     # identity: what a logged-out visitor can do
@@ -112,6 +113,10 @@ GATES: dict[str, str] = {
     "mark_payout_failed": "service",
     "expire_holds": "service",
     "sweep_wallets": "service",
+    # the e-mail delivery service only (the outbox holds reset tokens)
+    "claim_messages": "mailer",
+    "mark_message_sent": "mailer",
+    "mark_message_failed": "mailer",
 }
 
 ROLES = ("viewer", "performer", "moderator", "admin")
@@ -121,6 +126,7 @@ PASSES = {
     "staff": {"moderator", "admin"},
     "admin": {"admin"},
     "service": set(),
+    "mailer": set(),
 }
 
 

@@ -71,6 +71,16 @@ def insert_stream(db_url: str, host_id: uuid.UUID) -> uuid.UUID:
     return row[0]
 
 
+def mailed_reset_token(db_url: str, email: str) -> str:
+    """The token of the reset e-mail queued for ``email``, as the mailer gets it (claimed, marked sent)."""
+    with Client(db_url, role="livepanty_mailer") as mailer:
+        messages = [m for m in mailer.claim_messages(100) if m.email.lower() == email.lower()]
+        for message in messages:
+            mailer.mark_message_sent(message.id, message.attempt)
+    assert [m.kind for m in messages] == ["password_reset"]
+    return messages[0].payload["token"]
+
+
 def scalar(db_url: str, query: str, params: Any = None) -> Any:
     with psycopg.connect(db_url) as conn:
         row = conn.execute(query, params).fetchone()
@@ -218,11 +228,9 @@ def test_every_method_sync(client: Client, db_url: str) -> None:
     with pytest.raises(errors.InvalidSession):
         client.authenticate(other.token)
 
-    reset = client.request_password_reset("alice@example.com")
-    assert reset.token is not None
-    assert "***" in repr(reset)
-    assert client.request_password_reset("nobody@example.com") == models.ResetRequest(None, None)
-    assert client.reset_password(reset.token, PASSWORD) == alice.id
+    assert client.request_password_reset("alice@example.com") is None
+    assert client.request_password_reset("nobody@example.com") is None  # the same answer
+    assert client.reset_password(mailed_reset_token(db_url, "alice@example.com"), PASSWORD) == alice.id
     with pytest.raises(errors.InvalidSession):  # a reset revokes every session
         client.authenticate(session.token)
     session = client.login("alice", PASSWORD)
@@ -291,9 +299,20 @@ def test_every_method_async(db_url: str) -> None:
                 assert (await tx.public_profile(admin.id)) is not None
                 assert await tx.revoke_all_sessions(keep_current=True) == 0
                 assert await tx.change_password(PASSWORD, NEW_PASSWORD) == 0
-            reset = await client.request_password_reset("alice@example.com")
-            assert reset.token is not None
-            assert await client.reset_password(reset.token, PASSWORD) == alice.id
+            assert await client.request_password_reset("alice@example.com") is None
+            async with AsyncClient(db_url, role="livepanty_mailer") as mailer:
+                (message,) = await mailer.claim_messages(10, lease=timedelta(minutes=1))
+                assert (message.email, message.attempt) == ("alice@example.com", 1)
+                retry_at = await mailer.mark_message_failed(message.id, 1, "421 try later")
+                assert retry_at is not None
+                assert retry_at > datetime.now(UTC)
+                assert await mailer.claim_messages() == []  # not due before retry_at
+            scalar(db_url, "UPDATE lp.outbox SET next_attempt_at = now() RETURNING id")  # due again
+            async with AsyncClient(db_url, role="livepanty_mailer") as mailer:
+                (message,) = await mailer.claim_messages()
+                assert message.attempt == 2
+                await mailer.mark_message_sent(message.id, 2, provider_reference="msg-1")
+            assert await client.reset_password(message.payload["token"], PASSWORD) == alice.id
             session = await client.login("alice@example.com", PASSWORD)
             async with client.session(session.token) as tx:
                 assert (await tx.revoke_session()).revoke_reason == "logout"
@@ -331,8 +350,8 @@ def test_every_method_async(db_url: str) -> None:
 
 
 @pytest.fixture
-def world(client: Client) -> dict[str, Any]:
-    """An admin, a moderator, a viewer (with a live session) and a performer."""
+def world(client: Client, db_url: str) -> dict[str, Any]:
+    """An admin, a moderator, a viewer (with a live session) and a performer; ``dsn`` is the database's."""
     admin = make_admin(client)
     moderator = make_moderator(client, admin)
     viewer = register(client, "viewer1")
@@ -343,6 +362,7 @@ def world(client: Client) -> dict[str, Any]:
         "viewer": viewer,
         "performer": performer,
         "session": client.login("viewer1", PASSWORD),
+        "dsn": db_url,
     }
 
 
@@ -363,13 +383,17 @@ def _revoked_twice(client: Client, w: dict[str, Any]) -> None:
 
 
 def _used_reset_token(client: Client, w: dict[str, Any]) -> None:
-    token = client.request_password_reset("viewer1@example.com").token
+    client.request_password_reset("viewer1@example.com")
+    token = mailed_reset_token(w["dsn"], "viewer1@example.com")
     client.reset_password(token, NEW_PASSWORD)
     client.reset_password(token, NEW_PASSWORD)
 
 
 def _superseded_reset_token(client: Client, w: dict[str, Any]) -> None:
-    token = client.request_password_reset("viewer1@example.com").token
+    client.request_password_reset("viewer1@example.com")
+    token = mailed_reset_token(w["dsn"], "viewer1@example.com")
+    # an hour later (past the throttle), the user asks again
+    scalar(w["dsn"], "UPDATE lp.outbox SET created_at = now() - interval '1 hour' RETURNING id")
     client.request_password_reset("viewer1@example.com")
     client.reset_password(token, NEW_PASSWORD)
 

@@ -2,7 +2,7 @@
 -- table, view and function of schemas lp and api that exists now or is added later; a failure lists the
 -- offending objects. No object is listed by hand except the three functions livepanty_readonly may run.
 BEGIN;
-SELECT plan(24);
+SELECT plan(27);
 
 -- == Row level security ====================================================================================
 SELECT isnt_empty($$SELECT 1 FROM pg_catalog.pg_class WHERE relnamespace = 'lp'::regnamespace AND relkind IN ('r', 'p')$$,
@@ -28,7 +28,7 @@ SELECT is_empty($$
      WHERE c.relnamespace = 'lp'::regnamespace AND p.polcmd <> 'r'
        AND EXISTS (SELECT 1 FROM unnest(p.polroles) AS r (oid)
                     WHERE r.oid IN (SELECT oid FROM pg_catalog.pg_roles
-                                     WHERE rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly')))
+                                     WHERE rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly', 'livepanty_mailer')))
 $$, 'application roles get read policies only (writes go through the api functions)');
 
 -- == Functions: EXECUTE, search_path, owner ================================================================
@@ -67,7 +67,7 @@ SELECT is_empty($$
       LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
      WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND c LIKE 'search\_path=%'
        AND a.privilege_type = 'CREATE' AND a.grantee <> n.nspowner
-       AND (a.grantee = 0 OR r.rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly'))
+       AND (a.grantee = 0 OR r.rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly', 'livepanty_mailer'))
 $$, 'no application role (or PUBLIC) may create objects in a schema on any lp/api function''s search_path');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text || ' owned by ' || pg_get_userbyid(p.proowner) FROM pg_catalog.pg_proc AS p
@@ -100,10 +100,10 @@ SELECT is_empty($$
      CROSS JOIN pg_catalog.pg_roles AS r
      CROSS JOIN unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) AS priv
      WHERE c.relnamespace = 'lp'::regnamespace AND c.relkind IN ('r', 'p')
-       AND r.rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly')
+       AND r.rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly', 'livepanty_mailer')
        AND (has_table_privilege(r.oid, c.oid, priv)
             OR (priv IN ('INSERT', 'UPDATE', 'REFERENCES') AND has_any_column_privilege(r.oid, c.oid, priv)))
-$$, 'livepanty_app, livepanty_service and livepanty_readonly cannot write any lp table (no INSERT/UPDATE/DELETE/TRUNCATE, not even per column)');
+$$, 'livepanty_app, livepanty_service, livepanty_readonly and livepanty_mailer cannot write any lp table (no INSERT/UPDATE/DELETE/TRUNCATE, not even per column)');
 SELECT is_empty($$
     SELECT c.oid::regclass::text || ' ' || a.privilege_type FROM pg_catalog.pg_class AS c
      CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) AS a
@@ -118,7 +118,7 @@ SELECT is_empty($$
     SELECT r.rolname || ' may use ' || c.oid::regclass::text FROM pg_catalog.pg_class AS c
      CROSS JOIN pg_catalog.pg_roles AS r
      WHERE c.relnamespace = 'lp'::regnamespace AND c.relkind = 'S'
-       AND r.rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly')
+       AND r.rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly', 'livepanty_mailer')
        AND (has_sequence_privilege(r.oid, c.oid, 'USAGE') OR has_sequence_privilege(r.oid, c.oid, 'UPDATE'))
 $$, 'application roles cannot draw from lp sequences');
 
@@ -128,11 +128,12 @@ $$, 'application roles cannot draw from lp sequences');
 SELECT is_empty($$
     SELECT r.rolname || ' may read ' || s.tbl || '.' || s.col
       FROM (VALUES ('lp.users', 'password_hash'), ('lp.auth_sessions', 'token_hash'),
-                   ('lp.password_reset_tokens', 'token_hash'), ('lp.streams', 'stream_key_hash')) AS s (tbl, col)
+                   ('lp.password_reset_tokens', 'token_hash'), ('lp.streams', 'stream_key_hash'),
+                   ('lp.outbox', 'payload')) AS s (tbl, col)
      CROSS JOIN pg_catalog.pg_roles AS r
      WHERE NOT r.rolsuper AND r.rolname !~ '^pg_' AND NOT pg_has_role(r.oid, 'livepanty_owner', 'MEMBER')
        AND has_column_privilege(r.oid, s.tbl::regclass, s.col, 'SELECT')
-$$, 'no role but the owner may SELECT users.password_hash, auth_sessions.token_hash, password_reset_tokens.token_hash, streams.stream_key_hash');
+$$, 'no role but the owner may SELECT users.password_hash, auth_sessions.token_hash, password_reset_tokens.token_hash, streams.stream_key_hash, outbox.payload');
 SELECT is_empty($$
     SELECT r.rolname || ' may read ' || c.oid::regclass::text || '.' || a.attname
       FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
@@ -160,9 +161,34 @@ SELECT is_empty($$
     SELECT r.rolname || ' may execute ' || p.oid::regprocedure::text
       FROM pg_catalog.pg_proc AS p CROSS JOIN pg_catalog.pg_roles AS r
      WHERE p.pronamespace = 'lp'::regnamespace AND p.provolatile = 'v'
-       AND r.rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly')
+       AND r.rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly', 'livepanty_mailer')
        AND has_function_privilege(r.oid, p.oid, 'EXECUTE')
 $$, 'no application role may call a state-changing (VOLATILE) private lp function directly');
+-- == The mailer (livepanty_mailer): the only role that sees outgoing e-mails, and all it may do =============
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc AS p
+     WHERE p.pronamespace IN ('api'::regnamespace, 'lp'::regnamespace)
+       AND has_function_privilege('livepanty_mailer', p.oid, 'EXECUTE')
+       AND p.oid::regprocedure::text NOT IN ('api.claim_messages(integer,interval)', 'api.mark_message_sent(uuid,integer,text)',
+                                             'api.mark_message_failed(uuid,integer,text,boolean)')
+$$, 'livepanty_mailer may execute no function beyond api.claim_messages, api.mark_message_sent and api.mark_message_failed');
+SELECT is_empty($$
+    SELECT r.rolname || ' may execute ' || f.sig
+      FROM unnest(ARRAY['api.claim_messages(integer, interval)', 'api.mark_message_sent(uuid, integer, text)',
+                        'api.mark_message_failed(uuid, integer, text, boolean)']) AS f (sig)
+     CROSS JOIN pg_catalog.pg_roles AS r
+     WHERE NOT r.rolsuper AND r.rolname !~ '^pg_' AND r.rolname <> 'livepanty_mailer'
+       AND NOT pg_has_role(r.oid, 'livepanty_owner', 'MEMBER') AND NOT pg_has_role(r.oid, 'livepanty_mailer', 'MEMBER')
+       AND has_function_privilege(r.oid, f.sig::regprocedure, 'EXECUTE')
+$$, 'the mailer functions are executable by livepanty_mailer (and its members) only: not by the application, service or reporting roles');
+SELECT is_empty($$
+    SELECT r.rolname || ' may read ' || c.oid::regclass::text FROM pg_catalog.pg_class AS c
+     CROSS JOIN pg_catalog.pg_roles AS r
+     WHERE (c.oid = 'lp.outbox'::regclass AND NOT r.rolsuper AND r.rolname !~ '^pg_'
+            AND NOT pg_has_role(r.oid, 'livepanty_owner', 'MEMBER') AND has_any_column_privilege(r.oid, c.oid, 'SELECT'))
+        OR (r.rolname = 'livepanty_mailer' AND c.relnamespace = 'lp'::regnamespace
+            AND c.relkind IN ('r', 'p', 'v', 'm') AND has_any_column_privilege(r.oid, c.oid, 'SELECT'))
+$$, 'no role but the owner reads lp.outbox (not even reporting), and livepanty_mailer reads no lp table at all');
 SELECT ok(NOT has_function_privilege('livepanty_app', 'api.create_admin(text, text, text, date, text)', 'EXECUTE')
           AND has_function_privilege('livepanty_service', 'api.create_admin(text, text, text, date, text)', 'EXECUTE'),
           'api.create_admin is for livepanty_service, not for livepanty_app');

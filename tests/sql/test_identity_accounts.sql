@@ -185,9 +185,9 @@ BEGIN
     UPDATE lp.wallets SET balance = balance + 500 WHERE user_id = tests.user_id('vera');
 END
 $$;
+SELECT api.request_password_reset('vera@example.com');
 CREATE TABLE tests.vera AS
-SELECT l.token, r.token AS reset_token
-  FROM api.login('vera', tests.password()) AS l, api.request_password_reset('vera@example.com') AS r;
+SELECT l.token, tests.reset_token('vera') AS reset_token FROM api.login('vera', tests.password()) AS l;
 GRANT SELECT ON tests.vera TO PUBLIC;
 
 SELECT tests.authenticate_as('vera');

@@ -12,6 +12,8 @@
 --                                         application does: SET LOCAL ROLE + a proven identity (lp.set_identity,
 --                                         what api.authenticate calls, without a session row)
 --   tests.clear_authentication()          back to the superuser, nobody acting
+--   tests.reset_payload(username), tests.reset_token(username)
+--                                         what the mailer would get for the user's newest queued reset e-mail
 -- pgTAP 1.x grants its bookkeeping temp table and sequences to PUBLIC in plan(), so assertions run fine
 -- under livepanty_app / livepanty_readonly as long as plan() ran first (as the superuser). Query strings
 -- passed to throws_ok, is_empty, set_eq, ... run under the role in force, which is what an RLS test wants.
@@ -74,4 +76,19 @@ BEGIN
     PERFORM set_config('role', 'none', true);
     RETURN '# back to the superuser, nobody acting';
 END
+$$;
+
+-- Password reset tokens now reach only the mailer (lp.outbox); tests read them as the superuser:
+--   tests.reset_payload(username)  the payload (token, expires_at, ...) of the user's newest password reset
+--                                  e-mail still queued, or NULL; works under any role
+--   tests.reset_token(username)    its token
+CREATE FUNCTION tests.reset_payload(p_username text) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT o.payload FROM lp.outbox AS o
+     WHERE o.user_id = tests.user_id(p_username) AND o.kind = 'password_reset' AND o.status = 'queued'
+     ORDER BY o.created_at DESC, o.id DESC LIMIT 1
+$$;
+CREATE FUNCTION tests.reset_token(p_username text) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT tests.reset_payload(p_username) ->> 'token'
 $$;
