@@ -128,6 +128,7 @@ class Sanction:
     sanction_type: str
     reason: str
     report_id: UUID | None
+    #: Staff ids: returned to the staff member who acts (api.sanction_user, api.revoke_sanction).
     issued_by: UUID | None
     starts_at: datetime
     ends_at: datetime | None
@@ -135,6 +136,9 @@ class Sanction:
     revoked_by: UUID | None
     revoke_reason: str | None
     created_at: datetime
+    #: Who issued / lifted it as users see it, e.g. ``'moderator #3f9a'`` (docs/api.md, "Staff labels").
+    issued_by_label: str | None
+    revoked_by_label: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +401,8 @@ class Adjustment:
     transaction_id: UUID
     idempotency_key: str
     created_at: datetime
+    #: Who made it as everyone may see it, e.g. ``'admin #3f9a'`` (``created_by`` is for staff only).
+    created_by_label: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,6 +431,9 @@ class KycVerification:
     expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    #: The reviewer as everyone may see them, e.g. ``'admin #3f9a'``; ``reviewed_by`` (the id) is None unless
+    #: the caller is staff.
+    reviewed_by_label: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,6 +458,9 @@ class Payout:
     idempotency_key: str
     created_at: datetime
     updated_at: datetime
+    #: The reviewer as everyone may see them, e.g. ``'admin #3f9a'``; ``reviewed_by`` (the id) is None unless
+    #: the caller is staff.
+    reviewed_by_label: str | None
 
 
 @dataclass(frozen=True, slots=True)

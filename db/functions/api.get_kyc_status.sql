@@ -22,9 +22,13 @@ BEGIN
     IF v_row.status = 'approved' AND v_row.expires_at <= now() THEN
         v_row.status := 'expired';
     END IF;
+    -- Users see who reviewed it as reviewed_by_label; only staff see the reviewer's id.
+    IF lp.current_user_role() NOT IN ('moderator', 'admin') THEN
+        v_row.reviewed_by := NULL;
+    END IF;
     RETURN NEXT v_row;
 END
 $$;
-COMMENT ON FUNCTION api.get_kyc_status(uuid) IS 'The latest KYC verification of the acting user (admins: of any user given by p_user_id, LP002 for others); no row when there is none. An approval whose expires_at has passed is returned with status expired.';
+COMMENT ON FUNCTION api.get_kyc_status(uuid) IS 'The latest KYC verification of the acting user (admins: of any user given by p_user_id, LP002 for others); no row when there is none. An approval whose expires_at has passed is returned with status expired. reviewed_by (the reviewer''s id) is NULL unless the caller is staff (moderator, admin); reviewed_by_label names the reviewer for everyone.';
 REVOKE ALL ON FUNCTION api.get_kyc_status(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.get_kyc_status(uuid) TO livepanty_app, livepanty_service;

@@ -16,13 +16,15 @@ DECLARE
     v_minor    bigint;
     v_payable  bigint;
 BEGIN
-    -- A retry with the same key returns the payout (as it is now); the same key with other arguments is refused.
+    -- A retry with the same key returns the payout (as it is now, the reviewer shown only as
+    -- reviewed_by_label: the caller is the performer, not staff); the same key with other arguments is refused.
     SELECT p.* INTO v_payout FROM lp.payouts AS p WHERE p.user_id = v_user AND p.idempotency_key = v_key;
     IF v_payout.id IS NOT NULL THEN
         IF (v_payout.tokens, v_payout.method) IS DISTINCT FROM (p_tokens, p_method) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different payout',
                 DETAIL = format('payout %s', v_payout.id);
         END IF;
+        v_payout.reviewed_by := NULL;
         RETURN v_payout;
     END IF;
 
@@ -54,6 +56,7 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different payout',
                 DETAIL = format('payout %s', v_payout.id);
         END IF;
+        v_payout.reviewed_by := NULL;
         RETURN v_payout;
     END IF;
 
@@ -89,6 +92,7 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different payout',
                 DETAIL = format('payout %s', v_payout.id);
         END IF;
+        v_payout.reviewed_by := NULL;
         RETURN v_payout;
     END IF;
 
@@ -102,6 +106,6 @@ BEGIN
     RETURN v_payout;
 END
 $$;
-COMMENT ON FUNCTION api.request_payout(bigint, text, text) IS 'The acting performer cashes out p_tokens by p_method (bank_transfer, paypal, paxum, wire, check). Needs an approved, unexpired identity verification (LP111), no active suspension or ban (LP022), p_tokens >= payouts.min_tokens (LP103) and <= the payable tokens (LP112; lp.payable_tokens: earnings, i.e. tip and hold capture credits, older than payouts.hold_days minus the tokens of the performer''s requested, approved and paid payouts, at most the available balance; bought tokens are never payable). The tokens move to the payout clearing wallet; amount_minor = floor(tokens * 10^(currency decimals) / tokens_per_unit) (rounded down). LP102 not a performer, LP018 bad method. Idempotent per performer and key (LP106 for other arguments). Audited (payout.request).';
+COMMENT ON FUNCTION api.request_payout(bigint, text, text) IS 'The acting performer cashes out p_tokens by p_method (bank_transfer, paypal, paxum, wire, check). Needs an approved, unexpired identity verification (LP111), no active suspension or ban (LP022), p_tokens >= payouts.min_tokens (LP103) and <= the payable tokens (LP112; lp.payable_tokens: earnings, i.e. tip and hold capture credits, older than payouts.hold_days minus the tokens of the performer''s requested, approved and paid payouts, at most the available balance; bought tokens are never payable). The tokens move to the payout clearing wallet; amount_minor = floor(tokens * 10^(currency decimals) / tokens_per_unit) (rounded down). LP102 not a performer, LP018 bad method. Idempotent per performer and key (LP106 for other arguments; a replay returns the payout as it is now, with reviewed_by NULL: the reviewer is named by reviewed_by_label). Audited (payout.request).';
 REVOKE ALL ON FUNCTION api.request_payout(bigint, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.request_payout(bigint, text, text) TO livepanty_app, livepanty_service;

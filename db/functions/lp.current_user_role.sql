@@ -7,4 +7,4 @@ AS $$
 $$;
 COMMENT ON FUNCTION lp.current_user_role() IS 'Platform role of the acting user (NULL when nobody acts or the user is deleted). SECURITY DEFINER so RLS policies can call it without recursing into the users policies.';
 REVOKE ALL ON FUNCTION lp.current_user_role() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lp.current_user_role() TO livepanty_app, livepanty_service, livepanty_readonly;
+GRANT EXECUTE ON FUNCTION lp.current_user_role() TO livepanty_app, livepanty_service;

@@ -2,7 +2,5 @@
 ALTER TABLE lp.idempotency_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.idempotency_keys FORCE ROW LEVEL SECURITY;
 -- Stored requests and responses are the api functions' business only.
-REVOKE ALL ON lp.idempotency_keys FROM livepanty_app, livepanty_service;
-SELECT lp.grant_select('lp.idempotency_keys', ARRAY['livepanty_readonly']);
+REVOKE ALL ON lp.idempotency_keys FROM livepanty_app, livepanty_service, livepanty_readonly;
 CREATE POLICY "api functions manage idempotency_keys" ON lp.idempotency_keys FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
-CREATE POLICY "reporting reads idempotency_keys" ON lp.idempotency_keys FOR SELECT TO livepanty_readonly USING (true);

@@ -1,9 +1,10 @@
 -- Access to lp.kyc_verifications: grants and row level security policies (re-applied on every deploy).
 ALTER TABLE lp.kyc_verifications ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.kyc_verifications FORCE ROW LEVEL SECURITY;
-SELECT lp.grant_select('lp.kyc_verifications', ARRAY['livepanty_app', 'livepanty_service', 'livepanty_readonly']);
+REVOKE ALL ON lp.kyc_verifications FROM livepanty_readonly;
+-- Staff ids are not granted: users read the *_label columns; staff get ids from the api functions.
+SELECT lp.grant_select('lp.kyc_verifications', ARRAY['livepanty_app', 'livepanty_service'], ARRAY['reviewed_by']);
 CREATE POLICY "api functions manage kyc_verifications" ON lp.kyc_verifications FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
-CREATE POLICY "reporting reads kyc_verifications" ON lp.kyc_verifications FOR SELECT TO livepanty_readonly USING (true);
 CREATE POLICY "users read their own verifications" ON lp.kyc_verifications FOR SELECT TO livepanty_app, livepanty_service
     USING (user_id = (SELECT api.current_user_id()));
 -- Identity documents are for admins (the KYC reviewers), not for moderators.

@@ -1,9 +1,9 @@
 -- Access to lp.streams: grants and row level security policies (re-applied on every deploy).
 ALTER TABLE lp.streams ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.streams FORCE ROW LEVEL SECURITY;
-SELECT lp.grant_select('lp.streams', ARRAY['livepanty_app', 'livepanty_service', 'livepanty_readonly'], ARRAY['stream_key_hash']);
+REVOKE ALL ON lp.streams FROM livepanty_readonly;
+SELECT lp.grant_select('lp.streams', ARRAY['livepanty_app', 'livepanty_service'], ARRAY['stream_key_hash']);
 CREATE POLICY "api functions manage streams" ON lp.streams FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
-CREATE POLICY "reporting reads streams" ON lp.streams FOR SELECT TO livepanty_readonly USING (true);
 CREATE POLICY "signed-in users read public streams" ON lp.streams FOR SELECT TO livepanty_app, livepanty_service
     USING (visibility = 'public' AND deleted_at IS NULL AND (SELECT api.current_user_id()) IS NOT NULL);
 CREATE POLICY "hosts read their own streams" ON lp.streams FOR SELECT TO livepanty_app, livepanty_service

@@ -1,9 +1,10 @@
 -- Access to lp.user_sanctions: grants and row level security policies (re-applied on every deploy).
 ALTER TABLE lp.user_sanctions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.user_sanctions FORCE ROW LEVEL SECURITY;
-SELECT lp.grant_select('lp.user_sanctions', ARRAY['livepanty_app', 'livepanty_service', 'livepanty_readonly']);
+REVOKE ALL ON lp.user_sanctions FROM livepanty_readonly;
+-- Staff ids are not granted: users read the *_label columns; staff get ids from the api functions.
+SELECT lp.grant_select('lp.user_sanctions', ARRAY['livepanty_app', 'livepanty_service'], ARRAY['issued_by', 'revoked_by']);
 CREATE POLICY "api functions manage user_sanctions" ON lp.user_sanctions FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
-CREATE POLICY "reporting reads user_sanctions" ON lp.user_sanctions FOR SELECT TO livepanty_readonly USING (true);
 CREATE POLICY "users read their own sanctions" ON lp.user_sanctions FOR SELECT TO livepanty_app, livepanty_service
     USING (user_id = (SELECT api.current_user_id()));
 CREATE POLICY "staff read every sanction" ON lp.user_sanctions FOR SELECT TO livepanty_app, livepanty_service

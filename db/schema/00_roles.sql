@@ -23,5 +23,5 @@ $roles$;
 COMMENT ON ROLE livepanty_owner IS 'Owns every livepanty object; SECURITY DEFINER functions run as this role. NOLOGIN.';
 COMMENT ON ROLE livepanty_app IS 'Application role: EXECUTE on the user-facing api functions, SELECT through RLS. Grant it to the login role of the application.';
 COMMENT ON ROLE livepanty_service IS 'Back-office role (payment webhooks, payout processing, admin bootstrap): the application role plus service-only functions.';
-COMMENT ON ROLE livepanty_readonly IS 'Reporting role: SELECT on every table except secret columns, no writers.';
+COMMENT ON ROLE livepanty_readonly IS 'Reporting role: SELECT on the pseudonymised views of schema reporting only (no privilege on schema lp or its tables), no writers.';
 COMMENT ON ROLE livepanty_mailer IS 'Delivery service (the mailer): claims outgoing e-mails from lp.outbox and reports them sent or failed, through api.claim_messages, api.mark_message_sent and api.mark_message_failed only. The only role that ever sees a password reset token. NOLOGIN.';

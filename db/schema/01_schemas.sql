@@ -14,6 +14,7 @@ COMMENT ON SCHEMA api IS 'The callable API: functions and read views. EXECUTE is
 ALTER DEFAULT PRIVILEGES FOR ROLE livepanty_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 
 SET ROLE livepanty_owner;
-GRANT USAGE ON SCHEMA lp TO livepanty_app, livepanty_service, livepanty_readonly;
+-- Not to livepanty_readonly: reporting reads only the pseudonymised views of schema reporting.
+GRANT USAGE ON SCHEMA lp TO livepanty_app, livepanty_service;
 GRANT USAGE ON SCHEMA api TO livepanty_app, livepanty_service, livepanty_readonly;
 RESET ROLE;

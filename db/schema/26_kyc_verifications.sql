@@ -22,6 +22,7 @@ CREATE TABLE lp.kyc_verifications (
     expires_at           timestamptz,
     created_at           timestamptz NOT NULL DEFAULT now(),
     updated_at           timestamptz NOT NULL DEFAULT now(),
+    reviewed_by_label    text,
     CHECK (status = 'pending' OR reviewed_at IS NOT NULL),
     CHECK (status <> 'rejected' OR rejection_reason IS NOT NULL)
 );
@@ -31,6 +32,7 @@ COMMENT ON COLUMN lp.kyc_verifications.document_front_url IS 'Location of the do
 COMMENT ON COLUMN lp.kyc_verifications.legal_name_encrypted IS 'Legal name encrypted by the application (envelope encryption); the database never sees the key.';
 COMMENT ON COLUMN lp.kyc_verifications.verification_score IS 'Provider confidence 0..1 used for automated processing.';
 COMMENT ON COLUMN lp.kyc_verifications.expires_at IS 'An approval stops counting after this time (documents expire).';
+COMMENT ON COLUMN lp.kyc_verifications.reviewed_by_label IS 'What users who are not staff see instead of reviewed_by: lp.staff_label(reviewed_by) (e.g. ''admin #3f9a''), set by a trigger when reviewed_by is set; reviewed_by itself is not granted to the application roles.';
 
 CREATE UNIQUE INDEX kyc_verifications_one_pending_key ON lp.kyc_verifications (user_id) WHERE status = 'pending';
 CREATE INDEX kyc_verifications_user_idx ON lp.kyc_verifications (user_id, created_at DESC);
@@ -40,5 +42,7 @@ ALTER TABLE lp.kyc_verifications ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.kyc_verifications FORCE ROW LEVEL SECURITY;
 CREATE TRIGGER kyc_verifications_touch_updated_at BEFORE UPDATE ON lp.kyc_verifications
     FOR EACH ROW EXECUTE FUNCTION lp.touch_updated_at();
+CREATE TRIGGER kyc_verifications_label_staff BEFORE INSERT OR UPDATE ON lp.kyc_verifications
+    FOR EACH ROW EXECUTE FUNCTION lp.label_staff('reviewed_by', 'reviewed_by_label');
 
 RESET ROLE;

@@ -20,6 +20,7 @@ CREATE TABLE lp.payouts (
     idempotency_key     text NOT NULL CHECK (char_length(idempotency_key) BETWEEN 1 AND 128),
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
+    reviewed_by_label   text,
     UNIQUE (user_id, idempotency_key),
     CHECK (status <> 'paid' OR paid_at IS NOT NULL),
     CHECK (status <> 'rejected' OR rejection_reason IS NOT NULL)
@@ -27,6 +28,7 @@ CREATE TABLE lp.payouts (
 COMMENT ON TABLE lp.payouts IS 'Performer cash-out requests: tokens move to the payout clearing wallet on request, back on rejection or failure. Requires an approved KYC verification.';
 COMMENT ON COLUMN lp.payouts.tokens_per_unit IS 'Conversion rate used, copied from the wallet at request time.';
 COMMENT ON COLUMN lp.payouts.amount_minor IS 'Amount to pay in minor currency units, computed from tokens and tokens_per_unit (rounded down).';
+COMMENT ON COLUMN lp.payouts.reviewed_by_label IS 'What users who are not staff see instead of reviewed_by: lp.staff_label(reviewed_by) (e.g. ''admin #3f9a''), set by a trigger when reviewed_by is set; reviewed_by itself is not granted to the application roles.';
 
 CREATE INDEX payouts_user_idx ON lp.payouts (user_id, created_at DESC);
 CREATE INDEX payouts_status_idx ON lp.payouts (status, created_at) WHERE status IN ('requested', 'approved');
@@ -35,5 +37,7 @@ ALTER TABLE lp.payouts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.payouts FORCE ROW LEVEL SECURITY;
 CREATE TRIGGER payouts_touch_updated_at BEFORE UPDATE ON lp.payouts
     FOR EACH ROW EXECUTE FUNCTION lp.touch_updated_at();
+CREATE TRIGGER payouts_label_staff BEFORE INSERT OR UPDATE ON lp.payouts
+    FOR EACH ROW EXECUTE FUNCTION lp.label_staff('reviewed_by', 'reviewed_by_label');
 
 RESET ROLE;

@@ -37,4 +37,4 @@ SELECT u.id,
          LIMIT 1) AS s ON true
  WHERE u.deleted_at IS NULL;
 COMMENT ON VIEW api.user_summary IS 'Active users with wallet balance (balance = main balance + credit shards, reserved, available = balance - reserved), latest KYC status and the blocking sanction (suspension or ban) in force. security_invoker: each reader sees what RLS gives them: their own row; every user row for moderators and admins, but wallet and KYC columns only where the reader may see those rows (all for admins).';
-GRANT SELECT ON api.user_summary TO livepanty_app, livepanty_service, livepanty_readonly;
+GRANT SELECT ON api.user_summary TO livepanty_app, livepanty_service;

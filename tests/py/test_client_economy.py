@@ -371,6 +371,14 @@ def test_kyc_and_payout(eco: Economy) -> None:
         assert (summary.tips_count, summary.tips_net, summary.paid_out) == (1, 4000, 2500)
         assert (summary.balance, summary.payable, summary.in_clearing) == (1500, 1500, 0)
         assert [p.status for p in tx.list_payouts()] == ["paid"]
+        # the performer sees who reviewed as a label, not the admin's id (docs/api.md, "Staff labels")
+        (listed,) = tx.list_payouts()
+        assert approved_payout.reviewed_by_label is not None
+        assert approved_payout.reviewed_by_label.startswith("admin #")
+        assert (listed.reviewed_by, listed.reviewed_by_label) == (None, approved_payout.reviewed_by_label)
+        kyc = tx.get_kyc_status()
+        assert kyc is not None
+        assert (kyc.reviewed_by, kyc.reviewed_by_label) == (None, approved.reviewed_by_label)
     totals = assert_sound(eco)
     assert (totals.issued, totals.burned, totals.circulating) == (6000, 2500, 3500)
 

@@ -2,7 +2,7 @@
 -- table, view and function of schemas lp and api that exists now or is added later; a failure lists the
 -- offending objects. No object is listed by hand except the three functions livepanty_readonly may run.
 BEGIN;
-SELECT plan(27);
+SELECT plan(34);
 
 -- == Row level security ====================================================================================
 SELECT isnt_empty($$SELECT 1 FROM pg_catalog.pg_class WHERE relnamespace = 'lp'::regnamespace AND relkind IN ('r', 'p')$$,
@@ -79,19 +79,22 @@ $$, 'every function in lp and api is owned by livepanty_owner');
 SELECT is_empty($$
     SELECT c.oid::regclass::text || ' (' || c.relkind::text || ') owned by ' || pg_get_userbyid(c.relowner)
       FROM pg_catalog.pg_class AS c
-     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace)
+     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace, 'reporting'::regnamespace)
        AND c.relowner <> 'livepanty_owner'::regrole
-$$, 'every table, view, index, sequence and composite type in lp and api is owned by livepanty_owner');
+$$, 'every table, view, index, sequence and composite type in lp, api and reporting is owned by livepanty_owner');
 SELECT is_empty($$
     SELECT n.nspname || ' owned by ' || pg_get_userbyid(n.nspowner) FROM pg_catalog.pg_namespace AS n
-     WHERE n.nspname IN ('lp', 'api') AND n.nspowner <> 'livepanty_owner'::regrole
-$$, 'schemas lp and api are owned by livepanty_owner');
+     WHERE n.nspname IN ('lp', 'api', 'reporting') AND n.nspowner <> 'livepanty_owner'::regrole
+$$, 'schemas lp, api and reporting are owned by livepanty_owner');
 SELECT is_empty($$
     SELECT c.oid::regclass::text FROM pg_catalog.pg_class AS c
-     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND c.relkind IN ('v', 'm')
+     WHERE c.relkind IN ('v', 'm')
+       AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace, 'reporting'::regnamespace)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d  -- extensions' own views (pgTAP's)
+                        WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_options_to_table(c.reloptions) AS o
                         WHERE o.option_name = 'security_invoker' AND o.option_value IN ('true', 'on', '1', 'yes'))
-$$, 'every view in api (and lp) is security_invoker (reads follow the reader''s RLS)');
+$$, 'every view outside schema reporting is security_invoker (reads follow the reader''s RLS); definer views live in reporting only');
 
 -- == Table privileges ======================================================================================
 SELECT is_empty($$
@@ -107,13 +110,13 @@ $$, 'livepanty_app, livepanty_service, livepanty_readonly and livepanty_mailer c
 SELECT is_empty($$
     SELECT c.oid::regclass::text || ' ' || a.privilege_type FROM pg_catalog.pg_class AS c
      CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) AS a
-     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND a.grantee = 0
+     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace, 'reporting'::regnamespace) AND a.grantee = 0
     UNION ALL
     SELECT c.oid::regclass::text || '.' || att.attname || ' ' || a.privilege_type
       FROM pg_catalog.pg_attribute AS att JOIN pg_catalog.pg_class AS c ON c.oid = att.attrelid
      CROSS JOIN LATERAL pg_catalog.aclexplode(att.attacl) AS a
-     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND a.grantee = 0
-$$, 'PUBLIC holds no privilege on any table, view or column of lp and api');
+     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace, 'reporting'::regnamespace) AND a.grantee = 0
+$$, 'PUBLIC holds no privilege on any table, view or column of lp, api and reporting');
 SELECT is_empty($$
     SELECT r.rolname || ' may use ' || c.oid::regclass::text FROM pg_catalog.pg_class AS c
      CROSS JOIN pg_catalog.pg_roles AS r
@@ -144,6 +147,57 @@ SELECT is_empty($$
        AND NOT r.rolsuper AND r.rolname !~ '^pg_' AND NOT pg_has_role(r.oid, 'livepanty_owner', 'MEMBER')
        AND has_column_privilege(r.oid, c.oid, a.attnum, 'SELECT')
 $$, 'no role but the owner may SELECT any secret-looking column in lp (password*, *secret*, *token_hash, *key_hash)');
+
+-- == Reporting: pseudonymised views only ====================================================================
+SELECT isnt_empty($$SELECT 1 FROM pg_catalog.pg_class WHERE relnamespace = 'reporting'::regnamespace AND relkind = 'v'$$,
+                  'schema reporting has views (the checks below are not vacuous)');
+SELECT is_empty($$
+    SELECT c.oid::regclass::text || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+      FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid
+     WHERE c.relnamespace = 'reporting'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+       AND (a.atttypid IN ('inet'::regtype, 'cidr'::regtype, 'macaddr'::regtype, 'ext.citext'::regtype, 'uuid'::regtype,
+                           'bytea'::regtype)
+            OR a.attname ~* '(e_?mail|date_of_birth|birth|(^|_)dob($|_)|(^|_)ip($|_)|ip_addr|(^|_)url($|_)|legal_name|password|(^|_)token($|_)|secret|username|display_name|message|user_agent|details|device_info)')
+$$, 'no reporting view exposes an inet, citext, uuid or bytea column, nor one named like e-mail, date of birth, IP, URL, legal name, password, token, username, message or details');
+SELECT is_empty($$
+    SELECT c.oid::regclass::text || (CASE WHEN a.attname IS NULL THEN '' ELSE '.' || a.attname END)
+      FROM pg_catalog.pg_class AS c LEFT JOIN pg_catalog.pg_attribute AS a
+           ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+          AND has_column_privilege('livepanty_readonly', c.oid, a.attnum, 'SELECT')
+     WHERE c.relnamespace = 'lp'::regnamespace
+       AND (has_table_privilege('livepanty_readonly', c.oid, 'SELECT') OR a.attname IS NOT NULL)
+$$, 'livepanty_readonly may SELECT no table of lp, nor any column of one (every lp table holds or links to personal data)');
+SELECT ok(NOT has_schema_privilege('livepanty_readonly', 'lp', 'USAGE'),
+          'livepanty_readonly has no USAGE on schema lp (it cannot even name an lp object)');
+SELECT is_empty($$
+    SELECT r.rolname || ' may read ' || c.oid::regclass::text FROM pg_catalog.pg_class AS c
+     CROSS JOIN pg_catalog.pg_roles AS r
+     WHERE c.relnamespace = 'reporting'::regnamespace AND c.relkind = 'v'
+       AND r.rolname IN ('livepanty_app', 'livepanty_service')
+       AND (has_table_privilege(r.oid, c.oid, 'SELECT') OR has_schema_privilege(r.oid, 'reporting', 'USAGE'))
+    UNION ALL
+    SELECT 'livepanty_readonly may not read ' || c.oid::regclass::text FROM pg_catalog.pg_class AS c
+     WHERE c.relnamespace = 'reporting'::regnamespace AND c.relkind = 'v'
+       AND NOT (has_table_privilege('livepanty_readonly', c.oid, 'SELECT')
+                AND has_schema_privilege('livepanty_readonly', 'reporting', 'USAGE'))
+$$, 'livepanty_readonly reads every reporting view; the application and service roles none');
+SELECT is_empty($$
+    SELECT coalesce(r.rolname, 'PUBLIC') || ' may create in reporting'
+      FROM pg_catalog.pg_namespace AS n
+     CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) AS a
+      LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
+     WHERE n.nspname = 'reporting' AND a.privilege_type = 'CREATE' AND a.grantee <> n.nspowner
+$$, 'nobody but the owner may create objects in schema reporting (a view there would run with the creator''s rights)');
+SELECT is_empty($$
+    SELECT DISTINCT c.oid::regclass::text || ' calls ' || p.oid::regprocedure::text
+      FROM pg_catalog.pg_class AS c
+      JOIN pg_catalog.pg_rewrite AS rw ON rw.ev_class = c.oid
+      JOIN pg_catalog.pg_depend AS d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
+                                     AND d.refclassid = 'pg_proc'::regclass
+      JOIN pg_catalog.pg_proc AS p ON p.oid = d.refobjid
+     WHERE c.relnamespace = 'reporting'::regnamespace
+       AND (p.prosecdef OR NOT has_function_privilege('livepanty_readonly', p.oid, 'EXECUTE'))
+$$, 'reporting views call no SECURITY DEFINER function (the key stays with the owner) and only functions livepanty_readonly may execute (PostgreSQL checks EXECUTE against the reader)');
 
 -- == What livepanty_readonly may execute ===================================================================
 SELECT is_empty($$

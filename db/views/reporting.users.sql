@@ -1,0 +1,19 @@
+DROP VIEW IF EXISTS reporting.users CASCADE;
+CREATE VIEW reporting.users WITH (security_invoker = false) AS
+SELECT lp.pseudonym(u.id::text, k.key) AS id,
+       u.role,
+       CASE WHEN a.years < 18 THEN 'under 18'
+            WHEN a.years < 25 THEN '18-24'
+            WHEN a.years < 35 THEN '25-34'
+            WHEN a.years < 45 THEN '35-44'
+            WHEN a.years < 55 THEN '45-54'
+            WHEN a.years < 65 THEN '55-64'
+            ELSE '65+' END AS age_band,
+       (u.created_at AT TIME ZONE 'UTC')::date AS created_on,
+       (u.last_login_at AT TIME ZONE 'UTC')::date AS last_login_on,
+       u.deleted_at IS NOT NULL AS is_deleted
+  FROM lp.users AS u
+  CROSS JOIN LATERAL (SELECT date_part('year', age(current_date, u.date_of_birth))::integer AS years) AS a
+  CROSS JOIN (SELECT s.value FROM lp.secrets AS s WHERE s.name = 'pseudonym') AS k (key);
+COMMENT ON VIEW reporting.users IS 'Every user (deleted ones too, is_deleted) by pseudonym: platform role, age band (from the date of birth, as of today), the UTC dates of sign-up and last login. No e-mail, username, display name, date of birth, country, bio or avatar. Ids are pseudonyms (docs/reporting.md). Definer view: runs as the owner, livepanty_readonly needs no privilege on lp.';
+GRANT SELECT ON reporting.users TO livepanty_readonly;
