@@ -231,7 +231,7 @@ class RecipientNotPerformer(LivepantyError):
 
 
 class AmountOutOfRange(LivepantyError):
-    """LP103: an amount outside its configured range (tips.min_tokens..tips.max_tokens, ...)."""
+    """LP103: an amount outside its range (not positive, above money.max_tokens, outside the tips range)."""
 
     code = "LP103"
 

@@ -21,9 +21,8 @@ BEGIN
         RETURN lp.replay_adjustment(v_adjustment, p_user_id, p_amount, v_reason);
     END IF;
 
-    IF p_amount IS NULL OR p_amount = 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'an adjustment moves a non-zero number of tokens';
-    END IF;
+    -- LP103 unless a non-zero number of tokens of at most money.max_tokens either way.
+    PERFORM lp.check_tokens(p_amount, 'adjustment', true);
     IF p_user_id = v_actor THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may adjust their own balance',
             HINT = 'Another admin has to make this correction.';
@@ -64,6 +63,6 @@ BEGIN
     RETURN v_adjustment;
 END
 $$;
-COMMENT ON FUNCTION api.adjust_balance(uuid, bigint, text, text) IS 'Admins: a correcting transfer between a user''s wallet and the adjustments system wallet (positive credits the user, negative debits them), with a mandatory reason (1000 characters); audited as ledger.adjustment. Nothing edits an existing entry. Idempotent per key (LP106 other arguments). LP103 zero amount, LP018 missing reason or key, LP002 own wallet, LP003 unknown user, LP100 a debit larger than the available balance, LP107 a debit of a wallet in debt.';
+COMMENT ON FUNCTION api.adjust_balance(uuid, bigint, text, text) IS 'Admins: a correcting transfer between a user''s wallet and the adjustments system wallet (positive credits the user, negative debits them), with a mandatory reason (1000 characters); audited as ledger.adjustment. Nothing edits an existing entry. Idempotent per key (LP106 other arguments). LP103 zero amount or more than money.max_tokens either way, LP018 missing reason or key, LP002 own wallet, LP003 unknown user, LP100 a debit larger than the available balance, LP107 a debit of a wallet in debt.';
 REVOKE ALL ON FUNCTION api.adjust_balance(uuid, bigint, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.adjust_balance(uuid, bigint, text, text) TO livepanty_app, livepanty_service;

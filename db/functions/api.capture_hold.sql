@@ -24,9 +24,8 @@ BEGIN
         END IF;
         RETURN v_capture;
     END IF;
-    IF p_amount IS NULL OR p_amount <= 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'a capture must be for a positive number of tokens';
-    END IF;
+    -- LP103 unless a positive number of tokens of at most money.max_tokens (lp.fee_for multiplies it by the fee).
+    PERFORM lp.check_tokens(p_amount, 'capture amount');
 
     -- The hold row first, then (in lp.post) the wallets: see lp.lock_hold. Captures of one hold queue here.
     v_hold := lp.lock_hold(p_hold_id);
@@ -80,6 +79,6 @@ BEGIN
     RETURN v_capture;
 END
 $$;
-COMMENT ON FUNCTION api.capture_hold(uuid, bigint, text) IS 'The payee (or the back office with nobody acting, e.g. per-minute billing) takes p_amount of what an open hold still reserves: one ledger transaction, holder -amount (releasing as much reserved), payee +(amount - fee), platform fee wallet +fee (lp.fee_for, rounded down). Partial and repeated captures; the hold becomes captured when nothing is left. Idempotent per hold and key. LP001 nobody acting and not the service role, LP002 the holder, LP003 unknown or not visible hold (or payee deleted), LP018 key, LP103 amount not positive, LP106 key reused with another amount, LP107 holder in debt, LP108 payee sanctioned, LP109 hold not open (captured, released or expired), LP110 more than remains.';
+COMMENT ON FUNCTION api.capture_hold(uuid, bigint, text) IS 'The payee (or the back office with nobody acting, e.g. per-minute billing) takes p_amount of what an open hold still reserves: one ledger transaction, holder -amount (releasing as much reserved), payee +(amount - fee), platform fee wallet +fee (lp.fee_for, rounded down). Partial and repeated captures; the hold becomes captured when nothing is left. Idempotent per hold and key. LP001 nobody acting and not the service role, LP002 the holder, LP003 unknown or not visible hold (or payee deleted), LP018 key, LP103 amount not positive or above money.max_tokens, LP106 key reused with another amount, LP107 holder in debt, LP108 payee sanctioned, LP109 hold not open (captured, released or expired), LP110 more than remains.';
 REVOKE ALL ON FUNCTION api.capture_hold(uuid, bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.capture_hold(uuid, bigint, text) TO livepanty_app, livepanty_service;

@@ -9,17 +9,35 @@ DECLARE
     v_actor  uuid := lp.require_user();
     v_target uuid := coalesce(p_user_id, v_actor);
     v_reason text := lp.check_text(p_reason, 'reason', 1000);
+    v_admin  boolean := lp.current_user_role() = 'admin';
+    v_role   text;
     v_count  integer;
 BEGIN
-    IF v_target <> v_actor AND lp.current_user_role() <> 'admin' THEN
+    IF v_target <> v_actor AND NOT v_admin THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may delete another user';
     END IF;
-    PERFORM lp.lock_admin_set();
-    PERFORM 1 FROM lp.users AS u WHERE u.id = v_target AND u.deleted_at IS NULL FOR UPDATE;
+    -- Only a deletion by an admin (of anyone, themselves included) can remove an admin: that one takes the
+    -- global lock, now that the caller is authorised, before the user row (the lock order of api.set_user_role).
+    -- A non-admin deleting their own account never lowers the number of admins and takes no global lock, so no
+    -- plain user can hold up admin changes by deleting themselves and leaving the transaction open.
+    IF v_admin THEN
+        PERFORM lp.lock_admin_set();
+    END IF;
+    SELECT u.role INTO v_role FROM lp.users AS u WHERE u.id = v_target AND u.deleted_at IS NULL FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
     END IF;
-    PERFORM lp.assert_not_last_admin(v_target);
+    IF v_admin THEN
+        PERFORM lp.assert_not_last_admin(v_target);
+    ELSIF v_role = 'admin' THEN
+        -- Race with a promotion: the account became an admin after the role check above (the promotion
+        -- committed while we waited for the row). Deleting it now, without the global lock, could remove the
+        -- last admin; taking the lock now would invert the lock order. Refuse; a retry takes the admin path.
+        -- The other order is safe without the lock: once we hold the row, a promotion (api.set_user_role locks
+        -- the row FOR UPDATE) waits for us and then finds the account deleted (LP003).
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the account became an admin while it was being deleted',
+            HINT = 'Retry: an admin''s deletion checks that another admin remains.';
+    END IF;
     UPDATE lp.users AS u SET deleted_at = now() WHERE u.id = v_target;
     v_count := lp.revoke_sessions(v_target, 'user_deleted');
     UPDATE lp.password_reset_tokens AS t SET revoked_at = now()
@@ -29,6 +47,6 @@ BEGIN
     RETURN lp.user_account(v_target);
 END
 $$;
-COMMENT ON FUNCTION api.delete_user(uuid, text) IS 'Soft-deletes a user (the acting user, or any user for admins): sets deleted_at, revokes sessions and reset tokens. Wallet, ledger and moderation history stay. LP030 for the last admin.';
+COMMENT ON FUNCTION api.delete_user(uuid, text) IS 'Soft-deletes a user (the acting user, or any user for admins): sets deleted_at, revokes sessions and reset tokens. Wallet, ledger and moderation history stay. LP030 for the last admin. Locking: an admin''s call takes lp.lock_admin_set (after the role check, before the user row), so concurrent demotions and deletions of admins cannot together remove the last one. A non-admin deleting their own account takes only their own row: it cannot remove an admin, and while it holds the row no promotion of that account can commit; if a promotion committed between the role check and the row lock, the call is refused with LP004 (nothing changed; a retry runs as an admin''s).';
 REVOKE ALL ON FUNCTION api.delete_user(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.delete_user(uuid, text) TO livepanty_app, livepanty_service;

@@ -37,6 +37,11 @@ BEGIN
     IF p_device_info IS NOT NULL AND jsonb_typeof(p_device_info) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'device_info must be a JSON object';
     END IF;
+    -- Stored with the session: bounded like the other free-form arguments (at most 4 KiB as JSON text).
+    IF octet_length(p_device_info::text) > 4096 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'device_info is too large',
+            DETAIL = format('%s bytes as JSON text; at most 4096 allowed', octet_length(p_device_info::text));
+    END IF;
     IF p_ttl IS NOT NULL AND (p_ttl < interval '5 minutes' OR p_ttl > v_max_ttl) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'session ttl is out of range',
             DETAIL = format('between 5 minutes and %s', v_max_ttl);
@@ -105,6 +110,6 @@ BEGIN
     RETURN ROW(true, NULL, v_user.id, v_session_id, v_token, v_expires_at)::api.login_result;
 END
 $$;
-COMMENT ON FUNCTION api.login(text, text, inet, text, jsonb, interval) IS 'Logs in by e-mail or username and returns a new session token (256 bits, stored only hashed). Failures are returned in-band (success false, error_code LP020 invalid credentials, or LP022 sanctioned) so the failure counter, lockout and audit record persist; malformed arguments raise LP018.';
+COMMENT ON FUNCTION api.login(text, text, inet, text, jsonb, interval) IS 'Logs in by e-mail or username and returns a new session token (256 bits, stored only hashed). Failures are returned in-band (success false, error_code LP020 invalid credentials, or LP022 sanctioned) so the failure counter, lockout and audit record persist; malformed arguments raise LP018 (among them a device_info that is not a JSON object of at most 4096 bytes as text, a user_agent over 512 characters).';
 REVOKE ALL ON FUNCTION api.login(text, text, inet, text, jsonb, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.login(text, text, inet, text, jsonb, interval) TO livepanty_app, livepanty_service;

@@ -26,9 +26,8 @@ BEGIN
         RETURN lp.replay_hold(v_hold, p_payee_id, p_amount, p_purpose, v_life, p_stream_id);
     END IF;
 
-    IF p_amount IS NULL OR p_amount <= 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'a hold must be for a positive number of tokens';
-    END IF;
+    -- LP103 unless a positive number of tokens of at most money.max_tokens.
+    PERFORM lp.check_tokens(p_amount, 'hold amount');
     IF p_purpose IS NULL OR p_purpose NOT IN ('private_show', 'group_show', 'tip', 'other') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = format('invalid hold purpose %L', p_purpose),
             HINT = 'One of private_show, group_show, tip, other.';
@@ -104,6 +103,6 @@ BEGIN
     RETURN v_hold;
 END
 $$;
-COMMENT ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) IS 'The acting user reserves p_amount tokens of their available balance for a performer (purpose private_show, group_show, tip or other; optionally for the payee''s live stream) until now() + p_expires_in (default and maximum holds.max_minutes). No ledger entry: reserved grows on the holder''s main balance. Expired holds of the holder are released first; spending limits count the hold. Idempotent per holder and key (a replay with p_expires_in NULL compares against holds.max_minutes as it is now). LP001 nobody acting, LP003 payee or stream unknown, LP018 bad purpose, lifetime or key, LP022 holder sanctioned, LP100 not enough available, LP101 self, LP102 payee not a performer, LP103 amount not positive, LP104 stream not the payee''s live one, LP105 spending limit, LP106 key reused with other arguments, LP107 wallet in debt, LP108 payee sanctioned.';
+COMMENT ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) IS 'The acting user reserves p_amount tokens of their available balance for a performer (purpose private_show, group_show, tip or other; optionally for the payee''s live stream) until now() + p_expires_in (default and maximum holds.max_minutes). No ledger entry: reserved grows on the holder''s main balance. Expired holds of the holder are released first; spending limits count the hold. Idempotent per holder and key (a replay with p_expires_in NULL compares against holds.max_minutes as it is now). LP001 nobody acting, LP003 payee or stream unknown, LP018 bad purpose, lifetime or key, LP022 holder sanctioned, LP100 not enough available, LP101 self, LP102 payee not a performer, LP103 amount not positive or above money.max_tokens, LP104 stream not the payee''s live one, LP105 spending limit, LP106 key reused with other arguments, LP107 wallet in debt, LP108 payee sanctioned.';
 REVOKE ALL ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) TO livepanty_app, livepanty_service;

@@ -12,15 +12,16 @@ DECLARE
     v_actor  uuid := lp.require_user('admin');
     v_old    lp.token_bundles;
     v_bundle lp.token_bundles;
+    v_max_price bigint := (lp.setting('money.max_price_minor'))::bigint;
 BEGIN
     IF p_code IS NULL OR p_code !~ '^[a-z0-9_]{1,40}$' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'bundle code must be 1-40 lower-case letters, digits or underscores';
     END IF;
-    IF p_tokens IS NULL OR p_tokens < 1 THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'a bundle holds a positive number of tokens';
-    END IF;
-    IF p_price_minor IS NULL OR p_price_minor < 1 THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'a bundle has a positive price (minor units)';
+    -- LP103 unless 1..money.max_tokens tokens (each payment of the bundle credits them).
+    PERFORM lp.check_tokens(p_tokens, 'bundle tokens');
+    IF p_price_minor IS NULL OR p_price_minor < 1 OR p_price_minor > v_max_price THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'a bundle price is out of range (minor units)',
+            DETAIL = format('between 1 and %s (money.max_price_minor)', v_max_price);
     END IF;
     IF p_currency IS NULL OR p_currency !~ '^[A-Z]{3}$' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'currency must be an ISO 4217 code (three capital letters)';
@@ -48,6 +49,6 @@ BEGIN
     RETURN v_bundle;
 END
 $$;
-COMMENT ON FUNCTION api.set_bundle(text, bigint, bigint, text, boolean) IS 'Admins: creates or changes a token bundle (code, tokens, price in minor units, currency, on sale or not); audited as config.bundle_change with the old and new values. Payments already created keep the tokens and price they copied. LP018 malformed code or currency, LP103 tokens or price not positive.';
+COMMENT ON FUNCTION api.set_bundle(text, bigint, bigint, text, boolean) IS 'Admins: creates or changes a token bundle (code, tokens, price in minor units, currency, on sale or not); audited as config.bundle_change with the old and new values. Payments already created keep the tokens and price they copied. LP018 malformed code or currency, LP103 tokens not in 1..money.max_tokens or price not in 1..money.max_price_minor.';
 REVOKE ALL ON FUNCTION api.set_bundle(text, bigint, bigint, text, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.set_bundle(text, bigint, bigint, text, boolean) TO livepanty_app, livepanty_service;

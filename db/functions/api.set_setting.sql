@@ -25,7 +25,9 @@ BEGIN
         IF v_number <> trunc(v_number) OR v_number < 0 THEN
             RAISE EXCEPTION USING ERRCODE = 'LP092', MESSAGE = format('%s takes a non-negative integer', p_key);
         END IF;
-        IF (p_key = 'auth.bcrypt_cost' AND v_number NOT BETWEEN 4 AND 15)
+        -- bcrypt below 10 is too cheap to guess against; the floor is enforced here, where settings are written
+        -- (lp.hash_password does not clamp: the test template sets 4 directly, as the superuser).
+        IF (p_key = 'auth.bcrypt_cost' AND v_number NOT BETWEEN 10 AND 15)
            OR (p_key = 'auth.password_min_length' AND v_number NOT BETWEEN 8 AND 72)
            OR (p_key = 'auth.max_failed_logins' AND v_number NOT BETWEEN 1 AND 100)
            OR (p_key = 'auth.minimum_age_years' AND v_number NOT BETWEEN 18 AND 99)
@@ -37,6 +39,9 @@ BEGIN
            -- Token amounts stay below 10^12 so that amount * fee_bps never leaves bigint.
            OR (p_key IN ('tips.min_tokens', 'tips.max_tokens', 'payouts.min_tokens')
                AND v_number NOT BETWEEN 1 AND 1000000000000)
+           -- The bound on every amount (lp.check_tokens): at most 10^12, like the tips bounds above.
+           OR (p_key = 'money.max_tokens' AND v_number NOT BETWEEN 1 AND 1000000000000)
+           OR (p_key = 'money.max_price_minor' AND v_number NOT BETWEEN 1 AND 1000000000000000)
            OR (p_key = 'payouts.hold_days' AND v_number NOT BETWEEN 0 AND 365)
            OR (p_key = 'holds.max_minutes' AND v_number NOT BETWEEN 1 AND 43200)
            OR (p_key = 'limits.raise_cooldown_hours' AND v_number NOT BETWEEN 0 AND 720)
@@ -63,6 +68,6 @@ BEGIN
     RETURN v_setting;
 END
 $$;
-COMMENT ON FUNCTION api.set_setting(text, jsonb) IS 'Admins: changes a runtime setting (audited with old and new value). LP091 unknown key, LP092 wrong type or out of range (token economy: tips.fee_bps 0..10000, tips.min_tokens 1..tips.max_tokens, payouts.min_tokens >= 1, payouts.hold_days 0..365, holds.max_minutes 1..43200, limits.raise_cooldown_hours 0..720, wallets.performer_shards 1..64, refunds.shortfall_policy "debt" or "write_off").';
+COMMENT ON FUNCTION api.set_setting(text, jsonb) IS 'Admins: changes a runtime setting (audited with old and new value). LP091 unknown key, LP092 wrong type or out of range (auth.bcrypt_cost 10..15; money.max_tokens 1..10^12, money.max_price_minor 1..10^15; token economy: tips.fee_bps 0..10000, tips.min_tokens 1..tips.max_tokens, payouts.min_tokens >= 1, payouts.hold_days 0..365, holds.max_minutes 1..43200, limits.raise_cooldown_hours 0..720, wallets.performer_shards 1..64, refunds.shortfall_policy "debt" or "write_off").';
 REVOKE ALL ON FUNCTION api.set_setting(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.set_setting(text, jsonb) TO livepanty_app, livepanty_service;

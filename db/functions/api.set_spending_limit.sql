@@ -14,9 +14,9 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = format('invalid period %L', p_period),
             HINT = 'One of daily, weekly, monthly.';
     END IF;
-    IF p_limit_tokens IS NOT NULL AND p_limit_tokens <= 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'a spending limit must be a positive number of tokens',
-            HINT = 'Pass NULL to remove the limit.';
+    -- LP103 unless NULL (no limit) or 1..money.max_tokens.
+    IF p_limit_tokens IS NOT NULL THEN
+        PERFORM lp.check_tokens(p_limit_tokens, 'spending limit');
     END IF;
     v_cooldown := make_interval(hours => (lp.setting('limits.raise_cooldown_hours'))::integer);
 
@@ -71,6 +71,6 @@ BEGIN
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.set_spending_limit(text, bigint) IS 'The acting user caps their own spending (tips, holds) over a rolling day, week (7 days) or month (30 days); NULL removes the cap. A first or lower cap applies at once and cancels a pending raise; a higher cap or a removal waits limits.raise_cooldown_hours (pending_limit_tokens / pending_effective_at). Returns the row; audited (limits.change). LP001 nobody acting, LP018 bad period, LP103 limit not positive.';
+COMMENT ON FUNCTION api.set_spending_limit(text, bigint) IS 'The acting user caps their own spending (tips, holds) over a rolling day, week (7 days) or month (30 days); NULL removes the cap. A first or lower cap applies at once and cancels a pending raise; a higher cap or a removal waits limits.raise_cooldown_hours (pending_limit_tokens / pending_effective_at). Returns the row; audited (limits.change). LP001 nobody acting, LP018 bad period, LP103 limit not in 1..money.max_tokens.';
 REVOKE ALL ON FUNCTION api.set_spending_limit(text, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.set_spending_limit(text, bigint) TO livepanty_app, livepanty_service;

@@ -29,7 +29,9 @@ BEGIN
         RETURN lp.replay_tip(v_tip, p_recipient_id, p_amount, p_stream_id, v_message, p_is_anonymous);
     END IF;
 
-    IF p_amount IS NULL OR p_amount < v_min OR p_amount > v_max THEN
+    -- LP103 outside tips.min_tokens..tips.max_tokens, or above money.max_tokens (whichever is lower applies).
+    PERFORM lp.check_tokens(p_amount, 'tip amount');
+    IF p_amount < v_min OR p_amount > v_max THEN
         RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'tip amount out of range',
             DETAIL = format('between %s and %s tokens', v_min, v_max);
     END IF;
@@ -87,6 +89,6 @@ BEGIN
     RETURN v_tip;
 END
 $$;
-COMMENT ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean) IS 'The acting user tips a performer: amount within tips.min_tokens..tips.max_tokens, optional live stream of the recipient, message (500 characters), anonymous flag. One ledger transaction: sender -amount, performer +(amount - fee), platform fee wallet +fee (fee rounded down). Idempotent per sender and key.';
+COMMENT ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean) IS 'The acting user tips a performer: amount within tips.min_tokens..tips.max_tokens and at most money.max_tokens (LP103), optional live stream of the recipient, message (500 characters), anonymous flag. One ledger transaction: sender -amount, performer +(amount - fee), platform fee wallet +fee (fee rounded down). Idempotent per sender and key.';
 REVOKE ALL ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean) TO livepanty_app, livepanty_service;

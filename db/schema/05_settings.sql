@@ -13,7 +13,7 @@ CREATE TRIGGER settings_touch_updated_at BEFORE UPDATE ON lp.settings
     FOR EACH ROW EXECUTE FUNCTION lp.touch_updated_at();
 
 INSERT INTO lp.settings (key, value, description) VALUES
-    ('auth.bcrypt_cost',           '12',  'bcrypt work factor for new password hashes (4..15).'),
+    ('auth.bcrypt_cost',           '12',  'bcrypt work factor for new password hashes (10..15 through api.set_setting).'),
     ('auth.password_min_length',   '10',  'Minimum password length in characters.'),
     ('auth.max_failed_logins',     '5',   'Consecutive failed logins that lock an account.'),
     ('auth.lockout_minutes',       '15',  'How long a locked account stays locked, in minutes.'),

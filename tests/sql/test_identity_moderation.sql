@@ -225,7 +225,7 @@ SELECT throws_ok(format('SELECT api.set_setting(%L, %L)', k, v), 'LP092', NULL, 
                ('auth.password_min_length', '-1', 'negative'),
                ('auth.password_min_length', '7', 'below 8'),
                ('auth.password_min_length', '73', 'above 72'),
-               ('auth.bcrypt_cost', '3', 'below 4'),
+               ('auth.bcrypt_cost', '9', 'below 10 (tests hash at 4 through the superuser only)'),
                ('auth.bcrypt_cost', '16', 'above 15'),
                ('auth.max_failed_logins', '0', 'below 1'),
                ('auth.minimum_age_years', '17', 'below 18'),
@@ -241,7 +241,7 @@ SELECT results_eq($$SELECT key, value, updated_by FROM api.set_setting('auth.pas
                   'set_setting: an admin changes a setting; the row records who');
 SELECT lives_ok($$SELECT api.set_setting('auth.max_failed_logins', '2')$$, 'an admin lowers auth.max_failed_logins to 2');
 SELECT lives_ok($$SELECT api.set_setting('auth.minimum_age_years', '21')$$, 'an admin raises auth.minimum_age_years to 21');
-SELECT lives_ok($$SELECT api.set_setting('auth.bcrypt_cost', '5')$$, 'an admin sets auth.bcrypt_cost to 5');
+SELECT lives_ok($$SELECT api.set_setting('auth.bcrypt_cost', '10')$$, 'an admin sets auth.bcrypt_cost to 10 (the floor)');
 SELECT tests.authenticate_as(NULL);
 SELECT throws_ok($$SELECT api.register_user('newbie@example.com', 'newbie', 'Eleven-ch1!', DATE '1990-01-01')$$, 'LP012', NULL,
                  'the new minimum length applies: 11 characters is now LP012');
@@ -250,8 +250,8 @@ SELECT throws_ok($$SELECT api.register_user('newbie@example.com', 'newbie', test
 SELECT lives_ok($$SELECT api.register_user('newbie@example.com', 'newbie', 'Twelve-chars', DATE '1990-01-01')$$,
                 'a 12-character password of a 30-year-old is accepted');
 SELECT tests.clear_authentication();
-SELECT ok((SELECT password_hash LIKE '$2_$05$%' FROM lp.users WHERE id = tests.user_id('newbie')),
-          'new password hashes use the new bcrypt cost (5)');
+SELECT ok((SELECT password_hash LIKE '$2_$10$%' FROM lp.users WHERE id = tests.user_id('newbie')),
+          'new password hashes use the new bcrypt cost (10)');
 SELECT tests.authenticate_as(NULL);
 SELECT is((SELECT array_agg((api.login('vera', 'Wrong-password-' || i)).error_code) FROM generate_series(1, 2) AS i), ARRAY['LP020', 'LP020'],
           'two failed logins ...');
