@@ -41,11 +41,16 @@ SELECT is_empty($$
             OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p.proacl) AS a
                         WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))
 $$, 'no function in lp or api is executable by PUBLIC');
+-- Owner-only helpers that are not SECURITY DEFINER run inside the owner's functions, under their pinned search
+-- path, and may go without a SET clause of their own (a SQL function with one is never inlined).
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc AS p
      WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace)
        AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) AS c WHERE c LIKE 'search\_path=%')
-$$, 'every function in lp and api pins its search_path');
+       AND (p.prosecdef OR p.proacl IS NULL
+            OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p.proacl) AS a
+                        WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner))
+$$, 'every function in lp and api that anyone but the owner may call, and every SECURITY DEFINER one, pins its search_path');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text || ' ' || c FROM pg_catalog.pg_proc AS p, unnest(p.proconfig) AS c
      WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND p.prosecdef
