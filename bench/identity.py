@@ -24,10 +24,10 @@ transaction.
 
 Then two direct measurements that do not depend on throughput noise:
 
-* a profile run of the verified case with ``track_functions = all``: calls per tip and time inside
-  ``api.current_user_id`` (the proof checks) and ``lp.set_identity`` (making the proof) against the tip's
-  server time (``api.authenticate`` + ``api.tip``); the tracking itself adds a little to every call, so this
-  share is an upper bound;
+* a profile run with ``track_functions = all`` at one client (the backend has a core to itself) on each
+  database: time per tip inside ``api.current_user_id`` (verified minus unverified: checking the proof) and
+  ``lp.set_identity`` (making it) against the tip's server time (``api.authenticate`` + ``api.tip``); the
+  tracking adds a little to every call, so this share is an upper bound;
 * a tight loop of 200,000 ``api.current_user_id()`` calls in one backend, verified and unverified: the cost of
   one proof check in microseconds.
 """
@@ -137,54 +137,37 @@ def loop_seconds(cluster: Cluster, database: str, verified: bool, calls: int) ->
     return float(notices[-1])
 
 
-def profile(cluster: Cluster, workdir: Path, script: Path, args: argparse.Namespace) -> list[list[object]]:
-    with tips.connect(cluster, tips.BENCH_DB) as conn:
+def profile(cluster: Cluster, workdir: Path, database: str, script: Path, duration: int) -> dict[str, float]:
+    """Microseconds per tip inside each of PROFILED (total time, nested calls included), one client so the
+    backend has a core to itself; track_functions = all for this run only."""
+    with tips.connect(cluster, database) as conn:
         conn.execute(
-            sql.SQL("ALTER DATABASE {} SET track_functions = 'all'").format(sql.Identifier(tips.BENCH_DB))
+            sql.SQL("ALTER DATABASE {} SET track_functions = 'all'").format(sql.Identifier(database))
         )
         conn.execute("SELECT pg_stat_reset()")
-    tips.prepare_run(cluster, tips.BENCH_DB)
-    result = tips.run_pgbench(
+    tips.prepare_run(cluster, database)
+    tips.run_pgbench(
         cluster,
         workdir,
-        case="profile",
-        clients=4,
-        duration=args.duration,
-        database=tips.BENCH_DB,
+        case=f"profile {database}",
+        clients=1,
+        duration=duration,
+        database=database,
         user=tips.APP_LOGIN,
         script=script,
     )
-    with tips.connect(cluster, tips.BENCH_DB) as conn:
-        conn.execute(sql.SQL("ALTER DATABASE {} RESET track_functions").format(sql.Identifier(tips.BENCH_DB)))
+    with tips.connect(cluster, database) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} RESET track_functions").format(sql.Identifier(database)))
         rows = conn.execute(
-            "SELECT schemaname || '.' || funcname, calls, total_time, self_time FROM pg_stat_user_functions"
+            "SELECT schemaname || '.' || funcname, calls, total_time FROM pg_stat_user_functions"
             " WHERE schemaname || '.' || funcname = ANY(%s)",
             (list(PROFILED),),
         ).fetchall()
-    stats = {name: (calls, total, self_) for name, calls, total, self_ in rows}
+    stats = {name: (calls, total) for name, calls, total in rows}
     tips_done = stats["api.tip"][0]
-    server = stats["api.tip"][1] + stats["api.authenticate"][1]
-    out = []
-    for name in PROFILED:
-        calls, total, _ = stats.get(name, (0, 0.0, 0.0))
-        out.append(
-            [
-                name,
-                f"{calls / tips_done:.2f}",
-                f"{total / tips_done * 1000:.1f}",
-                f"{100 * total / server:.1f} %",
-            ]
-        )
-    checks = stats["api.current_user_id"][1]
-    making = stats["lp.set_identity"][1]
-    print(
-        f"\nprofile ({result.transactions} tips at 4 clients, track_functions = all): per tip, "
-        f"api.authenticate + api.tip take {server / tips_done * 1000:.0f} us of server time; "
-        "the proof checks "
-        f"(api.current_user_id) {checks / tips_done * 1000:.1f} us and making the proof (lp.set_identity) "
-        f"{making / tips_done * 1000:.1f} us: {100 * (checks + making) / server:.1f} % together"
-    )
-    return out
+    per_tip = {name: stats.get(name, (0, 0.0))[1] / tips_done * 1000 for name in PROFILED}
+    per_tip["calls of api.current_user_id"] = stats["api.current_user_id"][0] / tips_done
+    return per_tip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -322,13 +305,28 @@ def main(argv: list[str] | None = None) -> int:
             f"\napi.current_user_id(), {calls} calls in one backend (median of 3): unverified "
             f"{loop[False] / calls * 1e6:.2f} us/call, verified {loop[True] / calls * 1e6:.2f} us/call"
         )
+        profiles = {
+            label: profile(cluster, workdir, database, verified, args.duration)
+            for label, database in (("unverified", UNVERIFIED_DB), ("verified", tips.BENCH_DB))
+        }
         print(
             tabulate(
-                profile(cluster, workdir, verified, args),
-                headers=["function", "calls per tip", "us per tip (total)", "share of tip server time"],
+                [
+                    [name] + [f"{profiles[label][name]:.1f}" for label in profiles]
+                    for name in (*PROFILED, "calls of api.current_user_id")
+                ],
+                headers=["us per tip (1 client, track_functions = all)", *profiles],
                 tablefmt="github",
                 disable_numparse=True,
             )
+        )
+        v, u = profiles["verified"], profiles["unverified"]
+        server = v["api.tip"] + v["api.authenticate"]
+        extra = (v["api.current_user_id"] - u["api.current_user_id"]) + v["lp.set_identity"]
+        print(
+            f"the proof costs a tip {extra:.1f} us of {server:.0f} us server time (authenticate + tip):"
+            f" {100 * extra / server:.1f} % (checking: the verified minus the unverified api.current_user_id;"
+            " making: all of lp.set_identity, the two set_config calls authenticate made before included)"
         )
         checks = tips.check_database(cluster, tips.BENCH_DB) + tips.check_database(cluster, UNVERIFIED_DB)
         print("\nconsistency after the runs:")

@@ -73,7 +73,7 @@ BEGIN
     END IF;
 
     -- Spending limits: the new hold is already open and counts as reserved, hence "0 tokens more". This takes
-    -- the spender's advisory lock before any hold or wallet row lock (see lp.check_spending_limit).
+    -- the spender's limit-row lock before any hold or wallet row lock (see lp.check_spending_limit).
     PERFORM lp.check_spending_limit(v_holder, 0);
 
     -- Holds of this holder that are past their time give their tokens back before we count what is available

@@ -14,10 +14,11 @@ BEGIN
     -- Serialise the spends of a user who has a limit: without this, two concurrent tips could each see the
     -- other's tokens as unspent and together pass the cap. The lock is released at commit, so the queries
     -- below (each statement takes a new snapshot under READ COMMITTED, the application's isolation level;
-    -- hence VOLATILE) see every spend that committed before. It is an advisory lock on the user, not the wallet row: callers take it before any
-    -- row lock (api.tip before lp.post; api.place_hold before it touches a hold or the wallet), so it never
-    -- interferes with lp.post's wallet-id lock order.
-    PERFORM pg_advisory_xact_lock(hashtext('lp.spending_limits:' || p_user_id::text));
+    -- hence VOLATILE) see every spend that committed before. It locks the user's own limit rows, which no
+    -- application role may lock (an advisory lock on a guessable key could be held by any login to block the
+    -- user's spending), and callers take it before any wallet or hold row lock (api.tip before lp.post;
+    -- api.place_hold before it touches a hold or the wallet), so it never interferes with lp.post's order.
+    PERFORM 1 FROM lp.spending_limits AS l WHERE l.user_id = p_user_id ORDER BY l.period FOR NO KEY UPDATE;
     FOR v_limit IN
         SELECT u.period, u.limit_tokens, u.spent, u.reserved
           FROM lp.spending_limit_usage(p_user_id) AS u
@@ -32,5 +33,5 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION lp.check_spending_limit(uuid, bigint) IS 'LP105 when spending p_amount more would exceed one of the user''s limits in force (lp.spending_limit_usage): tips and hold captures over the rolling day/7 days/30 days, plus tokens still reserved by unexpired open holds. Serialises the spends of users who have a limit (advisory lock until commit); call it before locking any row of the spender''s wallet or holds.';
+COMMENT ON FUNCTION lp.check_spending_limit(uuid, bigint) IS 'LP105 when spending p_amount more would exceed one of the user''s limits in force (lp.spending_limit_usage): tips and hold captures over the rolling day/7 days/30 days, plus tokens still reserved by unexpired open holds. Serialises the spends of users who have a limit (a lock on their lp.spending_limits rows until commit); call it before locking any row of the spender''s wallet or holds.';
 REVOKE ALL ON FUNCTION lp.check_spending_limit(uuid, bigint) FROM PUBLIC;

@@ -17,6 +17,7 @@ DECLARE
     v_country  text := upper(nullif(btrim(p_country_code), ''));
     v_min_age  integer := (lp.setting('auth.minimum_age_years'))::integer;
     v_user_id  uuid;
+    v_constraint text;
 BEGIN
     IF p_role IS NULL OR p_role NOT IN ('viewer', 'performer', 'moderator', 'admin') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP017', MESSAGE = format('invalid role %L', p_role),
@@ -38,10 +39,9 @@ BEGIN
     END IF;
     PERFORM lp.check_password_strength(p_password, v_username::text, v_email::text);
 
-    -- Serialise registrations of the same address/handle so the friendly errors below win the race
-    -- against the unique indexes (which stay the real guarantee).
-    PERFORM pg_advisory_xact_lock(hashtext('lp.users.email:' || lower(v_email::text)));
-    PERFORM pg_advisory_xact_lock(hashtext('lp.users.username:' || lower(v_username::text)));
+    -- The friendly errors for the common case; a concurrent registration of the same address or handle is
+    -- caught by the unique indexes below (no advisory lock on a guessable key, which any login could hold
+    -- to block a registration).
     IF EXISTS (SELECT 1 FROM lp.users AS u WHERE u.email = v_email AND u.deleted_at IS NULL) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP015', MESSAGE = 'email is already registered';
     END IF;
@@ -49,9 +49,19 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP016', MESSAGE = 'username is taken';
     END IF;
 
-    INSERT INTO lp.users (email, username, display_name, password_hash, role, date_of_birth, country_code)
-    VALUES (v_email, v_username, v_display, lp.hash_password(p_password), p_role, p_date_of_birth, v_country)
-    RETURNING id INTO v_user_id;
+    BEGIN
+        INSERT INTO lp.users (email, username, display_name, password_hash, role, date_of_birth, country_code)
+        VALUES (v_email, v_username, v_display, lp.hash_password(p_password), p_role, p_date_of_birth, v_country)
+        RETURNING id INTO v_user_id;
+    EXCEPTION WHEN unique_violation THEN
+        GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
+        IF v_constraint = 'users_email_key' THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP015', MESSAGE = 'email is already registered';
+        ELSIF v_constraint = 'users_username_key' THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP016', MESSAGE = 'username is taken';
+        END IF;
+        RAISE;
+    END;
     INSERT INTO lp.user_preferences (user_id) VALUES (v_user_id);
     PERFORM lp.ensure_wallet_shards(lp.open_wallet(v_user_id));
     RETURN v_user_id;

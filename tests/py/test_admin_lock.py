@@ -300,3 +300,106 @@ def test_two_admins_removing_each_other_leave_one_admin(world: World, first: str
             "SELECT count(*) FROM lp.users WHERE role = 'admin' AND deleted_at IS NULL"
         ).fetchone()
     assert admins == (1,)
+
+
+# --- no advisory lock on a guessable key anywhere ----------------------------------------------------------
+
+
+def test_no_function_takes_an_advisory_lock(world: World) -> None:
+    """Any login can take any advisory key: a function that waits on one can be blocked by anyone."""
+    with psycopg.connect(world.dsn) as conn:
+        rows = conn.execute(
+            "SELECT p.oid::regprocedure::text FROM pg_proc AS p"
+            " WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND p.prosrc ~ 'pg_advisory'"
+        ).fetchall()
+    assert rows == []
+
+
+def test_old_registration_and_spending_keys_block_nothing(world: World) -> None:
+    """Fails on the advisory locks of lp.create_user and lp.check_spending_limit: a reporting login holding
+    the keys made the registration of that address, and every tip of a user with a limit, time out (55P03)."""
+    with Client(world.dsn) as dba:
+        with dba.acting_as(world.ids["ada"], reason="test setup") as tx:
+            tx.set_user_role(world.ids["val"], "performer")
+        with dba.acting_as(world.ids["vic"], reason="test setup") as tx:
+            tx.set_spending_limit("daily", 1000)
+    with psycopg.connect(world.reporter_dsn) as holder:
+        for key in (
+            "lp.users.email:newbie@example.com",
+            "lp.users.username:newbie",
+            f"lp.spending_limits:{world.ids['vic']}",
+        ):
+            holder.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
+        with app(world) as conn:
+            conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+            registered = outcome(
+                conn,
+                "SELECT api.register_user('newbie@example.com', 'newbie', %s, DATE '1990-05-17')",
+                (PASSWORD,),
+            )
+            as_user(conn, world, "vic")
+            tipped = outcome(conn, "SELECT api.tip(%s, 10, 'k1')", (world.ids["val"],))
+            conn.rollback()
+        holder.rollback()
+    assert registered == "ok"
+    assert tipped == "LP100"  # past the limit check (it comes first), refused by lp.post: vic has no tokens
+
+
+def test_application_roles_cannot_lock_spending_limit_rows(world: World) -> None:
+    with Client(world.dsn) as dba, dba.acting_as(world.ids["vic"], reason="test setup") as tx:
+        tx.set_spending_limit("daily", 1000)
+    with app(world) as conn:
+        as_user(conn, world, "vic")
+        assert outcome(conn, "SELECT 1 FROM lp.spending_limits FOR NO KEY UPDATE") == "42501"
+        assert outcome(conn, "SELECT 1 FROM lp.spending_limits FOR SHARE") == "42501"
+
+
+def test_concurrent_registrations_of_one_address_get_the_catalogued_error(world: World) -> None:
+    """Without the advisory lock the unique index decides; the loser still gets LP015, not 23505."""
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def register(username: str) -> None:
+        with app(world) as conn:
+            barrier.wait()
+            results.append(
+                outcome(
+                    conn,
+                    "SELECT api.register_user('twin@example.com', %s, %s, DATE '1990-05-17')",
+                    (username, PASSWORD),
+                )
+            )
+            conn.commit()
+
+    threads = [threading.Thread(target=register, args=(name,)) for name in ("twin_one", "twin_two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["LP015", "ok"]
+
+
+def test_concurrent_tips_of_a_limited_user_cannot_pass_the_cap_together(world: World) -> None:
+    """Two tips of 60 against a daily cap of 100, at the same moment: exactly one goes through."""
+    with Client(world.dsn) as dba:
+        with dba.acting_as(world.ids["ada"], reason="test setup") as tx:
+            tx.adjust_balance(world.ids["vic"], 1000, "test funding", idempotency_key=str(uuid.uuid4()))
+            tx.set_user_role(world.ids["val"], "performer")
+        with dba.acting_as(world.ids["vic"], reason="test setup") as tx:
+            tx.set_spending_limit("daily", 100)
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def tip() -> None:
+        with app(world) as conn:
+            as_user(conn, world, "vic")
+            barrier.wait()
+            results.append(outcome(conn, "SELECT api.tip(%s, 60, %s)", (world.ids["val"], str(uuid.uuid4()))))
+            conn.commit()
+
+    threads = [threading.Thread(target=tip) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["LP105", "ok"]
