@@ -30,7 +30,7 @@ KYC_TABLE = [
     "document_type",
     "document_country",
     "submitted_at",
-    "reviewed_by",
+    "reviewed_by_label",
     "reviewed_at",
     "expires_at",
     "rejection_reason",

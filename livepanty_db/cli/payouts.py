@@ -33,7 +33,7 @@ PAYOUT_TABLE = [
     "currency",
     "method",
     "status",
-    "reviewed_by",
+    "reviewed_by_label",
     "provider_reference",
     "created_at",
 ]

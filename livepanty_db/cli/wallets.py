@@ -45,7 +45,7 @@ ENTRY_TABLE = [
     "reference_type",
     "reference_id",
 ]
-ADJUSTMENT_TABLE = ["id", "user_id", "amount", "reason", "created_by", "created_at"]
+ADJUSTMENT_TABLE = ["id", "user_id", "amount", "reason", "created_by_label", "created_at"]
 
 
 @click.group("wallets")
