@@ -5,12 +5,15 @@ CREATE FUNCTION lp.identity_proof(p_user_id text, p_session_id text, p_via text,
     LANGUAGE sql STABLE PARALLEL RESTRICTED
 AS $$
     -- The proof binds the claim to this backend and this transaction (its start time, in epoch seconds so
-    -- that no DateStyle or TimeZone setting changes the text): it is worthless anywhere else.
+    -- that no DateStyle or TimeZone setting changes the text): it is worthless anywhere else. EXTRACT gives
+    -- a numeric, printed in full whatever the session says: date_part's float8 follows extra_float_digits, and
+    -- at -15 every transaction of a backend printed as the same '2e+09', so a proof copied to session level
+    -- stayed valid in later transactions.
     SELECT pg_catalog.encode(
                ext.hmac(pg_catalog.convert_to(pg_catalog.concat_ws('|', 'lp-identity-v1', p_user_id,
                                                                     coalesce(p_session_id, ''), coalesce(p_via, ''),
                                                                     pg_catalog.pg_backend_pid(),
-                                                                    pg_catalog.date_part('epoch', pg_catalog.transaction_timestamp())),
+                                                                    EXTRACT(epoch FROM pg_catalog.transaction_timestamp())),
                                               'UTF8'),
                         p_key, 'sha256'),
                'base64')

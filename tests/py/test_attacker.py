@@ -288,6 +288,32 @@ def test_authenticating_as_oneself_then_switching_is_refused(world: World) -> No
     assert money(world) == before
 
 
+@pytest.mark.parametrize(
+    "setting",
+    ["extra_float_digits = -15", "extra_float_digits = 3", "DateStyle = 'SQL, DMY'", "TimeZone = 'Pacific/Chatham'"],
+)
+def test_a_proof_kept_at_session_level_dies_with_its_transaction_whatever_the_settings(
+    world: World, setting: str
+) -> None:
+    """The proof binds the transaction's start to the microsecond, printed the same under any session setting.
+
+    With the start as a float printed per extra_float_digits, -15 printed every transaction of a backend as
+    '2e+09', so a proof copied to session level stayed valid in every later transaction of that backend.
+    """
+    with attacker(world, autocommit=True) as conn:
+        conn.execute(f"SET {setting}")
+        conn.execute("BEGIN")
+        conn.execute("SELECT api.authenticate(%s)", (world.tokens["mallory"],))
+        conn.execute(
+            "SELECT set_config(k, current_setting(k), false)"
+            "  FROM unnest(ARRAY['lp.user_id', 'lp.session_id', 'lp.acting_via', 'lp.identity_proof']) AS k"
+        )
+        conn.execute("COMMIT")
+        for _ in range(3):
+            assert sqlstate(conn, "SELECT api.current_user_id()") == "LP005"
+            assert sqlstate(conn, "SELECT * FROM api.get_wallet()") == "LP005"
+
+
 def test_a_proof_stolen_from_another_transaction_is_worthless(world: World) -> None:
     """Even the exact values an admin's transaction holds (user, session, proof) prove nothing elsewhere."""
     with psycopg.connect(world.dsn) as admin_conn:
