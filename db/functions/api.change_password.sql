@@ -19,7 +19,7 @@ BEGIN
     IF p_new_password IS NULL OR octet_length(p_new_password) > 1024 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP012', MESSAGE = 'new password is missing or too long';
     END IF;
-    SELECT u.* INTO v_user FROM lp.users AS u WHERE u.id = v_actor FOR UPDATE;
+    SELECT u.* INTO v_user FROM lp.users AS u WHERE u.id = v_actor FOR NO KEY UPDATE;
 
     -- A wrong current password counts like a failed login (whoever holds a stolen session must not be
     -- able to guess freely): it is answered in-band so the counter and the audit record persist, and

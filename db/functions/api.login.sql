@@ -50,10 +50,10 @@ BEGIN
     -- Usernames cannot contain '@', so the login names exactly one index.
     IF strpos(v_login, '@') > 0 THEN
         SELECT * INTO v_user FROM lp.users AS u
-         WHERE u.email = v_login::ext.citext AND u.deleted_at IS NULL FOR UPDATE;
+         WHERE u.email = v_login::ext.citext AND u.deleted_at IS NULL FOR NO KEY UPDATE;
     ELSE
         SELECT * INTO v_user FROM lp.users AS u
-         WHERE u.username = v_login::ext.citext AND u.deleted_at IS NULL FOR UPDATE;
+         WHERE u.username = v_login::ext.citext AND u.deleted_at IS NULL FOR NO KEY UPDATE;
     END IF;
 
     -- Every failure below answers the same (LP020) and costs one bcrypt computation, so neither the

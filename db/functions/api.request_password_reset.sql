@@ -16,7 +16,7 @@ DECLARE
     v_message  uuid;
     v_old      uuid;
 BEGIN
-    SELECT u.* INTO v_user FROM lp.users AS u WHERE u.email = v_email AND u.deleted_at IS NULL FOR UPDATE;
+    SELECT u.* INTO v_user FROM lp.users AS u WHERE u.email = v_email AND u.deleted_at IS NULL FOR NO KEY UPDATE;
     IF v_user.id IS NULL THEN
         PERFORM lp.audit('auth.password_reset_request', NULL, NULL,
                          jsonb_build_object('known', false), p_ip_address, NULL);

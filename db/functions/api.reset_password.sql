@@ -25,7 +25,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP025', MESSAGE = 'password reset token has expired',
             HINT = 'Request a new one.';
     END IF;
-    SELECT u.* INTO v_user FROM lp.users AS u WHERE u.id = v_reset.user_id AND u.deleted_at IS NULL FOR UPDATE;
+    SELECT u.* INTO v_user FROM lp.users AS u WHERE u.id = v_reset.user_id AND u.deleted_at IS NULL FOR NO KEY UPDATE;
     IF v_user.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP024', MESSAGE = 'invalid password reset token';
     END IF;

@@ -10,7 +10,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP017', MESSAGE = format('invalid role %L', p_role);
     END IF;
     PERFORM lp.lock_admin_set();
-    SELECT u.role INTO v_old FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL FOR UPDATE;
+    SELECT u.role INTO v_old FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL FOR NO KEY UPDATE;
     IF v_old IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
     END IF;

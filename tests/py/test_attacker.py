@@ -403,6 +403,58 @@ def test_a_real_session_acts_as_its_own_user_only(world: World) -> None:
         assert sqlstate(conn, "SELECT api.set_user_role(%s, 'admin')", (world.ids["mallory"],)) == "LP002"
 
 
+@pytest.mark.parametrize(
+    "held",
+    [
+        "SELECT api.login('performer_u', 'wrong password')",
+        "SELECT api.request_password_reset('performer@example.com')",
+    ],
+)
+def test_a_login_attempt_held_open_does_not_block_money_to_its_user(world: World, held: str) -> None:
+    """Anyone may try a login or ask for a reset; holding that transaction open must not stop the user's tips.
+
+    Those calls lock the user's row to count the attempt. FOR UPDATE there conflicted with the key-share lock
+    that every tip's foreign key takes on its recipient, so one open attempt froze all tips to a performer.
+    """
+    with Client(world.dsn) as dba, dba.acting_as(world.ids["admin"], reason="test funds") as tx:
+        tx.adjust_balance(world.ids["viewer"], 1_000, reason="test funds", idempotency_key=str(uuid.uuid4()))
+    with attacker(world) as conn:
+        conn.execute(held)  # and the transaction stays open
+        with psycopg.connect(world.dsn) as viewer:
+            viewer.execute("SET LOCAL ROLE livepanty_app")
+            viewer.execute("SET LOCAL lock_timeout = '2s'")
+            viewer.execute("SELECT api.authenticate(%s)", (world.tokens["viewer"],))
+            row = viewer.execute(
+                "SELECT amount FROM api.tip(p_recipient_id => %s, p_amount => 100, p_idempotency_key => %s)",
+                (world.ids["performer"], str(uuid.uuid4())),
+            ).fetchone()
+        assert row == (100,)
+        conn.rollback()
+
+
+def test_a_claimed_back_office_marker_does_not_reach_the_audit_log(world: World) -> None:
+    """'acting_via: service' in an audit row means api.act_as acted; the setting alone does not write it."""
+    with attacker(world) as conn:
+        conn.execute("SET LOCAL lp.acting_via = 'service'")
+        conn.execute("SELECT api.login('viewer_u', %s)", (PASSWORD,))
+        conn.commit()
+    with psycopg.connect(world.dsn) as dba:
+        details = dba.execute(
+            "SELECT details FROM lp.audit_logs WHERE actor_id = %s AND action LIKE '%%login%%'"
+            " ORDER BY id DESC LIMIT 1",
+            (world.ids["viewer"],),
+        ).fetchone()
+    assert details is not None
+    assert "acting_via" not in details[0]
+    # the positive control: the world's set-up made the moderator through api.act_as as the admin: marked
+    with psycopg.connect(world.dsn) as dba:
+        marked = dba.execute(
+            "SELECT details ->> 'acting_via' FROM lp.audit_logs WHERE actor_id = %s AND target_id = %s",
+            (world.ids["admin"], str(world.ids["moderator"])),
+        ).fetchall()
+    assert marked == [("service",)]
+
+
 # --- the access matrix ------------------------------------------------------------------------------------
 
 
