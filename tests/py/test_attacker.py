@@ -290,7 +290,12 @@ def test_authenticating_as_oneself_then_switching_is_refused(world: World) -> No
 
 @pytest.mark.parametrize(
     "setting",
-    ["extra_float_digits = -15", "extra_float_digits = 3", "DateStyle = 'SQL, DMY'", "TimeZone = 'Pacific/Chatham'"],
+    [
+        "extra_float_digits = -15",
+        "extra_float_digits = 3",
+        "DateStyle = 'SQL, DMY'",
+        "TimeZone = 'Pacific/Chatham'",
+    ],
 )
 def test_a_proof_kept_at_session_level_dies_with_its_transaction_whatever_the_settings(
     world: World, setting: str
