@@ -313,6 +313,15 @@ class DatabaseError(LivepantyError):
     """Anything else PostgreSQL or the driver raised; the psycopg error is the ``__cause__``."""
 
 
+class TransientError(DatabaseError):
+    """The call did not happen for a reason that may pass: a deadlock or serialization failure (class 40), a
+    lock or statement timeout (55P03, 57014), the server shutting down or restarting (57P01..57P03), a lost
+    connection (class 08). Nothing was changed (the transaction was rolled back); the same call with the same
+    idempotency key may be retried. (A connection the driver lost without any SQLSTATE is still a plain
+    :class:`DatabaseError`.)
+    """
+
+
 #: The one mapping table: catalogue code -> exception class (docs/errors.md).
 ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
     cls.code: cls
@@ -362,8 +371,20 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
 }
 
 #: SQLSTATEs raised by PostgreSQL itself: exact codes first, then two-character classes.
-POSTGRES_SQLSTATES: dict[str, type[LivepantyError]] = {"42501": PermissionDenied}
-POSTGRES_CLASSES: dict[str, type[LivepantyError]] = {"22": InvalidArgument, "23": ConstraintViolation}
+POSTGRES_SQLSTATES: dict[str, type[LivepantyError]] = {
+    "42501": PermissionDenied,
+    "55P03": TransientError,
+    "57014": TransientError,
+    "57P01": TransientError,
+    "57P02": TransientError,
+    "57P03": TransientError,
+}
+POSTGRES_CLASSES: dict[str, type[LivepantyError]] = {
+    "22": InvalidArgument,
+    "23": ConstraintViolation,
+    "40": TransientError,
+    "08": TransientError,
+}
 
 
 def class_for_sqlstate(sqlstate: str | None) -> type[LivepantyError]:

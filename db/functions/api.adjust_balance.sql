@@ -45,17 +45,11 @@ BEGIN
     END IF;
 
     -- A debit may not overdraw the available balance (LP100; LP107 while the wallet is in debt); a credit to a
-    -- wallet in debt settles it.
-    IF p_amount > 0 THEN
-        PERFORM lp.settle_debt(v_wallet);
-    END IF;
+    -- wallet in debt settles it (lp.post credits its main balance and sweeps its shards).
     PERFORM lp.post(v_tx, 'adjustment', v_adjustment.id,
         ARRAY[ROW(v_wallet, p_amount, 'adjustment', 0, false)::lp.posting,
               ROW(lp.system_wallet('adjustments'), -p_amount, 'adjustment', 0, false)::lp.posting],
         left(v_reason, 500));
-    IF p_amount > 0 THEN
-        PERFORM lp.settle_debt(v_wallet);
-    END IF;
     PERFORM lp.audit('ledger.adjustment', 'user', p_user_id::text,
         jsonb_build_object('adjustment_id', v_adjustment.id, 'amount', p_amount, 'reason', v_reason,
                            'transaction_id', v_tx),

@@ -37,12 +37,11 @@ BEGIN
             DETAIL = format('provider %s reference %s', v_payment.provider, v_reference);
     END;
 
+    -- A wallet in debt is credited on its main balance (and its shards swept), so the debt clears at once.
     SELECT w.id INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = v_payment.user_id;
-    PERFORM lp.settle_debt(v_wallet);
     PERFORM lp.post(gen_random_uuid(), 'payment', v_payment.id,
         ARRAY[ROW(lp.system_wallet('issuance'), -v_payment.tokens, 'purchase', 0, false)::lp.posting,
               ROW(v_wallet, v_payment.tokens, 'purchase', 0, false)::lp.posting]);
-    PERFORM lp.settle_debt(v_wallet);
 
     PERFORM lp.idempotency_finish(v_scope, p_idempotency_key, to_jsonb(v_payment));
     RETURN v_payment;

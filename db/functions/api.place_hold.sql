@@ -82,23 +82,13 @@ BEGIN
                                        WHERE h.wallet_id = v_wallet.id AND h.status = 'open'
                                          AND h.expires_at <= now()));
 
-    -- Reserve: the row lock, the availability check and the write in one statement, like lp.post phase 1.
-    -- No ledger entry: no token moves until a capture.
-    UPDATE lp.wallets AS w SET reserved = w.reserved + p_amount
-     WHERE w.id = v_wallet.id AND w.balance - w.reserved >= p_amount;
-    IF NOT FOUND AND v_wallet.shard_count > 0 THEN
-        -- Earnings wait in the credit shards (a performer placing a hold): sweep them in, then try again.
-        PERFORM lp.sweep_wallet(v_wallet.id);
-        UPDATE lp.wallets AS w SET reserved = w.reserved + p_amount
-         WHERE w.id = v_wallet.id AND w.balance - w.reserved >= p_amount;
-    END IF;
-    IF NOT FOUND THEN
-        IF EXISTS (SELECT 1 FROM lp.wallets AS w WHERE w.id = v_wallet.id AND w.debt_since IS NOT NULL) THEN
-            RAISE EXCEPTION USING ERRCODE = 'LP107', MESSAGE = 'the wallet is in debt and cannot spend',
-                HINT = 'Buy tokens to settle the debt first.';
+    -- Reserve (no ledger entry: no token moves until a capture). Earnings waiting in the credit shards (a
+    -- performer placing a hold) are swept in when the main balance is short.
+    IF lp.move_main(v_wallet.id, 0, p_amount, false) IS NULL THEN
+        IF v_wallet.shard_count = 0 OR lp.sweep_wallet(v_wallet.id) = 0
+           OR lp.move_main(v_wallet.id, 0, p_amount, false) IS NULL THEN
+            PERFORM lp.refuse_debit(v_wallet.id, p_amount);
         END IF;
-        RAISE EXCEPTION USING ERRCODE = 'LP100', MESSAGE = 'insufficient available balance',
-            DETAIL = format('%s tokens needed', p_amount);
     END IF;
     RETURN v_hold;
 END

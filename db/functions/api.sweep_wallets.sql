@@ -11,14 +11,15 @@ BEGIN
     END IF;
     -- User wallets with credits waiting in their shards. Their main rows are locked here, in wallet-id order,
     -- skipping any another transaction holds (a wallet busy spending is swept by that spend or the next run),
-    -- so the job never waits; lp.sweep_wallet then takes only the shards nobody is crediting right now.
+    -- so the job never waits; lp.sweep_wallet then takes only the shards nobody is crediting right now. (The
+    -- lock protocol of docs/ledger.md, with SKIP LOCKED: this job never waits for anything.)
     FOR v_wallet IN
         SELECT w.id FROM lp.wallets AS w
          WHERE w.kind = 'user'
            AND w.id IN (SELECT s.wallet_id FROM lp.wallet_shards AS s WHERE s.balance <> 0)
          ORDER BY w.id
          LIMIT p_limit
-           FOR UPDATE OF w SKIP LOCKED
+           FOR NO KEY UPDATE OF w SKIP LOCKED
     LOOP
         IF lp.sweep_wallet(v_wallet) <> 0 THEN
             v_swept := v_swept + 1;

@@ -23,9 +23,10 @@ BEGIN
     -- The caller holds the payment row (FOR UPDATE) and checked that it is completed.
     SELECT p.* INTO v_payment FROM lp.payments AS p WHERE p.id = p_payment_id;
 
-    -- The buyer's main balance first (lock order), then its idle credit shards swept into it, so that tokens
-    -- waiting in shards (a performer who bought tokens, or earned some) count as available.
-    SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = v_payment.user_id FOR UPDATE;
+    -- The buyer's main balance (phase 1 of the lock protocol: the only user wallet of this transaction), then
+    -- its idle credit shards swept into it, so that tokens waiting in shards (a performer who bought tokens,
+    -- or earned some) count as available. The system wallets' shards come last, in lp.post.
+    SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = v_payment.user_id FOR NO KEY UPDATE;
     IF v_wallet.shard_count > 0 AND lp.sweep_wallet(v_wallet.id) <> 0 THEN
         SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.id = v_wallet.id;
     END IF;

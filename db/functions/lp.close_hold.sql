@@ -16,13 +16,9 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'only an open hold can be closed',
             DETAIL = format('hold %s', p_hold_id);
     END IF;
-    -- No token moves, so no ledger entry: what the hold still reserved becomes available again. Besides
-    -- lp.post this (and the reservation in api.place_hold) is the only write to lp.wallets, and it touches
-    -- nothing but reserved (and debt_since, cleared like lp.post does once balance covers reserved again).
-    UPDATE lp.wallets AS w
-       SET reserved   = w.reserved - (v_hold.amount - v_hold.captured),
-           debt_since = CASE WHEN w.balance < w.reserved - (v_hold.amount - v_hold.captured) THEN w.debt_since END
-     WHERE w.id = v_hold.wallet_id;
+    -- No token moves, so no ledger entry: what the hold still reserved becomes available again (a release
+    -- always passes lp.move_main's check).
+    PERFORM lp.move_main(v_hold.wallet_id, 0, -(v_hold.amount - v_hold.captured), false);
     RETURN v_hold;
 END
 $$;

@@ -3,117 +3,174 @@ CREATE FUNCTION lp.post(
     p_reference_type text,
     p_reference_id   uuid,
     p_postings       lp.posting[],
-    p_description    text DEFAULT NULL
-) RETURNS void
+    p_description    text DEFAULT NULL,
+    p_sweep          uuid DEFAULT NULL,
+    p_wait           boolean DEFAULT false
+) RETURNS bigint
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, ext, pg_temp
 AS $$
+-- The one writer of balances, shards and the ledger; lock protocol: docs/ledger.md, "Lock protocol".
 DECLARE
-    v_leg      record;
+    n          integer;
+    v_wallet   uuid[];
+    v_amount   bigint[];
+    v_release  bigint[];
+    v_allow    boolean[];
+    v_kind     text[];
+    v_main     boolean[];
+    v_settle   boolean[];
+    v_count    smallint[];
     v_shard    smallint;
     v_after    bigint;
-    v_wallets  uuid[] := ARRAY[]::uuid[];
-    v_shards   smallint[] := ARRAY[]::smallint[];
-    v_amounts  bigint[] := ARRAY[]::bigint[];
-    v_afters   bigint[] := ARRAY[]::bigint[];
-    v_kinds    text[] := ARRAY[]::text[];
+    v_moved    bigint;
+    v_swept    bigint := 0::bigint;
+    v_sweep    boolean;
+    v_waiting  boolean;
+    v_sweep_tx uuid;
+    v_taken    record;
+    -- the entries, appended by one INSERT at the end
+    e_tx       uuid[] := ARRAY[]::uuid[];
+    e_sweep    boolean[] := ARRAY[]::boolean[];
+    e_wallet   uuid[] := ARRAY[]::uuid[];
+    e_shard    smallint[] := ARRAY[]::smallint[];
+    e_amount   bigint[] := ARRAY[]::bigint[];
+    e_after    bigint[] := ARRAY[]::bigint[];
+    e_kind     text[] := ARRAY[]::text[];
 BEGIN
-    IF p_postings IS NULL OR cardinality(p_postings) < 2
-       OR (SELECT sum(p.amount) FROM unnest(p_postings) AS p) <> 0
+    IF p_postings IS NULL OR (cardinality(p_postings) < 2 AND NOT (cardinality(p_postings) = 0 AND p_sweep IS NOT NULL))
+       OR coalesce((SELECT sum(p.amount) FROM unnest(p_postings) AS p), 0) <> 0
        OR EXISTS (SELECT 1 FROM unnest(p_postings) AS p WHERE p.amount IS NULL OR p.amount = 0) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'unbalanced ledger transaction',
             DETAIL = format('postings %s', p_postings);
     END IF;
 
-    -- Lock order (no deadlocks, docs/ledger.md): one global order, by wallet id, and within a wallet the main
-    -- balance before its shards. Each posting takes, in that order, either
-    --   the wallet's main balance (lp.wallets row): every debit of a user wallet, and every movement of a
-    --     wallet without shards; the only rows that are checked (available balance); a debit that finds the
-    --     main balance short sweeps the wallet's own shards into it first (they come after the main row);
-    --   or one credit shard, picked with SKIP LOCKED so that concurrent credits to a hot wallet (a popular
-    --     performer, the fee wallet) take different rows.
-    -- System wallets always post to a shard; user wallets post debits to the main balance and credits to a
-    -- shard when they have shards.
-    FOR v_leg IN
-        SELECT p.*, w.kind, w.shard_count,
-               (w.kind = 'user' AND (p.amount < 0 OR w.shard_count = 0 OR coalesce(p.release_reserved, 0) <> 0))
-                   AS on_main
-          FROM unnest(p_postings) AS p
-          JOIN lp.wallets AS w ON w.id = p.wallet_id
-         ORDER BY p.wallet_id, on_main DESC, p.amount
-    LOOP
-        IF v_leg.on_main THEN
+    -- Every leg, with where it goes: the main balance (every debit or release of a user wallet, every movement
+    -- of a user wallet without shards, every credit to a sharded user wallet in debt, which settles it) or a
+    -- credit shard (the other credits; every posting of a system wallet). p_sweep adds a leg that only sweeps.
+    -- Phase 2 order: user wallets before system wallets, then by wallet id, the main balance before the shards.
+    SELECT count(*)::integer,
+           array_agg(l.wallet_id ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
+           array_agg(l.amount ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
+           array_agg(l.release ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
+           array_agg(l.allow_debt ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
+           array_agg(l.entry_kind ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
+           array_agg(l.on_main ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
+           array_agg(l.settle ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
+           array_agg(l.shard_count ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount)
+      INTO n, v_wallet, v_amount, v_release, v_allow, v_kind, v_main, v_settle, v_count
+      FROM (SELECT p.wallet_id, p.amount, coalesce(p.release_reserved, 0) AS release,
+                   coalesce(p.allow_debt, false) AS allow_debt, p.entry_kind,
+                   w.kind <> 'user' AS is_system, w.shard_count,
+                   w.kind = 'user' AND (p.amount < 0 OR w.shard_count = 0 OR coalesce(p.release_reserved, 0) <> 0
+                                        OR w.debt_since IS NOT NULL) AS on_main,
+                   w.kind = 'user' AND p.amount > 0 AND w.shard_count > 0 AND w.debt_since IS NOT NULL AS settle
+              FROM unnest(p_postings) AS p
+              JOIN lp.wallets AS w ON w.id = p.wallet_id
+            UNION ALL
+            SELECT w.id, 0::bigint, 0::bigint, false, 'sweep'::text, false, w.shard_count, true, true
+              FROM lp.wallets AS w
+             WHERE w.id = p_sweep AND w.kind = 'user') AS l;
+    IF n <> cardinality(p_postings) + (p_sweep IS NOT NULL)::integer THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'posting to an unknown wallet (or sweeping a system one)';
+    END IF;
+
+    -- Phase 1: every main balance this transaction will change, in wallet id order, before any shard.
+    PERFORM 1 FROM lp.wallets AS w
+     WHERE w.id IN (SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k WHERE v_main[k])
+     ORDER BY w.id
+       FOR NO KEY UPDATE;
+
+    -- Phase 2: the legs in order. A main-balance leg may sweep its own wallet's shards first (they come right
+    -- after its main row in the order): a sweep-only leg and a credit that settles debt always do; a debit
+    -- that finds the main balance short sweeps the idle shards, then, still short, waits for the busy ones.
+    FOR i IN 1 .. n LOOP
+        IF v_main[i] THEN
             v_shard := 0;
-            UPDATE lp.wallets AS w
-               SET balance    = w.balance + v_leg.amount,
-                   reserved   = w.reserved - coalesce(v_leg.release_reserved, 0),
-                   debt_since = CASE WHEN w.balance + v_leg.amount < w.reserved - coalesce(v_leg.release_reserved, 0)
-                                     THEN coalesce(w.debt_since, now()) END
-             WHERE w.id = v_leg.wallet_id
-               AND (v_leg.amount > 0 OR coalesce(v_leg.allow_debt, false)
-                    OR w.balance + v_leg.amount >= w.reserved - coalesce(v_leg.release_reserved, 0))
-            RETURNING w.balance INTO v_after;
-            IF NOT FOUND AND v_leg.shard_count > 0 THEN
-                -- Earnings wait in the credit shards: sweep them into the main balance, then try again;
-                -- if shards busy with concurrent credits were skipped and it is still short, wait for them.
-                PERFORM lp.sweep_wallet(v_leg.wallet_id);
-                IF (SELECT w.balance + v_leg.amount < w.reserved - coalesce(v_leg.release_reserved, 0)
-                      FROM lp.wallets AS w WHERE w.id = v_leg.wallet_id) THEN
-                    PERFORM lp.sweep_wallet(v_leg.wallet_id, true);
+            v_sweep := v_settle[i];
+            v_waiting := v_settle[i] AND p_wait;
+            v_sweep_tx := NULL;
+            LOOP
+                IF v_sweep AND v_count[i] > 0 THEN
+                    v_sweep_tx := coalesce(v_sweep_tx, CASE WHEN cardinality(p_postings) = 0 THEN p_transaction_id
+                                                            ELSE gen_random_uuid() END);
+                    IF v_waiting THEN
+                        PERFORM 1 FROM lp.wallet_shards AS s WHERE s.wallet_id = v_wallet[i] ORDER BY s.shard
+                           FOR NO KEY UPDATE;
+                    END IF;
+                    v_moved := 0;
+                    FOR v_taken IN
+                        WITH picked AS (
+                            SELECT s.shard, s.balance FROM lp.wallet_shards AS s
+                             WHERE s.wallet_id = v_wallet[i] AND s.balance <> 0
+                             ORDER BY s.shard
+                               FOR NO KEY UPDATE SKIP LOCKED
+                        )
+                        UPDATE lp.wallet_shards AS s SET balance = 0
+                          FROM picked
+                         WHERE s.wallet_id = v_wallet[i] AND s.shard = picked.shard
+                        RETURNING picked.shard, picked.balance
+                    LOOP
+                        e_tx := e_tx || v_sweep_tx;  e_sweep := e_sweep || true;
+                        e_wallet := e_wallet || v_wallet[i];  e_shard := e_shard || v_taken.shard;
+                        e_amount := e_amount || -v_taken.balance;  e_after := e_after || 0::bigint;
+                        e_kind := e_kind || 'sweep'::text;
+                        v_moved := v_moved + v_taken.balance;
+                    END LOOP;
+                    IF v_moved <> 0 THEN
+                        v_after := lp.move_main(v_wallet[i], v_moved, 0, false);
+                        e_tx := e_tx || v_sweep_tx;  e_sweep := e_sweep || true;
+                        e_wallet := e_wallet || v_wallet[i];  e_shard := e_shard || 0::smallint;
+                        e_amount := e_amount || v_moved;  e_after := e_after || v_after;
+                        e_kind := e_kind || 'sweep'::text;
+                        v_swept := v_swept + v_moved;
+                    END IF;
                 END IF;
-                UPDATE lp.wallets AS w
-                   SET balance    = w.balance + v_leg.amount,
-                       reserved   = w.reserved - coalesce(v_leg.release_reserved, 0),
-                       debt_since = CASE WHEN w.balance + v_leg.amount < w.reserved - coalesce(v_leg.release_reserved, 0)
-                                         THEN coalesce(w.debt_since, now()) END
-                 WHERE w.id = v_leg.wallet_id
-                   AND w.balance + v_leg.amount >= w.reserved - coalesce(v_leg.release_reserved, 0)
-                RETURNING w.balance INTO v_after;
-            END IF;
-            IF NOT FOUND THEN
-                IF EXISTS (SELECT 1 FROM lp.wallets AS w WHERE w.id = v_leg.wallet_id AND w.debt_since IS NOT NULL) THEN
-                    RAISE EXCEPTION USING ERRCODE = 'LP107', MESSAGE = 'the wallet is in debt and cannot spend',
-                        HINT = 'Buy tokens to settle the debt first.';
+                EXIT WHEN v_amount[i] = 0;  -- a sweep-only leg
+                v_after := lp.move_main(v_wallet[i], v_amount[i], -v_release[i], v_allow[i]);
+                EXIT WHEN v_after IS NOT NULL;
+                IF v_count[i] = 0 OR v_waiting THEN
+                    PERFORM lp.refuse_debit(v_wallet[i], -v_amount[i]);
                 END IF;
-                RAISE EXCEPTION USING ERRCODE = 'LP100', MESSAGE = 'insufficient available balance',
-                    DETAIL = format('%s tokens needed', -v_leg.amount);
-            END IF;
+                v_waiting := v_sweep;
+                v_sweep := true;
+            END LOOP;
+            CONTINUE WHEN v_amount[i] = 0;
         ELSE
+            -- A credit shard nobody holds, so concurrent credits to a hot wallet take different rows; only
+            -- when every shard is busy, queue behind a random one.
             SELECT s.shard INTO v_shard
               FROM lp.wallet_shards AS s
-             WHERE s.wallet_id = v_leg.wallet_id
+             WHERE s.wallet_id = v_wallet[i]
              ORDER BY s.shard
              LIMIT 1
-               FOR UPDATE SKIP LOCKED;
+               FOR NO KEY UPDATE SKIP LOCKED;
             IF v_shard IS NULL THEN
-                -- Every shard is busy: queue behind a random one.
-                v_shard := (1 + floor(random() * v_leg.shard_count))::smallint;
+                v_shard := (1 + floor(random() * v_count[i]))::smallint;
             END IF;
-            UPDATE lp.wallet_shards AS s SET balance = s.balance + v_leg.amount
-             WHERE s.wallet_id = v_leg.wallet_id AND s.shard = v_shard
+            UPDATE lp.wallet_shards AS s SET balance = s.balance + v_amount[i]
+             WHERE s.wallet_id = v_wallet[i] AND s.shard = v_shard
             RETURNING s.balance INTO v_after;
             IF NOT FOUND THEN
                 RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'wallet shard missing',
-                    DETAIL = format('wallet %s shard %s', v_leg.wallet_id, v_shard);
+                    DETAIL = format('wallet %s shard %s', v_wallet[i], v_shard);
             END IF;
         END IF;
-        v_wallets := v_wallets || v_leg.wallet_id;
-        v_shards  := v_shards || v_shard;
-        v_amounts := v_amounts || v_leg.amount;
-        v_afters  := v_afters || v_after;
-        v_kinds   := v_kinds || v_leg.entry_kind;
+        e_tx := e_tx || p_transaction_id;  e_sweep := e_sweep || false;
+        e_wallet := e_wallet || v_wallet[i];  e_shard := e_shard || v_shard;
+        e_amount := e_amount || v_amount[i];  e_after := e_after || v_after;
+        e_kind := e_kind || v_kind[i];
     END LOOP;
-
-    IF cardinality(v_wallets) <> cardinality(p_postings) THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'posting to an unknown wallet';
-    END IF;
 
     INSERT INTO lp.ledger (transaction_id, wallet_id, shard, amount, balance_before, balance_after, entry_kind,
                            reference_type, reference_id, description)
-    SELECT p_transaction_id, e.wallet_id, e.shard, e.amount, e.after - e.amount, e.after, e.kind,
-           p_reference_type, p_reference_id, p_description
-      FROM unnest(v_wallets, v_shards, v_amounts, v_afters, v_kinds) AS e (wallet_id, shard, amount, after, kind);
+    SELECT e.tx, e.wallet_id, e.shard, e.amount, e.after - e.amount, e.after, e.kind,
+           CASE WHEN e.sweep THEN 'sweep' ELSE p_reference_type END,
+           CASE WHEN e.sweep THEN e.wallet_id ELSE p_reference_id END,
+           CASE WHEN e.sweep THEN NULL ELSE p_description END
+      FROM unnest(e_tx, e_sweep, e_wallet, e_shard, e_amount, e_after, e_kind)
+           AS e (tx, sweep, wallet_id, shard, amount, after, kind);
+    RETURN v_swept;
 END
 $$;
-COMMENT ON FUNCTION lp.post(uuid, text, uuid, lp.posting[], text) IS 'The one way tokens move: applies a balanced set of postings (they must sum to zero: LP199 otherwise) under the deterministic lock order of docs/ledger.md and appends one ledger entry per posting with the exact before/after balance of the account it touched. LP100 insufficient available balance, LP107 wallet in debt.';
-REVOKE ALL ON FUNCTION lp.post(uuid, text, uuid, lp.posting[], text) FROM PUBLIC;
+COMMENT ON FUNCTION lp.post(uuid, text, uuid, lp.posting[], text, uuid, boolean) IS 'The one writer of balances, credit shards and the ledger: applies a balanced set of postings (they must sum to zero: LP199 otherwise) under the lock protocol of docs/ledger.md and appends one ledger entry per posting with the exact before/after balance of the account it touched. A debit that finds the main balance short first sweeps the wallet''s credit shards into it (its own ledger transaction, reference sweep); a credit to a sharded wallet in debt sweeps too, so the debt clears at once. With p_sweep and no postings it only sweeps that user wallet (the idle shards; all of them, waiting, with p_wait). Returns the tokens swept. LP100 insufficient available balance, LP107 wallet in debt.';
+REVOKE ALL ON FUNCTION lp.post(uuid, text, uuid, lp.posting[], text, uuid, boolean) FROM PUBLIC;

@@ -3,7 +3,7 @@ SET ROLE livepanty_owner;
 CREATE TABLE lp.ledger (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     transaction_id uuid NOT NULL,
-    wallet_id      uuid NOT NULL REFERENCES lp.wallets (id) ON DELETE RESTRICT,
+    wallet_id      uuid NOT NULL,
     amount         bigint NOT NULL CHECK (amount <> 0),
     balance_before bigint NOT NULL,
     balance_after  bigint NOT NULL,
@@ -19,6 +19,7 @@ CREATE TABLE lp.ledger (
     CHECK (balance_after = balance_before + amount)
 );
 COMMENT ON TABLE lp.ledger IS 'Immutable, append-only token history (double entry): every movement is one transaction_id whose entries sum to zero. UPDATE, DELETE and TRUNCATE are rejected by triggers, also for the owner.';
+COMMENT ON COLUMN lp.ledger.wallet_id IS 'The wallet the entry moved (lp.wallets.id). No foreign key on purpose (its key-share lock on hot wallet rows broke the lock protocol of docs/ledger.md); api.verify_ledger reports entries on an account that does not exist (unknown_account).';
 COMMENT ON COLUMN lp.ledger.transaction_id IS 'Groups the entries of one movement; they sum to zero.';
 COMMENT ON COLUMN lp.ledger.amount IS 'Signed token amount: positive credits the wallet, negative debits it.';
 COMMENT ON COLUMN lp.ledger.balance_before IS 'Wallet balance just before this entry.';

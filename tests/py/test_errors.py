@@ -77,7 +77,7 @@ def test_every_exception_class_is_mapped_or_generic() -> None:
         for _, obj in inspect.getmembers(errors, inspect.isclass)
         if issubclass(obj, errors.LivepantyError) and obj is not errors.LivepantyError
     }
-    generic = {errors.ConstraintViolation, errors.DatabaseError}
+    generic = {errors.ConstraintViolation, errors.DatabaseError, errors.TransientError}
     assert classes - generic == set(errors.ERRORS_BY_CODE.values())
 
 
@@ -104,7 +104,12 @@ def test_every_lp_literal_under_db_is_catalogued() -> None:
 )
 def test_postgres_sqlstates_map_as_catalogued(pattern: str, class_name: str) -> None:
     expected = getattr(errors, class_name)
-    examples = {"22xxx": ["22007", "22008", "22P02", "22001", "22023"], "23xxx": ["23505", "23503", "23514"]}
+    examples = {
+        "22xxx": ["22007", "22008", "22P02", "22001", "22023"],
+        "23xxx": ["23505", "23503", "23514"],
+        "40xxx": ["40001", "40P01"],
+        "08xxx": ["08006", "08003"],
+    }
     for sqlstate in examples.get(pattern, [pattern]):
         assert errors.class_for_sqlstate(sqlstate) is expected, sqlstate
         exc = psycopg.errors.lookup(sqlstate)("boom")
@@ -115,10 +120,19 @@ def test_postgres_sqlstates_map_as_catalogued(pattern: str, class_name: str) -> 
 
 def test_postgres_table_was_parsed() -> None:
     parsed = dict(POSTGRES_ROW.findall(CATALOGUE.read_text(encoding="utf-8")))
-    assert parsed == {"22xxx": "InvalidArgument", "42501": "PermissionDenied", "23xxx": "ConstraintViolation"}
+    assert parsed == {
+        "22xxx": "InvalidArgument",
+        "42501": "PermissionDenied",
+        "23xxx": "ConstraintViolation",
+        "40xxx": "TransientError",
+        "55P03": "TransientError",
+        "57014": "TransientError",
+        "57P01": "TransientError",
+        "08xxx": "TransientError",
+    }
 
 
-@pytest.mark.parametrize("sqlstate", ["42883", "40001", "57014", "XX000", None])
+@pytest.mark.parametrize("sqlstate", ["42883", "XX000", "53100", None])
 def test_anything_else_is_a_database_error(sqlstate: str | None) -> None:
     exc = (
         psycopg.errors.lookup(sqlstate)("boom")

@@ -2,7 +2,7 @@
 -- /work/shared/seed/schema-documentation.md and db/schema/). Run as the superuser: constraint tests insert
 -- directly and expect SQLSTATE 23514 (check_violation) or 23503 (foreign_key_violation).
 BEGIN;
-SELECT plan(120);
+SELECT plan(121);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -79,7 +79,6 @@ $$, $$ VALUES
     ('lp.stream_viewers', 'user_id', 'lp.users', 'c'),
     -- money and compliance rows: RESTRICT
     ('lp.wallets', 'user_id', 'lp.users', 'r'),
-    ('lp.ledger', 'wallet_id', 'lp.wallets', 'r'),
     ('lp.tips', 'sender_id', 'lp.users', 'r'),
     ('lp.tips', 'recipient_id', 'lp.users', 'r'),
     ('lp.payments', 'user_id', 'lp.users', 'r'),
@@ -103,6 +102,10 @@ $$, $$ VALUES
     ('lp.user_sanctions', 'issued_by', 'lp.users', 'n'),
     ('lp.user_sanctions', 'revoked_by', 'lp.users', 'n')
 $$, 'foreign keys delete as designed: money rows RESTRICT, preferences/sessions CASCADE, tips.stream_id SET NULL, ...');
+SELECT is_empty($$
+    SELECT c.conname FROM pg_catalog.pg_constraint AS c
+     WHERE c.contype = 'f' AND c.conrelid = 'lp.ledger'::regclass
+$$, 'lp.ledger has no foreign key: a key-share lock on hot wallet rows at every posting broke the lock protocol (api.verify_ledger proves the wallet reference instead)');
 SELECT is_empty($$
     SELECT c.conrelid::regclass::text || ' ' || c.conname FROM pg_catalog.pg_constraint AS c
      WHERE c.contype = 'f' AND c.connamespace = 'lp'::regnamespace AND c.confdeltype = 'a'

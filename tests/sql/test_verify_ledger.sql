@@ -6,7 +6,7 @@
 -- would refuse the corruption, that constraint dropped) inside this rolled-back transaction, and undone
 -- one by one so that each assertion sees exactly one corruption.
 BEGIN;
-SELECT plan(43);
+SELECT plan(45);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -318,6 +318,24 @@ SELECT set_eq($$SELECT * FROM tests.violations()$$,
               'unbalanced entries inserted: transaction_unbalanced for each, unknown_account, tokens_not_conserved');
 DELETE FROM lp.ledger WHERE transaction_id IN (tests.uuid('forged_tx'), tests.uuid('forged_shard_tx'));
 UPDATE lp.wallets SET balance = balance - 100 WHERE id = tests.wallet('pete');
+
+-- (8b) lp.ledger has no foreign key onto lp.wallets (0015: its key-share lock broke the lock protocol), so
+-- verify_ledger is what proves the reference: a balanced transaction on a wallet that does not exist.
+DO $$
+BEGIN
+    PERFORM tests.put('ghost', gen_random_uuid()), tests.put('ghost_tx', gen_random_uuid());
+    INSERT INTO lp.ledger (transaction_id, wallet_id, shard, amount, balance_before, balance_after, entry_kind,
+                           reference_type, reference_id)
+    VALUES (tests.uuid('ghost_tx'), tests.uuid('ghost'), 0, 7, 0, 7, 'adjustment', 'adjustment', gen_random_uuid()),
+           (tests.uuid('ghost_tx'), tests.uuid('ghost'), 1, -7, 0, -7, 'adjustment', 'adjustment', gen_random_uuid());
+END
+$$;
+SELECT set_has($$SELECT * FROM tests.violations()$$,
+               $$VALUES ('unknown_account', tests.uuid('ghost'), 0::smallint, tests.uuid('ghost_tx')),
+                        ('unknown_account', tests.uuid('ghost'), 1::smallint, tests.uuid('ghost_tx'))$$,
+               'entries on a wallet that does not exist: unknown_account for each of its accounts');
+DELETE FROM lp.ledger WHERE transaction_id = tests.uuid('ghost_tx');
+SELECT is_empty($$SELECT * FROM tests.violations()$$, 'undone: clean again');
 
 -- (9) Business rows that no longer match their ledger transaction.
 UPDATE lp.tips SET fee_amount = fee_amount + 1 WHERE id = tests.uuid('tipA');

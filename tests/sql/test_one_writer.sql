@@ -1,0 +1,35 @@
+-- One writer: the posting family (lp.post, lp.move_main) is the only code that writes a balance, reserved
+-- tokens, debt_since, a credit shard or the ledger. A catalog scan over every function body of every schema the
+-- project owns, so a function added later that writes money state directly fails here.
+BEGIN;
+SELECT plan(5);
+
+CREATE TEMPORARY VIEW writers AS
+SELECT p.oid::regprocedure::text AS fn, pg_catalog.lower(p.prosrc) AS src
+  FROM pg_catalog.pg_proc AS p
+ WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace, 'reporting'::regnamespace);
+
+SELECT set_eq($$
+    SELECT w.fn FROM writers AS w WHERE w.src ~ 'insert\s+into\s+lp\.ledger\M'
+$$, $$ VALUES ('lp.post(uuid,text,uuid,lp.posting[],text,uuid,boolean)') $$,
+    'only lp.post appends to lp.ledger');
+SELECT set_eq($$
+    SELECT w.fn FROM writers AS w WHERE w.src ~ 'update\s+lp\.wallet_shards\M'
+$$, $$ VALUES ('lp.post(uuid,text,uuid,lp.posting[],text,uuid,boolean)') $$,
+    'only lp.post changes a credit shard (credits and sweeps)');
+SELECT set_eq($$
+    SELECT w.fn FROM writers AS w WHERE w.src ~ 'update\s+lp\.wallets\M'
+$$, $$ VALUES ('lp.move_main(uuid,bigint,bigint,boolean)'), ('lp.ensure_wallet_shards(uuid)') $$,
+    'only lp.move_main updates a main balance (lp.ensure_wallet_shards only raises shard_count)');
+SELECT is_empty($$
+    SELECT w.fn FROM writers AS w
+     WHERE w.src ~ 'update\s+lp\.wallets\M' AND w.src ~ '\m(balance|reserved|debt_since)\s*='
+       AND w.fn <> 'lp.move_main(uuid,bigint,bigint,boolean)'
+$$, 'the debt rule and the balance check are written once, in lp.move_main');
+SELECT is_empty($$
+    SELECT w.fn FROM writers AS w
+     WHERE w.src ~ '(delete\s+from|truncate)\s+(table\s+)?lp\.(ledger|wallets|wallet_shards)\M'
+$$, 'nothing deletes ledger entries, wallets or shards');
+
+SELECT * FROM finish();
+ROLLBACK;
