@@ -47,7 +47,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any, Self, TypeVar
@@ -90,6 +90,8 @@ from livepanty_db.models import (
     StreamSummary,
     Tip,
     TipListing,
+    TipOutcome,
+    TipRequest,
     UserAccount,
     UserSummary,
     Wallet,
@@ -472,6 +474,14 @@ class _Api:
             "is_anonymous": is_anonymous,
         }
         return self._one(sql.TIP, params, class_row(Tip))
+
+    def tip_many(self, tips: Sequence[TipRequest]) -> list[TipOutcome]:
+        """Many tips of many senders in one call (``api.tip_many``), each authenticated by its own session
+        token: one :class:`TipOutcome` per tip, in order. A refused tip changes nothing and does not fail the
+        others; ``SendAlone`` (LP114) asks for :meth:`tip` instead. :class:`livepanty_db.batcher.TipBatcher`
+        coalesces concurrent single tips into such calls."""
+        params = {"tips": Jsonb([t.as_json() for t in tips])}
+        return self._fetch(sql.TIP_MANY, params, class_row(TipOutcome))
 
     def list_tips(
         self, as_: str = "sender", *, user_id: Id | None = None, after: Id | None = None, limit: int = 50
@@ -1280,6 +1290,14 @@ class _AsyncApi:
             "is_anonymous": is_anonymous,
         }
         return await self._one(sql.TIP, params, class_row(Tip))
+
+    async def tip_many(self, tips: Sequence[TipRequest]) -> list[TipOutcome]:
+        """Many tips of many senders in one call (``api.tip_many``), each authenticated by its own session
+        token: one :class:`TipOutcome` per tip, in order. A refused tip changes nothing and does not fail the
+        others; ``SendAlone`` (LP114) asks for :meth:`tip` instead.
+        :class:`livepanty_db.batcher.AsyncTipBatcher` coalesces concurrent single tips into such calls."""
+        params = {"tips": Jsonb([t.as_json() for t in tips])}
+        return await self._fetch(sql.TIP_MANY, params, class_row(TipOutcome))
 
     async def list_tips(
         self, as_: str = "sender", *, user_id: Id | None = None, after: Id | None = None, limit: int = 50

@@ -296,6 +296,13 @@ class UnknownBundle(LivepantyError):
     code = "LP113"
 
 
+class SendAlone(LivepantyError):
+    """LP114: ``api.tip_many`` did not apply this tip in the batch (spending limit, or earnings to sweep):
+    send it with ``api.tip``. The client's batcher does so by itself."""
+
+    code = "LP114"
+
+
 class LedgerInvariant(LivepantyError):
     """LP199: internal ledger invariant (unbalanced posting, missing system wallet or shard): a bug."""
 
@@ -365,6 +372,7 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         KycRequired,
         PayoutExceedsPayable,
         UnknownBundle,
+        SendAlone,
         LedgerInvariant,
     )
     if cls.code is not None

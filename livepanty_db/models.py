@@ -266,6 +266,51 @@ class Tip:
 
 
 @dataclass(frozen=True, slots=True)
+class TipRequest:
+    """One tip for ``api.tip_many``: the sender is whoever owns ``session_token``."""
+
+    session_token: str
+    recipient_id: UUID | str
+    amount: int
+    idempotency_key: str
+    stream_id: UUID | str | None = None
+    message: str | None = None
+    is_anonymous: bool = False
+
+    def as_json(self) -> dict[str, object]:
+        item: dict[str, object] = {
+            "session_token": self.session_token,
+            "recipient_id": str(self.recipient_id),
+            "amount": self.amount,
+            "idempotency_key": self.idempotency_key,
+            "is_anonymous": self.is_anonymous,
+        }
+        if self.stream_id is not None:
+            item["stream_id"] = str(self.stream_id)
+        if self.message is not None:
+            item["message"] = self.message
+        return item
+
+
+@dataclass(frozen=True, slots=True)
+class TipOutcome:
+    """A row of ``api.tip_many``: the tip (``replayed`` for a retry of a used key) or ``error_code`` and
+    ``error_message`` (the catalogue's code; nothing was changed for this tip)."""
+
+    ordinal: int
+    tip_id: UUID | None
+    sender_id: UUID | None
+    recipient_id: UUID | None
+    amount: int | None
+    fee_amount: int | None
+    transaction_id: UUID | None
+    created_at: datetime | None
+    replayed: bool
+    error_code: str | None
+    error_message: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class TipListing:
     """A row of ``api.list_tips``: ``sender_id`` is None for an anonymous tip unless the reader sent it or is
     an admin."""

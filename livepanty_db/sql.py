@@ -178,6 +178,8 @@ SELECT id, host_id, host_username, host_display_name, title, category, tags, sta
 
 # --- token economy: tips -----------------------------------------------------------------------------------
 
+TIP_MANY = "SELECT * FROM api.tip_many(p_tips => %(tips)s::jsonb)"
+
 TIP = """
 SELECT * FROM api.tip(
     p_recipient_id    => %(recipient_id)s::uuid,

@@ -67,6 +67,7 @@ GATES: dict[str, str] = {
     "earnings_summary": "user",
     "list_tips": "user",
     "tip": "user",
+    "tip_many": "anyone",  # each tip carries its own session token (LP023 per tip without one)
     "place_hold": "user",
     "get_hold": "user",
     "capture_hold": "user",

@@ -1,4 +1,4 @@
--- One writer: the posting family (lp.post, lp.move_main) is the only code that writes a balance, reserved
+-- One writer: the posting family (lp.post, its set-based sibling lp.post_batch, lp.move_main) is the only code that writes a balance, reserved
 -- tokens, debt_since, a credit shard or the ledger. A catalog scan over every function body of every schema the
 -- project owns, so a function added later that writes money state directly fails here.
 BEGIN;
@@ -11,12 +11,14 @@ SELECT p.oid::regprocedure::text AS fn, pg_catalog.lower(p.prosrc) AS src
 
 SELECT set_eq($$
     SELECT w.fn FROM writers AS w WHERE w.src ~ 'insert\s+into\s+lp\.ledger\M'
-$$, $$ VALUES ('lp.post(uuid,text,uuid,lp.posting[],text,uuid,boolean)') $$,
-    'only lp.post appends to lp.ledger');
+$$, $$ VALUES ('lp.post(uuid,text,uuid,lp.posting[],text,uuid,boolean)'),
+              ('lp.post_batch(text,uuid[],uuid[],uuid[],bigint[],text[],boolean[])') $$,
+    'only lp.post and lp.post_batch append to lp.ledger');
 SELECT set_eq($$
     SELECT w.fn FROM writers AS w WHERE w.src ~ 'update\s+lp\.wallet_shards\M'
-$$, $$ VALUES ('lp.post(uuid,text,uuid,lp.posting[],text,uuid,boolean)') $$,
-    'only lp.post changes a credit shard (credits and sweeps)');
+$$, $$ VALUES ('lp.post(uuid,text,uuid,lp.posting[],text,uuid,boolean)'),
+              ('lp.post_batch(text,uuid[],uuid[],uuid[],bigint[],text[],boolean[])') $$,
+    'only lp.post and lp.post_batch change a credit shard (credits and sweeps)');
 SELECT set_eq($$
     SELECT w.fn FROM writers AS w WHERE w.src ~ 'update\s+lp\.wallets\M'
 $$, $$ VALUES ('lp.move_main(uuid,bigint,bigint,boolean)'), ('lp.ensure_wallet_shards(uuid)') $$,

@@ -1,0 +1,321 @@
+CREATE FUNCTION api.tip_many(p_tips jsonb)
+RETURNS TABLE (
+    ordinal        integer,
+    tip_id         uuid,
+    sender_id      uuid,
+    recipient_id   uuid,
+    amount         bigint,
+    fee_amount     bigint,
+    transaction_id uuid,
+    created_at     timestamptz,
+    replayed       boolean,
+    error_code     text,
+    error_message  text
+)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+#variable_conflict use_column
+-- Many tips, of many senders, in one transaction and a handful of statements; each tip carries its sender's
+-- session token and gets its own result. Lock protocol: docs/ledger.md (idempotency claims, then main
+-- balances, then shards, through lp.post_batch).
+DECLARE
+    c_uuid    constant text := '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+    v_min     bigint := greatest((lp.setting('tips.min_tokens'))::bigint, 1);
+    v_max     bigint := least((lp.setting('tips.max_tokens'))::bigint, (lp.setting('money.max_tokens'))::bigint);
+    v_bps     bigint := (lp.setting('tips.fee_bps'))::bigint;
+    v_fees    uuid := lp.system_wallet('platform_fees');
+    n         integer;
+    -- one slot per tip, in input order
+    a_sender  uuid[];
+    a_session uuid[];
+    a_to      uuid[];
+    a_amount  bigint[];
+    a_key     text[];
+    a_stream  uuid[];
+    a_message text[];
+    a_anon    boolean[];
+    a_from_w  uuid[];
+    a_to_w    uuid[];
+    a_to_main boolean[];
+    a_sharded boolean[];
+    a_err     text[];
+    a_tip     uuid[];
+    a_tx      uuid[];
+    a_fee     bigint[];
+    a_at      timestamptz[];
+    a_replay  boolean[];
+    v_first   integer[];
+    -- the senders' locked main balances
+    v_wallets uuid[];
+    v_avail   bigint[];
+    v_debt    boolean[];
+    v_left    bigint;
+    v_pos     integer;
+    v_refused uuid[] := ARRAY[]::uuid[];
+    v_old     lp.tips;
+    -- the legs for lp.post_batch
+    l_tx      uuid[] := ARRAY[]::uuid[];
+    l_ref     uuid[] := ARRAY[]::uuid[];
+    l_wallet  uuid[] := ARRAY[]::uuid[];
+    l_amount  bigint[] := ARRAY[]::bigint[];
+    l_kind    text[] := ARRAY[]::text[];
+    l_main    boolean[] := ARRAY[]::boolean[];
+BEGIN
+    IF p_tips IS NULL OR jsonb_typeof(p_tips) <> 'array' OR jsonb_array_length(p_tips) NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'tips must be a JSON array of 1 to 1000 tips';
+    END IF;
+
+    -- 1. One validation read: parse, authenticate each tip's session, load sender, recipient, wallets, stream
+    -- and any earlier tip with the same key. The checks run in api.tip's order; the first that fails decides.
+    WITH input AS (
+        SELECT e.k::integer AS k, e.j, jsonb_typeof(e.j) = 'object' AS is_object
+          FROM jsonb_array_elements(p_tips) WITH ORDINALITY AS e (j, k)
+    ), raw AS (
+        SELECT x.k, x.is_object,
+               CASE WHEN x.is_object AND jsonb_typeof(x.j -> 'session_token') = 'string' THEN x.j ->> 'session_token' END AS token,
+               CASE WHEN x.is_object THEN x.j ->> 'recipient_id' END AS recipient,
+               CASE WHEN x.is_object AND jsonb_typeof(x.j -> 'amount') = 'number' THEN x.j ->> 'amount' END AS amount,
+               CASE WHEN x.is_object THEN nullif(btrim(x.j ->> 'idempotency_key'), '') END AS key,
+               CASE WHEN x.is_object AND jsonb_typeof(x.j -> 'stream_id') = 'string' THEN x.j ->> 'stream_id' END AS stream,
+               CASE WHEN x.is_object AND jsonb_typeof(x.j -> 'message') = 'string' THEN nullif(btrim(x.j ->> 'message'), '') END AS message,
+               CASE WHEN x.is_object AND jsonb_typeof(x.j -> 'is_anonymous') = 'boolean' THEN (x.j ->> 'is_anonymous')::boolean END AS anon,
+               coalesce(x.is_object AND (jsonb_typeof(x.j -> 'recipient_id') IS DISTINCT FROM 'string'
+                                OR NOT (x.j ->> 'recipient_id') ~ c_uuid
+                                OR jsonb_typeof(x.j -> 'amount') IS DISTINCT FROM 'number'
+                                OR NOT (x.j ->> 'amount') ~ '^-?[0-9]{1,30}$'
+                                OR jsonb_typeof(x.j -> 'idempotency_key') IS DISTINCT FROM 'string'
+                                OR coalesce(jsonb_typeof(x.j -> 'stream_id'), 'null') NOT IN ('null', 'string')
+                                OR (jsonb_typeof(x.j -> 'stream_id') = 'string' AND NOT (x.j ->> 'stream_id') ~ c_uuid)
+                                OR coalesce(jsonb_typeof(x.j -> 'message'), 'null') NOT IN ('null', 'string')
+                                OR coalesce(jsonb_typeof(x.j -> 'is_anonymous'), 'null') NOT IN ('null', 'boolean')
+                                OR coalesce(jsonb_typeof(x.j -> 'session_token'), 'null') NOT IN ('null', 'string')
+                                OR EXISTS (SELECT 1 FROM jsonb_object_keys(x.j) AS f
+                                            WHERE f NOT IN ('session_token', 'recipient_id', 'amount', 'idempotency_key',
+                                                            'stream_id', 'message', 'is_anonymous'))), false)
+                   AS malformed
+          FROM input AS x
+    ), typed AS (
+        SELECT r.k, r.is_object, r.malformed, r.token, r.key, r.message, coalesce(r.anon, false) AS anon,
+               CASE WHEN NOT r.malformed AND r.is_object THEN r.recipient::uuid END AS recipient,
+               CASE WHEN NOT r.malformed AND r.is_object THEN r.amount::numeric END AS amount,
+               CASE WHEN NOT r.malformed AND r.is_object THEN r.stream::uuid END AS stream
+          FROM raw AS r
+    ), checked AS (
+        SELECT t.*, s.id AS session_id, s.user_id AS sender, s.last_seen_at,
+               sw.id AS from_wallet, sw.shard_count > 0 AS sharded,
+               ru.id AS to_user, ru.role AS to_role, rw.id AS to_wallet,
+               (rw.shard_count = 0 OR rw.debt_since IS NOT NULL) AS to_main,
+               st.id AS stream_found, st.host_id, st.status AS stream_status,
+               old.id AS old_tip,
+               EXISTS (SELECT 1 FROM lp.user_sanctions AS z
+                        WHERE z.user_id = s.user_id AND z.revoked_at IS NULL
+                          AND z.sanction_type IN ('suspension', 'ban') AND z.starts_at <= now()
+                          AND (z.ends_at IS NULL OR z.ends_at > now())) AS sender_sanctioned,
+               EXISTS (SELECT 1 FROM lp.user_sanctions AS z
+                        WHERE z.user_id = ru.id AND z.revoked_at IS NULL
+                          AND z.sanction_type IN ('suspension', 'ban') AND z.starts_at <= now()
+                          AND (z.ends_at IS NULL OR z.ends_at > now())) AS recipient_sanctioned,
+               EXISTS (SELECT 1 FROM lp.spending_limits AS sl
+                        WHERE sl.user_id = s.user_id
+                          AND (sl.limit_tokens IS NOT NULL OR sl.pending_limit_tokens IS NOT NULL)) AS limited
+          FROM typed AS t
+          LEFT JOIN lp.auth_sessions AS s
+                 ON t.token IS NOT NULL AND char_length(t.token) = 43 AND s.token_hash = lp.hash_token(t.token)
+                AND s.revoked_at IS NULL AND s.expires_at > now()
+                AND EXISTS (SELECT 1 FROM lp.users AS su WHERE su.id = s.user_id AND su.deleted_at IS NULL)
+          LEFT JOIN lp.wallets AS sw ON sw.user_id = s.user_id
+          LEFT JOIN lp.users AS ru ON ru.id = t.recipient AND ru.deleted_at IS NULL
+          LEFT JOIN lp.wallets AS rw ON rw.user_id = ru.id
+          LEFT JOIN lp.streams AS st ON st.id = t.stream AND st.deleted_at IS NULL
+          LEFT JOIN lp.tips AS old ON old.sender_id = s.user_id AND old.idempotency_key = t.key
+    ), decided AS (
+        SELECT c.*,
+               CASE
+                   WHEN NOT c.is_object OR c.malformed THEN 'LP018'
+                   WHEN c.sender IS NULL THEN 'LP023'
+                   WHEN c.sender_sanctioned THEN 'LP022'
+                   WHEN char_length(c.message) > 500 OR c.key IS NULL OR char_length(c.key) > 128 THEN 'LP018'
+                   WHEN c.old_tip IS NOT NULL THEN 'replay'
+                   WHEN c.amount < v_min OR c.amount > v_max THEN 'LP103'
+                   WHEN c.to_user = c.sender THEN 'LP101'
+                   WHEN c.to_user IS NULL THEN 'LP003'
+                   WHEN c.to_role <> 'performer' THEN 'LP102'
+                   WHEN c.recipient_sanctioned THEN 'LP108'
+                   WHEN c.stream IS NOT NULL AND c.stream_found IS NULL THEN 'LP003'
+                   WHEN c.stream IS NOT NULL AND (c.host_id <> c.to_user OR c.stream_status <> 'live') THEN 'LP104'
+                   WHEN c.limited THEN 'LP114'
+               END AS err
+          FROM checked AS c
+    )
+    SELECT count(*)::integer,
+           array_agg(d.sender ORDER BY d.k), array_agg(d.session_id ORDER BY d.k), array_agg(d.to_user ORDER BY d.k),
+           array_agg(CASE WHEN d.amount BETWEEN -9223372036854775808 AND 9223372036854775807
+                          THEN d.amount::bigint END ORDER BY d.k),
+           array_agg(d.key ORDER BY d.k), array_agg(d.stream ORDER BY d.k), array_agg(d.message ORDER BY d.k),
+           array_agg(d.anon ORDER BY d.k), array_agg(d.from_wallet ORDER BY d.k), array_agg(d.to_wallet ORDER BY d.k),
+           array_agg(coalesce(d.to_main, false) ORDER BY d.k), array_agg(coalesce(d.sharded, false) ORDER BY d.k),
+           array_agg(d.err ORDER BY d.k), array_agg(d.old_tip ORDER BY d.k)
+      INTO n, a_sender, a_session, a_to, a_amount, a_key, a_stream, a_message, a_anon, a_from_w, a_to_w,
+           a_to_main, a_sharded, a_err, a_tip
+      FROM decided AS d;
+
+    a_tx := array_fill(NULL::uuid, ARRAY[n]);
+    a_fee := array_fill(NULL::bigint, ARRAY[n]);
+    a_at := array_fill(NULL::timestamptz, ARRAY[n]);
+    a_replay := array_fill(false, ARRAY[n]);
+    -- A later tip of the batch with the same sender and key as an earlier one is a retry of it (step 5).
+    SELECT array_agg(f.first ORDER BY f.k) INTO v_first
+      FROM (SELECT k, min(k) FILTER (WHERE a_err[k] IS NULL) OVER (PARTITION BY a_sender[k], a_key[k]) AS first
+              FROM generate_subscripts(a_err, 1) AS k) AS f;
+    FOR i IN 1 .. n LOOP
+        IF a_err[i] IS NULL AND a_sender[i] IS NOT NULL AND a_key[i] IS NOT NULL AND v_first[i] <> i THEN
+            a_err[i] := 'duplicate';
+        END IF;
+    END LOOP;
+
+    -- Sessions seen: as api.authenticate does, at most once a minute per session.
+    UPDATE lp.auth_sessions AS s SET last_seen_at = now()
+     WHERE s.id = ANY (a_session) AND s.last_seen_at < now() - interval '1 minute';
+
+    -- 2. Claim the keys (business rows before any wallet): one INSERT, in (sender, key) order so that two
+    -- batches retrying the same tips queue instead of deadlocking. A key another transaction committed
+    -- meanwhile makes that tip a replay.
+    WITH claimed AS (
+        INSERT INTO lp.tips AS t (sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous,
+                                  transaction_id, idempotency_key)
+        SELECT a_sender[k], a_to[k], a_stream[k], a_amount[k], (a_amount[k] * v_bps) / 10000, a_message[k],
+               a_anon[k], gen_random_uuid(), a_key[k]
+          FROM generate_subscripts(a_err, 1) AS k
+         WHERE a_err[k] IS NULL
+         ORDER BY a_sender[k], a_key[k]
+        ON CONFLICT (sender_id, idempotency_key) DO NOTHING
+        RETURNING t.id, t.sender_id, t.idempotency_key, t.transaction_id, t.fee_amount, t.created_at
+    )
+    SELECT array_agg(c.id ORDER BY x.k), array_agg(c.transaction_id ORDER BY x.k),
+           array_agg(c.fee_amount ORDER BY x.k), array_agg(c.created_at ORDER BY x.k)
+      INTO l_ref, l_tx, l_amount, a_at
+      FROM generate_subscripts(a_err, 1) AS x (k)
+      LEFT JOIN claimed AS c ON c.sender_id = a_sender[x.k] AND c.idempotency_key = a_key[x.k]
+                             AND a_err[x.k] IS NULL;
+    FOR i IN 1 .. n LOOP
+        IF a_err[i] IS NULL THEN
+            IF l_ref[i] IS NULL THEN
+                a_err[i] := 'replay';  -- committed by a concurrent call meanwhile
+            ELSE
+                a_tip[i] := l_ref[i];
+                a_tx[i] := l_tx[i];
+                a_fee[i] := l_amount[i];
+            END IF;
+        END IF;
+    END LOOP;
+    l_ref := ARRAY[]::uuid[];
+    l_tx := ARRAY[]::uuid[];
+    l_amount := ARRAY[]::bigint[];
+
+    -- 3. The senders' main balances (and those of recipients credited on their main balance), in wallet id
+    -- order, before any shard; then 4. each sender's tips in input order, while the available balance lasts.
+    PERFORM 1 FROM lp.wallets AS w
+     WHERE w.id IN (SELECT a_from_w[k] FROM generate_subscripts(a_err, 1) AS k WHERE a_err[k] IS NULL
+                    UNION
+                    SELECT a_to_w[k] FROM generate_subscripts(a_err, 1) AS k WHERE a_err[k] IS NULL AND a_to_main[k])
+     ORDER BY w.id
+       FOR NO KEY UPDATE;
+    SELECT array_agg(w.id), array_agg(w.balance - w.reserved), array_agg(w.debt_since IS NOT NULL)
+      INTO v_wallets, v_avail, v_debt
+      FROM lp.wallets AS w
+     WHERE w.id IN (SELECT a_from_w[k] FROM generate_subscripts(a_err, 1) AS k WHERE a_err[k] IS NULL);
+    FOR i IN 1 .. n LOOP
+        CONTINUE WHEN a_err[i] IS NOT NULL;
+        v_pos := array_position(v_wallets, a_from_w[i]);
+        v_left := v_avail[v_pos];
+        IF v_debt[v_pos] THEN
+            a_err[i] := 'LP107';
+        ELSIF v_left < a_amount[i] THEN
+            -- Earnings waiting in a performer's credit shards need a sweep: api.tip does that.
+            a_err[i] := CASE WHEN a_sharded[i] THEN 'LP114' ELSE 'LP100' END;
+        ELSE
+            v_avail[v_pos] := v_left - a_amount[i];
+            l_tx := l_tx || a_tx[i] || a_tx[i];
+            l_ref := l_ref || a_tip[i] || a_tip[i];
+            l_wallet := l_wallet || a_from_w[i] || a_to_w[i];
+            l_amount := l_amount || -a_amount[i] || (a_amount[i] - a_fee[i]);
+            l_kind := l_kind || 'tip'::text || 'tip'::text;
+            l_main := l_main || true || a_to_main[i];
+            IF a_fee[i] > 0 THEN
+                l_tx := l_tx || a_tx[i];
+                l_ref := l_ref || a_tip[i];
+                l_wallet := l_wallet || v_fees;
+                l_amount := l_amount || a_fee[i];
+                l_kind := l_kind || 'tip_fee'::text;
+                l_main := l_main || false;
+            END IF;
+        END IF;
+        IF a_err[i] IS NOT NULL THEN
+            v_refused := v_refused || a_tip[i];
+            a_tip[i] := NULL;
+        END IF;
+    END LOOP;
+    -- A refused tip gives its key back (nobody else saw the row).
+    IF cardinality(v_refused) > 0 THEN
+        DELETE FROM lp.tips AS t WHERE t.id = ANY (v_refused);
+    END IF;
+    -- A fee of 100 % leaves the performer nothing: that leg is left out.
+    SELECT array_agg(l.tx ORDER BY l.k), array_agg(l.ref ORDER BY l.k), array_agg(l.wallet ORDER BY l.k),
+           array_agg(l.amount ORDER BY l.k), array_agg(l.kind ORDER BY l.k), array_agg(l.main ORDER BY l.k)
+      INTO l_tx, l_ref, l_wallet, l_amount, l_kind, l_main
+      FROM unnest(l_tx, l_ref, l_wallet, l_amount, l_kind, l_main) WITH ORDINALITY AS l (tx, ref, wallet, amount, kind, main, k)
+     WHERE l.amount <> 0;
+
+    -- 5. The money: every leg of every accepted tip, set-based.
+    PERFORM lp.post_batch('tip', l_tx, l_ref, l_wallet, l_amount, l_kind, l_main);
+
+    -- Replays (an earlier call, or an earlier tip of this batch, with the same sender and key): the original
+    -- tip when the arguments match, LP106 otherwise; a duplicate of a refused tip gets its refusal.
+    FOR i IN 1 .. n LOOP
+        IF a_err[i] = 'duplicate' AND a_err[v_first[i]] IS NOT NULL AND a_err[v_first[i]] <> 'LP106' THEN
+            a_err[i] := a_err[v_first[i]];  -- the earlier tip with this key was refused: so is its retry
+        ELSIF a_err[i] IN ('replay', 'duplicate') THEN
+            SELECT t.* INTO v_old FROM lp.tips AS t WHERE t.sender_id = a_sender[i] AND t.idempotency_key = a_key[i];
+            IF v_old.id IS NULL THEN
+                RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'a claimed tip key has no tip';
+            ELSIF (v_old.recipient_id, v_old.amount, v_old.stream_id, v_old.message, v_old.is_anonymous)
+                  IS DISTINCT FROM (a_to[i], a_amount[i], a_stream[i], a_message[i], a_anon[i]) THEN
+                a_err[i] := 'LP106';
+                a_tip[i] := NULL;
+            ELSE
+                a_err[i] := NULL;
+                a_replay[i] := true;
+                a_tip[i] := v_old.id;
+                a_tx[i] := v_old.transaction_id;
+                a_fee[i] := v_old.fee_amount;
+                a_at[i] := v_old.created_at;
+            END IF;
+        END IF;
+    END LOOP;
+
+    RETURN QUERY
+    SELECT k, a_tip[k], a_sender[k], a_to[k], a_amount[k], a_fee[k], a_tx[k], a_at[k],
+           a_err[k] IS NULL AND a_replay[k], a_err[k],
+           CASE a_err[k]
+               WHEN 'LP018' THEN 'malformed tip (fields: session_token, recipient_id, amount, idempotency_key, stream_id, message of at most 500 characters, is_anonymous; key of 1 to 128 characters)'
+               WHEN 'LP023' THEN 'invalid or expired session'
+               WHEN 'LP022' THEN 'account is sanctioned'
+               WHEN 'LP103' THEN format('tip amount out of range: between %s and %s tokens', v_min, v_max)
+               WHEN 'LP101' THEN 'nobody can tip themselves'
+               WHEN 'LP003' THEN 'recipient or stream not found'
+               WHEN 'LP102' THEN 'only performers receive tips'
+               WHEN 'LP108' THEN 'the recipient cannot receive tips now'
+               WHEN 'LP104' THEN 'the stream is not the recipient''s live stream'
+               WHEN 'LP114' THEN 'this tip needs api.tip (spending limit, or earnings to sweep)'
+               WHEN 'LP107' THEN 'the wallet is in debt and cannot spend'
+               WHEN 'LP100' THEN 'insufficient available balance'
+               WHEN 'LP106' THEN 'idempotency key already used for a different tip'
+           END
+      FROM generate_subscripts(a_err, 1) AS k
+     ORDER BY k;
+END
+$$;
+COMMENT ON FUNCTION api.tip_many(jsonb) IS 'Up to 1000 tips, of any senders, in one call (JSON array of objects: session_token, recipient_id, amount, idempotency_key, optional stream_id, message, is_anonymous). Each tip is authenticated by its own session token and checked exactly as api.tip checks it; the accepted ones are applied set-based under the lock protocol of docs/ledger.md (one claim of every key, each wallet updated once, every entry with its exact before/after balance). One row per tip, in input order: the tip (replayed true for a retry with a used key and the same arguments) or error_code and error_message; a refused tip changes nothing and does not fail the others. LP114 asks to send that tip with api.tip (its sender has a spending limit, or needs the earnings in their credit shards). LP018 when p_tips is not an array of 1 to 1000 elements.';
+REVOKE ALL ON FUNCTION api.tip_many(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.tip_many(jsonb) TO livepanty_app, livepanty_service;

@@ -1,0 +1,240 @@
+"""api.tip_many: many tips of many senders in one call, each authenticated by its own session token, checked
+as api.tip checks it, applied set-based; a refused tip changes nothing and does not fail the others."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+PASSWORD = "tip many test 1"
+
+
+@dataclass
+class Economy:
+    dsn: str
+    ids: dict[str, str]
+    tokens: dict[str, str]
+
+
+@pytest.fixture
+def eco(db_url: str) -> Economy:
+    ids: dict[str, str] = {}
+    tokens: dict[str, str] = {}
+    with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as conn:
+        for name, role in (
+            ("vera", "viewer"),
+            ("walt", "viewer"),
+            ("xena", "viewer"),
+            ("poor", "viewer"),
+            ("pia", "performer"),
+            ("pete", "performer"),
+        ):
+            ids[name] = str(
+                conn.execute(
+                    "SELECT id FROM api.register_user(p_email => %s, p_username => %s, p_password => %s,"
+                    " p_date_of_birth => %s, p_role => %s)",
+                    (f"{name}@example.com", name, PASSWORD, date(1990, 1, 1), role),
+                ).fetchone()["id"]
+            )
+            tokens[name] = conn.execute("SELECT token FROM api.login(%s, %s)", (name, PASSWORD)).fetchone()[
+                "token"
+            ]
+        for name, amount in (("vera", 1000), ("walt", 1000), ("xena", 1000), ("poor", 100)):
+            conn.execute(
+                "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
+                " ARRAY[ROW(lp.system_wallet('issuance'), -%(n)s, 'purchase', 0, false)::lp.posting,"
+                "       ROW((SELECT id FROM lp.wallets WHERE user_id = %(u)s), %(n)s, 'purchase', 0, false)"
+                "::lp.posting])",
+                {"n": amount, "u": ids[name]},
+            )
+    return Economy(db_url, ids, tokens)
+
+
+def tip(eco: Economy, sender: str, recipient: str, amount: Any, key: str | None = None, **extra: Any) -> dict:
+    item = {
+        "session_token": eco.tokens.get(sender, sender),
+        "recipient_id": eco.ids.get(recipient, recipient),
+        "amount": amount,
+        "idempotency_key": key or uuid.uuid4().hex,
+    }
+    item.update(extra)
+    return item
+
+
+def tip_many(eco: Economy, tips: list[Any]) -> list[dict]:
+    """Calls api.tip_many as the application login (no identity of its own) and commits."""
+    with psycopg.connect(eco.dsn, row_factory=dict_row) as conn:
+        conn.execute("SET LOCAL ROLE livepanty_app")
+        rows = conn.execute("SELECT * FROM api.tip_many(%s::jsonb)", (json.dumps(tips),)).fetchall()
+    return rows
+
+
+def state(eco: Economy) -> dict[str, Any]:
+    with psycopg.connect(eco.dsn, row_factory=dict_row) as conn:
+        wallets = {
+            r["name"]: (r["balance"], r["shards"])
+            for r in conn.execute(
+                "SELECT coalesce(w.user_id::text, w.system_code) AS name, w.balance,"
+                " coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s WHERE s.wallet_id = w.id), 0)"
+                " AS shards FROM lp.wallets AS w"
+            ).fetchall()
+        }
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM lp.tips) AS tips, (SELECT count(*) FROM lp.ledger) AS entries"
+        ).fetchone()
+        violations = conn.execute("SELECT * FROM api.verify_ledger()").fetchall()
+    return {"wallets": wallets, **counts, "violations": violations}
+
+
+def total(st: dict[str, Any], eco: Economy, name: str) -> int:
+    balance, shards = st["wallets"][eco.ids.get(name, name)]
+    return int(balance + shards)
+
+
+def test_a_batch_of_many_senders_is_applied_exactly(eco: Economy) -> None:
+    before = state(eco)
+    tips = [
+        tip(eco, "vera", "pia", 100),
+        tip(eco, "walt", "pia", 250),
+        tip(eco, "xena", "pete", 99),
+        tip(eco, "vera", "pete", 10),
+        tip(eco, "walt", "pia", 1),
+    ]
+    rows = tip_many(eco, tips)
+    assert [r["error_code"] for r in rows] == [None] * 5
+    assert [r["ordinal"] for r in rows] == [1, 2, 3, 4, 5]
+    assert all(r["tip_id"] and not r["replayed"] for r in rows)
+    after = state(eco)
+    assert after["violations"] == []
+    assert after["tips"] == before["tips"] + 5
+    # fee: floor(amount * 2000 / 10000) with the default tips.fee_bps (20 %)
+    fees = [r["fee_amount"] for r in rows]
+    assert fees == [20, 50, 19, 2, 0]
+    assert total(after, eco, "vera") == 1000 - 110
+    assert total(after, eco, "walt") == 1000 - 251
+    assert total(after, eco, "xena") == 1000 - 99
+    assert total(after, eco, "pia") == 80 + 200 + 1
+    assert total(after, eco, "pete") == 80 + 8
+    assert total(after, eco, "platform_fees") == 91
+    # every tip is one balanced ledger transaction with its tip as reference
+    with psycopg.connect(eco.dsn) as conn:
+        for r in rows:
+            legs = conn.execute(
+                "SELECT sum(amount), count(*), bool_and(reference_id = %s) FROM lp.ledger"
+                " WHERE transaction_id = %s",
+                (r["tip_id"], r["transaction_id"]),
+            ).fetchone()
+            assert legs == (0, 2 if r["fee_amount"] == 0 else 3, True)
+
+
+def test_a_bad_tip_is_refused_alone_and_changes_nothing(eco: Economy) -> None:
+    before = state(eco)
+    tips: list[Any] = [
+        tip(eco, "vera", "pia", 100),  # ok
+        tip(eco, "poor", "pia", 101),  # LP100: poor has 100
+        tip(eco, "nobody-" + "x" * 36, "pia", 10),  # LP023: not a session token
+        tip(eco, "walt", "walt", 10),  # LP101
+        tip(eco, "walt", "xena", 10),  # LP102: xena is a viewer
+        tip(eco, "walt", str(uuid.uuid4()), 10),  # LP003
+        tip(eco, "walt", "pia", 0),  # LP103
+        tip(eco, "walt", "pia", 10**20),  # LP103: above money.max_tokens
+        tip(eco, "walt", "pia", 10, message="x" * 501),  # LP018
+        tip(eco, "walt", "pia", "10"),  # LP018: amount must be a JSON number
+        "not an object",  # LP018
+        tip(eco, "walt", "pia", 10, surprise=True),  # LP018: unknown field
+        tip(eco, "walt", "pia", 10, stream_id=str(uuid.uuid4())),  # LP003: no such stream
+        tip(eco, "xena", "pete", 5),  # ok
+    ]
+    rows = tip_many(eco, tips)
+    assert [r["error_code"] for r in rows] == [
+        None, "LP100", "LP023", "LP101", "LP102", "LP003", "LP103", "LP103", "LP018", "LP018", "LP018",
+        "LP018", "LP003", None,
+    ]  # fmt: skip
+    assert all(r["tip_id"] is None and r["error_message"] for r in rows if r["error_code"])
+    after = state(eco)
+    assert after["violations"] == []
+    assert after["tips"] == before["tips"] + 2
+    assert total(after, eco, "poor") == 100
+    assert total(after, eco, "walt") == 1000
+    assert total(after, eco, "vera") == 900
+
+
+def test_each_sender_spends_in_input_order_while_the_balance_lasts(eco: Economy) -> None:
+    tips = [tip(eco, "poor", "pia", 60), tip(eco, "poor", "pete", 60), tip(eco, "poor", "pia", 40)]
+    rows = tip_many(eco, tips)
+    assert [r["error_code"] for r in rows] == [None, "LP100", None]
+    assert total(state(eco), eco, "poor") == 0
+
+
+def test_replays_return_the_original_and_move_nothing(eco: Economy) -> None:
+    tips = [tip(eco, "vera", "pia", 100, key="k1"), tip(eco, "walt", "pete", 50, key="k1")]
+    first = tip_many(eco, tips)
+    middle = state(eco)
+    again = tip_many(eco, tips)
+    assert [r["tip_id"] for r in again] == [r["tip_id"] for r in first]
+    assert [r["replayed"] for r in again] == [True, True]
+    assert state(eco) == middle
+    # the same key with other arguments, from the batch path and from api.tip alike
+    changed = tip_many(eco, [tip(eco, "vera", "pia", 101, key="k1")])
+    assert changed[0]["error_code"] == "LP106"
+    assert state(eco) == middle
+
+
+def test_a_key_twice_in_one_batch_is_one_tip(eco: Economy) -> None:
+    before = state(eco)
+    rows = tip_many(
+        eco,
+        [
+            tip(eco, "vera", "pia", 100, key="dup"),
+            tip(eco, "vera", "pia", 100, key="dup"),
+            tip(eco, "vera", "pia", 7, key="dup"),
+        ],
+    )
+    assert [r["error_code"] for r in rows] == [None, None, "LP106"]
+    assert rows[1]["replayed"]
+    assert rows[1]["tip_id"] == rows[0]["tip_id"]
+    after = state(eco)
+    assert after["tips"] == before["tips"] + 1
+    assert total(after, eco, "vera") == 900
+
+
+def test_tips_that_need_the_single_path_say_so(eco: Economy) -> None:
+    with psycopg.connect(eco.dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO lp.spending_limits (user_id, period, limit_tokens) VALUES (%s, 'daily', 500)",
+            (eco.ids["walt"],),
+        )
+    before = state(eco)
+    rows = tip_many(eco, [tip(eco, "walt", "pia", 10), tip(eco, "pia", "pete", 10)])
+    # walt has a spending limit; pia has nothing on her main balance (her earnings would need a sweep)
+    assert [r["error_code"] for r in rows] == ["LP114", "LP114"]
+    assert state(eco) == before
+
+
+def test_the_application_login_alone_cannot_tip_for_anyone(eco: Economy) -> None:
+    before = state(eco)
+    with psycopg.connect(eco.dsn, row_factory=dict_row) as conn:
+        conn.execute("SET LOCAL ROLE livepanty_app")
+        conn.execute("SELECT api.authenticate(%s)", (eco.tokens["vera"],))  # a proven identity helps nothing
+        rows = conn.execute(
+            "SELECT * FROM api.tip_many(%s::jsonb)",
+            (json.dumps([{"recipient_id": eco.ids["pia"], "amount": 10, "idempotency_key": "a"}]),),
+        ).fetchall()
+    assert rows[0]["error_code"] == "LP023"
+    assert state(eco) == before
+
+
+@pytest.mark.parametrize("payload", ["[]", "{}", "null", json.dumps([{}] * 1001)])
+def test_the_batch_itself_must_be_an_array_of_1_to_1000(eco: Economy, payload: str) -> None:
+    with psycopg.connect(eco.dsn) as conn:
+        conn.execute("SET LOCAL ROLE livepanty_app")
+        with pytest.raises(psycopg.Error) as exc:
+            conn.execute("SELECT * FROM api.tip_many(%s::jsonb)", (payload,))
+    assert exc.value.sqlstate == "LP018"
