@@ -1,7 +1,9 @@
 """Money under concurrency: many threads run thousands of random money operations at once.
 
-Purchases (and their refunds and chargebacks), tips (most of them to one hot performer), holds with partial
-captures and releases, payouts through their whole life, and admin adjustments run from several threads on
+Purchases by viewers and performers (and their refunds and chargebacks, which may leave a sharded wallet in
+debt that the next purchase settles), tips one by one and in api.tip_many batches (most of them to one hot
+performer), holds with partial captures, releases and one-second lifetimes, the sweep and expiry jobs, payouts
+through their whole life, and admin adjustments run from several threads on
 their own connections, each call in its own transaction exactly as an application makes it (database role,
 acting user, api function). Some calls are retried with their idempotency key. The test keeps a model of what
 every successful call must have moved and, at the end, checks:
@@ -17,6 +19,7 @@ every successful call must have moved and, at the end, checks:
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import threading
@@ -79,6 +82,12 @@ class Caller:
             self.conn.execute(f"SET LOCAL ROLE {role}")
             return self.conn.execute(query, params).fetchone()
 
+    def many(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """A call that proves identities itself (api.tip_many), as the application login."""
+        with self.conn.transaction():
+            self.conn.execute("SET LOCAL ROLE livepanty_app")
+            return self.conn.execute(query, params).fetchall()
+
     def close(self) -> None:
         self.conn.close()
 
@@ -95,6 +104,12 @@ def _setup(dsn: str) -> dict[str, Any]:
             return str(row["id"])
 
         viewers = [register(f"viewer_{i}", "viewer") for i in range(VIEWERS)]
+        tokens = {
+            user: conn.execute("SELECT token FROM api.login(%s, %s)", (f"viewer_{i}", PASSWORD)).fetchone()[
+                "token"
+            ]
+            for i, user in enumerate(viewers)
+        }
         performers = [register(f"performer_{i}", "performer") for i in range(PERFORMERS)]
         admin = str(
             conn.execute(
@@ -114,7 +129,7 @@ def _setup(dsn: str) -> dict[str, Any]:
                 ).fetchone()["id"]
                 conn.execute("SELECT lp.set_identity(%s::uuid, NULL, 'session')", (admin,))
                 conn.execute("SELECT api.approve_kyc(p_verification_id => %s)", (kyc,))
-    return {"viewers": viewers, "performers": performers, "admin": admin}
+    return {"viewers": viewers, "performers": performers, "admin": admin, "tokens": tokens}
 
 
 def _worker(dsn: str, people: dict[str, Any], model: Model, seed: int) -> None:
@@ -147,8 +162,12 @@ def _worker(dsn: str, people: dict[str, Any], model: Model, seed: int) -> None:
                     "chargeback",
                     "adjust",
                     "replay",
+                    "batch",
+                    "pbuy",
+                    "sweep",
+                    "expire",
                 ],
-                weights=[14, 40, 8, 8, 10, 5, 4, 3, 3, 1, 2, 1, 2, 7],
+                weights=[14, 40, 8, 8, 10, 5, 4, 3, 3, 1, 2, 1, 2, 7, 6, 2, 2, 2],
             )[0]
             try:
                 if op == "replay":
@@ -161,8 +180,10 @@ def _worker(dsn: str, people: dict[str, Any], model: Model, seed: int) -> None:
                     model.outcomes["replay"] += 1
                     continue
 
-                if op == "buy":
-                    user = rng.choice(viewers)
+                if op in ("buy", "pbuy"):
+                    # pbuy: a performer buys (and may later be refunded into debt on a sharded wallet, which
+                    # the next purchase settles inside lp.post)
+                    user = rng.choice(viewers if op == "buy" else performers)
                     payment = caller.call(
                         "livepanty_app",
                         user,
@@ -209,10 +230,12 @@ def _worker(dsn: str, people: dict[str, Any], model: Model, seed: int) -> None:
 
                 elif op == "hold":
                     holder, payee = rng.choice(viewers), pick_performer()
-                    params = {"p": payee, "a": rng.randint(20, 300), "k": key()}
+                    # some holds live one second, so that the expiry job and lazy expiry have work
+                    life = rng.choice(["1 second", None, None])
+                    params = {"p": payee, "a": rng.randint(20, 300), "k": key(), "e": life}
                     query = (
                         "SELECT * FROM api.place_hold(p_payee_id => %(p)s, p_amount => %(a)s,"
-                        " p_idempotency_key => %(k)s)"
+                        " p_idempotency_key => %(k)s, p_expires_in => %(e)s::interval)"
                     )
                     hold = caller.call("livepanty_app", holder, query, params)
                     with model.lock:
@@ -324,6 +347,38 @@ def _worker(dsn: str, people: dict[str, Any], model: Model, seed: int) -> None:
                     model.move({user: -recovered, "chargeback_losses": -written_off, "issuance": tokens})
                     last = ("livepanty_service", None, query, params, done)
 
+                elif op == "batch":
+                    # api.tip_many: several viewers' tips in one transaction, each with its own session token
+                    senders = rng.sample(viewers, 4)
+                    items = [
+                        {
+                            "session_token": people["tokens"][sender],
+                            "recipient_id": pick_performer(),
+                            "amount": rng.randint(1, 120),
+                            "idempotency_key": key(),
+                        }
+                        for sender in senders
+                    ]
+                    rows = caller.many("SELECT * FROM api.tip_many(%(t)s::jsonb)", {"t": json.dumps(items)})
+                    for item, row in zip(items, rows, strict=True):
+                        if row["error_code"] is None:
+                            fee = row["fee_amount"]
+                            model.move(
+                                {
+                                    str(row["sender_id"]): -row["amount"],
+                                    item["recipient_id"]: row["amount"] - fee,
+                                    "platform_fees": fee,
+                                }
+                            )
+                        elif row["error_code"] in EXPECTED_REFUSALS:
+                            model.outcomes[f"batch:{row['error_code']}"] += 1
+                        else:
+                            model.failures.append(f"batch tip: [{row['error_code']}] {row['error_message']}")
+
+                elif op in ("sweep", "expire"):
+                    function = "sweep_wallets" if op == "sweep" else "expire_holds"
+                    caller.call("livepanty_service", None, f"SELECT api.{function}(20) AS n", {})
+
                 elif op == "adjust":
                     user = rng.choice(viewers + performers)
                     amount = rng.choice([-1, 1]) * rng.randint(1, 50)
@@ -372,7 +427,19 @@ def test_random_concurrent_money_operations_keep_every_invariant(db_url: str) ->
     assert model.failures == [], model.failures[:20]
     done = sum(n for op, n in model.outcomes.items() if ":" not in op)
     assert done > THREADS * OPS_PER_THREAD // 3, model.outcomes  # the workload really ran
-    for op in ("buy", "tip", "ptip", "hold", "capture", "payout", "replay"):
+    for op in (
+        "buy",
+        "pbuy",
+        "tip",
+        "ptip",
+        "hold",
+        "capture",
+        "payout",
+        "replay",
+        "batch",
+        "sweep",
+        "expire",
+    ):
         assert model.outcomes[op] > 0, (op, model.outcomes)
 
     balances = _balances(db_url)
