@@ -637,6 +637,7 @@ SQL_FUNCTIONS: dict[type, str] = {
     OutboxMessage: "api.claim_messages",
     StreamStats: "api.stream_stats",
     TipListing: "api.list_tips",
+    TipOutcome: "api.tip_many",
     SpendingLimitStatus: "api.get_spending_limits",
     Wallet: "api.get_wallet",
     LedgerEntry: "api.wallet_history",

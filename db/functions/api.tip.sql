@@ -9,58 +9,82 @@ CREATE FUNCTION api.tip(
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
+-- Lean: one read for every check, one claim, one posting (lock protocol: docs/ledger.md).
 DECLARE
-    v_sender    uuid := lp.require_user();
-    v_message   text := lp.check_text(p_message, 'message', 500);
-    v_key       text := lp.check_text(p_idempotency_key, 'idempotency_key', 128, true);
-    v_min       bigint := (lp.setting('tips.min_tokens'))::bigint;
-    v_max       bigint := (lp.setting('tips.max_tokens'))::bigint;
-    v_tip       lp.tips;
-    v_recipient lp.users;
-    v_stream    lp.streams;
-    v_fee       bigint;
-    v_tx        uuid := gen_random_uuid();
-    v_from      uuid;
-    v_to        uuid;
+    v_sender  uuid := lp.require_user();
+    v_message text := lp.check_text(p_message, 'message', 500);
+    v_key     text := lp.check_text(p_idempotency_key, 'idempotency_key', 128, true);
+    v_tip     lp.tips;
+    v_fee     bigint;
+    v_tx      uuid := gen_random_uuid();
+    c         record;
 BEGIN
-    -- A retry with the same key returns the original tip; the same key with other arguments is refused.
-    SELECT t.* INTO v_tip FROM lp.tips AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key;
-    IF v_tip.id IS NOT NULL THEN
-        RETURN lp.replay_tip(v_tip, p_recipient_id, p_amount, p_stream_id, v_message, p_is_anonymous);
-    END IF;
+    -- Everything the checks below need, in one statement.
+    SELECT (SELECT t FROM lp.tips AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key) AS old,
+           (SELECT array_agg(s.value ORDER BY s.key) FROM lp.settings AS s
+             WHERE s.key IN ('money.max_tokens', 'tips.fee_bps', 'tips.max_tokens', 'tips.min_tokens')) AS cfg,
+           u.id AS to_user, u.role AS to_role,
+           EXISTS (SELECT 1 FROM lp.user_sanctions AS z
+                    WHERE z.user_id = v_sender AND z.revoked_at IS NULL AND z.sanction_type IN ('suspension', 'ban')
+                      AND z.starts_at <= now() AND (z.ends_at IS NULL OR z.ends_at > now())) AS sender_sanctioned,
+           EXISTS (SELECT 1 FROM lp.user_sanctions AS z
+                    WHERE z.user_id = u.id AND z.revoked_at IS NULL AND z.sanction_type IN ('suspension', 'ban')
+                      AND z.starts_at <= now() AND (z.ends_at IS NULL OR z.ends_at > now())) AS to_sanctioned,
+           EXISTS (SELECT 1 FROM lp.spending_limits AS l
+                    WHERE l.user_id = v_sender
+                      AND (l.limit_tokens IS NOT NULL OR l.pending_limit_tokens IS NOT NULL)) AS limited,
+           (SELECT w.id FROM lp.wallets AS w WHERE w.user_id = v_sender) AS from_wallet,
+           (SELECT w.id FROM lp.wallets AS w WHERE w.user_id = u.id) AS to_wallet,
+           (SELECT w.id FROM lp.wallets AS w WHERE w.system_code = 'platform_fees') AS fee_wallet,
+           st.id AS stream, st.host_id, st.status AS stream_status
+      INTO c
+      FROM (SELECT 1) AS one
+      LEFT JOIN lp.users AS u ON u.id = p_recipient_id AND u.deleted_at IS NULL
+      LEFT JOIN lp.streams AS st ON st.id = p_stream_id AND st.deleted_at IS NULL;
 
+    -- A retry with the same key returns the original tip; the same key with other arguments is refused.
+    IF (c.old).id IS NOT NULL THEN
+        RETURN lp.replay_tip(c.old, p_recipient_id, p_amount, p_stream_id, v_message, p_is_anonymous);
+    END IF;
+    IF cardinality(c.cfg) IS DISTINCT FROM 4 THEN  -- a setting is missing: lp.setting says which (LP091)
+        PERFORM lp.setting(k) FROM unnest(ARRAY['money.max_tokens', 'tips.fee_bps', 'tips.max_tokens',
+                                                 'tips.min_tokens']) AS k;
+    END IF;
     -- LP103 outside tips.min_tokens..tips.max_tokens, or above money.max_tokens (whichever is lower applies).
     PERFORM lp.check_tokens(p_amount, 'tip amount');
-    IF p_amount < v_min OR p_amount > v_max THEN
+    IF p_amount < (c.cfg[4])::bigint OR p_amount > (c.cfg[3])::bigint THEN
         RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'tip amount out of range',
-            DETAIL = format('between %s and %s tokens', v_min, v_max);
+            DETAIL = format('between %s and %s tokens', c.cfg[4], c.cfg[3]);
     END IF;
     IF p_recipient_id = v_sender THEN
         RAISE EXCEPTION USING ERRCODE = 'LP101', MESSAGE = 'nobody can tip themselves';
     END IF;
-    SELECT u.* INTO v_recipient FROM lp.users AS u WHERE u.id = p_recipient_id AND u.deleted_at IS NULL;
-    IF v_recipient.id IS NULL THEN
+    IF c.to_user IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'recipient not found';
     END IF;
-    IF v_recipient.role <> 'performer' THEN
+    IF c.to_role <> 'performer' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP102', MESSAGE = 'only performers receive tips';
     END IF;
-    PERFORM lp.assert_not_sanctioned(v_sender);
-    IF (lp.active_sanction(p_recipient_id)).id IS NOT NULL THEN
+    IF c.sender_sanctioned THEN
+        PERFORM lp.assert_not_sanctioned(v_sender);  -- raises LP022 with the sanction's details
+    END IF;
+    IF c.to_sanctioned THEN
         RAISE EXCEPTION USING ERRCODE = 'LP108', MESSAGE = 'the recipient cannot receive tips now';
     END IF;
     IF p_stream_id IS NOT NULL THEN
-        SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL;
-        IF v_stream.id IS NULL THEN
+        IF c.stream IS NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
         END IF;
-        IF v_stream.host_id <> p_recipient_id OR v_stream.status <> 'live' THEN
+        IF c.host_id <> p_recipient_id OR c.stream_status <> 'live' THEN
             RAISE EXCEPTION USING ERRCODE = 'LP104', MESSAGE = 'the stream is not the recipient''s live stream',
-                DETAIL = format('stream status %s', v_stream.status);
+                DETAIL = format('stream status %s', c.stream_status);
         END IF;
     END IF;
+    IF c.fee_wallet IS NULL THEN
+        PERFORM lp.system_wallet('platform_fees');  -- raises LP199
+    END IF;
 
-    v_fee := lp.fee_for(p_amount);
+    v_fee := lp.fee_for(p_amount, (c.cfg[2])::bigint);
     INSERT INTO lp.tips (sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous,
                          transaction_id, idempotency_key)
     VALUES (v_sender, p_recipient_id, p_stream_id, p_amount, v_fee, v_message, coalesce(p_is_anonymous, false),
@@ -73,18 +97,16 @@ BEGIN
         RETURN lp.replay_tip(v_tip, p_recipient_id, p_amount, p_stream_id, v_message, p_is_anonymous);
     END IF;
     -- After the claim, so that a concurrent retry of this very tip waits for it instead of being counted.
-    PERFORM lp.check_spending_limit(v_sender, p_amount);
+    IF c.limited THEN
+        PERFORM lp.check_spending_limit(v_sender, p_amount);
+    END IF;
 
-    SELECT (array_agg(w.id) FILTER (WHERE w.user_id = v_sender))[1],
-           (array_agg(w.id) FILTER (WHERE w.user_id = p_recipient_id))[1]
-      INTO v_from, v_to
-      FROM lp.wallets AS w WHERE w.user_id IN (v_sender, p_recipient_id);
     -- Zero legs are left out (a fee of 0, or a fee of 100 % that leaves the performer nothing).
     PERFORM lp.post(v_tx, 'tip', v_tip.id,
         ARRAY(SELECT ROW(l.wallet_id, l.amount, l.kind, 0, false)::lp.posting
-                FROM (VALUES (v_from, -p_amount, 'tip'),
-                             (v_to, p_amount - v_fee, 'tip'),
-                             (lp.system_wallet('platform_fees'), v_fee, 'tip_fee')) AS l (wallet_id, amount, kind)
+                FROM (VALUES (c.from_wallet, -p_amount, 'tip'),
+                             (c.to_wallet, p_amount - v_fee, 'tip'),
+                             (c.fee_wallet, v_fee, 'tip_fee')) AS l (wallet_id, amount, kind)
                WHERE l.amount <> 0));
     RETURN v_tip;
 END

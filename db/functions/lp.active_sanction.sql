@@ -3,7 +3,6 @@ CREATE FUNCTION lp.active_sanction(
     p_types   text[] DEFAULT ARRAY['suspension', 'ban']
 ) RETURNS lp.user_sanctions
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
     v_sanction lp.user_sanctions;

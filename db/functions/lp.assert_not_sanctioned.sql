@@ -3,7 +3,6 @@ CREATE FUNCTION lp.assert_not_sanctioned(
     p_types   text[] DEFAULT ARRAY['suspension', 'ban']
 ) RETURNS void
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
     v_sanction lp.user_sanctions := lp.active_sanction(p_user_id, p_types);

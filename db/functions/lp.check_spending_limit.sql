@@ -1,6 +1,5 @@
 CREATE FUNCTION lp.check_spending_limit(p_user_id uuid, p_amount bigint) RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
     v_limit record;

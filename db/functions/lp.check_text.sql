@@ -5,7 +5,6 @@ CREATE FUNCTION lp.check_text(
     p_required boolean DEFAULT false
 ) RETURNS text
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
     v_value text := nullif(btrim(p_value), '');

@@ -1,6 +1,5 @@
 CREATE FUNCTION lp.check_tokens(p_tokens bigint, p_what text, p_signed boolean DEFAULT false) RETURNS bigint
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
     v_max bigint := (lp.setting('money.max_tokens'))::bigint;

@@ -1,6 +1,5 @@
 CREATE FUNCTION lp.hash_token(p_token text) RETURNS bytea
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    SET search_path = pg_catalog, ext, pg_temp
 AS $$
     SELECT sha256(convert_to(p_token, 'UTF8'))
 $$;

@@ -136,23 +136,25 @@ BEGIN
             END LOOP;
             CONTINUE WHEN v_amount[i] = 0;
         ELSE
-            -- A credit shard nobody holds, so concurrent credits to a hot wallet take different rows; only
-            -- when every shard is busy, queue behind a random one.
-            SELECT s.shard INTO v_shard
-              FROM lp.wallet_shards AS s
-             WHERE s.wallet_id = v_wallet[i]
-             ORDER BY s.shard
-             LIMIT 1
-               FOR NO KEY UPDATE SKIP LOCKED;
-            IF v_shard IS NULL THEN
-                v_shard := (1 + floor(random() * v_count[i]))::smallint;
-            END IF;
+            -- A credit shard nobody holds, so concurrent credits to a hot wallet take different rows (the pick
+            -- and the write in one statement); only when every shard is busy, queue behind a random one.
             UPDATE lp.wallet_shards AS s SET balance = s.balance + v_amount[i]
-             WHERE s.wallet_id = v_wallet[i] AND s.shard = v_shard
-            RETURNING s.balance INTO v_after;
+              FROM (SELECT f.shard FROM lp.wallet_shards AS f
+                     WHERE f.wallet_id = v_wallet[i]
+                     ORDER BY f.shard
+                     LIMIT 1
+                       FOR NO KEY UPDATE SKIP LOCKED) AS free
+             WHERE s.wallet_id = v_wallet[i] AND s.shard = free.shard
+            RETURNING s.shard, s.balance INTO v_shard, v_after;
             IF NOT FOUND THEN
-                RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'wallet shard missing',
-                    DETAIL = format('wallet %s shard %s', v_wallet[i], v_shard);
+                v_shard := (1 + floor(random() * v_count[i]))::smallint;
+                UPDATE lp.wallet_shards AS s SET balance = s.balance + v_amount[i]
+                 WHERE s.wallet_id = v_wallet[i] AND s.shard = v_shard
+                RETURNING s.balance INTO v_after;
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'wallet shard missing',
+                        DETAIL = format('wallet %s shard %s', v_wallet[i], v_shard);
+                END IF;
             END IF;
         END IF;
         e_tx := e_tx || p_transaction_id;  e_sweep := e_sweep || false;

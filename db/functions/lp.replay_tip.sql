@@ -7,7 +7,6 @@ CREATE FUNCTION lp.replay_tip(
     p_is_anonymous boolean
 ) RETURNS lp.tips
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path = pg_catalog, ext, pg_temp
 AS $$
 BEGIN
     IF (p_tip.recipient_id, p_tip.amount, p_tip.stream_id, p_tip.message, p_tip.is_anonymous)

@@ -1,6 +1,5 @@
 CREATE FUNCTION lp.require_user(VARIADIC p_roles text[] DEFAULT NULL) RETURNS uuid
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
     v_user_id uuid := api.current_user_id();

@@ -1,6 +1,5 @@
 CREATE FUNCTION lp.setting(p_key text) RETURNS jsonb
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
     v_value jsonb;

@@ -9,7 +9,6 @@ RETURNS TABLE (
     reserved             bigint
 )
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog, ext, pg_temp
 AS $$
     -- A pending change whose time has come is in force even before anything rewrites the row: the cap is
     -- then the pending value (NULL: the limit was removed) and nothing is pending any more.

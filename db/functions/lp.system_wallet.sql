@@ -1,6 +1,5 @@
 CREATE FUNCTION lp.system_wallet(p_code text) RETURNS uuid
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
     v_id uuid;
