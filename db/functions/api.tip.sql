@@ -16,7 +16,7 @@ DECLARE
     v_key     text := lp.check_text(p_idempotency_key, 'idempotency_key', 128, true);
     v_tip     lp.tips;
     v_fee     bigint;
-    v_tx      uuid := gen_random_uuid();
+    v_tx      uuid := lp.uuid_v7();
     c         record;
 BEGIN
     -- Everything the checks below need, in one statement.

@@ -185,7 +185,7 @@ BEGIN
         INSERT INTO lp.tips AS t (sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous,
                                   transaction_id, idempotency_key)
         SELECT a_sender[k], a_to[k], a_stream[k], a_amount[k], lp.fee_for(a_amount[k], v_bps), a_message[k],
-               a_anon[k], gen_random_uuid(), a_key[k]
+               a_anon[k], lp.uuid_v7(), a_key[k]
           FROM generate_subscripts(a_err, 1) AS k
          WHERE a_err[k] IS NULL
          ORDER BY a_sender[k], a_key[k]

@@ -1,5 +1,7 @@
 -- Undo 0015_money_core_v2. The repeatables are dropped before this runs (the older ones re-create lp.settle_debt).
 SET ROLE livepanty_owner;
+ALTER TABLE lp.tips ALTER COLUMN id SET DEFAULT gen_random_uuid();
+DROP FUNCTION lp.uuid_v7();
 COMMENT ON COLUMN lp.ledger.wallet_id IS NULL;
 ALTER TABLE lp.ledger ADD CONSTRAINT ledger_wallet_id_fkey FOREIGN KEY (wallet_id) REFERENCES lp.wallets (id) ON DELETE RESTRICT;
 RESET ROLE;

@@ -1,7 +1,7 @@
 SET ROLE livepanty_owner;
 
 CREATE TABLE lp.tips (
-    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id              uuid PRIMARY KEY DEFAULT lp.uuid_v7(),
     sender_id       uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
     recipient_id    uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
     stream_id       uuid REFERENCES lp.streams (id) ON DELETE SET NULL,

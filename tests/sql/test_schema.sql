@@ -2,7 +2,7 @@
 -- /work/shared/seed/schema-documentation.md and db/schema/). Run as the superuser: constraint tests insert
 -- directly and expect SQLSTATE 23514 (check_violation) or 23503 (foreign_key_violation).
 BEGIN;
-SELECT plan(121);
+SELECT plan(125);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -299,6 +299,22 @@ SELECT throws_ok($$INSERT INTO lp.payouts (user_id, kyc_verification_id, tokens,
                    VALUES (tests.user_id('alice'), '00000000-0000-0000-0000-0000000000c1', 100, 100, 100, 'paypal', 'p1');
                    DELETE FROM lp.kyc_verifications WHERE id = '00000000-0000-0000-0000-0000000000c1'$$, '23503', NULL,
                  'a KYC verification a payout relies on cannot be deleted (RESTRICT)');
+
+-- == Time-ordered ids (lp.uuid_v7): tips and ledger transactions insert at the right edge of their indexes ======
+SELECT col_default_is('lp', 'tips', 'id', 'lp.uuid_v7()', 'tip ids are time-ordered uuids');
+SELECT is(substr(lp.uuid_v7()::text, 15, 1), '7', 'lp.uuid_v7: version nibble 7');
+SELECT ok(substr(lp.uuid_v7()::text, 20, 1) IN ('8', '9', 'a', 'b'), 'lp.uuid_v7: RFC 9562 variant');
+CREATE TEMPORARY TABLE v7 (n int, id uuid);
+DO $$
+BEGIN
+    FOR i IN 1 .. 5 LOOP
+        INSERT INTO v7 VALUES (i, lp.uuid_v7());
+        PERFORM pg_sleep(0.002);
+    END LOOP;
+END
+$$;
+SELECT is((SELECT array_agg(n ORDER BY id) FROM v7), ARRAY[1, 2, 3, 4, 5],
+          'lp.uuid_v7: ids made a few milliseconds apart sort in the order they were made');
 
 SELECT * FROM finish();
 ROLLBACK;
