@@ -23,6 +23,7 @@ DECLARE
     v_actor  uuid := lp.require_user();
     v_target uuid := coalesce(p_user_id, v_actor);
     v_wallet uuid;
+    v_shards smallint;
 BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 500 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'limit must be between 1 and 500';
@@ -33,23 +34,24 @@ BEGIN
     IF v_target <> v_actor AND lp.current_user_role() IS DISTINCT FROM 'admin' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'wallet not found';
     END IF;
-    SELECT w.id INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = v_target;
+    SELECT w.id, w.shard_count INTO v_wallet, v_shards FROM lp.wallets AS w WHERE w.user_id = v_target;
     IF v_wallet IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'wallet not found';
     END IF;
-    -- Keyset pagination on ledger_wallet_history_idx (wallet_id, id), read backwards from (wallet, p_before_id):
-    -- a page costs p_limit index entries whatever its depth, and entries appended meanwhile (higher ids) never
-    -- shift the pages that follow. The wallet is matched as a closed range (>= and <=) rather than with = on
-    -- purpose: with =, the planner drops wallet_id from the sort order and may prefer walking ledger_pkey
-    -- backwards filtering on wallet_id (the whole ledger for a quiet wallet); the range keeps (wallet_id, id)
-    -- the only index that yields the order.
+    -- Keyset pagination over the wallet's accounts (main balance = shard 0, credit shards 1..n): each account's
+    -- newest p_limit entries below p_before_id, read backwards on ledger_account_chain_idx (wallet_id, shard, id),
+    -- merged by id. A page costs at most (shards + 1) * p_limit index entries whatever its depth, and entries
+    -- appended meanwhile (higher ids) never shift the pages that follow.
     RETURN QUERY
-    SELECT l.id, l.transaction_id, l.shard, l.amount, l.balance_before, l.balance_after, l.entry_kind,
-           l.reference_type, l.reference_id, l.description, l.created_at
-      FROM lp.ledger AS l
-     WHERE l.wallet_id >= v_wallet AND l.wallet_id <= v_wallet
-       AND l.id < coalesce(p_before_id, 9223372036854775807)
-     ORDER BY l.wallet_id DESC, l.id DESC
+    SELECT e.id, e.transaction_id, e.shard, e.amount, e.balance_before, e.balance_after, e.entry_kind,
+           e.reference_type, e.reference_id, e.description, e.created_at
+      FROM generate_series(0, v_shards) AS acct (shard)
+     CROSS JOIN LATERAL (SELECT l.* FROM lp.ledger AS l
+                          WHERE l.wallet_id = v_wallet AND l.shard = acct.shard
+                            AND l.id < coalesce(p_before_id, 9223372036854775807)
+                          ORDER BY l.id DESC
+                          LIMIT p_limit) AS e
+     ORDER BY e.id DESC
      LIMIT p_limit;
 END
 $$;

@@ -138,12 +138,17 @@ BEGIN
         ELSE
             -- A credit shard nobody holds, so concurrent credits to a hot wallet take different rows (the pick
             -- and the write in one statement); only when every shard is busy, queue behind a random one.
+            -- (A CTE runs once: a subquery in FROM could be run again per row, and the row this very
+            -- statement updated would then be skipped as locked, so a second shard would be picked too.)
+            WITH free AS MATERIALIZED (
+                SELECT f.shard FROM lp.wallet_shards AS f
+                 WHERE f.wallet_id = v_wallet[i]
+                 ORDER BY f.shard
+                 LIMIT 1
+                   FOR NO KEY UPDATE SKIP LOCKED
+            )
             UPDATE lp.wallet_shards AS s SET balance = s.balance + v_amount[i]
-              FROM (SELECT f.shard FROM lp.wallet_shards AS f
-                     WHERE f.wallet_id = v_wallet[i]
-                     ORDER BY f.shard
-                     LIMIT 1
-                       FOR NO KEY UPDATE SKIP LOCKED) AS free
+              FROM free
              WHERE s.wallet_id = v_wallet[i] AND s.shard = free.shard
             RETURNING s.shard, s.balance INTO v_shard, v_after;
             IF NOT FOUND THEN

@@ -41,4 +41,11 @@ REVOKE ALL ON FUNCTION lp.uuid_v7() FROM PUBLIC;
 
 ALTER TABLE lp.tips ALTER COLUMN id SET DEFAULT lp.uuid_v7();
 
+-- Only the ledger indexes a read needs (docs/ledger.md, "Indexes"); every entry paid for six.
+--  * ledger_wallet_history_idx (wallet_id, id): api.wallet_history merges the wallet's accounts on
+--    ledger_account_chain_idx (wallet_id, shard, id) instead;
+--  * ledger_reference_idx (reference_type, reference_id): no read looks entries up by reference.
+DROP INDEX lp.ledger_wallet_history_idx;
+DROP INDEX lp.ledger_reference_idx;
+
 RESET ROLE;

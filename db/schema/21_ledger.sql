@@ -28,10 +28,8 @@ COMMENT ON COLUMN lp.ledger.entry_kind IS 'What the entry is: purchase, refund, 
 COMMENT ON COLUMN lp.ledger.shard IS 'Which account of the wallet the entry moved: 0 = the main balance (lp.wallets.balance), n > 0 = credit shard n (lp.wallet_shards). balance_before/after are that account''s.';
 COMMENT ON COLUMN lp.ledger.reference_type IS 'Kind of business object the entry belongs to; reference_id is its id.';
 
-CREATE INDEX ledger_wallet_history_idx ON lp.ledger (wallet_id, id);
 CREATE INDEX ledger_wallet_created_at_idx ON lp.ledger (wallet_id, created_at);
 CREATE INDEX ledger_transaction_idx ON lp.ledger (transaction_id);
-CREATE INDEX ledger_reference_idx ON lp.ledger (reference_type, reference_id);
 CREATE INDEX ledger_account_chain_idx ON lp.ledger (wallet_id, shard, id);
 
 ALTER TABLE lp.ledger ENABLE ROW LEVEL SECURITY;

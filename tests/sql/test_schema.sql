@@ -2,7 +2,7 @@
 -- /work/shared/seed/schema-documentation.md and db/schema/). Run as the superuser: constraint tests insert
 -- directly and expect SQLSTATE 23514 (check_violation) or 23503 (foreign_key_violation).
 BEGIN;
-SELECT plan(125);
+SELECT plan(126);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -139,6 +139,9 @@ SELECT has_index('lp', 'streams', 'streams_one_live_per_host_key', ARRAY['host_i
 SELECT index_is_unique('lp', 'streams', 'streams_one_live_per_host_key', 'a host has at most one live stream');
 -- history by user and date
 SELECT has_index('lp', 'ledger', 'ledger_wallet_created_at_idx', ARRAY['wallet_id', 'created_at'], 'ledger history by wallet and date');
+SELECT indexes_are('lp', 'ledger', ARRAY['ledger_pkey', 'ledger_transaction_idx', 'ledger_account_chain_idx',
+                                         'ledger_wallet_created_at_idx'],
+                   'the ledger has the four indexes its reads need and no other (docs/ledger.md, "Indexes")');
 SELECT has_index('lp', 'ledger', 'ledger_transaction_idx', ARRAY['transaction_id'], 'ledger entries by transaction');
 SELECT has_index('lp', 'tips', 'tips_sender_idx', ARRAY['sender_id', 'created_at'], 'tips by sender and date');
 SELECT has_index('lp', 'tips', 'tips_recipient_idx', ARRAY['recipient_id', 'created_at'], 'tips by recipient and date');

@@ -229,7 +229,7 @@ SELECT results_eq($$SELECT shard > 0, amount, balance_after - balance_before, en
                   'wallet_history: a performer''s tip income is on a credit shard (shard > 0), net of the fee');
 SELECT tests.clear_authentication();
 
--- The page is read from ledger_wallet_history_idx (wallet_id, id), never by scanning the ledger: give the
+-- The page is read from ledger_account_chain_idx (wallet_id, shard, id), never by scanning the ledger: give the
 -- planner a ledger of some size (4000 entries of another wallet) and statistics, then count the scans.
 INSERT INTO lp.ledger (transaction_id, wallet_id, shard, amount, balance_before, balance_after, entry_kind,
                        reference_type, reference_id)
@@ -240,13 +240,13 @@ SELECT md5(g::text)::uuid, lp.system_wallet('adjustments'), s.shard, s.sign, s.s
 UPDATE lp.wallet_shards SET balance = CASE shard WHEN 14 THEN 2000 ELSE -2000 END
  WHERE wallet_id = lp.system_wallet('adjustments') AND shard IN (14, 15);
 ANALYZE lp.ledger;
-SELECT tests.put('scans', jsonb_build_array(pg_stat_get_xact_numscans('lp.ledger_wallet_history_idx'::regclass),
+SELECT tests.put('scans', jsonb_build_array(pg_stat_get_xact_numscans('lp.ledger_account_chain_idx'::regclass),
                                             pg_stat_get_xact_numscans('lp.ledger'::regclass)));
 SELECT tests.authenticate_as('vera');
 SELECT is((SELECT count(*) FROM api.wallet_history(NULL, NULL, 10)), 10::bigint, 'wallet_history: a page of 10');
 SELECT tests.clear_authentication();
-SELECT ok(pg_stat_get_xact_numscans('lp.ledger_wallet_history_idx'::regclass) > (tests.get('scans') ->> 0)::bigint,
-          'wallet_history: the page was read through ledger_wallet_history_idx (wallet_id, id)');
+SELECT ok(pg_stat_get_xact_numscans('lp.ledger_account_chain_idx'::regclass) > (tests.get('scans') ->> 0)::bigint,
+          'wallet_history: the page was read through ledger_account_chain_idx (wallet_id, shard, id)');
 SELECT is(pg_stat_get_xact_numscans('lp.ledger'::regclass), (tests.get('scans') ->> 1)::bigint,
           'wallet_history: no sequential scan of lp.ledger');
 

@@ -1,0 +1,699 @@
+"""Deadlock regression tests for the lock protocol of the money code (docs/ledger.md, "Lock protocol").
+
+Each test forces, attempt after attempt, one interleaving in which the first money core (before issue 7) took
+a lock out of order, and deadlocked (each test failed on that code in every run: 40P01 in 6-14 of 20 attempts
+for the races of flaw 1, in every attempt for flaws 2 and 3), and asserts that no
+attempt hit a deadlock (SQLSTATE 40P01) or any other unexpected error, and that ``api.verify_ledger()`` finds
+nothing afterwards. Every operation is a real api call on a connection of its own, in its own transaction,
+with the role and acting user the application uses. The tests only widen windows, in ways a busy production
+system also produces (a slow transaction, a job that commits a little later):
+
+* a test-only trigger (schema ``lp_test_gate``, dropped afterwards) pauses a transaction that asked for it
+  just before its first ledger ``INSERT``, i.e. holding every row and shard lock its postings took, until
+  the test opens the gate;
+* a job or refund transaction is kept open until the others queue behind it;
+* ``deadlock_timeout`` is 50 ms in every session, so a cycle is reported fast; the test waits for each stage
+  by watching ``pg_blocking_pids`` (a stage that never comes is not waited for forever: the attempt goes on).
+
+The stages never assume the flawed order: with a correct lock protocol every attempt simply completes.
+
+1. The foreign key ``lp.ledger.wallet_id -> lp.wallets`` takes FOR KEY SHARE on the wallet rows at lp.post's
+   final INSERT, after the shards. ``api.sweep_wallets`` and ``lp.claw_back`` lock wallet rows FOR UPDATE and
+   then update them, which the key share must wait for; once that transaction commits, PostgreSQL follows the
+   row's update chain and makes the key share wait for whoever updates the row next. When that next updater
+   is waiting for a shard the key-sharing transaction holds, it is a cycle. One test per reported pair
+   (complete_payment, reject_payout, capture_hold and tip crediting a performer, against the performer's own
+   tip or the hold expiry job updating the row); the row locker is the sweep job on even attempts and a
+   refund on odd ones. Whether the cycle closes is a race PostgreSQL decides when the row locker commits, so
+   each test makes ``ATTEMPTS`` attempts with ``KEY_SHARERS`` credits each, and a single deadlock fails it.
+2. ``api.complete_payment`` and ``api.adjust_balance`` call ``lp.settle_debt`` again after ``lp.post``: when a
+   refund put the wallet in debt in between, the sweep takes the main row after a shard of the same wallet,
+   against the owner's tip that holds the main row and waits for every shard. Forced: every attempt.
+3. ``lp.claw_back`` locks the buyer's main row and only then lets lp.post take an issuance shard, whose wallet
+   id may sort first: against purchases of the same buyer that hold every issuance shard and wait for that
+   main row. Forced: every attempt.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+PASSWORD = "lock protocol test 1"
+ATTEMPTS = int(os.environ.get("LIVEPANTY_LOCK_ATTEMPTS", "20"))
+#: The deterministic interleavings (flaws 2 and 3) need fewer attempts.
+FORCED_ATTEMPTS = int(os.environ.get("LIVEPANTY_LOCK_FORCED_ATTEMPTS", "10"))
+#: Calls crediting the performer at once in the tests of flaw 1: a deadlock needs only one of them to lose
+#: its race against the updater of the wallet row, so several make a lost race (and the test) likely.
+KEY_SHARERS = 3
+DEADLOCK_TIMEOUT = "50ms"
+#: How long the test waits for a stage (a call paused or queued) before it lets the attempt go on anyway.
+STAGE_TIMEOUT = 5.0
+DEADLOCK = "40P01"
+
+TIP = "SELECT * FROM api.tip(p_recipient_id => %(r)s, p_amount => %(a)s, p_idempotency_key => %(k)s)"
+CREATE_PAYMENT = (
+    "SELECT * FROM api.create_payment(p_bundle_code => %(b)s, p_provider => 'test',"
+    " p_idempotency_key => %(k)s)"
+)
+COMPLETE_PAYMENT = (
+    "SELECT * FROM api.complete_payment(p_payment_id => %(p)s, p_provider_reference => %(r)s,"
+    " p_idempotency_key => %(k)s)"
+)
+REFUND = (
+    "SELECT * FROM api.refund_payment(p_payment_id => %(p)s, p_reason => 'test', p_idempotency_key => %(k)s)"
+)
+CHARGEBACK = (
+    "SELECT * FROM api.chargeback_payment(p_payment_id => %(p)s, p_reason => 'test',"
+    " p_idempotency_key => %(k)s)"
+)
+ADJUST = (
+    "SELECT * FROM api.adjust_balance(p_user_id => %(u)s, p_amount => %(a)s, p_reason => 'lock test',"
+    " p_idempotency_key => %(k)s)"
+)
+REQUEST_PAYOUT = (
+    "SELECT * FROM api.request_payout(p_tokens => %(t)s, p_method => 'paypal', p_idempotency_key => %(k)s)"
+)
+REJECT_PAYOUT = (
+    "SELECT * FROM api.reject_payout(p_payout_id => %(p)s, p_reason => 'test', p_idempotency_key => %(k)s)"
+)
+PLACE_HOLD = (
+    "SELECT * FROM api.place_hold(p_payee_id => %(p)s, p_amount => %(a)s, p_idempotency_key => %(k)s,"
+    " p_expires_in => %(e)s::interval)"
+)
+CAPTURE_HOLD = (
+    "SELECT * FROM api.capture_hold(p_hold_id => %(h)s, p_amount => %(a)s, p_idempotency_key => %(k)s)"
+)
+SWEEP_JOB = "SELECT api.sweep_wallets()"
+EXPIRE_JOB = "SELECT api.expire_holds()"
+
+#: The pause point: a statement trigger on lp.ledger that, in a transaction that set lp_test.pause = 'on',
+#: waits (once) for a row lock the test holds on lp_test_gate.gate.
+GATE_DDL = """
+CREATE SCHEMA lp_test_gate;
+CREATE TABLE lp_test_gate.gate (id integer PRIMARY KEY);
+INSERT INTO lp_test_gate.gate VALUES (1);
+GRANT USAGE ON SCHEMA lp_test_gate TO PUBLIC;
+GRANT SELECT, UPDATE ON lp_test_gate.gate TO PUBLIC;
+CREATE FUNCTION lp_test_gate.wait() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('lp_test.pause', true) = 'on' THEN
+        PERFORM set_config('lp_test.pause', 'off', true);
+        PERFORM 1 FROM lp_test_gate.gate FOR SHARE;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER lp_test_gate BEFORE INSERT ON lp.ledger
+    FOR EACH STATEMENT EXECUTE FUNCTION lp_test_gate.wait();
+"""
+GATE_DROP = "DROP TRIGGER IF EXISTS lp_test_gate ON lp.ledger; DROP SCHEMA IF EXISTS lp_test_gate CASCADE"
+
+
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+def connect(dsn: str) -> psycopg.Connection[Any]:
+    conn = psycopg.connect(dsn, autocommit=True, row_factory=dict_row, prepare_threshold=None)
+    conn.execute(f"SET deadlock_timeout = '{DEADLOCK_TIMEOUT}'")
+    return conn
+
+
+class Actor:
+    """One connection that makes one api call at a time, in its own transaction, in a thread."""
+
+    def __init__(self, dsn: str, name: str) -> None:
+        self.name = name
+        self.conn = connect(dsn)
+        self.pid: int = self.conn.info.backend_pid
+        self.done = threading.Event()
+        self.done.set()
+        self.outcome = "idle"
+        self.thread: threading.Thread | None = None
+
+    def start(
+        self, role: str, user: str | None, query: str, params: dict[str, Any], *, paused: bool = False
+    ) -> Actor:
+        """Start the call; with ``paused`` it stops at the gate before its first ledger INSERT."""
+        assert self.done.is_set(), f"{self.name} is still busy"
+        self.done.clear()
+        self.outcome = "running"
+
+        def run() -> None:
+            try:
+                with self.conn.transaction():
+                    if user is not None:  # the superuser's test-only path to a proven identity
+                        self.conn.execute("SELECT lp.set_identity(%s::uuid, NULL, 'session')", (user,))
+                    if paused:
+                        self.conn.execute("SELECT set_config('lp_test.pause', 'on', true)")
+                    self.conn.execute(f"SET LOCAL ROLE {role}")
+                    self.conn.execute(query, params)
+                self.outcome = "ok"
+            except psycopg.Error as exc:
+                self.outcome = exc.diag.sqlstate or type(exc).__name__
+            finally:
+                self.done.set()
+
+        self.thread = threading.Thread(target=run, name=self.name, daemon=True)
+        self.thread.start()
+        return self
+
+    def finish(self) -> str:
+        assert self.done.wait(30), f"{self.name} never finished"
+        assert self.thread is not None
+        self.thread.join()
+        return self.outcome
+
+
+class Held:
+    """A transaction the test keeps open: one api call made, committed when the test says so."""
+
+    def __init__(self, dsn: str) -> None:
+        self.conn = connect(dsn)
+        self.pid: int = self.conn.info.backend_pid
+
+    def call(self, role: str, user: str | None, query: str, params: dict[str, Any]) -> None:
+        self.conn.execute("BEGIN")
+        try:
+            self.conn.execute("SET LOCAL lock_timeout = '10s'")
+            if user is not None:
+                self.conn.execute("SELECT lp.set_identity(%s::uuid, NULL, 'session')", (user,))
+            self.conn.execute(f"SET LOCAL ROLE {role}")
+            self.conn.execute(query, params)
+        except psycopg.Error:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+
+@dataclass
+class World:
+    dsn: str
+    db: psycopg.Connection[Any]  #: superuser, autocommit: setup and the stage watcher
+    gate: psycopg.Connection[Any]  #: holds the gate row lock while the gate is closed
+    admin: str
+    star: str  #: a performer who receives the tips of the performers under test
+    fans: list[str]  #: viewers with plenty of tokens
+    actors: dict[str, Actor] = field(default_factory=dict)
+    helds: dict[str, Held] = field(default_factory=dict)
+    names: Iterator[int] = field(default_factory=itertools.count)
+
+    # -- connections -------------------------------------------------------------------------------------
+
+    def actor(self, name: str) -> Actor:
+        if name not in self.actors:
+            self.actors[name] = Actor(self.dsn, name)
+        return self.actors[name]
+
+    def held(self, name: str) -> Held:
+        if name not in self.helds:
+            self.helds[name] = Held(self.dsn)
+        return self.helds[name]
+
+    # -- the gate and the stages -------------------------------------------------------------------------
+
+    def close_gate(self) -> None:
+        self.gate.execute("BEGIN")
+        self.gate.execute("SELECT 1 FROM lp_test_gate.gate FOR UPDATE")
+
+    def open_gate(self) -> None:
+        self.gate.execute("COMMIT")
+
+    def blockers(self, actor: Actor) -> list[int]:
+        return self.db.execute("SELECT pg_blocking_pids(%s) AS pids", (actor.pid,)).fetchone()["pids"]
+
+    def until(self, check: Callable[[], bool]) -> bool:
+        deadline = time.monotonic() + STAGE_TIMEOUT
+        while time.monotonic() < deadline:
+            if check():
+                return True
+            time.sleep(0.002)
+        return False
+
+    def at_gate(self, actor: Actor) -> bool:
+        """Wait until ``actor`` is paused at the gate (or finished: a call that writes no ledger entry)."""
+        gate_pid = self.gate.info.backend_pid
+        return self.until(lambda: actor.done.is_set() or gate_pid in self.blockers(actor))
+
+    def queued_behind(self, actor: Actor, pid: int) -> bool:
+        """Wait until ``actor`` waits for a lock held (or awaited first) by backend ``pid``, or finished."""
+        return self.until(lambda: actor.done.is_set() or pid in self.blockers(actor))
+
+    def waiting(self, actor: Actor) -> bool:
+        """Wait until ``actor`` waits for any lock, or finished."""
+        return self.until(lambda: actor.done.is_set() or bool(self.blockers(actor)))
+
+    # -- setup (the superuser, each step committed) ------------------------------------------------------
+
+    def register(self, prefix: str, role: str) -> str:
+        name = f"{prefix}_{next(self.names)}"
+        return str(
+            self.db.execute(
+                "SELECT id FROM api.register_user(p_email => %s, p_username => %s, p_password => %s,"
+                " p_date_of_birth => '1990-01-01', p_role => %s)",
+                (f"{name}@example.com", name, PASSWORD, role),
+            ).fetchone()["id"]
+        )
+
+    def wallet(self, user: str) -> str:
+        return str(self.db.execute("SELECT id FROM lp.wallets WHERE user_id = %s", (user,)).fetchone()["id"])
+
+    def main_balance(self, user: str) -> int:
+        return self.db.execute("SELECT balance FROM lp.wallets WHERE user_id = %s", (user,)).fetchone()[
+            "balance"
+        ]
+
+    def fund(self, user: str, tokens: int) -> None:
+        """Issue tokens to the user (to a credit shard when the wallet has shards)."""
+        self.db.execute(
+            "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
+            " ARRAY[ROW(lp.system_wallet('issuance'), -%(t)s, 'purchase', 0, false)::lp.posting,"
+            "       ROW(lp_wallet, %(t)s, 'purchase', 0, false)::lp.posting])"
+            " FROM (SELECT id AS lp_wallet FROM lp.wallets WHERE user_id = %(u)s) AS w",
+            {"u": user, "t": tokens},
+        )
+
+    def sweep(self, user: str) -> None:
+        """Move the user's credit shards into the main balance (what the sweep job would do)."""
+        self.db.execute("SELECT lp.sweep_wallet(id) FROM lp.wallets WHERE user_id = %s", (user,))
+
+    def call(self, role: str, user: str | None, query: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self.db.transaction():
+            if user is not None:
+                self.db.execute("SELECT lp.set_identity(%s::uuid, NULL, 'session')", (user,))
+            self.db.execute(f"SET LOCAL ROLE {role}")
+            return self.db.execute(query, params).fetchone()
+
+    def pending_payment(self, user: str, bundle: str = "small") -> str:
+        return str(self.call("livepanty_app", user, CREATE_PAYMENT, {"b": bundle, "k": key()})["id"])
+
+    def buy(self, user: str, bundle: str = "small") -> str:
+        """A completed purchase of the user; returns the payment id."""
+        payment = self.pending_payment(user, bundle)
+        self.call(
+            "livepanty_service", None, COMPLETE_PAYMENT, {"p": payment, "r": f"ref-{payment}", "k": key()}
+        )
+        return payment
+
+    def approve_kyc(self, user: str) -> None:
+        kyc = self.call(
+            "livepanty_app",
+            user,
+            "SELECT id FROM api.submit_kyc(p_level => 'identity', p_document_type => 'passport',"
+            " p_document_country => 'DE', p_document_front_url => 's3://kyc-docs/front.jpg')",
+            {},
+        )["id"]
+        self.call(
+            "livepanty_app",
+            self.admin,
+            "SELECT id FROM api.approve_kyc(p_verification_id => %(v)s)",
+            {"v": kyc},
+        )
+
+    def verify_ledger(self) -> list[dict[str, Any]]:
+        return self.db.execute("SELECT * FROM api.verify_ledger()").fetchall()
+
+
+@pytest.fixture
+def world(db_url: str) -> Iterator[World]:
+    db = connect(db_url)
+    gate = connect(db_url)
+    w: World | None = None
+    try:
+        db.execute(GATE_DDL)
+        for setting, value in (("payouts.hold_days", "0"), ("payouts.min_tokens", "1")):
+            db.execute("UPDATE lp.settings SET value = %s::jsonb WHERE key = %s", (value, setting))
+        admin = str(
+            db.execute(
+                "SELECT id FROM api.create_admin(p_email => 'boss@example.com', p_username => 'boss',"
+                " p_password => %s, p_date_of_birth => '1980-01-01')",
+                (PASSWORD,),
+            ).fetchone()["id"]
+        )
+        w = World(db_url, db, gate, admin, star="", fans=[])
+        w.star = w.register("star", "performer")
+        for _ in range(KEY_SHARERS):
+            w.fans.append(w.register("fan", "viewer"))
+            w.fund(w.fans[-1], 10_000_000)
+        yield w
+    finally:
+        # An attempt cut short may leave the gate closed or a row locker open: release them first.
+        gate.close()
+        if w is not None:
+            for held in w.helds.values():
+                held.conn.close()
+            for actor in w.actors.values():
+                actor.done.wait(30)
+                actor.conn.close()
+        db.execute(GATE_DROP)
+        db.close()
+
+
+@dataclass
+class Tally:
+    """Outcomes of the attempts of one test."""
+
+    attempts: int = 0
+    deadlocked: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def record(self, outcomes: dict[str, str]) -> None:
+        """Every call of an attempt must succeed: in these interleavings none has a business reason to be
+        refused (a refusal seen here follows a deadlock that rolled another call back)."""
+        self.attempts += 1
+        if DEADLOCK in outcomes.values():
+            self.deadlocked += 1
+        for name, outcome in outcomes.items():
+            if outcome != "ok":
+                self.failures.append(f"attempt {self.attempts}: {name} -> {outcome}")
+
+    def check(self, world: World) -> None:
+        assert self.failures == [], (
+            f"{self.deadlocked} of {self.attempts} attempts deadlocked ({DEADLOCK});"
+            f" failures: {self.failures[:8]}"
+        )
+        assert world.verify_ledger() == []
+
+
+# -- 1. the foreign key's key share after the shards ------------------------------------------------------
+
+
+@dataclass
+class Call:
+    """An api call to make on an actor's connection."""
+
+    actor: Actor
+    role: str
+    user: str | None
+    query: str
+    params: dict[str, Any]
+
+    def start(self, *, paused: bool = False) -> Actor:
+        return self.actor.start(self.role, self.user, self.query, self.params, paused=paused)
+
+
+def prepared_performer(world: World, prefix: str, *, below: str = "g") -> tuple[str, str]:
+    """A performer (wallet id sorting before ``below``) with 1200 tokens on the main balance, 100 waiting in
+    a credit shard (so the sweep job picks the wallet) and a completed purchase of 500 that can be refunded;
+    returns (user, payment)."""
+    user = world.register(prefix, "performer")
+    while world.wallet(user) >= below:
+        user = world.register(prefix, "performer")
+    world.fund(user, 700)
+    payment = world.buy(user)
+    world.sweep(user)
+    world.fund(user, 100)
+    return user, payment
+
+
+def race_behind_row_locker(
+    world: World, attempt: int, user: str, payment: str, credits: list[Call], updater: Callable[[int], Call]
+) -> dict[str, str]:
+    """The interleaving of flaw 1; returns the outcome of every call.
+
+    The ``credits`` (calls crediting ``user``'s wallet, each on a shard of its own) pause at the gate holding
+    their shards. The row locker then locks ``user``'s wallet row and updates it, and stays open: the sweep
+    job on even attempts, a refund of ``payment`` (lp.claw_back) on odd ones. The updater (a call that
+    updates that row, then needs what the credits hold; built from the main balance the row locker leaves)
+    queues behind it. The gate opens: the credits' foreign key checks on the wallet row queue behind the row
+    locker too. The row locker commits: the updater, woken first, updates the row and waits for a credit's
+    shard; a credit that looks at the row after that update waits for the updater. With a lock protocol that
+    never makes a key share wait (no FOR UPDATE on wallet rows), the credits commit and the updater goes on.
+    """
+    world.close_gate()
+    for credit in credits:
+        credit.start(paused=True)
+    for credit in credits:
+        world.at_gate(credit.actor)
+    locker = world.held("row_locker")
+    main = world.main_balance(user)
+    if attempt % 2 == 0:
+        locker.call("livepanty_service", None, SWEEP_JOB, {})
+    else:
+        locker.call("livepanty_service", None, REFUND, {"p": payment, "k": key()})
+        main -= 500
+    update = updater(main)
+    update.start()
+    world.queued_behind(update.actor, locker.pid)
+    world.open_gate()
+    for credit in credits:
+        world.queued_behind(credit.actor, locker.pid)
+    locker.commit()
+    return {call.actor.name: call.actor.finish() for call in [*credits, update]}
+
+
+def test_purchases_credited_to_a_performer_and_their_own_tip_do_not_deadlock(world: World) -> None:
+    """complete_payment <-> tip. Purchases of a performer are credited to the performer's shards while the
+    performer tips more than the main balance holds (the tip waits for those shards) and the sweep job or a
+    refund holds the performer's wallet row. A purchase's foreign key check must not end up waiting for the
+    tip's update of the wallet row while it holds a shard the tip waits for."""
+    tally = Tally()
+    for attempt in range(ATTEMPTS):
+        performer, old = prepared_performer(world, "buyer")
+        payments = [world.pending_payment(performer) for _ in range(KEY_SHARERS)]
+        credits = [
+            Call(
+                world.actor(f"complete_payment_{i}"),
+                "livepanty_service",
+                None,
+                COMPLETE_PAYMENT,
+                {"p": payment, "r": f"ref-{payment}", "k": key()},
+            )
+            for i, payment in enumerate(payments)
+        ]
+        tally.record(
+            race_behind_row_locker(
+                world,
+                attempt,
+                performer,
+                old,
+                credits,
+                lambda main, performer=performer: Call(
+                    world.actor("tip"),
+                    "livepanty_app",
+                    performer,
+                    TIP,
+                    {"r": world.star, "a": main + 50, "k": key()},
+                ),
+            )
+        )
+    tally.check(world)
+
+
+def test_payout_rejections_and_the_performers_tip_do_not_deadlock(world: World) -> None:
+    """reject_payout <-> tip. Rejected payouts return their tokens to the performer's shards while the
+    performer tips more than the main balance holds and the sweep job or a refund holds the wallet row."""
+    tally = Tally()
+    for attempt in range(ATTEMPTS):
+        performer, old = prepared_performer(world, "earner")
+        world.approve_kyc(performer)
+        world.call("livepanty_app", world.fans[0], TIP, {"r": performer, "a": 1000, "k": key()})
+        payouts = [
+            world.call("livepanty_app", performer, REQUEST_PAYOUT, {"t": 100, "k": key()})["id"]
+            for _ in range(KEY_SHARERS)
+        ]
+        world.fund(performer, 100)
+        credits = [
+            Call(
+                world.actor(f"reject_payout_{i}"),
+                "livepanty_app",
+                world.admin,
+                REJECT_PAYOUT,
+                {"p": payout, "k": key()},
+            )
+            for i, payout in enumerate(payouts)
+        ]
+        tally.record(
+            race_behind_row_locker(
+                world,
+                attempt,
+                performer,
+                old,
+                credits,
+                lambda main, performer=performer: Call(
+                    world.actor("tip"),
+                    "livepanty_app",
+                    performer,
+                    TIP,
+                    {"r": world.star, "a": main + 50, "k": key()},
+                ),
+            )
+        )
+    tally.check(world)
+
+
+def test_hold_captures_for_a_performer_and_their_own_tip_do_not_deadlock(world: World) -> None:
+    """capture_hold <-> tip. Viewers' holds for a performer are captured (the performer credited on shards)
+    while the performer tips more than the main balance holds and the sweep job or a refund holds the
+    performer's wallet row."""
+    tally = Tally()
+    for attempt in range(ATTEMPTS):
+        performer, old = prepared_performer(world, "payee")
+        holds = [
+            world.call("livepanty_app", fan, PLACE_HOLD, {"p": performer, "a": 200, "k": key(), "e": None})[
+                "id"
+            ]
+            for fan in world.fans
+        ]
+        credits = [
+            Call(
+                world.actor(f"capture_hold_{i}"),
+                "livepanty_service",
+                None,
+                CAPTURE_HOLD,
+                {"h": hold, "a": 200, "k": key()},
+            )
+            for i, hold in enumerate(holds)
+        ]
+        tally.record(
+            race_behind_row_locker(
+                world,
+                attempt,
+                performer,
+                old,
+                credits,
+                lambda main, performer=performer: Call(
+                    world.actor("tip"),
+                    "livepanty_app",
+                    performer,
+                    TIP,
+                    {"r": world.star, "a": main + 50, "k": key()},
+                ),
+            )
+        )
+    tally.check(world)
+
+
+def test_the_hold_expiry_job_and_tips_do_not_deadlock(world: World) -> None:
+    """expire_holds <-> tip. A performer and viewers whose wallet ids sort after the performer's each have an
+    overdue hold; the viewers tip the performer. The expiry job releases the holds in wallet order (the
+    performer's wallet row, then the tippers' rows, which their tips hold) while the tips' foreign key checks
+    on the performer's row queue behind the sweep job or a refund holding that row."""
+    tally = Tally()
+    for attempt in range(ATTEMPTS):
+        performer, old = prepared_performer(world, "holder", below="4")
+        tippers: list[str] = []
+        while len(tippers) < KEY_SHARERS:
+            viewer = world.register("tipper", "viewer")
+            if world.wallet(viewer) > world.wallet(performer):
+                world.fund(viewer, 1000)
+                tippers.append(viewer)
+        for holder in (performer, *tippers):
+            world.call(
+                "livepanty_app", holder, PLACE_HOLD, {"p": world.star, "a": 50, "k": key(), "e": "1 ms"}
+            )
+        credits = [
+            Call(
+                world.actor(f"tip_{i}"), "livepanty_app", tipper, TIP, {"r": performer, "a": 100, "k": key()}
+            )
+            for i, tipper in enumerate(tippers)
+        ]
+        tally.record(
+            race_behind_row_locker(
+                world,
+                attempt,
+                performer,
+                old,
+                credits,
+                lambda _main: Call(world.actor("expire_holds"), "livepanty_service", None, EXPIRE_JOB, {}),
+            )
+        )
+    tally.check(world)
+
+
+# -- 2. settling a debt after the credit ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("credit", ["complete_payment", "adjust_balance"])
+def test_a_credit_to_a_wallet_put_in_debt_meanwhile_does_not_deadlock_with_its_tip(
+    world: World, credit: str
+) -> None:
+    """complete_payment (or adjust_balance) <-> tip, after a refund. A performer bought 500 tokens and spent
+    them. A new credit to the performer (a purchase, or an admin's positive adjustment; the wallet is not in
+    debt yet, so the first lp.settle_debt does nothing) takes one of the performer's shards; before it
+    commits, a refund of the old purchase puts the wallet in debt, and the performer tips (more than the main
+    balance holds: the tip holds the main row and waits for every shard, the credit's included). The credit
+    must not then take the main row, after its shard, to settle the debt."""
+    tally = Tally()
+    creditor, refunder, tipper = world.actor("credit"), world.actor("refund"), world.actor("tip")
+    for _ in range(FORCED_ATTEMPTS):
+        performer = world.register("debtor", "performer")
+        old = world.buy(performer)
+        world.call("livepanty_app", performer, TIP, {"r": world.star, "a": 500, "k": key()})
+        world.close_gate()
+        if credit == "complete_payment":
+            payment = world.pending_payment(performer, "medium")
+            creditor.start(
+                "livepanty_service",
+                None,
+                COMPLETE_PAYMENT,
+                {"p": payment, "r": f"ref-{payment}", "k": key()},
+                paused=True,
+            )
+        else:
+            creditor.start(
+                "livepanty_app", world.admin, ADJUST, {"u": performer, "a": 1100, "k": key()}, paused=True
+            )
+        world.at_gate(creditor)
+        refunded = refunder.start("livepanty_service", None, REFUND, {"p": old, "k": key()}).finish()
+        tipper.start("livepanty_app", performer, TIP, {"r": world.star, "a": 100, "k": key()})
+        world.waiting(tipper)
+        world.open_gate()
+        tally.record({credit: creditor.finish(), "refund": refunded, "tip": tipper.finish()})
+    tally.check(world)
+
+
+# -- 3. the buyer's main row before an issuance shard -------------------------------------------------------
+
+
+def test_a_clawback_does_not_take_an_issuance_shard_after_the_buyers_wallet(world: World) -> None:
+    """refund/chargeback (lp.claw_back) <-> complete_payment. A viewer whose wallet id sorts after the
+    issuance wallet's has a purchase refunded (even attempts) or charged back (odd ones) while as many
+    purchases of that viewer as issuance has shards complete: each purchase takes an issuance shard, then
+    waits for the viewer's main row, which the clawback locks first (a tip of the viewer, paused at the
+    gate, makes them all queue in that order). With every issuance shard busy, the clawback must not wait
+    for one while it holds the main row the purchases wait for."""
+    tally = Tally()
+    issuance = world.db.execute(
+        "SELECT id::text, shard_count FROM lp.wallets WHERE system_code = 'issuance'"
+    ).fetchone()
+    buyer = world.register("spender", "viewer")
+    while world.wallet(buyer) <= issuance["id"]:
+        buyer = world.register("spender", "viewer")
+    world.fund(buyer, 1_000_000)
+    tipper, clawback = world.actor("tip"), world.actor("clawback")
+    purchases = [world.actor(f"purchase_{i}") for i in range(issuance["shard_count"])]
+    for attempt in range(FORCED_ATTEMPTS):
+        old = world.buy(buyer)
+        pending = [world.pending_payment(buyer) for _ in purchases]
+        world.close_gate()
+        tipper.start("livepanty_app", buyer, TIP, {"r": world.star, "a": 10, "k": key()}, paused=True)
+        world.at_gate(tipper)
+        clawback.start(
+            "livepanty_service", None, REFUND if attempt % 2 == 0 else CHARGEBACK, {"p": old, "k": key()}
+        )
+        world.queued_behind(clawback, tipper.pid)
+        for purchase, payment in zip(purchases, pending, strict=True):
+            purchase.start(
+                "livepanty_service", None, COMPLETE_PAYMENT, {"p": payment, "r": f"ref-{payment}", "k": key()}
+            )
+        for purchase in purchases:
+            world.waiting(purchase)
+        world.open_gate()
+        outcomes = {"tip": tipper.finish(), "clawback": clawback.finish()}
+        outcomes.update({purchase.name: purchase.finish() for purchase in purchases})
+        tally.record(outcomes)
+    tally.check(world)
