@@ -118,7 +118,9 @@ BEGIN
                           AND (z.ends_at IS NULL OR z.ends_at > now())) AS recipient_sanctioned,
                EXISTS (SELECT 1 FROM lp.spending_limits AS sl
                         WHERE sl.user_id = s.user_id
-                          AND (sl.limit_tokens IS NOT NULL OR sl.pending_limit_tokens IS NOT NULL)) AS limited
+                          AND (sl.limit_tokens IS NOT NULL OR sl.pending_limit_tokens IS NOT NULL))
+               OR EXISTS (SELECT 1 FROM lp.holds AS h
+                           WHERE h.wallet_id = sw.id AND h.status = 'open' AND h.expires_at <= now()) AS limited
           FROM typed AS t
           LEFT JOIN lp.auth_sessions AS s
                  ON t.token IS NOT NULL AND char_length(t.token) = 43 AND s.token_hash = lp.hash_token(t.token)
@@ -307,7 +309,7 @@ BEGIN
                WHEN 'LP102' THEN 'only performers receive tips'
                WHEN 'LP108' THEN 'the recipient cannot receive tips now'
                WHEN 'LP104' THEN 'the stream is not the recipient''s live stream'
-               WHEN 'LP114' THEN 'this tip needs api.tip (spending limit, or earnings to sweep)'
+               WHEN 'LP114' THEN 'this tip needs api.tip (spending limit, holds past their time, or earnings to sweep)'
                WHEN 'LP107' THEN 'the wallet is in debt and cannot spend'
                WHEN 'LP100' THEN 'insufficient available balance'
                WHEN 'LP106' THEN 'idempotency key already used for a different tip'

@@ -238,3 +238,41 @@ def test_the_batch_itself_must_be_an_array_of_1_to_1000(eco: Economy, payload: s
         with pytest.raises(psycopg.Error) as exc:
             conn.execute("SELECT * FROM api.tip_many(%s::jsonb)", (payload,))
     assert exc.value.sqlstate == "LP018"
+
+
+def test_holds_past_their_time_are_released_when_their_holder_tips(eco: Economy) -> None:
+    """Tokens an overdue hold still reserves are spendable: api.tip expires the holder's due holds first;
+    api.tip_many leaves such a tip to api.tip (LP114)."""
+    with psycopg.connect(eco.dsn, row_factory=dict_row) as conn:
+        for name in ("vera", "walt"):
+            with conn.transaction():
+                conn.execute("SET LOCAL ROLE livepanty_app")
+                conn.execute("SELECT api.authenticate(%s)", (eco.tokens[name],))
+                conn.execute(
+                    "SELECT api.place_hold(p_payee_id => %s, p_amount => 1000, p_idempotency_key => 'show')",
+                    (eco.ids["pia"],),
+                )
+        conn.execute(
+            "UPDATE lp.holds"
+            " SET created_at = now() - interval '2 hours', expires_at = now() - interval '1 second'"
+        )
+        conn.commit()
+        with conn.transaction():
+            conn.execute("SET LOCAL ROLE livepanty_app")
+            conn.execute("SELECT api.authenticate(%s)", (eco.tokens["vera"],))
+            paid = conn.execute(
+                "SELECT * FROM api.tip(p_recipient_id => %s, p_amount => 600, p_idempotency_key => 'x')",
+                (eco.ids["pia"],),
+            ).fetchone()
+        assert paid["amount"] == 600
+        statuses = conn.execute(
+            "SELECT u.username, h.status FROM lp.holds AS h JOIN lp.users AS u ON u.id = h.user_id"
+            " ORDER BY u.username"
+        ).fetchall()
+    assert [(r["username"], r["status"]) for r in statuses] == [("vera", "expired"), ("walt", "open")]
+    before = state(eco)
+    rows = tip_many(eco, [tip(eco, "walt", "pia", 600)])
+    assert rows[0]["error_code"] == "LP114"
+    after = state(eco)
+    assert after == before
+    assert after["violations"] == []
