@@ -36,8 +36,6 @@ BEGIN
            (SELECT w.id FROM lp.wallets AS w WHERE w.user_id = v_sender) AS from_wallet,
            (SELECT w.id FROM lp.wallets AS w WHERE w.user_id = u.id) AS to_wallet,
            (SELECT w.id FROM lp.wallets AS w WHERE w.system_code = 'platform_fees') AS fee_wallet,
-           (SELECT array_agg(h.id) FROM lp.holds AS h JOIN lp.wallets AS w ON w.id = h.wallet_id
-             WHERE w.user_id = v_sender AND h.status = 'open' AND h.expires_at <= now()) AS due_holds,
            st.id AS stream, st.host_id, st.status AS stream_status
       INTO c
       FROM (SELECT 1) AS one
@@ -101,15 +99,6 @@ BEGIN
     -- After the claim, so that a concurrent retry of this very tip waits for it instead of being counted.
     IF c.limited THEN
         PERFORM lp.check_spending_limit(v_sender, p_amount);
-    END IF;
-
-    -- Holds of the sender past their time give their tokens back first (what a tip may spend must not stay
-    -- reserved by a hold nobody can capture any more). Phase 1 of the lock protocol: both users' main balances
-    -- in id order (lp.post needs no more than these); then the due holds, SKIP LOCKED (a lock that never
-    -- waits cannot close a cycle), released onto the sender's main balance, which this transaction holds.
-    IF c.due_holds IS NOT NULL THEN
-        PERFORM 1 FROM lp.wallets AS w WHERE w.id IN (c.from_wallet, c.to_wallet) ORDER BY w.id FOR NO KEY UPDATE;
-        PERFORM lp.expire_due_holds(c.due_holds);
     END IF;
 
     -- Zero legs are left out (a fee of 0, or a fee of 100 % that leaves the performer nothing).

@@ -28,6 +28,7 @@ DECLARE
     v_waiting  boolean;
     v_sweep_tx uuid;
     v_taken    record;
+    v_due      uuid[];
     -- the entries, appended by one INSERT at the end
     e_tx       uuid[] := ARRAY[]::uuid[];
     e_sweep    boolean[] := ARRAY[]::boolean[];
@@ -79,6 +80,19 @@ BEGIN
      WHERE w.id IN (SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k WHERE v_main[k])
      ORDER BY w.id
        FOR NO KEY UPDATE;
+
+    -- Holds of a debited wallet that are past their time give their tokens back first: what the wallet may
+    -- spend must not stay reserved by a hold nobody can capture any more. SKIP LOCKED (a hold being captured
+    -- or released right now is that transaction's business): a lock that never waits closes no cycle, and the
+    -- holds' main balances are the ones phase 1 holds.
+    SELECT array_agg(h.id) INTO v_due
+      FROM lp.holds AS h
+     WHERE h.wallet_id IN (SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k
+                            WHERE v_main[k] AND v_amount[k] < 0)
+       AND h.status = 'open' AND h.expires_at <= now();
+    IF v_due IS NOT NULL THEN
+        PERFORM lp.expire_due_holds(v_due);
+    END IF;
 
     -- Phase 2: the legs in order. A main-balance leg may sweep its own wallet's shards first (they come right
     -- after its main row in the order): a sweep-only leg and a credit that settles debt always do; a debit
@@ -179,5 +193,5 @@ BEGIN
     RETURN v_swept;
 END
 $$;
-COMMENT ON FUNCTION lp.post(uuid, text, uuid, lp.posting[], text, uuid, boolean) IS 'The one writer of balances, credit shards and the ledger: applies a balanced set of postings (they must sum to zero: LP199 otherwise) under the lock protocol of docs/ledger.md and appends one ledger entry per posting with the exact before/after balance of the account it touched. A debit that finds the main balance short first sweeps the wallet''s credit shards into it (its own ledger transaction, reference sweep); a credit to a sharded wallet in debt sweeps too, so the debt clears at once. With p_sweep and no postings it only sweeps that user wallet (the idle shards; all of them, waiting, with p_wait). Returns the tokens swept. LP100 insufficient available balance, LP107 wallet in debt.';
+COMMENT ON FUNCTION lp.post(uuid, text, uuid, lp.posting[], text, uuid, boolean) IS 'The one writer of balances, credit shards and the ledger: applies a balanced set of postings (they must sum to zero: LP199 otherwise) under the lock protocol of docs/ledger.md and appends one ledger entry per posting with the exact before/after balance of the account it touched. Holds of a debited wallet that are past their time are expired first. A debit that finds the main balance short first sweeps the wallet''s credit shards into it (its own ledger transaction, reference sweep); a credit to a sharded wallet in debt sweeps too, so the debt clears at once. With p_sweep and no postings it only sweeps that user wallet (the idle shards; all of them, waiting, with p_wait). Returns the tokens swept. LP100 insufficient available balance, LP107 wallet in debt.';
 REVOKE ALL ON FUNCTION lp.post(uuid, text, uuid, lp.posting[], text, uuid, boolean) FROM PUBLIC;
