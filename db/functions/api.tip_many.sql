@@ -218,15 +218,16 @@ BEGIN
     -- 3. The senders' main balances (and those of recipients credited on their main balance), in wallet id
     -- order, before any shard; then 4. each sender's tips in input order, while the available balance lasts.
     PERFORM 1 FROM lp.wallets AS w
-     WHERE w.id IN (SELECT a_from_w[k] FROM generate_subscripts(a_err, 1) AS k WHERE a_err[k] IS NULL
-                    UNION
-                    SELECT a_to_w[k] FROM generate_subscripts(a_err, 1) AS k WHERE a_err[k] IS NULL AND a_to_main[k])
+     WHERE w.id = ANY (ARRAY(SELECT a_from_w[k] FROM generate_subscripts(a_err, 1) AS k WHERE a_err[k] IS NULL
+                             UNION
+                             SELECT a_to_w[k] FROM generate_subscripts(a_err, 1) AS k
+                              WHERE a_err[k] IS NULL AND a_to_main[k]))
      ORDER BY w.id
        FOR NO KEY UPDATE;
     SELECT array_agg(w.id), array_agg(w.balance - w.reserved), array_agg(w.debt_since IS NOT NULL)
       INTO v_wallets, v_avail, v_debt
       FROM lp.wallets AS w
-     WHERE w.id IN (SELECT a_from_w[k] FROM generate_subscripts(a_err, 1) AS k WHERE a_err[k] IS NULL);
+     WHERE w.id = ANY (ARRAY(SELECT a_from_w[k] FROM generate_subscripts(a_err, 1) AS k WHERE a_err[k] IS NULL));
     FOR i IN 1 .. n LOOP
         CONTINUE WHEN a_err[i] IS NOT NULL;
         v_pos := array_position(v_wallets, a_from_w[i]);

@@ -77,7 +77,7 @@ BEGIN
 
     -- Phase 1: every main balance this transaction will change, in wallet id order, before any shard.
     PERFORM 1 FROM lp.wallets AS w
-     WHERE w.id IN (SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k WHERE v_main[k])
+     WHERE w.id = ANY (ARRAY(SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k WHERE v_main[k]))
      ORDER BY w.id
        FOR NO KEY UPDATE;
 
@@ -87,8 +87,8 @@ BEGIN
     -- holds' main balances are the ones phase 1 holds.
     SELECT array_agg(h.id) INTO v_due
       FROM lp.holds AS h
-     WHERE h.wallet_id IN (SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k
-                            WHERE v_main[k] AND v_amount[k] < 0)
+     WHERE h.wallet_id = ANY (ARRAY(SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k
+                                     WHERE v_main[k] AND v_amount[k] < 0))
        AND h.status = 'open' AND h.expires_at <= now();
     IF v_due IS NOT NULL THEN
         PERFORM lp.expire_due_holds(v_due);

@@ -54,8 +54,8 @@ BEGIN
     -- nobody holds, or, when all are busy, a random one (waiting for it).
     FOR v_wallet, v_count IN
         SELECT w.id, w.shard_count FROM lp.wallets AS w
-         WHERE w.id IN (SELECT l.wallet_id FROM unnest(p_wallet, p_on_main) AS l (wallet_id, on_main)
-                         WHERE NOT l.on_main)
+         WHERE w.id = ANY (ARRAY(SELECT l.wallet_id FROM unnest(p_wallet, p_on_main) AS l (wallet_id, on_main)
+                                  WHERE NOT l.on_main))
          ORDER BY w.kind <> 'user', w.id
     LOOP
         SELECT s.shard INTO v_shard FROM lp.wallet_shards AS s
