@@ -24,12 +24,8 @@ BEGIN
            (SELECT array_agg(s.value ORDER BY s.key) FROM lp.settings AS s
              WHERE s.key IN ('money.max_tokens', 'tips.fee_bps', 'tips.max_tokens', 'tips.min_tokens')) AS cfg,
            u.id AS to_user, u.role AS to_role,
-           EXISTS (SELECT 1 FROM lp.user_sanctions AS z
-                    WHERE z.user_id = v_sender AND z.revoked_at IS NULL AND z.sanction_type IN ('suspension', 'ban')
-                      AND z.starts_at <= now() AND (z.ends_at IS NULL OR z.ends_at > now())) AS sender_sanctioned,
-           EXISTS (SELECT 1 FROM lp.user_sanctions AS z
-                    WHERE z.user_id = u.id AND z.revoked_at IS NULL AND z.sanction_type IN ('suspension', 'ban')
-                      AND z.starts_at <= now() AND (z.ends_at IS NULL OR z.ends_at > now())) AS to_sanctioned,
+           lp.sanctioned(v_sender) AS sender_sanctioned,
+           lp.sanctioned(u.id) AS to_sanctioned,
            EXISTS (SELECT 1 FROM lp.spending_limits AS l
                     WHERE l.user_id = v_sender
                       AND (l.limit_tokens IS NOT NULL OR l.pending_limit_tokens IS NOT NULL)) AS limited,

@@ -108,14 +108,8 @@ BEGIN
                (rw.shard_count = 0 OR rw.debt_since IS NOT NULL) AS to_main,
                st.id AS stream_found, st.host_id, st.status AS stream_status,
                old.id AS old_tip,
-               EXISTS (SELECT 1 FROM lp.user_sanctions AS z
-                        WHERE z.user_id = s.user_id AND z.revoked_at IS NULL
-                          AND z.sanction_type IN ('suspension', 'ban') AND z.starts_at <= now()
-                          AND (z.ends_at IS NULL OR z.ends_at > now())) AS sender_sanctioned,
-               EXISTS (SELECT 1 FROM lp.user_sanctions AS z
-                        WHERE z.user_id = ru.id AND z.revoked_at IS NULL
-                          AND z.sanction_type IN ('suspension', 'ban') AND z.starts_at <= now()
-                          AND (z.ends_at IS NULL OR z.ends_at > now())) AS recipient_sanctioned,
+               lp.sanctioned(s.user_id) AS sender_sanctioned,
+               lp.sanctioned(ru.id) AS recipient_sanctioned,
                EXISTS (SELECT 1 FROM lp.spending_limits AS sl
                         WHERE sl.user_id = s.user_id
                           AND (sl.limit_tokens IS NOT NULL OR sl.pending_limit_tokens IS NOT NULL))

@@ -276,3 +276,21 @@ def test_holds_past_their_time_are_released_when_their_holder_tips(eco: Economy)
     after = state(eco)
     assert after == before
     assert after["violations"] == []
+
+
+def test_sanctions_are_checked_per_tip_as_api_tip_checks_them(eco: Economy) -> None:
+    with psycopg.connect(eco.dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO lp.user_sanctions (user_id, sanction_type, reason) VALUES"
+            " (%s, 'ban', 'test'), (%s, 'ban', 'test'), (%s, 'warning', 'test')",
+            (eco.ids["walt"], eco.ids["pete"], eco.ids["xena"]),
+        )
+    before = state(eco)
+    rows = tip_many(
+        eco, [tip(eco, "walt", "pia", 10), tip(eco, "xena", "pete", 10), tip(eco, "xena", "pia", 10)]
+    )
+    # a banned sender (LP022) and a banned recipient (LP108) are refused; a warning blocks nothing
+    assert [r["error_code"] for r in rows] == ["LP022", "LP108", None]
+    after = state(eco)
+    assert after["tips"] == before["tips"] + 1
+    assert total(after, eco, "walt") == 1000
