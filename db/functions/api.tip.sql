@@ -8,7 +8,11 @@ CREATE FUNCTION api.tip(
 ) RETURNS lp.tips
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
+    SET plan_cache_mode = force_generic_plan
 AS $$
+-- force_generic_plan (here and in what it calls): every statement planned once per session; with the
+-- default, statements whose custom plan looked cheaper (a NULL stream, a constant to fold) were planned
+-- again on every call (docs/benchmarks.md, "Money core v2").
 -- Lean: one read for every check, one claim, one posting (lock protocol: docs/ledger.md).
 DECLARE
     v_sender  uuid := lp.require_user();

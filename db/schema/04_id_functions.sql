@@ -2,9 +2,11 @@
 -- depends on them).
 SET ROLE livepanty_owner;
 
+-- No SET search_path (owner-only, every name qualified; the exception docs/CONVENTIONS.md allows): a SQL
+-- function with a SET clause is never inlined, and this one runs twice per tip.
+
 CREATE FUNCTION lp.uuid_v7() RETURNS uuid
     LANGUAGE sql VOLATILE PARALLEL SAFE
-    SET search_path = ''
 AS $$
     -- RFC 9562 version 7: 48 bits of Unix time in milliseconds, then random bits (those of a version 4 uuid,
     -- whose variant bits are already right); the version nibble becomes 0111 (bits 4 and 5 of byte 6 set).
