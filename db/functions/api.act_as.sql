@@ -6,7 +6,7 @@ DECLARE
     v_reason text := lp.check_text(p_reason, 'reason', 500, true);
     v_role   text;
 BEGIN
-    SELECT u.role INTO v_role FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL;
+    SELECT u.role::text INTO v_role FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL;
     IF v_role IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found',
             DETAIL = format('no active user has id %s', p_user_id);

@@ -14,7 +14,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP023', MESSAGE = 'invalid or expired session';
     END IF;
     SELECT s.* INTO v_session FROM lp.auth_sessions AS s WHERE s.token_hash = lp.hash_token(p_token);
-    SELECT u.role INTO v_role FROM lp.users AS u WHERE u.id = v_session.user_id AND u.deleted_at IS NULL;
+    SELECT u.role::text INTO v_role FROM lp.users AS u WHERE u.id = v_session.user_id AND u.deleted_at IS NULL;
     IF v_session.id IS NULL OR v_session.revoked_at IS NOT NULL OR v_session.expires_at <= now()
        OR v_role IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP023', MESSAGE = 'invalid or expired session',

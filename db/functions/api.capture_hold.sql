@@ -61,7 +61,7 @@ BEGIN
     RETURNING * INTO v_capture;
     UPDATE lp.holds AS h
        SET captured  = h.captured + p_amount,
-           status    = CASE WHEN h.captured + p_amount = h.amount THEN 'captured' ELSE 'open' END,
+           status    = CASE WHEN h.captured + p_amount = h.amount THEN 'captured'::lp.hold_status ELSE 'open' END,
            closed_at = CASE WHEN h.captured + p_amount = h.amount THEN now() END
      WHERE h.id = p_hold_id;
 

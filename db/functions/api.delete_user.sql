@@ -23,7 +23,7 @@ BEGIN
     IF v_admin THEN
         PERFORM lp.lock_admin_set();
     END IF;
-    SELECT u.role INTO v_role FROM lp.users AS u WHERE u.id = v_target AND u.deleted_at IS NULL FOR UPDATE;
+    SELECT u.role::text INTO v_role FROM lp.users AS u WHERE u.id = v_target AND u.deleted_at IS NULL FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
     END IF;

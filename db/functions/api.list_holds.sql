@@ -14,8 +14,8 @@ BEGIN
     IF p_as IS NULL OR p_as NOT IN ('holder', 'payee') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_as must be holder or payee';
     END IF;
-    IF p_status IS NOT NULL AND p_status NOT IN ('open', 'captured', 'released', 'expired') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = format('invalid hold status %L', p_status);
+    IF p_status IS NOT NULL THEN
+        PERFORM lp.check_choice(p_status, 'lp.hold_status', 'hold status');
     END IF;
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'limit must be between 1 and 1000';
@@ -38,7 +38,7 @@ BEGIN
         SELECT h.*
           FROM lp.holds AS h
          WHERE ((p_as = 'holder' AND h.user_id = v_user) OR (p_as = 'payee' AND h.payee_id = v_user))
-           AND (p_status IS NULL OR h.status = p_status)
+           AND (p_status IS NULL OR h.status = p_status::lp.hold_status)
            AND (p_after IS NULL OR (h.created_at, h.id) < (v_after_created, p_after))
          ORDER BY h.created_at DESC, h.id DESC
          LIMIT p_limit;

@@ -19,9 +19,8 @@ BEGIN
     IF v_for <> v_user AND NOT v_admin THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins list other users'' payments';
     END IF;
-    IF p_status IS NOT NULL
-       AND p_status NOT IN ('pending', 'completed', 'failed', 'refunded', 'chargeback', 'cancelled') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = format('unknown payment status %L', left(p_status, 50));
+    IF p_status IS NOT NULL THEN
+        PERFORM lp.check_choice(p_status, 'lp.payment_status', 'payment status');
     END IF;
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'limit must be between 1 and 1000';
@@ -37,7 +36,7 @@ BEGIN
     RETURN QUERY
         SELECT p.* FROM lp.payments AS p
          WHERE (v_for IS NULL OR p.user_id = v_for)
-           AND (p_status IS NULL OR p.status = p_status)
+           AND (p_status IS NULL OR p.status = p_status::lp.payment_status)
            AND (p_after IS NULL OR (p.created_at, p.id) < (v_after_created, p_after))
          ORDER BY p.created_at DESC, p.id DESC
          LIMIT p_limit;

@@ -18,9 +18,8 @@ BEGIN
     IF NOT v_is_admin AND v_user <> v_actor THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins list another user''s payouts';
     END IF;
-    IF p_status IS NOT NULL AND p_status NOT IN ('requested', 'approved', 'rejected', 'paid', 'failed', 'cancelled') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018',
-            MESSAGE = 'status must be requested, approved, rejected, paid, failed or cancelled';
+    IF p_status IS NOT NULL THEN
+        PERFORM lp.check_choice(p_status, 'lp.payout_status', 'payout status');
     END IF;
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'limit must be between 1 and 1000';
@@ -36,7 +35,7 @@ BEGIN
     FOR v_payout IN
         SELECT p.* FROM lp.payouts AS p
          WHERE (v_user IS NULL OR p.user_id = v_user)
-           AND (p_status IS NULL OR p.status = p_status)
+           AND (p_status IS NULL OR p.status = p_status::lp.payout_status)
            AND (p_after IS NULL OR (p.created_at, p.id) < (v_after_created, p_after))
          ORDER BY p.created_at DESC, p.id DESC
          LIMIT p_limit

@@ -11,8 +11,8 @@ DECLARE
     v_after_created timestamptz;
 BEGIN
     PERFORM lp.require_user('moderator', 'admin');
-    IF p_role IS NOT NULL AND p_role NOT IN ('viewer', 'performer', 'moderator', 'admin') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP017', MESSAGE = format('invalid role %L', p_role);
+    IF p_role IS NOT NULL THEN
+        PERFORM lp.check_choice(p_role, 'lp.user_role', 'role', 'LP017');
     END IF;
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'limit must be between 1 and 1000';
@@ -28,7 +28,7 @@ BEGIN
         SELECT a.*
           FROM lp.users AS u
          CROSS JOIN LATERAL lp.user_account(u.id) AS a
-         WHERE (p_role IS NULL OR u.role = p_role)
+         WHERE (p_role IS NULL OR u.role = p_role::lp.user_role)
            AND (p_include_deleted OR u.deleted_at IS NULL)
            AND (p_after IS NULL OR (u.created_at, u.id) > (v_after_created, p_after))
          ORDER BY u.created_at, u.id

@@ -28,10 +28,7 @@ BEGIN
 
     -- LP103 unless a positive number of tokens of at most money.max_tokens.
     PERFORM lp.check_tokens(p_amount, 'hold amount');
-    IF p_purpose IS NULL OR p_purpose NOT IN ('private_show', 'group_show', 'tip', 'other') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = format('invalid hold purpose %L', p_purpose),
-            HINT = 'One of private_show, group_show, tip, other.';
-    END IF;
+    PERFORM lp.check_choice(p_purpose, 'lp.hold_purpose', 'hold purpose');
     IF v_life <= interval '0' OR v_life > v_max THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'expires_in out of range',
             DETAIL = format('more than 0 and at most %s (holds.max_minutes)', v_max);
@@ -64,7 +61,7 @@ BEGIN
 
     -- Claim the key first: a concurrent call with the same key waits here for the first one, then replays it.
     INSERT INTO lp.holds (user_id, wallet_id, payee_id, stream_id, purpose, amount, expires_at, idempotency_key)
-    VALUES (v_holder, v_wallet.id, p_payee_id, p_stream_id, p_purpose, p_amount, now() + v_life, v_key)
+    VALUES (v_holder, v_wallet.id, p_payee_id, p_stream_id, p_purpose::lp.hold_purpose, p_amount, now() + v_life, v_key)
     ON CONFLICT (user_id, idempotency_key) DO NOTHING
     RETURNING * INTO v_hold;
     IF v_hold.id IS NULL THEN

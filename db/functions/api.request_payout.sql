@@ -20,7 +20,7 @@ BEGIN
     -- reviewed_by_label: the caller is the performer, not staff); the same key with other arguments is refused.
     SELECT p.* INTO v_payout FROM lp.payouts AS p WHERE p.user_id = v_user AND p.idempotency_key = v_key;
     IF v_payout.id IS NOT NULL THEN
-        IF (v_payout.tokens, v_payout.method) IS DISTINCT FROM (p_tokens, p_method) THEN
+        IF (v_payout.tokens, v_payout.method::text) IS DISTINCT FROM (p_tokens, p_method) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different payout',
                 DETAIL = format('payout %s', v_payout.id);
         END IF;
@@ -31,9 +31,7 @@ BEGIN
     IF (SELECT u.role FROM lp.users AS u WHERE u.id = v_user) <> 'performer' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP102', MESSAGE = 'only performers request payouts';
     END IF;
-    IF p_method IS NULL OR p_method NOT IN ('bank_transfer', 'paypal', 'paxum', 'wire', 'check') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'method must be bank_transfer, paypal, paxum, wire or check';
-    END IF;
+    PERFORM lp.check_choice(p_method, 'lp.payout_method', 'payout method');
     -- LP103 below payouts.min_tokens or above money.max_tokens.
     PERFORM lp.check_tokens(p_tokens, 'payout');
     IF p_tokens < greatest(v_min, 1) THEN
@@ -54,7 +52,7 @@ BEGIN
     SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = v_user FOR NO KEY UPDATE;
     SELECT p.* INTO v_payout FROM lp.payouts AS p WHERE p.user_id = v_user AND p.idempotency_key = v_key;
     IF v_payout.id IS NOT NULL THEN
-        IF (v_payout.tokens, v_payout.method) IS DISTINCT FROM (p_tokens, p_method) THEN
+        IF (v_payout.tokens, v_payout.method::text) IS DISTINCT FROM (p_tokens, p_method) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different payout',
                 DETAIL = format('payout %s', v_payout.id);
         END IF;
@@ -85,12 +83,12 @@ BEGIN
     -- Claim the key (no other call of this performer can hold it now: they all wait for the wallet lock above).
     INSERT INTO lp.payouts (user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor, currency, method,
                             idempotency_key)
-    VALUES (v_user, v_kyc.id, p_tokens, v_wallet.tokens_per_unit, v_minor, v_wallet.currency, p_method, v_key)
+    VALUES (v_user, v_kyc.id, p_tokens, v_wallet.tokens_per_unit, v_minor, v_wallet.currency, p_method::lp.payout_method, v_key)
     ON CONFLICT (user_id, idempotency_key) DO NOTHING
     RETURNING * INTO v_payout;
     IF v_payout.id IS NULL THEN
         SELECT p.* INTO v_payout FROM lp.payouts AS p WHERE p.user_id = v_user AND p.idempotency_key = v_key;
-        IF (v_payout.tokens, v_payout.method) IS DISTINCT FROM (p_tokens, p_method) THEN
+        IF (v_payout.tokens, v_payout.method::text) IS DISTINCT FROM (p_tokens, p_method) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different payout',
                 DETAIL = format('payout %s', v_payout.id);
         END IF;

@@ -16,9 +16,7 @@ DECLARE
     v_sanction    lp.user_sanctions;
     v_count       integer := 0;
 BEGIN
-    IF p_type IS NULL OR p_type NOT IN ('warning', 'mute', 'suspension', 'ban') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'sanction type must be warning, mute, suspension or ban';
-    END IF;
+    PERFORM lp.check_choice(p_type, 'lp.sanction_type', 'sanction type');
     IF p_type = 'suspension' AND p_ends_at IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'a suspension needs an end time';
     END IF;
@@ -28,7 +26,7 @@ BEGIN
     IF p_user_id = v_actor THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may sanction themselves';
     END IF;
-    SELECT u.role INTO v_target_role FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL;
+    SELECT u.role::text INTO v_target_role FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL;
     IF v_target_role IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
     END IF;
@@ -40,7 +38,7 @@ BEGIN
     END IF;
 
     INSERT INTO lp.user_sanctions (user_id, sanction_type, reason, report_id, issued_by, ends_at)
-    VALUES (p_user_id, p_type, v_reason, p_report_id, v_actor, p_ends_at)
+    VALUES (p_user_id, p_type::lp.sanction_type, v_reason, p_report_id, v_actor, p_ends_at)
     RETURNING * INTO v_sanction;
     IF p_type IN ('suspension', 'ban') THEN
         v_count := lp.revoke_sessions(p_user_id, 'sanction');

@@ -10,10 +10,7 @@ DECLARE
     v_current  bigint;
     v_applied  text;
 BEGIN
-    IF p_period IS NULL OR p_period NOT IN ('daily', 'weekly', 'monthly') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = format('invalid period %L', p_period),
-            HINT = 'One of daily, weekly, monthly.';
-    END IF;
+    PERFORM lp.check_choice(p_period, 'lp.limit_period', 'period');
     -- LP103 unless NULL (no limit) or 1..money.max_tokens.
     IF p_limit_tokens IS NOT NULL THEN
         PERFORM lp.check_tokens(p_limit_tokens, 'spending limit');
@@ -21,8 +18,8 @@ BEGIN
     v_cooldown := make_interval(hours => (lp.setting('limits.raise_cooldown_hours'))::integer);
 
     -- One row per user and period; concurrent changes of the same limit queue on it.
-    INSERT INTO lp.spending_limits (user_id, period) VALUES (v_user, p_period) ON CONFLICT DO NOTHING;
-    SELECT l.* INTO v_row FROM lp.spending_limits AS l WHERE l.user_id = v_user AND l.period = p_period FOR UPDATE;
+    INSERT INTO lp.spending_limits (user_id, period) VALUES (v_user, p_period::lp.limit_period) ON CONFLICT DO NOTHING;
+    SELECT l.* INTO v_row FROM lp.spending_limits AS l WHERE l.user_id = v_user AND l.period = p_period::lp.limit_period FOR UPDATE;
     v_before := v_row;
     -- A pending change whose time has come is the limit in force now: fold it in first.
     IF v_row.pending_effective_at <= now() THEN
@@ -57,7 +54,7 @@ BEGIN
        SET limit_tokens = v_row.limit_tokens,
            pending_limit_tokens = v_row.pending_limit_tokens,
            pending_effective_at = v_row.pending_effective_at
-     WHERE l.user_id = v_user AND l.period = p_period
+     WHERE l.user_id = v_user AND l.period = p_period::lp.limit_period
     RETURNING l.* INTO v_row;
 
     IF (v_before.limit_tokens, v_before.pending_limit_tokens, v_before.pending_effective_at)

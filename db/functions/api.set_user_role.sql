@@ -6,11 +6,9 @@ DECLARE
     v_old text;
 BEGIN
     PERFORM lp.require_user('admin');
-    IF p_role IS NULL OR p_role NOT IN ('viewer', 'performer', 'moderator', 'admin') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP017', MESSAGE = format('invalid role %L', p_role);
-    END IF;
+    PERFORM lp.check_choice(p_role, 'lp.user_role', 'role', 'LP017');
     PERFORM lp.lock_admin_set();
-    SELECT u.role INTO v_old FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL FOR NO KEY UPDATE;
+    SELECT u.role::text INTO v_old FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL FOR NO KEY UPDATE;
     IF v_old IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
     END IF;
@@ -20,7 +18,7 @@ BEGIN
     IF v_old = 'admin' THEN
         PERFORM lp.assert_not_last_admin(p_user_id);
     END IF;
-    UPDATE lp.users AS u SET role = p_role WHERE u.id = p_user_id;
+    UPDATE lp.users AS u SET role = p_role::lp.user_role WHERE u.id = p_user_id;
     PERFORM lp.ensure_wallet_shards((SELECT w.id FROM lp.wallets AS w WHERE w.user_id = p_user_id));
     PERFORM lp.audit('user.role_change', 'user', p_user_id::text,
                      jsonb_build_object('from', v_old, 'to', p_role));

@@ -23,13 +23,8 @@ DECLARE
     v_reference text := lp.check_text(p_provider_reference, 'provider_reference', 255);
     v_row       lp.kyc_verifications;
 BEGIN
-    IF v_level NOT IN ('age', 'identity') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'level must be age or identity';
-    END IF;
-    IF v_doc_type NOT IN ('passport', 'drivers_license', 'national_id', 'residence_permit') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018',
-            MESSAGE = 'document_type must be passport, drivers_license, national_id or residence_permit';
-    END IF;
+    PERFORM lp.check_choice(v_level, 'lp.kyc_level', 'level');
+    PERFORM lp.check_choice(v_doc_type, 'lp.document_type', 'document_type');
     IF v_country !~ '^[A-Z]{2}$' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'document_country must be an ISO 3166-1 alpha-2 code';
     END IF;
@@ -47,7 +42,7 @@ BEGIN
     -- submission waits for the first and then gets LP004 instead of a unique violation).
     INSERT INTO lp.kyc_verifications (user_id, level, provider, provider_reference, document_type, document_country,
                                       document_front_url, document_back_url, selfie_url)
-    VALUES (v_user, v_level, v_provider, v_reference, v_doc_type, v_country, v_front, v_back, v_selfie)
+    VALUES (v_user, v_level::lp.kyc_level, v_provider, v_reference, v_doc_type::lp.document_type, v_country, v_front, v_back, v_selfie)
     ON CONFLICT (user_id) WHERE status = 'pending' DO NOTHING
     RETURNING * INTO v_row;
     IF v_row.id IS NULL THEN

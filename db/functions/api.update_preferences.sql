@@ -23,22 +23,22 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = format('unknown time zone %L', left(p_timezone, 64)),
             HINT = 'Use an IANA name such as Europe/Berlin.';
     END IF;
-    IF p_theme IS NOT NULL AND p_theme NOT IN ('light', 'dark', 'system') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'theme must be light, dark or system';
+    IF p_theme IS NOT NULL THEN
+        PERFORM lp.check_choice(p_theme, 'lp.ui_theme', 'theme');
     END IF;
-    IF p_content_filter IS NOT NULL AND p_content_filter NOT IN ('strict', 'standard', 'off') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'content_filter must be strict, standard or off';
+    IF p_content_filter IS NOT NULL THEN
+        PERFORM lp.check_choice(p_content_filter, 'lp.content_filter', 'content_filter');
     END IF;
     UPDATE lp.user_preferences AS p
        SET language            = coalesce(p_language, p.language),
            timezone            = coalesce(p_timezone, p.timezone),
-           theme               = coalesce(p_theme, p.theme),
+           theme               = coalesce(p_theme::lp.ui_theme, p.theme),
            email_notifications = coalesce(p_email_notifications, p.email_notifications),
            push_notifications  = coalesce(p_push_notifications, p.push_notifications),
            tip_notifications   = coalesce(p_tip_notifications, p.tip_notifications),
            marketing_emails    = coalesce(p_marketing_emails, p.marketing_emails),
            show_online_status  = coalesce(p_show_online_status, p.show_online_status),
-           content_filter      = coalesce(p_content_filter, p.content_filter)
+           content_filter      = coalesce(p_content_filter::lp.content_filter, p.content_filter)
      WHERE p.user_id = v_actor
     RETURNING p.* INTO v_prefs;
     RETURN v_prefs;

@@ -14,7 +14,7 @@ BEGIN
       FROM lp.user_sanctions AS s
      WHERE s.user_id = p_user_id
        AND s.revoked_at IS NULL
-       AND s.sanction_type = ANY (p_types)
+       AND s.sanction_type::text = ANY (p_types)
        AND s.starts_at <= now()
        AND (s.ends_at IS NULL OR s.ends_at > now())
      ORDER BY (s.sanction_type = 'ban') DESC, s.ends_at DESC NULLS FIRST

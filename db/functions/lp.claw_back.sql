@@ -58,7 +58,7 @@ BEGIN
                     format('%s of payment %s (shortfall policy %s)', p_kind, v_payment.id, v_policy));
 
     UPDATE lp.payments AS p
-       SET status             = CASE p_kind WHEN 'refund' THEN 'refunded' ELSE 'chargeback' END,
+       SET status             = CASE p_kind WHEN 'refund' THEN 'refunded'::lp.payment_status ELSE 'chargeback' END,
            refunded_at        = CASE p_kind WHEN 'refund' THEN now() ELSE p.refunded_at END,
            charged_back_at    = CASE p_kind WHEN 'chargeback' THEN now() ELSE p.charged_back_at END,
            recovered_tokens   = v_recovered,

@@ -9,7 +9,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = format('a hold is not closed as %L', p_status);
     END IF;
     -- The caller holds the hold's row lock (lp.lock_hold, lp.expire_due_holds); the wallet row comes second.
-    UPDATE lp.holds AS h SET status = p_status, closed_at = now()
+    UPDATE lp.holds AS h SET status = p_status::lp.hold_status, closed_at = now()
      WHERE h.id = p_hold_id AND h.status = 'open'
     RETURNING h.* INTO v_hold;
     IF v_hold.id IS NULL THEN

@@ -19,10 +19,7 @@ DECLARE
     v_user_id  uuid;
     v_constraint text;
 BEGIN
-    IF p_role IS NULL OR p_role NOT IN ('viewer', 'performer', 'moderator', 'admin') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP017', MESSAGE = format('invalid role %L', p_role),
-            HINT = 'One of viewer, performer, moderator, admin.';
-    END IF;
+    PERFORM lp.check_choice(p_role, 'lp.user_role', 'role', 'LP017');
     IF p_date_of_birth IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP014', MESSAGE = 'date of birth is required';
     END IF;
@@ -51,7 +48,7 @@ BEGIN
 
     BEGIN
         INSERT INTO lp.users (email, username, display_name, password_hash, role, date_of_birth, country_code)
-        VALUES (v_email, v_username, v_display, lp.hash_password(p_password), p_role, p_date_of_birth, v_country)
+        VALUES (v_email, v_username, v_display, lp.hash_password(p_password), p_role::lp.user_role, p_date_of_birth, v_country)
         RETURNING id INTO v_user_id;
     EXCEPTION WHEN unique_violation THEN
         GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;

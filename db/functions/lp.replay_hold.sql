@@ -10,7 +10,7 @@ CREATE FUNCTION lp.replay_hold(
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 BEGIN
-    IF (p_hold.payee_id, p_hold.amount, p_hold.purpose, p_hold.expires_at - p_hold.created_at, p_hold.stream_id)
+    IF (p_hold.payee_id, p_hold.amount, p_hold.purpose::text, p_hold.expires_at - p_hold.created_at, p_hold.stream_id)
        IS DISTINCT FROM (p_payee_id, p_amount, p_purpose, p_expires_in, p_stream_id) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different hold',
             DETAIL = format('hold %s', p_hold.id);

@@ -9,7 +9,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP001', MESSAGE = 'no user is acting in this transaction',
             HINT = 'Call api.authenticate(token) or set lp.user_id for the transaction first.';
     END IF;
-    SELECT u.role INTO v_role FROM lp.users AS u WHERE u.id = v_user_id AND u.deleted_at IS NULL;
+    SELECT u.role::text INTO v_role FROM lp.users AS u WHERE u.id = v_user_id AND u.deleted_at IS NULL;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'LP001', MESSAGE = 'the acting user does not exist or was deleted',
             DETAIL = format('lp.user_id = %s', v_user_id);

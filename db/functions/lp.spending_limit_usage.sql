@@ -24,7 +24,7 @@ AS $$
     ), w AS (
         SELECT w.id FROM lp.wallets AS w WHERE w.user_id = p_user_id
     )
-    SELECT l.period, l.cap, l.pending, l.pending_at, l.since,
+    SELECT l.period::text, l.cap, l.pending, l.pending_at, l.since,
            -- Spent: tips and hold captures debited from the main balance in the rolling window.
            (SELECT coalesce(sum(-e.amount), 0)
               FROM lp.ledger AS e
@@ -37,7 +37,7 @@ AS $$
              WHERE h.wallet_id = (SELECT w.id FROM w) AND h.status = 'open' AND h.expires_at > now())::bigint
       FROM l
      WHERE l.cap IS NOT NULL OR l.pending_at IS NOT NULL
-     ORDER BY array_position(ARRAY['daily', 'weekly', 'monthly'], l.period)
+     ORDER BY l.period  -- the enum's order: daily, weekly, monthly
 $$;
 COMMENT ON FUNCTION lp.spending_limit_usage(uuid) IS 'The spending limits of a user as they stand now (a pending raise or removal whose time has come is applied), each with its rolling window (1 day, 7 days, 30 days), the tokens spent in it (tips and hold captures) and the tokens open holds still reserve. Shared by lp.check_spending_limit and api.get_spending_limits so the two always agree.';
 REVOKE ALL ON FUNCTION lp.spending_limit_usage(uuid) FROM PUBLIC;

@@ -8,8 +8,7 @@ CREATE TABLE lp.users (
     username            ext.citext NOT NULL CHECK (username::text ~ '^[A-Za-z][A-Za-z0-9_]{2,29}$'),
     display_name        text CHECK (char_length(display_name) BETWEEN 1 AND 64),
     password_hash       text NOT NULL CHECK (password_hash ~ '^\$2[abxy]\$[0-9]{2}\$[./A-Za-z0-9]{53}$'),
-    role                text NOT NULL DEFAULT 'viewer'
-                        CHECK (role IN ('viewer', 'performer', 'moderator', 'admin')),
+    role                lp.user_role NOT NULL DEFAULT 'viewer',
     date_of_birth       date NOT NULL CHECK (date_of_birth >= DATE '1900-01-01'),
     country_code        text CHECK (country_code ~ '^[A-Z]{2}$'),
     bio                 text CHECK (char_length(bio) <= 2000),

@@ -4,13 +4,13 @@ CREATE TABLE lp.user_preferences (
     user_id               uuid PRIMARY KEY REFERENCES lp.users (id) ON DELETE CASCADE,
     language              text NOT NULL DEFAULT 'en' CHECK (language ~ '^[a-z]{2}(-[A-Z]{2})?$'),
     timezone              text NOT NULL DEFAULT 'UTC' CHECK (char_length(timezone) BETWEEN 1 AND 64),
-    theme                 text NOT NULL DEFAULT 'system' CHECK (theme IN ('light', 'dark', 'system')),
+    theme                 lp.ui_theme NOT NULL DEFAULT 'system',
     email_notifications   boolean NOT NULL DEFAULT true,
     push_notifications    boolean NOT NULL DEFAULT true,
     tip_notifications     boolean NOT NULL DEFAULT true,
     marketing_emails      boolean NOT NULL DEFAULT false,
     show_online_status    boolean NOT NULL DEFAULT true,
-    content_filter        text NOT NULL DEFAULT 'standard' CHECK (content_filter IN ('strict', 'standard', 'off')),
+    content_filter        lp.content_filter NOT NULL DEFAULT 'standard',
     updated_at            timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE lp.user_preferences IS 'Per-user settings and notification preferences; one row per user, created at registration (cascades with a hard-deleted user: it is not history).';

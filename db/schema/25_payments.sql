@@ -9,8 +9,7 @@ CREATE TABLE lp.payments (
     tokens             bigint NOT NULL CHECK (tokens > 0),
     amount_minor       bigint NOT NULL CHECK (amount_minor > 0),
     currency           text NOT NULL DEFAULT 'USD' CHECK (currency ~ '^[A-Z]{3}$'),
-    status             text NOT NULL DEFAULT 'pending'
-                       CHECK (status IN ('pending', 'completed', 'failed', 'refunded', 'chargeback', 'cancelled')),
+    status             lp.payment_status NOT NULL DEFAULT 'pending',
     failure_reason     text CHECK (char_length(failure_reason) <= 500),
     idempotency_key    text NOT NULL CHECK (char_length(idempotency_key) BETWEEN 1 AND 128),
     created_at         timestamptz NOT NULL DEFAULT now(),

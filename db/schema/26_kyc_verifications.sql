@@ -3,11 +3,11 @@ SET ROLE livepanty_owner;
 CREATE TABLE lp.kyc_verifications (
     id                   uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id              uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
-    level                text NOT NULL DEFAULT 'identity' CHECK (level IN ('age', 'identity')),
+    level                lp.kyc_level NOT NULL DEFAULT 'identity',
     status               text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected', 'expired')),
     provider             text NOT NULL DEFAULT 'manual' CHECK (provider ~ '^[a-z][a-z0-9_]{1,31}$'),
     provider_reference   text CHECK (char_length(provider_reference) <= 255),
-    document_type        text CHECK (document_type IN ('passport', 'drivers_license', 'national_id', 'residence_permit')),
+    document_type        lp.document_type,
     document_country     text CHECK (document_country ~ '^[A-Z]{2}$'),
     document_front_url   text CHECK (document_front_url ~ '^s3://[a-z0-9.-]{3,63}/.+'),
     document_back_url    text CHECK (document_back_url ~ '^s3://[a-z0-9.-]{3,63}/.+'),

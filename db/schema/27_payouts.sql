@@ -8,9 +8,8 @@ CREATE TABLE lp.payouts (
     tokens_per_unit     integer NOT NULL CHECK (tokens_per_unit > 0),
     amount_minor        bigint NOT NULL CHECK (amount_minor >= 0),
     currency            text NOT NULL DEFAULT 'USD' CHECK (currency ~ '^[A-Z]{3}$'),
-    method              text NOT NULL CHECK (method IN ('bank_transfer', 'paypal', 'paxum', 'wire', 'check')),
-    status              text NOT NULL DEFAULT 'requested'
-                        CHECK (status IN ('requested', 'approved', 'rejected', 'paid', 'failed', 'cancelled')),
+    method              lp.payout_method NOT NULL,
+    status              lp.payout_status NOT NULL DEFAULT 'requested',
     reviewed_by         uuid REFERENCES lp.users (id) ON DELETE SET NULL,
     reviewed_at         timestamptz,
     rejection_reason    text CHECK (char_length(rejection_reason) <= 1000),

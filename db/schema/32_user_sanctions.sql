@@ -3,7 +3,7 @@ SET ROLE livepanty_owner;
 CREATE TABLE lp.user_sanctions (
     id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id       uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
-    sanction_type text NOT NULL CHECK (sanction_type IN ('warning', 'mute', 'suspension', 'ban')),
+    sanction_type lp.sanction_type NOT NULL,
     reason        text NOT NULL CHECK (char_length(reason) BETWEEN 1 AND 1000),
     report_id     uuid REFERENCES lp.reports (id) ON DELETE SET NULL,
     issued_by     uuid REFERENCES lp.users (id) ON DELETE SET NULL,

@@ -2,7 +2,7 @@ SET ROLE livepanty_owner;
 
 CREATE TABLE lp.spending_limits (
     user_id              uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
-    period               text NOT NULL CHECK (period IN ('daily', 'weekly', 'monthly')),
+    period               lp.limit_period NOT NULL,
     limit_tokens         bigint CHECK (limit_tokens > 0),
     pending_limit_tokens bigint CHECK (pending_limit_tokens > 0),
     pending_effective_at timestamptz,

@@ -33,6 +33,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "config",
     "verify",
     "jobs",
+    "values",
 ]
 
 

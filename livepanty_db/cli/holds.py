@@ -23,10 +23,9 @@ from livepanty_db.cli.common import (
     service_client,
 )
 from livepanty_db.cli.output import note
+from livepanty_db.cli.values import Vocabulary
 from livepanty_db.models import Hold, HoldCapture
 
-PURPOSES = ("private_show", "group_show", "tip", "other")
-STATUSES = ("open", "captured", "released", "expired")
 HOLD_TABLE = [
     "id",
     "user_id",
@@ -53,7 +52,7 @@ def command() -> None:
 @click.option(
     "--minutes", type=int, default=None, help="Lifetime in minutes (default and maximum: holds.max_minutes)."
 )
-@click.option("--purpose", type=click.Choice(PURPOSES), default="private_show", show_default=True)
+@click.option("--purpose", type=Vocabulary("hold_purpose"), default="private_show", show_default=True)
 @click.option("--stream", "stream_id", metavar="STREAM_ID", default=None, help="The stream it is for.")
 @key_option
 @click.pass_context
@@ -118,7 +117,7 @@ def release(ctx: click.Context, hold_id: str, key: str | None) -> None:
 @click.option(
     "--payee", "as_payee", is_flag=True, help="Holds for the --as user (default: holds they placed)."
 )
-@click.option("--status", type=click.Choice(STATUSES), default=None, help="Only holds in this state.")
+@click.option("--status", type=Vocabulary("hold_status"), default=None, help="Only holds in this state.")
 @click.option("--after", metavar="HOLD_ID", default=None, help="Last id of the previous page.")
 @click.option("--limit", type=int, default=50, show_default=True, help="Page size (1..1000).")
 @click.pass_context

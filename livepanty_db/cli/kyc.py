@@ -19,9 +19,9 @@ from livepanty_db.cli.common import (
     resolve_login,
 )
 from livepanty_db.cli.output import note
+from livepanty_db.cli.values import Vocabulary
 from livepanty_db.models import KycVerification
 
-DOCUMENT_TYPES = ("passport", "drivers_license", "national_id", "residence_permit")
 KYC_TABLE = [
     "id",
     "user_id",
@@ -51,8 +51,8 @@ def _done(row: KycVerification) -> None:
 @click.option(
     "--as", "as_login", metavar="LOGIN", envvar="LIVEPANTY_AS", required=True, help="Who is verified."
 )
-@click.option("--level", type=click.Choice(["identity", "age"]), default="identity", show_default=True)
-@click.option("--document-type", type=click.Choice(DOCUMENT_TYPES), required=True)
+@click.option("--level", type=Vocabulary("kyc_level"), default="identity", show_default=True)
+@click.option("--document-type", type=Vocabulary("document_type"), required=True)
 @click.option(
     "--country", "document_country", metavar="CC", required=True, help="Issuing country (ISO alpha-2)."
 )

@@ -22,9 +22,9 @@ from livepanty_db.cli.common import (
     service_client,
 )
 from livepanty_db.cli.output import note
+from livepanty_db.cli.values import Vocabulary
 from livepanty_db.models import Payment
 
-STATUSES = ("pending", "completed", "failed", "refunded", "chargeback", "cancelled")
 PAYMENT_TABLE = [
     "id",
     "user_id",
@@ -46,7 +46,9 @@ def command() -> None:
 
 @command.command("list")
 @click.option("--user", "user", metavar="LOGIN_OR_ID", default=None, help="Whose payments.")
-@click.option("--status", type=click.Choice(STATUSES), default=None, help="Only payments in this state.")
+@click.option(
+    "--status", type=Vocabulary("payment_status"), default=None, help="Only payments in this state."
+)
 @click.option("--after", metavar="PAYMENT_ID", default=None, help="Last id of the previous page.")
 @click.option("--limit", type=int, default=50, show_default=True, help="Page size (1..1000).")
 @click.option(

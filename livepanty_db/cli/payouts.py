@@ -21,10 +21,9 @@ from livepanty_db.cli.common import (
     service_client,
 )
 from livepanty_db.cli.output import note
+from livepanty_db.cli.values import Vocabulary
 from livepanty_db.models import Payout
 
-METHODS = ("bank_transfer", "paypal", "paxum", "wire", "check")
-STATUSES = ("requested", "approved", "rejected", "paid", "failed", "cancelled")
 PAYOUT_TABLE = [
     "id",
     "user_id",
@@ -54,7 +53,7 @@ def _done(payout: Payout) -> None:
     "--as", "as_login", metavar="LOGIN", envvar="LIVEPANTY_AS", required=True, help="The performer."
 )
 @click.option("--tokens", type=int, required=True, help="Tokens to cash out (payable earnings only).")
-@click.option("--method", type=click.Choice(METHODS), required=True, help="How to pay.")
+@click.option("--method", type=Vocabulary("payout_method"), required=True, help="How to pay.")
 @key_option
 @click.pass_context
 @catalogued_errors
@@ -143,7 +142,7 @@ def mark_failed(ctx: click.Context, payout_id: str, reason: str, key: str | None
 @click.option(
     "--user", "user", metavar="LOGIN_OR_ID", default=None, help="Whose payouts (default: everyone's)."
 )
-@click.option("--status", type=click.Choice(STATUSES), default=None, help="Only payouts in this state.")
+@click.option("--status", type=Vocabulary("payout_status"), default=None, help="Only payouts in this state.")
 @click.option("--after", metavar="PAYOUT_ID", default=None, help="Last id of the previous page.")
 @click.option("--limit", type=int, default=50, show_default=True, help="Page size (1..1000).")
 @as_option

@@ -27,10 +27,10 @@ from livepanty_db.cli.common import (
     operator_client,
 )
 from livepanty_db.cli.output import note
+from livepanty_db.cli.values import Vocabulary
 from livepanty_db.models import UserAccount
 
 USER_COLUMNS = [f.name for f in dataclasses.fields(UserAccount)]
-ROLES = ("viewer", "performer", "moderator", "admin")
 
 # --- shared by the users and admin commands -----------------------------------------------------------------
 
@@ -76,7 +76,7 @@ def command() -> None:
 @click.option("--email", required=True, help="E-mail address (login).")
 @click.option("--username", required=True, help="Public handle (login).")
 @dob_option
-@click.option("--role", type=click.Choice(["viewer", "performer"]), default="viewer", show_default=True)
+@click.option("--role", type=Vocabulary("user_role"), default="viewer", show_default=True)
 @click.option("--display-name", default=None, help="Shown name (optional).")
 @click.option("--country", "country_code", default=None, metavar="CC", help="ISO 3166-1 alpha-2 country.")
 @password_stdin_option
@@ -120,7 +120,7 @@ def show(ctx: click.Context, user: str, as_login: str) -> None:
 
 
 @command.command("list")
-@click.option("--role", type=click.Choice(ROLES), default=None, help="Only users with this role.")
+@click.option("--role", type=Vocabulary("user_role"), default=None, help="Only users with this role.")
 @click.option("--limit", type=int, default=50, show_default=True, help="Page size (1..1000).")
 @click.option("--after", metavar="USER_ID", default=None, help="Last id of the previous page.")
 @click.option("--include-deleted", is_flag=True, help="Also list deleted users.")
@@ -138,7 +138,7 @@ def list_(
 
 @command.command("set-role")
 @click.argument("user")
-@click.argument("role", type=click.Choice(ROLES))
+@click.argument("role", type=Vocabulary("user_role"))
 @as_option
 @click.pass_context
 @catalogued_errors

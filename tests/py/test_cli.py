@@ -273,6 +273,7 @@ def new_user(email: str = "c@example.com", username: str = "carol", dob: str = "
         (new_user(dob="1899-12-31"), PASSWORD, "LP014"),
         (new_user(email="BOB@example.com"), PASSWORD, "LP015"),
         (new_user(username="Alice"), PASSWORD, "LP016"),
+        ([*new_user(), "--role", "admin"], PASSWORD, "LP017"),  # a role, but not one anybody registers as
         (["users", "show", "nobody", "--as", "boss"], None, "LP003"),
         (["users", "show", "alice", "--as", "ghost"], None, "LP003"),
         (["users", "list", "--as", "bob"], None, "LP002"),
@@ -315,7 +316,7 @@ def test_error_output_carries_detail_and_hint(populated: str) -> None:
     "args",
     [
         new_user(dob="01/02/1990"),
-        [*new_user(), "--role", "admin"],
+        [*new_user(), "--role", "superuser"],  # not a user_role at all
         ["users", "list"],  # --as is required
         ["users", "set-role", "bob", "king", "--as", "boss"],
         ["sessions", "revoke-all", "--as", "boss"],  # --user is required

@@ -54,10 +54,10 @@ def snapshot(db_url: str) -> tuple[Any, ...]:
             """
             SELECT (SELECT count(*) FROM lp.ledger),
                    (SELECT coalesce(sum(balance), 0) || '/' || coalesce(sum(reserved), 0) FROM lp.wallets),
-                   (SELECT string_agg(status, ',' ORDER BY id) FROM lp.payments),
+                   (SELECT string_agg(status::text, ',' ORDER BY id) FROM lp.payments),
                    (SELECT count(*) FROM lp.tips),
-                   (SELECT string_agg(status || captured, ',' ORDER BY id) FROM lp.holds),
-                   (SELECT string_agg(status, ',' ORDER BY id) FROM lp.payouts),
+                   (SELECT string_agg(status::text || captured, ',' ORDER BY id) FROM lp.holds),
+                   (SELECT string_agg(status::text, ',' ORDER BY id) FROM lp.payouts),
                    (SELECT string_agg(status, ',' ORDER BY id) FROM lp.kyc_verifications),
                    (SELECT count(*) FROM lp.adjustments),
                    (SELECT string_agg(key || '=' || value, ',' ORDER BY key) FROM lp.settings),

@@ -127,7 +127,7 @@ SELECT tests.authenticate_as('vera');
 SELECT tests.snap();
 SELECT isnt((api.place_hold(tests.user_id('pia'), 1000, 'h1')).id, NULL, 'place_hold: vera reserves 1000 for pia');
 SELECT results_eq(
-    $$SELECT h.user_id, h.wallet_id, h.payee_id, h.amount, h.captured, h.status, h.purpose, h.stream_id,
+    $$SELECT h.user_id, h.wallet_id, h.payee_id, h.amount, h.captured, h.status::text, h.purpose::text, h.stream_id,
              h.expires_at - h.created_at, h.closed_at FROM tests.hold('vera', 'h1') AS h$$,
     $$SELECT tests.user_id('vera'), tests.wallet('vera'), tests.user_id('pia'), 1000::bigint, 0::bigint,
              'open'::text, 'private_show'::text, NULL::uuid, interval '1440 minutes', NULL::timestamptz$$,
@@ -154,7 +154,7 @@ SELECT is((api.place_hold(tests.user_id('pia'), 1000, 'h1', 'private_show', inte
           'place_hold replay naming the default lifetime explicitly (24 hours = 1440 minutes) is the same hold');
 
 SELECT results_eq(
-    format($$SELECT h.purpose, h.stream_id, h.expires_at - h.created_at
+    format($$SELECT h.purpose::text, h.stream_id, h.expires_at - h.created_at
                FROM api.place_hold(%L, 500, 'h2', 'group_show', interval '30 minutes', %L) AS h$$,
            tests.user_id('pia'), tests.stream('pia live')),
     format($$VALUES ('group_show'::text, %L::uuid, interval '30 minutes')$$, tests.stream('pia live')),
@@ -242,7 +242,7 @@ SELECT set_eq(format('SELECT * FROM tests.capture_entries(%L)',
               $$VALUES ('vera', false, -400::bigint, 'hold_capture'), ('pia', true, 320::bigint, 'hold_capture'),
                        ('platform_fees', true, 80::bigint, 'hold_fee')$$,
               'capture_hold: one ledger transaction: vera''s main -400, pia''s shard +320, a fee shard +80');
-SELECT results_eq($$SELECT h.captured, h.status FROM tests.hold('vera', 'h1') AS h$$, $$VALUES (400::bigint, 'open'::text)$$,
+SELECT results_eq($$SELECT h.captured, h.status::text FROM tests.hold('vera', 'h1') AS h$$, $$VALUES (400::bigint, 'open'::text)$$,
                   'capture_hold: the hold stays open with 600 left');
 SELECT ok(tests.holds_consistent(), 'invariant after a partial capture');
 
@@ -272,7 +272,7 @@ SELECT tests.rejects(format('SELECT api.capture_hold(%L, 10, ''c-x'')', tests.ho
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT is((api.capture_hold(tests.hold_id('vera', 'h1'), 100, 'c2')).amount, 100::bigint, 'capture_hold: the service role captures with nobody acting');
 SELECT is((api.capture_hold(tests.hold_id('vera', 'h1'), 500, 'c3')).amount, 500::bigint, 'capture_hold: a third capture takes the rest');
-SELECT results_eq($$SELECT h.captured, h.status, h.closed_at IS NOT NULL FROM tests.hold('vera', 'h1') AS h$$,
+SELECT results_eq($$SELECT h.captured, h.status::text, h.closed_at IS NOT NULL FROM tests.hold('vera', 'h1') AS h$$,
                   $$VALUES (1000::bigint, 'captured'::text, true)$$, 'capture_hold: nothing left: captured, closed_at set');
 SELECT results_eq($$SELECT tests.main('vera'), tests.reserved('vera'), tests.total('pia'), tests.fees()$$,
                   $$VALUES (9000::bigint, 1000::bigint, 800::bigint, 200::bigint)$$,
@@ -358,7 +358,7 @@ SELECT tests.rejects(format('SELECT api.capture_hold(%L, 100, ''c-debt'')', test
 
 -- == api.release_hold ======================================================================================
 SELECT tests.authenticate_as('cleo');
-SELECT results_eq(format($$SELECT h.status, h.closed_at IS NOT NULL FROM api.release_hold(%L, 'r-cleo') AS h$$, tests.hold_id('cleo', 'cleo-1')),
+SELECT results_eq(format($$SELECT h.status::text, h.closed_at IS NOT NULL FROM api.release_hold(%L, 'r-cleo') AS h$$, tests.hold_id('cleo', 'cleo-1')),
                   $$VALUES ('released'::text, true)$$, 'release_hold: the holder releases');
 SELECT results_eq($$SELECT tests.main('cleo'), tests.reserved('cleo'), (SELECT w.debt_since FROM lp.wallets AS w WHERE w.id = tests.wallet('cleo'))$$,
                   $$VALUES (500::bigint, 0::bigint, NULL::timestamptz)$$,
@@ -366,7 +366,7 @@ SELECT results_eq($$SELECT tests.main('cleo'), tests.reserved('cleo'), (SELECT w
 
 SELECT tests.authenticate_as('vera');
 SELECT tests.snap();
-SELECT results_eq(format($$SELECT h.id, h.status, h.captured FROM api.release_hold(%L, 'r1') AS h$$, tests.hold_id('vera', 'h2')),
+SELECT results_eq(format($$SELECT h.id, h.status::text, h.captured FROM api.release_hold(%L, 'r1') AS h$$, tests.hold_id('vera', 'h2')),
                   format($$VALUES (%L::uuid, 'released'::text, 0::bigint)$$, tests.hold_id('vera', 'h2')),
                   'release_hold: vera releases h2');
 SELECT results_eq($$SELECT tests.main('vera'), tests.reserved('vera'), tests.entries()$$,
@@ -374,7 +374,7 @@ SELECT results_eq($$SELECT tests.main('vera'), tests.reserved('vera'), tests.ent
                   'release_hold: 500 reserved tokens available again, balance unchanged, no ledger entry');
 SELECT ok(tests.holds_consistent(), 'invariant after release_hold');
 SELECT tests.snap();
-SELECT results_eq(format($$SELECT h.id, h.status FROM api.release_hold(%L, 'r1') AS h$$, tests.hold_id('vera', 'h2')),
+SELECT results_eq(format($$SELECT h.id, h.status::text FROM api.release_hold(%L, 'r1') AS h$$, tests.hold_id('vera', 'h2')),
                   format($$VALUES (%L::uuid, 'released'::text)$$, tests.hold_id('vera', 'h2')),
                   'release_hold replay (same key): the original result');
 SELECT tests.unchanged('release_hold replay: nothing released twice');
@@ -397,7 +397,7 @@ SELECT is(tests.reserved('vera'), 0::bigint, 'release_hold: vera has nothing res
 SELECT is((api.capture_hold(tests.hold_id('victor', 'fees'), 1000, 'fees-more')).amount, 1000::bigint, 'capture_hold: pia takes 1000 more of victor''s 50000');
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT tests.snap();
-SELECT results_eq(format($$SELECT h.status, h.amount - h.captured FROM api.release_hold(%L, 'r-fees') AS h$$, tests.hold_id('victor', 'fees')),
+SELECT results_eq(format($$SELECT h.status::text, h.amount - h.captured FROM api.release_hold(%L, 'r-fees') AS h$$, tests.hold_id('victor', 'fees')),
                   $$SELECT 'released'::text, (SELECT h.amount - h.captured FROM tests.hold('victor', 'fees') AS h)$$,
                   'release_hold: the service role releases a partly captured hold');
 SELECT is(tests.reserved('victor'), 2000::bigint + 100, 'release_hold: only what was left returns (victor still reserves all-in 2000 and for-paul 100)');
@@ -415,7 +415,7 @@ SELECT tests.authenticate_as('pia');
 SELECT tests.rejects(format('SELECT api.capture_hold(%L, 10, ''late'')', tests.hold_id('vera', 'e1')), 'LP109', 'capture_hold: a hold past its expiry is LP109');
 SELECT tests.authenticate_as('vera');
 SELECT tests.rejects(format('SELECT api.release_hold(%L, ''late'')', tests.hold_id('vera', 'e1')), 'LP109', 'release_hold: a hold past its expiry is LP109');
-SELECT results_eq(format($$SELECT h.status, h.closed_at IS NOT NULL FROM api.get_hold(%L) AS h$$, tests.hold_id('vera', 'e1')),
+SELECT results_eq(format($$SELECT h.status::text, h.closed_at IS NOT NULL FROM api.get_hold(%L) AS h$$, tests.hold_id('vera', 'e1')),
                   $$VALUES ('expired'::text, true)$$, 'get_hold: reading a hold past its expiry expires it');
 SELECT is(tests.reserved('vera'), 800::bigint + 900, 'get_hold: e1''s 700 are available again');
 SELECT ok(tests.holds_consistent(), 'invariant after a lazy expiry');
@@ -426,7 +426,7 @@ SELECT tests.authenticate_as(NULL, 'livepanty_app');
 SELECT throws_ok('SELECT api.expire_holds()', '42501', NULL, 'expire_holds: the application role may not run the job');
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT is(api.expire_holds(), 1, 'expire_holds: the job expires the one due hold left (e2)');
-SELECT results_eq($$SELECT h.status, tests.reserved('vera') FROM tests.hold('vera', 'e2') AS h$$, $$VALUES ('expired'::text, 900::bigint)$$,
+SELECT results_eq($$SELECT h.status::text, tests.reserved('vera') FROM tests.hold('vera', 'e2') AS h$$, $$VALUES ('expired'::text, 900::bigint)$$,
                   'expire_holds: e2 expired, its 800 available again; e3 (not due) still reserves 900');
 SELECT is(api.expire_holds(), 0, 'expire_holds: nothing more to do');
 SELECT ok(tests.holds_consistent(), 'invariant after expire_holds');

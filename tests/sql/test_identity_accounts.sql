@@ -35,7 +35,7 @@ $$;
 
 -- == api.get_user ==========================================================================================
 SELECT tests.authenticate_as('vera');
-SELECT results_eq($$SELECT id, email, username, role FROM api.get_user()$$,
+SELECT results_eq($$SELECT id, email, username, role::text FROM api.get_user()$$,
                   format('VALUES (%L::uuid, ''vera@example.com'', ''vera'', ''viewer'')', tests.user_id('vera')),
                   'get_user(): the acting user''s own account');
 SELECT results_eq(format('SELECT username FROM api.get_user(%L)', tests.user_id('vera')), $$VALUES ('vera')$$,
@@ -92,9 +92,9 @@ SELECT throws_ok($$SELECT * FROM api.list_users()$$, 'LP002', NULL, 'list_users:
 
 -- == api.public_profile ====================================================================================
 SELECT tests.authenticate_as('vera');
-SELECT results_eq(format('SELECT username, display_name, role, avatar_url, bio FROM api.public_profile(%L)', tests.user_id('pia')),
+SELECT results_eq(format('SELECT username, display_name, role::text, avatar_url, bio FROM api.public_profile(%L)', tests.user_id('pia')),
                   $$VALUES ('pia', 'Pia P.', 'performer', 'https://cdn.example.com/pia.png', 'I stream')$$,
-                  'public_profile: any signed-in user sees another''s handle, display name, role, avatar and bio');
+                  'public_profile: any signed-in user sees another''s handle, display name, role::text, avatar and bio');
 SELECT is_empty(format('SELECT 1 FROM api.public_profile(%L)', tests.user_id('gone')), 'public_profile: nothing for a deleted user');
 SELECT is_empty($$SELECT 1 FROM pg_catalog.pg_proc AS p, unnest(p.proargnames) AS a
                    WHERE p.oid = 'api.public_profile(uuid)'::regprocedure
@@ -105,20 +105,20 @@ SELECT is_empty(format('SELECT 1 FROM api.public_profile(%L)', tests.user_id('pi
 
 -- == Preferences ===========================================================================================
 SELECT tests.authenticate_as('vera');
-SELECT results_eq($$SELECT user_id, language, timezone, theme, email_notifications, push_notifications, tip_notifications,
-                           marketing_emails, show_online_status, content_filter FROM api.get_preferences()$$,
+SELECT results_eq($$SELECT user_id, language, timezone, theme::text, email_notifications, push_notifications, tip_notifications,
+                           marketing_emails, show_online_status, content_filter::text FROM api.get_preferences()$$,
                   format('VALUES (%L::uuid, ''en'', ''UTC'', ''system'', true, true, true, false, true, ''standard'')', tests.user_id('vera')),
                   'get_preferences: the acting user''s preferences, defaults after registration');
-SELECT results_eq($$SELECT language, timezone, theme, marketing_emails, content_filter
+SELECT results_eq($$SELECT language, timezone, theme::text, marketing_emails, content_filter::text
                       FROM api.update_preferences(p_language => 'pt-BR', p_timezone => 'Europe/Berlin', p_theme => 'dark',
                                                   p_marketing_emails => true, p_content_filter => 'strict')$$,
                   $$VALUES ('pt-BR', 'Europe/Berlin', 'dark', true, 'strict')$$,
                   'update_preferences changes the fields given and returns the row');
-SELECT results_eq($$SELECT language, timezone, theme, email_notifications, marketing_emails, content_filter
+SELECT results_eq($$SELECT language, timezone, theme::text, email_notifications, marketing_emails, content_filter::text
                       FROM api.update_preferences(p_email_notifications => false)$$,
                   $$VALUES ('pt-BR', 'Europe/Berlin', 'dark', false, true, 'strict')$$,
                   'update_preferences: NULL arguments leave fields unchanged');
-SELECT results_eq($$SELECT language, theme FROM api.get_preferences()$$, $$VALUES ('pt-BR', 'dark')$$, 'get_preferences sees the change');
+SELECT results_eq($$SELECT language, theme::text FROM api.get_preferences()$$, $$VALUES ('pt-BR', 'dark')$$, 'get_preferences sees the change');
 SELECT throws_ok($$SELECT api.update_preferences(p_language => 'english')$$, 'LP018', NULL, 'update_preferences: language english is LP018');
 SELECT throws_ok($$SELECT api.update_preferences(p_language => 'EN')$$, 'LP018', NULL, 'update_preferences: language EN is LP018');
 SELECT throws_ok($$SELECT api.update_preferences(p_language => 'en-us')$$, 'LP018', NULL, 'update_preferences: language en-us is LP018');
@@ -126,10 +126,10 @@ SELECT throws_ok($$SELECT api.update_preferences(p_timezone => 'Mars/Olympus_Mon
 SELECT throws_ok($$SELECT api.update_preferences(p_timezone => '')$$, 'LP018', NULL, 'update_preferences: an empty time zone is LP018');
 SELECT throws_ok($$SELECT api.update_preferences(p_theme => 'neon')$$, 'LP018', NULL, 'update_preferences: theme neon is LP018');
 SELECT throws_ok($$SELECT api.update_preferences(p_content_filter => 'none')$$, 'LP018', NULL, 'update_preferences: content filter none is LP018');
-SELECT results_eq($$SELECT language, timezone, theme, content_filter FROM api.get_preferences()$$,
+SELECT results_eq($$SELECT language, timezone, theme::text, content_filter::text FROM api.get_preferences()$$,
                   $$VALUES ('pt-BR', 'Europe/Berlin', 'dark', 'strict')$$, 'rejected updates changed nothing');
 SELECT tests.clear_authentication();
-SELECT results_eq($$SELECT language, theme FROM lp.user_preferences WHERE user_id = tests.user_id('victor')$$,
+SELECT results_eq($$SELECT language, theme::text FROM lp.user_preferences WHERE user_id = tests.user_id('victor')$$,
                   $$VALUES ('en', 'system')$$, 'another user''s preferences are untouched');
 SELECT tests.authenticate_as(NULL);
 SELECT throws_ok($$SELECT api.get_preferences()$$, 'LP001', NULL, 'get_preferences: nobody acting is LP001');
@@ -151,13 +151,13 @@ SELECT throws_ok(format('SELECT api.set_user_role(%L, NULL)', tests.user_id('vic
 SELECT throws_ok(format('SELECT api.set_user_role(%L, ''moderator'')', gen_random_uuid()), 'LP003', NULL, 'set_user_role: an unknown user is LP003');
 SELECT throws_ok(format('SELECT api.set_user_role(%L, ''moderator'')', tests.user_id('gone')), 'LP003', NULL, 'set_user_role: a deleted user is LP003');
 SELECT is(tests.role_of('victor'), 'viewer', 'rejected role changes changed nothing');
-SELECT results_eq(format('SELECT username, role FROM api.set_user_role(%L, ''moderator'')', tests.user_id('victor')),
+SELECT results_eq(format('SELECT username, role::text FROM api.set_user_role(%L, ''moderator'')', tests.user_id('victor')),
                   $$VALUES ('victor', 'moderator')$$, 'set_user_role: an admin promotes a viewer to moderator');
 SELECT tests.authenticate_as('victor');
 SELECT results_eq($$SELECT username FROM api.find_user('vera')$$, $$VALUES ('vera')$$, 'the new moderator has moderator powers at once');
 SELECT tests.authenticate_as('adam');
 SELECT is((SELECT tests.audit_count('user.role_change')), 1::bigint, 'one role change, one audit row');
-SELECT results_eq(format('SELECT role FROM api.set_user_role(%L, ''moderator'')', tests.user_id('victor')),
+SELECT results_eq(format('SELECT role::text FROM api.set_user_role(%L, ''moderator'')', tests.user_id('victor')),
                   $$VALUES ('moderator')$$, 'set_user_role to the current role is a no-op');
 SELECT is((SELECT tests.audit_count('user.role_change')), 1::bigint, 'and writes no audit row');
 SELECT throws_ok(format('SELECT api.set_user_role(%L, ''viewer'')', tests.user_id('adam')), 'LP030', NULL,

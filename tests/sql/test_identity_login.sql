@@ -154,7 +154,7 @@ SELECT * FROM tests.rejects($$SELECT api.login('vera', 'Wrong-password-1', p_ttl
 
 -- == api.authenticate ======================================================================================
 SELECT tests.authenticate_as(NULL);
-SELECT results_eq(format('SELECT user_id, session_id, role, expires_at FROM api.authenticate(%L)', tests.get('email', 'token')),
+SELECT results_eq(format('SELECT user_id, session_id, role::text, expires_at FROM api.authenticate(%L)', tests.get('email', 'token')),
                   format('VALUES (%L::uuid, %L::uuid, ''viewer'', %L::timestamptz)', tests.user_id('vera'),
                          tests.get('email', 'session_id'), tests.get('email', 'expires_at')),
                   'api.authenticate returns the user, session, role and expiry of a valid token');

@@ -33,7 +33,7 @@ $$;
 CREATE FUNCTION tests.sanction(p_username text, p_type text, p_starts interval, p_ends interval, p_revoked boolean DEFAULT false)
     RETURNS uuid LANGUAGE sql AS $$
     INSERT INTO lp.user_sanctions (user_id, sanction_type, reason, starts_at, ends_at, revoked_at, revoke_reason)
-    VALUES (tests.user_id(p_username), p_type, 'test', now() + p_starts, now() + p_ends,
+    VALUES (tests.user_id(p_username), p_type::lp.sanction_type, 'test', now() + p_starts, now() + p_ends,
             CASE WHEN p_revoked THEN now() END, CASE WHEN p_revoked THEN 'lifted' END)
     RETURNING id
 $$;
@@ -61,7 +61,7 @@ $$;
 
 -- == api.sanction_user =====================================================================================
 SELECT tests.authenticate_as('mona');
-SELECT results_eq(format('SELECT user_id, sanction_type, reason, issued_by, starts_at, ends_at, revoked_at, report_id
+SELECT results_eq(format('SELECT user_id, sanction_type::text, reason, issued_by, starts_at, ends_at, revoked_at, report_id
                             FROM api.sanction_user(%L, ''warning'', '' rude in chat '', NULL, %L)',
                          tests.user_id('vera'), '00000000-0000-0000-0000-0000000000a1'),
                   format('VALUES (%L::uuid, ''warning'', ''rude in chat'', %L::uuid, now(), NULL::timestamptz, NULL::timestamptz, %L::uuid)',
@@ -108,7 +108,7 @@ SELECT * FROM tests.rejects(format('SELECT api.sanction_user(%L, ''warning'', ''
 
 -- a suspension ends the user's sessions and blocks login
 SELECT tests.authenticate_as('mona');
-SELECT results_eq(format('SELECT sanction_type, ends_at FROM api.sanction_user(%L, ''suspension'', ''spam'', now() + interval ''3 days'')', tests.user_id('pia')),
+SELECT results_eq(format('SELECT sanction_type::text, ends_at FROM api.sanction_user(%L, ''suspension'', ''spam'', now() + interval ''3 days'')', tests.user_id('pia')),
                   $$VALUES ('suspension', now() + interval '3 days')$$, 'a moderator suspends a performer for three days');
 SELECT is(tests.live_sessions('pia'), 0::bigint, 'the suspension revoked every session of the user');
 SELECT tests.clear_authentication();
@@ -117,7 +117,7 @@ SELECT is((SELECT count(*) FROM lp.auth_sessions WHERE user_id = tests.user_id('
 SELECT tests.authenticate_as(NULL);
 SELECT is((api.login('pia', tests.password())).error_code, 'LP022', 'the suspended user cannot log in (LP022)');
 SELECT tests.authenticate_as('mona');
-SELECT results_eq(format('SELECT sanction_type, ends_at FROM api.sanction_user(%L, ''ban'', ''fraud'')', tests.user_id('bert')),
+SELECT results_eq(format('SELECT sanction_type::text, ends_at FROM api.sanction_user(%L, ''ban'', ''fraud'')', tests.user_id('bert')),
                   $$VALUES ('ban', NULL::timestamptz)$$, 'a moderator bans a viewer permanently');
 SELECT is(tests.live_sessions('bert'), 0::bigint, 'the ban revoked the user''s sessions');
 SELECT tests.authenticate_as('adam');
@@ -193,7 +193,7 @@ SELECT throws_ok($$SELECT lp.assert_not_sanctioned(tests.user_id('sue'))$$, 'LP0
 SELECT tests.sanction('sue', 'ban', interval '-1 hour', interval '30 days') IS NOT NULL AS temporary_ban;
 SELECT is((lp.active_sanction(tests.user_id('sue'))).sanction_type, 'ban', 'active_sanction: a ban comes before suspensions');
 SELECT tests.sanction('sue', 'ban', interval '-1 hour', NULL) IS NOT NULL AS permanent_ban;
-SELECT results_eq($$SELECT sanction_type, ends_at FROM lp.active_sanction(tests.user_id('sue'))$$, $$VALUES ('ban', NULL::timestamptz)$$,
+SELECT results_eq($$SELECT sanction_type::text, ends_at FROM lp.active_sanction(tests.user_id('sue'))$$, $$VALUES ('ban', NULL::timestamptz)$$,
                   'active_sanction: a permanent ban comes before a temporary one');
 SELECT throws_ok($$SELECT lp.assert_not_sanctioned(tests.user_id('sue'), ARRAY['ban'])$$, 'LP022', NULL,
                  'assert_not_sanctioned(ban) is LP022 with a ban in force');

@@ -38,7 +38,7 @@ SELECT lives_ok($$SELECT api.register_user(' Vera@Example.COM ', ' vera ', tests
                                            'viewer', '  Vera V.  ', 'de', '198.51.100.7')$$,
                 'a viewer registers (as livepanty_app, nobody acting)');
 SELECT tests.clear_authentication();
-SELECT results_eq($$SELECT email::text, username::text, display_name, role, date_of_birth, country_code, deleted_at,
+SELECT results_eq($$SELECT email::text, username::text, display_name, role::text, date_of_birth, country_code, deleted_at,
                            failed_login_count, locked_until
                       FROM lp.users WHERE id = tests.user_id('vera')$$,
                   $$VALUES ('Vera@Example.COM', 'vera', 'Vera V.', 'viewer', DATE '1990-05-17', 'DE', NULL::timestamptz, 0, NULL::timestamptz)$$,
@@ -46,7 +46,7 @@ SELECT results_eq($$SELECT email::text, username::text, display_name, role, date
 SELECT ok((SELECT password_hash ~ '^\$2[abxy]\$04\$' AND password_hash = ext.crypt(tests.password(), password_hash)
              FROM lp.users WHERE id = tests.user_id('vera')),
           'the password is stored as a bcrypt hash at auth.bcrypt_cost (4 in tests), never in clear');
-SELECT results_eq($$SELECT language, timezone, theme, email_notifications, marketing_emails, content_filter
+SELECT results_eq($$SELECT language, timezone, theme::text, email_notifications, marketing_emails, content_filter::text
                       FROM lp.user_preferences WHERE user_id = tests.user_id('vera')$$,
                   $$VALUES ('en', 'UTC', 'system', true, false, 'standard')$$,
                   'registration creates the preferences with their defaults');
@@ -163,7 +163,7 @@ SELECT results_eq($$SELECT count(*), count(deleted_at) FROM lp.users WHERE lower
 
 -- == api.create_admin ======================================================================================
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
-SELECT results_eq($$SELECT username, role FROM api.create_admin('root1@example.com', 'root1', tests.password(), DATE '1980-01-01')$$,
+SELECT results_eq($$SELECT username, role::text FROM api.create_admin('root1@example.com', 'root1', tests.password(), DATE '1980-01-01')$$,
                   $$VALUES ('root1', 'admin')$$, 'api.create_admin (service role) creates an admin');
 SELECT * FROM tests.rejects($$SELECT api.create_admin('root2@example.com', 'root2', 'weakpassword', DATE '1980-01-01')$$, 'LP012',
                             'api.create_admin applies the password rules (LP012)');

@@ -59,7 +59,7 @@ SELECT * FROM tests.rejects(tests.submit_sql(), 'LP001', 'submit_kyc: nobody act
 
 SELECT tests.authenticate_as('pia');
 SELECT results_eq(
-    $$SELECT user_id, level, status, provider, provider_reference, document_type, document_country,
+    $$SELECT user_id, level::text, status::text, provider, provider_reference, document_type::text, document_country,
              document_front_url, document_back_url, selfie_url, submitted_at, reviewed_at, reviewed_by, expires_at
         FROM api.submit_kyc('identity', 'passport', ' de ', ' s3://kyc-docs/pia/front.jpg ',
                             's3://kyc-docs/pia/back.jpg', 's3://kyc-docs/pia/selfie.jpg', 'manual', ' ticket 42 ')$$,
@@ -113,7 +113,7 @@ SELECT tests.remember('adam1', (SELECT id FROM lp.kyc_verifications WHERE user_i
 
 -- == api.get_kyc_status ====================================================================================
 SELECT tests.authenticate_as('pia');
-SELECT results_eq('SELECT id, status FROM api.get_kyc_status()', format($$VALUES (%L::uuid, 'pending')$$, tests.id('pia1')),
+SELECT results_eq('SELECT id, status::text FROM api.get_kyc_status()', format($$VALUES (%L::uuid, 'pending')$$, tests.id('pia1')),
                   'get_kyc_status: the acting user''s latest verification');
 SELECT throws_ok(format('SELECT * FROM api.get_kyc_status(%L)', tests.user_id('vic')), 'LP002', NULL,
                  'get_kyc_status: another user''s is LP002 for a performer');
@@ -170,7 +170,7 @@ SELECT * FROM tests.rejects(format('SELECT api.approve_kyc(%L, NULL, (current_da
 SELECT is(tests.approved_kyc('pia'), NULL, 'lp.approved_kyc: a pending verification does not count');
 
 SELECT results_eq(
-    format($$SELECT id, status, reviewed_by, reviewed_at, expires_at, verified_date_of_birth, rejection_reason
+    format($$SELECT id, status::text, reviewed_by, reviewed_at, expires_at, verified_date_of_birth, rejection_reason
                FROM api.approve_kyc(%L, now() + interval '1 year', DATE '1990-01-01')$$, tests.id('pia1')),
     format($$VALUES (%L::uuid, 'approved', %L::uuid, now(), now() + interval '1 year', DATE '1990-01-01', NULL::text)$$,
            tests.id('pia1'), tests.user_id('adam')),
@@ -186,7 +186,7 @@ SELECT * FROM tests.rejects(format('SELECT api.approve_kyc(%L)', tests.id('pia1'
 SELECT * FROM tests.rejects(format('SELECT api.reject_kyc(%L, ''late'')', tests.id('pia1')), 'LP004',
                             'reject_kyc: rejecting an approved verification is LP004');
 SELECT tests.authenticate_as('pia');
-SELECT results_eq('SELECT id, status FROM api.get_kyc_status()', format($$VALUES (%L::uuid, 'approved')$$, tests.id('pia1')),
+SELECT results_eq('SELECT id, status::text FROM api.get_kyc_status()', format($$VALUES (%L::uuid, 'approved')$$, tests.id('pia1')),
                   'get_kyc_status: now approved');
 SELECT tests.authenticate_as('ada');
 SELECT results_eq('SELECT id FROM api.list_pending_kyc()',
@@ -210,7 +210,7 @@ SELECT * FROM tests.rejects(format('SELECT api.reject_kyc(%L, ''no'')', tests.id
 
 SELECT tests.authenticate_as('ada');
 SELECT results_eq(
-    format($$SELECT id, status, reviewed_by, reviewed_at, rejection_reason, expires_at FROM api.reject_kyc(%L, ' blurry photo ')$$,
+    format($$SELECT id, status::text, reviewed_by, reviewed_at, rejection_reason, expires_at FROM api.reject_kyc(%L, ' blurry photo ')$$,
            tests.id('adam1')),
     format($$VALUES (%L::uuid, 'rejected', %L::uuid, now(), 'blurry photo', NULL::timestamptz)$$, tests.id('adam1'), tests.user_id('ada')),
     'reject_kyc: another admin rejects it with a reason (trimmed)');
@@ -223,7 +223,7 @@ SELECT * FROM tests.rejects(format('SELECT api.approve_kyc(%L)', tests.id('adam1
 SELECT * FROM tests.rejects(format('SELECT api.reject_kyc(%L, ''again'')', tests.id('adam1')), 'LP004', 'reject_kyc: rejecting twice is LP004');
 SELECT tests.authenticate_as('adam');
 SELECT lives_ok(tests.submit_sql(p_front => 's3://kyc-docs/adam/front-2.jpg'), 'submit_kyc: after a rejection the user may submit again');
-SELECT results_eq('SELECT status, document_front_url FROM api.get_kyc_status()',
+SELECT results_eq('SELECT status::text, document_front_url FROM api.get_kyc_status()',
                   $$VALUES ('pending', 's3://kyc-docs/adam/front-2.jpg')$$, 'get_kyc_status: the latest submission');
 
 -- == lp.approved_kyc: level and expiry =====================================================================
@@ -237,7 +237,7 @@ SELECT isnt((SELECT age_verified_at FROM lp.users WHERE id = tests.user_id('vic'
 UPDATE lp.kyc_verifications SET expires_at = now() - interval '1 second' WHERE id = tests.id('pia1');
 SELECT is(tests.approved_kyc('pia'), NULL, 'lp.approved_kyc: an expired approval does not count');
 SELECT tests.authenticate_as('pia');
-SELECT results_eq('SELECT id, status FROM api.get_kyc_status()', format($$VALUES (%L::uuid, 'expired')$$, tests.id('pia1')),
+SELECT results_eq('SELECT id, status::text FROM api.get_kyc_status()', format($$VALUES (%L::uuid, 'expired')$$, tests.id('pia1')),
                   'get_kyc_status: an approval past its expiry is reported as expired');
 SELECT lives_ok(tests.submit_sql(p_front => 's3://kyc-docs/pia/renewal.jpg'), 'submit_kyc: a renewal after expiry');
 SELECT tests.clear_authentication();

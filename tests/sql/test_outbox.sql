@@ -113,7 +113,7 @@ SELECT is(tests.state(tests.id('rita1')), 'queued attempts=0 claimed=false paylo
           'the refused calls changed nothing: the message is queued, never claimed');
 
 -- == Enqueue ===============================================================================================
-SELECT results_eq($$SELECT kind, email, status, attempts, claimed_until, expires_at, sent_at FROM lp.outbox$$,
+SELECT results_eq($$SELECT kind, email, status::text, attempts, claimed_until, expires_at, sent_at FROM lp.outbox$$,
                   $$VALUES ('password_reset', 'rita@example.com', 'queued', 0, NULL::timestamptz,
                             now() + interval '60 minutes', NULL::timestamptz)$$,
                   'one e-mail is queued for the known address (none for the unknown one), expiring with the token');
@@ -210,7 +210,7 @@ SELECT throws_ok(format('SELECT api.mark_message_sent(%L, 2)', tests.id('rita2')
 SELECT throws_ok(format('SELECT api.mark_message_failed(%L, 2, %L)', tests.id('rita2'), 'late'), 'LP004', NULL,
                  'mark_message_failed: a sent message cannot fail (LP004)');
 SELECT tests.clear_authentication();
-SELECT results_eq($$SELECT status, payload, claimed_until, sent_at, provider_reference FROM lp.outbox WHERE id = tests.id('rita2')$$,
+SELECT results_eq($$SELECT status::text, payload, claimed_until, sent_at, provider_reference FROM lp.outbox WHERE id = tests.id('rita2')$$,
                   $$VALUES ('sent', NULL::jsonb, NULL::timestamptz, now(), 'smtp-250-abc')$$,
                   'sent: the payload (and with it the token) is erased; sent_at and the provider reference are kept');
 SELECT is_empty($$SELECT id FROM lp.outbox WHERE payload IS NOT NULL$$, 'the outbox keeps no token once nothing is queued');
@@ -244,7 +244,7 @@ SELECT throws_ok(format('SELECT api.mark_message_failed(%L, 1, %L)', tests.id('f
                  'mark_message_failed: a message waiting for its retry is held by no claim (LP004)');
 SELECT is(tests.claim('f2'), 0, 'the e-mail is not offered before its retry time');
 SELECT tests.clear_authentication();
-SELECT results_eq($$SELECT status, attempts, claimed_until, next_attempt_at, last_error, payload IS NOT NULL FROM lp.outbox WHERE id = tests.id('fay')$$,
+SELECT results_eq($$SELECT status::text, attempts, claimed_until, next_attempt_at, last_error, payload IS NOT NULL FROM lp.outbox WHERE id = tests.id('fay')$$,
                   $$VALUES ('queued', 1, NULL::timestamptz, now() + interval '60 seconds', '451 try again later', true)$$,
                   'it stays queued with its payload, the error kept');
 SELECT results_eq($$SELECT details ->> 'attempt', details ->> 'error', details ->> 'gave_up', (details ->> 'retry_at')::timestamptz FROM tests.last_audit('outbox.failed')$$,
@@ -263,7 +263,7 @@ SELECT is(tests.claim('f4'), 1, 'attempt 3 (outbox.max_attempts set to 3)');
 SELECT is(api.mark_message_failed(tests.id('fay'), 3, '550 mailbox unavailable'), NULL::timestamptz,
           'the last attempt failing gives up: NULL, no retry');
 SELECT tests.clear_authentication();
-SELECT results_eq($$SELECT status, attempts, payload, claimed_until, last_error FROM lp.outbox WHERE id = tests.id('fay')$$,
+SELECT results_eq($$SELECT status::text, attempts, payload, claimed_until, last_error FROM lp.outbox WHERE id = tests.id('fay')$$,
                   $$VALUES ('failed', 3, NULL::jsonb, NULL::timestamptz, '550 mailbox unavailable')$$,
                   'given up: failed, the payload erased');
 SELECT results_eq($$SELECT details ->> 'attempt', details ->> 'gave_up', details ->> 'retry_at' FROM tests.last_audit('outbox.failed')$$,

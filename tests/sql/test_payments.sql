@@ -191,7 +191,7 @@ SELECT ok(tests.unchanged(), 'rejected create_payment calls changed nothing');
 
 SELECT tests.authenticate_as('vic');
 SELECT tests.put('p1', api.create_payment('small', 'stripe', 'buy-1'));
-SELECT results_eq(format($$SELECT user_id, bundle_code, tokens, amount_minor, currency, status, provider, provider_reference,
+SELECT results_eq(format($$SELECT user_id, bundle_code, tokens, amount_minor, currency, status::text, provider, provider_reference,
                                   completed_at FROM lp.payments WHERE id = %L$$, tests.pid('p1')),
                   format($$VALUES (%L::uuid, 'small'::text, 550::bigint, 499::bigint, 'USD'::text, 'pending'::text,
                                    'stripe'::text, NULL::text, NULL::timestamptz)$$, tests.user_id('vic')),
@@ -245,7 +245,7 @@ SELECT ok(tests.unchanged(), 'rejected service calls changed nothing');
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT tests.put('p1c', api.complete_payment(tests.pid('p1'), 'ch_1', 'c-1'));
 SELECT tests.clear_authentication();
-SELECT results_eq(format($$SELECT status, provider_reference, completed_at FROM lp.payments WHERE id = %L$$, tests.pid('p1')),
+SELECT results_eq(format($$SELECT status::text, provider_reference, completed_at FROM lp.payments WHERE id = %L$$, tests.pid('p1')),
                   $$VALUES ('completed'::text, 'ch_1'::text, now())$$,
                   'complete_payment: the payment is completed with the provider''s reference');
 SELECT is(tests.wallet_state('vic'), 'main=550 reserved=0 shards=0 debt=false', 'complete_payment: the buyer is credited 550 tokens');
@@ -277,7 +277,7 @@ SELECT ok(tests.unchanged(), 'rejected complete/fail calls changed nothing (bala
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT tests.put('p2f', api.fail_payment(tests.pid('p2'), 'card declined', 'f-2'));
 SELECT tests.clear_authentication();
-SELECT results_eq(format($$SELECT status, failure_reason, completed_at FROM lp.payments WHERE id = %L$$, tests.pid('p2')),
+SELECT results_eq(format($$SELECT status::text, failure_reason, completed_at FROM lp.payments WHERE id = %L$$, tests.pid('p2')),
                   $$VALUES ('failed'::text, 'card declined'::text, NULL::timestamptz)$$,
                   'fail_payment: the pending payment is failed with its reason');
 SELECT is((SELECT count(*) FROM lp.ledger WHERE reference_id = tests.pid('p2')), 0::bigint, 'fail_payment: no token moves');
@@ -400,7 +400,7 @@ SELECT is(tests.entries(tests.pid('p7'), ARRAY['chargeback', 'write_off']),
           'carl chargeback -50, chargeback_losses write_off -500, issuance chargeback 550',
           'chargeback (write_off): buyer -50, loss wallet -500 (write_off), issuance +550, one transaction');
 SELECT is(tests.sys('chargeback_losses'), -500::bigint, 'the loss is booked to the chargeback-loss wallet');
-SELECT results_eq(format($$SELECT reporter_id, reason, priority, status, description LIKE %L FROM lp.reports WHERE reported_user_id = %L$$,
+SELECT results_eq(format($$SELECT reporter_id, reason, priority, status::text, description LIKE %L FROM lp.reports WHERE reported_user_id = %L$$,
                          '%' || tests.pid('p7') || '%', tests.user_id('carl')),
                   $$VALUES (NULL::uuid, 'fraud'::text, 'high'::text, 'open'::text, true)$$,
                   'chargeback: the buyer is flagged for review (a high-priority fraud report naming the payment)');

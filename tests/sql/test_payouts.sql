@@ -45,7 +45,7 @@ CREATE FUNCTION tests.kyc(p_username text, p_level text, p_status text, p_expire
     LANGUAGE sql AS $$
     INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, document_front_url,
                                       reviewed_at, expires_at, rejection_reason)
-    VALUES (tests.user_id(p_username), p_level, p_status, 'passport', 'DE', 's3://kyc-docs/' || p_username || '.jpg',
+    VALUES (tests.user_id(p_username), p_level::lp.kyc_level, p_status, 'passport', 'DE', 's3://kyc-docs/' || p_username || '.jpg',
             CASE WHEN p_status <> 'pending' THEN now() END, p_expires_at,
             CASE WHEN p_status = 'rejected' THEN 'blurry' END)
     RETURNING id
@@ -236,7 +236,7 @@ SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'paypal', 'k1')$$,
 -- == request: pia takes all 20000 payable tokens (hold period 7 days) ======================================
 SELECT tests.authenticate_as('pia');
 SELECT results_eq(
-    $$SELECT user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor, currency, method, status,
+    $$SELECT user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor, currency, method::text, status::text,
              reviewed_by, reviewed_at, paid_at, idempotency_key, created_at
         FROM api.request_payout(20000, 'bank_transfer', 'k1')$$,
     format($$VALUES (%L::uuid, %L::uuid, 20000::bigint, 100, 20000::bigint, 'USD', 'bank_transfer', 'requested',
@@ -271,7 +271,7 @@ SELECT * FROM tests.rejects($$SELECT api.request_payout(20000, 'paypal', 'k1')$$
 SELECT tests.authenticate_as('pete');
 SELECT * FROM tests.rejects($$SELECT api.request_payout(8001, 'paxum', 'k1')$$, 'LP112',
                             'request_payout: pete may not take his bought tokens along with his 8000 earnings (14000 available): LP112');
-SELECT results_eq($$SELECT tokens, status FROM api.request_payout(6000, 'paxum', 'k1')$$, $$VALUES (6000::bigint, 'requested')$$,
+SELECT results_eq($$SELECT tokens, status::text FROM api.request_payout(6000, 'paxum', 'k1')$$, $$VALUES (6000::bigint, 'requested')$$,
                   'request_payout: pete takes his 6000 payable tokens (another user may use the same key)');
 SELECT tests.clear_authentication();
 SELECT tests.remember('pete1', (SELECT id FROM lp.payouts WHERE user_id = tests.user_id('pete')));
@@ -306,7 +306,7 @@ SELECT * FROM tests.rejects(format('SELECT api.mark_payout_paid(%L, ''bank-1'', 
 SELECT * FROM tests.rejects(format('SELECT api.mark_payout_failed(%L, ''bounced'', ''f0'')', tests.id('p1')), '42501',
                             'mark_payout_failed: service role only (42501)');
 
-SELECT results_eq(format('SELECT id, status, reviewed_by, reviewed_at, paid_at FROM api.approve_payout(%L, ''a1'')', tests.id('p1')),
+SELECT results_eq(format('SELECT id, status::text, reviewed_by, reviewed_at, paid_at FROM api.approve_payout(%L, ''a1'')', tests.id('p1')),
                   format($$VALUES (%L::uuid, 'approved', %L::uuid, now(), NULL::timestamptz)$$, tests.id('p1'), tests.user_id('adam')),
                   'approve_payout: an admin approves a requested payout');
 SELECT tests.clear_authentication();
@@ -335,7 +335,7 @@ SELECT * FROM tests.rejects(format('SELECT api.mark_payout_paid(%L, repeat(''r''
                             'mark_payout_paid: a provider reference over 255 characters is LP018');
 SELECT * FROM tests.rejects(format('SELECT api.mark_payout_paid(%L, ''bank-1'', ''m1'')', gen_random_uuid()), 'LP003',
                             'mark_payout_paid: an unknown payout is LP003');
-SELECT results_eq(format('SELECT id, status, provider_reference, paid_at, reviewed_by FROM api.mark_payout_paid(%L, '' bank-tx-1 '', ''m1'')', tests.id('p1')),
+SELECT results_eq(format('SELECT id, status::text, provider_reference, paid_at, reviewed_by FROM api.mark_payout_paid(%L, '' bank-tx-1 '', ''m1'')', tests.id('p1')),
                   format($$VALUES (%L::uuid, 'paid', 'bank-tx-1', now(), %L::uuid)$$, tests.id('p1'), tests.user_id('adam')),
                   'mark_payout_paid: the service role records the payment (reference trimmed, paid_at set)');
 SELECT tests.clear_authentication();
@@ -363,7 +363,7 @@ SELECT tests.authenticate_as('adam');
 SELECT * FROM tests.rejects(format('SELECT api.reject_payout(%L, ''late'', ''r-paid'')', tests.id('p1')), 'LP004',
                             'reject_payout: a paid payout is LP004');
 SELECT tests.authenticate_as('pia');
-SELECT results_eq($$SELECT id, status FROM api.request_payout(20000, 'bank_transfer', 'k1')$$,
+SELECT results_eq($$SELECT id, status::text FROM api.request_payout(20000, 'bank_transfer', 'k1')$$,
                   format($$VALUES (%L::uuid, 'paid')$$, tests.id('p1')),
                   'request_payout replay after the payout moved on: the same payout, as it is now');
 
@@ -371,7 +371,7 @@ SELECT results_eq($$SELECT id, status FROM api.request_payout(20000, 'bank_trans
 SELECT tests.clear_authentication();
 UPDATE lp.wallets SET tokens_per_unit = 30 WHERE id = tests.wallet('pia');
 SELECT tests.authenticate_as('pia');
-SELECT results_eq($$SELECT tokens, tokens_per_unit, amount_minor, method FROM api.request_payout(5002, 'paypal', 'k2')$$,
+SELECT results_eq($$SELECT tokens, tokens_per_unit, amount_minor, method::text FROM api.request_payout(5002, 'paypal', 'k2')$$,
                   $$VALUES (5002::bigint, 30, 16673::bigint, 'paypal')$$,
                   'request_payout: the wallet''s rate is recorded; 5002 tokens at 30 per USD = 166.7333 USD, rounded down to 16673 cents');
 SELECT tests.clear_authentication();
@@ -393,7 +393,7 @@ SELECT tests.service();
 SELECT * FROM tests.rejects(format('SELECT api.reject_payout(%L, ''no'', ''r1'')', tests.id('p2')), 'LP001',
                             'reject_payout: the service role with nobody acting is LP001');
 SELECT tests.authenticate_as('adam');
-SELECT results_eq(format('SELECT id, status, rejection_reason, reviewed_by, reviewed_at FROM api.reject_payout(%L, '' payee name mismatch '', ''r1'')', tests.id('p2')),
+SELECT results_eq(format('SELECT id, status::text, rejection_reason, reviewed_by, reviewed_at FROM api.reject_payout(%L, '' payee name mismatch '', ''r1'')', tests.id('p2')),
                   format($$VALUES (%L::uuid, 'rejected', 'payee name mismatch', %L::uuid, now())$$, tests.id('p2'), tests.user_id('adam')),
                   'reject_payout: an admin rejects a requested payout with a reason');
 SELECT tests.clear_authentication();
@@ -434,7 +434,7 @@ SELECT is(tests.payable('pia'), 14000::bigint, 'approved p3: payable 20000 - 600
 SELECT tests.service();
 SELECT * FROM tests.rejects(format('SELECT api.mark_payout_failed(%L, NULL, ''f1'')', tests.id('p3')), 'LP018', 'mark_payout_failed: a missing reason is LP018');
 SELECT * FROM tests.rejects(format('SELECT api.mark_payout_failed(%L, ''bounced'', ''f1'')', gen_random_uuid()), 'LP003', 'mark_payout_failed: an unknown payout is LP003');
-SELECT results_eq(format('SELECT id, status, failure_reason, paid_at FROM api.mark_payout_failed(%L, ''account closed'', ''f1'')', tests.id('p3')),
+SELECT results_eq(format('SELECT id, status::text, failure_reason, paid_at FROM api.mark_payout_failed(%L, ''account closed'', ''f1'')', tests.id('p3')),
                   format($$VALUES (%L::uuid, 'failed', 'account closed', NULL::timestamptz)$$, tests.id('p3')),
                   'mark_payout_failed: the service role records a failed payment');
 SELECT tests.clear_authentication();
@@ -467,7 +467,7 @@ SELECT tests.remember('p5', (SELECT id FROM lp.payouts WHERE user_id = tests.use
 SELECT tests.authenticate_as('adam');
 SELECT lives_ok(format('SELECT api.approve_payout(%L, ''a5'')', tests.id('p5')), 'approve_payout: p5 approved by adam');
 SELECT tests.authenticate_as('ada');
-SELECT results_eq(format('SELECT status, reviewed_by FROM api.reject_payout(%L, ''fraud suspected'', ''r5'')', tests.id('p5')),
+SELECT results_eq(format('SELECT status::text, reviewed_by FROM api.reject_payout(%L, ''fraud suspected'', ''r5'')', tests.id('p5')),
                   format($$VALUES ('rejected', %L::uuid)$$, tests.user_id('ada')), 'reject_payout: another admin rejects the approved payout');
 SELECT tests.clear_authentication();
 SELECT is(tests.total('pia'), 40000::bigint, 'rejected after approval: the 5000 tokens are back with pia');
@@ -491,7 +491,7 @@ SELECT tests.authenticate_as(NULL);
 SELECT * FROM tests.rejects(format('SELECT api.cancel_payout(%L, ''c1'')', tests.id('p4')), 'LP001', 'cancel_payout: nobody acting is LP001');
 SELECT tests.authenticate_as('pia');
 SELECT * FROM tests.rejects(format('SELECT api.cancel_payout(%L, ''c1'')', gen_random_uuid()), 'LP003', 'cancel_payout: an unknown payout is LP003');
-SELECT results_eq(format('SELECT id, status FROM api.cancel_payout(%L, ''c1'')', tests.id('p4')),
+SELECT results_eq(format('SELECT id, status::text FROM api.cancel_payout(%L, ''c1'')', tests.id('p4')),
                   format($$VALUES (%L::uuid, 'cancelled')$$, tests.id('p4')), 'cancel_payout: pia withdraws her requested payout');
 SELECT tests.clear_authentication();
 SELECT is(tests.total('pia'), 40000::bigint, 'cancel: the 5000 tokens are back with pia');
@@ -566,7 +566,7 @@ SELECT is(tests.payable('pia'), 5000::bigint,
           'spending: spending consumes earnings first: 20000 unpaid earnings - 15000 spent = 5000 payable');
 SELECT tests.authenticate_as('pia');
 SELECT * FROM tests.rejects($$SELECT api.request_payout(5001, 'paypal', 'k6')$$, 'LP112', 'spending: a payout of 5001 is LP112');
-SELECT results_eq($$SELECT tokens, status FROM api.request_payout(5000, 'paypal', 'k6')$$, $$VALUES (5000::bigint, 'requested')$$,
+SELECT results_eq($$SELECT tokens, status::text FROM api.request_payout(5000, 'paypal', 'k6')$$, $$VALUES (5000::bigint, 'requested')$$,
                   'spending: a payout of the 5000 payable tokens is accepted');
 SELECT tests.clear_authentication();
 SELECT is(tests.total('pia'), 20000::bigint, 'spending: pia 25000 - 5000');

@@ -106,7 +106,7 @@ SELECT throws_ok($$SELECT reviewed_by FROM lp.kyc_verifications$$, '42501', NULL
                  'A user: lp.kyc_verifications.reviewed_by (the reviewer''s id) is not readable, even in their own row');
 SELECT results_eq($$SELECT reviewed_by_label FROM lp.kyc_verifications$$, ARRAY[tests.expected_label('adam', 'admin')],
                   'A user: their own verification names the reviewer by label (admin #xxxx)');
-SELECT results_eq($$SELECT reviewed_by, reviewed_by_label, status FROM api.get_kyc_status()$$,
+SELECT results_eq($$SELECT reviewed_by, reviewed_by_label, status::text FROM api.get_kyc_status()$$,
                   format('VALUES (NULL::uuid, %L, %L)', tests.expected_label('adam', 'admin'), 'approved'),
                   'A user: api.get_kyc_status gives no reviewer id, only the label');
 SELECT throws_ok($$SELECT reviewed_by FROM lp.payouts$$, '42501', NULL,
@@ -116,7 +116,7 @@ SELECT results_eq($$SELECT reviewed_by_label FROM lp.payouts$$, ARRAY[tests.expe
 SELECT results_eq($$SELECT reviewed_by, reviewed_by_label FROM api.list_payouts()$$,
                   format('VALUES (NULL::uuid, %L)', tests.expected_label('adam', 'admin')),
                   'A user: api.list_payouts gives no reviewer id, only the label');
-SELECT results_eq($$SELECT reviewed_by, reviewed_by_label, status FROM api.request_payout(5000, 'paypal', 'po-1')$$,
+SELECT results_eq($$SELECT reviewed_by, reviewed_by_label, status::text FROM api.request_payout(5000, 'paypal', 'po-1')$$,
                   format('VALUES (NULL::uuid, %L, %L)', tests.expected_label('adam', 'admin'), 'approved'),
                   'A user: a replayed api.request_payout returns the reviewed payout without the reviewer id');
 SELECT is_empty(format($$SELECT x::text FROM api.get_kyc_status() AS x WHERE strpos(x::text, %L) > 0
@@ -143,7 +143,7 @@ SELECT throws_ok($$SELECT * FROM lp.user_sanctions$$, '42501', NULL,
 SELECT tests.authenticate_as('vera');
 SELECT throws_ok($$SELECT assigned_to FROM lp.reports$$, '42501', NULL, 'A reporter: lp.reports.assigned_to is not readable');
 SELECT throws_ok($$SELECT resolved_by FROM lp.reports$$, '42501', NULL, 'A reporter: lp.reports.resolved_by is not readable');
-SELECT results_eq($$SELECT assigned_to_label, resolved_by_label, status FROM lp.reports$$,
+SELECT results_eq($$SELECT assigned_to_label, resolved_by_label, status::text FROM lp.reports$$,
                   format('VALUES (%L, %L, %L)', tests.expected_label('mona', 'moderator'),
                          tests.expected_label('adam', 'admin'), 'resolved'),
                   'A reporter: their report names the moderator and the admin by label');

@@ -153,13 +153,13 @@ SELECT is((SELECT count(*) FROM reporting.ledger AS l JOIN reporting.tips AS t O
 -- == What the views show ===================================================================================
 SELECT set_eq($$SELECT age_band FROM reporting.users WHERE role = 'viewer'$$, ARRAY['18-24', '25-34', '65+'],
               'users: an age band instead of the date of birth (18 today, 30 and a day, 70)');
-SELECT results_eq($$SELECT role, created_on = current_date, last_login_on = current_date, is_deleted
+SELECT results_eq($$SELECT role::text, created_on = current_date, last_login_on = current_date, is_deleted
                       FROM reporting.users WHERE id = tests.expected_pseudonym(tests.user_id('zoe_victim'))$$,
                   $$VALUES ('performer', true, true, false)$$,
                   'users: role, the dates of sign-up and last login, not deleted');
-SELECT results_eq($$SELECT status, level, document_type, document_country FROM reporting.kyc_verifications$$,
+SELECT results_eq($$SELECT status::text, level::text, document_type::text, document_country FROM reporting.kyc_verifications$$,
                   $$VALUES ('approved', 'identity', 'passport', 'NL')$$,
-                  'kyc_verifications: status, level, document type and country');
+                  'kyc_verifications: status, level::text, document type and country');
 SELECT results_eq($$SELECT amount, fee_amount, is_anonymous FROM reporting.tips$$, $$VALUES (100::bigint, 20::bigint, true)$$,
                   'tips: amounts and the anonymous flag, every tip');
 SELECT results_eq($$SELECT action, target_type FROM reporting.audit_logs WHERE action = 'test.probe'$$,

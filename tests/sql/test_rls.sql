@@ -343,7 +343,7 @@ SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r2'], 'reported user: s
 SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['victor@s1', 'victor@s4'], 'viewer: their own viewing sessions in every stream');
 SELECT set_eq($$SELECT tests.labels('ledger')$$, ARRAY['p2:victor', 't2:victor'], 'viewer: their own ledger entries only');
 SELECT is_empty($$SELECT tests.labels('kyc_verifications')$$, 'viewer without KYC: no verification');
-SELECT results_eq($$SELECT username, active_sanction FROM api.user_summary$$, $$VALUES ('victor', NULL::text)$$,
+SELECT results_eq($$SELECT username, active_sanction::text FROM api.user_summary$$, $$VALUES ('victor', NULL::text)$$,
                   'api.user_summary: a warning is not a blocking sanction (active_sanction stays NULL)');
 
 -- == Performer (pia) =======================================================================================

@@ -166,13 +166,13 @@ BEGIN
 END
 $$;
 
--- == CHECK constraints reject bad enum values (23514) =====================================================
-SELECT throws_ok($$UPDATE lp.users SET role = 'superuser' WHERE id = tests.user_id('bob')$$, '23514', NULL,
-                 'users.role rejects an unknown platform role');
-SELECT throws_ok($$UPDATE lp.user_preferences SET theme = 'neon' WHERE user_id = tests.user_id('bob')$$, '23514', NULL,
-                 'user_preferences.theme rejects an unknown theme');
-SELECT throws_ok($$UPDATE lp.user_preferences SET content_filter = 'none' WHERE user_id = tests.user_id('bob')$$, '23514', NULL,
-                 'user_preferences.content_filter rejects an unknown filter');
+-- == CHECK constraints (23514) and enum types (22P02, db/schema/08_vocabularies.sql) reject bad values =======
+SELECT throws_ok($$UPDATE lp.users SET role = 'superuser' WHERE id = tests.user_id('bob')$$, '22P02', NULL,
+                 'users.role rejects an unknown platform role (its enum type: 22P02)');
+SELECT throws_ok($$UPDATE lp.user_preferences SET theme = 'neon' WHERE user_id = tests.user_id('bob')$$, '22P02', NULL,
+                 'user_preferences.theme rejects an unknown theme (its enum type: 22P02)');
+SELECT throws_ok($$UPDATE lp.user_preferences SET content_filter = 'none' WHERE user_id = tests.user_id('bob')$$, '22P02', NULL,
+                 'user_preferences.content_filter rejects an unknown filter (its enum type: 22P02)');
 SELECT throws_ok($$INSERT INTO lp.auth_sessions (user_id, token_hash, expires_at, revoked_at, revoke_reason)
                    VALUES (tests.user_id('bob'), sha256('x'), now() + interval '1 hour', now(), 'bored')$$, '23514', NULL,
                  'auth_sessions.revoke_reason rejects an unknown reason');
@@ -196,20 +196,20 @@ SELECT throws_ok($$INSERT INTO lp.tips (sender_id, recipient_id, amount, fee_amo
                    VALUES (tests.user_id('bob'), tests.user_id('alice'), 10, 1, 'pending', gen_random_uuid(), 'k1')$$, '23514', NULL,
                  'tips.status rejects an unknown status');
 SELECT throws_ok($$INSERT INTO lp.payments (user_id, provider, tokens, amount_minor, status, idempotency_key)
-                   VALUES (tests.user_id('bob'), 'stripe', 100, 100, 'lost', 'k1')$$, '23514', NULL,
-                 'payments.status rejects an unknown status');
-SELECT throws_ok($$INSERT INTO lp.kyc_verifications (user_id, level) VALUES (tests.user_id('bob'), 'full')$$, '23514', NULL,
-                 'kyc_verifications.level rejects an unknown level');
+                   VALUES (tests.user_id('bob'), 'stripe', 100, 100, 'lost', 'k1')$$, '22P02', NULL,
+                 'payments.status rejects an unknown status (its enum type: 22P02)');
+SELECT throws_ok($$INSERT INTO lp.kyc_verifications (user_id, level) VALUES (tests.user_id('bob'), 'full')$$, '22P02', NULL,
+                 'kyc_verifications.level rejects an unknown level (its enum type: 22P02)');
 SELECT throws_ok($$INSERT INTO lp.kyc_verifications (user_id, status) VALUES (tests.user_id('bob'), 'maybe')$$, '23514', NULL,
                  'kyc_verifications.status rejects an unknown status');
-SELECT throws_ok($$INSERT INTO lp.kyc_verifications (user_id, document_type) VALUES (tests.user_id('bob'), 'library_card')$$, '23514', NULL,
-                 'kyc_verifications.document_type rejects an unknown document');
+SELECT throws_ok($$INSERT INTO lp.kyc_verifications (user_id, document_type) VALUES (tests.user_id('bob'), 'library_card')$$, '22P02', NULL,
+                 'kyc_verifications.document_type rejects an unknown document (its enum type: 22P02)');
 SELECT throws_ok($$INSERT INTO lp.payouts (user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor, method, idempotency_key)
-                   VALUES (tests.user_id('alice'), '00000000-0000-0000-0000-0000000000c1', 100, 100, 100, 'bitcoin', 'k1')$$, '23514', NULL,
-                 'payouts.method rejects an unknown method');
+                   VALUES (tests.user_id('alice'), '00000000-0000-0000-0000-0000000000c1', 100, 100, 100, 'bitcoin', 'k1')$$, '22P02', NULL,
+                 'payouts.method rejects an unknown method (its enum type: 22P02)');
 SELECT throws_ok($$INSERT INTO lp.payouts (user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor, method, status, idempotency_key)
-                   VALUES (tests.user_id('alice'), '00000000-0000-0000-0000-0000000000c1', 100, 100, 100, 'paypal', 'sent', 'k1')$$, '23514', NULL,
-                 'payouts.status rejects an unknown status');
+                   VALUES (tests.user_id('alice'), '00000000-0000-0000-0000-0000000000c1', 100, 100, 100, 'paypal', 'sent', 'k1')$$, '22P02', NULL,
+                 'payouts.status rejects an unknown status (its enum type: 22P02)');
 SELECT throws_ok($$INSERT INTO lp.reports (reported_user_id, reason) VALUES (tests.user_id('alice'), 'boring')$$, '23514', NULL,
                  'reports.reason rejects an unknown reason');
 SELECT throws_ok($$INSERT INTO lp.reports (reported_user_id, reason, status) VALUES (tests.user_id('alice'), 'spam', 'closed')$$, '23514', NULL,
@@ -228,8 +228,8 @@ SELECT throws_ok($$INSERT INTO lp.moderation_flags (user_id, content_type, detec
 SELECT throws_ok($$INSERT INTO lp.moderation_flags (user_id, content_type, detector, category, confidence, priority)
                    VALUES (tests.user_id('alice'), 'profile', 'nsfw-v1', 'nudity', 0.5, 'urgent')$$, '23514', NULL,
                  'moderation_flags.priority rejects an unknown priority');
-SELECT throws_ok($$INSERT INTO lp.user_sanctions (user_id, sanction_type, reason) VALUES (tests.user_id('bob'), 'shadowban', 'x')$$, '23514', NULL,
-                 'user_sanctions.sanction_type rejects an unknown type');
+SELECT throws_ok($$INSERT INTO lp.user_sanctions (user_id, sanction_type, reason) VALUES (tests.user_id('bob'), 'shadowban', 'x')$$, '22P02', NULL,
+                 'user_sanctions.sanction_type rejects an unknown type (its enum type: 22P02)');
 
 -- == Other CHECK constraints that keep money and history sane =============================================
 SELECT throws_ok($$INSERT INTO lp.ledger (transaction_id, wallet_id, amount, balance_before, balance_after,

@@ -74,13 +74,13 @@ $$;
 
 CREATE FUNCTION tests.limit_row(p_username text, p_period text) RETURNS lp.spending_limits
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT l.* FROM lp.spending_limits AS l WHERE l.user_id = tests.user_id(p_username) AND l.period = p_period
+    SELECT l.* FROM lp.spending_limits AS l WHERE l.user_id = tests.user_id(p_username) AND l.period = p_period::lp.limit_period
 $$;
 -- Time travel for the cooling-off period: the pending change of a limit becomes due at now() + p_offset.
 CREATE FUNCTION tests.pending_at(p_username text, p_period text, p_offset interval) RETURNS void
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
     UPDATE lp.spending_limits SET pending_effective_at = now() + p_offset
-     WHERE user_id = tests.user_id(p_username) AND period = p_period
+     WHERE user_id = tests.user_id(p_username) AND period = p_period::lp.limit_period
 $$;
 -- Time travel for spends: the ledger is append-only (its triggers refuse UPDATE), so the test ages the
 -- entries of a user's spends with the triggers switched off for one statement (session_replication_role).
@@ -129,17 +129,17 @@ SELECT throws_ok($$SELECT * FROM api.get_spending_limits()$$, 'LP001', NULL, 'ge
 SELECT tests.authenticate_as('vera');
 SELECT is_empty($$SELECT * FROM api.get_spending_limits()$$, 'get_spending_limits: no limits to begin with');
 SELECT tests.snap();
-SELECT results_eq($$SELECT period, limit_tokens, pending_limit_tokens, pending_effective_at FROM api.set_spending_limit('daily', NULL)$$,
+SELECT results_eq($$SELECT period::text, limit_tokens, pending_limit_tokens, pending_effective_at FROM api.set_spending_limit('daily', NULL)$$,
                   $$VALUES ('daily'::text, NULL::bigint, NULL::bigint, NULL::timestamptz)$$,
                   'set_spending_limit: removing a limit there is none of is a no-op');
 SELECT is_empty($$SELECT * FROM tests.limit_audits('vera')$$, 'set_spending_limit: ... and not audited');
 SELECT is_empty($$SELECT * FROM api.get_spending_limits()$$, '... and lists nothing');
-SELECT results_eq($$SELECT period, limit_tokens, pending_limit_tokens, pending_effective_at FROM api.set_spending_limit('daily', 1000)$$,
+SELECT results_eq($$SELECT period::text, limit_tokens, pending_limit_tokens, pending_effective_at FROM api.set_spending_limit('daily', 1000)$$,
                   $$VALUES ('daily'::text, 1000::bigint, NULL::bigint, NULL::timestamptz)$$,
                   'set_spending_limit: a first limit applies at once');
 SELECT results_eq($$SELECT limit_tokens, pending_limit_tokens FROM api.set_spending_limit('daily', 600)$$,
                   $$VALUES (600::bigint, NULL::bigint)$$, 'set_spending_limit: a lower limit applies at once');
-SELECT results_eq($$SELECT period, limit_tokens, pending_limit_tokens, pending_effective_at, spent, reserved, remaining FROM api.get_spending_limits()$$,
+SELECT results_eq($$SELECT period::text, limit_tokens, pending_limit_tokens, pending_effective_at, spent, reserved, remaining FROM api.get_spending_limits()$$,
                   $$VALUES ('daily'::text, 600::bigint, NULL::bigint, NULL::timestamptz, 0::bigint, 0::bigint, 600::bigint)$$,
                   'get_spending_limits: the daily cap of 600, nothing spent yet');
 SELECT results_eq($$SELECT applied, requested, limit_tokens, pending FROM tests.limit_audits('vera')$$,
@@ -256,7 +256,7 @@ SELECT is((api.tip(tests.user_id('pia'), 900, 'v1')).amount, 900::bigint, 'tip: 
 SELECT tests.clear_authentication();
 SELECT tests.age_spends('victor', interval '2 days');   -- 900 spent two days ago: out of the daily window
 SELECT tests.authenticate_as('victor');
-SELECT results_eq($$SELECT period, spent, remaining FROM api.get_spending_limits()$$,
+SELECT results_eq($$SELECT period::text, spent, remaining FROM api.get_spending_limits()$$,
                   $$VALUES ('daily'::text, 0::bigint, 1000::bigint), ('weekly', 900::bigint, 600::bigint), ('monthly', 900::bigint, 1100::bigint)$$,
                   'get_spending_limits: a spend 2 days ago counts for the week and month only');
 SELECT tests.rejects(format('SELECT api.tip(%L, 601, ''v-over'')', tests.user_id('pia')), 'LP105', 'tip: within the daily cap but over the weekly one is LP105');
@@ -264,7 +264,7 @@ SELECT is((api.tip(tests.user_id('pia'), 600, 'v2')).amount, 600::bigint, 'tip: 
 SELECT tests.clear_authentication();
 SELECT tests.age_spends('victor', interval '8 days');   -- now 10 and 8 days ago: out of the weekly window too
 SELECT tests.authenticate_as('victor');
-SELECT results_eq($$SELECT period, spent FROM api.get_spending_limits()$$,
+SELECT results_eq($$SELECT period::text, spent FROM api.get_spending_limits()$$,
                   $$VALUES ('daily'::text, 0::bigint), ('weekly', 0::bigint), ('monthly', 1500::bigint)$$,
                   'get_spending_limits: spends 8-10 days ago count for the month only');
 SELECT tests.rejects(format('SELECT api.place_hold(%L, 501, ''v-over'')', tests.user_id('pia')), 'LP105', 'place_hold: over the monthly cap (1500 + 501 > 2000) is LP105');

@@ -133,7 +133,7 @@ $$;
 SELECT tests.authenticate_as('vera');
 SELECT tests.snap();
 SELECT results_eq(
-    format($$SELECT t.sender_id, t.recipient_id, t.stream_id, t.amount, t.fee_amount, t.message, t.is_anonymous, t.status
+    format($$SELECT t.sender_id, t.recipient_id, t.stream_id, t.amount, t.fee_amount, t.message, t.is_anonymous, t.status::text
                FROM api.tip(%L, 100, 'k1', %L, '  thanks!  ') AS t$$, tests.user_id('pia'), tests.stream('pia live')),
     format($$VALUES (%L::uuid, %L::uuid, %L::uuid, 100::bigint, 20::bigint, 'thanks!'::text, false, 'completed'::text)$$,
            tests.user_id('vera'), tests.user_id('pia'), tests.stream('pia live')),

@@ -34,7 +34,7 @@ BEGIN
         v_id := (api.register_user(p_username || '@example.com', p_username, tests.password(), DATE '1990-01-01',
                                    CASE WHEN p_role = 'performer' THEN 'performer' ELSE 'viewer' END)).id;
         IF p_role NOT IN ('viewer', 'performer') THEN
-            UPDATE lp.users SET role = p_role WHERE id = v_id;
+            UPDATE lp.users SET role = p_role::lp.user_role WHERE id = v_id;
         END IF;
     END IF;
     RETURN v_id;

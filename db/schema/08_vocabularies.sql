@@ -1,0 +1,31 @@
+-- Closed lists of values, each in one place (migration 0017): a column has the type, functions validate an
+-- argument against it (lp.check_choice, which names the allowed values in its error), and the CLI lists them
+-- from the catalog (`livepanty-db values`). Adding a value is `ALTER TYPE ... ADD VALUE` in a migration.
+SET ROLE livepanty_owner;
+
+CREATE TYPE lp.user_role AS ENUM ('viewer', 'performer', 'moderator', 'admin');
+COMMENT ON TYPE lp.user_role IS 'Platform role of a user (lp.users.role).';
+CREATE TYPE lp.hold_purpose AS ENUM ('private_show', 'group_show', 'tip', 'other');
+COMMENT ON TYPE lp.hold_purpose IS 'What a hold reserves tokens for (lp.holds.purpose).';
+CREATE TYPE lp.hold_status AS ENUM ('open', 'captured', 'released', 'expired');
+COMMENT ON TYPE lp.hold_status IS 'State of a hold (lp.holds.status).';
+CREATE TYPE lp.payment_status AS ENUM ('pending', 'completed', 'failed', 'refunded', 'chargeback', 'cancelled');
+COMMENT ON TYPE lp.payment_status IS 'State of a token purchase (lp.payments.status).';
+CREATE TYPE lp.payout_method AS ENUM ('bank_transfer', 'paypal', 'paxum', 'wire', 'check');
+COMMENT ON TYPE lp.payout_method IS 'How a payout is paid (lp.payouts.method).';
+CREATE TYPE lp.payout_status AS ENUM ('requested', 'approved', 'rejected', 'paid', 'failed', 'cancelled');
+COMMENT ON TYPE lp.payout_status IS 'State of a payout (lp.payouts.status).';
+CREATE TYPE lp.sanction_type AS ENUM ('warning', 'mute', 'suspension', 'ban');
+COMMENT ON TYPE lp.sanction_type IS 'Kind of sanction (lp.user_sanctions.sanction_type).';
+CREATE TYPE lp.kyc_level AS ENUM ('age', 'identity');
+COMMENT ON TYPE lp.kyc_level IS 'What an identity verification proves (lp.kyc_verifications.level).';
+CREATE TYPE lp.document_type AS ENUM ('passport', 'drivers_license', 'national_id', 'residence_permit');
+COMMENT ON TYPE lp.document_type IS 'Identity document of a verification (lp.kyc_verifications.document_type).';
+CREATE TYPE lp.limit_period AS ENUM ('daily', 'weekly', 'monthly');
+COMMENT ON TYPE lp.limit_period IS 'Period of a spending limit (lp.spending_limits.period).';
+CREATE TYPE lp.ui_theme AS ENUM ('light', 'dark', 'system');
+COMMENT ON TYPE lp.ui_theme IS 'Theme preference (lp.user_preferences.theme).';
+CREATE TYPE lp.content_filter AS ENUM ('strict', 'standard', 'off');
+COMMENT ON TYPE lp.content_filter IS 'Content filter preference (lp.user_preferences.content_filter).';
+
+RESET ROLE;
