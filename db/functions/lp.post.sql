@@ -20,6 +20,7 @@ DECLARE
     v_main     boolean[];
     v_settle   boolean[];
     v_count    smallint[];
+    v_holding  boolean[];
     v_shard    smallint;
     v_after    bigint;
     v_moved    bigint;
@@ -57,18 +58,20 @@ BEGIN
            array_agg(l.entry_kind ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
            array_agg(l.on_main ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
            array_agg(l.settle ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
-           array_agg(l.shard_count ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount)
-      INTO n, v_wallet, v_amount, v_release, v_allow, v_kind, v_main, v_settle, v_count
+           array_agg(l.shard_count ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
+           array_agg(l.holding ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount)
+      INTO n, v_wallet, v_amount, v_release, v_allow, v_kind, v_main, v_settle, v_count, v_holding
       FROM (SELECT p.wallet_id, p.amount, coalesce(p.release_reserved, 0) AS release,
                    coalesce(p.allow_debt, false) AS allow_debt, p.entry_kind,
                    w.kind <> 'user' AS is_system, w.shard_count,
                    w.kind = 'user' AND (p.amount < 0 OR w.shard_count = 0 OR coalesce(p.release_reserved, 0) <> 0
                                         OR w.debt_since IS NOT NULL) AS on_main,
-                   w.kind = 'user' AND p.amount > 0 AND w.shard_count > 0 AND w.debt_since IS NOT NULL AS settle
+                   w.kind = 'user' AND p.amount > 0 AND w.shard_count > 0 AND w.debt_since IS NOT NULL AS settle,
+                   w.reserved > 0 AS holding
               FROM unnest(p_postings) AS p
               JOIN lp.wallets AS w ON w.id = p.wallet_id
             UNION ALL
-            SELECT w.id, 0::bigint, 0::bigint, false, 'sweep'::text, false, w.shard_count, true, true
+            SELECT w.id, 0::bigint, 0::bigint, false, 'sweep'::text, false, w.shard_count, true, true, false
               FROM lp.wallets AS w
              WHERE w.id = p_sweep AND w.kind = 'user') AS l;
     IF n <> cardinality(p_postings) + (p_sweep IS NOT NULL)::integer THEN
@@ -84,14 +87,17 @@ BEGIN
     -- Holds of a debited wallet that are past their time give their tokens back first: what the wallet may
     -- spend must not stay reserved by a hold nobody can capture any more. SKIP LOCKED (a hold being captured
     -- or released right now is that transaction's business): a lock that never waits closes no cycle, and the
-    -- holds' main balances are the ones phase 1 holds.
-    SELECT array_agg(h.id) INTO v_due
-      FROM lp.holds AS h
-     WHERE h.wallet_id = ANY (ARRAY(SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k
-                                     WHERE v_main[k] AND v_amount[k] < 0))
-       AND h.status = 'open' AND h.expires_at <= now();
-    IF v_due IS NOT NULL THEN
-        PERFORM lp.expire_due_holds(v_due);
+    -- holds' main balances are the ones phase 1 holds. Only wallets with reserved tokens can have an open hold
+    -- (a hold reserves in the transaction that creates it, and a new hold is never due), so most debits skip it.
+    IF true = ANY (v_holding) THEN
+        SELECT array_agg(h.id) INTO v_due
+          FROM lp.holds AS h
+         WHERE h.wallet_id = ANY (ARRAY(SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k
+                                         WHERE v_main[k] AND v_amount[k] < 0 AND v_holding[k]))
+           AND h.status = 'open' AND h.expires_at <= now();
+        IF v_due IS NOT NULL THEN
+            PERFORM lp.expire_due_holds(v_due);
+        END IF;
     END IF;
 
     -- Phase 2: the legs in order. A main-balance leg may sweep its own wallet's shards first (they come right
