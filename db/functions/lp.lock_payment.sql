@@ -7,6 +7,7 @@ DECLARE
 BEGIN
     -- Step 1 of the lock protocol (docs/ledger.md): the business row, before any wallet. FOR NO KEY UPDATE: no
     -- transition changes the id, and the lock does not block foreign-key checks (FOR KEY SHARE) onto the row.
+    -- (api.complete_payment's UPDATE sets provider_reference, part of a unique key, which takes FOR UPDATE then.)
     SELECT p.* INTO v_payment FROM lp.payments AS p WHERE p.id = p_payment_id FOR NO KEY UPDATE;
     IF v_payment.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payment not found';
