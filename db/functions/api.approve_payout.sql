@@ -13,17 +13,8 @@ BEGIN
         RETURN jsonb_populate_record(NULL::lp.payouts, v_done);
     END IF;
 
-    SELECT p.* INTO v_payout FROM lp.payouts AS p WHERE p.id = p_payout_id FOR UPDATE;
-    IF v_payout.id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payout not found';
-    END IF;
-    IF v_payout.user_id = v_actor THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may review their own payout';
-    END IF;
-    IF v_payout.status <> 'requested' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'only a requested payout can be approved',
-            DETAIL = format('status %s', v_payout.status);
-    END IF;
+    v_payout := lp.lock_payout(p_payout_id, ARRAY['requested'], 'approved',
+                               p_reviewer => v_actor);  -- LP003, LP002, LP004
 
     UPDATE lp.payouts AS p SET status = 'approved', reviewed_by = v_actor, reviewed_at = now()
      WHERE p.id = p_payout_id

@@ -15,15 +15,8 @@ BEGIN
         RETURN jsonb_populate_record(NULL::lp.payouts, v_done);
     END IF;
 
-    SELECT p.* INTO v_payout FROM lp.payouts AS p WHERE p.id = p_payout_id FOR UPDATE;
-    -- Another user's payout looks exactly like a missing one.
-    IF v_payout.id IS NULL OR v_payout.user_id <> v_user THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payout not found';
-    END IF;
-    IF v_payout.status <> 'requested' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'only a requested payout can be cancelled',
-            DETAIL = format('status %s', v_payout.status);
-    END IF;
+    -- LP003 also for another user's payout (it looks exactly like a missing one), LP004 unless requested.
+    v_payout := lp.lock_payout(p_payout_id, ARRAY['requested'], 'cancelled', p_owner => v_user);
 
     UPDATE lp.payouts AS p SET status = 'cancelled' WHERE p.id = p_payout_id
     RETURNING * INTO v_payout;

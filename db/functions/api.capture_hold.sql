@@ -45,14 +45,15 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP110', MESSAGE = 'capture exceeds what the hold still reserves',
             DETAIL = format('%s tokens left on the hold, %s asked', v_hold.amount - v_hold.captured, p_amount);
     END IF;
+    -- The holder agreed to the spend when placing the hold (lp.payee_refusal, limits and sanctions were checked
+    -- then), so only the payee's state matters now: a deleted account (LP003) or a suspended or banned
+    -- performer (LP108) is not paid.
     SELECT u.id INTO v_payee FROM lp.users AS u WHERE u.id = v_hold.payee_id AND u.deleted_at IS NULL;
     IF v_payee IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payee not found';
+        PERFORM lp.refuse_payee('LP003');
     END IF;
-    -- The holder agreed to the spend when placing the hold (limits and sanctions were checked then), so only
-    -- the payee's state matters now: a suspended or banned performer is not paid.
-    IF (lp.active_sanction(v_hold.payee_id)).id IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP108', MESSAGE = 'the payee cannot be paid now';
+    IF lp.sanctioned(v_hold.payee_id) THEN
+        PERFORM lp.refuse_payee('LP108');
     END IF;
 
     v_fee := lp.fee_for(p_amount);

@@ -19,15 +19,7 @@ BEGIN
         RETURN jsonb_populate_record(NULL::lp.payments, v_response);
     END IF;
 
-    SELECT p.* INTO v_payment FROM lp.payments AS p WHERE p.id = p_payment_id FOR UPDATE;
-    IF v_payment.id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payment not found';
-    END IF;
-    IF v_payment.status <> 'completed' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = format('a %s payment cannot be charged back', v_payment.status),
-            HINT = 'Only completed payments are refunded or charged back, once.';
-    END IF;
-    v_payment := lp.claw_back(p_payment_id, 'chargeback', v_reason);
+    v_payment := lp.claw_back(p_payment_id, 'chargeback', v_reason);  -- locks it (LP003, LP004 unless completed)
 
     -- A chargeback flags the buyer for review: a high-priority fraud case in the moderation queue.
     INSERT INTO lp.reports (reporter_id, reported_user_id, reason, priority, description)

@@ -20,13 +20,7 @@ BEGIN
         RETURN jsonb_populate_record(NULL::lp.payments, v_response);
     END IF;
 
-    SELECT p.* INTO v_payment FROM lp.payments AS p WHERE p.id = p_payment_id FOR UPDATE;
-    IF v_payment.id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payment not found';
-    END IF;
-    IF v_payment.status <> 'pending' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = format('a %s payment cannot be completed', v_payment.status);
-    END IF;
+    v_payment := lp.lock_payment(p_payment_id, ARRAY['pending'], 'completed');  -- LP003, LP004
     BEGIN
         UPDATE lp.payments AS p
            SET status = 'completed', completed_at = now(), provider_reference = v_reference

@@ -18,13 +18,7 @@ BEGIN
         RETURN jsonb_populate_record(NULL::lp.payments, v_response);
     END IF;
 
-    SELECT p.* INTO v_payment FROM lp.payments AS p WHERE p.id = p_payment_id FOR UPDATE;
-    IF v_payment.id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payment not found';
-    END IF;
-    IF v_payment.status <> 'pending' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = format('a %s payment cannot fail', v_payment.status);
-    END IF;
+    v_payment := lp.lock_payment(p_payment_id, ARRAY['pending'], 'marked failed');  -- LP003, LP004
     UPDATE lp.payments AS p SET status = 'failed', failure_reason = v_reason
      WHERE p.id = p_payment_id
     RETURNING * INTO v_payment;

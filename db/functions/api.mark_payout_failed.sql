@@ -15,14 +15,7 @@ BEGIN
         RETURN jsonb_populate_record(NULL::lp.payouts, v_done);
     END IF;
 
-    SELECT p.* INTO v_payout FROM lp.payouts AS p WHERE p.id = p_payout_id FOR UPDATE;
-    IF v_payout.id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payout not found';
-    END IF;
-    IF v_payout.status <> 'approved' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'only an approved payout can be marked failed',
-            DETAIL = format('status %s', v_payout.status);
-    END IF;
+    v_payout := lp.lock_payout(p_payout_id, ARRAY['approved'], 'marked failed');  -- LP003, LP004
 
     UPDATE lp.payouts AS p SET status = 'failed', failure_reason = v_reason
      WHERE p.id = p_payout_id

@@ -16,7 +16,7 @@ DECLARE
     -- The lifetime in seconds: expires_at = created_at + v_life exactly, whatever the session's time zone.
     v_life    interval := make_interval(secs => extract(epoch FROM coalesce(p_expires_in, v_max)));
     v_hold    lp.holds;
-    v_payee   lp.users;
+    v_refusal text;
     v_stream  lp.streams;
     v_wallet  lp.wallets;
 BEGIN
@@ -33,19 +33,14 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'expires_in out of range',
             DETAIL = format('more than 0 and at most %s (holds.max_minutes)', v_max);
     END IF;
-    IF p_payee_id = v_holder THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP101', MESSAGE = 'nobody can place a hold for themselves';
-    END IF;
-    SELECT u.* INTO v_payee FROM lp.users AS u WHERE u.id = p_payee_id AND u.deleted_at IS NULL;
-    IF v_payee.id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payee not found';
-    END IF;
-    IF v_payee.role <> 'performer' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP102', MESSAGE = 'holds are placed for performers only';
-    END IF;
     PERFORM lp.assert_not_sanctioned(v_holder);
-    IF (lp.active_sanction(p_payee_id)).id IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP108', MESSAGE = 'the payee cannot be paid now';
+    -- Who may be paid: the rule of api.tip and api.tip_many (LP101 self, LP003 unknown, LP102 not a performer,
+    -- LP108 sanctioned).
+    SELECT lp.payee_refusal(v_holder, p_payee_id, u.id IS NOT NULL, u.role, lp.sanctioned(u.id)) INTO v_refusal
+      FROM (SELECT 1) AS one
+      LEFT JOIN lp.users AS u ON u.id = p_payee_id AND u.deleted_at IS NULL;
+    IF v_refusal IS NOT NULL THEN
+        PERFORM lp.refuse_payee(v_refusal);
     END IF;
     IF p_stream_id IS NOT NULL THEN
         SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL;

@@ -27,9 +27,9 @@ BEGIN
     SELECT (SELECT t FROM lp.tips AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key) AS old,
            (SELECT array_agg(s.value ORDER BY s.key) FROM lp.settings AS s
              WHERE s.key IN ('money.max_tokens', 'tips.fee_bps', 'tips.max_tokens', 'tips.min_tokens')) AS cfg,
-           u.id AS to_user, u.role AS to_role,
            lp.sanctioned(v_sender) AS sender_sanctioned,
-           lp.sanctioned(u.id) AS to_sanctioned,
+           -- who may be paid: the rule of api.place_hold and api.tip_many too (inlined, costs a CASE)
+           lp.payee_refusal(v_sender, p_recipient_id, u.id IS NOT NULL, u.role, lp.sanctioned(u.id)) AS refusal,
            EXISTS (SELECT 1 FROM lp.spending_limits AS l
                     WHERE l.user_id = v_sender
                       AND (l.limit_tokens IS NOT NULL OR l.pending_limit_tokens IS NOT NULL)) AS limited,
@@ -56,20 +56,11 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'tip amount out of range',
             DETAIL = format('between %s and %s tokens', c.cfg[4], c.cfg[3]);
     END IF;
-    IF p_recipient_id = v_sender THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP101', MESSAGE = 'nobody can tip themselves';
-    END IF;
-    IF c.to_user IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'recipient not found';
-    END IF;
-    IF c.to_role <> 'performer' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP102', MESSAGE = 'only performers receive tips';
-    END IF;
     IF c.sender_sanctioned THEN
         PERFORM lp.assert_not_sanctioned(v_sender);  -- raises LP022 with the sanction's details
     END IF;
-    IF c.to_sanctioned THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP108', MESSAGE = 'the recipient cannot receive tips now';
+    IF c.refusal IS NOT NULL THEN
+        PERFORM lp.refuse_payee(c.refusal);  -- LP101 self, LP003 unknown, LP102 not a performer, LP108 sanctioned
     END IF;
     IF p_stream_id IS NOT NULL THEN
         IF c.stream IS NULL THEN

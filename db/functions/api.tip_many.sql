@@ -104,12 +104,13 @@ BEGIN
     ), checked AS (
         SELECT t.*, s.id AS session_id, s.user_id AS sender, s.last_seen_at,
                sw.id AS from_wallet, sw.shard_count > 0 AS sharded,
-               ru.id AS to_user, ru.role AS to_role, rw.id AS to_wallet,
+               ru.id AS to_user, rw.id AS to_wallet,
                (rw.shard_count = 0 OR rw.debt_since IS NOT NULL) AS to_main,
                st.id AS stream_found, st.host_id, st.status AS stream_status,
                old.id AS old_tip,
                lp.sanctioned(s.user_id) AS sender_sanctioned,
-               lp.sanctioned(ru.id) AS recipient_sanctioned,
+               -- who may be paid: the rule of api.tip and api.place_hold (inlined, costs a CASE)
+               lp.payee_refusal(s.user_id, t.recipient, ru.id IS NOT NULL, ru.role, lp.sanctioned(ru.id)) AS refusal,
                EXISTS (SELECT 1 FROM lp.spending_limits AS sl
                         WHERE sl.user_id = s.user_id
                           AND (sl.limit_tokens IS NOT NULL OR sl.pending_limit_tokens IS NOT NULL))
@@ -134,13 +135,14 @@ BEGIN
                    WHEN char_length(c.message) > 500 OR c.key IS NULL OR char_length(c.key) > 128 THEN 'LP018'
                    WHEN c.old_tip IS NOT NULL THEN 'replay'
                    WHEN c.amount < v_min OR c.amount > v_max THEN 'LP103'
-                   WHEN c.to_user = c.sender THEN 'LP101'
-                   WHEN c.to_user IS NULL THEN 'LP003'
-                   WHEN c.to_role <> 'performer' THEN 'LP102'
-                   WHEN c.recipient_sanctioned THEN 'LP108'
-                   WHEN c.stream IS NOT NULL AND c.stream_found IS NULL THEN 'LP003'
-                   WHEN c.stream IS NOT NULL AND (c.host_id <> c.to_user OR c.stream_status <> 'live') THEN 'LP104'
-                   WHEN c.limited THEN 'LP114'
+                   -- LP101, LP003 (recipient), LP102, LP108: read once, then the stream and the limits
+                   ELSE coalesce(c.refusal,
+                                 CASE
+                                     WHEN c.stream IS NOT NULL AND c.stream_found IS NULL THEN 'LP003'
+                                     WHEN c.stream IS NOT NULL
+                                          AND (c.host_id <> c.to_user OR c.stream_status <> 'live') THEN 'LP104'
+                                     WHEN c.limited THEN 'LP114'
+                                 END)
                END AS err
           FROM checked AS c
     )
@@ -294,21 +296,19 @@ BEGIN
     RETURN QUERY
     SELECT k, a_tip[k], a_sender[k], a_to[k], a_amount[k], a_fee[k], a_tx[k], a_at[k],
            a_err[k] IS NULL AND a_replay[k], a_err[k],
-           CASE a_err[k]
-               WHEN 'LP018' THEN 'malformed tip (fields: session_token, recipient_id, amount, idempotency_key, stream_id, message of at most 500 characters, is_anonymous; key of 1 to 128 characters)'
-               WHEN 'LP023' THEN 'invalid or expired session'
-               WHEN 'LP022' THEN 'account is sanctioned'
-               WHEN 'LP103' THEN format('tip amount out of range: between %s and %s tokens', v_min, v_max)
-               WHEN 'LP101' THEN 'nobody can tip themselves'
-               WHEN 'LP003' THEN 'recipient or stream not found'
-               WHEN 'LP102' THEN 'only performers receive tips'
-               WHEN 'LP108' THEN 'the recipient cannot receive tips now'
-               WHEN 'LP104' THEN 'the stream is not the recipient''s live stream'
-               WHEN 'LP114' THEN 'this tip needs api.tip (spending limit, holds past their time, or earnings to sweep)'
-               WHEN 'LP107' THEN 'the wallet is in debt and cannot spend'
-               WHEN 'LP100' THEN 'insufficient available balance'
-               WHEN 'LP106' THEN 'idempotency key already used for a different tip'
-           END
+           coalesce(CASE WHEN a_err[k] = 'LP003' AND a_to[k] IS NOT NULL THEN 'stream not found' END,
+                    lp.payee_refusal_message(a_err[k]),  -- LP101, LP003, LP102, LP108: as lp.refuse_payee words them
+                    CASE a_err[k]
+                        WHEN 'LP018' THEN 'malformed tip (fields: session_token, recipient_id, amount, idempotency_key, stream_id, message of at most 500 characters, is_anonymous; key of 1 to 128 characters)'
+                        WHEN 'LP023' THEN 'invalid or expired session'
+                        WHEN 'LP022' THEN 'account is sanctioned'
+                        WHEN 'LP103' THEN format('tip amount out of range: between %s and %s tokens', v_min, v_max)
+                        WHEN 'LP104' THEN 'the stream is not the recipient''s live stream'
+                        WHEN 'LP114' THEN 'this tip needs api.tip (spending limit, holds past their time, or earnings to sweep)'
+                        WHEN 'LP107' THEN 'the wallet is in debt and cannot spend'
+                        WHEN 'LP100' THEN 'insufficient available balance'
+                        WHEN 'LP106' THEN 'idempotency key already used for a different tip'
+                    END)
       FROM generate_subscripts(a_err, 1) AS k
      ORDER BY k;
 END

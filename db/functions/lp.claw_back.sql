@@ -7,7 +7,7 @@ CREATE FUNCTION lp.claw_back(
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
-    v_policy    text := lp.setting('refunds.shortfall_policy') #>> '{}';
+    v_policy    text;
     v_payment   lp.payments;
     v_wallet    lp.wallets;
     v_recovered bigint;
@@ -17,11 +17,13 @@ BEGIN
     IF p_kind IS NULL OR p_kind NOT IN ('refund', 'chargeback') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = format('unknown clawback kind %L', p_kind);
     END IF;
+    -- The payment row first (the business row of the lock protocol): LP003 unknown, LP004 unless completed.
+    v_payment := lp.lock_payment(p_payment_id, ARRAY['completed'],
+                                 CASE p_kind WHEN 'refund' THEN 'refunded' ELSE 'charged back' END);
+    v_policy := lp.setting('refunds.shortfall_policy') #>> '{}';
     IF v_policy IS NULL OR v_policy NOT IN ('debt', 'write_off') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP092', MESSAGE = 'refunds.shortfall_policy must be "debt" or "write_off"';
     END IF;
-    -- The caller holds the payment row (FOR UPDATE) and checked that it is completed.
-    SELECT p.* INTO v_payment FROM lp.payments AS p WHERE p.id = p_payment_id;
 
     -- The buyer's main balance (phase 1 of the lock protocol: the only user wallet of this transaction), then
     -- its idle credit shards swept into it, so that tokens waiting in shards (a performer who bought tokens,
@@ -70,5 +72,5 @@ BEGIN
     RETURN v_payment;
 END
 $$;
-COMMENT ON FUNCTION lp.claw_back(uuid, text, text) IS 'Refund or chargeback of a completed payment (the caller locked it): takes the purchased tokens back from the buyer in one ledger transaction, issuance credited with all of them. The buyer''s balance (after sweeping its shards; reserved tokens included, which may leave the wallet in debt) covers what it can; the rest follows refunds.shortfall_policy: debt (the buyer is debited everything and may go into debt) or write_off (booked to chargeback_losses). Records recovered/written-off/debt tokens, status and reason on the payment.';
+COMMENT ON FUNCTION lp.claw_back(uuid, text, text) IS 'Refund or chargeback of a completed payment: locks it (lp.lock_payment: LP003 unknown, LP004 not completed), then takes the purchased tokens back from the buyer in one ledger transaction, issuance credited with all of them. The buyer''s balance (after sweeping its shards; reserved tokens included, which may leave the wallet in debt) covers what it can; the rest follows refunds.shortfall_policy: debt (the buyer is debited everything and may go into debt) or write_off (booked to chargeback_losses). Records recovered/written-off/debt tokens, status and reason on the payment.';
 REVOKE ALL ON FUNCTION lp.claw_back(uuid, text, text) FROM PUBLIC;

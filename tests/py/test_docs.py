@@ -11,6 +11,9 @@
 * every composite type of db/schema/50_api_types.sql has a ``### Row type api.<name>`` section whose field
   table lists exactly its fields and types, in order;
 * SQL examples call api functions only with argument names those functions have;
+* the idempotency scopes docs/api.md names are exactly those of the transitions under db/functions, each
+  transition's key is documented per caller (as ``lp.idempotency_slot`` keys it), and nothing says a
+  transition's key space is shared by several callers;
 * Python examples parse, each section shows the client method named after its function, and (when
   livepanty_db.client can be imported) every ``client.<method>(...)`` / ``tx.<method>(...)`` call in them fits
   the signature of ``Client`` / ``Transaction``.
@@ -373,3 +376,78 @@ def test_python_examples_match_the_client() -> None:
             except TypeError as exc:
                 problems.append(f"{receiver}.{method}(...): {exc}")
     assert not problems, "; ".join(problems)
+
+
+# -- Idempotency scopes of the transitions ---------------------------------------------------------------
+# lp.idempotency_slot keys every transition per caller (the acting user's id, or 'service' when nobody
+# acts), so docs/api.md must neither claim that a scope is shared across callers nor name a scope the code
+# does not have.
+
+#: ``v_scope constant text := 'payments.complete'`` or ``lp.idempotency_begin('holds.release', ...)``
+SCOPE_CONSTANT = re.compile(r"\bv_scope\s+(?:constant\s+)?text\s*:=\s*'([a-z_]+\.[a-z_]+)'", re.IGNORECASE)
+SCOPE_LITERAL = re.compile(r"\blp\.idempotency_begin\(\s*'([a-z_]+\.[a-z_]+)'", re.IGNORECASE)
+#: "scope `payouts.approve`" in docs/api.md
+DOC_SCOPE = re.compile(r"\bscope `([a-z_]+\.[a-z_]+)`")
+#: Wording that says one key space spans several callers.
+SHARED_KEYS = re.compile(
+    r"\bshared\b|\bglobally unique\b|\ball (?:callers|admins|users)\b|\bby another (?:user|admin|caller)\b",
+    re.IGNORECASE,
+)
+
+
+@cache
+def transition_scopes() -> dict[str, str]:
+    """Scope -> api function, for every api function that records a transition with lp.idempotency_begin."""
+    scopes: dict[str, str] = {}
+    for name, function in api_functions().items():
+        for scope in SCOPE_CONSTANT.findall(function.text) + SCOPE_LITERAL.findall(function.text):
+            assert scopes.get(scope, name) == name, f"scope {scope}: api.{scopes[scope]} and api.{name}"
+            scopes[scope] = name
+    return scopes
+
+
+def test_every_transition_scope_is_found() -> None:
+    callers = {name for name, function in api_functions().items() if "lp.idempotency_begin(" in function.text}
+    assert callers, "no api function calls lp.idempotency_begin"
+    unread = sorted(callers - set(transition_scopes().values()))
+    assert not unread, f"api functions whose scope this test cannot read: {unread}"
+
+
+def test_documented_scopes_are_the_scopes_of_the_code() -> None:
+    text = API_DOC.read_text(encoding="utf-8")
+    mentioned = set(DOC_SCOPE.findall(text))
+    assert mentioned == set(transition_scopes()), (
+        f"docs/api.md names scopes {sorted(mentioned - set(transition_scopes()))} the code lacks and lacks "
+        f"{sorted(set(transition_scopes()) - mentioned)}"
+    )
+    listed = re.search(r"scope, i\.e\. operation \(([^)]*)\)", text)
+    assert listed, "the Idempotency table no longer lists the scopes ('scope, i.e. operation (...)')"
+    assert set(re.findall(r"`([a-z_]+\.[a-z_]+)`", listed.group(1))) == set(transition_scopes())
+
+
+def test_no_transition_scope_is_documented_as_shared() -> None:
+    scopes = set(transition_scopes())
+    problems = [
+        line.strip()
+        for line in doc_lines()
+        if scopes & set(re.findall(r"`([a-z_]+\.[a-z_]+)`", line)) and SHARED_KEYS.search(line)
+    ]
+    for name in sorted(set(transition_scopes().values())):
+        problems += [
+            f"### api.{name}: {line.strip()}"
+            for line in api_sections().get(name, "").splitlines()
+            if SHARED_KEYS.search(line)
+        ]
+    assert not problems, (
+        "transition keys are per caller (lp.idempotency_slot), but docs/api.md says otherwise:\n"
+        + "\n".join(problems)
+    )
+
+
+@pytest.mark.parametrize("scope", sorted(transition_scopes()))
+def test_transition_key_is_documented_per_caller(scope: str) -> None:
+    name = transition_scopes()[scope]
+    lines = api_sections().get(name, "").splitlines()
+    row = next((line for line in lines if line.startswith("| `p_idempotency_key`")), "")
+    assert f"scope `{scope}`" in row, f"### api.{name}: its p_idempotency_key row names no scope: {row!r}"
+    assert "per caller" in row, f"### api.{name}: its p_idempotency_key row lacks 'per caller': {row!r}"
