@@ -12,7 +12,7 @@ BEGIN
     IF v_payment.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payment not found';
     END IF;
-    IF (v_payment.status = ANY (p_from)) IS NOT TRUE THEN
+    IF (v_payment.status::text = ANY (p_from)) IS NOT TRUE THEN
         RAISE EXCEPTION USING ERRCODE = 'LP004',
             MESSAGE = format('a payment in status %s cannot be %s', v_payment.status, p_action),
             DETAIL = format('only a payment in status %s can be %s', array_to_string(p_from, ' or '), p_action);

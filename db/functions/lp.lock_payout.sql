@@ -21,7 +21,7 @@ BEGIN
     IF v_payout.user_id = p_reviewer THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may review their own payout';
     END IF;
-    IF (v_payout.status = ANY (p_from)) IS NOT TRUE THEN
+    IF (v_payout.status::text = ANY (p_from)) IS NOT TRUE THEN
         RAISE EXCEPTION USING ERRCODE = 'LP004',
             MESSAGE = format('a payout in status %s cannot be %s', v_payout.status, p_action),
             DETAIL = format('only a payout in status %s can be %s', array_to_string(p_from, ' or '), p_action);

@@ -6,7 +6,7 @@ CREATE FUNCTION lp.payee_refusal(
     p_payer      uuid,
     p_payee_id   uuid,
     p_found      boolean,
-    p_role       text,
+    p_role       lp.user_role,
     p_sanctioned boolean
 ) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -19,5 +19,5 @@ AS $$
                WHEN p_sanctioned IS NOT FALSE THEN 'LP108'
            END
 $$;
-COMMENT ON FUNCTION lp.payee_refusal(uuid, uuid, boolean, text, boolean) IS 'Who may be paid, the one rule of api.tip, api.tip_many and api.place_hold: the LP code refusing p_payee_id as the payee of p_payer, or NULL when the payment may go ahead. LP101 the payer themselves, LP003 no such (undeleted) user (p_found false), LP102 not a performer (p_role), LP108 a suspension or ban in force (p_sanctioned: lp.sanctioned). The caller reads the user; lp.refuse_payee raises the code, lp.payee_refusal_message words it. Owner only.';
-REVOKE ALL ON FUNCTION lp.payee_refusal(uuid, uuid, boolean, text, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION lp.payee_refusal(uuid, uuid, boolean, lp.user_role, boolean) IS 'Who may be paid, the one rule of api.tip, api.tip_many and api.place_hold: the LP code refusing p_payee_id as the payee of p_payer, or NULL when the payment may go ahead. LP101 the payer themselves, LP003 no such (undeleted) user (p_found false), LP102 not a performer (p_role), LP108 a suspension or ban in force (p_sanctioned: lp.sanctioned). The caller reads the user; lp.refuse_payee raises the code, lp.payee_refusal_message words it. Owner only.';
+REVOKE ALL ON FUNCTION lp.payee_refusal(uuid, uuid, boolean, lp.user_role, boolean) FROM PUBLIC;

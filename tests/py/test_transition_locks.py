@@ -56,8 +56,10 @@ def other_side(conn: psycopg.Connection, table: str, row_id: uuid.UUID, mode: st
 def test_the_helper_locks_for_no_key_update(db_url: str, rows: dict[str, uuid.UUID], table: str) -> None:
     with psycopg.connect(db_url) as holder, psycopg.connect(db_url, autocommit=True) as other:
         holder.execute(HELPERS[table], (rows[table],))  # transaction left open: the lock stays
-        outcomes = {mode: other_side(other, table, rows[table], mode)
-                    for mode in ("KEY SHARE", "SHARE", "NO KEY UPDATE", "UPDATE")}
+        outcomes = {
+            mode: other_side(other, table, rows[table], mode)
+            for mode in ("KEY SHARE", "SHARE", "NO KEY UPDATE", "UPDATE")
+        }
         holder.rollback()
         assert outcomes == {"KEY SHARE": "ok", "SHARE": "55P03", "NO KEY UPDATE": "55P03", "UPDATE": "55P03"}
         assert other_side(other, table, rows[table], "UPDATE") == "ok", "the lock ends with the transaction"

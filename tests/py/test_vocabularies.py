@@ -83,7 +83,8 @@ def test_no_python_module_copies_a_list(db_url: str) -> None:
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-                literal = {e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+                strings = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+                literal = {value for value in strings if isinstance(value, str)}
                 copies += [(path.name, node.lineno, n) for n, labels in found.items() if labels <= literal]
     assert copies == []
 
@@ -108,7 +109,8 @@ def test_a_value_added_to_the_type_is_accepted_by_the_api_and_the_cli(db_url: st
     assert "bank_transfer, paypal, paxum, wire, check" in bad.output
     with psycopg.connect(db_url, autocommit=True) as conn:
         refused = conn.execute(
-            "SELECT count(*) FROM pg_enum WHERE enumtypid = 'lp.payout_method'::regtype AND enumlabel = 'crypto'"
+            "SELECT count(*) FROM pg_enum"
+            " WHERE enumtypid = 'lp.payout_method'::regtype AND enumlabel = 'crypto'"
         ).fetchone()
         assert refused == (0,)
         with pytest.raises(psycopg.Error) as raised:
@@ -116,7 +118,8 @@ def test_a_value_added_to_the_type_is_accepted_by_the_api_and_the_cli(db_url: st
         assert raised.value.sqlstate == "LP018"
         assert "bank_transfer, paypal, paxum, wire, check" in (raised.value.diag.message_hint or "")
         conn.execute("ALTER TYPE lp.payout_method ADD VALUE 'crypto'")
-        accepted = conn.execute("SELECT lp.check_choice('crypto', 'lp.payout_method', 'payout method')").fetchone()
+        check = "SELECT lp.check_choice('crypto', 'lp.payout_method', 'payout method')"
+        accepted = conn.execute(check).fetchone()
         assert accepted == ("crypto",)
     cli_values._CACHE.clear()  # a new CLI process would read the catalog afresh
     good = cli(db_url, "payouts", "request", "--as", "nobody", "--tokens", "1000", "--method", "crypto")

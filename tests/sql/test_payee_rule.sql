@@ -130,7 +130,7 @@ SELECT is_empty($$SELECT o.via || ' ' || c.payee || ': ' || o.outcome FROM outco
 
 -- The rule itself: its order, and a NULL refuses.
 SELECT results_eq(
-    $$SELECT lp.payee_refusal(x.payer, x.payee, x.found, x.role, x.sanctioned)
+    $$SELECT lp.payee_refusal(x.payer, x.payee, x.found, x.role::lp.user_role, x.sanctioned)
         FROM (VALUES (1, 'a0000000-0000-4000-8000-000000000001'::uuid, 'a0000000-0000-4000-8000-000000000001'::uuid, true, 'performer', false),
                      (2, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', false, NULL, NULL),
                      (3, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', NULL, 'performer', false),
@@ -145,7 +145,7 @@ SELECT results_eq(
     'lp.payee_refusal: self, then not found, then not a performer, then sanctioned; a NULL refuses; else NULL');
 SELECT ok((SELECT bool_and(l.lanname = 'sql' AND p.provolatile = 'i' AND p.proconfig IS NULL AND NOT p.prosecdef)
              FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_language AS l ON l.oid = p.prolang
-            WHERE p.oid IN ('lp.payee_refusal(uuid,uuid,boolean,text,boolean)'::regprocedure,
+            WHERE p.oid IN ('lp.payee_refusal(uuid,uuid,boolean,lp.user_role,boolean)'::regprocedure,
                             'lp.payee_refusal_message(text)'::regprocedure)),
           'lp.payee_refusal and lp.payee_refusal_message stay inlinable (SQL, IMMUTABLE, no SET, not SECURITY DEFINER)');
 SELECT throws_ok($$SELECT lp.refuse_payee('LP108')$$, 'LP108', 'the payee cannot be paid now',

@@ -150,7 +150,7 @@ SELECT tests.clear_authentication();
 UPDATE lp.users SET role = 'performer' WHERE id = tests.user_id('pia');
 SELECT is(tests.state(), (SELECT b.state FROM tests.before AS b),
           'the refused transitions changed nothing (payments, payouts, idempotency keys, ledger, audit)');
-SELECT results_eq($$SELECT status FROM lp.payments ORDER BY idempotency_key$$,
+SELECT results_eq($$SELECT status::text FROM lp.payments ORDER BY idempotency_key$$,
                   $$VALUES ('completed'), ('failed'), ('pending')$$, 'every payment is still in its state');
 
 SELECT * FROM finish();
