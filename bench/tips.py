@@ -137,7 +137,7 @@ SELECT (%(prefix)s || lpad(n::text, 12, '0'))::uuid,
        format('%%s%%s', %(role)s::text, n),
        format('%%s %%s', initcap(%(role)s::text), n),
        lp.hash_password(format('bench password %%s', n)),
-       %(role)s::text,
+       %(role)s::text::lp.user_role,
        DATE '1990-01-01'
   FROM generate_series(1, %(count)s::integer) AS n
 """

@@ -86,6 +86,9 @@ from livepanty_db.models import (
     Setting,
     SpendingLimit,
     SpendingLimitStatus,
+    Stream,
+    StreamConsent,
+    StreamStart,
     StreamStats,
     StreamSummary,
     Tip,
@@ -790,6 +793,94 @@ class _Api:
     def ledger_stats(self, chunk_wallets: int = 1000) -> list[LedgerChunk]:
         """Service role or admins: the wallet-id chunks of a chunked verification, with their sizes."""
         return self._fetch(sql.LEDGER_STATS, {"chunk_wallets": chunk_wallets}, class_row(LedgerChunk))
+
+    # --- streams --------------------------------------------------------------------------------------------
+
+    def schedule_stream(
+        self,
+        title: str,
+        *,
+        category: str = "general",
+        tags: Sequence[str] = (),
+        visibility: str = "public",
+        is_mature: bool = True,
+        scheduled_at: datetime | None = None,
+        description: str | None = None,
+    ) -> Stream:
+        """The acting performer schedules a stream (``api.schedule_stream``); start_stream takes it live."""
+        params = {
+            "title": title,
+            "category": category,
+            "tags": list(tags),
+            "visibility": visibility,
+            "is_mature": is_mature,
+            "scheduled_at": scheduled_at,
+            "description": description,
+        }
+        return self._one(sql.SCHEDULE_STREAM, params, class_row(Stream))
+
+    def update_stream(
+        self,
+        stream_id: Id,
+        *,
+        title: str | None = None,
+        category: str | None = None,
+        tags: Sequence[str] | None = None,
+        visibility: str | None = None,
+        is_mature: bool | None = None,
+        scheduled_at: datetime | None = None,
+        description: str | None = None,
+    ) -> Stream:
+        """The host changes the given fields of a scheduled or live stream (None leaves a field as it is)."""
+        params = {
+            "stream_id": stream_id,
+            "title": title,
+            "category": category,
+            "tags": None if tags is None else list(tags),
+            "visibility": visibility,
+            "is_mature": is_mature,
+            "scheduled_at": scheduled_at,
+            "description": description,
+        }
+        return self._one(sql.UPDATE_STREAM, params, class_row(Stream))
+
+    def add_stream_performer(self, stream_id: Id, performer_id: Id) -> Stream:
+        """The host puts another performer on camera in a scheduled stream (who must consent to go live)."""
+        params = {"stream_id": stream_id, "performer_id": performer_id}
+        return self._one(sql.ADD_STREAM_PERFORMER, params, class_row(Stream))
+
+    def remove_stream_performer(self, stream_id: Id, performer_id: Id) -> Stream:
+        """The host takes a co-performer off a scheduled stream."""
+        params = {"stream_id": stream_id, "performer_id": performer_id}
+        return self._one(sql.REMOVE_STREAM_PERFORMER, params, class_row(Stream))
+
+    def consent_to_stream(
+        self, stream_id: Id, *, ip_address: IpAddress, user_agent: str | None = None
+    ) -> StreamConsent:
+        """The acting performer (host or co-performer) consents to appear in a scheduled stream, once."""
+        params = {"stream_id": stream_id, "ip_address": str(ip_address), "user_agent": user_agent}
+        return self._one(sql.CONSENT_TO_STREAM, params, class_row(StreamConsent))
+
+    def start_stream(self, stream_id: Id) -> StreamStart:
+        """The host takes a scheduled stream live through the go-live gate (``GoLiveRefused`` names who lacks
+        what); the ingest key in the result is shown this once."""
+        return self._one(sql.START_STREAM, {"stream_id": stream_id}, class_row(StreamStart))
+
+    def rotate_stream_key(self, stream_id: Id) -> StreamStart:
+        """The host replaces a live stream's ingest key; the old one stops working at once."""
+        return self._one(sql.ROTATE_STREAM_KEY, {"stream_id": stream_id}, class_row(StreamStart))
+
+    def check_stream_key(self, stream_key: str) -> Stream:
+        """Back office (ingest service): the live stream a key belongs to; ``InvalidStreamKey`` otherwise."""
+        return self._one(sql.CHECK_STREAM_KEY, {"stream_key": stream_key}, class_row(Stream))
+
+    def end_stream(self, stream_id: Id, *, reason: str | None = None) -> Stream:
+        """The host (or an admin, with a reason) ends a live stream or cancels a scheduled one."""
+        return self._one(sql.END_STREAM, {"stream_id": stream_id, "reason": reason}, class_row(Stream))
+
+    def get_stream(self, stream_id: Id) -> Stream:
+        """One stream: public ones for any signed-in user, others for the host, co-performers and staff."""
+        return self._one(sql.GET_STREAM, {"stream_id": stream_id}, class_row(Stream))
 
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 
@@ -1614,6 +1705,94 @@ class _AsyncApi:
     async def ledger_stats(self, chunk_wallets: int = 1000) -> list[LedgerChunk]:
         """Service role or admins: the wallet-id chunks of a chunked verification, with their sizes."""
         return await self._fetch(sql.LEDGER_STATS, {"chunk_wallets": chunk_wallets}, class_row(LedgerChunk))
+
+    # --- streams --------------------------------------------------------------------------------------------
+
+    async def schedule_stream(
+        self,
+        title: str,
+        *,
+        category: str = "general",
+        tags: Sequence[str] = (),
+        visibility: str = "public",
+        is_mature: bool = True,
+        scheduled_at: datetime | None = None,
+        description: str | None = None,
+    ) -> Stream:
+        """The acting performer schedules a stream (``api.schedule_stream``); start_stream takes it live."""
+        params = {
+            "title": title,
+            "category": category,
+            "tags": list(tags),
+            "visibility": visibility,
+            "is_mature": is_mature,
+            "scheduled_at": scheduled_at,
+            "description": description,
+        }
+        return await self._one(sql.SCHEDULE_STREAM, params, class_row(Stream))
+
+    async def update_stream(
+        self,
+        stream_id: Id,
+        *,
+        title: str | None = None,
+        category: str | None = None,
+        tags: Sequence[str] | None = None,
+        visibility: str | None = None,
+        is_mature: bool | None = None,
+        scheduled_at: datetime | None = None,
+        description: str | None = None,
+    ) -> Stream:
+        """The host changes the given fields of a scheduled or live stream (None leaves a field as it is)."""
+        params = {
+            "stream_id": stream_id,
+            "title": title,
+            "category": category,
+            "tags": None if tags is None else list(tags),
+            "visibility": visibility,
+            "is_mature": is_mature,
+            "scheduled_at": scheduled_at,
+            "description": description,
+        }
+        return await self._one(sql.UPDATE_STREAM, params, class_row(Stream))
+
+    async def add_stream_performer(self, stream_id: Id, performer_id: Id) -> Stream:
+        """The host puts another performer on camera in a scheduled stream (who must consent to go live)."""
+        params = {"stream_id": stream_id, "performer_id": performer_id}
+        return await self._one(sql.ADD_STREAM_PERFORMER, params, class_row(Stream))
+
+    async def remove_stream_performer(self, stream_id: Id, performer_id: Id) -> Stream:
+        """The host takes a co-performer off a scheduled stream."""
+        params = {"stream_id": stream_id, "performer_id": performer_id}
+        return await self._one(sql.REMOVE_STREAM_PERFORMER, params, class_row(Stream))
+
+    async def consent_to_stream(
+        self, stream_id: Id, *, ip_address: IpAddress, user_agent: str | None = None
+    ) -> StreamConsent:
+        """The acting performer (host or co-performer) consents to appear in a scheduled stream, once."""
+        params = {"stream_id": stream_id, "ip_address": str(ip_address), "user_agent": user_agent}
+        return await self._one(sql.CONSENT_TO_STREAM, params, class_row(StreamConsent))
+
+    async def start_stream(self, stream_id: Id) -> StreamStart:
+        """The host takes a scheduled stream live through the go-live gate (``GoLiveRefused`` names who lacks
+        what); the ingest key in the result is shown this once."""
+        return await self._one(sql.START_STREAM, {"stream_id": stream_id}, class_row(StreamStart))
+
+    async def rotate_stream_key(self, stream_id: Id) -> StreamStart:
+        """The host replaces a live stream's ingest key; the old one stops working at once."""
+        return await self._one(sql.ROTATE_STREAM_KEY, {"stream_id": stream_id}, class_row(StreamStart))
+
+    async def check_stream_key(self, stream_key: str) -> Stream:
+        """Back office (ingest service): the live stream a key belongs to; ``InvalidStreamKey`` otherwise."""
+        return await self._one(sql.CHECK_STREAM_KEY, {"stream_key": stream_key}, class_row(Stream))
+
+    async def end_stream(self, stream_id: Id, *, reason: str | None = None) -> Stream:
+        """The host (or an admin, with a reason) ends a live stream or cancels a scheduled one."""
+        return await self._one(sql.END_STREAM, {"stream_id": stream_id, "reason": reason}, class_row(Stream))
+
+    async def get_stream(self, stream_id: Id) -> Stream:
+        """One stream: public ones for any signed-in user, others for the host, co-performers and staff."""
+        return await self._one(sql.GET_STREAM, {"stream_id": stream_id}, class_row(Stream))
 
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 

@@ -303,6 +303,25 @@ class SendAlone(LivepantyError):
     code = "LP114"
 
 
+class GoLiveRefused(LivepantyError):
+    """LP120: the go-live gate refused a stream; ``detail`` names each performer on camera and what they lack
+    (approved identity verification, consent for the stream, an active account without sanction)."""
+
+    code = "LP120"
+
+
+class AlreadyLive(LivepantyError):
+    """LP121: the host has another stream live (one live stream per host)."""
+
+    code = "LP121"
+
+
+class InvalidStreamKey(LivepantyError):
+    """LP122: not the current ingest key of a live stream."""
+
+    code = "LP122"
+
+
 class LedgerInvariant(LivepantyError):
     """LP199: internal ledger invariant (unbalanced posting, missing system wallet or shard): a bug."""
 
@@ -373,6 +392,9 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         PayoutExceedsPayable,
         UnknownBundle,
         SendAlone,
+        GoLiveRefused,
+        AlreadyLive,
+        InvalidStreamKey,
         LedgerInvariant,
     )
     if cls.code is not None

@@ -608,6 +608,59 @@ class LedgerChunk:
     entries: int
 
 
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """``api.stream``: a stream as its API functions return it (no ingest key), with its co-performers."""
+
+    id: UUID
+    host_id: UUID
+    title: str
+    description: str | None
+    category: str
+    tags: list[str]
+    #: scheduled, live, ended or cancelled (``livepanty-db values stream_status``).
+    status: str
+    visibility: str
+    is_mature: bool
+    thumbnail_url: str | None
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    peak_viewers: int
+    #: Final statistics, written when the stream ends.
+    unique_viewers: int
+    watch_seconds: int
+    tips_count: int
+    tips_tokens: int
+    #: Co-performers on camera besides the host.
+    performers: list[UUID]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStart:
+    """``api.stream_start``: a live stream and its ingest key, shown this once (only its hash is stored)."""
+
+    stream_id: UUID
+    status: str
+    started_at: datetime | None
+    stream_key: str = field(repr=False)
+    key_issued_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConsent:
+    """``lp.stream_consents``: a performer's immutable consent to appear in one stream."""
+
+    stream_id: UUID
+    performer_id: UUID
+    consented_at: datetime
+    ip_address: IPv4Address | IPv6Address
+    user_agent: str | None
+
+
 #: Every model that mirrors a SQL row type, with that type's name (tests compare fields with the catalog).
 SQL_TYPES: dict[type, str] = {
     UserAccount: "api.user_account",
@@ -629,6 +682,9 @@ SQL_TYPES: dict[type, str] = {
     Adjustment: "lp.adjustments",
     KycVerification: "lp.kyc_verifications",
     Payout: "lp.payouts",
+    Stream: "api.stream",
+    StreamStart: "api.stream_start",
+    StreamConsent: "lp.stream_consents",
 }
 
 #: Every model that mirrors the columns of a ``RETURNS TABLE (...)`` function, with that function's name.

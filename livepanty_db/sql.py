@@ -468,3 +468,48 @@ SELECT u.id
         OR u.email OPERATOR(ext.=) %(login)s::ext.citext)
    AND u.deleted_at IS NULL
 """
+
+# --- streams ------------------------------------------------------------------------------------------------
+
+SCHEDULE_STREAM = """
+SELECT * FROM api.schedule_stream(
+    p_title        => %(title)s::text,
+    p_category     => %(category)s::text,
+    p_tags         => %(tags)s::text[],
+    p_visibility   => %(visibility)s::text,
+    p_is_mature    => %(is_mature)s::boolean,
+    p_scheduled_at => %(scheduled_at)s::timestamptz,
+    p_description  => %(description)s::text)
+"""
+UPDATE_STREAM = """
+SELECT * FROM api.update_stream(
+    p_stream_id    => %(stream_id)s::uuid,
+    p_title        => %(title)s::text,
+    p_category     => %(category)s::text,
+    p_tags         => %(tags)s::text[],
+    p_visibility   => %(visibility)s::text,
+    p_is_mature    => %(is_mature)s::boolean,
+    p_scheduled_at => %(scheduled_at)s::timestamptz,
+    p_description  => %(description)s::text)
+"""
+ADD_STREAM_PERFORMER = """
+SELECT * FROM api.add_stream_performer(
+    p_stream_id    => %(stream_id)s::uuid,
+    p_performer_id => %(performer_id)s::uuid)
+"""
+REMOVE_STREAM_PERFORMER = """
+SELECT * FROM api.remove_stream_performer(
+    p_stream_id    => %(stream_id)s::uuid,
+    p_performer_id => %(performer_id)s::uuid)
+"""
+CONSENT_TO_STREAM = """
+SELECT * FROM api.consent_to_stream(
+    p_stream_id  => %(stream_id)s::uuid,
+    p_ip_address => %(ip_address)s::inet,
+    p_user_agent => %(user_agent)s::text)
+"""
+START_STREAM = "SELECT * FROM api.start_stream(p_stream_id => %(stream_id)s::uuid)"
+ROTATE_STREAM_KEY = "SELECT * FROM api.rotate_stream_key(p_stream_id => %(stream_id)s::uuid)"
+CHECK_STREAM_KEY = "SELECT * FROM api.check_stream_key(p_stream_key => %(stream_key)s::text)"
+END_STREAM = "SELECT * FROM api.end_stream(p_stream_id => %(stream_id)s::uuid, p_reason => %(reason)s::text)"
+GET_STREAM = "SELECT * FROM api.get_stream(p_stream_id => %(stream_id)s::uuid)"

@@ -28,4 +28,9 @@ COMMENT ON TYPE lp.ui_theme IS 'Theme preference (lp.user_preferences.theme).';
 CREATE TYPE lp.content_filter AS ENUM ('strict', 'standard', 'off');
 COMMENT ON TYPE lp.content_filter IS 'Content filter preference (lp.user_preferences.content_filter).';
 
+CREATE TYPE lp.stream_status AS ENUM ('scheduled', 'live', 'ended', 'cancelled');
+COMMENT ON TYPE lp.stream_status IS 'State of a stream (lp.streams.status): scheduled -> live -> ended, or cancelled before going live.';
+CREATE TYPE lp.stream_visibility AS ENUM ('public', 'private', 'group');
+COMMENT ON TYPE lp.stream_visibility IS 'Who may watch a stream (lp.streams.visibility).';
+
 RESET ROLE;

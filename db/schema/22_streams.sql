@@ -7,8 +7,8 @@ CREATE TABLE lp.streams (
     description     text CHECK (char_length(description) <= 5000),
     category        text NOT NULL DEFAULT 'general' CHECK (category ~ '^[a-z][a-z0-9_-]{1,31}$'),
     tags            text[] NOT NULL DEFAULT '{}' CHECK (cardinality(tags) <= 20),
-    status          text NOT NULL DEFAULT 'scheduled' CHECK (status IN ('scheduled', 'live', 'ended', 'cancelled')),
-    visibility      text NOT NULL DEFAULT 'public' CHECK (visibility IN ('public', 'private', 'group')),
+    status          lp.stream_status NOT NULL DEFAULT 'scheduled',
+    visibility      lp.stream_visibility NOT NULL DEFAULT 'public',
     is_mature       boolean NOT NULL DEFAULT true,
     thumbnail_url   text CHECK (char_length(thumbnail_url) <= 2048 AND thumbnail_url ~ '^https://'),
     stream_key_hash bytea CHECK (octet_length(stream_key_hash) = 32),
@@ -19,6 +19,12 @@ CREATE TABLE lp.streams (
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     deleted_at      timestamptz,
+    end_reason      text CHECK (char_length(end_reason) BETWEEN 1 AND 1000),
+    stream_key_issued_at timestamptz,
+    unique_viewers  integer NOT NULL DEFAULT 0 CHECK (unique_viewers >= 0),
+    watch_seconds   bigint NOT NULL DEFAULT 0 CHECK (watch_seconds >= 0),
+    tips_count      bigint NOT NULL DEFAULT 0 CHECK (tips_count >= 0),
+    tips_tokens     bigint NOT NULL DEFAULT 0 CHECK (tips_tokens >= 0),
     CHECK (status <> 'live' OR (started_at IS NOT NULL AND ended_at IS NULL)),
     CHECK (status <> 'ended' OR (started_at IS NOT NULL AND ended_at IS NOT NULL)),
     CHECK (ended_at IS NULL OR ended_at >= started_at)
@@ -28,6 +34,12 @@ COMMENT ON COLUMN lp.streams.status IS 'scheduled -> live -> ended, or cancelled
 COMMENT ON COLUMN lp.streams.visibility IS 'public, private (one paying viewer) or group show.';
 COMMENT ON COLUMN lp.streams.stream_key_hash IS 'SHA-256 of the ingest stream key. Never granted to any application role.';
 COMMENT ON COLUMN lp.streams.peak_viewers IS 'Highest concurrent viewer count seen, maintained when viewers join.';
+COMMENT ON COLUMN lp.streams.end_reason IS 'Why the stream ended or was cancelled (required when an admin ends someone else''s stream; audited).';
+COMMENT ON COLUMN lp.streams.stream_key_issued_at IS 'When the current ingest key was issued (api.start_stream, api.rotate_stream_key).';
+COMMENT ON COLUMN lp.streams.unique_viewers IS 'Final statistic, written when the stream ends: distinct logged-in viewers.';
+COMMENT ON COLUMN lp.streams.watch_seconds IS 'Final statistic, written when the stream ends: total watch time of every viewing session.';
+COMMENT ON COLUMN lp.streams.tips_count IS 'Final statistic, written when the stream ends: tips that named the stream.';
+COMMENT ON COLUMN lp.streams.tips_tokens IS 'Final statistic, written when the stream ends: tokens of those tips.';
 COMMENT ON COLUMN lp.streams.deleted_at IS 'Soft delete: hidden from everyone but moderators and admins.';
 
 CREATE INDEX streams_host_idx ON lp.streams (host_id, created_at DESC);
@@ -35,6 +47,7 @@ CREATE INDEX streams_status_idx ON lp.streams (status, created_at DESC) WHERE de
 CREATE INDEX streams_category_idx ON lp.streams (category, status) WHERE deleted_at IS NULL;
 CREATE INDEX streams_live_idx ON lp.streams (started_at DESC) WHERE status = 'live' AND deleted_at IS NULL;
 CREATE UNIQUE INDEX streams_one_live_per_host_key ON lp.streams (host_id) WHERE status = 'live';
+CREATE UNIQUE INDEX streams_stream_key_key ON lp.streams (stream_key_hash) WHERE stream_key_hash IS NOT NULL;
 
 ALTER TABLE lp.streams ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.streams FORCE ROW LEVEL SECURITY;

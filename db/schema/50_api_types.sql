@@ -57,4 +57,39 @@ CREATE TYPE api.password_change_result AS (
 );
 COMMENT ON TYPE api.password_change_result IS 'Outcome of api.change_password. A wrong current password is reported in-band (success false, error_code LP020) so that it counts towards the lockout and is audited.';
 
+CREATE TYPE api.stream AS (
+    id                   uuid,
+    host_id              uuid,
+    title                text,
+    description          text,
+    category             text,
+    tags                 text[],
+    status               text,
+    visibility           text,
+    is_mature            boolean,
+    thumbnail_url        text,
+    scheduled_at         timestamptz,
+    started_at           timestamptz,
+    ended_at             timestamptz,
+    end_reason           text,
+    peak_viewers         integer,
+    unique_viewers       integer,
+    watch_seconds        bigint,
+    tips_count           bigint,
+    tips_tokens          bigint,
+    performers           uuid[],
+    created_at           timestamptz,
+    updated_at           timestamptz
+);
+COMMENT ON TYPE api.stream IS 'A stream as its API functions return it: lp.streams without the ingest key hash, with its co-performers (performers: ids, host excluded).';
+
+CREATE TYPE api.stream_start AS (
+    stream_id     uuid,
+    status        text,
+    started_at    timestamptz,
+    stream_key    text,
+    key_issued_at timestamptz
+);
+COMMENT ON TYPE api.stream_start IS 'What api.start_stream and api.rotate_stream_key return: the stream, its state and its ingest key, shown this once (only its SHA-256 is stored).';
+
 RESET ROLE;

@@ -30,6 +30,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "holds",
     "payouts",
     "kyc",
+    "streams",
     "config",
     "verify",
     "jobs",

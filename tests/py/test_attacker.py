@@ -84,6 +84,16 @@ GATES: dict[str, str] = {
     "request_payout": "user",
     "cancel_payout": "user",
     "list_payouts": "user",
+    "end_stream": "user",  # the host, or an admin
+    "get_stream": "user",
+    # performers
+    "schedule_stream": "performer",
+    "update_stream": "performer",
+    "add_stream_performer": "performer",
+    "remove_stream_performer": "performer",
+    "consent_to_stream": "performer",
+    "start_stream": "performer",
+    "rotate_stream_key": "performer",
     # staff
     "find_user": "staff",
     "list_users": "staff",
@@ -113,6 +123,7 @@ GATES: dict[str, str] = {
     "mark_payout_paid": "service",
     "mark_payout_failed": "service",
     "expire_holds": "service",
+    "check_stream_key": "service",
     "sweep_wallets": "service",
     # the e-mail delivery service only (the outbox holds reset tokens)
     "claim_messages": "mailer",
@@ -124,6 +135,7 @@ ROLES = ("viewer", "performer", "moderator", "admin")
 PASSES = {
     "anyone": set(ROLES),
     "user": set(ROLES),
+    "performer": {"performer"},
     "staff": {"moderator", "admin"},
     "admin": {"admin"},
     "service": set(),

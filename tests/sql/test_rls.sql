@@ -14,7 +14,7 @@
 --            (inactive) beside the seeded ones, idempotency record ik1
 --   sessions ua-<user> for vera, victor, pia, mona, adam; one reset token (victor)
 BEGIN;
-SELECT plan(160);
+SELECT plan(170);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -48,6 +48,8 @@ BEGIN
         WHEN 'payouts' THEN 'idempotency_key'
         WHEN 'streams' THEN 'title'
         WHEN 'stream_viewers' THEN 'tests.username(user_id) || ''@'' || tests.stream_title(stream_id)'
+        WHEN 'stream_performers' THEN 'tests.username(performer_id) || ''@'' || tests.stream_title(stream_id)'
+        WHEN 'stream_consents' THEN 'tests.username(performer_id) || ''@'' || tests.stream_title(stream_id)'
         WHEN 'kyc_verifications' THEN 'provider_reference'
         WHEN 'reports' THEN 'description'
         WHEN 'moderation_flags' THEN 'content_ref'
@@ -182,6 +184,9 @@ BEGIN
     VALUES (tests.user_id('paul'), 's3', 'ended', 'public', now(), now(), now());
     INSERT INTO lp.streams (id, host_id, title, status, visibility)
     VALUES (v_s4, tests.user_id('paul'), 's4', 'scheduled', 'public');
+    INSERT INTO lp.stream_performers (stream_id, performer_id) VALUES (v_s1, tests.user_id('paul'));
+    INSERT INTO lp.stream_consents (stream_id, performer_id, ip_address) VALUES
+        (v_s1, tests.user_id('pia'), '203.0.113.1'), (v_s1, tests.user_id('paul'), '203.0.113.2');
     INSERT INTO lp.stream_viewers (stream_id, user_id) VALUES
         (v_s1, tests.user_id('vera')), (v_s1, tests.user_id('victor')), (v_s4, tests.user_id('victor'));
 
@@ -268,6 +273,8 @@ SELECT set_eq($$SELECT tests.labels('payments')$$, ARRAY['pay-vera'], 'viewer: o
 SELECT is_empty($$SELECT tests.labels('payouts')$$, 'viewer: no payouts (none of their own)');
 SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's4'], 'viewer: public streams that are not deleted, no private one');
 SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['vera@s1'], 'viewer: only their own viewing sessions');
+SELECT is_empty($$SELECT tests.labels('stream_performers')$$, 'viewer: not who else is on camera in a stream');
+SELECT is_empty($$SELECT tests.labels('stream_consents')$$, 'viewer: no consent records');
 SELECT set_eq($$SELECT tests.labels('kyc_verifications')$$, ARRAY['kyc-vera'], 'viewer: only their own KYC verification');
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1'], 'viewer: only the reports they filed');
 SELECT is_empty($$SELECT tests.labels('moderation_flags')$$, 'viewer: no moderation flags');
@@ -358,6 +365,9 @@ SELECT is_empty($$SELECT tests.labels('payments')$$, 'performer: no payments (no
 SELECT set_eq($$SELECT tests.labels('payouts')$$, ARRAY['payout-pia'], 'performer: their own payout');
 SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's2', 's4'], 'performer: their own streams (private too) and public ones');
 SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['vera@s1', 'victor@s1'], 'host: who watched their streams, not other streams');
+SELECT set_eq($$SELECT tests.labels('stream_performers')$$, ARRAY['paul@s1'], 'host: the co-performers of their streams');
+SELECT set_eq($$SELECT tests.labels('stream_consents')$$, ARRAY['pia@s1', 'paul@s1'], 'host: the consents given for their streams');
+SELECT throws_ok($$SELECT ip_address FROM lp.stream_consents$$, '42501', NULL, 'host: not the IP address a consent came from');
 SELECT set_eq($$SELECT tests.labels('kyc_verifications')$$, ARRAY['kyc-pia'], 'performer: their own KYC verification');
 SELECT is_empty($$SELECT tests.labels('reports')$$, 'performer: not the report filed against them');
 SELECT is_empty($$SELECT tests.labels('moderation_flags')$$, 'performer: not the moderation flag on their stream');
@@ -381,6 +391,8 @@ SELECT tests.authenticate_as('paul');
 SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's4'],
               'host: their soft-deleted stream is hidden from them too (deleted_at: hidden from everyone but moderators and admins)');
 SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['victor@s4'], 'host: viewers of their own streams');
+SELECT set_eq($$SELECT tests.labels('stream_performers')$$, ARRAY['paul@s1'], 'co-performer: the stream they are on camera in');
+SELECT set_eq($$SELECT tests.labels('stream_consents')$$, ARRAY['paul@s1'], 'co-performer: their own consent, not the host''s');
 SELECT set_eq($$SELECT title FROM api.stream_summary$$, ARRAY['s1', 's4'], 'host: api.stream_summary has no deleted stream');
 
 -- == Moderator (mona) ======================================================================================
@@ -395,6 +407,7 @@ SELECT is_empty($$SELECT tests.labels('payments')$$, 'moderator: no payments of 
 SELECT is_empty($$SELECT tests.labels('payouts')$$, 'moderator: no payouts of others');
 SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's2', 's3', 's4'], 'moderator: every stream, private and deleted too');
 SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['vera@s1', 'victor@s1', 'victor@s4'], 'moderator: every viewing session');
+SELECT set_eq($$SELECT tests.labels('stream_consents')$$, ARRAY['pia@s1', 'paul@s1'], 'moderator: every consent record');
 SELECT is_empty($$SELECT tests.labels('kyc_verifications')$$, 'moderator: NOT the KYC verifications (identity documents are for admins)');
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1', 'r2'], 'moderator: every report');
 SELECT set_eq($$SELECT tests.labels('moderation_flags')$$, ARRAY['f1'], 'moderator: every moderation flag');
@@ -421,7 +434,7 @@ SELECT set_eq(format('SELECT tests.labels(%L)', t),
   FROM unnest(ARRAY['users', 'user_preferences', 'auth_sessions', 'wallets', 'ledger', 'tips', 'payments',
                     'payouts', 'streams', 'stream_viewers', 'kyc_verifications', 'reports', 'moderation_flags',
                     'user_sanctions', 'audit_logs', 'settings', 'wallet_shards', 'token_bundles', 'holds',
-                    'hold_captures', 'spending_limits', 'adjustments']) AS t;
+                    'hold_captures', 'spending_limits', 'adjustments', 'stream_performers', 'stream_consents']) AS t;
 SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t1', 't2'], 'admin: anonymous tips too');
 SELECT throws_ok($$SELECT id FROM lp.password_reset_tokens$$, '42501', NULL, 'admin (through the app): password reset tokens are not readable');
 SELECT set_eq($$SELECT username FROM api.user_summary$$, ARRAY['vera', 'victor', 'pia', 'paul', 'mona', 'adam'],

@@ -188,10 +188,10 @@ SELECT throws_ok($$INSERT INTO lp.ledger (transaction_id, wallet_id, amount, bal
                    SELECT gen_random_uuid(), w.id, 10, 0, 10, 'adjustment', 'invoice', gen_random_uuid()
                      FROM lp.wallets AS w WHERE w.system_code = 'issuance'$$, '23514', NULL,
                  'ledger.reference_type rejects an unknown type');
-SELECT throws_ok($$INSERT INTO lp.streams (host_id, title, status) VALUES (tests.user_id('alice'), 't', 'paused')$$, '23514', NULL,
-                 'streams.status rejects an unknown status');
-SELECT throws_ok($$INSERT INTO lp.streams (host_id, title, visibility) VALUES (tests.user_id('alice'), 't', 'secret')$$, '23514', NULL,
-                 'streams.visibility rejects an unknown visibility');
+SELECT throws_ok($$INSERT INTO lp.streams (host_id, title, status) VALUES (tests.user_id('alice'), 't', 'paused')$$, '22P02', NULL,
+                 'streams.status rejects an unknown status (its enum type: 22P02)');
+SELECT throws_ok($$INSERT INTO lp.streams (host_id, title, visibility) VALUES (tests.user_id('alice'), 't', 'secret')$$, '22P02', NULL,
+                 'streams.visibility rejects an unknown visibility (its enum type: 22P02)');
 SELECT throws_ok($$INSERT INTO lp.tips (sender_id, recipient_id, amount, fee_amount, status, transaction_id, idempotency_key)
                    VALUES (tests.user_id('bob'), tests.user_id('alice'), 10, 1, 'pending', gen_random_uuid(), 'k1')$$, '23514', NULL,
                  'tips.status rejects an unknown status');

@@ -1,0 +1,29 @@
+CREATE FUNCTION lp.lock_stream(p_stream_id uuid, p_from text[], p_action text, p_host uuid DEFAULT NULL)
+    RETURNS lp.streams
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_stream lp.streams;
+BEGIN
+    -- The first step of every stream transition: the stream row, before anything else (FOR NO KEY UPDATE: the
+    -- id never changes, and foreign-key checks of tips and viewers naming the stream are not blocked).
+    SELECT s.* INTO v_stream FROM lp.streams AS s
+     WHERE s.id = p_stream_id AND s.deleted_at IS NULL
+       FOR NO KEY UPDATE;
+    IF v_stream.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
+    END IF;
+    IF p_host IS NOT NULL AND v_stream.host_id <> p_host THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = format('only the host can %s the stream', p_action);
+    END IF;
+    IF (v_stream.status::text = ANY (p_from)) IS NOT TRUE THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004',
+            MESSAGE = format('a %s stream cannot %s', v_stream.status, p_action),
+            DETAIL = format('only a stream in status %s can %s', array_to_string(p_from, ' or '), p_action);
+    END IF;
+    RETURN v_stream;
+END
+$$;
+COMMENT ON FUNCTION lp.lock_stream(uuid, text[], text, uuid) IS 'The first step of every stream transition: locks the stream row (FOR NO KEY UPDATE) and returns it; LP003 when it does not exist (or is deleted), LP002 when p_host is given and is not its host, LP004 when its status is not one of p_from (the message names the status and p_action).';
+REVOKE ALL ON FUNCTION lp.lock_stream(uuid, text[], text, uuid) FROM PUBLIC;

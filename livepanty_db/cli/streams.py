@@ -1,0 +1,214 @@
+"""``livepanty-db streams``: a performer's streams, from scheduling through the go-live gate to the end.
+
+Each command calls one SQL API function as the performer (or admin) named by ``--as``; ``check-key`` runs
+as the back office (the ingest service's role). The ingest key that ``start`` and ``rotate-key`` return is
+printed once, on stderr in table mode (json/csv: in the record); the database keeps only its hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import click
+
+from livepanty_db.cli.common import (
+    acting,
+    catalogued_errors,
+    emit_models,
+    operator_client,
+    output_format,
+    resolve_login,
+    service_client,
+)
+from livepanty_db.cli.output import note
+from livepanty_db.cli.values import Vocabulary
+from livepanty_db.models import Stream, StreamConsent, StreamStart
+
+__all__ = ["command"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STREAM_TABLE = [
+    "id",
+    "title",
+    "status",
+    "visibility",
+    "category",
+    "tags",
+    "performers",
+    "started_at",
+    "ended_at",
+]
+START_TABLE = ["stream_id", "status", "started_at", "key_issued_at"]
+CONSENT_TABLE = ["stream_id", "performer_id", "consented_at", "ip_address"]
+
+
+def as_option(func: F) -> F:
+    """``--as LOGIN``: the performer (the host, a co-performer) or admin the command acts as."""
+    return click.option(
+        "--as",
+        "as_login",
+        metavar="LOGIN",
+        envvar="LIVEPANTY_AS",
+        required=True,
+        help="Act as this performer or admin: username, e-mail or user id (default: $LIVEPANTY_AS).",
+    )(func)
+
+
+@click.group("streams")
+def command() -> None:
+    """Streams: schedule, put performers on camera, consent, go live, end."""
+
+
+@command.command("schedule")
+@as_option
+@click.option("--title", required=True, help="1 to 140 characters.")
+@click.option("--category", default="general", show_default=True)
+@click.option("--tag", "tags", multiple=True, help="A tag (repeat for more; at most 20).")
+@click.option("--visibility", type=Vocabulary("stream_visibility"), default="public", show_default=True)
+@click.option("--not-mature", is_flag=True, help="Not adult content.")
+@click.option("--at", "scheduled_at", type=click.DateTime(), default=None, help="Planned start (ISO time).")
+@click.option("--description", default=None)
+@click.pass_context
+@catalogued_errors
+def schedule(
+    ctx: click.Context,
+    as_login: str,
+    title: str,
+    category: str,
+    tags: tuple[str, ...],
+    visibility: str,
+    not_mature: bool,
+    scheduled_at: datetime | None,
+    description: str | None,
+) -> None:
+    """The --as performer schedules a stream (api.schedule_stream)."""
+    with acting(ctx, as_login) as tx:
+        stream = tx.schedule_stream(
+            title,
+            category=category,
+            tags=tags,
+            visibility=visibility,
+            is_mature=not not_mature,
+            scheduled_at=scheduled_at,
+            description=description,
+        )
+    emit_models([stream], Stream, STREAM_TABLE)
+
+
+@command.command("add-performer")
+@click.argument("stream_id")
+@click.argument("performer")
+@as_option
+@click.pass_context
+@catalogued_errors
+def add_performer(ctx: click.Context, stream_id: str, performer: str, as_login: str) -> None:
+    """The host puts PERFORMER (login or id) on camera in STREAM_ID (api.add_stream_performer)."""
+    performer_id = resolve_login(operator_client(ctx), performer, "PERFORMER")
+    with acting(ctx, as_login) as tx:
+        stream = tx.add_stream_performer(stream_id, performer_id)
+    emit_models([stream], Stream, STREAM_TABLE)
+
+
+@command.command("remove-performer")
+@click.argument("stream_id")
+@click.argument("performer")
+@as_option
+@click.pass_context
+@catalogued_errors
+def remove_performer(ctx: click.Context, stream_id: str, performer: str, as_login: str) -> None:
+    """The host takes PERFORMER off STREAM_ID (api.remove_stream_performer)."""
+    performer_id = resolve_login(operator_client(ctx), performer, "PERFORMER")
+    with acting(ctx, as_login) as tx:
+        stream = tx.remove_stream_performer(stream_id, performer_id)
+    emit_models([stream], Stream, STREAM_TABLE)
+
+
+@command.command("consent")
+@click.argument("stream_id")
+@as_option
+@click.option("--ip", "ip_address", required=True, help="The IP address the consent is given from.")
+@click.option("--user-agent", default=None)
+@click.pass_context
+@catalogued_errors
+def consent(
+    ctx: click.Context, stream_id: str, as_login: str, ip_address: str, user_agent: str | None
+) -> None:
+    """The --as performer consents to appear in STREAM_ID, once and for good (api.consent_to_stream)."""
+    with acting(ctx, as_login) as tx:
+        given = tx.consent_to_stream(stream_id, ip_address=ip_address, user_agent=user_agent)
+    emit_models([given], StreamConsent, CONSENT_TABLE)
+
+
+def _emit_key(started: StreamStart) -> None:
+    emit_models([started], StreamStart, START_TABLE)
+    if output_format() == "table":
+        note(f"stream key (shown once): {started.stream_key}")
+
+
+@command.command("start")
+@click.argument("stream_id")
+@as_option
+@click.pass_context
+@catalogued_errors
+def start(ctx: click.Context, stream_id: str, as_login: str) -> None:
+    """The host takes STREAM_ID live through the go-live gate (api.start_stream); prints the ingest key."""
+    with acting(ctx, as_login) as tx:
+        started = tx.start_stream(stream_id)
+    _emit_key(started)
+
+
+@command.command("rotate-key")
+@click.argument("stream_id")
+@as_option
+@click.pass_context
+@catalogued_errors
+def rotate_key(ctx: click.Context, stream_id: str, as_login: str) -> None:
+    """The host replaces the ingest key of live STREAM_ID (api.rotate_stream_key)."""
+    with acting(ctx, as_login) as tx:
+        started = tx.rotate_stream_key(stream_id)
+    _emit_key(started)
+
+
+@command.command("check-key")
+@click.option(
+    "--key", "stream_key", prompt=True, hide_input=True, help="The ingest key (prompted when omitted)."
+)
+@click.pass_context
+@catalogued_errors
+def check_key(ctx: click.Context, stream_key: str) -> None:
+    """The live stream an ingest key belongs to (api.check_stream_key, as livepanty_service)."""
+    stream = service_client(ctx).check_stream_key(stream_key)
+    emit_models([stream], Stream, STREAM_TABLE)
+
+
+@command.command("end")
+@click.argument("stream_id")
+@as_option
+@click.option("--reason", default=None, help="Why (required when an admin ends someone else's stream).")
+@click.pass_context
+@catalogued_errors
+def end(ctx: click.Context, stream_id: str, as_login: str, reason: str | None) -> None:
+    """End live STREAM_ID, or cancel it while scheduled (api.end_stream)."""
+    with acting(ctx, as_login) as tx:
+        stream = tx.end_stream(stream_id, reason=reason)
+    emit_models([stream], Stream, STREAM_TABLE)
+    if stream.status == "ended":
+        note(
+            f"stream {stream.id} ended: {stream.unique_viewers} viewers, {stream.watch_seconds} s watched, "
+            f"{stream.tips_count} tips ({stream.tips_tokens} tokens)"
+        )
+
+
+@command.command("show")
+@click.argument("stream_id")
+@as_option
+@click.pass_context
+@catalogued_errors
+def show(ctx: click.Context, stream_id: str, as_login: str) -> None:
+    """One stream (api.get_stream)."""
+    with acting(ctx, as_login) as tx:
+        stream = tx.get_stream(stream_id)
+    emit_models([stream], Stream)
