@@ -78,6 +78,7 @@ from livepanty_db.models import (
     PasswordChangeResult,
     Payment,
     Payout,
+    PerformerBlock,
     Preferences,
     PublicProfile,
     Sanction,
@@ -88,15 +89,18 @@ from livepanty_db.models import (
     SpendingLimitStatus,
     Stream,
     StreamConsent,
+    StreamListing,
     StreamStart,
     StreamStats,
     StreamSummary,
+    StreamViewer,
     Tip,
     TipListing,
     TipOutcome,
     TipRequest,
     UserAccount,
     UserSummary,
+    Viewing,
     Wallet,
 )
 
@@ -881,6 +885,79 @@ class _Api:
     def get_stream(self, stream_id: Id) -> Stream:
         """One stream: public ones for any signed-in user, others for the host, co-performers and staff."""
         return self._one(sql.GET_STREAM, {"stream_id": stream_id}, class_row(Stream))
+
+    # --- streams: viewers -----------------------------------------------------------------------------------
+
+    def join_stream(self, stream_id: Id, *, ip_address: IpAddress | None = None) -> Viewing:
+        """The acting user starts watching a live public stream (joining again returns the same session)."""
+        params = {"stream_id": stream_id, "ip_address": None if ip_address is None else str(ip_address)}
+        return self._one(sql.JOIN_STREAM, params, class_row(Viewing))
+
+    def heartbeat_stream(self, stream_id: Id) -> Viewing:
+        """The player is still watching; ``NotWatching`` once the session ended (join again)."""
+        return self._one(sql.HEARTBEAT_STREAM, {"stream_id": stream_id}, class_row(Viewing))
+
+    def leave_stream(self, stream_id: Id) -> Viewing:
+        """The acting user stops watching."""
+        return self._one(sql.LEAVE_STREAM, {"stream_id": stream_id}, class_row(Viewing))
+
+    def count_guest(self, stream_id: Id) -> int:
+        """Guest mode: count a visitor who is not logged in (nothing recorded); returns the guest joins."""
+        return self._one(sql.COUNT_GUEST, {"stream_id": stream_id}, scalar_row)
+
+    def sweep_viewers(self, limit: int = 1000) -> int:
+        """Service role job: close up to ``limit`` viewing sessions past the heartbeat timeout."""
+        return self._one(sql.SWEEP_VIEWERS, {"limit": limit}, scalar_row)
+
+    def list_stream_viewers(self, stream_id: Id) -> list[StreamViewer]:
+        """Who is watching now (host and staff); sessions past the timeout are closed first."""
+        return self._fetch(sql.LIST_STREAM_VIEWERS, {"stream_id": stream_id}, class_row(StreamViewer))
+
+    def block_viewer(self, user_id: Id, *, reason: str | None = None) -> PerformerBlock:
+        """The acting performer keeps a user out of their streams (and out of the one they watch now)."""
+        return self._one(sql.BLOCK_VIEWER, {"user_id": user_id, "reason": reason}, class_row(PerformerBlock))
+
+    def unblock_viewer(self, user_id: Id) -> None:
+        """The acting performer lifts a block."""
+        self._one(sql.UNBLOCK_VIEWER, {"user_id": user_id}, scalar_row)
+
+    # --- streams: listings ----------------------------------------------------------------------------------
+
+    def list_live_streams(
+        self,
+        *,
+        category: str | None = None,
+        tag: str | None = None,
+        after_viewers: int | None = None,
+        after_id: Id | None = None,
+        limit: int = 50,
+    ) -> list[StreamListing]:
+        """Live public streams, most watched first; the next page: the last row's ``viewers`` and ``id``."""
+        params = {
+            "category": category,
+            "tag": tag,
+            "after_viewers": after_viewers,
+            "after_id": after_id,
+            "limit": limit,
+        }
+        return self._fetch(sql.LIST_LIVE_STREAMS, params, class_row(StreamListing))
+
+    def list_performer_streams(
+        self,
+        performer_id: Id,
+        *,
+        after_created: datetime | None = None,
+        after_id: Id | None = None,
+        limit: int = 50,
+    ) -> list[Stream]:
+        """A performer's streams, newest first; the next page: the last row's ``created_at`` and ``id``."""
+        params = {
+            "performer_id": performer_id,
+            "after_created": after_created,
+            "after_id": after_id,
+            "limit": limit,
+        }
+        return self._fetch(sql.LIST_PERFORMER_STREAMS, params, class_row(Stream))
 
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 
@@ -1793,6 +1870,81 @@ class _AsyncApi:
     async def get_stream(self, stream_id: Id) -> Stream:
         """One stream: public ones for any signed-in user, others for the host, co-performers and staff."""
         return await self._one(sql.GET_STREAM, {"stream_id": stream_id}, class_row(Stream))
+
+    # --- streams: viewers -----------------------------------------------------------------------------------
+
+    async def join_stream(self, stream_id: Id, *, ip_address: IpAddress | None = None) -> Viewing:
+        """The acting user starts watching a live public stream (joining again returns the same session)."""
+        params = {"stream_id": stream_id, "ip_address": None if ip_address is None else str(ip_address)}
+        return await self._one(sql.JOIN_STREAM, params, class_row(Viewing))
+
+    async def heartbeat_stream(self, stream_id: Id) -> Viewing:
+        """The player is still watching; ``NotWatching`` once the session ended (join again)."""
+        return await self._one(sql.HEARTBEAT_STREAM, {"stream_id": stream_id}, class_row(Viewing))
+
+    async def leave_stream(self, stream_id: Id) -> Viewing:
+        """The acting user stops watching."""
+        return await self._one(sql.LEAVE_STREAM, {"stream_id": stream_id}, class_row(Viewing))
+
+    async def count_guest(self, stream_id: Id) -> int:
+        """Guest mode: count a visitor who is not logged in (nothing recorded); returns the guest joins."""
+        return await self._one(sql.COUNT_GUEST, {"stream_id": stream_id}, scalar_row)
+
+    async def sweep_viewers(self, limit: int = 1000) -> int:
+        """Service role job: close up to ``limit`` viewing sessions past the heartbeat timeout."""
+        return await self._one(sql.SWEEP_VIEWERS, {"limit": limit}, scalar_row)
+
+    async def list_stream_viewers(self, stream_id: Id) -> list[StreamViewer]:
+        """Who is watching now (host and staff); sessions past the timeout are closed first."""
+        return await self._fetch(sql.LIST_STREAM_VIEWERS, {"stream_id": stream_id}, class_row(StreamViewer))
+
+    async def block_viewer(self, user_id: Id, *, reason: str | None = None) -> PerformerBlock:
+        """The acting performer keeps a user out of their streams (and out of the one they watch now)."""
+        return await self._one(
+            sql.BLOCK_VIEWER, {"user_id": user_id, "reason": reason}, class_row(PerformerBlock)
+        )
+
+    async def unblock_viewer(self, user_id: Id) -> None:
+        """The acting performer lifts a block."""
+        await self._one(sql.UNBLOCK_VIEWER, {"user_id": user_id}, scalar_row)
+
+    # --- streams: listings ----------------------------------------------------------------------------------
+
+    async def list_live_streams(
+        self,
+        *,
+        category: str | None = None,
+        tag: str | None = None,
+        after_viewers: int | None = None,
+        after_id: Id | None = None,
+        limit: int = 50,
+    ) -> list[StreamListing]:
+        """Live public streams, most watched first; the next page: the last row's ``viewers`` and ``id``."""
+        params = {
+            "category": category,
+            "tag": tag,
+            "after_viewers": after_viewers,
+            "after_id": after_id,
+            "limit": limit,
+        }
+        return await self._fetch(sql.LIST_LIVE_STREAMS, params, class_row(StreamListing))
+
+    async def list_performer_streams(
+        self,
+        performer_id: Id,
+        *,
+        after_created: datetime | None = None,
+        after_id: Id | None = None,
+        limit: int = 50,
+    ) -> list[Stream]:
+        """A performer's streams, newest first; the next page: the last row's ``created_at`` and ``id``."""
+        params = {
+            "performer_id": performer_id,
+            "after_created": after_created,
+            "after_id": after_id,
+            "limit": limit,
+        }
+        return await self._fetch(sql.LIST_PERFORMER_STREAMS, params, class_row(Stream))
 
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 

@@ -322,6 +322,19 @@ class InvalidStreamKey(LivepantyError):
     code = "LP122"
 
 
+class NotWatching(LivepantyError):
+    """LP123: no open viewing session of this stream (never joined, left, timed out, ended, blocked): join
+    again."""
+
+    code = "LP123"
+
+
+class BlockedByPerformer(LivepantyError):
+    """LP124: the performer has blocked this user from their streams."""
+
+    code = "LP124"
+
+
 class LedgerInvariant(LivepantyError):
     """LP199: internal ledger invariant (unbalanced posting, missing system wallet or shard): a bug."""
 
@@ -395,6 +408,8 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         GoLiveRefused,
         AlreadyLive,
         InvalidStreamKey,
+        NotWatching,
+        BlockedByPerformer,
         LedgerInvariant,
     )
     if cls.code is not None

@@ -637,6 +637,8 @@ class Stream:
     performers: list[UUID]
     created_at: datetime
     updated_at: datetime
+    #: Viewers watching now (0 unless live).
+    current_viewers: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -648,6 +650,57 @@ class StreamStart:
     started_at: datetime | None
     stream_key: str = field(repr=False)
     key_issued_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamListing:
+    """``api.list_live_streams``: a live public stream in the discovery listing."""
+
+    id: UUID
+    host_id: UUID
+    host_name: str
+    title: str
+    category: str
+    tags: list[str]
+    is_mature: bool
+    thumbnail_url: str | None
+    started_at: datetime
+    #: The count the listing orders by (refreshed by the viewer sweep).
+    viewers: int
+
+
+@dataclass(frozen=True, slots=True)
+class Viewing:
+    """``api.viewing``: the acting user's viewing session of a stream, and the stream's viewer count."""
+
+    session_id: int
+    stream_id: UUID
+    joined_at: datetime
+    last_heartbeat_at: datetime
+    left_at: datetime | None
+    viewers: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamViewer:
+    """``api.list_stream_viewers``: someone watching a stream now (host and staff)."""
+
+    user_id: UUID
+    username: str
+    joined_at: datetime
+    last_heartbeat_at: datetime
+    #: Their total watch time in this stream, every session (the open one up to now).
+    watch_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class PerformerBlock:
+    """``lp.performer_blocks``: a user a performer keeps out of their streams."""
+
+    performer_id: UUID
+    blocked_id: UUID
+    reason: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -685,6 +738,8 @@ SQL_TYPES: dict[type, str] = {
     Stream: "api.stream",
     StreamStart: "api.stream_start",
     StreamConsent: "lp.stream_consents",
+    Viewing: "api.viewing",
+    PerformerBlock: "lp.performer_blocks",
 }
 
 #: Every model that mirrors the columns of a ``RETURNS TABLE (...)`` function, with that function's name.
@@ -701,4 +756,6 @@ SQL_FUNCTIONS: dict[type, str] = {
     LedgerViolation: "api.verify_ledger",
     LedgerTotals: "api.ledger_totals",
     LedgerChunk: "api.ledger_stats",
+    StreamViewer: "api.list_stream_viewers",
+    StreamListing: "api.list_live_streams",
 }

@@ -513,3 +513,28 @@ ROTATE_STREAM_KEY = "SELECT * FROM api.rotate_stream_key(p_stream_id => %(stream
 CHECK_STREAM_KEY = "SELECT * FROM api.check_stream_key(p_stream_key => %(stream_key)s::text)"
 END_STREAM = "SELECT * FROM api.end_stream(p_stream_id => %(stream_id)s::uuid, p_reason => %(reason)s::text)"
 GET_STREAM = "SELECT * FROM api.get_stream(p_stream_id => %(stream_id)s::uuid)"
+JOIN_STREAM = (
+    "SELECT * FROM api.join_stream(p_stream_id => %(stream_id)s::uuid, p_ip_address => %(ip_address)s::inet)"
+)
+HEARTBEAT_STREAM = "SELECT * FROM api.heartbeat_stream(p_stream_id => %(stream_id)s::uuid)"
+LEAVE_STREAM = "SELECT * FROM api.leave_stream(p_stream_id => %(stream_id)s::uuid)"
+COUNT_GUEST = "SELECT api.count_guest(p_stream_id => %(stream_id)s::uuid)"
+SWEEP_VIEWERS = "SELECT api.sweep_viewers(p_limit => %(limit)s::integer)"
+LIST_STREAM_VIEWERS = "SELECT * FROM api.list_stream_viewers(p_stream_id => %(stream_id)s::uuid)"
+BLOCK_VIEWER = "SELECT * FROM api.block_viewer(p_user_id => %(user_id)s::uuid, p_reason => %(reason)s::text)"
+UNBLOCK_VIEWER = "SELECT api.unblock_viewer(p_user_id => %(user_id)s::uuid)"
+LIST_LIVE_STREAMS = """
+SELECT * FROM api.list_live_streams(
+    p_category      => %(category)s::text,
+    p_tag           => %(tag)s::text,
+    p_after_viewers => %(after_viewers)s::integer,
+    p_after_id      => %(after_id)s::uuid,
+    p_limit         => %(limit)s::integer)
+"""
+LIST_PERFORMER_STREAMS = """
+SELECT * FROM api.list_performer_streams(
+    p_performer_id  => %(performer_id)s::uuid,
+    p_after_created => %(after_created)s::timestamptz,
+    p_after_id      => %(after_id)s::uuid,
+    p_limit         => %(limit)s::integer)
+"""

@@ -29,7 +29,10 @@ BEGIN
         UPDATE lp.stream_viewers AS v SET left_at = greatest(now(), v.last_heartbeat_at)
          WHERE v.stream_id = v_stream.id AND v.left_at IS NULL;
         UPDATE lp.streams AS s
-           SET status = 'ended', ended_at = now(), end_reason = v_reason, stream_key_hash = NULL,
+           SET status = 'ended', ended_at = now(), end_reason = v_reason, stream_key_hash = NULL, listed_viewers = 0,
+               peak_viewers   = greatest(s.peak_viewers,
+                                         (SELECT coalesce(max(c.peak_seen), 0) FROM lp.stream_counters AS c
+                                           WHERE c.stream_id = s.id)),
                unique_viewers = (SELECT count(DISTINCT v.user_id) FROM lp.stream_viewers AS v
                                   WHERE v.stream_id = s.id),
                watch_seconds  = (SELECT coalesce(sum(floor(extract(epoch FROM v.left_at - v.joined_at))), 0)

@@ -27,6 +27,10 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP121', MESSAGE = 'the host has another stream live',
             HINT = 'End it first (api.end_stream).';
     END;
+    -- The viewer counters, spread over rows (lp.count_viewers).
+    INSERT INTO lp.stream_counters (stream_id, shard)
+    SELECT v_stream.id, n FROM generate_series(1, (lp.setting('streams.counter_shards'))::integer) AS n
+    ON CONFLICT DO NOTHING;
     PERFORM lp.audit('stream.start', 'stream', v_stream.id::text,
                      jsonb_build_object('performers', (lp.stream_info(v_stream)).performers));
     RETURN ROW(v_stream.id, v_stream.status::text, v_stream.started_at, v_key, v_stream.stream_key_issued_at)::api.stream_start;

@@ -25,6 +25,7 @@ CREATE TABLE lp.streams (
     watch_seconds   bigint NOT NULL DEFAULT 0 CHECK (watch_seconds >= 0),
     tips_count      bigint NOT NULL DEFAULT 0 CHECK (tips_count >= 0),
     tips_tokens     bigint NOT NULL DEFAULT 0 CHECK (tips_tokens >= 0),
+    listed_viewers  integer NOT NULL DEFAULT 0 CHECK (listed_viewers >= 0),
     CHECK (status <> 'live' OR (started_at IS NOT NULL AND ended_at IS NULL)),
     CHECK (status <> 'ended' OR (started_at IS NOT NULL AND ended_at IS NOT NULL)),
     CHECK (ended_at IS NULL OR ended_at >= started_at)
@@ -40,14 +41,19 @@ COMMENT ON COLUMN lp.streams.unique_viewers IS 'Final statistic, written when th
 COMMENT ON COLUMN lp.streams.watch_seconds IS 'Final statistic, written when the stream ends: total watch time of every viewing session.';
 COMMENT ON COLUMN lp.streams.tips_count IS 'Final statistic, written when the stream ends: tips that named the stream.';
 COMMENT ON COLUMN lp.streams.tips_tokens IS 'Final statistic, written when the stream ends: tokens of those tips.';
+COMMENT ON COLUMN lp.streams.listed_viewers IS 'The viewer count the listings order by: copied from the counter rows by the viewer sweep (api.sweep_viewers), so at most one sweep old; 0 unless live.';
 COMMENT ON COLUMN lp.streams.deleted_at IS 'Soft delete: hidden from everyone but moderators and admins.';
 
-CREATE INDEX streams_host_idx ON lp.streams (host_id, created_at DESC);
+CREATE INDEX streams_host_idx ON lp.streams (host_id, created_at DESC, id DESC);
 CREATE INDEX streams_status_idx ON lp.streams (status, created_at DESC) WHERE deleted_at IS NULL;
 CREATE INDEX streams_category_idx ON lp.streams (category, status) WHERE deleted_at IS NULL;
 CREATE INDEX streams_live_idx ON lp.streams (started_at DESC) WHERE status = 'live' AND deleted_at IS NULL;
 CREATE UNIQUE INDEX streams_one_live_per_host_key ON lp.streams (host_id) WHERE status = 'live';
 CREATE UNIQUE INDEX streams_stream_key_key ON lp.streams (stream_key_hash) WHERE stream_key_hash IS NOT NULL;
+CREATE INDEX streams_listing_idx ON lp.streams (listed_viewers, id)
+    WHERE status = 'live' AND visibility = 'public' AND deleted_at IS NULL;
+CREATE INDEX streams_category_listing_idx ON lp.streams (category, listed_viewers, id)
+    WHERE status = 'live' AND visibility = 'public' AND deleted_at IS NULL;
 
 ALTER TABLE lp.streams ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.streams FORCE ROW LEVEL SECURITY;

@@ -79,7 +79,8 @@ CREATE TYPE api.stream AS (
     tips_tokens          bigint,
     performers           uuid[],
     created_at           timestamptz,
-    updated_at           timestamptz
+    updated_at           timestamptz,
+    current_viewers      integer
 );
 COMMENT ON TYPE api.stream IS 'A stream as its API functions return it: lp.streams without the ingest key hash, with its co-performers (performers: ids, host excluded).';
 
@@ -91,5 +92,15 @@ CREATE TYPE api.stream_start AS (
     key_issued_at timestamptz
 );
 COMMENT ON TYPE api.stream_start IS 'What api.start_stream and api.rotate_stream_key return: the stream, its state and its ingest key, shown this once (only its SHA-256 is stored).';
+
+CREATE TYPE api.viewing AS (
+    session_id        bigint,
+    stream_id         uuid,
+    joined_at         timestamptz,
+    last_heartbeat_at timestamptz,
+    left_at           timestamptz,
+    viewers           integer
+);
+COMMENT ON TYPE api.viewing IS 'A viewing session of the acting user (api.join_stream, api.heartbeat_stream, api.leave_stream) and the stream''s current viewer count.';
 
 RESET ROLE;

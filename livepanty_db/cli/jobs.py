@@ -60,3 +60,13 @@ def sweep(ctx: click.Context, limit: int, until_done: bool) -> None:
 def expire_holds(ctx: click.Context, limit: int, until_done: bool) -> None:
     """Expire open holds past their time; their tokens return to the holders (api.expire_holds)."""
     _run(ctx, "expire_holds", lambda client, n: client.expire_holds(limit=n), limit, until_done)
+
+
+@command.command("sweep-viewers")
+@limit_option
+@until_done_option
+@click.pass_context
+@catalogued_errors
+def sweep_viewers(ctx: click.Context, limit: int, until_done: bool) -> None:
+    """Close viewing sessions past streams.viewer_timeout_seconds without a heartbeat (api.sweep_viewers)."""
+    _run(ctx, "sweep_viewers", lambda client, n: client.sweep_viewers(limit=n), limit, until_done)

@@ -24,7 +24,14 @@ from livepanty_db.cli.common import (
 )
 from livepanty_db.cli.output import note
 from livepanty_db.cli.values import Vocabulary
-from livepanty_db.models import Stream, StreamConsent, StreamStart
+from livepanty_db.models import (
+    PerformerBlock,
+    Stream,
+    StreamConsent,
+    StreamListing,
+    StreamStart,
+    StreamViewer,
+)
 
 __all__ = ["command"]
 
@@ -212,3 +219,70 @@ def show(ctx: click.Context, stream_id: str, as_login: str) -> None:
     with acting(ctx, as_login) as tx:
         stream = tx.get_stream(stream_id)
     emit_models([stream], Stream)
+
+
+@command.command("viewers")
+@click.argument("stream_id")
+@as_option
+@click.pass_context
+@catalogued_errors
+def viewers(ctx: click.Context, stream_id: str, as_login: str) -> None:
+    """Who is watching STREAM_ID now (api.list_stream_viewers: the host or staff)."""
+    with acting(ctx, as_login) as tx:
+        watching = tx.list_stream_viewers(stream_id)
+    emit_models(watching, StreamViewer)
+
+
+@command.command("block")
+@click.argument("user")
+@as_option
+@click.option("--reason", default=None, help="Why (500 characters).")
+@click.pass_context
+@catalogued_errors
+def block(ctx: click.Context, user: str, as_login: str, reason: str | None) -> None:
+    """The --as performer keeps USER out of their streams (api.block_viewer)."""
+    user_id = resolve_login(operator_client(ctx), user, "USER")
+    with acting(ctx, as_login) as tx:
+        blocked = tx.block_viewer(user_id, reason=reason)
+    emit_models([blocked], PerformerBlock)
+
+
+@command.command("unblock")
+@click.argument("user")
+@as_option
+@click.pass_context
+@catalogued_errors
+def unblock(ctx: click.Context, user: str, as_login: str) -> None:
+    """The --as performer lifts their block of USER (api.unblock_viewer)."""
+    user_id = resolve_login(operator_client(ctx), user, "USER")
+    with acting(ctx, as_login) as tx:
+        tx.unblock_viewer(user_id)
+    note(f"{user} may watch again")
+
+
+@command.command("list")
+@as_option
+@click.option("--category", default=None, help="Only this category.")
+@click.option("--tag", default=None, help="Only streams with this tag.")
+@click.option("--limit", type=int, default=50, show_default=True, help="Page size (1..200).")
+@click.pass_context
+@catalogued_errors
+def list_live(ctx: click.Context, as_login: str, category: str | None, tag: str | None, limit: int) -> None:
+    """Live public streams, most watched first (api.list_live_streams, first page)."""
+    with acting(ctx, as_login) as tx:
+        listed = tx.list_live_streams(category=category, tag=tag, limit=limit)
+    emit_models(listed, StreamListing, ["id", "host_name", "title", "category", "viewers", "started_at"])
+
+
+@command.command("of")
+@click.argument("performer")
+@as_option
+@click.option("--limit", type=int, default=50, show_default=True, help="Page size (1..200).")
+@click.pass_context
+@catalogued_errors
+def of_performer(ctx: click.Context, performer: str, as_login: str, limit: int) -> None:
+    """PERFORMER's streams, newest first (api.list_performer_streams, first page)."""
+    performer_id = resolve_login(operator_client(ctx), performer, "PERFORMER")
+    with acting(ctx, as_login) as tx:
+        streams = tx.list_performer_streams(performer_id, limit=limit)
+    emit_models(streams, Stream, STREAM_TABLE)

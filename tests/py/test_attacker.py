@@ -52,6 +52,7 @@ GATES: dict[str, str] = {
     # reads that answer nothing (an empty result, not an error) when nobody acts
     "public_profile": "anyone",
     "stream_stats": "anyone",
+    "count_guest": "anyone",  # guest mode: counts a visitor, records nothing
     # any acting user
     "change_password": "user",
     "get_preferences": "user",
@@ -86,6 +87,12 @@ GATES: dict[str, str] = {
     "list_payouts": "user",
     "end_stream": "user",  # the host, or an admin
     "get_stream": "user",
+    "join_stream": "user",
+    "list_live_streams": "user",
+    "list_performer_streams": "user",
+    "heartbeat_stream": "user",
+    "leave_stream": "user",
+    "list_stream_viewers": "user",  # the host or staff (LP002 otherwise, after the stream is found)
     # performers
     "schedule_stream": "performer",
     "update_stream": "performer",
@@ -94,6 +101,8 @@ GATES: dict[str, str] = {
     "consent_to_stream": "performer",
     "start_stream": "performer",
     "rotate_stream_key": "performer",
+    "block_viewer": "performer",
+    "unblock_viewer": "performer",
     # staff
     "find_user": "staff",
     "list_users": "staff",
@@ -124,6 +133,7 @@ GATES: dict[str, str] = {
     "mark_payout_failed": "service",
     "expire_holds": "service",
     "check_stream_key": "service",
+    "sweep_viewers": "service",
     "sweep_wallets": "service",
     # the e-mail delivery service only (the outbox holds reset tokens)
     "claim_messages": "mailer",

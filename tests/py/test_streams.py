@@ -18,9 +18,16 @@ import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
-from livepanty_db import Client, Stream, StreamConsent
+from livepanty_db import Client, Stream, StreamConsent, StreamViewer, Viewing
 from livepanty_db.cli import main
-from livepanty_db.errors import AlreadyLive, GoLiveRefused, InvalidStreamKey, PermissionDenied
+from livepanty_db.errors import (
+    AlreadyLive,
+    BlockedByPerformer,
+    GoLiveRefused,
+    InvalidStreamKey,
+    NotWatching,
+    PermissionDenied,
+)
 
 PASSWORD = "Correct-Horse-42"
 
@@ -171,3 +178,46 @@ def test_the_streams_commands(db_url: str, cast: dict[str, Any]) -> None:
     assert ended.exit_code == 0
     assert f"stream {stream['id']} ended" in ended.stderr
     assert cli(db_url, "streams", "check-key", "--key", key).exit_code == 1
+
+
+def test_viewers_through_the_client_and_the_cli(db_url: str, cast: dict[str, Any]) -> None:
+    client: Client = cast["client"]
+    with client.session(cast["pia_token"]) as tx:
+        stream = tx.schedule_stream("Watch me")
+        tx.consent_to_stream(stream.id, ip_address="203.0.113.7")
+        tx.start_stream(stream.id)
+    with client.session(cast["vic_token"]) as tx:
+        joined = tx.join_stream(stream.id, ip_address="198.51.100.9")
+    assert isinstance(joined, Viewing)
+    assert (joined.viewers, joined.left_at) == (1, None)
+    with client.session(cast["vic_token"]) as tx:
+        beat = tx.heartbeat_stream(stream.id)
+    assert (beat.session_id, beat.viewers) == (joined.session_id, 1)
+    assert client.count_guest(stream.id) == 1
+    with client.session(cast["pia_token"]) as tx:
+        assert tx.get_stream(stream.id).current_viewers == 1
+        [watching] = tx.list_stream_viewers(stream.id)
+    assert isinstance(watching, StreamViewer)
+    assert watching.username == "vic"
+
+    listed = cli(db_url, "streams", "viewers", stream.id.hex, "--as", "pia", fmt="json")
+    watching_rows = json.loads(listed.stdout)
+    assert [row["username"] for row in watching_rows] == ["vic"]
+    blocked = one(cli(db_url, "streams", "block", "vic", "--as", "pia", "--reason", "spam", fmt="json"))
+    assert blocked["reason"] == "spam"
+    with pytest.raises(NotWatching), client.session(cast["vic_token"]) as tx:
+        tx.heartbeat_stream(stream.id)
+    with pytest.raises(BlockedByPerformer), client.session(cast["vic_token"]) as tx:
+        tx.join_stream(stream.id)
+    assert cli(db_url, "streams", "unblock", "vic", "--as", "pia").exit_code == 0
+    with client.session(cast["vic_token"]) as tx:
+        assert tx.join_stream(stream.id).viewers == 1
+    with psycopg.connect(db_url) as conn:  # the player went away 10 minutes ago
+        conn.execute(
+            "UPDATE lp.stream_viewers SET joined_at = joined_at - interval '10 minutes',"
+            " last_heartbeat_at = last_heartbeat_at - interval '10 minutes' WHERE left_at IS NULL"
+        )
+    swept = one(cli(db_url, "jobs", "sweep-viewers", fmt="json"))
+    assert (swept["job"], swept["processed"]) == ("sweep_viewers", 1)
+    with client.session(cast["pia_token"]) as tx:
+        assert tx.get_stream(stream.id).current_viewers == 0

@@ -14,7 +14,7 @@
 --            (inactive) beside the seeded ones, idempotency record ik1
 --   sessions ua-<user> for vera, victor, pia, mona, adam; one reset token (victor)
 BEGIN;
-SELECT plan(170);
+SELECT plan(175);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -50,6 +50,8 @@ BEGIN
         WHEN 'stream_viewers' THEN 'tests.username(user_id) || ''@'' || tests.stream_title(stream_id)'
         WHEN 'stream_performers' THEN 'tests.username(performer_id) || ''@'' || tests.stream_title(stream_id)'
         WHEN 'stream_consents' THEN 'tests.username(performer_id) || ''@'' || tests.stream_title(stream_id)'
+        WHEN 'stream_counters' THEN 'tests.stream_title(stream_id) || '':'' || shard'
+        WHEN 'performer_blocks' THEN 'tests.username(performer_id) || '' blocks '' || tests.username(blocked_id)'
         WHEN 'kyc_verifications' THEN 'provider_reference'
         WHEN 'reports' THEN 'description'
         WHEN 'moderation_flags' THEN 'content_ref'
@@ -187,6 +189,8 @@ BEGIN
     INSERT INTO lp.stream_performers (stream_id, performer_id) VALUES (v_s1, tests.user_id('paul'));
     INSERT INTO lp.stream_consents (stream_id, performer_id, ip_address) VALUES
         (v_s1, tests.user_id('pia'), '203.0.113.1'), (v_s1, tests.user_id('paul'), '203.0.113.2');
+    INSERT INTO lp.stream_counters (stream_id, shard, current_viewers) VALUES (v_s1, 1, 2);
+    INSERT INTO lp.performer_blocks (performer_id, blocked_id) VALUES (tests.user_id('paul'), tests.user_id('vera'));
     INSERT INTO lp.stream_viewers (stream_id, user_id) VALUES
         (v_s1, tests.user_id('vera')), (v_s1, tests.user_id('victor')), (v_s4, tests.user_id('victor'));
 
@@ -275,6 +279,8 @@ SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's4'], 'viewer: pu
 SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['vera@s1'], 'viewer: only their own viewing sessions');
 SELECT is_empty($$SELECT tests.labels('stream_performers')$$, 'viewer: not who else is on camera in a stream');
 SELECT is_empty($$SELECT tests.labels('stream_consents')$$, 'viewer: no consent records');
+SELECT is_empty($$SELECT tests.labels('performer_blocks')$$, 'viewer: not whom a performer blocked (not even themselves)');
+SELECT throws_ok($$SELECT * FROM lp.stream_counters$$, '42501', NULL, 'viewer: the counter rows are not readable (api.get_stream sums them)');
 SELECT set_eq($$SELECT tests.labels('kyc_verifications')$$, ARRAY['kyc-vera'], 'viewer: only their own KYC verification');
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1'], 'viewer: only the reports they filed');
 SELECT is_empty($$SELECT tests.labels('moderation_flags')$$, 'viewer: no moderation flags');
@@ -393,6 +399,7 @@ SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's4'],
 SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['victor@s4'], 'host: viewers of their own streams');
 SELECT set_eq($$SELECT tests.labels('stream_performers')$$, ARRAY['paul@s1'], 'co-performer: the stream they are on camera in');
 SELECT set_eq($$SELECT tests.labels('stream_consents')$$, ARRAY['paul@s1'], 'co-performer: their own consent, not the host''s');
+SELECT set_eq($$SELECT tests.labels('performer_blocks')$$, ARRAY['paul blocks vera'], 'performer: their own block list');
 SELECT set_eq($$SELECT title FROM api.stream_summary$$, ARRAY['s1', 's4'], 'host: api.stream_summary has no deleted stream');
 
 -- == Moderator (mona) ======================================================================================
@@ -408,6 +415,7 @@ SELECT is_empty($$SELECT tests.labels('payouts')$$, 'moderator: no payouts of ot
 SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's2', 's3', 's4'], 'moderator: every stream, private and deleted too');
 SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['vera@s1', 'victor@s1', 'victor@s4'], 'moderator: every viewing session');
 SELECT set_eq($$SELECT tests.labels('stream_consents')$$, ARRAY['pia@s1', 'paul@s1'], 'moderator: every consent record');
+SELECT set_eq($$SELECT tests.labels('performer_blocks')$$, ARRAY['paul blocks vera'], 'moderator: every block list');
 SELECT is_empty($$SELECT tests.labels('kyc_verifications')$$, 'moderator: NOT the KYC verifications (identity documents are for admins)');
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1', 'r2'], 'moderator: every report');
 SELECT set_eq($$SELECT tests.labels('moderation_flags')$$, ARRAY['f1'], 'moderator: every moderation flag');
@@ -434,7 +442,8 @@ SELECT set_eq(format('SELECT tests.labels(%L)', t),
   FROM unnest(ARRAY['users', 'user_preferences', 'auth_sessions', 'wallets', 'ledger', 'tips', 'payments',
                     'payouts', 'streams', 'stream_viewers', 'kyc_verifications', 'reports', 'moderation_flags',
                     'user_sanctions', 'audit_logs', 'settings', 'wallet_shards', 'token_bundles', 'holds',
-                    'hold_captures', 'spending_limits', 'adjustments', 'stream_performers', 'stream_consents']) AS t;
+                    'hold_captures', 'spending_limits', 'adjustments', 'stream_performers', 'stream_consents',
+                    'performer_blocks']) AS t;
 SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t1', 't2'], 'admin: anonymous tips too');
 SELECT throws_ok($$SELECT id FROM lp.password_reset_tokens$$, '42501', NULL, 'admin (through the app): password reset tokens are not readable');
 SELECT set_eq($$SELECT username FROM api.user_summary$$, ARRAY['vera', 'victor', 'pia', 'paul', 'mona', 'adam'],

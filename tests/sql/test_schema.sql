@@ -129,7 +129,7 @@ SELECT is(
     'e-mail and username are unique among users that are not deleted only');
 SELECT has_index('lp', 'users', 'users_role_idx', ARRAY['role', 'created_at'], 'users are indexed by role');
 -- streams by host, status, category; live streams
-SELECT has_index('lp', 'streams', 'streams_host_idx', ARRAY['host_id', 'created_at'], 'streams are indexed by host');
+SELECT has_index('lp', 'streams', 'streams_host_idx', ARRAY['host_id', 'created_at', 'id'], 'streams are indexed by host');
 SELECT has_index('lp', 'streams', 'streams_status_idx', ARRAY['status', 'created_at'], 'streams are indexed by status');
 SELECT has_index('lp', 'streams', 'streams_category_idx', ARRAY['category', 'status'], 'streams are indexed by category');
 SELECT has_index('lp', 'streams', 'streams_live_idx', ARRAY['started_at'], 'live streams have their own index');

@@ -1,0 +1,30 @@
+CREATE FUNCTION api.block_viewer(p_user_id uuid, p_reason text DEFAULT NULL) RETURNS lp.performer_blocks
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_performer uuid := lp.require_user('performer');
+    v_reason    text := lp.check_text(p_reason, 'reason', 500);
+    v_block     lp.performer_blocks;
+    v_stream    uuid;
+BEGIN
+    IF p_user_id = v_performer THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'nobody blocks themselves';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
+    END IF;
+    INSERT INTO lp.performer_blocks (performer_id, blocked_id, reason) VALUES (v_performer, p_user_id, v_reason)
+    ON CONFLICT (performer_id, blocked_id) DO UPDATE SET reason = coalesce(EXCLUDED.reason, lp.performer_blocks.reason)
+    RETURNING * INTO v_block;
+    -- Out of the performer's live stream at once.
+    FOR v_stream IN SELECT s.id FROM lp.streams AS s WHERE s.host_id = v_performer AND s.status = 'live' LOOP
+        PERFORM lp.close_viewing(v_stream, p_user_id);
+    END LOOP;
+    PERFORM lp.audit('stream.block', 'user', p_user_id::text, jsonb_build_object('reason', v_reason));
+    RETURN v_block;
+END
+$$;
+COMMENT ON FUNCTION api.block_viewer(uuid, text) IS 'The acting performer keeps a user out of their streams (optional reason, 500 characters): the user cannot join them (LP124) and is taken out of the one they are watching now. Blocking again keeps one block (a new reason replaces the old). LP002 not a performer, LP003 unknown or deleted user, LP018 themselves or reason too long. Audited (stream.block).';
+REVOKE ALL ON FUNCTION api.block_viewer(uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.block_viewer(uuid, text) TO livepanty_app, livepanty_service;
