@@ -98,6 +98,7 @@ from livepanty_db.models import (
     TipListing,
     TipOutcome,
     TipRequest,
+    TopTipper,
     UserAccount,
     UserSummary,
     Viewing,
@@ -958,6 +959,12 @@ class _Api:
             "limit": limit,
         }
         return self._fetch(sql.LIST_PERFORMER_STREAMS, params, class_row(Stream))
+
+    def stream_top_tippers(self, stream_id: Id, *, limit: int = 10) -> list[TopTipper]:
+        """A stream's leaderboard; anonymous tippers without an id (to everyone but admins)."""
+        return self._fetch(
+            sql.STREAM_TOP_TIPPERS, {"stream_id": stream_id, "limit": limit}, class_row(TopTipper)
+        )
 
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 
@@ -1945,6 +1952,12 @@ class _AsyncApi:
             "limit": limit,
         }
         return await self._fetch(sql.LIST_PERFORMER_STREAMS, params, class_row(Stream))
+
+    async def stream_top_tippers(self, stream_id: Id, *, limit: int = 10) -> list[TopTipper]:
+        """A stream's leaderboard; anonymous tippers without an id (to everyone but admins)."""
+        return await self._fetch(
+            sql.STREAM_TOP_TIPPERS, {"stream_id": stream_id, "limit": limit}, class_row(TopTipper)
+        )
 
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 

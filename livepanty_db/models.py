@@ -193,7 +193,10 @@ class StreamStats:
     current_viewers: int
     unique_viewers: int
     tip_count: int
-    tokens_tipped: int
+    #: The host's earnings: None for anyone but the host and admins.
+    tokens_tipped: int | None
+    peak_viewers: int
+    watch_seconds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +241,8 @@ class StreamSummary:
     duration: timedelta | None
     current_viewers: int | None
     unique_viewers: int | None
-    peak_viewers: int
+    peak_viewers: int | None
+    watch_seconds: int | None
     tip_count: int | None
     tokens_tipped: int | None
 
@@ -653,6 +657,18 @@ class StreamStart:
 
 
 @dataclass(frozen=True, slots=True)
+class TopTipper:
+    """``api.stream_top_tippers``: a place on a stream's leaderboard (anonymous: no id, unless admin)."""
+
+    rank: int
+    tipper_id: UUID | None
+    tipper_name: str
+    anonymous: bool
+    tokens: int
+    tips: int
+
+
+@dataclass(frozen=True, slots=True)
 class StreamListing:
     """``api.list_live_streams``: a live public stream in the discovery listing."""
 
@@ -758,4 +774,5 @@ SQL_FUNCTIONS: dict[type, str] = {
     LedgerChunk: "api.ledger_stats",
     StreamViewer: "api.list_stream_viewers",
     StreamListing: "api.list_live_streams",
+    TopTipper: "api.stream_top_tippers",
 }

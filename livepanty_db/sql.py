@@ -538,3 +538,6 @@ SELECT * FROM api.list_performer_streams(
     p_after_id      => %(after_id)s::uuid,
     p_limit         => %(limit)s::integer)
 """
+STREAM_TOP_TIPPERS = (
+    "SELECT * FROM api.stream_top_tippers(p_stream_id => %(stream_id)s::uuid, p_limit => %(limit)s::integer)"
+)

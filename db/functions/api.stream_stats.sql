@@ -1,19 +1,34 @@
 CREATE FUNCTION api.stream_stats(p_stream_id uuid)
-RETURNS TABLE (current_viewers bigint, unique_viewers bigint, tip_count bigint, tokens_tipped bigint)
+RETURNS TABLE (
+    current_viewers bigint,
+    unique_viewers  bigint,
+    tip_count       bigint,
+    tokens_tipped   bigint,
+    peak_viewers    bigint,
+    watch_seconds   bigint
+)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
-    SELECT (SELECT count(*) FROM lp.stream_viewers AS v WHERE v.stream_id = p_stream_id AND v.left_at IS NULL),
-           (SELECT count(DISTINCT v.user_id) FROM lp.stream_viewers AS v WHERE v.stream_id = p_stream_id),
-           t.n, t.total
-      FROM (SELECT count(*) AS n, coalesce(sum(t.amount), 0)::bigint AS total
-              FROM lp.tips AS t WHERE t.stream_id = p_stream_id AND t.status = 'completed') AS t
-     WHERE EXISTS (SELECT 1 FROM lp.streams AS s
-                    WHERE s.id = p_stream_id AND s.deleted_at IS NULL
-                      AND (s.visibility = 'public' OR s.host_id = api.current_user_id()
-                           OR lp.current_user_role() IN ('moderator', 'admin')))
+    -- Viewer figures: while live from the counter rows (no count over the sessions), once ended from the final
+    -- statistics. Tokens tipped are the host's earnings: the host and admins only (NULL for anyone else).
+    SELECT CASE WHEN s.status = 'live' THEN coalesce(c.viewers, 0) ELSE 0 END,
+           CASE WHEN s.status = 'live' THEN coalesce(c.uniq, 0) ELSE s.unique_viewers END,
+           t.n,
+           CASE WHEN s.host_id = api.current_user_id() OR lp.current_user_role() = 'admin' THEN t.total END,
+           CASE WHEN s.status = 'live' THEN coalesce(c.peak, 0) ELSE s.peak_viewers END,
+           CASE WHEN s.status = 'live' THEN coalesce(c.seconds, 0) ELSE s.watch_seconds END
+      FROM lp.streams AS s
+     CROSS JOIN LATERAL (SELECT greatest(sum(k.current_viewers), 0)::bigint AS viewers, max(k.peak_seen)::bigint AS peak,
+                                sum(k.unique_viewers)::bigint AS uniq, sum(k.watch_seconds)::bigint AS seconds
+                           FROM lp.stream_counters AS k WHERE k.stream_id = s.id) AS c
+     CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(t.amount), 0)::bigint AS total
+                           FROM lp.tips AS t WHERE t.stream_id = s.id AND t.status = 'completed') AS t
+     WHERE s.id = p_stream_id AND s.deleted_at IS NULL
+       AND (s.visibility = 'public' OR s.host_id = api.current_user_id()
+            OR lp.current_user_role() IN ('moderator', 'admin'))
        AND api.current_user_id() IS NOT NULL
 $$;
-COMMENT ON FUNCTION api.stream_stats(uuid) IS 'Aggregate, non-identifying statistics of a stream the acting user may see (public, their own, or any for staff; nothing when nobody acts): viewers now, unique viewers, completed tips and tokens tipped. Individual tips stay private (RLS).';
+COMMENT ON FUNCTION api.stream_stats(uuid) IS 'Aggregate, non-identifying statistics of a stream the acting user may see (public, their own, or any for staff; nothing when nobody acts): viewers now (0 unless live), unique viewers, completed tips, tokens tipped (the host''s earnings: the host and admins only, NULL for anyone else), peak viewers, watch time in seconds (of closed sessions while live). While live the viewer figures come from the counter rows, once ended from the final statistics. Individual tips stay private (RLS).';
 REVOKE ALL ON FUNCTION api.stream_stats(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.stream_stats(uuid) TO livepanty_app, livepanty_service;

@@ -16,12 +16,13 @@ SELECT s.id,
        coalesce(s.ended_at, now()) - s.started_at   AS duration,
        st.current_viewers,
        st.unique_viewers,
-       s.peak_viewers,
+       st.peak_viewers,
+       st.watch_seconds,
        st.tip_count,
        st.tokens_tipped
   FROM lp.streams AS s
   LEFT JOIN LATERAL api.public_profile(s.host_id) AS h ON true
   LEFT JOIN LATERAL api.stream_stats(s.id) AS st ON true
  WHERE s.deleted_at IS NULL;
-COMMENT ON VIEW api.stream_summary IS 'Streams that are not deleted with host, duration, viewer counts and tip totals. security_invoker: rows follow the streams policies (public streams for everyone signed in, own streams for hosts, all for staff).';
+COMMENT ON VIEW api.stream_summary IS 'Streams that are not deleted with host, duration, viewer figures (now, unique, peak, watch time: api.stream_stats) and tip totals (tokens tipped: the host and admins only). security_invoker: rows follow the streams policies (public streams for everyone signed in, own streams for hosts, all for staff).';
 GRANT SELECT ON api.stream_summary TO livepanty_app, livepanty_service;

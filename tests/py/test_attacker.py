@@ -90,6 +90,7 @@ GATES: dict[str, str] = {
     "join_stream": "user",
     "list_live_streams": "user",
     "list_performer_streams": "user",
+    "stream_top_tippers": "user",
     "heartbeat_stream": "user",
     "leave_stream": "user",
     "list_stream_viewers": "user",  # the host or staff (LP002 otherwise, after the stream is found)

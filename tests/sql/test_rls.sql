@@ -14,7 +14,7 @@
 --            (inactive) beside the seeded ones, idempotency record ik1
 --   sessions ua-<user> for vera, victor, pia, mona, adam; one reset token (victor)
 BEGIN;
-SELECT plan(175);
+SELECT plan(176);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -189,7 +189,7 @@ BEGIN
     INSERT INTO lp.stream_performers (stream_id, performer_id) VALUES (v_s1, tests.user_id('paul'));
     INSERT INTO lp.stream_consents (stream_id, performer_id, ip_address) VALUES
         (v_s1, tests.user_id('pia'), '203.0.113.1'), (v_s1, tests.user_id('paul'), '203.0.113.2');
-    INSERT INTO lp.stream_counters (stream_id, shard, current_viewers) VALUES (v_s1, 1, 2);
+    INSERT INTO lp.stream_counters (stream_id, shard, current_viewers, unique_viewers) VALUES (v_s1, 1, 2, 2);
     INSERT INTO lp.performer_blocks (performer_id, blocked_id) VALUES (tests.user_id('paul'), tests.user_id('vera'));
     INSERT INTO lp.stream_viewers (stream_id, user_id) VALUES
         (v_s1, tests.user_id('vera')), (v_s1, tests.user_id('victor')), (v_s4, tests.user_id('victor'));
@@ -309,8 +309,8 @@ SELECT set_eq($$SELECT title FROM api.stream_summary$$, ARRAY['s1', 's4'],
               'viewer: api.stream_summary lists the public streams');
 SELECT results_eq($$SELECT host_username, current_viewers, unique_viewers, tip_count, tokens_tipped
                       FROM api.stream_summary WHERE title = 's1'$$,
-                  $$VALUES ('pia', 2::bigint, 2::bigint, 2::bigint, 150::bigint)$$,
-                  'viewer: api.stream_summary carries host and aggregate statistics (not individual tips)');
+                  $$VALUES ('pia', 2::bigint, 2::bigint, 2::bigint, NULL::bigint)$$,
+                  'viewer: api.stream_summary carries host and aggregate statistics (not individual tips, not the host''s earnings)');
 SELECT results_eq($$SELECT username, display_name FROM api.public_profile(tests.user_id('victor'))$$,
                   $$VALUES ('victor', NULL::text)$$,
                   'viewer: another user''s public profile is available through api.public_profile');
@@ -372,6 +372,8 @@ SELECT set_eq($$SELECT tests.labels('payouts')$$, ARRAY['payout-pia'], 'performe
 SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's2', 's4'], 'performer: their own streams (private too) and public ones');
 SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['vera@s1', 'victor@s1'], 'host: who watched their streams, not other streams');
 SELECT set_eq($$SELECT tests.labels('stream_performers')$$, ARRAY['paul@s1'], 'host: the co-performers of their streams');
+SELECT results_eq($$SELECT tokens_tipped FROM api.stream_summary WHERE title = 's1'$$, $$VALUES (150::bigint)$$,
+                  'host: api.stream_summary shows the host what their stream earned');
 SELECT set_eq($$SELECT tests.labels('stream_consents')$$, ARRAY['pia@s1', 'paul@s1'], 'host: the consents given for their streams');
 SELECT throws_ok($$SELECT ip_address FROM lp.stream_consents$$, '42501', NULL, 'host: not the IP address a consent came from');
 SELECT set_eq($$SELECT tests.labels('kyc_verifications')$$, ARRAY['kyc-pia'], 'performer: their own KYC verification');

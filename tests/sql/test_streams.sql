@@ -2,7 +2,7 @@
 -- api.remove_stream_performer, api.consent_to_stream, api.start_stream (the go-live gate), api.rotate_stream_key,
 -- api.check_stream_key, api.end_stream, api.get_stream. Every refusal with its SQLSTATE and nothing changed.
 BEGIN;
-SELECT plan(124);
+SELECT plan(132);
 
 -- Shared helpers (tests/sql/helpers/*.sql): tests.create_user, tests.user_id, tests.authenticate_as,
 -- tests.clear_authentication, tests.wallet.
@@ -270,14 +270,33 @@ INSERT INTO lp.stream_viewers (stream_id, user_id, joined_at, last_heartbeat_at)
 VALUES (tests.sid('Sunrise yoga'), tests.user_id('vic'), now(), now());
 SELECT tests.authenticate_as('vic');
 SELECT is((api.tip(tests.user_id('pia'), 50, 'stream-tip-1', tests.sid('Sunrise yoga'))).amount, 50::bigint, 'a tip in the live stream');
+SELECT is((api.tip(tests.user_id('pia'), 30, 'stream-tip-2', tests.sid('Sunrise yoga'), NULL, true)).amount, 30::bigint,
+          'and an anonymous one');
+SELECT results_eq(format($$SELECT tip_count, tokens_tipped FROM api.stream_stats(%L)$$, tests.sid('Sunrise yoga')),
+                  $$VALUES (2::bigint, NULL::bigint)$$, 'stream_stats: a viewer sees the tip count, not the host''s earnings');
+SELECT results_eq(format($$SELECT rank, tipper_id, tipper_name, anonymous, tokens, tips FROM api.stream_top_tippers(%L)$$, tests.sid('Sunrise yoga')),
+                  format($$VALUES (1::bigint, %L::uuid, 'vic', false, 50::bigint, 1::bigint),
+                                  (2::bigint, NULL::uuid, 'anonymous', true, 30::bigint, 1::bigint)$$, tests.user_id('vic')),
+                  'stream_top_tippers: named and anonymous tips ranked apart; the anonymous one without id or name');
+SELECT throws_ok(format($$SELECT * FROM api.stream_top_tippers(%L, 0)$$, tests.sid('Sunrise yoga')), 'LP018', NULL, 'stream_top_tippers: a limit of 0 is LP018');
+SELECT throws_ok(format($$SELECT * FROM api.stream_top_tippers(%L)$$, tests.sid('Private room')), 'LP003', NULL, 'stream_top_tippers: a private stream is LP003 to a viewer');
+SELECT tests.authenticate_as('pia');
+SELECT results_eq(format($$SELECT tip_count, tokens_tipped FROM api.stream_stats(%L)$$, tests.sid('Sunrise yoga')),
+                  $$VALUES (2::bigint, 80::bigint)$$, 'stream_stats: the host sees her earnings');
+SELECT results_eq(format($$SELECT tipper_id FROM api.stream_top_tippers(%L) WHERE anonymous$$, tests.sid('Sunrise yoga')),
+                  $$VALUES (NULL::uuid)$$, 'stream_top_tippers: the host does not see who tipped anonymously');
+SELECT tests.authenticate_as('adam');
+SELECT results_eq(format($$SELECT tipper_id, tipper_name FROM api.stream_top_tippers(%L) WHERE anonymous$$, tests.sid('Sunrise yoga')),
+                  format($$VALUES (%L::uuid, 'vic')$$, tests.user_id('vic')), 'stream_top_tippers: an admin does');
+SELECT tests.authenticate_as('vic');
 SELECT * FROM tests.rejects(format($$SELECT api.end_stream(%L)$$, tests.sid('Sunrise yoga')), 'LP002', 'end_stream: a viewer is LP002');
 SELECT tests.authenticate_as('adam');
 SELECT * FROM tests.rejects(format($$SELECT api.end_stream(%L)$$, tests.sid('Sunrise yoga')), 'LP018', 'end_stream: an admin without a reason is LP018');
 SELECT tests.authenticate_as('pia');
 SELECT results_eq(format($$SELECT status, ended_at IS NOT NULL, unique_viewers, tips_count, tips_tokens, watch_seconds >= 0
                              FROM api.end_stream(%L, 'good night')$$, tests.sid('Sunrise yoga')),
-                  $$VALUES ('ended', true, 1, 1::bigint, 50::bigint, true)$$,
-                  'end_stream: the host ends it; the final statistics are written (1 viewer, 1 tip of 50)');
+                  $$VALUES ('ended', true, 1, 2::bigint, 80::bigint, true)$$,
+                  'end_stream: the host ends it; the final statistics are written (1 viewer, 2 tips, 80 tokens)');
 SELECT tests.clear_authentication();
 SELECT is((SELECT count(*) FROM lp.stream_viewers WHERE stream_id = tests.sid('Sunrise yoga') AND left_at IS NULL), 0::bigint,
           'end_stream: every open viewing session is closed');
