@@ -261,7 +261,7 @@ def test_every_method_sync(client: Client, db_url: str) -> None:
         assert summary["alice"].balance == 0
         streams = tx.stream_summary()
         assert [(s.id, s.host_username) for s in streams] == [(stream_id, "alice")]
-        assert tx.stream_stats(stream_id) == models.StreamStats(0, 0, 0, 0)
+        assert tx.stream_stats(stream_id) == models.StreamStats(0, 0, 0, 0, 0, 0)
         assert tx.stream_stats(uuid.uuid4()) is None
         assert tx.public_profile(uuid.uuid4()) is None
         sessions = tx.list_sessions(alice.id, include_ended=True)
