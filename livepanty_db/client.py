@@ -59,7 +59,7 @@ from psycopg.rows import RowFactory, class_row, scalar_row, tuple_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from livepanty_db import sql
+from livepanty_db import events, sql
 from livepanty_db.errors import DatabaseError, LivepantyError, error_for_code, translate
 from livepanty_db.models import (
     Adjustment,
@@ -89,6 +89,7 @@ from livepanty_db.models import (
     SpendingLimitStatus,
     Stream,
     StreamConsent,
+    StreamEvent,
     StreamListing,
     StreamStart,
     StreamStats,
@@ -966,6 +967,20 @@ class _Api:
             sql.STREAM_TOP_TIPPERS, {"stream_id": stream_id, "limit": limit}, class_row(TopTipper)
         )
 
+    # --- streams: events ------------------------------------------------------------------------------------
+
+    def stream_events(
+        self, stream_id: Id, *, after: str | None = None, limit: int = 100
+    ) -> list[StreamEvent]:
+        """A stream's events after ``after`` (a ``position`` returned before; None: the oldest kept), in
+        order; ``EventsPurged`` when that position is behind the purge horizon (resync)."""
+        params = {"stream_id": stream_id, "after": after, "limit": limit}
+        return self._fetch(sql.STREAM_EVENTS, params, class_row(StreamEvent))
+
+    def purge_stream_events(self, limit: int = 10000) -> int:
+        """Service role job: delete up to ``limit`` events older than events.retention_days."""
+        return self._one(sql.PURGE_STREAM_EVENTS, {"limit": limit}, scalar_row)
+
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 
     def claim_messages(self, limit: int = 10, *, lease: timedelta = DEFAULT_LEASE) -> list[OutboxMessage]:
@@ -1157,6 +1172,19 @@ class Client(_Api):
         with self.transaction() as tx:
             tx._act_as(user_id, reason, self.role)
             yield tx
+
+    def events(
+        self, stream_id: Id, *, token: str, after: str | None = None, wait: float = 30.0
+    ) -> Iterator[StreamEvent]:
+        """Follow a stream's events as they come, forever, from position ``after`` (None: the oldest kept),
+        reading as the owner of session ``token``; survives lost connections without losing or repeating an
+        event (:mod:`livepanty_db.events`)."""
+        return events.follow(self, stream_id, token=token, after=after, wait=wait)
+
+    def _listen_connection(self) -> psycopg.Connection[Any]:
+        """A connection of its own for LISTEN (autocommit), to the client's database."""
+        conninfo = self._conninfo if self._pool is None else self._pool.conninfo
+        return psycopg.Connection.connect(conninfo or "", **{**self._connect_kwargs, "autocommit": True})
 
     @contextlib.contextmanager
     def session(self, token: str) -> Iterator[Transaction]:
@@ -1959,6 +1987,20 @@ class _AsyncApi:
             sql.STREAM_TOP_TIPPERS, {"stream_id": stream_id, "limit": limit}, class_row(TopTipper)
         )
 
+    # --- streams: events ------------------------------------------------------------------------------------
+
+    async def stream_events(
+        self, stream_id: Id, *, after: str | None = None, limit: int = 100
+    ) -> list[StreamEvent]:
+        """A stream's events after ``after`` (a ``position`` returned before; None: the oldest kept), in
+        order; ``EventsPurged`` when that position is behind the purge horizon (resync)."""
+        params = {"stream_id": stream_id, "after": after, "limit": limit}
+        return await self._fetch(sql.STREAM_EVENTS, params, class_row(StreamEvent))
+
+    async def purge_stream_events(self, limit: int = 10000) -> int:
+        """Service role job: delete up to ``limit`` events older than events.retention_days."""
+        return await self._one(sql.PURGE_STREAM_EVENTS, {"limit": limit}, scalar_row)
+
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 
     async def claim_messages(
@@ -2130,6 +2172,19 @@ class AsyncClient(_AsyncApi):
         async with self.transaction() as tx:
             await tx._act_as(user_id, reason, self.role)
             yield tx
+
+    def events(
+        self, stream_id: Id, *, token: str, after: str | None = None, wait: float = 30.0
+    ) -> AsyncIterator[StreamEvent]:
+        """Follow a stream's events as they come (``async for``), as :meth:`Client.events` does."""
+        return events.follow_async(self, stream_id, token=token, after=after, wait=wait)
+
+    async def _listen_connection(self) -> psycopg.AsyncConnection[Any]:
+        """A connection of its own for LISTEN (autocommit), to the client's database."""
+        conninfo = self._conninfo if self._pool is None else self._pool.conninfo
+        return await psycopg.AsyncConnection.connect(
+            conninfo or "", **{**self._connect_kwargs, "autocommit": True}
+        )
 
     @contextlib.asynccontextmanager
     async def session(self, token: str) -> AsyncIterator[AsyncTransaction]:

@@ -335,6 +335,13 @@ class BlockedByPerformer(LivepantyError):
     code = "LP124"
 
 
+class EventsPurged(LivepantyError):
+    """LP125: a stream's events after this position were purged: resync (read the stream, then the events
+    from the start)."""
+
+    code = "LP125"
+
+
 class LedgerInvariant(LivepantyError):
     """LP199: internal ledger invariant (unbalanced posting, missing system wallet or shard): a bug."""
 
@@ -410,6 +417,7 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         InvalidStreamKey,
         NotWatching,
         BlockedByPerformer,
+        EventsPurged,
         LedgerInvariant,
     )
     if cls.code is not None

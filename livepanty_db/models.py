@@ -669,6 +669,19 @@ class TopTipper:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """``api.stream_events``: one event of a stream, in its log's order."""
+
+    #: Where the reader is after this event: pass it back as ``after`` (no event ever appears behind it).
+    position: str
+    id: int
+    #: stream_started, stream_ended, tip, viewer_count.
+    kind: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class StreamListing:
     """``api.list_live_streams``: a live public stream in the discovery listing."""
 
@@ -775,4 +788,5 @@ SQL_FUNCTIONS: dict[type, str] = {
     StreamViewer: "api.list_stream_viewers",
     StreamListing: "api.list_live_streams",
     TopTipper: "api.stream_top_tippers",
+    StreamEvent: "api.stream_events",
 }

@@ -541,3 +541,10 @@ SELECT * FROM api.list_performer_streams(
 STREAM_TOP_TIPPERS = (
     "SELECT * FROM api.stream_top_tippers(p_stream_id => %(stream_id)s::uuid, p_limit => %(limit)s::integer)"
 )
+STREAM_EVENTS = """
+SELECT * FROM api.stream_events(
+    p_stream_id => %(stream_id)s::uuid,
+    p_after     => %(after)s::text,
+    p_limit     => %(limit)s::integer)
+"""
+PURGE_STREAM_EVENTS = "SELECT api.purge_stream_events(p_limit => %(limit)s::integer)"

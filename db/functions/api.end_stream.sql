@@ -43,6 +43,13 @@ BEGIN
          WHERE s.id = v_stream.id
         RETURNING * INTO v_stream;
     END IF;
+    IF v_stream.status = 'ended' THEN
+        -- Ended by an admin: a moderation action, and the event says so.
+        PERFORM lp.emit_event(v_stream.id, 'stream_ended',
+            jsonb_build_object('ended_at', v_stream.ended_at, 'reason', v_reason,
+                               'by', CASE WHEN v_stream.host_id = v_actor THEN 'host' ELSE 'admin' END,
+                               'unique_viewers', v_stream.unique_viewers, 'tips_count', v_stream.tips_count));
+    END IF;
     PERFORM lp.audit('stream.end', 'stream', v_stream.id::text,
                      jsonb_build_object('status', v_stream.status, 'reason', v_reason,
                                         'by', CASE WHEN v_stream.host_id = v_actor THEN 'host' ELSE 'admin' END));

@@ -99,6 +99,11 @@ BEGIN
                              (c.to_wallet, p_amount - v_fee, 'tip'),
                              (c.fee_wallet, v_fee, 'tip_fee')) AS l (wallet_id, amount, kind)
                WHERE l.amount <> 0));
+    IF p_stream_id IS NOT NULL THEN
+        PERFORM lp.emit_event(p_stream_id, 'tip',
+            jsonb_build_object('tip_id', v_tip.id, 'sender_id', v_sender, 'amount', p_amount, 'message', v_message,
+                               'anonymous', v_tip.is_anonymous));
+    END IF;
     RETURN v_tip;
 END
 $$;

@@ -269,6 +269,18 @@ BEGIN
     -- 5. The money: every leg of every accepted tip, set-based.
     PERFORM lp.post_batch('tip', l_tx, l_ref, l_wallet, l_amount, l_kind, l_main);
 
+    -- The stream events of the tips applied now (as api.tip appends them), and one wake-up per stream.
+    INSERT INTO lp.stream_events (stream_id, kind, payload)
+    SELECT a_stream[k], 'tip',
+           jsonb_build_object('tip_id', a_tip[k], 'sender_id', a_sender[k], 'amount', a_amount[k],
+                              'message', a_message[k], 'anonymous', coalesce(a_anon[k], false))
+      FROM generate_subscripts(a_err, 1) AS k
+     WHERE a_err[k] IS NULL AND a_tip[k] IS NOT NULL AND a_stream[k] IS NOT NULL
+     ORDER BY k;
+    PERFORM pg_notify(lp.event_channel(w.stream_id), '')
+       FROM (SELECT DISTINCT a_stream[k] AS stream_id FROM generate_subscripts(a_err, 1) AS k
+              WHERE a_err[k] IS NULL AND a_tip[k] IS NOT NULL AND a_stream[k] IS NOT NULL) AS w;
+
     -- Replays (an earlier call, or an earlier tip of this batch, with the same sender and key): the original
     -- tip when the arguments match, LP106 otherwise; a duplicate of a refused tip gets its refusal.
     FOR i IN 1 .. n LOOP

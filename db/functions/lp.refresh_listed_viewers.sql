@@ -19,10 +19,16 @@ BEGIN
          WHERE c.stream_id IN (SELECT live.id FROM live)
          GROUP BY c.stream_id
     )
-    UPDATE lp.streams AS s SET listed_viewers = counted.viewers
-      FROM counted
-     WHERE s.id = counted.stream_id AND s.listed_viewers <> counted.viewers;
-    GET DIAGNOSTICS v_count = ROW_COUNT;
+    , changed AS (
+        UPDATE lp.streams AS s SET listed_viewers = counted.viewers
+          FROM counted
+         WHERE s.id = counted.stream_id AND s.listed_viewers <> counted.viewers
+        RETURNING s.id, s.listed_viewers
+    )
+    -- The viewer count changed: an event for the stream's listeners (at most one per stream and sweep).
+    SELECT count(lp.emit_event(c.id, 'viewer_count', jsonb_build_object('viewers', c.listed_viewers)))::integer
+      INTO v_count
+      FROM changed AS c;
     RETURN v_count;
 END
 $$;

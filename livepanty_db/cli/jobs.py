@@ -70,3 +70,13 @@ def expire_holds(ctx: click.Context, limit: int, until_done: bool) -> None:
 def sweep_viewers(ctx: click.Context, limit: int, until_done: bool) -> None:
     """Close viewing sessions past streams.viewer_timeout_seconds without a heartbeat (api.sweep_viewers)."""
     _run(ctx, "sweep_viewers", lambda client, n: client.sweep_viewers(limit=n), limit, until_done)
+
+
+@command.command("purge-events")
+@click.option("--limit", type=int, default=10000, show_default=True, help="Batch size (1..1000000).")
+@until_done_option
+@click.pass_context
+@catalogued_errors
+def purge_events(ctx: click.Context, limit: int, until_done: bool) -> None:
+    """Delete stream events older than events.retention_days (api.purge_stream_events)."""
+    _run(ctx, "purge_stream_events", lambda client, n: client.purge_stream_events(limit=n), limit, until_done)

@@ -7,12 +7,14 @@ printed once, on stderr in table mode (json/csv: in the record); the database ke
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 import click
 
+from livepanty_db import events
 from livepanty_db.cli.common import (
     acting,
     catalogued_errors,
@@ -28,6 +30,7 @@ from livepanty_db.models import (
     PerformerBlock,
     Stream,
     StreamConsent,
+    StreamEvent,
     StreamListing,
     StreamStart,
     StreamViewer,
@@ -286,3 +289,35 @@ def of_performer(ctx: click.Context, performer: str, as_login: str, limit: int) 
     with acting(ctx, as_login) as tx:
         streams = tx.list_performer_streams(performer_id, limit=limit)
     emit_models(streams, Stream, STREAM_TABLE)
+
+
+@command.command("watch")
+@click.argument("stream_id")
+@as_option
+@click.option(
+    "--after", default=None, metavar="POSITION", help="Start after this position (default: the oldest kept)."
+)
+@click.option("--count", type=int, default=None, help="Stop after this many events (default: never).")
+@click.option("--wait", type=float, default=30.0, show_default=True, help="Read at least every WAIT seconds.")
+@click.pass_context
+@catalogued_errors
+def watch(
+    ctx: click.Context, stream_id: str, as_login: str, after: str | None, count: int | None, wait: float
+) -> None:
+    """Print STREAM_ID's events as they come (api.stream_events, woken by LISTEN), one line each."""
+    client = operator_client(ctx)
+
+    def read(position: str | None, limit: int) -> list[StreamEvent]:
+        with acting(ctx, as_login) as tx:
+            return tx.stream_events(stream_id, after=position, limit=limit)
+
+    followed = events.follow(client, stream_id, after=after, wait=wait, read=read)
+    for printed, event in enumerate(followed, start=1):
+        if output_format() == "table":
+            click.echo(
+                f"{event.position}  {event.created_at:%H:%M:%S}  {event.kind:<14} {json.dumps(event.payload)}"
+            )
+        else:
+            emit_models([event], StreamEvent)
+        if count is not None and printed >= count:
+            break

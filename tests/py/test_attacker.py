@@ -91,6 +91,7 @@ GATES: dict[str, str] = {
     "list_live_streams": "user",
     "list_performer_streams": "user",
     "stream_top_tippers": "user",
+    "stream_events": "user",
     "heartbeat_stream": "user",
     "leave_stream": "user",
     "list_stream_viewers": "user",  # the host or staff (LP002 otherwise, after the stream is found)
@@ -135,6 +136,7 @@ GATES: dict[str, str] = {
     "expire_holds": "service",
     "check_stream_key": "service",
     "sweep_viewers": "service",
+    "purge_stream_events": "service",
     "sweep_wallets": "service",
     # the e-mail delivery service only (the outbox holds reset tokens)
     "claim_messages": "mailer",

@@ -14,7 +14,7 @@
 --            (inactive) beside the seeded ones, idempotency record ik1
 --   sessions ua-<user> for vera, victor, pia, mona, adam; one reset token (victor)
 BEGIN;
-SELECT plan(176);
+SELECT plan(177);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -52,6 +52,8 @@ BEGIN
         WHEN 'stream_consents' THEN 'tests.username(performer_id) || ''@'' || tests.stream_title(stream_id)'
         WHEN 'stream_counters' THEN 'tests.stream_title(stream_id) || '':'' || shard'
         WHEN 'performer_blocks' THEN 'tests.username(performer_id) || '' blocks '' || tests.username(blocked_id)'
+        WHEN 'stream_events' THEN 'tests.stream_title(stream_id) || '':'' || kind'
+        WHEN 'stream_event_horizons' THEN 'tests.stream_title(stream_id)'
         WHEN 'kyc_verifications' THEN 'provider_reference'
         WHEN 'reports' THEN 'description'
         WHEN 'moderation_flags' THEN 'content_ref'
@@ -191,6 +193,8 @@ BEGIN
         (v_s1, tests.user_id('pia'), '203.0.113.1'), (v_s1, tests.user_id('paul'), '203.0.113.2');
     INSERT INTO lp.stream_counters (stream_id, shard, current_viewers, unique_viewers) VALUES (v_s1, 1, 2, 2);
     INSERT INTO lp.performer_blocks (performer_id, blocked_id) VALUES (tests.user_id('paul'), tests.user_id('vera'));
+    INSERT INTO lp.stream_events (stream_id, kind) VALUES (v_s1, 'stream_started');
+    INSERT INTO lp.stream_event_horizons (stream_id, tx, id) VALUES (v_s4, '1', 1);
     INSERT INTO lp.stream_viewers (stream_id, user_id) VALUES
         (v_s1, tests.user_id('vera')), (v_s1, tests.user_id('victor')), (v_s4, tests.user_id('victor'));
 
@@ -281,6 +285,7 @@ SELECT is_empty($$SELECT tests.labels('stream_performers')$$, 'viewer: not who e
 SELECT is_empty($$SELECT tests.labels('stream_consents')$$, 'viewer: no consent records');
 SELECT is_empty($$SELECT tests.labels('performer_blocks')$$, 'viewer: not whom a performer blocked (not even themselves)');
 SELECT throws_ok($$SELECT * FROM lp.stream_counters$$, '42501', NULL, 'viewer: the counter rows are not readable (api.get_stream sums them)');
+SELECT throws_ok($$SELECT * FROM lp.stream_events$$, '42501', NULL, 'viewer: the event rows are not readable (api.stream_events reads them, with anonymity)');
 SELECT set_eq($$SELECT tests.labels('kyc_verifications')$$, ARRAY['kyc-vera'], 'viewer: only their own KYC verification');
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1'], 'viewer: only the reports they filed');
 SELECT is_empty($$SELECT tests.labels('moderation_flags')$$, 'viewer: no moderation flags');

@@ -1,0 +1,67 @@
+CREATE FUNCTION api.stream_events(p_stream_id uuid, p_after text DEFAULT NULL, p_limit integer DEFAULT 100)
+RETURNS TABLE (
+    "position" text,
+    id         bigint,
+    kind       text,
+    payload    jsonb,
+    created_at timestamptz
+)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_actor  uuid := lp.require_user();
+    v_admin  boolean := lp.current_user_role() = 'admin';
+    v_stream lp.streams;
+    v_tx     xid8;
+    v_id     bigint;
+    v_purged lp.stream_event_horizons;
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_limit must be between 1 and 1000';
+    END IF;
+    SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL;
+    IF v_stream.id IS NULL
+       OR (v_stream.visibility <> 'public' AND v_stream.host_id <> v_actor
+           AND NOT EXISTS (SELECT 1 FROM lp.stream_performers AS sp
+                            WHERE sp.stream_id = v_stream.id AND sp.performer_id = v_actor)
+           AND lp.current_user_role() NOT IN ('moderator', 'admin')) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
+    END IF;
+    IF p_after IS NOT NULL THEN
+        IF p_after !~ '^[0-9]{1,20}/[0-9]{1,19}$' THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_after is a position returned by this function (tx/id)';
+        END IF;
+        v_tx := split_part(p_after, '/', 1)::xid8;
+        v_id := split_part(p_after, '/', 2)::bigint;
+        SELECT h.* INTO v_purged FROM lp.stream_event_horizons AS h WHERE h.stream_id = v_stream.id;
+        IF v_purged.stream_id IS NOT NULL AND (v_tx, v_id) < (v_purged.tx, v_purged.id) THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP125', MESSAGE = 'events after this position were purged',
+                DETAIL = format('purged through %s/%s', v_purged.tx, v_purged.id),
+                HINT = 'Resync: read the stream''s state (api.get_stream), then the events from the start (p_after NULL).';
+        END IF;
+    END IF;
+    -- Only events of transactions older than every transaction still running: none of those can still commit,
+    -- so nothing ever appears behind a position already returned. A tip's sender is named unless the tip is
+    -- anonymous (then only admins learn who).
+    RETURN QUERY
+    SELECT e.tx::text || '/' || e.id::text, e.id, e.kind::text,
+           CASE WHEN e.kind = 'tip' THEN
+                    CASE WHEN (e.payload ->> 'anonymous')::boolean AND NOT v_admin
+                         THEN (e.payload - 'sender_id') || jsonb_build_object('sender_name', 'anonymous')
+                         ELSE e.payload || jsonb_build_object('sender_name', coalesce(u.display_name, u.username::text))
+                    END
+                ELSE e.payload END,
+           e.created_at
+      FROM lp.stream_events AS e
+      LEFT JOIN lp.users AS u ON e.kind = 'tip' AND u.id = (e.payload ->> 'sender_id')::uuid
+     WHERE e.stream_id = v_stream.id
+       AND (v_tx IS NULL OR (e.tx, e.id) > (v_tx, v_id))
+       AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
+     ORDER BY e.tx, e.id
+     LIMIT p_limit;
+END
+$$;
+COMMENT ON FUNCTION api.stream_events(uuid, text, integer) IS 'A stream''s events after a position (NULL: from the oldest kept), in their one order, at most p_limit (1..1000): position (pass the last one back as p_after), id, kind (stream_started, stream_ended, tip, viewer_count), payload, created_at. Only events of finished transactions older than every running one: a position once returned never has an event appear behind it. Tips name their sender (sender_id, sender_name) unless anonymous ("anonymous" for everyone but admins). Visible like the stream: public ones to any signed-in user, others to the host, co-performers and staff. LP001 nobody acting, LP003 unknown or not visible stream, LP018 bad position or limit, LP125 the events after p_after were purged (resync).';
+REVOKE ALL ON FUNCTION api.stream_events(uuid, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.stream_events(uuid, text, integer) TO livepanty_app, livepanty_service;

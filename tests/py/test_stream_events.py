@@ -1,0 +1,190 @@
+"""Following a stream's events with the client (``Client.events``, ``AsyncClient.events``).
+
+Tips committed by other connections reach a follower; its listening connection is killed in the middle (as a
+server restart or a network cut would) and it goes on without losing or repeating an event; a follower that
+resumes from a stored position gets exactly the rest; the async follower does the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import psycopg
+from click.testing import CliRunner
+
+from livepanty_db import AsyncClient, Client, StreamEvent
+from livepanty_db.cli import main
+from livepanty_db.events import channel
+
+PASSWORD = "events test 123"
+
+
+def setup(db_url: str) -> dict[str, Any]:
+    client = Client(db_url)
+    people: dict[str, Any] = {"client": client}
+    for name, role in (("pia", "performer"), ("vic", "viewer")):
+        account = client.register_user(
+            email=f"{name}@example.com",
+            username=name,
+            password=PASSWORD,
+            date_of_birth="1990-01-01",
+            role=role,
+        )
+        people[name] = account.id
+        people[f"{name}_token"] = client.login(name, PASSWORD).token
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
+            " reviewed_at, expires_at) VALUES (%s, 'identity', 'approved', 'passport', 'DE', now(),"
+            " now() + interval '1 year')",
+            [people["pia"]],
+        )
+        conn.execute(
+            "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(), ARRAY["
+            "ROW(lp.system_wallet('issuance'), -100000, 'purchase', 0, false)::lp.posting,"
+            "ROW((SELECT id FROM lp.wallets WHERE user_id = %s), 100000, 'purchase', 0, false)::lp.posting])",
+            [people["vic"]],
+        )
+    with client.session(people["pia_token"]) as tx:
+        stream = tx.schedule_stream("Events")
+        tx.consent_to_stream(stream.id, ip_address="203.0.113.1")
+        tx.start_stream(stream.id)
+    people["stream"] = stream.id
+    return people
+
+
+def tip(people: dict[str, Any], n: int) -> None:
+    with people["client"].session(people["vic_token"]) as tx:
+        tx.tip(
+            people["pia"],
+            10 + n,
+            idempotency_key=f"t-{n}",
+            stream_id=people["stream"],
+            is_anonymous=n % 3 == 0,
+        )
+
+
+def all_events(db_url: str, stream_id: Any) -> list[int]:
+    with psycopg.connect(db_url) as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM lp.stream_events WHERE stream_id = %s ORDER BY tx, id", [stream_id]
+            )
+        ]
+
+
+def kill_listeners(db_url: str, stream_id: Any) -> int:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = %s",
+            [f'LISTEN "{channel(stream_id)}"'],
+        ).fetchone()
+    return int(row[0])
+
+
+def test_a_follower_loses_nothing_when_its_connection_dies(db_url: str) -> None:
+    people = setup(db_url)
+    client: Client = people["client"]
+    received: list[StreamEvent] = []
+    wanted = 1 + 30  # stream_started, 30 tips
+    done = threading.Event()
+
+    def follow() -> None:
+        for event in client.events(people["stream"], token=people["vic_token"], wait=0.5):
+            received.append(event)
+            if len(received) >= wanted:
+                break
+        done.set()
+
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    killed = 0
+    for n in range(30):
+        tip(people, n)
+        if n in (10, 20):
+            deadline = time.monotonic() + 5
+            while not (k := kill_listeners(db_url, people["stream"])) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            killed += k
+        time.sleep(0.01)
+    assert done.wait(20), f"the follower got {len(received)} of {wanted} events"
+    assert killed == 2  # its listening connection was killed twice
+    ids = [event.id for event in received]
+    assert ids == all_events(db_url, people["stream"])  # every event, once, in the log's order
+    tips = [event for event in received if event.kind == "tip"]
+    assert [event.payload["amount"] for event in tips] == [10 + n for n in range(30)]
+    assert all(
+        (event.payload["sender_name"] == "anonymous") == (n % 3 == 0)
+        and ("sender_id" in event.payload) != (n % 3 == 0)
+        for n, event in enumerate(tips)
+    )
+
+    # A follower that stored a position resumes after it: the rest, exactly.
+    resumed: list[int] = []
+    for event in client.events(
+        people["stream"], token=people["vic_token"], after=received[9].position, wait=0.2
+    ):
+        resumed.append(event.id)
+        if len(resumed) == len(ids) - 10:
+            break
+    assert resumed == ids[10:]
+    client.close()
+
+
+def test_the_async_follower(db_url: str) -> None:
+    people = setup(db_url)
+
+    async def run() -> list[StreamEvent]:
+        async with AsyncClient(db_url) as client:
+            received: list[StreamEvent] = []
+
+            async def follow() -> None:
+                async for event in client.events(people["stream"], token=people["vic_token"], wait=0.5):
+                    received.append(event)
+                    if len(received) == 11:
+                        return
+
+            task = asyncio.create_task(follow())
+            for n in range(10):
+                await asyncio.to_thread(tip, people, n)
+                if n == 5:
+                    await asyncio.sleep(0.2)
+                    await asyncio.to_thread(kill_listeners, db_url, people["stream"])
+            await asyncio.wait_for(task, 20)
+            return received
+
+    received = asyncio.run(run())
+    assert [event.id for event in received] == all_events(db_url, people["stream"])
+    assert [event.kind for event in received] == ["stream_started"] + ["tip"] * 10
+    people["client"].close()
+
+
+def test_streams_watch_prints_the_events(db_url: str) -> None:
+    people = setup(db_url)
+    for n in range(3):
+        tip(people, n + 1)
+    result = CliRunner().invoke(
+        main,
+        [
+            "--dsn",
+            db_url,
+            "streams",
+            "watch",
+            str(people["stream"]),
+            "--as",
+            "vic",
+            "--count",
+            "4",
+            "--wait",
+            "0.2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert [line.split()[2] for line in lines] == ["stream_started", "tip", "tip", "tip"]
+    assert '"sender_name": "vic"' in lines[1]
+    people["client"].close()
