@@ -981,6 +981,11 @@ class _Api:
         """Service role job: delete up to ``limit`` events older than events.retention_days."""
         return self._one(sql.PURGE_STREAM_EVENTS, {"limit": limit}, scalar_row)
 
+    def wake_stream_listeners(self, after: str | None = None) -> str:
+        """Service role, the notifier (events.wake_up "notifier"): one wake-up per stream with events after
+        ``after``; returns the position to pass next time (None: start from now)."""
+        return self._one(sql.WAKE_STREAM_LISTENERS, {"after": after}, scalar_row)
+
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 
     def claim_messages(self, limit: int = 10, *, lease: timedelta = DEFAULT_LEASE) -> list[OutboxMessage]:
@@ -2000,6 +2005,11 @@ class _AsyncApi:
     async def purge_stream_events(self, limit: int = 10000) -> int:
         """Service role job: delete up to ``limit`` events older than events.retention_days."""
         return await self._one(sql.PURGE_STREAM_EVENTS, {"limit": limit}, scalar_row)
+
+    async def wake_stream_listeners(self, after: str | None = None) -> str:
+        """Service role, the notifier (events.wake_up "notifier"): one wake-up per stream with events after
+        ``after``; returns the position to pass next time (None: start from now)."""
+        return await self._one(sql.WAKE_STREAM_LISTENERS, {"after": after}, scalar_row)
 
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 

@@ -548,3 +548,4 @@ SELECT * FROM api.stream_events(
     p_limit     => %(limit)s::integer)
 """
 PURGE_STREAM_EVENTS = "SELECT api.purge_stream_events(p_limit => %(limit)s::integer)"
+WAKE_STREAM_LISTENERS = "SELECT api.wake_stream_listeners(p_after => %(after)s::text)"

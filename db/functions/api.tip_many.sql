@@ -279,7 +279,8 @@ BEGIN
      ORDER BY k;
     PERFORM pg_notify(lp.event_channel(w.stream_id), '')
        FROM (SELECT DISTINCT a_stream[k] AS stream_id FROM generate_subscripts(a_err, 1) AS k
-              WHERE a_err[k] IS NULL AND a_tip[k] IS NOT NULL AND a_stream[k] IS NOT NULL) AS w;
+              WHERE a_err[k] IS NULL AND a_tip[k] IS NOT NULL AND a_stream[k] IS NOT NULL) AS w
+      WHERE lp.setting('events.wake_up') = '"commit"';
 
     -- Replays (an earlier call, or an earlier tip of this batch, with the same sender and key): the original
     -- tip when the arguments match, LP106 otherwise; a duplicate of a refused tip gets its refusal.

@@ -1,5 +1,5 @@
 -- Undo 0020_stream_events.
-DELETE FROM lp.settings WHERE key = 'events.retention_days';
+DELETE FROM lp.settings WHERE key IN ('events.retention_days', 'events.wake_up');
 SET ROLE livepanty_owner;
 DROP TABLE lp.stream_event_horizons;
 DROP TABLE lp.stream_events;

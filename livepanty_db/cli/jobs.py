@@ -6,6 +6,7 @@ items it processed (``--until-done`` repeats it, one transaction per batch, unti
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import click
@@ -80,3 +81,19 @@ def sweep_viewers(ctx: click.Context, limit: int, until_done: bool) -> None:
 def purge_events(ctx: click.Context, limit: int, until_done: bool) -> None:
     """Delete stream events older than events.retention_days (api.purge_stream_events)."""
     _run(ctx, "purge_stream_events", lambda client, n: client.purge_stream_events(limit=n), limit, until_done)
+
+
+@command.command("wake-listeners")
+@click.option("--interval", type=float, default=0.02, show_default=True, help="Seconds between two calls.")
+@click.option("--once", is_flag=True, help="One call (from now: it only finds the position) and stop.")
+@click.pass_context
+@catalogued_errors
+def wake_listeners(ctx: click.Context, interval: float, once: bool) -> None:
+    """The notifier of events.wake_up "notifier": wake each stream's listeners once per interval at most
+    (api.wake_stream_listeners), instead of every transaction NOTIFYing at its commit."""
+    client = service_client(ctx)
+    position = client.wake_stream_listeners(None)
+    note(f"wake-listeners: from position {position}, every {interval} s")
+    while not once:
+        time.sleep(interval)
+        position = client.wake_stream_listeners(position)

@@ -137,6 +137,7 @@ GATES: dict[str, str] = {
     "check_stream_key": "service",
     "sweep_viewers": "service",
     "purge_stream_events": "service",
+    "wake_stream_listeners": "service",
     "sweep_wallets": "service",
     # the e-mail delivery service only (the outbox holds reset tokens)
     "claim_messages": "mailer",

@@ -188,3 +188,49 @@ def test_streams_watch_prints_the_events(db_url: str) -> None:
     assert [line.split()[2] for line in lines] == ["stream_started", "tip", "tip", "tip"]
     assert '"sender_name": "vic"' in lines[1]
     people["client"].close()
+
+
+def test_the_notifier_mode_wakes_listeners_once_per_stream(db_url: str) -> None:
+    """events.wake_up "notifier": tips NOTIFY nothing at commit; api.wake_stream_listeners sends one wake-up
+    per stream with new events and hands back the position to go on from."""
+    people = setup(db_url)
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        admin.execute("UPDATE lp.settings SET value = '\"notifier\"' WHERE key = 'events.wake_up'")
+    service = Client(db_url, role="livepanty_service")
+    with psycopg.connect(db_url, autocommit=True) as listener:
+        listener.execute(f'LISTEN "{channel(people["stream"])}"')
+        position = service.wake_stream_listeners(None)
+        for n in range(3):
+            tip(people, n)
+        assert list(listener.notifies(timeout=0.3)) == []  # the tips' commits woke nobody
+        moved = service.wake_stream_listeners(position)
+        woken = list(listener.notifies(timeout=1.0, stop_after=1))
+        assert [int(w.payload) for w in woken] == [max(all_events(db_url, people["stream"]))]
+        assert moved != position
+        assert service.wake_stream_listeners(moved) == moved  # nothing new: the same position, nobody woken
+        assert list(listener.notifies(timeout=0.3)) == []
+    # A follower in this mode: the notifier's wake-ups (or its own polling) bring every event.
+    stop = threading.Event()
+
+    def notifier() -> None:
+        at = service.wake_stream_listeners(None)
+        while not stop.is_set():
+            at = service.wake_stream_listeners(at)
+            time.sleep(0.02)
+
+    running = threading.Thread(target=notifier)
+    running.start()
+    try:
+        got: list[int] = []
+        for n in range(3, 8):
+            tip(people, n)
+        for event in people["client"].events(people["stream"], token=people["vic_token"], wait=5.0):
+            got.append(event.id)
+            if len(got) == len(all_events(db_url, people["stream"])):
+                break
+        assert got == all_events(db_url, people["stream"])
+    finally:
+        stop.set()
+        running.join()
+        service.close()
+        people["client"].close()
