@@ -19,9 +19,11 @@ BEGIN
     END IF;
     -- The performer and staff see every stream; anyone else the public ones.
     v_all := p_performer_id = v_actor OR lp.current_user_role() IN ('moderator', 'admin');
+    -- LATERAL, not (lp.stream_info(s)).*: that form calls the function once per column.
     RETURN QUERY
-    SELECT (lp.stream_info(s)).*
+    SELECT i.*
       FROM lp.streams AS s
+     CROSS JOIN LATERAL lp.stream_info(s) AS i
      WHERE s.host_id = p_performer_id AND s.deleted_at IS NULL
        AND (v_all OR s.visibility = 'public')
        AND (p_after_created IS NULL OR (s.created_at, s.id) < (p_after_created, p_after_id))
