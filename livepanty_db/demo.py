@@ -161,11 +161,12 @@ def _show_refusals(app: Client, vera_id: UUID) -> None:
 
 #: What vera buys each run (large + medium = 7100 tokens) and spends: tips of 6000 and 200 (anonymous) and a
 #: hold of 800 of which 500 is captured. With the 20 % fee paula earns 4800 + 160 + 400 = 5360 tokens a run,
-#: enough for the default minimum payout of 5000.
+#: enough for the default minimum payout of 5000. In paula's live stream vera tips 100 and 50 (anonymous).
 BUNDLES = ("large", "medium")
 TIP, ANONYMOUS_TIP = 6000, 200
 HOLD, CAPTURE = 800, 500
 PAYOUT = 5000
+STREAM_TIPS = ((100, "hello from the demo", False), (50, None, True))
 KYC_DOCUMENT = {
     "document_type": "passport",
     "document_country": "DE",
@@ -252,6 +253,45 @@ def _pay_out(service: Client, app: Client, admin_id: UUID, paula: str) -> None:
     steps.append(service.mark_payout_paid(payout.id, reference, idempotency_key=new_idempotency_key()))
     print("request (paula) -> approve (admin) -> mark paid (livepanty_service):")
     _table(steps, ["status", "tokens", "amount_minor", "currency", "method", "provider_reference"])
+
+
+def _live_stream(app: Client, vera: str, paula: str, paula_id: UUID) -> None:
+    _heading("paula goes live: the go-live gate (approved KYC, her consent), vera watches and tips, events")
+    with app.session(paula) as tx:
+        for old in tx.list_performer_streams(paula_id, limit=200):
+            if old.status == "live":  # left by an interrupted run
+                tx.end_stream(old.id, reason="demo: an earlier run was interrupted")
+        stream = tx.schedule_stream("Demo night", category="music", tags=["demo"])
+        tx.consent_to_stream(stream.id, ip_address="203.0.113.9", user_agent="demo/1.0")
+        started = tx.start_stream(stream.id)
+    print(
+        f"stream {stream.id} is {started.status}; its ingest key was returned once (only its hash is stored)"
+    )
+    with app.session(vera) as tx:
+        viewing = tx.join_stream(stream.id)
+        print(f"vera joined: {viewing.viewers} viewer(s)")
+        for amount, message, anonymous in STREAM_TIPS:
+            tx.tip(
+                paula_id, amount, idempotency_key=new_idempotency_key(), stream_id=stream.id,
+                message=message, is_anonymous=anonymous,
+            )  # fmt: skip
+        tx.heartbeat_stream(stream.id)
+    with app.session(paula) as tx:
+        print("who is watching (api.list_stream_viewers, as the host):")
+        _table(tx.list_stream_viewers(stream.id), ["username", "joined_at", "watch_seconds"])
+        print("the leaderboard (api.stream_top_tippers): the anonymous tip stays anonymous to paula")
+        _table(tx.stream_top_tippers(stream.id), ["rank", "tipper_name", "anonymous", "tokens", "tips"])
+        ended = tx.end_stream(stream.id, reason="good night")
+    print(
+        f"paula ended it: {ended.unique_viewers} unique viewer(s), {ended.tips_count} tips,"
+        f" {ended.tips_tokens} tokens, {ended.watch_seconds} s watched"
+    )
+    with app.session(vera) as tx:
+        print("the stream's event log (api.stream_events; Client.events follows it live):")
+        _table(tx.stream_events(stream.id), ["position", "kind", "payload"])
+        [summary] = [row for row in tx.stream_summary() if row.id == stream.id]
+        print("api.stream_summary as vera sees it (tokens tipped, the host's earnings, hidden from her):")
+        _table([summary], ["title", "status", "peak_viewers", "unique_viewers", "tip_count", "tokens_tipped"])
 
 
 def _show_wallets(service: Client, admin_id: UUID, people: dict[str, UUID]) -> None:
@@ -361,6 +401,7 @@ def run(dsn: str) -> None:
         _tip(app, vera, paula, paula_id)
         _hold(app, service, vera, paula_id)
         _pay_out(service, app, admin_id, paula)
+        _live_stream(app, vera, paula, paula_id)
         _show_wallets(service, admin_id, {"vera_viewer": vera_id, "paula_performs": paula_id})
         for token in (vera, paula):
             with app.session(token) as tx:

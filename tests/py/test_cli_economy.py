@@ -666,6 +666,9 @@ def test_demo_runs_twice_on_a_fresh_database(db_url: str, capsys: pytest.Capture
     for output in (first, second):
         assert "no violations" in output
         assert "payouts.hold_days" in output
+        assert "paula ended it: 1 unique viewer(s), 2 tips, 150 tokens" in output
+        assert "stream_started" in output
+        assert "stream_ended" in output
     assert "exists already" in second
     with psycopg.connect(db_url) as conn:
         paid = conn.execute("SELECT count(*) FROM lp.payouts WHERE status = 'paid'").fetchone()
