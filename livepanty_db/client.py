@@ -79,6 +79,7 @@ from livepanty_db.models import (
     Payment,
     Payout,
     PerformerBlock,
+    PerformerTopTipper,
     Preferences,
     PublicProfile,
     Sanction,
@@ -985,6 +986,13 @@ class _Api:
         """Service role, the notifier (events.wake_up "notifier"): one wake-up per stream with events after
         ``after``; returns the position to pass next time (None: start from now)."""
         return self._one(sql.WAKE_STREAM_LISTENERS, {"after": after}, scalar_row)
+
+    def performer_top_tippers(
+        self, performer_id: Id, *, period: str = "week", limit: int = 10
+    ) -> list[PerformerTopTipper]:
+        """A performer's leaderboard over ``period`` (day, week, month, all); anonymous ones without id."""
+        params = {"performer_id": performer_id, "period": period, "limit": limit}
+        return self._fetch(sql.PERFORMER_TOP_TIPPERS, params, class_row(PerformerTopTipper))
 
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 
@@ -2010,6 +2018,13 @@ class _AsyncApi:
         """Service role, the notifier (events.wake_up "notifier"): one wake-up per stream with events after
         ``after``; returns the position to pass next time (None: start from now)."""
         return await self._one(sql.WAKE_STREAM_LISTENERS, {"after": after}, scalar_row)
+
+    async def performer_top_tippers(
+        self, performer_id: Id, *, period: str = "week", limit: int = 10
+    ) -> list[PerformerTopTipper]:
+        """A performer's leaderboard over ``period`` (day, week, month, all); anonymous ones without id."""
+        params = {"performer_id": performer_id, "period": period, "limit": limit}
+        return await self._fetch(sql.PERFORMER_TOP_TIPPERS, params, class_row(PerformerTopTipper))
 
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 

@@ -669,6 +669,11 @@ class TopTipper:
 
 
 @dataclass(frozen=True, slots=True)
+class PerformerTopTipper(TopTipper):
+    """``api.performer_top_tippers``: a place on a performer's leaderboard (the columns of TopTipper)."""
+
+
+@dataclass(frozen=True, slots=True)
 class StreamEvent:
     """``api.stream_events``: one event of a stream, in its log's order."""
 
@@ -789,4 +794,5 @@ SQL_FUNCTIONS: dict[type, str] = {
     StreamListing: "api.list_live_streams",
     TopTipper: "api.stream_top_tippers",
     StreamEvent: "api.stream_events",
+    PerformerTopTipper: "api.performer_top_tippers",
 }

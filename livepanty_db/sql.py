@@ -549,3 +549,9 @@ SELECT * FROM api.stream_events(
 """
 PURGE_STREAM_EVENTS = "SELECT api.purge_stream_events(p_limit => %(limit)s::integer)"
 WAKE_STREAM_LISTENERS = "SELECT api.wake_stream_listeners(p_after => %(after)s::text)"
+PERFORMER_TOP_TIPPERS = """
+SELECT * FROM api.performer_top_tippers(
+    p_performer_id => %(performer_id)s::uuid,
+    p_period       => %(period)s::text,
+    p_limit        => %(limit)s::integer)
+"""

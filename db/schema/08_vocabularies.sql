@@ -33,4 +33,7 @@ COMMENT ON TYPE lp.stream_status IS 'State of a stream (lp.streams.status): sche
 CREATE TYPE lp.stream_visibility AS ENUM ('public', 'private', 'group');
 COMMENT ON TYPE lp.stream_visibility IS 'Who may watch a stream (lp.streams.visibility).';
 
+CREATE TYPE lp.leaderboard_period AS ENUM ('day', 'week', 'month', 'all');
+COMMENT ON TYPE lp.leaderboard_period IS 'The period of a performer''s leaderboard: the last day, 7 days, 30 days, or all time.';
+
 RESET ROLE;

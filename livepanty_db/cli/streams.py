@@ -28,6 +28,7 @@ from livepanty_db.cli.output import note
 from livepanty_db.cli.values import Vocabulary
 from livepanty_db.models import (
     PerformerBlock,
+    PerformerTopTipper,
     Stream,
     StreamConsent,
     StreamEvent,
@@ -321,3 +322,18 @@ def watch(
             emit_models([event], StreamEvent)
         if count is not None and printed >= count:
             break
+
+
+@command.command("leaderboard")
+@click.argument("performer")
+@as_option
+@click.option("--period", type=Vocabulary("leaderboard_period"), default="week", show_default=True)
+@click.option("--limit", type=int, default=10, show_default=True, help="Places (1..100).")
+@click.pass_context
+@catalogued_errors
+def leaderboard(ctx: click.Context, performer: str, as_login: str, period: str, limit: int) -> None:
+    """PERFORMER's top tippers over --period (api.performer_top_tippers)."""
+    performer_id = resolve_login(operator_client(ctx), performer, "PERFORMER")
+    with acting(ctx, as_login) as tx:
+        places = tx.performer_top_tippers(performer_id, period=period, limit=limit)
+    emit_models(places, PerformerTopTipper)

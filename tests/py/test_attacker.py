@@ -91,6 +91,7 @@ GATES: dict[str, str] = {
     "list_live_streams": "user",
     "list_performer_streams": "user",
     "stream_top_tippers": "user",
+    "performer_top_tippers": "user",
     "stream_events": "user",
     "heartbeat_stream": "user",
     "leave_stream": "user",

@@ -221,3 +221,21 @@ def test_viewers_through_the_client_and_the_cli(db_url: str, cast: dict[str, Any
     assert (swept["job"], swept["processed"]) == ("sweep_viewers", 1)
     with client.session(cast["pia_token"]) as tx:
         assert tx.get_stream(stream.id).current_viewers == 0
+
+
+def test_the_leaderboard_command(db_url: str, cast: dict[str, Any]) -> None:
+    client: Client = cast["client"]
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(), ARRAY["
+            "ROW(lp.system_wallet('issuance'), -1000, 'purchase', 0, false)::lp.posting,"
+            "ROW((SELECT id FROM lp.wallets WHERE user_id = %s), 1000, 'purchase', 0, false)::lp.posting])",
+            [cast["vic"]],
+        )
+    with client.session(cast["vic_token"]) as tx:
+        tx.tip(cast["pia"], 40, idempotency_key="lb-1")
+        tx.tip(cast["pia"], 15, idempotency_key="lb-2", is_anonymous=True)
+    shown = cli(db_url, "streams", "leaderboard", "pia", "--as", "vic", "--period", "day", fmt="json")
+    rows = json.loads(shown.stdout)
+    assert [(r["tipper_name"], r["tokens"]) for r in rows] == [("vic", 40), ("anonymous", 15)]
+    assert cli(db_url, "streams", "leaderboard", "pia", "--as", "vic", "--period", "year").exit_code == 2

@@ -2,7 +2,7 @@
 -- api.remove_stream_performer, api.consent_to_stream, api.start_stream (the go-live gate), api.rotate_stream_key,
 -- api.check_stream_key, api.end_stream, api.get_stream. Every refusal with its SQLSTATE and nothing changed.
 BEGIN;
-SELECT plan(132);
+SELECT plan(136);
 
 -- Shared helpers (tests/sql/helpers/*.sql): tests.create_user, tests.user_id, tests.authenticate_as,
 -- tests.clear_authentication, tests.wallet.
@@ -279,6 +279,14 @@ SELECT results_eq(format($$SELECT rank, tipper_id, tipper_name, anonymous, token
                                   (2::bigint, NULL::uuid, 'anonymous', true, 30::bigint, 1::bigint)$$, tests.user_id('vic')),
                   'stream_top_tippers: named and anonymous tips ranked apart; the anonymous one without id or name');
 SELECT throws_ok(format($$SELECT * FROM api.stream_top_tippers(%L, 0)$$, tests.sid('Sunrise yoga')), 'LP018', NULL, 'stream_top_tippers: a limit of 0 is LP018');
+SELECT results_eq(format($$SELECT rank, tipper_name, anonymous, tokens FROM api.performer_top_tippers(%L, 'day')$$, tests.user_id('pia')),
+                  $$VALUES (1::bigint, 'vic', false, 50::bigint), (2::bigint, 'anonymous', true, 30::bigint)$$,
+                  'performer_top_tippers: pia''s leaderboard of the day, the anonymous entry apart and unnamed');
+SELECT is((SELECT count(*) FROM api.performer_top_tippers(tests.user_id('pia'), 'all')), 2::bigint, 'performer_top_tippers: all time');
+SELECT throws_ok(format($$SELECT * FROM api.performer_top_tippers(%L, 'year')$$, tests.user_id('pia')), 'LP018', NULL,
+                 'performer_top_tippers: an unknown period is LP018');
+SELECT throws_ok(format($$SELECT * FROM api.performer_top_tippers(%L)$$, tests.user_id('vic')), 'LP003', NULL,
+                 'performer_top_tippers: someone who is not a performer is LP003');
 SELECT throws_ok(format($$SELECT * FROM api.stream_top_tippers(%L)$$, tests.sid('Private room')), 'LP003', NULL, 'stream_top_tippers: a private stream is LP003 to a viewer');
 SELECT tests.authenticate_as('pia');
 SELECT results_eq(format($$SELECT tip_count, tokens_tipped FROM api.stream_stats(%L)$$, tests.sid('Sunrise yoga')),
