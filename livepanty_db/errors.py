@@ -330,7 +330,7 @@ class NotWatching(LivepantyError):
 
 
 class BlockedByPerformer(LivepantyError):
-    """LP124: the performer has blocked this user from their streams."""
+    """LP124: the performer has blocked this user (from their streams, their tips and holds)."""
 
     code = "LP124"
 

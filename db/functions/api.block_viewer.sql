@@ -17,14 +17,19 @@ BEGIN
     INSERT INTO lp.performer_blocks (performer_id, blocked_id, reason) VALUES (v_performer, p_user_id, v_reason)
     ON CONFLICT (performer_id, blocked_id) DO UPDATE SET reason = coalesce(EXCLUDED.reason, lp.performer_blocks.reason)
     RETURNING * INTO v_block;
-    -- Out of the performer's live stream at once.
-    FOR v_stream IN SELECT s.id FROM lp.streams AS s WHERE s.host_id = v_performer AND s.status = 'live' LOOP
+    -- Out of the performer's live stream at once. The stream row FOR NO KEY UPDATE first: a join in flight
+    -- (it holds the row FOR SHARE) commits before, and its session is closed here; a later join waits for this
+    -- block and then sees it (LP124). Tips naming the stream likewise.
+    FOR v_stream IN SELECT s.id FROM lp.streams AS s
+                     WHERE s.host_id = v_performer AND s.status = 'live' AND s.deleted_at IS NULL
+                     ORDER BY s.id
+                       FOR NO KEY UPDATE LOOP
         PERFORM lp.close_viewing(v_stream, p_user_id);
     END LOOP;
     PERFORM lp.audit('stream.block', 'user', p_user_id::text, jsonb_build_object('reason', v_reason));
     RETURN v_block;
 END
 $$;
-COMMENT ON FUNCTION api.block_viewer(uuid, text) IS 'The acting performer keeps a user out of their streams (optional reason, 500 characters): the user cannot join them (LP124) and is taken out of the one they are watching now. Blocking again keeps one block (a new reason replaces the old). LP002 not a performer, LP003 unknown or deleted user, LP018 themselves or reason too long. Audited (stream.block).';
+COMMENT ON FUNCTION api.block_viewer(uuid, text) IS 'The acting performer keeps a user out of their streams (optional reason, 500 characters): the user cannot join them, tip them or place a hold for them (LP124) and is taken out of the one they are watching now. Blocking again keeps one block (a new reason replaces the old). LP002 not a performer, LP003 unknown or deleted user, LP018 themselves or reason too long. Audited (stream.block).';
 REVOKE ALL ON FUNCTION api.block_viewer(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.block_viewer(uuid, text) TO livepanty_app, livepanty_service;

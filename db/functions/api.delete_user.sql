@@ -12,6 +12,7 @@ DECLARE
     v_admin  boolean := lp.current_user_role() = 'admin';
     v_role   text;
     v_count  integer;
+    v_ended  integer;
 BEGIN
     IF v_target <> v_actor AND NOT v_admin THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may delete another user';
@@ -23,7 +24,7 @@ BEGIN
     IF v_admin THEN
         PERFORM lp.lock_admin_set();
     END IF;
-    SELECT u.role::text INTO v_role FROM lp.users AS u WHERE u.id = v_target AND u.deleted_at IS NULL FOR UPDATE;
+    SELECT u.role::text INTO v_role FROM lp.users AS u WHERE u.id = v_target AND u.deleted_at IS NULL FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
     END IF;
@@ -34,16 +35,21 @@ BEGIN
         -- committed while we waited for the row). Deleting it now, without the global lock, could remove the
         -- last admin; taking the lock now would invert the lock order. Refuse; a retry takes the admin path.
         -- The other order is safe without the lock: once we hold the row, a promotion (api.set_user_role locks
-        -- the row FOR UPDATE) waits for us and then finds the account deleted (LP003).
+        -- the row FOR NO KEY UPDATE) waits for us and then finds the account deleted (LP003).
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the account became an admin while it was being deleted',
             HINT = 'Retry: an admin''s deletion checks that another admin remains.';
     END IF;
     UPDATE lp.users AS u SET deleted_at = now() WHERE u.id = v_target;
     v_count := lp.revoke_sessions(v_target, 'user_deleted');
+    -- A deleted performer is off camera now. FOR NO KEY UPDATE on the user row above, not FOR UPDATE: a tip
+    -- naming this performer's stream holds the stream and then key-shares the user row (its foreign keys), so
+    -- a stronger lock here would close a cycle with the stream lock taken here.
+    v_ended := lp.end_streams_of(v_target, 'account deleted');
     UPDATE lp.password_reset_tokens AS t SET revoked_at = now()
      WHERE t.user_id = v_target AND t.used_at IS NULL AND t.revoked_at IS NULL;
     PERFORM lp.audit('user.delete', 'user', v_target::text,
-                     jsonb_build_object('reason', v_reason, 'sessions_revoked', v_count, 'self', v_target = v_actor));
+                     jsonb_build_object('reason', v_reason, 'sessions_revoked', v_count, 'streams_ended', v_ended,
+                                        'self', v_target = v_actor));
     RETURN lp.user_account(v_target);
 END
 $$;

@@ -20,12 +20,15 @@ RETURNS TABLE (
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
+DECLARE
+    v_tag text;
 BEGIN
     PERFORM lp.require_user();
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 200 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_limit must be between 1 and 200';
     END IF;
-    PERFORM lp.check_stream_fields(p_category, CASE WHEN p_tag IS NOT NULL THEN ARRAY[p_tag] END, NULL, NULL);
+    -- The tag as streams store it (trimmed, lower-cased): ' Duo ' finds the streams tagged duo.
+    v_tag := (lp.check_stream_fields(p_category, CASE WHEN p_tag IS NOT NULL THEN ARRAY[p_tag] END, NULL, NULL))[1];
     IF (p_after_viewers IS NULL) <> (p_after_id IS NULL) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_after_viewers and p_after_id go together (the last row of the previous page)';
     END IF;
@@ -39,7 +42,7 @@ BEGIN
       JOIN lp.users AS u ON u.id = s.host_id
      WHERE s.status = 'live' AND s.visibility = 'public' AND s.deleted_at IS NULL
        AND (p_category IS NULL OR s.category = p_category)
-       AND (p_tag IS NULL OR s.tags @> ARRAY[lower(p_tag)])
+       AND (v_tag IS NULL OR s.tags @> ARRAY[v_tag])
        AND (p_after_viewers IS NULL OR (s.listed_viewers, s.id) < (p_after_viewers, p_after_id))
      ORDER BY s.listed_viewers DESC, s.id DESC
      LIMIT p_limit;

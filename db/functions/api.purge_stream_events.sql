@@ -14,7 +14,7 @@ BEGIN
         DELETE FROM lp.stream_events AS e
          WHERE e.id IN (SELECT o.id FROM lp.stream_events AS o
                          WHERE o.created_at < now() - make_interval(days => (lp.setting('events.retention_days'))::integer)
-                         ORDER BY o.created_at
+                         ORDER BY o.tx, o.id  -- the reading order: what stays is never behind a horizon
                          LIMIT p_limit
                            FOR UPDATE SKIP LOCKED)
         RETURNING e.stream_id, e.tx, e.id
@@ -32,6 +32,6 @@ BEGIN
     RETURN v_count;
 END
 $$;
-COMMENT ON FUNCTION api.purge_stream_events(integer) IS 'Back office job (livepanty-db jobs purge-events): deletes up to p_limit stream events older than events.retention_days (oldest first; rows locked right now skipped) and moves each stream''s purge horizon, so that api.stream_events tells a reader behind it to resync (LP125). Returns how many it deleted. LP018 p_limit outside 1..1000000.';
+COMMENT ON FUNCTION api.purge_stream_events(integer) IS 'Back office job (livepanty-db jobs purge-events): deletes up to p_limit stream events older than events.retention_days (in reading order; rows locked right now skipped) and moves each stream''s purge horizon, so that api.stream_events tells a reader behind it to resync (LP125). Returns how many it deleted. LP018 p_limit outside 1..1000000.';
 REVOKE ALL ON FUNCTION api.purge_stream_events(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.purge_stream_events(integer) TO livepanty_service;

@@ -15,6 +15,7 @@ DECLARE
     v_target_role text;
     v_sanction    lp.user_sanctions;
     v_count       integer := 0;
+    v_ended       integer := 0;
 BEGIN
     PERFORM lp.check_choice(p_type, 'lp.sanction_type', 'sanction type');
     IF p_type = 'suspension' AND p_ends_at IS NULL THEN
@@ -42,10 +43,15 @@ BEGIN
     RETURNING * INTO v_sanction;
     IF p_type IN ('suspension', 'ban') THEN
         v_count := lp.revoke_sessions(p_user_id, 'sanction');
+        -- Off camera now, in the same transaction (sessions first, then streams: the lock order of a host's
+        -- own calls). A sanction that starts later is enforced by the viewer sweep (api.sweep_viewers).
+        IF lp.sanctioned(p_user_id) THEN
+            v_ended := lp.end_streams_of(p_user_id, format('performer %s', p_type));
+        END IF;
     END IF;
     PERFORM lp.audit('sanction.issue', 'user', p_user_id::text,
                      jsonb_build_object('sanction_id', v_sanction.id, 'type', p_type, 'ends_at', p_ends_at,
-                                        'sessions_revoked', v_count));
+                                        'sessions_revoked', v_count, 'streams_ended', v_ended));
     RETURN v_sanction;
 END
 $$;

@@ -3,7 +3,8 @@ CREATE FUNCTION api.set_user_role(p_user_id uuid, p_role text) RETURNS api.user_
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
-    v_old text;
+    v_old   text;
+    v_ended integer := 0;
 BEGIN
     PERFORM lp.require_user('admin');
     PERFORM lp.check_choice(p_role, 'lp.user_role', 'role', 'LP017');
@@ -19,9 +20,13 @@ BEGIN
         PERFORM lp.assert_not_last_admin(p_user_id);
     END IF;
     UPDATE lp.users AS u SET role = p_role::lp.user_role WHERE u.id = p_user_id;
+    IF v_old = 'performer' THEN
+        -- No longer a performer: off camera now (the go-live gate holds while a stream is live).
+        v_ended := lp.end_streams_of(p_user_id, format('performer became %s', p_role));
+    END IF;
     PERFORM lp.ensure_wallet_shards((SELECT w.id FROM lp.wallets AS w WHERE w.user_id = p_user_id));
     PERFORM lp.audit('user.role_change', 'user', p_user_id::text,
-                     jsonb_build_object('from', v_old, 'to', p_role));
+                     jsonb_build_object('from', v_old, 'to', p_role, 'streams_ended', v_ended));
     RETURN lp.user_account(p_user_id);
 END
 $$;

@@ -29,13 +29,16 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
     END IF;
     IF p_after IS NOT NULL THEN
-        IF p_after !~ '^[0-9]{1,20}/[0-9]{1,19}$' THEN
-            RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_after is a position returned by this function (tx/id)';
-        END IF;
-        v_tx := split_part(p_after, '/', 1)::xid8;
-        v_id := split_part(p_after, '/', 2)::bigint;
-        SELECT h.* INTO v_purged FROM lp.stream_event_horizons AS h WHERE h.stream_id = v_stream.id;
-        IF v_purged.stream_id IS NOT NULL AND (v_tx, v_id) < (v_purged.tx, v_purged.id) THEN
+        SELECT p.tx, p.id INTO v_tx, v_id FROM lp.event_position(p_after) AS p;  -- LP018 when malformed
+    END IF;
+    SELECT h.* INTO v_purged FROM lp.stream_event_horizons AS h WHERE h.stream_id = v_stream.id;
+    IF v_purged.stream_id IS NOT NULL THEN
+        IF v_tx IS NULL THEN
+            -- From the start: the start is the horizon. An event left behind it (the purge goes by age) is
+            -- never served, so a reader that resynced is never sent back behind the horizon (LP125 again).
+            v_tx := v_purged.tx;
+            v_id := v_purged.id;
+        ELSIF (v_tx, v_id) < (v_purged.tx, v_purged.id) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP125', MESSAGE = 'events after this position were purged',
                 DETAIL = format('purged through %s/%s', v_purged.tx, v_purged.id),
                 HINT = 'Resync: read the stream''s state (api.get_stream), then the events from the start (p_after NULL).';

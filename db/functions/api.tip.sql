@@ -29,7 +29,9 @@ BEGIN
              WHERE s.key IN ('money.max_tokens', 'tips.fee_bps', 'tips.max_tokens', 'tips.min_tokens')) AS cfg,
            lp.sanctioned(v_sender) AS sender_sanctioned,
            -- who may be paid: the rule of api.place_hold and api.tip_many too (inlined, costs a CASE)
-           lp.payee_refusal(v_sender, p_recipient_id, u.id IS NOT NULL, u.role, lp.sanctioned(u.id)) AS refusal,
+           lp.payee_refusal(v_sender, p_recipient_id, u.id IS NOT NULL, u.role, lp.sanctioned(u.id),
+                            EXISTS (SELECT 1 FROM lp.performer_blocks AS b
+                                     WHERE b.performer_id = u.id AND b.blocked_id = v_sender)) AS refusal,
            EXISTS (SELECT 1 FROM lp.spending_limits AS l
                     WHERE l.user_id = v_sender
                       AND (l.limit_tokens IS NOT NULL OR l.pending_limit_tokens IS NOT NULL)) AS limited,
@@ -40,7 +42,10 @@ BEGIN
       INTO c
       FROM (SELECT 1) AS one
       LEFT JOIN lp.users AS u ON u.id = p_recipient_id AND u.deleted_at IS NULL
-      LEFT JOIN lp.streams AS st ON st.id = p_stream_id AND st.deleted_at IS NULL;
+      -- FOR SHARE (as api.join_stream): tips naming a stream do not wait for one another, but api.end_stream
+      -- waits for those in flight (so its final statistics count them) and a tip after it sees the stream ended.
+      LEFT JOIN LATERAL (SELECT s.id, s.host_id, s.status FROM lp.streams AS s
+                          WHERE s.id = p_stream_id AND s.deleted_at IS NULL FOR SHARE) AS st ON true;
 
     -- A retry with the same key returns the original tip; the same key with other arguments is refused.
     IF (c.old).id IS NOT NULL THEN
@@ -60,7 +65,7 @@ BEGIN
         PERFORM lp.assert_not_sanctioned(v_sender);  -- raises LP022 with the sanction's details
     END IF;
     IF c.refusal IS NOT NULL THEN
-        PERFORM lp.refuse_payee(c.refusal);  -- LP101 self, LP003 unknown, LP102 not a performer, LP108 sanctioned
+        PERFORM lp.refuse_payee(c.refusal);  -- LP101 self, LP003 unknown, LP102 not a performer, LP108 sanctioned, LP124 blocked
     END IF;
     IF p_stream_id IS NOT NULL THEN
         IF c.stream IS NULL THEN
@@ -107,6 +112,6 @@ BEGIN
     RETURN v_tip;
 END
 $$;
-COMMENT ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean) IS 'The acting user tips a performer: amount within tips.min_tokens..tips.max_tokens and at most money.max_tokens (LP103), optional live stream of the recipient, message (500 characters), anonymous flag. One ledger transaction: sender -amount, performer +(amount - fee), platform fee wallet +fee (fee rounded down). Idempotent per sender and key.';
+COMMENT ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean) IS 'The acting user tips a performer: amount within tips.min_tokens..tips.max_tokens and at most money.max_tokens (LP103), optional live stream of the recipient (LP104 when it is not live), message (500 characters), anonymous flag. One ledger transaction: sender -amount, performer +(amount - fee), platform fee wallet +fee (fee rounded down). LP124 when the performer has blocked the sender. Idempotent per sender and key.';
 REVOKE ALL ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean) TO livepanty_app, livepanty_service;

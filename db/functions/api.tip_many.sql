@@ -66,6 +66,15 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'tips must be a JSON array of 1 to 1000 tips';
     END IF;
 
+    -- 0. The streams the tips name, FOR SHARE and in id order (as api.tip takes its one): api.end_stream waits
+    -- for this batch, and the read below, a new statement, sees any stream that ended before.
+    PERFORM 1 FROM lp.streams AS s
+     WHERE s.id IN (SELECT (e.j ->> 'stream_id')::uuid FROM jsonb_array_elements(p_tips) AS e (j)
+                     WHERE jsonb_typeof(e.j -> 'stream_id') = 'string' AND (e.j ->> 'stream_id') ~ c_uuid)
+       AND s.deleted_at IS NULL
+     ORDER BY s.id
+       FOR SHARE;
+
     -- 1. One validation read: parse, authenticate each tip's session, load sender, recipient, wallets, stream
     -- and any earlier tip with the same key. The checks run in api.tip's order; the first that fails decides.
     WITH input AS (
@@ -110,7 +119,9 @@ BEGIN
                old.id AS old_tip,
                lp.sanctioned(s.user_id) AS sender_sanctioned,
                -- who may be paid: the rule of api.tip and api.place_hold (inlined, costs a CASE)
-               lp.payee_refusal(s.user_id, t.recipient, ru.id IS NOT NULL, ru.role, lp.sanctioned(ru.id)) AS refusal,
+               lp.payee_refusal(s.user_id, t.recipient, ru.id IS NOT NULL, ru.role, lp.sanctioned(ru.id),
+                                EXISTS (SELECT 1 FROM lp.performer_blocks AS pb
+                                         WHERE pb.performer_id = ru.id AND pb.blocked_id = s.user_id)) AS refusal,
                EXISTS (SELECT 1 FROM lp.spending_limits AS sl
                         WHERE sl.user_id = s.user_id
                           AND (sl.limit_tokens IS NOT NULL OR sl.pending_limit_tokens IS NOT NULL))
@@ -135,7 +146,7 @@ BEGIN
                    WHEN char_length(c.message) > 500 OR c.key IS NULL OR char_length(c.key) > 128 THEN 'LP018'
                    WHEN c.old_tip IS NOT NULL THEN 'replay'
                    WHEN c.amount < v_min OR c.amount > v_max THEN 'LP103'
-                   -- LP101, LP003 (recipient), LP102, LP108: read once, then the stream and the limits
+                   -- LP101, LP003 (recipient), LP102, LP108, LP124: read once, then the stream and the limits
                    ELSE coalesce(c.refusal,
                                  CASE
                                      WHEN c.stream IS NOT NULL AND c.stream_found IS NULL THEN 'LP003'
@@ -310,7 +321,7 @@ BEGIN
     SELECT k, a_tip[k], a_sender[k], a_to[k], a_amount[k], a_fee[k], a_tx[k], a_at[k],
            a_err[k] IS NULL AND a_replay[k], a_err[k],
            coalesce(CASE WHEN a_err[k] = 'LP003' AND a_to[k] IS NOT NULL THEN 'stream not found' END,
-                    lp.payee_refusal_message(a_err[k]),  -- LP101, LP003, LP102, LP108: as lp.refuse_payee words them
+                    lp.payee_refusal_message(a_err[k]),  -- LP101, LP003, LP102, LP108, LP124: as lp.refuse_payee words them
                     CASE a_err[k]
                         WHEN 'LP018' THEN 'malformed tip (fields: session_token, recipient_id, amount, idempotency_key, stream_id, message of at most 500 characters, is_anonymous; key of 1 to 128 characters)'
                         WHEN 'LP023' THEN 'invalid or expired session'

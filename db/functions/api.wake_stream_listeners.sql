@@ -14,11 +14,7 @@ BEGIN
     -- and call instead of one per tip. The same reading rule as api.stream_events (only events of transactions
     -- older than every running one), so no event is ever left behind the returned position.
     IF p_after IS NOT NULL THEN
-        IF p_after !~ '^[0-9]{1,20}/[0-9]{1,19}$' THEN
-            RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_after is a position returned by this function (tx/id)';
-        END IF;
-        v_tx := split_part(p_after, '/', 1)::xid8;
-        v_id := split_part(p_after, '/', 2)::bigint;
+        SELECT p.tx, p.id INTO v_tx, v_id FROM lp.event_position(p_after) AS p;  -- LP018 when malformed
     ELSE
         -- From now: the newest finished position.
         SELECT e.tx::text || '/' || e.id::text INTO v_position

@@ -8,6 +8,7 @@ AS $$
                WHEN 'LP003' THEN 'payee not found'
                WHEN 'LP102' THEN 'only performers can be paid'
                WHEN 'LP108' THEN 'the payee cannot be paid now'
+               WHEN 'LP124' THEN 'the performer has blocked this user'
            END
 $$;
 COMMENT ON FUNCTION lp.payee_refusal_message(text) IS 'The message of each code lp.payee_refusal returns (NULL for any other code): the one wording of a refused payee, raised by lp.refuse_payee and returned by api.tip_many. Owner only.';

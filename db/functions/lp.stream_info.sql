@@ -11,7 +11,10 @@ AS $$
                CASE WHEN p_stream.status = 'live' THEN coalesce(c.peak, 0) ELSE p_stream.peak_viewers END,
                CASE WHEN p_stream.status = 'live' THEN coalesce(c.uniq, 0) ELSE p_stream.unique_viewers END,
                CASE WHEN p_stream.status = 'live' THEN coalesce(c.seconds, 0) ELSE p_stream.watch_seconds END,
-               p_stream.tips_count, p_stream.tips_tokens,
+               p_stream.tips_count,
+               -- The host's earnings: the host and admins only (as api.stream_stats).
+               CASE WHEN p_stream.host_id = api.current_user_id() OR lp.current_user_role() = 'admin'
+                    THEN p_stream.tips_tokens END,
                ARRAY(SELECT sp.performer_id FROM lp.stream_performers AS sp
                       WHERE sp.stream_id = p_stream.id ORDER BY sp.added_at, sp.performer_id),
                p_stream.created_at, p_stream.updated_at,
@@ -20,5 +23,5 @@ AS $$
                    sum(k.unique_viewers)::integer AS uniq, sum(k.watch_seconds)::bigint AS seconds
               FROM lp.stream_counters AS k WHERE k.stream_id = p_stream.id) AS c
 $$;
-COMMENT ON FUNCTION lp.stream_info(lp.streams) IS 'A stream as the API returns it (api.stream): without its ingest key hash, with its co-performers; while live, the viewer figures from the counter rows.';
+COMMENT ON FUNCTION lp.stream_info(lp.streams) IS 'A stream as the API returns it (api.stream): without its ingest key hash, with its co-performers; tips_tokens (the host''s earnings) for the host and admins only, NULL for anyone else; while live, the viewer figures from the counter rows.';
 REVOKE ALL ON FUNCTION lp.stream_info(lp.streams) FROM PUBLIC;

@@ -2,7 +2,7 @@
 ALTER TABLE lp.streams ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.streams FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON lp.streams FROM livepanty_readonly;
-SELECT lp.grant_select('lp.streams', ARRAY['livepanty_app', 'livepanty_service'], ARRAY['stream_key_hash']);
+SELECT lp.grant_select('lp.streams', ARRAY['livepanty_app', 'livepanty_service'], ARRAY['stream_key_hash', 'tips_tokens']);
 CREATE POLICY "api functions manage streams" ON lp.streams FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 CREATE POLICY "signed-in users read public streams" ON lp.streams FOR SELECT TO livepanty_app, livepanty_service
     USING (visibility = 'public' AND deleted_at IS NULL AND (SELECT api.current_user_id()) IS NOT NULL);

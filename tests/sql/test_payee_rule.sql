@@ -3,7 +3,7 @@
 -- same order (the payer's own sanction, LP022, before any payee check); api.capture_hold words its payee
 -- refusals the same way. Every call is made in a subtransaction that is rolled back (tests.outcome).
 BEGIN;
-SELECT plan(35);
+SELECT plan(38);
 
 -- Shared helpers (tests/sql/helpers/*.sql): tests.create_user, tests.user_id, tests.authenticate_as,
 -- tests.clear_authentication, tests.put / tests.get, tests.remember / tests.id, tests.wallet.
@@ -67,6 +67,7 @@ BEGIN
     PERFORM tests.create_user('stella', 'performer');  -- suspended
     PERFORM tests.create_user('gone', 'performer');    -- deleted
     PERFORM tests.create_user('quinn', 'performer');   -- deleted after a hold was placed for her
+    PERFORM tests.create_user('bella', 'performer');   -- has blocked vera and sam
     PERFORM tests.fund('vera', 1000);
     PERFORM tests.fund('sam', 1000);
     PERFORM tests.put('vera', api.login('vera', tests.password()));
@@ -78,6 +79,8 @@ BEGIN
            (tests.user_id('stella'), 'suspension', 'cool off', now() + interval '1 day'),
            (tests.user_id('wendy'), 'warning', 'be nice', NULL);
     PERFORM tests.remember('nobody', gen_random_uuid());
+    INSERT INTO lp.performer_blocks (performer_id, blocked_id)
+    VALUES (tests.user_id('bella'), tests.user_id('vera')), (tests.user_id('bella'), tests.user_id('sam'));
 END
 $$;
 
@@ -92,7 +95,8 @@ VALUES (1, 'vera', tests.user_id('vera'), 'LP101', 'the payer themselves'),
        (6, 'adam', tests.user_id('adam'), 'LP102', 'an admin'),
        (7, 'petra', tests.user_id('petra'), 'LP108', 'a banned performer'),
        (8, 'stella', tests.user_id('stella'), 'LP108', 'a suspended performer'),
-       (9, 'wendy', tests.user_id('wendy'), 'ok', 'a warned performer');
+       (9, 'wendy', tests.user_id('wendy'), 'ok', 'a warned performer'),
+       (10, 'bella', tests.user_id('bella'), 'LP124', 'a performer who blocked the payer');
 CREATE TEMP TABLE outcomes (payer text, ord integer, via text, outcome text) ON COMMIT DROP;
 GRANT SELECT, INSERT ON outcomes TO PUBLIC;
 
@@ -117,35 +121,37 @@ SELECT 'sam', c.ord, v.via,
   FROM cases AS c CROSS JOIN (VALUES ('tip'), ('place_hold'), ('tip_many')) AS v (via);
 SELECT tests.clear_authentication();
 
--- 27 assertions: each door refuses each case with the rule's code and its one message (or accepts it).
+-- 30 assertions: each door refuses each case with the rule's code and its one message (or accepts it).
 SELECT is(o.outcome,
           CASE WHEN c.expected = 'ok' THEN 'ok' ELSE c.expected || ': ' || lp.payee_refusal_message(c.expected) END,
           format('%s: %s as payee is %s', o.via, c.what, c.expected))
   FROM cases AS c JOIN outcomes AS o ON o.ord = c.ord AND o.payer = 'vera'
  ORDER BY c.ord, o.via;
-SELECT is((SELECT count(*) FROM outcomes WHERE payer = 'sam'), 27::bigint, 'a suspended payer: every case was tried');
+SELECT is((SELECT count(*) FROM outcomes WHERE payer = 'sam'), 30::bigint, 'a suspended payer: every case was tried');
 SELECT is_empty($$SELECT o.via || ' ' || c.payee || ': ' || o.outcome FROM outcomes AS o JOIN cases AS c USING (ord)
                    WHERE o.payer = 'sam' AND o.outcome NOT LIKE 'LP022: %'$$,
                 'a suspended payer is LP022 through every door, whoever the payee (the payer''s sanction first)');
 
 -- The rule itself: its order, and a NULL refuses.
 SELECT results_eq(
-    $$SELECT lp.payee_refusal(x.payer, x.payee, x.found, x.role::lp.user_role, x.sanctioned)
-        FROM (VALUES (1, 'a0000000-0000-4000-8000-000000000001'::uuid, 'a0000000-0000-4000-8000-000000000001'::uuid, true, 'performer', false),
-                     (2, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', false, NULL, NULL),
-                     (3, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', NULL, 'performer', false),
-                     (4, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'viewer', true),
-                     (5, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, NULL, false),
-                     (6, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', true),
-                     (7, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', NULL),
-                     (8, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', false))
-             AS x (k, payer, payee, found, role, sanctioned)
+    $$SELECT lp.payee_refusal(x.payer, x.payee, x.found, x.role::lp.user_role, x.sanctioned, x.blocked)
+        FROM (VALUES (1, 'a0000000-0000-4000-8000-000000000001'::uuid, 'a0000000-0000-4000-8000-000000000001'::uuid, true, 'performer', false, true),
+                     (2, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', false, NULL, NULL, NULL),
+                     (3, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', NULL, 'performer', false, false),
+                     (4, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'viewer', true, true),
+                     (5, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, NULL, false, false),
+                     (6, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', true, true),
+                     (7, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', NULL, false),
+                     (8, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', false, true),
+                     (9, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', false, NULL),
+                     (10, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', false, false))
+             AS x (k, payer, payee, found, role, sanctioned, blocked)
        ORDER BY x.k$$,
-    $$VALUES ('LP101'), ('LP003'), ('LP003'), ('LP102'), ('LP102'), ('LP108'), ('LP108'), (NULL)$$,
-    'lp.payee_refusal: self, then not found, then not a performer, then sanctioned; a NULL refuses; else NULL');
+    $$VALUES ('LP101'), ('LP003'), ('LP003'), ('LP102'), ('LP102'), ('LP108'), ('LP108'), ('LP124'), ('LP124'), (NULL)$$,
+    'lp.payee_refusal: self, then not found, then not a performer, then sanctioned, then blocked; a NULL refuses; else NULL');
 SELECT ok((SELECT bool_and(l.lanname = 'sql' AND p.provolatile = 'i' AND p.proconfig IS NULL AND NOT p.prosecdef)
              FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_language AS l ON l.oid = p.prolang
-            WHERE p.oid IN ('lp.payee_refusal(uuid,uuid,boolean,lp.user_role,boolean)'::regprocedure,
+            WHERE p.oid IN ('lp.payee_refusal(uuid,uuid,boolean,lp.user_role,boolean,boolean)'::regprocedure,
                             'lp.payee_refusal_message(text)'::regprocedure)),
           'lp.payee_refusal and lp.payee_refusal_message stay inlinable (SQL, IMMUTABLE, no SET, not SECURITY DEFINER)');
 SELECT throws_ok($$SELECT lp.refuse_payee('LP108')$$, 'LP108', 'the payee cannot be paid now',

@@ -1,0 +1,44 @@
+CREATE FUNCTION lp.close_stream(p_stream lp.streams, p_reason text, p_by text) RETURNS lp.streams
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_stream lp.streams;
+BEGIN
+    -- The end of a stream, whoever ends it (p_by: host, admin, or gate when the go-live gate no longer holds).
+    -- The caller holds the stream row (lp.lock_stream or FOR NO KEY UPDATE) and it is scheduled or live.
+    IF p_stream.status = 'scheduled' THEN
+        UPDATE lp.streams AS s SET status = 'cancelled', end_reason = p_reason, stream_key_hash = NULL
+         WHERE s.id = p_stream.id
+        RETURNING * INTO v_stream;
+    ELSE
+        -- Every open viewing session ends with the stream; then the final statistics, from what the stream
+        -- recorded (viewing sessions, tips that named it). Tips naming the stream hold it FOR SHARE until they
+        -- commit, so the caller's lock waited for those in flight and every one of them is counted here.
+        UPDATE lp.stream_viewers AS v SET left_at = greatest(now(), v.last_heartbeat_at)
+         WHERE v.stream_id = p_stream.id AND v.left_at IS NULL;
+        UPDATE lp.streams AS s
+           SET status = 'ended', ended_at = now(), end_reason = p_reason, stream_key_hash = NULL, listed_viewers = 0,
+               peak_viewers   = greatest(s.peak_viewers,
+                                         (SELECT coalesce(max(c.peak_seen), 0) FROM lp.stream_counters AS c
+                                           WHERE c.stream_id = s.id)),
+               unique_viewers = (SELECT count(DISTINCT v.user_id) FROM lp.stream_viewers AS v
+                                  WHERE v.stream_id = s.id),
+               watch_seconds  = (SELECT coalesce(sum(floor(extract(epoch FROM v.left_at - v.joined_at))), 0)
+                                   FROM lp.stream_viewers AS v WHERE v.stream_id = s.id),
+               tips_count     = (SELECT count(*) FROM lp.tips AS t WHERE t.stream_id = s.id AND t.status = 'completed'),
+               tips_tokens    = (SELECT coalesce(sum(t.amount), 0) FROM lp.tips AS t
+                                  WHERE t.stream_id = s.id AND t.status = 'completed')
+         WHERE s.id = p_stream.id
+        RETURNING * INTO v_stream;
+        PERFORM lp.emit_event(v_stream.id, 'stream_ended',
+            jsonb_build_object('ended_at', v_stream.ended_at, 'reason', p_reason, 'by', p_by,
+                               'unique_viewers', v_stream.unique_viewers, 'tips_count', v_stream.tips_count));
+    END IF;
+    PERFORM lp.audit('stream.end', 'stream', v_stream.id::text,
+                     jsonb_build_object('status', v_stream.status, 'reason', p_reason, 'by', p_by));
+    RETURN v_stream;
+END
+$$;
+COMMENT ON FUNCTION lp.close_stream(lp.streams, text, text) IS 'Ends a live stream (status ended: open viewing sessions closed, ingest key gone, final statistics written, a stream_ended event) or cancels a scheduled one, for api.end_stream and lp.end_streams_of. The caller holds the stream row. p_by (host, admin, gate) goes into the event and the audit row (stream.end).';
+REVOKE ALL ON FUNCTION lp.close_stream(lp.streams, text, text) FROM PUBLIC;

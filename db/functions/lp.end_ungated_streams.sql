@@ -1,0 +1,29 @@
+CREATE FUNCTION lp.end_ungated_streams() RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_stream lp.streams;
+    v_gaps   text[];
+    v_ended  integer := 0;
+BEGIN
+    -- What time alone changes: an identity verification that expired, a sanction whose start was set ahead.
+    -- Every live stream whose cast fails the go-live gate now ends, naming why. SKIP LOCKED: a stream held
+    -- right now (an update, an ending) is checked again by the next sweep; several sweeps may run at once.
+    FOR v_stream IN
+        SELECT s.* FROM lp.streams AS s
+         WHERE s.status = 'live' AND s.deleted_at IS NULL
+         ORDER BY s.id
+           FOR NO KEY UPDATE SKIP LOCKED
+    LOOP
+        v_gaps := lp.go_live_gaps(v_stream.id, v_stream.host_id);
+        IF cardinality(v_gaps) > 0 THEN
+            PERFORM lp.close_stream(v_stream, 'go-live gate: ' || array_to_string(v_gaps, '; '), 'gate');
+            v_ended := v_ended + 1;
+        END IF;
+    END LOOP;
+    RETURN v_ended;
+END
+$$;
+COMMENT ON FUNCTION lp.end_ungated_streams() IS 'Ends every live stream whose cast no longer passes the go-live gate (lp.go_live_gaps: an identity verification that expired, a sanction now in force, a role or account gone), the reason naming who lacks what. Run by api.sweep_viewers. Returns how many it ended.';
+REVOKE ALL ON FUNCTION lp.end_ungated_streams() FROM PUBLIC;
