@@ -342,6 +342,18 @@ class EventsPurged(LivepantyError):
     code = "LP125"
 
 
+class MenuItemUnavailable(LivepantyError):
+    """LP126: the tip menu item is inactive: it cannot be bought now."""
+
+    code = "LP126"
+
+
+class MenuPriceMismatch(LivepantyError):
+    """LP127: a tip that buys a menu item pays exactly its price; ``detail`` says the price."""
+
+    code = "LP127"
+
+
 class LedgerInvariant(LivepantyError):
     """LP199: internal ledger invariant (unbalanced posting, missing system wallet or shard): a bug."""
 
@@ -418,6 +430,8 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         NotWatching,
         BlockedByPerformer,
         EventsPurged,
+        MenuItemUnavailable,
+        MenuPriceMismatch,
         LedgerInvariant,
     )
     if cls.code is not None

@@ -32,6 +32,7 @@ BEGIN
     SELECT v_stream.id, n FROM generate_series(1, (lp.setting('streams.counter_shards'))::integer) AS n
     ON CONFLICT DO NOTHING;
     PERFORM lp.emit_event(v_stream.id, 'stream_started', jsonb_build_object('started_at', v_stream.started_at));
+    PERFORM lp.activate_next_goal(v_stream.id);  -- the first queued goal, if any
     PERFORM lp.audit('stream.start', 'stream', v_stream.id::text,
                      jsonb_build_object('performers', (lp.stream_info(v_stream)).performers));
     RETURN ROW(v_stream.id, v_stream.status::text, v_stream.started_at, v_key, v_stream.stream_key_issued_at)::api.stream_start;

@@ -49,7 +49,7 @@ BEGIN
     -- anonymous (then only admins learn who).
     RETURN QUERY
     SELECT e.tx::text || '/' || e.id::text, e.id, e.kind::text,
-           CASE WHEN e.kind = 'tip' THEN
+           CASE WHEN e.kind IN ('tip', 'menu_item') THEN
                     CASE WHEN (e.payload ->> 'anonymous')::boolean AND NOT v_admin
                          THEN (e.payload - 'sender_id') || jsonb_build_object('sender_name', 'anonymous')
                          ELSE e.payload || jsonb_build_object('sender_name', coalesce(u.display_name, u.username::text))
@@ -57,7 +57,7 @@ BEGIN
                 ELSE e.payload END,
            e.created_at
       FROM lp.stream_events AS e
-      LEFT JOIN lp.users AS u ON e.kind = 'tip' AND u.id = (e.payload ->> 'sender_id')::uuid
+      LEFT JOIN lp.users AS u ON e.kind IN ('tip', 'menu_item') AND u.id = (e.payload ->> 'sender_id')::uuid
      WHERE e.stream_id = v_stream.id
        AND (v_tx IS NULL OR (e.tx, e.id) > (v_tx, v_id))
        AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
@@ -65,6 +65,6 @@ BEGIN
      LIMIT p_limit;
 END
 $$;
-COMMENT ON FUNCTION api.stream_events(uuid, text, integer) IS 'A stream''s events after a position (NULL: from the oldest kept), in their one order, at most p_limit (1..1000): position (pass the last one back as p_after), id, kind (stream_started, stream_ended, tip, viewer_count), payload, created_at. Only events of finished transactions older than every running one: a position once returned never has an event appear behind it. Tips name their sender (sender_id, sender_name) unless anonymous ("anonymous" for everyone but admins). Visible like the stream: public ones to any signed-in user, others to the host, co-performers and staff. LP001 nobody acting, LP003 unknown or not visible stream, LP018 bad position or limit, LP125 the events after p_after were purged (resync).';
+COMMENT ON FUNCTION api.stream_events(uuid, text, integer) IS 'A stream''s events after a position (NULL: from the oldest kept), in their one order, at most p_limit (1..1000): position (pass the last one back as p_after), id, kind (stream_started, stream_ended, tip, menu_item, viewer_count, goal_started, goal_reached, goal_missed, goal_cancelled), payload, created_at. Only events of finished transactions older than every running one: a position once returned never has an event appear behind it. Tips and menu items bought name their sender (sender_id, sender_name) unless anonymous ("anonymous" for everyone but admins). Visible like the stream: public ones to any signed-in user, others to the host, co-performers and staff. LP001 nobody acting, LP003 unknown or not visible stream, LP018 bad position or limit, LP125 the events after p_after were purged (resync).';
 REVOKE ALL ON FUNCTION api.stream_events(uuid, text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.stream_events(uuid, text, integer) TO livepanty_app, livepanty_service;

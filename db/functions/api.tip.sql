@@ -4,7 +4,8 @@ CREATE FUNCTION api.tip(
     p_idempotency_key text,
     p_stream_id       uuid DEFAULT NULL,
     p_message         text DEFAULT NULL,
-    p_is_anonymous    boolean DEFAULT false
+    p_is_anonymous    boolean DEFAULT false,
+    p_menu_item_id    uuid DEFAULT NULL
 ) RETURNS lp.tips
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
@@ -21,6 +22,8 @@ DECLARE
     v_tip     lp.tips;
     v_fee     bigint;
     v_tx      uuid := lp.uuid_v7();
+    v_to      uuid;
+    v_goal    bigint;
     c         record;
 BEGIN
     -- Everything the checks below need, in one statement.
@@ -38,18 +41,28 @@ BEGIN
            (SELECT w.id FROM lp.wallets AS w WHERE w.user_id = v_sender) AS from_wallet,
            (SELECT w.id FROM lp.wallets AS w WHERE w.user_id = u.id) AS to_wallet,
            (SELECT w.id FROM lp.wallets AS w WHERE w.system_code = 'platform_fees') AS fee_wallet,
-           st.id AS stream, st.host_id, st.status AS stream_status
+           st.id AS stream, st.host_id, st.status AS stream_status,
+           -- the stream's active goal (past its deadline it takes no more tips); escrow for refund_if_missed
+           gl.id AS goal, gl.target_tokens AS goal_target, gl.refund_if_missed AS goal_refund,
+           CASE WHEN gl.refund_if_missed THEN (SELECT w.id FROM lp.wallets AS w WHERE w.system_code = 'goal_escrow')
+           END AS escrow_wallet,
+           m.id AS item, m.performer_id AS item_performer, m.price AS item_price, m.is_active AS item_active,
+           m.name AS item_name
       INTO c
       FROM (SELECT 1) AS one
       LEFT JOIN lp.users AS u ON u.id = p_recipient_id AND u.deleted_at IS NULL
       -- FOR SHARE (as api.join_stream): tips naming a stream do not wait for one another, but api.end_stream
       -- waits for those in flight (so its final statistics count them) and a tip after it sees the stream ended.
       LEFT JOIN LATERAL (SELECT s.id, s.host_id, s.status FROM lp.streams AS s
-                          WHERE s.id = p_stream_id AND s.deleted_at IS NULL FOR SHARE) AS st ON true;
+                          WHERE s.id = p_stream_id AND s.deleted_at IS NULL FOR SHARE) AS st ON true
+      LEFT JOIN lp.tip_goals AS gl
+             ON gl.stream_id = st.id AND gl.status = 'active' AND (gl.deadline IS NULL OR gl.deadline > now())
+      LEFT JOIN lp.tip_menu_items AS m ON m.id = p_menu_item_id;
 
     -- A retry with the same key returns the original tip; the same key with other arguments is refused.
     IF (c.old).id IS NOT NULL THEN
-        RETURN lp.replay_tip(c.old, p_recipient_id, p_amount, p_stream_id, v_message, p_is_anonymous);
+        RETURN lp.replay_tip(c.old, p_recipient_id, p_amount, p_stream_id, v_message, p_is_anonymous,
+                             p_menu_item_id);
     END IF;
     IF cardinality(c.cfg) IS DISTINCT FROM 4 THEN  -- a setting is missing: lp.setting says which (LP091)
         PERFORM lp.setting(k) FROM unnest(ARRAY['money.max_tokens', 'tips.fee_bps', 'tips.max_tokens',
@@ -76,42 +89,72 @@ BEGIN
                 DETAIL = format('stream status %s', c.stream_status);
         END IF;
     END IF;
+    IF p_menu_item_id IS NOT NULL THEN
+        IF c.item IS NULL OR c.item_performer <> p_recipient_id THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'menu item not found';
+        END IF;
+        IF NOT c.item_active THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP126', MESSAGE = 'the menu item is not available';
+        END IF;
+        IF p_amount <> c.item_price THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP127', MESSAGE = 'a menu item is paid at its price',
+                DETAIL = format('%s costs %s tokens', c.item_name, c.item_price);
+        END IF;
+    END IF;
     IF c.fee_wallet IS NULL THEN
         PERFORM lp.system_wallet('platform_fees');  -- raises LP199
+    END IF;
+    IF c.goal_refund AND c.escrow_wallet IS NULL THEN
+        PERFORM lp.system_wallet('goal_escrow');  -- raises LP199
     END IF;
 
     v_fee := lp.fee_for(p_amount, (c.cfg[2])::bigint);
     INSERT INTO lp.tips (sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous,
-                         transaction_id, idempotency_key)
+                         transaction_id, idempotency_key, goal_id, menu_item_id, status)
     VALUES (v_sender, p_recipient_id, p_stream_id, p_amount, v_fee, v_message, coalesce(p_is_anonymous, false),
-            v_tx, v_key)
+            v_tx, v_key, c.goal, p_menu_item_id, CASE WHEN c.escrow_wallet IS NULL THEN 'completed' ELSE 'escrowed' END)
     ON CONFLICT (sender_id, idempotency_key) DO NOTHING
     RETURNING * INTO v_tip;
     IF v_tip.id IS NULL THEN
         -- A concurrent call with the same key committed first.
         SELECT t.* INTO v_tip FROM lp.tips AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key;
-        RETURN lp.replay_tip(v_tip, p_recipient_id, p_amount, p_stream_id, v_message, p_is_anonymous);
+        RETURN lp.replay_tip(v_tip, p_recipient_id, p_amount, p_stream_id, v_message, p_is_anonymous,
+                             p_menu_item_id);
     END IF;
     -- After the claim, so that a concurrent retry of this very tip waits for it instead of being counted.
     IF c.limited THEN
         PERFORM lp.check_spending_limit(v_sender, p_amount);
     END IF;
 
-    -- Zero legs are left out (a fee of 0, or a fee of 100 % that leaves the performer nothing).
+    -- Zero legs are left out (a fee of 0, or a fee of 100 % that leaves the performer nothing). A tip toward a
+    -- refund_if_missed goal waits in escrow, whole; the fee is taken when api.settle_tip_goals pays it out.
+    v_to := coalesce(c.escrow_wallet, c.to_wallet);
     PERFORM lp.post(v_tx, 'tip', v_tip.id,
         ARRAY(SELECT ROW(l.wallet_id, l.amount, l.kind, 0, false)::lp.posting
                 FROM (VALUES (c.from_wallet, -p_amount, 'tip'),
-                             (c.to_wallet, p_amount - v_fee, 'tip'),
-                             (c.fee_wallet, v_fee, 'tip_fee')) AS l (wallet_id, amount, kind)
+                             (v_to, p_amount - CASE WHEN c.escrow_wallet IS NULL THEN v_fee ELSE 0 END, 'tip'),
+                             (c.fee_wallet, CASE WHEN c.escrow_wallet IS NULL THEN v_fee ELSE 0 END, 'tip_fee'))
+                     AS l (wallet_id, amount, kind)
                WHERE l.amount <> 0));
+    IF c.goal IS NOT NULL THEN
+        -- After the wallets (docs/ledger.md): one free progress row; reaching the target closes the goal.
+        v_goal := lp.add_goal_progress(c.goal, p_amount, 1);
+        IF v_goal >= c.goal_target THEN
+            PERFORM lp.reach_goal(c.goal);
+        END IF;
+    END IF;
     IF p_stream_id IS NOT NULL THEN
-        PERFORM lp.emit_event(p_stream_id, 'tip',
+        PERFORM lp.emit_event(p_stream_id, CASE WHEN p_menu_item_id IS NULL THEN 'tip' ELSE 'menu_item' END::lp.stream_event_kind,
             jsonb_build_object('tip_id', v_tip.id, 'sender_id', v_sender, 'amount', p_amount, 'message', v_message,
-                               'anonymous', v_tip.is_anonymous));
+                               'anonymous', v_tip.is_anonymous)
+            || CASE WHEN p_menu_item_id IS NULL THEN '{}'::jsonb
+                    ELSE jsonb_build_object('menu_item_id', p_menu_item_id, 'item', c.item_name) END
+            || CASE WHEN c.goal IS NULL THEN '{}'::jsonb
+                    ELSE jsonb_build_object('goal_id', c.goal, 'goal_progress', v_goal, 'goal_target', c.goal_target) END);
     END IF;
     RETURN v_tip;
 END
 $$;
-COMMENT ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean) IS 'The acting user tips a performer: amount within tips.min_tokens..tips.max_tokens and at most money.max_tokens (LP103), optional live stream of the recipient (LP104 when it is not live), message (500 characters), anonymous flag. One ledger transaction: sender -amount, performer +(amount - fee), platform fee wallet +fee (fee rounded down). LP124 when the performer has blocked the sender. Idempotent per sender and key.';
-REVOKE ALL ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean) TO livepanty_app, livepanty_service;
+COMMENT ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) IS 'The acting user tips a performer: amount within tips.min_tokens..tips.max_tokens and at most money.max_tokens (LP103), optional live stream of the recipient (LP104 when it is not live), message (500 characters), anonymous flag. One ledger transaction: sender -amount, performer +(amount - fee), platform fee wallet +fee (fee rounded down). LP124 when the performer has blocked the sender. With a menu item of the recipient (p_menu_item_id), the amount is its price (LP003 not theirs, LP126 inactive, LP127 another amount). A tip naming a live stream counts toward its active goal; toward a refund_if_missed goal it waits in escrow (status escrowed) until api.settle_tip_goals pays it out or back. Idempotent per sender and key.';
+REVOKE ALL ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) TO livepanty_app, livepanty_service;

@@ -25,6 +25,9 @@ DECLARE
     v_max     bigint := least((lp.setting('tips.max_tokens'))::bigint, (lp.setting('money.max_tokens'))::bigint);
     v_bps     bigint := (lp.setting('tips.fee_bps'))::bigint;
     v_fees    uuid := lp.system_wallet('platform_fees');
+    v_escrow  uuid;
+    v_goal    record;
+    v_total   bigint;
     n         integer;
     -- one slot per tip, in input order
     a_sender  uuid[];
@@ -45,6 +48,10 @@ DECLARE
     a_fee     bigint[];
     a_at      timestamptz[];
     a_replay  boolean[];
+    a_goal    uuid[];
+    a_escrow  boolean[];
+    a_menu    uuid[];
+    a_item    text[];
     v_first   integer[];
     -- the senders' locked main balances
     v_wallets uuid[];
@@ -89,6 +96,7 @@ BEGIN
                CASE WHEN x.is_object AND jsonb_typeof(x.j -> 'stream_id') = 'string' THEN x.j ->> 'stream_id' END AS stream,
                CASE WHEN x.is_object AND jsonb_typeof(x.j -> 'message') = 'string' THEN nullif(btrim(x.j ->> 'message'), '') END AS message,
                CASE WHEN x.is_object AND jsonb_typeof(x.j -> 'is_anonymous') = 'boolean' THEN (x.j ->> 'is_anonymous')::boolean END AS anon,
+               CASE WHEN x.is_object AND jsonb_typeof(x.j -> 'menu_item_id') = 'string' THEN x.j ->> 'menu_item_id' END AS menu,
                coalesce(x.is_object AND (jsonb_typeof(x.j -> 'recipient_id') IS DISTINCT FROM 'string'
                                 OR NOT (x.j ->> 'recipient_id') ~ c_uuid
                                 OR jsonb_typeof(x.j -> 'amount') IS DISTINCT FROM 'number'
@@ -99,16 +107,19 @@ BEGIN
                                 OR coalesce(jsonb_typeof(x.j -> 'message'), 'null') NOT IN ('null', 'string')
                                 OR coalesce(jsonb_typeof(x.j -> 'is_anonymous'), 'null') NOT IN ('null', 'boolean')
                                 OR coalesce(jsonb_typeof(x.j -> 'session_token'), 'null') NOT IN ('null', 'string')
+                                OR coalesce(jsonb_typeof(x.j -> 'menu_item_id'), 'null') NOT IN ('null', 'string')
+                                OR (jsonb_typeof(x.j -> 'menu_item_id') = 'string' AND NOT (x.j ->> 'menu_item_id') ~ c_uuid)
                                 OR EXISTS (SELECT 1 FROM jsonb_object_keys(x.j) AS f
                                             WHERE f NOT IN ('session_token', 'recipient_id', 'amount', 'idempotency_key',
-                                                            'stream_id', 'message', 'is_anonymous'))), false)
+                                                            'stream_id', 'message', 'is_anonymous', 'menu_item_id'))), false)
                    AS malformed
           FROM input AS x
     ), typed AS (
         SELECT r.k, r.is_object, r.malformed, r.token, r.key, r.message, coalesce(r.anon, false) AS anon,
                CASE WHEN NOT r.malformed AND r.is_object THEN r.recipient::uuid END AS recipient,
                CASE WHEN NOT r.malformed AND r.is_object THEN r.amount::numeric END AS amount,
-               CASE WHEN NOT r.malformed AND r.is_object THEN r.stream::uuid END AS stream
+               CASE WHEN NOT r.malformed AND r.is_object THEN r.stream::uuid END AS stream,
+               CASE WHEN NOT r.malformed AND r.is_object THEN r.menu::uuid END AS menu
           FROM raw AS r
     ), checked AS (
         SELECT t.*, s.id AS session_id, s.user_id AS sender, s.last_seen_at,
@@ -116,6 +127,9 @@ BEGIN
                ru.id AS to_user, rw.id AS to_wallet,
                (rw.shard_count = 0 OR rw.debt_since IS NOT NULL) AS to_main,
                st.id AS stream_found, st.host_id, st.status AS stream_status,
+               gl.id AS goal, gl.refund_if_missed AS escrow,
+               m.id AS item_found, m.performer_id AS item_performer, m.price AS item_price, m.is_active AS item_active,
+               m.name AS item_name,
                old.id AS old_tip,
                lp.sanctioned(s.user_id) AS sender_sanctioned,
                -- who may be paid: the rule of api.tip and api.place_hold (inlined, costs a CASE)
@@ -136,6 +150,9 @@ BEGIN
           LEFT JOIN lp.users AS ru ON ru.id = t.recipient AND ru.deleted_at IS NULL
           LEFT JOIN lp.wallets AS rw ON rw.user_id = ru.id
           LEFT JOIN lp.streams AS st ON st.id = t.stream AND st.deleted_at IS NULL
+          LEFT JOIN lp.tip_goals AS gl
+                 ON gl.stream_id = st.id AND gl.status = 'active' AND (gl.deadline IS NULL OR gl.deadline > now())
+          LEFT JOIN lp.tip_menu_items AS m ON m.id = t.menu
           LEFT JOIN lp.tips AS old ON old.sender_id = s.user_id AND old.idempotency_key = t.key
     ), decided AS (
         SELECT c.*,
@@ -152,6 +169,11 @@ BEGIN
                                      WHEN c.stream IS NOT NULL AND c.stream_found IS NULL THEN 'LP003'
                                      WHEN c.stream IS NOT NULL
                                           AND (c.host_id <> c.to_user OR c.stream_status <> 'live') THEN 'LP104'
+                                     -- the menu item: the recipient's, active, paid at its price (api.tip's order)
+                                     WHEN c.menu IS NOT NULL
+                                          AND (c.item_found IS NULL OR c.item_performer <> c.to_user) THEN 'LP003-menu'
+                                     WHEN c.menu IS NOT NULL AND NOT c.item_active THEN 'LP126'
+                                     WHEN c.menu IS NOT NULL AND c.amount <> c.item_price THEN 'LP127'
                                      WHEN c.limited THEN 'LP114'
                                  END)
                END AS err
@@ -164,15 +186,20 @@ BEGIN
            array_agg(d.key ORDER BY d.k), array_agg(d.stream ORDER BY d.k), array_agg(d.message ORDER BY d.k),
            array_agg(d.anon ORDER BY d.k), array_agg(d.from_wallet ORDER BY d.k), array_agg(d.to_wallet ORDER BY d.k),
            array_agg(coalesce(d.to_main, false) ORDER BY d.k), array_agg(coalesce(d.sharded, false) ORDER BY d.k),
-           array_agg(d.err ORDER BY d.k), array_agg(d.old_tip ORDER BY d.k)
+           array_agg(d.err ORDER BY d.k), array_agg(d.old_tip ORDER BY d.k),
+           array_agg(d.goal ORDER BY d.k), array_agg(coalesce(d.escrow, false) ORDER BY d.k),
+           array_agg(d.menu ORDER BY d.k), array_agg(d.item_name ORDER BY d.k)
       INTO n, a_sender, a_session, a_to, a_amount, a_key, a_stream, a_message, a_anon, a_from_w, a_to_w,
-           a_to_main, a_sharded, a_err, a_tip
+           a_to_main, a_sharded, a_err, a_tip, a_goal, a_escrow, a_menu, a_item
       FROM decided AS d;
 
     a_tx := array_fill(NULL::uuid, ARRAY[n]);
     a_fee := array_fill(NULL::bigint, ARRAY[n]);
     a_at := array_fill(NULL::timestamptz, ARRAY[n]);
     a_replay := array_fill(false, ARRAY[n]);
+    IF true = ANY (a_escrow) THEN
+        v_escrow := lp.system_wallet('goal_escrow');
+    END IF;
     -- A later tip of the batch with the same sender and key as an earlier one is a retry of it (step 5).
     SELECT array_agg(f.first ORDER BY f.k) INTO v_first
       FROM (SELECT k, min(k) FILTER (WHERE a_err[k] IS NULL) OVER (PARTITION BY a_sender[k], a_key[k]) AS first
@@ -192,9 +219,10 @@ BEGIN
     -- meanwhile makes that tip a replay.
     WITH claimed AS (
         INSERT INTO lp.tips AS t (sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous,
-                                  transaction_id, idempotency_key)
+                                  transaction_id, idempotency_key, goal_id, menu_item_id, status)
         SELECT a_sender[k], a_to[k], a_stream[k], a_amount[k], lp.fee_for(a_amount[k], v_bps), a_message[k],
-               a_anon[k], lp.uuid_v7(), a_key[k]
+               a_anon[k], lp.uuid_v7(), a_key[k], a_goal[k], a_menu[k],
+               CASE WHEN a_escrow[k] THEN 'escrowed' ELSE 'completed' END
           FROM generate_subscripts(a_err, 1) AS k
          WHERE a_err[k] IS NULL
          ORDER BY a_sender[k], a_key[k]
@@ -248,11 +276,18 @@ BEGIN
             v_avail[v_pos] := v_left - a_amount[i];
             l_tx := l_tx || a_tx[i] || a_tx[i];
             l_ref := l_ref || a_tip[i] || a_tip[i];
-            l_wallet := l_wallet || a_from_w[i] || a_to_w[i];
-            l_amount := l_amount || -a_amount[i] || (a_amount[i] - a_fee[i]);
             l_kind := l_kind || 'tip'::text || 'tip'::text;
-            l_main := l_main || true || a_to_main[i];
-            IF a_fee[i] > 0 THEN
+            IF a_escrow[i] THEN
+                -- toward a refund_if_missed goal: whole, into escrow (the fee is taken when it is paid out)
+                l_wallet := l_wallet || a_from_w[i] || v_escrow;
+                l_amount := l_amount || -a_amount[i] || a_amount[i];
+                l_main := l_main || true || false;
+            ELSE
+                l_wallet := l_wallet || a_from_w[i] || a_to_w[i];
+                l_amount := l_amount || -a_amount[i] || (a_amount[i] - a_fee[i]);
+                l_main := l_main || true || a_to_main[i];
+            END IF;
+            IF a_fee[i] > 0 AND NOT a_escrow[i] THEN
                 l_tx := l_tx || a_tx[i];
                 l_ref := l_ref || a_tip[i];
                 l_wallet := l_wallet || v_fees;
@@ -280,12 +315,33 @@ BEGIN
     -- 5. The money: every leg of every accepted tip, set-based.
     PERFORM lp.post_batch('tip', l_tx, l_ref, l_wallet, l_amount, l_kind, l_main);
 
+    -- 6. Goal progress of the tips applied now, one call per goal in goal id order (after the wallets, as in
+    -- api.tip); a goal whose progress reaches its target is closed.
+    FOR v_goal IN
+        SELECT a_goal[k] AS goal, sum(a_amount[k])::bigint AS tokens, count(*)::integer AS tips
+          FROM generate_subscripts(a_err, 1) AS k
+         WHERE a_err[k] IS NULL AND a_tip[k] IS NOT NULL AND a_goal[k] IS NOT NULL
+         GROUP BY a_goal[k]
+         ORDER BY a_goal[k]
+    LOOP
+        v_total := lp.add_goal_progress(v_goal.goal, v_goal.tokens, v_goal.tips);
+        IF v_total >= (SELECT g.target_tokens FROM lp.tip_goals AS g WHERE g.id = v_goal.goal) THEN
+            PERFORM lp.reach_goal(v_goal.goal);
+        END IF;
+    END LOOP;
+
     -- The stream events of the tips applied now (as api.tip appends them), and one wake-up per stream.
     INSERT INTO lp.stream_events (stream_id, kind, payload)
-    SELECT a_stream[k], 'tip',
+    SELECT a_stream[k], CASE WHEN a_menu[k] IS NULL THEN 'tip' ELSE 'menu_item' END::lp.stream_event_kind,
            jsonb_build_object('tip_id', a_tip[k], 'sender_id', a_sender[k], 'amount', a_amount[k],
                               'message', a_message[k], 'anonymous', coalesce(a_anon[k], false))
+           || CASE WHEN a_menu[k] IS NULL THEN '{}'::jsonb
+                   ELSE jsonb_build_object('menu_item_id', a_menu[k], 'item', a_item[k]) END
+           || CASE WHEN a_goal[k] IS NULL THEN '{}'::jsonb
+                   ELSE jsonb_build_object('goal_id', a_goal[k], 'goal_progress', p.tokens, 'goal_target', g.target_tokens) END
       FROM generate_subscripts(a_err, 1) AS k
+      LEFT JOIN lp.tip_goals AS g ON g.id = a_goal[k]
+      LEFT JOIN LATERAL lp.goal_progress(a_goal[k]) AS p ON a_goal[k] IS NOT NULL
      WHERE a_err[k] IS NULL AND a_tip[k] IS NOT NULL AND a_stream[k] IS NOT NULL
      ORDER BY k;
     PERFORM pg_notify(lp.event_channel(w.stream_id), '')
@@ -302,8 +358,8 @@ BEGIN
             SELECT t.* INTO v_old FROM lp.tips AS t WHERE t.sender_id = a_sender[i] AND t.idempotency_key = a_key[i];
             IF v_old.id IS NULL THEN
                 RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'a claimed tip key has no tip';
-            ELSIF (v_old.recipient_id, v_old.amount, v_old.stream_id, v_old.message, v_old.is_anonymous)
-                  IS DISTINCT FROM (a_to[i], a_amount[i], a_stream[i], a_message[i], a_anon[i]) THEN
+            ELSIF (v_old.recipient_id, v_old.amount, v_old.stream_id, v_old.message, v_old.is_anonymous, v_old.menu_item_id)
+                  IS DISTINCT FROM (a_to[i], a_amount[i], a_stream[i], a_message[i], a_anon[i], a_menu[i]) THEN
                 a_err[i] := 'LP106';
                 a_tip[i] := NULL;
             ELSE
@@ -319,11 +375,14 @@ BEGIN
 
     RETURN QUERY
     SELECT k, a_tip[k], a_sender[k], a_to[k], a_amount[k], a_fee[k], a_tx[k], a_at[k],
-           a_err[k] IS NULL AND a_replay[k], a_err[k],
+           a_err[k] IS NULL AND a_replay[k], left(a_err[k], 5),
            coalesce(CASE WHEN a_err[k] = 'LP003' AND a_to[k] IS NOT NULL THEN 'stream not found' END,
                     lp.payee_refusal_message(a_err[k]),  -- LP101, LP003, LP102, LP108, LP124: as lp.refuse_payee words them
                     CASE a_err[k]
-                        WHEN 'LP018' THEN 'malformed tip (fields: session_token, recipient_id, amount, idempotency_key, stream_id, message of at most 500 characters, is_anonymous; key of 1 to 128 characters)'
+                        WHEN 'LP018' THEN 'malformed tip (fields: session_token, recipient_id, amount, idempotency_key, stream_id, message of at most 500 characters, is_anonymous, menu_item_id; key of 1 to 128 characters)'
+                        WHEN 'LP003-menu' THEN 'menu item not found'
+                        WHEN 'LP126' THEN 'the menu item is not available'
+                        WHEN 'LP127' THEN 'a menu item is paid at its price'
                         WHEN 'LP023' THEN 'invalid or expired session'
                         WHEN 'LP022' THEN 'account is sanctioned'
                         WHEN 'LP103' THEN format('tip amount out of range: between %s and %s tokens', v_min, v_max)
@@ -337,6 +396,6 @@ BEGIN
      ORDER BY k;
 END
 $$;
-COMMENT ON FUNCTION api.tip_many(jsonb) IS 'Up to 1000 tips, of any senders, in one call (JSON array of objects: session_token, recipient_id, amount, idempotency_key, optional stream_id, message, is_anonymous). Each tip is authenticated by its own session token and checked exactly as api.tip checks it; the accepted ones are applied set-based under the lock protocol of docs/ledger.md (one claim of every key, each wallet updated once, every entry with its exact before/after balance). One row per tip, in input order: the tip (replayed true for a retry with a used key and the same arguments) or error_code and error_message; a refused tip changes nothing and does not fail the others. LP114 asks to send that tip with api.tip (its sender has a spending limit, or needs the earnings in their credit shards). LP018 when p_tips is not an array of 1 to 1000 elements.';
+COMMENT ON FUNCTION api.tip_many(jsonb) IS 'Up to 1000 tips, of any senders, in one call (JSON array of objects: session_token, recipient_id, amount, idempotency_key, optional stream_id, message, is_anonymous, menu_item_id). Each tip is authenticated by its own session token and checked exactly as api.tip checks it; the accepted ones are applied set-based under the lock protocol of docs/ledger.md (one claim of every key, each wallet updated once, every entry with its exact before/after balance). One row per tip, in input order: the tip (replayed true for a retry with a used key and the same arguments) or error_code and error_message; a refused tip changes nothing and does not fail the others. LP114 asks to send that tip with api.tip (its sender has a spending limit, or needs the earnings in their credit shards). LP018 when p_tips is not an array of 1 to 1000 elements.';
 REVOKE ALL ON FUNCTION api.tip_many(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.tip_many(jsonb) TO livepanty_app, livepanty_service;

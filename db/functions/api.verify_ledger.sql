@@ -13,12 +13,14 @@ DECLARE
     v_to     uuid := coalesce(p_wallet_to, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
     v_ranged boolean := p_wallet_from IS NOT NULL OR p_wallet_to IS NOT NULL;
     v_fees   uuid;
+    v_escrow uuid;
 BEGIN
     PERFORM lp.verify_authorize();
     IF v_from > v_to THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'wallet_from must not be greater than wallet_to';
     END IF;
     v_fees := lp.system_wallet('platform_fees');
+    v_escrow := lp.system_wallet('goal_escrow');
 
     -- (a) Every ledger transaction sums to zero. With a wallet range, the transactions that touch a wallet of
     -- the range are summed over all their entries and reported by the chunk holding their smallest wallet
@@ -116,14 +118,18 @@ BEGIN
 
     -- (g) Every tip (by its sender's wallet) and every hold capture (by the holder's wallet) has its ledger
     -- transaction with the right legs: payer -amount, payee +(amount - fee), platform fees +fee, nothing else
-    -- credited.
+    -- credited. A tip toward a refund_if_missed goal (escrowed, or settled: settlement_id) instead credits the
+    -- goal_escrow wallet with the whole amount; its settlement is checked below.
     RETURN QUERY
     SELECT 'tip_transaction'::text, t.sender_wallet, NULL::smallint, t.tx,
            CASE WHEN t.entries = 0 THEN format('tip %s: no ledger entries', t.tip_id)
-                ELSE format('tip %s of %s (fee %s): sender %s, recipient %s, platform fees %s, credits %s, '
-                            '%s entries referencing another object', t.tip_id, t.amount, t.fee, t.sender_amount,
+                ELSE format('tip %s of %s (fee %s%s): sender %s, recipient %s, platform fees %s, credits %s, '
+                            '%s entries referencing another object', t.tip_id, t.amount, t.fee,
+                            CASE WHEN t.escrowed THEN ', escrowed' ELSE '' END, t.sender_amount,
                             t.recipient_amount, t.fee_amount, t.credits, t.bad_refs) END
       FROM (SELECT tp.id AS tip_id, tp.transaction_id AS tx, tp.amount, tp.fee_amount AS fee,
+                   (tp.status = 'escrowed' OR tp.settlement_id IS NOT NULL) AS escrowed,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_escrow), 0) AS escrow_amount,
                    sw.id AS sender_wallet, count(l.id) AS entries,
                    coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = sw.id), 0) AS sender_amount,
                    coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = rw.id), 0) AS recipient_amount,
@@ -136,8 +142,35 @@ BEGIN
               LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.transaction_id
              WHERE sw.id BETWEEN v_from AND v_to
              GROUP BY tp.id, sw.id, rw.id) AS t
-     WHERE t.entries = 0 OR t.sender_amount <> -t.amount OR t.recipient_amount <> t.amount - t.fee
-        OR t.fee_amount <> t.fee OR t.credits <> t.amount OR t.bad_refs <> 0
+     WHERE t.entries = 0 OR t.sender_amount <> -t.amount OR t.credits <> t.amount OR t.bad_refs <> 0
+        OR (NOT t.escrowed AND (t.recipient_amount <> t.amount - t.fee OR t.fee_amount <> t.fee))
+        OR (t.escrowed AND (t.recipient_amount <> 0 OR t.fee_amount <> 0 OR t.escrow_amount <> t.amount))
+    UNION ALL
+    -- The settlement of an escrowed tip: escrow -amount; paid out (completed): recipient +(amount - fee),
+    -- platform fees +fee; paid back (refunded): sender +amount; nothing else.
+    SELECT 'tip_settlement'::text, t.sender_wallet, NULL::smallint, t.tx,
+           format('settlement of tip %s (%s) of %s (fee %s): escrow %s, sender %s, recipient %s, platform fees %s, '
+                  'entries %s', t.tip_id, t.status, t.amount, t.fee, t.escrow_amount, t.sender_amount,
+                  t.recipient_amount, t.fee_amount, t.entries)
+      FROM (SELECT tp.id AS tip_id, tp.settlement_id AS tx, tp.status, tp.amount, tp.fee_amount AS fee,
+                   sw.id AS sender_wallet, count(l.id) AS entries,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_escrow), 0) AS escrow_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = sw.id), 0) AS sender_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = rw.id), 0) AS recipient_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_fees), 0) AS fee_amount,
+                   count(l.id) FILTER (WHERE l.reference_type <> 'tip' OR l.reference_id <> tp.id) AS bad_refs
+              FROM lp.tips AS tp
+              JOIN lp.wallets AS sw ON sw.user_id = tp.sender_id
+              JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
+              LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.settlement_id
+             WHERE tp.settlement_id IS NOT NULL AND sw.id BETWEEN v_from AND v_to
+             GROUP BY tp.id, sw.id, rw.id) AS t
+     WHERE t.bad_refs <> 0 OR t.escrow_amount <> -t.amount
+        OR (t.status = 'completed' AND (t.recipient_amount <> t.amount - t.fee OR t.fee_amount <> t.fee
+                                        OR t.sender_amount <> 0 OR t.entries > 3))
+        OR (t.status = 'refunded' AND (t.sender_amount <> t.amount OR t.recipient_amount <> 0 OR t.fee_amount <> 0
+                                       OR t.entries <> 2))
+        OR t.status NOT IN ('completed', 'refunded')
     UNION ALL
     SELECT 'hold_capture_transaction', c.holder_wallet, NULL::smallint, c.tx,
            CASE WHEN c.entries = 0 THEN format('capture %s of hold %s: no ledger entries', c.capture_id, c.hold_id)
@@ -169,9 +202,18 @@ BEGIN
           FROM (SELECT coalesce(sum(w.balance), 0) AS total FROM lp.wallets AS w) AS m,
                (SELECT coalesce(sum(ws.balance), 0) AS total FROM lp.wallet_shards AS ws) AS s
          WHERE m.total + s.total <> 0;
+        -- The goal escrow holds exactly the tips waiting in it.
+        RETURN QUERY
+        SELECT 'escrow_mismatch'::text, v_escrow, NULL::smallint, NULL::uuid,
+               format('goal_escrow holds %s tokens, escrowed tips add up to %s', e.held, t.waiting)
+          FROM (SELECT (SELECT w.balance FROM lp.wallets AS w WHERE w.id = v_escrow)
+                       + (SELECT coalesce(sum(ws.balance), 0) FROM lp.wallet_shards AS ws WHERE ws.wallet_id = v_escrow)
+                       AS held) AS e,
+               (SELECT coalesce(sum(tp.amount), 0) AS waiting FROM lp.tips AS tp WHERE tp.status = 'escrowed') AS t
+         WHERE e.held <> t.waiting;
     END IF;
 END
 $$;
-COMMENT ON FUNCTION api.verify_ledger(uuid, uuid, boolean) IS 'Checks the ledger''s invariants and returns one row per violation found (no rows: the ledger is sound); never raises for a violation. check_name: transaction_unbalanced (a transaction''s entries do not sum to 0), chain_start / chain_broken / entry_arithmetic (an account''s before/after chain: starts at 0, each entry starts where the previous ended, after = before + amount), balance_mismatch / sum_mismatch (an account''s last balance_after / sum of amounts differs from its current balance), unknown_account (entries on a shard that does not exist), negative_balance (a user main balance below its reserved tokens without recorded debt, or a negative user credit shard), reserved_mismatch (reserved differs from the open holds), tip_transaction / hold_capture_transaction (a tip''s or capture''s ledger transaction is missing or has the wrong legs), tokens_not_conserved (global: all balances do not sum to 0). p_wallet_from / p_wallet_to (inclusive, NULL = open) restrict every check but the global one to the wallets in that id range, so a large ledger can be verified chunk by chunk (api.ledger_stats gives the chunks); p_global runs the global check. The livepanty_service role, or an acting admin (LP001 / LP002 otherwise); LP018 when wallet_from > wallet_to.';
+COMMENT ON FUNCTION api.verify_ledger(uuid, uuid, boolean) IS 'Checks the ledger''s invariants and returns one row per violation found (no rows: the ledger is sound); never raises for a violation. check_name: transaction_unbalanced (a transaction''s entries do not sum to 0), chain_start / chain_broken / entry_arithmetic (an account''s before/after chain: starts at 0, each entry starts where the previous ended, after = before + amount), balance_mismatch / sum_mismatch (an account''s last balance_after / sum of amounts differs from its current balance), unknown_account (entries on a shard that does not exist), negative_balance (a user main balance below its reserved tokens without recorded debt, or a negative user credit shard), reserved_mismatch (reserved differs from the open holds), tip_transaction / hold_capture_transaction (a tip''s or capture''s ledger transaction is missing or has the wrong legs), tip_settlement (the payout or refund of a tip held in escrow for a goal has the wrong legs), tokens_not_conserved (global: all balances do not sum to 0), escrow_mismatch (global: the goal_escrow wallet does not hold exactly the escrowed tips). p_wallet_from / p_wallet_to (inclusive, NULL = open) restrict every check but the global one to the wallets in that id range, so a large ledger can be verified chunk by chunk (api.ledger_stats gives the chunks); p_global runs the global check. The livepanty_service role, or an acting admin (LP001 / LP002 otherwise); LP018 when wallet_from > wallet_to.';
 REVOKE ALL ON FUNCTION api.verify_ledger(uuid, uuid, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.verify_ledger(uuid, uuid, boolean) TO livepanty_app, livepanty_service;

@@ -35,6 +35,13 @@ BEGIN
             jsonb_build_object('ended_at', v_stream.ended_at, 'reason', p_reason, 'by', p_by,
                                'unique_viewers', v_stream.unique_viewers, 'tips_count', v_stream.tips_count));
     END IF;
+    -- Its goals close with it: the active one is missed (its escrowed tips go back at the next
+    -- api.settle_tip_goals), the queued ones are cancelled. After the status change: no next goal starts.
+    PERFORM lp.close_goal(g, CASE WHEN g.status = 'active' THEN 'missed' ELSE 'cancelled' END, 'stream ended')
+       FROM (SELECT q.* FROM lp.tip_goals AS q
+              WHERE q.stream_id = v_stream.id AND q.status IN ('queued', 'active')
+              ORDER BY q.position
+                FOR NO KEY UPDATE) AS g;
     PERFORM lp.audit('stream.end', 'stream', v_stream.id::text,
                      jsonb_build_object('status', v_stream.status, 'reason', p_reason, 'by', p_by));
     RETURN v_stream;

@@ -9,10 +9,13 @@ CREATE TABLE lp.tips (
     fee_amount      bigint NOT NULL CHECK (fee_amount >= 0),
     message         text CHECK (char_length(message) <= 500),
     is_anonymous    boolean NOT NULL DEFAULT false,
-    status          text NOT NULL DEFAULT 'completed' CHECK (status IN ('completed', 'refunded')),
+    status          text NOT NULL DEFAULT 'completed' CHECK (status IN ('completed', 'refunded', 'escrowed')),
     transaction_id  uuid NOT NULL,
     idempotency_key text NOT NULL CHECK (char_length(idempotency_key) BETWEEN 1 AND 128),
     created_at      timestamptz NOT NULL DEFAULT now(),
+    goal_id         uuid,
+    menu_item_id    uuid,
+    settlement_id   uuid,
     CHECK (sender_id <> recipient_id),
     CHECK (fee_amount <= amount),
     UNIQUE (sender_id, idempotency_key)
@@ -21,11 +24,15 @@ COMMENT ON TABLE lp.tips IS 'Tips from a viewer to a performer, optionally durin
 COMMENT ON COLUMN lp.tips.amount IS 'Tokens paid by the sender (gross).';
 COMMENT ON COLUMN lp.tips.fee_amount IS 'Platform fee part of amount; the performer receives amount - fee_amount.';
 COMMENT ON COLUMN lp.tips.is_anonymous IS 'Sender hidden from the performer and the public (never from admins).';
+COMMENT ON COLUMN lp.tips.goal_id IS 'The stream''s goal the tip counted toward (lp.tip_goals), if any. No foreign key on purpose: its key-share lock would make the goal row one every tip to the stream writes.';
+COMMENT ON COLUMN lp.tips.menu_item_id IS 'The tip menu item the tip bought (lp.tip_menu_items; the tip paid its price), if any. No foreign key, as for goal_id.';
+COMMENT ON COLUMN lp.tips.settlement_id IS 'For a tip held in escrow for a refund_if_missed goal: the ledger transaction that paid it to the performer (status completed) or back to the sender (status refunded).';
 COMMENT ON COLUMN lp.tips.idempotency_key IS 'Caller-chosen key, unique per sender: a retry with the same key returns the original tip.';
 
 CREATE INDEX tips_recipient_idx ON lp.tips (recipient_id, created_at DESC);
 CREATE INDEX tips_sender_idx ON lp.tips (sender_id, created_at DESC);
 CREATE INDEX tips_stream_idx ON lp.tips (stream_id, created_at) WHERE stream_id IS NOT NULL;
+CREATE INDEX tips_escrowed_idx ON lp.tips (goal_id) WHERE status = 'escrowed';
 
 ALTER TABLE lp.tips ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.tips FORCE ROW LEVEL SECURITY;

@@ -1,7 +1,8 @@
 -- A stream's event log (migration 0020; see there for the reading rule).
 SET ROLE livepanty_owner;
 
-CREATE TYPE lp.stream_event_kind AS ENUM ('stream_started', 'stream_ended', 'tip', 'viewer_count');
+CREATE TYPE lp.stream_event_kind AS ENUM ('stream_started', 'stream_ended', 'tip', 'viewer_count', 'menu_item',
+                                          'goal_started', 'goal_reached', 'goal_missed', 'goal_cancelled');
 COMMENT ON TYPE lp.stream_event_kind IS 'What happened in a stream (lp.stream_events.kind).';
 
 CREATE TABLE lp.stream_events (

@@ -91,6 +91,9 @@ GATES: dict[str, str] = {
     "list_live_streams": "user",
     "list_performer_streams": "user",
     "stream_top_tippers": "user",
+    "list_menu": "user",
+    "stream_goals": "user",
+    "cancel_tip_goal": "user",  # the host, or an admin
     "performer_top_tippers": "user",
     "stream_events": "user",
     "heartbeat_stream": "user",
@@ -105,6 +108,8 @@ GATES: dict[str, str] = {
     "start_stream": "performer",
     "rotate_stream_key": "performer",
     "block_viewer": "performer",
+    "set_menu_item": "performer",
+    "add_tip_goal": "performer",  # the host of the stream
     "unblock_viewer": "performer",
     # staff
     "find_user": "staff",
@@ -137,6 +142,7 @@ GATES: dict[str, str] = {
     "expire_holds": "service",
     "check_stream_key": "service",
     "sweep_viewers": "service",
+    "settle_tip_goals": "service",
     "purge_stream_events": "service",
     "wake_stream_listeners": "service",
     "sweep_wallets": "service",

@@ -153,7 +153,7 @@ def test_every_plpgsql_function_is_checked(conn: psycopg.Connection) -> None:
     touch = {target.relation for target in found if target.function == "lp.touch_updated_at()"}
     assert {"lp.users", "lp.wallets", "lp.settings"} <= touch
     reject = {target.relation for target in found if target.function == "lp.reject_mutation()"}
-    assert reject == {"lp.audit_logs", "lp.ledger", "lp.stream_consents"}
+    assert reject == {"lp.audit_logs", "lp.ledger", "lp.stream_consents", "lp.tip_menu_items"}
 
 
 def test_plpgsql_check_finds_no_problem(conn: psycopg.Connection) -> None:

@@ -14,7 +14,7 @@
 --            (inactive) beside the seeded ones, idempotency record ik1
 --   sessions ua-<user> for vera, victor, pia, mona, adam; one reset token (victor)
 BEGIN;
-SELECT plan(177);
+SELECT plan(186);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -67,6 +67,9 @@ BEGIN
         WHEN 'spending_limits' THEN 'tests.username(user_id) || '':'' || period'
         WHEN 'adjustments' THEN 'reason'
         WHEN 'idempotency_keys' THEN 'key'
+        WHEN 'tip_menu_items' THEN 'name'
+        WHEN 'tip_goals' THEN 'description'
+        WHEN 'tip_goal_progress' THEN 'tokens'
         ELSE 'NULL' END, p_table);
 END
 $$;
@@ -238,6 +241,17 @@ BEGIN
     VALUES (tests.user_id('victor'), 5, 'a1', tests.user_id('adam'), gen_random_uuid(), 'adj-1');
     INSERT INTO lp.token_bundles (code, tokens, price_minor, active) VALUES ('retired', 10, 10, false);
     INSERT INTO lp.idempotency_keys (scope, key, request) VALUES ('payments.complete', 'ik1', '{}');
+
+    -- tip menus and goals: pia's menu (one item inactive); a goal on each of s1 (public, live), s2 (private)
+    -- and s4 (paul's, public); the live one's progress
+    INSERT INTO lp.tip_menu_items (performer_id, name, price, is_active)
+    VALUES (tests.user_id('pia'), 'Wave', 25, true), (tests.user_id('pia'), 'Old', 40, false);
+    INSERT INTO lp.tip_goals (stream_id, position, description, target_tokens, status, activated_at)
+    VALUES (v_s1, 1, 'g1', 1000, 'active', now());
+    INSERT INTO lp.tip_goals (stream_id, position, description, target_tokens)
+    SELECT s.id, 1, 'g' || substr(s.title, 2), 500 FROM lp.streams AS s WHERE s.title IN ('s2', 's4');
+    INSERT INTO lp.tip_goal_progress (goal_id, shard, tokens, tips)
+    SELECT g.id, 1, 150, 2 FROM lp.tip_goals AS g WHERE g.description = 'g1';
 END
 $$;
 
@@ -285,6 +299,9 @@ SELECT is_empty($$SELECT tests.labels('stream_performers')$$, 'viewer: not who e
 SELECT is_empty($$SELECT tests.labels('stream_consents')$$, 'viewer: no consent records');
 SELECT is_empty($$SELECT tests.labels('performer_blocks')$$, 'viewer: not whom a performer blocked (not even themselves)');
 SELECT throws_ok($$SELECT * FROM lp.stream_counters$$, '42501', NULL, 'viewer: the counter rows are not readable (api.get_stream sums them)');
+SELECT set_eq($$SELECT tests.labels('tip_menu_items')$$, ARRAY['Wave'], 'viewer: the active items of tip menus only');
+SELECT set_eq($$SELECT tests.labels('tip_goals')$$, ARRAY['g1', 'g4'], 'viewer: the goals of public streams only');
+SELECT throws_ok($$SELECT * FROM lp.tip_goal_progress$$, '42501', NULL, 'viewer: the progress rows are not readable (api.stream_goals sums them)');
 SELECT throws_ok($$SELECT * FROM lp.stream_events$$, '42501', NULL, 'viewer: the event rows are not readable (api.stream_events reads them, with anonymity)');
 SELECT set_eq($$SELECT tests.labels('kyc_verifications')$$, ARRAY['kyc-vera'], 'viewer: only their own KYC verification');
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1'], 'viewer: only the reports they filed');
@@ -372,6 +389,8 @@ SELECT set_eq($$SELECT tests.labels('auth_sessions')$$, ARRAY['ua-pia'], 'perfor
 SELECT set_eq($$SELECT tests.labels('wallets')$$, ARRAY['pia'], 'performer: only their own wallet');
 SELECT set_eq($$SELECT tests.labels('ledger')$$, ARRAY['t1:pia', 't2:pia'], 'performer: the entries of their own wallet (both tips received)');
 SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t1'], 'performer: the signed tip received; the anonymous one is hidden');
+SELECT set_eq($$SELECT tests.labels('tip_menu_items')$$, ARRAY['Wave', 'Old'], 'performer: their whole tip menu, inactive items too');
+SELECT set_eq($$SELECT tests.labels('tip_goals')$$, ARRAY['g1', 'g2', 'g4'], 'performer: the goals of their streams (private too) and of public ones');
 SELECT is_empty($$SELECT tests.labels('payments')$$, 'performer: no payments (none of their own)');
 SELECT set_eq($$SELECT tests.labels('payouts')$$, ARRAY['payout-pia'], 'performer: their own payout');
 SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's2', 's4'], 'performer: their own streams (private too) and public ones');
@@ -423,6 +442,8 @@ SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's2', 's3', 's4'],
 SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['vera@s1', 'victor@s1', 'victor@s4'], 'moderator: every viewing session');
 SELECT set_eq($$SELECT tests.labels('stream_consents')$$, ARRAY['pia@s1', 'paul@s1'], 'moderator: every consent record');
 SELECT set_eq($$SELECT tests.labels('performer_blocks')$$, ARRAY['paul blocks vera'], 'moderator: every block list');
+SELECT set_eq($$SELECT tests.labels('tip_menu_items')$$, ARRAY['Wave', 'Old'], 'moderator: every menu item, inactive too');
+SELECT set_eq($$SELECT tests.labels('tip_goals')$$, ARRAY['g1', 'g2', 'g4'], 'moderator: every goal');
 SELECT is_empty($$SELECT tests.labels('kyc_verifications')$$, 'moderator: NOT the KYC verifications (identity documents are for admins)');
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1', 'r2'], 'moderator: every report');
 SELECT set_eq($$SELECT tests.labels('moderation_flags')$$, ARRAY['f1'], 'moderator: every moderation flag');
@@ -450,7 +471,7 @@ SELECT set_eq(format('SELECT tests.labels(%L)', t),
                     'payouts', 'streams', 'stream_viewers', 'kyc_verifications', 'reports', 'moderation_flags',
                     'user_sanctions', 'audit_logs', 'settings', 'wallet_shards', 'token_bundles', 'holds',
                     'hold_captures', 'spending_limits', 'adjustments', 'stream_performers', 'stream_consents',
-                    'performer_blocks']) AS t;
+                    'performer_blocks', 'tip_menu_items', 'tip_goals']) AS t;
 SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t1', 't2'], 'admin: anonymous tips too');
 SELECT throws_ok($$SELECT id FROM lp.password_reset_tokens$$, '42501', NULL, 'admin (through the app): password reset tokens are not readable');
 SELECT set_eq($$SELECT username FROM api.user_summary$$, ARRAY['vera', 'victor', 'pia', 'paul', 'mona', 'adam'],

@@ -1,0 +1,35 @@
+CREATE FUNCTION api.cancel_tip_goal(p_goal_id uuid, p_reason text DEFAULT NULL) RETURNS lp.tip_goals
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_actor  uuid := lp.require_user();
+    v_reason text := lp.check_text(p_reason, 'reason', 1000);
+    v_goal   lp.tip_goals;
+    v_host   uuid;
+BEGIN
+    SELECT s.host_id INTO v_host FROM lp.tip_goals AS g JOIN lp.streams AS s ON s.id = g.stream_id WHERE g.id = p_goal_id;
+    IF v_host IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'goal not found';
+    END IF;
+    IF v_host <> v_actor THEN
+        IF lp.current_user_role() <> 'admin' THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only the host or an admin can cancel a goal';
+        END IF;
+        IF v_reason IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'an admin cancelling someone''s goal gives a reason';
+        END IF;
+    END IF;
+    SELECT g.* INTO v_goal FROM lp.tip_goals AS g WHERE g.id = p_goal_id FOR NO KEY UPDATE;
+    IF v_goal.status NOT IN ('queued', 'active') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = format('a %s goal cannot be cancelled', v_goal.status);
+    END IF;
+    v_goal := lp.close_goal(v_goal, 'cancelled', v_reason);
+    PERFORM lp.audit('goal.cancel', 'tip_goal', v_goal.id::text,
+                     jsonb_build_object('reason', v_reason, 'by', CASE WHEN v_host = v_actor THEN 'host' ELSE 'admin' END));
+    RETURN v_goal;
+END
+$$;
+COMMENT ON FUNCTION api.cancel_tip_goal(uuid, text) IS 'The host (reason optional) or an admin (reason required) cancels a queued or active goal: an active one makes way for the next queued goal, and its escrowed tips (refund_if_missed) go back to their senders at the next api.settle_tip_goals. LP003 unknown goal, LP002 neither host nor admin, LP004 already closed, LP018 an admin without a reason. Audited (goal.cancel).';
+REVOKE ALL ON FUNCTION api.cancel_tip_goal(uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.cancel_tip_goal(uuid, text) TO livepanty_app, livepanty_service;

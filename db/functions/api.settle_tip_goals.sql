@@ -1,0 +1,101 @@
+CREATE FUNCTION api.settle_tip_goals(p_limit integer DEFAULT 1000)
+RETURNS TABLE (
+    tips_paid     integer,
+    tips_refunded integer,
+    goals_reached integer,
+    goals_missed  integer
+)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_escrow  uuid;
+    v_fees    uuid;
+    v_paid    integer := 0;
+    v_back    integer := 0;
+    v_reached integer := 0;
+    v_missed  integer := 0;
+    v_goal    lp.tip_goals;
+    l_tx      uuid[];
+    l_ref     uuid[];
+    l_wallet  uuid[];
+    l_amount  bigint[];
+    l_kind    text[];
+    l_main    boolean[];
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 100000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_limit must be between 1 and 100000';
+    END IF;
+    v_escrow := lp.system_wallet('goal_escrow');
+    v_fees := lp.system_wallet('platform_fees');
+
+    -- 1. Escrowed tips of closed goals (business rows first, SKIP LOCKED, so several workers share the work),
+    -- then the money, set-based: one ledger transaction per tip. Reached: escrow -amount, performer
+    -- +(amount - fee), platform fees +fee. Missed or cancelled: escrow -amount, sender +amount. A tip that
+    -- committed after its goal closed (it read the goal as active) is settled the same way by a later run.
+    WITH due AS (
+        SELECT t.id, g.status = 'reached' AS pay
+          FROM lp.tips AS t
+          JOIN lp.tip_goals AS g ON g.id = t.goal_id
+         WHERE t.status = 'escrowed' AND g.status IN ('reached', 'missed', 'cancelled')
+         ORDER BY t.id
+         LIMIT p_limit
+           FOR NO KEY UPDATE OF t SKIP LOCKED
+    ), settled AS (
+        UPDATE lp.tips AS t
+           SET status = CASE WHEN d.pay THEN 'completed' ELSE 'refunded' END, settlement_id = lp.uuid_v7()
+          FROM due AS d
+         WHERE t.id = d.id
+        RETURNING t.id, t.sender_id, t.recipient_id, t.amount, t.fee_amount, t.settlement_id, t.goal_id, d.pay
+    ), legs AS (
+        SELECT s.settlement_id AS tx, s.id AS ref, v_escrow AS wallet, -s.amount AS amount,
+               CASE WHEN s.pay THEN 'tip' ELSE 'refund' END AS kind, false AS main, s.id AS ord, 1 AS leg
+          FROM settled AS s
+        UNION ALL
+        SELECT s.settlement_id, s.id, w.id, CASE WHEN s.pay THEN s.amount - s.fee_amount ELSE s.amount END,
+               CASE WHEN s.pay THEN 'tip' ELSE 'refund' END,
+               (w.shard_count = 0 OR w.debt_since IS NOT NULL), s.id, 2
+          FROM settled AS s
+          JOIN lp.wallets AS w ON w.user_id = CASE WHEN s.pay THEN s.recipient_id ELSE s.sender_id END
+        UNION ALL
+        SELECT s.settlement_id, s.id, v_fees, s.fee_amount, 'tip_fee', false, s.id, 3
+          FROM settled AS s WHERE s.pay
+    ), touched AS (
+        UPDATE lp.tip_goals AS g SET settled_at = now()
+         WHERE g.id IN (SELECT DISTINCT s.goal_id FROM settled AS s)
+    )
+    SELECT array_agg(l.tx ORDER BY l.ord, l.leg), array_agg(l.ref ORDER BY l.ord, l.leg),
+           array_agg(l.wallet ORDER BY l.ord, l.leg), array_agg(l.amount ORDER BY l.ord, l.leg),
+           array_agg(l.kind ORDER BY l.ord, l.leg), array_agg(l.main ORDER BY l.ord, l.leg),
+           (count(*) FILTER (WHERE l.leg = 1 AND l.kind = 'tip'))::integer,
+           (count(*) FILTER (WHERE l.leg = 1 AND l.kind = 'refund'))::integer
+      INTO l_tx, l_ref, l_wallet, l_amount, l_kind, l_main, v_paid, v_back
+      FROM legs AS l
+     WHERE l.amount <> 0;
+    -- Credits only, besides the escrow's own debit (a system wallet): no user balance is checked, none can fail.
+    PERFORM lp.post_batch('tip', l_tx, l_ref, l_wallet, l_amount, l_kind, l_main);
+
+    -- 2. Active goals whose progress reached the target while no tip could close them (two tips crossing it
+    -- at once each saw only their own tokens), and 3. active goals past their deadline. Goal rows SKIP LOCKED;
+    -- no wallet is waited for from here on.
+    FOR v_goal IN
+        SELECT g.* FROM lp.tip_goals AS g
+         WHERE g.status = 'active'
+           AND (g.deadline <= now() OR (lp.goal_progress(g.id)).tokens >= g.target_tokens)
+         ORDER BY g.id
+           FOR NO KEY UPDATE SKIP LOCKED
+    LOOP
+        IF (lp.goal_progress(v_goal.id)).tokens >= v_goal.target_tokens THEN
+            PERFORM lp.close_goal(v_goal, 'reached');
+            v_reached := v_reached + 1;
+        ELSE
+            PERFORM lp.close_goal(v_goal, 'missed', 'deadline passed');
+            v_missed := v_missed + 1;
+        END IF;
+    END LOOP;
+    RETURN QUERY SELECT v_paid, v_back, v_reached, v_missed;
+END
+$$;
+COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole), one ledger transaction each (lp.tips.settlement_id); then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), activating the next queued goal. Rows held by another worker are skipped: several may run at once. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
+REVOKE ALL ON FUNCTION api.settle_tip_goals(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.settle_tip_goals(integer) TO livepanty_service;
