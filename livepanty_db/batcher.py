@@ -38,7 +38,11 @@ class _Alone:
 
 
 def _tip(request: TipRequest, outcome: TipOutcome) -> Tip:
-    """The :class:`Tip` that ``api.tip`` would have returned for an accepted tip of a batch."""
+    """The :class:`Tip` that ``api.tip`` would have returned for an accepted tip of a batch.
+
+    ``api.tip_many`` does not report the goal a tip counted toward: ``goal_id`` is None here and ``status``
+    completed, also for a tip held in escrow for a refund_if_missed goal (``list_tips`` shows its status).
+    """
     message = request.message.strip() if request.message is not None else None
     return Tip(
         id=outcome.tip_id,  # type: ignore[arg-type]
@@ -53,6 +57,9 @@ def _tip(request: TipRequest, outcome: TipOutcome) -> Tip:
         transaction_id=outcome.transaction_id,  # type: ignore[arg-type]
         idempotency_key=request.idempotency_key.strip(),
         created_at=outcome.created_at,  # type: ignore[arg-type]
+        goal_id=None,
+        menu_item_id=UUID(str(request.menu_item_id)) if request.menu_item_id is not None else None,
+        settlement_id=None,
     )
 
 
@@ -104,12 +111,20 @@ class TipBatcher:
         stream_id: UUID | str | None = None,
         message: str | None = None,
         is_anonymous: bool = False,
+        menu_item_id: UUID | str | None = None,
     ) -> Tip:
         """What ``client.session(session_token).tip(...)`` returns or raises, through a batch."""
         if self._closed:
             raise RuntimeError("this TipBatcher is closed")
         request = TipRequest(
-            session_token, recipient_id, amount, idempotency_key, stream_id, message, is_anonymous
+            session_token,
+            recipient_id,
+            amount,
+            idempotency_key,
+            stream_id,
+            message,
+            is_anonymous,
+            menu_item_id,
         )
         future: Future[Any] = Future()
         self._queue.put((request, future))
@@ -123,6 +138,7 @@ class TipBatcher:
                     stream_id=stream_id,
                     message=message,
                     is_anonymous=is_anonymous,
+                    menu_item_id=menu_item_id,
                 )
         if isinstance(result, LivepantyError):
             raise result
@@ -206,12 +222,20 @@ class AsyncTipBatcher:
         stream_id: UUID | str | None = None,
         message: str | None = None,
         is_anonymous: bool = False,
+        menu_item_id: UUID | str | None = None,
     ) -> Tip:
         """What ``client.session(session_token)`` and its ``tip(...)`` return or raise, through a batch."""
         if self._closed:
             raise RuntimeError("this AsyncTipBatcher is closed")
         request = TipRequest(
-            session_token, recipient_id, amount, idempotency_key, stream_id, message, is_anonymous
+            session_token,
+            recipient_id,
+            amount,
+            idempotency_key,
+            stream_id,
+            message,
+            is_anonymous,
+            menu_item_id,
         )
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         await self._start().put((request, future))
@@ -225,6 +249,7 @@ class AsyncTipBatcher:
                     stream_id=stream_id,
                     message=message,
                     is_anonymous=is_anonymous,
+                    menu_item_id=menu_item_id,
                 )
         if isinstance(result, LivepantyError):
             raise result

@@ -66,6 +66,7 @@ from livepanty_db.models import (
     Authenticated,
     Bundle,
     EarningsSummary,
+    GoalSettlement,
     Hold,
     HoldCapture,
     KycVerification,
@@ -91,13 +92,16 @@ from livepanty_db.models import (
     Stream,
     StreamConsent,
     StreamEvent,
+    StreamGoal,
     StreamListing,
     StreamStart,
     StreamStats,
     StreamSummary,
     StreamViewer,
     Tip,
+    TipGoal,
     TipListing,
+    TipMenuItem,
     TipOutcome,
     TipRequest,
     TopTipper,
@@ -467,13 +471,17 @@ class _Api:
         stream_id: Id | None = None,
         message: str | None = None,
         is_anonymous: bool = False,
+        menu_item_id: Id | None = None,
     ) -> Tip:
         """The acting user tips a performer ``amount`` tokens (``api.tip``); the platform fee is split off.
 
         A retry with the same ``idempotency_key`` returns the original tip (``IdempotencyConflict`` if the
         arguments differ). ``InsufficientFunds``, ``SelfPayment``, ``RecipientNotPerformer``,
         ``AmountOutOfRange``, ``StreamNotLive``, ``SpendingLimitExceeded``, ``WalletInDebt``,
-        ``RecipientSanctioned`` ...: see docs/errors.md.
+        ``RecipientSanctioned`` ...: see docs/errors.md. With ``menu_item_id`` (an item of the recipient's
+        menu) ``amount`` is its price: ``MenuItemUnavailable`` (inactive), ``MenuPriceMismatch`` (the detail
+        says the price). A tip naming a live stream counts toward its active goal; toward a refund_if_missed
+        goal it waits in escrow (``status`` escrowed) until :meth:`settle_tip_goals`.
         """
         params = {
             "recipient_id": recipient_id,
@@ -482,6 +490,7 @@ class _Api:
             "stream_id": stream_id,
             "message": message,
             "is_anonymous": is_anonymous,
+            "menu_item_id": menu_item_id,
         }
         return self._one(sql.TIP, params, class_row(Tip))
 
@@ -994,6 +1003,53 @@ class _Api:
         params = {"performer_id": performer_id, "period": period, "limit": limit}
         return self._fetch(sql.PERFORMER_TOP_TIPPERS, params, class_row(PerformerTopTipper))
 
+    # --- streams: tip menus and goals -----------------------------------------------------------------------
+
+    def set_menu_item(
+        self, name: str, price: int, item_id: Id | None = None, is_active: bool = True
+    ) -> TipMenuItem:
+        """The acting performer adds an item to their tip menu (``item_id`` None) or changes one of theirs:
+        name (unique per menu), price in tokens (within the tip bounds), active flag (api.set_menu_item)."""
+        params = {"name": name, "price": price, "item_id": item_id, "is_active": is_active}
+        return self._one(sql.SET_MENU_ITEM, params, class_row(TipMenuItem))
+
+    def list_menu(self, performer_id: Id) -> list[TipMenuItem]:
+        """A performer's tip menu, active items cheapest first; the performer and staff also get the inactive
+        ones (``api.list_menu``)."""
+        return self._fetch(sql.LIST_MENU, {"performer_id": performer_id}, class_row(TipMenuItem))
+
+    def add_tip_goal(
+        self,
+        stream_id: Id,
+        target_tokens: int,
+        description: str,
+        deadline: datetime | None = None,
+        refund_if_missed: bool = False,
+    ) -> TipGoal:
+        """The host queues a tip goal on their scheduled or live stream (``api.add_tip_goal``); with
+        ``refund_if_missed`` (needs a ``deadline``) tips toward it wait in escrow until it is settled."""
+        params = {
+            "stream_id": stream_id,
+            "target_tokens": target_tokens,
+            "description": description,
+            "deadline": deadline,
+            "refund_if_missed": refund_if_missed,
+        }
+        return self._one(sql.ADD_TIP_GOAL, params, class_row(TipGoal))
+
+    def cancel_tip_goal(self, goal_id: Id, reason: str | None = None) -> TipGoal:
+        """The host (or an admin, with a reason) cancels a queued or active goal (``api.cancel_tip_goal``)."""
+        return self._one(sql.CANCEL_TIP_GOAL, {"goal_id": goal_id, "reason": reason}, class_row(TipGoal))
+
+    def stream_goals(self, stream_id: Id) -> list[StreamGoal]:
+        """A stream's goals in queue order with their progress, visible like the stream (api.stream_goals)."""
+        return self._fetch(sql.STREAM_GOALS, {"stream_id": stream_id}, class_row(StreamGoal))
+
+    def settle_tip_goals(self, limit: int = 1000) -> GoalSettlement:
+        """Service role job: pay out or back up to ``limit`` escrowed tips of closed goals, then close the
+        goals reached or past their deadline (``api.settle_tip_goals``)."""
+        return self._one(sql.SETTLE_TIP_GOALS, {"limit": limit}, class_row(GoalSettlement))
+
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 
     def claim_messages(self, limit: int = 10, *, lease: timedelta = DEFAULT_LEASE) -> list[OutboxMessage]:
@@ -1489,13 +1545,17 @@ class _AsyncApi:
         stream_id: Id | None = None,
         message: str | None = None,
         is_anonymous: bool = False,
+        menu_item_id: Id | None = None,
     ) -> Tip:
         """The acting user tips a performer ``amount`` tokens (``api.tip``); the platform fee is split off.
 
         A retry with the same ``idempotency_key`` returns the original tip (``IdempotencyConflict`` if the
         arguments differ). ``InsufficientFunds``, ``SelfPayment``, ``RecipientNotPerformer``,
         ``AmountOutOfRange``, ``StreamNotLive``, ``SpendingLimitExceeded``, ``WalletInDebt``,
-        ``RecipientSanctioned`` ...: see docs/errors.md.
+        ``RecipientSanctioned`` ...: see docs/errors.md. With ``menu_item_id`` (an item of the recipient's
+        menu) ``amount`` is its price: ``MenuItemUnavailable`` (inactive), ``MenuPriceMismatch`` (the detail
+        says the price). A tip naming a live stream counts toward its active goal; toward a refund_if_missed
+        goal it waits in escrow (``status`` escrowed) until :meth:`settle_tip_goals`.
         """
         params = {
             "recipient_id": recipient_id,
@@ -1504,6 +1564,7 @@ class _AsyncApi:
             "stream_id": stream_id,
             "message": message,
             "is_anonymous": is_anonymous,
+            "menu_item_id": menu_item_id,
         }
         return await self._one(sql.TIP, params, class_row(Tip))
 
@@ -2025,6 +2086,55 @@ class _AsyncApi:
         """A performer's leaderboard over ``period`` (day, week, month, all); anonymous ones without id."""
         params = {"performer_id": performer_id, "period": period, "limit": limit}
         return await self._fetch(sql.PERFORMER_TOP_TIPPERS, params, class_row(PerformerTopTipper))
+
+    # --- streams: tip menus and goals -----------------------------------------------------------------------
+
+    async def set_menu_item(
+        self, name: str, price: int, item_id: Id | None = None, is_active: bool = True
+    ) -> TipMenuItem:
+        """The acting performer adds an item to their tip menu (``item_id`` None) or changes one of theirs:
+        name (unique per menu), price in tokens (within the tip bounds), active flag (api.set_menu_item)."""
+        params = {"name": name, "price": price, "item_id": item_id, "is_active": is_active}
+        return await self._one(sql.SET_MENU_ITEM, params, class_row(TipMenuItem))
+
+    async def list_menu(self, performer_id: Id) -> list[TipMenuItem]:
+        """A performer's tip menu, active items cheapest first; the performer and staff also get the inactive
+        ones (``api.list_menu``)."""
+        return await self._fetch(sql.LIST_MENU, {"performer_id": performer_id}, class_row(TipMenuItem))
+
+    async def add_tip_goal(
+        self,
+        stream_id: Id,
+        target_tokens: int,
+        description: str,
+        deadline: datetime | None = None,
+        refund_if_missed: bool = False,
+    ) -> TipGoal:
+        """The host queues a tip goal on their scheduled or live stream (``api.add_tip_goal``); with
+        ``refund_if_missed`` (needs a ``deadline``) tips toward it wait in escrow until it is settled."""
+        params = {
+            "stream_id": stream_id,
+            "target_tokens": target_tokens,
+            "description": description,
+            "deadline": deadline,
+            "refund_if_missed": refund_if_missed,
+        }
+        return await self._one(sql.ADD_TIP_GOAL, params, class_row(TipGoal))
+
+    async def cancel_tip_goal(self, goal_id: Id, reason: str | None = None) -> TipGoal:
+        """The host (or an admin, with a reason) cancels a queued or active goal (``api.cancel_tip_goal``)."""
+        return await self._one(
+            sql.CANCEL_TIP_GOAL, {"goal_id": goal_id, "reason": reason}, class_row(TipGoal)
+        )
+
+    async def stream_goals(self, stream_id: Id) -> list[StreamGoal]:
+        """A stream's goals in queue order with their progress, visible like the stream (api.stream_goals)."""
+        return await self._fetch(sql.STREAM_GOALS, {"stream_id": stream_id}, class_row(StreamGoal))
+
+    async def settle_tip_goals(self, limit: int = 1000) -> GoalSettlement:
+        """Service role job: pay out or back up to ``limit`` escrowed tips of closed goals, then close the
+        goals reached or past their deadline (``api.settle_tip_goals``)."""
+        return await self._one(sql.SETTLE_TIP_GOALS, {"limit": limit}, class_row(GoalSettlement))
 
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 

@@ -354,6 +354,12 @@ class MenuPriceMismatch(LivepantyError):
     code = "LP127"
 
 
+class ShowNotOffered(LivepantyError):
+    """LP128: the performer offers no such show (no price set, or disabled), or a private show takes no spies."""
+
+    code = "LP128"
+
+
 class LedgerInvariant(LivepantyError):
     """LP199: internal ledger invariant (unbalanced posting, missing system wallet or shard): a bug."""
 
@@ -432,6 +438,7 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         EventsPurged,
         MenuItemUnavailable,
         MenuPriceMismatch,
+        ShowNotOffered,
         LedgerInvariant,
     )
     if cls.code is not None

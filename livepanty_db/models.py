@@ -263,10 +263,18 @@ class Tip:
     fee_amount: int
     message: str | None
     is_anonymous: bool
+    #: completed, refunded, or escrowed (toward a refund_if_missed goal, until ``api.settle_tip_goals``).
     status: str
     transaction_id: UUID
     idempotency_key: str
     created_at: datetime
+    #: The stream's goal the tip counted toward (``lp.tip_goals``), if any.
+    goal_id: UUID | None
+    #: The tip menu item the tip bought (it paid the item's price), if any.
+    menu_item_id: UUID | None
+    #: A tip held in escrow for a refund_if_missed goal (``status`` escrowed): the ledger transaction that
+    #: later paid it to the performer (completed) or back to the sender (refunded).
+    settlement_id: UUID | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +288,8 @@ class TipRequest:
     stream_id: UUID | str | None = None
     message: str | None = None
     is_anonymous: bool = False
+    #: A menu item of the recipient: ``amount`` must be its price.
+    menu_item_id: UUID | str | None = None
 
     def as_json(self) -> dict[str, object]:
         item: dict[str, object] = {
@@ -293,6 +303,8 @@ class TipRequest:
             item["stream_id"] = str(self.stream_id)
         if self.message is not None:
             item["message"] = self.message
+        if self.menu_item_id is not None:
+            item["menu_item_id"] = str(self.menu_item_id)
         return item
 
 
@@ -330,6 +342,73 @@ class TipListing:
     is_anonymous: bool
     status: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TipMenuItem:
+    """``lp.tip_menu_items``: an item of a performer's tip menu; a tip that names it pays its ``price``."""
+
+    id: UUID
+    performer_id: UUID
+    name: str
+    #: Tokens (within the tip bounds).
+    price: int
+    #: Inactive items cannot be bought (items are never deleted: tips name them).
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TipGoal:
+    """``lp.tip_goals``: a goal in a stream's queue (``position``); one is active at a time."""
+
+    id: UUID
+    stream_id: UUID
+    position: int
+    description: str
+    target_tokens: int
+    deadline: datetime | None
+    #: Tips toward the goal wait in escrow until it is reached (paid out) or missed / cancelled (refunded).
+    refund_if_missed: bool
+    #: queued, active, reached, missed or cancelled (``livepanty-db values goal_status``).
+    status: str
+    activated_at: datetime | None
+    closed_at: datetime | None
+    close_reason: str | None
+    #: When ``api.settle_tip_goals`` last paid out or refunded escrowed tips of the goal.
+    settled_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StreamGoal:
+    """``api.stream_goals``: a stream's goal in queue order, with the tokens and tips counted toward it."""
+
+    id: UUID
+    position: int
+    description: str
+    target_tokens: int
+    progress_tokens: int
+    tips_count: int
+    deadline: datetime | None
+    refund_if_missed: bool
+    #: queued, active, reached, missed or cancelled.
+    status: str
+    activated_at: datetime | None
+    closed_at: datetime | None
+    close_reason: str | None
+    settled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class GoalSettlement:
+    """``api.settle_tip_goals``: what one run did (escrowed tips paid out or back, goals closed)."""
+
+    tips_paid: int
+    tips_refunded: int
+    goals_reached: int
+    goals_missed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -761,6 +840,8 @@ SQL_TYPES: dict[type, str] = {
     UserSummary: "api.user_summary",
     StreamSummary: "api.stream_summary",
     Tip: "lp.tips",
+    TipMenuItem: "lp.tip_menu_items",
+    TipGoal: "lp.tip_goals",
     Bundle: "lp.token_bundles",
     Payment: "lp.payments",
     Hold: "lp.holds",
@@ -795,4 +876,6 @@ SQL_FUNCTIONS: dict[type, str] = {
     TopTipper: "api.stream_top_tippers",
     StreamEvent: "api.stream_events",
     PerformerTopTipper: "api.performer_top_tippers",
+    StreamGoal: "api.stream_goals",
+    GoalSettlement: "api.settle_tip_goals",
 }

@@ -187,7 +187,8 @@ SELECT * FROM api.tip(
     p_idempotency_key => %(idempotency_key)s::text,
     p_stream_id       => %(stream_id)s::uuid,
     p_message         => %(message)s::text,
-    p_is_anonymous    => %(is_anonymous)s::boolean)
+    p_is_anonymous    => %(is_anonymous)s::boolean,
+    p_menu_item_id    => %(menu_item_id)s::uuid)
 """
 
 LIST_TIPS = """
@@ -555,3 +556,27 @@ SELECT * FROM api.performer_top_tippers(
     p_period       => %(period)s::text,
     p_limit        => %(limit)s::integer)
 """
+
+# --- streams: tip menus and goals ---------------------------------------------------------------------------
+
+SET_MENU_ITEM = """
+SELECT * FROM api.set_menu_item(
+    p_name      => %(name)s::text,
+    p_price     => %(price)s::bigint,
+    p_item_id   => %(item_id)s::uuid,
+    p_is_active => %(is_active)s::boolean)
+"""
+LIST_MENU = "SELECT * FROM api.list_menu(p_performer_id => %(performer_id)s::uuid)"
+ADD_TIP_GOAL = """
+SELECT * FROM api.add_tip_goal(
+    p_stream_id        => %(stream_id)s::uuid,
+    p_target_tokens    => %(target_tokens)s::bigint,
+    p_description      => %(description)s::text,
+    p_deadline         => %(deadline)s::timestamptz,
+    p_refund_if_missed => %(refund_if_missed)s::boolean)
+"""
+CANCEL_TIP_GOAL = (
+    "SELECT * FROM api.cancel_tip_goal(p_goal_id => %(goal_id)s::uuid, p_reason => %(reason)s::text)"
+)
+STREAM_GOALS = "SELECT * FROM api.stream_goals(p_stream_id => %(stream_id)s::uuid)"
+SETTLE_TIP_GOALS = "SELECT * FROM api.settle_tip_goals(p_limit => %(limit)s::integer)"

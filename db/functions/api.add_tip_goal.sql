@@ -33,7 +33,7 @@ BEGIN
     VALUES (v_stream.id, v_count + 1, v_description, p_target_tokens, p_deadline, p_refund_if_missed)
     RETURNING * INTO v_goal;
     -- On a live stream without an active goal, it is active at once.
-    IF lp.activate_next_goal(v_stream.id) IS NOT NULL THEN
+    IF (lp.activate_next_goal(v_stream.id)).id IS NOT NULL THEN
         SELECT g.* INTO v_goal FROM lp.tip_goals AS g WHERE g.id = v_goal.id;
     END IF;
     PERFORM lp.audit('goal.add', 'tip_goal', v_goal.id::text,

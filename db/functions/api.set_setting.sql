@@ -48,6 +48,8 @@ BEGIN
            OR (p_key = 'wallets.performer_shards' AND v_number NOT BETWEEN 1 AND 64)
            OR (p_key = 'streams.viewer_timeout_seconds' AND v_number NOT BETWEEN 10 AND 3600)
            OR (p_key = 'streams.counter_shards' AND v_number NOT BETWEEN 1 AND 64)
+           OR (p_key = 'goals.max_per_stream' AND v_number NOT BETWEEN 1 AND 1000)
+           OR (p_key = 'menus.max_items' AND v_number NOT BETWEEN 1 AND 1000)
            OR (p_key = 'events.retention_days' AND v_number NOT BETWEEN 1 AND 3650) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP092', MESSAGE = format('%s is out of range', p_key);
         END IF;
@@ -74,6 +76,6 @@ BEGIN
     RETURN v_setting;
 END
 $$;
-COMMENT ON FUNCTION api.set_setting(text, jsonb) IS 'Admins: changes a runtime setting (audited with old and new value). LP091 unknown key, LP092 wrong type or out of range (auth.bcrypt_cost 10..15; money.max_tokens 1..10^12, money.max_price_minor 1..10^15; token economy: tips.fee_bps 0..10000, tips.min_tokens 1..tips.max_tokens, payouts.min_tokens >= 1, payouts.hold_days 0..365, holds.max_minutes 1..43200, limits.raise_cooldown_hours 0..720, wallets.performer_shards 1..64, streams.viewer_timeout_seconds 10..3600, streams.counter_shards 1..64, refunds.shortfall_policy "debt" or "write_off", events.wake_up "commit" or "notifier").';
+COMMENT ON FUNCTION api.set_setting(text, jsonb) IS 'Admins: changes a runtime setting (audited with old and new value). LP091 unknown key, LP092 wrong type or out of range (auth.bcrypt_cost 10..15; money.max_tokens 1..10^12, money.max_price_minor 1..10^15; token economy: tips.fee_bps 0..10000, tips.min_tokens 1..tips.max_tokens, payouts.min_tokens >= 1, payouts.hold_days 0..365, holds.max_minutes 1..43200, limits.raise_cooldown_hours 0..720, wallets.performer_shards 1..64, streams.viewer_timeout_seconds 10..3600, streams.counter_shards 1..64, goals.max_per_stream 1..1000, menus.max_items 1..1000, refunds.shortfall_policy "debt" or "write_off", events.wake_up "commit" or "notifier").';
 REVOKE ALL ON FUNCTION api.set_setting(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.set_setting(text, jsonb) TO livepanty_app, livepanty_service;

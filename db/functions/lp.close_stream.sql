@@ -35,13 +35,26 @@ BEGIN
             jsonb_build_object('ended_at', v_stream.ended_at, 'reason', p_reason, 'by', p_by,
                                'unique_viewers', v_stream.unique_viewers, 'tips_count', v_stream.tips_count));
     END IF;
-    -- Its goals close with it: the active one is missed (its escrowed tips go back at the next
-    -- api.settle_tip_goals), the queued ones are cancelled. After the status change: no next goal starts.
-    PERFORM lp.close_goal(g, CASE WHEN g.status = 'active' THEN 'missed' ELSE 'cancelled' END, 'stream ended')
+    -- Its goals close with it: the active one is reached if its progress got there (two tips crossing it at
+    -- once may have left that to the settle job), else missed (its escrowed tips go back at the next
+    -- api.settle_tip_goals); the queued ones are cancelled. After the status change: no next goal starts.
+    PERFORM lp.close_goal(g, CASE WHEN g.status = 'queued' THEN 'cancelled'
+                                  WHEN (lp.goal_progress(g.id)).tokens >= g.target_tokens THEN 'reached'
+                                  ELSE 'missed' END,
+                          CASE WHEN g.status = 'queued' OR (lp.goal_progress(g.id)).tokens < g.target_tokens
+                               THEN 'stream ended' END)
        FROM (SELECT q.* FROM lp.tip_goals AS q
               WHERE q.stream_id = v_stream.id AND q.status IN ('queued', 'active')
               ORDER BY q.position
                 FOR NO KEY UPDATE) AS g;
+    -- Its shows end with it, as the performer's doing (only completed minutes are billed; shows that had not
+    -- run are cancelled and their reservations released by api.bill_shows).
+    PERFORM lp.finish_show(s, CASE WHEN s.status = 'running' THEN 'ended' ELSE 'cancelled' END, 'host',
+                           'stream ended')
+       FROM (SELECT q.* FROM lp.shows AS q
+              WHERE q.stream_id = v_stream.id AND q.status IN ('requested', 'open', 'running')
+              ORDER BY q.id
+                FOR NO KEY UPDATE) AS s;
     PERFORM lp.audit('stream.end', 'stream', v_stream.id::text,
                      jsonb_build_object('status', v_stream.status, 'reason', p_reason, 'by', p_by));
     RETURN v_stream;

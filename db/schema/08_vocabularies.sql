@@ -5,7 +5,7 @@ SET ROLE livepanty_owner;
 
 CREATE TYPE lp.user_role AS ENUM ('viewer', 'performer', 'moderator', 'admin');
 COMMENT ON TYPE lp.user_role IS 'Platform role of a user (lp.users.role).';
-CREATE TYPE lp.hold_purpose AS ENUM ('private_show', 'group_show', 'tip', 'other');
+CREATE TYPE lp.hold_purpose AS ENUM ('private_show', 'group_show', 'tip', 'other', 'ticket_show');
 COMMENT ON TYPE lp.hold_purpose IS 'What a hold reserves tokens for (lp.holds.purpose).';
 CREATE TYPE lp.hold_status AS ENUM ('open', 'captured', 'released', 'expired');
 COMMENT ON TYPE lp.hold_status IS 'State of a hold (lp.holds.status).';

@@ -11,7 +11,7 @@ CREATE TABLE lp.ledger (
                        'purchase', 'refund', 'chargeback', 'write_off', 'tip', 'tip_fee', 'hold_capture',
                        'hold_fee', 'payout', 'payout_return', 'payout_paid', 'adjustment', 'sweep')),
     reference_type text NOT NULL CHECK (reference_type IN (
-                       'payment', 'tip', 'hold', 'payout', 'adjustment', 'sweep')),
+                       'payment', 'tip', 'hold', 'payout', 'adjustment', 'sweep', 'show')),
     reference_id   uuid NOT NULL,
     description    text CHECK (char_length(description) <= 500),
     created_at     timestamptz NOT NULL DEFAULT now(),

@@ -1,7 +1,8 @@
 """``livepanty-db jobs``: the back-office jobs of the token economy, run once (livepanty_service).
 
 A scheduler calls them repeatedly; each call works on one batch in one short transaction and prints how many
-items it processed (``--until-done`` repeats it, one transaction per batch, until a batch comes back short).
+items it processed (``--until-done`` repeats it, one transaction per batch, until a batch comes back short;
+``settle-goals`` prints its four figures and repeats while a run did any work).
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from collections.abc import Callable
 
 import click
 
-from livepanty_db.cli.common import catalogued_errors, service_client
+from livepanty_db.cli.common import catalogued_errors, field_names, service_client
 from livepanty_db.cli.output import emit, note
 from livepanty_db.client import Client
+from livepanty_db.models import GoalSettlement
 
 limit_option = click.option(
     "--limit", type=int, default=1000, show_default=True, help="Batch size (1..100000)."
 )
+#: The figures of one api.settle_tip_goals run (its columns), totalled by ``jobs settle-goals``.
+SETTLEMENT_FIGURES = field_names(GoalSettlement)
 until_done_option = click.option(
     "--until-done", is_flag=True, help="Repeat, one transaction per batch, until a batch is not full."
 )
@@ -81,6 +85,33 @@ def sweep_viewers(ctx: click.Context, limit: int, until_done: bool) -> None:
 def purge_events(ctx: click.Context, limit: int, until_done: bool) -> None:
     """Delete stream events older than events.retention_days (api.purge_stream_events)."""
     _run(ctx, "purge_stream_events", lambda client, n: client.purge_stream_events(limit=n), limit, until_done)
+
+
+@command.command("settle-goals")
+@limit_option
+@click.option("--until-done", is_flag=True, help="Repeat, one transaction per run, while a run did any work.")
+@click.pass_context
+@catalogued_errors
+def settle_goals(ctx: click.Context, limit: int, until_done: bool) -> None:
+    """Pay out (goal reached) or back (missed, cancelled) the escrowed tips of closed refund-if-missed goals,
+    up to --limit per run, then close the active goals reached or past their deadline
+    (api.settle_tip_goals). A goal closed in one run has its tips settled by the next."""
+    client = service_client(ctx)
+    totals = dict.fromkeys(SETTLEMENT_FIGURES, 0)
+    runs = 0
+    while True:
+        settled = client.settle_tip_goals(limit=limit)
+        runs += 1
+        figures = {name: getattr(settled, name) for name in SETTLEMENT_FIGURES}
+        for name, value in figures.items():
+            totals[name] += value
+        if not until_done or not any(figures.values()):
+            break
+    emit([{"job": "settle_tip_goals", **totals, "processed": sum(totals.values()), "batches": runs}])
+    note(
+        f"settle_tip_goals: {totals['tips_paid']} tips paid out, {totals['tips_refunded']} refunded, "
+        f"{totals['goals_reached']} goals reached, {totals['goals_missed']} missed in {runs} run(s)"
+    )
 
 
 @command.command("wake-listeners")

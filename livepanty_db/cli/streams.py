@@ -1,4 +1,5 @@
-"""``livepanty-db streams``: a performer's streams, from scheduling through the go-live gate to the end.
+"""``livepanty-db streams``: a performer's streams, from scheduling through the go-live gate to the end, and
+their tip menus and tip goals.
 
 Each command calls one SQL API function as the performer (or admin) named by ``--as``; ``check-key`` runs
 as the back office (the ingest service's role). The ingest key that ``start`` and ``rotate-key`` return is
@@ -7,9 +8,11 @@ printed once, on stderr in table mode (json/csv: in the record); the database ke
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import click
@@ -19,6 +22,7 @@ from livepanty_db.cli.common import (
     acting,
     catalogued_errors,
     emit_models,
+    emit_records,
     operator_client,
     output_format,
     resolve_login,
@@ -32,9 +36,12 @@ from livepanty_db.models import (
     Stream,
     StreamConsent,
     StreamEvent,
+    StreamGoal,
     StreamListing,
     StreamStart,
     StreamViewer,
+    TipGoal,
+    TipMenuItem,
 )
 
 __all__ = ["command"]
@@ -54,6 +61,46 @@ STREAM_TABLE = [
 ]
 START_TABLE = ["stream_id", "status", "started_at", "key_issued_at"]
 CONSENT_TABLE = ["stream_id", "performer_id", "consented_at", "ip_address"]
+MENU_TABLE = ["id", "name", "price", "is_active", "updated_at"]
+GOAL_TABLE = [
+    "position",
+    "id",
+    "description",
+    "target_tokens",
+    "status",
+    "deadline",
+    "refund_if_missed",
+    "closed_at",
+    "close_reason",
+]
+GOALS_TABLE = [
+    "position",
+    "id",
+    "description",
+    "progress",
+    "tips_count",
+    "status",
+    "deadline",
+    "refund_if_missed",
+    "settled_at",
+]
+
+
+class IsoTime(click.ParamType):
+    """An ISO 8601 time, e.g. ``2030-01-31T20:00:00+01:00`` (without an offset: the database's time zone)."""
+
+    name = "iso_time"
+
+    def get_metavar(self, param: click.Parameter, *args: Any, **kwargs: Any) -> str:
+        return "ISO"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO time (e.g. 2030-01-31T20:00:00+01:00)", param, ctx)
 
 
 def as_option(func: F) -> F:
@@ -337,3 +384,108 @@ def leaderboard(ctx: click.Context, performer: str, as_login: str, period: str, 
     with acting(ctx, as_login) as tx:
         places = tx.performer_top_tippers(performer_id, period=period, limit=limit)
     emit_models(places, PerformerTopTipper)
+
+
+# --- tip menus ----------------------------------------------------------------------------------------------
+
+
+@command.command("menu")
+@click.argument("performer")
+@as_option
+@click.pass_context
+@catalogued_errors
+def menu(ctx: click.Context, performer: str, as_login: str) -> None:
+    """PERFORMER's tip menu, active items cheapest first; PERFORMER and staff also see the inactive ones
+    (api.list_menu)."""
+    performer_id = resolve_login(operator_client(ctx), performer, "PERFORMER")
+    with acting(ctx, as_login) as tx:
+        items = tx.list_menu(performer_id)
+    emit_models(items, TipMenuItem, MENU_TABLE)
+
+
+@command.command("menu-set")
+@click.argument("name")
+@click.argument("price", type=int)
+@as_option
+@click.option(
+    "--item", "item_id", metavar="ITEM_ID", default=None, help="Change this item (default: add one)."
+)
+@click.option("--inactive", is_flag=True, help="Take the item off the menu (it cannot be bought).")
+@click.pass_context
+@catalogued_errors
+def menu_set(
+    ctx: click.Context, name: str, price: int, as_login: str, item_id: str | None, inactive: bool
+) -> None:
+    """The --as performer adds NAME at PRICE tokens to their tip menu, or changes the item --item ITEM_ID
+    (api.set_menu_item)."""
+    with acting(ctx, as_login) as tx:
+        item = tx.set_menu_item(name, price, item_id=item_id, is_active=not inactive)
+    emit_models([item], TipMenuItem, MENU_TABLE)
+
+
+# --- tip goals ----------------------------------------------------------------------------------------------
+
+
+@command.command("goals")
+@click.argument("stream_id")
+@as_option
+@click.pass_context
+@catalogued_errors
+def goals(ctx: click.Context, stream_id: str, as_login: str) -> None:
+    """STREAM_ID's tip goals in queue order, with their progress (api.stream_goals)."""
+    with acting(ctx, as_login) as tx:
+        listed = tx.stream_goals(stream_id)
+    if output_format() == "table":  # progress as "tokens/target (percent)"
+        emit_records([_with_progress(goal) for goal in listed], GOALS_TABLE)
+    else:
+        emit_models(listed, StreamGoal)
+
+
+def _with_progress(goal: StreamGoal) -> SimpleNamespace:
+    percent = 100 * goal.progress_tokens // goal.target_tokens
+    progress = f"{goal.progress_tokens}/{goal.target_tokens} ({percent}%)"
+    return SimpleNamespace(**dataclasses.asdict(goal), progress=progress)
+
+
+@command.command("goal-add")
+@click.argument("stream_id")
+@click.argument("target", type=int)
+@click.argument("description")
+@as_option
+@click.option("--deadline", type=IsoTime(), default=None, help="When the goal is missed if not reached.")
+@click.option(
+    "--refund-if-missed",
+    is_flag=True,
+    help="Hold the tips toward it in escrow; give them back if it is missed (needs --deadline).",
+)
+@click.pass_context
+@catalogued_errors
+def goal_add(
+    ctx: click.Context,
+    stream_id: str,
+    target: int,
+    description: str,
+    as_login: str,
+    deadline: datetime | None,
+    refund_if_missed: bool,
+) -> None:
+    """The host queues a goal of TARGET tokens on STREAM_ID (api.add_tip_goal)."""
+    with acting(ctx, as_login) as tx:
+        goal = tx.add_tip_goal(
+            stream_id, target, description, deadline=deadline, refund_if_missed=refund_if_missed
+        )
+    emit_models([goal], TipGoal, GOAL_TABLE)
+
+
+@command.command("goal-cancel")
+@click.argument("goal_id")
+@as_option
+@click.option("--reason", default=None, help="Why (required when an admin cancels someone else's goal).")
+@click.pass_context
+@catalogued_errors
+def goal_cancel(ctx: click.Context, goal_id: str, as_login: str, reason: str | None) -> None:
+    """Cancel queued or active GOAL_ID (api.cancel_tip_goal): the host, or an admin with --reason. Its
+    escrowed tips go back to their senders at the next `livepanty-db jobs settle-goals`."""
+    with acting(ctx, as_login) as tx:
+        goal = tx.cancel_tip_goal(goal_id, reason=reason)
+    emit_models([goal], TipGoal, GOAL_TABLE)

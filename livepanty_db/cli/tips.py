@@ -25,6 +25,7 @@ TIP_TABLE = [
     "is_anonymous",
     "stream_id",
     "message",
+    "status",
     "created_at",
 ]
 LISTING_TABLE = [
@@ -52,6 +53,9 @@ def command() -> None:
 @click.option("--stream", "stream_id", metavar="STREAM_ID", default=None, help="The performer's live stream.")
 @click.option("--message", default=None, help="Shown with the tip (500 characters).")
 @click.option("--anonymous", is_flag=True, help="Hide the sender from the performer and the public.")
+@click.option(
+    "--item", "menu_item_id", metavar="ITEM_ID", default=None, help="Buy this item of the performer's menu."
+)
 @key_option
 @click.pass_context
 @catalogued_errors
@@ -63,6 +67,7 @@ def send(
     stream_id: str | None,
     message: str | None,
     anonymous: bool,
+    menu_item_id: str | None,
     key: str | None,
 ) -> None:
     """Tip a performer as the --as user (api.tip): the fee goes to the platform in the same transaction."""
@@ -76,6 +81,7 @@ def send(
             stream_id=stream_id,
             message=message,
             is_anonymous=anonymous,
+            menu_item_id=menu_item_id,
         )
     emit_models([tip], Tip, TIP_TABLE)
     note(f"tipped {tip.amount} tokens (fee {tip.fee_amount}): tip {tip.id}")

@@ -94,6 +94,11 @@ GATES: dict[str, str] = {
     "list_menu": "user",
     "stream_goals": "user",
     "cancel_tip_goal": "user",  # the host, or an admin
+    "request_show": "user",
+    "join_show": "user",
+    "leave_show": "user",
+    "end_show": "user",  # the host, or an admin
+    "stream_shows": "user",
     "performer_top_tippers": "user",
     "stream_events": "user",
     "heartbeat_stream": "user",
@@ -109,6 +114,10 @@ GATES: dict[str, str] = {
     "rotate_stream_key": "performer",
     "block_viewer": "performer",
     "set_menu_item": "performer",
+    "set_show_price": "performer",
+    "offer_show": "performer",  # the host of the stream
+    "answer_show": "performer",  # the host of the show
+    "start_show": "performer",  # the host of the show
     "add_tip_goal": "performer",  # the host of the stream
     "unblock_viewer": "performer",
     # staff
@@ -118,6 +127,7 @@ GATES: dict[str, str] = {
     "revoke_sanction": "staff",
     # admins
     "set_user_role": "admin",
+    "refund_show": "admin",
     "adjust_balance": "admin",
     "approve_kyc": "admin",
     "reject_kyc": "admin",
@@ -143,6 +153,7 @@ GATES: dict[str, str] = {
     "check_stream_key": "service",
     "sweep_viewers": "service",
     "settle_tip_goals": "service",
+    "bill_shows": "service",
     "purge_stream_events": "service",
     "wake_stream_listeners": "service",
     "sweep_wallets": "service",

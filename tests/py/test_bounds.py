@@ -61,6 +61,15 @@ ACTOR = {
     "capture_hold": "pam",
     "request_payout": "pam",
     "list_payouts": "pam",
+    "set_menu_item": "pam",
+    "add_tip_goal": "pam",
+    "set_show_price": "pam",
+    "offer_show": "pam",
+    "answer_show": "pam",
+    "start_show": "pam",
+    "request_show": "vic",
+    "join_show": "vic",
+    "leave_show": "vic",
 }
 MIB = 1024 * 1024
 

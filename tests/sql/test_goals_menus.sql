@@ -4,7 +4,7 @@
 -- refund_if_missed goals whose tips wait in escrow and are paid out (reached) or back (missed, cancelled,
 -- stream ended). Every refusal with its SQLSTATE and nothing changed; verify_ledger clean after every money path.
 BEGIN;
-SELECT plan(135);
+SELECT plan(139);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.fund(username, n), tests.approve_kyc(username)
@@ -338,6 +338,17 @@ UPDATE lp.settings SET value = '2' WHERE key = 'goals.max_per_stream';
 SELECT tests.authenticate_as('paul');
 SELECT isnt(api.add_tip_goal(tests.id('ps'), 10, 'Second'), NULL, 'a second goal');
 SELECT * FROM tests.rejects(format($$SELECT api.add_tip_goal(%L, 10, 'Third')$$, tests.id('ps')), 'LP018', 'add_tip_goal: beyond goals.max_per_stream is LP018');
+SELECT tests.clear_authentication();
+-- A crossing no tip closed and the stream ends before the job runs: the end sees the progress.
+UPDATE lp.tip_goal_progress SET tokens = 10 WHERE goal_id = tests.goal('Second') AND shard = 3;
+SELECT tests.authenticate_as('paul');
+SELECT is((api.end_stream(tests.id('ps'))).status, 'ended', 'paul ends his stream');
+SELECT tests.clear_authentication();
+SELECT results_eq($$SELECT status::text, close_reason FROM lp.tip_goals WHERE description = 'Second'$$,
+                  $$VALUES ('reached', NULL::text)$$, 'end_stream: an active goal whose progress got to its target is reached, not missed');
+SELECT tests.authenticate_as('adam');
+SELECT throws_ok($$SELECT api.set_setting('menus.max_items', '0')$$, 'LP092', NULL, 'set_setting: menus.max_items 0 is out of range');
+SELECT throws_ok($$SELECT api.set_setting('goals.max_per_stream', '1001')$$, 'LP092', NULL, 'set_setting: goals.max_per_stream above 1000 is out of range');
 SELECT tests.clear_authentication();
 SELECT is_empty($$SELECT * FROM api.verify_ledger()$$, 'verify_ledger: clean at the end');
 

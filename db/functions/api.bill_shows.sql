@@ -1,0 +1,144 @@
+CREATE FUNCTION api.bill_shows()
+RETURNS TABLE (
+    show_id  uuid,
+    user_id  uuid,
+    captured bigint,
+    released bigint,
+    outcome  text
+)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_timeout interval := make_interval(secs => (lp.setting('streams.viewer_timeout_seconds'))::integer);
+    v_prepay  integer := (lp.setting('shows.prepay_minutes'))::integer;
+    v_show    lp.shows;
+    v_part    lp.show_participants;
+    v_hold    lp.holds;
+    v_due     bigint;
+    v_need    bigint;
+    v_left    bigint;
+    v_take    bigint := 0::bigint;
+    v_free    bigint := 0::bigint;
+    v_outcome text;
+    v_at      timestamptz;
+BEGIN
+    -- One step of show billing, in one transaction; `livepanty-db jobs bill-shows` calls it until it has
+    -- nothing left to do, and any number of workers may (every row is taken SKIP LOCKED). Lock order: show
+    -- rows, then participant rows, then a hold, then the wallets (the capture's lp.post): business rows first.
+
+    -- 1. Requests nobody answered in time expire (their reservations are released in step 3).
+    FOR v_show IN
+        SELECT s.* FROM lp.shows AS s WHERE s.status = 'requested' AND s.answer_by <= now()
+         ORDER BY s.id FOR NO KEY UPDATE SKIP LOCKED
+    LOOP
+        PERFORM lp.finish_show(v_show, 'expired', 'system', 'not answered in time');
+    END LOOP;
+
+    -- 2. Viewers paying per minute who are no longer watching (no open viewing session of the stream, or one
+    -- whose heartbeat is past streams.viewer_timeout_seconds) are out at their last heartbeat, by their doing;
+    -- a private show whose payer is out ends.
+    FOR v_show IN
+        SELECT s.* FROM lp.shows AS s
+         WHERE s.status = 'running'
+           AND EXISTS (SELECT 1 FROM lp.show_participants AS p
+                        WHERE p.show_id = s.id AND p.left_at IS NULL AND p.role <> 'ticket'
+                          AND NOT EXISTS (SELECT 1 FROM lp.stream_viewers AS v
+                                           WHERE v.stream_id = s.stream_id AND v.user_id = p.user_id
+                                             AND v.left_at IS NULL AND v.last_heartbeat_at >= now() - v_timeout))
+         ORDER BY s.id FOR NO KEY UPDATE SKIP LOCKED
+    LOOP
+        FOR v_part IN
+            SELECT p.* FROM lp.show_participants AS p
+             WHERE p.show_id = v_show.id AND p.left_at IS NULL AND p.role <> 'ticket'
+               AND NOT EXISTS (SELECT 1 FROM lp.stream_viewers AS v
+                                WHERE v.stream_id = v_show.stream_id AND v.user_id = p.user_id
+                                  AND v.left_at IS NULL AND v.last_heartbeat_at >= now() - v_timeout)
+             ORDER BY p.id FOR NO KEY UPDATE
+        LOOP
+            v_at := least(now(), greatest(v_part.billed_from,
+                                          (SELECT max(coalesce(v.left_at, v.last_heartbeat_at)) FROM lp.stream_viewers AS v
+                                            WHERE v.stream_id = v_show.stream_id AND v.user_id = v_part.user_id)));
+            PERFORM lp.close_participation(v_part, v_show, coalesce(v_at, now()), 'viewer');
+            IF v_show.show_type = 'private' AND v_part.role = 'payer' THEN
+                PERFORM lp.finish_show(v_show, 'ended', 'viewer', 'viewer lost connection');
+            END IF;
+        END LOOP;
+    END LOOP;
+
+    -- 3. One viewer's money: someone out of a show whose account is not settled yet (capture what they owe,
+    -- release the rest), or someone in a running show with a minute completed and not captured (capture it,
+    -- the reservation topped up shows.prepay_minutes ahead first), or a ticket of a show that started. The show
+    -- row too (SKIP LOCKED): running out of tokens ends a private show.
+    SELECT p.* INTO v_part
+      FROM lp.show_participants AS p
+      JOIN lp.shows AS s ON s.id = p.show_id
+     WHERE p.settled_at IS NULL
+       AND (p.due_tokens IS NOT NULL
+            OR (s.status = 'running' AND p.left_at IS NULL AND p.billed_from IS NOT NULL
+                AND lp.show_due(p, s, now(), 'running') > p.billed_tokens))
+     ORDER BY p.due_tokens IS NULL, p.id
+     LIMIT 1
+       FOR NO KEY UPDATE OF s, p SKIP LOCKED;
+    IF v_part.id IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT s.* INTO v_show FROM lp.shows AS s WHERE s.id = v_part.show_id;
+    v_hold := lp.lock_hold(v_part.hold_id);  -- lazily expired when past its time
+    v_due := coalesce(v_part.due_tokens, lp.show_due(v_part, v_show, now(), 'running'));
+    v_need := v_due - v_part.billed_tokens;
+    v_left := CASE WHEN v_hold.status = 'open' THEN v_hold.amount - v_hold.captured ELSE 0 END;
+    -- Top up before capturing (hold, limits, wallet: the order of api.place_hold): what is due now and, for
+    -- someone still in the show paying per minute, shows.prepay_minutes ahead (the minute in progress first).
+    IF v_hold.status = 'open' THEN
+        IF v_part.due_tokens IS NULL AND v_part.role <> 'ticket' AND v_left < v_need + v_part.rate * v_prepay THEN
+            IF NOT lp.extend_hold(v_hold, v_need + v_part.rate * v_prepay - v_left) THEN
+                PERFORM lp.extend_hold(v_hold, greatest(v_need + v_part.rate - v_left, 0));
+            END IF;
+        ELSIF v_left < v_need THEN
+            PERFORM lp.extend_hold(v_hold, v_need - v_left);
+        END IF;
+        SELECT h.* INTO v_hold FROM lp.holds AS h WHERE h.id = v_hold.id;
+        v_left := v_hold.amount - v_hold.captured;
+    END IF;
+    -- Capture what is due, as far as the reservation goes (whole minutes, per minute).
+    v_take := least(v_need, v_left);
+    IF v_part.role <> 'ticket' AND v_take < v_need THEN
+        v_take := (v_take / v_part.rate) * v_part.rate;
+    END IF;
+    IF v_take > 0 THEN
+        PERFORM api.capture_hold(v_hold.id, v_take, format('show:%s:%s', v_part.id, v_part.billed_tokens + v_take));
+    END IF;
+    UPDATE lp.show_participants AS p SET billed_tokens = p.billed_tokens + v_take WHERE p.id = v_part.id
+    RETURNING p.* INTO v_part;
+    IF v_part.due_tokens IS NULL AND v_part.role <> 'ticket' AND (v_take < v_need OR v_left - v_take < v_part.rate) THEN
+        -- They cannot pay for the minute in progress: out of the show now, owing the minutes captured.
+        UPDATE lp.show_participants AS p
+           SET left_at = now(), viewer_caused = true, due_tokens = p.billed_tokens
+         WHERE p.id = v_part.id
+        RETURNING p.* INTO v_part;
+        v_outcome := 'out of tokens';
+        IF v_show.show_type = 'private' AND v_part.role = 'payer' THEN
+            PERFORM lp.finish_show(v_show, 'ended', 'viewer', 'viewer out of tokens');
+        END IF;
+    ELSIF v_part.due_tokens IS NOT NULL AND v_take < v_need THEN
+        -- Owed more than they can pay: what could not be reserved is not billed.
+        UPDATE lp.show_participants AS p SET due_tokens = p.billed_tokens WHERE p.id = v_part.id
+        RETURNING p.* INTO v_part;
+    END IF;
+    IF v_part.due_tokens IS NOT NULL THEN
+        -- Settled: the rest of the reservation goes back.
+        SELECT h.* INTO v_hold FROM lp.holds AS h WHERE h.id = v_hold.id;
+        IF v_hold.status = 'open' THEN
+            v_free := v_hold.amount - v_hold.captured;
+            PERFORM lp.close_hold(v_hold.id, 'released');
+        END IF;
+        UPDATE lp.show_participants AS p SET settled_at = now() WHERE p.id = v_part.id;
+        v_outcome := coalesce(v_outcome, 'settled');
+    END IF;
+    RETURN QUERY SELECT v_part.show_id, v_part.user_id, v_take, v_free, coalesce(v_outcome, 'billed');
+END
+$$;
+COMMENT ON FUNCTION api.bill_shows() IS 'Back office job (livepanty-db jobs bill-shows calls it until it returns no row; any number of workers): expires unanswered private show requests; takes out viewers paying per minute who stopped watching (their last heartbeat; a private show whose payer is gone ends); then bills one viewer: captures what they owe (each completed minute of a running show, a ticket once its show started, or their final amount once out: every started minute and the minimum when they ended it, completed minutes when the performer did), topping their reservation up shows.prepay_minutes ahead first, and once they are out releases the rest of it. A viewer whose reservation cannot cover the minute in progress is out (a private show ends). Idempotent per viewer and amount: no minute is billed twice, by one worker or two. Returns the viewer billed (captured, released, outcome billed / settled / out of tokens), or no row.';
+REVOKE ALL ON FUNCTION api.bill_shows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.bill_shows() TO livepanty_service;

@@ -1,0 +1,40 @@
+CREATE FUNCTION api.start_show(p_show_id uuid) RETURNS lp.shows
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_host  uuid := lp.require_user('performer');
+    v_show  lp.shows;
+    v_count integer;
+BEGIN
+    v_show := lp.lock_show(p_show_id, ARRAY['open'], 'start');
+    IF v_show.host_id <> v_host THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only the host starts a show';
+    END IF;
+    PERFORM lp.assert_not_sanctioned(v_host);
+    SELECT count(*)::integer INTO v_count FROM lp.show_participants AS p WHERE p.show_id = v_show.id AND p.left_at IS NULL;
+    IF v_show.show_type = 'group' AND v_count < v_show.min_participants THEN
+        -- Not enough viewers committed: the show does not run and every reservation is released.
+        v_show := lp.finish_show(v_show, 'cancelled', 'system',
+                                 format('%s of %s viewers committed', v_count, v_show.min_participants));
+        PERFORM lp.audit('show.cancel', 'show', v_show.id::text, jsonb_build_object('reason', v_show.end_reason));
+        RETURN v_show;
+    END IF;
+    BEGIN
+        UPDATE lp.shows AS s SET status = 'running', started_at = now() WHERE s.id = v_show.id
+        RETURNING * INTO v_show;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'another show is running in this stream';
+    END;
+    UPDATE lp.show_participants AS p SET billed_from = now() WHERE p.show_id = v_show.id AND p.left_at IS NULL;
+    PERFORM lp.emit_event(v_show.stream_id, 'show_started',
+        jsonb_build_object('show_id', v_show.id, 'show_type', v_show.show_type, 'started_at', v_show.started_at,
+                           'participants', v_count));
+    PERFORM lp.audit('show.start', 'show', v_show.id::text,
+                     jsonb_build_object('type', v_show.show_type, 'participants', v_count));
+    RETURN v_show;
+END
+$$;
+COMMENT ON FUNCTION api.start_show(uuid) IS 'The host starts their open group or ticket show: it runs from now (tickets are then due; group viewers are billed per minute). A group show with fewer committed viewers than its minimum does not start: it is cancelled and every reservation released (returned with status cancelled). LP002 not the host, LP003 unknown show, LP004 not open or another show running, LP022 the host is sanctioned. Audited (show.start, show.cancel).';
+REVOKE ALL ON FUNCTION api.start_show(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.start_show(uuid) TO livepanty_app, livepanty_service;

@@ -1,0 +1,31 @@
+CREATE FUNCTION lp.finish_show(p_show lp.shows, p_status text, p_by text, p_reason text) RETURNS lp.shows
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_show lp.shows;
+BEGIN
+    -- Ends a show the caller holds (ended when it ran; declined, expired or cancelled when it had not): every
+    -- viewer still in it is taken out (lp.close_participation: by the viewer when p_by is viewer, else as the
+    -- performer's doing: completed minutes only; nothing at all for a show that never ran). No money moves
+    -- here: api.bill_shows captures what is due and releases the holds, one viewer per transaction.
+    UPDATE lp.shows AS s
+       SET status = p_status::lp.show_status, ended_at = now(), ended_by = p_by, end_reason = p_reason
+     WHERE s.id = p_show.id AND s.status IN ('requested', 'open', 'running')
+    RETURNING s.* INTO v_show;
+    IF v_show.id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM lp.close_participation(p, v_show, now(), CASE WHEN p_by = 'viewer' THEN 'viewer' ELSE 'host' END)
+       FROM (SELECT q.* FROM lp.show_participants AS q
+              WHERE q.show_id = v_show.id AND q.left_at IS NULL
+              ORDER BY q.id
+                FOR NO KEY UPDATE) AS p;
+    PERFORM lp.emit_event(v_show.stream_id, 'show_ended',
+        jsonb_build_object('show_id', v_show.id, 'show_type', v_show.show_type, 'status', v_show.status,
+                           'ended_by', p_by, 'reason', p_reason));
+    RETURN v_show;
+END
+$$;
+COMMENT ON FUNCTION lp.finish_show(lp.shows, text, text, text) IS 'Closes a show the caller holds with status p_status (ended, declined, expired, cancelled), who (host, viewer, system, admin) and why; takes every viewer still in it out (lp.close_participation) and appends a show_ended event. The money is settled by api.bill_shows. NULL when it was already closed.';
+REVOKE ALL ON FUNCTION lp.finish_show(lp.shows, text, text, text) FROM PUBLIC;

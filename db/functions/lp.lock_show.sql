@@ -1,0 +1,23 @@
+CREATE FUNCTION lp.lock_show(p_show_id uuid, p_from text[], p_action text) RETURNS lp.shows
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_show lp.shows;
+BEGIN
+    -- The first step of every show transition: the show row (FOR NO KEY UPDATE), then its participants' rows,
+    -- then (api.bill_shows only) a hold and the wallets.
+    SELECT s.* INTO v_show FROM lp.shows AS s WHERE s.id = p_show_id FOR NO KEY UPDATE;
+    IF v_show.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'show not found';
+    END IF;
+    IF (v_show.status::text = ANY (p_from)) IS NOT TRUE THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004',
+            MESSAGE = format('a %s show cannot %s', v_show.status, p_action),
+            DETAIL = format('only a show in status %s can %s', array_to_string(p_from, ' or '), p_action);
+    END IF;
+    RETURN v_show;
+END
+$$;
+COMMENT ON FUNCTION lp.lock_show(uuid, text[], text) IS 'The first step of every show transition: locks the show row and checks its status (LP003 unknown show, LP004 a status that does not allow p_action).';
+REVOKE ALL ON FUNCTION lp.lock_show(uuid, text[], text) FROM PUBLIC;
