@@ -6,8 +6,10 @@ DECLARE
     v_show lp.shows;
 BEGIN
     -- Ends a show the caller holds (ended when it ran; declined, expired or cancelled when it had not): every
-    -- viewer still in it is taken out (lp.close_participation: by the viewer when p_by is viewer, else as the
-    -- performer's doing: completed minutes only; nothing at all for a show that never ran). No money moves
+    -- viewer still in it is taken out, not by their own doing (lp.close_participation in host mode: completed
+    -- minutes only; nothing at all for a show that never ran). A viewer who ended it (a private show's payer
+    -- leaving, running out of tokens, losing their connection) was taken out by the caller first, in viewer
+    -- mode. No money moves
     -- here: api.bill_shows captures what is due and releases the holds, one viewer per transaction.
     UPDATE lp.shows AS s
        SET status = p_status::lp.show_status, ended_at = now(), ended_by = p_by, end_reason = p_reason
@@ -16,7 +18,7 @@ BEGIN
     IF v_show.id IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM lp.close_participation(p, v_show, now(), CASE WHEN p_by = 'viewer' THEN 'viewer' ELSE 'host' END)
+    PERFORM lp.close_participation(p, v_show, now(), 'host')
        FROM (SELECT q.* FROM lp.show_participants AS q
               WHERE q.show_id = v_show.id AND q.left_at IS NULL
               ORDER BY q.id
@@ -27,5 +29,5 @@ BEGIN
     RETURN v_show;
 END
 $$;
-COMMENT ON FUNCTION lp.finish_show(lp.shows, text, text, text) IS 'Closes a show the caller holds with status p_status (ended, declined, expired, cancelled), who (host, viewer, system, admin) and why; takes every viewer still in it out (lp.close_participation) and appends a show_ended event. The money is settled by api.bill_shows. NULL when it was already closed.';
+COMMENT ON FUNCTION lp.finish_show(lp.shows, text, text, text) IS 'Closes a show the caller holds with status p_status (ended, declined, expired, cancelled), who (host, viewer, system, admin) and why; takes every viewer still in it out, owing completed minutes only (lp.close_participation) and appends a show_ended event. The money is settled by api.bill_shows. NULL when it was already closed.';
 REVOKE ALL ON FUNCTION lp.finish_show(lp.shows, text, text, text) FROM PUBLIC;

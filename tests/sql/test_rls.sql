@@ -14,7 +14,7 @@
 --            (inactive) beside the seeded ones, idempotency record ik1
 --   sessions ua-<user> for vera, victor, pia, mona, adam; one reset token (victor)
 BEGIN;
-SELECT plan(186);
+SELECT plan(198);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -70,6 +70,9 @@ BEGIN
         WHEN 'tip_menu_items' THEN 'name'
         WHEN 'tip_goals' THEN 'description'
         WHEN 'tip_goal_progress' THEN 'tokens'
+        WHEN 'show_prices' THEN 'tests.username(performer_id) || '':'' || show_type'
+        WHEN 'shows' THEN 'show_type || ''@'' || tests.stream_title(stream_id)'
+        WHEN 'show_participants' THEN 'tests.username(user_id) || ''@'' || role'
         ELSE 'NULL' END, p_table);
 END
 $$;
@@ -252,6 +255,15 @@ BEGIN
     SELECT s.id, 1, 'g' || substr(s.title, 2), 500 FROM lp.streams AS s WHERE s.title IN ('s2', 's4');
     INSERT INTO lp.tip_goal_progress (goal_id, shard, tokens, tips)
     SELECT g.id, 1, 150, 2 FROM lp.tip_goals AS g WHERE g.description = 'g1';
+
+    -- shows: pia's prices (group disabled); vera asked pia for a private show in s1 (her hold above)
+    INSERT INTO lp.show_prices (performer_id, show_type, rate, spy_rate, min_minutes, min_participants, is_enabled)
+    VALUES (tests.user_id('pia'), 'private', 30, 10, 2, NULL, true),
+           (tests.user_id('pia'), 'group', 10, NULL, 5, 3, false);
+    INSERT INTO lp.shows (stream_id, host_id, show_type, status, rate, min_minutes, requested_by, answer_by)
+    VALUES (v_s1, tests.user_id('pia'), 'private', 'requested', 30, 2, tests.user_id('vera'), now() + interval '2 minutes');
+    INSERT INTO lp.show_participants (show_id, user_id, role, rate, hold_id)
+    SELECT s.id, tests.user_id('vera'), 'payer', 30, v_hold FROM lp.shows AS s;
 END
 $$;
 
@@ -302,6 +314,9 @@ SELECT throws_ok($$SELECT * FROM lp.stream_counters$$, '42501', NULL, 'viewer: t
 SELECT set_eq($$SELECT tests.labels('tip_menu_items')$$, ARRAY['Wave'], 'viewer: the active items of tip menus only');
 SELECT set_eq($$SELECT tests.labels('tip_goals')$$, ARRAY['g1', 'g4'], 'viewer: the goals of public streams only');
 SELECT throws_ok($$SELECT * FROM lp.tip_goal_progress$$, '42501', NULL, 'viewer: the progress rows are not readable (api.stream_goals sums them)');
+SELECT set_eq($$SELECT tests.labels('show_prices')$$, ARRAY['pia:private'], 'viewer: the show prices on offer only');
+SELECT is_empty($$SELECT tests.labels('shows')$$, 'viewer: no show rows (api.stream_shows answers them, without who asked)');
+SELECT set_eq($$SELECT tests.labels('show_participants')$$, ARRAY['vera@payer'], 'viewer: their own part in shows only');
 SELECT throws_ok($$SELECT * FROM lp.stream_events$$, '42501', NULL, 'viewer: the event rows are not readable (api.stream_events reads them, with anonymity)');
 SELECT set_eq($$SELECT tests.labels('kyc_verifications')$$, ARRAY['kyc-vera'], 'viewer: only their own KYC verification');
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1'], 'viewer: only the reports they filed');
@@ -391,6 +406,9 @@ SELECT set_eq($$SELECT tests.labels('ledger')$$, ARRAY['t1:pia', 't2:pia'], 'per
 SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t1'], 'performer: the signed tip received; the anonymous one is hidden');
 SELECT set_eq($$SELECT tests.labels('tip_menu_items')$$, ARRAY['Wave', 'Old'], 'performer: their whole tip menu, inactive items too');
 SELECT set_eq($$SELECT tests.labels('tip_goals')$$, ARRAY['g1', 'g2', 'g4'], 'performer: the goals of their streams (private too) and of public ones');
+SELECT set_eq($$SELECT tests.labels('show_prices')$$, ARRAY['pia:private', 'pia:group'], 'performer: their show prices, disabled too');
+SELECT set_eq($$SELECT tests.labels('shows')$$, ARRAY['private@s1'], 'host: the shows of their streams');
+SELECT set_eq($$SELECT tests.labels('show_participants')$$, ARRAY['vera@payer'], 'host: who is in their shows');
 SELECT is_empty($$SELECT tests.labels('payments')$$, 'performer: no payments (none of their own)');
 SELECT set_eq($$SELECT tests.labels('payouts')$$, ARRAY['payout-pia'], 'performer: their own payout');
 SELECT set_eq($$SELECT tests.labels('streams')$$, ARRAY['s1', 's2', 's4'], 'performer: their own streams (private too) and public ones');
@@ -444,6 +462,9 @@ SELECT set_eq($$SELECT tests.labels('stream_consents')$$, ARRAY['pia@s1', 'paul@
 SELECT set_eq($$SELECT tests.labels('performer_blocks')$$, ARRAY['paul blocks vera'], 'moderator: every block list');
 SELECT set_eq($$SELECT tests.labels('tip_menu_items')$$, ARRAY['Wave', 'Old'], 'moderator: every menu item, inactive too');
 SELECT set_eq($$SELECT tests.labels('tip_goals')$$, ARRAY['g1', 'g2', 'g4'], 'moderator: every goal');
+SELECT set_eq($$SELECT tests.labels('show_prices')$$, ARRAY['pia:private', 'pia:group'], 'moderator: every show price');
+SELECT set_eq($$SELECT tests.labels('shows')$$, ARRAY['private@s1'], 'moderator: every show');
+SELECT set_eq($$SELECT tests.labels('show_participants')$$, ARRAY['vera@payer'], 'moderator: every participant');
 SELECT is_empty($$SELECT tests.labels('kyc_verifications')$$, 'moderator: NOT the KYC verifications (identity documents are for admins)');
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1', 'r2'], 'moderator: every report');
 SELECT set_eq($$SELECT tests.labels('moderation_flags')$$, ARRAY['f1'], 'moderator: every moderation flag');
@@ -471,7 +492,8 @@ SELECT set_eq(format('SELECT tests.labels(%L)', t),
                     'payouts', 'streams', 'stream_viewers', 'kyc_verifications', 'reports', 'moderation_flags',
                     'user_sanctions', 'audit_logs', 'settings', 'wallet_shards', 'token_bundles', 'holds',
                     'hold_captures', 'spending_limits', 'adjustments', 'stream_performers', 'stream_consents',
-                    'performer_blocks', 'tip_menu_items', 'tip_goals']) AS t;
+                    'performer_blocks', 'tip_menu_items', 'tip_goals', 'show_prices', 'shows',
+                    'show_participants']) AS t;
 SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t1', 't2'], 'admin: anonymous tips too');
 SELECT throws_ok($$SELECT id FROM lp.password_reset_tokens$$, '42501', NULL, 'admin (through the app): password reset tokens are not readable');
 SELECT set_eq($$SELECT username FROM api.user_summary$$, ARRAY['vera', 'victor', 'pia', 'paul', 'mona', 'adam'],
