@@ -87,6 +87,10 @@ from livepanty_db.models import (
     Session,
     SessionInfo,
     Setting,
+    Show,
+    ShowBilling,
+    ShowParticipant,
+    ShowPrice,
     SpendingLimit,
     SpendingLimitStatus,
     Stream,
@@ -94,6 +98,7 @@ from livepanty_db.models import (
     StreamEvent,
     StreamGoal,
     StreamListing,
+    StreamShow,
     StreamStart,
     StreamStats,
     StreamSummary,
@@ -1049,6 +1054,85 @@ class _Api:
         """Service role job: pay out or back up to ``limit`` escrowed tips of closed goals, then close the
         goals reached or past their deadline (``api.settle_tip_goals``)."""
         return self._one(sql.SETTLE_TIP_GOALS, {"limit": limit}, class_row(GoalSettlement))
+
+    # --- streams: shows -------------------------------------------------------------------------------------
+
+    def set_show_price(
+        self,
+        show_type: str,
+        rate: int,
+        min_minutes: int = 1,
+        spy_rate: int | None = None,
+        min_participants: int | None = None,
+        is_enabled: bool = True,
+    ) -> ShowPrice:
+        """The acting performer sets their price for a show type (``api.set_show_price``): tokens per minute
+        (private, group) or the ticket price, the minimum duration billed, a private show's ``spy_rate``
+        (None: no spies), a group show's ``min_participants`` (required for group shows only)."""
+        params = {
+            "show_type": show_type,
+            "rate": rate,
+            "min_minutes": min_minutes,
+            "spy_rate": spy_rate,
+            "min_participants": min_participants,
+            "is_enabled": is_enabled,
+        }
+        return self._one(sql.SET_SHOW_PRICE, params, class_row(ShowPrice))
+
+    def request_show(self, stream_id: Id, *, idempotency_key: str) -> Show:
+        """The acting viewer, watching a live public stream, asks its host for a private show
+        (``api.request_show``): the minimum duration is reserved on a hold for the host; the host answers with
+        :meth:`answer_show`. Idempotent per viewer and key. ``ShowNotOffered`` without a private show price,
+        ``NotWatching`` before joining the stream, ``InsufficientFunds`` ...: see docs/errors.md."""
+        params = {"stream_id": stream_id, "idempotency_key": idempotency_key}
+        return self._one(sql.REQUEST_SHOW, params, class_row(Show))
+
+    def offer_show(self, stream_id: Id, show_type: str) -> Show:
+        """The host opens a group or ticket show in their live stream at their price (``api.offer_show``);
+        viewers take part with :meth:`join_show` until :meth:`start_show`."""
+        params = {"stream_id": stream_id, "show_type": show_type}
+        return self._one(sql.OFFER_SHOW, params, class_row(Show))
+
+    def join_show(self, show_id: Id, *, idempotency_key: str) -> ShowParticipant:
+        """The acting viewer, watching the show's stream, buys a ticket, commits to a group show or spies on a
+        running private show (``api.join_show``): their reservation is a hold for the host. Idempotent per
+        viewer and key."""
+        params = {"show_id": show_id, "idempotency_key": idempotency_key}
+        return self._one(sql.JOIN_SHOW, params, class_row(ShowParticipant))
+
+    def answer_show(self, show_id: Id, accept: bool, reason: str | None = None) -> Show:
+        """The host accepts (it runs from now) or declines (its reservation is released) a private show
+        request (``api.answer_show``)."""
+        params = {"show_id": show_id, "accept": accept, "reason": reason}
+        return self._one(sql.ANSWER_SHOW, params, class_row(Show))
+
+    def start_show(self, show_id: Id) -> Show:
+        """The host starts their open group or ticket show (``api.start_show``); a group show short of its
+        minimum viewers is cancelled instead (returned with status cancelled)."""
+        return self._one(sql.START_SHOW, {"show_id": show_id}, class_row(Show))
+
+    def leave_show(self, show_id: Id) -> ShowParticipant:
+        """The acting viewer leaves a show (``api.leave_show``): from a running one they owe every started
+        minute (at least the minimum for payers); before it runs, nothing. A private show's payer ends it."""
+        return self._one(sql.LEAVE_SHOW, {"show_id": show_id}, class_row(ShowParticipant))
+
+    def end_show(self, show_id: Id, reason: str | None = None) -> Show:
+        """The host (or an admin, with a reason) ends a show (``api.end_show``): viewers of a running one owe
+        completed minutes only; one that had not run is cancelled (a request declined)."""
+        return self._one(sql.END_SHOW, {"show_id": show_id, "reason": reason}, class_row(Show))
+
+    def stream_shows(self, stream_id: Id) -> list[StreamShow]:
+        """The shows of a stream the acting user may see, with their own part (``api.stream_shows``)."""
+        return self._fetch(sql.STREAM_SHOWS, {"stream_id": stream_id}, class_row(StreamShow))
+
+    def bill_shows(self) -> ShowBilling | None:
+        """Service role job, one step (``api.bill_shows``): expire unanswered requests, take out viewers who
+        stopped watching, then bill one viewer; None when there was nobody to bill. Call it until None."""
+        return self._optional(sql.BILL_SHOWS, None, class_row(ShowBilling))
+
+    def refund_show(self, show_id: Id, reason: str) -> Show:
+        """An admin gives back everything a settled, ended show's viewers paid (``api.refund_show``)."""
+        return self._one(sql.REFUND_SHOW, {"show_id": show_id, "reason": reason}, class_row(Show))
 
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 
@@ -2135,6 +2219,85 @@ class _AsyncApi:
         """Service role job: pay out or back up to ``limit`` escrowed tips of closed goals, then close the
         goals reached or past their deadline (``api.settle_tip_goals``)."""
         return await self._one(sql.SETTLE_TIP_GOALS, {"limit": limit}, class_row(GoalSettlement))
+
+    # --- streams: shows -------------------------------------------------------------------------------------
+
+    async def set_show_price(
+        self,
+        show_type: str,
+        rate: int,
+        min_minutes: int = 1,
+        spy_rate: int | None = None,
+        min_participants: int | None = None,
+        is_enabled: bool = True,
+    ) -> ShowPrice:
+        """The acting performer sets their price for a show type (``api.set_show_price``): tokens per minute
+        (private, group) or the ticket price, the minimum duration billed, a private show's ``spy_rate``
+        (None: no spies), a group show's ``min_participants`` (required for group shows only)."""
+        params = {
+            "show_type": show_type,
+            "rate": rate,
+            "min_minutes": min_minutes,
+            "spy_rate": spy_rate,
+            "min_participants": min_participants,
+            "is_enabled": is_enabled,
+        }
+        return await self._one(sql.SET_SHOW_PRICE, params, class_row(ShowPrice))
+
+    async def request_show(self, stream_id: Id, *, idempotency_key: str) -> Show:
+        """The acting viewer, watching a live public stream, asks its host for a private show
+        (``api.request_show``): the minimum duration is reserved on a hold for the host; the host answers with
+        :meth:`answer_show`. Idempotent per viewer and key. ``ShowNotOffered`` without a private show price,
+        ``NotWatching`` before joining the stream, ``InsufficientFunds`` ...: see docs/errors.md."""
+        params = {"stream_id": stream_id, "idempotency_key": idempotency_key}
+        return await self._one(sql.REQUEST_SHOW, params, class_row(Show))
+
+    async def offer_show(self, stream_id: Id, show_type: str) -> Show:
+        """The host opens a group or ticket show in their live stream at their price (``api.offer_show``);
+        viewers take part with :meth:`join_show` until :meth:`start_show`."""
+        params = {"stream_id": stream_id, "show_type": show_type}
+        return await self._one(sql.OFFER_SHOW, params, class_row(Show))
+
+    async def join_show(self, show_id: Id, *, idempotency_key: str) -> ShowParticipant:
+        """The acting viewer, watching the show's stream, buys a ticket, commits to a group show or spies on a
+        running private show (``api.join_show``): their reservation is a hold for the host. Idempotent per
+        viewer and key."""
+        params = {"show_id": show_id, "idempotency_key": idempotency_key}
+        return await self._one(sql.JOIN_SHOW, params, class_row(ShowParticipant))
+
+    async def answer_show(self, show_id: Id, accept: bool, reason: str | None = None) -> Show:
+        """The host accepts (it runs from now) or declines (its reservation is released) a private show
+        request (``api.answer_show``)."""
+        params = {"show_id": show_id, "accept": accept, "reason": reason}
+        return await self._one(sql.ANSWER_SHOW, params, class_row(Show))
+
+    async def start_show(self, show_id: Id) -> Show:
+        """The host starts their open group or ticket show (``api.start_show``); a group show short of its
+        minimum viewers is cancelled instead (returned with status cancelled)."""
+        return await self._one(sql.START_SHOW, {"show_id": show_id}, class_row(Show))
+
+    async def leave_show(self, show_id: Id) -> ShowParticipant:
+        """The acting viewer leaves a show (``api.leave_show``): from a running one they owe every started
+        minute (at least the minimum for payers); before it runs, nothing. A private show's payer ends it."""
+        return await self._one(sql.LEAVE_SHOW, {"show_id": show_id}, class_row(ShowParticipant))
+
+    async def end_show(self, show_id: Id, reason: str | None = None) -> Show:
+        """The host (or an admin, with a reason) ends a show (``api.end_show``): viewers of a running one owe
+        completed minutes only; one that had not run is cancelled (a request declined)."""
+        return await self._one(sql.END_SHOW, {"show_id": show_id, "reason": reason}, class_row(Show))
+
+    async def stream_shows(self, stream_id: Id) -> list[StreamShow]:
+        """The shows of a stream the acting user may see, with their own part (``api.stream_shows``)."""
+        return await self._fetch(sql.STREAM_SHOWS, {"stream_id": stream_id}, class_row(StreamShow))
+
+    async def bill_shows(self) -> ShowBilling | None:
+        """Service role job, one step (``api.bill_shows``): expire unanswered requests, take out viewers who
+        stopped watching, then bill one viewer; None when there was nobody to bill. Call it until None."""
+        return await self._optional(sql.BILL_SHOWS, None, class_row(ShowBilling))
+
+    async def refund_show(self, show_id: Id, reason: str) -> Show:
+        """An admin gives back everything a settled, ended show's viewers paid (``api.refund_show``)."""
+        return await self._one(sql.REFUND_SHOW, {"show_id": show_id, "reason": reason}, class_row(Show))
 
     # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
 

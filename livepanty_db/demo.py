@@ -10,7 +10,12 @@ office acts as the admin with ``api.act_as``, audited with a reason).
 Then the token economy: the viewer buys tokens (``api.create_payment``, completed by the back office as
 ``livepanty_service``), tips the performer (once anonymously), places a hold that the back office captures in
 part and releases; the performer is KYC-approved and paid out (the demo admin sets ``payouts.hold_days`` to 0
-so that the fresh earnings are payable at once). Wallets, the performer's latest ledger entries and
+so that the fresh earnings are payable at once). Then a live stream: the performer goes live (the go-live
+gate) with a tip goal whose tips wait in escrow until it is reached and an item on her tip menu; the viewer
+joins, tips (once anonymously) and buys the menu item, which reaches the goal; the settle job pays the escrow
+out; the viewer asks for a private show, the performer accepts, it runs for a few billed minutes (the demo
+moves its start into the past instead of waiting) and the billing job settles it; the stream ends, and its
+goals, shows, summary and event log are printed. Wallets, the performer's latest ledger entries and
 ``api.verify_ledger`` with ``api.ledger_totals`` close it.
 
 Safe to run again: existing demo accounts are reused, every money operation gets a fresh idempotency key.
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 import secrets
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -167,6 +172,11 @@ TIP, ANONYMOUS_TIP = 6000, 200
 HOLD, CAPTURE = 800, 500
 PAYOUT = 5000
 STREAM_TIPS = ((100, "hello from the demo", False), (50, None, True))
+#: paula's menu item (vera buys it in the stream), her goal (reached by the menu item, the third tip) and her
+#: private show price; the show runs SHOW_MINUTES billed minutes.
+MENU_ITEM, MENU_PRICE = "Song request", 50
+GOAL_TARGET = 200
+SHOW_RATE, SHOW_MIN_MINUTES, SHOW_MINUTES = 20, 2, 3
 KYC_DOCUMENT = {
     "document_type": "passport",
     "document_country": "DE",
@@ -255,17 +265,39 @@ def _pay_out(service: Client, app: Client, admin_id: UUID, paula: str) -> None:
     _table(steps, ["status", "tokens", "amount_minor", "currency", "method", "provider_reference"])
 
 
-def _live_stream(app: Client, vera: str, paula: str, paula_id: UUID) -> None:
-    _heading("paula goes live: the go-live gate (approved KYC, her consent), vera watches and tips, events")
+def _menu_item(app: Client, paula: str, paula_id: UUID) -> UUID:
+    with app.session(paula) as tx:
+        for item in tx.list_menu(paula_id):
+            if item.name == MENU_ITEM:
+                return tx.set_menu_item(MENU_ITEM, MENU_PRICE, item_id=item.id, is_active=True).id
+        return tx.set_menu_item(MENU_ITEM, MENU_PRICE).id
+
+
+def _live_stream(app: Client, service: Client, dba: Client, vera: str, paula: str, paula_id: UUID) -> None:
+    _heading(
+        "paula goes live with a goal and a menu item: the go-live gate (approved KYC, her consent), vera"
+        " watches, tips and buys from the menu, the goal is reached"
+    )
+    item_id = _menu_item(app, paula, paula_id)
     with app.session(paula) as tx:
         for old in tx.list_performer_streams(paula_id, limit=200):
             if old.status == "live":  # left by an interrupted run
                 tx.end_stream(old.id, reason="demo: an earlier run was interrupted")
         stream = tx.schedule_stream("Demo night", category="music", tags=["demo"])
         tx.consent_to_stream(stream.id, ip_address="203.0.113.9", user_agent="demo/1.0")
+        tx.add_tip_goal(
+            stream.id, GOAL_TARGET, "Encore", deadline=datetime.now(UTC) + timedelta(hours=1),
+            refund_if_missed=True,
+        )  # fmt: skip
+        tx.set_show_price("private", SHOW_RATE, min_minutes=SHOW_MIN_MINUTES)
         started = tx.start_stream(stream.id)
     print(
         f"stream {stream.id} is {started.status}; its ingest key was returned once (only its hash is stored)"
+    )
+    print(
+        f"goal: {GOAL_TARGET} tokens for an encore, refunded if not reached within the hour (its tips wait in"
+        f" escrow); menu: {MENU_ITEM!r} at {MENU_PRICE}; private shows at {SHOW_RATE} a minute"
+        f" (at least {SHOW_MIN_MINUTES})"
     )
     with app.session(vera) as tx:
         viewing = tx.join_stream(stream.id)
@@ -275,7 +307,51 @@ def _live_stream(app: Client, vera: str, paula: str, paula_id: UUID) -> None:
                 paula_id, amount, idempotency_key=new_idempotency_key(), stream_id=stream.id,
                 message=message, is_anonymous=anonymous,
             )  # fmt: skip
+        tx.tip(
+            paula_id, MENU_PRICE, idempotency_key=new_idempotency_key(), stream_id=stream.id,
+            menu_item_id=item_id,
+        )  # fmt: skip
         tx.heartbeat_stream(stream.id)
+        print("the goal (api.stream_goals): reached by the menu item")
+        goal_columns = ["description", "target_tokens", "progress_tokens", "tips_count", "status"]
+        _table(tx.stream_goals(stream.id), goal_columns)
+    settled = service.settle_tip_goals()
+    print(
+        f"the settle job (api.settle_tip_goals) paid the escrow out to paula: {settled.tips_paid} tip(s)"
+    )
+
+    _heading(f"a private show: vera asks, paula accepts, it runs {SHOW_MINUTES} billed minutes")
+    with app.session(vera) as tx:
+        show = tx.request_show(stream.id, idempotency_key=new_idempotency_key())
+    print(f"vera asked (api.request_show): {SHOW_RATE * SHOW_MIN_MINUTES} tokens reserved for the minimum")
+    with app.session(paula) as tx:
+        show = tx.answer_show(show.id, True)
+    print(f"paula accepted: the show is {show.status}")
+    with dba.transaction() as tx:  # instead of waiting SHOW_MINUTES minutes (the DBA's login, demo only)
+        moved = {"minutes": SHOW_MINUTES, "show": show.id}
+        tx.fetch(
+            "UPDATE lp.shows SET started_at = started_at - make_interval(mins => %(minutes)s)"
+            " WHERE id = %(show)s RETURNING id",
+            moved,
+        )
+        tx.fetch(
+            "UPDATE lp.show_participants SET billed_from = billed_from - make_interval(mins => %(minutes)s)"
+            " WHERE show_id = %(show)s RETURNING id",
+            moved,
+        )
+    print(f"(the demo moves the show's start {SHOW_MINUTES} minutes into the past instead of waiting)")
+    billed = _bill_shows(service)
+    print(f"the billing job (api.bill_shows) captured {billed} tokens: {SHOW_MINUTES} completed minutes")
+    with app.session(paula) as tx:
+        show = tx.end_show(show.id)
+    print(f"paula ended the show ({show.status}): vera owes completed minutes only")
+    _bill_shows(service)
+    with app.session(paula) as tx:
+        _table(
+            tx.stream_shows(stream.id), ["show_type", "status", "rate", "ended_by", "started_at", "ended_at"]
+        )
+
+    _heading("paula ends the stream: final statistics, summary and event log")
     with app.session(paula) as tx:
         print("who is watching (api.list_stream_viewers, as the host):")
         _table(tx.list_stream_viewers(stream.id), ["username", "joined_at", "watch_seconds"])
@@ -292,6 +368,14 @@ def _live_stream(app: Client, vera: str, paula: str, paula_id: UUID) -> None:
         [summary] = [row for row in tx.stream_summary() if row.id == stream.id]
         print("api.stream_summary as vera sees it (tokens tipped, the host's earnings, hidden from her):")
         _table([summary], ["title", "status", "peak_viewers", "unique_viewers", "tip_count", "tokens_tipped"])
+
+
+def _bill_shows(service: Client) -> int:
+    """api.bill_shows until it has nothing left (as `livepanty-db jobs bill-shows`); the tokens captured."""
+    captured = 0
+    while (step := service.bill_shows()) is not None:
+        captured += step.captured
+    return captured
 
 
 def _show_wallets(service: Client, admin_id: UUID, people: dict[str, UUID]) -> None:
@@ -401,7 +485,7 @@ def run(dsn: str) -> None:
         _tip(app, vera, paula, paula_id)
         _hold(app, service, vera, paula_id)
         _pay_out(service, app, admin_id, paula)
-        _live_stream(app, vera, paula, paula_id)
+        _live_stream(app, service, dba, vera, paula, paula_id)
         _show_wallets(service, admin_id, {"vera_viewer": vera_id, "paula_performs": paula_id})
         for token in (vera, paula):
             with app.session(token) as tx:

@@ -355,7 +355,8 @@ class MenuPriceMismatch(LivepantyError):
 
 
 class ShowNotOffered(LivepantyError):
-    """LP128: the performer offers no such show (no price set, or disabled), or a private show takes no spies."""
+    """LP128: the performer offers no such show (no price set, or disabled), or a private show takes no spies
+    (no spy rate)."""
 
     code = "LP128"
 

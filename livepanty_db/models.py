@@ -412,6 +412,123 @@ class GoalSettlement:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowPrice:
+    """``lp.show_prices``: a performer's price for one show type (``api.set_show_price``)."""
+
+    performer_id: UUID
+    #: private, group or ticket (``livepanty-db values show_type``).
+    show_type: str
+    #: Tokens per minute (private, group) or the ticket price (ticket), within shows.min_rate..shows.max_rate.
+    rate: int
+    #: What a spy pays per minute of a private show (None: the private show takes no spies).
+    spy_rate: int | None
+    #: The minimum duration billed, in minutes (1..600).
+    min_minutes: int
+    #: A group show's minimum committed viewers (group shows only).
+    min_participants: int | None
+    #: Whether the performer offers this show type now.
+    is_enabled: bool
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    """``lp.shows``: a show in a live stream, billed through holds; its prices copied when asked or opened."""
+
+    id: UUID
+    stream_id: UUID
+    host_id: UUID
+    #: private, group or ticket.
+    show_type: str
+    #: requested, open, running, ended, declined, expired or cancelled (``livepanty-db values show_status``).
+    status: str
+    rate: int
+    spy_rate: int | None
+    min_minutes: int
+    min_participants: int | None
+    #: The viewer who asked for a private show (None for group and ticket shows).
+    requested_by: UUID | None
+    #: A private show request expires unless the host answers by then.
+    answer_by: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    #: host, viewer, system or admin.
+    ended_by: str | None
+    end_reason: str | None
+    #: When an admin refunded what its viewers paid (``api.refund_show``).
+    refunded_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ShowParticipant:
+    """``lp.show_participants``: a viewer of a show, their tokens reserved on a hold for the host."""
+
+    id: UUID
+    show_id: UUID
+    user_id: UUID
+    #: payer (per minute), spy (per minute at the spy rate) or ticket (``livepanty-db values show_role``).
+    role: str
+    #: Tokens per minute, or the ticket price.
+    rate: int
+    hold_id: UUID
+    joined_at: datetime
+    #: When their billing started (the show's start, or a spy's join); None before the show runs.
+    billed_from: datetime | None
+    left_at: datetime | None
+    #: Whether they ended their part themselves (left, ran out of tokens, lost their connection).
+    viewer_caused: bool | None
+    #: What they owe in all, fixed once they are out (settled by ``api.bill_shows``).
+    due_tokens: int | None
+    #: Tokens captured so far.
+    billed_tokens: int
+    #: When the rest of their hold was released.
+    settled_at: datetime | None
+    #: Tokens given back by ``api.refund_show``.
+    refunded: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamShow:
+    """``api.stream_shows``: a show of a stream as the acting user may see it, with their own part."""
+
+    id: UUID
+    show_type: str
+    status: str
+    rate: int
+    spy_rate: int | None
+    min_minutes: int
+    min_participants: int | None
+    #: Viewers in the show now.
+    participants: int
+    #: Who asked for a private show: shown to the host, staff and the requester only.
+    requested_by: UUID | None
+    answer_by: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    ended_by: str | None
+    end_reason: str | None
+    #: The acting user's role in the show (None: not in it), what they owe and what was captured.
+    my_role: str | None
+    my_due_tokens: int | None
+    my_billed_tokens: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowBilling:
+    """``api.bill_shows``: the one viewer a billing step worked on."""
+
+    show_id: UUID
+    user_id: UUID
+    #: Tokens captured from their hold in this step.
+    captured: int
+    #: Tokens of their hold released (once they are out and settled).
+    released: int
+    #: billed, settled or out of tokens.
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
 class Bundle:
     """``lp.token_bundles``: a token bundle and its price (``price_minor`` in minor units of ``currency``)."""
 
@@ -842,6 +959,9 @@ SQL_TYPES: dict[type, str] = {
     Tip: "lp.tips",
     TipMenuItem: "lp.tip_menu_items",
     TipGoal: "lp.tip_goals",
+    ShowPrice: "lp.show_prices",
+    Show: "lp.shows",
+    ShowParticipant: "lp.show_participants",
     Bundle: "lp.token_bundles",
     Payment: "lp.payments",
     Hold: "lp.holds",
@@ -878,4 +998,6 @@ SQL_FUNCTIONS: dict[type, str] = {
     PerformerTopTipper: "api.performer_top_tippers",
     StreamGoal: "api.stream_goals",
     GoalSettlement: "api.settle_tip_goals",
+    StreamShow: "api.stream_shows",
+    ShowBilling: "api.bill_shows",
 }

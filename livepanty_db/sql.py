@@ -580,3 +580,40 @@ CANCEL_TIP_GOAL = (
 )
 STREAM_GOALS = "SELECT * FROM api.stream_goals(p_stream_id => %(stream_id)s::uuid)"
 SETTLE_TIP_GOALS = "SELECT * FROM api.settle_tip_goals(p_limit => %(limit)s::integer)"
+
+# --- streams: shows -----------------------------------------------------------------------------------------
+
+SET_SHOW_PRICE = """
+SELECT * FROM api.set_show_price(
+    p_show_type        => %(show_type)s::text,
+    p_rate             => %(rate)s::bigint,
+    p_min_minutes      => %(min_minutes)s::integer,
+    p_spy_rate         => %(spy_rate)s::bigint,
+    p_min_participants => %(min_participants)s::integer,
+    p_is_enabled       => %(is_enabled)s::boolean)
+"""
+REQUEST_SHOW = """
+SELECT * FROM api.request_show(
+    p_stream_id       => %(stream_id)s::uuid,
+    p_idempotency_key => %(idempotency_key)s::text)
+"""
+OFFER_SHOW = (
+    "SELECT * FROM api.offer_show(p_stream_id => %(stream_id)s::uuid, p_show_type => %(show_type)s::text)"
+)
+JOIN_SHOW = """
+SELECT * FROM api.join_show(
+    p_show_id         => %(show_id)s::uuid,
+    p_idempotency_key => %(idempotency_key)s::text)
+"""
+ANSWER_SHOW = """
+SELECT * FROM api.answer_show(
+    p_show_id => %(show_id)s::uuid,
+    p_accept  => %(accept)s::boolean,
+    p_reason  => %(reason)s::text)
+"""
+START_SHOW = "SELECT * FROM api.start_show(p_show_id => %(show_id)s::uuid)"
+LEAVE_SHOW = "SELECT * FROM api.leave_show(p_show_id => %(show_id)s::uuid)"
+END_SHOW = "SELECT * FROM api.end_show(p_show_id => %(show_id)s::uuid, p_reason => %(reason)s::text)"
+STREAM_SHOWS = "SELECT * FROM api.stream_shows(p_stream_id => %(stream_id)s::uuid)"
+BILL_SHOWS = "SELECT * FROM api.bill_shows()"
+REFUND_SHOW = "SELECT * FROM api.refund_show(p_show_id => %(show_id)s::uuid, p_reason => %(reason)s::text)"

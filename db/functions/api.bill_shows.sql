@@ -107,12 +107,32 @@ BEGIN
         v_take := (v_take / v_part.rate) * v_part.rate;
     END IF;
     IF v_take > 0 THEN
-        PERFORM api.capture_hold(v_hold.id, v_take, format('show:%s:%s', v_part.id, v_part.billed_tokens + v_take));
+        BEGIN
+            PERFORM api.capture_hold(v_hold.id, v_take, format('show:%s:%s', v_part.id, v_part.billed_tokens + v_take));
+        EXCEPTION WHEN SQLSTATE 'LP003' OR SQLSTATE 'LP108' OR SQLSTATE 'LP100' OR SQLSTATE 'LP107' THEN
+            -- The host may not be paid now (deleted, suspended, banned) or the viewer cannot pay (a clawback put
+            -- them in debt): nothing more is billed, and the viewer is out and settled below, so one refusal
+            -- never holds up the billing of everyone after them.
+            v_outcome := format('not billed (%s)', SQLSTATE);
+            v_take := 0;
+            v_need := 0;
+            UPDATE lp.show_participants AS p
+               SET left_at = coalesce(p.left_at, now()), viewer_caused = coalesce(p.viewer_caused, false),
+                   due_tokens = p.billed_tokens
+             WHERE p.id = v_part.id
+            RETURNING p.* INTO v_part;
+        END;
     END IF;
     UPDATE lp.show_participants AS p SET billed_tokens = p.billed_tokens + v_take WHERE p.id = v_part.id
     RETURNING p.* INTO v_part;
-    IF v_part.due_tokens IS NULL AND v_part.role <> 'ticket' AND (v_take < v_need OR v_left - v_take < v_part.rate) THEN
-        -- They cannot pay for the minute in progress: out of the show now, owing the minutes captured.
+    IF v_outcome IS NOT NULL THEN
+        IF v_show.status = 'running' AND v_show.show_type = 'private' AND v_part.role = 'payer' THEN
+            PERFORM lp.finish_show(v_show, 'ended', 'system', v_outcome);
+        END IF;
+    ELSIF v_part.due_tokens IS NULL
+       AND (v_take < v_need OR (v_part.role <> 'ticket' AND v_left - v_take < v_part.rate)) THEN
+        -- They cannot pay what is due (a ticket whose hold is gone) or the minute in progress: out of the show
+        -- now, owing what was captured.
         UPDATE lp.show_participants AS p
            SET left_at = now(), viewer_caused = true, due_tokens = p.billed_tokens
          WHERE p.id = v_part.id
@@ -139,6 +159,6 @@ BEGIN
     RETURN QUERY SELECT v_part.show_id, v_part.user_id, v_take, v_free, coalesce(v_outcome, 'billed');
 END
 $$;
-COMMENT ON FUNCTION api.bill_shows() IS 'Back office job (livepanty-db jobs bill-shows calls it until it returns no row; any number of workers): expires unanswered private show requests; takes out viewers paying per minute who stopped watching (their last heartbeat; a private show whose payer is gone ends); then bills one viewer: captures what they owe (each completed minute of a running show, a ticket once its show started, or their final amount once out: every started minute and the minimum when they ended it, completed minutes when the performer did), topping their reservation up shows.prepay_minutes ahead first, and once they are out releases the rest of it. A viewer whose reservation cannot cover the minute in progress is out (a private show ends). Idempotent per viewer and amount: no minute is billed twice, by one worker or two. Returns the viewer billed (captured, released, outcome billed / settled / out of tokens), or no row.';
+COMMENT ON FUNCTION api.bill_shows() IS 'Back office job (livepanty-db jobs bill-shows calls it until it returns no row; any number of workers): expires unanswered private show requests; takes out viewers paying per minute who stopped watching (their last heartbeat; a private show whose payer is gone ends); then bills one viewer: captures what they owe (each completed minute of a running show, a ticket once its show started, or their final amount once out: every started minute and the minimum when they ended it, completed minutes when the performer did), topping their reservation up shows.prepay_minutes ahead first, and once they are out releases the rest of it. A viewer whose reservation cannot cover the minute in progress is out (a private show ends). Idempotent per viewer and amount: no minute is billed twice, by one worker or two. A capture the ledger refuses (the host deleted or sanctioned, the viewer in debt) bills nothing more and settles that viewer (outcome not billed (code)), so it never blocks the others. Returns the viewer billed (captured, released, outcome billed / settled / out of tokens / not billed (code)), or no row.';
 REVOKE ALL ON FUNCTION api.bill_shows() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.bill_shows() TO livepanty_service;

@@ -4,7 +4,7 @@ CREATE FUNCTION api.join_show(p_show_id uuid, p_idempotency_key text) RETURNS lp
 AS $$
 DECLARE
     v_viewer  uuid := lp.require_user();
-    v_key     text := lp.check_text(p_idempotency_key, 'idempotency_key', 120, true);
+    v_key     text := lp.check_text(p_idempotency_key, 'idempotency_key', 123, true);
     v_old     lp.show_participants := lp.show_replay(v_viewer, v_key, p_show_id, NULL);
     v_show    lp.shows;
     v_stream  lp.streams;

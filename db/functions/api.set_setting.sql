@@ -12,6 +12,8 @@ BEGIN
     IF p_key IN ('tips.min_tokens', 'tips.max_tokens') THEN
         -- The two bounds are checked against each other: lock both rows, always in the same (key) order.
         PERFORM 1 FROM lp.settings AS s WHERE s.key IN ('tips.max_tokens', 'tips.min_tokens') ORDER BY s.key FOR UPDATE;
+    ELSIF p_key IN ('shows.min_rate', 'shows.max_rate') THEN
+        PERFORM 1 FROM lp.settings AS s WHERE s.key IN ('shows.max_rate', 'shows.min_rate') ORDER BY s.key FOR UPDATE;
     END IF;
     SELECT s.* INTO v_setting FROM lp.settings AS s WHERE s.key = p_key FOR UPDATE;
     IF v_setting.key IS NULL THEN
@@ -50,6 +52,9 @@ BEGIN
            OR (p_key = 'streams.counter_shards' AND v_number NOT BETWEEN 1 AND 64)
            OR (p_key = 'goals.max_per_stream' AND v_number NOT BETWEEN 1 AND 1000)
            OR (p_key = 'menus.max_items' AND v_number NOT BETWEEN 1 AND 1000)
+           OR (p_key IN ('shows.min_rate', 'shows.max_rate') AND v_number NOT BETWEEN 1 AND 1000000)
+           OR (p_key = 'shows.answer_seconds' AND v_number NOT BETWEEN 10 AND 3600)
+           OR (p_key = 'shows.prepay_minutes' AND v_number NOT BETWEEN 1 AND 60)
            OR (p_key = 'events.retention_days' AND v_number NOT BETWEEN 1 AND 3650) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP092', MESSAGE = format('%s is out of range', p_key);
         END IF;
@@ -58,6 +63,14 @@ BEGIN
              WHERE s.key = CASE p_key WHEN 'tips.min_tokens' THEN 'tips.max_tokens' ELSE 'tips.min_tokens' END;
             IF (p_key = 'tips.min_tokens' AND v_number > v_other) OR (p_key = 'tips.max_tokens' AND v_number < v_other) THEN
                 RAISE EXCEPTION USING ERRCODE = 'LP092', MESSAGE = 'tips.max_tokens may not be below tips.min_tokens',
+                    DETAIL = format('%s = %s, the other bound is %s', p_key, v_number, v_other);
+            END IF;
+        END IF;
+        IF p_key IN ('shows.min_rate', 'shows.max_rate') THEN
+            SELECT (s.value)::text::numeric INTO v_other FROM lp.settings AS s
+             WHERE s.key = CASE p_key WHEN 'shows.min_rate' THEN 'shows.max_rate' ELSE 'shows.min_rate' END;
+            IF (p_key = 'shows.min_rate' AND v_number > v_other) OR (p_key = 'shows.max_rate' AND v_number < v_other) THEN
+                RAISE EXCEPTION USING ERRCODE = 'LP092', MESSAGE = 'shows.max_rate may not be below shows.min_rate',
                     DETAIL = format('%s = %s, the other bound is %s', p_key, v_number, v_other);
             END IF;
         END IF;
@@ -76,6 +89,6 @@ BEGIN
     RETURN v_setting;
 END
 $$;
-COMMENT ON FUNCTION api.set_setting(text, jsonb) IS 'Admins: changes a runtime setting (audited with old and new value). LP091 unknown key, LP092 wrong type or out of range (auth.bcrypt_cost 10..15; money.max_tokens 1..10^12, money.max_price_minor 1..10^15; token economy: tips.fee_bps 0..10000, tips.min_tokens 1..tips.max_tokens, payouts.min_tokens >= 1, payouts.hold_days 0..365, holds.max_minutes 1..43200, limits.raise_cooldown_hours 0..720, wallets.performer_shards 1..64, streams.viewer_timeout_seconds 10..3600, streams.counter_shards 1..64, goals.max_per_stream 1..1000, menus.max_items 1..1000, refunds.shortfall_policy "debt" or "write_off", events.wake_up "commit" or "notifier").';
+COMMENT ON FUNCTION api.set_setting(text, jsonb) IS 'Admins: changes a runtime setting (audited with old and new value). LP091 unknown key, LP092 wrong type or out of range (auth.bcrypt_cost 10..15; money.max_tokens 1..10^12, money.max_price_minor 1..10^15; token economy: tips.fee_bps 0..10000, tips.min_tokens 1..tips.max_tokens, payouts.min_tokens >= 1, payouts.hold_days 0..365, holds.max_minutes 1..43200, limits.raise_cooldown_hours 0..720, wallets.performer_shards 1..64, streams.viewer_timeout_seconds 10..3600, streams.counter_shards 1..64, goals.max_per_stream 1..1000, menus.max_items 1..1000, shows.min_rate and shows.max_rate 1..10^6 with min <= max, shows.answer_seconds 10..3600, shows.prepay_minutes 1..60, refunds.shortfall_policy "debt" or "write_off", events.wake_up "commit" or "notifier").';
 REVOKE ALL ON FUNCTION api.set_setting(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.set_setting(text, jsonb) TO livepanty_app, livepanty_service;

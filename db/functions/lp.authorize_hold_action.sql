@@ -28,6 +28,13 @@ BEGIN
     IF v_actor IS NULL OR p_action = 'read' THEN
         RETURN v_hold;
     END IF;
+    -- A show's reservation is the billing job's (api.bill_shows) until it settled the viewer's part: neither
+    -- the viewer (who would skip the minute in progress and the minimum) nor the performer (who would take
+    -- tokens for minutes not yet shown) may move it themselves.
+    IF EXISTS (SELECT 1 FROM lp.show_participants AS p WHERE p.hold_id = p_hold_id AND p.settled_at IS NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = format('this hold belongs to a show: you may not %s it', p_action),
+            HINT = 'Leave the show (api.leave_show) or end it (api.end_show): the billing job settles the hold.';
+    END IF;
     -- Who may do what: the payee captures (it is their money to take), holder and payee release.
     IF (p_action = 'capture' AND v_actor = v_hold.payee_id)
        OR (p_action = 'release' AND v_actor IN (v_hold.user_id, v_hold.payee_id)) THEN
@@ -38,5 +45,5 @@ BEGIN
                              ELSE 'Only the holder, the payee (or the back office) release a hold.' END;
 END
 $$;
-COMMENT ON FUNCTION lp.authorize_hold_action(uuid, text) IS 'Gate of the hold functions: returns the hold (unlocked) when the caller may p_action (read, capture, release) it. Nobody acting: the livepanty_service role (or a member, or a superuser) may do anything, others get LP001. A user acting: LP003 unless they are the holder, the payee or an admin (read); capture is the payee''s, release the holder''s or the payee''s (LP002 for the other parties).';
+COMMENT ON FUNCTION lp.authorize_hold_action(uuid, text) IS 'Gate of the hold functions: returns the hold (unlocked) when the caller may p_action (read, capture, release) it. Nobody acting: the livepanty_service role (or a member, or a superuser) may do anything, others get LP001. A user acting: LP003 unless they are the holder, the payee or an admin (read); capture is the payee''s, release the holder''s or the payee''s (LP002 for the other parties); a show''s hold not yet settled is the billing job''s alone (LP004 for every acting user).';
 REVOKE ALL ON FUNCTION lp.authorize_hold_action(uuid, text) FROM PUBLIC;

@@ -2,7 +2,8 @@
 
 A scheduler calls them repeatedly; each call works on one batch in one short transaction and prints how many
 items it processed (``--until-done`` repeats it, one transaction per batch, until a batch comes back short;
-``settle-goals`` prints its four figures and repeats while a run did any work).
+``settle-goals`` prints its four figures and repeats while a run did any work; ``bill-shows`` repeats its
+one-viewer step until there is nothing left to bill and prints the totals).
 """
 
 from __future__ import annotations
@@ -111,6 +112,48 @@ def settle_goals(ctx: click.Context, limit: int, until_done: bool) -> None:
     note(
         f"settle_tip_goals: {totals['tips_paid']} tips paid out, {totals['tips_refunded']} refunded, "
         f"{totals['goals_reached']} goals reached, {totals['goals_missed']} missed in {runs} run(s)"
+    )
+
+
+@command.command("bill-shows")
+@click.option(
+    "--max-steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop after this many viewers billed (default: until there is nobody left to bill).",
+)
+@click.pass_context
+@catalogued_errors
+def bill_shows(ctx: click.Context, max_steps: int | None) -> None:
+    """Bill shows (api.bill_shows, one transaction per step): expire unanswered private show requests, take
+    out viewers who stopped watching, then bill one viewer per step (completed minutes, tickets, what those
+    who are out owe, their reservations released) until a step finds nobody (or --max-steps)."""
+    client = service_client(ctx)
+    steps = captured = released = settled = out_of_tokens = 0
+    while max_steps is None or steps < max_steps:
+        billed = client.bill_shows()
+        if billed is None:
+            break
+        steps += 1
+        captured += billed.captured
+        released += billed.released
+        settled += billed.outcome != "billed"
+        out_of_tokens += billed.outcome == "out of tokens"
+    emit(
+        [
+            {
+                "job": "bill_shows",
+                "steps": steps,
+                "captured": captured,
+                "released": released,
+                "settled": settled,
+                "out_of_tokens": out_of_tokens,
+            }
+        ]
+    )
+    note(
+        f"bill_shows: {steps} step(s), {captured} tokens captured, {released} released, {settled} viewer(s) "
+        f"settled, {out_of_tokens} out of tokens"
     )
 
 

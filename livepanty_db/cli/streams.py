@@ -1,5 +1,5 @@
 """``livepanty-db streams``: a performer's streams, from scheduling through the go-live gate to the end, and
-their tip menus and tip goals.
+their tip menus, tip goals and shows (private, group, ticket; billed by ``livepanty-db jobs bill-shows``).
 
 Each command calls one SQL API function as the performer (or admin) named by ``--as``; ``check-key`` runs
 as the back office (the ingest service's role). The ingest key that ``start`` and ``rotate-key`` return is
@@ -23,6 +23,8 @@ from livepanty_db.cli.common import (
     catalogued_errors,
     emit_models,
     emit_records,
+    idempotency_key,
+    key_option,
     operator_client,
     output_format,
     resolve_login,
@@ -33,11 +35,15 @@ from livepanty_db.cli.values import Vocabulary
 from livepanty_db.models import (
     PerformerBlock,
     PerformerTopTipper,
+    Show,
+    ShowParticipant,
+    ShowPrice,
     Stream,
     StreamConsent,
     StreamEvent,
     StreamGoal,
     StreamListing,
+    StreamShow,
     StreamStart,
     StreamViewer,
     TipGoal,
@@ -84,6 +90,44 @@ GOALS_TABLE = [
     "refund_if_missed",
     "settled_at",
 ]
+SHOW_TABLE = [
+    "id",
+    "show_type",
+    "status",
+    "rate",
+    "spy_rate",
+    "min_minutes",
+    "requested_by",
+    "answer_by",
+    "started_at",
+    "ended_at",
+    "ended_by",
+    "end_reason",
+]
+SHOWS_TABLE = [
+    "id",
+    "show_type",
+    "status",
+    "rate",
+    "spy_rate",
+    "participants",
+    "started_at",
+    "ended_at",
+    "ended_by",
+    "my_role",
+    "my_billed_tokens",
+]
+PARTICIPANT_TABLE = [
+    "id",
+    "show_id",
+    "role",
+    "rate",
+    "billed_from",
+    "left_at",
+    "due_tokens",
+    "billed_tokens",
+    "settled_at",
+]
 
 
 class IsoTime(click.ParamType):
@@ -104,20 +148,20 @@ class IsoTime(click.ParamType):
 
 
 def as_option(func: F) -> F:
-    """``--as LOGIN``: the performer (the host, a co-performer) or admin the command acts as."""
+    """``--as LOGIN``: the performer (the host, a co-performer), viewer or admin the command acts as."""
     return click.option(
         "--as",
         "as_login",
         metavar="LOGIN",
         envvar="LIVEPANTY_AS",
         required=True,
-        help="Act as this performer or admin: username, e-mail or user id (default: $LIVEPANTY_AS).",
+        help="Act as this performer, viewer or admin: username, e-mail or user id (default: $LIVEPANTY_AS).",
     )(func)
 
 
 @click.group("streams")
 def command() -> None:
-    """Streams: schedule, put performers on camera, consent, go live, end."""
+    """Streams: schedule, put performers on camera, consent, go live, end; tip menus, goals and shows."""
 
 
 @command.command("schedule")
@@ -489,3 +533,167 @@ def goal_cancel(ctx: click.Context, goal_id: str, as_login: str, reason: str | N
     with acting(ctx, as_login) as tx:
         goal = tx.cancel_tip_goal(goal_id, reason=reason)
     emit_models([goal], TipGoal, GOAL_TABLE)
+
+
+# --- shows --------------------------------------------------------------------------------------------------
+
+
+@command.command("shows")
+@click.argument("stream_id")
+@as_option
+@click.pass_context
+@catalogued_errors
+def shows(ctx: click.Context, stream_id: str, as_login: str) -> None:
+    """STREAM_ID's shows the --as user may see, with their own part (api.stream_shows): every show for the
+    host and staff, the open and running ones and their own for a viewer."""
+    with acting(ctx, as_login) as tx:
+        listed = tx.stream_shows(stream_id)
+    emit_models(listed, StreamShow, SHOWS_TABLE)
+
+
+@command.command("show-price")
+@click.argument("show_type", metavar="TYPE", type=Vocabulary("show_type"))
+@click.argument("rate", type=int)
+@as_option
+@click.option(
+    "--min-minutes", type=int, default=1, show_default=True, help="Minimum duration billed (1..600)."
+)
+@click.option("--spy-rate", type=int, default=None, help="Tokens per minute a spy pays (private shows only).")
+@click.option(
+    "--min-participants", type=int, default=None, help="Viewers needed to start (group shows only: required)."
+)
+@click.option("--disabled", is_flag=True, help="Keep the price but do not offer the show.")
+@click.pass_context
+@catalogued_errors
+def show_price(
+    ctx: click.Context,
+    show_type: str,
+    rate: int,
+    as_login: str,
+    min_minutes: int,
+    spy_rate: int | None,
+    min_participants: int | None,
+    disabled: bool,
+) -> None:
+    """The --as performer sets their price for TYPE shows: RATE tokens per minute, or the ticket price
+    (api.set_show_price)."""
+    with acting(ctx, as_login) as tx:
+        price = tx.set_show_price(
+            show_type,
+            rate,
+            min_minutes=min_minutes,
+            spy_rate=spy_rate,
+            min_participants=min_participants,
+            is_enabled=not disabled,
+        )
+    emit_models([price], ShowPrice)
+
+
+@command.command("show-request")
+@click.argument("stream_id")
+@as_option
+@key_option
+@click.pass_context
+@catalogued_errors
+def show_request(ctx: click.Context, stream_id: str, as_login: str, key: str | None) -> None:
+    """The --as viewer, watching STREAM_ID, asks its host for a private show; its minimum duration is
+    reserved now (api.request_show)."""
+    key = idempotency_key(key)
+    with acting(ctx, as_login) as tx:
+        requested = tx.request_show(stream_id, idempotency_key=key)
+    emit_models([requested], Show, SHOW_TABLE)
+
+
+@command.command("show-offer")
+@click.argument("stream_id")
+@click.argument("show_type", metavar="TYPE", type=Vocabulary("show_type"))
+@as_option
+@click.pass_context
+@catalogued_errors
+def show_offer(ctx: click.Context, stream_id: str, show_type: str, as_login: str) -> None:
+    """The host opens a TYPE show (group or ticket) in live STREAM_ID at their price (api.offer_show)."""
+    with acting(ctx, as_login) as tx:
+        offered = tx.offer_show(stream_id, show_type)
+    emit_models([offered], Show, SHOW_TABLE)
+
+
+@command.command("show-join")
+@click.argument("show_id")
+@as_option
+@key_option
+@click.pass_context
+@catalogued_errors
+def show_join(ctx: click.Context, show_id: str, as_login: str, key: str | None) -> None:
+    """The --as viewer buys a ticket for, commits to, or spies on SHOW_ID (api.join_show)."""
+    key = idempotency_key(key)
+    with acting(ctx, as_login) as tx:
+        joined = tx.join_show(show_id, idempotency_key=key)
+    emit_models([joined], ShowParticipant, PARTICIPANT_TABLE)
+
+
+@command.command("show-answer")
+@click.argument("show_id")
+@click.argument("answer", type=click.Choice(["accept", "decline"]))
+@as_option
+@click.option("--reason", default=None, help="Why (1000 characters).")
+@click.pass_context
+@catalogued_errors
+def show_answer(ctx: click.Context, show_id: str, answer: str, as_login: str, reason: str | None) -> None:
+    """The host accepts (it runs from now) or declines the private show request SHOW_ID (api.answer_show)."""
+    with acting(ctx, as_login) as tx:
+        answered = tx.answer_show(show_id, answer == "accept", reason=reason)
+    emit_models([answered], Show, SHOW_TABLE)
+
+
+@command.command("show-start")
+@click.argument("show_id")
+@as_option
+@click.pass_context
+@catalogued_errors
+def show_start(ctx: click.Context, show_id: str, as_login: str) -> None:
+    """The host starts open group or ticket show SHOW_ID (api.start_show); a group show short of its minimum
+    viewers is cancelled instead."""
+    with acting(ctx, as_login) as tx:
+        started = tx.start_show(show_id)
+    emit_models([started], Show, SHOW_TABLE)
+    if started.status == "cancelled":
+        note(f"show {started.id} cancelled: {started.end_reason}")
+
+
+@command.command("show-leave")
+@click.argument("show_id")
+@as_option
+@click.pass_context
+@catalogued_errors
+def show_leave(ctx: click.Context, show_id: str, as_login: str) -> None:
+    """The --as viewer leaves SHOW_ID (api.leave_show); the private show's payer ends it."""
+    with acting(ctx, as_login) as tx:
+        left = tx.leave_show(show_id)
+    emit_models([left], ShowParticipant, PARTICIPANT_TABLE)
+
+
+@command.command("show-end")
+@click.argument("show_id")
+@as_option
+@click.option("--reason", default=None, help="Why (required when an admin ends someone else's show).")
+@click.pass_context
+@catalogued_errors
+def show_end(ctx: click.Context, show_id: str, as_login: str, reason: str | None) -> None:
+    """End SHOW_ID, or cancel it before it ran (api.end_show): the host, or an admin with --reason. The money
+    is settled by `livepanty-db jobs bill-shows`."""
+    with acting(ctx, as_login) as tx:
+        ended = tx.end_show(show_id, reason=reason)
+    emit_models([ended], Show, SHOW_TABLE)
+
+
+@command.command("show-refund")
+@click.argument("show_id")
+@as_option
+@click.option("--reason", required=True, help="Why (the complaint upheld; audited).")
+@click.pass_context
+@catalogued_errors
+def show_refund(ctx: click.Context, show_id: str, as_login: str, reason: str) -> None:
+    """An admin gives back everything the viewers of ended, billed SHOW_ID paid (api.refund_show)."""
+    with acting(ctx, as_login) as tx:
+        refunded = tx.refund_show(show_id, reason)
+    emit_models([refunded], Show, [*SHOW_TABLE, "refunded_at"])

@@ -666,7 +666,12 @@ def test_demo_runs_twice_on_a_fresh_database(db_url: str, capsys: pytest.Capture
     for output in (first, second):
         assert "no violations" in output
         assert "payouts.hold_days" in output
-        assert "paula ended it: 1 unique viewer(s), 2 tips, 150 tokens" in output
+        assert "paula ended it: 1 unique viewer(s), 3 tips, 200 tokens" in output
+        assert "paid the escrow out to paula: 3 tip(s)" in output
+        assert "captured 60 tokens: 3 completed minutes" in output
+        kinds = ("goal_started", "menu_item", "goal_reached", "show_requested", "show_started", "show_ended")
+        for kind in kinds:
+            assert kind in output
         assert "stream_started" in output
         assert "stream_ended" in output
     assert "exists already" in second

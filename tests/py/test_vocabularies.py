@@ -45,7 +45,7 @@ def cli(db_url: str, *args: str) -> object:
 def test_the_vocabularies_exist(db_url: str) -> None:
     found = vocabularies(db_url)
     assert found["payout_method"] == ["bank_transfer", "paypal", "paxum", "wire", "check"]
-    assert found["hold_purpose"] == ["private_show", "group_show", "tip", "other"]
+    assert found["hold_purpose"] == ["private_show", "group_show", "tip", "other", "ticket_show"]
     assert set(found) >= {
         "user_role", "hold_purpose", "hold_status", "payment_status", "payout_method", "payout_status",
         "sanction_type", "kyc_level", "document_type", "limit_period", "ui_theme", "content_filter",

@@ -6,7 +6,7 @@
 -- The file is one transaction, so now() does not move: elapsed time is made by moving a show's start (and its
 -- viewers' billing start) into the past (tests.age).
 BEGIN;
-SELECT plan(148);
+SELECT plan(163);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS):
 --   tests.fund(username, n), tests.approve_kyc(username)
@@ -187,6 +187,13 @@ SELECT tests.authenticate_as('val');
 SELECT results_eq(format($$SELECT role::text, rate FROM api.join_show(%L, 'spy-1')$$, tests.id('p1')),
                   $$VALUES ('spy', 10::bigint)$$, 'join_show: a spy on a running private show, at the spy rate');
 SELECT is(tests.reserved('val'), 20::bigint, 'the spy reserves shows.prepay_minutes (2) ahead');
+SELECT * FROM tests.rejects(format($$SELECT api.release_hold(%L, 'sneak-out')$$,
+                                   (SELECT hold_id FROM lp.show_participants WHERE show_id = tests.id('p1') AND role = 'spy')),
+                            'LP004', 'release_hold: a viewer cannot release a show''s reservation (LP004)');
+SELECT tests.authenticate_as('pia');
+SELECT * FROM tests.rejects(format($$SELECT api.capture_hold(%L, 10, 'grab')$$,
+                                   (SELECT hold_id FROM lp.show_participants WHERE show_id = tests.id('p1') AND role = 'spy')),
+                            'LP004', 'capture_hold: the host cannot capture a show''s reservation herself (LP004)');
 SELECT tests.clear_authentication();
 SELECT is(tests.bill(), '0/0/0', 'bill_shows: nothing due in the first minute');
 SELECT tests.age(tests.id('p1'), 150);
@@ -327,12 +334,17 @@ SELECT tests.authenticate_as('pia');
 SELECT tests.remember('t2', (api.offer_show(tests.id('s'), 'ticket')).id);
 SELECT tests.authenticate_as('vic');
 SELECT isnt(api.join_show(tests.id('t2'), 't2-vic'), NULL, 'vic buys a ticket');
+SELECT tests.authenticate_as('val');
+SELECT isnt(api.join_show(tests.id('t2'), 't2-val'), NULL, 'val buys one too');
+SELECT tests.clear_authentication();
+SELECT tests.make_due('val', 'show:t2-val');  -- her reservation runs out before the show is billed
 SELECT tests.authenticate_as('pia');
 SELECT is((api.start_show(tests.id('t2'))).status::text, 'running', 'the ticket show starts');
 SELECT tests.authenticate_as('wes');
 SELECT * FROM tests.rejects(format($$SELECT api.join_show(%L, 't2-wes')$$, tests.id('t2')), 'LP004', 'join_show: no ticket once it started (LP004)');
 SELECT tests.clear_authentication();
-SELECT is(tests.bill(), '1/100/0', 'bill_shows: the ticket is captured once the show started');
+SELECT is(tests.bill(), '2/100/0', 'bill_shows: vic''s ticket is captured once the show started; val''s reservation expired');
+SELECT is(tests.part(tests.id('t2'), 'val'), 'ticket 0/0 settled', 'a ticket whose reservation is gone is out, owing nothing (no endless billing)');
 SELECT tests.authenticate_as('pia');
 SELECT is((api.end_show(tests.id('t2'))).status::text, 'ended', 'the host ends it');
 SELECT tests.clear_authentication();
@@ -342,7 +354,7 @@ SELECT is(tests.bill(), '1/0/0', 'settled: the ticket paid');
 SELECT tests.authenticate_as('val');
 SELECT is_empty(format($$SELECT * FROM api.stream_shows(%L) WHERE requested_by IS NOT NULL$$, tests.id('s')),
                 'stream_shows: a viewer does not learn who asked for others'' private shows');
-SELECT is((SELECT count(*) FROM api.stream_shows(tests.id('s'))), 2::bigint, 'stream_shows: a viewer sees the shows they took part in (p1 as a spy, g2)');
+SELECT is((SELECT count(*) FROM api.stream_shows(tests.id('s'))), 3::bigint, 'stream_shows: a viewer sees the shows they took part in (p1 as a spy, g2, t2)');
 SELECT tests.authenticate_as('pia');
 SELECT is((SELECT count(*) FROM api.stream_shows(tests.id('s')) WHERE show_type = 'private' AND requested_by IS NOT NULL),
           7::bigint, 'stream_shows: the host sees every show and who asked for each private one');
@@ -375,6 +387,26 @@ SELECT is(tests.part(tests.id('p8'), 'vic'), 'payer 0/30', 'the viewer owes the 
 SELECT is(tests.bill(), '1/30/30', 'settled');
 SELECT is_empty($$SELECT * FROM api.verify_ledger()$$, 'verify_ledger: clean at the end');
 SELECT is((SELECT count(*) FROM lp.holds WHERE status = 'open'), 0::bigint, 'no reservation left open');
+
+-- == a host banned mid-show: the stream and the show end, and the job does not pay a banned host ===========
+SELECT tests.authenticate_as('paul');
+SELECT isnt(api.set_show_price('private', 25, 2), NULL, 'paul sets a private show price');
+SELECT tests.authenticate_as('vic');
+SELECT tests.remember('pp', (api.request_show(tests.id('ps'), 'r-paul-2')).id);
+SELECT tests.authenticate_as('paul');
+SELECT lives_ok(format($$SELECT api.answer_show(%L, true)$$, tests.id('pp')), 'paul accepts');
+SELECT tests.age(tests.id('pp'), 130);
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format($$SELECT api.sanction_user(%L, 'ban', 'fraud')$$, tests.user_id('paul')), 'an admin bans paul mid-show');
+SELECT tests.clear_authentication();
+SELECT is(tests.show_status(tests.id('pp')), 'ended|host|stream ended', 'the ban ended the stream and the show with it');
+SELECT is(tests.bill(), '1/0/50', 'bill_shows: a banned host is not paid (the capture is refused): nothing billed, the reservation released');
+SELECT is(tests.part(tests.id('pp'), 'vic'), 'payer 0/0 settled', 'the viewer is settled owing nothing');
+SELECT is(tests.bill(), '0/0/0', 'and the job has nothing left (no viewer stuck in the queue)');
+SELECT tests.authenticate_as('adam');
+SELECT throws_ok($$SELECT api.set_setting('shows.prepay_minutes', '0')$$, 'LP092', NULL, 'set_setting: shows.prepay_minutes 0 is out of range');
+SELECT throws_ok($$SELECT api.set_setting('shows.min_rate', '20000')$$, 'LP092', NULL, 'set_setting: shows.min_rate above shows.max_rate is refused');
+SELECT tests.clear_authentication();
 
 -- == the job: who may run it ================================================================================
 SELECT tests.authenticate_as('adam');
