@@ -18,7 +18,10 @@ BEGIN
         UPDATE lp.stream_viewers AS v SET left_at = greatest(now(), v.last_heartbeat_at)
          WHERE v.stream_id = p_stream.id AND v.left_at IS NULL;
         UPDATE lp.streams AS s
-           SET status = 'ended', ended_at = now(), end_reason = p_reason, stream_key_hash = NULL, listed_viewers = 0,
+           -- greatest: an ending transaction may have begun before the start it waited for committed (a
+           -- sanction locking the stream behind api.start_stream), and now() is when a transaction began.
+           SET status = 'ended', ended_at = greatest(now(), s.started_at), end_reason = p_reason, stream_key_hash = NULL,
+               listed_viewers = 0,
                peak_viewers   = greatest(s.peak_viewers,
                                          (SELECT coalesce(max(c.peak_seen), 0) FROM lp.stream_counters AS c
                                            WHERE c.stream_id = s.id)),

@@ -189,3 +189,33 @@ def test_a_join_after_the_block_began_is_refused(db_url: str, live: dict[str, An
     blocker.close()
     thread.join(10)
     assert getattr(box.get("error"), "sqlstate", None) == "LP124"
+
+
+def test_a_sanction_that_began_before_a_start_ends_the_stream_after_it(db_url: str, live: dict[str, Any]) -> None:
+    # The moderator's transaction begins (now() is fixed from here), then pia starts another stream and
+    # commits, then the moderator suspends her: the stream ends at its start, never before (streams_check2).
+    client: Client = live["client"]
+    with client.session(live["pia_token"]) as tx:
+        tx.end_stream(live["stream"])
+        second = tx.schedule_stream("Second")
+        tx.consent_to_stream(second.id, ip_address="203.0.113.1")
+    with psycopg.connect(db_url) as conn:
+        admin = conn.execute(
+            "SELECT (api.create_admin('ada@example.com', 'ada', %s, '1980-01-01')).id", [PASSWORD]
+        ).fetchone()
+        assert admin is not None
+    moderator = psycopg.connect(db_url)
+    moderator.execute("SELECT api.authenticate(%s)", [client.login("ada", PASSWORD).token])
+    time.sleep(0.05)
+    with client.session(live["pia_token"]) as tx:
+        tx.start_stream(second.id)
+    moderator.execute(
+        "SELECT api.sanction_user(%s, 'suspension', 'late', now() + interval '1 day')", [live["pia"]]
+    )
+    moderator.commit()
+    moderator.close()
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT status::text, ended_at >= started_at FROM lp.streams WHERE id = %s", [second.id]
+        ).fetchone()
+    assert row == ("ended", True)
