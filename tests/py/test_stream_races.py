@@ -191,7 +191,9 @@ def test_a_join_after_the_block_began_is_refused(db_url: str, live: dict[str, An
     assert getattr(box.get("error"), "sqlstate", None) == "LP124"
 
 
-def test_a_sanction_that_began_before_a_start_ends_the_stream_after_it(db_url: str, live: dict[str, Any]) -> None:
+def test_a_sanction_that_began_before_a_start_ends_the_stream_after_it(
+    db_url: str, live: dict[str, Any]
+) -> None:
     # The moderator's transaction begins (now() is fixed from here), then pia starts another stream and
     # commits, then the moderator suspends her: the stream ends at its start, never before (streams_check2).
     client: Client = live["client"]
