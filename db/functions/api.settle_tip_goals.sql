@@ -16,6 +16,8 @@ DECLARE
     v_reached integer := 0;
     v_missed  integer := 0;
     v_goal    lp.tip_goals;
+    v_due     uuid[];
+    v_pay     boolean[];
     l_tx      uuid[];
     l_ref     uuid[];
     l_wallet  uuid[];
@@ -33,20 +35,37 @@ BEGIN
     -- then the money, set-based: one ledger transaction per tip. Reached: escrow -amount, performer
     -- +(amount - fee), platform fees +fee. Missed or cancelled: escrow -amount, sender +amount. A tip that
     -- committed after its goal closed (it read the goal as active) is settled the same way by a later run.
+    SELECT array_agg(x.id ORDER BY x.id), array_agg(x.pay ORDER BY x.id) INTO v_due, v_pay
+      FROM (SELECT t.id, g.status = 'reached' AS pay
+              FROM lp.tips AS t
+              JOIN lp.tip_goals AS g ON g.id = t.goal_id
+             WHERE t.status = 'escrowed' AND g.status IN ('reached', 'missed', 'cancelled')
+             ORDER BY t.id
+             LIMIT p_limit
+               FOR NO KEY UPDATE OF t SKIP LOCKED) AS x;
+    -- Their streams FOR SHARE (as a tip takes them): a stream ending now either waits for this payout and
+    -- counts the tips paid out in its final statistics, or ended first and has them added below.
+    PERFORM 1 FROM lp.streams AS st
+     WHERE st.id IN (SELECT t.stream_id FROM lp.tips AS t WHERE t.id = ANY (v_due))
+     ORDER BY st.id
+       FOR SHARE;
     WITH due AS (
-        SELECT t.id, g.status = 'reached' AS pay
-          FROM lp.tips AS t
-          JOIN lp.tip_goals AS g ON g.id = t.goal_id
-         WHERE t.status = 'escrowed' AND g.status IN ('reached', 'missed', 'cancelled')
-         ORDER BY t.id
-         LIMIT p_limit
-           FOR NO KEY UPDATE OF t SKIP LOCKED
+        SELECT d.id, d.pay FROM unnest(v_due, v_pay) AS d (id, pay)
     ), settled AS (
         UPDATE lp.tips AS t
            SET status = CASE WHEN d.pay THEN 'completed' ELSE 'refunded' END, settlement_id = lp.uuid_v7()
           FROM due AS d
          WHERE t.id = d.id
-        RETURNING t.id, t.sender_id, t.recipient_id, t.amount, t.fee_amount, t.settlement_id, t.goal_id, d.pay
+        RETURNING t.id, t.sender_id, t.recipient_id, t.amount, t.fee_amount, t.settlement_id, t.goal_id, t.stream_id,
+                  d.pay
+    ), counted AS (
+        -- Tips paid out after their stream ended: into its final statistics, which count completed tips.
+        UPDATE lp.streams AS st
+           SET tips_count = st.tips_count + x.tips, tips_tokens = st.tips_tokens + x.tokens
+          FROM (SELECT s.stream_id, count(*)::bigint AS tips, sum(s.amount)::bigint AS tokens
+                  FROM settled AS s WHERE s.pay AND s.stream_id IS NOT NULL
+                 GROUP BY s.stream_id) AS x
+         WHERE st.id = x.stream_id AND st.status = 'ended'
     ), legs AS (
         SELECT s.settlement_id AS tx, s.id AS ref, v_escrow AS wallet, -s.amount AS amount,
                CASE WHEN s.pay THEN 'tip' ELSE 'refund' END AS kind, false AS main, s.id AS ord, 1 AS leg
@@ -96,6 +115,6 @@ BEGIN
     RETURN QUERY SELECT v_paid, v_back, v_reached, v_missed;
 END
 $$;
-COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole), one ledger transaction each (lp.tips.settlement_id); then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), activating the next queued goal. Rows held by another worker are skipped: several may run at once. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
+COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole), one ledger transaction each (lp.tips.settlement_id), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), activating the next queued goal. Rows held by another worker are skipped: several may run at once. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
 REVOKE ALL ON FUNCTION api.settle_tip_goals(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.settle_tip_goals(integer) TO livepanty_service;

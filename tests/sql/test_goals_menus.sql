@@ -4,7 +4,7 @@
 -- refund_if_missed goals whose tips wait in escrow and are paid out (reached) or back (missed, cancelled,
 -- stream ended). Every refusal with its SQLSTATE and nothing changed; verify_ledger clean after every money path.
 BEGIN;
-SELECT plan(139);
+SELECT plan(146);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.fund(username, n), tests.approve_kyc(username)
@@ -350,6 +350,20 @@ SELECT tests.authenticate_as('adam');
 SELECT throws_ok($$SELECT api.set_setting('menus.max_items', '0')$$, 'LP092', NULL, 'set_setting: menus.max_items 0 is out of range');
 SELECT throws_ok($$SELECT api.set_setting('goals.max_per_stream', '1001')$$, 'LP092', NULL, 'set_setting: goals.max_per_stream above 1000 is out of range');
 SELECT tests.clear_authentication();
+-- A goal reached, its escrow paid out only after the stream ended: the payout joins the final statistics.
+SELECT tests.authenticate_as('pia');
+SELECT tests.remember('s3', (api.schedule_stream('Late payout')).id);
+SELECT lives_ok(format($$SELECT api.consent_to_stream(%L, '203.0.113.1')$$, tests.id('s3')), 'pia consents to a third stream');
+SELECT isnt(api.add_tip_goal(tests.id('s3'), 100, 'Late', now() + interval '1 hour', true), NULL, 'with a refund_if_missed goal');
+SELECT is((api.start_stream(tests.id('s3'))).status, 'live', 'it goes live');
+SELECT tests.authenticate_as('vic');
+SELECT is((api.tip(tests.user_id('pia'), 100, 'late-1', tests.id('s3'))).status, 'escrowed', 'a tip reaches the goal (in escrow)');
+SELECT tests.authenticate_as('pia');
+SELECT is((api.end_stream(tests.id('s3'))).tips_count, 0::bigint, 'the stream ends before the payout: no completed tip yet');
+SELECT tests.clear_authentication();
+SELECT is(tests.settle(), '1/0/0/0', 'the settle job pays the tip out');
+SELECT results_eq($$SELECT tips_count, tips_tokens FROM lp.streams WHERE title = 'Late payout'$$, $$VALUES (1::bigint, 100::bigint)$$,
+                  'the payout joined the ended stream''s final statistics');
 SELECT is_empty($$SELECT * FROM api.verify_ledger()$$, 'verify_ledger: clean at the end');
 
 SELECT * FROM finish();
