@@ -6,7 +6,7 @@
 -- The file is one transaction, so now() does not move: elapsed time is made by moving a show's start (and its
 -- viewers' billing start) into the past (tests.age).
 BEGIN;
-SELECT plan(163);
+SELECT plan(169);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS):
 --   tests.fund(username, n), tests.approve_kyc(username)
@@ -283,6 +283,24 @@ SELECT ok(tests.bill() IS NOT NULL, 'bill_shows: wes''s heartbeat is lost');
 SELECT is(tests.show_status(tests.id('p7')), 'ended|viewer|viewer lost connection', 'the show ended, by the viewer''s doing');
 SELECT is(tests.part(tests.id('p7'), 'wes'), 'payer 60/60 settled', 'billed up to the last heartbeat (100 s: 2 started minutes)');
 SELECT is_empty($$SELECT * FROM api.verify_ledger()$$, 'verify_ledger: clean');
+
+-- == who may not take part: a minor (cannot watch), a suspended viewer ======================================
+SELECT tests.clear_authentication();
+SELECT tests.create_user('kid');
+UPDATE lp.settings SET value = '40' WHERE key = 'auth.minimum_age_years';  -- every test user (born 1990) is too young
+SELECT tests.authenticate_as('kid');
+SELECT * FROM tests.rejects(format($$SELECT api.join_stream(%L)$$, tests.id('s')), 'LP013', 'a minor cannot watch the stream (LP013)');
+SELECT * FROM tests.rejects(format($$SELECT api.request_show(%L, 'kid-1')$$, tests.id('s')), 'LP123',
+                            'request_show: so a minor cannot ask for a show either (LP123, not watching)');
+SELECT tests.clear_authentication();
+UPDATE lp.settings SET value = '18' WHERE key = 'auth.minimum_age_years';
+INSERT INTO lp.user_sanctions (user_id, sanction_type, reason, ends_at)
+VALUES (tests.user_id('wes'), 'suspension', 'cool off', now() + interval '1 day');
+SELECT tests.authenticate_as('wes');
+SELECT * FROM tests.rejects(format($$SELECT api.request_show(%L, 'wes-susp')$$, tests.id('s')), 'LP022',
+                            'request_show: a suspended viewer is LP022');
+SELECT tests.clear_authentication();
+UPDATE lp.user_sanctions SET revoked_at = now(), revoke_reason = 'test over' WHERE user_id = tests.user_id('wes');
 
 -- == a group show ============================================================================================
 SELECT tests.authenticate_as('paul');
