@@ -6,7 +6,7 @@
 -- The file is one transaction, so now() does not move: elapsed time is made by moving a show's start (and its
 -- viewers' billing start) into the past (tests.age).
 BEGIN;
-SELECT plan(169);
+SELECT plan(180);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS):
 --   tests.fund(username, n), tests.approve_kyc(username)
@@ -317,6 +317,14 @@ SELECT * FROM tests.rejects(format($$SELECT api.join_show(%L, 'g1-vic-2')$$, tes
 SELECT tests.authenticate_as('bob');
 SELECT * FROM tests.rejects(format($$SELECT api.join_show(%L, 'g1-bob')$$, tests.id('g1')), 'LP123', 'join_show: not watching is LP123');
 SELECT tests.authenticate_as('pia');
+SELECT tests.authenticate_as('vic');
+SELECT * FROM tests.rejects(format($$SELECT api.start_show(%L)$$, tests.id('g1')), 'LP002', 'start_show: a viewer is LP002');
+SELECT * FROM tests.rejects(format($$SELECT api.end_show(%L)$$, tests.id('g1')), 'LP002', 'end_show: a viewer is LP002');
+SELECT tests.authenticate_as('paul');
+SELECT * FROM tests.rejects(format($$SELECT api.start_show(%L)$$, tests.id('g1')), 'LP002', 'start_show: another performer is LP002');
+SELECT tests.authenticate_as('wes');
+SELECT * FROM tests.rejects(format($$SELECT api.leave_show(%L)$$, tests.id('g1')), 'LP003', 'leave_show: someone not in the show is LP003');
+SELECT tests.authenticate_as('pia');
 SELECT is((api.start_show(tests.id('g1'))).status::text, 'cancelled', 'start_show: 1 of 2 viewers: the group show is cancelled');
 SELECT is(tests.show_status(tests.id('g1')), 'cancelled|system|1 of 2 viewers committed', 'with the reason');
 SELECT is(tests.bill(), '1/0/30', 'and the commitment released');
@@ -376,6 +384,13 @@ SELECT is((SELECT count(*) FROM api.stream_shows(tests.id('s'))), 3::bigint, 'st
 SELECT tests.authenticate_as('pia');
 SELECT is((SELECT count(*) FROM api.stream_shows(tests.id('s')) WHERE show_type = 'private' AND requested_by IS NOT NULL),
           7::bigint, 'stream_shows: the host sees every show and who asked for each private one');
+
+SELECT tests.authenticate_as('pia');
+SELECT tests.remember('hidden', (api.schedule_stream('Hidden', p_visibility => 'private')).id);
+SELECT is_empty(format($$SELECT * FROM api.stream_shows(%L)$$, tests.id('hidden')), 'stream_shows: the host reads her private stream''s shows (none)');
+SELECT tests.authenticate_as('val');
+SELECT * FROM tests.rejects(format($$SELECT * FROM api.stream_shows(%L)$$, tests.id('hidden')), 'LP003',
+                            'stream_shows: someone else''s private stream is LP003');
 
 -- == refunds =================================================================================================
 SELECT tests.put('before', jsonb_build_object('vic', tests.total('vic'), 'val', tests.total('val'), 'pia', tests.total('pia')));
