@@ -24,12 +24,16 @@ BEGIN
                      WHERE s.host_id = v_performer AND s.status = 'live' AND s.deleted_at IS NULL
                      ORDER BY s.id
                        FOR NO KEY UPDATE LOOP
-        PERFORM lp.close_viewing(v_stream, p_user_id);
+        IF (lp.close_viewing(v_stream, p_user_id)).id IS NOT NULL THEN
+            -- A moderation action on the stream, for its listeners; who was removed is not said (the block
+            -- list is the host's and staff's to read).
+            PERFORM lp.emit_event(v_stream, 'moderation', jsonb_build_object('action', 'viewer_removed'));
+        END IF;
     END LOOP;
     PERFORM lp.audit('stream.block', 'user', p_user_id::text, jsonb_build_object('reason', v_reason));
     RETURN v_block;
 END
 $$;
-COMMENT ON FUNCTION api.block_viewer(uuid, text) IS 'The acting performer keeps a user out of their streams (optional reason, 500 characters): the user cannot join them, tip them or place a hold for them (LP124) and is taken out of the one they are watching now. Blocking again keeps one block (a new reason replaces the old). LP002 not a performer, LP003 unknown or deleted user, LP018 themselves or reason too long. Audited (stream.block).';
+COMMENT ON FUNCTION api.block_viewer(uuid, text) IS 'The acting performer keeps a user out of their streams (optional reason, 500 characters): the user cannot join them, tip them or place a hold for them (LP124) and is taken out of the one they are watching now (a moderation event, action viewer_removed, without their name). Blocking again keeps one block (a new reason replaces the old). LP002 not a performer, LP003 unknown or deleted user, LP018 themselves or reason too long. Audited (stream.block).';
 REVOKE ALL ON FUNCTION api.block_viewer(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.block_viewer(uuid, text) TO livepanty_app, livepanty_service;

@@ -3,7 +3,8 @@ SET ROLE livepanty_owner;
 
 CREATE TYPE lp.stream_event_kind AS ENUM ('stream_started', 'stream_ended', 'tip', 'viewer_count', 'menu_item',
                                           'goal_started', 'goal_reached', 'goal_missed', 'goal_cancelled',
-                                          'show_requested', 'show_opened', 'show_started', 'show_ended');
+                                          'show_requested', 'show_opened', 'show_started', 'show_ended',
+                                          'moderation');
 COMMENT ON TYPE lp.stream_event_kind IS 'What happened in a stream (lp.stream_events.kind).';
 
 CREATE TABLE lp.stream_events (

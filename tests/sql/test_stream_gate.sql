@@ -5,7 +5,7 @@
 -- tipped are the host's (and admins') to see. Event positions out of range are LP018; a reader that resyncs after
 -- a purge is never sent back behind the horizon. A listing's tag is matched as streams store it.
 BEGIN;
-SELECT plan(48);
+SELECT plan(51);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.live(host, title[, co-performer])  schedules, consents and starts a stream; returns its id
@@ -139,8 +139,15 @@ SELECT tests.clear_authentication();
 SELECT is(tests.status(tests.id('s6')), 'live', 'a stream whose cast passes the gate stays live');
 
 -- == a blocked user cannot pay the performer who blocked them ===============================================
+SELECT tests.authenticate_as('bob');
+SELECT is((api.join_stream(tests.id('s6'))).stream_id, tests.id('s6'), 'bob watches rita''s stream');
 SELECT tests.authenticate_as('rita');
 SELECT is((api.block_viewer(tests.user_id('bob'))).blocked_id, tests.user_id('bob'), 'rita blocks bob');
+SELECT tests.clear_authentication();
+SELECT results_eq(format($$SELECT payload FROM lp.stream_events WHERE stream_id = %L AND kind = 'moderation'$$, tests.id('s6')),
+                  $$VALUES ('{"action": "viewer_removed"}'::jsonb)$$,
+                  'block_viewer: a moderation event for the stream he was removed from, without his name');
+SELECT is(tests.open_sessions(tests.id('s6')), 0::bigint, 'and his session is closed');
 SELECT tests.authenticate_as('bob');
 SELECT tests.put('before', jsonb_build_object('text', tests.money_state()));
 SELECT throws_ok(format($$SELECT api.tip(%L, 10, 'b-1', %L)$$, tests.user_id('rita'), tests.id('s6')), 'LP124',
