@@ -43,10 +43,16 @@ BEGIN
              ORDER BY t.id
              LIMIT p_limit
                FOR NO KEY UPDATE OF t SKIP LOCKED) AS x;
-    -- Their streams FOR SHARE (as a tip takes them): a stream ending now either waits for this payout and
-    -- counts the tips paid out in its final statistics, or ended first and has them added below.
+    -- Their streams: the ended ones FOR NO KEY UPDATE (their final statistics get the tips paid out below; the
+    -- strong lock at once, so two workers never both share one and then both wait to update it), then the
+    -- others FOR SHARE (as a tip takes them): a stream ending now waits for this payout and counts the tips
+    -- itself. Each in id order; a stream that ends between the two is left out of the second and updated below.
     PERFORM 1 FROM lp.streams AS st
-     WHERE st.id IN (SELECT t.stream_id FROM lp.tips AS t WHERE t.id = ANY (v_due))
+     WHERE st.id IN (SELECT t.stream_id FROM lp.tips AS t WHERE t.id = ANY (v_due)) AND st.status = 'ended'
+     ORDER BY st.id
+       FOR NO KEY UPDATE;
+    PERFORM 1 FROM lp.streams AS st
+     WHERE st.id IN (SELECT t.stream_id FROM lp.tips AS t WHERE t.id = ANY (v_due)) AND st.status <> 'ended'
      ORDER BY st.id
        FOR SHARE;
     WITH due AS (

@@ -278,3 +278,72 @@ def test_goals_under_concurrency(db_url: str) -> None:
             assert conn.execute("SELECT * FROM api.verify_ledger()").fetchall() == []
     finally:
         client.close()
+
+
+def test_settle_workers_paying_out_one_ended_stream_do_not_deadlock(db_url: str) -> None:
+    """Four settle workers, one tip each per call, all paying out the escrow of a goal whose stream ended:
+    each takes the ended stream's row for the update of its final statistics at once (never shared first,
+    then upgraded: two workers doing that wait for each other, 40P01)."""
+    client = Client(db_url)
+    try:
+        dee = client.register_user(
+            email="dee@example.com", username="dee", password=PASSWORD, date_of_birth="1990-01-01",
+            role="performer",
+        ).id  # fmt: skip
+        client.register_user(
+            email="vi@example.com", username="vin", password=PASSWORD, date_of_birth="1990-01-01",
+        )  # fmt: skip
+        host = client.login("dee", PASSWORD).token
+        viewer = client.login("vin", PASSWORD).token
+        with psycopg.connect(db_url) as conn:
+            conn.execute(
+                "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
+                " reviewed_at, expires_at) SELECT id, 'identity', 'approved', 'passport', 'DE', now(),"
+                " now() + interval '1 year' FROM lp.users WHERE username = 'dee'"
+            )
+            conn.execute(
+                "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
+                " ARRAY[ROW(lp.system_wallet('issuance'), -10000, 'purchase', 0, false)::lp.posting,"
+                "       ROW((SELECT w.id FROM lp.wallets AS w JOIN lp.users AS u ON u.id = w.user_id"
+                "             WHERE u.username = 'vin'), 10000, 'purchase', 0, false)::lp.posting])"
+            )
+        with client.session(host) as tx:
+            stream = tx.schedule_stream("Settle race")
+            tx.consent_to_stream(stream.id, ip_address="203.0.113.1")
+        with psycopg.connect(db_url) as conn:
+            goal = ADD_GOAL.format(deadline="now() + interval '1 hour'")
+            acting(conn, host, goal, [stream.id, 100, "g", True])
+        with client.session(host) as tx:
+            tx.start_stream(stream.id)
+        with client.session(viewer) as tx:
+            for n in range(40):
+                tx.tip(dee, 5, idempotency_key=f"race-{n}", stream_id=stream.id)
+        with client.session(host) as tx:
+            tx.end_stream(stream.id)
+        deadlocks: list[str] = []
+
+        def worker() -> None:
+            with service(db_url) as conn:
+                for _ in range(40):
+                    try:
+                        row = conn.execute("SELECT * FROM api.settle_tip_goals(1)").fetchone()
+                    except psycopg.Error as error:
+                        deadlocks.append(f"{error.sqlstate}: {error}")
+                        continue
+                    if row is not None and row[0] == 0 and row[1] == 0:
+                        break
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert deadlocks == []
+        with psycopg.connect(db_url) as conn:
+            row = conn.execute(
+                "SELECT tips_count, tips_tokens FROM lp.streams WHERE id = %s", [stream.id]
+            ).fetchone()
+            assert row == (40, 200)
+            assert conn.execute("SELECT count(*) FROM lp.tips WHERE status = 'escrowed'").fetchone() == (0,)
+    finally:
+        client.close()
