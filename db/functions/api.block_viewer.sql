@@ -7,6 +7,8 @@ DECLARE
     v_reason    text := lp.check_text(p_reason, 'reason', 500);
     v_block     lp.performer_blocks;
     v_stream    uuid;
+    v_show      lp.shows;
+    v_part      lp.show_participants;
 BEGIN
     IF p_user_id = v_performer THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'nobody blocks themselves';
@@ -29,11 +31,27 @@ BEGIN
             -- list is the host's and staff's to read).
             PERFORM lp.emit_event(v_stream, 'moderation', jsonb_build_object('action', 'viewer_removed'));
         END IF;
+        -- Out of the stream's shows too, as the host's doing (completed minutes only; a private show they asked
+        -- for or pay for ends): the stream's show rows, then their part (the order of lp.close_stream).
+        FOR v_show IN SELECT sh.* FROM lp.shows AS sh
+                       WHERE sh.stream_id = v_stream AND sh.status IN ('requested', 'open', 'running')
+                       ORDER BY sh.id
+                         FOR NO KEY UPDATE LOOP
+            SELECT p.* INTO v_part FROM lp.show_participants AS p
+             WHERE p.show_id = v_show.id AND p.user_id = p_user_id AND p.left_at IS NULL
+               FOR NO KEY UPDATE;
+            CONTINUE WHEN v_part.id IS NULL;
+            PERFORM lp.close_participation(v_part, v_show, now(), 'host');
+            IF v_show.show_type = 'private' AND v_part.role = 'payer' THEN
+                PERFORM lp.finish_show(v_show, CASE v_show.status WHEN 'running' THEN 'ended' WHEN 'requested' THEN 'declined'
+                                                                  ELSE 'cancelled' END, 'host', 'viewer blocked');
+            END IF;
+        END LOOP;
     END LOOP;
     PERFORM lp.audit('stream.block', 'user', p_user_id::text, jsonb_build_object('reason', v_reason));
     RETURN v_block;
 END
 $$;
-COMMENT ON FUNCTION api.block_viewer(uuid, text) IS 'The acting performer keeps a user out of their streams (optional reason, 500 characters): the user cannot join them, tip them or place a hold for them (LP124) and is taken out of the one they are watching now (a moderation event, action viewer_removed, without their name). Blocking again keeps one block (a new reason replaces the old). LP002 not a performer, LP003 unknown or deleted user, LP018 themselves or reason too long. Audited (stream.block).';
+COMMENT ON FUNCTION api.block_viewer(uuid, text) IS 'The acting performer keeps a user out of their streams (optional reason, 500 characters): the user cannot join them, tip them or place a hold for them (LP124) and is taken out of the one they are watching now (a moderation event, action viewer_removed, without their name) and out of its shows as the host''s doing (completed minutes only; a private show of theirs ends, ended_by host, reason viewer blocked). Blocking again keeps one block (a new reason replaces the old). LP002 not a performer, LP003 unknown or deleted user, LP018 themselves or reason too long. Audited (stream.block).';
 REVOKE ALL ON FUNCTION api.block_viewer(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.block_viewer(uuid, text) TO livepanty_app, livepanty_service;

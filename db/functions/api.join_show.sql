@@ -44,6 +44,7 @@ BEGIN
     v_purpose := CASE v_show.show_type WHEN 'ticket' THEN 'ticket_show' WHEN 'private' THEN 'private_show'
                                        ELSE 'group_show' END;
     v_hold := api.place_hold(v_show.host_id, v_amount, 'show:' || v_key, v_purpose, NULL, v_show.stream_id);
+    PERFORM lp.own_show_hold(v_hold);
     INSERT INTO lp.show_participants (show_id, user_id, role, rate, hold_id, billed_from)
     VALUES (v_show.id, v_viewer, v_role::lp.show_role, v_rate, v_hold.id,
             CASE WHEN v_show.status = 'running' THEN now() END)

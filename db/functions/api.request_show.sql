@@ -36,6 +36,7 @@ BEGIN
     -- The minimum duration, reserved now (the payee rule, limits and balance: api.place_hold's refusals).
     v_hold := api.place_hold(v_stream.host_id, v_price.rate * v_price.min_minutes, 'show:' || v_key, 'private_show',
                              NULL, v_stream.id);
+    PERFORM lp.own_show_hold(v_hold);
     INSERT INTO lp.show_participants (show_id, user_id, role, rate, hold_id)
     VALUES (v_show.id, v_viewer, 'payer', v_price.rate, v_hold.id);
     PERFORM lp.emit_event(v_stream.id, 'show_requested',

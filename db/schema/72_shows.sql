@@ -71,6 +71,7 @@ CREATE TABLE lp.show_participants (
     settled_at    timestamptz,
     refunded      bigint NOT NULL DEFAULT 0 CHECK (refunded >= 0),
     UNIQUE (show_id, user_id),
+    CONSTRAINT show_participants_hold_id_key UNIQUE (hold_id),
     CHECK (due_tokens IS NULL OR billed_tokens <= due_tokens),
     CHECK (settled_at IS NULL OR due_tokens IS NOT NULL)
 );

@@ -6,7 +6,7 @@
 -- The file is one transaction, so now() does not move: elapsed time is made by moving a show's start (and its
 -- viewers' billing start) into the past (tests.age).
 BEGIN;
-SELECT plan(180);
+SELECT plan(191);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS):
 --   tests.fund(username, n), tests.approve_kyc(username)
@@ -376,6 +376,29 @@ SELECT is((api.end_show(tests.id('t2'))).status::text, 'ended', 'the host ends i
 SELECT tests.clear_authentication();
 SELECT is(tests.bill(), '1/0/0', 'settled: the ticket paid');
 
+-- == a reservation that is not the show's own, and a block mid-show ========================================
+SELECT tests.authenticate_as('val');
+SELECT isnt(api.place_hold(tests.user_id('pia'), 150, 'show:pre', 'private_show', NULL, tests.id('s')), NULL,
+            'val places a hold herself with the key a show call would use');
+SELECT lives_ok(format($$SELECT api.release_hold(%L, 'rel-pre')$$,
+                       (SELECT id FROM lp.holds WHERE idempotency_key = 'show:pre')), 'and releases it');
+SELECT * FROM tests.rejects(format($$SELECT api.request_show(%L, 'pre')$$, tests.id('s')), 'LP106',
+                            'request_show: a key whose hold is not the call''s own is LP106 (no show without a reservation)');
+SELECT tests.authenticate_as('wes');
+SELECT lives_ok(format($$SELECT api.join_stream(%L)$$, tests.id('s')), 'wes watches again');
+SELECT tests.remember('pb', (api.request_show(tests.id('s'), 'r-block')).id);
+SELECT tests.authenticate_as('pia');
+SELECT lives_ok(format($$SELECT api.answer_show(%L, true)$$, tests.id('pb')), 'pia accepts wes''s show');
+SELECT tests.age(tests.id('pb'), 30);
+SELECT lives_ok(format($$SELECT api.block_viewer(%L)$$, tests.user_id('wes')), 'and blocks wes 30 seconds in');
+SELECT tests.clear_authentication();
+SELECT is(tests.show_status(tests.id('pb')), 'ended|host|viewer blocked', 'the block ended the show, as the host''s doing');
+SELECT is(tests.part(tests.id('pb'), 'wes'), 'payer 0/0', 'wes owes no minute (none completed; no minimum)');
+SELECT is(tests.bill(), '1/0/60', 'his reservation is released');
+SELECT tests.authenticate_as('pia');
+SELECT lives_ok(format($$SELECT api.unblock_viewer(%L)$$, tests.user_id('wes')), 'pia unblocks wes');
+SELECT tests.clear_authentication();
+
 -- == visibility ==============================================================================================
 SELECT tests.authenticate_as('val');
 SELECT is_empty(format($$SELECT * FROM api.stream_shows(%L) WHERE requested_by IS NOT NULL$$, tests.id('s')),
@@ -383,7 +406,7 @@ SELECT is_empty(format($$SELECT * FROM api.stream_shows(%L) WHERE requested_by I
 SELECT is((SELECT count(*) FROM api.stream_shows(tests.id('s'))), 3::bigint, 'stream_shows: a viewer sees the shows they took part in (p1 as a spy, g2, t2)');
 SELECT tests.authenticate_as('pia');
 SELECT is((SELECT count(*) FROM api.stream_shows(tests.id('s')) WHERE show_type = 'private' AND requested_by IS NOT NULL),
-          7::bigint, 'stream_shows: the host sees every show and who asked for each private one');
+          8::bigint, 'stream_shows: the host sees every show and who asked for each private one');
 
 SELECT tests.authenticate_as('pia');
 SELECT tests.remember('hidden', (api.schedule_stream('Hidden', p_visibility => 'private')).id);
