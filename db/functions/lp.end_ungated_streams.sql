@@ -8,11 +8,16 @@ DECLARE
     v_ended  integer := 0;
 BEGIN
     -- What time alone changes: an identity verification that expired, a sanction whose start was set ahead.
-    -- Every live stream whose cast fails the go-live gate now ends, naming why. SKIP LOCKED: a stream held
-    -- right now (an update, an ending) is checked again by the next sweep; several sweeps may run at once.
+    -- Every live stream whose cast fails the go-live gate now ends, naming why. Only those streams are locked
+    -- (the gate is read first without a lock, then again under it), so the sweep never holds the streams that
+    -- pass it, which tips and joins share. SKIP LOCKED: a stream held right now (an update, an ending) is
+    -- checked again by the next sweep; several sweeps may run at once.
     FOR v_stream IN
         SELECT s.* FROM lp.streams AS s
-         WHERE s.status = 'live' AND s.deleted_at IS NULL
+         WHERE s.id IN (SELECT c.id FROM lp.streams AS c
+                         WHERE c.status = 'live' AND c.deleted_at IS NULL
+                           AND cardinality(lp.go_live_gaps(c.id, c.host_id)) > 0)
+           AND s.status = 'live'
          ORDER BY s.id
            FOR NO KEY UPDATE SKIP LOCKED
     LOOP
