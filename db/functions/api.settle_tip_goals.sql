@@ -35,11 +35,19 @@ BEGIN
     -- then the money, set-based: one ledger transaction per tip. Reached: escrow -amount, performer
     -- +(amount - fee), platform fees +fee. Missed or cancelled: escrow -amount, sender +amount. A tip that
     -- committed after its goal closed (it read the goal as active) is settled the same way by a later run.
+    -- The payee rule at payout time: a performer deleted or banned for good since the goal was reached is not
+    -- paid (the tips go back, as for a missed goal); one under a suspension (or a ban with an end) waits: their
+    -- tips stay in escrow until it is over.
     SELECT array_agg(x.id ORDER BY x.id), array_agg(x.pay ORDER BY x.id) INTO v_due, v_pay
-      FROM (SELECT t.id, g.status = 'reached' AS pay
+      FROM (SELECT t.id,
+                   g.status = 'reached' AND u.deleted_at IS NULL AND sa.id IS NULL AS pay
               FROM lp.tips AS t
               JOIN lp.tip_goals AS g ON g.id = t.goal_id
+              JOIN lp.users AS u ON u.id = t.recipient_id
+             CROSS JOIN LATERAL lp.active_sanction(u.id) AS sa
              WHERE t.status = 'escrowed' AND g.status IN ('reached', 'missed', 'cancelled')
+               AND NOT (g.status = 'reached' AND u.deleted_at IS NULL AND sa.id IS NOT NULL
+                        AND NOT (sa.sanction_type = 'ban' AND sa.ends_at IS NULL))
              ORDER BY t.id
              LIMIT p_limit
                FOR NO KEY UPDATE OF t SKIP LOCKED) AS x;
@@ -121,6 +129,6 @@ BEGIN
     RETURN QUERY SELECT v_paid, v_back, v_reached, v_missed;
 END
 $$;
-COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole), one ledger transaction each (lp.tips.settlement_id), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), activating the next queued goal. Rows held by another worker are skipped: several may run at once. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
+COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), activating the next queued goal. Rows held by another worker are skipped: several may run at once. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
 REVOKE ALL ON FUNCTION api.settle_tip_goals(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.settle_tip_goals(integer) TO livepanty_service;

@@ -4,7 +4,7 @@
 -- refund_if_missed goals whose tips wait in escrow and are paid out (reached) or back (missed, cancelled,
 -- stream ended). Every refusal with its SQLSTATE and nothing changed; verify_ledger clean after every money path.
 BEGIN;
-SELECT plan(146);
+SELECT plan(153);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.fund(username, n), tests.approve_kyc(username)
@@ -364,6 +364,22 @@ SELECT tests.clear_authentication();
 SELECT is(tests.settle(), '1/0/0/0', 'the settle job pays the tip out');
 SELECT results_eq($$SELECT tips_count, tips_tokens FROM lp.streams WHERE title = 'Late payout'$$, $$VALUES (1::bigint, 100::bigint)$$,
                   'the payout joined the ended stream''s final statistics');
+-- The payee rule at payout time: a performer suspended since the goal was reached waits; banned for good, the
+-- tips go back.
+SELECT tests.authenticate_as('pia');
+SELECT tests.remember('s4', (api.schedule_stream('Banned payout')).id);
+SELECT lives_ok(format($$SELECT api.consent_to_stream(%L, '203.0.113.1')$$, tests.id('s4')), 'a fourth stream');
+SELECT isnt(api.add_tip_goal(tests.id('s4'), 100, 'Held', now() + interval '1 hour', true), NULL, 'with a refund_if_missed goal');
+SELECT is((api.start_stream(tests.id('s4'))).status, 'live', 'live');
+SELECT tests.authenticate_as('vic');
+SELECT is((api.tip(tests.user_id('pia'), 100, 'held-1', tests.id('s4'))).status, 'escrowed', 'the goal is reached (in escrow)');
+SELECT tests.clear_authentication();
+INSERT INTO lp.user_sanctions (user_id, sanction_type, reason, ends_at) VALUES (tests.user_id('pia'), 'suspension', 'review', now() + interval '1 day');
+SELECT is(tests.settle(), '0/0/0/0', 'settle_tip_goals: a suspended performer is not paid now: the tip waits in escrow');
+SELECT is((SELECT status FROM lp.tips WHERE idempotency_key = 'held-1'), 'escrowed', 'still escrowed');
+UPDATE lp.user_sanctions SET revoked_at = now(), revoke_reason = 'ok' WHERE user_id = tests.user_id('pia') AND revoked_at IS NULL;
+INSERT INTO lp.user_sanctions (user_id, sanction_type, reason) VALUES (tests.user_id('pia'), 'ban', 'fraud');
+SELECT is(tests.settle(), '0/1/0/0', 'banned for good: the tip goes back to its sender');
 SELECT is_empty($$SELECT * FROM api.verify_ledger()$$, 'verify_ledger: clean at the end');
 
 SELECT * FROM finish();
