@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -159,6 +160,41 @@ def empty_db(pg_server: PgServer) -> Iterator[str]:
     """DSN of a fresh empty database (from template0), dropped after the test."""
     with pg_server.database() as dsn:
         yield dsn
+
+
+@dataclass
+class Seed:
+    """Set-up the API has no call for, written as the superuser into a test's database: an approved identity
+    verification (as api.approve_kyc leaves it) and tokens bought (one balanced purchase from issuance)."""
+
+    dsn: str
+
+    def approve_kyc(self, *user_ids: Any) -> None:
+        with psycopg.connect(self.dsn) as conn:
+            conn.execute(
+                "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
+                " reviewed_at, expires_at) SELECT u, 'identity', 'approved', 'passport', 'DE', now(),"
+                " now() + interval '1 year' FROM unnest(%s::uuid[]) AS u",
+                [list(user_ids)],
+            )
+
+    def fund(self, tokens: int, *user_ids: Any) -> None:
+        with psycopg.connect(self.dsn) as conn:
+            conn.execute(
+                "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
+                " array_append(ARRAY(SELECT ROW(w.id, %(tokens)s::bigint, 'purchase', 0, false)::lp.posting"
+                "                      FROM lp.wallets AS w WHERE w.user_id = ANY (%(users)s::uuid[])"
+                "                     ORDER BY w.id),"
+                "              ROW(lp.system_wallet('issuance'), -%(total)s::bigint, 'purchase', 0, false)"
+                "                  ::lp.posting))",
+                {"tokens": tokens, "users": list(user_ids), "total": tokens * len(user_ids)},
+            )
+
+
+@pytest.fixture
+def seed(db_url: str) -> Seed:
+    """Approve identity verifications and fund wallets in the test's database (see Seed)."""
+    return Seed(db_url)
 
 
 @pytest.fixture

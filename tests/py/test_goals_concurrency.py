@@ -51,7 +51,7 @@ def service(db_url: str) -> psycopg.Connection[Any]:
     return conn
 
 
-def test_goals_under_concurrency(db_url: str) -> None:
+def test_goals_under_concurrency(db_url: str, seed: Any) -> None:
     client = Client(db_url)
     try:
         host = client.register_user(
@@ -60,28 +60,15 @@ def test_goals_under_concurrency(db_url: str) -> None:
         )  # fmt: skip
         host_token = client.login("host", PASSWORD).token
         tokens = []
+        viewer_ids = []
         for n in range(VIEWERS):
-            client.register_user(
+            viewer_ids.append(client.register_user(
                 email=f"v{n}@example.com", username=f"viewer_{n}", password=PASSWORD,
                 date_of_birth="1990-01-01",
-            )  # fmt: skip
+            ).id)  # fmt: skip
             tokens.append(client.login(f"viewer_{n}", PASSWORD).token)
-        with psycopg.connect(db_url) as conn:
-            conn.execute(
-                "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
-                " reviewed_at, expires_at) VALUES (%s, 'identity', 'approved', 'passport', 'DE', now(),"
-                " now() + interval '1 year')",
-                [host.id],
-            )
-            conn.execute(
-                "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
-                " array_append(ARRAY(SELECT ROW(w.id, %s::bigint, 'purchase', 0, false)::lp.posting"
-                "                      FROM lp.wallets AS w JOIN lp.users AS u ON u.id = w.user_id"
-                "                     WHERE u.username LIKE 'viewer%%'),"
-                "              ROW(lp.system_wallet('issuance'), -%s::bigint, 'purchase', 0, false)"
-                "                  ::lp.posting))",
-                [FUNDS, FUNDS * VIEWERS],
-            )
+        seed.approve_kyc(host.id)
+        seed.fund(FUNDS, *viewer_ids)
         with psycopg.connect(db_url) as conn:
             conn.execute("UPDATE lp.settings SET value = '50' WHERE key = 'goals.max_per_stream'")
         with client.session(host_token) as tx:
@@ -280,7 +267,7 @@ def test_goals_under_concurrency(db_url: str) -> None:
         client.close()
 
 
-def test_settle_workers_paying_out_one_ended_stream_do_not_deadlock(db_url: str) -> None:
+def test_settle_workers_paying_out_one_ended_stream_do_not_deadlock(db_url: str, seed: Any) -> None:
     """Four settle workers, one tip each per call, all paying out the escrow of a goal whose stream ended:
     each takes the ended stream's row for the update of its final statistics at once (never shared first,
     then upgraded: two workers doing that wait for each other, 40P01)."""
@@ -290,23 +277,13 @@ def test_settle_workers_paying_out_one_ended_stream_do_not_deadlock(db_url: str)
             email="dee@example.com", username="dee", password=PASSWORD, date_of_birth="1990-01-01",
             role="performer",
         ).id  # fmt: skip
-        client.register_user(
+        vin = client.register_user(
             email="vi@example.com", username="vin", password=PASSWORD, date_of_birth="1990-01-01",
-        )  # fmt: skip
+        ).id  # fmt: skip
         host = client.login("dee", PASSWORD).token
         viewer = client.login("vin", PASSWORD).token
-        with psycopg.connect(db_url) as conn:
-            conn.execute(
-                "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
-                " reviewed_at, expires_at) SELECT id, 'identity', 'approved', 'passport', 'DE', now(),"
-                " now() + interval '1 year' FROM lp.users WHERE username = 'dee'"
-            )
-            conn.execute(
-                "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
-                " ARRAY[ROW(lp.system_wallet('issuance'), -10000, 'purchase', 0, false)::lp.posting,"
-                "       ROW((SELECT w.id FROM lp.wallets AS w JOIN lp.users AS u ON u.id = w.user_id"
-                "             WHERE u.username = 'vin'), 10000, 'purchase', 0, false)::lp.posting])"
-            )
+        seed.approve_kyc(dee)
+        seed.fund(10000, vin)
         with client.session(host) as tx:
             stream = tx.schedule_stream("Settle race")
             tx.consent_to_stream(stream.id, ip_address="203.0.113.1")

@@ -91,7 +91,7 @@ def state(db_url: str) -> tuple[Any, ...]:
 
 
 @pytest.fixture
-def live(db_url: str) -> Iterator[dict[str, Any]]:
+def live(db_url: str, seed: Any) -> Iterator[dict[str, Any]]:
     """pia (performer, verified) live with a public stream; cora (another performer); vic and val (viewers,
     1000 tokens each); boss (admin)."""
     client = Client(db_url)
@@ -107,22 +107,8 @@ def live(db_url: str) -> Iterator[dict[str, Any]]:
     ids["boss"] = client.create_admin(
         email="boss@example.com", username="boss", password=PASSWORD, date_of_birth="1990-01-01"
     ).id
-    with psycopg.connect(db_url) as conn:
-        conn.execute(
-            "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
-            " reviewed_at, expires_at) VALUES (%s, 'identity', 'approved', 'passport', 'DE', now(),"
-            " now() + interval '1 year')",
-            [ids["pia"]],
-        )
-        conn.execute(
-            "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
-            " ARRAY[ROW(lp.system_wallet('issuance'), -2000, 'purchase', 0, false)::lp.posting,"
-            "       ROW((SELECT id FROM lp.wallets WHERE user_id = %s), 1000, 'purchase', 0, false)"
-            "           ::lp.posting,"
-            "       ROW((SELECT id FROM lp.wallets WHERE user_id = %s), 1000, 'purchase', 0, false)"
-            "           ::lp.posting])",
-            [ids["vic"], ids["val"]],
-        )
+    seed.approve_kyc(ids["pia"])
+    seed.fund(1000, ids["vic"], ids["val"])
     with client.session(ids["pia_token"]) as tx:
         stream = tx.schedule_stream("Goals night")
         tx.consent_to_stream(stream.id, ip_address="203.0.113.1")

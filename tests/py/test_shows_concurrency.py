@@ -40,7 +40,7 @@ def call(conn: psycopg.Connection[Any], token: str, sql: str, params: list[Any])
         conn.execute(sql, params)
 
 
-def test_a_group_show_under_load(db_url: str) -> None:
+def test_a_group_show_under_load(db_url: str, seed: Any) -> None:
     client = Client(db_url)
     try:
         host = client.register_user(
@@ -49,28 +49,15 @@ def test_a_group_show_under_load(db_url: str) -> None:
         )  # fmt: skip
         host_token = client.login("host", PASSWORD).token
         tokens = []
+        viewer_ids = []
         for n in range(VIEWERS):
-            client.register_user(
+            viewer_ids.append(client.register_user(
                 email=f"v{n}@example.com", username=f"viewer_{n}", password=PASSWORD,
                 date_of_birth="1990-01-01",
-            )  # fmt: skip
+            ).id)  # fmt: skip
             tokens.append(client.login(f"viewer_{n}", PASSWORD).token)
-        with psycopg.connect(db_url) as conn:
-            conn.execute(
-                "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
-                " reviewed_at, expires_at) VALUES (%s, 'identity', 'approved', 'passport', 'DE', now(),"
-                " now() + interval '1 year')",
-                [host.id],
-            )
-            conn.execute(
-                "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
-                " array_append(ARRAY(SELECT ROW(w.id, %s::bigint, 'purchase', 0, false)::lp.posting"
-                "                      FROM lp.wallets AS w JOIN lp.users AS u ON u.id = w.user_id"
-                "                     WHERE u.username LIKE 'viewer%%'),"
-                "              ROW(lp.system_wallet('issuance'), -%s::bigint, 'purchase', 0, false)"
-                "                  ::lp.posting))",
-                [FUNDS, FUNDS * VIEWERS],
-            )
+        seed.approve_kyc(host.id)
+        seed.fund(FUNDS, *viewer_ids)
         with client.session(host_token) as tx:
             stream = tx.schedule_stream("Group night")
             tx.consent_to_stream(stream.id, ip_address="203.0.113.1")

@@ -76,7 +76,7 @@ class Chaos:
             return []
 
 
-def test_streams_goals_shows_and_jobs_together(db_url: str) -> None:
+def test_streams_goals_shows_and_jobs_together(db_url: str, seed: Any) -> None:
     client = Client(db_url)
     chaos = Chaos(db_url)
     try:
@@ -91,21 +91,9 @@ def test_streams_goals_shows_and_jobs_together(db_url: str) -> None:
         )  # fmt: skip
         with psycopg.connect(db_url) as conn:
             conn.execute("UPDATE lp.users SET role = 'moderator' WHERE username = 'mod'")
-            conn.execute(
-                "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
-                " reviewed_at, expires_at) SELECT id, 'identity', 'approved', 'passport', 'DE', now(),"
-                " now() + interval '1 year' FROM lp.users WHERE username IN ('pia', 'paula')"
-            )
-            conn.execute(
-                "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
-                " array_append(ARRAY(SELECT ROW(w.id, 100000::bigint, 'purchase', 0, false)::lp.posting"
-                "                      FROM lp.wallets AS w JOIN lp.users AS u ON u.id = w.user_id"
-                "                     WHERE u.username LIKE 'viewer%%'),"
-                "              ROW(lp.system_wallet('issuance'), -%s::bigint, 'purchase', 0, false)"
-                "                  ::lp.posting))",
-                [100000 * VIEWERS],
-            )
             ids = dict(conn.execute("SELECT username::text, id FROM lp.users").fetchall())
+        seed.approve_kyc(ids["pia"], ids["paula"])
+        seed.fund(100000, *(ids[name] for name in names))
         tokens = {name: client.login(name, PASSWORD).token for name in (*names, "mod")}
         hosts = {"pia": client.login("pia", PASSWORD).token, "paula": client.login("paula", PASSWORD).token}
         streams: dict[str, Any] = {}

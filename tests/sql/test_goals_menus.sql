@@ -7,7 +7,7 @@ BEGIN;
 SELECT plan(153);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
---   tests.fund(username, n), tests.approve_kyc(username)
+--   tests.fund(username, n)
 --   tests.goal(description) / tests.item(name)   ids by description / name
 --   tests.balance(username)                       main balance + credit shards of a user's wallet
 --   tests.escrow()                                the goal_escrow wallet's total
@@ -18,11 +18,6 @@ CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
     SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
                    ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
                          ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
-CREATE FUNCTION tests.approve_kyc(p_username text) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, reviewed_at, expires_at)
-    VALUES (tests.user_id(p_username), 'identity', 'approved', 'passport', 'DE', now(), now() + interval '1 year')
 $$;
 CREATE FUNCTION tests.goal(p_description text) RETURNS uuid
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$

@@ -9,7 +9,7 @@ BEGIN;
 SELECT plan(191);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS):
---   tests.fund(username, n), tests.approve_kyc(username)
+--   tests.fund(username, n)
 --   tests.age(show, seconds)       the show started that many seconds earlier (its viewers' billing too)
 --   tests.bill()                   api.bill_shows as the billing job until it has nothing left; 'steps/captured/released'
 --   tests.part(show, username)     'role billed/due settled' of a viewer's part in a show
@@ -20,11 +20,6 @@ CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
     SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
                    ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
                          ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
-CREATE FUNCTION tests.approve_kyc(p_username text) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, reviewed_at, expires_at)
-    VALUES (tests.user_id(p_username), 'identity', 'approved', 'passport', 'DE', now(), now() + interval '1 year')
 $$;
 CREATE FUNCTION tests.age(p_show uuid, p_seconds integer) RETURNS void
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$

@@ -10,12 +10,6 @@ SELECT plan(51);
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.live(host, title[, co-performer])  schedules, consents and starts a stream; returns its id
 --   tests.status(stream)                     'status|by|reason' of the stream (by: from its stream_ended event)
---   tests.approve_kyc(username)               an approved identity verification, as an admin's approval leaves it
-CREATE FUNCTION tests.approve_kyc(p_username text) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, reviewed_at, expires_at)
-    VALUES (tests.user_id(p_username), 'identity', 'approved', 'passport', 'DE', now(), now() + interval '1 year')
-$$;
 CREATE FUNCTION tests.live(p_host text, p_title text, p_co text DEFAULT NULL) RETURNS uuid
     LANGUAGE plpgsql AS $$
 DECLARE

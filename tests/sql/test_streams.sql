@@ -7,15 +7,9 @@ SELECT plan(136);
 -- Shared helpers (tests/sql/helpers/*.sql): tests.create_user, tests.user_id, tests.authenticate_as,
 -- tests.clear_authentication, tests.wallet.
 -- This file's helpers (SECURITY DEFINER: they read and write past RLS, whatever role is acting):
---   tests.approve_kyc(username)      an approved identity verification, as an admin's approval leaves it
 --   tests.fund(username, n)          n tokens from the issuance wallet
 --   tests.sid(title)                 the id of the stream with that title
 --   tests.snap() / tests.rejects(sql, sqlstate, description): the call raises sqlstate and nothing changed
-CREATE FUNCTION tests.approve_kyc(p_username text) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, reviewed_at, expires_at)
-    VALUES (tests.user_id(p_username), 'identity', 'approved', 'passport', 'DE', now(), now() + interval '1 year')
-$$;
 CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),

@@ -19,6 +19,7 @@
 --   tests.make_due(username, key) moves a hold's life into the past so that it is due now (created 2 hours
 --                                 ago, expired a second ago)
 --   tests.stream(title)           a stream's id by its title
+--   tests.approve_kyc(username)   an approved identity verification, as an admin's approval leaves it
 -- Helpers whose body differs between test files (tests.main, tests.total, tests.fund, tests.state, ...) stay in
 -- those files.
 CREATE FUNCTION tests.wallet(p_username text) RETURNS uuid
@@ -112,4 +113,10 @@ $$;
 CREATE FUNCTION tests.stream(p_title text) RETURNS uuid
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT s.id FROM lp.streams AS s WHERE s.title = p_title
+$$;
+-- An approved identity verification of a user, as an admin's api.approve_kyc leaves it (valid for a year).
+CREATE FUNCTION tests.approve_kyc(p_username text) RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, reviewed_at, expires_at)
+    VALUES (tests.user_id(p_username), 'identity', 'approved', 'passport', 'DE', now(), now() + interval '1 year')
 $$;
