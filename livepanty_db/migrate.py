@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 import psycopg
@@ -335,14 +335,7 @@ def apply(dsn: str, *, root: Path | None = None) -> list[str]:
 def status(dsn: str, *, root: Path | None = None) -> list[MigrationStatus]:
     """Every migration file in order, applied or pending, plus applied migrations whose file is gone."""
     migrations = _read_migrations(root)
-    with _yoyo(dsn) as backend:
-        backend.get_applied_migration_hashes()  # creates/upgrades yoyo's tables if needed
-        rows = backend.execute(
-            backend.format_sql(
-                "SELECT {quoted.migration_hash}, {quoted.migration_id}, {quoted.applied_at_utc} "
-                "FROM {0.migration_table_quoted} ORDER BY {quoted.applied_at_utc}"
-            )
-        ).fetchall()
+    rows = _applied_rows(dsn)
     applied_at = {hash_: when for hash_, _id, when in rows}
     result = [MigrationStatus(m.id, m.hash in applied_at, applied_at.get(m.hash)) for m in migrations]
     known = {m.hash for m in migrations}
@@ -350,6 +343,31 @@ def status(dsn: str, *, root: Path | None = None) -> list[MigrationStatus]:
         MigrationStatus(id_, True, when, has_file=False) for hash_, id_, when in rows if hash_ not in known
     ]
     return result
+
+
+def _applied_rows(dsn: str) -> list[tuple[str, str, Any]]:
+    """(hash, id, applied_at) of yoyo's log of applied migrations, read in a READ ONLY transaction.
+
+    Only reads: no yoyo lock, no bookkeeping tables created or upgraded (yoyo's own status call does both,
+    which fails for a reporting role and writes to an empty database). A database without yoyo's table has
+    nothing applied.
+    """
+    with _session(dsn) as conn:
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION READ ONLY")
+                table = conn.execute("SELECT to_regclass('_yoyo_migration')::text").fetchone()[0]
+                if table is None:
+                    return []
+                return conn.execute(
+                    "SELECT migration_hash, migration_id, applied_at_utc FROM _yoyo_migration"
+                    " ORDER BY applied_at_utc, migration_id"
+                ).fetchall()
+        except psycopg.errors.InsufficientPrivilege as exc:
+            hint = " (grant SELECT on _yoyo_migration to this login)"
+            raise MigrationError(f"cannot read the migration log: {exc}".strip() + hint) from exc
+        except psycopg.Error as exc:
+            raise MigrationError(f"cannot read the migration log: {exc}".strip()) from exc
 
 
 def rollback(dsn: str, count: int | Literal["all"] = 1, *, root: Path | None = None) -> list[str]:

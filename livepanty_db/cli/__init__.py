@@ -14,7 +14,7 @@ import click
 
 from livepanty_db import __version__
 from livepanty_db.cli.output import FORMATS, converted_errors
-from livepanty_db.config import resolve_dsn
+from livepanty_db.config import ResolvedDsn, resolve
 
 #: Modules of livepanty_db.cli that provide a ``command``. Extend this list to add a sub-command group
 #: (planned: "users", "admin", "sessions").
@@ -35,6 +35,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "verify",
     "jobs",
     "values",
+    "which",
 ]
 
 
@@ -44,13 +45,21 @@ class CliState:
 
     dsn_option: str | None
     format: str
-    _resolved: str | None = field(default=None, repr=False)
+    _resolved: ResolvedDsn | None = field(default=None, repr=False)
+
+    def resolved(self) -> ResolvedDsn:
+        """The database to use and why (--dsn, LIVEPANTY_DSN, DATABASE_URL, libpq's PG* environment, else the
+        local cluster, started on demand); logged once with -v."""
+        if self._resolved is None:
+            self._resolved = resolve(self.dsn_option)
+            logging.getLogger("livepanty_db").info(
+                "database: %s (from %s)", self._resolved.display(), self._resolved.source
+            )
+        return self._resolved
 
     def dsn(self) -> str:
-        """The DSN to use (--dsn, LIVEPANTY_DSN, DATABASE_URL, else the local cluster, started on demand)."""
-        if self._resolved is None:
-            self._resolved = resolve_dsn(self.dsn_option)
-        return self._resolved
+        """The DSN of :meth:`resolved`."""
+        return self.resolved().dsn
 
 
 class LivepantyGroup(click.Group):

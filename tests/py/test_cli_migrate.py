@@ -78,3 +78,73 @@ def test_render_formats(fmt):
     else:
         assert text.splitlines()[0].split() == ["a", "b"]
         assert render([], fmt) == "(no rows)"
+
+
+def _libpq_env(dsn: str) -> dict[str, str | None]:
+    """The libpq environment naming ``dsn``'s database, with our own variables unset."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(dsn)
+    names = {"host": "PGHOST", "port": "PGPORT", "dbname": "PGDATABASE", "user": "PGUSER"}
+    env: dict[str, str | None] = {var: str(params[key]) for key, var in names.items() if key in params}
+    env.update({"LIVEPANTY_DSN": None, "DATABASE_URL": None})
+    return env
+
+
+def test_libpq_environment_names_the_database(runner, empty_db, caplog):
+    env = _libpq_env(empty_db)
+    result = runner.invoke(main, ["--format", "json", "which"], env=env)
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)
+    assert row["source"].startswith("libpq environment (PGHOST")
+    assert f"dbname={env['PGDATABASE']}" in row["dsn"]
+
+    with caplog.at_level("INFO", logger="livepanty_db"):
+        result = runner.invoke(main, ["-v", "--format", "json", "migrate", "status"], env=env)
+    assert result.exit_code == 0, result.output
+    assert {r["state"] for r in json.loads(result.stdout)} == {"pending"}
+    assert "from libpq environment (PGHOST" in caplog.text
+    # The explicit choices still come first.
+    env["DATABASE_URL"] = "dbname=elsewhere"
+    result = runner.invoke(main, ["--format", "json", "which"], env=env)
+    assert json.loads(result.stdout)[0]["source"] == "DATABASE_URL"
+
+
+def test_which_hides_the_password(runner):
+    result = runner.invoke(main, ["--dsn", "postgresql://vera:s3cret@db.example:6432/lp", "which"])
+    assert result.exit_code == 0, result.output
+    assert "s3cret" not in result.output
+    assert "***" in result.stdout
+    assert "--dsn" in result.stdout
+
+
+def test_migrate_status_only_reads(runner, empty_db, pg_server):
+    """As a login that may not create anything, on an unmigrated database: every migration pending, nothing
+    written (no yoyo table appears); on a migrated one without SELECT on yoyo's log: exit 1, readable."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    role = "lp_status_reader"
+    with pg_server.admin() as admin:
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        reader = make_conninfo(empty_db, user=role)
+        result = runner.invoke(main, ["--dsn", reader, "--format", "json", "migrate", "status"])
+        assert result.exit_code == 0, result.output
+        assert [r["migration"] for r in json.loads(result.stdout)] == migration_ids()
+        with psycopg.connect(empty_db) as conn:
+            count = conn.execute("SELECT count(*) FROM pg_class WHERE relname LIKE '%yoyo%'").fetchone()[0]
+        assert count == 0
+
+        assert runner.invoke(main, ["--dsn", empty_db, "migrate"]).exit_code == 0
+        result = runner.invoke(main, ["--dsn", reader, "migrate", "status"])
+        assert result.exit_code == 1
+        assert "cannot read the migration log" in result.stderr
+        assert "Traceback" not in result.output
+    finally:
+        with pg_server.admin() as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role]
+            )
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
