@@ -62,8 +62,43 @@ class CliState:
         return self.resolved().dsn
 
 
+#: The global options (taking a value / flags) that may also be written after the sub-command.
+_GLOBAL_VALUE_OPTIONS = ("--dsn", "--format")
+_GLOBAL_FLAGS = ("-v", "--verbose")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move the global options found after the sub-command to the front, so that
+    ``livepanty-db wallets history vera --format json`` and ``livepanty-db migrate --dsn URL`` mean what a DBA
+    typed. No sub-command defines an option of these names (a test checks); ``--`` ends the search."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg in _GLOBAL_FLAGS:
+            front.append(arg)
+        elif arg in _GLOBAL_VALUE_OPTIONS and i + 1 < len(args):
+            front.extend(args[i : i + 2])
+            i += 1
+        elif arg.split("=", 1)[0] in _GLOBAL_VALUE_OPTIONS and "=" in arg:
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 class LivepantyGroup(click.Group):
     """A group whose sub-commands report our errors as one-line messages (exit code 1), never tracebacks."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = hoist_global_options(list(args))
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
         with converted_errors():

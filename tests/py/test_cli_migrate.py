@@ -148,3 +148,36 @@ def test_migrate_status_only_reads(runner, empty_db, pg_server):
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role]
             )
             admin.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def test_global_options_after_the_subcommand(runner, empty_db):
+    result = runner.invoke(main, ["migrate", "--dsn", empty_db])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["migrate", "status", f"--dsn={empty_db}", "--format", "json", "-v"])
+    assert result.exit_code == 0, result.output
+    assert {r["state"] for r in json.loads(result.stdout)} == {"applied"}
+    result = runner.invoke(main, ["which", "--format=csv", "--dsn", "dbname=x"])
+    assert result.stdout.splitlines()[0] == "dsn,source"
+    # Still a usage error when the value is missing or wrong, wherever the option is written.
+    assert runner.invoke(main, ["migrate", "status", "--format", "xml"]).exit_code == 2
+
+
+def test_no_subcommand_shadows_a_global_option():
+    """hoist_global_options may move --dsn/--format/-v/--verbose to the front only because no command below
+    the root defines an option of those names."""
+    import click
+
+    def walk(command: click.Command):
+        yield command
+        for sub in getattr(command, "commands", {}).values():
+            yield from walk(sub)
+
+    clashes = [
+        (cmd.name, opt)
+        for top in main.commands.values()
+        for cmd in walk(top)
+        for param in cmd.params
+        for opt in [*param.opts, *param.secondary_opts]
+        if opt in {"--dsn", "--format", "-v", "--verbose"}
+    ]
+    assert clashes == []
