@@ -325,10 +325,12 @@ def apply(dsn: str, *, root: Path | None = None) -> list[str]:
                                 f"the repeatables were not re-applied): {describe_error(exc)}"
                             ) from exc
                         applied.append(migration.id)
+                        log.info("applied migration %s", migration.id)
             except yoyo_exceptions.LockTimeout as exc:
                 raise MigrationError(f"yoyo's migration lock is held: {exc}") from exc
         with conn.transaction():
             _apply_repeatables(conn, root)
+        log.info("re-applied the repeatable functions, views and policies")
     return applied
 
 

@@ -126,6 +126,9 @@ class LivepantyGroup(click.Group):
 def main(ctx: click.Context, dsn: str | None, fmt: str, verbose: bool) -> None:
     """livepanty-db: the livepanty database, its migrations and its API."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
+    # yoyo logs every statement of every migration at INFO (hundreds of lines); -v shows our one line per
+    # migration instead, and yoyo's warnings still.
+    logging.getLogger("yoyo").setLevel(logging.WARNING)
     ctx.obj = CliState(dsn_option=dsn, format=fmt)
 
 

@@ -181,3 +181,14 @@ def test_no_subcommand_shadows_a_global_option():
         if opt in {"--dsn", "--format", "-v", "--verbose"}
     ]
     assert clashes == []
+
+
+def test_verbose_migrate_logs_one_line_per_migration(runner, empty_db, caplog):
+    with caplog.at_level("INFO"):
+        result = runner.invoke(main, ["-v", "migrate", "--dsn", empty_db])
+    assert result.exit_code == 0, result.output
+    infos = [r for r in caplog.records if r.levelname == "INFO"]
+    assert [r.name for r in infos if r.name.startswith("yoyo")] == []
+    applied = [r.getMessage() for r in infos if r.getMessage().startswith("applied migration ")]
+    assert applied == [f"applied migration {m}" for m in migration_ids()]
+    assert len(infos) <= len(migration_ids()) + 5
