@@ -77,3 +77,21 @@ def test_installed_wheel_migrates_outside_the_repository(wheel, tmp_path, pg_ser
         assert result.returncode == 0, result.stderr
         with psycopg.connect(dsn) as conn:
             assert conn.execute("SELECT to_regnamespace('lp') IS NOT NULL").fetchone()[0]
+
+
+def test_wheel_is_typed_and_licensed(wheel):
+    """PEP 561 marker, the licence file and metadata, one version (the package's __version__)."""
+    from livepanty_db import __version__
+
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        assert "livepanty_db/py.typed" in names
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+        (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        text = zf.read(metadata).decode()
+    assert f"\nVersion: {__version__}\n" in text
+    assert "\nLicense-Expression: MIT\n" in text
+    assert "Classifier: Typing :: Typed" in text
+    requires = [line for line in text.splitlines() if line.startswith("Requires-Dist: psycopg")]
+    assert "Requires-Dist: psycopg>=3.2" in requires
+    assert any("extra == 'binary'" in line and "psycopg[binary]" in line for line in requires)
