@@ -18,14 +18,14 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from ipaddress import IPv4Address, IPv6Address
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import click
 from psycopg.rows import scalar_row
 
 from livepanty_db import new_idempotency_key, sql
-from livepanty_db.cli.output import emit, note, render
+from livepanty_db.cli.output import CliError, emit, note, render
 from livepanty_db.client import Client, Transaction
 from livepanty_db.errors import LivepantyError, NotFound
 from livepanty_db.models import UserAccount
@@ -38,26 +38,12 @@ _SERVICE_CLIENT_KEY = "livepanty_db.service_client"
 SERVICE_ROLE = "livepanty_service"
 
 
-class CatalogueError(click.ClickException):
-    """A refused call, shown as ``error [CODE]: message`` plus detail and hint (exit status 1)."""
-
-    exit_code = 1
+class CatalogueError(CliError):
+    """A refused call: ``error [CODE]: message`` plus detail and hint (exit status 1); see CliError."""
 
     def __init__(self, error: LivepantyError) -> None:
-        super().__init__(error.message)
+        super().__init__(error.message, code=error.sqlstate, detail=error.detail, hint=error.hint)
         self.error = error
-
-    def format_message(self) -> str:
-        code = f" [{self.error.sqlstate}]" if self.error.sqlstate else ""
-        lines = [f"error{code}: {self.error.message}"]
-        if self.error.detail:
-            lines.append(f"  detail: {self.error.detail}")
-        if self.error.hint:
-            lines.append(f"  hint: {self.error.hint}")
-        return "\n".join(lines)
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(self.format_message(), err=file is None, file=file)
 
 
 def catalogued_errors(func: F) -> F:

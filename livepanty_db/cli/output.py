@@ -15,6 +15,7 @@ import click
 import psycopg
 from tabulate import tabulate
 
+from livepanty_db.errors import LivepantyError
 from livepanty_db.local import LocalClusterError
 from livepanty_db.migrate import MigrationError, describe_error
 from livepanty_db.paths import SqlSourcesNotFoundError
@@ -38,16 +39,75 @@ def register_error(exc_type: type[BaseException]) -> None:
         HANDLED_ERRORS.append(exc_type)
 
 
+def _root_format() -> str:
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return getattr(obj, "format", "table")
+
+
+class CliError(click.ClickException):
+    """Every failure of a command other than a usage error, in one shape, exit status 1.
+
+    Text: ``error [CODE]: message`` (the code when there is one: an LP code of docs/errors.md or a
+    PostgreSQL SQLSTATE), then ``  detail: ...`` and ``  hint: ...`` lines. With ``--format json`` one JSON
+    object instead: ``{"error": {"code": ..., "message": ..., "detail": ..., "hint": ...}}``. Both on stderr,
+    so stdout only ever holds results.
+    """
+
+    exit_code = 1
+
+    def __init__(
+        self, message: str, *, code: str | None = None, detail: str | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.detail = detail
+        self.hint = hint
+        self.json = _root_format() == "json"
+
+    def format_message(self) -> str:
+        code = f" [{self.code}]" if self.code else ""
+        lines = [f"error{code}: {self.message}"]
+        if self.detail:
+            lines.append(f"  detail: {self.detail}")
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+    def as_json(self) -> str:
+        fields = {"code": self.code, "message": self.message, "detail": self.detail, "hint": self.hint}
+        return json.dumps({"error": fields})
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.as_json() if self.json else self.format_message(), err=file is None, file=file)
+
+
+def cli_error(exc: BaseException) -> CliError:
+    """``exc`` (one of HANDLED_ERRORS, a LivepantyError or a plain click.ClickException) as a CliError."""
+    if isinstance(exc, CliError):
+        return exc
+    if isinstance(exc, LivepantyError):
+        return CliError(exc.message, code=exc.sqlstate, detail=exc.detail, hint=exc.hint)
+    if isinstance(exc, psycopg.Error):
+        return CliError(describe_error(exc), code=exc.sqlstate)
+    if isinstance(exc, click.ClickException):
+        return CliError(exc.message)
+    return CliError(str(exc))
+
+
 @contextlib.contextmanager
 def converted_errors() -> Iterator[None]:
-    """Re-raise our errors as click.ClickException: message on stderr, exit code 1 (usage errors stay 2)."""
+    """Re-raise our errors as :class:`CliError` (exit code 1; usage errors stay click's, exit code 2)."""
     try:
         yield
-    except click.ClickException:
+    except (click.UsageError, click.exceptions.Exit, click.exceptions.Abort):
         raise
-    except tuple(HANDLED_ERRORS) as exc:
-        message = describe_error(exc) if isinstance(exc, psycopg.Error) else str(exc)
-        raise click.ClickException(message) from exc
+    except click.ClickException as exc:
+        if isinstance(exc, CliError):
+            raise
+        raise cli_error(exc) from exc
+    except (LivepantyError, *HANDLED_ERRORS) as exc:
+        raise cli_error(exc) from exc
 
 
 def handle_errors(func: F) -> F:

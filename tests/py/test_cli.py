@@ -312,6 +312,17 @@ def test_error_output_carries_detail_and_hint(populated: str) -> None:
     assert "hint: Create or promote another admin first." in result.stderr
 
 
+def test_a_refusal_is_one_json_object_with_format_json(populated: str) -> None:
+    before = counts(populated)
+    result = cli(populated, "users", "set-role", "boss", "viewer", "--as", "boss", fmt="json")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    error = json.loads(result.stderr)["error"]
+    assert error["code"] == "LP030"
+    assert error["hint"] == "Create or promote another admin first."
+    assert counts(populated) == before
+
+
 @pytest.mark.parametrize(
     "args",
     [

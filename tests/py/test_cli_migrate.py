@@ -52,8 +52,19 @@ def test_dsn_from_the_environment(runner, empty_db):
 def test_errors_are_one_line_messages_with_exit_code_1(runner):
     result = runner.invoke(main, ["--dsn", "postgresql://nobody@127.0.0.1:1/none", "migrate", "status"])
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: ")
+    assert result.stderr.startswith("error: cannot connect to the database")
     assert "Traceback" not in result.output
+
+
+def test_errors_are_one_json_object_with_format_json(runner):
+    result = runner.invoke(
+        main, ["--format", "json", "--dsn", "postgresql://nobody@127.0.0.1:1/none", "migrate", "status"]
+    )
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    error = json.loads(result.stderr)["error"]
+    assert set(error) == {"code", "message", "detail", "hint"}
+    assert error["message"].startswith("cannot connect to the database")
 
 
 def test_usage_errors_exit_with_2(runner):
