@@ -101,8 +101,19 @@ class LivepantyGroup(click.Group):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
-        with converted_errors():
-            return super().invoke(ctx)
+        if ctx.parent is not None:
+            with converted_errors():
+                return super().invoke(ctx)
+        from livepanty_db.cli.common import announce_generated_key  # common imports this package's siblings
+
+        try:
+            with converted_errors():
+                result = super().invoke(ctx)
+        except Exception as exc:
+            announce_generated_key(ctx, exc)
+            raise
+        announce_generated_key(ctx, None)
+        return result
 
 
 @click.group(cls=LivepantyGroup, context_settings={"help_option_names": ["-h", "--help"]})

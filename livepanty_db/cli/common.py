@@ -180,12 +180,30 @@ def key_option(func: F) -> F:
     )(func)
 
 
+#: ctx.meta key of an idempotency key the CLI made up for the running command (see announce_generated_key).
+GENERATED_KEY = "livepanty_db.generated_key"
+
+
 def idempotency_key(key: str | None) -> str:
-    """``key``, or a new key that is printed (stderr) before the call, so the operator can retry with it."""
+    """``key``, or a new key, announced (stderr) when the command ends unless the call was refused: see
+    :func:`announce_generated_key`."""
     if key is None:
         key = new_idempotency_key()
-        note(f"idempotency key: {key} (to retry this call safely, repeat it with --key {key})")
+        click.get_current_context().meta[GENERATED_KEY] = key
     return key
+
+
+def announce_generated_key(ctx: click.Context, error: BaseException | None) -> None:
+    """Print the made-up idempotency key of the command, if any, after it ran: on success (a repeat with it is
+    answered as a replay) and on a failure whose outcome may be unknown (a lost connection, a timeout: repeat
+    with --key to finish it without doing it twice); not after a refusal (an LP code: nothing was done, and a
+    repeat with that key would only be refused again)."""
+    key = ctx.meta.get(GENERATED_KEY)
+    if key is None:
+        return
+    if isinstance(error, CliError) and (error.code or "").startswith("LP"):
+        return
+    note(f"idempotency key: {key} (to retry this call safely, repeat it with --key {key})")
 
 
 def lookup_user(tx: Transaction, login_or_id: str) -> UserAccount:

@@ -628,6 +628,8 @@ def test_refused_calls_exit_1_with_the_code_and_change_nothing(
     assert f"error [{code}]: " in result.stderr, result.stderr
     assert "Traceback" not in result.output
     assert result.stdout == ""
+    # A refused call did nothing: no made-up idempotency key is offered for a retry.
+    assert "to retry this call safely" not in result.stderr
 
 
 @pytest.mark.parametrize(
