@@ -114,17 +114,21 @@ class ClusterStatus:
     pid: int | None
     url: str | None
 
+    def as_dict(self) -> dict[str, object]:
+        """The status as one JSON-ready object (paths as strings)."""
+        return {
+            "home": str(self.home),
+            "cluster_dir": str(self.cluster_dir) if self.cluster_dir else None,
+            "port": self.port,
+            "initialised": self.initialised,
+            "running": self.running,
+            "pid": self.pid,
+            "url": self.url,
+        }
+
     def rows(self) -> list[dict[str, object]]:
-        """Key/value rows for the CLI."""
-        return [
-            {"key": "home", "value": str(self.home)},
-            {"key": "cluster_dir", "value": str(self.cluster_dir) if self.cluster_dir else None},
-            {"key": "port", "value": self.port},
-            {"key": "initialised", "value": self.initialised},
-            {"key": "running", "value": self.running},
-            {"key": "pid", "value": self.pid},
-            {"key": "url", "value": self.url},
-        ]
+        """Key/value rows for the CLI's table and csv output."""
+        return [{"key": key, "value": value} for key, value in self.as_dict().items()]
 
 
 class Cluster:
@@ -211,7 +215,12 @@ class Cluster:
 
     def _run(self, argv: Sequence[str], what: str) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            self._as_server_user(argv), capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+            self._as_server_user(argv),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            env=_server_env(),
         )
         if result.returncode != 0:
             output = (result.stdout + result.stderr).strip()
@@ -313,6 +322,7 @@ class Cluster:
             text=True,
             stdin=subprocess.DEVNULL,
             check=False,
+            env=_server_env(),
         )
         return result.returncode == 0
 
@@ -454,6 +464,12 @@ class Cluster:
         return subprocess.call(self.psql_argv(args, database))
 
 
+def _server_env() -> dict[str, str]:
+    """The environment for initdb, pg_ctl and postgres: ours without libpq's ``PG*`` variables, which name
+    some other server (``PGPORT``, ``PGDATA``, ``PGHOST``, ...) and must not steer the embedded cluster."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+
+
 def _tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -476,9 +492,9 @@ def status() -> ClusterStatus:
     return Cluster().status()
 
 
-def url() -> str:
-    return Cluster().url()
+def url(database: str = DATABASE) -> str:
+    return Cluster().url(database)
 
 
-def psql(args: Sequence[str] = ()) -> int:
-    return Cluster().psql(args)
+def psql(args: Sequence[str] = (), database: str = DATABASE) -> int:
+    return Cluster().psql(args, database)

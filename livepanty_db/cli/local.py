@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -15,40 +16,63 @@ def command() -> None:
     """The embedded PostgreSQL cluster in $LIVEPANTY_HOME (default ./.livepanty)."""
 
 
+def _emit_status(status: cluster.ClusterStatus) -> None:
+    """Key/value rows as a table or csv; one JSON object with --format json."""
+    if click.get_current_context().find_root().obj.format == "json":
+        click.echo(json.dumps(status.as_dict()))
+    else:
+        emit(status.rows(), ["key", "value"])
+
+
+def _database_option(func):
+    return click.option(
+        "-d",
+        "--dbname",
+        "database",
+        metavar="NAME",
+        default=cluster.DATABASE,
+        show_default=True,
+        help="A database of the local cluster.",
+    )(func)
+
+
 @command.command("start")
 @handle_errors
 def start() -> None:
     """Initialise (first time), start, and create the livepanty database."""
-    emit(cluster.start().rows(), ["key", "value"])
+    _emit_status(cluster.start())
 
 
 @command.command("stop")
 @handle_errors
 def stop() -> None:
     """Stop the server (fast shutdown)."""
-    emit(cluster.stop().rows(), ["key", "value"])
+    _emit_status(cluster.stop())
 
 
 @command.command("status")
 @handle_errors
 def status() -> None:
     """Show where the cluster is and whether it runs."""
-    emit(cluster.status().rows(), ["key", "value"])
+    _emit_status(cluster.status())
 
 
 @command.command("url")
+@_database_option
 @handle_errors
-def url() -> None:
-    """Print the libpq URI of the livepanty database (for psql, DATABASE_URL, ...)."""
-    click.echo(cluster.url())
+def url(database: str) -> None:
+    """Print the libpq URI of the livepanty database, or of -d NAME (for psql, DATABASE_URL, ...)."""
+    click.echo(cluster.url(database))
 
 
 @command.command("psql", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@_database_option
 @click.argument("psql_args", nargs=-1, type=click.UNPROCESSED)
 @handle_errors
-def psql(psql_args: tuple[str, ...]) -> None:
-    """Run psql on the livepanty database (starting the cluster if needed); extra arguments go to psql."""
-    sys.exit(cluster.psql(psql_args))
+def psql(database: str, psql_args: tuple[str, ...]) -> None:
+    """Run psql on the livepanty database, or on -d NAME (starting the cluster if needed); further arguments
+    go to psql."""
+    sys.exit(cluster.psql(psql_args, database))
 
 
 @command.command("destroy")

@@ -98,6 +98,15 @@ def test_dsn_resolution_order(monkeypatch, reachable_home):
     monkeypatch.setenv("LIVEPANTY_DSN", "")
     assert config.resolve() == config.ResolvedDsn("dbname=from_database_url", "DATABASE_URL")
     monkeypatch.delenv("DATABASE_URL")
+    for name in config.LIBPQ_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PGPORT", "6543")
+    monkeypatch.setenv("PGDATABASE", "from_libpq")
+    assert config.resolve() == config.ResolvedDsn(
+        "port=6543 dbname=from_libpq", "libpq environment (PGPORT, PGDATABASE)"
+    )
+    monkeypatch.setenv("PGPORT", "")  # empty counts as unset
+    monkeypatch.delenv("PGDATABASE")
     monkeypatch.setenv("LIVEPANTY_HOME", str(reachable_home))
     resolved = config.resolve()
     assert resolved.source == "local cluster"
@@ -110,15 +119,24 @@ def test_local_cli(reachable_home):
     env = {"LIVEPANTY_HOME": str(reachable_home)}
     result = runner.invoke(main, ["--format", "json", "local", "start"], env=env)
     assert result.exit_code == 0, result.output
-    rows = {row["key"]: row["value"] for row in json.loads(result.stdout)}
+    rows = json.loads(result.stdout)  # one object, not key/value rows
     assert rows["running"] is True
+    assert set(rows) == {"home", "cluster_dir", "port", "initialised", "running", "pid", "url"}
 
     url = runner.invoke(main, ["local", "url"], env=env)
     assert url.exit_code == 0
     assert url.stdout.strip() == rows["url"]
+    other = runner.invoke(main, ["local", "url", "-d", "postgres"], env=env)
+    assert other.stdout.strip() == rows["url"].rsplit("/", 1)[0] + "/postgres"
 
     psql = runner.invoke(main, ["local", "psql", "-At", "-c", "SELECT 40 + 2"], env=env)
     assert psql.exit_code == 0, psql.output
+    # -d reaches any database of the cluster (psql's output goes to the real stdout: check its exit code).
+    in_db = "SELECT 1 / (current_database() = {!r})::int"
+    psql = runner.invoke(main, ["local", "psql", "-d", "postgres", "-c", in_db.format("postgres")], env=env)
+    assert psql.exit_code == 0, psql.output
+    psql = runner.invoke(main, ["local", "psql", "-d", "postgres", "-c", in_db.format("livepanty")], env=env)
+    assert psql.exit_code != 0
 
     result = runner.invoke(main, ["--format", "csv", "local", "stop"], env=env)
     assert result.exit_code == 0, result.output
