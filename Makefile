@@ -13,7 +13,7 @@ APT_PACKAGES := postgresql-15 postgresql-contrib postgresql-15-pgtap postgresql-
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: help system-deps install install-dev lint test demo stop
+.PHONY: help system-deps install install-dev lint test docs demo stop
 
 help:
 	@echo "make demo    start the local cluster, migrate it and run the demo"
@@ -51,6 +51,10 @@ lint: install-dev
 # -v lists every pgTAP assertion (a subtest). Any non-zero pytest exit fails the target, including 5 (no tests).
 test: lint
 	$(PY) -m pytest -v
+
+# Regenerate docs/cli.md from the command definitions (a test fails when it is stale).
+docs: install-dev
+	$(PY) tools/cli_reference.py
 
 demo: install
 	$(LIVEPANTY_DB) local start

@@ -121,7 +121,8 @@ class LivepantyGroup(click.Group):
     "--dsn",
     metavar="DSN",
     default=None,
-    help="libpq URI or key=value DSN. Default: $LIVEPANTY_DSN, $DATABASE_URL, else the local cluster.",
+    help="libpq URI or key=value DSN. Default: $LIVEPANTY_DSN, $DATABASE_URL, libpq's PG* environment "
+    "(PGHOST, PGPORT, ...), else the local cluster (`livepanty-db which` tells).",
 )
 @click.option(
     "--format",
