@@ -80,7 +80,8 @@ def _admin_id(dba: Client) -> UUID:
     """The demo admin, created with a random password the first time (no default password anywhere)."""
     try:
         admin = dba.create_admin(password=secrets.token_urlsafe(18) + "!1", **ADMIN)
-        print(f"created admin {admin.username} (random password; reset it with `livepanty-db` if needed)")
+        reset = f"livepanty-db users send-reset {admin.username} --as {admin.username}"
+        print(f"created admin {admin.username} (random password; `{reset}` mails a password reset)")
         return admin.id
     except EmailTaken:
         print(f"admin {ADMIN['username']} exists already")

@@ -25,6 +25,7 @@ from livepanty_db.cli.common import (
     emit_records,
     lookup_user,
     operator_client,
+    service_client,
 )
 from livepanty_db.cli.output import note
 from livepanty_db.cli.values import Vocabulary
@@ -117,6 +118,20 @@ def show(ctx: click.Context, user: str, as_login: str) -> None:
     with acting(ctx, as_login) as tx:
         account = lookup_user(tx, user)
     emit_records([account], USER_COLUMNS)
+
+
+@command.command("send-reset")
+@click.argument("user")
+@as_option
+@click.pass_context
+@catalogued_errors
+def send_reset(ctx: click.Context, user: str, as_login: str) -> None:
+    """Send USER (username, e-mail or id) a password reset e-mail (api.request_password_reset: the token goes
+    to the mailer only, never to the operator)."""
+    with acting(ctx, as_login) as tx:
+        account = lookup_user(tx, user)
+    service_client(ctx).request_password_reset(account.email)
+    note(f"a password reset e-mail for {account.username} is queued for the mailer")
 
 
 @command.command("list")

@@ -349,3 +349,23 @@ def test_unreachable_database_is_an_error_not_a_traceback() -> None:
     result = cli("postgresql://127.0.0.1:1/nothing?connect_timeout=2", "users", "list", "--as", "boss")
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ")
+
+
+def test_users_send_reset_queues_a_mail_and_never_shows_the_token(populated: str) -> None:
+    result = ok(cli(populated, "users", "send-reset", "alice", "--as", "boss"))
+    assert "queued for the mailer" in result.stderr
+    with psycopg.connect(populated) as conn:
+        queued = conn.execute(
+            "SELECT o.email, o.payload FROM lp.outbox AS o JOIN lp.users AS u ON u.id = o.user_id"
+            " WHERE u.username = 'alice' AND o.kind = 'password_reset' AND o.status = 'queued'"
+        ).fetchall()
+    assert [email for email, _ in queued] == ["alice@example.com"]
+    secrets = [str(v) for v in queued[0][1].values() if len(str(v)) >= 20]  # the token (and its link)
+    assert secrets
+    for secret in secrets:
+        assert secret not in result.output
+    # Only staff may: a viewer acting is refused (the user is not visible to them), nothing queued.
+    result = cli(populated, "users", "send-reset", "alice", "--as", "bob")
+    assert result.exit_code == 1
+    with psycopg.connect(populated) as conn:
+        assert conn.execute("SELECT count(*) FROM lp.outbox").fetchone()[0] == 1
