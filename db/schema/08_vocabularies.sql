@@ -15,8 +15,11 @@ CREATE TYPE lp.payout_method AS ENUM ('bank_transfer', 'paypal', 'paxum', 'wire'
 COMMENT ON TYPE lp.payout_method IS 'How a payout is paid (lp.payouts.method).';
 CREATE TYPE lp.payout_status AS ENUM ('requested', 'approved', 'rejected', 'paid', 'failed', 'cancelled');
 COMMENT ON TYPE lp.payout_status IS 'State of a payout (lp.payouts.status).';
-CREATE TYPE lp.sanction_type AS ENUM ('warning', 'mute', 'suspension', 'ban');
-COMMENT ON TYPE lp.sanction_type IS 'Kind of sanction (lp.user_sanctions.sanction_type).';
+CREATE TYPE lp.sanction_type AS ENUM ('warning', 'mute', 'suspension', 'ban', 'tip_block', 'stream_block',
+                                      'payout_hold');
+COMMENT ON TYPE lp.sanction_type IS 'Kind of sanction (lp.user_sanctions.sanction_type); what each forbids: lp.sanction_types (migration 0028 added tip_block, stream_block, payout_hold).';
+CREATE TYPE lp.appeal_status AS ENUM ('pending', 'granted', 'denied');
+COMMENT ON TYPE lp.appeal_status IS 'State of an appeal against a sanction (lp.sanction_appeals.status).';
 CREATE TYPE lp.kyc_level AS ENUM ('age', 'identity');
 COMMENT ON TYPE lp.kyc_level IS 'What an identity verification proves (lp.kyc_verifications.level).';
 CREATE TYPE lp.document_type AS ENUM ('passport', 'drivers_license', 'national_id', 'residence_permit');
