@@ -15,6 +15,8 @@ BEGIN
 
     v_payout := lp.lock_payout(p_payout_id, ARRAY['requested'], 'approved',
                                p_reviewer => v_actor);  -- LP003, LP002, LP004
+    -- Not paid out while a sanction forbids it (LP022 suspension or ban, LP150 payout_hold): it stays requested.
+    PERFORM lp.assert_sanction_allows(v_payout.user_id, 'payout');
 
     UPDATE lp.payouts AS p SET status = 'approved', reviewed_by = v_actor, reviewed_at = now()
      WHERE p.id = p_payout_id
@@ -26,6 +28,6 @@ BEGIN
     RETURN v_payout;
 END
 $$;
-COMMENT ON FUNCTION api.approve_payout(uuid, text) IS 'Admins: approves a requested payout for payment (no tokens move; they stay in payout clearing). LP003 unknown, LP002 own payout, LP004 not requested. Idempotent per key (scope payouts.approve; LP106 for another payout). Audited (payout.approve).';
+COMMENT ON FUNCTION api.approve_payout(uuid, text) IS 'Admins: approves a requested payout for payment (no tokens move; they stay in payout clearing). LP003 unknown, LP002 own payout, LP004 not requested, LP022 the performer is suspended or banned, LP150 a payout_hold is in force (the payout stays requested). Idempotent per key (scope payouts.approve; LP106 for another payout). Audited (payout.approve).';
 REVOKE ALL ON FUNCTION api.approve_payout(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.approve_payout(uuid, text) TO livepanty_app, livepanty_service;

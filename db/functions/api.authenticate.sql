@@ -20,7 +20,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP023', MESSAGE = 'invalid or expired session',
             HINT = 'Log in again.';
     END IF;
-    PERFORM lp.assert_not_sanctioned(v_session.user_id);
+    PERFORM lp.assert_sanction_allows(v_session.user_id, 'login');  -- LP022 suspension or ban
     IF v_session.last_seen_at < now() - interval '1 minute' THEN
         UPDATE lp.auth_sessions AS s SET last_seen_at = now() WHERE s.id = v_session.id;
     END IF;

@@ -89,7 +89,7 @@ BEGIN
     END IF;
 
     -- The password is right: from here on, saying why the login is refused reveals nothing new.
-    v_sanction := lp.active_sanction(v_user.id);
+    v_sanction := lp.sanction_refusal(v_user.id, 'login');  -- a suspension or ban
     IF v_sanction.id IS NOT NULL THEN
         PERFORM lp.audit('auth.login_refused', 'user', v_user.id::text,
                          jsonb_build_object('reason', 'sanction', 'sanction_id', v_sanction.id,

@@ -38,7 +38,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'payout below the minimum',
             DETAIL = format('at least %s tokens', greatest(v_min, 1));
     END IF;
-    PERFORM lp.assert_not_sanctioned(v_user);
+    PERFORM lp.assert_sanction_allows(v_user, 'payout');  -- LP022 suspension or ban, LP150 payout_hold
     v_kyc := lp.approved_kyc(v_user);
     IF v_kyc.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP111', MESSAGE = 'payouts need an approved identity verification',
@@ -106,6 +106,6 @@ BEGIN
     RETURN v_payout;
 END
 $$;
-COMMENT ON FUNCTION api.request_payout(bigint, text, text) IS 'The acting performer cashes out p_tokens by p_method (bank_transfer, paypal, paxum, wire, check). Needs an approved, unexpired identity verification (LP111), no active suspension or ban (LP022), payouts.min_tokens <= p_tokens <= money.max_tokens (LP103) and <= the payable tokens (LP112; lp.payable_tokens: earnings, i.e. tip and hold capture credits, older than payouts.hold_days minus the tokens of the performer''s requested, approved and paid payouts, at most the available balance; bought tokens are never payable). The tokens move to the payout clearing wallet; amount_minor = floor(tokens * 10^(currency decimals) / tokens_per_unit) (rounded down). LP102 not a performer, LP018 bad method. Idempotent per performer and key (LP106 for other arguments; a replay returns the payout as it is now, with reviewed_by NULL: the reviewer is named by reviewed_by_label). Audited (payout.request).';
+COMMENT ON FUNCTION api.request_payout(bigint, text, text) IS 'The acting performer cashes out p_tokens by p_method (bank_transfer, paypal, paxum, wire, check). Needs an approved, unexpired identity verification (LP111), no active suspension or ban (LP022) or payout_hold (LP150), payouts.min_tokens <= p_tokens <= money.max_tokens (LP103) and <= the payable tokens (LP112; lp.payable_tokens: earnings, i.e. tip and hold capture credits, older than payouts.hold_days minus the tokens of the performer''s requested, approved and paid payouts, at most the available balance; bought tokens are never payable). The tokens move to the payout clearing wallet; amount_minor = floor(tokens * 10^(currency decimals) / tokens_per_unit) (rounded down). LP102 not a performer, LP018 bad method. Idempotent per performer and key (LP106 for other arguments; a replay returns the payout as it is now, with reviewed_by NULL: the reviewer is named by reviewed_by_label). Audited (payout.request).';
 REVOKE ALL ON FUNCTION api.request_payout(bigint, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.request_payout(bigint, text, text) TO livepanty_app, livepanty_service;

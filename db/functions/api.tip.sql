@@ -30,7 +30,9 @@ BEGIN
     SELECT (SELECT t FROM lp.tips AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key) AS old,
            (SELECT array_agg(s.value ORDER BY s.key) FROM lp.settings AS s
              WHERE s.key IN ('money.max_tokens', 'tips.fee_bps', 'tips.max_tokens', 'tips.min_tokens')) AS cfg,
-           lp.sanctioned(v_sender) AS sender_sanctioned,
+           -- the sender's sanctions: a tip, and a message when it carries one (lp.sanction_refusal's rule)
+           lp.sanction_blocks(v_sender, VARIADIC CASE WHEN v_message IS NULL THEN ARRAY['tip']
+                                                      ELSE ARRAY['tip', 'message'] END) AS sender_sanctioned,
            -- who may be paid: the rule of api.place_hold and api.tip_many too (inlined, costs a CASE)
            lp.payee_refusal(v_sender, p_recipient_id, u.id IS NOT NULL, u.role, lp.sanctioned(u.id),
                             EXISTS (SELECT 1 FROM lp.performer_blocks AS b
@@ -75,7 +77,9 @@ BEGIN
             DETAIL = format('between %s and %s tokens', c.cfg[4], c.cfg[3]);
     END IF;
     IF c.sender_sanctioned THEN
-        PERFORM lp.assert_not_sanctioned(v_sender);  -- raises LP022 with the sanction's details
+        -- LP022 suspension or ban, LP150 tip_block (or mute with a message), with the sanction's details
+        PERFORM lp.assert_sanction_allows(v_sender, VARIADIC CASE WHEN v_message IS NULL THEN ARRAY['tip']
+                                                                  ELSE ARRAY['tip', 'message'] END);
     END IF;
     IF c.refusal IS NOT NULL THEN
         PERFORM lp.refuse_payee(c.refusal);  -- LP101 self, LP003 unknown, LP102 not a performer, LP108 sanctioned, LP124 blocked
@@ -155,6 +159,6 @@ BEGIN
     RETURN v_tip;
 END
 $$;
-COMMENT ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) IS 'The acting user tips a performer: amount within tips.min_tokens..tips.max_tokens and at most money.max_tokens (LP103), optional live stream of the recipient (LP104 when it is not live), message (500 characters), anonymous flag. One ledger transaction: sender -amount, performer +(amount - fee), platform fee wallet +fee (fee rounded down). LP124 when the performer has blocked the sender. With a menu item of the recipient (p_menu_item_id), the amount is its price (LP003 not theirs, LP126 inactive, LP127 another amount). A tip naming a live stream counts toward its active goal; toward a refund_if_missed goal it waits in escrow (status escrowed) until api.settle_tip_goals pays it out or back. Idempotent per sender and key.';
+COMMENT ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) IS 'The acting user tips a performer: amount within tips.min_tokens..tips.max_tokens and at most money.max_tokens (LP103), optional live stream of the recipient (LP104 when it is not live), message (500 characters), anonymous flag. One ledger transaction: sender -amount, performer +(amount - fee), platform fee wallet +fee (fee rounded down). LP124 when the performer has blocked the sender. LP022 when the sender is suspended or banned, LP150 under a tip_block (or a mute, for a tip with a message). With a menu item of the recipient (p_menu_item_id), the amount is its price (LP003 not theirs, LP126 inactive, LP127 another amount). A tip naming a live stream counts toward its active goal; toward a refund_if_missed goal it waits in escrow (status escrowed) until api.settle_tip_goals pays it out or back. Idempotent per sender and key.';
 REVOKE ALL ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) TO livepanty_app, livepanty_service;

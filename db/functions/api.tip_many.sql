@@ -131,7 +131,10 @@ BEGIN
                m.id AS item_found, m.performer_id AS item_performer, m.price AS item_price, m.is_active AS item_active,
                m.name AS item_name,
                old.id AS old_tip,
-               lp.sanctioned(s.user_id) AS sender_sanctioned,
+               -- the sender's sanctions (lp.sanction_refusal): a tip, and a message when it carries one
+               (lp.sanction_refusal(s.user_id, VARIADIC CASE WHEN coalesce(t.message, '') = '' THEN ARRAY['tip']
+                                                             ELSE ARRAY['tip', 'message'] END)).sanction_type
+                   AS sender_sanction,
                -- who may be paid: the rule of api.tip and api.place_hold (inlined, costs a CASE)
                lp.payee_refusal(s.user_id, t.recipient, ru.id IS NOT NULL, ru.role, lp.sanctioned(ru.id),
                                 EXISTS (SELECT 1 FROM lp.performer_blocks AS pb
@@ -159,7 +162,8 @@ BEGIN
                CASE
                    WHEN NOT c.is_object OR c.malformed THEN 'LP018'
                    WHEN c.sender IS NULL THEN 'LP023'
-                   WHEN c.sender_sanctioned THEN 'LP022'
+                   WHEN c.sender_sanction IN ('suspension', 'ban') THEN 'LP022'
+                   WHEN c.sender_sanction IS NOT NULL THEN 'LP150'
                    WHEN char_length(c.message) > 500 OR c.key IS NULL OR char_length(c.key) > 128 THEN 'LP018'
                    WHEN c.old_tip IS NOT NULL THEN 'replay'
                    WHEN c.amount < v_min OR c.amount > v_max THEN 'LP103'
@@ -385,6 +389,7 @@ BEGIN
                         WHEN 'LP127' THEN 'a menu item is paid at its price'
                         WHEN 'LP023' THEN 'invalid or expired session'
                         WHEN 'LP022' THEN 'account is sanctioned'
+                        WHEN 'LP150' THEN 'a sanction forbids this tip (tip_block, or mute for a tip with a message)'
                         WHEN 'LP103' THEN format('tip amount out of range: between %s and %s tokens', v_min, v_max)
                         WHEN 'LP104' THEN 'the stream is not the recipient''s live stream'
                         WHEN 'LP114' THEN 'this tip needs api.tip (spending limit, holds past their time, or earnings to sweep)'
