@@ -1,0 +1,59 @@
+CREATE FUNCTION lp.erase(
+    p_user_id      uuid,
+    p_via          text,
+    p_requested_by uuid,
+    p_reason       text
+) RETURNS lp.erasures
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_role    text;
+    v_pending text[];
+    v_ended   integer;
+    v_erasure lp.erasures;
+BEGIN
+    -- The user row first (FOR NO KEY UPDATE, as api.delete_user: a tip naming the user's stream key-shares it).
+    SELECT u.role::text INTO v_role FROM lp.users AS u WHERE u.id = p_user_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
+    END IF;
+    IF EXISTS (SELECT 1 FROM lp.erasures AS e WHERE e.user_id = p_user_id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the user is already erased';
+    END IF;
+    IF v_role IN ('moderator', 'admin') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'a staff account cannot be erased',
+            HINT = 'An admin changes the account''s role to viewer first (api.set_user_role); its moderation history stays.';
+    END IF;
+    -- Money in flight would have to be settled with a person nobody can reach any more: refuse until it is done.
+    v_pending := ARRAY(
+        SELECT what FROM (
+            SELECT 'open holds' AS what WHERE EXISTS (SELECT 1 FROM lp.holds AS h
+                                                      WHERE (h.user_id = p_user_id OR h.payee_id = p_user_id) AND h.status = 'open')
+            UNION ALL SELECT 'payouts in progress' WHERE EXISTS (SELECT 1 FROM lp.payouts AS p
+                                                                 WHERE p.user_id = p_user_id AND p.status IN ('requested', 'approved'))
+            UNION ALL SELECT 'pending payments' WHERE EXISTS (SELECT 1 FROM lp.payments AS p
+                                                              WHERE p.user_id = p_user_id AND p.status = 'pending')
+        ) AS x);
+    IF cardinality(v_pending) > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP170', MESSAGE = 'the account has money in flight: it cannot be erased yet',
+            DETAIL = array_to_string(v_pending, ', '),
+            HINT = 'Wait for the holds to close and the payouts and payments to finish (or cancel them), then ask again.';
+    END IF;
+    v_ended := lp.end_streams_of(p_user_id, 'account erased');
+    INSERT INTO lp.erasures (user_id, via, requested_by, reason, erased, retained, kyc_retained_until)
+    VALUES (p_user_id, p_via, p_requested_by, p_reason,
+            lp.erase_personal_data(p_user_id) || jsonb_build_object('streams_ended', v_ended),
+            lp.retained_records(p_user_id, now()),
+            CASE WHEN EXISTS (SELECT 1 FROM lp.kyc_verifications AS k WHERE k.user_id = p_user_id)
+                 THEN now() + make_interval(years => (lp.setting('privacy.kyc_retention_years'))::integer) END)
+    RETURNING * INTO v_erasure;
+    PERFORM lp.audit('user.erase', 'user', p_user_id::text,
+                     jsonb_build_object('erasure_id', v_erasure.id, 'via', p_via, 'erased', v_erasure.erased,
+                                        'retained', (SELECT coalesce(jsonb_agg(r -> 'category'), '[]')
+                                                       FROM jsonb_array_elements(v_erasure.retained) AS r)));
+    RETURN v_erasure;
+END
+$$;
+COMMENT ON FUNCTION lp.erase(uuid, text, uuid, text) IS 'Owner only, the one erasure path of api.request_erasure and api.erase_user: locks the user, refuses an erased user or a staff account (LP004), money in flight (LP170: open holds, payouts in progress, pending payments), ends the user''s live streams, erases their personal data (lp.erase_personal_data), logs the erasure with what was erased and what is retained until when (lp.erasures), audits it.';
+REVOKE ALL ON FUNCTION lp.erase(uuid, text, uuid, text) FROM PUBLIC;

@@ -1,0 +1,121 @@
+CREATE FUNCTION lp.erase_personal_data(p_user_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_ips    inet[];
+    v_hex    text := left(replace(p_user_id::text, '-', ''), 16);
+    v_counts jsonb := '{}'::jsonb;
+    v_n      integer;
+BEGIN
+    -- Every row of personal data of the user, erased or pseudonymised; what stays (money, KYC and consent
+    -- records, moderation decisions) refers to the user only by id, which nothing links to a person any more.
+    -- Idempotent: running it again on an erased user changes nothing (api.replay_erasure relies on it).
+    PERFORM lp.begin_scrub();
+    -- The addresses the user was seen at, gathered before they are nulled below (to find the anonymous audit
+    -- rows made from them: failed logins, reset requests).
+    SELECT coalesce(array_agg(DISTINCT ip), '{}') INTO v_ips FROM (
+        SELECT s.ip_address FROM lp.auth_sessions AS s WHERE s.user_id = p_user_id
+        UNION ALL SELECT t.requested_ip FROM lp.password_reset_tokens AS t WHERE t.user_id = p_user_id
+        UNION ALL SELECT v.ip_address FROM lp.stream_viewers AS v WHERE v.user_id = p_user_id
+        UNION ALL SELECT c.ip_address FROM lp.stream_consents AS c WHERE c.performer_id = p_user_id
+        UNION ALL SELECT a.ip_address FROM lp.audit_logs AS a WHERE a.actor_id = p_user_id
+    ) AS seen (ip) WHERE ip IS NOT NULL;
+
+    -- The account: contact data, profile, date of birth and password are replaced; the row stays for the
+    -- financial records that reference it. The username and e-mail derive from the id (no new link).
+    UPDATE lp.users AS u
+       SET email = 'erased-' || v_hex || '@erased.invalid', username = 'erased_' || v_hex, display_name = NULL,
+           bio = NULL, avatar_url = NULL, country_code = NULL, date_of_birth = DATE '1900-01-01',
+           password_hash = crypt(encode(gen_random_bytes(32), 'base64'), gen_salt('bf', 4)),
+           email_verified_at = NULL, last_login_at = NULL, locked_until = NULL, failed_login_count = 0,
+           deleted_at = coalesce(u.deleted_at, now())
+     WHERE u.id = p_user_id AND u.username::text <> 'erased_' || v_hex;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('account', v_n);
+
+    DELETE FROM lp.user_preferences AS p WHERE p.user_id = p_user_id;
+    INSERT INTO lp.user_preferences (user_id) VALUES (p_user_id);
+
+    v_n := lp.revoke_sessions(p_user_id, 'user_deleted');
+    UPDATE lp.auth_sessions AS s
+       SET ip_address = NULL, user_agent = NULL, device_info = '{}',
+           revoked_at = coalesce(s.revoked_at, now()), revoke_reason = coalesce(s.revoke_reason, 'user_deleted')
+     WHERE s.user_id = p_user_id
+       AND (s.ip_address IS NOT NULL OR s.user_agent IS NOT NULL OR s.device_info <> '{}' OR s.revoked_at IS NULL);
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('sessions', v_n);
+
+    DELETE FROM lp.password_reset_tokens AS t WHERE t.user_id = p_user_id;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('reset_tokens', v_n);
+    DELETE FROM lp.outbox AS o WHERE o.user_id = p_user_id;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('emails', v_n);
+
+    UPDATE lp.stream_viewers AS v SET ip_address = NULL WHERE v.user_id = p_user_id AND v.ip_address IS NOT NULL;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('viewer_ips', v_n);
+
+    -- Consent records are kept (the record card networks require), without the user agent and with the
+    -- address cut to its network (/24, /48): the old address is no longer there.
+    UPDATE lp.stream_consents AS c
+       SET ip_address = lp.ip_network(c.ip_address), user_agent = NULL
+     WHERE c.performer_id = p_user_id AND (c.user_agent IS NOT NULL OR c.ip_address <> lp.ip_network(c.ip_address));
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('consent_addresses', v_n);
+
+    -- The audit trail stays (who did what, when), without addresses and free text: the user's own rows, the
+    -- rows about their account, and anonymous rows made from one of their addresses.
+    UPDATE lp.audit_logs AS a
+       SET ip_address = NULL,
+           details = a.details - ARRAY['user_agent', 'email', 'username', 'display_name', 'message', 'description', 'name', 'title', 'tags']
+     WHERE (a.actor_id = p_user_id OR (a.target_type = 'user' AND a.target_id = p_user_id::text)
+            OR (a.actor_id IS NULL AND a.ip_address = ANY (v_ips)))
+       AND (a.ip_address IS NOT NULL
+            OR a.details ?| ARRAY['user_agent', 'email', 'username', 'display_name', 'message', 'description', 'name', 'title', 'tags']);
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('audit_entries', v_n);
+
+    -- Messages the user wrote: tip messages (and their copies in stream events), report descriptions, block
+    -- reasons; the content of their streams, goals and menu.
+    UPDATE lp.stream_events AS e SET payload = e.payload - 'message'
+      FROM lp.tips AS t
+     WHERE t.sender_id = p_user_id AND t.message IS NOT NULL
+       AND e.stream_id = t.stream_id AND e.kind = 'tip' AND e.payload ->> 'tip_id' = t.id::text;
+    UPDATE lp.tips AS t SET message = NULL WHERE t.sender_id = p_user_id AND t.message IS NOT NULL;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('tip_messages', v_n);
+
+    UPDATE lp.reports AS r SET description = NULL WHERE r.reporter_id = p_user_id AND r.description IS NOT NULL;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('report_descriptions', v_n);
+
+    UPDATE lp.performer_blocks AS b SET reason = NULL
+     WHERE (b.performer_id = p_user_id OR b.blocked_id = p_user_id) AND b.reason IS NOT NULL;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('block_reasons', v_n);
+
+    UPDATE lp.moderation_flags AS f SET content_ref = NULL WHERE f.user_id = p_user_id AND f.content_ref IS NOT NULL;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('flagged_content', v_n);
+
+    UPDATE lp.stream_events AS e SET payload = e.payload - ARRAY['description', 'name', 'title']
+      FROM lp.streams AS s
+     WHERE s.host_id = p_user_id AND e.stream_id = s.id AND e.payload ?| ARRAY['description', 'name', 'title'];
+    UPDATE lp.tip_goals AS g SET description = 'erased'
+      FROM lp.streams AS s
+     WHERE s.host_id = p_user_id AND g.stream_id = s.id AND g.description <> 'erased';
+    UPDATE lp.tip_menu_items AS m SET name = 'erased ' || m.id::text, is_active = false
+     WHERE m.performer_id = p_user_id AND m.name <> 'erased ' || m.id::text;
+    UPDATE lp.streams AS s SET title = 'erased', description = NULL, thumbnail_url = NULL, tags = '{}'
+     WHERE s.host_id = p_user_id
+       AND (s.title <> 'erased' OR s.description IS NOT NULL OR s.thumbnail_url IS NOT NULL OR s.tags <> '{}');
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('streams', v_n);
+    PERFORM set_config('lp.scrub', '', true);  -- the rest of the transaction is append-only again
+    RETURN v_counts;
+END
+$$;
+COMMENT ON FUNCTION lp.erase_personal_data(uuid) IS 'Owner only: erases or pseudonymises every row of personal data of a user (account contact and profile data, date of birth, password, preferences, sessions with their IPs and devices, reset tokens, e-mails, viewer IPs, consent IPs cut to their network, audit addresses and free text, tip messages, report descriptions, block reasons, flagged content references, their streams'' titles, goals and menu); financial, KYC, consent and moderation records stay, linked only to the id. Returns row counts per category. Idempotent.';
+REVOKE ALL ON FUNCTION lp.erase_personal_data(uuid) FROM PUBLIC;

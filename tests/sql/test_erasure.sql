@@ -1,0 +1,378 @@
+-- Privacy (issue 9, section 5): the right to erasure (api.request_erasure by the user through a fresh login,
+-- api.erase_user by an admin), the erasure log and its replay (api.list_erasures, api.replay_erasure), the
+-- retention purges (api.purge_personal_data) and the scrubbable append-only tables. Every refusal with its
+-- SQLSTATE and nothing changed.
+--
+-- Acceptance: erin, rich in data (sessions from two addresses with a device, an anonymous failed login and a
+-- reset request from her address, preferences, KYC with a document reference, a payment, tips with messages
+-- that name her, a viewer row, her own stream with consent, a goal, a menu item, tips received, a report she
+-- wrote, a payout), asks for her erasure; then no text, citext, inet or jsonb column (or array of them) of any
+-- table of schema lp, read from the catalog, holds her e-mail, username, display name, user agent or any of
+-- her addresses, and api.verify_ledger finds nothing.
+BEGIN;
+SELECT plan(91);
+
+-- Helpers of this file (SECURITY DEFINER where they read past RLS):
+--   tests.places(needles)   every lp table.column (text, citext, inet, jsonb, arrays of them) holding a needle
+--   tests.session_as(name)  act through the session whose token tests.put stored under that name (api.authenticate)
+--   tests.state() / tests.rejects(sql, sqlstate, description): raises sqlstate and nothing changed
+--   tests.fund(username, n)
+--   tests.purge(category, limit)  api.purge_personal_data as the back office (livepanty_service)
+CREATE FUNCTION tests.places(p_needles text[]) RETURNS SETOF text
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    v_table  regclass;
+    v_column name;
+    v_found  boolean;
+BEGIN
+    FOR v_table, v_column IN
+        SELECT c.oid::regclass, a.attname
+          FROM pg_class AS c JOIN pg_attribute AS a ON a.attrelid = c.oid
+          JOIN pg_type AS t ON t.oid = a.atttypid
+         WHERE c.relnamespace = 'lp'::regnamespace AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+           AND (t.oid IN ('text'::regtype, 'ext.citext'::regtype, 'inet'::regtype, 'jsonb'::regtype)
+                OR t.typelem IN ('text'::regtype, 'ext.citext'::regtype, 'inet'::regtype, 'jsonb'::regtype))
+         ORDER BY 1, 2
+    LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s AS x, unnest($1) AS n (needle)
+                                        WHERE strpos(lower(x.%I::text), lower(n.needle)) > 0)', v_table, v_column)
+           INTO v_found USING p_needles;
+        IF v_found THEN
+            RETURN NEXT v_table::text || '.' || v_column;
+        END IF;
+    END LOOP;
+END
+$$;
+CREATE FUNCTION tests.erin_needles() RETURNS text[]
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT ARRAY['erin.private@example.org', 'erin_secret', 'Erin Display', 'erin-agent/1.0', 'erin-phone',
+                 '192.0.2.77', '2001:db8::77', '192.0.2.78', '192.0.2.79']
+$$;
+CREATE FUNCTION tests.session_as(p_name text) RETURNS text
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM tests.clear_authentication();
+    PERFORM set_config('role', 'livepanty_app', true);
+    PERFORM api.authenticate(tests.get(p_name, 'token'));
+    RETURN format('# acting through the session %s', p_name);
+END
+$$;
+CREATE FUNCTION tests.purge(p_category text, p_limit integer DEFAULT 1000) RETURNS integer
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    PERFORM set_config('role', 'livepanty_service', true);
+    v_count := api.purge_personal_data(p_category, p_limit);
+    PERFORM set_config('role', 'none', true);
+    RETURN v_count;
+END
+$$;
+CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
+                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
+                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
+$$;
+CREATE FUNCTION tests.state() RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT concat_ws(E'\n',
+        (SELECT string_agg(concat_ws(',', u.id, u.email, u.username, u.display_name, u.date_of_birth, u.deleted_at,
+                                     u.password_hash), ';' ORDER BY u.id) FROM lp.users AS u),
+        (SELECT string_agg(concat_ws(',', s.id, s.ip_address, s.user_agent, s.revoked_at), ';' ORDER BY s.id)
+           FROM lp.auth_sessions AS s),
+        (SELECT string_agg(concat_ws(',', t.id, t.message), ';' ORDER BY t.id) FROM lp.tips AS t),
+        (SELECT string_agg(concat_ws(',', v.id, v.ip_address), ';' ORDER BY v.id) FROM lp.stream_viewers AS v),
+        (SELECT string_agg(concat_ws(',', r.id, r.description, r.status), ';' ORDER BY r.id) FROM lp.reports AS r),
+        (SELECT string_agg(concat_ws(',', k.id, k.document_front_url, k.verified_date_of_birth), ';' ORDER BY k.id)
+           FROM lp.kyc_verifications AS k),
+        (SELECT string_agg(concat_ws(',', e.id, e.user_id, e.kyc_destroyed_at, e.replayed_at), ';' ORDER BY e.id)
+           FROM lp.erasures AS e),
+        'reset tokens ' || (SELECT count(*) FROM lp.password_reset_tokens),
+        'events ' || (SELECT count(*) FROM lp.stream_events),
+        'ledger ' || (SELECT count(*) FROM lp.ledger),
+        'audit ' || (SELECT count(*) FROM lp.audit_logs),
+        'audit ips ' || (SELECT count(a.ip_address) FROM lp.audit_logs AS a))
+$$;
+CREATE TABLE tests.snapshot (state text);
+GRANT SELECT ON tests.snapshot TO PUBLIC;
+CREATE FUNCTION tests.snap() RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    DELETE FROM tests.snapshot;
+    INSERT INTO tests.snapshot (state) SELECT tests.state();
+$$;
+CREATE FUNCTION tests.rejects(p_sql text, p_sqlstate text, p_description text) RETURNS SETOF text
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM tests.snap();
+    RETURN NEXT throws_ok(p_sql, p_sqlstate, NULL, p_description);
+    RETURN NEXT is(tests.state(), (SELECT s.state FROM tests.snapshot AS s), p_description || ': nothing changed');
+END
+$$;
+CREATE FUNCTION tests.erasure(p_user_id uuid) RETURNS lp.erasures
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT e.* FROM lp.erasures AS e WHERE e.user_id = p_user_id
+$$;
+
+-- == Fixture ================================================================================================
+DO $$
+DECLARE
+    v_payment uuid;
+BEGIN
+    PERFORM api.register_user('erin.private@example.org', 'erin_secret', tests.password(), DATE '1991-02-03',
+                              'performer', 'Erin Display', 'DE', '192.0.2.77');
+    PERFORM tests.remember('erin', tests.user_id('erin_secret'));  -- her username goes with the erasure
+    PERFORM tests.create_user('paul', 'performer');
+    PERFORM tests.create_user('vic');
+    PERFORM tests.remember('olga', tests.create_user('olga'));
+    PERFORM tests.create_user('rita');
+    PERFORM tests.create_user('mona', 'moderator');
+    PERFORM tests.create_user('adam', 'admin');
+    PERFORM tests.approve_kyc('paul');
+    PERFORM tests.approve_kyc('erin_secret');
+    UPDATE lp.kyc_verifications SET document_front_url = 's3://kyc-docs/erin-front.jpg',
+                                    verified_date_of_birth = DATE '1991-02-03'
+     WHERE user_id = tests.id('erin');
+    PERFORM tests.fund('erin_secret', 1000);
+    PERFORM tests.fund('vic', 5000);
+    -- Two sessions (an IPv4 one with a device, an IPv6 one), a failed login of an unknown name and a reset
+    -- request, both from her address.
+    PERFORM tests.put('erin', api.login('erin_secret', tests.password(), '192.0.2.77', 'erin-agent/1.0',
+                                        '{"device": "erin-phone"}'));
+    PERFORM tests.put('erin6', api.login('erin.private@example.org', tests.password(), '2001:db8::77'));
+    PERFORM api.login('nobody_at_all', 'wrong', '192.0.2.77');
+    PERFORM api.request_password_reset('erin.private@example.org', '192.0.2.78');
+    PERFORM tests.put('olga', api.login('olga', tests.password(), '198.51.100.5'));
+
+    PERFORM tests.authenticate_as('paul');
+    PERFORM tests.remember('ps', (api.schedule_stream('Paul live')).id);
+    PERFORM api.consent_to_stream(tests.id('ps'), '203.0.113.2');
+    PERFORM api.start_stream(tests.id('ps'));
+
+    PERFORM tests.authenticate_as('erin_secret');
+    PERFORM api.update_preferences(p_language => 'de', p_timezone => 'Europe/Berlin', p_marketing_emails => true);
+    v_payment := (api.create_payment('small', 'stripe', 'pay-erin-1')).id;
+    PERFORM api.join_stream(tests.id('ps'), '192.0.2.77');
+    PERFORM api.tip(tests.user_id('paul'), 50, 'tip-erin-1', tests.id('ps'), 'hugs from erin_secret');
+    PERFORM tests.remember('es', (api.schedule_stream('erin_secret live', p_tags => ARRAY['erin_secret'],
+                                                      p_description => 'Erin Display on stage')).id);
+    PERFORM api.consent_to_stream(tests.id('es'), '192.0.2.79', 'erin-agent/1.0');
+    PERFORM api.start_stream(tests.id('es'));
+    PERFORM api.set_menu_item('erin_secret dance', 40);
+    PERFORM api.add_tip_goal(tests.id('es'), 500, 'erin_secret goal');
+    PERFORM tests.authenticate_as('vic');
+    PERFORM api.join_stream(tests.id('es'), '203.0.113.9');
+    PERFORM api.tip(tests.id('erin'), 300, 'tip-vic-1', tests.id('es'), 'great show');
+    PERFORM tests.authenticate_as('erin_secret');
+    PERFORM api.end_stream(tests.id('es'));
+    PERFORM tests.authenticate_as(NULL, 'livepanty_service');
+    PERFORM api.complete_payment(v_payment, 'ch_erin_1', 'complete-erin-1');
+    PERFORM tests.clear_authentication();
+
+    INSERT INTO lp.payouts (user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor, method, status,
+                            reviewed_by, reviewed_at, paid_at, idempotency_key)
+    SELECT tests.id('erin'), k.id, 5000, 100, 5000, 'paypal', 'paid', tests.user_id('adam'), now(), now(), 'po-erin'
+      FROM lp.kyc_verifications AS k WHERE k.user_id = tests.id('erin');
+    INSERT INTO lp.reports (reporter_id, reported_user_id, reason, description)
+    VALUES (tests.id('erin'), tests.user_id('vic'), 'harassment', 'vic was rude to erin_secret');
+END
+$$;
+
+SELECT ok(ARRAY(SELECT tests.places(tests.erin_needles())) @> ARRAY['lp.users.email', 'lp.auth_sessions.ip_address',
+              'lp.tips.message', 'lp.stream_events.payload', 'lp.audit_logs.ip_address', 'lp.streams.title',
+              'lp.stream_consents.ip_address', 'lp.reports.description',
+              'lp.outbox.email', 'lp.stream_viewers.ip_address', 'lp.password_reset_tokens.requested_ip'],
+          'fixture: erin''s personal data is in every place the scan should then find empty');
+SELECT is((SELECT count(*)::integer FROM api.verify_ledger()), 0, 'fixture: the ledger is clean');
+
+-- == Deny ===================================================================================================
+SELECT tests.clear_authentication();
+SELECT set_config('role', 'livepanty_app', true);
+SELECT * FROM tests.rejects($$SELECT api.request_erasure()$$, 'LP001', 'request_erasure: nobody acting is LP001');
+SELECT * FROM tests.rejects(format($$SELECT api.erase_user(%L, 'x')$$, tests.id('erin')), 'LP001',
+                            'erase_user: nobody acting is LP001');
+SELECT tests.session_as('olga');
+SELECT * FROM tests.rejects(format($$SELECT api.erase_user(%L, 'I want her gone')$$, tests.id('erin')),
+                            'LP002', 'erase_user: another (non-staff) user cannot erase erin: LP002');
+SELECT tests.authenticate_as('mona');
+SELECT * FROM tests.rejects(format($$SELECT api.erase_user(%L, 'moderators cannot')$$, tests.id('erin')),
+                            'LP002', 'erase_user: a moderator is LP002 (admins only)');
+-- The app login with a proven identity but no session of hers (as the back office acting in her name has).
+SELECT tests.authenticate_as('erin_secret');
+SELECT * FROM tests.rejects($$SELECT api.request_erasure('no session')$$, 'LP171',
+                            'request_erasure: an identity without a session of the user (no login proof) is LP171');
+SELECT tests.clear_authentication();
+SELECT set_config('role', 'livepanty_service', true);
+SELECT api.act_as(tests.id('erin'), 'ticket 42');
+SELECT * FROM tests.rejects($$SELECT api.request_erasure('in her name')$$, 'LP171',
+                            'request_erasure: the back office acting in her name (api.act_as) is LP171');
+SELECT tests.clear_authentication();
+UPDATE lp.auth_sessions SET created_at = now() - interval '11 minutes'
+ WHERE id = (tests.get('erin6', 'session_id'))::uuid;
+SELECT tests.session_as('erin6');
+SELECT * FROM tests.rejects($$SELECT api.request_erasure()$$, 'LP171',
+                            'request_erasure: a session opened 11 minutes ago (privacy.erasure_login_minutes 10) is LP171');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format($$SELECT api.erase_user(%L, 'staff')$$, tests.user_id('mona')), 'LP004',
+                            'erase_user: a staff account is LP004 (demote it first)');
+SELECT * FROM tests.rejects(format($$SELECT api.erase_user(%L, 'who')$$, gen_random_uuid()), 'LP003',
+                            'erase_user: an unknown user is LP003');
+SELECT * FROM tests.rejects(format($$SELECT api.erase_user(%L, '  ')$$, tests.user_id('olga')), 'LP018',
+                            'erase_user: a blank reason is LP018');
+SELECT tests.authenticate_as('rita');
+SELECT api.create_payment('small', 'stripe', 'pay-rita-1');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format($$SELECT api.erase_user(%L, 'asked by mail')$$, tests.user_id('rita')), 'LP170',
+                            'erase_user: a pending payment (money in flight) is LP170');
+SELECT tests.clear_authentication();
+SELECT set_config('role', 'livepanty_app', true);
+SELECT throws_ok($$SELECT api.replay_erasure('{}')$$, '42501', NULL, 'replay_erasure: the app login may not call it');
+SELECT throws_ok($$SELECT api.purge_personal_data('sessions')$$, '42501', NULL,
+                 'purge_personal_data: the app login may not call it');
+SELECT throws_ok($$SELECT * FROM api.list_erasures()$$, '42501', NULL, 'list_erasures: the app login may not call it');
+SELECT throws_ok($$SELECT * FROM lp.erasures$$, '42501', NULL, 'lp.erasures: no application role reads the log');
+SELECT tests.clear_authentication();
+
+-- == Allow: erin asks through a fresh login =================================================================
+SELECT tests.session_as('erin');
+SELECT tests.put('erased', api.request_erasure('leaving'));
+SELECT tests.clear_authentication();
+SELECT is(tests.get('erased', 'via'), 'self', 'request_erasure: erin''s own request is logged (via self)');
+SELECT is(tests.get('erased', 'requested_by'), tests.id('erin')::text, 'requested by herself');
+SELECT results_eq($$SELECT r ->> 'category', (r ->> 'until')::timestamptz FROM jsonb_array_elements(tests.get('erased', 'retained')::jsonb) AS r$$,
+                  $$VALUES ('financial_records', now() + interval '5 years'), ('identity_verification', now() + interval '5 years'),
+                           ('consent_records', now() + interval '5 years')$$,
+                  'request_erasure: the answer tells which categories are kept, until when (5 years, the settings)');
+SELECT ok((SELECT bool_and(r ? 'why' AND r ? 'what') FROM jsonb_array_elements(tests.get('erased', 'retained')::jsonb) AS r),
+          'and what each is and why it is kept');
+SELECT is((tests.erasure(tests.id('erin'))).kyc_retained_until, now() + interval '5 years', 'the KYC records are due for destruction in 5 years');
+
+-- Acceptance: nothing of hers is findable anywhere, the ledger is clean.
+SELECT is_empty($$SELECT tests.places(tests.erin_needles())$$,
+                'acceptance: no text, citext, inet or jsonb column of any lp table holds her e-mail, username, names, device or addresses');
+SELECT is((SELECT count(*)::integer FROM api.verify_ledger()), 0, 'acceptance: api.verify_ledger is clean after the erasure');
+SELECT ok(tests.sound(), 'every transaction still sums to zero, every balance matches its ledger');
+SELECT is((SELECT count(*)::integer FROM lp.auth_sessions WHERE user_id = tests.id('erin') AND revoked_at IS NULL), 0,
+          'every session of hers is revoked');
+SELECT results_eq($$SELECT date_of_birth, deleted_at IS NOT NULL, display_name IS NULL FROM lp.users WHERE id = tests.id('erin')$$,
+                  $$VALUES (DATE '1900-01-01', true, true)$$, 'the account row stays, emptied: no date of birth, no name, closed');
+SELECT results_eq($$SELECT language, timezone, marketing_emails FROM lp.user_preferences WHERE user_id = tests.id('erin')$$,
+                  $$VALUES ('en', 'UTC', false)$$, 'her preferences are back to the defaults');
+SELECT results_eq($$SELECT count(*)::integer, sum(amount)::bigint FROM lp.tips WHERE sender_id = tests.id('erin')$$,
+                  $$VALUES (1, 50::bigint)$$, 'financial records stay: her tip is still there (without its message)');
+SELECT is((SELECT message FROM lp.tips WHERE sender_id = tests.user_id('vic')), 'great show',
+          'a tip someone else sent her keeps its sender''s message');
+SELECT isnt((SELECT document_type::text FROM lp.kyc_verifications WHERE user_id = tests.id('erin')), NULL,
+            'her KYC record is kept (legal retention)');
+SELECT is((SELECT ip_address FROM lp.stream_consents WHERE performer_id = tests.id('erin')), '192.0.2.0'::inet,
+          'her consent record stays, its address cut to the network');
+SELECT results_eq($$SELECT (api.login('erin_secret', tests.password())).success$$, $$VALUES (false)$$,
+                  'she cannot log in any more');
+SELECT tests.clear_authentication();
+SELECT results_eq($$SELECT actor_id, details ->> 'via', details ->> 'erasure_id' FROM lp.audit_logs WHERE action = 'user.erase'$$,
+                  format('VALUES (%L::uuid, %L, %L)', tests.id('erin'), 'self', tests.get('erased', 'id')),
+                  'audited (user.erase) with the erasure id, no erased value');
+SELECT is((SELECT count(*)::integer FROM lp.audit_logs WHERE ip_address = '198.51.100.5'), 1,
+          'another user''s audit rows keep their addresses');
+
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format($$SELECT api.erase_user(%L, 'again')$$, tests.id('erin')), 'LP004',
+                            'erase_user: an erased user is LP004');
+-- Admin path, also for an account deleted before (which cannot log in to ask itself).
+SELECT tests.authenticate_as('olga');
+SELECT api.delete_user();
+SELECT tests.authenticate_as('adam');
+SELECT results_eq(format($$SELECT via, requested_by, reason FROM api.erase_user(%L, 'request by mail, ticket 7')$$, tests.user_id('olga')),
+                  format('VALUES (%L, %L::uuid, %L)', 'admin', tests.user_id('adam'), 'request by mail, ticket 7'),
+                  'erase_user: an admin erases a deleted account (via admin, with the reason)');
+SELECT is_empty($$SELECT tests.places(ARRAY['olga@example.com', '198.51.100.5'])$$, 'and nothing of olga is findable');
+SELECT tests.clear_authentication();
+
+-- == The log and its replay =================================================================================
+SELECT set_config('role', 'livepanty_service', true);
+SELECT results_eq($$SELECT count(*)::integer FROM api.list_erasures()$$, $$VALUES (2)$$, 'list_erasures: the service reads the log');
+SELECT is_empty($$SELECT e.* FROM api.list_erasures() AS e WHERE strpos(lower(e::text), 'erin_secret') > 0 OR strpos(e::text, '192.0.2') > 0$$,
+                'the log holds no erased value');
+SELECT results_eq(format($$SELECT outcome FROM api.replay_erasure(%L)$$, (SELECT to_jsonb(e) FROM api.list_erasures() AS e WHERE e.user_id = tests.id('olga'))),
+                  $$VALUES ('already_applied')$$, 'replay_erasure: an erasure the database has is already applied');
+SELECT * FROM tests.rejects($$SELECT api.replay_erasure('{"id": "x"}')$$, 'LP018', 'replay_erasure: not an exported row is LP018');
+SELECT * FROM tests.rejects($$SELECT api.replay_erasure('{"id": "7e1c4d8e-3a5b-4f7e-9a0b-1c2d3e4f5a6b"}')$$, 'LP018',
+                            'replay_erasure: a row without user or date is LP018');
+SELECT results_eq(format($$SELECT outcome FROM api.replay_erasure(%L)$$,
+                         jsonb_build_object('id', gen_random_uuid(), 'user_id', gen_random_uuid(), 'via', 'self', 'erased_at', now())),
+                  $$VALUES ('user_absent')$$, 'replay_erasure: a user the restored database never had: only the log row returns');
+SELECT tests.clear_authentication();
+
+-- == Append-only tables stay append-only ====================================================================
+SELECT throws_ok($$UPDATE lp.audit_logs SET ip_address = NULL WHERE ip_address IS NOT NULL$$, 'LP090', NULL,
+                 'audit_logs: an UPDATE outside an erasure or purge is still LP090 (even the superuser)');
+SELECT set_config('lp.scrub', 'forged', true);
+SELECT throws_ok($$UPDATE lp.audit_logs SET ip_address = NULL WHERE ip_address IS NOT NULL$$, 'LP090', NULL,
+                 'audit_logs: a forged scrub setting is LP090');
+SELECT lp.begin_scrub();
+SELECT throws_ok($$UPDATE lp.audit_logs SET action = 'x.y' WHERE id = (SELECT min(id) FROM lp.audit_logs)$$, 'LP090', NULL,
+                 'audit_logs: even while scrubbing, a column other than ip_address and details is LP090');
+SELECT throws_ok($$DELETE FROM lp.audit_logs WHERE id = (SELECT min(id) FROM lp.audit_logs)$$, 'LP090', NULL,
+                 'audit_logs: even while scrubbing, DELETE is LP090');
+SELECT throws_ok($$UPDATE lp.stream_consents SET consented_at = now() - interval '1 day'$$, 'LP090', NULL,
+                 'stream_consents: while scrubbing, only ip_address and user_agent may change');
+SELECT set_config('lp.scrub', '', true);
+
+-- == Retention purges =======================================================================================
+-- Make some rows due: paul's sessions ended long ago, old reset tokens, an old viewing, an old dismissed report.
+UPDATE lp.auth_sessions SET created_at = now() - interval '100 days', last_seen_at = now() - interval '100 days',
+                            expires_at = now() - interval '40 days'
+ WHERE user_id IN (tests.user_id('vic'), tests.user_id('rita'));
+INSERT INTO lp.auth_sessions (user_id, token_hash, ip_address, created_at, last_seen_at, expires_at)
+SELECT tests.user_id('vic'), sha256(convert_to(g::text, 'UTF8')), '203.0.113.50', now() - interval '100 days',
+       now() - interval '100 days', now() - interval '40 days'
+  FROM generate_series(1, 5) AS g;
+INSERT INTO lp.auth_sessions (user_id, token_hash, ip_address, created_at, last_seen_at, expires_at)
+VALUES (tests.user_id('paul'), sha256('live'), '203.0.113.52', now() - interval '100 days', now(), now() + interval '1 day');
+INSERT INTO lp.audit_logs (occurred_at, action, ip_address) VALUES (now() - interval '100 days', 'auth.login_failed', '203.0.113.53');
+INSERT INTO lp.password_reset_tokens (user_id, token_hash, requested_ip, created_at, expires_at)
+VALUES (tests.user_id('vic'), sha256('t1'), '203.0.113.51', now() - interval '100 days', now() - interval '99 days');
+UPDATE lp.stream_viewers SET joined_at = now() - interval '100 days', last_heartbeat_at = now() - interval '100 days',
+                             left_at = now() - interval '95 days';
+INSERT INTO lp.reports (reporter_id, reported_user_id, reason, description, status, resolved_at, created_at)
+VALUES (tests.user_id('vic'), tests.user_id('paul'), 'spam', 'old and dismissed', 'dismissed', now() - interval '200 days',
+        now() - interval '201 days');
+SELECT tests.put('ledger', jsonb_build_object('n', (SELECT count(*) FROM lp.ledger)));
+SELECT * FROM tests.rejects($$SELECT tests.purge('everything')$$, 'LP018', 'purge_personal_data: an unknown category is LP018');
+SELECT * FROM tests.rejects($$SELECT tests.purge('sessions', 0)$$, 'LP018', 'purge_personal_data: a limit of 0 is LP018');
+SELECT is(tests.purge('sessions', 2), 2, 'sessions: a batch deletes at most its limit');
+SELECT is(tests.purge('sessions', 2), 2, 'sessions: the next batch goes on where it stopped');
+SELECT cmp_ok(tests.purge('sessions', 100), '<', 100, 'sessions: the last batch is short');
+SELECT is(tests.purge('sessions', 100), 0, 'sessions: then nothing is due');
+SELECT is((SELECT count(*)::integer FROM lp.auth_sessions WHERE expires_at < now() - interval '30 days'), 0,
+          'sessions: every session that ended more than privacy.session_retention_days ago is gone');
+SELECT ok(EXISTS (SELECT 1 FROM lp.auth_sessions WHERE user_id = tests.user_id('paul')), 'sessions: a live session stays');
+SELECT ok(EXISTS (SELECT 1 FROM lp.auth_sessions WHERE user_id = tests.id('erin')), 'sessions: a session revoked today stays');
+SELECT ok(tests.purge('reset_tokens') >= 1, 'reset_tokens: old tokens are deleted');
+SELECT is((SELECT count(*)::integer FROM lp.password_reset_tokens WHERE requested_ip = '203.0.113.51'), 0, 'reset_tokens: the old one is gone');
+SELECT ok(tests.purge('viewer_rows') >= 1, 'viewer_rows: viewings that ended long ago are deleted');
+SELECT is((SELECT count(*)::integer FROM lp.stream_viewers WHERE left_at < now() - interval '90 days'), 0, 'viewer_rows: none is left');
+SELECT is(tests.purge('dismissed_reports'), 1, 'dismissed_reports: the old dismissed report is deleted');
+SELECT is((SELECT count(*)::integer FROM lp.reports WHERE status = 'dismissed'), 0, 'dismissed_reports: none is left');
+SELECT is(tests.purge('ip_addresses'), 2, 'ip_addresses: addresses older than privacy.ip_retention_days are nulled');
+SELECT results_eq($$SELECT action, ip_address FROM lp.audit_logs WHERE occurred_at < now() - interval '90 days'$$,
+                  $$VALUES ('auth.login_failed', NULL::inet)$$, 'ip_addresses: also in the (append-only) audit trail, the row stays');
+SELECT results_eq($$SELECT ip_address FROM lp.auth_sessions WHERE user_id = tests.user_id('paul')$$, $$VALUES (NULL::inet)$$,
+                  'ip_addresses: and in an old session that is still live');
+SELECT is((SELECT count(*)::integer FROM lp.audit_logs WHERE ip_address = '203.0.113.2'), 1,
+          'ip_addresses: recent addresses stay');
+SELECT is(tests.purge('kyc_records'), 0, 'kyc_records: nothing is due before kyc_retained_until');
+UPDATE lp.erasures SET kyc_retained_until = now() - interval '1 second' WHERE user_id = tests.id('erin');
+SELECT is(tests.purge('kyc_records'), 1, 'kyc_records: past its retention, her verification is destroyed');
+SELECT results_eq($$SELECT document_front_url, verified_date_of_birth, document_country, status FROM lp.kyc_verifications
+                     WHERE user_id = tests.id('erin')$$,
+                  $$VALUES (NULL::text, NULL::date, NULL::text, 'approved'::text)$$,
+                  'kyc_records: the personal content is gone, the fact of the verification stays');
+SELECT isnt((tests.erasure(tests.id('erin'))).kyc_destroyed_at, NULL, 'kyc_records: the log records when');
+SELECT results_eq($$SELECT (details ->> 'purged')::integer FROM lp.audit_logs WHERE action = 'privacy.purge' AND target_id = 'sessions'
+                     ORDER BY id$$, $$VALUES (2), (2), (1)$$, 'every purge batch that did something is audited with its count');
+SELECT is((SELECT count(*) FROM lp.ledger)::text, tests.get('ledger', 'n'), 'the purges never touch the ledger');
+SELECT is((SELECT count(*)::integer FROM api.verify_ledger()), 0, 'and api.verify_ledger is still clean');
+
+SELECT * FROM finish();
+ROLLBACK;
