@@ -1,0 +1,62 @@
+CREATE FUNCTION api.decide_appeal(p_appeal_id uuid, p_granted boolean, p_reasons text) RETURNS lp.sanction_appeals
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_actor    uuid := lp.require_user('moderator', 'admin');
+    v_reasons  text := lp.check_text(p_reasons, 'reasons', 2000, true);
+    v_appeal   lp.sanction_appeals;
+    v_sanction lp.user_sanctions;
+    v_lifted   boolean := false;
+BEGIN
+    IF p_granted IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'granted must be true or false';
+    END IF;
+    -- The appeal, then its sanction (the order of api.appeal_sanction's reads; both locked).
+    SELECT a.* INTO v_appeal FROM lp.sanction_appeals AS a WHERE a.id = p_appeal_id FOR UPDATE;
+    IF v_appeal.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'appeal not found';
+    END IF;
+    SELECT s.* INTO v_sanction FROM lp.user_sanctions AS s WHERE s.id = v_appeal.sanction_id FOR UPDATE;
+    IF v_appeal.status <> 'pending' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the appeal was decided already',
+            DETAIL = format('%s at %s', v_appeal.status, v_appeal.decided_at);
+    END IF;
+    -- A different moderator: never the one who issued the sanction, never the appellant.
+    IF v_sanction.issued_by IS NOT DISTINCT FROM v_actor THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'the issuer of a sanction may not decide its appeal',
+            HINT = 'Another moderator or admin decides.';
+    END IF;
+    IF v_appeal.user_id = v_actor THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may decide their own appeal';
+    END IF;
+    IF lp.current_user_role() <> 'admin'
+       AND EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = v_appeal.user_id AND u.role IN ('moderator', 'admin')) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins decide appeals of staff';
+    END IF;
+
+    UPDATE lp.sanction_appeals AS a
+       SET status = CASE WHEN p_granted THEN 'granted' ELSE 'denied' END::lp.appeal_status,
+           decided_by = v_actor, decided_at = now(), decision_reasons = v_reasons
+     WHERE a.id = p_appeal_id
+    RETURNING * INTO v_appeal;
+    -- A granted appeal lifts the sanction (unless it was lifted meanwhile); a denied one keeps it.
+    IF p_granted AND v_sanction.revoked_at IS NULL THEN
+        UPDATE lp.user_sanctions AS s
+           SET revoked_at = now(), revoked_by = v_actor,
+               revoke_reason = left('appeal granted: ' || v_reasons, 1000)
+         WHERE s.id = v_sanction.id;
+        v_lifted := true;
+        PERFORM lp.audit('sanction.revoke', 'user', v_sanction.user_id::text,
+                         jsonb_build_object('sanction_id', v_sanction.id, 'appeal_id', v_appeal.id,
+                                            'reason', 'appeal granted'));
+    END IF;
+    PERFORM lp.audit('appeal.decide', 'sanction', v_sanction.id::text,
+                     jsonb_build_object('appeal_id', v_appeal.id, 'user_id', v_appeal.user_id,
+                                        'granted', p_granted, 'sanction_lifted', v_lifted));
+    RETURN v_appeal;
+END
+$$;
+COMMENT ON FUNCTION api.decide_appeal(uuid, boolean, text) IS 'Moderators and admins other than the sanction''s issuer (LP002) decide a pending appeal (LP004 decided already) with a statement of reasons (1..2000 characters) that the appellant reads: granted lifts the sanction (revoked now, audited sanction.revoke), denied keeps it. Only admins decide appeals of staff; nobody decides their own. LP003 unknown appeal, LP018 p_granted NULL or reasons missing. Audited (appeal.decide).';
+REVOKE ALL ON FUNCTION api.decide_appeal(uuid, boolean, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.decide_appeal(uuid, boolean, text) TO livepanty_app, livepanty_service;
