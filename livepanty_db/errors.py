@@ -361,6 +361,20 @@ class ShowNotOffered(LivepantyError):
     code = "LP128"
 
 
+class ErasureBlocked(LivepantyError):
+    """LP170: the account has money in flight (open holds, payouts in progress, pending payments; ``detail``
+    says which): it cannot be erased until they finish."""
+
+    code = "LP170"
+
+
+class RecentLoginRequired(LivepantyError):
+    """LP171: asking for one's own erasure needs a session opened by a login a few minutes ago
+    (``privacy.erasure_login_minutes``); the back office acting in the user's name cannot ask for it."""
+
+    code = "LP171"
+
+
 class LedgerInvariant(LivepantyError):
     """LP199: internal ledger invariant (unbalanced posting, missing system wallet or shard): a bug."""
 
@@ -440,6 +454,8 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         MenuItemUnavailable,
         MenuPriceMismatch,
         ShowNotOffered,
+        ErasureBlocked,
+        RecentLoginRequired,
         LedgerInvariant,
     )
     if cls.code is not None

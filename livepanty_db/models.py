@@ -945,6 +945,38 @@ class StreamConsent:
 
 
 #: Every model that mirrors a SQL row type, with that type's name (tests compare fields with the catalog).
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """``lp.erasures``: one row of the erasure log (api.request_erasure, api.erase_user, api.list_erasures):
+    what was erased (row counts per category), when, by whom, and what is kept until when; never an erased
+    value."""
+
+    id: UUID
+    user_id: UUID
+    #: ``self`` (the user's own request) or ``admin``.
+    via: str
+    requested_by: UUID | None
+    reason: str | None
+    erased_at: datetime
+    #: Row counts per category erased or pseudonymised, e.g. ``{"sessions": 2, "tip_messages": 1, ...}``.
+    erased: dict[str, Any]
+    #: What is kept for its legal retention: ``[{"category", "until", "what", "why"}, ...]``.
+    retained: list[dict[str, Any]]
+    kyc_retained_until: datetime | None
+    kyc_destroyed_at: datetime | None
+    replayed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureReplay:
+    """``api.replay_erasure``: what re-applying one exported erasure did (``replayed``, ``already_applied``,
+    ``kyc_destroyed`` or ``user_absent``)."""
+
+    erasure_id: UUID
+    user_id: UUID
+    outcome: str
+
+
 SQL_TYPES: dict[type, str] = {
     UserAccount: "api.user_account",
     SessionInfo: "api.session_info",
@@ -975,6 +1007,7 @@ SQL_TYPES: dict[type, str] = {
     StreamConsent: "lp.stream_consents",
     Viewing: "api.viewing",
     PerformerBlock: "lp.performer_blocks",
+    Erasure: "lp.erasures",
 }
 
 #: Every model that mirrors the columns of a ``RETURNS TABLE (...)`` function, with that function's name.
@@ -1000,4 +1033,5 @@ SQL_FUNCTIONS: dict[type, str] = {
     GoalSettlement: "api.settle_tip_goals",
     StreamShow: "api.stream_shows",
     ShowBilling: "api.bill_shows",
+    ErasureReplay: "api.replay_erasure",
 }

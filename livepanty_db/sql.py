@@ -132,6 +132,15 @@ SET_USER_ROLE = "SELECT * FROM api.set_user_role(p_user_id => %(user_id)s::uuid,
 
 DELETE_USER = "SELECT * FROM api.delete_user(p_user_id => %(user_id)s::uuid, p_reason => %(reason)s::text)"
 
+# --- privacy: erasure and retention -------------------------------------------------------------------------
+REQUEST_ERASURE = "SELECT * FROM api.request_erasure(p_reason => %(reason)s::text)"
+ERASE_USER = "SELECT * FROM api.erase_user(p_user_id => %(user_id)s::uuid, p_reason => %(reason)s::text)"
+LIST_ERASURES = "SELECT * FROM api.list_erasures(p_after => %(after)s::uuid, p_limit => %(limit)s::integer)"
+REPLAY_ERASURE = "SELECT * FROM api.replay_erasure(p_entry => %(entry)s::jsonb)"
+PURGE_PERSONAL_DATA = (
+    "SELECT api.purge_personal_data(p_category => %(category)s::text, p_limit => %(limit)s::integer)"
+)
+
 # --- moderation ---------------------------------------------------------------------------------------------
 
 SANCTION_USER = """

@@ -55,6 +55,11 @@ BEGIN
            OR (p_key IN ('shows.min_rate', 'shows.max_rate') AND v_number NOT BETWEEN 1 AND 1000000)
            OR (p_key = 'shows.answer_seconds' AND v_number NOT BETWEEN 10 AND 3600)
            OR (p_key = 'shows.prepay_minutes' AND v_number NOT BETWEEN 1 AND 60)
+           -- Privacy (issue 9, section 5): legal retention in years, purges in days, the fresh-login window.
+           OR (p_key IN ('privacy.financial_retention_years', 'privacy.kyc_retention_years') AND v_number NOT BETWEEN 1 AND 30)
+           OR (p_key IN ('privacy.session_retention_days', 'privacy.reset_token_retention_days', 'privacy.viewer_retention_days',
+                         'privacy.ip_retention_days', 'privacy.dismissed_report_retention_days') AND v_number NOT BETWEEN 1 AND 3650)
+           OR (p_key = 'privacy.erasure_login_minutes' AND v_number NOT BETWEEN 1 AND 1440)
            OR (p_key = 'events.retention_days' AND v_number NOT BETWEEN 1 AND 3650) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP092', MESSAGE = format('%s is out of range', p_key);
         END IF;

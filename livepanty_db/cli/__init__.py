@@ -34,6 +34,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "config",
     "verify",
     "jobs",
+    "privacy",
     "values",
     "which",
 ]
