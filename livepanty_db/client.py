@@ -45,6 +45,8 @@ Design
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -52,8 +54,6 @@ from datetime import date, datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any, Self, TypeVar
 from uuid import UUID
-import dataclasses
-import json
 
 import psycopg
 from psycopg import sql as pgsql
@@ -68,6 +68,8 @@ from livepanty_db.models import (
     Authenticated,
     Bundle,
     EarningsSummary,
+    Erasure,
+    ErasureReplay,
     GoalSettlement,
     Hold,
     HoldCapture,
@@ -75,8 +77,6 @@ from livepanty_db.models import (
     LedgerChunk,
     LedgerEntry,
     LedgerTotals,
-    Erasure,
-    ErasureReplay,
     LedgerViolation,
     LoginResult,
     OutboxMessage,
@@ -176,6 +176,12 @@ def _jsonb(value: Any) -> Jsonb | None:
     return None if value is None else Jsonb(value)
 
 
+def _erasure_entry(entry: Erasure | Mapping[str, Any]) -> Jsonb:
+    """An erasure log row (a model, or its exported JSON object) as the jsonb ``api.replay_erasure`` takes."""
+    row = dataclasses.asdict(entry) if isinstance(entry, Erasure) else dict(entry)
+    return Jsonb(row, dumps=lambda obj: json.dumps(obj, default=str))
+
+
 def _role_statement(role: str) -> pgsql.Composed:
     return sql.SET_LOCAL_ROLE.format(role=pgsql.Identifier(role))
 
@@ -188,12 +194,6 @@ def _refuse_aborted(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
     if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
         raise DatabaseError(
             "the transaction was aborted by a refused call caught inside the block and has been rolled back",
-def _erasure_entry(entry: Erasure | Mapping[str, Any]) -> Jsonb:
-    """An erasure log row (a model, or its exported JSON object) as the jsonb ``api.replay_erasure`` takes."""
-    row = dataclasses.asdict(entry) if isinstance(entry, Erasure) else dict(entry)
-    return Jsonb(row, dumps=lambda obj: json.dumps(obj, default=str))
-
-
             sqlstate="25P02",
             hint="Let a refused call's exception leave the block; go on in a new transaction.",
         )
@@ -421,20 +421,6 @@ class _Api:
         """Soft-delete the acting user, or (admins) any user (``api.delete_user``)."""
         return self._one(sql.DELETE_USER, {"user_id": user_id, "reason": reason}, class_row(UserAccount))
 
-    # --- moderation -----------------------------------------------------------------------------------------
-
-    def sanction_user(
-        self,
-        user_id: Id,
-        sanction_type: str,
-        reason: str,
-        *,
-        ends_at: datetime | None = None,
-        report_id: Id | None = None,
-    ) -> Sanction:
-        """Moderators and admins: warning, mute, suspension (needs ``ends_at``) or ban."""
-        params = {
-            "user_id": user_id,
     # --- privacy: erasure and retention ---------------------------------------------------------------------
 
     def request_erasure(self, *, reason: str | None = None) -> Erasure:
@@ -458,6 +444,20 @@ class _Api:
         """Service role: one retention purge batch of ``category``; repeat until it returns < ``limit``."""
         return self._one(sql.PURGE_PERSONAL_DATA, {"category": category, "limit": limit}, scalar_row)
 
+    # --- moderation -----------------------------------------------------------------------------------------
+
+    def sanction_user(
+        self,
+        user_id: Id,
+        sanction_type: str,
+        reason: str,
+        *,
+        ends_at: datetime | None = None,
+        report_id: Id | None = None,
+    ) -> Sanction:
+        """Moderators and admins: warning, mute, suspension (needs ``ends_at``) or ban."""
+        params = {
+            "user_id": user_id,
             "type": sanction_type,
             "reason": reason,
             "ends_at": ends_at,
@@ -1597,6 +1597,29 @@ class _AsyncApi:
             sql.DELETE_USER, {"user_id": user_id, "reason": reason}, class_row(UserAccount)
         )
 
+    # --- privacy: erasure and retention ---------------------------------------------------------------------
+
+    async def request_erasure(self, *, reason: str | None = None) -> Erasure:
+        """The acting user's own erasure, through a session opened by a recent login
+        (``api.request_erasure``)."""
+        return await self._one(sql.REQUEST_ERASURE, {"reason": reason}, class_row(Erasure))
+
+    async def erase_user(self, user_id: Id, reason: str) -> Erasure:
+        """Admins: erase a user's personal data (``api.erase_user``)."""
+        return await self._one(sql.ERASE_USER, {"user_id": user_id, "reason": reason}, class_row(Erasure))
+
+    async def list_erasures(self, *, after: Id | None = None, limit: int = 1000) -> list[Erasure]:
+        """Service role: the erasure log in id order, ``limit`` rows after ``after``."""
+        return await self._fetch(sql.LIST_ERASURES, {"after": after, "limit": limit}, class_row(Erasure))
+
+    async def replay_erasure(self, entry: Erasure | Mapping[str, Any]) -> ErasureReplay:
+        """Service role: re-apply one exported erasure after restoring an older backup."""
+        return await self._one(sql.REPLAY_ERASURE, {"entry": _erasure_entry(entry)}, class_row(ErasureReplay))
+
+    async def purge_personal_data(self, category: str, *, limit: int = 1000) -> int:
+        """Service role: one retention purge batch of ``category``; repeat until it returns < ``limit``."""
+        return await self._one(sql.PURGE_PERSONAL_DATA, {"category": category, "limit": limit}, scalar_row)
+
     # --- moderation -----------------------------------------------------------------------------------------
 
     async def sanction_user(
@@ -1659,29 +1682,6 @@ class _AsyncApi:
         amount: int,
         *,
         idempotency_key: str,
-    # --- privacy: erasure and retention ---------------------------------------------------------------------
-
-    async def request_erasure(self, *, reason: str | None = None) -> Erasure:
-        """The acting user's own erasure, through a session opened by a recent login
-        (``api.request_erasure``)."""
-        return await self._one(sql.REQUEST_ERASURE, {"reason": reason}, class_row(Erasure))
-
-    async def erase_user(self, user_id: Id, reason: str) -> Erasure:
-        """Admins: erase a user's personal data (``api.erase_user``)."""
-        return await self._one(sql.ERASE_USER, {"user_id": user_id, "reason": reason}, class_row(Erasure))
-
-    async def list_erasures(self, *, after: Id | None = None, limit: int = 1000) -> list[Erasure]:
-        """Service role: the erasure log in id order, ``limit`` rows after ``after``."""
-        return await self._fetch(sql.LIST_ERASURES, {"after": after, "limit": limit}, class_row(Erasure))
-
-    async def replay_erasure(self, entry: Erasure | Mapping[str, Any]) -> ErasureReplay:
-        """Service role: re-apply one exported erasure after restoring an older backup."""
-        return await self._one(sql.REPLAY_ERASURE, {"entry": _erasure_entry(entry)}, class_row(ErasureReplay))
-
-    async def purge_personal_data(self, category: str, *, limit: int = 1000) -> int:
-        """Service role: one retention purge batch of ``category``; repeat until it returns < ``limit``."""
-        return await self._one(sql.PURGE_PERSONAL_DATA, {"category": category, "limit": limit}, scalar_row)
-
         stream_id: Id | None = None,
         message: str | None = None,
         is_anonymous: bool = False,
