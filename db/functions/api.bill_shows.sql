@@ -109,8 +109,9 @@ BEGIN
     IF v_take > 0 THEN
         BEGIN
             PERFORM api.capture_hold(v_hold.id, v_take, format('show:%s:%s', v_part.id, v_part.billed_tokens + v_take));
-        EXCEPTION WHEN SQLSTATE 'LP003' OR SQLSTATE 'LP108' OR SQLSTATE 'LP100' OR SQLSTATE 'LP107' THEN
-            -- The host may not be paid now (deleted, suspended, banned) or the viewer cannot pay (a clawback put
+        EXCEPTION WHEN SQLSTATE 'LP003' OR SQLSTATE 'LP108' OR SQLSTATE 'LP135' OR SQLSTATE 'LP100'
+                    OR SQLSTATE 'LP107' THEN
+            -- The host may not be paid now (deleted, suspended, banned, identity verification lapsed) or the viewer cannot pay (a clawback put
             -- them in debt): nothing more is billed, and the viewer is out and settled below, so one refusal
             -- never holds up the billing of everyone after them.
             v_outcome := format('not billed (%s)', SQLSTATE);

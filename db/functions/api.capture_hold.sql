@@ -55,6 +55,9 @@ BEGIN
     IF lp.sanctioned(v_hold.payee_id) THEN
         PERFORM lp.refuse_payee('LP108');
     END IF;
+    IF lp.kyc_refusal(v_hold.payee_id) IS NOT NULL THEN
+        PERFORM lp.refuse_payee('LP135');  -- the KYC gate: a performer whose verification lapsed is not paid
+    END IF;
 
     v_fee := lp.fee_for(p_amount);
     INSERT INTO lp.hold_captures (hold_id, amount, fee_amount, transaction_id, idempotency_key)
@@ -80,6 +83,6 @@ BEGIN
     RETURN v_capture;
 END
 $$;
-COMMENT ON FUNCTION api.capture_hold(uuid, bigint, text) IS 'The payee (or the back office with nobody acting, e.g. per-minute billing) takes p_amount of what an open hold still reserves: one ledger transaction, holder -amount (releasing as much reserved), payee +(amount - fee), platform fee wallet +fee (lp.fee_for, rounded down). Partial and repeated captures; the hold becomes captured when nothing is left. Idempotent per hold and key. LP001 nobody acting and not the service role, LP002 the holder, LP003 unknown or not visible hold (or payee deleted), LP018 key, LP103 amount not positive or above money.max_tokens, LP106 key reused with another amount, LP107 holder in debt, LP108 payee sanctioned, LP109 hold not open (captured, released or expired), LP110 more than remains.';
+COMMENT ON FUNCTION api.capture_hold(uuid, bigint, text) IS 'The payee (or the back office with nobody acting, e.g. per-minute billing) takes p_amount of what an open hold still reserves: one ledger transaction, holder -amount (releasing as much reserved), payee +(amount - fee), platform fee wallet +fee (lp.fee_for, rounded down). Partial and repeated captures; the hold becomes captured when nothing is left. Idempotent per hold and key. LP001 nobody acting and not the service role, LP002 the holder, LP003 unknown or not visible hold (or payee deleted), LP018 key, LP103 amount not positive or above money.max_tokens, LP106 key reused with another amount, LP107 holder in debt, LP108 payee sanctioned, LP135 payee without a valid identity verification (lp.kyc_refusal), LP109 hold not open (captured, released or expired), LP110 more than remains.';
 REVOKE ALL ON FUNCTION api.capture_hold(uuid, bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.capture_hold(uuid, bigint, text) TO livepanty_app, livepanty_service;

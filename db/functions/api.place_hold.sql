@@ -35,10 +35,11 @@ BEGIN
     END IF;
     PERFORM lp.assert_sanction_allows(v_holder, 'hold');  -- LP022 suspension or ban, LP150 tip_block
     -- Who may be paid: the rule of api.tip and api.tip_many (LP101 self, LP003 unknown, LP102 not a performer,
-    -- LP108 sanctioned, LP124 blocked by the performer).
+    -- LP108 sanctioned, LP135 no valid identity verification, LP124 blocked by the performer).
     SELECT lp.payee_refusal(v_holder, p_payee_id, u.id IS NOT NULL, u.role, lp.sanctioned(u.id),
                             EXISTS (SELECT 1 FROM lp.performer_blocks AS b
-                                     WHERE b.performer_id = u.id AND b.blocked_id = v_holder)) INTO v_refusal
+                                     WHERE b.performer_id = u.id AND b.blocked_id = v_holder),
+                            lp.kyc_refusal_from(u.kyc_valid_until)) INTO v_refusal
       FROM (SELECT 1) AS one
       LEFT JOIN lp.users AS u ON u.id = p_payee_id AND u.deleted_at IS NULL;
     IF v_refusal IS NOT NULL THEN
@@ -87,6 +88,6 @@ BEGIN
     RETURN v_hold;
 END
 $$;
-COMMENT ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) IS 'The acting user reserves p_amount tokens of their available balance for a performer (purpose private_show, group_show, tip or other; optionally for the payee''s live stream) until now() + p_expires_in (default and maximum holds.max_minutes). No ledger entry: reserved grows on the holder''s main balance. Expired holds of the holder are released first; spending limits count the hold. Idempotent per holder and key (a replay with p_expires_in NULL compares against holds.max_minutes as it is now). LP001 nobody acting, LP003 payee or stream unknown, LP018 bad purpose, lifetime or key, LP022 holder suspended or banned, LP100 not enough available, LP101 self, LP102 payee not a performer, LP103 amount not positive or above money.max_tokens, LP104 stream not the payee''s live one, LP105 spending limit, LP106 key reused with other arguments, LP107 wallet in debt, LP108 payee sanctioned, LP124 the payee has blocked the holder, LP150 the holder is under a tip_block.';
+COMMENT ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) IS 'The acting user reserves p_amount tokens of their available balance for a performer (purpose private_show, group_show, tip or other; optionally for the payee''s live stream) until now() + p_expires_in (default and maximum holds.max_minutes). No ledger entry: reserved grows on the holder''s main balance. Expired holds of the holder are released first; spending limits count the hold. Idempotent per holder and key (a replay with p_expires_in NULL compares against holds.max_minutes as it is now). LP001 nobody acting, LP003 payee or stream unknown, LP018 bad purpose, lifetime or key, LP022 holder suspended or banned, LP100 not enough available, LP101 self, LP102 payee not a performer, LP103 amount not positive or above money.max_tokens, LP104 stream not the payee''s live one, LP105 spending limit, LP106 key reused with other arguments, LP107 wallet in debt, LP108 payee sanctioned, LP124 the payee has blocked the holder, LP135 the payee holds no valid identity verification (lp.kyc_refusal), LP150 the holder is under a tip_block.';
 REVOKE ALL ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) TO livepanty_app, livepanty_service;

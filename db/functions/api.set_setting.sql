@@ -60,6 +60,8 @@ BEGIN
            OR (p_key IN ('privacy.session_retention_days', 'privacy.reset_token_retention_days', 'privacy.viewer_retention_days',
                          'privacy.ip_retention_days', 'privacy.dismissed_report_retention_days') AND v_number NOT BETWEEN 1 AND 3650)
            OR (p_key = 'privacy.erasure_login_minutes' AND v_number NOT BETWEEN 1 AND 1440)
+           -- KYC gate (issue 9, section 1): 0 = an approval counts until its document expires.
+           OR (p_key = 'kyc.approval_valid_days' AND v_number NOT BETWEEN 0 AND 3650)
            OR (p_key = 'events.retention_days' AND v_number NOT BETWEEN 1 AND 3650) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP092', MESSAGE = format('%s is out of range', p_key);
         END IF;

@@ -36,7 +36,8 @@ BEGIN
            -- who may be paid: the rule of api.place_hold and api.tip_many too (inlined, costs a CASE)
            lp.payee_refusal(v_sender, p_recipient_id, u.id IS NOT NULL, u.role, lp.sanctioned(u.id),
                             EXISTS (SELECT 1 FROM lp.performer_blocks AS b
-                                     WHERE b.performer_id = u.id AND b.blocked_id = v_sender)) AS refusal,
+                                     WHERE b.performer_id = u.id AND b.blocked_id = v_sender),
+                            lp.kyc_refusal_from(u.kyc_valid_until)) AS refusal,
            EXISTS (SELECT 1 FROM lp.spending_limits AS l
                     WHERE l.user_id = v_sender
                       AND (l.limit_tokens IS NOT NULL OR l.pending_limit_tokens IS NOT NULL)) AS limited,
@@ -82,7 +83,7 @@ BEGIN
                                                                   ELSE ARRAY['tip', 'message'] END);
     END IF;
     IF c.refusal IS NOT NULL THEN
-        PERFORM lp.refuse_payee(c.refusal);  -- LP101 self, LP003 unknown, LP102 not a performer, LP108 sanctioned, LP124 blocked
+        PERFORM lp.refuse_payee(c.refusal);  -- LP101 self, LP003 unknown, LP102 not a performer, LP108 sanctioned, LP135 no valid KYC, LP124 blocked
     END IF;
     IF p_stream_id IS NOT NULL THEN
         IF c.stream IS NULL THEN
@@ -159,6 +160,6 @@ BEGIN
     RETURN v_tip;
 END
 $$;
-COMMENT ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) IS 'The acting user tips a performer: amount within tips.min_tokens..tips.max_tokens and at most money.max_tokens (LP103), optional live stream of the recipient (LP104 when it is not live), message (500 characters), anonymous flag. One ledger transaction: sender -amount, performer +(amount - fee), platform fee wallet +fee (fee rounded down). LP124 when the performer has blocked the sender. LP022 when the sender is suspended or banned, LP150 under a tip_block (or a mute, for a tip with a message). With a menu item of the recipient (p_menu_item_id), the amount is its price (LP003 not theirs, LP126 inactive, LP127 another amount). A tip naming a live stream counts toward its active goal; toward a refund_if_missed goal it waits in escrow (status escrowed) until api.settle_tip_goals pays it out or back. Idempotent per sender and key.';
+COMMENT ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) IS 'The acting user tips a performer: amount within tips.min_tokens..tips.max_tokens and at most money.max_tokens (LP103), optional live stream of the recipient (LP104 when it is not live), message (500 characters), anonymous flag. One ledger transaction: sender -amount, performer +(amount - fee), platform fee wallet +fee (fee rounded down). LP124 when the performer has blocked the sender, LP135 when the performer holds no valid identity verification (lp.kyc_refusal: never verified, or re-verification needed). LP022 when the sender is suspended or banned, LP150 under a tip_block (or a mute, for a tip with a message). With a menu item of the recipient (p_menu_item_id), the amount is its price (LP003 not theirs, LP126 inactive, LP127 another amount). A tip naming a live stream counts toward its active goal; toward a refund_if_missed goal it waits in escrow (status escrowed) until api.settle_tip_goals pays it out or back. Idempotent per sender and key.';
 REVOKE ALL ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) TO livepanty_app, livepanty_service;

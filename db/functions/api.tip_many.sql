@@ -138,7 +138,8 @@ BEGIN
                -- who may be paid: the rule of api.tip and api.place_hold (inlined, costs a CASE)
                lp.payee_refusal(s.user_id, t.recipient, ru.id IS NOT NULL, ru.role, lp.sanctioned(ru.id),
                                 EXISTS (SELECT 1 FROM lp.performer_blocks AS pb
-                                         WHERE pb.performer_id = ru.id AND pb.blocked_id = s.user_id)) AS refusal,
+                                         WHERE pb.performer_id = ru.id AND pb.blocked_id = s.user_id),
+                                lp.kyc_refusal_from(ru.kyc_valid_until)) AS refusal,
                EXISTS (SELECT 1 FROM lp.spending_limits AS sl
                         WHERE sl.user_id = s.user_id
                           AND (sl.limit_tokens IS NOT NULL OR sl.pending_limit_tokens IS NOT NULL))
@@ -167,7 +168,7 @@ BEGIN
                    WHEN char_length(c.message) > 500 OR c.key IS NULL OR char_length(c.key) > 128 THEN 'LP018'
                    WHEN c.old_tip IS NOT NULL THEN 'replay'
                    WHEN c.amount < v_min OR c.amount > v_max THEN 'LP103'
-                   -- LP101, LP003 (recipient), LP102, LP108, LP124: read once, then the stream and the limits
+                   -- LP101, LP003 (recipient), LP102, LP108, LP135, LP124: read once, then the stream and the limits
                    ELSE coalesce(c.refusal,
                                  CASE
                                      WHEN c.stream IS NOT NULL AND c.stream_found IS NULL THEN 'LP003'
@@ -381,7 +382,7 @@ BEGIN
     SELECT k, a_tip[k], a_sender[k], a_to[k], a_amount[k], a_fee[k], a_tx[k], a_at[k],
            a_err[k] IS NULL AND a_replay[k], left(a_err[k], 5),
            coalesce(CASE WHEN a_err[k] = 'LP003' AND a_to[k] IS NOT NULL THEN 'stream not found' END,
-                    lp.payee_refusal_message(a_err[k]),  -- LP101, LP003, LP102, LP108, LP124: as lp.refuse_payee words them
+                    lp.payee_refusal_message(a_err[k]),  -- LP101, LP003, LP102, LP108, LP124, LP135: as lp.refuse_payee words them
                     CASE a_err[k]
                         WHEN 'LP018' THEN 'malformed tip (fields: session_token, recipient_id, amount, idempotency_key, stream_id, message of at most 500 characters, is_anonymous, menu_item_id; key of 1 to 128 characters)'
                         WHEN 'LP003-menu' THEN 'menu item not found'

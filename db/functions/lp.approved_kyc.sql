@@ -6,9 +6,9 @@ AS $$
      WHERE k.user_id = p_user_id
        AND k.level = 'identity'
        AND k.status = 'approved'
-       AND (k.expires_at IS NULL OR k.expires_at > now())
+       AND lp.kyc_approval_end(k.reviewed_at, k.expires_at) > now()
      ORDER BY k.reviewed_at DESC, k.id DESC
      LIMIT 1
 $$;
-COMMENT ON FUNCTION lp.approved_kyc(uuid) IS 'The user''s most recently approved identity-level KYC verification that has not expired (expires_at NULL or in the future), or NULL. The one check payouts use (LP111 when NULL).';
+COMMENT ON FUNCTION lp.approved_kyc(uuid) IS 'The user''s most recently approved identity-level KYC verification that still counts (lp.kyc_approval_end in the future: its document unexpired, within kyc.approval_valid_days), or NULL: the verification a payout cites. The gate itself is lp.kyc_refusal.';
 REVOKE ALL ON FUNCTION lp.approved_kyc(uuid) FROM PUBLIC;

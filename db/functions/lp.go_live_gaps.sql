@@ -12,12 +12,12 @@ AS $$
      CROSS JOIN LATERAL (
             SELECT array_remove(ARRAY[
                        CASE WHEN u.deleted_at IS NOT NULL OR u.role <> 'performer' THEN 'not an active performer' END,
-                       CASE WHEN (lp.approved_kyc(u.id)).id IS NULL THEN 'no approved identity verification' END,
+                       lp.kyc_refusal(u.id),  -- the KYC gate: never verified, or re-verification needed
                        CASE WHEN lp.sanction_blocks(u.id, 'stream') THEN 'suspended, banned or blocked from streaming' END,
                        CASE WHEN NOT EXISTS (SELECT 1 FROM lp.stream_consents AS c
                                               WHERE c.stream_id = p_stream_id AND c.performer_id = u.id)
                             THEN 'no consent for this stream' END], NULL) AS gaps) AS g
      WHERE cardinality(g.gaps) > 0
 $$;
-COMMENT ON FUNCTION lp.go_live_gaps(uuid, uuid) IS 'The go-live gate of a stream: one line per performer on camera (the host, then each co-performer) who may not appear yet, naming what is missing: an active performer account, an approved and unexpired identity verification (lp.approved_kyc), no sanction in force that forbids going live (lp.sanction_blocks: a suspension, ban or stream_block), their consent for this stream. Empty when the stream may start.';
+COMMENT ON FUNCTION lp.go_live_gaps(uuid, uuid) IS 'The go-live gate of a stream: one line per performer on camera (the host, then each co-performer) who may not appear yet, naming what is missing: an active performer account, a valid identity verification (lp.kyc_refusal, the KYC gate: never verified, or re-verification needed), no sanction in force that forbids going live (lp.sanction_blocks: a suspension, ban or stream_block), their consent for this stream. Empty when the stream may start.';
 REVOKE ALL ON FUNCTION lp.go_live_gaps(uuid, uuid) FROM PUBLIC;

@@ -8,7 +8,8 @@ CREATE FUNCTION lp.payee_refusal(
     p_found      boolean,
     p_role       lp.user_role,
     p_sanctioned boolean,
-    p_blocked    boolean
+    p_blocked    boolean,
+    p_kyc        text
 ) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -18,8 +19,9 @@ AS $$
                WHEN p_found IS NOT TRUE THEN 'LP003'
                WHEN p_role IS DISTINCT FROM 'performer' THEN 'LP102'
                WHEN p_sanctioned IS NOT FALSE THEN 'LP108'
+               WHEN p_kyc IS NOT NULL THEN 'LP135'
                WHEN p_blocked IS NOT FALSE THEN 'LP124'
            END
 $$;
-COMMENT ON FUNCTION lp.payee_refusal(uuid, uuid, boolean, lp.user_role, boolean, boolean) IS 'Who may be paid, the one rule of api.tip, api.tip_many and api.place_hold: the LP code refusing p_payee_id as the payee of p_payer, or NULL when the payment may go ahead. LP101 the payer themselves, LP003 no such (undeleted) user (p_found false), LP102 not a performer (p_role), LP108 a suspension or ban in force (p_sanctioned: lp.sanctioned), LP124 the payee has blocked the payer (p_blocked: a row of lp.performer_blocks). The caller reads the user; lp.refuse_payee raises the code, lp.payee_refusal_message words it. Owner only.';
-REVOKE ALL ON FUNCTION lp.payee_refusal(uuid, uuid, boolean, lp.user_role, boolean, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION lp.payee_refusal(uuid, uuid, boolean, lp.user_role, boolean, boolean, text) IS 'Who may be paid, the one rule of api.tip, api.tip_many and api.place_hold: the LP code refusing p_payee_id as the payee of p_payer, or NULL when the payment may go ahead. LP101 the payer themselves, LP003 no such (undeleted) user (p_found false), LP102 not a performer (p_role), LP108 a suspension or ban in force (p_sanctioned: lp.sanctioned), LP135 no valid identity verification (p_kyc: the KYC gate''s reason, lp.kyc_refusal_from of the payee''s kyc_valid_until, NULL when verified), LP124 the payee has blocked the payer (p_blocked: a row of lp.performer_blocks). The caller reads the user; lp.refuse_payee raises the code, lp.payee_refusal_message words it. Owner only.';
+REVOKE ALL ON FUNCTION lp.payee_refusal(uuid, uuid, boolean, lp.user_role, boolean, boolean, text) FROM PUBLIC;

@@ -8,6 +8,7 @@ AS $$
                WHEN 'LP003' THEN 'payee not found'
                WHEN 'LP102' THEN 'only performers can be paid'
                WHEN 'LP108' THEN 'the payee cannot be paid now'
+               WHEN 'LP135' THEN 'the payee has no valid identity verification'
                WHEN 'LP124' THEN 'the performer has blocked this user'
            END
 $$;

@@ -11,5 +11,5 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = p_code, MESSAGE = v_message;
 END
 $$;
-COMMENT ON FUNCTION lp.refuse_payee(text) IS 'Raises a code of lp.payee_refusal (LP003, LP101, LP102, LP108, LP124) with its message (lp.payee_refusal_message); LP199 for any other code. Used by api.tip, api.place_hold and api.capture_hold.';
+COMMENT ON FUNCTION lp.refuse_payee(text) IS 'Raises a code of lp.payee_refusal (LP003, LP101, LP102, LP108, LP124, LP135) with its message (lp.payee_refusal_message); LP199 for any other code. Used by api.tip, api.place_hold and api.capture_hold.';
 REVOKE ALL ON FUNCTION lp.refuse_payee(text) FROM PUBLIC;

@@ -5,7 +5,10 @@
 -- stay in that file (created in its transaction and rolled back with it).
 --   tests.password()                      the password of every user made by tests.create_user
 --   tests.create_user(username, role)     a user through api.register_user / api.create_admin (moderators:
---                                         registered, then promoted directly); call as the superuser
+--                                         registered, then promoted directly); call as the superuser. A
+--                                         performer also gets an approved identity verification (the KYC gate
+--                                         of going live, earning and payouts, as tests.approve_kyc makes it)
+--                                         unless p_verified => false
 --   tests.user_id(username)               the id of a user (the active one first); works under any role
 --   tests.authenticate_as(username, role) for the rest of the transaction act as that platform user (NULL:
 --                                         nobody) under a database role (default livepanty_app), like the
@@ -23,7 +26,8 @@ GRANT USAGE ON SCHEMA tests TO PUBLIC;
 
 CREATE FUNCTION tests.password() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'Tr0ub4dor&3x' $$;
 
-CREATE FUNCTION tests.create_user(p_username text, p_role text DEFAULT 'viewer') RETURNS uuid
+CREATE FUNCTION tests.create_user(p_username text, p_role text DEFAULT 'viewer', p_verified boolean DEFAULT true)
+    RETURNS uuid
     LANGUAGE plpgsql AS $$
 DECLARE
     v_id uuid;
@@ -36,6 +40,10 @@ BEGIN
         IF p_role NOT IN ('viewer', 'performer') THEN
             UPDATE lp.users SET role = p_role::lp.user_role WHERE id = v_id;
         END IF;
+    END IF;
+    IF p_role = 'performer' AND p_verified THEN
+        INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, reviewed_at, expires_at)
+        VALUES (v_id, 'identity', 'approved', 'passport', 'DE', now(), now() + interval '1 year');
     END IF;
     RETURN v_id;
 END
