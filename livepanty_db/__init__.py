@@ -6,6 +6,7 @@ from livepanty_db.client import AsyncClient, AsyncTransaction, Client, Transacti
 from livepanty_db.errors import LivepantyError
 from livepanty_db.models import (
     Adjustment,
+    AppealQueueEntry,
     Authenticated,
     Bundle,
     EarningsSummary,
@@ -20,6 +21,7 @@ from livepanty_db.models import (
     LedgerTotals,
     LedgerViolation,
     LoginResult,
+    MySanction,
     OutboxMessage,
     Payment,
     Payout,
@@ -28,6 +30,7 @@ from livepanty_db.models import (
     Preferences,
     PublicProfile,
     Sanction,
+    SanctionAppeal,
     Session,
     SessionInfo,
     Setting,
@@ -62,6 +65,7 @@ from livepanty_db.models import (
 
 __all__ = [
     "Adjustment",
+    "AppealQueueEntry",
     "AsyncClient",
     "AsyncTransaction",
     "Authenticated",
@@ -80,6 +84,7 @@ __all__ = [
     "LedgerViolation",
     "LivepantyError",
     "LoginResult",
+    "MySanction",
     "OutboxMessage",
     "Payment",
     "Payout",
@@ -88,6 +93,7 @@ __all__ = [
     "Preferences",
     "PublicProfile",
     "Sanction",
+    "SanctionAppeal",
     "Session",
     "SessionInfo",
     "Setting",

@@ -65,6 +65,7 @@ from livepanty_db import events, sql
 from livepanty_db.errors import DatabaseError, LivepantyError, error_for_code, translate
 from livepanty_db.models import (
     Adjustment,
+    AppealQueueEntry,
     Authenticated,
     Bundle,
     EarningsSummary,
@@ -79,6 +80,7 @@ from livepanty_db.models import (
     LedgerTotals,
     LedgerViolation,
     LoginResult,
+    MySanction,
     OutboxMessage,
     PasswordChangeResult,
     Payment,
@@ -88,6 +90,7 @@ from livepanty_db.models import (
     Preferences,
     PublicProfile,
     Sanction,
+    SanctionAppeal,
     Session,
     SessionInfo,
     Setting,
@@ -454,14 +457,18 @@ class _Api:
         *,
         ends_at: datetime | None = None,
         report_id: Id | None = None,
+        review_on_expiry: bool = False,
     ) -> Sanction:
-        """Moderators and admins: warning, mute, suspension (needs ``ends_at``) or ban."""
+        """Moderators and admins: warning, mute, tip_block, stream_block, payout_hold, suspension (needs
+        ``ends_at``; ``review_on_expiry`` sends the account back to review when it ends) or ban
+        (``api.sanction_user``)."""
         params = {
             "user_id": user_id,
             "type": sanction_type,
             "reason": reason,
             "ends_at": ends_at,
             "report_id": report_id,
+            "review_on_expiry": review_on_expiry,
         }
         return self._one(sql.SANCTION_USER, params, class_row(Sanction))
 
@@ -469,6 +476,34 @@ class _Api:
         """Moderators and admins: lift a sanction early (``api.revoke_sanction``)."""
         params = {"sanction_id": sanction_id, "reason": reason}
         return self._one(sql.REVOKE_SANCTION, params, class_row(Sanction))
+
+    def my_sanctions(self, include_past: bool = False) -> list[MySanction]:
+        """The acting user's sanctions, newest first, with what each forbids and its appeal
+        (``api.my_sanctions``); by default those in force, still to start or with an appeal pending."""
+        return self._fetch(sql.MY_SANCTIONS, {"include_past": include_past}, class_row(MySanction))
+
+    def expire_sanctions(self, limit: int = 100) -> int:
+        """Service role job: ended review_on_expiry suspensions go back to the review queue, each once
+        (``api.expire_sanctions``); returns how many it handled."""
+        return self._one(sql.EXPIRE_SANCTIONS, {"limit": limit}, scalar_row)
+
+    def appeal_sanction(self, sanction_id: Id, statement: str) -> SanctionAppeal:
+        """The sanctioned user appeals one of their sanctions, once, within ``appeals.window_days``
+        (``api.appeal_sanction``): ``AlreadyAppealed`` (LP152), ``AppealWindowClosed`` (LP151)."""
+        params = {"sanction_id": sanction_id, "statement": statement}
+        return self._one(sql.APPEAL_SANCTION, params, class_row(SanctionAppeal))
+
+    def decide_appeal(self, appeal_id: Id, granted: bool, reasons: str) -> SanctionAppeal:
+        """A moderator or admin other than the sanction's issuer decides an appeal with reasons
+        (``api.decide_appeal``): granted lifts the sanction, denied keeps it."""
+        params = {"appeal_id": appeal_id, "granted": granted, "reasons": reasons}
+        return self._one(sql.DECIDE_APPEAL, params, class_row(SanctionAppeal))
+
+    def list_appeals(self, status: str | None = "pending", *, limit: int = 50) -> list[AppealQueueEntry]:
+        """Moderators and admins: the appeals queue, oldest first (``api.list_appeals``; ``status`` None:
+        all), each with ``may_decide`` for the reader."""
+        params = {"status": status, "limit": limit}
+        return self._fetch(sql.LIST_APPEALS, params, class_row(AppealQueueEntry))
 
     # --- settings -------------------------------------------------------------------------------------------
 
@@ -1630,14 +1665,18 @@ class _AsyncApi:
         *,
         ends_at: datetime | None = None,
         report_id: Id | None = None,
+        review_on_expiry: bool = False,
     ) -> Sanction:
-        """Moderators and admins: warning, mute, suspension (needs ``ends_at``) or ban."""
+        """Moderators and admins: warning, mute, tip_block, stream_block, payout_hold, suspension (needs
+        ``ends_at``; ``review_on_expiry`` sends the account back to review when it ends) or ban
+        (``api.sanction_user``)."""
         params = {
             "user_id": user_id,
             "type": sanction_type,
             "reason": reason,
             "ends_at": ends_at,
             "report_id": report_id,
+            "review_on_expiry": review_on_expiry,
         }
         return await self._one(sql.SANCTION_USER, params, class_row(Sanction))
 
@@ -1645,6 +1684,36 @@ class _AsyncApi:
         """Moderators and admins: lift a sanction early (``api.revoke_sanction``)."""
         params = {"sanction_id": sanction_id, "reason": reason}
         return await self._one(sql.REVOKE_SANCTION, params, class_row(Sanction))
+
+    async def my_sanctions(self, include_past: bool = False) -> list[MySanction]:
+        """The acting user's sanctions, newest first, with what each forbids and its appeal
+        (``api.my_sanctions``); by default those in force, still to start or with an appeal pending."""
+        return await self._fetch(sql.MY_SANCTIONS, {"include_past": include_past}, class_row(MySanction))
+
+    async def expire_sanctions(self, limit: int = 100) -> int:
+        """Service role job: ended review_on_expiry suspensions go back to the review queue, each once
+        (``api.expire_sanctions``); returns how many it handled."""
+        return await self._one(sql.EXPIRE_SANCTIONS, {"limit": limit}, scalar_row)
+
+    async def appeal_sanction(self, sanction_id: Id, statement: str) -> SanctionAppeal:
+        """The sanctioned user appeals one of their sanctions, once, within ``appeals.window_days``
+        (``api.appeal_sanction``): ``AlreadyAppealed`` (LP152), ``AppealWindowClosed`` (LP151)."""
+        params = {"sanction_id": sanction_id, "statement": statement}
+        return await self._one(sql.APPEAL_SANCTION, params, class_row(SanctionAppeal))
+
+    async def decide_appeal(self, appeal_id: Id, granted: bool, reasons: str) -> SanctionAppeal:
+        """A moderator or admin other than the sanction's issuer decides an appeal with reasons
+        (``api.decide_appeal``): granted lifts the sanction, denied keeps it."""
+        params = {"appeal_id": appeal_id, "granted": granted, "reasons": reasons}
+        return await self._one(sql.DECIDE_APPEAL, params, class_row(SanctionAppeal))
+
+    async def list_appeals(
+        self, status: str | None = "pending", *, limit: int = 50
+    ) -> list[AppealQueueEntry]:
+        """Moderators and admins: the appeals queue, oldest first (``api.list_appeals``; ``status`` None:
+        all), each with ``may_decide`` for the reader."""
+        params = {"status": status, "limit": limit}
+        return await self._fetch(sql.LIST_APPEALS, params, class_row(AppealQueueEntry))
 
     # --- settings -------------------------------------------------------------------------------------------
 

@@ -361,6 +361,25 @@ class ShowNotOffered(LivepantyError):
     code = "LP128"
 
 
+class SanctionForbids(LivepantyError):
+    """LP150: a sanction in force (mute, tip_block, stream_block, payout_hold) forbids this action; ``hint``
+    names the sanction (it may be appealed)."""
+
+    code = "LP150"
+
+
+class AppealWindowClosed(LivepantyError):
+    """LP151: the sanction is older than ``appeals.window_days``: it can no longer be appealed."""
+
+    code = "LP151"
+
+
+class AlreadyAppealed(LivepantyError):
+    """LP152: the sanction was already appealed (one appeal per sanction)."""
+
+    code = "LP152"
+
+
 class ErasureBlocked(LivepantyError):
     """LP170: the account has money in flight (open holds, payouts in progress, pending payments; ``detail``
     says which): it cannot be erased until they finish."""
@@ -454,6 +473,9 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         MenuItemUnavailable,
         MenuPriceMismatch,
         ShowNotOffered,
+        SanctionForbids,
+        AppealWindowClosed,
+        AlreadyAppealed,
         ErasureBlocked,
         RecentLoginRequired,
         LedgerInvariant,

@@ -121,7 +121,7 @@ class Preferences:
 
 @dataclass(frozen=True, slots=True)
 class Sanction:
-    """``lp.user_sanctions``: a warning, mute, suspension or ban."""
+    """``lp.user_sanctions``: a warning, mute, tip_block, stream_block, payout_hold, suspension or ban."""
 
     id: UUID
     user_id: UUID
@@ -139,6 +139,78 @@ class Sanction:
     #: Who issued / lifted it as users see it, e.g. ``'moderator #3f9a'`` (docs/api.md, "Staff labels").
     issued_by_label: str | None
     revoked_by_label: str | None
+    #: A suspension that sends the account back to review when it ends (api.expire_sanctions).
+    review_on_expiry: bool
+    expiry_handled_at: datetime | None
+    expiry_case_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class SanctionAppeal:
+    """``lp.sanction_appeals``: an appeal against a sanction and its decision."""
+
+    id: UUID
+    sanction_id: UUID
+    user_id: UUID
+    statement: str
+    #: pending, granted or denied.
+    status: str
+    #: Staff id: returned to the staff member who decides (api.decide_appeal); users read decided_by_label.
+    decided_by: UUID | None
+    decision_reasons: str | None
+    decided_at: datetime | None
+    created_at: datetime
+    decided_by_label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AppealQueueEntry:
+    """A row of ``api.list_appeals``: an appeal with its sanction, and whether the reader may decide it."""
+
+    appeal_id: UUID
+    sanction_id: UUID
+    user_id: UUID
+    username: str
+    sanction_type: str
+    sanction_reason: str
+    issued_by: UUID | None
+    starts_at: datetime
+    ends_at: datetime | None
+    in_force: bool
+    statement: str
+    status: str
+    created_at: datetime
+    decided_by: UUID | None
+    decided_at: datetime | None
+    decision_reasons: str | None
+    may_decide: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MySanction:
+    """A row of ``api.my_sanctions``: one of the acting user's sanctions, what it forbids, its appeal."""
+
+    sanction_id: UUID
+    sanction_type: str
+    reason: str
+    automated: bool
+    issued_by_label: str | None
+    starts_at: datetime
+    ends_at: datetime | None
+    in_force: bool
+    #: The actions it forbids (login, stream, tip, hold, payout, message).
+    forbids: list[str]
+    revoked_at: datetime | None
+    revoke_reason: str | None
+    #: Until when it may be appealed; None when it no longer may (appealed, lifted, window over).
+    appealable_until: datetime | None
+    appeal_id: UUID | None
+    appeal_status: str | None
+    appeal_statement: str | None
+    appealed_at: datetime | None
+    decided_at: datetime | None
+    decision_reasons: str | None
+    decided_by_label: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -985,6 +1057,7 @@ SQL_TYPES: dict[type, str] = {
     Authenticated: "api.authenticated",
     Preferences: "lp.user_preferences",
     Sanction: "lp.user_sanctions",
+    SanctionAppeal: "lp.sanction_appeals",
     Setting: "lp.settings",
     UserSummary: "api.user_summary",
     StreamSummary: "api.stream_summary",
@@ -1034,4 +1107,6 @@ SQL_FUNCTIONS: dict[type, str] = {
     StreamShow: "api.stream_shows",
     ShowBilling: "api.bill_shows",
     ErasureReplay: "api.replay_erasure",
+    AppealQueueEntry: "api.list_appeals",
+    MySanction: "api.my_sanctions",
 }

@@ -149,7 +149,8 @@ SELECT * FROM api.sanction_user(
     p_type      => %(type)s::text,
     p_reason    => %(reason)s::text,
     p_ends_at   => %(ends_at)s::timestamptz,
-    p_report_id => %(report_id)s::uuid)
+    p_report_id => %(report_id)s::uuid,
+    p_review_on_expiry => %(review_on_expiry)s::boolean)
 """
 
 REVOKE_SANCTION = """
@@ -157,6 +158,27 @@ SELECT * FROM api.revoke_sanction(
     p_sanction_id => %(sanction_id)s::uuid,
     p_reason      => %(reason)s::text)
 """
+
+MY_SANCTIONS = "SELECT * FROM api.my_sanctions(p_include_past => %(include_past)s::boolean)"
+
+EXPIRE_SANCTIONS = "SELECT api.expire_sanctions(p_limit => %(limit)s::integer)"
+
+# --- moderation: appeals ------------------------------------------------------------------------------------
+
+APPEAL_SANCTION = """
+SELECT * FROM api.appeal_sanction(
+    p_sanction_id => %(sanction_id)s::uuid,
+    p_statement   => %(statement)s::text)
+"""
+
+DECIDE_APPEAL = """
+SELECT * FROM api.decide_appeal(
+    p_appeal_id => %(appeal_id)s::uuid,
+    p_granted   => %(granted)s::boolean,
+    p_reasons   => %(reasons)s::text)
+"""
+
+LIST_APPEALS = "SELECT * FROM api.list_appeals(p_status => %(status)s::text, p_limit => %(limit)s::integer)"
 
 # --- settings -----------------------------------------------------------------------------------------------
 

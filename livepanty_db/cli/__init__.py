@@ -35,6 +35,8 @@ SUBCOMMAND_MODULES: list[str] = [
     "verify",
     "jobs",
     "privacy",
+    "sanctions",
+    "appeals",
     "values",
     "which",
 ]
