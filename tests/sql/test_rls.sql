@@ -14,7 +14,7 @@
 --            (inactive) beside the seeded ones, idempotency record ik1
 --   sessions ua-<user> for vera, victor, pia, mona, adam; one reset token (victor)
 BEGIN;
-SELECT plan(198);
+SELECT plan(199);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -199,6 +199,7 @@ BEGIN
         (v_s1, tests.user_id('pia'), '203.0.113.1'), (v_s1, tests.user_id('paul'), '203.0.113.2');
     INSERT INTO lp.stream_counters (stream_id, shard, current_viewers, unique_viewers) VALUES (v_s1, 1, 2, 2);
     INSERT INTO lp.performer_blocks (performer_id, blocked_id) VALUES (tests.user_id('paul'), tests.user_id('vera'));
+    INSERT INTO lp.erasures (user_id, via, requested_by, reason) VALUES (gen_random_uuid(), 'admin', tests.user_id('adam'), 'e1');
     INSERT INTO lp.stream_events (stream_id, kind) VALUES (v_s1, 'stream_started');
     INSERT INTO lp.stream_event_horizons (stream_id, tx, id) VALUES (v_s4, '1', 1);
     INSERT INTO lp.stream_viewers (stream_id, user_id) VALUES
@@ -496,6 +497,7 @@ SELECT set_eq(format('SELECT tests.labels(%L)', t),
                     'show_participants']) AS t;
 SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t1', 't2'], 'admin: anonymous tips too');
 SELECT throws_ok($$SELECT id FROM lp.password_reset_tokens$$, '42501', NULL, 'admin (through the app): password reset tokens are not readable');
+SELECT throws_ok($$SELECT id FROM lp.erasures$$, '42501', NULL, 'admin (through the app): the erasure log is not readable (api.list_erasures, back office)');
 SELECT set_eq($$SELECT username FROM api.user_summary$$, ARRAY['vera', 'victor', 'pia', 'paul', 'mona', 'adam'],
               'admin: api.user_summary shows every active user');
 SELECT results_eq($$SELECT username, balance, kyc_status FROM api.user_summary WHERE username IN ('vera', 'pia') ORDER BY username$$,
