@@ -18,7 +18,9 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_entry is not an exported erasure',
             DETAIL = SQLERRM;
     END;
-    IF p_entry IS NULL OR jsonb_typeof(p_entry) <> 'object' OR v_entry.id IS NULL OR v_entry.user_id IS NULL
+    IF p_entry IS NULL OR jsonb_typeof(p_entry) <> 'object' OR octet_length(p_entry::text) > 65536
+       OR v_entry.id IS NULL OR v_entry.user_id IS NULL OR char_length(v_entry.reason) > 1000
+       OR jsonb_typeof(coalesce(v_entry.erased, '{}')) <> 'object' OR jsonb_typeof(coalesce(v_entry.retained, '[]')) <> 'array'
        OR v_entry.via IS NULL OR v_entry.via NOT IN ('self', 'admin') OR v_entry.erased_at IS NULL
        OR v_entry.erased_at > now() THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_entry is not an exported erasure',

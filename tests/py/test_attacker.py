@@ -157,6 +157,12 @@ GATES: dict[str, str] = {
     "purge_stream_events": "service",
     "wake_stream_listeners": "service",
     "sweep_wallets": "service",
+    # privacy (issue 9, section 5): the user's own erasure, an admin's, the back office's log, replay and purges
+    "request_erasure": "user",
+    "erase_user": "admin",
+    "list_erasures": "service",
+    "replay_erasure": "service",
+    "purge_personal_data": "service",
     # the e-mail delivery service only (the outbox holds reset tokens)
     "claim_messages": "mailer",
     "mark_message_sent": "mailer",
