@@ -77,8 +77,8 @@ BEGIN
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('audit_entries', v_n);
 
-    -- Messages the user wrote: tip messages (and their copies in stream events), report descriptions, block
-    -- reasons; the content of their streams, goals and menu.
+    -- Messages the user wrote: tip messages (and their copies in stream events), report descriptions, appeal
+    -- statements, block reasons; the content of their streams, goals and menu.
     UPDATE lp.stream_events AS e SET payload = e.payload - 'message'
       FROM lp.tips AS t
      WHERE t.sender_id = p_user_id AND t.message IS NOT NULL
@@ -90,6 +90,10 @@ BEGIN
     UPDATE lp.reports AS r SET description = NULL WHERE r.reporter_id = p_user_id AND r.description IS NOT NULL;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('report_descriptions', v_n);
+
+    UPDATE lp.sanction_appeals AS a SET statement = 'erased' WHERE a.user_id = p_user_id AND a.statement <> 'erased';
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('appeal_statements', v_n);
 
     UPDATE lp.performer_blocks AS b SET reason = NULL
      WHERE (b.performer_id = p_user_id OR b.blocked_id = p_user_id) AND b.reason IS NOT NULL;

@@ -6,7 +6,7 @@
 -- Acceptance: erin, rich in data (sessions from two addresses with a device, an anonymous failed login and a
 -- reset request from her address, preferences, KYC with a document reference, a payment, tips with messages
 -- that name her, a viewer row, her own stream with consent, a goal, a menu item, tips received, a report she
--- wrote, a payout), asks for her erasure; then no text, citext, inet or jsonb column (or array of them) of any
+-- wrote, an appeal of a sanction, a payout), asks for her erasure; then no text, citext, inet or jsonb column (or array of them) of any
 -- table of schema lp, read from the catalog, holds her e-mail, username, display name, user agent or any of
 -- her addresses, and api.verify_ledger finds nothing.
 BEGIN;
@@ -117,7 +117,8 @@ $$;
 -- == Fixture ================================================================================================
 DO $$
 DECLARE
-    v_payment uuid;
+    v_payment  uuid;
+    v_sanction uuid;
 BEGIN
     PERFORM api.register_user('erin.private@example.org', 'erin_secret', tests.password(), DATE '1991-02-03',
                               'performer', 'Erin Display', 'DE', '192.0.2.77');
@@ -175,12 +176,18 @@ BEGIN
       FROM lp.kyc_verifications AS k WHERE k.user_id = tests.id('erin');
     INSERT INTO lp.reports (reporter_id, reported_user_id, reason, description)
     VALUES (tests.id('erin'), tests.user_id('vic'), 'harassment', 'vic was rude to erin_secret');
+    -- A warning she appealed (issue 9, section 3), her statement naming herself.
+    INSERT INTO lp.user_sanctions (id, user_id, sanction_type, reason, issued_by)
+    VALUES (gen_random_uuid(), tests.id('erin'), 'warning', 'spam in tip messages', tests.user_id('mona'))
+    RETURNING id INTO v_sanction;
+    INSERT INTO lp.sanction_appeals (sanction_id, user_id, statement)
+    VALUES (v_sanction, tests.id('erin'), 'I am erin_secret and I did nothing wrong');
 END
 $$;
 
 SELECT ok(ARRAY(SELECT tests.places(tests.erin_needles())) @> ARRAY['lp.users.email', 'lp.auth_sessions.ip_address',
               'lp.tips.message', 'lp.stream_events.payload', 'lp.audit_logs.ip_address', 'lp.streams.title',
-              'lp.stream_consents.ip_address', 'lp.reports.description',
+              'lp.stream_consents.ip_address', 'lp.reports.description', 'lp.sanction_appeals.statement',
               'lp.outbox.email', 'lp.stream_viewers.ip_address', 'lp.password_reset_tokens.requested_ip'],
           'fixture: erin''s personal data is in every place the scan should then find empty');
 SELECT is((SELECT count(*)::integer FROM api.verify_ledger()), 0, 'fixture: the ledger is clean');
