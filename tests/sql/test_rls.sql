@@ -14,7 +14,7 @@
 --            (inactive) beside the seeded ones, idempotency record ik1
 --   sessions ua-<user> for vera, victor, pia, mona, adam; one reset token (victor)
 BEGIN;
-SELECT plan(199);
+SELECT plan(204);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -58,6 +58,7 @@ BEGIN
         WHEN 'reports' THEN 'description'
         WHEN 'moderation_flags' THEN 'content_ref'
         WHEN 'user_sanctions' THEN 'reason'
+        WHEN 'sanction_appeals' THEN 'statement'
         WHEN 'audit_logs' THEN 'id'
         WHEN 'settings' THEN 'key'
         WHEN 'wallet_shards' THEN 'tests.wallet_owner(wallet_id) || '':'' || shard'
@@ -231,6 +232,8 @@ BEGIN
     VALUES (v_s1, tests.user_id('pia'), 'stream_video', 'f1', 'nsfw-v1', 'nudity', 0.9);
     INSERT INTO lp.user_sanctions (user_id, sanction_type, reason, issued_by)
     VALUES (tests.user_id('victor'), 'warning', 'x1', tests.user_id('mona'));
+    INSERT INTO lp.sanction_appeals (sanction_id, user_id, statement)
+    SELECT s.id, s.user_id, 'ap1' FROM lp.user_sanctions AS s WHERE s.reason = 'x1';
 
     -- token economy: vera holds 100 for pia (10 captured), vera's daily limit, an adjustment for victor,
     -- a retired bundle, a transition idempotency key
@@ -323,6 +326,7 @@ SELECT set_eq($$SELECT tests.labels('kyc_verifications')$$, ARRAY['kyc-vera'], '
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1'], 'viewer: only the reports they filed');
 SELECT is_empty($$SELECT tests.labels('moderation_flags')$$, 'viewer: no moderation flags');
 SELECT is_empty($$SELECT tests.labels('user_sanctions')$$, 'viewer: no sanctions (none of their own; victor''s is hidden)');
+SELECT is_empty($$SELECT tests.labels('sanction_appeals')$$, 'viewer: no appeals (victor''s is hidden)');
 SELECT is_empty($$SELECT tests.labels('audit_logs')$$, 'viewer: no audit trail, not even their own entries');
 SELECT is_empty($$SELECT tests.labels('settings')$$, 'viewer: no runtime settings');
 SELECT is_empty($$SELECT id FROM lp.wallets WHERE user_id = tests.user_id('victor')$$,
@@ -390,6 +394,7 @@ SELECT set_eq($$SELECT tests.labels('adjustments')$$, ARRAY['a1'], 'viewer: the 
 SELECT is_empty($$SELECT tests.labels('holds')$$, 'viewer: not another viewer''s hold');
 SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t2'], 'sender: sees their own anonymous tip');
 SELECT set_eq($$SELECT tests.labels('user_sanctions')$$, ARRAY['x1'], 'sanctioned user: sees their own sanction');
+SELECT set_eq($$SELECT tests.labels('sanction_appeals')$$, ARRAY['ap1'], 'appellant: sees their own appeal');
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r2'], 'reported user: sees the report they filed, not the one against them');
 SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['victor@s1', 'victor@s4'], 'viewer: their own viewing sessions in every stream');
 SELECT set_eq($$SELECT tests.labels('ledger')$$, ARRAY['p2:victor', 't2:victor'], 'viewer: their own ledger entries only');
@@ -423,6 +428,7 @@ SELECT set_eq($$SELECT tests.labels('kyc_verifications')$$, ARRAY['kyc-pia'], 'p
 SELECT is_empty($$SELECT tests.labels('reports')$$, 'performer: not the report filed against them');
 SELECT is_empty($$SELECT tests.labels('moderation_flags')$$, 'performer: not the moderation flag on their stream');
 SELECT is_empty($$SELECT tests.labels('user_sanctions')$$, 'performer: no sanctions');
+SELECT is_empty($$SELECT tests.labels('sanction_appeals')$$, 'performer: no appeals');
 SELECT is_empty($$SELECT tests.labels('audit_logs')$$, 'performer: no audit trail');
 SELECT is_empty($$SELECT tests.labels('settings')$$, 'performer: no runtime settings');
 SELECT is_empty($$SELECT id FROM lp.tips WHERE is_anonymous$$, 'recipient: no anonymous tip, even asked for directly');
@@ -470,6 +476,7 @@ SELECT is_empty($$SELECT tests.labels('kyc_verifications')$$, 'moderator: NOT th
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1', 'r2'], 'moderator: every report');
 SELECT set_eq($$SELECT tests.labels('moderation_flags')$$, ARRAY['f1'], 'moderator: every moderation flag');
 SELECT set_eq($$SELECT tests.labels('user_sanctions')$$, ARRAY['x1'], 'moderator: every sanction');
+SELECT set_eq($$SELECT tests.labels('sanction_appeals')$$, ARRAY['ap1'], 'moderator: every appeal');
 SELECT is_empty($$SELECT tests.labels('audit_logs')$$, 'moderator: NOT the audit trail');
 SELECT is_empty($$SELECT tests.labels('settings')$$, 'moderator: no runtime settings');
 SELECT is_empty($$SELECT tests.labels('holds')$$, 'moderator: no holds of others');
@@ -491,7 +498,7 @@ SELECT set_eq(format('SELECT tests.labels(%L)', t),
               format('admin: every row of lp.%s', t))
   FROM unnest(ARRAY['users', 'user_preferences', 'auth_sessions', 'wallets', 'ledger', 'tips', 'payments',
                     'payouts', 'streams', 'stream_viewers', 'kyc_verifications', 'reports', 'moderation_flags',
-                    'user_sanctions', 'audit_logs', 'settings', 'wallet_shards', 'token_bundles', 'holds',
+                    'user_sanctions', 'sanction_appeals', 'audit_logs', 'settings', 'wallet_shards', 'token_bundles', 'holds',
                     'hold_captures', 'spending_limits', 'adjustments', 'stream_performers', 'stream_consents',
                     'performer_blocks', 'tip_menu_items', 'tip_goals', 'show_prices', 'shows',
                     'show_participants']) AS t;
