@@ -125,6 +125,13 @@ GATES: dict[str, str] = {
     "list_users": "staff",
     "sanction_user": "staff",
     "revoke_sanction": "staff",
+    # sanctions and appeals (issue 9, section 3): the sanctioned user appeals and reads their own; another
+    # moderator decides; the back office runs the expiry job
+    "appeal_sanction": "user",
+    "my_sanctions": "user",
+    "list_appeals": "staff",
+    "decide_appeal": "staff",
+    "expire_sanctions": "service",
     # admins
     "set_user_role": "admin",
     "refund_show": "admin",
@@ -150,6 +157,7 @@ GATES: dict[str, str] = {
     "mark_payout_paid": "service",
     "mark_payout_failed": "service",
     "expire_holds": "service",
+    "expire_kyc_approvals": "service",
     "check_stream_key": "service",
     "sweep_viewers": "service",
     "settle_tip_goals": "service",
@@ -193,7 +201,7 @@ class World:
 
 
 @pytest.fixture
-def world(db_url: str) -> Iterator[World]:
+def world(db_url: str, seed: Any) -> Iterator[World]:
     login = f"lp_attacker_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(pgsql.SQL("CREATE ROLE {} LOGIN IN ROLE livepanty_app").format(pgsql.Identifier(login)))
@@ -212,6 +220,7 @@ def world(db_url: str) -> Iterator[World]:
         ).id
         with dba.acting_as(ids["admin"], reason="test setup") as tx:
             tx.set_user_role(ids["moderator"], "moderator")
+        seed.approve_kyc(ids["performer"])  # the KYC gate of being paid
         tokens = {name: dba.login(f"{name}_u", PASSWORD).token for name in ids}
     try:
         yield World(db_url, make_conninfo(db_url, user=login), ids, tokens)
