@@ -417,6 +417,26 @@ def _show_wallets(service: Client, admin_id: UUID, people: dict[str, UUID]) -> N
     )
 
 
+def _erasure(app: Client, service: Client) -> None:
+    _heading("a user leaves: the right to erasure (api.request_erasure through a fresh login)")
+    leaver = app.register_user(
+        email="demo-leaver@example.com",
+        username="demo_leaver",
+        password=DEMO_PASSWORD,
+        date_of_birth=date(1992, 7, 1),
+        ip_address="198.51.100.77",
+    )
+    session = app.login("demo_leaver", DEMO_PASSWORD, ip_address="198.51.100.77", user_agent="demo/1.0")
+    with app.session(session.token) as tx:
+        erasure = tx.request_erasure(reason="demo: closing my account")
+    erased = ", ".join(f"{k} {v}" for k, v in sorted(erasure.erased.items()) if v)
+    print(f"{leaver.username} ({leaver.id}) erased at {erasure.erased_at:%H:%M:%S} UTC: {erased}")
+    kept = ", ".join(k["category"] for k in erasure.retained) or "none (no money, KYC or consent)"
+    print(f"records kept: {kept}")
+    logged = [e for e in service.list_erasures(limit=100000) if e.user_id == leaver.id]
+    print(f"the erasure log (livepanty-db privacy log) holds {len(logged)} row for that id, no erased value")
+
+
 def _verify(service: Client) -> None:
     _heading("ledger verification (api.verify_ledger and api.ledger_totals as livepanty_service)")
     with service.transaction() as tx:
@@ -491,6 +511,7 @@ def run(dsn: str) -> None:
         for token in (vera, paula):
             with app.session(token) as tx:
                 tx.revoke_session()
+        _erasure(app, service)
         _verify(service)
 
 

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
-from livepanty_db import AsyncClient, Client, Erasure, ErasureReplay, new_idempotency_key
+from livepanty_db import AsyncClient, Client, Erasure, ErasureReplay, demo, new_idempotency_key
 from livepanty_db.cli import main
 from livepanty_db.errors import (
     ErasureBlocked,
@@ -171,3 +171,17 @@ def test_cli_request_erase_log_and_purge(db_url: str, people: dict[str, Any]) ->
     bad = cli(db_url, "privacy", "purge", "--category", "everything")
     assert bad.exit_code == 2
     assert "retention_category" in bad.stderr
+
+
+def test_the_demo_erases_a_leaver_on_every_run(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo's erasure step (livepanty_db.demo, run after the rest of the demo): the demo runs repeatedly
+    on one database, and each run registers and erases a new leaver."""
+    with Client(db_url, role="livepanty_app") as app, Client(db_url, role="livepanty_service") as service:
+        for _ in range(2):
+            demo._erasure(app, service)
+            out = capsys.readouterr().out
+            assert "demo_leaver" in out
+            assert "holds 1 row for that id" in out
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute("SELECT count(*) FROM lp.users WHERE email = 'demo-leaver@example.com'").fetchone()
+    assert row == (0,), "both leavers' e-mail addresses are gone"
