@@ -79,7 +79,7 @@ BEGIN
         UPDATE lp.audit_logs AS a SET ip_address = NULL
          WHERE a.id IN (SELECT o.id FROM lp.audit_logs AS o
                          WHERE o.occurred_at < v_cutoff AND o.ip_address IS NOT NULL
-                         ORDER BY o.id LIMIT p_limit FOR UPDATE SKIP LOCKED);
+                         ORDER BY o.occurred_at LIMIT p_limit FOR UPDATE SKIP LOCKED);
         GET DIAGNOSTICS v_n = ROW_COUNT;
         v_count := v_count + v_n;
         PERFORM set_config('lp.scrub', '', true);

@@ -5,6 +5,8 @@ DELETE FROM lp.settings WHERE key IN ('privacy.financial_retention_years', 'priv
                                       'privacy.viewer_retention_days', 'privacy.ip_retention_days',
                                       'privacy.dismissed_report_retention_days', 'privacy.erasure_login_minutes');
 SET ROLE livepanty_owner;
+DROP INDEX lp.audit_logs_ip_idx, lp.audit_logs_ip_age_idx, lp.auth_sessions_ended_idx, lp.auth_sessions_ip_age_idx,
+    lp.stream_viewers_left_idx, lp.stream_viewers_ip_age_idx, lp.reports_dismissed_idx;
 DROP TRIGGER stream_consents_append_only ON lp.stream_consents;
 CREATE TRIGGER stream_consents_append_only BEFORE UPDATE OR DELETE ON lp.stream_consents
     FOR EACH ROW EXECUTE FUNCTION lp.reject_mutation();

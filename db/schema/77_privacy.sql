@@ -74,6 +74,16 @@ DROP TRIGGER stream_consents_append_only ON lp.stream_consents;
 CREATE TRIGGER stream_consents_append_only BEFORE UPDATE OR DELETE ON lp.stream_consents
     FOR EACH ROW EXECUTE FUNCTION lp.reject_mutation_unless_scrubbing('ip_address', 'user_agent');
 
+-- The retention purges read the oldest due rows of each category, and an erasure finds the anonymous audit rows
+-- made from the user's addresses: partial indexes keep both from scanning what was already purged.
+CREATE INDEX audit_logs_ip_idx ON lp.audit_logs (ip_address) WHERE ip_address IS NOT NULL;
+CREATE INDEX audit_logs_ip_age_idx ON lp.audit_logs (occurred_at) WHERE ip_address IS NOT NULL;
+CREATE INDEX auth_sessions_ended_idx ON lp.auth_sessions ((least(expires_at, coalesce(revoked_at, 'infinity'::timestamptz))));
+CREATE INDEX auth_sessions_ip_age_idx ON lp.auth_sessions (created_at) WHERE ip_address IS NOT NULL;
+CREATE INDEX stream_viewers_left_idx ON lp.stream_viewers (left_at) WHERE left_at IS NOT NULL;
+CREATE INDEX stream_viewers_ip_age_idx ON lp.stream_viewers (joined_at) WHERE ip_address IS NOT NULL;
+CREATE INDEX reports_dismissed_idx ON lp.reports (resolved_at) WHERE status = 'dismissed';
+
 RESET ROLE;
 
 -- As the migrating superuser (row level security is forced on lp.settings).
