@@ -788,6 +788,12 @@ class _Api:
         params = {"after": after, "limit": limit}
         return self._fetch(sql.LIST_PENDING_KYC, params, class_row(KycVerification))
 
+    def expire_kyc_approvals(self, limit: int = 1000) -> int:
+        """Service role job: mark expired up to ``limit`` approvals past their document expiry or
+        ``kyc.approval_valid_days`` (their performers need re-verification; live streams end), then recompute
+        gates a changed period left stale (``api.expire_kyc_approvals``); returns how many it handled."""
+        return self._one(sql.EXPIRE_KYC_APPROVALS, {"limit": limit}, scalar_row)
+
     # --- token economy: payouts -----------------------------------------------------------------------------
 
     def request_payout(self, tokens: int, method: str, *, idempotency_key: str) -> Payout:
@@ -2003,6 +2009,12 @@ class _AsyncApi:
         """Admins: the pending verifications, oldest first; ``after`` = last id of the previous page."""
         params = {"after": after, "limit": limit}
         return await self._fetch(sql.LIST_PENDING_KYC, params, class_row(KycVerification))
+
+    async def expire_kyc_approvals(self, limit: int = 1000) -> int:
+        """Service role job: mark expired up to ``limit`` approvals past their document expiry or
+        ``kyc.approval_valid_days`` (their performers need re-verification; live streams end), then recompute
+        gates a changed period left stale (``api.expire_kyc_approvals``); returns how many it handled."""
+        return await self._one(sql.EXPIRE_KYC_APPROVALS, {"limit": limit}, scalar_row)
 
     # --- token economy: payouts -----------------------------------------------------------------------------
 

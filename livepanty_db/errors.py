@@ -361,6 +361,13 @@ class ShowNotOffered(LivepantyError):
     code = "LP128"
 
 
+class PayeeNotVerified(LivepantyError):
+    """LP135: the performer holds no valid identity verification (never verified, or re-verification needed
+    after their approval expired): they cannot be paid (tips, holds, captures) until a new approval."""
+
+    code = "LP135"
+
+
 class SanctionForbids(LivepantyError):
     """LP150: a sanction in force (mute, tip_block, stream_block, payout_hold) forbids this action; ``hint``
     names the sanction (it may be appealed)."""
@@ -473,6 +480,7 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         MenuItemUnavailable,
         MenuPriceMismatch,
         ShowNotOffered,
+        PayeeNotVerified,
         SanctionForbids,
         AppealWindowClosed,
         AlreadyAppealed,

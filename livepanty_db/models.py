@@ -751,6 +751,9 @@ class KycVerification:
     #: The reviewer as everyone may see them, e.g. ``'admin #3f9a'``; ``reviewed_by`` (the id) is None unless
     #: the caller is staff.
     reviewed_by_label: str | None
+    #: When an approval stopped counting (document expired, or ``kyc.approval_valid_days`` passed): the
+    #: performer needs re-verification (``api.expire_kyc_approvals``).
+    approval_ended_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -379,6 +379,7 @@ SELECT * FROM api.list_pending_kyc(
     p_after => %(after)s::uuid,
     p_limit => %(limit)s::integer)
 """
+EXPIRE_KYC_APPROVALS = "SELECT api.expire_kyc_approvals(p_limit => %(limit)s::integer)"
 
 # --- token economy: payouts ---------------------------------------------------------------------------------
 

@@ -18,8 +18,9 @@ BEGIN
     IF v_row.id IS NULL THEN
         RETURN;
     END IF;
-    -- An approval past its expires_at is reported as expired (the stored row keeps status approved).
-    IF v_row.status = 'approved' AND v_row.expires_at <= now() THEN
+    -- An approval that no longer counts (the KYC gate refuses: its document expired or kyc.approval_valid_days
+    -- passed) is reported as expired even before api.expire_kyc_approvals marks it: re-verification needed.
+    IF v_row.status = 'approved' AND lp.kyc_refusal(v_user) IS NOT NULL THEN
         v_row.status := 'expired';
     END IF;
     -- Users see who reviewed it as reviewed_by_label; only staff see the reviewer's id.
@@ -29,6 +30,6 @@ BEGIN
     RETURN NEXT v_row;
 END
 $$;
-COMMENT ON FUNCTION api.get_kyc_status(uuid) IS 'The latest KYC verification of the acting user (admins: of any user given by p_user_id, LP002 for others); no row when there is none. An approval whose expires_at has passed is returned with status expired. reviewed_by (the reviewer''s id) is NULL unless the caller is staff (moderator, admin); reviewed_by_label names the reviewer for everyone.';
+COMMENT ON FUNCTION api.get_kyc_status(uuid) IS 'The latest KYC verification of the acting user (admins: of any user given by p_user_id, LP002 for others); no row when there is none. An approval that no longer counts (lp.kyc_refusal: its document expired or kyc.approval_valid_days passed) is returned with status expired, as api.expire_kyc_approvals later stores it; approval_ended_at set means the user needs re-verification. reviewed_by (the reviewer''s id) is NULL unless the caller is staff (moderator, admin); reviewed_by_label names the reviewer for everyone.';
 REVOKE ALL ON FUNCTION api.get_kyc_status(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.get_kyc_status(uuid) TO livepanty_app, livepanty_service;

@@ -68,6 +68,19 @@ def expire_holds(ctx: click.Context, limit: int, until_done: bool) -> None:
     _run(ctx, "expire_holds", lambda client, n: client.expire_holds(limit=n), limit, until_done)
 
 
+@command.command("expire-kyc")
+@limit_option
+@until_done_option
+@click.pass_context
+@catalogued_errors
+def expire_kyc(ctx: click.Context, limit: int, until_done: bool) -> None:
+    """Expire identity verifications past their document expiry or kyc.approval_valid_days: their performers
+    need re-verification and their live streams end (api.expire_kyc_approvals)."""
+    _run(
+        ctx, "expire_kyc_approvals", lambda client, n: client.expire_kyc_approvals(limit=n), limit, until_done
+    )
+
+
 @command.command("sweep-viewers")
 @limit_option
 @until_done_option

@@ -104,9 +104,16 @@ def world(pg_server: Any, template_db: str) -> Iterator[World]:
                 ).id
             with dba.acting_as(ids["abe"], reason="test setup") as tx:
                 tx.adjust_balance(ids["vic"], 100_000, "test setup", idempotency_key="setup-vic")
-            with dba.acting_as(ids["vic"], reason="test setup") as tx:
-                tx.set_spending_limit("daily", 50_000)
-                hold = tx.place_hold(ids["pam"], 500, idempotency_key="setup-hold")
+        with psycopg.connect(dsn) as conn:  # pam's identity verification: the KYC gate of being paid
+            conn.execute(
+                "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
+                " reviewed_at, expires_at) VALUES (%s, 'identity', 'approved', 'passport', 'DE', now(),"
+                " now() + interval '1 year')",
+                [ids["pam"]],
+            )
+        with Client(dsn) as dba, dba.acting_as(ids["vic"], reason="test setup") as tx:
+            tx.set_spending_limit("daily", 50_000)
+            hold = tx.place_hold(ids["pam"], 500, idempotency_key="setup-hold")
         with psycopg.connect(dsn) as conn:
             bounds = dict(
                 conn.execute(

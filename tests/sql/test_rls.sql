@@ -170,8 +170,8 @@ DECLARE
 BEGIN
     PERFORM tests.create_user('vera');
     PERFORM tests.create_user('victor');
-    PERFORM tests.create_user('pia', 'performer');
-    PERFORM tests.create_user('paul', 'performer');
+    PERFORM tests.create_user('pia', 'performer', p_verified => false);  -- her KYC row is made below
+    PERFORM tests.create_user('paul', 'performer', p_verified => false);
     PERFORM tests.create_user('mona', 'moderator');
     PERFORM tests.create_user('adam', 'admin');
     FOREACH v_name IN ARRAY ARRAY['vera', 'victor', 'pia', 'mona', 'adam'] LOOP
