@@ -1,9 +1,9 @@
 """The KYC gate through the Python client (sync and async) and the CLI (``livepanty-db jobs expire-kyc``).
 
 The SQL rules are tested in SQL (tests/sql/test_kyc_gate.sql); this checks what the client and the CLI add:
-the typed refusal of a tip to a performer without a valid verification (PayeeNotVerified, LP135) and of a payout
-(KycRequired, LP111), the job's method (an int, service role only: PermissionDenied for the application), its
-command's output, and the model field approval_ended_at.
+the typed refusal of a tip to a performer without a valid verification (PayeeNotVerified, LP135) and of a
+payout (KycRequired, LP111), the job's method (an int, service role only: PermissionDenied for the
+application), its command's output, and the model field approval_ended_at.
 """
 
 from __future__ import annotations
