@@ -10,7 +10,7 @@
 -- table of schema lp, read from the catalog, holds her e-mail, username, display name, user agent or any of
 -- her addresses, and api.verify_ledger finds nothing.
 BEGIN;
-SELECT plan(91);
+SELECT plan(95);
 
 -- Helpers of this file (SECURITY DEFINER where they read past RLS):
 --   tests.places(needles)   every lp table.column (text, citext, inet, jsonb, arrays of them) holding a needle
@@ -293,11 +293,25 @@ SELECT results_eq(format($$SELECT via, requested_by, reason FROM api.erase_user(
                   format('VALUES (%L, %L::uuid, %L)', 'admin', tests.user_id('adam'), 'request by mail, ticket 7'),
                   'erase_user: an admin erases a deleted account (via admin, with the reason)');
 SELECT is_empty($$SELECT tests.places(ARRAY['olga@example.com', '198.51.100.5'])$$, 'and nothing of olga is findable');
+-- A performer on camera: the erasure takes her off the air.
+SELECT tests.clear_authentication();
+SELECT tests.remember('lily', tests.create_user('lily', 'performer'));
+SELECT tests.approve_kyc('lily');
+SELECT tests.authenticate_as('lily');
+SELECT tests.remember('ls', (api.schedule_stream('Lily live')).id);
+SELECT api.consent_to_stream(tests.id('ls'), '198.51.100.40');
+SELECT api.start_stream(tests.id('ls'));
+SELECT tests.authenticate_as('adam');
+SELECT results_eq(format($$SELECT (erased ->> 'streams_ended')::integer FROM api.erase_user(%L, 'legal order')$$, tests.id('lily')),
+                  $$VALUES (1)$$, 'erase_user: a performer who is live is taken off the air');
+SELECT tests.clear_authentication();
+SELECT results_eq($$SELECT status::text, title FROM lp.streams WHERE id = tests.id('ls')$$, $$VALUES ('ended', 'erased')$$,
+                  'her stream ended, its title erased');
 SELECT tests.clear_authentication();
 
 -- == The log and its replay =================================================================================
 SELECT set_config('role', 'livepanty_service', true);
-SELECT results_eq($$SELECT count(*)::integer FROM api.list_erasures()$$, $$VALUES (2)$$, 'list_erasures: the service reads the log');
+SELECT results_eq($$SELECT count(*)::integer FROM api.list_erasures()$$, $$VALUES (3)$$, 'list_erasures: the service reads the log');
 SELECT is_empty($$SELECT e.* FROM api.list_erasures() AS e WHERE strpos(lower(e::text), 'erin_secret') > 0 OR strpos(e::text, '192.0.2') > 0$$,
                 'the log holds no erased value');
 SELECT results_eq(format($$SELECT outcome FROM api.replay_erasure(%L)$$, (SELECT to_jsonb(e) FROM api.list_erasures() AS e WHERE e.user_id = tests.id('olga'))),
@@ -376,6 +390,15 @@ SELECT results_eq($$SELECT document_front_url, verified_date_of_birth, document_
                   $$VALUES (NULL::text, NULL::date, NULL::text, 'approved'::text)$$,
                   'kyc_records: the personal content is gone, the fact of the verification stays');
 SELECT isnt((tests.erasure(tests.id('erin'))).kyc_destroyed_at, NULL, 'kyc_records: the log records when');
+-- A restored backup missed the destruction of lily's KYC records that happened after it: the replay does it.
+SELECT set_config('role', 'livepanty_service', true);
+SELECT results_eq(format($$SELECT outcome FROM api.replay_erasure(%L)$$,
+                         (SELECT to_jsonb(e) || jsonb_build_object('kyc_destroyed_at', now()) FROM api.list_erasures() AS e
+                           WHERE e.user_id = tests.id('lily'))),
+                  $$VALUES ('kyc_destroyed')$$, 'replay_erasure: a KYC destruction the database missed is done (kyc_destroyed)');
+SELECT tests.clear_authentication();
+SELECT results_eq($$SELECT count(*) > 0, count(document_country)::integer FROM lp.kyc_verifications WHERE user_id = tests.id('lily')$$,
+                  $$VALUES (true, 0)$$, 'and her KYC records'' personal content is gone (the records stay)');
 SELECT results_eq($$SELECT (details ->> 'purged')::integer FROM lp.audit_logs WHERE action = 'privacy.purge' AND target_id = 'sessions'
                      ORDER BY id$$, $$VALUES (2), (2), (1)$$, 'every purge batch that did something is audited with its count');
 SELECT is((SELECT count(*) FROM lp.ledger)::text, tests.get('ledger', 'n'), 'the purges never touch the ledger');
