@@ -156,6 +156,14 @@ END
 $$;
 """
 
+# Every performer holds an approved identity verification (the KYC gate of being paid, issue 9), as an
+# admin's api.approve_kyc leaves it; the trigger on lp.kyc_verifications fills lp.users.kyc_valid_until.
+KYC_SQL = """
+INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, reviewed_at,
+                                  expires_at)
+SELECT u.id, 'identity', 'approved', 'passport', 'DE', now(), now() + interval '1 year'
+  FROM lp.users AS u WHERE u.role = 'performer'
+"""
 # A bench-only bundle, so that one purchase funds a viewer for any run length.
 BUNDLE_SQL = """
 INSERT INTO lp.token_bundles (code, tokens, price_minor) VALUES ('bench_funding', %(tokens)s, %(tokens)s)
@@ -490,6 +498,7 @@ def setup_bench_database(cluster: Cluster, viewers: int, performers: int) -> Non
             ):
                 conn.execute(USERS_SQL, {"prefix": prefix, "role": role, "count": count})
             conn.execute(PREFERENCES_AND_WALLETS_SQL)
+            conn.execute(KYC_SQL)
         log(f"created {viewers} viewers and {performers} performers in {time.monotonic() - started:.1f} s")
         started = time.monotonic()
         conn.execute(BUNDLE_SQL, {"tokens": FUNDING_TOKENS})
