@@ -9,21 +9,25 @@ CREATE FUNCTION lp.erase(
 AS $$
 DECLARE
     v_role    text;
+    v_deleted boolean;
     v_pending text[];
     v_ended   integer;
     v_erasure lp.erasures;
 BEGIN
     -- The user row first (FOR NO KEY UPDATE, as api.delete_user: a tip naming the user's stream key-shares it).
-    SELECT u.role::text INTO v_role FROM lp.users AS u WHERE u.id = p_user_id FOR NO KEY UPDATE;
+    SELECT u.role::text, u.deleted_at IS NOT NULL INTO v_role, v_deleted
+      FROM lp.users AS u WHERE u.id = p_user_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
     END IF;
     IF EXISTS (SELECT 1 FROM lp.erasures AS e WHERE e.user_id = p_user_id) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the user is already erased';
     END IF;
-    IF v_role IN ('moderator', 'admin') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'a staff account cannot be erased',
-            HINT = 'An admin changes the account''s role to viewer first (api.set_user_role); its moderation history stays.';
+    -- An active staff account is demoted first (the admin count and lock order of api.set_user_role stay in
+    -- one place); a deleted one (api.delete_user, which kept the last admin) may be erased as it is.
+    IF v_role IN ('moderator', 'admin') AND NOT v_deleted THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'an active staff account cannot be erased',
+            HINT = 'An admin changes the account''s role to viewer first (api.set_user_role), or deletes it; its moderation history stays.';
     END IF;
     -- Money in flight would have to be settled with a person nobody can reach any more: refuse until it is done.
     v_pending := ARRAY(
@@ -55,5 +59,5 @@ BEGIN
     RETURN v_erasure;
 END
 $$;
-COMMENT ON FUNCTION lp.erase(uuid, text, uuid, text) IS 'Owner only, the one erasure path of api.request_erasure and api.erase_user: locks the user, refuses an erased user or a staff account (LP004), money in flight (LP170: open holds, payouts in progress, pending payments), ends the user''s live streams, erases their personal data (lp.erase_personal_data), logs the erasure with what was erased and what is retained until when (lp.erasures), audits it.';
+COMMENT ON FUNCTION lp.erase(uuid, text, uuid, text) IS 'Owner only, the one erasure path of api.request_erasure and api.erase_user: locks the user, refuses an erased user or an active staff account (LP004; a deleted one may be erased), money in flight (LP170: open holds, payouts in progress, pending payments), ends the user''s live streams, erases their personal data (lp.erase_personal_data), logs the erasure with what was erased and what is retained until when (lp.erasures), audits it.';
 REVOKE ALL ON FUNCTION lp.erase(uuid, text, uuid, text) FROM PUBLIC;
