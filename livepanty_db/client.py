@@ -36,14 +36,21 @@ Design
   current password (also in-band). Such an in-band refusal does not abort the transaction: when it leaves a
   ``with`` block, the block's transaction is committed first (docs/errors.md: the failure counter, lockout
   and audit record must persist), then the exception propagates.
-* Built from a DSN, the client opens its connections itself (``autocommit`` outside explicit transactions,
-  ``prepare_threshold=None`` so it works behind pgbouncer in transaction mode) and keeps a couple idle for
-  reuse; :meth:`Client.close` closes them. Built from a ``psycopg_pool`` pool, it borrows a connection per
-  transaction and never closes the pool.
+* Built from a DSN, the client keeps its own ``psycopg_pool`` pool (``autocommit`` outside explicit
+  transactions, ``prepare_threshold=None`` so it works behind pgbouncer in transaction mode; at most
+  ``pool_size`` (16) connections, made on demand, each checked before it is handed out so that one the server
+  closed while idle is replaced instead of failing the next call); :meth:`Client.close` closes it. The first
+  use tries one direct connection, so a wrong DSN or an unreachable server raises ``ConnectionFailed``
+  (SQLSTATE 08001) at once. Built from a ``psycopg_pool`` pool, it borrows a connection per transaction and
+  never closes the pool (give it ``check=ConnectionPool.check_connection`` for the same robustness).
+* Failures that may pass (deadlock, serialization failure, lock or statement timeout, server restart, lost
+  connection) raise ``TransientError`` (``ConnectionFailed`` for connections), never a refusal class, with
+  ``sqlstate`` set; :mod:`livepanty_db.retry` retries them on request (safe for money calls: idempotency).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
@@ -59,10 +66,10 @@ import psycopg
 from psycopg import sql as pgsql
 from psycopg.rows import RowFactory, class_row, scalar_row, tuple_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from livepanty_db import events, sql
-from livepanty_db.errors import DatabaseError, LivepantyError, error_for_code, translate
+from livepanty_db.errors import DatabaseError, LivepantyError, connection_failed, error_for_code, translate
 from livepanty_db.models import (
     Adjustment,
     AppealQueueEntry,
@@ -131,8 +138,13 @@ T = TypeVar("T")
 Id = UUID | str
 #: An IP address as ipaddress object or text.
 IpAddress = IPv4Address | IPv6Address | str
-#: How many idle connections a DSN-built client keeps for reuse.
-MAX_IDLE_CONNECTIONS = 2
+#: The default size limit of a DSN-built client's own pool (connections are made on demand; idle ones above
+#: none are closed after psycopg_pool's max_idle, 10 minutes). ``Client(dsn, pool_size=N)`` changes it.
+MAX_POOL_SIZE = 16
+#: How long a DSN-built client waits for a pooled connection before ConnectionFailed (seconds).
+POOL_TIMEOUT = 30.0
+#: Isolation levels :meth:`Client.transaction` accepts (PostgreSQL's names, lower case).
+ISOLATION_LEVELS = ("read committed", "repeatable read", "serializable")
 #: How long a mailer's claim holds its messages by default (``api.claim_messages``' own default).
 DEFAULT_LEASE = timedelta(minutes=5)
 
@@ -206,12 +218,14 @@ def _connect_kwargs(extra: Mapping[str, Any] | None) -> dict[str, Any]:
     return {"autocommit": True, "prepare_threshold": None, **(extra or {})}
 
 
-def _reusable(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool:
-    return (
-        not conn.closed
-        and not conn.broken
-        and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-    )
+def _transaction_statement(isolation: str | None, read_only: bool) -> pgsql.SQL | None:
+    """``SET TRANSACTION ...`` for :meth:`Client.transaction`'s options (None: the server's defaults)."""
+    if isolation is not None and isolation not in ISOLATION_LEVELS:
+        raise ValueError(f"isolation must be one of {', '.join(ISOLATION_LEVELS)}, not {isolation!r}")
+    modes = [f"ISOLATION LEVEL {isolation.upper()}"] if isolation else []
+    if read_only:
+        modes.append("READ ONLY")
+    return pgsql.SQL("SET TRANSACTION " + ", ".join(modes)) if modes else None
 
 
 # ============================================================================================================
@@ -1290,6 +1304,25 @@ class Transaction(_Api):
         self.acting_user_id = self.authenticated.user_id
         return self.authenticated
 
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[Self]:
+        """A savepoint: when the block raises (a refusal, say), the work since the savepoint is rolled back
+        and the exception propagates, but the transaction stays usable, so code may catch the refusal after
+        the block and go on::
+
+            with client.session(token) as tx:
+                try:
+                    with tx.savepoint():
+                        tx.tip(..., idempotency_key=key)
+                except InsufficientFunds:
+                    ...                               # the tip did not happen; tx goes on and commits
+        """
+        try:
+            with self._connection().transaction():
+                yield self
+        except psycopg.Error as exc:  # RELEASE / ROLLBACK TO itself failed
+            raise translate(exc) from exc
+
     def _end(self) -> None:
         self._conn = None
 
@@ -1303,52 +1336,75 @@ class Client(_Api):
         *,
         role: str | None = None,
         connect_kwargs: Mapping[str, Any] | None = None,
+        pool_size: int = MAX_POOL_SIZE,
     ) -> None:
+        self._connect_kwargs = _connect_kwargs(connect_kwargs)
         if isinstance(source, ConnectionPool):
-            self._pool: ConnectionPool | None = source
+            self._pool: ConnectionPool = source
             self._conninfo: str | None = None
+            self._own_pool = False
         elif isinstance(source, str):
-            self._pool, self._conninfo = None, source
+            self._conninfo = source
+            # Our own pool: connections made on demand, each checked (a round trip) before it is handed out,
+            # so one the server closed while idle is replaced instead of failing the next call.
+            self._pool = ConnectionPool(
+                source,
+                kwargs=self._connect_kwargs,
+                min_size=0,
+                max_size=pool_size,
+                check=ConnectionPool.check_connection,
+                timeout=POOL_TIMEOUT,
+                open=False,
+                name="livepanty-db",
+            )
+            self._own_pool = True
         else:
             raise TypeError(
                 f"Client needs a DSN or a psycopg_pool.ConnectionPool, not {type(source).__name__}"
             )
         self.role = role
-        self._connect_kwargs = _connect_kwargs(connect_kwargs)
-        self._idle: list[psycopg.Connection[Any]] = []
+        self._opened = not self._own_pool
         self._lock = threading.Lock()
 
     # --- connections ----------------------------------------------------------------------------------------
 
+    def _open_pool(self) -> None:
+        """Open our own pool at first use, after one direct connection attempt: a wrong DSN or an unreachable
+        server is reported at once as ConnectionFailed (08001) with the driver's reason, instead of as a pool
+        timeout after POOL_TIMEOUT seconds."""
+        with self._lock:
+            if self._opened:
+                return
+            try:
+                psycopg.Connection.connect(self._conninfo or "", **self._connect_kwargs).close()
+            except psycopg.Error as exc:
+                raise translate(exc, connecting=True) from exc
+            self._pool.open()
+            self._opened = True
+
     @contextlib.contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
-        if self._pool is not None:
-            with self._pool.connection() as conn:
-                yield conn
-            return
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-        if conn is None:
-            try:
-                conn = psycopg.Connection.connect(self._conninfo or "", **self._connect_kwargs)
-            except psycopg.Error as exc:
-                raise translate(exc) from exc
+        if not self._opened:
+            self._open_pool()
+        try:
+            context = self._pool.connection()
+            conn = context.__enter__()
+        except PoolTimeout as exc:
+            raise connection_failed(exc) from exc
+        except psycopg.Error as exc:
+            raise translate(exc, connecting=True) from exc
         try:
             yield conn
-        finally:
-            with self._lock:
-                if _reusable(conn) and len(self._idle) < MAX_IDLE_CONNECTIONS:
-                    self._idle.append(conn)
-                    conn = None
-            if conn is not None:
-                conn.close()
+        except BaseException as exc:
+            if not context.__exit__(type(exc), exc, exc.__traceback__):
+                raise
+        else:
+            context.__exit__(None, None, None)
 
     def close(self) -> None:
-        """Close the idle connections the client opened (a pool given to the client stays open)."""
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        """Close the client's own pool (built from a DSN); a pool given to the client stays open."""
+        if self._own_pool:
+            self._pool.close()
 
     def __enter__(self) -> Self:
         return self
@@ -1359,17 +1415,23 @@ class Client(_Api):
     # --- transactions ---------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self, *, isolation: str | None = None, read_only: bool = False) -> Iterator[Transaction]:
         """A transaction with nobody acting (``SET LOCAL ROLE`` first when the client has a ``role``).
 
-        Commits when the block ends, rolls back when it raises; but an in-band refusal (a failed login or
-        password check) is committed before it propagates, so its failure counter and audit record persist.
+        ``isolation``: "read committed" (the server's default), "repeatable read" or "serializable";
+        ``read_only``: a READ ONLY transaction (e.g. a consistent chunked ``verify_ledger`` reads in one
+        "repeatable read" snapshot). Commits when the block ends, rolls back when it raises; but an in-band
+        refusal (a failed login or password check) is committed before it propagates, so its failure counter
+        and audit record persist. :meth:`Transaction.savepoint` lets a block catch a refusal and go on.
         """
+        mode = _transaction_statement(isolation, read_only)
         refusal: LivepantyError | None = None
         with self._connection() as conn:
             tx = Transaction(conn)
             try:
                 with conn.transaction():
+                    if mode is not None:
+                        tx._execute(mode)
                     if self.role:
                         tx._execute(_role_statement(self.role))
                     try:
@@ -1410,7 +1472,7 @@ class Client(_Api):
 
     def _listen_connection(self) -> psycopg.Connection[Any]:
         """A connection of its own for LISTEN (autocommit), to the client's database."""
-        conninfo = self._conninfo if self._pool is None else self._pool.conninfo
+        conninfo = self._conninfo if self._conninfo is not None else self._pool.conninfo
         return psycopg.Connection.connect(conninfo or "", **{**self._connect_kwargs, "autocommit": True})
 
     @contextlib.contextmanager
@@ -2517,6 +2579,15 @@ class AsyncTransaction(_AsyncApi):
         self.acting_user_id = self.authenticated.user_id
         return self.authenticated
 
+    @contextlib.asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[Self]:
+        """A savepoint (``async with tx.savepoint():``): see :meth:`Transaction.savepoint`."""
+        try:
+            async with self._connection().transaction():
+                yield self
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+
     def _end(self) -> None:
         self._conn = None
 
@@ -2530,45 +2601,72 @@ class AsyncClient(_AsyncApi):
         *,
         role: str | None = None,
         connect_kwargs: Mapping[str, Any] | None = None,
+        pool_size: int = MAX_POOL_SIZE,
     ) -> None:
+        self._connect_kwargs = _connect_kwargs(connect_kwargs)
         if isinstance(source, AsyncConnectionPool):
-            self._pool: AsyncConnectionPool | None = source
+            self._pool: AsyncConnectionPool = source
             self._conninfo: str | None = None
+            self._own_pool = False
         elif isinstance(source, str):
-            self._pool, self._conninfo = None, source
+            self._conninfo = source
+            self._pool = AsyncConnectionPool(
+                source,
+                kwargs=self._connect_kwargs,
+                min_size=0,
+                max_size=pool_size,
+                check=AsyncConnectionPool.check_connection,
+                timeout=POOL_TIMEOUT,
+                open=False,
+                name="livepanty-db",
+            )
+            self._own_pool = True
         else:
             raise TypeError(
                 f"AsyncClient needs a DSN or a psycopg_pool.AsyncConnectionPool, not {type(source).__name__}"
             )
         self.role = role
-        self._connect_kwargs = _connect_kwargs(connect_kwargs)
-        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._opened = not self._own_pool
+        self._open_lock: asyncio.Lock | None = None
 
-    @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        if self._pool is not None:
-            async with self._pool.connection() as conn:
-                yield conn
-            return
-        conn = self._idle.pop() if self._idle else None
-        if conn is None:
+    async def _open_pool(self) -> None:
+        """See :meth:`Client._open_pool`."""
+        if self._open_lock is None:
+            self._open_lock = asyncio.Lock()
+        async with self._open_lock:
+            if self._opened:
+                return
             try:
                 conn = await psycopg.AsyncConnection.connect(self._conninfo or "", **self._connect_kwargs)
             except psycopg.Error as exc:
-                raise translate(exc) from exc
+                raise translate(exc, connecting=True) from exc
+            await conn.close()
+            await self._pool.open()
+            self._opened = True
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        if not self._opened:
+            await self._open_pool()
+        try:
+            context = self._pool.connection()
+            conn = await context.__aenter__()
+        except PoolTimeout as exc:
+            raise connection_failed(exc) from exc
+        except psycopg.Error as exc:
+            raise translate(exc, connecting=True) from exc
         try:
             yield conn
-        finally:
-            if _reusable(conn) and len(self._idle) < MAX_IDLE_CONNECTIONS:
-                self._idle.append(conn)
-            else:
-                await conn.close()
+        except BaseException as exc:
+            if not await context.__aexit__(type(exc), exc, exc.__traceback__):
+                raise
+        else:
+            await context.__aexit__(None, None, None)
 
     async def close(self) -> None:
-        """Close the idle connections the client opened (a pool given to the client stays open)."""
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            await conn.close()
+        """Close the client's own pool (built from a DSN); a pool given to the client stays open."""
+        if self._own_pool:
+            await self._pool.close()
 
     async def __aenter__(self) -> Self:
         return self
@@ -2577,13 +2675,18 @@ class AsyncClient(_AsyncApi):
         await self.close()
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncTransaction]:
+    async def transaction(
+        self, *, isolation: str | None = None, read_only: bool = False
+    ) -> AsyncIterator[AsyncTransaction]:
         """A transaction with nobody acting; see :meth:`Client.transaction`."""
         refusal: LivepantyError | None = None
+        mode = _transaction_statement(isolation, read_only)
         async with self._connection() as conn:
             tx = AsyncTransaction(conn)
             try:
                 async with conn.transaction():
+                    if mode is not None:
+                        await tx._execute(mode)
                     if self.role:
                         await tx._execute(_role_statement(self.role))
                     try:
@@ -2616,7 +2719,7 @@ class AsyncClient(_AsyncApi):
 
     async def _listen_connection(self) -> psycopg.AsyncConnection[Any]:
         """A connection of its own for LISTEN (autocommit), to the client's database."""
-        conninfo = self._conninfo if self._pool is None else self._pool.conninfo
+        conninfo = self._conninfo if self._conninfo is not None else self._pool.conninfo
         return await psycopg.AsyncConnection.connect(
             conninfo or "", **{**self._connect_kwargs, "autocommit": True}
         )

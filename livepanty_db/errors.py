@@ -24,6 +24,8 @@ class LivepantyError(Exception):
     #: True for a refusal the API reported in its result (api.login, api.change_password) rather than raised:
     #: its transaction is sound and must be committed for the failure counter and audit record to persist.
     in_band: bool = False
+    #: True for :class:`TransientError` (the call may succeed if repeated); False for refusals and the rest.
+    transient: bool = False
 
     def __init__(
         self,
@@ -419,12 +421,20 @@ class DatabaseError(LivepantyError):
 
 
 class TransientError(DatabaseError):
-    """The call did not happen for a reason that may pass: a deadlock or serialization failure (class 40), a
-    lock or statement timeout (55P03, 57014), the server shutting down or restarting (57P01..57P03), a lost
-    connection (class 08). Nothing was changed (the transaction was rolled back); the same call with the same
-    idempotency key may be retried. (A connection the driver lost without any SQLSTATE is still a plain
-    :class:`DatabaseError`.)
+    """Not a refusal: the call did not happen for a reason that may pass: a deadlock or serialization failure
+    (class 40), a lock or statement timeout (55P03, 57014), the server shutting down or restarting
+    (57P01..57P03), a lost or impossible connection (class 08, :class:`ConnectionFailed`). ``sqlstate`` is
+    always set. The transaction was rolled back; when the outcome of a COMMIT is unknown (the connection died
+    during it) the call may or may not have happened, so retry money calls with the same idempotency key
+    (docs/api.md "Retrying"; :func:`livepanty_db.retry.call_with_retry`).
     """
+
+    transient = True
+
+
+class ConnectionFailed(TransientError):
+    """No connection to the database: it could not be opened (SQLSTATE 08001: bad host, refused, timeout,
+    authentication failure reported by the driver, no pooled connection in time) or was lost (08006)."""
 
 
 #: The one mapping table: catalogue code -> exception class (docs/errors.md).
@@ -504,7 +514,7 @@ POSTGRES_CLASSES: dict[str, type[LivepantyError]] = {
     "22": InvalidArgument,
     "23": ConstraintViolation,
     "40": TransientError,
-    "08": TransientError,
+    "08": ConnectionFailed,
 }
 
 
@@ -519,17 +529,38 @@ def class_for_sqlstate(sqlstate: str | None) -> type[LivepantyError]:
     return POSTGRES_CLASSES.get(sqlstate[:2], DatabaseError)
 
 
-def translate(exc: psycopg.Error) -> LivepantyError:
+#: SQLSTATEs given to connection failures the driver reports without one.
+CONNECTION_NOT_ESTABLISHED = "08001"
+CONNECTION_LOST = "08006"
+
+
+def translate(exc: psycopg.Error, *, connecting: bool = False) -> LivepantyError:
     """The :class:`LivepantyError` for a psycopg error, with ``exc`` as its ``__cause__``.
 
     Use as ``raise translate(exc) from exc`` (``__cause__`` is also set here, for callers that do not).
+    ``connecting``: the error came from opening a connection. An OperationalError without a SQLSTATE (the
+    driver's own report of a refused, unreachable or lost connection) becomes :class:`ConnectionFailed` with
+    08001 (while connecting) or 08006 (a connection that was open).
     """
     diag = exc.diag
     sqlstate = diag.sqlstate or getattr(exc, "sqlstate", None)
     message = diag.message_primary or str(exc).strip() or type(exc).__name__
-    error = class_for_sqlstate(sqlstate)(
-        message, sqlstate=sqlstate, detail=diag.message_detail, hint=diag.message_hint
-    )
+    if not sqlstate and (connecting or isinstance(exc, psycopg.OperationalError)):
+        error: LivepantyError = ConnectionFailed(
+            message, sqlstate=CONNECTION_NOT_ESTABLISHED if connecting else CONNECTION_LOST
+        )
+    else:
+        error = class_for_sqlstate(sqlstate)(
+            message, sqlstate=sqlstate, detail=diag.message_detail, hint=diag.message_hint
+        )
+    error.__cause__ = exc
+    return error
+
+
+def connection_failed(exc: BaseException) -> ConnectionFailed:
+    """:class:`ConnectionFailed` (08001) for a failure to get a connection that is not a psycopg error (a
+    pool's timeout)."""
+    error = ConnectionFailed(str(exc).strip() or type(exc).__name__, sqlstate=CONNECTION_NOT_ESTABLISHED)
     error.__cause__ = exc
     return error
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import click
-
-from livepanty_db.cli import main
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # this checkout's package, not whichever one is installed
+
+import click  # noqa: E402
+
+from livepanty_db.cli import main  # noqa: E402
+
 TARGET = REPO / "docs" / "cli.md"
 
 HEADER = """# livepanty-db command reference

@@ -348,7 +348,7 @@ def test_as_from_the_environment(populated: str, monkeypatch: pytest.MonkeyPatch
 def test_unreachable_database_is_an_error_not_a_traceback() -> None:
     result = cli("postgresql://127.0.0.1:1/nothing?connect_timeout=2", "users", "list", "--as", "boss")
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: ")
+    assert result.stderr.startswith("error [08001]: ")  # ConnectionFailed, with its SQLSTATE
 
 
 def test_users_send_reset_queues_a_mail_and_never_shows_the_token(populated: str) -> None:

@@ -77,7 +77,12 @@ def test_every_exception_class_is_mapped_or_generic() -> None:
         for _, obj in inspect.getmembers(errors, inspect.isclass)
         if issubclass(obj, errors.LivepantyError) and obj is not errors.LivepantyError
     }
-    generic = {errors.ConstraintViolation, errors.DatabaseError, errors.TransientError}
+    generic = {
+        errors.ConstraintViolation,
+        errors.DatabaseError,
+        errors.TransientError,
+        errors.ConnectionFailed,
+    }
     assert classes - generic == set(errors.ERRORS_BY_CODE.values())
 
 
@@ -128,21 +133,30 @@ def test_postgres_table_was_parsed() -> None:
         "55P03": "TransientError",
         "57014": "TransientError",
         "57P01": "TransientError",
-        "08xxx": "TransientError",
+        "08xxx": "ConnectionFailed",
     }
 
 
 @pytest.mark.parametrize("sqlstate", ["42883", "XX000", "53100", None])
 def test_anything_else_is_a_database_error(sqlstate: str | None) -> None:
-    exc = (
-        psycopg.errors.lookup(sqlstate)("boom")
-        if sqlstate
-        else psycopg.OperationalError("connection refused")
-    )
+    exc = psycopg.errors.lookup(sqlstate)("boom") if sqlstate else psycopg.InterfaceError("boom")
     translated = errors.translate(exc)
     assert type(translated) is errors.DatabaseError
+    assert not translated.transient
     assert translated.__cause__ is exc
-    assert translated.message == ("boom" if sqlstate else "connection refused")
+    assert translated.message == "boom"
+
+
+def test_a_connection_failure_without_sqlstate_is_transient_with_a_sqlstate() -> None:
+    exc = psycopg.OperationalError("connection refused")
+    opening = errors.translate(exc, connecting=True)
+    assert type(opening) is errors.ConnectionFailed
+    assert (opening.sqlstate, opening.transient, opening.message) == ("08001", True, "connection refused")
+    assert opening.__cause__ is exc
+    lost = errors.translate(psycopg.OperationalError("server closed the connection unexpectedly"))
+    assert (type(lost), lost.sqlstate) == (errors.ConnectionFailed, "08006")
+    assert isinstance(lost, errors.TransientError)
+    assert not errors.InsufficientFunds("no").transient
 
 
 def test_error_attributes_and_in_band_codes() -> None:

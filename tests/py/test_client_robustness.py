@@ -1,0 +1,206 @@
+"""The client survives what production does to connections, and tells failures that may pass (transient)
+from refusals: a connection the server closed while idle, a server that cannot be reached, a backend killed
+mid-transaction with an opt-in retry, transaction modes and savepoints."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date
+
+import psycopg
+import pytest
+
+from livepanty_db import AsyncClient, Client, errors, new_idempotency_key
+from livepanty_db.retry import backoff_delays, call_with_retry, call_with_retry_async
+
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"
+PASSWORD = "tulip garden 9"
+
+
+def backend_pid(client: Client) -> int:
+    with client.transaction() as tx:
+        return tx.fetch("SELECT pg_backend_pid()")[0][0]
+
+
+def terminate(db_url: str, pid: int) -> None:
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+
+
+def register(client: Client, name: str) -> uuid.UUID:
+    user = client.register_user(
+        email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth=date(1990, 1, 1)
+    )
+    return user.id
+
+
+def test_a_connection_killed_while_idle_is_replaced(db_url: str) -> None:
+    with Client(db_url, role="livepanty_app") as client:
+        first = backend_pid(client)
+        terminate(db_url, first)
+        # No 57P01 on the next call: the pool's check replaced the dead connection.
+        register(client, "after_kill")
+        assert backend_pid(client) != first
+
+
+def test_a_connection_killed_while_idle_is_replaced_async(db_url: str) -> None:
+    async def scenario() -> None:
+        async with AsyncClient(db_url, role="livepanty_app") as client:
+            async with client.transaction() as tx:
+                first = (await tx.fetch("SELECT pg_backend_pid()"))[0][0]
+            terminate(db_url, first)
+            adult = date(1990, 1, 1)
+            await client.register_user(
+                email="a@example.com", username="async_after", password=PASSWORD, date_of_birth=adult
+            )
+            async with client.transaction() as tx:
+                assert (await tx.fetch("SELECT pg_backend_pid()"))[0][0] != first
+
+    asyncio.run(scenario())
+
+
+def test_an_unreachable_server_is_a_connection_failure_not_a_refusal() -> None:
+    client = Client(UNREACHABLE)
+    with pytest.raises(errors.ConnectionFailed) as caught:
+        client.list_live_streams()
+    assert caught.value.sqlstate == "08001"
+    assert caught.value.transient
+    assert isinstance(caught.value, errors.TransientError)
+    client.close()
+
+    async def scenario() -> None:
+        async with AsyncClient(UNREACHABLE) as aclient:
+            with pytest.raises(errors.ConnectionFailed) as caught:
+                await aclient.list_live_streams()
+            assert caught.value.sqlstate == "08001"
+
+    asyncio.run(scenario())
+
+
+def test_a_killed_transaction_is_transient_and_the_retry_helper_finishes_it(db_url: str) -> None:
+    """The first attempt's backend is killed mid-transaction (57P01, nothing committed); call_with_retry runs
+    the whole transaction again on a fresh connection, with the same idempotency key."""
+    key = new_idempotency_key()
+    attempts: list[int] = []
+    with Client(db_url) as client:
+        user_id = register(client, "vera")
+
+        def attempt() -> int:
+            with client.transaction() as tx:
+                attempts.append(1)
+                tx.fetch(
+                    "INSERT INTO lp.audit_logs (action, target_type, target_id, details)"
+                    " VALUES ('test.retry', 'user', %s, jsonb_build_object('key', %s::text)) RETURNING id",
+                    [str(user_id), key],
+                )
+                if len(attempts) == 1:
+                    tx.fetch("SELECT pg_terminate_backend(pg_backend_pid())")
+                return len(attempts)
+
+        assert call_with_retry(attempt, base_delay=0.001) == 2
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute("SELECT count(*) FROM lp.audit_logs WHERE action = 'test.retry'").fetchone()
+    assert rows == (1,)  # the killed attempt left nothing behind
+
+
+def test_retry_helper_retries_only_transient_errors() -> None:
+    calls: list[str] = []
+
+    def flaky() -> str:
+        calls.append("x")
+        if len(calls) < 3:
+            raise errors.TransientError("deadlock detected", sqlstate="40P01")
+        return "done"
+
+    slept: list[float] = []
+    assert call_with_retry(flaky, sleep=slept.append) == "done"
+    assert len(calls) == 3
+    assert len(slept) == 2
+
+    def refused() -> None:
+        calls.append("r")
+        raise errors.InsufficientFunds("not enough tokens")
+
+    calls.clear()
+    with pytest.raises(errors.InsufficientFunds):
+        call_with_retry(refused, sleep=slept.append)
+    assert calls == ["r"]
+
+    def always() -> None:
+        raise errors.ConnectionFailed("down", sqlstate="08001")
+
+    with pytest.raises(errors.ConnectionFailed):
+        call_with_retry(always, attempts=3, sleep=lambda _: None)
+    assert all(0 <= d <= 0.4 for d in backoff_delays(6, 0.1, 0.4))
+    with pytest.raises(ValueError, match="attempts"):
+        backoff_delays(0, 0.1, 1)
+
+    async def aflaky() -> str:
+        calls.append("a")
+        if calls.count("a") < 2:
+            raise errors.TransientError("serialization failure", sqlstate="40001")
+        return "ok"
+
+    assert asyncio.run(call_with_retry_async(aflaky, base_delay=0.001)) == "ok"
+
+
+def test_transaction_modes(db_url: str) -> None:
+    with Client(db_url, role="livepanty_app") as client:
+        with client.transaction(isolation="repeatable read", read_only=True) as tx:
+            mode = tx.fetch(
+                "SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')"
+            )
+            assert mode == [("repeatable read", "on")]
+        with client.transaction(isolation="serializable") as tx:
+            assert tx.fetch("SELECT current_setting('transaction_isolation')") == [("serializable",)]
+        with client.transaction() as tx:
+            assert tx.fetch("SELECT current_setting('transaction_read_only')") == [("off",)]
+        # A write in a read-only transaction is refused by the server and changes nothing.
+        with pytest.raises(errors.DatabaseError) as caught, client.transaction(read_only=True) as tx:
+            tx.register_user(
+                email="ro@example.com", username="readonly", password=PASSWORD, date_of_birth=date(1990, 1, 1)
+            )
+        assert caught.value.sqlstate == "25006"
+        with pytest.raises(ValueError, match="isolation"), client.transaction(isolation="chaos"):
+            pass
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM lp.users WHERE username = 'readonly'").fetchone() == (0,)
+
+
+def test_a_savepoint_lets_a_block_catch_a_refusal_and_go_on(db_url: str) -> None:
+    with Client(db_url, role="livepanty_app") as client, client.transaction() as tx:
+        tx.register_user(
+            email="keep@example.com", username="keeper", password=PASSWORD, date_of_birth=date(1990, 1, 1)
+        )
+        with pytest.raises(errors.InvalidSession), tx.savepoint():
+            tx.register_user(
+                email="gone@example.com",
+                username="rolledback",
+                password=PASSWORD,
+                date_of_birth=date(1990, 1, 1),
+            )
+            tx.authenticate("not-a-token")
+        tx.register_user(
+            email="after@example.com", username="after", password=PASSWORD, date_of_birth=date(1990, 1, 1)
+        )
+    with psycopg.connect(db_url) as conn:
+        names = {r[0] for r in conn.execute("SELECT username::text FROM lp.users").fetchall()}
+    assert {"keeper", "after"} <= names
+    assert "rolledback" not in names
+
+    async def scenario() -> None:
+        async with AsyncClient(db_url, role="livepanty_app") as aclient, aclient.transaction() as tx:
+            with pytest.raises(errors.InvalidSession):
+                async with tx.savepoint():
+                    await tx.authenticate("not-a-token")
+            await tx.register_user(
+                email="async@example.com",
+                username="asyncafter",
+                password=PASSWORD,
+                date_of_birth=date(1990, 1, 1),
+            )
+
+    asyncio.run(scenario())
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM lp.users WHERE username = 'asyncafter'").fetchone() == (1,)
