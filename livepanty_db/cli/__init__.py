@@ -39,6 +39,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "appeals",
     "values",
     "which",
+    "doctor",
 ]
 
 

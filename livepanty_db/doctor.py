@@ -1,0 +1,395 @@
+"""``livepanty-db doctor``: is this database healthy for livepanty, and how is it doing?
+
+:func:`examine` runs every check against one database and returns :class:`Finding` rows, each ``ok``,
+``info``, ``warn`` or ``problem`` (a problem makes the command exit 1):
+
+* connection: server version, database, the connecting login and the roles it is a member of;
+* migrations: pending ones, applied ones whose file is gone;
+* drift: repeatable definitions (functions, views, policies) that differ from the files, found by migrating
+  a scratch database on the same server from the files and comparing the catalogs (nothing is applied to the
+  examined database, nothing locks it; needs CREATEDB, else reported as not checked);
+* extensions the schema needs (citext, pgcrypto), and pg_stat_statements when present;
+* pooler compatibility: settings pinned to the database or a role that a transaction-mode pooler would not
+  carry (``lp.*``, ``search_path``), and the timeouts that protect the server from clients that hang;
+* monitoring in brief (the seed's list): connections by state and age, the slowest statements (when
+  pg_stat_statements is installed), unused indexes and sequentially scanned big tables under ``lp``,
+  transaction rate over a one-second sample, database and largest table sizes with growth since the last run
+  (remembered in a small JSON file under the local home, ``$LIVEPANTY_HOME``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from livepanty_db import local, migrate
+
+#: Finding statuses, in increasing gravity; only "problem" fails the command.
+STATUSES = ("ok", "info", "warn", "problem")
+REQUIRED_EXTENSIONS = ("citext", "pgcrypto")
+#: An idle-in-transaction session older than this is worth a warning (it holds locks and snapshots).
+IDLE_IN_TRANSACTION_WARN_SECONDS = 300
+#: Tables under lp with at least this many live rows are "big" for the sequential-scan check.
+BIG_TABLE_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    status: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _connect(dsn: str) -> psycopg.Connection[Any]:
+    try:
+        return psycopg.connect(dsn, autocommit=True)
+    except psycopg.Error as exc:
+        raise migrate.MigrationError(f"cannot connect to the database: {exc}".strip()) from exc
+
+
+def examine(
+    dsn: str, *, drift: bool = True, sample_seconds: float = 1.0, state_dir: Path | None = None
+) -> list[Finding]:
+    """Every check against the database of ``dsn`` (see the module docstring)."""
+    findings: list[Finding] = []
+    with _connect(dsn) as conn:
+        findings += _connection(conn)
+        findings += _migrations(dsn)
+        findings += _extensions(conn)
+        findings += _pooler(conn)
+        findings += _activity(conn)
+        findings += _statements(conn)
+        findings += _indexes(conn)
+        findings += _rate(conn, sample_seconds)
+        findings += _sizes(conn, state_dir or local.default_home())
+        if drift:
+            findings += _drift(conn, dsn)
+        else:
+            findings.append(Finding("drift", "info", "not checked (--no-drift)"))
+    return findings
+
+
+def worst(findings: list[Finding]) -> str:
+    return max((f.status for f in findings), key=STATUSES.index, default="ok")
+
+
+# --- checks -------------------------------------------------------------------------------------------
+
+
+def _connection(conn: psycopg.Connection[Any]) -> list[Finding]:
+    version, database, login, superuser = conn.execute(
+        "SELECT current_setting('server_version'), current_database(), current_user,"
+        " (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+    ).fetchone()
+    roles = [
+        r[0]
+        for r in conn.execute(
+            "SELECT b.rolname FROM pg_roles AS b"
+            " WHERE b.rolname <> current_user AND pg_has_role(current_user, b.oid, 'MEMBER')"
+            " AND b.rolname NOT LIKE 'pg\\_%' ORDER BY 1"
+        ).fetchall()
+    ]
+    major = int(conn.info.server_version) // 10000
+    findings = [
+        Finding("server", "ok" if major >= 15 else "problem", f"PostgreSQL {version}, database {database}"),
+        Finding(
+            "login",
+            "info",
+            f"{login}{' (superuser)' if superuser else ''}; member of: {', '.join(roles) or 'no role'}",
+        ),
+    ]
+    return findings
+
+
+def _migrations(dsn: str) -> list[Finding]:
+    try:
+        states = migrate.status(dsn)
+    except migrate.MigrationError as exc:
+        return [Finding("migrations", "warn", f"not checked: {exc}")]
+    pending = [s.id for s in states if not s.applied]
+    orphans = [s.id for s in states if not s.has_file]
+    findings = [
+        Finding(
+            "migrations",
+            "problem" if pending else "ok",
+            f"{len(pending)} pending: {', '.join(pending)}" if pending else f"all {len(states)} applied",
+        )
+    ]
+    if orphans:
+        findings.append(Finding("migrations", "warn", f"applied without a file here: {', '.join(orphans)}"))
+    return findings
+
+
+def _extensions(conn: psycopg.Connection[Any]) -> list[Finding]:
+    installed = dict(conn.execute("SELECT extname, extversion FROM pg_extension").fetchall())
+    findings = []
+    for name in REQUIRED_EXTENSIONS:
+        if name in installed:
+            findings.append(Finding("extensions", "ok", f"{name} {installed[name]}"))
+        else:
+            findings.append(
+                Finding("extensions", "problem", f"{name} is not installed (migrate installs it)")
+            )
+    if "pg_stat_statements" in installed:
+        findings.append(
+            Finding("extensions", "info", f"pg_stat_statements {installed['pg_stat_statements']}")
+        )
+    else:
+        findings.append(
+            Finding("extensions", "info", "pg_stat_statements not installed: no slow-statement report")
+        )
+    return findings
+
+
+def _pooler(conn: psycopg.Connection[Any]) -> list[Finding]:
+    pinned = conn.execute(
+        "SELECT coalesce(r.rolname, '(every role)'), coalesce(d.datname, '(every database)'), s.setting"
+        " FROM pg_db_role_setting AS x CROSS JOIN LATERAL unnest(x.setconfig) AS s(setting)"
+        " LEFT JOIN pg_roles AS r ON r.oid = x.setrole LEFT JOIN pg_database AS d ON d.oid = x.setdatabase"
+        " WHERE (x.setdatabase = 0 OR d.datname = current_database())"
+        " AND (s.setting LIKE 'lp.%' OR s.setting LIKE 'search\\_path=%')"
+    ).fetchall()
+    findings = [
+        Finding(
+            "pooler",
+            "problem" if setting.startswith("lp.") else "warn",
+            f"{setting} pinned for role {role} on {db}: "
+            + (
+                "an acting identity is proven per transaction (api.authenticate), never set at role level"
+                if setting.startswith("lp.")
+                else "every function pins its own search_path; a pinned one only misleads ad-hoc sessions"
+            ),
+        )
+        for role, db, setting in pinned
+    ]
+    if not pinned:
+        findings.append(Finding("pooler", "ok", "no lp.* or search_path pinned to this database or a role"))
+    for name in ("idle_in_transaction_session_timeout", "statement_timeout"):
+        value = conn.execute("SELECT current_setting(%s)", [name]).fetchone()[0]
+        findings.append(
+            Finding(
+                "pooler",
+                "ok" if value not in ("0", "0ms") else "info",
+                f"{name} = {value}" + ("" if value not in ("0", "0ms") else " (unlimited; consider a bound)"),
+            )
+        )
+    return findings
+
+
+def _activity(conn: psycopg.Connection[Any]) -> list[Finding]:
+    rows = conn.execute(
+        "SELECT coalesce(state, 'unknown'), count(*)::int,"
+        " coalesce(max(extract(epoch FROM now() - coalesce(xact_start, state_change))), 0)::int"
+        " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    findings = [
+        Finding(
+            "connections",
+            "warn" if state == "idle in transaction" and age > IDLE_IN_TRANSACTION_WARN_SECONDS else "info",
+            f"{state}: {count} (oldest {age} s)",
+        )
+        for state, count, age in rows
+    ]
+    limit = conn.execute("SELECT current_setting('max_connections')::int").fetchone()[0]
+    used = conn.execute(
+        "SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend'"
+    ).fetchone()[0]
+    findings.append(
+        Finding(
+            "connections", "warn" if used > 0.8 * limit else "ok", f"{used} of max_connections {limit} in use"
+        )
+    )
+    return findings
+
+
+def _statements(conn: psycopg.Connection[Any]) -> list[Finding]:
+    where = conn.execute(
+        "SELECT n.nspname FROM pg_extension AS e JOIN pg_namespace AS n ON n.oid = e.extnamespace"
+        " WHERE e.extname = 'pg_stat_statements'"
+    ).fetchone()
+    if where is None:
+        return []
+    try:
+        with conn.transaction():
+            rows = conn.execute(
+                sql.SQL(
+                    "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 80), calls,"
+                    " round(mean_exec_time::numeric, 2)"
+                    " FROM {}.pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database()) ORDER BY mean_exec_time DESC LIMIT 5"
+                ).format(sql.Identifier(where[0]))
+            ).fetchall()
+    except psycopg.Error as exc:
+        return [Finding("slow statements", "info", f"not readable: {exc.diag.message_primary or exc}")]
+    return [
+        Finding("slow statements", "info", f"{ms} ms mean x {calls}: {query}") for query, calls, ms in rows
+    ]
+
+
+def _indexes(conn: psycopg.Connection[Any]) -> list[Finding]:
+    unused = conn.execute(
+        "SELECT s.relname || '.' || s.indexrelname FROM pg_stat_user_indexes AS s"
+        " JOIN pg_index AS i ON i.indexrelid = s.indexrelid"
+        " WHERE s.schemaname = 'lp' AND s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary"
+        " AND pg_relation_size(s.indexrelid) > 8192 * 16"
+        " ORDER BY pg_relation_size(s.indexrelid) DESC LIMIT 10"
+    ).fetchall()
+    scanned = conn.execute(
+        "SELECT relname, seq_scan, coalesce(idx_scan, 0), n_live_tup FROM pg_stat_user_tables"
+        " WHERE schemaname = 'lp' AND n_live_tup >= %s AND seq_scan > 10 * coalesce(idx_scan, 0) + 100"
+        " ORDER BY seq_tup_read DESC LIMIT 10",
+        [BIG_TABLE_ROWS],
+    ).fetchall()
+    findings = [
+        Finding("indexes", "info", f"never used since the statistics reset: {name}") for (name,) in unused
+    ]
+    findings += [
+        Finding(
+            "indexes",
+            "warn",
+            f"lp.{rel}: {seq} sequential against {idx} index scans over {rows} rows (an index missing?)",
+        )
+        for rel, seq, idx, rows in scanned
+    ]
+    if not findings:
+        findings.append(
+            Finding("indexes", "ok", "no unused index of size, no big table read by sequential scans")
+        )
+    return findings
+
+
+def _rate(conn: psycopg.Connection[Any], seconds: float) -> list[Finding]:
+    query = (
+        "SELECT xact_commit + xact_rollback, xact_rollback FROM pg_stat_database"
+        " WHERE datname = current_database()"
+    )
+    conn.execute("SELECT pg_stat_clear_snapshot()")
+    before = conn.execute(query).fetchone()
+    time.sleep(seconds)
+    conn.execute("SELECT pg_stat_clear_snapshot()")
+    after = conn.execute(query).fetchone()
+    total = (after[0] - before[0]) / seconds if seconds > 0 else 0.0
+    rollbacks = (after[1] - before[1]) / seconds if seconds > 0 else 0.0
+    return [
+        Finding("transactions", "info", f"{total:.1f}/s ({rollbacks:.1f}/s rolled back) over {seconds:g} s")
+    ]
+
+
+def _sizes(conn: psycopg.Connection[Any], state_dir: Path) -> list[Finding]:
+    ident, db_size = conn.execute(
+        "SELECT (SELECT system_identifier FROM pg_control_system())::text || '-' || current_database(),"
+        " pg_database_size(current_database())"
+    ).fetchone()
+    tables = dict(
+        conn.execute(
+            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class AS c"
+            " JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'lp' AND c.relkind IN ('r', 'p') ORDER BY 2 DESC LIMIT 8"
+        ).fetchall()
+    )
+    path = state_dir / "doctor" / f"{ident}.json"
+    previous: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError):
+        previous = json.loads(path.read_text())
+    since = previous.get("at")
+
+    def growth(now: int, before: int | None) -> str:
+        if before is None:
+            return ""
+        return f", {_size(now - before) if now >= before else '-' + _size(before - now)} since {since}"
+
+    findings = [
+        Finding("size", "info", f"database {_size(db_size)}{growth(db_size, previous.get('database'))}")
+    ]
+    findings += [
+        Finding(
+            "size", "info", f"lp.{name} {_size(size)}{growth(size, previous.get('tables', {}).get(name))}"
+        )
+        for name, size in tables.items()
+    ]
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        path.write_text(json.dumps({"at": now, "database": db_size, "tables": tables}))
+    return findings
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"  # pragma: no cover
+
+
+# --- drift --------------------------------------------------------------------------------------------------
+
+_DEFINITIONS = """
+SELECT 'function ' || p.oid::regprocedure::text, pg_get_functiondef(p.oid)
+  FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
+ WHERE n.nspname IN ('api', 'lp', 'reporting') AND p.prokind IN ('f', 'p')
+UNION ALL
+SELECT 'view ' || c.oid::regclass::text, pg_get_viewdef(c.oid)
+  FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+ WHERE n.nspname IN ('api', 'lp', 'reporting') AND c.relkind = 'v'
+UNION ALL
+SELECT 'policy ' || schemaname || '.' || tablename || '.' || policyname,
+       concat_ws(' | ', permissive, roles::text, cmd, qual, with_check)
+  FROM pg_policies WHERE schemaname IN ('api', 'lp', 'reporting')
+"""
+
+
+@contextlib.contextmanager
+def _scratch_database(conn: psycopg.Connection[Any], dsn: str) -> Iterator[str]:
+    name = f"lp_doctor_{uuid.uuid4().hex[:12]}"
+    conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+    try:
+        yield make_conninfo(dsn, dbname=name)
+    finally:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _definitions(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    return dict(conn.execute(_DEFINITIONS).fetchall())
+
+
+def _drift(conn: psycopg.Connection[Any], dsn: str) -> list[Finding]:
+    """Repeatable definitions in the database that differ from what the files here define."""
+    try:
+        with _scratch_database(conn, dsn) as scratch:
+            migrate.apply(scratch)
+            with psycopg.connect(scratch) as other:
+                expected = _definitions(other)
+    except (psycopg.Error, migrate.MigrationError) as exc:
+        message = (
+            exc.diag.message_primary if isinstance(exc, psycopg.Error) and exc.diag.message_primary else exc
+        )
+        return [
+            Finding("drift", "warn", f"not checked (a scratch database from the files is needed): {message}")
+        ]
+    actual = _definitions(conn)
+    missing = sorted(set(expected) - set(actual))
+    extra = sorted(set(actual) - set(expected))
+    changed = sorted(k for k in set(expected) & set(actual) if expected[k] != actual[k])
+    findings = [Finding("drift", "problem", f"missing: {name}") for name in missing]
+    findings += [Finding("drift", "problem", f"differs from the files: {name}") for name in changed]
+    findings += [Finding("drift", "warn", f"not in the files: {name}") for name in extra]
+    if not findings:
+        findings.append(
+            Finding("drift", "ok", f"{len(expected)} functions, views and policies match the files")
+        )
+    return findings
