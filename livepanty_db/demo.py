@@ -8,9 +8,10 @@ them the application login claiming a user's id, and trying the back office's ``
 office acts as the admin with ``api.act_as``, audited with a reason).
 
 Then the token economy: the viewer buys tokens (``api.create_payment``, completed by the back office as
-``livepanty_service``), tips the performer (once anonymously), places a hold that the back office captures in
-part and releases; the performer is KYC-approved and paid out (the demo admin sets ``payouts.hold_days`` to 0
-so that the fresh earnings are payable at once). Then a live stream: the performer goes live (the go-live
+``livepanty_service``); the performer's identity verification is approved (the KYC gate of going live,
+being paid and payouts); the viewer tips her (once anonymously), places a hold that the back office captures
+in part and releases; she is paid out (the demo admin sets ``payouts.hold_days`` to 0 so that the fresh
+earnings are payable at once). Then a live stream: the performer goes live (the go-live
 gate) with a tip goal whose tips wait in escrow until it is reached and an item on her tip menu; the viewer
 joins, tips (once anonymously) and buys the menu item, which reaches the goal; the settle job pays the escrow
 out; the viewer asks for a private show, the performer accepts, it runs for a few billed minutes (the demo
@@ -231,19 +232,8 @@ def _hold(app: Client, service: Client, vera: str, paula_id: UUID) -> None:
     )
 
 
-def _pay_out(service: Client, app: Client, admin_id: UUID, paula: str) -> None:
-    _heading("paula is KYC-approved and paid out")
-    with service.acting_as(admin_id, reason="demo: payout hold period") as tx:
-        before = {s.key: s.value for s in tx.list_settings()}["payouts.hold_days"]
-        if before != 0:
-            tx.set_setting("payouts.hold_days", 0)
-    print(
-        f"the demo admin set payouts.hold_days to 0 (was {before}) with api.set_setting, so that paula's"
-        " fresh earnings are payable at once (demo only: a real platform keeps its hold period)"
-        if before != 0
-        else "payouts.hold_days is 0 (set by the demo admin on an earlier run): paula's fresh earnings are"
-        " payable at once (demo only: a real platform keeps its hold period)"
-    )
+def _verify_identity(service: Client, app: Client, admin_id: UUID, paula: str) -> None:
+    _heading("paula verifies her identity (the KYC gate: no going live, tips or payouts without it)")
     with app.session(paula) as tx:
         kyc = tx.get_kyc_status()
         if kyc is None or kyc.status not in ("approved", "pending"):  # pending: left by an interrupted run
@@ -255,6 +245,21 @@ def _pay_out(service: Client, app: Client, admin_id: UUID, paula: str) -> None:
         with service.acting_as(admin_id, reason="demo: KYC review") as tx:
             kyc = tx.approve_kyc(kyc.id)
         print(f"the demo admin reviewed it (api.approve_kyc): {kyc.status}")
+
+
+def _pay_out(service: Client, app: Client, admin_id: UUID, paula: str) -> None:
+    _heading("paula is paid out")
+    with service.acting_as(admin_id, reason="demo: payout hold period") as tx:
+        before = {s.key: s.value for s in tx.list_settings()}["payouts.hold_days"]
+        if before != 0:
+            tx.set_setting("payouts.hold_days", 0)
+    print(
+        f"the demo admin set payouts.hold_days to 0 (was {before}) with api.set_setting, so that paula's"
+        " fresh earnings are payable at once (demo only: a real platform keeps its hold period)"
+        if before != 0
+        else "payouts.hold_days is 0 (set by the demo admin on an earlier run): paula's fresh earnings are"
+        " payable at once (demo only: a real platform keeps its hold period)"
+    )
     with app.session(paula) as tx:
         payout = tx.request_payout(PAYOUT, "bank_transfer", idempotency_key=new_idempotency_key())
     steps = [payout]
@@ -503,6 +508,7 @@ def run(dsn: str) -> None:
         vera = app.login("vera_viewer", DEMO_PASSWORD, user_agent="demo/1.0").token
         paula = app.login("paula_performs", DEMO_PASSWORD, user_agent="demo/1.0").token
         _buy_tokens(app, service, vera)
+        _verify_identity(service, app, admin_id, paula)
         _tip(app, vera, paula, paula_id)
         _hold(app, service, vera, paula_id)
         _pay_out(service, app, admin_id, paula)

@@ -6,7 +6,7 @@
 -- change of the period); a new approval lifts the gate at once; nothing changes on a refusal; a catalog check
 -- that every KYC gate goes through the helper.
 BEGIN;
-SELECT plan(59);
+SELECT plan(61);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.live(host, title)   schedules, consents and starts a stream; returns its id
@@ -140,6 +140,12 @@ UPDATE lp.kyc_verifications SET expires_at = now() - interval '1 minute' WHERE u
 SELECT is(lp.kyc_refusal(tests.user_id('eve')), 'identity verification expired: re-verification needed',
           'a document past its expiry closes the gate at once (before the job runs)');
 SELECT is(tests.stream_status(tests.id('eve_live')), 'live', 'her stream is still live until the job');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT is((api.check_stream_key(tests.get('Pia verified', 'key'))).id, tests.id('pia_live'),
+          'allow: the ingest check accepts the key of a verified host''s live stream');
+SELECT throws_ok(format('SELECT api.check_stream_key(%L)', tests.get('Eve expiring', 'key')), 'LP120', NULL,
+                 'deny: the ingest check refuses the key of eve''s stream (LP120) before the job ends it');
+SELECT tests.clear_authentication();
 -- the period: paul's approval was given 400 days ago (kyc.approval_valid_days is 365), no document expiry
 UPDATE lp.kyc_verifications SET reviewed_at = now() - interval '400 days', expires_at = NULL
  WHERE user_id = tests.user_id('paul');
