@@ -12,8 +12,8 @@ BEGIN
     END IF;
     SELECT k.* INTO v_row FROM lp.kyc_verifications AS k
      WHERE k.user_id = v_user
-     -- A pending verification is always the latest (a new one can only be submitted once it is reviewed).
-     ORDER BY k.status = 'pending' DESC, k.created_at DESC, k.id DESC
+     -- An open verification is always the latest (a new one can only be started once it is decided).
+     ORDER BY k.status IN ('started', 'submitted', 'in_review', 'resubmission_requested') DESC, k.created_at DESC, k.id DESC
      LIMIT 1;
     IF v_row.id IS NULL THEN
         RETURN;
@@ -27,6 +27,7 @@ BEGIN
     IF lp.current_user_role() NOT IN ('moderator', 'admin') THEN
         v_row.reviewed_by := NULL;
     END IF;
+    v_row.legal_name_encrypted := NULL;  -- ciphertext stays in the database (api.kyc_record reads it)
     RETURN NEXT v_row;
 END
 $$;

@@ -20,12 +20,12 @@ BEGIN
     -- Oldest first (a review queue); keyset pagination on (submitted_at, id).
     RETURN QUERY
         SELECT k.* FROM lp.kyc_verifications AS k
-         WHERE k.status = 'pending'
+         WHERE k.status IN ('submitted', 'in_review')
            AND (p_after IS NULL OR (k.submitted_at, k.id) > (v_after_submitted, p_after))
          ORDER BY k.submitted_at, k.id
          LIMIT p_limit;
 END
 $$;
-COMMENT ON FUNCTION api.list_pending_kyc(uuid, integer) IS 'Admins: the pending verifications, oldest submission first; keyset pagination (p_after = last id of the previous page, p_limit 1..1000; LP018 otherwise).';
+COMMENT ON FUNCTION api.list_pending_kyc(uuid, integer) IS 'Admins: the verifications waiting for a human review (status submitted or in_review: manual submissions, and provider checks whose score fell between kyc.auto_decline_score and kyc.auto_approve_score), oldest submission first; keyset pagination (p_after = last id of the previous page, p_limit 1..1000; LP018 otherwise).';
 REVOKE ALL ON FUNCTION api.list_pending_kyc(uuid, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.list_pending_kyc(uuid, integer) TO livepanty_app, livepanty_service;

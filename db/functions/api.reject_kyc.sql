@@ -14,20 +14,22 @@ BEGIN
     IF v_row.user_id = v_actor THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may review their own verification';
     END IF;
-    IF v_row.status <> 'pending' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'only a pending verification can be rejected',
+    IF v_row.status NOT IN ('submitted', 'in_review') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'only a submitted or in_review verification can be declined',
             DETAIL = format('status %s', v_row.status);
     END IF;
 
     UPDATE lp.kyc_verifications AS k
-       SET status = 'rejected', reviewed_by = v_actor, reviewed_at = now(), rejection_reason = v_reason
+       SET status = 'declined', reviewed_by = v_actor, reviewed_at = now(), rejection_reason = v_reason,
+           decided_by = 'admin'
      WHERE k.id = p_verification_id
     RETURNING * INTO v_row;
     PERFORM lp.audit('kyc.reject', 'kyc_verification', v_row.id::text,
                      jsonb_build_object('user_id', v_row.user_id, 'level', v_row.level, 'reason', v_reason));
+    v_row.legal_name_encrypted := NULL;  -- ciphertext stays in the database
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.reject_kyc(uuid, text) IS 'Admins: rejects a pending verification with a reason (1..1000 characters, LP018). Sets reviewed_by/at; the user may submit again. LP003 unknown, LP002 own verification, LP004 not pending. Audited (kyc.reject).';
+COMMENT ON FUNCTION api.reject_kyc(uuid, text) IS 'Admins (manual review): declines a submitted or in_review verification with a reason (1..1000 characters, LP018): status declined, decided_by admin. Sets reviewed_by/at; the user may submit again until kyc.max_declines declines (then api.allow_kyc_retry). LP003 unknown, LP002 own verification, LP004 not submitted or in_review. Audited (kyc.reject).';
 REVOKE ALL ON FUNCTION api.reject_kyc(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.reject_kyc(uuid, text) TO livepanty_app, livepanty_service;

@@ -34,7 +34,8 @@ CREATE FUNCTION lp.staff_label(p_user_id uuid) RETURNS text
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 BEGIN
-    RETURN (SELECT coalesce(CASE WHEN u.role IN ('moderator', 'admin') THEN u.role::text END, 'staff') || ' #'
+    RETURN (SELECT coalesce(CASE WHEN u.role::text IN ('moderator', 'admin', 'compliance_officer') THEN u.role::text END,
+                            'staff') || ' #'
                    || left(encode(ext.hmac(convert_to('lp-staff-label-v1|' || p_user_id::text, 'UTF8'), s.value,
                                            'sha256'), 'hex'), 4)
               FROM lp.secrets AS s

@@ -3,8 +3,8 @@
 -- from the catalog (`livepanty-db values`). Adding a value is `ALTER TYPE ... ADD VALUE` in a migration.
 SET ROLE livepanty_owner;
 
-CREATE TYPE lp.user_role AS ENUM ('viewer', 'performer', 'moderator', 'admin');
-COMMENT ON TYPE lp.user_role IS 'Platform role of a user (lp.users.role).';
+CREATE TYPE lp.user_role AS ENUM ('viewer', 'performer', 'moderator', 'admin', 'compliance_officer');
+COMMENT ON TYPE lp.user_role IS 'Platform role of a user (lp.users.role); compliance_officer (migration 0026) is staff who alone read identity verification records decrypted (api.kyc_record).';
 CREATE TYPE lp.hold_purpose AS ENUM ('private_show', 'group_show', 'tip', 'other', 'ticket_show');
 COMMENT ON TYPE lp.hold_purpose IS 'What a hold reserves tokens for (lp.holds.purpose).';
 CREATE TYPE lp.hold_status AS ENUM ('open', 'captured', 'released', 'expired');
@@ -22,6 +22,9 @@ CREATE TYPE lp.appeal_status AS ENUM ('pending', 'granted', 'denied');
 COMMENT ON TYPE lp.appeal_status IS 'State of an appeal against a sanction (lp.sanction_appeals.status).';
 CREATE TYPE lp.kyc_level AS ENUM ('age', 'identity');
 COMMENT ON TYPE lp.kyc_level IS 'What an identity verification proves (lp.kyc_verifications.level).';
+CREATE TYPE lp.kyc_status AS ENUM ('started', 'submitted', 'in_review', 'approved', 'declined',
+                                   'resubmission_requested', 'expired', 'abandoned');
+COMMENT ON TYPE lp.kyc_status IS 'State of an identity verification (lp.kyc_verifications.status), modelled on identity providers'' webhooks (migration 0026): open while started, submitted, in_review or resubmission_requested; approved, declined, expired and abandoned are terminal (an approval may only expire). Order of moves: lp.kyc_status_move.';
 CREATE TYPE lp.document_type AS ENUM ('passport', 'drivers_license', 'national_id', 'residence_permit');
 COMMENT ON TYPE lp.document_type IS 'Identity document of a verification (lp.kyc_verifications.document_type).';
 CREATE TYPE lp.limit_period AS ENUM ('daily', 'weekly', 'monthly');

@@ -4,7 +4,7 @@ CREATE TABLE lp.kyc_verifications (
     id                   uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id              uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
     level                lp.kyc_level NOT NULL DEFAULT 'identity',
-    status               text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected', 'expired')),
+    status               lp.kyc_status NOT NULL DEFAULT 'submitted',
     provider             text NOT NULL DEFAULT 'manual' CHECK (provider ~ '^[a-z][a-z0-9_]{1,31}$'),
     provider_reference   text CHECK (char_length(provider_reference) <= 255),
     document_type        lp.document_type,
@@ -23,8 +23,8 @@ CREATE TABLE lp.kyc_verifications (
     created_at           timestamptz NOT NULL DEFAULT now(),
     updated_at           timestamptz NOT NULL DEFAULT now(),
     reviewed_by_label    text,
-    CHECK (status = 'pending' OR reviewed_at IS NOT NULL),
-    CHECK (status <> 'rejected' OR rejection_reason IS NOT NULL)
+    CHECK (status NOT IN ('approved', 'declined') OR reviewed_at IS NOT NULL),
+    CHECK (status <> 'declined' OR rejection_reason IS NOT NULL)
 );
 COMMENT ON TABLE lp.kyc_verifications IS 'Age and identity verification records; an approved one is required before a performer''s payout. Kept for compliance (RESTRICT on user delete).';
 COMMENT ON COLUMN lp.kyc_verifications.level IS 'age: age only; identity: full identity (required for payouts).';
@@ -34,9 +34,10 @@ COMMENT ON COLUMN lp.kyc_verifications.verification_score IS 'Provider confidenc
 COMMENT ON COLUMN lp.kyc_verifications.expires_at IS 'An approval stops counting after this time (documents expire).';
 COMMENT ON COLUMN lp.kyc_verifications.reviewed_by_label IS 'What users who are not staff see instead of reviewed_by: lp.staff_label(reviewed_by) (e.g. ''admin #3f9a''), set by a trigger when reviewed_by is set; reviewed_by itself is not granted to the application roles.';
 
-CREATE UNIQUE INDEX kyc_verifications_one_pending_key ON lp.kyc_verifications (user_id) WHERE status = 'pending';
+CREATE UNIQUE INDEX kyc_verifications_one_open_key ON lp.kyc_verifications (user_id)
+    WHERE status IN ('started', 'submitted', 'in_review', 'resubmission_requested');
 CREATE INDEX kyc_verifications_user_idx ON lp.kyc_verifications (user_id, created_at DESC);
-CREATE INDEX kyc_verifications_queue_idx ON lp.kyc_verifications (submitted_at) WHERE status = 'pending';
+CREATE INDEX kyc_verifications_queue_idx ON lp.kyc_verifications (submitted_at) WHERE status IN ('submitted', 'in_review');
 
 ALTER TABLE lp.kyc_verifications ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.kyc_verifications FORCE ROW LEVEL SECURITY;

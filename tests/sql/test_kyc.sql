@@ -45,7 +45,7 @@ $$;
 
 DO $$
 BEGIN
-    PERFORM tests.create_user('pia', 'performer');
+    PERFORM tests.create_user('pia', 'performer', false);
     PERFORM tests.create_user('vic');
     PERFORM tests.create_user('ada', 'admin');
     PERFORM tests.create_user('adam', 'admin');
@@ -63,7 +63,7 @@ SELECT results_eq(
              document_front_url, document_back_url, selfie_url, submitted_at, reviewed_at, reviewed_by, expires_at
         FROM api.submit_kyc('identity', 'passport', ' de ', ' s3://kyc-docs/pia/front.jpg ',
                             's3://kyc-docs/pia/back.jpg', 's3://kyc-docs/pia/selfie.jpg', 'manual', ' ticket 42 ')$$,
-    format($$VALUES (%L::uuid, 'identity', 'pending', 'manual', 'ticket 42', 'passport', 'DE',
+    format($$VALUES (%L::uuid, 'identity', 'submitted', 'manual', 'ticket 42', 'passport', 'DE',
                      's3://kyc-docs/pia/front.jpg', 's3://kyc-docs/pia/back.jpg', 's3://kyc-docs/pia/selfie.jpg',
                      now(), NULL::timestamptz, NULL::uuid, NULL::timestamptz)$$, tests.user_id('pia')),
     'submit_kyc: a performer submits an identity verification (country upper-cased, text trimmed), pending');
@@ -113,7 +113,7 @@ SELECT tests.remember('adam1', (SELECT id FROM lp.kyc_verifications WHERE user_i
 
 -- == api.get_kyc_status ====================================================================================
 SELECT tests.authenticate_as('pia');
-SELECT results_eq('SELECT id, status::text FROM api.get_kyc_status()', format($$VALUES (%L::uuid, 'pending')$$, tests.id('pia1')),
+SELECT results_eq('SELECT id, status::text FROM api.get_kyc_status()', format($$VALUES (%L::uuid, 'submitted')$$, tests.id('pia1')),
                   'get_kyc_status: the acting user''s latest verification');
 SELECT throws_ok(format('SELECT * FROM api.get_kyc_status(%L)', tests.user_id('vic')), 'LP002', NULL,
                  'get_kyc_status: another user''s is LP002 for a performer');
@@ -212,7 +212,7 @@ SELECT tests.authenticate_as('ada');
 SELECT results_eq(
     format($$SELECT id, status::text, reviewed_by, reviewed_at, rejection_reason, expires_at FROM api.reject_kyc(%L, ' blurry photo ')$$,
            tests.id('adam1')),
-    format($$VALUES (%L::uuid, 'rejected', %L::uuid, now(), 'blurry photo', NULL::timestamptz)$$, tests.id('adam1'), tests.user_id('ada')),
+    format($$VALUES (%L::uuid, 'declined', %L::uuid, now(), 'blurry photo', NULL::timestamptz)$$, tests.id('adam1'), tests.user_id('ada')),
     'reject_kyc: another admin rejects it with a reason (trimmed)');
 SELECT tests.clear_authentication();
 SELECT is(tests.audits('kyc.reject', tests.id('adam1')), 1::bigint, 'reject_kyc: audited as kyc.reject');
@@ -224,7 +224,7 @@ SELECT * FROM tests.rejects(format('SELECT api.reject_kyc(%L, ''again'')', tests
 SELECT tests.authenticate_as('adam');
 SELECT lives_ok(tests.submit_sql(p_front => 's3://kyc-docs/adam/front-2.jpg'), 'submit_kyc: after a rejection the user may submit again');
 SELECT results_eq('SELECT status::text, document_front_url FROM api.get_kyc_status()',
-                  $$VALUES ('pending', 's3://kyc-docs/adam/front-2.jpg')$$, 'get_kyc_status: the latest submission');
+                  $$VALUES ('submitted', 's3://kyc-docs/adam/front-2.jpg')$$, 'get_kyc_status: the latest submission');
 
 -- == lp.approved_kyc: level and expiry =====================================================================
 SELECT tests.authenticate_as('ada');
@@ -241,7 +241,7 @@ SELECT results_eq('SELECT id, status::text FROM api.get_kyc_status()', format($$
                   'get_kyc_status: an approval past its expiry is reported as expired');
 SELECT lives_ok(tests.submit_sql(p_front => 's3://kyc-docs/pia/renewal.jpg'), 'submit_kyc: a renewal after expiry');
 SELECT tests.clear_authentication();
-SELECT tests.remember('pia2', (SELECT id FROM lp.kyc_verifications WHERE user_id = tests.user_id('pia') AND status = 'pending'));
+SELECT tests.remember('pia2', (SELECT id FROM lp.kyc_verifications WHERE user_id = tests.user_id('pia') AND status = 'submitted'));
 SELECT tests.authenticate_as('ada');
 SELECT lives_ok(format('SELECT api.approve_kyc(%L)', tests.id('pia2')), 'approve_kyc: the renewal is approved (no expiry)');
 SELECT tests.clear_authentication();

@@ -200,8 +200,8 @@ SELECT throws_ok($$INSERT INTO lp.payments (user_id, provider, tokens, amount_mi
                  'payments.status rejects an unknown status (its enum type: 22P02)');
 SELECT throws_ok($$INSERT INTO lp.kyc_verifications (user_id, level) VALUES (tests.user_id('bob'), 'full')$$, '22P02', NULL,
                  'kyc_verifications.level rejects an unknown level (its enum type: 22P02)');
-SELECT throws_ok($$INSERT INTO lp.kyc_verifications (user_id, status) VALUES (tests.user_id('bob'), 'maybe')$$, '23514', NULL,
-                 'kyc_verifications.status rejects an unknown status');
+SELECT throws_ok($$INSERT INTO lp.kyc_verifications (user_id, status) VALUES (tests.user_id('bob'), 'maybe')$$, '22P02', NULL,
+                 'kyc_verifications.status rejects an unknown status (its enum type: 22P02)');
 SELECT throws_ok($$INSERT INTO lp.kyc_verifications (user_id, document_type) VALUES (tests.user_id('bob'), 'library_card')$$, '22P02', NULL,
                  'kyc_verifications.document_type rejects an unknown document (its enum type: 22P02)');
 SELECT throws_ok($$INSERT INTO lp.payouts (user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor, method, idempotency_key)

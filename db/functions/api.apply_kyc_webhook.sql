@@ -1,0 +1,153 @@
+CREATE FUNCTION api.apply_kyc_webhook(
+    p_provider               text,
+    p_event_id               text,
+    p_provider_reference     text,
+    p_status                 text,
+    p_score                  numeric DEFAULT NULL,
+    p_reasons                text[] DEFAULT NULL,
+    p_document_expires_on    date DEFAULT NULL,
+    p_verified_date_of_birth date DEFAULT NULL,
+    p_occurred_at            timestamptz DEFAULT NULL
+) RETURNS lp.kyc_webhook_events
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_provider  text := lp.check_text(p_provider, 'provider', 32, true);
+    v_event_id  text := lp.check_text(p_event_id, 'event_id', 200, true);
+    v_reference text := lp.check_text(p_provider_reference, 'provider_reference', 255, true);
+    v_status    text := lp.check_text(p_status, 'status', 30, true);
+    v_min_age   integer := (lp.setting('auth.minimum_age_years'))::integer;
+    v_event     lp.kyc_webhook_events;
+    v_row       lp.kyc_verifications;
+    v_target    lp.kyc_status;
+    v_decider   text;
+    v_note      text;
+    v_dob       date;
+    v_underage  boolean := false;
+    v_case      uuid;
+BEGIN
+    PERFORM lp.check_choice(v_status, 'lp.kyc_status', 'status');
+    IF v_provider !~ '^[a-z][a-z0-9_]{1,31}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018',
+            MESSAGE = 'provider must be 2..32 lower-case letters, digits or underscores, starting with a letter';
+    END IF;
+    IF p_score IS NOT NULL AND (p_score < 0 OR p_score > 1) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'score must be between 0 and 1';
+    END IF;
+    IF cardinality(p_reasons) > 20
+       OR EXISTS (SELECT 1 FROM unnest(p_reasons) AS r(reason)
+                   WHERE r.reason IS NULL OR char_length(r.reason) NOT BETWEEN 1 AND 200) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'reasons: at most 20, each 1..200 characters';
+    END IF;
+    IF p_verified_date_of_birth IS NOT NULL
+       AND (p_verified_date_of_birth > current_date OR p_verified_date_of_birth < DATE '1900-01-01') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP014', MESSAGE = 'verified date of birth is not plausible';
+    END IF;
+    IF p_occurred_at IS NOT NULL AND p_occurred_at > now() + interval '5 minutes' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'occurred_at is in the future';
+    END IF;
+
+    -- The verification the provider means; locked, so that two deliveries of one event (or two events of one
+    -- verification) are applied one after the other.
+    SELECT k.* INTO v_row FROM lp.kyc_verifications AS k
+     WHERE k.provider = v_provider AND k.provider_reference = v_reference
+     ORDER BY k.created_at DESC, k.id DESC
+     LIMIT 1
+       FOR UPDATE;
+    IF v_row.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'no verification has this provider reference',
+            DETAIL = format('provider %s', v_provider);
+    END IF;
+    -- Idempotent by (provider, event id): a repeat returns what the first delivery did and changes nothing.
+    SELECT e.* INTO v_event FROM lp.kyc_webhook_events AS e WHERE e.provider = v_provider AND e.event_id = v_event_id;
+    IF FOUND THEN
+        RETURN v_event;
+    END IF;
+
+    -- What the event asks for: the provider's decision, or the platform's by score (kyc.auto_approve_score,
+    -- kyc.auto_decline_score, in percent) when a check came back with a score and no decline of its own.
+    v_target := v_status::lp.kyc_status;
+    IF v_target IN ('approved', 'declined') THEN
+        v_decider := 'provider';
+    END IF;
+    IF p_score IS NOT NULL AND v_target IN ('submitted', 'in_review', 'approved') THEN
+        v_decider := 'score';
+        v_target := CASE
+                        WHEN p_score * 100 >= (lp.setting('kyc.auto_approve_score'))::numeric THEN 'approved'
+                        WHEN p_score * 100 < (lp.setting('kyc.auto_decline_score'))::numeric THEN 'declined'
+                        ELSE 'in_review'
+                    END;
+        IF v_target = 'in_review' THEN
+            v_decider := NULL;
+        END IF;
+    END IF;
+    -- 18+: an approval of a person the document shows under age is a decline, and the account goes to review.
+    v_dob := coalesce(v_row.verified_date_of_birth, p_verified_date_of_birth);
+    IF v_target = 'approved' AND v_dob > (current_date - make_interval(years => v_min_age))::date THEN
+        v_target := 'declined';
+        v_decider := 'age_check';
+        v_underage := true;
+    END IF;
+
+    IF p_occurred_at IS NOT NULL AND p_occurred_at < v_row.last_event_at THEN
+        v_note := 'out of order: older than the last applied event';
+    ELSIF NOT lp.kyc_status_move(v_row.status, v_target) THEN
+        v_note := format('not a forward move from %s to %s', v_row.status, v_target);
+        v_underage := false;
+    END IF;
+
+    IF v_note IS NULL THEN
+        UPDATE lp.kyc_verifications AS k
+           SET status = v_target,
+               verification_score = coalesce(p_score, k.verification_score),
+               reasons = coalesce(p_reasons, k.reasons),
+               -- The record is written while the verification is not approved yet (then it is frozen).
+               verified_date_of_birth = CASE WHEN k.approved_at IS NULL
+                                             THEN coalesce(p_verified_date_of_birth, k.verified_date_of_birth)
+                                             ELSE k.verified_date_of_birth END,
+               expires_at = CASE WHEN p_document_expires_on IS NOT NULL AND k.approved_at IS NULL
+                                 THEN ((p_document_expires_on + 1)::timestamp AT TIME ZONE 'UTC')
+                                 ELSE k.expires_at END,
+               reviewed_at = CASE WHEN v_target IN ('approved', 'declined') THEN now() ELSE k.reviewed_at END,
+               reviewed_by = CASE WHEN v_target IN ('approved', 'declined') THEN NULL ELSE k.reviewed_by END,
+               decided_by = CASE WHEN v_target IN ('approved', 'declined') THEN v_decider ELSE k.decided_by END,
+               rejection_reason = CASE
+                                      WHEN v_underage THEN 'underage: the verified date of birth is under the minimum age'
+                                      WHEN v_target = 'declined' THEN
+                                          left(coalesce(nullif(array_to_string(p_reasons, ', '), ''),
+                                                        CASE v_decider WHEN 'score' THEN 'score below kyc.auto_decline_score'
+                                                                       ELSE 'declined by the provider' END), 1000)
+                                      ELSE k.rejection_reason END,
+               last_event_at = coalesce(p_occurred_at, now())
+         WHERE k.id = v_row.id;
+        IF v_target = 'approved' THEN
+            UPDATE lp.users AS u SET age_verified_at = now() WHERE u.id = v_row.user_id;
+        END IF;
+        IF v_underage THEN
+            v_case := lp.open_case('system', 'underage', v_row.user_id, NULL,
+                                   jsonb_build_object('kyc_verification_id', v_row.id, 'provider', v_provider,
+                                                      'event_id', v_event_id),
+                                   'critical');
+        END IF;
+    ELSE
+        v_target := v_row.status;
+    END IF;
+
+    INSERT INTO lp.kyc_webhook_events (provider, event_id, verification_id, requested_status, score, status_before,
+                                       status_after, outcome, note, occurred_at)
+    VALUES (v_provider, v_event_id, v_row.id, v_status::lp.kyc_status, p_score, v_row.status, v_target,
+            CASE WHEN v_note IS NULL THEN 'applied' ELSE 'ignored' END, v_note, p_occurred_at)
+    RETURNING * INTO v_event;
+    PERFORM lp.audit('kyc.webhook', 'kyc_verification', v_row.id::text,
+                     jsonb_build_object('user_id', v_row.user_id, 'provider', v_provider, 'event_id', v_event_id,
+                                        'requested', v_status, 'score', p_score, 'from', v_row.status,
+                                        'to', v_target, 'outcome', v_event.outcome, 'decided_by', v_decider,
+                                        'underage_case_id', v_case),
+                     p_actor_id => NULL);
+    RETURN v_event;
+END
+$$;
+COMMENT ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) IS 'Back office (the provider''s webhook receiver): applies one provider event to the verification with that (provider, provider reference) (LP003 none), once per (provider, event id): a repeat returns the stored lp.kyc_webhook_events row and changes nothing. A score (0..1) on a submitted, in_review or approved event decides by kyc.auto_approve_score / kyc.auto_decline_score (percent): approved, in_review (human review) or declined; a provider decline stays a decline. An approval of a person whose verified date of birth is under auth.minimum_age_years is a decline instead, and a critical review case (underage) is filed for the account. Never moves backwards (lp.kyc_status_move) nor applies an event older than the last applied one (p_occurred_at): such an event is recorded as ignored. The record (date of birth, document expiry: expires_at) is written only before approval. LP018 malformed argument, LP014 implausible date of birth. Audited (kyc.webhook).';
+REVOKE ALL ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) TO livepanty_service;

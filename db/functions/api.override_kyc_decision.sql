@@ -1,0 +1,51 @@
+CREATE FUNCTION api.override_kyc_decision(p_verification_id uuid, p_status text, p_reason text)
+RETURNS lp.kyc_verifications
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_actor   uuid := lp.require_user('admin');
+    v_status  text := lp.check_text(p_status, 'status', 30, true);
+    v_reason  text := lp.check_text(p_reason, 'reason', 1000, true);
+    v_min_age integer := (lp.setting('auth.minimum_age_years'))::integer;
+    v_row     lp.kyc_verifications;
+    v_before  lp.kyc_verifications;
+BEGIN
+    IF v_status IS DISTINCT FROM 'approved' AND v_status IS DISTINCT FROM 'declined' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'a decision is approved or declined';
+    END IF;
+    SELECT k.* INTO v_before FROM lp.kyc_verifications AS k WHERE k.id = p_verification_id FOR UPDATE;
+    IF v_before.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'verification not found';
+    END IF;
+    IF v_before.user_id = v_actor THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may decide their own verification';
+    END IF;
+    -- Expired and abandoned verifications are over; a decision is not taken twice.
+    IF v_before.status IN ('expired', 'abandoned') OR v_before.status::text = v_status THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = format('a verification in status %s cannot be %s',
+                                                                  v_before.status, v_status);
+    END IF;
+    IF v_status = 'approved'
+       AND v_before.verified_date_of_birth > (current_date - make_interval(years => v_min_age))::date THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP013', MESSAGE = format('the document shows an age under %s', v_min_age);
+    END IF;
+
+    UPDATE lp.kyc_verifications AS k
+       SET status = v_status::lp.kyc_status, reviewed_by = v_actor, reviewed_at = now(), decided_by = 'override',
+           rejection_reason = CASE WHEN v_status = 'declined' THEN v_reason ELSE k.rejection_reason END
+     WHERE k.id = p_verification_id
+    RETURNING * INTO v_row;
+    IF v_status = 'approved' THEN
+        UPDATE lp.users AS u SET age_verified_at = now() WHERE u.id = v_row.user_id;
+    END IF;
+    PERFORM lp.audit('kyc.override', 'kyc_verification', v_row.id::text,
+                     jsonb_build_object('user_id', v_row.user_id, 'from', v_before.status, 'to', v_status,
+                                        'decided_by_before', v_before.decided_by, 'reason', v_reason));
+    v_row.legal_name_encrypted := NULL;
+    RETURN v_row;
+END
+$$;
+COMMENT ON FUNCTION api.override_kyc_decision(uuid, text, text) IS 'Admins: overrides the decision on a verification (the provider''s, the score''s or a reviewer''s; also decides one still open) with approved or declined and a reason (1..1000 characters): decided_by override, reviewed_by the admin. LP018 another status or no reason, LP003 unknown, LP002 own verification, LP004 expired, abandoned or already so, LP013 approving a person the verified date of birth shows under age. Audited (kyc.override, with the reason).';
+REVOKE ALL ON FUNCTION api.override_kyc_decision(uuid, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.override_kyc_decision(uuid, text, text) TO livepanty_app, livepanty_service;
