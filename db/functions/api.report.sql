@@ -1,0 +1,76 @@
+CREATE FUNCTION api.report(
+    p_target_type text,
+    p_target_id   uuid,
+    p_reason      text,
+    p_description text DEFAULT NULL
+) RETURNS lp.report_filings
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_me          uuid := lp.require_user();
+    v_description text;
+    v_reported    uuid;
+    v_stream      uuid;
+    v_tip         uuid;
+    v_trusted     boolean;
+    v_case        lp.reports;
+    v_filing      lp.report_filings;
+BEGIN
+    PERFORM lp.check_choice(p_target_type, 'lp.report_target', 'report target');
+    PERFORM lp.check_choice(p_reason, 'lp.case_reason', 'report reason');
+    IF p_reason = 'sanction_review' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'sanction_review is not a reason a user may report';
+    END IF;
+    IF p_target_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_target_id is required';
+    END IF;
+    v_description := lp.check_text(p_description, 'description', 2000, false);
+
+    IF p_target_type IN ('user', 'profile') THEN
+        SELECT u.id INTO v_reported FROM lp.users AS u WHERE u.id = p_target_id AND u.deleted_at IS NULL;
+    ELSIF p_target_type = 'stream' THEN
+        SELECT s.host_id, s.id INTO v_reported, v_stream
+          FROM lp.streams AS s WHERE s.id = p_target_id AND s.deleted_at IS NULL;
+    ELSE
+        -- A tip message is the sender's words; it can be reported by whoever saw it: its recipient, or anyone
+        -- when it was sent in a stream (shown in the stream's chat). Other tips are "not found".
+        SELECT t.sender_id, t.stream_id, t.id INTO v_reported, v_stream, v_tip
+          FROM lp.tips AS t
+         WHERE t.id = p_target_id AND (t.recipient_id = v_me OR t.stream_id IS NOT NULL OR t.sender_id = v_me);
+    END IF;
+    IF v_reported IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = format('%s not found', p_target_type);
+    END IF;
+    IF v_reported = v_me THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP140', MESSAGE = 'nobody can report themselves',
+            DETAIL = format('the %s is yours', p_target_type);
+    END IF;
+
+    v_trusted := lp.reporter_trusted(v_me);
+    v_case := lp.file_case('report', p_reason, p_target_type, v_reported,
+                           CASE WHEN p_target_type = 'stream' THEN v_stream END, v_tip, NULL);
+    IF EXISTS (SELECT 1 FROM lp.report_filings AS f WHERE f.case_id = v_case.id AND f.reporter_id = v_me) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP141', MESSAGE = 'you already reported this',
+            DETAIL = 'one report per reporter per open case; it is being reviewed',
+            HINT = 'Add nothing: further reports of yours do not change the case.';
+    END IF;
+    INSERT INTO lp.report_filings (case_id, reporter_id, description, trusted)
+    VALUES (v_case.id, v_me, v_description, v_trusted)
+    RETURNING * INTO v_filing;
+    UPDATE lp.reports AS r
+       SET reporter_count = r.reporter_count + 1,
+           trusted_reporter_count = r.trusted_reporter_count + CASE WHEN v_trusted THEN 1 ELSE 0 END,
+           reporter_id = coalesce(r.reporter_id, v_me)
+     WHERE r.id = v_case.id;
+    v_case := lp.rescore_case(v_case.id);
+    PERFORM lp.audit('report.file', 'report', v_case.id::text,
+                     jsonb_build_object('filing_id', v_filing.id, 'target_type', p_target_type,
+                                        'target_id', p_target_id, 'reason', p_reason, 'trusted', v_trusted,
+                                        'reporter_count', v_case.reporter_count, 'priority', v_case.priority));
+    RETURN v_filing;
+END
+$$;
+COMMENT ON FUNCTION api.report(text, uuid, text, text) IS 'Any user: reports a user, a stream (its host is the reported user), a tip message (its sender) or a profile for a reason of lp.case_reason (not sanction_review), with an optional description (at most 2000 characters). Reports of the same target and reason merge into the one open case (reporter count, priority recomputed); a reporter with many dismissed reports is deprioritised (lp.reporter_trusted). Returns the filing. LP140 reporting yourself, LP141 already reported this open case, LP003 unknown target (or a tip the reporter cannot have seen), LP018 bad target type, reason or description. Audited (report.file).';
+REVOKE ALL ON FUNCTION api.report(text, uuid, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.report(text, uuid, text, text) TO livepanty_app, livepanty_service;

@@ -1,0 +1,111 @@
+CREATE FUNCTION api.resolve_case(
+    p_case_id          uuid,
+    p_action           text,
+    p_facts            text,
+    p_rule             text,
+    p_sanction_type    text DEFAULT NULL,
+    p_sanction_ends_at timestamptz DEFAULT NULL
+) RETURNS lp.reports
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_me       uuid := lp.require_user('moderator', 'admin');
+    v_facts    text;
+    v_rule     text;
+    v_case     lp.reports;
+    v_stream   lp.streams;
+    v_sanction lp.user_sanctions;
+    v_removed  jsonb := '[]'::jsonb;
+    v_appeal   text;
+    v_flags    integer;
+    v_lifted   integer := 0;
+BEGIN
+    PERFORM lp.check_choice(p_action, 'lp.case_action', 'case action');
+    v_facts := lp.check_text(p_facts, 'facts', 2000, true);
+    v_rule := lp.check_text(p_rule, 'rule', 1000, true);
+    IF p_action = 'sanction' AND p_sanction_type IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'the sanction action needs p_sanction_type';
+    END IF;
+    IF p_action <> 'sanction' AND (p_sanction_type IS NOT NULL OR p_sanction_ends_at IS NOT NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_sanction_type and p_sanction_ends_at go with the sanction action only';
+    END IF;
+    v_case := lp.lock_claimed_case(p_case_id, v_me);
+    IF p_action <> 'dismiss' AND v_case.reported_user_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the case has no reported user left to act upon',
+            HINT = 'Dismiss it.';
+    END IF;
+
+    IF p_action = 'warn' THEN
+        v_sanction := lp.issue_sanction(v_case.reported_user_id, 'warning', v_rule, NULL, v_case.id, v_me);
+    ELSIF p_action = 'sanction' THEN
+        v_sanction := lp.issue_sanction(v_case.reported_user_id, p_sanction_type, v_rule, p_sanction_ends_at,
+                                        v_case.id, v_me);
+    ELSIF p_action = 'end_stream' THEN
+        SELECT s.* INTO v_stream FROM lp.streams AS s
+         WHERE s.id = v_case.stream_id AND s.status IN ('scheduled', 'live') AND s.deleted_at IS NULL
+           FOR NO KEY UPDATE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the case has no live or scheduled stream to end';
+        END IF;
+        PERFORM lp.close_stream(v_stream, format('moderation: %s', v_rule), 'admin');
+    ELSIF p_action = 'remove_content' THEN
+        -- The content the case refers to: a reported tip's message is deleted here; what the detectors
+        -- pointed at (their content references) is listed in the decision for the content service to take down.
+        IF v_case.tip_id IS NOT NULL THEN
+            UPDATE lp.tips AS t SET message = NULL WHERE t.id = v_case.tip_id AND t.message IS NOT NULL;
+            v_removed := v_removed || jsonb_build_array(jsonb_build_object('tip_id', v_case.tip_id));
+        END IF;
+        SELECT v_removed || coalesce(jsonb_agg(jsonb_build_object('content_type', f.content_type,
+                                                                  'content_ref', f.content_ref)), '[]'::jsonb)
+          INTO v_removed
+          FROM lp.moderation_flags AS f WHERE f.case_id = v_case.id AND f.content_ref IS NOT NULL;
+        IF v_removed = '[]'::jsonb THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the case refers to no content to remove';
+        END IF;
+    END IF;
+
+    -- A dismissal lifts what the detectors did at once (the automated suspension pending review).
+    IF p_action = 'dismiss' AND v_case.sanction_id IS NOT NULL THEN
+        UPDATE lp.user_sanctions AS s
+           SET revoked_at = now(), revoked_by = v_me, revoke_reason = format('case dismissed: %s', v_facts)
+         WHERE s.id = v_case.sanction_id AND s.issued_by IS NULL AND s.revoked_at IS NULL;
+        GET DIAGNOSTICS v_lifted = ROW_COUNT;
+    END IF;
+
+    v_appeal := CASE
+        WHEN v_sanction.id IS NOT NULL OR (v_case.sanction_id IS NOT NULL AND v_lifted = 0) THEN format(
+            'You may appeal the sanction once, within %s days of its start, with a statement (api.appeal_sanction; livepanty-db appeals file); a moderator other than the one who decided reviews it.',
+            lp.setting('appeals.window_days'))
+        WHEN p_action = 'dismiss' THEN 'No action was taken against you.'
+        ELSE 'You may contest this decision through support, quoting the case id; a different moderator reviews it.'
+        END;
+    UPDATE lp.reports AS r
+       SET status = CASE WHEN p_action = 'dismiss' THEN 'dismissed' ELSE 'resolved' END::lp.case_status,
+           action = p_action::lp.case_action,
+           resolved_by = v_me, resolved_at = now(), claim_expires_at = NULL,
+           resolution = v_facts,
+           sanction_id = coalesce(v_sanction.id, r.sanction_id),
+           decision = jsonb_build_object(
+               'facts', v_facts, 'rule', v_rule, 'automated', false, 'action', p_action,
+               'sanction_type', v_sanction.sanction_type, 'sanction_ends_at', v_sanction.ends_at,
+               'removed_content', v_removed, 'automated_sanction_lifted', v_lifted > 0,
+               'appeal', v_appeal, 'decided_at', now())
+     WHERE r.id = v_case.id
+    RETURNING r.* INTO v_case;
+    -- Feedback to the detectors: every flag of the case is confirmed (acted upon) or dismissed by this human.
+    UPDATE lp.moderation_flags AS f
+       SET status = CASE WHEN p_action = 'dismiss' THEN 'dismissed' ELSE 'confirmed' END,
+           reviewed_by = v_me, reviewed_at = now()
+     WHERE f.case_id = v_case.id AND f.reviewed_by IS NULL;
+    GET DIAGNOSTICS v_flags = ROW_COUNT;
+    PERFORM lp.audit('case.resolve', 'report', v_case.id::text,
+                     jsonb_build_object('action', p_action, 'reported_user_id', v_case.reported_user_id,
+                                        'sanction_id', v_sanction.id, 'flags_reviewed', v_flags,
+                                        'automated_sanction_lifted', v_lifted > 0));
+    RETURN v_case;
+END
+$$;
+COMMENT ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) IS 'Moderators and admins holding a running claim on the case: resolves it with p_action (lp.case_action): dismiss, warn (a warning), remove_content (a reported tip''s message is deleted; flagged content references are listed for take-down), end_stream (the case''s live or scheduled stream), or sanction (p_sanction_type, p_sanction_ends_at through lp.issue_sanction). Always with a statement of reasons: p_facts and p_rule (required), stored in decision with whether it was automated and how to appeal, readable by the reported user (api.my_case_decisions). A dismissal lifts an automated suspension of the case. The case''s flags become confirmed or dismissed (detector precision). LP002 other roles, LP003 unknown case, LP004 closed case or nothing to act upon, LP142 another moderator''s claim, LP143 no running claim of the caller, LP018 bad action or missing statement. Audited (case.resolve).';
+REVOKE ALL ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) TO livepanty_app, livepanty_service;

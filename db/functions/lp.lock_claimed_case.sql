@@ -1,0 +1,33 @@
+CREATE FUNCTION lp.lock_claimed_case(p_case_id uuid, p_moderator uuid) RETURNS lp.reports
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_case lp.reports;
+BEGIN
+    -- The lease rule, in one place: only the moderator whose claim on the case is still running may work it.
+    SELECT r.* INTO v_case FROM lp.reports AS r WHERE r.id = p_case_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'case not found';
+    END IF;
+    IF v_case.status NOT IN ('open', 'in_review', 'escalated') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = format('the case is %s', v_case.status),
+            DETAIL = 'allowed: open, in_review, escalated';
+    END IF;
+    IF v_case.status = 'in_review' AND v_case.claim_expires_at > now()
+       AND v_case.assigned_to IS DISTINCT FROM p_moderator THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP142', MESSAGE = 'another moderator holds the claim on this case',
+            DETAIL = format('claimed until %s', v_case.claim_expires_at);
+    END IF;
+    IF v_case.status <> 'in_review' OR v_case.claim_expires_at <= now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP143', MESSAGE = 'you hold no running claim on this case',
+            DETAIL = CASE WHEN v_case.status = 'in_review' AND v_case.assigned_to = p_moderator
+                          THEN format('your claim expired at %s', v_case.claim_expires_at)
+                          ELSE 'the case is not claimed' END,
+            HINT = 'Claim it first (api.claim_case).';
+    END IF;
+    RETURN v_case;
+END
+$$;
+COMMENT ON FUNCTION lp.lock_claimed_case(uuid, uuid) IS 'Owner only: locks a case that p_moderator holds a running claim on and returns it. LP003 unknown case, LP004 closed, LP142 another moderator''s claim is running, LP143 no running claim of p_moderator (never claimed, released or expired).';
+REVOKE ALL ON FUNCTION lp.lock_claimed_case(uuid, uuid) FROM PUBLIC;

@@ -1,0 +1,10 @@
+-- Access to lp.report_filings: grants and row level security policies (re-applied on every deploy).
+ALTER TABLE lp.report_filings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE lp.report_filings FORCE ROW LEVEL SECURITY;
+REVOKE ALL ON lp.report_filings FROM livepanty_readonly;
+SELECT lp.grant_select('lp.report_filings', ARRAY['livepanty_app', 'livepanty_service']);
+CREATE POLICY "api functions manage report_filings" ON lp.report_filings FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
+CREATE POLICY "reporters read their own filings" ON lp.report_filings FOR SELECT TO livepanty_app, livepanty_service
+    USING (reporter_id = (SELECT api.current_user_id()));
+CREATE POLICY "staff read every filing" ON lp.report_filings FOR SELECT TO livepanty_app, livepanty_service
+    USING ((SELECT lp.current_user_role()) IN ('moderator', 'admin'));
