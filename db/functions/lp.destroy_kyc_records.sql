@@ -18,8 +18,11 @@ BEGIN
             OR k.selfie_url IS NOT NULL OR k.document_country IS NOT NULL
             OR k.rejection_reason IS DISTINCT FROM CASE WHEN k.rejection_reason IS NULL THEN NULL ELSE 'destroyed' END);
     GET DIAGNOSTICS v_count = ROW_COUNT;
+    -- The stage names go with the record (lp.kyc_record_frozen lets them go once the record is destroyed).
+    DELETE FROM lp.kyc_aliases AS a
+     WHERE a.verification_id IN (SELECT k.id FROM lp.kyc_verifications AS k WHERE k.user_id = p_user_id);
     RETURN v_count;
 END
 $$;
-COMMENT ON FUNCTION lp.destroy_kyc_records(uuid) IS 'Owner only: destroys the personal content of a user''s identity verification records (legal name, date of birth, document country and references, provider reference, rejection reason) once their legal retention after an erasure has passed; the rows stay as facts for the payouts that cite them. Returns how many records changed. Idempotent.';
+COMMENT ON FUNCTION lp.destroy_kyc_records(uuid) IS 'Owner only: destroys the personal content of a user''s identity verification records (legal name, date of birth, document country and references, provider reference, rejection reason, stage names) once their legal retention after an erasure has passed; the rows stay as facts for the payouts that cite them. Returns how many records changed. Idempotent.';
 REVOKE ALL ON FUNCTION lp.destroy_kyc_records(uuid) FROM PUBLIC;

@@ -10,7 +10,7 @@
 -- table of schema lp, read from the catalog, holds her e-mail, username, display name, user agent or any of
 -- her addresses, and api.verify_ledger finds nothing.
 BEGIN;
-SELECT plan(96);
+SELECT plan(97);
 
 -- Helpers of this file (SECURITY DEFINER where they read past RLS):
 --   tests.places(needles)   every lp table.column (text, citext, inet, jsonb, arrays of them) holding a needle
@@ -119,6 +119,7 @@ DO $$
 DECLARE
     v_payment  uuid;
     v_sanction uuid;
+    v_kyc      uuid;
 BEGIN
     PERFORM api.register_user('erin.private@example.org', 'erin_secret', tests.password(), DATE '1991-02-03',
                               'performer', 'Erin Display', 'DE', '192.0.2.77');
@@ -130,10 +131,15 @@ BEGIN
     PERFORM tests.create_user('mona', 'moderator');
     PERFORM tests.create_user('adam', 'admin');
     PERFORM tests.approve_kyc('paul');
-    PERFORM tests.approve_kyc('erin_secret');
-    UPDATE lp.kyc_verifications SET document_front_url = 's3://kyc-docs/erin-front.jpg',
-                                    verified_date_of_birth = DATE '1991-02-03'
-     WHERE user_id = tests.id('erin');
+    -- Her identity verification, with a stage name, approved.
+    INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, document_front_url,
+                                      verified_date_of_birth, legal_name_encrypted)
+    VALUES (tests.id('erin'), 'identity', 'submitted', 'passport', 'DE', 's3://kyc-docs/erin-front.jpg',
+            DATE '1991-02-03', '\x0102'::bytea)
+    RETURNING id INTO v_kyc;
+    INSERT INTO lp.kyc_aliases (verification_id, alias) VALUES (v_kyc, 'Velvet Voice');
+    UPDATE lp.kyc_verifications SET status = 'approved', reviewed_at = now(), expires_at = now() + interval '1 year'
+     WHERE id = v_kyc;
     PERFORM tests.fund('erin_secret', 1000);
     PERFORM tests.fund('vic', 5000);
     -- Two sessions (an IPv4 one with a device, an IPv6 one), a failed login of an unknown name and a reset
@@ -269,8 +275,11 @@ SELECT results_eq($$SELECT count(*)::integer, sum(amount)::bigint FROM lp.tips W
                   $$VALUES (1, 50::bigint)$$, 'financial records stay: her tip is still there (without its message)');
 SELECT is((SELECT message FROM lp.tips WHERE sender_id = tests.user_id('vic')), 'great show',
           'a tip someone else sent her keeps its sender''s message');
-SELECT isnt((SELECT document_type::text FROM lp.kyc_verifications WHERE user_id = tests.id('erin')), NULL,
-            'her KYC record is kept (legal retention)');
+SELECT results_eq($$SELECT k.document_type::text, k.legal_name_encrypted IS NOT NULL, a.alias
+                     FROM lp.kyc_verifications AS k JOIN lp.kyc_aliases AS a ON a.verification_id = k.id
+                    WHERE k.user_id = tests.id('erin')$$,
+                  $$VALUES ('passport', true, 'Velvet Voice')$$,
+                  'her KYC record is kept (legal retention): document, encrypted legal name, stage name');
 SELECT is((SELECT ip_address FROM lp.stream_consents WHERE performer_id = tests.id('erin')), '192.0.2.0'::inet,
           'her consent record stays, its address cut to the network');
 SELECT results_eq($$SELECT (api.login('erin_secret', tests.password())).success$$, $$VALUES (false)$$,
@@ -390,11 +399,13 @@ SELECT is((SELECT count(*)::integer FROM lp.audit_logs WHERE ip_address = '203.0
 SELECT is(tests.purge('kyc_records'), 0, 'kyc_records: nothing is due before kyc_retained_until');
 UPDATE lp.erasures SET kyc_retained_until = now() - interval '1 second' WHERE user_id = tests.id('erin');
 SELECT is(tests.purge('kyc_records'), 1, 'kyc_records: past its retention, her verification is destroyed');
-SELECT results_eq($$SELECT document_front_url, verified_date_of_birth, document_country, status FROM lp.kyc_verifications
+SELECT results_eq($$SELECT document_front_url, verified_date_of_birth, document_country, status::text FROM lp.kyc_verifications
                      WHERE user_id = tests.id('erin')$$,
                   $$VALUES (NULL::text, NULL::date, NULL::text, 'approved'::text)$$,
                   'kyc_records: the personal content is gone, the fact of the verification stays');
 SELECT isnt((tests.erasure(tests.id('erin'))).kyc_destroyed_at, NULL, 'kyc_records: the log records when');
+SELECT is((SELECT count(*)::integer FROM lp.kyc_aliases AS a JOIN lp.kyc_verifications AS k ON k.id = a.verification_id
+            WHERE k.user_id = tests.id('erin')), 0, 'kyc_records: her stage names are gone too');
 -- A restored backup missed the destruction of lily's KYC records that happened after it: the replay does it.
 SELECT set_config('role', 'livepanty_service', true);
 SELECT results_eq(format($$SELECT outcome FROM api.replay_erasure(%L)$$,
