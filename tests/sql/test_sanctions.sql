@@ -6,7 +6,7 @@
 -- did not issue the sanction; granted lifts it, denied keeps it; the appellant reads the decision.
 -- api.expire_sanctions sends an ended review_on_expiry suspension back to the review queue, once.
 BEGIN;
-SELECT plan(109);
+SELECT plan(110);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.sanction(user, type[, by[, lasts[, review]]])  a sanction through lp.issue_sanction; returns its id
@@ -273,6 +273,9 @@ SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT is(api.expire_sanctions(), 1, 'allow: the ended review_on_expiry suspension is handled (the plain one lifts by itself)');
 SELECT tests.clear_authentication();
 SELECT isnt((SELECT expiry_case_id FROM lp.user_sanctions WHERE id = tests.id('wes_susp')), NULL, 'a review case was filed for wes');
+SELECT is((SELECT r.reason::text || '|' || (r.reported_user_id = tests.user_id('wes'))::text FROM lp.reports AS r
+             JOIN lp.user_sanctions AS s ON s.expiry_case_id = r.id WHERE s.id = tests.id('wes_susp')),
+          'sanction_review|true', 'the case is in the review queue: reason sanction_review, the account of wes');
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT is(api.expire_sanctions(), 0, 'idempotent: a second run files nothing');
 SELECT tests.clear_authentication();
