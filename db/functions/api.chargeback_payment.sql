@@ -12,6 +12,7 @@ DECLARE
     v_response jsonb;
     v_payment  lp.payments;
     v_report   uuid;
+    v_fraud    jsonb;
 BEGIN
     v_response := lp.idempotency_begin(v_scope, p_idempotency_key,
                                        jsonb_build_object('payment_id', p_payment_id, 'reason', v_reason));
@@ -21,24 +22,21 @@ BEGIN
 
     v_payment := lp.claw_back(p_payment_id, 'chargeback', v_reason);  -- locks it (LP003, LP004 unless completed)
 
-    -- A chargeback flags the buyer for review: a high-priority fraud case in the moderation queue.
-    INSERT INTO lp.reports (reporter_id, reported_user_id, reason, priority, description)
-    VALUES (NULL, v_payment.user_id, 'fraud', 'high',
-            format('Chargeback of payment %s (%s tokens, %s %s, provider %s reference %s): %s. Recovered %s, written off %s, owed %s tokens.',
-                   v_payment.id, v_payment.tokens, v_payment.amount_minor, v_payment.currency, v_payment.provider,
-                   v_payment.provider_reference, v_reason, v_payment.recovered_tokens, v_payment.written_off_tokens,
-                   v_payment.debt_tokens))
-    RETURNING id INTO v_report;
+    -- Fraud controls (lp.fraud_on_chargeback), pending review: a high-priority fraud case on the buyer in the
+    -- review queue, a tip_block on the buyer, a payout_hold on the performers who received most of the tokens.
+    v_fraud := lp.fraud_on_chargeback(v_payment, v_reason);
+    v_report := (v_fraud ->> 'case_id')::uuid;
     PERFORM lp.audit('payment.chargeback', 'payment', v_payment.id::text,
         jsonb_build_object('user_id', v_payment.user_id, 'tokens', v_payment.tokens,
                            'recovered_tokens', v_payment.recovered_tokens,
                            'written_off_tokens', v_payment.written_off_tokens,
-                           'debt_tokens', v_payment.debt_tokens, 'reason', v_reason, 'report_id', v_report));
+                           'debt_tokens', v_payment.debt_tokens, 'reason', v_reason, 'report_id', v_report,
+                           'tip_block_id', v_fraud -> 'tip_block_id', 'payout_holds', v_fraud -> 'payout_holds'));
 
     PERFORM lp.idempotency_finish(v_scope, p_idempotency_key, to_jsonb(v_payment));
     RETURN v_payment;
 END
 $$;
-COMMENT ON FUNCTION api.chargeback_payment(uuid, text, text) IS 'Service role: records a chargeback of a completed payment (reason required, 500 characters). The tokens are clawed back like a refund (refunds.shortfall_policy decides about tokens already spent), the buyer is flagged for review (a high-priority fraud report) and the chargeback is audited as payment.chargeback. A refunded payment cannot be charged back. Idempotent per key (LP106 other arguments). LP003 unknown payment, LP004 not completed, LP018 missing reason or key.';
+COMMENT ON FUNCTION api.chargeback_payment(uuid, text, text) IS 'Service role: records a chargeback of a completed payment (reason required, 500 characters). The tokens are clawed back like a refund (refunds.shortfall_policy decides about tokens already spent), the buyer is flagged for review (a high-priority fraud case in the review queue) and gets a tip_block, and each performer who received at least fraud.chargeback_share_bps of the tokens in tips from the buyer within fraud.chargeback_window_hours after the payment gets a payout_hold, pending review (lp.fraud_on_chargeback) and the chargeback is audited as payment.chargeback. A refunded payment cannot be charged back. Idempotent per key (LP106 other arguments). LP003 unknown payment, LP004 not completed, LP018 missing reason or key.';
 REVOKE ALL ON FUNCTION api.chargeback_payment(uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.chargeback_payment(uuid, text, text) TO livepanty_service;

@@ -36,6 +36,9 @@ BEGIN
     PERFORM lp.post(gen_random_uuid(), 'payment', v_payment.id,
         ARRAY[ROW(lp.system_wallet('issuance'), -v_payment.tokens, 'purchase', 0, false)::lp.posting,
               ROW(v_wallet, v_payment.tokens, 'purchase', 0, false)::lp.posting]);
+    -- A verified payment: the fraud controls' new-account test (lp.count_spend) reads it.
+    UPDATE lp.spend_counters AS f SET first_payment_at = v_payment.completed_at
+     WHERE f.user_id = v_payment.user_id AND f.first_payment_at IS NULL;
 
     PERFORM lp.idempotency_finish(v_scope, p_idempotency_key, to_jsonb(v_payment));
     RETURN v_payment;

@@ -31,6 +31,9 @@ BEGIN
     -- LP103: a bundle set before money.max_tokens was lowered (or existed) is not sold any more.
     PERFORM lp.check_tokens(v_bundle.tokens, 'bundle tokens');
     PERFORM lp.assert_not_sanctioned(v_user);
+    -- Fraud controls: LP160 a new account over its purchase caps, LP161 too many purchases this hour (the
+    -- purchase that reaches the threshold opens a fraud case). Counts the payments created.
+    PERFORM lp.count_spend(v_user, 'purchase', v_bundle.tokens);
 
     -- Tokens and price are copied: a later change of the bundle does not change this payment.
     INSERT INTO lp.payments (user_id, provider, bundle_code, tokens, amount_minor, currency, idempotency_key)
@@ -45,6 +48,6 @@ BEGIN
     RETURN v_payment;
 END
 $$;
-COMMENT ON FUNCTION api.create_payment(text, text, text) IS 'The acting user starts buying a token bundle through a payment provider: a pending payment that copies the bundle''s tokens and price (the service role completes or fails it). Idempotent per user and key (same key, other arguments: LP106). LP113 no active bundle with this code, LP103 the bundle holds more than money.max_tokens, LP018 malformed provider or key, LP022 sanctioned buyer.';
+COMMENT ON FUNCTION api.create_payment(text, text, text) IS 'The acting user starts buying a token bundle through a payment provider: a pending payment that copies the bundle''s tokens and price (the service role completes or fails it). Idempotent per user and key (same key, other arguments: LP106). LP113 no active bundle with this code, LP103 the bundle holds more than money.max_tokens, LP018 malformed provider or key, LP022 sanctioned buyer, LP160 a new account over its purchase caps, LP161 too many purchases this hour (lp.count_spend).';
 REVOKE ALL ON FUNCTION api.create_payment(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.create_payment(text, text, text) TO livepanty_app, livepanty_service;

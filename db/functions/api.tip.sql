@@ -112,6 +112,9 @@ BEGIN
     IF c.goal_refund AND c.escrow_wallet IS NULL THEN
         PERFORM lp.system_wallet('goal_escrow');  -- raises LP199
     END IF;
+    -- Fraud controls (one UPDATE of the sender's counter row, which stays locked until commit): LP160 a new
+    -- account over its caps, LP161 too many tips this hour (the tip that reaches the threshold opens a case).
+    PERFORM lp.count_spend(v_sender, 'tip', p_amount);
 
     v_fee := lp.fee_for(p_amount, (c.cfg[2])::bigint);
     INSERT INTO lp.tips (sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous,
@@ -160,6 +163,6 @@ BEGIN
     RETURN v_tip;
 END
 $$;
-COMMENT ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) IS 'The acting user tips a performer: amount within tips.min_tokens..tips.max_tokens and at most money.max_tokens (LP103), optional live stream of the recipient (LP104 when it is not live), message (500 characters), anonymous flag. One ledger transaction: sender -amount, performer +(amount - fee), platform fee wallet +fee (fee rounded down). LP124 when the performer has blocked the sender, LP135 when the performer holds no valid identity verification (lp.kyc_refusal: never verified, or re-verification needed). LP022 when the sender is suspended or banned, LP150 under a tip_block (or a mute, for a tip with a message). With a menu item of the recipient (p_menu_item_id), the amount is its price (LP003 not theirs, LP126 inactive, LP127 another amount). A tip naming a live stream counts toward its active goal; toward a refund_if_missed goal it waits in escrow (status escrowed) until api.settle_tip_goals pays it out or back. Idempotent per sender and key.';
+COMMENT ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) IS 'The acting user tips a performer: amount within tips.min_tokens..tips.max_tokens and at most money.max_tokens (LP103), optional live stream of the recipient (LP104 when it is not live), message (500 characters), anonymous flag. One ledger transaction: sender -amount, performer +(amount - fee), platform fee wallet +fee (fee rounded down). LP124 when the performer has blocked the sender, LP135 when the performer holds no valid identity verification (lp.kyc_refusal: never verified, or re-verification needed). LP022 when the sender is suspended or banned, LP150 under a tip_block (or a mute, for a tip with a message). LP160 a new account over its caps, LP161 too many tips this hour (fraud controls: lp.count_spend). With a menu item of the recipient (p_menu_item_id), the amount is its price (LP003 not theirs, LP126 inactive, LP127 another amount). A tip naming a live stream counts toward its active goal; toward a refund_if_missed goal it waits in escrow (status escrowed) until api.settle_tip_goals pays it out or back. Idempotent per sender and key.';
 REVOKE ALL ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) TO livepanty_app, livepanty_service;

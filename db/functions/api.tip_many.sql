@@ -60,6 +60,15 @@ DECLARE
     v_left    bigint;
     v_pos     integer;
     v_refused uuid[] := ARRAY[]::uuid[];
+    -- the fraud controls (lp.count_spend's rules, per sender): counters locked in user id order
+    v_hour    timestamptz := date_trunc('hour', now(), 'UTC');
+    v_day     timestamptz := date_trunc('day', now(), 'UTC');
+    v_fcfg    jsonb;
+    f_user    uuid[];
+    f_count   integer[];
+    f_tokens  bigint[];
+    f_new     boolean[];
+    v_fraud   record;
     v_old     lp.tips;
     -- the legs for lp.post_batch
     l_tx      uuid[] := ARRAY[]::uuid[];
@@ -219,6 +228,52 @@ BEGIN
     UPDATE lp.auth_sessions AS s SET last_seen_at = now()
      WHERE s.id = ANY (a_session) AND s.last_seen_at < now() - interval '1 minute';
 
+    -- Fraud controls (issue 9, section 4; the rules of lp.count_spend, which api.tip calls): the senders'
+    -- counter rows (made on a first spend), locked in user id order before any claim, as api.tip locks its one;
+    -- then each sender's tips in input order: LP160 a new account over its caps, LP161 past the velocity rule.
+    -- The tips counted here and later refused (LP100...) are not counted in the end: the decisions err on the
+    -- side of refusing.
+    SELECT jsonb_object_agg(s.key, s.value) INTO v_fcfg FROM lp.settings AS s
+     WHERE s.key IN ('fraud.new_account_days', 'fraud.new_account_max_tip', 'fraud.new_account_daily_tip_tokens',
+                     'fraud.tips_per_hour');
+    INSERT INTO lp.spend_counters (user_id, account_created_at, first_payment_at)
+    SELECT u.id, u.created_at,
+           (SELECT min(p.completed_at) FROM lp.payments AS p WHERE p.user_id = u.id AND p.status = 'completed')
+      FROM lp.users AS u
+     WHERE u.id IN (SELECT a_sender[k] FROM generate_subscripts(a_err, 1) AS k WHERE a_err[k] IS NULL)
+       AND NOT EXISTS (SELECT 1 FROM lp.spend_counters AS f WHERE f.user_id = u.id)
+     ORDER BY u.id
+    ON CONFLICT (user_id) DO NOTHING;
+    SELECT array_agg(x.user_id ORDER BY x.user_id), array_agg(x.n ORDER BY x.user_id),
+           array_agg(x.tokens ORDER BY x.user_id), array_agg(x.is_new ORDER BY x.user_id)
+      INTO f_user, f_count, f_tokens, f_new
+      FROM (SELECT f.user_id, CASE WHEN f.tip_hour = v_hour THEN f.tips_in_hour ELSE 0 END AS n,
+                   CASE WHEN f.tip_day = v_day THEN f.tip_tokens_day ELSE 0 END AS tokens,
+                   f.first_payment_at IS NULL
+                   OR f.account_created_at > now() - make_interval(days => coalesce((v_fcfg ->> 'fraud.new_account_days')::integer, 0))
+                   AS is_new
+              FROM lp.spend_counters AS f
+             WHERE f.user_id IN (SELECT a_sender[k] FROM generate_subscripts(a_err, 1) AS k WHERE a_err[k] IS NULL)
+             ORDER BY f.user_id
+               FOR NO KEY UPDATE) AS x;
+    FOR i IN 1 .. n LOOP
+        CONTINUE WHEN a_err[i] IS NOT NULL;
+        v_pos := array_position(f_user, a_sender[i]);
+        IF f_new[v_pos] AND coalesce((v_fcfg ->> 'fraud.new_account_max_tip')::bigint, 0) > 0
+           AND a_amount[i] > (v_fcfg ->> 'fraud.new_account_max_tip')::bigint THEN
+            a_err[i] := 'LP160-tip';
+        ELSIF f_new[v_pos] AND coalesce((v_fcfg ->> 'fraud.new_account_daily_tip_tokens')::bigint, 0) > 0
+              AND f_tokens[v_pos] + a_amount[i] > (v_fcfg ->> 'fraud.new_account_daily_tip_tokens')::bigint THEN
+            a_err[i] := 'LP160-day';
+        ELSIF coalesce((v_fcfg ->> 'fraud.tips_per_hour')::integer, 0) > 0
+              AND f_count[v_pos] + 1 > (v_fcfg ->> 'fraud.tips_per_hour')::integer THEN
+            a_err[i] := 'LP161';
+        ELSE
+            f_count[v_pos] := f_count[v_pos] + 1;
+            f_tokens[v_pos] := f_tokens[v_pos] + a_amount[i];
+        END IF;
+    END LOOP;
+
     -- 2. Claim the keys (business rows before any wallet): one INSERT, in (sender, key) order so that two
     -- batches retrying the same tips queue instead of deadlocking. A key another transaction committed
     -- meanwhile makes that tip a replay.
@@ -320,6 +375,32 @@ BEGIN
     -- 5. The money: every leg of every accepted tip, set-based.
     PERFORM lp.post_batch('tip', l_tx, l_ref, l_wallet, l_amount, l_kind, l_main);
 
+    -- The fraud counters of the tips applied now, one UPDATE (rows locked above); a sender whose tips reach
+    -- fraud.tips_per_hour in this batch gets a fraud case (lp.count_spend's rule).
+    FOR v_fraud IN
+        UPDATE lp.spend_counters AS f
+           SET tips_in_hour = CASE WHEN f.tip_hour = v_hour THEN f.tips_in_hour + g.tips ELSE g.tips END,
+               tip_hour = v_hour,
+               tip_tokens_day = CASE WHEN f.tip_day = v_day THEN f.tip_tokens_day + g.tokens ELSE g.tokens END,
+               tip_day = v_day
+          FROM (SELECT a_sender[k] AS sender, count(*)::integer AS tips, sum(a_amount[k])::bigint AS tokens
+                  FROM generate_subscripts(a_err, 1) AS k
+                 WHERE a_err[k] IS NULL AND a_tip[k] IS NOT NULL
+                 GROUP BY a_sender[k]) AS g
+         WHERE f.user_id = g.sender
+        RETURNING f.user_id, f.tips_in_hour, g.tips
+    LOOP
+        IF coalesce((v_fcfg ->> 'fraud.tips_per_hour')::integer, 0) > 0
+           AND v_fraud.tips_in_hour >= (v_fcfg ->> 'fraud.tips_per_hour')::integer
+           AND v_fraud.tips_in_hour - v_fraud.tips < (v_fcfg ->> 'fraud.tips_per_hour')::integer THEN
+            PERFORM lp.open_case('fraud', 'fraud', v_fraud.user_id, NULL,
+                                 jsonb_build_object('rule', 'velocity', 'kind', 'tip',
+                                                    'per_hour', (v_fcfg ->> 'fraud.tips_per_hour')::integer,
+                                                    'hour', v_hour),
+                                 NULL);
+        END IF;
+    END LOOP;
+
     -- 6. Goal progress of the tips applied now, one call per goal in goal id order (after the wallets, as in
     -- api.tip); a goal whose progress reaches its target is closed.
     FOR v_goal IN
@@ -391,6 +472,12 @@ BEGIN
                         WHEN 'LP023' THEN 'invalid or expired session'
                         WHEN 'LP022' THEN 'account is sanctioned'
                         WHEN 'LP150' THEN 'a sanction forbids this tip (tip_block, or mute for a tip with a message)'
+                        WHEN 'LP160-tip' THEN format('a new account may tip at most %s tokens at once',
+                                                     v_fcfg ->> 'fraud.new_account_max_tip')
+                        WHEN 'LP160-day' THEN format('a new account may tip at most %s tokens a day',
+                                                     v_fcfg ->> 'fraud.new_account_daily_tip_tokens')
+                        WHEN 'LP161' THEN format('too many tips this hour: at most %s per clock hour (UTC)',
+                                                 v_fcfg ->> 'fraud.tips_per_hour')
                         WHEN 'LP103' THEN format('tip amount out of range: between %s and %s tokens', v_min, v_max)
                         WHEN 'LP104' THEN 'the stream is not the recipient''s live stream'
                         WHEN 'LP114' THEN 'this tip needs api.tip (spending limit, holds past their time, or earnings to sweep)'
@@ -402,6 +489,6 @@ BEGIN
      ORDER BY k;
 END
 $$;
-COMMENT ON FUNCTION api.tip_many(jsonb) IS 'Up to 1000 tips, of any senders, in one call (JSON array of objects: session_token, recipient_id, amount, idempotency_key, optional stream_id, message, is_anonymous, menu_item_id). Each tip is authenticated by its own session token and checked exactly as api.tip checks it; the accepted ones are applied set-based under the lock protocol of docs/ledger.md (one claim of every key, each wallet updated once, every entry with its exact before/after balance). One row per tip, in input order: the tip (replayed true for a retry with a used key and the same arguments) or error_code and error_message; a refused tip changes nothing and does not fail the others. LP114 asks to send that tip with api.tip (its sender has a spending limit, or needs the earnings in their credit shards). LP018 when p_tips is not an array of 1 to 1000 elements.';
+COMMENT ON FUNCTION api.tip_many(jsonb) IS 'Up to 1000 tips, of any senders, in one call (JSON array of objects: session_token, recipient_id, amount, idempotency_key, optional stream_id, message, is_anonymous, menu_item_id). Each tip is authenticated by its own session token and checked exactly as api.tip checks it; the accepted ones are applied set-based under the lock protocol of docs/ledger.md (one claim of every key, each wallet updated once, every entry with its exact before/after balance). One row per tip, in input order: the tip (replayed true for a retry with a used key and the same arguments) or error_code and error_message; a refused tip changes nothing and does not fail the others. LP114 asks to send that tip with api.tip (its sender has a spending limit, or needs the earnings in their credit shards). The fraud controls apply per sender in input order (LP160 a new account over its caps, LP161 too many tips this hour; a sender whose tips reach fraud.tips_per_hour gets a fraud case). LP018 when p_tips is not an array of 1 to 1000 elements.';
 REVOKE ALL ON FUNCTION api.tip_many(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.tip_many(jsonb) TO livepanty_app, livepanty_service;

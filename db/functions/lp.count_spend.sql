@@ -1,0 +1,102 @@
+CREATE FUNCTION lp.count_spend(p_user_id uuid, p_kind text, p_tokens bigint) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+    SET plan_cache_mode = force_generic_plan
+AS $$
+-- The fraud controls of one tip or one purchase (issue 9, section 4), in one UPDATE of the spender's
+-- lp.spend_counters row that also reads the settings (the first spend of a user inserts the row first):
+--   LP160 a new account (younger than fraud.new_account_days, or no completed payment) over a cap;
+--   LP161 the velocity rule: more tips (or purchases) in this UTC clock hour than fraud.tips_per_hour
+--         (fraud.purchases_per_hour). The call that reaches the threshold passes and opens a fraud case in
+--         the review queue (lp.open_case), which commits with it; the calls after it are refused. A refusal
+--         rolls back, the counters with it, so nothing of a refused call remains.
+-- Owner only; callers (api.tip, api.create_payment) run it before they claim or write anything, and it locks
+-- the spender's counter row until commit (the spends of one user are serialised: api.tip_many takes the same
+-- rows first, in user id order).
+DECLARE
+    v_hour    timestamptz := date_trunc('hour', now(), 'UTC');
+    v_day     timestamptz := date_trunc('day', now(), 'UTC');
+    v_count   integer;
+    v_tokens  bigint;
+    v_created timestamptz;
+    v_paid    timestamptz;
+    v_cfg     jsonb;
+    v_new     boolean;
+    v_max     bigint;
+    v_daily   bigint;
+    v_rate    integer;
+BEGIN
+    FOR attempt IN 1 .. 2 LOOP
+        IF p_kind = 'tip' THEN
+            UPDATE lp.spend_counters AS f
+               SET tips_in_hour = CASE WHEN f.tip_hour = v_hour THEN f.tips_in_hour + 1 ELSE 1 END,
+                   tip_hour = v_hour,
+                   tip_tokens_day = CASE WHEN f.tip_day = v_day THEN f.tip_tokens_day + p_tokens ELSE p_tokens END,
+                   tip_day = v_day
+              FROM (SELECT jsonb_object_agg(s.key, s.value) AS j FROM lp.settings AS s
+                     WHERE s.key IN ('fraud.new_account_days', 'fraud.new_account_max_tip',
+                                     'fraud.new_account_daily_tip_tokens', 'fraud.tips_per_hour')) AS cfg
+             WHERE f.user_id = p_user_id
+            RETURNING f.tips_in_hour, f.tip_tokens_day, f.account_created_at, f.first_payment_at, cfg.j
+                 INTO v_count, v_tokens, v_created, v_paid, v_cfg;
+        ELSE
+            UPDATE lp.spend_counters AS f
+               SET purchases_in_hour = CASE WHEN f.purchase_hour = v_hour THEN f.purchases_in_hour + 1 ELSE 1 END,
+                   purchase_hour = v_hour,
+                   purchase_tokens_day = CASE WHEN f.purchase_day = v_day THEN f.purchase_tokens_day + p_tokens
+                                              ELSE p_tokens END,
+                   purchase_day = v_day
+              FROM (SELECT jsonb_object_agg(s.key, s.value) AS j FROM lp.settings AS s
+                     WHERE s.key IN ('fraud.new_account_days', 'fraud.new_account_max_purchase',
+                                     'fraud.new_account_daily_purchase_tokens', 'fraud.purchases_per_hour')) AS cfg
+             WHERE f.user_id = p_user_id
+            RETURNING f.purchases_in_hour, f.purchase_tokens_day, f.account_created_at, f.first_payment_at, cfg.j
+                 INTO v_count, v_tokens, v_created, v_paid, v_cfg;
+        END IF;
+        EXIT WHEN FOUND;
+        PERFORM lp.ensure_spend_counter(p_user_id);
+    END LOOP;
+    IF v_count IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
+    END IF;
+
+    v_new := v_paid IS NULL
+             OR v_created > now() - make_interval(days => coalesce((v_cfg ->> 'fraud.new_account_days')::integer, 0));
+    v_max := coalesce((v_cfg ->> CASE p_kind WHEN 'tip' THEN 'fraud.new_account_max_tip'
+                                             ELSE 'fraud.new_account_max_purchase' END)::bigint, 0);
+    v_daily := coalesce((v_cfg ->> CASE p_kind WHEN 'tip' THEN 'fraud.new_account_daily_tip_tokens'
+                                               ELSE 'fraud.new_account_daily_purchase_tokens' END)::bigint, 0);
+    v_rate := coalesce((v_cfg ->> CASE p_kind WHEN 'tip' THEN 'fraud.tips_per_hour'
+                                              ELSE 'fraud.purchases_per_hour' END)::integer, 0);
+    IF v_new AND v_max > 0 AND p_tokens > v_max THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP160', MESSAGE = format('a new account may %s at most %s tokens at once',
+                                                                   CASE p_kind WHEN 'tip' THEN 'tip' ELSE 'buy' END, v_max),
+            DETAIL = format('%s of %s tokens; %s', p_kind, p_tokens,
+                            CASE WHEN v_paid IS NULL THEN 'no completed payment yet'
+                                 ELSE format('account created %s', v_created) END),
+            HINT = 'The new-account caps end once the account is old enough and has a completed payment (api.get_fraud_limits).';
+    END IF;
+    IF v_new AND v_daily > 0 AND v_tokens > v_daily THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP160', MESSAGE = format('a new account may %s at most %s tokens a day',
+                                                                   CASE p_kind WHEN 'tip' THEN 'tip' ELSE 'buy' END, v_daily),
+            DETAIL = format('%s tokens today with this %s of %s', v_tokens, p_kind, p_tokens),
+            HINT = 'The new-account caps end once the account is old enough and has a completed payment (api.get_fraud_limits).';
+    END IF;
+    IF v_rate > 0 AND v_count > v_rate THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP161', MESSAGE = format('too many %s this hour',
+                                                                   CASE p_kind WHEN 'tip' THEN 'tips' ELSE 'purchases' END),
+            DETAIL = format('at most %s per clock hour (UTC); the account is in the fraud review queue', v_rate),
+            HINT = format('Try again after %s.', v_hour + interval '1 hour');
+    END IF;
+    IF v_rate > 0 AND v_count = v_rate THEN
+        -- The call that reaches the threshold commits, and with it the case (merged into the user's open fraud
+        -- case when there is one): a refusal, rolled back, could not keep it.
+        PERFORM lp.open_case('fraud', 'fraud', p_user_id, NULL,
+                             jsonb_build_object('rule', 'velocity', 'kind', p_kind, 'per_hour', v_rate,
+                                                'hour', v_hour),
+                             NULL);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION lp.count_spend(uuid, text, bigint) IS 'Owner only: counts one tip or purchase (p_kind tip or purchase) of p_tokens for the fraud controls, in the user''s lp.spend_counters row (locked until commit). LP160 a new account (younger than fraud.new_account_days, or no completed payment) over fraud.new_account_max_tip / _daily_tip_tokens (purchases: fraud.new_account_max_purchase / _daily_purchase_tokens); LP161 over the velocity rule (fraud.tips_per_hour, fraud.purchases_per_hour per UTC clock hour). The call that reaches the velocity threshold opens a fraud case (lp.open_case). 0 switches a cap or rule off.';
+REVOKE ALL ON FUNCTION lp.count_spend(uuid, text, bigint) FROM PUBLIC;

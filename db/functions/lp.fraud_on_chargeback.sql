@@ -1,0 +1,66 @@
+CREATE FUNCTION lp.fraud_on_chargeback(p_payment lp.payments, p_reason text) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- What a chargeback sets off (issue 9, section 4), pending review: a high-priority fraud case on the buyer, a
+-- tip_block on the buyer, and a payout_hold on every performer who received at least fraud.chargeback_share_bps
+-- of the charged-back tokens in tips from the buyer within fraud.chargeback_window_hours after the payment
+-- completed. The sanctions are open-ended and name the case: the moderator who resolves it lifts them (or not).
+-- A user already under an active sanction of that type gets no second one. The buyer's payment no longer
+-- counts as a verified payment for the new-account caps. Owner only; api.chargeback_payment calls it once per
+-- chargeback (its idempotency key replays the result, not the effects).
+DECLARE
+    v_window  integer := (lp.setting('fraud.chargeback_window_hours'))::integer;
+    v_share   bigint := (lp.setting('fraud.chargeback_share_bps'))::bigint;
+    v_case    uuid;
+    v_blocked uuid;
+    v_holds   jsonb := '[]'::jsonb;
+    r         record;
+BEGIN
+    v_case := lp.open_case('fraud', 'fraud', p_payment.user_id, NULL,
+                           jsonb_build_object('rule', 'chargeback', 'payment_id', p_payment.id,
+                                              'tokens', p_payment.tokens, 'amount_minor', p_payment.amount_minor,
+                                              'currency', p_payment.currency, 'recovered_tokens', p_payment.recovered_tokens,
+                                              'written_off_tokens', p_payment.written_off_tokens,
+                                              'debt_tokens', p_payment.debt_tokens, 'reason', p_reason),
+                           'high');
+    -- A case of its own gets the chargeback's summary as its description (a merged one keeps its own).
+    UPDATE lp.reports AS c
+       SET description = format('Chargeback of payment %s (%s tokens, %s %s, provider %s reference %s): %s. Recovered %s, written off %s, owed %s tokens.',
+                                p_payment.id, p_payment.tokens, p_payment.amount_minor, p_payment.currency,
+                                p_payment.provider, p_payment.provider_reference, p_reason, p_payment.recovered_tokens,
+                                p_payment.written_off_tokens, p_payment.debt_tokens)
+     WHERE c.id = v_case AND c.description IS NULL;
+    IF NOT lp.has_active_sanction(p_payment.user_id, 'tip_block') THEN
+        v_blocked := (lp.issue_sanction(p_payment.user_id, 'tip_block',
+                                        format('Chargeback of payment %s, pending review of the fraud case', p_payment.id),
+                                        NULL, v_case, NULL)).id;
+    END IF;
+    FOR r IN
+        SELECT t.recipient_id, sum(t.amount)::bigint AS tokens
+          FROM lp.tips AS t
+         WHERE t.sender_id = p_payment.user_id
+           AND t.created_at >= p_payment.completed_at
+           AND t.created_at < p_payment.completed_at + make_interval(hours => v_window)
+         GROUP BY t.recipient_id
+        HAVING sum(t.amount) * 10000 >= v_share * p_payment.tokens
+         ORDER BY t.recipient_id
+    LOOP
+        IF NOT lp.has_active_sanction(r.recipient_id, 'payout_hold') THEN
+            v_holds := v_holds || jsonb_build_object(
+                'user_id', r.recipient_id, 'tokens', r.tokens,
+                'sanction_id', (lp.issue_sanction(r.recipient_id, 'payout_hold',
+                                                  format('Received %s of the %s tokens of charged-back payment %s, pending review',
+                                                         r.tokens, p_payment.tokens, p_payment.id),
+                                                  NULL, v_case, NULL)).id);
+        END IF;
+    END LOOP;
+    UPDATE lp.spend_counters AS f
+       SET first_payment_at = (SELECT min(p.completed_at) FROM lp.payments AS p
+                                WHERE p.user_id = f.user_id AND p.status = 'completed' AND p.id <> p_payment.id)
+     WHERE f.user_id = p_payment.user_id;
+    RETURN jsonb_build_object('case_id', v_case, 'tip_block_id', v_blocked, 'payout_holds', v_holds);
+END
+$$;
+COMMENT ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) IS 'Owner only (api.chargeback_payment): a high-priority fraud case on the buyer (lp.open_case), a tip_block on the buyer and a payout_hold on each performer who received at least fraud.chargeback_share_bps of the charged-back tokens in tips from the buyer within fraud.chargeback_window_hours after the payment completed (lp.issue_sanction, automated, open-ended, naming the case; none when one of that type is already active). Returns the case, the tip_block and the holds as jsonb.';
+REVOKE ALL ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) FROM PUBLIC;
