@@ -58,6 +58,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any, Self, TypeVar
 from uuid import UUID
@@ -81,7 +82,9 @@ from livepanty_db.models import (
     GoalSettlement,
     Hold,
     HoldCapture,
+    KycRecord,
     KycVerification,
+    KycWebhookEvent,
     LedgerChunk,
     LedgerEntry,
     LedgerTotals,
@@ -759,8 +762,11 @@ class _Api:
         selfie_url: str | None = None,
         provider: str = "manual",
         provider_reference: str | None = None,
+        legal_name: str | None = None,
+        aliases: Sequence[str] | None = None,
     ) -> KycVerification:
-        """The acting user submits a verification (document images as ``s3://bucket/key`` locations)."""
+        """The acting user submits a verification (document images as ``s3://bucket/key`` locations; the
+        legal name is encrypted in the database and never returned; ``aliases`` are stage names)."""
         params = {
             "level": level,
             "document_type": document_type,
@@ -770,6 +776,8 @@ class _Api:
             "selfie_url": selfie_url,
             "provider": provider,
             "provider_reference": provider_reference,
+            "legal_name": legal_name,
+            "aliases": None if aliases is None else list(aliases),
         }
         return self._one(sql.SUBMIT_KYC, params, class_row(KycVerification))
 
@@ -807,6 +815,50 @@ class _Api:
         ``kyc.approval_valid_days`` (their performers need re-verification; live streams end), then recompute
         gates a changed period left stale (``api.expire_kyc_approvals``); returns how many it handled."""
         return self._one(sql.EXPIRE_KYC_APPROVALS, {"limit": limit}, scalar_row)
+
+    def apply_kyc_webhook(
+        self,
+        provider: str,
+        event_id: str,
+        provider_reference: str,
+        status: str,
+        *,
+        score: Decimal | float | None = None,
+        reasons: Sequence[str] | None = None,
+        document_expires_on: date | str | None = None,
+        verified_date_of_birth: date | str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> KycWebhookEvent:
+        """Service role: apply one provider webhook, once per (provider, event id); a repeat returns the
+        same event and changes nothing (``api.apply_kyc_webhook``)."""
+        params = {
+            "provider": provider,
+            "event_id": event_id,
+            "provider_reference": provider_reference,
+            "status": status,
+            "score": score,
+            "reasons": None if reasons is None else list(reasons),
+            "document_expires_on": document_expires_on,
+            "verified_date_of_birth": verified_date_of_birth,
+            "occurred_at": occurred_at,
+        }
+        return self._one(sql.APPLY_KYC_WEBHOOK, params, class_row(KycWebhookEvent))
+
+    def override_kyc_decision(self, verification_id: Id, status: str, reason: str) -> KycVerification:
+        """Admins: override the decision on a verification with ``approved`` or ``declined`` and a reason
+        (``api.override_kyc_decision``)."""
+        params = {"verification_id": verification_id, "status": status, "reason": reason}
+        return self._one(sql.OVERRIDE_KYC_DECISION, params, class_row(KycVerification))
+
+    def allow_kyc_retry(self, user_id: Id, reason: str) -> int:
+        """Admins: let a user at ``kyc.max_declines`` declines submit once more; returns the declines left
+        (``api.allow_kyc_retry``)."""
+        return self._one(sql.ALLOW_KYC_RETRY, {"user_id": user_id, "reason": reason}, scalar_row)
+
+    def kyc_record(self, verification_id: Id) -> KycRecord:
+        """Compliance officers: the decrypted record of a verification (legal name, date of birth, documents,
+        stage names); every read is audited (``api.kyc_record``)."""
+        return self._one(sql.KYC_RECORD, {"verification_id": verification_id}, class_row(KycRecord))
 
     # --- token economy: payouts -----------------------------------------------------------------------------
 
@@ -2029,8 +2081,11 @@ class _AsyncApi:
         selfie_url: str | None = None,
         provider: str = "manual",
         provider_reference: str | None = None,
+        legal_name: str | None = None,
+        aliases: Sequence[str] | None = None,
     ) -> KycVerification:
-        """The acting user submits a verification (document images as ``s3://bucket/key`` locations)."""
+        """The acting user submits a verification (document images as ``s3://bucket/key`` locations; the
+        legal name is encrypted in the database and never returned; ``aliases`` are stage names)."""
         params = {
             "level": level,
             "document_type": document_type,
@@ -2040,6 +2095,8 @@ class _AsyncApi:
             "selfie_url": selfie_url,
             "provider": provider,
             "provider_reference": provider_reference,
+            "legal_name": legal_name,
+            "aliases": None if aliases is None else list(aliases),
         }
         return await self._one(sql.SUBMIT_KYC, params, class_row(KycVerification))
 
@@ -2077,6 +2134,50 @@ class _AsyncApi:
         ``kyc.approval_valid_days`` (their performers need re-verification; live streams end), then recompute
         gates a changed period left stale (``api.expire_kyc_approvals``); returns how many it handled."""
         return await self._one(sql.EXPIRE_KYC_APPROVALS, {"limit": limit}, scalar_row)
+
+    async def apply_kyc_webhook(
+        self,
+        provider: str,
+        event_id: str,
+        provider_reference: str,
+        status: str,
+        *,
+        score: Decimal | float | None = None,
+        reasons: Sequence[str] | None = None,
+        document_expires_on: date | str | None = None,
+        verified_date_of_birth: date | str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> KycWebhookEvent:
+        """Service role: apply one provider webhook, once per (provider, event id); a repeat returns the
+        same event and changes nothing (``api.apply_kyc_webhook``)."""
+        params = {
+            "provider": provider,
+            "event_id": event_id,
+            "provider_reference": provider_reference,
+            "status": status,
+            "score": score,
+            "reasons": None if reasons is None else list(reasons),
+            "document_expires_on": document_expires_on,
+            "verified_date_of_birth": verified_date_of_birth,
+            "occurred_at": occurred_at,
+        }
+        return await self._one(sql.APPLY_KYC_WEBHOOK, params, class_row(KycWebhookEvent))
+
+    async def override_kyc_decision(self, verification_id: Id, status: str, reason: str) -> KycVerification:
+        """Admins: override the decision on a verification with ``approved`` or ``declined`` and a reason
+        (``api.override_kyc_decision``)."""
+        params = {"verification_id": verification_id, "status": status, "reason": reason}
+        return await self._one(sql.OVERRIDE_KYC_DECISION, params, class_row(KycVerification))
+
+    async def allow_kyc_retry(self, user_id: Id, reason: str) -> int:
+        """Admins: let a user at ``kyc.max_declines`` declines submit once more; returns the declines left
+        (``api.allow_kyc_retry``)."""
+        return await self._one(sql.ALLOW_KYC_RETRY, {"user_id": user_id, "reason": reason}, scalar_row)
+
+    async def kyc_record(self, verification_id: Id) -> KycRecord:
+        """Compliance officers: the decrypted record of a verification (legal name, date of birth, documents,
+        stage names); every read is audited (``api.kyc_record``)."""
+        return await self._one(sql.KYC_RECORD, {"verification_id": verification_id}, class_row(KycRecord))
 
     # --- token economy: payouts -----------------------------------------------------------------------------
 

@@ -363,6 +363,20 @@ class ShowNotOffered(LivepantyError):
     code = "LP128"
 
 
+class KycRecordFrozen(LivepantyError):
+    """LP130: the record of an approved identity verification (documents, legal name, date of birth, stage
+    names) is kept unchanged; only its destruction at the end of the legal retention is allowed."""
+
+    code = "LP130"
+
+
+class KycAttemptsExhausted(LivepantyError):
+    """LP131: the user reached kyc.max_declines declined verifications: an admin must allow one more
+    (``allow_kyc_retry``) before they can submit again."""
+
+    code = "LP131"
+
+
 class PayeeNotVerified(LivepantyError):
     """LP135: the performer holds no valid identity verification (never verified, or re-verification needed
     after their approval expired): they cannot be paid (tips, holds, captures) until a new approval."""
@@ -490,6 +504,8 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         MenuItemUnavailable,
         MenuPriceMismatch,
         ShowNotOffered,
+        KycRecordFrozen,
+        KycAttemptsExhausted,
         PayeeNotVerified,
         SanctionForbids,
         AppealWindowClosed,

@@ -737,7 +737,7 @@ class KycVerification:
     document_front_url: str | None
     document_back_url: str | None
     selfie_url: str | None
-    #: Encrypted by the application; never shown in ``repr``.
+    #: Encrypted in the database under a key no application role can read; api functions return None here.
     legal_name_encrypted: bytes | None = field(repr=False)
     verification_score: Decimal | None
     verified_date_of_birth: date | None
@@ -751,9 +751,57 @@ class KycVerification:
     #: The reviewer as everyone may see them, e.g. ``'admin #3f9a'``; ``reviewed_by`` (the id) is None unless
     #: the caller is staff.
     reviewed_by_label: str | None
+    #: When it was first approved: from then on its record is frozen (LP130).
+    approved_at: datetime | None
+    #: Who made the current decision: admin, provider, score, age_check or override.
+    decided_by: str | None
+    #: The provider's reason codes of its latest applied webhook.
+    reasons: list[str] | None
+    #: When the latest applied provider webhook occurred.
+    last_event_at: datetime | None
     #: When an approval stopped counting (document expired, or ``kyc.approval_valid_days`` passed): the
     #: performer needs re-verification (``api.expire_kyc_approvals``).
     approval_ended_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class KycWebhookEvent:
+    """``lp.kyc_webhook_events``: one provider webhook and what ``api.apply_kyc_webhook`` did with it
+    (``outcome`` applied, or ignored with a ``note``: out of order, not a forward move)."""
+
+    provider: str
+    event_id: str
+    verification_id: UUID
+    requested_status: str
+    score: Decimal | None
+    status_before: str
+    status_after: str
+    outcome: str
+    note: str | None
+    occurred_at: datetime | None
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KycRecord:
+    """``api.kyc_record``: a verification's record decrypted, for compliance officers only (audited)."""
+
+    verification_id: UUID
+    user_id: UUID
+    level: str
+    status: str
+    provider: str
+    provider_reference: str | None
+    legal_name: str | None = field(repr=False)
+    date_of_birth: date | None = field(repr=False)
+    document_type: str | None
+    document_country: str | None
+    document_front_url: str | None
+    document_back_url: str | None
+    selfie_url: str | None
+    aliases: list[str]
+    approved_at: datetime | None
+    expires_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1077,6 +1125,7 @@ SQL_TYPES: dict[type, str] = {
     SpendingLimit: "lp.spending_limits",
     Adjustment: "lp.adjustments",
     KycVerification: "lp.kyc_verifications",
+    KycWebhookEvent: "lp.kyc_webhook_events",
     Payout: "lp.payouts",
     Stream: "api.stream",
     StreamStart: "api.stream_start",
@@ -1110,6 +1159,7 @@ SQL_FUNCTIONS: dict[type, str] = {
     StreamShow: "api.stream_shows",
     ShowBilling: "api.bill_shows",
     ErasureReplay: "api.replay_erasure",
+    KycRecord: "api.kyc_record",
     AppealQueueEntry: "api.list_appeals",
     MySanction: "api.my_sanctions",
 }

@@ -356,7 +356,9 @@ SELECT * FROM api.submit_kyc(
     p_document_back_url  => %(document_back_url)s::text,
     p_selfie_url         => %(selfie_url)s::text,
     p_provider           => %(provider)s::text,
-    p_provider_reference => %(provider_reference)s::text)
+    p_provider_reference => %(provider_reference)s::text,
+    p_legal_name         => %(legal_name)s::text,
+    p_aliases            => %(aliases)s::text[])
 """
 
 APPROVE_KYC = """
@@ -380,6 +382,30 @@ SELECT * FROM api.list_pending_kyc(
     p_limit => %(limit)s::integer)
 """
 EXPIRE_KYC_APPROVALS = "SELECT api.expire_kyc_approvals(p_limit => %(limit)s::integer)"
+
+APPLY_KYC_WEBHOOK = """
+SELECT * FROM api.apply_kyc_webhook(
+    p_provider               => %(provider)s::text,
+    p_event_id               => %(event_id)s::text,
+    p_provider_reference     => %(provider_reference)s::text,
+    p_status                 => %(status)s::text,
+    p_score                  => %(score)s::numeric,
+    p_reasons                => %(reasons)s::text[],
+    p_document_expires_on    => %(document_expires_on)s::date,
+    p_verified_date_of_birth => %(verified_date_of_birth)s::date,
+    p_occurred_at            => %(occurred_at)s::timestamptz)
+"""
+
+OVERRIDE_KYC_DECISION = """
+SELECT * FROM api.override_kyc_decision(
+    p_verification_id => %(verification_id)s::uuid,
+    p_status          => %(status)s::text,
+    p_reason          => %(reason)s::text)
+"""
+
+ALLOW_KYC_RETRY = "SELECT api.allow_kyc_retry(p_user_id => %(user_id)s::uuid, p_reason => %(reason)s::text)"
+
+KYC_RECORD = "SELECT * FROM api.kyc_record(p_verification_id => %(verification_id)s::uuid)"
 
 # --- token economy: payouts ---------------------------------------------------------------------------------
 

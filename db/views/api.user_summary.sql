@@ -12,7 +12,7 @@ SELECT u.id,
        w.balance + sh.pending - w.reserved AS available,
        w.currency,
        w.tokens_per_unit,
-       k.status                           AS kyc_status,
+       k.status::text                     AS kyc_status,
        k.reviewed_at                      AS kyc_reviewed_at,
        s.sanction_type                    AS active_sanction,
        s.ends_at                          AS sanction_ends_at

@@ -8,13 +8,14 @@
 --   viewers  vera@s1, victor@s1, victor@s4
 --   ledger   purchases p1 (vera 1000) and p2 (victor 500) from the issuance wallet; tips t1 vera->pia 100
 --            (signed, fee 20) and t2 victor->pia 50 (anonymous, fee 10), both in s1
---   payments pay-vera, pay-victor; kyc kyc-pia (approved), kyc-vera (pending); payout payout-pia
+--   payments pay-vera, pay-victor; kyc kyc-pia (approved, webhook event ev1), kyc-vera (submitted, stage
+--            name al1); payout payout-pia
 --   reports  r1 (vera reports victor), r2 (victor reports pia's s1); flag f1 on s1; sanction x1 (victor warned)
 --   economy  hold h1 (vera for pia, capture c1), limit vera:daily, adjustment a1 (victor), bundle 'retired'
 --            (inactive) beside the seeded ones, idempotency record ik1
 --   sessions ua-<user> for vera, victor, pia, mona, adam; one reset token (victor)
 BEGIN;
-SELECT plan(204);
+SELECT plan(206);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -221,6 +222,11 @@ BEGIN
     VALUES (v_kyc, tests.user_id('pia'), 'identity', 'approved', 'kyc-pia', now(), tests.user_id('adam'));
     INSERT INTO lp.kyc_verifications (user_id, level, provider_reference)
     VALUES (tests.user_id('vera'), 'age', 'kyc-vera');
+    INSERT INTO lp.kyc_aliases (verification_id, alias)
+    SELECT k.id, 'al1' FROM lp.kyc_verifications AS k WHERE k.provider_reference = 'kyc-vera';
+    INSERT INTO lp.kyc_webhook_events (provider, event_id, verification_id, requested_status, status_before,
+                                       status_after, outcome)
+    VALUES ('manual', 'ev1', v_kyc, 'approved', 'submitted', 'approved', 'applied');
     INSERT INTO lp.payouts (user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor, method, idempotency_key)
     VALUES (tests.user_id('pia'), v_kyc, 100, 100, 100, 'paypal', 'payout-pia');
 
@@ -345,7 +351,7 @@ SELECT is_empty($$SELECT tests.labels('wallet_shards')$$, 'viewer: no shards (th
 SELECT set_eq($$SELECT tests.labels('token_bundles')$$, ARRAY['small', 'medium', 'large'], 'viewer: the bundles on sale, not the retired one');
 SELECT throws_ok($$SELECT key FROM lp.idempotency_keys$$, '42501', NULL, 'viewer: idempotency records are not readable by the application');
 SELECT results_eq($$SELECT username, balance, reserved, available, kyc_status FROM api.user_summary$$,
-                  $$VALUES ('vera', 900::bigint, 0::bigint, 900::bigint, 'pending')$$,
+                  $$VALUES ('vera', 900::bigint, 0::bigint, 900::bigint, 'submitted')$$,
                   'viewer: api.user_summary shows their own row only, with balance and KYC status');
 SELECT set_eq($$SELECT title FROM api.stream_summary$$, ARRAY['s1', 's4'],
               'viewer: api.stream_summary lists the public streams');
@@ -505,10 +511,12 @@ SELECT set_eq(format('SELECT tests.labels(%L)', t),
 SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t1', 't2'], 'admin: anonymous tips too');
 SELECT throws_ok($$SELECT id FROM lp.password_reset_tokens$$, '42501', NULL, 'admin (through the app): password reset tokens are not readable');
 SELECT throws_ok($$SELECT id FROM lp.erasures$$, '42501', NULL, 'admin (through the app): the erasure log is not readable (api.list_erasures, back office)');
+SELECT throws_ok($$SELECT alias FROM lp.kyc_aliases$$, '42501', NULL, 'admin (through the app): stage names are not readable (api.kyc_record, compliance officers)');
+SELECT throws_ok($$SELECT event_id FROM lp.kyc_webhook_events$$, '42501', NULL, 'admin (through the app): KYC webhook events are not readable (back office)');
 SELECT set_eq($$SELECT username FROM api.user_summary$$, ARRAY['vera', 'victor', 'pia', 'paul', 'mona', 'adam'],
               'admin: api.user_summary shows every active user');
 SELECT results_eq($$SELECT username, balance, kyc_status FROM api.user_summary WHERE username IN ('vera', 'pia') ORDER BY username$$,
-                  $$VALUES ('pia', 120::bigint, 'approved'), ('vera', 900::bigint, 'pending')$$,
+                  $$VALUES ('pia', 120::bigint, 'approved'), ('vera', 900::bigint, 'submitted')$$,
                   'admin: api.user_summary shows everyone''s balance and KYC status');
 SELECT throws_ok($$UPDATE lp.wallets SET balance = 0$$, '42501', NULL, 'admin (through the app): direct wallet writes are refused too');
 SELECT throws_ok($$SELECT password_hash FROM lp.users$$, '42501', NULL, 'admin (through the app): password hashes are not readable');
