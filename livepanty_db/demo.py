@@ -16,7 +16,8 @@ gate) with a tip goal whose tips wait in escrow until it is reached and an item 
 joins, tips (once anonymously) and buys the menu item, which reaches the goal; the settle job pays the escrow
 out; the viewer asks for a private show, the performer accepts, it runs for a few billed minutes (the demo
 moves its start into the past instead of waiting) and the billing job settles it; the stream ends, and its
-goals, shows, summary and event log are printed. Wallets, the performer's latest ledger entries and
+goals, shows, summary and event log are printed. A tip_block on a user, refused when they tip, appealed and
+granted by a moderator who did not issue it. Wallets, the performer's latest ledger entries and
 ``api.verify_ledger`` with ``api.ledger_totals`` close it.
 
 Safe to run again: existing demo accounts are reused, every money operation gets a fresh idempotency key.
@@ -24,6 +25,7 @@ Safe to run again: existing demo accounts are reused, every money operation gets
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -442,6 +444,41 @@ def _erasure(app: Client, service: Client) -> None:
     print(f"the erasure log (livepanty-db privacy log) holds {len(logged)} row for that id, no erased value")
 
 
+def _sanction_and_appeal(app: Client, service: Client, dba: Client, admin_id: UUID) -> None:
+    _heading("a sanction and its appeal (api.sanction_user, api.appeal_sanction, api.decide_appeal)")
+    for username in ("demo_tipper", "demo_moderator"):
+        with contextlib.suppress(EmailTaken):  # from an earlier run
+            app.register_user(
+                email=f"{username}@example.com", username=username, password=DEMO_PASSWORD,
+                date_of_birth=date(1990, 1, 1),
+            )  # fmt: skip
+    tipper_id, moderator_id = _user_id(dba, "demo_tipper"), _user_id(dba, "demo_moderator")
+    with service.acting_as(admin_id, reason="demo: staff") as tx:
+        if tx.get_user(moderator_id).role != "moderator":
+            tx.set_user_role(moderator_id, "moderator")
+        until = datetime.now(UTC) + timedelta(days=1)
+        sanction = tx.sanction_user(tipper_id, "tip_block", "demo: card testing suspected", ends_at=until)
+    print(f"the admin blocked demo_tipper from tipping until {sanction.ends_at:%Y-%m-%d %H:%M} UTC")
+    token = app.login("demo_tipper", DEMO_PASSWORD, user_agent="demo/1.0").token
+    try:
+        with app.session(token) as tx:
+            tx.tip(admin_id, 1, idempotency_key=new_idempotency_key())
+    except LivepantyError as exc:
+        print(f"demo_tipper tries to tip: refused, {exc.code} {type(exc).__name__} (login still works)")
+    with app.session(token) as tx:
+        appeal = tx.appeal_sanction(sanction.id, "demo: the card is mine, my bank can confirm it")
+    print(f"demo_tipper appealed (once per sanction, within appeals.window_days): {appeal.status}")
+    with service.acting_as(moderator_id, reason="demo: appeals queue") as tx:
+        queue = [q for q in tx.list_appeals() if q.appeal_id == appeal.id]
+        print(f"the queue as demo_moderator sees it (not the issuer, so may_decide={queue[0].may_decide})")
+        tx.decide_appeal(appeal.id, True, "demo: the bank confirmed the card holder")
+    with app.session(token) as tx:
+        mine = [m for m in tx.my_sanctions(include_past=True) if m.sanction_id == sanction.id]
+        tx.revoke_session()
+    print("demo_tipper reads the decision (api.my_sanctions):")
+    _table(mine, ["sanction_type", "in_force", "appeal_status", "decision_reasons", "decided_by_label"])
+
+
 def _verify(service: Client) -> None:
     _heading("ledger verification (api.verify_ledger and api.ledger_totals as livepanty_service)")
     with service.transaction() as tx:
@@ -517,6 +554,7 @@ def run(dsn: str) -> None:
         for token in (vera, paula):
             with app.session(token) as tx:
                 tx.revoke_session()
+        _sanction_and_appeal(app, service, dba, admin_id)
         _erasure(app, service)
         _verify(service)
 

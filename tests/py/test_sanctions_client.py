@@ -25,6 +25,7 @@ from livepanty_db import (
     MySanction,
     Sanction,
     SanctionAppeal,
+    demo,
     new_idempotency_key,
 )
 from livepanty_db.cli import main
@@ -203,3 +204,31 @@ def test_cli_sanctions_and_appeals(db_url: str, people: dict[str, Any]) -> None:
     assert ok(cli(db_url, "sanctions", "expire")).stdout.strip() == "0"
     bad = cli(db_url, "sanctions", "issue", "vic", "--type", "nap", "--reason", "x", "--as", "mona")
     assert bad.exit_code == 2
+
+
+def test_the_demo_sanctions_and_appeals_on_every_run(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo's sanction step (livepanty_db.demo): a tip_block refused, appealed, granted by a moderator who
+    did not issue it; safe to run again (a new sanction each run)."""
+    with (
+        Client(db_url) as dba,
+        Client(db_url, role="livepanty_app") as app,
+        Client(db_url, role="livepanty_service") as service,
+    ):
+        admin_id = dba.create_admin(
+            email="demo-admin@example.com",
+            username="demo_admin",
+            password=PASSWORD,
+            date_of_birth=date(1985, 1, 1),
+        ).id
+        for _ in range(2):
+            demo._sanction_and_appeal(app, service, dba, admin_id)
+            out = capsys.readouterr().out
+            assert "refused, LP150 SanctionForbids" in out
+            assert "may_decide=True" in out
+            assert "granted" in out
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT count(*), count(s.revoked_at) FROM lp.user_sanctions AS s"
+            " JOIN lp.users AS u ON u.id = s.user_id WHERE u.username = 'demo_tipper'"
+        ).fetchone()
+    assert row == (2, 2)
