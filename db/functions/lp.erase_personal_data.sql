@@ -90,6 +90,9 @@ BEGIN
     UPDATE lp.reports AS r SET description = NULL WHERE r.reporter_id = p_user_id AND r.description IS NOT NULL;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('report_descriptions', v_n);
+    UPDATE lp.report_filings AS f SET description = NULL WHERE f.reporter_id = p_user_id AND f.description IS NOT NULL;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('report_filings', v_n);
 
     UPDATE lp.sanction_appeals AS a SET statement = 'erased' WHERE a.user_id = p_user_id AND a.statement <> 'erased';
     GET DIAGNOSTICS v_n = ROW_COUNT;

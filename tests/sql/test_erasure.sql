@@ -166,6 +166,7 @@ BEGIN
     PERFORM api.consent_to_stream(tests.id('es'), '192.0.2.79', 'erin-agent/1.0');
     PERFORM api.start_stream(tests.id('es'));
     PERFORM api.set_menu_item('erin_secret dance', 40);
+    PERFORM api.report('user', tests.user_id('vic'), 'harassment', 'vic keeps insulting erin_secret');
     PERFORM api.add_tip_goal(tests.id('es'), 500, 'erin_secret goal');
     PERFORM tests.authenticate_as('vic');
     PERFORM api.join_stream(tests.id('es'), '203.0.113.9');
@@ -180,8 +181,9 @@ BEGIN
                             reviewed_by, reviewed_at, paid_at, idempotency_key)
     SELECT tests.id('erin'), k.id, 5000, 100, 5000, 'paypal', 'paid', tests.user_id('adam'), now(), now(), 'po-erin'
       FROM lp.kyc_verifications AS k WHERE k.user_id = tests.id('erin');
-    INSERT INTO lp.reports (reporter_id, reported_user_id, reason, description)
-    VALUES (tests.id('erin'), tests.user_id('vic'), 'harassment', 'vic was rude to erin_secret');
+    -- An older report of hers, closed, from before the review queue's filings (its description on the case).
+    INSERT INTO lp.reports (reporter_id, reported_user_id, reason, description, status, resolved_at)
+    VALUES (tests.id('erin'), tests.user_id('vic'), 'spam', 'vic was rude to erin_secret', 'resolved', now());
     -- A warning she appealed (issue 9, section 3), her statement naming herself.
     INSERT INTO lp.user_sanctions (id, user_id, sanction_type, reason, issued_by)
     VALUES (gen_random_uuid(), tests.id('erin'), 'warning', 'spam in tip messages', tests.user_id('mona'))
@@ -194,6 +196,7 @@ $$;
 SELECT ok(ARRAY(SELECT tests.places(tests.erin_needles())) @> ARRAY['lp.users.email', 'lp.auth_sessions.ip_address',
               'lp.tips.message', 'lp.stream_events.payload', 'lp.audit_logs.ip_address', 'lp.streams.title',
               'lp.stream_consents.ip_address', 'lp.reports.description', 'lp.sanction_appeals.statement',
+              'lp.report_filings.description',
               'lp.outbox.email', 'lp.stream_viewers.ip_address', 'lp.password_reset_tokens.requested_ip'],
           'fixture: erin''s personal data is in every place the scan should then find empty');
 SELECT is((SELECT count(*)::integer FROM api.verify_ledger()), 0, 'fixture: the ledger is clean');
