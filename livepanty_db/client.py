@@ -76,6 +76,8 @@ from livepanty_db.models import (
     AppealQueueEntry,
     Authenticated,
     Bundle,
+    CaseDecision,
+    DetectorPrecision,
     EarningsSummary,
     Erasure,
     ErasureReplay,
@@ -90,6 +92,7 @@ from livepanty_db.models import (
     LedgerTotals,
     LedgerViolation,
     LoginResult,
+    ModerationFlag,
     MySanction,
     OutboxMessage,
     PasswordChangeResult,
@@ -99,6 +102,9 @@ from livepanty_db.models import (
     PerformerTopTipper,
     Preferences,
     PublicProfile,
+    ReportFiling,
+    ReviewCase,
+    ReviewQueueEntry,
     Sanction,
     SanctionAppeal,
     Session,
@@ -521,6 +527,103 @@ class _Api:
         all), each with ``may_decide`` for the reader."""
         params = {"status": status, "limit": limit}
         return self._fetch(sql.LIST_APPEALS, params, class_row(AppealQueueEntry))
+
+    # --- review queue: reports and automated flags ----------------------------------------------------------
+
+    def report(
+        self, target_type: str, target_id: Id, reason: str, description: str | None = None
+    ) -> ReportFiling:
+        """Any user reports a user, stream, tip message or profile (``api.report``); merged into the open case
+        of that target and reason. ``CannotReportSelf`` (LP140), ``AlreadyReported`` (LP141)."""
+        params = {
+            "target_type": target_type, "target_id": target_id, "reason": reason, "description": description,
+        }  # fmt: skip
+        return self._one(sql.REPORT, params, class_row(ReportFiling))
+
+    def claim_case(self) -> ReviewCase | None:
+        """Moderators and admins: claim the next case of the queue with a lease (``api.claim_case``, SKIP
+        LOCKED); None when the queue is empty."""
+        return self._optional(sql.CLAIM_CASE, None, class_row(ReviewCase))
+
+    def extend_case_claim(self, case_id: Id) -> ReviewCase:
+        """Renew the caller's running claim (``api.extend_case_claim``): ``CaseClaimedByOther`` (LP142),
+        ``CaseNotClaimed`` (LP143)."""
+        return self._one(sql.EXTEND_CASE_CLAIM, {"case_id": case_id}, class_row(ReviewCase))
+
+    def release_case(self, case_id: Id) -> ReviewCase:
+        """Give a claimed case back to the queue (``api.release_case``)."""
+        return self._one(sql.RELEASE_CASE, {"case_id": case_id}, class_row(ReviewCase))
+
+    def resolve_case(
+        self,
+        case_id: Id,
+        action: str,
+        facts: str,
+        rule: str,
+        sanction_type: str | None = None,
+        sanction_ends_at: datetime | None = None,
+    ) -> ReviewCase:
+        """The claimant resolves a case with a statement of reasons (``api.resolve_case``): dismiss, warn,
+        remove_content, end_stream or sanction (``sanction_type``, ``sanction_ends_at``)."""
+        params = {
+            "case_id": case_id, "action": action, "facts": facts, "rule": rule,
+            "sanction_type": sanction_type, "sanction_ends_at": sanction_ends_at,
+        }  # fmt: skip
+        return self._one(sql.RESOLVE_CASE, params, class_row(ReviewCase))
+
+    def review_queue(
+        self,
+        status: str | None = None,
+        overdue_only: bool = False,
+        reason: str | None = None,
+        source: str | None = None,
+        after: Id | None = None,
+        *,
+        limit: int = 50,
+    ) -> list[ReviewQueueEntry]:
+        """Moderators and admins: the queue in claim order, keyset paginated (``after``: the last case id
+        of the previous page), with what is overdue (``api.review_queue``)."""
+        params = {
+            "status": status, "overdue_only": overdue_only, "reason": reason, "source": source,
+            "after": after, "limit": limit,
+        }  # fmt: skip
+        return self._fetch(sql.REVIEW_QUEUE, params, class_row(ReviewQueueEntry))
+
+    def my_case_decisions(self, limit: int = 50) -> list[CaseDecision]:
+        """The decisions about the acting user with their statements of reasons
+        (``api.my_case_decisions``)."""
+        return self._fetch(sql.MY_CASE_DECISIONS, {"limit": limit}, class_row(CaseDecision))
+
+    def escalate_cases(self, limit: int = 100) -> int:
+        """Service role job: escalate cases close to or past due (``api.escalate_cases``); returns how
+        many."""
+        return self._one(sql.ESCALATE_CASES, {"limit": limit}, scalar_row)
+
+    def raise_flag(
+        self,
+        detector: str,
+        category: str,
+        confidence: float | Decimal,
+        content_type: str,
+        content_ref: str | None = None,
+        stream_id: Id | None = None,
+        user_id: Id | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> ModerationFlag:
+        """Service role (detectors): record an automated detection; by the category thresholds it is ignored,
+        queued or acted upon at once (``api.raise_flag``)."""
+        params = {
+            "detector": detector, "category": category, "confidence": confidence,
+            "content_type": content_type,
+            "content_ref": content_ref, "stream_id": stream_id, "user_id": user_id,
+            "details": Jsonb(dict(details or {})),
+        }  # fmt: skip
+        return self._one(sql.RAISE_FLAG, params, class_row(ModerationFlag))
+
+    def detector_precision(self) -> list[DetectorPrecision]:
+        """Moderators and admins: each detector's confirmed and dismissed flags and precision
+        (``api.detector_precision``)."""
+        return self._fetch(sql.DETECTOR_PRECISION, None, class_row(DetectorPrecision))
 
     # --- settings -------------------------------------------------------------------------------------------
 
@@ -1834,6 +1937,103 @@ class _AsyncApi:
         all), each with ``may_decide`` for the reader."""
         params = {"status": status, "limit": limit}
         return await self._fetch(sql.LIST_APPEALS, params, class_row(AppealQueueEntry))
+
+    # --- review queue: reports and automated flags ----------------------------------------------------------
+
+    async def report(
+        self, target_type: str, target_id: Id, reason: str, description: str | None = None
+    ) -> ReportFiling:
+        """Any user reports a user, stream, tip message or profile (``api.report``); merged into the open case
+        of that target and reason. ``CannotReportSelf`` (LP140), ``AlreadyReported`` (LP141)."""
+        params = {
+            "target_type": target_type, "target_id": target_id, "reason": reason, "description": description,
+        }  # fmt: skip
+        return await self._one(sql.REPORT, params, class_row(ReportFiling))
+
+    async def claim_case(self) -> ReviewCase | None:
+        """Moderators and admins: claim the next case of the queue with a lease (``api.claim_case``, SKIP
+        LOCKED); None when the queue is empty."""
+        return await self._optional(sql.CLAIM_CASE, None, class_row(ReviewCase))
+
+    async def extend_case_claim(self, case_id: Id) -> ReviewCase:
+        """Renew the caller's running claim (``api.extend_case_claim``): ``CaseClaimedByOther`` (LP142),
+        ``CaseNotClaimed`` (LP143)."""
+        return await self._one(sql.EXTEND_CASE_CLAIM, {"case_id": case_id}, class_row(ReviewCase))
+
+    async def release_case(self, case_id: Id) -> ReviewCase:
+        """Give a claimed case back to the queue (``api.release_case``)."""
+        return await self._one(sql.RELEASE_CASE, {"case_id": case_id}, class_row(ReviewCase))
+
+    async def resolve_case(
+        self,
+        case_id: Id,
+        action: str,
+        facts: str,
+        rule: str,
+        sanction_type: str | None = None,
+        sanction_ends_at: datetime | None = None,
+    ) -> ReviewCase:
+        """The claimant resolves a case with a statement of reasons (``api.resolve_case``): dismiss, warn,
+        remove_content, end_stream or sanction (``sanction_type``, ``sanction_ends_at``)."""
+        params = {
+            "case_id": case_id, "action": action, "facts": facts, "rule": rule,
+            "sanction_type": sanction_type, "sanction_ends_at": sanction_ends_at,
+        }  # fmt: skip
+        return await self._one(sql.RESOLVE_CASE, params, class_row(ReviewCase))
+
+    async def review_queue(
+        self,
+        status: str | None = None,
+        overdue_only: bool = False,
+        reason: str | None = None,
+        source: str | None = None,
+        after: Id | None = None,
+        *,
+        limit: int = 50,
+    ) -> list[ReviewQueueEntry]:
+        """Moderators and admins: the queue in claim order, keyset paginated (``after``: the last case id
+        of the previous page), with what is overdue (``api.review_queue``)."""
+        params = {
+            "status": status, "overdue_only": overdue_only, "reason": reason, "source": source,
+            "after": after, "limit": limit,
+        }  # fmt: skip
+        return await self._fetch(sql.REVIEW_QUEUE, params, class_row(ReviewQueueEntry))
+
+    async def my_case_decisions(self, limit: int = 50) -> list[CaseDecision]:
+        """The decisions about the acting user with their statements of reasons
+        (``api.my_case_decisions``)."""
+        return await self._fetch(sql.MY_CASE_DECISIONS, {"limit": limit}, class_row(CaseDecision))
+
+    async def escalate_cases(self, limit: int = 100) -> int:
+        """Service role job: escalate cases close to or past due (``api.escalate_cases``); returns how
+        many."""
+        return await self._one(sql.ESCALATE_CASES, {"limit": limit}, scalar_row)
+
+    async def raise_flag(
+        self,
+        detector: str,
+        category: str,
+        confidence: float | Decimal,
+        content_type: str,
+        content_ref: str | None = None,
+        stream_id: Id | None = None,
+        user_id: Id | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> ModerationFlag:
+        """Service role (detectors): record an automated detection; by the category thresholds it is ignored,
+        queued or acted upon at once (``api.raise_flag``)."""
+        params = {
+            "detector": detector, "category": category, "confidence": confidence,
+            "content_type": content_type,
+            "content_ref": content_ref, "stream_id": stream_id, "user_id": user_id,
+            "details": Jsonb(dict(details or {})),
+        }  # fmt: skip
+        return await self._one(sql.RAISE_FLAG, params, class_row(ModerationFlag))
+
+    async def detector_precision(self) -> list[DetectorPrecision]:
+        """Moderators and admins: each detector's confirmed and dismissed flags and precision
+        (``api.detector_precision``)."""
+        return await self._fetch(sql.DETECTOR_PRECISION, None, class_row(DetectorPrecision))
 
     # --- settings -------------------------------------------------------------------------------------------
 

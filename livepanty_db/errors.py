@@ -384,6 +384,31 @@ class PayeeNotVerified(LivepantyError):
     code = "LP135"
 
 
+class CannotReportSelf(LivepantyError):
+    """LP140: nobody can report themselves (their user, profile, stream or tip message)."""
+
+    code = "LP140"
+
+
+class AlreadyReported(LivepantyError):
+    """LP141: the reporter already filed a report on this open case (one filing per reporter per case)."""
+
+    code = "LP141"
+
+
+class CaseClaimedByOther(LivepantyError):
+    """LP142: another moderator's claim on this review case is running; only the claimant may work it."""
+
+    code = "LP142"
+
+
+class CaseNotClaimed(LivepantyError):
+    """LP143: the caller holds no running claim on this review case (never claimed, released or expired):
+    claim it again (``claim_case``)."""
+
+    code = "LP143"
+
+
 class SanctionForbids(LivepantyError):
     """LP150: a sanction in force (mute, tip_block, stream_block, payout_hold) forbids this action; ``hint``
     names the sanction (it may be appealed)."""
@@ -507,6 +532,10 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         KycRecordFrozen,
         KycAttemptsExhausted,
         PayeeNotVerified,
+        CannotReportSelf,
+        AlreadyReported,
+        CaseClaimedByOther,
+        CaseNotClaimed,
         SanctionForbids,
         AppealWindowClosed,
         AlreadyAppealed,

@@ -1100,6 +1100,149 @@ class ErasureReplay:
     outcome: str
 
 
+# --- review queue: reports and automated flags (issue 9, section 2) -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewCase:
+    """``lp.reports``: a review case (reports and flags of one target and reason), as staff read it."""
+
+    id: UUID
+    #: The first reporter (every reporter: ReportFiling); never shown to the reported user.
+    reporter_id: UUID | None
+    reported_user_id: UUID | None
+    stream_id: UUID | None
+    reason: str
+    description: str | None
+    #: open, in_review (claimed), escalated, resolved or dismissed.
+    status: str
+    #: low, normal, high or critical.
+    priority: str
+    priority_rank: int
+    assigned_to: UUID | None
+    resolution: str | None
+    resolved_by: UUID | None
+    resolved_at: datetime | None
+    escalated_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    assigned_to_label: str | None
+    resolved_by_label: str | None
+    #: report, flag, fraud or system.
+    source: str
+    #: user, stream, tip or profile.
+    target_type: str
+    tip_id: UUID | None
+    reporter_count: int
+    trusted_reporter_count: int
+    flag_count: int
+    confidence: Decimal | None
+    priority_score: int
+    details: dict[str, Any]
+    #: SLA due time (business days, review.sla_business_days).
+    due_at: datetime | None
+    claimed_at: datetime | None
+    claim_expires_at: datetime | None
+    #: dismiss, warn, remove_content, end_stream or sanction.
+    action: str | None
+    #: Statement of reasons: facts, rule, automated, appeal.
+    decision: dict[str, Any] | None
+    sanction_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFiling:
+    """``lp.report_filings``: one user's report, merged into a case (``api.report``)."""
+
+    id: UUID
+    case_id: UUID
+    reporter_id: UUID | None
+    description: str | None
+    #: False when the reporter was deprioritised by reporter reputation.
+    trusted: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationFlag:
+    """``lp.moderation_flags``: an automated detection (``api.raise_flag``)."""
+
+    id: UUID
+    stream_id: UUID | None
+    user_id: UUID | None
+    content_type: str
+    content_ref: str | None
+    detector: str
+    category: str
+    confidence: Decimal
+    #: pending, confirmed, dismissed or escalated (acted upon at once).
+    status: str
+    priority: str
+    priority_rank: int
+    details: dict[str, Any]
+    reviewed_by: UUID | None
+    reviewed_at: datetime | None
+    review_notes: str | None
+    created_at: datetime
+    case_id: UUID | None
+    #: ignored, queued or acted.
+    disposition: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewQueueEntry:
+    """A row of ``api.review_queue``: a case in claim order, overdue or not, with its detectors' precision."""
+
+    case_id: UUID
+    source: str
+    target_type: str
+    reason: str
+    status: str
+    priority: str
+    priority_score: int
+    reporter_count: int
+    flag_count: int
+    confidence: Decimal | None
+    reported_user_id: UUID | None
+    stream_id: UUID | None
+    tip_id: UUID | None
+    assigned_to: UUID | None
+    claim_expires_at: datetime | None
+    due_at: datetime | None
+    overdue: bool
+    escalated_at: datetime | None
+    created_at: datetime
+    detector_precision: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDecision:
+    """A row of ``api.my_case_decisions``: a decision about the acting user, with its statement of reasons."""
+
+    case_id: UUID
+    target_type: str
+    reason: str
+    status: str
+    action: str | None
+    automated: bool | None
+    facts: str | None
+    rule: str | None
+    appeal: str | None
+    sanction_id: UUID | None
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorPrecision:
+    """A row of ``api.detector_precision``: a detector's flags confirmed and dismissed by moderators."""
+
+    detector: str
+    confirmed: int
+    dismissed: int
+    #: confirmed / (confirmed + dismissed), 4 decimals.
+    precision_ratio: Decimal
+
+
 SQL_TYPES: dict[type, str] = {
     UserAccount: "api.user_account",
     SessionInfo: "api.session_info",
@@ -1109,6 +1252,9 @@ SQL_TYPES: dict[type, str] = {
     Preferences: "lp.user_preferences",
     Sanction: "lp.user_sanctions",
     SanctionAppeal: "lp.sanction_appeals",
+    ReviewCase: "lp.reports",
+    ReportFiling: "lp.report_filings",
+    ModerationFlag: "lp.moderation_flags",
     Setting: "lp.settings",
     UserSummary: "api.user_summary",
     StreamSummary: "api.stream_summary",
@@ -1161,5 +1307,8 @@ SQL_FUNCTIONS: dict[type, str] = {
     ErasureReplay: "api.replay_erasure",
     KycRecord: "api.kyc_record",
     AppealQueueEntry: "api.list_appeals",
+    ReviewQueueEntry: "api.review_queue",
+    CaseDecision: "api.my_case_decisions",
+    DetectorPrecision: "api.detector_precision",
     MySanction: "api.my_sanctions",
 }

@@ -180,6 +180,60 @@ SELECT * FROM api.decide_appeal(
 
 LIST_APPEALS = "SELECT * FROM api.list_appeals(p_status => %(status)s::text, p_limit => %(limit)s::integer)"
 
+# --- moderation: the review queue (reports and automated flags) ---------------------------------------------
+
+REPORT = """
+SELECT * FROM api.report(
+    p_target_type => %(target_type)s::text,
+    p_target_id   => %(target_id)s::uuid,
+    p_reason      => %(reason)s::text,
+    p_description => %(description)s::text)
+"""
+
+CLAIM_CASE = "SELECT * FROM api.claim_case()"
+
+EXTEND_CASE_CLAIM = "SELECT * FROM api.extend_case_claim(p_case_id => %(case_id)s::uuid)"
+
+RELEASE_CASE = "SELECT * FROM api.release_case(p_case_id => %(case_id)s::uuid)"
+
+RESOLVE_CASE = """
+SELECT * FROM api.resolve_case(
+    p_case_id          => %(case_id)s::uuid,
+    p_action           => %(action)s::text,
+    p_facts            => %(facts)s::text,
+    p_rule             => %(rule)s::text,
+    p_sanction_type    => %(sanction_type)s::text,
+    p_sanction_ends_at => %(sanction_ends_at)s::timestamptz)
+"""
+
+REVIEW_QUEUE = """
+SELECT * FROM api.review_queue(
+    p_status       => %(status)s::text,
+    p_overdue_only => %(overdue_only)s::boolean,
+    p_reason       => %(reason)s::text,
+    p_source       => %(source)s::text,
+    p_after        => %(after)s::uuid,
+    p_limit        => %(limit)s::integer)
+"""
+
+MY_CASE_DECISIONS = "SELECT * FROM api.my_case_decisions(p_limit => %(limit)s::integer)"
+
+ESCALATE_CASES = "SELECT api.escalate_cases(p_limit => %(limit)s::integer)"
+
+RAISE_FLAG = """
+SELECT * FROM api.raise_flag(
+    p_detector     => %(detector)s::text,
+    p_category     => %(category)s::text,
+    p_confidence   => %(confidence)s::numeric,
+    p_content_type => %(content_type)s::text,
+    p_content_ref  => %(content_ref)s::text,
+    p_stream_id    => %(stream_id)s::uuid,
+    p_user_id      => %(user_id)s::uuid,
+    p_details      => %(details)s::jsonb)
+"""
+
+DETECTOR_PRECISION = "SELECT * FROM api.detector_precision()"
+
 # --- settings -----------------------------------------------------------------------------------------------
 
 LIST_SETTINGS = "SELECT * FROM api.list_settings()"

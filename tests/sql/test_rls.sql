@@ -10,12 +10,12 @@
 --            (signed, fee 20) and t2 victor->pia 50 (anonymous, fee 10), both in s1
 --   payments pay-vera, pay-victor; kyc kyc-pia (approved, webhook event ev1), kyc-vera (submitted, stage
 --            name al1); payout payout-pia
---   reports  r1 (vera reports victor), r2 (victor reports pia's s1); flag f1 on s1; sanction x1 (victor warned)
+--   reports  r1 (vera reports victor; her filing rf1), r2 (victor reports pia's s1); flag f1 on s1; sanction x1 (victor warned)
 --   economy  hold h1 (vera for pia, capture c1), limit vera:daily, adjustment a1 (victor), bundle 'retired'
 --            (inactive) beside the seeded ones, idempotency record ik1
 --   sessions ua-<user> for vera, victor, pia, mona, adam; one reset token (victor)
 BEGIN;
-SELECT plan(206);
+SELECT plan(211);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -58,6 +58,7 @@ BEGIN
         WHEN 'kyc_verifications' THEN 'provider_reference'
         WHEN 'reports' THEN 'description'
         WHEN 'moderation_flags' THEN 'content_ref'
+        WHEN 'report_filings' THEN 'description'
         WHEN 'user_sanctions' THEN 'reason'
         WHEN 'sanction_appeals' THEN 'statement'
         WHEN 'audit_logs' THEN 'id'
@@ -234,6 +235,8 @@ BEGIN
     VALUES (tests.user_id('vera'), tests.user_id('victor'), 'harassment', 'r1');
     INSERT INTO lp.reports (reporter_id, reported_user_id, stream_id, reason, description)
     VALUES (tests.user_id('victor'), tests.user_id('pia'), v_s1, 'spam', 'r2');
+    INSERT INTO lp.report_filings (case_id, reporter_id, description, trusted)
+    SELECT r.id, r.reporter_id, 'rf1', true FROM lp.reports AS r WHERE r.description = 'r1';
     INSERT INTO lp.moderation_flags (stream_id, user_id, content_type, content_ref, detector, category, confidence)
     VALUES (v_s1, tests.user_id('pia'), 'stream_video', 'f1', 'nsfw-v1', 'nudity', 0.9);
     INSERT INTO lp.user_sanctions (user_id, sanction_type, reason, issued_by)
@@ -331,6 +334,7 @@ SELECT throws_ok($$SELECT * FROM lp.stream_events$$, '42501', NULL, 'viewer: the
 SELECT set_eq($$SELECT tests.labels('kyc_verifications')$$, ARRAY['kyc-vera'], 'viewer: only their own KYC verification');
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1'], 'viewer: only the reports they filed');
 SELECT is_empty($$SELECT tests.labels('moderation_flags')$$, 'viewer: no moderation flags');
+SELECT set_eq($$SELECT tests.labels('report_filings')$$, ARRAY['rf1'], 'viewer: only the report filings they made');
 SELECT is_empty($$SELECT tests.labels('user_sanctions')$$, 'viewer: no sanctions (none of their own; victor''s is hidden)');
 SELECT is_empty($$SELECT tests.labels('sanction_appeals')$$, 'viewer: no appeals (victor''s is hidden)');
 SELECT is_empty($$SELECT tests.labels('audit_logs')$$, 'viewer: no audit trail, not even their own entries');
@@ -402,6 +406,7 @@ SELECT set_eq($$SELECT tests.labels('tips')$$, ARRAY['t2'], 'sender: sees their 
 SELECT set_eq($$SELECT tests.labels('user_sanctions')$$, ARRAY['x1'], 'sanctioned user: sees their own sanction');
 SELECT set_eq($$SELECT tests.labels('sanction_appeals')$$, ARRAY['ap1'], 'appellant: sees their own appeal');
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r2'], 'reported user: sees the report they filed, not the one against them');
+SELECT is_empty($$SELECT tests.labels('report_filings')$$, 'reported user: not the filing against them (nor who made it)');
 SELECT set_eq($$SELECT tests.labels('stream_viewers')$$, ARRAY['victor@s1', 'victor@s4'], 'viewer: their own viewing sessions in every stream');
 SELECT set_eq($$SELECT tests.labels('ledger')$$, ARRAY['p2:victor', 't2:victor'], 'viewer: their own ledger entries only');
 SELECT is_empty($$SELECT tests.labels('kyc_verifications')$$, 'viewer without KYC: no verification');
@@ -433,6 +438,7 @@ SELECT throws_ok($$SELECT ip_address FROM lp.stream_consents$$, '42501', NULL, '
 SELECT set_eq($$SELECT tests.labels('kyc_verifications')$$, ARRAY['kyc-pia'], 'performer: their own KYC verification');
 SELECT is_empty($$SELECT tests.labels('reports')$$, 'performer: not the report filed against them');
 SELECT is_empty($$SELECT tests.labels('moderation_flags')$$, 'performer: not the moderation flag on their stream');
+SELECT is_empty($$SELECT tests.labels('report_filings')$$, 'performer: no report filings');
 SELECT is_empty($$SELECT tests.labels('user_sanctions')$$, 'performer: no sanctions');
 SELECT is_empty($$SELECT tests.labels('sanction_appeals')$$, 'performer: no appeals');
 SELECT is_empty($$SELECT tests.labels('audit_logs')$$, 'performer: no audit trail');
@@ -481,6 +487,7 @@ SELECT set_eq($$SELECT tests.labels('show_participants')$$, ARRAY['vera@payer'],
 SELECT is_empty($$SELECT tests.labels('kyc_verifications')$$, 'moderator: NOT the KYC verifications (identity documents are for admins)');
 SELECT set_eq($$SELECT tests.labels('reports')$$, ARRAY['r1', 'r2'], 'moderator: every report');
 SELECT set_eq($$SELECT tests.labels('moderation_flags')$$, ARRAY['f1'], 'moderator: every moderation flag');
+SELECT set_eq($$SELECT tests.labels('report_filings')$$, ARRAY['rf1'], 'moderator: every report filing');
 SELECT set_eq($$SELECT tests.labels('user_sanctions')$$, ARRAY['x1'], 'moderator: every sanction');
 SELECT set_eq($$SELECT tests.labels('sanction_appeals')$$, ARRAY['ap1'], 'moderator: every appeal');
 SELECT is_empty($$SELECT tests.labels('audit_logs')$$, 'moderator: NOT the audit trail');
@@ -504,7 +511,7 @@ SELECT set_eq(format('SELECT tests.labels(%L)', t),
               format('admin: every row of lp.%s', t))
   FROM unnest(ARRAY['users', 'user_preferences', 'auth_sessions', 'wallets', 'ledger', 'tips', 'payments',
                     'payouts', 'streams', 'stream_viewers', 'kyc_verifications', 'reports', 'moderation_flags',
-                    'user_sanctions', 'sanction_appeals', 'audit_logs', 'settings', 'wallet_shards', 'token_bundles', 'holds',
+                    'report_filings', 'user_sanctions', 'sanction_appeals', 'audit_logs', 'settings', 'wallet_shards', 'token_bundles', 'holds',
                     'hold_captures', 'spending_limits', 'adjustments', 'stream_performers', 'stream_consents',
                     'performer_blocks', 'tip_menu_items', 'tip_goals', 'show_prices', 'shows',
                     'show_participants']) AS t;
