@@ -3,9 +3,8 @@ CREATE FUNCTION api.detector_precision()
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
-DECLARE
-    v_me uuid := lp.require_user('moderator', 'admin');
 BEGIN
+    PERFORM lp.require_user('moderator', 'admin');
     RETURN QUERY SELECT p.detector, p.confirmed, p.dismissed, p.precision_ratio
                    FROM lp.detector_precision() AS p ORDER BY p.detector;
 END

@@ -31,9 +31,9 @@ CREATE FUNCTION api.review_queue(
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
-    v_me    uuid := lp.require_user('moderator', 'admin');
     v_after lp.reports;
 BEGIN
+    PERFORM lp.require_user('moderator', 'admin');
     IF p_status IS NOT NULL THEN
         PERFORM lp.check_choice(p_status, 'lp.case_status', 'case status');
     END IF;
