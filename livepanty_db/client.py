@@ -81,6 +81,7 @@ from livepanty_db.models import (
     EarningsSummary,
     Erasure,
     ErasureReplay,
+    FraudLimit,
     GoalSettlement,
     Hold,
     HoldCapture,
@@ -785,6 +786,11 @@ class _Api:
 
     def list_bundles(self) -> list[Bundle]:
         """The token bundles on sale (admins: all of them), smallest first (``api.list_bundles``)."""
+    def get_fraud_limits(self, user_id: Id | None = None) -> list[FraudLimit]:
+        """The fraud controls on the acting user's money (``tip`` and ``purchase`` rows); another user's for
+        moderators and admins (``api.get_fraud_limits``)."""
+        return self._fetch(sql.GET_FRAUD_LIMITS, {"user_id": user_id}, class_row(FraudLimit))
+
         return self._fetch(sql.LIST_BUNDLES, None, class_row(Bundle))
 
     def set_bundle(
@@ -2201,6 +2207,11 @@ class _AsyncApi:
         self, code: str, tokens: int, price_minor: int, *, currency: str = "USD", active: bool = True
     ) -> Bundle:
         """Admins: create or change a token bundle (price in minor units of ``currency``; audited)."""
+    async def get_fraud_limits(self, user_id: Id | None = None) -> list[FraudLimit]:
+        """The fraud controls on the acting user's money (``tip`` and ``purchase`` rows); another user's for
+        moderators and admins (``api.get_fraud_limits``)."""
+        return await self._fetch(sql.GET_FRAUD_LIMITS, {"user_id": user_id}, class_row(FraudLimit))
+
         params = {
             "code": code,
             "tokens": tokens,

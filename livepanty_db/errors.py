@@ -428,6 +428,20 @@ class AlreadyAppealed(LivepantyError):
     code = "LP152"
 
 
+class NewAccountLimit(LivepantyError):
+    """LP160: a new account (younger than ``fraud.new_account_days``, or without a completed payment) is over
+    one of its caps on a tip or a purchase (at once or per UTC day); ``detail`` says which."""
+
+    code = "LP160"
+
+
+class VelocityLimit(LivepantyError):
+    """LP161: too many tips (``fraud.tips_per_hour``) or purchases (``fraud.purchases_per_hour``) in this UTC
+    clock hour; the account is in the fraud review queue, ``hint`` says when to try again."""
+
+    code = "LP161"
+
+
 class ErasureBlocked(LivepantyError):
     """LP170: the account has money in flight (open holds, payouts in progress, pending payments; ``detail``
     says which): it cannot be erased until they finish."""
@@ -539,6 +553,8 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         SanctionForbids,
         AppealWindowClosed,
         AlreadyAppealed,
+        NewAccountLimit,
+        VelocityLimit,
         ErasureBlocked,
         RecentLoginRequired,
         LedgerInvariant,

@@ -707,6 +707,26 @@ class SpendingLimitStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class FraudLimit:
+    """A row of ``api.get_fraud_limits``: the fraud controls on one kind of spend (``"tip"`` or
+    ``"purchase"``) of a user as they stand now (docs/trust-and-safety.md, "Fraud controls on money")."""
+
+    kind: str
+    #: Younger than ``fraud.new_account_days``, or without a completed payment.
+    new_account: bool
+    verified_payment: bool
+    new_account_until: datetime
+    #: The new-account cap per tip or purchase in force (None: none).
+    max_tokens: int | None
+    #: The new-account cap per UTC day in force (None: none).
+    daily_tokens: int | None
+    tokens_today: int
+    #: The velocity threshold per UTC clock hour (None: off).
+    per_hour: int | None
+    this_hour: int
+
+
+@dataclass(frozen=True, slots=True)
 class Adjustment:
     """``lp.adjustments``: an admin correction (positive credits the user, negative debits them)."""
 
@@ -1289,6 +1309,7 @@ SQL_FUNCTIONS: dict[type, str] = {
     TipListing: "api.list_tips",
     TipOutcome: "api.tip_many",
     SpendingLimitStatus: "api.get_spending_limits",
+    FraudLimit: "api.get_fraud_limits",
     Wallet: "api.get_wallet",
     LedgerEntry: "api.wallet_history",
     EarningsSummary: "api.earnings_summary",

@@ -335,6 +335,10 @@ GET_SPENDING_LIMITS = "SELECT * FROM api.get_spending_limits()"
 
 LIST_BUNDLES = "SELECT * FROM api.list_bundles()"
 
+# --- fraud controls on money --------------------------------------------------------------------------------
+
+GET_FRAUD_LIMITS = "SELECT * FROM api.get_fraud_limits(p_user_id => %(user_id)s::uuid)"
+
 SET_BUNDLE = """
 SELECT * FROM api.set_bundle(
     p_code        => %(code)s::text,

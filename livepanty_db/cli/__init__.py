@@ -37,6 +37,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "privacy",
     "sanctions",
     "appeals",
+    "fraud",
     "values",
     "which",
     "doctor",

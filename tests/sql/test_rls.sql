@@ -257,6 +257,8 @@ BEGIN
     VALUES (tests.user_id('victor'), 5, 'a1', tests.user_id('adam'), gen_random_uuid(), 'adj-1');
     INSERT INTO lp.token_bundles (code, tokens, price_minor, active) VALUES ('retired', 10, 10, false);
     INSERT INTO lp.idempotency_keys (scope, key, request) VALUES ('payments.complete', 'ik1', '{}');
+    -- the fraud controls' counters of vera (owner only)
+    INSERT INTO lp.spend_counters (user_id, account_created_at) VALUES (tests.user_id('vera'), now());
 
     -- tip menus and goals: pia's menu (one item inactive); a goal on each of s1 (public, live), s2 (private)
     -- and s4 (paul's, public); the live one's progress
@@ -354,6 +356,7 @@ SELECT is_empty($$SELECT tests.labels('adjustments')$$, 'viewer: no adjustment o
 SELECT is_empty($$SELECT tests.labels('wallet_shards')$$, 'viewer: no shards (theirs has none, others'' are hidden)');
 SELECT set_eq($$SELECT tests.labels('token_bundles')$$, ARRAY['small', 'medium', 'large'], 'viewer: the bundles on sale, not the retired one');
 SELECT throws_ok($$SELECT key FROM lp.idempotency_keys$$, '42501', NULL, 'viewer: idempotency records are not readable by the application');
+SELECT throws_ok($$SELECT user_id FROM lp.spend_counters$$, '42501', NULL, 'viewer: the fraud controls'' counters are not readable by the application, not even one''s own');
 SELECT results_eq($$SELECT username, balance, reserved, available, kyc_status FROM api.user_summary$$,
                   $$VALUES ('vera', 900::bigint, 0::bigint, 900::bigint, 'submitted')$$,
                   'viewer: api.user_summary shows their own row only, with balance and KYC status');
