@@ -74,9 +74,9 @@ BEGIN
     IF p_score IS NOT NULL AND v_target IN ('submitted', 'in_review', 'approved') THEN
         v_decider := 'score';
         v_target := CASE
-                        WHEN p_score * 100 >= (lp.setting('kyc.auto_approve_score'))::numeric THEN 'approved'
-                        WHEN p_score * 100 < (lp.setting('kyc.auto_decline_score'))::numeric THEN 'declined'
-                        ELSE 'in_review'
+                        WHEN p_score * 100 >= (lp.setting('kyc.auto_approve_score'))::numeric THEN 'approved'::lp.kyc_status
+                        WHEN p_score * 100 < (lp.setting('kyc.auto_decline_score'))::numeric THEN 'declined'::lp.kyc_status
+                        ELSE 'in_review'::lp.kyc_status
                     END;
         IF v_target = 'in_review' THEN
             v_decider := NULL;

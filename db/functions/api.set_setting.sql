@@ -62,6 +62,9 @@ BEGIN
            OR (p_key = 'privacy.erasure_login_minutes' AND v_number NOT BETWEEN 1 AND 1440)
            -- KYC gate (issue 9, section 1): 0 = an approval counts until its document expires.
            OR (p_key = 'kyc.approval_valid_days' AND v_number NOT BETWEEN 0 AND 3650)
+           -- KYC lifecycle (issue 9, section 1): score thresholds in percent; at least one attempt.
+           OR (p_key IN ('kyc.auto_approve_score', 'kyc.auto_decline_score') AND v_number NOT BETWEEN 0 AND 100)
+           OR (p_key = 'kyc.max_declines' AND v_number NOT BETWEEN 1 AND 100)
            -- Fraud controls (issue 9, section 4): 0 switches a cap or rule off.
            OR (p_key IN ('fraud.new_account_days', 'fraud.chargeback_window_hours') AND v_number NOT BETWEEN 0 AND 3650)
            OR (p_key IN ('fraud.new_account_max_tip', 'fraud.new_account_daily_tip_tokens', 'fraud.new_account_max_purchase',

@@ -16,6 +16,7 @@ DROP TRIGGER kyc_verifications_record_frozen ON lp.kyc_verifications;
 DROP TABLE lp.kyc_webhook_events;
 DROP TABLE lp.kyc_aliases;
 DROP FUNCTION lp.kyc_record_frozen();
+DROP FUNCTION lp.kyc_aliases_frozen();
 DROP INDEX lp.kyc_verifications_reference_idx;
 COMMENT ON COLUMN lp.kyc_verifications.legal_name_encrypted IS 'Legal name encrypted by the application (envelope encryption); the database never sees the key.';
 ALTER TABLE lp.kyc_verifications DROP COLUMN approved_at, DROP COLUMN decided_by, DROP COLUMN reasons,

@@ -63,18 +63,6 @@ DECLARE
     v_new jsonb;
     v_key text;
 BEGIN
-    IF TG_TABLE_NAME = 'kyc_aliases' THEN
-        -- Stage names: none added, changed or removed once the verification is approved, unless its record
-        -- was destroyed (legal name, date of birth and document country gone: lp.destroy_kyc_records).
-        IF EXISTS (SELECT 1 FROM lp.kyc_verifications AS k
-                    WHERE k.id = CASE WHEN TG_OP = 'INSERT' THEN NEW.verification_id ELSE OLD.verification_id END
-                      AND k.approved_at IS NOT NULL
-                      AND NOT (TG_OP = 'DELETE' AND k.legal_name_encrypted IS NULL
-                               AND k.verified_date_of_birth IS NULL AND k.document_country IS NULL)) THEN
-            RAISE EXCEPTION USING ERRCODE = 'LP130', MESSAGE = 'the stage names of an approved verification are frozen';
-        END IF;
-        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
-    END IF;
     -- The first approval is stamped, however it is made (a review, a webhook, an override, a direct insert).
     IF TG_OP <> 'DELETE' AND NEW.status = 'approved' AND NEW.approved_at IS NULL
        AND (TG_OP = 'INSERT' OR OLD.approved_at IS NULL) THEN
@@ -106,13 +94,43 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION lp.kyc_record_frozen() IS 'Trigger of lp.kyc_verifications and lp.kyc_aliases: once a verification is approved (approved_at), its record (user, level, provider and reference, document type, country and references, legal name, date of birth, stage names) cannot be changed or deleted (LP130), for every role including the owner; a value may only be destroyed (set to NULL, lp.destroy_kyc_records) or, when missing at approval, completed. Stamps approved_at at the first approval. Status and review columns stay free (an approval may expire or be overridden). Owner only.';
+COMMENT ON FUNCTION lp.kyc_record_frozen() IS 'Trigger of lp.kyc_verifications: once a verification is approved (approved_at), its record (user, level, provider and reference, document type, country and references, legal name, date of birth; stage names: lp.kyc_aliases_frozen) cannot be changed or deleted (LP130), for every role including the owner; a value may only be destroyed (set to NULL, lp.destroy_kyc_records) or, when missing at approval, completed. Stamps approved_at at the first approval. Status and review columns stay free (an approval may expire or be overridden). Owner only.';
 REVOKE ALL ON FUNCTION lp.kyc_record_frozen() FROM PUBLIC;
+
+CREATE FUNCTION lp.kyc_aliases_frozen() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_verification uuid;
+BEGIN
+    -- Stage names: none added, changed or removed once the verification is approved, unless its record was
+    -- destroyed (legal name, date of birth and document country gone: lp.destroy_kyc_records).
+    IF TG_OP = 'INSERT' THEN
+        v_verification := NEW.verification_id;
+    ELSE
+        v_verification := OLD.verification_id;
+    END IF;
+    IF EXISTS (SELECT 1 FROM lp.kyc_verifications AS k
+                WHERE k.id = v_verification
+                  AND k.approved_at IS NOT NULL
+                  AND NOT (TG_OP = 'DELETE' AND k.legal_name_encrypted IS NULL
+                           AND k.verified_date_of_birth IS NULL AND k.document_country IS NULL)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP130', MESSAGE = 'the stage names of an approved verification are frozen';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION lp.kyc_aliases_frozen() IS 'Trigger of lp.kyc_aliases: the stage names of an approved verification cannot be added, changed or removed (LP130), for every role including the owner, unless the verification''s record was destroyed (lp.destroy_kyc_records). Owner only.';
+REVOKE ALL ON FUNCTION lp.kyc_aliases_frozen() FROM PUBLIC;
 
 CREATE TRIGGER kyc_verifications_record_frozen BEFORE INSERT OR UPDATE OR DELETE ON lp.kyc_verifications
     FOR EACH ROW EXECUTE FUNCTION lp.kyc_record_frozen();
 CREATE TRIGGER kyc_aliases_record_frozen BEFORE INSERT OR UPDATE OR DELETE ON lp.kyc_aliases
-    FOR EACH ROW EXECUTE FUNCTION lp.kyc_record_frozen();
+    FOR EACH ROW EXECUTE FUNCTION lp.kyc_aliases_frozen();
 
 RESET ROLE;
 

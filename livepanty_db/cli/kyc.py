@@ -2,8 +2,8 @@
 
 ``submit`` acts as the user verified; ``approve``, ``reject``, ``pending``, ``status``, ``override`` and
 ``allow-retry`` as an admin, ``record`` as a compliance officer (``--as``); ``webhook`` applies a provider
-event as the back office (livepanty_service, nobody acting). Only document locations (s3://bucket/key) are stored,
-never the images; the legal name is encrypted in the database and only ``record`` shows it.
+event as the back office (livepanty_service, nobody acting). Only document locations (s3://bucket/key) are
+stored, never the images; the legal name is encrypted in the database and only ``record`` shows it.
 """
 
 from __future__ import annotations

@@ -39,7 +39,8 @@ DENIED = {"LP001", "LP002", "LP005", "42501"}
 #: Who gets through each api function's gate when called by the application role:
 #: ``anyone`` (no identity needed), ``user`` (any platform user acting), ``staff`` (moderators and admins),
 #: ``admin``, ``service`` (granted to livepanty_service only: the application role never gets in), ``mailer``
-#: (granted to livepanty_mailer only: the application role never gets in).
+#: (granted to livepanty_mailer only: the application role never gets in), ``compliance`` (platform role
+#: compliance_officer only: every account of the matrix is refused).
 #: Every function in schema api must be listed (test_every_function_has_a_gate).
 GATES: dict[str, str] = {
     # identity: what a logged-out visitor can do
@@ -151,6 +152,9 @@ GATES: dict[str, str] = {
     "refund_show": "admin",
     "adjust_balance": "admin",
     "approve_kyc": "admin",
+    "override_kyc_decision": "admin",
+    "allow_kyc_retry": "admin",
+    "kyc_record": "compliance",
     "reject_kyc": "admin",
     "list_pending_kyc": "admin",
     "approve_payout": "admin",
@@ -172,6 +176,9 @@ GATES: dict[str, str] = {
     "mark_payout_failed": "service",
     "expire_holds": "service",
     "expire_kyc_approvals": "service",
+    # KYC lifecycle (issue 9, section 1): provider webhooks from the back office, admins' overrides and
+    # retries, the decrypted record for compliance officers only (no matrix account has that role)
+    "apply_kyc_webhook": "service",
     "check_stream_key": "service",
     "sweep_viewers": "service",
     "settle_tip_goals": "service",
@@ -200,6 +207,7 @@ PASSES = {
     "admin": {"admin"},
     "service": set(),
     "mailer": set(),
+    "compliance": set(),
 }
 
 

@@ -4,7 +4,7 @@
 -- under lp.secrets 'kyc' and read decrypted by compliance officers only (api.kyc_record). Each gate: an allow
 -- and a deny test; each refusal: its SQLSTATE and "nothing changed".
 BEGIN;
-SELECT plan(128);
+SELECT plan(131);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.kyc_state() RETURNS text
@@ -333,6 +333,15 @@ SELECT lives_ok(format('SELECT lp.destroy_kyc_records(%L)', tests.user_id('rhea'
                 'frozen: the record may be destroyed at the end of its legal retention');
 SELECT lives_ok(format($$DELETE FROM lp.kyc_aliases WHERE verification_id = %L$$, tests.id('rhea1')),
                 'frozen: and then its stage names');
+
+-- == settings bounds =======================================================================================
+SELECT tests.authenticate_as('ada');
+SELECT throws_ok($$SELECT api.set_setting('kyc.auto_approve_score', '101')$$, 'LP092', NULL,
+                 'set_setting: a score threshold over 100 percent is LP092');
+SELECT throws_ok($$SELECT api.set_setting('kyc.max_declines', '0')$$, 'LP092', NULL,
+                 'set_setting: kyc.max_declines below 1 is LP092');
+SELECT lives_ok($$SELECT api.set_setting('kyc.max_declines', '5')$$, 'set_setting: an admin sets kyc.max_declines');
+SELECT tests.clear_authentication();
 
 SELECT * FROM finish();
 ROLLBACK;

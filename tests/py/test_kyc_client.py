@@ -1,0 +1,183 @@
+"""The KYC lifecycle through the Python client (sync and async) and the CLI (``livepanty-db kyc``).
+
+The SQL rules are tested in SQL (tests/sql/test_kyc_lifecycle.sql); this checks what the client and the CLI
+add: typed results (KycWebhookEvent, KycRecord, the new KycVerification columns), typed refusals
+(KycAttemptsExhausted LP131, KycRecordFrozen LP130, PermissionDenied), the service-only webhook, and the
+commands' output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner, Result
+
+from livepanty_db import AsyncClient, Client
+from livepanty_db.cli import main
+from livepanty_db.errors import KycAttemptsExhausted, KycRecordFrozen, PermissionDenied
+
+PASSWORD = "Who-are-you-42"
+
+
+def cli(db_url: str, *args: str, fmt: str = "json") -> Result:
+    return CliRunner().invoke(main, ["--dsn", db_url, "--format", fmt, *args])
+
+
+def register(client: Client, name: str, role: str = "viewer") -> uuid.UUID:
+    user = client.register_user(
+        email=f"{name}@example.org", username=name, password=PASSWORD, date_of_birth=date(1990, 1, 1),
+        role=role,
+    )  # fmt: skip
+    return user.id
+
+
+@pytest.fixture
+def people(db_url: str) -> dict[str, uuid.UUID]:
+    with Client(db_url) as client:
+        people = {"ada": client.create_admin(
+            email="ada@example.org", username="ada", password=PASSWORD, date_of_birth=date(1980, 1, 1)
+        ).id}  # fmt: skip
+        people["pia"] = register(client, "pia", "performer")
+        people["vic"] = register(client, "vic")
+        people["cora"] = register(client, "cora")
+        with client.acting_as(people["ada"], reason="test") as tx:
+            tx.set_user_role(people["cora"], "compliance_officer")
+    return people
+
+
+def submit(client: Client, user_id: uuid.UUID, reference: str | None = None, **extra: Any) -> Any:
+    with client.acting_as(user_id, reason="test") as tx:
+        return tx.submit_kyc(
+            document_type="passport", document_country="DE", document_front_url="s3://kyc-docs/front.jpg",
+            provider="veriff" if reference else "manual", provider_reference=reference, **extra,
+        )  # fmt: skip
+
+
+def test_webhook_score_record_and_freeze(db_url: str, people: dict[str, uuid.UUID]) -> None:
+    with Client(db_url) as client:
+        verification = submit(client, people["pia"], "vf-pia", legal_name="Pia Maria Roe", aliases=["Velvet"])
+        assert (verification.status, verification.legal_name_encrypted) == ("submitted", None)
+
+        with Client(db_url, role="livepanty_service") as service:
+            event = service.apply_kyc_webhook(
+                "veriff", "evt-1", "vf-pia", "in_review", score=Decimal("0.95"),
+                verified_date_of_birth=date(1991, 2, 3), reasons=["clear"],
+            )  # fmt: skip
+            assert (event.outcome, event.status_before) == ("applied", "submitted")
+            assert event.status_after == "approved"
+            assert event.score == Decimal("0.9500")
+            # A repeat of the event id returns the same row.
+            assert service.apply_kyc_webhook("veriff", "evt-1", "vf-pia", "declined") == event
+            late = service.apply_kyc_webhook("veriff", "evt-2", "vf-pia", "in_review")
+            assert (late.outcome, late.status_after) == ("ignored", "approved")
+            assert late.note is not None
+
+        with pytest.raises(PermissionDenied), Client(db_url, role="livepanty_app") as app:
+            app.apply_kyc_webhook("veriff", "evt-3", "vf-pia", "declined")
+
+        with client.acting_as(people["pia"], reason="test") as tx:
+            mine = tx.get_kyc_status()
+        assert mine is not None
+        assert (mine.status, mine.decided_by, mine.reasons, mine.legal_name_encrypted) == (
+            "approved", "score", ["clear"], None,
+        )  # fmt: skip
+        assert mine.approved_at is not None
+
+        with client.acting_as(people["cora"], reason="AML request") as tx:
+            record = tx.kyc_record(verification.id)
+        assert (record.legal_name, record.date_of_birth, record.aliases) == (
+            "Pia Maria Roe", date(1991, 2, 3), ["Velvet"],
+        )  # fmt: skip
+        assert "Pia Maria Roe" not in repr(record)
+        with pytest.raises(PermissionDenied), client.acting_as(people["ada"], reason="test") as tx:
+            tx.kyc_record(verification.id)
+
+    with pytest.raises(psycopg.Error) as refused, psycopg.connect(db_url) as conn:
+        conn.execute(
+            "UPDATE lp.kyc_verifications SET document_country = 'FR' WHERE id = %s", [verification.id]
+        )
+    assert refused.value.sqlstate == KycRecordFrozen.code
+
+
+def test_attempts_and_override(db_url: str, people: dict[str, uuid.UUID]) -> None:
+    with psycopg.connect(db_url) as conn:
+        conn.execute("UPDATE lp.settings SET value = '1' WHERE key = 'kyc.max_declines'")
+    with Client(db_url) as client:
+        first = submit(client, people["vic"])
+        with client.acting_as(people["ada"], reason="test") as tx:
+            assert tx.reject_kyc(first.id, "blurry").status == "declined"
+        with pytest.raises(KycAttemptsExhausted):
+            submit(client, people["vic"])
+        with client.acting_as(people["ada"], reason="test") as tx:
+            assert tx.allow_kyc_retry(people["vic"], "new passport") == 1
+        second = submit(client, people["vic"])
+        with client.acting_as(people["ada"], reason="test") as tx:
+            tx.reject_kyc(second.id, "blurry again")
+            overridden = tx.override_kyc_decision(second.id, "approved", "checked on a video call")
+        assert (overridden.status, overridden.decided_by, overridden.reviewed_by) == (
+            "approved", "override", people["ada"],
+        )  # fmt: skip
+
+
+def test_async_mirrors_sync(db_url: str, people: dict[str, uuid.UUID]) -> None:
+    with Client(db_url) as client:
+        verification = submit(client, people["pia"], "vf-async", legal_name="Async Name")
+
+    async def run() -> tuple[Any, Any, Any]:
+        async with AsyncClient(db_url, role="livepanty_service") as service:
+            event = await service.apply_kyc_webhook(
+                "veriff", "a-1", "vf-async", "in_review", score=Decimal("0.5")
+            )
+        async with AsyncClient(db_url) as client:
+            async with client.acting_as(people["cora"], reason="test") as tx:
+                record = await tx.kyc_record(verification.id)
+            async with client.acting_as(people["ada"], reason="test") as tx:
+                decided = await tx.override_kyc_decision(verification.id, "declined", "document forged")
+        return event, record, decided
+
+    event, record, decided = asyncio.run(run())
+    assert (event.outcome, event.status_after) == ("applied", "in_review")
+    assert record.legal_name == "Async Name"
+    assert (decided.status, decided.rejection_reason) == ("declined", "document forged")
+
+
+def test_cli(db_url: str, people: dict[str, uuid.UUID]) -> None:
+    result = cli(db_url, "kyc", "submit", "--as", "pia", "--document-type", "passport", "--country", "DE",
+                 "--front", "s3://kyc-docs/front.jpg", "--provider", "veriff",
+                 "--provider-reference", "vf-cli", "--legal-name", "Pia Cli", "--alias", "Velvet",
+                 "--alias", "Rose")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    verification_id = json.loads(result.stdout)[0]["id"]
+
+    result = cli(db_url, "kyc", "webhook", "veriff", "cli-1", "vf-cli", "in_review", "--score", "0.5",
+                 "--reason", "glare")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["status_after"] == "in_review"
+
+    result = cli(db_url, "kyc", "webhook", "veriff", "cli-1", "vf-cli", "declined")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["status_after"] == "in_review"  # the repeat changed nothing
+
+    result = cli(db_url, "kyc", "override", verification_id, "approved", "--reason", "checked", "--as", "ada")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["decided_by"] == "override"
+
+    result = cli(db_url, "kyc", "record", verification_id, "--as", "cora")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)[0]
+    assert (record["legal_name"], record["aliases"]) == ("Pia Cli", ["Rose", "Velvet"])
+
+    result = cli(db_url, "kyc", "record", verification_id, "--as", "ada")
+    assert result.exit_code == 1
+    assert "LP002" in result.output
+
+    result = cli(db_url, "kyc", "allow-retry", "vic", "--reason", "x", "--as", "ada")
+    assert result.exit_code == 1
+    assert "LP004" in result.output
