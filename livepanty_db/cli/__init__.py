@@ -37,6 +37,8 @@ SUBCOMMAND_MODULES: list[str] = [
     "privacy",
     "sanctions",
     "appeals",
+    "reports",
+    "flags",
     "fraud",
     "values",
     "which",
