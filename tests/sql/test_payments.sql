@@ -400,7 +400,7 @@ SELECT is(tests.entries(tests.pid('p7'), ARRAY['chargeback', 'write_off']),
           'carl chargeback -50, chargeback_losses write_off -500, issuance chargeback 550',
           'chargeback (write_off): buyer -50, loss wallet -500 (write_off), issuance +550, one transaction');
 SELECT is(tests.sys('chargeback_losses'), -500::bigint, 'the loss is booked to the chargeback-loss wallet');
-SELECT results_eq(format($$SELECT reporter_id, reason, priority, status::text, description LIKE %L FROM lp.reports WHERE reported_user_id = %L$$,
+SELECT results_eq(format($$SELECT reporter_id, reason::text, priority, status::text, description LIKE %L FROM lp.reports WHERE reported_user_id = %L$$,
                          '%' || tests.pid('p7') || '%', tests.user_id('carl')),
                   $$VALUES (NULL::uuid, 'fraud'::text, 'high'::text, 'open'::text, true)$$,
                   'chargeback: the buyer is flagged for review (a high-priority fraud report naming the payment)');

@@ -210,18 +210,18 @@ SELECT throws_ok($$INSERT INTO lp.payouts (user_id, kyc_verification_id, tokens,
 SELECT throws_ok($$INSERT INTO lp.payouts (user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor, method, status, idempotency_key)
                    VALUES (tests.user_id('alice'), '00000000-0000-0000-0000-0000000000c1', 100, 100, 100, 'paypal', 'sent', 'k1')$$, '22P02', NULL,
                  'payouts.status rejects an unknown status (its enum type: 22P02)');
-SELECT throws_ok($$INSERT INTO lp.reports (reported_user_id, reason) VALUES (tests.user_id('alice'), 'boring')$$, '23514', NULL,
-                 'reports.reason rejects an unknown reason');
-SELECT throws_ok($$INSERT INTO lp.reports (reported_user_id, reason, status) VALUES (tests.user_id('alice'), 'spam', 'closed')$$, '23514', NULL,
-                 'reports.status rejects an unknown status');
+SELECT throws_ok($$INSERT INTO lp.reports (reported_user_id, reason) VALUES (tests.user_id('alice'), 'boring')$$, '22P02', NULL,
+                 'reports.reason rejects an unknown reason (its enum type: 22P02)');
+SELECT throws_ok($$INSERT INTO lp.reports (reported_user_id, reason, status) VALUES (tests.user_id('alice'), 'spam', 'closed')$$, '22P02', NULL,
+                 'reports.status rejects an unknown status (its enum type: 22P02)');
 SELECT throws_ok($$INSERT INTO lp.reports (reported_user_id, reason, priority) VALUES (tests.user_id('alice'), 'spam', 'urgent')$$, '23514', NULL,
                  'reports.priority rejects an unknown priority');
 SELECT throws_ok($$INSERT INTO lp.moderation_flags (user_id, content_type, detector, category, confidence)
-                   VALUES (tests.user_id('alice'), 'email', 'nsfw-v1', 'nudity', 0.5)$$, '23514', NULL,
-                 'moderation_flags.content_type rejects an unknown content type');
+                   VALUES (tests.user_id('alice'), 'email', 'nsfw-v1', 'nudity', 0.5)$$, '22P02', NULL,
+                 'moderation_flags.content_type rejects an unknown content type (its enum type: 22P02)');
 SELECT throws_ok($$INSERT INTO lp.moderation_flags (user_id, content_type, detector, category, confidence)
-                   VALUES (tests.user_id('alice'), 'profile', 'nsfw-v1', 'cute', 0.5)$$, '23514', NULL,
-                 'moderation_flags.category rejects an unknown category');
+                   VALUES (tests.user_id('alice'), 'profile', 'nsfw-v1', 'cute', 0.5)$$, '22P02', NULL,
+                 'moderation_flags.category rejects an unknown category (its enum type: 22P02)');
 SELECT throws_ok($$INSERT INTO lp.moderation_flags (user_id, content_type, detector, category, confidence, status)
                    VALUES (tests.user_id('alice'), 'profile', 'nsfw-v1', 'nudity', 0.5, 'ignored')$$, '23514', NULL,
                  'moderation_flags.status rejects an unknown status');
