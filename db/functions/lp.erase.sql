@@ -25,7 +25,7 @@ BEGIN
     END IF;
     -- An active staff account is demoted first (the admin count and lock order of api.set_user_role stay in
     -- one place); a deleted one (api.delete_user, which kept the last admin) may be erased as it is.
-    IF v_role IN ('moderator', 'admin') AND NOT v_deleted THEN
+    IF v_role IN ('moderator', 'admin', 'compliance_officer') AND NOT v_deleted THEN
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'an active staff account cannot be erased',
             HINT = 'An admin changes the account''s role to viewer first (api.set_user_role), or deletes it; its moderation history stays.';
     END IF;

@@ -10,7 +10,7 @@
 -- table of schema lp, read from the catalog, holds her e-mail, username, display name, user agent or any of
 -- her addresses, and api.verify_ledger finds nothing.
 BEGIN;
-SELECT plan(97);
+SELECT plan(98);
 
 -- Helpers of this file (SECURITY DEFINER where they read past RLS):
 --   tests.places(needles)   every lp table.column (text, citext, inet, jsonb, arrays of them) holding a needle
@@ -305,6 +305,13 @@ SELECT results_eq(format($$SELECT via, requested_by, reason FROM api.erase_user(
                   format('VALUES (%L, %L::uuid, %L)', 'admin', tests.user_id('adam'), 'request by mail, ticket 7'),
                   'erase_user: an admin erases a deleted account (via admin, with the reason)');
 SELECT is_empty($$SELECT tests.places(ARRAY['olga@example.com', '198.51.100.5'])$$, 'and nothing of olga is findable');
+-- A compliance officer handles data-subject requests too.
+SELECT tests.clear_authentication();
+SELECT tests.create_user('cora', 'compliance_officer');
+SELECT tests.remember('val', tests.create_user('val'));
+SELECT tests.authenticate_as('cora');
+SELECT is((SELECT via FROM api.erase_user(tests.id('val'), 'data-subject request 12')), 'admin',
+          'erase_user: a compliance officer may erase a user (the staff path)');
 -- A staff account once deleted (it can no longer moderate; the last admin stays) may be erased.
 SELECT tests.authenticate_as('adam');
 SELECT api.delete_user(tests.user_id('mona'), 'left the company');
@@ -328,7 +335,7 @@ SELECT tests.clear_authentication();
 
 -- == The log and its replay =================================================================================
 SELECT set_config('role', 'livepanty_service', true);
-SELECT results_eq($$SELECT count(*)::integer FROM api.list_erasures()$$, $$VALUES (4)$$, 'list_erasures: the service reads the log');
+SELECT results_eq($$SELECT count(*)::integer FROM api.list_erasures()$$, $$VALUES (5)$$, 'list_erasures: the service reads the log');
 SELECT is_empty($$SELECT e.* FROM api.list_erasures() AS e WHERE strpos(lower(e::text), 'erin_secret') > 0 OR strpos(e::text, '192.0.2') > 0$$,
                 'the log holds no erased value');
 SELECT results_eq(format($$SELECT outcome FROM api.replay_erasure(%L)$$, (SELECT to_jsonb(e) FROM api.list_erasures() AS e WHERE e.user_id = tests.id('olga'))),
