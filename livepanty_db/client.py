@@ -456,7 +456,7 @@ class _Api:
         return self._one(sql.REQUEST_ERASURE, {"reason": reason}, class_row(Erasure))
 
     def erase_user(self, user_id: Id, reason: str) -> Erasure:
-        """Admins: erase a user's personal data (``api.erase_user``)."""
+        """Admins and compliance officers: erase a user's personal data (``api.erase_user``)."""
         return self._one(sql.ERASE_USER, {"user_id": user_id, "reason": reason}, class_row(Erasure))
 
     def list_erasures(self, *, after: Id | None = None, limit: int = 1000) -> list[Erasure]:
@@ -1869,7 +1869,7 @@ class _AsyncApi:
         return await self._one(sql.REQUEST_ERASURE, {"reason": reason}, class_row(Erasure))
 
     async def erase_user(self, user_id: Id, reason: str) -> Erasure:
-        """Admins: erase a user's personal data (``api.erase_user``)."""
+        """Admins and compliance officers: erase a user's personal data (``api.erase_user``)."""
         return await self._one(sql.ERASE_USER, {"user_id": user_id, "reason": reason}, class_row(Erasure))
 
     async def list_erasures(self, *, after: Id | None = None, limit: int = 1000) -> list[Erasure]:
