@@ -1,8 +1,8 @@
 """``livepanty-db privacy``: the right to erasure and the retention purges (docs/compliance.md).
 
-``erase`` acts as an admin (``--as``); ``request-erasure`` logs the user in (their password, prompted)
-and asks through that fresh session, as the application would. ``log``, ``export-erasures``,
-``replay-erasures`` and ``purge`` are back-office jobs (livepanty_service).
+``erase`` acts as an admin or compliance officer (``--as``); ``request-erasure`` logs the user in (their
+password, prompted) and asks through that fresh session, as the application would. ``log``,
+``export-erasures``, ``replay-erasures`` and ``purge`` are back-office jobs (livepanty_service).
 
 After restoring a backup, the erasures done since it was taken are missing from the restored database, and the
 personal data they removed is back. Keep the log outside the database's backups (``export-erasures`` after
@@ -82,7 +82,8 @@ def _user_id(client: Client, user: str) -> Any:
 @click.pass_context
 @catalogued_errors
 def erase(ctx: click.Context, user: str, reason: str, as_login: str) -> None:
-    """An admin erases USER's personal data (api.erase_user): username, e-mail or user id."""
+    """An admin or compliance officer (--as) erases USER's personal data (api.erase_user): username,
+    e-mail or user id."""
     user_id = _user_id(operator_client(ctx), user)
     with acting(ctx, as_login) as tx:
         row = tx.erase_user(user_id, reason)
