@@ -34,8 +34,11 @@ SELECT has_trigger('lp', 'ledger', 'ledger_no_truncate', 'ledger has its stateme
 SELECT is_empty($$
     SELECT t.tgname FROM pg_catalog.pg_trigger AS t
      WHERE t.tgrelid IN ('lp.audit_logs'::regclass, 'lp.ledger'::regclass) AND NOT t.tgisinternal
-       AND (t.tgenabled = 'D' OR t.tgfoid <> 'lp.reject_mutation()'::regprocedure)
-$$, 'the append-only triggers are enabled and call lp.reject_mutation()');
+       AND (t.tgenabled = 'D'
+            OR t.tgfoid <> CASE WHEN t.tgname = 'audit_logs_append_only'
+                                THEN 'lp.reject_mutation_unless_scrubbing()'::regprocedure
+                                ELSE 'lp.reject_mutation()'::regprocedure END)
+$$, 'the append-only triggers are enabled and call lp.reject_mutation() (the audit row trigger lp.reject_mutation_unless_scrubbing(): only an erasure or a retention purge may null addresses and free text, tests/sql/test_erasure.sql)');
 
 SELECT isnt_empty($$SELECT 1 FROM lp.audit_logs$$, 'audit_logs has rows (so row triggers fire below)');
 CREATE TABLE tests.audit_before AS SELECT * FROM lp.audit_logs;
