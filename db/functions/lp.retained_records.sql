@@ -12,10 +12,14 @@ BEGIN
        OR EXISTS (SELECT 1 FROM lp.payments AS p WHERE p.user_id = p_user_id)
        OR EXISTS (SELECT 1 FROM lp.payouts AS p WHERE p.user_id = p_user_id)
        OR EXISTS (SELECT 1 FROM lp.tips AS t WHERE t.sender_id = p_user_id OR t.recipient_id = p_user_id) THEN
+        -- The tokens left in the wallet stay in it (the account is closed): the user is told how many.
         v_kept := v_kept || jsonb_build_array(jsonb_build_object(
             'category', 'financial_records', 'until', v_financial,
             'what', 'wallet and ledger entries, tips, payments, payouts and adjustments (amounts and dates, without any message)',
-            'why', 'anti-money-laundering record keeping (privacy.financial_retention_years)'));
+            'why', 'anti-money-laundering record keeping (privacy.financial_retention_years)',
+            'wallet_tokens', (SELECT coalesce(sum(w.balance + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s
+                                                                         WHERE s.wallet_id = w.id), 0)), 0)
+                                FROM lp.wallets AS w WHERE w.user_id = p_user_id)));
     END IF;
     IF EXISTS (SELECT 1 FROM lp.kyc_verifications AS k WHERE k.user_id = p_user_id) THEN
         v_kept := v_kept || jsonb_build_array(jsonb_build_object(
@@ -32,5 +36,5 @@ BEGIN
     RETURN v_kept;
 END
 $$;
-COMMENT ON FUNCTION lp.retained_records(uuid, timestamptz) IS 'Owner only: the categories of records an erasure at p_at keeps for their legal retention, as a JSON array of {category, until, what, why} (financial_records, identity_verification, consent_records; only those the user has).';
+COMMENT ON FUNCTION lp.retained_records(uuid, timestamptz) IS 'Owner only: the categories of records an erasure at p_at keeps for their legal retention, as a JSON array of {category, until, what, why} (financial_records, with wallet_tokens: the tokens left in the closed account''s wallet; identity_verification, consent_records; only those the user has).';
 REVOKE ALL ON FUNCTION lp.retained_records(uuid, timestamptz) FROM PUBLIC;

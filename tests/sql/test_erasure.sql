@@ -10,7 +10,7 @@
 -- table of schema lp, read from the catalog, holds her e-mail, username, display name, user agent or any of
 -- her addresses, and api.verify_ledger finds nothing.
 BEGIN;
-SELECT plan(98);
+SELECT plan(99);
 
 -- Helpers of this file (SECURITY DEFINER where they read past RLS):
 --   tests.places(needles)   every lp table.column (text, citext, inet, jsonb, arrays of them) holding a needle
@@ -73,6 +73,11 @@ CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
     SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
                    ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
                          ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
+$$;
+CREATE FUNCTION tests.total(p_name text) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT w.balance + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s WHERE s.wallet_id = w.id), 0)::bigint
+      FROM lp.wallets AS w WHERE w.user_id = tests.id(p_name)
 $$;
 CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -261,6 +266,9 @@ SELECT results_eq($$SELECT r ->> 'category', (r ->> 'until')::timestamptz FROM j
                   'request_erasure: the answer tells which categories are kept, until when (5 years, the settings)');
 SELECT ok((SELECT bool_and(r ? 'why' AND r ? 'what') FROM jsonb_array_elements(tests.get('erased', 'retained')::jsonb) AS r),
           'and what each is and why it is kept');
+SELECT is((SELECT (r ->> 'wallet_tokens')::bigint FROM jsonb_array_elements(tests.get('erased', 'retained')::jsonb) AS r
+            WHERE r ->> 'category' = 'financial_records'), tests.total('erin'),
+          'and how many tokens stay in her closed account''s wallet');
 SELECT is((tests.erasure(tests.id('erin'))).kyc_retained_until, now() + interval '5 years', 'the KYC records are due for destruction in 5 years');
 
 -- Acceptance: nothing of hers is findable anywhere, the ledger is clean.
