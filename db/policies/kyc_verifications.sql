@@ -2,8 +2,10 @@
 ALTER TABLE lp.kyc_verifications ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.kyc_verifications FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON lp.kyc_verifications FROM livepanty_readonly;
--- Staff ids are not granted: users read the *_label columns; staff get ids from the api functions.
-SELECT lp.grant_select('lp.kyc_verifications', ARRAY['livepanty_app', 'livepanty_service'], ARRAY['reviewed_by']);
+-- Staff ids are not granted: users read the *_label columns; staff get ids from the api functions. Nor is the
+-- encrypted legal name (only api.kyc_record, for compliance officers, reads it, decrypted).
+SELECT lp.grant_select('lp.kyc_verifications', ARRAY['livepanty_app', 'livepanty_service'],
+                       ARRAY['reviewed_by', 'legal_name_encrypted']);
 CREATE POLICY "api functions manage kyc_verifications" ON lp.kyc_verifications FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 CREATE POLICY "users read their own verifications" ON lp.kyc_verifications FOR SELECT TO livepanty_app, livepanty_service
     USING (user_id = (SELECT api.current_user_id()));

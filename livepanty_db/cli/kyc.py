@@ -129,7 +129,7 @@ def approve(
     verified_date_of_birth: datetime | None,
     as_login: str,
 ) -> None:
-    """Approve the pending verification VERIFICATION_ID (admins)."""
+    """Approve the submitted or in_review verification VERIFICATION_ID (admins)."""
     with acting(ctx, as_login) as tx:
         row = tx.approve_kyc(
             verification_id=verification_id,
@@ -146,7 +146,7 @@ def approve(
 @click.pass_context
 @catalogued_errors
 def reject(ctx: click.Context, verification_id: str, reason: str, as_login: str) -> None:
-    """Reject the pending verification VERIFICATION_ID (admins); the user may submit again."""
+    """Decline the submitted or in_review verification VERIFICATION_ID (admins); the user may submit again."""
     with acting(ctx, as_login) as tx:
         row = tx.reject_kyc(verification_id=verification_id, reason=reason)
     _done(row)
@@ -159,7 +159,7 @@ def reject(ctx: click.Context, verification_id: str, reason: str, as_login: str)
 @click.pass_context
 @catalogued_errors
 def pending(ctx: click.Context, after: str | None, limit: int, as_login: str) -> None:
-    """The verifications awaiting review, oldest first (admins)."""
+    """The verifications awaiting a human review (submitted, in_review), oldest first (admins)."""
     with acting(ctx, as_login) as tx:
         rows = tx.list_pending_kyc(after=after, limit=limit)
     emit_models(rows, KycVerification, KYC_TABLE)

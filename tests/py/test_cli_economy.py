@@ -58,7 +58,7 @@ def snapshot(db_url: str) -> tuple[Any, ...]:
                    (SELECT count(*) FROM lp.tips),
                    (SELECT string_agg(status::text || captured, ',' ORDER BY id) FROM lp.holds),
                    (SELECT string_agg(status::text, ',' ORDER BY id) FROM lp.payouts),
-                   (SELECT string_agg(status, ',' ORDER BY id) FROM lp.kyc_verifications),
+                   (SELECT string_agg(status::text, ',' ORDER BY id) FROM lp.kyc_verifications),
                    (SELECT count(*) FROM lp.adjustments),
                    (SELECT string_agg(key || '=' || value, ',' ORDER BY key) FROM lp.settings),
                    (SELECT string_agg(code || tokens || active, ',' ORDER BY code) FROM lp.token_bundles),
@@ -125,7 +125,7 @@ def approved_performer(db_url: str, name: str = "alice") -> None:
             fmt="json",
         )
     )
-    assert kyc["status"] == "pending"
+    assert kyc["status"] == "submitted"
     assert [k["id"] for k in j(db_url, "kyc", "pending", "--as", "boss")] == [kyc["id"]]
     approved = one(cli(db_url, "kyc", "approve", kyc["id"], "--as", "boss", fmt="json"))
     assert approved["status"] == "approved"
@@ -389,7 +389,7 @@ def test_kyc_reject(economy: str) -> None:
         cli(economy, "kyc", "submit", "--as", "alice", *args, "--back", "s3://kyc-docs/a/b.png", fmt="json")
     )
     result = one(cli(economy, "kyc", "reject", kyc["id"], "--reason", "blurry", "--as", "boss", fmt="json"))
-    assert (result["status"], result["rejection_reason"]) == ("rejected", "blurry")
+    assert (result["status"], result["rejection_reason"]) == ("declined", "blurry")
     assert j(economy, "kyc", "status", "bob", "--as", "boss") == []
 
 

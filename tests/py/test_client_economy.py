@@ -391,9 +391,9 @@ def test_payouts_that_do_not_pay(eco: Economy) -> None:
         kyc = tx.submit_kyc(**KYC_DOCUMENT)
     with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         rejected_kyc = tx.reject_kyc(kyc.id, "document unreadable")
-        assert (rejected_kyc.status, rejected_kyc.rejection_reason) == ("rejected", "document unreadable")
+        assert (rejected_kyc.status, rejected_kyc.rejection_reason) == ("declined", "document unreadable")
     with eco.app.acting_as(eco.performer.id, reason="test") as tx:
-        assert tx.get_kyc_status().status == "rejected"
+        assert tx.get_kyc_status().status == "declined"
         kyc = tx.submit_kyc(**KYC_DOCUMENT, selfie_url="s3://kyc-documents/selfie.jpg")
     with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         tx.approve_kyc(kyc.id)

@@ -148,7 +148,7 @@ SELECT is_empty($$
      CROSS JOIN pg_catalog.pg_roles AS r
      WHERE c.relnamespace = 'lp'::regnamespace AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
        AND a.attname ~ '(password|secret|token_hash|key_hash|_encrypted$)'
-       AND a.attname <> 'password_changed_at' AND a.attname <> 'legal_name_encrypted'
+       AND a.attname <> 'password_changed_at'
        AND NOT r.rolsuper AND r.rolname !~ '^pg_' AND NOT pg_has_role(r.oid, 'livepanty_owner', 'MEMBER')
        AND has_column_privilege(r.oid, c.oid, a.attnum, 'SELECT')
 $$, 'no role but the owner may SELECT any secret-looking column in lp (password*, *secret*, *token_hash, *key_hash)');

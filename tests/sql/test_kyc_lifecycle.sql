@@ -4,7 +4,7 @@
 -- under lp.secrets 'kyc' and read decrypted by compliance officers only (api.kyc_record). Each gate: an allow
 -- and a deny test; each refusal: its SQLSTATE and "nothing changed".
 BEGIN;
-SELECT plan(131);
+SELECT plan(132);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.kyc_state() RETURNS text
@@ -293,6 +293,8 @@ SELECT throws_ok($$SELECT * FROM lp.secrets$$, '42501', NULL, 'lp.secrets: the a
 SELECT throws_ok(format('SELECT lp.kyc_decrypt(legal_name_encrypted) FROM api.get_kyc_status()'), '42501', NULL,
                  'lp.kyc_decrypt: the application role cannot call it');
 SELECT throws_ok($$SELECT * FROM lp.kyc_aliases$$, '42501', NULL, 'lp.kyc_aliases: the application role cannot read stage names');
+SELECT throws_ok($$SELECT legal_name_encrypted FROM lp.kyc_verifications$$, '42501', NULL,
+                 'lp.kyc_verifications: the application role cannot read the encrypted legal name, not even its own');
 SELECT is((SELECT legal_name_encrypted FROM api.get_kyc_status()), NULL::bytea, 'get_kyc_status: never returns the ciphertext');
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT throws_ok($$SELECT * FROM lp.secrets$$, '42501', NULL, 'lp.secrets: nor can the service role');
