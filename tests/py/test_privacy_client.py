@@ -9,7 +9,9 @@ PermissionDenied), and each command's exit status and output.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
+import threading
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -185,3 +187,38 @@ def test_the_demo_erases_a_leaver_on_every_run(db_url: str, capsys: pytest.Captu
     with psycopg.connect(db_url) as conn:
         row = conn.execute("SELECT count(*) FROM lp.users WHERE email = 'demo-leaver@example.com'").fetchone()
     assert row == (0,), "both leavers' e-mail addresses are gone"
+
+
+def test_concurrent_purge_batches_share_the_work(db_url: str, people: dict[str, Any]) -> None:
+    """Four workers purging the same category at once: each due row is purged by exactly one of them (the
+    batches skip rows another holds), nobody waits on another, and together they purge everything due."""
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "INSERT INTO lp.auth_sessions"
+            " (user_id, token_hash, ip_address, created_at, last_seen_at, expires_at)"
+            " SELECT %s, sha256(convert_to(g::text, 'UTF8')), '203.0.113.99', now() - interval '100 days',"
+            " now() - interval '100 days', now() - interval '40 days' FROM generate_series(1, 400) AS g",
+            (people["vic"],),
+        )
+    barrier = threading.Barrier(4)
+
+    def worker() -> int:
+        total = 0
+        with Client(db_url, role="livepanty_service") as service:
+            barrier.wait()
+            while (count := service.purge_personal_data("sessions", limit=25)) > 0:
+                total += count
+        return total
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        totals = list(pool.map(lambda _: worker(), range(4)))
+    assert sum(totals) == 400
+    with psycopg.connect(db_url) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM lp.auth_sessions WHERE ip_address = '203.0.113.99'"
+        ).fetchone()
+        audited = conn.execute(
+            "SELECT sum((details ->> 'purged')::integer) FROM lp.audit_logs WHERE action = 'privacy.purge'"
+        ).fetchone()
+    assert left == (0,)
+    assert audited == (400,)
