@@ -291,6 +291,8 @@ class UserSummary:
     kyc_reviewed_at: datetime | None
     active_sanction: str | None
     sanction_ends_at: datetime | None
+    #: Every sanction type in force (e.g. ``["mute", "tip_block"]``), restrictions and warnings included.
+    sanctions: list[str]
 
 
 @dataclass(frozen=True, slots=True)

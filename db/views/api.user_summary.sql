@@ -15,7 +15,12 @@ SELECT u.id,
        k.status::text                     AS kyc_status,
        k.reviewed_at                      AS kyc_reviewed_at,
        s.sanction_type                    AS active_sanction,
-       s.ends_at                          AS sanction_ends_at
+       s.ends_at                          AS sanction_ends_at,
+       -- every sanction type in force (restrictions too: mute, tip_block, stream_block, payout_hold, warning)
+       ARRAY(SELECT DISTINCT us.sanction_type::text FROM lp.user_sanctions AS us
+              WHERE us.user_id = u.id AND us.revoked_at IS NULL
+                AND us.starts_at <= now() AND (us.ends_at IS NULL OR us.ends_at > now())
+              ORDER BY 1)                 AS sanctions
   FROM lp.users AS u
   LEFT JOIN lp.wallets AS w ON w.user_id = u.id
   LEFT JOIN LATERAL (
@@ -36,5 +41,5 @@ SELECT u.id,
          ORDER BY (us.sanction_type = 'ban') DESC, us.ends_at DESC NULLS FIRST
          LIMIT 1) AS s ON true
  WHERE u.deleted_at IS NULL;
-COMMENT ON VIEW api.user_summary IS 'Active users with wallet balance (balance = main balance + credit shards, reserved, available = balance - reserved), latest KYC status and the blocking sanction (suspension or ban) in force. security_invoker: each reader sees what RLS gives them: their own row; every user row for moderators and admins, but wallet and KYC columns only where the reader may see those rows (all for admins).';
+COMMENT ON VIEW api.user_summary IS 'Active users with wallet balance (balance = main balance + credit shards, reserved, available = balance - reserved), latest KYC status, the blocking sanction (suspension or ban) in force and every sanction type in force (sanctions). security_invoker: each reader sees what RLS gives them: their own row; every user row for moderators and admins, but wallet and KYC columns only where the reader may see those rows (all for admins).';
 GRANT SELECT ON api.user_summary TO livepanty_app, livepanty_service;

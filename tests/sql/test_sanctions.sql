@@ -6,7 +6,7 @@
 -- did not issue the sanction; granted lifts it, denied keeps it; the appellant reads the decision.
 -- api.expire_sanctions sends an ended review_on_expiry suspension back to the review queue, once.
 BEGIN;
-SELECT plan(110);
+SELECT plan(111);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.sanction(user, type[, by[, lasts[, review]]])  a sanction through lp.issue_sanction; returns its id
@@ -252,6 +252,7 @@ SELECT is((SELECT row(appeal_status, decision_reasons, decided_by_label IS NOT N
 SELECT is((SELECT row(in_force, forbids, appealable_until IS NULL)::text FROM api.my_sanctions() WHERE sanction_id = tests.id('old_s')),
           '(t,{message},t)', 'my_sanctions: the mute in force, what it forbids, no second appeal');
 SELECT is((SELECT forbids FROM api.my_sanctions(true) WHERE sanction_id = tests.id('late_s')), '{}'::text[], 'a warning forbids nothing');
+SELECT is((SELECT sanctions FROM api.user_summary), ARRAY['mute', 'warning'], 'api.user_summary: every sanction type in force on vic (the lifted and expired ones are not)');
 SELECT tests.authenticate_as('adam');
 SELECT * FROM tests.rejects($$SELECT * FROM api.list_appeals('lost')$$, 'LP018', 'deny: an unknown status is LP018');
 SELECT is((SELECT count(*)::integer FROM api.list_appeals(NULL)), 2, 'an admin lists every appeal');
