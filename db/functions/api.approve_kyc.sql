@@ -30,6 +30,12 @@ BEGIN
     IF v_row.user_id = v_actor THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may review their own verification';
     END IF;
+    -- 18+ also on a date of birth a provider recorded earlier.
+    IF p_verified_date_of_birth IS NULL
+       AND v_row.verified_date_of_birth > (current_date - make_interval(years => v_min_age))::date THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP013', MESSAGE = format('the document shows an age under %s', v_min_age),
+            HINT = 'Reject the verification instead.';
+    END IF;
     IF v_row.status NOT IN ('submitted', 'in_review') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'only a submitted or in_review verification can be approved',
             DETAIL = format('status %s', v_row.status);

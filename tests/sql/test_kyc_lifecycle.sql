@@ -4,7 +4,7 @@
 -- under lp.secrets 'kyc' and read decrypted by compliance officers only (api.kyc_record). Each gate: an allow
 -- and a deny test; each refusal: its SQLSTATE and "nothing changed".
 BEGIN;
-SELECT plan(132);
+SELECT plan(135);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.kyc_state() RETURNS text
@@ -182,6 +182,15 @@ SELECT results_eq(format('SELECT reason::text, priority::text FROM lp.reports WH
 SELECT is(lp.kyc_refusal(tests.user_id('kid')), 'no approved identity verification', '18+: the KYC gate stays closed');
 SELECT is((SELECT count(*)::integer FROM lp.reports WHERE reported_user_id = tests.user_id('pam')), 0,
           '18+: an adult''s approval files no case');
+SELECT tests.create_user('teen', 'performer', false);
+SELECT tests.remember('teen1', tests.provider_kyc('teen', 'vf-teen', 'submitted'));
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('t1', 'vf-teen', 'in_review', 0.5, (current_date - interval '16 years')::date),
+                  $$VALUES ('applied', 'submitted', 'in_review')$$, '18+: a check with a minor''s date of birth waiting for a human');
+SELECT tests.authenticate_as('ada');
+SELECT * FROM tests.rejects(format('SELECT api.approve_kyc(%L)', tests.id('teen1')), 'LP013',
+                            '18+: the human review cannot approve it either (the recorded date of birth): LP013');
+SELECT tests.clear_authentication();
 
 -- == api.override_kyc_decision =============================================================================
 SELECT tests.authenticate_as('mona');
