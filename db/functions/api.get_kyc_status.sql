@@ -7,8 +7,9 @@ DECLARE
     v_user  uuid := coalesce(p_user_id, v_actor);
     v_row   lp.kyc_verifications;
 BEGIN
-    IF v_user <> v_actor AND lp.current_user_role() <> 'admin' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins read another user''s verification';
+    IF v_user <> v_actor AND lp.current_user_role() NOT IN ('admin', 'compliance_officer') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002',
+            MESSAGE = 'only admins and compliance officers read another user''s verification';
     END IF;
     SELECT k.* INTO v_row FROM lp.kyc_verifications AS k
      WHERE k.user_id = v_user
@@ -24,13 +25,13 @@ BEGIN
         v_row.status := 'expired';
     END IF;
     -- Users see who reviewed it as reviewed_by_label; only staff see the reviewer's id.
-    IF lp.current_user_role() NOT IN ('moderator', 'admin') THEN
+    IF lp.current_user_role() NOT IN ('moderator', 'admin', 'compliance_officer') THEN
         v_row.reviewed_by := NULL;
     END IF;
     v_row.legal_name_encrypted := NULL;  -- ciphertext stays in the database (api.kyc_record reads it)
     RETURN NEXT v_row;
 END
 $$;
-COMMENT ON FUNCTION api.get_kyc_status(uuid) IS 'The latest KYC verification of the acting user (admins: of any user given by p_user_id, LP002 for others); no row when there is none. An approval that no longer counts (lp.kyc_refusal: its document expired or kyc.approval_valid_days passed) is returned with status expired, as api.expire_kyc_approvals later stores it; approval_ended_at set means the user needs re-verification. reviewed_by (the reviewer''s id) is NULL unless the caller is staff (moderator, admin); reviewed_by_label names the reviewer for everyone.';
+COMMENT ON FUNCTION api.get_kyc_status(uuid) IS 'The latest KYC verification of the acting user (admins and compliance officers: of any user given by p_user_id, LP002 for others); no row when there is none. An approval that no longer counts (lp.kyc_refusal: its document expired or kyc.approval_valid_days passed) is returned with status expired, as api.expire_kyc_approvals later stores it; approval_ended_at set means the user needs re-verification. reviewed_by (the reviewer''s id) is NULL unless the caller is staff (moderator, admin, compliance officer); reviewed_by_label names the reviewer for everyone.';
 REVOKE ALL ON FUNCTION api.get_kyc_status(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.get_kyc_status(uuid) TO livepanty_app, livepanty_service;

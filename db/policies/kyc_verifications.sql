@@ -9,6 +9,6 @@ SELECT lp.grant_select('lp.kyc_verifications', ARRAY['livepanty_app', 'livepanty
 CREATE POLICY "api functions manage kyc_verifications" ON lp.kyc_verifications FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 CREATE POLICY "users read their own verifications" ON lp.kyc_verifications FOR SELECT TO livepanty_app, livepanty_service
     USING (user_id = (SELECT api.current_user_id()));
--- Identity documents are for admins (the KYC reviewers), not for moderators.
+-- Identity documents are for admins (the KYC reviewers) and compliance officers, not for moderators.
 CREATE POLICY "admins read every verification" ON lp.kyc_verifications FOR SELECT TO livepanty_app, livepanty_service
-    USING ((SELECT lp.current_user_role()) = 'admin');
+    USING ((SELECT lp.current_user_role()) IN ('admin', 'compliance_officer'));

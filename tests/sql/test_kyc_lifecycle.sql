@@ -4,7 +4,7 @@
 -- under lp.secrets 'kyc' and read decrypted by compliance officers only (api.kyc_record). Each gate: an allow
 -- and a deny test; each refusal: its SQLSTATE and "nothing changed".
 BEGIN;
-SELECT plan(135);
+SELECT plan(137);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.kyc_state() RETURNS text
@@ -289,6 +289,10 @@ SELECT results_eq(format('SELECT legal_name, aliases, document_country, status F
                   $$VALUES ('Rhéa Marie Dupont', ARRAY['Rhea Rose', 'Velvet'], 'FR', 'submitted')$$,
                   'kyc_record: a compliance officer reads the record decrypted');
 SELECT throws_ok(format('SELECT * FROM api.kyc_record(%L)', gen_random_uuid()), 'LP003', NULL, 'kyc_record: an unknown verification is LP003');
+SELECT results_eq(format('SELECT id FROM api.get_kyc_status(%L)', tests.user_id('rhea')), format('VALUES (%L::uuid)', tests.id('rhea1')),
+                  'get_kyc_status: a compliance officer finds a user''s verification');
+SELECT is((SELECT count(*)::integer FROM lp.kyc_verifications WHERE user_id = tests.user_id('rhea')), 1,
+          'lp.kyc_verifications: a compliance officer reads every verification (row level security)');
 SELECT tests.clear_authentication();
 SELECT is(tests.audits('kyc.record_read', tests.id('rhea1')), 1::bigint, 'kyc_record: every read is audited');
 SELECT tests.authenticate_as('ada');
