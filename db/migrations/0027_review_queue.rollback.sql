@@ -2,7 +2,7 @@
 -- Cases keep their merged form (one row per target and reason); filings and flag links are dropped.
 DELETE FROM lp.settings WHERE key IN ('review.severity', 'review.critical_reasons', 'review.sla_business_days',
     'review.escalate_hours', 'review.claim_minutes', 'reports.reputation_days', 'reports.reputation_min_dismissed',
-    'reports.reputation_max_dismissed_ratio', 'flags.thresholds', 'flags.suspension_days');
+    'reports.reputation_dismissed_percent', 'flags.thresholds', 'flags.suspension_days');
 SET ROLE livepanty_owner;
 DROP TABLE lp.report_filings;
 DROP INDEX lp.moderation_flags_case_idx;

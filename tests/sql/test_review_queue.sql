@@ -7,7 +7,7 @@
 -- with a statement of reasons readable by the affected user (api.my_case_decisions), never the reporters.
 -- api.raise_flag: per category thresholds ignore / queue / act at once; resolutions feed detector precision.
 BEGIN;
-SELECT plan(122);
+SELECT plan(136);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.case_row(id)                    the case
@@ -381,6 +381,25 @@ SELECT is((SELECT row(confirmed, dismissed, precision_ratio)::text FROM api.dete
 SELECT is((SELECT q.detector_precision FROM api.review_queue() AS q
             WHERE q.case_id = (SELECT f.case_id FROM lp.moderation_flags AS f WHERE f.id = tests.id('f_low'))),
           0.5000, 'the queue shows the precision of the detectors of a case''s flags');
+SELECT tests.clear_authentication();
+
+-- == settings: api.set_setting checks the review queue's (lp.check_review_setting) =========================
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects($$SELECT api.set_setting('review.claim_minutes', '0')$$, 'LP092',
+                            'deny: a lease of 0 minutes (LP092)');
+SELECT * FROM tests.rejects($$SELECT api.set_setting('reports.reputation_dismissed_percent', '101')$$, 'LP092',
+                            'deny: more than 100 percent (LP092)');
+SELECT * FROM tests.rejects($$SELECT api.set_setting('review.severity', '{"boring": 10}')$$, 'LP092',
+                            'deny: a severity for a reason that does not exist (LP092)');
+SELECT * FROM tests.rejects($$SELECT api.set_setting('review.sla_business_days', '{"underage": 1}')$$, 'LP092',
+                            'deny: SLA days without a default (LP092)');
+SELECT * FROM tests.rejects($$SELECT api.set_setting('flags.thresholds', '{"nudity": {"review": 0.9, "act": 0.5}}')$$, 'LP092',
+                            'deny: an act threshold below the review threshold (LP092)');
+SELECT * FROM tests.rejects($$SELECT api.set_setting('review.critical_reasons', '["underage", "boring"]')$$, 'LP092',
+                            'deny: an unknown critical reason (LP092)');
+SELECT is((api.set_setting('review.claim_minutes', '45')).value, '45'::jsonb, 'allow: a lease of 45 minutes');
+SELECT is((api.set_setting('flags.thresholds', '{"minor_detected": {"review": 0.2, "act": 0.8, "suspend": true}}')).value -> 'minor_detected' ->> 'act',
+          '0.8', 'allow: new thresholds');
 SELECT tests.clear_authentication();
 
 SELECT * FROM finish();
