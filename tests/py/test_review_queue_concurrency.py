@@ -76,3 +76,42 @@ def test_eight_moderators_never_claim_the_same_case(db_url: str) -> None:
         ).fetchall()
     owner = {case: m for m, ids in claimed.items() for case in ids}
     assert {(r[0], r[1], r[2]) for r in rows} == {(c, owner[c], "in_review") for c in cases}
+
+
+def test_concurrent_reports_of_one_target_merge_into_one_case(db_url: str) -> None:
+    """8 users report the same user for the same reason at once: one case, 8 filings, a reporter count of 8
+    (the unique index on open cases is where they meet; the losers merge into the winner's row, locked)."""
+    with Client(db_url) as dba:
+        users = [
+            dba.register_user(email=f"rep{i}@example.org", username=f"rep{i}", password=PASSWORD,
+                              date_of_birth=date(1990, 1, 1)).id
+            for i in range(MODERATORS + 1)
+        ]  # fmt: skip
+    target, reporters = users[0], users[1:]
+    errors: list[BaseException] = []
+    cases: list[uuid.UUID] = []
+    start = threading.Barrier(len(reporters))
+
+    def work(reporter: uuid.UUID) -> None:
+        try:
+            with Client(db_url, role="livepanty_service") as client:
+                start.wait()
+                with client.acting_as(reporter, reason="concurrent report") as tx:
+                    cases.append(tx.report("user", target, "harassment").case_id)
+        except BaseException as exc:  # reported in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(r,)) for r in reporters]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert len(set(cases)) == 1
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT count(*), min(reporter_count), sum((SELECT count(*) FROM lp.report_filings AS f"
+            " WHERE f.case_id = r.id)) FROM lp.reports AS r WHERE r.reported_user_id = %s",
+            (target,),
+        ).fetchone()
+    assert row == (1, len(reporters), len(reporters))
