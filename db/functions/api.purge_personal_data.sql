@@ -25,6 +25,7 @@ BEGIN
                               WHEN 'stream_events' THEN 'events.retention_days'
                               WHEN 'ip_addresses' THEN 'privacy.ip_retention_days'
                               WHEN 'dismissed_reports' THEN 'privacy.dismissed_report_retention_days'
+                              WHEN 'emails' THEN 'privacy.email_retention_days'
                               ELSE 'privacy.kyc_retention_years' END))::integer;
     v_cutoff := CASE WHEN v_category = 'kyc_records' THEN now() ELSE now() - make_interval(days => v_days) END;
     CASE v_category
@@ -83,6 +84,14 @@ BEGIN
         GET DIAGNOSTICS v_n = ROW_COUNT;
         v_count := v_count + v_n;
         PERFORM set_config('lp.scrub', '', true);
+    WHEN 'emails' THEN
+        -- Messages no longer queued (sent, failed, superseded, expired, cancelled): their payload is already
+        -- gone; the recipient address goes with the row.
+        DELETE FROM lp.outbox AS m
+         WHERE m.id IN (SELECT o.id FROM lp.outbox AS o
+                         WHERE o.status <> 'queued' AND o.updated_at < v_cutoff
+                         ORDER BY o.updated_at LIMIT p_limit FOR UPDATE SKIP LOCKED);
+        GET DIAGNOSTICS v_count = ROW_COUNT;
     WHEN 'dismissed_reports' THEN
         DELETE FROM lp.reports AS r
          WHERE r.id IN (SELECT o.id FROM lp.reports AS o
@@ -109,6 +118,6 @@ BEGIN
     RETURN v_count;
 END
 $$;
-COMMENT ON FUNCTION api.purge_personal_data(text, integer) IS 'Back office retention job (livepanty-db privacy purge), one batch of one category (lp.retention_category): sessions and reset tokens that ended more than privacy.session_retention_days / privacy.reset_token_retention_days ago (deleted), viewer rows of viewings that ended more than privacy.viewer_retention_days ago (deleted), stream events (api.purge_stream_events), IP addresses older than privacy.ip_retention_days (nulled in sessions, reset tokens, viewer rows and the audit trail; at most p_limit per table), reports dismissed more than privacy.dismissed_report_retention_days ago (deleted), KYC records of erased users past kyc_retained_until (destroyed). At most p_limit rows, oldest first, locked rows skipped; call again until it returns less than p_limit. Audited with the count (privacy.purge) when it did anything; never touches the ledger. LP018 unknown category or p_limit outside 1..100000.';
+COMMENT ON FUNCTION api.purge_personal_data(text, integer) IS 'Back office retention job (livepanty-db privacy purge), one batch of one category (lp.retention_category): sessions and reset tokens that ended more than privacy.session_retention_days / privacy.reset_token_retention_days ago (deleted), viewer rows of viewings that ended more than privacy.viewer_retention_days ago (deleted), stream events (api.purge_stream_events), IP addresses older than privacy.ip_retention_days (nulled in sessions, reset tokens, viewer rows and the audit trail; at most p_limit per table), reports dismissed more than privacy.dismissed_report_retention_days ago (deleted), e-mails sent or given up more than privacy.email_retention_days ago (deleted), KYC records of erased users past kyc_retained_until (destroyed). At most p_limit rows, oldest first, locked rows skipped; call again until it returns less than p_limit. Audited with the count (privacy.purge) when it did anything; never touches the ledger. LP018 unknown category or p_limit outside 1..100000.';
 REVOKE ALL ON FUNCTION api.purge_personal_data(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.purge_personal_data(text, integer) TO livepanty_service;

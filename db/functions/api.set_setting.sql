@@ -58,7 +58,8 @@ BEGIN
            -- Privacy (issue 9, section 5): legal retention in years, purges in days, the fresh-login window.
            OR (p_key IN ('privacy.financial_retention_years', 'privacy.kyc_retention_years') AND v_number NOT BETWEEN 1 AND 30)
            OR (p_key IN ('privacy.session_retention_days', 'privacy.reset_token_retention_days', 'privacy.viewer_retention_days',
-                         'privacy.ip_retention_days', 'privacy.dismissed_report_retention_days') AND v_number NOT BETWEEN 1 AND 3650)
+                         'privacy.ip_retention_days', 'privacy.dismissed_report_retention_days',
+                         'privacy.email_retention_days') AND v_number NOT BETWEEN 1 AND 3650)
            OR (p_key = 'privacy.erasure_login_minutes' AND v_number NOT BETWEEN 1 AND 1440)
            -- KYC gate (issue 9, section 1): 0 = an approval counts until its document expires.
            OR (p_key = 'kyc.approval_valid_days' AND v_number NOT BETWEEN 0 AND 3650)

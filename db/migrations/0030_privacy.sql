@@ -3,8 +3,8 @@
 SET ROLE livepanty_owner;
 
 CREATE TYPE lp.retention_category AS ENUM ('sessions', 'reset_tokens', 'viewer_rows', 'stream_events',
-                                           'ip_addresses', 'dismissed_reports', 'kyc_records');
-COMMENT ON TYPE lp.retention_category IS 'What a retention purge deletes or scrubs (api.purge_personal_data): expired sessions, reset tokens, ended viewer rows, stream events, IP addresses older than privacy.ip_retention_days, dismissed reports, KYC records of erased users past their legal retention.';
+                                           'ip_addresses', 'dismissed_reports', 'kyc_records', 'emails');
+COMMENT ON TYPE lp.retention_category IS 'What a retention purge deletes or scrubs (api.purge_personal_data): expired sessions, reset tokens, ended viewer rows, stream events, IP addresses older than privacy.ip_retention_days, dismissed reports, KYC records of erased users past their legal retention, e-mails no longer queued (their recipient address).';
 
 CREATE TABLE lp.erasures (
     id                 uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -77,6 +77,7 @@ CREATE INDEX auth_sessions_ip_age_idx ON lp.auth_sessions (created_at) WHERE ip_
 CREATE INDEX stream_viewers_left_idx ON lp.stream_viewers (left_at) WHERE left_at IS NOT NULL;
 CREATE INDEX stream_viewers_ip_age_idx ON lp.stream_viewers (joined_at) WHERE ip_address IS NOT NULL;
 CREATE INDEX reports_dismissed_idx ON lp.reports (resolved_at) WHERE status = 'dismissed';
+CREATE INDEX outbox_finished_idx ON lp.outbox (updated_at) WHERE status <> 'queued';
 
 RESET ROLE;
 
@@ -89,4 +90,5 @@ INSERT INTO lp.settings (key, value, description) VALUES
     ('privacy.viewer_retention_days', '90', 'Days a stream viewer row is kept after the viewer left.'),
     ('privacy.ip_retention_days', '90', 'Days IP addresses (sessions, reset tokens, viewer rows, audit trail) are kept before they are nulled.'),
     ('privacy.dismissed_report_retention_days', '180', 'Days a dismissed report is kept after it was resolved.'),
+    ('privacy.email_retention_days', '30', 'Days an outgoing e-mail (lp.outbox, with its recipient address) is kept after it was sent or given up.'),
     ('privacy.erasure_login_minutes', '10', 'A user may ask for their own erasure (api.request_erasure) only through a session opened by a login at most this many minutes ago.');

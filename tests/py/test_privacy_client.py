@@ -34,7 +34,7 @@ from livepanty_db.errors import (
 PASSWORD = "Privacy-first-42"
 RETENTION_CATEGORIES = [
     "sessions", "reset_tokens", "viewer_rows", "stream_events", "ip_addresses", "dismissed_reports",
-    "kyc_records",
+    "kyc_records", "emails",
 ]  # fmt: skip
 
 

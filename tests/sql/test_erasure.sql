@@ -10,7 +10,7 @@
 -- table of schema lp, read from the catalog, holds her e-mail, username, display name, user agent or any of
 -- her addresses, and api.verify_ledger finds nothing.
 BEGIN;
-SELECT plan(99);
+SELECT plan(101);
 
 -- Helpers of this file (SECURITY DEFINER where they read past RLS):
 --   tests.places(needles)   every lp table.column (text, citext, inet, jsonb, arrays of them) holding a needle
@@ -406,6 +406,11 @@ SELECT is((SELECT count(*)::integer FROM lp.password_reset_tokens WHERE requeste
 SELECT ok(tests.purge('viewer_rows') >= 1, 'viewer_rows: viewings that ended long ago are deleted');
 SELECT is((SELECT count(*)::integer FROM lp.stream_viewers WHERE left_at < now() - interval '90 days'), 0, 'viewer_rows: none is left');
 SELECT is(tests.purge('dismissed_reports'), 1, 'dismissed_reports: the old dismissed report is deleted');
+INSERT INTO lp.outbox (kind, user_id, email, status, created_at, updated_at, sent_at)
+VALUES ('password_reset', tests.user_id('vic'), 'vic@example.com', 'sent', now() - interval '40 days',
+        now() - interval '40 days', now() - interval '40 days');
+SELECT is(tests.purge('emails'), 1, 'emails: a message sent more than privacy.email_retention_days ago is deleted, with its address');
+SELECT is((SELECT count(*)::integer FROM lp.outbox WHERE email = 'vic@example.com'), 0, 'emails: none is left');
 SELECT is((SELECT count(*)::integer FROM lp.reports WHERE status = 'dismissed'), 0, 'dismissed_reports: none is left');
 SELECT is(tests.purge('ip_addresses'), 2, 'ip_addresses: addresses older than privacy.ip_retention_days are nulled');
 SELECT results_eq($$SELECT action, ip_address FROM lp.audit_logs WHERE occurred_at < now() - interval '90 days'$$,
