@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -181,3 +182,26 @@ def test_cli(db_url: str, people: dict[str, uuid.UUID]) -> None:
     result = cli(db_url, "kyc", "allow-retry", "vic", "--reason", "x", "--as", "ada")
     assert result.exit_code == 1
     assert "LP004" in result.output
+
+
+def test_concurrent_deliveries_of_one_event_apply_once(db_url: str, people: dict[str, uuid.UUID]) -> None:
+    """Eight webhook receivers deliver the same event at once: one applies it, all return the same row."""
+    with Client(db_url) as client:
+        verification = submit(client, people["pia"], "vf-race")
+
+    def deliver(_: int) -> Any:
+        with Client(db_url, role="livepanty_service") as service:
+            return service.apply_kyc_webhook(
+                "veriff", "race-1", "vf-race", "in_review", score=Decimal("0.95")
+            )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        events = list(pool.map(deliver, range(8)))
+    assert len(set(events)) == 1
+    assert (events[0].outcome, events[0].status_after) == ("applied", "approved")
+    with psycopg.connect(db_url) as conn:
+        audits = conn.execute(
+            "SELECT count(*) FROM lp.audit_logs WHERE action = 'kyc.webhook' AND target_id = %s",
+            [str(verification.id)],
+        ).fetchone()
+    assert audits == (1,)
