@@ -46,6 +46,17 @@ class World:
     tokens: dict[str, str]
 
 
+def approve_identity(dsn: str, user_id: Any) -> None:
+    """An approved identity verification, as an admin's api.approve_kyc leaves it (as the superuser)."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
+            " reviewed_at, expires_at) VALUES (%s, 'identity', 'approved', 'passport', 'DE', now(),"
+            " now() + interval '1 year')",
+            (user_id,),
+        )
+
+
 @pytest.fixture
 def world(db_url: str) -> Iterator[World]:
     suffix = uuid.uuid4().hex[:8]
@@ -321,6 +332,7 @@ def test_old_registration_and_spending_keys_block_nothing(world: World) -> None:
     with Client(world.dsn) as dba:
         with dba.acting_as(world.ids["ada"], reason="test setup") as tx:
             tx.set_user_role(world.ids["val"], "performer")
+        approve_identity(world.dsn, world.ids["val"])  # the KYC gate of being paid
         with dba.acting_as(world.ids["vic"], reason="test setup") as tx:
             tx.set_spending_limit("daily", 1000)
     with psycopg.connect(world.reporter_dsn) as holder:
@@ -385,6 +397,7 @@ def test_concurrent_tips_of_a_limited_user_cannot_pass_the_cap_together(world: W
         with dba.acting_as(world.ids["ada"], reason="test setup") as tx:
             tx.adjust_balance(world.ids["vic"], 1000, "test funding", idempotency_key=str(uuid.uuid4()))
             tx.set_user_role(world.ids["val"], "performer")
+        approve_identity(world.dsn, world.ids["val"])  # the KYC gate of being paid
         with dba.acting_as(world.ids["vic"], reason="test setup") as tx:
             tx.set_spending_limit("daily", 100)
     barrier = threading.Barrier(2)

@@ -30,7 +30,7 @@ class World:
 
 
 @pytest.fixture
-def world(db_url: str) -> World:
+def world(db_url: str, seed: Any) -> World:
     with psycopg.connect(db_url, autocommit=True) as conn:
 
         def register(name: str, role: str) -> tuple[str, str]:
@@ -56,6 +56,7 @@ def world(db_url: str) -> World:
             "INSERT INTO lp.spending_limits (user_id, period, limit_tokens) VALUES (%s, 'daily', 150)",
             (limited_id,),
         )
+    seed.approve_kyc(*performers)  # the KYC gate of being paid
     return World(db_url, [t for _, t in viewers], [u for u, _ in viewers], performers, limited)
 
 

@@ -84,8 +84,9 @@ def buy(db_url: str, buyer: str, bundle: str = "large") -> dict[str, Any]:
 
 
 @pytest.fixture
-def economy(db_url: str) -> str:
-    """boss (admin), alice (performer), bob (viewer) who bought the large bundle (6000 tokens)."""
+def economy(db_url: str, seed: Any) -> str:
+    """boss (admin), alice (performer, an approved identity verification: the KYC gate of being paid), bob
+    (viewer) who bought the large bundle (6000 tokens)."""
     ok(
         cli(
             db_url,
@@ -104,6 +105,9 @@ def economy(db_url: str) -> str:
     create_user(db_url, "alice", "--role", "performer", "--display-name", "Alice")
     create_user(db_url, "bob")
     buy(db_url, "bob")
+    with psycopg.connect(db_url) as conn:
+        alice = conn.execute("SELECT id FROM lp.users WHERE username = 'alice'").fetchone()[0]
+    seed.approve_kyc(alice)
     return db_url
 
 

@@ -15,7 +15,9 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+import psycopg
 import pytest
 
 from livepanty_db import AsyncClient, Client, errors, models, new_idempotency_key
@@ -45,7 +47,7 @@ class Economy:
 
 
 @pytest.fixture
-def eco(db_url: str) -> Iterator[Economy]:
+def eco(db_url: str, seed: Any) -> Iterator[Economy]:
     with Client(db_url, role="livepanty_app") as app, Client(db_url, role="livepanty_service") as service:
         admin = service.create_admin(
             email="boss@example.com", username="boss", password=PASSWORD, date_of_birth=ADULT
@@ -60,6 +62,7 @@ def eco(db_url: str) -> Iterator[Economy]:
             date_of_birth=ADULT,
             role="performer",
         )
+        seed.approve_kyc(performer.id)  # the KYC gate of being paid
         yield Economy(app, service, admin, viewer, performer)
 
 
@@ -324,15 +327,23 @@ def fund_performer(eco: Economy, tokens: int) -> None:
         tx.tip(eco.performer.id, tokens * 10_000 // 8_000, idempotency_key=key())
 
 
-def test_kyc_and_payout(eco: Economy) -> None:
+def test_kyc_and_payout(eco: Economy, db_url: str) -> None:
     set_setting(eco, "payouts.hold_days", 0)  # earnings are payable at once
     set_setting(eco, "payouts.min_tokens", 1000)
     fund_performer(eco, 4000)
+    # The performer earned while verified; then her document expired: re-verification needed (the KYC gate).
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "UPDATE lp.kyc_verifications SET expires_at = now() - interval '1 minute' WHERE user_id = %s",
+            (eco.performer.id,),
+        )
     with pytest.raises(errors.KycRequired), eco.app.acting_as(eco.performer.id, reason="test") as tx:
         tx.request_payout(1000, "paypal", idempotency_key=key())
 
     with eco.app.acting_as(eco.performer.id, reason="test") as tx:
-        assert tx.get_kyc_status() is None
+        lapsed = tx.get_kyc_status()
+        assert lapsed is not None
+        assert lapsed.status == "expired"
         submitted = tx.submit_kyc(**KYC_DOCUMENT)
         assert (submitted.status, submitted.level) == ("pending", "identity")
         assert submitted.document_country == "DE"

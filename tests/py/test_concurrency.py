@@ -477,6 +477,13 @@ def test_performers_tipping_each_other_under_load_never_deadlock(db_url: str) ->
             )
 
         performers = [register("hot_one", "performer"), register("hot_two", "performer")]
+        for performer in performers:  # the KYC gate of being paid
+            conn.execute(
+                "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
+                " reviewed_at, expires_at) VALUES (%s, 'identity', 'approved', 'passport', 'DE', now(),"
+                " now() + interval '1 year')",
+                (performer,),
+            )
         viewers = [register(f"fan_{i}", "viewer") for i in range(10)]
         for user in viewers:
             conn.execute(

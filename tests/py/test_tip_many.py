@@ -24,7 +24,7 @@ class Economy:
 
 
 @pytest.fixture
-def eco(db_url: str) -> Economy:
+def eco(db_url: str, seed: Any) -> Economy:
     ids: dict[str, str] = {}
     tokens: dict[str, str] = {}
     with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as conn:
@@ -54,6 +54,7 @@ def eco(db_url: str) -> Economy:
                 "::lp.posting])",
                 {"n": amount, "u": ids[name]},
             )
+    seed.approve_kyc(ids["pia"], ids["pete"])  # the KYC gate of being paid
     return Economy(db_url, ids, tokens)
 
 

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 SETUP = """
-SELECT tests.create_user('bea'), tests.create_user('pia', 'performer');
+SELECT tests.create_user('bea'), tests.create_user('pia', 'performer', p_verified => false);
 INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, document_front_url,
                                   reviewed_at)
 VALUES (tests.user_id('pia'), 'identity', 'approved', 'passport', 'DE', 's3://kyc-docs/pia.jpg', now());
