@@ -4,7 +4,7 @@
 -- under lp.secrets 'kyc' and read decrypted by compliance officers only (api.kyc_record). Each gate: an allow
 -- and a deny test; each refusal: its SQLSTATE and "nothing changed".
 BEGIN;
-SELECT plan(137);
+SELECT plan(138);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.kyc_state() RETURNS text
@@ -297,6 +297,8 @@ SELECT tests.clear_authentication();
 SELECT is(tests.audits('kyc.record_read', tests.id('rhea1')), 1::bigint, 'kyc_record: every read is audited');
 SELECT tests.authenticate_as('ada');
 SELECT * FROM tests.rejects(format('SELECT * FROM api.kyc_record(%L)', tests.id('rhea1')), 'LP002', 'kyc_record: an admin is LP002');
+SELECT is((SELECT legal_name_encrypted FROM api.list_pending_kyc() WHERE id = tests.id('rhea1')), NULL::bytea,
+          'list_pending_kyc: the review queue never returns the ciphertext');
 SELECT tests.authenticate_as('mona');
 SELECT * FROM tests.rejects(format('SELECT * FROM api.kyc_record(%L)', tests.id('rhea1')), 'LP002', 'kyc_record: a moderator is LP002');
 SELECT tests.authenticate_as('rhea');
