@@ -55,11 +55,12 @@ BEGIN
     -- Keyset pagination in queue order (the order api.claim_case takes): critical first, then score
     -- (descending), due time, age, id. p_after is the last case of the previous page.
     RETURN QUERY
+    WITH precision_of AS MATERIALIZED (SELECT p.detector, p.precision_ratio FROM lp.detector_precision() AS p)
     SELECT r.id, r.source::text, r.target_type::text, r.reason::text, r.status::text, r.priority,
            r.priority_score, r.reporter_count, r.flag_count, r.confidence, r.reported_user_id, r.stream_id,
            r.tip_id, r.assigned_to, r.claim_expires_at, r.due_at,
            r.status IN ('open', 'in_review', 'escalated') AND r.due_at < now(), r.escalated_at, r.created_at,
-           (SELECT min(p.precision_ratio) FROM lp.detector_precision() AS p
+           (SELECT min(p.precision_ratio) FROM precision_of AS p
              WHERE p.detector IN (SELECT f.detector FROM lp.moderation_flags AS f WHERE f.case_id = r.id))
       FROM lp.reports AS r
      WHERE (CASE WHEN p_status IS NULL THEN r.status IN ('open', 'in_review', 'escalated')
