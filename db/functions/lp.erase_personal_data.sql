@@ -115,9 +115,13 @@ BEGIN
      WHERE s.host_id = p_user_id AND g.stream_id = s.id AND g.description <> 'erased';
     UPDATE lp.tip_menu_items AS m SET name = 'erased ' || m.id::text, is_active = false
      WHERE m.performer_id = p_user_id AND m.name <> 'erased ' || m.id::text;
-    UPDATE lp.streams AS s SET title = 'erased', description = NULL, thumbnail_url = NULL, tags = '{}'
+    -- Her streams: content erased, ingest key gone, the scheduled ones cancelled (the live ones were ended).
+    UPDATE lp.streams AS s
+       SET title = 'erased', description = NULL, thumbnail_url = NULL, tags = '{}', stream_key_hash = NULL,
+           status = CASE WHEN s.status = 'scheduled' THEN 'cancelled'::lp.stream_status ELSE s.status END
      WHERE s.host_id = p_user_id
-       AND (s.title <> 'erased' OR s.description IS NOT NULL OR s.thumbnail_url IS NOT NULL OR s.tags <> '{}');
+       AND (s.title <> 'erased' OR s.description IS NOT NULL OR s.thumbnail_url IS NOT NULL OR s.tags <> '{}'
+            OR s.stream_key_hash IS NOT NULL OR s.status = 'scheduled');
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('streams', v_n);
     PERFORM set_config('lp.scrub', '', true);  -- the rest of the transaction is append-only again

@@ -10,7 +10,7 @@
 -- table of schema lp, read from the catalog, holds her e-mail, username, display name, user agent or any of
 -- her addresses, and api.verify_ledger finds nothing.
 BEGIN;
-SELECT plan(101);
+SELECT plan(102);
 
 -- Helpers of this file (SECURITY DEFINER where they read past RLS):
 --   tests.places(needles)   every lp table.column (text, citext, inet, jsonb, arrays of them) holding a needle
@@ -173,6 +173,7 @@ BEGIN
     PERFORM api.set_menu_item('erin_secret dance', 40);
     PERFORM api.report('user', tests.user_id('vic'), 'harassment', 'vic keeps insulting erin_secret');
     PERFORM api.add_tip_goal(tests.id('es'), 500, 'erin_secret goal');
+    PERFORM tests.remember('es2', (api.schedule_stream('erin_secret next week')).id);
     PERFORM tests.authenticate_as('vic');
     PERFORM api.join_stream(tests.id('es'), '203.0.113.9');
     PERFORM api.tip(tests.id('erin'), 300, 'tip-vic-1', tests.id('es'), 'great show');
@@ -291,6 +292,9 @@ SELECT results_eq($$SELECT k.document_type::text, k.legal_name_encrypted IS NOT 
                     WHERE k.user_id = tests.id('erin')$$,
                   $$VALUES ('passport', true, 'Velvet Voice')$$,
                   'her KYC record is kept (legal retention): document, encrypted legal name, stage name');
+SELECT results_eq($$SELECT status::text, title, stream_key_hash IS NULL FROM lp.streams WHERE host_id = tests.id('erin') ORDER BY status$$,
+                  $$VALUES ('ended', 'erased', true), ('cancelled', 'erased', true)$$,
+                  'her streams: content erased, no ingest key, the scheduled one cancelled');
 SELECT is((SELECT ip_address FROM lp.stream_consents WHERE performer_id = tests.id('erin')), '192.0.2.0'::inet,
           'her consent record stays, its address cut to the network');
 SELECT results_eq($$SELECT (api.login('erin_secret', tests.password())).success$$, $$VALUES (false)$$,
