@@ -292,8 +292,8 @@ SELECT results_eq($$SELECT k.document_type::text, k.legal_name_encrypted IS NOT 
                     WHERE k.user_id = tests.id('erin')$$,
                   $$VALUES ('passport', true, 'Velvet Voice')$$,
                   'her KYC record is kept (legal retention): document, encrypted legal name, stage name');
-SELECT results_eq($$SELECT status::text, title, stream_key_hash IS NULL FROM lp.streams WHERE host_id = tests.id('erin') ORDER BY status$$,
-                  $$VALUES ('ended', 'erased', true), ('cancelled', 'erased', true)$$,
+SELECT results_eq($$SELECT status::text, title, stream_key_hash IS NULL FROM lp.streams WHERE host_id = tests.id('erin') ORDER BY status::text$$,
+                  $$VALUES ('cancelled', 'erased', true), ('ended', 'erased', true)$$,
                   'her streams: content erased, no ingest key, the scheduled one cancelled');
 SELECT is((SELECT ip_address FROM lp.stream_consents WHERE performer_id = tests.id('erin')), '192.0.2.0'::inet,
           'her consent record stays, its address cut to the network');
