@@ -17,8 +17,9 @@ joins, tips (once anonymously) and buys the menu item, which reaches the goal; t
 out; the viewer asks for a private show, the performer accepts, it runs for a few billed minutes (the demo
 moves its start into the past instead of waiting) and the billing job settles it; the stream ends, and its
 goals, shows, summary and event log are printed. A tip_block on a user, refused when they tip, appealed and
-granted by a moderator who did not issue it. Wallets, the performer's latest ledger entries and
-``api.verify_ledger`` with ``api.ledger_totals`` close it.
+granted by a moderator who did not issue it. A report and an automated flag of one user merge into one review
+case, which a moderator claims and resolves; the user reads the statement of reasons. Wallets, the
+performer's latest ledger entries and ``api.verify_ledger`` with ``api.ledger_totals`` close it.
 
 Safe to run again: existing demo accounts are reused, every money operation gets a fresh idempotency key.
 """
@@ -38,7 +39,7 @@ from tabulate import tabulate
 
 from livepanty_db import config, migrate
 from livepanty_db.client import Client, new_idempotency_key
-from livepanty_db.errors import EmailTaken, LivepantyError
+from livepanty_db.errors import AlreadyReported, EmailTaken, LivepantyError
 
 APP_ROLE = "livepanty_app"
 SERVICE_ROLE = "livepanty_service"
@@ -479,6 +480,53 @@ def _sanction_and_appeal(app: Client, service: Client, dba: Client, admin_id: UU
     _table(mine, ["sanction_type", "in_force", "appeal_status", "decision_reasons", "decided_by_label"])
 
 
+def _report_and_flag(app: Client, service: Client, dba: Client, admin_id: UUID) -> None:
+    _heading("a report, an automated flag, the review queue (api.report, api.raise_flag, api.resolve_case)")
+    for username in ("demo_reporter", "demo_spammer", "demo_moderator"):
+        with contextlib.suppress(EmailTaken):  # from an earlier run
+            app.register_user(
+                email=f"{username}@example.com", username=username, password=DEMO_PASSWORD,
+                date_of_birth=date(1990, 1, 1),
+            )  # fmt: skip
+    spammer_id, moderator_id = _user_id(dba, "demo_spammer"), _user_id(dba, "demo_moderator")
+    with service.acting_as(admin_id, reason="demo: staff") as tx:
+        if tx.get_user(moderator_id).role != "moderator":
+            tx.set_user_role(moderator_id, "moderator")
+    token = app.login("demo_reporter", DEMO_PASSWORD, user_agent="demo/1.0").token
+    try:
+        with app.session(token) as tx:
+            filing = tx.report("user", spammer_id, "spam", "demo: sends the same link to everyone")
+        print(f"demo_reporter reported demo_spammer for spam: case {filing.case_id}")
+    except AlreadyReported as exc:  # the case of an earlier run is still open
+        print(f"demo_reporter reports demo_spammer again: refused, {exc.code} {type(exc).__name__}")
+    finally:
+        with app.session(token) as tx:
+            tx.revoke_session()
+    flag = service.raise_flag(
+        "demo-spam-detector-1", "spam", 0.93, "profile", "profile:bio", user_id=spammer_id
+    )
+    print(f"a detector flagged demo_spammer's profile (spam, confidence 0.93): {flag.disposition}, same case")
+    with service.acting_as(moderator_id, reason="demo: review queue") as tx:
+        queue = [q for q in tx.review_queue(reason="spam") if q.reported_user_id == spammer_id]
+        print("the case in the review queue as demo_moderator sees it:")
+        columns = ["reason", "priority", "priority_score", "reporter_count", "flag_count", "due_at"]
+        _table(queue, columns)
+        # Claim in queue order until our case comes (others claimed on the way go straight back).
+        for _ in range(50):
+            case = tx.claim_case()
+            if case is None or case.id == flag.case_id:
+                break
+            tx.release_case(case.id)
+        if case is not None and case.id == flag.case_id:
+            tx.resolve_case(case.id, "warn", "demo: the same link sent to 40 users in one hour.",
+                            "Community rule 5: no spam")  # fmt: skip
+            print(f"demo_moderator claimed it (lease until {case.claim_expires_at:%H:%M} UTC) and warned")
+    with service.acting_as(spammer_id, reason="demo: the user reads the decision") as tx:
+        decisions = [d for d in tx.my_case_decisions() if d.case_id == flag.case_id]
+    print("demo_spammer reads the statement of reasons (never who reported):")
+    _table(decisions, ["action", "automated", "facts", "rule", "appeal"])
+
+
 def _verify(service: Client) -> None:
     _heading("ledger verification (api.verify_ledger and api.ledger_totals as livepanty_service)")
     with service.transaction() as tx:
@@ -555,6 +603,7 @@ def run(dsn: str) -> None:
             with app.session(token) as tx:
                 tx.revoke_session()
         _sanction_and_appeal(app, service, dba, admin_id)
+        _report_and_flag(app, service, dba, admin_id)
         _erasure(app, service)
         _verify(service)
 

@@ -172,3 +172,26 @@ def test_cli_reports_and_flags(db_url: str, people: dict[str, uuid.UUID]) -> Non
     precision = cli(db_url, "flags", "precision", "--as", "mona")
     assert precision.exit_code == 0, precision.stderr
     assert json.loads(precision.stdout) == []  # nothing decided yet
+
+
+def test_demo_report_and_flag_is_rerunnable(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo's review queue part (livepanty_db.demo._report_and_flag) runs twice on one database."""
+    from livepanty_db import demo
+
+    with Client(db_url) as dba:
+        admin_id = dba.create_admin(
+            email="demo_admin@example.com", username="demo_admin", password=PASSWORD,
+            date_of_birth=date(1990, 1, 1),
+        ).id  # fmt: skip
+        with Client(db_url, role="livepanty_app") as app, Client(db_url, role="livepanty_service") as service:
+            demo._report_and_flag(app, service, dba, admin_id)
+            demo._report_and_flag(app, service, dba, admin_id)
+    out = capsys.readouterr().out
+    assert out.count("demo_moderator claimed it") == 2
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT r.status::text, r.action::text, r.reporter_count, r.flag_count FROM lp.reports AS r"
+            " JOIN lp.users AS u ON u.id = r.reported_user_id WHERE u.username = 'demo_spammer'"
+            " ORDER BY r.created_at"
+        ).fetchall()
+    assert rows == [("resolved", "warn", 1, 1), ("resolved", "warn", 1, 1)]
