@@ -22,6 +22,7 @@ SELECT tests.user('vera') AS vera, tests.user('victor') AS victor, tests.user('p
        (api.create_admin('adam@example.com', 'adam', 'list tips pass 1', DATE '1980-01-01')).id AS adam;
 GRANT SELECT ON people TO PUBLIC;
 SELECT tests.fund(vera, 1000), tests.fund(victor, 1000) FROM people;
+SELECT tests.approve_kyc('pia');  -- the KYC gate of being paid
 SELECT tests.act(vera) FROM people;
 SELECT (api.tip((SELECT pia FROM people), 10 * n, 'vera-' || n, p_message => 'v' || n)).id FROM generate_series(1, 5) AS n;
 RESET ROLE;

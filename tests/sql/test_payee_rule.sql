@@ -134,24 +134,26 @@ SELECT is_empty($$SELECT o.via || ' ' || c.payee || ': ' || o.outcome FROM outco
 
 -- The rule itself: its order, and a NULL refuses.
 SELECT results_eq(
-    $$SELECT lp.payee_refusal(x.payer, x.payee, x.found, x.role::lp.user_role, x.sanctioned, x.blocked)
-        FROM (VALUES (1, 'a0000000-0000-4000-8000-000000000001'::uuid, 'a0000000-0000-4000-8000-000000000001'::uuid, true, 'performer', false, true),
-                     (2, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', false, NULL, NULL, NULL),
-                     (3, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', NULL, 'performer', false, false),
-                     (4, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'viewer', true, true),
-                     (5, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, NULL, false, false),
-                     (6, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', true, true),
-                     (7, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', NULL, false),
-                     (8, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', false, true),
-                     (9, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', false, NULL),
-                     (10, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', false, false))
-             AS x (k, payer, payee, found, role, sanctioned, blocked)
+    $$SELECT lp.payee_refusal(x.payer, x.payee, x.found, x.role::lp.user_role, x.sanctioned, x.blocked, x.kyc)
+        FROM (VALUES (1, 'a0000000-0000-4000-8000-000000000001'::uuid, 'a0000000-0000-4000-8000-000000000001'::uuid, true, 'performer', false, true, NULL),
+                     (2, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', false, NULL, NULL, NULL, NULL),
+                     (3, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', NULL, 'performer', false, false, NULL),
+                     (4, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'viewer', true, true, NULL),
+                     (5, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, NULL, false, false, NULL),
+                     (6, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', true, true, NULL),
+                     (7, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', NULL, false, NULL),
+                     (8, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', false, true, NULL),
+                     (9, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', false, NULL, NULL),
+                     (10, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', false, false, NULL),
+                     (11, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', false, true, 'no approved identity verification'),
+                     (12, 'a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000002', true, 'performer', true, false, 'no approved identity verification'))
+             AS x (k, payer, payee, found, role, sanctioned, blocked, kyc)
        ORDER BY x.k$$,
-    $$VALUES ('LP101'), ('LP003'), ('LP003'), ('LP102'), ('LP102'), ('LP108'), ('LP108'), ('LP124'), ('LP124'), (NULL)$$,
-    'lp.payee_refusal: self, then not found, then not a performer, then sanctioned, then blocked; a NULL refuses; else NULL');
+    $$VALUES ('LP101'), ('LP003'), ('LP003'), ('LP102'), ('LP102'), ('LP108'), ('LP108'), ('LP124'), ('LP124'), (NULL), ('LP135'), ('LP108')$$,
+    'lp.payee_refusal: self, then not found, then not a performer, then sanctioned, then no valid KYC (LP135), then blocked; a NULL refuses; else NULL');
 SELECT ok((SELECT bool_and(l.lanname = 'sql' AND p.provolatile = 'i' AND p.proconfig IS NULL AND NOT p.prosecdef)
              FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_language AS l ON l.oid = p.prolang
-            WHERE p.oid IN ('lp.payee_refusal(uuid,uuid,boolean,lp.user_role,boolean,boolean)'::regprocedure,
+            WHERE p.oid IN ('lp.payee_refusal(uuid,uuid,boolean,lp.user_role,boolean,boolean,text)'::regprocedure,
                             'lp.payee_refusal_message(text)'::regprocedure)),
           'lp.payee_refusal and lp.payee_refusal_message stay inlinable (SQL, IMMUTABLE, no SET, not SECURITY DEFINER)');
 SELECT throws_ok($$SELECT lp.refuse_payee('LP108')$$, 'LP108', 'the payee cannot be paid now',

@@ -111,20 +111,20 @@ CREATE FUNCTION tests.service() RETURNS text
     LANGUAGE sql AS $$ SELECT tests.authenticate_as(NULL, 'livepanty_service') $$;
 
 -- pia, pete: performers with an approved identity verification; nokyc: only a pending one; expk: an expired
--- approval; agek: only an age-level approval; susi: approved but suspended; paula: a performer promoted to admin
+-- approval; agek: only an age-level approval (each once they earned: see below); susi: approved but suspended; paula: a performer promoted to admin
 -- later; bob: an approved performer who only bought tokens; vic: a viewer who tips; adam, ada: admins.
 -- Purchases (from issuance): vic 200000, pia 20000, pete 6000, bob 10000: 236000 tokens in all. Every other
 -- token a performer holds is an earning: a tip from vic through api.tip (fee 20 %).
 DO $$
 BEGIN
-    PERFORM tests.create_user('pia', 'performer');
-    PERFORM tests.create_user('pete', 'performer');
+    PERFORM tests.create_user('pia', 'performer', p_verified => false);  -- approved below
+    PERFORM tests.create_user('pete', 'performer', p_verified => false);  -- approved below
     PERFORM tests.create_user('nokyc', 'performer');
     PERFORM tests.create_user('expk', 'performer');
     PERFORM tests.create_user('agek', 'performer');
-    PERFORM tests.create_user('susi', 'performer');
-    PERFORM tests.create_user('paula', 'performer');
-    PERFORM tests.create_user('bob', 'performer');
+    PERFORM tests.create_user('susi', 'performer', p_verified => false);  -- approved below
+    PERFORM tests.create_user('paula', 'performer', p_verified => false);  -- approved below
+    PERFORM tests.create_user('bob', 'performer', p_verified => false);  -- approved below
     PERFORM tests.create_user('vic');
     PERFORM tests.create_user('mona', 'moderator');
     PERFORM tests.create_user('adam', 'admin');
@@ -167,6 +167,10 @@ SELECT tests.age_tip('vic', 'tip-pete', interval '8 days');
 SELECT tests.age_tip('vic', 'tip-nokyc', interval '8 days');
 SELECT tests.age_tip('vic', 'tip-expk', interval '8 days');
 SELECT tests.age_tip('vic', 'tip-agek', interval '8 days');
+-- They earned while verified (the KYC gate of being paid: tests.create_user's approval); that approval has
+-- lapsed since, leaving each with only the verification named above.
+UPDATE lp.kyc_verifications SET expires_at = now() - interval '1 second'
+ WHERE user_id IN (tests.user_id('nokyc'), tests.user_id('expk'), tests.user_id('agek')) AND document_front_url IS NULL;
 SELECT tests.age_tip('vic', 'tip-susi', interval '8 days');
 
 -- == lp.payable_tokens: bought tokens, the hold period, reserved tokens =====================================

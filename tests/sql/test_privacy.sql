@@ -70,7 +70,7 @@ DECLARE
 BEGIN
     PERFORM api.register_user('vera@example.com', 'vera', tests.password(), DATE '1987-06-05');
     PERFORM tests.create_user('victor');
-    PERFORM tests.create_user('pia', 'performer');
+    PERFORM tests.create_user('pia', 'performer', p_verified => false);
     PERFORM tests.create_user('mona', 'moderator');
     PERFORM tests.create_user('adam', 'admin');
     PERFORM api.login('vera', tests.password(), '198.51.100.23', 'ua-vera');

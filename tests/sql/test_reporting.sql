@@ -47,7 +47,7 @@ DECLARE
 BEGIN
     v_zoe := (api.register_user('Zoe.Victim@example.org', 'zoe_victim', tests.password(), DATE '1987-06-05',
                                 'performer', 'Zoe Quintessa Victim', 'NL', '198.51.100.77')).id;
-    PERFORM tests.create_user('pia', 'performer');
+    PERFORM tests.create_user('pia', 'performer', p_verified => false);
     PERFORM tests.create_user('adam', 'admin');
     PERFORM api.register_user('young@example.org', 'young', tests.password(), (current_date - interval '18 years')::date);
     PERFORM api.register_user('thirty@example.org', 'thirty', tests.password(), (current_date - interval '30 years 1 day')::date);

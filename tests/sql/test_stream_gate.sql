@@ -123,7 +123,7 @@ SELECT throws_ok(format($$SELECT api.check_stream_key(%L)$$, tests.get('Expiring
 SELECT is(tests.status(tests.id('s5')), 'live', 'the check changes nothing (still live until the sweep)');
 SELECT lives_ok($$SELECT api.sweep_viewers()$$, 'the viewer sweep runs');
 SELECT tests.clear_authentication();
-SELECT is(tests.status(tests.id('s5')), 'ended|gate|go-live gate: walt: no approved identity verification',
+SELECT is(tests.status(tests.id('s5')), 'ended|gate|go-live gate: walt: identity verification expired: re-verification needed',
           'the sweep ended the stream, naming who lacks what');
 -- A stream whose cast still passes is left alone by the sweep.
 SELECT tests.remember('s6', tests.live('rita', 'Still fine'));

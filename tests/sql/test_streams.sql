@@ -68,7 +68,7 @@ DO $$
 BEGIN
     PERFORM tests.create_user('pia', 'performer');    -- the host, verified
     PERFORM tests.create_user('paul', 'performer');   -- a co-performer, verified
-    PERFORM tests.create_user('cora', 'performer');   -- a performer without KYC
+    PERFORM tests.create_user('cora', 'performer', p_verified => false); -- a performer without KYC
     PERFORM tests.create_user('sue', 'performer');    -- verified, but suspended
     PERFORM tests.create_user('vic');                 -- a viewer
     PERFORM tests.create_user('adam', 'admin');
