@@ -293,6 +293,8 @@ class UserSummary:
     sanction_ends_at: datetime | None
     #: Every sanction type in force (e.g. ``["mute", "tip_block"]``), restrictions and warnings included.
     sanctions: list[str]
+    #: Review cases against the user not closed yet (staff read them; 0 for other readers).
+    open_cases: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -248,7 +248,8 @@ STREAM_STATS = "SELECT * FROM api.stream_stats(p_stream_id => %(stream_id)s::uui
 
 USER_SUMMARY = """
 SELECT id, username, email, display_name, role, created_at, last_login_at, balance, reserved, available,
-       currency, tokens_per_unit, kyc_status, kyc_reviewed_at, active_sanction, sanction_ends_at, sanctions
+       currency, tokens_per_unit, kyc_status, kyc_reviewed_at, active_sanction, sanction_ends_at, sanctions,
+       open_cases
   FROM api.user_summary
  ORDER BY created_at, id
 """

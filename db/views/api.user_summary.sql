@@ -20,7 +20,10 @@ SELECT u.id,
        ARRAY(SELECT DISTINCT us.sanction_type::text FROM lp.user_sanctions AS us
               WHERE us.user_id = u.id AND us.revoked_at IS NULL
                 AND us.starts_at <= now() AND (us.ends_at IS NULL OR us.ends_at > now())
-              ORDER BY 1)                 AS sanctions
+              ORDER BY 1)                 AS sanctions,
+       -- review cases against the user not closed yet (RLS: only staff read them; others see 0)
+       (SELECT count(*)::integer FROM lp.reports AS r
+         WHERE r.reported_user_id = u.id AND r.status IN ('open', 'in_review', 'escalated')) AS open_cases
   FROM lp.users AS u
   LEFT JOIN lp.wallets AS w ON w.user_id = u.id
   LEFT JOIN LATERAL (
@@ -41,5 +44,5 @@ SELECT u.id,
          ORDER BY (us.sanction_type = 'ban') DESC, us.ends_at DESC NULLS FIRST
          LIMIT 1) AS s ON true
  WHERE u.deleted_at IS NULL;
-COMMENT ON VIEW api.user_summary IS 'Active users with wallet balance (balance = main balance + credit shards, reserved, available = balance - reserved), latest KYC status, the blocking sanction (suspension or ban) in force and every sanction type in force (sanctions). security_invoker: each reader sees what RLS gives them: their own row; every user row for moderators and admins, but wallet and KYC columns only where the reader may see those rows (all for admins).';
+COMMENT ON VIEW api.user_summary IS 'Active users with wallet balance (balance = main balance + credit shards, reserved, available = balance - reserved), latest KYC status, the blocking sanction (suspension or ban) in force every sanction type in force (sanctions) and the review cases against the user still open (open_cases, read by staff). security_invoker: each reader sees what RLS gives them: their own row; every user row for moderators and admins, but wallet and KYC columns only where the reader may see those rows (all for admins).';
 GRANT SELECT ON api.user_summary TO livepanty_app, livepanty_service;

@@ -7,7 +7,7 @@
 -- with a statement of reasons readable by the affected user (api.my_case_decisions), never the reporters.
 -- api.raise_flag: per category thresholds ignore / queue / act at once; resolutions feed detector precision.
 BEGIN;
-SELECT plan(136);
+SELECT plan(138);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.case_row(id)                    the case
@@ -381,6 +381,14 @@ SELECT is((SELECT row(confirmed, dismissed, precision_ratio)::text FROM api.dete
 SELECT is((SELECT q.detector_precision FROM api.review_queue() AS q
             WHERE q.case_id = (SELECT f.case_id FROM lp.moderation_flags AS f WHERE f.id = tests.id('f_low'))),
           0.5000, 'the queue shows the precision of the detectors of a case''s flags');
+SELECT tests.clear_authentication();
+
+-- == api.user_summary.open_cases ==========================================================================
+SELECT tests.authenticate_as('mona');
+SELECT is((SELECT open_cases FROM api.user_summary WHERE username = 'wes'), 2,
+          'staff see the open cases against wes in api.user_summary (his profile report, the flag on his profile)');
+SELECT tests.authenticate_as('wes');
+SELECT is((SELECT open_cases FROM api.user_summary), 0, 'wes himself does not learn of the reports against him');
 SELECT tests.clear_authentication();
 
 -- == settings: api.set_setting checks the review queue's (lp.check_review_setting) =========================
