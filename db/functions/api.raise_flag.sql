@@ -53,8 +53,10 @@ BEGIN
     v_rule := lp.setting('flags.thresholds') -> p_category;
     v_review := coalesce((v_rule ->> 'review')::numeric, 0);
     v_act := (v_rule ->> 'act')::numeric;
+    -- Acting at once needs something to act upon: a stream to end, or a category that suspends.
     v_disp := CASE WHEN p_confidence < v_review THEN 'ignored'
-                   WHEN v_act IS NOT NULL AND p_confidence >= v_act THEN 'acted'
+                   WHEN v_act IS NOT NULL AND p_confidence >= v_act
+                        AND (p_stream_id IS NOT NULL OR coalesce((v_rule ->> 'suspend')::boolean, false)) THEN 'acted'
                    ELSE 'queued' END;
     v_reason := CASE
         WHEN p_category = 'minor_detected' THEN 'underage'

@@ -7,7 +7,7 @@
 -- with a statement of reasons readable by the affected user (api.my_case_decisions), never the reporters.
 -- api.raise_flag: per category thresholds ignore / queue / act at once; resolutions feed detector precision.
 BEGIN;
-SELECT plan(138);
+SELECT plan(139);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.case_row(id)                    the case
@@ -360,6 +360,8 @@ SELECT is((SELECT disposition::text FROM lp.moderation_flags WHERE id = tests.id
           'between review and act a minor_detected is queued only');
 SELECT is((SELECT count(*) FROM lp.user_sanctions WHERE user_id = tests.user_id('wes') AND sanction_type = 'suspension'), 0::bigint,
           'and suspends nobody');
+SELECT is((api.raise_flag('vision-v1', 'violence', 0.99, 'profile', NULL, NULL, tests.user_id('xena'))).disposition::text, 'queued',
+          'above act, with no stream to end and no suspension for the category: queued (nothing to act upon)');
 
 -- precision feedback
 SELECT tests.claim(tests.id('c_viol'), 'mona');
