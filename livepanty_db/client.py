@@ -448,6 +448,10 @@ class _Api:
         """Soft-delete the acting user, or (admins) any user (``api.delete_user``)."""
         return self._one(sql.DELETE_USER, {"user_id": user_id, "reason": reason}, class_row(UserAccount))
 
+    def unlock_user(self, user_id: Id, reason: str) -> UserAccount:
+        """Admins: lift the lockout of an account too many failed logins locked (``api.unlock_user``)."""
+        return self._one(sql.UNLOCK_USER, {"user_id": user_id, "reason": reason}, class_row(UserAccount))
+
     # --- privacy: erasure and retention ---------------------------------------------------------------------
 
     def request_erasure(self, *, reason: str | None = None) -> Erasure:
@@ -782,15 +786,15 @@ class _Api:
         """The acting user's spending limits as they stand now, with what remains in each window."""
         return self._fetch(sql.GET_SPENDING_LIMITS, None, class_row(SpendingLimitStatus))
 
-    # --- token economy: bundles and payments ----------------------------------------------------------------
-
-    def list_bundles(self) -> list[Bundle]:
-        """The token bundles on sale (admins: all of them), smallest first (``api.list_bundles``)."""
     def get_fraud_limits(self, user_id: Id | None = None) -> list[FraudLimit]:
         """The fraud controls on the acting user's money (``tip`` and ``purchase`` rows); another user's for
         moderators and admins (``api.get_fraud_limits``)."""
         return self._fetch(sql.GET_FRAUD_LIMITS, {"user_id": user_id}, class_row(FraudLimit))
 
+    # --- token economy: bundles and payments ----------------------------------------------------------------
+
+    def list_bundles(self) -> list[Bundle]:
+        """The token bundles on sale (admins: all of them), smallest first (``api.list_bundles``)."""
         return self._fetch(sql.LIST_BUNDLES, None, class_row(Bundle))
 
     def set_bundle(
@@ -1861,6 +1865,12 @@ class _AsyncApi:
             sql.DELETE_USER, {"user_id": user_id, "reason": reason}, class_row(UserAccount)
         )
 
+    async def unlock_user(self, user_id: Id, reason: str) -> UserAccount:
+        """Admins: lift the lockout of an account too many failed logins locked (``api.unlock_user``)."""
+        return await self._one(
+            sql.UNLOCK_USER, {"user_id": user_id, "reason": reason}, class_row(UserAccount)
+        )
+
     # --- privacy: erasure and retention ---------------------------------------------------------------------
 
     async def request_erasure(self, *, reason: str | None = None) -> Erasure:
@@ -2197,6 +2207,11 @@ class _AsyncApi:
         """The acting user's spending limits as they stand now, with what remains in each window."""
         return await self._fetch(sql.GET_SPENDING_LIMITS, None, class_row(SpendingLimitStatus))
 
+    async def get_fraud_limits(self, user_id: Id | None = None) -> list[FraudLimit]:
+        """The fraud controls on the acting user's money (``tip`` and ``purchase`` rows); another user's for
+        moderators and admins (``api.get_fraud_limits``)."""
+        return await self._fetch(sql.GET_FRAUD_LIMITS, {"user_id": user_id}, class_row(FraudLimit))
+
     # --- token economy: bundles and payments ----------------------------------------------------------------
 
     async def list_bundles(self) -> list[Bundle]:
@@ -2207,11 +2222,6 @@ class _AsyncApi:
         self, code: str, tokens: int, price_minor: int, *, currency: str = "USD", active: bool = True
     ) -> Bundle:
         """Admins: create or change a token bundle (price in minor units of ``currency``; audited)."""
-    async def get_fraud_limits(self, user_id: Id | None = None) -> list[FraudLimit]:
-        """The fraud controls on the acting user's money (``tip`` and ``purchase`` rows); another user's for
-        moderators and admins (``api.get_fraud_limits``)."""
-        return await self._fetch(sql.GET_FRAUD_LIMITS, {"user_id": user_id}, class_row(FraudLimit))
-
         params = {
             "code": code,
             "tokens": tokens,

@@ -132,6 +132,10 @@ SET_USER_ROLE = "SELECT * FROM api.set_user_role(p_user_id => %(user_id)s::uuid,
 
 DELETE_USER = "SELECT * FROM api.delete_user(p_user_id => %(user_id)s::uuid, p_reason => %(reason)s::text)"
 
+UNLOCK_USER = "SELECT * FROM api.unlock_user(p_user_id => %(user_id)s::uuid, p_reason => %(reason)s::text)"
+
+UNLOCK_USER = "SELECT * FROM api.unlock_user(p_user_id => %(user_id)s::uuid, p_reason => %(reason)s::text)"
+
 # --- privacy: erasure and retention -------------------------------------------------------------------------
 REQUEST_ERASURE = "SELECT * FROM api.request_erasure(p_reason => %(reason)s::text)"
 ERASE_USER = "SELECT * FROM api.erase_user(p_user_id => %(user_id)s::uuid, p_reason => %(reason)s::text)"
@@ -332,13 +336,13 @@ SELECT * FROM api.set_spending_limit(
 
 GET_SPENDING_LIMITS = "SELECT * FROM api.get_spending_limits()"
 
-# --- token economy: bundles and payments --------------------------------------------------------------------
-
-LIST_BUNDLES = "SELECT * FROM api.list_bundles()"
-
 # --- fraud controls on money --------------------------------------------------------------------------------
 
 GET_FRAUD_LIMITS = "SELECT * FROM api.get_fraud_limits(p_user_id => %(user_id)s::uuid)"
+
+# --- token economy: bundles and payments --------------------------------------------------------------------
+
+LIST_BUNDLES = "SELECT * FROM api.list_bundles()"
 
 SET_BUNDLE = """
 SELECT * FROM api.set_bundle(

@@ -43,6 +43,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "values",
     "which",
     "doctor",
+    "audit",
 ]
 
 

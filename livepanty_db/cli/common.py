@@ -232,6 +232,12 @@ def emit_records(records: Sequence[Any], columns: Sequence[str]) -> None:
     emit(rows, columns)
 
 
+def emit_plain(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    """Print dict rows in the chosen ``--format``, values made printable as :func:`emit_records` does."""
+    fmt = output_format()
+    emit([{col: _plain(row.get(col), fmt) for col in columns} for row in rows], columns)
+
+
 def field_names(model: type) -> list[str]:
     """The field names of a dataclass model, in order (the columns of its SQL row type)."""
     return [f.name for f in dataclasses.fields(model)]

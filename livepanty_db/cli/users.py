@@ -22,6 +22,7 @@ from livepanty_db.cli.common import (
     acting,
     as_option,
     catalogued_errors,
+    emit_plain,
     emit_records,
     lookup_user,
     operator_client,
@@ -114,10 +115,33 @@ def create(
 @click.pass_context
 @catalogued_errors
 def show(ctx: click.Context, user: str, as_login: str) -> None:
-    """Show USER (username, e-mail or id)."""
+    """Show USER (username, e-mail or id), with the login lockout (locked_until, failed_login_count) when the
+    --as user is staff."""
     with acting(ctx, as_login) as tx:
         account = lookup_user(tx, user)
+        # Through row level security as the acting user: staff see any lockout, a user their own.
+        lockout = tx.fetch(
+            "SELECT locked_until, failed_login_count FROM lp.users WHERE id = %(id)s", {"id": account.id}
+        )
+    row = {col: getattr(account, col) for col in USER_COLUMNS}
+    if lockout:
+        row["locked_until"], row["failed_login_count"] = lockout[0]
+    emit_plain([row], [*USER_COLUMNS, *(["locked_until", "failed_login_count"] if lockout else [])])
+
+
+@command.command("unlock")
+@click.argument("user")
+@click.option("--reason", required=True, help="Why (e.g. the support ticket); audited.")
+@as_option
+@click.pass_context
+@catalogued_errors
+def unlock(ctx: click.Context, user: str, reason: str, as_login: str) -> None:
+    """Lift the lockout of USER (username, e-mail or id) that too many failed logins caused (admins;
+    api.unlock_user)."""
+    with acting(ctx, as_login) as tx:
+        account = tx.unlock_user(lookup_user(tx, user).id, reason)
     emit_records([account], USER_COLUMNS)
+    note(f"unlocked {account.username}")
 
 
 @command.command("send-reset")

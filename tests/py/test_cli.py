@@ -369,3 +369,40 @@ def test_users_send_reset_queues_a_mail_and_never_shows_the_token(populated: str
     assert result.exit_code == 1
     with psycopg.connect(populated) as conn:
         assert conn.execute("SELECT count(*) FROM lp.outbox").fetchone()[0] == 1
+
+
+def test_users_unlock_show_lockout_and_read_the_audit_trail(populated: str) -> None:
+    with psycopg.connect(populated) as conn:
+        conn.execute(
+            "UPDATE lp.users SET locked_until = now() + interval '15 minutes' WHERE username = 'bob'"
+        )
+    shown = json_rows(cli(populated, "users", "show", "bob", "--as", "boss", fmt="json"))[0]
+    assert shown["locked_until"] is not None
+    assert shown["failed_login_count"] == 0
+    # Only admins unlock; the refusal changes nothing.
+    refused = cli(populated, "users", "unlock", "bob", "--reason", "ticket 1", "--as", "alice")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error [LP002]: ")
+    ok(cli(populated, "users", "unlock", "bob", "--reason", "ticket 1", "--as", "boss"))
+    shown = json_rows(cli(populated, "users", "show", "bob", "--as", "boss", fmt="json"))[0]
+    assert shown["locked_until"] is None
+    again = cli(populated, "users", "unlock", "bob", "--reason", "ticket 1", "--as", "boss")
+    assert again.exit_code == 1
+    assert again.stderr.startswith("error [LP004]: ")
+
+    entries = json_rows(cli(populated, "audit", "--action", "user.unlock", "--as", "boss", fmt="json"))
+    assert [(e["actor"], e["action"], e["details"]["reason"]) for e in entries] == [
+        ("boss", "user.unlock", "ticket 1")
+    ]
+    everything = json_rows(cli(populated, "audit", "--as", "boss", "--limit", "1000", fmt="json"))
+    assert len(everything) > 3
+    ids = [e["id"] for e in everything]
+    assert ids == sorted(ids, reverse=True)  # newest first
+    audit = ("audit", "--as", "boss")
+    page = json_rows(cli(populated, *audit, "--limit", "2", "--before", str(ids[1]), fmt="json"))
+    assert [e["id"] for e in page] == ids[2:4]
+    by_actor = json_rows(cli(populated, *audit, "--actor", "boss", "--limit", "1000", fmt="json"))
+    assert by_actor
+    assert {e["actor"] for e in by_actor} == {"boss"}
+    # Row level security: a viewer reads nothing of the trail.
+    assert json_rows(cli(populated, "audit", "--as", "bob", fmt="json")) == []
