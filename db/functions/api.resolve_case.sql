@@ -36,6 +36,14 @@ BEGIN
             HINT = 'Dismiss it.';
     END IF;
 
+    -- The staff rule of api.sanction_user holds here too: only admins sanction (or warn) a moderator or admin.
+    IF p_action IN ('warn', 'sanction') AND lp.current_user_role() <> 'admin' AND EXISTS (
+           SELECT 1 FROM lp.users AS u
+            WHERE u.id = v_case.reported_user_id AND u.role::text IN ('moderator', 'admin')) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may sanction staff',
+            HINT = 'Release the case for an admin (api.release_case).';
+    END IF;
+
     IF p_action = 'warn' THEN
         v_sanction := lp.issue_sanction(v_case.reported_user_id, 'warning', v_rule, NULL, v_case.id, v_me);
     ELSIF p_action = 'sanction' THEN
@@ -106,6 +114,6 @@ BEGIN
     RETURN v_case;
 END
 $$;
-COMMENT ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) IS 'Moderators and admins holding a running claim on the case: resolves it with p_action (lp.case_action): dismiss, warn (a warning), remove_content (a reported tip''s message is deleted; flagged content references are listed for take-down), end_stream (the case''s live or scheduled stream), or sanction (p_sanction_type, p_sanction_ends_at through lp.issue_sanction). Always with a statement of reasons: p_facts and p_rule (required), stored in decision with whether it was automated and how to appeal, readable by the reported user (api.my_case_decisions). A dismissal lifts an automated suspension of the case. The case''s flags become confirmed or dismissed (detector precision). LP002 other roles, LP003 unknown case, LP004 closed case or nothing to act upon, LP142 another moderator''s claim, LP143 no running claim of the caller, LP018 bad action or missing statement. Audited (case.resolve).';
+COMMENT ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) IS 'Moderators and admins holding a running claim on the case: resolves it with p_action (lp.case_action): dismiss, warn (a warning), remove_content (a reported tip''s message is deleted; flagged content references are listed for take-down), end_stream (the case''s live or scheduled stream), or sanction (p_sanction_type, p_sanction_ends_at through lp.issue_sanction). Always with a statement of reasons: p_facts and p_rule (required), stored in decision with whether it was automated and how to appeal, readable by the reported user (api.my_case_decisions). Only admins warn or sanction staff (LP002, as api.sanction_user). A dismissal lifts an automated suspension of the case. The case''s flags become confirmed or dismissed (detector precision). LP002 other roles or a moderator sanctioning staff, LP003 unknown case, LP004 closed case or nothing to act upon, LP142 another moderator''s claim, LP143 no running claim of the caller, LP018 bad action or missing statement. Audited (case.resolve).';
 REVOKE ALL ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) TO livepanty_app, livepanty_service;

@@ -7,7 +7,7 @@
 -- with a statement of reasons readable by the affected user (api.my_case_decisions), never the reporters.
 -- api.raise_flag: per category thresholds ignore / queue / act at once; resolutions feed detector precision.
 BEGIN;
-SELECT plan(139);
+SELECT plan(142);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.case_row(id)                    the case
@@ -383,6 +383,19 @@ SELECT is((SELECT row(confirmed, dismissed, precision_ratio)::text FROM api.dete
 SELECT is((SELECT q.detector_precision FROM api.review_queue() AS q
             WHERE q.case_id = (SELECT f.case_id FROM lp.moderation_flags AS f WHERE f.id = tests.id('f_low'))),
           0.5000, 'the queue shows the precision of the detectors of a case''s flags');
+SELECT tests.clear_authentication();
+
+-- == staff: only admins warn or sanction a moderator or admin (as api.sanction_user) ===========================
+SELECT tests.remember('c_staff', tests.report('vic', 'user', tests.user_id('max'), 'harassment'));
+SELECT tests.claim(tests.id('c_staff'), 'mona');
+SELECT tests.authenticate_as('mona');
+SELECT * FROM tests.rejects(format($$SELECT api.resolve_case(%L, 'warn', 'f', 'r')$$, tests.id('c_staff')), 'LP002',
+                            'deny: a moderator cannot warn another moderator through a case (LP002)');
+SELECT tests.clear_authentication();
+SELECT tests.claim(tests.id('c_staff'), 'adam');
+SELECT tests.authenticate_as('adam');
+SELECT is((api.resolve_case(tests.id('c_staff'), 'warn', 'Rude to a viewer.', 'Staff conduct rule 1')).status::text, 'resolved',
+          'allow: an admin warns a moderator');
 SELECT tests.clear_authentication();
 
 -- == api.user_summary.open_cases ==========================================================================
