@@ -4,16 +4,20 @@ CREATE FUNCTION api.claim_case() RETURNS SETOF lp.reports
 AS $$
 DECLARE
     v_me      uuid := lp.require_user('moderator', 'admin');
+    v_admin   boolean := lp.current_user_role() = 'admin';
     v_minutes integer := (lp.setting('review.claim_minutes'))::integer;
     v_case    lp.reports;
 BEGIN
     -- The next case in queue order that nobody works: open, escalated, or claimed with an expired lease.
     -- SKIP LOCKED: concurrent moderators each get a different case, never wait for each other. Nobody works
-    -- a case against themselves or one they reported.
+    -- a case against themselves or one they reported; cases against staff go to admins only (a moderator may not
+    -- sanction staff: api.resolve_case).
     SELECT r.* INTO v_case FROM lp.reports AS r
      WHERE (r.status IN ('open', 'escalated') OR (r.status = 'in_review' AND r.claim_expires_at <= now()))
        AND r.reported_user_id IS DISTINCT FROM v_me
        AND NOT EXISTS (SELECT 1 FROM lp.report_filings AS f WHERE f.case_id = r.id AND f.reporter_id = v_me)
+       AND (v_admin OR NOT EXISTS (SELECT 1 FROM lp.users AS u
+                                    WHERE u.id = r.reported_user_id AND u.role::text IN ('moderator', 'admin')))
      ORDER BY r.priority_rank, r.priority_score DESC, r.due_at NULLS LAST, r.created_at, r.id
      LIMIT 1
        FOR UPDATE SKIP LOCKED;
@@ -30,6 +34,6 @@ BEGIN
     RETURN NEXT v_case;
 END
 $$;
-COMMENT ON FUNCTION api.claim_case() IS 'Moderators and admins: claims the next case of the review queue (critical first, then by score, due time, age) that nobody works (open, escalated, or an expired claim), with a lease of review.claim_minutes; concurrent callers never get the same case (FOR UPDATE SKIP LOCKED). Never a case against the caller or one they reported. Returns the case, or no row when the queue is empty. LP002 other roles. Audited (case.claim).';
+COMMENT ON FUNCTION api.claim_case() IS 'Moderators and admins: claims the next case of the review queue (critical first, then by score, due time, age) that nobody works (open, escalated, or an expired claim), with a lease of review.claim_minutes; concurrent callers never get the same case (FOR UPDATE SKIP LOCKED). Never a case against the caller or one they reported; cases against staff (moderators, admins) only for admins. Returns the case, or no row when the queue is empty. LP002 other roles. Audited (case.claim).';
 REVOKE ALL ON FUNCTION api.claim_case() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.claim_case() TO livepanty_app, livepanty_service;

@@ -7,7 +7,7 @@
 -- with a statement of reasons readable by the affected user (api.my_case_decisions), never the reporters.
 -- api.raise_flag: per category thresholds ignore / queue / act at once; resolutions feed detector precision.
 BEGIN;
-SELECT plan(142);
+SELECT plan(144);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.case_row(id)                    the case
@@ -386,14 +386,32 @@ SELECT is((SELECT q.detector_precision FROM api.review_queue() AS q
 SELECT tests.clear_authentication();
 
 -- == staff: only admins warn or sanction a moderator or admin (as api.sanction_user) ===========================
+CREATE FUNCTION tests.claim_all() RETURNS uuid[]
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_ids  uuid[] := '{}';
+    v_case uuid;
+BEGIN
+    LOOP
+        SELECT c.id INTO v_case FROM api.claim_case() AS c;
+        EXIT WHEN v_case IS NULL;
+        v_ids := v_ids || v_case;
+    END LOOP;
+    RETURN v_ids;
+END
+$$;
 SELECT tests.remember('c_staff', tests.report('vic', 'user', tests.user_id('max'), 'harassment'));
+SELECT tests.authenticate_as('mona');
+SELECT ok(NOT tests.id('c_staff') = ANY (tests.claim_all()), 'deny: a moderator claiming every case she can never gets one against staff');
+SELECT tests.clear_authentication();
 SELECT tests.claim(tests.id('c_staff'), 'mona');
 SELECT tests.authenticate_as('mona');
 SELECT * FROM tests.rejects(format($$SELECT api.resolve_case(%L, 'warn', 'f', 'r')$$, tests.id('c_staff')), 'LP002',
                             'deny: a moderator cannot warn another moderator through a case (LP002)');
 SELECT tests.clear_authentication();
-SELECT tests.claim(tests.id('c_staff'), 'adam');
+SELECT tests.expire_claim(tests.id('c_staff'));
 SELECT tests.authenticate_as('adam');
+SELECT is((SELECT id FROM api.claim_case()), tests.id('c_staff'), 'allow: an admin claims the case against a moderator');
 SELECT is((api.resolve_case(tests.id('c_staff'), 'warn', 'Rude to a viewer.', 'Staff conduct rule 1')).status::text, 'resolved',
           'allow: an admin warns a moderator');
 SELECT tests.clear_authentication();
