@@ -45,9 +45,9 @@ CREATE FUNCTION tests.kyc(p_username text, p_level text, p_status text, p_expire
     LANGUAGE sql AS $$
     INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, document_front_url,
                                       reviewed_at, expires_at, rejection_reason)
-    VALUES (tests.user_id(p_username), p_level::lp.kyc_level, p_status, 'passport', 'DE', 's3://kyc-docs/' || p_username || '.jpg',
-            CASE WHEN p_status <> 'pending' THEN now() END, p_expires_at,
-            CASE WHEN p_status = 'rejected' THEN 'blurry' END)
+    VALUES (tests.user_id(p_username), p_level::lp.kyc_level, p_status::lp.kyc_status, 'passport', 'DE', 's3://kyc-docs/' || p_username || '.jpg',
+            CASE WHEN p_status <> 'submitted' THEN now() END, p_expires_at,
+            CASE WHEN p_status = 'declined' THEN 'blurry' END)
     RETURNING id
 $$;
 -- Both return a TAP comment, so that a top-level SELECT prints nothing but TAP.
@@ -131,8 +131,8 @@ BEGIN
     PERFORM tests.create_user('ada', 'admin');
     PERFORM tests.remember('kyc_pia', tests.kyc('pia', 'identity', 'approved', now() + interval '1 year'));
     PERFORM tests.kyc('pete', 'identity', 'approved');
-    PERFORM tests.kyc('nokyc', 'identity', 'rejected');
-    PERFORM tests.kyc('nokyc', 'identity', 'pending');
+    PERFORM tests.kyc('nokyc', 'identity', 'declined');
+    PERFORM tests.kyc('nokyc', 'identity', 'submitted');
     PERFORM tests.kyc('expk', 'identity', 'approved', now() - interval '1 second');
     PERFORM tests.kyc('agek', 'age', 'approved');
     PERFORM tests.kyc('susi', 'identity', 'approved');
