@@ -345,7 +345,7 @@ def test_kyc_and_payout(eco: Economy, db_url: str) -> None:
         assert lapsed is not None
         assert lapsed.status == "expired"
         submitted = tx.submit_kyc(**KYC_DOCUMENT)
-        assert (submitted.status, submitted.level) == ("pending", "identity")
+        assert (submitted.status, submitted.level) == ("submitted", "identity")
         assert submitted.document_country == "DE"
     with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         assert [k.id for k in tx.list_pending_kyc()] == [submitted.id]
