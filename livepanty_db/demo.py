@@ -239,7 +239,8 @@ def _verify_identity(service: Client, app: Client, admin_id: UUID, paula: str) -
     _heading("paula verifies her identity (the KYC gate: no going live, tips or payouts without it)")
     with app.session(paula) as tx:
         kyc = tx.get_kyc_status()
-        if kyc is None or kyc.status not in ("approved", "submitted"):  # submitted: left by an interrupted run
+        # submitted: left by an interrupted run
+        if kyc is None or kyc.status not in ("approved", "submitted"):
             kyc = tx.submit_kyc(**KYC_DOCUMENT)
             print(f"paula submitted a verification ({kyc.document_type}, {kyc.document_country})")
     if kyc.status == "approved":
