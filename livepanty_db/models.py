@@ -295,6 +295,8 @@ class UserSummary:
     sanctions: list[str]
     #: Review cases against the user not closed yet (staff read them; 0 for other readers).
     open_cases: int
+    kyc_valid_until: datetime | None
+    kyc_gate: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,9 @@ BEGIN
         RETURN jsonb_populate_record(NULL::lp.payments, v_response);
     END IF;
 
+    -- Lock order (docs/ledger.md): the buyer's spend counter (lp.fraud_on_chargeback writes it after the
+    -- wallets) before the payment and the wallets, as the buyer's own tips take it.
+    PERFORM lp.lock_spend_counter(p.user_id) FROM lp.payments AS p WHERE p.id = p_payment_id;
     v_payment := lp.claw_back(p_payment_id, 'chargeback', v_reason);  -- locks it (LP003, LP004 unless completed)
 
     -- Fraud controls (lp.fraud_on_chargeback), pending review: a high-priority fraud case on the buyer in the

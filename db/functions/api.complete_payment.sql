@@ -20,6 +20,9 @@ BEGIN
         RETURN jsonb_populate_record(NULL::lp.payments, v_response);
     END IF;
 
+    -- Lock order (docs/ledger.md): the buyer's spend counter, written below for the fraud controls, before the
+    -- payment and the wallets, as the buyer's own tips take it (a buyer's id never changes: read unlocked).
+    PERFORM lp.lock_spend_counter(p.user_id) FROM lp.payments AS p WHERE p.id = p_payment_id;
     v_payment := lp.lock_payment(p_payment_id, ARRAY['pending'], 'completed');  -- LP003, LP004
     BEGIN
         UPDATE lp.payments AS p

@@ -23,7 +23,12 @@ SELECT u.id,
               ORDER BY 1)                 AS sanctions,
        -- review cases against the user not closed yet (RLS: only staff read them; others see 0)
        (SELECT count(*)::integer FROM lp.reports AS r
-         WHERE r.reported_user_id = u.id AND r.status IN ('open', 'in_review', 'escalated')) AS open_cases
+         WHERE r.reported_user_id = u.id AND r.status IN ('open', 'in_review', 'escalated')) AS open_cases,
+       -- the KYC gate (lp.kyc_refusal's cache): until when the identity verification counts, and its state
+       u.kyc_valid_until,
+       CASE WHEN u.kyc_valid_until IS NULL THEN 'unverified'
+            WHEN u.kyc_valid_until > now() THEN 'verified'
+            ELSE 'reverification_needed' END AS kyc_gate
   FROM lp.users AS u
   LEFT JOIN lp.wallets AS w ON w.user_id = u.id
   LEFT JOIN LATERAL (
@@ -44,5 +49,5 @@ SELECT u.id,
          ORDER BY (us.sanction_type = 'ban') DESC, us.ends_at DESC NULLS FIRST
          LIMIT 1) AS s ON true
  WHERE u.deleted_at IS NULL;
-COMMENT ON VIEW api.user_summary IS 'Active users with wallet balance (balance = main balance + credit shards, reserved, available = balance - reserved), latest KYC status, the blocking sanction (suspension or ban) in force every sanction type in force (sanctions) and the review cases against the user still open (open_cases, read by staff). security_invoker: each reader sees what RLS gives them: their own row; every user row for moderators and admins, but wallet and KYC columns only where the reader may see those rows (all for admins).';
+COMMENT ON VIEW api.user_summary IS 'Active users with wallet balance (balance = main balance + credit shards, reserved, available = balance - reserved), latest KYC status, the blocking sanction (suspension or ban) in force every sanction type in force (sanctions) and the review cases against the user still open (open_cases, read by staff), and the KYC gate: kyc_valid_until (NULL never verified, infinity no end) and kyc_gate (unverified, verified, reverification_needed). security_invoker: each reader sees what RLS gives them: their own row; every user row for moderators and admins, but wallet and KYC columns only where the reader may see those rows (all for admins).';
 GRANT SELECT ON api.user_summary TO livepanty_app, livepanty_service;

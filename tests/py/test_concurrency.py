@@ -46,6 +46,7 @@ EXPECTED_REFUSALS = {
     "LP110",  # capture larger than what is left of the hold
     "LP112",  # payout larger than what is payable
     "LP004",  # payment or payout no longer in the state the operation needs
+    "LP150",  # a chargeback's automated tip_block on the buyer, payout_hold on the performers it paid (fraud)
 }
 
 

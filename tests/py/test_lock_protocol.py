@@ -711,4 +711,11 @@ def test_a_clawback_does_not_take_an_issuance_shard_after_the_buyers_wallet(worl
         outcomes = {"tip": tipper.finish(), "clawback": clawback.finish()}
         outcomes.update({purchase.name: purchase.finish() for purchase in purchases})
         tally.record(outcomes)
+        # A chargeback blocks the buyer from tipping (fraud controls, pending review): lift it, so the next
+        # attempt's tip reaches the gate again.
+        world.db.execute(
+            "UPDATE lp.user_sanctions SET revoked_at = now(), revoke_reason = 'test: next attempt'"
+            " WHERE user_id = %s AND revoked_at IS NULL",
+            [buyer],
+        )
     tally.check(world)
