@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import time
 import uuid
@@ -371,7 +372,9 @@ def _drift(conn: psycopg.Connection[Any], dsn: str) -> list[Finding]:
     """Repeatable definitions in the database that differ from what the files here define."""
     try:
         with _scratch_database(conn, dsn) as scratch:
-            migrate.apply(scratch)
+            # yoyo prints the rows of any migration statement that returns some: keep stdout for the report.
+            with contextlib.redirect_stdout(io.StringIO()):
+                migrate.apply(scratch)
             with psycopg.connect(scratch) as other:
                 expected = _definitions(other)
     except (psycopg.Error, migrate.MigrationError) as exc:

@@ -253,7 +253,7 @@ STREAM_STATS = "SELECT * FROM api.stream_stats(p_stream_id => %(stream_id)s::uui
 USER_SUMMARY = """
 SELECT id, username, email, display_name, role, created_at, last_login_at, balance, reserved, available,
        currency, tokens_per_unit, kyc_status, kyc_reviewed_at, active_sanction, sanction_ends_at, sanctions,
-       open_cases
+       open_cases, kyc_valid_until, kyc_gate
   FROM api.user_summary
  ORDER BY created_at, id
 """
