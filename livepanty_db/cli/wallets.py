@@ -22,7 +22,8 @@ from livepanty_db.cli.common import (
     user_as_option,
 )
 from livepanty_db.cli.output import note
-from livepanty_db.models import Adjustment, LedgerEntry, Wallet
+from livepanty_db.cli.values import Vocabulary
+from livepanty_db.models import Adjustment, LedgerEntry, SpendingLimit, SpendingLimitStatus, Wallet
 
 WALLET_TABLE = [
     "user_id",
@@ -104,3 +105,40 @@ def adjust(ctx: click.Context, user: str, amount: int, reason: str, key: str | N
         adjustment = tx.adjust_balance(user_id=user_id, amount=amount, reason=reason, idempotency_key=key)
     emit_models([adjustment], Adjustment, ADJUSTMENT_TABLE)
     note(f"adjusted {user} by {adjustment.amount:+d} tokens (adjustment {adjustment.id})")
+
+
+@command.command("limits")
+@click.argument("user")
+@click.pass_context
+@catalogued_errors
+def limits(ctx: click.Context, user: str) -> None:
+    """USER's own spending limits as they stand now (username, e-mail or id): each period's cap, a pending
+    raise and what remains in the window (api.get_spending_limits, acting as USER, audited as support)."""
+    with acting(ctx, user) as tx:
+        rows = tx.get_spending_limits()
+    emit_models(rows, SpendingLimitStatus)
+
+
+@command.command("set-limit")
+@click.argument("user")
+@click.argument("period", type=Vocabulary("limit_period"))
+@click.argument("tokens", metavar="TOKENS|none")
+@click.pass_context
+@catalogued_errors
+def set_limit(ctx: click.Context, user: str, period: str, tokens: str) -> None:
+    """Set USER's cap for PERIOD to TOKENS, or remove it with `none`, on the user's request (the limit is the
+    user's own: api.set_spending_limit acting as USER, audited as support). Lowering applies at once; a raise
+    or removal waits limits.raise_cooldown_hours."""
+    if tokens.lower() == "none":
+        limit = None
+    else:
+        try:
+            limit = int(tokens)
+        except ValueError:
+            raise click.BadParameter(f"{tokens!r} is neither a number of tokens nor 'none'") from None
+    with acting(ctx, user) as tx:
+        row = tx.set_spending_limit(period, limit)
+    emit_models([row], SpendingLimit)
+    if row.pending_effective_at is not None:
+        when = f"{row.pending_effective_at:%Y-%m-%d %H:%M} UTC"
+        note(f"the change waits for the cooling-off period: in force from {when}")

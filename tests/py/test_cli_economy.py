@@ -685,3 +685,21 @@ def test_demo_runs_twice_on_a_fresh_database(db_url: str, capsys: pytest.Capture
         paid = conn.execute("SELECT count(*) FROM lp.payouts WHERE status = 'paid'").fetchone()
     assert paid == (2,)
     assert json.loads(ok(cli(db_url, "verify", fmt="json")).stdout)["violations"] == []
+
+
+def test_wallets_limits_view_and_set_for_a_user(economy: str) -> None:
+    assert j(economy, "wallets", "limits", "bob") == []
+    lowered = one(cli(economy, "wallets", "set-limit", "bob", "daily", "500", fmt="json"))
+    assert (lowered["period"], lowered["limit_tokens"]) == ("daily", 500)  # lowering applies at once
+    [daily] = j(economy, "wallets", "limits", "bob")
+    assert (daily["limit_tokens"], daily["spent"], daily["remaining"]) == (500, 0, 500)
+    raised = cli(economy, "wallets", "set-limit", "bob", "daily", "none", fmt="json")
+    assert one(raised)["pending_effective_at"] is not None  # a removal waits for the cooling-off period
+    assert "cooling-off" in raised.stderr
+    # The limit is the user's own: a tip over it is refused.
+    refused = cli(economy, "tips", "send", "--as", "bob", "--to", "alice", "--amount", "600")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error [LP105]: ")
+    bad = cli(economy, "wallets", "set-limit", "bob", "daily", "lots")
+    assert bad.exit_code == 2
+    assert cli(economy, "wallets", "set-limit", "bob", "hourly", "5").exit_code == 2
