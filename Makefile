@@ -13,12 +13,13 @@ APT_PACKAGES := postgresql-15 postgresql-contrib postgresql-15-pgtap postgresql-
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: help system-deps install install-dev lint test docs demo stop
+.PHONY: help system-deps install install-dev lint test docs generate demo stop
 
 help:
 	@echo "make demo    start the local cluster, migrate it and run the demo"
 	@echo "make test    ruff + the whole test suite (pgTAP and Python)"
 	@echo "make stop    stop the local cluster"
+	@echo "make docs    regenerate docs/cli.md;  make generate  regenerate the sync client from the async one"
 
 # apt packages, only those missing (plus python3-venv when the interpreter cannot make a venv).
 system-deps:
@@ -55,6 +56,10 @@ test: lint
 # Regenerate docs/cli.md from the command definitions (a test fails when it is stale).
 docs: install-dev
 	$(PY) tools/cli_reference.py
+
+# The sync client is generated from the async one (livepanty_db/client_async.py is the source).
+generate: install-dev
+	$(PY) tools/async_to_sync.py
 
 demo: install
 	$(LIVEPANTY_DB) local start

@@ -1,0 +1,1560 @@
+"""The asynchronous client: the one hand-written source of both clients.
+
+``tools/async_to_sync.py`` generates :mod:`livepanty_db.client_sync` from this file (run ``make generate``
+after a change; tests/py/test_generated_client.py fails while the generated file is stale). Write code
+here so that removing ``async``/``await`` and the Async prefixes gives the synchronous client; see the
+generator's docstring for the mapping. The design is described in :mod:`livepanty_db.client`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Self
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import RowFactory, class_row, scalar_row, tuple_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from livepanty_db import events, sql
+from livepanty_db._client_common import (
+    DEFAULT_LEASE,
+    MAX_POOL_SIZE,
+    POOL_TIMEOUT,
+    Id,
+    IpAddress,
+    T,
+    _connect_kwargs,
+    _erasure_entry,
+    _jsonb,
+    _login_outcome,
+    _password_change_outcome,
+    _refuse_aborted,
+    _role_statement,
+    _transaction_statement,
+)
+from livepanty_db.errors import LivepantyError, connection_failed, translate
+from livepanty_db.models import (
+    Adjustment,
+    AppealQueueEntry,
+    Authenticated,
+    Bundle,
+    CaseDecision,
+    DetectorPrecision,
+    EarningsSummary,
+    Erasure,
+    ErasureReplay,
+    FraudLimit,
+    GoalSettlement,
+    Hold,
+    HoldCapture,
+    KycRecord,
+    KycVerification,
+    KycWebhookEvent,
+    LedgerChunk,
+    LedgerEntry,
+    LedgerTotals,
+    LedgerViolation,
+    LoginResult,
+    ModerationFlag,
+    MySanction,
+    OutboxMessage,
+    PasswordChangeResult,
+    Payment,
+    Payout,
+    PerformerBlock,
+    PerformerTopTipper,
+    Preferences,
+    PublicProfile,
+    ReportFiling,
+    ReviewCase,
+    ReviewQueueEntry,
+    Sanction,
+    SanctionAppeal,
+    Session,
+    SessionInfo,
+    Setting,
+    Show,
+    ShowBilling,
+    ShowParticipant,
+    ShowPrice,
+    SpendingLimit,
+    SpendingLimitStatus,
+    Stream,
+    StreamConsent,
+    StreamEvent,
+    StreamGoal,
+    StreamListing,
+    StreamShow,
+    StreamStart,
+    StreamStats,
+    StreamSummary,
+    StreamViewer,
+    Tip,
+    TipGoal,
+    TipListing,
+    TipMenuItem,
+    TipOutcome,
+    TipRequest,
+    TopTipper,
+    UserAccount,
+    UserSummary,
+    Viewing,
+    Wallet,
+)
+
+__all__ = ["AsyncClient", "AsyncTransaction"]
+
+
+class _AsyncApi:
+    """The API methods, written once for :class:`AsyncTransaction` and :class:`AsyncClient` (``_fetch``)."""
+
+    async def _fetch(
+        self, query: Any, params: Mapping[str, Any] | None, row_factory: RowFactory[T]
+    ) -> list[T]:
+        raise NotImplementedError
+
+    async def _one(self, query: Any, params: Mapping[str, Any] | None, row_factory: RowFactory[T]) -> T:
+        return (await self._fetch(query, params, row_factory))[0]
+
+    async def _optional(
+        self, query: Any, params: Mapping[str, Any] | None, row_factory: RowFactory[T]
+    ) -> T | None:
+        rows = await self._fetch(query, params, row_factory)
+        return rows[0] if rows else None
+
+    # --- identity and sessions ------------------------------------------------------------------------------
+
+    async def register_user(
+        self,
+        *,
+        email: str,
+        username: str,
+        password: str,
+        date_of_birth: date | str,
+        role: str = "viewer",
+        display_name: str | None = None,
+        country_code: str | None = None,
+        ip_address: IpAddress | None = None,
+    ) -> UserAccount:
+        """Register a viewer or performer (``api.register_user``)."""
+        params = {
+            "email": email,
+            "username": username,
+            "password": password,
+            "date_of_birth": date_of_birth,
+            "role": role,
+            "display_name": display_name,
+            "country_code": country_code,
+            "ip_address": ip_address,
+        }
+        return await self._one(sql.REGISTER_USER, params, class_row(UserAccount))
+
+    async def create_admin(
+        self,
+        *,
+        email: str,
+        username: str,
+        password: str,
+        date_of_birth: date | str,
+        display_name: str | None = None,
+    ) -> UserAccount:
+        """Create an admin account (``api.create_admin``; needs ``livepanty_service`` or a superuser)."""
+        params = {
+            "email": email,
+            "username": username,
+            "password": password,
+            "date_of_birth": date_of_birth,
+            "display_name": display_name,
+        }
+        return await self._one(sql.CREATE_ADMIN, params, class_row(UserAccount))
+
+    async def login(
+        self,
+        login: str,
+        password: str,
+        *,
+        ip_address: IpAddress | None = None,
+        user_agent: str | None = None,
+        device_info: Mapping[str, Any] | None = None,
+        ttl: timedelta | None = None,
+    ) -> Session:
+        """Log in by e-mail or username (``api.login``): a :class:`Session` with the token (shown only here).
+
+        Raises ``InvalidCredentials`` (LP020) or ``AccountSanctioned`` (LP022) for refused logins; the failure
+        counter and audit record are committed all the same when called on the client.
+        """
+        params = {
+            "login": login,
+            "password": password,
+            "ip_address": ip_address,
+            "user_agent": user_agent,
+            "device_info": _jsonb(device_info),
+            "ttl": ttl,
+        }
+        return _login_outcome(await self._one(sql.LOGIN, params, class_row(LoginResult)))
+
+    async def authenticate(self, token: str) -> Authenticated:
+        """Validate a session token (``api.authenticate``); inside a transaction its user then acts."""
+        return await self._one(sql.AUTHENTICATE, {"token": token}, class_row(Authenticated))
+
+    async def act_as(self, user_id: Id, reason: str) -> Authenticated:
+        """Back office (``livepanty_service``): ``user_id`` acts, audited with ``reason`` (``api.act_as``).
+
+        Inside a transaction the user then acts; :meth:`Client.acting_as` is the usual way in."""
+        return await self._one(sql.ACT_AS, {"user_id": user_id, "reason": reason}, class_row(Authenticated))
+
+    async def current_user_id(self) -> UUID | None:
+        """The platform user acting in the transaction, or None (``api.current_user_id``)."""
+        return await self._one(sql.CURRENT_USER_ID, None, scalar_row)
+
+    async def list_sessions(
+        self, user_id: Id | None = None, *, include_ended: bool = False
+    ) -> list[SessionInfo]:
+        """The acting user's sessions (admins: ``user_id``'s), newest first (``api.list_sessions``)."""
+        params = {"user_id": user_id, "include_ended": include_ended}
+        return await self._fetch(sql.LIST_SESSIONS, params, class_row(SessionInfo))
+
+    async def revoke_session(self, session_id: Id | None = None) -> SessionInfo:
+        """Revoke one session; default the current one, i.e. log out (``api.revoke_session``)."""
+        return await self._one(sql.REVOKE_SESSION, {"session_id": session_id}, class_row(SessionInfo))
+
+    async def revoke_all_sessions(self, user_id: Id | None = None, *, keep_current: bool = False) -> int:
+        """Revoke every live session of the acting user (admins: of ``user_id``); returns how many."""
+        params = {"user_id": user_id, "keep_current": keep_current}
+        return await self._one(sql.REVOKE_ALL_SESSIONS, params, scalar_row)
+
+    async def change_password(
+        self, current_password: str, new_password: str, *, ip_address: IpAddress | None = None
+    ) -> int:
+        """Change the acting user's password; returns how many other sessions were revoked.
+
+        A wrong current password raises ``InvalidCredentials`` (LP020), reported in-band by the API so that
+        it counts towards the lockout: called on the client, that count is committed first.
+        """
+        params = {
+            "current_password": current_password,
+            "new_password": new_password,
+            "ip_address": ip_address,
+        }
+        result = await self._one(sql.CHANGE_PASSWORD, params, class_row(PasswordChangeResult))
+        return _password_change_outcome(result)
+
+    async def request_password_reset(self, email: str, *, ip_address: IpAddress | None = None) -> None:
+        """Queue a reset e-mail for the account with this address (``api.request_password_reset``).
+
+        Returns nothing, the same for an unknown address: tell the user "if this address has an account, an
+        e-mail is on its way". The token goes to the mailer only (:meth:`claim_messages`).
+        """
+        params = {"email": email, "ip_address": ip_address}
+        await self._one(sql.REQUEST_PASSWORD_RESET, params, scalar_row)
+
+    async def reset_password(
+        self, token: str, new_password: str, *, ip_address: IpAddress | None = None
+    ) -> UUID:
+        """Set a new password with a reset token; returns the user id (``api.reset_password``)."""
+        params = {"token": token, "new_password": new_password, "ip_address": ip_address}
+        return await self._one(sql.RESET_PASSWORD, params, scalar_row)
+
+    # --- preferences ----------------------------------------------------------------------------------------
+
+    async def get_preferences(self) -> Preferences:
+        """The acting user's preferences (``api.get_preferences``)."""
+        return await self._one(sql.GET_PREFERENCES, None, class_row(Preferences))
+
+    async def update_preferences(
+        self,
+        *,
+        language: str | None = None,
+        timezone: str | None = None,
+        theme: str | None = None,
+        email_notifications: bool | None = None,
+        push_notifications: bool | None = None,
+        tip_notifications: bool | None = None,
+        marketing_emails: bool | None = None,
+        show_online_status: bool | None = None,
+        content_filter: str | None = None,
+    ) -> Preferences:
+        """Update the acting user's preferences; None leaves a field unchanged."""
+        params = {
+            "language": language,
+            "timezone": timezone,
+            "theme": theme,
+            "email_notifications": email_notifications,
+            "push_notifications": push_notifications,
+            "tip_notifications": tip_notifications,
+            "marketing_emails": marketing_emails,
+            "show_online_status": show_online_status,
+            "content_filter": content_filter,
+        }
+        return await self._one(sql.UPDATE_PREFERENCES, params, class_row(Preferences))
+
+    # --- users (staff) --------------------------------------------------------------------------------------
+
+    async def get_user(self, user_id: Id | None = None) -> UserAccount:
+        """The acting user's account, or (moderators, admins) anyone's (``api.get_user``)."""
+        return await self._one(sql.GET_USER, {"user_id": user_id}, class_row(UserAccount))
+
+    async def find_user(self, login: str) -> UserAccount:
+        """Moderators and admins: the active user with this e-mail or username (``api.find_user``)."""
+        return await self._one(sql.FIND_USER, {"login": login}, class_row(UserAccount))
+
+    async def list_users(
+        self,
+        *,
+        role: str | None = None,
+        after: Id | None = None,
+        limit: int = 50,
+        include_deleted: bool = False,
+    ) -> list[UserAccount]:
+        """Moderators and admins: users in registration order; ``after`` = last id of the previous page."""
+        params = {"role": role, "after": after, "limit": limit, "include_deleted": include_deleted}
+        return await self._fetch(sql.LIST_USERS, params, class_row(UserAccount))
+
+    async def set_user_role(self, user_id: Id, role: str) -> UserAccount:
+        """Admins: change a user's platform role (``api.set_user_role``)."""
+        return await self._one(sql.SET_USER_ROLE, {"user_id": user_id, "role": role}, class_row(UserAccount))
+
+    async def delete_user(self, user_id: Id | None = None, *, reason: str | None = None) -> UserAccount:
+        """Soft-delete the acting user, or (admins) any user (``api.delete_user``)."""
+        return await self._one(
+            sql.DELETE_USER, {"user_id": user_id, "reason": reason}, class_row(UserAccount)
+        )
+
+    async def unlock_user(self, user_id: Id, reason: str) -> UserAccount:
+        """Admins: lift the lockout of an account too many failed logins locked (``api.unlock_user``)."""
+        return await self._one(
+            sql.UNLOCK_USER, {"user_id": user_id, "reason": reason}, class_row(UserAccount)
+        )
+
+    # --- privacy: erasure and retention ---------------------------------------------------------------------
+
+    async def request_erasure(self, *, reason: str | None = None) -> Erasure:
+        """The acting user's own erasure, through a session opened by a recent login
+        (``api.request_erasure``); ``retained`` of the result says what is kept, until when and why."""
+        return await self._one(sql.REQUEST_ERASURE, {"reason": reason}, class_row(Erasure))
+
+    async def erase_user(self, user_id: Id, reason: str) -> Erasure:
+        """Admins and compliance officers: erase a user's personal data (``api.erase_user``)."""
+        return await self._one(sql.ERASE_USER, {"user_id": user_id, "reason": reason}, class_row(Erasure))
+
+    async def list_erasures(self, *, after: Id | None = None, limit: int = 1000) -> list[Erasure]:
+        """Service role: the erasure log in id order, ``limit`` rows after ``after``."""
+        return await self._fetch(sql.LIST_ERASURES, {"after": after, "limit": limit}, class_row(Erasure))
+
+    async def replay_erasure(self, entry: Erasure | Mapping[str, Any]) -> ErasureReplay:
+        """Service role: re-apply one exported erasure after restoring an older backup."""
+        return await self._one(sql.REPLAY_ERASURE, {"entry": _erasure_entry(entry)}, class_row(ErasureReplay))
+
+    async def purge_personal_data(self, category: str, *, limit: int = 1000) -> int:
+        """Service role: one retention purge batch of ``category``; repeat until it returns < ``limit``."""
+        return await self._one(sql.PURGE_PERSONAL_DATA, {"category": category, "limit": limit}, scalar_row)
+
+    # --- moderation -----------------------------------------------------------------------------------------
+
+    async def sanction_user(
+        self,
+        user_id: Id,
+        sanction_type: str,
+        reason: str,
+        *,
+        ends_at: datetime | None = None,
+        report_id: Id | None = None,
+        review_on_expiry: bool = False,
+    ) -> Sanction:
+        """Moderators and admins: warning, mute, tip_block, stream_block, payout_hold, suspension (needs
+        ``ends_at``; ``review_on_expiry`` sends the account back to review when it ends) or ban
+        (``api.sanction_user``)."""
+        params = {
+            "user_id": user_id,
+            "type": sanction_type,
+            "reason": reason,
+            "ends_at": ends_at,
+            "report_id": report_id,
+            "review_on_expiry": review_on_expiry,
+        }
+        return await self._one(sql.SANCTION_USER, params, class_row(Sanction))
+
+    async def revoke_sanction(self, sanction_id: Id, reason: str) -> Sanction:
+        """Moderators and admins: lift a sanction early (``api.revoke_sanction``)."""
+        params = {"sanction_id": sanction_id, "reason": reason}
+        return await self._one(sql.REVOKE_SANCTION, params, class_row(Sanction))
+
+    async def my_sanctions(self, include_past: bool = False) -> list[MySanction]:
+        """The acting user's sanctions, newest first, with what each forbids and its appeal
+        (``api.my_sanctions``); by default those in force, still to start or with an appeal pending."""
+        return await self._fetch(sql.MY_SANCTIONS, {"include_past": include_past}, class_row(MySanction))
+
+    async def expire_sanctions(self, limit: int = 100) -> int:
+        """Service role job: ended review_on_expiry suspensions go back to the review queue, each once
+        (``api.expire_sanctions``); returns how many it handled."""
+        return await self._one(sql.EXPIRE_SANCTIONS, {"limit": limit}, scalar_row)
+
+    async def appeal_sanction(self, sanction_id: Id, statement: str) -> SanctionAppeal:
+        """The sanctioned user appeals one of their sanctions, once, within ``appeals.window_days``
+        (``api.appeal_sanction``): ``AlreadyAppealed`` (LP152), ``AppealWindowClosed`` (LP151)."""
+        params = {"sanction_id": sanction_id, "statement": statement}
+        return await self._one(sql.APPEAL_SANCTION, params, class_row(SanctionAppeal))
+
+    async def decide_appeal(self, appeal_id: Id, granted: bool, reasons: str) -> SanctionAppeal:
+        """A moderator or admin other than the sanction's issuer decides an appeal with reasons
+        (``api.decide_appeal``): granted lifts the sanction, denied keeps it."""
+        params = {"appeal_id": appeal_id, "granted": granted, "reasons": reasons}
+        return await self._one(sql.DECIDE_APPEAL, params, class_row(SanctionAppeal))
+
+    async def list_appeals(
+        self, status: str | None = "pending", *, limit: int = 50
+    ) -> list[AppealQueueEntry]:
+        """Moderators and admins: the appeals queue, oldest first (``api.list_appeals``; ``status`` None:
+        all), each with ``may_decide`` for the reader."""
+        params = {"status": status, "limit": limit}
+        return await self._fetch(sql.LIST_APPEALS, params, class_row(AppealQueueEntry))
+
+    # --- review queue: reports and automated flags ----------------------------------------------------------
+
+    async def report(
+        self, target_type: str, target_id: Id, reason: str, description: str | None = None
+    ) -> ReportFiling:
+        """Any user reports a user, stream, tip message or profile (``api.report``); merged into the open case
+        of that target and reason. ``CannotReportSelf`` (LP140), ``AlreadyReported`` (LP141)."""
+        params = {
+            "target_type": target_type, "target_id": target_id, "reason": reason, "description": description,
+        }  # fmt: skip
+        return await self._one(sql.REPORT, params, class_row(ReportFiling))
+
+    async def claim_case(self) -> ReviewCase | None:
+        """Moderators and admins: claim the next case of the queue with a lease (``api.claim_case``, SKIP
+        LOCKED); None when the queue is empty."""
+        return await self._optional(sql.CLAIM_CASE, None, class_row(ReviewCase))
+
+    async def extend_case_claim(self, case_id: Id) -> ReviewCase:
+        """Renew the caller's running claim (``api.extend_case_claim``): ``CaseClaimedByOther`` (LP142),
+        ``CaseNotClaimed`` (LP143)."""
+        return await self._one(sql.EXTEND_CASE_CLAIM, {"case_id": case_id}, class_row(ReviewCase))
+
+    async def release_case(self, case_id: Id) -> ReviewCase:
+        """Give a claimed case back to the queue (``api.release_case``)."""
+        return await self._one(sql.RELEASE_CASE, {"case_id": case_id}, class_row(ReviewCase))
+
+    async def resolve_case(
+        self,
+        case_id: Id,
+        action: str,
+        facts: str,
+        rule: str,
+        sanction_type: str | None = None,
+        sanction_ends_at: datetime | None = None,
+    ) -> ReviewCase:
+        """The claimant resolves a case with a statement of reasons (``api.resolve_case``): dismiss, warn,
+        remove_content, end_stream or sanction (``sanction_type``, ``sanction_ends_at``)."""
+        params = {
+            "case_id": case_id, "action": action, "facts": facts, "rule": rule,
+            "sanction_type": sanction_type, "sanction_ends_at": sanction_ends_at,
+        }  # fmt: skip
+        return await self._one(sql.RESOLVE_CASE, params, class_row(ReviewCase))
+
+    async def review_queue(
+        self,
+        status: str | None = None,
+        overdue_only: bool = False,
+        reason: str | None = None,
+        source: str | None = None,
+        after: Id | None = None,
+        *,
+        limit: int = 50,
+    ) -> list[ReviewQueueEntry]:
+        """Moderators and admins: the queue in claim order, keyset paginated (``after``: the last case id
+        of the previous page), with what is overdue (``api.review_queue``)."""
+        params = {
+            "status": status, "overdue_only": overdue_only, "reason": reason, "source": source,
+            "after": after, "limit": limit,
+        }  # fmt: skip
+        return await self._fetch(sql.REVIEW_QUEUE, params, class_row(ReviewQueueEntry))
+
+    async def my_case_decisions(self, limit: int = 50) -> list[CaseDecision]:
+        """The decisions about the acting user with their statements of reasons
+        (``api.my_case_decisions``)."""
+        return await self._fetch(sql.MY_CASE_DECISIONS, {"limit": limit}, class_row(CaseDecision))
+
+    async def escalate_cases(self, limit: int = 100) -> int:
+        """Service role job: escalate cases close to or past due (``api.escalate_cases``); returns how
+        many."""
+        return await self._one(sql.ESCALATE_CASES, {"limit": limit}, scalar_row)
+
+    async def raise_flag(
+        self,
+        detector: str,
+        category: str,
+        confidence: float | Decimal,
+        content_type: str,
+        content_ref: str | None = None,
+        stream_id: Id | None = None,
+        user_id: Id | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> ModerationFlag:
+        """Service role (detectors): record an automated detection; by the category thresholds it is ignored,
+        queued or acted upon at once (``api.raise_flag``)."""
+        params = {
+            "detector": detector, "category": category, "confidence": confidence,
+            "content_type": content_type,
+            "content_ref": content_ref, "stream_id": stream_id, "user_id": user_id,
+            "details": Jsonb(dict(details or {})),
+        }  # fmt: skip
+        return await self._one(sql.RAISE_FLAG, params, class_row(ModerationFlag))
+
+    async def detector_precision(self) -> list[DetectorPrecision]:
+        """Moderators and admins: each detector's confirmed and dismissed flags and precision
+        (``api.detector_precision``)."""
+        return await self._fetch(sql.DETECTOR_PRECISION, None, class_row(DetectorPrecision))
+
+    # --- settings -------------------------------------------------------------------------------------------
+
+    async def list_settings(self) -> list[Setting]:
+        """Admins: every runtime setting (``api.list_settings``)."""
+        return await self._fetch(sql.LIST_SETTINGS, None, class_row(Setting))
+
+    async def set_setting(self, key: str, value: Any) -> Setting:
+        """Admins: change a runtime setting; ``value`` is any JSON value (``api.set_setting``)."""
+        return await self._one(sql.SET_SETTING, {"key": key, "value": Jsonb(value)}, class_row(Setting))
+
+    # --- public reads ---------------------------------------------------------------------------------------
+
+    async def public_profile(self, user_id: Id) -> PublicProfile | None:
+        """The public face of an active user, or None (``api.public_profile``)."""
+        return await self._optional(sql.PUBLIC_PROFILE, {"user_id": user_id}, class_row(PublicProfile))
+
+    async def stream_stats(self, stream_id: Id) -> StreamStats | None:
+        """Aggregate statistics of a stream that is not deleted, or None (``api.stream_stats``)."""
+        return await self._optional(sql.STREAM_STATS, {"stream_id": stream_id}, class_row(StreamStats))
+
+    async def user_summary(self) -> list[UserSummary]:
+        """The rows of ``api.user_summary`` this reader may see (RLS), in registration order."""
+        return await self._fetch(sql.USER_SUMMARY, None, class_row(UserSummary))
+
+    async def stream_summary(self) -> list[StreamSummary]:
+        """The rows of ``api.stream_summary`` this reader may see (RLS), latest first."""
+        return await self._fetch(sql.STREAM_SUMMARY, None, class_row(StreamSummary))
+
+    # --- token economy: tips --------------------------------------------------------------------------------
+
+    async def tip(
+        self,
+        recipient_id: Id,
+        amount: int,
+        *,
+        idempotency_key: str,
+        stream_id: Id | None = None,
+        message: str | None = None,
+        is_anonymous: bool = False,
+        menu_item_id: Id | None = None,
+    ) -> Tip:
+        """The acting user tips a performer ``amount`` tokens (``api.tip``); the platform fee is split off.
+
+        A retry with the same ``idempotency_key`` returns the original tip (``IdempotencyConflict`` if the
+        arguments differ). ``InsufficientFunds``, ``SelfPayment``, ``RecipientNotPerformer``,
+        ``AmountOutOfRange``, ``StreamNotLive``, ``SpendingLimitExceeded``, ``WalletInDebt``,
+        ``RecipientSanctioned`` ...: see docs/errors.md. With ``menu_item_id`` (an item of the recipient's
+        menu) ``amount`` is its price: ``MenuItemUnavailable`` (inactive), ``MenuPriceMismatch`` (the detail
+        says the price). A tip naming a live stream counts toward its active goal; toward a refund_if_missed
+        goal it waits in escrow (``status`` escrowed) until :meth:`settle_tip_goals`.
+        """
+        params = {
+            "recipient_id": recipient_id,
+            "amount": amount,
+            "idempotency_key": idempotency_key,
+            "stream_id": stream_id,
+            "message": message,
+            "is_anonymous": is_anonymous,
+            "menu_item_id": menu_item_id,
+        }
+        return await self._one(sql.TIP, params, class_row(Tip))
+
+    async def tip_many(self, tips: Sequence[TipRequest]) -> list[TipOutcome]:
+        """Many tips of many senders in one call (``api.tip_many``), each authenticated by its own session
+        token: one :class:`TipOutcome` per tip, in order. A refused tip changes nothing and does not fail the
+        others; ``SendAlone`` (LP114) asks for :meth:`tip` instead.
+        :class:`livepanty_db.batcher.AsyncTipBatcher` coalesces concurrent single tips into such calls."""
+        params = {"tips": Jsonb([t.as_json() for t in tips])}
+        return await self._fetch(sql.TIP_MANY, params, class_row(TipOutcome))
+
+    async def list_tips(
+        self, as_: str = "sender", *, user_id: Id | None = None, after: Id | None = None, limit: int = 50
+    ) -> list[TipListing]:
+        """Tips the acting user sent (``as_="sender"``) or received (``"recipient"``), newest first.
+
+        Admins may name ``user_id``. An anonymous sender is None except for the sender and admins. Keyset
+        pagination: ``after`` = the last id of the previous page.
+        """
+        params = {"as": as_, "user_id": user_id, "after": after, "limit": limit}
+        return await self._fetch(sql.LIST_TIPS, params, class_row(TipListing))
+
+    # --- token economy: holds -------------------------------------------------------------------------------
+
+    async def place_hold(
+        self,
+        payee_id: Id,
+        amount: int,
+        *,
+        idempotency_key: str,
+        purpose: str = "private_show",
+        expires_in: timedelta | None = None,
+        stream_id: Id | None = None,
+    ) -> Hold:
+        """Reserve ``amount`` of the acting user's available tokens for a performer (``api.place_hold``).
+
+        ``expires_in`` defaults to (and may not exceed) ``holds.max_minutes``. Idempotent per holder and key.
+        """
+        params = {
+            "payee_id": payee_id,
+            "amount": amount,
+            "idempotency_key": idempotency_key,
+            "purpose": purpose,
+            "expires_in": expires_in,
+            "stream_id": stream_id,
+        }
+        return await self._one(sql.PLACE_HOLD, params, class_row(Hold))
+
+    async def capture_hold(self, hold_id: Id, amount: int, *, idempotency_key: str) -> HoldCapture:
+        """The payee (or the service role, nobody acting) takes ``amount`` of an open hold.
+
+        The fee split applies. ``CaptureExceedsHold`` beyond what remains, ``HoldNotOpen`` once it is closed.
+        Idempotent per hold and key.
+        """
+        params = {"hold_id": hold_id, "amount": amount, "idempotency_key": idempotency_key}
+        return await self._one(sql.CAPTURE_HOLD, params, class_row(HoldCapture))
+
+    async def release_hold(self, hold_id: Id, *, idempotency_key: str) -> Hold:
+        """The holder or payee (or the service role) ends an open hold; the rest becomes available again."""
+        params = {"hold_id": hold_id, "idempotency_key": idempotency_key}
+        return await self._one(sql.RELEASE_HOLD, params, class_row(Hold))
+
+    async def get_hold(self, hold_id: Id) -> Hold:
+        """One hold (holder, payee, admin or service role); an overdue open hold is expired on the way."""
+        return await self._one(sql.GET_HOLD, {"hold_id": hold_id}, class_row(Hold))
+
+    async def list_holds(
+        self,
+        as_: str = "holder",
+        *,
+        status: str | None = None,
+        after: Id | None = None,
+        limit: int = 50,
+    ) -> list[Hold]:
+        """The acting user's holds as ``"holder"`` or ``"payee"``, newest first; ``after``: see list_tips."""
+        params = {"as": as_, "status": status, "after": after, "limit": limit}
+        return await self._fetch(sql.LIST_HOLDS, params, class_row(Hold))
+
+    async def expire_holds(self, limit: int = 1000) -> int:
+        """Service role job: expire up to ``limit`` overdue open holds; returns how many expired."""
+        return await self._one(sql.EXPIRE_HOLDS, {"limit": limit}, scalar_row)
+
+    # --- token economy: spending limits ---------------------------------------------------------------------
+
+    async def set_spending_limit(self, period: str, limit_tokens: int | None) -> SpendingLimit:
+        """Cap the acting user's own spending per ``"daily"``, ``"weekly"`` or ``"monthly"`` period.
+
+        ``None`` removes the cap. Lowering applies at once; raising or removing waits
+        ``limits.raise_cooldown_hours`` (the pending fields).
+        """
+        params = {"period": period, "limit_tokens": limit_tokens}
+        return await self._one(sql.SET_SPENDING_LIMIT, params, class_row(SpendingLimit))
+
+    async def get_spending_limits(self) -> list[SpendingLimitStatus]:
+        """The acting user's spending limits as they stand now, with what remains in each window."""
+        return await self._fetch(sql.GET_SPENDING_LIMITS, None, class_row(SpendingLimitStatus))
+
+    async def get_fraud_limits(self, user_id: Id | None = None) -> list[FraudLimit]:
+        """The fraud controls on the acting user's money (``tip`` and ``purchase`` rows); another user's for
+        moderators and admins (``api.get_fraud_limits``)."""
+        return await self._fetch(sql.GET_FRAUD_LIMITS, {"user_id": user_id}, class_row(FraudLimit))
+
+    # --- token economy: bundles and payments ----------------------------------------------------------------
+
+    async def list_bundles(self) -> list[Bundle]:
+        """The token bundles on sale (admins: all of them), smallest first (``api.list_bundles``)."""
+        return await self._fetch(sql.LIST_BUNDLES, None, class_row(Bundle))
+
+    async def set_bundle(
+        self, code: str, tokens: int, price_minor: int, *, currency: str = "USD", active: bool = True
+    ) -> Bundle:
+        """Admins: create or change a token bundle (price in minor units of ``currency``; audited)."""
+        params = {
+            "code": code,
+            "tokens": tokens,
+            "price_minor": price_minor,
+            "currency": currency,
+            "active": active,
+        }
+        return await self._one(sql.SET_BUNDLE, params, class_row(Bundle))
+
+    async def create_payment(self, bundle_code: str, provider: str, *, idempotency_key: str) -> Payment:
+        """The acting user starts buying a bundle: a pending payment (``api.create_payment``; idempotent)."""
+        params = {"bundle_code": bundle_code, "provider": provider, "idempotency_key": idempotency_key}
+        return await self._one(sql.CREATE_PAYMENT, params, class_row(Payment))
+
+    async def complete_payment(
+        self, payment_id: Id, provider_reference: str, *, idempotency_key: str
+    ) -> Payment:
+        """Service role: the provider confirmed a pending payment; its tokens are credited to the buyer."""
+        params = {
+            "payment_id": payment_id,
+            "provider_reference": provider_reference,
+            "idempotency_key": idempotency_key,
+        }
+        return await self._one(sql.COMPLETE_PAYMENT, params, class_row(Payment))
+
+    async def fail_payment(
+        self, payment_id: Id, reason: str | None = None, *, idempotency_key: str
+    ) -> Payment:
+        """Service role: the provider declined a pending payment; no token moves (``api.fail_payment``)."""
+        params = {"payment_id": payment_id, "reason": reason, "idempotency_key": idempotency_key}
+        return await self._one(sql.FAIL_PAYMENT, params, class_row(Payment))
+
+    async def refund_payment(self, payment_id: Id, reason: str, *, idempotency_key: str) -> Payment:
+        """Service role: refund a completed payment (spent tokens follow ``refunds.shortfall_policy``)."""
+        params = {"payment_id": payment_id, "reason": reason, "idempotency_key": idempotency_key}
+        return await self._one(sql.REFUND_PAYMENT, params, class_row(Payment))
+
+    async def chargeback_payment(self, payment_id: Id, reason: str, *, idempotency_key: str) -> Payment:
+        """Service role: record a chargeback (clawed back like a refund; the buyer is flagged for review)."""
+        params = {"payment_id": payment_id, "reason": reason, "idempotency_key": idempotency_key}
+        return await self._one(sql.CHARGEBACK_PAYMENT, params, class_row(Payment))
+
+    async def get_payment(self, payment_id: Id) -> Payment:
+        """One payment: the buyer's own, or any for admins (``api.get_payment``)."""
+        return await self._one(sql.GET_PAYMENT, {"payment_id": payment_id}, class_row(Payment))
+
+    async def list_payments(
+        self,
+        *,
+        user_id: Id | None = None,
+        status: str | None = None,
+        after: Id | None = None,
+        limit: int = 50,
+    ) -> list[Payment]:
+        """Payments newest first: the acting user's; admins any user's or (``user_id`` None) everyone's."""
+        params = {"user_id": user_id, "status": status, "after": after, "limit": limit}
+        return await self._fetch(sql.LIST_PAYMENTS, params, class_row(Payment))
+
+    # --- token economy: adjustments -------------------------------------------------------------------------
+
+    async def adjust_balance(
+        self, user_id: Id, amount: int, reason: str, *, idempotency_key: str
+    ) -> Adjustment:
+        """Admins: a correcting transfer (positive credits the user), with a mandatory reason; audited."""
+        params = {"user_id": user_id, "amount": amount, "reason": reason, "idempotency_key": idempotency_key}
+        return await self._one(sql.ADJUST_BALANCE, params, class_row(Adjustment))
+
+    # --- token economy: identity verification (KYC) ---------------------------------------------------------
+
+    async def submit_kyc(
+        self,
+        *,
+        document_type: str,
+        document_country: str,
+        document_front_url: str,
+        level: str = "identity",
+        document_back_url: str | None = None,
+        selfie_url: str | None = None,
+        provider: str = "manual",
+        provider_reference: str | None = None,
+        legal_name: str | None = None,
+        aliases: Sequence[str] | None = None,
+    ) -> KycVerification:
+        """The acting user submits a verification (document images as ``s3://bucket/key`` locations; the
+        legal name is encrypted in the database and never returned; ``aliases`` are stage names)."""
+        params = {
+            "level": level,
+            "document_type": document_type,
+            "document_country": document_country,
+            "document_front_url": document_front_url,
+            "document_back_url": document_back_url,
+            "selfie_url": selfie_url,
+            "provider": provider,
+            "provider_reference": provider_reference,
+            "legal_name": legal_name,
+            "aliases": None if aliases is None else list(aliases),
+        }
+        return await self._one(sql.SUBMIT_KYC, params, class_row(KycVerification))
+
+    async def approve_kyc(
+        self,
+        verification_id: Id,
+        *,
+        expires_at: datetime | None = None,
+        verified_date_of_birth: date | str | None = None,
+    ) -> KycVerification:
+        """Admins: approve a pending verification, optionally until ``expires_at`` (``api.approve_kyc``)."""
+        params = {
+            "verification_id": verification_id,
+            "expires_at": expires_at,
+            "verified_date_of_birth": verified_date_of_birth,
+        }
+        return await self._one(sql.APPROVE_KYC, params, class_row(KycVerification))
+
+    async def reject_kyc(self, verification_id: Id, reason: str) -> KycVerification:
+        """Admins: reject a pending verification with a reason (``api.reject_kyc``)."""
+        params = {"verification_id": verification_id, "reason": reason}
+        return await self._one(sql.REJECT_KYC, params, class_row(KycVerification))
+
+    async def get_kyc_status(self, user_id: Id | None = None) -> KycVerification | None:
+        """The latest verification of the acting user (admins: ``user_id``'s), or None if there is none."""
+        return await self._optional(sql.GET_KYC_STATUS, {"user_id": user_id}, class_row(KycVerification))
+
+    async def list_pending_kyc(self, *, after: Id | None = None, limit: int = 50) -> list[KycVerification]:
+        """Admins: the pending verifications, oldest first; ``after`` = last id of the previous page."""
+        params = {"after": after, "limit": limit}
+        return await self._fetch(sql.LIST_PENDING_KYC, params, class_row(KycVerification))
+
+    async def expire_kyc_approvals(self, limit: int = 1000) -> int:
+        """Service role job: mark expired up to ``limit`` approvals past their document expiry or
+        ``kyc.approval_valid_days`` (their performers need re-verification; live streams end), then recompute
+        gates a changed period left stale (``api.expire_kyc_approvals``); returns how many it handled."""
+        return await self._one(sql.EXPIRE_KYC_APPROVALS, {"limit": limit}, scalar_row)
+
+    async def apply_kyc_webhook(
+        self,
+        provider: str,
+        event_id: str,
+        provider_reference: str,
+        status: str,
+        *,
+        score: Decimal | float | None = None,
+        reasons: Sequence[str] | None = None,
+        document_expires_on: date | str | None = None,
+        verified_date_of_birth: date | str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> KycWebhookEvent:
+        """Service role: apply one provider webhook, once per (provider, event id); a repeat returns the
+        same event and changes nothing (``api.apply_kyc_webhook``)."""
+        params = {
+            "provider": provider,
+            "event_id": event_id,
+            "provider_reference": provider_reference,
+            "status": status,
+            "score": score,
+            "reasons": None if reasons is None else list(reasons),
+            "document_expires_on": document_expires_on,
+            "verified_date_of_birth": verified_date_of_birth,
+            "occurred_at": occurred_at,
+        }
+        return await self._one(sql.APPLY_KYC_WEBHOOK, params, class_row(KycWebhookEvent))
+
+    async def override_kyc_decision(self, verification_id: Id, status: str, reason: str) -> KycVerification:
+        """Admins: override the decision on a verification with ``approved`` or ``declined`` and a reason
+        (``api.override_kyc_decision``)."""
+        params = {"verification_id": verification_id, "status": status, "reason": reason}
+        return await self._one(sql.OVERRIDE_KYC_DECISION, params, class_row(KycVerification))
+
+    async def allow_kyc_retry(self, user_id: Id, reason: str) -> int:
+        """Admins: let a user at ``kyc.max_declines`` declines submit once more; returns the declines left
+        (``api.allow_kyc_retry``)."""
+        return await self._one(sql.ALLOW_KYC_RETRY, {"user_id": user_id, "reason": reason}, scalar_row)
+
+    async def kyc_record(self, verification_id: Id) -> KycRecord:
+        """Compliance officers: the decrypted record of a verification (legal name, date of birth, documents,
+        stage names); every read is audited (``api.kyc_record``)."""
+        return await self._one(sql.KYC_RECORD, {"verification_id": verification_id}, class_row(KycRecord))
+
+    # --- token economy: payouts -----------------------------------------------------------------------------
+
+    async def request_payout(self, tokens: int, method: str, *, idempotency_key: str) -> Payout:
+        """The acting performer cashes out matured earnings (needs approved KYC; ``api.request_payout``)."""
+        params = {"tokens": tokens, "method": method, "idempotency_key": idempotency_key}
+        return await self._one(sql.REQUEST_PAYOUT, params, class_row(Payout))
+
+    async def approve_payout(self, payout_id: Id, *, idempotency_key: str) -> Payout:
+        """Admins: approve a requested payout for payment (``api.approve_payout``)."""
+        params = {"payout_id": payout_id, "idempotency_key": idempotency_key}
+        return await self._one(sql.APPROVE_PAYOUT, params, class_row(Payout))
+
+    async def reject_payout(self, payout_id: Id, reason: str, *, idempotency_key: str) -> Payout:
+        """Admins: reject a requested or approved payout; its tokens return to the performer."""
+        params = {"payout_id": payout_id, "reason": reason, "idempotency_key": idempotency_key}
+        return await self._one(sql.REJECT_PAYOUT, params, class_row(Payout))
+
+    async def mark_payout_paid(
+        self, payout_id: Id, provider_reference: str, *, idempotency_key: str
+    ) -> Payout:
+        """Service role: an approved payout was paid; its tokens leave circulation."""
+        params = {
+            "payout_id": payout_id,
+            "provider_reference": provider_reference,
+            "idempotency_key": idempotency_key,
+        }
+        return await self._one(sql.MARK_PAYOUT_PAID, params, class_row(Payout))
+
+    async def mark_payout_failed(self, payout_id: Id, reason: str, *, idempotency_key: str) -> Payout:
+        """Service role: paying an approved payout failed; its tokens return to the performer."""
+        params = {"payout_id": payout_id, "reason": reason, "idempotency_key": idempotency_key}
+        return await self._one(sql.MARK_PAYOUT_FAILED, params, class_row(Payout))
+
+    async def cancel_payout(self, payout_id: Id, *, idempotency_key: str) -> Payout:
+        """The acting user withdraws their own payout while it is still requested (``api.cancel_payout``)."""
+        params = {"payout_id": payout_id, "idempotency_key": idempotency_key}
+        return await self._one(sql.CANCEL_PAYOUT, params, class_row(Payout))
+
+    async def list_payouts(
+        self,
+        *,
+        user_id: Id | None = None,
+        status: str | None = None,
+        after: Id | None = None,
+        limit: int = 50,
+    ) -> list[Payout]:
+        """Payouts newest first: the acting user's; admins any user's or (``user_id`` None) everyone's."""
+        params = {"user_id": user_id, "status": status, "after": after, "limit": limit}
+        return await self._fetch(sql.LIST_PAYOUTS, params, class_row(Payout))
+
+    async def earnings_summary(
+        self, user_id: Id | None = None, *, from_: datetime | None = None, to: datetime | None = None
+    ) -> EarningsSummary:
+        """A performer's earnings over ``[from_, to)`` (open ends: None) and their payable state now."""
+        params = {"user_id": user_id, "from": from_, "to": to}
+        return await self._one(sql.EARNINGS_SUMMARY, params, class_row(EarningsSummary))
+
+    # --- token economy: wallets and ledger ------------------------------------------------------------------
+
+    async def get_wallet(self, user_id: Id | None = None) -> Wallet:
+        """The acting user's wallet (admins: anyone's): balance, reserved, available (``api.get_wallet``)."""
+        return await self._one(sql.GET_WALLET, {"user_id": user_id}, class_row(Wallet))
+
+    async def wallet_history(
+        self, user_id: Id | None = None, *, before_id: int | None = None, limit: int = 50
+    ) -> list[LedgerEntry]:
+        """Ledger entries of a wallet, newest first; next page: ``before_id`` = smallest id of this one."""
+        params = {"user_id": user_id, "before_id": before_id, "limit": limit}
+        return await self._fetch(sql.WALLET_HISTORY, params, class_row(LedgerEntry))
+
+    async def balance_at(self, at: datetime, user_id: Id | None = None) -> int:
+        """Total balance of the acting user's wallet (admins: ``user_id``'s) at a past time ``at``."""
+        return await self._one(sql.BALANCE_AT, {"user_id": user_id, "at": at}, scalar_row)
+
+    async def sweep_wallets(self, limit: int = 1000) -> int:
+        """Service role job: sweep credit shards into main balances; returns how many wallets were swept."""
+        return await self._one(sql.SWEEP_WALLETS, {"limit": limit}, scalar_row)
+
+    async def verify_ledger(
+        self, *, wallet_from: Id | None = None, wallet_to: Id | None = None, global_: bool = True
+    ) -> list[LedgerViolation]:
+        """Service role or admins: every broken ledger invariant; ``[]`` when the ledger is sound.
+
+        ``wallet_from``/``wallet_to`` restrict the per-wallet checks to a range (see :meth:`ledger_stats`);
+        ``global_`` runs the global conservation check.
+        """
+        params = {"wallet_from": wallet_from, "wallet_to": wallet_to, "global": global_}
+        return await self._fetch(sql.VERIFY_LEDGER, params, class_row(LedgerViolation))
+
+    async def ledger_totals(self) -> LedgerTotals:
+        """Service role or admins: issued, burned, circulating and held tokens (``api.ledger_totals``)."""
+        return await self._one(sql.LEDGER_TOTALS, None, class_row(LedgerTotals))
+
+    async def ledger_stats(self, chunk_wallets: int = 1000) -> list[LedgerChunk]:
+        """Service role or admins: the wallet-id chunks of a chunked verification, with their sizes."""
+        return await self._fetch(sql.LEDGER_STATS, {"chunk_wallets": chunk_wallets}, class_row(LedgerChunk))
+
+    # --- streams --------------------------------------------------------------------------------------------
+
+    async def schedule_stream(
+        self,
+        title: str,
+        *,
+        category: str = "general",
+        tags: Sequence[str] = (),
+        visibility: str = "public",
+        is_mature: bool = True,
+        scheduled_at: datetime | None = None,
+        description: str | None = None,
+    ) -> Stream:
+        """The acting performer schedules a stream (``api.schedule_stream``); start_stream takes it live."""
+        params = {
+            "title": title,
+            "category": category,
+            "tags": list(tags),
+            "visibility": visibility,
+            "is_mature": is_mature,
+            "scheduled_at": scheduled_at,
+            "description": description,
+        }
+        return await self._one(sql.SCHEDULE_STREAM, params, class_row(Stream))
+
+    async def update_stream(
+        self,
+        stream_id: Id,
+        *,
+        title: str | None = None,
+        category: str | None = None,
+        tags: Sequence[str] | None = None,
+        visibility: str | None = None,
+        is_mature: bool | None = None,
+        scheduled_at: datetime | None = None,
+        description: str | None = None,
+    ) -> Stream:
+        """The host changes the given fields of a scheduled or live stream (None leaves a field as it is)."""
+        params = {
+            "stream_id": stream_id,
+            "title": title,
+            "category": category,
+            "tags": None if tags is None else list(tags),
+            "visibility": visibility,
+            "is_mature": is_mature,
+            "scheduled_at": scheduled_at,
+            "description": description,
+        }
+        return await self._one(sql.UPDATE_STREAM, params, class_row(Stream))
+
+    async def add_stream_performer(self, stream_id: Id, performer_id: Id) -> Stream:
+        """The host puts another performer on camera in a scheduled stream (who must consent to go live)."""
+        params = {"stream_id": stream_id, "performer_id": performer_id}
+        return await self._one(sql.ADD_STREAM_PERFORMER, params, class_row(Stream))
+
+    async def remove_stream_performer(self, stream_id: Id, performer_id: Id) -> Stream:
+        """The host takes a co-performer off a scheduled stream."""
+        params = {"stream_id": stream_id, "performer_id": performer_id}
+        return await self._one(sql.REMOVE_STREAM_PERFORMER, params, class_row(Stream))
+
+    async def consent_to_stream(
+        self, stream_id: Id, *, ip_address: IpAddress, user_agent: str | None = None
+    ) -> StreamConsent:
+        """The acting performer (host or co-performer) consents to appear in a scheduled stream, once."""
+        params = {"stream_id": stream_id, "ip_address": str(ip_address), "user_agent": user_agent}
+        return await self._one(sql.CONSENT_TO_STREAM, params, class_row(StreamConsent))
+
+    async def start_stream(self, stream_id: Id) -> StreamStart:
+        """The host takes a scheduled stream live through the go-live gate (``GoLiveRefused`` names who lacks
+        what); the ingest key in the result is shown this once."""
+        return await self._one(sql.START_STREAM, {"stream_id": stream_id}, class_row(StreamStart))
+
+    async def rotate_stream_key(self, stream_id: Id) -> StreamStart:
+        """The host replaces a live stream's ingest key; the old one stops working at once."""
+        return await self._one(sql.ROTATE_STREAM_KEY, {"stream_id": stream_id}, class_row(StreamStart))
+
+    async def check_stream_key(self, stream_key: str) -> Stream:
+        """Back office (ingest service): the live stream a key belongs to; ``InvalidStreamKey`` otherwise."""
+        return await self._one(sql.CHECK_STREAM_KEY, {"stream_key": stream_key}, class_row(Stream))
+
+    async def end_stream(self, stream_id: Id, *, reason: str | None = None) -> Stream:
+        """The host (or an admin, with a reason) ends a live stream or cancels a scheduled one."""
+        return await self._one(sql.END_STREAM, {"stream_id": stream_id, "reason": reason}, class_row(Stream))
+
+    async def get_stream(self, stream_id: Id) -> Stream:
+        """One stream: public ones for any signed-in user, others for the host, co-performers and staff."""
+        return await self._one(sql.GET_STREAM, {"stream_id": stream_id}, class_row(Stream))
+
+    # --- streams: viewers -----------------------------------------------------------------------------------
+
+    async def join_stream(self, stream_id: Id, *, ip_address: IpAddress | None = None) -> Viewing:
+        """The acting user starts watching a live public stream (joining again returns the same session)."""
+        params = {"stream_id": stream_id, "ip_address": None if ip_address is None else str(ip_address)}
+        return await self._one(sql.JOIN_STREAM, params, class_row(Viewing))
+
+    async def heartbeat_stream(self, stream_id: Id) -> Viewing:
+        """The player is still watching; ``NotWatching`` once the session ended (join again)."""
+        return await self._one(sql.HEARTBEAT_STREAM, {"stream_id": stream_id}, class_row(Viewing))
+
+    async def leave_stream(self, stream_id: Id) -> Viewing:
+        """The acting user stops watching."""
+        return await self._one(sql.LEAVE_STREAM, {"stream_id": stream_id}, class_row(Viewing))
+
+    async def count_guest(self, stream_id: Id) -> int:
+        """Guest mode: count a visitor who is not logged in (nothing recorded); returns the guest joins."""
+        return await self._one(sql.COUNT_GUEST, {"stream_id": stream_id}, scalar_row)
+
+    async def sweep_viewers(self, limit: int = 1000) -> int:
+        """Service role job: close up to ``limit`` viewing sessions past the heartbeat timeout."""
+        return await self._one(sql.SWEEP_VIEWERS, {"limit": limit}, scalar_row)
+
+    async def list_stream_viewers(self, stream_id: Id) -> list[StreamViewer]:
+        """Who is watching now (host and staff); sessions past the timeout are closed first."""
+        return await self._fetch(sql.LIST_STREAM_VIEWERS, {"stream_id": stream_id}, class_row(StreamViewer))
+
+    async def block_viewer(self, user_id: Id, *, reason: str | None = None) -> PerformerBlock:
+        """The acting performer keeps a user out of their streams (and out of the one they watch now)."""
+        return await self._one(
+            sql.BLOCK_VIEWER, {"user_id": user_id, "reason": reason}, class_row(PerformerBlock)
+        )
+
+    async def unblock_viewer(self, user_id: Id) -> None:
+        """The acting performer lifts a block."""
+        await self._one(sql.UNBLOCK_VIEWER, {"user_id": user_id}, scalar_row)
+
+    # --- streams: listings ----------------------------------------------------------------------------------
+
+    async def list_live_streams(
+        self,
+        *,
+        category: str | None = None,
+        tag: str | None = None,
+        after_viewers: int | None = None,
+        after_id: Id | None = None,
+        limit: int = 50,
+    ) -> list[StreamListing]:
+        """Live public streams, most watched first; the next page: the last row's ``viewers`` and ``id``."""
+        params = {
+            "category": category,
+            "tag": tag,
+            "after_viewers": after_viewers,
+            "after_id": after_id,
+            "limit": limit,
+        }
+        return await self._fetch(sql.LIST_LIVE_STREAMS, params, class_row(StreamListing))
+
+    async def list_performer_streams(
+        self,
+        performer_id: Id,
+        *,
+        after_created: datetime | None = None,
+        after_id: Id | None = None,
+        limit: int = 50,
+    ) -> list[Stream]:
+        """A performer's streams, newest first; the next page: the last row's ``created_at`` and ``id``."""
+        params = {
+            "performer_id": performer_id,
+            "after_created": after_created,
+            "after_id": after_id,
+            "limit": limit,
+        }
+        return await self._fetch(sql.LIST_PERFORMER_STREAMS, params, class_row(Stream))
+
+    async def stream_top_tippers(self, stream_id: Id, *, limit: int = 10) -> list[TopTipper]:
+        """A stream's leaderboard; anonymous tippers without an id (to everyone but admins)."""
+        return await self._fetch(
+            sql.STREAM_TOP_TIPPERS, {"stream_id": stream_id, "limit": limit}, class_row(TopTipper)
+        )
+
+    # --- streams: events ------------------------------------------------------------------------------------
+
+    async def stream_events(
+        self, stream_id: Id, *, after: str | None = None, limit: int = 100
+    ) -> list[StreamEvent]:
+        """A stream's events after ``after`` (a ``position`` returned before; None: the oldest kept), in
+        order; ``EventsPurged`` when that position is behind the purge horizon (resync)."""
+        params = {"stream_id": stream_id, "after": after, "limit": limit}
+        return await self._fetch(sql.STREAM_EVENTS, params, class_row(StreamEvent))
+
+    async def purge_stream_events(self, limit: int = 10000) -> int:
+        """Service role job: delete up to ``limit`` events older than events.retention_days."""
+        return await self._one(sql.PURGE_STREAM_EVENTS, {"limit": limit}, scalar_row)
+
+    async def wake_stream_listeners(self, after: str | None = None) -> str:
+        """Service role, the notifier (events.wake_up "notifier"): one wake-up per stream with events after
+        ``after``; returns the position to pass next time (None: start from now)."""
+        return await self._one(sql.WAKE_STREAM_LISTENERS, {"after": after}, scalar_row)
+
+    async def performer_top_tippers(
+        self, performer_id: Id, *, period: str = "week", limit: int = 10
+    ) -> list[PerformerTopTipper]:
+        """A performer's leaderboard over ``period`` (day, week, month, all); anonymous ones without id."""
+        params = {"performer_id": performer_id, "period": period, "limit": limit}
+        return await self._fetch(sql.PERFORMER_TOP_TIPPERS, params, class_row(PerformerTopTipper))
+
+    # --- streams: tip menus and goals -----------------------------------------------------------------------
+
+    async def set_menu_item(
+        self, name: str, price: int, item_id: Id | None = None, is_active: bool = True
+    ) -> TipMenuItem:
+        """The acting performer adds an item to their tip menu (``item_id`` None) or changes one of theirs:
+        name (unique per menu), price in tokens (within the tip bounds), active flag (api.set_menu_item)."""
+        params = {"name": name, "price": price, "item_id": item_id, "is_active": is_active}
+        return await self._one(sql.SET_MENU_ITEM, params, class_row(TipMenuItem))
+
+    async def list_menu(self, performer_id: Id) -> list[TipMenuItem]:
+        """A performer's tip menu, active items cheapest first; the performer and staff also get the inactive
+        ones (``api.list_menu``)."""
+        return await self._fetch(sql.LIST_MENU, {"performer_id": performer_id}, class_row(TipMenuItem))
+
+    async def add_tip_goal(
+        self,
+        stream_id: Id,
+        target_tokens: int,
+        description: str,
+        deadline: datetime | None = None,
+        refund_if_missed: bool = False,
+    ) -> TipGoal:
+        """The host queues a tip goal on their scheduled or live stream (``api.add_tip_goal``); with
+        ``refund_if_missed`` (needs a ``deadline``) tips toward it wait in escrow until it is settled."""
+        params = {
+            "stream_id": stream_id,
+            "target_tokens": target_tokens,
+            "description": description,
+            "deadline": deadline,
+            "refund_if_missed": refund_if_missed,
+        }
+        return await self._one(sql.ADD_TIP_GOAL, params, class_row(TipGoal))
+
+    async def cancel_tip_goal(self, goal_id: Id, reason: str | None = None) -> TipGoal:
+        """The host (or an admin, with a reason) cancels a queued or active goal (``api.cancel_tip_goal``)."""
+        return await self._one(
+            sql.CANCEL_TIP_GOAL, {"goal_id": goal_id, "reason": reason}, class_row(TipGoal)
+        )
+
+    async def stream_goals(self, stream_id: Id) -> list[StreamGoal]:
+        """A stream's goals in queue order with their progress, visible like the stream (api.stream_goals)."""
+        return await self._fetch(sql.STREAM_GOALS, {"stream_id": stream_id}, class_row(StreamGoal))
+
+    async def settle_tip_goals(self, limit: int = 1000) -> GoalSettlement:
+        """Service role job: pay out or back up to ``limit`` escrowed tips of closed goals, then close the
+        goals reached or past their deadline (``api.settle_tip_goals``)."""
+        return await self._one(sql.SETTLE_TIP_GOALS, {"limit": limit}, class_row(GoalSettlement))
+
+    # --- streams: shows -------------------------------------------------------------------------------------
+
+    async def set_show_price(
+        self,
+        show_type: str,
+        rate: int,
+        min_minutes: int = 1,
+        spy_rate: int | None = None,
+        min_participants: int | None = None,
+        is_enabled: bool = True,
+    ) -> ShowPrice:
+        """The acting performer sets their price for a show type (``api.set_show_price``): tokens per minute
+        (private, group) or the ticket price, the minimum duration billed, a private show's ``spy_rate``
+        (None: no spies), a group show's ``min_participants`` (required for group shows only)."""
+        params = {
+            "show_type": show_type,
+            "rate": rate,
+            "min_minutes": min_minutes,
+            "spy_rate": spy_rate,
+            "min_participants": min_participants,
+            "is_enabled": is_enabled,
+        }
+        return await self._one(sql.SET_SHOW_PRICE, params, class_row(ShowPrice))
+
+    async def request_show(self, stream_id: Id, *, idempotency_key: str) -> Show:
+        """The acting viewer, watching a live public stream, asks its host for a private show
+        (``api.request_show``): the minimum duration is reserved on a hold for the host; the host answers with
+        :meth:`answer_show`. Idempotent per viewer and key. ``ShowNotOffered`` without a private show price,
+        ``NotWatching`` before joining the stream, ``InsufficientFunds`` ...: see docs/errors.md."""
+        params = {"stream_id": stream_id, "idempotency_key": idempotency_key}
+        return await self._one(sql.REQUEST_SHOW, params, class_row(Show))
+
+    async def offer_show(self, stream_id: Id, show_type: str) -> Show:
+        """The host opens a group or ticket show in their live stream at their price (``api.offer_show``);
+        viewers take part with :meth:`join_show` until :meth:`start_show`."""
+        params = {"stream_id": stream_id, "show_type": show_type}
+        return await self._one(sql.OFFER_SHOW, params, class_row(Show))
+
+    async def join_show(self, show_id: Id, *, idempotency_key: str) -> ShowParticipant:
+        """The acting viewer, watching the show's stream, buys a ticket, commits to a group show or spies on a
+        running private show (``api.join_show``): their reservation is a hold for the host. Idempotent per
+        viewer and key."""
+        params = {"show_id": show_id, "idempotency_key": idempotency_key}
+        return await self._one(sql.JOIN_SHOW, params, class_row(ShowParticipant))
+
+    async def answer_show(self, show_id: Id, accept: bool, reason: str | None = None) -> Show:
+        """The host accepts (it runs from now) or declines (its reservation is released) a private show
+        request (``api.answer_show``)."""
+        params = {"show_id": show_id, "accept": accept, "reason": reason}
+        return await self._one(sql.ANSWER_SHOW, params, class_row(Show))
+
+    async def start_show(self, show_id: Id) -> Show:
+        """The host starts their open group or ticket show (``api.start_show``); a group show short of its
+        minimum viewers is cancelled instead (returned with status cancelled)."""
+        return await self._one(sql.START_SHOW, {"show_id": show_id}, class_row(Show))
+
+    async def leave_show(self, show_id: Id) -> ShowParticipant:
+        """The acting viewer leaves a show (``api.leave_show``): from a running one they owe every started
+        minute (at least the minimum for payers); before it runs, nothing. A private show's payer ends it."""
+        return await self._one(sql.LEAVE_SHOW, {"show_id": show_id}, class_row(ShowParticipant))
+
+    async def end_show(self, show_id: Id, reason: str | None = None) -> Show:
+        """The host (or an admin, with a reason) ends a show (``api.end_show``): viewers of a running one owe
+        completed minutes only; one that had not run is cancelled (a request declined)."""
+        return await self._one(sql.END_SHOW, {"show_id": show_id, "reason": reason}, class_row(Show))
+
+    async def stream_shows(self, stream_id: Id) -> list[StreamShow]:
+        """The shows of a stream the acting user may see, with their own part (``api.stream_shows``)."""
+        return await self._fetch(sql.STREAM_SHOWS, {"stream_id": stream_id}, class_row(StreamShow))
+
+    async def bill_shows(self) -> ShowBilling | None:
+        """Service role job, one step (``api.bill_shows``): expire unanswered requests, take out viewers who
+        stopped watching, then bill one viewer; None when there was nobody to bill. Call it until None."""
+        return await self._optional(sql.BILL_SHOWS, None, class_row(ShowBilling))
+
+    async def refund_show(self, show_id: Id, reason: str) -> Show:
+        """An admin gives back everything a settled, ended show's viewers paid (``api.refund_show``)."""
+        return await self._one(sql.REFUND_SHOW, {"show_id": show_id, "reason": reason}, class_row(Show))
+
+    # --- the mailer (livepanty_mailer) ----------------------------------------------------------------------
+
+    async def claim_messages(
+        self, limit: int = 10, *, lease: timedelta = DEFAULT_LEASE
+    ) -> list[OutboxMessage]:
+        """Mailer: claim up to ``limit`` due e-mails for ``lease`` (``api.claim_messages``).
+
+        Send each, then report it with :meth:`mark_message_sent` or :meth:`mark_message_failed`, quoting its
+        ``attempt``, before the lease runs out (after that, another claim may take it).
+        """
+        params = {"limit": limit, "lease": lease}
+        return await self._fetch(sql.CLAIM_MESSAGES, params, class_row(OutboxMessage))
+
+    async def mark_message_sent(
+        self, message_id: Id, attempt: int, *, provider_reference: str | None = None
+    ) -> None:
+        """Mailer: the claimed e-mail went out; its payload is erased (``api.mark_message_sent``)."""
+        params = {"message_id": message_id, "attempt": attempt, "provider_reference": provider_reference}
+        await self._one(sql.MARK_MESSAGE_SENT, params, scalar_row)
+
+    async def mark_message_failed(
+        self, message_id: Id, attempt: int, error: str, *, permanent: bool = False
+    ) -> datetime | None:
+        """Mailer: sending the claimed e-mail failed; returns when it is offered again, or None when given up
+        (``permanent``, or the last attempt) and its payload erased (``api.mark_message_failed``)."""
+        params = {"message_id": message_id, "attempt": attempt, "error": error, "permanent": permanent}
+        return await self._one(sql.MARK_MESSAGE_FAILED, params, scalar_row)
+
+
+class AsyncTransaction(_AsyncApi):
+    """One open transaction on one connection, with the API methods. Made by the client's context managers."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._conn: psycopg.AsyncConnection[Any] | None = conn
+        #: The user set by :meth:`AsyncClient.acting_as` or :meth:`authenticate`, if any.
+        self.acting_user_id: UUID | None = None
+        #: What :meth:`authenticate` returned (set by :meth:`AsyncClient.session`).
+        self.authenticated: Authenticated | None = None
+
+    def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is None:
+            raise RuntimeError("this transaction has ended: use the API inside its `async with` block")
+        return self._conn
+
+    async def _execute(self, statement: Any, params: Mapping[str, Any] | None = None) -> None:
+        try:
+            await self._connection().execute(statement, params)
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+
+    async def _fetch(
+        self, query: Any, params: Mapping[str, Any] | None, row_factory: RowFactory[T]
+    ) -> list[T]:
+        try:
+            async with self._connection().cursor(row_factory=row_factory) as cur:
+                await cur.execute(query, params)
+                return await cur.fetchall()
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+
+    async def fetch(
+        self, query: Any, params: Mapping[str, Any] | None = None, *, row_factory: RowFactory[Any] = tuple_row
+    ) -> list[Any]:
+        """Run a statement that is not an API call in this transaction (operator tooling, tests).
+
+        Rows come from ``row_factory`` (tuples by default); errors are translated like the API's.
+        """
+        return await self._fetch(query, params, row_factory)
+
+    async def _act_as(self, user_id: Id, reason: str, role: str | None) -> None:
+        await self._execute(_role_statement(sql.SERVICE_ROLE))
+        await self.act_as(user_id, reason)
+        await self._execute(_role_statement(role) if role else sql.RESET_LOCAL_ROLE)
+
+    async def act_as(self, user_id: Id, reason: str) -> Authenticated:
+        """Back office: make ``user_id`` act for the rest of this transaction (``api.act_as``)."""
+        self.authenticated = await super().act_as(user_id, reason)
+        self.acting_user_id = self.authenticated.user_id
+        return self.authenticated
+
+    async def authenticate(self, token: str) -> Authenticated:
+        """Validate a session token; its user acts for the rest of this transaction."""
+        self.authenticated = await super().authenticate(token)
+        self.acting_user_id = self.authenticated.user_id
+        return self.authenticated
+
+    @contextlib.asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[Self]:
+        """A savepoint: when the block raises (a refusal, say), the work since the savepoint is rolled back
+        and the exception propagates, but the transaction stays usable, so code may catch the refusal after
+        the block and go on::
+
+            async with client.session(token) as tx:
+                try:
+                    async with tx.savepoint():
+                        await tx.tip(..., idempotency_key=key)
+                except InsufficientFunds:
+                    ...                               # the tip did not happen; tx goes on and commits
+        """
+        try:
+            async with self._connection().transaction():
+                yield self
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+
+    def _end(self) -> None:
+        self._conn = None
+
+
+class AsyncClient(_AsyncApi):
+    """Asynchronous client: ``AsyncClient(dsn)`` or ``AsyncClient(pool)``; optional ``role=...``."""
+
+    def __init__(
+        self,
+        source: str | AsyncConnectionPool,
+        *,
+        role: str | None = None,
+        connect_kwargs: Mapping[str, Any] | None = None,
+        pool_size: int = MAX_POOL_SIZE,
+    ) -> None:
+        self._connect_kwargs = _connect_kwargs(connect_kwargs)
+        if isinstance(source, AsyncConnectionPool):
+            self._pool: AsyncConnectionPool = source
+            self._conninfo: str | None = None
+            self._own_pool = False
+        elif isinstance(source, str):
+            self._conninfo = source
+            # Our own pool: connections made on demand, each checked (a round trip) before it is handed out,
+            # so one the server closed while idle is replaced instead of failing the next call.
+            self._pool = AsyncConnectionPool(
+                source,
+                kwargs=self._connect_kwargs,
+                min_size=0,
+                max_size=pool_size,
+                check=AsyncConnectionPool.check_connection,
+                timeout=POOL_TIMEOUT,
+                open=False,
+                name="livepanty-db",
+            )
+            self._own_pool = True
+        else:
+            raise TypeError(
+                f"AsyncClient needs a DSN or a psycopg_pool.AsyncConnectionPool, not {type(source).__name__}"
+            )
+        self.role = role
+        self._opened = not self._own_pool
+        self._lock = asyncio.Lock()
+
+    # --- connections ----------------------------------------------------------------------------------------
+
+    async def _open_pool(self) -> None:
+        """Open our own pool at first use, after one direct connection attempt: a wrong DSN or an unreachable
+        server is reported at once as ConnectionFailed (08001) with the driver's reason, instead of as a pool
+        timeout after POOL_TIMEOUT seconds."""
+        async with self._lock:
+            if self._opened:
+                return
+            try:
+                conn = await psycopg.AsyncConnection.connect(self._conninfo or "", **self._connect_kwargs)
+            except psycopg.Error as exc:
+                raise translate(exc, connecting=True) from exc
+            await conn.close()
+            await self._pool.open()
+            self._opened = True
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        if not self._opened:
+            await self._open_pool()
+        try:
+            context = self._pool.connection()
+            conn = await context.__aenter__()
+        except PoolTimeout as exc:
+            raise connection_failed(exc) from exc
+        except psycopg.Error as exc:
+            raise translate(exc, connecting=True) from exc
+        try:
+            yield conn
+        except BaseException as exc:
+            if not await context.__aexit__(type(exc), exc, exc.__traceback__):
+                raise
+        else:
+            await context.__aexit__(None, None, None)
+
+    async def close(self) -> None:
+        """Close the client's own pool (built from a DSN); a pool given to the client stays open."""
+        if self._own_pool:
+            await self._pool.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # --- transactions ---------------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def transaction(
+        self, *, isolation: str | None = None, read_only: bool = False
+    ) -> AsyncIterator[AsyncTransaction]:
+        """A transaction with nobody acting (``SET LOCAL ROLE`` first when the client has a ``role``).
+
+        ``isolation``: "read committed" (the server's default), "repeatable read" or "serializable";
+        ``read_only``: a READ ONLY transaction (e.g. a consistent chunked ``verify_ledger`` reads in one
+        "repeatable read" snapshot). Commits when the block ends, rolls back when it raises; but an in-band
+        refusal (a failed login or password check) is committed before it propagates, so its failure counter
+        and audit record persist. :meth:`Transaction.savepoint` lets a block catch a refusal and go on.
+        """
+        refusal: LivepantyError | None = None
+        mode = _transaction_statement(isolation, read_only)
+        async with self._connection() as conn:
+            tx = AsyncTransaction(conn)
+            try:
+                async with conn.transaction():
+                    if mode is not None:
+                        await tx._execute(mode)
+                    if self.role:
+                        await tx._execute(_role_statement(self.role))
+                    try:
+                        yield tx
+                    except LivepantyError as exc:
+                        if not exc.in_band:
+                            raise
+                        refusal = exc
+                    else:
+                        _refuse_aborted(conn)
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+            finally:
+                tx._end()
+        if refusal is not None:
+            raise refusal
+
+    @contextlib.asynccontextmanager
+    async def acting_as(self, user_id: Id, *, reason: str) -> AsyncIterator[AsyncTransaction]:
+        """A back-office transaction in which platform user ``user_id`` acts (``api.act_as``, audited with
+        ``reason``).
+
+        The login must be a member of ``livepanty_service``: the client switches to that role for the
+        ``api.act_as`` call only, then back to the client's ``role`` (or the login's own). An application
+        login gets ``PermissionDenied``: users act through :meth:`session`.
+        """
+        async with self.transaction() as tx:
+            await tx._act_as(user_id, reason, self.role)
+            yield tx
+
+    def events(
+        self, stream_id: Id, *, token: str, after: str | None = None, wait: float = 30.0
+    ) -> AsyncIterator[StreamEvent]:
+        """Follow a stream's events as they come, forever, from position ``after`` (None: the oldest kept),
+        reading as the owner of session ``token``; survives lost connections without losing or repeating an
+        event (:mod:`livepanty_db.events`)."""
+        return events.follow_async(self, stream_id, token=token, after=after, wait=wait)
+
+    async def _listen_connection(self) -> psycopg.AsyncConnection[Any]:
+        """A connection of its own for LISTEN (autocommit), to the client's database."""
+        conninfo = self._conninfo if self._conninfo is not None else self._pool.conninfo
+        return await psycopg.AsyncConnection.connect(
+            conninfo or "", **{**self._connect_kwargs, "autocommit": True}
+        )
+
+    @contextlib.asynccontextmanager
+    async def session(self, token: str) -> AsyncIterator[AsyncTransaction]:
+        """A transaction in which the owner of session ``token`` acts (``api.authenticate``).
+
+        ``tx.authenticated`` holds the session; ``InvalidSession`` or ``AccountSanctioned`` if it may not act.
+        """
+        async with self.transaction() as tx:
+            await tx.authenticate(token)
+            yield tx
+
+    async def _fetch(
+        self, query: Any, params: Mapping[str, Any] | None, row_factory: RowFactory[T]
+    ) -> list[T]:
+        async with self.transaction() as tx:
+            return await tx._fetch(query, params, row_factory)
