@@ -31,10 +31,11 @@ Design
   service uses ``role="livepanty_mailer"``: :meth:`Client.claim_messages`, then ``mark_message_sent`` or
   ``mark_message_failed`` for each message (the only methods that role may call).
 * Money operations (tips, holds, payments, payouts, adjustments) take a required keyword argument
-  ``idempotency_key``: the same key and arguments return the original result, the same key with other
-  arguments raises ``IdempotencyConflict``. The caller owns its retries and therefore its keys; the client
-  never generates one (:func:`new_idempotency_key` makes a fresh one). A Python name that is a keyword gets a
-  trailing underscore (``p_as`` -> ``as_``, ``p_from`` -> ``from_``, ``p_global`` -> ``global_``).
+  ``idempotency_key``: the same key and arguments return the original result (with ``replayed = True``),
+  the same key with other arguments raises ``IdempotencyConflict``. The caller owns its retries and therefore
+  its keys; the client never generates one (:func:`new_idempotency_key` makes a fresh one). A Python name
+  that is a keyword gets a trailing underscore (``p_as`` -> ``as_``, ``p_from`` -> ``from_``,
+  ``p_global`` -> ``global_``).
 * Every psycopg error is turned into a :mod:`livepanty_db.errors` exception (``errors.translate``), the
   psycopg error kept as ``__cause__``. ``login`` raises ``InvalidCredentials`` / ``AccountSanctioned`` for
   the failures ``api.login`` reports in-band, ``change_password`` raises ``InvalidCredentials`` for a wrong

@@ -353,6 +353,9 @@ class Tip:
     #: A tip held in escrow for a refund_if_missed goal (``status`` escrowed): the ledger transaction that
     #: later paid it to the performer (completed) or back to the sender (refunded).
     settlement_id: UUID | None
+    #: True when this is the answer of a money call to a used idempotency key (a replay: nothing was done
+    #: again); set by the client, False in listings and lookups, not compared (a replay == the original).
+    replayed: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -536,6 +539,9 @@ class Show:
     #: When an admin refunded what its viewers paid (``api.refund_show``).
     refunded_at: datetime | None
     created_at: datetime
+    #: True when this is the answer of a money call to a used idempotency key (a replay: nothing was done
+    #: again); set by the client, False in listings and lookups, not compared (a replay == the original).
+    replayed: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,6 +570,9 @@ class ShowParticipant:
     settled_at: datetime | None
     #: Tokens given back by ``api.refund_show``.
     refunded: int
+    #: True when this is the answer of a money call to a used idempotency key (a replay: nothing was done
+    #: again); set by the client, False in listings and lookups, not compared (a replay == the original).
+    replayed: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -646,6 +655,9 @@ class Payment:
     #: Refund or chargeback: tokens already spent that the buyer now owes (policy debt).
     debt_tokens: int | None
     reversal_reason: str | None
+    #: True when this is the answer of a money call to a used idempotency key (a replay: nothing was done
+    #: again); set by the client, False in listings and lookups, not compared (a replay == the original).
+    replayed: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -667,6 +679,9 @@ class Hold:
     idempotency_key: str
     created_at: datetime
     updated_at: datetime
+    #: True when this is the answer of a money call to a used idempotency key (a replay: nothing was done
+    #: again); set by the client, False in listings and lookups, not compared (a replay == the original).
+    replayed: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -680,6 +695,9 @@ class HoldCapture:
     transaction_id: UUID
     idempotency_key: str
     created_at: datetime
+    #: True when this is the answer of a money call to a used idempotency key (a replay: nothing was done
+    #: again); set by the client, False in listings and lookups, not compared (a replay == the original).
+    replayed: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -746,6 +764,9 @@ class Adjustment:
     created_at: datetime
     #: Who made it as everyone may see it, e.g. ``'admin #3f9a'`` (``created_by`` is for staff only).
     created_by_label: str | None
+    #: True when this is the answer of a money call to a used idempotency key (a replay: nothing was done
+    #: again); set by the client, False in listings and lookups, not compared (a replay == the original).
+    replayed: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -855,6 +876,9 @@ class Payout:
     #: The reviewer as everyone may see them, e.g. ``'admin #3f9a'``; ``reviewed_by`` (the id) is None unless
     #: the caller is staff.
     reviewed_by_label: str | None
+    #: True when this is the answer of a money call to a used idempotency key (a replay: nothing was done
+    #: again); set by the client, False in listings and lookups, not compared (a replay == the original).
+    replayed: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1268,6 +1292,10 @@ class DetectorPrecision:
     #: confirmed / (confirmed + dismissed), 4 decimals.
     precision_ratio: Decimal
 
+
+#: Results of money calls with an idempotency key: their last field, ``replayed``, is the client's (not a
+#: column of the SQL type): true when the call was answered from its key (livepanty_db.sql, lp.note_replay).
+REPLAYABLE: tuple[type, ...] = (Adjustment, Hold, HoldCapture, Payment, Payout, Show, ShowParticipant, Tip)
 
 SQL_TYPES: dict[type, str] = {
     UserAccount: "api.user_account",

@@ -5,6 +5,10 @@ cannot silently shift values. Each argument carries an explicit cast: the right 
 Python type the caller passes (a ``str`` uuid, a ``date`` or an ISO string), and a malformed value fails in
 PostgreSQL with a class-22 SQLSTATE (``InvalidArgument``) instead of a confusing "function does not exist".
 
+Money calls with an idempotency key add one column, ``replayed``: true when the function answered from the
+key (it names itself and the key in the transaction-local setting ``livepanty.replayed``, read in the same
+statement after the call; lp.note_replay), false for a call that did the work.
+
 Business rules live in the SQL API (db/functions); nothing here decides anything. The one direct table read,
 :data:`RESOLVE_LOGIN`, serves the operator CLI (a DBA connection) to turn ``--as LOGIN`` into a user id.
 """
@@ -271,14 +275,17 @@ SELECT id, host_id, host_username, host_display_name, title, category, tags, sta
 TIP_MANY = "SELECT * FROM api.tip_many(p_tips => %(tips)s::jsonb)"
 
 TIP = """
-SELECT * FROM api.tip(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.tip:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.tip(
     p_recipient_id    => %(recipient_id)s::uuid,
     p_amount          => %(amount)s::bigint,
     p_idempotency_key => %(idempotency_key)s::text,
     p_stream_id       => %(stream_id)s::uuid,
     p_message         => %(message)s::text,
     p_is_anonymous    => %(is_anonymous)s::boolean,
-    p_menu_item_id    => %(menu_item_id)s::uuid)
+    p_menu_item_id    => %(menu_item_id)s::uuid) AS r
 """
 
 LIST_TIPS = """
@@ -292,26 +299,35 @@ SELECT * FROM api.list_tips(
 # --- token economy: holds -----------------------------------------------------------------------------------
 
 PLACE_HOLD = """
-SELECT * FROM api.place_hold(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.place_hold:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.place_hold(
     p_payee_id        => %(payee_id)s::uuid,
     p_amount          => %(amount)s::bigint,
     p_idempotency_key => %(idempotency_key)s::text,
     p_purpose         => %(purpose)s::text,
     p_expires_in      => %(expires_in)s::interval,
-    p_stream_id       => %(stream_id)s::uuid)
+    p_stream_id       => %(stream_id)s::uuid) AS r
 """
 
 CAPTURE_HOLD = """
-SELECT * FROM api.capture_hold(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.capture_hold:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.capture_hold(
     p_hold_id         => %(hold_id)s::uuid,
     p_amount          => %(amount)s::bigint,
-    p_idempotency_key => %(idempotency_key)s::text)
+    p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 
 RELEASE_HOLD = """
-SELECT * FROM api.release_hold(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.release_hold:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.release_hold(
     p_hold_id         => %(hold_id)s::uuid,
-    p_idempotency_key => %(idempotency_key)s::text)
+    p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 
 GET_HOLD = "SELECT * FROM api.get_hold(p_hold_id => %(hold_id)s::uuid)"
@@ -354,38 +370,53 @@ SELECT * FROM api.set_bundle(
 """
 
 CREATE_PAYMENT = """
-SELECT * FROM api.create_payment(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.create_payment:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.create_payment(
     p_bundle_code     => %(bundle_code)s::text,
     p_provider        => %(provider)s::text,
-    p_idempotency_key => %(idempotency_key)s::text)
+    p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 
 COMPLETE_PAYMENT = """
-SELECT * FROM api.complete_payment(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.complete_payment:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.complete_payment(
     p_payment_id         => %(payment_id)s::uuid,
     p_provider_reference => %(provider_reference)s::text,
-    p_idempotency_key    => %(idempotency_key)s::text)
+    p_idempotency_key    => %(idempotency_key)s::text) AS r
 """
 
 FAIL_PAYMENT = """
-SELECT * FROM api.fail_payment(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.fail_payment:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.fail_payment(
     p_payment_id      => %(payment_id)s::uuid,
     p_reason          => %(reason)s::text,
-    p_idempotency_key => %(idempotency_key)s::text)
+    p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 
 REFUND_PAYMENT = """
-SELECT * FROM api.refund_payment(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.refund_payment:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.refund_payment(
     p_payment_id      => %(payment_id)s::uuid,
     p_reason          => %(reason)s::text,
-    p_idempotency_key => %(idempotency_key)s::text)
+    p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 
 CHARGEBACK_PAYMENT = """
-SELECT * FROM api.chargeback_payment(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.chargeback_payment:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.chargeback_payment(
     p_payment_id      => %(payment_id)s::uuid,
     p_reason          => %(reason)s::text,
-    p_idempotency_key => %(idempotency_key)s::text)
+    p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 
 GET_PAYMENT = "SELECT * FROM api.get_payment(p_payment_id => %(payment_id)s::uuid)"
@@ -401,11 +432,14 @@ SELECT * FROM api.list_payments(
 # --- token economy: adjustments -----------------------------------------------------------------------------
 
 ADJUST_BALANCE = """
-SELECT * FROM api.adjust_balance(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.adjust_balance:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.adjust_balance(
     p_user_id         => %(user_id)s::uuid,
     p_amount          => %(amount)s::bigint,
     p_reason          => %(reason)s::text,
-    p_idempotency_key => %(idempotency_key)s::text)
+    p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 
 # --- token economy: identity verification (KYC) -------------------------------------------------------------
@@ -473,43 +507,61 @@ KYC_RECORD = "SELECT * FROM api.kyc_record(p_verification_id => %(verification_i
 # --- token economy: payouts ---------------------------------------------------------------------------------
 
 REQUEST_PAYOUT = """
-SELECT * FROM api.request_payout(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.request_payout:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.request_payout(
     p_tokens          => %(tokens)s::bigint,
     p_method          => %(method)s::text,
-    p_idempotency_key => %(idempotency_key)s::text)
+    p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 
 APPROVE_PAYOUT = """
-SELECT * FROM api.approve_payout(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.approve_payout:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.approve_payout(
     p_payout_id       => %(payout_id)s::uuid,
-    p_idempotency_key => %(idempotency_key)s::text)
+    p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 
 REJECT_PAYOUT = """
-SELECT * FROM api.reject_payout(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.reject_payout:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.reject_payout(
     p_payout_id       => %(payout_id)s::uuid,
     p_reason          => %(reason)s::text,
-    p_idempotency_key => %(idempotency_key)s::text)
+    p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 
 MARK_PAYOUT_PAID = """
-SELECT * FROM api.mark_payout_paid(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.mark_payout_paid:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.mark_payout_paid(
     p_payout_id          => %(payout_id)s::uuid,
     p_provider_reference => %(provider_reference)s::text,
-    p_idempotency_key    => %(idempotency_key)s::text)
+    p_idempotency_key    => %(idempotency_key)s::text) AS r
 """
 
 MARK_PAYOUT_FAILED = """
-SELECT * FROM api.mark_payout_failed(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.mark_payout_failed:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.mark_payout_failed(
     p_payout_id       => %(payout_id)s::uuid,
     p_reason          => %(reason)s::text,
-    p_idempotency_key => %(idempotency_key)s::text)
+    p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 
 CANCEL_PAYOUT = """
-SELECT * FROM api.cancel_payout(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.cancel_payout:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.cancel_payout(
     p_payout_id       => %(payout_id)s::uuid,
-    p_idempotency_key => %(idempotency_key)s::text)
+    p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 
 LIST_PAYOUTS = """
@@ -714,17 +766,23 @@ SELECT * FROM api.set_show_price(
     p_is_enabled       => %(is_enabled)s::boolean)
 """
 REQUEST_SHOW = """
-SELECT * FROM api.request_show(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.request_show:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.request_show(
     p_stream_id       => %(stream_id)s::uuid,
-    p_idempotency_key => %(idempotency_key)s::text)
+    p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 OFFER_SHOW = (
     "SELECT * FROM api.offer_show(p_stream_id => %(stream_id)s::uuid, p_show_type => %(show_type)s::text)"
 )
 JOIN_SHOW = """
-SELECT * FROM api.join_show(
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.join_show:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.join_show(
     p_show_id         => %(show_id)s::uuid,
-    p_idempotency_key => %(idempotency_key)s::text)
+    p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 ANSWER_SHOW = """
 SELECT * FROM api.answer_show(

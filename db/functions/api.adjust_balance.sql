@@ -18,6 +18,7 @@ BEGIN
     -- A retry with the same key returns the original adjustment; the same key with other arguments is refused.
     SELECT a.* INTO v_adjustment FROM lp.adjustments AS a WHERE a.idempotency_key = v_key;
     IF v_adjustment.id IS NOT NULL THEN
+        PERFORM lp.note_replay('api.adjust_balance', p_idempotency_key);
         RETURN lp.replay_adjustment(v_adjustment, p_user_id, p_amount, v_reason);
     END IF;
 
@@ -41,6 +42,7 @@ BEGIN
     IF v_adjustment.id IS NULL THEN
         -- A concurrent call with the same key committed first.
         SELECT a.* INTO v_adjustment FROM lp.adjustments AS a WHERE a.idempotency_key = v_key;
+        PERFORM lp.note_replay('api.adjust_balance', p_idempotency_key);
         RETURN lp.replay_adjustment(v_adjustment, p_user_id, p_amount, v_reason);
     END IF;
 

@@ -10,6 +10,7 @@ DECLARE
 BEGIN
     v_done := lp.idempotency_begin(v_scope, p_idempotency_key, jsonb_build_object('payout_id', p_payout_id));
     IF v_done IS NOT NULL THEN
+        PERFORM lp.note_replay('api.approve_payout', p_idempotency_key);
         RETURN jsonb_populate_record(NULL::lp.payouts, v_done);
     END IF;
 

@@ -12,6 +12,7 @@ BEGIN
     v_done := lp.idempotency_begin(v_scope, p_idempotency_key,
                                    jsonb_build_object('payout_id', p_payout_id, 'user_id', v_user));
     IF v_done IS NOT NULL THEN
+        PERFORM lp.note_replay('api.cancel_payout', p_idempotency_key);
         RETURN jsonb_populate_record(NULL::lp.payouts, v_done);
     END IF;
 

@@ -22,6 +22,7 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different capture',
                 DETAIL = format('capture %s', v_capture.id);
         END IF;
+        PERFORM lp.note_replay('api.capture_hold', p_idempotency_key);
         RETURN v_capture;
     END IF;
     -- LP103 unless a positive number of tokens of at most money.max_tokens (lp.fee_for multiplies it by the fee).
@@ -36,6 +37,7 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different capture',
                 DETAIL = format('capture %s', v_capture.id);
         END IF;
+        PERFORM lp.note_replay('api.capture_hold', p_idempotency_key);
         RETURN v_capture;
     END IF;
     IF v_hold.status <> 'open' THEN

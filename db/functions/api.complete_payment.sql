@@ -17,6 +17,7 @@ BEGIN
     v_request := jsonb_build_object('payment_id', p_payment_id, 'provider_reference', v_reference);
     v_response := lp.idempotency_begin(v_scope, p_idempotency_key, v_request);
     IF v_response IS NOT NULL THEN
+        PERFORM lp.note_replay('api.complete_payment', p_idempotency_key);
         RETURN jsonb_populate_record(NULL::lp.payments, v_response);
     END IF;
 

@@ -15,6 +15,7 @@ BEGIN
     -- A retry with the same key returns the original payment; the same key with other arguments is refused.
     SELECT p.* INTO v_payment FROM lp.payments AS p WHERE p.user_id = v_user AND p.idempotency_key = v_key;
     IF v_payment.id IS NOT NULL THEN
+        PERFORM lp.note_replay('api.create_payment', p_idempotency_key);
         RETURN lp.replay_payment(v_payment, p_bundle_code, p_provider);
     END IF;
 
@@ -43,6 +44,7 @@ BEGIN
     IF v_payment.id IS NULL THEN
         -- A concurrent call with the same key committed first.
         SELECT p.* INTO v_payment FROM lp.payments AS p WHERE p.user_id = v_user AND p.idempotency_key = v_key;
+        PERFORM lp.note_replay('api.create_payment', p_idempotency_key);
         RETURN lp.replay_payment(v_payment, p_bundle_code, p_provider);
     END IF;
     RETURN v_payment;

@@ -16,6 +16,7 @@ DECLARE
     v_row     lp.show_participants;
 BEGIN
     IF v_old.id IS NOT NULL THEN
+        PERFORM lp.note_replay('api.join_show', p_idempotency_key);
         RETURN v_old;
     END IF;
     PERFORM lp.assert_not_sanctioned(v_viewer);

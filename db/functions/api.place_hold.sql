@@ -23,6 +23,7 @@ BEGIN
     -- A retry with the same key returns the original hold; the same key with other arguments is refused.
     SELECT h.* INTO v_hold FROM lp.holds AS h WHERE h.user_id = v_holder AND h.idempotency_key = v_key;
     IF v_hold.id IS NOT NULL THEN
+        PERFORM lp.note_replay('api.place_hold', p_idempotency_key);
         RETURN lp.replay_hold(v_hold, p_payee_id, p_amount, p_purpose, v_life, p_stream_id);
     END IF;
 
@@ -64,6 +65,7 @@ BEGIN
     RETURNING * INTO v_hold;
     IF v_hold.id IS NULL THEN
         SELECT h.* INTO v_hold FROM lp.holds AS h WHERE h.user_id = v_holder AND h.idempotency_key = v_key;
+        PERFORM lp.note_replay('api.place_hold', p_idempotency_key);
         RETURN lp.replay_hold(v_hold, p_payee_id, p_amount, p_purpose, v_life, p_stream_id);
     END IF;
 

@@ -15,6 +15,7 @@ BEGIN
     v_response := lp.idempotency_begin(v_scope, p_idempotency_key,
                                        jsonb_build_object('payment_id', p_payment_id, 'reason', v_reason));
     IF v_response IS NOT NULL THEN
+        PERFORM lp.note_replay('api.refund_payment', p_idempotency_key);
         RETURN jsonb_populate_record(NULL::lp.payments, v_response);
     END IF;
 

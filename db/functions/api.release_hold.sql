@@ -11,6 +11,7 @@ BEGIN
     -- is LP106.
     v_response := lp.idempotency_begin('holds.release', v_key, jsonb_build_object('hold_id', p_hold_id));
     IF v_response IS NOT NULL THEN
+        PERFORM lp.note_replay('api.release_hold', p_idempotency_key);
         RETURN jsonb_populate_record(NULL::lp.holds, v_response);
     END IF;
 

@@ -26,6 +26,7 @@ BEGIN
                 DETAIL = format('payout %s', v_payout.id);
         END IF;
         v_payout.reviewed_by := NULL;
+        PERFORM lp.note_replay('api.request_payout', p_idempotency_key);
         RETURN v_payout;
     END IF;
 
@@ -65,6 +66,7 @@ BEGIN
                 DETAIL = format('payout %s', v_payout.id);
         END IF;
         v_payout.reviewed_by := NULL;
+        PERFORM lp.note_replay('api.request_payout', p_idempotency_key);
         RETURN v_payout;
     END IF;
 
@@ -101,6 +103,7 @@ BEGIN
                 DETAIL = format('payout %s', v_payout.id);
         END IF;
         v_payout.reviewed_by := NULL;
+        PERFORM lp.note_replay('api.request_payout', p_idempotency_key);
         RETURN v_payout;
     END IF;
 

@@ -13,6 +13,7 @@ DECLARE
 BEGIN
     IF v_old.id IS NOT NULL THEN
         SELECT s.* INTO v_show FROM lp.shows AS s WHERE s.id = v_old.show_id;
+        PERFORM lp.note_replay('api.request_show', p_idempotency_key);
         RETURN v_show;
     END IF;
     PERFORM lp.assert_not_sanctioned(v_viewer);

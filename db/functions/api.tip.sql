@@ -64,6 +64,7 @@ BEGIN
 
     -- A retry with the same key returns the original tip; the same key with other arguments is refused.
     IF (c.old).id IS NOT NULL THEN
+        PERFORM lp.note_replay('api.tip', p_idempotency_key);
         RETURN lp.replay_tip(c.old, p_recipient_id, p_amount, p_stream_id, v_message, p_is_anonymous,
                              p_menu_item_id);
     END IF;
@@ -126,6 +127,7 @@ BEGIN
     IF v_tip.id IS NULL THEN
         -- A concurrent call with the same key committed first.
         SELECT t.* INTO v_tip FROM lp.tips AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key;
+        PERFORM lp.note_replay('api.tip', p_idempotency_key);
         RETURN lp.replay_tip(v_tip, p_recipient_id, p_amount, p_stream_id, v_message, p_is_anonymous,
                              p_menu_item_id);
     END IF;

@@ -10,6 +10,7 @@ refunds.shortfall_policy "debt".
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -483,6 +484,124 @@ def test_chargeback_and_adjustment(eco: Economy) -> None:
         tx.adjust_balance(eco.performer.id, 1, "free tokens", idempotency_key=key())
     assert wallet(eco, eco.viewer).total == 250
     assert_sound(eco)
+
+
+# --- replays are visible ---------------------------------------------------------------------------------
+
+
+def test_replays_are_flagged(eco: Economy, db_url: str) -> None:
+    """Every money call answered from its idempotency key says so (``replayed``), a call that did the work
+    says not; the flag belongs to the call (same key, other function; other key, same function: not a replay).
+    """
+    set_setting(eco, "payouts.hold_days", 0)
+    set_setting(eco, "payouts.min_tokens", 1000)
+    seen: dict[str, tuple[bool, bool]] = {}
+
+    def twice(name: str, call: Any) -> Any:
+        first, second = call(), call()
+        assert first == second, name  # the same result (the flag is not compared)
+        seen[name] = (first.replayed, second.replayed)
+        return first
+
+    k = {name: key() for name in ("buy", "complete", "tip", "hold", "capture", "release", "adjust")}
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
+        payment = twice(
+            "create_payment", lambda: tx.create_payment("large", "stripe", idempotency_key=k["buy"])
+        )
+    twice(
+        "complete_payment",
+        lambda: eco.service.complete_payment(payment.id, "ch_r1", idempotency_key=k["complete"]),
+    )
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
+        twice("tip", lambda: tx.tip(eco.performer.id, 5000, idempotency_key=k["tip"]))
+        # the tip's key again, for a hold: not a replay of anything (keys are per function)
+        assert not tx.place_hold(eco.performer.id, 10, idempotency_key=k["tip"]).replayed
+        hold = twice("place_hold", lambda: tx.place_hold(eco.performer.id, 100, idempotency_key=k["hold"]))
+    # the service captures (as a show biller does); a fresh call of the function just replayed: not a replay
+    twice("capture_hold", lambda: eco.service.capture_hold(hold.id, 40, idempotency_key=k["capture"]))
+    assert not eco.service.capture_hold(hold.id, 10, idempotency_key=key()).replayed
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
+        twice("release_hold", lambda: tx.release_hold(hold.id, idempotency_key=k["release"]))
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
+        twice(
+            "adjust_balance",
+            lambda: tx.adjust_balance(eco.viewer.id, 5, "goodwill", idempotency_key=k["adjust"]),
+        )
+
+    with eco.app.acting_as(eco.viewer.id, reason="test") as tx:
+        small = tx.create_payment("small", "stripe", idempotency_key=key())
+        failing = tx.create_payment("small", "stripe", idempotency_key=key())
+        charged = tx.create_payment("small", "stripe", idempotency_key=key())
+    twice("fail_payment", lambda: eco.service.fail_payment(failing.id, "declined", idempotency_key="f1"))
+    for p, ref in ((small, "ch_r2"), (charged, "ch_r3")):
+        eco.service.complete_payment(p.id, ref, idempotency_key=key())
+    twice("refund_payment", lambda: eco.service.refund_payment(small.id, "asked", idempotency_key="r1"))
+    twice(
+        "chargeback_payment",
+        lambda: eco.service.chargeback_payment(charged.id, "fraud", idempotency_key="c1"),
+    )
+
+    payouts = []
+    with eco.app.acting_as(eco.performer.id, reason="test") as tx:
+        for n in range(3):
+            payouts.append(
+                twice(
+                    "request_payout", lambda n=n: tx.request_payout(1000, "paypal", idempotency_key=f"p{n}")
+                )
+            )
+        twice("cancel_payout", lambda: tx.cancel_payout(payouts[0].id, idempotency_key="x1"))
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
+        twice("reject_payout", lambda: tx.reject_payout(payouts[1].id, "no", idempotency_key="j1"))
+        twice("approve_payout", lambda: tx.approve_payout(payouts[2].id, idempotency_key="a1"))
+    twice(
+        "mark_payout_failed",
+        lambda: eco.service.mark_payout_failed(payouts[2].id, "closed", idempotency_key="m1"),
+    )
+    with eco.app.acting_as(eco.performer.id, reason="test") as tx:
+        paid = tx.request_payout(1000, "paypal", idempotency_key=key())
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
+        tx.approve_payout(paid.id, idempotency_key=key())
+    twice("mark_payout_paid", lambda: eco.service.mark_payout_paid(paid.id, "po_9", idempotency_key="m2"))
+
+    assert seen == dict.fromkeys(seen, (False, True))
+    # every money function of the API but the batch (its rows carry their own flag) and the shows
+    # (tests/py/test_shows_client.py) was exercised
+    with psycopg.connect(db_url) as conn:
+        keyed = {
+            r[0]
+            for r in conn.execute(
+                "SELECT p.proname FROM pg_proc AS p WHERE p.pronamespace = 'api'::regnamespace"
+                " AND 'p_idempotency_key' = ANY (p.proargnames)"
+            )
+        }
+    assert set(seen) == keyed - {"request_show", "join_show"}
+    assert_sound(eco)
+
+
+def test_every_keyed_money_function_notes_its_replays(db_url: str) -> None:
+    """A money function with an idempotency key names itself to lp.note_replay (the client's flag reads that
+    name): a new function that forgets it, or copies another's name, fails here."""
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT p.proname, p.prosrc FROM pg_proc AS p WHERE p.pronamespace = 'api'::regnamespace"
+            " AND 'p_idempotency_key' = ANY (p.proargnames)"
+        ).fetchall()
+    assert len(rows) >= 18
+    for name, source in rows:
+        notes = set(re.findall(r"lp\.note_replay\('api\.(\w+)', p_idempotency_key\)", source))
+        assert notes == {name}, name
+
+
+def test_replays_are_flagged_async(eco: Economy, db_url: str) -> None:
+    async def calls() -> tuple[models.Payment, models.Payment]:
+        async with AsyncClient(db_url, role="livepanty_app") as app:
+            payment_key = key()
+            async with app.acting_as(eco.viewer.id, reason="test") as tx:
+                first = await tx.create_payment("small", "stripe", idempotency_key=payment_key)
+                return first, await tx.create_payment("small", "stripe", idempotency_key=payment_key)
+
+    first, second = asyncio.run(calls())
+    assert (first.replayed, second.replayed, first == second) == (False, True, True)
 
 
 # --- history, sweeps, verification --------------------------------------------------------------------------

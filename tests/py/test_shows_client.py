@@ -201,8 +201,10 @@ def test_a_private_show_through_the_client(db_url: str, live: dict[str, Any]) ->
     assert requested.answer_by is not None
     assert requested.started_at is None
     assert wallet(client, live["vic_token"]) == (FUNDS, 20)
+    assert not requested.replayed
     with client.session(live["vic_token"]) as tx:  # a retry: the same show, nothing reserved twice
-        assert tx.request_show(stream, idempotency_key="ask-1").id == requested.id
+        retried = tx.request_show(stream, idempotency_key="ask-1")
+    assert (retried.id, retried.replayed) == (requested.id, True)
     assert wallet(client, live["vic_token"]) == (FUNDS, 20)
 
     with client.session(live["pia_token"]) as tx:
@@ -223,6 +225,9 @@ def test_a_private_show_through_the_client(db_url: str, live: dict[str, Any]) ->
     assert isinstance(spy, ShowParticipant)
     assert (spy.show_id, spy.user_id, spy.role, spy.rate) == (requested.id, live["val"], "spy", 4)
     assert (spy.billed_tokens, spy.due_tokens, spy.left_at) == (0, None, None)
+    with client.session(live["val_token"]) as tx:  # a retry: flagged, the same participation
+        again = tx.join_show(requested.id, idempotency_key="spy-1")
+    assert (again, again.replayed, spy.replayed) == (spy, True, False)
     assert spy.billed_from is not None
     assert wallet(client, live["val_token"]) == (FUNDS, 8)
 
