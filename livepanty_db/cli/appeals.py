@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from livepanty_db.cli.common import acting, as_option, catalogued_errors, emit_models
+from livepanty_db.cli.common import UUID_TYPE, acting, as_option, catalogued_errors, emit_models
 from livepanty_db.cli.output import note
 from livepanty_db.cli.values import Vocabulary
 from livepanty_db.models import AppealQueueEntry, SanctionAppeal
@@ -32,7 +32,7 @@ def _done(appeal: SanctionAppeal) -> None:
 
 
 @command.command("file")
-@click.argument("sanction_id")
+@click.argument("sanction_id", type=UUID_TYPE)
 @click.option("--statement", required=True, help="The appellant's text (1..4000 characters).")
 @click.option(
     "--as", "as_login", metavar="LOGIN", envvar="LIVEPANTY_AS", required=True, help="The sanctioned user."
@@ -63,7 +63,7 @@ def list_(ctx: click.Context, status: str, all_: bool, limit: int, as_login: str
 
 
 @command.command("decide")
-@click.argument("appeal_id")
+@click.argument("appeal_id", type=UUID_TYPE)
 @click.option("--grant/--deny", "granted", required=True, help="Grant (lifts the sanction) or deny.")
 @click.option("--reasons", required=True, help="The statement of reasons the appellant reads.")
 @as_option

@@ -99,6 +99,26 @@ def as_option(func: F) -> F:
     )(func)
 
 
+class UuidParam(click.ParamType):
+    """An id (a UUID), checked before anything is called: a malformed one is a usage error (exit status 2),
+    e.g. ``Invalid value for 'PAYMENT_ID': 'abc' is not a UUID``. Arguments that take a username or an id
+    (a user) stay plain strings."""
+
+    name = "uuid"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> UUID:
+        if isinstance(value, UUID):
+            return value
+        try:
+            return UUID(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a UUID", param, ctx)
+
+
+#: The type of every argument and option that takes an id.
+UUID_TYPE = UuidParam()
+
+
 def uuid_or_none(value: str) -> UUID | None:
     """``value`` as a UUID, or None when it is not one."""
     try:

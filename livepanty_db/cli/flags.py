@@ -13,7 +13,14 @@ from decimal import Decimal
 
 import click
 
-from livepanty_db.cli.common import acting, as_option, catalogued_errors, emit_models, service_client
+from livepanty_db.cli.common import (
+    UUID_TYPE,
+    acting,
+    as_option,
+    catalogued_errors,
+    emit_models,
+    service_client,
+)
 from livepanty_db.cli.output import note
 from livepanty_db.cli.values import Vocabulary
 from livepanty_db.models import DetectorPrecision, ModerationFlag
@@ -35,8 +42,14 @@ def command() -> None:
 @click.argument("confidence", type=Decimal)
 @click.option("--content-type", type=Vocabulary("flag_content_type"), required=True, help="What was flagged.")
 @click.option("--content-ref", help="Pointer to the content (segment URL, message id).")
-@click.option("--stream", "stream_id", help="The stream (its host is the user when --user is not given).")
-@click.option("--user", "user_id", help="The user's id.")
+@click.option(
+    "--stream",
+    "stream_id",
+    metavar="STREAM_ID",
+    type=UUID_TYPE,
+    help="The stream (its host is the user when --user is not given).",
+)
+@click.option("--user", "user_id", metavar="USER_ID", type=UUID_TYPE, help="The user's id.")
 @click.option("--details", default="{}", show_default=True, help="A JSON object kept with the flag.")
 @click.pass_context
 @catalogued_errors

@@ -13,6 +13,7 @@ import click
 
 from livepanty_db.cli import jobs
 from livepanty_db.cli.common import (
+    UUID_TYPE,
     acting,
     catalogued_errors,
     emit_models,
@@ -53,7 +54,9 @@ def command() -> None:
     "--minutes", type=int, default=None, help="Lifetime in minutes (default and maximum: holds.max_minutes)."
 )
 @click.option("--purpose", type=Vocabulary("hold_purpose"), default="private_show", show_default=True)
-@click.option("--stream", "stream_id", metavar="STREAM_ID", default=None, help="The stream it is for.")
+@click.option(
+    "--stream", "stream_id", metavar="STREAM_ID", type=UUID_TYPE, default=None, help="The stream it is for."
+)
 @key_option
 @click.pass_context
 @catalogued_errors
@@ -84,7 +87,7 @@ def place(
 
 
 @command.command("capture")
-@click.argument("hold_id")
+@click.argument("hold_id", type=UUID_TYPE)
 @click.option(
     "--amount", type=int, required=True, help="Tokens to take (at most what the hold still reserves)."
 )
@@ -100,7 +103,7 @@ def capture(ctx: click.Context, hold_id: str, amount: int, key: str | None) -> N
 
 
 @command.command("release")
-@click.argument("hold_id")
+@click.argument("hold_id", type=UUID_TYPE)
 @key_option
 @click.pass_context
 @catalogued_errors
@@ -118,7 +121,9 @@ def release(ctx: click.Context, hold_id: str, key: str | None) -> None:
     "--payee", "as_payee", is_flag=True, help="Holds for the --as user (default: holds they placed)."
 )
 @click.option("--status", type=Vocabulary("hold_status"), default=None, help="Only holds in this state.")
-@click.option("--after", metavar="HOLD_ID", default=None, help="Last id of the previous page.")
+@click.option(
+    "--after", metavar="HOLD_ID", type=UUID_TYPE, default=None, help="Last id of the previous page."
+)
 @click.option("--limit", type=int, default=50, show_default=True, help="Page size (1..1000).")
 @click.pass_context
 @catalogued_errors

@@ -14,6 +14,7 @@ from decimal import Decimal
 import click
 
 from livepanty_db.cli.common import (
+    UUID_TYPE,
     acting,
     as_option,
     catalogued_errors,
@@ -103,7 +104,7 @@ def submit(
 
 
 @command.command("approve")
-@click.argument("verification_id")
+@click.argument("verification_id", type=UUID_TYPE)
 @click.option(
     "--expires",
     "expires_at",
@@ -140,7 +141,7 @@ def approve(
 
 
 @command.command("reject")
-@click.argument("verification_id")
+@click.argument("verification_id", type=UUID_TYPE)
 @click.option("--reason", required=True, help="Why (shown to the user).")
 @as_option
 @click.pass_context
@@ -153,7 +154,9 @@ def reject(ctx: click.Context, verification_id: str, reason: str, as_login: str)
 
 
 @command.command("pending")
-@click.option("--after", metavar="VERIFICATION_ID", default=None, help="Last id of the previous page.")
+@click.option(
+    "--after", metavar="VERIFICATION_ID", type=UUID_TYPE, default=None, help="Last id of the previous page."
+)
 @click.option("--limit", type=int, default=50, show_default=True, help="Page size (1..1000).")
 @as_option
 @click.pass_context
@@ -253,7 +256,7 @@ def webhook(
 
 
 @command.command("override")
-@click.argument("verification_id")
+@click.argument("verification_id", type=UUID_TYPE)
 @click.argument("decision", type=click.Choice(["approved", "declined"]))
 @click.option("--reason", required=True, help="Why the decision is overridden (audited).")
 @as_option
@@ -281,7 +284,7 @@ def allow_retry(ctx: click.Context, user: str, reason: str, as_login: str) -> No
 
 
 @command.command("record")
-@click.argument("verification_id")
+@click.argument("verification_id", type=UUID_TYPE)
 @as_option
 @click.pass_context
 @catalogued_errors

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import click
 
 from livepanty_db.cli.common import (
+    UUID_TYPE,
     F,
     acting,
     acting_for,
@@ -49,7 +50,9 @@ def command() -> None:
 @click.option(
     "--status", type=Vocabulary("payment_status"), default=None, help="Only payments in this state."
 )
-@click.option("--after", metavar="PAYMENT_ID", default=None, help="Last id of the previous page.")
+@click.option(
+    "--after", metavar="PAYMENT_ID", type=UUID_TYPE, default=None, help="Last id of the previous page."
+)
 @click.option("--limit", type=int, default=50, show_default=True, help="Page size (1..1000).")
 @click.option(
     "--as",
@@ -96,7 +99,7 @@ def _reason_option(required: bool) -> Callable[[F], F]:
 
 
 @command.command("complete")
-@click.argument("payment_id")
+@click.argument("payment_id", type=UUID_TYPE)
 @click.option("--reference", required=True, help="The provider's reference of the payment.")
 @key_option
 @click.pass_context
@@ -112,7 +115,7 @@ def complete(ctx: click.Context, payment_id: str, reference: str, key: str | Non
 
 
 @command.command("fail")
-@click.argument("payment_id")
+@click.argument("payment_id", type=UUID_TYPE)
 @_reason_option(required=False)
 @key_option
 @click.pass_context
@@ -126,7 +129,7 @@ def fail(ctx: click.Context, payment_id: str, reason: str | None, key: str | Non
 
 
 @command.command("refund")
-@click.argument("payment_id")
+@click.argument("payment_id", type=UUID_TYPE)
 @_reason_option(required=True)
 @key_option
 @click.pass_context
@@ -140,7 +143,7 @@ def refund(ctx: click.Context, payment_id: str, reason: str, key: str | None) ->
 
 
 @command.command("chargeback")
-@click.argument("payment_id")
+@click.argument("payment_id", type=UUID_TYPE)
 @_reason_option(required=True)
 @key_option
 @click.pass_context

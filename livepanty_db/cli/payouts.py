@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from livepanty_db.cli.common import (
+    UUID_TYPE,
     acting,
     as_option,
     catalogued_errors,
@@ -66,7 +67,7 @@ def request(ctx: click.Context, as_login: str, tokens: int, method: str, key: st
 
 
 @command.command("cancel")
-@click.argument("payout_id")
+@click.argument("payout_id", type=UUID_TYPE)
 @click.option(
     "--as", "as_login", metavar="LOGIN", envvar="LIVEPANTY_AS", required=True, help="The performer."
 )
@@ -82,7 +83,7 @@ def cancel(ctx: click.Context, payout_id: str, as_login: str, key: str | None) -
 
 
 @command.command("approve")
-@click.argument("payout_id")
+@click.argument("payout_id", type=UUID_TYPE)
 @key_option
 @as_option
 @click.pass_context
@@ -96,7 +97,7 @@ def approve(ctx: click.Context, payout_id: str, key: str | None, as_login: str) 
 
 
 @command.command("reject")
-@click.argument("payout_id")
+@click.argument("payout_id", type=UUID_TYPE)
 @click.option("--reason", required=True, help="Why (shown to the performer).")
 @key_option
 @as_option
@@ -111,7 +112,7 @@ def reject(ctx: click.Context, payout_id: str, reason: str, key: str | None, as_
 
 
 @command.command("mark-paid")
-@click.argument("payout_id")
+@click.argument("payout_id", type=UUID_TYPE)
 @click.option("--reference", required=True, help="The payment provider's reference.")
 @key_option
 @click.pass_context
@@ -126,7 +127,7 @@ def mark_paid(ctx: click.Context, payout_id: str, reference: str, key: str | Non
 
 
 @command.command("mark-failed")
-@click.argument("payout_id")
+@click.argument("payout_id", type=UUID_TYPE)
 @click.option("--reason", required=True, help="Why paying failed.")
 @key_option
 @click.pass_context
@@ -143,7 +144,9 @@ def mark_failed(ctx: click.Context, payout_id: str, reason: str, key: str | None
     "--user", "user", metavar="LOGIN_OR_ID", default=None, help="Whose payouts (default: everyone's)."
 )
 @click.option("--status", type=Vocabulary("payout_status"), default=None, help="Only payouts in this state.")
-@click.option("--after", metavar="PAYOUT_ID", default=None, help="Last id of the previous page.")
+@click.option(
+    "--after", metavar="PAYOUT_ID", type=UUID_TYPE, default=None, help="Last id of the previous page."
+)
 @click.option("--limit", type=int, default=50, show_default=True, help="Page size (1..1000).")
 @as_option
 @click.pass_context

@@ -13,7 +13,14 @@ from datetime import datetime
 
 import click
 
-from livepanty_db.cli.common import acting, as_option, catalogued_errors, emit_models, service_client
+from livepanty_db.cli.common import (
+    UUID_TYPE,
+    acting,
+    as_option,
+    catalogued_errors,
+    emit_models,
+    service_client,
+)
 from livepanty_db.cli.output import note
 from livepanty_db.cli.values import Vocabulary
 from livepanty_db.models import CaseDecision, ReportFiling, ReviewCase, ReviewQueueEntry
@@ -43,7 +50,7 @@ def _case(case: ReviewCase) -> None:
 
 @command.command("file")
 @click.argument("target_type", type=Vocabulary("report_target"))
-@click.argument("target_id")
+@click.argument("target_id", type=UUID_TYPE)
 @click.option("--reason", type=Vocabulary("case_reason"), required=True, help="Why (not sanction_review).")
 @click.option("--description", help="The reporter's words (at most 2000 characters).")
 @click.option(
@@ -66,7 +73,9 @@ def file_(
 @click.option("--overdue", is_flag=True, help="Only cases past their due time.")
 @click.option("--reason", type=Vocabulary("case_reason"), help="Only this reason.")
 @click.option("--source", type=Vocabulary("case_source"), help="Only this source.")
-@click.option("--after", help="Keyset: the last case id of the previous page.")
+@click.option(
+    "--after", metavar="CASE_ID", type=UUID_TYPE, help="Keyset: the last case id of the previous page."
+)
 @click.option("--limit", type=int, default=50, show_default=True, help="Most rows (1..500).")
 @as_option
 @click.pass_context
@@ -104,7 +113,7 @@ def claim(ctx: click.Context, as_login: str) -> None:
 
 
 @command.command("extend")
-@click.argument("case_id")
+@click.argument("case_id", type=UUID_TYPE)
 @as_option
 @click.pass_context
 @catalogued_errors
@@ -116,7 +125,7 @@ def extend(ctx: click.Context, case_id: str, as_login: str) -> None:
 
 
 @command.command("release")
-@click.argument("case_id")
+@click.argument("case_id", type=UUID_TYPE)
 @as_option
 @click.pass_context
 @catalogued_errors
@@ -128,7 +137,7 @@ def release(ctx: click.Context, case_id: str, as_login: str) -> None:
 
 
 @command.command("resolve")
-@click.argument("case_id")
+@click.argument("case_id", type=UUID_TYPE)
 @click.option("--action", type=Vocabulary("case_action"), required=True, help="dismiss, or how to act.")
 @click.option("--facts", required=True, help="Statement of reasons: the facts found.")
 @click.option("--rule", required=True, help="Statement of reasons: the rule broken (or 'no rule broken').")

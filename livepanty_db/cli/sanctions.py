@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from livepanty_db.cli.common import (
+    UUID_TYPE,
     acting,
     acting_for,
     as_option,
@@ -52,7 +53,9 @@ def _done(sanction: Sanction, verb: str) -> None:
 @click.option("--type", "sanction_type", type=Vocabulary("sanction_type"), required=True, help="Its type.")
 @click.option("--reason", required=True, help="Why (the user reads it).")
 @click.option("--hours", type=float, default=None, help="How long it lasts (required for a suspension).")
-@click.option("--report", "report_id", metavar="REPORT_ID", default=None, help="The report it answers.")
+@click.option(
+    "--report", "report_id", metavar="REPORT_ID", type=UUID_TYPE, default=None, help="The report it answers."
+)
 @click.option(
     "--review-on-expiry", is_flag=True, help="A suspension: send the account back to review when it ends."
 )
@@ -85,7 +88,7 @@ def issue(
 
 
 @command.command("revoke")
-@click.argument("sanction_id")
+@click.argument("sanction_id", type=UUID_TYPE)
 @click.option("--reason", required=True, help="Why it is lifted.")
 @as_option
 @click.pass_context

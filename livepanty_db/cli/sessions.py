@@ -6,6 +6,7 @@ import dataclasses
 
 import click
 
+from livepanty_db.cli.common import UUID_TYPE
 from livepanty_db.cli.output import emit, note
 from livepanty_db.cli.users import acting, as_option, catalogued_errors, emit_records, lookup_user
 from livepanty_db.models import SessionInfo
@@ -33,7 +34,7 @@ def list_(ctx: click.Context, user: str | None, include_ended: bool, as_login: s
 
 
 @command.command("revoke")
-@click.argument("session_id")
+@click.argument("session_id", type=UUID_TYPE)
 @as_option
 @click.pass_context
 @catalogued_errors

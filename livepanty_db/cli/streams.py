@@ -19,6 +19,7 @@ import click
 
 from livepanty_db import events
 from livepanty_db.cli.common import (
+    UUID_TYPE,
     acting,
     catalogued_errors,
     emit_models,
@@ -201,7 +202,7 @@ def schedule(
 
 
 @command.command("add-performer")
-@click.argument("stream_id")
+@click.argument("stream_id", type=UUID_TYPE)
 @click.argument("performer")
 @as_option
 @click.pass_context
@@ -215,7 +216,7 @@ def add_performer(ctx: click.Context, stream_id: str, performer: str, as_login: 
 
 
 @command.command("remove-performer")
-@click.argument("stream_id")
+@click.argument("stream_id", type=UUID_TYPE)
 @click.argument("performer")
 @as_option
 @click.pass_context
@@ -229,7 +230,7 @@ def remove_performer(ctx: click.Context, stream_id: str, performer: str, as_logi
 
 
 @command.command("consent")
-@click.argument("stream_id")
+@click.argument("stream_id", type=UUID_TYPE)
 @as_option
 @click.option("--ip", "ip_address", required=True, help="The IP address the consent is given from.")
 @click.option("--user-agent", default=None)
@@ -251,7 +252,7 @@ def _emit_key(started: StreamStart) -> None:
 
 
 @command.command("start")
-@click.argument("stream_id")
+@click.argument("stream_id", type=UUID_TYPE)
 @as_option
 @click.pass_context
 @catalogued_errors
@@ -263,7 +264,7 @@ def start(ctx: click.Context, stream_id: str, as_login: str) -> None:
 
 
 @command.command("rotate-key")
-@click.argument("stream_id")
+@click.argument("stream_id", type=UUID_TYPE)
 @as_option
 @click.pass_context
 @catalogued_errors
@@ -287,7 +288,7 @@ def check_key(ctx: click.Context, stream_key: str) -> None:
 
 
 @command.command("end")
-@click.argument("stream_id")
+@click.argument("stream_id", type=UUID_TYPE)
 @as_option
 @click.option("--reason", default=None, help="Why (required when an admin ends someone else's stream).")
 @click.pass_context
@@ -305,7 +306,7 @@ def end(ctx: click.Context, stream_id: str, as_login: str, reason: str | None) -
 
 
 @command.command("show")
-@click.argument("stream_id")
+@click.argument("stream_id", type=UUID_TYPE)
 @as_option
 @click.pass_context
 @catalogued_errors
@@ -317,7 +318,7 @@ def show(ctx: click.Context, stream_id: str, as_login: str) -> None:
 
 
 @command.command("viewers")
-@click.argument("stream_id")
+@click.argument("stream_id", type=UUID_TYPE)
 @as_option
 @click.pass_context
 @catalogued_errors
@@ -384,7 +385,7 @@ def of_performer(ctx: click.Context, performer: str, as_login: str, limit: int) 
 
 
 @command.command("watch")
-@click.argument("stream_id")
+@click.argument("stream_id", type=UUID_TYPE)
 @as_option
 @click.option(
     "--after", default=None, metavar="POSITION", help="Start after this position (default: the oldest kept)."
@@ -452,7 +453,12 @@ def menu(ctx: click.Context, performer: str, as_login: str) -> None:
 @click.argument("price", type=int)
 @as_option
 @click.option(
-    "--item", "item_id", metavar="ITEM_ID", default=None, help="Change this item (default: add one)."
+    "--item",
+    "item_id",
+    metavar="ITEM_ID",
+    type=UUID_TYPE,
+    default=None,
+    help="Change this item (default: add one).",
 )
 @click.option("--inactive", is_flag=True, help="Take the item off the menu (it cannot be bought).")
 @click.pass_context
@@ -471,7 +477,7 @@ def menu_set(
 
 
 @command.command("goals")
-@click.argument("stream_id")
+@click.argument("stream_id", type=UUID_TYPE)
 @as_option
 @click.pass_context
 @catalogued_errors
@@ -492,7 +498,7 @@ def _with_progress(goal: StreamGoal) -> SimpleNamespace:
 
 
 @command.command("goal-add")
-@click.argument("stream_id")
+@click.argument("stream_id", type=UUID_TYPE)
 @click.argument("target", type=int)
 @click.argument("description")
 @as_option
@@ -522,7 +528,7 @@ def goal_add(
 
 
 @command.command("goal-cancel")
-@click.argument("goal_id")
+@click.argument("goal_id", type=UUID_TYPE)
 @as_option
 @click.option("--reason", default=None, help="Why (required when an admin cancels someone else's goal).")
 @click.pass_context
@@ -539,7 +545,7 @@ def goal_cancel(ctx: click.Context, goal_id: str, as_login: str, reason: str | N
 
 
 @command.command("shows")
-@click.argument("stream_id")
+@click.argument("stream_id", type=UUID_TYPE)
 @as_option
 @click.pass_context
 @catalogued_errors
@@ -590,7 +596,7 @@ def show_price(
 
 
 @command.command("show-request")
-@click.argument("stream_id")
+@click.argument("stream_id", type=UUID_TYPE)
 @as_option
 @key_option
 @click.pass_context
@@ -605,7 +611,7 @@ def show_request(ctx: click.Context, stream_id: str, as_login: str, key: str | N
 
 
 @command.command("show-offer")
-@click.argument("stream_id")
+@click.argument("stream_id", type=UUID_TYPE)
 @click.argument("show_type", metavar="TYPE", type=Vocabulary("show_type"))
 @as_option
 @click.pass_context
@@ -618,7 +624,7 @@ def show_offer(ctx: click.Context, stream_id: str, show_type: str, as_login: str
 
 
 @command.command("show-join")
-@click.argument("show_id")
+@click.argument("show_id", type=UUID_TYPE)
 @as_option
 @key_option
 @click.pass_context
@@ -632,7 +638,7 @@ def show_join(ctx: click.Context, show_id: str, as_login: str, key: str | None) 
 
 
 @command.command("show-answer")
-@click.argument("show_id")
+@click.argument("show_id", type=UUID_TYPE)
 @click.argument("answer", type=click.Choice(["accept", "decline"]))
 @as_option
 @click.option("--reason", default=None, help="Why (1000 characters).")
@@ -646,7 +652,7 @@ def show_answer(ctx: click.Context, show_id: str, answer: str, as_login: str, re
 
 
 @command.command("show-start")
-@click.argument("show_id")
+@click.argument("show_id", type=UUID_TYPE)
 @as_option
 @click.pass_context
 @catalogued_errors
@@ -661,7 +667,7 @@ def show_start(ctx: click.Context, show_id: str, as_login: str) -> None:
 
 
 @command.command("show-leave")
-@click.argument("show_id")
+@click.argument("show_id", type=UUID_TYPE)
 @as_option
 @click.pass_context
 @catalogued_errors
@@ -673,7 +679,7 @@ def show_leave(ctx: click.Context, show_id: str, as_login: str) -> None:
 
 
 @command.command("show-end")
-@click.argument("show_id")
+@click.argument("show_id", type=UUID_TYPE)
 @as_option
 @click.option("--reason", default=None, help="Why (required when an admin ends someone else's show).")
 @click.pass_context
@@ -687,7 +693,7 @@ def show_end(ctx: click.Context, show_id: str, as_login: str, reason: str | None
 
 
 @command.command("show-refund")
-@click.argument("show_id")
+@click.argument("show_id", type=UUID_TYPE)
 @as_option
 @click.option("--reason", required=True, help="Why (the complaint upheld; audited).")
 @click.pass_context

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from livepanty_db.cli.common import (
+    UUID_TYPE,
     acting,
     catalogued_errors,
     emit_models,
@@ -50,11 +51,23 @@ def command() -> None:
 @click.option("--as", "as_login", metavar="LOGIN", envvar="LIVEPANTY_AS", required=True, help="The sender.")
 @click.option("--to", "to", metavar="LOGIN_OR_ID", required=True, help="The performer tipped.")
 @click.option("--amount", type=int, required=True, help="Tokens (tips.min_tokens..tips.max_tokens).")
-@click.option("--stream", "stream_id", metavar="STREAM_ID", default=None, help="The performer's live stream.")
+@click.option(
+    "--stream",
+    "stream_id",
+    metavar="STREAM_ID",
+    type=UUID_TYPE,
+    default=None,
+    help="The performer's live stream.",
+)
 @click.option("--message", default=None, help="Shown with the tip (500 characters).")
 @click.option("--anonymous", is_flag=True, help="Hide the sender from the performer and the public.")
 @click.option(
-    "--item", "menu_item_id", metavar="ITEM_ID", default=None, help="Buy this item of the performer's menu."
+    "--item",
+    "menu_item_id",
+    metavar="ITEM_ID",
+    type=UUID_TYPE,
+    default=None,
+    help="Buy this item of the performer's menu.",
 )
 @key_option
 @click.pass_context
@@ -91,7 +104,7 @@ def send(
 @click.option("--as", "as_login", metavar="LOGIN", envvar="LIVEPANTY_AS", required=True, help="Whose tips.")
 @click.option("--received", is_flag=True, help="Tips received (default: tips sent).")
 @click.option("--user", "user", metavar="LOGIN_OR_ID", default=None, help="Admins: another user's tips.")
-@click.option("--after", metavar="TIP_ID", default=None, help="Last id of the previous page.")
+@click.option("--after", metavar="TIP_ID", type=UUID_TYPE, default=None, help="Last id of the previous page.")
 @click.option("--limit", type=int, default=50, show_default=True, help="Page size (1..1000).")
 @click.pass_context
 @catalogued_errors

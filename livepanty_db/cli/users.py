@@ -19,6 +19,7 @@ from datetime import date, datetime
 import click
 
 from livepanty_db.cli.common import (
+    UUID_TYPE,
     acting,
     as_option,
     catalogued_errors,
@@ -161,7 +162,9 @@ def send_reset(ctx: click.Context, user: str, as_login: str) -> None:
 @command.command("list")
 @click.option("--role", type=Vocabulary("user_role"), default=None, help="Only users with this role.")
 @click.option("--limit", type=int, default=50, show_default=True, help="Page size (1..1000).")
-@click.option("--after", metavar="USER_ID", default=None, help="Last id of the previous page.")
+@click.option(
+    "--after", metavar="USER_ID", type=UUID_TYPE, default=None, help="Last id of the previous page."
+)
 @click.option("--include-deleted", is_flag=True, help="Also list deleted users.")
 @as_option
 @click.pass_context
