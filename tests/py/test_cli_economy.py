@@ -152,9 +152,9 @@ def test_payments_create_complete_replay_and_list(economy: str) -> None:
     done = one(cli(economy, *args, fmt="json"))
     assert (done["status"], done["provider_reference"]) == ("completed", "psp-1")
     before = snapshot(economy)
-    assert (
-        one(cli(economy, *args, fmt="json")) == done
-    )  # a retry with the key: the same answer, nothing twice
+    # a retry with the key: the same answer, flagged as a replay, nothing twice
+    assert one(cli(economy, *args, fmt="json")) == {**done, "replayed": True}
+    assert done["replayed"] is False
     assert snapshot(economy) == before
 
     mine = j(economy, "payments", "list", "--user", "bob")
@@ -291,7 +291,7 @@ def test_holds_place_capture_release_list_and_expire(economy: str) -> None:
     args = ("holds", "capture", hold["id"], "--amount", "100", "--key", "cap-1")
     capture = one(cli(economy, *args, fmt="json"))
     assert (capture["amount"], capture["fee_amount"]) == (100, 20)
-    assert one(cli(economy, *args, fmt="json")) == capture  # replay
+    assert one(cli(economy, *args, fmt="json")) == {**capture, "replayed": True}  # replay
     released = one(cli(economy, "holds", "release", hold["id"], fmt="json"))
     assert (released["status"], released["captured"]) == ("released", 100)
 
