@@ -53,6 +53,7 @@ class CliState:
 
     dsn_option: str | None
     format: str
+    wide: bool = False
     _resolved: ResolvedDsn | None = field(default=None, repr=False)
 
     def resolved(self) -> ResolvedDsn:
@@ -72,7 +73,7 @@ class CliState:
 
 #: The global options (taking a value / flags) that may also be written after the sub-command.
 _GLOBAL_VALUE_OPTIONS = ("--dsn", "--format")
-_GLOBAL_FLAGS = ("-v", "--verbose")
+_GLOBAL_FLAGS = ("-v", "--verbose", "--wide")
 
 
 def hoist_global_options(args: list[str]) -> list[str]:
@@ -140,16 +141,22 @@ class LivepantyGroup(click.Group):
     show_default=True,
     help="Output format for results.",
 )
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="Tables show every column, with ids (default: the main columns, usernames in place of user ids). "
+    "json and csv always carry every field.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log what is being done (to stderr).")
 @click.version_option(__version__, prog_name="livepanty-db")
 @click.pass_context
-def main(ctx: click.Context, dsn: str | None, fmt: str, verbose: bool) -> None:
+def main(ctx: click.Context, dsn: str | None, fmt: str, wide: bool, verbose: bool) -> None:
     """livepanty-db: the livepanty database, its migrations and its API."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
     # yoyo logs every statement of every migration at INFO (hundreds of lines); -v shows our one line per
     # migration instead, and yoyo's warnings still.
     logging.getLogger("yoyo").setLevel(logging.WARNING)
-    ctx.obj = CliState(dsn_option=dsn, format=fmt)
+    ctx.obj = CliState(dsn_option=dsn, format=fmt, wide=wide)
 
 
 def _register() -> None:

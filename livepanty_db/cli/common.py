@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import getpass
 import json
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from ipaddress import IPv4Address, IPv6Address
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import click
+import psycopg
 from psycopg.rows import scalar_row
 
 from livepanty_db import new_idempotency_key, sql
@@ -245,11 +247,77 @@ def output_format() -> str:
     return click.get_current_context().find_root().obj.format
 
 
+def wide_tables() -> bool:
+    """``--wide``: tables show every column, ids as they are."""
+    return bool(getattr(click.get_current_context().find_root().obj, "wide", False))
+
+
+#: Columns that hold a user id (or a list of them). A table (``--format table`` without ``--wide``) shows the
+#: usernames in their place, under the column's name without ``_id`` (``sender_id`` -> ``sender``); json, csv
+#: and ``--wide`` keep the ids.
+USER_ID_COLUMNS = frozenset(
+    {
+        "user_id",
+        "sender_id",
+        "recipient_id",
+        "payee_id",
+        "host_id",
+        "performer_id",
+        "blocked_id",
+        "requested_by",
+        "reporter_id",
+        "reported_user_id",
+        "performers",
+    }
+)
+#: The usernames of a batch of user ids, in one query on the operator's DBA connection (the connection that
+#: resolves ``--as`` logins reads lp.users too; see sql.RESOLVE_LOGIN).
+USERNAMES_SQL = "SELECT u.id, u.username::text FROM lp.users AS u WHERE u.id = ANY(%(ids)s::uuid[])"
+
+
+def usernames(ids: Sequence[Any]) -> dict[UUID, str]:
+    """The username of each of ``ids`` that names a user, in one query; empty when they cannot be read (a
+    login without access to lp.users): the table then shows the ids."""
+    wanted = sorted({u for u in (uuid_or_none(str(i)) for i in ids if i is not None) if u is not None})
+    if not wanted:
+        return {}
+    try:
+        with operator_client(click.get_current_context()).transaction() as tx:
+            return dict(tx.fetch(USERNAMES_SQL, {"ids": wanted}))
+    except (LivepantyError, psycopg.Error) as exc:
+        logging.getLogger("livepanty_db").info("usernames not shown: %s", exc)
+        return {}
+
+
+def _table_header(column: str) -> str:
+    return column.removesuffix("_id") if column in USER_ID_COLUMNS else column
+
+
+def _ids(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
 def emit_records(records: Sequence[Any], columns: Sequence[str]) -> None:
-    """Print dataclass records in the chosen ``--format``."""
+    """Print dataclass records in the chosen ``--format``. A table without ``--wide`` shows usernames in the
+    columns of :data:`USER_ID_COLUMNS` (a list of ids: the names, comma-separated), one query for all rows."""
     fmt = output_format()
-    rows = [{col: _plain(getattr(record, col), fmt) for col in columns} for record in records]
-    emit(rows, columns)
+    user_columns = [col for col in columns if col in USER_ID_COLUMNS]
+    if fmt != "table" or wide_tables() or not user_columns or not records:
+        emit([{col: _plain(getattr(record, col), fmt) for col in columns} for record in records], columns)
+        return
+    raw = [{col: getattr(record, col) for col in columns} for record in records]
+    names = usernames([i for row in raw for col in user_columns for i in _ids(row[col])])
+
+    def name(value: Any) -> Any:
+        user_id = uuid_or_none(str(value)) if value is not None else None
+        return names.get(user_id, value) if user_id is not None else value
+
+    for row in raw:
+        for col in user_columns:
+            value = row[col]
+            row[col] = ", ".join(str(name(i)) for i in value) if isinstance(value, list) else name(value)
+    headers = [_table_header(col) for col in columns]
+    emit([{_table_header(col): _plain(row[col], fmt) for col in columns} for row in raw], headers)
 
 
 def emit_plain(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
@@ -264,8 +332,9 @@ def field_names(model: type) -> list[str]:
 
 
 def emit_models(records: Sequence[Any], model: type, table_columns: Sequence[str] | None = None) -> None:
-    """Print ``model`` records: in table format only ``table_columns`` (when given), else every field."""
-    if table_columns is not None and output_format() == "table":
+    """Print ``model`` records: in table format only ``table_columns`` (when given; usernames in place of user
+    ids, see :func:`emit_records`), unless ``--wide``; json, csv and ``--wide`` tables: every field."""
+    if table_columns is not None and output_format() == "table" and not wide_tables():
         emit_records(records, table_columns)
     else:
         emit_records(records, field_names(model))

@@ -28,6 +28,7 @@ from livepanty_db.cli.common import (
     resolve_login,
     service_client,
     uuid_or_none,
+    wide_tables,
 )
 from livepanty_db.cli.output import emit, note
 from livepanty_db.cli.values import Vocabulary, load_vocabularies
@@ -47,7 +48,7 @@ def command() -> None:
 
 
 def _emit_erasures(rows: list[Erasure]) -> None:
-    if output_format() == "table":
+    if output_format() == "table" and not wide_tables():
         emit(
             [
                 {

@@ -26,12 +26,12 @@ from livepanty_db.cli.values import Vocabulary
 from livepanty_db.models import CaseDecision, ReportFiling, ReviewCase, ReviewQueueEntry
 
 CASE_TABLE = [
-    "id", "status", "reason", "target_type", "priority", "priority_score", "reporter_count", "flag_count",
-    "due_at", "claim_expires_at", "action",
+    "id", "status", "reason", "target_type", "reported_user_id", "priority", "priority_score",
+    "reporter_count", "flag_count", "due_at", "claim_expires_at", "action",
 ]  # fmt: skip
 QUEUE_TABLE = [
-    "case_id", "priority", "priority_score", "reason", "target_type", "status", "reporter_count",
-    "flag_count", "due_at", "overdue", "claim_expires_at", "detector_precision",
+    "case_id", "priority", "priority_score", "reason", "target_type", "reported_user_id", "status",
+    "reporter_count", "flag_count", "due_at", "overdue", "claim_expires_at", "detector_precision",
 ]  # fmt: skip
 FILING_TABLE = ["id", "case_id", "trusted", "created_at"]
 DECISION_TABLE = [

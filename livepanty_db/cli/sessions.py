@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
 
-from livepanty_db.cli.common import UUID_TYPE
+from livepanty_db.cli.common import UUID_TYPE, emit_models
 from livepanty_db.cli.output import emit, note
-from livepanty_db.cli.users import acting, as_option, catalogued_errors, emit_records, lookup_user
+from livepanty_db.cli.users import acting, as_option, catalogued_errors, lookup_user
 from livepanty_db.models import SessionInfo
 
-SESSION_COLUMNS = [f.name for f in dataclasses.fields(SessionInfo)]
+SESSION_TABLE = [
+    "id",
+    "user_id",
+    "ip_address",
+    "user_agent",
+    "created_at",
+    "last_seen_at",
+    "expires_at",
+    "revoked_at",
+    "is_current",
+]
 
 
 @click.group("sessions")
@@ -30,7 +38,7 @@ def list_(ctx: click.Context, user: str | None, include_ended: bool, as_login: s
     with acting(ctx, as_login) as tx:
         user_id = lookup_user(tx, user).id if user is not None else None
         sessions = tx.list_sessions(user_id, include_ended=include_ended)
-    emit_records(sessions, SESSION_COLUMNS)
+    emit_models(sessions, SessionInfo, SESSION_TABLE)
 
 
 @command.command("revoke")
@@ -42,7 +50,7 @@ def revoke(ctx: click.Context, session_id: str, as_login: str) -> None:
     """Revoke the session SESSION_ID."""
     with acting(ctx, as_login) as tx:
         session = tx.revoke_session(session_id)
-    emit_records([session], SESSION_COLUMNS)
+    emit_models([session], SessionInfo, SESSION_TABLE)
     note(f"revoked session {session.id} of user {session.user_id}")
 
 

@@ -30,6 +30,7 @@ from livepanty_db.cli.common import (
     output_format,
     resolve_login,
     service_client,
+    wide_tables,
 )
 from livepanty_db.cli.output import note
 from livepanty_db.cli.values import Vocabulary
@@ -57,6 +58,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 STREAM_TABLE = [
     "id",
+    "host_id",
     "title",
     "status",
     "visibility",
@@ -105,6 +107,8 @@ SHOW_TABLE = [
     "ended_by",
     "end_reason",
 ]
+VIEWER_TABLE = ["username", "joined_at", "last_heartbeat_at", "watch_seconds"]
+TOP_TIPPER_TABLE = ["rank", "tipper_name", "anonymous", "tokens", "tips"]
 SHOWS_TABLE = [
     "id",
     "show_type",
@@ -121,6 +125,7 @@ SHOWS_TABLE = [
 PARTICIPANT_TABLE = [
     "id",
     "show_id",
+    "user_id",
     "role",
     "rate",
     "billed_from",
@@ -326,7 +331,7 @@ def viewers(ctx: click.Context, stream_id: str, as_login: str) -> None:
     """Who is watching STREAM_ID now (api.list_stream_viewers: the host or staff)."""
     with acting(ctx, as_login) as tx:
         watching = tx.list_stream_viewers(stream_id)
-    emit_models(watching, StreamViewer)
+    emit_models(watching, StreamViewer, VIEWER_TABLE)
 
 
 @command.command("block")
@@ -428,7 +433,7 @@ def leaderboard(ctx: click.Context, performer: str, as_login: str, period: str, 
     performer_id = resolve_login(operator_client(ctx), performer, "PERFORMER")
     with acting(ctx, as_login) as tx:
         places = tx.performer_top_tippers(performer_id, period=period, limit=limit)
-    emit_models(places, PerformerTopTipper)
+    emit_models(places, PerformerTopTipper, TOP_TIPPER_TABLE)
 
 
 # --- tip menus ----------------------------------------------------------------------------------------------
@@ -485,7 +490,7 @@ def goals(ctx: click.Context, stream_id: str, as_login: str) -> None:
     """STREAM_ID's tip goals in queue order, with their progress (api.stream_goals)."""
     with acting(ctx, as_login) as tx:
         listed = tx.stream_goals(stream_id)
-    if output_format() == "table":  # progress as "tokens/target (percent)"
+    if output_format() == "table" and not wide_tables():  # progress as "tokens/target (percent)"
         emit_records([_with_progress(goal) for goal in listed], GOALS_TABLE)
     else:
         emit_models(listed, StreamGoal)

@@ -23,6 +23,7 @@ from livepanty_db.cli.common import (
     acting,
     as_option,
     catalogued_errors,
+    emit_models,
     emit_plain,
     emit_records,
     lookup_user,
@@ -34,6 +35,8 @@ from livepanty_db.cli.values import Vocabulary
 from livepanty_db.models import UserAccount
 
 USER_COLUMNS = [f.name for f in dataclasses.fields(UserAccount)]
+#: ``users list`` in a table: the columns that matter (--wide, json, csv: every field).
+USER_TABLE = ["id", "username", "display_name", "role", "email", "created_at", "last_login_at", "deleted_at"]
 
 # --- shared by the users and admin commands -----------------------------------------------------------------
 
@@ -175,7 +178,7 @@ def list_(
     """List users in registration order (keyset pagination with --after)."""
     with acting(ctx, as_login) as tx:
         users = tx.list_users(role=role, after=after, limit=limit, include_deleted=include_deleted)
-    emit_records(users, USER_COLUMNS)
+    emit_models(users, UserAccount, USER_TABLE)
 
 
 @command.command("set-role")

@@ -174,8 +174,8 @@ def test_global_options_after_the_subcommand(runner, empty_db):
 
 
 def test_no_subcommand_shadows_a_global_option():
-    """hoist_global_options may move --dsn/--format/-v/--verbose to the front only because no command below
-    the root defines an option of those names."""
+    """hoist_global_options may move --dsn/--format/--wide/-v/--verbose to the front only because no command
+    below the root defines an option of those names."""
     import click
 
     def walk(command: click.Command):
@@ -189,7 +189,7 @@ def test_no_subcommand_shadows_a_global_option():
         for cmd in walk(top)
         for param in cmd.params
         for opt in [*param.opts, *param.secondary_opts]
-        if opt in {"--dsn", "--format", "-v", "--verbose"}
+        if opt in {"--dsn", "--format", "--wide", "-v", "--verbose"}
     ]
     assert clashes == []
 

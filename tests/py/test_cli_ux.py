@@ -3,10 +3,15 @@ column), hints that name CLI commands instead of SQL functions, progress of the 
 
 from __future__ import annotations
 
+import json
+import uuid
+from typing import Any
+
+import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
-from livepanty_db.cli import main
+from livepanty_db.cli import common, main
 
 #: Nothing listens there: a command that reached the database would fail with exit status 1, not 2.
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/nothing?connect_timeout=2"
@@ -52,3 +57,97 @@ def test_a_user_argument_still_takes_a_username() -> None:
     result = run("--dsn", UNREACHABLE, "wallets", "show", "bob")
     assert result.exit_code == 1, result.output
     assert "is not a UUID" not in result.stderr
+
+
+# --- tables fit a terminal ----------------------------------------------------------------------------------
+
+PASSWORD = "Correct-Horse-42"
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    return result
+
+
+def user_ids(db_url: str) -> dict[str, uuid.UUID]:
+    with psycopg.connect(db_url) as conn:
+        return dict(conn.execute("SELECT username::text, id FROM lp.users").fetchall())
+
+
+@pytest.fixture
+def tipped(db_url: str, seed: Any) -> str:
+    """boss (admin), alice (performer, verified), bob and carol (viewers, funded), who tipped alice."""
+    create = ["--email", "boss@example.com", "--username", "boss", "--dob", "1980-01-01", "--password-stdin"]
+    ok(run("--dsn", db_url, "admin", "create", *create, input=PASSWORD + "\n"))
+    for name, role in (("alice", "performer"), ("bob", "viewer"), ("carol", "viewer")):
+        args = ["--email", f"{name}@example.com", "--username", name, "--dob", "1990-06-01", "--role", role]
+        ok(run("--dsn", db_url, "users", "create", *args, "--password-stdin", input=PASSWORD + "\n"))
+    ids = user_ids(db_url)
+    seed.approve_kyc(ids["alice"])
+    seed.fund(1000, ids["bob"], ids["carol"])
+    for sender, amount in (("bob", "10"), ("carol", "20"), ("bob", "30")):
+        ok(run("--dsn", db_url, "tips", "send", "--as", sender, "--to", "alice", "--amount", amount))
+    return db_url
+
+
+def test_tables_show_usernames_in_one_query_and_wide_shows_every_column(
+    tipped: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = user_ids(tipped)
+    calls: list[int] = []
+    lookup = common.usernames
+
+    def counted(values: Any) -> Any:
+        calls.append(len(values))
+        return lookup(values)
+
+    monkeypatch.setattr(common, "usernames", counted)
+    args = ("tips", "list", "--as", "alice", "--received")
+    table = ok(run("--dsn", tipped, *args)).stdout
+    header = table.splitlines()[0].split()
+    assert header[:3] == ["id", "sender", "recipient"]
+    assert "message" not in header
+    assert "stream_id" not in header
+    assert table.count("bob") == 2
+    assert table.count("carol") == 1
+    assert table.count("alice") == 3
+    for user_id in ids.values():
+        assert str(user_id) not in table  # names, never the ids
+    assert calls == [6]  # one lookup for the three rows (two ids each)
+
+    # --wide, before or after the sub-command: every column, the ids as they are, no lookup
+    for wide in (["--wide", *args], [*args, "--wide"]):
+        calls.clear()
+        table = ok(run("--dsn", tipped, *wide)).stdout
+        header = table.splitlines()[0].split()
+        assert header[:3] == ["id", "sender_id", "recipient_id"]
+        assert {"message", "stream_id", "net_amount"} <= set(header)
+        assert str(ids["bob"]) in table
+        assert str(ids["carol"]) in table
+        assert calls == []
+
+    # json and csv: every field, ids, whatever --wide says
+    listed = json.loads(ok(run("--dsn", tipped, "--format", "json", *args)).stdout)
+    assert {row["sender_id"] for row in listed} == {str(ids["bob"]), str(ids["carol"])}
+    assert "message" in listed[0]
+    csv_header = ok(run("--dsn", tipped, "--format", "csv", *args)).stdout.splitlines()[0]
+    assert csv_header.startswith("id,sender_id,recipient_id,")
+    assert "message" in csv_header
+
+
+def test_other_tables_name_their_users(tipped: str) -> None:
+    ids = user_ids(tipped)
+    ok(run("--dsn", tipped, "holds", "place", "--as", "bob", "--payee", "alice", "--amount", "5"))
+    holds = ok(run("--dsn", tipped, "holds", "list", "--as", "bob")).stdout.splitlines()
+    assert holds[0].split()[:3] == ["id", "user", "payee"]
+    assert holds[2].split()[1:3] == ["bob", "alice"]
+    users = ok(run("--dsn", tipped, "users", "list", "--as", "boss")).stdout
+    sessions = ok(run("--dsn", tipped, "sessions", "list", "--user", "bob", "--all", "--as", "boss")).stdout
+    for table in (users, sessions):
+        assert "date_of_birth" not in table
+        assert "device_info" not in table
+    wallet = ok(run("--dsn", tipped, "wallets", "show", "alice")).stdout
+    assert wallet.splitlines()[0].split()[0] == "user"
+    assert "alice" in wallet
+    assert str(ids["alice"]) not in wallet
+    assert str(ids["alice"]) in ok(run("--dsn", tipped, "--wide", "wallets", "show", "alice")).stdout
