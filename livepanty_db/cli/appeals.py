@@ -40,7 +40,8 @@ def _done(appeal: SanctionAppeal) -> None:
 @click.pass_context
 @catalogued_errors
 def file_(ctx: click.Context, sanction_id: str, statement: str, as_login: str) -> None:
-    """Appeal SANCTION_ID as the --as sanctioned user (once, within appeals.window_days)."""
+    """Appeal SANCTION_ID as the --as sanctioned user (once, within appeals.window_days;
+    api.appeal_sanction)."""
     with acting(ctx, as_login) as tx:
         appeal = tx.appeal_sanction(sanction_id, statement)
     _done(appeal)
@@ -56,7 +57,8 @@ def file_(ctx: click.Context, sanction_id: str, statement: str, as_login: str) -
 @click.pass_context
 @catalogued_errors
 def list_(ctx: click.Context, status: str, all_: bool, limit: int, as_login: str) -> None:
-    """The appeals queue, oldest first, as the --as moderator or admin (may_decide: not their sanction)."""
+    """The appeals queue, oldest first, as the --as moderator or admin (may_decide: not their sanction;
+    api.list_appeals)."""
     with acting(ctx, as_login) as tx:
         rows = tx.list_appeals(None if all_ else status, limit=limit)
     emit_models(rows, AppealQueueEntry, QUEUE_TABLE)
@@ -70,7 +72,7 @@ def list_(ctx: click.Context, status: str, all_: bool, limit: int, as_login: str
 @click.pass_context
 @catalogued_errors
 def decide(ctx: click.Context, appeal_id: str, granted: bool, reasons: str, as_login: str) -> None:
-    """Decide APPEAL_ID as the --as moderator or admin (not the sanction's issuer)."""
+    """Decide APPEAL_ID as the --as moderator or admin (not the sanction's issuer; api.decide_appeal)."""
     with acting(ctx, as_login) as tx:
         appeal = tx.decide_appeal(appeal_id, granted, reasons)
     _done(appeal)

@@ -38,7 +38,8 @@ def command() -> None:
 @click.pass_context
 @catalogued_errors
 def show(ctx: click.Context, as_login: str) -> None:
-    """Every setting and every token bundle (json: {"settings": [...], "bundles": [...]})."""
+    """Every setting and every token bundle (api.list_settings, api.list_bundles; json: {"settings": [...],
+    "bundles": [...]})."""
     with acting(ctx, as_login) as tx:
         settings = tx.list_settings()
         bundles = tx.list_bundles()

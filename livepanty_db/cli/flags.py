@@ -64,7 +64,8 @@ def raise_(
     user_id: str | None,
     details: str,
 ) -> None:
-    """Record a detection of CATEGORY with CONFIDENCE (0..1) by DETECTOR (livepanty_service)."""
+    """Record a detection of CATEGORY with CONFIDENCE (0..1) by DETECTOR (livepanty_service;
+    api.raise_flag)."""
     try:
         parsed = json.loads(details)
     except json.JSONDecodeError as exc:
@@ -81,7 +82,8 @@ def raise_(
 @click.pass_context
 @catalogued_errors
 def precision(ctx: click.Context, as_login: str) -> None:
-    """Each detector's confirmed and dismissed flags and precision, as the --as moderator or admin."""
+    """Each detector's confirmed and dismissed flags and precision, as the --as moderator or admin
+    (api.detector_precision)."""
     with acting(ctx, as_login) as tx:
         rows = tx.detector_precision()
     emit_models(rows, DetectorPrecision, PRECISION_TABLE)

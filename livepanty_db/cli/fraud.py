@@ -29,7 +29,8 @@ def command() -> None:
 @click.pass_context
 @catalogued_errors
 def limits(ctx: click.Context, user: str, as_login: str | None) -> None:
-    """The fraud controls on USER's tips and purchases now, as --as (a moderator or admin), else as USER."""
+    """The fraud controls on USER's tips and purchases now, as --as (a moderator or admin), else as USER
+    (api.get_fraud_limits)."""
     with acting_for(ctx, as_login, user) as (tx, user_id):
         rows = tx.get_fraud_limits(user_id)
     emit_models(rows, FraudLimit, LIMIT_TABLE)

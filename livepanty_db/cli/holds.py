@@ -95,7 +95,7 @@ def place(
 @click.pass_context
 @catalogued_errors
 def capture(ctx: click.Context, hold_id: str, amount: int, key: str | None) -> None:
-    """Pay --amount of HOLD_ID to its payee, fee to the platform (livepanty_service)."""
+    """Pay --amount of HOLD_ID to its payee, fee to the platform (livepanty_service; api.capture_hold)."""
     key = idempotency_key(key)
     captured = service_client(ctx).capture_hold(hold_id=hold_id, amount=amount, idempotency_key=key)
     emit_models([captured], HoldCapture, CAPTURE_TABLE)
@@ -108,7 +108,7 @@ def capture(ctx: click.Context, hold_id: str, amount: int, key: str | None) -> N
 @click.pass_context
 @catalogued_errors
 def release(ctx: click.Context, hold_id: str, key: str | None) -> None:
-    """End HOLD_ID: what it still reserves becomes available again (livepanty_service)."""
+    """End HOLD_ID: what it still reserves becomes available again (livepanty_service; api.release_hold)."""
     key = idempotency_key(key)
     hold = service_client(ctx).release_hold(hold_id=hold_id, idempotency_key=key)
     emit_models([hold], Hold, HOLD_TABLE)
@@ -130,7 +130,7 @@ def release(ctx: click.Context, hold_id: str, key: str | None) -> None:
 def list_(
     ctx: click.Context, as_login: str, as_payee: bool, status: str | None, after: str | None, limit: int
 ) -> None:
-    """The --as user's holds, newest first (past-due ones are expired on the way)."""
+    """The --as user's holds, newest first (past-due ones are expired on the way; api.list_holds)."""
     with acting(ctx, as_login) as tx:
         holds = tx.list_holds(as_="payee" if as_payee else "holder", status=status, after=after, limit=limit)
     emit_models(holds, Hold, HOLD_TABLE)

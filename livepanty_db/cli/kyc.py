@@ -130,7 +130,7 @@ def approve(
     verified_date_of_birth: datetime | None,
     as_login: str,
 ) -> None:
-    """Approve the submitted or in_review verification VERIFICATION_ID (admins)."""
+    """Approve the submitted or in_review verification VERIFICATION_ID (admins; api.approve_kyc)."""
     with acting(ctx, as_login) as tx:
         row = tx.approve_kyc(
             verification_id=verification_id,
@@ -147,7 +147,8 @@ def approve(
 @click.pass_context
 @catalogued_errors
 def reject(ctx: click.Context, verification_id: str, reason: str, as_login: str) -> None:
-    """Decline the submitted or in_review verification VERIFICATION_ID (admins); the user may submit again."""
+    """Decline the submitted or in_review verification VERIFICATION_ID (admins); the user may submit again
+    (api.reject_kyc)."""
     with acting(ctx, as_login) as tx:
         row = tx.reject_kyc(verification_id=verification_id, reason=reason)
     _done(row)
@@ -162,7 +163,8 @@ def reject(ctx: click.Context, verification_id: str, reason: str, as_login: str)
 @click.pass_context
 @catalogued_errors
 def pending(ctx: click.Context, after: str | None, limit: int, as_login: str) -> None:
-    """The verifications awaiting a human review (submitted, in_review), oldest first (admins)."""
+    """The verifications awaiting a human review (submitted, in_review), oldest first (admins;
+    api.list_pending_kyc)."""
     with acting(ctx, as_login) as tx:
         rows = tx.list_pending_kyc(after=after, limit=limit)
     emit_models(rows, KycVerification, KYC_TABLE)
@@ -174,7 +176,7 @@ def pending(ctx: click.Context, after: str | None, limit: int, as_login: str) ->
 @click.pass_context
 @catalogued_errors
 def status(ctx: click.Context, user: str, as_login: str) -> None:
-    """USER's latest verification (admins; anyone for themselves)."""
+    """USER's latest verification (admins; anyone for themselves; api.get_kyc_status)."""
     user_id = resolve_login(operator_client(ctx), user, "USER")
     with acting(ctx, as_login) as tx:
         row = tx.get_kyc_status(user_id=user_id)

@@ -7,6 +7,7 @@ import csv
 import functools
 import io
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -82,17 +83,70 @@ class CliError(click.ClickException):
         click.echo(self.as_json() if self.json else self.format_message(), err=file is None, file=file)
 
 
+#: ``api.name`` or ``api.name(...)`` in a text: an SQL API function, as the server's hints name them.
+_API_MENTION = re.compile(r"\bapi\.([a-z_][a-z0-9_]*)(?:\([^()]*\))?")
+_PARENTHESES = re.compile(r"\(([^()]*)\)")
+
+
+def api_commands(root: click.Command) -> dict[str, str]:
+    """The CLI command that does each SQL API function's job (``create_payment`` -> ``livepanty-db payments
+    create``), read from the commands' help, which names the function called in parentheses. A function named
+    by several commands goes to the one naming the fewest functions, then the shortest."""
+    candidates: dict[str, list[tuple[int, int, str]]] = {}
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, [*path, name])
+            return
+        named = {
+            match.group(1)
+            for group in _PARENTHESES.findall(command.help or "")
+            for match in _API_MENTION.finditer(group)
+        }
+        for function in named:
+            candidates.setdefault(function, []).append((len(named), len(path), " ".join(path)))
+
+    walk(root, ["livepanty-db"])
+    return {function: min(found)[2] for function, found in candidates.items()}
+
+
+def cli_hints(text: str | None, root: click.Command | None = None) -> str | None:
+    """``text`` with each ``api.name`` / ``api.name(...)`` that a CLI command wraps replaced by that command
+    (in backquotes); functions no command wraps are left as they are."""
+    if not text or "api." not in text:
+        return text
+    if root is None:
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            root = ctx.find_root().command
+        else:
+            from livepanty_db.cli import main as root
+    commands = api_commands(root)
+
+    def replace(match: re.Match[str]) -> str:
+        command = commands.get(match.group(1))
+        return f"`{command}`" if command is not None else match.group(0)
+
+    return _API_MENTION.sub(replace, text)
+
+
 def cli_error(exc: BaseException) -> CliError:
-    """``exc`` (one of HANDLED_ERRORS, a LivepantyError or a plain click.ClickException) as a CliError."""
+    """``exc`` (one of HANDLED_ERRORS, a LivepantyError or a plain click.ClickException) as a CliError, the
+    SQL functions its detail and hint name replaced by the CLI commands that wrap them (:func:`cli_hints`)."""
     if isinstance(exc, CliError):
-        return exc
-    if isinstance(exc, LivepantyError):
-        return CliError(exc.message, code=exc.sqlstate, detail=exc.detail, hint=exc.hint)
-    if isinstance(exc, psycopg.Error):
-        return CliError(describe_error(exc), code=exc.sqlstate)
-    if isinstance(exc, click.ClickException):
-        return CliError(exc.message)
-    return CliError(str(exc))
+        error = exc
+    elif isinstance(exc, LivepantyError):
+        error = CliError(exc.message, code=exc.sqlstate, detail=exc.detail, hint=exc.hint)
+    elif isinstance(exc, psycopg.Error):
+        error = CliError(describe_error(exc), code=exc.sqlstate)
+    elif isinstance(exc, click.ClickException):
+        error = CliError(exc.message)
+    else:
+        error = CliError(str(exc))
+    error.detail = cli_hints(error.detail)
+    error.hint = cli_hints(error.hint)
+    return error
 
 
 @contextlib.contextmanager
@@ -103,9 +157,10 @@ def converted_errors() -> Iterator[None]:
     except (click.UsageError, click.exceptions.Exit, click.exceptions.Abort):
         raise
     except click.ClickException as exc:
-        if isinstance(exc, CliError):
+        error = cli_error(exc)
+        if error is exc:  # a CliError already (a refusal): its hint rewritten, raised as it is
             raise
-        raise cli_error(exc) from exc
+        raise error from exc
     except (LivepantyError, *HANDLED_ERRORS) as exc:
         raise cli_error(exc) from exc
 

@@ -24,7 +24,7 @@ from livepanty_db.cli.common import (
 )
 from livepanty_db.cli.output import note
 from livepanty_db.cli.values import Vocabulary
-from livepanty_db.models import Payment
+from livepanty_db.models import Bundle, Payment
 
 PAYMENT_TABLE = [
     "id",
@@ -42,7 +42,7 @@ PAYMENT_TABLE = [
 
 @click.group("payments")
 def command() -> None:
-    """Token purchases: list, create, and the provider's outcomes (as livepanty_service)."""
+    """Token purchases: bundles on sale, list, create, the provider's outcomes (as livepanty_service)."""
 
 
 @command.command("list")
@@ -72,7 +72,8 @@ def list_(
     limit: int,
     as_login: str | None,
 ) -> None:
-    """Payments, newest first: --user's (acting as them, or as --as), or everyone's for an admin --as."""
+    """Payments, newest first: --user's (acting as them, or as --as), or everyone's for an admin --as
+    (api.list_payments)."""
     with acting_for(ctx, as_login, user, "--user") as (tx, user_id):
         payments = tx.list_payments(user_id=user_id, status=status, after=after, limit=limit)
     emit_models(payments, Payment, PAYMENT_TABLE)
@@ -94,6 +95,20 @@ def create(ctx: click.Context, as_login: str, bundle_code: str, provider: str, k
     note(f"payment {payment.id}: {payment.tokens} tokens, {payment.status}")
 
 
+@command.command("bundles")
+@click.option(
+    "--as", "as_login", metavar="LOGIN", envvar="LIVEPANTY_AS", required=True, help="The buyer (or an admin)."
+)
+@click.pass_context
+@catalogued_errors
+def bundles(ctx: click.Context, as_login: str) -> None:
+    """The token bundles on sale to the --as user, smallest first; an admin sees every bundle, inactive ones
+    too (api.list_bundles)."""
+    with acting(ctx, as_login) as tx:
+        rows = tx.list_bundles()
+    emit_models(rows, Bundle, ["code", "tokens", "price_minor", "currency", "active"])
+
+
 def _reason_option(required: bool) -> Callable[[F], F]:
     return click.option("--reason", required=required, default=None, help="Why (kept with the payment).")
 
@@ -105,7 +120,7 @@ def _reason_option(required: bool) -> Callable[[F], F]:
 @click.pass_context
 @catalogued_errors
 def complete(ctx: click.Context, payment_id: str, reference: str, key: str | None) -> None:
-    """The provider confirmed PAYMENT_ID: credit its tokens (livepanty_service)."""
+    """The provider confirmed PAYMENT_ID: credit its tokens (livepanty_service; api.complete_payment)."""
     key = idempotency_key(key)
     payment = service_client(ctx).complete_payment(
         payment_id=payment_id, provider_reference=reference, idempotency_key=key
@@ -121,7 +136,7 @@ def complete(ctx: click.Context, payment_id: str, reference: str, key: str | Non
 @click.pass_context
 @catalogued_errors
 def fail(ctx: click.Context, payment_id: str, reason: str | None, key: str | None) -> None:
-    """The provider declined PAYMENT_ID (no token moves; livepanty_service)."""
+    """The provider declined PAYMENT_ID (no token moves; livepanty_service; api.fail_payment)."""
     key = idempotency_key(key)
     payment = service_client(ctx).fail_payment(payment_id=payment_id, reason=reason, idempotency_key=key)
     emit_models([payment], Payment, PAYMENT_TABLE)
@@ -135,7 +150,8 @@ def fail(ctx: click.Context, payment_id: str, reason: str | None, key: str | Non
 @click.pass_context
 @catalogued_errors
 def refund(ctx: click.Context, payment_id: str, reason: str, key: str | None) -> None:
-    """Refund completed PAYMENT_ID: tokens clawed back per refunds.shortfall_policy (livepanty_service)."""
+    """Refund completed PAYMENT_ID: tokens clawed back per refunds.shortfall_policy (livepanty_service;
+    api.refund_payment)."""
     key = idempotency_key(key)
     payment = service_client(ctx).refund_payment(payment_id=payment_id, reason=reason, idempotency_key=key)
     emit_models([payment], Payment, [*PAYMENT_TABLE, "recovered_tokens", "written_off_tokens", "debt_tokens"])
@@ -149,7 +165,8 @@ def refund(ctx: click.Context, payment_id: str, reason: str, key: str | None) ->
 @click.pass_context
 @catalogued_errors
 def chargeback(ctx: click.Context, payment_id: str, reason: str, key: str | None) -> None:
-    """Record a chargeback of completed PAYMENT_ID: clawback, buyer flagged for review (livepanty_service)."""
+    """Record a chargeback of completed PAYMENT_ID: clawback, buyer flagged for review (livepanty_service;
+    api.chargeback_payment)."""
     key = idempotency_key(key)
     payment = service_client(ctx).chargeback_payment(
         payment_id=payment_id, reason=reason, idempotency_key=key

@@ -59,7 +59,8 @@ def _done(payout: Payout) -> None:
 @click.pass_context
 @catalogued_errors
 def request(ctx: click.Context, as_login: str, tokens: int, method: str, key: str | None) -> None:
-    """Request a payout as the --as performer (approved KYC needed; tokens go to payout clearing)."""
+    """Request a payout as the --as performer (approved KYC needed; tokens go to payout clearing;
+    api.request_payout)."""
     key = idempotency_key(key)
     with acting(ctx, as_login) as tx:
         payout = tx.request_payout(tokens=tokens, method=method, idempotency_key=key)
@@ -75,7 +76,7 @@ def request(ctx: click.Context, as_login: str, tokens: int, method: str, key: st
 @click.pass_context
 @catalogued_errors
 def cancel(ctx: click.Context, payout_id: str, as_login: str, key: str | None) -> None:
-    """Withdraw the --as performer's own payout while it is still requested."""
+    """Withdraw the --as performer's own payout while it is still requested (api.cancel_payout)."""
     key = idempotency_key(key)
     with acting(ctx, as_login) as tx:
         payout = tx.cancel_payout(payout_id=payout_id, idempotency_key=key)
@@ -89,7 +90,7 @@ def cancel(ctx: click.Context, payout_id: str, as_login: str, key: str | None) -
 @click.pass_context
 @catalogued_errors
 def approve(ctx: click.Context, payout_id: str, key: str | None, as_login: str) -> None:
-    """Approve PAYOUT_ID for payment (admins)."""
+    """Approve PAYOUT_ID for payment (admins; api.approve_payout)."""
     key = idempotency_key(key)
     with acting(ctx, as_login) as tx:
         payout = tx.approve_payout(payout_id=payout_id, idempotency_key=key)
@@ -104,7 +105,7 @@ def approve(ctx: click.Context, payout_id: str, key: str | None, as_login: str) 
 @click.pass_context
 @catalogued_errors
 def reject(ctx: click.Context, payout_id: str, reason: str, key: str | None, as_login: str) -> None:
-    """Reject PAYOUT_ID (admins): its tokens return to the performer."""
+    """Reject PAYOUT_ID (admins): its tokens return to the performer (api.reject_payout)."""
     key = idempotency_key(key)
     with acting(ctx, as_login) as tx:
         payout = tx.reject_payout(payout_id=payout_id, reason=reason, idempotency_key=key)
@@ -118,7 +119,8 @@ def reject(ctx: click.Context, payout_id: str, reason: str, key: str | None, as_
 @click.pass_context
 @catalogued_errors
 def mark_paid(ctx: click.Context, payout_id: str, reference: str, key: str | None) -> None:
-    """Record that approved PAYOUT_ID was paid: its tokens leave circulation (livepanty_service)."""
+    """Record that approved PAYOUT_ID was paid: its tokens leave circulation (livepanty_service;
+    api.mark_payout_paid)."""
     key = idempotency_key(key)
     payout = service_client(ctx).mark_payout_paid(
         payout_id=payout_id, provider_reference=reference, idempotency_key=key
@@ -133,7 +135,8 @@ def mark_paid(ctx: click.Context, payout_id: str, reference: str, key: str | Non
 @click.pass_context
 @catalogued_errors
 def mark_failed(ctx: click.Context, payout_id: str, reason: str, key: str | None) -> None:
-    """Paying approved PAYOUT_ID failed: its tokens return to the performer (livepanty_service)."""
+    """Paying approved PAYOUT_ID failed: its tokens return to the performer (livepanty_service;
+    api.mark_payout_failed)."""
     key = idempotency_key(key)
     payout = service_client(ctx).mark_payout_failed(payout_id=payout_id, reason=reason, idempotency_key=key)
     _done(payout)
@@ -154,7 +157,7 @@ def mark_failed(ctx: click.Context, payout_id: str, reason: str, key: str | None
 def list_(
     ctx: click.Context, user: str | None, status: str | None, after: str | None, limit: int, as_login: str
 ) -> None:
-    """Payouts, newest first: everyone's or --user's (admins; others see only their own)."""
+    """Payouts, newest first: everyone's or --user's (admins; others see only their own; api.list_payouts)."""
     user_id = resolve_login(operator_client(ctx), user, "--user") if user is not None else None
     with acting(ctx, as_login) as tx:
         payouts = tx.list_payouts(user_id=user_id, status=status, after=after, limit=limit)

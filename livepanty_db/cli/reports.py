@@ -61,7 +61,7 @@ def _case(case: ReviewCase) -> None:
 def file_(
     ctx: click.Context, target_type: str, target_id: str, reason: str, description: str | None, as_login: str
 ) -> None:
-    """Report TARGET_TYPE (user, stream, tip, profile) TARGET_ID as the --as user."""
+    """Report TARGET_TYPE (user, stream, tip, profile) TARGET_ID as the --as user (api.report)."""
     with acting(ctx, as_login) as tx:
         filing = tx.report(target_type, target_id, reason, description)
     emit_models([filing], ReportFiling, FILING_TABLE)
@@ -90,7 +90,7 @@ def queue(
     limit: int,
     as_login: str,
 ) -> None:
-    """The review queue in claim order (critical first), as the --as moderator or admin."""
+    """The review queue in claim order (critical first), as the --as moderator or admin (api.review_queue)."""
     with acting(ctx, as_login) as tx:
         rows = tx.review_queue(status, overdue, reason, source, after, limit=limit)
     emit_models(rows, ReviewQueueEntry, QUEUE_TABLE)
@@ -101,7 +101,8 @@ def queue(
 @click.pass_context
 @catalogued_errors
 def claim(ctx: click.Context, as_login: str) -> None:
-    """Claim the next case (with a lease of review.claim_minutes) as the --as moderator or admin."""
+    """Claim the next case (with a lease of review.claim_minutes) as the --as moderator or admin
+    (api.claim_case)."""
     with acting(ctx, as_login) as tx:
         case = tx.claim_case()
     if case is None:
@@ -118,7 +119,7 @@ def claim(ctx: click.Context, as_login: str) -> None:
 @click.pass_context
 @catalogued_errors
 def extend(ctx: click.Context, case_id: str, as_login: str) -> None:
-    """Renew the --as moderator's running claim on CASE_ID."""
+    """Renew the --as moderator's running claim on CASE_ID (api.extend_case_claim)."""
     with acting(ctx, as_login) as tx:
         case = tx.extend_case_claim(case_id)
     _case(case)
@@ -130,7 +131,7 @@ def extend(ctx: click.Context, case_id: str, as_login: str) -> None:
 @click.pass_context
 @catalogued_errors
 def release(ctx: click.Context, case_id: str, as_login: str) -> None:
-    """Give CASE_ID back to the queue (the --as moderator's claim ends)."""
+    """Give CASE_ID back to the queue (the --as moderator's claim ends; api.release_case)."""
     with acting(ctx, as_login) as tx:
         case = tx.release_case(case_id)
     _case(case)
@@ -156,7 +157,7 @@ def resolve(
     ends_at: datetime | None,
     as_login: str,
 ) -> None:
-    """Resolve CASE_ID, claimed by the --as moderator, with a statement of reasons."""
+    """Resolve CASE_ID, claimed by the --as moderator, with a statement of reasons (api.resolve_case)."""
     with acting(ctx, as_login) as tx:
         case = tx.resolve_case(case_id, action, facts, rule, sanction_type, ends_at)
     _case(case)
@@ -171,7 +172,7 @@ def resolve(
 @click.pass_context
 @catalogued_errors
 def decisions(ctx: click.Context, limit: int, as_login: str) -> None:
-    """The decisions about the --as user, with their statements of reasons."""
+    """The decisions about the --as user, with their statements of reasons (api.my_case_decisions)."""
     with acting(ctx, as_login) as tx:
         rows = tx.my_case_decisions(limit)
     emit_models(rows, CaseDecision, DECISION_TABLE)
@@ -182,7 +183,8 @@ def decisions(ctx: click.Context, limit: int, as_login: str) -> None:
 @click.pass_context
 @catalogued_errors
 def escalate(ctx: click.Context, limit: int) -> None:
-    """Job: escalate cases close to or past their due time, each once (livepanty_service)."""
+    """Job: escalate cases close to or past their due time, each once (livepanty_service;
+    api.escalate_cases)."""
     escalated = service_client(ctx).escalate_cases(limit=limit)
     note(f"{escalated} case(s) escalated")
     click.echo(str(escalated))

@@ -72,7 +72,7 @@ def issue(
     review_on_expiry: bool,
     as_login: str,
 ) -> None:
-    """Sanction USER (login or id) as the --as moderator or admin."""
+    """Sanction USER (login or id) as the --as moderator or admin (api.sanction_user)."""
     user_id = resolve_login(operator_client(ctx), user, "USER")
     ends_at = datetime.now(UTC) + timedelta(hours=hours) if hours is not None else None
     with acting(ctx, as_login) as tx:
@@ -94,7 +94,7 @@ def issue(
 @click.pass_context
 @catalogued_errors
 def revoke(ctx: click.Context, sanction_id: str, reason: str, as_login: str) -> None:
-    """Lift SANCTION_ID early as the --as moderator or admin."""
+    """Lift SANCTION_ID early as the --as moderator or admin (api.revoke_sanction)."""
     with acting(ctx, as_login) as tx:
         sanction = tx.revoke_sanction(sanction_id, reason)
     _done(sanction, "revoked")
@@ -107,7 +107,8 @@ def revoke(ctx: click.Context, sanction_id: str, reason: str, as_login: str) -> 
 @click.pass_context
 @catalogued_errors
 def list_(ctx: click.Context, user: str | None, include_past: bool, as_login: str | None) -> None:
-    """USER's sanctions as USER reads them: what each forbids, until when it may be appealed, its appeal."""
+    """USER's sanctions as USER reads them: what each forbids, until when it may be appealed, its appeal
+    (api.my_sanctions)."""
     with acting_for(ctx, as_login, user) as (tx, _user_id):
         rows = tx.my_sanctions(include_past=include_past)
     emit_models(rows, MySanction, MY_SANCTION_TABLE)
@@ -118,7 +119,8 @@ def list_(ctx: click.Context, user: str | None, include_past: bool, as_login: st
 @click.pass_context
 @catalogued_errors
 def expire(ctx: click.Context, limit: int) -> None:
-    """Job: ended review-on-expiry suspensions go back to the review queue, each once (livepanty_service)."""
+    """Job: ended review-on-expiry suspensions go back to the review queue, each once (livepanty_service;
+    api.expire_sanctions)."""
     handled = service_client(ctx).expire_sanctions(limit=limit)
     note(f"{handled} suspension(s) sent back to review")
     click.echo(str(handled))

@@ -34,7 +34,8 @@ def command() -> None:
 @click.pass_context
 @catalogued_errors
 def list_(ctx: click.Context, user: str | None, include_ended: bool, as_login: str) -> None:
-    """List a user's sessions, newest first (live ones unless --all). Tokens are never shown."""
+    """List a user's sessions, newest first (live ones unless --all). Tokens are never shown
+    (api.list_sessions)."""
     with acting(ctx, as_login) as tx:
         user_id = lookup_user(tx, user).id if user is not None else None
         sessions = tx.list_sessions(user_id, include_ended=include_ended)
@@ -47,7 +48,7 @@ def list_(ctx: click.Context, user: str | None, include_ended: bool, as_login: s
 @click.pass_context
 @catalogued_errors
 def revoke(ctx: click.Context, session_id: str, as_login: str) -> None:
-    """Revoke the session SESSION_ID."""
+    """Revoke the session SESSION_ID (api.revoke_session)."""
     with acting(ctx, as_login) as tx:
         session = tx.revoke_session(session_id)
     emit_models([session], SessionInfo, SESSION_TABLE)
@@ -60,7 +61,7 @@ def revoke(ctx: click.Context, session_id: str, as_login: str) -> None:
 @click.pass_context
 @catalogued_errors
 def revoke_all(ctx: click.Context, user: str, as_login: str) -> None:
-    """Revoke every live session of a user."""
+    """Revoke every live session of a user (api.revoke_all_sessions)."""
     with acting(ctx, as_login) as tx:
         target = lookup_user(tx, user)
         count = tx.revoke_all_sessions(target.id)

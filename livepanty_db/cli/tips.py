@@ -111,7 +111,7 @@ def send(
 def list_(
     ctx: click.Context, as_login: str, received: bool, user: str | None, after: str | None, limit: int
 ) -> None:
-    """Tips the --as user sent (or, with --received, received), newest first."""
+    """Tips the --as user sent (or, with --received, received), newest first (api.list_tips)."""
     user_id = resolve_login(operator_client(ctx), user, "--user") if user is not None else None
     with acting(ctx, as_login) as tx:
         tips = tx.list_tips(

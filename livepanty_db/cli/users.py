@@ -175,7 +175,7 @@ def send_reset(ctx: click.Context, user: str, as_login: str) -> None:
 def list_(
     ctx: click.Context, role: str | None, limit: int, after: str | None, include_deleted: bool, as_login: str
 ) -> None:
-    """List users in registration order (keyset pagination with --after)."""
+    """List users in registration order (keyset pagination with --after; api.list_users)."""
     with acting(ctx, as_login) as tx:
         users = tx.list_users(role=role, after=after, limit=limit, include_deleted=include_deleted)
     emit_models(users, UserAccount, USER_TABLE)
@@ -188,7 +188,7 @@ def list_(
 @click.pass_context
 @catalogued_errors
 def set_role(ctx: click.Context, user: str, role: str, as_login: str) -> None:
-    """Give USER (username, e-mail or id) the platform ROLE (admins only)."""
+    """Give USER (username, e-mail or id) the platform ROLE (admins only; api.set_user_role)."""
     with acting(ctx, as_login) as tx:
         account = tx.set_user_role(lookup_user(tx, user).id, role)
     emit_records([account], USER_COLUMNS)
@@ -203,7 +203,8 @@ def set_role(ctx: click.Context, user: str, role: str, as_login: str) -> None:
 @click.pass_context
 @catalogued_errors
 def delete(ctx: click.Context, user: str, reason: str | None, yes: bool, as_login: str) -> None:
-    """Soft-delete USER (username, e-mail or id); sessions and reset tokens are revoked, history stays."""
+    """Soft-delete USER (username, e-mail or id); sessions and reset tokens are revoked, history stays
+    (api.delete_user)."""
     with acting(ctx, as_login) as tx:
         target = lookup_user(tx, user)
     if not yes:  # asked outside any transaction

@@ -60,7 +60,8 @@ def command() -> None:
 @click.pass_context
 @catalogued_errors
 def show(ctx: click.Context, user: str, as_login: str | None) -> None:
-    """Show USER's wallet (username, e-mail or id): balance, credits in shards, reserved, available."""
+    """Show USER's wallet (username, e-mail or id): balance, credits in shards, reserved, available
+    (api.get_wallet)."""
     with acting_for(ctx, as_login, user) as (tx, user_id):
         wallet = tx.get_wallet(user_id=user_id)
     emit_models([wallet], Wallet, WALLET_TABLE)
@@ -76,7 +77,8 @@ def show(ctx: click.Context, user: str, as_login: str | None) -> None:
 @click.pass_context
 @catalogued_errors
 def history(ctx: click.Context, user: str, before_id: int | None, limit: int, as_login: str | None) -> None:
-    """USER's ledger entries, newest first (keyset pagination: --before the smallest id shown)."""
+    """USER's ledger entries, newest first (keyset pagination: --before the smallest id shown;
+    api.wallet_history)."""
     with acting_for(ctx, as_login, user) as (tx, user_id):
         entries = tx.wallet_history(user_id=user_id, before_id=before_id, limit=limit)
     emit_models(entries, LedgerEntry, ENTRY_TABLE)
@@ -95,7 +97,8 @@ def history(ctx: click.Context, user: str, before_id: int | None, limit: int, as
 @click.pass_context
 @catalogued_errors
 def adjust(ctx: click.Context, user: str, amount: int, reason: str, key: str | None, as_login: str) -> None:
-    """Credit (AMOUNT > 0) or debit (AMOUNT < 0) USER's wallet against the adjustments wallet (admins).
+    """Credit (AMOUNT > 0) or debit (AMOUNT < 0) USER's wallet against the adjustments wallet (admins;
+    api.adjust_balance).
 
     A negative AMOUNT may be written as is: `wallets adjust vera -50 --reason ...`.
     """

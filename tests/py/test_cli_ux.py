@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
-from livepanty_db.cli import common, main
+from livepanty_db.cli import common, main, output
 
 #: Nothing listens there: a command that reached the database would fail with exit status 1, not 2.
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/nothing?connect_timeout=2"
@@ -151,3 +151,40 @@ def test_other_tables_name_their_users(tipped: str) -> None:
     assert "alice" in wallet
     assert str(ids["alice"]) not in wallet
     assert str(ids["alice"]) in ok(run("--dsn", tipped, "--wide", "wallets", "show", "alice")).stdout
+
+
+# --- hints name CLI commands --------------------------------------------------------------------------------
+
+
+def test_the_hint_rewriter_names_the_command_that_wraps_a_function() -> None:
+    assert output.cli_hints("api.list_bundles() lists the bundles on sale.", main) == (
+        "`livepanty-db payments bundles` lists the bundles on sale."
+    )
+    assert output.cli_hints("api.set_show_price", main) == "`livepanty-db streams show-price`"
+    assert output.cli_hints("see api.place_hold(p_amount => 5).", main) == "see `livepanty-db holds place`."
+    # a function no command wraps: unchanged
+    text = "The session ended: join again (api.join_stream)."
+    assert output.cli_hints(text, main) == text
+    assert output.cli_hints(None, main) is None
+    # a function named by several commands: the one naming only it (config show names two)
+    commands = output.api_commands(main)
+    assert commands["list_bundles"] == "livepanty-db payments bundles"
+    assert commands["list_settings"] == "livepanty-db config show"
+    assert commands["complete_payment"] == "livepanty-db payments complete"
+
+
+def test_a_refusal_hint_names_the_cli_command(tipped: str) -> None:
+    result = run("--dsn", tipped, "payments", "create", "--as", "bob", "--bundle", "gold")
+    assert result.exit_code == 1, result.output
+    assert "error [LP113]: " in result.stderr
+    assert "  hint: `livepanty-db payments bundles` lists the bundles on sale." in result.stderr
+    assert "api." not in result.stderr
+    result = run("--dsn", tipped, "--format", "json", "payments", "create", "--as", "bob", "--bundle", "gold")
+    assert json.loads(result.stderr)["error"]["hint"].startswith("`livepanty-db payments bundles`")
+    codes = [
+        row["code"]
+        for row in json.loads(
+            ok(run("--dsn", tipped, "--format", "json", "payments", "bundles", "--as", "bob")).stdout
+        )
+    ]
+    assert codes  # the command the hint names lists them
