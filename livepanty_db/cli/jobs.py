@@ -3,7 +3,9 @@
 A scheduler calls them repeatedly; each call works on one batch in one short transaction and prints how many
 items it processed (``--until-done`` repeats it, one transaction per batch, until a batch comes back short;
 ``settle-goals`` prints its four figures and repeats while a run did any work; ``bill-shows`` repeats its
-one-viewer step until there is nothing left to bill and prints the totals).
+one-viewer step until there is nothing left to bill and prints the totals). While they repeat, one short
+status line per batch (run, step) goes to stderr, e.g. ``sweep_wallets: batch 3, 3000 so far``; the totals go
+to stdout as before.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def _run(
         count = call(client, limit)
         total += count
         batches += 1
+        if until_done:
+            note(f"{job}: batch {batches}, {total} so far")
         if not until_done or count < limit:
             break
     emit([{"job": job, "processed": total, "batches": batches}])
@@ -119,6 +123,8 @@ def settle_goals(ctx: click.Context, limit: int, until_done: bool) -> None:
         figures = {name: getattr(settled, name) for name in SETTLEMENT_FIGURES}
         for name, value in figures.items():
             totals[name] += value
+        if until_done:
+            note(f"settle_tip_goals: run {runs}, {sum(totals.values())} so far")
         if not until_done or not any(figures.values()):
             break
     emit([{"job": "settle_tip_goals", **totals, "processed": sum(totals.values()), "batches": runs}])
@@ -152,6 +158,7 @@ def bill_shows(ctx: click.Context, max_steps: int | None) -> None:
         released += billed.released
         settled += billed.outcome != "billed"
         out_of_tokens += billed.outcome == "out of tokens"
+        note(f"bill_shows: step {steps}, {captured} tokens captured, {settled} viewer(s) settled so far")
     emit(
         [
             {

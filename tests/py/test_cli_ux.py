@@ -12,6 +12,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from livepanty_db.cli import common, main, output
+from livepanty_db.client import Client
+from livepanty_db.models import GoalSettlement, ShowBilling
 
 #: Nothing listens there: a command that reached the database would fail with exit status 1, not 2.
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/nothing?connect_timeout=2"
@@ -188,3 +190,54 @@ def test_a_refusal_hint_names_the_cli_command(tipped: str) -> None:
         )
     ]
     assert codes  # the command the hint names lists them
+
+
+# --- progress of the long jobs ------------------------------------------------------------------------------
+
+
+def test_jobs_show_one_line_per_batch_on_stderr_and_the_totals_on_stdout(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counts = iter([2, 2, 1])  # three batches of --limit 2: two full, the last short
+    monkeypatch.setattr(Client, "sweep_wallets", lambda self, limit: next(counts))
+    result = ok(run("--dsn", db_url, "--format", "json", "jobs", "sweep", "--limit", "2", "--until-done"))
+    assert json.loads(result.stdout) == [{"job": "sweep_wallets", "processed": 5, "batches": 3}]
+    progress = [line for line in result.stderr.splitlines() if ": batch " in line]
+    assert progress == [
+        "sweep_wallets: batch 1, 2 so far",
+        "sweep_wallets: batch 2, 4 so far",
+        "sweep_wallets: batch 3, 5 so far",
+    ]
+
+    runs = iter([GoalSettlement(1, 0, 1, 0), GoalSettlement(0, 2, 0, 1), GoalSettlement(0, 0, 0, 0)])
+    monkeypatch.setattr(Client, "settle_tip_goals", lambda self, limit: next(runs))
+    result = ok(run("--dsn", db_url, "--format", "json", "jobs", "settle-goals", "--until-done"))
+    [totals] = json.loads(result.stdout)
+    assert (totals["processed"], totals["batches"], totals["tips_refunded"]) == (5, 3, 2)
+    assert [line for line in result.stderr.splitlines() if ": run " in line] == [
+        "settle_tip_goals: run 1, 2 so far",
+        "settle_tip_goals: run 2, 5 so far",
+        "settle_tip_goals: run 3, 5 so far",
+    ]
+
+    viewer = uuid.uuid4()
+    steps = iter(
+        [ShowBilling(viewer, viewer, 10, 0, "billed"), ShowBilling(viewer, viewer, 5, 20, "settled"), None]
+    )
+    monkeypatch.setattr(Client, "bill_shows", lambda self: next(steps))
+    result = ok(run("--dsn", db_url, "--format", "json", "jobs", "bill-shows"))
+    [billed] = json.loads(result.stdout)
+    assert (billed["steps"], billed["captured"], billed["released"], billed["settled"]) == (2, 15, 20, 1)
+    assert [line for line in result.stderr.splitlines() if ": step " in line] == [
+        "bill_shows: step 1, 10 tokens captured, 0 viewer(s) settled so far",
+        "bill_shows: step 2, 15 tokens captured, 1 viewer(s) settled so far",
+    ]
+
+
+def test_a_real_sweep_reports_its_batches(tipped: str) -> None:
+    result = ok(run("--dsn", tipped, "jobs", "sweep", "--limit", "1", "--until-done", "--format", "json"))
+    [totals] = json.loads(result.stdout)
+    assert totals["batches"] >= 2  # at least one full batch of 1, then the short one
+    progress = [line for line in result.stderr.splitlines() if line.startswith("sweep_wallets: batch ")]
+    assert len(progress) == totals["batches"]
+    assert progress[-1] == f"sweep_wallets: batch {totals['batches']}, {totals['processed']} so far"
