@@ -540,7 +540,7 @@ def test_the_show_commands(db_url: str, live: dict[str, Any]) -> None:
         refused(cli(db_url, *args), code)
     no_group = cli(db_url, "streams", "show-offer", stream, "group", "--as", "pia")
     assert "error [LP128]: you offer no group show: set its price first" in no_group.stderr
-    assert "hint: api.set_show_price" in no_group.stderr
+    assert "hint: `livepanty-db streams show-price`" in no_group.stderr  # the CLI names its command
     assert state(db_url) == before
     for args in (
         ("streams", "show-answer", show["id"], "maybe", "--as", "pia"),
