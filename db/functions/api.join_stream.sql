@@ -41,10 +41,14 @@ BEGIN
         v_viewers := (SELECT greatest(sum(c.current_viewers), 0)::integer FROM lp.stream_counters AS c
                        WHERE c.stream_id = v_stream.id);
     ELSE
-        v_first := NOT EXISTS (SELECT 1 FROM lp.stream_viewers AS v WHERE v.stream_id = v_stream.id AND v.user_id = v_user);
         BEGIN
             INSERT INTO lp.stream_viewers (stream_id, user_id, ip_address) VALUES (v_stream.id, v_user, p_ip_address)
             RETURNING * INTO v_session;
+            -- A first-time viewer? Asked after the insert, in a new snapshot: a session of the same user opened
+            -- (and perhaps closed) by a join that committed while this one ran is seen, so it is counted once.
+            -- (Asked before the insert, a snapshot older than that commit counted the user twice.)
+            v_first := NOT EXISTS (SELECT 1 FROM lp.stream_viewers AS v
+                                    WHERE v.stream_id = v_stream.id AND v.user_id = v_user AND v.id <> v_session.id);
             v_viewers := lp.count_viewers(v_stream.id, 1, p_joins => 1, p_unique => v_first::integer);
         EXCEPTION WHEN unique_violation THEN
             -- The same user joined from elsewhere at the same moment and that join committed (the insert waited
