@@ -297,9 +297,15 @@ def _ids(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+#: Printed (stderr) with a money result answered from its idempotency key (the model's ``replayed`` flag).
+REPLAYED_NOTE = "replayed: the answer of an earlier call with this idempotency key; nothing was done again"
+
+
 def emit_records(records: Sequence[Any], columns: Sequence[str]) -> None:
     """Print dataclass records in the chosen ``--format``. A table without ``--wide`` shows usernames in the
     columns of :data:`USER_ID_COLUMNS` (a list of ids: the names, comma-separated), one query for all rows."""
+    if any(getattr(record, "replayed", False) for record in records):
+        note(REPLAYED_NOTE)
     fmt = output_format()
     user_columns = [col for col in columns if col in USER_ID_COLUMNS]
     if fmt != "table" or wide_tables() or not user_columns or not records:

@@ -248,9 +248,13 @@ def test_tips_send_list_and_anonymity(economy: str) -> None:
     )
     assert (tip["amount"], tip["fee_amount"], tip["message"], tip["is_anonymous"]) == (100, 20, "hi", False)
     args = ("tips", "send", "--as", "bob", "--to", "alice", "--amount", "55", "--anonymous", "--key", "t-2")
-    anonymous = one(cli(economy, *args, fmt="json"))
+    first = cli(economy, *args, fmt="json")
+    anonymous = one(first)
+    assert "replayed" not in first.stderr
     before = snapshot(economy)
-    assert one(cli(economy, *args, fmt="json"))["id"] == anonymous["id"]  # replayed, not tipped twice
+    retried = cli(economy, *args)  # replayed, not tipped twice; the table run says so on stderr
+    assert "replayed: the answer of an earlier call with this idempotency key" in ok(retried).stderr
+    assert anonymous["id"] in retried.stdout
     assert snapshot(economy) == before
 
     sent = j(economy, "tips", "list", "--as", "bob")
