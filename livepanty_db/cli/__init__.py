@@ -44,6 +44,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "which",
     "doctor",
     "audit",
+    "backup",
 ]
 
 
