@@ -210,6 +210,7 @@ def run_pgbackrest(
         local.Cluster()._as_server_user(argv),
         capture_output=True,
         text=True,
+        errors="replace",  # a wrong passphrase makes pgBackRest print decrypted garbage
         stdin=subprocess.DEVNULL,
         check=False,
         env=env,
@@ -442,16 +443,30 @@ def check(settings: BackupSettings) -> None:
 def _stanza_info(settings: BackupSettings) -> dict[str, Any]:
     result = run_pgbackrest(settings, "info", "--output=json")
     try:
-        stanzas = json.loads(result.stdout)
+        stanzas = json.loads(result.stdout, strict=False)
     except ValueError as exc:
         raise BackupError(f"pgbackrest info printed no JSON: {exc}") from exc
     for stanza in stanzas:
         if stanza.get("name") == settings.stanza:
             status = stanza.get("status", {})
             if status.get("code") not in (0, 2):  # 2: no valid backups yet
-                raise BackupError(f"stanza {settings.stanza}: {status.get('message', 'unusable')}")
+                reasons = [
+                    str(repo.get("status", {}).get("message", ""))
+                    for repo in stanza.get("repo", [])
+                    if repo.get("status", {}).get("code", 0) != 0
+                ]
+                detail = "; ".join(_printable(r) for r in reasons if r) or status.get("message", "unusable")
+                raise BackupError(
+                    f"stanza {settings.stanza}: the repository cannot be read: {detail} (a wrong key file "
+                    f"{settings.key_file}, or no stanza-create yet)"
+                )
             return stanza
     raise BackupError(f"stanza {settings.stanza} is not in the repository: run `livepanty-db backup setup`")
+
+
+def _printable(text: str) -> str:
+    """pgBackRest's message without the bytes a wrong passphrase decrypts into it."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)[:300]
 
 
 def _epoch(value: int) -> datetime:

@@ -108,6 +108,7 @@ def setup(
     """Configure WAL archiving (archive_mode, archive_command = pgbackrest archive-push) and an encrypted
     pgBackRest stanza (aes-256-cbc, the passphrase in a key file outside the repository), then run
     stanza-create and check. Idempotent: re-running keeps the key file."""
+    bk.pgbackrest_binary()  # before the embedded cluster is started
     common = {
         "stanza": stanza,
         "retention_full": retention_full,
