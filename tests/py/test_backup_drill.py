@@ -344,7 +344,7 @@ def test_the_repository_is_encrypted(drill: Drill) -> None:
     assert "repo1-cipher-pass" in bare.stdout + bare.stderr
     wrong = drill.home / "wrong.key"
     wrong.write_text("a-wrong-passphrase-of-some-length\n")
-    with pytest.raises(backup.BackupError, match=r"the repository cannot be read: .*unable to load info file"):
+    with pytest.raises(backup.BackupError, match=r"cannot be read: .*unable to load info file"):
         backup.list_backups(dataclasses.replace(settings, key_file=str(wrong)))
     assert backup.list_backups(settings), "with the key file it reads"
 
