@@ -183,7 +183,10 @@ def _give_to_server_user(path: Path, mode: int) -> None:
 
 
 def _make_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
+    """Create a directory for the server's OS user (mode 0700); an existing one is left as it is."""
+    if path.is_dir():
+        return
+    path.mkdir(parents=True)
     _give_to_server_user(path, 0o700)
 
 

@@ -468,3 +468,42 @@ def test_choose_backup_takes_the_latest_that_ended_by_the_time() -> None:
         backup.choose_backup(backups, start)
     with pytest.raises(backup.BackupError, match="no backup yet"):
         backup.choose_backup([], start)
+
+
+def test_setup_for_a_dbas_own_server(drill: Drill) -> None:
+    """Last: the drill's cluster stands in for a DBA's own server (--pg-data, --pg-port, --pg-socket-path,
+    --config, --repo-path, their own --key-file); its archive_command now feeds this second stanza."""
+    cluster_dir = drill.cluster.cluster_dir
+    assert cluster_dir is not None
+    dba = drill.home / "dba"
+    dba.mkdir()
+    dba.chmod(0o755)
+    key = dba / "my.key"
+    key.write_text("a DBA's own long passphrase, kept by them\n")
+    key.chmod(0o644)
+    if os.geteuid() == 0:
+        shutil.chown(key, "postgres", "postgres")
+    config = dba / "etc" / "pgbackrest.conf"
+    args = [
+        "backup", "setup", "--stanza", "dbamain", "--pg-data", str(drill.cluster.data_dir),
+        "--pg-port", str(drill.cluster.port), "--pg-socket-path", str(drill.cluster.socket_dir),
+        "--config", str(config), "--repo-path", str(dba / "repo"), "--key-file", str(key),
+        "--dsn", drill.cluster.url("postgres"),
+    ]  # fmt: skip
+    env = {**drill.env, backup.CONFIG_ENV: ""}
+    refused(CliRunner().invoke(main, args, env=env), "is readable by others")
+    assert not config.exists(), "a refused set-up writes nothing"
+    key.chmod(0o600)
+    ok(CliRunner().invoke(main, args, env=env))
+    assert key.read_text() not in config.read_text()
+    settings = backup.BackupSettings.load(config)
+    assert (settings.stanza, settings.key_file, settings.embedded) == ("dbamain", str(key), False)
+
+    def json_of(*command: str) -> list[dict]:
+        result = CliRunner().invoke(main, ["--format", "json", *command, "--config", str(config)], env=env)
+        return json.loads(ok(result).stdout)
+
+    made = json_of("backup", "run")
+    listed = json_of("backup", "list")
+    assert [b["label"] for b in listed] == [made[0]["label"]]
+    assert made[0]["type"] == "full", "the first backup of a stanza is a full one"
