@@ -70,6 +70,18 @@ def command() -> None:
     help="The repository directory (default: <cluster dir>/backup/repo; /var/lib/pgbackrest with --pg-data).",
 )
 @click.option(
+    "--log-path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="pgBackRest's log directory (default: <cluster dir>/backup/log; --pg-data: /var/log/pgbackrest).",
+)
+@click.option(
+    "--lock-path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="pgBackRest's lock directory (default: <cluster dir>/backup/lock; /tmp/pgbackrest with --pg-data).",
+)
+@click.option(
     "--key-file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     default=None,
@@ -99,6 +111,8 @@ def setup(
     pg_socket_path: Path,
     config: Path | None,
     repo_path: Path | None,
+    log_path: Path | None,
+    lock_path: Path | None,
     key_file: Path | None,
     retention_full: int,
     retention_diff: int,
@@ -122,6 +136,8 @@ def setup(
             cluster,
             config=str(config.absolute()) if config else None,
             repo_path=str(repo_path.absolute()) if repo_path else None,
+            log_path=str(log_path.absolute()) if log_path else None,
+            lock_path=str(lock_path.absolute()) if lock_path else None,
             **common,
         )
         dsn = cluster.url("postgres")
@@ -136,8 +152,8 @@ def setup(
             pg_data=str(pg_data.absolute()),
             pg_port=pg_port,
             pg_socket_path=str(pg_socket_path.absolute()),
-            log_path="/var/log/pgbackrest",
-            lock_path="/tmp/pgbackrest",  # noqa: S108 (pgBackRest's own default)
+            log_path=str((log_path or Path("/var/log/pgbackrest")).absolute()),
+            lock_path=str((lock_path or Path("/tmp/pgbackrest")).absolute()),  # noqa: S108 (pgBackRest's default)
             **common,
         )
         dsn = ctx.find_root().obj.dsn()

@@ -488,6 +488,7 @@ def test_setup_for_a_dbas_own_server(drill: Drill) -> None:
         "backup", "setup", "--stanza", "dbamain", "--pg-data", str(drill.cluster.data_dir),
         "--pg-port", str(drill.cluster.port), "--pg-socket-path", str(drill.cluster.socket_dir),
         "--config", str(config), "--repo-path", str(dba / "repo"), "--key-file", str(key),
+        "--log-path", str(dba / "log"), "--lock-path", str(dba / "lock"),
         "--dsn", drill.cluster.url("postgres"),
     ]  # fmt: skip
     env = {**drill.env, backup.CONFIG_ENV: ""}
