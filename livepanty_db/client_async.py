@@ -958,6 +958,21 @@ class _AsyncApi:
         """Service role or admins: the wallet-id chunks of a chunked verification, with their sizes."""
         return await self._fetch(sql.LEDGER_STATS, {"chunk_wallets": chunk_wallets}, class_row(LedgerChunk))
 
+    async def record_verify_run(
+        self, *, started_at: datetime, entries: int, violations: int, checks: Sequence[str] = ()
+    ) -> UUID:
+        """Service role: record the outcome of a full ledger verification (``api.record_verify_run``), shown
+        by ``monitoring.ledger_verification``; ``checks`` names the failed checks (empty when none failed)."""
+        params = {"started_at": started_at, "entries": entries, "violations": violations}
+        return await self._one(sql.RECORD_VERIFY_RUN, {**params, "checks": list(checks)}, scalar_row)
+
+    # --- monitoring -----------------------------------------------------------------------------------------
+
+    async def record_metrics_sample(self) -> datetime:
+        """Service role: sample the WAL position and the sizes (``api.record_metrics_sample``), from which the
+        monitoring views compute the WAL rate and the growth; returns the sample's time."""
+        return await self._one(sql.RECORD_METRICS_SAMPLE, None, scalar_row)
+
     # --- streams --------------------------------------------------------------------------------------------
 
     async def schedule_stream(

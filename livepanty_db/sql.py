@@ -605,6 +605,19 @@ LEDGER_TOTALS = "SELECT * FROM api.ledger_totals()"
 
 LEDGER_STATS = "SELECT * FROM api.ledger_stats(p_chunk_wallets => %(chunk_wallets)s::integer)"
 
+RECORD_VERIFY_RUN = """
+SELECT api.record_verify_run(
+    p_started_at => %(started_at)s::timestamptz,
+    p_entries    => %(entries)s::bigint,
+    p_violations => %(violations)s::integer,
+    p_checks     => %(checks)s::text[]
+)
+"""
+
+# --- monitoring ---------------------------------------------------------------------------------------------
+
+RECORD_METRICS_SAMPLE = "SELECT api.record_metrics_sample()"
+
 # --- the mailer (livepanty_mailer): outgoing e-mails -------------------------------------------------------
 
 CLAIM_MESSAGES = """

@@ -45,6 +45,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "doctor",
     "audit",
     "backup",
+    "metrics",
 ]
 
 
@@ -74,6 +75,8 @@ class CliState:
 
 #: The global options (taking a value / flags) that may also be written after the sub-command.
 _GLOBAL_VALUE_OPTIONS = ("--dsn", "--format")
+#: The extra --format of `livepanty-db metrics` (Prometheus text exposition format).
+PROMETHEUS = "prometheus"
 _GLOBAL_FLAGS = ("-v", "--verbose", "--wide")
 
 
@@ -137,10 +140,10 @@ class LivepantyGroup(click.Group):
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice((*FORMATS, PROMETHEUS)),
     default="table",
     show_default=True,
-    help="Output format for results.",
+    help="Output format for results (prometheus: `livepanty-db metrics` only, and its default).",
 )
 @click.option(
     "--wide",
@@ -157,6 +160,8 @@ def main(ctx: click.Context, dsn: str | None, fmt: str, wide: bool, verbose: boo
     # yoyo logs every statement of every migration at INFO (hundreds of lines); -v shows our one line per
     # migration instead, and yoyo's warnings still.
     logging.getLogger("yoyo").setLevel(logging.WARNING)
+    if fmt == PROMETHEUS and ctx.invoked_subcommand != "metrics":
+        raise click.UsageError("--format prometheus is for `livepanty-db metrics` only", ctx)
     ctx.obj = CliState(dsn_option=dsn, format=fmt, wide=wide)
 
 

@@ -175,6 +175,8 @@ GATES: dict[str, str] = {
     "mark_payout_paid": "service",
     "mark_payout_failed": "service",
     "expire_holds": "service",
+    "record_verify_run": "service",
+    "record_metrics_sample": "service",
     "expire_kyc_approvals": "service",
     # KYC lifecycle (issue 9, section 1): provider webhooks from the back office, admins' overrides and
     # retries, the decrypted record for compliance officers only (no matrix account has that role)

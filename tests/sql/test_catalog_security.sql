@@ -36,31 +36,31 @@ SELECT isnt_empty($$SELECT 1 FROM pg_catalog.pg_proc WHERE pronamespace = 'api':
                   'schema api has functions (the checks below are not vacuous)');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc AS p
-     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace)
+     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace, 'monitoring'::regnamespace)
        AND (p.proacl IS NULL  -- the default ACL lets PUBLIC execute
             OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p.proacl) AS a
                         WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))
-$$, 'no function in lp or api is executable by PUBLIC');
+$$, 'no function in lp, api or monitoring is executable by PUBLIC');
 -- Owner-only helpers that are not SECURITY DEFINER run inside the owner's functions, under their pinned search
 -- path, and may go without a SET clause of their own (a SQL function with one is never inlined).
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc AS p
-     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace)
+     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace, 'monitoring'::regnamespace)
        AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) AS c WHERE c LIKE 'search\_path=%')
        AND (p.prosecdef OR p.proacl IS NULL
             OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p.proacl) AS a
                         WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner))
-$$, 'every function in lp and api that anyone but the owner may call, and every SECURITY DEFINER one, pins its search_path');
+$$, 'every function in lp, api and monitoring that anyone but the owner may call, and every SECURITY DEFINER one, pins its search_path');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text || ' ' || c FROM pg_catalog.pg_proc AS p, unnest(p.proconfig) AS c
-     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND p.prosecdef
+     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace, 'monitoring'::regnamespace) AND p.prosecdef
        AND c LIKE 'search\_path=%'
        AND EXISTS (SELECT 1 FROM regexp_split_to_table(substr(c, 13), ',') AS e
                     WHERE lower(btrim(btrim(e), '"')) IN ('public', '$user'))
 $$, 'no SECURITY DEFINER function has public or $user in its search_path');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text || ' ' || c FROM pg_catalog.pg_proc AS p, unnest(p.proconfig) AS c
-     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND p.prosecdef
+     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace, 'monitoring'::regnamespace) AND p.prosecdef
        AND c LIKE 'search\_path=%' AND c NOT IN ('search_path=""', 'search_path=')
        AND btrim((regexp_split_to_array(substr(c, 13), ','))[array_upper(regexp_split_to_array(substr(c, 13), ','), 1)]) <> 'pg_temp'
 $$, 'every SECURITY DEFINER function with a non-empty search_path lists pg_temp last (temporary objects cannot shadow ours)');
@@ -70,36 +70,37 @@ SELECT is_empty($$
       JOIN pg_catalog.pg_namespace AS n ON n.nspname = btrim(btrim(e), '"')
       CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) AS a
       LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
-     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND c LIKE 'search\_path=%'
+     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace, 'monitoring'::regnamespace) AND c LIKE 'search\_path=%'
        AND a.privilege_type = 'CREATE' AND a.grantee <> n.nspowner
        AND (a.grantee = 0 OR r.rolname IN ('livepanty_app', 'livepanty_service', 'livepanty_readonly', 'livepanty_mailer'))
-$$, 'no application role (or PUBLIC) may create objects in a schema on any lp/api function''s search_path');
+$$, 'no application role (or PUBLIC) may create objects in a schema on any lp/api/monitoring function''s search_path');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text || ' owned by ' || pg_get_userbyid(p.proowner) FROM pg_catalog.pg_proc AS p
-     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace)
+     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace, 'monitoring'::regnamespace)
        AND p.proowner <> 'livepanty_owner'::regrole
-$$, 'every function in lp and api is owned by livepanty_owner');
+$$, 'every function in lp, api and monitoring is owned by livepanty_owner');
 
 -- == Relations and types: owner, views ====================================================================
 SELECT is_empty($$
     SELECT c.oid::regclass::text || ' (' || c.relkind::text || ') owned by ' || pg_get_userbyid(c.relowner)
       FROM pg_catalog.pg_class AS c
-     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace, 'reporting'::regnamespace)
+     WHERE c.relnamespace IN ('lp'::regnamespace, 'api'::regnamespace, 'reporting'::regnamespace, 'monitoring'::regnamespace)
        AND c.relowner <> 'livepanty_owner'::regrole
-$$, 'every table, view, index, sequence and composite type in lp, api and reporting is owned by livepanty_owner');
+$$, 'every table, view, index, sequence and composite type in lp, api, reporting and monitoring is owned by livepanty_owner');
 SELECT is_empty($$
     SELECT n.nspname || ' owned by ' || pg_get_userbyid(n.nspowner) FROM pg_catalog.pg_namespace AS n
-     WHERE n.nspname IN ('lp', 'api', 'reporting') AND n.nspowner <> 'livepanty_owner'::regrole
-$$, 'schemas lp, api and reporting are owned by livepanty_owner');
+     WHERE n.nspname IN ('lp', 'api', 'reporting', 'monitoring') AND n.nspowner <> 'livepanty_owner'::regrole
+$$, 'schemas lp, api, reporting and monitoring are owned by livepanty_owner');
 SELECT is_empty($$
     SELECT c.oid::regclass::text FROM pg_catalog.pg_class AS c
      WHERE c.relkind IN ('v', 'm')
-       AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace, 'reporting'::regnamespace)
+       AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace, 'reporting'::regnamespace,
+                                  'monitoring'::regnamespace)
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d  -- extensions' own views (pgTAP's)
                         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_options_to_table(c.reloptions) AS o
                         WHERE o.option_name = 'security_invoker' AND o.option_value IN ('true', 'on', '1', 'yes'))
-$$, 'every view outside schema reporting is security_invoker (reads follow the reader''s RLS); definer views live in reporting only');
+$$, 'every view outside schemas reporting and monitoring is security_invoker (reads follow the reader''s RLS); definer views live there only');
 
 -- == Table privileges ======================================================================================
 SELECT is_empty($$
@@ -191,8 +192,8 @@ SELECT is_empty($$
       FROM pg_catalog.pg_namespace AS n
      CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) AS a
       LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
-     WHERE n.nspname = 'reporting' AND a.privilege_type = 'CREATE' AND a.grantee <> n.nspowner
-$$, 'nobody but the owner may create objects in schema reporting (a view there would run with the creator''s rights)');
+     WHERE n.nspname IN ('reporting', 'monitoring') AND a.privilege_type = 'CREATE' AND a.grantee <> n.nspowner
+$$, 'nobody but the owner may create objects in schemas reporting and monitoring (a view there would run with the creator''s rights)');
 SELECT is_empty($$
     SELECT DISTINCT c.oid::regclass::text || ' calls ' || p.oid::regprocedure::text
       FROM pg_catalog.pg_class AS c

@@ -279,6 +279,10 @@ BEGIN
     VALUES (v_s1, tests.user_id('pia'), 'private', 'requested', 30, 2, tests.user_id('vera'), now() + interval '2 minutes');
     INSERT INTO lp.show_participants (show_id, user_id, role, rate, hold_id)
     SELECT s.id, tests.user_id('vera'), 'payer', 30, v_hold FROM lp.shows AS s;
+
+    -- monitoring (owner only): a metrics sample and a recorded ledger verification
+    INSERT INTO lp.metric_samples (wal_lsn, database_bytes, table_bytes) VALUES ('0/16B3748', 8388608, '{"tips": 8192}');
+    INSERT INTO lp.verify_runs (started_at, entries, violations) VALUES (now() - interval '1 minute', 6, 0);
 END
 $$;
 
