@@ -11,8 +11,10 @@
 * extensions the schema needs (citext, pgcrypto), and pg_stat_statements when present;
 * pooler compatibility: settings pinned to the database or a role that a transaction-mode pooler would not
   carry (``lp.*``, ``search_path``), and the timeouts that protect the server from clients that hang;
-* monitoring in brief (the seed's list): connections by state and age, the slowest statements (when
-  pg_stat_statements is installed), unused indexes and sequentially scanned big tables under ``lp``,
+* monitoring in brief (the seed's list), read from the views of schema ``monitoring`` (the queries of
+  ``livepanty-db metrics``; skipped when they are missing or not readable by the login): connections by state
+  and age, the slowest statements (when pg_stat_statements is installed and preloaded), unused indexes and
+  sequentially scanned big tables under ``lp``,
   transaction rate over a one-second sample, database and largest table sizes with growth since the last run
   (remembered in a small JSON file under the local home, ``$LIVEPANTY_HOME``).
 """
@@ -190,12 +192,31 @@ def _pooler(conn: psycopg.Connection[Any]) -> list[Finding]:
     return findings
 
 
+def _monitoring_views(conn: psycopg.Connection[Any], check: str) -> Finding | None:
+    """None when the views of schema monitoring (migration 0032) can be read by this login; else the finding
+    that says why the check was skipped (the views hold the queries: they are not repeated here)."""
+    readable = conn.execute(
+        "SELECT to_regclass('monitoring.connections') IS NOT NULL"
+        " AND has_schema_privilege('monitoring', 'USAGE')"
+        " AND has_table_privilege('monitoring.connections', 'SELECT')"
+    ).fetchone()[0]
+    if readable:
+        return None
+    return Finding(
+        check,
+        "info",
+        "not checked: the views of schema monitoring are missing (migrate) or not readable by this login"
+        " (a member of livepanty_readonly, or a superuser)",
+    )
+
+
 def _activity(conn: psycopg.Connection[Any]) -> list[Finding]:
+    skipped = _monitoring_views(conn, "connections")
+    if skipped:
+        return [skipped]
     rows = conn.execute(
-        "SELECT coalesce(state, 'unknown'), count(*)::int,"
-        " coalesce(max(extract(epoch FROM now() - coalesce(xact_start, state_change))), 0)::int"
-        " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        " GROUP BY 1 ORDER BY 1"
+        "SELECT state, connections, greatest(oldest_state_seconds, oldest_transaction_seconds)::int"
+        " FROM monitoring.connections WHERE connections > 0 ORDER BY state"
     ).fetchall()
     findings = [
         Finding(
@@ -205,10 +226,7 @@ def _activity(conn: psycopg.Connection[Any]) -> list[Finding]:
         )
         for state, count, age in rows
     ]
-    limit = conn.execute("SELECT current_setting('max_connections')::int").fetchone()[0]
-    used = conn.execute(
-        "SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend'"
-    ).fetchone()[0]
+    used, limit = conn.execute("SELECT connections_used, max_connections FROM monitoring.server").fetchone()
     findings.append(
         Finding(
             "connections", "warn" if used > 0.8 * limit else "ok", f"{used} of max_connections {limit} in use"
@@ -218,41 +236,29 @@ def _activity(conn: psycopg.Connection[Any]) -> list[Finding]:
 
 
 def _statements(conn: psycopg.Connection[Any]) -> list[Finding]:
-    where = conn.execute(
-        "SELECT n.nspname FROM pg_extension AS e JOIN pg_namespace AS n ON n.oid = e.extnamespace"
-        " WHERE e.extname = 'pg_stat_statements'"
-    ).fetchone()
-    if where is None:
-        return []
-    try:
-        with conn.transaction():
-            rows = conn.execute(
-                sql.SQL(
-                    "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 80), calls,"
-                    " round(mean_exec_time::numeric, 2)"
-                    " FROM {}.pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
-                    " WHERE datname = current_database()) ORDER BY mean_exec_time DESC LIMIT 5"
-                ).format(sql.Identifier(where[0]))
-            ).fetchall()
-    except psycopg.Error as exc:
-        return [Finding("slow statements", "info", f"not readable: {exc.diag.message_primary or exc}")]
+    if _monitoring_views(conn, "slow statements"):
+        return []  # the connections check already said why
+    rows = conn.execute(
+        "SELECT left(query, 80), calls, round((mean_seconds * 1000)::numeric, 2)"
+        " FROM monitoring.slow_statements ORDER BY mean_seconds DESC LIMIT 5"
+    ).fetchall()
     return [
         Finding("slow statements", "info", f"{ms} ms mean x {calls}: {query}") for query, calls, ms in rows
     ]
 
 
 def _indexes(conn: psycopg.Connection[Any]) -> list[Finding]:
+    skipped = _monitoring_views(conn, "indexes")
+    if skipped:
+        return [skipped]
     unused = conn.execute(
-        "SELECT s.relname || '.' || s.indexrelname FROM pg_stat_user_indexes AS s"
-        " JOIN pg_index AS i ON i.indexrelid = s.indexrelid"
-        " WHERE s.schemaname = 'lp' AND s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary"
-        " AND pg_relation_size(s.indexrelid) > 8192 * 16"
-        " ORDER BY pg_relation_size(s.indexrelid) DESC LIMIT 10"
+        "SELECT table_name || '.' || index_name FROM monitoring.index_usage"
+        " WHERE unused AND size_bytes > 8192 * 16 ORDER BY size_bytes DESC LIMIT 10"
     ).fetchall()
     scanned = conn.execute(
-        "SELECT relname, seq_scan, coalesce(idx_scan, 0), n_live_tup FROM pg_stat_user_tables"
-        " WHERE schemaname = 'lp' AND n_live_tup >= %s AND seq_scan > 10 * coalesce(idx_scan, 0) + 100"
-        " ORDER BY seq_tup_read DESC LIMIT 10",
+        "SELECT table_name, seq_scans, index_scans, live_rows FROM monitoring.table_usage"
+        " WHERE live_rows >= %s AND seq_scans > 10 * index_scans + 100"
+        " ORDER BY seq_rows_read DESC LIMIT 10",
         [BIG_TABLE_ROWS],
     ).fetchall()
     findings = [
@@ -342,11 +348,11 @@ def _size(n: int) -> str:
 _DEFINITIONS = """
 SELECT 'function ' || p.oid::regprocedure::text, pg_get_functiondef(p.oid)
   FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
- WHERE n.nspname IN ('api', 'lp', 'reporting') AND p.prokind IN ('f', 'p')
+ WHERE n.nspname IN ('api', 'lp', 'reporting', 'monitoring') AND p.prokind IN ('f', 'p')
 UNION ALL
 SELECT 'view ' || c.oid::regclass::text, pg_get_viewdef(c.oid)
   FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
- WHERE n.nspname IN ('api', 'lp', 'reporting') AND c.relkind = 'v'
+ WHERE n.nspname IN ('api', 'lp', 'reporting', 'monitoring') AND c.relkind = 'v'
 UNION ALL
 SELECT 'policy ' || schemaname || '.' || tablename || '.' || policyname,
        concat_ws(' | ', permissive, roles::text, cmd, qual, with_check)

@@ -1,0 +1,448 @@
+"""``livepanty-db metrics`` and the views of schema ``monitoring`` (issue 11, section 4).
+
+The Prometheus output is read back with prometheus_client's own parser (a library, not our code), and its
+values must follow real activity: tips and purchases made through the API, a transaction held open in another
+connection, a ledger verification recorded by ``livepanty-db verify``, a sample taken between two readings.
+The test cluster does not preload pg_stat_statements (the views must work without it); one test starts a
+cluster of its own that does. Privileges: the reporting role reads the views; the application role is
+refused.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+from prometheus_client.parser import text_string_to_metric_families
+from psycopg import sql as pgsql
+from psycopg.conninfo import make_conninfo
+
+from livepanty_db import Client, metrics, migrate, new_idempotency_key
+from livepanty_db.cli import main
+from livepanty_db.cli import metrics as metrics_cli
+from livepanty_db.errors import InvalidArgument
+from livepanty_db.local import Cluster
+
+PASSWORD = "Correct-Horse-42"
+ADULT = date(1990, 5, 17)
+
+
+def cli(dsn: str, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--dsn", dsn, *args])
+
+
+def scrape(dsn: str, *args: str) -> dict[str, list[Any]]:
+    """``livepanty-db metrics`` parsed by prometheus_client: sample name -> samples."""
+    result = cli(dsn, "metrics", *args)
+    assert result.exit_code == 0, result.output
+    samples: dict[str, list[Any]] = {}
+    for family in text_string_to_metric_families(result.stdout):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append(sample)
+    return samples
+
+
+def value(samples: dict[str, list[Any]], name: str, **labels: str) -> float:
+    """The value of the one sample of ``name`` with these labels (among others)."""
+    found = [s.value for s in samples.get(name, []) if all(s.labels.get(k) == v for k, v in labels.items())]
+    assert len(found) == 1, f"{name}{labels}: {found} in {sorted(samples)}"
+    return found[0]
+
+
+@pytest.fixture
+def login(db_url: str) -> Iterator[Any]:
+    """Makes LOGIN roles in given database roles; dropped afterwards. Returns their DSNs."""
+    made: list[str] = []
+
+    def make(role: str) -> str:
+        name = f"lp_metrics_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            statement = pgsql.SQL("CREATE ROLE {} LOGIN IN ROLE {}")
+            conn.execute(statement.format(pgsql.Identifier(name), pgsql.Identifier(role)))
+        made.append(name)
+        return make_conninfo(db_url, user=name)
+
+    yield make
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        for name in made:
+            conn.execute(pgsql.SQL("DROP OWNED BY {}").format(pgsql.Identifier(name)))
+            conn.execute(pgsql.SQL("DROP ROLE {}").format(pgsql.Identifier(name)))
+
+
+def make_business(db_url: str, seed: Any, tips: int) -> None:
+    """A viewer buys a bundle (a payment created, then completed by the provider's callback), then tips."""
+    with Client(db_url, role="livepanty_app") as app, Client(db_url, role="livepanty_service") as service:
+        viewer = app.register_user(
+            email="fan@example.com", username="fan", password=PASSWORD, date_of_birth=ADULT
+        )
+        star = app.register_user(
+            email="star@example.com",
+            username="star",
+            password=PASSWORD,
+            date_of_birth=ADULT,
+            role="performer",
+        )
+        seed.approve_kyc(star.id)
+        with app.acting_as(viewer.id, reason="test") as tx:
+            payment = tx.create_payment("large", "stripe", idempotency_key=new_idempotency_key())
+        time.sleep(0.2)  # a latency the purchase metrics can see
+        service.complete_payment(payment.id, f"ch_{uuid.uuid4().hex}", idempotency_key=new_idempotency_key())
+        for _ in range(tips):
+            with app.acting_as(viewer.id, reason="test") as tx:
+                tx.tip(star.id, 10, idempotency_key=new_idempotency_key())
+
+
+# --- the output format -----------------------------------------------------------------------------------
+
+
+def test_every_metric_is_prefixed_with_help_and_type(db_url: str) -> None:
+    result = cli(db_url, "metrics")
+    assert result.exit_code == 0, result.output
+    families = list(text_string_to_metric_families(result.stdout))
+    assert len(families) >= 30
+    for family in families:
+        assert family.name.startswith("livepanty_"), family.name
+        assert family.documentation, family.name
+        assert family.type in ("gauge", "counter"), (family.name, family.type)
+        assert family.samples, family.name
+    lines = result.stdout.splitlines()
+    helps = {line.split()[2] for line in lines if line.startswith("# HELP ")}
+    types = {line.split()[2] for line in lines if line.startswith("# TYPE ")}
+    samples = {line.split("{")[0].split(" ")[0] for line in lines if not line.startswith("#")}
+    assert samples <= helps == types
+
+
+def test_label_values_and_help_are_escaped_so_a_parser_gets_them_back() -> None:
+    nasty = 'a "quoted" back\\slash\nand a new line'
+    family = metrics.Family("livepanty_test", "gauge", "help with \\ and\nnew line")
+    family.add(1.5, query=nasty, state="idle")
+    family.add(None, query="absent")  # NULL: no sample
+    family.add(True, query="flag")
+    text = metrics.prometheus_text([family, metrics.Family("livepanty_empty", "gauge", "no samples")])
+    parsed = list(text_string_to_metric_families(text))
+    assert [f.name for f in parsed] == ["livepanty_test"]
+    assert parsed[0].documentation == "help with \\ and\nnew line"
+    assert [(s.labels, s.value) for s in parsed[0].samples] == [
+        ({"query": nasty, "state": "idle"}, 1.5),
+        ({"query": "flag"}, 1.0),
+    ]
+    assert metrics.format_value(float("nan")) == "NaN"
+    assert metrics.format_value(float("-inf")) == "-Inf"
+    assert metrics.format_value(3.0) == "3"
+
+
+def test_table_json_and_csv_formats(db_url: str) -> None:
+    table = cli(db_url, "metrics", "--format", "table")
+    assert table.exit_code == 0, table.output
+    header = table.stdout.splitlines()[0].split()
+    assert header == ["metric", "labels", "value"]
+    assert any(
+        line.split()[:2] == ["livepanty_connections", "state=active"] for line in table.stdout.splitlines()
+    )
+    as_json = cli(db_url, "--format", "json", "metrics", "--no-record")
+    assert as_json.exit_code == 0, as_json.output
+    rows = json.loads(as_json.stdout)
+    assert {"metric": "livepanty_server_in_recovery", "labels": "", "value": 0} in rows
+    as_csv = cli(db_url, "metrics", "--format", "csv", "--no-record")
+    assert as_csv.stdout.splitlines()[0] == "metric,labels,value"
+
+
+def test_prometheus_is_a_format_of_metrics_only(db_url: str) -> None:
+    result = cli(db_url, "--format", "prometheus", "which")
+    assert result.exit_code == 2
+    assert "--format prometheus is for `livepanty-db metrics` only" in result.output
+
+
+def test_watch_repaints_until_interrupted(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    paints: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        paints.append(seconds)
+        if len(paints) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(metrics_cli.time, "sleep", sleep)
+    result = cli(db_url, "metrics", "--watch", "2")
+    assert result.exit_code == 0, result.output
+    assert paints == [2, 2]
+    assert result.stdout.count("# livepanty-db metrics at ") == 2
+    assert list(text_string_to_metric_families(result.stdout))  # the header is a comment: still parseable
+    assert cli(db_url, "metrics", "--watch", "0.5").exit_code == 2
+
+
+# --- values that follow real activity ------------------------------------------------------------------
+
+
+def test_tips_and_purchases_per_minute_and_purchase_latency(db_url: str, seed: Any) -> None:
+    before = scrape(db_url)
+    assert value(before, "livepanty_activity_per_minute", kind="tip") == 0
+    assert "livepanty_activity_latency_seconds" not in before
+    make_business(db_url, seed, tips=7)
+    after = scrape(db_url)
+    assert value(after, "livepanty_activity_per_minute", kind="tip") == pytest.approx(7 / 5)
+    assert value(after, "livepanty_activity_tokens_per_minute", kind="tip") == pytest.approx(70 / 5)
+    assert value(after, "livepanty_activity_per_minute", kind="purchase") == pytest.approx(1 / 5)
+    assert value(after, "livepanty_activity_per_minute", kind="payout") == 0
+    latency = value(after, "livepanty_activity_latency_seconds", kind="purchase", quantile="1")
+    assert 0.2 <= latency < 60
+    assert not [s for s in after["livepanty_activity_latency_seconds"] if s.labels["kind"] == "tip"]
+
+
+def test_tips_older_than_the_window_are_not_counted(db_url: str, seed: Any) -> None:
+    make_business(db_url, seed, tips=3)
+    with psycopg.connect(db_url) as conn:  # as if made 6 minutes ago (the superuser bypasses nothing else)
+        conn.execute("ALTER TABLE lp.tips DISABLE TRIGGER USER")
+        conn.execute("UPDATE lp.tips SET created_at = created_at - interval '6 minutes'")
+        conn.execute("ALTER TABLE lp.tips ENABLE TRIGGER USER")
+    assert value(scrape(db_url), "livepanty_activity_per_minute", kind="tip") == 0
+
+
+def test_an_open_transaction_elsewhere_is_the_oldest(db_url: str) -> None:
+    idle = scrape(db_url)
+    assert value(idle, "livepanty_oldest_transaction_seconds") == 0
+    assert value(idle, "livepanty_connections", state="idle in transaction") == 0
+    with psycopg.connect(db_url) as other:
+        other.execute("SELECT txid_current()")  # a transaction with an id and a snapshot, left open
+        time.sleep(1.2)
+        busy = scrape(db_url)
+        other.rollback()
+    assert value(busy, "livepanty_oldest_transaction_seconds") >= 1.2
+    assert value(busy, "livepanty_connections", state="idle in transaction") == 1
+    assert value(busy, "livepanty_connection_oldest_transaction_seconds", state="idle in transaction") >= 1.2
+    assert value(busy, "livepanty_oldest_snapshot_xmin_age") >= 0
+
+
+def test_wal_rate_and_growth_come_from_the_previous_sample(db_url: str, seed: Any) -> None:
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM lp.metric_samples").fetchone()[0] == 0
+    first = scrape(db_url)  # no sample yet: no rate, no growth; then it takes one
+    assert "livepanty_wal_bytes_per_second" not in first
+    assert "livepanty_database_growth_bytes" not in first
+    make_business(db_url, seed, tips=50)
+    second = scrape(db_url, "--no-record")
+    assert value(second, "livepanty_wal_bytes_total") > value(first, "livepanty_wal_bytes_total")
+    assert value(second, "livepanty_wal_bytes_per_second") > 0
+    assert value(second, "livepanty_metrics_sample_age_seconds") > 0
+    growth = value(second, "livepanty_table_growth_bytes", table="tips")
+    assert growth == value(second, "livepanty_table_size_bytes", table="tips") - value(
+        first, "livepanty_table_size_bytes", table="tips"
+    )
+    assert growth > 0
+    with psycopg.connect(db_url) as conn:  # --no-record took none
+        assert conn.execute("SELECT count(*) FROM lp.metric_samples").fetchone()[0] == 1
+
+
+def test_index_and_table_usage(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        conn.execute("SET enable_seqscan = off")
+        conn.execute("SELECT count(*) FROM lp.tips WHERE id = gen_random_uuid()")  # an index scan
+        conn.execute("RESET enable_seqscan")
+        conn.execute("SELECT count(*) FROM lp.settings")  # a sequential scan
+        conn.execute("SELECT pg_stat_force_next_flush()")
+    samples = scrape(db_url)
+    indexes = {(s.labels["table"], s.labels["index"]) for s in samples["livepanty_index_size_bytes"]}
+    assert ("tips", "tips_pkey") in indexes
+    assert ("payments", "payments_completed_at_idx") in indexes
+    # unique: never "unused"; a plain index never scanned in this new database: unused
+    assert value(samples, "livepanty_index_unused", table="tips", index="tips_pkey") == 0
+    assert value(samples, "livepanty_index_unused", table="tips", index="tips_stream_idx") == 1
+    assert value(samples, "livepanty_index_scans_total", table="tips", index="tips_stream_idx") == 0
+    assert value(samples, "livepanty_index_scans_total", table="tips", index="tips_pkey") >= 1
+    assert value(samples, "livepanty_table_index_scans_total", table="tips") >= 1
+    assert value(samples, "livepanty_table_seq_scans_total", table="settings") >= 1
+    assert value(samples, "livepanty_table_seq_rows_read_total", table="settings") >= 1
+
+
+def test_the_ledger_verification_status_is_the_last_recorded_run(db_url: str, seed: Any) -> None:
+    assert "livepanty_ledger_verify_last_ok" not in scrape(db_url)
+    assert value(scrape(db_url), "livepanty_ledger_verify_runs_total") == 0
+    make_business(db_url, seed, tips=2)
+    assert cli(db_url, "verify").exit_code == 0
+    good = scrape(db_url)
+    assert value(good, "livepanty_ledger_verify_last_ok") == 1
+    assert value(good, "livepanty_ledger_verify_last_violations") == 0
+    assert value(good, "livepanty_ledger_verify_last_entries") > 0
+    assert value(good, "livepanty_ledger_verify_runs_total") == 1
+    with psycopg.connect(db_url) as conn:  # break a balance behind the ledger's back
+        conn.execute("UPDATE lp.wallets SET balance = balance + 1 WHERE user_id IS NOT NULL")
+    assert cli(db_url, "verify").exit_code == 1
+    bad = scrape(db_url)
+    assert value(bad, "livepanty_ledger_verify_last_ok") == 0
+    assert value(bad, "livepanty_ledger_verify_last_violations") > 0
+    assert value(bad, "livepanty_ledger_verify_runs_total") == 2
+    assert cli(db_url, "verify", "--no-record").exit_code == 1
+    assert value(scrape(db_url), "livepanty_ledger_verify_runs_total") == 2
+    with psycopg.connect(db_url) as conn:
+        checks = conn.execute("SELECT failed_checks FROM monitoring.ledger_verification").fetchone()[0]
+    assert "balance_mismatch" in checks.split(",")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "why"),
+    [
+        ({"entries": -1, "violations": 0}, "negative entries"),
+        ({"entries": 1, "violations": 1}, "violations without a failed check"),
+        ({"entries": 1, "violations": 0, "checks": ["chain_broken"]}, "a failed check without violations"),
+        ({"entries": 1, "violations": 1, "checks": ["Robert'); DROP"]}, "a malformed check name"),
+    ],
+)
+def test_a_malformed_verification_outcome_is_refused_and_not_recorded(
+    db_url: str, kwargs: dict[str, Any], why: str
+) -> None:
+    with psycopg.connect(db_url) as conn:
+        started = conn.execute("SELECT now() - interval '1 second'").fetchone()[0]
+    with Client(db_url, role="livepanty_service") as service, pytest.raises(InvalidArgument):
+        service.record_verify_run(started_at=started, **kwargs)
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM lp.verify_runs").fetchone()[0] == 0, why
+
+
+# --- privileges ------------------------------------------------------------------------------------------
+
+
+VIEWS = [f"monitoring.{view}" for view in metrics.VIEWS] + ["monitoring.relation_sizes"]
+
+
+def test_the_reporting_role_reads_every_view_and_nothing_of_a_session(db_url: str, login: Any) -> None:
+    reporter = login("livepanty_readonly")
+    with psycopg.connect(reporter) as conn:
+        for view in VIEWS:
+            conn.execute(f"SELECT * FROM {view}").fetchall()
+        columns = {
+            row[0]
+            for row in conn.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = ANY (%s::regclass[]) AND attnum > 0",
+                [VIEWS],
+            )
+        }
+    assert not columns & {"pid", "usename", "client_addr", "application_name"}
+    # `livepanty-db metrics` as that login: reads, and warns that it may not record a sample
+    result = CliRunner().invoke(main, ["--dsn", reporter, "metrics"])
+    assert result.exit_code == 0, result.output
+    assert "warning: no metrics sample recorded" in result.stderr
+
+
+def test_the_application_role_is_refused(db_url: str, login: Any) -> None:
+    app = login("livepanty_app")
+    for statement in [
+        *(f"SELECT * FROM {view}" for view in VIEWS),
+        "SELECT * FROM monitoring.list_backends()",
+        "SELECT * FROM monitoring.list_statements(5)",
+        "SELECT * FROM monitoring.list_replicas()",
+        "SELECT * FROM monitoring.server_status()",
+        "SELECT monitoring.statements_schema()",
+        "SELECT * FROM lp.verify_runs",
+        "SELECT * FROM lp.metric_samples",
+        "SELECT api.record_metrics_sample()",
+    ]:
+        with psycopg.connect(app) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(statement)
+    result = CliRunner().invoke(main, ["--dsn", app, "metrics"])
+    assert result.exit_code == 1
+    assert "livepanty_readonly" in result.output
+    # What an application login may see by itself: other sessions' texts stay hidden by the server.
+    with psycopg.connect(db_url) as dba:
+        dba.execute("SELECT 'the dba''s secret statement'")
+        with psycopg.connect(app) as conn:
+            query = "SELECT query FROM pg_stat_activity WHERE usename = 'postgres'"
+            texts = [r[0] for r in conn.execute(query)]
+    assert texts
+    assert all("secret" not in (t or "") for t in texts)
+
+
+def test_the_views_work_without_pg_stat_statements_even_when_installed(db_url: str) -> None:
+    """The test cluster does not preload pg_stat_statements: installed or not, the views answer."""
+    assert value(scrape(db_url), "livepanty_pg_stat_statements_available") == 0
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION pg_stat_statements SCHEMA ext")
+        assert conn.execute("SELECT count(*) FROM monitoring.slow_statements").fetchone()[0] == 0
+    samples = scrape(db_url)
+    assert value(samples, "livepanty_pg_stat_statements_available") == 0
+    assert "livepanty_statement_calls_total" not in samples
+
+
+# --- with pg_stat_statements preloaded -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def statements_dsn() -> Iterator[str]:
+    """A cluster of its own with pg_stat_statements preloaded, migrated, the extension installed."""
+    base = Path(tempfile.mkdtemp(prefix="livepanty-metrics-"))
+    base.chmod(0o755)
+    cluster = Cluster(
+        base,
+        server_options=(
+            "fsync=off",
+            "synchronous_commit=off",
+            "full_page_writes=off",
+            "shared_preload_libraries=pg_stat_statements",
+        ),
+    )
+    try:
+        cluster.start()
+        dsn = cluster.url()
+        migrate.apply(dsn)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION pg_stat_statements SCHEMA ext")
+            conn.execute("SELECT ext.pg_stat_statements_reset()")  # the migrations' statements out of the way
+        yield dsn
+    finally:
+        cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_slow_statements_with_pg_stat_statements(statements_dsn: str) -> None:
+    with psycopg.connect(statements_dsn, autocommit=True) as conn:
+        conn.execute("SELECT pg_sleep(0.3), 'a literal the text must not keep'")
+        conn.execute("ALTER ROLE livepanty_mailer PASSWORD 'sekrit-password'")
+        conn.execute("ALTER ROLE livepanty_mailer PASSWORD NULL")
+    samples = scrape(statements_dsn, "--no-record")
+    assert value(samples, "livepanty_pg_stat_statements_available") == 1
+    sleeps = [s for s in samples["livepanty_statement_mean_seconds"] if "pg_sleep" in s.labels["query"]]
+    assert len(sleeps) == 1
+    assert sleeps[0].value >= 0.3
+    assert "$1" in sleeps[0].labels["query"]
+    queryid = sleeps[0].labels["queryid"]
+    assert value(samples, "livepanty_statement_calls_total", queryid=queryid) == 1
+    output = cli(statements_dsn, "metrics", "--no-record").stdout
+    assert "a literal the text must not keep" not in output
+    assert "sekrit" not in output
+    assert 'query="ALTER (utility statement: text withheld)"' in output
+
+
+# --- the postgres_exporter queries file ------------------------------------------------------------------
+
+EXPORTER_FILE = Path(__file__).resolve().parents[2] / "monitoring" / "postgres_exporter.yml"
+
+
+def test_the_postgres_exporter_queries_run_as_the_reporting_role(db_url: str, login: Any) -> None:
+    """Each query of monitoring/postgres_exporter.yml runs as a livepanty_readonly login and returns exactly
+    the columns its metrics name, in order: labels as text, values as numbers or times (what the exporter
+    reads)."""
+    sections = yaml.safe_load(EXPORTER_FILE.read_text())
+    assert set(sections) == {f"livepanty_{view}" for view in metrics.VIEWS}
+    reporter = login("livepanty_readonly")
+    with psycopg.connect(reporter) as conn:
+        for name, section in sections.items():
+            cursor = conn.execute(section["query"])
+            cursor.fetchall()
+            columns = [(c.name, conn.adapters.types.get(c.type_code).name) for c in cursor.description]
+            declared = [next(iter(m.items())) for m in section["metrics"]]
+            assert [c for c, _ in columns] == [c for c, _ in declared], name
+            for (column, type_name), (_, spec) in zip(columns, declared, strict=True):
+                assert spec["usage"] in ("LABEL", "GAUGE", "COUNTER"), (name, column)
+                assert spec["description"], (name, column)
+                numeric = {"int4", "int8", "float8", "numeric", "timestamptz"}
+                expected = {"text"} if spec["usage"] == "LABEL" else numeric
+                assert type_name in expected, (name, column, type_name)
