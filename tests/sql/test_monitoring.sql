@@ -1,0 +1,82 @@
+-- Schema monitoring (issue 11, section 4): who may read its views and call its functions (every view, every
+-- function, so those added later too), the recorded ledger verifications (api.record_verify_run: what it
+-- refuses, and that a refusal records nothing), the samples (api.record_metrics_sample) the growth is
+-- computed from, and views that answer without pg_stat_statements (the test cluster does not preload it).
+BEGIN;
+SELECT plan(21);
+
+-- == Privileges: every view and function of schema monitoring ===========================================
+SELECT isnt_empty($$SELECT 1 FROM pg_catalog.pg_class WHERE relnamespace = 'monitoring'::regnamespace AND relkind = 'v'$$,
+                  'schema monitoring has views (the checks below are not vacuous)');
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM pg_catalog.pg_class AS c
+     WHERE c.relnamespace = 'monitoring'::regnamespace AND c.relkind = 'v'
+       AND NOT has_table_privilege('livepanty_readonly', c.oid, 'SELECT')
+$$, 'livepanty_readonly reads every monitoring view');
+SELECT is_empty($$
+    SELECT c.oid::regclass::text || ' readable by ' || r.rolname
+      FROM pg_catalog.pg_class AS c
+     CROSS JOIN (VALUES ('livepanty_app'), ('livepanty_service'), ('livepanty_mailer')) AS r (rolname)
+     WHERE c.relnamespace = 'monitoring'::regnamespace AND c.relkind IN ('r', 'v', 'm')
+       AND has_table_privilege(r.rolname, c.oid, 'SELECT')
+$$, 'the application, service and mailer roles read no monitoring view');
+SELECT ok(NOT has_schema_privilege('livepanty_app', 'monitoring', 'USAGE')
+          AND NOT has_schema_privilege('livepanty_service', 'monitoring', 'USAGE'),
+          'the application and service roles may not even look into schema monitoring');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text || ' executable by ' || r.rolname
+      FROM pg_catalog.pg_proc AS p
+     CROSS JOIN (VALUES ('livepanty_app'), ('livepanty_service'), ('livepanty_mailer')) AS r (rolname)
+     WHERE p.pronamespace = 'monitoring'::regnamespace AND has_function_privilege(r.rolname, p.oid, 'EXECUTE')
+$$, 'no monitoring function is executable by the application, service or mailer roles');
+SELECT ok(NOT has_function_privilege('livepanty_readonly', 'monitoring.statements_schema()', 'EXECUTE'),
+          'monitoring.statements_schema is an owner-only helper');
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM pg_catalog.pg_class AS c
+     WHERE c.oid IN ('lp.metric_samples'::regclass, 'lp.verify_runs'::regclass)
+       AND (has_table_privilege('livepanty_readonly', c.oid, 'SELECT')
+            OR has_table_privilege('livepanty_app', c.oid, 'SELECT')
+            OR has_table_privilege('livepanty_service', c.oid, 'SELECT,INSERT,UPDATE,DELETE'))
+$$, 'lp.metric_samples and lp.verify_runs: no role but the owner (written through api functions only)');
+
+-- == Without pg_stat_statements ==========================================================================
+SET LOCAL ROLE livepanty_readonly;
+SELECT is((SELECT statements_available FROM monitoring.server), false,
+          'pg_stat_statements is not available in the test cluster (not preloaded)');
+SELECT is_empty($$SELECT * FROM monitoring.slow_statements$$, 'so monitoring.slow_statements is empty, not an error');
+SELECT is((SELECT count(*)::integer FROM monitoring.connections), 7, 'monitoring.connections lists every state');
+SELECT is((SELECT runs FROM monitoring.ledger_verification), 0::bigint, 'no verification recorded yet: runs 0');
+SELECT is((SELECT ok FROM monitoring.ledger_verification), NULL, '... and ok is NULL (not true)');
+RESET ROLE;
+
+-- == api.record_verify_run ===============================================================================
+SET LOCAL ROLE livepanty_service;
+SELECT throws_ok($$SELECT api.record_verify_run(now() + interval '1 minute', 1, 0)$$, 'LP018', NULL,
+                 'a verification that starts in the future is refused');
+SELECT throws_ok($$SELECT api.record_verify_run(now() - interval '8 days', 1, 0)$$, 'LP018', NULL,
+                 'one that started more than 7 days ago is refused');
+SELECT throws_ok($$SELECT api.record_verify_run(now(), 1, -1)$$, 'LP018', NULL, 'a negative count is refused');
+SELECT throws_ok($$SELECT api.record_verify_run(now(), 1, 2, NULL)$$, 'LP018', NULL, 'NULL checks are refused');
+SELECT lives_ok($$SELECT api.record_verify_run(now() - interval '3 seconds', 42, 2,
+                                               ARRAY['chain_broken', 'balance_mismatch', 'chain_broken'])$$,
+                'a well-formed outcome is recorded');
+RESET ROLE;
+SELECT results_eq(
+    $$SELECT runs, entries, violations, ok, failed_checks, duration_seconds >= 3 FROM monitoring.ledger_verification$$,
+    $$VALUES (1::bigint, 42::bigint, 2, false, 'balance_mismatch,chain_broken', true)$$,
+    'only the well-formed outcome was recorded; the view shows it, checks sorted without repeats');
+
+-- == api.record_metrics_sample ===========================================================================
+SET LOCAL ROLE livepanty_service;
+SELECT tests.put('sample', to_jsonb(api.record_metrics_sample()));
+RESET ROLE;
+SELECT is((SELECT max(sampled_at) FROM monitoring.sizes),
+          (SELECT (value #>> '{}')::timestamptz FROM tests.ctx WHERE key = 'sample'),
+          'monitoring.sizes compares with the sample just taken');
+SELECT is((SELECT count(*)::integer FROM monitoring.sizes WHERE kind = 'table' AND sampled_bytes IS NULL), 0,
+          'every lp table has a size in the sample');
+SELECT ok((SELECT bytes_per_second IS NOT NULL AND sampled_at IS NOT NULL FROM monitoring.wal),
+          'monitoring.wal has a rate once a sample exists');
+
+SELECT * FROM finish();
+ROLLBACK;
