@@ -568,6 +568,8 @@ def restore(
         raise BackupError(f"the target directory {target} exists: restore only into a new directory")
     if not target.parent.is_dir():
         raise BackupError(f"the parent of the target directory, {target.parent}, does not exist")
+    if to_time > datetime.now(UTC):
+        raise BackupError(f"{to_time.isoformat()} is in the future: give a time the WAL archive covers")
     backup = choose_backup(list_backups(settings), to_time)
     chosen_port = _free_port_or(port) if start else None
     _make_dir(target)
@@ -595,7 +597,13 @@ def restore(
     result = RestoreResult(str(target), backup.label, to_time)
     if not start:
         return RestoreResult(**{**result.row(), "seconds": round(time.monotonic() - began, 1)})
-    url = start_restored(target, chosen_port or local.free_port(), wait_seconds=wait_seconds)
+    try:
+        url = start_restored(target, chosen_port or local.free_port(), wait_seconds=wait_seconds)
+    except BaseException:
+        # A copy that cannot reach the time (its WAL is not archived yet, ...) is of no use: nothing is kept.
+        stop_restored(target)
+        shutil.rmtree(target, ignore_errors=True)
+        raise
     return RestoreResult(
         str(target), backup.label, to_time, True, chosen_port, url, round(time.monotonic() - began, 1)
     )
@@ -634,8 +642,8 @@ def start_restored(target: Path, port: int, *, wait_seconds: float = 300) -> str
                 ) from None
         if time.monotonic() > deadline:
             raise BackupError(
-                f"the restored server has not finished recovery after {wait_seconds:.0f} s; it is still "
-                f"running on port {port}\n--- last lines of {log_file} ---\n{local._tail(log_file)}"
+                f"the restored server has not finished recovery after {wait_seconds:.0f} s"
+                f"\n--- last lines of {log_file} ---\n{local._tail(log_file)}"
             )
         time.sleep(0.2)
 

@@ -61,7 +61,8 @@ def command() -> None:
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to write the pgBackRest configuration (default: <cluster dir>/backup/pgbackrest.conf).",
+    help="With --pg-data: where to write the pgBackRest configuration (the embedded cluster's is "
+    "<cluster dir>/backup/pgbackrest.conf).",
 )
 @click.option(
     "--repo-path",
@@ -86,7 +87,8 @@ def command() -> None:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     default=None,
     help="Your own repository passphrase file (mode 0600, owned by the server's OS user), used in place. "
-    "Default: repository.key beside the configuration, made with random bits (kept when it exists).",
+    "Default: repository.key beside the configuration, made with random bits (kept when it exists). Keep a "
+    "copy offline: without it no backup can be read.",
 )
 @click.option("--retention-full", type=click.IntRange(1), default=2, show_default=True,
               help="Full backups kept (older ones and their WAL expire).")  # fmt: skip
@@ -130,11 +132,12 @@ def setup(
         "archive_timeout": archive_timeout,
     }
     if pg_data is None:
+        if config is not None:
+            raise click.UsageError("--config is for a DBA's own server (with --pg-data)")
         cluster = local.Cluster()
         cluster.start()
         settings = bk.embedded_settings(
             cluster,
-            config=str(config.absolute()) if config else None,
             repo_path=str(repo_path.absolute()) if repo_path else None,
             log_path=str(log_path.absolute()) if log_path else None,
             lock_path=str(lock_path.absolute()) if lock_path else None,

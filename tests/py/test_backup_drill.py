@@ -392,6 +392,38 @@ def test_refusals(drill: Drill, tmp_path: Path) -> None:
     )
     assert usage.exit_code == 2
     assert "--replay-erasures needs --start" in usage.stderr
+    future = datetime.now(t.tzinfo) + timedelta(hours=1)
+    refused(
+        drill.plain("backup", "restore", "--to-time", future.isoformat(), "--target-dir", str(target)),
+        "is in the future",
+    )
+    # A time the archive does not reach (archiving broken since): recovery ends before it; nothing is kept.
+    with psycopg.connect(drill.cluster.url("postgres"), autocommit=True) as conn:
+        command = conn.execute("SHOW archive_command").fetchone()[0]
+        conn.execute("ALTER SYSTEM SET archive_command = '/bin/false'")
+        conn.execute("SELECT pg_reload_conf()")
+        try:
+            time.sleep(0.5)
+            conn.execute("CREATE TABLE public.not_archived ()")
+            late = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+            conn.execute("DROP TABLE public.not_archived")
+            late_target = drill.home / "late"
+            refused(
+                drill.plain(
+                    "backup",
+                    "restore",
+                    "--to-time",
+                    late.isoformat(),
+                    "--target-dir",
+                    str(late_target),
+                    "--start",
+                ),
+                "recovery ended before configured recovery target was reached",
+            )
+            assert not late_target.exists()
+        finally:
+            conn.execute(pgsql.SQL("ALTER SYSTEM SET archive_command = {}").format(pgsql.Literal(command)))
+            conn.execute("SELECT pg_reload_conf()")
     # A port in use.
     refused(
         drill.plain(
@@ -441,6 +473,9 @@ def test_refusals_without_a_set_up_stanza_or_pgbackrest(tmp_path: Path, drill: D
     usage = run("backup", "setup", "--pg-data", str(tmp_path))
     assert usage.exit_code == 2
     assert "--pg-data needs --config" in usage.stderr
+    usage = run("backup", "setup", "--config", str(tmp_path / "x.conf"))
+    assert usage.exit_code == 2
+    assert "--config is for a DBA's own server" in usage.stderr
 
 
 def test_choose_backup_takes_the_latest_that_ended_by_the_time() -> None:
