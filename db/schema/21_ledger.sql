@@ -1,7 +1,7 @@
 SET ROLE livepanty_owner;
 
 CREATE TABLE lp.ledger (
-    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id             bigint GENERATED ALWAYS AS IDENTITY,
     transaction_id uuid NOT NULL,
     wallet_id      uuid NOT NULL,
     amount         bigint NOT NULL CHECK (amount <> 0),
@@ -16,9 +16,10 @@ CREATE TABLE lp.ledger (
     description    text CHECK (char_length(description) <= 500),
     created_at     timestamptz NOT NULL DEFAULT now(),
     shard          smallint NOT NULL DEFAULT 0 CHECK (shard BETWEEN 0 AND 64),
-    CHECK (balance_after = balance_before + amount)
-);
-COMMENT ON TABLE lp.ledger IS 'Immutable, append-only token history (double entry): every movement is one transaction_id whose entries sum to zero. UPDATE, DELETE and TRUNCATE are rejected by triggers, also for the owner.';
+    CHECK (balance_after = balance_before + amount),
+    PRIMARY KEY (id, created_at)
+) PARTITION BY RANGE (created_at);
+COMMENT ON TABLE lp.ledger IS 'Immutable, append-only token history (double entry): every movement is one transaction_id whose entries sum to zero. UPDATE, DELETE and TRUNCATE are rejected by triggers, also for the owner. Partitioned by month of created_at (UTC) into lp_partitions.ledger_YYYY_MM, plus lp_partitions.ledger_default for rows of a month without its partition; api.maintain_partitions creates them ahead. The key is (id, created_at): ids stay unique as they come from one identity.';
 COMMENT ON COLUMN lp.ledger.wallet_id IS 'The wallet the entry moved (lp.wallets.id). No foreign key on purpose (its key-share lock on hot wallet rows broke the lock protocol of docs/ledger.md); api.verify_ledger reports entries on an account that does not exist (unknown_account).';
 COMMENT ON COLUMN lp.ledger.transaction_id IS 'Groups the entries of one movement; they sum to zero.';
 COMMENT ON COLUMN lp.ledger.amount IS 'Signed token amount: positive credits the wallet, negative debits it.';
@@ -38,5 +39,13 @@ CREATE TRIGGER ledger_append_only BEFORE UPDATE OR DELETE ON lp.ledger
     FOR EACH ROW EXECUTE FUNCTION lp.reject_mutation();
 CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON lp.ledger
     FOR EACH STATEMENT EXECUTE FUNCTION lp.reject_mutation();
+
+-- The default partition, then this month's and the next three (api.maintain_partitions keeps them ahead).
+CREATE TABLE lp_partitions.ledger_default PARTITION OF lp.ledger DEFAULT;
+COMMENT ON TABLE lp_partitions.ledger_default IS 'lp.ledger entries of a month that has no partition yet; api.maintain_partitions moves them into their month''s partition. Reach it through lp.ledger.';
+SELECT lp.secure_partition('lp_partitions.ledger_default');
+SELECT lp.create_month_partition('lp.ledger', m)
+  FROM generate_series(date_trunc('month', now(), 'UTC'), date_trunc('month', now(), 'UTC') + interval '3 months',
+                       interval '1 month') AS m;
 
 RESET ROLE;
