@@ -62,6 +62,7 @@ from livepanty_db.models import (
     ModerationFlag,
     MySanction,
     OutboxMessage,
+    PartitionMade,
     PasswordChangeResult,
     Payment,
     Payout,
@@ -936,6 +937,12 @@ class _Api:
     def sweep_wallets(self, limit: int = 1000) -> int:
         """Service role job: sweep credit shards into main balances; returns how many wallets were swept."""
         return self._one(sql.SWEEP_WALLETS, {"limit": limit}, scalar_row)
+
+    def maintain_partitions(self, months_ahead: int = 3) -> list[PartitionMade]:
+        """Service role job: create the monthly partitions of lp.ledger and lp.audit_logs for this month
+        and the next ``months_ahead`` (and move rows waiting in a default partition); the partitions made."""
+        params = {"months_ahead": months_ahead}
+        return self._fetch(sql.MAINTAIN_PARTITIONS, params, class_row(PartitionMade))
 
     def verify_ledger(
         self, *, wallet_from: Id | None = None, wallet_to: Id | None = None, global_: bool = True

@@ -493,6 +493,21 @@ class GoalSettlement:
 
 
 @dataclass(frozen=True, slots=True)
+class PartitionMade:
+    """``api.maintain_partitions``: one monthly partition of lp.ledger or lp.audit_logs the run created."""
+
+    #: lp.ledger or lp.audit_logs.
+    table_name: str
+    #: lp_partitions.<table>_YYYY_MM.
+    partition_name: str
+    #: The UTC month it holds: range_from <= created_at (occurred_at) < range_to.
+    range_from: datetime
+    range_to: datetime
+    #: Rows of that month moved into it out of the default partition.
+    moved: int
+
+
+@dataclass(frozen=True, slots=True)
 class ShowPrice:
     """``lp.show_prices``: a performer's price for one show type (``api.set_show_price``)."""
 
@@ -1337,6 +1352,7 @@ SQL_TYPES: dict[type, str] = {
 
 #: Every model that mirrors the columns of a ``RETURNS TABLE (...)`` function, with that function's name.
 SQL_FUNCTIONS: dict[type, str] = {
+    PartitionMade: "api.maintain_partitions",
     PublicProfile: "api.public_profile",
     OutboxMessage: "api.claim_messages",
     StreamStats: "api.stream_stats",

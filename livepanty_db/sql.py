@@ -593,6 +593,7 @@ SELECT * FROM api.wallet_history(
 BALANCE_AT = "SELECT api.balance_at(p_user_id => %(user_id)s::uuid, p_at => %(at)s::timestamptz)"
 
 SWEEP_WALLETS = "SELECT api.sweep_wallets(p_limit => %(limit)s::integer)"
+MAINTAIN_PARTITIONS = "SELECT * FROM api.maintain_partitions(p_months_ahead => %(months_ahead)s::integer)"
 
 VERIFY_LEDGER = """
 SELECT * FROM api.verify_ledger(

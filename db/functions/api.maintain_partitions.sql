@@ -8,6 +8,7 @@ DECLARE
     v_default regclass;
     v_key     name;
     v_month   timestamptz;
+    v_months  timestamptz[];
     v_made    record;
 BEGIN
     IF p_months_ahead IS NULL OR p_months_ahead < 0 OR p_months_ahead > 24 THEN
@@ -24,15 +25,16 @@ BEGIN
           JOIN pg_catalog.pg_attribute AS a ON a.attrelid = pt.partrelid AND a.attnum = pt.partattrs[0]
          WHERE pt.partrelid = v_parent;
         -- This month and the next p_months_ahead, and every month with rows waiting in the default partition
-        -- (they move into their partition).
-        FOR v_month IN
-            EXECUTE format($q$SELECT m FROM generate_series(date_trunc('month', now(), 'UTC'),
+        -- (they move into their partition). Collected first: no cursor stays open on the default partition
+        -- while rows move out of it.
+        EXECUTE format($q$SELECT array_agg(x.m ORDER BY x.m) FROM (
+                              SELECT m FROM generate_series(date_trunc('month', now(), 'UTC'),
                                                           date_trunc('month', now(), 'UTC') + make_interval(months => $1),
                                                           interval '1 month') AS m
                               UNION
-                              SELECT DISTINCT date_trunc('month', d.%I, 'UTC') FROM %s AS d
-                              ORDER BY 1$q$, v_key, v_default) USING p_months_ahead
-        LOOP
+                              SELECT DISTINCT date_trunc('month', d.%I, 'UTC') FROM %s AS d) AS x (m)$q$,
+                       v_key, v_default) INTO v_months USING p_months_ahead;
+        FOREACH v_month IN ARRAY v_months LOOP
             SELECT * INTO v_made FROM lp.create_month_partition(v_parent, v_month);
             IF v_made.created THEN
                 table_name := v_parent::text;

@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 import click
 
-from livepanty_db.cli.common import catalogued_errors, field_names, service_client
+from livepanty_db.cli.common import catalogued_errors, emit_records, field_names, service_client
 from livepanty_db.cli.output import emit, note
 from livepanty_db.client import Client
-from livepanty_db.models import GoalSettlement
+from livepanty_db.models import GoalSettlement, PartitionMade
 
 limit_option = click.option(
     "--limit", type=int, default=1000, show_default=True, help="Batch size (1..100000)."
@@ -103,6 +103,25 @@ def sweep_viewers(ctx: click.Context, limit: int, until_done: bool) -> None:
 def purge_events(ctx: click.Context, limit: int, until_done: bool) -> None:
     """Delete stream events older than events.retention_days (api.purge_stream_events)."""
     _run(ctx, "purge_stream_events", lambda client, n: client.purge_stream_events(limit=n), limit, until_done)
+
+
+@command.command("partitions")
+@click.option(
+    "--months-ahead",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Months after the current one (UTC) that must have their partition (0..24).",
+)
+@click.pass_context
+@catalogued_errors
+def partitions(ctx: click.Context, months_ahead: int) -> None:
+    """Create the monthly partitions of lp.ledger and lp.audit_logs ahead, and move rows waiting in a default
+    partition into their month's (api.maintain_partitions). Idempotent; run it daily. Prints the partitions
+    made (none: all were there)."""
+    made = service_client(ctx).maintain_partitions(months_ahead=months_ahead)
+    emit_records(made, field_names(PartitionMade))
+    note(f"maintain_partitions: {len(made)} partition(s) created")
 
 
 @command.command("settle-goals")

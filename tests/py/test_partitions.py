@@ -1,0 +1,359 @@
+"""Partitioned lp.ledger and lp.audit_logs (migrations 0033, 0034; docs/ledger.md, "Partitions").
+
+* The conversion: a database migrated up to 0032 with entries made through the API over five months is
+  upgraded; every row comes back with its id, in id order, each in its month's partition, verify_ledger clean,
+  the identity continuing; the rollback gives the same rows back in an unpartitioned table.
+* Direct access to a partition is as safe as through the parent: refused to the application roles (no USAGE on
+  lp_partitions, no privilege), append-only for the owner too (row triggers cloned, TRUNCATE trigger added).
+* api.maintain_partitions: creates ahead, moves rows out of the default partition, idempotent, parallel-safe.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from livepanty_db import migrate, paths
+
+PASSWORD = "partition test 1"
+ROWS = "SELECT row_to_json(t)::text FROM {table} AS t ORDER BY t.id"
+
+
+def _tree_up_to(tmp_path: Path, last: int) -> Path:
+    """A copy of db/ with the migrations up to ``last``. The repeatables stay: they run on the unpartitioned
+    tables too (same columns), so the API can make the data."""
+    root = tmp_path / "db"
+    shutil.copytree(paths.db_root(), root)
+    for path in (root / "migrations").iterdir():
+        if int(path.name[:4]) > last:
+            path.unlink()
+    return root
+
+
+def _make_history(dsn: str) -> None:
+    """Users, purchases and tips through the API, then the history spread over the last five months (as the
+    superuser, append-only triggers off: the API cannot write the past)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ids, tokens = {}, {}
+        for name, role in (
+            ("vera", "viewer"),
+            ("walt", "viewer"),
+            ("pia", "performer"),
+            ("pete", "performer"),
+        ):
+            ids[name] = conn.execute(
+                "SELECT id FROM api.register_user(p_email => %s, p_username => %s, p_password => %s,"
+                " p_date_of_birth => %s, p_role => %s)",
+                (f"{name}@example.com", name, PASSWORD, date(1990, 1, 1), role),
+            ).fetchone()[0]
+            tokens[name] = conn.execute("SELECT token FROM api.login(%s, %s)", (name, PASSWORD)).fetchone()[0]
+        conn.execute(
+            "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
+            " reviewed_at, expires_at) SELECT u, 'identity', 'approved', 'passport', 'DE', now(),"
+            " now() + interval '1 year' FROM unnest(%s::uuid[]) AS u",
+            [[ids["pia"], ids["pete"]]],
+        )
+        for name in ("vera", "walt"):
+            conn.execute(
+                "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
+                " ARRAY[ROW(lp.system_wallet('issuance'), -5000, 'purchase', 0, false)::lp.posting,"
+                "       ROW((SELECT id FROM lp.wallets WHERE user_id = %s), 5000, 'purchase', 0, false)"
+                "::lp.posting])",
+                [ids[name]],
+            )
+    for i in range(40):
+        sender, recipient = ("vera", "pia") if i % 2 else ("walt", "pete")
+        with psycopg.connect(dsn) as conn:
+            conn.execute("SELECT api.authenticate(%s)", [tokens[sender]])
+            conn.execute(
+                "SELECT api.tip(p_recipient_id => %s, p_amount => %s, p_idempotency_key => %s)",
+                [ids[recipient], 10 + i, f"tip-{i}"],
+            )
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for table, column in (("lp.ledger", "created_at"), ("lp.audit_logs", "occurred_at")):
+            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+            conn.execute(
+                f"UPDATE {table} SET {column} = date_trunc('month', now(), 'UTC') - interval '4 months'"
+                f" + (id - 1) * (interval '140 days' / (SELECT max(id) FROM {table}))"
+            )
+            conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+
+
+def _snapshot(dsn: str) -> dict[str, list[str]]:
+    with psycopg.connect(dsn) as conn:
+        return {t: [r[0] for r in conn.execute(ROWS.format(table=t))] for t in ("lp.ledger", "lp.audit_logs")}
+
+
+def _violations(dsn: str) -> list[Any]:
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SET ROLE livepanty_service")
+        return conn.execute("SELECT * FROM api.verify_ledger()").fetchall()
+
+
+def test_conversion_keeps_every_row_and_its_order(empty_db: str, tmp_path: Path) -> None:
+    migrate.apply(empty_db, root=_tree_up_to(tmp_path, 32))
+    _make_history(empty_db)
+    before = _snapshot(empty_db)
+    assert len(before["lp.ledger"]) > 80
+    assert len(before["lp.audit_logs"]) > 4
+    assert _violations(empty_db) == []
+    with psycopg.connect(empty_db) as conn:
+        months = conn.execute(
+            "SELECT count(DISTINCT date_trunc('month', created_at, 'UTC')) FROM lp.ledger"
+        ).fetchone()[0]
+        assert months >= 4  # the history spans several months: several partitions get rows
+
+    migrate.apply(empty_db)
+
+    assert _snapshot(empty_db) == before
+    assert _violations(empty_db) == []
+    with psycopg.connect(empty_db) as conn:
+        assert (
+            conn.execute("SELECT relkind FROM pg_class WHERE oid = 'lp.ledger'::regclass").fetchone()[0]
+            == "p"
+        )
+        # Each row sits in its month's partition; nothing is left in a default partition.
+        misplaced = conn.execute(
+            "SELECT count(*) FROM lp.ledger AS l"
+            " WHERE l.tableoid::regclass::text"
+            "       <> 'lp_partitions.ledger_' || to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY_MM')"
+        ).fetchone()[0]
+        assert misplaced == 0
+        used = conn.execute("SELECT count(DISTINCT tableoid) FROM lp.ledger").fetchone()[0]
+        assert used == months
+        assert conn.execute("SELECT count(*) FROM lp_partitions.audit_logs_default").fetchone()[0] == 0
+        # The identity continues after the copied ids.
+        old_max = conn.execute("SELECT max(id) FROM lp.ledger").fetchone()[0]
+        conn.execute(
+            "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
+            " ARRAY[ROW(lp.system_wallet('issuance'), -7, 'purchase', 0, false)::lp.posting,"
+            "       ROW((SELECT w.id FROM lp.wallets AS w JOIN lp.users AS u ON u.id = w.user_id"
+            "            WHERE u.username = 'vera'), 7, 'purchase', 0, false)::lp.posting])"
+        )
+        new_min = conn.execute("SELECT min(id) FROM lp.ledger WHERE id > %s", [old_max]).fetchone()[0]
+        assert new_min == old_max + 1
+        conn.rollback()
+
+    migrate.rollback(empty_db, 2)
+
+    assert _snapshot(empty_db) == before
+    with psycopg.connect(empty_db) as conn:
+        kinds = conn.execute(
+            "SELECT relkind FROM pg_class WHERE oid IN ('lp.ledger'::regclass, 'lp.audit_logs'::regclass)"
+        ).fetchall()
+        assert kinds == [("r",), ("r",)]
+        assert conn.execute("SELECT to_regnamespace('lp_partitions')").fetchone()[0] is None
+
+    migrate.apply(empty_db)
+    assert _snapshot(empty_db) == before
+    assert _violations(empty_db) == []
+
+
+def _current_partition(conn: psycopg.Connection, table: str) -> str:
+    return conn.execute(
+        f"SELECT 'lp_partitions.{table}_' || to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM')"
+    ).fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    "role", ["livepanty_app", "livepanty_service", "livepanty_readonly", "livepanty_mailer"]
+)
+def test_application_roles_cannot_reach_a_partition(db_url: str, role: str) -> None:
+    statements = [
+        "SELECT * FROM {p}",
+        "INSERT INTO {p} (id) VALUES (1)",
+        "UPDATE {p} SET id = id",
+        "DELETE FROM {p}",
+        "TRUNCATE {p}",
+    ]
+    with psycopg.connect(db_url) as conn:
+        partitions = [
+            _current_partition(conn, "ledger"),
+            "lp_partitions.ledger_default",
+            _current_partition(conn, "audit_logs"),
+            "lp_partitions.audit_logs_default",
+        ]
+        conn.execute(f"SET ROLE {role}")
+        for partition in partitions:
+            for statement in statements:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                    conn.execute(statement.format(p=partition))
+
+
+def test_partitions_are_append_only_for_the_owner_too(db_url: str, seed: Any) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        user = conn.execute(
+            "SELECT id FROM api.register_user(p_email => 'ola@example.com', p_username => 'ola',"
+            " p_password => %s, p_date_of_birth => DATE '1990-01-01')",
+            [PASSWORD],
+        ).fetchone()[0]
+    seed.fund(100, user)
+    with psycopg.connect(db_url) as conn:
+        ledger = _current_partition(conn, "ledger")
+        audit = _current_partition(conn, "audit_logs")
+        assert conn.execute(f"SELECT count(*) FROM {ledger}").fetchone()[0] > 0
+        assert conn.execute(f"SELECT count(*) FROM {audit}").fetchone()[0] > 0
+        conn.commit()
+        conn.execute("SET ROLE livepanty_owner")
+        for statement in (
+            f"UPDATE {ledger} SET amount = amount",
+            f"DELETE FROM {ledger}",
+            f"TRUNCATE {ledger}",
+            "TRUNCATE lp_partitions.ledger_default",
+            f"UPDATE {audit} SET action = 'x.y'",
+            f"DELETE FROM {audit}",
+            f"TRUNCATE {audit}",
+            "UPDATE lp.ledger SET amount = amount",
+            "TRUNCATE lp.ledger",
+        ):
+            with pytest.raises(psycopg.Error) as refused, conn.transaction():
+                conn.execute(statement)
+            assert refused.value.sqlstate == "LP090", statement
+
+
+def test_every_partition_is_secured(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        partitions = conn.execute(
+            "SELECT c.oid::regclass::text, c.relrowsecurity AND c.relforcerowsecurity, c.relacl::text[],"
+            "       (SELECT array_agg(p.polroles::regrole[]::text) FROM pg_policy AS p"
+            "         WHERE p.polrelid = c.oid),"
+            "       (SELECT array_agg(t.tgname::text ORDER BY t.tgname) FROM pg_trigger AS t"
+            "         WHERE t.tgrelid = c.oid)"
+            "  FROM pg_class AS c WHERE c.relnamespace = 'lp_partitions'::regnamespace AND c.relkind = 'r'"
+        ).fetchall()
+        assert len(partitions) == 10  # default + this month + 3 ahead, for both tables
+        for name, forced, acl, policies, triggers in partitions:
+            assert forced, name
+            assert acl is None or all(
+                not a.startswith(("=", "livepanty_app", "livepanty_service")) for a in acl
+            )
+            assert policies == ["{livepanty_owner}"], name
+            table = "ledger" if ".ledger_" in name else "audit_logs"
+            assert triggers == [f"{table}_append_only", f"{table}_no_truncate"], name
+        usage = conn.execute(
+            "SELECT r FROM unnest(ARRAY['livepanty_app', 'livepanty_service', 'livepanty_readonly',"
+            " 'livepanty_mailer']) AS r WHERE has_schema_privilege(r, 'lp_partitions', 'USAGE')"
+        ).fetchall()
+        assert usage == []
+
+
+def _maintain(dsn: str, months: int) -> list[tuple[Any, ...]]:
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SET ROLE livepanty_service")
+        return conn.execute("SELECT * FROM api.maintain_partitions(%s)", [months]).fetchall()
+
+
+def test_maintain_partitions_creates_ahead_once(db_url: str) -> None:
+    assert _maintain(db_url, 3) == []  # the install made this month and the next three
+    made = _maintain(db_url, 5)
+    assert sorted((m[0], m[4]) for m in made) == [("lp.audit_logs", 0)] * 2 + [("lp.ledger", 0)] * 2
+    assert _maintain(db_url, 5) == []
+    with psycopg.connect(db_url) as conn:
+        furthest = conn.execute(
+            "SELECT to_char((date_trunc('month', now(), 'UTC') + interval '5 months') AT TIME ZONE 'UTC',"
+            " 'YYYY_MM')"
+        ).fetchone()[0]
+        assert (
+            conn.execute(f"SELECT to_regclass('lp_partitions.ledger_{furthest}')").fetchone()[0] is not None
+        )
+        audited = conn.execute(
+            "SELECT count(*) FROM lp.audit_logs"
+            " WHERE action = 'partitions.create' AND target_type = 'partition'"
+        ).fetchone()[0]
+        assert audited == 4
+
+
+@pytest.mark.parametrize("months", [-1, 25, None])
+def test_maintain_partitions_refuses_a_bad_horizon(db_url: str, months: Any) -> None:
+    with pytest.raises(psycopg.Error) as refused:
+        _maintain(db_url, months)
+    assert refused.value.sqlstate == "LP018"
+    with psycopg.connect(db_url) as conn:
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM pg_class WHERE relnamespace = 'lp_partitions'::regnamespace"
+                " AND relkind = 'r'"
+            ).fetchone()[0]
+            == 10
+        )
+
+
+def test_rows_in_the_default_partition_move_to_their_month(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        ids = [
+            conn.execute(
+                "INSERT INTO lp.audit_logs (occurred_at, action, details) VALUES (%s, 'test.backdated', '{}')"
+                " RETURNING id",
+                [when],
+            ).fetchone()[0]
+            for when in ("2024-03-05T10:00:00Z", "2024-03-20T10:00:00Z", "2023-11-30T23:59:59Z")
+        ]
+        assert conn.execute("SELECT count(*) FROM lp_partitions.audit_logs_default").fetchone()[0] == 3
+    made = _maintain(db_url, 3)
+    assert sorted((m[1], m[4]) for m in made) == [
+        ("lp_partitions.audit_logs_2023_11", 1),
+        ("lp_partitions.audit_logs_2024_03", 2),
+    ]
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM lp_partitions.audit_logs_default").fetchone()[0] == 0
+        rows = conn.execute(
+            "SELECT id, tableoid::regclass::text FROM lp.audit_logs"
+            " WHERE action = 'test.backdated' ORDER BY id"
+        ).fetchall()
+        assert rows == [
+            (ids[0], "lp_partitions.audit_logs_2024_03"),
+            (ids[1], "lp_partitions.audit_logs_2024_03"),
+            (ids[2], "lp_partitions.audit_logs_2023_11"),
+        ]
+        # The moved partition is secured like the others.
+        assert conn.execute(
+            "SELECT relforcerowsecurity FROM pg_class"
+            " WHERE oid = 'lp_partitions.audit_logs_2024_03'::regclass"
+        ).fetchone()[0]
+
+
+def test_maintain_partitions_in_parallel(db_url: str) -> None:
+    results: list[list[tuple[Any, ...]]] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(_maintain(db_url, 8))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    made = [m[1] for result in results for m in result]
+    assert len(made) == len(set(made)) == 10  # months 4..8 of both tables, each made by exactly one run
+
+
+def test_inserts_through_the_parent_land_in_their_partition(db_url: str, seed: Any) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        user = conn.execute(
+            "SELECT id FROM api.register_user(p_email => 'ida@example.com', p_username => 'ida',"
+            " p_password => %s, p_date_of_birth => DATE '1990-01-01')",
+            [PASSWORD],
+        ).fetchone()[0]
+    seed.fund(50, user)
+    with psycopg.connect(db_url) as conn:
+        where = conn.execute(
+            "SELECT DISTINCT l.tableoid::regclass::text FROM lp.ledger AS l"
+            " JOIN lp.wallets AS w ON w.id = l.wallet_id WHERE w.user_id = %s",
+            [user],
+        ).fetchall()
+        assert where == [(_current_partition(conn, "ledger"),)]
+        assert uuid.UUID(str(user))
