@@ -188,6 +188,7 @@ GATES: dict[str, str] = {
     "purge_stream_events": "service",
     "wake_stream_listeners": "service",
     "sweep_wallets": "service",
+    "maintain_partitions": "service",
     # privacy (issue 9, section 5): the user's own erasure, an admin's, the back office's log, replay, purges
     "request_erasure": "user",
     "erase_user": "admin",
