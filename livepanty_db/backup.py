@@ -353,6 +353,13 @@ def read_key_file(path: Path) -> str:
     return key
 
 
+def _read_or_none(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+
+
 def _archive_settings(conn: psycopg.Connection) -> dict[str, tuple[str, bool]]:
     rows = conn.execute(
         "SELECT name, setting, pending_restart FROM pg_settings"
@@ -395,14 +402,30 @@ def setup(
                 f"the server at the DSN has data directory {data_dir[0] if data_dir else '?'}, not "
                 f"{settings.pg_data}: give the --pg-data of that server"
             )
-        key = _write_key(Path(settings.key_file), key_file)
+        key_path = Path(settings.key_file)
+        new_key = key_file is None and not key_path.exists()
+        key = _write_key(key_path, key_file)
         config = Path(settings.config)
         _make_dir(config.parent)
         for directory in (settings.repo_path, settings.log_path, settings.lock_path):
             _make_dir(Path(directory))
+        # stanza-create proves the key opens an existing repository before archiving is pointed at it; if it
+        # fails, the previous configuration comes back and nothing else was changed.
+        previous = {path: _read_or_none(path) for path in (config, settings.settings_path)}
         config.write_text(_config_text(settings))
         _give_to_server_user(config, 0o640)
         settings.save()
+        try:
+            run_pgbackrest(settings, "stanza-create", key=key)
+        except BaseException:
+            for path, text in previous.items():
+                if text is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    path.write_text(text)
+            if new_key:
+                key_path.unlink(missing_ok=True)
+            raise
         conn.execute("ALTER SYSTEM SET archive_mode = 'on'")
         conn.execute(
             psycopg.sql.SQL("ALTER SYSTEM SET archive_command = {}").format(
@@ -417,7 +440,6 @@ def setup(
     if current["wal_level"][0] == "minimal":
         needs_restart = True
         notes.append("wal_level is minimal: set it to replica (ALTER SYSTEM SET wal_level = replica)")
-    run_pgbackrest(settings, "stanza-create", key=key)
     if needs_restart:
         if settings.embedded and restart and settings.home:
             cluster = local.Cluster(settings.home)
@@ -625,27 +647,56 @@ def start_restored(target: Path, port: int, *, wait_seconds: float = 300) -> str
         )  # fmt: skip
     except local.LocalClusterError as exc:
         raise BackupError(f"{exc}\n--- last lines of {log_file} ---\n{local._tail(log_file)}") from exc
-    url = f"postgresql://{local.SUPERUSER}@127.0.0.1:{port}/{local.DATABASE}"
-    admin = f"postgresql://{local.SUPERUSER}@127.0.0.1:{port}/postgres"
+    # Promotion is read from the control file (pg_controldata), not through a connection: a DBA's pg_hba.conf
+    # may not let us in without a password.
     deadline = time.monotonic() + wait_seconds
     while True:
-        try:
-            with psycopg.connect(admin, connect_timeout=5) as conn:
-                row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
-            if row is not None and not row[0]:
-                return url
-        except psycopg.OperationalError:
-            if not (target / "postmaster.pid").exists():
-                raise BackupError(
-                    f"the restored server stopped during recovery\n--- last lines of {log_file} ---\n"
-                    f"{local._tail(log_file)}"
-                ) from None
+        if not (target / "postmaster.pid").exists():
+            raise BackupError(
+                f"the restored server stopped during recovery\n--- last lines of {log_file} ---\n"
+                f"{local._tail(log_file)}"
+            )
+        if _cluster_state(bindir, target) == "in production":
+            _wait_writable(port, deadline)
+            return f"postgresql://{local.SUPERUSER}@127.0.0.1:{port}/{local.DATABASE}"
         if time.monotonic() > deadline:
             raise BackupError(
                 f"the restored server has not finished recovery after {wait_seconds:.0f} s"
                 f"\n--- last lines of {log_file} ---\n{local._tail(log_file)}"
             )
         time.sleep(0.2)
+
+
+def _wait_writable(port: int, deadline: float) -> None:
+    """The control file says "in production" a moment before new sessions may write: wait for
+    pg_is_in_recovery() to turn false, when we can connect (best effort: a pg_hba.conf asking for a password
+    ends the wait)."""
+    url = f"postgresql://{local.SUPERUSER}@127.0.0.1:{port}/postgres"
+    while time.monotonic() < deadline:
+        try:
+            with psycopg.connect(url, connect_timeout=5) as conn:
+                row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+        except psycopg.OperationalError:
+            return
+        if row is not None and not row[0]:
+            return
+        time.sleep(0.1)
+
+
+def _cluster_state(bindir: Path, data_dir: Path) -> str | None:
+    """``Database cluster state`` of pg_controldata (``in archive recovery``, ``in production``, ...)."""
+    result = subprocess.run(
+        local.Cluster()._as_server_user([str(bindir / "pg_controldata"), "-D", str(data_dir)]),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        env={**local._server_env(), "LC_ALL": "C"},
+    )
+    for line in result.stdout.splitlines():
+        if line.startswith("Database cluster state:"):
+            return line.split(":", 1)[1].strip()
+    return None
 
 
 def stop_restored(target: Path) -> None:

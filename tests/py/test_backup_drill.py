@@ -539,6 +539,23 @@ def test_setup_for_a_dbas_own_server(drill: Drill) -> None:
         result = CliRunner().invoke(main, ["--format", "json", *command, "--config", str(config)], env=env)
         return json.loads(ok(result).stdout)
 
+    # Set-up again with another key: the repository's key is checked first; nothing is changed.
+    other = dba / "other.key"
+    other.write_text("another passphrase that never made this repository\n")
+    other.chmod(0o600)
+    if os.geteuid() == 0:
+        shutil.chown(other, "postgres", "postgres")
+    config_text = config.read_text()
+    with psycopg.connect(drill.cluster.url("postgres")) as conn:
+        archiving = conn.execute("SHOW archive_command").fetchone()[0]
+    again = [*args[: args.index("--key-file") + 1], str(other), *args[args.index("--key-file") + 2 :]]
+    refused(CliRunner().invoke(main, again, env=env), "pgbackrest stanza-create failed")
+    assert config.read_text() == config_text
+    assert backup.BackupSettings.load(config).key_file == str(key)
+    with psycopg.connect(drill.cluster.url("postgres")) as conn:
+        assert conn.execute("SHOW archive_command").fetchone()[0] == archiving
+    ok(CliRunner().invoke(main, ["backup", "check", "--config", str(config)], env=env))
+
     made = json_of("backup", "run")
     listed = json_of("backup", "list")
     assert [b["label"] for b in listed] == [made[0]["label"]]
