@@ -158,6 +158,14 @@ def test_table_json_and_csv_formats(db_url: str) -> None:
     assert as_csv.stdout.splitlines()[0] == "metric,labels,value"
 
 
+def test_an_unmigrated_database_is_a_clear_error(template_db: str, empty_db: str) -> None:
+    result = cli(empty_db, "metrics")  # (template_db: the roles exist on the server)
+    assert result.exit_code == 1
+    assert 'error [42P01]: relation "monitoring.server" does not exist' in result.output
+    assert "livepanty-db migrate creates schema monitoring" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_prometheus_is_a_format_of_metrics_only(db_url: str) -> None:
     result = cli(db_url, "--format", "prometheus", "which")
     assert result.exit_code == 2
