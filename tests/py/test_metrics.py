@@ -270,6 +270,21 @@ def test_index_and_table_usage(db_url: str) -> None:
     assert value(samples, "livepanty_table_index_scans_total", table="tips") >= 1
     assert value(samples, "livepanty_table_seq_scans_total", table="settings") >= 1
     assert value(samples, "livepanty_table_seq_rows_read_total", table="settings") >= 1
+    # a partitioned table: its partitions (schema lp_partitions) are listed, and its size sums theirs
+    partitions = {s.labels["table"] for s in samples["livepanty_table_live_rows"]} - tables_in_lp(db_url)
+    assert partitions
+    assert all(p.startswith(("ledger_", "audit_logs_")) for p in partitions)
+    with psycopg.connect(db_url) as conn:
+        ledger = conn.execute(
+            "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('lp.ledger') WHERE isleaf"
+        ).fetchone()[0]
+    assert value(samples, "livepanty_table_size_bytes", table="ledger") == ledger > 0
+
+
+def tables_in_lp(db_url: str) -> set[str]:
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute("SELECT relname FROM pg_class WHERE relnamespace = 'lp'::regnamespace")
+        return {r[0] for r in rows}
 
 
 def test_the_ledger_verification_status_is_the_last_recorded_run(db_url: str, seed: Any) -> None:
