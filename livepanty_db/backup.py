@@ -31,7 +31,7 @@ import shlex
 import shutil
 import subprocess
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -149,7 +149,6 @@ class RestoreResult:
     port: int | None = None
     url: str | None = None
     seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
         return asdict(self)
@@ -426,6 +425,8 @@ def setup(
             if new_key:
                 key_path.unlink(missing_ok=True)
             raise
+        if conn.execute("SELECT current_setting('wal_level') = 'minimal'").fetchone() == (True,):
+            conn.execute("ALTER SYSTEM SET wal_level = 'replica'")  # archiving needs at least replica
         conn.execute("ALTER SYSTEM SET archive_mode = 'on'")
         conn.execute(
             psycopg.sql.SQL("ALTER SYSTEM SET archive_command = {}").format(
@@ -436,19 +437,16 @@ def setup(
         conn.execute("SELECT pg_reload_conf()")
         time.sleep(0.2)
         current = _archive_settings(conn)
-    needs_restart = current["archive_mode"][0] != "on" or current["archive_mode"][1]
-    if current["wal_level"][0] == "minimal":
-        needs_restart = True
-        notes.append("wal_level is minimal: set it to replica (ALTER SYSTEM SET wal_level = replica)")
+    needs_restart = any(pending for _, pending in current.values()) or current["archive_mode"][0] != "on"
     if needs_restart:
         if settings.embedded and restart and settings.home:
             cluster = local.Cluster(settings.home)
             cluster.stop()
             cluster.start()
-            notes.append("restarted the local cluster (archive_mode needs a restart)")
+            notes.append("restarted the local cluster (archive_mode and wal_level need a restart)")
         else:
             notes.append(
-                "archive_mode needs a server restart: restart PostgreSQL, then run "
+                "archive_mode (or wal_level) needs a server restart: restart PostgreSQL, then run "
                 "`livepanty-db backup check`"
             )
             return notes
