@@ -560,3 +560,41 @@ def test_setup_for_a_dbas_own_server(drill: Drill) -> None:
     listed = json_of("backup", "list")
     assert [b["label"] for b in listed] == [made[0]["label"]]
     assert made[0]["type"] == "full", "the first backup of a stanza is a full one"
+
+
+def test_a_dbas_server_is_never_restarted_by_setup(tmp_path: Path) -> None:
+    """archive_mode off on a DBA's own server: setup says to restart and does not; after the DBA's restart
+    `backup check` and a backup work."""
+    home = Path(tempfile.mkdtemp(prefix="lp-bk-dba-"))
+    home.chmod(0o755)
+    server = Cluster(home, server_options=("fsync=off",))
+    try:
+        server.start()
+        pid = server.status().pid
+        config = home / "etc" / "pgbackrest.conf"
+        env = {"LIVEPANTY_HOME": str(tmp_path / "unused"), backup.CONFIG_ENV: ""}
+        args = [
+            "--dsn", server.url("postgres"), "backup", "setup", "--pg-data", str(server.data_dir),
+            "--pg-port", str(server.port), "--pg-socket-path", str(server.socket_dir),
+            "--config", str(config), "--repo-path", str(home / "repo"),
+            "--log-path", str(home / "log"), "--lock-path", str(home / "lock"),
+        ]  # fmt: skip
+        result = ok(CliRunner().invoke(main, args, env=env))
+        assert "archive_mode (or wal_level) needs a server restart" in result.stderr
+        assert server.status().pid == pid, "not restarted"
+        with psycopg.connect(server.url("postgres")) as conn:
+            assert conn.execute("SHOW archive_mode").fetchone()[0] == "off"
+        refused(
+            CliRunner().invoke(main, ["backup", "check", "--config", str(config)], env=env), "check failed"
+        )
+        server.stop()
+        server.start()  # the DBA's restart
+        ok(CliRunner().invoke(main, ["backup", "check", "--config", str(config)], env=env))
+        made = ok(
+            CliRunner().invoke(main, ["--format", "json", "backup", "run", "--config", str(config)], env=env)
+        )
+        assert json.loads(made.stdout)[0]["type"] == "full"
+        assert not (tmp_path / "unused").exists(), "the embedded cluster was never involved"
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
