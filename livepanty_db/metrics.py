@@ -1,11 +1,12 @@
 """``livepanty-db metrics``: the monitoring views of schema ``monitoring`` as Prometheus metrics.
 
 :func:`collect` reads every view (``monitoring.server``, ``connections``, ``oldest_transaction``,
-``slow_statements``, ``index_usage``, ``table_usage``, ``activity``, ``wal``, ``sizes``, ``replication``,
-``ledger_verification``) in one read-only transaction and turns their rows into :class:`Family` objects, named
-with the ``livepanty_`` prefix (the list, with what each means: :data:`FAMILIES`). :func:`prometheus_text`
-renders them in the Prometheus text exposition format (version 0.0.4: ``# HELP`` and ``# TYPE`` lines, label
-values escaped), :func:`table_rows` as rows for the CLI's table, json and csv formats.
+``slow_statements``, ``index_usage``, ``table_usage``, ``activity``, ``wal``, ``sizes``, ``partitions``,
+``replication``, ``ledger_verification``) in one read-only transaction and turns their rows into
+:class:`Family` objects, named with the ``livepanty_`` prefix (the list, with what each means:
+:data:`FAMILIES`). :func:`prometheus_text` renders them in the Prometheus text exposition format (version
+0.0.4: ``# HELP`` and ``# TYPE`` lines, label values escaped), :func:`table_rows` as rows for the CLI's table,
+json and csv formats.
 
 The views are readable by ``livepanty_readonly`` (the reading transaction runs ``SET LOCAL ROLE`` to it, so
 its grants are what is exercised); rates and growth are computed against the latest sample of
@@ -164,6 +165,18 @@ FAMILIES: tuple[tuple[str, str, str], ...] = (
         "gauge",
         "Seconds since the latest sample (api.record_metrics_sample) the rates and growth are computed from.",
     ),
+    ("partitions", "gauge", "Range partitions of each partitioned lp table (lp.ledger, lp.audit_logs)."),
+    (
+        "partitions_ahead_seconds",
+        "gauge",
+        "Seconds from now until the latest partition's upper bound, by table (negative: rows go to the "
+        "default partition; api.maintain_partitions creates them ahead).",
+    ),
+    (
+        "partition_default_rows",
+        "gauge",
+        "Rows in each partitioned lp table's default partition (estimate; should be 0).",
+    ),
     ("replicas", "gauge", "Standbys streaming from this server."),
     ("replica_lag_seconds", "gauge", "Lag of each standby in seconds, by stage (write, flush, replay)."),
     ("replica_lag_bytes", "gauge", "Bytes of WAL each standby's replay is behind."),
@@ -195,6 +208,7 @@ VIEWS: tuple[str, ...] = (
     "activity",
     "wal",
     "sizes",
+    "partitions",
     "replication",
     "ledger_verification",
 )
@@ -271,6 +285,10 @@ def families_from_rows(rows: Rows) -> list[Family]:
         else:
             fam["table_size_bytes"].add(z["bytes"], table=z["name"])
             fam["table_growth_bytes"].add(z["growth_bytes"], table=z["name"])
+    for t in rows.get("partitions", ()):
+        fam["partitions"].add(t["partitions"], table=t["table_name"])
+        fam["partitions_ahead_seconds"].add(t["seconds_ahead"], table=t["table_name"])
+        fam["partition_default_rows"].add(t["default_rows"], table=t["table_name"])
     replicas = rows.get("replication", ())
     if "replication" in rows:
         fam["replicas"].add(len(replicas))

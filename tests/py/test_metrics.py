@@ -16,7 +16,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -279,6 +279,32 @@ def test_index_and_table_usage(db_url: str) -> None:
             "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('lp.ledger') WHERE isleaf"
         ).fetchone()[0]
     assert value(samples, "livepanty_table_size_bytes", table="ledger") == ledger > 0
+
+
+def test_partitions_made_ahead_and_the_default_partition(db_url: str) -> None:
+    samples = scrape(db_url)
+    with psycopg.connect(db_url) as conn:  # lp_partitions.ledger_YYYY_MM covers that month
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT c.relname FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid"
+                " WHERE i.inhparent = 'lp.ledger'::regclass AND c.relname ~ '^ledger_[0-9]{4}_[0-9]{2}$'"
+            )
+        ]
+        now = conn.execute("SELECT now()").fetchone()[0]
+    year, month = (int(part) for part in max(names).split("_")[1:])
+    until = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    assert value(samples, "livepanty_partitions", table="ledger") == len(names) > 0
+    ahead = value(samples, "livepanty_partitions_ahead_seconds", table="ledger")
+    assert ahead == pytest.approx((until - now).total_seconds(), abs=60)
+    assert ahead > 0
+    assert value(samples, "livepanty_partition_default_rows", table="audit_logs") == 0
+    with psycopg.connect(db_url) as conn:  # an audit row of a month without its partition
+        conn.execute(
+            "INSERT INTO lp.audit_logs (occurred_at, action) VALUES (now() + interval '5 years', 'test.row')"
+        )
+        conn.execute("SELECT pg_stat_force_next_flush()")
+    assert value(scrape(db_url), "livepanty_partition_default_rows", table="audit_logs") == 1
 
 
 def tables_in_lp(db_url: str) -> set[str]:
