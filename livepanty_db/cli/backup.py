@@ -267,4 +267,7 @@ def restore(
     if result.url:
         note(f"restored copy running at {result.url} (stop it: pg_ctl stop -D {result.target_dir})")
     else:
-        note(f"restored into {result.target_dir}; start it: pg_ctl start -D {result.target_dir}")
+        note(
+            f"restored into {result.target_dir}; start it (as the server's OS user) on a free port: "
+            f"pg_ctl start -D {result.target_dir} -o '-p PORT', or restore with --start"
+        )
