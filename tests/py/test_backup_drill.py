@@ -442,6 +442,23 @@ def test_refusals(drill: Drill, tmp_path: Path) -> None:
     assert not target.exists()
 
 
+def test_restore_without_start_leaves_a_copy_ready_to_recover(drill: Drill) -> None:
+    t = drill.facts.get("t")
+    if not isinstance(t, datetime):
+        pytest.fail("the drill did not run")
+    target = drill.home / "not-started"
+    result = drill.plain("backup", "restore", "--to-time", t.isoformat(), "--target-dir", str(target))
+    ok(result)
+    assert "pg_ctl start -D" in result.stderr
+    assert (target / "PG_VERSION").exists()
+    assert (target / "recovery.signal").exists(), "it recovers to T when started"
+    auto = (target / "postgresql.auto.conf").read_text()
+    assert "archive_mode = 'off'" in auto
+    assert "recovery_target_time" in auto
+    assert not (target / "postmaster.pid").exists(), "not started"
+    shutil.rmtree(target)
+
+
 def test_refusals_without_a_set_up_stanza_or_pgbackrest(tmp_path: Path, drill: Drill) -> None:
     fresh = {"LIVEPANTY_HOME": str(tmp_path / "home"), backup.CONFIG_ENV: ""}
 
