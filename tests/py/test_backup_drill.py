@@ -594,7 +594,7 @@ def test_a_dbas_server_is_never_restarted_by_setup(tmp_path: Path) -> None:
             "--dsn", server.url("postgres"), "backup", "setup", "--pg-data", str(server.data_dir),
             "--pg-port", str(server.port), "--pg-socket-path", str(server.socket_dir),
             "--config", str(config), "--repo-path", str(home / "repo"),
-            "--log-path", str(home / "log"), "--lock-path", str(home / "lock"),
+            "--log-path", str(home / "log"), "--lock-path", str(home / "lock"), "--retention-full", "1",
         ]  # fmt: skip
         result = ok(CliRunner().invoke(main, args, env=env))
         assert "archive_mode (or wal_level) needs a server restart" in result.stderr
@@ -607,10 +607,18 @@ def test_a_dbas_server_is_never_restarted_by_setup(tmp_path: Path) -> None:
         server.stop()
         server.start()  # the DBA's restart
         ok(CliRunner().invoke(main, ["backup", "check", "--config", str(config)], env=env))
-        made = ok(
-            CliRunner().invoke(main, ["--format", "json", "backup", "run", "--config", str(config)], env=env)
-        )
-        assert json.loads(made.stdout)[0]["type"] == "full"
+
+        def json_of(*command: str) -> list[dict]:
+            result = CliRunner().invoke(
+                main, ["--format", "json", *command, "--config", str(config)], env=env
+            )
+            return json.loads(ok(result).stdout)
+
+        first = json_of("backup", "run")
+        assert first[0]["type"] == "full"
+        # Retention (--retention-full 1): the next full backup expires the first one.
+        second = json_of("backup", "run")
+        assert [b["label"] for b in json_of("backup", "list")] == [second[0]["label"]]
         assert not (tmp_path / "unused").exists(), "the embedded cluster was never involved"
     finally:
         server.stop()
