@@ -1,9 +1,9 @@
 """``livepanty-db metrics``: the monitoring views of schema ``monitoring`` as Prometheus metrics.
 
 :func:`collect` reads every view (``monitoring.server``, ``connections``, ``oldest_transaction``,
-``slow_statements``, ``index_usage``, ``table_usage``, ``activity``, ``wal``, ``sizes``, ``partitions``,
-``replication``, ``ledger_verification``) in one read-only transaction and turns their rows into
-:class:`Family` objects, named with the ``livepanty_`` prefix (the list, with what each means:
+``slow_statements``, ``index_usage``, ``table_usage``, ``activity``, ``wal``, ``archiver``, ``sizes``,
+``partitions``, ``replication``, ``ledger_verification``) in one read-only transaction and turns their rows
+into :class:`Family` objects, named with the ``livepanty_`` prefix (the list, with what each means:
 :data:`FAMILIES`). :func:`prometheus_text` renders them in the Prometheus text exposition format (version
 0.0.4: ``# HELP`` and ``# TYPE`` lines, label values escaped), :func:`table_rows` as rows for the CLI's table,
 json and csv formats.
@@ -156,6 +156,11 @@ FAMILIES: tuple[tuple[str, str, str], ...] = (
     ("wal_bytes_per_second", "gauge", "WAL written per second since the latest sample."),
     ("wal_records_total", "counter", "WAL records written since pg_stat_wal was reset."),
     ("wal_full_page_images_total", "counter", "WAL full-page images written since pg_stat_wal was reset."),
+    ("wal_archiving", "gauge", "1 when archive_mode is on (WAL archiving for backups), else 0."),
+    ("wal_archived_total", "counter", "WAL files archived since the statistics were reset."),
+    ("wal_archive_failed_total", "counter", "Failed attempts to archive a WAL file (statistics reset: 0)."),
+    ("wal_last_archived_age_seconds", "gauge", "Seconds since the last WAL file was archived."),
+    ("wal_archive_failing", "gauge", "1 when the latest attempt to archive a WAL file failed, else 0."),
     ("database_size_bytes", "gauge", "Size of this database, in bytes."),
     ("database_growth_bytes", "gauge", "Growth of this database since the latest sample, in bytes."),
     ("table_size_bytes", "gauge", "Size of each lp table (indexes and TOAST included), in bytes."),
@@ -207,6 +212,7 @@ VIEWS: tuple[str, ...] = (
     "table_usage",
     "activity",
     "wal",
+    "archiver",
     "sizes",
     "partitions",
     "replication",
@@ -278,6 +284,12 @@ def families_from_rows(rows: Rows) -> list[Family]:
         fam["wal_records_total"].add(w["wal_records"])
         fam["wal_full_page_images_total"].add(w["wal_fpi"])
         fam["metrics_sample_age_seconds"].add(w["seconds_since_sample"])
+    for r in rows.get("archiver", ()):
+        fam["wal_archiving"].add(r["archiving"])
+        fam["wal_archived_total"].add(r["archived_count"])
+        fam["wal_archive_failed_total"].add(r["failed_count"])
+        fam["wal_last_archived_age_seconds"].add(r["last_archived_seconds"])
+        fam["wal_archive_failing"].add(r["failing"])
     for z in rows.get("sizes", ()):
         if z["kind"] == "database":
             fam["database_size_bytes"].add(z["bytes"])

@@ -426,7 +426,8 @@ def test_the_views_work_without_pg_stat_statements_even_when_installed(db_url: s
 
 @pytest.fixture(scope="module")
 def statements_dsn() -> Iterator[str]:
-    """A cluster of its own with pg_stat_statements preloaded, migrated, the extension installed."""
+    """A cluster of its own with pg_stat_statements preloaded, migrated, the extension installed; and WAL
+    archiving on, with an archive command that always fails."""
     base = Path(tempfile.mkdtemp(prefix="livepanty-metrics-"))
     base.chmod(0o755)
     cluster = Cluster(
@@ -436,6 +437,9 @@ def statements_dsn() -> Iterator[str]:
             "synchronous_commit=off",
             "full_page_writes=off",
             "shared_preload_libraries=pg_stat_statements",
+            # WAL archiving that always fails: what the archiver metrics must show
+            "archive_mode=on",
+            "archive_command=/bin/false",
         ),
     )
     try:
@@ -495,3 +499,23 @@ def test_the_postgres_exporter_queries_run_as_the_reporting_role(db_url: str, lo
                 numeric = {"int4", "int8", "float8", "numeric", "timestamptz"}
                 expected = {"text"} if spec["usage"] == "LABEL" else numeric
                 assert type_name in expected, (name, column, type_name)
+
+
+def test_wal_archiving_off_and_failing(db_url: str, statements_dsn: str) -> None:
+    off = scrape(db_url)  # the test cluster does not archive
+    assert value(off, "livepanty_wal_archiving") == 0
+    assert value(off, "livepanty_wal_archived_total") == 0
+    assert value(off, "livepanty_wal_archive_failing") == 0
+    assert "livepanty_wal_last_archived_age_seconds" not in off
+    with psycopg.connect(statements_dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.filler AS SELECT generate_series(1, 1000) AS n")
+        conn.execute("SELECT pg_switch_wal()")
+        deadline = time.monotonic() + 30
+        while conn.execute("SELECT failed_count FROM pg_stat_archiver").fetchone()[0] == 0:
+            assert time.monotonic() < deadline, "the archiver never tried"
+            time.sleep(0.2)
+        conn.execute("DROP TABLE public.filler")
+    failing = scrape(statements_dsn, "--no-record")
+    assert value(failing, "livepanty_wal_archiving") == 1
+    assert value(failing, "livepanty_wal_archive_failed_total") >= 1
+    assert value(failing, "livepanty_wal_archive_failing") == 1
