@@ -3,23 +3,23 @@
 What it makes, in ONE transaction (an interrupted or refused seed leaves nothing behind):
 
 * ``users`` viewers and ``performers`` performers, each with preferences and a wallet exactly as
-  ``api.register_user`` makes them (performers with ``wallets.performer_shards`` credit shards), one bcrypt hash
-  of ``password`` shared by all of them (computed once by ``lp.hash_password``, at ``auth.bcrypt_cost``);
-  registered between 61 and 1 days before the first day;
-* every performer with an approved identity verification (``lp.kyc_verifications``, the KYC gate's trigger sets
-  ``lp.users.kyc_valid_until``), reviewed a day after registering;
+  ``api.register_user`` makes them (performers with ``wallets.performer_shards`` credit shards), one bcrypt
+  hash of ``password`` shared by all of them (computed once by ``lp.hash_password``, at
+  ``auth.bcrypt_cost``); registered between 61 and 1 days before the first day;
+* every performer with an approved identity verification (``lp.kyc_verifications``, the KYC gate's trigger
+  sets ``lp.users.kyc_valid_until``), reviewed a day after registering;
 * one public stream per performer per day (ended, with the host on camera and their recorded consent), its
   final statistics (``tips_count``, ``tips_tokens``) as ``api.end_stream`` leaves them;
-* ``tips`` tips over ``days`` days ending at ``until``, each naming the recipient's stream of that day and made
-  while it was live. Who is tipped and who tips follow Zipf laws (rank ``k`` has weight ``1 / k ** s``:
-  :data:`PERFORMER_EXPONENT` for performers, :data:`VIEWER_EXPONENT` for viewers), so a few performers get most
-  tips and a few viewers spend most tokens; amounts are drawn from :data:`TIP_AMOUNTS`;
+* ``tips`` tips over ``days`` days ending at ``until``, each naming the recipient's stream of that day and
+  made while it was live. Who is tipped and who tips follow Zipf laws (rank ``k`` has weight ``1 / k ** s``:
+  :data:`PERFORMER_EXPONENT` for performers, :data:`VIEWER_EXPONENT` for viewers), so a few performers get
+  most tips and a few viewers spend most tokens; amounts are drawn from :data:`TIP_AMOUNTS`;
 * the purchases that pay for them: whenever a viewer's next tip would exceed what they bought, they complete
   purchases of their bundle first (completed payments, ``purchase`` ledger transactions, as
   ``api.complete_payment``), so no balance ever goes below zero;
 * the ledger: one transaction per tip (sender main ``-amount``, recipient credit shard ``+(amount - fee)``,
-  ``platform_fees`` shard ``+fee``, with ``fee = floor(amount * tips.fee_bps / 10000)`` and zero legs left out,
-  as ``api.tip`` through ``lp.post``) and one per purchase (buyer ``+tokens``, an ``issuance`` shard
+  ``platform_fees`` shard ``+fee``, with ``fee = floor(amount * tips.fee_bps / 10000)`` and zero legs left
+  out, as ``api.tip`` through ``lp.post``) and one per purchase (buyer ``+tokens``, an ``issuance`` shard
   ``-tokens``), each entry with the exact before/after balance of its account, legs in ``lp.post``'s order,
   ledger ids in time order. Credit shards are drawn at random, as concurrent tips spread over them;
 * each spender's fraud-control counter row (``lp.spend_counters``) as ``lp.count_spend`` leaves it.
@@ -40,9 +40,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
+import psycopg.sql
 
 #: Zipf exponents: rank k gets weight 1 / k**s. 1.5 for performers: the top tenth of them receive more than
 #: half of all tips from ten performers up (audience concentration of cam platforms); 1.1 for viewers.
@@ -52,7 +53,8 @@ VIEWER_EXPONENT = 1.1
 #: Tip amounts (tokens) and their relative weights; amounts outside tips.min_tokens..tips.max_tokens are
 #: dropped. 1 and 5 leave a fee of 0 at the default 20 %: two-legged transactions, as api.tip writes them.
 TIP_AMOUNTS: tuple[tuple[int, int], ...] = (
-    (1, 3), (5, 7), (10, 20), (20, 15), (25, 10), (50, 18), (100, 14), (200, 6), (500, 4), (1000, 2), (2500, 1),
+    (1, 3), (5, 7), (10, 20), (20, 15), (25, 10), (50, 18), (100, 14), (200, 6), (500, 4), (1000, 2),
+    (2500, 1),
 )
 
 #: Largest values accepted (a bigger seed is a mistake, not a benchmark).
@@ -63,7 +65,7 @@ MAX_TIPS = 100_000_000
 #: Ledger entries written per INSERT (one progress step).
 BATCH_ENTRIES = 500_000
 
-DEFAULT_PASSWORD = "livepanty seed password"
+DEFAULT_PASSWORD = "livepanty seed password"  # noqa: S105 (documented, for development)
 
 CATEGORIES = ("chat", "dance", "music", "cosplay", "fitness", "gaming")
 MESSAGES = ("hi!", "love this", "encore", "for the song", "great show", "you rock", "thanks")
@@ -133,13 +135,11 @@ def validate(users: int, performers: int, days: int, tips: int) -> None:
 # Expressions shared by the statements below (pg_temp functions: nothing is created in the database).
 _HELPERS = """
 CREATE FUNCTION pg_temp.seed_v4(h text) RETURNS uuid LANGUAGE sql IMMUTABLE AS $$
-    SELECT (substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 13, 3) || '-8' || substr(h, 16, 3)
-            || '-' || substr(h, 19, 12))::uuid
+    SELECT (substr(h, 1, 12) || '4' || substr(h, 14, 3) || '8' || substr(h, 18, 15))::uuid
 $$;
 CREATE FUNCTION pg_temp.seed_v7(t timestamptz, h text) RETURNS uuid LANGUAGE sql IMMUTABLE AS $$
-    SELECT (substr(m, 1, 8) || '-' || substr(m, 9, 4) || '-7' || substr(h, 1, 3) || '-8' || substr(h, 4, 3)
-            || '-' || substr(h, 7, 12))::uuid
-      FROM (SELECT lpad(to_hex(floor(extract(epoch FROM t) * 1000)::bigint), 12, '0') AS m) AS x
+    SELECT (lpad(to_hex(floor(extract(epoch FROM t) * 1000)::bigint), 12, '0') || '7' || substr(h, 1, 3) || '8'
+            || substr(h, 4, 15))::uuid
 $$;
 """
 
@@ -183,11 +183,12 @@ def seed(
     seed_value = secrets.randbelow(2**31) if seed_value is None else seed_value
     if not 0 <= seed_value < 2**31:
         raise SeedError(f"--seed must be between 0 and {2**31 - 1}")
-    until = (until or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    until = (until or datetime.now(UTC)).astimezone(UTC)
     first = until - timedelta(days=days)
     step = progress or (lambda _name, _rows: None)
 
-    with psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn, conn.transaction():
+    connect = psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.ClientCursor)
+    with connect as conn, conn.transaction():
         is_super = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
         if not (is_super and is_super[0]):
             raise SeedError("seed writes the tables directly: connect as a superuser (the DBA's login)")
@@ -208,11 +209,13 @@ def seed(
                 " ('tips.fee_bps', 'tips.min_tokens', 'tips.max_tokens', 'wallets.performer_shards')"
             ).fetchall()
         )
-        missing = {"tips.fee_bps", "tips.min_tokens", "tips.max_tokens", "wallets.performer_shards"} - set(settings)
+        missing = {"tips.fee_bps", "tips.min_tokens", "tips.max_tokens", "wallets.performer_shards"}
+        missing -= set(settings)
         if missing:
             raise SeedError(f"settings missing: {', '.join(sorted(missing))}")
         bundles = conn.execute(
-            "SELECT code, tokens, price_minor, currency FROM lp.token_bundles WHERE active ORDER BY tokens, code"
+            "SELECT code, tokens, price_minor, currency FROM lp.token_bundles"
+            " WHERE active ORDER BY tokens, code"
         ).fetchall()
         if not bundles:
             raise SeedError("no active token bundle to buy tokens with (livepanty-db config bundle ...)")
@@ -226,7 +229,8 @@ def seed(
             if not system.get(code):
                 raise SeedError(f"the system wallet {code} (with credit shards) is missing")
 
-        amounts, amount_cdf = _amount_table(int(settings["tips.min_tokens"]), int(settings["tips.max_tokens"]))
+        low, high = int(settings["tips.min_tokens"]), int(settings["tips.max_tokens"])
+        amounts, amount_cdf = _amount_table(low, high)
         params: dict[str, object] = {
             "tag": f"{seed_value}:{existing}",
             "n_users": users,
@@ -258,8 +262,7 @@ def seed(
             "SELECT (SELECT count(*) FROM seed_streams), (SELECT count(*) FROM seed_tips),"
             " (SELECT count(*) FROM seed_buys), (SELECT count(*) FROM seed_ledger),"
             " (SELECT coalesce(sum(amount), 0) FROM seed_tips), (SELECT coalesce(sum(fee), 0) FROM seed_tips)"
-        ).fetchone()
-        assert counts is not None
+        ).fetchone() or (0, 0, 0, 0, 0, 0)
     return SeedResult(
         users=users,
         performers=performers,
@@ -341,14 +344,14 @@ _PREPARE: Sequence[tuple[str, str]] = (
                (1 + floor(random() * %(fee_shards)s))::smallint AS fee_shard,
                random() < 0.08 AS anonymous,
                CASE WHEN random() < 0.15
-                    THEN (%(messages)s::text[])[1 + floor(random() * cardinality(%(messages)s::text[]))::integer]
+                    THEN (%(messages)s::text[])[1 + floor(random()
+                                                          * cardinality(%(messages)s::text[]))::integer]
                END AS message
           FROM generate_series(1, %(n_tips)s) AS n;
         CREATE TEMP TABLE seed_tips ON COMMIT DROP AS
         SELECT row_number() OVER (ORDER BY x.created_at, x.n) AS seq, x.*,
-               pg_temp.seed_v7(x.created_at, md5(%(tag)s || ':t:' || x.n)) AS id,
-               pg_temp.seed_v7(x.created_at, md5(%(tag)s || ':x:' || x.n)) AS tx
-          FROM (SELECT r.n, r.v, r.p, r.amount, r.amount * %(fee_bps)s / 10000 AS fee, r.shard, r.fee_shard,
+               pg_temp.seed_v7(x.created_at, x.ht) AS id, pg_temp.seed_v7(x.created_at, x.hx) AS tx
+          FROM (SELECT md5(%(tag)s || ':t:' || r.n) AS ht, md5(%(tag)s || ':x:' || r.n) AS hx, r.n, r.v, r.p, r.amount, r.amount * %(fee_bps)s / 10000 AS fee, r.shard, r.fee_shard,
                        r.anonymous, r.message, s.id AS stream_id,
                        s.started_at + r.at * (s.ended_at - s.started_at) AS created_at,
                        v.id AS sender_id, v.wallet_id AS sender_wallet, pf.id AS recipient_id,
@@ -363,7 +366,8 @@ _PREPARE: Sequence[tuple[str, str]] = (
     (
         "purchases",
         # Before the tip that would overdraw, the purchases of the viewer's bundle that cover it: k purchases
-        # needed once the running spend is S (k = ceil(S / bundle)), one minute apart, the last a minute before.
+        # needed once the running spend is S (k = ceil(S / bundle)), one minute apart, the last a minute
+        # before the tip.
         """
         CREATE TEMP TABLE seed_buys ON COMMIT DROP AS
         SELECT row_number() OVER (ORDER BY y.completed_at, y.v, y.j) AS n, y.*,
@@ -372,7 +376,8 @@ _PREPARE: Sequence[tuple[str, str]] = (
           FROM (SELECT x.v, j, x.sender_id AS user_id, x.sender_wallet AS wallet_id, x.bundle,
                        x.created_at - (x.k - j + 1) * interval '1 minute' AS completed_at
                   FROM (SELECT t.v, t.sender_id, t.sender_wallet, t.created_at, vw.bundle,
-                               ceil(sum(t.amount) OVER w::numeric / (%(b_tokens)s::bigint[])[vw.bundle])::bigint AS k,
+                               ceil(sum(t.amount) OVER w::numeric
+                                    / (%(b_tokens)s::bigint[])[vw.bundle])::bigint AS k,
                                ceil((sum(t.amount) OVER w - t.amount)::numeric
                                     / (%(b_tokens)s::bigint[])[vw.bundle])::bigint AS k0
                           FROM seed_tips AS t JOIN seed_viewers AS vw ON vw.n = t.v
@@ -382,9 +387,9 @@ _PREPARE: Sequence[tuple[str, str]] = (
     ),
     (
         "ledger plan",
-        # Every entry, in lp.post's leg order (user wallets by id, the main balance before the shards, then the
-        # system wallets), numbered in time order; balance_after is the running sum of the account's chain,
-        # continuing from the current balance of the system shards.
+        # Every entry, in lp.post's leg order (user wallets by id, the main balance before the shards, then
+        # the system wallets), numbered in time order; balance_after is the running sum of the account's
+        # chain, continuing from the current balance of the system shards.
         """
         CREATE TEMP TABLE seed_entries ON COMMIT DROP AS
         SELECT t.created_at AS at, 2 AS src, t.seq AS n, l.leg, t.tx, l.wallet_id, l.shard, l.amount, l.kind,
@@ -399,7 +404,8 @@ _PREPARE: Sequence[tuple[str, str]] = (
                  t.fee, 'tip_fee')) AS l (leg, wallet_id, shard, amount, kind)
          WHERE l.amount <> 0
         UNION ALL
-        SELECT b.completed_at, 1, b.n, l.leg, b.tx, l.wallet_id, l.shard, l.amount, 'purchase', 'payment', b.id
+        SELECT b.completed_at, 1, b.n, l.leg, b.tx, l.wallet_id, l.shard, l.amount, 'purchase', 'payment',
+               b.id
           FROM seed_buys AS b
          CROSS JOIN LATERAL (VALUES
                 (1, b.wallet_id, 0::smallint, (%(b_tokens)s::bigint[])[b.bundle]),
@@ -408,8 +414,9 @@ _PREPARE: Sequence[tuple[str, str]] = (
                 AS l (leg, wallet_id, shard, amount);
         CREATE TEMP TABLE seed_ledger ON COMMIT DROP AS
         SELECT row_number() OVER (ORDER BY e.at, e.src, e.n, e.leg) AS ord, e.*,
-               coalesce(ws.balance, 0) + sum(e.amount) OVER (PARTITION BY e.wallet_id, e.shard
-                                                             ORDER BY e.at, e.src, e.n, e.leg) AS balance_after
+               coalesce(ws.balance, 0)
+               + sum(e.amount) OVER (PARTITION BY e.wallet_id, e.shard
+                                     ORDER BY e.at, e.src, e.n, e.leg) AS balance_after
           FROM seed_entries AS e
           LEFT JOIN lp.wallet_shards AS ws ON ws.wallet_id = e.wallet_id AND ws.shard = e.shard
          ORDER BY 1;
@@ -420,14 +427,17 @@ _PREPARE: Sequence[tuple[str, str]] = (
     (
         "users, wallets, KYC",
         """
-        INSERT INTO lp.users (id, email, username, display_name, password_hash, role, date_of_birth, country_code,
-                              email_verified_at, age_verified_at, password_changed_at, created_at, updated_at)
+        INSERT INTO lp.users (id, email, username, display_name, password_hash, role, date_of_birth,
+                              country_code, email_verified_at, age_verified_at, password_changed_at,
+                              created_at, updated_at)
         SELECT id, 'viewer' || n || '.' || substr(md5(%(tag)s), 1, 6) || '@seed.example.com',
                'v' || substr(md5(%(tag)s), 1, 6) || '_' || n, NULL, (SELECT h FROM seed_hash), 'viewer',
-               make_date(born, 1 + n %% 12, 1 + n %% 28), 'US', created_at, NULL, created_at, created_at, created_at
+               make_date(born, 1 + n %% 12, 1 + n %% 28), 'US', created_at, NULL, created_at, created_at,
+               created_at
           FROM seed_viewers ORDER BY n;
-        INSERT INTO lp.users (id, email, username, display_name, password_hash, role, date_of_birth, country_code,
-                              email_verified_at, age_verified_at, password_changed_at, created_at, updated_at)
+        INSERT INTO lp.users (id, email, username, display_name, password_hash, role, date_of_birth,
+                              country_code, email_verified_at, age_verified_at, password_changed_at,
+                              created_at, updated_at)
         SELECT id, 'performer' || n || '.' || substr(md5(%(tag)s), 1, 6) || '@seed.example.com',
                'p' || substr(md5(%(tag)s), 1, 6) || '_' || n, 'Performer ' || n, (SELECT h FROM seed_hash),
                'performer', make_date(born, 1 + n %% 12, 1 + n %% 28), 'DE', created_at,
@@ -447,29 +457,30 @@ _PREPARE: Sequence[tuple[str, str]] = (
           FROM seed_performers AS p
          CROSS JOIN generate_series(1, %(perf_shards)s) AS s
           LEFT JOIN (SELECT wallet_id, shard, sum(amount) AS balance FROM seed_ledger
-                      WHERE shard > 0 GROUP BY wallet_id, shard) AS b ON b.wallet_id = p.wallet_id AND b.shard = s;
+                      WHERE shard > 0 GROUP BY wallet_id, shard) AS b
+                 ON b.wallet_id = p.wallet_id AND b.shard = s;
         UPDATE lp.wallet_shards AS ws SET balance = ws.balance + d.total
           FROM (SELECT wallet_id, shard, sum(amount) AS total FROM seed_ledger AS l
                  WHERE l.wallet_id IN (SELECT w.id FROM lp.wallets AS w
                                         WHERE w.system_code IN ('issuance', 'platform_fees'))
                  GROUP BY wallet_id, shard) AS d
          WHERE ws.wallet_id = d.wallet_id AND ws.shard = d.shard;
-        INSERT INTO lp.kyc_verifications (id, user_id, level, status, provider, document_type, document_country,
-                                          legal_name_encrypted, verified_date_of_birth, submitted_at,
-                                          reviewed_at, decided_by, created_at, updated_at)
-        SELECT pg_temp.seed_v4(md5(%(tag)s || ':k:' || n)), id, 'identity', 'approved', 'manual', 'passport', 'DE',
-               lp.kyc_encrypt('Performer ' || n), make_date(born, 1 + n %% 12, 1 + n %% 28),
-               created_at + interval '2 hours', created_at + interval '1 day', 'admin', created_at + interval '2 hours',
-               created_at + interval '1 day'
+        INSERT INTO lp.kyc_verifications (id, user_id, level, status, provider, document_type,
+                                          document_country, legal_name_encrypted, verified_date_of_birth,
+                                          submitted_at, reviewed_at, decided_by, created_at, updated_at)
+        SELECT pg_temp.seed_v4(md5(%(tag)s || ':k:' || n)), id, 'identity', 'approved', 'manual', 'passport',
+               'DE', lp.kyc_encrypt('Performer ' || n), make_date(born, 1 + n %% 12, 1 + n %% 28),
+               created_at + interval '2 hours', created_at + interval '1 day', 'admin',
+               created_at + interval '2 hours', created_at + interval '1 day'
           FROM seed_performers ORDER BY n;
         """,
     ),
     (
         "streams, payments",
         """
-        INSERT INTO lp.streams (id, host_id, title, category, tags, status, visibility, scheduled_at, started_at,
-                                ended_at, end_reason, stream_key_issued_at, created_at, updated_at, tips_count,
-                                tips_tokens)
+        INSERT INTO lp.streams (id, host_id, title, category, tags, status, visibility, scheduled_at,
+                                started_at, ended_at, end_reason, stream_key_issued_at, created_at,
+                                updated_at, tips_count, tips_tokens)
         SELECT s.id, p.id, 'Show of day ' || (s.d + 1), s.category, ARRAY[s.category], 'ended', 'public',
                s.started_at, s.started_at, s.ended_at, 'finished', s.started_at,
                s.started_at - interval '1 hour', s.ended_at, coalesce(t.n, 0), coalesce(t.tokens, 0)
@@ -497,11 +508,13 @@ _PREPARE: Sequence[tuple[str, str]] = (
 
 #: After the tips and the ledger.
 _FINISH = """
-INSERT INTO lp.spend_counters (user_id, account_created_at, first_payment_at, tip_hour, tips_in_hour, tip_day,
-                               tip_tokens_day, purchase_hour, purchases_in_hour, purchase_day, purchase_tokens_day)
+INSERT INTO lp.spend_counters (user_id, account_created_at, first_payment_at, tip_hour, tips_in_hour,
+                               tip_day, tip_tokens_day, purchase_hour, purchases_in_hour, purchase_day,
+                               purchase_tokens_day)
 SELECT v.id, v.created_at, b.first_at,
-       coalesce(t.hour, '-infinity'), coalesce(t.in_hour, 0), coalesce(t.day, '-infinity'), coalesce(t.in_day, 0),
-       coalesce(b.hour, '-infinity'), coalesce(b.in_hour, 0), coalesce(b.day, '-infinity'), coalesce(b.in_day, 0)
+       coalesce(t.hour, '-infinity'), coalesce(t.in_hour, 0), coalesce(t.day, '-infinity'),
+       coalesce(t.in_day, 0), coalesce(b.hour, '-infinity'), coalesce(b.in_hour, 0),
+       coalesce(b.day, '-infinity'), coalesce(b.in_day, 0)
   FROM seed_viewers AS v
   -- lp.count_spend's counters after the user's last tip and last purchase: that clock hour's count, that
   -- UTC day's tokens (a purchase is counted when its payment is created, 30 seconds before it completes)
@@ -530,8 +543,8 @@ SELECT v.id, v.created_at, b.first_at,
 """
 
 _TIPS_BATCH = """
-INSERT INTO lp.tips (id, sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous, status,
-                     transaction_id, idempotency_key, created_at)
+INSERT INTO lp.tips (id, sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous,
+                     status, transaction_id, idempotency_key, created_at)
 SELECT id, sender_id, recipient_id, stream_id, amount, fee, message, anonymous, 'completed', tx,
        'seed-' || n, created_at
   FROM seed_tips WHERE seq BETWEEN %(lo)s AND %(hi)s ORDER BY seq
@@ -545,24 +558,56 @@ SELECT tx, wallet_id, shard, amount, balance_after - amount, balance_after, kind
 """
 
 
+#: The tables whose secondary indexes are dropped while the rows go in and built again afterwards (one sorted
+#: build instead of millions of random inserts); constraint indexes (primary keys, unique) stay.
+_REBUILT = ("lp.tips", "lp.ledger")
+
+_SECONDARY_INDEXES = """
+SELECT c.relname, pg_get_indexdef(i.indexrelid)
+  FROM pg_index AS i
+  JOIN pg_class AS c ON c.oid = i.indexrelid
+ WHERE i.indrelid = %(table)s::regclass
+   AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = i.indexrelid)
+ ORDER BY c.relname
+"""
+
+
 def _run(s: _Steps, step: Callable[[str, int], None]) -> None:
     s.run(_HELPERS)
     for name, sql in _PREPARE:
         s.run(sql)
         step(name, 0)
     s.run("CREATE UNIQUE INDEX ON seed_tips (seq)")
+    # The secondary indexes of the two big tables are dropped (in this transaction: nobody sees them
+    # missing) and built again below, under the same names and definitions.
+    rebuild: list[tuple[str, str]] = []
+    for table in _REBUILT:
+        s.p["table"] = table
+        rows = s.conn.execute(_SECONDARY_INDEXES, s.p).fetchall()  # type: ignore[arg-type]
+        rebuild += [(str(name), str(definition)) for name, definition in rows]
+    for name, _ in rebuild:
+        s.conn.execute(f"DROP INDEX lp.{psycopg.sql.Identifier(name).as_string(s.conn)}")
+    step("drop indexes", 0)
     n_tips = int(s.value("SELECT count(*) FROM seed_tips") or 0)  # type: ignore[arg-type]
     tip_batch = BATCH_ENTRIES // 3
+    # The tips' foreign keys (sender, recipient, stream) hold by construction: their ids are the rows written
+    # above. Checking them row by row (one trigger per key per tip) would cost more than the inserts.
+    s.run("SET LOCAL session_replication_role = replica")
     for lo in range(1, n_tips + 1, tip_batch):
         s.p.update(lo=lo, hi=lo + tip_batch - 1)
         s.run(_TIPS_BATCH)
         step("tips", 0)
+    s.run("SET LOCAL session_replication_role = origin")
     n_entries = int(s.value("SELECT count(*) FROM seed_ledger") or 0)  # type: ignore[arg-type]
     for lo in range(1, n_entries + 1, BATCH_ENTRIES):
         hi = min(n_entries, lo + BATCH_ENTRIES - 1)
         s.p.update(lo=lo, hi=hi)
         s.run(_LEDGER_BATCH)
         step("ledger", hi - lo + 1)
+    s.run("SET LOCAL maintenance_work_mem = '512MB'")
+    for name, definition in rebuild:
+        s.conn.execute(definition)  # type: ignore[arg-type]
+        step(f"index {name}", 0)
     s.run(_FINISH)
     step("fraud counters", 0)
 
@@ -570,4 +615,5 @@ def _run(s: _Steps, step: Callable[[str, int], None]) -> None:
 def planned_steps(tips: int) -> int:
     """An estimate of the progress steps of a seed of ``tips`` tips (for the progress bar's length)."""
     entries = int(tips * 3.1)
-    return len(_PREPARE) + -(-tips // (BATCH_ENTRIES // 3)) + -(-entries // BATCH_ENTRIES) + 1
+    indexes = 7  # the secondary indexes of lp.tips and lp.ledger, rebuilt
+    return len(_PREPARE) + 1 + -(-tips // (BATCH_ENTRIES // 3)) + -(-entries // BATCH_ENTRIES) + indexes + 1

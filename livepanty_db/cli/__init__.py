@@ -33,6 +33,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "streams",
     "config",
     "verify",
+    "seed",
     "jobs",
     "privacy",
     "sanctions",
