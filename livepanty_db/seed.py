@@ -138,8 +138,8 @@ CREATE FUNCTION pg_temp.seed_v4(h text) RETURNS uuid LANGUAGE sql IMMUTABLE AS $
     SELECT (substr(h, 1, 12) || '4' || substr(h, 14, 3) || '8' || substr(h, 18, 15))::uuid
 $$;
 CREATE FUNCTION pg_temp.seed_v7(t timestamptz, h text) RETURNS uuid LANGUAGE sql IMMUTABLE AS $$
-    SELECT (lpad(to_hex(floor(extract(epoch FROM t) * 1000)::bigint), 12, '0') || '7' || substr(h, 1, 3) || '8'
-            || substr(h, 4, 15))::uuid
+    SELECT (lpad(to_hex(floor(extract(epoch FROM t) * 1000)::bigint), 12, '0') || '7' || substr(h, 1, 3)
+            || '8' || substr(h, 4, 15))::uuid
 $$;
 """
 
@@ -351,7 +351,8 @@ _PREPARE: Sequence[tuple[str, str]] = (
         CREATE TEMP TABLE seed_tips ON COMMIT DROP AS
         SELECT row_number() OVER (ORDER BY x.created_at, x.n) AS seq, x.*,
                pg_temp.seed_v7(x.created_at, x.ht) AS id, pg_temp.seed_v7(x.created_at, x.hx) AS tx
-          FROM (SELECT md5(%(tag)s || ':t:' || r.n) AS ht, md5(%(tag)s || ':x:' || r.n) AS hx, r.n, r.v, r.p, r.amount, r.amount * %(fee_bps)s / 10000 AS fee, r.shard, r.fee_shard,
+          FROM (SELECT md5(%(tag)s || ':t:' || r.n) AS ht, md5(%(tag)s || ':x:' || r.n) AS hx, r.n, r.v, r.p,
+                       r.amount, r.amount * %(fee_bps)s / 10000 AS fee, r.shard, r.fee_shard,
                        r.anonymous, r.message, s.id AS stream_id,
                        s.started_at + r.at * (s.ended_at - s.started_at) AS created_at,
                        v.id AS sender_id, v.wallet_id AS sender_wallet, pf.id AS recipient_id,
@@ -391,36 +392,33 @@ _PREPARE: Sequence[tuple[str, str]] = (
         # the system wallets), numbered in time order; balance_after is the running sum of the account's
         # chain, continuing from the current balance of the system shards.
         """
-        CREATE TEMP TABLE seed_entries ON COMMIT DROP AS
-        SELECT t.created_at AS at, 2 AS src, t.seq AS n, l.leg, t.tx, l.wallet_id, l.shard, l.amount, l.kind,
-               'tip'::text AS ref_type, t.id AS ref_id
-          FROM seed_tips AS t
-         CROSS JOIN LATERAL (VALUES
-                (CASE WHEN t.sender_wallet < t.recipient_wallet THEN 1 ELSE 2 END, t.sender_wallet,
-                 0::smallint, -t.amount, 'tip'),
-                (CASE WHEN t.sender_wallet < t.recipient_wallet THEN 2 ELSE 1 END, t.recipient_wallet,
-                 t.shard, t.amount - t.fee, 'tip'),
-                (3, (SELECT w.id FROM lp.wallets AS w WHERE w.system_code = 'platform_fees'), t.fee_shard,
-                 t.fee, 'tip_fee')) AS l (leg, wallet_id, shard, amount, kind)
-         WHERE l.amount <> 0
-        UNION ALL
-        SELECT b.completed_at, 1, b.n, l.leg, b.tx, l.wallet_id, l.shard, l.amount, 'purchase', 'payment',
-               b.id
-          FROM seed_buys AS b
-         CROSS JOIN LATERAL (VALUES
-                (1, b.wallet_id, 0::smallint, (%(b_tokens)s::bigint[])[b.bundle]),
-                (2, (SELECT w.id FROM lp.wallets AS w WHERE w.system_code = 'issuance'),
-                 (1 + (b.n %% %(iss_shards)s))::smallint, -(%(b_tokens)s::bigint[])[b.bundle]))
-                AS l (leg, wallet_id, shard, amount);
         CREATE TEMP TABLE seed_ledger ON COMMIT DROP AS
-        SELECT row_number() OVER (ORDER BY e.at, e.src, e.n, e.leg) AS ord, e.*,
-               coalesce(ws.balance, 0)
-               + sum(e.amount) OVER (PARTITION BY e.wallet_id, e.shard
-                                     ORDER BY e.at, e.src, e.n, e.leg) AS balance_after
-          FROM seed_entries AS e
+        SELECT row_number() OVER (ORDER BY e.at, e.src, e.n, e.leg) AS ord, e.at, e.src, e.leg, e.tx,
+               e.wallet_id, e.shard, e.amount, e.ref_id,
+               (coalesce(ws.balance, 0)
+                + sum(e.amount) OVER (PARTITION BY e.wallet_id, e.shard
+                                      ORDER BY e.at, e.src, e.n, e.leg))::bigint AS balance_after
+          FROM (SELECT t.created_at AS at, 2 AS src, t.seq AS n, l.leg, t.tx, l.wallet_id, l.shard, l.amount,
+                       t.id AS ref_id
+                  FROM seed_tips AS t
+                 CROSS JOIN LATERAL (VALUES
+                        (CASE WHEN t.sender_wallet < t.recipient_wallet THEN 1 ELSE 2 END, t.sender_wallet,
+                         0::smallint, -t.amount),
+                        (CASE WHEN t.sender_wallet < t.recipient_wallet THEN 2 ELSE 1 END, t.recipient_wallet,
+                         t.shard, t.amount - t.fee),
+                        (3, (SELECT w.id FROM lp.wallets AS w WHERE w.system_code = 'platform_fees'),
+                         t.fee_shard, t.fee)) AS l (leg, wallet_id, shard, amount)
+                 WHERE l.amount <> 0
+                UNION ALL
+                SELECT b.completed_at, 1, b.n, l.leg, b.tx, l.wallet_id, l.shard, l.amount, b.id
+                  FROM seed_buys AS b
+                 CROSS JOIN LATERAL (VALUES
+                        (1, b.wallet_id, 0::smallint, (%(b_tokens)s::bigint[])[b.bundle]),
+                        (2, (SELECT w.id FROM lp.wallets AS w WHERE w.system_code = 'issuance'),
+                         (1 + (b.n %% %(iss_shards)s))::smallint, -(%(b_tokens)s::bigint[])[b.bundle]))
+                        AS l (leg, wallet_id, shard, amount)) AS e
           LEFT JOIN lp.wallet_shards AS ws ON ws.wallet_id = e.wallet_id AND ws.shard = e.shard
          ORDER BY 1;
-        DROP TABLE seed_entries;
         CREATE UNIQUE INDEX ON seed_ledger (ord);
         """,
     ),
@@ -553,7 +551,9 @@ SELECT id, sender_id, recipient_id, stream_id, amount, fee, message, anonymous, 
 _LEDGER_BATCH = """
 INSERT INTO lp.ledger (transaction_id, wallet_id, shard, amount, balance_before, balance_after, entry_kind,
                        reference_type, reference_id, created_at)
-SELECT tx, wallet_id, shard, amount, balance_after - amount, balance_after, kind, ref_type, ref_id, at
+SELECT tx, wallet_id, shard, amount, balance_after - amount, balance_after,
+       CASE WHEN src = 1 THEN 'purchase' WHEN leg = 3 THEN 'tip_fee' ELSE 'tip' END,
+       CASE WHEN src = 1 THEN 'payment' ELSE 'tip' END, ref_id, at
   FROM seed_ledger WHERE ord BETWEEN %(lo)s AND %(hi)s ORDER BY ord
 """
 
