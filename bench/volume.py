@@ -64,8 +64,8 @@ SERVER_SETTINGS = {
     "shared_preload_libraries": "pg_stat_statements",
 }
 
-#: The default seed: 100,000 viewers, 1,000 performers, 30 days, 3.2 M tips (about 10 M ledger entries).
-DEFAULT_SIZES = {"users": 100_000, "performers": 1_000, "days": 30, "tips": 3_200_000}
+#: The default seed: 100,000 viewers, 1,000 performers, 30 days, 3.25 M tips (about 10 M ledger entries).
+DEFAULT_SIZES = {"users": 100_000, "performers": 1_000, "days": 30, "tips": 3_250_000}
 
 CASES: dict[str, tuple[str, str]] = {
     # name: (who is acting, query)
