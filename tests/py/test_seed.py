@@ -317,7 +317,8 @@ def assert_indexed(text: str, *tables: str) -> None:
                 continue
             rel = conn.execute(
                 "SELECT c.oid::regclass::text FROM pg_class AS c"
-                " JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE c.relname = %s AND n.nspname IN ('lp', 'lp_partitions')",
+                " JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+                " WHERE c.relname = %s AND n.nspname IN ('lp', 'lp_partitions')",
                 [name],
             ).fetchone()
             if rel is None:
