@@ -11,7 +11,10 @@ refused.
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import shutil
+import subprocess
 import tempfile
 import time
 import uuid
@@ -32,7 +35,7 @@ from livepanty_db import Client, metrics, migrate, new_idempotency_key
 from livepanty_db.cli import main
 from livepanty_db.cli import metrics as metrics_cli
 from livepanty_db.errors import InvalidArgument
-from livepanty_db.local import Cluster
+from livepanty_db.local import Cluster, free_port, pg_bin
 
 PASSWORD = "Correct-Horse-42"
 ADULT = date(1990, 5, 17)
@@ -425,7 +428,7 @@ def test_the_views_work_without_pg_stat_statements_even_when_installed(db_url: s
 
 
 @pytest.fixture(scope="module")
-def statements_dsn() -> Iterator[str]:
+def own_cluster() -> Iterator[Cluster]:
     """A cluster of its own with pg_stat_statements preloaded, migrated, the extension installed; and WAL
     archiving on, with an archive command that always fails."""
     base = Path(tempfile.mkdtemp(prefix="livepanty-metrics-"))
@@ -449,10 +452,15 @@ def statements_dsn() -> Iterator[str]:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("CREATE EXTENSION pg_stat_statements SCHEMA ext")
             conn.execute("SELECT ext.pg_stat_statements_reset()")  # the migrations' statements out of the way
-        yield dsn
+        yield cluster
     finally:
         cluster.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def statements_dsn(own_cluster: Cluster) -> str:
+    return own_cluster.url()
 
 
 def test_slow_statements_with_pg_stat_statements(statements_dsn: str) -> None:
@@ -519,3 +527,66 @@ def test_wal_archiving_off_and_failing(db_url: str, statements_dsn: str) -> None
     assert value(failing, "livepanty_wal_archiving") == 1
     assert value(failing, "livepanty_wal_archive_failed_total") >= 1
     assert value(failing, "livepanty_wal_archive_failing") == 1
+
+
+def _as_postgres(*argv: str) -> None:
+    """Run a server binary as the postgres OS user (the servers refuse root)."""
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    result = subprocess.run([*prefix, *argv], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_replication_lag_with_a_streaming_replica(own_cluster: Cluster, statements_dsn: str) -> None:
+    """A real streaming replica of the cluster (pg_basebackup, the server's own binaries, loopback): the
+    primary lists it with its lag, the replica says it is one and how far behind its replay is."""
+    assert own_cluster.data_dir is not None
+    assert own_cluster.cluster_dir is not None
+    hba = own_cluster.data_dir / "pg_hba.conf"
+    hba.write_text(hba.read_text() + "host    replication all 127.0.0.1/32  trust\n")
+    with psycopg.connect(statements_dsn, autocommit=True) as conn:
+        conn.execute("SELECT pg_reload_conf()")
+    bindir = pg_bin()
+    replica = own_cluster.cluster_dir / "replica"
+    port = free_port()
+    _as_postgres(
+        str(bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(own_cluster.port), "-U", "postgres",
+        "-D", str(replica), "-R", "-X", "stream", "--checkpoint=fast",
+    )  # fmt: skip
+    options = ["-p", str(port), "-k", "", "-c", "listen_addresses=127.0.0.1", "-c", "archive_mode=off"]
+    options += ["-c", "cluster_name=replica1"]  # the walreceiver's application_name
+    _as_postgres(
+        str(bindir / "pg_ctl"), "start", "-D", str(replica), "-l", str(replica / "server.log"), "-w",
+        "-o", shlex.join(options),
+    )  # fmt: skip
+    try:
+        with psycopg.connect(statements_dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE public.replicated AS SELECT generate_series(1, 1000) AS n")
+            deadline = time.monotonic() + 30
+            query = "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
+            while conn.execute(query).fetchone()[0] == 0:
+                assert time.monotonic() < deadline, "the replica never streamed"
+                time.sleep(0.2)
+        primary = scrape(statements_dsn, "--no-record")
+        assert value(primary, "livepanty_replicas") == 1
+        for stage in ("write", "flush", "replay"):
+            assert value(primary, "livepanty_replica_lag_seconds", replica="replica1", stage=stage) >= 0
+        assert value(primary, "livepanty_replica_lag_bytes", replica="replica1") >= 0
+        assert value(primary, "livepanty_server_in_recovery") == 0
+        assert "livepanty_replica_replay_delay_seconds" not in primary
+
+        replica_dsn = make_conninfo(statements_dsn, port=str(port))
+        standby = scrape(replica_dsn, "--no-record")
+        assert value(standby, "livepanty_server_in_recovery") == 1
+        assert value(standby, "livepanty_replica_replay_delay_seconds") >= 0
+        assert value(standby, "livepanty_replicas") == 0
+        assert value(standby, "livepanty_wal_bytes_total") > 0  # the replayed position
+        assert value(standby, "livepanty_pg_stat_statements_available") == 0  # installed, not preloaded there
+        # A replica cannot take a sample: a warning, and the metrics all the same.
+        result = cli(replica_dsn, "metrics")
+        assert result.exit_code == 0, result.output
+        assert "warning: no metrics sample recorded" in result.stderr
+        assert "livepanty_server_in_recovery 1" in result.stdout
+    finally:
+        _as_postgres(str(bindir / "pg_ctl"), "stop", "-D", str(replica), "-m", "fast", "-w")
+        with psycopg.connect(statements_dsn, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS public.replicated")
