@@ -88,9 +88,10 @@ def command(ctx: click.Context, watch: float | None, record: bool) -> None:
     """Print the database's metrics (schema monitoring) in Prometheus text format, or as a table.
 
     Connections by state and age, the oldest transaction, slow statements (pg_stat_statements), index and
-    table usage, tips, purchases and payouts per minute and their latency, WAL rate, database and table sizes
-    with growth since the last sample, replication lag, and the latest ledger verification. Every name starts
-    with livepanty_. The format is prometheus unless --format table, json or csv is given.
+    table usage, tips, purchases and payouts per minute and their latency, WAL rate and archiving, database
+    and table sizes with growth since the last sample, partitions made ahead, replication lag, and the latest
+    ledger verification. Every name starts with livepanty_. The format is prometheus unless --format table,
+    json or csv is given. The reading login must be a member of livepanty_readonly.
     """
     fmt = _format(ctx)
     dsn = ctx.find_root().obj.dsn()
