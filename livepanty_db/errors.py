@@ -456,6 +456,57 @@ class RecentLoginRequired(LivepantyError):
     code = "LP171"
 
 
+class InvalidArchiveBoundary(LivepantyError):
+    """LP190: the archive boundary is not a UTC month start, is after the current month or below the current
+    boundary, or the partition is not below it."""
+
+    code = "LP190"
+
+
+class RowsInDefaultPartition(LivepantyError):
+    """LP191: rows before the archive boundary wait in a default partition: run ``livepanty-db jobs
+    partitions`` first."""
+
+    code = "LP191"
+
+
+class ArchiveCutsChain(LivepantyError):
+    """LP192: the archive boundary would cut an account's chain (``detail``: the account and the entries)."""
+
+    code = "LP192"
+
+
+class NotAMonthPartition(LivepantyError):
+    """LP193: not an attached monthly partition of lp.ledger or lp.audit_logs."""
+
+    code = "LP193"
+
+
+class CheckpointMismatch(LivepantyError):
+    """LP194: the checkpoint at the archive boundary is missing or no longer matches the ledger before it."""
+
+    code = "LP194"
+
+
+class ArchiveContentMismatch(LivepantyError):
+    """LP195: an archive file (or restored rows) that does not hold exactly the partition's rows; nothing was
+    detached or restored."""
+
+    code = "LP195"
+
+
+class ArchiveNotFound(LivepantyError):
+    """LP196: no archived partition with this id waits to be restored."""
+
+    code = "LP196"
+
+
+class ArchivesOutstanding(LivepantyError):
+    """LP197: partitions are archived: migration 0035 cannot be rolled back before they are restored."""
+
+    code = "LP197"
+
+
 class LedgerInvariant(LivepantyError):
     """LP199: internal ledger invariant (unbalanced posting, missing system wallet or shard): a bug."""
 
@@ -557,6 +608,14 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         VelocityLimit,
         ErasureBlocked,
         RecentLoginRequired,
+        InvalidArchiveBoundary,
+        RowsInDefaultPartition,
+        ArchiveCutsChain,
+        NotAMonthPartition,
+        CheckpointMismatch,
+        ArchiveContentMismatch,
+        ArchiveNotFound,
+        ArchivesOutstanding,
         LedgerInvariant,
     )
     if cls.code is not None

@@ -14,6 +14,10 @@ DECLARE
     v_ranged boolean := p_wallet_from IS NOT NULL OR p_wallet_to IS NOT NULL;
     v_fees   uuid;
     v_escrow uuid;
+    -- Archived partitions (lp.archives): entries before the boundary are in files; each account's chain then
+    -- starts from its balance in the sealed checkpoint at the boundary (lp.ledger_checkpoints).
+    v_boundary timestamptz := lp.archive_boundary();
+    v_since    timestamptz := coalesce(lp.archive_boundary(), '-infinity');
 BEGIN
     PERFORM lp.verify_authorize();
     IF v_from > v_to THEN
@@ -30,10 +34,10 @@ BEGIN
         SELECT 'transaction_unbalanced'::text, t.first_wallet, NULL::smallint, r.tx,
                format('entries sum to %s over %s entries', t.total, t.entries)
           FROM (SELECT DISTINCT x.transaction_id AS tx FROM lp.ledger AS x
-                 WHERE x.wallet_id BETWEEN v_from AND v_to) AS r
+                 WHERE x.wallet_id BETWEEN v_from AND v_to AND x.created_at >= v_since) AS r
          CROSS JOIN LATERAL (SELECT sum(l.amount) AS total, count(*) AS entries,
                                     (array_agg(l.wallet_id ORDER BY l.wallet_id))[1] AS first_wallet
-                               FROM lp.ledger AS l WHERE l.transaction_id = r.tx) AS t
+                               FROM lp.ledger AS l WHERE l.transaction_id = r.tx AND l.created_at >= v_since) AS t
          WHERE t.total <> 0 AND t.first_wallet BETWEEN v_from AND v_to;
     ELSE
         RETURN QUERY
@@ -42,6 +46,7 @@ BEGIN
           FROM (SELECT l.transaction_id AS tx, sum(l.amount) AS total, count(*) AS entries,
                        (array_agg(l.wallet_id ORDER BY l.wallet_id))[1] AS first_wallet
                   FROM lp.ledger AS l
+                 WHERE l.created_at >= v_since
                  GROUP BY l.transaction_id
                 HAVING sum(l.amount) <> 0) AS t;
     END IF;
@@ -59,7 +64,7 @@ BEGIN
                lead(l.id) OVER acct IS NULL AS is_last,
                sum(l.amount) OVER acct AS running_sum
           FROM lp.ledger AS l
-         WHERE l.wallet_id BETWEEN v_from AND v_to
+         WHERE l.wallet_id BETWEEN v_from AND v_to AND l.created_at >= v_since
         WINDOW acct AS (PARTITION BY l.wallet_id, l.shard ORDER BY l.id)
     ), accounts AS (
         SELECT w.id AS w_id, 0::smallint AS sh, w.balance AS bal
@@ -67,10 +72,15 @@ BEGIN
         UNION ALL
         SELECT s.wallet_id, s.shard, s.balance
           FROM lp.wallet_shards AS s WHERE s.wallet_id BETWEEN v_from AND v_to
+    ), cp AS (
+        SELECT c.wallet_id AS w_id, c.shard AS sh, c.balance AS bal
+          FROM lp.ledger_checkpoints AS c
+         WHERE c.boundary = v_boundary AND c.wallet_id BETWEEN v_from AND v_to
     )
     SELECT 'chain_start'::text, e.w_id, e.sh, e.tx,
-           format('entry %s: first entry of the account starts at %s, not 0', e.id, e.bb)
-      FROM e WHERE e.prev_after IS NULL AND e.bb <> 0
+           format('entry %s: first entry of the account starts at %s, not %s', e.id, e.bb, coalesce(cp.bal, 0))
+      FROM e LEFT JOIN cp ON cp.w_id = e.w_id AND cp.sh = e.sh
+     WHERE e.prev_after IS NULL AND e.bb <> coalesce(cp.bal, 0)
     UNION ALL
     SELECT 'chain_broken', e.w_id, e.sh, e.tx,
            format('entry %s: balance_before %s, previous entry''s balance_after %s', e.id, e.bb, e.prev_after)
@@ -83,17 +93,21 @@ BEGIN
     SELECT CASE WHEN a.w_id IS NULL THEN 'unknown_account' ELSE 'balance_mismatch' END,
            coalesce(a.w_id, x.w_id), coalesce(a.sh, x.sh), x.tx,
            CASE WHEN a.w_id IS NULL THEN format('entries up to %s on an account that does not exist', x.id)
-                WHEN x.w_id IS NULL THEN format('no entries, but the balance is %s', a.bal)
+                WHEN x.w_id IS NULL THEN format('no entries, but the balance is %s (checkpoint %s)', a.bal,
+                                                coalesce(k.bal, 0))
                 ELSE format('last entry %s ends at %s, the balance is %s', x.id, x.ba, a.bal) END
       FROM accounts AS a
       FULL JOIN (SELECT * FROM e WHERE e.is_last) AS x ON x.w_id = a.w_id AND x.sh = a.sh
-     WHERE a.w_id IS NULL OR (x.w_id IS NULL AND a.bal <> 0) OR x.ba <> a.bal
+      LEFT JOIN cp AS k ON k.w_id = a.w_id AND k.sh = a.sh
+     WHERE a.w_id IS NULL OR (x.w_id IS NULL AND a.bal <> coalesce(k.bal, 0)) OR x.ba <> a.bal
     UNION ALL
     SELECT 'sum_mismatch', a.w_id, a.sh, NULL::uuid,
-           format('entries sum to %s, the balance is %s', x.running_sum, a.bal)
+           format('entries sum to %s from the checkpoint''s %s, the balance is %s', x.running_sum, coalesce(k.bal, 0),
+                  a.bal)
       FROM accounts AS a
       JOIN e AS x ON x.w_id = a.w_id AND x.sh = a.sh AND x.is_last
-     WHERE x.running_sum <> a.bal;
+      LEFT JOIN cp AS k ON k.w_id = a.w_id AND k.sh = a.sh
+     WHERE x.running_sum + coalesce(k.bal, 0) <> a.bal;
 
     -- (d) No user main balance below its reserved tokens unless the wallet is in recorded debt, no negative
     -- credit shard of a user wallet. (e) Reserved equals the tokens still held by the wallet's open holds.
@@ -140,7 +154,7 @@ BEGIN
               JOIN lp.wallets AS sw ON sw.user_id = tp.sender_id
               JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
               LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.transaction_id
-             WHERE sw.id BETWEEN v_from AND v_to
+             WHERE sw.id BETWEEN v_from AND v_to AND tp.created_at >= v_since
              GROUP BY tp.id, sw.id, rw.id) AS t
      WHERE t.entries = 0 OR t.sender_amount <> -t.amount OR t.credits <> t.amount OR t.bad_refs <> 0
         OR (NOT t.escrowed AND (t.recipient_amount <> t.amount - t.fee OR t.fee_amount <> t.fee))
@@ -163,7 +177,7 @@ BEGIN
               JOIN lp.wallets AS sw ON sw.user_id = tp.sender_id
               JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
               LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.settlement_id
-             WHERE tp.settlement_id IS NOT NULL AND sw.id BETWEEN v_from AND v_to
+             WHERE tp.settlement_id IS NOT NULL AND sw.id BETWEEN v_from AND v_to AND tp.created_at >= v_since
              GROUP BY tp.id, sw.id, rw.id) AS t
      WHERE t.bad_refs <> 0 OR t.escrow_amount <> -t.amount
         OR (t.status = 'completed' AND (t.recipient_amount <> t.amount - t.fee OR t.fee_amount <> t.fee
@@ -187,7 +201,7 @@ BEGIN
               JOIN lp.holds AS h ON h.id = hc.hold_id
               JOIN lp.wallets AS pw ON pw.user_id = h.payee_id
               LEFT JOIN lp.ledger AS l ON l.transaction_id = hc.transaction_id
-             WHERE h.wallet_id BETWEEN v_from AND v_to
+             WHERE h.wallet_id BETWEEN v_from AND v_to AND hc.created_at >= v_since
              GROUP BY hc.id, h.wallet_id, pw.id) AS c
      WHERE c.entries = 0 OR c.holder_amount <> -c.amount OR c.payee_amount <> c.amount - c.fee
         OR c.fee_amount <> c.fee OR c.credits <> c.amount;
@@ -211,9 +225,17 @@ BEGIN
                        AS held) AS e,
                (SELECT coalesce(sum(tp.amount), 0) AS waiting FROM lp.tips AS tp WHERE tp.status = 'escrowed') AS t
          WHERE e.held <> t.waiting;
+        -- The checkpoint the chains start from is the one sealed when its partitions were archived.
+        RETURN QUERY
+        SELECT 'checkpoint_seal'::text, NULL::uuid, NULL::smallint, NULL::uuid,
+               format('checkpoint at %s: %s accounts, sha256 %s; archive %s sealed %s accounts, %s', v_boundary,
+                      d.accounts, d.sha256, a.partition_name, a.checkpoint_accounts, a.checkpoint_sha256)
+          FROM lp.archives AS a CROSS JOIN lp.checkpoint_digest(v_boundary) AS d
+         WHERE a.boundary = v_boundary AND a.restored_at IS NULL
+           AND (d.sha256 <> a.checkpoint_sha256 OR d.accounts <> a.checkpoint_accounts);
     END IF;
 END
 $$;
-COMMENT ON FUNCTION api.verify_ledger(uuid, uuid, boolean) IS 'Checks the ledger''s invariants and returns one row per violation found (no rows: the ledger is sound); never raises for a violation. check_name: transaction_unbalanced (a transaction''s entries do not sum to 0), chain_start / chain_broken / entry_arithmetic (an account''s before/after chain: starts at 0, each entry starts where the previous ended, after = before + amount), balance_mismatch / sum_mismatch (an account''s last balance_after / sum of amounts differs from its current balance), unknown_account (entries on a shard that does not exist), negative_balance (a user main balance below its reserved tokens without recorded debt, or a negative user credit shard), reserved_mismatch (reserved differs from the open holds), tip_transaction / hold_capture_transaction (a tip''s or capture''s ledger transaction is missing or has the wrong legs), tip_settlement (the payout or refund of a tip held in escrow for a goal has the wrong legs), tokens_not_conserved (global: all balances do not sum to 0), escrow_mismatch (global: the goal_escrow wallet does not hold exactly the escrowed tips). p_wallet_from / p_wallet_to (inclusive, NULL = open) restrict every check but the global one to the wallets in that id range, so a large ledger can be verified chunk by chunk (api.ledger_stats gives the chunks); p_global runs the global check. The livepanty_service role, or an acting admin (LP001 / LP002 otherwise); LP018 when wallet_from > wallet_to.';
+COMMENT ON FUNCTION api.verify_ledger(uuid, uuid, boolean) IS 'Checks the ledger''s invariants and returns one row per violation found (no rows: the ledger is sound); never raises for a violation. check_name: transaction_unbalanced (a transaction''s entries do not sum to 0), chain_start / chain_broken / entry_arithmetic (an account''s before/after chain: starts at 0, each entry starts where the previous ended, after = before + amount), balance_mismatch / sum_mismatch (an account''s last balance_after / sum of amounts differs from its current balance), unknown_account (entries on a shard that does not exist), negative_balance (a user main balance below its reserved tokens without recorded debt, or a negative user credit shard), reserved_mismatch (reserved differs from the open holds), tip_transaction / hold_capture_transaction (a tip''s or capture''s ledger transaction is missing or has the wrong legs), tip_settlement (the payout or refund of a tip held in escrow for a goal has the wrong legs), tokens_not_conserved (global: all balances do not sum to 0), escrow_mismatch (global: the goal_escrow wallet does not hold exactly the escrowed tips), checkpoint_seal (global: the checkpoint the chains start from no longer matches its seal). While ledger partitions are archived (livepanty-db archive), entries, tips and hold captures created before the archive boundary are in the archive files: each account''s chain starts from its balance in the checkpoint at the boundary instead of 0. p_wallet_from / p_wallet_to (inclusive, NULL = open) restrict every check but the global one to the wallets in that id range, so a large ledger can be verified chunk by chunk (api.ledger_stats gives the chunks); p_global runs the global check. The livepanty_service role, or an acting admin (LP001 / LP002 otherwise); LP018 when wallet_from > wallet_to.';
 REVOKE ALL ON FUNCTION api.verify_ledger(uuid, uuid, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.verify_ledger(uuid, uuid, boolean) TO livepanty_app, livepanty_service;

@@ -1,0 +1,15 @@
+CREATE FUNCTION lp.checkpoint_digest(p_boundary timestamptz, OUT accounts integer, OUT sha256 text)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+    -- The seal of a checkpoint: sha256 over its boundary and its rows in (wallet, shard) order.
+    SELECT count(*)::integer,
+           encode(ext.digest(to_char(p_boundary AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || E'\n'
+                             || coalesce(string_agg(format('%s/%s/%s/%s', c.wallet_id, c.shard, c.balance,
+                                                           c.last_entry_id), E'\n' ORDER BY c.wallet_id, c.shard), ''),
+                             'sha256'), 'hex')
+      FROM lp.ledger_checkpoints AS c
+     WHERE c.boundary = p_boundary
+$$;
+COMMENT ON FUNCTION lp.checkpoint_digest(timestamptz) IS 'Owner only: the number of accounts in the checkpoint at p_boundary and its seal, sha256 over the boundary and every row (wallet/shard/balance/last entry id) in wallet, shard order.';
+REVOKE ALL ON FUNCTION lp.checkpoint_digest(timestamptz) FROM PUBLIC;
