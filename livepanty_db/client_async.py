@@ -42,6 +42,8 @@ from livepanty_db.errors import LivepantyError, connection_failed, translate
 from livepanty_db.models import (
     Adjustment,
     AppealQueueEntry,
+    ArchivePlan,
+    ArchiveRecord,
     Authenticated,
     Bundle,
     CaseDecision,
@@ -945,6 +947,47 @@ class _AsyncApi:
         and the next ``months_ahead`` (and move rows waiting in a default partition); the partitions made."""
         params = {"months_ahead": months_ahead}
         return await self._fetch(sql.MAINTAIN_PARTITIONS, params, class_row(PartitionMade))
+
+    async def archive_prepare(self, before: datetime) -> list[ArchivePlan]:
+        """Service role, first step of archiving: check the boundary ``before`` (a UTC month start), record
+        the sealed checkpoint there, and list the partitions below it with what their files must hold."""
+        return await self._fetch(sql.ARCHIVE_PREPARE, {"before": before}, class_row(ArchivePlan))
+
+    async def partition_rows(self, partition: str) -> list[str]:
+        """Service role: every row of a monthly partition as its JSON text, in id order (small partitions;
+        ``livepanty_db.archive`` streams them with a server-side cursor)."""
+        return await self._fetch(sql.PARTITION_ROWS, {"partition": partition}, scalar_row)
+
+    async def archive_detach(
+        self,
+        partition: str,
+        boundary: datetime,
+        file_name: str,
+        file_sha256: str,
+        row_count: int,
+        content_sha256: str,
+    ) -> UUID:
+        """Service role, last step of archiving one partition: the database checks that the file holds exactly
+        its rows, records the archive, detaches and drops the partition; the archive id."""
+        params = {
+            "partition": partition,
+            "boundary": boundary,
+            "file_name": file_name,
+            "file_sha256": file_sha256,
+            "row_count": row_count,
+            "content_sha256": content_sha256,
+        }
+        return await self._one(sql.ARCHIVE_DETACH, params, scalar_row)
+
+    async def restore_partition(self, archive_id: Id, rows: Sequence[str] | None = None) -> int:
+        """Service role: add archived rows to the partition being restored (``rows``), or, without rows,
+        check and attach it. Call it in one transaction (``Client.transaction()``)."""
+        params = {"archive_id": archive_id, "rows": list(rows) if rows is not None else None}
+        return await self._one(sql.RESTORE_PARTITION, params, scalar_row)
+
+    async def list_archives(self) -> list[ArchiveRecord]:
+        """Service role: every partition archived to a file, oldest first, and whether it was restored."""
+        return await self._fetch(sql.LIST_ARCHIVES, {}, class_row(ArchiveRecord))
 
     async def verify_ledger(
         self, *, wallet_from: Id | None = None, wallet_to: Id | None = None, global_: bool = True

@@ -508,6 +508,48 @@ class PartitionMade:
 
 
 @dataclass(frozen=True, slots=True)
+class ArchivePlan:
+    """``api.archive_prepare``: a monthly partition below the archive boundary and what its file must hold."""
+
+    #: lp.ledger or lp.audit_logs.
+    table_name: str
+    #: lp_partitions.<table>_YYYY_MM.
+    partition_name: str
+    range_from: datetime
+    range_to: datetime
+    row_count: int
+    first_id: int | None
+    last_id: int | None
+    #: sha256 over the sha256 of each row's JSON text, in id order (``livepanty_db.archive``).
+    content_sha256: str
+    #: The checkpoint at the boundary: how many accounts, and its seal.
+    checkpoint_accounts: int
+    checkpoint_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveRecord:
+    """``lp.archives`` (``api.list_archives``): a partition archived to a file, and whether it came back."""
+
+    id: UUID
+    table_name: str
+    partition_name: str
+    range_from: datetime
+    range_to: datetime
+    #: The archive boundary (a UTC month start) the partition was archived below.
+    boundary: datetime
+    file_name: str
+    #: sha256 of the file as written; a restore refuses a file that differs.
+    file_sha256: str
+    content_sha256: str
+    row_count: int
+    first_id: int | None
+    last_id: int | None
+    archived_at: datetime
+    restored_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class ShowPrice:
     """``lp.show_prices``: a performer's price for one show type (``api.set_show_price``)."""
 
@@ -1353,6 +1395,8 @@ SQL_TYPES: dict[type, str] = {
 #: Every model that mirrors the columns of a ``RETURNS TABLE (...)`` function, with that function's name.
 SQL_FUNCTIONS: dict[type, str] = {
     PartitionMade: "api.maintain_partitions",
+    ArchivePlan: "api.archive_prepare",
+    ArchiveRecord: "api.list_archives",
     PublicProfile: "api.public_profile",
     OutboxMessage: "api.claim_messages",
     StreamStats: "api.stream_stats",

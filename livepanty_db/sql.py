@@ -593,6 +593,17 @@ SELECT * FROM api.wallet_history(
 BALANCE_AT = "SELECT api.balance_at(p_user_id => %(user_id)s::uuid, p_at => %(at)s::timestamptz)"
 
 SWEEP_WALLETS = "SELECT api.sweep_wallets(p_limit => %(limit)s::integer)"
+ARCHIVE_PREPARE = "SELECT * FROM api.archive_prepare(p_before => %(before)s::timestamptz)"
+PARTITION_ROWS = "SELECT * FROM api.partition_rows(p_partition => %(partition)s::text)"
+ARCHIVE_DETACH = (
+    "SELECT api.archive_detach(p_partition => %(partition)s::text, p_boundary => %(boundary)s::timestamptz,"
+    " p_file_name => %(file_name)s::text, p_file_sha256 => %(file_sha256)s::text,"
+    " p_row_count => %(row_count)s::bigint, p_content_sha256 => %(content_sha256)s::text)"
+)
+RESTORE_PARTITION = (
+    "SELECT api.restore_partition(p_archive_id => %(archive_id)s::uuid, p_rows => %(rows)s::text[])"
+)
+LIST_ARCHIVES = "SELECT * FROM api.list_archives()"
 MAINTAIN_PARTITIONS = "SELECT * FROM api.maintain_partitions(p_months_ahead => %(months_ahead)s::integer)"
 
 VERIFY_LEDGER = """

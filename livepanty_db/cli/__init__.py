@@ -47,6 +47,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "audit",
     "backup",
     "metrics",
+    "archive",
 ]
 
 

@@ -189,6 +189,11 @@ GATES: dict[str, str] = {
     "wake_stream_listeners": "service",
     "sweep_wallets": "service",
     "maintain_partitions": "service",
+    "archive_prepare": "service",
+    "partition_rows": "service",
+    "archive_detach": "service",
+    "restore_partition": "service",
+    "list_archives": "service",
     # privacy (issue 9, section 5): the user's own erasure, an admin's, the back office's log, replay, purges
     "request_erasure": "user",
     "erase_user": "admin",

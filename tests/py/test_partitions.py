@@ -10,30 +10,34 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import shutil
 import threading
 import uuid
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from livepanty_db import migrate, paths
+from livepanty_db import archive, errors, migrate, paths
 
 PASSWORD = "partition test 1"
 ROWS = "SELECT row_to_json(t)::text FROM {table} AS t ORDER BY t.id"
 
 
 def _tree_up_to(tmp_path: Path, last: int) -> Path:
-    """A copy of db/ with the migrations up to ``last``. The repeatables stay: they run on the unpartitioned
-    tables too (same columns), so the API can make the data."""
+    """A copy of db/ with the migrations up to ``last``. The repeatables stay (they run on the unpartitioned
+    tables too: same columns), so the API can make the data; but for the policies of the tables of 0035."""
     root = tmp_path / "db"
     shutil.copytree(paths.db_root(), root)
     for path in (root / "migrations").iterdir():
         if int(path.name[:4]) > last:
             path.unlink()
+    for table in ("archives", "ledger_checkpoints"):
+        (root / "policies" / f"{table}.sql").unlink()
     return root
 
 
@@ -84,6 +88,13 @@ def _make_history(dsn: str) -> None:
                 f" + (id - 1) * (interval '140 days' / (SELECT max(id) FROM {table}))"
             )
             conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+        # A tip row is written in its ledger transaction: same start time.
+        conn.execute("ALTER TABLE lp.tips DISABLE TRIGGER USER")
+        conn.execute(
+            "UPDATE lp.tips AS t SET created_at = (SELECT min(l.created_at) FROM lp.ledger AS l"
+            " WHERE l.transaction_id = t.transaction_id)"
+        )
+        conn.execute("ALTER TABLE lp.tips ENABLE TRIGGER USER")
 
 
 def _snapshot(dsn: str) -> dict[str, list[str]]:
@@ -103,7 +114,6 @@ def test_conversion_keeps_every_row_and_its_order(empty_db: str, tmp_path: Path)
     before = _snapshot(empty_db)
     assert len(before["lp.ledger"]) > 80
     assert len(before["lp.audit_logs"]) > 4
-    assert _violations(empty_db) == []
     with psycopg.connect(empty_db) as conn:
         months = conn.execute(
             "SELECT count(DISTINCT date_trunc('month', created_at, 'UTC')) FROM lp.ledger"
@@ -141,7 +151,7 @@ def test_conversion_keeps_every_row_and_its_order(empty_db: str, tmp_path: Path)
         assert new_min == old_max + 1
         conn.rollback()
 
-    migrate.rollback(empty_db, 2)
+    migrate.rollback(empty_db, 3)
 
     assert _snapshot(empty_db) == before
     with psycopg.connect(empty_db) as conn:
@@ -357,3 +367,201 @@ def test_inserts_through_the_parent_land_in_their_partition(db_url: str, seed: A
         ).fetchall()
         assert where == [(_current_partition(conn, "ledger"),)]
         assert uuid.UUID(str(user))
+
+
+# -- archiving --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def history(empty_db: str, tmp_path: Path) -> str:
+    """A database with five months of entries made through the API, converted to partitions."""
+    migrate.apply(empty_db, root=_tree_up_to(tmp_path, 32))
+    _make_history(empty_db)
+    migrate.apply(empty_db)
+    return empty_db
+
+
+def _month_start(conn: psycopg.Connection, months_back: int) -> datetime:
+    return conn.execute(
+        "SELECT date_trunc('month', now(), 'UTC') - make_interval(months => %s)", [months_back]
+    ).fetchone()[0]
+
+
+def _partitions(dsn: str) -> list[str]:
+    with psycopg.connect(dsn) as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT c.oid::regclass::text FROM pg_class AS c"
+                " WHERE c.relnamespace = 'lp_partitions'::regnamespace AND c.relkind = 'r' ORDER BY 1"
+            )
+        ]
+
+
+def test_archive_verify_restore_round_trip(history: str, tmp_path: Path) -> None:
+    before_rows = _snapshot(history)
+    partitions = _partitions(history)
+    with psycopg.connect(history) as conn:
+        boundary = _month_start(conn, 2)
+        old = conn.execute("SELECT count(*) FROM lp.ledger WHERE created_at < %s", [boundary]).fetchone()[0]
+        assert old > 10
+        assert (
+            conn.execute("SELECT count(*) FROM lp.ledger WHERE created_at >= %s", [boundary]).fetchone()[0]
+            > 10
+        )
+    directory = tmp_path / "cold"
+
+    done = archive.archive(history, boundary, directory)
+
+    archived = {a.partition for a in done}
+    assert archived == {
+        p for p in partitions if not p.endswith("_default") and p[-7:] < boundary.strftime("%Y_%m")
+    }
+    assert {a.partition.split(".")[1].rsplit("_", 2)[0] for a in done} == {"ledger", "audit_logs"}
+    assert sum(a.rows for a in done if ".ledger_" in a.partition) == old
+    for a in done:
+        assert a.file.exists()
+        assert archive.file_digest(a.file) == a.file_sha256
+    with psycopg.connect(history) as conn:
+        assert (
+            conn.execute("SELECT count(*) FROM lp.ledger WHERE created_at < %s", [boundary]).fetchone()[0]
+            == 0
+        )
+        gone = [p for p in archived if conn.execute("SELECT to_regclass(%s)", [p]).fetchone()[0] is not None]
+        assert gone == []
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM lp.ledger_checkpoints WHERE boundary = %s", [boundary]
+            ).fetchone()[0]
+            > 0
+        )
+    # The remaining ledger still proves every chain, from the checkpoint.
+    assert _violations(history) == []
+
+    # The chains really start from the checkpoint: a checkpoint balance changed behind the seal is caught.
+    with psycopg.connect(history) as conn:
+        conn.execute("ALTER TABLE lp.ledger_checkpoints DISABLE TRIGGER USER")
+        conn.execute(
+            "UPDATE lp.ledger_checkpoints SET balance = balance + 1"
+            " WHERE (wallet_id, shard) = (SELECT c.wallet_id, c.shard FROM lp.ledger_checkpoints AS c"
+            "  JOIN lp.ledger AS l ON l.wallet_id = c.wallet_id AND l.shard = c.shard LIMIT 1)"
+        )
+        conn.execute("SET ROLE livepanty_service")
+        found = {r[0] for r in conn.execute("SELECT * FROM api.verify_ledger()")}
+        assert {"chain_start", "checkpoint_seal"} <= found
+        conn.rollback()
+
+    # A damaged file is refused before anything changes.
+    victim = next(a for a in done if ".ledger_" in a.partition)
+    damaged = tmp_path / victim.file.name
+    data = bytearray(victim.file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(errors.ArchiveContentMismatch):
+        archive.restore(history, damaged)
+    # So is an intact archive whose rows were changed (a file rewritten with a new digest).
+    header, rows = archive.read_archive(victim.file)
+    forged = tmp_path / ("forged-" + victim.file.name)
+    lines = list(rows)
+    assert '"description":null' in lines[0]
+    lines[0] = lines[0].replace('"description":null', '"description":"forged"', 1)
+    with gzip.open(forged, "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps(header) + "\n" + "".join(line + "\n" for line in lines))
+    with psycopg.connect(history, autocommit=True) as conn:
+        conn.execute("ALTER TABLE lp.archives DISABLE TRIGGER USER")
+        conn.execute(
+            "UPDATE lp.archives SET file_sha256 = %s WHERE partition_name = %s",
+            [archive.file_digest(forged), victim.partition],
+        )
+    with pytest.raises(errors.ArchiveContentMismatch):
+        archive.restore(history, forged)
+    with psycopg.connect(history, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass(%s)", [victim.partition]).fetchone()[0] is None
+        conn.execute(
+            "UPDATE lp.archives SET file_sha256 = %s WHERE partition_name = %s",
+            [victim.file_sha256, victim.partition],
+        )
+
+    for a in done:
+        name, rows_back = archive.restore(history, a.file)
+        assert (name, rows_back) == (a.partition, a.rows)
+
+    after = _snapshot(history)
+    assert after["lp.ledger"] == before_rows["lp.ledger"]
+    # The audit trail is back whole, followed by the entries of the archive and the restores.
+    assert after["lp.audit_logs"][: len(before_rows["lp.audit_logs"])] == before_rows["lp.audit_logs"]
+    assert len(after["lp.audit_logs"]) > len(before_rows["lp.audit_logs"])
+    assert _partitions(history) == partitions
+    assert _violations(history) == []
+    with psycopg.connect(history) as conn:
+        conn.execute("SET ROLE livepanty_service")
+        listed = conn.execute(
+            "SELECT partition_name, restored_at IS NOT NULL FROM api.list_archives()"
+        ).fetchall()
+        assert sorted(listed) == sorted((p, True) for p in archived)
+        with pytest.raises(psycopg.Error) as again:
+            conn.execute("SELECT api.restore_partition(%s)", [done[0].archive_id])
+        assert again.value.sqlstate == "LP196"
+
+
+def test_archive_that_cuts_a_chain_is_refused(history: str, tmp_path: Path) -> None:
+    with psycopg.connect(history, autocommit=True) as conn:
+        boundary = _month_start(conn, 1)
+        # An entry written after a later one of the same account but dated before the boundary (a
+        # transaction that started before the boundary and committed after another one): archiving there
+        # would cut its chain.
+        target = conn.execute(
+            "SELECT l.id FROM lp.ledger AS l"
+            " WHERE l.created_at >= %(b)s"
+            "   AND EXISTS (SELECT 1 FROM lp.ledger AS e WHERE e.wallet_id = l.wallet_id"
+            "   AND e.shard = l.shard AND e.created_at >= %(b)s AND e.id < l.id)"
+            "   AND EXISTS (SELECT 1 FROM lp.ledger AS e WHERE e.wallet_id = l.wallet_id"
+            "   AND e.shard = l.shard AND e.created_at < %(b)s)"
+            " ORDER BY l.id LIMIT 1",
+            {"b": boundary},
+        ).fetchone()[0]
+        for partition in ["lp.ledger", *(p for p in _partitions(history) if ".ledger_" in p)]:
+            conn.execute(f"ALTER TABLE {partition} DISABLE TRIGGER USER")
+        conn.execute(
+            "UPDATE lp.ledger SET created_at = %s - interval '1 second' WHERE id = %s", [boundary, target]
+        )
+    before = _partitions(history)
+    with pytest.raises(errors.ArchiveCutsChain):
+        archive.archive(history, boundary, tmp_path / "cold")
+    assert _partitions(history) == before
+    with psycopg.connect(history) as conn:
+        assert conn.execute("SELECT count(*) FROM lp.ledger_checkpoints").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM lp.archives").fetchone()[0] == 0
+    # An earlier boundary cuts nothing.
+    with psycopg.connect(history) as conn:
+        earlier = _month_start(conn, 2)
+    assert archive.archive(history, earlier, tmp_path / "cold")
+    assert _violations(history) == []
+
+
+@pytest.mark.parametrize("before", ["2020-01-15T00:00:00Z", "2999-01-01T00:00:00Z", None])
+def test_archive_boundary_must_be_a_past_month_start(db_url: str, before: Any) -> None:
+    with psycopg.connect(db_url) as conn:
+        conn.execute("SET ROLE livepanty_service")
+        with pytest.raises(psycopg.Error) as refused:
+            conn.execute("SELECT * FROM api.archive_prepare(%s)", [before])
+        assert refused.value.sqlstate == "LP190"
+
+
+def test_detach_refuses_a_file_that_does_not_hold_the_rows(history: str) -> None:
+    with psycopg.connect(history) as conn:
+        conn.execute("SET ROLE livepanty_service")
+        boundary = _month_start(conn, 2)
+        plan = conn.execute("SELECT * FROM api.archive_prepare(%s)", [boundary]).fetchall()
+        conn.commit()
+        name, _table, rows, content = plan[0][1], plan[0][0], plan[0][4], plan[0][7]
+        for bad_rows, bad_content in ((rows - 1, content), (rows, "0" * 64)):
+            with pytest.raises(psycopg.Error) as refused:
+                conn.execute(
+                    "SELECT api.archive_detach(%s, %s, 'x.jsonl.gz', %s, %s, %s)",
+                    [name, boundary, "a" * 64, bad_rows, bad_content],
+                )
+            assert refused.value.sqlstate == "LP195"
+            conn.rollback()
+        assert conn.execute("SELECT count(*) FROM api.list_archives()").fetchone()[0] == 0
+    assert name in _partitions(history)
