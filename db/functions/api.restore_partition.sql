@@ -6,6 +6,8 @@ AS $$
 DECLARE
     v_arch   lp.archives;
     v_table  text;
+    v_parent regclass;
+    v_count  bigint;
     v_now    record;
 BEGIN
     PERFORM 1 FROM lp.locks AS k WHERE k.name = 'ledger.partitions' FOR UPDATE;
@@ -16,20 +18,22 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'LP196', MESSAGE = format('no archived partition %s waits to be restored', p_archive_id);
     END IF;
-    v_table := v_arch.partition_name;
+    -- The partition's own name back (lp.archives allows only lp_partitions.<table>_YYYY_MM), quoted.
+    v_table := format('%I.%I', 'lp_partitions', split_part(v_arch.partition_name, '.', 2));
+    v_parent := v_arch.table_name::regclass;
     -- Rows: into a standalone table of the parent's shape (created on the first call), in the caller's order.
     IF p_rows IS NOT NULL THEN
         IF to_regclass(v_table) IS NULL THEN
-            EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', v_table, v_arch.table_name);
+            EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', v_table::text, v_parent);
         END IF;
         EXECUTE format('INSERT INTO %s SELECT (json_populate_record(NULL::%s, r::json)).* FROM unnest($1) WITH ORDINALITY AS u (r, n) ORDER BY n',
-                       v_table, v_arch.table_name) USING p_rows;
-        EXECUTE format('SELECT count(*) FROM %s', v_table) INTO v_now;
-        RETURN v_now.count;
+                       v_table::regclass, v_parent) USING p_rows;
+        EXECUTE format('SELECT count(*) FROM %s', v_table::regclass) INTO v_count;
+        RETURN v_count;
     END IF;
     -- Finish: the restored rows must be exactly the archived ones (count and content digest), then attach.
     IF to_regclass(v_table) IS NULL THEN
-        EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', v_table, v_arch.table_name);
+        EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', v_table::text, v_parent);
     END IF;
     SELECT * INTO v_now FROM lp.partition_digest(v_table::regclass);
     IF v_now.row_count <> v_arch.row_count OR v_now.content_sha256 <> v_arch.content_sha256 THEN
@@ -38,10 +42,10 @@ BEGIN
             DETAIL = format('archived: %s rows, %s; restored: %s rows, %s', v_arch.row_count, v_arch.content_sha256,
                             v_now.row_count, v_now.content_sha256);
     END IF;
-    EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%L) TO (%L)', v_arch.table_name, v_table,
+    EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%L) TO (%L)', v_parent, v_table::regclass,
                    v_arch.range_from, v_arch.range_to);
     PERFORM lp.secure_partition(v_table::regclass);
-    EXECUTE format('COMMENT ON TABLE %s IS %L', v_table,
+    EXECUTE format('COMMENT ON TABLE %s IS %L', v_table::regclass,
                    format('%s entries of %s (UTC). Reach it through %s.', v_arch.table_name,
                           to_char(v_arch.range_from AT TIME ZONE 'UTC', 'YYYY-MM'), v_arch.table_name));
     UPDATE lp.archives SET restored_at = now() WHERE id = v_arch.id;

@@ -5,7 +5,7 @@ CREATE FUNCTION lp.month_partition(p_name text, OUT partition_oid regclass, OUT 
 AS $$
 BEGIN
     -- A monthly partition of lp.ledger or lp.audit_logs, attached, named lp_partitions.<table>_YYYY_MM.
-    SELECT c.oid, i.inhparent, lower_b, upper_b INTO partition_oid, parent, range_from, range_to
+    SELECT c.oid::regclass, i.inhparent::regclass, x.lower_b, x.upper_b INTO partition_oid, parent, range_from, range_to
       FROM pg_catalog.pg_class AS c
       JOIN pg_catalog.pg_inherits AS i ON i.inhrelid = c.oid
      CROSS JOIN LATERAL (SELECT (regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),

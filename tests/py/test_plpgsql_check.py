@@ -157,6 +157,7 @@ def test_every_plpgsql_function_is_checked(conn: psycopg.Connection) -> None:
     assert {r for r in reject if not r.startswith("lp_partitions.")} == {
         "lp.audit_logs",
         "lp.ledger",
+        "lp.ledger_checkpoints",
         "lp.stream_consents",
         "lp.tip_menu_items",
     }
