@@ -411,7 +411,12 @@ class Cluster:
         return self.status()
 
     def destroy(self) -> None:
-        """Stop the server and delete the cluster directory and the state file (all data is lost)."""
+        """Stop the server (and its local replica, if any) and delete the cluster directory and the state
+        file (all data is lost)."""
+        from livepanty_db.replica import REPLICA_STATE_FILE, LocalReplica
+
+        LocalReplica(self).stop()
+        (self.home / REPLICA_STATE_FILE).unlink(missing_ok=True)
         self.stop()
         with self._locked():
             cluster_dir = self.cluster_dir

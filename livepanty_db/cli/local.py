@@ -8,6 +8,7 @@ import sys
 import click
 
 from livepanty_db import local as cluster
+from livepanty_db import replica as replicas
 from livepanty_db.cli.output import emit, handle_errors, note
 
 
@@ -16,12 +17,13 @@ def command() -> None:
     """The embedded PostgreSQL cluster in $LIVEPANTY_HOME (default ./.livepanty)."""
 
 
-def _emit_status(status: cluster.ClusterStatus) -> None:
+def _emit_status(status: cluster.ClusterStatus | replicas.ReplicaStatus, extra: dict | None = None) -> None:
     """Key/value rows as a table or csv; one JSON object with --format json."""
+    values = {**status.as_dict(), **(extra or {})}
     if click.get_current_context().find_root().obj.format == "json":
-        click.echo(json.dumps(status.as_dict()))
+        click.echo(json.dumps(values))
     else:
-        emit(status.rows(), ["key", "value"])
+        emit([{"key": key, "value": value} for key, value in values.items()], ["key", "value"])
 
 
 def _database_option(func):
@@ -53,8 +55,9 @@ def stop() -> None:
 @command.command("status")
 @handle_errors
 def status() -> None:
-    """Show where the cluster is and whether it runs."""
-    _emit_status(cluster.status())
+    """Show where the cluster is and whether it runs (and its local replica: running, URL)."""
+    replica = replicas.LocalReplica().status()
+    _emit_status(cluster.status(), {"replica_running": replica.running, "replica_url": replica.url})
 
 
 @command.command("url")
@@ -85,3 +88,29 @@ def destroy(yes: bool) -> None:
         click.confirm(f"Delete the local cluster of {target.home} and all its data?", abort=True)
     target.destroy()
     note(f"deleted the local cluster of {target.home}")
+
+
+@command.group("replica")
+def replica() -> None:
+    """A streaming replica of the local cluster on loopback (read-only; for client read routing)."""
+
+
+@replica.command("start")
+@handle_errors
+def replica_start() -> None:
+    """Start the local cluster if needed, make the replica (pg_basebackup -R) the first time, start it."""
+    _emit_status(replicas.LocalReplica().start())
+
+
+@replica.command("stop")
+@handle_errors
+def replica_stop() -> None:
+    """Stop the replica (fast shutdown); its files are kept for the next start."""
+    _emit_status(replicas.LocalReplica().stop())
+
+
+@replica.command("status")
+@handle_errors
+def replica_status() -> None:
+    """Show whether the replica runs, its URL, and its replay lag behind the primary (bytes, seconds)."""
+    _emit_status(replicas.LocalReplica().status())
