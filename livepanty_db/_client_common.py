@@ -118,3 +118,145 @@ def _transaction_statement(isolation: str | None, read_only: bool) -> pgsql.SQL 
     if read_only:
         modes.append("READ ONLY")
     return pgsql.SQL("SET TRANSACTION " + ", ".join(modes)) if modes else None
+
+
+# --- read routing to replicas -----------------------------------------------------------------------------
+
+#: The client methods that only read, which a client with ``replica=...`` sends to a replica (when one is
+#: within the maximum lag) instead of the primary. Only calls made on the client itself are routed: calls on a
+#: transaction (``transaction()``, ``session()``, ``acting_as()``) run on that transaction's connection. Every
+#: function behind these calls is STABLE (tests/py/test_replica.py checks it), so it runs on a hot standby.
+READ_ONLY_CALLS = frozenset(
+    {
+        "balance_at",
+        "detector_precision",
+        "earnings_summary",
+        "get_fraud_limits",
+        "get_kyc_status",
+        "get_payment",
+        "get_preferences",
+        "get_spending_limits",
+        "get_stream",
+        "get_user",
+        "get_wallet",
+        "ledger_stats",
+        "ledger_totals",
+        "list_appeals",
+        "list_bundles",
+        "list_erasures",
+        "list_live_streams",
+        "list_menu",
+        "list_payments",
+        "list_payouts",
+        "list_pending_kyc",
+        "list_performer_streams",
+        "list_sessions",
+        "list_settings",
+        "list_tips",
+        "list_users",
+        "my_case_decisions",
+        "my_sanctions",
+        "performer_top_tippers",
+        "public_profile",
+        "review_queue",
+        "stream_events",
+        "stream_goals",
+        "stream_shows",
+        "stream_stats",
+        "stream_summary",
+        "stream_top_tippers",
+        "user_summary",
+        "verify_ledger",
+        "wallet_history",
+    }
+)
+#: The statements of :data:`READ_ONLY_CALLS` (a call is recognised by its statement).
+READ_ONLY_STATEMENTS = frozenset(getattr(sql, name.upper()) for name in READ_ONLY_CALLS)
+#: The parameters that name the user a call is about, for "read your writes".
+USER_PARAMS = ("user_id", "performer_id", "viewer_id")
+#: Default maximum replay lag (seconds) of a replica that may serve reads.
+DEFAULT_MAX_REPLICA_LAG = 1.0
+#: How long a replica's measured lag is trusted before it is measured again (seconds).
+REPLICA_CHECK_INTERVAL = 1.0
+#: Connect timeout for replicas (seconds; libpq's minimum is 2), and how long a replica that could not be
+#: reached is left alone before it is tried again.
+REPLICA_CONNECT_TIMEOUT = 2.0
+REPLICA_RETRY_AFTER = 5.0
+#: The primary's WAL write position, as text (also the commit position of a write just committed).
+PRIMARY_LSN = "SELECT pg_current_wal_lsn()::text"
+#: A replica's recovery state, replay position, last replayed commit time and clock, in one round trip.
+REPLICA_POSITION = (
+    "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, pg_last_xact_replay_timestamp(), "
+    "clock_timestamp()"
+)
+
+
+def _is_read_only(query: Any) -> bool:
+    return isinstance(query, str) and query in READ_ONLY_STATEMENTS
+
+
+def _users_in(params: Mapping[str, Any] | None) -> set[str]:
+    """The users a call's parameters name (as text), for read-your-writes bookkeeping."""
+    if not params:
+        return set()
+    return {str(params[key]) for key in USER_PARAMS if params.get(key) is not None}
+
+
+def _lsn(text: str | None) -> int | None:
+    if text is None:
+        return None
+    high, _, low = text.partition("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _replica_sources(replica: Any) -> list[Any]:
+    """``replica=`` as a list: None, one DSN or pool, or a sequence of them."""
+    if replica is None:
+        return []
+    if isinstance(replica, (str, bytes)) or not isinstance(replica, (list, tuple)):
+        return [replica]
+    return list(replica)
+
+
+@dataclasses.dataclass
+class ReplicaState:
+    """What a client knows about one replica: its pool, last measured lag, and whether it is down."""
+
+    pool: Any
+    own_pool: bool
+    opened: bool = False
+    #: When (time.monotonic) the lag was last measured, and what it was (None: not a replica / unknown).
+    checked_at: float = float("-inf")
+    lag_seconds: float | None = None
+    lag_bytes: int | None = None
+    replay_lsn: int | None = None
+    #: Until when (time.monotonic) the replica is skipped because it could not be reached.
+    down_until: float = float("-inf")
+    #: How many routed reads it served (for operators and tests).
+    served: int = 0
+    lock: Any = None
+
+    def record(self, primary_lsn: int, row: Any, now: float) -> None:
+        """Store a measurement: the primary's position and the replica's :data:`REPLICA_POSITION` row."""
+        in_recovery, replay, replay_time, clock = row
+        self.checked_at = now
+        self.replay_lsn = _lsn(replay)
+        if not in_recovery or self.replay_lsn is None:
+            self.lag_seconds = self.lag_bytes = None  # promoted or not a replica: never routed to
+            return
+        self.lag_bytes = max(0, primary_lsn - self.replay_lsn)
+        if self.lag_bytes == 0:
+            self.lag_seconds = 0.0
+        elif replay_time is None:
+            self.lag_seconds = float("inf")
+        else:
+            self.lag_seconds = max(0.0, (clock - replay_time).total_seconds())
+
+    def mark_down(self, now: float, retry_after: float) -> None:
+        self.checked_at = now
+        self.down_until = now + retry_after
+        self.lag_seconds = self.lag_bytes = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -24,19 +25,31 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from livepanty_db import events, sql
 from livepanty_db._client_common import (
     DEFAULT_LEASE,
+    DEFAULT_MAX_REPLICA_LAG,
     MAX_POOL_SIZE,
     POOL_TIMEOUT,
+    PRIMARY_LSN,
+    REPLICA_CHECK_INTERVAL,
+    REPLICA_CONNECT_TIMEOUT,
+    REPLICA_POSITION,
+    REPLICA_RETRY_AFTER,
     Id,
     IpAddress,
+    ReplicaState,
     T,
     _connect_kwargs,
     _erasure_entry,
+    _is_read_only,
     _jsonb,
     _login_outcome,
+    _lsn,
     _password_change_outcome,
     _refuse_aborted,
+    _replica_sources,
     _role_statement,
+    _seconds,
     _transaction_statement,
+    _users_in,
 )
 from livepanty_db.errors import LivepantyError, connection_failed, translate
 from livepanty_db.models import (
@@ -1465,6 +1478,11 @@ class AsyncClient(_AsyncApi):
         role: str | None = None,
         connect_kwargs: Mapping[str, Any] | None = None,
         pool_size: int = MAX_POOL_SIZE,
+        replica: str | AsyncConnectionPool | Sequence[str | AsyncConnectionPool] | None = None,
+        max_replica_lag: float | timedelta = DEFAULT_MAX_REPLICA_LAG,
+        read_your_writes: bool = True,
+        replica_check_interval: float = REPLICA_CHECK_INTERVAL,
+        replica_connect_timeout: float = REPLICA_CONNECT_TIMEOUT,
     ) -> None:
         self._connect_kwargs = _connect_kwargs(connect_kwargs)
         if isinstance(source, AsyncConnectionPool):
@@ -1493,6 +1511,39 @@ class AsyncClient(_AsyncApi):
         self.role = role
         self._opened = not self._own_pool
         self._lock = asyncio.Lock()
+        # Read routing (see _client_common.READ_ONLY_CALLS and docs/api.md "Replicas").
+        self.max_replica_lag = _seconds(max_replica_lag)
+        self.read_your_writes = read_your_writes
+        self._check_interval = float(replica_check_interval)
+        self._replica_timeout = max(2.0, float(replica_connect_timeout))
+        replica_kwargs = {**self._connect_kwargs, "connect_timeout": int(self._replica_timeout)}
+        self._replica_kwargs = replica_kwargs
+        self.replicas: list[ReplicaState] = []
+        for item in _replica_sources(replica):
+            if isinstance(item, AsyncConnectionPool):
+                state = ReplicaState(item, own_pool=False, opened=True)
+            elif isinstance(item, str):
+                pool = AsyncConnectionPool(
+                    item,
+                    kwargs=replica_kwargs,
+                    min_size=0,
+                    max_size=pool_size,
+                    check=AsyncConnectionPool.check_connection,
+                    timeout=self._replica_timeout,
+                    open=False,
+                    name="livepanty-db-replica",
+                )
+                state = ReplicaState(pool, own_pool=True)
+            else:
+                raise TypeError(
+                    f"replica must be a DSN, a psycopg_pool.AsyncConnectionPool or a list of them, "
+                    f"not {type(item).__name__}"
+                )
+            state.lock = asyncio.Lock()
+            self.replicas.append(state)
+        #: Read your writes: user (text) -> the primary's WAL position right after that user's last write.
+        self._writes: dict[str, int] = {}
+        self._next_replica = 0
 
     # --- connections ----------------------------------------------------------------------------------------
 
@@ -1531,9 +1582,111 @@ class AsyncClient(_AsyncApi):
             await context.__aexit__(None, None, None)
 
     async def close(self) -> None:
-        """Close the client's own pool (built from a DSN); a pool given to the client stays open."""
+        """Close the client's own pools (built from DSNs); pools given to the client stay open."""
         if self._own_pool:
             await self._pool.close()
+        for replica in self.replicas:
+            if replica.own_pool and replica.opened:
+                await replica.pool.close()
+
+    # --- read routing ---------------------------------------------------------------------------------------
+
+    async def _primary_lsn(self, conn: psycopg.AsyncConnection[Any]) -> int:
+        cur = await conn.execute(PRIMARY_LSN)
+        row = await cur.fetchone()
+        return _lsn(row[0]) if row else 0  # type: ignore[return-value]
+
+    async def _check_replica(self, replica: ReplicaState) -> None:
+        """Measure a replica's lag (one round trip on the primary, one on the replica) or mark it down.
+
+        A replica that was down is probed with a direct connection (fails at once when nothing listens, at
+        worst after the connect timeout), not through its pool, whose callers would wait the pool timeout.
+        """
+        async with replica.lock:
+            now = time.monotonic()
+            if now - replica.checked_at < self._check_interval:
+                return  # another caller measured it meanwhile
+            async with self._connection() as conn:
+                primary_lsn = await self._primary_lsn(conn)
+            try:
+                if replica.down_until > float("-inf") or not replica.opened:
+                    direct = await psycopg.AsyncConnection.connect(
+                        replica.pool.conninfo, **self._replica_kwargs
+                    )
+                    async with direct:
+                        row = await (await direct.execute(REPLICA_POSITION)).fetchone()
+                    if not replica.opened:
+                        await replica.pool.open(wait=False)
+                        replica.opened = True
+                    replica.down_until = float("-inf")
+                else:
+                    async with replica.pool.connection() as rconn:
+                        row = await (await rconn.execute(REPLICA_POSITION)).fetchone()
+            except (psycopg.Error, PoolTimeout):
+                replica.mark_down(time.monotonic(), REPLICA_RETRY_AFTER)
+                return
+            replica.record(primary_lsn, row, time.monotonic())
+            if self._writes:
+                caught_up = min((r.replay_lsn or 0) for r in self.replicas)
+                self._writes = {user: lsn for user, lsn in self._writes.items() if lsn > caught_up}
+
+    async def _pick_replica(self, users: set[str]) -> ReplicaState | None:
+        """A replica to read from (within the maximum lag, up, past the users' last writes), or None."""
+        pending = 0
+        if self.read_your_writes:
+            pending = max((self._writes.get(user, 0) for user in users), default=0)
+        count = len(self.replicas)
+        start = self._next_replica
+        self._next_replica = (start + 1) % count
+        for offset in range(count):
+            replica = self.replicas[(start + offset) % count]
+            now = time.monotonic()
+            if replica.down_until > now:
+                continue
+            if now - replica.checked_at >= self._check_interval:
+                await self._check_replica(replica)
+            if replica.lag_seconds is None or replica.lag_seconds > self.max_replica_lag:
+                continue
+            if pending and (replica.replay_lsn or 0) < pending:
+                continue
+            return replica
+        return None
+
+    @contextlib.asynccontextmanager
+    async def _replica_connection(
+        self, replica: ReplicaState | None
+    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A connection of ``replica``'s pool, or of the primary's when there is none or it cannot be had (the
+        replica is then marked down and left alone for REPLICA_RETRY_AFTER seconds)."""
+        context = None
+        conn = None
+        if replica is not None:
+            try:
+                context = replica.pool.connection()
+                conn = await context.__aenter__()
+            except (psycopg.Error, PoolTimeout):
+                replica.mark_down(time.monotonic(), REPLICA_RETRY_AFTER)
+                context = None
+        if replica is None or context is None or conn is None:
+            async with self._connection() as primary:
+                yield primary
+            return
+        replica.served += 1
+        try:
+            yield conn
+        except BaseException as exc:
+            if not await context.__aexit__(type(exc), exc, exc.__traceback__):
+                raise
+        else:
+            await context.__aexit__(None, None, None)
+
+    async def _record_write(self, conn: psycopg.AsyncConnection[Any], users: set[str]) -> None:
+        """After a committed write about ``users``: remember the primary's WAL position for their reads."""
+        if not users or not self.replicas or not self.read_your_writes:
+            return
+        lsn = await self._primary_lsn(conn)
+        for user in users:
+            self._writes[user] = max(lsn, self._writes.get(user, 0))
 
     async def __aenter__(self) -> Self:
         return self
@@ -1545,7 +1698,7 @@ class AsyncClient(_AsyncApi):
 
     @contextlib.asynccontextmanager
     async def transaction(
-        self, *, isolation: str | None = None, read_only: bool = False
+        self, *, isolation: str | None = None, read_only: bool = False, on_replica: bool = False
     ) -> AsyncIterator[AsyncTransaction]:
         """A transaction with nobody acting (``SET LOCAL ROLE`` first when the client has a ``role``).
 
@@ -1554,10 +1707,22 @@ class AsyncClient(_AsyncApi):
         "repeatable read" snapshot). Commits when the block ends, rolls back when it raises; but an in-band
         refusal (a failed login or password check) is committed before it propagates, so its failure counter
         and audit record persist. :meth:`Transaction.savepoint` lets a block catch a refusal and go on.
+        ``on_replica`` (with ``read_only=True`` only): run on a replica within the maximum lag when the client
+        has one, else on the primary; transactions otherwise always run on the primary.
         """
+        if on_replica and not read_only:
+            raise ValueError("on_replica=True needs read_only=True: a replica cannot write")
+        replica = await self._pick_replica(set()) if on_replica and self.replicas else None
+        async with self._transaction(isolation, read_only, replica, set()) as tx:
+            yield tx
+
+    @contextlib.asynccontextmanager
+    async def _transaction(
+        self, isolation: str | None, read_only: bool, replica: ReplicaState | None, writers: set[str]
+    ) -> AsyncIterator[AsyncTransaction]:
         refusal: LivepantyError | None = None
         mode = _transaction_statement(isolation, read_only)
-        async with self._connection() as conn:
+        async with self._replica_connection(replica) as conn:
             tx = AsyncTransaction(conn)
             try:
                 async with conn.transaction():
@@ -1573,6 +1738,9 @@ class AsyncClient(_AsyncApi):
                         refusal = exc
                     else:
                         _refuse_aborted(conn)
+                if not read_only and self.replicas:
+                    users = writers | ({str(tx.acting_user_id)} if tx.acting_user_id else set())
+                    await self._record_write(conn, users)
             except psycopg.Error as exc:
                 raise translate(exc) from exc
             finally:
@@ -1621,5 +1789,10 @@ class AsyncClient(_AsyncApi):
     async def _fetch(
         self, query: Any, params: Mapping[str, Any] | None, row_factory: RowFactory[T]
     ) -> list[T]:
-        async with self.transaction() as tx:
+        users = _users_in(params)
+        if self.replicas and _is_read_only(query):
+            replica = await self._pick_replica(users)
+            async with self._transaction(None, True, replica, set()) as tx:
+                return await tx._fetch(query, params, row_factory)
+        async with self._transaction(None, False, None, users) as tx:
             return await tx._fetch(query, params, row_factory)

@@ -1,14 +1,14 @@
 """A streaming replica of the embedded cluster on loopback, and the replay-lag measurement the client uses.
 
-* ``LocalReplica(cluster)`` keeps its state in ``LIVEPANTY_HOME/replica.json`` (its port) and its files in the
-  ``replica/`` directory of the primary's cluster directory (``replica/data``, ``replica/server.log``, the Unix
-  socket). ``start()`` starts the primary if needed, makes the replica with ``pg_basebackup -R -X stream`` the
-  first time (``standby.signal`` and ``primary_conninfo`` pointing at ``127.0.0.1:<primary port>``), and starts
-  it as the server OS user on its own free port, listening on 127.0.0.1 only. ``stop()`` stops it (fast);
-  ``destroy()`` deletes its files. The primary's ``pg_hba.conf`` gets one line allowing replication
-  connections from 127.0.0.1 (``trust``, like the rest of this development cluster), added and reloaded once.
-* ``measure_lag(primary, replica)`` works with any pair of connections (a DBA's own servers too): replay lag in
-  bytes (the primary's ``pg_current_wal_lsn()`` minus the replica's ``pg_last_wal_replay_lsn()``) and in
+* ``LocalReplica(cluster)`` keeps its state in ``LIVEPANTY_HOME/replica.json`` (its port) and its files in
+  the ``replica/`` directory of the primary's cluster directory (``replica/data``, ``replica/server.log``,
+  the Unix socket). ``start()`` starts the primary if needed, makes the replica with ``pg_basebackup -R -X
+  stream`` the first time (``standby.signal`` and ``primary_conninfo`` pointing at ``127.0.0.1:<primary
+  port>``), and starts it as the server OS user on its own free port, listening on 127.0.0.1 only.
+  ``stop()`` stops it (fast); ``destroy()`` deletes its files. The primary's ``pg_hba.conf`` gets one line
+  allowing replication connections from 127.0.0.1 (``trust``, like the rest of this development cluster), added and reloaded once.
+* ``measure_lag(primary, replica)`` works with any pair of connections (a DBA's own servers too): replay lag
+  in bytes (the primary's ``pg_current_wal_lsn()`` minus the replica's ``pg_last_wal_replay_lsn()``) and in
   seconds (0 when the replica has replayed everything the primary has written, else the time since the last
   transaction the replica replayed, ``pg_last_xact_replay_timestamp()``: an upper bound of the real lag, so a
   decision "lag within the maximum" is never too optimistic; it assumes the two servers' clocks agree).
@@ -70,8 +70,7 @@ class Lag:
 
 
 def replica_position(replica: psycopg.Connection[Any]) -> tuple[bool, int | None, Any, Any]:
-    row = replica.execute(REPLICA_POSITION).fetchone()
-    assert row is not None
+    row = replica.execute(REPLICA_POSITION).fetchone() or (False, None, None, None)
     return bool(row[0]), lsn_to_int(row[1]), row[2], row[3]
 
 
@@ -97,9 +96,7 @@ def measure_lag(primary: psycopg.Connection[Any], replica: psycopg.Connection[An
     The primary is read first, so a replica that catches up in between shows less lag, never more than real.
     """
     row = primary.execute(PRIMARY_POSITION).fetchone()
-    assert row is not None
-    primary_lsn = lsn_to_int(row[0])
-    assert primary_lsn is not None
+    primary_lsn = lsn_to_int(row[0] if row else None) or 0
     return lag_from(primary_lsn, replica_position(replica))
 
 
@@ -165,13 +162,16 @@ class LocalReplica:
     def url(self, database: str = DATABASE) -> str:
         port = self._port()
         if port is None:
-            raise LocalClusterError("the local replica has never been started: run `livepanty-db local replica start`")
+            raise LocalClusterError(
+                "the local replica has never been started: run `livepanty-db local replica start`"
+            )
         return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{database}"
 
     def _allow_replication(self) -> None:
         """Add the loopback replication line to the primary's pg_hba.conf (once) and reload the primary."""
         data_dir = self.cluster.data_dir
-        assert data_dir is not None
+        if data_dir is None:
+            raise LocalClusterError("the local cluster was never started: run `livepanty-db local start`")
         hba = data_dir / "pg_hba.conf"
         text = hba.read_text()
         if REPLICATION_HBA_LINE.split() in [line.split() for line in text.splitlines()]:
@@ -182,11 +182,11 @@ class LocalReplica:
     def start(self) -> ReplicaStatus:
         """Start the primary if needed, make the replica on first use, start it; returns its status."""
         primary = self.cluster.start()
-        assert primary.port is not None
         bindir = pg_bin()
         with self.cluster._locked():
             directory, data_dir = self.directory, self.data_dir
-            assert directory is not None and data_dir is not None
+            if primary.port is None or directory is None or data_dir is None:
+                raise LocalClusterError("the local cluster did not start: see `livepanty-db local status`")
             port = self._port()
             if port is None:
                 port = free_port()
@@ -245,7 +245,8 @@ class LocalReplica:
                         "pg_ctl start (replica)",
                     )
                 except LocalClusterError as exc:
-                    raise LocalClusterError(f"{exc}\n--- last lines of {log_file} ---\n{_tail(log_file)}") from exc
+                    tail = _tail(log_file)
+                    raise LocalClusterError(f"{exc}\n--- last lines of {log_file} ---\n{tail}") from exc
         return self.status()
 
     def stop(self) -> ReplicaStatus:
