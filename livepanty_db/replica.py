@@ -6,7 +6,8 @@
   stream`` the first time (``standby.signal`` and ``primary_conninfo`` pointing at ``127.0.0.1:<primary
   port>``), and starts it as the server OS user on its own free port, listening on 127.0.0.1 only.
   ``stop()`` stops it (fast); ``destroy()`` deletes its files. The primary's ``pg_hba.conf`` gets one line
-  allowing replication connections from 127.0.0.1 (``trust``, like the rest of this development cluster), added and reloaded once.
+  allowing replication connections from 127.0.0.1 (``trust``, like the rest of this development
+  cluster), added and reloaded once.
 * ``measure_lag(primary, replica)`` works with any pair of connections (a DBA's own servers too): replay lag
   in bytes (the primary's ``pg_current_wal_lsn()`` minus the replica's ``pg_last_wal_replay_lsn()``) and in
   seconds (0 when the replica has replayed everything the primary has written, else the time since the last
