@@ -183,7 +183,7 @@ REPLICA_CHECK_INTERVAL = 1.0
 REPLICA_CONNECT_TIMEOUT = 2.0
 REPLICA_RETRY_AFTER = 5.0
 #: The primary's WAL write position, as text (also the commit position of a write just committed).
-PRIMARY_LSN = "SELECT pg_current_wal_lsn()::text"
+PRIMARY_LSN = "SELECT pg_current_wal_insert_lsn()::text"
 #: A replica's recovery state, replay position, last replayed commit time and clock, in one round trip.
 REPLICA_POSITION = (
     "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, pg_last_xact_replay_timestamp(), "

@@ -1775,14 +1775,37 @@ class Client(_Api):
         )
 
     @contextlib.contextmanager
-    def session(self, token: str) -> Iterator[Transaction]:
+    def session(self, token: str, *, on_replica: bool = False) -> Iterator[Transaction]:
         """A transaction in which the owner of session ``token`` acts (``api.authenticate``).
 
         ``tx.authenticated`` holds the session; ``InvalidSession`` or ``AccountSanctioned`` if it may not act.
+        ``on_replica=True`` (for a block that only reads): a READ ONLY transaction on a replica within the
+        maximum lag and past the user's own last write through this client (read your writes); on the primary
+        when there is none, or when ``api.authenticate`` must write (it refreshes ``last_seen_at`` once a
+        minute, which a replica cannot do).
         """
+        if on_replica and self.replicas:
+            replica = self._pick_replica(set())
+            if replica is not None:
+                with self._transaction(None, True, replica, set()) as tx:
+                    if self._authenticated_on(replica, tx, token):
+                        yield tx
+                        return
         with self.transaction() as tx:
             tx.authenticate(token)
             yield tx
+
+    def _authenticated_on(self, replica: ReplicaState, tx: Transaction, token: str) -> bool:
+        """Authenticate on a replica's read-only transaction; False when the primary must serve the block."""
+        try:
+            with tx.savepoint():
+                tx.authenticate(token)
+        except LivepantyError as exc:
+            if exc.sqlstate == "25006":  # read_only_sql_transaction: authenticate had to write
+                return False
+            raise
+        pending = self._writes.get(str(tx.acting_user_id), 0) if self.read_your_writes else 0
+        return not (pending and (replica.replay_lsn or 0) < pending)
 
     def _fetch(
         self, query: Any, params: Mapping[str, Any] | None, row_factory: RowFactory[T]

@@ -9,10 +9,10 @@
   allowing replication connections from 127.0.0.1 (``trust``, like the rest of this development
   cluster), added and reloaded once.
 * ``measure_lag(primary, replica)`` works with any pair of connections (a DBA's own servers too): replay lag
-  in bytes (the primary's ``pg_current_wal_lsn()`` minus the replica's ``pg_last_wal_replay_lsn()``) and in
-  seconds (0 when the replica has replayed everything the primary has written, else the time since the last
-  transaction the replica replayed, ``pg_last_xact_replay_timestamp()``: an upper bound of the real lag, so a
-  decision "lag within the maximum" is never too optimistic; it assumes the two servers' clocks agree).
+  in bytes (the primary's ``pg_current_wal_insert_lsn()`` minus the replica's ``pg_last_wal_replay_lsn()``)
+  and in seconds (0 when the replica has replayed everything the primary has written, else the time since the
+  last transaction the replica replayed, ``pg_last_xact_replay_timestamp()``: an upper bound of the real lag,
+  so a decision "lag within the maximum" is never too optimistic; it assumes the two servers' clocks agree).
 """
 
 from __future__ import annotations
@@ -47,8 +47,11 @@ REPLICA_POSITION = (
     "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, pg_last_xact_replay_timestamp(), "
     "clock_timestamp()"
 )
-#: One round trip on the primary: the WAL position it has written up to.
-PRIMARY_POSITION = "SELECT pg_current_wal_lsn()::text"
+#: One round trip on the primary: the end of the WAL it has inserted. The insert position, not the write
+#: position: with synchronous_commit=off a commit is visible before its WAL is written, and it is lag all the
+#: same. (When the last record ends exactly at a page boundary the insert position is past the next page's
+#: header, so an idle replica can show a few dozen bytes of lag until the next write: conservative.)
+PRIMARY_POSITION = "SELECT pg_current_wal_insert_lsn()::text"
 
 
 def lsn_to_int(lsn: str | None) -> int | None:

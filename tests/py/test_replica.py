@@ -1,0 +1,306 @@
+"""Read routing to a real streaming replica on loopback (livepanty_db.replica, Client(replica=...)).
+
+One primary and its replica for the module: an embedded cluster of its own (made with ``Cluster`` in a
+temporary directory, migrated), with the replica made by ``LocalReplica.start()`` (pg_basebackup -R).
+Whether a read was served by the replica is proven by data: with replay paused on the replica, a row
+committed on the primary is invisible there, so a read that does not see it came from the replica and one
+that sees it from the primary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from livepanty_db import migrate, sql
+from livepanty_db._client_common import READ_ONLY_CALLS
+from livepanty_db.cli import main
+from livepanty_db.client import AsyncClient, Client
+from livepanty_db.local import Cluster, free_port
+from livepanty_db.replica import LocalReplica
+
+FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+PASSWORD = "tulip garden 9"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("runuser") is None, reason="needs the PostgreSQL server binaries and runuser"
+)
+
+
+@dataclass
+class Pair:
+    home: Path
+    primary: str
+    replica: str
+    local_replica: LocalReplica
+
+
+def wait_caught_up(pair: Pair, timeout: float = 30.0) -> None:
+    """Wait until the replica has replayed everything the primary wrote (replay must not be paused)."""
+    with psycopg.connect(pair.primary, autocommit=True) as primary:
+        target = primary.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(pair.replica, autocommit=True) as replica:
+        while True:
+            done = replica.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target]).fetchone()[0]
+            if done:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("the replica did not catch up")
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def replay_paused(pair: Pair) -> Iterator[None]:
+    with psycopg.connect(pair.replica, autocommit=True) as replica:
+        replica.execute("SELECT pg_wal_replay_pause()")
+        try:
+            yield
+        finally:
+            replica.execute("SELECT pg_wal_replay_resume()")
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[Pair]:
+    base = Path(tempfile.mkdtemp(prefix="livepanty-replica-"))
+    base.chmod(0o755)
+    cluster = Cluster(base, server_options=FAST_SETTINGS)
+    local_replica = LocalReplica(cluster)
+    try:
+        cluster.start()
+        primary = cluster.url()
+        migrate.apply(primary)
+        with psycopg.connect(primary, autocommit=True) as conn:
+            conn.execute("UPDATE lp.settings SET value = '4' WHERE key = 'auth.bcrypt_cost'")
+        local_replica.start()
+        result = Pair(base, primary, local_replica.url(), local_replica)
+        wait_caught_up(result)
+        yield result
+    finally:
+        with contextlib.suppress(Exception):
+            local_replica.stop()
+        with contextlib.suppress(Exception):
+            cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def register(client: Client, role: str = "viewer"):
+    name = "u" + uuid.uuid4().hex[:10]
+    return client.register_user(
+        email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth="1990-01-01", role=role
+    )
+
+
+def seen(client: Client, user) -> bool:
+    """Whether ``api.user_summary`` (a routed read-only call) shows the user (a superuser sees every row)."""
+    return any(row.id == user.id for row in client.user_summary())
+
+
+def test_the_replica_is_a_replica_and_status_measures_its_lag(pair):
+    status = pair.local_replica.status()
+    assert status.running
+    assert status.in_recovery
+    assert status.url == pair.replica
+    with psycopg.connect(pair.replica, autocommit=True) as conn:
+        assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0] is True
+    with replay_paused(pair):
+        with Client(pair.primary) as writer:
+            register(writer)
+        behind = pair.local_replica.status()
+        assert behind.lag_bytes > 0
+        assert behind.lag_seconds > 0
+    wait_caught_up(pair)
+    assert pair.local_replica.status().lag_bytes == 0
+
+
+def test_a_read_only_call_is_served_by_the_replica(pair):
+    with Client(pair.primary) as writer:
+        user = register(writer)
+        wait_caught_up(pair)
+        with replay_paused(pair):
+            newer = register(writer)
+            with Client(pair.primary, replica=pair.replica, max_replica_lag=3600) as client:
+                # A user the replica has not replayed yet: absent there, present on the primary.
+                assert not seen(client, newer)
+                assert seen(client, user)
+                assert client.replicas[0].served == 2
+                assert seen(writer, newer)
+                # A call that is not read-only goes to the primary (a replica would refuse it).
+                register(client)
+                assert client.replicas[0].served == 2
+
+
+def test_a_replica_that_lags_more_than_the_maximum_is_skipped(pair):
+    with Client(pair.primary) as writer, replay_paused(pair):
+        newer = register(writer)
+        time.sleep(0.3)
+        with Client(pair.primary, replica=pair.replica, max_replica_lag=0.2) as client:
+            assert seen(client, newer)  # the primary answered
+            assert client.replicas[0].served == 0
+            assert client.replicas[0].lag_bytes > 0
+            assert client.replicas[0].lag_seconds > 0.2
+    wait_caught_up(pair)
+    with Client(pair.primary, replica=pair.replica, max_replica_lag=0.2) as client:
+        assert seen(client, newer)
+        assert client.replicas[0].served == 1  # caught up: within the maximum again
+
+
+def test_a_replica_nobody_listens_on_is_skipped_without_waiting(pair):
+    nowhere = f"postgresql://postgres@127.0.0.1:{free_port()}/livepanty"
+    with Client(pair.primary) as writer:
+        user = register(writer)
+    wait_caught_up(pair)
+    with Client(pair.primary, replica=[nowhere, pair.replica], max_replica_lag=3600) as client:
+        started = time.monotonic()
+        for _ in range(4):
+            assert seen(client, user)
+        elapsed = time.monotonic() - started
+        down, up = client.replicas
+        assert down.served == 0
+        assert down.down_until > time.monotonic()  # left alone for a while, not retried on every call
+        assert up.served == 4  # every read went to the replica that is up
+        # No pool timeout (30 s) was waited: a refused connection fails at once.
+        assert elapsed < 10, elapsed
+
+
+def test_a_stopped_replica_falls_back_to_the_primary_then_is_used_again(pair):
+    with Client(pair.primary) as writer:
+        user = register(writer)
+    wait_caught_up(pair)
+    with Client(pair.primary, replica=pair.replica, max_replica_lag=3600, replica_check_interval=0) as client:
+        assert seen(client, user)
+        assert client.replicas[0].served == 1
+        pair.local_replica.stop()
+        try:
+            assert seen(client, user)  # served by the primary
+            assert client.replicas[0].served == 1
+            assert client.replicas[0].down_until > time.monotonic()
+        finally:
+            pair.local_replica.start()
+        wait_caught_up(pair)
+        client.replicas[0].down_until = float("-inf")  # skip the retry delay of the test's clock
+        client.replicas[0].checked_at = float("-inf")
+        assert seen(client, user)
+        assert client.replicas[0].served == 2
+
+
+def test_read_your_writes_sends_the_writers_reads_to_the_primary_until_replayed(pair):
+    with Client(pair.primary) as setup:
+        user = register(setup)
+        other = register(setup)
+        token = setup.login(user.username, PASSWORD).token
+        other_token = setup.login(other.username, PASSWORD).token
+    wait_caught_up(pair)
+    with Client(pair.primary, replica=pair.replica, max_replica_lag=3600) as client:
+        with client.session(token, on_replica=True) as tx:  # authenticate may refresh last_seen_at: primary
+            tx.get_preferences()
+        with client.session(token, on_replica=True) as tx:
+            assert tx.get_preferences() is not None
+        assert client.replicas[0].served >= 1
+        with replay_paused(pair):
+            with client.session(token) as tx:
+                tx.update_preferences(language="de")
+            served = client.replicas[0].served
+            with client.session(token, on_replica=True) as tx:
+                assert tx.get_preferences().language == "de"  # the primary: the replica has not replayed it
+            assert client.replicas[0].served == served + 1  # tried the replica, then went to the primary
+            with client.session(other_token, on_replica=True) as tx:  # another user: the replica serves
+                tx.get_preferences()
+            assert client.replicas[0].served == served + 2
+        wait_caught_up(pair)
+        client.replicas[0].checked_at = float("-inf")
+        with client.session(token, on_replica=True) as tx:  # replayed past the write: the replica again
+            assert tx.get_preferences().language == "de"
+            assert tx.fetch("SELECT pg_is_in_recovery()")[0][0] is True
+
+
+def test_without_read_your_writes_the_writer_reads_the_replica(pair):
+    with Client(pair.primary) as setup:
+        user = register(setup)
+        token = setup.login(user.username, PASSWORD).token
+    wait_caught_up(pair)
+    with Client(pair.primary, replica=pair.replica, max_replica_lag=3600, read_your_writes=False) as client:
+        with client.session(token, on_replica=True):
+            pass
+        with replay_paused(pair):
+            with client.session(token) as tx:
+                tx.update_preferences(language="fr")
+            with client.session(token, on_replica=True) as tx:
+                assert tx.get_preferences().language != "fr"  # stale, as asked
+                assert tx.fetch("SELECT pg_is_in_recovery()")[0][0] is True
+
+
+def test_explicit_transactions_stay_on_the_primary_unless_read_only_on_replica(pair):
+    with Client(pair.primary, replica=pair.replica, max_replica_lag=3600) as client:
+        with client.transaction() as tx:
+            assert tx.fetch("SELECT pg_is_in_recovery()")[0][0] is False
+        with client.transaction(read_only=True) as tx:
+            assert tx.fetch("SELECT pg_is_in_recovery()")[0][0] is False
+        with client.transaction(read_only=True, on_replica=True) as tx:
+            assert tx.fetch("SELECT pg_is_in_recovery()")[0][0] is True
+        with pytest.raises(ValueError, match="read_only"), client.transaction(on_replica=True):
+            pass
+
+
+def test_the_async_client_routes_too(pair):
+    async def scenario() -> tuple[bool, int]:
+        async with AsyncClient(pair.primary, replica=[pair.replica], max_replica_lag=3600) as client:
+            async with client.transaction(read_only=True, on_replica=True) as tx:
+                in_recovery = (await tx.fetch("SELECT pg_is_in_recovery()"))[0][0]
+            await client.user_summary()
+            return in_recovery, client.replicas[0].served
+
+    assert asyncio.run(scenario()) == (True, 2)
+
+
+def test_every_routed_call_is_backed_by_a_stable_function_or_a_view(pair):
+    """A call in READ_ONLY_CALLS whose function could write would fail on a replica."""
+    with psycopg.connect(pair.primary, autocommit=True) as conn:
+        for name in sorted(READ_ONLY_CALLS):
+            statement = getattr(sql, name.upper())
+            kind = conn.execute(
+                "SELECT coalesce((SELECT string_agg(DISTINCT p.provolatile::text, '') FROM pg_proc AS p"
+                "  JOIN pg_namespace AS n ON n.oid = p.pronamespace"
+                "  WHERE n.nspname = 'api' AND p.proname = %s),"
+                " (SELECT 'view' FROM pg_views WHERE schemaname = 'api' AND viewname = %s))",
+                [name, name],
+            ).fetchone()[0]
+            assert kind in ("s", "i", "view"), (name, kind, statement)
+
+
+def test_cli_replica_commands(pair, monkeypatch):
+    monkeypatch.setenv("LIVEPANTY_HOME", str(pair.home))
+    runner = CliRunner()
+    result = runner.invoke(main, ["--format", "json", "local", "replica", "status"])
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.output)
+    assert status["running"] is True
+    assert status["in_recovery"] is True
+    assert status["url"] == pair.replica
+    assert status["lag_bytes"] is not None
+    overview = json.loads(runner.invoke(main, ["--format", "json", "local", "status"]).output)
+    assert overview["replica_running"] is True
+    assert overview["replica_url"] == pair.replica
+    try:
+        result = runner.invoke(main, ["--format", "json", "local", "replica", "stop"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["running"] is False
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(pair.replica, connect_timeout=2).close()
+    finally:
+        result = runner.invoke(main, ["--format", "json", "local", "replica", "start"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["running"] is True
+    wait_caught_up(pair)
