@@ -8,6 +8,11 @@
   and the shared pgTAP helpers of ``tests/sql/helpers/*.sql`` (schema ``tests``; run in name order).
 * ``db_url`` / ``conn``: a database cloned from the template for one test (dropped afterwards) / a psycopg
   connection to it (autocommit off). ``empty_db``: a fresh empty database (from template0).
+* ``LIVEPANTY_TEST_PGBOUNCER=1``: ``db_url`` points through a pgbouncer in transaction pooling mode (started
+  for the session as the ``postgres`` OS user, one pool per test database) in front of the test server, as an
+  application behind a pooler sees it. Tests that need a feature a transaction-mode pooler does not keep
+  (LISTEN, session-level state, a server connection of their own) are marked
+  ``@pytest.mark.not_through_pgbouncer("reason")`` and skipped under it with that reason.
 * ``tests/sql/test_*.sql`` run through pytest-pgtap, each file in its own clone: every assertion is reported
   as a subtest, and a failing assertion, a plan mismatch, a missing plan or an SQL error fails the run.
 
@@ -20,7 +25,11 @@ import contextlib
 import os
 import re
 import shutil
+import signal
+import socket
+import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +39,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pytest_pgtap.pgtap import Runner
 
 from livepanty_db import migrate
@@ -39,6 +48,32 @@ from livepanty_db.local import Cluster
 #: Test-speed settings (never for durability-sensitive measurements).
 FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 TEST_DSN_ENV = "LIVEPANTY_TEST_DSN"
+PGBOUNCER_ENV = "LIVEPANTY_TEST_PGBOUNCER"
+PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+#: Server connections per test database: enough for the concurrency tests' simultaneous transactions.
+PGBOUNCER_POOL_SIZE = 40
+
+
+def through_pgbouncer() -> bool:
+    return os.environ.get(PGBOUNCER_ENV) == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "not_through_pgbouncer(reason): skipped when LIVEPANTY_TEST_PGBOUNCER=1 (needs a session-level "
+        "feature that a transaction-mode pooler does not keep)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not through_pgbouncer():
+        return
+    for item in items:
+        marker = item.get_closest_marker("not_through_pgbouncer")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else "needs a session-level feature"
+            item.add_marker(pytest.mark.skip(reason=f"not through pgbouncer (transaction mode): {reason}"))
 
 
 @dataclass(frozen=True)
@@ -148,11 +183,63 @@ def template_db(pg_server: PgServer) -> Iterator[str]:
         pg_server.drop_database(name)
 
 
+@pytest.fixture(scope="session")
+def pgbouncer_port(pg_server: PgServer) -> Iterator[int | None]:
+    """The port of a pgbouncer (transaction mode) in front of the test server, or None (see the docstring)."""
+    if not through_pgbouncer():
+        yield None
+        return
+    if not Path(PGBOUNCER).exists():
+        pytest.exit(f"{PGBOUNCER_ENV}=1 but pgbouncer is not installed (apt-get install pgbouncer)", 4)
+    target = conninfo_to_dict(pg_server.admin_dsn)
+    workdir = Path(tempfile.mkdtemp(prefix="livepanty-test-pgbouncer-"))
+    workdir.chmod(0o755)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    user = target.get("user", "postgres")
+    (workdir / "userlist.txt").write_text(f'"{user}" ""\n')
+    (workdir / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = host={target.get('host', '127.0.0.1')} port={target.get('port', 5432)}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {workdir}/userlist.txt\npool_mode = transaction\n"
+        f"default_pool_size = {PGBOUNCER_POOL_SIZE}\nmax_client_conn = 1000\n"
+        f"max_db_connections = {PGBOUNCER_POOL_SIZE}\nautodb_idle_timeout = 60\n"
+        f"logfile = {workdir}/pgbouncer.log\npidfile = {workdir}/pgbouncer.pid\n"
+    )
+    as_root = os.geteuid() == 0
+    if as_root:
+        for path in (workdir, *workdir.iterdir()):
+            shutil.chown(path, "postgres")
+    argv = [PGBOUNCER, "-d", str(workdir / "pgbouncer.ini")]
+    subprocess.run(["runuser", "-u", "postgres", "--", *argv] if as_root else argv, check=True)
+    try:
+        probe = make_conninfo(pg_server.admin_dsn, host="127.0.0.1", port=port)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                psycopg.connect(probe, connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield port
+    finally:
+        pid_file = workdir / "pgbouncer.pid"
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 @pytest.fixture
-def db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
-    """DSN of a fresh database cloned from the migrated template, dropped after the test."""
+def db_url(pg_server: PgServer, template_db: str, pgbouncer_port: int | None) -> Iterator[str]:
+    """DSN of a fresh database cloned from the migrated template, dropped after the test (through pgbouncer
+    when LIVEPANTY_TEST_PGBOUNCER=1)."""
     with pg_server.database(template=template_db) as dsn:
-        yield dsn
+        yield dsn if pgbouncer_port is None else make_conninfo(dsn, host="127.0.0.1", port=pgbouncer_port)
 
 
 @pytest.fixture

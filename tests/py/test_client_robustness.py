@@ -35,6 +35,10 @@ def register(client: Client, name: str) -> uuid.UUID:
     return user.id
 
 
+@pytest.mark.not_through_pgbouncer(
+    "kills the client's server connection by its pid while idle: behind a pooler the client's connection "
+    "is to pgbouncer, and the pid is the pooler's server connection of that transaction"
+)
 def test_a_connection_killed_while_idle_is_replaced(db_url: str) -> None:
     with Client(db_url, role="livepanty_app") as client:
         first = backend_pid(client)
@@ -44,6 +48,10 @@ def test_a_connection_killed_while_idle_is_replaced(db_url: str) -> None:
         assert backend_pid(client) != first
 
 
+@pytest.mark.not_through_pgbouncer(
+    "kills the client's server connection by its pid while idle: behind a pooler the client's connection "
+    "is to pgbouncer, and the pid is the pooler's server connection of that transaction"
+)
 def test_a_connection_killed_while_idle_is_replaced_async(db_url: str) -> None:
     async def scenario() -> None:
         async with AsyncClient(db_url, role="livepanty_app") as client:

@@ -49,6 +49,11 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+pytestmark = pytest.mark.not_through_pgbouncer(
+    "each stage is recognised by a backend's pid in pg_blocking_pids, deadlock_timeout is set per session: "
+    "behind a transaction-mode pooler a connection's pid and settings change from one transaction to the next"
+)
+
 PASSWORD = "lock protocol test 1"
 ATTEMPTS = int(os.environ.get("LIVEPANTY_LOCK_ATTEMPTS", "20"))
 #: The deterministic interleavings (flaws 2 and 3) need fewer attempts.
