@@ -53,6 +53,10 @@ lint: install-dev
 # -v lists every pgTAP assertion (a subtest). Any non-zero pytest exit fails the target, including 5 (no tests).
 test: lint
 	$(PY) -m pytest -v
+	# Second pass: the client and concurrency tests through pgbouncer in transaction pooling mode
+	# (tests/conftest.py, LIVEPANTY_TEST_PGBOUNCER; tests needing session state are skipped with their reason).
+	LIVEPANTY_TEST_PGBOUNCER=1 $(PY) -m pytest -v tests/py/test_client*.py tests/py/test_concurrency.py \
+		tests/py/test_lock_protocol.py tests/py/test_tip_many.py tests/py/test_batcher.py
 
 # Regenerate docs/cli.md from the command definitions (a test fails when it is stale).
 docs: install-dev
