@@ -5,6 +5,7 @@ mid-transaction with an opt-in retry, transaction modes and savepoints."""
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from datetime import date
 
@@ -212,3 +213,15 @@ def test_a_savepoint_lets_a_block_catch_a_refusal_and_go_on(db_url: str) -> None
     asyncio.run(scenario())
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM lp.users WHERE username = 'asyncafter'").fetchone() == (1,)
+
+
+def test_db_url_goes_through_pgbouncer_exactly_when_the_harness_is_asked_to(db_url: str) -> None:
+    """The second pass of `make test` (LIVEPANTY_TEST_PGBOUNCER=1) really runs behind a pooler: the server's
+    own port differs from the one the client connected to; without the option they are the same."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        server_port = conn.execute("SELECT inet_server_port()").fetchone()[0]
+        client_port = int(conn.info.port)
+    if os.environ.get("LIVEPANTY_TEST_PGBOUNCER") == "1":
+        assert server_port != client_port
+    else:
+        assert server_port == client_port
