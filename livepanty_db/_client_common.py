@@ -182,6 +182,9 @@ REPLICA_CHECK_INTERVAL = 1.0
 #: reached is left alone before it is tried again.
 REPLICA_CONNECT_TIMEOUT = 2.0
 REPLICA_RETRY_AFTER = 5.0
+#: Read your writes remembers at most this many users; past it, the client forgets them all and holds back
+#: every user's reads from replicas until one has replayed past the newest forgotten write (bounded memory).
+MAX_TRACKED_WRITERS = 10000
 #: The primary's WAL write position, as text (also the commit position of a write just committed).
 PRIMARY_LSN = "SELECT pg_current_wal_insert_lsn()::text"
 #: A replica's recovery state, replay position, last replayed commit time and clock, in one round trip.

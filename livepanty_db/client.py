@@ -52,6 +52,12 @@ Design
 * Failures that may pass (deadlock, serialization failure, lock or statement timeout, server restart, lost
   connection) raise ``TransientError`` (``ConnectionFailed`` for connections), never a refusal class, with
   ``sqlstate`` set; :mod:`livepanty_db.retry` retries them on request (safe for money calls: idempotency).
+* ``replica=`` (a DSN, a pool, or a list of them) routes the read-only calls listed in
+  ``_client_common.READ_ONLY_CALLS``, made on the client itself, to a replica whose replay lag is within
+  ``max_replica_lag`` (else, or when it is down, to the primary); ``read_your_writes`` (default on) keeps a
+  user's reads on the primary until a replica has replayed past that user's last write through this client.
+  Explicit transactions stay on the primary unless ``transaction(read_only=True, on_replica=True)`` or
+  ``session(token, on_replica=True)``. See docs/operations.md, "Replicas, read routing and failover".
 """
 
 

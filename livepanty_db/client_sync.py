@@ -25,6 +25,7 @@ from livepanty_db._client_common import (
     DEFAULT_LEASE,
     DEFAULT_MAX_REPLICA_LAG,
     MAX_POOL_SIZE,
+    MAX_TRACKED_WRITERS,
     POOL_TIMEOUT,
     PRIMARY_LSN,
     REPLICA_CHECK_INTERVAL,
@@ -1541,6 +1542,8 @@ class Client(_Api):
             self.replicas.append(state)
         #: Read your writes: user (text) -> the primary's WAL position right after that user's last write.
         self._writes: dict[str, int] = {}
+        #: After forgetting the tracked users (MAX_TRACKED_WRITERS): the newest write forgotten.
+        self._writes_floor = 0
         self._next_replica = 0
 
     # --- connections ----------------------------------------------------------------------------------------
@@ -1624,15 +1627,17 @@ class Client(_Api):
                 replica.mark_down(time.monotonic(), REPLICA_RETRY_AFTER)
                 return
             replica.record(primary_lsn, row, time.monotonic())
-            if self._writes:
+            if self._writes or self._writes_floor:
                 caught_up = min((r.replay_lsn or 0) for r in self.replicas)
                 self._writes = {user: lsn for user, lsn in self._writes.items() if lsn > caught_up}
+                if self._writes_floor <= caught_up:
+                    self._writes_floor = 0
 
     def _pick_replica(self, users: set[str]) -> ReplicaState | None:
         """A replica to read from (within the maximum lag, up, past the users' last writes), or None."""
         pending = 0
-        if self.read_your_writes:
-            pending = max((self._writes.get(user, 0) for user in users), default=0)
+        if self.read_your_writes and users:
+            pending = max(self._writes_floor, *(self._writes.get(user, 0) for user in users))
         count = len(self.replicas)
         start = self._next_replica
         self._next_replica = (start + 1) % count
@@ -1685,6 +1690,9 @@ class Client(_Api):
         lsn = self._primary_lsn(conn)
         for user in users:
             self._writes[user] = max(lsn, self._writes.get(user, 0))
+        if len(self._writes) > MAX_TRACKED_WRITERS:
+            self._writes_floor = max(self._writes_floor, *self._writes.values())
+            self._writes.clear()
 
     def __enter__(self) -> Self:
         return self
@@ -1804,7 +1812,9 @@ class Client(_Api):
             if exc.sqlstate == "25006":  # read_only_sql_transaction: authenticate had to write
                 return False
             raise
-        pending = self._writes.get(str(tx.acting_user_id), 0) if self.read_your_writes else 0
+        pending = 0
+        if self.read_your_writes:
+            pending = max(self._writes_floor, self._writes.get(str(tx.acting_user_id), 0))
         return not (pending and (replica.replay_lsn or 0) < pending)
 
     def _fetch(

@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from livepanty_db import migrate, sql
+from livepanty_db import client_sync, migrate, sql
 from livepanty_db._client_common import READ_ONLY_CALLS
 from livepanty_db.cli import main
 from livepanty_db.client import AsyncClient, Client
@@ -307,3 +307,25 @@ def test_cli_replica_commands(pair, monkeypatch):
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["running"] is True
     wait_caught_up(pair)
+
+
+def test_read_your_writes_memory_is_bounded_and_stays_safe_past_the_bound(pair, monkeypatch):
+    monkeypatch.setattr(client_sync, "MAX_TRACKED_WRITERS", 1)
+    with Client(pair.primary) as setup:
+        first, second, bystander = register(setup), register(setup), register(setup)
+        tokens = [setup.login(user.username, PASSWORD).token for user in (first, second)]
+    wait_caught_up(pair)
+    with Client(pair.primary, replica=pair.replica, max_replica_lag=3600) as client, replay_paused(pair):
+        client.public_profile(bystander.id)
+        assert client.replicas[0].served == 1  # nobody wrote: the replica
+        with client.session(tokens[0]) as tx:
+            tx.update_preferences(theme="dark")
+        client.public_profile(bystander.id)
+        assert client.replicas[0].served == 2  # one writer tracked, and it is not the bystander
+        with client.session(tokens[1]) as tx:
+            tx.update_preferences(theme="dark")
+        # Two writers > 1: forgotten, so no user's reads may go to a replica that lacks the newest write.
+        client.public_profile(bystander.id)
+        assert client.replicas[0].served == 2
+        client.list_erasures()  # a read about no user is not held back
+        assert client.replicas[0].served == 3
