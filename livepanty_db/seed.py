@@ -28,6 +28,9 @@ Not generated (the API would have made them, none is read by a money check): aud
 registrations, approvals and streams, stream events (``api.purge_stream_events`` removes them after their
 retention anyway) and viewing sessions (a tip does not need one).
 
+Locks: ``lp.users`` (no registration meanwhile), the system wallets' shards (no posting), and ``lp.tips`` and
+``lp.ledger`` exclusively (their secondary indexes are dropped and rebuilt in the transaction), until commit.
+
 Written set-based (temporary tables, ``INSERT ... SELECT``), through the parent tables only (a partitioned
 ``lp.ledger`` takes the rows as they are), so that the result passes ``api.verify_ledger`` exactly as if every
 tip had gone through ``api.tip``. Reproducible: with the same ``seed`` and ``until`` every row is the same,

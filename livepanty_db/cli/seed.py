@@ -46,7 +46,9 @@ def command(
 
     Tips follow Zipf laws (a few performers get most of them, a few viewers spend most tokens); every tip and
     purchase has the ledger transaction api.tip / api.complete_payment would have written, so `livepanty-db
-    verify` finds no violation. For development and benchmarks, never on a production database.
+    verify` finds no violation. For development and benchmarks, never on a production database: it holds
+    lp.users (no registration), lp.tips and lp.ledger (whose secondary indexes it rebuilds) locked until it
+    commits, minutes at millions of tips.
     """
     password = seeding.DEFAULT_PASSWORD
     if password_stdin:
