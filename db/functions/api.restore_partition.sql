@@ -28,7 +28,7 @@ BEGIN
         END IF;
         EXECUTE format('INSERT INTO %s SELECT (json_populate_record(NULL::%s, r::json)).* FROM unnest($1) WITH ORDINALITY AS u (r, n) ORDER BY n',
                        v_table::regclass, v_parent) USING p_rows;
-        EXECUTE format('SELECT count(*) FROM %s', v_table::regclass) INTO v_count;
+        GET DIAGNOSTICS v_count = ROW_COUNT;
         RETURN v_count;
     END IF;
     -- Finish: the restored rows must be exactly the archived ones (count and content digest), then attach.
@@ -54,6 +54,6 @@ BEGIN
     RETURN v_now.row_count;
 END
 $$;
-COMMENT ON FUNCTION api.restore_partition(uuid, text[]) IS 'Back office (livepanty_service), livepanty-db archive restore, in one transaction: each call with p_rows (row_to_json texts from the archive file, in file order) adds them to a standalone copy of the archived partition and returns the rows it holds; the final call without p_rows checks that the copy holds exactly the archived rows (count and content digest: LP195 otherwise, and the transaction leaves nothing), attaches and secures it, marks the archive restored and audits it (partitions.restore). LP196 when the archive does not exist or is restored already.';
+COMMENT ON FUNCTION api.restore_partition(uuid, text[]) IS 'Back office (livepanty_service), livepanty-db archive restore, in one transaction: each call with p_rows (row_to_json texts from the archive file, in file order) adds them to a standalone copy of the archived partition and returns how many it added; the final call without p_rows checks that the copy holds exactly the archived rows (count and content digest: LP195 otherwise, and the transaction leaves nothing), attaches and secures it, marks the archive restored and audits it (partitions.restore). LP196 when the archive does not exist or is restored already.';
 REVOKE ALL ON FUNCTION api.restore_partition(uuid, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.restore_partition(uuid, text[]) TO livepanty_service;
