@@ -329,3 +329,30 @@ def test_read_your_writes_memory_is_bounded_and_stays_safe_past_the_bound(pair, 
         assert client.replicas[0].served == 2
         client.list_erasures()  # a read about no user is not held back
         assert client.replicas[0].served == 3
+
+
+def test_status_before_any_start_and_destroy_stops_and_deletes_the_replica():
+    base = Path(tempfile.mkdtemp(prefix="livepanty-replica-destroy-"))
+    base.chmod(0o755)
+    cluster = Cluster(base, server_options=FAST_SETTINGS)
+    replica = LocalReplica(cluster)
+    try:
+        never = replica.status()
+        assert not never.running
+        assert never.url is None
+        started = replica.start()
+        assert started.running
+        with psycopg.connect(started.url, autocommit=True) as conn:
+            assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0] is True
+        replica_dir = replica.directory
+        cluster.destroy()
+        assert not replica_dir.exists()
+        assert not (base / "replica.json").exists()
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(started.url, connect_timeout=2).close()
+    finally:
+        with contextlib.suppress(Exception):
+            replica.stop()
+        with contextlib.suppress(Exception):
+            cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
