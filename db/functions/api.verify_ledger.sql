@@ -28,16 +28,20 @@ BEGIN
 
     -- (a) Every ledger transaction sums to zero. With a wallet range, the transactions that touch a wallet of
     -- the range are summed over all their entries and reported by the chunk holding their smallest wallet
-    -- id, so chunks that cover every wallet report each transaction exactly once.
+    -- id, so chunks that cover every wallet report each transaction exactly once. Every entry of a ledger
+    -- transaction carries its time (one lp.post, one database transaction: now()), so each transaction is
+    -- looked up in its month's partition only (pruned at run time), not probed in every partition; an entry
+    -- with another time would make its transaction's parts unbalanced, and be reported.
     IF v_ranged THEN
         RETURN QUERY
         SELECT 'transaction_unbalanced'::text, t.first_wallet, NULL::smallint, r.tx,
                format('entries sum to %s over %s entries', t.total, t.entries)
-          FROM (SELECT DISTINCT x.transaction_id AS tx FROM lp.ledger AS x
+          FROM (SELECT DISTINCT x.transaction_id AS tx, x.created_at AS at FROM lp.ledger AS x
                  WHERE x.wallet_id BETWEEN v_from AND v_to AND x.created_at >= v_since) AS r
          CROSS JOIN LATERAL (SELECT sum(l.amount) AS total, count(*) AS entries,
                                     (array_agg(l.wallet_id ORDER BY l.wallet_id))[1] AS first_wallet
-                               FROM lp.ledger AS l WHERE l.transaction_id = r.tx AND l.created_at >= v_since) AS t
+                               FROM lp.ledger AS l
+                              WHERE l.transaction_id = r.tx AND l.created_at = r.at) AS t
          WHERE t.total <> 0 AND t.first_wallet BETWEEN v_from AND v_to;
     ELSE
         RETURN QUERY
@@ -153,7 +157,8 @@ BEGIN
               FROM lp.tips AS tp
               JOIN lp.wallets AS sw ON sw.user_id = tp.sender_id
               JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
-              LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.transaction_id
+              -- the tip and its ledger transaction are written together: one time, one partition
+              LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.transaction_id AND l.created_at = tp.created_at
              WHERE sw.id BETWEEN v_from AND v_to AND tp.created_at >= v_since
              GROUP BY tp.id, sw.id, rw.id) AS t
      WHERE t.entries = 0 OR t.sender_amount <> -t.amount OR t.credits <> t.amount OR t.bad_refs <> 0
@@ -200,7 +205,7 @@ BEGIN
               FROM lp.hold_captures AS hc
               JOIN lp.holds AS h ON h.id = hc.hold_id
               JOIN lp.wallets AS pw ON pw.user_id = h.payee_id
-              LEFT JOIN lp.ledger AS l ON l.transaction_id = hc.transaction_id
+              LEFT JOIN lp.ledger AS l ON l.transaction_id = hc.transaction_id AND l.created_at = hc.created_at
              WHERE h.wallet_id BETWEEN v_from AND v_to AND hc.created_at >= v_since
              GROUP BY hc.id, h.wallet_id, pw.id) AS c
      WHERE c.entries = 0 OR c.holder_amount <> -c.amount OR c.payee_amount <> c.amount - c.fee

@@ -81,13 +81,26 @@ def _make_history(dsn: str) -> None:
                 [ids[recipient], 10 + i, f"tip-{i}"],
             )
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for table, column in (("lp.ledger", "created_at"), ("lp.audit_logs", "occurred_at")):
-            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-            conn.execute(
-                f"UPDATE {table} SET {column} = date_trunc('month', now(), 'UTC') - interval '4 months'"
-                f" + (id - 1) * (interval '140 days' / (SELECT max(id) FROM {table}))"
-            )
-            conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+        spread = (
+            "date_trunc('month', now(), 'UTC') - interval '4 months'"
+            " + ({n} - 1) * (interval '140 days' / {max})"
+        )
+        # Every entry of a ledger transaction keeps one time (one lp.post, one database transaction): the
+        # transaction's time follows its first entry's id. Audit rows each their own.
+        conn.execute("ALTER TABLE lp.ledger DISABLE TRIGGER USER")
+        conn.execute(
+            "UPDATE lp.ledger AS l SET created_at = "
+            + spread.format(n="t.first_id", max="(SELECT max(id) FROM lp.ledger)")
+            + " FROM (SELECT transaction_id, min(id) AS first_id FROM lp.ledger GROUP BY transaction_id) AS t"
+            " WHERE t.transaction_id = l.transaction_id"
+        )
+        conn.execute("ALTER TABLE lp.ledger ENABLE TRIGGER USER")
+        conn.execute("ALTER TABLE lp.audit_logs DISABLE TRIGGER USER")
+        conn.execute(
+            "UPDATE lp.audit_logs SET occurred_at = "
+            + spread.format(n="id", max="(SELECT max(id) FROM lp.audit_logs)")
+        )
+        conn.execute("ALTER TABLE lp.audit_logs ENABLE TRIGGER USER")
         # A tip row is written in its ledger transaction: same start time.
         conn.execute("ALTER TABLE lp.tips DISABLE TRIGGER USER")
         conn.execute(
@@ -522,9 +535,19 @@ def test_archive_that_cuts_a_chain_is_refused(history: str, tmp_path: Path) -> N
         ).fetchone()[0]
         for partition in ["lp.ledger", *(p for p in _partitions(history) if ".ledger_" in p)]:
             conn.execute(f"ALTER TABLE {partition} DISABLE TRIGGER USER")
+        # The whole ledger transaction (and its tip) moves: its entries share one time.
         conn.execute(
-            "UPDATE lp.ledger SET created_at = %s - interval '1 second' WHERE id = %s", [boundary, target]
+            "UPDATE lp.ledger SET created_at = %s - interval '1 second'"
+            " WHERE transaction_id = (SELECT transaction_id FROM lp.ledger WHERE id = %s)",
+            [boundary, target],
         )
+        conn.execute("ALTER TABLE lp.tips DISABLE TRIGGER USER")
+        conn.execute(
+            "UPDATE lp.tips SET created_at = %s - interval '1 second'"
+            " WHERE transaction_id = (SELECT transaction_id FROM lp.ledger WHERE id = %s)",
+            [boundary, target],
+        )
+        conn.execute("ALTER TABLE lp.tips ENABLE TRIGGER USER")
     before = _partitions(history)
     with pytest.raises(errors.ArchiveCutsChain):
         archive.archive(history, boundary, tmp_path / "cold")
