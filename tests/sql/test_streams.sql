@@ -2,7 +2,7 @@
 -- api.remove_stream_performer, api.consent_to_stream, api.start_stream (the go-live gate), api.rotate_stream_key,
 -- api.check_stream_key, api.end_stream, api.get_stream. Every refusal with its SQLSTATE and nothing changed.
 BEGIN;
-SELECT plan(136);
+SELECT plan(137);
 
 -- Shared helpers (tests/sql/helpers/*.sql): tests.create_user, tests.user_id, tests.authenticate_as,
 -- tests.clear_authentication, tests.wallet.
@@ -299,6 +299,8 @@ SELECT results_eq(format($$SELECT status, ended_at IS NOT NULL, unique_viewers, 
                              FROM api.end_stream(%L, 'good night')$$, tests.sid('Sunrise yoga')),
                   $$VALUES ('ended', true, 1, 2::bigint, 80::bigint, true)$$,
                   'end_stream: the host ends it; the final statistics are written (1 viewer, 2 tips, 80 tokens)');
+SELECT results_eq(format($$SELECT tip_count, tokens_tipped FROM api.stream_stats(%L)$$, tests.sid('Sunrise yoga')),
+                  $$VALUES (2::bigint, 80::bigint)$$, 'stream_stats: an ended stream''s tips from its final statistics');
 SELECT tests.clear_authentication();
 SELECT is((SELECT count(*) FROM lp.stream_viewers WHERE stream_id = tests.sid('Sunrise yoga') AND left_at IS NULL), 0::bigint,
           'end_stream: every open viewing session is closed');
