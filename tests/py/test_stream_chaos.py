@@ -14,6 +14,7 @@ and then checks:
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -252,11 +253,15 @@ def test_streams_goals_shows_and_jobs_together(db_url: str, seed: Any) -> None:
                             chaos.record(error)
 
         def clock() -> None:
+            # The test's own device (not under test): its bulk UPDATEs take participant rows in no set order
+            # and may deadlock with the billing job (seen in CI under load); a lost tick only means time did
+            # not advance then, so it is skipped. Errors of the API calls are still all recorded.
             with psycopg.connect(db_url, autocommit=True) as conn:
                 while not chaos.done.is_set():
                     time.sleep(0.25)
-                    conn.execute(CLOCK_SHOWS)
-                    conn.execute(CLOCK_VIEWERS)
+                    for statement in (CLOCK_SHOWS, CLOCK_VIEWERS):
+                        with contextlib.suppress(psycopg.errors.DeadlockDetected):
+                            conn.execute(statement)
 
         threads = [threading.Thread(target=viewer, args=(n,)) for n in range(4)]
         threads += [threading.Thread(target=host_worker, args=(host, 50 + n)) for n, host in enumerate(hosts)]
