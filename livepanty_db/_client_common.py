@@ -120,6 +120,11 @@ def _transaction_statement(isolation: str | None, read_only: bool) -> pgsql.SQL 
     return pgsql.SQL("SET TRANSACTION " + ", ".join(modes)) if modes else None
 
 
+def _snapshot_statement(snapshot: str) -> pgsql.Composed:
+    """``SET TRANSACTION SNAPSHOT`` for :meth:`Client.transaction`'s ``snapshot`` (an exported id)."""
+    return pgsql.SQL("SET TRANSACTION SNAPSHOT {}").format(pgsql.Literal(snapshot))
+
+
 # --- read routing to replicas -----------------------------------------------------------------------------
 
 #: The client methods that only read, which a client with ``replica=...`` sends to a replica (when one is

@@ -49,6 +49,7 @@ from livepanty_db._client_common import (
     _replica_sources,
     _role_statement,
     _seconds,
+    _snapshot_statement,
     _transaction_statement,
     _users_in,
 )
@@ -74,6 +75,7 @@ from livepanty_db.models import (
     KycWebhookEvent,
     LedgerChunk,
     LedgerEntry,
+    LedgerPeriod,
     LedgerTotals,
     LedgerViolation,
     LoginResult,
@@ -1004,15 +1006,32 @@ class _AsyncApi:
         return await self._fetch(sql.LIST_ARCHIVES, {}, class_row(ArchiveRecord))
 
     async def verify_ledger(
-        self, *, wallet_from: Id | None = None, wallet_to: Id | None = None, global_: bool = True
+        self,
+        *,
+        wallet_from: Id | None = None,
+        wallet_to: Id | None = None,
+        global_: bool = True,
+        transactions: bool = True,
     ) -> list[LedgerViolation]:
         """Service role or admins: every broken ledger invariant; ``[]`` when the ledger is sound.
 
-        ``wallet_from``/``wallet_to`` restrict the per-wallet checks to a range (see :meth:`ledger_stats`);
-        ``global_`` runs the global conservation check.
+        ``wallet_from``/``wallet_to`` restrict the account checks to a range (see :meth:`ledger_stats`);
+        ``transactions`` runs the transaction checks over every period (a chunked verification passes False
+        and calls :meth:`verify_ledger_period` per period of :meth:`ledger_periods`); ``global_`` runs the
+        global conservation check.
         """
         params = {"wallet_from": wallet_from, "wallet_to": wallet_to, "global": global_}
-        return await self._fetch(sql.VERIFY_LEDGER, params, class_row(LedgerViolation))
+        return await self._fetch(
+            sql.VERIFY_LEDGER, {**params, "transactions": transactions}, class_row(LedgerViolation)
+        )
+
+    async def verify_ledger_period(
+        self, *, period_from: datetime | None = None, period_to: datetime | None = None
+    ) -> list[LedgerViolation]:
+        """Service role or admins: the transaction checks of one period ([from, to), None = open): every
+        ledger transaction, tip and hold capture created in it (``api.verify_ledger_period``)."""
+        params = {"period_from": period_from, "period_to": period_to}
+        return await self._fetch(sql.VERIFY_LEDGER_PERIOD, params, class_row(LedgerViolation))
 
     async def ledger_totals(self) -> LedgerTotals:
         """Service role or admins: issued, burned, circulating and held tokens (``api.ledger_totals``)."""
@@ -1021,6 +1040,12 @@ class _AsyncApi:
     async def ledger_stats(self, chunk_wallets: int = 1000) -> list[LedgerChunk]:
         """Service role or admins: the wallet-id chunks of a chunked verification, with their sizes."""
         return await self._fetch(sql.LEDGER_STATS, {"chunk_wallets": chunk_wallets}, class_row(LedgerChunk))
+
+    async def ledger_periods(self, chunk_entries: int = 500_000) -> list[LedgerPeriod]:
+        """Service role or admins: the periods of a chunked verification's transaction pass, about
+        ``chunk_entries`` entries each (``api.ledger_periods``)."""
+        params = {"chunk_entries": chunk_entries}
+        return await self._fetch(sql.LEDGER_PERIODS, params, class_row(LedgerPeriod))
 
     async def record_verify_run(
         self, *, started_at: datetime, entries: int, violations: int, checks: Sequence[str] = ()
@@ -1706,7 +1731,12 @@ class AsyncClient(_AsyncApi):
 
     @contextlib.asynccontextmanager
     async def transaction(
-        self, *, isolation: str | None = None, read_only: bool = False, on_replica: bool = False
+        self,
+        *,
+        isolation: str | None = None,
+        read_only: bool = False,
+        on_replica: bool = False,
+        snapshot: str | None = None,
     ) -> AsyncIterator[AsyncTransaction]:
         """A transaction with nobody acting (``SET LOCAL ROLE`` first when the client has a ``role``).
 
@@ -1717,16 +1747,26 @@ class AsyncClient(_AsyncApi):
         and audit record persist. :meth:`Transaction.savepoint` lets a block catch a refusal and go on.
         ``on_replica`` (with ``read_only=True`` only): run on a replica within the maximum lag when the client
         has one, else on the primary; transactions otherwise always run on the primary.
+        ``snapshot`` (with "repeatable read" or "serializable"): see exactly what the transaction that
+        exported it with ``pg_export_snapshot()`` sees (``SET TRANSACTION SNAPSHOT``; it must still be open),
+        e.g. to split one consistent verification over several connections.
         """
         if on_replica and not read_only:
             raise ValueError("on_replica=True needs read_only=True: a replica cannot write")
+        if snapshot is not None and isolation not in ("repeatable read", "serializable"):
+            raise ValueError('snapshot needs isolation="repeatable read" or "serializable"')
         replica = await self._pick_replica(set()) if on_replica and self.replicas else None
-        async with self._transaction(isolation, read_only, replica, set()) as tx:
+        async with self._transaction(isolation, read_only, replica, set(), snapshot) as tx:
             yield tx
 
     @contextlib.asynccontextmanager
     async def _transaction(
-        self, isolation: str | None, read_only: bool, replica: ReplicaState | None, writers: set[str]
+        self,
+        isolation: str | None,
+        read_only: bool,
+        replica: ReplicaState | None,
+        writers: set[str],
+        snapshot: str | None = None,
     ) -> AsyncIterator[AsyncTransaction]:
         refusal: LivepantyError | None = None
         mode = _transaction_statement(isolation, read_only)
@@ -1736,6 +1776,8 @@ class AsyncClient(_AsyncApi):
                 async with conn.transaction():
                     if mode is not None:
                         await tx._execute(mode)
+                    if snapshot is not None:
+                        await tx._execute(_snapshot_statement(snapshot))
                     if self.role:
                         await tx._execute(_role_statement(self.role))
                     try:

@@ -1039,6 +1039,17 @@ class LedgerChunk:
 
 
 @dataclass(frozen=True, slots=True)
+class LedgerPeriod:
+    """A row of ``api.ledger_periods``: one period of a chunked verification's transaction pass ([from, to),
+    None = open); ``approx_entries`` estimates its ledger entries."""
+
+    period: int
+    period_from: datetime | None
+    period_to: datetime | None
+    approx_entries: int
+
+
+@dataclass(frozen=True, slots=True)
 class Stream:
     """``api.stream``: a stream as its API functions return it (no ingest key), with its co-performers."""
 
@@ -1392,6 +1403,11 @@ SQL_TYPES: dict[type, str] = {
     Erasure: "lp.erasures",
 }
 
+#: ``RETURNS TABLE (...)`` functions whose rows have the columns of another function's model.
+SAME_ROWS: dict[str, type] = {
+    "api.verify_ledger_period": LedgerViolation,
+}
+
 #: Every model that mirrors the columns of a ``RETURNS TABLE (...)`` function, with that function's name.
 SQL_FUNCTIONS: dict[type, str] = {
     PartitionMade: "api.maintain_partitions",
@@ -1410,6 +1426,7 @@ SQL_FUNCTIONS: dict[type, str] = {
     LedgerViolation: "api.verify_ledger",
     LedgerTotals: "api.ledger_totals",
     LedgerChunk: "api.ledger_stats",
+    LedgerPeriod: "api.ledger_periods",
     StreamViewer: "api.list_stream_viewers",
     StreamListing: "api.list_live_streams",
     TopTipper: "api.stream_top_tippers",

@@ -610,8 +610,17 @@ VERIFY_LEDGER = """
 SELECT * FROM api.verify_ledger(
     p_wallet_from => %(wallet_from)s::uuid,
     p_wallet_to   => %(wallet_to)s::uuid,
-    p_global      => %(global)s::boolean)
+    p_global      => %(global)s::boolean,
+    p_transactions => %(transactions)s::boolean)
 """
+
+VERIFY_LEDGER_PERIOD = """
+SELECT * FROM api.verify_ledger_period(
+    p_period_from => %(period_from)s::timestamptz,
+    p_period_to   => %(period_to)s::timestamptz)
+"""
+
+LEDGER_PERIODS = "SELECT * FROM api.ledger_periods(p_chunk_entries => %(chunk_entries)s::integer)"
 
 LEDGER_TOTALS = "SELECT * FROM api.ledger_totals()"
 

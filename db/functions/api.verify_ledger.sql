@@ -1,7 +1,8 @@
 CREATE FUNCTION api.verify_ledger(
     p_wallet_from uuid DEFAULT NULL,
     p_wallet_to   uuid DEFAULT NULL,
-    p_global      boolean DEFAULT true
+    p_global      boolean DEFAULT true,
+    p_transactions boolean DEFAULT true
 )
 RETURNS TABLE (check_name text, wallet_id uuid, shard smallint, transaction_id uuid, detail text)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -11,8 +12,6 @@ AS $$
 DECLARE
     v_from   uuid := coalesce(p_wallet_from, '00000000-0000-0000-0000-000000000000');
     v_to     uuid := coalesce(p_wallet_to, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
-    v_ranged boolean := p_wallet_from IS NOT NULL OR p_wallet_to IS NOT NULL;
-    v_fees   uuid;
     v_escrow uuid;
     -- Archived partitions (lp.archives): entries before the boundary are in files; each account's chain then
     -- starts from its balance in the sealed checkpoint at the boundary (lp.ledger_checkpoints).
@@ -23,46 +22,17 @@ BEGIN
     IF v_from > v_to THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'wallet_from must not be greater than wallet_to';
     END IF;
-    v_fees := lp.system_wallet('platform_fees');
     v_escrow := lp.system_wallet('goal_escrow');
-
-    -- (a) Every ledger transaction sums to zero. With a wallet range, the transactions that touch a wallet of
-    -- the range are summed over all their entries and reported by the chunk holding their smallest wallet
-    -- id, so chunks that cover every wallet report each transaction exactly once. Every entry of a ledger
-    -- transaction carries its time (one lp.post, one database transaction: now()), so each transaction is
-    -- looked up in its month's partition only (pruned at run time), not probed in every partition; an entry
-    -- with another time would make its transaction's parts unbalanced, and be reported.
-    IF v_ranged THEN
-        RETURN QUERY
-        SELECT 'transaction_unbalanced'::text, t.first_wallet, NULL::smallint, r.tx,
-               format('entries sum to %s over %s entries', t.total, t.entries)
-          FROM (SELECT DISTINCT x.transaction_id AS tx, x.created_at AS at FROM lp.ledger AS x
-                 WHERE x.wallet_id BETWEEN v_from AND v_to AND x.created_at >= v_since) AS r
-         CROSS JOIN LATERAL (SELECT sum(l.amount) AS total, count(*) AS entries,
-                                    (array_agg(l.wallet_id ORDER BY l.wallet_id))[1] AS first_wallet
-                               FROM lp.ledger AS l
-                              WHERE l.transaction_id = r.tx AND l.created_at = r.at) AS t
-         WHERE t.total <> 0 AND t.first_wallet BETWEEN v_from AND v_to;
-    ELSE
-        RETURN QUERY
-        SELECT 'transaction_unbalanced'::text, t.first_wallet, NULL::smallint, t.tx,
-               format('entries sum to %s over %s entries', t.total, t.entries)
-          FROM (SELECT l.transaction_id AS tx, sum(l.amount) AS total, count(*) AS entries,
-                       (array_agg(l.wallet_id ORDER BY l.wallet_id))[1] AS first_wallet
-                  FROM lp.ledger AS l
-                 WHERE l.created_at >= v_since
-                 GROUP BY l.transaction_id
-                HAVING sum(l.amount) <> 0) AS t;
-    END IF;
 
     -- (b) Per account (wallet, shard), entries in id order form an unbroken chain: the first starts at 0, each
     -- starts where the previous ended, each ends at start + amount. (c) The account's last balance_after and
     -- the sum of its amounts equal its current balance (lp.wallets.balance for shard 0, lp.wallet_shards for
     -- the credit shards; no entries: balance 0); entries of an account that does not exist are reported.
-    -- One pass over ledger_account_chain_idx (wallet_id, shard, id): the window needs no sort.
+    -- One pass over ledger_account_chain_idx (wallet_id, shard, id) INCLUDE (amount, balance_before,
+    -- balance_after, created_at): an index-only scan in chain order, the window needs no sort.
     RETURN QUERY
-    WITH e AS MATERIALIZED (
-        SELECT l.id, l.wallet_id AS w_id, l.shard AS sh, l.transaction_id AS tx, l.amount,
+    WITH w AS (
+        SELECT l.id, l.created_at AS at, l.wallet_id AS w_id, l.shard AS sh, l.amount,
                l.balance_before AS bb, l.balance_after AS ba,
                lag(l.balance_after) OVER acct AS prev_after,
                lead(l.id) OVER acct IS NULL AS is_last,
@@ -70,6 +40,11 @@ BEGIN
           FROM lp.ledger AS l
          WHERE l.wallet_id BETWEEN v_from AND v_to AND l.created_at >= v_since
         WINDOW acct AS (PARTITION BY l.wallet_id, l.shard ORDER BY l.id)
+    ), e AS MATERIALIZED (
+        -- only the rows a check below reads: each account's first and last entry and the broken ones (the
+        -- chain index does not carry the transaction id: lp.entry_transaction looks it up for a reported row)
+        SELECT w.* FROM w
+         WHERE w.prev_after IS NULL OR w.is_last OR w.bb <> w.prev_after OR w.ba <> w.bb + w.amount
     ), accounts AS (
         SELECT w.id AS w_id, 0::smallint AS sh, w.balance AS bal
           FROM lp.wallets AS w WHERE w.id BETWEEN v_from AND v_to
@@ -81,21 +56,21 @@ BEGIN
           FROM lp.ledger_checkpoints AS c
          WHERE c.boundary = v_boundary AND c.wallet_id BETWEEN v_from AND v_to
     )
-    SELECT 'chain_start'::text, e.w_id, e.sh, e.tx,
+    SELECT 'chain_start'::text, e.w_id, e.sh, lp.entry_transaction(e.id, e.at),
            format('entry %s: first entry of the account starts at %s, not %s', e.id, e.bb, coalesce(cp.bal, 0))
       FROM e LEFT JOIN cp ON cp.w_id = e.w_id AND cp.sh = e.sh
      WHERE e.prev_after IS NULL AND e.bb <> coalesce(cp.bal, 0)
     UNION ALL
-    SELECT 'chain_broken', e.w_id, e.sh, e.tx,
+    SELECT 'chain_broken', e.w_id, e.sh, lp.entry_transaction(e.id, e.at),
            format('entry %s: balance_before %s, previous entry''s balance_after %s', e.id, e.bb, e.prev_after)
       FROM e WHERE e.bb <> e.prev_after
     UNION ALL
-    SELECT 'entry_arithmetic', e.w_id, e.sh, e.tx,
+    SELECT 'entry_arithmetic', e.w_id, e.sh, lp.entry_transaction(e.id, e.at),
            format('entry %s: balance_before %s + amount %s <> balance_after %s', e.id, e.bb, e.amount, e.ba)
       FROM e WHERE e.ba <> e.bb + e.amount
     UNION ALL
     SELECT CASE WHEN a.w_id IS NULL THEN 'unknown_account' ELSE 'balance_mismatch' END,
-           coalesce(a.w_id, x.w_id), coalesce(a.sh, x.sh), x.tx,
+           coalesce(a.w_id, x.w_id), coalesce(a.sh, x.sh), lp.entry_transaction(x.id, x.at),
            CASE WHEN a.w_id IS NULL THEN format('entries up to %s on an account that does not exist', x.id)
                 WHEN x.w_id IS NULL THEN format('no entries, but the balance is %s (checkpoint %s)', a.bal,
                                                 coalesce(k.bal, 0))
@@ -134,82 +109,11 @@ BEGIN
                   GROUP BY hd.wallet_id) AS h ON h.w_id = w.id
      WHERE w.id BETWEEN v_from AND v_to AND w.reserved <> coalesce(h.held, 0);
 
-    -- (g) Every tip (by its sender's wallet) and every hold capture (by the holder's wallet) has its ledger
-    -- transaction with the right legs: payer -amount, payee +(amount - fee), platform fees +fee, nothing else
-    -- credited. A tip toward a refund_if_missed goal (escrowed, or settled: settlement_id) instead credits the
-    -- goal_escrow wallet with the whole amount; its settlement is checked below.
-    RETURN QUERY
-    SELECT 'tip_transaction'::text, t.sender_wallet, NULL::smallint, t.tx,
-           CASE WHEN t.entries = 0 THEN format('tip %s: no ledger entries', t.tip_id)
-                ELSE format('tip %s of %s (fee %s%s): sender %s, recipient %s, platform fees %s, credits %s, '
-                            '%s entries referencing another object', t.tip_id, t.amount, t.fee,
-                            CASE WHEN t.escrowed THEN ', escrowed' ELSE '' END, t.sender_amount,
-                            t.recipient_amount, t.fee_amount, t.credits, t.bad_refs) END
-      FROM (SELECT tp.id AS tip_id, tp.transaction_id AS tx, tp.amount, tp.fee_amount AS fee,
-                   (tp.status = 'escrowed' OR tp.settlement_id IS NOT NULL) AS escrowed,
-                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_escrow), 0) AS escrow_amount,
-                   sw.id AS sender_wallet, count(l.id) AS entries,
-                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = sw.id), 0) AS sender_amount,
-                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = rw.id), 0) AS recipient_amount,
-                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_fees), 0) AS fee_amount,
-                   coalesce(sum(l.amount) FILTER (WHERE l.amount > 0), 0) AS credits,
-                   count(l.id) FILTER (WHERE l.reference_type <> 'tip' OR l.reference_id <> tp.id) AS bad_refs
-              FROM lp.tips AS tp
-              JOIN lp.wallets AS sw ON sw.user_id = tp.sender_id
-              JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
-              -- the tip and its ledger transaction are written together: one time, one partition
-              LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.transaction_id AND l.created_at = tp.created_at
-             WHERE sw.id BETWEEN v_from AND v_to AND tp.created_at >= v_since
-             GROUP BY tp.id, sw.id, rw.id) AS t
-     WHERE t.entries = 0 OR t.sender_amount <> -t.amount OR t.credits <> t.amount OR t.bad_refs <> 0
-        OR (NOT t.escrowed AND (t.recipient_amount <> t.amount - t.fee OR t.fee_amount <> t.fee))
-        OR (t.escrowed AND (t.recipient_amount <> 0 OR t.fee_amount <> 0 OR t.escrow_amount <> t.amount))
-    UNION ALL
-    -- The settlement of an escrowed tip: escrow -amount; paid out (completed): recipient +(amount - fee),
-    -- platform fees +fee; paid back (refunded): sender +amount; nothing else.
-    SELECT 'tip_settlement'::text, t.sender_wallet, NULL::smallint, t.tx,
-           format('settlement of tip %s (%s) of %s (fee %s): escrow %s, sender %s, recipient %s, platform fees %s, '
-                  'entries %s', t.tip_id, t.status, t.amount, t.fee, t.escrow_amount, t.sender_amount,
-                  t.recipient_amount, t.fee_amount, t.entries)
-      FROM (SELECT tp.id AS tip_id, tp.settlement_id AS tx, tp.status, tp.amount, tp.fee_amount AS fee,
-                   sw.id AS sender_wallet, count(l.id) AS entries,
-                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_escrow), 0) AS escrow_amount,
-                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = sw.id), 0) AS sender_amount,
-                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = rw.id), 0) AS recipient_amount,
-                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_fees), 0) AS fee_amount,
-                   count(l.id) FILTER (WHERE l.reference_type <> 'tip' OR l.reference_id <> tp.id) AS bad_refs
-              FROM lp.tips AS tp
-              JOIN lp.wallets AS sw ON sw.user_id = tp.sender_id
-              JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
-              LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.settlement_id
-             WHERE tp.settlement_id IS NOT NULL AND sw.id BETWEEN v_from AND v_to AND tp.created_at >= v_since
-             GROUP BY tp.id, sw.id, rw.id) AS t
-     WHERE t.bad_refs <> 0 OR t.escrow_amount <> -t.amount
-        OR (t.status = 'completed' AND (t.recipient_amount <> t.amount - t.fee OR t.fee_amount <> t.fee
-                                        OR t.sender_amount <> 0 OR t.entries > 3))
-        OR (t.status = 'refunded' AND (t.sender_amount <> t.amount OR t.recipient_amount <> 0 OR t.fee_amount <> 0
-                                       OR t.entries <> 2))
-        OR t.status NOT IN ('completed', 'refunded')
-    UNION ALL
-    SELECT 'hold_capture_transaction', c.holder_wallet, NULL::smallint, c.tx,
-           CASE WHEN c.entries = 0 THEN format('capture %s of hold %s: no ledger entries', c.capture_id, c.hold_id)
-                ELSE format('capture %s of hold %s, %s (fee %s): holder %s, payee %s, platform fees %s, credits %s',
-                            c.capture_id, c.hold_id, c.amount, c.fee, c.holder_amount, c.payee_amount,
-                            c.fee_amount, c.credits) END
-      FROM (SELECT hc.id AS capture_id, hc.hold_id, hc.transaction_id AS tx, hc.amount, hc.fee_amount AS fee,
-                   h.wallet_id AS holder_wallet, count(l.id) AS entries,
-                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = h.wallet_id), 0) AS holder_amount,
-                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = pw.id), 0) AS payee_amount,
-                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_fees), 0) AS fee_amount,
-                   coalesce(sum(l.amount) FILTER (WHERE l.amount > 0), 0) AS credits
-              FROM lp.hold_captures AS hc
-              JOIN lp.holds AS h ON h.id = hc.hold_id
-              JOIN lp.wallets AS pw ON pw.user_id = h.payee_id
-              LEFT JOIN lp.ledger AS l ON l.transaction_id = hc.transaction_id AND l.created_at = hc.created_at
-             WHERE h.wallet_id BETWEEN v_from AND v_to AND hc.created_at >= v_since
-             GROUP BY hc.id, h.wallet_id, pw.id) AS c
-     WHERE c.entries = 0 OR c.holder_amount <> -c.amount OR c.payee_amount <> c.amount - c.fee
-        OR c.fee_amount <> c.fee OR c.credits <> c.amount;
+    -- (a) and (g): the transaction pass over the whole time line (api.verify_ledger_period); a chunked
+    -- verification passes p_transactions => false and checks the periods of api.ledger_periods instead.
+    IF p_transactions THEN
+        RETURN QUERY SELECT * FROM api.verify_ledger_period(NULL, NULL);
+    END IF;
 
     -- (f) Global: the balances of every account, users and system wallets, sum to zero: tokens issued minus
     -- tokens burned (the issuance wallet's balance, negated) equals the tokens held everywhere else.
@@ -241,6 +145,6 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION api.verify_ledger(uuid, uuid, boolean) IS 'Checks the ledger''s invariants and returns one row per violation found (no rows: the ledger is sound); never raises for a violation. check_name: transaction_unbalanced (a transaction''s entries do not sum to 0), chain_start / chain_broken / entry_arithmetic (an account''s before/after chain: starts at 0, each entry starts where the previous ended, after = before + amount), balance_mismatch / sum_mismatch (an account''s last balance_after / sum of amounts differs from its current balance), unknown_account (entries on a shard that does not exist), negative_balance (a user main balance below its reserved tokens without recorded debt, or a negative user credit shard), reserved_mismatch (reserved differs from the open holds), tip_transaction / hold_capture_transaction (a tip''s or capture''s ledger transaction is missing or has the wrong legs), tip_settlement (the payout or refund of a tip held in escrow for a goal has the wrong legs), tokens_not_conserved (global: all balances do not sum to 0), escrow_mismatch (global: the goal_escrow wallet does not hold exactly the escrowed tips), checkpoint_seal (global: the checkpoint the chains start from no longer matches its seal). While ledger partitions are archived (livepanty-db archive), entries, tips and hold captures created before the archive boundary are in the archive files: each account''s chain starts from its balance in the checkpoint at the boundary instead of 0. p_wallet_from / p_wallet_to (inclusive, NULL = open) restrict every check but the global one to the wallets in that id range, so a large ledger can be verified chunk by chunk (api.ledger_stats gives the chunks); p_global runs the global check. The livepanty_service role, or an acting admin (LP001 / LP002 otherwise); LP018 when wallet_from > wallet_to.';
-REVOKE ALL ON FUNCTION api.verify_ledger(uuid, uuid, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION api.verify_ledger(uuid, uuid, boolean) TO livepanty_app, livepanty_service;
+COMMENT ON FUNCTION api.verify_ledger(uuid, uuid, boolean, boolean) IS 'Checks the ledger''s invariants and returns one row per violation found (no rows: the ledger is sound); never raises for a violation. check_name: transaction_unbalanced (a transaction''s entries do not sum to 0), chain_start / chain_broken / entry_arithmetic (an account''s before/after chain: starts at 0, each entry starts where the previous ended, after = before + amount), balance_mismatch / sum_mismatch (an account''s last balance_after / sum of amounts differs from its current balance), unknown_account (entries on a shard that does not exist), negative_balance (a user main balance below its reserved tokens without recorded debt, or a negative user credit shard), reserved_mismatch (reserved differs from the open holds), tip_transaction / hold_capture_transaction (a tip''s or capture''s ledger transaction is missing or has the wrong legs), tip_settlement (the payout or refund of a tip held in escrow for a goal has the wrong legs), tokens_not_conserved (global: all balances do not sum to 0), escrow_mismatch (global: the goal_escrow wallet does not hold exactly the escrowed tips), checkpoint_seal (global: the checkpoint the chains start from no longer matches its seal). While ledger partitions are archived (livepanty-db archive), entries, tips and hold captures created before the archive boundary are in the archive files: each account''s chain starts from its balance in the checkpoint at the boundary instead of 0. p_wallet_from / p_wallet_to (inclusive, NULL = open) restrict the account checks (chains, balances, reserves) to the wallets in that id range; p_transactions runs the transaction checks (transaction_unbalanced, tip_transaction, tip_settlement, hold_capture_transaction) over every period, whatever the range: they are api.verify_ledger_period(NULL, NULL); p_global runs the global check. A large ledger is verified chunk by chunk: the wallet chunks of api.ledger_stats with p_transactions => false (and p_global on one of them), and the periods of api.ledger_periods with api.verify_ledger_period (docs/ledger.md, "Verification"). The livepanty_service role, or an acting admin (LP001 / LP002 otherwise); LP018 when wallet_from > wallet_to.';
+REVOKE ALL ON FUNCTION api.verify_ledger(uuid, uuid, boolean, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.verify_ledger(uuid, uuid, boolean, boolean) TO livepanty_app, livepanty_service;

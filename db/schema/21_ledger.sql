@@ -31,7 +31,11 @@ COMMENT ON COLUMN lp.ledger.reference_type IS 'Kind of business object the entry
 
 CREATE INDEX ledger_wallet_created_at_idx ON lp.ledger (wallet_id, created_at);
 CREATE INDEX ledger_transaction_idx ON lp.ledger (transaction_id);
-CREATE INDEX ledger_account_chain_idx ON lp.ledger (wallet_id, shard, id);
+-- The account pass of the verification reads every account's chain from this index alone (migration 0036).
+CREATE INDEX ledger_account_chain_idx ON lp.ledger (wallet_id, shard, id)
+    INCLUDE (amount, balance_before, balance_after, created_at);
+-- The transaction pass reads one period of entries at a time (entries are written in time order).
+CREATE INDEX ledger_created_at_brin ON lp.ledger USING brin (created_at);
 
 ALTER TABLE lp.ledger ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.ledger FORCE ROW LEVEL SECURITY;

@@ -33,6 +33,8 @@ CREATE INDEX tips_recipient_idx ON lp.tips (recipient_id, created_at DESC);
 CREATE INDEX tips_sender_idx ON lp.tips (sender_id, created_at DESC);
 CREATE INDEX tips_stream_idx ON lp.tips (stream_id, created_at) WHERE stream_id IS NOT NULL;
 CREATE INDEX tips_escrowed_idx ON lp.tips (goal_id) WHERE status = 'escrowed';
+-- The verification's transaction pass reads the tips of one period (migration 0036).
+CREATE INDEX tips_created_at_brin ON lp.tips USING brin (created_at);
 
 ALTER TABLE lp.tips ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.tips FORCE ROW LEVEL SECURITY;

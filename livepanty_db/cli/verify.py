@@ -1,24 +1,31 @@
 """``livepanty-db verify``: check every ledger invariant (docs/ledger.md) on one consistent snapshot.
 
-Runs as ``livepanty_service`` (nobody acting) in ONE ``REPEATABLE READ READ ONLY`` transaction:
-``api.ledger_stats(--chunk-wallets)`` splits the wallets into chunks, ``api.verify_ledger(from, to,
-p_global)`` checks them one after the other (the global check with the last chunk) under a progress bar on
-stderr, then the violations found are printed with ``api.ledger_totals()``. Exit status 1 when any violation
-is found, else 0.
+Runs as ``livepanty_service`` (nobody acting) on ONE snapshot: a ``REPEATABLE READ READ ONLY`` transaction
+exports it (``pg_export_snapshot()``) and ``--jobs`` connections import it (``SET TRANSACTION SNAPSHOT``), so
+every worker sees exactly the same ledger. The work is the verification's two passes (docs/ledger.md,
+"Verification"): the account pass in the wallet chunks of ``api.ledger_stats(--chunk-wallets)``
+(``api.verify_ledger(from, to, p_global, p_transactions => false)``, the global check with the first chunk)
+and the transaction pass in the periods of ``api.ledger_periods(--period-entries)``
+(``api.verify_ledger_period(from, to)``), largest first, under a progress bar on stderr; then the violations
+found are printed with ``api.ledger_totals()``. Exit status 1 when any violation is found, else 0.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from queue import Empty, Queue
 
 import click
 from psycopg.conninfo import conninfo_to_dict
 
 from livepanty_db.cli.common import SERVICE_ROLE, catalogued_errors, emit_sections, field_names
 from livepanty_db.cli.output import note
-from livepanty_db.client import Client
+from livepanty_db.client import Client, Transaction
 from livepanty_db.errors import LivepantyError
-from livepanty_db.models import LedgerTotals, LedgerViolation
+from livepanty_db.models import LedgerChunk, LedgerPeriod, LedgerTotals, LedgerViolation
 
 #: Server options of the verifying connection: every transaction REPEATABLE READ (one snapshot for all the
 #: chunks, so concurrent postings cannot make a consistent ledger look broken) and READ ONLY.
@@ -55,13 +62,120 @@ def snapshot_client(dsn: str) -> Client:
     return Client(dsn, role=SERVICE_ROLE, connect_kwargs={"options": options})
 
 
+@dataclass(frozen=True)
+class Work:
+    """One query of the verification: an account chunk or a period; ``size`` (its entries) orders it."""
+
+    size: int
+    run: Callable[[Transaction], list[LedgerViolation]]
+
+
+def plan(chunks: list[LedgerChunk], periods: list[LedgerPeriod]) -> list[Work]:
+    """Every account chunk (the global check with the first) and every period, largest first (so the last
+    queries to finish are small ones and the workers end together)."""
+    work = [
+        Work(
+            chunk.entries,
+            lambda tx, c=chunk: tx.verify_ledger(
+                wallet_from=c.wallet_from, wallet_to=c.wallet_to, global_=c.chunk == 1, transactions=False
+            ),
+        )
+        for chunk in chunks
+    ]
+    work += [
+        Work(
+            period.approx_entries,
+            lambda tx, p=period: tx.verify_ledger_period(period_from=p.period_from, period_to=p.period_to),
+        )
+        for period in periods
+    ]
+    return sorted(work, key=lambda w: -w.size)
+
+
+def run_parallel(
+    leader: Transaction, dsn: str, snapshot: str, jobs: int, work: list[Work], done: Callable[[Work], None]
+) -> list[LedgerViolation]:
+    """Runs ``work`` on the leader's transaction and ``jobs - 1`` more connections that import its snapshot;
+    ``done`` is called in this thread after each item. The first error stops the run and is raised."""
+    todo: Queue[Work] = Queue()
+    for item in work:
+        todo.put(item)
+    results: Queue[tuple[Work | None, list[LedgerViolation] | BaseException]] = Queue()
+    stop = threading.Event()
+
+    def drain(tx: Transaction) -> None:
+        while not stop.is_set():
+            try:
+                item = todo.get_nowait()
+            except Empty:
+                return
+            results.put((item, item.run(tx)))
+
+    def worker(first: bool) -> None:
+        try:
+            if first:
+                drain(leader)
+            else:
+                with snapshot_client(dsn) as client, client.transaction(
+                    isolation="repeatable read", read_only=True, snapshot=snapshot
+                ) as tx:
+                    drain(tx)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            stop.set()
+            results.put((None, exc))
+        finally:
+            results.put((None, []))
+
+    threads = [threading.Thread(target=worker, args=(n == 0,), daemon=True) for n in range(jobs)]
+    for thread in threads:
+        thread.start()
+    violations: list[LedgerViolation] = []
+    finished = 0
+    error: BaseException | None = None
+    while finished < jobs:
+        item, outcome = results.get()
+        if isinstance(outcome, BaseException):
+            error = error or outcome
+        elif item is None:
+            finished += 1
+        else:
+            violations += outcome
+            done(item)
+    for thread in threads:
+        thread.join()
+    if error is not None:
+        raise error
+    return sorted(violations, key=_order)
+
+
+def _order(v: LedgerViolation) -> tuple[str, str, int, str]:
+    """A fixed order of the violations whatever worker found them: by check, wallet, shard, transaction."""
+    shard = -1 if v.shard is None else v.shard
+    return (v.check_name, str(v.wallet_id or ""), shard, str(v.transaction_id or ""))
+
+
 @click.command("verify")
 @click.option(
     "--chunk-wallets",
     type=click.IntRange(1, 10_000_000),
     default=1000,
     show_default=True,
-    help="Wallets verified per query (smaller chunks: finer progress, less memory per query).",
+    help="Wallets per query of the account pass (smaller chunks: finer progress, less memory per query).",
+)
+@click.option(
+    "--period-entries",
+    type=click.IntRange(1, 100_000_000),
+    default=500_000,
+    show_default=True,
+    help="About how many entries per query of the transaction pass.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 32),
+    default=2,
+    show_default=True,
+    help="Connections verifying in parallel, all on one snapshot (about one per core the server can spare).",
 )
 @click.option(
     "--record/--no-record",
@@ -72,13 +186,14 @@ def snapshot_client(dsn: str) -> Client:
 )
 @click.pass_context
 @catalogued_errors
-def command(ctx: click.Context, chunk_wallets: int, record: bool) -> None:
+def command(ctx: click.Context, chunk_wallets: int, period_entries: int, jobs: int, record: bool) -> None:
     """Verify the ledger: balanced transactions, unbroken balance chains, balances, reserves, conservation.
 
     Prints the violations found (none on a sound ledger) and the token totals; exits with status 1 when any
     violation is found. The outcome is recorded for monitoring (--no-record: not).
     """
-    with snapshot_client(ctx.find_root().obj.dsn()) as client, client.transaction() as tx:
+    dsn = ctx.find_root().obj.dsn()
+    with snapshot_client(dsn) as client, client.transaction() as tx:
         isolation, read_only = tx.fetch(CHECK_SNAPSHOT)[0]
         if (isolation, read_only) != ("repeatable read", "on"):
             raise click.ClickException(
@@ -86,20 +201,18 @@ def command(ctx: click.Context, chunk_wallets: int, record: bool) -> None:
                 f" (got {isolation}, read_only={read_only});"
                 " connect to PostgreSQL directly, not through a pooler that drops startup options"
             )
-        started_at = tx.fetch("SELECT pg_catalog.now()")[0][0]  # the snapshot's time, on the server's clock
+        started_at, snapshot = tx.fetch("SELECT pg_catalog.now(), pg_catalog.pg_export_snapshot()")[0]
         chunks = tx.ledger_stats(chunk_wallets=chunk_wallets)
+        periods = tx.ledger_periods(chunk_entries=period_entries)
         entries = sum(chunk.entries for chunk in chunks)
-        violations: list[LedgerViolation] = []
+        work = plan(chunks, periods)
         with click.progressbar(
-            length=entries,
-            label=f"verifying {entries} ledger entries in {len(chunks)} chunk(s)",
+            length=sum(item.size for item in work),
+            label=f"verifying {entries} ledger entries: {len(chunks)} account chunk(s), {len(periods)}"
+            f" period(s), {jobs} connection(s)",
             file=click.get_text_stream("stderr"),
         ) as bar:
-            for number, chunk in enumerate(chunks, start=1):
-                violations += tx.verify_ledger(
-                    wallet_from=chunk.wallet_from, wallet_to=chunk.wallet_to, global_=number == len(chunks)
-                )
-                bar.update(chunk.entries)
+            violations = run_parallel(tx, dsn, snapshot, jobs, work, lambda item: bar.update(item.size))
         totals = tx.ledger_totals()
     if record:
         _record(ctx, started_at, entries, violations)

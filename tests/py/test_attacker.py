@@ -165,6 +165,8 @@ GATES: dict[str, str] = {
     "verify_ledger": "admin",
     "ledger_totals": "admin",
     "ledger_stats": "admin",
+    "ledger_periods": "admin",
+    "verify_ledger_period": "admin",
     # the back office only
     "act_as": "service",
     "create_admin": "service",

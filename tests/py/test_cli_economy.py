@@ -18,6 +18,8 @@ from psycopg.conninfo import make_conninfo
 
 from livepanty_db import demo
 from livepanty_db.cli import main
+from livepanty_db.cli import verify as verify_cli
+from livepanty_db.client import Client
 
 PASSWORD = "Correct-Horse-42"
 NO_SUCH_ID = "00000000-0000-0000-0000-000000000000"
@@ -498,8 +500,13 @@ def test_verify_clean_ledger_exits_0(economy: str) -> None:
     assert totals["circulating"] == totals["in_user_wallets"] + totals["in_system_wallets"] == 6000
     assert "no violations" in result.stderr
     assert "verifying" in result.stderr  # the progress bar's label
-    # small chunks: the same verdict, every chunk checked in the same snapshot
-    assert json.loads(ok(cli(economy, "verify", "--chunk-wallets", "1", fmt="json")).stdout) == report
+    # small chunks and periods, one to three connections: the same verdict, all on one snapshot
+    for jobs in ("1", "3"):
+        small = cli(
+            economy, "verify", "--chunk-wallets", "1", "--period-entries", "1", "--jobs", jobs, fmt="json"
+        )
+        assert json.loads(ok(small).stdout) == report
+        assert f"{jobs} connection(s)" in small.stderr
     assert "== violations" in ok(cli(economy, "verify")).stdout
 
 
@@ -512,16 +519,71 @@ def test_verify_finds_a_corrupted_entry_and_exits_1(economy: str) -> None:
             " WHERE id = (SELECT max(id) FROM lp.ledger)"
         )
         conn.execute("ALTER TABLE lp.ledger ENABLE TRIGGER ledger_append_only")
-    for chunk in ("1000", "2"):
-        result = cli(economy, "verify", "--chunk-wallets", chunk, fmt="json")
+    reports = []
+    for chunk, period, jobs in (("1000", "500000", "2"), ("2", "1", "1"), ("2", "1", "3")):
+        result = cli(
+            economy,
+            "verify",
+            "--chunk-wallets",
+            chunk,
+            "--period-entries",
+            period,
+            "--jobs",
+            jobs,
+            fmt="json",
+        )
         assert result.exit_code == 1, result.output
         report = json.loads(result.stdout)
         checks = {v["check_name"] for v in report["violations"]}
         assert "transaction_unbalanced" in checks
         assert "violation(s) found" in result.stderr
+        reports.append(report)
+    assert reports[0] == reports[1] == reports[2]  # the same rows, in the same order, however split
     result = cli(economy, "verify", fmt="csv")
     assert result.exit_code == 1
     assert result.stdout.startswith("check_name,wallet_id,shard,transaction_id,detail\n")
+
+
+def test_verify_workers_share_the_leaders_snapshot(economy: str) -> None:
+    """Workers that import the exported snapshot see the ledger as it was when it was exported: a corruption
+    committed afterwards is invisible to every worker, and found by a verification that starts after it."""
+    busy_ledger(economy)
+    leader_client = verify_cli.snapshot_client(economy)
+    with leader_client, leader_client.transaction() as leader:
+        [(snapshot,)] = leader.fetch("SELECT pg_catalog.pg_export_snapshot()")
+        entries = leader.fetch("SELECT count(*) FROM lp.ledger")[0][0]
+        with psycopg.connect(economy, autocommit=True) as conn:  # committed while the snapshot is open
+            conn.execute("ALTER TABLE lp.ledger DISABLE TRIGGER ledger_append_only")
+            conn.execute(
+                "UPDATE lp.ledger SET amount = amount + 1, balance_after = balance_after + 1"
+                " WHERE id = (SELECT max(id) FROM lp.ledger)"
+            )
+            conn.execute("ALTER TABLE lp.ledger ENABLE TRIGGER ledger_append_only")
+        work = verify_cli.plan(leader.ledger_stats(chunk_wallets=1), leader.ledger_periods(chunk_entries=1))
+        assert len(work) > 6
+        seen: list[int] = []
+        found = verify_cli.run_parallel(
+            leader, economy, snapshot, 3, work, lambda item: seen.append(item.size)
+        )
+        assert found == []
+        assert len(seen) == len(work)
+        worker_client = verify_cli.snapshot_client(economy)
+        with (
+            worker_client,
+            worker_client.transaction(
+                isolation="repeatable read", read_only=True, snapshot=snapshot
+            ) as worker,
+        ):
+            assert worker.fetch("SELECT count(*) FROM lp.ledger")[0][0] == entries
+            assert worker.verify_ledger() == []
+    result = cli(economy, "verify", "--jobs", "3", fmt="json")
+    assert result.exit_code == 1, result.output
+    with (
+        Client(economy) as client,
+        pytest.raises(ValueError, match="repeatable read"),
+        client.transaction(snapshot=snapshot),
+    ):
+        pass
 
 
 # --- the service role is really used ------------------------------------------------------------------------

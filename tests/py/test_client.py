@@ -106,7 +106,10 @@ def test_models_mirror_sql_row_types(conn: psycopg.Connection) -> None:
         assert fields == columns, relation
 
 
-@pytest.mark.parametrize(("model", "function"), list(models.SQL_FUNCTIONS.items()))
+@pytest.mark.parametrize(
+    ("model", "function"),
+    list(models.SQL_FUNCTIONS.items()) + [(model, function) for function, model in models.SAME_ROWS.items()],
+)
 def test_models_mirror_table_functions(conn: psycopg.Connection, model: type, function: str) -> None:
     row = conn.execute(
         "SELECT array_agg(n ORDER BY i) FROM pg_proc AS p,"
@@ -127,7 +130,7 @@ def test_every_table_function_has_a_model(conn: psycopg.Connection) -> None:
             " WHERE p.pronamespace = 'api'::regnamespace AND 't' = ANY (p.proargmodes)"
         )
     }
-    assert functions == set(models.SQL_FUNCTIONS.values())
+    assert functions == set(models.SQL_FUNCTIONS.values()) | set(models.SAME_ROWS)
 
 
 def test_every_api_function_has_a_method_and_a_statement() -> None:

@@ -2,7 +2,7 @@
 -- /work/shared/seed/schema-documentation.md and db/schema/). Run as the superuser: constraint tests insert
 -- directly and expect SQLSTATE 23514 (check_violation) or 23503 (foreign_key_violation).
 BEGIN;
-SELECT plan(126);
+SELECT plan(127);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -140,9 +140,12 @@ SELECT index_is_unique('lp', 'streams', 'streams_one_live_per_host_key', 'a host
 -- history by user and date
 SELECT has_index('lp', 'ledger', 'ledger_wallet_created_at_idx', ARRAY['wallet_id', 'created_at'], 'ledger history by wallet and date');
 SELECT indexes_are('lp', 'ledger', ARRAY['ledger_pkey', 'ledger_transaction_idx', 'ledger_account_chain_idx',
-                                         'ledger_wallet_created_at_idx'],
-                   'the ledger has the four indexes its reads need and no other (docs/ledger.md, "Indexes")');
+                                         'ledger_wallet_created_at_idx', 'ledger_created_at_brin'],
+                   'the ledger has the five indexes its reads need and no other (docs/ledger.md, "Indexes")');
 SELECT has_index('lp', 'ledger', 'ledger_transaction_idx', ARRAY['transaction_id'], 'ledger entries by transaction');
+SELECT is(pg_get_indexdef('lp.ledger_account_chain_idx'::regclass),
+          'CREATE INDEX ledger_account_chain_idx ON ONLY lp.ledger USING btree (wallet_id, shard, id) INCLUDE (amount, balance_before, balance_after, created_at)',
+          'the chain index carries every column the account pass of the verification reads (docs/ledger.md, "Verification")');
 SELECT has_index('lp', 'tips', 'tips_sender_idx', ARRAY['sender_id', 'created_at'], 'tips by sender and date');
 SELECT has_index('lp', 'tips', 'tips_recipient_idx', ARRAY['recipient_id', 'created_at'], 'tips by recipient and date');
 SELECT has_index('lp', 'payments', 'payments_user_idx', ARRAY['user_id', 'created_at'], 'payments by user and date');

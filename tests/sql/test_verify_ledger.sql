@@ -6,7 +6,7 @@
 -- would refuse the corruption, that constraint dropped) inside this rolled-back transaction, and undone
 -- one by one so that each assertion sees exactly one corruption.
 BEGIN;
-SELECT plan(45);
+SELECT plan(56);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -58,17 +58,24 @@ CREATE FUNCTION tests.violations() RETURNS TABLE (check_name text, wallet_id uui
     LANGUAGE sql AS $$
     SELECT v.check_name, v.wallet_id, v.shard, v.transaction_id FROM api.verify_ledger() AS v
 $$;
--- A whole verification chunk by chunk, as a client with a progress bar runs it: the chunks of ledger_stats,
--- the global check with the last one.
+-- A whole verification chunk by chunk, as a client with a progress bar runs it: the account pass in the
+-- chunks of ledger_stats (the global check with the last one), the transaction pass in the periods of
+-- ledger_periods. (Every entry of this file's fixture is written in one transaction, so at one time: the
+-- periods split nothing here; tests/py/test_cli_economy.py verifies a ledger of many times period by period.)
 CREATE FUNCTION tests.verify_chunked(p_chunk_wallets integer)
 RETURNS TABLE (check_name text, wallet_id uuid, shard smallint, transaction_id uuid, detail text) LANGUAGE plpgsql AS $$
 DECLARE
-    v_chunk record;
-    v_last  integer;
+    v_chunk  record;
+    v_period record;
+    v_last   integer;
 BEGIN
     SELECT max(s.chunk) INTO v_last FROM api.ledger_stats(p_chunk_wallets) AS s;
     FOR v_chunk IN SELECT * FROM api.ledger_stats(p_chunk_wallets) AS s ORDER BY s.chunk LOOP
-        RETURN QUERY SELECT * FROM api.verify_ledger(v_chunk.wallet_from, v_chunk.wallet_to, v_chunk.chunk = v_last);
+        RETURN QUERY SELECT * FROM api.verify_ledger(v_chunk.wallet_from, v_chunk.wallet_to, v_chunk.chunk = v_last,
+                                                     p_transactions => false);
+    END LOOP;
+    FOR v_period IN SELECT * FROM api.ledger_periods(1) AS p ORDER BY p.period LOOP
+        RETURN QUERY SELECT * FROM api.verify_ledger_period(v_period.period_from, v_period.period_to);
     END LOOP;
 END
 $$;
@@ -142,15 +149,29 @@ SELECT tests.authenticate_as('vera');
 SELECT throws_ok($$SELECT * FROM api.verify_ledger()$$, 'LP002', NULL, 'verify_ledger: a viewer is LP002');
 SELECT throws_ok($$SELECT * FROM api.ledger_totals()$$, 'LP002', NULL, 'ledger_totals: a viewer is LP002');
 SELECT throws_ok($$SELECT * FROM api.ledger_stats()$$, 'LP002', NULL, 'ledger_stats: a viewer is LP002');
+SELECT throws_ok($$SELECT * FROM api.verify_ledger_period()$$, 'LP002', NULL, 'verify_ledger_period: a viewer is LP002');
+SELECT throws_ok($$SELECT * FROM api.ledger_periods()$$, 'LP002', NULL, 'ledger_periods: a viewer is LP002');
 SELECT tests.authenticate_as(NULL);
+SELECT throws_ok($$SELECT * FROM api.verify_ledger_period()$$, 'LP001', NULL, 'verify_ledger_period: nobody acting through livepanty_app is LP001');
+SELECT throws_ok($$SELECT * FROM api.ledger_periods()$$, 'LP001', NULL, 'ledger_periods: nobody acting through livepanty_app is LP001');
 SELECT throws_ok($$SELECT * FROM api.verify_ledger()$$, 'LP001', NULL, 'verify_ledger: nobody acting through livepanty_app is LP001');
 SELECT throws_ok($$SELECT * FROM api.ledger_stats()$$, 'LP001', NULL, 'ledger_stats: nobody acting through livepanty_app is LP001');
 SELECT tests.authenticate_as(NULL, 'livepanty_readonly');
 SELECT throws_ok($$SELECT * FROM api.verify_ledger()$$, '42501', NULL, 'verify_ledger: livepanty_readonly may not execute it');
+SELECT throws_ok($$SELECT * FROM api.verify_ledger_period()$$, '42501', NULL, 'verify_ledger_period: livepanty_readonly may not execute it');
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT throws_ok($$SELECT * FROM api.verify_ledger('ffffffff-ffff-ffff-ffff-ffffffffffff', '00000000-0000-0000-0000-000000000000')$$,
                  'LP018', NULL, 'verify_ledger: wallet_from > wallet_to is LP018');
 SELECT throws_ok($$SELECT * FROM api.ledger_stats(0)$$, 'LP018', NULL, 'ledger_stats: a chunk of 0 wallets is LP018');
+SELECT throws_ok($$SELECT * FROM api.verify_ledger_period(now(), now() - interval '1 second')$$, 'LP018', NULL,
+                 'verify_ledger_period: period_from later than period_to is LP018');
+SELECT throws_ok($$SELECT * FROM api.ledger_periods(0)$$, 'LP018', NULL, 'ledger_periods: periods of 0 entries are LP018');
+SELECT results_eq($$SELECT count(*)::integer, bool_and(period_from IS NULL) FILTER (WHERE period = 1),
+                           bool_and(period_to IS NULL) FILTER (WHERE period = (SELECT max(period) FROM api.ledger_periods(1))),
+                           bool_and(period_to = next_from) FILTER (WHERE next_from IS NOT NULL)
+                      FROM (SELECT p.*, lead(p.period_from) OVER (ORDER BY p.period) AS next_from FROM api.ledger_periods(1) AS p) AS x$$,
+                  $$VALUES (2, true, true, true)$$,
+                  'ledger_periods(1): open at both ends, contiguous; one cut (every entry of this fixture has one time), two periods');
 
 -- == ledger_stats: the chunks cover every wallet, contiguously =============================================
 SELECT tests.clear_authentication();  -- the superuser may verify too (and read every table for the expectations)
@@ -190,6 +211,13 @@ SELECT bag_eq($$SELECT * FROM tests.verify_chunked(1)$$, $$SELECT * FROM api.ver
               'chunked verification (one wallet per chunk) reports exactly the rows of a full one, none twice');
 SELECT bag_eq($$SELECT * FROM tests.verify_chunked(4)$$, $$SELECT * FROM api.verify_ledger()$$,
               'chunked verification (4 wallets per chunk) reports exactly the rows of a full one');
+SELECT set_eq($$SELECT check_name, transaction_id FROM api.verify_ledger_period(now(), NULL)$$,
+              $$VALUES ('transaction_unbalanced', tests.uuid('tipB_tx')), ('tip_transaction', tests.uuid('tipB_tx'))$$,
+              'verify_ledger_period over the period of the fixture''s time: the transaction checks only');
+SELECT is_empty($$SELECT * FROM api.verify_ledger_period(NULL, now())$$,
+                'verify_ledger_period before the fixture''s time: nothing (the period''s end is exclusive)');
+SELECT set_eq($$SELECT check_name FROM api.verify_ledger(p_transactions => false)$$,
+              $$VALUES ('chain_broken'), ('sum_mismatch')$$, 'verify_ledger(p_transactions => false): the account checks only');
 SELECT tests.clear_authentication();
 UPDATE lp.ledger SET amount = amount - 1, balance_after = balance_after - 1
  WHERE transaction_id = tests.uuid('tipB_tx') AND wallet_id = tests.wallet('vera');

@@ -1,0 +1,144 @@
+CREATE FUNCTION api.verify_ledger_period(
+    p_period_from timestamptz DEFAULT NULL,
+    p_period_to   timestamptz DEFAULT NULL
+)
+RETURNS TABLE (check_name text, wallet_id uuid, shard smallint, transaction_id uuid, detail text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+    SET jit = off          -- compiling the period queries costs more than it saves
+    SET work_mem = '128MB' -- one period's transactions hashed in memory (api.ledger_periods sizes the periods)
+AS $$
+DECLARE
+    -- Entries, tips and captures created before the archive boundary are in the archive files (lp.archives).
+    v_lo     timestamptz := greatest(coalesce(p_period_from, '-infinity'), coalesce(lp.archive_boundary(), '-infinity'));
+    v_hi     timestamptz := coalesce(p_period_to, 'infinity');
+    v_fees   uuid;
+    v_escrow uuid;
+BEGIN
+    PERFORM lp.verify_authorize();
+    IF p_period_from > p_period_to THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'period_from must not be later than period_to';
+    END IF;
+    v_fees := lp.system_wallet('platform_fees');
+    v_escrow := lp.system_wallet('goal_escrow');
+
+    -- The transaction pass (docs/ledger.md, "Verification"): every ledger transaction, tip and hold capture
+    -- created in [v_lo, v_hi). All entries of a ledger transaction, its tip and its capture carry one time
+    -- (one lp.post in one database transaction: now()), so a period holds each transaction whole, and periods
+    -- that cover the time line check each transaction exactly once; the period's rows are read through the
+    -- created_at BRIN indexes.
+    -- (a) Every ledger transaction sums to zero, and (g) every tip has its ledger transaction with the right
+    -- legs: payer -amount, payee +(amount - fee), platform fees +fee, nothing else credited; a tip toward a
+    -- refund_if_missed goal (escrowed, or settled: settlement_id) instead credits the goal_escrow wallet with
+    -- the whole amount (its settlement is checked below). One hash join of the period's entries and tips on
+    -- the transaction id, one aggregate per (transaction, tip); only the failing groups are kept.
+    RETURN QUERY
+    WITH t AS (
+        SELECT tp.id AS tip_id, tp.transaction_id AS tx, tp.amount, tp.fee_amount AS fee,
+               (tp.status = 'escrowed' OR tp.settlement_id IS NOT NULL) AS escrowed,
+               sw.id AS sender_wallet, rw.id AS recipient_wallet
+          FROM lp.tips AS tp
+          JOIN lp.wallets AS sw ON sw.user_id = tp.sender_id
+          JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
+         WHERE tp.created_at >= v_lo AND tp.created_at < v_hi
+    ), e AS (
+        SELECT l.transaction_id AS tx, l.wallet_id AS w_id, l.amount, l.reference_type, l.reference_id
+          FROM lp.ledger AS l
+         WHERE l.created_at >= v_lo AND l.created_at < v_hi
+    ), g AS MATERIALIZED (
+        SELECT coalesce(e.tx, t.tx) AS tx, t.tip_id, t.amount, t.fee, t.escrowed, t.sender_wallet,
+               coalesce(sum(e.amount), 0) AS total, count(e.tx) AS entries,
+               coalesce(sum(e.amount) FILTER (WHERE e.w_id = t.sender_wallet), 0) AS sender_amount,
+               coalesce(sum(e.amount) FILTER (WHERE e.w_id = t.recipient_wallet), 0) AS recipient_amount,
+               coalesce(sum(e.amount) FILTER (WHERE e.w_id = v_fees), 0) AS fee_amount,
+               coalesce(sum(e.amount) FILTER (WHERE e.w_id = v_escrow), 0) AS escrow_amount,
+               coalesce(sum(e.amount) FILTER (WHERE e.amount > 0), 0) AS credits,
+               count(e.tx) FILTER (WHERE e.reference_type <> 'tip' OR e.reference_id <> t.tip_id) AS bad_refs
+          FROM e FULL JOIN t ON t.tx = e.tx
+         GROUP BY 1, t.tip_id, t.amount, t.fee, t.escrowed, t.sender_wallet, t.recipient_wallet
+        HAVING coalesce(sum(e.amount), 0) <> 0
+            OR (t.tip_id IS NOT NULL AND (
+                   count(e.tx) = 0
+                OR coalesce(sum(e.amount) FILTER (WHERE e.w_id = t.sender_wallet), 0) <> -t.amount
+                OR coalesce(sum(e.amount) FILTER (WHERE e.amount > 0), 0) <> t.amount
+                OR count(e.tx) FILTER (WHERE e.reference_type <> 'tip' OR e.reference_id <> t.tip_id) <> 0
+                OR (NOT t.escrowed AND (
+                       coalesce(sum(e.amount) FILTER (WHERE e.w_id = t.recipient_wallet), 0) <> t.amount - t.fee
+                    OR coalesce(sum(e.amount) FILTER (WHERE e.w_id = v_fees), 0) <> t.fee))
+                OR (t.escrowed AND (
+                       coalesce(sum(e.amount) FILTER (WHERE e.w_id = t.recipient_wallet), 0) <> 0
+                    OR coalesce(sum(e.amount) FILTER (WHERE e.w_id = v_fees), 0) <> 0
+                    OR coalesce(sum(e.amount) FILTER (WHERE e.w_id = v_escrow), 0) <> t.amount))))
+    )
+    -- Reported at the transaction's smallest wallet id.
+    SELECT 'transaction_unbalanced'::text,
+           (SELECT l.wallet_id FROM lp.ledger AS l
+             WHERE l.transaction_id = g.tx AND l.created_at >= v_lo AND l.created_at < v_hi
+             ORDER BY l.wallet_id LIMIT 1),
+           NULL::smallint, g.tx, format('entries sum to %s over %s entries', g.total, g.entries)
+      FROM g WHERE g.total <> 0 AND g.entries > 0
+    UNION ALL
+    SELECT 'tip_transaction'::text, g.sender_wallet, NULL::smallint, g.tx,
+           CASE WHEN g.entries = 0 THEN format('tip %s: no ledger entries', g.tip_id)
+                ELSE format('tip %s of %s (fee %s%s): sender %s, recipient %s, platform fees %s, credits %s, '
+                            '%s entries referencing another object', g.tip_id, g.amount, g.fee,
+                            CASE WHEN g.escrowed THEN ', escrowed' ELSE '' END, g.sender_amount,
+                            g.recipient_amount, g.fee_amount, g.credits, g.bad_refs) END
+      FROM g
+     WHERE g.tip_id IS NOT NULL
+       AND (g.entries = 0 OR g.sender_amount <> -g.amount OR g.credits <> g.amount OR g.bad_refs <> 0
+            OR (NOT g.escrowed AND (g.recipient_amount <> g.amount - g.fee OR g.fee_amount <> g.fee))
+            OR (g.escrowed AND (g.recipient_amount <> 0 OR g.fee_amount <> 0 OR g.escrow_amount <> g.amount)));
+
+    -- The settlement of an escrowed tip of the period: escrow -amount; paid out (completed): recipient
+    -- +(amount - fee), platform fees +fee; paid back (refunded): sender +amount; nothing else.
+    RETURN QUERY
+    SELECT 'tip_settlement'::text, t.sender_wallet, NULL::smallint, t.tx,
+           format('settlement of tip %s (%s) of %s (fee %s): escrow %s, sender %s, recipient %s, platform fees %s, '
+                  'entries %s', t.tip_id, t.status, t.amount, t.fee, t.escrow_amount, t.sender_amount,
+                  t.recipient_amount, t.fee_amount, t.entries)
+      FROM (SELECT tp.id AS tip_id, tp.settlement_id AS tx, tp.status, tp.amount, tp.fee_amount AS fee,
+                   sw.id AS sender_wallet, count(l.id) AS entries,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_escrow), 0) AS escrow_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = sw.id), 0) AS sender_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = rw.id), 0) AS recipient_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_fees), 0) AS fee_amount,
+                   count(l.id) FILTER (WHERE l.reference_type <> 'tip' OR l.reference_id <> tp.id) AS bad_refs
+              FROM lp.tips AS tp
+              JOIN lp.wallets AS sw ON sw.user_id = tp.sender_id
+              JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
+              LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.settlement_id
+             WHERE tp.settlement_id IS NOT NULL AND tp.created_at >= v_lo AND tp.created_at < v_hi
+             GROUP BY tp.id, sw.id, rw.id) AS t
+     WHERE t.bad_refs <> 0 OR t.escrow_amount <> -t.amount
+        OR (t.status = 'completed' AND (t.recipient_amount <> t.amount - t.fee OR t.fee_amount <> t.fee
+                                        OR t.sender_amount <> 0 OR t.entries > 3))
+        OR (t.status = 'refunded' AND (t.sender_amount <> t.amount OR t.recipient_amount <> 0 OR t.fee_amount <> 0
+                                       OR t.entries <> 2))
+        OR t.status NOT IN ('completed', 'refunded')
+    UNION ALL
+    -- Every hold capture of the period: holder -amount, payee +(amount - fee), platform fees +fee.
+    SELECT 'hold_capture_transaction', c.holder_wallet, NULL::smallint, c.tx,
+           CASE WHEN c.entries = 0 THEN format('capture %s of hold %s: no ledger entries', c.capture_id, c.hold_id)
+                ELSE format('capture %s of hold %s, %s (fee %s): holder %s, payee %s, platform fees %s, credits %s',
+                            c.capture_id, c.hold_id, c.amount, c.fee, c.holder_amount, c.payee_amount,
+                            c.fee_amount, c.credits) END
+      FROM (SELECT hc.id AS capture_id, hc.hold_id, hc.transaction_id AS tx, hc.amount, hc.fee_amount AS fee,
+                   h.wallet_id AS holder_wallet, count(l.id) AS entries,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = h.wallet_id), 0) AS holder_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = pw.id), 0) AS payee_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_fees), 0) AS fee_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.amount > 0), 0) AS credits
+              FROM lp.hold_captures AS hc
+              JOIN lp.holds AS h ON h.id = hc.hold_id
+              JOIN lp.wallets AS pw ON pw.user_id = h.payee_id
+              LEFT JOIN lp.ledger AS l ON l.transaction_id = hc.transaction_id AND l.created_at = hc.created_at
+             WHERE hc.created_at >= v_lo AND hc.created_at < v_hi
+             GROUP BY hc.id, h.wallet_id, pw.id) AS c
+     WHERE c.entries = 0 OR c.holder_amount <> -c.amount OR c.payee_amount <> c.amount - c.fee
+        OR c.fee_amount <> c.fee OR c.credits <> c.amount;
+END
+$$;
+COMMENT ON FUNCTION api.verify_ledger_period(timestamptz, timestamptz) IS 'The transaction pass of the ledger verification for one period: every ledger transaction, tip and hold capture created in [p_period_from, p_period_to) (NULL = open), one row per violation (no rows: sound). check_name: transaction_unbalanced, tip_transaction, tip_settlement, hold_capture_transaction (as api.verify_ledger). A ledger transaction''s entries, its tip and its capture share one time, so periods that cover the time line (api.ledger_periods) check each exactly once. Rows before the archive boundary are in the archive files and not checked. The livepanty_service role, or an acting admin (LP001 / LP002 otherwise); LP018 when p_period_from is later than p_period_to.';
+REVOKE ALL ON FUNCTION api.verify_ledger_period(timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.verify_ledger_period(timestamptz, timestamptz) TO livepanty_app, livepanty_service;
