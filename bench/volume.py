@@ -16,8 +16,9 @@ read, timed from the client, its rows fetched):
 * ``stream_summary``: the busiest stream (most tips), read by its host (tokens visible);
 * ``user_summary``: the busiest performer's own row of the view.
 
-Then ``livepanty-db verify`` (its chunks, progress bar and snapshot, as a DBA runs it) ``--verify-runs``
-times: entries per second. Printed: p50/p95/p99 over every call, the spread of the rounds' medians
+Then ``livepanty-db verify`` (its two passes, progress bar and snapshot, as a DBA runs it) ``--verify-runs``
+rounds, each running every ``--verify-jobs`` case (connections on one snapshot), the order rotating: entries
+per second. Printed: p50/p95/p99 over every call, the spread of the rounds' medians
 (min..max), the load average before and after, and, with ``--explain``, EXPLAIN (ANALYZE, BUFFERS) of
 each read's main statement as the function runs it.
 
@@ -186,21 +187,29 @@ def measure(dsn: str, params: dict[str, Any], sessions: dict[str, str], rounds: 
               f" {min(medians):.2f}..{max(medians):.2f} |")
 
 
-def verify_runs(dsn: str, runs: int) -> None:
-    rates = []
+def verify_runs(dsn: str, runs: int, jobs: list[int]) -> None:
+    """``livepanty-db verify`` through the CLI, the --jobs cases interleaved over ``runs`` rounds (the order
+    rotates each round)."""
+    rates: dict[int, list[float]] = {n: [] for n in jobs}
     for number in range(runs):
-        started = time.perf_counter()
-        done = cli(dsn, "verify", "--chunk-wallets", "1000")
-        elapsed = time.perf_counter() - started
-        found = re.search(r"no violations \((\d+) entries\)", done.stderr)
-        if done.returncode != 0 or not found:
-            raise SystemExit(f"verify failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
-        entries = int(found.group(1))
-        rates.append(entries / elapsed)
-        log(f"verify {number + 1}/{runs}: {entries} entries in {elapsed:.1f} s (load {loadavg()})")
-    print(f"\nlivepanty-db verify (the CLI, chunks of 1000 wallets, one REPEATABLE READ snapshot),"
-          f" {runs} runs:"
-          f" median {statistics.median(rates):,.0f} entries/s (min {min(rates):,.0f}, max {max(rates):,.0f})")
+        order = jobs[number % len(jobs):] + jobs[:number % len(jobs)]
+        for n in order:
+            started = time.perf_counter()
+            done = cli(dsn, "verify", "--no-record", "--jobs", str(n))
+            elapsed = time.perf_counter() - started
+            found = re.search(r"no violations \((\d+) entries\)", done.stderr)
+            if done.returncode != 0 or not found:
+                raise SystemExit(f"verify failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
+            entries = int(found.group(1))
+            rates[n].append(entries / elapsed)
+            log(f"verify round {number + 1}/{runs}, --jobs {n}: {entries} entries in {elapsed:.1f} s"
+                f" (load {loadavg()})")
+    print(f"\nlivepanty-db verify (the CLI: account chunks of 1000 wallets, periods of 500000 entries, one"
+          f" snapshot), {runs} rounds:")
+    print("| --jobs | median entries/s | min | max |")
+    print("| ---: | ---: | ---: | ---: |")
+    for n in jobs:
+        print(f"| {n} | {statistics.median(rates[n]):,.0f} | {min(rates[n]):,.0f} | {max(rates[n]):,.0f} |")
 
 
 def explain(dsn: str, params: dict[str, Any]) -> None:
@@ -217,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=200, help="calls per case per round")
     parser.add_argument("--verify-runs", type=int, default=3)
+    parser.add_argument("--verify-jobs", default="1,2", help="the --jobs cases of verify, comma-separated")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--explain", action="store_true")
     for key, value in DEFAULT_SIZES.items():
@@ -255,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"busiest performer: {params['performer_entries']:,} ledger entries; deep page before entry"
               f" {params['middle_id']}, balance_at {params['middle_at']:%Y-%m-%d %H:%M}")
         measure(dsn, params, sessions, args.rounds, args.calls)
-        verify_runs(dsn, args.verify_runs)
+        verify_runs(dsn, args.verify_runs, [int(n) for n in args.verify_jobs.split(",")])
         if args.explain:
             explain(dsn, params)
         print(f"\nload average at the end {loadavg()}")

@@ -575,8 +575,8 @@ SELECT c.relname, pg_get_indexdef(i.indexrelid)
 """
 
 
-_MONTH_PARTITIONS = """
-SELECT lp.create_month_partition(c.oid::regclass, m)
+_SEEDED_MONTHS = """
+SELECT m
   FROM pg_class AS c
  CROSS JOIN generate_series(date_trunc('month', (SELECT min(at) FROM seed_ledger), 'UTC'),
                             (SELECT max(at) FROM seed_ledger), interval '1 month') AS m
@@ -602,8 +602,14 @@ def _run(s: _Steps, step: Callable[[str, int], None]) -> None:
         s.conn.execute(f"DROP INDEX lp.{psycopg.sql.Identifier(name).as_string(s.conn)}")
     step("drop indexes", 0)
     # A ledger partitioned by month (migration 0033) gets the partitions of the seeded months first, as its
-    # maintenance job would have made them (else the rows would wait in the default partition).
-    s.run(_MONTH_PARTITIONS)
+    # maintenance job would have made them (else the rows would wait in the default partition): as the owner
+    # of the schema, like api.maintain_partitions, so that the owner's functions (archiving, verification)
+    # may read them.
+    months = [row[0] for row in s.conn.execute(_SEEDED_MONTHS).fetchall()]
+    s.run("SET LOCAL ROLE livepanty_owner")
+    for month in months:
+        s.conn.execute("SELECT lp.create_month_partition('lp.ledger'::regclass, %s)", [month])
+    s.run("RESET ROLE")
     n_tips = int(s.value("SELECT count(*) FROM seed_tips") or 0)  # type: ignore[arg-type]
     tip_batch = BATCH_ENTRIES // 3
     # The tips' foreign keys (sender, recipient, stream) hold by construction: their ids are the rows written

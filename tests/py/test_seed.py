@@ -85,6 +85,25 @@ def test_a_small_seed_passes_verify_ledger_with_no_violation(seeded: Any) -> Non
     assert json.loads(result.stdout)["violations"] == []
 
 
+def test_the_partitions_of_seeded_months_belong_to_the_schema_owner(seeded: Any) -> None:
+    """The seed makes the partitions of the months it writes as the maintenance job does (owned by
+    livepanty_owner, secured), so the owner's functions may read them: a partition owned by the seeding
+    superuser made api.archive_prepare fail with 42501 at ten million entries."""
+    dsn, _, _ = seeded
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT c.relname, pg_get_userbyid(c.relowner), c.relforcerowsecurity FROM pg_class AS c"
+            " WHERE c.relnamespace = 'lp_partitions'::regnamespace AND c.relkind = 'r'"
+            "   AND c.relname LIKE 'ledger%'"
+            "   AND EXISTS (SELECT 1 FROM lp.ledger AS l WHERE l.tableoid = c.oid)"
+        ).fetchall()
+        months = conn.execute(
+            "SELECT count(DISTINCT date_trunc('month', created_at, 'UTC')) FROM lp.ledger"
+        ).fetchone()[0]
+    assert len(rows) == months, rows
+    assert {(owner, forced) for _, owner, forced in rows} == {("livepanty_owner", True)}, rows
+
+
 def test_counts_match_the_arguments(seeded: Any) -> None:
     dsn, fig, _ = seeded
     with psycopg.connect(dsn) as conn:
