@@ -12,7 +12,12 @@ BEGIN
     v_issuance := lp.system_wallet('issuance');
     RETURN QUERY
     WITH flows AS (
-        SELECT coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0)::bigint AS out_of_issuance,
+        -- While ledger partitions are archived, the entries before the boundary are in the archive files: the
+        -- issuance wallet's net outflow up to the boundary comes from the sealed checkpoint and counts as issued.
+        SELECT coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0)::bigint
+               - coalesce((SELECT sum(c.balance) FROM lp.ledger_checkpoints AS c
+                            WHERE c.boundary = lp.archive_boundary() AND c.wallet_id = v_issuance), 0)::bigint
+                   AS out_of_issuance,
                coalesce(sum(l.amount) FILTER (WHERE l.amount > 0), 0)::bigint AS into_issuance
           FROM lp.ledger AS l WHERE l.wallet_id = v_issuance
     ), held AS (
@@ -28,6 +33,6 @@ BEGIN
       FROM flows AS f, held AS h;
 END
 $$;
-COMMENT ON FUNCTION api.ledger_totals() IS 'Token totals for reports and `livepanty-db verify` (one row): issued (tokens that left the issuance wallet: purchases), burned (tokens that went back to it: refunds, chargebacks, paid payouts), circulating = issued - burned, in_user_wallets and in_system_wallets (every other system wallet: fees, payout clearing, chargeback losses, adjustments; main balances and shards) and imbalance = circulating - in_user_wallets - in_system_wallets, 0 on a sound ledger. The livepanty_service role, or an acting admin (LP001 / LP002 otherwise).';
+COMMENT ON FUNCTION api.ledger_totals() IS 'Token totals for reports and `livepanty-db verify` (one row): issued (tokens that left the issuance wallet: purchases), burned (tokens that went back to it: refunds, chargebacks, paid payouts), circulating = issued - burned, in_user_wallets and in_system_wallets (every other system wallet: fees, payout clearing, chargeback losses, adjustments; main balances and shards) and imbalance = circulating - in_user_wallets - in_system_wallets, 0 on a sound ledger. While ledger partitions are archived, issued and burned count the entries since the archive boundary, and the issuance wallet''s net outflow before it (its balance in the sealed checkpoint) is counted as issued, so circulating and imbalance stay exact. The livepanty_service role, or an acting admin (LP001 / LP002 otherwise).';
 REVOKE ALL ON FUNCTION api.ledger_totals() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.ledger_totals() TO livepanty_app, livepanty_service;

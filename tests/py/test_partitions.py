@@ -115,6 +115,12 @@ def _snapshot(dsn: str) -> dict[str, list[str]]:
         return {t: [r[0] for r in conn.execute(ROWS.format(table=t))] for t in ("lp.ledger", "lp.audit_logs")}
 
 
+def _totals(dsn: str) -> tuple[Any, ...]:
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SET ROLE livepanty_service")
+        return conn.execute("SELECT * FROM api.ledger_totals()").fetchone()
+
+
 def _violations(dsn: str) -> list[Any]:
     with psycopg.connect(dsn) as conn:
         conn.execute("SET ROLE livepanty_service")
@@ -413,6 +419,7 @@ def _partitions(dsn: str) -> list[str]:
 
 def test_archive_verify_restore_round_trip(history: str, tmp_path: Path) -> None:
     before_rows = _snapshot(history)
+    totals_before = _totals(history)
     partitions = _partitions(history)
     with psycopg.connect(history) as conn:
         boundary = _month_start(conn, 2)
@@ -448,8 +455,10 @@ def test_archive_verify_restore_round_trip(history: str, tmp_path: Path) -> None
             ).fetchone()[0]
             > 0
         )
-    # The remaining ledger still proves every chain, from the checkpoint.
+    # The remaining ledger still proves every chain, from the checkpoint, and the totals still add up.
     assert _violations(history) == []
+    assert _totals(history)[2:] == totals_before[2:]  # circulating, in user and system wallets, imbalance 0
+    assert _totals(history)[-1] == 0
 
     # The chains really start from the checkpoint: a checkpoint balance changed behind the seal is caught.
     with psycopg.connect(history) as conn:
