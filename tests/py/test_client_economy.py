@@ -10,6 +10,7 @@ refunds.shortfall_policy "debt".
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import time
 import uuid
@@ -658,6 +659,17 @@ def test_sweeps_and_chunked_verification(eco: Economy) -> None:
             wallet_from=chunk.wallet_from, wallet_to=chunk.wallet_to, global_=chunk is chunks[-1]
         )
         assert found == []
+        found = eco.service.verify_ledger(
+            wallet_from=chunk.wallet_from, wallet_to=chunk.wallet_to, global_=False, transactions=False
+        )
+        assert found == []
+    periods = eco.service.ledger_periods(chunk_entries=1)  # a cut at every entry's time
+    assert len(periods) > 2
+    assert periods[0].period_from is None
+    assert periods[-1].period_to is None
+    assert all(a.period_to == b.period_from for a, b in itertools.pairwise(periods))
+    for p in periods:
+        assert eco.service.verify_ledger_period(period_from=p.period_from, period_to=p.period_to) == []
     with pytest.raises(errors.PermissionDenied), eco.app.acting_as(eco.viewer.id, reason="test") as tx:
         tx.verify_ledger()
     with pytest.raises(errors.NotAuthenticated):
