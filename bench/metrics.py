@@ -1,11 +1,12 @@
 """What a reading of ``livepanty-db metrics`` costs on a big tips table (issue 11, section 4).
 
-One fresh embedded cluster (pg_stat_statements preloaded and installed, so the slow-statement view works
-too), database ``bench`` set up as bench/tips.py does (``--viewers`` viewers funded through the API, 100
-performers), then ``--tips`` tips inserted as the superuser straight into ``lp.tips`` (no ledger postings: no
-monitoring view reads the ledger), spread evenly over ``--days`` days, each with a time-ordered id
-(``lp.uuid_v7``'s layout) of its own ``created_at``, as a seeder that keeps ids in time order would write
-them; the last 5 minutes hold ``--recent`` of them. Then ``VACUUM ANALYZE`` and a metrics sample.
+One fresh embedded cluster (pg_stat_statements preloaded, as every embedded cluster, and installed by the
+migrations, so the slow-statement view works too), database ``bench`` set up as bench/tips.py does
+(``--viewers`` viewers funded through the API, 100 performers), then ``--tips`` tips inserted as the superuser
+straight into ``lp.tips`` (no ledger postings: no monitoring view reads the ledger), spread evenly over
+``--days`` days, each with a time-ordered id (``lp.uuid_v7``'s layout) of its own ``created_at``, as a seeder
+that keeps ids in time order would write them; the last 5 minutes hold ``--recent`` of them. Then ``VACUUM
+ANALYZE`` and a metrics sample.
 
 Measured, in ``--rounds`` interleaved rounds (each round reads every view once, in a shuffled order, then one
 whole ``metrics.collect``), as a ``livepanty_readonly`` login: the time of ``SELECT * FROM monitoring.<view>``
@@ -80,13 +81,12 @@ def main(argv: list[str] | None = None) -> int:
 
     base = Path(tempfile.mkdtemp(prefix="livepanty-bench-metrics-"))
     base.chmod(0o755)
-    cluster = Cluster(base, server_options=("shared_preload_libraries=pg_stat_statements",))
+    cluster = Cluster(base)  # preloads pg_stat_statements (livepanty_db.local.SERVER_SETTINGS)
     try:
         cluster.start()
         tips.setup_bench_database(cluster, viewers=args.viewers, performers=100)
         dsn = cluster.url(tips.BENCH_DB)
         with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION pg_stat_statements SCHEMA ext")
             conn.execute(
                 sql.SQL("CREATE ROLE {} LOGIN IN ROLE livepanty_readonly").format(sql.Identifier(READER))
             )

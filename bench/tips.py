@@ -640,15 +640,13 @@ def profile(cluster: Cluster, workdir: Path, args: argparse.Namespace) -> None:
             sql.SQL("ALTER ROLE {} SET pg_stat_statements.track = 'all'").format(sql.Identifier(APP_LOGIN))
         )
     try:
-        with connect(cluster, BENCH_DB) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         for case, performer in (("tips (a)", f"random(1, {performers})"), ("tips (b)", str(HOT_PERFORMER))):
             script = workdir / f"profile_{performer.isdigit()}.sql"
             script.write_text(tip_script(viewers, performer))
             prepare_run(cluster, BENCH_DB)
             wait_until_quiet(args.quiet_wait)
             with connect(cluster, BENCH_DB) as conn:
-                conn.execute("SELECT pg_stat_statements_reset()")
+                conn.execute("SELECT ext.pg_stat_statements_reset()")  # installed by migration 0037
             sampler = WaitSampler(cluster)
             sampler.start()
             result = run_pgbench(
@@ -671,7 +669,7 @@ def profile(cluster: Cluster, workdir: Path, args: argparse.Namespace) -> None:
                            round((100 * total_exec_time / sum(total_exec_time) FILTER (WHERE toplevel)
                                   OVER ())::numeric, 1) AS pct_of_toplevel,
                            toplevel, left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS query
-                      FROM pg_stat_statements
+                      FROM ext.pg_stat_statements
                      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
                      ORDER BY total_exec_time DESC LIMIT 25
                     """

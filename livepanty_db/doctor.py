@@ -8,7 +8,7 @@
 * drift: repeatable definitions (functions, views, policies) that differ from the files, found by migrating
   a scratch database on the same server from the files and comparing the catalogs (nothing is applied to the
   examined database, nothing locks it; needs CREATEDB, else reported as not checked);
-* extensions the schema needs (citext, pgcrypto), and pg_stat_statements when present;
+* extensions the schema needs (citext, pgcrypto), and whether pg_stat_statements is installed and preloaded;
 * pooler compatibility: settings pinned to the database or a role that a transaction-mode pooler would not
   carry (``lp.*``, ``search_path``), and the timeouts that protect the server from clients that hang;
 * monitoring in brief (the seed's list), read from the views of schema ``monitoring`` (the queries of
@@ -146,14 +146,18 @@ def _extensions(conn: psycopg.Connection[Any]) -> list[Finding]:
             findings.append(
                 Finding("extensions", "problem", f"{name} is not installed (migrate installs it)")
             )
-    if "pg_stat_statements" in installed:
-        findings.append(
-            Finding("extensions", "info", f"pg_stat_statements {installed['pg_stat_statements']}")
+    preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+    preloaded = "pg_stat_statements" in [name.strip() for name in (preload[0] if preload else "").split(",")]
+    if "pg_stat_statements" in installed and preloaded:
+        detail = f"pg_stat_statements {installed['pg_stat_statements']}, preloaded"
+    elif "pg_stat_statements" in installed:
+        detail = (
+            f"pg_stat_statements {installed['pg_stat_statements']} installed but not in "
+            "shared_preload_libraries (add it, restart): no slow-statement report"
         )
     else:
-        findings.append(
-            Finding("extensions", "info", "pg_stat_statements not installed: no slow-statement report")
-        )
+        detail = "pg_stat_statements not installed (migrate installs it): no slow-statement report"
+    findings.append(Finding("extensions", "info", detail))
     return findings
 
 

@@ -16,6 +16,11 @@ Design
   (whose directory only the server user can enter). It is a development server: never expose it.
 * ``url()`` is a libpq URI over TCP (``postgresql://postgres@127.0.0.1:PORT/livepanty``) so every client
   works, whatever OS user it runs as.
+* Server settings of the project (:data:`SERVER_SETTINGS`: pg_stat_statements preloaded for the slow-statement
+  metrics, I/O timing) are written at every start into ``livepanty.conf`` in the data directory, which
+  ``postgresql.conf`` includes (one line, added once, so clusters made by an older version get it at their
+  next start; a running server takes it at its next restart). ``ALTER SYSTEM`` still overrides them
+  (``postgresql.auto.conf`` is read last); ``Cluster(server_options=...)`` (command line) overrides both.
 """
 
 from __future__ import annotations
@@ -55,6 +60,22 @@ DATABASE = "livepanty"
 #: Cluster directories for homes the server user cannot reach.
 FALLBACK_ROOT = Path("/var/lib/livepanty")
 STATE_FILE = "state.json"
+#: Settings every embedded cluster runs with (see the module docstring; docs/operations.md "Metrics").
+SERVER_SETTINGS: dict[str, str] = {
+    # Statement statistics for `livepanty-db metrics` / `doctor` (monitoring.slow_statements); migration 0037
+    # installs the extension in schema ext. Loading it needs a restart, hence in the file, not ALTER SYSTEM.
+    "shared_preload_libraries": "pg_stat_statements",
+    "pg_stat_statements.max": "5000",
+    "pg_stat_statements.track": "top",
+    "pg_stat_statements.track_utility": "on",
+    "pg_stat_statements.save": "on",
+    # Time spent reading and writing blocks (pg_stat_statements, pg_stat_database, EXPLAIN (BUFFERS)): about
+    # 25 ns per clock reading on the development machine (pg_test_timing), cheap.
+    "track_io_timing": "on",
+}
+#: The file in the data directory that holds SERVER_SETTINGS, and the line of postgresql.conf including it.
+SETTINGS_FILE = "livepanty.conf"
+INCLUDE_LINE = f"include_if_exists = '{SETTINGS_FILE}'  # added by livepanty-db: project settings\n"
 #: sockaddr_un.sun_path is 108 bytes including the terminating NUL.
 _MAX_SOCKET_PATH = 107
 
@@ -295,6 +316,27 @@ class Cluster:
             "host    all       all   127.0.0.1/32  trust\n"
         )
 
+    def _write_settings(self, data_dir: Path) -> None:
+        """Write SERVER_SETTINGS into ``livepanty.conf`` and include it from ``postgresql.conf`` (once)."""
+        text = (
+            "# Written by livepanty-db at every start: edits are lost. Override with ALTER SYSTEM\n"
+            "# (postgresql.auto.conf is read after this file).\n"
+            + "".join(f"{name} = '{value}'\n" for name, value in SERVER_SETTINGS.items())
+        )
+        path = data_dir / SETTINGS_FILE
+        if not path.exists() or path.read_text() != text:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(text)
+            user = self._server_user()
+            if user is not None:
+                os.chown(tmp, user.pw_uid, user.pw_gid)
+            tmp.replace(path)
+        conf = data_dir / "postgresql.conf"
+        current = conf.read_text()
+        if INCLUDE_LINE not in current:
+            with conf.open("a") as handle:
+                handle.write(("" if current.endswith("\n") else "\n") + INCLUDE_LINE)
+
     @staticmethod
     def _socket_dir(cluster_dir: Path, port: int) -> str:
         """The socket directory, or '' (no Unix socket) when the socket path would be too long."""
@@ -346,6 +388,7 @@ class Cluster:
                         f"port {port} (remembered in {self.state_path}) is in use by another program; "
                         f"stop that program, or put a free port into {self.state_path}"
                     )
+                self._write_settings(data_dir)
                 options = [
                     "-p",
                     str(port),

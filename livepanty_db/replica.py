@@ -226,6 +226,7 @@ class LocalReplica:
                         f"port {port} (remembered in {self.state_path}) is in use by another program; "
                         f"stop that program, or delete {self.state_path} to pick another port"
                     )
+                self.cluster._write_settings(data_dir)  # the primary's (a copy made earlier may be older)
                 options = ["-p", str(port), "-k", Cluster._socket_dir(directory, port)]
                 options += ["-c", "listen_addresses=127.0.0.1", "-c", "hot_standby=on"]
                 for setting in self.cluster.server_options:

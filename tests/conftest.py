@@ -1,7 +1,8 @@
 """Test harness: a throwaway PostgreSQL cluster, a migrated template database, and a fresh clone per test.
 
 * ``pg_server`` (session): a cluster started as the ``postgres`` OS user in a temporary directory under /tmp,
-  on a free port, with durability turned off for speed; or, when ``LIVEPANTY_TEST_DSN`` is set, that existing
+  on a free port, with the embedded cluster's settings (``livepanty_db.local``: pg_stat_statements preloaded)
+  and durability turned off for speed; or, when ``LIVEPANTY_TEST_DSN`` is set, that existing
   server (the DSN must name a superuser; its database is used for maintenance, e.g. ``.../postgres``).
 * ``template_db`` (session): a database migrated with ``livepanty_db.migrate.apply`` (migrations and
   repeatables), plus ``pgtap`` and ``plpgsql_check``, with ``auth.bcrypt_cost`` lowered to 4 (fast hashing),

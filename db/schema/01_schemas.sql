@@ -1,6 +1,6 @@
 -- Extensions live in their own schema; tables and helpers in the private schema lp; the callable API in api.
 CREATE SCHEMA IF NOT EXISTS ext;
-COMMENT ON SCHEMA ext IS 'Extensions used by livepanty (citext, pgcrypto).';
+COMMENT ON SCHEMA ext IS 'Extensions used by livepanty (citext, pgcrypto; pg_stat_statements for the metrics).';
 CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA ext;
 CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA ext;
 GRANT USAGE ON SCHEMA ext TO livepanty_owner, livepanty_app, livepanty_service, livepanty_readonly;

@@ -4,6 +4,30 @@
 -- (pg_stat_activity's states, pg_stat_replication, pg_stat_statements) are visible to it only with this
 -- predefined role. The views show aggregates and sanitised statement texts, never another session's query.
 GRANT pg_read_all_stats TO livepanty_owner;
+-- pg_stat_statements, for the slow-statement report (monitoring.slow_statements): installed in schema ext like
+-- every extension of the project, when the server has it (PostgreSQL's contrib modules, where citext and
+-- pgcrypto come from) and the database has no copy of it yet (a DBA's copy in another schema is left where it
+-- is and used there). It answers only on a server that preloads it (shared_preload_libraries, a restart; the
+-- embedded cluster does); elsewhere monitoring.slow_statements is empty and nothing fails.
+-- Its view and functions are executable by PUBLIC as the extension makes them, and the application roles may
+-- use schema ext: in ext they are granted to pg_read_all_stats only (livepanty_owner is a member, as is
+-- pg_monitor, so a DBA's monitoring login keeps reading it).
+DO $pgss$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_stat_statements')
+       AND EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'pg_stat_statements') THEN
+        CREATE EXTENSION pg_stat_statements WITH SCHEMA ext;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension
+                WHERE extname = 'pg_stat_statements' AND extnamespace = 'ext'::regnamespace) THEN
+        REVOKE ALL ON ext.pg_stat_statements, ext.pg_stat_statements_info FROM PUBLIC;
+        REVOKE ALL ON FUNCTION ext.pg_stat_statements(boolean), ext.pg_stat_statements_info() FROM PUBLIC;
+        GRANT SELECT ON ext.pg_stat_statements, ext.pg_stat_statements_info TO pg_read_all_stats;
+        GRANT EXECUTE ON FUNCTION ext.pg_stat_statements(boolean), ext.pg_stat_statements_info()
+            TO pg_read_all_stats;
+    END IF;
+END
+$pgss$;
 CREATE SCHEMA monitoring AUTHORIZATION livepanty_owner;
 COMMENT ON SCHEMA monitoring IS 'Server and business metrics for operators (livepanty-db metrics, postgres_exporter): definer views readable by livepanty_readonly; no query text of another session, no id of a person.';
 

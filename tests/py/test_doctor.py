@@ -45,6 +45,13 @@ def test_a_migrated_database_is_healthy(db_url: str, tmp_path: Path) -> None:
     (drift,) = [f for f in report["findings"] if f["check"] == "drift"]
     assert drift["status"] == "ok"
     assert "match the files" in drift["detail"]
+    # The test cluster preloads pg_stat_statements (as every embedded cluster) and migrate installs it.
+    extensions = {f["detail"] for f in report["findings"] if f["check"] == "extensions"}
+    assert any(d.startswith("pg_stat_statements ") and d.endswith(", preloaded") for d in extensions)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("DROP EXTENSION pg_stat_statements")
+    extensions = {f["detail"] for f in findings(run(db_url, "--no-drift", home=tmp_path))}
+    assert "pg_stat_statements not installed (migrate installs it): no slow-statement report" in extensions
 
 
 def test_drift_from_the_files_is_a_problem(db_url: str, tmp_path: Path) -> None:

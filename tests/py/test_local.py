@@ -46,6 +46,13 @@ def test_start_status_url_restart_stop(reachable_home):
     with psycopg.connect(cluster.url()) as conn:
         assert conn.execute("SELECT current_database()").fetchone()[0] == "livepanty"
         assert conn.execute("SHOW listen_addresses").fetchone()[0] == "127.0.0.1"
+        # The project's settings (livepanty.conf): statement statistics and I/O timing.
+        assert conn.execute("SHOW shared_preload_libraries").fetchone()[0] == "pg_stat_statements"
+        assert conn.execute("SHOW track_io_timing").fetchone()[0] == "on"
+        assert conn.execute("SHOW pg_stat_statements.max").fetchone()[0] == "5000"
+    # ... which ALTER SYSTEM overrides (postgresql.auto.conf is read last), at the next restart
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET pg_stat_statements.max = 1000")
     assert cluster.start().pid == started.pid  # already running: a no-op
 
     stopped = cluster.stop()
@@ -54,12 +61,25 @@ def test_start_status_url_restart_stop(reachable_home):
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(cluster.url(), connect_timeout=5)
 
+    # A cluster made before livepanty.conf existed: no include line, no file. The next start adds both.
+    data = reachable_home / "pg" / "data"
+    conf = data / "postgresql.conf"
+    assert conf.read_text().count(local.INCLUDE_LINE) == 1
+    conf.write_text(conf.read_text().replace(local.INCLUDE_LINE, ""))
+    (data / local.SETTINGS_FILE).unlink()
+
     restarted = cluster.start()
     assert restarted.running
     assert restarted.port == port
     assert json.loads((reachable_home / "state.json").read_text())["port"] == port
     with psycopg.connect(cluster.url()) as conn:
         assert conn.execute("SELECT 1").fetchone()[0] == 1
+        assert conn.execute("SHOW shared_preload_libraries").fetchone()[0] == "pg_stat_statements"
+        assert conn.execute("SHOW pg_stat_statements.max").fetchone()[0] == "1000"  # the DBA's choice
+    assert conf.read_text().count(local.INCLUDE_LINE) == 1
+    cluster.stop()
+    assert cluster.start().running
+    assert conf.read_text().count(local.INCLUDE_LINE) == 1  # added once, not at every start
 
     cluster.destroy()
     assert not (reachable_home / "pg").exists()

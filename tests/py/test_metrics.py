@@ -3,9 +3,10 @@
 The Prometheus output is read back with prometheus_client's own parser (a library, not our code), and its
 values must follow real activity: tips and purchases made through the API, a transaction held open in another
 connection, a ledger verification recorded by ``livepanty-db verify``, a sample taken between two readings.
-The test cluster does not preload pg_stat_statements (the views must work without it); one test starts a
-cluster of its own that does. Privileges: the reporting role reads the views; the application role is
-refused.
+The test cluster preloads pg_stat_statements, as every embedded cluster does (livepanty_db.local), and
+migration 0037 installs it: slow statements are listed there; the views also work with the extension dropped,
+and on a replica that does not preload it. Privileges: the reporting role reads the views; the application
+role is refused.
 """
 
 from __future__ import annotations
@@ -413,13 +414,22 @@ def test_the_application_role_is_refused(db_url: str, login: Any) -> None:
     assert all("secret" not in (t or "") for t in texts)
 
 
-def test_the_views_work_without_pg_stat_statements_even_when_installed(db_url: str) -> None:
-    """The test cluster does not preload pg_stat_statements: installed or not, the views answer."""
-    assert value(scrape(db_url), "livepanty_pg_stat_statements_available") == 0
+def test_slow_statements_on_the_test_cluster_and_without_the_extension(db_url: str) -> None:
+    """The embedded (test) cluster preloads pg_stat_statements: statements of this database are listed. With
+    the extension dropped, the views still answer: unavailable, no statement metric."""
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION pg_stat_statements SCHEMA ext")
+        conn.execute("SELECT pg_sleep(0.25), count(*) FROM lp.settings WHERE key <> 'a literal'")
+    samples = scrape(db_url, "--no-record")
+    assert value(samples, "livepanty_pg_stat_statements_available") == 1
+    assert samples["livepanty_statement_calls_total"]
+    sleeps = [s for s in samples["livepanty_statement_mean_seconds"] if "pg_sleep" in s.labels["query"]]
+    assert len(sleeps) == 1
+    assert sleeps[0].value >= 0.25
+    assert "a literal" not in sleeps[0].labels["query"]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("DROP EXTENSION pg_stat_statements")
         assert conn.execute("SELECT count(*) FROM monitoring.slow_statements").fetchone()[0] == 0
-    samples = scrape(db_url)
+    samples = scrape(db_url, "--no-record")
     assert value(samples, "livepanty_pg_stat_statements_available") == 0
     assert "livepanty_statement_calls_total" not in samples
 
@@ -429,8 +439,8 @@ def test_the_views_work_without_pg_stat_statements_even_when_installed(db_url: s
 
 @pytest.fixture(scope="module")
 def own_cluster() -> Iterator[Cluster]:
-    """A cluster of its own with pg_stat_statements preloaded, migrated, the extension installed; and WAL
-    archiving on, with an archive command that always fails."""
+    """A cluster of its own (pg_stat_statements preloaded, as on every embedded cluster), migrated (which
+    installs the extension); and WAL archiving on, with an archive command that always fails."""
     base = Path(tempfile.mkdtemp(prefix="livepanty-metrics-"))
     base.chmod(0o755)
     cluster = Cluster(
@@ -439,7 +449,6 @@ def own_cluster() -> Iterator[Cluster]:
             "fsync=off",
             "synchronous_commit=off",
             "full_page_writes=off",
-            "shared_preload_libraries=pg_stat_statements",
             # WAL archiving that always fails: what the archiver metrics must show
             "archive_mode=on",
             "archive_command=/bin/false",
@@ -450,7 +459,6 @@ def own_cluster() -> Iterator[Cluster]:
         dsn = cluster.url()
         migrate.apply(dsn)
         with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION pg_stat_statements SCHEMA ext")
             conn.execute("SELECT ext.pg_stat_statements_reset()")  # the migrations' statements out of the way
         yield cluster
     finally:
@@ -554,6 +562,7 @@ def test_replication_lag_with_a_streaming_replica(own_cluster: Cluster, statemen
     )  # fmt: skip
     options = ["-p", str(port), "-k", "", "-c", "listen_addresses=127.0.0.1", "-c", "archive_mode=off"]
     options += ["-c", "cluster_name=replica1"]  # the walreceiver's application_name
+    options += ["-c", "shared_preload_libraries="]  # pg_stat_statements installed (copied), not loaded
     _as_postgres(
         str(bindir / "pg_ctl"), "start", "-D", str(replica), "-l", str(replica / "server.log"), "-w",
         "-o", shlex.join(options),

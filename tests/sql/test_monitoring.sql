@@ -1,9 +1,10 @@
 -- Schema monitoring (issue 11, section 4): who may read its views and call its functions (every view, every
 -- function, so those added later too), the recorded ledger verifications (api.record_verify_run: what it
 -- refuses, and that a refusal records nothing), the samples (api.record_metrics_sample) the growth is
--- computed from, and views that answer without pg_stat_statements (the test cluster does not preload it).
+-- computed from, and pg_stat_statements: read where preloaded (the test cluster preloads it, like every embedded
+-- cluster; migration 0037 installs it in ext, readable by pg_read_all_stats only), an empty view without it.
 BEGIN;
-SELECT plan(21);
+SELECT plan(26);
 
 -- == Privileges: every view and function of schema monitoring ===========================================
 SELECT isnt_empty($$SELECT 1 FROM pg_catalog.pg_class WHERE relnamespace = 'monitoring'::regnamespace AND relkind = 'v'$$,
@@ -39,11 +40,36 @@ SELECT is_empty($$
             OR has_table_privilege('livepanty_service', c.oid, 'SELECT,INSERT,UPDATE,DELETE'))
 $$, 'lp.metric_samples and lp.verify_runs: no role but the owner (written through api functions only)');
 
--- == Without pg_stat_statements ==========================================================================
+-- == pg_stat_statements =================================================================================
+SELECT is((SELECT n.nspname::text FROM pg_catalog.pg_extension AS e
+             JOIN pg_catalog.pg_namespace AS n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'),
+          'ext', 'pg_stat_statements is installed in schema ext');
+SELECT is_empty($$
+    SELECT r.rolname || ' ' || o.what FROM (VALUES ('livepanty_app'), ('livepanty_service'), ('livepanty_mailer'),
+                                                   ('livepanty_readonly')) AS r (rolname)
+     CROSS JOIN LATERAL (VALUES
+         ('reads ext.pg_stat_statements', has_table_privilege(r.rolname, 'ext.pg_stat_statements', 'SELECT')),
+         ('reads ext.pg_stat_statements_info', has_table_privilege(r.rolname, 'ext.pg_stat_statements_info', 'SELECT')),
+         ('runs ext.pg_stat_statements()', has_function_privilege(r.rolname, 'ext.pg_stat_statements(boolean)', 'EXECUTE')),
+         ('runs ext.pg_stat_statements_reset()', has_function_privilege(r.rolname, 'ext.pg_stat_statements_reset(oid, oid, bigint)', 'EXECUTE'))
+     ) AS o (what, allowed)
+     WHERE o.allowed
+$$, 'no application or reporting role reads pg_stat_statements directly (other sessions'' statistics)');
+SELECT ok(has_table_privilege('pg_read_all_stats', 'ext.pg_stat_statements', 'SELECT')
+          AND has_table_privilege('livepanty_owner', 'ext.pg_stat_statements', 'SELECT'),
+          'pg_read_all_stats (so pg_monitor and livepanty_owner) reads it');
+SELECT pg_sleep(0.2);  -- the slowest statement of this database so far
+SET LOCAL ROLE livepanty_readonly;
+SELECT is((SELECT statements_available FROM monitoring.server), true,
+          'pg_stat_statements is available in the test cluster (preloaded)');
+SELECT isnt_empty($$SELECT * FROM monitoring.slow_statements WHERE query LIKE '%pg_sleep%'$$,
+                  'monitoring.slow_statements lists the statements run in this database');
+RESET ROLE;
+DROP EXTENSION pg_stat_statements;  -- (rolled back with the rest)
 SET LOCAL ROLE livepanty_readonly;
 SELECT is((SELECT statements_available FROM monitoring.server), false,
-          'pg_stat_statements is not available in the test cluster (not preloaded)');
-SELECT is_empty($$SELECT * FROM monitoring.slow_statements$$, 'so monitoring.slow_statements is empty, not an error');
+          'without the extension: not available');
+SELECT is_empty($$SELECT * FROM monitoring.slow_statements$$, 'and monitoring.slow_statements is empty, not an error');
 SELECT is((SELECT count(*)::integer FROM monitoring.connections), 7, 'monitoring.connections lists every state');
 SELECT is((SELECT runs FROM monitoring.ledger_verification), 0::bigint, 'no verification recorded yet: runs 0');
 SELECT is((SELECT ok FROM monitoring.ledger_verification), NULL, '... and ok is NULL (not true)');
