@@ -246,6 +246,8 @@ class ReplicaState:
     down_until: float = float("-inf")
     #: How many routed reads it served (for operators and tests).
     served: int = 0
+    #: How many of its connections broke during a call (each marked it down; the read went to the primary).
+    lost_connections: int = 0
     lock: Any = None
 
     def record(self, primary_lsn: int, row: Any, now: float) -> None:

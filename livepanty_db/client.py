@@ -54,8 +54,10 @@ Design
   ``sqlstate`` set; :mod:`livepanty_db.retry` retries them on request (safe for money calls: idempotency).
 * ``replica=`` (a DSN, a pool, or a list of them) routes the read-only calls listed in
   ``_client_common.READ_ONLY_CALLS``, made on the client itself, to a replica whose replay lag is within
-  ``max_replica_lag`` (else, or when it is down, to the primary); ``read_your_writes`` (default on) keeps a
-  user's reads on the primary until a replica has replayed past that user's last write through this client.
+  ``max_replica_lag`` (else, or when it is down, to the primary; a routed call whose replica connection breaks
+  mid-call is made once more on the primary, and the replica is left alone for a while); ``read_your_writes``
+  (default on) keeps a user's reads on the primary until a replica has replayed past that user's last write
+  through this client.
   Explicit transactions stay on the primary unless ``transaction(read_only=True, on_replica=True)`` or
   ``session(token, on_replica=True)``. See docs/operations.md, "Replicas, read routing and failover".
 """

@@ -1684,10 +1684,14 @@ class AsyncClient(_AsyncApi):
 
     @contextlib.asynccontextmanager
     async def _replica_connection(
-        self, replica: ReplicaState | None
+        self, replica: ReplicaState | None, lost: list[ReplicaState] | None = None
     ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """A connection of ``replica``'s pool, or of the primary's when there is none or it cannot be had (the
-        replica is then marked down and left alone for REPLICA_RETRY_AFTER seconds)."""
+        replica is then marked down and left alone for REPLICA_RETRY_AFTER seconds).
+
+        When the replica's connection breaks in the block (the server terminated it, crashed, or the network
+        went: a connection-level failure, not an SQL error), the replica is marked down the same way, appended
+        to ``lost`` (the caller may then retry a read on the primary), and the error propagates."""
         context = None
         conn = None
         if replica is not None:
@@ -1705,6 +1709,11 @@ class AsyncClient(_AsyncApi):
         try:
             yield conn
         except BaseException as exc:
+            if conn.broken:
+                replica.mark_down(time.monotonic(), REPLICA_RETRY_AFTER)
+                replica.lost_connections += 1
+                if lost is not None:
+                    lost.append(replica)
             if not await context.__aexit__(type(exc), exc, exc.__traceback__):
                 raise
         else:
@@ -1767,10 +1776,11 @@ class AsyncClient(_AsyncApi):
         replica: ReplicaState | None,
         writers: set[str],
         snapshot: str | None = None,
+        lost: list[ReplicaState] | None = None,
     ) -> AsyncIterator[AsyncTransaction]:
         refusal: LivepantyError | None = None
         mode = _transaction_statement(isolation, read_only)
-        async with self._replica_connection(replica) as conn:
+        async with self._replica_connection(replica, lost) as conn:
             tx = AsyncTransaction(conn)
             try:
                 async with conn.transaction():
@@ -1867,7 +1877,16 @@ class AsyncClient(_AsyncApi):
         users = _users_in(params)
         if self.replicas and _is_read_only(query):
             replica = await self._pick_replica(users)
-            async with self._transaction(None, True, replica, set()) as tx:
+            lost: list[ReplicaState] = []
+            try:
+                async with self._transaction(None, True, replica, set(), lost=lost) as tx:
+                    return await tx._fetch(query, params, row_factory)
+            except Exception:
+                if not lost:
+                    raise
+            # The replica's connection broke during the call (terminated, crashed, unreachable): it is marked
+            # down, and the call, which only reads, is made once more on the primary. Nothing else is retried.
+            async with self._transaction(None, True, None, set()) as tx:
                 return await tx._fetch(query, params, row_factory)
         async with self._transaction(None, False, None, users) as tx:
             return await tx._fetch(query, params, row_factory)

@@ -1682,10 +1682,14 @@ class Client(_Api):
 
     @contextlib.contextmanager
     def _replica_connection(
-        self, replica: ReplicaState | None
+        self, replica: ReplicaState | None, lost: list[ReplicaState] | None = None
     ) -> Iterator[psycopg.Connection[Any]]:
         """A connection of ``replica``'s pool, or of the primary's when there is none or it cannot be had (the
-        replica is then marked down and left alone for REPLICA_RETRY_AFTER seconds)."""
+        replica is then marked down and left alone for REPLICA_RETRY_AFTER seconds).
+
+        When the replica's connection breaks in the block (the server terminated it, crashed, or the network
+        went: a connection-level failure, not an SQL error), the replica is marked down the same way, appended
+        to ``lost`` (the caller may then retry a read on the primary), and the error propagates."""
         context = None
         conn = None
         if replica is not None:
@@ -1703,6 +1707,11 @@ class Client(_Api):
         try:
             yield conn
         except BaseException as exc:
+            if conn.broken:
+                replica.mark_down(time.monotonic(), REPLICA_RETRY_AFTER)
+                replica.lost_connections += 1
+                if lost is not None:
+                    lost.append(replica)
             if not context.__exit__(type(exc), exc, exc.__traceback__):
                 raise
         else:
@@ -1765,10 +1774,11 @@ class Client(_Api):
         replica: ReplicaState | None,
         writers: set[str],
         snapshot: str | None = None,
+        lost: list[ReplicaState] | None = None,
     ) -> Iterator[Transaction]:
         refusal: LivepantyError | None = None
         mode = _transaction_statement(isolation, read_only)
-        with self._replica_connection(replica) as conn:
+        with self._replica_connection(replica, lost) as conn:
             tx = Transaction(conn)
             try:
                 with conn.transaction():
@@ -1865,7 +1875,16 @@ class Client(_Api):
         users = _users_in(params)
         if self.replicas and _is_read_only(query):
             replica = self._pick_replica(users)
-            with self._transaction(None, True, replica, set()) as tx:
+            lost: list[ReplicaState] = []
+            try:
+                with self._transaction(None, True, replica, set(), lost=lost) as tx:
+                    return tx._fetch(query, params, row_factory)
+            except Exception:
+                if not lost:
+                    raise
+            # The replica's connection broke during the call (terminated, crashed, unreachable): it is marked
+            # down, and the call, which only reads, is made once more on the primary. Nothing else is retried.
+            with self._transaction(None, True, None, set()) as tx:
                 return tx._fetch(query, params, row_factory)
         with self._transaction(None, False, None, users) as tx:
             return tx._fetch(query, params, row_factory)

@@ -17,6 +17,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from livepanty_db import client_sync, migrate, sql
 from livepanty_db._client_common import READ_ONLY_CALLS
 from livepanty_db.cli import main
 from livepanty_db.client import AsyncClient, Client
+from livepanty_db.errors import LivepantyError
 from livepanty_db.local import Cluster, free_port
 from livepanty_db.replica import LocalReplica
 
@@ -356,3 +358,101 @@ def test_status_before_any_start_and_destroy_stops_and_deletes_the_replica():
         with contextlib.suppress(Exception):
             cluster.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _waiting_backend(dsn: str, timeout: float = 30.0) -> int:
+    """The pid of the one client backend of the server at ``dsn`` that waits on a lock."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while True:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            ).fetchall()
+            if rows:
+                assert len(rows) == 1, rows
+                return rows[0][0]
+            assert time.monotonic() < deadline, "no call waits on the lock"
+            time.sleep(0.05)
+
+
+def test_a_read_whose_replica_connection_is_lost_is_made_again_on_the_primary(pair, monkeypatch):
+    """A routed read waits on the replica (which replayed an ACCESS EXCLUSIVE lock on lp.users and, paused,
+    keeps it); its backend is terminated there. The caller gets the primary's answer, and the replica is left
+    alone for the back-off (shortened to 2 s here), then used again."""
+    monkeypatch.setattr(client_sync, "REPLICA_RETRY_AFTER", 2.0)
+    with Client(pair.primary) as writer:
+        register(writer)
+    wait_caught_up(pair)
+    with (
+        Client(pair.primary) as writer,
+        Client(pair.primary, replica=pair.replica, max_replica_lag=3600) as client,
+        ThreadPoolExecutor(1) as executor,
+    ):
+        with replay_paused(pair):
+            with psycopg.connect(pair.primary) as locker:
+                locker.execute("LOCK TABLE lp.users IN ACCESS EXCLUSIVE MODE")
+                with psycopg.connect(pair.replica, autocommit=True) as replica:
+                    replica.execute("SELECT pg_wal_replay_resume()")
+                    wait_caught_up(pair)  # the replica holds the lock now
+                    replica.execute("SELECT pg_wal_replay_pause()")  # ... and keeps it
+            newer = register(writer)  # on the primary only (the lock is gone there)
+            call = executor.submit(seen, client, newer)
+            pid = _waiting_backend(pair.replica)
+            with psycopg.connect(pair.replica, autocommit=True) as replica:
+                replica.execute("SELECT pg_terminate_backend(%s)", [pid])
+            assert call.result(timeout=60) is True  # the primary's answer: the replica lacks the user
+            state = client.replicas[0]
+            assert (state.served, state.lost_connections) == (1, 1)
+            assert state.down_until > time.monotonic()
+            # Within the back-off the next reads go to the primary (the paused replica would not see newer).
+            assert seen(client, newer)
+            assert state.served == 1
+        wait_caught_up(pair)
+        while state.down_until > time.monotonic():
+            time.sleep(0.1)
+        assert seen(client, newer)
+        assert (state.served, state.lost_connections) == (2, 1)  # the back-off is over: the replica again
+
+
+def test_a_call_that_writes_is_not_made_again_when_its_connection_is_lost(pair):
+    """Only routed reads are retried: a write whose connection is terminated fails, and is not repeated."""
+    name = "u" + uuid.uuid4().hex[:10]
+    with (
+        Client(pair.primary, replica=pair.replica, max_replica_lag=3600) as client,
+        ThreadPoolExecutor(1) as executor,
+    ):
+        with psycopg.connect(pair.primary) as locker:
+            locker.execute("LOCK TABLE lp.users IN ACCESS EXCLUSIVE MODE")
+            call = executor.submit(
+                client.register_user,
+                email=f"{name}@example.com",
+                username=name,
+                password=PASSWORD,
+                date_of_birth="1990-01-01",
+            )
+            pid = _waiting_backend(pair.primary)
+            locker.execute("SELECT pg_terminate_backend(%s)", [pid])
+        with pytest.raises(LivepantyError):
+            call.result(timeout=60)
+        assert client.replicas[0].lost_connections == 0
+    with psycopg.connect(pair.primary) as conn:
+        assert conn.execute("SELECT count(*) FROM lp.users WHERE username = %s", [name]).fetchone()[0] == 0
+    wait_caught_up(pair)
+
+
+def test_an_sql_error_on_the_replica_is_raised_and_the_replica_stays_in_use(pair):
+    """An error the replica's SQL raises (here an argument out of range) is the caller's: not retried, and the
+    replica is not marked down."""
+    with Client(pair.primary) as writer:
+        user = register(writer)
+    wait_caught_up(pair)
+    with Client(pair.primary, replica=pair.replica, max_replica_lag=3600) as client:
+        with pytest.raises(LivepantyError) as raised:
+            client.list_users(limit=0)
+        assert raised.value.sqlstate.startswith("LP"), raised.value
+        state = client.replicas[0]
+        assert (state.served, state.lost_connections) == (1, 0)
+        assert state.down_until == float("-inf")
+        assert seen(client, user)
+        assert state.served == 2
