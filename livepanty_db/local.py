@@ -19,7 +19,8 @@ Design
 * Server settings of the project (:data:`SERVER_SETTINGS`: pg_stat_statements preloaded for the slow-statement
   metrics, I/O timing) are written at every start into ``livepanty.conf`` in the data directory, which
   ``postgresql.conf`` includes (one line, added once, so clusters made by an older version get it at their
-  next start; a running server takes it at its next restart). ``ALTER SYSTEM`` still overrides them
+  next start by ``start()``; a server already running needs ``stop()`` and ``start()``). ``ALTER SYSTEM``
+  still overrides them
   (``postgresql.auto.conf`` is read last); ``Cluster(server_options=...)`` (command line) overrides both.
 """
 
