@@ -20,8 +20,8 @@ Design
   metrics, I/O timing) are written at every start into ``livepanty.conf`` in the data directory, which
   ``postgresql.conf`` includes (one line, added once, so clusters made by an older version get it at their
   next start by ``start()``; a server already running needs ``stop()`` and ``start()``). ``ALTER SYSTEM``
-  still overrides them
-  (``postgresql.auto.conf`` is read last); ``Cluster(server_options=...)`` (command line) overrides both.
+  still overrides them (``postgresql.auto.conf`` is read last); ``Cluster(server_options=...)`` (command
+  line) overrides both.
 """
 
 from __future__ import annotations
