@@ -417,6 +417,10 @@ def test_the_application_role_is_refused(db_url: str, login: Any) -> None:
 def test_slow_statements_on_the_test_cluster_and_without_the_extension(db_url: str) -> None:
     """The embedded (test) cluster preloads pg_stat_statements: statements of this database are listed. With
     the extension dropped, the views still answer: unavailable, no statement metric."""
+    with psycopg.connect(db_url) as conn:
+        preload = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+    if "pg_stat_statements" not in preload and os.environ.get("LIVEPANTY_TEST_DSN"):
+        pytest.skip("the server of LIVEPANTY_TEST_DSN does not preload pg_stat_statements")
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("SELECT pg_sleep(0.25), count(*) FROM lp.settings WHERE key <> 'a literal'")
     samples = scrape(db_url, "--no-record")

@@ -59,11 +59,17 @@ SELECT ok(has_table_privilege('pg_read_all_stats', 'ext.pg_stat_statements', 'SE
           AND has_table_privilege('livepanty_owner', 'ext.pg_stat_statements', 'SELECT'),
           'pg_read_all_stats (so pg_monitor and livepanty_owner) reads it');
 SELECT pg_sleep(0.2);  -- the slowest statement of this database so far
+SELECT tests.put('preloaded', 'pg_stat_statements' = ANY (string_to_array(
+           replace(current_setting('shared_preload_libraries'), ' ', ''), ',')));
 SET LOCAL ROLE livepanty_readonly;
-SELECT is((SELECT statements_available FROM monitoring.server), true,
-          'pg_stat_statements is available in the test cluster (preloaded)');
-SELECT isnt_empty($$SELECT * FROM monitoring.slow_statements WHERE query LIKE '%pg_sleep%'$$,
-                  'monitoring.slow_statements lists the statements run in this database');
+-- The harness's cluster preloads it (tests/py/test_local.py checks the embedded cluster's settings); a server
+-- of LIVEPANTY_TEST_DSN may not, and then the view must be empty instead.
+SELECT is((SELECT statements_available FROM monitoring.server),
+          (SELECT (value #>> '{}')::boolean FROM tests.ctx WHERE key = 'preloaded'),
+          'pg_stat_statements is available exactly when the server preloads it (the test cluster does)');
+SELECT is((SELECT count(*) > 0 FROM monitoring.slow_statements WHERE query LIKE '%pg_sleep%'),
+          (SELECT statements_available FROM monitoring.server),
+          'monitoring.slow_statements lists the statements run in this database when available');
 RESET ROLE;
 DROP EXTENSION pg_stat_statements;  -- (rolled back with the rest)
 SET LOCAL ROLE livepanty_readonly;
