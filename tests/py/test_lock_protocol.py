@@ -26,6 +26,11 @@ The stages never assume the flawed order: with a correct lock protocol every att
    tip or the hold expiry job updating the row); the row locker is the sweep job on even attempts and a
    refund on odd ones. Whether the cycle closes is a race PostgreSQL decides when the row locker commits, so
    each test makes ``ATTEMPTS`` attempts with ``KEY_SHARERS`` credits each, and a single deadlock fails it.
+   The purchases (complete_payment <-> tip) can no longer reach that interleaving: a purchase and its
+   buyer's tip both take the buyer's spend counter first, so the later purchases and the tip queue behind
+   the first purchase before any wallet or shard. That test asserts this serialisation stage by stage
+   (pg_locks, pg_blocking_pids) and that no purchase waits for the row locker, and fails at once if either
+   came undone (its docstring says how; both were checked by reverting the code in a scratch copy).
 2. ``api.complete_payment`` and ``api.adjust_balance`` call ``lp.settle_debt`` again after ``lp.post``: when a
    refund put the wallet in debt in between, the sweep takes the main row after a shard of the same wallet,
    against the owner's tip that holds the main row and waits for every shard. Forced: every attempt.
@@ -261,6 +266,17 @@ class World:
         """Wait until ``actor`` waits for any lock, or finished."""
         return self.until(lambda: actor.done.is_set() or bool(self.blockers(actor)))
 
+    def counter_waiter(self, actor: Actor, queue: list[Actor]) -> bool:
+        """Whether ``actor`` waits for a row of lp.spend_counters (it holds or awaits a tuple lock there:
+        how PostgreSQL queues row lock waiters) behind calls of ``queue`` only."""
+        row = self.db.execute(
+            "SELECT relation::regclass::text AS rel FROM pg_locks WHERE pid = %s AND locktype = 'tuple'",
+            (actor.pid,),
+        ).fetchone()
+        blockers = self.blockers(actor)
+        queued = bool(blockers) and set(blockers) <= {a.pid for a in queue}
+        return row is not None and row["rel"] == "lp.spend_counters" and queued
+
     # -- setup (the superuser, each step committed) ------------------------------------------------------
 
     def register(self, prefix: str, role: str) -> str:
@@ -394,7 +410,7 @@ class Tally:
         """Every call of an attempt must succeed: in these interleavings none has a business reason to be
         refused (a refusal seen here follows a deadlock that rolled another call back)."""
         self.attempts += 1
-        if DEADLOCK in outcomes.values():
+        if any(DEADLOCK in outcome for outcome in outcomes.values()):
             self.deadlocked += 1
         for name, outcome in outcomes.items():
             if outcome != "ok":
@@ -475,11 +491,74 @@ def race_behind_row_locker(
     return {call.actor.name: call.actor.finish() for call in [*credits, update]}
 
 
+def purchases_behind_the_first(
+    world: World, attempt: int, user: str, payment: str, credits: list[Call], tip: Callable[[int], Call]
+) -> dict[str, str]:
+    """The interleaving of flaw 1 for purchases, as the lock protocol now shapes it; returns the outcome of
+    every call (a stage the protocol guarantees that does not come is an outcome too, and fails the test).
+
+    The first purchase pauses at the gate holding the buyer's spend counter and a shard of the buyer's
+    wallet. The other purchases of the same buyer, and then the buyer's own tip, cannot get between it and
+    its commit: each queues for the spend counter row (step 1 of the protocol), before any wallet or shard.
+    The row locker (the sweep job on even attempts, a refund of ``payment`` on odd ones) locks and updates
+    the wallet row and stays open. The gate opens: every purchase commits while the row locker is still open
+    (no purchase waits for the wallet row: no foreign key check onto it, no lock on it for a credit to a
+    wallet not in debt); then the tip, last to get the counter, queues behind the row locker for the main
+    row, and completes once it commits.
+    """
+    first, *later = credits
+    world.close_gate()
+    first.start(paused=True)
+    outcomes: dict[str, str] = {}
+    if not world.at_gate(first.actor):
+        outcomes[first.actor.name] = "did not reach the gate"
+    update = tip(world.main_balance(user))
+    for call in [*later, update]:  # one at a time: the tip queues last
+        call.start(paused=call is not update)
+        if not world.until(lambda call=call: world.counter_waiter(call.actor, [c.actor for c in credits])):
+            outcomes[call.actor.name] = "did not queue for the spend counter behind the first purchase"
+    if outcomes:  # the order is not the protocol's: let the calls run into each other, report what they did
+        world.open_gate()
+        return {
+            call.actor.name: f"{outcomes.get(call.actor.name, 'queued')}; {call.actor.finish()}"
+            for call in [*credits, update]
+        }
+    locker = world.held("row_locker")
+    if attempt % 2 == 0:
+        locker.call("livepanty_service", None, SWEEP_JOB, {})
+    else:
+        locker.call("livepanty_service", None, REFUND, {"p": payment, "k": key()})
+    world.open_gate()
+    for credit in credits:
+        if not credit.actor.done.wait(STAGE_TIMEOUT):
+            outcomes[credit.actor.name] = "waited for the row locker"
+    if not world.queued_behind(update.actor, locker.pid) or update.actor.done.is_set():
+        outcomes[update.actor.name] = "did not wait for the row locker's wallet row"
+    locker.commit()
+    for call in [*credits, update]:
+        outcome = call.actor.finish()
+        outcomes.setdefault(call.actor.name, outcome)
+    return outcomes
+
+
 def test_purchases_credited_to_a_performer_and_their_own_tip_do_not_deadlock(world: World) -> None:
     """complete_payment <-> tip. Purchases of a performer are credited to the performer's shards while the
     performer tips more than the main balance holds (the tip waits for those shards) and the sweep job or a
     refund holds the performer's wallet row. A purchase's foreign key check must not end up waiting for the
-    tip's update of the wallet row while it holds a shard the tip waits for."""
+    tip's update of the wallet row while it holds a shard the tip waits for.
+
+    The protocol now makes this cycle impossible twice over, and the test checks both halves rather than
+    waiting for the cycle: (a) a purchase takes its buyer's spend counter before anything else, as the buyer's
+    tip does, so the later purchases and the tip queue behind the first purchase on that row, holding no
+    wallet or shard (``purchases_behind_the_first``); (b) a purchase holding a shard never waits for the
+    wallet row (asserted: every purchase commits while the row locker still holds that row). If a purchase
+    took its counter after ``lp.post`` again (the order of the first design), (a) fails at once: the later
+    purchases reach the gate instead of queueing, and the tip holding the counter waits for their shards while
+    they wait for the counter (40P01). If flaw 1 came back (the foreign key ``lp.ledger.wallet_id ->
+    lp.wallets`` with a FOR UPDATE on wallet rows in the sweep job or ``lp.claw_back``: the key share
+    conflicts with FOR UPDATE, not with FOR NO KEY UPDATE), (b) fails in every attempt: the first purchase's
+    key share waits for the row locker while it holds its shard. The pairs whose credits do not share a
+    counter (the tests below) still race the full cycle."""
     tally = Tally()
     for attempt in range(ATTEMPTS):
         performer, old = prepared_performer(world, "buyer")
@@ -495,7 +574,7 @@ def test_purchases_credited_to_a_performer_and_their_own_tip_do_not_deadlock(wor
             for i, payment in enumerate(payments)
         ]
         tally.record(
-            race_behind_row_locker(
+            purchases_behind_the_first(
                 world,
                 attempt,
                 performer,
