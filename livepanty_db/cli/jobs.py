@@ -85,6 +85,17 @@ def expire_kyc(ctx: click.Context, limit: int, until_done: bool) -> None:
     )
 
 
+@command.command("expire-sanctions")
+@click.option("--limit", type=int, default=100, show_default=True, help="Batch size (1..10000).")
+@until_done_option
+@click.pass_context
+@catalogued_errors
+def expire_sanctions(ctx: click.Context, limit: int, until_done: bool) -> None:
+    """Send ended review-on-expiry suspensions back to the review queue, each once (api.expire_sanctions;
+    the same job as `sanctions expire`, here with the other scheduled jobs)."""
+    _run(ctx, "expire_sanctions", lambda client, n: client.expire_sanctions(limit=n), limit, until_done)
+
+
 @command.command("sweep-viewers")
 @limit_option
 @until_done_option

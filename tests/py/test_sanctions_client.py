@@ -202,6 +202,11 @@ def test_cli_sanctions_and_appeals(db_url: str, people: dict[str, Any]) -> None:
     )
     assert revoked[0]["revoked_at"] is not None
     assert ok(cli(db_url, "sanctions", "expire")).stdout.strip() == "0"
+    job = json.loads(ok(cli(db_url, "jobs", "expire-sanctions", "--until-done")).stdout)
+    assert job == [{"job": "expire_sanctions", "processed": 0, "batches": 1}]
+    refused = cli(db_url, "jobs", "expire-sanctions", "--limit", "0")
+    assert refused.exit_code == 1
+    assert "LP018" in refused.stderr
     bad = cli(db_url, "sanctions", "issue", "vic", "--type", "nap", "--reason", "x", "--as", "mona")
     assert bad.exit_code == 2
 
