@@ -31,7 +31,7 @@ BEGIN
     -- legs: payer -amount, payee +(amount - fee), platform fees +fee, nothing else credited; a tip toward a
     -- refund_if_missed goal (escrowed, or settled: settlement_id) instead credits the goal_escrow wallet with
     -- the whole amount (its settlement is checked below). One hash join of the period's entries and tips on
-    -- the transaction id, one aggregate per (transaction, tip); only the failing groups are kept.
+    -- the transaction id, one aggregate per (transaction, tip); only the failing groups are kept (g).
     RETURN QUERY
     WITH t AS (
         SELECT tp.id AS tip_id, tp.transaction_id AS tx, tp.amount, tp.fee_amount AS fee,
@@ -45,7 +45,7 @@ BEGIN
         SELECT l.transaction_id AS tx, l.wallet_id AS w_id, l.amount, l.reference_type, l.reference_id
           FROM lp.ledger AS l
          WHERE l.created_at >= v_lo AND l.created_at < v_hi
-    ), g AS MATERIALIZED (
+    ), agg AS (
         SELECT coalesce(e.tx, t.tx) AS tx, t.tip_id, t.amount, t.fee, t.escrowed, t.sender_wallet,
                coalesce(sum(e.amount), 0) AS total, count(e.tx) AS entries,
                coalesce(sum(e.amount) FILTER (WHERE e.w_id = t.sender_wallet), 0) AS sender_amount,
@@ -56,19 +56,17 @@ BEGIN
                count(e.tx) FILTER (WHERE e.reference_type <> 'tip' OR e.reference_id <> t.tip_id) AS bad_refs
           FROM e FULL JOIN t ON t.tx = e.tx
          GROUP BY 1, t.tip_id, t.amount, t.fee, t.escrowed, t.sender_wallet, t.recipient_wallet
-        HAVING coalesce(sum(e.amount), 0) <> 0
-            OR (t.tip_id IS NOT NULL AND (
-                   count(e.tx) = 0
-                OR coalesce(sum(e.amount) FILTER (WHERE e.w_id = t.sender_wallet), 0) <> -t.amount
-                OR coalesce(sum(e.amount) FILTER (WHERE e.amount > 0), 0) <> t.amount
-                OR count(e.tx) FILTER (WHERE e.reference_type <> 'tip' OR e.reference_id <> t.tip_id) <> 0
-                OR (NOT t.escrowed AND (
-                       coalesce(sum(e.amount) FILTER (WHERE e.w_id = t.recipient_wallet), 0) <> t.amount - t.fee
-                    OR coalesce(sum(e.amount) FILTER (WHERE e.w_id = v_fees), 0) <> t.fee))
-                OR (t.escrowed AND (
-                       coalesce(sum(e.amount) FILTER (WHERE e.w_id = t.recipient_wallet), 0) <> 0
-                    OR coalesce(sum(e.amount) FILTER (WHERE e.w_id = v_fees), 0) <> 0
-                    OR coalesce(sum(e.amount) FILTER (WHERE e.w_id = v_escrow), 0) <> t.amount))))
+    ), g AS MATERIALIZED (
+        -- only the failing groups: an unbalanced transaction, or a tip whose legs are wrong
+        SELECT x.* FROM (
+            SELECT a.*,
+                   a.tip_id IS NOT NULL
+                   AND (a.entries = 0 OR a.sender_amount <> -a.amount OR a.credits <> a.amount OR a.bad_refs <> 0
+                        OR (NOT a.escrowed AND (a.recipient_amount <> a.amount - a.fee OR a.fee_amount <> a.fee))
+                        OR (a.escrowed AND (a.recipient_amount <> 0 OR a.fee_amount <> 0
+                                            OR a.escrow_amount <> a.amount))) AS bad_tip
+              FROM agg AS a) AS x
+         WHERE x.total <> 0 OR x.bad_tip
     )
     -- Reported at the transaction's smallest wallet id.
     SELECT 'transaction_unbalanced'::text,
@@ -84,11 +82,7 @@ BEGIN
                             '%s entries referencing another object', g.tip_id, g.amount, g.fee,
                             CASE WHEN g.escrowed THEN ', escrowed' ELSE '' END, g.sender_amount,
                             g.recipient_amount, g.fee_amount, g.credits, g.bad_refs) END
-      FROM g
-     WHERE g.tip_id IS NOT NULL
-       AND (g.entries = 0 OR g.sender_amount <> -g.amount OR g.credits <> g.amount OR g.bad_refs <> 0
-            OR (NOT g.escrowed AND (g.recipient_amount <> g.amount - g.fee OR g.fee_amount <> g.fee))
-            OR (g.escrowed AND (g.recipient_amount <> 0 OR g.fee_amount <> 0 OR g.escrow_amount <> g.amount)));
+      FROM g WHERE g.bad_tip;
 
     -- The settlement of an escrowed tip of the period: escrow -amount; paid out (completed): recipient
     -- +(amount - fee), platform fees +fee; paid back (refunded): sender +amount; nothing else.
