@@ -541,6 +541,40 @@ class ConnectionFailed(TransientError):
     authentication failure reported by the driver, no pooled connection in time) or was lost (08006)."""
 
 
+class ShardUnavailable(TransientError):
+    """LP200: the shard that owns the user (or one of the shards a call needs) did not answer through the
+    router: the call did not happen there; retry later (money calls with the same idempotency key)."""
+
+    code = "LP200"
+
+
+class WrongShard(LivepantyError):
+    """LP201: the router does not know where the user lives (not in its directory), or a call reached a shard
+    that does not own it: nothing was done (the router never guesses)."""
+
+    code = "LP201"
+
+
+class NotRouted(LivepantyError):
+    """LP202: this function is not available through the router of a sharded installation (docs/scale-out.md
+    lists what is routed); call it on the shard, or on a single node."""
+
+    code = "LP202"
+
+
+class CrossShardUnsupported(LivepantyError):
+    """LP203: a tip to a performer on another shard with a stream or menu item: cross-shard tips carry the
+    money and the message, not the stream's goals, events or menu (docs/scale-out.md)."""
+
+    code = "LP203"
+
+
+class TransfersOutstanding(LivepantyError):
+    """LP204: cross-shard transfers exist: migration 0040 cannot be rolled back on this database."""
+
+    code = "LP204"
+
+
 #: The one mapping table: catalogue code -> exception class (docs/errors.md).
 ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
     cls.code: cls
@@ -616,6 +650,11 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         ArchiveContentMismatch,
         ArchiveNotFound,
         ArchivesOutstanding,
+        ShardUnavailable,
+        WrongShard,
+        NotRouted,
+        CrossShardUnsupported,
+        TransfersOutstanding,
         LedgerInvariant,
     )
     if cls.code is not None

@@ -1,0 +1,75 @@
+-- 0040: scale-out over shards (issue 12, docs/scale-out.md): which shard a database is, and the outbox and
+-- inbox of cross-shard tips; the ledger names transfers.
+SET ROLE livepanty_owner;
+
+-- Scale-out over shards (issue 12, docs/scale-out.md): on a shard database, which shard it is, and the two
+-- halves of a cross-shard tip. A single-node installation leaves all three empty.
+CREATE TABLE lp.shard_self (
+    only_row    boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    shard       smallint NOT NULL CHECK (shard >= 0),
+    shard_count smallint NOT NULL CHECK (shard_count IN (1, 2, 4, 8, 16, 32, 64)),
+    CHECK (shard < shard_count)
+);
+COMMENT ON TABLE lp.shard_self IS 'Owner only. On a shard of a sharded installation, its number and the number of shards (set by shard.configure); no row on a single node. Every call routed to this database names the shard it meant, and a call meant for another shard is refused (LP201).';
+
+CREATE TABLE lp.transfers_out (
+    id              uuid PRIMARY KEY,
+    sender_id       uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
+    recipient_id    uuid NOT NULL,
+    to_shard        smallint NOT NULL CHECK (to_shard >= 0),
+    amount          bigint NOT NULL CHECK (amount > 0),
+    fee_amount      bigint NOT NULL CHECK (fee_amount >= 0 AND fee_amount < amount),
+    message         text CHECK (char_length(message) <= 500),
+    is_anonymous    boolean NOT NULL DEFAULT false,
+    idempotency_key text NOT NULL CHECK (char_length(idempotency_key) BETWEEN 1 AND 128),
+    transaction_id  uuid NOT NULL,
+    status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered')),
+    attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    last_error      text CHECK (char_length(last_error) <= 500),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    delivered_at    timestamptz,
+    CHECK ((status = 'delivered') = (delivered_at IS NOT NULL)),
+    UNIQUE (sender_id, idempotency_key)
+);
+CREATE INDEX transfers_out_pending_idx ON lp.transfers_out (to_shard, created_at) WHERE status = 'pending';
+COMMENT ON TABLE lp.transfers_out IS 'Owner only. The outbox of cross-shard tips on the sender''s shard: one row per tip whose performer lives on another shard, written in the transaction that debits the sender (sender -amount, platform fees +fee, the in-transit wallet of to_shard +(amount - fee): ledger reference transfer, id). The relay (livepanty-db shards relay) applies the credit on to_shard exactly once (shard.transfer_in, keyed by id) and marks the row delivered.';
+COMMENT ON COLUMN lp.transfers_out.id IS 'The transfer id: the key of the credit on the performer''s shard (lp.transfers_in.id) and of both ledger transactions'' reference.';
+COMMENT ON COLUMN lp.transfers_out.recipient_id IS 'The performer, a user of to_shard (no foreign key: the row is on another database).';
+COMMENT ON COLUMN lp.transfers_out.idempotency_key IS 'The sender''s idempotency key of the tip; one key names one tip, same-shard (lp.tips) or cross-shard (here).';
+COMMENT ON COLUMN lp.transfers_out.status IS 'pending: the credit is in transit (the relay has not confirmed it); delivered: applied on to_shard.';
+
+CREATE TABLE lp.transfers_in (
+    id             uuid PRIMARY KEY,
+    from_shard     smallint NOT NULL CHECK (from_shard >= 0),
+    sender_id      uuid NOT NULL,
+    recipient_id   uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
+    tip_amount     bigint NOT NULL CHECK (tip_amount > 0),
+    amount         bigint NOT NULL CHECK (amount > 0 AND amount <= tip_amount),
+    is_anonymous   boolean NOT NULL DEFAULT false,
+    transaction_id uuid NOT NULL,
+    sent_at        timestamptz NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX transfers_in_recipient_idx ON lp.transfers_in (recipient_id, created_at);
+COMMENT ON TABLE lp.transfers_in IS 'Owner only. Cross-shard tips credited on the performer''s shard, one row per transfer id (the relay''s exactly-once key): the in-transit wallet of from_shard -amount, the performer +amount (ledger reference transfer, id).';
+COMMENT ON COLUMN lp.transfers_in.sender_id IS 'The tipping user, a user of from_shard (no foreign key: the row is on another database).';
+COMMENT ON COLUMN lp.transfers_in.amount IS 'What the performer received: the tip''s amount less the fee the sender''s shard kept.';
+
+ALTER TABLE lp.shard_self ENABLE ROW LEVEL SECURITY;
+ALTER TABLE lp.shard_self FORCE ROW LEVEL SECURITY;
+ALTER TABLE lp.transfers_out ENABLE ROW LEVEL SECURITY;
+ALTER TABLE lp.transfers_out FORCE ROW LEVEL SECURITY;
+ALTER TABLE lp.transfers_in ENABLE ROW LEVEL SECURITY;
+ALTER TABLE lp.transfers_in FORCE ROW LEVEL SECURITY;
+
+-- The ledger names cross-shard transfers (reference transfer; entry kind transfer for the in-transit legs).
+ALTER TABLE lp.ledger
+    DROP CONSTRAINT ledger_entry_kind_check,
+    ADD CONSTRAINT ledger_entry_kind_check CHECK (entry_kind IN (
+        'purchase', 'refund', 'chargeback', 'write_off', 'tip', 'tip_fee', 'hold_capture',
+        'hold_fee', 'payout', 'payout_return', 'payout_paid', 'adjustment', 'sweep', 'transfer')),
+    DROP CONSTRAINT ledger_reference_type_check,
+    ADD CONSTRAINT ledger_reference_type_check CHECK (reference_type IN (
+        'payment', 'tip', 'hold', 'payout', 'adjustment', 'sweep', 'show', 'transfer'));
+
+RESET ROLE;

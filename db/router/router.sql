@@ -1,0 +1,141 @@
+-- The router of a sharded installation (docs/scale-out.md): applied to the router database after its migrations
+-- and repeatables by livepanty_db.shards (as the superuser), again on every migrate. The router has the whole
+-- schema (its types, its identity secrets), holds no money and no users: its api functions route each call by
+-- PL/Proxy to the shard that owns the user. livepanty_db.shards writes the PL/Proxy cluster (the foreign server
+-- livepanty) and the generated routes after this file; the hand-written routes below come last.
+CREATE EXTENSION IF NOT EXISTS plproxy;
+CREATE SCHEMA IF NOT EXISTS router AUTHORIZATION livepanty_owner;
+CREATE SCHEMA IF NOT EXISTS router_proxy AUTHORIZATION livepanty_owner;
+REVOKE ALL ON SCHEMA router, router_proxy FROM PUBLIC;
+
+SET ROLE livepanty_owner;
+
+-- The directory: who lives where. Usernames in lower case; e-mail addresses only as their SHA-256 (the router
+-- never holds the address itself), for the login by e-mail.
+CREATE TABLE IF NOT EXISTS router.config (
+    only_row    boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    shard_count smallint NOT NULL CHECK (shard_count IN (1, 2, 4, 8, 16, 32, 64))
+);
+CREATE TABLE IF NOT EXISTS router.users (
+    user_id      uuid PRIMARY KEY,
+    shard        smallint NOT NULL CHECK (shard >= 0),
+    username_key text NOT NULL UNIQUE,
+    email_key    bytea NOT NULL UNIQUE,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS router.sessions (
+    token_hash bytea PRIMARY KEY,
+    user_id    uuid NOT NULL,
+    shard      smallint NOT NULL CHECK (shard >= 0),
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_expires_idx ON router.sessions (expires_at);
+COMMENT ON TABLE router.users IS 'The directory of a sharded installation: the shard of every user, found by id, by lower-case username or by the SHA-256 of the lower-case e-mail address (the address itself stays on the shard).';
+COMMENT ON TABLE router.sessions IS 'Which shard a session token (by its SHA-256) belongs to: written by the router''s api.login, read by its api.authenticate.';
+ALTER TABLE router.config ENABLE ROW LEVEL SECURITY;
+ALTER TABLE router.config FORCE ROW LEVEL SECURITY;
+ALTER TABLE router.users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE router.users FORCE ROW LEVEL SECURITY;
+ALTER TABLE router.sessions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE router.sessions FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "router code only" ON router.config;
+DROP POLICY IF EXISTS "router code only" ON router.users;
+DROP POLICY IF EXISTS "router code only" ON router.sessions;
+CREATE POLICY "router code only" ON router.config FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
+CREATE POLICY "router code only" ON router.users FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
+CREATE POLICY "router code only" ON router.sessions FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
+
+-- Repeatable: every function of both schemas goes first (the proxies are generated again after this file).
+DO $drop$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc AS p
+              WHERE p.pronamespace IN ('router'::regnamespace, 'router_proxy'::regnamespace) LOOP
+        EXECUTE format('DROP FUNCTION %s', f);
+    END LOOP;
+END
+$drop$;
+
+CREATE FUNCTION router.shard_count() RETURNS smallint
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.shard_count FROM router.config AS c
+$$;
+COMMENT ON FUNCTION router.shard_count() IS 'How many shards the installation has.';
+REVOKE ALL ON FUNCTION router.shard_count() FROM PUBLIC;
+
+CREATE FUNCTION router.shard_of(p_user_id uuid) RETURNS integer
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_shard smallint;
+BEGIN
+    SELECT u.shard INTO v_shard FROM router.users AS u WHERE u.user_id = p_user_id;
+    IF v_shard IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'the router does not know where this user lives',
+            DETAIL = format('user %s is not in the directory', p_user_id);
+    END IF;
+    RETURN v_shard;
+END
+$$;
+COMMENT ON FUNCTION router.shard_of(uuid) IS 'The shard of a user, from the directory; LP201 for a user it does not know (the router never guesses).';
+REVOKE ALL ON FUNCTION router.shard_of(uuid) FROM PUBLIC;
+
+CREATE FUNCTION router.place(p_username text) RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- By a hash of the lower-case username: two registrations of one name meet on one shard, whose unique
+    -- index decides between them.
+    SELECT (hashtext(lower(p_username)) & 2147483647) % router.shard_count()
+$$;
+COMMENT ON FUNCTION router.place(text) IS 'The shard a new user is placed on: a hash of the lower-case username modulo the number of shards.';
+REVOKE ALL ON FUNCTION router.place(text) FROM PUBLIC;
+
+CREATE FUNCTION router.caller_role() RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- As lp.verify_authorize: the role setting of the caller, or its login role.
+    SELECT CASE WHEN pg_catalog.pg_has_role(CASE WHEN pg_catalog.current_setting('role') = 'none' THEN session_user::text
+                                                 ELSE pg_catalog.current_setting('role') END,
+                                            'livepanty_service', 'USAGE')
+                THEN 'livepanty_service' ELSE 'livepanty_app' END
+$$;
+COMMENT ON FUNCTION router.caller_role() IS 'livepanty_service when the router''s caller has that role, livepanty_app otherwise: the role a routed call runs as on its shard.';
+REVOKE ALL ON FUNCTION router.caller_role() FROM PUBLIC;
+
+CREATE FUNCTION router.acting_user() RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_user uuid := api.current_user_id();  -- proven (LP005 otherwise): set by the router's api.authenticate
+BEGIN
+    IF v_user IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP001', MESSAGE = 'no user is acting in this transaction',
+            HINT = 'Call api.authenticate(token) or set lp.user_id for the transaction first.';
+    END IF;
+    RETURN v_user;
+END
+$$;
+COMMENT ON FUNCTION router.acting_user() IS 'The proven acting user of the router''s transaction (LP001 nobody, LP005 not proven); the shard checks the rest (role, existence).';
+REVOKE ALL ON FUNCTION router.acting_user() FROM PUBLIC;
+
+CREATE FUNCTION router.unavailable(p_shard integer, p_message text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'LP200', MESSAGE = 'a shard is unavailable',
+        DETAIL = format('shard %s: %s', coalesce(p_shard::text, 'all'), left(p_message, 300)),
+        HINT = 'Nothing happened on that shard; retry later (money calls with the same idempotency key).';
+END
+$$;
+COMMENT ON FUNCTION router.unavailable(integer, text) IS 'Raises LP200 for a shard PL/Proxy could not reach.';
+REVOKE ALL ON FUNCTION router.unavailable(integer, text) FROM PUBLIC;
+
+RESET ROLE;

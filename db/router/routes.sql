@@ -1,0 +1,265 @@
+-- The hand-written routes of the router (docs/scale-out.md): registration and login (the directory), the
+-- session check, the service's act_as, and the tip (same shard, or cross-shard through the outbox). Applied by
+-- livepanty_db.shards after router.sql and the generated routes (which include the proxies router_proxy.tip and
+-- router_proxy.act_as used below). Every call PL/Proxy cannot make (a shard down) raises LP200.
+
+-- The proxies belong to the superuser (PL/Proxy is an untrusted language) and run as their caller: the
+-- owner's api functions below.
+
+CREATE FUNCTION router_proxy.register_user(
+    p__shard integer, p_email text, p_username text, p_password text, p_date_of_birth date, p_role text,
+    p_display_name text, p_country_code text, p_ip_address inet
+) RETURNS api.user_account
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT * FROM api.register_user(p_email, p_username, p_password, p_date_of_birth, p_role, p_display_name,
+                                    p_country_code, p_ip_address);
+$$;
+
+CREATE FUNCTION router_proxy.login(
+    p__shard integer, p_login text, p_password text, p_ip_address inet, p_user_agent text, p_device_info jsonb,
+    p_ttl interval
+) RETURNS api.login_result
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT * FROM api.login(p_login, p_password, p_ip_address, p_user_agent, p_device_info, p_ttl);
+$$;
+
+CREATE FUNCTION router_proxy.authenticate(p__shard integer, p_token text) RETURNS api.authenticated
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT * FROM api.authenticate(p_token);
+$$;
+
+CREATE FUNCTION router_proxy.payee_check(p__shard integer, p_payer uuid, p_payee_id uuid) RETURNS text
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.payee_check(p__shard, p_payer, p_payee_id);
+$$;
+
+CREATE FUNCTION router_proxy.tip_out(
+    p__shard integer, p__user uuid, p__session uuid, p__via text, p_to_shard integer, p_recipient_id uuid,
+    p_amount bigint, p_idempotency_key text, p_message text, p_is_anonymous boolean
+) RETURNS lp.transfers_out
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT * FROM shard.tip_out(p__shard, p__user, p__session, p__via, p_to_shard, p_recipient_id, p_amount,
+                                p_idempotency_key, p_message, p_is_anonymous);
+$$;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA router_proxy FROM PUBLIC;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA router_proxy TO livepanty_owner;
+
+SET ROLE livepanty_owner;
+
+CREATE OR REPLACE FUNCTION api.register_user(
+    p_email         text,
+    p_username      text,
+    p_password      text,
+    p_date_of_birth date,
+    p_role          text DEFAULT 'viewer',
+    p_display_name  text DEFAULT NULL,
+    p_country_code  text DEFAULT NULL,
+    p_ip_address    inet DEFAULT NULL
+) RETURNS api.user_account
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: placed by a hash of the username (router.place); the shard validates and registers, the directory
+-- records where. A name or address the directory already holds is refused here with the shard's own codes.
+DECLARE
+    v_shard integer := router.place(coalesce(p_username, ''));
+    v_user  api.user_account;
+BEGIN
+    IF EXISTS (SELECT 1 FROM router.users AS u WHERE u.email_key = sha256(convert_to(lower(btrim(p_email)), 'UTF8'))) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP015', MESSAGE = 'email address is already registered';
+    END IF;
+    IF EXISTS (SELECT 1 FROM router.users AS u WHERE u.username_key = lower(btrim(p_username))) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP016', MESSAGE = 'username is already taken';
+    END IF;
+    BEGIN
+        v_user := router_proxy.register_user(v_shard, p_email, p_username, p_password, p_date_of_birth, p_role,
+                                             p_display_name, p_country_code, p_ip_address);
+    EXCEPTION WHEN internal_error THEN
+        IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+        PERFORM router.unavailable(v_shard, SQLERRM);
+    END;
+    -- A concurrent registration of the same address on another shard waits here and then fails (LP015).
+    BEGIN
+        INSERT INTO router.users (user_id, shard, username_key, email_key)
+        VALUES (v_user.id, v_shard, lower(v_user.username), sha256(convert_to(lower(v_user.email), 'UTF8')));
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP015', MESSAGE = 'email address is already registered',
+            DETAIL = 'registered concurrently on another shard';
+    END;
+    RETURN v_user;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.login(
+    p_login       text,
+    p_password    text,
+    p_ip_address  inet DEFAULT NULL,
+    p_user_agent  text DEFAULT NULL,
+    p_device_info jsonb DEFAULT '{}',
+    p_ttl         interval DEFAULT NULL
+) RETURNS api.login_result
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: the directory finds the shard by username or by the address's hash; the shard checks the password
+-- (failure counter, lockout, audit there) and opens the session; the router remembers the token's shard.
+DECLARE
+    v_login  text := lower(btrim(p_login));
+    v_shard  integer;
+    v_result api.login_result;
+BEGIN
+    SELECT u.shard INTO v_shard FROM router.users AS u
+     WHERE CASE WHEN strpos(v_login, '@') > 0 THEN u.email_key = sha256(convert_to(v_login, 'UTF8'))
+                ELSE u.username_key = v_login END;
+    IF v_shard IS NULL THEN
+        IF v_login IS NULL OR v_login = '' THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'login is required';
+        END IF;
+        IF p_password IS NULL OR p_password = '' THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'password is required';
+        END IF;
+        PERFORM lp.hash_password(left(p_password, 1024));  -- the same cost as a wrong password
+        RETURN ROW(false, 'LP020', NULL, NULL, NULL, NULL)::api.login_result;
+    END IF;
+    BEGIN
+        v_result := router_proxy.login(v_shard, p_login, p_password, p_ip_address, p_user_agent, p_device_info, p_ttl);
+    EXCEPTION WHEN internal_error THEN
+        IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+        PERFORM router.unavailable(v_shard, SQLERRM);
+    END;
+    IF v_result.success THEN
+        INSERT INTO router.sessions (token_hash, user_id, shard, expires_at)
+        VALUES (lp.hash_token(v_result.token), v_result.user_id, v_shard, v_result.expires_at);
+    END IF;
+    RETURN v_result;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.authenticate(p_token text) RETURNS api.authenticated
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: the token's shard checks it (revoked, expired, sanctions, last seen); the router proves the identity
+-- for the rest of its own transaction, and passes it on to the shard with every routed call.
+DECLARE
+    v_shard integer;
+    v_auth  api.authenticated;
+BEGIN
+    SELECT s.shard INTO v_shard FROM router.sessions AS s
+     WHERE s.token_hash = lp.hash_token(p_token) AND s.expires_at > now();
+    IF v_shard IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP023', MESSAGE = 'invalid or expired session', HINT = 'Log in again.';
+    END IF;
+    BEGIN
+        v_auth := router_proxy.authenticate(v_shard, p_token);
+    EXCEPTION WHEN internal_error THEN
+        IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+        PERFORM router.unavailable(v_shard, SQLERRM);
+    END;
+    PERFORM lp.set_identity(v_auth.user_id, v_auth.session_id, 'session');
+    RETURN v_auth;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.act_as(p_user_id uuid, p_reason text) RETURNS api.authenticated
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: the back office acts in a user's name on the user's shard (which checks the caller's role and audits
+-- the reason); the router proves the same identity for its own transaction.
+DECLARE
+    v_shard integer := router.shard_of(p_user_id);
+    v_auth  api.authenticated;
+BEGIN
+    BEGIN
+        v_auth := router_proxy.act_as(v_shard, NULL, NULL, NULL, router.caller_role(), p_user_id, p_reason);
+    EXCEPTION WHEN internal_error THEN
+        IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+        PERFORM router.unavailable(v_shard, SQLERRM);
+    END;
+    PERFORM lp.set_identity(v_auth.user_id, NULL, 'service');
+    RETURN v_auth;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.tip(
+    p_recipient_id    uuid,
+    p_amount          bigint,
+    p_idempotency_key text,
+    p_stream_id       uuid DEFAULT NULL,
+    p_message         text DEFAULT NULL,
+    p_is_anonymous    boolean DEFAULT false,
+    p_menu_item_id    uuid DEFAULT NULL
+) RETURNS lp.tips
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: a performer on the sender's shard (or a recipient the directory does not know: that shard refuses
+-- it) is an ordinary api.tip there. Otherwise two single-shard transactions linked by a transfer id: the
+-- payee check on the performer's shard, then the debit, fee and outbox row on the sender's (shard.tip_out);
+-- the relay credits the performer later, exactly once (docs/scale-out.md, "Cross-shard tips").
+DECLARE
+    v_user    uuid := router.acting_user();
+    v_from    integer := router.shard_of(v_user);
+    v_to      integer;
+    v_at      integer;
+    v_refusal text;
+    v_out     lp.transfers_out;
+    v_tip     lp.tips;
+BEGIN
+    SELECT u.shard INTO v_to FROM router.users AS u WHERE u.user_id = p_recipient_id;
+    BEGIN
+        IF v_to IS NULL OR v_to = v_from THEN
+            v_at := v_from;
+            RETURN router_proxy.tip(v_from, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
+                                    router.caller_role(), p_recipient_id, p_amount, p_idempotency_key, p_stream_id,
+                                    p_message, p_is_anonymous, p_menu_item_id);
+        END IF;
+        IF p_stream_id IS NOT NULL OR p_menu_item_id IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP203', MESSAGE = 'a tip with a stream or menu item to a performer on another shard',
+                DETAIL = format('sender on shard %s, performer on shard %s', v_from, v_to);
+        END IF;
+        v_at := v_to;
+        v_refusal := router_proxy.payee_check(v_to, v_user, p_recipient_id);
+        IF v_refusal IS NOT NULL THEN
+            PERFORM lp.refuse_payee(v_refusal);
+        END IF;
+        v_at := v_from;
+        v_out := router_proxy.tip_out(v_from, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
+                                      v_to, p_recipient_id, p_amount, p_idempotency_key, p_message, p_is_anonymous);
+    EXCEPTION WHEN internal_error THEN
+        IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+        PERFORM router.unavailable(v_at, SQLERRM);
+    END;
+    v_tip.id := v_out.id;
+    v_tip.sender_id := v_out.sender_id;
+    v_tip.recipient_id := v_out.recipient_id;
+    v_tip.amount := v_out.amount;
+    v_tip.fee_amount := v_out.fee_amount;
+    v_tip.message := v_out.message;
+    v_tip.is_anonymous := v_out.is_anonymous;
+    v_tip.status := 'completed';
+    v_tip.transaction_id := v_out.transaction_id;
+    v_tip.idempotency_key := v_out.idempotency_key;
+    v_tip.created_at := v_out.created_at;
+    RETURN v_tip;
+END
+$$;
+
+RESET ROLE;

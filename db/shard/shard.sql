@@ -1,0 +1,388 @@
+-- The shard side of a sharded installation (docs/scale-out.md): applied to every shard database after its
+-- migrations and repeatables by livepanty_db.shards (as the superuser), again on every migrate. The router
+-- reaches these functions through PL/Proxy as the login role livepanty_router, and only that role may run them.
+-- livepanty_db.shards adds, after this file, one generated wrapper shard.<name> per routed api function
+-- (shard.act, then the api function).
+CREATE SCHEMA IF NOT EXISTS shard AUTHORIZATION livepanty_owner;
+REVOKE ALL ON SCHEMA shard FROM PUBLIC;
+GRANT USAGE ON SCHEMA shard TO livepanty_router;
+
+-- Repeatable: every function of the schema goes first.
+DO $drop$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = 'shard'::regnamespace LOOP
+        EXECUTE format('DROP FUNCTION %s', f);
+    END LOOP;
+END
+$drop$;
+
+SET ROLE livepanty_owner;
+
+CREATE FUNCTION shard.configure(p_shard integer, p_shard_count integer) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Which shard this database is, and an in-transit wallet (16 credit shards, like the fee wallet) per peer shard.
+BEGIN
+    IF p_shard IS NULL OR p_shard_count IS NULL OR p_shard < 0 OR p_shard >= p_shard_count THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'shard number out of range',
+            DETAIL = format('shard %s of %s', p_shard, p_shard_count);
+    END IF;
+    IF EXISTS (SELECT 1 FROM lp.shard_self AS s WHERE s.shard <> p_shard OR s.shard_count > p_shard_count) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'this database is another shard already',
+            DETAIL = (SELECT format('shard %s of %s', s.shard, s.shard_count) FROM lp.shard_self AS s);
+    END IF;
+    INSERT INTO lp.shard_self (shard, shard_count) VALUES (p_shard, p_shard_count)
+    ON CONFLICT (only_row) DO UPDATE SET shard_count = excluded.shard_count;
+    INSERT INTO lp.wallets (kind, system_code, shard_count)
+    SELECT 'system', 'transit_' || k, 16
+      FROM generate_series(0, p_shard_count - 1) AS k
+     WHERE k <> p_shard
+    ON CONFLICT (system_code) DO NOTHING;
+    INSERT INTO lp.wallet_shards (wallet_id, shard)
+    SELECT w.id, s FROM lp.wallets AS w CROSS JOIN LATERAL generate_series(1, w.shard_count) AS s
+     WHERE w.system_code LIKE 'transit\_%'
+    ON CONFLICT DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION shard.configure(integer, integer) IS 'Makes this database shard p_shard of p_shard_count (lp.shard_self) and creates the in-transit wallet transit_<k> of every peer shard k. The number of shards may grow, never the shard change (LP201). Run by livepanty_db.shards.';
+REVOKE ALL ON FUNCTION shard.configure(integer, integer) FROM PUBLIC;
+
+CREATE FUNCTION shard.here(p_shard integer) RETURNS smallint
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_self lp.shard_self;
+BEGIN
+    SELECT * INTO v_self FROM lp.shard_self;
+    IF v_self.shard IS NULL OR v_self.shard IS DISTINCT FROM p_shard THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'the call was routed to another shard',
+            DETAIL = format('meant for shard %s; this is shard %s', p_shard, coalesce(v_self.shard::text, 'none'));
+    END IF;
+    RETURN v_self.shard_count;
+END
+$$;
+COMMENT ON FUNCTION shard.here(integer) IS 'Refuses (LP201) a call meant for another shard, or reaching a database that is no shard; returns the number of shards.';
+REVOKE ALL ON FUNCTION shard.here(integer) FROM PUBLIC;
+
+CREATE FUNCTION shard.act(p_shard integer, p_user_id uuid, p_session_id uuid, p_via text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The router proved the user (api.authenticate, routed to this shard, or api.act_as) in its own transaction;
+-- the identity it passes is made this transaction's proven identity, for a user who lives here.
+BEGIN
+    PERFORM shard.here(p_shard);
+    IF p_user_id IS NOT NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_user_id) THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'the acting user does not live on this shard',
+                DETAIL = format('user %s, shard %s', p_user_id, p_shard);
+        END IF;
+        PERFORM lp.set_identity(p_user_id, p_session_id, p_via);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION shard.act(integer, uuid, uuid, text) IS 'Start of every routed call: the shard check (shard.here), then the identity the router proved (lp.set_identity) when a user acts. LP201 for a user who does not live here.';
+REVOKE ALL ON FUNCTION shard.act(integer, uuid, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.act(integer, uuid, uuid, text) TO livepanty_router;
+
+CREATE FUNCTION shard.act_as_role(p_role text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The router's caller was the application (livepanty_app) or the back office (livepanty_service): the rest of
+-- this transaction runs as that role, so the api function sees the same caller as on a single node
+-- (lp.verify_authorize and friends read the role setting). Not SECURITY DEFINER: a role is set for the
+-- router's own login, which is a member of both.
+BEGIN
+    IF p_role IS NULL OR p_role NOT IN ('livepanty_app', 'livepanty_service') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'the caller role must be livepanty_app or livepanty_service';
+    END IF;
+    PERFORM pg_catalog.set_config('role', p_role, true);
+END
+$$;
+COMMENT ON FUNCTION shard.act_as_role(text) IS 'Makes the rest of the routed call run as livepanty_app or livepanty_service, the role of the router''s caller (LP018 for any other).';
+REVOKE ALL ON FUNCTION shard.act_as_role(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.act_as_role(text) TO livepanty_router;
+
+CREATE FUNCTION shard.payee_check(p_shard integer, p_payer uuid, p_payee_id uuid) RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The payee half of a cross-shard tip, asked before the sender's shard debits: lp.payee_refusal's one rule.
+DECLARE
+    v_refusal text;
+BEGIN
+    PERFORM shard.here(p_shard);
+    SELECT lp.payee_refusal(p_payer, p_payee_id, u.id IS NOT NULL, u.role, lp.sanctioned(u.id),
+                            EXISTS (SELECT 1 FROM lp.performer_blocks AS b
+                                     WHERE b.performer_id = u.id AND b.blocked_id = p_payer),
+                            lp.kyc_refusal_from(u.kyc_valid_until))
+      INTO v_refusal
+      FROM (SELECT 1) AS one
+      LEFT JOIN lp.users AS u ON u.id = p_payee_id AND u.deleted_at IS NULL;
+    RETURN v_refusal;
+END
+$$;
+COMMENT ON FUNCTION shard.payee_check(integer, uuid, uuid) IS 'Whether p_payee_id, a user of this shard, may be paid by p_payer (a user of another shard): NULL, or the LP code of lp.payee_refusal (LP003, LP102, LP108, LP135, LP124). The router asks it before a cross-shard tip.';
+REVOKE ALL ON FUNCTION shard.payee_check(integer, uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.payee_check(integer, uuid, uuid) TO livepanty_router;
+
+CREATE FUNCTION shard.tip_out(
+    p_shard           integer,
+    p_user_id         uuid,
+    p_session_id      uuid,
+    p_via             text,
+    p_to_shard        integer,
+    p_recipient_id    uuid,
+    p_amount          bigint,
+    p_idempotency_key text,
+    p_message         text,
+    p_is_anonymous    boolean
+) RETURNS lp.transfers_out
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The sender's half of a cross-shard tip: the same checks as api.tip for the sender, the debit, the fee and
+-- the outbox row in one transaction (docs/scale-out.md, "Cross-shard tips").
+DECLARE
+    v_count   smallint := shard.here(p_shard);
+    v_sender  uuid;
+    v_message text := lp.check_text(p_message, 'message', 500);
+    v_key     text := lp.check_text(p_idempotency_key, 'idempotency_key', 128, true);
+    v_row     lp.transfers_out;
+    v_fee     bigint;
+    v_tx      uuid := lp.uuid_v7();
+    v_id      uuid := lp.uuid_v7();
+BEGIN
+    PERFORM shard.act(p_shard, p_user_id, p_session_id, p_via);
+    v_sender := lp.require_user();
+    IF p_to_shard IS NULL OR p_to_shard < 0 OR p_to_shard >= v_count OR p_to_shard = p_shard THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'not a peer shard',
+            DETAIL = format('shard %s of %s, from shard %s', p_to_shard, v_count, p_shard);
+    END IF;
+
+    -- A retry with the same key returns the original transfer; the key of a same-shard tip is refused (LP106).
+    SELECT * INTO v_row FROM lp.transfers_out AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key;
+    IF v_row.id IS NULL
+       AND EXISTS (SELECT 1 FROM lp.tips AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different tip';
+    END IF;
+    IF v_row.id IS NULL THEN
+        PERFORM lp.check_tokens(p_amount, 'tip amount');
+        IF p_amount < (lp.setting('tips.min_tokens'))::bigint OR p_amount > (lp.setting('tips.max_tokens'))::bigint THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'tip amount out of range',
+                DETAIL = format('between %s and %s tokens', lp.setting('tips.min_tokens'), lp.setting('tips.max_tokens'));
+        END IF;
+        PERFORM lp.assert_sanction_allows(v_sender, VARIADIC CASE WHEN v_message IS NULL THEN ARRAY['tip']
+                                                              ELSE ARRAY['tip', 'message'] END);
+        PERFORM lp.count_spend(v_sender, 'tip', p_amount);
+        v_fee := lp.fee_for(p_amount);
+        INSERT INTO lp.transfers_out (id, sender_id, recipient_id, to_shard, amount, fee_amount, message,
+                                      is_anonymous, idempotency_key, transaction_id, status, delivered_at)
+        VALUES (v_id, v_sender, p_recipient_id, p_to_shard, p_amount, v_fee, v_message,
+                coalesce(p_is_anonymous, false), v_key, v_tx,
+                CASE WHEN v_fee = p_amount THEN 'delivered' ELSE 'pending' END,
+                CASE WHEN v_fee = p_amount THEN now() END)
+        ON CONFLICT (sender_id, idempotency_key) DO NOTHING
+        RETURNING * INTO v_row;
+        IF v_row.id IS NOT NULL THEN
+            -- After the claim, as in api.tip: a concurrent retry of this very tip waits instead of counting.
+            IF EXISTS (SELECT 1 FROM lp.spending_limits AS l WHERE l.user_id = v_sender
+                          AND (l.limit_tokens IS NOT NULL OR l.pending_limit_tokens IS NOT NULL)) THEN
+                PERFORM lp.check_spending_limit(v_sender, p_amount);
+            END IF;
+            PERFORM lp.post(v_tx, 'transfer', v_id,
+                ARRAY(SELECT ROW(l.wallet_id, l.amount, l.kind, 0, false)::lp.posting
+                        FROM (VALUES ((SELECT w.id FROM lp.wallets AS w WHERE w.user_id = v_sender), -p_amount, 'tip'),
+                                     (lp.system_wallet('platform_fees'), v_fee, 'tip_fee'),
+                                     (lp.system_wallet('transit_' || p_to_shard), p_amount - v_fee, 'transfer'))
+                             AS l (wallet_id, amount, kind)
+                       WHERE l.amount <> 0));
+            RETURN v_row;
+        END IF;
+        -- A concurrent call with the same key committed first.
+        SELECT * INTO v_row FROM lp.transfers_out AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key;
+    END IF;
+    PERFORM lp.note_replay('api.tip', p_idempotency_key);
+    IF (v_row.recipient_id, v_row.amount, v_row.message, v_row.is_anonymous)
+       IS DISTINCT FROM (p_recipient_id, p_amount, v_message, coalesce(p_is_anonymous, false)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different tip',
+            DETAIL = format('tip %s', v_row.id);
+    END IF;
+    RETURN v_row;
+END
+$$;
+COMMENT ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean) IS 'The sender''s half of a cross-shard tip (the router''s api.tip, after shard.payee_check on the performer''s shard): the sender''s checks of api.tip (amount LP103, sanctions LP022/LP150, fraud controls LP160/LP161, spending limit LP109, funds LP100), then one ledger transaction (sender -amount, platform fees +fee, transit_<to_shard> +(amount - fee), reference transfer) and the outbox row, pending until the relay delivers it. Idempotent per sender and key (LP106 for other arguments, or a key of a same-shard tip).';
+REVOKE ALL ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean) TO livepanty_router;
+
+CREATE FUNCTION shard.transfer_in(
+    p_shard        integer,
+    p_from_shard   integer,
+    p_id           uuid,
+    p_sender_id    uuid,
+    p_recipient_id uuid,
+    p_tip_amount   bigint,
+    p_amount       bigint,
+    p_is_anonymous boolean,
+    p_sent_at      timestamptz
+) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The performer's half, run by the relay: exactly once per transfer id (the primary key of lp.transfers_in;
+-- a second delivery finds the row and changes nothing).
+DECLARE
+    v_count  smallint := shard.here(p_shard);
+    v_row    lp.transfers_in;
+    v_wallet uuid;
+BEGIN
+    IF p_from_shard IS NULL OR p_from_shard < 0 OR p_from_shard >= v_count OR p_from_shard = p_shard THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'not a peer shard',
+            DETAIL = format('shard %s of %s, to shard %s', p_from_shard, v_count, p_shard);
+    END IF;
+    SELECT w.id INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = p_recipient_id;
+    IF v_wallet IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'the recipient of a transfer has no wallet on this shard',
+            DETAIL = format('transfer %s, user %s', p_id, p_recipient_id);
+    END IF;
+    INSERT INTO lp.transfers_in (id, from_shard, sender_id, recipient_id, tip_amount, amount, is_anonymous,
+                                 transaction_id, sent_at)
+    VALUES (p_id, p_from_shard, p_sender_id, p_recipient_id, p_tip_amount, p_amount, coalesce(p_is_anonymous, false),
+            lp.uuid_v7(), p_sent_at)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING * INTO v_row;
+    IF v_row.id IS NULL THEN
+        SELECT * INTO v_row FROM lp.transfers_in AS t WHERE t.id = p_id;
+        IF (v_row.from_shard, v_row.recipient_id, v_row.amount) IS DISTINCT FROM (p_from_shard, p_recipient_id, p_amount) THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'a transfer id delivered twice with other contents',
+                DETAIL = format('transfer %s', p_id);
+        END IF;
+        RETURN false;
+    END IF;
+    PERFORM lp.post(v_row.transaction_id, 'transfer', p_id,
+        ARRAY[ROW(lp.system_wallet('transit_' || p_from_shard), -p_amount, 'transfer', 0, false)::lp.posting,
+              ROW(v_wallet, p_amount, 'tip', 0, false)::lp.posting]);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, uuid, bigint, bigint, boolean, timestamptz) IS 'The performer''s half of a cross-shard tip, applied by the relay exactly once per transfer id: transit_<from_shard> -amount, the performer +amount (reference transfer) and the lp.transfers_in row. True when applied now, false when it was applied before (the same transfer again changes nothing; other contents under the same id: LP199).';
+REVOKE ALL ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, uuid, bigint, bigint, boolean, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, uuid, bigint, bigint, boolean, timestamptz) TO livepanty_router;
+
+CREATE FUNCTION shard.claim_transfers(p_shard integer, p_to_shard integer, p_limit integer)
+RETURNS SETOF lp.transfers_out
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The relay's claim: pending rows, oldest first, locked until the relay's transaction ends (SKIP LOCKED: other
+-- workers take other rows). A worker that dies loses its transaction, and the rows are claimable again.
+BEGIN
+    PERFORM shard.here(p_shard);
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'limit must be between 1 and 10000';
+    END IF;
+    RETURN QUERY
+    UPDATE lp.transfers_out AS t SET attempts = t.attempts + 1
+      FROM (SELECT o.id FROM lp.transfers_out AS o
+             WHERE o.status = 'pending' AND o.to_shard = p_to_shard
+             ORDER BY o.created_at, o.id
+             LIMIT p_limit
+               FOR UPDATE SKIP LOCKED) AS picked
+     WHERE t.id = picked.id
+    RETURNING t.*;
+END
+$$;
+COMMENT ON FUNCTION shard.claim_transfers(integer, integer, integer) IS 'The relay''s claim of up to p_limit pending cross-shard tips for p_to_shard, oldest first, locked (FOR UPDATE SKIP LOCKED) until the caller''s transaction ends; attempts counted. LP018 for a limit outside 1..10000.';
+REVOKE ALL ON FUNCTION shard.claim_transfers(integer, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.claim_transfers(integer, integer, integer) TO livepanty_router;
+
+CREATE FUNCTION shard.mark_delivered(p_shard integer, p_ids uuid[]) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    PERFORM shard.here(p_shard);
+    UPDATE lp.transfers_out AS t SET status = 'delivered', delivered_at = now(), last_error = NULL
+     WHERE t.id = ANY (p_ids) AND t.status = 'pending';
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION shard.mark_delivered(integer, uuid[]) IS 'The relay''s confirmation: the cross-shard tips p_ids were applied on their shard (shard.transfer_in); returns how many were pending.';
+REVOKE ALL ON FUNCTION shard.mark_delivered(integer, uuid[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.mark_delivered(integer, uuid[]) TO livepanty_router;
+
+CREATE FUNCTION shard.note_failure(p_shard integer, p_ids uuid[], p_error text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    UPDATE lp.transfers_out AS t SET last_error = left(p_error, 500)
+     WHERE t.id = ANY (p_ids) AND t.status = 'pending';
+END
+$$;
+COMMENT ON FUNCTION shard.note_failure(integer, uuid[], text) IS 'The relay records why a delivery failed (shown by livepanty-db shards status); the rows stay pending.';
+REVOKE ALL ON FUNCTION shard.note_failure(integer, uuid[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.note_failure(integer, uuid[], text) TO livepanty_router;
+
+CREATE FUNCTION shard.transfer_totals(p_shard integer)
+RETURNS TABLE (peer smallint, sent_tokens bigint, sent_count bigint, pending_tokens bigint, pending_count bigint,
+               received_tokens bigint, received_count bigint, transit_balance bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Per peer shard: what left for it (net of fees), what is still pending, what arrived from it, and the
+-- in-transit wallet's balance, which must equal sent - received (checked by livepanty-db verify --all-shards).
+DECLARE
+    v_count smallint := shard.here(p_shard);
+BEGIN
+    RETURN QUERY
+    SELECT k::smallint,
+           coalesce((SELECT sum(o.amount - o.fee_amount) FROM lp.transfers_out AS o WHERE o.to_shard = k), 0)::bigint,
+           (SELECT count(*) FROM lp.transfers_out AS o WHERE o.to_shard = k AND o.amount > o.fee_amount),
+           coalesce((SELECT sum(o.amount - o.fee_amount) FROM lp.transfers_out AS o
+                      WHERE o.to_shard = k AND o.status = 'pending'), 0)::bigint,
+           (SELECT count(*) FROM lp.transfers_out AS o WHERE o.to_shard = k AND o.status = 'pending'),
+           coalesce((SELECT sum(i.amount) FROM lp.transfers_in AS i WHERE i.from_shard = k), 0)::bigint,
+           (SELECT count(*) FROM lp.transfers_in AS i WHERE i.from_shard = k),
+           (SELECT w.balance + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s WHERE s.wallet_id = w.id), 0)
+              FROM lp.wallets AS w WHERE w.system_code = 'transit_' || k)::bigint
+      FROM generate_series(0, v_count - 1) AS k
+     WHERE k <> p_shard
+     ORDER BY 1;
+END
+$$;
+COMMENT ON FUNCTION shard.transfer_totals(integer) IS 'Cross-shard totals of this shard per peer: tokens sent (net of fees) and their count, still pending, received, and the in-transit wallet''s balance (= sent - received). Read by livepanty-db verify --all-shards.';
+REVOKE ALL ON FUNCTION shard.transfer_totals(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.transfer_totals(integer) TO livepanty_router;
+
+CREATE FUNCTION shard.transfer_ids(p_shard integer, p_peer integer, p_direction text)
+RETURNS TABLE (id uuid, amount bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    IF p_direction = 'out' THEN
+        RETURN QUERY SELECT o.id, o.amount - o.fee_amount FROM lp.transfers_out AS o
+                      WHERE o.to_shard = p_peer AND o.amount > o.fee_amount ORDER BY o.id;
+    ELSIF p_direction = 'in' THEN
+        RETURN QUERY SELECT i.id, i.amount FROM lp.transfers_in AS i WHERE i.from_shard = p_peer ORDER BY i.id;
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'direction must be out or in';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION shard.transfer_ids(integer, integer, text) IS 'Every transfer id (and net amount) this shard sent to (out) or received from (in) p_peer: the global reconciliation matches them one by one.';
+REVOKE ALL ON FUNCTION shard.transfer_ids(integer, integer, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.transfer_ids(integer, integer, text) TO livepanty_router;
+
+RESET ROLE;

@@ -1,0 +1,622 @@
+"""Scale-out over shards (issue 12; docs/scale-out.md).
+
+A router database whose ``api`` functions have the signatures of a single node's and route each call by PL/Proxy
+to the shard that owns the user, and N shard databases that each hold the whole schema for their users.
+
+* :func:`install` makes any router and shard databases (already migrated) into one installation: the shard
+  side (``db/shard/shard.sql`` plus one generated wrapper ``shard.<name>`` per routed function), and the router
+  side (``db/router/router.sql``, the PL/Proxy cluster, the generated routes, ``db/router/routes.sql``).
+* :class:`LocalTopology` is ``livepanty-db local start --shards N``: the router in the embedded cluster's home
+  and N shard clusters beside it, all on loopback, migrated and installed in one command.
+* :func:`relay_once` / :func:`relay` deliver cross-shard tips from every shard's outbox exactly once;
+  :func:`verify_all` is ``livepanty-db verify --all-shards`` (every shard's ledger, then the global
+  reconciliation of transfers and tokens in transit).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from livepanty_db import local, migrate
+from livepanty_db.paths import db_root
+
+log = logging.getLogger(__name__)
+
+#: The login role the router's PL/Proxy connections use on every shard: a member of livepanty_app and
+#: livepanty_service, and the only role that may run the shard.* functions.
+ROUTER_ROLE = "livepanty_router"
+#: PL/Proxy's cluster (a foreign server of the router).
+CLUSTER = "livepanty"
+SHARD_COUNTS = (1, 2, 4, 8, 16, 32, 64)
+
+#: Routed to the acting user's shard. Their user arguments (p_user_id and the like) name the acting user or a
+#: user the acting user may see on their own shard; a user of another shard is refused there (LP201 / LP003).
+ACTOR_ROUTES: tuple[str, ...] = (
+    "balance_at",
+    "cancel_payout",
+    "change_password",
+    "create_payment",
+    "earnings_summary",
+    "get_fraud_limits",
+    "get_kyc_status",
+    "get_payment",
+    "get_preferences",
+    "get_spending_limits",
+    "get_user",
+    "get_wallet",
+    "list_bundles",
+    "list_holds",
+    "list_payments",
+    "list_payouts",
+    "list_sessions",
+    "list_tips",
+    "my_case_decisions",
+    "my_sanctions",
+    "request_erasure",
+    "request_payout",
+    "revoke_all_sessions",
+    "revoke_session",
+    "set_spending_limit",
+    "submit_kyc",
+    "update_preferences",
+    "wallet_history",
+)
+#: Proxied like the actor routes (a proxy on the router, a wrapper on each shard) but routed by hand in
+#: db/router/routes.sql.
+HAND_ROUTED_WITH_PROXY: tuple[str, ...] = ("act_as", "tip")
+#: Written by hand in db/router/routes.sql with their own proxies.
+HAND_ROUTED: tuple[str, ...] = ("authenticate", "login", "register_user", *HAND_ROUTED_WITH_PROXY)
+#: Answered by the router itself (its own proven identity).
+ROUTER_LOCAL: tuple[str, ...] = ("current_user_id",)
+#: Not routed: through the router they raise LP202 (docs/scale-out.md says why, and what is next).
+
+
+class ShardError(Exception):
+    """A sharded installation cannot be set up, reached or verified (the message says which part)."""
+
+
+@dataclass(frozen=True)
+class ApiFunction:
+    """One api function as the catalog of a migrated database describes it."""
+
+    name: str
+    arguments: str  # with names, modes and defaults (pg_get_function_arguments)
+    identity_arguments: str  # names and types, no defaults (pg_get_function_identity_arguments)
+    argument_names: tuple[str, ...]  # the input arguments, in order
+    variadic: bool
+    result: str  # pg_get_function_result
+    returns_set: bool
+    returns_void: bool
+
+    def call_arguments(self, offset: int) -> str:
+        """``$n`` references to the input arguments, the first being ``$offset+1``."""
+        refs = [f"${offset + i + 1}" for i in range(len(self.argument_names))]
+        if self.variadic and refs:
+            refs[-1] = "VARIADIC " + refs[-1]
+        return ", ".join(refs)
+
+    def named_arguments(self) -> str:
+        names = list(self.argument_names)
+        if self.variadic and names:
+            names[-1] = "VARIADIC " + names[-1]
+        return ", ".join(names)
+
+
+def read_api_functions(conn: psycopg.Connection) -> list[ApiFunction]:
+    """Every function of schema api, one per name (api has no overloads)."""
+    rows = conn.execute(
+        """
+        SELECT p.proname, pg_catalog.pg_get_function_arguments(p.oid),
+               pg_catalog.pg_get_function_identity_arguments(p.oid),
+               ARRAY(SELECT a.name FROM unnest(coalesce(p.proargnames, ARRAY[]::text[]),
+                                               coalesce(p.proargmodes::text[], array_fill('i'::text, ARRAY[p.pronargs])))
+                                        WITH ORDINALITY AS a (name, mode, n)
+                      WHERE a.mode IN ('i', 'b', 'v') ORDER BY a.n),
+               p.provariadic <> 0, pg_catalog.pg_get_function_result(p.oid), p.proretset,
+               p.prorettype = 'pg_catalog.void'::regtype
+          FROM pg_catalog.pg_proc AS p
+         WHERE p.pronamespace = 'api'::regnamespace AND p.prokind = 'f'
+         ORDER BY p.proname
+        """
+    ).fetchall()
+    return [ApiFunction(r[0], r[1], r[2], tuple(r[3]), r[4], r[5], r[6], r[7]) for r in rows]
+
+
+_EXTRA = "p__shard integer, p__user uuid, p__session uuid, p__via text, p__role text"
+
+
+def _returning(fn: ApiFunction, call: str) -> str:
+    if fn.returns_void:
+        return f"PERFORM {call};"
+    if fn.returns_set:
+        return f"RETURN QUERY SELECT * FROM {call};"
+    return f"RETURN {call};"
+
+
+def _with_comma(text: str) -> str:
+    return f", {text}" if text else ""
+
+
+def shard_wrappers_sql(functions: Iterable[ApiFunction]) -> str:
+    """The shard side of the routed functions: ``shard.<name>(routing arguments, the api arguments)`` runs
+    ``shard.act`` (the shard check and the proven identity) and the caller's role, then the api function."""
+    parts = ["SET ROLE livepanty_owner;"]
+    for fn in functions:
+        if fn.name not in ACTOR_ROUTES and fn.name not in HAND_ROUTED_WITH_PROXY:
+            continue
+        signature = f"shard.{fn.name}({_EXTRA}{_with_comma(fn.identity_arguments)})"
+        body = _returning(fn, f"api.{fn.name}({fn.call_arguments(5)})")
+        parts.append(
+            f"""CREATE FUNCTION {signature} RETURNS {fn.result}
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $wrapper$
+BEGIN
+    PERFORM shard.act(p__shard, p__user, p__session, p__via);
+    PERFORM shard.act_as_role(p__role);
+    {body}
+END
+$wrapper$;
+COMMENT ON FUNCTION {signature} IS 'Generated (livepanty_db.shards): api.{fn.name} routed from the router.';
+REVOKE ALL ON FUNCTION {signature} FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {signature} TO {ROUTER_ROLE};"""
+        )
+    parts.append("RESET ROLE;")
+    return "\n".join(parts) + "\n"
+
+
+def router_routes_sql(functions: Iterable[ApiFunction]) -> str:
+    """The router side: a PL/Proxy function per routed api function, the api function replaced by its route,
+    and every function that is not routed replaced by one that raises LP202."""
+    # PL/Proxy is an untrusted language: the proxies belong to the superuser (they run as their caller, the
+    # owner's api functions, whose user mapping reaches the shards); the routes belong to the owner.
+    functions = list(functions)
+    proxies: list[str] = []
+    parts: list[str] = []
+    for fn in functions:
+        if fn.name in ACTOR_ROUTES or fn.name in HAND_ROUTED_WITH_PROXY:
+            names = _with_comma(fn.named_arguments())
+            proxy_args = f"{_EXTRA}{_with_comma(fn.identity_arguments)}"
+            signature = f"router_proxy.{fn.name}({proxy_args})"
+            proxies.append(
+                f"""CREATE FUNCTION {signature} RETURNS {fn.result}
+    LANGUAGE plproxy
+AS $proxy$
+    CLUSTER '{CLUSTER}';
+    RUN ON p__shard;
+    SELECT * FROM shard.{fn.name}(p__shard, p__user, p__session, p__via, p__role{names});
+$proxy$;
+REVOKE ALL ON FUNCTION {signature} FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {signature} TO livepanty_owner;"""
+            )
+        if fn.name in HAND_ROUTED or fn.name in ROUTER_LOCAL:
+            continue
+        if fn.name in ACTOR_ROUTES:
+            call = (
+                f"router_proxy.{fn.name}(v_shard, v_user, lp.current_session_id(), "
+                f"current_setting('lp.acting_via', true), router.caller_role(){_with_comma(fn.call_arguments(0))})"
+            )
+            body = f"""DECLARE
+    v_user  uuid := router.acting_user();
+    v_shard integer := router.shard_of(v_user);
+BEGIN
+    {_returning(fn, call)}
+    {"RETURN;" if fn.returns_set else ""}
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+    PERFORM router.unavailable(v_shard, SQLERRM);
+END"""
+        else:
+            body = f"""BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'LP202', MESSAGE = 'api.{fn.name} is not routed by the router',
+        HINT = 'docs/scale-out.md lists the routed functions; call it on the shard.';
+END"""
+        parts.append(
+            f"""CREATE OR REPLACE FUNCTION api.{fn.name}({fn.arguments}) RETURNS {fn.result}
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $route$
+{body}
+$route$;"""
+        )
+    return "\n".join([*proxies, "SET ROLE livepanty_owner;", *parts, "RESET ROLE;"]) + "\n"
+
+
+def _partition_conninfo(dsn: str) -> str:
+    """The conninfo PL/Proxy uses for a shard: the shard's host, port and database as ROUTER_ROLE, with a
+    connect timeout so that a shard that is down fails the call quickly (LP200) instead of hanging it."""
+    params = conninfo_to_dict(dsn)
+    keep = {k: v for k, v in params.items() if k in ("host", "hostaddr", "port", "dbname", "sslmode")}
+    keep.update(user=ROUTER_ROLE, connect_timeout="2", keepalives_idle="10", keepalives_interval="5")
+    return make_conninfo(**keep)
+
+
+def _connect(dsn: str, **kwargs: Any) -> psycopg.Connection:
+    return psycopg.connect(dsn, autocommit=True, **kwargs)
+
+
+def _run_file(conn: psycopg.Connection, path: Path) -> None:
+    conn.execute(path.read_text())
+
+
+def install(router_dsn: str, shard_dsns: Sequence[str], *, partition_dsns: Sequence[str] | None = None) -> None:
+    """Make migrated databases one sharded installation (again on every migrate: everything here is
+    repeatable). ``router_dsn`` and ``shard_dsns`` are superuser connections; ``partition_dsns`` are what the
+    router's PL/Proxy connects to (default: the shards' host, port and database as livepanty_router)."""
+    n = len(shard_dsns)
+    if n not in SHARD_COUNTS:
+        raise ShardError(f"the number of shards must be one of {SHARD_COUNTS} (PL/Proxy), not {n}")
+    partitions = list(partition_dsns) if partition_dsns is not None else [_partition_conninfo(d) for d in shard_dsns]
+    root = db_root()
+    functions: list[ApiFunction] | None = None
+    for index, dsn in enumerate(shard_dsns):
+        with _connect(dsn) as conn:
+            conn.execute(
+                """
+                DO $role$
+                BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'livepanty_router') THEN
+                        CREATE ROLE livepanty_router LOGIN;
+                    END IF;
+                END
+                $role$;
+                GRANT livepanty_app, livepanty_service TO livepanty_router;
+                """
+            )
+            with conn.transaction():
+                _run_file(conn, root / "shard" / "shard.sql")
+                conn.execute("SET ROLE livepanty_owner")
+                conn.execute("SELECT shard.configure(%s, %s)", [index, n])
+                conn.execute("RESET ROLE")
+                functions = read_api_functions(conn)
+                conn.execute(shard_wrappers_sql(functions))
+    assert functions is not None
+    with _connect(router_dsn) as conn, conn.transaction():
+        _run_file(conn, root / "router" / "router.sql")
+        conn.execute(
+            "INSERT INTO router.config (shard_count) VALUES (%s) ON CONFLICT (only_row) DO UPDATE"
+            " SET shard_count = excluded.shard_count",
+            [n],
+        )
+        exists = conn.execute("SELECT 1 FROM pg_catalog.pg_foreign_server WHERE srvname = %s", [CLUSTER]).fetchone()
+        if exists:
+            conn.execute(sql.SQL("DROP SERVER {} CASCADE").format(sql.Identifier(CLUSTER)))
+        options = sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(f"p{i}"), sql.Literal(p)) for i, p in enumerate(partitions)
+        )
+        conn.execute(
+            sql.SQL("CREATE SERVER {} FOREIGN DATA WRAPPER plproxy OPTIONS (connection_lifetime '1800', {})").format(
+                sql.Identifier(CLUSTER), options
+            )
+        )
+        conn.execute(sql.SQL("CREATE USER MAPPING FOR livepanty_owner SERVER {}").format(sql.Identifier(CLUSTER)))
+        conn.execute(sql.SQL("GRANT USAGE ON FOREIGN SERVER {} TO livepanty_owner").format(sql.Identifier(CLUSTER)))
+        conn.execute(router_routes_sql(read_api_functions(conn)))
+        _run_file(conn, root / "router" / "routes.sql")
+
+
+def partition_dsns(router_dsn: str) -> list[str]:
+    """The shards' conninfos as the router's PL/Proxy cluster names them (p0, p1, ...)."""
+    with _connect(router_dsn) as conn:
+        row = conn.execute("SELECT srvoptions FROM pg_catalog.pg_foreign_server WHERE srvname = %s", [CLUSTER]).fetchone()
+    if row is None:
+        raise ShardError("this database is no router: it has no PL/Proxy cluster (livepanty-db local start --shards N)")
+    parts: dict[int, str] = {}
+    for option in row[0] or []:
+        key, _, value = option.partition("=")
+        if key.startswith("p") and key[1:].isdigit():
+            parts[int(key[1:])] = value
+    return [parts[i] for i in sorted(parts)]
+
+
+# -- the relay -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RelayStats:
+    delivered: int = 0  # applied on the performer's shard now
+    duplicates: int = 0  # found applied already (a worker died after applying, before marking)
+    failed: int = 0  # could not be applied (the shard down): still pending
+    errors: list[str] = field(default_factory=list)
+
+
+def relay_pair(source: psycopg.Connection, target: psycopg.Connection, src: int, dst: int, *, limit: int = 100,
+               stats: RelayStats | None = None) -> RelayStats:
+    """Deliver up to ``limit`` pending cross-shard tips from shard ``src`` to shard ``dst``: claim them (row
+    locks held by this transaction on the source), apply each on the target in its own transaction (exactly
+    once: keyed by the transfer id), then mark them delivered and commit on the source. A crash anywhere
+    leaves every row either pending (claimed again later; the target ignores a second delivery) or delivered."""
+    stats = stats or RelayStats()
+    with source.transaction():
+        rows = source.execute(
+            "SELECT id, sender_id, recipient_id, amount, fee_amount, is_anonymous, created_at"
+            " FROM shard.claim_transfers(%s, %s, %s)",
+            [src, dst, limit],
+        ).fetchall()
+        if not rows:
+            return stats
+        done: list[Any] = []
+        failed: list[Any] = []
+        error = ""
+        for row in rows:
+            if failed:
+                failed.append(row[0])
+                continue
+            try:
+                with target.transaction():
+                    applied = target.execute(
+                        "SELECT shard.transfer_in(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        [dst, src, row[0], row[1], row[2], row[3], row[3] - row[4], row[5], row[6]],
+                    ).fetchone()[0]
+            except psycopg.OperationalError as exc:
+                failed.append(row[0])
+                error = f"shard {dst}: {exc}".strip()
+                continue
+            done.append(row[0])
+            if applied:
+                stats.delivered += 1
+            else:
+                stats.duplicates += 1
+        if done:
+            source.execute("SELECT shard.mark_delivered(%s, %s)", [src, done])
+        if failed:
+            source.execute("SELECT shard.note_failure(%s, %s, %s)", [src, failed, error])
+            stats.failed += len(failed)
+            stats.errors.append(error)
+    return stats
+
+
+def relay_once(dsns: Sequence[str], *, limit: int = 100) -> RelayStats:
+    """One pass over every ordered pair of shards (``dsns[i]`` is shard i); shards that cannot be reached are
+    skipped (their outbox waits, or their inbound tips stay pending) and named in ``errors``."""
+    stats = RelayStats()
+    conns: dict[int, psycopg.Connection] = {}
+    try:
+        for i, dsn in enumerate(dsns):
+            try:
+                conns[i] = _connect(dsn, connect_timeout=2)
+            except psycopg.OperationalError as exc:
+                stats.errors.append(f"shard {i}: {exc}".strip())
+        for src, source in conns.items():
+            for dst, target in conns.items():
+                if src == dst:
+                    continue
+                while True:
+                    before = stats.delivered + stats.duplicates + stats.failed
+                    try:
+                        relay_pair(source, target, src, dst, limit=limit, stats=stats)
+                    except psycopg.OperationalError as exc:
+                        stats.errors.append(f"shard {src}: {exc}".strip())
+                        break
+                    moved = stats.delivered + stats.duplicates + stats.failed - before
+                    if moved < limit or stats.failed:
+                        break
+    finally:
+        for conn in conns.values():
+            conn.close()
+    return stats
+
+
+def relay(dsns: Sequence[str], *, limit: int = 100, interval: float = 0.2,
+          stop: threading.Event | None = None, on_pass: Callable[[RelayStats], None] | None = None) -> None:
+    """Relay until ``stop`` is set: a pass, then a pause of ``interval`` seconds when it moved nothing."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        stats = relay_once(dsns, limit=limit)
+        if on_pass is not None:
+            on_pass(stats)
+        if stats.delivered + stats.duplicates == 0:
+            stop.wait(interval)
+
+
+# -- verification ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GlobalReport:
+    shards: int
+    ledger_problems: dict[int, int]  # shard -> rows of api.verify_ledger (0: sound)
+    problems: list[str]  # the reconciliation's findings (empty: sound)
+    in_transit: int  # tokens debited on one shard and not yet credited on another
+    transit_total: int  # the sum of every shard's in-transit wallets (must equal in_transit)
+    pending: int  # outbox rows not yet marked delivered
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems and not any(self.ledger_problems.values())
+
+    def rows(self) -> list[dict[str, object]]:
+        out: list[dict[str, object]] = [
+            {"check": f"shard {i}: verify_ledger", "result": "clean" if n == 0 else f"{n} problem(s)"}
+            for i, n in sorted(self.ledger_problems.items())
+        ]
+        out.append({"check": "tokens in transit (outbox - inbox)", "result": self.in_transit})
+        out.append({"check": "in-transit wallets, all shards", "result": self.transit_total})
+        out.append({"check": "transfers pending delivery", "result": self.pending})
+        out.extend({"check": "problem", "result": p} for p in self.problems)
+        return out
+
+
+def verify_all(dsns: Sequence[str], *, router_dsn: str | None = None) -> GlobalReport:
+    """Every shard's ``api.verify_ledger()``, then the global reconciliation: per pair of shards, every transfer
+    the receiver applied was sent with the same amount (the receivers' inboxes are read before the senders'
+    outboxes, so a transfer sent in between cannot look received-but-never-sent); each shard's in-transit wallet
+    equals sent - received; and the in-transit wallets of all shards sum to the tokens in transit. With the
+    router, also the directory against the shards' users."""
+    n = len(dsns)
+    conns = [_connect(d) for d in dsns]
+    try:
+        ledger = {i: conns[i].execute("SELECT count(*) FROM api.verify_ledger()").fetchone()[0] for i in range(n)}
+        problems: list[str] = []
+        inbound = {
+            (src, dst): dict(conns[dst].execute("SELECT id, amount FROM shard.transfer_ids(%s, %s, 'in')", [dst, src]).fetchall())
+            for dst in range(n) for src in range(n) if src != dst
+        }
+        outbound = {
+            (src, dst): dict(conns[src].execute("SELECT id, amount FROM shard.transfer_ids(%s, %s, 'out')", [src, dst]).fetchall())
+            for src in range(n) for dst in range(n) if src != dst
+        }
+        totals = {
+            i: {r[0]: r for r in conns[i].execute("SELECT * FROM shard.transfer_totals(%s)", [i]).fetchall()}
+            for i in range(n)
+        }
+        in_transit = 0
+        pending = 0
+        transit_total = 0
+        for (src, dst), received in inbound.items():
+            sent = outbound[(src, dst)]
+            for tid, amount in received.items():
+                if tid not in sent:
+                    problems.append(f"transfer {tid}: credited on shard {dst}, never sent by shard {src}")
+                elif sent[tid] != amount:
+                    problems.append(f"transfer {tid}: sent {sent[tid]} by shard {src}, credited {amount} on shard {dst}")
+            in_transit += sum(a for t, a in sent.items() if t not in received)
+        for i in range(n):
+            for peer, row in totals[i].items():
+                _peer, sent_tokens, _sc, _pt, pending_count, received_tokens, _rc, balance = row
+                pending += pending_count
+                transit_total += balance or 0
+                if balance != sent_tokens - received_tokens:
+                    problems.append(
+                        f"shard {i}: in-transit wallet of shard {peer} holds {balance}, "
+                        f"sent {sent_tokens} - received {received_tokens} = {sent_tokens - received_tokens}"
+                    )
+        if transit_total != in_transit:
+            problems.append(f"the in-transit wallets sum to {transit_total}; tokens in transit: {in_transit}")
+        if router_dsn is not None:
+            problems += _directory_problems(router_dsn, conns)
+        return GlobalReport(n, ledger, problems, in_transit, transit_total, pending)
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def _directory_problems(router_dsn: str, conns: Sequence[psycopg.Connection]) -> list[str]:
+    with _connect(router_dsn) as router:
+        directory = {str(u): s for u, s in router.execute("SELECT user_id, shard FROM router.users").fetchall()}
+    problems = []
+    seen: set[str] = set()
+    for i, conn in enumerate(conns):
+        for (uid,) in conn.execute("SELECT id FROM lp.users").fetchall():
+            key = str(uid)
+            seen.add(key)
+            if key not in directory:
+                problems.append(f"user {key} lives on shard {i} but is not in the directory (an orphan registration)")
+            elif directory[key] != i:
+                problems.append(f"user {key} lives on shard {i}; the directory says shard {directory[key]}")
+    problems += [f"user {u}: in the directory (shard {s}) but on no shard" for u, s in directory.items() if u not in seen]
+    return problems
+
+
+# -- the local topology ------------------------------------------------------------------------------------------
+
+TOPOLOGY_FILE = "shards.json"
+
+
+@dataclass(frozen=True)
+class TopologyStatus:
+    router: local.ClusterStatus
+    shards: tuple[local.ClusterStatus, ...]
+
+    def rows(self) -> list[dict[str, object]]:
+        out = [{"node": "router", "running": self.router.running, "port": self.router.port, "url": self.router.url}]
+        out += [
+            {"node": f"shard {i}", "running": s.running, "port": s.port, "url": s.url} for i, s in enumerate(self.shards)
+        ]
+        return out
+
+    def as_dict(self) -> dict[str, object]:
+        return {"router": self.router.as_dict(), "shards": [s.as_dict() for s in self.shards]}
+
+
+class LocalTopology:
+    """The router (the embedded cluster of ``home``) and N shard clusters in ``home/shards/<i>``."""
+
+    def __init__(self, home: Path | str | None = None, *, server_options: Sequence[str] = ()):
+        self.router = local.Cluster(home, server_options=server_options)
+        self.home = self.router.home
+        self.server_options = tuple(server_options)
+
+    @property
+    def _file(self) -> Path:
+        return self.home / TOPOLOGY_FILE
+
+    def shard_count(self) -> int:
+        """The number of shards this home was started with (0: not sharded)."""
+        try:
+            return int(json.loads(self._file.read_text())["shards"])
+        except FileNotFoundError:
+            return 0
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ShardError(f"{self._file} is damaged ({exc}); fix or remove it") from exc
+
+    def shard(self, index: int) -> local.Cluster:
+        return local.Cluster(self.home / "shards" / str(index), server_options=self.server_options)
+
+    def shard_urls(self) -> list[str]:
+        return [self.shard(i).url() for i in range(self.shard_count())]
+
+    def start(self, shards: int) -> TopologyStatus:
+        """Start (initialising the first time) the router and ``shards`` shard clusters, migrate every one and
+        install the routing. The number of shards of a home is fixed once chosen."""
+        if shards not in SHARD_COUNTS:
+            raise ShardError(f"--shards must be one of {', '.join(map(str, SHARD_COUNTS))} (PL/Proxy), not {shards}")
+        known = self.shard_count()
+        if known and known != shards:
+            raise ShardError(
+                f"{self.home} was started with {known} shards; moving users between shards is not automatic "
+                "(docs/scale-out.md, 'Adding a shard')"
+            )
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._file.write_text(json.dumps({"shards": shards}) + "\n")
+        self.router.start()
+        for i in range(shards):
+            self.shard(i).start()
+        self.migrate()
+        return self.status()
+
+    def migrate(self) -> list[str]:
+        """Migrate every shard and the router, then install the routing again. Returns the migrations applied
+        (to the router; the shards get the same)."""
+        urls = self.shard_urls()
+        for url in urls:
+            migrate.apply(url)
+        applied = migrate.apply(self.router.url())
+        install(self.router.url(), urls)
+        return applied
+
+    def stop(self) -> TopologyStatus:
+        for i in range(self.shard_count()):
+            self.shard(i).stop()
+        self.router.stop()
+        return self.status()
+
+    def status(self) -> TopologyStatus:
+        return TopologyStatus(self.router.status(), tuple(self.shard(i).status() for i in range(self.shard_count())))
+
+
+def wait_for_relay(dsns: Sequence[str], *, timeout: float = 30.0) -> None:
+    """Relay until no transfer is pending (tests and benchmarks); ShardError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        relay_once(dsns)
+        pending = 0
+        for i, dsn in enumerate(dsns):
+            with _connect(dsn) as conn:
+                pending += sum(r[4] for r in conn.execute("SELECT * FROM shard.transfer_totals(%s)", [i]).fetchall())
+        if pending == 0:
+            return
+        if time.monotonic() > deadline:
+            raise ShardError(f"{pending} transfers still pending after {timeout} s")
+        time.sleep(0.05)
