@@ -9,7 +9,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 LIVEPANTY_DB := $(VENV)/bin/livepanty-db
-APT_PACKAGES := postgresql-15 postgresql-contrib postgresql-15-pgtap postgresql-15-plpgsql-check pgbouncer \
+APT_PACKAGES := postgresql-15 postgresql-contrib postgresql-15-pgtap postgresql-15-plpgsql-check postgresql-15-plproxy \
+  pgbouncer \
   pgbackrest
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PIP := $(PY) -m pip --disable-pip-version-check

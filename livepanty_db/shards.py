@@ -1,11 +1,13 @@
 """Scale-out over shards (issue 12; docs/scale-out.md).
 
-A router database whose ``api`` functions have the signatures of a single node's and route each call by PL/Proxy
-to the shard that owns the user, and N shard databases that each hold the whole schema for their users.
+A router database whose ``api`` functions have the signatures of a single node's and route each call by
+PL/Proxy to the shard that owns the user, and N shard databases that each hold the whole schema for their
+users.
 
 * :func:`install` makes any router and shard databases (already migrated) into one installation: the shard
-  side (``db/shard/shard.sql`` plus one generated wrapper ``shard.<name>`` per routed function), and the router
-  side (``db/router/router.sql``, the PL/Proxy cluster, the generated routes, ``db/router/routes.sql``).
+  side (``db/shard/shard.sql`` plus one generated wrapper ``shard.<name>`` per routed function), and the
+  router side (``db/router/router.sql``, the PL/Proxy cluster, the generated routes,
+  ``db/router/routes.sql``).
 * :class:`LocalTopology` is ``livepanty-db local start --shards N``: the router in the embedded cluster's home
   and N shard clusters beside it, all on loopback, migrated and installed in one command.
 * :func:`relay_once` / :func:`relay` deliver cross-shard tips from every shard's outbox exactly once;
@@ -120,7 +122,8 @@ def read_api_functions(conn: psycopg.Connection) -> list[ApiFunction]:
         SELECT p.proname, pg_catalog.pg_get_function_arguments(p.oid),
                pg_catalog.pg_get_function_identity_arguments(p.oid),
                ARRAY(SELECT a.name FROM unnest(coalesce(p.proargnames, ARRAY[]::text[]),
-                                               coalesce(p.proargmodes::text[], array_fill('i'::text, ARRAY[p.pronargs])))
+                                                coalesce(p.proargmodes::text[],
+                                                         array_fill('i'::text, ARRAY[p.pronargs])))
                                         WITH ORDINALITY AS a (name, mode, n)
                       WHERE a.mode IN ('i', 'b', 'v') ORDER BY a.n),
                p.provariadic <> 0, pg_catalog.pg_get_function_result(p.oid), p.proretset,
@@ -205,7 +208,8 @@ GRANT EXECUTE ON FUNCTION {signature} TO livepanty_owner;"""
         if fn.name in ACTOR_ROUTES:
             call = (
                 f"router_proxy.{fn.name}(v_shard, v_user, lp.current_session_id(), "
-                f"current_setting('lp.acting_via', true), router.caller_role(){_with_comma(fn.call_arguments(0))})"
+                f"current_setting('lp.acting_via', true), router.caller_role()"
+                f"{_with_comma(fn.call_arguments(0))})"
             )
             body = f"""DECLARE
     v_user  uuid := router.acting_user();
@@ -250,14 +254,18 @@ def _run_file(conn: psycopg.Connection, path: Path) -> None:
     conn.execute(path.read_text())
 
 
-def install(router_dsn: str, shard_dsns: Sequence[str], *, partition_dsns: Sequence[str] | None = None) -> None:
+def install(
+    router_dsn: str, shard_dsns: Sequence[str], *, partition_dsns: Sequence[str] | None = None
+) -> None:
     """Make migrated databases one sharded installation (again on every migrate: everything here is
     repeatable). ``router_dsn`` and ``shard_dsns`` are superuser connections; ``partition_dsns`` are what the
     router's PL/Proxy connects to (default: the shards' host, port and database as livepanty_router)."""
     n = len(shard_dsns)
     if n not in SHARD_COUNTS:
         raise ShardError(f"the number of shards must be one of {SHARD_COUNTS} (PL/Proxy), not {n}")
-    partitions = list(partition_dsns) if partition_dsns is not None else [_partition_conninfo(d) for d in shard_dsns]
+    partitions = (
+        list(partition_dsns) if partition_dsns is not None else [_partition_conninfo(d) for d in shard_dsns]
+    )
     root = db_root()
     functions: list[ApiFunction] | None = None
     for index, dsn in enumerate(shard_dsns):
@@ -281,7 +289,8 @@ def install(router_dsn: str, shard_dsns: Sequence[str], *, partition_dsns: Seque
                 conn.execute("RESET ROLE")
                 functions = read_api_functions(conn)
                 conn.execute(shard_wrappers_sql(functions))
-    assert functions is not None
+    if functions is None:  # no shard: n >= 1 was checked above
+        raise ShardError("no shard")
     with _connect(router_dsn) as conn, conn.transaction():
         _run_file(conn, root / "router" / "router.sql")
         conn.execute(
@@ -289,19 +298,25 @@ def install(router_dsn: str, shard_dsns: Sequence[str], *, partition_dsns: Seque
             " SET shard_count = excluded.shard_count",
             [n],
         )
-        exists = conn.execute("SELECT 1 FROM pg_catalog.pg_foreign_server WHERE srvname = %s", [CLUSTER]).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM pg_catalog.pg_foreign_server WHERE srvname = %s", [CLUSTER]
+        ).fetchone()
         if exists:
             conn.execute(sql.SQL("DROP SERVER {} CASCADE").format(sql.Identifier(CLUSTER)))
         options = sql.SQL(", ").join(
             sql.SQL("{} {}").format(sql.Identifier(f"p{i}"), sql.Literal(p)) for i, p in enumerate(partitions)
         )
         conn.execute(
-            sql.SQL("CREATE SERVER {} FOREIGN DATA WRAPPER plproxy OPTIONS (connection_lifetime '1800', {})").format(
-                sql.Identifier(CLUSTER), options
-            )
+            sql.SQL(
+                "CREATE SERVER {} FOREIGN DATA WRAPPER plproxy OPTIONS (connection_lifetime '1800', {})"
+            ).format(sql.Identifier(CLUSTER), options)
         )
-        conn.execute(sql.SQL("CREATE USER MAPPING FOR livepanty_owner SERVER {}").format(sql.Identifier(CLUSTER)))
-        conn.execute(sql.SQL("GRANT USAGE ON FOREIGN SERVER {} TO livepanty_owner").format(sql.Identifier(CLUSTER)))
+        conn.execute(
+            sql.SQL("CREATE USER MAPPING FOR livepanty_owner SERVER {}").format(sql.Identifier(CLUSTER))
+        )
+        conn.execute(
+            sql.SQL("GRANT USAGE ON FOREIGN SERVER {} TO livepanty_owner").format(sql.Identifier(CLUSTER))
+        )
         conn.execute(router_routes_sql(read_api_functions(conn)))
         _run_file(conn, root / "router" / "routes.sql")
 
@@ -309,9 +324,13 @@ def install(router_dsn: str, shard_dsns: Sequence[str], *, partition_dsns: Seque
 def partition_dsns(router_dsn: str) -> list[str]:
     """The shards' conninfos as the router's PL/Proxy cluster names them (p0, p1, ...)."""
     with _connect(router_dsn) as conn:
-        row = conn.execute("SELECT srvoptions FROM pg_catalog.pg_foreign_server WHERE srvname = %s", [CLUSTER]).fetchone()
+        row = conn.execute(
+            "SELECT srvoptions FROM pg_catalog.pg_foreign_server WHERE srvname = %s", [CLUSTER]
+        ).fetchone()
     if row is None:
-        raise ShardError("this database is no router: it has no PL/Proxy cluster (livepanty-db local start --shards N)")
+        raise ShardError(
+            "this database is no router: it has no PL/Proxy cluster (livepanty-db local start --shards N)"
+        )
     parts: dict[int, str] = {}
     for option in row[0] or []:
         key, _, value = option.partition("=")
@@ -320,7 +339,7 @@ def partition_dsns(router_dsn: str) -> list[str]:
     return [parts[i] for i in sorted(parts)]
 
 
-# -- the relay -------------------------------------------------------------------------------------------------
+# -- the relay -----------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -331,12 +350,20 @@ class RelayStats:
     errors: list[str] = field(default_factory=list)
 
 
-def relay_pair(source: psycopg.Connection, target: psycopg.Connection, src: int, dst: int, *, limit: int = 100,
-               stats: RelayStats | None = None) -> RelayStats:
+def relay_pair(
+    source: psycopg.Connection,
+    target: psycopg.Connection,
+    src: int,
+    dst: int,
+    *,
+    limit: int = 100,
+    stats: RelayStats | None = None,
+) -> RelayStats:
     """Deliver up to ``limit`` pending cross-shard tips from shard ``src`` to shard ``dst``: claim them (row
     locks held by this transaction on the source), apply each on the target in its own transaction (exactly
     once: keyed by the transfer id), then mark them delivered and commit on the source. A crash anywhere
-    leaves every row either pending (claimed again later; the target ignores a second delivery) or delivered."""
+    leaves every row either pending (claimed again later; the target ignores a second delivery) or
+    delivered."""
     stats = stats or RelayStats()
     with source.transaction():
         rows = source.execute(
@@ -408,8 +435,14 @@ def relay_once(dsns: Sequence[str], *, limit: int = 100) -> RelayStats:
     return stats
 
 
-def relay(dsns: Sequence[str], *, limit: int = 100, interval: float = 0.2,
-          stop: threading.Event | None = None, on_pass: Callable[[RelayStats], None] | None = None) -> None:
+def relay(
+    dsns: Sequence[str],
+    *,
+    limit: int = 100,
+    interval: float = 0.2,
+    stop: threading.Event | None = None,
+    on_pass: Callable[[RelayStats], None] | None = None,
+) -> None:
     """Relay until ``stop`` is set: a pass, then a pause of ``interval`` seconds when it moved nothing."""
     stop = stop or threading.Event()
     while not stop.is_set():
@@ -420,7 +453,39 @@ def relay(dsns: Sequence[str], *, limit: int = 100, interval: float = 0.2,
             stop.wait(interval)
 
 
-# -- verification ----------------------------------------------------------------------------------------------
+def transfer_status(dsns: Sequence[str]) -> list[dict[str, object]]:
+    """Rows of ``livepanty-db shards status``: per shard and peer, shard.transfer_totals and the last
+    delivery error of a pending transfer (a shard that cannot be reached gets one row saying so)."""
+    rows: list[dict[str, object]] = []
+    for i, dsn in enumerate(dsns):
+        try:
+            with _connect(dsn, connect_timeout=2) as conn:
+                errors = dict(
+                    conn.execute(
+                        "SELECT DISTINCT ON (o.to_shard) o.to_shard, o.last_error"
+                        " FROM shard.pending_errors(%s) AS o",
+                        [i],
+                    ).fetchall()
+                )
+                for r in conn.execute("SELECT * FROM shard.transfer_totals(%s)", [i]).fetchall():
+                    rows.append(
+                        {
+                            "shard": i,
+                            "peer": r[0],
+                            "sent_tokens": r[1],
+                            "pending": r[4],
+                            "pending_tokens": r[3],
+                            "received_tokens": r[5],
+                            "transit_balance": r[7],
+                            "last_error": errors.get(r[0]),
+                        }
+                    )
+        except psycopg.OperationalError as exc:
+            rows.append({"shard": i, "peer": None, "last_error": f"unreachable: {exc}".strip()})
+    return rows
+
+
+# -- verification --------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -449,23 +514,37 @@ class GlobalReport:
 
 
 def verify_all(dsns: Sequence[str], *, router_dsn: str | None = None) -> GlobalReport:
-    """Every shard's ``api.verify_ledger()``, then the global reconciliation: per pair of shards, every transfer
-    the receiver applied was sent with the same amount (the receivers' inboxes are read before the senders'
-    outboxes, so a transfer sent in between cannot look received-but-never-sent); each shard's in-transit wallet
-    equals sent - received; and the in-transit wallets of all shards sum to the tokens in transit. With the
-    router, also the directory against the shards' users."""
+    """Every shard's ``api.verify_ledger()``, then the global reconciliation: per pair of shards, every
+    transfer the receiver applied was sent with the same amount (the receivers' inboxes are read before the
+    senders' outboxes, so a transfer sent in between cannot look received-but-never-sent); each shard's
+    in-transit wallet equals sent - received; and the in-transit wallets of all shards sum to the tokens in
+    transit. With the router, also the directory against the shards' users."""
     n = len(dsns)
     conns = [_connect(d) for d in dsns]
     try:
-        ledger = {i: conns[i].execute("SELECT count(*) FROM api.verify_ledger()").fetchone()[0] for i in range(n)}
+        ledger = {
+            i: conns[i].execute("SELECT count(*) FROM api.verify_ledger()").fetchone()[0] for i in range(n)
+        }
         problems: list[str] = []
         inbound = {
-            (src, dst): dict(conns[dst].execute("SELECT id, amount FROM shard.transfer_ids(%s, %s, 'in')", [dst, src]).fetchall())
-            for dst in range(n) for src in range(n) if src != dst
+            (src, dst): dict(
+                conns[dst]
+                .execute("SELECT id, amount FROM shard.transfer_ids(%s, %s, 'in')", [dst, src])
+                .fetchall()
+            )
+            for dst in range(n)
+            for src in range(n)
+            if src != dst
         }
         outbound = {
-            (src, dst): dict(conns[src].execute("SELECT id, amount FROM shard.transfer_ids(%s, %s, 'out')", [src, dst]).fetchall())
-            for src in range(n) for dst in range(n) if src != dst
+            (src, dst): dict(
+                conns[src]
+                .execute("SELECT id, amount FROM shard.transfer_ids(%s, %s, 'out')", [src, dst])
+                .fetchall()
+            )
+            for src in range(n)
+            for dst in range(n)
+            if src != dst
         }
         totals = {
             i: {r[0]: r for r in conns[i].execute("SELECT * FROM shard.transfer_totals(%s)", [i]).fetchall()}
@@ -480,7 +559,9 @@ def verify_all(dsns: Sequence[str], *, router_dsn: str | None = None) -> GlobalR
                 if tid not in sent:
                     problems.append(f"transfer {tid}: credited on shard {dst}, never sent by shard {src}")
                 elif sent[tid] != amount:
-                    problems.append(f"transfer {tid}: sent {sent[tid]} by shard {src}, credited {amount} on shard {dst}")
+                    problems.append(
+                        f"transfer {tid}: sent {sent[tid]} by shard {src}, credited {amount} on shard {dst}"
+                    )
             in_transit += sum(a for t, a in sent.items() if t not in received)
         for i in range(n):
             for peer, row in totals[i].items():
@@ -504,22 +585,30 @@ def verify_all(dsns: Sequence[str], *, router_dsn: str | None = None) -> GlobalR
 
 def _directory_problems(router_dsn: str, conns: Sequence[psycopg.Connection]) -> list[str]:
     with _connect(router_dsn) as router:
-        directory = {str(u): s for u, s in router.execute("SELECT user_id, shard FROM router.users").fetchall()}
+        directory = {
+            str(u): s for u, s in router.execute("SELECT user_id, shard FROM router.users").fetchall()
+        }
     problems = []
     seen: set[str] = set()
     for i, conn in enumerate(conns):
-        for (uid,) in conn.execute("SELECT id FROM lp.users").fetchall():
+        for (uid,) in conn.execute("SELECT * FROM shard.user_ids(%s)", [i]).fetchall():
             key = str(uid)
             seen.add(key)
             if key not in directory:
-                problems.append(f"user {key} lives on shard {i} but is not in the directory (an orphan registration)")
+                problems.append(
+                    f"user {key} lives on shard {i} but is not in the directory (an orphan registration)"
+                )
             elif directory[key] != i:
                 problems.append(f"user {key} lives on shard {i}; the directory says shard {directory[key]}")
-    problems += [f"user {u}: in the directory (shard {s}) but on no shard" for u, s in directory.items() if u not in seen]
+    problems += [
+        f"user {u}: in the directory (shard {s}) but on no shard"
+        for u, s in directory.items()
+        if u not in seen
+    ]
     return problems
 
 
-# -- the local topology ------------------------------------------------------------------------------------------
+# -- the local topology ----------------------------------------------------------------------------------
 
 TOPOLOGY_FILE = "shards.json"
 
@@ -530,9 +619,17 @@ class TopologyStatus:
     shards: tuple[local.ClusterStatus, ...]
 
     def rows(self) -> list[dict[str, object]]:
-        out = [{"node": "router", "running": self.router.running, "port": self.router.port, "url": self.router.url}]
+        out = [
+            {
+                "node": "router",
+                "running": self.router.running,
+                "port": self.router.port,
+                "url": self.router.url,
+            }
+        ]
         out += [
-            {"node": f"shard {i}", "running": s.running, "port": s.port, "url": s.url} for i, s in enumerate(self.shards)
+            {"node": f"shard {i}", "running": s.running, "port": s.port, "url": s.url}
+            for i, s in enumerate(self.shards)
         ]
         return out
 
@@ -571,7 +668,9 @@ class LocalTopology:
         """Start (initialising the first time) the router and ``shards`` shard clusters, migrate every one and
         install the routing. The number of shards of a home is fixed once chosen."""
         if shards not in SHARD_COUNTS:
-            raise ShardError(f"--shards must be one of {', '.join(map(str, SHARD_COUNTS))} (PL/Proxy), not {shards}")
+            raise ShardError(
+                f"--shards must be one of {', '.join(map(str, SHARD_COUNTS))} (PL/Proxy), not {shards}"
+            )
         known = self.shard_count()
         if known and known != shards:
             raise ShardError(
@@ -584,6 +683,13 @@ class LocalTopology:
         for i in range(shards):
             self.shard(i).start()
         self.migrate()
+        return self.status()
+
+    def start_clusters(self) -> TopologyStatus:
+        """Start the router and the shards of an installation started before (no migration)."""
+        self.router.start()
+        for i in range(self.shard_count()):
+            self.shard(i).start()
         return self.status()
 
     def migrate(self) -> list[str]:
@@ -603,7 +709,9 @@ class LocalTopology:
         return self.status()
 
     def status(self) -> TopologyStatus:
-        return TopologyStatus(self.router.status(), tuple(self.shard(i).status() for i in range(self.shard_count())))
+        return TopologyStatus(
+            self.router.status(), tuple(self.shard(i).status() for i in range(self.shard_count()))
+        )
 
 
 def wait_for_relay(dsns: Sequence[str], *, timeout: float = 30.0) -> None:
@@ -614,7 +722,9 @@ def wait_for_relay(dsns: Sequence[str], *, timeout: float = 30.0) -> None:
         pending = 0
         for i, dsn in enumerate(dsns):
             with _connect(dsn) as conn:
-                pending += sum(r[4] for r in conn.execute("SELECT * FROM shard.transfer_totals(%s)", [i]).fetchall())
+                pending += sum(
+                    r[4] for r in conn.execute("SELECT * FROM shard.transfer_totals(%s)", [i]).fetchall()
+                )
         if pending == 0:
             return
         if time.monotonic() > deadline:

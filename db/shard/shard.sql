@@ -385,4 +385,33 @@ COMMENT ON FUNCTION shard.transfer_ids(integer, integer, text) IS 'Every transfe
 REVOKE ALL ON FUNCTION shard.transfer_ids(integer, integer, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.transfer_ids(integer, integer, text) TO livepanty_router;
 
+CREATE FUNCTION shard.user_ids(p_shard integer) RETURNS SETOF uuid
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN QUERY SELECT u.id FROM lp.users AS u ORDER BY u.id;
+END
+$$;
+COMMENT ON FUNCTION shard.user_ids(integer) IS 'The ids of every user of this shard (no other column): livepanty-db verify --all-shards checks them against the router''s directory.';
+REVOKE ALL ON FUNCTION shard.user_ids(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.user_ids(integer) TO livepanty_router;
+
+CREATE FUNCTION shard.pending_errors(p_shard integer)
+RETURNS TABLE (to_shard smallint, last_error text, created_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN QUERY SELECT o.to_shard, o.last_error, o.created_at FROM lp.transfers_out AS o
+                  WHERE o.status = 'pending' AND o.last_error IS NOT NULL
+                  ORDER BY o.to_shard, o.created_at DESC;
+END
+$$;
+COMMENT ON FUNCTION shard.pending_errors(integer) IS 'Pending cross-shard tips whose last delivery failed, newest first per peer shard (livepanty-db shards status).';
+REVOKE ALL ON FUNCTION shard.pending_errors(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.pending_errors(integer) TO livepanty_router;
+
 RESET ROLE;

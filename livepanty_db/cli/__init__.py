@@ -48,6 +48,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "backup",
     "metrics",
     "archive",
+    "shards",
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -9,6 +10,7 @@ import click
 
 from livepanty_db import local as cluster
 from livepanty_db import replica as replicas
+from livepanty_db import shards as sharding
 from livepanty_db.cli.output import emit, handle_errors, note
 
 
@@ -38,17 +40,46 @@ def _database_option(func):
     )(func)
 
 
+def _emit_topology(status: sharding.TopologyStatus) -> None:
+    if click.get_current_context().find_root().obj.format == "json":
+        click.echo(json.dumps(status.as_dict()))
+    else:
+        emit(status.rows(), ["node", "running", "port", "url"])
+
+
 @command.command("start")
+@click.option(
+    "--shards",
+    type=click.Choice([str(n) for n in sharding.SHARD_COUNTS]),
+    default=None,
+    help="Start a sharded installation: this cluster as the router and N shard clusters on loopback, all "
+    "migrated, routing installed (docs/scale-out.md). A home keeps the number it was started with.",
+)
 @handle_errors
-def start() -> None:
-    """Initialise (first time), start, and create the livepanty database."""
-    _emit_status(cluster.start())
+def start(shards: str | None) -> None:
+    """Initialise (first time), start, and create the livepanty database (with --shards N: the router and N
+    shards, migrated; later starts of a sharded home start them all)."""
+    topology = sharding.LocalTopology()
+    known = topology.shard_count()
+    if shards is None and not known:
+        _emit_status(cluster.start())
+        return
+    if shards is None:
+        status = topology.start_clusters()
+    else:
+        with contextlib.redirect_stdout(sys.stderr):  # yoyo prints the rows of some migration statements
+            status = topology.start(int(shards))
+    _emit_topology(status)
 
 
 @command.command("stop")
 @handle_errors
 def stop() -> None:
-    """Stop the server (fast shutdown)."""
+    """Stop the server (fast shutdown); in a sharded home, every shard too."""
+    topology = sharding.LocalTopology()
+    if topology.shard_count():
+        _emit_topology(topology.stop())
+        return
     _emit_status(cluster.stop())
 
 
@@ -56,6 +87,10 @@ def stop() -> None:
 @handle_errors
 def status() -> None:
     """Show where the cluster is and whether it runs (and its local replica: running, URL)."""
+    topology = sharding.LocalTopology()
+    if topology.shard_count():
+        _emit_topology(topology.status())
+        return
     replica = replicas.LocalReplica().status()
     _emit_status(cluster.status(), {"replica_running": replica.running, "replica_url": replica.url})
 

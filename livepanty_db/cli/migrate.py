@@ -8,6 +8,7 @@ import sys
 import click
 
 from livepanty_db import migrate as migrations
+from livepanty_db import shards as sharding
 from livepanty_db.cli.output import emit, handle_errors, note
 
 
@@ -22,11 +23,14 @@ def command(ctx: click.Context) -> None:
     """Apply pending migrations, then re-apply functions, views and policies (`migrate` alone)."""
     if ctx.invoked_subcommand is not None:
         return
+    topology = sharding.LocalTopology()
+    sharded = ctx.find_root().obj.resolved().source == "local cluster" and topology.shard_count()
     # yoyo prints the rows of any statement that returns some: keep stdout for our own output.
     with contextlib.redirect_stdout(sys.stderr):
-        applied = migrations.apply(_dsn(ctx))
+        applied = topology.migrate() if sharded else migrations.apply(_dsn(ctx))
     emit([{"migration": m, "action": "applied"} for m in applied], ["migration", "action"])
-    note(f"{len(applied)} migration(s) applied; functions, views and policies re-applied")
+    where = f" on the router and {topology.shard_count()} shards, routing re-installed" if sharded else ""
+    note(f"{len(applied)} migration(s) applied; functions, views and policies re-applied{where}")
 
 
 @command.command("status")

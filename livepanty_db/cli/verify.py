@@ -12,6 +12,7 @@ found are printed with ``api.ledger_totals()``. Exit status 1 when any violation
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ from queue import Empty, Queue
 import click
 from psycopg.conninfo import conninfo_to_dict
 
+from livepanty_db import shards as sharding
 from livepanty_db.cli.common import SERVICE_ROLE, catalogued_errors, emit_sections, field_names
-from livepanty_db.cli.output import note
+from livepanty_db.cli.output import emit, note
 from livepanty_db.client import Client, Transaction
 from livepanty_db.errors import LivepantyError
 from livepanty_db.models import LedgerChunk, LedgerPeriod, LedgerTotals, LedgerViolation
@@ -116,9 +118,10 @@ def run_parallel(
             if first:
                 drain(leader)
             else:
-                with snapshot_client(dsn) as client, client.transaction(
-                    isolation="repeatable read", read_only=True, snapshot=snapshot
-                ) as tx:
+                with (
+                    snapshot_client(dsn) as client,
+                    client.transaction(isolation="repeatable read", read_only=True, snapshot=snapshot) as tx,
+                ):
                     drain(tx)
         except BaseException as exc:  # handed to the main thread, which raises it
             stop.set()
@@ -184,15 +187,30 @@ def _order(v: LedgerViolation) -> tuple[str, str, int, str]:
     help="Record the outcome (api.record_verify_run) for monitoring: monitoring.ledger_verification, the "
     "livepanty_ledger_verify_* metrics.",
 )
+@click.option(
+    "--all-shards",
+    is_flag=True,
+    help="The DSN is the router of a sharded installation: verify every shard's ledger, then reconcile the "
+    "cross-shard transfers, the tokens in transit and the directory (docs/scale-out.md).",
+)
 @click.pass_context
 @catalogued_errors
-def command(ctx: click.Context, chunk_wallets: int, period_entries: int, jobs: int, record: bool) -> None:
+def command(
+    ctx: click.Context, chunk_wallets: int, period_entries: int, jobs: int, record: bool, all_shards: bool
+) -> None:
     """Verify the ledger: balanced transactions, unbroken balance chains, balances, reserves, conservation.
 
     Prints the violations found (none on a sound ledger) and the token totals; exits with status 1 when any
-    violation is found. The outcome is recorded for monitoring (--no-record: not).
+    violation is found. The outcome is recorded for monitoring (--no-record: not). With --all-shards, one
+    row per check of every shard and of the global reconciliation; exit status 1 when any fails.
     """
     dsn = ctx.find_root().obj.dsn()
+    if all_shards:
+        report = sharding.verify_all(sharding.partition_dsns(dsn), router_dsn=dsn)
+        emit(report.rows(), ["check", "result"])
+        if not report.clean:
+            sys.exit(1)
+        return
     with snapshot_client(dsn) as client, client.transaction() as tx:
         isolation, read_only = tx.fetch(CHECK_SNAPSHOT)[0]
         if (isolation, read_only) != ("repeatable read", "on"):

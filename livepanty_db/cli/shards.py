@@ -1,0 +1,116 @@
+"""``livepanty-db shards``: a sharded installation (docs/scale-out.md): install the routing, run the relay of
+cross-shard tips, show the outboxes. ``--dsn`` (or the local cluster of a home started with
+``livepanty-db local start --shards N``) is the router."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+
+import click
+
+from livepanty_db import migrate as migrations
+from livepanty_db import shards as sharding
+from livepanty_db.cli.output import emit, handle_errors, note
+
+
+def _router(ctx: click.Context) -> str:
+    return ctx.find_root().obj.dsn()
+
+
+@click.group("shards")
+def command() -> None:
+    """A sharded installation: routing, the relay of cross-shard tips, the outboxes."""
+
+
+@command.command("install")
+@click.option(
+    "--shard",
+    "shard_dsns",
+    metavar="DSN",
+    multiple=True,
+    required=True,
+    help="A shard database (superuser DSN), in shard order: --shard DSN0 --shard DSN1 ... (1, 2, 4, ...).",
+)
+@click.pass_context
+@handle_errors
+def install(ctx: click.Context, shard_dsns: tuple[str, ...]) -> None:
+    """Migrate every shard and the router (--dsn), then install the routing (repeatable: run it after every
+    upgrade). The local equivalent is `livepanty-db local start --shards N`, and `migrate` on it."""
+    router = _router(ctx)
+    with contextlib.redirect_stdout(sys.stderr):
+        for dsn in shard_dsns:
+            migrations.apply(dsn)
+        migrations.apply(router)
+    sharding.install(router, list(shard_dsns))
+    note(f"routing installed: the router and {len(shard_dsns)} shard(s)")
+
+
+@command.command("relay")
+@click.option("--once", is_flag=True, help="One pass over every pair of shards, then exit.")
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="Transfers claimed per pair and transaction.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.01, 60),
+    default=0.2,
+    show_default=True,
+    help="Seconds to wait after a pass that moved nothing.",
+)
+@click.pass_context
+@handle_errors
+def relay(ctx: click.Context, once: bool, batch: int, interval: float) -> None:
+    """Deliver cross-shard tips from every shard's outbox to the performer's shard, exactly once (any number
+    of relays may run; each claims other rows). Runs until interrupted, or one pass with --once."""
+    dsns = sharding.partition_dsns(_router(ctx))
+    if once:
+        stats = sharding.relay_once(dsns, limit=batch)
+        emit(
+            [{"delivered": stats.delivered, "already_applied": stats.duplicates, "failed": stats.failed}],
+            ["delivered", "already_applied", "failed"],
+        )
+        for error in stats.errors:
+            note(f"warning: {error}")
+        if stats.failed or stats.errors:
+            sys.exit(1)
+        return
+    stop = threading.Event()
+
+    def report(stats: sharding.RelayStats) -> None:
+        if stats.delivered or stats.duplicates:
+            note(f"delivered {stats.delivered}, already applied {stats.duplicates}")
+        for error in stats.errors:
+            note(f"warning: {error}")
+
+    note(f"relaying between {len(dsns)} shards (Ctrl-C stops)")
+    try:
+        sharding.relay(dsns, limit=batch, interval=interval, stop=stop, on_pass=report)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@command.command("status")
+@click.pass_context
+@handle_errors
+def status(ctx: click.Context) -> None:
+    """Per shard and peer: tokens sent and received, transfers pending delivery, the in-transit wallet."""
+    rows = sharding.transfer_status(sharding.partition_dsns(_router(ctx)))
+    emit(
+        rows,
+        [
+            "shard",
+            "peer",
+            "sent_tokens",
+            "pending",
+            "pending_tokens",
+            "received_tokens",
+            "transit_balance",
+            "last_error",
+        ],
+    )
