@@ -1,0 +1,556 @@
+"""A sharded installation on loopback (livepanty_db.shards; docs/scale-out.md): one router and two shard
+clusters for the module, made with ``LocalTopology`` in a temporary home, used through the unchanged Python
+client.
+
+* Registration and login through the directory (placement, the e-mail only as a hash on the router), routed
+  reads, same-shard and cross-shard tips (replays, refusals that change nothing), the relay (exactly once,
+  also after a worker died between applying and marking), the global reconciliation.
+* Failure: a shard that is down makes the calls for its users fail with LP200 at once, the relay resumes when
+  it returns; functions that are not routed raise LP202; a call that reaches the wrong shard is refused.
+* The application's login cannot reach the directory, the proxies or the shard functions, nor act as a user.
+* A stress run: cross-shard tips from many threads, relay workers (the CLI) killed at random, a shard
+  restarted mid-run; at the end every shard's ledger is clean, the reconciliation is at zero, and every tip
+  is credited exactly once against a model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from livepanty_db import shards
+from livepanty_db.cli import main
+from livepanty_db.client import Client
+from livepanty_db.errors import (
+    CrossShardUnsupported,
+    EmailTaken,
+    IdempotencyConflict,
+    InsufficientFunds,
+    InvalidCredentials,
+    LivepantyError,
+    NotRouted,
+    PayeeNotVerified,
+    ShardUnavailable,
+    UsernameTaken,
+    WrongShard,
+)
+
+FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+PASSWORD = "tulip garden 9"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("runuser") is None
+    or not Path("/usr/share/postgresql/15/extension/plproxy.control").exists(),
+    reason="needs the PostgreSQL server binaries, runuser and PL/Proxy (postgresql-15-plproxy)",
+)
+
+
+@dataclass
+class Sharded:
+    home: Path
+    topology: shards.LocalTopology
+    router: str
+    shards: list[str]  # superuser DSNs, shard i at index i
+
+    def client(self) -> Client:
+        return Client(self.router, role="livepanty_app")
+
+
+@pytest.fixture(scope="module")
+def sharded() -> Iterator[Sharded]:
+    base = Path(tempfile.mkdtemp(prefix="livepanty-shards-"))
+    base.chmod(0o755)
+    topology = shards.LocalTopology(base, server_options=FAST_SETTINGS)
+    try:
+        topology.start(2)
+        urls = topology.shard_urls()
+        for url in urls:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("UPDATE lp.settings SET value = '4' WHERE key = 'auth.bcrypt_cost'")
+        yield Sharded(base, topology, topology.router.url(), urls)
+    finally:
+        with contextlib.suppress(Exception):
+            topology.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def register(s: Sharded, role: str = "viewer", *, shard: int | None = None, prefix: str = "u"):
+    """A new user through the router; with ``shard``, a username that the router places there."""
+    with s.client() as client:
+        while True:
+            name = prefix + uuid.uuid4().hex[:10]
+            if shard is None or placed(s, name) == shard:
+                break
+        return client.register_user(
+            email=f"{name}@example.com",
+            username=name,
+            password=PASSWORD,
+            date_of_birth="1990-01-01",
+            role=role,
+        )
+
+
+def placed(s: Sharded, username: str) -> int:
+    with psycopg.connect(s.router) as conn:
+        return conn.execute("SELECT router.place(%s)", [username]).fetchone()[0]
+
+
+def shard_of(s: Sharded, user_id) -> int:
+    with psycopg.connect(s.router) as conn:
+        return conn.execute("SELECT shard FROM router.users WHERE user_id = %s", [user_id]).fetchone()[0]
+
+
+def fund(s: Sharded, user_id, tokens: int) -> None:
+    """Tokens bought (a balanced purchase from the shard's issuance wallet), written on the user's shard."""
+    with psycopg.connect(s.shards[shard_of(s, user_id)]) as conn:
+        conn.execute(
+            "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(), ARRAY["
+            " ROW((SELECT id FROM lp.wallets WHERE user_id = %(u)s), %(t)s::bigint, 'purchase', 0, false)"
+            "::lp.posting,"
+            " ROW(lp.system_wallet('issuance'), -%(t)s::bigint, 'purchase', 0, false)::lp.posting])",
+            {"u": user_id, "t": tokens},
+        )
+
+
+def verified_performer(s: Sharded, shard: int):
+    user = register(s, "performer", shard=shard, prefix="p")
+    with psycopg.connect(s.shards[shard]) as conn:
+        conn.execute(
+            "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
+            " reviewed_at, expires_at) VALUES (%s, 'identity', 'approved', 'passport', 'DE', now(),"
+            " now() + interval '1 year')",
+            [user.id],
+        )
+    return user
+
+
+def total(s: Sharded, user_id) -> int:
+    """The user's wallet total (main balance and shards), read on their shard."""
+    with psycopg.connect(s.shards[shard_of(s, user_id)]) as conn:
+        return conn.execute(
+            "SELECT w.balance"
+            " + coalesce((SELECT sum(balance) FROM lp.wallet_shards WHERE wallet_id = w.id), 0)"
+            " FROM lp.wallets AS w WHERE w.user_id = %s",
+            [user_id],
+        ).fetchone()[0]
+
+
+def token_for(s: Sharded, user) -> str:
+    with s.client() as client:
+        return client.login(user.username, PASSWORD).token
+
+
+def fee(amount: int) -> int:
+    return amount * 2000 // 10000  # tips.fee_bps default
+
+
+# -- directory, login, routed calls -------------------------------------------------------------------------
+
+
+def test_registration_places_users_and_the_directory_holds_no_address(sharded: Sharded) -> None:
+    users = [register(sharded, shard=i % 2) for i in range(4)]
+    for user in users:
+        home = shard_of(sharded, user.id)
+        assert home == placed(sharded, user.username)
+        with psycopg.connect(sharded.shards[home]) as conn:
+            assert conn.execute("SELECT count(*) FROM lp.users WHERE id = %s", [user.id]).fetchone()[0] == 1
+        with psycopg.connect(sharded.shards[1 - home]) as conn:
+            assert conn.execute("SELECT count(*) FROM lp.users WHERE id = %s", [user.id]).fetchone()[0] == 0
+    with psycopg.connect(sharded.router) as conn:
+        rows = conn.execute("SELECT row_to_json(u)::text FROM router.users AS u").fetchall()
+        assert rows
+        assert not any("@" in r[0] for r in rows)  # addresses only as SHA-256
+        assert conn.execute("SELECT count(*) FROM lp.users").fetchone()[0] == 0  # the router holds no user
+
+
+def test_taken_names_and_addresses_are_refused_across_shards(sharded: Sharded) -> None:
+    first = register(sharded, shard=0)
+    with sharded.client() as client:
+        with pytest.raises(UsernameTaken):
+            client.register_user(
+                email="other@example.com",
+                username=first.username.upper(),
+                password=PASSWORD,
+                date_of_birth="1990-01-01",
+            )
+        while placed(sharded, name := "u" + uuid.uuid4().hex[:10]) != 1:
+            pass
+        with pytest.raises(EmailTaken):  # the new name goes to shard 1, which never saw the address
+            client.register_user(
+                email=first.email.upper(), username=name, password=PASSWORD, date_of_birth="1990-01-01"
+            )
+    with psycopg.connect(sharded.shards[1]) as conn:
+        assert conn.execute("SELECT count(*) FROM lp.users WHERE username = %s", [name]).fetchone()[0] == 0
+
+
+def test_login_by_name_or_address_and_routed_reads(sharded: Sharded) -> None:
+    user = register(sharded, shard=1)
+    fund(sharded, user.id, 700)
+    with sharded.client() as client:
+        by_mail = client.login(user.email.upper(), PASSWORD)
+        by_name = client.login(user.username, PASSWORD)
+        assert by_mail.user_id == by_name.user_id == user.id
+        with pytest.raises(InvalidCredentials):
+            client.login(user.username, "wrong password 1")
+        with pytest.raises(InvalidCredentials):
+            client.login("nobody" + uuid.uuid4().hex[:8], PASSWORD)
+        with client.session(by_name.token) as tx:
+            wallet = tx.get_wallet()
+            assert (wallet.user_id, wallet.balance) == (user.id, 700)
+            assert {s.id for s in tx.list_sessions()} >= {by_mail.session_id, by_name.session_id}
+    with psycopg.connect(sharded.shards[1]) as conn:  # the shard counted the failed login
+        assert (
+            conn.execute("SELECT failed_login_count FROM lp.users WHERE id = %s", [user.id]).fetchone()[0]
+            == 1
+        )
+
+
+def test_functions_that_are_not_routed_raise_lp202(sharded: Sharded) -> None:
+    user = register(sharded)
+    with pytest.raises(NotRouted), sharded.client() as client, client.session(token_for(sharded, user)) as tx:
+        tx.list_live_streams()
+
+
+# -- tips ---------------------------------------------------------------------------------------------------
+
+
+def test_same_shard_tip_is_an_ordinary_tip_on_that_shard(sharded: Sharded) -> None:
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 0)
+    fund(sharded, viewer.id, 1000)
+    with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
+        tip = tx.tip(performer.id, 300, idempotency_key="same-1")
+    with psycopg.connect(sharded.shards[0]) as conn:
+        assert conn.execute("SELECT amount FROM lp.tips WHERE id = %s", [tip.id]).fetchone()[0] == 300
+    assert (total(sharded, viewer.id), total(sharded, performer.id)) == (700, 300 - fee(300))
+
+
+def test_cross_shard_tip_debits_now_credits_once_through_the_relay(sharded: Sharded) -> None:
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 1000)
+    token = token_for(sharded, viewer)
+    with sharded.client() as client:
+        with client.session(token) as tx:
+            tip = tx.tip(performer.id, 250, idempotency_key="cross-1", message="hi")
+        assert (tip.sender_id, tip.recipient_id, tip.amount, tip.fee_amount) == (
+            viewer.id,
+            performer.id,
+            250,
+            50,
+        )
+        with client.session(token) as tx:  # a retry: the same tip, nothing debited again
+            again = tx.tip(performer.id, 250, idempotency_key="cross-1", message="hi")
+        assert again.id == tip.id
+        with pytest.raises(IdempotencyConflict), client.session(token) as tx:
+            tx.tip(performer.id, 251, idempotency_key="cross-1", message="hi")
+    assert total(sharded, viewer.id) == 750
+    assert total(sharded, performer.id) == 0
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
+    assert report.in_transit >= 200
+    assert report.transit_total == report.in_transit
+    stats = shards.relay_once(sharded.shards)
+    assert stats.delivered >= 1
+    assert not stats.errors
+    assert total(sharded, performer.id) == 200
+    assert shards.relay_once(sharded.shards).delivered == 0  # nothing twice
+    assert total(sharded, performer.id) == 200
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
+    assert (report.in_transit, report.transit_total, report.pending) == (0, 0, 0)
+
+
+def test_cross_shard_refusals_change_nothing(sharded: Sharded) -> None:
+    viewer = register(sharded, shard=0)
+    unverified = register(sharded, "performer", shard=1)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 100)
+    with sharded.client() as client:
+        token = token_for(sharded, viewer)
+        with pytest.raises(PayeeNotVerified), client.session(token) as tx:
+            tx.tip(unverified.id, 10, idempotency_key="r-1")
+        with pytest.raises(InsufficientFunds), client.session(token) as tx:
+            tx.tip(performer.id, 101, idempotency_key="r-2")
+        with pytest.raises(CrossShardUnsupported), client.session(token) as tx:
+            tx.tip(performer.id, 10, idempotency_key="r-3", stream_id=uuid.uuid4())
+    assert total(sharded, viewer.id) == 100
+    with psycopg.connect(sharded.shards[0]) as conn:
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM lp.transfers_out WHERE sender_id = %s", [viewer.id]
+            ).fetchone()[0]
+            == 0
+        )
+
+
+def test_a_second_delivery_after_a_dead_worker_changes_nothing(sharded: Sharded) -> None:
+    viewer = register(sharded, shard=1)
+    performer = verified_performer(sharded, 0)
+    fund(sharded, viewer.id, 500)
+    with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
+        tip = tx.tip(performer.id, 100, idempotency_key="dead-worker")
+    # A worker applied it on the performer's shard and died before marking it on the sender's.
+    with (
+        psycopg.connect(sharded.shards[1], autocommit=True) as source,
+        psycopg.connect(sharded.shards[0], autocommit=True) as target,
+        source.transaction(),
+    ):
+        row = source.execute(
+            "SELECT id, sender_id, recipient_id, amount, fee_amount, is_anonymous, created_at"
+            " FROM shard.claim_transfers(1, 0, 10000) WHERE id = %s",
+            [tip.id],
+        ).fetchone()
+        assert (
+            target.execute(
+                "SELECT shard.transfer_in(0, 1, %s, %s, %s, %s, %s, %s, %s)",
+                [row[0], row[1], row[2], row[3], row[3] - row[4], row[5], row[6]],
+            ).fetchone()[0]
+            is True
+        )
+        raise psycopg.Rollback()  # the worker's transaction dies with it
+    assert total(sharded, performer.id) == 80
+    shards.wait_for_relay(sharded.shards)
+    assert total(sharded, performer.id) == 80
+    with psycopg.connect(sharded.shards[0]) as conn:
+        assert conn.execute("SELECT count(*) FROM lp.transfers_in WHERE id = %s", [tip.id]).fetchone()[0] == 1
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+# -- failure and misrouting ---------------------------------------------------------------------------------
+
+
+def test_a_shard_that_is_down_fails_fast_and_the_relay_resumes(sharded: Sharded) -> None:
+    viewer = register(sharded, shard=0)
+    far = register(sharded, shard=1)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 500)
+    token, far_token = token_for(sharded, viewer), token_for(sharded, far)
+    with sharded.client() as client, client.session(token) as tx:
+        tx.tip(performer.id, 100, idempotency_key="down-1")  # pending for shard 1
+    sharded.topology.shard(1).stop()
+    try:
+        with sharded.client() as client:
+            started = time.monotonic()
+            with pytest.raises(ShardUnavailable) as caught, client.session(far_token) as tx:
+                tx.get_wallet()
+            assert caught.value.transient
+            assert time.monotonic() - started < 10
+            with pytest.raises(ShardUnavailable), client.session(token) as tx:  # the payee check cannot run
+                tx.tip(performer.id, 100, idempotency_key="down-2")
+        assert total(sharded, viewer.id) == 400  # down-2 debited nothing
+        stats = shards.relay_once(sharded.shards)
+        assert stats.delivered == 0
+        assert stats.errors
+        rows = shards.transfer_status(sharded.shards)
+        assert any("unreachable" in str(r.get("last_error")) for r in rows)
+    finally:
+        sharded.topology.shard(1).start()
+    shards.wait_for_relay(sharded.shards)
+    assert total(sharded, performer.id) == 80
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+def test_a_call_for_another_shard_is_refused_there(sharded: Sharded) -> None:
+    user = register(sharded, shard=0)
+    with psycopg.connect(sharded.shards[1]) as conn, pytest.raises(psycopg.Error) as caught:
+        conn.execute(
+            "SELECT * FROM shard.get_wallet(1, %s, NULL, 'session', 'livepanty_app', NULL)", [user.id]
+        )
+    assert caught.value.sqlstate == WrongShard.code
+    with psycopg.connect(sharded.shards[0]) as conn, pytest.raises(psycopg.Error) as caught:
+        conn.execute("SELECT shard.here(1)")
+    assert caught.value.sqlstate == WrongShard.code
+
+
+# -- the attacker holds the application's login --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "statement"),
+    [
+        ("router", "SELECT * FROM router.users"),
+        ("router", "SELECT * FROM router.sessions"),
+        ("router", "SELECT router_proxy.payee_check(0, gen_random_uuid(), gen_random_uuid())"),
+        (
+            "router",
+            "SELECT * FROM router_proxy.get_wallet(0, gen_random_uuid(), NULL, 'service',"
+            " 'livepanty_service',"
+            " NULL)",
+        ),
+        ("shard", "SELECT shard.act(0, gen_random_uuid(), NULL, 'service')"),
+        (
+            "shard",
+            "SELECT * FROM shard.get_wallet(0, gen_random_uuid(), NULL, 'service', 'livepanty_service',"
+            " NULL)",
+        ),
+        ("shard", "SELECT * FROM shard.claim_transfers(0, 1, 10)"),
+        ("shard", "SELECT * FROM lp.transfers_out"),
+    ],
+)
+def test_the_application_login_reaches_no_routing_internals(
+    sharded: Sharded, where: str, statement: str
+) -> None:
+    dsn = sharded.router if where == "router" else sharded.shards[0]
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SET ROLE livepanty_app")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(statement)
+
+
+def test_the_application_login_cannot_act_as_a_user_through_the_router(sharded: Sharded) -> None:
+    victim = register(sharded, shard=1)
+    with psycopg.connect(sharded.router) as conn:
+        conn.execute("SET ROLE livepanty_app")
+        conn.execute("SELECT set_config('lp.user_id', %s, true)", [str(victim.id)])
+        with pytest.raises(psycopg.Error) as caught:
+            conn.execute("SELECT * FROM api.get_wallet()")
+        assert caught.value.sqlstate == "LP005"
+
+
+# -- the CLI ------------------------------------------------------------------------------------------------
+
+
+def test_cli_verify_all_shards_status_and_relay(sharded: Sharded, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVEPANTY_HOME", str(sharded.home))
+    for name in ("LIVEPANTY_DSN", "DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    status = runner.invoke(main, ["local", "status"])
+    assert status.exit_code == 0, status.output
+    assert "shard 1" in status.output
+    relay = runner.invoke(main, ["shards", "relay", "--once"])
+    assert relay.exit_code == 0, relay.output
+    verify = runner.invoke(main, ["verify", "--all-shards"])
+    assert verify.exit_code == 0, verify.output
+    assert "shard 1: verify_ledger" in verify.output
+    # A forged credit on one shard's in-transit wallet: the reconciliation finds it, exit status 1.
+    with psycopg.connect(sharded.shards[0]) as conn:
+        conn.execute(
+            "SELECT lp.post(gen_random_uuid(), 'adjustment', gen_random_uuid(), ARRAY["
+            " ROW(lp.system_wallet('transit_1'), 5::bigint, 'adjustment', 0, false)::lp.posting,"
+            " ROW(lp.system_wallet('adjustments'), -5::bigint, 'adjustment', 0, false)::lp.posting])"
+        )
+    try:
+        broken = runner.invoke(main, ["verify", "--all-shards"])
+        assert broken.exit_code == 1, broken.output
+        assert "in-transit wallet of shard 1 holds" in broken.output
+    finally:
+        with psycopg.connect(sharded.shards[0]) as conn:
+            conn.execute(
+                "SELECT lp.post(gen_random_uuid(), 'adjustment', gen_random_uuid(), ARRAY["
+                " ROW(lp.system_wallet('transit_1'), -5::bigint, 'adjustment', 0, false)::lp.posting,"
+                " ROW(lp.system_wallet('adjustments'), 5::bigint, 'adjustment', 0, false)::lp.posting])"
+            )
+
+
+# -- stress -------------------------------------------------------------------------------------------------
+
+
+def _relay_worker(home: Path) -> subprocess.Popen:
+    env = {**os.environ, "LIVEPANTY_HOME": str(home)}
+    for name in ("LIVEPANTY_DSN", "DATABASE_URL"):
+        env.pop(name, None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "livepanty_db", "shards", "relay", "--batch", "20", "--interval", "0.05"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_stress_cross_shard_tips_with_killed_relays_and_a_restarted_shard(sharded: Sharded) -> None:
+    viewers = [register(sharded, shard=i % 2) for i in range(8)]
+    performers = [verified_performer(sharded, i % 2) for i in range(4)]
+    for viewer in viewers:
+        fund(sharded, viewer.id, 100_000)
+    start_totals = {p.id: total(sharded, p.id) for p in performers}
+    tokens = {v.id: token_for(sharded, v) for v in viewers}
+    accepted: list[tuple[uuid.UUID, uuid.UUID, int]] = []  # (tip id, performer, amount)
+    lock = threading.Lock()
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def tipper(viewer) -> None:
+        rng = random.Random(str(viewer.id))
+        with sharded.client() as client:
+            n = 0
+            while not stop.is_set():
+                performer = rng.choice(performers)
+                amount = rng.randint(5, 60)
+                key = f"stress-{n}"
+                n += 1
+                for _attempt in range(50):  # a retry with the same key, as an application would
+                    try:
+                        with client.session(tokens[viewer.id]) as tx:
+                            tip = tx.tip(performer.id, amount, idempotency_key=key)
+                        with lock:
+                            accepted.append((tip.id, performer.id, amount))
+                        break
+                    except LivepantyError as exc:
+                        if not exc.transient:
+                            failures.append(f"{type(exc).__name__}: {exc}")
+                            return
+                        time.sleep(0.1)
+
+    threads = [threading.Thread(target=tipper, args=(v,)) for v in viewers]
+    workers = [_relay_worker(sharded.home) for _ in range(2)]
+    rng = random.Random(12)
+    try:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 20
+        restarted = False
+        while time.monotonic() < deadline:
+            time.sleep(rng.uniform(0.3, 1.0))
+            victim = rng.randrange(len(workers))
+            workers[victim].send_signal(signal.SIGKILL)
+            workers[victim].wait()
+            workers[victim] = _relay_worker(sharded.home)
+            if not restarted and time.monotonic() > deadline - 12:
+                sharded.topology.shard(1).stop()
+                time.sleep(1.0)
+                sharded.topology.shard(1).start()
+                restarted = True
+        assert restarted
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+        for w in workers:
+            w.send_signal(signal.SIGKILL)
+            w.wait()
+    assert not failures, failures[:5]
+    assert len(accepted) > 50
+    shards.wait_for_relay(sharded.shards, timeout=60)
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
+    assert (report.in_transit, report.transit_total, report.pending) == (0, 0, 0)
+    # The model: every accepted tip, credited exactly once (net of the fee) to its performer.
+    expected = dict(start_totals)
+    for _tip, performer, amount in accepted:
+        expected[performer] += amount - fee(amount)
+    assert {p.id: total(sharded, p.id) for p in performers} == expected
+    ids = {str(t) for t, _p, _a in accepted}
+    assert len(ids) == len(accepted)
+    received: list[str] = []
+    for url in sharded.shards:
+        with psycopg.connect(url) as conn:
+            received += [str(r[0]) for r in conn.execute("SELECT id FROM lp.transfers_in").fetchall()]
+    assert len(received) == len(set(received))
