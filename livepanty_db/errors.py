@@ -570,7 +570,7 @@ class CrossShardUnsupported(LivepantyError):
 
 
 class TransfersOutstanding(LivepantyError):
-    """LP204: cross-shard transfers exist: migration 0040 cannot be rolled back on this database."""
+    """LP204: cross-shard transfers exist: migration 0038 cannot be rolled back on this database."""
 
     code = "LP204"
 

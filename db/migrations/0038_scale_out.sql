@@ -1,4 +1,4 @@
--- 0040: scale-out over shards (issue 12, docs/scale-out.md): which shard a database is, and the outbox and
+-- 0038: scale-out over shards (issue 12, docs/scale-out.md): which shard a database is, and the outbox and
 -- inbox of cross-shard tips; the ledger names transfers.
 SET ROLE livepanty_owner;
 

@@ -1,10 +1,10 @@
--- Undo 0040_scale_out. Refused while the ledger holds cross-shard transfers: their entries would break the
+-- Undo 0038_scale_out. Refused while the ledger holds cross-shard transfers: their entries would break the
 -- restored constraints (and their outbox and inbox rows are the only record of where the tokens went).
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM lp.transfers_out) OR EXISTS (SELECT 1 FROM lp.transfers_in) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP204',
-            MESSAGE = 'cross-shard transfers exist: this database cannot go back before 0040';
+            MESSAGE = 'cross-shard transfers exist: this database cannot go back before 0038';
     END IF;
 END
 $$;
