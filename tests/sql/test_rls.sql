@@ -292,6 +292,14 @@ BEGIN
     VALUES ('lp.ledger', 'lp_partitions.ledger_2019_12', '2019-12-01T00:00:00Z', '2020-01-01T00:00:00Z',
             '2020-01-01T00:00:00Z', 1, repeat('a', 64), '/cold/ledger_2019_12.jsonl.gz', repeat('b', 64),
             repeat('c', 64), 0, now());
+
+    -- scale-out (owner only; a single node leaves them empty): a shard identity and a cross-shard tip each way
+    INSERT INTO lp.shard_self (shard, shard_count) VALUES (0, 2);
+    INSERT INTO lp.transfers_out (id, sender_id, recipient_id, to_shard, amount, fee_amount, idempotency_key,
+                                  transaction_id)
+    VALUES (gen_random_uuid(), tests.user_id('vera'), gen_random_uuid(), 1, 10, 2, 'rls-transfer', gen_random_uuid());
+    INSERT INTO lp.transfers_in (id, from_shard, sender_id, recipient_id, tip_amount, amount, transaction_id, sent_at)
+    VALUES (gen_random_uuid(), 1, gen_random_uuid(), tests.user_id('pia'), 10, 8, gen_random_uuid(), now());
 END
 $$;
 
