@@ -64,6 +64,7 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "list_sessions",
     "list_tips",
     "my_case_decisions",
+    "place_hold",
     "my_sanctions",
     "request_erasure",
     "request_payout",
@@ -74,6 +75,24 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "update_preferences",
     "wallet_history",
 )
+#: Routed to the shard that holds an object, found by asking every shard (``shard.locate``, one PL/Proxy RUN ON
+#: ALL): the back office's calls on payments, payouts, holds and verifications (a webhook, an admin of that
+#: shard). An object no shard holds goes to shard 0, which answers with its own "not found".
+OBJECT_ROUTES: dict[str, tuple[str, str]] = {
+    "approve_kyc": ("kyc_verifications", "p_verification_id"),
+    "approve_payout": ("payouts", "p_payout_id"),
+    "capture_hold": ("holds", "p_hold_id"),
+    "chargeback_payment": ("payments", "p_payment_id"),
+    "complete_payment": ("payments", "p_payment_id"),
+    "fail_payment": ("payments", "p_payment_id"),
+    "get_hold": ("holds", "p_hold_id"),
+    "mark_payout_failed": ("payouts", "p_payout_id"),
+    "mark_payout_paid": ("payouts", "p_payout_id"),
+    "refund_payment": ("payments", "p_payment_id"),
+    "reject_kyc": ("kyc_verifications", "p_verification_id"),
+    "reject_payout": ("payouts", "p_payout_id"),
+    "release_hold": ("holds", "p_hold_id"),
+}
 #: Proxied like the actor routes (a proxy on the router, a wrapper on each shard) but routed by hand in
 #: db/router/routes.sql.
 HAND_ROUTED_WITH_PROXY: tuple[str, ...] = ("act_as", "tip")
@@ -136,6 +155,11 @@ def read_api_functions(conn: psycopg.Connection) -> list[ApiFunction]:
     return [ApiFunction(r[0], r[1], r[2], tuple(r[3]), r[4], r[5], r[6], r[7]) for r in rows]
 
 
+def _proxied(name: str) -> bool:
+    """Whether a function gets a proxy on the router and a wrapper on each shard."""
+    return name in ACTOR_ROUTES or name in OBJECT_ROUTES or name in HAND_ROUTED_WITH_PROXY
+
+
 _EXTRA = "p__shard integer, p__user uuid, p__session uuid, p__via text, p__role text"
 
 
@@ -156,7 +180,7 @@ def shard_wrappers_sql(functions: Iterable[ApiFunction]) -> str:
     ``shard.act`` (the shard check and the proven identity) and the caller's role, then the api function."""
     parts = ["SET ROLE livepanty_owner;"]
     for fn in functions:
-        if fn.name not in ACTOR_ROUTES and fn.name not in HAND_ROUTED_WITH_PROXY:
+        if not _proxied(fn.name):
             continue
         signature = f"shard.{fn.name}({_EXTRA}{_with_comma(fn.identity_arguments)})"
         body = _returning(fn, f"api.{fn.name}({fn.call_arguments(5)})")
@@ -188,7 +212,7 @@ def router_routes_sql(functions: Iterable[ApiFunction]) -> str:
     proxies: list[str] = []
     parts: list[str] = []
     for fn in functions:
-        if fn.name in ACTOR_ROUTES or fn.name in HAND_ROUTED_WITH_PROXY:
+        if _proxied(fn.name):
             names = _with_comma(fn.named_arguments())
             proxy_args = f"{_EXTRA}{_with_comma(fn.identity_arguments)}"
             signature = f"router_proxy.{fn.name}({proxy_args})"
@@ -215,6 +239,25 @@ GRANT EXECUTE ON FUNCTION {signature} TO livepanty_owner;"""
     v_user  uuid := router.acting_user();
     v_shard integer := router.shard_of(v_user);
 BEGIN
+    {_returning(fn, call)}
+    {"RETURN;" if fn.returns_set else ""}
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+    PERFORM router.unavailable(v_shard, SQLERRM);
+END"""
+        elif fn.name in OBJECT_ROUTES:
+            table, argument = OBJECT_ROUTES[fn.name]
+            position = fn.argument_names.index(argument) + 1
+            call = (
+                f"router_proxy.{fn.name}(v_shard, v_user, lp.current_session_id(), "
+                f"current_setting('lp.acting_via', true), router.caller_role()"
+                f"{_with_comma(fn.call_arguments(0))})"
+            )
+            body = f"""DECLARE
+    v_user  uuid := api.current_user_id();
+    v_shard integer;
+BEGIN
+    v_shard := router.locate('{table}', ${position});
     {_returning(fn, call)}
     {"RETURN;" if fn.returns_set else ""}
 EXCEPTION WHEN internal_error THEN

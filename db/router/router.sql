@@ -138,4 +138,28 @@ $$;
 COMMENT ON FUNCTION router.unavailable(integer, text) IS 'Raises LP200 for a shard PL/Proxy could not reach.';
 REVOKE ALL ON FUNCTION router.unavailable(integer, text) FROM PUBLIC;
 
+CREATE FUNCTION router.locate(p_table text, p_id uuid) RETURNS integer
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+-- Which shard holds an object (payments, payouts, holds, verifications, streams): asked of every shard at
+-- once. An object no shard holds (or a NULL id) goes to shard 0, whose api function answers "not found" in its
+-- own words.
+DECLARE
+    v_found integer[];
+BEGIN
+    IF p_id IS NULL THEN
+        RETURN 0;
+    END IF;
+    SELECT array_agg(l.s) INTO v_found FROM router_proxy.locate(p_table, p_id) AS l (s);
+    IF cardinality(v_found) > 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'more than one shard holds this object',
+            DETAIL = format('%s %s on shards %s', p_table, p_id, v_found);
+    END IF;
+    RETURN coalesce(v_found[1], 0);
+END
+$$;
+COMMENT ON FUNCTION router.locate(text, uuid) IS 'The shard holding object p_id of lp.<p_table> (shard.locate on every shard); 0 when none does (that shard then says not found); LP201 when two do.';
+REVOKE ALL ON FUNCTION router.locate(text, uuid) FROM PUBLIC;
+
 RESET ROLE;

@@ -57,6 +57,14 @@ AS $$
                                 p_idempotency_key, p_message, p_is_anonymous);
 $$;
 
+CREATE FUNCTION router_proxy.locate(p_table text, p_id uuid) RETURNS SETOF integer
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.locate(p_table, p_id);
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA router_proxy FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA router_proxy TO livepanty_owner;
 

@@ -414,4 +414,22 @@ COMMENT ON FUNCTION shard.pending_errors(integer) IS 'Pending cross-shard tips w
 REVOKE ALL ON FUNCTION shard.pending_errors(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.pending_errors(integer) TO livepanty_router;
 
+CREATE FUNCTION shard.locate(p_table text, p_id uuid) RETURNS SETOF integer
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Asked on every shard at once (RUN ON ALL): this shard's number when it holds the object, no row otherwise.
+BEGIN
+    IF p_table IS NULL OR p_table NOT IN ('payments', 'payouts', 'holds', 'kyc_verifications', 'streams') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'not a table the router locates objects in',
+            DETAIL = format('table %L', p_table);
+    END IF;
+    RETURN QUERY EXECUTE format('SELECT s.shard::integer FROM lp.shard_self AS s WHERE EXISTS (SELECT 1 FROM lp.%I AS o WHERE o.id = $1)', p_table)
+        USING p_id;
+END
+$$;
+COMMENT ON FUNCTION shard.locate(text, uuid) IS 'This shard''s number when it holds the object p_id of lp.<p_table> (payments, payouts, holds, kyc_verifications, streams), else no row: the router asks every shard at once to route a back-office call on an object (LP018 for another table).';
+REVOKE ALL ON FUNCTION shard.locate(text, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.locate(text, uuid) TO livepanty_router;
+
 RESET ROLE;

@@ -554,3 +554,19 @@ def test_stress_cross_shard_tips_with_killed_relays_and_a_restarted_shard(sharde
         with psycopg.connect(url) as conn:
             received += [str(r[0]) for r in conn.execute("SELECT id FROM lp.transfers_in").fetchall()]
     assert len(received) == len(set(received))
+
+
+def test_a_purchase_through_the_router_completes_on_the_buyer_shard(sharded: Sharded) -> None:
+    buyer = register(sharded, shard=1)
+    with sharded.client() as client, client.session(token_for(sharded, buyer)) as tx:
+        bundle = tx.list_bundles()[0]
+        payment = tx.create_payment(bundle.code, "stripe", idempotency_key="buy-1")
+    with Client(sharded.router, role="livepanty_service") as service:
+        done = service.complete_payment(payment.id, "pi_123", idempotency_key="complete-1")
+        again = service.complete_payment(payment.id, "pi_123", idempotency_key="complete-1")
+        assert done.status == again.status == "completed"
+        with pytest.raises(LivepantyError) as caught:  # a payment no shard holds: shard 0 says not found
+            service.complete_payment(uuid.uuid4(), "pi_x", idempotency_key="complete-2")
+        assert caught.value.sqlstate == "LP003"
+    assert total(sharded, buyer.id) == bundle.tokens
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
