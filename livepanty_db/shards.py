@@ -75,9 +75,9 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "update_preferences",
     "wallet_history",
 )
-#: Routed to the shard that holds an object, found by asking every shard (``shard.locate``, one PL/Proxy RUN ON
-#: ALL): the back office's calls on payments, payouts, holds and verifications (a webhook, an admin of that
-#: shard). An object no shard holds goes to shard 0, which answers with its own "not found".
+#: Routed to the shard that holds an object, found by asking every shard (``shard.locate``, one PL/Proxy
+#: RUN ON ALL): the back office's calls on payments, payouts, holds and verifications (a webhook, an admin
+#: of that shard). An object no shard holds goes to shard 0, which answers with its own "not found".
 OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "approve_kyc": ("kyc_verifications", "p_verification_id"),
     "approve_payout": ("payouts", "p_payout_id"),
