@@ -86,6 +86,9 @@ BEGIN
     UPDATE lp.tips AS t SET message = NULL WHERE t.sender_id = p_user_id AND t.message IS NOT NULL;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('tip_messages', v_n);
+    UPDATE lp.transfers_out AS o SET message = NULL WHERE o.sender_id = p_user_id AND o.message IS NOT NULL;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('transfer_messages', v_n);
 
     UPDATE lp.reports AS r SET description = NULL WHERE r.reporter_id = p_user_id AND r.description IS NOT NULL;
     GET DIAGNOSTICS v_n = ROW_COUNT;

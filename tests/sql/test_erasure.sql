@@ -196,13 +196,18 @@ BEGIN
     RETURNING id INTO v_sanction;
     INSERT INTO lp.sanction_appeals (sanction_id, user_id, statement)
     VALUES (v_sanction, tests.id('erin'), 'I am erin_secret and I did nothing wrong');
+    -- a cross-shard tip of hers with a message (the outbox of a sharded installation, docs/scale-out.md)
+    INSERT INTO lp.transfers_out (id, sender_id, recipient_id, to_shard, amount, fee_amount, message,
+                                  idempotency_key, transaction_id, status, delivered_at)
+    VALUES (gen_random_uuid(), tests.id('erin'), gen_random_uuid(), 1, 20, 4, 'far hugs from erin_secret',
+            'transfer-erin-1', gen_random_uuid(), 'delivered', now());
 END
 $$;
 
 SELECT ok(ARRAY(SELECT tests.places(tests.erin_needles())) @> ARRAY['lp.users.email', 'lp.auth_sessions.ip_address',
               'lp.tips.message', 'lp.stream_events.payload', 'lp.audit_logs.ip_address', 'lp.streams.title',
               'lp.stream_consents.ip_address', 'lp.reports.description', 'lp.sanction_appeals.statement',
-              'lp.report_filings.description',
+              'lp.report_filings.description', 'lp.transfers_out.message',
               'lp.outbox.email', 'lp.stream_viewers.ip_address', 'lp.password_reset_tokens.requested_ip'],
           'fixture: erin''s personal data is in every place the scan should then find empty');
 SELECT is((SELECT count(*)::integer FROM api.verify_ledger()), 0, 'fixture: the ledger is clean');
