@@ -570,3 +570,36 @@ def test_a_purchase_through_the_router_completes_on_the_buyer_shard(sharded: Sha
         assert caught.value.sqlstate == "LP003"
     assert total(sharded, buyer.id) == bundle.tokens
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+@pytest.mark.parametrize("where", ["shard", "router"])
+def test_plpgsql_check_finds_no_error_in_the_routing_code(sharded: Sharded, where: str) -> None:
+    """Every PL/pgSQL function of the shard schema (shard 0) and of the router (its schemas and its routed api
+    functions) checked by plpgsql_check: no error (warnings are the catalog test's business)."""
+    dsn = sharded.shards[0] if where == "shard" else sharded.router
+    schemas = ["shard"] if where == "shard" else ["router", "api"]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS plpgsql_check")
+        try:
+            functions = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT p.oid::regprocedure::text"
+                    " FROM pg_proc AS p JOIN pg_language AS l ON l.oid = p.prolang"
+                    " WHERE l.lanname = 'plpgsql' AND p.pronamespace::regnamespace::text = ANY (%s)",
+                    [schemas],
+                ).fetchall()
+            ]
+            assert len(functions) > 10
+            errors = []
+            for function in functions:
+                rows = conn.execute(
+                    "SELECT level, message"
+                    " FROM plpgsql_check_function_tb(%s::regprocedure, fatal_errors => false)"
+                    " WHERE level = 'error'",
+                    [function],
+                ).fetchall()
+                errors += [f"{function}: {message}" for _level, message in rows]
+        finally:
+            conn.execute("DROP EXTENSION plpgsql_check")
+    assert not errors, errors
