@@ -48,8 +48,10 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "balance_at",
     "cancel_payout",
     "change_password",
+    "consent_to_stream",
     "create_payment",
     "earnings_summary",
+    "end_stream",
     "get_fraud_limits",
     "get_kyc_status",
     "get_payment",
@@ -70,9 +72,13 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "request_payout",
     "revoke_all_sessions",
     "revoke_session",
+    "rotate_stream_key",
+    "schedule_stream",
     "set_spending_limit",
+    "start_stream",
     "submit_kyc",
     "update_preferences",
+    "update_stream",
     "wallet_history",
 )
 #: Routed to the shard that holds an object, found by asking every shard (``shard.locate``, one PL/Proxy
@@ -97,7 +103,13 @@ OBJECT_ROUTES: dict[str, tuple[str, str]] = {
 #: db/router/routes.sql.
 HAND_ROUTED_WITH_PROXY: tuple[str, ...] = ("act_as", "tip")
 #: Written by hand in db/router/routes.sql with their own proxies.
-HAND_ROUTED: tuple[str, ...] = ("authenticate", "login", "register_user", *HAND_ROUTED_WITH_PROXY)
+HAND_ROUTED: tuple[str, ...] = (
+    "authenticate",
+    "list_live_streams",  # every shard's page, merged (RUN ON ALL)
+    "login",
+    "register_user",
+    *HAND_ROUTED_WITH_PROXY,
+)
 #: Answered by the router itself (its own proven identity).
 ROUTER_LOCAL: tuple[str, ...] = ("current_user_id",)
 #: Not routed: through the router they raise LP202 (docs/scale-out.md says why, and what is next).

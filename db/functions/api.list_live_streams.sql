@@ -20,32 +20,9 @@ RETURNS TABLE (
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
-DECLARE
-    v_tag text;
 BEGIN
     PERFORM lp.require_user();
-    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 200 THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_limit must be between 1 and 200';
-    END IF;
-    -- The tag as streams store it (trimmed, lower-cased): ' Duo ' finds the streams tagged duo.
-    v_tag := (lp.check_stream_fields(p_category, CASE WHEN p_tag IS NOT NULL THEN ARRAY[p_tag] END, NULL, NULL))[1];
-    IF (p_after_viewers IS NULL) <> (p_after_id IS NULL) THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_after_viewers and p_after_id go together (the last row of the previous page)';
-    END IF;
-    -- Keyset pages in (viewers, id) descending order: a backward scan of streams_listing_idx (or of
-    -- streams_category_listing_idx with a category) from the row after the previous page's last, whose row
-    -- comparison is an index condition. The viewer count is listed_viewers, which the viewer sweep refreshes.
-    RETURN QUERY
-    SELECT s.id, s.host_id, coalesce(u.display_name, u.username::text), s.title, s.category, s.tags, s.is_mature,
-           s.thumbnail_url, s.started_at, s.listed_viewers
-      FROM lp.streams AS s
-      JOIN lp.users AS u ON u.id = s.host_id
-     WHERE s.status = 'live' AND s.visibility = 'public' AND s.deleted_at IS NULL
-       AND (p_category IS NULL OR s.category = p_category)
-       AND (v_tag IS NULL OR s.tags @> ARRAY[v_tag])
-       AND (p_after_viewers IS NULL OR (s.listed_viewers, s.id) < (p_after_viewers, p_after_id))
-     ORDER BY s.listed_viewers DESC, s.id DESC
-     LIMIT p_limit;
+    RETURN QUERY SELECT * FROM lp.live_streams_page(p_category, p_tag, p_after_viewers, p_after_id, p_limit);
 END
 $$;
 COMMENT ON FUNCTION api.list_live_streams(text, text, integer, uuid, integer) IS 'Discovery for any signed-in user: live public streams, most watched first (ties: by id, descending; viewers: the count the viewer sweep last copied), optionally of one category and with one tag; keyset pages of p_limit (1..200): pass the last row''s viewers and id as p_after_viewers and p_after_id. Reads an index in that order. LP001 nobody acting, LP018 a bad page, category or tag (the rules of api.schedule_stream).';

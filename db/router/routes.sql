@@ -65,6 +65,18 @@ AS $$
     SELECT * FROM shard.locate(p_table, p_id);
 $$;
 
+CREATE FUNCTION router_proxy.live_streams(
+    p_category text, p_tag text, p_after_viewers integer, p_after_id uuid, p_limit integer
+)
+RETURNS TABLE (id uuid, host_id uuid, host_name text, title text, category text, tags text[], is_mature boolean,
+               thumbnail_url text, started_at timestamptz, viewers integer)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.live_streams(p_category, p_tag, p_after_viewers, p_after_id, p_limit);
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA router_proxy FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA router_proxy TO livepanty_owner;
 
@@ -203,6 +215,32 @@ BEGIN
     END;
     PERFORM lp.set_identity(v_auth.user_id, NULL, 'service');
     RETURN v_auth;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.list_live_streams(
+    p_category      text DEFAULT NULL,
+    p_tag           text DEFAULT NULL,
+    p_after_viewers integer DEFAULT NULL,
+    p_after_id      uuid DEFAULT NULL,
+    p_limit         integer DEFAULT 50
+)
+RETURNS TABLE (id uuid, host_id uuid, host_name text, title text, category text, tags text[], is_mature boolean,
+               thumbnail_url text, started_at timestamptz, viewers integer)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: every shard's page after the same cursor, merged in the listing's order: the first p_limit rows of
+-- the union are the first p_limit rows of the whole listing, so keyset paging works as on one node.
+BEGIN
+    PERFORM router.acting_user();
+    RETURN QUERY
+    SELECT l.* FROM router_proxy.live_streams(p_category, p_tag, p_after_viewers, p_after_id, p_limit) AS l
+     ORDER BY l.viewers DESC, l.id DESC
+     LIMIT p_limit;
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+    PERFORM router.unavailable(NULL, SQLERRM);
 END
 $$;
 

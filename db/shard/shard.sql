@@ -432,4 +432,26 @@ COMMENT ON FUNCTION shard.locate(text, uuid) IS 'This shard''s number when it ho
 REVOKE ALL ON FUNCTION shard.locate(text, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.locate(text, uuid) TO livepanty_router;
 
+CREATE FUNCTION shard.live_streams(
+    p_category      text,
+    p_tag           text,
+    p_after_viewers integer,
+    p_after_id      uuid,
+    p_limit         integer
+)
+RETURNS TABLE (id uuid, host_id uuid, host_name text, title text, category text, tags text[], is_mature boolean,
+               thumbnail_url text, started_at timestamptz, viewers integer)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- This shard's page of the discovery listing (RUN ON ALL from the router, which has checked that someone is
+-- signed in and merges the pages in the same order).
+BEGIN
+    RETURN QUERY SELECT * FROM lp.live_streams_page(p_category, p_tag, p_after_viewers, p_after_id, p_limit);
+END
+$$;
+COMMENT ON FUNCTION shard.live_streams(text, text, integer, uuid, integer) IS 'This shard''s keyset page of live public streams (lp.live_streams_page): the router merges every shard''s page for api.list_live_streams.';
+REVOKE ALL ON FUNCTION shard.live_streams(text, text, integer, uuid, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.live_streams(text, text, integer, uuid, integer) TO livepanty_router;
+
 RESET ROLE;

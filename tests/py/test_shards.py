@@ -603,3 +603,36 @@ def test_plpgsql_check_finds_no_error_in_the_routing_code(sharded: Sharded, wher
         finally:
             conn.execute("DROP EXTENSION plpgsql_check")
     assert not errors, errors
+
+
+def test_the_live_listing_merges_every_shard_with_keyset_pages(sharded: Sharded) -> None:
+    hosts = [verified_performer(sharded, i) for i in (0, 1, 1)]
+    started = []
+    with sharded.client() as client:
+        for host in hosts:
+            with client.session(token_for(sharded, host)) as tx:
+                stream = tx.schedule_stream("merge " + host.username, category="general")
+                tx.consent_to_stream(stream.id, ip_address="203.0.113.9")
+                tx.start_stream(stream.id)
+                started.append(stream.id)
+        viewer = register(sharded, shard=0)
+        with client.session(token_for(sharded, viewer)) as tx:
+            everything = tx.list_live_streams(limit=200)
+            pages, after = [], None
+            while True:
+                page = tx.list_live_streams(
+                    limit=1,
+                    after_viewers=after.viewers if after else None,
+                    after_id=after.id if after else None,
+                )
+                if not page:
+                    break
+                pages += page
+                after = page[-1]
+    ours = [s.id for s in everything if s.id in started]
+    assert sorted(ours) == sorted(started)  # streams of both shards
+    assert {shard_of(sharded, s.host_id) for s in everything if s.id in started} == {0, 1}
+    assert [(s.viewers, s.id) for s in everything] == sorted(
+        ((s.viewers, s.id) for s in everything), reverse=True
+    )
+    assert [s.id for s in pages] == [s.id for s in everything]  # one row per page: the same listing
