@@ -45,26 +45,18 @@ SHARD_COUNTS = (1, 2, 4, 8, 16, 32, 64)
 #: Routed to the acting user's shard. Their user arguments (p_user_id and the like) name the acting user or a
 #: user the acting user may see on their own shard; a user of another shard is refused there (LP201 / LP003).
 ACTOR_ROUTES: tuple[str, ...] = (
-    "balance_at",
     "cancel_payout",
     "change_password",
     "consent_to_stream",
     "create_payment",
-    "earnings_summary",
     "end_stream",
-    "get_fraud_limits",
-    "get_kyc_status",
     "get_payment",
     "get_preferences",
     "get_spending_limits",
-    "get_user",
-    "get_wallet",
     "list_bundles",
     "list_holds",
     "list_payments",
-    "list_payouts",
     "list_sessions",
-    "list_tips",
     "my_case_decisions",
     "place_hold",
     "my_sanctions",
@@ -79,8 +71,24 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "submit_kyc",
     "update_preferences",
     "update_stream",
-    "wallet_history",
 )
+#: Routed to the shard of the user an argument names (an admin looking at someone's wallet; anyone at a
+#: performer's menu): the acting user's shard when the argument is NULL or names nobody the directory knows.
+USER_ROUTES: dict[str, str] = {
+    "balance_at": "p_user_id",
+    "earnings_summary": "p_user_id",
+    "get_fraud_limits": "p_user_id",
+    "get_kyc_status": "p_user_id",
+    "get_user": "p_user_id",
+    "get_wallet": "p_user_id",
+    "list_menu": "p_performer_id",
+    "list_payouts": "p_user_id",
+    "list_performer_streams": "p_performer_id",
+    "list_tips": "p_user_id",
+    "performer_top_tippers": "p_performer_id",
+    "public_profile": "p_user_id",
+    "wallet_history": "p_user_id",
+}
 #: Routed to the shard that holds an object, found by asking every shard (``shard.locate``, one PL/Proxy
 #: RUN ON ALL): the back office's calls on payments, payouts, holds and verifications (a webhook, an admin
 #: of that shard). An object no shard holds goes to shard 0, which answers with its own "not found".
@@ -91,6 +99,15 @@ OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "chargeback_payment": ("payments", "p_payment_id"),
     "complete_payment": ("payments", "p_payment_id"),
     "fail_payment": ("payments", "p_payment_id"),
+    "get_stream": ("streams", "p_stream_id"),
+    "heartbeat_stream": ("streams", "p_stream_id"),
+    "join_stream": ("streams", "p_stream_id"),
+    "leave_stream": ("streams", "p_stream_id"),
+    "list_stream_viewers": ("streams", "p_stream_id"),
+    "stream_events": ("streams", "p_stream_id"),
+    "stream_goals": ("streams", "p_stream_id"),
+    "stream_stats": ("streams", "p_stream_id"),
+    "stream_top_tippers": ("streams", "p_stream_id"),
     "get_hold": ("holds", "p_hold_id"),
     "mark_payout_failed": ("payouts", "p_payout_id"),
     "mark_payout_paid": ("payouts", "p_payout_id"),
@@ -169,7 +186,9 @@ def read_api_functions(conn: psycopg.Connection) -> list[ApiFunction]:
 
 def _proxied(name: str) -> bool:
     """Whether a function gets a proxy on the router and a wrapper on each shard."""
-    return name in ACTOR_ROUTES or name in OBJECT_ROUTES or name in HAND_ROUTED_WITH_PROXY
+    return (
+        name in ACTOR_ROUTES or name in USER_ROUTES or name in OBJECT_ROUTES or name in HAND_ROUTED_WITH_PROXY
+    )
 
 
 _EXTRA = "p__shard integer, p__user uuid, p__session uuid, p__via text, p__role text"
@@ -257,9 +276,12 @@ EXCEPTION WHEN internal_error THEN
     IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
     PERFORM router.unavailable(v_shard, SQLERRM);
 END"""
-        elif fn.name in OBJECT_ROUTES:
-            table, argument = OBJECT_ROUTES[fn.name]
-            position = fn.argument_names.index(argument) + 1
+        elif fn.name in OBJECT_ROUTES or fn.name in USER_ROUTES:
+            if fn.name in OBJECT_ROUTES:
+                table, argument = OBJECT_ROUTES[fn.name]
+                where = f"router.locate('{table}', ${fn.argument_names.index(argument) + 1})"
+            else:
+                where = f"router.shard_for(${fn.argument_names.index(USER_ROUTES[fn.name]) + 1}, v_user)"
             call = (
                 f"router_proxy.{fn.name}(v_shard, v_user, lp.current_session_id(), "
                 f"current_setting('lp.acting_via', true), router.caller_role()"
@@ -269,7 +291,8 @@ END"""
     v_user  uuid := api.current_user_id();
     v_shard integer;
 BEGIN
-    v_shard := router.locate('{table}', ${position});
+    v_shard := {where};
+    PERFORM router.ensure_user(v_shard, v_user);  -- the stub of a user of another shard
     {_returning(fn, call)}
     {"RETURN;" if fn.returns_set else ""}
 EXCEPTION WHEN internal_error THEN

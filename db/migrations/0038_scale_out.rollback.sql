@@ -17,6 +17,7 @@ ALTER TABLE lp.ledger
     DROP CONSTRAINT ledger_reference_type_check,
     ADD CONSTRAINT ledger_reference_type_check CHECK (reference_type IN (
         'payment', 'tip', 'hold', 'payout', 'adjustment', 'sweep', 'show'));
+DROP TABLE lp.remote_users;
 DROP TABLE lp.transfers_in;
 DROP TABLE lp.transfers_out;
 DROP TABLE lp.shard_self;

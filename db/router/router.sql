@@ -23,6 +23,16 @@ CREATE TABLE IF NOT EXISTS router.users (
     email_key    bytea NOT NULL UNIQUE,
     created_at   timestamptz NOT NULL DEFAULT now()
 );
+-- The username as registered and the platform role the home shard last reported (api.authenticate): what a
+-- stub on another shard carries (shard.ensure_user).
+ALTER TABLE router.users ADD COLUMN IF NOT EXISTS username text, ADD COLUMN IF NOT EXISTS role text;
+CREATE TABLE IF NOT EXISTS router.stubs (
+    user_id uuid NOT NULL,
+    shard   smallint NOT NULL CHECK (shard >= 0),
+    role    text NOT NULL,
+    PRIMARY KEY (user_id, shard)
+);
+COMMENT ON TABLE router.stubs IS 'The stubs the router made of users on shards other than their own (shard.ensure_user), with the role they carry: a stub is made again when the role changed.';
 CREATE TABLE IF NOT EXISTS router.sessions (
     token_hash bytea PRIMARY KEY,
     user_id    uuid NOT NULL,
@@ -37,13 +47,17 @@ ALTER TABLE router.config FORCE ROW LEVEL SECURITY;
 ALTER TABLE router.users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE router.users FORCE ROW LEVEL SECURITY;
 ALTER TABLE router.sessions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE router.stubs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE router.stubs FORCE ROW LEVEL SECURITY;
 ALTER TABLE router.sessions FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS "router code only" ON router.config;
 DROP POLICY IF EXISTS "router code only" ON router.users;
 DROP POLICY IF EXISTS "router code only" ON router.sessions;
+DROP POLICY IF EXISTS "router code only" ON router.stubs;
 CREATE POLICY "router code only" ON router.config FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 CREATE POLICY "router code only" ON router.users FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 CREATE POLICY "router code only" ON router.sessions FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
+CREATE POLICY "router code only" ON router.stubs FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 
 -- Repeatable: every function of both schemas goes first (the proxies are generated again after this file).
 DO $drop$
@@ -161,5 +175,41 @@ END
 $$;
 COMMENT ON FUNCTION router.locate(text, uuid) IS 'The shard holding object p_id of lp.<p_table> (shard.locate on every shard); 0 when none does (that shard then says not found); LP201 when two do.';
 REVOKE ALL ON FUNCTION router.locate(text, uuid) FROM PUBLIC;
+
+CREATE FUNCTION router.ensure_user(p_shard integer, p_user_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+-- Before a call acts on shard p_shard for a user of another shard: their stub there, with the current role.
+DECLARE
+    v_user router.users;
+BEGIN
+    IF p_user_id IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT * INTO v_user FROM router.users AS u WHERE u.user_id = p_user_id;
+    IF v_user.user_id IS NULL OR v_user.shard = p_shard
+       OR EXISTS (SELECT 1 FROM router.stubs AS s
+                   WHERE s.user_id = p_user_id AND s.shard = p_shard AND s.role = v_user.role) THEN
+        RETURN;
+    END IF;
+    PERFORM router_proxy.ensure_user(p_shard, p_user_id, v_user.username, v_user.role, v_user.shard);
+    INSERT INTO router.stubs (user_id, shard, role) VALUES (p_user_id, p_shard, v_user.role)
+    ON CONFLICT (user_id, shard) DO UPDATE SET role = excluded.role;
+END
+$$;
+COMMENT ON FUNCTION router.ensure_user(integer, uuid) IS 'Makes sure a user of another shard has a stub with their current role on shard p_shard (shard.ensure_user, once per user, shard and role).';
+REVOKE ALL ON FUNCTION router.ensure_user(integer, uuid) FROM PUBLIC;
+
+CREATE FUNCTION router.shard_for(p_user_id uuid, p_actor uuid) RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The shard of the user a call names (an unknown user: the actor's shard, which answers "not found").
+    SELECT coalesce((SELECT u.shard FROM router.users AS u WHERE u.user_id = p_user_id),
+                    router.shard_of(coalesce(p_actor, router.acting_user())))
+$$;
+COMMENT ON FUNCTION router.shard_for(uuid, uuid) IS 'The shard of p_user_id, or, when the directory does not know it (or it is NULL), the shard of the acting user p_actor.';
+REVOKE ALL ON FUNCTION router.shard_for(uuid, uuid) FROM PUBLIC;
 
 RESET ROLE;

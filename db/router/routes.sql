@@ -77,6 +77,16 @@ AS $$
     SELECT * FROM shard.live_streams(p_category, p_tag, p_after_viewers, p_after_id, p_limit);
 $$;
 
+CREATE FUNCTION router_proxy.ensure_user(
+    p__shard integer, p_user_id uuid, p_username text, p_role text, p_home_shard integer
+) RETURNS void
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.ensure_user(p__shard, p_user_id, p_username, p_role, p_home_shard);
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA router_proxy FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA router_proxy TO livepanty_owner;
 
@@ -116,8 +126,9 @@ BEGIN
     END;
     -- A concurrent registration of the same address on another shard waits here and then fails (LP015).
     BEGIN
-        INSERT INTO router.users (user_id, shard, username_key, email_key)
-        VALUES (v_user.id, v_shard, lower(v_user.username), sha256(convert_to(lower(v_user.email), 'UTF8')));
+        INSERT INTO router.users (user_id, shard, username_key, email_key, username, role)
+        VALUES (v_user.id, v_shard, lower(v_user.username), sha256(convert_to(lower(v_user.email), 'UTF8')),
+                v_user.username, v_user.role);
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION USING ERRCODE = 'LP015', MESSAGE = 'email address is already registered',
             DETAIL = 'registered concurrently on another shard';
@@ -192,6 +203,8 @@ BEGIN
         IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
         PERFORM router.unavailable(v_shard, SQLERRM);
     END;
+    -- The home shard is the truth about the role: the directory follows it (stubs are refreshed from it).
+    UPDATE router.users AS u SET role = v_auth.role WHERE u.user_id = v_auth.user_id AND u.role IS DISTINCT FROM v_auth.role;
     PERFORM lp.set_identity(v_auth.user_id, v_auth.session_id, 'session');
     RETURN v_auth;
 END

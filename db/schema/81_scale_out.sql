@@ -53,6 +53,15 @@ COMMENT ON TABLE lp.transfers_in IS 'Owner only. Cross-shard tips credited on th
 COMMENT ON COLUMN lp.transfers_in.sender_id IS 'The tipping user, a user of from_shard (no foreign key: the row is on another database).';
 COMMENT ON COLUMN lp.transfers_in.amount IS 'What the performer received: the tip''s amount less the fee the sender''s shard kept.';
 
+CREATE TABLE lp.remote_users (
+    user_id    uuid PRIMARY KEY REFERENCES lp.users (id) ON DELETE CASCADE,
+    home_shard smallint NOT NULL CHECK (home_shard >= 0),
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE lp.remote_users IS 'Owner only. On a shard: the users of other shards who acted here through the router (watching a stream, an admin on an object of this shard). Each has a stub row in lp.users (id, username, platform role; a placeholder address under .invalid, an unusable password, no date of birth of theirs) so that what they do here references them like a local user; their account, money and sanctions stay on home_shard. Written by shard.ensure_user.';
+
+ALTER TABLE lp.remote_users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE lp.remote_users FORCE ROW LEVEL SECURITY;
 ALTER TABLE lp.shard_self ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.shard_self FORCE ROW LEVEL SECURITY;
 ALTER TABLE lp.transfers_out ENABLE ROW LEVEL SECURITY;

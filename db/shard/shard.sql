@@ -391,10 +391,11 @@ CREATE FUNCTION shard.user_ids(p_shard integer) RETURNS SETOF uuid
 AS $$
 BEGIN
     PERFORM shard.here(p_shard);
-    RETURN QUERY SELECT u.id FROM lp.users AS u ORDER BY u.id;
+    RETURN QUERY SELECT u.id FROM lp.users AS u
+                  WHERE NOT EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = u.id) ORDER BY u.id;
 END
 $$;
-COMMENT ON FUNCTION shard.user_ids(integer) IS 'The ids of every user of this shard (no other column): livepanty-db verify --all-shards checks them against the router''s directory.';
+COMMENT ON FUNCTION shard.user_ids(integer) IS 'The ids of every user who lives on this shard (no other column; not the stubs of lp.remote_users): livepanty-db verify --all-shards checks them against the router''s directory.';
 REVOKE ALL ON FUNCTION shard.user_ids(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.user_ids(integer) TO livepanty_router;
 
@@ -453,5 +454,41 @@ $$;
 COMMENT ON FUNCTION shard.live_streams(text, text, integer, uuid, integer) IS 'This shard''s keyset page of live public streams (lp.live_streams_page): the router merges every shard''s page for api.list_live_streams.';
 REVOKE ALL ON FUNCTION shard.live_streams(text, text, integer, uuid, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.live_streams(text, text, integer, uuid, integer) TO livepanty_router;
+
+CREATE FUNCTION shard.ensure_user(p_shard integer, p_user_id uuid, p_username text, p_role text, p_home_shard integer)
+RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- A user of another shard is about to act here: their stub (docs/scale-out.md, "Users of other shards"), made
+-- once, its platform role kept equal to the home shard's (the router passes the role it last saw there).
+DECLARE
+    v_remote boolean;
+BEGIN
+    PERFORM shard.here(p_shard);
+    IF p_home_shard IS NULL OR p_home_shard = p_shard THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'a stub is for a user of another shard',
+            DETAIL = format('user %s, home shard %s, this shard %s', p_user_id, p_home_shard, p_shard);
+    END IF;
+    SELECT EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = u.id) INTO v_remote
+      FROM lp.users AS u WHERE u.id = p_user_id;
+    IF v_remote IS NULL THEN
+        INSERT INTO lp.users (id, email, username, password_hash, role, date_of_birth)
+        VALUES (p_user_id, 'remote-' || replace(p_user_id::text, '-', '') || '@shard.invalid', p_username,
+                ext.crypt(gen_random_uuid()::text, ext.gen_salt('bf', 4)), p_role::lp.user_role, DATE '1900-01-01')
+        ON CONFLICT DO NOTHING;
+        INSERT INTO lp.remote_users (user_id, home_shard) VALUES (p_user_id, p_home_shard) ON CONFLICT DO NOTHING;
+    ELSIF v_remote THEN
+        UPDATE lp.users AS u SET role = p_role::lp.user_role
+         WHERE u.id = p_user_id AND u.role IS DISTINCT FROM p_role::lp.user_role;
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'the user lives on this shard',
+            DETAIL = format('user %s', p_user_id);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION shard.ensure_user(integer, uuid, text, text, integer) IS 'Makes (once) the stub of a user of p_home_shard who acts here through the router: a row of lp.users with their id, username and platform role (kept current), a placeholder address and an unusable password, and a row of lp.remote_users. LP201 for a user who lives here.';
+REVOKE ALL ON FUNCTION shard.ensure_user(integer, uuid, text, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.ensure_user(integer, uuid, text, text, integer) TO livepanty_router;
 
 RESET ROLE;

@@ -224,7 +224,7 @@ def test_login_by_name_or_address_and_routed_reads(sharded: Sharded) -> None:
 def test_functions_that_are_not_routed_raise_lp202(sharded: Sharded) -> None:
     user = register(sharded)
     with pytest.raises(NotRouted), sharded.client() as client, client.session(token_for(sharded, user)) as tx:
-        tx.list_live_streams()
+        tx.list_settings()
 
 
 # -- tips ---------------------------------------------------------------------------------------------------
@@ -636,3 +636,51 @@ def test_the_live_listing_merges_every_shard_with_keyset_pages(sharded: Sharded)
         ((s.viewers, s.id) for s in everything), reverse=True
     )
     assert [s.id for s in pages] == [s.id for s in everything]  # one row per page: the same listing
+
+
+def test_users_of_another_shard_act_there_through_stubs(sharded: Sharded) -> None:
+    host = verified_performer(sharded, 1)
+    viewer = register(sharded, shard=0)
+    with sharded.client() as client:
+        with client.session(token_for(sharded, host)) as tx:
+            stream = tx.schedule_stream("stub night", category="general")
+            tx.consent_to_stream(stream.id, ip_address="203.0.113.10")
+            tx.start_stream(stream.id)
+        with client.session(token_for(sharded, viewer)) as tx:  # the stream lives on shard 1, the viewer on 0
+            tx.join_stream(stream.id)
+            assert tx.get_stream(stream.id).id == stream.id
+        with client.session(token_for(sharded, host)) as tx:
+            assert viewer.id in {v.user_id for v in tx.list_stream_viewers(stream.id)}
+    with psycopg.connect(sharded.shards[1]) as conn:
+        stub = conn.execute(
+            "SELECT u.username::text, u.role::text, u.email::text, u.date_of_birth, r.home_shard"
+            " FROM lp.users AS u JOIN lp.remote_users AS r ON r.user_id = u.id WHERE u.id = %s",
+            [viewer.id],
+        ).fetchone()
+    assert stub[:2] == (viewer.username, "viewer")
+    assert viewer.email.lower() not in stub[2].lower()  # no address of theirs on the other shard
+    assert (str(stub[3]), stub[4]) == ("1900-01-01", 0)
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)  # a stub is no resident
+    assert report.clean, report.problems
+
+
+def test_an_admin_acts_on_another_shard_and_a_demotion_follows(sharded: Sharded) -> None:
+    admin = register(sharded, shard=0, prefix="a")
+    other = register(sharded, shard=1)
+    fund(sharded, other.id, 321)
+    with psycopg.connect(sharded.shards[0]) as conn:
+        conn.execute("UPDATE lp.users SET role = 'admin' WHERE id = %s", [admin.id])
+    token = token_for(sharded, admin)
+    with sharded.client() as client:
+        with client.session(token) as tx:
+            assert tx.get_wallet(other.id).balance == 321  # routed to shard 1, where the admin has a stub
+        with psycopg.connect(sharded.shards[0]) as conn:
+            conn.execute("UPDATE lp.users SET role = 'viewer' WHERE id = %s", [admin.id])
+        with pytest.raises(LivepantyError) as caught, client.session(token) as tx:
+            tx.get_wallet(other.id)
+        assert caught.value.sqlstate in ("LP002", "LP003")
+    with psycopg.connect(sharded.shards[1]) as conn:
+        assert (
+            conn.execute("SELECT role::text FROM lp.users WHERE id = %s", [admin.id]).fetchone()[0]
+            == "viewer"
+        )

@@ -295,6 +295,7 @@ BEGIN
 
     -- scale-out (owner only; a single node leaves them empty): a shard identity and a cross-shard tip each way
     INSERT INTO lp.shard_self (shard, shard_count) VALUES (0, 2);
+    INSERT INTO lp.remote_users (user_id, home_shard) VALUES (tests.user_id('vera'), 1);
     INSERT INTO lp.transfers_out (id, sender_id, recipient_id, to_shard, amount, fee_amount, idempotency_key,
                                   transaction_id)
     VALUES (gen_random_uuid(), tests.user_id('vera'), gen_random_uuid(), 1, 10, 2, 'rls-transfer', gen_random_uuid());
