@@ -45,6 +45,7 @@ SHARD_COUNTS = (1, 2, 4, 8, 16, 32, 64)
 #: Routed to the acting user's shard. Their user arguments (p_user_id and the like) name the acting user or a
 #: user the acting user may see on their own shard; a user of another shard is refused there (LP201 / LP003).
 ACTOR_ROUTES: tuple[str, ...] = (
+    "add_tip_goal",
     "cancel_payout",
     "change_password",
     "consent_to_stream",
@@ -66,6 +67,7 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "revoke_session",
     "rotate_stream_key",
     "schedule_stream",
+    "set_menu_item",
     "set_spending_limit",
     "start_stream",
     "submit_kyc",
@@ -445,7 +447,8 @@ def relay_pair(
     stats = stats or RelayStats()
     with source.transaction():
         rows = source.execute(
-            "SELECT id, sender_id, recipient_id, amount, fee_amount, is_anonymous, created_at"
+            "SELECT id, sender_id, sender_name, sender_role, recipient_id, amount, fee_amount, message,"
+            " is_anonymous, stream_id, menu_item_id, idempotency_key, created_at"
             " FROM shard.claim_transfers(%s, %s, %s)",
             [src, dst, limit],
         ).fetchall()
@@ -461,8 +464,9 @@ def relay_pair(
             try:
                 with target.transaction():
                     applied = target.execute(
-                        "SELECT shard.transfer_in(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        [dst, src, row[0], row[1], row[2], row[3], row[3] - row[4], row[5], row[6]],
+                        "SELECT shard.transfer_in(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                        " %s)",
+                        [dst, src, *row],
                     ).fetchone()[0]
             except psycopg.OperationalError as exc:
                 failed.append(row[0])

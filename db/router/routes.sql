@@ -37,24 +37,27 @@ AS $$
     SELECT * FROM api.authenticate(p_token);
 $$;
 
-CREATE FUNCTION router_proxy.payee_check(p__shard integer, p_payer uuid, p_payee_id uuid) RETURNS text
+CREATE FUNCTION router_proxy.payee_check(
+    p__shard integer, p_payer uuid, p_payee_id uuid, p_amount bigint, p_stream_id uuid, p_menu_item_id uuid
+) RETURNS void
     LANGUAGE plproxy
 AS $$
     CLUSTER 'livepanty';
     RUN ON p__shard;
-    SELECT shard.payee_check(p__shard, p_payer, p_payee_id);
+    SELECT shard.payee_check(p__shard, p_payer, p_payee_id, p_amount, p_stream_id, p_menu_item_id);
 $$;
 
 CREATE FUNCTION router_proxy.tip_out(
     p__shard integer, p__user uuid, p__session uuid, p__via text, p_to_shard integer, p_recipient_id uuid,
-    p_amount bigint, p_idempotency_key text, p_message text, p_is_anonymous boolean
+    p_amount bigint, p_idempotency_key text, p_message text, p_is_anonymous boolean, p_stream_id uuid,
+    p_menu_item_id uuid
 ) RETURNS lp.transfers_out
     LANGUAGE plproxy
 AS $$
     CLUSTER 'livepanty';
     RUN ON p__shard;
     SELECT * FROM shard.tip_out(p__shard, p__user, p__session, p__via, p_to_shard, p_recipient_id, p_amount,
-                                p_idempotency_key, p_message, p_is_anonymous);
+                                p_idempotency_key, p_message, p_is_anonymous, p_stream_id, p_menu_item_id);
 $$;
 
 CREATE FUNCTION router_proxy.locate(p_table text, p_id uuid) RETURNS SETOF integer
@@ -271,14 +274,14 @@ CREATE OR REPLACE FUNCTION api.tip(
 AS $$
 -- Router: a performer on the sender's shard (or a recipient the directory does not know: that shard refuses
 -- it) is an ordinary api.tip there. Otherwise two single-shard transactions linked by a transfer id: the
--- payee check on the performer's shard, then the debit, fee and outbox row on the sender's (shard.tip_out);
--- the relay credits the performer later, exactly once (docs/scale-out.md, "Cross-shard tips").
+-- performer's checks on their shard (shard.payee_check: payee, stream, menu item), then the debit, fee and
+-- outbox row on the sender's (shard.tip_out); the relay credits the performer later, exactly once, and records
+-- the tip there with its stream goal and event (docs/scale-out.md, "Cross-shard tips").
 DECLARE
     v_user    uuid := router.acting_user();
     v_from    integer := router.shard_of(v_user);
     v_to      integer;
     v_at      integer;
-    v_refusal text;
     v_out     lp.transfers_out;
     v_tip     lp.tips;
 BEGIN
@@ -290,18 +293,12 @@ BEGIN
                                     router.caller_role(), p_recipient_id, p_amount, p_idempotency_key, p_stream_id,
                                     p_message, p_is_anonymous, p_menu_item_id);
         END IF;
-        IF p_stream_id IS NOT NULL OR p_menu_item_id IS NOT NULL THEN
-            RAISE EXCEPTION USING ERRCODE = 'LP203', MESSAGE = 'a tip with a stream or menu item to a performer on another shard',
-                DETAIL = format('sender on shard %s, performer on shard %s', v_from, v_to);
-        END IF;
         v_at := v_to;
-        v_refusal := router_proxy.payee_check(v_to, v_user, p_recipient_id);
-        IF v_refusal IS NOT NULL THEN
-            PERFORM lp.refuse_payee(v_refusal);
-        END IF;
+        PERFORM router_proxy.payee_check(v_to, v_user, p_recipient_id, p_amount, p_stream_id, p_menu_item_id);
         v_at := v_from;
         v_out := router_proxy.tip_out(v_from, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
-                                      v_to, p_recipient_id, p_amount, p_idempotency_key, p_message, p_is_anonymous);
+                                      v_to, p_recipient_id, p_amount, p_idempotency_key, p_message, p_is_anonymous,
+                                      p_stream_id, p_menu_item_id);
     EXCEPTION WHEN internal_error THEN
         IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
         PERFORM router.unavailable(v_at, SQLERRM);
@@ -313,6 +310,8 @@ BEGIN
     v_tip.fee_amount := v_out.fee_amount;
     v_tip.message := v_out.message;
     v_tip.is_anonymous := v_out.is_anonymous;
+    v_tip.stream_id := v_out.stream_id;
+    v_tip.menu_item_id := v_out.menu_item_id;
     v_tip.status := 'completed';
     v_tip.transaction_id := v_out.transaction_id;
     v_tip.idempotency_key := v_out.idempotency_key;

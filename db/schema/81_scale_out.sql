@@ -19,6 +19,8 @@ CREATE TABLE lp.transfers_out (
     fee_amount      bigint NOT NULL CHECK (fee_amount >= 0 AND fee_amount < amount),
     message         text CHECK (char_length(message) <= 500),
     is_anonymous    boolean NOT NULL DEFAULT false,
+    stream_id       uuid,
+    menu_item_id    uuid,
     idempotency_key text NOT NULL CHECK (char_length(idempotency_key) BETWEEN 1 AND 128),
     transaction_id  uuid NOT NULL,
     status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered')),
@@ -33,6 +35,7 @@ CREATE INDEX transfers_out_pending_idx ON lp.transfers_out (to_shard, created_at
 COMMENT ON TABLE lp.transfers_out IS 'Owner only. The outbox of cross-shard tips on the sender''s shard: one row per tip whose performer lives on another shard, written in the transaction that debits the sender (sender -amount, platform fees +fee, the in-transit wallet of to_shard +(amount - fee): ledger reference transfer, id). The relay (livepanty-db shards relay) applies the credit on to_shard exactly once (shard.transfer_in, keyed by id) and marks the row delivered.';
 COMMENT ON COLUMN lp.transfers_out.id IS 'The transfer id: the key of the credit on the performer''s shard (lp.transfers_in.id) and of both ledger transactions'' reference.';
 COMMENT ON COLUMN lp.transfers_out.recipient_id IS 'The performer, a user of to_shard (no foreign key: the row is on another database).';
+COMMENT ON COLUMN lp.transfers_out.stream_id IS 'The performer''s live stream the tip names (on to_shard; no foreign key): the credit there records the tip in the stream (lp.tips, its goal, its event).';
 COMMENT ON COLUMN lp.transfers_out.idempotency_key IS 'The sender''s idempotency key of the tip; one key names one tip, same-shard (lp.tips) or cross-shard (here).';
 COMMENT ON COLUMN lp.transfers_out.status IS 'pending: the credit is in transit (the relay has not confirmed it); delivered: applied on to_shard.';
 

@@ -108,28 +108,74 @@ COMMENT ON FUNCTION shard.act_as_role(text) IS 'Makes the rest of the routed cal
 REVOKE ALL ON FUNCTION shard.act_as_role(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.act_as_role(text) TO livepanty_router;
 
-CREATE FUNCTION shard.payee_check(p_shard integer, p_payer uuid, p_payee_id uuid) RETURNS text
+CREATE FUNCTION shard.payee_check(
+    p_shard        integer,
+    p_payer        uuid,
+    p_payee_id     uuid,
+    p_amount       bigint,
+    p_stream_id    uuid,
+    p_menu_item_id uuid
+) RETURNS void
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
--- The payee half of a cross-shard tip, asked before the sender's shard debits: lp.payee_refusal's one rule.
+-- The performer's half of the checks of a cross-shard tip, made before the sender's shard debits: who may be
+-- paid (lp.payee_refusal's one rule), the stream and the menu item as api.tip checks them. Raises what api.tip
+-- raises; a stream whose active goal refunds when missed is refused (LP203: its escrow would hold tokens of
+-- another shard's user).
 DECLARE
-    v_refusal text;
+    c record;
 BEGIN
     PERFORM shard.here(p_shard);
     SELECT lp.payee_refusal(p_payer, p_payee_id, u.id IS NOT NULL, u.role, lp.sanctioned(u.id),
                             EXISTS (SELECT 1 FROM lp.performer_blocks AS b
                                      WHERE b.performer_id = u.id AND b.blocked_id = p_payer),
-                            lp.kyc_refusal_from(u.kyc_valid_until))
-      INTO v_refusal
+                            lp.kyc_refusal_from(u.kyc_valid_until)) AS refusal,
+           st.id AS stream, st.host_id, st.status AS stream_status,
+           EXISTS (SELECT 1 FROM lp.tip_goals AS g
+                    WHERE g.stream_id = st.id AND g.status = 'active' AND g.refund_if_missed
+                      AND (g.deadline IS NULL OR g.deadline > now())) AS escrow_goal,
+           m.id AS item, m.performer_id AS item_performer, m.price AS item_price, m.is_active AS item_active,
+           m.name AS item_name
+      INTO c
       FROM (SELECT 1) AS one
-      LEFT JOIN lp.users AS u ON u.id = p_payee_id AND u.deleted_at IS NULL;
-    RETURN v_refusal;
+      LEFT JOIN lp.users AS u ON u.id = p_payee_id AND u.deleted_at IS NULL
+      LEFT JOIN lp.streams AS st ON st.id = p_stream_id AND st.deleted_at IS NULL
+      LEFT JOIN lp.tip_menu_items AS m ON m.id = p_menu_item_id;
+    IF c.refusal IS NOT NULL THEN
+        PERFORM lp.refuse_payee(c.refusal);
+    END IF;
+    IF p_stream_id IS NOT NULL THEN
+        IF c.stream IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
+        END IF;
+        IF c.host_id <> p_payee_id OR c.stream_status <> 'live' THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP104', MESSAGE = 'the stream is not the recipient''s live stream',
+                DETAIL = format('stream status %s', c.stream_status);
+        END IF;
+        IF c.escrow_goal THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP203',
+                MESSAGE = 'a tip from another shard toward a goal that refunds when missed',
+                HINT = 'Its escrow would hold tokens of a user of another shard; tip without the stream.';
+        END IF;
+    END IF;
+    IF p_menu_item_id IS NOT NULL THEN
+        IF c.item IS NULL OR c.item_performer <> p_payee_id THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'menu item not found';
+        END IF;
+        IF NOT c.item_active THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP126', MESSAGE = 'the menu item is not available';
+        END IF;
+        IF p_amount IS DISTINCT FROM c.item_price THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP127', MESSAGE = 'a menu item is paid at its price',
+                DETAIL = format('%s costs %s tokens', c.item_name, c.item_price);
+        END IF;
+    END IF;
 END
 $$;
-COMMENT ON FUNCTION shard.payee_check(integer, uuid, uuid) IS 'Whether p_payee_id, a user of this shard, may be paid by p_payer (a user of another shard): NULL, or the LP code of lp.payee_refusal (LP003, LP102, LP108, LP135, LP124). The router asks it before a cross-shard tip.';
-REVOKE ALL ON FUNCTION shard.payee_check(integer, uuid, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shard.payee_check(integer, uuid, uuid) TO livepanty_router;
+COMMENT ON FUNCTION shard.payee_check(integer, uuid, uuid, bigint, uuid, uuid) IS 'The performer''s half of the checks of a cross-shard tip, on the performer''s shard before the sender''s shard debits: lp.payee_refusal (LP003, LP102, LP108, LP135, LP124), the stream (LP003, LP104; LP203 when its active goal refunds when missed) and the menu item (LP003, LP126, LP127), raised as api.tip raises them.';
+REVOKE ALL ON FUNCTION shard.payee_check(integer, uuid, uuid, bigint, uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.payee_check(integer, uuid, uuid, bigint, uuid, uuid) TO livepanty_router;
 
 CREATE FUNCTION shard.tip_out(
     p_shard           integer,
@@ -141,7 +187,9 @@ CREATE FUNCTION shard.tip_out(
     p_amount          bigint,
     p_idempotency_key text,
     p_message         text,
-    p_is_anonymous    boolean
+    p_is_anonymous    boolean,
+    p_stream_id       uuid,
+    p_menu_item_id    uuid
 ) RETURNS lp.transfers_out
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
@@ -182,9 +230,10 @@ BEGIN
         PERFORM lp.count_spend(v_sender, 'tip', p_amount);
         v_fee := lp.fee_for(p_amount);
         INSERT INTO lp.transfers_out (id, sender_id, recipient_id, to_shard, amount, fee_amount, message,
-                                      is_anonymous, idempotency_key, transaction_id, status, delivered_at)
+                                      is_anonymous, stream_id, menu_item_id, idempotency_key, transaction_id, status,
+                                      delivered_at)
         VALUES (v_id, v_sender, p_recipient_id, p_to_shard, p_amount, v_fee, v_message,
-                coalesce(p_is_anonymous, false), v_key, v_tx,
+                coalesce(p_is_anonymous, false), p_stream_id, p_menu_item_id, v_key, v_tx,
                 CASE WHEN v_fee = p_amount THEN 'delivered' ELSE 'pending' END,
                 CASE WHEN v_fee = p_amount THEN now() END)
         ON CONFLICT (sender_id, idempotency_key) DO NOTHING
@@ -208,38 +257,53 @@ BEGIN
         SELECT * INTO v_row FROM lp.transfers_out AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key;
     END IF;
     PERFORM lp.note_replay('api.tip', p_idempotency_key);
-    IF (v_row.recipient_id, v_row.amount, v_row.message, v_row.is_anonymous)
-       IS DISTINCT FROM (p_recipient_id, p_amount, v_message, coalesce(p_is_anonymous, false)) THEN
+    IF (v_row.recipient_id, v_row.amount, v_row.message, v_row.is_anonymous, v_row.stream_id, v_row.menu_item_id)
+       IS DISTINCT FROM (p_recipient_id, p_amount, v_message, coalesce(p_is_anonymous, false), p_stream_id,
+                         p_menu_item_id) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different tip',
             DETAIL = format('tip %s', v_row.id);
     END IF;
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean) IS 'The sender''s half of a cross-shard tip (the router''s api.tip, after shard.payee_check on the performer''s shard): the sender''s checks of api.tip (amount LP103, sanctions LP022/LP150, fraud controls LP160/LP161, spending limit LP109, funds LP100), then one ledger transaction (sender -amount, platform fees +fee, transit_<to_shard> +(amount - fee), reference transfer) and the outbox row, pending until the relay delivers it. Idempotent per sender and key (LP106 for other arguments, or a key of a same-shard tip).';
-REVOKE ALL ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean) TO livepanty_router;
+COMMENT ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean, uuid, uuid) IS 'The sender''s half of a cross-shard tip (the router''s api.tip, after shard.payee_check on the performer''s shard): the sender''s checks of api.tip (amount LP103, sanctions LP022/LP150, fraud controls LP160/LP161, spending limit LP109, funds LP100), then one ledger transaction (sender -amount, platform fees +fee, transit_<to_shard> +(amount - fee), reference transfer) and the outbox row, pending until the relay delivers it. Idempotent per sender and key (LP106 for other arguments, or a key of a same-shard tip).';
+REVOKE ALL ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean, uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean, uuid, uuid) TO livepanty_router;
 
 CREATE FUNCTION shard.transfer_in(
-    p_shard        integer,
-    p_from_shard   integer,
-    p_id           uuid,
-    p_sender_id    uuid,
-    p_recipient_id uuid,
-    p_tip_amount   bigint,
-    p_amount       bigint,
-    p_is_anonymous boolean,
-    p_sent_at      timestamptz
+    p_shard           integer,
+    p_from_shard      integer,
+    p_id              uuid,
+    p_sender_id       uuid,
+    p_sender_name     text,
+    p_sender_role     text,
+    p_recipient_id    uuid,
+    p_tip_amount      bigint,
+    p_fee_amount      bigint,
+    p_message         text,
+    p_is_anonymous    boolean,
+    p_stream_id       uuid,
+    p_menu_item_id    uuid,
+    p_idempotency_key text,
+    p_sent_at         timestamptz
 ) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 -- The performer's half, run by the relay: exactly once per transfer id (the primary key of lp.transfers_in;
--- a second delivery finds the row and changes nothing).
+-- a second delivery finds the row and changes nothing). The tip is recorded here as the performer's shard's
+-- own tip (lp.tips, id = the transfer id, sent by the sender's stub), so the performer's tips, earnings and
+-- stream statistics count it; naming a live stream, it counts toward the stream's active goal and is
+-- announced in its events as api.tip announces a tip.
 DECLARE
     v_count  smallint := shard.here(p_shard);
+    v_net    bigint := p_tip_amount - p_fee_amount;
     v_row    lp.transfers_in;
     v_wallet uuid;
+    v_goal   record;
+    v_item   text;
+    v_tip    lp.tips;
+    v_total  bigint;
 BEGIN
     IF p_from_shard IS NULL OR p_from_shard < 0 OR p_from_shard >= v_count OR p_from_shard = p_shard THEN
         RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'not a peer shard',
@@ -252,30 +316,65 @@ BEGIN
     END IF;
     INSERT INTO lp.transfers_in (id, from_shard, sender_id, recipient_id, tip_amount, amount, is_anonymous,
                                  transaction_id, sent_at)
-    VALUES (p_id, p_from_shard, p_sender_id, p_recipient_id, p_tip_amount, p_amount, coalesce(p_is_anonymous, false),
+    VALUES (p_id, p_from_shard, p_sender_id, p_recipient_id, p_tip_amount, v_net, coalesce(p_is_anonymous, false),
             lp.uuid_v7(), p_sent_at)
     ON CONFLICT (id) DO NOTHING
     RETURNING * INTO v_row;
     IF v_row.id IS NULL THEN
         SELECT * INTO v_row FROM lp.transfers_in AS t WHERE t.id = p_id;
-        IF (v_row.from_shard, v_row.recipient_id, v_row.amount) IS DISTINCT FROM (p_from_shard, p_recipient_id, p_amount) THEN
+        IF (v_row.from_shard, v_row.recipient_id, v_row.amount) IS DISTINCT FROM (p_from_shard, p_recipient_id, v_net) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'a transfer id delivered twice with other contents',
                 DETAIL = format('transfer %s', p_id);
         END IF;
         RETURN false;
     END IF;
-    PERFORM lp.post(v_row.transaction_id, 'transfer', p_id,
-        ARRAY[ROW(lp.system_wallet('transit_' || p_from_shard), -p_amount, 'transfer', 0, false)::lp.posting,
-              ROW(v_wallet, p_amount, 'tip', 0, false)::lp.posting]);
+    PERFORM shard.ensure_user(p_shard, p_sender_id, p_sender_name, p_sender_role, p_from_shard);
+    -- The stream's active goal, if it still takes tips (one that refunds when missed was refused by
+    -- shard.payee_check; one set since then counts nothing: its escrow cannot hold this tip).
+    SELECT g.id, g.target_tokens INTO v_goal FROM lp.tip_goals AS g
+     WHERE p_stream_id IS NOT NULL AND g.stream_id = p_stream_id AND g.status = 'active' AND NOT g.refund_if_missed
+       AND (g.deadline IS NULL OR g.deadline > now());
+    SELECT m.name INTO v_item FROM lp.tip_menu_items AS m WHERE m.id = p_menu_item_id;
+    INSERT INTO lp.tips (id, sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous,
+                         transaction_id, idempotency_key, goal_id, menu_item_id, status)
+    VALUES (p_id, p_sender_id, p_recipient_id,
+            (SELECT st.id FROM lp.streams AS st WHERE st.id = p_stream_id), p_tip_amount, p_fee_amount, p_message,
+            coalesce(p_is_anonymous, false), v_row.transaction_id, p_idempotency_key, v_goal.id,
+            CASE WHEN v_item IS NOT NULL THEN p_menu_item_id END, 'completed')
+    RETURNING * INTO v_tip;
+    IF v_net > 0 THEN
+        PERFORM lp.post(v_row.transaction_id, 'transfer', p_id,
+            ARRAY[ROW(lp.system_wallet('transit_' || p_from_shard), -v_net, 'transfer', 0, false)::lp.posting,
+                  ROW(v_wallet, v_net, 'tip', 0, false)::lp.posting]);
+    END IF;
+    IF v_goal.id IS NOT NULL THEN
+        v_total := lp.add_goal_progress(v_goal.id, p_tip_amount, 1);
+        IF v_total >= v_goal.target_tokens THEN
+            PERFORM lp.reach_goal(v_goal.id);
+        END IF;
+    END IF;
+    IF v_tip.stream_id IS NOT NULL THEN
+        -- The event api.tip emits (same payload).
+        PERFORM lp.emit_event(v_tip.stream_id, CASE WHEN v_tip.menu_item_id IS NULL THEN 'tip' ELSE 'menu_item' END::lp.stream_event_kind,
+            jsonb_build_object('tip_id', v_tip.id, 'sender_id', p_sender_id, 'amount', p_tip_amount,
+                               'message', v_tip.message, 'anonymous', v_tip.is_anonymous)
+            || CASE WHEN v_tip.menu_item_id IS NULL THEN '{}'::jsonb
+                    ELSE jsonb_build_object('menu_item_id', v_tip.menu_item_id, 'item', v_item) END
+            || CASE WHEN v_goal.id IS NULL THEN '{}'::jsonb
+                    ELSE jsonb_build_object('goal_id', v_goal.id, 'goal_progress', v_total,
+                                            'goal_target', v_goal.target_tokens) END);
+    END IF;
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, uuid, bigint, bigint, boolean, timestamptz) IS 'The performer''s half of a cross-shard tip, applied by the relay exactly once per transfer id: transit_<from_shard> -amount, the performer +amount (reference transfer) and the lp.transfers_in row. True when applied now, false when it was applied before (the same transfer again changes nothing; other contents under the same id: LP199).';
-REVOKE ALL ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, uuid, bigint, bigint, boolean, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, uuid, bigint, bigint, boolean, timestamptz) TO livepanty_router;
+COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz) IS 'The performer''s half of a cross-shard tip, applied by the relay exactly once per transfer id: transit_<from_shard> -(amount - fee), the performer +(amount - fee) (reference transfer), the lp.transfers_in row, and the tip recorded as this shard''s own (lp.tips, id = the transfer id, sender = the sender''s stub made by shard.ensure_user), with its stream goal and event like api.tip. True when applied now, false when it was applied before (the same transfer again changes nothing; other contents under the same id: LP199).';
+REVOKE ALL ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz) TO livepanty_router;
 
 CREATE FUNCTION shard.claim_transfers(p_shard integer, p_to_shard integer, p_limit integer)
-RETURNS SETOF lp.transfers_out
+RETURNS TABLE (id uuid, sender_id uuid, sender_name text, sender_role text, recipient_id uuid, amount bigint,
+               fee_amount bigint, message text, is_anonymous boolean, stream_id uuid, menu_item_id uuid,
+               idempotency_key text, created_at timestamptz)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
@@ -287,17 +386,23 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'limit must be between 1 and 10000';
     END IF;
     RETURN QUERY
-    UPDATE lp.transfers_out AS t SET attempts = t.attempts + 1
-      FROM (SELECT o.id FROM lp.transfers_out AS o
-             WHERE o.status = 'pending' AND o.to_shard = p_to_shard
-             ORDER BY o.created_at, o.id
-             LIMIT p_limit
-               FOR UPDATE SKIP LOCKED) AS picked
-     WHERE t.id = picked.id
-    RETURNING t.*;
+    WITH claimed AS (
+        UPDATE lp.transfers_out AS t SET attempts = t.attempts + 1
+          FROM (SELECT o.id FROM lp.transfers_out AS o
+                 WHERE o.status = 'pending' AND o.to_shard = p_to_shard
+                 ORDER BY o.created_at, o.id
+                 LIMIT p_limit
+                   FOR UPDATE SKIP LOCKED) AS picked
+         WHERE t.id = picked.id
+        RETURNING t.*
+    )
+    SELECT c.id, c.sender_id, u.username::text, u.role::text, c.recipient_id, c.amount, c.fee_amount, c.message,
+           c.is_anonymous, c.stream_id, c.menu_item_id, c.idempotency_key, c.created_at
+      FROM claimed AS c JOIN lp.users AS u ON u.id = c.sender_id
+     ORDER BY c.created_at, c.id;
 END
 $$;
-COMMENT ON FUNCTION shard.claim_transfers(integer, integer, integer) IS 'The relay''s claim of up to p_limit pending cross-shard tips for p_to_shard, oldest first, locked (FOR UPDATE SKIP LOCKED) until the caller''s transaction ends; attempts counted. LP018 for a limit outside 1..10000.';
+COMMENT ON FUNCTION shard.claim_transfers(integer, integer, integer) IS 'The relay''s claim of up to p_limit pending cross-shard tips for p_to_shard, oldest first, locked (FOR UPDATE SKIP LOCKED) until the caller''s transaction ends, with what the performer''s shard records (the sender''s username and role for the stub); attempts counted. LP018 for a limit outside 1..10000.';
 REVOKE ALL ON FUNCTION shard.claim_transfers(integer, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.claim_transfers(integer, integer, integer) TO livepanty_router;
 

@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -288,8 +289,9 @@ def test_cross_shard_refusals_change_nothing(sharded: Sharded) -> None:
             tx.tip(unverified.id, 10, idempotency_key="r-1")
         with pytest.raises(InsufficientFunds), client.session(token) as tx:
             tx.tip(performer.id, 101, idempotency_key="r-2")
-        with pytest.raises(CrossShardUnsupported), client.session(token) as tx:
+        with pytest.raises(LivepantyError) as caught, client.session(token) as tx:
             tx.tip(performer.id, 10, idempotency_key="r-3", stream_id=uuid.uuid4())
+        assert caught.value.sqlstate == "LP003"  # no such stream on the performer's shard
     assert total(sharded, viewer.id) == 100
     with psycopg.connect(sharded.shards[0]) as conn:
         assert (
@@ -313,17 +315,15 @@ def test_a_second_delivery_after_a_dead_worker_changes_nothing(sharded: Sharded)
         source.transaction(),
     ):
         row = source.execute(
-            "SELECT id, sender_id, recipient_id, amount, fee_amount, is_anonymous, created_at"
+            "SELECT id, sender_id, sender_name, sender_role, recipient_id, amount, fee_amount, message,"
+            " is_anonymous, stream_id, menu_item_id, idempotency_key, created_at"
             " FROM shard.claim_transfers(1, 0, 10000) WHERE id = %s",
             [tip.id],
         ).fetchone()
-        assert (
-            target.execute(
-                "SELECT shard.transfer_in(0, 1, %s, %s, %s, %s, %s, %s, %s)",
-                [row[0], row[1], row[2], row[3], row[3] - row[4], row[5], row[6]],
-            ).fetchone()[0]
-            is True
-        )
+        applied = target.execute(
+            "SELECT shard.transfer_in(0, 1, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", list(row)
+        ).fetchone()[0]
+        assert applied is True
         raise psycopg.Rollback()  # the worker's transaction dies with it
     assert total(sharded, performer.id) == 80
     shards.wait_for_relay(sharded.shards)
@@ -684,3 +684,53 @@ def test_an_admin_acts_on_another_shard_and_a_demotion_follows(sharded: Sharded)
             conn.execute("SELECT role::text FROM lp.users WHERE id = %s", [admin.id]).fetchone()[0]
             == "viewer"
         )
+
+
+def test_a_cross_shard_tip_in_a_stream_lands_there_with_its_goal_and_event(sharded: Sharded) -> None:
+    host = verified_performer(sharded, 1)
+    viewer = register(sharded, shard=0)
+    fund(sharded, viewer.id, 1000)
+    with sharded.client() as client:
+        with client.session(token_for(sharded, host)) as tx:
+            stream = tx.schedule_stream("goal night", category="general")
+            tx.consent_to_stream(stream.id, ip_address="203.0.113.11")
+            tx.start_stream(stream.id)
+            goal = tx.add_tip_goal(stream.id, 150, "to the moon")
+        with client.session(token_for(sharded, viewer)) as tx:
+            tip = tx.tip(host.id, 100, idempotency_key="stream-1", stream_id=stream.id, message="go go")
+            assert tip.stream_id == stream.id
+        shards.wait_for_relay(sharded.shards)
+        with client.session(token_for(sharded, host)) as tx:
+            stats = tx.stream_stats(stream.id)
+            goals = tx.stream_goals(stream.id)
+            events = tx.stream_events(stream.id)
+            received = tx.list_tips(as_="recipient")
+    assert (stats.tip_count, stats.tokens_tipped) == (1, 100)
+    assert [(g.id, g.progress_tokens) for g in goals] == [(goal.id, 100)]
+    tip_events = [e for e in events if e.kind == "tip"]
+    assert [e.payload["tip_id"] for e in tip_events] == [str(tip.id)]
+    assert tip_events[0].payload["message"] == "go go"
+    assert tip.id in {t.id for t in received}
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
+
+
+def test_a_cross_shard_tip_toward_a_goal_that_refunds_is_refused(sharded: Sharded) -> None:
+    host = verified_performer(sharded, 0)
+    viewer = register(sharded, shard=1)
+    fund(sharded, viewer.id, 1000)
+    with sharded.client() as client:
+        with client.session(token_for(sharded, host)) as tx:
+            stream = tx.schedule_stream("escrow night", category="general")
+            tx.consent_to_stream(stream.id, ip_address="203.0.113.12")
+            tx.start_stream(stream.id)
+            tx.add_tip_goal(
+                stream.id,
+                500,
+                "all or nothing",
+                deadline=datetime.now(UTC) + timedelta(hours=1),
+                refund_if_missed=True,
+            )
+        with pytest.raises(CrossShardUnsupported), client.session(token_for(sharded, viewer)) as tx:
+            tx.tip(host.id, 100, idempotency_key="escrow-1", stream_id=stream.id)
+    assert total(sharded, viewer.id) == 1000
