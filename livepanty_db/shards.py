@@ -46,6 +46,7 @@ SHARD_COUNTS = (1, 2, 4, 8, 16, 32, 64)
 #: user the acting user may see on their own shard; a user of another shard is refused there (LP201 / LP003).
 ACTOR_ROUTES: tuple[str, ...] = (
     "add_tip_goal",
+    "appeal_sanction",
     "cancel_payout",
     "change_password",
     "consent_to_stream",
@@ -58,6 +59,7 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "list_holds",
     "list_payments",
     "list_sessions",
+    "list_settings",
     "my_case_decisions",
     "place_hold",
     "my_sanctions",
@@ -68,6 +70,7 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "rotate_stream_key",
     "schedule_stream",
     "set_menu_item",
+    "set_show_price",
     "set_spending_limit",
     "start_stream",
     "submit_kyc",
@@ -77,6 +80,13 @@ ACTOR_ROUTES: tuple[str, ...] = (
 #: Routed to the shard of the user an argument names (an admin looking at someone's wallet; anyone at a
 #: performer's menu): the acting user's shard when the argument is NULL or names nobody the directory knows.
 USER_ROUTES: dict[str, str] = {
+    "adjust_balance": "p_user_id",
+    "allow_kyc_retry": "p_user_id",
+    "delete_user": "p_user_id",
+    "erase_user": "p_user_id",
+    "sanction_user": "p_user_id",
+    "set_user_role": "p_user_id",
+    "unlock_user": "p_user_id",
     "balance_at": "p_user_id",
     "earnings_summary": "p_user_id",
     "get_fraud_limits": "p_user_id",
@@ -96,7 +106,16 @@ USER_ROUTES: dict[str, str] = {
 #: of that shard). An object no shard holds goes to shard 0, which answers with its own "not found".
 OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "approve_kyc": ("kyc_verifications", "p_verification_id"),
+    "answer_show": ("shows", "p_show_id"),
     "approve_payout": ("payouts", "p_payout_id"),
+    "cancel_tip_goal": ("tip_goals", "p_goal_id"),
+    "end_show": ("shows", "p_show_id"),
+    "kyc_record": ("kyc_verifications", "p_verification_id"),
+    "offer_show": ("streams", "p_stream_id"),
+    "override_kyc_decision": ("kyc_verifications", "p_verification_id"),
+    "revoke_sanction": ("user_sanctions", "p_sanction_id"),
+    "start_show": ("shows", "p_show_id"),
+    "stream_shows": ("streams", "p_stream_id"),
     "capture_hold": ("holds", "p_hold_id"),
     "chargeback_payment": ("payments", "p_payment_id"),
     "complete_payment": ("payments", "p_payment_id"),
@@ -117,6 +136,26 @@ OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "reject_kyc": ("kyc_verifications", "p_verification_id"),
     "reject_payout": ("payouts", "p_payout_id"),
     "release_hold": ("holds", "p_hold_id"),
+}
+#: Run on every shard at once (PL/Proxy RUN ON ALL), with the results combined: "sum" of counts (the jobs),
+#: "rows" (the union), "max" of a time, "one" row of a change made alike everywhere (a setting, a bundle: the
+#: shards keep the same reference data; a shard that fails leaves the call to be repeated, which converges).
+EACH_ROUTES: dict[str, str] = {
+    "bill_shows": "rows",
+    "claim_messages": "rows",
+    "escalate_cases": "sum",
+    "expire_holds": "sum",
+    "expire_kyc_approvals": "sum",
+    "expire_sanctions": "sum",
+    "maintain_partitions": "rows",
+    "purge_personal_data": "sum",
+    "purge_stream_events": "sum",
+    "record_metrics_sample": "max",
+    "set_bundle": "one",
+    "set_setting": "one",
+    "settle_tip_goals": "rows",
+    "sweep_viewers": "sum",
+    "sweep_wallets": "sum",
 }
 #: Proxied like the actor routes (a proxy on the router, a wrapper on each shard) but routed by hand in
 #: db/router/routes.sql.
@@ -189,7 +228,11 @@ def read_api_functions(conn: psycopg.Connection) -> list[ApiFunction]:
 def _proxied(name: str) -> bool:
     """Whether a function gets a proxy on the router and a wrapper on each shard."""
     return (
-        name in ACTOR_ROUTES or name in USER_ROUTES or name in OBJECT_ROUTES or name in HAND_ROUTED_WITH_PROXY
+        name in ACTOR_ROUTES
+        or name in USER_ROUTES
+        or name in OBJECT_ROUTES
+        or name in EACH_ROUTES
+        or name in HAND_ROUTED_WITH_PROXY
     )
 
 
@@ -249,12 +292,14 @@ def router_routes_sql(functions: Iterable[ApiFunction]) -> str:
             names = _with_comma(fn.named_arguments())
             proxy_args = f"{_EXTRA}{_with_comma(fn.identity_arguments)}"
             signature = f"router_proxy.{fn.name}({proxy_args})"
+            each = fn.name in EACH_ROUTES
+            result = f"SETOF {fn.result}" if each and not fn.returns_set else fn.result
             proxies.append(
-                f"""CREATE FUNCTION {signature} RETURNS {fn.result}
+                f"""CREATE FUNCTION {signature} RETURNS {result}
     LANGUAGE plproxy
 AS $proxy$
     CLUSTER '{CLUSTER}';
-    RUN ON p__shard;
+    RUN ON {"ALL" if each else "p__shard"};
     SELECT * FROM shard.{fn.name}(p__shard, p__user, p__session, p__via, p__role{names});
 $proxy$;
 REVOKE ALL ON FUNCTION {signature} FROM PUBLIC;
@@ -297,6 +342,32 @@ BEGIN
     PERFORM router.ensure_user(v_shard, v_user);  -- the stub of a user of another shard
     {_returning(fn, call)}
     {"RETURN;" if fn.returns_set else ""}
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+    PERFORM router.unavailable(v_shard, SQLERRM);
+END"""
+        elif fn.name in EACH_ROUTES:
+            call = (
+                f"router_proxy.{fn.name}(-1, v_user, lp.current_session_id(), "
+                f"current_setting('lp.acting_via', true), router.caller_role()"
+                f"{_with_comma(fn.call_arguments(0))})"
+            )
+            combine = EACH_ROUTES[fn.name]
+            statement = {
+                "rows": f"RETURN QUERY SELECT * FROM {call};\n    RETURN;",
+                "sum": f"RETURN (SELECT sum(r)::{fn.result} FROM {call} AS r);",
+                "max": f"RETURN (SELECT max(r) FROM {call} AS r);",
+                "one": f"RETURN (SELECT r FROM {call} AS r LIMIT 1);",
+            }[combine]
+            body = f"""DECLARE
+    v_user  uuid := api.current_user_id();
+    v_shard integer;
+BEGIN
+    FOR v_shard IN 0 .. router.shard_count() - 1 LOOP
+        PERFORM router.ensure_user(v_shard, v_user);  -- an acting admin: their stub on every shard
+    END LOOP;
+    v_shard := NULL;
+    {statement}
 EXCEPTION WHEN internal_error THEN
     IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
     PERFORM router.unavailable(v_shard, SQLERRM);

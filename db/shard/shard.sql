@@ -75,7 +75,9 @@ AS $$
 -- The router proved the user (api.authenticate, routed to this shard, or api.act_as) in its own transaction;
 -- the identity it passes is made this transaction's proven identity, for a user who lives here.
 BEGIN
-    PERFORM shard.here(p_shard);
+    IF p_shard IS DISTINCT FROM -1 THEN  -- -1: a call the router sends to every shard (RUN ON ALL)
+        PERFORM shard.here(p_shard);
+    END IF;
     IF p_user_id IS NOT NULL THEN
         IF NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_user_id) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'the acting user does not live on this shard',
@@ -85,7 +87,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION shard.act(integer, uuid, uuid, text) IS 'Start of every routed call: the shard check (shard.here), then the identity the router proved (lp.set_identity) when a user acts. LP201 for a user who does not live here.';
+COMMENT ON FUNCTION shard.act(integer, uuid, uuid, text) IS 'Start of every routed call: the shard check (shard.here; p_shard -1 for a call sent to every shard), then the identity the router proved (lp.set_identity) when a user acts. LP201 for a user who does not live here.';
 REVOKE ALL ON FUNCTION shard.act(integer, uuid, uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.act(integer, uuid, uuid, text) TO livepanty_router;
 
@@ -526,7 +528,8 @@ CREATE FUNCTION shard.locate(p_table text, p_id uuid) RETURNS SETOF integer
 AS $$
 -- Asked on every shard at once (RUN ON ALL): this shard's number when it holds the object, no row otherwise.
 BEGIN
-    IF p_table IS NULL OR p_table NOT IN ('payments', 'payouts', 'holds', 'kyc_verifications', 'streams') THEN
+    IF p_table IS NULL OR p_table NOT IN ('payments', 'payouts', 'holds', 'kyc_verifications', 'streams', 'shows',
+                                          'tip_goals', 'user_sanctions') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'not a table the router locates objects in',
             DETAIL = format('table %L', p_table);
     END IF;
@@ -534,7 +537,7 @@ BEGIN
         USING p_id;
 END
 $$;
-COMMENT ON FUNCTION shard.locate(text, uuid) IS 'This shard''s number when it holds the object p_id of lp.<p_table> (payments, payouts, holds, kyc_verifications, streams), else no row: the router asks every shard at once to route a back-office call on an object (LP018 for another table).';
+COMMENT ON FUNCTION shard.locate(text, uuid) IS 'This shard''s number when it holds the object p_id of lp.<p_table> (payments, payouts, holds, kyc_verifications, streams, shows, tip_goals, user_sanctions), else no row: the router asks every shard at once to route a back-office call on an object (LP018 for another table).';
 REVOKE ALL ON FUNCTION shard.locate(text, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.locate(text, uuid) TO livepanty_router;
 

@@ -225,7 +225,7 @@ def test_login_by_name_or_address_and_routed_reads(sharded: Sharded) -> None:
 def test_functions_that_are_not_routed_raise_lp202(sharded: Sharded) -> None:
     user = register(sharded)
     with pytest.raises(NotRouted), sharded.client() as client, client.session(token_for(sharded, user)) as tx:
-        tx.list_settings()
+        tx.review_queue()
 
 
 # -- tips ---------------------------------------------------------------------------------------------------
@@ -734,3 +734,25 @@ def test_a_cross_shard_tip_toward_a_goal_that_refunds_is_refused(sharded: Sharde
         with pytest.raises(CrossShardUnsupported), client.session(token_for(sharded, viewer)) as tx:
             tx.tip(host.id, 100, idempotency_key="escrow-1", stream_id=stream.id)
     assert total(sharded, viewer.id) == 1000
+
+
+def test_jobs_and_settings_run_on_every_shard(sharded: Sharded) -> None:
+    admin = register(sharded, shard=1, prefix="a")
+    with psycopg.connect(sharded.shards[1]) as conn:
+        conn.execute("UPDATE lp.users SET role = 'admin' WHERE id = %s", [admin.id])
+    with sharded.client() as client, client.session(token_for(sharded, admin)) as tx:
+        tx.set_setting("tips.min_tokens", 2)
+    for url in sharded.shards:  # the same reference data everywhere
+        with psycopg.connect(url) as conn:
+            assert (
+                conn.execute("SELECT value::text FROM lp.settings WHERE key = 'tips.min_tokens'").fetchone()[
+                    0
+                ]
+                == "2"
+            )
+    with Client(sharded.router, role="livepanty_service") as service:
+        assert service.expire_holds(limit=100) >= 0  # counts of every shard, summed
+        partitions = service.maintain_partitions(months_ahead=1)
+    assert partitions == [] or all(p.table_name for p in partitions)
+    with sharded.client() as client, client.session(token_for(sharded, admin)) as tx:
+        tx.set_setting("tips.min_tokens", 1)
