@@ -77,6 +77,9 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "update_preferences",
     "update_stream",
 )
+#: Actor routes that name another user who must exist on the actor's shard (a performer blocking a viewer of
+#: another shard): the named user's stub is made there first.
+ACTOR_ROUTES_NAMING: dict[str, str] = {"block_viewer": "p_user_id", "unblock_viewer": "p_user_id"}
 #: Routed to the shard of the user an argument names (an admin looking at someone's wallet; anyone at a
 #: performer's menu): the acting user's shard when the argument is NULL or names nobody the directory knows.
 USER_ROUTES: dict[str, str] = {
@@ -229,6 +232,7 @@ def _proxied(name: str) -> bool:
     """Whether a function gets a proxy on the router and a wrapper on each shard."""
     return (
         name in ACTOR_ROUTES
+        or name in ACTOR_ROUTES_NAMING
         or name in USER_ROUTES
         or name in OBJECT_ROUTES
         or name in EACH_ROUTES
@@ -307,7 +311,11 @@ GRANT EXECUTE ON FUNCTION {signature} TO livepanty_owner;"""
             )
         if fn.name in HAND_ROUTED or fn.name in ROUTER_LOCAL:
             continue
-        if fn.name in ACTOR_ROUTES:
+        if fn.name in ACTOR_ROUTES or fn.name in ACTOR_ROUTES_NAMING:
+            named = ""
+            if fn.name in ACTOR_ROUTES_NAMING:
+                position = fn.argument_names.index(ACTOR_ROUTES_NAMING[fn.name]) + 1
+                named = f"PERFORM router.ensure_user(v_shard, ${position});  -- the named user's stub"
             call = (
                 f"router_proxy.{fn.name}(v_shard, v_user, lp.current_session_id(), "
                 f"current_setting('lp.acting_via', true), router.caller_role()"
@@ -317,6 +325,7 @@ GRANT EXECUTE ON FUNCTION {signature} TO livepanty_owner;"""
     v_user  uuid := router.acting_user();
     v_shard integer := router.shard_of(v_user);
 BEGIN
+    {named}
     {_returning(fn, call)}
     {"RETURN;" if fn.returns_set else ""}
 EXCEPTION WHEN internal_error THEN

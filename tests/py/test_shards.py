@@ -756,3 +756,20 @@ def test_jobs_and_settings_run_on_every_shard(sharded: Sharded) -> None:
     assert partitions == [] or all(p.table_name for p in partitions)
     with sharded.client() as client, client.session(token_for(sharded, admin)) as tx:
         tx.set_setting("tips.min_tokens", 1)
+
+
+def test_a_performer_blocks_a_viewer_of_another_shard_and_their_tips_stop(sharded: Sharded) -> None:
+    performer = verified_performer(sharded, 1)
+    viewer = register(sharded, shard=0)
+    fund(sharded, viewer.id, 500)
+    with sharded.client() as client:
+        with client.session(token_for(sharded, performer)) as tx:
+            tx.block_viewer(viewer.id, reason="spam")
+        with pytest.raises(LivepantyError) as caught, client.session(token_for(sharded, viewer)) as tx:
+            tx.tip(performer.id, 10, idempotency_key="blocked-1")
+        assert caught.value.sqlstate == "LP124"
+        with client.session(token_for(sharded, performer)) as tx:
+            tx.unblock_viewer(viewer.id)
+        with client.session(token_for(sharded, viewer)) as tx:
+            tx.tip(performer.id, 10, idempotency_key="blocked-2")
+    assert total(sharded, viewer.id) == 490
