@@ -71,12 +71,12 @@ DECLARE
     v_fraud   record;
     v_old     lp.tips;
     -- the legs for lp.post_batch
-    l_tx      uuid[] := ARRAY[]::uuid[];
-    l_ref     uuid[] := ARRAY[]::uuid[];
-    l_wallet  uuid[] := ARRAY[]::uuid[];
-    l_amount  bigint[] := ARRAY[]::bigint[];
-    l_kind    text[] := ARRAY[]::text[];
-    l_main    boolean[] := ARRAY[]::boolean[];
+    l_tx      uuid[];
+    l_ref     uuid[];
+    l_wallet  uuid[];
+    l_amount  bigint[];
+    l_kind    text[];
+    l_main    boolean[];
 BEGIN
     IF p_tips IS NULL OR jsonb_typeof(p_tips) <> 'array' OR jsonb_array_length(p_tips) NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'tips must be a JSON array of 1 to 1000 tips';
@@ -96,7 +96,9 @@ BEGIN
     WITH input AS (
         SELECT e.k::integer AS k, e.j, jsonb_typeof(e.j) = 'object' AS is_object
           FROM jsonb_array_elements(p_tips) WITH ORDINALITY AS e (j, k)
-    ), raw AS (
+    ), raw AS MATERIALIZED (
+        -- MATERIALIZED: parsed and checked once per tip (inlined, the planner copied the whole "malformed"
+        -- test, with its regular expressions, into every expression that used a typed column: ~17 times).
         SELECT x.k, x.is_object,
                CASE WHEN x.is_object AND jsonb_typeof(x.j -> 'session_token') = 'string' THEN x.j ->> 'session_token' END AS token,
                CASE WHEN x.is_object THEN x.j ->> 'recipient_id' END AS recipient,
@@ -140,10 +142,13 @@ BEGIN
                m.id AS item_found, m.performer_id AS item_performer, m.price AS item_price, m.is_active AS item_active,
                m.name AS item_name,
                old.id AS old_tip,
-               -- the sender's sanctions (lp.sanction_refusal): a tip, and a message when it carries one
-               (lp.sanction_refusal(s.user_id, VARIADIC CASE WHEN coalesce(t.message, '') = '' THEN ARRAY['tip']
-                                                             ELSE ARRAY['tip', 'message'] END)).sanction_type
-                   AS sender_sanction,
+               -- the sender's sanctions (lp.sanction_refusal): a tip, and a message when it carries one; asked
+               -- only of a sender with an unrevoked sanction (an index probe; a PL/pgSQL call per tip otherwise)
+               CASE WHEN EXISTS (SELECT 1 FROM lp.user_sanctions AS us
+                                  WHERE us.user_id = s.user_id AND us.revoked_at IS NULL)
+                    THEN (lp.sanction_refusal(s.user_id, VARIADIC CASE WHEN coalesce(t.message, '') = '' THEN ARRAY['tip']
+                                                                       ELSE ARRAY['tip', 'message'] END)).sanction_type
+               END AS sender_sanction,
                -- who may be paid: the rule of api.tip and api.place_hold (inlined, costs a CASE)
                lp.payee_refusal(s.user_id, t.recipient, ru.id IS NOT NULL, ru.role, lp.sanctioned(ru.id),
                                 EXISTS (SELECT 1 FROM lp.performer_blocks AS pb
@@ -306,9 +311,6 @@ BEGIN
             END IF;
         END IF;
     END LOOP;
-    l_ref := ARRAY[]::uuid[];
-    l_tx := ARRAY[]::uuid[];
-    l_amount := ARRAY[]::bigint[];
 
     -- 3. The senders' main balances (and those of recipients credited on their main balance), in wallet id
     -- order, before any shard; then 4. each sender's tips in input order, while the available balance lasts.
@@ -334,30 +336,9 @@ BEGIN
             a_err[i] := CASE WHEN a_sharded[i] THEN 'LP114' ELSE 'LP100' END;
         ELSE
             v_avail[v_pos] := v_left - a_amount[i];
-            l_tx := l_tx || a_tx[i] || a_tx[i];
-            l_ref := l_ref || a_tip[i] || a_tip[i];
-            l_kind := l_kind || 'tip'::text || 'tip'::text;
-            IF a_escrow[i] THEN
-                -- toward a refund_if_missed goal: whole, into escrow (the fee is taken when it is paid out)
-                l_wallet := l_wallet || a_from_w[i] || v_escrow;
-                l_amount := l_amount || -a_amount[i] || a_amount[i];
-                l_main := l_main || true || false;
-            ELSE
-                l_wallet := l_wallet || a_from_w[i] || a_to_w[i];
-                l_amount := l_amount || -a_amount[i] || (a_amount[i] - a_fee[i]);
-                l_main := l_main || true || a_to_main[i];
-            END IF;
-            IF a_fee[i] > 0 AND NOT a_escrow[i] THEN
-                l_tx := l_tx || a_tx[i];
-                l_ref := l_ref || a_tip[i];
-                l_wallet := l_wallet || v_fees;
-                l_amount := l_amount || a_fee[i];
-                l_kind := l_kind || 'tip_fee'::text;
-                l_main := l_main || false;
-            END IF;
         END IF;
         IF a_err[i] IS NOT NULL THEN
-            v_refused := v_refused || a_tip[i];
+            v_refused := v_refused || a_tip[i];  -- rare: a refusal
             a_tip[i] := NULL;
         END IF;
     END LOOP;
@@ -365,12 +346,22 @@ BEGIN
     IF cardinality(v_refused) > 0 THEN
         DELETE FROM lp.tips AS t WHERE t.id = ANY (v_refused);
     END IF;
-    -- A fee of 100 % leaves the performer nothing: that leg is left out.
-    SELECT array_agg(l.tx ORDER BY l.k), array_agg(l.ref ORDER BY l.k), array_agg(l.wallet ORDER BY l.k),
-           array_agg(l.amount ORDER BY l.k), array_agg(l.kind ORDER BY l.k), array_agg(l.main ORDER BY l.k)
+    -- The legs of the accepted tips, in input order, built in one statement (appending to arrays in the loop
+    -- copied them on every tip): the sender's debit, the performer's credit (toward a refund_if_missed goal:
+    -- the whole tip into escrow, the fee taken when it is paid out), the fee. A leg of 0 tokens (no fee, or a
+    -- fee of 100 % that leaves the performer nothing) is left out.
+    SELECT array_agg(a_tx[k] ORDER BY k, l.leg), array_agg(a_tip[k] ORDER BY k, l.leg),
+           array_agg(l.wallet ORDER BY k, l.leg), array_agg(l.amount ORDER BY k, l.leg),
+           array_agg(l.kind ORDER BY k, l.leg), array_agg(l.main ORDER BY k, l.leg)
       INTO l_tx, l_ref, l_wallet, l_amount, l_kind, l_main
-      FROM unnest(l_tx, l_ref, l_wallet, l_amount, l_kind, l_main) WITH ORDINALITY AS l (tx, ref, wallet, amount, kind, main, k)
-     WHERE l.amount <> 0;
+      FROM generate_subscripts(a_err, 1) AS k,
+           LATERAL (VALUES (1, a_from_w[k], -a_amount[k], 'tip'::text, true),
+                           (2, CASE WHEN a_escrow[k] THEN v_escrow ELSE a_to_w[k] END,
+                            a_amount[k] - CASE WHEN a_escrow[k] THEN 0 ELSE a_fee[k] END, 'tip'::text,
+                            NOT a_escrow[k] AND a_to_main[k]),
+                           (3, v_fees, CASE WHEN a_escrow[k] THEN 0 ELSE a_fee[k] END, 'tip_fee'::text, false))
+                   AS l (leg, wallet, amount, kind, main)
+     WHERE a_err[k] IS NULL AND l.amount <> 0;
 
     -- 5. The money: every leg of every accepted tip, set-based.
     PERFORM lp.post_batch('tip', l_tx, l_ref, l_wallet, l_amount, l_kind, l_main);
