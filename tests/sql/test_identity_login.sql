@@ -3,7 +3,7 @@
 -- and deleted users; tokens that set the acting user for the transaction, and every way a token is refused.
 -- Everything is called as livepanty_app, nobody acting, as the application does.
 BEGIN;
-SELECT plan(79);
+SELECT plan(81);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -199,12 +199,21 @@ SELECT is((SELECT last_seen_at FROM lp.auth_sessions WHERE id = tests.get('stale
 -- a sanctioned user with a live session (sanction recorded directly, sessions left alive)
 SELECT tests.authenticate_as(NULL);
 SELECT tests.put('to_suspend', api.login('wendy', tests.password()));
+SELECT tests.authenticate_as(NULL);
+SELECT lives_ok(format('SELECT api.authenticate(%L)', tests.get('to_suspend', 'token')),
+                'authenticate: a warned user''s token authenticates (an unrevoked sanction that blocks nothing)');
 SELECT tests.clear_authentication();
 INSERT INTO lp.user_sanctions (user_id, sanction_type, reason, ends_at)
 VALUES (tests.user_id('wendy'), 'suspension', 'again', now() + interval '1 day');
 SELECT tests.authenticate_as(NULL);
 SELECT throws_ok(format('SELECT api.authenticate(%L)', tests.get('to_suspend', 'token')), 'LP022', NULL,
                  'authenticate: a suspended user''s token is LP022');
+SELECT tests.clear_authentication();
+UPDATE lp.user_sanctions SET revoked_at = now(), revoke_reason = 'lifted'
+ WHERE user_id = tests.user_id('wendy') AND sanction_type = 'suspension';
+SELECT tests.authenticate_as(NULL);
+SELECT lives_ok(format('SELECT api.authenticate(%L)', tests.get('to_suspend', 'token')),
+                'authenticate: a revoked suspension no longer blocks the token');
 -- a deleted user with a live session
 SELECT tests.put('to_delete', api.login('sam', tests.password()));
 SELECT tests.clear_authentication();
