@@ -73,7 +73,9 @@ BEGIN
                                                  'tips.min_tokens']) AS k;
     END IF;
     -- LP103 outside tips.min_tokens..tips.max_tokens, or above money.max_tokens (whichever is lower applies).
-    PERFORM lp.check_tokens(p_amount, 'tip amount');
+    IF p_amount IS NULL OR p_amount <= 0 OR p_amount > (c.cfg[1])::bigint THEN
+        PERFORM lp.check_tokens(p_amount, 'tip amount');  -- raises (its bounds, read above): no statement otherwise
+    END IF;
     IF p_amount < (c.cfg[4])::bigint OR p_amount > (c.cfg[3])::bigint THEN
         RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'tip amount out of range',
             DETAIL = format('between %s and %s tokens', c.cfg[4], c.cfg[3]);
