@@ -30,18 +30,19 @@ DECLARE
     v_sweep_tx uuid;
     v_taken    record;
     v_due      uuid[];
-    -- the entries, appended by one INSERT at the end
-    e_tx       uuid[] := ARRAY[]::uuid[];
-    e_sweep    boolean[] := ARRAY[]::boolean[];
-    e_wallet   uuid[] := ARRAY[]::uuid[];
-    e_shard    smallint[] := ARRAY[]::smallint[];
-    e_amount   bigint[] := ARRAY[]::bigint[];
-    e_after    bigint[] := ARRAY[]::bigint[];
-    e_kind     text[] := ARRAY[]::text[];
+    v_unbalanced boolean;
+    -- the entries, written by one INSERT at the end; e counts them. Set by index, not appended: x := x || y
+    -- copies the whole array every time, x[e] := y writes in place.
+    e          integer := 0;
+    e_tx       uuid[];
+    e_sweep    boolean[];
+    e_wallet   uuid[];
+    e_shard    smallint[];
+    e_amount   bigint[];
+    e_after    bigint[];
+    e_kind     text[];
 BEGIN
-    IF p_postings IS NULL OR (cardinality(p_postings) < 2 AND NOT (cardinality(p_postings) = 0 AND p_sweep IS NOT NULL))
-       OR coalesce((SELECT sum(p.amount) FROM unnest(p_postings) AS p), 0) <> 0
-       OR EXISTS (SELECT 1 FROM unnest(p_postings) AS p WHERE p.amount IS NULL OR p.amount = 0) THEN
+    IF p_postings IS NULL OR (cardinality(p_postings) < 2 AND NOT (cardinality(p_postings) = 0 AND p_sweep IS NOT NULL)) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'unbalanced ledger transaction',
             DETAIL = format('postings %s', p_postings);
     END IF;
@@ -59,21 +60,27 @@ BEGIN
            array_agg(l.on_main ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
            array_agg(l.settle ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
            array_agg(l.shard_count ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
-           array_agg(l.holding ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount)
-      INTO n, v_wallet, v_amount, v_release, v_allow, v_kind, v_main, v_settle, v_count, v_holding
+           array_agg(l.holding ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
+           -- balanced, and no posting of 0 tokens (checked here rather than in a statement of its own)
+           coalesce(sum(l.amount), 0) <> 0 OR coalesce(bool_or(l.posted AND (l.amount IS NULL OR l.amount = 0)), false)
+      INTO n, v_wallet, v_amount, v_release, v_allow, v_kind, v_main, v_settle, v_count, v_holding, v_unbalanced
       FROM (SELECT p.wallet_id, p.amount, coalesce(p.release_reserved, 0) AS release,
                    coalesce(p.allow_debt, false) AS allow_debt, p.entry_kind,
                    w.kind <> 'user' AS is_system, w.shard_count,
                    w.kind = 'user' AND (p.amount < 0 OR w.shard_count = 0 OR coalesce(p.release_reserved, 0) <> 0
                                         OR w.debt_since IS NOT NULL) AS on_main,
                    w.kind = 'user' AND p.amount > 0 AND w.shard_count > 0 AND w.debt_since IS NOT NULL AS settle,
-                   w.reserved > 0 AS holding
+                   w.reserved > 0 AS holding, true AS posted
               FROM unnest(p_postings) AS p
               JOIN lp.wallets AS w ON w.id = p.wallet_id
             UNION ALL
-            SELECT w.id, 0::bigint, 0::bigint, false, 'sweep'::text, false, w.shard_count, true, true, false
+            SELECT w.id, 0::bigint, 0::bigint, false, 'sweep'::text, false, w.shard_count, true, true, false, false
               FROM lp.wallets AS w
              WHERE w.id = p_sweep AND w.kind = 'user') AS l;
+    IF v_unbalanced THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'unbalanced ledger transaction',
+            DETAIL = format('postings %s', p_postings);
+    END IF;
     IF n <> cardinality(p_postings) + (p_sweep IS NOT NULL)::integer THEN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'posting to an unknown wallet (or sweeping a system one)';
     END IF;
@@ -130,18 +137,20 @@ BEGIN
                          WHERE s.wallet_id = v_wallet[i] AND s.shard = picked.shard
                         RETURNING picked.shard, picked.balance
                     LOOP
-                        e_tx := e_tx || v_sweep_tx;  e_sweep := e_sweep || true;
-                        e_wallet := e_wallet || v_wallet[i];  e_shard := e_shard || v_taken.shard;
-                        e_amount := e_amount || -v_taken.balance;  e_after := e_after || 0::bigint;
-                        e_kind := e_kind || 'sweep'::text;
+                        e := e + 1;
+                        e_tx[e] := v_sweep_tx;  e_sweep[e] := true;
+                        e_wallet[e] := v_wallet[i];  e_shard[e] := v_taken.shard;
+                        e_amount[e] := -v_taken.balance;  e_after[e] := 0::bigint;
+                        e_kind[e] := 'sweep';
                         v_moved := v_moved + v_taken.balance;
                     END LOOP;
                     IF v_moved <> 0 THEN
                         v_after := lp.move_main(v_wallet[i], v_moved, 0, false);
-                        e_tx := e_tx || v_sweep_tx;  e_sweep := e_sweep || true;
-                        e_wallet := e_wallet || v_wallet[i];  e_shard := e_shard || 0::smallint;
-                        e_amount := e_amount || v_moved;  e_after := e_after || v_after;
-                        e_kind := e_kind || 'sweep'::text;
+                        e := e + 1;
+                        e_tx[e] := v_sweep_tx;  e_sweep[e] := true;
+                        e_wallet[e] := v_wallet[i];  e_shard[e] := 0::smallint;
+                        e_amount[e] := v_moved;  e_after[e] := v_after;
+                        e_kind[e] := 'sweep';
                         v_swept := v_swept + v_moved;
                     END IF;
                 END IF;
@@ -182,10 +191,11 @@ BEGIN
                 END IF;
             END IF;
         END IF;
-        e_tx := e_tx || p_transaction_id;  e_sweep := e_sweep || false;
-        e_wallet := e_wallet || v_wallet[i];  e_shard := e_shard || v_shard;
-        e_amount := e_amount || v_amount[i];  e_after := e_after || v_after;
-        e_kind := e_kind || v_kind[i];
+        e := e + 1;
+        e_tx[e] := p_transaction_id;  e_sweep[e] := false;
+        e_wallet[e] := v_wallet[i];  e_shard[e] := v_shard;
+        e_amount[e] := v_amount[i];  e_after[e] := v_after;
+        e_kind[e] := v_kind[i];
     END LOOP;
 
     INSERT INTO lp.ledger (transaction_id, wallet_id, shard, amount, balance_before, balance_after, entry_kind,

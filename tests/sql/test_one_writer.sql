@@ -2,7 +2,7 @@
 -- tokens, debt_since, a credit shard or the ledger. A catalog scan over every function body of every schema the
 -- project owns, so a function added later that writes money state directly fails here.
 BEGIN;
-SELECT plan(5);
+SELECT plan(10);
 
 CREATE TEMPORARY VIEW writers AS
 SELECT p.oid::regprocedure::text AS fn, pg_catalog.lower(p.prosrc) AS src
@@ -32,6 +32,21 @@ SELECT is_empty($$
     SELECT w.fn FROM writers AS w
      WHERE w.src ~ '(delete\s+from|truncate)\s+(table\s+)?lp\.(ledger|wallets|wallet_shards)\M'
 $$, 'nothing deletes ledger entries, wallets or shards');
+
+-- lp.post refuses a set of postings that is not one balanced transaction (LP199), whichever check finds it.
+CREATE FUNCTION pg_temp.post(p_amounts bigint[]) RETURNS text
+    LANGUAGE sql AS $$
+    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
+                   ARRAY(SELECT ROW(CASE WHEN k % 2 = 1 THEN lp.system_wallet('issuance')
+                                         ELSE lp.system_wallet('platform_fees') END,
+                                    p_amounts[k], 'purchase', 0, false)::lp.posting
+                           FROM generate_subscripts(p_amounts, 1) AS k))::text
+$$;
+SELECT throws_ok($$SELECT pg_temp.post(ARRAY[-10, 9]::bigint[])$$, 'LP199', NULL, 'lp.post: postings that do not sum to 0 are LP199');
+SELECT throws_ok($$SELECT pg_temp.post(ARRAY[-10, 10, 0]::bigint[])$$, 'LP199', NULL, 'lp.post: a posting of 0 tokens is LP199');
+SELECT throws_ok($$SELECT pg_temp.post(ARRAY[-10, NULL, 10]::bigint[])$$, 'LP199', NULL, 'lp.post: a posting without an amount is LP199');
+SELECT throws_ok($$SELECT pg_temp.post(ARRAY[10]::bigint[])$$, 'LP199', NULL, 'lp.post: a single posting is LP199');
+SELECT is(pg_temp.post(ARRAY[-10, 10]::bigint[]), '0', 'lp.post: a balanced pair is posted');
 
 SELECT * FROM finish();
 ROLLBACK;
