@@ -165,13 +165,21 @@ BEGIN
                 AND s.revoked_at IS NULL AND s.expires_at > now()
                 AND EXISTS (SELECT 1 FROM lp.users AS su WHERE su.id = s.user_id AND su.deleted_at IS NULL)
           LEFT JOIN lp.wallets AS sw ON sw.user_id = s.user_id
-          LEFT JOIN lp.users AS ru ON ru.id = t.recipient AND ru.deleted_at IS NULL
+          -- Each lookup an index probe per tip (LATERAL ... LIMIT 1: plain joins were planned as hash joins over a
+          -- sequential scan of lp.users, lp.streams and lp.tip_menu_items on every call, and the earlier tip was
+          -- found by scanning every tip of its sender).
+          LEFT JOIN LATERAL (SELECT u.id, u.role, u.kyc_valid_until FROM lp.users AS u
+                              WHERE u.id = t.recipient AND u.deleted_at IS NULL LIMIT 1) AS ru ON true
           LEFT JOIN lp.wallets AS rw ON rw.user_id = ru.id
-          LEFT JOIN lp.streams AS st ON st.id = t.stream AND st.deleted_at IS NULL
-          LEFT JOIN lp.tip_goals AS gl
-                 ON gl.stream_id = st.id AND gl.status = 'active' AND (gl.deadline IS NULL OR gl.deadline > now())
-          LEFT JOIN lp.tip_menu_items AS m ON m.id = t.menu
-          LEFT JOIN lp.tips AS old ON old.sender_id = s.user_id AND old.idempotency_key = t.key
+          LEFT JOIN LATERAL (SELECT x.id, x.host_id, x.status FROM lp.streams AS x
+                              WHERE x.id = t.stream AND x.deleted_at IS NULL LIMIT 1) AS st ON true
+          LEFT JOIN LATERAL (SELECT g.id, g.refund_if_missed FROM lp.tip_goals AS g
+                              WHERE g.stream_id = st.id AND g.status = 'active' AND (g.deadline IS NULL OR g.deadline > now())
+                              LIMIT 1) AS gl ON true
+          LEFT JOIN LATERAL (SELECT i.id, i.performer_id, i.price, i.is_active, i.name FROM lp.tip_menu_items AS i
+                              WHERE i.id = t.menu LIMIT 1) AS m ON true
+          LEFT JOIN LATERAL (SELECT o.id FROM lp.tips AS o
+                              WHERE o.sender_id = s.user_id AND o.idempotency_key = t.key LIMIT 1) AS old ON true
     ), decided AS (
         SELECT c.*,
                CASE
