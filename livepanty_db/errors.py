@@ -563,8 +563,8 @@ class NotRouted(LivepantyError):
 
 
 class CrossShardUnsupported(LivepantyError):
-    """LP203: a tip to a performer on another shard with a stream or menu item: cross-shard tips carry the
-    money and the message, not the stream's goals, events or menu (docs/scale-out.md)."""
+    """LP203: a tip from a user of another shard toward a stream goal that refunds when missed (its escrow
+    cannot hold another shard's tokens; docs/scale-out.md)."""
 
     code = "LP203"
 

@@ -548,9 +548,18 @@ def relay_pair(
                         " %s)",
                         [dst, src, *row],
                     ).fetchone()[0]
-            except psycopg.OperationalError as exc:
+            except psycopg.OperationalError as exc:  # the target is down: the rest of the batch waits too
                 failed.append(row[0])
                 error = f"shard {dst}: {exc}".strip()
+                continue
+            except psycopg.Error as exc:
+                # Refused by the target (a bug, a constraint): this transfer stays pending with its error,
+                # the others go on (it must not block its pair of shards).
+                source.execute(
+                    "SELECT shard.note_failure(%s, %s, %s)", [src, [row[0]], f"shard {dst}: {exc}"]
+                )
+                stats.failed += 1
+                stats.errors.append(f"transfer {row[0]}: shard {dst}: {exc}".strip())
                 continue
             done.append(row[0])
             if applied:

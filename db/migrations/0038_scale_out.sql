@@ -18,7 +18,7 @@ CREATE TABLE lp.transfers_out (
     recipient_id    uuid NOT NULL,
     to_shard        smallint NOT NULL CHECK (to_shard >= 0),
     amount          bigint NOT NULL CHECK (amount > 0),
-    fee_amount      bigint NOT NULL CHECK (fee_amount >= 0 AND fee_amount < amount),
+    fee_amount      bigint NOT NULL CHECK (fee_amount >= 0 AND fee_amount <= amount),
     message         text CHECK (char_length(message) <= 500),
     is_anonymous    boolean NOT NULL DEFAULT false,
     stream_id       uuid,

@@ -773,3 +773,34 @@ def test_a_performer_blocks_a_viewer_of_another_shard_and_their_tips_stop(sharde
         with client.session(token_for(sharded, viewer)) as tx:
             tx.tip(performer.id, 10, idempotency_key="blocked-2")
     assert total(sharded, viewer.id) == 490
+
+
+def test_a_transfer_the_target_refuses_does_not_block_the_others(sharded: Sharded) -> None:
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 500)
+    bad = uuid.uuid4()
+    with psycopg.connect(sharded.shards[0]) as conn:  # an outbox row for nobody on shard 1 (a bug, by hand)
+        conn.execute(
+            "INSERT INTO lp.transfers_out (id, sender_id, recipient_id, to_shard, amount, fee_amount,"
+            " idempotency_key, transaction_id, created_at) VALUES (%s, %s, %s, 1, 10, 2, 'poison', %s,"
+            " now() - interval '1 minute')",
+            [bad, viewer.id, uuid.uuid4(), uuid.uuid4()],
+        )
+    try:
+        with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
+            tx.tip(performer.id, 100, idempotency_key="after-poison")
+        stats = shards.relay_once(sharded.shards)
+        assert stats.delivered >= 1
+        assert stats.failed == 1
+        assert total(sharded, performer.id) == 80
+        with psycopg.connect(sharded.shards[0]) as conn:
+            status, error = conn.execute(
+                "SELECT status, last_error FROM lp.transfers_out WHERE id = %s", [bad]
+            ).fetchone()
+        assert status == "pending"
+        assert "no wallet" in error
+    finally:
+        with psycopg.connect(sharded.shards[0]) as conn:
+            conn.execute("DELETE FROM lp.transfers_out WHERE id = %s", [bad])
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
