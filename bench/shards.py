@@ -29,20 +29,23 @@ databases after a checkpoint on every cluster of its installation, after waiting
 * ``single``: the tip transaction of bench/tips.py (``api.authenticate(token)`` of a random viewer,
   ``api.tip`` to a random performer, one transaction) against the plain cluster;
 * ``router-N same``: the same script against the router: viewer and performer of one (random) shard;
-* ``router-N cross`` (N > 1): the performer on another shard (random); a relay (``livepanty_db.shards.relay``,
-  batch 100, the CLI's defaults, in a thread of this process) runs during the run and until every transfer of
-  the run is delivered, inside the measured window.
+* ``router-N cross`` (N > 1): the performer on another shard (random); ``--relays`` relay workers
+  (``livepanty_db.shards.relay`` with the CLI's defaults, batch 100 and interval 0.2 s, each in a thread of
+  this process) run during the run and until every transfer of the run is delivered, inside the measured
+  window.
 
 ``pgbench -M extended -c N -j min(N, 2) -T duration`` as login role ``bench_app`` (a member of
 ``livepanty_app``). Per run: tips/s (rows the run added: ``lp.tips`` for same-shard tips and on ``single``,
 ``lp.transfers_out`` for cross-shard tips), p50/p99 latency (pgbench's per-transaction logs), server CPU ms
 per tip of the router's cluster and of the shard clusters (summed; every process of each cluster, from /proc,
 as bench/tips.py measures it), WAL bytes per tip on the router and on the shards (``pg_current_wal_lsn()``),
-and for cross-shard runs the relay's lag: ``transfers_in.created_at - transfers_out.created_at`` of every
-transfer of the run (one clock: loopback). After every run: ``livepanty_db.shards.verify_all(shards,
-router_dsn=router)`` (every shard's ``api.verify_ledger()``, the global reconciliation, the directory) must be
-clean with nothing in transit, and on ``single`` ``api.verify_ledger()`` must return no row. Medians over the
-rounds, min..max of tips/s.
+the transactions committed on the shards per tip (``pg_stat_database.xact_commit``: each proxied call is one,
+as is each delivery of the relay), the most connections of the router's PL/Proxy seen on a shard (sampled
+every 0.5 s), and for cross-shard runs the relay's lag: ``transfers_in.created_at -
+transfers_out.created_at`` of every transfer of the run (one clock: loopback). After every run:
+``livepanty_db.shards.verify_all(shards, router_dsn=router)`` (every shard's ``api.verify_ledger()``, the
+global reconciliation, the directory) must be clean with nothing in transit, and on ``single``
+``api.verify_ledger()`` must return no row. Medians over the rounds, min..max of tips/s.
 
 Exit status: 0; 1 when a consistency check fails; 2 when the ledgers are sound but a run saw errors.
 """
@@ -355,6 +358,13 @@ def setup_users(inst: Installation, viewers: int, performers: int) -> None:
 # --- measuring ----------------------------------------------------------------------------------------------
 
 
+# The WAL position, and the transactions committed in the database (every backend's are reported when it
+# exits: the load generator's, the router's PL/Proxy connections', the relay's).
+COMMITS_SQL = (
+    "SELECT pg_current_wal_lsn()::text, xact_commit FROM pg_stat_database WHERE datname = current_database()"
+)
+
+
 class ClusterMeter:
     """CPU of every process of one cluster (bench/tips.py's /proc reading) and the WAL it wrote."""
 
@@ -367,7 +377,7 @@ class ClusterMeter:
         self.pid = one(self.conn, "SELECT pg_backend_pid()")[0]
 
     def start(self) -> None:
-        self.lsn = one(self.conn, "SELECT pg_current_wal_lsn()::text")[0]
+        self.lsn, self.commits = one(self.conn, COMMITS_SQL)
         self.jiffies, self.processes = tips._stable_cluster_jiffies(self.postmaster)
 
     def stop(self) -> None:
@@ -378,9 +388,37 @@ class ClusterMeter:
         self.wal_bytes = int(
             one(self.conn, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)", [self.lsn])[0]
         )
+        self.commits = int(one(self.conn, COMMITS_SQL)[1]) - int(self.commits)
 
     def close(self) -> None:
         self.conn.close()
+
+
+class ConnectionSampler(threading.Thread):
+    """The most connections of the router's PL/Proxy (login role livepanty_router) seen on any shard, sampled
+    every half second: PL/Proxy keeps one per router backend and shard it has called."""
+
+    def __init__(self, urls: Sequence[str]) -> None:
+        super().__init__(daemon=True)
+        self.conns = [connect(u) for u in urls]
+        self.most = 0
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(0.5):
+            for conn in self.conns:
+                count = one(
+                    conn, "SELECT count(*) FROM pg_stat_activity WHERE usename = %s", [shards.ROUTER_ROLE]
+                )[0]
+                self.most = max(self.most, int(count))
+
+    def stop(self) -> int:
+        self.stopping.set()
+        if self.is_alive():
+            self.join()
+        for conn in self.conns:
+            conn.close()
+        return self.most
 
 
 @dataclass(frozen=True)
@@ -405,9 +443,11 @@ class Run:
     shards_cpu_ms: float  # single: the cluster
     router_wal: int
     shards_wal: int
+    shards_commits: int
     machine_pct: float
     client_cpu_ms: float
     idle_wait_busy: float
+    proxy_connections: int = 0
     lag_ms: list[float] = field(default_factory=list)
     drain_s: float = 0.0
     verify: str = ""
@@ -556,6 +596,7 @@ def run_case(case: Case, clients: int, round_: int, workdir: Path, args: argpars
     router_meter = ClusterMeter(inst.entry) if inst.routed else None
     shard_meters = [ClusterMeter(c) for c in inst.shard_clusters]
     meters = [m for m in (router_meter, *shard_meters) if m is not None]
+    sampler = ConnectionSampler(inst.shard_urls() if inst.routed else [])
     try:
         since = one(shard_meters[0].conn, "SELECT clock_timestamp()")[0]
         for meter in meters:
@@ -563,31 +604,37 @@ def run_case(case: Case, clients: int, round_: int, workdir: Path, args: argpars
         machine = tips._machine_jiffies()
         client = money._client_seconds()
         stop = threading.Event()
-        relay = None
-        if case.cross:
-            relay = threading.Thread(
+        relays = [
+            threading.Thread(
                 target=shards.relay,
                 args=(inst.shard_urls(),),
                 kwargs={"limit": RELAY_BATCH, "interval": RELAY_INTERVAL, "stop": stop},
                 daemon=True,
             )
+            for _ in range(args.relays if case.cross else 0)
+        ]
+        for relay in relays:
             relay.start()
+        sampler.start()
         tps, transactions, latencies, errors = run_pgbench(inst, workdir, case, clients, args.duration)
+        proxy_connections = sampler.stop()
         drain_started = time.monotonic()
-        if relay is not None:
+        if relays:
             # The transfers of the run are delivered inside the measured window: their credit is part of a
             # cross-shard tip's cost on the shards.
             deadline = drain_started + 120
             while pending_transfers([m.conn for m in shard_meters]) and time.monotonic() < deadline:
                 time.sleep(0.05)
             stop.set()
-            relay.join()
+            for relay in relays:
+                relay.join()
         drain_s = time.monotonic() - drain_started
         machine_end = tips._machine_jiffies()
         client_end = money._client_seconds()
         for meter in meters:
             meter.stop()
     finally:
+        sampler.stop()
         for meter in meters:
             meter.close()
     tips_after, out_after, in_after = count_rows(inst)
@@ -616,9 +663,11 @@ def run_case(case: Case, clients: int, round_: int, workdir: Path, args: argpars
         shards_cpu_ms=sum(m.cpu_ms for m in shard_meters),
         router_wal=router_meter.wal_bytes if router_meter else 0,
         shards_wal=sum(m.wal_bytes for m in shard_meters),
+        shards_commits=sum(m.commits for m in shard_meters),
         machine_pct=100 * (machine_end[0] - machine[0]) / elapsed,
         client_cpu_ms=(client_end - client) * 1000,
         idle_wait_busy=busy,
+        proxy_connections=proxy_connections,
         lag_ms=lags,
         drain_s=drain_s,
         verify=text,
@@ -655,7 +704,7 @@ def describe(run: Run) -> str:
 # --- reporting ----------------------------------------------------------------------------------------------
 
 
-def report(runs: list[Run], cases: list[Case], clients: list[int]) -> None:
+def report(runs: list[Run], cases: list[Case], clients: list[int], relays: int) -> None:
     grouped: dict[tuple[str, int], list[Run]] = {}
     for run in runs:
         grouped.setdefault((run.case, run.clients), []).append(run)
@@ -663,7 +712,7 @@ def report(runs: list[Run], cases: list[Case], clients: list[int]) -> None:
     def med(rs: list[Run], get) -> float:  # type: ignore[no-untyped-def]
         return statistics.median(get(r) for r in rs)
 
-    rows, relay_rows = [], []
+    rows, relay_rows, conditions = [], [], []
     for n in clients:
         single = med(grouped[("single", n)], lambda r: r.tips_per_s)
         for case in cases:
@@ -688,9 +737,20 @@ def report(runs: list[Run], cases: list[Case], clients: list[int]) -> None:
                     f"{med(rs, lambda r: (r.router_cpu_ms + r.shards_cpu_ms) / max(r.tips, 1)):.3f}",
                     f"{med(rs, lambda r: r.router_wal / max(r.tips, 1)):.0f}" if case.inst.routed else "-",
                     f"{med(rs, lambda r: r.shards_wal / max(r.tips, 1)):.0f}",
-                    f"{med(rs, lambda r: r.machine_pct):.0f}",
+                    f"{med(rs, lambda r: r.shards_commits / max(r.tips, 1)):.2f}",
                     "clean" if all(r.clean for r in rs) else "NOT CLEAN",
                     str(sum(errors.values())),
+                ]
+            )
+            conditions.append(
+                [
+                    case.name,
+                    str(n),
+                    f"{med(rs, lambda r: r.proxy_connections):.0f}" if case.inst.routed else "-",
+                    f"{med(rs, lambda r: r.client_cpu_ms / max(r.tips, 1)):.3f}",
+                    f"{med(rs, lambda r: r.machine_pct):.0f}",
+                    f"{max(r.idle_wait_busy for r in rs):.0f}",
+                    money.format_errors(errors) if errors else "",
                 ]
             )
             if case.cross:
@@ -722,7 +782,7 @@ def report(runs: list[Run], cases: list[Case], clients: list[int]) -> None:
                 "total CPU ms/tip",
                 "router WAL B/tip",
                 "shards WAL B/tip",
-                "machine CPU %",
+                "shard commits/tip",
                 "verify_all",
                 "errors",
             ],
@@ -734,6 +794,25 @@ def report(runs: list[Run], cases: list[Case], clients: list[int]) -> None:
         "\nmedians over the rounds; CPU: every process of the router's cluster / of the shard clusters "
         "(summed), per tip the run added (cross: with the relay's delivery, inside the window); x single: "
         "tips/s over the single node's at the same clients.\n"
+    )
+    print(
+        money.markdown(
+            [
+                "case",
+                "clients",
+                "PL/Proxy connections per shard (max)",
+                "client CPU ms/tip",
+                "machine CPU %",
+                "idle-wait busy % (max)",
+                "errors (all rounds)",
+            ],
+            conditions,
+            "lrrrrrl",
+        )
+    )
+    print(
+        "\nclient CPU: pgbench and, for cross-shard runs, the relay threads of this process; machine CPU: "
+        "every core, over the measured window.\n"
     )
     if relay_rows:
         print(
@@ -754,7 +833,7 @@ def report(runs: list[Run], cases: list[Case], clients: list[int]) -> None:
         )
         print(
             "\nrelay lag: transfers_in.created_at - transfers_out.created_at of every transfer of the run "
-            "(medians over the rounds; max: over all rounds); one relay thread, batch "
+            f"(medians over the rounds; max: over all rounds); {relays} relay thread(s), batch "
             f"{RELAY_BATCH}, interval {RELAY_INTERVAL} s."
         )
 
@@ -778,12 +857,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--performers", type=int, default=100, help="performers (default 100)")
     parser.add_argument(
+        "--relays", type=int, default=1, help="relay workers (threads) during cross-shard runs (default 1)"
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="leave the clusters running and their files in place"
     )
     args = parser.parse_args(argv)
     args.clients = sorted({int(c) for c in args.clients.split(",")})
-    if args.rounds < 1 or args.duration < 1 or min(args.clients) < 1:
-        parser.error("need at least one round, one second and one client")
+    if args.rounds < 1 or args.duration < 1 or min(args.clients) < 1 or args.relays < 1:
+        parser.error("need at least one round, one second, one client and one relay")
     if args.viewers < 4 * max(SHARD_COUNTS) or args.performers < max(SHARD_COUNTS):
         parser.error(f"need at least {4 * max(SHARD_COUNTS)} viewers and {max(SHARD_COUNTS)} performers")
     return args
@@ -849,7 +931,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{sum(r.idle_wait_busy >= 10 for r in runs)} of {len(runs)} runs started with the machine still "
             f">= 10% busy (max {max(r.idle_wait_busy for r in runs):.0f}%)\n"
         )
-        report(runs, cases, args.clients)
+        report(runs, cases, args.clients, args.relays)
         unclean = [r for r in runs if not r.clean]
         errors = sum(sum(r.errors.values()) for r in runs)
         print(
