@@ -16,6 +16,7 @@ DECLARE
     v_reached integer := 0;
     v_missed  integer := 0;
     v_goal    lp.tip_goals;
+    v_stream  uuid;
     v_due     uuid[];
     v_pay     boolean[];
     l_tx      uuid[];
@@ -51,18 +52,26 @@ BEGIN
              ORDER BY t.id
              LIMIT p_limit
                FOR NO KEY UPDATE OF t SKIP LOCKED) AS x;
-    -- Their streams: the ended ones FOR NO KEY UPDATE (their final statistics get the tips paid out below; the
-    -- strong lock at once, so two workers never both share one and then both wait to update it), then the
-    -- others FOR SHARE (as a tip takes them): a stream ending now waits for this payout and counts the tips
-    -- itself. Each in id order; a stream that ends between the two is left out of the second and updated below.
-    PERFORM 1 FROM lp.streams AS st
-     WHERE st.id IN (SELECT t.stream_id FROM lp.tips AS t WHERE t.id = ANY (v_due)) AND st.status = 'ended'
-     ORDER BY st.id
+    -- Their streams, one at a time in id order: an ended one FOR NO KEY UPDATE (its final statistics get the
+    -- tips paid out below), any other FOR SHARE (as a tip takes it: a stream ending now waits for this payout
+    -- and counts the tips itself); a stream that ends between the two tries is tried again. Then their goals,
+    -- in id order (their settled_at is set below). Every row the statement below updates is held before it
+    -- runs, taken in one order: two workers sharing streams or goals queue instead of crossing.
+    FOR v_stream IN
+        SELECT DISTINCT t.stream_id FROM lp.tips AS t WHERE t.id = ANY (v_due) AND t.stream_id IS NOT NULL
+         ORDER BY t.stream_id
+    LOOP
+        LOOP
+            PERFORM 1 FROM lp.streams AS st WHERE st.id = v_stream AND st.status = 'ended' FOR NO KEY UPDATE;
+            EXIT WHEN FOUND;
+            PERFORM 1 FROM lp.streams AS st WHERE st.id = v_stream AND st.status <> 'ended' FOR SHARE;
+            EXIT WHEN FOUND OR NOT EXISTS (SELECT 1 FROM lp.streams AS st WHERE st.id = v_stream);
+        END LOOP;
+    END LOOP;
+    PERFORM 1 FROM lp.tip_goals AS g
+     WHERE g.id IN (SELECT t.goal_id FROM lp.tips AS t WHERE t.id = ANY (v_due))
+     ORDER BY g.id
        FOR NO KEY UPDATE;
-    PERFORM 1 FROM lp.streams AS st
-     WHERE st.id IN (SELECT t.stream_id FROM lp.tips AS t WHERE t.id = ANY (v_due)) AND st.status <> 'ended'
-     ORDER BY st.id
-       FOR SHARE;
     WITH due AS (
         SELECT d.id, d.pay FROM unnest(v_due, v_pay) AS d (id, pay)
     ), settled AS (

@@ -5,8 +5,13 @@ AS $$
 DECLARE
     v_show lp.shows;
 BEGIN
-    -- The first step of every show transition: the show row (FOR NO KEY UPDATE), then its participants' rows,
-    -- then (api.bill_shows only) a hold and the wallets.
+    -- The first step of every show transition: its stream row (FOR SHARE), the show row (FOR NO KEY UPDATE),
+    -- then its participants' rows, then (api.bill_shows only) a hold and the wallets. The stream first, as
+    -- lp.close_stream's callers hold it before they end its shows in id order: a show starting now would else
+    -- hold its row and wait (on the index of the one running show) for an ending that waits for that row.
+    PERFORM 1 FROM lp.streams AS st
+     WHERE st.id = (SELECT x.stream_id FROM lp.shows AS x WHERE x.id = p_show_id)
+       FOR SHARE;
     SELECT s.* INTO v_show FROM lp.shows AS s WHERE s.id = p_show_id FOR NO KEY UPDATE;
     IF v_show.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'show not found';
@@ -19,5 +24,5 @@ BEGIN
     RETURN v_show;
 END
 $$;
-COMMENT ON FUNCTION lp.lock_show(uuid, text[], text) IS 'The first step of every show transition: locks the show row and checks its status (LP003 unknown show, LP004 a status that does not allow p_action).';
+COMMENT ON FUNCTION lp.lock_show(uuid, text[], text) IS 'The first step of every show transition: locks the show''s stream row (FOR SHARE), then the show row, and checks its status (LP003 unknown show, LP004 a status that does not allow p_action).';
 REVOKE ALL ON FUNCTION lp.lock_show(uuid, text[], text) FROM PUBLIC;
