@@ -54,6 +54,8 @@ class Chaos:
         self.db_url = db_url
         self.failures: Counter[str] = Counter()
         self.refusals: Counter[str] = Counter()
+        #: The whole text (detail, context) of the first unexpected failures, for the assertion's message.
+        self.details: list[str] = []
         self.lock = threading.Lock()
         self.done = threading.Event()
 
@@ -64,6 +66,8 @@ class Chaos:
                 self.refusals[code] += 1
             else:
                 self.failures[f"{code}: {str(error).splitlines()[0]}"] += 1
+                if len(self.details) < 3:
+                    self.details.append(f"{error} CONTEXT: {error.diag.context}")
 
     def act(self, conn: psycopg.Connection[Any], token: str, statement: str, params: list[Any]) -> list[Any]:
         """One transaction as a session's user through the application role; a refusal is recorded."""
@@ -291,7 +295,7 @@ def test_streams_goals_shows_and_jobs_together(db_url: str, seed: Any) -> None:
                 if billed is None and settled is not None and sum(settled) == 0:
                     break
 
-        assert chaos.failures == Counter(), f"unexpected failures: {dict(chaos.failures)}"
+        assert chaos.failures == Counter(), f"unexpected failures: {dict(chaos.failures)}: {chaos.details}"
         assert sum(chaos.refusals.values()) > 0, "the workload met no refusal at all"
         print(f"refusals: {dict(chaos.refusals)}")
         with psycopg.connect(db_url) as conn:
