@@ -510,6 +510,22 @@ class RelayStats:
     errors: list[str] = field(default_factory=list)
 
 
+_CLAIM = (
+    "SELECT id, sender_id, sender_name, sender_role, recipient_id, amount, fee_amount, message,"
+    " is_anonymous, stream_id, menu_item_id, idempotency_key, created_at"
+    " FROM shard.claim_transfers(%s, %s, %s)"
+)
+_CLAIM_COLUMNS = (
+    "id", "sender_id", "sender_name", "sender_role", "recipient_id", "amount", "fee_amount", "message",
+    "is_anonymous", "stream_id", "menu_item_id", "idempotency_key", "created_at",
+)  # fmt: skip
+
+
+def _batch_json(rows: Sequence[Sequence[Any]]) -> str:
+    """The claimed rows as the JSON array shard.transfer_in_many reads (uuids and times as their text)."""
+    return json.dumps([dict(zip(_CLAIM_COLUMNS, row, strict=True)) for row in rows], default=str)
+
+
 def relay_pair(
     source: psycopg.Connection,
     target: psycopg.Connection,
@@ -520,52 +536,69 @@ def relay_pair(
     stats: RelayStats | None = None,
 ) -> RelayStats:
     """Deliver up to ``limit`` pending cross-shard tips from shard ``src`` to shard ``dst``: claim them (row
-    locks held by this transaction on the source), apply each on the target in its own transaction (exactly
-    once: keyed by the transfer id), then mark them delivered and commit on the source. A crash anywhere
-    leaves every row either pending (claimed again later; the target ignores a second delivery) or
-    delivered."""
+    locks held by this transaction on the source), apply them on the target in one transaction
+    (``shard.transfer_in_many``: exactly once each, keyed by the transfer id), then mark them delivered and
+    commit on the source. When the target refuses the batch (one transfer it cannot apply), the batch is
+    delivered one transfer per transaction, so that only the refused one stays pending, with its error. A
+    crash anywhere leaves every row either pending (claimed again later; the target ignores a second
+    delivery) or delivered."""
     stats = stats or RelayStats()
     with source.transaction():
-        rows = source.execute(
-            "SELECT id, sender_id, sender_name, sender_role, recipient_id, amount, fee_amount, message,"
-            " is_anonymous, stream_id, menu_item_id, idempotency_key, created_at"
-            " FROM shard.claim_transfers(%s, %s, %s)",
-            [src, dst, limit],
-        ).fetchall()
+        rows = source.execute(_CLAIM, [src, dst, limit]).fetchall()
         if not rows:
             return stats
         done: list[Any] = []
         failed: list[Any] = []
         error = ""
-        for row in rows:
-            if failed:
-                failed.append(row[0])
-                continue
-            try:
-                with target.transaction():
-                    applied = target.execute(
-                        "SELECT shard.transfer_in(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                        " %s)",
-                        [dst, src, *row],
-                    ).fetchone()[0]
-            except psycopg.OperationalError as exc:  # the target is down: the rest of the batch waits too
-                failed.append(row[0])
-                error = f"shard {dst}: {exc}".strip()
-                continue
-            except psycopg.Error as exc:
-                # Refused by the target (a bug, a constraint): this transfer stays pending with its error,
-                # the others go on (it must not block its pair of shards).
-                source.execute(
-                    "SELECT shard.note_failure(%s, %s, %s)", [src, [row[0]], f"shard {dst}: {exc}"]
-                )
-                stats.failed += 1
-                stats.errors.append(f"transfer {row[0]}: shard {dst}: {exc}".strip())
-                continue
-            done.append(row[0])
-            if applied:
-                stats.delivered += 1
-            else:
-                stats.duplicates += 1
+        try:
+            with target.transaction():
+                results = target.execute(
+                    "SELECT id, applied FROM shard.transfer_in_many(%s, %s, %s::jsonb)",
+                    [dst, src, _batch_json(rows)],
+                ).fetchall()
+        except psycopg.OperationalError as exc:  # the target is down: the batch waits
+            failed = [row[0] for row in rows]
+            error = f"shard {dst}: {exc}".strip()
+            results = []
+        except psycopg.Error:
+            results = None  # refused: one by one below
+        if results is not None:
+            for transfer_id, applied in results:
+                done.append(transfer_id)
+                if applied:
+                    stats.delivered += 1
+                else:
+                    stats.duplicates += 1
+        else:
+            for row in rows:
+                if failed:
+                    failed.append(row[0])
+                    continue
+                try:
+                    with target.transaction():
+                        applied = target.execute(
+                            "SELECT shard.transfer_in(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                            " %s)",
+                            [dst, src, *row],
+                        ).fetchone()[0]
+                except psycopg.OperationalError as exc:  # the target is down: the rest of the batch waits too
+                    failed.append(row[0])
+                    error = f"shard {dst}: {exc}".strip()
+                    continue
+                except psycopg.Error as exc:
+                    # Refused by the target (a bug, a constraint): this transfer stays pending with its error,
+                    # the others go on (it must not block its pair of shards).
+                    source.execute(
+                        "SELECT shard.note_failure(%s, %s, %s)", [src, [row[0]], f"shard {dst}: {exc}"]
+                    )
+                    stats.failed += 1
+                    stats.errors.append(f"transfer {row[0]}: shard {dst}: {exc}".strip())
+                    continue
+                done.append(row[0])
+                if applied:
+                    stats.delivered += 1
+                else:
+                    stats.duplicates += 1
         if done:
             source.execute("SELECT shard.mark_delivered(%s, %s)", [src, done])
         if failed:
@@ -575,17 +608,47 @@ def relay_pair(
     return stats
 
 
-def relay_once(dsns: Sequence[str], *, limit: int = 100) -> RelayStats:
+class RelayConnections:
+    """The relay's connections to every shard, kept from one pass to the next; one that fails is closed and
+    opened again at the next pass (a shard that cannot be reached is skipped until then)."""
+
+    def __init__(self, dsns: Sequence[str]) -> None:
+        self.dsns = list(dsns)
+        self.conns: dict[int, psycopg.Connection] = {}
+
+    def open(self, stats: RelayStats) -> dict[int, psycopg.Connection]:
+        for i, conn in list(self.conns.items()):
+            if conn.closed or conn.broken:
+                conn.close()
+                del self.conns[i]
+        for i, dsn in enumerate(self.dsns):
+            if i not in self.conns:
+                try:
+                    # Keepalives: a shard whose machine vanished fails the pass in ~25 s rather than hang.
+                    self.conns[i] = _connect(
+                        dsn, connect_timeout=2, keepalives_idle=10, keepalives_interval=5, keepalives_count=3
+                    )
+                except psycopg.OperationalError as exc:
+                    stats.errors.append(f"shard {i}: {exc}".strip())
+        return dict(self.conns)
+
+    def close(self) -> None:
+        for conn in self.conns.values():
+            conn.close()
+        self.conns.clear()
+
+
+def relay_once(
+    dsns: Sequence[str], *, limit: int = 100, connections: RelayConnections | None = None
+) -> RelayStats:
     """One pass over every ordered pair of shards (``dsns[i]`` is shard i); shards that cannot be reached are
-    skipped (their outbox waits, or their inbound tips stay pending) and named in ``errors``."""
+    skipped (their outbox waits, or their inbound tips stay pending) and named in ``errors``. With
+    ``connections``, their connections are used and left open; without, the pass opens and closes its own."""
     stats = RelayStats()
-    conns: dict[int, psycopg.Connection] = {}
+    owned = connections is None
+    pool = connections if connections is not None else RelayConnections(dsns)
     try:
-        for i, dsn in enumerate(dsns):
-            try:
-                conns[i] = _connect(dsn, connect_timeout=2)
-            except psycopg.OperationalError as exc:
-                stats.errors.append(f"shard {i}: {exc}".strip())
+        conns = pool.open(stats)
         for src, source in conns.items():
             for dst, target in conns.items():
                 if src == dst:
@@ -598,11 +661,11 @@ def relay_once(dsns: Sequence[str], *, limit: int = 100) -> RelayStats:
                         stats.errors.append(f"shard {src}: {exc}".strip())
                         break
                     moved = stats.delivered + stats.duplicates + stats.failed - before
-                    if moved < limit or stats.failed:
+                    if moved < limit or stats.failed or target.broken:
                         break
     finally:
-        for conn in conns.values():
-            conn.close()
+        if owned:
+            pool.close()
     return stats
 
 
@@ -614,14 +677,19 @@ def relay(
     stop: threading.Event | None = None,
     on_pass: Callable[[RelayStats], None] | None = None,
 ) -> None:
-    """Relay until ``stop`` is set: a pass, then a pause of ``interval`` seconds when it moved nothing."""
+    """Relay until ``stop`` is set: a pass, then a pause of ``interval`` seconds when it moved nothing. The
+    connections stay open from one pass to the next."""
     stop = stop or threading.Event()
-    while not stop.is_set():
-        stats = relay_once(dsns, limit=limit)
-        if on_pass is not None:
-            on_pass(stats)
-        if stats.delivered + stats.duplicates == 0:
-            stop.wait(interval)
+    connections = RelayConnections(dsns)
+    try:
+        while not stop.is_set():
+            stats = relay_once(dsns, limit=limit, connections=connections)
+            if on_pass is not None:
+                on_pass(stats)
+            if stats.delivered + stats.duplicates == 0:
+                stop.wait(interval)
+    finally:
+        connections.close()
 
 
 def transfer_status(dsns: Sequence[str]) -> list[dict[str, object]]:

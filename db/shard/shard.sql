@@ -373,6 +373,42 @@ COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, 
 REVOKE ALL ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz) TO livepanty_router;
 
+CREATE FUNCTION shard.transfer_in_many(p_shard integer, p_from_shard integer, p_transfers jsonb)
+RETURNS TABLE (id uuid, applied boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- A batch of the relay's deliveries in one transaction (one commit, one round trip): shard.transfer_in for each,
+-- by performer, then in the order they were sent (a performer's tips, goal progress and events keep their
+-- order; the performers' wallets are taken in one order by every worker). Any error fails the whole batch;
+-- the relay then delivers that batch one transfer per transaction, so that one refused transfer does not hold
+-- up the others.
+DECLARE
+    r record;
+BEGIN
+    PERFORM shard.here(p_shard);
+    IF p_transfers IS NULL OR jsonb_typeof(p_transfers) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_transfers is a JSON array of transfers';
+    END IF;
+    FOR r IN
+        SELECT t.* FROM jsonb_to_recordset(p_transfers) AS t (
+            id uuid, sender_id uuid, sender_name text, sender_role text, recipient_id uuid, amount bigint,
+            fee_amount bigint, message text, is_anonymous boolean, stream_id uuid, menu_item_id uuid,
+            idempotency_key text, created_at timestamptz)
+         ORDER BY t.recipient_id, t.created_at, t.id
+    LOOP
+        id := r.id;
+        applied := shard.transfer_in(p_shard, p_from_shard, r.id, r.sender_id, r.sender_name, r.sender_role,
+                                     r.recipient_id, r.amount, r.fee_amount, r.message, r.is_anonymous,
+                                     r.stream_id, r.menu_item_id, r.idempotency_key, r.created_at);
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION shard.transfer_in_many(integer, integer, jsonb) IS 'The relay''s batch: shard.transfer_in for every transfer of p_transfers (the rows of shard.claim_transfers as JSON objects) in one transaction, by recipient then by time sent; returns each id and whether it was applied now (false: applied before). An error fails the whole batch (the relay then delivers it one by one). LP018 not a JSON array.';
+REVOKE ALL ON FUNCTION shard.transfer_in_many(integer, integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.transfer_in_many(integer, integer, jsonb) TO livepanty_router;
+
 CREATE FUNCTION shard.claim_transfers(p_shard integer, p_to_shard integer, p_limit integer)
 RETURNS TABLE (id uuid, sender_id uuid, sender_name text, sender_role text, recipient_id uuid, amount bigint,
                fee_amount bigint, message text, is_anonymous boolean, stream_id uuid, menu_item_id uuid,

@@ -278,6 +278,26 @@ def test_cross_shard_tip_debits_now_credits_once_through_the_relay(sharded: Shar
     assert (report.in_transit, report.transit_total, report.pending) == (0, 0, 0)
 
 
+def test_the_relay_delivers_a_batch_in_one_transaction_per_pair_of_shards(sharded: Sharded) -> None:
+    viewer = register(sharded, shard=0)
+    performers = [verified_performer(sharded, 1) for _ in range(2)]
+    fund(sharded, viewer.id, 1000)
+    with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
+        tips = [tx.tip(performers[n % 2].id, 10 + n, idempotency_key=f"batch-{n}") for n in range(6)]
+    stats = shards.relay_once(sharded.shards)
+    assert stats.delivered >= 6
+    with psycopg.connect(sharded.shards[1]) as conn:
+        transactions = conn.execute(
+            "SELECT count(DISTINCT xmin::text) FROM lp.transfers_in WHERE id = ANY (%s)",
+            [[t.id for t in tips]],
+        ).fetchone()[0]
+    assert transactions == 1  # one commit on the performers' shard for the whole batch
+    assert [total(sharded, p.id) for p in performers] == [
+        sum(t.amount - t.fee_amount for t in tips if t.recipient_id == p.id) for p in performers
+    ]
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
 def test_cross_shard_refusals_change_nothing(sharded: Sharded) -> None:
     viewer = register(sharded, shard=0)
     unverified = register(sharded, "performer", shard=1)
