@@ -32,7 +32,10 @@ databases after a checkpoint on every cluster of its installation, after waiting
 * ``router-N cross`` (N > 1): the performer on another shard (random); ``--relays`` relay workers
   (``livepanty_db.shards.relay`` with the CLI's defaults, batch 100 and interval 0.2 s, each in a thread of
   this process) run during the run and until every transfer of the run is delivered, inside the measured
-  window.
+  window. ``--relay-modes per-transfer,batch`` measures the first relay's way (one transaction per transfer
+  on the target, new connections every pass) beside today's as two cases of the same run.
+
+``--shard-counts`` and ``--cross-only`` narrow the cases (``single`` always runs: it is the baseline).
 
 ``pgbench -M extended -c N -j min(N, 2) -T duration`` as login role ``bench_app`` (a member of
 ``livepanty_app``). Per run: tips/s (rows the run added: ``lp.tips`` for same-shard tips and on ``single``,
@@ -85,6 +88,7 @@ SHARD_COUNTS = (1, 2, 4)
 DATABASE = "livepanty"  # the embedded clusters' database (livepanty_db.local.DATABASE)
 RELAY_BATCH = 100  # livepanty-db shards relay --batch (default)
 RELAY_INTERVAL = 0.2  # livepanty-db shards relay --interval (default)
+RELAY_MODES = ("batch", "per-transfer")
 
 # --- pgbench script: bench/tips.py's transaction, the viewer and the performer picked by shard ----------
 
@@ -427,6 +431,7 @@ class Case:
     inst: Installation
     cross: bool
     script: Path
+    relay_mode: str = "batch"
 
 
 @dataclass
@@ -492,6 +497,15 @@ def pending_transfers(conns: Sequence[psycopg.Connection]) -> int:
     return sum(
         int(one(c, "SELECT count(*) FROM lp.transfers_out WHERE status = 'pending'")[0]) for c in conns
     )
+
+
+def relay_per_transfer(dsns: Sequence[str], *, limit: int, interval: float, stop: threading.Event) -> None:
+    """The first relay's way (before dfea424): new connections every pass, one transaction per transfer on
+    the target."""
+    while not stop.is_set():
+        stats = shards.relay_once(dsns, limit=limit, batch=False)
+        if stats.delivered + stats.duplicates == 0:
+            stop.wait(interval)
 
 
 def relay_lags(inst: Installation, since: datetime.datetime) -> list[float]:
@@ -606,7 +620,7 @@ def run_case(case: Case, clients: int, round_: int, workdir: Path, args: argpars
         stop = threading.Event()
         relays = [
             threading.Thread(
-                target=shards.relay,
+                target=shards.relay if case.relay_mode == "batch" else relay_per_transfer,
                 args=(inst.shard_urls(),),
                 kwargs={"limit": RELAY_BATCH, "interval": RELAY_INTERVAL, "stop": stop},
                 daemon=True,
@@ -860,10 +874,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--relays", type=int, default=1, help="relay workers (threads) during cross-shard runs (default 1)"
     )
     parser.add_argument(
+        "--relay-modes",
+        default="batch",
+        help="relay modes of the cross-shard runs, comma-separated: batch (the relay's way: a batch per "
+        "transaction on the target, connections kept), per-transfer (the first relay's way: one transaction "
+        "per transfer, new connections every pass); several: each is a case (default batch)",
+    )
+    parser.add_argument(
+        "--shard-counts", default="1,2,4", help="routed installations to measure (default 1,2,4)"
+    )
+    parser.add_argument(
+        "--cross-only", action="store_true", help="only the single node and the cross-shard cases"
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="leave the clusters running and their files in place"
     )
     args = parser.parse_args(argv)
     args.clients = sorted({int(c) for c in args.clients.split(",")})
+    args.relay_modes = [m.strip() for m in args.relay_modes.split(",") if m.strip()]
+    if not args.relay_modes or set(args.relay_modes) - set(RELAY_MODES):
+        parser.error(f"--relay-modes: one or more of {', '.join(RELAY_MODES)}")
+    args.shard_counts = sorted({int(n) for n in args.shard_counts.split(",")})
+    if not args.shard_counts or set(args.shard_counts) - set(SHARD_COUNTS):
+        parser.error(f"--shard-counts: one or more of {', '.join(map(str, SHARD_COUNTS))}")
     if args.rounds < 1 or args.duration < 1 or min(args.clients) < 1 or args.relays < 1:
         parser.error("need at least one round, one second, one client and one relay")
     if args.viewers < 4 * max(SHARD_COUNTS) or args.performers < max(SHARD_COUNTS):
@@ -884,7 +917,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"load average before set-up: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         installations.append(start_installation(home / "single", "single", None, options))
-        for n in SHARD_COUNTS:
+        for n in args.shard_counts:
             installations.append(start_installation(home / f"router{n}", f"router-{n}", n, options))
         for inst in installations:
             setup_users(inst, args.viewers, args.performers)
@@ -910,10 +943,14 @@ def main(argv: list[str] | None = None) -> int:
         for inst in installations:
             n = inst.shard_count
             for cross in (False, True) if n > 1 else (False,):
+                if args.cross_only and inst.routed and not cross:
+                    continue
                 name = "single" if not inst.routed else f"{inst.name} {'cross' if cross else 'same'}"
                 script = workdir / (re.sub(r"[^A-Za-z0-9]+", "_", name) + ".sql")
                 script.write_text(tip_script(n, cross, args.viewers // n, args.performers // n))
-                cases.append(Case(name, inst, cross, script))
+                for mode in args.relay_modes if cross else ("batch",):
+                    label = f"{name} {mode}" if cross and len(args.relay_modes) > 1 else name
+                    cases.append(Case(label, inst, cross, script, mode))
 
         runs: list[Run] = []
         for round_ in range(args.rounds):

@@ -534,6 +534,7 @@ def relay_pair(
     *,
     limit: int = 100,
     stats: RelayStats | None = None,
+    batch: bool = True,
 ) -> RelayStats:
     """Deliver up to ``limit`` pending cross-shard tips from shard ``src`` to shard ``dst``: claim them (row
     locks held by this transaction on the source), apply them on the target in one transaction
@@ -541,7 +542,8 @@ def relay_pair(
     commit on the source. When the target refuses the batch (one transfer it cannot apply), the batch is
     delivered one transfer per transaction, so that only the refused one stays pending, with its error. A
     crash anywhere leaves every row either pending (claimed again later; the target ignores a second
-    delivery) or delivered."""
+    delivery) or delivered. ``batch=False``: one transfer per transaction on the target from the start (the
+    first relay's way, kept for comparison)."""
     stats = stats or RelayStats()
     with source.transaction():
         rows = source.execute(_CLAIM, [src, dst, limit]).fetchall()
@@ -550,18 +552,20 @@ def relay_pair(
         done: list[Any] = []
         failed: list[Any] = []
         error = ""
-        try:
-            with target.transaction():
-                results = target.execute(
-                    "SELECT id, applied FROM shard.transfer_in_many(%s, %s, %s::jsonb)",
-                    [dst, src, _batch_json(rows)],
-                ).fetchall()
-        except psycopg.OperationalError as exc:  # the target is down: the batch waits
-            failed = [row[0] for row in rows]
-            error = f"shard {dst}: {exc}".strip()
-            results = []
-        except psycopg.Error:
-            results = None  # refused: one by one below
+        results: list[Any] | None = None  # None: one by one below
+        if batch:
+            try:
+                with target.transaction():
+                    results = target.execute(
+                        "SELECT id, applied FROM shard.transfer_in_many(%s, %s, %s::jsonb)",
+                        [dst, src, _batch_json(rows)],
+                    ).fetchall()
+            except psycopg.OperationalError as exc:  # the target is down: the batch waits
+                failed = [row[0] for row in rows]
+                error = f"shard {dst}: {exc}".strip()
+                results = []
+            except psycopg.Error:
+                results = None  # refused: one by one
         if results is not None:
             for transfer_id, applied in results:
                 done.append(transfer_id)
@@ -639,7 +643,11 @@ class RelayConnections:
 
 
 def relay_once(
-    dsns: Sequence[str], *, limit: int = 100, connections: RelayConnections | None = None
+    dsns: Sequence[str],
+    *,
+    limit: int = 100,
+    connections: RelayConnections | None = None,
+    batch: bool = True,
 ) -> RelayStats:
     """One pass over every ordered pair of shards (``dsns[i]`` is shard i); shards that cannot be reached are
     skipped (their outbox waits, or their inbound tips stay pending) and named in ``errors``. With
@@ -656,7 +664,7 @@ def relay_once(
                 while True:
                     before = stats.delivered + stats.duplicates + stats.failed
                     try:
-                        relay_pair(source, target, src, dst, limit=limit, stats=stats)
+                        relay_pair(source, target, src, dst, limit=limit, stats=stats, batch=batch)
                     except psycopg.OperationalError as exc:
                         stats.errors.append(f"shard {src}: {exc}".strip())
                         break

@@ -292,6 +292,16 @@ def test_the_relay_delivers_a_batch_in_one_transaction_per_pair_of_shards(sharde
             [[t.id for t in tips]],
         ).fetchone()[0]
     assert transactions == 1  # one commit on the performers' shard for the whole batch
+    with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
+        more = [tx.tip(performers[0].id, 5, idempotency_key=f"single-{n}") for n in range(3)]
+    assert shards.relay_once(sharded.shards, batch=False).delivered >= 3
+    with psycopg.connect(sharded.shards[1]) as conn:
+        transactions = conn.execute(
+            "SELECT count(DISTINCT xmin::text) FROM lp.transfers_in WHERE id = ANY (%s)",
+            [[t.id for t in more]],
+        ).fetchone()[0]
+    assert transactions == 3  # batch=False: one transaction per transfer
+    tips += more
     assert [total(sharded, p.id) for p in performers] == [
         sum(t.amount - t.fee_amount for t in tips if t.recipient_id == p.id) for p in performers
     ]
