@@ -13,10 +13,13 @@ users.
 * :func:`relay_once` / :func:`relay` deliver cross-shard tips from every shard's outbox exactly once;
   :func:`verify_all` is ``livepanty-db verify --all-shards`` (every shard's ledger, then the global
   reconciliation of transfers and tokens in transit).
+* :func:`sync_erasures` is ``livepanty-db shards sync-erasures``: every shard's erasures carried to the
+  directory and to the users' stubs on the other shards.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import threading
@@ -730,6 +733,69 @@ def transfer_status(dsns: Sequence[str]) -> list[dict[str, object]]:
         except psycopg.OperationalError as exc:
             rows.append({"shard": i, "peer": None, "last_error": f"unreachable: {exc}".strip()})
     return rows
+
+
+# -- erasure across shards -----------------------------------------------------------------------------------
+
+#: How far back each run of sync_erasures looks again before the last erasure it carried (an erasure whose
+#: transaction committed after a later one's: its time is its transaction's start).
+ERASURE_OVERLAP = datetime.timedelta(hours=1)
+
+
+@dataclass
+class ErasureSync:
+    erased: int = 0  # users erased on their own shard that this run carried (again, within the overlap)
+    directory: int = 0  # directory entries given the pseudonym now
+    stubs: int = 0  # stubs on other shards erased now
+    errors: list[str] = field(default_factory=list)  # shards that could not be reached: nothing advanced
+
+
+def sync_erasures(router_dsn: str, dsns: Sequence[str]) -> ErasureSync:
+    """Carry the erasures of every shard to the directory and to the users' stubs on the other shards
+    (docs/scale-out.md, "Erasure across shards"). Idempotent: a user erased is given the same pseudonym
+    everywhere. Each shard's mark advances only when every shard was reached, so a shard that is down gets
+    the stubs of every erasure made meanwhile at the next run that reaches it."""
+    result = ErasureSync()
+    conns: dict[int, psycopg.Connection] = {}
+    try:
+        with _connect(router_dsn) as router:
+            marks = dict(router.execute("SELECT shard, synced_until FROM router.erasure_sync").fetchall())
+            for i, dsn in enumerate(dsns):
+                try:
+                    conns[i] = _connect(dsn, connect_timeout=2)
+                except psycopg.OperationalError as exc:
+                    result.errors.append(f"shard {i}: {exc}".strip())
+            found: dict[int, list[tuple[Any, datetime.datetime]]] = {}
+            for i, conn in conns.items():
+                since = marks[i] - ERASURE_OVERLAP if i in marks else None
+                found[i] = conn.execute("SELECT * FROM shard.erased_users(%s, %s)", [i, since]).fetchall()
+            ids = [user_id for rows in found.values() for user_id, _ in rows]
+            result.erased = len(ids)
+            if ids:
+                with router.transaction():
+                    result.directory = router.execute("SELECT router.forget_users(%s)", [ids]).fetchone()[0]
+                for i, conn in conns.items():
+                    try:
+                        result.stubs += conn.execute(
+                            "SELECT shard.forget_users(%s, %s)", [i, ids]
+                        ).fetchone()[0]
+                    except psycopg.OperationalError as exc:
+                        result.errors.append(f"shard {i}: {exc}".strip())
+            if not result.errors:
+                with router.transaction():
+                    for i, rows in found.items():
+                        if rows:
+                            router.execute(
+                                "INSERT INTO router.erasure_sync (shard, synced_until) VALUES (%s, %s)"
+                                " ON CONFLICT (shard) DO UPDATE"
+                                " SET synced_until = greatest(router.erasure_sync.synced_until,"
+                                " excluded.synced_until)",
+                                [i, max(at for _, at in rows)],
+                            )
+    finally:
+        for conn in conns.values():
+            conn.close()
+    return result
 
 
 # -- verification --------------------------------------------------------------------------------------------

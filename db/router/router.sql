@@ -33,6 +33,11 @@ CREATE TABLE IF NOT EXISTS router.stubs (
     PRIMARY KEY (user_id, shard)
 );
 COMMENT ON TABLE router.stubs IS 'The stubs the router made of users on shards other than their own (shard.ensure_user), with the role they carry: a stub is made again when the role changed.';
+CREATE TABLE IF NOT EXISTS router.erasure_sync (
+    shard        smallint PRIMARY KEY CHECK (shard >= 0),
+    synced_until timestamptz NOT NULL
+);
+COMMENT ON TABLE router.erasure_sync IS 'Per shard, the latest erasure there that livepanty-db shards sync-erasures carried to the directory and to the stubs on every other shard (each run also looks an hour further back).';
 CREATE TABLE IF NOT EXISTS router.sessions (
     token_hash bytea PRIMARY KEY,
     user_id    uuid NOT NULL,
@@ -50,14 +55,18 @@ ALTER TABLE router.sessions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE router.stubs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE router.stubs FORCE ROW LEVEL SECURITY;
 ALTER TABLE router.sessions FORCE ROW LEVEL SECURITY;
+ALTER TABLE router.erasure_sync ENABLE ROW LEVEL SECURITY;
+ALTER TABLE router.erasure_sync FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS "router code only" ON router.config;
 DROP POLICY IF EXISTS "router code only" ON router.users;
 DROP POLICY IF EXISTS "router code only" ON router.sessions;
 DROP POLICY IF EXISTS "router code only" ON router.stubs;
+DROP POLICY IF EXISTS "router code only" ON router.erasure_sync;
 CREATE POLICY "router code only" ON router.config FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 CREATE POLICY "router code only" ON router.users FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 CREATE POLICY "router code only" ON router.sessions FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 CREATE POLICY "router code only" ON router.stubs FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
+CREATE POLICY "router code only" ON router.erasure_sync FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 
 -- Repeatable: every function of both schemas goes first (the proxies are generated again after this file).
 DO $drop$
@@ -211,5 +220,30 @@ AS $$
 $$;
 COMMENT ON FUNCTION router.shard_for(uuid, uuid) IS 'The shard of p_user_id, or, when the directory does not know it (or it is NULL), the shard of the acting user p_actor.';
 REVOKE ALL ON FUNCTION router.shard_for(uuid, uuid) FROM PUBLIC;
+
+
+CREATE FUNCTION router.forget_users(p_user_ids uuid[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Users erased on their own shard: the directory keeps where they live, under the pseudonym the erasure gave
+-- them there (username and address derived from the id), and forgets their sessions.
+DECLARE
+    v_n integer;
+BEGIN
+    UPDATE router.users AS u
+       SET username = 'erased_' || left(replace(u.user_id::text, '-', ''), 16),
+           username_key = 'erased_' || left(replace(u.user_id::text, '-', ''), 16),
+           email_key = sha256(convert_to('erased-' || left(replace(u.user_id::text, '-', ''), 16) || '@erased.invalid',
+                                         'UTF8'))
+     WHERE u.user_id = ANY (p_user_ids)
+       AND u.username_key <> 'erased_' || left(replace(u.user_id::text, '-', ''), 16);
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    DELETE FROM router.sessions AS s WHERE s.user_id = ANY (p_user_ids);
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION router.forget_users(uuid[]) IS 'The directory entries of users erased on their own shard take the pseudonym the erasure gave them there (username, address hash), and their sessions are forgotten. Returns the entries changed now (0 when run again).';
+REVOKE ALL ON FUNCTION router.forget_users(uuid[]) FROM PUBLIC;
 
 RESET ROLE;

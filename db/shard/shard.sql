@@ -635,4 +635,55 @@ COMMENT ON FUNCTION shard.ensure_user(integer, uuid, text, text, integer) IS 'Ma
 REVOKE ALL ON FUNCTION shard.ensure_user(integer, uuid, text, text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.ensure_user(integer, uuid, text, text, integer) TO livepanty_router;
 
+
+CREATE FUNCTION shard.erased_users(p_shard integer, p_after timestamptz)
+RETURNS TABLE (user_id uuid, erased_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The users of this shard erased (or erased again by api.replay_erasure) after p_after (all when NULL), oldest
+-- first: what livepanty-db shards sync-erasures carries to the directory and to their stubs on other shards.
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN QUERY
+    SELECT e.user_id, greatest(e.erased_at, e.replayed_at) AS at
+      FROM lp.erasures AS e
+     WHERE greatest(e.erased_at, e.replayed_at) > coalesce(p_after, '-infinity')
+       AND NOT EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = e.user_id)
+     ORDER BY at, e.user_id;
+END
+$$;
+COMMENT ON FUNCTION shard.erased_users(integer, timestamptz) IS 'The users of this shard whose erasure (or its replay) is later than p_after (all when NULL), oldest first; read by livepanty-db shards sync-erasures.';
+REVOKE ALL ON FUNCTION shard.erased_users(integer, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.erased_users(integer, timestamptz) TO livepanty_router;
+
+CREATE FUNCTION shard.forget_users(p_shard integer, p_user_ids uuid[]) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Users erased on their own shard: their stubs here lose what they carried and what they did here that names
+-- them (the username, their tips' messages, the addresses they watched from, ...), exactly as the erasure did
+-- on their own shard (lp.erase_personal_data: the same pseudonym, derived from the id). Users of this shard
+-- and users without a stub here are left alone. Returns the stubs erased now (0 when run again).
+DECLARE
+    v_id uuid;
+    v_n  integer := 0;
+BEGIN
+    PERFORM shard.here(p_shard);
+    FOR v_id IN
+        SELECT r.user_id FROM lp.remote_users AS r JOIN lp.users AS u ON u.id = r.user_id
+         WHERE r.user_id = ANY (p_user_ids)
+           AND u.username::text <> 'erased_' || left(replace(r.user_id::text, '-', ''), 16)
+         ORDER BY r.user_id
+    LOOP
+        PERFORM lp.erase_personal_data(v_id);
+        v_n := v_n + 1;
+    END LOOP;
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION shard.forget_users(integer, uuid[]) IS 'Erases the stubs of users erased on their own shard (lp.erase_personal_data on the stub: username, tip messages, viewing addresses, ...); users of this shard and users with no stub here are left alone. Returns how many stubs were erased now; idempotent.';
+REVOKE ALL ON FUNCTION shard.forget_users(integer, uuid[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.forget_users(integer, uuid[]) TO livepanty_router;
+
 RESET ROLE;

@@ -114,3 +114,22 @@ def status(ctx: click.Context) -> None:
             "last_error",
         ],
     )
+
+
+@command.command("sync-erasures")
+@click.pass_context
+@handle_errors
+def sync_erasures(ctx: click.Context) -> None:
+    """Carry every shard's erasures to the directory (the username and address hash become the pseudonym the
+    erasure gave) and to the users' stubs on the other shards (erased there too). Idempotent; schedule it with
+    the other jobs. Exit status 1 when a shard could not be reached (run it again when it is back)."""
+    router = _router(ctx)
+    result = sharding.sync_erasures(router, sharding.partition_dsns(router))
+    emit(
+        [{"erased_users": result.erased, "directory_entries": result.directory, "stubs_erased": result.stubs}],
+        ["erased_users", "directory_entries", "stubs_erased"],
+    )
+    for error in result.errors:
+        note(f"warning: {error}")
+    if result.errors:
+        sys.exit(1)

@@ -417,6 +417,10 @@ def test_a_call_for_another_shard_is_refused_there(sharded: Sharded) -> None:
     [
         ("router", "SELECT * FROM router.users"),
         ("router", "SELECT * FROM router.sessions"),
+        ("router", "SELECT * FROM router.erasure_sync"),
+        ("router", "SELECT router.forget_users(ARRAY[gen_random_uuid()])"),
+        ("shard", "SELECT * FROM shard.erased_users(0, NULL)"),
+        ("shard", "SELECT shard.forget_users(0, ARRAY[gen_random_uuid()])"),
         ("router", "SELECT router_proxy.payee_check(0, gen_random_uuid(), gen_random_uuid())"),
         (
             "router",
@@ -470,6 +474,9 @@ def test_cli_verify_all_shards_status_and_relay(sharded: Sharded, monkeypatch: p
     verify = runner.invoke(main, ["verify", "--all-shards"])
     assert verify.exit_code == 0, verify.output
     assert "shard 1: verify_ledger" in verify.output
+    synced = runner.invoke(main, ["shards", "sync-erasures"])
+    assert synced.exit_code == 0, synced.output
+    assert "stubs_erased" in synced.output
     # A forged credit on one shard's in-transit wallet: the reconciliation finds it, exit status 1.
     with psycopg.connect(sharded.shards[0]) as conn:
         conn.execute(
@@ -833,4 +840,82 @@ def test_a_transfer_the_target_refuses_does_not_block_the_others(sharded: Sharde
     finally:
         with psycopg.connect(sharded.shards[0]) as conn:
             conn.execute("DELETE FROM lp.transfers_out WHERE id = %s", [bad])
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+# -- erasure across shards -----------------------------------------------------------------------------------
+
+
+def holders_of(dsn: str, needles: list[str]) -> list[str]:
+    """The tables of schemas lp and router in which any row's text holds any of ``needles``."""
+    patterns = [f"%{n}%" for n in needles]
+    with psycopg.connect(dsn) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class AS c"
+                " JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+                " WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname IN ('lp', 'router')"
+            ).fetchall()
+        ]
+        return [
+            t
+            for t in tables
+            if conn.execute(
+                f"SELECT count(*) FROM {t} AS x WHERE x::text ILIKE ANY (%s)", [patterns]
+            ).fetchone()[0]
+        ]
+
+
+def test_an_erasure_reaches_the_directory_and_the_stubs_on_other_shards(sharded: Sharded) -> None:
+    host = verified_performer(sharded, 1)
+    viewer = register(sharded, shard=0)
+    fund(sharded, viewer.id, 1000)
+    message = "needle " + uuid.uuid4().hex
+    with sharded.client() as client:
+        with client.session(token_for(sharded, host)) as tx:
+            stream = tx.schedule_stream("erasure night", category="general")
+            tx.consent_to_stream(stream.id, ip_address="203.0.113.13")
+            tx.start_stream(stream.id)
+        token = token_for(sharded, viewer)
+        with client.session(token) as tx:
+            tx.join_stream(stream.id)  # the viewer's stub on shard 1
+            tx.tip(host.id, 100, idempotency_key="erase-me", stream_id=stream.id, message=message)
+        shards.wait_for_relay(sharded.shards)
+        needles = [viewer.username, viewer.email, message]
+        assert holders_of(sharded.router, needles) == ["router.users"]
+        assert set(holders_of(sharded.shards[1], needles)) >= {"lp.users", "lp.tips", "lp.stream_events"}
+        with client.session(token) as tx:
+            tx.request_erasure(reason="forget me")
+    assert holders_of(sharded.shards[0], needles) == []  # the home shard erased at once
+    assert holders_of(sharded.shards[1], needles) != []  # not yet carried
+
+    # A shard that cannot be reached: the directory is updated, nothing is marked done.
+    unreachable = shards.sync_erasures(
+        sharded.router, [sharded.shards[0], "postgresql://postgres@127.0.0.1:1/x"]
+    )
+    assert unreachable.errors
+    assert unreachable.directory == 1
+    assert holders_of(sharded.router, needles) == []
+    with psycopg.connect(sharded.router) as conn:
+        assert conn.execute("SELECT count(*) FROM router.erasure_sync").fetchone()[0] == 0
+        assert (
+            conn.execute("SELECT count(*) FROM router.sessions WHERE user_id = %s", [viewer.id]).fetchone()[0]
+            == 0
+        )
+
+    result = shards.sync_erasures(sharded.router, sharded.shards)
+    assert not result.errors
+    assert (result.directory, result.stubs) == (0, 1)
+    for dsn in (sharded.router, *sharded.shards):
+        assert holders_of(dsn, needles) == [], dsn
+    with psycopg.connect(sharded.router) as conn:
+        username = conn.execute(
+            "SELECT username FROM router.users WHERE user_id = %s", [viewer.id]
+        ).fetchone()[0]
+    with psycopg.connect(sharded.shards[1]) as conn:
+        stub = conn.execute("SELECT username::text FROM lp.users WHERE id = %s", [viewer.id]).fetchone()[0]
+    assert username == stub == "erased_" + viewer.id.hex[:16]  # one pseudonym everywhere
+    again = shards.sync_erasures(sharded.router, sharded.shards)
+    assert (again.erased, again.directory, again.stubs, again.errors) == (1, 0, 0, [])  # idempotent
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
