@@ -32,6 +32,7 @@ CREATE TABLE lp.transfers_out (
     UNIQUE (sender_id, idempotency_key)
 );
 CREATE INDEX transfers_out_pending_idx ON lp.transfers_out (to_shard, created_at) WHERE status = 'pending';
+CREATE INDEX transfers_out_sender_idx ON lp.transfers_out (sender_id, created_at DESC);
 COMMENT ON TABLE lp.transfers_out IS 'Owner only. The outbox of cross-shard tips on the sender''s shard: one row per tip whose performer lives on another shard, written in the transaction that debits the sender (sender -amount, platform fees +fee, the in-transit wallet of to_shard +(amount - fee): ledger reference transfer, id). The relay (livepanty-db shards relay) applies the credit on to_shard exactly once (shard.transfer_in, keyed by id) and marks the row delivered.';
 COMMENT ON COLUMN lp.transfers_out.id IS 'The transfer id: the key of the credit on the performer''s shard (lp.transfers_in.id) and of both ledger transactions'' reference.';
 COMMENT ON COLUMN lp.transfers_out.recipient_id IS 'The performer, a user of to_shard (no foreign key: the row is on another database).';

@@ -308,6 +308,27 @@ def test_the_relay_delivers_a_batch_in_one_transaction_per_pair_of_shards(sharde
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
 
 
+def test_a_senders_tip_history_holds_their_cross_shard_tips_in_order(sharded: Sharded) -> None:
+    viewer = register(sharded, shard=0)
+    near, far = verified_performer(sharded, 0), verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 1000)
+    with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
+        sent = [
+            tx.tip(to.id, 10 + n, idempotency_key=f"history-{n}", message=f"m{n}")
+            for n, to in enumerate((near, far, near, far))
+        ]
+        first = tx.list_tips(limit=2)
+        second = tx.list_tips(after=first[-1].id, limit=2)
+        third = tx.list_tips(after=second[-1].id, limit=2)
+    newest_first = list(reversed(sent))
+    assert [t.id for t in first + second] == [t.id for t in newest_first]
+    assert third == []
+    assert [(t.recipient_id, t.amount, t.net_amount, t.message, t.status) for t in first + second] == [
+        (t.recipient_id, t.amount, t.amount - t.fee_amount, f"m{3 - n}", "completed")
+        for n, t in enumerate(newest_first)
+    ]
+
+
 def test_cross_shard_refusals_change_nothing(sharded: Sharded) -> None:
     viewer = register(sharded, shard=0)
     unverified = register(sharded, "performer", shard=1)
