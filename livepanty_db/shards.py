@@ -14,7 +14,9 @@ users.
   :func:`verify_all` is ``livepanty-db verify --all-shards`` (every shard's ledger, then the global
   reconciliation of transfers and tokens in transit).
 * :func:`sync_erasures` is ``livepanty-db shards sync-erasures``: every shard's erasures carried to the
-  directory and to the users' stubs on the other shards.
+  directory and to the users' stubs on the other shards; :func:`adopt_orphans` is ``livepanty-db shards
+  adopt-orphans``: registrations the directory missed, written into it (or erased when another user holds
+  their name or address).
 """
 
 from __future__ import annotations
@@ -796,6 +798,81 @@ def sync_erasures(router_dsn: str, dsns: Sequence[str]) -> ErasureSync:
         for conn in conns.values():
             conn.close()
     return result
+
+
+# -- orphan registrations ------------------------------------------------------------------------------------
+
+#: A registration younger than this is not an orphan yet: its router transaction may still be writing the
+#: directory row.
+ORPHAN_GRACE = datetime.timedelta(minutes=10)
+
+
+@dataclass
+class OrphanReport:
+    adopted: int = 0  # written into the directory as they are: they can log in through the router
+    discarded: int = (
+        0  # their name or address was another's: personal data erased, in the directory as erased
+    )
+    left: list[str] = field(
+        default_factory=list
+    )  # discarding refused (their wallet moved tokens): a person decides
+    errors: list[str] = field(default_factory=list)  # shards that could not be reached
+
+
+def adopt_orphans(
+    router_dsn: str, dsns: Sequence[str], *, grace: datetime.timedelta = ORPHAN_GRACE
+) -> OrphanReport:
+    """Orphan registrations (a user on a shard that the directory does not know: a router transaction rolled
+    back after the shard registered, or two shards registering one address at once; docs/scale-out.md) older
+    than ``grace``: written into the directory when their username and address are free there, so they can
+    log in; otherwise their personal data is erased on their shard when their wallet never moved a token, and
+    they enter the directory under the erasure's pseudonym. Idempotent."""
+    report = OrphanReport()
+    with _connect(router_dsn) as router:
+        known = {u for (u,) in router.execute("SELECT user_id FROM router.users").fetchall()}
+        for i, dsn in enumerate(dsns):
+            try:
+                conn = _connect(dsn, connect_timeout=2)
+            except psycopg.OperationalError as exc:
+                report.errors.append(f"shard {i}: {exc}".strip())
+                continue
+            with conn:
+                orphans = [
+                    u
+                    for (u,) in conn.execute("SELECT * FROM shard.user_ids(%s)", [i]).fetchall()
+                    if u not in known
+                ]
+                if not orphans:
+                    continue
+                rows = conn.execute(
+                    "SELECT * FROM shard.resident_keys(%s, %s, %s)", [i, orphans, grace]
+                ).fetchall()
+                for user_id, username, role, username_key, email_key in rows:
+                    adopted = router.execute(
+                        "INSERT INTO router.users (user_id, shard, username_key, email_key, username, role)"
+                        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING user_id",
+                        [user_id, i, username_key, email_key, username, role],
+                    ).fetchone()
+                    if adopted:
+                        report.adopted += 1
+                        continue
+                    if not conn.execute("SELECT shard.discard_orphan(%s, %s)", [i, user_id]).fetchone()[0]:
+                        report.left.append(
+                            f"user {user_id} on shard {i}: its username or address is another user's and its"
+                            " wallet moved tokens"
+                        )
+                        continue
+                    pseudonym = conn.execute(
+                        "SELECT * FROM shard.resident_keys(%s, %s, %s)", [i, [user_id], grace]
+                    )
+                    _, username, role, username_key, email_key = pseudonym.fetchone()
+                    router.execute(
+                        "INSERT INTO router.users (user_id, shard, username_key, email_key, username, role)"
+                        " VALUES (%s, %s, %s, %s, %s, %s)",
+                        [user_id, i, username_key, email_key, username, role],
+                    )
+                    report.discarded += 1
+    return report
 
 
 # -- verification --------------------------------------------------------------------------------------------

@@ -686,4 +686,55 @@ COMMENT ON FUNCTION shard.forget_users(integer, uuid[]) IS 'Erases the stubs of 
 REVOKE ALL ON FUNCTION shard.forget_users(integer, uuid[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.forget_users(integer, uuid[]) TO livepanty_router;
 
+
+CREATE FUNCTION shard.resident_keys(p_shard integer, p_user_ids uuid[], p_older_than interval)
+RETURNS TABLE (user_id uuid, username text, role text, username_key text, email_key bytea)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The directory entry of users of this shard (not stubs) among p_user_ids registered more than p_older_than
+-- ago: what livepanty-db shards adopt-orphans writes into the router's directory (the address only as the hash
+-- the router keeps).
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN QUERY
+    SELECT u.id, u.username::text, u.role::text, lower(u.username::text),
+           sha256(convert_to(lower(btrim(u.email::text)), 'UTF8'))
+      FROM lp.users AS u
+     WHERE u.id = ANY (p_user_ids) AND u.created_at < now() - p_older_than
+       AND NOT EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = u.id)
+     ORDER BY u.id;
+END
+$$;
+COMMENT ON FUNCTION shard.resident_keys(integer, uuid[], interval) IS 'For livepanty-db shards adopt-orphans: id, username, role and the directory keys (lower-case username, SHA-256 of the lower-case address) of the users of this shard among p_user_ids registered more than p_older_than ago.';
+REVOKE ALL ON FUNCTION shard.resident_keys(integer, uuid[], interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.resident_keys(integer, uuid[], interval) TO livepanty_router;
+
+CREATE FUNCTION shard.discard_orphan(p_shard integer, p_user_id uuid) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- An orphan registration (on this shard, not in the directory) whose username or address another user holds
+-- in the directory: nobody can log in to it, so its personal data is erased (lp.erase_personal_data; the row
+-- stays, under the pseudonym derived from its id) when its wallet never moved a token. False, and nothing
+-- changed, when it did: a person decides.
+BEGIN
+    PERFORM shard.here(p_shard);
+    PERFORM 1 FROM lp.users AS u WHERE u.id = p_user_id FOR UPDATE;
+    IF NOT FOUND OR EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = p_user_id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'no such user lives on this shard',
+            DETAIL = format('user %s', p_user_id);
+    END IF;
+    IF EXISTS (SELECT 1 FROM lp.ledger AS l JOIN lp.wallets AS w ON w.id = l.wallet_id WHERE w.user_id = p_user_id) THEN
+        RETURN false;
+    END IF;
+    PERFORM lp.erase_personal_data(p_user_id);
+    PERFORM lp.audit('user.orphan_discarded', 'user', p_user_id::text, '{}'::jsonb);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION shard.discard_orphan(integer, uuid) IS 'For livepanty-db shards adopt-orphans: erases the personal data of an orphan registration whose username or address another user holds in the directory, if its wallet never moved a token (true); false and nothing changed otherwise. LP003 not a user of this shard.';
+REVOKE ALL ON FUNCTION shard.discard_orphan(integer, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.discard_orphan(integer, uuid) TO livepanty_router;
+
 RESET ROLE;

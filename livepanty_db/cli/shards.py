@@ -5,6 +5,7 @@ cross-shard tips, show the outboxes. ``--dsn`` (or the local cluster of a home s
 from __future__ import annotations
 
 import contextlib
+import datetime
 import sys
 import threading
 
@@ -126,10 +127,45 @@ def sync_erasures(ctx: click.Context) -> None:
     router = _router(ctx)
     result = sharding.sync_erasures(router, sharding.partition_dsns(router))
     emit(
-        [{"erased_users": result.erased, "directory_entries": result.directory, "stubs_erased": result.stubs}],
+        [
+            {
+                "erased_users": result.erased,
+                "directory_entries": result.directory,
+                "stubs_erased": result.stubs,
+            }
+        ],
         ["erased_users", "directory_entries", "stubs_erased"],
     )
     for error in result.errors:
         note(f"warning: {error}")
     if result.errors:
+        sys.exit(1)
+
+
+@command.command("adopt-orphans")
+@click.option(
+    "--grace-minutes",
+    type=click.IntRange(0, 10_080),
+    default=10,
+    show_default=True,
+    help="Registrations younger than this are left alone (their router transaction may still be running).",
+)
+@click.pass_context
+@handle_errors
+def adopt_orphans(ctx: click.Context, grace_minutes: int) -> None:
+    """Registrations on a shard that the directory does not know (`verify --all-shards` names them): written
+    into the directory when their username and address are free there; otherwise erased on their shard if
+    their wallet never moved a token. Exit status 1 when one is left for a person or a shard was
+    unreachable."""
+    router = _router(ctx)
+    report = sharding.adopt_orphans(
+        router, sharding.partition_dsns(router), grace=datetime.timedelta(minutes=grace_minutes)
+    )
+    emit(
+        [{"adopted": report.adopted, "discarded": report.discarded, "left": len(report.left)}],
+        ["adopted", "discarded", "left"],
+    )
+    for problem in (*report.left, *report.errors):
+        note(f"warning: {problem}")
+    if report.left or report.errors:
         sys.exit(1)
