@@ -222,6 +222,39 @@ def test_login_by_name_or_address_and_routed_reads(sharded: Sharded) -> None:
         )
 
 
+def test_logins_take_expired_sessions_out_of_the_router(sharded: Sharded) -> None:
+    user = register(sharded, shard=0)
+    with psycopg.connect(sharded.router) as conn:
+        conn.execute(
+            "INSERT INTO router.sessions (token_hash, user_id, shard, expires_at)"
+            " SELECT sha256(gen_random_uuid()::text::bytea), %s, 0, now() - interval '2 hours'"
+            " FROM generate_series(1, 3)",
+            [user.id],
+        )
+        recent = conn.execute(  # expired only a minute ago: kept (a shard's clock may be behind)
+            "INSERT INTO router.sessions (token_hash, user_id, shard, expires_at)"
+            " VALUES (sha256('recent'::bytea), %s, 0, now() - interval '1 minute') RETURNING token_hash",
+            [user.id],
+        ).fetchone()[0]
+
+    def expired() -> int:
+        with psycopg.connect(sharded.router) as conn:
+            return conn.execute(
+                "SELECT count(*) FROM router.sessions WHERE expires_at < now() - interval '1 hour'"
+            ).fetchone()[0]
+
+    with sharded.client() as client:
+        client.login(user.username, PASSWORD)
+        assert expired() == 1
+        client.login(user.username, PASSWORD)
+        assert expired() == 0
+    with psycopg.connect(sharded.router) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM router.sessions WHERE token_hash = %s", [recent]
+        ).fetchone()[0]
+        conn.execute("DELETE FROM router.sessions WHERE token_hash = %s", [recent])
+
+
 def test_functions_that_are_not_routed_raise_lp202(sharded: Sharded) -> None:
     user = register(sharded)
     with pytest.raises(NotRouted), sharded.client() as client, client.session(token_for(sharded, user)) as tx:
