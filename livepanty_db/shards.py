@@ -116,6 +116,10 @@ OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "approve_kyc": ("kyc_verifications", "p_verification_id"),
     "answer_show": ("shows", "p_show_id"),
     "approve_payout": ("payouts", "p_payout_id"),
+    "decide_appeal": ("sanction_appeals", "p_appeal_id"),
+    "extend_case_claim": ("reports", "p_case_id"),
+    "release_case": ("reports", "p_case_id"),
+    "resolve_case": ("reports", "p_case_id"),
     "cancel_tip_goal": ("tip_goals", "p_goal_id"),
     "end_show": ("shows", "p_show_id"),
     "kyc_record": ("kyc_verifications", "p_verification_id"),
@@ -155,6 +159,8 @@ EACH_ROUTES: dict[str, str] = {
     "expire_holds": "sum",
     "expire_kyc_approvals": "sum",
     "expire_sanctions": "sum",
+    "list_appeals": "rows",
+    "list_erasures": "rows",
     "maintain_partitions": "rows",
     "purge_personal_data": "sum",
     "purge_stream_events": "sum",
@@ -165,13 +171,22 @@ EACH_ROUTES: dict[str, str] = {
     "sweep_viewers": "sum",
     "sweep_wallets": "sum",
 }
+#: Listings among EACH_ROUTES whose rows the router merges in their order, up to their limit argument: the
+#: first rows of the union are the first rows of the whole listing (their cursor, if any, is compared, never
+#: looked up, so any shard takes it).
+EACH_ORDER: dict[str, tuple[str, str]] = {
+    "list_appeals": ("r.created_at, r.appeal_id", "p_limit"),
+    "list_erasures": ("r.id", "p_limit"),
+}
 #: Proxied like the actor routes (a proxy on the router, a wrapper on each shard) but routed by hand in
 #: db/router/routes.sql.
-HAND_ROUTED_WITH_PROXY: tuple[str, ...] = ("act_as", "tip")
+HAND_ROUTED_WITH_PROXY: tuple[str, ...] = ("act_as", "claim_case", "tip")
 #: Written by hand in db/router/routes.sql with their own proxies.
 HAND_ROUTED: tuple[str, ...] = (
     "authenticate",
     "list_live_streams",  # every shard's page, merged (RUN ON ALL)
+    "list_pending_kyc",  # every shard's page after the cursor's key, merged
+    "review_queue",  # every shard's page after the cursor's key, merged
     "login",
     "register_user",
     *HAND_ROUTED_WITH_PROXY,
@@ -373,6 +388,12 @@ END"""
                 "max": f"RETURN (SELECT max(r) FROM {call} AS r);",
                 "one": f"RETURN (SELECT r FROM {call} AS r LIMIT 1);",
             }[combine]
+            if fn.name in EACH_ORDER:
+                order, limit = EACH_ORDER[fn.name]
+                statement = (
+                    f"RETURN QUERY SELECT r.* FROM {call} AS r ORDER BY {order}"
+                    f" LIMIT ${fn.argument_names.index(limit) + 1};\n    RETURN;"
+                )
             body = f"""DECLARE
     v_user  uuid := api.current_user_id();
     v_shard integer;

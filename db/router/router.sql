@@ -210,6 +210,22 @@ $$;
 COMMENT ON FUNCTION router.ensure_user(integer, uuid) IS 'Makes sure a user of another shard has a stub with their current role on shard p_shard (shard.ensure_user, once per user, shard and role).';
 REVOKE ALL ON FUNCTION router.ensure_user(integer, uuid) FROM PUBLIC;
 
+CREATE FUNCTION router.ensure_everywhere(p_user_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+-- A call that runs on every shard as a user (a moderator's queue): their stub on every other shard.
+DECLARE
+    v_shard integer;
+BEGIN
+    FOR v_shard IN 0 .. router.shard_count() - 1 LOOP
+        PERFORM router.ensure_user(v_shard, p_user_id);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION router.ensure_everywhere(uuid) IS 'Makes sure p_user_id has a stub with their current role on every shard but their own (router.ensure_user on each).';
+REVOKE ALL ON FUNCTION router.ensure_everywhere(uuid) FROM PUBLIC;
+
 CREATE FUNCTION router.shard_for(p_user_id uuid, p_actor uuid) RETURNS integer
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp

@@ -90,6 +90,61 @@ AS $$
     SELECT shard.ensure_user(p__shard, p_user_id, p_username, p_role, p_home_shard);
 $$;
 
+CREATE FUNCTION router_proxy.review_queue_page(
+    p__user uuid, p__session uuid, p__via text, p_status text, p_overdue_only boolean, p_reason text,
+    p_source text, p_after_rank smallint, p_after_score integer, p_after_due timestamptz, p_after_at timestamptz,
+    p_after_id uuid, p_limit integer
+) RETURNS TABLE (
+    case_id uuid, source text, target_type text, reason text, status text, priority text, priority_score integer,
+    reporter_count integer, flag_count integer, confidence numeric, reported_user_id uuid, stream_id uuid,
+    tip_id uuid, assigned_to uuid, claim_expires_at timestamptz, due_at timestamptz, overdue boolean,
+    escalated_at timestamptz, created_at timestamptz, detector_precision numeric
+)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.review_queue_page(p__user, p__session, p__via, p_status, p_overdue_only, p_reason, p_source,
+                                          p_after_rank, p_after_score, p_after_due, p_after_at, p_after_id, p_limit);
+$$;
+
+CREATE FUNCTION router_proxy.case_key(p__shard integer, p_case_id uuid)
+RETURNS TABLE (priority_rank smallint, priority_score integer, due_at timestamptz, created_at timestamptz)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT * FROM shard.case_key(p__shard, p_case_id);
+$$;
+
+CREATE FUNCTION router_proxy.claim_candidate(p__user uuid, p__session uuid, p__via text)
+RETURNS TABLE (shard integer, priority_rank smallint, priority_score integer, due_at timestamptz,
+               created_at timestamptz, case_id uuid)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.claim_candidate(p__user, p__session, p__via);
+$$;
+
+CREATE FUNCTION router_proxy.pending_kyc_page(
+    p__user uuid, p__session uuid, p__via text, p_after_submitted timestamptz, p_after_id uuid, p_limit integer
+) RETURNS SETOF lp.kyc_verifications
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.pending_kyc_page(p__user, p__session, p__via, p_after_submitted, p_after_id, p_limit);
+$$;
+
+CREATE FUNCTION router_proxy.kyc_key(p__shard integer, p_verification_id uuid) RETURNS timestamptz
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.kyc_key(p__shard, p_verification_id);
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA router_proxy FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA router_proxy TO livepanty_owner;
 
@@ -324,6 +379,118 @@ BEGIN
     v_tip.idempotency_key := v_out.idempotency_key;
     v_tip.created_at := v_out.created_at;
     RETURN v_tip;
+END
+$$;
+
+
+-- The admin queues (docs/scale-out.md, "Global reads"): every shard's page after the same key (RUN ON ALL),
+-- merged here in the queue's order; the first p_limit rows of the union are the first p_limit rows of the whole
+-- queue, so keyset paging works as on one node. The cursor's key is read on the shard that holds it; an unknown
+-- cursor is passed on without a key, and every shard refuses it in its own words after its other checks.
+
+CREATE OR REPLACE FUNCTION api.review_queue(
+    p_status       text DEFAULT NULL,
+    p_overdue_only boolean DEFAULT false,
+    p_reason       text DEFAULT NULL,
+    p_source       text DEFAULT NULL,
+    p_after        uuid DEFAULT NULL,
+    p_limit        integer DEFAULT 50
+) RETURNS TABLE (
+    case_id uuid, source text, target_type text, reason text, status text, priority text, priority_score integer,
+    reporter_count integer, flag_count integer, confidence numeric, reported_user_id uuid, stream_id uuid,
+    tip_id uuid, assigned_to uuid, claim_expires_at timestamptz, due_at timestamptz, overdue boolean,
+    escalated_at timestamptz, created_at timestamptz, detector_precision numeric
+)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_user  uuid := router.acting_user();
+    v_shard integer;
+    v_rank  smallint;
+    v_score integer;
+    v_due   timestamptz;
+    v_at    timestamptz;
+BEGIN
+    PERFORM router.ensure_everywhere(v_user);
+    IF p_after IS NOT NULL THEN
+        v_shard := router.locate('reports', p_after);
+        SELECT k.priority_rank, k.priority_score, k.due_at, k.created_at INTO v_rank, v_score, v_due, v_at
+          FROM router_proxy.case_key(v_shard, p_after) AS k;
+    END IF;
+    v_shard := NULL;
+    RETURN QUERY
+    SELECT q.* FROM router_proxy.review_queue_page(v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
+                                                   p_status, p_overdue_only, p_reason, p_source, v_rank, v_score,
+                                                   v_due, v_at, p_after, p_limit) AS q
+     ORDER BY CASE q.priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
+              -q.priority_score, coalesce(q.due_at, 'infinity'), q.created_at, q.case_id
+     LIMIT p_limit;
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+    PERFORM router.unavailable(v_shard, SQLERRM);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.list_pending_kyc(p_after uuid DEFAULT NULL, p_limit integer DEFAULT 50)
+RETURNS SETOF lp.kyc_verifications
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_user      uuid := router.acting_user();
+    v_shard     integer;
+    v_submitted timestamptz;
+BEGIN
+    PERFORM router.ensure_everywhere(v_user);
+    IF p_after IS NOT NULL THEN
+        v_shard := router.locate('kyc_verifications', p_after);
+        v_submitted := router_proxy.kyc_key(v_shard, p_after);
+    END IF;
+    v_shard := NULL;
+    RETURN QUERY
+    SELECT k.* FROM router_proxy.pending_kyc_page(v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
+                                                  v_submitted, p_after, p_limit) AS k
+     ORDER BY k.submitted_at, k.id
+     LIMIT p_limit;
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+    PERFORM router.unavailable(v_shard, SQLERRM);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.claim_case() RETURNS SETOF lp.reports
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Every shard names the case its api.claim_case would take (read only); the claim is made on the shard whose
+-- case comes first in queue order, and on the next one if another moderator took it meanwhile. With no case
+-- anywhere, the acting user's own shard answers (no row, or its refusal).
+DECLARE
+    v_user  uuid := router.acting_user();
+    v_shard integer;
+    v_case  record;
+BEGIN
+    PERFORM router.ensure_everywhere(v_user);
+    FOR v_case IN
+        SELECT c.* FROM router_proxy.claim_candidate(v_user, lp.current_session_id(),
+                                                     current_setting('lp.acting_via', true)) AS c
+         ORDER BY c.priority_rank, c.priority_score DESC, c.due_at NULLS LAST, c.created_at, c.case_id
+    LOOP
+        v_shard := v_case.shard;
+        RETURN QUERY SELECT * FROM router_proxy.claim_case(v_shard, v_user, lp.current_session_id(),
+                                                           current_setting('lp.acting_via', true),
+                                                           router.caller_role());
+        IF FOUND THEN
+            RETURN;
+        END IF;
+    END LOOP;
+    v_shard := router.shard_of(v_user);
+    RETURN QUERY SELECT * FROM router_proxy.claim_case(v_shard, v_user, lp.current_session_id(),
+                                                       current_setting('lp.acting_via', true), router.caller_role());
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+    PERFORM router.unavailable(v_shard, SQLERRM);
 END
 $$;
 

@@ -565,7 +565,7 @@ AS $$
 -- Asked on every shard at once (RUN ON ALL): this shard's number when it holds the object, no row otherwise.
 BEGIN
     IF p_table IS NULL OR p_table NOT IN ('payments', 'payouts', 'holds', 'kyc_verifications', 'streams', 'shows',
-                                          'tip_goals', 'user_sanctions') THEN
+                                          'tip_goals', 'user_sanctions', 'reports', 'sanction_appeals') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'not a table the router locates objects in',
             DETAIL = format('table %L', p_table);
     END IF;
@@ -573,7 +573,7 @@ BEGIN
         USING p_id;
 END
 $$;
-COMMENT ON FUNCTION shard.locate(text, uuid) IS 'This shard''s number when it holds the object p_id of lp.<p_table> (payments, payouts, holds, kyc_verifications, streams, shows, tip_goals, user_sanctions), else no row: the router asks every shard at once to route a back-office call on an object (LP018 for another table).';
+COMMENT ON FUNCTION shard.locate(text, uuid) IS 'This shard''s number when it holds the object p_id of lp.<p_table> (payments, payouts, holds, kyc_verifications, streams, shows, tip_goals, user_sanctions, reports, sanction_appeals), else no row: the router asks every shard at once to route a back-office call on an object (LP018 for another table).';
 REVOKE ALL ON FUNCTION shard.locate(text, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.locate(text, uuid) TO livepanty_router;
 
@@ -736,5 +736,110 @@ $$;
 COMMENT ON FUNCTION shard.discard_orphan(integer, uuid) IS 'For livepanty-db shards adopt-orphans: erases the personal data of an orphan registration whose username or address another user holds in the directory, if its wallet never moved a token (true); false and nothing changed otherwise. LP003 not a user of this shard.';
 REVOKE ALL ON FUNCTION shard.discard_orphan(integer, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.discard_orphan(integer, uuid) TO livepanty_router;
+
+
+-- The admin queues merged by the router (docs/scale-out.md, "Global reads"): every shard's page after a key
+-- (RUN ON ALL), and the key of a cursor read on the shard that holds it. The acting user (a moderator or an
+-- admin, with a stub on every shard) is proven by the router as for every routed call.
+
+CREATE FUNCTION shard.review_queue_page(
+    p__user uuid, p__session uuid, p__via text, p_status text, p_overdue_only boolean, p_reason text,
+    p_source text, p_after_rank smallint, p_after_score integer, p_after_due timestamptz, p_after_at timestamptz,
+    p_after_id uuid, p_limit integer
+) RETURNS TABLE (
+    case_id uuid, source text, target_type text, reason text, status text, priority text, priority_score integer,
+    reporter_count integer, flag_count integer, confidence numeric, reported_user_id uuid, stream_id uuid,
+    tip_id uuid, assigned_to uuid, claim_expires_at timestamptz, due_at timestamptz, overdue boolean,
+    escalated_at timestamptz, created_at timestamptz, detector_precision numeric
+)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.act(-1, p__user, p__session, p__via);
+    RETURN QUERY SELECT * FROM lp.review_queue_page(p_status, p_overdue_only, p_reason, p_source, p_after_rank,
+                                                   p_after_score, p_after_due, p_after_at, p_after_id, p_limit);
+END
+$$;
+COMMENT ON FUNCTION shard.review_queue_page(uuid, uuid, text, text, boolean, text, text, smallint, integer, timestamptz, timestamptz, uuid, integer) IS 'This shard''s page of the review queue after a key (lp.review_queue_page), as the acting moderator or admin: the router merges every shard''s page for api.review_queue.';
+REVOKE ALL ON FUNCTION shard.review_queue_page(uuid, uuid, text, text, boolean, text, text, smallint, integer, timestamptz, timestamptz, uuid, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.review_queue_page(uuid, uuid, text, text, boolean, text, text, smallint, integer, timestamptz, timestamptz, uuid, integer) TO livepanty_router;
+
+CREATE FUNCTION shard.case_key(p_shard integer, p_case_id uuid)
+RETURNS TABLE (priority_rank smallint, priority_score integer, due_at timestamptz, created_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The queue key of a case (a page's cursor), on the shard that holds it; no row for an unknown case. Only the
+-- router's login may call it, and it returns no content of the case.
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN QUERY SELECT r.priority_rank, r.priority_score, r.due_at, r.created_at FROM lp.reports AS r
+                  WHERE r.id = p_case_id;
+END
+$$;
+COMMENT ON FUNCTION shard.case_key(integer, uuid) IS 'The review-queue key (rank, score, due time, creation) of case p_case_id on this shard: the router''s cursor for api.review_queue.';
+REVOKE ALL ON FUNCTION shard.case_key(integer, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.case_key(integer, uuid) TO livepanty_router;
+
+CREATE FUNCTION shard.claim_candidate(p__user uuid, p__session uuid, p__via text)
+RETURNS TABLE (shard integer, priority_rank smallint, priority_score integer, due_at timestamptz,
+               created_at timestamptz, case_id uuid)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The case api.claim_case would take here now (read only, nothing locked), as the acting moderator or admin:
+-- the router asks every shard and claims on the one with the first case in queue order.
+DECLARE
+    v_me    uuid;
+    v_admin boolean;
+BEGIN
+    PERFORM shard.act(-1, p__user, p__session, p__via);
+    v_me := lp.require_user('moderator', 'admin');
+    v_admin := lp.current_user_role() = 'admin';
+    RETURN QUERY
+    SELECT (SELECT s.shard::integer FROM lp.shard_self AS s), r.priority_rank, r.priority_score, r.due_at,
+           r.created_at, r.id
+      FROM lp.reports AS r
+     WHERE (r.status IN ('open', 'escalated') OR (r.status = 'in_review' AND r.claim_expires_at <= now()))
+       AND r.reported_user_id IS DISTINCT FROM v_me
+       AND NOT EXISTS (SELECT 1 FROM lp.report_filings AS f WHERE f.case_id = r.id AND f.reporter_id = v_me)
+       AND (v_admin OR NOT EXISTS (SELECT 1 FROM lp.users AS u
+                                    WHERE u.id = r.reported_user_id AND u.role::text IN ('moderator', 'admin')))
+     ORDER BY r.priority_rank, r.priority_score DESC, r.due_at NULLS LAST, r.created_at, r.id
+     LIMIT 1;
+END
+$$;
+COMMENT ON FUNCTION shard.claim_candidate(uuid, uuid, text) IS 'The case api.claim_case would claim on this shard now for the acting moderator or admin (read only; no row when none): the router claims on the shard whose candidate comes first in queue order. LP002 other roles.';
+REVOKE ALL ON FUNCTION shard.claim_candidate(uuid, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.claim_candidate(uuid, uuid, text) TO livepanty_router;
+
+CREATE FUNCTION shard.pending_kyc_page(
+    p__user uuid, p__session uuid, p__via text, p_after_submitted timestamptz, p_after_id uuid, p_limit integer
+) RETURNS SETOF lp.kyc_verifications
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.act(-1, p__user, p__session, p__via);
+    RETURN QUERY SELECT * FROM lp.pending_kyc_page(p_after_submitted, p_after_id, p_limit);
+END
+$$;
+COMMENT ON FUNCTION shard.pending_kyc_page(uuid, uuid, text, timestamptz, uuid, integer) IS 'This shard''s page of the verifications waiting for review after a key (lp.pending_kyc_page), as the acting admin: the router merges every shard''s page for api.list_pending_kyc.';
+REVOKE ALL ON FUNCTION shard.pending_kyc_page(uuid, uuid, text, timestamptz, uuid, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.pending_kyc_page(uuid, uuid, text, timestamptz, uuid, integer) TO livepanty_router;
+
+CREATE FUNCTION shard.kyc_key(p_shard integer, p_verification_id uuid) RETURNS timestamptz
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN (SELECT k.submitted_at FROM lp.kyc_verifications AS k WHERE k.id = p_verification_id);
+END
+$$;
+COMMENT ON FUNCTION shard.kyc_key(integer, uuid) IS 'The submission time of verification p_verification_id on this shard (NULL when unknown): the router''s cursor for api.list_pending_kyc.';
+REVOKE ALL ON FUNCTION shard.kyc_key(integer, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.kyc_key(integer, uuid) TO livepanty_router;
 
 RESET ROLE;

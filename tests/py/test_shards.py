@@ -258,7 +258,7 @@ def test_logins_take_expired_sessions_out_of_the_router(sharded: Sharded) -> Non
 def test_functions_that_are_not_routed_raise_lp202(sharded: Sharded) -> None:
     user = register(sharded)
     with pytest.raises(NotRouted), sharded.client() as client, client.session(token_for(sharded, user)) as tx:
-        tx.review_queue()
+        tx.report("user", user.id, "spam")
 
 
 # -- tips ---------------------------------------------------------------------------------------------------
@@ -1043,3 +1043,116 @@ def test_orphan_registrations_are_adopted_or_discarded(sharded: Sharded) -> None
         )
     assert shards.adopt_orphans(sharded.router, sharded.shards).adopted == 1
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+# -- global reads: the admin queues --------------------------------------------------------------------------
+
+
+def file_report(s: Sharded, shard: int, reporter, target, reason: str) -> uuid.UUID:
+    """A report filed on a shard by one of its users against another (api.report is not routed)."""
+    with psycopg.connect(s.shards[shard]) as conn, conn.transaction():
+        conn.execute("SET LOCAL ROLE livepanty_service")
+        conn.execute("SELECT api.act_as(%s, 'test: a report')", [reporter.id])
+        return conn.execute("SELECT case_id FROM api.report('user', %s, %s)", [target.id, reason]).fetchone()[
+            0
+        ]
+
+
+def queue_order(s: Sharded) -> list[uuid.UUID]:
+    """Every open case of every shard in queue order, from the shards' own tables."""
+    rows = []
+    for dsn in s.shards:
+        with psycopg.connect(dsn) as conn:
+            rows += conn.execute(
+                "SELECT priority_rank, -priority_score, coalesce(due_at, 'infinity'), created_at, id"
+                " FROM lp.reports WHERE status IN ('open', 'in_review', 'escalated')"
+            ).fetchall()
+    return [r[-1] for r in sorted(rows)]
+
+
+def test_the_review_queue_merges_every_shard_and_claims_in_its_order(sharded: Sharded) -> None:
+    moderator = register(sharded, shard=0, prefix="m")
+    with psycopg.connect(sharded.shards[0]) as conn:
+        conn.execute("UPDATE lp.users SET role = 'moderator' WHERE id = %s", [moderator.id])
+    for shard in (0, 1):
+        reporter, target = register(sharded, shard=shard), register(sharded, shard=shard)
+        for reason in ("spam", "underage", "harassment"):
+            file_report(sharded, shard, reporter, target, reason)
+    expected = queue_order(sharded)
+    assert len(expected) >= 6
+    with sharded.client() as client, client.session(token_for(sharded, moderator)) as tx:
+        whole = [c.case_id for c in tx.review_queue(limit=500)]
+        pages, after = [], None
+        while True:
+            page = tx.review_queue(after=after, limit=2)
+            if not page:
+                break
+            pages += [c.case_id for c in page]
+            after = page[-1].case_id
+        first = tx.claim_case()
+        second = tx.claim_case()
+        released = tx.release_case(first.id)  # routed to the case's shard
+    assert whole == expected
+    assert pages == expected
+    with (
+        pytest.raises(LivepantyError) as unknown,
+        sharded.client() as client,
+        client.session(token_for(sharded, moderator)) as tx,
+    ):
+        tx.review_queue(after=uuid.uuid4())
+    assert unknown.value.sqlstate == "LP003"
+    assert (first.id, second.id) == (expected[0], expected[1])
+    assert released.status == "open"
+    viewer = register(sharded, shard=1)
+    with (
+        pytest.raises(LivepantyError) as refused,
+        sharded.client() as client,
+        client.session(token_for(sharded, viewer)) as tx,
+    ):
+        tx.review_queue()
+    assert refused.value.sqlstate == "LP002"
+
+
+def test_the_pending_verifications_merge_every_shard(sharded: Sharded) -> None:
+    admin = register(sharded, shard=1, prefix="a")
+    with psycopg.connect(sharded.shards[1]) as conn:
+        conn.execute("UPDATE lp.users SET role = 'admin' WHERE id = %s", [admin.id])
+    for n in range(4):
+        user = register(sharded, "performer", shard=n % 2, prefix="k")
+        with psycopg.connect(sharded.shards[n % 2]) as conn:
+            conn.execute(
+                "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
+                " submitted_at)"
+                " VALUES (%s, 'identity', 'submitted', 'passport', 'DE', now() - %s * interval '1 s')",
+                [user.id, 10 - n],
+            )
+    rows = []
+    for dsn in sharded.shards:
+        with psycopg.connect(dsn) as conn:
+            rows += conn.execute(
+                "SELECT submitted_at, id FROM lp.kyc_verifications WHERE status IN ('submitted', 'in_review')"
+            ).fetchall()
+    expected = [r[1] for r in sorted(rows)]
+    with sharded.client() as client, client.session(token_for(sharded, admin)) as tx:
+        pages, after = [], None
+        while page := tx.list_pending_kyc(after=after, limit=1):
+            pages += [k.id for k in page]
+            after = page[-1].id
+    assert pages == expected
+    assert len(expected) >= 4
+    for shard in (
+        0,
+        1,
+    ):  # an erasure on each shard: the erasure log merges too (sorted by id, up to the limit)
+        gone = register(sharded, shard=shard)
+        with sharded.client() as client, client.session(token_for(sharded, gone)) as tx:
+            tx.request_erasure(reason="leaving")
+    logged = []
+    for dsn in sharded.shards:
+        with psycopg.connect(dsn) as conn:
+            logged += [r[0] for r in conn.execute("SELECT id FROM lp.erasures").fetchall()]
+    with Client(sharded.router, role="livepanty_service") as service:  # the back office's call
+        erasures = [e.id for e in service.list_erasures()]
+        first_two = [e.id for e in service.list_erasures(limit=2)]
+    assert erasures == sorted(logged)
+    assert first_two == sorted(logged)[:2]
