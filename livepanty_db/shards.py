@@ -180,7 +180,7 @@ EACH_ORDER: dict[str, tuple[str, str]] = {
 }
 #: Proxied like the actor routes (a proxy on the router, a wrapper on each shard) but routed by hand in
 #: db/router/routes.sql.
-HAND_ROUTED_WITH_PROXY: tuple[str, ...] = ("act_as", "claim_case", "tip")
+HAND_ROUTED_WITH_PROXY: tuple[str, ...] = ("act_as", "claim_case", "raise_flag", "report", "tip")
 #: Written by hand in db/router/routes.sql with their own proxies.
 HAND_ROUTED: tuple[str, ...] = (
     "authenticate",

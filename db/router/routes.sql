@@ -494,4 +494,65 @@ EXCEPTION WHEN internal_error THEN
 END
 $$;
 
+
+CREATE OR REPLACE FUNCTION api.report(
+    p_target_type text,
+    p_target_id   uuid,
+    p_reason      text,
+    p_description text DEFAULT NULL
+) RETURNS lp.report_filings
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: the report is filed where its target lives (a user or profile: the user's shard; a stream or a tip:
+-- the shard that holds it), so that its case is reviewed and resolved there; the reporter gets a stub there. An
+-- unknown user goes to the reporter's shard, an unknown stream or tip to shard 0: either answers "not found" in
+-- its own words.
+DECLARE
+    v_user  uuid := router.acting_user();
+    v_shard integer;
+BEGIN
+    v_shard := CASE WHEN p_target_type = 'stream' THEN router.locate('streams', p_target_id)
+                    WHEN p_target_type = 'tip' THEN router.locate('tips', p_target_id)
+                    ELSE router.shard_for(p_target_id, v_user) END;  -- a user, a profile (or a bad type)
+    PERFORM router.ensure_user(v_shard, v_user);
+    RETURN router_proxy.report(v_shard, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
+                               router.caller_role(), p_target_type, p_target_id, p_reason, p_description);
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+    PERFORM router.unavailable(v_shard, SQLERRM);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.raise_flag(
+    p_detector     text,
+    p_category     text,
+    p_confidence   numeric,
+    p_content_type text,
+    p_content_ref  text DEFAULT NULL,
+    p_stream_id    uuid DEFAULT NULL,
+    p_user_id      uuid DEFAULT NULL,
+    p_details      jsonb DEFAULT '{}'
+) RETURNS lp.moderation_flags
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: a detector's flag goes where the stream lives, else where the user lives (their case, and a sanction
+-- it may trigger, are that shard's).
+DECLARE
+    v_user  uuid := api.current_user_id();
+    v_shard integer;
+BEGIN
+    v_shard := CASE WHEN p_stream_id IS NOT NULL THEN router.locate('streams', p_stream_id)
+                    ELSE coalesce((SELECT u.shard FROM router.users AS u WHERE u.user_id = p_user_id), 0) END;
+    PERFORM router.ensure_user(v_shard, v_user);
+    RETURN router_proxy.raise_flag(v_shard, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
+                                   router.caller_role(), p_detector, p_category, p_confidence, p_content_type,
+                                   p_content_ref, p_stream_id, p_user_id, p_details);
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+    PERFORM router.unavailable(v_shard, SQLERRM);
+END
+$$;
+
 RESET ROLE;

@@ -565,7 +565,7 @@ AS $$
 -- Asked on every shard at once (RUN ON ALL): this shard's number when it holds the object, no row otherwise.
 BEGIN
     IF p_table IS NULL OR p_table NOT IN ('payments', 'payouts', 'holds', 'kyc_verifications', 'streams', 'shows',
-                                          'tip_goals', 'user_sanctions', 'reports', 'sanction_appeals') THEN
+                                          'tip_goals', 'user_sanctions', 'reports', 'sanction_appeals', 'tips') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'not a table the router locates objects in',
             DETAIL = format('table %L', p_table);
     END IF;
@@ -573,7 +573,7 @@ BEGIN
         USING p_id;
 END
 $$;
-COMMENT ON FUNCTION shard.locate(text, uuid) IS 'This shard''s number when it holds the object p_id of lp.<p_table> (payments, payouts, holds, kyc_verifications, streams, shows, tip_goals, user_sanctions, reports, sanction_appeals), else no row: the router asks every shard at once to route a back-office call on an object (LP018 for another table).';
+COMMENT ON FUNCTION shard.locate(text, uuid) IS 'This shard''s number when it holds the object p_id of lp.<p_table> (payments, payouts, holds, kyc_verifications, streams, shows, tip_goals, user_sanctions, reports, sanction_appeals, tips), else no row: the router asks every shard at once to route a back-office call on an object (LP018 for another table).';
 REVOKE ALL ON FUNCTION shard.locate(text, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.locate(text, uuid) TO livepanty_router;
 

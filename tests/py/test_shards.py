@@ -258,7 +258,7 @@ def test_logins_take_expired_sessions_out_of_the_router(sharded: Sharded) -> Non
 def test_functions_that_are_not_routed_raise_lp202(sharded: Sharded) -> None:
     user = register(sharded)
     with pytest.raises(NotRouted), sharded.client() as client, client.session(token_for(sharded, user)) as tx:
-        tx.report("user", user.id, "spam")
+        tx.request_show(uuid.uuid4(), idempotency_key="not routed")
 
 
 # -- tips ---------------------------------------------------------------------------------------------------
@@ -1048,14 +1048,10 @@ def test_orphan_registrations_are_adopted_or_discarded(sharded: Sharded) -> None
 # -- global reads: the admin queues --------------------------------------------------------------------------
 
 
-def file_report(s: Sharded, shard: int, reporter, target, reason: str) -> uuid.UUID:
-    """A report filed on a shard by one of its users against another (api.report is not routed)."""
-    with psycopg.connect(s.shards[shard]) as conn, conn.transaction():
-        conn.execute("SET LOCAL ROLE livepanty_service")
-        conn.execute("SELECT api.act_as(%s, 'test: a report')", [reporter.id])
-        return conn.execute("SELECT case_id FROM api.report('user', %s, %s)", [target.id, reason]).fetchone()[
-            0
-        ]
+def file_report(s: Sharded, reporter, target, reason: str) -> uuid.UUID:
+    """A report through the router: it is filed on the target's shard."""
+    with s.client() as client, client.session(token_for(s, reporter)) as tx:
+        return tx.report("user", target.id, reason).case_id
 
 
 def queue_order(s: Sharded) -> list[uuid.UUID]:
@@ -1074,10 +1070,24 @@ def test_the_review_queue_merges_every_shard_and_claims_in_its_order(sharded: Sh
     moderator = register(sharded, shard=0, prefix="m")
     with psycopg.connect(sharded.shards[0]) as conn:
         conn.execute("UPDATE lp.users SET role = 'moderator' WHERE id = %s", [moderator.id])
-    for shard in (0, 1):
-        reporter, target = register(sharded, shard=shard), register(sharded, shard=shard)
+    for shard in (0, 1):  # reporters of the other shard: each case lives with its target
+        reporter, target = register(sharded, shard=1 - shard), register(sharded, shard=shard)
         for reason in ("spam", "underage", "harassment"):
-            file_report(sharded, shard, reporter, target, reason)
+            file_report(sharded, reporter, target, reason)
+        with psycopg.connect(sharded.shards[shard]) as conn:
+            assert (
+                conn.execute(
+                    "SELECT count(*) FROM lp.reports WHERE reported_user_id = %s", [target.id]
+                ).fetchone()[0]
+                == 3
+            )
+    with Client(sharded.router, role="livepanty_service") as detector:  # a flag goes to its user's shard
+        flag = detector.raise_flag("nsfw-1", "spam", 0.99, "profile", user_id=target.id)
+    with psycopg.connect(sharded.shards[1]) as conn:
+        assert (
+            conn.execute("SELECT count(*) FROM lp.moderation_flags WHERE id = %s", [flag.id]).fetchone()[0]
+            == 1
+        )
     expected = queue_order(sharded)
     assert len(expected) >= 6
     with sharded.client() as client, client.session(token_for(sharded, moderator)) as tx:
