@@ -424,11 +424,22 @@ $route$;"""
 
 
 def _partition_conninfo(dsn: str) -> str:
-    """The conninfo PL/Proxy uses for a shard: the shard's host, port and database as ROUTER_ROLE, with a
-    connect timeout so that a shard that is down fails the call quickly (LP200) instead of hanging it."""
+    """The conninfo PL/Proxy uses for a shard: the shard's host, port and database as ROUTER_ROLE. A shard
+    that is down refuses the connection and the call fails at once (LP200). A shard whose machine or network
+    is gone stops acknowledging: the kernel drops the connection after 10 s of unacknowledged data
+    (``tcp_user_timeout``), or after 25 s of unanswered keepalives on an idle one, and the call fails (LP200).
+    (PL/Proxy 2.x checks its own ``query_timeout`` only when a socket shows activity, so it is not relied on:
+    a shard whose processes hang while its kernel answers makes calls wait; docs/scale-out.md, "Limits".)"""
     params = conninfo_to_dict(dsn)
     keep = {k: v for k, v in params.items() if k in ("host", "hostaddr", "port", "dbname", "sslmode")}
-    keep.update(user=ROUTER_ROLE, connect_timeout="2", keepalives_idle="10", keepalives_interval="5")
+    keep.update(
+        user=ROUTER_ROLE,
+        connect_timeout="2",
+        keepalives_idle="10",
+        keepalives_interval="5",
+        keepalives_count="3",
+        tcp_user_timeout="10000",
+    )
     return make_conninfo(**keep)
 
 
