@@ -544,6 +544,7 @@ class RelayStats:
     delivered: int = 0  # applied on the performer's shard now
     duplicates: int = 0  # found applied already (a worker died after applying, before marking)
     failed: int = 0  # could not be applied (the shard down): still pending
+    holds: int = 0  # payout_hold requests of chargebacks applied on the performer's shard now
     errors: list[str] = field(default_factory=list)
 
 
@@ -649,6 +650,38 @@ def relay_pair(
     return stats
 
 
+def relay_holds(
+    source: psycopg.Connection, target: psycopg.Connection, src: int, dst: int, *, stats: RelayStats
+) -> None:
+    """Deliver the payout_hold requests that chargebacks on shard ``src`` ask of shard ``dst`` (rare: one per
+    performer and charged-back payment): each applied on the target in its own transaction, exactly once
+    (keyed by the request id), then marked delivered in the claim's transaction on the source."""
+    with source.transaction():
+        rows = source.execute("SELECT * FROM shard.claim_hold_requests(%s, %s, 100)", [src, dst]).fetchall()
+        done: list[Any] = []
+        for request_id, performer_id, payment_id, case_id, tokens in rows:
+            try:
+                with target.transaction():
+                    applied = target.execute(
+                        "SELECT shard.apply_hold_request(%s, %s, %s, %s, %s, %s, %s)",
+                        [dst, src, request_id, performer_id, payment_id, case_id, tokens],
+                    ).fetchone()[0]
+            except psycopg.Error as exc:
+                if not isinstance(exc, psycopg.OperationalError):
+                    source.execute(
+                        "SELECT shard.close_hold_requests(%s, %s, %s)",
+                        [src, [request_id], f"shard {dst}: {exc}"],
+                    )
+                stats.errors.append(f"payout hold request {request_id}: shard {dst}: {exc}".strip())
+                if isinstance(exc, psycopg.OperationalError):
+                    break
+                continue
+            done.append(request_id)
+            stats.holds += int(applied)
+        if done:
+            source.execute("SELECT shard.close_hold_requests(%s, %s, NULL)", [src, done])
+
+
 class RelayConnections:
     """The relay's connections to every shard, kept from one pass to the next; one that fails is closed and
     opened again at the next pass (a shard that cannot be reached is skipped until then)."""
@@ -708,6 +741,11 @@ def relay_once(
                     moved = stats.delivered + stats.duplicates + stats.failed - before
                     if moved < limit or stats.failed or target.broken:
                         break
+                if not (source.broken or target.broken):
+                    try:
+                        relay_holds(source, target, src, dst, stats=stats)
+                    except psycopg.OperationalError as exc:
+                        stats.errors.append(f"shard {src}: {exc}".strip())
     finally:
         if owned:
             pool.close()
@@ -731,7 +769,7 @@ def relay(
             stats = relay_once(dsns, limit=limit, connections=connections)
             if on_pass is not None:
                 on_pass(stats)
-            if stats.delivered + stats.duplicates == 0:
+            if stats.delivered + stats.duplicates + stats.holds == 0:
                 stop.wait(interval)
     finally:
         connections.close()

@@ -35,7 +35,8 @@ BEGIN
                            'recovered_tokens', v_payment.recovered_tokens,
                            'written_off_tokens', v_payment.written_off_tokens,
                            'debt_tokens', v_payment.debt_tokens, 'reason', v_reason, 'report_id', v_report,
-                           'tip_block_id', v_fraud -> 'tip_block_id', 'payout_holds', v_fraud -> 'payout_holds'));
+                           'tip_block_id', v_fraud -> 'tip_block_id', 'payout_holds', v_fraud -> 'payout_holds',
+                           'payout_holds_asked', v_fraud -> 'payout_holds_asked'));
 
     PERFORM lp.idempotency_finish(v_scope, p_idempotency_key, to_jsonb(v_payment));
     RETURN v_payment;

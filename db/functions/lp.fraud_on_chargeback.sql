@@ -15,6 +15,7 @@ DECLARE
     v_case    uuid;
     v_blocked uuid;
     v_holds   jsonb := '[]'::jsonb;
+    v_asked   jsonb := '[]'::jsonb;
     r         record;
 BEGIN
     v_case := lp.open_case('fraud', 'fraud', p_payment.user_id, NULL,
@@ -55,12 +56,31 @@ BEGIN
                                                   NULL, v_case, NULL)).id);
         END IF;
     END LOOP;
+    -- Performers of other shards of a sharded installation (the buyer's cross-shard tips, lp.transfers_out; none
+    -- on a single node): the same rule, the payout_hold asked of their shard (lp.payout_hold_requests; the relay
+    -- delivers it once, docs/scale-out.md).
+    FOR r IN
+        SELECT o.recipient_id, o.to_shard, sum(o.amount)::bigint AS tokens
+          FROM lp.transfers_out AS o
+         WHERE o.sender_id = p_payment.user_id
+           AND o.created_at >= p_payment.completed_at
+           AND o.created_at < p_payment.completed_at + make_interval(hours => v_window)
+         GROUP BY o.recipient_id, o.to_shard
+        HAVING sum(o.amount) * 10000 >= v_share * p_payment.tokens
+         ORDER BY o.recipient_id
+    LOOP
+        INSERT INTO lp.payout_hold_requests (performer_id, to_shard, payment_id, case_id, tokens)
+        VALUES (r.recipient_id, r.to_shard, p_payment.id, v_case, r.tokens)
+        ON CONFLICT (payment_id, performer_id) DO NOTHING;
+        v_asked := v_asked || jsonb_build_object('user_id', r.recipient_id, 'shard', r.to_shard, 'tokens', r.tokens);
+    END LOOP;
     UPDATE lp.spend_counters AS f
        SET first_payment_at = (SELECT min(p.completed_at) FROM lp.payments AS p
                                 WHERE p.user_id = f.user_id AND p.status = 'completed' AND p.id <> p_payment.id)
      WHERE f.user_id = p_payment.user_id;
-    RETURN jsonb_build_object('case_id', v_case, 'tip_block_id', v_blocked, 'payout_holds', v_holds);
+    RETURN jsonb_build_object('case_id', v_case, 'tip_block_id', v_blocked, 'payout_holds', v_holds,
+                              'payout_holds_asked', v_asked);
 END
 $$;
-COMMENT ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) IS 'Owner only (api.chargeback_payment): a high-priority fraud case on the buyer (lp.open_case), a tip_block on the buyer and a payout_hold on each performer who received at least fraud.chargeback_share_bps of the charged-back tokens in tips from the buyer within fraud.chargeback_window_hours after the payment completed (lp.issue_sanction, automated, open-ended, naming the case; none when one of that type is already active). Returns the case, the tip_block and the holds as jsonb.';
+COMMENT ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) IS 'Owner only (api.chargeback_payment): a high-priority fraud case on the buyer (lp.open_case), a tip_block on the buyer and a payout_hold on each performer who received at least fraud.chargeback_share_bps of the charged-back tokens in tips from the buyer within fraud.chargeback_window_hours after the payment completed (lp.issue_sanction, automated, open-ended, naming the case; none when one of that type is already active); for performers of other shards (cross-shard tips, lp.transfers_out) the hold is asked of their shard (lp.payout_hold_requests, delivered by the relay). Returns the case, the tip_block, the holds and the holds asked as jsonb.';
 REVOKE ALL ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) FROM PUBLIC;

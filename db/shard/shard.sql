@@ -842,4 +842,102 @@ COMMENT ON FUNCTION shard.kyc_key(integer, uuid) IS 'The submission time of veri
 REVOKE ALL ON FUNCTION shard.kyc_key(integer, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.kyc_key(integer, uuid) TO livepanty_router;
 
+
+-- The fraud reaction to a chargeback across shards (lp.payout_hold_requests on the buyer's shard): the relay
+-- claims the requests for a peer, applies each there exactly once, and marks them delivered.
+
+CREATE FUNCTION shard.claim_hold_requests(p_shard integer, p_to_shard integer, p_limit integer)
+RETURNS TABLE (id uuid, performer_id uuid, payment_id uuid, case_id uuid, tokens bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN QUERY
+    WITH claimed AS (
+        SELECT r.id FROM lp.payout_hold_requests AS r
+         WHERE r.status = 'pending' AND r.to_shard = p_to_shard
+         ORDER BY r.created_at, r.id
+         LIMIT greatest(coalesce(p_limit, 100), 1)
+           FOR UPDATE SKIP LOCKED
+    ), counted AS (
+        UPDATE lp.payout_hold_requests AS r SET attempts = r.attempts + 1
+          FROM claimed AS c WHERE r.id = c.id
+        RETURNING r.id, r.performer_id, r.payment_id, r.case_id, r.tokens, r.created_at
+    )
+    SELECT c.id, c.performer_id, c.payment_id, c.case_id, c.tokens FROM counted AS c ORDER BY c.created_at, c.id;
+END
+$$;
+COMMENT ON FUNCTION shard.claim_hold_requests(integer, integer, integer) IS 'The relay''s claim of up to p_limit pending payout_hold requests for shard p_to_shard, oldest first, locked (SKIP LOCKED) until the relay''s transaction ends.';
+REVOKE ALL ON FUNCTION shard.claim_hold_requests(integer, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.claim_hold_requests(integer, integer, integer) TO livepanty_router;
+
+CREATE FUNCTION shard.apply_hold_request(
+    p_shard integer, p_from_shard integer, p_id uuid, p_performer_id uuid, p_payment_id uuid, p_case_id uuid,
+    p_tokens bigint
+) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- On the performer's shard, exactly once per request id: a payout_hold pending the review of the buyer's fraud
+-- case (on the buyer's shard), unless one is in force already. True when applied now, false when it was before.
+DECLARE
+    v_count    smallint := shard.here(p_shard);
+    v_receipt  lp.payout_hold_receipts;
+BEGIN
+    IF p_from_shard IS NULL OR p_from_shard < 0 OR p_from_shard >= v_count OR p_from_shard = p_shard THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'not a peer shard',
+            DETAIL = format('shard %s of %s, to shard %s', p_from_shard, v_count, p_shard);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_performer_id)
+       OR EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = p_performer_id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'the performer of a payout hold request does not live on this shard',
+            DETAIL = format('request %s, user %s', p_id, p_performer_id);
+    END IF;
+    INSERT INTO lp.payout_hold_receipts (id, from_shard, performer_id)
+    VALUES (p_id, p_from_shard, p_performer_id)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING * INTO v_receipt;
+    IF v_receipt.id IS NULL THEN
+        RETURN false;
+    END IF;
+    IF NOT lp.has_active_sanction(p_performer_id, 'payout_hold') THEN
+        UPDATE lp.payout_hold_receipts AS r
+           SET sanction_id = (lp.issue_sanction(p_performer_id, 'payout_hold',
+                                 format('Received %s tokens of charged-back payment %s in tips from shard %s, pending review of fraud case %s there',
+                                        p_tokens, p_payment_id, p_from_shard, p_case_id),
+                                 NULL, NULL, NULL)).id
+         WHERE r.id = p_id;
+    END IF;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION shard.apply_hold_request(integer, integer, uuid, uuid, uuid, uuid, bigint) IS 'The performer''s half of the fraud reaction to a chargeback on another shard, applied by the relay exactly once per request id (lp.payout_hold_receipts): a payout_hold (automated, open-ended, naming the payment and the buyer''s fraud case) unless one is in force. True when applied now, false when applied before. LP199 for a performer who does not live here, LP201 for a bad peer.';
+REVOKE ALL ON FUNCTION shard.apply_hold_request(integer, integer, uuid, uuid, uuid, uuid, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.apply_hold_request(integer, integer, uuid, uuid, uuid, uuid, bigint) TO livepanty_router;
+
+CREATE FUNCTION shard.close_hold_requests(p_shard integer, p_ids uuid[], p_error text) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The relay's answer for requests it claimed: delivered (p_error NULL), or still pending with the error.
+DECLARE
+    v_n integer;
+BEGIN
+    PERFORM shard.here(p_shard);
+    IF p_error IS NULL THEN
+        UPDATE lp.payout_hold_requests AS r SET status = 'delivered', delivered_at = now(), last_error = NULL
+         WHERE r.id = ANY (p_ids) AND r.status = 'pending';
+    ELSE
+        UPDATE lp.payout_hold_requests AS r SET last_error = left(p_error, 500)
+         WHERE r.id = ANY (p_ids) AND r.status = 'pending';
+    END IF;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION shard.close_hold_requests(integer, uuid[], text) IS 'Marks the payout_hold requests p_ids delivered (p_error NULL) or records why they are still pending; returns how many were pending.';
+REVOKE ALL ON FUNCTION shard.close_hold_requests(integer, uuid[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.close_hold_requests(integer, uuid[], text) TO livepanty_router;
+
 RESET ROLE;

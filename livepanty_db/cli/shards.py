@@ -73,8 +73,15 @@ def relay(ctx: click.Context, once: bool, batch: int, interval: float) -> None:
     if once:
         stats = sharding.relay_once(dsns, limit=batch)
         emit(
-            [{"delivered": stats.delivered, "already_applied": stats.duplicates, "failed": stats.failed}],
-            ["delivered", "already_applied", "failed"],
+            [
+                {
+                    "delivered": stats.delivered,
+                    "already_applied": stats.duplicates,
+                    "failed": stats.failed,
+                    "payout_holds": stats.holds,
+                }
+            ],
+            ["delivered", "already_applied", "failed", "payout_holds"],
         )
         for error in stats.errors:
             note(f"warning: {error}")
@@ -84,8 +91,10 @@ def relay(ctx: click.Context, once: bool, batch: int, interval: float) -> None:
     stop = threading.Event()
 
     def report(stats: sharding.RelayStats) -> None:
-        if stats.delivered or stats.duplicates:
-            note(f"delivered {stats.delivered}, already applied {stats.duplicates}")
+        if stats.delivered or stats.duplicates or stats.holds:
+            note(
+                f"delivered {stats.delivered}, already applied {stats.duplicates}, payout holds {stats.holds}"
+            )
         for error in stats.errors:
             note(f"warning: {error}")
 

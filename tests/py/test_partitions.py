@@ -44,6 +44,8 @@ def _tree_up_to(tmp_path: Path, last: int) -> Path:
         "transfers_out",
         "transfers_in",
         "remote_users",
+        "payout_hold_requests",
+        "payout_hold_receipts",
     ):
         (root / "policies" / f"{table}.sql").unlink()
     return root

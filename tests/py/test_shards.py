@@ -490,6 +490,11 @@ def test_a_call_for_another_shard_is_refused_there(sharded: Sharded) -> None:
         ),
         ("shard", "SELECT * FROM shard.claim_transfers(0, 1, 10)"),
         ("shard", "SELECT * FROM lp.transfers_out"),
+        ("shard", "SELECT * FROM lp.payout_hold_requests"),
+        (
+            "shard",
+            "SELECT shard.apply_hold_request(0, 1, gen_random_uuid(), gen_random_uuid(), NULL, NULL, 1)",
+        ),
     ],
 )
 def test_the_application_login_reaches_no_routing_internals(
@@ -660,6 +665,57 @@ def test_a_purchase_through_the_router_completes_on_the_buyer_shard(sharded: Sha
             service.complete_payment(uuid.uuid4(), "pi_x", idempotency_key="complete-2")
         assert caught.value.sqlstate == "LP003"
     assert total(sharded, buyer.id) == bundle.tokens
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+def test_a_chargeback_holds_the_payouts_of_a_performer_tipped_across_shards(sharded: Sharded) -> None:
+    buyer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    token = token_for(sharded, buyer)
+    with sharded.client() as client, client.session(token) as tx:
+        bundle = tx.list_bundles()[0]
+        payment = tx.create_payment(bundle.code, "stripe", idempotency_key="cb-buy")
+    with Client(sharded.router, role="livepanty_service") as service:
+        service.complete_payment(payment.id, "pi_cb", idempotency_key="cb-complete")
+    with sharded.client() as client, client.session(token) as tx:
+        tx.tip(performer.id, bundle.tokens // 2, idempotency_key="cb-tip")  # half the tokens, on shard 1
+    shards.wait_for_relay(sharded.shards)
+    with Client(sharded.router, role="livepanty_service") as service:
+        service.chargeback_payment(payment.id, "card stolen", idempotency_key="cb-1")
+
+    def payout_holds() -> list[tuple[uuid.UUID, str]]:
+        with psycopg.connect(sharded.shards[1]) as conn:
+            return conn.execute(
+                "SELECT id, reason FROM lp.user_sanctions"
+                " WHERE user_id = %s AND sanction_type = 'payout_hold'",
+                [performer.id],
+            ).fetchall()
+
+    assert payout_holds() == []  # asked of shard 1, not yet delivered
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.holds, stats.errors) == (1, [])
+    [(_, reason)] = payout_holds()
+    assert str(payment.id) in reason
+    # A worker that died after applying, before marking: the request is applied again and changes nothing.
+    with psycopg.connect(sharded.shards[0]) as conn:
+        request = conn.execute(
+            "SELECT id FROM lp.payout_hold_requests WHERE payment_id = %s",
+            [payment.id],
+        ).fetchone()
+        conn.execute(
+            "UPDATE lp.payout_hold_requests SET status = 'pending', delivered_at = NULL WHERE id = %s",
+            [request[0]],
+        )
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.holds, stats.errors) == (0, [])
+    assert len(payout_holds()) == 1
+    with psycopg.connect(sharded.shards[0]) as conn:
+        assert (
+            conn.execute("SELECT status FROM lp.payout_hold_requests WHERE id = %s", [request[0]]).fetchone()[
+                0
+            ]
+            == "delivered"
+        )
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
 
 

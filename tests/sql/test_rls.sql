@@ -301,6 +301,10 @@ BEGIN
     VALUES (gen_random_uuid(), tests.user_id('vera'), gen_random_uuid(), 1, 10, 2, 'rls-transfer', gen_random_uuid());
     INSERT INTO lp.transfers_in (id, from_shard, sender_id, recipient_id, tip_amount, amount, transaction_id, sent_at)
     VALUES (gen_random_uuid(), 1, gen_random_uuid(), tests.user_id('pia'), 10, 8, gen_random_uuid(), now());
+    INSERT INTO lp.payout_hold_requests (performer_id, to_shard, payment_id, tokens)
+    VALUES (gen_random_uuid(), 1, (SELECT p.id FROM lp.payments AS p LIMIT 1), 10);
+    INSERT INTO lp.payout_hold_receipts (id, from_shard, performer_id)
+    VALUES (gen_random_uuid(), 1, tests.user_id('pia'));
 END
 $$;
 
