@@ -117,6 +117,8 @@ OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "answer_show": ("shows", "p_show_id"),
     "approve_payout": ("payouts", "p_payout_id"),
     "decide_appeal": ("sanction_appeals", "p_appeal_id"),
+    "mark_message_failed": ("outbox", "p_message_id"),
+    "mark_message_sent": ("outbox", "p_message_id"),
     "extend_case_claim": ("reports", "p_case_id"),
     "release_case": ("reports", "p_case_id"),
     "resolve_case": ("reports", "p_case_id"),
@@ -180,7 +182,15 @@ EACH_ORDER: dict[str, tuple[str, str]] = {
 }
 #: Proxied like the actor routes (a proxy on the router, a wrapper on each shard) but routed by hand in
 #: db/router/routes.sql.
-HAND_ROUTED_WITH_PROXY: tuple[str, ...] = ("act_as", "claim_case", "raise_flag", "report", "tip")
+HAND_ROUTED_WITH_PROXY: tuple[str, ...] = (
+    "act_as",
+    "claim_case",
+    "raise_flag",
+    "report",
+    "request_password_reset",
+    "reset_password",
+    "tip",
+)
 #: Written by hand in db/router/routes.sql with their own proxies.
 HAND_ROUTED: tuple[str, ...] = (
     "authenticate",
@@ -476,7 +486,7 @@ def install(
                     END IF;
                 END
                 $role$;
-                GRANT livepanty_app, livepanty_service TO livepanty_router;
+                GRANT livepanty_app, livepanty_service, livepanty_mailer TO livepanty_router;
                 """
             )
             with conn.transaction():

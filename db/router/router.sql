@@ -126,9 +126,13 @@ AS $$
     SELECT CASE WHEN pg_catalog.pg_has_role(CASE WHEN pg_catalog.current_setting('role') = 'none' THEN session_user::text
                                                  ELSE pg_catalog.current_setting('role') END,
                                             'livepanty_service', 'USAGE')
-                THEN 'livepanty_service' ELSE 'livepanty_app' END
+                THEN 'livepanty_service'
+                WHEN pg_catalog.pg_has_role(CASE WHEN pg_catalog.current_setting('role') = 'none' THEN session_user::text
+                                                 ELSE pg_catalog.current_setting('role') END,
+                                            'livepanty_mailer', 'USAGE')
+                THEN 'livepanty_mailer' ELSE 'livepanty_app' END
 $$;
-COMMENT ON FUNCTION router.caller_role() IS 'livepanty_service when the router''s caller has that role, livepanty_app otherwise: the role a routed call runs as on its shard.';
+COMMENT ON FUNCTION router.caller_role() IS 'livepanty_service when the router''s caller has that role, else livepanty_mailer when it has that one (the mailer), else livepanty_app: the role a routed call runs as on its shard.';
 REVOKE ALL ON FUNCTION router.caller_role() FROM PUBLIC;
 
 CREATE FUNCTION router.acting_user() RETURNS uuid

@@ -145,6 +145,14 @@ AS $$
     SELECT shard.kyc_key(p__shard, p_verification_id);
 $$;
 
+CREATE FUNCTION router_proxy.holds_reset_token(p_token_hash bytea) RETURNS SETOF integer
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.holds_reset_token(p_token_hash);
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA router_proxy FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA router_proxy TO livepanty_owner;
 
@@ -549,6 +557,47 @@ BEGIN
     RETURN router_proxy.raise_flag(v_shard, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
                                    router.caller_role(), p_detector, p_category, p_confidence, p_content_type,
                                    p_content_ref, p_stream_id, p_user_id, p_details);
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+    PERFORM router.unavailable(v_shard, SQLERRM);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.request_password_reset(p_email text, p_ip_address inet DEFAULT NULL) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: to the shard of the address (its hash in the directory); an address nobody has goes to shard 0,
+-- which answers as the owner's shard would (the same void, the same work: no hint whether it exists).
+DECLARE
+    v_shard integer;
+BEGIN
+    v_shard := coalesce((SELECT u.shard FROM router.users AS u
+                          WHERE u.email_key = sha256(convert_to(lower(btrim(p_email)), 'UTF8'))), 0);
+    PERFORM router_proxy.request_password_reset(v_shard, NULL, NULL, NULL, router.caller_role(), p_email,
+                                                p_ip_address);
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+    PERFORM router.unavailable(v_shard, SQLERRM);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.reset_password(p_token text, p_new_password text, p_ip_address inet DEFAULT NULL)
+RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: the token does not say its shard; every shard is asked whether it holds the token's hash (never the
+-- token), and the reset runs there. A token no shard holds goes to shard 0, which refuses it in its own words.
+DECLARE
+    v_shard integer;
+BEGIN
+    IF p_token IS NOT NULL AND char_length(p_token) = 43 THEN
+        SELECT min(h.s) INTO v_shard FROM router_proxy.holds_reset_token(lp.hash_token(p_token)) AS h (s);
+    END IF;
+    v_shard := coalesce(v_shard, 0);
+    RETURN router_proxy.reset_password(v_shard, NULL, NULL, NULL, router.caller_role(), p_token, p_new_password,
+                                       p_ip_address);
 EXCEPTION WHEN internal_error THEN
     IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
     PERFORM router.unavailable(v_shard, SQLERRM);

@@ -95,18 +95,20 @@ CREATE FUNCTION shard.act_as_role(p_role text) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
--- The router's caller was the application (livepanty_app) or the back office (livepanty_service): the rest of
+-- The router's caller was the application (livepanty_app), the back office (livepanty_service) or the mailer
+-- (livepanty_mailer): the rest of
 -- this transaction runs as that role, so the api function sees the same caller as on a single node
 -- (lp.verify_authorize and friends read the role setting). Not SECURITY DEFINER: a role is set for the
 -- router's own login, which is a member of both.
 BEGIN
-    IF p_role IS NULL OR p_role NOT IN ('livepanty_app', 'livepanty_service') THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'the caller role must be livepanty_app or livepanty_service';
+    IF p_role IS NULL OR p_role NOT IN ('livepanty_app', 'livepanty_service', 'livepanty_mailer') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018',
+            MESSAGE = 'the caller role must be livepanty_app, livepanty_service or livepanty_mailer';
     END IF;
     PERFORM pg_catalog.set_config('role', p_role, true);
 END
 $$;
-COMMENT ON FUNCTION shard.act_as_role(text) IS 'Makes the rest of the routed call run as livepanty_app or livepanty_service, the role of the router''s caller (LP018 for any other).';
+COMMENT ON FUNCTION shard.act_as_role(text) IS 'Makes the rest of the routed call run as livepanty_app, livepanty_service or livepanty_mailer, the role of the router''s caller (LP018 for any other).';
 REVOKE ALL ON FUNCTION shard.act_as_role(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.act_as_role(text) TO livepanty_router;
 
@@ -565,7 +567,7 @@ AS $$
 -- Asked on every shard at once (RUN ON ALL): this shard's number when it holds the object, no row otherwise.
 BEGIN
     IF p_table IS NULL OR p_table NOT IN ('payments', 'payouts', 'holds', 'kyc_verifications', 'streams', 'shows',
-                                          'tip_goals', 'user_sanctions', 'reports', 'sanction_appeals', 'tips') THEN
+                                          'tip_goals', 'user_sanctions', 'reports', 'sanction_appeals', 'tips', 'outbox') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'not a table the router locates objects in',
             DETAIL = format('table %L', p_table);
     END IF;
@@ -573,7 +575,7 @@ BEGIN
         USING p_id;
 END
 $$;
-COMMENT ON FUNCTION shard.locate(text, uuid) IS 'This shard''s number when it holds the object p_id of lp.<p_table> (payments, payouts, holds, kyc_verifications, streams, shows, tip_goals, user_sanctions, reports, sanction_appeals, tips), else no row: the router asks every shard at once to route a back-office call on an object (LP018 for another table).';
+COMMENT ON FUNCTION shard.locate(text, uuid) IS 'This shard''s number when it holds the object p_id of lp.<p_table> (payments, payouts, holds, kyc_verifications, streams, shows, tip_goals, user_sanctions, reports, sanction_appeals, tips, outbox), else no row: the router asks every shard at once to route a back-office call on an object (LP018 for another table).';
 REVOKE ALL ON FUNCTION shard.locate(text, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.locate(text, uuid) TO livepanty_router;
 
@@ -939,5 +941,20 @@ $$;
 COMMENT ON FUNCTION shard.close_hold_requests(integer, uuid[], text) IS 'Marks the payout_hold requests p_ids delivered (p_error NULL) or records why they are still pending; returns how many were pending.';
 REVOKE ALL ON FUNCTION shard.close_hold_requests(integer, uuid[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.close_hold_requests(integer, uuid[], text) TO livepanty_router;
+
+CREATE FUNCTION shard.holds_reset_token(p_token_hash bytea) RETURNS SETOF integer
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Asked on every shard at once (RUN ON ALL) with the token's hash, never the token: this shard's number when it
+-- holds that password reset token (in any state: the shard's api.reset_password says which), no row otherwise.
+BEGIN
+    RETURN QUERY SELECT s.shard::integer FROM lp.shard_self AS s
+                  WHERE EXISTS (SELECT 1 FROM lp.password_reset_tokens AS t WHERE t.token_hash = p_token_hash);
+END
+$$;
+COMMENT ON FUNCTION shard.holds_reset_token(bytea) IS 'This shard''s number when it holds the password reset token whose hash is p_token_hash, else no row: the router routes api.reset_password there.';
+REVOKE ALL ON FUNCTION shard.holds_reset_token(bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.holds_reset_token(bytea) TO livepanty_router;
 
 RESET ROLE;

@@ -1222,3 +1222,32 @@ def test_the_pending_verifications_merge_every_shard(sharded: Sharded) -> None:
         first_two = [e.id for e in service.list_erasures(limit=2)]
     assert erasures == sorted(logged)
     assert first_two == sorted(logged)[:2]
+
+
+def test_a_password_reset_through_the_router(sharded: Sharded) -> None:
+    user = register(sharded, shard=1)
+    new_password = "a brand new passphrase 7"
+    with sharded.client() as client:
+        client.request_password_reset(user.email.upper(), ip_address="203.0.113.21")
+        client.request_password_reset(f"nobody{uuid.uuid4().hex[:6]}@example.com")  # the same void, no hint
+        with Client(sharded.router, role="livepanty_mailer") as mailer:  # the mailer, through the router too
+            messages = [m for m in mailer.claim_messages(100) if m.email.lower() == user.email.lower()]
+            for message in messages:
+                mailer.mark_message_sent(message.id, message.attempt)
+        assert [m.kind for m in messages] == ["password_reset"]
+        token = messages[0].payload["token"]
+        with pytest.raises(LivepantyError) as unknown:
+            client.reset_password("x" * 43, new_password)
+        assert unknown.value.sqlstate == "LP024"
+        assert client.reset_password(token, new_password) == user.id
+        with pytest.raises(LivepantyError) as used:
+            client.reset_password(token, new_password + "!")
+        assert used.value.sqlstate == "LP026"
+        assert client.login(user.username, new_password).user_id == user.id
+        with pytest.raises(InvalidCredentials):
+            client.login(user.username, PASSWORD)
+    for dsn in sharded.shards:  # the unknown address queued nothing anywhere
+        with psycopg.connect(dsn) as conn:
+            assert (
+                conn.execute("SELECT count(*) FROM lp.outbox WHERE email ILIKE 'nobody%'").fetchone()[0] == 0
+            )
