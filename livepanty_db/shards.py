@@ -185,6 +185,7 @@ EACH_ORDER: dict[str, tuple[str, str]] = {
 HAND_ROUTED_WITH_PROXY: tuple[str, ...] = (
     "act_as",
     "claim_case",
+    "find_user",
     "raise_flag",
     "report",
     "request_password_reset",
@@ -196,6 +197,7 @@ HAND_ROUTED: tuple[str, ...] = (
     "authenticate",
     "list_live_streams",  # every shard's page, merged (RUN ON ALL)
     "list_pending_kyc",  # every shard's page after the cursor's key, merged
+    "list_users",  # every shard's page after the cursor's key, merged
     "review_queue",  # every shard's page after the cursor's key, merged
     "login",
     "register_user",

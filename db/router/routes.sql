@@ -153,6 +153,26 @@ AS $$
     SELECT * FROM shard.holds_reset_token(p_token_hash);
 $$;
 
+CREATE FUNCTION router_proxy.list_users_page(
+    p__user uuid, p__session uuid, p__via text, p_role text, p_after_created timestamptz, p_after_id uuid,
+    p_limit integer, p_include_deleted boolean
+) RETURNS SETOF api.user_account
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.list_users_page(p__user, p__session, p__via, p_role, p_after_created, p_after_id, p_limit,
+                                        p_include_deleted);
+$$;
+
+CREATE FUNCTION router_proxy.user_key(p__shard integer, p_user_id uuid) RETURNS timestamptz
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.user_key(p__shard, p_user_id);
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA router_proxy FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA router_proxy TO livepanty_owner;
 
@@ -598,6 +618,65 @@ BEGIN
     v_shard := coalesce(v_shard, 0);
     RETURN router_proxy.reset_password(v_shard, NULL, NULL, NULL, router.caller_role(), p_token, p_new_password,
                                        p_ip_address);
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+    PERFORM router.unavailable(v_shard, SQLERRM);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.find_user(p_login text) RETURNS api.user_account
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: the directory finds the shard by username, or by the address's hash for a login with '@'; an unknown
+-- login goes to the acting user's shard, which answers "not found" (or refuses the caller) in its own words.
+DECLARE
+    v_user  uuid := router.acting_user();
+    v_login text := lower(btrim(coalesce(p_login, '')));
+    v_shard integer;
+BEGIN
+    SELECT u.shard INTO v_shard FROM router.users AS u
+     WHERE CASE WHEN strpos(v_login, '@') > 0 THEN u.email_key = sha256(convert_to(v_login, 'UTF8'))
+                ELSE u.username_key = v_login END;
+    v_shard := coalesce(v_shard, router.shard_of(v_user));
+    PERFORM router.ensure_user(v_shard, v_user);
+    RETURN router_proxy.find_user(v_shard, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
+                                  router.caller_role(), p_login);
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+    PERFORM router.unavailable(v_shard, SQLERRM);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.list_users(
+    p_role            text DEFAULT NULL,
+    p_after           uuid DEFAULT NULL,
+    p_limit           integer DEFAULT 50,
+    p_include_deleted boolean DEFAULT false
+) RETURNS SETOF api.user_account
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: every shard's page after the cursor's key (read on the cursor's shard, found in the directory),
+-- merged in registration order (see "The admin queues" above).
+DECLARE
+    v_user    uuid := router.acting_user();
+    v_shard   integer;
+    v_created timestamptz;
+BEGIN
+    PERFORM router.ensure_everywhere(v_user);
+    IF p_after IS NOT NULL THEN
+        v_shard := (SELECT u.shard FROM router.users AS u WHERE u.user_id = p_after);
+        IF v_shard IS NOT NULL THEN
+            v_created := router_proxy.user_key(v_shard, p_after);
+        END IF;
+    END IF;
+    v_shard := NULL;
+    RETURN QUERY
+    SELECT a.* FROM router_proxy.list_users_page(v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
+                                                 p_role, v_created, p_after, p_limit, p_include_deleted) AS a
+     ORDER BY a.created_at, a.id
+     LIMIT p_limit;
 EXCEPTION WHEN internal_error THEN
     IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
     PERFORM router.unavailable(v_shard, SQLERRM);

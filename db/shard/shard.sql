@@ -957,4 +957,33 @@ COMMENT ON FUNCTION shard.holds_reset_token(bytea) IS 'This shard''s number when
 REVOKE ALL ON FUNCTION shard.holds_reset_token(bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.holds_reset_token(bytea) TO livepanty_router;
 
+CREATE FUNCTION shard.list_users_page(
+    p__user uuid, p__session uuid, p__via text, p_role text, p_after_created timestamptz, p_after_id uuid,
+    p_limit integer, p_include_deleted boolean
+) RETURNS SETOF api.user_account
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.act(-1, p__user, p__session, p__via);
+    RETURN QUERY SELECT * FROM lp.list_users_page(p_role, p_after_created, p_after_id, p_limit, p_include_deleted);
+END
+$$;
+COMMENT ON FUNCTION shard.list_users_page(uuid, uuid, text, text, timestamptz, uuid, integer, boolean) IS 'This shard''s page of its users after a key (lp.list_users_page), as the acting moderator or admin: the router merges every shard''s page for api.list_users.';
+REVOKE ALL ON FUNCTION shard.list_users_page(uuid, uuid, text, text, timestamptz, uuid, integer, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.list_users_page(uuid, uuid, text, text, timestamptz, uuid, integer, boolean) TO livepanty_router;
+
+CREATE FUNCTION shard.user_key(p_shard integer, p_user_id uuid) RETURNS timestamptz
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN (SELECT u.created_at FROM lp.users AS u WHERE u.id = p_user_id);
+END
+$$;
+COMMENT ON FUNCTION shard.user_key(integer, uuid) IS 'The registration time of user p_user_id on this shard (NULL when unknown): the router''s cursor for api.list_users.';
+REVOKE ALL ON FUNCTION shard.user_key(integer, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.user_key(integer, uuid) TO livepanty_router;
+
 RESET ROLE;

@@ -1251,3 +1251,33 @@ def test_a_password_reset_through_the_router(sharded: Sharded) -> None:
             assert (
                 conn.execute("SELECT count(*) FROM lp.outbox WHERE email ILIKE 'nobody%'").fetchone()[0] == 0
             )
+
+
+def test_user_search_and_the_user_list_span_every_shard(sharded: Sharded) -> None:
+    moderator = register(sharded, shard=0, prefix="m")
+    with psycopg.connect(sharded.shards[0]) as conn:
+        conn.execute("UPDATE lp.users SET role = 'moderator' WHERE id = %s", [moderator.id])
+    far = register(sharded, shard=1)
+    residents = []
+    for dsn in sharded.shards:
+        with psycopg.connect(dsn) as conn:
+            residents += conn.execute(
+                "SELECT u.created_at, u.id FROM lp.users AS u WHERE u.deleted_at IS NULL"
+                " AND NOT EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = u.id)"
+            ).fetchall()
+    expected = [r[1] for r in sorted(residents)]
+    with sharded.client() as client, client.session(token_for(sharded, moderator)) as tx:
+        assert tx.find_user(far.username.upper()).id == far.id
+        assert tx.find_user(far.email).id == far.id
+        pages, after = [], None
+        while page := tx.list_users(after=after, limit=7):
+            pages += [u.id for u in page]
+            after = page[-1].id
+    assert pages == expected  # every shard's users once, in registration order, no stub
+    with (
+        pytest.raises(LivepantyError) as missing,
+        sharded.client() as client,
+        client.session(token_for(sharded, moderator)) as tx,
+    ):
+        tx.find_user("nobody" + uuid.uuid4().hex[:8])
+    assert missing.value.sqlstate == "LP003"
