@@ -191,6 +191,7 @@ HAND_ROUTED_WITH_PROXY: tuple[str, ...] = (
     "request_password_reset",
     "reset_password",
     "tip",
+    "tip_many",
 )
 #: Written by hand in db/router/routes.sql with their own proxies.
 HAND_ROUTED: tuple[str, ...] = (

@@ -683,4 +683,76 @@ EXCEPTION WHEN internal_error THEN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION api.tip_many(p_tips jsonb)
+RETURNS TABLE (
+    ordinal        integer,
+    tip_id         uuid,
+    sender_id      uuid,
+    recipient_id   uuid,
+    amount         bigint,
+    fee_amount     bigint,
+    transaction_id uuid,
+    created_at     timestamptz,
+    replayed       boolean,
+    error_code     text,
+    error_message  text
+)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+#variable_conflict use_column
+-- Router: each tip goes with the others of its sender's shard (the shard of its session token; a token the
+-- router does not know goes to shard 0, which refuses the tip in-band as its own), one api.tip_many per shard,
+-- and the results come back in the input's order. A tip whose recipient lives on another shard than its sender
+-- is refused in-band here (LP203): a batch applies on one shard; such a tip goes through api.tip. A call that is
+-- not an array of 1 to 1000 tips goes to shard 0, which refuses it in its own words. The shards' batches commit
+-- each on their own: if one shard fails (LP200), the others' tips stand, and a retry with the same keys replays
+-- them.
+DECLARE
+    c_uuid  constant text := '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+    v_shard integer;
+BEGIN
+    IF p_tips IS NULL OR jsonb_typeof(p_tips) <> 'array' OR jsonb_array_length(p_tips) NOT BETWEEN 1 AND 1000 THEN
+        RETURN QUERY SELECT * FROM router_proxy.tip_many(0, NULL, NULL, NULL, router.caller_role(), p_tips);
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH tips AS MATERIALIZED (
+        SELECT e.k::integer AS k, e.j,
+               (SELECT s.shard FROM router.sessions AS s
+                 WHERE jsonb_typeof(e.j) = 'object' AND jsonb_typeof(e.j -> 'session_token') = 'string'
+                   AND s.token_hash = lp.hash_token(e.j ->> 'session_token') AND s.expires_at > now()) AS sender_shard,
+               (SELECT u.shard FROM router.users AS u
+                 WHERE jsonb_typeof(e.j) = 'object' AND jsonb_typeof(e.j -> 'recipient_id') = 'string'
+                   AND (e.j ->> 'recipient_id') ~ c_uuid AND u.user_id = (e.j ->> 'recipient_id')::uuid) AS recipient_shard
+          FROM jsonb_array_elements(p_tips) WITH ORDINALITY AS e (j, k)
+    ), routed AS (
+        SELECT t.k, t.j, coalesce(t.sender_shard, 0) AS shard,
+               t.sender_shard IS NOT NULL AND t.recipient_shard IS NOT NULL AND t.recipient_shard <> t.sender_shard
+                   AS across
+          FROM tips AS t
+    ), batches AS (
+        SELECT r.shard, array_agg(r.k ORDER BY r.k) AS ks, jsonb_agg(r.j ORDER BY r.k) AS batch
+          FROM routed AS r WHERE NOT r.across
+         GROUP BY r.shard
+    ), results AS (
+        SELECT b.ks[x.ordinal] AS k, x.tip_id, x.sender_id, x.recipient_id, x.amount, x.fee_amount, x.transaction_id,
+               x.created_at, x.replayed, x.error_code, x.error_message
+          FROM batches AS b
+         CROSS JOIN LATERAL router_proxy.tip_many(b.shard, NULL, NULL, NULL, router.caller_role(), b.batch) AS x
+        UNION ALL
+        SELECT r.k, NULL, NULL, (r.j ->> 'recipient_id')::uuid, NULL, NULL, NULL, NULL, false, 'LP203',
+               'the recipient lives on another shard than the sender: a batch applies on one shard; send this tip with api.tip'
+          FROM routed AS r WHERE r.across
+    )
+    SELECT z.k, z.tip_id, z.sender_id, z.recipient_id, z.amount, z.fee_amount, z.transaction_id, z.created_at,
+           z.replayed, z.error_code, z.error_message
+      FROM results AS z
+     ORDER BY z.k;
+EXCEPTION WHEN internal_error THEN
+    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+    PERFORM router.unavailable(v_shard, SQLERRM);
+END
+$$;
+
 RESET ROLE;

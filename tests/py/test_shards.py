@@ -51,6 +51,7 @@ from livepanty_db.errors import (
     UsernameTaken,
     WrongShard,
 )
+from livepanty_db.models import TipRequest
 
 FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 PASSWORD = "tulip garden 9"
@@ -1281,3 +1282,30 @@ def test_user_search_and_the_user_list_span_every_shard(sharded: Sharded) -> Non
     ):
         tx.find_user("nobody" + uuid.uuid4().hex[:8])
     assert missing.value.sqlstate == "LP003"
+
+
+def test_tip_many_through_the_router_batches_per_shard_and_refuses_across(sharded: Sharded) -> None:
+    alice, bob = register(sharded, shard=0), register(sharded, shard=1)
+    near, far = verified_performer(sharded, 0), verified_performer(sharded, 1)
+    fund(sharded, alice.id, 1000)
+    fund(sharded, bob.id, 1000)
+    a, b = token_for(sharded, alice), token_for(sharded, bob)
+    batch = [
+        TipRequest(a, near.id, 100, "many-1"),
+        TipRequest(a, far.id, 100, "many-2"),  # across shards: refused here, in-band
+        TipRequest(b, far.id, 50, "many-3"),
+        TipRequest("x" * 43, near.id, 10, "many-4"),  # a session nobody has
+        TipRequest(b, near.id, 10, "many-5"),  # across shards
+        TipRequest(a, near.id, 20, "many-6"),
+    ]
+    with sharded.client() as client:
+        outcomes = client.tip_many(batch)
+        again = client.tip_many(batch[:1])
+    assert [o.ordinal for o in outcomes] == [1, 2, 3, 4, 5, 6]
+    assert [o.error_code for o in outcomes] == [None, "LP203", None, "LP023", "LP203", None]
+    assert [o.sender_id for o in outcomes if o.error_code is None] == [alice.id, bob.id, alice.id]
+    assert (again[0].tip_id, again[0].replayed) == (outcomes[0].tip_id, True)
+    assert total(sharded, near.id) == 80 + 16
+    assert total(sharded, far.id) == 40
+    assert (total(sharded, alice.id), total(sharded, bob.id)) == (880, 950)
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
