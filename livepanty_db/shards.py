@@ -118,6 +118,7 @@ OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "approve_payout": ("payouts", "p_payout_id"),
     "decide_appeal": ("sanction_appeals", "p_appeal_id"),
     "mark_message_failed": ("outbox", "p_message_id"),
+    "refund_show": ("shows", "p_show_id"),
     "mark_message_sent": ("outbox", "p_message_id"),
     "extend_case_claim": ("reports", "p_case_id"),
     "release_case": ("reports", "p_case_id"),
@@ -150,6 +151,13 @@ OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "reject_kyc": ("kyc_verifications", "p_verification_id"),
     "reject_payout": ("payouts", "p_payout_id"),
     "release_hold": ("holds", "p_hold_id"),
+}
+#: Routed like OBJECT_ROUTES, but only for a user who lives on the object's shard: the call spends their
+#: money there (a show's hold). A user of another shard is refused with LP203: no hold across shards.
+HOME_OBJECT_ROUTES: dict[str, tuple[str, str]] = {
+    "join_show": ("shows", "p_show_id"),
+    "leave_show": ("shows", "p_show_id"),
+    "request_show": ("streams", "p_stream_id"),
 }
 #: Run on every shard at once (PL/Proxy RUN ON ALL), with the results combined: "sum" of counts (the jobs),
 #: "rows" (the union), "max" of a time, "one" row of a change made alike everywhere (a setting, a bundle: the
@@ -268,6 +276,7 @@ def _proxied(name: str) -> bool:
         or name in ACTOR_ROUTES_NAMING
         or name in USER_ROUTES
         or name in OBJECT_ROUTES
+        or name in HOME_OBJECT_ROUTES
         or name in EACH_ROUTES
         or name in HAND_ROUTED_WITH_PROXY
     )
@@ -365,10 +374,18 @@ EXCEPTION WHEN internal_error THEN
     IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
     PERFORM router.unavailable(v_shard, SQLERRM);
 END"""
-        elif fn.name in OBJECT_ROUTES or fn.name in USER_ROUTES:
-            if fn.name in OBJECT_ROUTES:
-                table, argument = OBJECT_ROUTES[fn.name]
+        elif fn.name in OBJECT_ROUTES or fn.name in USER_ROUTES or fn.name in HOME_OBJECT_ROUTES:
+            home = ""
+            if fn.name in OBJECT_ROUTES or fn.name in HOME_OBJECT_ROUTES:
+                table, argument = {**OBJECT_ROUTES, **HOME_OBJECT_ROUTES}[fn.name]
                 where = f"router.locate('{table}', ${fn.argument_names.index(argument) + 1})"
+                if fn.name in HOME_OBJECT_ROUTES:
+                    home = f"""IF v_user IS NOT NULL AND router.shard_of(v_user) <> v_shard THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP203',
+            MESSAGE = 'api.{fn.name} needs a user of the shard that holds it',
+            DETAIL = 'the {table[:-1]} lives on another shard than the acting user: no hold across shards',
+            HINT = 'docs/scale-out.md, "Limits".';
+    END IF;"""
             else:
                 where = f"router.shard_for(${fn.argument_names.index(USER_ROUTES[fn.name]) + 1}, v_user)"
             call = (
@@ -381,6 +398,7 @@ END"""
     v_shard integer;
 BEGIN
     v_shard := {where};
+    {home}
     PERFORM router.ensure_user(v_shard, v_user);  -- the stub of a user of another shard
     {_returning(fn, call)}
     {"RETURN;" if fn.returns_set else ""}

@@ -259,7 +259,7 @@ def test_logins_take_expired_sessions_out_of_the_router(sharded: Sharded) -> Non
 def test_functions_that_are_not_routed_raise_lp202(sharded: Sharded) -> None:
     user = register(sharded)
     with pytest.raises(NotRouted), sharded.client() as client, client.session(token_for(sharded, user)) as tx:
-        tx.request_show(uuid.uuid4(), idempotency_key="not routed")
+        tx.add_stream_performer(uuid.uuid4(), uuid.uuid4())
 
 
 # -- tips ---------------------------------------------------------------------------------------------------
@@ -1308,4 +1308,30 @@ def test_tip_many_through_the_router_batches_per_shard_and_refuses_across(sharde
     assert total(sharded, near.id) == 80 + 16
     assert total(sharded, far.id) == 40
     assert (total(sharded, alice.id), total(sharded, bob.id)) == (880, 950)
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+def test_shows_run_for_viewers_of_their_shard_and_refuse_others(sharded: Sharded) -> None:
+    host = verified_performer(sharded, 1)
+    near, far = register(sharded, shard=1), register(sharded, shard=0)
+    fund(sharded, near.id, 1000)
+    fund(sharded, far.id, 1000)
+    with sharded.client() as client:
+        with client.session(token_for(sharded, host)) as tx:
+            tx.set_show_price("private", 10, 1)
+            stream = tx.schedule_stream("show night", category="general")
+            tx.consent_to_stream(stream.id, ip_address="203.0.113.31")
+            tx.start_stream(stream.id)
+        with client.session(token_for(sharded, near)) as tx:
+            tx.join_stream(stream.id)
+            show = tx.request_show(stream.id, idempotency_key="near-show")
+        assert show.status == "requested"
+        with client.session(token_for(sharded, far)) as tx:
+            tx.join_stream(stream.id)  # watching across shards works
+        with pytest.raises(CrossShardUnsupported), client.session(token_for(sharded, far)) as tx:
+            tx.request_show(stream.id, idempotency_key="far-show")  # paying for a show there does not
+        with client.session(token_for(sharded, near)) as tx:
+            left = tx.leave_show(show.id)
+    assert left.show_id == show.id
+    assert total(sharded, far.id) == 1000
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
