@@ -508,6 +508,48 @@ def test_the_application_login_reaches_no_routing_internals(
             conn.execute(statement)
 
 
+@pytest.mark.parametrize("where", ["shard", "router"])
+def test_no_application_role_may_run_any_routing_function(sharded: Sharded, where: str) -> None:
+    """A catalog scan, not a sample: every function of the schemas shard (on a shard), router and
+    router_proxy (on the router), and the tables of schema router, are out of reach of the application's, the
+    back office's, the mailer's and the reporting roles (only livepanty_router runs shard.*; only the owner
+    the router's)."""
+    dsn = sharded.shards[0] if where == "shard" else sharded.router
+    schemas = ["shard"] if where == "shard" else ["router", "router_proxy"]
+    roles = ["livepanty_app", "livepanty_service", "livepanty_mailer", "livepanty_readonly", "public"]
+    with psycopg.connect(dsn) as conn:
+        functions = conn.execute(
+            "SELECT p.oid::regprocedure::text FROM pg_proc AS p"
+            " WHERE p.pronamespace::regnamespace::text = ANY (%s)",
+            [schemas],
+        ).fetchall()
+        assert len(functions) > 10
+        reachable = conn.execute(
+            "SELECT p.oid::regprocedure::text, r.rolname FROM pg_proc AS p"
+            " CROSS JOIN (SELECT unnest(%s::text[]) AS rolname) AS r"
+            " WHERE p.pronamespace::regnamespace::text = ANY (%s)"
+            "   AND CASE WHEN r.rolname = 'public'"
+            "            THEN EXISTS (SELECT 1"
+            "                           FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a"
+            "                          WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')"
+            "            ELSE has_function_privilege(r.rolname, p.oid, 'EXECUTE') END",
+            [roles, schemas],
+        ).fetchall()
+        tables = (
+            conn.execute(
+                "SELECT c.oid::regclass::text, r.rolname FROM pg_class AS c"
+                " CROSS JOIN (SELECT unnest(%s::text[]) AS rolname) AS r"
+                " WHERE c.relnamespace = 'router'::regnamespace AND c.relkind = 'r' AND r.rolname <> 'public'"
+                "   AND has_table_privilege(r.rolname, c.oid, 'SELECT, INSERT, UPDATE, DELETE')",
+                [roles],
+            ).fetchall()
+            if where == "router"
+            else []
+        )
+    assert reachable == []
+    assert tables == []
+
+
 def test_the_application_login_cannot_act_as_a_user_through_the_router(sharded: Sharded) -> None:
     victim = register(sharded, shard=1)
     with psycopg.connect(sharded.router) as conn:
