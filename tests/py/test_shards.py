@@ -895,12 +895,17 @@ def test_a_cross_shard_tip_in_a_stream_lands_there_with_its_goal_and_event(shard
             goals = tx.stream_goals(stream.id)
             events = tx.stream_events(stream.id)
             received = tx.list_tips(as_="recipient")
+            board = tx.stream_top_tippers(stream.id)
+            week = tx.performer_top_tippers(host.id)
     assert (stats.tip_count, stats.tokens_tipped) == (1, 100)
     assert [(g.id, g.progress_tokens) for g in goals] == [(goal.id, 100)]
     tip_events = [e for e in events if e.kind == "tip"]
     assert [e.payload["tip_id"] for e in tip_events] == [str(tip.id)]
     assert tip_events[0].payload["message"] == "go go"
     assert tip.id in {t.id for t in received}
+    # The leaderboards (the stream's, the performer's) live on their shard, with the other shard's tipper.
+    assert [(t.tipper_id, t.tipper_name, t.tokens) for t in board] == [(viewer.id, viewer.username, 100)]
+    assert [(t.tipper_id, t.tokens) for t in week] == [(viewer.id, 100)]
     report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
     assert report.clean, report.problems
 
