@@ -34,6 +34,13 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
     END IF;
+    -- On a shard of a sharded installation, a user of another shard is only a stub here: a sanction on it would
+    -- bind nothing of theirs (their account, money and sessions live on their own shard). Refused, with a hint
+    -- (api.sanction_user through the router goes to their shard). A single node has no stubs.
+    IF EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = p_user_id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP203', MESSAGE = 'this user lives on another shard',
+            HINT = 'Sanction them with api.sanction_user through the router: it goes to their shard.';
+    END IF;
     IF p_report_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lp.reports AS r WHERE r.id = p_report_id) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'report not found';
     END IF;

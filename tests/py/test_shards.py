@@ -1382,3 +1382,30 @@ def test_shows_run_for_viewers_of_their_shard_and_refuse_others(sharded: Sharded
     assert left.show_id == show.id
     assert total(sharded, far.id) == 1000
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+def test_a_sanction_on_a_stub_is_refused_and_one_through_the_router_binds_the_home_account(
+    sharded: Sharded,
+) -> None:
+    viewer = register(sharded, shard=0)
+    host = verified_performer(sharded, 1)
+    admin = register(sharded, shard=1, prefix="a")
+    with psycopg.connect(sharded.shards[1]) as conn:
+        conn.execute("UPDATE lp.users SET role = 'admin' WHERE id = %s", [admin.id])
+    with sharded.client() as client:
+        with client.session(token_for(sharded, host)) as tx:
+            stream = tx.schedule_stream("stub night", category="general")
+            tx.consent_to_stream(stream.id, ip_address="203.0.113.41")
+            tx.start_stream(stream.id)
+        with client.session(token_for(sharded, viewer)) as tx:
+            tx.join_stream(stream.id)  # the viewer's stub on shard 1
+    with psycopg.connect(sharded.shards[1]) as conn, pytest.raises(psycopg.Error) as stub:
+        conn.execute("SELECT lp.issue_sanction(%s, 'mute', 'chat abuse', NULL, NULL, NULL)", [viewer.id])
+    assert stub.value.sqlstate == "LP203"
+    with sharded.client() as client, client.session(token_for(sharded, admin)) as tx:
+        sanction = tx.sanction_user(viewer.id, "mute", "chat abuse")
+    with psycopg.connect(sharded.shards[0]) as conn:  # on the viewer's own shard
+        assert (
+            conn.execute("SELECT user_id FROM lp.user_sanctions WHERE id = %s", [sanction.id]).fetchone()[0]
+            == viewer.id
+        )
