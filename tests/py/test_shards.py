@@ -1272,6 +1272,18 @@ def test_the_pending_verifications_merge_every_shard(sharded: Sharded) -> None:
     assert first_two == sorted(logged)[:2]
 
 
+def reset_state(dsn: str) -> tuple:
+    """What a password reset may change on a shard: its tokens, passwords, sessions and audit trail."""
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "SELECT (SELECT count(*) || '/' || count(used_at) || '/' || count(revoked_at)"
+            "          FROM lp.password_reset_tokens),"
+            "       (SELECT md5(string_agg(password_hash, ',' ORDER BY id)) FROM lp.users),"
+            "       (SELECT count(*) || '/' || count(revoked_at) FROM lp.auth_sessions),"
+            "       (SELECT count(*) FROM lp.audit_logs)"
+        ).fetchone()
+
+
 def test_a_password_reset_through_the_router(sharded: Sharded) -> None:
     user = register(sharded, shard=1)
     new_password = "a brand new passphrase 7"
@@ -1284,9 +1296,12 @@ def test_a_password_reset_through_the_router(sharded: Sharded) -> None:
                 mailer.mark_message_sent(message.id, message.attempt)
         assert [m.kind for m in messages] == ["password_reset"]
         token = messages[0].payload["token"]
-        with pytest.raises(LivepantyError) as unknown:
-            client.reset_password("x" * 43, new_password)
-        assert unknown.value.sqlstate == "LP024"
+        before = [reset_state(dsn) for dsn in sharded.shards]
+        for bad in ("x" * 43, token[:-1], token + "x", ""):  # no shard holds them: refused as on one node
+            with pytest.raises(LivepantyError) as unknown:
+                client.reset_password(bad, new_password)
+            assert unknown.value.sqlstate == "LP024"
+        assert [reset_state(dsn) for dsn in sharded.shards] == before  # and nothing changed anywhere
         assert client.reset_password(token, new_password) == user.id
         with pytest.raises(LivepantyError) as used:
             client.reset_password(token, new_password + "!")
