@@ -718,16 +718,17 @@ BEGIN
     END IF;
     RETURN QUERY
     WITH tips AS MATERIALIZED (
-        SELECT e.k::integer AS k, e.j,
-               (SELECT s.shard FROM router.sessions AS s
-                 WHERE jsonb_typeof(e.j) = 'object' AND jsonb_typeof(e.j -> 'session_token') = 'string'
-                   AND s.token_hash = lp.hash_token(e.j ->> 'session_token') AND s.expires_at > now()) AS sender_shard,
+        SELECT e.k::integer AS k, e.j, se.shard AS sender_shard, se.user_id AS sender_id,
                (SELECT u.shard FROM router.users AS u
                  WHERE jsonb_typeof(e.j) = 'object' AND jsonb_typeof(e.j -> 'recipient_id') = 'string'
                    AND (e.j ->> 'recipient_id') ~ c_uuid AND u.user_id = (e.j ->> 'recipient_id')::uuid) AS recipient_shard
           FROM jsonb_array_elements(p_tips) WITH ORDINALITY AS e (j, k)
+          LEFT JOIN LATERAL (SELECT s.shard, s.user_id FROM router.sessions AS s
+                              WHERE jsonb_typeof(e.j) = 'object' AND jsonb_typeof(e.j -> 'session_token') = 'string'
+                                AND s.token_hash = lp.hash_token(e.j ->> 'session_token')
+                                AND s.expires_at > now()) AS se ON true
     ), routed AS (
-        SELECT t.k, t.j, coalesce(t.sender_shard, 0) AS shard,
+        SELECT t.k, t.j, t.sender_id, coalesce(t.sender_shard, 0) AS shard,
                t.sender_shard IS NOT NULL AND t.recipient_shard IS NOT NULL AND t.recipient_shard <> t.sender_shard
                    AS across
           FROM tips AS t
@@ -741,7 +742,11 @@ BEGIN
           FROM batches AS b
          CROSS JOIN LATERAL router_proxy.tip_many(b.shard, NULL, NULL, NULL, router.caller_role(), b.batch) AS x
         UNION ALL
-        SELECT r.k, NULL, NULL, (r.j ->> 'recipient_id')::uuid, NULL, NULL, NULL, NULL, false, 'LP203',
+        -- shaped as the shard's refused tips: the sender (their session is known), the recipient, the amount
+        SELECT r.k, NULL, r.sender_id, (r.j ->> 'recipient_id')::uuid,
+               CASE WHEN jsonb_typeof(r.j -> 'amount') = 'number' AND (r.j ->> 'amount') ~ '^-?[0-9]{1,18}$'
+                    THEN (r.j ->> 'amount')::bigint END,
+               NULL, NULL, NULL, false, 'LP203',
                'the recipient lives on another shard than the sender: a batch applies on one shard; send this tip with api.tip'
           FROM routed AS r WHERE r.across
     )

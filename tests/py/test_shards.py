@@ -1352,6 +1352,19 @@ def test_tip_many_through_the_router_batches_per_shard_and_refuses_across(sharde
     fund(sharded, alice.id, 1000)
     fund(sharded, bob.id, 1000)
     a, b = token_for(sharded, alice), token_for(sharded, bob)
+    expired = token_for(sharded, bob)  # a session of shard 1, expired (on its shard and in the router)
+    with psycopg.connect(sharded.shards[1]) as conn:
+        conn.execute(
+            "UPDATE lp.auth_sessions SET created_at = now() - interval '2 hours',"
+            " expires_at = now() - interval '1 second' WHERE token_hash = lp.hash_token(%s)",
+            [expired],
+        )
+    with psycopg.connect(sharded.router) as conn:
+        conn.execute(
+            "UPDATE router.sessions SET expires_at = now() - interval '1 second'"
+            " WHERE token_hash = lp.hash_token(%s)",
+            [expired],
+        )
     batch = [
         TipRequest(a, near.id, 100, "many-1"),
         TipRequest(a, far.id, 100, "many-2"),  # across shards: refused here, in-band
@@ -1359,13 +1372,18 @@ def test_tip_many_through_the_router_batches_per_shard_and_refuses_across(sharde
         TipRequest("x" * 43, near.id, 10, "many-4"),  # a session nobody has
         TipRequest(b, near.id, 10, "many-5"),  # across shards
         TipRequest(a, near.id, 20, "many-6"),
+        TipRequest(expired, far.id, 10, "many-7"),  # refused as on one node
     ]
     with sharded.client() as client:
         outcomes = client.tip_many(batch)
         again = client.tip_many(batch[:1])
-    assert [o.ordinal for o in outcomes] == [1, 2, 3, 4, 5, 6]
-    assert [o.error_code for o in outcomes] == [None, "LP203", None, "LP023", "LP203", None]
+    assert [o.ordinal for o in outcomes] == [1, 2, 3, 4, 5, 6, 7]
+    assert [o.error_code for o in outcomes] == [None, "LP203", None, "LP023", "LP203", None, "LP023"]
     assert [o.sender_id for o in outcomes if o.error_code is None] == [alice.id, bob.id, alice.id]
+    # a tip refused across shards is shaped as the shard's refused tips: its sender, recipient and amount
+    across = [(o.sender_id, o.recipient_id, o.amount, o.tip_id) for o in outcomes if o.error_code == "LP203"]
+    assert across == [(alice.id, far.id, 100, None), (bob.id, near.id, 10, None)]
+    assert outcomes[6].error_message == "invalid or expired session"
     assert (again[0].tip_id, again[0].replayed) == (outcomes[0].tip_id, True)
     assert total(sharded, near.id) == 80 + 16
     assert total(sharded, far.id) == 40
