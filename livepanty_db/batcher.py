@@ -5,8 +5,9 @@ calls ``batcher.tip(session_token, recipient_id, amount, idempotency_key=...)`` 
 ``client.session(token).tip(...)``, and gets the same :class:`~livepanty_db.models.Tip` or the same typed
 error. Behind it, tips that arrive within ``max_wait`` seconds of each other (up to ``max_batch``) travel in
 one ``api.tip_many`` transaction, checked exactly as ``api.tip`` checks them and applied set-based: one
-refused tip fails alone. A tip the batch path does not apply (LP114: a spending limit, or earnings to sweep)
-is sent with ``api.tip`` by the caller's own thread or task. When the whole batch fails (a lost connection, a
+refused tip fails alone. A tip the batch path does not apply (LP114: a spending limit, or earnings to sweep;
+through the router of a sharded installation also LP203: a recipient on another shard than the sender) is sent
+with ``api.tip`` by the caller's own thread or task. When the whole batch fails (a lost connection, a
 timeout), every caller in it gets that error; since every tip carries its idempotency key, retrying is safe.
 
 Latency: a tip waits at most ``max_wait`` for company, plus the batch's own transaction.
@@ -28,8 +29,11 @@ from livepanty_db.client import AsyncClient, Client
 from livepanty_db.errors import LivepantyError, error_for_code
 from livepanty_db.models import Tip, TipOutcome, TipRequest
 
-#: The error code that asks for the single-tip path.
-SEND_ALONE = "LP114"
+#: The in-band error codes of ``api.tip_many`` that ask for the single-tip path: LP114 (a spending limit,
+#: holds past their time, earnings to sweep) and, through the router of a sharded installation, LP203 (the
+#: recipient lives on another shard than the sender: ``api.tip`` sends it through the outbox, see
+#: docs/scale-out.md).
+SEND_ALONE = frozenset({"LP114", "LP203"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +70,7 @@ def _tip(request: TipRequest, outcome: TipOutcome) -> Tip:
 def _settle(request: TipRequest, outcome: TipOutcome) -> Tip | _Alone | LivepantyError:
     if outcome.error_code is None:
         return _tip(request, outcome)
-    if outcome.error_code == SEND_ALONE:
+    if outcome.error_code in SEND_ALONE:
         return _Alone()
     return error_for_code(outcome.error_code, outcome.error_message or outcome.error_code)
 

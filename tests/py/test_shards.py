@@ -36,6 +36,7 @@ import pytest
 from click.testing import CliRunner
 
 from livepanty_db import shards
+from livepanty_db.batcher import TipBatcher
 from livepanty_db.cli import main
 from livepanty_db.client import Client
 from livepanty_db.errors import (
@@ -1388,6 +1389,25 @@ def test_tip_many_through_the_router_batches_per_shard_and_refuses_across(sharde
     assert total(sharded, near.id) == 80 + 16
     assert total(sharded, far.id) == 40
     assert (total(sharded, alice.id), total(sharded, bob.id)) == (880, 950)
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+def test_the_tip_batcher_sends_a_tip_across_shards_alone_through_the_router(sharded: Sharded) -> None:
+    viewer = register(sharded, shard=0)
+    near, far = verified_performer(sharded, 0), verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 1000)
+    token = token_for(sharded, viewer)
+    with sharded.client() as client, TipBatcher(client, max_wait=0, flushers=1) as batcher:
+        across = batcher.tip(token, far.id, 100, idempotency_key="batched-across")  # LP203 in the batch
+        same = batcher.tip(token, near.id, 50, idempotency_key="batched-near")
+        with pytest.raises(InsufficientFunds):  # sent alone, refused as api.tip refuses it
+            batcher.tip(token, far.id, 5000, idempotency_key="batched-too-much")
+    assert (across.sender_id, across.recipient_id, across.amount) == (viewer.id, far.id, 100)
+    assert across.fee_amount == fee(100)
+    assert (same.sender_id, same.recipient_id, same.amount) == (viewer.id, near.id, 50)
+    assert total(sharded, viewer.id) == 850
+    shards.relay_once(sharded.shards)
+    assert (total(sharded, near.id), total(sharded, far.id)) == (40, 80)
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
 
 
