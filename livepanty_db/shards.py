@@ -193,6 +193,7 @@ EACH_ORDER: dict[str, tuple[str, str]] = {
 HAND_ROUTED_WITH_PROXY: tuple[str, ...] = (
     "act_as",
     "claim_case",
+    "create_admin",
     "find_user",
     "raise_flag",
     "report",
@@ -233,6 +234,25 @@ class ApiFunction:
     result: str  # pg_get_function_result
     returns_set: bool
     returns_void: bool
+
+    @property
+    def replayable(self) -> bool:
+        """A money call keyed by ``p_idempotency_key`` that returns one value. Routed, its shard wrapper
+        returns that value and the shard's replay note (``lp.note_replay``), which the route notes again on
+        the router (``router.note_replay``), so the client flags a replay as on one node."""
+        return (
+            "p_idempotency_key" in self.argument_names
+            and not self.returns_set
+            and not self.returns_void
+            and self.name not in EACH_ROUTES
+        )
+
+    @property
+    def routed_result(self) -> str:
+        """What the shard wrapper and the proxy return."""
+        if self.replayable:
+            return f"TABLE (r_result {self.result}, r_replayed text)"
+        return self.result
 
     def call_arguments(self, offset: int) -> str:
         """``$n`` references to the input arguments, the first being ``$offset+1``."""
@@ -282,10 +302,18 @@ def _proxied(name: str) -> bool:
     )
 
 
+#: The route's variable for a replayable call's (result, replay note).
+_PAIR = "v_pair  record;"
 _EXTRA = "p__shard integer, p__user uuid, p__session uuid, p__via text, p__role text"
 
 
 def _returning(fn: ApiFunction, call: str) -> str:
+    if fn.replayable:
+        return (
+            f"SELECT * INTO v_pair FROM {call};\n"
+            "    PERFORM router.note_replay(v_pair.r_replayed);\n"
+            "    RETURN v_pair.r_result;"
+        )
     if fn.returns_void:
         return f"PERFORM {call};"
     if fn.returns_set:
@@ -305,9 +333,17 @@ def shard_wrappers_sql(functions: Iterable[ApiFunction]) -> str:
         if not _proxied(fn.name):
             continue
         signature = f"shard.{fn.name}({_EXTRA}{_with_comma(fn.identity_arguments)})"
-        body = _returning(fn, f"api.{fn.name}({fn.call_arguments(5)})")
+        call = f"api.{fn.name}({fn.call_arguments(5)})"
+        if fn.replayable:
+            body = (
+                f"r_result := {call};\n"
+                "    r_replayed := current_setting('livepanty.replayed', true);\n"
+                "    RETURN NEXT;"
+            )
+        else:
+            body = _returning(fn, call)
         parts.append(
-            f"""CREATE FUNCTION {signature} RETURNS {fn.result}
+            f"""CREATE FUNCTION {signature} RETURNS {fn.routed_result}
     LANGUAGE plpgsql
     SET search_path = pg_catalog, ext, pg_temp
 AS $wrapper$
@@ -339,7 +375,7 @@ def router_routes_sql(functions: Iterable[ApiFunction]) -> str:
             proxy_args = f"{_EXTRA}{_with_comma(fn.identity_arguments)}"
             signature = f"router_proxy.{fn.name}({proxy_args})"
             each = fn.name in EACH_ROUTES
-            result = f"SETOF {fn.result}" if each and not fn.returns_set else fn.result
+            result = f"SETOF {fn.result}" if each and not fn.returns_set else fn.routed_result
             proxies.append(
                 f"""CREATE FUNCTION {signature} RETURNS {result}
     LANGUAGE plproxy
@@ -366,6 +402,7 @@ GRANT EXECUTE ON FUNCTION {signature} TO livepanty_owner;"""
             body = f"""DECLARE
     v_user  uuid := router.acting_user();
     v_shard integer := router.shard_of(v_user);
+    {_PAIR if fn.replayable else ''}
 BEGIN
     {named}
     {_returning(fn, call)}
@@ -396,6 +433,7 @@ END"""
             body = f"""DECLARE
     v_user  uuid := api.current_user_id();
     v_shard integer;
+    {_PAIR if fn.replayable else ''}
 BEGIN
     v_shard := {where};
     {home}
@@ -423,7 +461,7 @@ END"""
                 order, limit = EACH_ORDER[fn.name]
                 statement = (
                     f"RETURN QUERY SELECT r.* FROM {call} AS r ORDER BY {order}"
-                    f" LIMIT ${fn.argument_names.index(limit) + 1};\n    RETURN;"
+                    f" LIMIT router.merge_limit(${fn.argument_names.index(limit) + 1});\n    RETURN;"
                 )
             body = f"""DECLARE
     v_user  uuid := api.current_user_id();
@@ -454,7 +492,7 @@ $route$;"""
     return "\n".join([*proxies, "SET ROLE livepanty_owner;", *parts, "RESET ROLE;"]) + "\n"
 
 
-def _partition_conninfo(dsn: str) -> str:
+def partition_conninfo(dsn: str) -> str:
     """The conninfo PL/Proxy uses for a shard: the shard's host, port and database as ROUTER_ROLE. A shard
     that is down refuses the connection and the call fails at once (LP200). A shard whose machine or network
     is gone stops acknowledging: the kernel drops the connection after 10 s of unacknowledged data
@@ -492,7 +530,7 @@ def install(
     if n not in SHARD_COUNTS:
         raise ShardError(f"the number of shards must be one of {SHARD_COUNTS} (PL/Proxy), not {n}")
     partitions = (
-        list(partition_dsns) if partition_dsns is not None else [_partition_conninfo(d) for d in shard_dsns]
+        list(partition_dsns) if partition_dsns is not None else [partition_conninfo(d) for d in shard_dsns]
     )
     root = db_root()
     functions: list[ApiFunction] | None = None

@@ -14,6 +14,14 @@
   application behind a pooler sees it. Tests that need a feature a transaction-mode pooler does not keep
   (LISTEN, session-level state, a server connection of their own) are marked
   ``@pytest.mark.not_through_pgbouncer("reason")`` and skipped under it with that reason.
+* ``LIVEPANTY_TEST_SHARDS=2``: ``db_url`` is the router of a sharded installation (livepanty_db.shards;
+  docs/scale-out.md) over that many shard databases, all cloned per test from templates made once for the
+  session on the same server (the router's PL/Proxy cluster is pointed at the test's own shards). A relay
+  thread delivers the test's cross-shard tips while it runs, as the relay job does in production. ``seed``
+  writes on each user's own shard (found in the router's directory). ``conn`` is a connection to the router:
+  a test that reads or writes tables directly sees the router's empty copies, so such tests fail there; the
+  pass runs the client and concurrency tests unchanged (Makefile, ``test-shards``) and docs/scale-out.md
+  lists which need one database. The pgTAP files are not collected in this mode.
 * ``tests/sql/test_*.sql`` run through pytest-pgtap, each file in its own clone: every assertion is reported
   as a subtest, and a failing assertion, a plan mismatch, a missing plan or an SQL error fails the run.
 
@@ -30,6 +38,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -50,6 +59,7 @@ from livepanty_db.local import Cluster
 FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 TEST_DSN_ENV = "LIVEPANTY_TEST_DSN"
 PGBOUNCER_ENV = "LIVEPANTY_TEST_PGBOUNCER"
+SHARDS_ENV = "LIVEPANTY_TEST_SHARDS"
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 #: Server connections per test database: enough for the concurrency tests' simultaneous transactions.
 PGBOUNCER_POOL_SIZE = 40
@@ -57,6 +67,15 @@ PGBOUNCER_POOL_SIZE = 40
 
 def through_pgbouncer() -> bool:
     return os.environ.get(PGBOUNCER_ENV) == "1"
+
+
+def shard_count() -> int:
+    """The number of shards behind the router of ``db_url`` (0: one database, the default)."""
+    value = os.environ.get(SHARDS_ENV, "0") or "0"
+    try:
+        return int(value)
+    except ValueError:
+        raise pytest.UsageError(f"{SHARDS_ENV} must be a number of shards, not {value!r}") from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -68,6 +87,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if shard_count():
+        for item in items:
+            if item.path.suffix == ".sql":
+                item.add_marker(pytest.mark.skip(reason=f"{SHARDS_ENV}: pgTAP files test one database"))
     if not through_pgbouncer():
         return
     for item in items:
@@ -235,12 +258,117 @@ def pgbouncer_port(pg_server: PgServer) -> Iterator[int | None]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class ShardTemplates:
+    """The template databases of a sharded installation (``LIVEPANTY_TEST_SHARDS``): the router's and each
+    shard's, made once for the session from the migrated template."""
+
+    router: str
+    shards: tuple[str, ...]
+
+
+@pytest.fixture(scope="session")
+def shard_templates(pg_server: PgServer, template_db: str) -> Iterator[ShardTemplates | None]:
+    count = shard_count()
+    if not count:
+        yield None
+        return
+    from livepanty_db import shards
+
+    names = [pg_server.create_database(template_db, prefix="lp_shard_template") for _ in range(count)]
+    router = pg_server.create_database(template_db, prefix="lp_router_template")
+    try:
+        shards.install(pg_server.dsn(router), [pg_server.dsn(name) for name in names])
+        with pg_server.admin() as conn:
+            for name in (router, *names):
+                conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true").format(sql.Identifier(name)))
+        yield ShardTemplates(router, tuple(names))
+    finally:
+        with pg_server.admin() as conn:
+            for name in (router, *names):
+                conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(sql.Identifier(name)))
+        for name in (router, *names):
+            pg_server.drop_database(name)
+
+
+@dataclass(frozen=True)
+class Databases:
+    """The databases of one test: ``url`` is what the test is given (the database, or the router)."""
+
+    url: str
+    shards: tuple[str, ...] = ()
+
+
+def _relay_until(dsns: tuple[str, ...], stop: threading.Event, errors: list[BaseException]) -> None:
+    from livepanty_db import shards
+
+    connections = shards.RelayConnections(dsns)
+    try:
+        while not stop.is_set():
+            try:
+                shards.relay_once(dsns, connections=connections)
+            except psycopg.Error:  # a test dropping or restarting things: the next pass retries
+                connections.close()
+                connections = shards.RelayConnections(dsns)
+            except BaseException as exc:
+                errors.append(exc)
+                return
+            stop.wait(0.005)
+    finally:
+        connections.close()
+
+
 @pytest.fixture
-def db_url(pg_server: PgServer, template_db: str, pgbouncer_port: int | None) -> Iterator[str]:
+def test_databases(
+    pg_server: PgServer,
+    template_db: str,
+    pgbouncer_port: int | None,
+    shard_templates: ShardTemplates | None,
+) -> Iterator[Databases]:
+    if shard_templates is None:
+        with pg_server.database(template=template_db) as dsn:
+            yield Databases(
+                dsn if pgbouncer_port is None else make_conninfo(dsn, host="127.0.0.1", port=pgbouncer_port)
+            )
+        return
+    from livepanty_db import shards
+
+    names: list[str] = []
+    try:
+        for template in shard_templates.shards:
+            names.append(pg_server.create_database(template, prefix="lp_test_shard"))
+        router = pg_server.create_database(shard_templates.router, prefix="lp_test_router")
+        names.append(router)
+        shard_dsns = tuple(pg_server.dsn(name) for name in names[:-1])
+        with psycopg.connect(pg_server.dsn(router), autocommit=True) as conn:
+            partitions = [shards.partition_conninfo(d) for d in shard_dsns]
+            options = sql.SQL(", ").join(
+                sql.SQL("SET {} {}").format(sql.Identifier(f"p{i}"), sql.Literal(p))
+                for i, p in enumerate(partitions)
+            )
+            server = sql.Identifier(shards.CLUSTER)
+            conn.execute(sql.SQL("ALTER SERVER {} OPTIONS ({})").format(server, options))
+        stop = threading.Event()
+        relay_errors: list[BaseException] = []
+        relay = threading.Thread(target=_relay_until, args=(shard_dsns, stop, relay_errors), daemon=True)
+        relay.start()
+        try:
+            yield Databases(pg_server.dsn(router), shard_dsns)
+        finally:
+            stop.set()
+            relay.join(timeout=30)
+        if relay_errors:
+            raise relay_errors[0]
+    finally:
+        for name in reversed(names):
+            pg_server.drop_database(name)
+
+
+@pytest.fixture
+def db_url(test_databases: Databases) -> str:
     """DSN of a fresh database cloned from the migrated template, dropped after the test (through pgbouncer
-    when LIVEPANTY_TEST_PGBOUNCER=1)."""
-    with pg_server.database(template=template_db) as dsn:
-        yield dsn if pgbouncer_port is None else make_conninfo(dsn, host="127.0.0.1", port=pgbouncer_port)
+    when LIVEPANTY_TEST_PGBOUNCER=1; the router of a sharded installation when LIVEPANTY_TEST_SHARDS=N)."""
+    return test_databases.url
 
 
 @pytest.fixture
@@ -250,39 +378,62 @@ def empty_db(pg_server: PgServer) -> Iterator[str]:
         yield dsn
 
 
+_APPROVE_KYC = """
+    INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, reviewed_at,
+                                      expires_at)
+    SELECT u, 'identity', 'approved', 'passport', 'DE', now(), now() + interval '1 year'
+      FROM unnest(%s::uuid[]) AS u
+"""
+_FUND = """
+    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
+                   array_append(ARRAY(SELECT ROW(w.id, %(tokens)s::bigint, 'purchase', 0, false)::lp.posting
+                                        FROM lp.wallets AS w WHERE w.user_id = ANY (%(users)s::uuid[])
+                                       ORDER BY w.id),
+                                ROW(lp.system_wallet('issuance'), -%(total)s::bigint, 'purchase', 0, false)
+                                    ::lp.posting))
+"""
+
+
 @dataclass
 class Seed:
     """Set-up the API has no call for, written as the superuser into a test's database: an approved identity
-    verification (as api.approve_kyc leaves it) and tokens bought (one balanced purchase from issuance)."""
+    verification (as api.approve_kyc leaves it) and tokens bought (one balanced purchase from issuance).
+    Behind a router (``shards``), each user's rows are written on the shard the directory names."""
 
     dsn: str
+    shards: tuple[str, ...] = ()
+
+    def _by_database(self, user_ids: tuple[Any, ...]) -> dict[str, list[Any]]:
+        if not self.shards:
+            return {self.dsn: list(user_ids)}
+        with psycopg.connect(self.dsn) as conn:
+            rows = conn.execute(
+                "SELECT user_id, shard FROM router.users WHERE user_id = ANY (%s::uuid[])", [list(user_ids)]
+            ).fetchall()
+        where = {str(user): shard for user, shard in rows}
+        missing = [u for u in user_ids if str(u) not in where]
+        if missing:
+            raise LookupError(f"the router's directory does not know {missing}")
+        groups: dict[str, list[Any]] = {}
+        for user in user_ids:
+            groups.setdefault(self.shards[where[str(user)]], []).append(user)
+        return groups
 
     def approve_kyc(self, *user_ids: Any) -> None:
-        with psycopg.connect(self.dsn) as conn:
-            conn.execute(
-                "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
-                " reviewed_at, expires_at) SELECT u, 'identity', 'approved', 'passport', 'DE', now(),"
-                " now() + interval '1 year' FROM unnest(%s::uuid[]) AS u",
-                [list(user_ids)],
-            )
+        for dsn, users in self._by_database(user_ids).items():
+            with psycopg.connect(dsn) as conn:
+                conn.execute(_APPROVE_KYC, [users])
 
     def fund(self, tokens: int, *user_ids: Any) -> None:
-        with psycopg.connect(self.dsn) as conn:
-            conn.execute(
-                "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
-                " array_append(ARRAY(SELECT ROW(w.id, %(tokens)s::bigint, 'purchase', 0, false)::lp.posting"
-                "                      FROM lp.wallets AS w WHERE w.user_id = ANY (%(users)s::uuid[])"
-                "                     ORDER BY w.id),"
-                "              ROW(lp.system_wallet('issuance'), -%(total)s::bigint, 'purchase', 0, false)"
-                "                  ::lp.posting))",
-                {"tokens": tokens, "users": list(user_ids), "total": tokens * len(user_ids)},
-            )
+        for dsn, users in self._by_database(user_ids).items():
+            with psycopg.connect(dsn) as conn:
+                conn.execute(_FUND, {"tokens": tokens, "users": users, "total": tokens * len(users)})
 
 
 @pytest.fixture
-def seed(db_url: str) -> Seed:
+def seed(test_databases: Databases) -> Seed:
     """Approve identity verifications and fund wallets in the test's database (see Seed)."""
-    return Seed(db_url)
+    return Seed(test_databases.url, test_databases.shards)
 
 
 @pytest.fixture

@@ -118,6 +118,66 @@ $$;
 COMMENT ON FUNCTION router.place(text) IS 'The shard a new user is placed on: a hash of the lower-case username modulo the number of shards.';
 REVOKE ALL ON FUNCTION router.place(text) FROM PUBLIC;
 
+CREATE FUNCTION router.directory_check(p_email text, p_username text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- A name or address the directory already holds is refused before any shard is asked, with a single node's
+-- codes (the shard that would register it may not hold the other user).
+BEGIN
+    IF EXISTS (SELECT 1 FROM router.users AS u
+                WHERE u.email_key = sha256(convert_to(lower(btrim(p_email)), 'UTF8'))) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP015', MESSAGE = 'email address is already registered';
+    END IF;
+    IF EXISTS (SELECT 1 FROM router.users AS u WHERE u.username_key = lower(btrim(p_username))) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP016', MESSAGE = 'username is already taken';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION router.directory_check(text, text) IS 'LP015 / LP016 when the directory already holds the address (by its hash) or the username: the registration routes ask it first.';
+REVOKE ALL ON FUNCTION router.directory_check(text, text) FROM PUBLIC;
+
+CREATE FUNCTION router.directory_add(p_user api.user_account, p_shard integer) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- A concurrent registration of the same address on another shard waits here on the unique index and then
+-- fails (LP015); its shard's row is left to livepanty-db shards adopt-orphans.
+BEGIN
+    INSERT INTO router.users (user_id, shard, username_key, email_key, username, role)
+    VALUES (p_user.id, p_shard, lower(p_user.username), sha256(convert_to(lower(p_user.email), 'UTF8')),
+            p_user.username, p_user.role);
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION USING ERRCODE = 'LP015', MESSAGE = 'email address is already registered',
+        DETAIL = 'registered concurrently on another shard';
+END
+$$;
+COMMENT ON FUNCTION router.directory_add(api.user_account, integer) IS 'Records a user just registered on a shard in the directory (LP015 when another shard registered the address at the same time).';
+REVOKE ALL ON FUNCTION router.directory_add(api.user_account, integer) FROM PUBLIC;
+
+CREATE FUNCTION router.merge_limit(p_limit integer) RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- A merged listing cuts the shards' pages to p_limit; a limit the shards refuse (0, negative, NULL) must
+    -- still reach them, so that they refuse it in the single node's words: LIMIT 0 would not run the proxy.
+    SELECT CASE WHEN p_limit > 0 THEN p_limit END
+$$;
+COMMENT ON FUNCTION router.merge_limit(integer) IS 'The LIMIT of a merged listing: p_limit when it is positive, else none (the shards refuse the limit themselves).';
+REVOKE ALL ON FUNCTION router.merge_limit(integer) FROM PUBLIC;
+
+CREATE FUNCTION router.note_replay(p_note text) RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- The shard's replay note (lp.note_replay: livepanty.replayed, '<function>:<key>') set again in the
+    -- router's transaction, where the client reads it in the same statement: a routed money call that was
+    -- answered from its idempotency key is flagged as on one node.
+    SELECT pg_catalog.set_config('livepanty.replayed', p_note, true) WHERE p_note IS NOT NULL
+$$;
+COMMENT ON FUNCTION router.note_replay(text) IS 'Sets livepanty.replayed in the router''s transaction to the replay note a shard returned with a money call''s result (nothing when the call did the work).';
+REVOKE ALL ON FUNCTION router.note_replay(text) FROM PUBLIC;
+
 CREATE FUNCTION router.caller_role() RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp

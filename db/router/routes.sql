@@ -51,7 +51,7 @@ CREATE FUNCTION router_proxy.tip_out(
     p__shard integer, p__user uuid, p__session uuid, p__via text, p_to_shard integer, p_recipient_id uuid,
     p_amount bigint, p_idempotency_key text, p_message text, p_is_anonymous boolean, p_stream_id uuid,
     p_menu_item_id uuid
-) RETURNS lp.transfers_out
+) RETURNS TABLE (r_result lp.transfers_out, r_replayed text)
     LANGUAGE plproxy
 AS $$
     CLUSTER 'livepanty';
@@ -197,12 +197,7 @@ DECLARE
     v_shard integer := router.place(coalesce(p_username, ''));
     v_user  api.user_account;
 BEGIN
-    IF EXISTS (SELECT 1 FROM router.users AS u WHERE u.email_key = sha256(convert_to(lower(btrim(p_email)), 'UTF8'))) THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP015', MESSAGE = 'email address is already registered';
-    END IF;
-    IF EXISTS (SELECT 1 FROM router.users AS u WHERE u.username_key = lower(btrim(p_username))) THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP016', MESSAGE = 'username is already taken';
-    END IF;
+    PERFORM router.directory_check(p_email, p_username);
     BEGIN
         v_user := router_proxy.register_user(v_shard, p_email, p_username, p_password, p_date_of_birth, p_role,
                                              p_display_name, p_country_code, p_ip_address);
@@ -210,15 +205,37 @@ BEGIN
         IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
         PERFORM router.unavailable(v_shard, SQLERRM);
     END;
-    -- A concurrent registration of the same address on another shard waits here and then fails (LP015).
+    PERFORM router.directory_add(v_user, v_shard);
+    RETURN v_user;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.create_admin(
+    p_email         text,
+    p_username      text,
+    p_password      text,
+    p_date_of_birth date,
+    p_display_name  text DEFAULT NULL
+) RETURNS api.user_account
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: an admin is placed, registered and recorded as any user (api.register_user above); the shard's
+-- api.create_admin runs as the router's caller, so only the back office may create one, as on one node.
+DECLARE
+    v_shard integer := router.place(coalesce(p_username, ''));
+    v_user  api.user_account;
+BEGIN
+    PERFORM router.directory_check(p_email, p_username);
     BEGIN
-        INSERT INTO router.users (user_id, shard, username_key, email_key, username, role)
-        VALUES (v_user.id, v_shard, lower(v_user.username), sha256(convert_to(lower(v_user.email), 'UTF8')),
-                v_user.username, v_user.role);
-    EXCEPTION WHEN unique_violation THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP015', MESSAGE = 'email address is already registered',
-            DETAIL = 'registered concurrently on another shard';
+        v_user := router_proxy.create_admin(v_shard, api.current_user_id(), lp.current_session_id(),
+                                            current_setting('lp.acting_via', true), router.caller_role(),
+                                            p_email, p_username, p_password, p_date_of_birth, p_display_name);
+    EXCEPTION WHEN internal_error THEN
+        IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
+        PERFORM router.unavailable(v_shard, SQLERRM);
     END;
+    PERFORM router.directory_add(v_user, v_shard);
     RETURN v_user;
 END
 $$;
@@ -308,9 +325,10 @@ CREATE OR REPLACE FUNCTION api.act_as(p_user_id uuid, p_reason text) RETURNS api
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 -- Router: the back office acts in a user's name on the user's shard (which checks the caller's role and audits
--- the reason); the router proves the same identity for its own transaction.
+-- the reason); the router proves the same identity for its own transaction. A user the directory does not know
+-- goes to shard 0, which refuses the caller or the unknown user in the single node's words (LP002, LP003).
 DECLARE
-    v_shard integer := router.shard_of(p_user_id);
+    v_shard integer := coalesce((SELECT u.shard FROM router.users AS u WHERE u.user_id = p_user_id), 0);
     v_auth  api.authenticated;
 BEGIN
     BEGIN
@@ -343,7 +361,7 @@ BEGIN
     RETURN QUERY
     SELECT l.* FROM router_proxy.live_streams(p_category, p_tag, p_after_viewers, p_after_id, p_limit) AS l
      ORDER BY l.viewers DESC, l.id DESC
-     LIMIT p_limit;
+     LIMIT router.merge_limit(p_limit);
 EXCEPTION WHEN internal_error THEN
     IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
     PERFORM router.unavailable(NULL, SQLERRM);
@@ -374,25 +392,32 @@ DECLARE
     v_at      integer;
     v_out     lp.transfers_out;
     v_tip     lp.tips;
+    v_pair    record;
 BEGIN
     SELECT u.shard INTO v_to FROM router.users AS u WHERE u.user_id = p_recipient_id;
     BEGIN
         IF v_to IS NULL OR v_to = v_from THEN
             v_at := v_from;
-            RETURN router_proxy.tip(v_from, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
+            SELECT * INTO v_pair
+              FROM router_proxy.tip(v_from, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
                                     router.caller_role(), p_recipient_id, p_amount, p_idempotency_key, p_stream_id,
                                     p_message, p_is_anonymous, p_menu_item_id);
+            PERFORM router.note_replay(v_pair.r_replayed);
+            RETURN v_pair.r_result;
         END IF;
         v_at := v_to;
         PERFORM router_proxy.payee_check(v_to, v_user, p_recipient_id, p_amount, p_stream_id, p_menu_item_id);
         v_at := v_from;
-        v_out := router_proxy.tip_out(v_from, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
-                                      v_to, p_recipient_id, p_amount, p_idempotency_key, p_message, p_is_anonymous,
-                                      p_stream_id, p_menu_item_id);
+        SELECT * INTO v_pair
+          FROM router_proxy.tip_out(v_from, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
+                                    v_to, p_recipient_id, p_amount, p_idempotency_key, p_message, p_is_anonymous,
+                                    p_stream_id, p_menu_item_id);
     EXCEPTION WHEN internal_error THEN
         IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
         PERFORM router.unavailable(v_at, SQLERRM);
     END;
+    PERFORM router.note_replay(v_pair.r_replayed);
+    v_out := v_pair.r_result;
     v_tip.id := v_out.id;
     v_tip.sender_id := v_out.sender_id;
     v_tip.recipient_id := v_out.recipient_id;
@@ -453,7 +478,7 @@ BEGIN
                                                    v_due, v_at, p_after, p_limit) AS q
      ORDER BY CASE q.priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
               -q.priority_score, coalesce(q.due_at, 'infinity'), q.created_at, q.case_id
-     LIMIT p_limit;
+     LIMIT router.merge_limit(p_limit);
 EXCEPTION WHEN internal_error THEN
     IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
     PERFORM router.unavailable(v_shard, SQLERRM);
@@ -480,7 +505,7 @@ BEGIN
     SELECT k.* FROM router_proxy.pending_kyc_page(v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
                                                   v_submitted, p_after, p_limit) AS k
      ORDER BY k.submitted_at, k.id
-     LIMIT p_limit;
+     LIMIT router.merge_limit(p_limit);
 EXCEPTION WHEN internal_error THEN
     IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
     PERFORM router.unavailable(v_shard, SQLERRM);
@@ -676,7 +701,7 @@ BEGIN
     SELECT a.* FROM router_proxy.list_users_page(v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
                                                  p_role, v_created, p_after, p_limit, p_include_deleted) AS a
      ORDER BY a.created_at, a.id
-     LIMIT p_limit;
+     LIMIT router.merge_limit(p_limit);
 EXCEPTION WHEN internal_error THEN
     IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
     PERFORM router.unavailable(v_shard, SQLERRM);

@@ -194,12 +194,13 @@ CREATE FUNCTION shard.tip_out(
     p_is_anonymous    boolean,
     p_stream_id       uuid,
     p_menu_item_id    uuid
-) RETURNS lp.transfers_out
+) RETURNS TABLE (r_result lp.transfers_out, r_replayed text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 -- The sender's half of a cross-shard tip: the same checks as api.tip for the sender, the debit, the fee and
--- the outbox row in one transaction (docs/scale-out.md, "Cross-shard tips").
+-- the outbox row in one transaction (docs/scale-out.md, "Cross-shard tips"). One row: the transfer, and the
+-- replay note (lp.note_replay) when a retry was answered from its key, which the router notes again.
 DECLARE
     v_count   smallint := shard.here(p_shard);
     v_sender  uuid;
@@ -255,7 +256,9 @@ BEGIN
                                      (lp.system_wallet('transit_' || p_to_shard), p_amount - v_fee, 'transfer'))
                              AS l (wallet_id, amount, kind)
                        WHERE l.amount <> 0));
-            RETURN v_row;
+            r_result := v_row;
+            RETURN NEXT;
+            RETURN;
         END IF;
         -- A concurrent call with the same key committed first.
         SELECT * INTO v_row FROM lp.transfers_out AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key;
@@ -267,10 +270,12 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different tip',
             DETAIL = format('tip %s', v_row.id);
     END IF;
-    RETURN v_row;
+    r_result := v_row;
+    r_replayed := current_setting('livepanty.replayed', true);
+    RETURN NEXT;
 END
 $$;
-COMMENT ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean, uuid, uuid) IS 'The sender''s half of a cross-shard tip (the router''s api.tip, after shard.payee_check on the performer''s shard): the sender''s checks of api.tip (amount LP103, sanctions LP022/LP150, fraud controls LP160/LP161, spending limit LP109, funds LP100), then one ledger transaction (sender -amount, platform fees +fee, transit_<to_shard> +(amount - fee), reference transfer) and the outbox row, pending until the relay delivers it. Idempotent per sender and key (LP106 for other arguments, or a key of a same-shard tip).';
+COMMENT ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean, uuid, uuid) IS 'The sender''s half of a cross-shard tip (the router''s api.tip, after shard.payee_check on the performer''s shard): the sender''s checks of api.tip (amount LP103, sanctions LP022/LP150, fraud controls LP160/LP161, spending limit LP109, funds LP100), then one ledger transaction (sender -amount, platform fees +fee, transit_<to_shard> +(amount - fee), reference transfer) and the outbox row, pending until the relay delivers it. Idempotent per sender and key (LP106 for other arguments, or a key of a same-shard tip). Returns the transfer and, for a retry answered from its key, the replay note.';
 REVOKE ALL ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean, uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean, uuid, uuid) TO livepanty_router;
 

@@ -855,6 +855,66 @@ def test_users_of_another_shard_act_there_through_stubs(sharded: Sharded) -> Non
     assert report.clean, report.problems
 
 
+def test_replays_are_flagged_through_the_router(sharded: Sharded) -> None:
+    """A money call answered from its key on a shard is flagged ``replayed`` through the router, as on one
+    node (the shard returns its replay note with the result, the route notes it again): a same-shard tip, a
+    cross-shard tip and a purchase; the first call of each is not flagged."""
+    viewer = register(sharded, shard=0)
+    near, far = verified_performer(sharded, 0), verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 1000)
+    token = token_for(sharded, viewer)
+    seen = {}
+    with sharded.client() as client:
+        for name, call in (
+            ("same-shard tip", lambda tx: tx.tip(near.id, 100, idempotency_key="r-near")),
+            ("cross-shard tip", lambda tx: tx.tip(far.id, 100, idempotency_key="r-far")),
+            ("create_payment", lambda tx: tx.create_payment("small", "stripe", idempotency_key="r-buy")),
+        ):
+            with client.session(token) as tx:
+                first = call(tx)
+            with client.session(token) as tx:
+                second = call(tx)
+            assert first == second, name
+            seen[name] = (first.replayed, second.replayed)
+    assert seen == dict.fromkeys(("same-shard tip", "cross-shard tip", "create_payment"), (False, True))
+    assert total(sharded, viewer.id) == 800  # each tip debited once
+
+
+def test_an_admin_is_created_through_the_router_and_the_directory(sharded: Sharded) -> None:
+    """api.create_admin is placed and recorded as a registration: the back office may create an admin, who
+    logs in through the router; the application may not (42501, as on one node); a taken name is LP016."""
+    name = "boss" + uuid.uuid4().hex[:8]
+    with Client(sharded.router) as service:
+        admin = service.create_admin(
+            email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth="1980-01-01"
+        )
+        assert admin.role == "admin"
+        with pytest.raises(UsernameTaken):
+            service.create_admin(
+                email=f"x{name}@example.com", username=name, password=PASSWORD, date_of_birth="1980-01-01"
+            )
+    assert shard_of(sharded, admin.id) == placed(sharded, name)
+    with sharded.client() as client:
+        with pytest.raises(LivepantyError) as caught:
+            client.create_admin(
+                email=f"y{name}@example.com",
+                username="y" + name,
+                password=PASSWORD,
+                date_of_birth="1980-01-01",
+            )
+        assert caught.value.sqlstate == "42501"
+        token = token_for(sharded, admin)
+        with client.session(token) as tx:
+            assert [u.id for u in tx.list_users(role="admin") if u.id == admin.id] == [admin.id]
+        with pytest.raises(LivepantyError) as caught, client.session(token) as tx:
+            tx.list_users(limit=0)  # the shards refuse the limit, as one node does (not an empty page)
+        assert caught.value.sqlstate == "LP018"
+    with Client(sharded.router) as service:
+        with pytest.raises(LivepantyError) as caught, service.acting_as(uuid.uuid4(), reason="test") as tx:
+            tx.get_preferences()
+        assert caught.value.sqlstate == "LP003"  # an unknown user, in a single node's words
+
+
 def test_an_admin_acts_on_another_shard_and_a_demotion_follows(sharded: Sharded) -> None:
     admin = register(sharded, shard=0, prefix="a")
     other = register(sharded, shard=1)
