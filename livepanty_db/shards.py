@@ -169,6 +169,8 @@ EACH_ROUTES: dict[str, str] = {
     "expire_holds": "sum",
     "expire_kyc_approvals": "sum",
     "expire_sanctions": "sum",
+    "ledger_periods": "rows",  # every shard's periods: a range verified on every shard
+    "ledger_stats": "rows",  # every shard's chunks: likewise
     "list_appeals": "rows",
     "list_erasures": "rows",
     "maintain_partitions": "rows",
@@ -180,6 +182,8 @@ EACH_ROUTES: dict[str, str] = {
     "settle_tip_goals": "rows",
     "sweep_viewers": "sum",
     "sweep_wallets": "sum",
+    "verify_ledger": "rows",  # every shard's violations; none: every shard's ledger is clean (the
+    "verify_ledger_period": "rows",  # reconciliation across shards is verify --all-shards)
 }
 #: Listings among EACH_ROUTES whose rows the router merges in their order, up to their limit argument: the
 #: first rows of the union are the first rows of the whole listing (their cursor, if any, is compared, never

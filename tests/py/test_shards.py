@@ -915,6 +915,41 @@ def test_an_admin_is_created_through_the_router_and_the_directory(sharded: Shard
         assert caught.value.sqlstate == "LP003"  # an unknown user, in a single node's words
 
 
+def test_the_ledger_is_verified_on_every_shard_through_the_router(sharded: Sharded) -> None:
+    """api.verify_ledger, api.verify_ledger_period, api.ledger_stats and api.ledger_periods run on every shard
+    (RUN ON ALL): a forged entry on one shard is reported through the router, clean again once undone."""
+    viewer = register(sharded, shard=0)
+    fund(sharded, viewer.id, 500)
+    with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
+        tx.tip(verified_performer(sharded, 1).id, 100, idempotency_key="v-far")
+    shards.wait_for_relay(sharded.shards)
+
+    def forge(delta: int) -> None:
+        with psycopg.connect(sharded.shards[1], autocommit=True) as conn:
+            conn.execute("ALTER TABLE lp.ledger DISABLE TRIGGER ledger_append_only")
+            conn.execute(
+                "UPDATE lp.ledger SET amount = amount + %(d)s, balance_after = balance_after + %(d)s"
+                " WHERE id = (SELECT max(id) FROM lp.ledger)",
+                {"d": delta},
+            )
+            conn.execute("ALTER TABLE lp.ledger ENABLE TRIGGER ledger_append_only")
+
+    with Client(sharded.router) as service:
+        assert service.verify_ledger() == []
+        chunks = service.ledger_stats(chunk_wallets=1000)
+        assert sum(c.entries for c in chunks) > 0
+        forge(1)
+        try:
+            found = service.verify_ledger()
+            assert found, "a forged entry on shard 1 is reported through the router"
+            periods = service.ledger_periods()
+            ranges = [(p.period_from, p.period_to) for p in periods]
+            assert any(service.verify_ledger_period(period_from=a, period_to=b) for a, b in ranges)
+        finally:
+            forge(-1)
+        assert service.verify_ledger() == []
+
+
 def test_an_admin_acts_on_another_shard_and_a_demotion_follows(sharded: Sharded) -> None:
     admin = register(sharded, shard=0, prefix="a")
     other = register(sharded, shard=1)
