@@ -85,6 +85,10 @@ ACTOR_ROUTES: tuple[str, ...] = (
 #: Actor routes that name another user who must exist on the actor's shard (a performer blocking a viewer of
 #: another shard): the named user's stub is made there first.
 ACTOR_ROUTES_NAMING: dict[str, str] = {"block_viewer": "p_user_id", "unblock_viewer": "p_user_id"}
+#: Actor routes whose named user must live on the actor's shard (a hold reserves the payer's tokens for a
+#: payee there; no hold spans shards): a payee of another shard is refused with LP203 before the shard is
+#: asked.
+ACTOR_ROUTES_SAME_SHARD: dict[str, str] = {"place_hold": "p_payee_id"}
 #: Routed to the shard of the user an argument names (an admin looking at someone's wallet; anyone at a
 #: performer's menu): the acting user's shard when the argument is NULL or names nobody the directory knows.
 USER_ROUTES: dict[str, str] = {
@@ -398,6 +402,17 @@ GRANT EXECUTE ON FUNCTION {signature} TO livepanty_owner;"""
             if fn.name in ACTOR_ROUTES_NAMING:
                 position = fn.argument_names.index(ACTOR_ROUTES_NAMING[fn.name]) + 1
                 named = f"PERFORM router.ensure_user(v_shard, ${position});  -- the named user's stub"
+            if fn.name in ACTOR_ROUTES_SAME_SHARD:
+                argument = ACTOR_ROUTES_SAME_SHARD[fn.name]
+                position = fn.argument_names.index(argument) + 1
+                who = argument[2:-3]  # p_payee_id: payee
+                where = f"(SELECT u.shard FROM router.users AS u WHERE u.user_id = ${position})"
+                named = f"""IF {where} <> v_shard THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP203',
+            MESSAGE = 'api.{fn.name} needs a {who} who lives on the acting user''s shard',
+            DETAIL = 'the {who} lives on another shard: no hold across shards',
+            HINT = 'docs/scale-out.md, "Limits".';
+    END IF;"""
             call = (
                 f"router_proxy.{fn.name}(v_shard, v_user, lp.current_session_id(), "
                 f"current_setting('lp.acting_via', true), router.caller_role()"

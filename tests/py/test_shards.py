@@ -378,6 +378,9 @@ def test_cross_shard_refusals_change_nothing(sharded: Sharded) -> None:
         with pytest.raises(LivepantyError) as caught, client.session(token) as tx:
             tx.tip(performer.id, 10, idempotency_key="r-3", stream_id=uuid.uuid4())
         assert caught.value.sqlstate == "LP003"  # no such stream on the performer's shard
+        with pytest.raises(CrossShardUnsupported) as caught, client.session(token) as tx:
+            tx.place_hold(performer.id, 10, idempotency_key="r-4")  # no hold spans shards: said so
+        assert "hold" in caught.value.message
     assert total(sharded, viewer.id) == 100
     with psycopg.connect(sharded.shards[0]) as conn:
         assert (
