@@ -165,7 +165,8 @@ HOME_OBJECT_ROUTES: dict[str, tuple[str, str]] = {
 }
 #: Run on every shard at once (PL/Proxy RUN ON ALL), with the results combined: "sum" of counts (the jobs),
 #: "rows" (the union), "max" of a time, "one" row of a change made alike everywhere (a setting, a bundle: the
-#: shards keep the same reference data; a shard that fails leaves the call to be repeated, which converges).
+#: shards keep the same reference data; a shard that fails leaves the call to be repeated, which converges),
+#: "sums": one row whose every (bigint) column is the sum over the shards' rows.
 EACH_ROUTES: dict[str, str] = {
     "bill_shows": "rows",
     "claim_messages": "rows",
@@ -175,6 +176,7 @@ EACH_ROUTES: dict[str, str] = {
     "expire_sanctions": "sum",
     "ledger_periods": "rows",  # every shard's periods: a range verified on every shard
     "ledger_stats": "rows",  # every shard's chunks: likewise
+    "ledger_totals": "sums",  # tokens in transit are in the shards' system wallets (transit_<n>)
     "list_appeals": "rows",
     "list_erasures": "rows",
     "maintain_partitions": "rows",
@@ -329,6 +331,13 @@ def _returning(fn: ApiFunction, call: str) -> str:
     return f"RETURN {call};"
 
 
+def _table_columns(result: str) -> list[str]:
+    """The column names of a ``TABLE(name type, ...)`` result (none for any other)."""
+    if not result.startswith("TABLE(") or not result.endswith(")"):
+        return []
+    return [column.split()[0] for column in result[len("TABLE(") : -1].split(", ")]
+
+
 def _with_comma(text: str) -> str:
     return f", {text}" if text else ""
 
@@ -470,7 +479,9 @@ END"""
                 f"{_with_comma(fn.call_arguments(0))})"
             )
             combine = EACH_ROUTES[fn.name]
+            sums = ", ".join(f"sum(r.{c})::bigint" for c in _table_columns(fn.result))
             statement = {
+                "sums": f"RETURN QUERY SELECT {sums} FROM {call} AS r;\n    RETURN;",
                 "rows": f"RETURN QUERY SELECT * FROM {call};\n    RETURN;",
                 "sum": f"RETURN (SELECT sum(r)::{fn.result} FROM {call} AS r);",
                 "max": f"RETURN (SELECT max(r) FROM {call} AS r);",

@@ -16,6 +16,7 @@ client.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import random
 import shutil
@@ -920,7 +921,8 @@ def test_an_admin_is_created_through_the_router_and_the_directory(sharded: Shard
 
 def test_the_ledger_is_verified_on_every_shard_through_the_router(sharded: Sharded) -> None:
     """api.verify_ledger, api.verify_ledger_period, api.ledger_stats and api.ledger_periods run on every shard
-    (RUN ON ALL): a forged entry on one shard is reported through the router, clean again once undone."""
+    (RUN ON ALL): a forged entry on one shard is reported through the router, clean again once undone;
+    api.ledger_totals is the sum of the shards' totals."""
     viewer = register(sharded, shard=0)
     fund(sharded, viewer.id, 500)
     with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
@@ -939,6 +941,14 @@ def test_the_ledger_is_verified_on_every_shard_through_the_router(sharded: Shard
 
     with Client(sharded.router) as service:
         assert service.verify_ledger() == []
+        totals = service.ledger_totals()  # the sum of the shards' totals, tokens in transit included
+        per_shard = []
+        for dsn in sharded.shards:
+            with psycopg.connect(dsn) as conn:
+                per_shard.append(conn.execute("SELECT * FROM api.ledger_totals()").fetchone())
+        assert dataclasses.astuple(totals) == tuple(sum(column) for column in zip(*per_shard, strict=True))
+        assert totals.issued >= 500
+        assert totals.imbalance == 0
         chunks = service.ledger_stats(chunk_wallets=1000)
         assert sum(c.entries for c in chunks) > 0
         forge(1)
