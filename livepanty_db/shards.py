@@ -166,7 +166,8 @@ HOME_OBJECT_ROUTES: dict[str, tuple[str, str]] = {
 #: Run on every shard at once (PL/Proxy RUN ON ALL), with the results combined: "sum" of counts (the jobs),
 #: "rows" (the union), "max" of a time, "one" row of a change made alike everywhere (a setting, a bundle: the
 #: shards keep the same reference data; a shard that fails leaves the call to be repeated, which converges),
-#: "sums": one row whose every (bigint) column is the sum over the shards' rows.
+#: "sums": one row whose every (bigint) column is the sum over the shards' rows; "chunks": the verification
+#: chunks of api.ledger_stats, one per wallet range, summed over the shards that share it and numbered again.
 EACH_ROUTES: dict[str, str] = {
     "bill_shows": "rows",
     "claim_messages": "rows",
@@ -175,7 +176,7 @@ EACH_ROUTES: dict[str, str] = {
     "expire_kyc_approvals": "sum",
     "expire_sanctions": "sum",
     "ledger_periods": "rows",  # every shard's periods: a range verified on every shard
-    "ledger_stats": "rows",  # every shard's chunks: likewise
+    "ledger_stats": "chunks",  # every shard's chunks: likewise
     "ledger_totals": "sums",  # tokens in transit are in the shards' system wallets (transit_<n>)
     "list_appeals": "rows",
     "list_erasures": "rows",
@@ -482,6 +483,13 @@ END"""
             sums = ", ".join(f"sum(r.{c})::bigint" for c in _table_columns(fn.result))
             statement = {
                 "sums": f"RETURN QUERY SELECT {sums} FROM {call} AS r;\n    RETURN;",
+                "chunks": (
+                    "RETURN QUERY SELECT (row_number() OVER (ORDER BY r.wallet_from NULLS FIRST,"
+                    " r.wallet_to NULLS LAST))::integer,"
+                    " r.wallet_from, r.wallet_to, sum(r.wallets)::bigint, sum(r.entries)::bigint"
+                    f" FROM {call} AS r GROUP BY r.wallet_from, r.wallet_to"
+                    " ORDER BY r.wallet_from NULLS FIRST, r.wallet_to NULLS LAST;\n    RETURN;"
+                ),
                 "rows": f"RETURN QUERY SELECT * FROM {call};\n    RETURN;",
                 "sum": f"RETURN (SELECT sum(r)::{fn.result} FROM {call} AS r);",
                 "max": f"RETURN (SELECT max(r) FROM {call} AS r);",

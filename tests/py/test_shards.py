@@ -951,6 +951,8 @@ def test_the_ledger_is_verified_on_every_shard_through_the_router(sharded: Shard
         assert totals.imbalance == 0
         chunks = service.ledger_stats(chunk_wallets=1000)
         assert sum(c.entries for c in chunks) > 0
+        assert [c.chunk for c in chunks] == list(range(1, len(chunks) + 1))  # one numbering, no range twice
+        assert len({(c.wallet_from, c.wallet_to) for c in chunks}) == len(chunks)
         forge(1)
         try:
             found = service.verify_ledger()
