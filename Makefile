@@ -58,6 +58,10 @@ test: lint
 	# (tests/conftest.py, LIVEPANTY_TEST_PGBOUNCER; tests needing session state are skipped with their reason).
 	LIVEPANTY_TEST_PGBOUNCER=1 $(PY) -m pytest -v tests/py/test_client*.py tests/py/test_concurrency.py \
 		tests/py/test_lock_protocol.py tests/py/test_tip_many.py tests/py/test_batcher.py
+	# Third pass: the same tests against a router over 2 shard databases (tests/conftest.py,
+	# LIVEPANTY_TEST_SHARDS; tests that need one database are skipped with their reason, NEEDS_ONE_DATABASE).
+	LIVEPANTY_TEST_SHARDS=2 $(PY) -m pytest -v -rs tests/py/test_client*.py tests/py/test_concurrency.py \
+		tests/py/test_lock_protocol.py tests/py/test_tip_many.py tests/py/test_batcher.py
 
 # Regenerate docs/cli.md from the command definitions (a test fails when it is stale).
 docs: install-dev

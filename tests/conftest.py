@@ -19,9 +19,9 @@
   session on the same server (the router's PL/Proxy cluster is pointed at the test's own shards). A relay
   thread delivers the test's cross-shard tips while it runs, as the relay job does in production. ``seed``
   writes on each user's own shard (found in the router's directory). ``conn`` is a connection to the router:
-  a test that reads or writes tables directly sees the router's empty copies, so such tests fail there; the
-  pass runs the client and concurrency tests unchanged (Makefile, ``test-shards``) and docs/scale-out.md
-  lists which need one database. The pgTAP files are not collected in this mode.
+  a test that reads or writes tables directly sees the router's empty copies. The Makefile's router pass runs
+  the client and concurrency tests unchanged; those listed in ``NEEDS_ONE_DATABASE`` are skipped there with
+  their reason, and so are the pgTAP files.
 * ``tests/sql/test_*.sql`` run through pytest-pgtap, each file in its own clone: every assertion is reported
   as a subtest, and a failing assertion, a plan mismatch, a missing plan or an SQL error fails the run.
 
@@ -78,6 +78,53 @@ def shard_count() -> int:
         raise pytest.UsageError(f"{SHARDS_ENV} must be a number of shards, not {value!r}") from None
 
 
+#: With LIVEPANTY_TEST_SHARDS: the tests of the router pass (Makefile) that cannot run against a router, by
+#: node id (all parameters), each with why. Every other test of those modules runs there unchanged.
+NEEDS_ONE_DATABASE_READS = "reads or writes lp tables with SQL (the router's copies are empty)"
+NEEDS_ONE_DATABASE: dict[str, str] = {
+    "tests/py/test_client.py::test_every_method_sync": "inserts a stream with SQL (insert_stream)",
+    "tests/py/test_client.py::test_every_method_async": "inserts a stream with SQL (insert_stream)",
+    "tests/py/test_client.py::test_typed_exceptions[LP025-24]": "backdates lp.outbox with SQL",
+    "tests/py/test_client.py::test_errors_from_postgres_itself": "writes lp tables to provoke PostgreSQL",
+    "tests/py/test_client.py::test_failed_login_counts_and_is_audited": NEEDS_ONE_DATABASE_READS,
+    "tests/py/test_client.py::test_acting_as_is_one_transaction": NEEDS_ONE_DATABASE_READS,
+    "tests/py/test_client.py::test_a_refusal_caught_inside_a_block_is_not_committed": (
+        "a router transaction is not atomic across calls (docs/scale-out.md, Limits); reads lp.users"
+    ),
+    "tests/py/test_client.py::test_in_band_refusal_in_a_block_is_committed": NEEDS_ONE_DATABASE_READS,
+    "tests/py/test_client.py::test_in_band_refusal_in_an_async_block_is_committed": NEEDS_ONE_DATABASE_READS,
+    "tests/py/test_client.py::test_failed_login_inside_a_block_can_be_caught": NEEDS_ONE_DATABASE_READS,
+    "tests/py/test_client.py::test_application_role_sees_rows_through_rls": (
+        "reads the api views (user_summary), which the router does not route"
+    ),
+    "tests/py/test_client_economy.py::test_kyc_and_payout": "expires a verification with SQL",
+    "tests/py/test_client_economy.py::test_every_keyed_money_function_notes_its_replays": (
+        "scans the api functions' source, which on a router are the routes"
+    ),
+    "tests/py/test_client_robustness.py::test_a_savepoint_lets_a_block_catch_a_refusal_and_go_on": (
+        "a router transaction is not atomic across calls: a savepoint does not undo a shard's commit"
+    ),
+    "tests/py/test_concurrency.py::test_random_concurrent_money_operations_keep_every_invariant": (
+        "sets lp.settings and reads the ledger with SQL; batches and holds across shards are LP203"
+    ),
+    "tests/py/test_concurrency.py::test_performers_tipping_each_other_under_load_never_deadlock": (
+        "approves verifications and reads the ledger with SQL"
+    ),
+    "tests/py/test_lock_protocol.py": "forces lock interleavings with a trigger and SQL in the test database",
+    "tests/py/test_tip_many.py": "funds wallets and reads the ledger with SQL (lp.post in the test database)",
+    "tests/py/test_batcher.py": "funds wallets and reads the ledger with SQL",
+}
+
+
+def _needs_one_database(item: pytest.Item) -> str | None:
+    base = item.nodeid.split("[", 1)[0]
+    module = item.nodeid.split("::", 1)[0]
+    for key in (item.nodeid, base, module):
+        if key in NEEDS_ONE_DATABASE:
+            return NEEDS_ONE_DATABASE[key]
+    return None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -89,8 +136,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if shard_count():
         for item in items:
-            if item.path.suffix == ".sql":
-                item.add_marker(pytest.mark.skip(reason=f"{SHARDS_ENV}: pgTAP files test one database"))
+            sql_file = item.path.suffix == ".sql"
+            reason = "pgTAP files test one database" if sql_file else _needs_one_database(item)
+            if reason is not None:
+                item.add_marker(pytest.mark.skip(reason=f"{SHARDS_ENV}: {reason}"))
     if not through_pgbouncer():
         return
     for item in items:
