@@ -436,9 +436,12 @@ BEGIN
     {named}
     {_returning(fn, call)}
     {"RETURN;" if fn.returns_set else ""}
-EXCEPTION WHEN internal_error THEN
-    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-    PERFORM router.unavailable(v_shard, SQLERRM);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
 END"""
         elif fn.name in OBJECT_ROUTES or fn.name in USER_ROUTES or fn.name in HOME_OBJECT_ROUTES:
             home = ""
@@ -469,9 +472,12 @@ BEGIN
     PERFORM router.ensure_user(v_shard, v_user);  -- the stub of a user of another shard
     {_returning(fn, call)}
     {"RETURN;" if fn.returns_set else ""}
-EXCEPTION WHEN internal_error THEN
-    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-    PERFORM router.unavailable(v_shard, SQLERRM);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
 END"""
         elif fn.name in EACH_ROUTES:
             call = (
@@ -510,9 +516,12 @@ BEGIN
     END LOOP;
     v_shard := NULL;
     {statement}
-EXCEPTION WHEN internal_error THEN
-    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-    PERFORM router.unavailable(v_shard, SQLERRM);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
 END"""
         else:
             body = f"""BEGIN

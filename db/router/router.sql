@@ -225,6 +225,39 @@ $$;
 COMMENT ON FUNCTION router.unavailable(integer, text) IS 'Raises LP200 for a shard PL/Proxy could not reach.';
 REVOKE ALL ON FUNCTION router.unavailable(integer, text) FROM PUBLIC;
 
+CREATE FUNCTION router.reraise(p_shard integer, p_state text, p_message text, p_detail text, p_hint text)
+RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+-- Every route's error handler. PL/Proxy could not reach the shard: LP200 (router.unavailable). Any other error,
+-- a shard's own above all, is raised again with its SQLSTATE but without what PL/Proxy adds to a remote error
+-- ('<proxy>(<n>): [<database>] REMOTE ERROR: ', 'Remote detail: ', 'Remote hint: '): the caller reads the
+-- single node's words, and no shard's database name.
+DECLARE
+    v_message text := regexp_replace(p_message, '^[[:alnum:]_.]+\(\d+\): \[[^]]*\] REMOTE [A-Z]+: ', '');
+    v_detail  text := regexp_replace(p_detail, '^Remote detail: ', '');
+    v_hint    text := regexp_replace(p_hint, '^Remote hint: ', '');
+BEGIN
+    IF p_state = 'XX000' AND p_message LIKE 'PL/Proxy%' THEN
+        PERFORM router.unavailable(p_shard, p_message);
+    END IF;
+    v_detail := nullif(v_detail, '');
+    v_hint := nullif(v_hint, '');
+    IF v_detail IS NULL AND v_hint IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = p_state, MESSAGE = v_message;
+    ELSIF v_hint IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = p_state, MESSAGE = v_message, DETAIL = v_detail;
+    ELSIF v_detail IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = p_state, MESSAGE = v_message, HINT = v_hint;
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = p_state, MESSAGE = v_message, DETAIL = v_detail, HINT = v_hint;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION router.reraise(integer, text, text, text, text) IS 'The error handler of every route: LP200 when PL/Proxy could not reach the shard, else the error again with its SQLSTATE, message, detail and hint as the shard raised them (PL/Proxy''s prefixes, which name the shard''s database, removed).';
+REVOKE ALL ON FUNCTION router.reraise(integer, text, text, text, text) FROM PUBLIC;
+
 CREATE FUNCTION router.locate(p_table text, p_id uuid) RETURNS integer
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp

@@ -201,9 +201,12 @@ BEGIN
     BEGIN
         v_user := router_proxy.register_user(v_shard, p_email, p_username, p_password, p_date_of_birth, p_role,
                                              p_display_name, p_country_code, p_ip_address);
-    EXCEPTION WHEN internal_error THEN
-        IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-        PERFORM router.unavailable(v_shard, SQLERRM);
+    EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+        DECLARE v_detail text; v_hint text;
+        BEGIN
+            GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+            PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+        END;
     END;
     PERFORM router.directory_add(v_user, v_shard);
     RETURN v_user;
@@ -231,9 +234,12 @@ BEGIN
         v_user := router_proxy.create_admin(v_shard, api.current_user_id(), lp.current_session_id(),
                                             current_setting('lp.acting_via', true), router.caller_role(),
                                             p_email, p_username, p_password, p_date_of_birth, p_display_name);
-    EXCEPTION WHEN internal_error THEN
-        IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-        PERFORM router.unavailable(v_shard, SQLERRM);
+    EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+        DECLARE v_detail text; v_hint text;
+        BEGIN
+            GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+            PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+        END;
     END;
     PERFORM router.directory_add(v_user, v_shard);
     RETURN v_user;
@@ -273,9 +279,12 @@ BEGIN
     END IF;
     BEGIN
         v_result := router_proxy.login(v_shard, p_login, p_password, p_ip_address, p_user_agent, p_device_info, p_ttl);
-    EXCEPTION WHEN internal_error THEN
-        IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-        PERFORM router.unavailable(v_shard, SQLERRM);
+    EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+        DECLARE v_detail text; v_hint text;
+        BEGIN
+            GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+            PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+        END;
     END;
     IF v_result.success THEN
         INSERT INTO router.sessions (token_hash, user_id, shard, expires_at)
@@ -309,9 +318,12 @@ BEGIN
     END IF;
     BEGIN
         v_auth := router_proxy.authenticate(v_shard, p_token);
-    EXCEPTION WHEN internal_error THEN
-        IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-        PERFORM router.unavailable(v_shard, SQLERRM);
+    EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+        DECLARE v_detail text; v_hint text;
+        BEGIN
+            GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+            PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+        END;
     END;
     -- The home shard is the truth about the role: the directory follows it (stubs are refreshed from it).
     UPDATE router.users AS u SET role = v_auth.role WHERE u.user_id = v_auth.user_id AND u.role IS DISTINCT FROM v_auth.role;
@@ -333,9 +345,12 @@ DECLARE
 BEGIN
     BEGIN
         v_auth := router_proxy.act_as(v_shard, NULL, NULL, NULL, router.caller_role(), p_user_id, p_reason);
-    EXCEPTION WHEN internal_error THEN
-        IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-        PERFORM router.unavailable(v_shard, SQLERRM);
+    EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+        DECLARE v_detail text; v_hint text;
+        BEGIN
+            GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+            PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+        END;
     END;
     PERFORM lp.set_identity(v_auth.user_id, NULL, 'service');
     RETURN v_auth;
@@ -362,9 +377,12 @@ BEGIN
     SELECT l.* FROM router_proxy.live_streams(p_category, p_tag, p_after_viewers, p_after_id, p_limit) AS l
      ORDER BY l.viewers DESC, l.id DESC
      LIMIT router.merge_limit(p_limit);
-EXCEPTION WHEN internal_error THEN
-    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-    PERFORM router.unavailable(NULL, SQLERRM);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(NULL, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
 END
 $$;
 
@@ -412,9 +430,12 @@ BEGIN
           FROM router_proxy.tip_out(v_from, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
                                     v_to, p_recipient_id, p_amount, p_idempotency_key, p_message, p_is_anonymous,
                                     p_stream_id, p_menu_item_id);
-    EXCEPTION WHEN internal_error THEN
-        IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-        PERFORM router.unavailable(v_at, SQLERRM);
+    EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+        DECLARE v_detail text; v_hint text;
+        BEGIN
+            GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+            PERFORM router.reraise(v_at, SQLSTATE, SQLERRM, v_detail, v_hint);
+        END;
     END;
     PERFORM router.note_replay(v_pair.r_replayed);
     v_out := v_pair.r_result;
@@ -479,9 +500,12 @@ BEGIN
      ORDER BY CASE q.priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
               -q.priority_score, coalesce(q.due_at, 'infinity'), q.created_at, q.case_id
      LIMIT router.merge_limit(p_limit);
-EXCEPTION WHEN internal_error THEN
-    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-    PERFORM router.unavailable(v_shard, SQLERRM);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
 END
 $$;
 
@@ -506,9 +530,12 @@ BEGIN
                                                   v_submitted, p_after, p_limit) AS k
      ORDER BY k.submitted_at, k.id
      LIMIT router.merge_limit(p_limit);
-EXCEPTION WHEN internal_error THEN
-    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-    PERFORM router.unavailable(v_shard, SQLERRM);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
 END
 $$;
 
@@ -541,9 +568,12 @@ BEGIN
     v_shard := router.shard_of(v_user);
     RETURN QUERY SELECT * FROM router_proxy.claim_case(v_shard, v_user, lp.current_session_id(),
                                                        current_setting('lp.acting_via', true), router.caller_role());
-EXCEPTION WHEN internal_error THEN
-    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-    PERFORM router.unavailable(v_shard, SQLERRM);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
 END
 $$;
 
@@ -571,9 +601,12 @@ BEGIN
     PERFORM router.ensure_user(v_shard, v_user);
     RETURN router_proxy.report(v_shard, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
                                router.caller_role(), p_target_type, p_target_id, p_reason, p_description);
-EXCEPTION WHEN internal_error THEN
-    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-    PERFORM router.unavailable(v_shard, SQLERRM);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
 END
 $$;
 
@@ -602,9 +635,12 @@ BEGIN
     RETURN router_proxy.raise_flag(v_shard, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
                                    router.caller_role(), p_detector, p_category, p_confidence, p_content_type,
                                    p_content_ref, p_stream_id, p_user_id, p_details);
-EXCEPTION WHEN internal_error THEN
-    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-    PERFORM router.unavailable(v_shard, SQLERRM);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
 END
 $$;
 
@@ -621,9 +657,12 @@ BEGIN
                           WHERE u.email_key = sha256(convert_to(lower(btrim(p_email)), 'UTF8'))), 0);
     PERFORM router_proxy.request_password_reset(v_shard, NULL, NULL, NULL, router.caller_role(), p_email,
                                                 p_ip_address);
-EXCEPTION WHEN internal_error THEN
-    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-    PERFORM router.unavailable(v_shard, SQLERRM);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
 END
 $$;
 
@@ -643,9 +682,12 @@ BEGIN
     v_shard := coalesce(v_shard, 0);
     RETURN router_proxy.reset_password(v_shard, NULL, NULL, NULL, router.caller_role(), p_token, p_new_password,
                                        p_ip_address);
-EXCEPTION WHEN internal_error THEN
-    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-    PERFORM router.unavailable(v_shard, SQLERRM);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
 END
 $$;
 
@@ -667,9 +709,12 @@ BEGIN
     PERFORM router.ensure_user(v_shard, v_user);
     RETURN router_proxy.find_user(v_shard, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
                                   router.caller_role(), p_login);
-EXCEPTION WHEN internal_error THEN
-    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-    PERFORM router.unavailable(v_shard, SQLERRM);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
 END
 $$;
 
@@ -702,9 +747,12 @@ BEGIN
                                                  p_role, v_created, p_after, p_limit, p_include_deleted) AS a
      ORDER BY a.created_at, a.id
      LIMIT router.merge_limit(p_limit);
-EXCEPTION WHEN internal_error THEN
-    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-    PERFORM router.unavailable(v_shard, SQLERRM);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
 END
 $$;
 
@@ -779,9 +827,12 @@ BEGIN
            z.replayed, z.error_code, z.error_message
       FROM results AS z
      ORDER BY z.k;
-EXCEPTION WHEN internal_error THEN
-    IF SQLERRM NOT LIKE 'PL/Proxy%' THEN RAISE; END IF;
-    PERFORM router.unavailable(v_shard, SQLERRM);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
 END
 $$;
 

@@ -258,6 +258,24 @@ def test_logins_take_expired_sessions_out_of_the_router(sharded: Sharded) -> Non
         conn.execute("DELETE FROM router.sessions WHERE token_hash = %s", [recent])
 
 
+def test_a_shards_error_reaches_the_client_in_its_own_words(sharded: Sharded) -> None:
+    """A refusal raised on a shard comes through the router with its SQLSTATE, message, detail and hint as the
+    single node words them: without PL/Proxy's prefixes, which name the shard's database."""
+    viewer = register(sharded, shard=1)
+    token = token_for(sharded, viewer)
+    with pytest.raises(LivepantyError) as caught, sharded.client() as client, client.session(token) as tx:
+        tx.list_users()
+    error = caught.value
+    assert error.sqlstate == "LP002"
+    assert error.message == "permission denied for this platform role"
+    assert error.detail == "acting role viewer; required one of moderator, admin"
+    shard_db = psycopg.conninfo.conninfo_to_dict(sharded.shards[1])["dbname"]
+    for text in (error.message, error.detail, error.hint or ""):
+        assert "REMOTE" not in text
+        assert "Remote" not in text
+        assert shard_db not in text
+
+
 def test_functions_that_are_not_routed_raise_lp202(sharded: Sharded) -> None:
     user = register(sharded)
     with pytest.raises(NotRouted), sharded.client() as client, client.session(token_for(sharded, user)) as tx:
