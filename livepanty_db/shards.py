@@ -131,6 +131,7 @@ OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "end_show": ("shows", "p_show_id"),
     "kyc_record": ("kyc_verifications", "p_verification_id"),
     "offer_show": ("streams", "p_stream_id"),
+    "count_guest": ("streams", "p_stream_id"),
     "override_kyc_decision": ("kyc_verifications", "p_verification_id"),
     "revoke_sanction": ("user_sanctions", "p_sanction_id"),
     "start_show": ("shows", "p_show_id"),
@@ -203,6 +204,7 @@ EACH_ORDER: dict[str, tuple[str, str]] = {
 #: db/router/routes.sql.
 HAND_ROUTED_WITH_PROXY: tuple[str, ...] = (
     "act_as",
+    "check_stream_key",  # the shard holding the key's hash (shard.holds_stream_key, RUN ON ALL)
     "claim_case",
     "create_admin",
     "find_user",

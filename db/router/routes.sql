@@ -153,6 +153,14 @@ AS $$
     SELECT * FROM shard.holds_reset_token(p_token_hash);
 $$;
 
+CREATE FUNCTION router_proxy.holds_stream_key(p_key_hash bytea) RETURNS SETOF integer
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.holds_stream_key(p_key_hash);
+$$;
+
 CREATE FUNCTION router_proxy.list_users_page(
     p__user uuid, p__session uuid, p__via text, p_role text, p_after_created timestamptz, p_after_id uuid,
     p_limit integer, p_include_deleted boolean
@@ -682,6 +690,30 @@ BEGIN
     v_shard := coalesce(v_shard, 0);
     RETURN router_proxy.reset_password(v_shard, NULL, NULL, NULL, router.caller_role(), p_token, p_new_password,
                                        p_ip_address);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.check_stream_key(p_stream_key text) RETURNS api.stream
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: the ingest key does not say its shard; every shard is asked whether one of its live streams has the
+-- key's hash (never the key), and the check runs there. A key no shard holds goes to shard 0, which refuses it
+-- in its own words (LP122, without saying why).
+DECLARE
+    v_shard integer;
+BEGIN
+    IF p_stream_key IS NOT NULL AND char_length(p_stream_key) = 43 THEN
+        SELECT min(h.s) INTO v_shard FROM router_proxy.holds_stream_key(lp.hash_token(p_stream_key)) AS h (s);
+    END IF;
+    v_shard := coalesce(v_shard, 0);
+    RETURN router_proxy.check_stream_key(v_shard, NULL, NULL, NULL, router.caller_role(), p_stream_key);
 EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
     DECLARE v_detail text; v_hint text;
     BEGIN

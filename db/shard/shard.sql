@@ -962,6 +962,23 @@ COMMENT ON FUNCTION shard.holds_reset_token(bytea) IS 'This shard''s number when
 REVOKE ALL ON FUNCTION shard.holds_reset_token(bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.holds_reset_token(bytea) TO livepanty_router;
 
+CREATE FUNCTION shard.holds_stream_key(p_key_hash bytea) RETURNS SETOF integer
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Asked on every shard at once (RUN ON ALL) with the ingest key's hash, never the key: this shard's number when
+-- one of its live streams has that key, no row otherwise (api.check_stream_key answers only for live streams).
+BEGIN
+    RETURN QUERY SELECT s.shard::integer FROM lp.shard_self AS s
+                  WHERE EXISTS (SELECT 1 FROM lp.streams AS st
+                                 WHERE st.stream_key_hash = p_key_hash AND st.status = 'live'
+                                   AND st.deleted_at IS NULL);
+END
+$$;
+COMMENT ON FUNCTION shard.holds_stream_key(bytea) IS 'This shard''s number when one of its live streams has the ingest key whose hash is p_key_hash, else no row: the router routes api.check_stream_key there.';
+REVOKE ALL ON FUNCTION shard.holds_stream_key(bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.holds_stream_key(bytea) TO livepanty_router;
+
 CREATE FUNCTION shard.list_users_page(
     p__user uuid, p__session uuid, p__via text, p_role text, p_after_created timestamptz, p_after_id uuid,
     p_limit integer, p_include_deleted boolean

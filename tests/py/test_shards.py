@@ -858,7 +858,13 @@ def test_users_of_another_shard_act_there_through_stubs(sharded: Sharded) -> Non
         with client.session(token_for(sharded, host)) as tx:
             stream = tx.schedule_stream("stub night", category="general")
             tx.consent_to_stream(stream.id, ip_address="203.0.113.10")
-            tx.start_stream(stream.id)
+            started = tx.start_stream(stream.id)
+        with Client(sharded.router, role="livepanty_service") as ingest:  # the ingest service
+            assert ingest.check_stream_key(started.stream_key).id == stream.id
+            with pytest.raises(LivepantyError) as caught:
+                ingest.check_stream_key("k" * 43)
+            assert caught.value.sqlstate == "LP122"
+        assert client.count_guest(stream.id) == 1  # a visitor not logged in, counted on the stream's shard
         with client.session(token_for(sharded, viewer)) as tx:  # the stream lives on shard 1, the viewer on 0
             tx.join_stream(stream.id)
             assert tx.get_stream(stream.id).id == stream.id
