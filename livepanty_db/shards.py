@@ -85,10 +85,15 @@ ACTOR_ROUTES: tuple[str, ...] = (
 #: Actor routes that name another user who must exist on the actor's shard (a performer blocking a viewer of
 #: another shard): the named user's stub is made there first.
 ACTOR_ROUTES_NAMING: dict[str, str] = {"block_viewer": "p_user_id", "unblock_viewer": "p_user_id"}
-#: Actor routes whose named user must live on the actor's shard (a hold reserves the payer's tokens for a
-#: payee there; no hold spans shards): a payee of another shard is refused with LP203 before the shard is
-#: asked.
-ACTOR_ROUTES_SAME_SHARD: dict[str, str] = {"place_hold": "p_payee_id"}
+#: Routes whose named user must live on the shard the call goes to (the actor's, or the object's), with why:
+#: a user of another shard is refused with LP203 before the shard is asked.
+SAME_SHARD_ARGUMENTS: dict[str, tuple[str, str]] = {
+    "place_hold": ("p_payee_id", "no hold spans shards"),
+    "add_stream_performer": (
+        "p_performer_id",
+        "the go-live gate checks a co-performer's consent and verification on the stream's shard",
+    ),
+}
 #: Routed to the shard of the user an argument names (an admin looking at someone's wallet; anyone at a
 #: performer's menu): the acting user's shard when the argument is NULL or names nobody the directory knows.
 USER_ROUTES: dict[str, str] = {
@@ -132,6 +137,8 @@ OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "kyc_record": ("kyc_verifications", "p_verification_id"),
     "offer_show": ("streams", "p_stream_id"),
     "count_guest": ("streams", "p_stream_id"),
+    "add_stream_performer": ("streams", "p_stream_id"),
+    "remove_stream_performer": ("streams", "p_stream_id"),
     "override_kyc_decision": ("kyc_verifications", "p_verification_id"),
     "revoke_sanction": ("user_sanctions", "p_sanction_id"),
     "start_show": ("shows", "p_show_id"),
@@ -168,7 +175,8 @@ HOME_OBJECT_ROUTES: dict[str, tuple[str, str]] = {
 #: "rows" (the union), "max" of a time, "one" row of a change made alike everywhere (a setting, a bundle: the
 #: shards keep the same reference data; a shard that fails leaves the call to be repeated, which converges),
 #: "sums": one row whose every (bigint) column is the sum over the shards' rows; "chunks": the verification
-#: chunks of api.ledger_stats, one per wallet range, summed over the shards that share it and numbered again.
+#: chunks of api.ledger_stats, one per wallet range, summed over the shards that share it and numbered again;
+#: "detectors": api.detector_precision's rows, per detector, summed and the precision computed again.
 EACH_ROUTES: dict[str, str] = {
     "bill_shows": "rows",
     "claim_messages": "rows",
@@ -176,6 +184,7 @@ EACH_ROUTES: dict[str, str] = {
     "expire_holds": "sum",
     "expire_kyc_approvals": "sum",
     "expire_sanctions": "sum",
+    "detector_precision": "detectors",  # each detector's decided flags summed over the shards
     "ledger_periods": "rows",  # every shard's periods: a range verified on every shard
     "ledger_stats": "chunks",  # every shard's chunks: likewise
     "ledger_totals": "sums",  # tokens in transit are in the shards' system wallets (transit_<n>)
@@ -341,6 +350,22 @@ def _table_columns(result: str) -> list[str]:
     return [column.split()[0] for column in result[len("TABLE(") : -1].split(", ")]
 
 
+def _same_shard_check(fn: ApiFunction) -> str:
+    """LP203 when the user a SAME_SHARD_ARGUMENTS argument names lives on another shard than ``v_shard``."""
+    if fn.name not in SAME_SHARD_ARGUMENTS:
+        return ""
+    argument, why = SAME_SHARD_ARGUMENTS[fn.name]
+    position = fn.argument_names.index(argument) + 1
+    who = argument[2:-3]  # p_payee_id: payee
+    where = f"(SELECT u.shard FROM router.users AS u WHERE u.user_id = ${position})"
+    return f"""IF {where} <> v_shard THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP203',
+            MESSAGE = 'api.{fn.name} needs a {who} who lives on the shard it applies on',
+            DETAIL = 'the {who} lives on another shard: {why.replace("'", "''")}',
+            HINT = 'docs/scale-out.md, "Limits".';
+    END IF;"""
+
+
 def _with_comma(text: str) -> str:
     return f", {text}" if text else ""
 
@@ -414,17 +439,8 @@ GRANT EXECUTE ON FUNCTION {signature} TO livepanty_owner;"""
             if fn.name in ACTOR_ROUTES_NAMING:
                 position = fn.argument_names.index(ACTOR_ROUTES_NAMING[fn.name]) + 1
                 named = f"PERFORM router.ensure_user(v_shard, ${position});  -- the named user's stub"
-            if fn.name in ACTOR_ROUTES_SAME_SHARD:
-                argument = ACTOR_ROUTES_SAME_SHARD[fn.name]
-                position = fn.argument_names.index(argument) + 1
-                who = argument[2:-3]  # p_payee_id: payee
-                where = f"(SELECT u.shard FROM router.users AS u WHERE u.user_id = ${position})"
-                named = f"""IF {where} <> v_shard THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP203',
-            MESSAGE = 'api.{fn.name} needs a {who} who lives on the acting user''s shard',
-            DETAIL = 'the {who} lives on another shard: no hold across shards',
-            HINT = 'docs/scale-out.md, "Limits".';
-    END IF;"""
+            if fn.name in SAME_SHARD_ARGUMENTS:
+                named = _same_shard_check(fn)
             call = (
                 f"router_proxy.{fn.name}(v_shard, v_user, lp.current_session_id(), "
                 f"current_setting('lp.acting_via', true), router.caller_role()"
@@ -471,6 +487,7 @@ END"""
 BEGIN
     v_shard := {where};
     {home}
+    {_same_shard_check(fn)}
     PERFORM router.ensure_user(v_shard, v_user);  -- the stub of a user of another shard
     {_returning(fn, call)}
     {"RETURN;" if fn.returns_set else ""}
@@ -491,6 +508,11 @@ END"""
             sums = ", ".join(f"sum(r.{c})::bigint" for c in _table_columns(fn.result))
             statement = {
                 "sums": f"RETURN QUERY SELECT {sums} FROM {call} AS r;\n    RETURN;",
+                "detectors": (
+                    "RETURN QUERY SELECT r.detector, sum(r.confirmed)::integer, sum(r.dismissed)::integer,"
+                    " round(sum(r.confirmed)::numeric / (sum(r.confirmed) + sum(r.dismissed)), 4)"
+                    f" FROM {call} AS r GROUP BY r.detector ORDER BY r.detector;\n    RETURN;"
+                ),
                 "chunks": (
                     "RETURN QUERY SELECT (row_number() OVER (ORDER BY r.wallet_from NULLS FIRST,"
                     " r.wallet_to NULLS LAST))::integer,"

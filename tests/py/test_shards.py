@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -277,9 +278,8 @@ def test_a_shards_error_reaches_the_client_in_its_own_words(sharded: Sharded) ->
 
 
 def test_functions_that_are_not_routed_raise_lp202(sharded: Sharded) -> None:
-    user = register(sharded)
-    with pytest.raises(NotRouted), sharded.client() as client, client.session(token_for(sharded, user)) as tx:
-        tx.add_stream_performer(uuid.uuid4(), uuid.uuid4())
+    with pytest.raises(NotRouted), Client(sharded.router, role="livepanty_service") as service:
+        service.wake_stream_listeners()  # its position is one database's
 
 
 # -- tips ---------------------------------------------------------------------------------------------------
@@ -1360,6 +1360,47 @@ def test_the_review_queue_merges_every_shard_and_claims_in_its_order(sharded: Sh
     ):
         tx.review_queue()
     assert refused.value.sqlstate == "LP002"
+
+
+def test_detector_precision_sums_every_shards_decided_flags(sharded: Sharded) -> None:
+    """api.detector_precision through the router: per detector, every shard's decided flags summed and the
+    precision computed over the sum (not an average of the shards' precisions)."""
+    admin = register(sharded, shard=0, prefix="a")
+    with psycopg.connect(sharded.shards[0]) as conn:
+        conn.execute("UPDATE lp.users SET role = 'admin' WHERE id = %s", [admin.id])
+    detector = "det-" + uuid.uuid4().hex[:8]
+    decided = {0: ["confirmed"], 1: ["dismissed", "confirmed", "confirmed"]}
+    with Client(sharded.router, role="livepanty_service") as service:
+        for shard, statuses in decided.items():
+            for status in statuses:
+                user = register(sharded, shard=shard)
+                flag = service.raise_flag(detector, "spam", 0.2, "profile", user_id=user.id)
+                with psycopg.connect(sharded.shards[shard]) as conn:  # as a moderator's decision leaves it
+                    conn.execute(
+                        "UPDATE lp.moderation_flags SET status = %s, reviewed_by = %s, reviewed_at = now()"
+                        " WHERE id = %s",
+                        [status, user.id, flag.id],
+                    )
+    with sharded.client() as client, client.session(token_for(sharded, admin)) as tx:
+        rows = {r.detector: r for r in tx.detector_precision()}
+    row = rows[detector]
+    assert (row.confirmed, row.dismissed) == (3, 1)
+    assert row.precision_ratio == Decimal("0.7500")  # 3 of 4; the shards' own: 1.0 and 0.6667
+
+
+def test_a_co_performer_must_live_on_the_streams_shard(sharded: Sharded) -> None:
+    """api.add_stream_performer / remove_stream_performer go to the stream's shard; a co-performer of another
+    shard is refused with LP203 (the go-live gate checks their consent and verification there)."""
+    host = verified_performer(sharded, 1)
+    near, far = verified_performer(sharded, 1), verified_performer(sharded, 0)
+    with sharded.client() as client:
+        with client.session(token_for(sharded, host)) as tx:
+            stream = tx.schedule_stream("duo", category="general")
+            assert tx.add_stream_performer(stream.id, near.id).performers == [near.id]
+        with pytest.raises(CrossShardUnsupported), client.session(token_for(sharded, host)) as tx:
+            tx.add_stream_performer(stream.id, far.id)
+        with client.session(token_for(sharded, host)) as tx:
+            assert tx.remove_stream_performer(stream.id, near.id).performers == []
 
 
 def test_the_pending_verifications_merge_every_shard(sharded: Sharded) -> None:
