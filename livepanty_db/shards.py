@@ -213,6 +213,7 @@ EACH_ORDER: dict[str, tuple[str, str]] = {
 #: db/router/routes.sql.
 HAND_ROUTED_WITH_PROXY: tuple[str, ...] = (
     "act_as",
+    "apply_kyc_webhook",  # the shard holding the provider's reference (shard.holds_kyc_reference, RUN ON ALL)
     "check_stream_key",  # the shard holding the key's hash (shard.holds_stream_key, RUN ON ALL)
     "claim_case",
     "create_admin",

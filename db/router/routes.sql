@@ -161,6 +161,14 @@ AS $$
     SELECT * FROM shard.holds_stream_key(p_key_hash);
 $$;
 
+CREATE FUNCTION router_proxy.holds_kyc_reference(p_provider text, p_reference text) RETURNS SETOF integer
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.holds_kyc_reference(p_provider, p_reference);
+$$;
+
 CREATE FUNCTION router_proxy.list_users_page(
     p__user uuid, p__session uuid, p__via text, p_role text, p_after_created timestamptz, p_after_id uuid,
     p_limit integer, p_include_deleted boolean
@@ -714,6 +722,43 @@ BEGIN
     END IF;
     v_shard := coalesce(v_shard, 0);
     RETURN router_proxy.check_stream_key(v_shard, NULL, NULL, NULL, router.caller_role(), p_stream_key);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.apply_kyc_webhook(
+    p_provider               text,
+    p_event_id               text,
+    p_provider_reference     text,
+    p_status                 text,
+    p_score                  numeric DEFAULT NULL,
+    p_reasons                text[] DEFAULT NULL,
+    p_document_expires_on    date DEFAULT NULL,
+    p_verified_date_of_birth date DEFAULT NULL,
+    p_occurred_at            timestamptz DEFAULT NULL
+) RETURNS lp.kyc_webhook_events
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: the provider's event names its verification by the provider's reference, which does not say the
+-- shard: every shard is asked whether it holds it, and the event is applied there (a repeat finds the same
+-- shard, whose event log answers it). A reference no shard holds goes to shard 0, which refuses it in its own
+-- words (LP003, or the checks of the arguments before).
+DECLARE
+    v_shard integer;
+BEGIN
+    IF p_provider IS NOT NULL AND p_provider_reference IS NOT NULL THEN
+        SELECT min(h.s) INTO v_shard FROM router_proxy.holds_kyc_reference(p_provider, p_provider_reference) AS h (s);
+    END IF;
+    v_shard := coalesce(v_shard, 0);
+    RETURN router_proxy.apply_kyc_webhook(v_shard, NULL, NULL, NULL, router.caller_role(), p_provider, p_event_id,
+                                          p_provider_reference, p_status, p_score, p_reasons, p_document_expires_on,
+                                          p_verified_date_of_birth, p_occurred_at);
 EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
     DECLARE v_detail text; v_hint text;
     BEGIN

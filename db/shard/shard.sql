@@ -979,6 +979,22 @@ COMMENT ON FUNCTION shard.holds_stream_key(bytea) IS 'This shard''s number when 
 REVOKE ALL ON FUNCTION shard.holds_stream_key(bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.holds_stream_key(bytea) TO livepanty_router;
 
+CREATE FUNCTION shard.holds_kyc_reference(p_provider text, p_reference text) RETURNS SETOF integer
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Asked on every shard at once (RUN ON ALL): this shard's number when it holds a verification with the
+-- provider's reference, no row otherwise (the router routes api.apply_kyc_webhook there).
+BEGIN
+    RETURN QUERY SELECT s.shard::integer FROM lp.shard_self AS s
+                  WHERE EXISTS (SELECT 1 FROM lp.kyc_verifications AS k
+                                 WHERE k.provider = p_provider AND k.provider_reference = p_reference);
+END
+$$;
+COMMENT ON FUNCTION shard.holds_kyc_reference(text, text) IS 'This shard''s number when it holds a verification with that provider and provider reference, else no row: the router routes api.apply_kyc_webhook there.';
+REVOKE ALL ON FUNCTION shard.holds_kyc_reference(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.holds_kyc_reference(text, text) TO livepanty_router;
+
 CREATE FUNCTION shard.list_users_page(
     p__user uuid, p__session uuid, p__via text, p_role text, p_after_created timestamptz, p_after_id uuid,
     p_limit integer, p_include_deleted boolean

@@ -1388,6 +1388,34 @@ def test_detector_precision_sums_every_shards_decided_flags(sharded: Sharded) ->
     assert row.precision_ratio == Decimal("0.7500")  # 3 of 4; the shards' own: 1.0 and 0.6667
 
 
+def test_a_kyc_webhook_reaches_the_shard_holding_its_verification(sharded: Sharded) -> None:
+    """api.apply_kyc_webhook through the router: the shard holding the provider's reference applies the event
+    (once: a repeat is answered from its event log); an unknown reference is LP003, as on one node."""
+    performer = register(sharded, "performer", shard=1, prefix="p")
+    reference = "vf-" + uuid.uuid4().hex[:10]
+    with sharded.client() as client, client.session(token_for(sharded, performer)) as tx:
+        tx.submit_kyc(
+            document_type="passport",
+            document_country="DE",
+            document_front_url="s3://kyc-docs/front.jpg",
+            provider="veriff",
+            provider_reference=reference,
+        )
+    with Client(sharded.router, role="livepanty_service") as service:
+        event = service.apply_kyc_webhook("veriff", "evt-1", reference, "declined", reasons=["blurry"])
+        assert (event.outcome, event.status_after) == ("applied", "declined")
+        again = service.apply_kyc_webhook("veriff", "evt-1", reference, "declined", reasons=["blurry"])
+        assert again == event
+        with pytest.raises(LivepantyError) as caught:
+            service.apply_kyc_webhook("veriff", "evt-2", "vf-nobody", "approved")
+        assert caught.value.sqlstate == "LP003"
+    with psycopg.connect(sharded.shards[1]) as conn:
+        status = conn.execute(
+            "SELECT status::text FROM lp.kyc_verifications WHERE provider_reference = %s", [reference]
+        ).fetchone()[0]
+    assert status == "declined"
+
+
 def test_a_co_performer_must_live_on_the_streams_shard(sharded: Sharded) -> None:
     """api.add_stream_performer / remove_stream_performer go to the stream's shard; a co-performer of another
     shard is refused with LP203 (the go-live gate checks their consent and verification there)."""
