@@ -217,12 +217,15 @@ CREATE FUNCTION router.unavailable(p_shard integer, p_message text) RETURNS void
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- PL/Proxy's words name the shard's host, port and database: for the operators (the router's server log),
+    -- not for the application, which learns only which shard.
+    RAISE LOG 'livepanty router: shard % unavailable: %', coalesce(p_shard::text, 'all'), left(p_message, 1000);
     RAISE EXCEPTION USING ERRCODE = 'LP200', MESSAGE = 'a shard is unavailable',
-        DETAIL = format('shard %s: %s', coalesce(p_shard::text, 'all'), left(p_message, 300)),
+        DETAIL = format('shard %s', coalesce(p_shard::text, 'all')),
         HINT = 'Nothing happened on that shard; retry later (money calls with the same idempotency key).';
 END
 $$;
-COMMENT ON FUNCTION router.unavailable(integer, text) IS 'Raises LP200 for a shard PL/Proxy could not reach.';
+COMMENT ON FUNCTION router.unavailable(integer, text) IS 'Raises LP200 for a shard PL/Proxy could not reach (DETAIL: which shard); PL/Proxy''s message, which names the shard''s address, goes to the router''s server log only.';
 REVOKE ALL ON FUNCTION router.unavailable(integer, text) FROM PUBLIC;
 
 CREATE FUNCTION router.reraise(p_shard integer, p_state text, p_message text, p_detail text, p_hint text)

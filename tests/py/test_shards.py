@@ -459,6 +459,9 @@ def test_a_shard_that_is_down_fails_fast_and_the_relay_resumes(sharded: Sharded)
             with pytest.raises(ShardUnavailable) as caught, client.session(far_token) as tx:
                 tx.get_wallet()
             assert caught.value.transient
+            assert caught.value.detail == "shard 1"  # the shard's address is for the server log only
+            port = str(psycopg.conninfo.conninfo_to_dict(sharded.shards[1])["port"])
+            assert port not in caught.value.message + caught.value.detail + (caught.value.hint or "")
             assert time.monotonic() - started < 10
             with pytest.raises(ShardUnavailable), client.session(token) as tx:  # the payee check cannot run
                 tx.tip(performer.id, 100, idempotency_key="down-2")
