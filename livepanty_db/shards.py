@@ -219,6 +219,7 @@ HAND_ROUTED_WITH_PROXY: tuple[str, ...] = (
     "create_admin",
     "find_user",
     "raise_flag",
+    "replay_erasure",  # the erased user's home shard (the directory)
     "report",
     "request_password_reset",
     "reset_password",

@@ -768,6 +768,34 @@ EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, e
 END
 $$;
 
+CREATE OR REPLACE FUNCTION api.replay_erasure(p_entry jsonb)
+RETURNS TABLE (erasure_id uuid, user_id uuid, outcome text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+#variable_conflict use_column
+-- Router: an exported erasure goes to its user's home shard (the directory), which re-applies it after a restore;
+-- an entry whose user the directory does not know (or that is malformed) goes to shard 0, which answers in its
+-- own words. The user's stubs on other shards are erased again by livepanty-db shards sync-erasures.
+DECLARE
+    c_uuid  constant text := '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+    v_shard integer;
+BEGIN
+    IF jsonb_typeof(p_entry) = 'object' AND jsonb_typeof(p_entry -> 'user_id') = 'string'
+       AND (p_entry ->> 'user_id') ~ c_uuid THEN
+        SELECT u.shard INTO v_shard FROM router.users AS u WHERE u.user_id = (p_entry ->> 'user_id')::uuid;
+    END IF;
+    v_shard := coalesce(v_shard, 0);
+    RETURN QUERY SELECT * FROM router_proxy.replay_erasure(v_shard, NULL, NULL, NULL, router.caller_role(), p_entry);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION api.find_user(p_login text) RETURNS api.user_account
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
