@@ -8,6 +8,13 @@ CREATE SCHEMA IF NOT EXISTS router AUTHORIZATION livepanty_owner;
 CREATE SCHEMA IF NOT EXISTS router_proxy AUTHORIZATION livepanty_owner;
 REVOKE ALL ON SCHEMA router, router_proxy FROM PUBLIC;
 
+-- The router holds no users and no money: its copies of the tables stay empty, and so would every view over
+-- them. The api views and the reporting views are not routed; they are closed here (as their owner), so that a
+-- reader gets 42501 (permission denied) instead of an empty answer. Read them on the shards
+-- (docs/scale-out.md, "Limits"). Again on every install, after the migrations granted them.
+REVOKE SELECT ON api.user_summary, api.stream_summary FROM livepanty_app, livepanty_service;
+REVOKE SELECT ON ALL TABLES IN SCHEMA reporting FROM livepanty_readonly;
+
 SET ROLE livepanty_owner;
 
 -- The directory: who lives where. Usernames in lower case; e-mail addresses only as their SHA-256 (the router

@@ -277,6 +277,22 @@ def test_a_shards_error_reaches_the_client_in_its_own_words(sharded: Sharded) ->
         assert shard_db not in text
 
 
+def test_the_views_are_closed_on_the_router_not_silently_empty(sharded: Sharded) -> None:
+    """The router's tables are empty copies: its api and reporting views would answer nothing. They are closed
+    there (42501), so a reader learns to read them on the shards instead of trusting an empty answer."""
+    token = token_for(sharded, register(sharded, shard=0))
+    with pytest.raises(LivepantyError) as caught, sharded.client() as client, client.session(token) as tx:
+        tx.user_summary()
+    assert caught.value.sqlstate == "42501"
+    with psycopg.connect(sharded.router) as conn:
+        conn.execute("SET ROLE livepanty_readonly")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT count(*) FROM reporting.users")
+    with psycopg.connect(sharded.shards[0]) as conn:  # on a shard they stay open
+        conn.execute("SET ROLE livepanty_readonly")
+        assert conn.execute("SELECT count(*) FROM reporting.users").fetchone()[0] >= 1
+
+
 def test_functions_that_are_not_routed_raise_lp202(sharded: Sharded) -> None:
     with pytest.raises(NotRouted), Client(sharded.router, role="livepanty_service") as service:
         service.wake_stream_listeners()  # its position is one database's
