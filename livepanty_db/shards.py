@@ -326,6 +326,14 @@ def _proxied(name: str) -> bool:
     )
 
 
+#: The end of every generated route: any error goes through router.reraise (LP200 for a shard PL/Proxy could
+#: not reach, else the error again without PL/Proxy's prefixes); db/router/routes.sql ends its routes alike.
+_RERAISE = """EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 (shard unreachable), else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;"""
 #: The route's variable for a replayable call's (result, replay note).
 _PAIR = "v_pair  record;"
 _EXTRA = "p__shard integer, p__user uuid, p__session uuid, p__via text, p__role text"
@@ -456,12 +464,7 @@ BEGIN
     {named}
     {_returning(fn, call)}
     {"RETURN;" if fn.returns_set else ""}
-EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
-    DECLARE v_detail text; v_hint text;
-    BEGIN
-        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
-        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
-    END;
+{_RERAISE}
 END"""
         elif fn.name in OBJECT_ROUTES or fn.name in USER_ROUTES or fn.name in HOME_OBJECT_ROUTES:
             home = ""
@@ -493,12 +496,7 @@ BEGIN
     PERFORM router.ensure_user(v_shard, v_user);  -- the stub of a user of another shard
     {_returning(fn, call)}
     {"RETURN;" if fn.returns_set else ""}
-EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
-    DECLARE v_detail text; v_hint text;
-    BEGIN
-        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
-        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
-    END;
+{_RERAISE}
 END"""
         elif fn.name in EACH_ROUTES:
             call = (
@@ -542,12 +540,7 @@ BEGIN
     END LOOP;
     v_shard := NULL;
     {statement}
-EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
-    DECLARE v_detail text; v_hint text;
-    BEGIN
-        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
-        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
-    END;
+{_RERAISE}
 END"""
         else:
             body = f"""BEGIN
