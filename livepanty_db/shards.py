@@ -459,7 +459,7 @@ GRANT EXECUTE ON FUNCTION {signature} TO livepanty_owner;"""
             body = f"""DECLARE
     v_user  uuid := router.acting_user();
     v_shard integer := router.shard_of(v_user);
-    {_PAIR if fn.replayable else ''}
+    {_PAIR if fn.replayable else ""}
 BEGIN
     {named}
     {_returning(fn, call)}
@@ -488,7 +488,7 @@ END"""
             body = f"""DECLARE
     v_user  uuid := api.current_user_id();
     v_shard integer;
-    {_PAIR if fn.replayable else ''}
+    {_PAIR if fn.replayable else ""}
 BEGIN
     v_shard := {where};
     {home}
@@ -1088,9 +1088,12 @@ class GlobalReport:
     shards: int
     ledger_problems: dict[int, int]  # shard -> rows of api.verify_ledger (0: sound)
     problems: list[str]  # the reconciliation's findings (empty: sound)
-    in_transit: int  # tokens debited on one shard and not yet credited on another
-    transit_total: int  # the sum of every shard's in-transit wallets (must equal in_transit)
+    in_transit: int  # tokens debited on one shard and not yet credited on another (matched by transfer id)
+    transit_total: int  # the sum of every shard's in-transit wallets (equals in_transit when nothing moved)
     pending: int  # outbox rows not yet marked delivered
+    #: Whether no transfer was sent or received between the two rounds of reads: only then do the in-transit
+    #: wallets' sum and the tokens in transit describe the same moment (and are compared).
+    quiet: bool = True
 
     @property
     def clean(self) -> bool:
@@ -1104,16 +1107,46 @@ class GlobalReport:
         out.append({"check": "tokens in transit (outbox - inbox)", "result": self.in_transit})
         out.append({"check": "in-transit wallets, all shards", "result": self.transit_total})
         out.append({"check": "transfers pending delivery", "result": self.pending})
+        if not self.quiet:
+            out.append(
+                {
+                    "check": "transfers moved during the reads",
+                    "result": "yes: the two figures above are of different moments (not compared)",
+                }
+            )
         out.extend({"check": "problem", "result": p} for p in self.problems)
         return out
 
 
+#: (sending shard, receiving shard) -> {transfer id: net amount}
+Transfers = dict[tuple[int, int], dict[Any, int]]
+
+
+def _transfer_ids(conn: psycopg.Connection, here: int, n: int, direction: str) -> Transfers:
+    """This shard's transfers per pair of shards: ``out`` and ``delivered`` keyed (here, peer), ``in`` keyed
+    (peer, here)."""
+    found: Transfers = {}
+    for peer in range(n):
+        if peer == here:
+            continue
+        rows = conn.execute("SELECT id, amount FROM shard.transfer_ids(%s, %s, %s)", [here, peer, direction])
+        found[(peer, here) if direction == "in" else (here, peer)] = dict(rows.fetchall())
+    return found
+
+
 def verify_all(dsns: Sequence[str], *, router_dsn: str | None = None) -> GlobalReport:
-    """Every shard's ``api.verify_ledger()``, then the global reconciliation: per pair of shards, every
-    transfer the receiver applied was sent with the same amount (the receivers' inboxes are read before the
-    senders' outboxes, so a transfer sent in between cannot look received-but-never-sent); each shard's
-    in-transit wallet equals sent - received; and the in-transit wallets of all shards sum to the tokens in
-    transit. With the router, also the directory against the shards' users."""
+    """Every shard's ``api.verify_ledger()``, then the global reconciliation, exact while tips and the relay
+    run (docs/scale-out.md, "Tokens in transit and the global reconciliation"):
+
+    1. each shard in one snapshot (REPEATABLE READ): its in-transit wallet per peer equals what it sent to
+       that peer minus what it received from it;
+    2. then, read again after every snapshot: every transfer a shard received had been sent by its peer with
+       the same net amount, and every transfer a shard saw confirmed (delivered) had been credited by its
+       peer with that amount. A transfer is sent before it is received and received before it is confirmed,
+       so the second read of the earlier step always holds what the first read of the later step saw;
+    3. when nothing moved between the two rounds: the in-transit wallets sum to the tokens in transit.
+
+    With the router, also the directory against the shards' users."""
     n = len(dsns)
     conns = [_connect(d) for d in dsns]
     try:
@@ -1121,46 +1154,21 @@ def verify_all(dsns: Sequence[str], *, router_dsn: str | None = None) -> GlobalR
             i: conns[i].execute("SELECT count(*) FROM api.verify_ledger()").fetchone()[0] for i in range(n)
         }
         problems: list[str] = []
-        inbound = {
-            (src, dst): dict(
-                conns[dst]
-                .execute("SELECT id, amount FROM shard.transfer_ids(%s, %s, 'in')", [dst, src])
-                .fetchall()
-            )
-            for dst in range(n)
-            for src in range(n)
-            if src != dst
-        }
-        outbound = {
-            (src, dst): dict(
-                conns[src]
-                .execute("SELECT id, amount FROM shard.transfer_ids(%s, %s, 'out')", [src, dst])
-                .fetchall()
-            )
-            for src in range(n)
-            for dst in range(n)
-            if src != dst
-        }
-        totals = {
-            i: {r[0]: r for r in conns[i].execute("SELECT * FROM shard.transfer_totals(%s)", [i]).fetchall()}
-            for i in range(n)
-        }
-        in_transit = 0
+        # Round 1: every shard in its own snapshot.
+        sent: Transfers = {}
+        delivered: Transfers = {}
+        received: Transfers = {}
         pending = 0
         transit_total = 0
-        for (src, dst), received in inbound.items():
-            sent = outbound[(src, dst)]
-            for tid, amount in received.items():
-                if tid not in sent:
-                    problems.append(f"transfer {tid}: credited on shard {dst}, never sent by shard {src}")
-                elif sent[tid] != amount:
-                    problems.append(
-                        f"transfer {tid}: sent {sent[tid]} by shard {src}, credited {amount} on shard {dst}"
-                    )
-            in_transit += sum(a for t, a in sent.items() if t not in received)
-        for i in range(n):
-            for peer, row in totals[i].items():
-                _peer, sent_tokens, _sc, _pt, pending_count, received_tokens, _rc, balance = row
+        for i, conn in enumerate(conns):
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+            with conn.transaction():
+                totals = conn.execute("SELECT * FROM shard.transfer_totals(%s)", [i]).fetchall()
+                sent.update(_transfer_ids(conn, i, n, "out"))
+                delivered.update(_transfer_ids(conn, i, n, "delivered"))
+                received.update(_transfer_ids(conn, i, n, "in"))
+            for peer, sent_tokens, _sc, _pt, pending_count, received_tokens, _rc, balance in totals:
                 pending += pending_count
                 transit_total += balance or 0
                 if balance != sent_tokens - received_tokens:
@@ -1168,11 +1176,40 @@ def verify_all(dsns: Sequence[str], *, router_dsn: str | None = None) -> GlobalR
                         f"shard {i}: in-transit wallet of shard {peer} holds {balance}, "
                         f"sent {sent_tokens} - received {received_tokens} = {sent_tokens - received_tokens}"
                     )
-        if transit_total != in_transit:
+        # Round 2, after every snapshot of round 1.
+        sent_later: Transfers = {}
+        received_later: Transfers = {}
+        for i, conn in enumerate(conns):
+            sent_later.update(_transfer_ids(conn, i, n, "out"))
+            received_later.update(_transfer_ids(conn, i, n, "in"))
+        in_transit = 0
+        for (src, dst), got in received.items():
+            for tid, amount in got.items():
+                if tid not in sent_later[(src, dst)]:
+                    problems.append(f"transfer {tid}: credited on shard {dst}, never sent by shard {src}")
+                elif sent_later[(src, dst)][tid] != amount:
+                    problems.append(
+                        f"transfer {tid}: sent {sent_later[(src, dst)][tid]} by shard {src}, "
+                        f"credited {amount} on shard {dst}"
+                    )
+            for tid, amount in delivered[(src, dst)].items():
+                credited = received_later[(src, dst)].get(tid)
+                if credited is None:
+                    problems.append(
+                        f"transfer {tid}: marked delivered on shard {src}, never credited on shard {dst}"
+                    )
+                elif credited != amount:
+                    problems.append(
+                        f"transfer {tid}: delivered {amount} by shard {src}, "
+                        f"credited {credited} on shard {dst}"
+                    )
+            in_transit += sum(a for t, a in sent[(src, dst)].items() if t not in received_later[(src, dst)])
+        quiet = sent == sent_later and received == received_later
+        if quiet and transit_total != in_transit:
             problems.append(f"the in-transit wallets sum to {transit_total}; tokens in transit: {in_transit}")
         if router_dsn is not None:
             problems += _directory_problems(router_dsn, conns)
-        return GlobalReport(n, ledger, problems, in_transit, transit_total, pending)
+        return GlobalReport(n, ledger, problems, in_transit, transit_total, pending, quiet)
     finally:
         for conn in conns:
             conn.close()

@@ -524,14 +524,17 @@ BEGIN
     IF p_direction = 'out' THEN
         RETURN QUERY SELECT o.id, o.amount - o.fee_amount FROM lp.transfers_out AS o
                       WHERE o.to_shard = p_peer AND o.amount > o.fee_amount ORDER BY o.id;
+    ELSIF p_direction = 'delivered' THEN
+        RETURN QUERY SELECT o.id, o.amount - o.fee_amount FROM lp.transfers_out AS o
+                      WHERE o.to_shard = p_peer AND o.amount > o.fee_amount AND o.status = 'delivered' ORDER BY o.id;
     ELSIF p_direction = 'in' THEN
         RETURN QUERY SELECT i.id, i.amount FROM lp.transfers_in AS i WHERE i.from_shard = p_peer ORDER BY i.id;
     ELSE
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'direction must be out or in';
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'direction must be out, delivered or in';
     END IF;
 END
 $$;
-COMMENT ON FUNCTION shard.transfer_ids(integer, integer, text) IS 'Every transfer id (and net amount) this shard sent to (out) or received from (in) p_peer: the global reconciliation matches them one by one.';
+COMMENT ON FUNCTION shard.transfer_ids(integer, integer, text) IS 'Every transfer id (and net amount) this shard sent to (out), sent and saw confirmed by the relay (delivered) or received from (in) p_peer: the global reconciliation matches them one by one. LP018 for another direction.';
 REVOKE ALL ON FUNCTION shard.transfer_ids(integer, integer, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.transfer_ids(integer, integer, text) TO livepanty_router;
 
