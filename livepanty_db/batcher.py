@@ -5,9 +5,10 @@ calls ``batcher.tip(session_token, recipient_id, amount, idempotency_key=...)`` 
 ``client.session(token).tip(...)``, and gets the same :class:`~livepanty_db.models.Tip` or the same typed
 error. Behind it, tips that arrive within ``max_wait`` seconds of each other (up to ``max_batch``) travel in
 one ``api.tip_many`` transaction, checked exactly as ``api.tip`` checks them and applied set-based: one
-refused tip fails alone. A tip the batch path does not apply (LP114: a spending limit, or earnings to sweep;
-through the router of a sharded installation also LP203: a recipient on another shard than the sender) is sent
-with ``api.tip`` by the caller's own thread or task. When the whole batch fails (a lost connection, a
+refused tip fails alone. A tip the batch path does not apply (LP114: a spending limit, or earnings to sweep)
+is sent with ``api.tip`` by the caller's own thread or task. Through the router of a sharded installation a
+batch may hold tips to performers of other shards: the router sends each of those through the outbox as
+``api.tip`` does (docs/scale-out.md). When the whole batch fails (a lost connection, a
 timeout), every caller in it gets that error; since every tip carries its idempotency key, retrying is safe.
 
 Latency: a tip waits at most ``max_wait`` for company, plus the batch's own transaction.
@@ -29,11 +30,9 @@ from livepanty_db.client import AsyncClient, Client
 from livepanty_db.errors import LivepantyError, error_for_code
 from livepanty_db.models import Tip, TipOutcome, TipRequest
 
-#: The in-band error codes of ``api.tip_many`` that ask for the single-tip path: LP114 (a spending limit,
-#: holds past their time, earnings to sweep) and, through the router of a sharded installation, LP203 (the
-#: recipient lives on another shard than the sender: ``api.tip`` sends it through the outbox, see
-#: docs/scale-out.md).
-SEND_ALONE = frozenset({"LP114", "LP203"})
+#: The in-band error code of ``api.tip_many`` that asks for the single-tip path: LP114 (a spending limit,
+#: holds past their time, earnings to sweep).
+SEND_ALONE = frozenset({"LP114"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,22 +108,7 @@ BEGIN
                CASE WHEN x.is_object AND jsonb_typeof(x.j -> 'message') = 'string' THEN nullif(btrim(x.j ->> 'message'), '') END AS message,
                CASE WHEN x.is_object AND jsonb_typeof(x.j -> 'is_anonymous') = 'boolean' THEN (x.j ->> 'is_anonymous')::boolean END AS anon,
                CASE WHEN x.is_object AND jsonb_typeof(x.j -> 'menu_item_id') = 'string' THEN x.j ->> 'menu_item_id' END AS menu,
-               coalesce(x.is_object AND (jsonb_typeof(x.j -> 'recipient_id') IS DISTINCT FROM 'string'
-                                OR NOT (x.j ->> 'recipient_id') ~ c_uuid
-                                OR jsonb_typeof(x.j -> 'amount') IS DISTINCT FROM 'number'
-                                OR NOT (x.j ->> 'amount') ~ '^-?[0-9]{1,30}$'
-                                OR jsonb_typeof(x.j -> 'idempotency_key') IS DISTINCT FROM 'string'
-                                OR coalesce(jsonb_typeof(x.j -> 'stream_id'), 'null') NOT IN ('null', 'string')
-                                OR (jsonb_typeof(x.j -> 'stream_id') = 'string' AND NOT (x.j ->> 'stream_id') ~ c_uuid)
-                                OR coalesce(jsonb_typeof(x.j -> 'message'), 'null') NOT IN ('null', 'string')
-                                OR coalesce(jsonb_typeof(x.j -> 'is_anonymous'), 'null') NOT IN ('null', 'boolean')
-                                OR coalesce(jsonb_typeof(x.j -> 'session_token'), 'null') NOT IN ('null', 'string')
-                                OR coalesce(jsonb_typeof(x.j -> 'menu_item_id'), 'null') NOT IN ('null', 'string')
-                                OR (jsonb_typeof(x.j -> 'menu_item_id') = 'string' AND NOT (x.j ->> 'menu_item_id') ~ c_uuid)
-                                OR EXISTS (SELECT 1 FROM jsonb_object_keys(x.j) AS f
-                                            WHERE f NOT IN ('session_token', 'recipient_id', 'amount', 'idempotency_key',
-                                                            'stream_id', 'message', 'is_anonymous', 'menu_item_id'))), false)
-                   AS malformed
+               lp.tip_item_malformed(x.j) AS malformed
           FROM input AS x
     ), typed AS (
         SELECT r.k, r.is_object, r.malformed, r.token, r.key, r.message, coalesce(r.anon, false) AS anon,

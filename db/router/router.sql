@@ -235,6 +235,15 @@ $$;
 COMMENT ON FUNCTION router.unavailable(integer, text) IS 'Raises LP200 for a shard PL/Proxy could not reach (DETAIL: which shard); PL/Proxy''s message, which names the shard''s address, goes to the router''s server log only.';
 REVOKE ALL ON FUNCTION router.unavailable(integer, text) FROM PUBLIC;
 
+CREATE FUNCTION router.shard_words(p_message text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT regexp_replace(p_message, '^[[:alnum:]_.]+\(\d+\): \[[^]]*\] REMOTE [A-Z]+: ', '')
+$$;
+COMMENT ON FUNCTION router.shard_words(text) IS 'A shard''s error message as the shard raised it: without the prefix PL/Proxy adds (''<proxy>(<n>): [<database>] REMOTE ERROR: ''), which names the shard''s database.';
+REVOKE ALL ON FUNCTION router.shard_words(text) FROM PUBLIC;
+
 CREATE FUNCTION router.reraise(p_shard integer, p_state text, p_message text, p_detail text, p_hint text)
 RETURNS void
     LANGUAGE plpgsql
@@ -245,7 +254,7 @@ AS $$
 -- ('<proxy>(<n>): [<database>] REMOTE ERROR: ', 'Remote detail: ', 'Remote hint: '): the caller reads the
 -- single node's words, and no shard's database name.
 DECLARE
-    v_message text := regexp_replace(p_message, '^[[:alnum:]_.]+\(\d+\): \[[^]]*\] REMOTE [A-Z]+: ', '');
+    v_message text := router.shard_words(p_message);
     v_detail  text := regexp_replace(p_detail, '^Remote detail: ', '');
     v_hint    text := regexp_replace(p_hint, '^Remote hint: ', '');
 BEGIN

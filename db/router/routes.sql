@@ -880,58 +880,111 @@ RETURNS TABLE (
 AS $$
 #variable_conflict use_column
 -- Router: each tip goes with the others of its sender's shard (the shard of its session token; a token the
--- router does not know goes to shard 0, which refuses the tip in-band as its own), one api.tip_many per shard,
--- and the results come back in the input's order. A tip whose recipient lives on another shard than its sender
--- is refused in-band here (LP203): a batch applies on one shard; such a tip goes through api.tip. A call that is
--- not an array of 1 to 1000 tips goes to shard 0, which refuses it in its own words. The shards' batches commit
--- each on their own: if one shard fails (LP200), the others' tips stand, and a retry with the same keys replays
--- them.
+-- router does not know goes to shard 0, which refuses the tip in-band as its own), one api.tip_many per shard.
+-- Then each tip whose recipient lives on another shard than its sender goes, in input order, the way of a
+-- cross-shard api.tip: the session proven on the sender's shard, the performer's checks on theirs
+-- (shard.payee_check), the debit, fee and outbox row on the sender's (shard.tip_out); a refusal there is that
+-- tip's in-band result. (A malformed tip, or one whose amount no bigint holds, stays in its sender's batch,
+-- which refuses it first of all.) The results come back in the input's order. Every shard's part commits on its
+-- own: if a shard cannot be reached (LP200), what the others applied stands, and a retry with the same keys
+-- replays it. A call that is not an array of 1 to 1000 tips goes to shard 0, which refuses it in its own words.
 DECLARE
-    c_uuid  constant text := '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-    v_shard integer;
+    c_uuid   constant text := '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+    v_shard  integer;
+    v_rows   jsonb;
+    v_across jsonb;
+    v_auth   api.authenticated;
+    v_pair   record;
+    v_state  text;
+    v_msg    text;
+    v_detail text;
+    v_hint   text;
+    r        record;
 BEGIN
     IF p_tips IS NULL OR jsonb_typeof(p_tips) <> 'array' OR jsonb_array_length(p_tips) NOT BETWEEN 1 AND 1000 THEN
         RETURN QUERY SELECT * FROM router_proxy.tip_many(0, NULL, NULL, NULL, router.caller_role(), p_tips);
         RETURN;
     END IF;
-    RETURN QUERY
     WITH tips AS MATERIALIZED (
         SELECT e.k::integer AS k, e.j, se.shard AS sender_shard, se.user_id AS sender_id,
                (SELECT u.shard FROM router.users AS u
                  WHERE jsonb_typeof(e.j) = 'object' AND jsonb_typeof(e.j -> 'recipient_id') = 'string'
-                   AND (e.j ->> 'recipient_id') ~ c_uuid AND u.user_id = (e.j ->> 'recipient_id')::uuid) AS recipient_shard
+                   AND (e.j ->> 'recipient_id') ~ c_uuid AND u.user_id = (e.j ->> 'recipient_id')::uuid) AS recipient_shard,
+               lp.tip_item_malformed(e.j) AS malformed
           FROM jsonb_array_elements(p_tips) WITH ORDINALITY AS e (j, k)
           LEFT JOIN LATERAL (SELECT s.shard, s.user_id FROM router.sessions AS s
                               WHERE jsonb_typeof(e.j) = 'object' AND jsonb_typeof(e.j -> 'session_token') = 'string'
                                 AND s.token_hash = lp.hash_token(e.j ->> 'session_token')
                                 AND s.expires_at > now()) AS se ON true
-    ), routed AS (
-        SELECT t.k, t.j, t.sender_id, coalesce(t.sender_shard, 0) AS shard,
+    ), routed AS MATERIALIZED (
+        SELECT t.k, t.j, t.sender_id, t.recipient_shard, coalesce(t.sender_shard, 0) AS shard,
                t.sender_shard IS NOT NULL AND t.recipient_shard IS NOT NULL AND t.recipient_shard <> t.sender_shard
-                   AS across
+               AND NOT t.malformed
+               AND CASE WHEN NOT t.malformed THEN (t.j ->> 'amount')::numeric END
+                   BETWEEN -9223372036854775808 AND 9223372036854775807 AS across
           FROM tips AS t
     ), batches AS (
         SELECT r.shard, array_agg(r.k ORDER BY r.k) AS ks, jsonb_agg(r.j ORDER BY r.k) AS batch
           FROM routed AS r WHERE NOT r.across
          GROUP BY r.shard
     ), results AS (
-        SELECT b.ks[x.ordinal] AS k, x.tip_id, x.sender_id, x.recipient_id, x.amount, x.fee_amount, x.transaction_id,
-               x.created_at, x.replayed, x.error_code, x.error_message
+        SELECT b.ks[x.ordinal] AS ordinal, x.tip_id, x.sender_id, x.recipient_id, x.amount, x.fee_amount,
+               x.transaction_id, x.created_at, x.replayed, x.error_code, x.error_message
           FROM batches AS b
          CROSS JOIN LATERAL router_proxy.tip_many(b.shard, NULL, NULL, NULL, router.caller_role(), b.batch) AS x
-        UNION ALL
-        -- shaped as the shard's refused tips: the sender (their session is known), the recipient, the amount
-        SELECT r.k, NULL, r.sender_id, (r.j ->> 'recipient_id')::uuid,
-               CASE WHEN jsonb_typeof(r.j -> 'amount') = 'number' AND (r.j ->> 'amount') ~ '^-?[0-9]{1,18}$'
-                    THEN (r.j ->> 'amount')::bigint END,
-               NULL, NULL, NULL, false, 'LP203',
-               'the recipient lives on another shard than the sender: a batch applies on one shard; send this tip with api.tip'
-          FROM routed AS r WHERE r.across
     )
-    SELECT z.k, z.tip_id, z.sender_id, z.recipient_id, z.amount, z.fee_amount, z.transaction_id, z.created_at,
+    SELECT coalesce((SELECT jsonb_agg(to_jsonb(z)) FROM results AS z), '[]'::jsonb),
+           (SELECT jsonb_agg(jsonb_build_object('k', r.k, 'j', r.j, 'sender', r.sender_id, 'from_shard', r.shard,
+                                                'to_shard', r.recipient_shard) ORDER BY r.k)
+              FROM routed AS r WHERE r.across)
+      INTO v_rows, v_across;
+
+    FOR r IN SELECT a.* FROM jsonb_to_recordset(coalesce(v_across, '[]'::jsonb))
+                             AS a (k integer, j jsonb, sender uuid, from_shard integer, to_shard integer)
+              ORDER BY a.k
+    LOOP
+        BEGIN
+            v_shard := r.from_shard;
+            v_auth := router_proxy.authenticate(r.from_shard, r.j ->> 'session_token');
+            v_shard := r.to_shard;
+            PERFORM router_proxy.payee_check(r.to_shard, v_auth.user_id, (r.j ->> 'recipient_id')::uuid,
+                                             (r.j ->> 'amount')::bigint, (r.j ->> 'stream_id')::uuid,
+                                             (r.j ->> 'menu_item_id')::uuid);
+            v_shard := r.from_shard;
+            SELECT * INTO v_pair
+              FROM router_proxy.tip_out(r.from_shard, v_auth.user_id, v_auth.session_id, 'session', r.to_shard,
+                                        (r.j ->> 'recipient_id')::uuid, (r.j ->> 'amount')::bigint,
+                                        r.j ->> 'idempotency_key', r.j ->> 'message',
+                                        coalesce((r.j ->> 'is_anonymous')::boolean, false),
+                                        (r.j ->> 'stream_id')::uuid, (r.j ->> 'menu_item_id')::uuid);
+            v_rows := v_rows || jsonb_build_object(
+                'ordinal', r.k, 'tip_id', (v_pair.r_result).id, 'sender_id', (v_pair.r_result).sender_id,
+                'recipient_id', (v_pair.r_result).recipient_id, 'amount', (v_pair.r_result).amount,
+                'fee_amount', (v_pair.r_result).fee_amount, 'transaction_id', (v_pair.r_result).transaction_id,
+                'created_at', (v_pair.r_result).created_at, 'replayed', v_pair.r_replayed IS NOT NULL);
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT,
+                                    v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+            -- A business refusal of this tip (a catalogued LP code of the shard) is its result; anything else, an
+            -- unreachable shard (LP200) above all, is the whole call's error, as in a batch.
+            IF v_state NOT LIKE 'LP%' OR v_state IN ('LP200', 'LP201', 'LP202') THEN
+                PERFORM router.reraise(v_shard, v_state, v_msg, v_detail, v_hint);
+            END IF;
+            v_rows := v_rows || jsonb_build_object(
+                'ordinal', r.k, 'sender_id', r.sender, 'recipient_id', (r.j ->> 'recipient_id')::uuid,
+                'amount', (r.j ->> 'amount')::numeric, 'replayed', false, 'error_code', v_state,
+                'error_message', router.shard_words(v_msg));
+        END;
+    END LOOP;
+
+    RETURN QUERY
+    SELECT z.ordinal, z.tip_id, z.sender_id, z.recipient_id, z.amount, z.fee_amount, z.transaction_id, z.created_at,
            z.replayed, z.error_code, z.error_message
-      FROM results AS z
-     ORDER BY z.k;
+      FROM jsonb_to_recordset(v_rows) AS z (ordinal integer, tip_id uuid, sender_id uuid, recipient_id uuid,
+                                           amount bigint, fee_amount bigint, transaction_id uuid,
+                                           created_at timestamptz, replayed boolean, error_code text,
+                                           error_message text)
+     ORDER BY z.ordinal;
 EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
     DECLARE v_detail text; v_hint text;
     BEGIN

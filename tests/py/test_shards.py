@@ -481,7 +481,10 @@ def test_a_shard_that_is_down_fails_fast_and_the_relay_resumes(sharded: Sharded)
             assert time.monotonic() - started < 10
             with pytest.raises(ShardUnavailable), client.session(token) as tx:  # the payee check cannot run
                 tx.tip(performer.id, 100, idempotency_key="down-2")
-        assert total(sharded, viewer.id) == 400  # down-2 debited nothing
+            with pytest.raises(ShardUnavailable) as batch:  # a batch's tip across fails the call alike
+                client.tip_many([TipRequest(token, performer.id, 100, "down-3")])
+            assert batch.value.detail == "shard 1"
+        assert total(sharded, viewer.id) == 400  # down-2 and down-3 debited nothing
         stats = shards.relay_once(sharded.shards)
         assert stats.delivered == 0
         assert stats.errors
@@ -1663,9 +1666,10 @@ def test_user_search_and_the_user_list_span_every_shard(sharded: Sharded) -> Non
     assert missing.value.sqlstate == "LP003"
 
 
-def test_tip_many_through_the_router_batches_per_shard_and_refuses_across(sharded: Sharded) -> None:
+def test_tip_many_through_the_router_batches_per_shard_and_sends_tips_across(sharded: Sharded) -> None:
     alice, bob = register(sharded, shard=0), register(sharded, shard=1)
     near, far = verified_performer(sharded, 0), verified_performer(sharded, 1)
+    unverified = register(sharded, "performer", shard=1, prefix="q")
     fund(sharded, alice.id, 1000)
     fund(sharded, bob.id, 1000)
     a, b = token_for(sharded, alice), token_for(sharded, bob)
@@ -1684,37 +1688,55 @@ def test_tip_many_through_the_router_batches_per_shard_and_refuses_across(sharde
         )
     batch = [
         TipRequest(a, near.id, 100, "many-1"),
-        TipRequest(a, far.id, 100, "many-2"),  # across shards: refused here, in-band
+        TipRequest(a, far.id, 100, "many-2"),  # across shards: debited now, credited by the relay
         TipRequest(b, far.id, 50, "many-3"),
         TipRequest("x" * 43, near.id, 10, "many-4"),  # a session nobody has
         TipRequest(b, near.id, 10, "many-5"),  # across shards
         TipRequest(a, near.id, 20, "many-6"),
         TipRequest(expired, far.id, 10, "many-7"),  # refused as on one node
+        TipRequest(a, unverified.id, 10, "many-8"),  # across, refused by the performer's shard (LP135)
+        TipRequest(b, near.id, 5000, "many-9"),  # across, refused by the sender's shard (LP100)
+        TipRequest(a, far.id, 0, "many-10"),  # across, out of range: refused as on one node (LP103)
     ]
     with sharded.client() as client:
         outcomes = client.tip_many(batch)
-        again = client.tip_many(batch[:1])
-    assert [o.ordinal for o in outcomes] == [1, 2, 3, 4, 5, 6, 7]
-    assert [o.error_code for o in outcomes] == [None, "LP203", None, "LP023", "LP203", None, "LP023"]
-    assert [o.sender_id for o in outcomes if o.error_code is None] == [alice.id, bob.id, alice.id]
+        again = client.tip_many(batch[:2])
+        other = client.tip_many([TipRequest(a, far.id, 101, "many-2")])  # the key of another tip
+    assert [o.ordinal for o in outcomes] == list(range(1, 11))
+    assert [o.error_code for o in outcomes] == [
+        *(None, None, None, "LP023", None, None, "LP023"),
+        *("LP135", "LP100", "LP103"),
+    ]
+    senders = [o.sender_id for o in outcomes if o.error_code is None]
+    assert senders == [alice.id, alice.id, bob.id, bob.id, alice.id]
+    across = [(o.sender_id, o.recipient_id, o.amount, o.fee_amount) for o in (outcomes[1], outcomes[4])]
+    assert across == [(alice.id, far.id, 100, fee(100)), (bob.id, near.id, 10, fee(10))]
     # a tip refused across shards is shaped as the shard's refused tips: its sender, recipient and amount
-    across = [(o.sender_id, o.recipient_id, o.amount, o.tip_id) for o in outcomes if o.error_code == "LP203"]
-    assert across == [(alice.id, far.id, 100, None), (bob.id, near.id, 10, None)]
+    refused = [(o.sender_id, o.recipient_id, o.amount, o.tip_id) for o in outcomes[7:]]
+    assert refused == [
+        (alice.id, unverified.id, 10, None),
+        (bob.id, near.id, 5000, None),
+        (alice.id, far.id, 0, None),
+    ]
     assert outcomes[6].error_message == "invalid or expired session"
-    assert (again[0].tip_id, again[0].replayed) == (outcomes[0].tip_id, True)
-    assert total(sharded, near.id) == 80 + 16
-    assert total(sharded, far.id) == 40
-    assert (total(sharded, alice.id), total(sharded, bob.id)) == (880, 950)
+    assert "REMOTE" not in outcomes[8].error_message
+    assert [(x.tip_id, x.replayed) for x in again] == [(o.tip_id, True) for o in outcomes[:2]]
+    assert other[0].error_code == "LP106"
+    assert (total(sharded, alice.id), total(sharded, bob.id)) == (780, 940)
+    # the relay has not run yet
+    assert (total(sharded, near.id), total(sharded, far.id)) == (80 + 16, 40)
+    shards.relay_once(sharded.shards)
+    assert (total(sharded, near.id), total(sharded, far.id)) == (80 + 16 + 8, 40 + 80)
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
 
 
-def test_the_tip_batcher_sends_a_tip_across_shards_alone_through_the_router(sharded: Sharded) -> None:
+def test_the_tip_batcher_sends_tips_across_shards_through_the_router(sharded: Sharded) -> None:
     viewer = register(sharded, shard=0)
     near, far = verified_performer(sharded, 0), verified_performer(sharded, 1)
     fund(sharded, viewer.id, 1000)
     token = token_for(sharded, viewer)
     with sharded.client() as client, TipBatcher(client, max_wait=0, flushers=1) as batcher:
-        across = batcher.tip(token, far.id, 100, idempotency_key="batched-across")  # LP203 in the batch
+        across = batcher.tip(token, far.id, 100, idempotency_key="batched-across")
         same = batcher.tip(token, near.id, 50, idempotency_key="batched-near")
         with pytest.raises(InsufficientFunds):  # sent alone, refused as api.tip refuses it
             batcher.tip(token, far.id, 5000, idempotency_key="batched-too-much")
