@@ -81,9 +81,9 @@ BEGIN
 
     -- Reserve (no ledger entry: no token moves until a capture). Earnings waiting in the credit shards (a
     -- performer placing a hold) are swept in when the main balance is short.
-    IF lp.move_main(v_wallet.id, 0, p_amount, false) IS NULL THEN
+    IF (lp.move_main(ARRAY[v_wallet.id], ARRAY[0::bigint], ARRAY[p_amount], false))[1] IS NULL THEN
         IF v_wallet.shard_count = 0 OR lp.sweep_wallet(v_wallet.id) = 0
-           OR lp.move_main(v_wallet.id, 0, p_amount, false) IS NULL THEN
+           OR (lp.move_main(ARRAY[v_wallet.id], ARRAY[0::bigint], ARRAY[p_amount], false))[1] IS NULL THEN
             PERFORM lp.refuse_debit(v_wallet.id, p_amount);
         END IF;
     END IF;

@@ -18,7 +18,7 @@ BEGIN
     END IF;
     -- No token moves, so no ledger entry: what the hold still reserved becomes available again (a release
     -- always passes lp.move_main's check).
-    PERFORM lp.move_main(v_hold.wallet_id, 0, -(v_hold.amount - v_hold.captured), false);
+    PERFORM lp.move_main(ARRAY[v_hold.wallet_id], ARRAY[0::bigint], ARRAY[-(v_hold.amount - v_hold.captured)], false);
     RETURN v_hold;
 END
 $$;

@@ -16,7 +16,7 @@ BEGIN
                expires_at = greatest(h.expires_at, now() + make_interval(mins => (lp.setting('holds.max_minutes'))::integer))
          WHERE h.id = p_hold.id;
         PERFORM lp.check_spending_limit(p_hold.user_id, 0);  -- the hold already counts its new amount
-        IF lp.move_main(p_hold.wallet_id, 0, p_amount, false) IS NULL THEN
+        IF (lp.move_main(ARRAY[p_hold.wallet_id], ARRAY[0::bigint], ARRAY[p_amount], false))[1] IS NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'LP100', MESSAGE = 'insufficient available balance';
         END IF;
     EXCEPTION WHEN SQLSTATE 'LP100' OR SQLSTATE 'LP105' OR SQLSTATE 'LP107' THEN

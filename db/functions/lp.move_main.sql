@@ -1,27 +1,36 @@
-CREATE FUNCTION lp.move_main(p_wallet_id uuid, p_amount bigint, p_reserve bigint, p_allow_debt boolean)
-    RETURNS bigint
+CREATE FUNCTION lp.move_main(p_wallet_ids uuid[], p_amounts bigint[], p_reserves bigint[], p_allow_debt boolean)
+    RETURNS bigint[]
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    v_balance bigint;
+    v_afters bigint[];
 BEGIN
     -- The one write of a main balance (docs/ledger.md, "One writer"): lp.post for every posting on a main
-    -- balance and every sweep, api.place_hold and lp.close_hold for reservations. The row lock, the check and
-    -- the write in one statement; the debt rule lives here only. A change that leaves the available balance
-    -- (balance - reserved) negative is refused (NULL) unless it is a credit or a release, which never make it
-    -- worse, or p_allow_debt (clawbacks). PL/pgSQL, not SQL: an UPDATE is never inlined, and a SQL function
-    -- would plan it again on every call; PL/pgSQL keeps the plan for the session.
-    UPDATE lp.wallets AS w
-       SET balance    = w.balance + p_amount,
-           reserved   = w.reserved + p_reserve,
-           debt_since = CASE WHEN w.balance + p_amount < w.reserved + p_reserve
-                             THEN coalesce(w.debt_since, pg_catalog.now()) END
-     WHERE w.id = p_wallet_id
-       AND w.kind = 'user'
-       AND (p_allow_debt OR (p_amount >= 0 AND p_reserve <= 0) OR w.balance + p_amount >= w.reserved + p_reserve)
-    RETURNING w.balance INTO v_balance;
-    RETURN v_balance;
+    -- balance and every sweep, lp.post_batch for all the main balances of a batch in one statement,
+    -- api.place_hold, lp.extend_hold and lp.close_hold for reservations. The row lock, the check and the write in
+    -- one statement; the debt rule lives here only. A change that leaves the available balance
+    -- (balance - reserved) negative is refused (its element NULL) unless it is a credit or a release, which
+    -- never make it worse, or p_allow_debt (clawbacks). PL/pgSQL, not SQL: an UPDATE is never inlined, and a
+    -- SQL function would plan it again on every call; PL/pgSQL keeps the plan for the session.
+    WITH moves AS (
+        SELECT m.wallet_id, m.amount, m.reserve, m.k
+          FROM unnest(p_wallet_ids, p_amounts, p_reserves) WITH ORDINALITY AS m (wallet_id, amount, reserve, k)
+    ), moved AS (
+        UPDATE lp.wallets AS w
+           SET balance    = w.balance + m.amount,
+               reserved   = w.reserved + m.reserve,
+               debt_since = CASE WHEN w.balance + m.amount < w.reserved + m.reserve
+                                 THEN coalesce(w.debt_since, pg_catalog.now()) END
+          FROM moves AS m
+         WHERE w.id = m.wallet_id
+           AND w.kind = 'user'
+           AND (p_allow_debt OR (m.amount >= 0 AND m.reserve <= 0) OR w.balance + m.amount >= w.reserved + m.reserve)
+        RETURNING m.k, w.balance
+    )
+    SELECT array_agg(d.balance ORDER BY m.k) INTO v_afters
+      FROM moves AS m LEFT JOIN moved AS d ON d.k = m.k;
+    RETURN v_afters;
 END
 $$;
-COMMENT ON FUNCTION lp.move_main(uuid, bigint, bigint, boolean) IS 'Owner-only, inside the posting family: adds p_amount to a user wallet''s main balance and p_reserve to its reserved tokens in one guarded UPDATE and returns the new balance, or NULL when the change would leave the available balance negative (credits and releases always pass; p_allow_debt lets a clawback through). Sets debt_since when the balance ends below reserved and clears it once it is back. The caller holds (or takes here) the wallet row under the lock protocol of docs/ledger.md.';
-REVOKE ALL ON FUNCTION lp.move_main(uuid, bigint, bigint, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION lp.move_main(uuid[], bigint[], bigint[], boolean) IS 'Owner-only, inside the posting family: adds p_amounts[k] to the main balance and p_reserves[k] to the reserved tokens of user wallet p_wallet_ids[k] (distinct wallets), all in one guarded UPDATE, and returns the new balances in the same order, NULL for a change that would leave the available balance negative (credits and releases always pass; p_allow_debt lets a clawback through). Sets debt_since when a balance ends below reserved and clears it once it is back. The caller holds (or takes here, in the order given) the wallet rows under the lock protocol of docs/ledger.md.';
+REVOKE ALL ON FUNCTION lp.move_main(uuid[], bigint[], bigint[], boolean) FROM PUBLIC;

@@ -145,7 +145,7 @@ BEGIN
                         v_moved := v_moved + v_taken.balance;
                     END LOOP;
                     IF v_moved <> 0 THEN
-                        v_after := lp.move_main(v_wallet[i], v_moved, 0, false);
+                        v_after := (lp.move_main(ARRAY[v_wallet[i]], ARRAY[v_moved], ARRAY[0::bigint], false))[1];
                         e := e + 1;
                         e_tx[e] := v_sweep_tx;  e_sweep[e] := true;
                         e_wallet[e] := v_wallet[i];  e_shard[e] := 0::smallint;
@@ -155,7 +155,7 @@ BEGIN
                     END IF;
                 END IF;
                 EXIT WHEN v_amount[i] = 0;  -- a sweep-only leg
-                v_after := lp.move_main(v_wallet[i], v_amount[i], -v_release[i], v_allow[i]);
+                v_after := (lp.move_main(ARRAY[v_wallet[i]], ARRAY[v_amount[i]], ARRAY[-v_release[i]], v_allow[i]))[1];
                 EXIT WHEN v_after IS NOT NULL;
                 IF v_count[i] = 0 OR v_waiting THEN
                     PERFORM lp.refuse_debit(v_wallet[i], -v_amount[i]);

@@ -39,12 +39,12 @@ BEGIN
       FROM (SELECT DISTINCT l.wallet_id FROM unnest(p_wallet, p_on_main) AS l (wallet_id, on_main)
              WHERE l.on_main) AS m;
     PERFORM 1 FROM lp.wallets AS w WHERE w.id = ANY (v_mains) ORDER BY w.id FOR NO KEY UPDATE;
-    SELECT array_agg(lp.move_main(t.wallet_id, t.total, 0, false) ORDER BY t.wallet_id) INTO v_afters
+    SELECT lp.move_main(array_agg(t.wallet_id ORDER BY t.wallet_id), array_agg(t.total ORDER BY t.wallet_id),
+                        array_agg(0::bigint), false) INTO v_afters
       FROM (SELECT l.wallet_id, sum(l.amount)::bigint AS total
               FROM unnest(p_wallet, p_amount, p_on_main) AS l (wallet_id, amount, on_main)
              WHERE l.on_main
-             GROUP BY l.wallet_id
-             ORDER BY l.wallet_id) AS t;
+             GROUP BY l.wallet_id) AS t;
     IF EXISTS (SELECT 1 FROM unnest(v_afters) AS a WHERE a IS NULL) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'a batched debit was not covered',
             HINT = 'The caller must lock and check every debited wallet first.';

@@ -21,12 +21,12 @@ $$, $$ VALUES ('lp.post(uuid,text,uuid,lp.posting[],text,uuid,boolean)'),
     'only lp.post and lp.post_batch change a credit shard (credits and sweeps)');
 SELECT set_eq($$
     SELECT w.fn FROM writers AS w WHERE w.src ~ 'update\s+lp\.wallets\M'
-$$, $$ VALUES ('lp.move_main(uuid,bigint,bigint,boolean)'), ('lp.ensure_wallet_shards(uuid)') $$,
+$$, $$ VALUES ('lp.move_main(uuid[],bigint[],bigint[],boolean)'), ('lp.ensure_wallet_shards(uuid)') $$,
     'only lp.move_main updates a main balance (lp.ensure_wallet_shards only raises shard_count)');
 SELECT is_empty($$
     SELECT w.fn FROM writers AS w
      WHERE w.src ~ 'update\s+lp\.wallets\M' AND w.src ~ '\m(balance|reserved|debt_since)\s*='
-       AND w.fn <> 'lp.move_main(uuid,bigint,bigint,boolean)'
+       AND w.fn <> 'lp.move_main(uuid[],bigint[],bigint[],boolean)'
 $$, 'the debt rule and the balance check are written once, in lp.move_main');
 SELECT is_empty($$
     SELECT w.fn FROM writers AS w
