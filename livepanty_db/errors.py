@@ -565,8 +565,8 @@ class NotRouted(LivepantyError):
 class CrossShardUnsupported(LivepantyError):
     """LP203: what cannot span two shards of a sharded installation (docs/scale-out.md): a tip from a user of
     another shard toward a stream goal that refunds when missed (its escrow cannot hold another shard's
-    tokens), a show asked for or joined by a viewer of another shard than the stream's, a sanction on the stub of a user of another
-    shard."""
+    tokens), a show asked for or joined by a viewer of another shard than the stream's, a sanction on the
+    stub of a user of another shard."""
 
     code = "LP203"
 
