@@ -16,13 +16,11 @@ AS $$
 -- covered anyway is a bug (LP199).
 DECLARE
     v_n       integer := cardinality(p_wallet);
-    v_wallet  uuid;
-    v_count   smallint;
-    v_shard   smallint;
+    v_missing boolean;
     v_mains   uuid[];
     v_afters  bigint[];
-    v_sw      uuid[] := ARRAY[]::uuid[];
-    v_ss      smallint[] := ARRAY[]::smallint[];
+    v_sw      uuid[];
+    v_ss      smallint[];
 BEGIN
     IF v_n IS NULL OR v_n = 0 THEN
         RETURN;
@@ -51,27 +49,26 @@ BEGIN
     END IF;
 
     -- Phase 2: one credit shard per credited wallet, user wallets before system wallets, then by id; a shard
-    -- nobody holds, or, when all are busy, a random one (waiting for it).
-    FOR v_wallet, v_count IN
-        SELECT w.id, w.shard_count FROM lp.wallets AS w
-         WHERE w.id = ANY (ARRAY(SELECT l.wallet_id FROM unnest(p_wallet, p_on_main) AS l (wallet_id, on_main)
-                                  WHERE NOT l.on_main))
-         ORDER BY w.kind <> 'user', w.id
-    LOOP
-        SELECT s.shard INTO v_shard FROM lp.wallet_shards AS s
-         WHERE s.wallet_id = v_wallet ORDER BY s.shard LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED;
-        IF v_shard IS NULL THEN
-            IF v_count = 0 THEN
-                RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'wallet shard missing',
-                    DETAIL = format('wallet %s has no credit shard', v_wallet);
-            END IF;
-            v_shard := (1 + floor(random() * v_count))::smallint;
-            PERFORM 1 FROM lp.wallet_shards AS s WHERE s.wallet_id = v_wallet AND s.shard = v_shard
-               FOR NO KEY UPDATE;
-        END IF;
-        v_sw := v_sw || v_wallet;
-        v_ss := v_ss || v_shard;
-    END LOOP;
+    -- nobody holds, or, when all are busy, a random one (waiting for it). One statement: the sorted subquery is
+    -- not flattened, so the lateral pick runs wallet after wallet in that order, and COALESCE asks for the
+    -- random shard (and waits) only when the first pick found every shard busy, before the next wallet's.
+    SELECT array_agg(w.id ORDER BY w.n), array_agg(f.shard ORDER BY w.n), bool_or(f.shard IS NULL)
+      INTO v_sw, v_ss, v_missing
+      FROM (SELECT x.id, x.shard_count, row_number() OVER (ORDER BY x.kind <> 'user', x.id) AS n
+              FROM lp.wallets AS x
+             WHERE x.id = ANY (ARRAY(SELECT l.wallet_id FROM unnest(p_wallet, p_on_main) AS l (wallet_id, on_main)
+                                      WHERE NOT l.on_main))
+             ORDER BY x.kind <> 'user', x.id) AS w
+     CROSS JOIN LATERAL (
+           SELECT coalesce((SELECT s.shard FROM lp.wallet_shards AS s
+                             WHERE s.wallet_id = w.id ORDER BY s.shard LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
+                           (SELECT s.shard FROM lp.wallet_shards AS s
+                             WHERE s.wallet_id = w.id AND s.shard = (1 + floor(random() * w.shard_count))::smallint
+                               FOR NO KEY UPDATE)) AS shard) AS f;
+    IF v_missing THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'wallet shard missing',
+            DETAIL = format('wallet %s has no credit shard', v_sw[array_position(v_ss, NULL)]);
+    END IF;
 
     -- The writes of the shards and the entries, each in one statement. Per account, the entries chain in leg
     -- order: the first starts at the balance before the batch (new balance - the batch's total).

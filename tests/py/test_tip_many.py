@@ -4,6 +4,8 @@ as api.tip checks it, applied set-based; a refused tip changes nothing and does 
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -133,6 +135,34 @@ def test_a_batch_of_many_senders_is_applied_exactly(eco: Economy) -> None:
                 (r["tip_id"], r["transaction_id"]),
             ).fetchone()
             assert legs == (0, 2 if r["fee_amount"] == 0 else 3, True)
+
+
+def test_a_recipient_whose_credit_shards_are_all_busy_is_waited_for(eco: Economy) -> None:
+    """lp.post_batch picks a free credit shard per recipient (SKIP LOCKED); when every shard of a recipient is
+    held by another transaction, the batch waits for one of them (in the lock protocol's order) instead of
+    failing, and goes on once it is free."""
+    before = state(eco)
+    with psycopg.connect(eco.dsn) as holder:
+        held = holder.execute(
+            "SELECT s.shard FROM lp.wallet_shards AS s JOIN lp.wallets AS w ON w.id = s.wallet_id"
+            " WHERE w.user_id = %s FOR NO KEY UPDATE",
+            [eco.ids["pia"]],
+        ).fetchall()
+        assert len(held) >= 1
+        rows: list[list[dict]] = []
+        tips = [tip(eco, "vera", "pia", 40), tip(eco, "walt", "pete", 10)]
+        batch = threading.Thread(target=lambda: rows.append(tip_many(eco, tips)))
+        batch.start()
+        time.sleep(1.0)
+        assert batch.is_alive(), "the batch waits for one of pia's credit shards"
+        holder.rollback()
+    batch.join(30)
+    assert not batch.is_alive()
+    assert [r["error_code"] for r in rows[0]] == [None, None]
+    after = state(eco)
+    assert after["violations"] == []
+    assert total(after, eco, "pia") - total(before, eco, "pia") == 40 - 8
+    assert total(after, eco, "pete") - total(before, eco, "pete") == 10 - 2
 
 
 def test_a_bad_tip_is_refused_alone_and_changes_nothing(eco: Economy) -> None:
