@@ -34,8 +34,8 @@ idle; ``pgbench -M extended -c N -j min(N, 2) -T duration``:
    viewers (a random start and stride over the viewers) to random performers, the JSON built by the script's
    own SQL from the computable tokens, keys ``gen_random_uuid()``;
 6. ``batcher`` (case c): a Python driver: ``4 x N`` threads each calling ``TipBatcher.tip`` in a loop for a
-   random viewer and performer (``max_batch`` 100, ``max_wait`` 5 ms, 2 flushers at up to 4 clients, else
-   4), through a ``livepanty_db.Client`` on a pool of ``bench_app`` connections; latency per tip in Python.
+   random viewer and performer (``TipBatcher``'s defaults: ``max_batch`` 100, ``max_wait`` 0, 2 flushers),
+   through a ``livepanty_db.Client`` on a pool of ``bench_app`` connections; latency per tip in Python.
 
 Per case and client count: median tps and tips/s over the rounds (a transaction of ``tpcb`` and
 ``pgledger`` counts as one "tip"; tips are the rows ``lp.tips`` gained, so a tip refused in-band is not
@@ -112,7 +112,7 @@ LOG_SETTINGS = {"log_line_prefix": "%e %m [%p] %u@%d "}
 #: The batcher case: caller threads per client of --clients, flushers, batch limits.
 BATCHER_THREADS_PER_CLIENT = 4
 BATCHER_MAX_BATCH = 100
-BATCHER_MAX_WAIT = 0.005
+BATCHER_MAX_WAIT = 0.0  # TipBatcher's default: a free flusher sends what is queued
 
 FLAT_CLIENTS = 16
 #: Tips (bench) and transfers (pgledger) made before the first run, so that no run starts with the planner
@@ -440,7 +440,7 @@ class CountingClient(Client):
 
 
 def batcher_flushers(clients: int) -> int:
-    return 2 if clients <= 4 else 4
+    return 2  # TipBatcher's default (docs/benchmarks.md, "The batcher's defaults": 4 did worse at 16 clients)
 
 
 def classify(exc: Exception) -> tuple[bool, str]:

@@ -3,15 +3,18 @@
 An application that tips from many threads (:class:`TipBatcher`) or coroutines (:class:`AsyncTipBatcher`)
 calls ``batcher.tip(session_token, recipient_id, amount, idempotency_key=...)`` exactly as it would call
 ``client.session(token).tip(...)``, and gets the same :class:`~livepanty_db.models.Tip` or the same typed
-error. Behind it, tips that arrive within ``max_wait`` seconds of each other (up to ``max_batch``) travel in
-one ``api.tip_many`` transaction, checked exactly as ``api.tip`` checks them and applied set-based: one
+error. Behind it, tips that queue while the batcher's connections are busy (up to ``max_batch``; with
+``max_wait`` > 0, also those that arrive within ``max_wait`` seconds of the first) travel in one
+``api.tip_many`` transaction, checked exactly as ``api.tip`` checks them and applied set-based: one
 refused tip fails alone. A tip the batch path does not apply (LP114: a spending limit, or earnings to sweep)
 is sent with ``api.tip`` by the caller's own thread or task. Through the router of a sharded installation a
 batch may hold tips to performers of other shards: the router sends each of those through the outbox as
 ``api.tip`` does (docs/scale-out.md). When the whole batch fails (a lost connection, a
 timeout), every caller in it gets that error; since every tip carries its idempotency key, retrying is safe.
 
-Latency: a tip waits at most ``max_wait`` for company, plus the batch's own transaction.
+Latency: a tip waits for a free flusher, at most ``max_wait`` for company, plus the batch's own transaction.
+The default ``max_wait`` 0 is a group commit: a free flusher sends at once whatever is queued, so batches are
+single tips on a quiet system and grow with the load (measured: docs/benchmarks.md, "The batcher's defaults").
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ class TipBatcher:
     """
 
     def __init__(
-        self, client: Client, *, max_batch: int = 100, max_wait: float = 0.005, flushers: int = 2
+        self, client: Client, *, max_batch: int = 100, max_wait: float = 0.0, flushers: int = 2
     ) -> None:
         _check(max_batch, max_wait, flushers)
         self.client, self.max_batch, self.max_wait = client, max_batch, max_wait
@@ -201,7 +204,7 @@ class AsyncTipBatcher:
     into ``api.tip_many`` calls of ``client``. Use ``async with`` or ``await close()``."""
 
     def __init__(
-        self, client: AsyncClient, *, max_batch: int = 100, max_wait: float = 0.005, flushers: int = 2
+        self, client: AsyncClient, *, max_batch: int = 100, max_wait: float = 0.0, flushers: int = 2
     ) -> None:
         _check(max_batch, max_wait, flushers)
         self.client, self.max_batch, self.max_wait, self.flushers = client, max_batch, max_wait, flushers
