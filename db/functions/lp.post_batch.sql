@@ -62,9 +62,10 @@ BEGIN
      CROSS JOIN LATERAL (
            SELECT coalesce((SELECT s.shard FROM lp.wallet_shards AS s
                              WHERE s.wallet_id = w.id ORDER BY s.shard LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
+                           -- random() in ORDER BY, drawn once per row: in WHERE it would be drawn again for
+                           -- every row compared, and could match none
                            (SELECT s.shard FROM lp.wallet_shards AS s
-                             WHERE s.wallet_id = w.id AND s.shard = (1 + floor(random() * w.shard_count))::smallint
-                               FOR NO KEY UPDATE)) AS shard) AS f;
+                             WHERE s.wallet_id = w.id ORDER BY random() LIMIT 1 FOR NO KEY UPDATE)) AS shard) AS f;
     IF v_missing THEN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'wallet shard missing',
             DETAIL = format('wallet %s has no credit shard', v_sw[array_position(v_ss, NULL)]);
