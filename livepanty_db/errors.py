@@ -572,7 +572,7 @@ class CrossShardUnsupported(LivepantyError):
 
 
 class TransfersOutstanding(LivepantyError):
-    """LP204: cross-shard transfers exist: migration 0038 cannot be rolled back on this database."""
+    """LP204: cross-shard transfers exist: migration 0038 (0040, 0041) cannot be rolled back here."""
 
     code = "LP204"
 

@@ -66,7 +66,6 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "list_sessions",
     "list_settings",
     "my_case_decisions",
-    "place_hold",
     "my_sanctions",
     "request_erasure",
     "request_payout",
@@ -88,7 +87,6 @@ ACTOR_ROUTES_NAMING: dict[str, str] = {"block_viewer": "p_user_id", "unblock_vie
 #: Routes whose named user must live on the shard the call goes to (the actor's, or the object's), with why:
 #: a user of another shard is refused with LP203 before the shard is asked.
 SAME_SHARD_ARGUMENTS: dict[str, tuple[str, str]] = {
-    "place_hold": ("p_payee_id", "no hold spans shards"),
     "add_stream_performer": (
         "p_performer_id",
         "the go-live gate checks a co-performer's consent and verification on the stream's shard",
@@ -143,7 +141,6 @@ OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "revoke_sanction": ("user_sanctions", "p_sanction_id"),
     "start_show": ("shows", "p_show_id"),
     "stream_shows": ("streams", "p_stream_id"),
-    "capture_hold": ("holds", "p_hold_id"),
     "chargeback_payment": ("payments", "p_payment_id"),
     "complete_payment": ("payments", "p_payment_id"),
     "fail_payment": ("payments", "p_payment_id"),
@@ -213,6 +210,8 @@ EACH_ORDER: dict[str, tuple[str, str]] = {
 #: db/router/routes.sql.
 HAND_ROUTED_WITH_PROXY: tuple[str, ...] = (
     "act_as",
+    "capture_hold",  # the hold's shard; a payee of another shard: checked there, paid through the outbox
+    "place_hold",  # the holder's shard; a payee of another shard: checked there, the hold on the holder's
     "apply_kyc_webhook",  # the shard holding the provider's reference (shard.holds_kyc_reference, RUN ON ALL)
     "check_stream_key",  # the shard holding the key's hash (shard.holds_stream_key, RUN ON ALL)
     "claim_case",
@@ -685,12 +684,12 @@ class RelayStats:
 
 _CLAIM = (
     "SELECT id, sender_id, sender_name, sender_role, recipient_id, amount, fee_amount, message,"
-    " is_anonymous, stream_id, menu_item_id, idempotency_key, created_at"
+    " is_anonymous, stream_id, menu_item_id, idempotency_key, created_at, hold_id"
     " FROM shard.claim_transfers(%s, %s, %s)"
 )
 _CLAIM_COLUMNS = (
     "id", "sender_id", "sender_name", "sender_role", "recipient_id", "amount", "fee_amount", "message",
-    "is_anonymous", "stream_id", "menu_item_id", "idempotency_key", "created_at",
+    "is_anonymous", "stream_id", "menu_item_id", "idempotency_key", "created_at", "hold_id",
 )  # fmt: skip
 
 
@@ -755,7 +754,7 @@ def relay_pair(
                     with target.transaction():
                         applied = target.execute(
                             "SELECT shard.transfer_in(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                            " %s)",
+                            " %s, %s)",
                             [dst, src, *row],
                         ).fetchone()[0]
                 except psycopg.OperationalError as exc:  # the target is down: the rest of the batch waits too

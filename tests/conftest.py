@@ -105,7 +105,7 @@ NEEDS_ONE_DATABASE: dict[str, str] = {
         "a router transaction is not atomic across calls: a savepoint does not undo a shard's commit"
     ),
     "tests/py/test_concurrency.py::test_random_concurrent_money_operations_keep_every_invariant": (
-        "sets lp.settings and reads the ledger with SQL; holds across shards are LP203"
+        "sets lp.settings and reads the ledger with SQL"
     ),
     "tests/py/test_concurrency.py::test_performers_tipping_each_other_under_load_never_deadlock": (
         "approves verifications and reads the ledger with SQL"

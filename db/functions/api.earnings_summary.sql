@@ -65,9 +65,17 @@ BEGIN
                AND x.created_at >= v_from AND x.created_at < v_to) AS t,
            (SELECT count(*) AS n, coalesce(sum(x.amount), 0)::bigint AS gross,
                    coalesce(sum(x.fee_amount), 0)::bigint AS fees
-              FROM lp.hold_captures AS x JOIN lp.holds AS h ON h.id = x.hold_id
-             WHERE h.payee_id = v_user
-               AND x.created_at >= v_from AND x.created_at < v_to) AS c,
+              FROM (SELECT x.amount, x.fee_amount
+                      FROM lp.hold_captures AS x JOIN lp.holds AS h ON h.id = x.hold_id
+                     WHERE h.payee_id = v_user
+                       AND x.created_at >= v_from AND x.created_at < v_to
+                    UNION ALL
+                    -- Captures of holds on another shard of a sharded installation, credited here by the relay
+                    -- (none on a single node).
+                    SELECT i.tip_amount, i.tip_amount - i.amount
+                      FROM lp.transfers_in AS i
+                     WHERE i.hold_id IS NOT NULL AND i.recipient_id = v_user
+                       AND i.created_at >= v_from AND i.created_at < v_to) AS x) AS c,
            (SELECT coalesce(sum(x.tokens) FILTER (WHERE x.status IN ('requested', 'approved')), 0)::bigint AS in_clearing,
                    coalesce(sum(x.tokens) FILTER (WHERE x.status = 'paid'
                                                    AND x.paid_at >= v_from AND x.paid_at < v_to), 0)::bigint AS paid_out

@@ -39,7 +39,7 @@ BEGIN
          WHERE t.id = p_after AND CASE p_as WHEN 'sender' THEN t.sender_id ELSE t.recipient_id END = v_user;
         IF NOT FOUND AND p_as = 'sender' THEN
             SELECT o.created_at INTO v_after_created FROM lp.transfers_out AS o
-             WHERE o.id = p_after AND o.sender_id = v_user;
+             WHERE o.id = p_after AND o.sender_id = v_user AND o.hold_id IS NULL;
         END IF;
         IF v_after_created IS NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'unknown pagination cursor';
@@ -65,7 +65,7 @@ BEGIN
                 (SELECT o.id, o.sender_id, o.recipient_id, o.stream_id, o.amount, o.fee_amount, o.message,
                         o.is_anonymous, 'completed', o.created_at
                    FROM lp.transfers_out AS o
-                  WHERE p_as = 'sender' AND o.sender_id = v_user
+                  WHERE p_as = 'sender' AND o.sender_id = v_user AND o.hold_id IS NULL
                     AND (p_after IS NULL OR (o.created_at, o.id) < (v_after_created, p_after))
                   ORDER BY o.created_at DESC, o.id DESC
                   LIMIT p_limit)) AS x

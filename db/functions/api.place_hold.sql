@@ -10,86 +10,16 @@ CREATE FUNCTION api.place_hold(
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
-    v_holder  uuid := lp.require_user();
-    v_key     text := lp.check_text(p_idempotency_key, 'idempotency_key', 128, true);
-    v_max     interval := make_interval(mins => (lp.setting('holds.max_minutes'))::integer);
-    -- The lifetime in seconds: expires_at = created_at + v_life exactly, whatever the session's time zone.
-    v_life    interval := make_interval(secs => extract(epoch FROM coalesce(p_expires_in, v_max)));
-    v_hold    lp.holds;
-    v_refusal text;
-    v_stream  lp.streams;
-    v_wallet  lp.wallets;
+    v_pair record;
 BEGIN
-    -- A retry with the same key returns the original hold; the same key with other arguments is refused.
-    SELECT h.* INTO v_hold FROM lp.holds AS h WHERE h.user_id = v_holder AND h.idempotency_key = v_key;
-    IF v_hold.id IS NOT NULL THEN
+    SELECT * INTO v_pair FROM lp.place_hold(lp.require_user(), p_payee_id, p_amount, p_idempotency_key, p_purpose,
+                                            p_expires_in, p_stream_id, false);
+    IF v_pair.r_replayed THEN
         PERFORM lp.note_replay('api.place_hold', p_idempotency_key);
-        RETURN lp.replay_hold(v_hold, p_payee_id, p_amount, p_purpose, v_life, p_stream_id);
     END IF;
-
-    -- LP103 unless a positive number of tokens of at most money.max_tokens.
-    PERFORM lp.check_tokens(p_amount, 'hold amount');
-    PERFORM lp.check_choice(p_purpose, 'lp.hold_purpose', 'hold purpose');
-    IF v_life <= interval '0' OR v_life > v_max THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'expires_in out of range',
-            DETAIL = format('more than 0 and at most %s (holds.max_minutes)', v_max);
-    END IF;
-    PERFORM lp.assert_sanction_allows(v_holder, 'hold');  -- LP022 suspension or ban, LP150 tip_block
-    -- Who may be paid: the rule of api.tip and api.tip_many (LP101 self, LP003 unknown, LP102 not a performer,
-    -- LP108 sanctioned, LP135 no valid identity verification, LP124 blocked by the performer).
-    SELECT lp.payee_refusal(v_holder, p_payee_id, u.id IS NOT NULL, u.role, lp.sanctioned(u.id),
-                            EXISTS (SELECT 1 FROM lp.performer_blocks AS b
-                                     WHERE b.performer_id = u.id AND b.blocked_id = v_holder),
-                            lp.kyc_refusal_from(u.kyc_valid_until)) INTO v_refusal
-      FROM (SELECT 1) AS one
-      LEFT JOIN lp.users AS u ON u.id = p_payee_id AND u.deleted_at IS NULL;
-    IF v_refusal IS NOT NULL THEN
-        PERFORM lp.refuse_payee(v_refusal);
-    END IF;
-    IF p_stream_id IS NOT NULL THEN
-        SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL;
-        IF v_stream.id IS NULL THEN
-            RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
-        END IF;
-        IF v_stream.host_id <> p_payee_id OR v_stream.status <> 'live' THEN
-            RAISE EXCEPTION USING ERRCODE = 'LP104', MESSAGE = 'the stream is not the payee''s live stream',
-                DETAIL = format('stream status %s', v_stream.status);
-        END IF;
-    END IF;
-    SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = v_holder;
-
-    -- Claim the key first: a concurrent call with the same key waits here for the first one, then replays it.
-    INSERT INTO lp.holds (user_id, wallet_id, payee_id, stream_id, purpose, amount, expires_at, idempotency_key)
-    VALUES (v_holder, v_wallet.id, p_payee_id, p_stream_id, p_purpose::lp.hold_purpose, p_amount, now() + v_life, v_key)
-    ON CONFLICT (user_id, idempotency_key) DO NOTHING
-    RETURNING * INTO v_hold;
-    IF v_hold.id IS NULL THEN
-        SELECT h.* INTO v_hold FROM lp.holds AS h WHERE h.user_id = v_holder AND h.idempotency_key = v_key;
-        PERFORM lp.note_replay('api.place_hold', p_idempotency_key);
-        RETURN lp.replay_hold(v_hold, p_payee_id, p_amount, p_purpose, v_life, p_stream_id);
-    END IF;
-
-    -- Spending limits: the new hold is already open and counts as reserved, hence "0 tokens more". This takes
-    -- the spender's limit-row lock before any hold or wallet row lock (see lp.check_spending_limit).
-    PERFORM lp.check_spending_limit(v_holder, 0);
-
-    -- Holds of this holder that are past their time give their tokens back before we count what is available
-    -- (hold rows first, SKIP LOCKED, then the wallet row: the lock order of lp.lock_hold).
-    PERFORM lp.expire_due_holds(ARRAY(SELECT h.id FROM lp.holds AS h
-                                       WHERE h.wallet_id = v_wallet.id AND h.status = 'open'
-                                         AND h.expires_at <= now()));
-
-    -- Reserve (no ledger entry: no token moves until a capture). Earnings waiting in the credit shards (a
-    -- performer placing a hold) are swept in when the main balance is short.
-    IF (lp.move_main(ARRAY[v_wallet.id], ARRAY[0::bigint], ARRAY[p_amount], false))[1] IS NULL THEN
-        IF v_wallet.shard_count = 0 OR lp.sweep_wallet(v_wallet.id) = 0
-           OR (lp.move_main(ARRAY[v_wallet.id], ARRAY[0::bigint], ARRAY[p_amount], false))[1] IS NULL THEN
-            PERFORM lp.refuse_debit(v_wallet.id, p_amount);
-        END IF;
-    END IF;
-    RETURN v_hold;
+    RETURN (SELECT h FROM lp.holds AS h WHERE h.id = v_pair.r_hold_id);
 END
 $$;
-COMMENT ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) IS 'The acting user reserves p_amount tokens of their available balance for a performer (purpose private_show, group_show, tip or other; optionally for the payee''s live stream) until now() + p_expires_in (default and maximum holds.max_minutes). No ledger entry: reserved grows on the holder''s main balance. Expired holds of the holder are released first; spending limits count the hold. Idempotent per holder and key (a replay with p_expires_in NULL compares against holds.max_minutes as it is now). LP001 nobody acting, LP003 payee or stream unknown, LP018 bad purpose, lifetime or key, LP022 holder suspended or banned, LP100 not enough available, LP101 self, LP102 payee not a performer, LP103 amount not positive or above money.max_tokens, LP104 stream not the payee''s live one, LP105 spending limit, LP106 key reused with other arguments, LP107 wallet in debt, LP108 payee sanctioned, LP124 the payee has blocked the holder, LP135 the payee holds no valid identity verification (lp.kyc_refusal), LP150 the holder is under a tip_block.';
+COMMENT ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) IS 'The acting user reserves p_amount tokens of their available balance for a performer (purpose private_show, group_show, tip or other; optionally for the payee''s live stream) until now() + p_expires_in (default and maximum holds.max_minutes). No ledger entry: reserved grows on the holder''s main balance. Expired holds of the holder are released first; spending limits count the hold. Idempotent per holder and key (a replay with p_expires_in NULL compares against holds.max_minutes as it is now). LP001 nobody acting, LP003 payee or stream unknown, LP018 bad purpose, lifetime or key, LP022 holder suspended or banned, LP100 not enough available, LP101 self, LP102 payee not a performer, LP103 amount not positive or above money.max_tokens, LP104 stream not the payee''s live one, LP105 spending limit, LP106 key reused with other arguments, LP107 wallet in debt, LP108 payee sanctioned, LP124 the payee has blocked the holder, LP203 (sharded installation) the payee lives on another shard (the router places such holds), LP135 the payee holds no valid identity verification (lp.kyc_refusal), LP150 the holder is under a tip_block.';
 REVOKE ALL ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.place_hold(uuid, bigint, text, text, interval, uuid) TO livepanty_app, livepanty_service;

@@ -111,7 +111,8 @@ BEGIN
                                        OR t.entries <> 2))
         OR t.status NOT IN ('completed', 'refunded')
     UNION ALL
-    -- Every hold capture of the period: holder -amount, payee +(amount - fee), platform fees +fee.
+    -- Every hold capture of the period: holder -amount, payee (or the in-transit wallet of a payee's other shard)
+    -- +(amount - fee), platform fees +fee.
     SELECT 'hold_capture_transaction', c.holder_wallet, NULL::smallint, c.tx,
            CASE WHEN c.entries = 0 THEN format('capture %s of hold %s: no ledger entries', c.capture_id, c.hold_id)
                 ELSE format('capture %s of hold %s, %s (fee %s): holder %s, payee %s, platform fees %s, credits %s',
@@ -120,15 +121,20 @@ BEGIN
       FROM (SELECT hc.id AS capture_id, hc.hold_id, hc.transaction_id AS tx, hc.amount, hc.fee_amount AS fee,
                    h.wallet_id AS holder_wallet, count(l.id) AS entries,
                    coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = h.wallet_id), 0) AS holder_amount,
-                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = pw.id), 0) AS payee_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = coalesce(pw.id, tw.id)), 0) AS payee_amount,
                    coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_fees), 0) AS fee_amount,
                    coalesce(sum(l.amount) FILTER (WHERE l.amount > 0), 0) AS credits
               FROM lp.hold_captures AS hc
               JOIN lp.holds AS h ON h.id = hc.hold_id
-              JOIN lp.wallets AS pw ON pw.user_id = h.payee_id
+              LEFT JOIN lp.wallets AS pw ON pw.user_id = h.payee_id
+              -- A payee of another shard (a stub here, no wallet): their part went to the in-transit wallet of
+              -- their shard, with the capture's outbox row (lp.capture_hold).
+              LEFT JOIN lp.transfers_out AS t ON pw.id IS NULL AND t.hold_id = hc.hold_id
+                                             AND t.transaction_id = hc.transaction_id
+              LEFT JOIN lp.wallets AS tw ON tw.system_code = 'transit_' || t.to_shard
               LEFT JOIN lp.ledger AS l ON l.transaction_id = hc.transaction_id AND l.created_at = hc.created_at
              WHERE hc.created_at >= v_lo AND hc.created_at < v_hi
-             GROUP BY hc.id, h.wallet_id, pw.id) AS c
+             GROUP BY hc.id, h.wallet_id, pw.id, tw.id) AS c
      WHERE c.entries = 0 OR c.holder_amount <> -c.amount OR c.payee_amount <> c.amount - c.fee
         OR c.fee_amount <> c.fee OR c.credits <> c.amount;
 END

@@ -60,6 +60,48 @@ AS $$
                                 p_idempotency_key, p_message, p_is_anonymous, p_stream_id, p_menu_item_id);
 $$;
 
+CREATE FUNCTION router_proxy.place_hold_out(
+    p__shard integer, p__user uuid, p__session uuid, p__via text, p_payee_id uuid, p_amount bigint,
+    p_idempotency_key text, p_purpose text, p_expires_in interval
+) RETURNS TABLE (r_result lp.holds, r_replayed text)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT * FROM shard.place_hold_out(p__shard, p__user, p__session, p__via, p_payee_id, p_amount,
+                                       p_idempotency_key, p_purpose, p_expires_in);
+$$;
+
+CREATE FUNCTION router_proxy.capture_payee(
+    p__shard integer, p__user uuid, p__session uuid, p__via text, p__role text, p_hold_id uuid
+) RETURNS uuid
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.capture_payee(p__shard, p__user, p__session, p__via, p__role, p_hold_id);
+$$;
+
+CREATE FUNCTION router_proxy.payee_state_check(p__shard integer, p_payee_id uuid) RETURNS void
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.payee_state_check(p__shard, p_payee_id);
+$$;
+
+CREATE FUNCTION router_proxy.capture_out(
+    p__shard integer, p__user uuid, p__session uuid, p__via text, p__role text, p_hold_id uuid, p_amount bigint,
+    p_idempotency_key text
+) RETURNS TABLE (r_result lp.hold_captures, r_replayed text)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT * FROM shard.capture_out(p__shard, p__user, p__session, p__via, p__role, p_hold_id, p_amount,
+                                    p_idempotency_key);
+$$;
+
 CREATE FUNCTION router_proxy.locate(p_table text, p_id uuid) RETURNS SETOF integer
     LANGUAGE plproxy
 AS $$
@@ -472,6 +514,116 @@ BEGIN
 END
 $$;
 
+
+-- Holds across shards (docs/scale-out.md, "Cross-shard holds and captures"). A hold lives on its holder's shard,
+-- where the tokens it reserves are. For a payee of another shard: api.place_hold checks the payee on their
+-- shard (shard.payee_check: who may be paid), makes their stub on the holder's and places the hold there
+-- (shard.place_hold_out); a hold for another shard's payee names no stream (LP203). api.capture_hold asks the
+-- hold's shard who its payee is, once the caller may capture it (shard.capture_payee); a payee of another shard
+-- is checked there (shard.payee_state_check) and paid through the outbox of cross-shard tips
+-- (shard.capture_out): the relay credits them exactly once.
+
+CREATE OR REPLACE FUNCTION api.place_hold(
+    p_payee_id        uuid,
+    p_amount          bigint,
+    p_idempotency_key text,
+    p_purpose         text DEFAULT 'private_show',
+    p_expires_in      interval DEFAULT NULL,
+    p_stream_id       uuid DEFAULT NULL
+) RETURNS lp.holds
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_user  uuid := router.acting_user();
+    v_shard integer := router.shard_of(v_user);
+    v_to    integer;
+    v_at    integer := v_shard;
+    v_pair  record;
+BEGIN
+    SELECT u.shard INTO v_to FROM router.users AS u WHERE u.user_id = p_payee_id;
+    BEGIN
+        IF v_to IS NULL OR v_to = v_shard THEN
+            SELECT * INTO v_pair
+              FROM router_proxy.place_hold(v_shard, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
+                                           router.caller_role(), p_payee_id, p_amount, p_idempotency_key, p_purpose,
+                                           p_expires_in, p_stream_id);
+        ELSE
+            IF p_stream_id IS NOT NULL THEN
+                RAISE EXCEPTION USING ERRCODE = 'LP203',
+                    MESSAGE = 'a hold for a payee of another shard names no stream',
+                    DETAIL = 'the stream lives on the payee''s shard, the hold on the holder''s',
+                    HINT = 'docs/scale-out.md, "Limits".';
+            END IF;
+            v_at := v_to;
+            PERFORM router_proxy.payee_check(v_to, v_user, p_payee_id, p_amount, NULL, NULL);
+            v_at := v_shard;
+            PERFORM router.ensure_user(v_shard, p_payee_id);  -- the payee's stub on the holder's shard
+            SELECT * INTO v_pair
+              FROM router_proxy.place_hold_out(v_shard, v_user, lp.current_session_id(),
+                                               current_setting('lp.acting_via', true), p_payee_id, p_amount,
+                                               p_idempotency_key, p_purpose, p_expires_in);
+        END IF;
+    EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+        DECLARE v_detail text; v_hint text;
+        BEGIN
+            GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+            PERFORM router.reraise(v_at, SQLSTATE, SQLERRM, v_detail, v_hint);
+        END;
+    END;
+    PERFORM router.note_replay(v_pair.r_replayed);
+    RETURN v_pair.r_result;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.capture_hold(
+    p_hold_id         uuid,
+    p_amount          bigint,
+    p_idempotency_key text
+) RETURNS lp.hold_captures
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_user  uuid := api.current_user_id();
+    v_shard integer;
+    v_at    integer;
+    v_payee uuid;
+    v_to    integer;
+    v_pair  record;
+BEGIN
+    BEGIN
+        v_shard := router.locate('holds', p_hold_id);
+        v_at := v_shard;
+        PERFORM router.ensure_user(v_shard, v_user);  -- the stub of a user of another shard
+        v_payee := router_proxy.capture_payee(v_shard, v_user, lp.current_session_id(),
+                                              current_setting('lp.acting_via', true), router.caller_role(), p_hold_id);
+        SELECT u.shard INTO v_to FROM router.users AS u WHERE u.user_id = v_payee;
+        IF v_to IS NULL OR v_to = v_shard THEN
+            SELECT * INTO v_pair
+              FROM router_proxy.capture_hold(v_shard, v_user, lp.current_session_id(),
+                                             current_setting('lp.acting_via', true), router.caller_role(), p_hold_id,
+                                             p_amount, p_idempotency_key);
+        ELSE
+            v_at := v_to;
+            PERFORM router_proxy.payee_state_check(v_to, v_payee);
+            v_at := v_shard;
+            SELECT * INTO v_pair
+              FROM router_proxy.capture_out(v_shard, v_user, lp.current_session_id(),
+                                            current_setting('lp.acting_via', true), router.caller_role(), p_hold_id,
+                                            p_amount, p_idempotency_key);
+        END IF;
+    EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+        DECLARE v_detail text; v_hint text;
+        BEGIN
+            GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+            PERFORM router.reraise(v_at, SQLSTATE, SQLERRM, v_detail, v_hint);
+        END;
+    END;
+    PERFORM router.note_replay(v_pair.r_replayed);
+    RETURN v_pair.r_result;
+END
+$$;
 
 -- The admin queues (docs/scale-out.md, "Global reads"): every shard's page after the same key (RUN ON ALL),
 -- merged here in the queue's order; the first p_limit rows of the union are the first p_limit rows of the whole

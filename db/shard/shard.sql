@@ -219,7 +219,8 @@ BEGIN
     END IF;
 
     -- A retry with the same key returns the original transfer; the key of a same-shard tip is refused (LP106).
-    SELECT * INTO v_row FROM lp.transfers_out AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key;
+    SELECT * INTO v_row FROM lp.transfers_out AS t
+     WHERE t.sender_id = v_sender AND t.idempotency_key = v_key AND t.hold_id IS NULL;
     IF v_row.id IS NULL
        AND EXISTS (SELECT 1 FROM lp.tips AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different tip';
@@ -241,7 +242,7 @@ BEGIN
                 coalesce(p_is_anonymous, false), p_stream_id, p_menu_item_id, v_key, v_tx,
                 CASE WHEN v_fee = p_amount THEN 'delivered' ELSE 'pending' END,
                 CASE WHEN v_fee = p_amount THEN now() END)
-        ON CONFLICT (sender_id, idempotency_key) DO NOTHING
+        ON CONFLICT (sender_id, idempotency_key) WHERE hold_id IS NULL DO NOTHING
         RETURNING * INTO v_row;
         IF v_row.id IS NOT NULL THEN
             -- After the claim, as in api.tip: a concurrent retry of this very tip waits instead of counting.
@@ -261,7 +262,8 @@ BEGIN
             RETURN;
         END IF;
         -- A concurrent call with the same key committed first.
-        SELECT * INTO v_row FROM lp.transfers_out AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key;
+        SELECT * INTO v_row FROM lp.transfers_out AS t
+         WHERE t.sender_id = v_sender AND t.idempotency_key = v_key AND t.hold_id IS NULL;
     END IF;
     PERFORM lp.note_replay('api.tip', p_idempotency_key);
     IF (v_row.recipient_id, v_row.amount, v_row.message, v_row.is_anonymous, v_row.stream_id, v_row.menu_item_id)
@@ -279,6 +281,141 @@ COMMENT ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigi
 REVOKE ALL ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean, uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.tip_out(integer, uuid, uuid, text, integer, uuid, bigint, text, text, boolean, uuid, uuid) TO livepanty_router;
 
+CREATE FUNCTION shard.place_hold_out(
+    p_shard           integer,
+    p__user           uuid,
+    p__session        uuid,
+    p__via            text,
+    p_payee_id        uuid,
+    p_amount          bigint,
+    p_idempotency_key text,
+    p_purpose         text,
+    p_expires_in      interval
+) RETURNS TABLE (r_result lp.holds, r_replayed text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The holder's half of a hold for a payee of another shard (the router's api.place_hold, after shard.payee_check
+-- on the payee's shard and the payee's stub made here): api.place_hold's rules for the holder, the payee's
+-- already checked (docs/scale-out.md, "Cross-shard holds and captures").
+DECLARE
+    v_pair record;
+BEGIN
+    PERFORM shard.act(p_shard, p__user, p__session, p__via);
+    SELECT * INTO v_pair FROM lp.place_hold(lp.require_user(), p_payee_id, p_amount, p_idempotency_key, p_purpose,
+                                            p_expires_in, NULL, true);
+    IF v_pair.r_replayed THEN
+        PERFORM lp.note_replay('api.place_hold', p_idempotency_key);
+    END IF;
+    SELECT h.* INTO r_result FROM lp.holds AS h WHERE h.id = v_pair.r_hold_id;
+    r_replayed := current_setting('livepanty.replayed', true);
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION shard.place_hold_out(integer, uuid, uuid, text, uuid, bigint, text, text, interval) IS 'The holder''s half of a hold for a payee of another shard (the router''s api.place_hold, after shard.payee_check there): lp.place_hold with the payee''s stub (LP201 when the payee is no stub of another shard). Returns the hold and, for a retry answered from its key, the replay note.';
+REVOKE ALL ON FUNCTION shard.place_hold_out(integer, uuid, uuid, text, uuid, bigint, text, text, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.place_hold_out(integer, uuid, uuid, text, uuid, bigint, text, text, interval) TO livepanty_router;
+
+CREATE FUNCTION shard.act_for_hold(p_shard integer, p__user uuid, p__session uuid, p__via text, p__role text)
+RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- shard.act for the cross-shard captures, which run as the owner (SECURITY DEFINER cannot take the caller's
+-- role, as shard.act_as_role does for the generated wrappers): the caller's role is checked here instead. With
+-- nobody acting only the back office may go on (lp.authorize_hold_action would see the router's own login).
+BEGIN
+    PERFORM shard.act(p_shard, p__user, p__session, p__via);
+    IF p__role IS NULL OR p__role NOT IN ('livepanty_app', 'livepanty_service') THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'the caller role must be livepanty_app or livepanty_service';
+    END IF;
+    IF p__user IS NULL AND p__role <> 'livepanty_service' THEN
+        PERFORM lp.require_user();  -- LP001
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION shard.act_for_hold(integer, uuid, uuid, text, text) IS 'shard.act for shard.capture_payee and shard.capture_out (owner only): the caller''s role must be livepanty_app or livepanty_service (LP018), and nobody acting is allowed to the back office only (LP001), as lp.authorize_hold_action allows it.';
+REVOKE ALL ON FUNCTION shard.act_for_hold(integer, uuid, uuid, text, text) FROM PUBLIC;
+
+CREATE FUNCTION shard.capture_payee(
+    p_shard    integer,
+    p__user    uuid,
+    p__session uuid,
+    p__via     text,
+    p__role    text,
+    p_hold_id  uuid
+) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Whether the caller may capture hold p_hold_id (lp.authorize_hold_action, in api.capture_hold's words), and
+-- its payee: the router's api.capture_hold asks it first, to find whether the payee lives on another shard.
+BEGIN
+    PERFORM shard.act_for_hold(p_shard, p__user, p__session, p__via, p__role);
+    RETURN (lp.authorize_hold_action(p_hold_id, 'capture')).payee_id;
+END
+$$;
+COMMENT ON FUNCTION shard.capture_payee(integer, uuid, uuid, text, text, uuid) IS 'The payee of hold p_hold_id of this shard, once the caller is allowed to capture it (lp.authorize_hold_action: LP001, LP002, LP003, LP004 as api.capture_hold): the router''s api.capture_hold asks it to find whether the payee lives on another shard.';
+REVOKE ALL ON FUNCTION shard.capture_payee(integer, uuid, uuid, text, text, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.capture_payee(integer, uuid, uuid, text, text, uuid) TO livepanty_router;
+
+CREATE FUNCTION shard.payee_state_check(p_shard integer, p_payee_id uuid) RETURNS void
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The payee's half of a capture of a hold on another shard, on the payee's shard before the holder's shard
+-- moves the tokens: api.capture_hold's checks of the payee, in its words.
+BEGIN
+    PERFORM shard.here(p_shard);
+    IF NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_payee_id AND u.deleted_at IS NULL)
+       OR EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = p_payee_id) THEN
+        PERFORM lp.refuse_payee('LP003');
+    END IF;
+    IF lp.sanctioned(p_payee_id) THEN
+        PERFORM lp.refuse_payee('LP108');
+    END IF;
+    IF lp.kyc_refusal(p_payee_id) IS NOT NULL THEN
+        PERFORM lp.refuse_payee('LP135');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION shard.payee_state_check(integer, uuid) IS 'The payee''s half of the checks of a cross-shard capture, on the payee''s shard (the router''s api.capture_hold, before shard.capture_out): LP003 deleted or not a user of this shard, LP108 sanctioned, LP135 no valid identity verification, raised as api.capture_hold raises them.';
+REVOKE ALL ON FUNCTION shard.payee_state_check(integer, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.payee_state_check(integer, uuid) TO livepanty_router;
+
+CREATE FUNCTION shard.capture_out(
+    p_shard           integer,
+    p__user           uuid,
+    p__session        uuid,
+    p__via            text,
+    p__role           text,
+    p_hold_id         uuid,
+    p_amount          bigint,
+    p_idempotency_key text
+) RETURNS TABLE (r_result lp.hold_captures, r_replayed text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The holder's half of a capture whose payee lives on another shard (the router's api.capture_hold, after
+-- shard.payee_state_check there): the holder's debit, the fee and the payee's part in transit with an outbox
+-- row, which the relay credits on the payee's shard exactly once (docs/scale-out.md).
+DECLARE
+    v_pair record;
+BEGIN
+    PERFORM shard.act_for_hold(p_shard, p__user, p__session, p__via, p__role);
+    SELECT * INTO v_pair FROM lp.capture_hold(p_hold_id, p_amount, p_idempotency_key, true);
+    IF v_pair.r_replayed THEN
+        PERFORM lp.note_replay('api.capture_hold', p_idempotency_key);
+    END IF;
+    SELECT c.* INTO r_result FROM lp.hold_captures AS c WHERE c.id = v_pair.r_capture_id;
+    r_replayed := current_setting('livepanty.replayed', true);
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION shard.capture_out(integer, uuid, uuid, text, text, uuid, bigint, text) IS 'The holder''s half of a capture of a hold whose payee lives on another shard (the router''s api.capture_hold, after shard.payee_state_check there): lp.capture_hold, the payee''s part to the in-transit wallet of their shard with an outbox row (hold_id) the relay delivers once (LP201 when the payee lives here). Returns the capture and, for a retry answered from its key, the replay note.';
+REVOKE ALL ON FUNCTION shard.capture_out(integer, uuid, uuid, text, text, uuid, bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.capture_out(integer, uuid, uuid, text, text, uuid, bigint, text) TO livepanty_router;
+
 CREATE FUNCTION shard.transfer_in(
     p_shard           integer,
     p_from_shard      integer,
@@ -294,7 +431,8 @@ CREATE FUNCTION shard.transfer_in(
     p_stream_id       uuid,
     p_menu_item_id    uuid,
     p_idempotency_key text,
-    p_sent_at         timestamptz
+    p_sent_at         timestamptz,
+    p_hold_id         uuid
 ) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
@@ -303,7 +441,8 @@ AS $$
 -- a second delivery finds the row and changes nothing). The tip is recorded here as the performer's shard's
 -- own tip (lp.tips, id = the transfer id, sent by the sender's stub), so the performer's tips, earnings and
 -- stream statistics count it; naming a live stream, it counts toward the stream's active goal and is
--- announced in its events as api.tip announces a tip.
+-- announced in its events as api.tip announces a tip. A capture of a hold on the sender's shard (p_hold_id)
+-- credits the performer (entry kind hold_capture) and records no tip (docs/scale-out.md, "Cross-shard captures").
 DECLARE
     v_count  smallint := shard.here(p_shard);
     v_net    bigint := p_tip_amount - p_fee_amount;
@@ -324,18 +463,27 @@ BEGIN
             DETAIL = format('transfer %s, user %s', p_id, p_recipient_id);
     END IF;
     INSERT INTO lp.transfers_in (id, from_shard, sender_id, recipient_id, tip_amount, amount, is_anonymous,
-                                 transaction_id, sent_at)
+                                 transaction_id, sent_at, hold_id)
     VALUES (p_id, p_from_shard, p_sender_id, p_recipient_id, p_tip_amount, v_net, coalesce(p_is_anonymous, false),
-            lp.uuid_v7(), p_sent_at)
+            lp.uuid_v7(), p_sent_at, p_hold_id)
     ON CONFLICT (id) DO NOTHING
     RETURNING * INTO v_row;
     IF v_row.id IS NULL THEN
         SELECT * INTO v_row FROM lp.transfers_in AS t WHERE t.id = p_id;
-        IF (v_row.from_shard, v_row.recipient_id, v_row.amount) IS DISTINCT FROM (p_from_shard, p_recipient_id, v_net) THEN
+        IF (v_row.from_shard, v_row.recipient_id, v_row.amount, v_row.hold_id)
+           IS DISTINCT FROM (p_from_shard, p_recipient_id, v_net, p_hold_id) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'a transfer id delivered twice with other contents',
                 DETAIL = format('transfer %s', p_id);
         END IF;
         RETURN false;
+    END IF;
+    IF p_hold_id IS NOT NULL THEN
+        IF v_net > 0 THEN
+            PERFORM lp.post(v_row.transaction_id, 'transfer', p_id,
+                ARRAY[ROW(lp.system_wallet('transit_' || p_from_shard), -v_net, 'transfer', 0, false)::lp.posting,
+                      ROW(v_wallet, v_net, 'hold_capture', 0, false)::lp.posting]);
+        END IF;
+        RETURN true;
     END IF;
     PERFORM shard.ensure_user(p_shard, p_sender_id, p_sender_name, p_sender_role, p_from_shard);
     -- The stream's active goal, if it still takes tips (one that refunds when missed was refused by
@@ -376,9 +524,9 @@ BEGIN
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz) IS 'The performer''s half of a cross-shard tip, applied by the relay exactly once per transfer id: transit_<from_shard> -(amount - fee), the performer +(amount - fee) (reference transfer), the lp.transfers_in row, and the tip recorded as this shard''s own (lp.tips, id = the transfer id, sender = the sender''s stub made by shard.ensure_user), with its stream goal and event like api.tip. True when applied now, false when it was applied before (the same transfer again changes nothing; other contents under the same id: LP199).';
-REVOKE ALL ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz) TO livepanty_router;
+COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid) IS 'The performer''s half of a cross-shard tip or capture, applied by the relay exactly once per transfer id: transit_<from_shard> -(amount - fee), the performer +(amount - fee) (reference transfer; entry kind hold_capture for a capture of hold p_hold_id), the lp.transfers_in row, and for a tip the tip recorded as this shard''s own (lp.tips, id = the transfer id, sender = the sender''s stub made by shard.ensure_user), with its stream goal and event like api.tip. True when applied now, false when it was applied before (the same transfer again changes nothing; other contents under the same id: LP199).';
+REVOKE ALL ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid) TO livepanty_router;
 
 CREATE FUNCTION shard.transfer_in_many(p_shard integer, p_from_shard integer, p_transfers jsonb)
 RETURNS TABLE (id uuid, applied boolean)
@@ -401,13 +549,13 @@ BEGIN
         SELECT t.* FROM jsonb_to_recordset(p_transfers) AS t (
             id uuid, sender_id uuid, sender_name text, sender_role text, recipient_id uuid, amount bigint,
             fee_amount bigint, message text, is_anonymous boolean, stream_id uuid, menu_item_id uuid,
-            idempotency_key text, created_at timestamptz)
+            idempotency_key text, created_at timestamptz, hold_id uuid)
          ORDER BY t.recipient_id, t.created_at, t.id
     LOOP
         id := r.id;
         applied := shard.transfer_in(p_shard, p_from_shard, r.id, r.sender_id, r.sender_name, r.sender_role,
                                      r.recipient_id, r.amount, r.fee_amount, r.message, r.is_anonymous,
-                                     r.stream_id, r.menu_item_id, r.idempotency_key, r.created_at);
+                                     r.stream_id, r.menu_item_id, r.idempotency_key, r.created_at, r.hold_id);
         RETURN NEXT;
     END LOOP;
 END
@@ -419,7 +567,7 @@ GRANT EXECUTE ON FUNCTION shard.transfer_in_many(integer, integer, jsonb) TO liv
 CREATE FUNCTION shard.claim_transfers(p_shard integer, p_to_shard integer, p_limit integer)
 RETURNS TABLE (id uuid, sender_id uuid, sender_name text, sender_role text, recipient_id uuid, amount bigint,
                fee_amount bigint, message text, is_anonymous boolean, stream_id uuid, menu_item_id uuid,
-               idempotency_key text, created_at timestamptz)
+               idempotency_key text, created_at timestamptz, hold_id uuid)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
@@ -442,7 +590,7 @@ BEGIN
         RETURNING t.*
     )
     SELECT c.id, c.sender_id, u.username::text, u.role::text, c.recipient_id, c.amount, c.fee_amount, c.message,
-           c.is_anonymous, c.stream_id, c.menu_item_id, c.idempotency_key, c.created_at
+           c.is_anonymous, c.stream_id, c.menu_item_id, c.idempotency_key, c.created_at, c.hold_id
       FROM claimed AS c JOIN lp.users AS u ON u.id = c.sender_id
      ORDER BY c.created_at, c.id;
 END

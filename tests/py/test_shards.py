@@ -414,16 +414,118 @@ def test_cross_shard_refusals_change_nothing(sharded: Sharded) -> None:
             tx.tip(performer.id, 10, idempotency_key="r-3", stream_id=uuid.uuid4())
         assert caught.value.sqlstate == "LP003"  # no such stream on the performer's shard
         with pytest.raises(CrossShardUnsupported) as caught, client.session(token) as tx:
-            tx.place_hold(performer.id, 10, idempotency_key="r-4")  # no hold spans shards: said so
-        assert "hold" in caught.value.message
+            # A hold lives on its holder's shard, a stream on its performer's: said so.
+            tx.place_hold(performer.id, 10, idempotency_key="r-4", stream_id=uuid.uuid4())
+        assert "names no stream" in caught.value.message
+        with pytest.raises(PayeeNotVerified), client.session(token) as tx:
+            tx.place_hold(unverified.id, 10, idempotency_key="r-5")  # checked on the payee's shard
     assert total(sharded, viewer.id) == 100
     with psycopg.connect(sharded.shards[0]) as conn:
+        holds = conn.execute("SELECT count(*) FROM lp.holds WHERE user_id = %s", [viewer.id]).fetchone()
+        assert holds == (0,)
         assert (
             conn.execute(
                 "SELECT count(*) FROM lp.transfers_out WHERE sender_id = %s", [viewer.id]
             ).fetchone()[0]
             == 0
         )
+
+
+def test_a_hold_for_a_payee_of_another_shard_is_captured_and_credited_once(sharded: Sharded) -> None:
+    """A hold lives on its holder's shard; its capture for a payee of another shard leaves through the outbox
+    (the in-transit wallet of the payee's shard) and the relay credits the payee there exactly once."""
+    viewer = register(sharded, shard=0)
+    stranger = register(sharded, shard=1)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 1000)
+    with sharded.client() as client:
+        viewer_token, performer_token = token_for(sharded, viewer), token_for(sharded, performer)
+        with client.session(viewer_token) as tx:
+            hold = tx.place_hold(performer.id, 500, idempotency_key="xh-1")
+            again = tx.place_hold(performer.id, 500, idempotency_key="xh-1")
+            wallet = tx.get_wallet()
+        assert (hold.payee_id, hold.status, hold.replayed, again.replayed, again == hold) == (
+            performer.id,
+            "open",
+            False,
+            True,
+            True,
+        )
+        assert (wallet.total, wallet.reserved, wallet.available) == (1000, 500, 500)
+        with pytest.raises(LivepantyError) as caught, client.session(token_for(sharded, stranger)) as tx:
+            tx.capture_hold(hold.id, 100, idempotency_key="xc-0")  # neither payee nor back office
+        assert caught.value.sqlstate == "LP003"
+        with client.session(performer_token) as tx:
+            capture = tx.capture_hold(hold.id, 200, idempotency_key="xc-1")
+            replay = tx.capture_hold(hold.id, 200, idempotency_key="xc-1")
+        assert (capture.amount, capture.fee_amount, replay.replayed, replay == capture) == (
+            200,
+            fee(200),
+            True,
+            True,
+        )
+        with Client(sharded.router, role="livepanty_service") as service:  # the billing job: nobody acting
+            billed = service.capture_hold(hold.id, 100, idempotency_key="xc-2")
+        assert total(sharded, viewer.id) == 700
+        shards.wait_for_relay(sharded.shards)
+        shards.wait_for_relay(sharded.shards)  # a second pass finds nothing more to credit
+        assert total(sharded, performer.id) == 300 - fee(200) - fee(100)
+        with client.session(viewer_token) as tx:
+            released = tx.release_hold(hold.id, idempotency_key="xr-1")
+            wallet = tx.get_wallet()
+        assert (released.status, released.captured) == ("released", 300)
+        assert (wallet.total, wallet.reserved) == (700, 0)
+        with client.session(performer_token) as tx:
+            earnings = tx.earnings_summary()
+        assert (earnings.captures_count, earnings.captures_gross, earnings.captures_net) == (
+            2,
+            300,
+            300 - fee(200) - fee(100),
+        )
+    with psycopg.connect(sharded.shards[1]) as conn:
+        credits = conn.execute(
+            "SELECT i.hold_id, l.entry_kind, l.amount FROM lp.transfers_in AS i"
+            " JOIN lp.ledger AS l ON l.transaction_id = i.transaction_id AND l.amount > 0"
+            " WHERE i.recipient_id = %s ORDER BY l.amount",
+            [performer.id],
+        ).fetchall()
+        tips = conn.execute("SELECT count(*) FROM lp.tips WHERE recipient_id = %s", [performer.id]).fetchone()
+    assert credits == [(hold.id, "hold_capture", 100 - fee(100)), (hold.id, "hold_capture", 200 - fee(200))]
+    assert tips == (0,)  # a capture is no tip
+    assert billed.amount == 100
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report
+    with Client(sharded.router, role="livepanty_service") as service:
+        assert service.verify_ledger() == []
+
+
+def test_a_cross_shard_capture_is_refused_for_a_lapsed_payee_and_only_through_the_router(
+    sharded: Sharded,
+) -> None:
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 300)
+    with sharded.client() as client:
+        with client.session(token_for(sharded, viewer)) as tx:
+            hold = tx.place_hold(performer.id, 300, idempotency_key="xl-1")
+        with psycopg.connect(sharded.shards[1]) as conn:  # the performer's verification lapses
+            conn.execute(
+                "UPDATE lp.users SET kyc_valid_until = now() - interval '1 day' WHERE id = %s", [performer.id]
+            )
+        with pytest.raises(PayeeNotVerified), client.session(token_for(sharded, performer)) as tx:
+            tx.capture_hold(hold.id, 100, idempotency_key="xl-c1")  # checked on the payee's shard
+    with psycopg.connect(sharded.shards[0]) as conn:
+        outbox = conn.execute(
+            "SELECT count(*) FROM lp.transfers_out WHERE hold_id = %s", [hold.id]
+        ).fetchone()
+        captured = conn.execute("SELECT captured FROM lp.holds WHERE id = %s", [hold.id]).fetchone()
+        # On the holder's shard, the payee is a stub whose checks live elsewhere: the api function itself
+        # refuses to pay them (only the router, which asks the payee's shard, may).
+        conn.execute("SET ROLE livepanty_service")
+        with pytest.raises(psycopg.Error) as caught:
+            conn.execute("SELECT api.capture_hold(%s, 100, 'xl-direct')", [hold.id])
+        assert caught.value.sqlstate == "LP203"
+    assert (outbox, captured, total(sharded, viewer.id), total(sharded, performer.id)) == ((0,), (0,), 300, 0)
 
 
 def test_a_second_delivery_after_a_dead_worker_changes_nothing(sharded: Sharded) -> None:
@@ -440,12 +542,13 @@ def test_a_second_delivery_after_a_dead_worker_changes_nothing(sharded: Sharded)
     ):
         row = source.execute(
             "SELECT id, sender_id, sender_name, sender_role, recipient_id, amount, fee_amount, message,"
-            " is_anonymous, stream_id, menu_item_id, idempotency_key, created_at"
+            " is_anonymous, stream_id, menu_item_id, idempotency_key, created_at, hold_id"
             " FROM shard.claim_transfers(1, 0, 10000) WHERE id = %s",
             [tip.id],
         ).fetchone()
         applied = target.execute(
-            "SELECT shard.transfer_in(0, 1, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", list(row)
+            "SELECT shard.transfer_in(0, 1, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            list(row),
         ).fetchone()[0]
         assert applied is True
         raise psycopg.Rollback()  # the worker's transaction dies with it

@@ -1,0 +1,114 @@
+CREATE FUNCTION lp.place_hold(
+    p_holder          uuid,
+    p_payee_id        uuid,
+    p_amount          bigint,
+    p_idempotency_key text,
+    p_purpose         text,
+    p_expires_in      interval,
+    p_stream_id       uuid,
+    p_remote_payee    boolean,
+    OUT r_hold_id     uuid,
+    OUT r_replayed    boolean
+)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- api.place_hold's rules for holder p_holder. p_remote_payee: the payee lives on another shard, whose
+-- shard.payee_check the router ran (shard.place_hold_out); here they are a stub (lp.remote_users) and no stream
+-- is named. Otherwise a stub payee is refused (LP203): only the router may place such a hold.
+DECLARE
+    v_key     text := lp.check_text(p_idempotency_key, 'idempotency_key', 128, true);
+    v_max     interval := make_interval(mins => (lp.setting('holds.max_minutes'))::integer);
+    -- The lifetime in seconds: expires_at = created_at + v_life exactly, whatever the session's time zone.
+    v_life    interval := make_interval(secs => extract(epoch FROM coalesce(p_expires_in, v_max)));
+    v_hold    lp.holds;
+    v_refusal text;
+    v_remote  boolean;
+    v_stream  lp.streams;
+    v_wallet  lp.wallets;
+BEGIN
+    r_replayed := true;
+    -- A retry with the same key returns the original hold; the same key with other arguments is refused.
+    SELECT h.* INTO v_hold FROM lp.holds AS h WHERE h.user_id = p_holder AND h.idempotency_key = v_key;
+    IF v_hold.id IS NOT NULL THEN
+        r_hold_id := (lp.replay_hold(v_hold, p_payee_id, p_amount, p_purpose, v_life, p_stream_id)).id;
+        RETURN;
+    END IF;
+
+    -- LP103 unless a positive number of tokens of at most money.max_tokens.
+    PERFORM lp.check_tokens(p_amount, 'hold amount');
+    PERFORM lp.check_choice(p_purpose, 'lp.hold_purpose', 'hold purpose');
+    IF v_life <= interval '0' OR v_life > v_max THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'expires_in out of range',
+            DETAIL = format('more than 0 and at most %s (holds.max_minutes)', v_max);
+    END IF;
+    PERFORM lp.assert_sanction_allows(p_holder, 'hold');  -- LP022 suspension or ban, LP150 tip_block
+    -- Who may be paid: the rule of api.tip and api.tip_many (LP101 self, LP003 unknown, LP102 not a performer,
+    -- LP108 sanctioned, LP135 no valid identity verification, LP124 blocked by the performer).
+    SELECT lp.payee_refusal(p_holder, p_payee_id, u.id IS NOT NULL, u.role, lp.sanctioned(u.id),
+                            EXISTS (SELECT 1 FROM lp.performer_blocks AS b
+                                     WHERE b.performer_id = u.id AND b.blocked_id = p_holder),
+                            lp.kyc_refusal_from(u.kyc_valid_until)),
+           EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = u.id)
+      INTO v_refusal, v_remote
+      FROM (SELECT 1) AS one
+      LEFT JOIN lp.users AS u ON u.id = p_payee_id AND u.deleted_at IS NULL;
+    IF p_remote_payee THEN
+        -- The payee's shard checked them; here they must be the stub of a user of another shard.
+        IF NOT v_remote OR p_stream_id IS NOT NULL OR p_payee_id = p_holder THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'not a payee of another shard',
+                DETAIL = format('payee %s', p_payee_id);
+        END IF;
+    ELSIF v_remote THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP203', MESSAGE = 'the payee lives on another shard',
+            HINT = 'Place the hold through the router, which checks the payee on their shard.';
+    ELSIF v_refusal IS NOT NULL THEN
+        PERFORM lp.refuse_payee(v_refusal);
+    END IF;
+    IF p_stream_id IS NOT NULL THEN
+        SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL;
+        IF v_stream.id IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
+        END IF;
+        IF v_stream.host_id <> p_payee_id OR v_stream.status <> 'live' THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP104', MESSAGE = 'the stream is not the payee''s live stream',
+                DETAIL = format('stream status %s', v_stream.status);
+        END IF;
+    END IF;
+    SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = p_holder;
+
+    -- Claim the key first: a concurrent call with the same key waits here for the first one, then replays it.
+    INSERT INTO lp.holds (user_id, wallet_id, payee_id, stream_id, purpose, amount, expires_at, idempotency_key)
+    VALUES (p_holder, v_wallet.id, p_payee_id, p_stream_id, p_purpose::lp.hold_purpose, p_amount, now() + v_life, v_key)
+    ON CONFLICT (user_id, idempotency_key) DO NOTHING
+    RETURNING * INTO v_hold;
+    IF v_hold.id IS NULL THEN
+        SELECT h.* INTO v_hold FROM lp.holds AS h WHERE h.user_id = p_holder AND h.idempotency_key = v_key;
+        r_hold_id := (lp.replay_hold(v_hold, p_payee_id, p_amount, p_purpose, v_life, p_stream_id)).id;
+        RETURN;
+    END IF;
+    r_hold_id := v_hold.id;
+    r_replayed := false;
+
+    -- Spending limits: the new hold is already open and counts as reserved, hence "0 tokens more". This takes
+    -- the spender's limit-row lock before any hold or wallet row lock (see lp.check_spending_limit).
+    PERFORM lp.check_spending_limit(p_holder, 0);
+
+    -- Holds of this holder that are past their time give their tokens back before we count what is available
+    -- (hold rows first, SKIP LOCKED, then the wallet row: the lock order of lp.lock_hold).
+    PERFORM lp.expire_due_holds(ARRAY(SELECT h.id FROM lp.holds AS h
+                                       WHERE h.wallet_id = v_wallet.id AND h.status = 'open'
+                                         AND h.expires_at <= now()));
+
+    -- Reserve (no ledger entry: no token moves until a capture). Earnings waiting in the credit shards (a
+    -- performer placing a hold) are swept in when the main balance is short.
+    IF (lp.move_main(ARRAY[v_wallet.id], ARRAY[0::bigint], ARRAY[p_amount], false))[1] IS NULL THEN
+        IF v_wallet.shard_count = 0 OR lp.sweep_wallet(v_wallet.id) = 0
+           OR (lp.move_main(ARRAY[v_wallet.id], ARRAY[0::bigint], ARRAY[p_amount], false))[1] IS NULL THEN
+            PERFORM lp.refuse_debit(v_wallet.id, p_amount);
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION lp.place_hold(uuid, uuid, bigint, text, text, interval, uuid, boolean) IS 'Owner only: the rules of api.place_hold for holder p_holder (see there); returns the hold''s id, and r_replayed when a retry was answered from its key. p_remote_payee (shard.place_hold_out): the payee is the stub of a user of another shard, checked there by shard.payee_check (LP201 when not, or when a stream is named); without it, a stub payee is LP203.';
+REVOKE ALL ON FUNCTION lp.place_hold(uuid, uuid, bigint, text, text, interval, uuid, boolean) FROM PUBLIC;
