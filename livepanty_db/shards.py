@@ -61,7 +61,6 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "get_preferences",
     "get_spending_limits",
     "list_bundles",
-    "list_holds",
     "list_payments",
     "list_sessions",
     "list_settings",
@@ -211,6 +210,7 @@ EACH_ORDER: dict[str, tuple[str, str]] = {
 HAND_ROUTED_WITH_PROXY: tuple[str, ...] = (
     "act_as",
     "capture_hold",  # the hold's shard; a payee of another shard: checked there, paid through the outbox
+    "list_holds",  # as holder the user's shard; as payee every shard's page, merged
     "place_hold",  # the holder's shard; a payee of another shard: checked there, the hold on the holder's
     "apply_kyc_webhook",  # the shard holding the provider's reference (shard.holds_kyc_reference, RUN ON ALL)
     "check_stream_key",  # the shard holding the key's hash (shard.holds_stream_key, RUN ON ALL)

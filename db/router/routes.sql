@@ -102,6 +102,24 @@ AS $$
                                     p_idempotency_key);
 $$;
 
+CREATE FUNCTION router_proxy.payee_holds_page(
+    p_payee_id uuid, p_status text, p_after_created timestamptz, p_after_id uuid, p_limit integer
+) RETURNS SETOF lp.holds
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.payee_holds_page(p_payee_id, p_status, p_after_created, p_after_id, p_limit);
+$$;
+
+CREATE FUNCTION router_proxy.payee_hold_key(p_hold_id uuid, p_payee_id uuid) RETURNS SETOF timestamptz
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.payee_hold_key(p_hold_id, p_payee_id);
+$$;
+
 CREATE FUNCTION router_proxy.locate(p_table text, p_id uuid) RETURNS SETOF integer
     LANGUAGE plproxy
 AS $$
@@ -622,6 +640,55 @@ BEGIN
     END;
     PERFORM router.note_replay(v_pair.r_replayed);
     RETURN v_pair.r_result;
+END
+$$;
+
+-- A user's holds as payee: a hold lives on its holder's shard, so every shard's page after the same key is
+-- merged here (the cursor's key read on the shard that holds it); as holder, the user's own shard.
+CREATE OR REPLACE FUNCTION api.list_holds(
+    p_as     text DEFAULT 'holder',
+    p_status text DEFAULT NULL,
+    p_after  uuid DEFAULT NULL,
+    p_limit  integer DEFAULT 50
+) RETURNS SETOF lp.holds
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_user    uuid := router.acting_user();
+    v_shard   integer := router.shard_of(v_user);
+    v_created timestamptz;
+BEGIN
+    BEGIN
+        IF p_as IS DISTINCT FROM 'payee' THEN
+            RETURN QUERY SELECT * FROM router_proxy.list_holds(v_shard, v_user, lp.current_session_id(),
+                                                               current_setting('lp.acting_via', true),
+                                                               router.caller_role(), p_as, p_status, p_after, p_limit);
+            RETURN;
+        END IF;
+        v_shard := NULL;
+        IF p_status IS NOT NULL THEN
+            PERFORM lp.check_choice(p_status, 'lp.hold_status', 'hold status');
+        END IF;
+        IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'limit must be between 1 and 1000';
+        END IF;
+        IF p_after IS NOT NULL THEN
+            SELECT max(k) INTO v_created FROM router_proxy.payee_hold_key(p_after, v_user) AS k;
+            IF v_created IS NULL THEN
+                RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'unknown pagination cursor';
+            END IF;
+        END IF;
+        RETURN QUERY SELECT r.* FROM router_proxy.payee_holds_page(v_user, p_status, v_created, p_after, p_limit) AS r
+                      ORDER BY r.created_at DESC, r.id DESC
+                      LIMIT p_limit;
+    EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+        DECLARE v_detail text; v_hint text;
+        BEGIN
+            GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+            PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+        END;
+    END;
 END
 $$;
 

@@ -416,6 +416,50 @@ COMMENT ON FUNCTION shard.capture_out(integer, uuid, uuid, text, text, uuid, big
 REVOKE ALL ON FUNCTION shard.capture_out(integer, uuid, uuid, text, text, uuid, bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.capture_out(integer, uuid, uuid, text, text, uuid, bigint, text) TO livepanty_router;
 
+CREATE FUNCTION shard.payee_holds_page(
+    p_payee_id      uuid,
+    p_status        text,
+    p_after_created timestamptz,
+    p_after_id      uuid,
+    p_limit         integer
+) RETURNS SETOF lp.holds
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- This shard's page of the holds whose payee is p_payee_id (the user the router proved; a payee of another
+-- shard is a stub here, or unknown and has none), after a key, as api.list_holds pages them: the router's
+-- api.list_holds (p_as payee) merges every shard's page. Holds past their time are expired on the way.
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'limit must be between 1 and 1000';
+    END IF;
+    PERFORM lp.expire_due_holds(ARRAY(
+        SELECT h.id FROM lp.holds AS h
+         WHERE h.payee_id = p_payee_id AND h.status = 'open' AND h.expires_at <= now()));
+    RETURN QUERY
+        SELECT h.*
+          FROM lp.holds AS h
+         WHERE h.payee_id = p_payee_id
+           AND (p_status IS NULL OR h.status = p_status::lp.hold_status)
+           AND (p_after_id IS NULL OR (h.created_at, h.id) < (p_after_created, p_after_id))
+         ORDER BY h.created_at DESC, h.id DESC
+         LIMIT p_limit;
+END
+$$;
+COMMENT ON FUNCTION shard.payee_holds_page(uuid, text, timestamptz, uuid, integer) IS 'This shard''s page of the holds whose payee is p_payee_id, newest first, after the key (p_after_created, p_after_id) when given, optionally of one status (holds past their time expired first): the router merges every shard''s page for api.list_holds as payee. LP018 for a limit outside 1..1000.';
+REVOKE ALL ON FUNCTION shard.payee_holds_page(uuid, text, timestamptz, uuid, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.payee_holds_page(uuid, text, timestamptz, uuid, integer) TO livepanty_router;
+
+CREATE FUNCTION shard.payee_hold_key(p_hold_id uuid, p_payee_id uuid) RETURNS SETOF timestamptz
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+    SELECT h.created_at FROM lp.holds AS h WHERE h.id = p_hold_id AND h.payee_id = p_payee_id;
+$$;
+COMMENT ON FUNCTION shard.payee_hold_key(uuid, uuid) IS 'The creation time of hold p_hold_id of this shard when p_payee_id is its payee, else no row: the router''s cursor for api.list_holds as payee.';
+REVOKE ALL ON FUNCTION shard.payee_hold_key(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.payee_hold_key(uuid, uuid) TO livepanty_router;
+
 CREATE FUNCTION shard.transfer_in(
     p_shard           integer,
     p_from_shard      integer,

@@ -8,9 +8,9 @@ client.
 * Failure: a shard that is down makes the calls for its users fail with LP200 at once, the relay resumes when
   it returns; functions that are not routed raise LP202; a call that reaches the wrong shard is refused.
 * The application's login cannot reach the directory, the proxies or the shard functions, nor act as a user.
-* A stress run: cross-shard tips from many threads, relay workers (the CLI) killed at random, a shard
-  restarted mid-run; at the end every shard's ledger is clean, the reconciliation is at zero, and every tip
-  is credited exactly once against a model.
+* A stress run: cross-shard tips (and holds captured across shards) from many threads, relay workers (the
+  CLI) killed at random, a shard restarted mid-run; at the end every shard's ledger is clean, the
+  reconciliation is at zero, and every tip and capture is credited exactly once against a model.
 """
 
 from __future__ import annotations
@@ -499,6 +499,31 @@ def test_a_hold_for_a_payee_of_another_shard_is_captured_and_credited_once(shard
         assert service.verify_ledger() == []
 
 
+def test_a_payees_holds_are_listed_from_every_shard_with_keyset_pages(sharded: Sharded) -> None:
+    performer = verified_performer(sharded, 1)
+    holders = [register(sharded, shard=i % 2) for i in range(4)]  # two on the performer's shard, two not
+    for holder in holders:
+        fund(sharded, holder.id, 100)
+    with sharded.client() as client:
+        placed_holds = []
+        for n, holder in enumerate(holders):
+            with client.session(token_for(sharded, holder)) as tx:
+                placed_holds.append(tx.place_hold(performer.id, 10 + n, idempotency_key="lh"))
+        with client.session(token_for(sharded, performer)) as tx:
+            everything = tx.list_holds("payee")
+            first = tx.list_holds("payee", limit=3)
+            rest = tx.list_holds("payee", after=first[-1].id, limit=3)
+            released = tx.list_holds("payee", status="released")
+            mine = tx.list_holds()  # as holder: their own shard
+        with pytest.raises(LivepantyError) as caught, client.session(token_for(sharded, performer)) as tx:
+            tx.list_holds("payee", after=uuid.uuid4())
+    newest_first = sorted(placed_holds, key=lambda h: (h.created_at, h.id), reverse=True)
+    assert [h.id for h in everything] == [h.id for h in newest_first]
+    assert [h.id for h in first + rest] == [h.id for h in newest_first]
+    assert (len(first), len(rest), released, mine) == (3, 1, [], [])
+    assert (caught.value.sqlstate, caught.value.message) == ("LP018", "unknown pagination cursor")
+
+
 def test_a_cross_shard_capture_is_refused_for_a_lapsed_payee_and_only_through_the_router(
     sharded: Sharded,
 ) -> None:
@@ -861,31 +886,52 @@ def test_stress_cross_shard_tips_with_killed_relays_and_a_restarted_shard(sharde
     start_totals = {p.id: total(sharded, p.id) for p in performers}
     tokens = {v.id: token_for(sharded, v) for v in viewers}
     accepted: list[tuple[uuid.UUID, uuid.UUID, int]] = []  # (tip id, performer, amount)
+    captured: list[tuple[uuid.UUID, int]] = []  # (performer, amount) of each capture of a hold
     lock = threading.Lock()
     stop = threading.Event()
     failures: list[str] = []
 
     def tipper(viewer) -> None:
         rng = random.Random(str(viewer.id))
-        with sharded.client() as client:
+        with sharded.client() as client, Client(sharded.router, role="livepanty_service") as billing:
+
+            def retried(call, *args, **kwargs):  # a retry with the same key, as an application would
+                for _attempt in range(50):
+                    try:
+                        return call(*args, **kwargs)
+                    except LivepantyError as exc:
+                        if not exc.transient:
+                            raise
+                        time.sleep(0.1)
+                raise AssertionError("still failing after 50 attempts")
+
+            def in_session(method, *args, **kwargs):
+                with client.session(tokens[viewer.id]) as tx:
+                    return getattr(tx, method)(*args, **kwargs)
+
             n = 0
             while not stop.is_set():
                 performer = rng.choice(performers)
                 amount = rng.randint(5, 60)
                 key = f"stress-{n}"
                 n += 1
-                for _attempt in range(50):  # a retry with the same key, as an application would
-                    try:
-                        with client.session(tokens[viewer.id]) as tx:
-                            tip = tx.tip(performer.id, amount, idempotency_key=key)
+                try:
+                    if n % 5:
+                        tip = retried(in_session, "tip", performer.id, amount, idempotency_key=key)
                         with lock:
                             accepted.append((tip.id, performer.id, amount))
-                        break
-                    except LivepantyError as exc:
-                        if not exc.transient:
-                            failures.append(f"{type(exc).__name__}: {exc}")
-                            return
-                        time.sleep(0.1)
+                        continue
+                    # A hold (across shards for half the performers), billed twice by the back office and
+                    # released.
+                    hold = retried(in_session, "place_hold", performer.id, 3 * amount, idempotency_key=key)
+                    for part in (1, 2):
+                        retried(billing.capture_hold, hold.id, amount, idempotency_key=f"{key}-{part}")
+                        with lock:
+                            captured.append((performer.id, amount))
+                    retried(in_session, "release_hold", hold.id, idempotency_key=f"{key}-r")
+                except LivepantyError as exc:
+                    failures.append(f"{type(exc).__name__}: {exc}")
+                    return
 
     threads = [threading.Thread(target=tipper, args=(v,)) for v in viewers]
     workers = [_relay_worker(sharded.home) for _ in range(2)]
@@ -924,6 +970,9 @@ def test_stress_cross_shard_tips_with_killed_relays_and_a_restarted_shard(sharde
     expected = dict(start_totals)
     for _tip, performer, amount in accepted:
         expected[performer] += amount - fee(amount)
+    for performer, amount in captured:
+        expected[performer] += amount - fee(amount)
+    assert len(captured) > 10
     assert {p.id: total(sharded, p.id) for p in performers} == expected
     ids = {str(t) for t, _p, _a in accepted}
     assert len(ids) == len(accepted)
