@@ -52,7 +52,9 @@ callers whose tip failed.
 ``--flat`` (d, flat cost): before the main runs (after the 10,000 tips of the warm-up) run case ``tip`` at
 16 clients ``--rounds`` times; after them, load tips with ``api.tip_many`` batches of 1000 until ``lp.tips``
 holds ``--flat-tips`` (1,000,000; the main runs may have made more), run case ``tip`` at 16 clients again and
-compare server CPU and WAL per tip (target: at most 1.2x).
+compare server CPU and WAL per tip (target: at most 1.2x). Each of those runs' WAL is read back with
+``pg_waldump``, and its full-page images are counted by relation: the table says which relations make the WAL
+per tip grow.
 
 At the end: ``SELECT count(*) FROM api.verify_ledger()`` on ``bench`` (must be 0) and bench/tips.py's own
 ledger checks, pgledger's balances summing to 0, then the tables in Markdown with the machine and the server
@@ -248,6 +250,8 @@ class Run:
     effects: Counter[str] = field(default_factory=Counter)
     samples: dict[str, str] = field(default_factory=dict)
     note: str = ""
+    #: Full-page images by relation (flat-cost runs only: fpi_by_relation).
+    fpi_relations: Counter[str] = field(default_factory=Counter)
 
 
 def _client_seconds() -> float:
@@ -274,6 +278,35 @@ def wal_record_bytes(data_dir: Path, start: str, end: str) -> int | None:
     return int(total.group(1)) if total else None
 
 
+_FPW = re.compile(r"blkref #\d+: rel (\d+)/(\d+)/(\d+)(?: fork (\w+))? blk \d+ FPW")
+#: Whether the runs' meters count the full-page images by relation (the flat-cost runs set it).
+COUNT_FPI_BY_RELATION = False
+
+
+def fpi_by_relation(conn: psycopg.Connection, data_dir: Path, start: str, end: str) -> Counter[str]:
+    """The full-page images of the WAL from ``start`` to ``end`` by the relation they are of (``pg_waldump``
+    over the range; each ``blkref ... FPW`` counted once), named in the database of ``conn`` (others by their
+    database oid and file node). Empty when pg_waldump cannot read the segments."""
+    result = subprocess.run(
+        [str(pg_bin() / "pg_waldump"), "-p", str(data_dir / "pg_wal"), "-s", start, "-e", end],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    by_node: Counter[tuple[int, int, str]] = Counter()
+    for match in _FPW.finditer(result.stdout):
+        by_node[(int(match.group(2)), int(match.group(3)), match.group(4) or "main")] += 1
+    own = int(one(conn, "SELECT oid FROM pg_database WHERE datname = current_database()")[0])
+    named: Counter[str] = Counter()
+    for (database, node, fork), count in by_node.items():
+        name = None
+        if database in (own, 0):
+            name = one(conn, "SELECT pg_filenode_relation(0, %s)::text", [node])[0]
+        label = name or f"db {database} node {node}"
+        named[label if fork == "main" else f"{label} ({fork})"] += count
+    return named
+
+
 class Meter:
     """What one run cost: CPU of the cluster's processes (/proc, as bench/tips.py measures it), of the load
     generator (this process and pgbench) and of the whole machine; WAL (``pg_current_wal_lsn()``); and the
@@ -284,6 +317,7 @@ class Meter:
         if status.pid is None or cluster.cluster_dir is None:
             raise RuntimeError("the cluster is not running")
         self.postmaster = status.pid
+        self.cluster = cluster
         self.data_dir = cluster.data_dir
         self.log_path = str(cluster.cluster_dir / "server.log")
         self.conn = tips.connect(cluster, "postgres")
@@ -318,6 +352,10 @@ class Meter:
             None if self.data_dir is None else wal_record_bytes(self.data_dir, self.lsn, end)
         )
         self.wal_fpi = int(one(self.conn, "SELECT wal_fpi FROM pg_stat_wal")[0]) - int(self.fpi)
+        self.fpi_relations: Counter[str] = Counter()
+        if COUNT_FPI_BY_RELATION and self.data_dir is not None:
+            with tips.connect(self.cluster, tips.BENCH_DB) as bench:
+                self.fpi_relations = fpi_by_relation(bench, self.data_dir, self.lsn, end)
         size = self._log_size()
         if size > self.log_offset:
             chunk = one(
@@ -702,6 +740,7 @@ def run_case(
         effects=effects,
         samples=samples,
         note=note,
+        fpi_relations=meter.fpi_relations,
     )
 
 
@@ -875,16 +914,40 @@ def report(runs: list[Run], cases: list[Case], clients: list[int]) -> None:
 def flat_runs(
     cluster: Cluster, workdir: Path, case: Case, args: argparse.Namespace, label: str
 ) -> tuple[int, list[Run]]:
+    global COUNT_FPI_BY_RELATION
     held = count_tips(cluster)
     runs = []
-    for round_ in range(args.rounds):
-        run = run_case(cluster, workdir, case, FLAT_CLIENTS, round_, args)
-        tips.log(f"flat cost, {label} ({held:,} tips held), run {round_ + 1}: {describe(run)}")
-        runs.append(run)
+    COUNT_FPI_BY_RELATION = True
+    duration = args.duration
+    if args.flat_steady:
+        # Steady state: runs long enough for three checkpoint cycles, so that a page's full-page image is
+        # paid once per cycle, as in production, not once per short run.
+        set_checkpoint_timeout(cluster, f"{args.flat_steady // 3}s")
+        args.duration = args.flat_steady
+    try:
+        for round_ in range(args.rounds):
+            run = run_case(cluster, workdir, case, FLAT_CLIENTS, round_, args)
+            tips.log(f"flat cost, {label} ({held:,} tips held), run {round_ + 1}: {describe(run)}")
+            runs.append(run)
+    finally:
+        COUNT_FPI_BY_RELATION = False
+        if args.flat_steady:
+            args.duration = duration
+            set_checkpoint_timeout(cluster, None)
     return held, runs
 
 
-def flat_report(start: tuple[int, list[Run]], end: tuple[int, list[Run]]) -> bool:
+def set_checkpoint_timeout(cluster: Cluster, value: str | None) -> None:
+    """``checkpoint_timeout`` for the next runs (ALTER SYSTEM and a reload); None: the server's setting."""
+    with tips.connect(cluster, "postgres") as conn:
+        if value is None:
+            conn.execute("ALTER SYSTEM RESET checkpoint_timeout")
+        else:
+            conn.execute(sql.SQL("ALTER SYSTEM SET checkpoint_timeout = {}").format(sql.Literal(value)))
+        conn.execute("SELECT pg_reload_conf()")
+
+
+def flat_report(start: tuple[int, list[Run]], end: tuple[int, list[Run]], steady: int = 0) -> bool:
     before, after = Summary(start[1]), Summary(end[1])
     figures = [
         ("tips/s", "{:.0f}", lambda s: s.median("tips_per_s")),
@@ -905,17 +968,41 @@ def flat_report(start: tuple[int, list[Run]], end: tuple[int, list[Run]]) -> boo
     ]
     ratios = {name: get(after) / get(before) if get(before) else float("nan") for name, _, get in figures}
     rows.append(["ratio", f"{end[0] / max(start[0], 1):.0f}x", *(f"{r:.2f}" for r in ratios.values()), ""])
-    print(f"\n(d) flat cost: case tip at {FLAT_CLIENTS} clients, medians of {len(start[1])} runs each\n")
+    how = f"runs of {steady} s, a checkpoint every {steady // 3} s" if steady else "runs after a checkpoint"
+    print(
+        f"\n(d) flat cost: case tip at {FLAT_CLIENTS} clients, {how}, medians of {len(start[1])} runs each\n"
+    )
     print(markdown(["", "tips in lp.tips", *(name for name, _, _ in figures), "errors"], rows, "lrrrrrrrr"))
     cpu, wal = ratios["server CPU ms/tip"], ratios["WAL B/tip"]
     met = cpu <= FLAT_TARGET and wal <= FLAT_TARGET
     print(
         f"\ntarget: CPU/tip and WAL/tip at most {FLAT_TARGET}x: CPU {cpu:.2f}x, WAL {wal:.2f}x: "
-        f"{'MET' if met else 'NOT MET'}. Each run starts after a checkpoint, so its WAL includes a full-page "
-        "image of every page it touches first (more distinct pages in bigger random-key indexes); without "
-        f"them: {ratios['WAL B/tip without them']:.2f}x."
+        f"{'MET' if met else 'NOT MET'}. After each checkpoint, the first change of a page writes its "
+        "full-page image (more distinct pages in bigger random-key indexes); without them: "
+        f"{ratios['WAL B/tip without them']:.2f}x."
     )
+    fpi_profile(start, end)
     return met
+
+
+def fpi_profile(start: tuple[int, list[Run]], end: tuple[int, list[Run]], top: int = 12) -> None:
+    """Which relations the full-page images are of, per tip (all runs of each side summed): what makes the
+    WAL per tip grow with the tables."""
+    sides = []
+    for _held, runs in (start, end):
+        counts: Counter[str] = Counter()
+        for run in runs:
+            counts.update(run.fpi_relations)
+        sides.append((counts, max(sum(run.tips for run in runs), 1)))
+    if not any(counts for counts, _ in sides):
+        print("\n(no full-page image profile: pg_waldump could not read the WAL)")
+        return
+    names = [name for name, _ in (sides[0][0] + sides[1][0]).most_common(top)]
+    rows = [[name, *(f"{counts[name] / n:.3f}" for counts, n in sides)] for name in names]
+    totals = [f"{sum(counts.values()) / n:.3f}" for counts, n in sides]
+    rows.append(["all relations", *totals])
+    print(f"\nfull-page images per tip by relation (pg_waldump of each run's WAL), the {top} largest:\n")
+    print(markdown(["relation", "start", "after the load"], rows, "lrr"))
 
 
 # --- main ---------------------------------------------------------------------------------------------------
@@ -941,6 +1028,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--flat-tips", type=int, default=1_000_000, help="tips in lp.tips for --flat (default 1,000,000)"
     )
     parser.add_argument(
+        "--flat-steady",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="with --flat: runs of SECONDS (at least 90) with a checkpoint every SECONDS/3 (default 0: runs "
+        "of --duration right after a checkpoint)",
+    )
+    parser.add_argument(
         "--pgledger-dir", type=Path, default=PGLEDGER_DIR, help=f"pgledger's SQL (default {PGLEDGER_DIR})"
     )
     parser.add_argument(
@@ -950,6 +1045,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--performers", type=int, default=100, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.clients = sorted({int(c) for c in args.clients.split(",")})
+    if args.flat_steady and args.flat_steady < 90:
+        parser.error("--flat-steady needs at least 90 seconds (checkpoint_timeout is at least 30 s)")
     if args.rounds < 1 or args.duration < 1 or min(args.clients) < 1:
         parser.error("need at least one round, one second and one client")
     if args.viewers < 100 or args.performers < tips.HOT_PERFORMER:
@@ -1095,7 +1192,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         report(runs, cases, args.clients)
         if flat_start is not None and flat_end is not None:
-            flat_met = flat_report(flat_start, flat_end)
+            flat_met = flat_report(flat_start, flat_end, args.flat_steady)
             if load_errors:
                 print(f"errors while loading: {format_errors(load_errors)}")
 
