@@ -1036,6 +1036,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "of --duration right after a checkpoint)",
     )
     parser.add_argument(
+        "--wal-compression",
+        choices=("off", "pglz", "lz4", "zstd"),
+        default="off",
+        help="the server's wal_compression for every case (default off): compresses the full-page images",
+    )
+    parser.add_argument(
         "--pgledger-dir", type=Path, default=PGLEDGER_DIR, help=f"pgledger's SQL (default {PGLEDGER_DIR})"
     )
     parser.add_argument(
@@ -1099,7 +1105,7 @@ def settings_line(cluster: Cluster) -> str:
     with tips.connect(cluster, "postgres") as conn:
         shown = {
             name: one(conn, sql.SQL("SHOW {}").format(sql.Identifier(name)))[0]
-            for name in (*tips.SERVER_SETTINGS, *LOG_SETTINGS)
+            for name in (*tips.SERVER_SETTINGS, *LOG_SETTINGS, "wal_compression")
         }
     return ", ".join(f"{k}={v}" for k, v in shown.items())
 
@@ -1131,7 +1137,7 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="livepanty-bench-money-"))
     workdir = home / "pgbench"
     workdir.mkdir()
-    options = {**tips.SERVER_SETTINGS, **LOG_SETTINGS}
+    options = {**tips.SERVER_SETTINGS, **LOG_SETTINGS, "wal_compression": args.wal_compression}
     cluster = Cluster(home, server_options=[f"{k}={v}" for k, v in options.items()])
     started = time.monotonic()
     try:
