@@ -3,11 +3,12 @@
 Run it from the repository root::
 
     .venv/bin/python bench/money.py [--duration 15] [--rounds 3] [--clients 4,16] [--quiet-wait 60]
-                                    [--flat] [--flat-tips 1000000] [--keep] [--pgledger-dir DIR]
+                                    [--flat] [--flat-tips 1000000] [--flat-steady SECONDS]
+                                    [--wal-compression lz4] [--keep] [--pgledger-dir DIR]
 
 One fresh embedded cluster (``livepanty_db.local.Cluster``) with the durable server settings of bench/tips.py
 for every case (plus a ``log_line_prefix`` that puts the SQLSTATE into the server log, so that every error of
-every run is counted); three databases:
+every run is counted, and ``wal_compression``, lz4 as the embedded cluster's own); three databases:
 
 * ``bench``: bench/tips.py's set-up (``tips.setup_bench_database``): the migrations, 10,000 funded viewers and
   100 performers, one session per viewer with the computable token ``bench_token(n)``, the login role
@@ -1038,8 +1039,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--wal-compression",
         choices=("off", "pglz", "lz4", "zstd"),
-        default="off",
-        help="the server's wal_compression for every case (default off): compresses the full-page images",
+        default="lz4",
+        help="the server's wal_compression for every case (default lz4, the embedded cluster's setting)",
     )
     parser.add_argument(
         "--pgledger-dir", type=Path, default=PGLEDGER_DIR, help=f"pgledger's SQL (default {PGLEDGER_DIR})"

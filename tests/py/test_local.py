@@ -49,6 +49,7 @@ def test_start_status_url_restart_stop(reachable_home):
         # The project's settings (livepanty.conf): statement statistics and I/O timing.
         assert conn.execute("SHOW shared_preload_libraries").fetchone()[0] == "pg_stat_statements"
         assert conn.execute("SHOW track_io_timing").fetchone()[0] == "on"
+        assert conn.execute("SHOW wal_compression").fetchone()[0] == "lz4"
         assert conn.execute("SHOW pg_stat_statements.max").fetchone()[0] == "5000"
     # ... which ALTER SYSTEM overrides (postgresql.auto.conf is read last), at the next restart
     with psycopg.connect(cluster.url(), autocommit=True) as conn:
