@@ -497,6 +497,14 @@ def test_a_hold_for_a_payee_of_another_shard_is_captured_and_credited_once(shard
     assert report.clean, report
     with Client(sharded.router, role="livepanty_service") as service:
         assert service.verify_ledger() == []
+    # The verification checks such a capture's payee leg on the in-transit wallet: without the outbox row that
+    # names its hold, both captures are reported (in a transaction rolled back).
+    with psycopg.connect(sharded.shards[0]) as conn:
+        conn.execute("UPDATE lp.transfers_out SET hold_id = NULL WHERE hold_id = %s", [hold.id])
+        conn.execute("SET LOCAL ROLE livepanty_service")
+        found = conn.execute("SELECT check_name FROM api.verify_ledger()").fetchall()
+        conn.rollback()
+    assert found == [("hold_capture_transaction",), ("hold_capture_transaction",)]
 
 
 def test_a_payees_holds_are_listed_from_every_shard_with_keyset_pages(sharded: Sharded) -> None:
