@@ -61,15 +61,11 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "get_preferences",
     "get_spending_limits",
     "list_bundles",
-    "list_payments",
-    "list_sessions",
     "list_settings",
     "my_case_decisions",
     "my_sanctions",
     "request_erasure",
     "request_payout",
-    "revoke_all_sessions",
-    "revoke_session",
     "rotate_stream_key",
     "schedule_stream",
     "set_menu_item",
@@ -94,6 +90,9 @@ SAME_SHARD_ARGUMENTS: dict[str, tuple[str, str]] = {
 #: Routed to the shard of the user an argument names (an admin looking at someone's wallet; anyone at a
 #: performer's menu): the acting user's shard when the argument is NULL or names nobody the directory knows.
 USER_ROUTES: dict[str, str] = {
+    "list_payments": "p_user_id",  # a user's own (NULL), or an admin's look at anyone's
+    "list_sessions": "p_user_id",
+    "revoke_all_sessions": "p_user_id",
     "adjust_balance": "p_user_id",
     "allow_kyc_retry": "p_user_id",
     "delete_user": "p_user_id",
@@ -115,6 +114,10 @@ USER_ROUTES: dict[str, str] = {
     "public_profile": "p_user_id",
     "wallet_history": "p_user_id",
 }
+#: Routed to the shard that holds the object an argument names (an admin revoking another user's session), or,
+#: when it is NULL (the caller's own current one) or no shard holds it, to the acting user's shard
+#: (``router.locate_or_actor``).
+ACTOR_OBJECT_ROUTES: dict[str, tuple[str, str]] = {"revoke_session": ("auth_sessions", "p_session_id")}
 #: Routed to the shard that holds an object, found by asking every shard (``shard.locate``, one PL/Proxy
 #: RUN ON ALL): the back office's calls on payments, payouts, holds and verifications (a webhook, an admin
 #: of that shard). An object no shard holds goes to shard 0, which answers with its own "not found".
@@ -238,6 +241,13 @@ HAND_ROUTED: tuple[str, ...] = (
 )
 #: Answered by the router itself (its own proven identity).
 ROUTER_LOCAL: tuple[str, ...] = ("current_user_id",)
+#: The api views, routed: the router's view is every shard's rows, read there by the caller's role and
+#: identity (RLS as on one node), merged. For a view of users: the column holding the user's id, so that only
+#: each user's row on their own shard is kept (not the stubs other shards hold of them). Every api view must
+#: be here (:func:`install` refuses one that is not: the router never answers a view from its empty tables).
+VIEW_ROUTES: dict[str, str | None] = {"stream_summary": None, "user_summary": "id"}
+#: Who reads the routed views (as on one node: db/views/api.*.sql).
+VIEW_READERS = "livepanty_app, livepanty_service"
 #: Not routed: through the router they raise LP202 (docs/scale-out.md says why, and what is next).
 
 
@@ -312,6 +322,139 @@ def read_api_functions(conn: psycopg.Connection) -> list[ApiFunction]:
     return [ApiFunction(r[0], r[1], r[2], tuple(r[3]), r[4], r[5], r[6], r[7]) for r in rows]
 
 
+@dataclass(frozen=True)
+class ApiView:
+    """One api view as the catalog of a migrated database describes it."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (name, type) in order
+    comment: str
+
+    def table(self, *extra: str) -> str:
+        """``TABLE (column type, ...)``, with ``extra`` columns (``"name type"``) after the view's."""
+        columns = [f'"{name}" {type_}' for name, type_ in self.columns]
+        return f"TABLE ({', '.join([*columns, *extra])})"
+
+    def select_list(self, alias: str) -> str:
+        return ", ".join(f'{alias}."{name}"' for name, _ in self.columns)
+
+
+def read_api_views(conn: psycopg.Connection) -> list[ApiView]:
+    """Every view of schema api, with its columns' names and types."""
+    rows = conn.execute(
+        """
+        SELECT c.relname,
+               array_agg(a.attname::text ORDER BY a.attnum),
+               array_agg(pg_catalog.format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum),
+               coalesce(pg_catalog.obj_description(c.oid, 'pg_class'), '')
+          FROM pg_catalog.pg_class AS c
+          JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+         WHERE c.relnamespace = 'api'::regnamespace AND c.relkind = 'v'
+         GROUP BY c.oid, c.relname
+         ORDER BY c.relname
+        """
+    ).fetchall()
+    return [ApiView(r[0], tuple(zip(r[1], r[2], strict=True)), r[3]) for r in rows]
+
+
+def _check_views(views: Iterable[ApiView]) -> None:
+    unrouted = sorted(v.name for v in views if v.name not in VIEW_ROUTES)
+    if unrouted:
+        raise ShardError(
+            f"api views without a route: {', '.join(unrouted)} (add each to livepanty_db.shards.VIEW_ROUTES)"
+        )
+
+
+def shard_view_wrappers_sql(views: Iterable[ApiView]) -> str:
+    """The shard side of the routed views: ``shard.view_<name>(routing arguments)`` runs ``shard.act`` and the
+    caller's role, then reads the view (its RLS as on one node), each row tagged with this shard's number."""
+    parts = ["SET ROLE livepanty_owner;"]
+    for view in views:
+        signature = f"shard.view_{view.name}({_EXTRA})"
+        parts.append(
+            f"""CREATE FUNCTION {signature} RETURNS {view.table("r__shard integer")}
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $wrapper$
+#variable_conflict use_column
+DECLARE
+    v_self integer := shard.self();
+BEGIN
+    PERFORM shard.act(p__shard, p__user, p__session, p__via);
+    PERFORM shard.act_as_role(p__role);
+    RETURN QUERY SELECT {view.select_list("v")}, v_self FROM api.{view.name} AS v;
+END
+$wrapper$;
+COMMENT ON FUNCTION {signature} IS 'Generated (livepanty_db.shards): the rows of view api.{view.name} '
+    'the router''s caller reads here, with this shard''s number.';
+REVOKE ALL ON FUNCTION {signature} FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {signature} TO {ROUTER_ROLE};"""
+        )
+    parts.append("RESET ROLE;")
+    return "\n".join(parts) + "\n"
+
+
+def router_view_routes_sql(views: Iterable[ApiView]) -> str:
+    """The router side of the routed views: a PL/Proxy function that reads every shard (RUN ON ALL), a route
+    (``router_views.<name>()``: the caller's identity and role sent along, a user view's stubs left out by the
+    directory; the view's readers may run it, as a view's functions run with its reader's rights) and the view
+    itself over the route. db/router/router.sql dropped the router's own views."""
+    proxies: list[str] = []
+    parts: list[str] = []
+    for view in views:
+        proxy = f"router_proxy.view_{view.name}({_EXTRA})"
+        proxies.append(
+            f"""CREATE FUNCTION {proxy} RETURNS {view.table("r__shard integer")}
+    LANGUAGE plproxy
+AS $proxy$
+    CLUSTER '{CLUSTER}';
+    RUN ON ALL;
+    SELECT * FROM shard.view_{view.name}(p__shard, p__user, p__session, p__via, p__role);
+$proxy$;
+REVOKE ALL ON FUNCTION {proxy} FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {proxy} TO livepanty_owner;"""
+        )
+        key = VIEW_ROUTES[view.name]
+        home = ""
+        if key:
+            home = (
+                "\n     WHERE EXISTS (SELECT 1 FROM router.users AS u"
+                f' WHERE u.user_id = r."{key}" AND u.shard = r.r__shard)'
+            )
+        where = ", each user's row from their own shard only." if key else "."
+        comment = f"{view.comment} Router: every shard's rows (RUN ON ALL), read there as the caller{where}"
+        parts.append(
+            f"""CREATE FUNCTION router_views.{view.name}() RETURNS {view.table()}
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $route$
+#variable_conflict use_column
+DECLARE
+    v_user  uuid := api.current_user_id();
+    v_shard integer;
+BEGIN
+    PERFORM router.ensure_everywhere(v_user);  -- the reader's stub on every other shard (its role: its RLS)
+    RETURN QUERY SELECT {view.select_list("r")}
+      FROM router_proxy.view_{view.name}(-1, v_user, lp.current_session_id(),
+                                         current_setting('lp.acting_via', true),
+                                         router.caller_role()) AS r{home};
+    RETURN;
+{_RERAISE}
+END
+$route$;
+REVOKE ALL ON FUNCTION router_views.{view.name}() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION router_views.{view.name}() TO {VIEW_READERS};
+CREATE VIEW api.{view.name} AS SELECT * FROM router_views.{view.name}();
+COMMENT ON VIEW api.{view.name} IS {sql_literal(comment)};
+GRANT SELECT ON api.{view.name} TO {VIEW_READERS};"""
+        )
+    return "\n".join([*proxies, "SET ROLE livepanty_owner;", *parts, "RESET ROLE;"]) + "\n"
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _proxied(name: str) -> bool:
     """Whether a function gets a proxy on the router and a wrapper on each shard."""
     return (
@@ -320,6 +463,7 @@ def _proxied(name: str) -> bool:
         or name in USER_ROUTES
         or name in OBJECT_ROUTES
         or name in HOME_OBJECT_ROUTES
+        or name in ACTOR_OBJECT_ROUTES
         or name in EACH_ROUTES
         or name in HAND_ROUTED_WITH_PROXY
     )
@@ -465,9 +609,17 @@ BEGIN
     {"RETURN;" if fn.returns_set else ""}
 {_RERAISE}
 END"""
-        elif fn.name in OBJECT_ROUTES or fn.name in USER_ROUTES or fn.name in HOME_OBJECT_ROUTES:
+        elif (
+            fn.name in OBJECT_ROUTES
+            or fn.name in USER_ROUTES
+            or fn.name in HOME_OBJECT_ROUTES
+            or fn.name in ACTOR_OBJECT_ROUTES
+        ):
             home = ""
-            if fn.name in OBJECT_ROUTES or fn.name in HOME_OBJECT_ROUTES:
+            if fn.name in ACTOR_OBJECT_ROUTES:
+                table, argument = ACTOR_OBJECT_ROUTES[fn.name]
+                where = f"router.locate_or_actor('{table}', ${fn.argument_names.index(argument) + 1})"
+            elif fn.name in OBJECT_ROUTES or fn.name in HOME_OBJECT_ROUTES:
                 table, argument = {**OBJECT_ROUTES, **HOME_OBJECT_ROUTES}[fn.name]
                 where = f"router.locate('{table}', ${fn.argument_names.index(argument) + 1})"
                 if fn.name in HOME_OBJECT_ROUTES:
@@ -599,6 +751,7 @@ def install(
     )
     root = db_root()
     functions: list[ApiFunction] | None = None
+    views: list[ApiView] = []
     for index, dsn in enumerate(shard_dsns):
         with _connect(dsn) as conn:
             conn.execute(
@@ -620,6 +773,9 @@ def install(
                 conn.execute("RESET ROLE")
                 functions = read_api_functions(conn)
                 conn.execute(shard_wrappers_sql(functions))
+                views = read_api_views(conn)
+                _check_views(views)
+                conn.execute(shard_view_wrappers_sql(views))
     if functions is None:  # no shard: n >= 1 was checked above
         raise ShardError("no shard")
     with _connect(router_dsn) as conn, conn.transaction():
@@ -649,6 +805,7 @@ def install(
             sql.SQL("GRANT USAGE ON FOREIGN SERVER {} TO livepanty_owner").format(sql.Identifier(CLUSTER))
         )
         conn.execute(router_routes_sql(read_api_functions(conn)))
+        conn.execute(router_view_routes_sql(views))
         _run_file(conn, root / "router" / "routes.sql")
 
 

@@ -80,39 +80,27 @@ def shard_count() -> int:
 
 #: With LIVEPANTY_TEST_SHARDS: the tests of the router pass (Makefile) that cannot run against a router, by
 #: node id (all parameters), each with why. Every other test of those modules runs there unchanged.
-NEEDS_ONE_DATABASE_READS = "reads or writes lp tables with SQL (the router's copies are empty)"
 NEEDS_ONE_DATABASE: dict[str, str] = {
-    "tests/py/test_client.py::test_every_method_sync": "inserts a stream with SQL (insert_stream)",
-    "tests/py/test_client.py::test_every_method_async": "inserts a stream with SQL (insert_stream)",
-    "tests/py/test_client.py::test_typed_exceptions[LP025-24]": "backdates lp.outbox with SQL",
     "tests/py/test_client.py::test_errors_from_postgres_itself": "writes lp tables to provoke PostgreSQL",
-    "tests/py/test_client.py::test_failed_login_counts_and_is_audited": NEEDS_ONE_DATABASE_READS,
-    "tests/py/test_client.py::test_acting_as_is_one_transaction": NEEDS_ONE_DATABASE_READS,
+    "tests/py/test_client.py::test_acting_as_is_one_transaction": (
+        "a router transaction is not atomic across calls (docs/scale-out.md, Limits)"
+    ),
     "tests/py/test_client.py::test_a_refusal_caught_inside_a_block_is_not_committed": (
         "a router transaction is not atomic across calls (docs/scale-out.md, Limits); reads lp.users"
     ),
-    "tests/py/test_client.py::test_in_band_refusal_in_a_block_is_committed": NEEDS_ONE_DATABASE_READS,
-    "tests/py/test_client.py::test_in_band_refusal_in_an_async_block_is_committed": NEEDS_ONE_DATABASE_READS,
-    "tests/py/test_client.py::test_failed_login_inside_a_block_can_be_caught": NEEDS_ONE_DATABASE_READS,
     "tests/py/test_client.py::test_application_role_sees_rows_through_rls": (
-        "reads the api views (user_summary), which the router does not route"
+        "the superuser's RLS bypass does not cross the router: a routed call runs as an application role"
     ),
-    "tests/py/test_client_economy.py::test_kyc_and_payout": "expires a verification with SQL",
     "tests/py/test_client_economy.py::test_every_keyed_money_function_notes_its_replays": (
         "scans the api functions' source, which on a router are the routes"
     ),
     "tests/py/test_client_robustness.py::test_a_savepoint_lets_a_block_catch_a_refusal_and_go_on": (
         "a router transaction is not atomic across calls: a savepoint does not undo a shard's commit"
     ),
-    "tests/py/test_concurrency.py::test_random_concurrent_money_operations_keep_every_invariant": (
-        "sets lp.settings and reads the ledger with SQL"
-    ),
-    "tests/py/test_concurrency.py::test_performers_tipping_each_other_under_load_never_deadlock": (
-        "approves verifications and reads the ledger with SQL"
-    ),
     "tests/py/test_lock_protocol.py": "forces lock interleavings with a trigger and SQL in the test database",
-    "tests/py/test_tip_many.py": "funds wallets and reads the ledger with SQL (lp.post in the test database)",
-    "tests/py/test_batcher.py": "funds wallets and reads the ledger with SQL",
+    "tests/py/test_tip_many.py::test_a_recipient_whose_credit_shards_are_all_busy_is_waited_for": (
+        "holds a performer's credit shards with SQL; behind a router a cross-shard credit waits in the relay"
+    ),
 }
 
 
@@ -443,14 +431,99 @@ _FUND = """
 """
 
 
+_BALANCES = """
+    SELECT coalesce(w.user_id::text, w.system_code),
+           w.balance + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s
+                                  WHERE s.wallet_id = w.id), 0)
+      FROM lp.wallets AS w
+"""
+
+
 @dataclass
 class Seed:
     """Set-up the API has no call for, written as the superuser into a test's database: an approved identity
-    verification (as api.approve_kyc leaves it) and tokens bought (one balanced purchase from issuance).
-    Behind a router (``shards``), each user's rows are written on the shard the directory names."""
+    verification (as api.approve_kyc leaves it), tokens bought (one balanced purchase from issuance) and
+    settings; and the superuser's reads of the outcome (balances, tips, the ledger's soundness). Behind a
+    router (``shards``), each user's rows are written on the shard the directory names, settings on every
+    shard, and the reads wait for the relay, then add up every shard."""
 
     dsn: str
     shards: tuple[str, ...] = ()
+
+    @property
+    def databases(self) -> tuple[str, ...]:
+        """The databases that hold the test's data: the shards, or the one database."""
+        return self.shards or (self.dsn,)
+
+    def set_setting(self, key: str, value: str) -> None:
+        """``lp.settings`` ``key`` set to the JSON ``value`` in every database (UPDATE of a known key)."""
+        for dsn in self.databases:
+            with psycopg.connect(dsn) as conn:
+                updated = conn.execute(
+                    "UPDATE lp.settings SET value = %s::jsonb WHERE key = %s", (value, key)
+                ).rowcount
+            if updated != 1:
+                raise LookupError(f"no setting {key!r}")
+
+    def execute(self, query: str, params: Any = None, *, user: Any = None) -> None:
+        """Run ``query`` (a write the API has no call for) in every database, or only in that of ``user``."""
+        for dsn in self._by_database((user,)) if user is not None else self.databases:
+            with psycopg.connect(dsn) as conn:
+                conn.execute(query, params)
+
+    def one(self, query: str, params: Any = None, *, user: Any) -> Any:
+        """The first column of the first row of ``query`` in the database of ``user`` (None: no row)."""
+        (dsn,) = self._by_database((user,))
+        with psycopg.connect(dsn) as conn:
+            row = conn.execute(query, params).fetchone()
+        return None if row is None else row[0]
+
+    def settle(self) -> None:
+        """Behind a router: relay until no cross-shard transfer is pending (a no-op on one database)."""
+        if self.shards:
+            from livepanty_db import shards
+
+            shards.wait_for_relay(self.shards)
+
+    def rows(self, query: str, params: Any = None) -> list[tuple[Any, ...]]:
+        """The rows of ``query`` from every database, one list (after :meth:`settle`)."""
+        self.settle()
+        found: list[tuple[Any, ...]] = []
+        for dsn in self.databases:
+            with psycopg.connect(dsn) as conn:
+                found += conn.execute(query, params).fetchall()
+        return found
+
+    def balances(self) -> dict[str, int]:
+        """Every wallet's total (main balance plus credit shards) by user id or system code, added up over
+        the shards. Behind a router, a cross-shard tip's stub of its sender holds nothing, and the shards'
+        in-transit wallets are added up under ``"in transit"`` (zero once the relay has delivered)."""
+        totals: dict[str, int] = {}
+        for name, total in self.rows(_BALANCES):
+            if self.shards and name.startswith("transit_"):
+                name = "in transit"
+            totals[name] = totals.get(name, 0) + int(total)
+        return totals
+
+    def tip_ids(self) -> set[Any]:
+        """The ids of every tip (a cross-shard tip is one id on both its shards)."""
+        return {tip_id for (tip_id,) in self.rows("SELECT id FROM lp.tips")}
+
+    def ledger_problems(self) -> list[str]:
+        """What ``api.verify_ledger()`` finds; behind a router, on every shard, and the global reconciliation
+        (``livepanty-db verify --all-shards``) with nothing left in transit. Empty: sound."""
+        self.settle()
+        if not self.shards:
+            with psycopg.connect(self.dsn) as conn:
+                return [str(row) for row in conn.execute("SELECT * FROM api.verify_ledger()").fetchall()]
+        from livepanty_db import shards
+
+        report = shards.verify_all(self.shards, router_dsn=self.dsn)
+        problems = [f"shard {i}: {n} verify_ledger row(s)" for i, n in report.ledger_problems.items() if n]
+        problems += report.problems
+        if report.in_transit or report.pending:
+            problems.append(f"{report.in_transit} tokens in transit, {report.pending} transfers pending")
+        return problems
 
     def _by_database(self, user_ids: tuple[Any, ...]) -> dict[str, list[Any]]:
         if not self.shards:
@@ -481,7 +554,8 @@ class Seed:
 
 @pytest.fixture
 def seed(test_databases: Databases) -> Seed:
-    """Approve identity verifications and fund wallets in the test's database (see Seed)."""
+    """Set-up the API has no call for, and the superuser's reads of the outcome, in the test's database or
+    across its shards (see Seed)."""
     return Seed(test_databases.url, test_databases.shards)
 
 

@@ -6,13 +6,28 @@
 CREATE EXTENSION IF NOT EXISTS plproxy;
 CREATE SCHEMA IF NOT EXISTS router AUTHORIZATION livepanty_owner;
 CREATE SCHEMA IF NOT EXISTS router_proxy AUTHORIZATION livepanty_owner;
-REVOKE ALL ON SCHEMA router, router_proxy FROM PUBLIC;
+-- The routes of the api views (livepanty_db.shards.router_view_routes_sql): a view's reader runs its functions
+-- with their own rights, so these, and only these, are theirs to run.
+CREATE SCHEMA IF NOT EXISTS router_views AUTHORIZATION livepanty_owner;
+REVOKE ALL ON SCHEMA router, router_proxy, router_views FROM PUBLIC;
+GRANT USAGE ON SCHEMA router_views TO livepanty_app, livepanty_service;
 
 -- The router holds no users and no money: its copies of the tables stay empty, and so would every view over
--- them. The api views and the reporting views are not routed; they are closed here (as their owner), so that a
+-- them. The api views are routed: livepanty_db.shards replaces each (after this file) by a view over a route
+-- that reads every shard (shards.VIEW_ROUTES); the router's own copies go first, here, since they would
+-- depend on the routes this file drops. The reporting views are not routed; they are closed here, so that a
 -- reader gets 42501 (permission denied) instead of an empty answer. Read them on the shards
--- (docs/scale-out.md, "Limits"). Again on every install, after the migrations granted them.
-REVOKE SELECT ON api.user_summary, api.stream_summary FROM livepanty_app, livepanty_service;
+-- (docs/scale-out.md, "Limits"). Again on every install, after the migrations made and granted them.
+DO $views$
+DECLARE
+    v regclass;
+BEGIN
+    FOR v IN SELECT c.oid::regclass FROM pg_catalog.pg_class AS c
+              WHERE c.relnamespace = 'api'::regnamespace AND c.relkind = 'v' LOOP
+        EXECUTE format('DROP VIEW %s', v);
+    END LOOP;
+END
+$views$;
 REVOKE SELECT ON ALL TABLES IN SCHEMA reporting FROM livepanty_readonly;
 
 SET ROLE livepanty_owner;
@@ -75,13 +90,15 @@ CREATE POLICY "router code only" ON router.sessions FOR ALL TO livepanty_owner U
 CREATE POLICY "router code only" ON router.stubs FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 CREATE POLICY "router code only" ON router.erasure_sync FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 
--- Repeatable: every function of both schemas goes first (the proxies are generated again after this file).
+-- Repeatable: every function of the three schemas goes first (the proxies and the views' routes are generated
+-- again after this file).
 DO $drop$
 DECLARE
     f regprocedure;
 BEGIN
     FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc AS p
-              WHERE p.pronamespace IN ('router'::regnamespace, 'router_proxy'::regnamespace) LOOP
+              WHERE p.pronamespace IN ('router'::regnamespace, 'router_proxy'::regnamespace,
+                                       'router_views'::regnamespace) LOOP
         EXECUTE format('DROP FUNCTION %s', f);
     END LOOP;
 END
@@ -300,6 +317,29 @@ END
 $$;
 COMMENT ON FUNCTION router.locate(text, uuid) IS 'The shard holding object p_id of lp.<p_table> (shard.locate on every shard); 0 when none does (that shard then says not found); LP201 when two do.';
 REVOKE ALL ON FUNCTION router.locate(text, uuid) FROM PUBLIC;
+
+CREATE FUNCTION router.locate_or_actor(p_table text, p_id uuid) RETURNS integer
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+-- An object a user names for themselves or, as staff, for another (a session): the shard that holds it; when the
+-- call names none (their own current one) or no shard holds it, the acting user's shard, which answers as one
+-- node does.
+DECLARE
+    v_found integer[];
+BEGIN
+    IF p_id IS NOT NULL THEN
+        SELECT array_agg(l.s) INTO v_found FROM router_proxy.locate(p_table, p_id) AS l (s);
+        IF cardinality(v_found) > 1 THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'more than one shard holds this object',
+                DETAIL = format('%s %s on shards %s', p_table, p_id, v_found);
+        END IF;
+    END IF;
+    RETURN coalesce(v_found[1], router.shard_of(router.acting_user()));
+END
+$$;
+COMMENT ON FUNCTION router.locate_or_actor(text, uuid) IS 'The shard holding object p_id of lp.<p_table> (shard.locate on every shard); the acting user''s shard when p_id is NULL or no shard holds it (LP001 nobody acting); LP201 when two do.';
+REVOKE ALL ON FUNCTION router.locate_or_actor(text, uuid) FROM PUBLIC;
 
 CREATE FUNCTION router.ensure_user(p_shard integer, p_user_id uuid) RETURNS void
     LANGUAGE plpgsql

@@ -50,6 +50,16 @@ $$;
 COMMENT ON FUNCTION shard.configure(integer, integer) IS 'Makes this database shard p_shard of p_shard_count (lp.shard_self) and creates the in-transit wallet transit_<k> of every peer shard k. The number of shards may grow, never the shard change (LP201). Run by livepanty_db.shards.';
 REVOKE ALL ON FUNCTION shard.configure(integer, integer) FROM PUBLIC;
 
+CREATE FUNCTION shard.self() RETURNS integer
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+    SELECT s.shard::integer FROM lp.shard_self AS s
+$$;
+COMMENT ON FUNCTION shard.self() IS 'This shard''s number (NULL in a database that is no shard): the tag of the rows a routed view returns.';
+REVOKE ALL ON FUNCTION shard.self() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.self() TO livepanty_router;
+
 CREATE FUNCTION shard.here(p_shard integer) RETURNS smallint
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, ext, pg_temp
@@ -767,7 +777,8 @@ AS $$
 -- Asked on every shard at once (RUN ON ALL): this shard's number when it holds the object, no row otherwise.
 BEGIN
     IF p_table IS NULL OR p_table NOT IN ('payments', 'payouts', 'holds', 'kyc_verifications', 'streams', 'shows',
-                                          'tip_goals', 'user_sanctions', 'reports', 'sanction_appeals', 'tips', 'outbox') THEN
+                                          'tip_goals', 'user_sanctions', 'reports', 'sanction_appeals', 'tips', 'outbox',
+                                          'auth_sessions') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'not a table the router locates objects in',
             DETAIL = format('table %L', p_table);
     END IF;
@@ -775,7 +786,7 @@ BEGIN
         USING p_id;
 END
 $$;
-COMMENT ON FUNCTION shard.locate(text, uuid) IS 'This shard''s number when it holds the object p_id of lp.<p_table> (payments, payouts, holds, kyc_verifications, streams, shows, tip_goals, user_sanctions, reports, sanction_appeals, tips, outbox), else no row: the router asks every shard at once to route a back-office call on an object (LP018 for another table).';
+COMMENT ON FUNCTION shard.locate(text, uuid) IS 'This shard''s number when it holds the object p_id of lp.<p_table> (payments, payouts, holds, kyc_verifications, streams, shows, tip_goals, user_sanctions, reports, sanction_appeals, tips, outbox, auth_sessions), else no row: the router asks every shard at once to route a back-office call on an object (LP018 for another table).';
 REVOKE ALL ON FUNCTION shard.locate(text, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.locate(text, uuid) TO livepanty_router;
 

@@ -59,16 +59,17 @@ def make_moderator(client: Client, admin: models.UserAccount, name: str = "mod")
         return tx.set_user_role(user.id, "moderator")
 
 
-def insert_stream(db_url: str, host_id: uuid.UUID) -> uuid.UUID:
-    """No API function creates streams yet: insert one directly (superuser)."""
-    with psycopg.connect(db_url) as conn:
-        row = conn.execute(
-            "INSERT INTO lp.streams (host_id, title, status, started_at) VALUES (%s, 'hello', 'live', now())"
-            " RETURNING id",
-            (host_id,),
-        ).fetchone()
-    assert row is not None
-    return row[0]
+def insert_stream(seed: Any, host_id: uuid.UUID) -> uuid.UUID:
+    """A live stream of ``host_id``, inserted directly as the superuser (on the host's shard behind a router):
+    the API's way (a verified performer, consent, schedule, start) is tested in test_streams."""
+    stream_id = uuid.uuid4()
+    seed.execute(
+        "INSERT INTO lp.streams (id, host_id, title, status, started_at)"
+        " VALUES (%s, %s, 'hello', 'live', now())",
+        (stream_id, host_id),
+        user=host_id,
+    )
+    return stream_id
 
 
 def mailed_reset_token(db_url: str, email: str) -> str:
@@ -79,6 +80,10 @@ def mailed_reset_token(db_url: str, email: str) -> str:
             mailer.mark_message_sent(message.id, message.attempt)
     assert [m.kind for m in messages] == ["password_reset"]
     return messages[0].payload["token"]
+
+
+#: A user's failed logins since the last good one (read on the user's shard behind a router).
+FAILED_LOGINS = "SELECT failed_login_count FROM lp.users WHERE id = %s"
 
 
 def scalar(db_url: str, query: str, params: Any = None) -> Any:
@@ -188,7 +193,7 @@ def test_idempotency_key_is_a_required_keyword(conn: psycopg.Connection) -> None
 # --- every method, synchronously ----------------------------------------------------------------------------
 
 
-def test_every_method_sync(client: Client, db_url: str) -> None:
+def test_every_method_sync(client: Client, db_url: str, seed: Any) -> None:
     admin = make_admin(client)
     assert admin.role == "admin"
     alice = client.register_user(
@@ -245,7 +250,7 @@ def test_every_method_sync(client: Client, db_url: str) -> None:
         assert (revoked.id, revoked.revoke_reason) == (session.session_id, "logout")
 
     bob = register(client, "bob")
-    stream_id = insert_stream(db_url, alice.id)
+    stream_id = insert_stream(seed, alice.id)
     with client.acting_as(admin.id, reason="test") as tx:
         assert tx.find_user("ALICE@example.com").id == alice.id
         assert tx.get_user(bob.id).username == "bob"
@@ -283,7 +288,7 @@ def test_every_method_sync(client: Client, db_url: str) -> None:
 # --- every method, asynchronously ---------------------------------------------------------------------------
 
 
-def test_every_method_async(db_url: str) -> None:
+def test_every_method_async(db_url: str, seed: Any) -> None:
     async def scenario() -> None:
         async with AsyncClient(db_url) as client:
             admin = await client.create_admin(
@@ -313,7 +318,7 @@ def test_every_method_async(db_url: str) -> None:
                 assert retry_at is not None
                 assert retry_at > datetime.now(UTC)
                 assert await mailer.claim_messages() == []  # not due before retry_at
-            scalar(db_url, "UPDATE lp.outbox SET next_attempt_at = now() RETURNING id")  # due again
+            seed.execute("UPDATE lp.outbox SET next_attempt_at = now()")  # due again
             async with AsyncClient(db_url, role="livepanty_mailer") as mailer:
                 (message,) = await mailer.claim_messages()
                 assert message.attempt == 2
@@ -356,8 +361,9 @@ def test_every_method_async(db_url: str) -> None:
 
 
 @pytest.fixture
-def world(client: Client, db_url: str) -> dict[str, Any]:
-    """An admin, a moderator, a viewer (with a live session) and a performer; ``dsn`` is the database's."""
+def world(client: Client, db_url: str, seed: Any) -> dict[str, Any]:
+    """An admin, a moderator, a viewer (with a live session) and a performer; ``dsn`` is the database's (the
+    router's behind one), ``seed`` its databases' (conftest.Seed)."""
     admin = make_admin(client)
     moderator = make_moderator(client, admin)
     viewer = register(client, "viewer1")
@@ -369,6 +375,7 @@ def world(client: Client, db_url: str) -> dict[str, Any]:
         "performer": performer,
         "session": client.login("viewer1", PASSWORD),
         "dsn": db_url,
+        "seed": seed,
     }
 
 
@@ -399,7 +406,7 @@ def _superseded_reset_token(client: Client, w: dict[str, Any]) -> None:
     client.request_password_reset("viewer1@example.com")
     token = mailed_reset_token(w["dsn"], "viewer1@example.com")
     # an hour later (past the throttle), the user asks again
-    scalar(w["dsn"], "UPDATE lp.outbox SET created_at = now() - interval '1 hour' RETURNING id")
+    w["seed"].execute("UPDATE lp.outbox SET created_at = now() - interval '1 hour'")
     client.request_password_reset("viewer1@example.com")
     client.reset_password(token, NEW_PASSWORD)
 
@@ -503,11 +510,14 @@ def test_typed_exceptions(
         assert isinstance(caught.value.__cause__, psycopg.Error)
 
 
-def test_rejected_call_changes_nothing(client: Client, db_url: str, world: dict[str, Any]) -> None:
-    before = scalar(db_url, "SELECT count(*) FROM lp.users")
+def test_rejected_call_changes_nothing(client: Client, seed: Any, world: dict[str, Any]) -> None:
+    def users() -> int:  # every shard's, behind a router
+        return sum(n for (n,) in seed.rows("SELECT count(*) FROM lp.users"))
+
+    before = users()
     with pytest.raises(errors.EmailTaken):
         client.register_user(**_register_kwargs(email="viewer1@example.com"))
-    assert scalar(db_url, "SELECT count(*) FROM lp.users") == before
+    assert users() == before
 
 
 def test_permission_denied_for_the_application_role(app_client: Client) -> None:
@@ -540,22 +550,24 @@ def test_errors_from_postgres_itself(db_url: str, client: Client, world: dict[st
 # --- login failures are recorded ----------------------------------------------------------------------------
 
 
-def test_failed_login_counts_and_is_audited(client: Client, db_url: str, world: dict[str, Any]) -> None:
+def test_failed_login_counts_and_is_audited(client: Client, seed: Any, world: dict[str, Any]) -> None:
     viewer = world["viewer"]
     for expected in (1, 2):
         with pytest.raises(errors.InvalidCredentials):
             client.login("viewer1", "Wrong-password-1", ip_address="198.51.100.7")
-        count = scalar(db_url, "SELECT failed_login_count FROM lp.users WHERE id = %s", (viewer.id,))
+        count = seed.one(
+            "SELECT failed_login_count FROM lp.users WHERE id = %s", (viewer.id,), user=viewer.id
+        )
         assert count == expected
-    reasons = scalar(
-        db_url,
+    reasons = seed.one(
         "SELECT array_agg(details->>'reason') FROM lp.audit_logs"
         " WHERE action = 'auth.login_failed' AND actor_id = %s AND ip_address = '198.51.100.7'",
         (viewer.id,),
+        user=viewer.id,
     )
     assert reasons == ["bad_password", "bad_password"]
     client.login("viewer1", PASSWORD)
-    assert scalar(db_url, "SELECT failed_login_count FROM lp.users WHERE id = %s", (viewer.id,)) == 0
+    assert seed.one(FAILED_LOGINS, (viewer.id,), user=viewer.id) == 0
 
 
 def test_lockout_answers_like_a_wrong_password(client: Client, world: dict[str, Any]) -> None:
@@ -644,19 +656,20 @@ def test_session_context(client: Client, world: dict[str, Any]) -> None:
         pass
 
 
-def test_in_band_refusal_in_a_block_is_committed(client: Client, db_url: str, world: dict[str, Any]) -> None:
+def test_in_band_refusal_in_a_block_is_committed(client: Client, seed: Any, world: dict[str, Any]) -> None:
     """A wrong current password leaves the session block as InvalidCredentials, but its count persists."""
     viewer, session = world["viewer"], world["session"]
     with pytest.raises(errors.InvalidCredentials) as caught, client.session(session.token) as tx:
         tx.update_preferences(theme="dark")
         tx.change_password("Not-my-password-1", NEW_PASSWORD)
     assert caught.value.in_band
-    assert scalar(db_url, "SELECT failed_login_count FROM lp.users WHERE id = %s", (viewer.id,)) == 1
+    assert seed.one(FAILED_LOGINS, (viewer.id,), user=viewer.id) == 1
     audited = (
         "SELECT count(*) FROM lp.audit_logs WHERE action = 'auth.password_change_failed' AND target_id = %s"
     )
-    assert scalar(db_url, audited, (str(viewer.id),)) == 1
-    assert scalar(db_url, "SELECT theme FROM lp.user_preferences WHERE user_id = %s", (viewer.id,)) == "dark"
+    assert seed.one(audited, (str(viewer.id),), user=viewer.id) == 1
+    theme = "SELECT theme FROM lp.user_preferences WHERE user_id = %s"
+    assert seed.one(theme, (viewer.id,), user=viewer.id) == "dark"
 
     with client.acting_as(world["admin"].id, reason="test") as tx:
         tx.set_setting("auth.max_failed_logins", 2)
@@ -668,7 +681,9 @@ def test_in_band_refusal_in_a_block_is_committed(client: Client, db_url: str, wo
         client.login("viewer1", PASSWORD)
 
 
-def test_in_band_refusal_in_an_async_block_is_committed(db_url: str, world: dict[str, Any]) -> None:
+def test_in_band_refusal_in_an_async_block_is_committed(
+    db_url: str, seed: Any, world: dict[str, Any]
+) -> None:
     async def scenario() -> None:
         async with AsyncClient(db_url) as client:
             with pytest.raises(errors.InvalidCredentials):
@@ -676,18 +691,17 @@ def test_in_band_refusal_in_an_async_block_is_committed(db_url: str, world: dict
                     await tx.change_password("Not-my-password-1", NEW_PASSWORD)
 
     asyncio.run(scenario())
-    count = scalar(db_url, "SELECT failed_login_count FROM lp.users WHERE id = %s", (world["viewer"].id,))
-    assert count == 1
+    viewer = world["viewer"].id
+    assert seed.one(FAILED_LOGINS, (viewer,), user=viewer) == 1
 
 
-def test_failed_login_inside_a_block_can_be_caught(
-    client: Client, db_url: str, world: dict[str, Any]
-) -> None:
+def test_failed_login_inside_a_block_can_be_caught(client: Client, seed: Any, world: dict[str, Any]) -> None:
     with client.transaction() as tx:
         with pytest.raises(errors.InvalidCredentials):
             tx.login("viewer1", "Wrong-password-1")
         assert tx.login("viewer1", PASSWORD).user_id == world["viewer"].id
-    assert scalar(db_url, "SELECT count(*) FROM lp.audit_logs WHERE action = 'auth.login_failed'") == 1
+    failed = seed.rows("SELECT count(*) FROM lp.audit_logs WHERE action = 'auth.login_failed'")
+    assert sum(n for (n,) in failed) == 1  # every shard's, behind a router
 
 
 # --- database role and row level security -------------------------------------------------------------------

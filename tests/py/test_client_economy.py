@@ -329,16 +329,16 @@ def fund_performer(eco: Economy, tokens: int) -> None:
         tx.tip(eco.performer.id, tokens * 10_000 // 8_000, idempotency_key=key())
 
 
-def test_kyc_and_payout(eco: Economy, db_url: str) -> None:
+def test_kyc_and_payout(eco: Economy, seed: Any) -> None:
     set_setting(eco, "payouts.hold_days", 0)  # earnings are payable at once
     set_setting(eco, "payouts.min_tokens", 1000)
     fund_performer(eco, 4000)
     # The performer earned while verified; then her document expired: re-verification needed (the KYC gate).
-    with psycopg.connect(db_url) as conn:
-        conn.execute(
-            "UPDATE lp.kyc_verifications SET expires_at = now() - interval '1 minute' WHERE user_id = %s",
-            (eco.performer.id,),
-        )
+    seed.execute(
+        "UPDATE lp.kyc_verifications SET expires_at = now() - interval '1 minute' WHERE user_id = %s",
+        (eco.performer.id,),
+        user=eco.performer.id,
+    )
     with pytest.raises(errors.KycRequired), eco.app.acting_as(eco.performer.id, reason="test") as tx:
         tx.request_payout(1000, "paypal", idempotency_key=key())
 

@@ -93,7 +93,9 @@ class Caller:
         self.conn.close()
 
 
-def _setup(dsn: str) -> dict[str, Any]:
+def _setup(dsn: str, seed: Any) -> dict[str, Any]:
+    for key, value in (("payouts.hold_days", "0"), ("payouts.min_tokens", "1")):
+        seed.set_setting(key, value)
     with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
 
         def register(name: str, role: str) -> str:
@@ -119,8 +121,6 @@ def _setup(dsn: str) -> dict[str, Any]:
                 (PASSWORD,),
             ).fetchone()["id"]
         )
-        for key, value in (("payouts.hold_days", "0"), ("payouts.min_tokens", "1")):
-            conn.execute("UPDATE lp.settings SET value = %s::jsonb WHERE key = %s", (value, key))
         for performer in performers:
             with conn.transaction():
                 conn.execute("SELECT lp.set_identity(%s::uuid, NULL, 'session')", (performer,))
@@ -404,23 +404,10 @@ def _worker(dsn: str, people: dict[str, Any], model: Model, seed: int) -> None:
         caller.close()
 
 
-def _balances(dsn: str) -> dict[str, int]:
-    with psycopg.connect(dsn) as conn:
-        rows = conn.execute(
-            """SELECT coalesce(w.user_id::text, w.system_code),
-                      w.balance + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s
-                                             WHERE s.wallet_id = w.id), 0)
-                 FROM lp.wallets AS w"""
-        ).fetchall()
-    return {name: int(total) for name, total in rows}
-
-
-def test_random_concurrent_money_operations_keep_every_invariant(db_url: str) -> None:
-    people = _setup(db_url)
+def test_random_concurrent_money_operations_keep_every_invariant(db_url: str, seed: Any) -> None:
+    people = _setup(db_url, seed)
     model = Model()
-    threads = [
-        threading.Thread(target=_worker, args=(db_url, people, model, seed)) for seed in range(THREADS)
-    ]
+    threads = [threading.Thread(target=_worker, args=(db_url, people, model, n)) for n in range(THREADS)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -444,7 +431,7 @@ def test_random_concurrent_money_operations_keep_every_invariant(db_url: str) ->
     ):
         assert model.outcomes[op] > 0, (op, model.outcomes)
 
-    balances = _balances(db_url)
+    balances = seed.balances()  # every wallet, added up over the shards behind a router
     mismatches = {
         name: (balances.get(name, 0), expected)
         for name, expected in model.expected.items()
@@ -454,19 +441,16 @@ def test_random_concurrent_money_operations_keep_every_invariant(db_url: str) ->
     assert mismatches == {}
     assert untouched == {}
     assert sum(balances.values()) == 0
-
-    with psycopg.connect(db_url) as conn:
-        violations = conn.execute("SELECT * FROM api.verify_ledger()").fetchall()
-    assert violations == []
+    assert seed.ledger_problems() == []
 
 
-def test_performers_tipping_each_other_under_load_never_deadlock(db_url: str) -> None:
+def test_performers_tipping_each_other_under_load_never_deadlock(db_url: str, seed: Any) -> None:
     """Two performers tip each other more than their main balance holds (so each debit sweeps the sender's
     credit shards) while viewers keep every shard of both busy. Each transaction must take its locks in the
     one global order of docs/ledger.md; a debit that swept its shards and then waited for the other
     performer's shards used to deadlock here within seconds."""
+    seed.set_setting("wallets.performer_shards", "2")
     with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as conn:
-        conn.execute("UPDATE lp.settings SET value = '2' WHERE key = 'wallets.performer_shards'")
 
         def register(name: str, role: str) -> str:
             return str(
@@ -478,30 +462,17 @@ def test_performers_tipping_each_other_under_load_never_deadlock(db_url: str) ->
             )
 
         performers = [register("hot_one", "performer"), register("hot_two", "performer")]
-        for performer in performers:  # the KYC gate of being paid
-            conn.execute(
-                "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
-                " reviewed_at, expires_at) VALUES (%s, 'identity', 'approved', 'passport', 'DE', now(),"
-                " now() + interval '1 year')",
-                (performer,),
-            )
         viewers = [register(f"fan_{i}", "viewer") for i in range(10)]
-        for user in viewers:
-            conn.execute(
-                "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
-                " ARRAY[ROW(lp.system_wallet('issuance'), -1000000, 'purchase', 0, false)::lp.posting,"
-                "       ROW((SELECT id FROM lp.wallets WHERE user_id = %s), 1000000, 'purchase', 0, false)"
-                "::lp.posting])",
-                (user,),
-            )
+    seed.approve_kyc(*performers)  # the KYC gate of being paid
+    seed.fund(1_000_000, *viewers)
 
     failures: list[str] = []
     refusals: Counter = Counter()
     done: Counter = Counter()
     tip = "SELECT * FROM api.tip(p_recipient_id => %(r)s, p_amount => %(a)s, p_idempotency_key => %(k)s)"
 
-    def fan(user: str, seed: int) -> None:
-        rng, caller = random.Random(seed), Caller(db_url)
+    def fan(user: str, n: int) -> None:
+        rng, caller = random.Random(n), Caller(db_url)
         try:
             for _ in range(300):
                 try:
@@ -525,8 +496,8 @@ def test_performers_tipping_each_other_under_load_never_deadlock(db_url: str) ->
                     main = caller.call(
                         "livepanty_app",
                         me,
-                        "SELECT balance - reserved AS main FROM lp.wallets WHERE user_id = %(u)s",
-                        {"u": me},
+                        "SELECT balance - reserved AS main FROM api.get_wallet()",
+                        {},
                     )["main"]
                     caller.call("livepanty_app", me, tip, {"r": other, "a": main + 3, "k": uuid.uuid4().hex})
                     done["performer"] += 1
@@ -550,5 +521,4 @@ def test_performers_tipping_each_other_under_load_never_deadlock(db_url: str) ->
 
     assert failures == [], failures[:10]
     assert done["performer"] > 100, (done, refusals)  # the sweeping debits really ran
-    with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT * FROM api.verify_ledger()").fetchall() == []
+    assert seed.ledger_problems() == []

@@ -47,6 +47,7 @@ from livepanty_db.errors import (
     IdempotencyConflict,
     InsufficientFunds,
     InvalidCredentials,
+    InvalidSession,
     LivepantyError,
     NotRouted,
     PayeeNotVerified,
@@ -55,6 +56,7 @@ from livepanty_db.errors import (
     WrongShard,
 )
 from livepanty_db.models import TipRequest
+from livepanty_db.paths import db_root
 
 FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 PASSWORD = "tulip garden 9"
@@ -277,13 +279,46 @@ def test_a_shards_error_reaches_the_client_in_its_own_words(sharded: Sharded) ->
         assert shard_db not in text
 
 
-def test_the_views_are_closed_on_the_router_not_silently_empty(sharded: Sharded) -> None:
-    """The router's tables are empty copies: its api and reporting views would answer nothing. They are closed
-    there (42501), so a reader learns to read them on the shards instead of trusting an empty answer."""
-    token = token_for(sharded, register(sharded, shard=0))
-    with pytest.raises(LivepantyError) as caught, sharded.client() as client, client.session(token) as tx:
-        tx.user_summary()
-    assert caught.value.sqlstate == "42501"
+def test_the_api_views_read_every_shard_and_each_user_once(sharded: Sharded) -> None:
+    """On the router, api.user_summary and api.stream_summary are every shard's rows, read there as the caller
+    (RLS as on one node): a user sees their own row from their own shard, not the stub another shard holds of
+    them; an admin sees every user once, with their home row; streams of both shards are listed. The
+    reporting views, not routed, are closed (42501), never silently empty."""
+    host = verified_performer(sharded, 1)
+    viewer = register(sharded, shard=0)
+    fund(sharded, viewer.id, 500)
+    name = "boss" + uuid.uuid4().hex[:8]
+    with Client(sharded.router) as service:
+        admin = service.create_admin(
+            email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth="1980-01-01"
+        )
+    with sharded.client() as client:
+        with client.session(token_for(sharded, host)) as tx:
+            stream = tx.schedule_stream("views " + host.username, category="general")
+            tx.consent_to_stream(stream.id, ip_address="203.0.113.9")
+            tx.start_stream(stream.id)
+        with client.session(token_for(sharded, viewer)) as tx:
+            tx.tip(host.id, 100, idempotency_key="views-1")  # the viewer's stub on shard 1 (tips received)
+            own = tx.user_summary()
+            streams = tx.stream_summary()
+        with client.session(token_for(sharded, admin)) as tx:
+            everyone = tx.user_summary()
+    with psycopg.connect(sharded.shards[1]) as conn:
+        stubs = conn.execute("SELECT user_id FROM lp.remote_users WHERE user_id = %s", [viewer.id]).fetchall()
+    assert stubs == [(viewer.id,)]
+    assert [(u.id, u.username, u.balance) for u in own] == [(viewer.id, viewer.username, 400)]
+    assert stream.id in [s.id for s in streams]
+    assert [s.host_username for s in streams if s.id == stream.id] == [host.username]
+    ids = [u.id for u in everyone]
+    assert len(ids) == len(set(ids))  # each user once: no stub
+    by_id = {u.id: u for u in everyone}
+    assert by_id[viewer.id].balance == 400
+    assert by_id[viewer.id].email == viewer.email
+    assert by_id[host.id].kyc_gate == "verified"
+    assert {viewer.id, host.id, admin.id} <= by_id.keys()
+    with psycopg.connect(sharded.router) as conn:  # every user the admin sees is in the directory
+        known = {r[0] for r in conn.execute("SELECT user_id FROM router.users").fetchall()}
+    assert set(ids) <= known
     with psycopg.connect(sharded.router) as conn:
         conn.execute("SET ROLE livepanty_readonly")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -291,6 +326,14 @@ def test_the_views_are_closed_on_the_router_not_silently_empty(sharded: Sharded)
     with psycopg.connect(sharded.shards[0]) as conn:  # on a shard they stay open
         conn.execute("SET ROLE livepanty_readonly")
         assert conn.execute("SELECT count(*) FROM reporting.users").fetchone()[0] >= 1
+
+
+def test_every_api_view_has_a_route() -> None:
+    """A view added to schema api without a route would make the installation refuse to start (install
+    checks); the routes are exactly the api views of db/views."""
+    files = (db_root() / "views").glob("api.*.sql")
+    views = {p.name.removeprefix("api.").removesuffix(".sql") for p in files}
+    assert views == set(shards.VIEW_ROUTES)
 
 
 def test_functions_that_are_not_routed_raise_lp202(sharded: Sharded) -> None:
@@ -731,6 +774,33 @@ def test_no_application_role_may_run_any_routing_function(sharded: Sharded, wher
     assert tables == []
 
 
+def test_the_view_routes_are_the_only_router_functions_readers_may_run(sharded: Sharded) -> None:
+    """A catalog scan: schema router_views holds one route per api view, which the views' readers (the
+    application and the back office) may run, as the view's own functions run with its reader's rights; the
+    mailer, the reporting role and public may not."""
+    roles = ["livepanty_app", "livepanty_service", "livepanty_mailer", "livepanty_readonly", "public"]
+    with psycopg.connect(sharded.router) as conn:
+        reachable = conn.execute(
+            "SELECT p.oid::regprocedure::text, r.rolname FROM pg_proc AS p"
+            " CROSS JOIN (SELECT unnest(%s::text[]) AS rolname) AS r"
+            " WHERE p.pronamespace = 'router_views'::regnamespace"
+            "   AND CASE WHEN r.rolname = 'public'"
+            "            THEN EXISTS (SELECT 1"
+            "                           FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a"
+            "                          WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')"
+            "            ELSE has_function_privilege(r.rolname, p.oid, 'EXECUTE') END",
+            [roles],
+        ).fetchall()
+        definers = conn.execute(
+            "SELECT bool_and(p.prosecdef), count(*) FROM pg_proc AS p"
+            " WHERE p.pronamespace = 'router_views'::regnamespace"
+        ).fetchone()
+    assert sorted(reachable) == sorted(
+        (f"router_views.{view}()", role) for view in shards.VIEW_ROUTES for role in roles[:2]
+    )
+    assert definers == (True, len(shards.VIEW_ROUTES))
+
+
 def test_the_application_login_cannot_act_as_a_user_through_the_router(sharded: Sharded) -> None:
     victim = register(sharded, shard=1)
     with psycopg.connect(sharded.router) as conn:
@@ -1060,10 +1130,11 @@ def test_a_chargeback_holds_the_payouts_of_a_performer_tipped_across_shards(shar
 
 @pytest.mark.parametrize("where", ["shard", "router"])
 def test_plpgsql_check_finds_no_error_in_the_routing_code(sharded: Sharded, where: str) -> None:
-    """Every PL/pgSQL function of the shard schema (shard 0) and of the router (its schemas and its routed api
-    functions) checked by plpgsql_check: no error (warnings are the catalog test's business)."""
+    """Every PL/pgSQL function of the shard schema (shard 0) and of the router (its schemas, the views' routes
+    and its routed api functions) checked by plpgsql_check: no error (warnings are the catalog test's
+    business)."""
     dsn = sharded.shards[0] if where == "shard" else sharded.router
-    schemas = ["shard"] if where == "shard" else ["router", "api"]
+    schemas = ["shard"] if where == "shard" else ["router", "router_views", "api"]
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS plpgsql_check")
         try:
@@ -1282,6 +1353,42 @@ def test_an_admin_acts_on_another_shard_and_a_demotion_follows(sharded: Sharded)
             conn.execute("SELECT role::text FROM lp.users WHERE id = %s", [admin.id]).fetchone()[0]
             == "viewer"
         )
+
+
+def test_an_admin_reads_and_ends_sessions_and_payments_of_a_user_of_another_shard(sharded: Sharded) -> None:
+    """The calls that name a user (or one of their sessions) go to that user's shard, not the acting admin's:
+    routed by the actor, an admin on shard 0 saw no sessions and no payments of a user on shard 1 and revoked
+    nothing. A user's own calls (no user named) still go to their own shard."""
+    name = "boss" + uuid.uuid4().hex[:8]
+    while placed(sharded, name) != 0:
+        name = "boss" + uuid.uuid4().hex[:8]
+    with Client(sharded.router) as service:
+        admin = service.create_admin(
+            email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth="1980-01-01"
+        )
+    other = register(sharded, shard=1)
+    first, second, third = (token_for(sharded, other) for _ in range(3))
+    with sharded.client() as client:
+        with client.session(first) as tx:
+            payment = tx.create_payment("small", "test", idempotency_key="sessions-1")
+            own = tx.list_sessions()
+        with client.session(token_for(sharded, admin)) as tx:
+            theirs = tx.list_sessions(other.id)
+            payments = tx.list_payments(user_id=other.id)
+            revoked = tx.revoke_session(own[0].id)
+        with client.session(second) as tx:
+            assert tx.revoke_session().revoke_reason == "logout"  # their own current one, on their shard
+        with client.session(token_for(sharded, admin)) as tx:
+            ended = tx.revoke_all_sessions(other.id)
+        for token in (first, second, third):
+            with pytest.raises(InvalidSession):
+                client.authenticate(token)
+    assert {s.id for s in theirs} == {s.id for s in own}
+    assert len(own) == 3
+    assert [p.id for p in payments] == [payment.id]
+    assert revoked.user_id == other.id
+    assert revoked.revoked_at is not None
+    assert ended == 1  # the third: the first was revoked by id, the second by its owner
 
 
 def test_a_cross_shard_tip_in_a_stream_lands_there_with_its_goal_and_event(sharded: Sharded) -> None:
