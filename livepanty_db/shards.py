@@ -90,7 +90,6 @@ SAME_SHARD_ARGUMENTS: dict[str, tuple[str, str]] = {
 #: Routed to the shard of the user an argument names (an admin looking at someone's wallet; anyone at a
 #: performer's menu): the acting user's shard when the argument is NULL or names nobody the directory knows.
 USER_ROUTES: dict[str, str] = {
-    "list_payments": "p_user_id",  # a user's own (NULL), or an admin's look at anyone's
     "list_sessions": "p_user_id",
     "revoke_all_sessions": "p_user_id",
     "adjust_balance": "p_user_id",
@@ -107,7 +106,6 @@ USER_ROUTES: dict[str, str] = {
     "get_user": "p_user_id",
     "get_wallet": "p_user_id",
     "list_menu": "p_performer_id",
-    "list_payouts": "p_user_id",
     "list_performer_streams": "p_performer_id",
     "list_tips": "p_user_id",
     "performer_top_tippers": "p_performer_id",
@@ -214,6 +212,8 @@ HAND_ROUTED_WITH_PROXY: tuple[str, ...] = (
     "act_as",
     "capture_hold",  # the hold's shard; a payee of another shard: checked there, paid through the outbox
     "list_holds",  # as holder the user's shard; as payee every shard's page, merged
+    "list_payments",  # the named user's shard (NULL: the actor's); an admin's of everyone's: merged
+    "list_payouts",  # likewise (the payout review queue)
     "place_hold",  # the holder's shard; a payee of another shard: checked there, the hold on the holder's
     "apply_kyc_webhook",  # the shard holding the provider's reference (shard.holds_kyc_reference, RUN ON ALL)
     "check_stream_key",  # the shard holding the key's hash (shard.holds_stream_key, RUN ON ALL)

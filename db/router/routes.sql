@@ -249,6 +249,44 @@ AS $$
     SELECT shard.user_key(p__shard, p_user_id);
 $$;
 
+CREATE FUNCTION router_proxy.payments_page(
+    p__user uuid, p__session uuid, p__via text, p_status text, p_after_created timestamptz, p_after_id uuid,
+    p_limit integer
+) RETURNS SETOF lp.payments
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.payments_page(p__user, p__session, p__via, p_status, p_after_created, p_after_id, p_limit);
+$$;
+
+CREATE FUNCTION router_proxy.payment_key(p__shard integer, p_id uuid) RETURNS timestamptz
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.payment_key(p__shard, p_id);
+$$;
+
+CREATE FUNCTION router_proxy.payouts_page(
+    p__user uuid, p__session uuid, p__via text, p_status text, p_after_created timestamptz, p_after_id uuid,
+    p_limit integer
+) RETURNS SETOF lp.payouts
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.payouts_page(p__user, p__session, p__via, p_status, p_after_created, p_after_id, p_limit);
+$$;
+
+CREATE FUNCTION router_proxy.payout_key(p__shard integer, p_id uuid) RETURNS timestamptz
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.payout_key(p__shard, p_id);
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA router_proxy FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA router_proxy TO livepanty_owner;
 
@@ -1070,6 +1108,96 @@ BEGIN
     SELECT a.* FROM router_proxy.list_users_page(v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
                                                  p_role, v_created, p_after, p_limit, p_include_deleted) AS a
      ORDER BY a.created_at, a.id
+     LIMIT router.merge_limit(p_limit);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.list_payments(
+    p_user_id uuid DEFAULT NULL,
+    p_status  text DEFAULT NULL,
+    p_after   uuid DEFAULT NULL,
+    p_limit   integer DEFAULT 50
+) RETURNS SETOF lp.payments
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: a user's own payments, or an admin's look at one user's, on that user's shard; an admin's look at
+-- everyone's (no user named) merges every shard's page after the cursor's key (read on the shard holding the
+-- cursor), newest first (see "The admin queues" above). The directory's role picks the way; the shards check it.
+DECLARE
+    v_user  uuid := router.acting_user();
+    v_shard integer;
+    v_key   timestamptz;
+BEGIN
+    IF p_user_id IS NOT NULL
+       OR (SELECT u.role FROM router.users AS u WHERE u.user_id = v_user) IS DISTINCT FROM 'admin' THEN
+        v_shard := router.shard_for(p_user_id, v_user);
+        PERFORM router.ensure_user(v_shard, v_user);  -- an admin's stub on the named user's shard
+        RETURN QUERY SELECT * FROM router_proxy.list_payments(v_shard, v_user, lp.current_session_id(),
+            current_setting('lp.acting_via', true), router.caller_role(), p_user_id, p_status, p_after, p_limit);
+        RETURN;
+    END IF;
+    PERFORM router.ensure_everywhere(v_user);
+    IF p_after IS NOT NULL THEN
+        v_shard := router.locate('payments', p_after);
+        v_key := router_proxy.payment_key(v_shard, p_after);  -- NULL: no shard holds it, each says so (LP018)
+    END IF;
+    v_shard := NULL;
+    RETURN QUERY
+    SELECT r.* FROM router_proxy.payments_page(v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
+                                             p_status, v_key, p_after, p_limit) AS r
+     ORDER BY r.created_at DESC, r.id DESC
+     LIMIT router.merge_limit(p_limit);
+EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+    DECLARE v_detail text; v_hint text;
+    BEGIN
+        GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+    END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.list_payouts(
+    p_user_id uuid DEFAULT NULL,
+    p_status  text DEFAULT NULL,
+    p_after   uuid DEFAULT NULL,
+    p_limit   integer DEFAULT 50
+) RETURNS SETOF lp.payouts
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: a user's own payouts, or an admin's look at one user's, on that user's shard; an admin's look at
+-- everyone's (no user named) merges every shard's page after the cursor's key (read on the shard holding the
+-- cursor), newest first (see "The admin queues" above). The directory's role picks the way; the shards check it.
+DECLARE
+    v_user  uuid := router.acting_user();
+    v_shard integer;
+    v_key   timestamptz;
+BEGIN
+    IF p_user_id IS NOT NULL
+       OR (SELECT u.role FROM router.users AS u WHERE u.user_id = v_user) IS DISTINCT FROM 'admin' THEN
+        v_shard := router.shard_for(p_user_id, v_user);
+        PERFORM router.ensure_user(v_shard, v_user);  -- an admin's stub on the named user's shard
+        RETURN QUERY SELECT * FROM router_proxy.list_payouts(v_shard, v_user, lp.current_session_id(),
+            current_setting('lp.acting_via', true), router.caller_role(), p_user_id, p_status, p_after, p_limit);
+        RETURN;
+    END IF;
+    PERFORM router.ensure_everywhere(v_user);
+    IF p_after IS NOT NULL THEN
+        v_shard := router.locate('payouts', p_after);
+        v_key := router_proxy.payout_key(v_shard, p_after);  -- NULL: no shard holds it, each says so (LP018)
+    END IF;
+    v_shard := NULL;
+    RETURN QUERY
+    SELECT r.* FROM router_proxy.payouts_page(v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
+                                             p_status, v_key, p_after, p_limit) AS r
+     ORDER BY r.created_at DESC, r.id DESC
      LIMIT router.merge_limit(p_limit);
 EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
     DECLARE v_detail text; v_hint text;

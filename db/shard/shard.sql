@@ -1230,4 +1230,62 @@ COMMENT ON FUNCTION shard.user_key(integer, uuid) IS 'The registration time of u
 REVOKE ALL ON FUNCTION shard.user_key(integer, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.user_key(integer, uuid) TO livepanty_router;
 
+CREATE FUNCTION shard.payments_page(
+    p__user uuid, p__session uuid, p__via text, p_status text, p_after_created timestamptz, p_after_id uuid,
+    p_limit integer
+) RETURNS SETOF lp.payments
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.act(-1, p__user, p__session, p__via);
+    RETURN QUERY SELECT * FROM lp.payments_page(NULL, p_status, p_after_created, p_after_id, p_limit);
+END
+$$;
+COMMENT ON FUNCTION shard.payments_page(uuid, uuid, text, text, timestamptz, uuid, integer) IS 'This shard''s page of everyone''s payments after a key (lp.payments_page with no user named), as the acting admin: the router merges every shard''s page for an admin''s api.list_payments.';
+REVOKE ALL ON FUNCTION shard.payments_page(uuid, uuid, text, text, timestamptz, uuid, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.payments_page(uuid, uuid, text, text, timestamptz, uuid, integer) TO livepanty_router;
+
+CREATE FUNCTION shard.payment_key(p_shard integer, p_id uuid) RETURNS timestamptz
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN (SELECT o.created_at FROM lp.payments AS o WHERE o.id = p_id);
+END
+$$;
+COMMENT ON FUNCTION shard.payment_key(integer, uuid) IS 'The creation time of payment p_id on this shard (NULL when unknown): the router''s cursor for an admin''s api.list_payments of everyone''s.';
+REVOKE ALL ON FUNCTION shard.payment_key(integer, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.payment_key(integer, uuid) TO livepanty_router;
+
+CREATE FUNCTION shard.payouts_page(
+    p__user uuid, p__session uuid, p__via text, p_status text, p_after_created timestamptz, p_after_id uuid,
+    p_limit integer
+) RETURNS SETOF lp.payouts
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.act(-1, p__user, p__session, p__via);
+    RETURN QUERY SELECT * FROM lp.payouts_page(NULL, p_status, p_after_created, p_after_id, p_limit);
+END
+$$;
+COMMENT ON FUNCTION shard.payouts_page(uuid, uuid, text, text, timestamptz, uuid, integer) IS 'This shard''s page of everyone''s payouts after a key (lp.payouts_page with no user named), as the acting admin: the router merges every shard''s page for an admin''s api.list_payouts.';
+REVOKE ALL ON FUNCTION shard.payouts_page(uuid, uuid, text, text, timestamptz, uuid, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.payouts_page(uuid, uuid, text, text, timestamptz, uuid, integer) TO livepanty_router;
+
+CREATE FUNCTION shard.payout_key(p_shard integer, p_id uuid) RETURNS timestamptz
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN (SELECT o.created_at FROM lp.payouts AS o WHERE o.id = p_id);
+END
+$$;
+COMMENT ON FUNCTION shard.payout_key(integer, uuid) IS 'The creation time of payout p_id on this shard (NULL when unknown): the router''s cursor for an admin''s api.list_payouts of everyone''s.';
+REVOKE ALL ON FUNCTION shard.payout_key(integer, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.payout_key(integer, uuid) TO livepanty_router;
+
 RESET ROLE;

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -1389,6 +1390,86 @@ def test_an_admin_reads_and_ends_sessions_and_payments_of_a_user_of_another_shar
     assert revoked.user_id == other.id
     assert revoked.revoked_at is not None
     assert ended == 1  # the third: the first was revoked by id, the second by its owner
+
+
+def _setting(s: Sharded, key: str, value: str | None = None) -> str:
+    """A setting's JSON text on shard 0; with ``value``, set on every shard first."""
+    for url in s.shards if value is not None else []:
+        with psycopg.connect(url) as conn:
+            conn.execute("UPDATE lp.settings SET value = %s::jsonb WHERE key = %s", [value, key])
+    with psycopg.connect(s.shards[0]) as conn:
+        return conn.execute("SELECT value::text FROM lp.settings WHERE key = %s", [key]).fetchone()[0]
+
+
+def test_an_admins_list_of_everyones_payments_and_payouts_merges_every_shard(sharded: Sharded) -> None:
+    """api.list_payments / api.list_payouts of everyone's (an admin naming no user; the payout review queue)
+    merge every shard's page after the cursor's key, newest first, with keyset pages as on one node; naming a
+    user reads that user's shard; a user's own list stays on their shard. Routed by the actor, an admin saw
+    only their own shard's."""
+    saved = {key: _setting(sharded, key) for key in ("payouts.hold_days", "payouts.min_tokens")}
+    try:
+        _setting(sharded, "payouts.hold_days", "0")
+        _setting(sharded, "payouts.min_tokens", "1")
+        name = "boss" + uuid.uuid4().hex[:8]
+        while placed(sharded, name) != 0:
+            name = "boss" + uuid.uuid4().hex[:8]
+        with Client(sharded.router) as service:
+            admin = service.create_admin(
+                email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth="1980-01-01"
+            )
+        buyers = [register(sharded, shard=k) for k in (0, 1, 1)]
+        performers = [verified_performer(sharded, k) for k in (0, 1)]
+        fans = [register(sharded, shard=k) for k in (0, 1)]
+        payments, payouts = [], []
+        with sharded.client() as client:
+            for buyer in buyers:
+                with client.session(token_for(sharded, buyer)) as tx:
+                    payments.append(tx.create_payment("small", "test", idempotency_key="merge-pay").id)
+            for fan, performer in zip(fans, performers, strict=True):
+                fund(sharded, fan.id, 500)
+                with client.session(token_for(sharded, fan)) as tx:
+                    tx.tip(performer.id, 400, idempotency_key="merge-tip")  # same shard: earnings at once
+                with client.session(token_for(sharded, performer)) as tx:
+                    payouts.append(tx.request_payout(100, "paypal", idempotency_key="merge-out").id)
+            with client.session(token_for(sharded, admin)) as tx:
+                all_payments = tx.list_payments(limit=1000)
+                all_payouts = tx.list_payouts(limit=1000)
+                requested = tx.list_payouts(status="requested", limit=1000)
+                paged_payments = _pages(lambda after: tx.list_payments(after=after, limit=1))
+                paged_payouts = _pages(lambda after: tx.list_payouts(after=after, limit=2))
+                one_users = tx.list_payments(user_id=buyers[2].id)
+            with pytest.raises(LivepantyError) as unknown, client.session(token_for(sharded, admin)) as tx:
+                tx.list_payouts(after=uuid.uuid4())
+            with client.session(token_for(sharded, buyers[1])) as tx:
+                own = tx.list_payments()
+    finally:
+        for key, value in saved.items():
+            _setting(sharded, key, value)
+    assert set(payments) <= {p.id for p in all_payments}
+    assert {shard_of(sharded, p.user_id) for p in all_payments if p.id in payments} == {0, 1}
+    assert [(p.created_at, p.id) for p in all_payments] == sorted(
+        ((p.created_at, p.id) for p in all_payments), reverse=True
+    )
+    assert [p.id for p in paged_payments] == [p.id for p in all_payments]
+    assert set(payouts) <= {p.id for p in all_payouts}
+    assert set(payouts) <= {p.id for p in requested}
+    assert {p.status for p in requested} == {"requested"}
+    assert [p.id for p in paged_payouts] == [p.id for p in all_payouts]
+    assert [p.id for p in one_users] == [payments[2]]
+    assert [p.id for p in own] == [payments[1]]
+    assert unknown.value.sqlstate == "LP018"
+
+
+def _pages(page: Any) -> list[Any]:
+    """Every row of a keyset listing, page by page (``page(after)``, the last id of the previous page)."""
+    rows: list[Any] = []
+    after = None
+    while True:
+        got = page(after)
+        if not got:
+            return rows
+        rows += got
+        after = got[-1].id
 
 
 def test_a_cross_shard_tip_in_a_stream_lands_there_with_its_goal_and_event(sharded: Sharded) -> None:
