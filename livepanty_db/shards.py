@@ -56,8 +56,6 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "change_password",
     "consent_to_stream",
     "create_payment",
-    "end_stream",
-    "get_payment",
     "get_preferences",
     "get_spending_limits",
     "list_bundles",
@@ -115,7 +113,11 @@ USER_ROUTES: dict[str, str] = {
 #: Routed to the shard that holds the object an argument names (an admin revoking another user's session), or,
 #: when it is NULL (the caller's own current one) or no shard holds it, to the acting user's shard
 #: (``router.locate_or_actor``).
-ACTOR_OBJECT_ROUTES: dict[str, tuple[str, str]] = {"revoke_session": ("auth_sessions", "p_session_id")}
+ACTOR_OBJECT_ROUTES: dict[str, tuple[str, str]] = {
+    "end_stream": ("streams", "p_stream_id"),  # the host's, or an admin's ending of anyone's
+    "get_payment": ("payments", "p_payment_id"),  # the buyer's, or an admin's look at anyone's
+    "revoke_session": ("auth_sessions", "p_session_id"),  # NULL: the caller's current session
+}
 #: Routed to the shard that holds an object, found by asking every shard (``shard.locate``, one PL/Proxy
 #: RUN ON ALL): the back office's calls on payments, payouts, holds and verifications (a webhook, an admin
 #: of that shard). An object no shard holds goes to shard 0, which answers with its own "not found".

@@ -1357,9 +1357,9 @@ def test_an_admin_acts_on_another_shard_and_a_demotion_follows(sharded: Sharded)
 
 
 def test_an_admin_reads_and_ends_sessions_and_payments_of_a_user_of_another_shard(sharded: Sharded) -> None:
-    """The calls that name a user (or one of their sessions) go to that user's shard, not the acting admin's:
-    routed by the actor, an admin on shard 0 saw no sessions and no payments of a user on shard 1 and revoked
-    nothing. A user's own calls (no user named) still go to their own shard."""
+    """The calls that name a user (or their session, payment or stream) reach that user's shard, not the
+    admin's: routed by the actor, an admin on shard 0 saw no sessions and no payments of a user on shard 1,
+    revoked nothing and could not end their stream. A user's own calls (no user named) stay on their shard."""
     name = "boss" + uuid.uuid4().hex[:8]
     while placed(sharded, name) != 0:
         name = "boss" + uuid.uuid4().hex[:8]
@@ -1368,14 +1368,22 @@ def test_an_admin_reads_and_ends_sessions_and_payments_of_a_user_of_another_shar
             email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth="1980-01-01"
         )
     other = register(sharded, shard=1)
+    host = verified_performer(sharded, 1)
     first, second, third = (token_for(sharded, other) for _ in range(3))
     with sharded.client() as client:
+        with client.session(token_for(sharded, host)) as tx:
+            stream = tx.schedule_stream("ended by an admin", category="general")
+            tx.consent_to_stream(stream.id, ip_address="203.0.113.9")
+            tx.start_stream(stream.id)
+        with client.session(token_for(sharded, admin)) as tx:
+            ended_stream = tx.end_stream(stream.id, reason="terms of service")
         with client.session(first) as tx:
             payment = tx.create_payment("small", "test", idempotency_key="sessions-1")
             own = tx.list_sessions()
         with client.session(token_for(sharded, admin)) as tx:
             theirs = tx.list_sessions(other.id)
             payments = tx.list_payments(user_id=other.id)
+            looked_up = tx.get_payment(payment.id)
             revoked = tx.revoke_session(own[0].id)
         with client.session(second) as tx:
             assert tx.revoke_session().revoke_reason == "logout"  # their own current one, on their shard
@@ -1387,6 +1395,8 @@ def test_an_admin_reads_and_ends_sessions_and_payments_of_a_user_of_another_shar
     assert {s.id for s in theirs} == {s.id for s in own}
     assert len(own) == 3
     assert [p.id for p in payments] == [payment.id]
+    assert looked_up.id == payment.id
+    assert (ended_stream.id, ended_stream.status) == (stream.id, "ended")
     assert revoked.user_id == other.id
     assert revoked.revoked_at is not None
     assert ended == 1  # the third: the first was revoked by id, the second by its owner
