@@ -18,10 +18,11 @@
   docs/scale-out.md) over that many shard databases, all cloned per test from templates made once for the
   session on the same server (the router's PL/Proxy cluster is pointed at the test's own shards). A relay
   thread delivers the test's cross-shard tips while it runs, as the relay job does in production. ``seed``
-  writes on each user's own shard (found in the router's directory). ``conn`` is a connection to the router:
-  a test that reads or writes tables directly sees the router's empty copies. The Makefile's router pass runs
-  the client and concurrency tests unchanged; those listed in ``NEEDS_ONE_DATABASE`` are skipped there with
-  their reason, and so are the pgTAP files.
+  writes on each user's own shard (found in the router's directory) or on every shard, and reads and verifies
+  across every shard once the relay has delivered. ``conn`` is a connection to the router: a test that reads
+  or writes tables directly sees the router's empty copies. The Makefile's router pass runs the client and
+  concurrency tests; those listed in ``NEEDS_ONE_DATABASE`` are skipped there with their reason, and so are
+  the pgTAP files.
 * ``tests/sql/test_*.sql`` run through pytest-pgtap, each file in its own clone: every assertion is reported
   as a subtest, and a failing assertion, a plan mismatch, a missing plan or an SQL error fails the run.
 
