@@ -555,10 +555,7 @@ def test_failed_login_counts_and_is_audited(client: Client, seed: Any, world: di
     for expected in (1, 2):
         with pytest.raises(errors.InvalidCredentials):
             client.login("viewer1", "Wrong-password-1", ip_address="198.51.100.7")
-        count = seed.one(
-            "SELECT failed_login_count FROM lp.users WHERE id = %s", (viewer.id,), user=viewer.id
-        )
-        assert count == expected
+        assert seed.one(FAILED_LOGINS, (viewer.id,), user=viewer.id) == expected
     reasons = seed.one(
         "SELECT array_agg(details->>'reason') FROM lp.audit_logs"
         " WHERE action = 'auth.login_failed' AND actor_id = %s AND ip_address = '198.51.100.7'",
