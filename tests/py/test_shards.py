@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -327,6 +328,22 @@ def test_the_api_views_read_every_shard_and_each_user_once(sharded: Sharded) -> 
     with psycopg.connect(sharded.shards[0]) as conn:  # on a shard they stay open
         conn.execute("SET ROLE livepanty_readonly")
         assert conn.execute("SELECT count(*) FROM reporting.users").fetchone()[0] >= 1
+
+
+def test_no_actor_route_lets_an_admin_name_another_users_object() -> None:
+    """A source scan: a function routed by the acting user (ACTOR_ROUTES) runs on the actor's shard, so it
+    must not be one where an admin names another user's object by id (an admin on shard 0 would find nothing
+    of a user on shard 1: list_sessions, get_payment and end_stream were such). Those are routed by the
+    object (ACTOR_OBJECT_ROUTES, OBJECT_ROUTES) or the user (USER_ROUTES) instead."""
+    admin_override = re.compile(r"current_user_role\(\)[^;]*'admin'")
+    wrong = []
+    for name in shards.ACTOR_ROUTES:
+        source = (db_root() / "functions" / f"api.{name}.sql").read_text()
+        arguments = source[: source.index(")")]
+        named = re.findall(r"\bp_\w+_id\b", arguments)
+        if named and admin_override.search(source):
+            wrong.append((name, named))
+    assert wrong == []
 
 
 def test_every_api_view_has_a_route() -> None:
