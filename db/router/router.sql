@@ -294,51 +294,50 @@ $$;
 COMMENT ON FUNCTION router.reraise(integer, text, text, text, text) IS 'The error handler of every route: LP200 when PL/Proxy could not reach the shard, else the error again with its SQLSTATE, message, detail and hint as the shard raised them (PL/Proxy''s prefixes, which name the shard''s database, removed).';
 REVOKE ALL ON FUNCTION router.reraise(integer, text, text, text, text) FROM PUBLIC;
 
-CREATE FUNCTION router.locate(p_table text, p_id uuid) RETURNS integer
+CREATE FUNCTION router.find(p_table text, p_id uuid) RETURNS integer
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
--- Which shard holds an object (payments, payouts, holds, verifications, streams): asked of every shard at
--- once. An object no shard holds (or a NULL id) goes to shard 0, whose api function answers "not found" in its
--- own words.
+-- Which shard holds an object (payments, payouts, holds, verifications, streams, sessions, ...): asked of every
+-- shard at once. NULL when no shard holds it (or the id is NULL): the callers below say where such a call goes.
 DECLARE
     v_found integer[];
 BEGIN
     IF p_id IS NULL THEN
-        RETURN 0;
+        RETURN NULL;
     END IF;
     SELECT array_agg(l.s) INTO v_found FROM router_proxy.locate(p_table, p_id) AS l (s);
     IF cardinality(v_found) > 1 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'more than one shard holds this object',
             DETAIL = format('%s %s on shards %s', p_table, p_id, v_found);
     END IF;
-    RETURN coalesce(v_found[1], 0);
+    RETURN v_found[1];
 END
 $$;
-COMMENT ON FUNCTION router.locate(text, uuid) IS 'The shard holding object p_id of lp.<p_table> (shard.locate on every shard); 0 when none does (that shard then says not found); LP201 when two do.';
+COMMENT ON FUNCTION router.find(text, uuid) IS 'The shard holding object p_id of lp.<p_table> (shard.locate on every shard); NULL when none does or p_id is NULL; LP201 when two do.';
+REVOKE ALL ON FUNCTION router.find(text, uuid) FROM PUBLIC;
+
+CREATE FUNCTION router.locate(p_table text, p_id uuid) RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- An object no shard holds (or a NULL id) goes to shard 0, whose api function answers "not found" in its own
+    -- words.
+    SELECT coalesce(router.find(p_table, p_id), 0)
+$$;
+COMMENT ON FUNCTION router.locate(text, uuid) IS 'The shard holding object p_id of lp.<p_table> (router.find); 0 when none does (that shard then says not found); LP201 when two do.';
 REVOKE ALL ON FUNCTION router.locate(text, uuid) FROM PUBLIC;
 
 CREATE FUNCTION router.locate_or_actor(p_table text, p_id uuid) RETURNS integer
-    LANGUAGE plpgsql STABLE
+    LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
--- An object a user names for themselves or, as staff, for another (a session): the shard that holds it; when the
--- call names none (their own current one) or no shard holds it, the acting user's shard, which answers as one
--- node does.
-DECLARE
-    v_found integer[];
-BEGIN
-    IF p_id IS NOT NULL THEN
-        SELECT array_agg(l.s) INTO v_found FROM router_proxy.locate(p_table, p_id) AS l (s);
-        IF cardinality(v_found) > 1 THEN
-            RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'more than one shard holds this object',
-                DETAIL = format('%s %s on shards %s', p_table, p_id, v_found);
-        END IF;
-    END IF;
-    RETURN coalesce(v_found[1], router.shard_of(router.acting_user()));
-END
+    -- An object a user names for themselves or, as staff, for another (a session, a payment, a stream): the shard
+    -- that holds it; when the call names none (their own current one) or no shard holds it, the acting user's
+    -- shard, which answers as one node does.
+    SELECT coalesce(router.find(p_table, p_id), router.shard_of(router.acting_user()))
 $$;
-COMMENT ON FUNCTION router.locate_or_actor(text, uuid) IS 'The shard holding object p_id of lp.<p_table> (shard.locate on every shard); the acting user''s shard when p_id is NULL or no shard holds it (LP001 nobody acting); LP201 when two do.';
+COMMENT ON FUNCTION router.locate_or_actor(text, uuid) IS 'The shard holding object p_id of lp.<p_table> (router.find); the acting user''s shard when p_id is NULL or no shard holds it (LP001 nobody acting); LP201 when two do.';
 REVOKE ALL ON FUNCTION router.locate_or_actor(text, uuid) FROM PUBLIC;
 
 CREATE FUNCTION router.ensure_user(p_shard integer, p_user_id uuid) RETURNS void
