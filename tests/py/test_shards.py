@@ -330,6 +330,15 @@ def test_the_api_views_read_every_shard_and_each_user_once(sharded: Sharded) -> 
         assert conn.execute("SELECT count(*) FROM reporting.users").fetchone()[0] >= 1
 
 
+def test_install_refuses_an_api_view_without_a_route() -> None:
+    """The router never answers a view from its own empty tables: a view of schema api that VIEW_ROUTES does
+    not list stops the installation (before anything is written on the router)."""
+    routed = [shards.ApiView(name, (("id", "uuid"),), "") for name in shards.VIEW_ROUTES]
+    shards._check_views(routed)  # every routed view: accepted
+    with pytest.raises(shards.ShardError, match="api views without a route: new_summary"):
+        shards._check_views([*routed, shards.ApiView("new_summary", (("id", "uuid"),), "")])
+
+
 def test_no_actor_route_lets_an_admin_name_another_users_object() -> None:
     """A source scan: a function routed by the acting user (ACTOR_ROUTES) runs on the actor's shard, so it
     must not be one where an admin names another user's object by id (an admin on shard 0 would find nothing
