@@ -300,13 +300,39 @@ CREATE FUNCTION router.find(p_table text, p_id uuid) RETURNS integer
 AS $$
 -- Which shard holds an object (payments, payouts, holds, verifications, streams, sessions, ...): asked of every
 -- shard at once. NULL when no shard holds it (or the id is NULL): the callers below say where such a call goes.
+-- When a shard cannot be reached, each shard is asked on its own: an object found on a shard that answers goes
+-- there (a shard that is down fails the calls on its own objects, not on the others'); found on none of them,
+-- the call fails with LP200 for the shard that did not answer, which may hold it (the router never guesses).
 DECLARE
     v_found integer[];
+    v_down  integer;
+    v_why   text;
 BEGIN
     IF p_id IS NULL THEN
         RETURN NULL;
     END IF;
-    SELECT array_agg(l.s) INTO v_found FROM router_proxy.locate(p_table, p_id) AS l (s);
+    BEGIN
+        SELECT array_agg(l.s) INTO v_found FROM router_proxy.locate(p_table, p_id) AS l (s);
+    EXCEPTION WHEN internal_error THEN
+        IF SQLERRM NOT LIKE 'PL/Proxy%' THEN
+            RAISE;
+        END IF;
+        v_found := NULL;
+        FOR v_shard IN 0 .. router.shard_count() - 1 LOOP
+            BEGIN
+                v_found := v_found || ARRAY(SELECT l.s FROM router_proxy.locate_on(v_shard, p_table, p_id) AS l (s));
+            EXCEPTION WHEN internal_error THEN
+                IF SQLERRM NOT LIKE 'PL/Proxy%' THEN
+                    RAISE;
+                END IF;
+                v_down := coalesce(v_down, v_shard);
+                v_why := coalesce(v_why, SQLERRM);
+            END;
+        END LOOP;
+        IF cardinality(v_found) IS DISTINCT FROM 1 AND v_down IS NOT NULL THEN
+            PERFORM router.unavailable(v_down, v_why);
+        END IF;
+    END;
     IF cardinality(v_found) > 1 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'more than one shard holds this object',
             DETAIL = format('%s %s on shards %s', p_table, p_id, v_found);
@@ -314,7 +340,7 @@ BEGIN
     RETURN v_found[1];
 END
 $$;
-COMMENT ON FUNCTION router.find(text, uuid) IS 'The shard holding object p_id of lp.<p_table> (shard.locate on every shard); NULL when none does or p_id is NULL; LP201 when two do.';
+COMMENT ON FUNCTION router.find(text, uuid) IS 'The shard holding object p_id of lp.<p_table> (shard.locate on every shard); NULL when none does or p_id is NULL; LP201 when two do. With a shard unreachable: the shard of those that answer that holds it, else LP200 for the one that did not answer.';
 REVOKE ALL ON FUNCTION router.find(text, uuid) FROM PUBLIC;
 
 CREATE FUNCTION router.locate(p_table text, p_id uuid) RETURNS integer

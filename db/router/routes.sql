@@ -102,6 +102,17 @@ AS $$
                                     p_idempotency_key);
 $$;
 
+CREATE FUNCTION router_proxy.key_used(
+    p__shard integer, p__user uuid, p__session uuid, p__via text, p__role text, p_kind text, p_hold_id uuid,
+    p_key text
+) RETURNS boolean
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.key_used(p__shard, p__user, p__session, p__via, p__role, p_kind, p_hold_id, p_key);
+$$;
+
 CREATE FUNCTION router_proxy.payee_holds_page(
     p_payee_id uuid, p_status text, p_after_created timestamptz, p_after_id uuid, p_limit integer
 ) RETURNS SETOF lp.holds
@@ -125,6 +136,14 @@ CREATE FUNCTION router_proxy.locate(p_table text, p_id uuid) RETURNS SETOF integ
 AS $$
     CLUSTER 'livepanty';
     RUN ON ALL;
+    SELECT * FROM shard.locate(p_table, p_id);
+$$;
+
+CREATE FUNCTION router_proxy.locate_on(p__shard integer, p_table text, p_id uuid) RETURNS SETOF integer
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
     SELECT * FROM shard.locate(p_table, p_id);
 $$;
 
@@ -291,6 +310,38 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA router_proxy FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA router_proxy TO livepanty_owner;
 
 SET ROLE livepanty_owner;
+
+-- Replays across shards (docs/scale-out.md): one node answers a retry from its idempotency key before it checks
+-- the payee again. Across shards the payee is checked first, on their shard; when that check fails (the payee
+-- sanctioned since, their shard down, ...), the payer's shard is asked whether the key was used there, and if
+-- so the call goes on to the payer's shard, which answers the retry (or refuses other arguments, LP106).
+CREATE FUNCTION router.raise_unless_replay(
+    p_payee_shard integer, p_state text, p_message text, p_detail text, p_hint text,
+    p_shard integer, p_user uuid, p_session uuid, p_via text, p_kind text, p_hold_id uuid, p_key text
+) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_used boolean;
+BEGIN
+    BEGIN
+        v_used := router_proxy.key_used(p_shard, p_user, p_session, p_via, router.caller_role(), p_kind, p_hold_id,
+                                        p_key);
+    EXCEPTION WHEN OTHERS THEN
+        DECLARE v_detail text; v_hint text;
+        BEGIN
+            GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+            PERFORM router.reraise(p_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+        END;
+    END;
+    IF NOT v_used THEN
+        PERFORM router.reraise(p_payee_shard, p_state, p_message, p_detail, p_hint);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION router.raise_unless_replay(integer, text, text, text, text, integer, uuid, uuid, text, text, uuid, text) IS 'The handler of a failed check of the payee of a cross-shard tip, hold or capture (the error p_state, p_message, p_detail, p_hint from shard p_payee_shard): returns when the payer''s shard p_shard already holds the call keyed p_key (shard.key_used), so that the route goes on and the payer''s shard answers the retry as one node does; else raises the error (router.reraise).';
+REVOKE ALL ON FUNCTION router.raise_unless_replay(integer, text, text, text, text, integer, uuid, uuid, text, text, uuid, text) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION api.register_user(
     p_email         text,
@@ -538,7 +589,17 @@ BEGIN
             RETURN v_pair.r_result;
         END IF;
         v_at := v_to;
-        PERFORM router_proxy.payee_check(v_to, v_user, p_recipient_id, p_amount, p_stream_id, p_menu_item_id);
+        BEGIN
+            PERFORM router_proxy.payee_check(v_to, v_user, p_recipient_id, p_amount, p_stream_id, p_menu_item_id);
+        EXCEPTION WHEN OTHERS THEN  -- unless the sender's shard answers a retry from its key
+            DECLARE v_detail text; v_hint text;
+            BEGIN
+                GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+                PERFORM router.raise_unless_replay(v_to, SQLSTATE, SQLERRM, v_detail, v_hint, v_from, v_user,
+                                                   lp.current_session_id(), current_setting('lp.acting_via', true),
+                                                   'tip', NULL, p_idempotency_key);
+            END;
+        END;
         v_at := v_from;
         SELECT * INTO v_pair
           FROM router_proxy.tip_out(v_from, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
@@ -612,7 +673,18 @@ BEGIN
                     HINT = 'docs/scale-out.md, "Limits".';
             END IF;
             v_at := v_to;
-            PERFORM router_proxy.payee_check(v_to, v_user, p_payee_id, p_amount, NULL, NULL);
+            BEGIN
+                PERFORM router_proxy.payee_check(v_to, v_user, p_payee_id, p_amount, NULL, NULL);
+            EXCEPTION WHEN OTHERS THEN  -- unless the holder's shard answers a retry from its key
+                DECLARE v_detail text; v_hint text;
+                BEGIN
+                    GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+                    PERFORM router.raise_unless_replay(v_to, SQLSTATE, SQLERRM, v_detail, v_hint, v_shard, v_user,
+                                                       lp.current_session_id(),
+                                                       current_setting('lp.acting_via', true), 'hold', NULL,
+                                                       p_idempotency_key);
+                END;
+            END;
             v_at := v_shard;
             PERFORM router.ensure_user(v_shard, p_payee_id);  -- the payee's stub on the holder's shard
             SELECT * INTO v_pair
@@ -662,7 +734,18 @@ BEGIN
                                              p_amount, p_idempotency_key);
         ELSE
             v_at := v_to;
-            PERFORM router_proxy.payee_state_check(v_to, v_payee);
+            BEGIN
+                PERFORM router_proxy.payee_state_check(v_to, v_payee);
+            EXCEPTION WHEN OTHERS THEN  -- unless the hold's shard answers a retry from its key
+                DECLARE v_detail text; v_hint text;
+                BEGIN
+                    GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+                    PERFORM router.raise_unless_replay(v_to, SQLSTATE, SQLERRM, v_detail, v_hint, v_shard, v_user,
+                                                       lp.current_session_id(),
+                                                       current_setting('lp.acting_via', true), 'capture',
+                                                       p_hold_id, p_idempotency_key);
+                END;
+            END;
             v_at := v_shard;
             SELECT * INTO v_pair
               FROM router_proxy.capture_out(v_shard, v_user, lp.current_session_id(),
@@ -1294,9 +1377,16 @@ BEGIN
             v_shard := r.from_shard;
             v_auth := router_proxy.authenticate(r.from_shard, r.j ->> 'session_token');
             v_shard := r.to_shard;
-            PERFORM router_proxy.payee_check(r.to_shard, v_auth.user_id, (r.j ->> 'recipient_id')::uuid,
-                                             (r.j ->> 'amount')::bigint, (r.j ->> 'stream_id')::uuid,
-                                             (r.j ->> 'menu_item_id')::uuid);
+            BEGIN
+                PERFORM router_proxy.payee_check(r.to_shard, v_auth.user_id, (r.j ->> 'recipient_id')::uuid,
+                                                 (r.j ->> 'amount')::bigint, (r.j ->> 'stream_id')::uuid,
+                                                 (r.j ->> 'menu_item_id')::uuid);
+            EXCEPTION WHEN OTHERS THEN  -- unless the sender's shard answers a retry from its key
+                GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+                PERFORM router.raise_unless_replay(r.to_shard, SQLSTATE, SQLERRM, v_detail, v_hint, r.from_shard,
+                                                   v_auth.user_id, v_auth.session_id, 'session', 'tip', NULL,
+                                                   r.j ->> 'idempotency_key');
+            END;
             v_shard := r.from_shard;
             SELECT * INTO v_pair
               FROM router_proxy.tip_out(r.from_shard, v_auth.user_id, v_auth.session_id, 'session', r.to_shard,

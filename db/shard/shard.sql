@@ -326,6 +326,49 @@ COMMENT ON FUNCTION shard.place_hold_out(integer, uuid, uuid, text, uuid, bigint
 REVOKE ALL ON FUNCTION shard.place_hold_out(integer, uuid, uuid, text, uuid, bigint, text, text, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.place_hold_out(integer, uuid, uuid, text, uuid, bigint, text, text, interval) TO livepanty_router;
 
+CREATE FUNCTION shard.key_used(
+    p_shard    integer,
+    p__user    uuid,
+    p__session uuid,
+    p__via     text,
+    p__role    text,
+    p_kind     text,
+    p_hold_id  uuid,
+    p_key      text
+) RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Whether a money call across shards already ran with this idempotency key on this (the payer's) shard: a
+-- cross-shard tip of the acting sender (p_kind 'tip'), a hold of the acting holder ('hold'), a capture of hold
+-- p_hold_id the caller may capture ('capture'). The router asks when the payee's shard refused the payee (or
+-- could not be reached): a retry is then answered from its key, as one node answers it before any check of
+-- the payee (docs/scale-out.md, "Replays across shards").
+DECLARE
+    v_user uuid;
+BEGIN
+    IF p_kind = 'capture' THEN
+        PERFORM shard.act_for_hold(p_shard, p__user, p__session, p__via, p__role);
+        PERFORM lp.authorize_hold_action(p_hold_id, 'capture');
+        RETURN EXISTS (SELECT 1 FROM lp.hold_captures AS c WHERE c.hold_id = p_hold_id AND c.idempotency_key = p_key);
+    END IF;
+    PERFORM shard.act(p_shard, p__user, p__session, p__via);
+    v_user := lp.require_user();
+    IF p_kind = 'tip' THEN
+        -- The key of a same-shard tip too: shard.tip_out then refuses it (LP106), as one node does.
+        RETURN EXISTS (SELECT 1 FROM lp.transfers_out AS t
+                        WHERE t.sender_id = v_user AND t.idempotency_key = p_key AND t.hold_id IS NULL)
+            OR EXISTS (SELECT 1 FROM lp.tips AS t WHERE t.sender_id = v_user AND t.idempotency_key = p_key);
+    ELSIF p_kind = 'hold' THEN
+        RETURN EXISTS (SELECT 1 FROM lp.holds AS h WHERE h.user_id = v_user AND h.idempotency_key = p_key);
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'unknown kind of keyed call', DETAIL = p_kind;
+END
+$$;
+COMMENT ON FUNCTION shard.key_used(integer, uuid, uuid, text, text, text, uuid, text) IS 'Whether this shard already holds the cross-shard money call keyed p_key: the acting sender''s cross-shard tip (p_kind tip), the acting holder''s hold (hold), a capture of hold p_hold_id by a caller allowed to capture it (capture; lp.authorize_hold_action''s LP001..LP004). The router asks after the payee''s shard refused the payee or could not be reached, to answer a retry from its key as one node does. LP018 for another kind.';
+REVOKE ALL ON FUNCTION shard.key_used(integer, uuid, uuid, text, text, text, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.key_used(integer, uuid, uuid, text, text, text, uuid, text) TO livepanty_router;
+
 CREATE FUNCTION shard.act_for_hold(p_shard integer, p__user uuid, p__session uuid, p__via text, p__role text)
 RETURNS void
     LANGUAGE plpgsql

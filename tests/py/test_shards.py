@@ -53,6 +53,7 @@ from livepanty_db.errors import (
     LivepantyError,
     NotRouted,
     PayeeNotVerified,
+    RecipientSanctioned,
     ShardUnavailable,
     UsernameTaken,
     WrongShard,
@@ -631,6 +632,62 @@ def test_a_cross_shard_capture_is_refused_for_a_lapsed_payee_and_only_through_th
     assert (outbox, captured, total(sharded, viewer.id), total(sharded, performer.id)) == ((0,), (0,), 300, 0)
 
 
+def test_retries_across_shards_are_answered_from_their_keys_whatever_the_payee_became(
+    sharded: Sharded,
+) -> None:
+    """One node answers a retry from its idempotency key before it checks the payee again; across shards the
+    payee's check comes first, so a failed one (the payee banned since, their shard down) asks the payer's
+    shard for the key: a retry of a cross-shard tip, hold or capture is answered as a replay, a new key is
+    refused in the payee's words, and the same key with other arguments is LP106. Nothing moves twice."""
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 1000)
+    token = token_for(sharded, viewer)
+    tip_request = TipRequest(token, performer.id, 50, "rk-many")
+    with sharded.client() as client, Client(sharded.router, role="livepanty_service") as service:
+        with client.session(token) as tx:
+            tip = tx.tip(performer.id, 100, idempotency_key="rk-tip")
+            hold = tx.place_hold(performer.id, 300, idempotency_key="rk-hold")
+        capture = service.capture_hold(hold.id, 100, idempotency_key="rk-capture")
+        [batched] = client.tip_many([tip_request])
+        with psycopg.connect(sharded.shards[1]) as conn:  # the performer is banned on their shard
+            conn.execute("SELECT lp.issue_sanction(%s, 'ban', 'fraud', NULL, NULL, NULL)", [performer.id])
+
+        def retries() -> tuple:
+            with client.session(token) as tx:
+                again_tip = tx.tip(performer.id, 100, idempotency_key="rk-tip")
+                again_hold = tx.place_hold(performer.id, 300, idempotency_key="rk-hold")
+            again_capture = service.capture_hold(hold.id, 100, idempotency_key="rk-capture")
+            [again_batched] = client.tip_many([tip_request])
+            return (
+                (again_tip.id, again_tip.replayed),
+                (again_hold.id, again_hold.replayed),
+                (again_capture.id, again_capture.replayed),
+                (again_batched.tip_id, again_batched.replayed, again_batched.error_code),
+            )
+
+        expected = ((tip.id, True), (hold.id, True), (capture.id, True), (batched.tip_id, True, None))
+        assert retries() == expected
+        with pytest.raises(RecipientSanctioned), client.session(token) as tx:
+            tx.tip(performer.id, 100, idempotency_key="rk-new")  # a new key meets the payee's check
+        with pytest.raises(RecipientSanctioned):
+            service.capture_hold(hold.id, 100, idempotency_key="rk-capture-new")
+        with pytest.raises(IdempotencyConflict), client.session(token) as tx:
+            tx.tip(performer.id, 101, idempotency_key="rk-tip")  # the same key, another amount
+        sharded.topology.shard(1).stop()  # the payee's shard down: the payer's shard still answers retries
+        try:
+            assert retries() == expected
+            with pytest.raises(ShardUnavailable) as caught, client.session(token) as tx:
+                tx.tip(performer.id, 100, idempotency_key="rk-new-2")
+            assert caught.value.detail == "shard 1"
+        finally:
+            sharded.topology.shard(1).start()
+    shards.wait_for_relay(sharded.shards)
+    assert total(sharded, viewer.id) == 1000 - 100 - 50 - 100
+    assert total(sharded, performer.id) == 100 - fee(100) + 50 - fee(50) + 100 - fee(100)
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
 def test_a_second_delivery_after_a_dead_worker_changes_nothing(sharded: Sharded) -> None:
     viewer = register(sharded, shard=1)
     performer = verified_performer(sharded, 0)
@@ -701,6 +758,35 @@ def test_a_shard_that_is_down_fails_fast_and_the_relay_resumes(sharded: Sharded)
     shards.wait_for_relay(sharded.shards)
     assert total(sharded, performer.id) == 80
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+def test_a_shard_that_is_down_fails_only_the_calls_on_its_own_objects(sharded: Sharded) -> None:
+    """An object is found by asking every shard; with one down, each is asked on its own: an object of a shard
+    that answers is still routed there, and only an object no answering shard holds fails, with LP200 for the
+    shard that did not answer (it may hold it: the router never guesses)."""
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 0)
+    fund(sharded, viewer.id, 500)
+    token = token_for(sharded, viewer)
+    with sharded.client() as client, client.session(token) as tx:
+        hold = tx.place_hold(performer.id, 200, idempotency_key="iso-1")
+    sharded.topology.shard(1).stop()
+    try:
+        with sharded.client() as client:
+            with client.session(token) as tx:
+                released = tx.release_hold(hold.id, idempotency_key="iso-r1")
+            with pytest.raises(ShardUnavailable) as caught, client.session(token) as tx:
+                tx.release_hold(uuid.uuid4(), idempotency_key="iso-r2")
+        assert (released.id, released.status) == (hold.id, "released")
+        assert caught.value.detail == "shard 1"
+    finally:
+        sharded.topology.shard(1).start()
+    with sharded.client() as client:
+        with pytest.raises(LivepantyError) as unknown, client.session(token) as tx:
+            tx.release_hold(uuid.uuid4(), idempotency_key="iso-r3")
+        with client.session(token) as tx:
+            assert tx.get_wallet().reserved == 0
+    assert unknown.value.sqlstate == "LP003"  # every shard answers again: no shard holds it
 
 
 def test_a_call_for_another_shard_is_refused_there(sharded: Sharded) -> None:
