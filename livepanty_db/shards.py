@@ -1241,6 +1241,15 @@ def adopt_orphans(
 # -- verification --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LedgerRun:
+    """One shard's part of ``verify --all-shards``, as ``api.record_verify_run`` records it there."""
+
+    started_at: datetime.datetime
+    entries: int
+    checks: tuple[str, ...]  # the names of the checks that failed (empty: sound)
+
+
 @dataclass
 class GlobalReport:
     shards: int
@@ -1252,6 +1261,9 @@ class GlobalReport:
     #: Whether no transfer was sent or received between the two rounds of reads: only then do the in-transit
     #: wallets' sum and the tokens in transit describe the same moment (and are compared).
     quiet: bool = True
+    #: Per shard: when its verification started (its clock), the ledger entries it checked, the checks that
+    #: failed.
+    ledger_runs: dict[int, LedgerRun] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -1308,9 +1320,13 @@ def verify_all(dsns: Sequence[str], *, router_dsn: str | None = None) -> GlobalR
     n = len(dsns)
     conns = [_connect(d) for d in dsns]
     try:
-        ledger = {
-            i: conns[i].execute("SELECT count(*) FROM api.verify_ledger()").fetchone()[0] for i in range(n)
-        }
+        runs: dict[int, LedgerRun] = {}
+        ledger: dict[int, int] = {}
+        for i, conn in enumerate(conns):
+            started_at, entries = conn.execute("SELECT now(), (SELECT count(*) FROM lp.ledger)").fetchone()
+            failed = [r[0] for r in conn.execute("SELECT check_name FROM api.verify_ledger()").fetchall()]
+            ledger[i] = len(failed)
+            runs[i] = LedgerRun(started_at, entries, tuple(sorted(set(failed))))
         problems: list[str] = []
         # Round 1: every shard in its own snapshot.
         sent: Transfers = {}
@@ -1367,10 +1383,30 @@ def verify_all(dsns: Sequence[str], *, router_dsn: str | None = None) -> GlobalR
             problems.append(f"the in-transit wallets sum to {transit_total}; tokens in transit: {in_transit}")
         if router_dsn is not None:
             problems += _directory_problems(router_dsn, conns)
-        return GlobalReport(n, ledger, problems, in_transit, transit_total, pending, quiet)
+        return GlobalReport(n, ledger, problems, in_transit, transit_total, pending, quiet, runs)
     finally:
         for conn in conns:
             conn.close()
+
+
+#: The check name under which a shard records the global reconciliation's findings (``record_runs``).
+RECONCILIATION_CHECK = "cross_shard_reconciliation"
+
+
+def record_runs(dsns: Sequence[str], report: GlobalReport) -> None:
+    """Record ``report`` on every shard (``api.record_verify_run``, as ``verify`` does on one node), so that
+    each shard's ``monitoring.ledger_verification`` and ``livepanty_ledger_verify_*`` metrics show the run:
+    its own ledger's violations, plus the reconciliation's findings, which concern every shard, under
+    :data:`RECONCILIATION_CHECK`."""
+    for i, dsn in enumerate(dsns):
+        run = report.ledger_runs[i]
+        checks = [*run.checks, *([RECONCILIATION_CHECK] if report.problems else [])]
+        with _connect(dsn) as conn:
+            conn.execute("SET ROLE livepanty_service")
+            conn.execute(
+                "SELECT api.record_verify_run(%s, %s, %s, %s)",
+                [run.started_at, run.entries, report.ledger_problems[i] + len(report.problems), checks],
+            )
 
 
 def _directory_problems(router_dsn: str, conns: Sequence[psycopg.Connection]) -> list[str]:

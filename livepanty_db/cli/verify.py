@@ -20,6 +20,7 @@ from datetime import datetime
 from queue import Empty, Queue
 
 import click
+import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from livepanty_db import shards as sharding
@@ -202,11 +203,19 @@ def command(
 
     Prints the violations found (none on a sound ledger) and the token totals; exits with status 1 when any
     violation is found. The outcome is recorded for monitoring (--no-record: not). With --all-shards, one
-    row per check of every shard and of the global reconciliation; exit status 1 when any fails.
+    row per check of every shard and of the global reconciliation; exit status 1 when any fails. Each shard
+    records its own run (its ledger's violations, plus the reconciliation's findings under the check
+    cross_shard_reconciliation).
     """
     dsn = ctx.find_root().obj.dsn()
     if all_shards:
-        report = sharding.verify_all(sharding.partition_dsns(dsn), router_dsn=dsn)
+        shard_dsns = sharding.partition_dsns(dsn)
+        report = sharding.verify_all(shard_dsns, router_dsn=dsn)
+        if record:
+            try:
+                sharding.record_runs(shard_dsns, report)
+            except psycopg.Error as exc:
+                note(f"warning: the outcome was not recorded on every shard for monitoring ({exc})")
         emit(report.rows(), ["check", "result"])
         if not report.clean:
             sys.exit(1)

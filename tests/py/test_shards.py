@@ -940,6 +940,22 @@ def test_cli_verify_all_shards_status_and_relay(sharded: Sharded, monkeypatch: p
     verify = runner.invoke(main, ["verify", "--all-shards"])
     assert verify.exit_code == 0, verify.output
     assert "shard 1: verify_ledger" in verify.output
+
+    def recorded() -> list[tuple]:  # every shard's monitoring shows its latest run
+        out = []
+        for dsn in sharded.shards:
+            with psycopg.connect(dsn) as conn:
+                out.append(
+                    conn.execute(
+                        "SELECT runs, ok, failed_checks, entries = (SELECT count(*) FROM lp.ledger)"
+                        " FROM monitoring.ledger_verification"
+                    ).fetchone()
+                )
+        return out
+
+    assert recorded() == [(1, True, "", True), (1, True, "", True)]
+    assert runner.invoke(main, ["verify", "--all-shards", "--no-record"]).exit_code == 0
+    assert [r[0] for r in recorded()] == [1, 1]
     synced = runner.invoke(main, ["shards", "sync-erasures"])
     assert synced.exit_code == 0, synced.output
     assert "stubs_erased" in synced.output
@@ -954,6 +970,12 @@ def test_cli_verify_all_shards_status_and_relay(sharded: Sharded, monkeypatch: p
         broken = runner.invoke(main, ["verify", "--all-shards"])
         assert broken.exit_code == 1, broken.output
         assert "in-transit wallet of shard 1 holds" in broken.output
+        # shard 0's own ledger is balanced (the forgery has two legs); the reconciliation is not: every shard
+        # records it
+        assert [r[:3] for r in recorded()] == [
+            (2, False, "cross_shard_reconciliation"),
+            (2, False, "cross_shard_reconciliation"),
+        ]
     finally:
         with psycopg.connect(sharded.shards[0]) as conn:
             conn.execute(
