@@ -1490,6 +1490,39 @@ def test_an_admin_acts_on_another_shard_and_a_demotion_follows(sharded: Sharded)
         )
 
 
+def test_a_user_has_one_pseudonym_and_a_staff_member_one_label_on_every_shard(sharded: Sharded) -> None:
+    """Every shard has the same pseudonym key (shards.install gives them shard 0's): the reporting views of
+    two shards join (a cross-shard tip on the performer's shard names its sender as the sender's own shard's
+    reporting.users does), and a staff member's label is the same on every shard."""
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    admin = register(sharded, shard=0, prefix="a")
+    fund(sharded, viewer.id, 100)
+    with psycopg.connect(sharded.shards[0]) as conn:
+        conn.execute("UPDATE lp.users SET role = 'admin' WHERE id = %s", [admin.id])
+    with sharded.client() as client:
+        with client.session(token_for(sharded, viewer)) as tx:
+            tip = tx.tip(performer.id, 10, idempotency_key="pseudo-1")
+        with client.session(token_for(sharded, admin)) as tx:
+            tx.get_wallet(performer.id)  # the admin's stub on shard 1
+    shards.wait_for_relay(sharded.shards)
+    key = "(SELECT value FROM lp.secrets WHERE name = 'pseudonym')"
+    with psycopg.connect(sharded.shards[0]) as home, psycopg.connect(sharded.shards[1]) as away:
+        keys = {c.execute(f"SELECT encode(sha256({key}), 'hex')").fetchone()[0] for c in (home, away)}
+        sender = home.execute(
+            f"SELECT id FROM reporting.users WHERE id = lp.pseudonym(%s::text, {key})", [viewer.id]
+        ).fetchone()
+        tipped = away.execute(
+            f"SELECT sender_id FROM reporting.tips WHERE id = lp.pseudonym(%s::text, {key})", [tip.id]
+        ).fetchone()
+        labels = [c.execute("SELECT lp.staff_label(%s)", [admin.id]).fetchone()[0] for c in (home, away)]
+    assert len(keys) == 1
+    assert sender is not None
+    assert tipped == sender
+    assert labels[0] == labels[1]
+    assert labels[0].startswith("admin #")
+
+
 def test_an_admin_reads_and_ends_sessions_and_payments_of_a_user_of_another_shard(sharded: Sharded) -> None:
     """The calls that name a user (or their session, payment or stream) reach that user's shard, not the
     admin's: routed by the actor, an admin on shard 0 saw no sessions and no payments of a user on shard 1,
