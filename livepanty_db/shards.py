@@ -1347,7 +1347,9 @@ def verify_all(dsns: Sequence[str], *, router_dsn: str | None = None) -> GlobalR
         runs: dict[int, LedgerRun] = {}
         ledger: dict[int, int] = {}
         for i, conn in enumerate(conns):
-            started_at, entries = conn.execute("SELECT now(), (SELECT count(*) FROM lp.ledger)").fetchone()
+            started_at, entries = conn.execute(
+                "SELECT now(), (SELECT coalesce(sum(entries), 0)::bigint FROM api.ledger_stats(1000000))"
+            ).fetchone()
             failed = [r[0] for r in conn.execute("SELECT check_name FROM api.verify_ledger()").fetchall()]
             ledger[i] = len(failed)
             runs[i] = LedgerRun(started_at, entries, tuple(sorted(set(failed))))
@@ -1428,7 +1430,7 @@ def record_runs(dsns: Sequence[str], report: GlobalReport) -> None:
         with _connect(dsn) as conn:
             conn.execute("SET ROLE livepanty_service")
             conn.execute(
-                "SELECT api.record_verify_run(%s, %s, %s, %s)",
+                "SELECT api.record_verify_run(%s, %s::bigint, %s::integer, %s::text[])",
                 [run.started_at, run.entries, report.ledger_problems[i] + len(report.problems), checks],
             )
 

@@ -311,20 +311,37 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA router_proxy TO livepanty_owner;
 
 SET ROLE livepanty_owner;
 
--- Replays across shards (docs/scale-out.md): one node answers a retry from its idempotency key before it checks
--- the payee again. Across shards the payee is checked first, on their shard; when that check fails (the payee
--- sanctioned since, their shard down, ...), the payer's shard is asked whether the key was used there, and if
--- so the call goes on to the payer's shard, which answers the retry (or refuses other arguments, LP106).
-CREATE FUNCTION router.raise_unless_replay(
-    p_payee_shard integer, p_state text, p_message text, p_detail text, p_hint text,
-    p_shard integer, p_user uuid, p_session uuid, p_via text, p_kind text, p_hold_id uuid, p_key text
+-- The payee's checks of a cross-shard tip, hold or capture, on the payee's shard, and replays across shards
+-- (docs/scale-out.md): one node answers a retry from its idempotency key before it checks the payee again.
+-- Here the payee is checked first; when that check fails (the payee sanctioned since, their shard down, ...),
+-- the payer's shard is asked whether the key was used there, and if so the route goes on to the payer's shard,
+-- which answers the retry (or refuses other arguments, LP106).
+CREATE FUNCTION router.check_payee(
+    p_kind text, p_payee_shard integer, p_payee_id uuid, p_amount bigint, p_stream_id uuid, p_menu_item_id uuid,
+    p_shard integer, p_user uuid, p_session uuid, p_via text, p_hold_id uuid, p_key text
 ) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
-    v_used boolean;
+    v_state  text;
+    v_msg    text;
+    v_detail text;
+    v_hint   text;
+    v_used   boolean;
 BEGIN
+    BEGIN
+        IF p_kind = 'capture' THEN
+            PERFORM router_proxy.payee_state_check(p_payee_shard, p_payee_id);
+        ELSE
+            PERFORM router_proxy.payee_check(p_payee_shard, p_user, p_payee_id, p_amount, p_stream_id,
+                                             p_menu_item_id);
+        END IF;
+        RETURN;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL,
+                                v_hint = PG_EXCEPTION_HINT;
+    END;
     BEGIN
         v_used := router_proxy.key_used(p_shard, p_user, p_session, p_via, router.caller_role(), p_kind, p_hold_id,
                                         p_key);
@@ -336,12 +353,12 @@ BEGIN
         END;
     END;
     IF NOT v_used THEN
-        PERFORM router.reraise(p_payee_shard, p_state, p_message, p_detail, p_hint);
+        PERFORM router.reraise(p_payee_shard, v_state, v_msg, v_detail, v_hint);
     END IF;
 END
 $$;
-COMMENT ON FUNCTION router.raise_unless_replay(integer, text, text, text, text, integer, uuid, uuid, text, text, uuid, text) IS 'The handler of a failed check of the payee of a cross-shard tip, hold or capture (the error p_state, p_message, p_detail, p_hint from shard p_payee_shard): returns when the payer''s shard p_shard already holds the call keyed p_key (shard.key_used), so that the route goes on and the payer''s shard answers the retry as one node does; else raises the error (router.reraise).';
-REVOKE ALL ON FUNCTION router.raise_unless_replay(integer, text, text, text, text, integer, uuid, uuid, text, text, uuid, text) FROM PUBLIC;
+COMMENT ON FUNCTION router.check_payee(text, integer, uuid, bigint, uuid, uuid, integer, uuid, uuid, text, uuid, text) IS 'The payee''s checks of a cross-shard tip or hold (p_kind tip, hold: shard.payee_check) or capture (capture: shard.payee_state_check) on the payee''s shard p_payee_shard. When they fail (a refusal, or the shard unreachable): returns when the payer''s shard p_shard already holds the call keyed p_key (shard.key_used), so that the route goes on and the payer''s shard answers the retry as one node does; else raises the failure (router.reraise).';
+REVOKE ALL ON FUNCTION router.check_payee(text, integer, uuid, bigint, uuid, uuid, integer, uuid, uuid, text, uuid, text) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION api.register_user(
     p_email         text,
@@ -589,17 +606,9 @@ BEGIN
             RETURN v_pair.r_result;
         END IF;
         v_at := v_to;
-        BEGIN
-            PERFORM router_proxy.payee_check(v_to, v_user, p_recipient_id, p_amount, p_stream_id, p_menu_item_id);
-        EXCEPTION WHEN OTHERS THEN  -- unless the sender's shard answers a retry from its key
-            DECLARE v_detail text; v_hint text;
-            BEGIN
-                GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
-                PERFORM router.raise_unless_replay(v_to, SQLSTATE, SQLERRM, v_detail, v_hint, v_from, v_user,
-                                                   lp.current_session_id(), current_setting('lp.acting_via', true),
-                                                   'tip', NULL, p_idempotency_key);
-            END;
-        END;
+        PERFORM router.check_payee('tip', v_to, p_recipient_id, p_amount, p_stream_id, p_menu_item_id, v_from, v_user,
+                                   lp.current_session_id(), current_setting('lp.acting_via', true), NULL,
+                                   p_idempotency_key);
         v_at := v_from;
         SELECT * INTO v_pair
           FROM router_proxy.tip_out(v_from, v_user, lp.current_session_id(), current_setting('lp.acting_via', true),
@@ -673,18 +682,9 @@ BEGIN
                     HINT = 'docs/scale-out.md, "Limits".';
             END IF;
             v_at := v_to;
-            BEGIN
-                PERFORM router_proxy.payee_check(v_to, v_user, p_payee_id, p_amount, NULL, NULL);
-            EXCEPTION WHEN OTHERS THEN  -- unless the holder's shard answers a retry from its key
-                DECLARE v_detail text; v_hint text;
-                BEGIN
-                    GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
-                    PERFORM router.raise_unless_replay(v_to, SQLSTATE, SQLERRM, v_detail, v_hint, v_shard, v_user,
-                                                       lp.current_session_id(),
-                                                       current_setting('lp.acting_via', true), 'hold', NULL,
-                                                       p_idempotency_key);
-                END;
-            END;
+            PERFORM router.check_payee('hold', v_to, p_payee_id, p_amount, NULL, NULL, v_shard, v_user,
+                                       lp.current_session_id(), current_setting('lp.acting_via', true), NULL,
+                                       p_idempotency_key);
             v_at := v_shard;
             PERFORM router.ensure_user(v_shard, p_payee_id);  -- the payee's stub on the holder's shard
             SELECT * INTO v_pair
@@ -734,18 +734,9 @@ BEGIN
                                              p_amount, p_idempotency_key);
         ELSE
             v_at := v_to;
-            BEGIN
-                PERFORM router_proxy.payee_state_check(v_to, v_payee);
-            EXCEPTION WHEN OTHERS THEN  -- unless the hold's shard answers a retry from its key
-                DECLARE v_detail text; v_hint text;
-                BEGIN
-                    GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
-                    PERFORM router.raise_unless_replay(v_to, SQLSTATE, SQLERRM, v_detail, v_hint, v_shard, v_user,
-                                                       lp.current_session_id(),
-                                                       current_setting('lp.acting_via', true), 'capture',
-                                                       p_hold_id, p_idempotency_key);
-                END;
-            END;
+            PERFORM router.check_payee('capture', v_to, v_payee, p_amount, NULL, NULL, v_shard, v_user,
+                                       lp.current_session_id(), current_setting('lp.acting_via', true), p_hold_id,
+                                       p_idempotency_key);
             v_at := v_shard;
             SELECT * INTO v_pair
               FROM router_proxy.capture_out(v_shard, v_user, lp.current_session_id(),
@@ -1377,16 +1368,9 @@ BEGIN
             v_shard := r.from_shard;
             v_auth := router_proxy.authenticate(r.from_shard, r.j ->> 'session_token');
             v_shard := r.to_shard;
-            BEGIN
-                PERFORM router_proxy.payee_check(r.to_shard, v_auth.user_id, (r.j ->> 'recipient_id')::uuid,
-                                                 (r.j ->> 'amount')::bigint, (r.j ->> 'stream_id')::uuid,
-                                                 (r.j ->> 'menu_item_id')::uuid);
-            EXCEPTION WHEN OTHERS THEN  -- unless the sender's shard answers a retry from its key
-                GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
-                PERFORM router.raise_unless_replay(r.to_shard, SQLSTATE, SQLERRM, v_detail, v_hint, r.from_shard,
-                                                   v_auth.user_id, v_auth.session_id, 'session', 'tip', NULL,
-                                                   r.j ->> 'idempotency_key');
-            END;
+            PERFORM router.check_payee('tip', r.to_shard, (r.j ->> 'recipient_id')::uuid, (r.j ->> 'amount')::bigint,
+                                       (r.j ->> 'stream_id')::uuid, (r.j ->> 'menu_item_id')::uuid, r.from_shard,
+                                       v_auth.user_id, v_auth.session_id, 'session', NULL, r.j ->> 'idempotency_key');
             v_shard := r.from_shard;
             SELECT * INTO v_pair
               FROM router_proxy.tip_out(r.from_shard, v_auth.user_id, v_auth.session_id, 'session', r.to_shard,

@@ -940,6 +940,7 @@ def test_cli_verify_all_shards_status_and_relay(sharded: Sharded, monkeypatch: p
     verify = runner.invoke(main, ["verify", "--all-shards"])
     assert verify.exit_code == 0, verify.output
     assert "shard 1: verify_ledger" in verify.output
+    assert "warning" not in verify.output
 
     def recorded() -> list[tuple]:  # every shard's monitoring shows its latest run
         out = []
@@ -947,7 +948,8 @@ def test_cli_verify_all_shards_status_and_relay(sharded: Sharded, monkeypatch: p
             with psycopg.connect(dsn) as conn:
                 out.append(
                     conn.execute(
-                        "SELECT runs, ok, failed_checks, entries = (SELECT count(*) FROM lp.ledger)"
+                        "SELECT runs, ok, failed_checks,"
+                        " entries = (SELECT count(*) FROM lp.ledger)"
                         " FROM monitoring.ledger_verification"
                     ).fetchone()
                 )
