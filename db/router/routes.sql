@@ -216,14 +216,6 @@ AS $$
     SELECT * FROM shard.pending_kyc_page(p__user, p__session, p__via, p_after_submitted, p_after_id, p_limit);
 $$;
 
-CREATE FUNCTION router_proxy.kyc_key(p__shard integer, p_verification_id uuid) RETURNS timestamptz
-    LANGUAGE plproxy
-AS $$
-    CLUSTER 'livepanty';
-    RUN ON p__shard;
-    SELECT shard.kyc_key(p__shard, p_verification_id);
-$$;
-
 CREATE FUNCTION router_proxy.holds_reset_token(p_token_hash bytea) RETURNS SETOF integer
     LANGUAGE plproxy
 AS $$
@@ -260,12 +252,12 @@ AS $$
                                         p_include_deleted);
 $$;
 
-CREATE FUNCTION router_proxy.user_key(p__shard integer, p_user_id uuid) RETURNS timestamptz
+CREATE FUNCTION router_proxy.cursor_time(p__shard integer, p_table text, p_id uuid) RETURNS timestamptz
     LANGUAGE plproxy
 AS $$
     CLUSTER 'livepanty';
     RUN ON p__shard;
-    SELECT shard.user_key(p__shard, p_user_id);
+    SELECT shard.cursor_time(p__shard, p_table, p_id);
 $$;
 
 CREATE FUNCTION router_proxy.payments_page(
@@ -279,14 +271,6 @@ AS $$
     SELECT * FROM shard.payments_page(p__user, p__session, p__via, p_status, p_after_created, p_after_id, p_limit);
 $$;
 
-CREATE FUNCTION router_proxy.payment_key(p__shard integer, p_id uuid) RETURNS timestamptz
-    LANGUAGE plproxy
-AS $$
-    CLUSTER 'livepanty';
-    RUN ON p__shard;
-    SELECT shard.payment_key(p__shard, p_id);
-$$;
-
 CREATE FUNCTION router_proxy.payouts_page(
     p__user uuid, p__session uuid, p__via text, p_status text, p_after_created timestamptz, p_after_id uuid,
     p_limit integer
@@ -296,14 +280,6 @@ AS $$
     CLUSTER 'livepanty';
     RUN ON ALL;
     SELECT * FROM shard.payouts_page(p__user, p__session, p__via, p_status, p_after_created, p_after_id, p_limit);
-$$;
-
-CREATE FUNCTION router_proxy.payout_key(p__shard integer, p_id uuid) RETURNS timestamptz
-    LANGUAGE plproxy
-AS $$
-    CLUSTER 'livepanty';
-    RUN ON p__shard;
-    SELECT shard.payout_key(p__shard, p_id);
 $$;
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA router_proxy FROM PUBLIC;
@@ -869,7 +845,7 @@ BEGIN
     PERFORM router.ensure_everywhere(v_user);
     IF p_after IS NOT NULL THEN
         v_shard := router.locate('kyc_verifications', p_after);
-        v_submitted := router_proxy.kyc_key(v_shard, p_after);
+        v_submitted := router_proxy.cursor_time(v_shard, 'kyc_verifications', p_after);
     END IF;
     v_shard := NULL;
     RETURN QUERY
@@ -1174,7 +1150,7 @@ BEGIN
     IF p_after IS NOT NULL THEN
         v_shard := (SELECT u.shard FROM router.users AS u WHERE u.user_id = p_after);
         IF v_shard IS NOT NULL THEN
-            v_created := router_proxy.user_key(v_shard, p_after);
+            v_created := router_proxy.cursor_time(v_shard, 'users', p_after);
         END IF;
     END IF;
     v_shard := NULL;
@@ -1220,7 +1196,7 @@ BEGIN
     PERFORM router.ensure_everywhere(v_user);
     IF p_after IS NOT NULL THEN
         v_shard := router.locate('payments', p_after);
-        v_key := router_proxy.payment_key(v_shard, p_after);  -- NULL: no shard holds it, each says so (LP018)
+        v_key := router_proxy.cursor_time(v_shard, 'payments', p_after);  -- NULL: no shard holds it, each says so (LP018)
     END IF;
     v_shard := NULL;
     RETURN QUERY
@@ -1265,7 +1241,7 @@ BEGIN
     PERFORM router.ensure_everywhere(v_user);
     IF p_after IS NOT NULL THEN
         v_shard := router.locate('payouts', p_after);
-        v_key := router_proxy.payout_key(v_shard, p_after);  -- NULL: no shard holds it, each says so (LP018)
+        v_key := router_proxy.cursor_time(v_shard, 'payouts', p_after);  -- NULL: no shard holds it, each says so (LP018)
     END IF;
     v_shard := NULL;
     RETURN QUERY

@@ -1085,19 +1085,6 @@ COMMENT ON FUNCTION shard.pending_kyc_page(uuid, uuid, text, timestamptz, uuid, 
 REVOKE ALL ON FUNCTION shard.pending_kyc_page(uuid, uuid, text, timestamptz, uuid, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.pending_kyc_page(uuid, uuid, text, timestamptz, uuid, integer) TO livepanty_router;
 
-CREATE FUNCTION shard.kyc_key(p_shard integer, p_verification_id uuid) RETURNS timestamptz
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, ext, pg_temp
-AS $$
-BEGIN
-    PERFORM shard.here(p_shard);
-    RETURN (SELECT k.submitted_at FROM lp.kyc_verifications AS k WHERE k.id = p_verification_id);
-END
-$$;
-COMMENT ON FUNCTION shard.kyc_key(integer, uuid) IS 'The submission time of verification p_verification_id on this shard (NULL when unknown): the router''s cursor for api.list_pending_kyc.';
-REVOKE ALL ON FUNCTION shard.kyc_key(integer, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shard.kyc_key(integer, uuid) TO livepanty_router;
-
 
 -- The fraud reaction to a chargeback across shards (lp.payout_hold_requests on the buyer's shard): the relay
 -- claims the requests for a peer, applies each there exactly once, and marks them delivered.
@@ -1260,18 +1247,29 @@ COMMENT ON FUNCTION shard.list_users_page(uuid, uuid, text, text, timestamptz, u
 REVOKE ALL ON FUNCTION shard.list_users_page(uuid, uuid, text, text, timestamptz, uuid, integer, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.list_users_page(uuid, uuid, text, text, timestamptz, uuid, integer, boolean) TO livepanty_router;
 
-CREATE FUNCTION shard.user_key(p_shard integer, p_user_id uuid) RETURNS timestamptz
+CREATE FUNCTION shard.cursor_time(p_shard integer, p_table text, p_id uuid) RETURNS timestamptz
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
+-- The time a merged listing of the router orders by, of the object a page's cursor names, on the shard that
+-- holds it: a user's registration (api.list_users), a payment's or payout's creation (an admin's
+-- api.list_payments / api.list_payouts of everyone's), a verification's submission (api.list_pending_kyc).
 BEGIN
     PERFORM shard.here(p_shard);
-    RETURN (SELECT u.created_at FROM lp.users AS u WHERE u.id = p_user_id);
+    CASE p_table
+        WHEN 'users' THEN RETURN (SELECT o.created_at FROM lp.users AS o WHERE o.id = p_id);
+        WHEN 'payments' THEN RETURN (SELECT o.created_at FROM lp.payments AS o WHERE o.id = p_id);
+        WHEN 'payouts' THEN RETURN (SELECT o.created_at FROM lp.payouts AS o WHERE o.id = p_id);
+        WHEN 'kyc_verifications' THEN
+            RETURN (SELECT o.submitted_at FROM lp.kyc_verifications AS o WHERE o.id = p_id);
+        ELSE RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'not a listing the router merges',
+                 DETAIL = format('table %L', p_table);
+    END CASE;
 END
 $$;
-COMMENT ON FUNCTION shard.user_key(integer, uuid) IS 'The registration time of user p_user_id on this shard (NULL when unknown): the router''s cursor for api.list_users.';
-REVOKE ALL ON FUNCTION shard.user_key(integer, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shard.user_key(integer, uuid) TO livepanty_router;
+COMMENT ON FUNCTION shard.cursor_time(integer, text, uuid) IS 'The ordering time of object p_id of lp.<p_table> on this shard, NULL when unknown: users (registration), payments and payouts (creation), kyc_verifications (submission); LP018 for another table. The router''s cursor of its merged listings (api.list_users, an admin''s api.list_payments / api.list_payouts of everyone''s, api.list_pending_kyc).';
+REVOKE ALL ON FUNCTION shard.cursor_time(integer, text, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.cursor_time(integer, text, uuid) TO livepanty_router;
 
 CREATE FUNCTION shard.payments_page(
     p__user uuid, p__session uuid, p__via text, p_status text, p_after_created timestamptz, p_after_id uuid,
@@ -1289,19 +1287,6 @@ COMMENT ON FUNCTION shard.payments_page(uuid, uuid, text, text, timestamptz, uui
 REVOKE ALL ON FUNCTION shard.payments_page(uuid, uuid, text, text, timestamptz, uuid, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.payments_page(uuid, uuid, text, text, timestamptz, uuid, integer) TO livepanty_router;
 
-CREATE FUNCTION shard.payment_key(p_shard integer, p_id uuid) RETURNS timestamptz
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, ext, pg_temp
-AS $$
-BEGIN
-    PERFORM shard.here(p_shard);
-    RETURN (SELECT o.created_at FROM lp.payments AS o WHERE o.id = p_id);
-END
-$$;
-COMMENT ON FUNCTION shard.payment_key(integer, uuid) IS 'The creation time of payment p_id on this shard (NULL when unknown): the router''s cursor for an admin''s api.list_payments of everyone''s.';
-REVOKE ALL ON FUNCTION shard.payment_key(integer, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shard.payment_key(integer, uuid) TO livepanty_router;
-
 CREATE FUNCTION shard.payouts_page(
     p__user uuid, p__session uuid, p__via text, p_status text, p_after_created timestamptz, p_after_id uuid,
     p_limit integer
@@ -1317,18 +1302,5 @@ $$;
 COMMENT ON FUNCTION shard.payouts_page(uuid, uuid, text, text, timestamptz, uuid, integer) IS 'This shard''s page of everyone''s payouts after a key (lp.payouts_page with no user named), as the acting admin: the router merges every shard''s page for an admin''s api.list_payouts.';
 REVOKE ALL ON FUNCTION shard.payouts_page(uuid, uuid, text, text, timestamptz, uuid, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.payouts_page(uuid, uuid, text, text, timestamptz, uuid, integer) TO livepanty_router;
-
-CREATE FUNCTION shard.payout_key(p_shard integer, p_id uuid) RETURNS timestamptz
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, ext, pg_temp
-AS $$
-BEGIN
-    PERFORM shard.here(p_shard);
-    RETURN (SELECT o.created_at FROM lp.payouts AS o WHERE o.id = p_id);
-END
-$$;
-COMMENT ON FUNCTION shard.payout_key(integer, uuid) IS 'The creation time of payout p_id on this shard (NULL when unknown): the router''s cursor for an admin''s api.list_payouts of everyone''s.';
-REVOKE ALL ON FUNCTION shard.payout_key(integer, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shard.payout_key(integer, uuid) TO livepanty_router;
 
 RESET ROLE;

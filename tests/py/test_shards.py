@@ -116,6 +116,17 @@ def register(s: Sharded, role: str = "viewer", *, shard: int | None = None, pref
         )
 
 
+def created_admin(s: Sharded, *, shard: int):
+    """An admin made by the back office through the router (api.create_admin), placed on ``shard``."""
+    name = "boss" + uuid.uuid4().hex[:8]
+    while placed(s, name) != shard:
+        name = "boss" + uuid.uuid4().hex[:8]
+    with Client(s.router) as service:
+        return service.create_admin(
+            email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth="1980-01-01"
+        )
+
+
 def placed(s: Sharded, username: str) -> int:
     with psycopg.connect(s.router) as conn:
         return conn.execute("SELECT router.place(%s)", [username]).fetchone()[0]
@@ -1529,13 +1540,7 @@ def test_an_admin_reads_and_ends_sessions_and_payments_of_a_user_of_another_shar
     """The calls that name a user (or their session, payment or stream) reach that user's shard, not the
     admin's: routed by the actor, an admin on shard 0 saw no sessions and no payments of a user on shard 1,
     revoked nothing and could not end their stream. A user's own calls (no user named) stay on their shard."""
-    name = "boss" + uuid.uuid4().hex[:8]
-    while placed(sharded, name) != 0:
-        name = "boss" + uuid.uuid4().hex[:8]
-    with Client(sharded.router) as service:
-        admin = service.create_admin(
-            email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth="1980-01-01"
-        )
+    admin = created_admin(sharded, shard=0)
     other = register(sharded, shard=1)
     host = verified_performer(sharded, 1)
     first, second, third = (token_for(sharded, other) for _ in range(3))
@@ -1589,13 +1594,7 @@ def test_an_admins_list_of_everyones_payments_and_payouts_merges_every_shard(sha
     try:
         _setting(sharded, "payouts.hold_days", "0")
         _setting(sharded, "payouts.min_tokens", "1")
-        name = "boss" + uuid.uuid4().hex[:8]
-        while placed(sharded, name) != 0:
-            name = "boss" + uuid.uuid4().hex[:8]
-        with Client(sharded.router) as service:
-            admin = service.create_admin(
-                email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth="1980-01-01"
-            )
+        admin = created_admin(sharded, shard=0)
         buyers = [register(sharded, shard=k) for k in (0, 1, 1)]
         performers = [verified_performer(sharded, k) for k in (0, 1)]
         fans = [register(sharded, shard=k) for k in (0, 1)]
