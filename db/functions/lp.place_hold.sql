@@ -14,8 +14,9 @@ CREATE FUNCTION lp.place_hold(
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 -- api.place_hold's rules for holder p_holder. p_remote_payee: the payee lives on another shard, whose
--- shard.payee_check the router ran (shard.place_hold_out); here they are a stub (lp.remote_users) and no stream
--- is named. Otherwise a stub payee is refused (LP203): only the router may place such a hold.
+-- shard.payee_check the router ran (shard.place_hold_out), the stream p_stream_id included (it lives there);
+-- here they are a stub (lp.remote_users). Otherwise a stub payee is refused (LP203): only the router may place
+-- such a hold.
 DECLARE
     v_key     text := lp.check_text(p_idempotency_key, 'idempotency_key', 128, true);
     v_max     interval := make_interval(mins => (lp.setting('holds.max_minutes'))::integer);
@@ -55,7 +56,7 @@ BEGIN
       LEFT JOIN lp.users AS u ON u.id = p_payee_id AND u.deleted_at IS NULL;
     IF p_remote_payee THEN
         -- The payee's shard checked them; here they must be the stub of a user of another shard.
-        IF NOT v_remote OR p_stream_id IS NOT NULL OR p_payee_id = p_holder THEN
+        IF NOT v_remote OR p_payee_id = p_holder THEN
             RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'not a payee of another shard',
                 DETAIL = format('payee %s', p_payee_id);
         END IF;
@@ -65,7 +66,7 @@ BEGIN
     ELSIF v_refusal IS NOT NULL THEN
         PERFORM lp.refuse_payee(v_refusal);
     END IF;
-    IF p_stream_id IS NOT NULL THEN
+    IF p_stream_id IS NOT NULL AND NOT p_remote_payee THEN
         SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL;
         IF v_stream.id IS NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
@@ -110,5 +111,5 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION lp.place_hold(uuid, uuid, bigint, text, text, interval, uuid, boolean) IS 'Owner only: the rules of api.place_hold for holder p_holder (see there); returns the hold''s id, and r_replayed when a retry was answered from its key. p_remote_payee (shard.place_hold_out): the payee is the stub of a user of another shard, checked there by shard.payee_check (LP201 when not, or when a stream is named); without it, a stub payee is LP203.';
+COMMENT ON FUNCTION lp.place_hold(uuid, uuid, bigint, text, text, interval, uuid, boolean) IS 'Owner only: the rules of api.place_hold for holder p_holder (see there); returns the hold''s id, and r_replayed when a retry was answered from its key. p_remote_payee (shard.place_hold_out): the payee is the stub of a user of another shard, checked there by shard.payee_check with the stream p_stream_id, which lives there and is not checked here (LP201 when the payee is no such stub); without it, a stub payee is LP203.';
 REVOKE ALL ON FUNCTION lp.place_hold(uuid, uuid, bigint, text, text, interval, uuid, boolean) FROM PUBLIC;

@@ -38,13 +38,14 @@ AS $$
 $$;
 
 CREATE FUNCTION router_proxy.payee_check(
-    p__shard integer, p_payer uuid, p_payee_id uuid, p_amount bigint, p_stream_id uuid, p_menu_item_id uuid
+    p__shard integer, p_kind text, p_payer uuid, p_payee_id uuid, p_amount bigint, p_stream_id uuid,
+    p_menu_item_id uuid
 ) RETURNS void
     LANGUAGE plproxy
 AS $$
     CLUSTER 'livepanty';
     RUN ON p__shard;
-    SELECT shard.payee_check(p__shard, p_payer, p_payee_id, p_amount, p_stream_id, p_menu_item_id);
+    SELECT shard.payee_check(p__shard, p_kind, p_payer, p_payee_id, p_amount, p_stream_id, p_menu_item_id);
 $$;
 
 CREATE FUNCTION router_proxy.tip_out(
@@ -62,14 +63,14 @@ $$;
 
 CREATE FUNCTION router_proxy.place_hold_out(
     p__shard integer, p__user uuid, p__session uuid, p__via text, p_payee_id uuid, p_amount bigint,
-    p_idempotency_key text, p_purpose text, p_expires_in interval
+    p_idempotency_key text, p_purpose text, p_expires_in interval, p_stream_id uuid
 ) RETURNS TABLE (r_result lp.holds, r_replayed text)
     LANGUAGE plproxy
 AS $$
     CLUSTER 'livepanty';
     RUN ON p__shard;
     SELECT * FROM shard.place_hold_out(p__shard, p__user, p__session, p__via, p_payee_id, p_amount,
-                                       p_idempotency_key, p_purpose, p_expires_in);
+                                       p_idempotency_key, p_purpose, p_expires_in, p_stream_id);
 $$;
 
 CREATE FUNCTION router_proxy.capture_payee(
@@ -310,7 +311,7 @@ BEGIN
         IF p_kind = 'capture' THEN
             PERFORM router_proxy.payee_state_check(p_payee_shard, p_payee_id);
         ELSE
-            PERFORM router_proxy.payee_check(p_payee_shard, p_user, p_payee_id, p_amount, p_stream_id,
+            PERFORM router_proxy.payee_check(p_payee_shard, p_kind, p_user, p_payee_id, p_amount, p_stream_id,
                                              p_menu_item_id);
         END IF;
         RETURN;
@@ -617,10 +618,10 @@ END
 $$;
 
 
--- Holds across shards (docs/scale-out.md, "Cross-shard holds and captures"). A hold lives on its holder's shard,
--- where the tokens it reserves are. For a payee of another shard: api.place_hold checks the payee on their
--- shard (shard.payee_check: who may be paid), makes their stub on the holder's and places the hold there
--- (shard.place_hold_out); a hold for another shard's payee names no stream (LP203). api.capture_hold asks the
+-- Holds across shards (docs/scale-out.md, "Holds and captures across shards"). A hold lives on its holder's
+-- shard, where the tokens it reserves are. For a payee of another shard: api.place_hold checks the payee and the
+-- stream it names on their shard (shard.payee_check: who may be paid, the payee's live stream), makes their stub
+-- on the holder's and places the hold there (shard.place_hold_out). api.capture_hold asks the
 -- hold's shard who its payee is, once the caller may capture it (shard.capture_payee); a payee of another shard
 -- is checked there (shard.payee_state_check) and paid through the outbox of cross-shard tips
 -- (shard.capture_out): the relay credits them exactly once.
@@ -651,14 +652,8 @@ BEGIN
                                            router.caller_role(), p_payee_id, p_amount, p_idempotency_key, p_purpose,
                                            p_expires_in, p_stream_id);
         ELSE
-            IF p_stream_id IS NOT NULL THEN
-                RAISE EXCEPTION USING ERRCODE = 'LP203',
-                    MESSAGE = 'a hold for a payee of another shard names no stream',
-                    DETAIL = 'the stream lives on the payee''s shard, the hold on the holder''s',
-                    HINT = 'docs/scale-out.md, "Limits".';
-            END IF;
             v_at := v_to;
-            PERFORM router.check_payee('hold', v_to, p_payee_id, p_amount, NULL, NULL, v_shard, v_user,
+            PERFORM router.check_payee('hold', v_to, p_payee_id, p_amount, p_stream_id, NULL, v_shard, v_user,
                                        lp.current_session_id(), current_setting('lp.acting_via', true), NULL,
                                        p_idempotency_key);
             v_at := v_shard;
@@ -666,7 +661,7 @@ BEGIN
             SELECT * INTO v_pair
               FROM router_proxy.place_hold_out(v_shard, v_user, lp.current_session_id(),
                                                current_setting('lp.acting_via', true), p_payee_id, p_amount,
-                                               p_idempotency_key, p_purpose, p_expires_in);
+                                               p_idempotency_key, p_purpose, p_expires_in, p_stream_id);
         END IF;
     EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
         DECLARE v_detail text; v_hint text;

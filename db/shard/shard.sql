@@ -124,6 +124,7 @@ GRANT EXECUTE ON FUNCTION shard.act_as_role(text) TO livepanty_router;
 
 CREATE FUNCTION shard.payee_check(
     p_shard        integer,
+    p_kind         text,
     p_payer        uuid,
     p_payee_id     uuid,
     p_amount       bigint,
@@ -133,14 +134,19 @@ CREATE FUNCTION shard.payee_check(
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
--- The performer's half of the checks of a cross-shard tip, made before the sender's shard debits: who may be
--- paid (lp.payee_refusal's one rule), the stream and the menu item as api.tip checks them. Raises what api.tip
--- raises; a stream whose active goal refunds when missed is refused (LP203: its escrow would hold tokens of
--- another shard's user).
+-- The performer's half of the checks of a cross-shard tip (p_kind 'tip') or hold ('hold'), made before the
+-- payer's shard debits or reserves: who may be paid (lp.payee_refusal's one rule), the stream and the menu item
+-- as api.tip and api.place_hold check them, raising what they raise. A tip toward a stream whose active goal
+-- refunds when missed is refused (LP203: its escrow would hold tokens of another shard's user); a hold counts
+-- toward no goal and names no menu item.
 DECLARE
     c record;
 BEGIN
     PERFORM shard.here(p_shard);
+    IF p_kind IS DISTINCT FROM 'tip' AND (p_kind IS DISTINCT FROM 'hold' OR p_menu_item_id IS NOT NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'not a payee check',
+            DETAIL = format('kind %s', p_kind);
+    END IF;
     SELECT lp.payee_refusal(p_payer, p_payee_id, u.id IS NOT NULL, u.role, lp.sanctioned(u.id),
                             EXISTS (SELECT 1 FROM lp.performer_blocks AS b
                                      WHERE b.performer_id = u.id AND b.blocked_id = p_payer),
@@ -164,10 +170,12 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
         END IF;
         IF c.host_id <> p_payee_id OR c.stream_status <> 'live' THEN
-            RAISE EXCEPTION USING ERRCODE = 'LP104', MESSAGE = 'the stream is not the recipient''s live stream',
+            RAISE EXCEPTION USING ERRCODE = 'LP104',
+                MESSAGE = format('the stream is not the %s''s live stream',
+                                 CASE p_kind WHEN 'tip' THEN 'recipient' ELSE 'payee' END),
                 DETAIL = format('stream status %s', c.stream_status);
         END IF;
-        IF c.escrow_goal THEN
+        IF c.escrow_goal AND p_kind = 'tip' THEN
             RAISE EXCEPTION USING ERRCODE = 'LP203',
                 MESSAGE = 'a tip from another shard toward a goal that refunds when missed',
                 HINT = 'Its escrow would hold tokens of a user of another shard; tip without the stream.';
@@ -187,9 +195,9 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION shard.payee_check(integer, uuid, uuid, bigint, uuid, uuid) IS 'The performer''s half of the checks of a cross-shard tip, on the performer''s shard before the sender''s shard debits: lp.payee_refusal (LP003, LP102, LP108, LP135, LP124), the stream (LP003, LP104; LP203 when its active goal refunds when missed) and the menu item (LP003, LP126, LP127), raised as api.tip raises them.';
-REVOKE ALL ON FUNCTION shard.payee_check(integer, uuid, uuid, bigint, uuid, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shard.payee_check(integer, uuid, uuid, bigint, uuid, uuid) TO livepanty_router;
+COMMENT ON FUNCTION shard.payee_check(integer, text, uuid, uuid, bigint, uuid, uuid) IS 'The payee''s half of the checks of a cross-shard tip (p_kind tip) or hold (hold), on the payee''s shard before the payer''s shard debits or reserves: lp.payee_refusal (LP003, LP102, LP108, LP135, LP124), the stream (LP003, LP104; for a tip LP203 when its active goal refunds when missed) and a tip''s menu item (LP003, LP126, LP127), raised as api.tip and api.place_hold raise them. LP201 for another kind, or a hold with a menu item.';
+REVOKE ALL ON FUNCTION shard.payee_check(integer, text, uuid, uuid, bigint, uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.payee_check(integer, text, uuid, uuid, bigint, uuid, uuid) TO livepanty_router;
 
 CREATE FUNCTION shard.tip_out(
     p_shard           integer,
@@ -300,20 +308,21 @@ CREATE FUNCTION shard.place_hold_out(
     p_amount          bigint,
     p_idempotency_key text,
     p_purpose         text,
-    p_expires_in      interval
+    p_expires_in      interval,
+    p_stream_id       uuid
 ) RETURNS TABLE (r_result lp.holds, r_replayed text)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 -- The holder's half of a hold for a payee of another shard (the router's api.place_hold, after shard.payee_check
--- on the payee's shard and the payee's stub made here): api.place_hold's rules for the holder, the payee's
--- already checked (docs/scale-out.md, "Cross-shard holds and captures").
+-- on the payee's shard and the payee's stub made here): api.place_hold's rules for the holder, the payee's and
+-- their stream's already checked there (docs/scale-out.md, "Holds and captures across shards").
 DECLARE
     v_pair record;
 BEGIN
     PERFORM shard.act(p_shard, p__user, p__session, p__via);
     SELECT * INTO v_pair FROM lp.place_hold(lp.require_user(), p_payee_id, p_amount, p_idempotency_key, p_purpose,
-                                            p_expires_in, NULL, true);
+                                            p_expires_in, p_stream_id, true);
     IF v_pair.r_replayed THEN
         PERFORM lp.note_replay('api.place_hold', p_idempotency_key);
     END IF;
@@ -322,9 +331,9 @@ BEGIN
     RETURN NEXT;
 END
 $$;
-COMMENT ON FUNCTION shard.place_hold_out(integer, uuid, uuid, text, uuid, bigint, text, text, interval) IS 'The holder''s half of a hold for a payee of another shard (the router''s api.place_hold, after shard.payee_check there): lp.place_hold with the payee''s stub (LP201 when the payee is no stub of another shard). Returns the hold and, for a retry answered from its key, the replay note.';
-REVOKE ALL ON FUNCTION shard.place_hold_out(integer, uuid, uuid, text, uuid, bigint, text, text, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shard.place_hold_out(integer, uuid, uuid, text, uuid, bigint, text, text, interval) TO livepanty_router;
+COMMENT ON FUNCTION shard.place_hold_out(integer, uuid, uuid, text, uuid, bigint, text, text, interval, uuid) IS 'The holder''s half of a hold for a payee of another shard (the router''s api.place_hold, after shard.payee_check there, of the payee and of the stream p_stream_id, which lives there): lp.place_hold with the payee''s stub (LP201 when the payee is no stub of another shard). Returns the hold and, for a retry answered from its key, the replay note.';
+REVOKE ALL ON FUNCTION shard.place_hold_out(integer, uuid, uuid, text, uuid, bigint, text, text, interval, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.place_hold_out(integer, uuid, uuid, text, uuid, bigint, text, text, interval, uuid) TO livepanty_router;
 
 CREATE FUNCTION shard.key_used(
     p_shard    integer,

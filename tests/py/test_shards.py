@@ -55,6 +55,7 @@ from livepanty_db.errors import (
     PayeeNotVerified,
     RecipientSanctioned,
     ShardUnavailable,
+    StreamNotLive,
     UsernameTaken,
     WrongShard,
 )
@@ -495,10 +496,10 @@ def test_cross_shard_refusals_change_nothing(sharded: Sharded) -> None:
         with pytest.raises(LivepantyError) as caught, client.session(token) as tx:
             tx.tip(performer.id, 10, idempotency_key="r-3", stream_id=uuid.uuid4())
         assert caught.value.sqlstate == "LP003"  # no such stream on the performer's shard
-        with pytest.raises(CrossShardUnsupported) as caught, client.session(token) as tx:
-            # A hold lives on its holder's shard, a stream on its performer's: said so.
+        with pytest.raises(LivepantyError) as caught, client.session(token) as tx:
+            # A hold lives on its holder's shard, its stream on the payee's, which checks it.
             tx.place_hold(performer.id, 10, idempotency_key="r-4", stream_id=uuid.uuid4())
-        assert "names no stream" in caught.value.message
+        assert caught.value.sqlstate == "LP003"
         with pytest.raises(PayeeNotVerified), client.session(token) as tx:
             tx.place_hold(unverified.id, 10, idempotency_key="r-5")  # checked on the payee's shard
     assert total(sharded, viewer.id) == 100
@@ -587,6 +588,77 @@ def test_a_hold_for_a_payee_of_another_shard_is_captured_and_credited_once(shard
         found = conn.execute("SELECT check_name FROM api.verify_ledger()").fetchall()
         conn.rollback()
     assert found == [("hold_capture_transaction",), ("hold_capture_transaction",)]
+
+
+def test_a_hold_names_the_live_stream_of_a_payee_of_another_shard(sharded: Sharded) -> None:
+    """The stream lives on the payee's shard, the hold on the holder's: the payee's shard checks the stream as
+    one node does (not the payee's live one: LP104), the hold records it, a retry with the same key and stream
+    replays it (also once the stream has ended), without the stream is LP106, and a refused hold reserves
+    nothing."""
+    viewer = register(sharded, shard=0)
+    host, other = verified_performer(sharded, 1), verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 1000)
+    with sharded.client() as client:
+        streams = {}
+        for performer in (host, other):
+            with client.session(token_for(sharded, performer)) as tx:
+                stream = tx.schedule_stream("holds " + performer.username, category="general")
+                tx.consent_to_stream(stream.id, ip_address="203.0.113.9")
+                tx.start_stream(stream.id)
+                streams[performer.id] = stream.id
+        token = token_for(sharded, viewer)
+        with pytest.raises(StreamNotLive) as caught, client.session(token) as tx:
+            tx.place_hold(host.id, 100, idempotency_key="hs-0", stream_id=streams[other.id])
+        assert "payee's live stream" in caught.value.message
+        with client.session(token) as tx:
+            hold = tx.place_hold(host.id, 300, idempotency_key="hs-1", stream_id=streams[host.id])
+            again = tx.place_hold(host.id, 300, idempotency_key="hs-1", stream_id=streams[host.id])
+        assert (hold.stream_id, hold.replayed, again.replayed, again == hold) == (
+            streams[host.id],
+            False,
+            True,
+            True,
+        )
+        with pytest.raises(IdempotencyConflict), client.session(token) as tx:
+            tx.place_hold(host.id, 300, idempotency_key="hs-1", stream_id=None)
+        with client.session(token_for(sharded, host)) as tx:
+            tx.end_stream(streams[host.id])
+        with client.session(token) as tx:
+            # The stream has ended: the payee's shard refuses it, the holder's shard still answers the retry.
+            replay = tx.place_hold(host.id, 300, idempotency_key="hs-1", stream_id=streams[host.id])
+        with pytest.raises(StreamNotLive), client.session(token) as tx:
+            tx.place_hold(host.id, 100, idempotency_key="hs-2", stream_id=streams[host.id])
+        with client.session(token) as tx:
+            wallet = tx.get_wallet()
+        assert (replay.id, replay.replayed) == (hold.id, True)
+        assert (wallet.total, wallet.reserved) == (1000, 300)
+        with client.session(token_for(sharded, host)) as tx:
+            captured = tx.capture_hold(hold.id, 300, idempotency_key="hs-c")
+        assert captured.amount == 300
+    shards.wait_for_relay(sharded.shards)
+    assert total(sharded, host.id) == 300 - fee(300)
+    with psycopg.connect(sharded.shards[0]) as conn:
+        recorded = conn.execute(
+            "SELECT idempotency_key, stream_id, status FROM lp.holds WHERE user_id = %s",
+            [viewer.id],
+        ).fetchall()
+        here = conn.execute("SELECT count(*) FROM lp.streams WHERE id = %s", [streams[host.id]]).fetchone()
+    assert recorded == [("hs-1", streams[host.id], "captured")]
+    assert here == (0,)  # the stream is the payee's shard's alone
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+    # Migration 0042 took the foreign key off lp.holds.stream_id; going back before it would lose this record.
+    undo = (db_root() / "migrations" / "0042_hold_streams_across_shards.rollback.sql").read_text()
+    with psycopg.connect(sharded.shards[0]) as conn:
+        with pytest.raises(psycopg.Error) as refused:
+            conn.execute(undo)
+        conn.rollback()
+        keys = conn.execute(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'lp.holds'::regclass AND contype = 'f'"
+            " AND conkey = ARRAY[(SELECT attnum FROM pg_attribute"
+            " WHERE attrelid = 'lp.holds'::regclass AND attname = 'stream_id')]"
+        ).fetchone()
+    assert refused.value.sqlstate == "LP204"
+    assert keys == (0,)
 
 
 def test_a_payees_holds_are_listed_from_every_shard_with_keyset_pages(sharded: Sharded) -> None:
