@@ -239,7 +239,7 @@ class AmountOutOfRange(LivepantyError):
 
 
 class StreamNotLive(LivepantyError):
-    """LP104: the stream named is not the recipient's live stream."""
+    """LP104: the stream named is not the recipient's (or a hold's payee's) live stream."""
 
     code = "LP104"
 
@@ -572,7 +572,8 @@ class CrossShardUnsupported(LivepantyError):
 
 
 class TransfersOutstanding(LivepantyError):
-    """LP204: cross-shard transfers exist: migration 0038 (0040, 0041) cannot be rolled back here."""
+    """LP204: cross-shard transfers (or holds naming another shard's stream) exist: migration 0038 (0040,
+    0041, 0042) cannot be rolled back here."""
 
     code = "LP204"
 

@@ -164,7 +164,7 @@ OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "release_hold": ("holds", "p_hold_id"),
 }
 #: Routed like OBJECT_ROUTES, but only for a user who lives on the object's shard: the call spends their
-#: money there (a show's hold). A user of another shard is refused with LP203: no hold across shards.
+#: money there (a show's hold). A user of another shard is refused with LP203: no show across shards.
 HOME_OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "join_show": ("shows", "p_show_id"),
     "leave_show": ("shows", "p_show_id"),

@@ -54,9 +54,11 @@ BEGIN
       INTO v_refusal, v_remote
       FROM (SELECT 1) AS one
       LEFT JOIN lp.users AS u ON u.id = p_payee_id AND u.deleted_at IS NULL;
-    IF p_remote_payee THEN
-        -- The payee's shard checked them; here they must be the stub of a user of another shard.
-        IF NOT v_remote OR p_payee_id = p_holder THEN
+    IF p_remote_payee IS NOT FALSE THEN
+        -- The payee's shard checked them and their stream; here they must be the stub of a user of another shard,
+        -- and the stream none of this shard's.
+        IF p_remote_payee IS NULL OR NOT v_remote OR p_payee_id = p_holder
+           OR EXISTS (SELECT 1 FROM lp.streams AS s WHERE s.id = p_stream_id) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'not a payee of another shard',
                 DETAIL = format('payee %s', p_payee_id);
         END IF;
@@ -66,7 +68,7 @@ BEGIN
     ELSIF v_refusal IS NOT NULL THEN
         PERFORM lp.refuse_payee(v_refusal);
     END IF;
-    IF p_stream_id IS NOT NULL AND NOT p_remote_payee THEN
+    IF p_stream_id IS NOT NULL AND NOT p_remote_payee THEN  -- (p_remote_payee is not NULL from here on)
         SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL;
         IF v_stream.id IS NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
@@ -111,5 +113,5 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION lp.place_hold(uuid, uuid, bigint, text, text, interval, uuid, boolean) IS 'Owner only: the rules of api.place_hold for holder p_holder (see there); returns the hold''s id, and r_replayed when a retry was answered from its key. p_remote_payee (shard.place_hold_out): the payee is the stub of a user of another shard, checked there by shard.payee_check with the stream p_stream_id, which lives there and is not checked here (LP201 when the payee is no such stub); without it, a stub payee is LP203.';
+COMMENT ON FUNCTION lp.place_hold(uuid, uuid, bigint, text, text, interval, uuid, boolean) IS 'Owner only: the rules of api.place_hold for holder p_holder (see there); returns the hold''s id, and r_replayed when a retry was answered from its key. p_remote_payee (shard.place_hold_out): the payee is the stub of a user of another shard, checked there by shard.payee_check with the stream p_stream_id, which lives there and is not checked here (LP201 when the payee is no such stub, or the stream is one of this shard''s); without it, a stub payee is LP203.';
 REVOKE ALL ON FUNCTION lp.place_hold(uuid, uuid, bigint, text, text, interval, uuid, boolean) FROM PUBLIC;

@@ -22,7 +22,7 @@ CREATE TABLE lp.holds (
     CHECK ((status = 'open') = (closed_at IS NULL))
 );
 COMMENT ON TABLE lp.holds IS 'Reservations of a viewer''s available balance for a payee (private and group shows bill per minute through captures). While open, amount - captured counts in the wallet''s reserved.';
-COMMENT ON COLUMN lp.holds.stream_id IS 'The payee''s live stream the hold was placed for, if any (checked when placed: api.place_hold). No foreign key: on a sharded installation the stream may live on the payee''s shard while the hold lives on the holder''s (docs/scale-out.md); streams are never deleted, only marked.';
+COMMENT ON COLUMN lp.holds.stream_id IS 'The payee''s live stream the hold was placed for, if any (checked when placed: api.place_hold). No foreign key: on a sharded installation the stream may live on the payee''s shard while the hold lives on the holder''s (docs/scale-out.md); the API never deletes a stream, it only marks it.';
 COMMENT ON COLUMN lp.holds.captured IS 'Tokens captured so far (one or more captures, lp.hold_captures).';
 COMMENT ON COLUMN lp.holds.status IS 'open; captured (fully); released (the rest returned to available); expired (released by expiry).';
 COMMENT ON COLUMN lp.holds.expires_at IS 'An open hold past this time releases itself (lazily when touched, and by api.expire_holds).';

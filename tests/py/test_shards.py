@@ -607,9 +607,8 @@ def test_a_hold_names_the_live_stream_of_a_payee_of_another_shard(sharded: Shard
                 tx.start_stream(stream.id)
                 streams[performer.id] = stream.id
         token = token_for(sharded, viewer)
-        with pytest.raises(StreamNotLive) as caught, client.session(token) as tx:
+        with pytest.raises(StreamNotLive), client.session(token) as tx:
             tx.place_hold(host.id, 100, idempotency_key="hs-0", stream_id=streams[other.id])
-        assert "payee's live stream" in caught.value.message
         with client.session(token) as tx:
             hold = tx.place_hold(host.id, 300, idempotency_key="hs-1", stream_id=streams[host.id])
             again = tx.place_hold(host.id, 300, idempotency_key="hs-1", stream_id=streams[host.id])
@@ -659,6 +658,20 @@ def test_a_hold_names_the_live_stream_of_a_payee_of_another_shard(sharded: Shard
         ).fetchone()
     assert refused.value.sqlstate == "LP204"
     assert keys == (0,)
+    # On the holder's shard, lp.place_hold takes a stub payee's stream unchecked only when it is none of this
+    # shard's streams (a stream here cannot be a payee's of another shard), and never for a NULL flag.
+    near = verified_performer(sharded, 0)
+    with sharded.client() as client, client.session(token_for(sharded, near)) as tx:
+        local_stream = tx.schedule_stream("local " + near.username, category="general").id
+    with psycopg.connect(sharded.shards[0]) as conn:
+        for stream_id, remote in ((local_stream, True), (None, None)):
+            with pytest.raises(psycopg.Error) as caught:
+                conn.execute(
+                    "SELECT * FROM lp.place_hold(%s, %s, 10, 'hs-guard', 'tip', NULL, %s, %s)",
+                    [viewer.id, host.id, stream_id, remote],
+                )
+            conn.rollback()
+            assert caught.value.sqlstate == "LP201"
 
 
 def test_a_payees_holds_are_listed_from_every_shard_with_keyset_pages(sharded: Sharded) -> None:
@@ -896,7 +909,15 @@ def test_a_call_for_another_shard_is_refused_there(sharded: Sharded) -> None:
         ("router", "SELECT router.forget_users(ARRAY[gen_random_uuid()])"),
         ("shard", "SELECT * FROM shard.erased_users(0, NULL)"),
         ("shard", "SELECT shard.forget_users(0, ARRAY[gen_random_uuid()])"),
-        ("router", "SELECT router_proxy.payee_check(0, gen_random_uuid(), gen_random_uuid())"),
+        (
+            "router",
+            "SELECT router_proxy.payee_check(0, 'hold', gen_random_uuid(), gen_random_uuid(), 1, NULL, NULL)",
+        ),
+        (
+            "shard",
+            "SELECT * FROM shard.place_hold_out(0, gen_random_uuid(), NULL, 'session', gen_random_uuid(), 1,"
+            " 'k', 'tip', NULL, NULL)",
+        ),
         (
             "router",
             "SELECT * FROM router_proxy.get_wallet(0, gen_random_uuid(), NULL, 'service',"
