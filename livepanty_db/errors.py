@@ -563,9 +563,8 @@ class NotRouted(LivepantyError):
 
 
 class CrossShardUnsupported(LivepantyError):
-    """LP203: what cannot span two shards of a sharded installation (docs/scale-out.md): a tip from a user of
-    another shard toward a stream goal that refunds when missed (its escrow cannot hold another shard's
-    tokens), a show asked for or joined by a viewer of another shard than the stream's, a sanction on the
+    """LP203: what cannot span two shards of a sharded installation (docs/scale-out.md): a show asked for or
+    joined by a viewer of another shard than the stream's, a co-performer of another shard, a sanction on the
     stub of a user of another shard."""
 
     code = "LP203"
@@ -573,7 +572,7 @@ class CrossShardUnsupported(LivepantyError):
 
 class TransfersOutstanding(LivepantyError):
     """LP204: cross-shard transfers (or holds naming another shard's stream) exist: migration 0038 (0040,
-    0041, 0042) cannot be rolled back here."""
+    0041, 0042, 0043) cannot be rolled back here."""
 
     code = "LP204"
 

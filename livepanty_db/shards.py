@@ -867,12 +867,12 @@ class RelayStats:
 
 _CLAIM = (
     "SELECT id, sender_id, sender_name, sender_role, recipient_id, amount, fee_amount, message,"
-    " is_anonymous, stream_id, menu_item_id, idempotency_key, created_at, hold_id"
+    " is_anonymous, stream_id, menu_item_id, idempotency_key, created_at, hold_id, refund_of"
     " FROM shard.claim_transfers(%s, %s, %s)"
 )
 _CLAIM_COLUMNS = (
     "id", "sender_id", "sender_name", "sender_role", "recipient_id", "amount", "fee_amount", "message",
-    "is_anonymous", "stream_id", "menu_item_id", "idempotency_key", "created_at", "hold_id",
+    "is_anonymous", "stream_id", "menu_item_id", "idempotency_key", "created_at", "hold_id", "refund_of",
 )  # fmt: skip
 
 
@@ -937,7 +937,7 @@ def relay_pair(
                     with target.transaction():
                         applied = target.execute(
                             "SELECT shard.transfer_in(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                            " %s, %s)",
+                            " %s, %s, %s)",
                             [dst, src, *row],
                         ).fetchone()[0]
                 except psycopg.OperationalError as exc:  # the target is down: the rest of the batch waits too

@@ -36,6 +36,11 @@ BEGIN
     -- then the money, set-based: one ledger transaction per tip. Reached: escrow -amount, performer
     -- +(amount - fee), platform fees +fee. Missed or cancelled: escrow -amount, sender +amount. A tip that
     -- committed after its goal closed (it read the goal as active) is settled the same way by a later run.
+    -- A tip from a user of another shard of a sharded installation (lp.transfers_in, same id; docs/scale-out.md)
+    -- holds only amount - fee here, its sender's shard having kept the fee: reached, escrow -(amount - fee),
+    -- performer +(amount - fee); missed, escrow -(amount - fee), the in-transit wallet of the sender's shard
+    -- +(amount - fee) and an outbox row (lp.transfers_out.refund_of), which the relay credits there once, the
+    -- fee given back there too.
     -- The payee rule at payout time: a performer deleted or banned for good since the goal was reached is not
     -- paid (the tips go back, as for a missed goal); one under a suspension (or a ban with an end) waits: their
     -- tips stay in escrow until it is over.
@@ -80,7 +85,18 @@ BEGIN
           FROM due AS d
          WHERE t.id = d.id
         RETURNING t.id, t.sender_id, t.recipient_id, t.amount, t.fee_amount, t.settlement_id, t.goal_id, t.stream_id,
-                  d.pay
+                  t.idempotency_key, d.pay
+    ), x AS (
+        -- held: what the escrow holds for the tip; from_shard: the sender's shard of a cross-shard tip.
+        SELECT s.*, i.from_shard, coalesce(i.amount, s.amount) AS held
+          FROM settled AS s
+          LEFT JOIN lp.transfers_in AS i ON i.id = s.id AND i.hold_id IS NULL AND i.refund_of IS NULL
+    ), refunds AS (
+        INSERT INTO lp.transfers_out (id, sender_id, recipient_id, to_shard, amount, fee_amount, idempotency_key,
+                                      transaction_id, refund_of)
+        SELECT lp.uuid_v7(), x.sender_id, x.sender_id, x.from_shard, x.held, 0, x.idempotency_key,
+               x.settlement_id, x.id
+          FROM x WHERE NOT x.pay AND x.from_shard IS NOT NULL
     ), counted AS (
         -- Tips paid out after their stream ended: into its final statistics, which count completed tips.
         UPDATE lp.streams AS st
@@ -90,18 +106,24 @@ BEGIN
                  GROUP BY s.stream_id) AS x
          WHERE st.id = x.stream_id AND st.status = 'ended'
     ), legs AS (
-        SELECT s.settlement_id AS tx, s.id AS ref, v_escrow AS wallet, -s.amount AS amount,
-               CASE WHEN s.pay THEN 'tip' ELSE 'refund' END AS kind, false AS main, s.id AS ord, 1 AS leg
-          FROM settled AS s
+        SELECT x.settlement_id AS tx, x.id AS ref, v_escrow AS wallet, -x.held AS amount,
+               CASE WHEN x.pay THEN 'tip' ELSE 'refund' END AS kind, false AS main, x.id AS ord, 1 AS leg
+          FROM x
         UNION ALL
-        SELECT s.settlement_id, s.id, w.id, CASE WHEN s.pay THEN s.amount - s.fee_amount ELSE s.amount END,
-               CASE WHEN s.pay THEN 'tip' ELSE 'refund' END,
-               (w.shard_count = 0 OR w.debt_since IS NOT NULL), s.id, 2
-          FROM settled AS s
-          JOIN lp.wallets AS w ON w.user_id = CASE WHEN s.pay THEN s.recipient_id ELSE s.sender_id END
+        -- The payee, or the sender, or (a cross-shard tip's refund) the in-transit wallet of the sender's shard.
+        -- A wallet not found leaves the leg's wallet NULL: lp.post_batch refuses it (LP199), nothing is written.
+        SELECT x.settlement_id, x.id, coalesce(w.id, tw.id),
+               CASE WHEN x.pay AND x.from_shard IS NULL THEN x.amount - x.fee_amount ELSE x.held END,
+               CASE WHEN x.pay THEN 'tip' WHEN x.from_shard IS NULL THEN 'refund' ELSE 'transfer' END,
+               coalesce(w.shard_count = 0 OR w.debt_since IS NOT NULL, false), x.id, 2
+          FROM x
+          LEFT JOIN lp.wallets AS w
+            ON w.user_id = CASE WHEN x.pay THEN x.recipient_id WHEN x.from_shard IS NULL THEN x.sender_id END
+          LEFT JOIN lp.wallets AS tw
+            ON NOT x.pay AND x.from_shard IS NOT NULL AND tw.system_code = 'transit_' || x.from_shard
         UNION ALL
-        SELECT s.settlement_id, s.id, v_fees, s.fee_amount, 'tip_fee', false, s.id, 3
-          FROM settled AS s WHERE s.pay
+        SELECT x.settlement_id, x.id, v_fees, x.fee_amount, 'tip_fee', false, x.id, 3
+          FROM x WHERE x.pay AND x.from_shard IS NULL
     ), touched AS (
         UPDATE lp.tip_goals AS g SET settled_at = now()
          WHERE g.id IN (SELECT DISTINCT s.goal_id FROM settled AS s)
@@ -138,6 +160,6 @@ BEGIN
     RETURN QUERY SELECT v_paid, v_back, v_reached, v_missed;
 END
 $$;
-COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), activating the next queued goal. Rows held by another worker are skipped: several may run at once. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
+COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole; a cross-shard tip of a sharded installation holds only what its sender''s shard sent, and goes back through the outbox), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), activating the next queued goal. Rows held by another worker are skipped: several may run at once. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
 REVOKE ALL ON FUNCTION api.settle_tip_goals(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.settle_tip_goals(integer) TO livepanty_service;

@@ -125,14 +125,18 @@ BEGIN
           FROM (SELECT coalesce(sum(w.balance), 0) AS total FROM lp.wallets AS w) AS m,
                (SELECT coalesce(sum(ws.balance), 0) AS total FROM lp.wallet_shards AS ws) AS s
          WHERE m.total + s.total <> 0;
-        -- The goal escrow holds exactly the tips waiting in it.
+        -- The goal escrow holds exactly the tips waiting in it (a cross-shard tip of a sharded installation,
+        -- lp.transfers_in of the same id, less the fee its sender's shard kept).
         RETURN QUERY
         SELECT 'escrow_mismatch'::text, v_escrow, NULL::smallint, NULL::uuid,
                format('goal_escrow holds %s tokens, escrowed tips add up to %s', e.held, t.waiting)
           FROM (SELECT (SELECT w.balance FROM lp.wallets AS w WHERE w.id = v_escrow)
                        + (SELECT coalesce(sum(ws.balance), 0) FROM lp.wallet_shards AS ws WHERE ws.wallet_id = v_escrow)
                        AS held) AS e,
-               (SELECT coalesce(sum(tp.amount), 0) AS waiting FROM lp.tips AS tp WHERE tp.status = 'escrowed') AS t
+               (SELECT coalesce(sum(coalesce(i.amount, tp.amount)), 0) AS waiting
+                  FROM lp.tips AS tp
+                  LEFT JOIN lp.transfers_in AS i ON i.id = tp.id AND i.hold_id IS NULL AND i.refund_of IS NULL
+                 WHERE tp.status = 'escrowed') AS t
          WHERE e.held <> t.waiting;
         -- The checkpoint the chains start from is the one sealed when its partitions were archived.
         RETURN QUERY

@@ -62,7 +62,8 @@ BEGIN
     FOR r IN
         SELECT o.recipient_id, o.to_shard, sum(o.amount)::bigint AS tokens
           FROM lp.transfers_out AS o
-         WHERE o.sender_id = p_payment.user_id AND o.hold_id IS NULL  -- tips, as on this shard (lp.tips)
+         WHERE o.sender_id = p_payment.user_id  -- tips, as on this shard (lp.tips)
+           AND o.hold_id IS NULL AND o.refund_of IS NULL
            AND o.created_at >= p_payment.completed_at
            AND o.created_at < p_payment.completed_at + make_interval(hours => v_window)
          GROUP BY o.recipient_id, o.to_shard

@@ -29,19 +29,23 @@ CREATE TABLE lp.transfers_out (
     created_at      timestamptz NOT NULL DEFAULT now(),
     delivered_at    timestamptz,
     hold_id         uuid REFERENCES lp.holds (id) ON DELETE RESTRICT,
+    refund_of       uuid,
     CHECK ((status = 'delivered') = (delivered_at IS NOT NULL))
 );
 CREATE INDEX transfers_out_pending_idx ON lp.transfers_out (to_shard, created_at) WHERE status = 'pending';
 CREATE INDEX transfers_out_sender_idx ON lp.transfers_out (sender_id, created_at DESC);
--- One key names one tip of a sender; a capture's row carries its capture's key (per hold), outside that rule.
-CREATE UNIQUE INDEX transfers_out_tip_key_idx ON lp.transfers_out (sender_id, idempotency_key) WHERE hold_id IS NULL;
+-- One key names one tip of a sender; captures (hold_id) and refunds (refund_of) are outside that rule.
+CREATE UNIQUE INDEX transfers_out_tip_key_idx ON lp.transfers_out (sender_id, idempotency_key)
+    WHERE hold_id IS NULL AND refund_of IS NULL;
 CREATE INDEX transfers_out_hold_idx ON lp.transfers_out (hold_id) WHERE hold_id IS NOT NULL;
+CREATE UNIQUE INDEX transfers_out_refund_idx ON lp.transfers_out (refund_of) WHERE refund_of IS NOT NULL;
 COMMENT ON TABLE lp.transfers_out IS 'Owner only. The outbox of cross-shard tips on the sender''s shard: one row per tip whose performer lives on another shard, written in the transaction that debits the sender (sender -amount, platform fees +fee, the in-transit wallet of to_shard +(amount - fee): ledger reference transfer, id). The relay (livepanty-db shards relay) applies the credit on to_shard exactly once (shard.transfer_in, keyed by id) and marks the row delivered.';
 COMMENT ON COLUMN lp.transfers_out.id IS 'The transfer id: the key of the credit on the performer''s shard (lp.transfers_in.id) and of both ledger transactions'' reference.';
 COMMENT ON COLUMN lp.transfers_out.recipient_id IS 'The performer, a user of to_shard (no foreign key: the row is on another database).';
 COMMENT ON COLUMN lp.transfers_out.stream_id IS 'The performer''s live stream the tip names (on to_shard; no foreign key): the credit there records the tip in the stream (lp.tips, its goal, its event).';
 COMMENT ON COLUMN lp.transfers_out.idempotency_key IS 'The sender''s idempotency key of the tip; one key names one tip, same-shard (lp.tips) or cross-shard (here).';
 COMMENT ON COLUMN lp.transfers_out.hold_id IS 'The hold of this shard when the row is a capture of it for a payee of to_shard (lp.capture_hold; the capture''s own key in idempotency_key); NULL for a tip.';
+COMMENT ON COLUMN lp.transfers_out.refund_of IS 'On the performer''s shard: the escrowed cross-shard tip (lp.tips.id = its transfer id) this row sends back to its sender on to_shard, its goal missed or cancelled (api.settle_tip_goals; amount = what the escrow held, fee 0). At most one per tip. NULL for a tip or a capture.';
 COMMENT ON COLUMN lp.transfers_out.status IS 'pending: the credit is in transit (the relay has not confirmed it); delivered: applied on to_shard.';
 
 CREATE TABLE lp.transfers_in (
@@ -55,12 +59,15 @@ CREATE TABLE lp.transfers_in (
     transaction_id uuid NOT NULL,
     sent_at        timestamptz NOT NULL,
     created_at     timestamptz NOT NULL DEFAULT now(),
-    hold_id        uuid
+    hold_id        uuid,
+    refund_of      uuid
 );
 CREATE INDEX transfers_in_recipient_idx ON lp.transfers_in (recipient_id, created_at);
+CREATE UNIQUE INDEX transfers_in_refund_idx ON lp.transfers_in (refund_of) WHERE refund_of IS NOT NULL;
 COMMENT ON TABLE lp.transfers_in IS 'Owner only. Cross-shard tips credited on the performer''s shard, one row per transfer id (the relay''s exactly-once key): the in-transit wallet of from_shard -amount, the performer +amount (ledger reference transfer, id).';
 COMMENT ON COLUMN lp.transfers_in.sender_id IS 'The tipping user, a user of from_shard (no foreign key: the row is on another database).';
 COMMENT ON COLUMN lp.transfers_in.hold_id IS 'The hold on from_shard when the transfer is a capture of it (the credit is entry kind hold_capture, and no tip is recorded); NULL for a tip.';
+COMMENT ON COLUMN lp.transfers_in.refund_of IS 'On the sender''s shard: the cross-shard tip (lp.transfers_out.id) this transfer gave back to its sender, its goal missed on from_shard (the sender credited with the whole tip: amount from the in-transit wallet, the fee from this shard''s platform fees). At most one per tip. NULL otherwise.';
 COMMENT ON COLUMN lp.transfers_in.amount IS 'What the performer received: the tip''s amount less the fee the sender''s shard kept.';
 
 CREATE TABLE lp.remote_users (

@@ -137,7 +137,7 @@ AS $$
 -- The performer's half of the checks of a cross-shard tip (p_kind 'tip') or hold ('hold'), made before the
 -- payer's shard debits or reserves: who may be paid (lp.payee_refusal's one rule), the stream and the menu item
 -- as api.tip and api.place_hold check them, raising what they raise. A tip toward a stream whose active goal
--- refunds when missed is refused (LP203: its escrow would hold tokens of another shard's user); a hold counts
+-- refunds when missed goes on: the credit waits in this shard's goal escrow (shard.transfer_in). A hold counts
 -- toward no goal and names no menu item.
 DECLARE
     c record;
@@ -152,9 +152,6 @@ BEGIN
                                      WHERE b.performer_id = u.id AND b.blocked_id = p_payer),
                             lp.kyc_refusal_from(u.kyc_valid_until)) AS refusal,
            st.id AS stream, st.host_id, st.status AS stream_status,
-           EXISTS (SELECT 1 FROM lp.tip_goals AS g
-                    WHERE g.stream_id = st.id AND g.status = 'active' AND g.refund_if_missed
-                      AND (g.deadline IS NULL OR g.deadline > now())) AS escrow_goal,
            m.id AS item, m.performer_id AS item_performer, m.price AS item_price, m.is_active AS item_active,
            m.name AS item_name
       INTO c
@@ -175,11 +172,6 @@ BEGIN
                                  CASE p_kind WHEN 'tip' THEN 'recipient' ELSE 'payee' END),
                 DETAIL = format('stream status %s', c.stream_status);
         END IF;
-        IF c.escrow_goal AND p_kind = 'tip' THEN
-            RAISE EXCEPTION USING ERRCODE = 'LP203',
-                MESSAGE = 'a tip from another shard toward a goal that refunds when missed',
-                HINT = 'Its escrow would hold tokens of a user of another shard; tip without the stream.';
-        END IF;
     END IF;
     IF p_menu_item_id IS NOT NULL THEN
         IF c.item IS NULL OR c.item_performer <> p_payee_id THEN
@@ -195,7 +187,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION shard.payee_check(integer, text, uuid, uuid, bigint, uuid, uuid) IS 'The payee''s half of the checks of a cross-shard tip (p_kind tip) or hold (hold), on the payee''s shard before the payer''s shard debits or reserves: lp.payee_refusal (LP003, LP102, LP108, LP135, LP124), the stream (LP003, LP104; for a tip LP203 when its active goal refunds when missed) and a tip''s menu item (LP003, LP126, LP127), raised as api.tip and api.place_hold raise them. LP201 for another kind, or a hold with a menu item.';
+COMMENT ON FUNCTION shard.payee_check(integer, text, uuid, uuid, bigint, uuid, uuid) IS 'The payee''s half of the checks of a cross-shard tip (p_kind tip) or hold (hold), on the payee''s shard before the payer''s shard debits or reserves: lp.payee_refusal (LP003, LP102, LP108, LP135, LP124), the stream (LP003, LP104) and a tip''s menu item (LP003, LP126, LP127), raised as api.tip and api.place_hold raise them. LP201 for another kind, or a hold with a menu item.';
 REVOKE ALL ON FUNCTION shard.payee_check(integer, text, uuid, uuid, bigint, uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.payee_check(integer, text, uuid, uuid, bigint, uuid, uuid) TO livepanty_router;
 
@@ -238,7 +230,8 @@ BEGIN
 
     -- A retry with the same key returns the original transfer; the key of a same-shard tip is refused (LP106).
     SELECT * INTO v_row FROM lp.transfers_out AS t
-     WHERE t.sender_id = v_sender AND t.idempotency_key = v_key AND t.hold_id IS NULL;
+     WHERE t.sender_id = v_sender AND t.idempotency_key = v_key AND t.hold_id IS NULL
+       AND t.refund_of IS NULL;
     IF v_row.id IS NULL
        AND EXISTS (SELECT 1 FROM lp.tips AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different tip';
@@ -260,7 +253,7 @@ BEGIN
                 coalesce(p_is_anonymous, false), p_stream_id, p_menu_item_id, v_key, v_tx,
                 CASE WHEN v_fee = p_amount THEN 'delivered' ELSE 'pending' END,
                 CASE WHEN v_fee = p_amount THEN now() END)
-        ON CONFLICT (sender_id, idempotency_key) WHERE hold_id IS NULL DO NOTHING
+        ON CONFLICT (sender_id, idempotency_key) WHERE hold_id IS NULL AND refund_of IS NULL DO NOTHING
         RETURNING * INTO v_row;
         IF v_row.id IS NOT NULL THEN
             -- After the claim, as in api.tip: a concurrent retry of this very tip waits instead of counting.
@@ -281,7 +274,8 @@ BEGIN
         END IF;
         -- A concurrent call with the same key committed first.
         SELECT * INTO v_row FROM lp.transfers_out AS t
-         WHERE t.sender_id = v_sender AND t.idempotency_key = v_key AND t.hold_id IS NULL;
+         WHERE t.sender_id = v_sender AND t.idempotency_key = v_key AND t.hold_id IS NULL
+       AND t.refund_of IS NULL;
     END IF;
     PERFORM lp.note_replay('api.tip', p_idempotency_key);
     IF (v_row.recipient_id, v_row.amount, v_row.message, v_row.is_anonymous, v_row.stream_id, v_row.menu_item_id)
@@ -366,7 +360,8 @@ BEGIN
     IF p_kind = 'tip' THEN
         -- The key of a same-shard tip too: shard.tip_out then refuses it (LP106), as one node does.
         RETURN EXISTS (SELECT 1 FROM lp.transfers_out AS t
-                        WHERE t.sender_id = v_user AND t.idempotency_key = p_key AND t.hold_id IS NULL)
+                        WHERE t.sender_id = v_user AND t.idempotency_key = p_key AND t.hold_id IS NULL
+                          AND t.refund_of IS NULL)
             OR EXISTS (SELECT 1 FROM lp.tips AS t WHERE t.sender_id = v_user AND t.idempotency_key = p_key);
     ELSIF p_kind = 'hold' THEN
         RETURN EXISTS (SELECT 1 FROM lp.holds AS h WHERE h.user_id = v_user AND h.idempotency_key = p_key);
@@ -538,17 +533,24 @@ CREATE FUNCTION shard.transfer_in(
     p_menu_item_id    uuid,
     p_idempotency_key text,
     p_sent_at         timestamptz,
-    p_hold_id         uuid
+    p_hold_id         uuid,
+    p_refund_of       uuid
 ) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
--- The performer's half, run by the relay: exactly once per transfer id (the primary key of lp.transfers_in;
--- a second delivery finds the row and changes nothing). The tip is recorded here as the performer's shard's
--- own tip (lp.tips, id = the transfer id, sent by the sender's stub), so the performer's tips, earnings and
--- stream statistics count it; naming a live stream, it counts toward the stream's active goal and is
--- announced in its events as api.tip announces a tip. A capture of a hold on the sender's shard (p_hold_id)
--- credits the performer (entry kind hold_capture) and records no tip (docs/scale-out.md, "Cross-shard captures").
+-- The receiving half, run by the relay: exactly once per transfer id (the primary key of lp.transfers_in;
+-- a second delivery finds the row and changes nothing). Three kinds (docs/scale-out.md):
+-- * a tip: recorded here as the performer's shard's own tip (lp.tips, id = the transfer id, sent by the
+--   sender's stub), so the performer's tips, earnings and stream statistics count it; naming a live stream, it
+--   counts toward the stream's active goal and is announced in its events as api.tip announces a tip. Toward a
+--   goal that refunds when missed it waits in this shard's goal escrow (status escrowed) until
+--   api.settle_tip_goals pays it to the performer or sends it back;
+-- * a capture of a hold on the sender's shard (p_hold_id): credits the performer (entry kind hold_capture) and
+--   records no tip;
+-- * a refund (p_refund_of): the tip p_refund_of this shard sent to p_from_shard came back, its goal missed
+--   there: the sender gets the whole tip again, what was in transit from the in-transit wallet and the fee
+--   from this shard's platform fees, which had kept it.
 DECLARE
     v_count  smallint := shard.here(p_shard);
     v_net    bigint := p_tip_amount - p_fee_amount;
@@ -558,6 +560,7 @@ DECLARE
     v_item   text;
     v_tip    lp.tips;
     v_total  bigint;
+    v_out    lp.transfers_out;
 BEGIN
     IF p_from_shard IS NULL OR p_from_shard < 0 OR p_from_shard >= v_count OR p_from_shard = p_shard THEN
         RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'not a peer shard',
@@ -568,20 +571,43 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'the recipient of a transfer has no wallet on this shard',
             DETAIL = format('transfer %s, user %s', p_id, p_recipient_id);
     END IF;
+    IF p_refund_of IS NOT NULL THEN
+        -- The tip refunded must be one this shard sent to p_from_shard for this user, with the amount in transit.
+        SELECT o.* INTO v_out FROM lp.transfers_out AS o
+         WHERE o.id = p_refund_of AND o.hold_id IS NULL AND o.refund_of IS NULL;
+        IF v_out.id IS NULL OR p_hold_id IS NOT NULL OR v_out.to_shard <> p_from_shard
+           OR v_out.sender_id <> p_recipient_id OR v_out.amount - v_out.fee_amount <> v_net THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'a refund of no tip this shard sent',
+                DETAIL = format('transfer %s, refund of %s', p_id, p_refund_of);
+        END IF;
+        IF EXISTS (SELECT 1 FROM lp.transfers_in AS i WHERE i.refund_of = p_refund_of AND i.id <> p_id) THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'a tip refunded twice',
+                DETAIL = format('transfer %s, refund of %s', p_id, p_refund_of);
+        END IF;
+    END IF;
     INSERT INTO lp.transfers_in (id, from_shard, sender_id, recipient_id, tip_amount, amount, is_anonymous,
-                                 transaction_id, sent_at, hold_id)
-    VALUES (p_id, p_from_shard, p_sender_id, p_recipient_id, p_tip_amount, v_net, coalesce(p_is_anonymous, false),
-            lp.uuid_v7(), p_sent_at, p_hold_id)
+                                 transaction_id, sent_at, hold_id, refund_of)
+    VALUES (p_id, p_from_shard, p_sender_id, p_recipient_id, coalesce(v_out.amount, p_tip_amount), v_net,
+            coalesce(p_is_anonymous, false), lp.uuid_v7(), p_sent_at, p_hold_id, p_refund_of)
     ON CONFLICT (id) DO NOTHING
     RETURNING * INTO v_row;
     IF v_row.id IS NULL THEN
         SELECT * INTO v_row FROM lp.transfers_in AS t WHERE t.id = p_id;
-        IF (v_row.from_shard, v_row.recipient_id, v_row.amount, v_row.hold_id)
-           IS DISTINCT FROM (p_from_shard, p_recipient_id, v_net, p_hold_id) THEN
+        IF (v_row.from_shard, v_row.recipient_id, v_row.amount, v_row.hold_id, v_row.refund_of)
+           IS DISTINCT FROM (p_from_shard, p_recipient_id, v_net, p_hold_id, p_refund_of) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'a transfer id delivered twice with other contents',
                 DETAIL = format('transfer %s', p_id);
         END IF;
         RETURN false;
+    END IF;
+    IF p_refund_of IS NOT NULL THEN
+        PERFORM lp.post(v_row.transaction_id, 'transfer', p_id,
+            ARRAY(SELECT ROW(l.wallet_id, l.amount, l.kind, 0, false)::lp.posting
+                    FROM (VALUES (lp.system_wallet('transit_' || p_from_shard), -v_net, 'transfer'),
+                                 (lp.system_wallet('platform_fees'), -v_out.fee_amount, 'refund'),
+                                 (v_wallet, v_out.amount, 'refund')) AS l (wallet_id, amount, kind)
+                   WHERE l.amount <> 0));
+        RETURN true;
     END IF;
     IF p_hold_id IS NOT NULL THEN
         IF v_net > 0 THEN
@@ -592,10 +618,9 @@ BEGIN
         RETURN true;
     END IF;
     PERFORM shard.ensure_user(p_shard, p_sender_id, p_sender_name, p_sender_role, p_from_shard);
-    -- The stream's active goal, if it still takes tips (one that refunds when missed was refused by
-    -- shard.payee_check; one set since then counts nothing: its escrow cannot hold this tip).
-    SELECT g.id, g.target_tokens INTO v_goal FROM lp.tip_goals AS g
-     WHERE p_stream_id IS NOT NULL AND g.stream_id = p_stream_id AND g.status = 'active' AND NOT g.refund_if_missed
+    -- The stream's active goal, if it still takes tips; one that refunds when missed holds the credit in escrow.
+    SELECT g.id, g.target_tokens, g.refund_if_missed INTO v_goal FROM lp.tip_goals AS g
+     WHERE p_stream_id IS NOT NULL AND g.stream_id = p_stream_id AND g.status = 'active'
        AND (g.deadline IS NULL OR g.deadline > now());
     SELECT m.name INTO v_item FROM lp.tip_menu_items AS m WHERE m.id = p_menu_item_id;
     INSERT INTO lp.tips (id, sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous,
@@ -603,12 +628,14 @@ BEGIN
     VALUES (p_id, p_sender_id, p_recipient_id,
             (SELECT st.id FROM lp.streams AS st WHERE st.id = p_stream_id), p_tip_amount, p_fee_amount, p_message,
             coalesce(p_is_anonymous, false), v_row.transaction_id, p_idempotency_key, v_goal.id,
-            CASE WHEN v_item IS NOT NULL THEN p_menu_item_id END, 'completed')
+            CASE WHEN v_item IS NOT NULL THEN p_menu_item_id END,
+            CASE WHEN v_goal.refund_if_missed THEN 'escrowed' ELSE 'completed' END)
     RETURNING * INTO v_tip;
     IF v_net > 0 THEN
         PERFORM lp.post(v_row.transaction_id, 'transfer', p_id,
             ARRAY[ROW(lp.system_wallet('transit_' || p_from_shard), -v_net, 'transfer', 0, false)::lp.posting,
-                  ROW(v_wallet, v_net, 'tip', 0, false)::lp.posting]);
+                  ROW(CASE WHEN v_goal.refund_if_missed THEN lp.system_wallet('goal_escrow') ELSE v_wallet END,
+                      v_net, 'tip', 0, false)::lp.posting]);
     END IF;
     IF v_goal.id IS NOT NULL THEN
         v_total := lp.add_goal_progress(v_goal.id, p_tip_amount, 1);
@@ -630,9 +657,9 @@ BEGIN
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid) IS 'The performer''s half of a cross-shard tip or capture, applied by the relay exactly once per transfer id: transit_<from_shard> -(amount - fee), the performer +(amount - fee) (reference transfer; entry kind hold_capture for a capture of hold p_hold_id), the lp.transfers_in row, and for a tip the tip recorded as this shard''s own (lp.tips, id = the transfer id, sender = the sender''s stub made by shard.ensure_user), with its stream goal and event like api.tip. True when applied now, false when it was applied before (the same transfer again changes nothing; other contents under the same id: LP199).';
-REVOKE ALL ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid) TO livepanty_router;
+COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) IS 'The receiving half of a cross-shard tip, capture or refund, applied by the relay exactly once per transfer id: transit_<from_shard> -(amount - fee), the performer +(amount - fee) (reference transfer; entry kind hold_capture for a capture of hold p_hold_id), the lp.transfers_in row, and for a tip the tip recorded as this shard''s own (lp.tips, id = the transfer id, sender = the sender''s stub made by shard.ensure_user), with its stream goal and event like api.tip; toward a goal that refunds when missed the credit goes to the goal escrow (status escrowed). A refund (p_refund_of, a tip this shard sent): transit_<from_shard> -(amount - fee), platform fees -fee, the sender +amount (entry kind refund); LP199 when it names no such tip, or one refunded under another transfer id. True when applied now, false when it was applied before (the same transfer again changes nothing; other contents under the same id: LP199).';
+REVOKE ALL ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) TO livepanty_router;
 
 CREATE FUNCTION shard.transfer_in_many(p_shard integer, p_from_shard integer, p_transfers jsonb)
 RETURNS TABLE (id uuid, applied boolean)
@@ -655,13 +682,14 @@ BEGIN
         SELECT t.* FROM jsonb_to_recordset(p_transfers) AS t (
             id uuid, sender_id uuid, sender_name text, sender_role text, recipient_id uuid, amount bigint,
             fee_amount bigint, message text, is_anonymous boolean, stream_id uuid, menu_item_id uuid,
-            idempotency_key text, created_at timestamptz, hold_id uuid)
+            idempotency_key text, created_at timestamptz, hold_id uuid, refund_of uuid)
          ORDER BY t.recipient_id, t.created_at, t.id
     LOOP
         id := r.id;
         applied := shard.transfer_in(p_shard, p_from_shard, r.id, r.sender_id, r.sender_name, r.sender_role,
                                      r.recipient_id, r.amount, r.fee_amount, r.message, r.is_anonymous,
-                                     r.stream_id, r.menu_item_id, r.idempotency_key, r.created_at, r.hold_id);
+                                     r.stream_id, r.menu_item_id, r.idempotency_key, r.created_at, r.hold_id,
+                                     r.refund_of);
         RETURN NEXT;
     END LOOP;
 END
@@ -673,7 +701,7 @@ GRANT EXECUTE ON FUNCTION shard.transfer_in_many(integer, integer, jsonb) TO liv
 CREATE FUNCTION shard.claim_transfers(p_shard integer, p_to_shard integer, p_limit integer)
 RETURNS TABLE (id uuid, sender_id uuid, sender_name text, sender_role text, recipient_id uuid, amount bigint,
                fee_amount bigint, message text, is_anonymous boolean, stream_id uuid, menu_item_id uuid,
-               idempotency_key text, created_at timestamptz, hold_id uuid)
+               idempotency_key text, created_at timestamptz, hold_id uuid, refund_of uuid)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
@@ -696,7 +724,7 @@ BEGIN
         RETURNING t.*
     )
     SELECT c.id, c.sender_id, u.username::text, u.role::text, c.recipient_id, c.amount, c.fee_amount, c.message,
-           c.is_anonymous, c.stream_id, c.menu_item_id, c.idempotency_key, c.created_at, c.hold_id
+           c.is_anonymous, c.stream_id, c.menu_item_id, c.idempotency_key, c.created_at, c.hold_id, c.refund_of
       FROM claimed AS c JOIN lp.users AS u ON u.id = c.sender_id
      ORDER BY c.created_at, c.id;
 END

@@ -798,12 +798,12 @@ def test_a_second_delivery_after_a_dead_worker_changes_nothing(sharded: Sharded)
     ):
         row = source.execute(
             "SELECT id, sender_id, sender_name, sender_role, recipient_id, amount, fee_amount, message,"
-            " is_anonymous, stream_id, menu_item_id, idempotency_key, created_at, hold_id"
+            " is_anonymous, stream_id, menu_item_id, idempotency_key, created_at, hold_id, refund_of"
             " FROM shard.claim_transfers(1, 0, 10000) WHERE id = %s",
             [tip.id],
         ).fetchone()
         applied = target.execute(
-            "SELECT shard.transfer_in(0, 1, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "SELECT shard.transfer_in(0, 1, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             list(row),
         ).fetchone()[0]
         assert applied is True
@@ -1777,25 +1777,123 @@ def test_a_cross_shard_tip_in_a_stream_lands_there_with_its_goal_and_event(shard
     assert report.clean, report.problems
 
 
-def test_a_cross_shard_tip_toward_a_goal_that_refunds_is_refused(sharded: Sharded) -> None:
+def test_a_cross_shard_tip_toward_a_goal_that_refunds_waits_in_escrow_and_goes_back_once(
+    sharded: Sharded,
+) -> None:
+    """A tip from a viewer of another shard toward a goal that refunds when missed waits in the goal escrow of
+    the performer's shard (less the fee the viewer's shard kept). Missed: the settle job sends it back through
+    the outbox and the relay gives the viewer the whole tip once (the fee too); reached: the performer is paid
+    what the escrow held. Every shard's ledger and the reconciliation stay clean throughout."""
     host = verified_performer(sharded, 0)
-    viewer = register(sharded, shard=1)
+    viewer, neighbour = register(sharded, shard=1), register(sharded, shard=0)
     fund(sharded, viewer.id, 1000)
-    with sharded.client() as client:
+    fund(sharded, neighbour.id, 1000)
+
+    def clean() -> None:
+        report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+        assert report.clean, report.problems
+
+    with sharded.client() as client, Client(sharded.router, role="livepanty_service") as service:
         with client.session(token_for(sharded, host)) as tx:
             stream = tx.schedule_stream("escrow night", category="general")
             tx.consent_to_stream(stream.id, ip_address="203.0.113.12")
             tx.start_stream(stream.id)
-            tx.add_tip_goal(
+            missed = tx.add_tip_goal(
+                stream.id, 500, "all or nothing", deadline=datetime.now(UTC) + timedelta(hours=1),
+                refund_if_missed=True,
+            )  # fmt: skip
+        with client.session(token_for(sharded, viewer)) as tx:
+            far = tx.tip(host.id, 100, idempotency_key="escrow-1", stream_id=stream.id)
+        with client.session(token_for(sharded, neighbour)) as tx:
+            near = tx.tip(host.id, 50, idempotency_key="escrow-2", stream_id=stream.id)
+        assert near.status == "escrowed"
+        clean()  # in transit
+        shards.wait_for_relay(sharded.shards)
+        clean()  # in escrow on the performer's shard
+        with client.session(token_for(sharded, host)) as tx:
+            received = {t.id: t.status for t in tx.list_tips("recipient")}
+            goal = next(g for g in tx.stream_goals(stream.id) if g.id == missed.id)
+            tx.cancel_tip_goal(missed.id)
+        assert received == {far.id: "escrowed", near.id: "escrowed"}
+        assert goal.progress_tokens == 150
+        settled = service.settle_tip_goals()
+        assert (settled.tips_paid, settled.tips_refunded) == (0, 2)
+        assert total(sharded, neighbour.id) == 1000  # same shard: back at once
+        assert total(sharded, viewer.id) == 900  # across shards: in transit back
+        clean()
+        shards.wait_for_relay(sharded.shards)
+        assert shards.relay_once(sharded.shards).delivered == 0  # nothing twice
+        assert total(sharded, viewer.id) == 1000  # the whole tip, the fee included
+        assert total(sharded, host.id) == 0
+        with client.session(token_for(sharded, viewer)) as tx:
+            assert [(t.id, t.status) for t in tx.list_tips()] == [(far.id, "refunded")]
+        assert service.settle_tip_goals().tips_refunded == 0
+        clean()
+
+        with client.session(token_for(sharded, host)) as tx:
+            reached = tx.add_tip_goal(
                 stream.id,
-                500,
-                "all or nothing",
+                100,
+                "one more",
                 deadline=datetime.now(UTC) + timedelta(hours=1),
                 refund_if_missed=True,
             )
-        with pytest.raises(CrossShardUnsupported), client.session(token_for(sharded, viewer)) as tx:
-            tx.tip(host.id, 100, idempotency_key="escrow-1", stream_id=stream.id)
-    assert total(sharded, viewer.id) == 1000
+        with client.session(token_for(sharded, viewer)) as tx:
+            paid = tx.tip(host.id, 100, idempotency_key="escrow-3", stream_id=stream.id)
+        shards.wait_for_relay(sharded.shards)
+        with client.session(token_for(sharded, host)) as tx:
+            goal = next(g for g in tx.stream_goals(stream.id) if g.id == reached.id)
+        assert goal.status == "reached"
+        assert service.settle_tip_goals().tips_paid == 1
+        shards.wait_for_relay(sharded.shards)
+        assert total(sharded, host.id) == 100 - fee(100)
+        assert total(sharded, viewer.id) == 900
+        with client.session(token_for(sharded, viewer)) as tx:
+            assert [(t.id, t.status) for t in tx.list_tips()] == [
+                (paid.id, "completed"),
+                (far.id, "refunded"),
+            ]
+        clean()
+    with psycopg.connect(sharded.shards[0]) as conn:
+        refunds = conn.execute(
+            "SELECT refund_of, to_shard, amount, fee_amount, status FROM lp.transfers_out"
+            " WHERE refund_of IS NOT NULL"
+        ).fetchall()
+    assert refunds == [(far.id, 1, 100 - fee(100), 0, "delivered")]
+    with psycopg.connect(sharded.shards[1]) as conn:
+        credited = conn.execute(
+            "SELECT l.wallet_id = w.id, l.entry_kind, l.amount FROM lp.transfers_in AS i"
+            " JOIN lp.ledger AS l ON l.transaction_id = i.transaction_id"
+            " LEFT JOIN lp.wallets AS w ON w.user_id = i.recipient_id"
+            " WHERE i.refund_of = %s ORDER BY l.amount",
+            [far.id],
+        ).fetchall()
+    assert credited == [
+        (False, "transfer", -(100 - fee(100))),
+        (False, "refund", -fee(100)),
+        (True, "refund", 100),
+    ]
+    # The viewer's shard applies a refund once, and only of a tip it sent with that amount in transit.
+    with psycopg.connect(sharded.shards[1]) as conn:
+        refund_id = conn.execute("SELECT id FROM lp.transfers_in WHERE refund_of = %s", [far.id]).fetchone()[
+            0
+        ]
+        apply = (
+            "SELECT shard.transfer_in(1, 0, %s, %s, NULL, NULL, %s, %s, 0, NULL, false, NULL, NULL,"
+            " 'escrow-1', now(), NULL, %s)"
+        )
+        again = conn.execute(apply, [refund_id, viewer.id, viewer.id, 100 - fee(100), far.id]).fetchone()[0]
+        assert again is False
+        for transfer_id, refund_of, amount in (
+            (uuid.uuid4(), far.id, 100 - fee(100)),  # the same tip again, under another transfer id
+            (uuid.uuid4(), paid.id, 100),  # a tip it sent, but not the amount it sent in transit
+            (uuid.uuid4(), uuid.uuid4(), 100 - fee(100)),  # no tip of this shard
+        ):
+            with pytest.raises(psycopg.Error) as refused:
+                conn.execute(apply, [transfer_id, viewer.id, viewer.id, amount, refund_of])
+            conn.rollback()
+            assert refused.value.sqlstate == "LP199"
+    assert total(sharded, viewer.id) == 900
 
 
 def test_jobs_and_settings_run_on_every_shard(sharded: Sharded) -> None:
