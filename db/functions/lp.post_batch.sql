@@ -26,7 +26,7 @@ BEGIN
         RETURN;
     END IF;
     IF cardinality(p_transaction) <> v_n OR cardinality(p_reference) <> v_n OR cardinality(p_amount) <> v_n
-       OR cardinality(p_kind) <> v_n OR cardinality(p_on_main) <> v_n
+       OR cardinality(p_kind) <> v_n OR cardinality(p_on_main) <> v_n OR array_position(p_wallet, NULL) IS NOT NULL
        OR EXISTS (SELECT 1 FROM unnest(p_transaction, p_amount) AS l (tx, amount)
                    GROUP BY l.tx HAVING sum(l.amount) <> 0 OR bool_or(l.amount IS NULL OR l.amount = 0)) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'unbalanced ledger transaction in a batch';
@@ -66,6 +66,11 @@ BEGIN
                            -- every row compared, and could match none
                            (SELECT s.shard FROM lp.wallet_shards AS s
                              WHERE s.wallet_id = w.id ORDER BY random() LIMIT 1 FOR NO KEY UPDATE)) AS shard) AS f;
+    IF coalesce(cardinality(v_sw), 0)
+       <> (SELECT count(DISTINCT l.wallet_id) FROM unnest(p_wallet, p_on_main) AS l (wallet_id, on_main)
+            WHERE NOT l.on_main) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'posting to an unknown wallet in a batch';
+    END IF;
     IF v_missing THEN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'wallet shard missing',
             DETAIL = format('wallet %s has no credit shard', v_sw[array_position(v_ss, NULL)]);
@@ -109,5 +114,5 @@ BEGIN
      ORDER BY l.k;
 END
 $$;
-COMMENT ON FUNCTION lp.post_batch(text, uuid[], uuid[], uuid[], bigint[], text[], boolean[]) IS 'Owner-only, the set-based sibling of lp.post (api.tip_many): applies many balanced ledger transactions at once under the same lock protocol: each main balance updated once (lp.move_main), one credit shard per credited wallet, one INSERT of every entry with its exact before/after balance in leg order. The caller locks and checks the debited wallets first; LP199 when a transaction is unbalanced or a debit is not covered.';
+COMMENT ON FUNCTION lp.post_batch(text, uuid[], uuid[], uuid[], bigint[], text[], boolean[]) IS 'Owner-only, the set-based sibling of lp.post (api.tip_many): applies many balanced ledger transactions at once under the same lock protocol: each main balance updated once (lp.move_main), one credit shard per credited wallet, one INSERT of every entry with its exact before/after balance in leg order. The caller locks and checks the debited wallets first; LP199 when a transaction is unbalanced, a leg names no wallet or an unknown one, or a debit is not covered.';
 REVOKE ALL ON FUNCTION lp.post_batch(text, uuid[], uuid[], uuid[], bigint[], text[], boolean[]) FROM PUBLIC;

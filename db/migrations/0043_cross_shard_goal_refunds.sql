@@ -16,4 +16,6 @@ ALTER TABLE lp.transfers_in ADD COLUMN refund_of uuid;
 CREATE UNIQUE INDEX transfers_in_refund_idx ON lp.transfers_in (refund_of) WHERE refund_of IS NOT NULL;
 COMMENT ON COLUMN lp.transfers_in.refund_of IS 'On the sender''s shard: the cross-shard tip (lp.transfers_out.id) this transfer gave back to its sender, its goal missed on from_shard (the sender credited with the whole tip: amount from the in-transit wallet, the fee from this shard''s platform fees). At most one per tip. NULL otherwise.';
 
+COMMENT ON COLUMN lp.transfers_in.amount IS 'What came out of the in-transit wallet: for a tip or a capture what the performer received (or the goal escrow holds), the amount less the fee the sender''s shard kept; for a refund (refund_of) what the escrow sent back (the sender is credited tip_amount, the fee coming from this shard''s platform fees).';
+
 RESET ROLE;

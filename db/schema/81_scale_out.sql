@@ -68,7 +68,7 @@ COMMENT ON TABLE lp.transfers_in IS 'Owner only. Cross-shard tips credited on th
 COMMENT ON COLUMN lp.transfers_in.sender_id IS 'The tipping user, a user of from_shard (no foreign key: the row is on another database).';
 COMMENT ON COLUMN lp.transfers_in.hold_id IS 'The hold on from_shard when the transfer is a capture of it (the credit is entry kind hold_capture, and no tip is recorded); NULL for a tip.';
 COMMENT ON COLUMN lp.transfers_in.refund_of IS 'On the sender''s shard: the cross-shard tip (lp.transfers_out.id) this transfer gave back to its sender, its goal missed on from_shard (the sender credited with the whole tip: amount from the in-transit wallet, the fee from this shard''s platform fees). At most one per tip. NULL otherwise.';
-COMMENT ON COLUMN lp.transfers_in.amount IS 'What the performer received: the tip''s amount less the fee the sender''s shard kept.';
+COMMENT ON COLUMN lp.transfers_in.amount IS 'What came out of the in-transit wallet: for a tip or a capture what the performer received (or the goal escrow holds), the amount less the fee the sender''s shard kept; for a refund (refund_of) what the escrow sent back (the sender is credited tip_amount, the fee coming from this shard''s platform fees).';
 
 CREATE TABLE lp.remote_users (
     user_id    uuid PRIMARY KEY REFERENCES lp.users (id) ON DELETE CASCADE,

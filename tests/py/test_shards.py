@@ -1204,8 +1204,25 @@ def test_stress_cross_shard_tips_with_killed_relays_and_a_restarted_shard(sharde
         fund(sharded, viewer.id, 100_000)
     start_totals = {p.id: total(sharded, p.id) for p in performers}
     tokens = {v.id: token_for(sharded, v) for v in viewers}
-    accepted: list[tuple[uuid.UUID, uuid.UUID, int]] = []  # (tip id, performer, amount)
-    captured: list[tuple[uuid.UUID, int]] = []  # (performer, amount) of each capture of a hold
+    accepted: list[tuple[uuid.UUID, uuid.UUID, int, uuid.UUID]] = []  # (tip id, performer, amount, viewer)
+    captured: list[tuple[uuid.UUID, int, uuid.UUID]] = []  # (performer, amount, viewer) of each capture
+    # Two performers (one per shard) stream with a goal that refunds when missed: half the tips to them name
+    # the stream and wait in escrow; the goals are cancelled mid-run and the settle job sends those tips back
+    # (through the outbox for the viewers of the other shard) while relays die and a shard restarts.
+    streams: dict[uuid.UUID, uuid.UUID] = {}
+    goals: list[tuple[Any, uuid.UUID]] = []  # (host, goal id)
+    with sharded.client() as client:
+        for host in performers[:2]:
+            with client.session(token_for(sharded, host)) as tx:
+                stream = tx.schedule_stream("stress " + host.username, category="general")
+                tx.consent_to_stream(stream.id, ip_address="203.0.113.20")
+                tx.start_stream(stream.id)
+                goal = tx.add_tip_goal(
+                    stream.id, 10_000_000, "never", deadline=datetime.now(UTC) + timedelta(hours=1),
+                    refund_if_missed=True,
+                )  # fmt: skip
+            streams[host.id] = stream.id
+            goals.append((host, goal.id))
     lock = threading.Lock()
     stop = threading.Event()
     failures: list[str] = []
@@ -1236,9 +1253,12 @@ def test_stress_cross_shard_tips_with_killed_relays_and_a_restarted_shard(sharde
                 n += 1
                 try:
                     if n % 5:
-                        tip = retried(in_session, "tip", performer.id, amount, idempotency_key=key)
+                        stream_id = streams.get(performer.id) if rng.random() < 0.5 else None
+                        tip = retried(
+                            in_session, "tip", performer.id, amount, idempotency_key=key, stream_id=stream_id
+                        )
                         with lock:
-                            accepted.append((tip.id, performer.id, amount))
+                            accepted.append((tip.id, performer.id, amount, viewer.id))
                         continue
                     # A hold (across shards for half the performers), billed twice by the back office and
                     # released.
@@ -1246,26 +1266,45 @@ def test_stress_cross_shard_tips_with_killed_relays_and_a_restarted_shard(sharde
                     for part in (1, 2):
                         retried(billing.capture_hold, hold.id, amount, idempotency_key=f"{key}-{part}")
                         with lock:
-                            captured.append((performer.id, amount))
+                            captured.append((performer.id, amount, viewer.id))
                     retried(in_session, "release_hold", hold.id, idempotency_key=f"{key}-r")
                 except LivepantyError as exc:
                     failures.append(f"{type(exc).__name__}: {exc}")
                     return
 
+    def settle(service: Client) -> None:  # the settle job, retried while a shard is down
+        for _attempt in range(100):
+            try:
+                service.settle_tip_goals()
+                return
+            except LivepantyError as exc:
+                if not exc.transient:
+                    raise
+                time.sleep(0.1)
+        raise AssertionError("the settle job still failing after 100 attempts")
+
     threads = [threading.Thread(target=tipper, args=(v,)) for v in viewers]
     workers = [_relay_worker(sharded.home) for _ in range(2)]
     rng = random.Random(12)
+    service = Client(sharded.router, role="livepanty_service")
     try:
         for t in threads:
             t.start()
         deadline = time.monotonic() + 20
-        restarted = False
+        restarted = cancelled = False
         while time.monotonic() < deadline:
             time.sleep(rng.uniform(0.3, 1.0))
             victim = rng.randrange(len(workers))
             workers[victim].send_signal(signal.SIGKILL)
             workers[victim].wait()
             workers[victim] = _relay_worker(sharded.home)
+            if not cancelled and time.monotonic() > deadline - 14:
+                with sharded.client() as client:
+                    for host, goal_id in goals:
+                        with client.session(token_for(sharded, host)) as tx:
+                            tx.cancel_tip_goal(goal_id)
+                settle(service)
+                cancelled = True
             if not restarted and time.monotonic() > deadline - 12:
                 sharded.topology.shard(1).stop()
                 time.sleep(1.0)
@@ -1281,19 +1320,43 @@ def test_stress_cross_shard_tips_with_killed_relays_and_a_restarted_shard(sharde
             w.wait()
     assert not failures, failures[:5]
     assert len(accepted) > 50
+    assert cancelled
+    shards.wait_for_relay(sharded.shards, timeout=60)  # escrowed tips still in flight at the cancel arrive
+    settle(service)  # and go back now
+    service.close()
     shards.wait_for_relay(sharded.shards, timeout=60)
     report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
     assert report.clean, report.problems
     assert (report.in_transit, report.transit_total, report.pending) == (0, 0, 0)
-    # The model: every accepted tip, credited exactly once (net of the fee) to its performer.
+    # Which tips went back (escrowed, their goal cancelled): none is left waiting.
+    settled: dict[str, str] = {}
+    for url in sharded.shards:
+        with psycopg.connect(url) as conn:
+            settled.update(
+                (str(r[0]), r[1])
+                for r in conn.execute(
+                    "SELECT id, status FROM lp.tips WHERE status IN ('refunded', 'escrowed')"
+                ).fetchall()
+            )
+    assert "escrowed" not in settled.values()
+    refunded = set(settled)
+    across = {str(t) for t, p, _a, v in accepted if shard_of(sharded, p) != shard_of(sharded, v)}
+    assert refunded & across, "some tips across shards were refunded through the outbox"
+    # The model: every accepted tip, credited exactly once (net of the fee) to its performer unless it went
+    # back, in which case its viewer has the whole tip again, once; every capture once on both sides.
     expected = dict(start_totals)
-    for _tip, performer, amount in accepted:
+    spent = {v.id: 100_000 for v in viewers}
+    for tip_id, performer, amount, viewer in accepted:
+        if str(tip_id) not in refunded:
+            expected[performer] += amount - fee(amount)
+            spent[viewer] -= amount
+    for performer, amount, viewer in captured:
         expected[performer] += amount - fee(amount)
-    for performer, amount in captured:
-        expected[performer] += amount - fee(amount)
+        spent[viewer] -= amount
     assert len(captured) > 10
     assert {p.id: total(sharded, p.id) for p in performers} == expected
-    ids = {str(t) for t, _p, _a in accepted}
+    assert {v.id: total(sharded, v.id) for v in viewers} == spent
+    ids = {str(t) for t, _p, _a, _v in accepted}
     assert len(ids) == len(accepted)
     received: list[str] = []
     for url in sharded.shards:

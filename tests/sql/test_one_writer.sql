@@ -2,7 +2,7 @@
 -- tokens, debt_since, a credit shard or the ledger. A catalog scan over every function body of every schema the
 -- project owns, so a function added later that writes money state directly fails here.
 BEGIN;
-SELECT plan(10);
+SELECT plan(14);
 
 CREATE TEMPORARY VIEW writers AS
 SELECT p.oid::regprocedure::text AS fn, pg_catalog.lower(p.prosrc) AS src
@@ -47,6 +47,23 @@ SELECT throws_ok($$SELECT pg_temp.post(ARRAY[-10, 10, 0]::bigint[])$$, 'LP199', 
 SELECT throws_ok($$SELECT pg_temp.post(ARRAY[-10, NULL, 10]::bigint[])$$, 'LP199', NULL, 'lp.post: a posting without an amount is LP199');
 SELECT throws_ok($$SELECT pg_temp.post(ARRAY[10]::bigint[])$$, 'LP199', NULL, 'lp.post: a single posting is LP199');
 SELECT is(pg_temp.post(ARRAY[-10, 10]::bigint[]), '0', 'lp.post: a balanced pair is posted');
+
+-- lp.post_batch likewise refuses a leg that names no wallet, or one that does not exist, although its
+-- transaction sums to 0 (the leg would otherwise be dropped: the other legs written, tokens lost).
+CREATE FUNCTION pg_temp.post_batch(p_to uuid) RETURNS void
+    LANGUAGE sql AS $$
+    SELECT lp.post_batch('payment', ARRAY[t.tx, t.tx], ARRAY[t.ref, t.ref],
+                         ARRAY[lp.system_wallet('issuance'), p_to], ARRAY[-10, 10]::bigint[],
+                         ARRAY['purchase', 'purchase'], ARRAY[false, false])
+      FROM (SELECT gen_random_uuid() AS tx, gen_random_uuid() AS ref) AS t
+$$;
+CREATE TEMPORARY TABLE entries_before AS SELECT count(*) AS n FROM lp.ledger;
+SELECT throws_ok($$SELECT pg_temp.post_batch(NULL)$$, 'LP199', NULL, 'lp.post_batch: a leg without a wallet is LP199');
+SELECT throws_ok($$SELECT pg_temp.post_batch(gen_random_uuid())$$, 'LP199', 'posting to an unknown wallet in a batch',
+                 'lp.post_batch: a leg on a wallet that does not exist is LP199');
+SELECT lives_ok($$SELECT pg_temp.post_batch(lp.system_wallet('platform_fees'))$$, 'lp.post_batch: a balanced pair is posted');
+SELECT is((SELECT count(*) FROM lp.ledger) - (SELECT n FROM entries_before), 2::bigint,
+          'lp.post_batch: only the balanced pair wrote entries');
 
 SELECT * FROM finish();
 ROLLBACK;
