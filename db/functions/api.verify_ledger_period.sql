@@ -137,8 +137,117 @@ BEGIN
              GROUP BY hc.id, h.wallet_id, pw.id, tw.id) AS c
      WHERE c.entries = 0 OR c.holder_amount <> -c.amount OR c.payee_amount <> c.amount - c.fee
         OR c.fee_amount <> c.fee OR c.credits <> c.amount;
+
+    -- Tips across the shards of a sharded installation (docs/scale-out.md; none on a single node), checked on
+    -- each side with what that side holds. (h) The sender's shard, each outbox row of a tip (lp.transfers_out,
+    -- reference transfer): sender -amount, platform fees +fee, the in-transit wallet of to_shard +(amount - fee),
+    -- nothing else.
+    RETURN QUERY
+    SELECT 'tip_transaction'::text, c.sender_wallet, NULL::smallint, c.tx,
+           format('cross-shard tip %s of %s (fee %s) to shard %s: sender %s, platform fees %s, in transit %s, '
+                  'entries %s, %s referencing another object', c.id, c.amount, c.fee, c.to_shard, c.sender_amount,
+                  c.fee_amount, c.transit_amount, c.entries, c.bad_refs)
+      FROM (SELECT o.id, o.transaction_id AS tx, o.amount, o.fee_amount AS fee, o.to_shard, sw.id AS sender_wallet,
+                   count(l.id) AS entries,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = sw.id), 0) AS sender_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_fees), 0) AS fee_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = tw.id), 0) AS transit_amount,
+                   count(l.id) FILTER (WHERE l.reference_type <> 'transfer' OR l.reference_id <> o.id) AS bad_refs
+              FROM lp.transfers_out AS o
+              LEFT JOIN lp.wallets AS sw ON sw.user_id = o.sender_id
+              LEFT JOIN lp.wallets AS tw ON tw.system_code = 'transit_' || o.to_shard
+              LEFT JOIN lp.ledger AS l ON l.transaction_id = o.transaction_id AND l.created_at = o.created_at
+             WHERE o.hold_id IS NULL AND o.refund_of IS NULL AND o.created_at >= v_lo AND o.created_at < v_hi
+             GROUP BY o.id, sw.id, tw.id) AS c
+     WHERE c.sender_amount <> -c.amount OR c.fee_amount <> c.fee OR c.transit_amount <> c.amount - c.fee
+        OR c.bad_refs <> 0
+        OR c.entries <> 1 + (c.fee > 0)::integer + (c.amount > c.fee)::integer;
+
+    -- (i) The performer's shard, each tip it received from another (lp.tips with its lp.transfers_in row,
+    -- reference transfer): the in-transit wallet of from_shard -(amount - fee), the performer +(amount - fee),
+    -- or, escrowed for a goal (status escrowed, or settled), goal_escrow +(amount - fee); nothing else. Its
+    -- settlement (reference tip): goal_escrow -(amount - fee), then paid out (completed): the performer
+    -- +(amount - fee); or sent back (refunded): the in-transit wallet of from_shard +(amount - fee) and the one
+    -- outbox row of the refund (refund_of, that amount, fee 0, to from_shard, in the settlement's transaction).
+    RETURN QUERY
+    SELECT 'tip_transaction'::text, c.recipient_wallet, NULL::smallint, c.tx,
+           format('cross-shard tip %s from shard %s, %s (%s%s): in transit %s, recipient %s, escrow %s, entries %s, '
+                  '%s referencing another object', c.id, c.from_shard, c.net, c.status,
+                  CASE WHEN c.escrowed THEN ', escrowed' ELSE '' END, c.transit_amount, c.recipient_amount,
+                  c.escrow_amount, c.entries, c.bad_refs)
+      FROM (SELECT tp.id, tp.transaction_id AS tx, tp.status, i.amount AS net, i.from_shard,
+                   (tp.status = 'escrowed' OR tp.settlement_id IS NOT NULL) AS escrowed,
+                   rw.id AS recipient_wallet, count(l.id) AS entries,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = tw.id), 0) AS transit_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = rw.id), 0) AS recipient_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_escrow), 0) AS escrow_amount,
+                   count(l.id) FILTER (WHERE l.reference_type <> 'transfer' OR l.reference_id <> tp.id) AS bad_refs
+              FROM lp.tips AS tp
+              JOIN lp.transfers_in AS i ON i.id = tp.id AND i.hold_id IS NULL AND i.refund_of IS NULL
+              LEFT JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
+              LEFT JOIN lp.wallets AS tw ON tw.system_code = 'transit_' || i.from_shard
+              LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.transaction_id AND l.created_at = tp.created_at
+             WHERE tp.created_at >= v_lo AND tp.created_at < v_hi
+             GROUP BY tp.id, i.amount, i.from_shard, rw.id, tw.id) AS c
+     WHERE c.entries <> 2 OR c.transit_amount <> -c.net OR c.bad_refs <> 0
+        OR (c.escrowed AND (c.escrow_amount <> c.net OR c.recipient_amount <> 0))
+        OR (NOT c.escrowed AND (c.recipient_amount <> c.net OR c.escrow_amount <> 0))
+    UNION ALL
+    SELECT 'tip_settlement'::text, c.recipient_wallet, NULL::smallint, c.tx,
+           format('settlement of cross-shard tip %s (%s) from shard %s, %s in escrow: escrow %s, recipient %s, '
+                  'in transit %s, refund rows %s, entries %s', c.id, c.status, c.from_shard, c.net, c.escrow_amount,
+                  c.recipient_amount, c.transit_amount, c.refund_rows, c.entries)
+      FROM (SELECT tp.id, tp.settlement_id AS tx, tp.status, i.amount AS net, i.from_shard,
+                   rw.id AS recipient_wallet, count(l.id) AS entries,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_escrow), 0) AS escrow_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = rw.id), 0) AS recipient_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = tw.id), 0) AS transit_amount,
+                   count(l.id) FILTER (WHERE l.reference_type <> 'tip' OR l.reference_id <> tp.id) AS bad_refs,
+                   (SELECT count(*) FROM lp.transfers_out AS o
+                     WHERE o.refund_of = tp.id AND o.to_shard = i.from_shard AND o.sender_id = tp.sender_id
+                       AND o.recipient_id = tp.sender_id AND o.amount = i.amount AND o.fee_amount = 0
+                       AND o.transaction_id = tp.settlement_id) AS refund_rows
+              FROM lp.tips AS tp
+              JOIN lp.transfers_in AS i ON i.id = tp.id AND i.hold_id IS NULL AND i.refund_of IS NULL
+              LEFT JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
+              LEFT JOIN lp.wallets AS tw ON tw.system_code = 'transit_' || i.from_shard
+              LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.settlement_id
+             WHERE tp.settlement_id IS NOT NULL AND tp.created_at >= v_lo AND tp.created_at < v_hi
+             GROUP BY tp.id, i.amount, i.from_shard, rw.id, tw.id) AS c
+     WHERE c.entries <> 2 OR c.escrow_amount <> -c.net OR c.bad_refs <> 0
+        OR (c.status = 'completed' AND (c.recipient_amount <> c.net OR c.refund_rows <> 0))
+        OR (c.status = 'refunded' AND (c.transit_amount <> c.net OR c.refund_rows <> 1))
+        OR c.status NOT IN ('completed', 'refunded');
+
+    -- (j) The sender's shard, each refund that came back (lp.transfers_in.refund_of, reference transfer): it
+    -- names a tip this shard sent to from_shard for the refunded user, with the amount it sent in transit; the
+    -- in-transit wallet of from_shard -(amount - fee), platform fees -fee, the sender +amount; nothing else.
+    RETURN QUERY
+    SELECT 'tip_settlement'::text, c.sender_wallet, NULL::smallint, c.tx,
+           format('refund %s of cross-shard tip %s (%s, fee %s) from shard %s, %s in transit: in transit %s, '
+                  'platform fees %s, sender %s, entries %s, %s referencing another object', c.id, c.refund_of,
+                  c.sent, c.fee, c.from_shard, c.net, c.transit_amount, c.fee_amount, c.sender_amount, c.entries,
+                  c.bad_refs)
+      FROM (SELECT i.id, i.refund_of, i.transaction_id AS tx, i.amount AS net, i.tip_amount, i.from_shard,
+                   sw.id AS sender_wallet, o.id AS tip, o.amount AS sent, o.fee_amount AS fee, count(l.id) AS entries,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = tw.id), 0) AS transit_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_fees), 0) AS fee_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = sw.id), 0) AS sender_amount,
+                   count(l.id) FILTER (WHERE l.reference_type <> 'transfer' OR l.reference_id <> i.id) AS bad_refs
+              FROM lp.transfers_in AS i
+              LEFT JOIN lp.transfers_out AS o
+                ON o.id = i.refund_of AND o.hold_id IS NULL AND o.refund_of IS NULL AND o.to_shard = i.from_shard
+               AND o.sender_id = i.recipient_id
+              LEFT JOIN lp.wallets AS sw ON sw.user_id = i.recipient_id
+              LEFT JOIN lp.wallets AS tw ON tw.system_code = 'transit_' || i.from_shard
+              LEFT JOIN lp.ledger AS l ON l.transaction_id = i.transaction_id AND l.created_at = i.created_at
+             WHERE i.refund_of IS NOT NULL AND i.created_at >= v_lo AND i.created_at < v_hi
+             GROUP BY i.id, o.id, sw.id, tw.id) AS c
+     WHERE c.tip IS NULL OR c.sent <> c.tip_amount OR c.sent - c.fee <> c.net OR c.transit_amount <> -c.net
+        OR c.fee_amount <> -c.fee OR c.sender_amount <> c.sent OR c.bad_refs <> 0
+        OR c.entries <> 2 + (c.fee > 0)::integer;
 END
 $$;
-COMMENT ON FUNCTION api.verify_ledger_period(timestamptz, timestamptz) IS 'The transaction pass of the ledger verification for one period: every ledger transaction, tip and hold capture created in [p_period_from, p_period_to) (NULL = open), one row per violation (no rows: sound). check_name: transaction_unbalanced, tip_transaction, tip_settlement, hold_capture_transaction (as api.verify_ledger). A ledger transaction''s entries, its tip and its capture share one time, so periods that cover the time line (api.ledger_periods) check each exactly once. Rows before the archive boundary are in the archive files and not checked. The livepanty_service role, or an acting admin (LP001 / LP002 otherwise); LP018 when p_period_from is later than p_period_to.';
+COMMENT ON FUNCTION api.verify_ledger_period(timestamptz, timestamptz) IS 'The transaction pass of the ledger verification for one period: every ledger transaction, tip and hold capture created in [p_period_from, p_period_to) (NULL = open), one row per violation (no rows: sound). check_name: transaction_unbalanced, tip_transaction, tip_settlement, hold_capture_transaction (as api.verify_ledger; on a shard of a sharded installation tip_transaction and tip_settlement also check each side of the tips across shards: the outbox row''s debit, the credit received, its escrow settlement and a refund''s return). A ledger transaction''s entries, its tip and its capture share one time, so periods that cover the time line (api.ledger_periods) check each exactly once. Rows before the archive boundary are in the archive files and not checked. The livepanty_service role, or an acting admin (LP001 / LP002 otherwise); LP018 when p_period_from is later than p_period_to.';
 REVOKE ALL ON FUNCTION api.verify_ledger_period(timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.verify_ledger_period(timestamptz, timestamptz) TO livepanty_app, livepanty_service;
