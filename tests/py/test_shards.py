@@ -178,6 +178,14 @@ def token_for(s: Sharded, user) -> str:
         return client.login(user.username, PASSWORD).token
 
 
+def go_live(tx, title: str):
+    """A stream of the acting performer, scheduled, consented to and started (returned as scheduled)."""
+    stream = tx.schedule_stream(title, category="general")
+    tx.consent_to_stream(stream.id, ip_address="203.0.113.9")
+    tx.start_stream(stream.id)
+    return stream
+
+
 def fee(amount: int) -> int:
     return amount * 2000 // 10000  # tips.fee_bps default
 
@@ -309,9 +317,7 @@ def test_the_api_views_read_every_shard_and_each_user_once(sharded: Sharded) -> 
         )
     with sharded.client() as client:
         with client.session(token_for(sharded, host)) as tx:
-            stream = tx.schedule_stream("views " + host.username, category="general")
-            tx.consent_to_stream(stream.id, ip_address="203.0.113.9")
-            tx.start_stream(stream.id)
+            stream = go_live(tx, "views " + host.username)
         with client.session(token_for(sharded, viewer)) as tx:
             tx.tip(host.id, 100, idempotency_key="views-1")  # the viewer's stub on shard 1 (tips received)
             own = tx.user_summary()
@@ -603,9 +609,7 @@ def test_a_hold_names_the_live_stream_of_a_payee_of_another_shard(sharded: Shard
         streams = {}
         for performer in (host, other):
             with client.session(token_for(sharded, performer)) as tx:
-                stream = tx.schedule_stream("holds " + performer.username, category="general")
-                tx.consent_to_stream(stream.id, ip_address="203.0.113.9")
-                tx.start_stream(stream.id)
+                stream = go_live(tx, "holds " + performer.username)
                 streams[performer.id] = stream.id
         token = token_for(sharded, viewer)
         with pytest.raises(StreamNotLive), client.session(token) as tx:
@@ -1215,9 +1219,7 @@ def test_stress_cross_shard_tips_with_killed_relays_and_a_restarted_shard(sharde
     with sharded.client() as client:
         for host in performers[:2]:
             with client.session(token_for(sharded, host)) as tx:
-                stream = tx.schedule_stream("stress " + host.username, category="general")
-                tx.consent_to_stream(stream.id, ip_address="203.0.113.20")
-                tx.start_stream(stream.id)
+                stream = go_live(tx, "stress " + host.username)
                 goal = tx.add_tip_goal(
                     stream.id, 10_000_000, "never", deadline=datetime.now(UTC) + timedelta(hours=1),
                     refund_if_missed=True,
@@ -1477,9 +1479,7 @@ def test_the_live_listing_merges_every_shard_with_keyset_pages(sharded: Sharded)
     with sharded.client() as client:
         for host in hosts:
             with client.session(token_for(sharded, host)) as tx:
-                stream = tx.schedule_stream("merge " + host.username, category="general")
-                tx.consent_to_stream(stream.id, ip_address="203.0.113.9")
-                tx.start_stream(stream.id)
+                stream = go_live(tx, "merge " + host.username)
                 started.append(stream.id)
         viewer = register(sharded, shard=0)
         with client.session(token_for(sharded, viewer)) as tx:
@@ -1707,9 +1707,7 @@ def test_an_admin_reads_and_ends_sessions_and_payments_of_a_user_of_another_shar
     first, second, third = (token_for(sharded, other) for _ in range(3))
     with sharded.client() as client:
         with client.session(token_for(sharded, host)) as tx:
-            stream = tx.schedule_stream("ended by an admin", category="general")
-            tx.consent_to_stream(stream.id, ip_address="203.0.113.9")
-            tx.start_stream(stream.id)
+            stream = go_live(tx, "ended by an admin")
         with client.session(token_for(sharded, admin)) as tx:
             ended_stream = tx.end_stream(stream.id, reason="terms of service")
         with client.session(first) as tx:
@@ -1817,9 +1815,7 @@ def test_a_cross_shard_tip_in_a_stream_lands_there_with_its_goal_and_event(shard
     fund(sharded, viewer.id, 1000)
     with sharded.client() as client:
         with client.session(token_for(sharded, host)) as tx:
-            stream = tx.schedule_stream("goal night", category="general")
-            tx.consent_to_stream(stream.id, ip_address="203.0.113.11")
-            tx.start_stream(stream.id)
+            stream = go_live(tx, "goal night")
             goal = tx.add_tip_goal(stream.id, 150, "to the moon")
         with client.session(token_for(sharded, viewer)) as tx:
             tip = tx.tip(host.id, 100, idempotency_key="stream-1", stream_id=stream.id, message="go go")
@@ -1863,9 +1859,7 @@ def test_a_cross_shard_tip_toward_a_goal_that_refunds_waits_in_escrow_and_goes_b
 
     with sharded.client() as client, Client(sharded.router, role="livepanty_service") as service:
         with client.session(token_for(sharded, host)) as tx:
-            stream = tx.schedule_stream("escrow night", category="general")
-            tx.consent_to_stream(stream.id, ip_address="203.0.113.12")
-            tx.start_stream(stream.id)
+            stream = go_live(tx, "escrow night")
             missed = tx.add_tip_goal(
                 stream.id, 500, "all or nothing", deadline=datetime.now(UTC) + timedelta(hours=1),
                 refund_if_missed=True,
@@ -2088,9 +2082,7 @@ def test_an_erasure_reaches_the_directory_and_the_stubs_on_other_shards(sharded:
     message = "needle " + uuid.uuid4().hex
     with sharded.client() as client:
         with client.session(token_for(sharded, host)) as tx:
-            stream = tx.schedule_stream("erasure night", category="general")
-            tx.consent_to_stream(stream.id, ip_address="203.0.113.13")
-            tx.start_stream(stream.id)
+            stream = go_live(tx, "erasure night")
         token = token_for(sharded, viewer)
         with client.session(token) as tx:
             tx.join_stream(stream.id)  # the viewer's stub on shard 1
@@ -2565,9 +2557,7 @@ def test_shows_run_for_viewers_of_their_shard_and_refuse_others(sharded: Sharded
     with sharded.client() as client:
         with client.session(token_for(sharded, host)) as tx:
             tx.set_show_price("private", 10, 1)
-            stream = tx.schedule_stream("show night", category="general")
-            tx.consent_to_stream(stream.id, ip_address="203.0.113.31")
-            tx.start_stream(stream.id)
+            stream = go_live(tx, "show night")
         with client.session(token_for(sharded, near)) as tx:
             tx.join_stream(stream.id)
             show = tx.request_show(stream.id, idempotency_key="near-show")
@@ -2593,9 +2583,7 @@ def test_a_sanction_on_a_stub_is_refused_and_one_through_the_router_binds_the_ho
         conn.execute("UPDATE lp.users SET role = 'admin' WHERE id = %s", [admin.id])
     with sharded.client() as client:
         with client.session(token_for(sharded, host)) as tx:
-            stream = tx.schedule_stream("stub night", category="general")
-            tx.consent_to_stream(stream.id, ip_address="203.0.113.41")
-            tx.start_stream(stream.id)
+            stream = go_live(tx, "stub night")
         with client.session(token_for(sharded, viewer)) as tx:
             tx.join_stream(stream.id)  # the viewer's stub on shard 1
     with psycopg.connect(sharded.shards[1]) as conn, pytest.raises(psycopg.Error) as stub:
