@@ -125,6 +125,8 @@ DECLARE
     v_payment  uuid;
     v_sanction uuid;
     v_kyc      uuid;
+    v_transfer uuid;
+    v_tx       uuid;
 BEGIN
     PERFORM api.register_user('erin.private@example.org', 'erin_secret', tests.password(), DATE '1991-02-03',
                               'performer', 'Erin Display', 'DE', '192.0.2.77');
@@ -196,11 +198,21 @@ BEGIN
     RETURNING id INTO v_sanction;
     INSERT INTO lp.sanction_appeals (sanction_id, user_id, statement)
     VALUES (v_sanction, tests.id('erin'), 'I am erin_secret and I did nothing wrong');
-    -- a cross-shard tip of hers with a message (the outbox of a sharded installation, docs/scale-out.md)
+    -- a cross-shard tip of hers with a message (the outbox of a sharded installation, docs/scale-out.md): the
+    -- outbox row and its ledger transaction as shard.tip_out writes them (verify_ledger checks the one against the
+    -- other), with the in-transit wallet of shard 1 that shard.configure would make
+    INSERT INTO lp.wallets (kind, system_code, shard_count) VALUES ('system', 'transit_1', 1);
+    INSERT INTO lp.wallet_shards (wallet_id, shard) SELECT w.id, 1 FROM lp.wallets AS w WHERE w.system_code = 'transit_1';
+    v_transfer := gen_random_uuid();
+    v_tx := gen_random_uuid();
+    PERFORM lp.post(v_tx, 'transfer', v_transfer,
+                    ARRAY[ROW(tests.wallet('erin_secret'), -20, 'tip', 0, false)::lp.posting,
+                          ROW(lp.system_wallet('platform_fees'), 4, 'tip_fee', 0, false)::lp.posting,
+                          ROW(lp.system_wallet('transit_1'), 16, 'transfer', 0, false)::lp.posting]);
     INSERT INTO lp.transfers_out (id, sender_id, recipient_id, to_shard, amount, fee_amount, message,
                                   idempotency_key, transaction_id, status, delivered_at)
-    VALUES (gen_random_uuid(), tests.id('erin'), gen_random_uuid(), 1, 20, 4, 'far hugs from erin_secret',
-            'transfer-erin-1', gen_random_uuid(), 'delivered', now());
+    VALUES (v_transfer, tests.id('erin'), gen_random_uuid(), 1, 20, 4, 'far hugs from erin_secret',
+            'transfer-erin-1', v_tx, 'delivered', now());
 END
 $$;
 
