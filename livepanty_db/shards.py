@@ -862,6 +862,7 @@ class RelayStats:
     duplicates: int = 0  # found applied already (a worker died after applying, before marking)
     failed: int = 0  # could not be applied (the shard down): still pending
     holds: int = 0  # payout_hold requests of chargebacks applied on the performer's shard now
+    sanctions: int = 0  # sanctions decided by cases of another shard, applied on the user's shard now
     errors: list[str] = field(default_factory=list)
 
 
@@ -999,6 +1000,40 @@ def relay_holds(
             source.execute("SELECT shard.close_hold_requests(%s, %s, NULL)", [src, done])
 
 
+def relay_sanctions(
+    source: psycopg.Connection, target: psycopg.Connection, src: int, dst: int, *, stats: RelayStats
+) -> None:
+    """Deliver the warnings and sanctions that cases on shard ``src`` decided against users of shard ``dst``
+    (rare: one per case): each applied on the target in its own transaction, exactly once (keyed by the
+    request id), then marked delivered in the claim's transaction on the source."""
+    with source.transaction():
+        claim = "SELECT * FROM shard.claim_sanction_requests(%s, %s, 100)"
+        rows = source.execute(claim, [src, dst]).fetchall()
+        done: list[Any] = []
+        for row in rows:
+            request_id = row[0]
+            try:
+                with target.transaction():
+                    applied = target.execute(
+                        "SELECT shard.apply_sanction_request(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        [dst, src, *row],
+                    ).fetchone()[0]
+            except psycopg.Error as exc:
+                if not isinstance(exc, psycopg.OperationalError):
+                    source.execute(
+                        "SELECT shard.close_sanction_requests(%s, %s, %s)",
+                        [src, [request_id], f"shard {dst}: {exc}"],
+                    )
+                stats.errors.append(f"sanction request {request_id}: shard {dst}: {exc}".strip())
+                if isinstance(exc, psycopg.OperationalError):
+                    break
+                continue
+            done.append(request_id)
+            stats.sanctions += int(applied)
+        if done:
+            source.execute("SELECT shard.close_sanction_requests(%s, %s, NULL)", [src, done])
+
+
 class RelayConnections:
     """The relay's connections to every shard, kept from one pass to the next; one that fails is closed and
     opened again at the next pass (a shard that cannot be reached is skipped until then)."""
@@ -1061,6 +1096,7 @@ def relay_once(
                 if not (source.broken or target.broken):
                     try:
                         relay_holds(source, target, src, dst, stats=stats)
+                        relay_sanctions(source, target, src, dst, stats=stats)
                     except psycopg.OperationalError as exc:
                         stats.errors.append(f"shard {src}: {exc}".strip())
     finally:
@@ -1086,7 +1122,7 @@ def relay(
             stats = relay_once(dsns, limit=limit, connections=connections)
             if on_pass is not None:
                 on_pass(stats)
-            if stats.delivered + stats.duplicates + stats.holds == 0:
+            if stats.delivered + stats.duplicates + stats.holds + stats.sanctions == 0:
                 stop.wait(interval)
     finally:
         connections.close()

@@ -16,6 +16,8 @@ DECLARE
     v_case     lp.reports;
     v_stream   lp.streams;
     v_sanction lp.user_sanctions;
+    v_request  uuid;
+    v_sanction_type text;
     v_removed  jsonb := '[]'::jsonb;
     v_appeal   text;
     v_flags    integer;
@@ -44,7 +46,16 @@ BEGIN
             HINT = 'Release the case for an admin (api.release_case).';
     END IF;
 
-    IF p_action = 'warn' THEN
+    -- A reported user who lives on another shard of a sharded installation (the sender of a cross-shard tip
+    -- whose message was reported here) is only a stub: the warning or sanction is asked of their shard, where
+    -- the relay has it issued once (lp.request_remote_sanction; docs/scale-out.md).
+    IF p_action IN ('warn', 'sanction')
+       AND EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = v_case.reported_user_id) THEN
+        v_request := lp.request_remote_sanction(
+            v_case.reported_user_id, CASE WHEN p_action = 'warn' THEN 'warning' ELSE p_sanction_type END, v_rule,
+            p_sanction_ends_at, v_case.id, v_me);
+        v_sanction_type := CASE WHEN p_action = 'warn' THEN 'warning' ELSE p_sanction_type END;
+    ELSIF p_action = 'warn' THEN
         v_sanction := lp.issue_sanction(v_case.reported_user_id, 'warning', v_rule, NULL, v_case.id, v_me);
     ELSIF p_action = 'sanction' THEN
         v_sanction := lp.issue_sanction(v_case.reported_user_id, p_sanction_type, v_rule, p_sanction_ends_at,
@@ -82,7 +93,8 @@ BEGIN
     END IF;
 
     v_appeal := CASE
-        WHEN v_sanction.id IS NOT NULL OR (v_case.sanction_id IS NOT NULL AND v_lifted = 0) THEN format(
+        WHEN v_sanction.id IS NOT NULL OR v_request IS NOT NULL
+             OR (v_case.sanction_id IS NOT NULL AND v_lifted = 0) THEN format(
             'You may appeal the sanction once, within %s days of its start, with a statement (api.appeal_sanction; livepanty-db appeals file); a moderator other than the one who decided reviews it.',
             lp.setting('appeals.window_days'))
         WHEN p_action = 'dismiss' THEN 'No action was taken against you.'
@@ -96,9 +108,12 @@ BEGIN
            sanction_id = coalesce(v_sanction.id, r.sanction_id),
            decision = jsonb_build_object(
                'facts', v_facts, 'rule', v_rule, 'automated', false, 'action', p_action,
-               'sanction_type', v_sanction.sanction_type, 'sanction_ends_at', v_sanction.ends_at,
+               'sanction_type', coalesce(v_sanction.sanction_type::text, v_sanction_type),
+               'sanction_ends_at', CASE WHEN v_request IS NULL THEN v_sanction.ends_at ELSE p_sanction_ends_at END,
                'removed_content', v_removed, 'automated_sanction_lifted', v_lifted > 0,
                'appeal', v_appeal, 'decided_at', now())
+               || CASE WHEN v_request IS NULL THEN '{}'::jsonb
+                       ELSE jsonb_build_object('sanction_request_id', v_request) END
      WHERE r.id = v_case.id
     RETURNING r.* INTO v_case;
     -- Feedback to the detectors: every flag of the case is confirmed (acted upon) or dismissed by this human.
@@ -109,11 +124,12 @@ BEGIN
     GET DIAGNOSTICS v_flags = ROW_COUNT;
     PERFORM lp.audit('case.resolve', 'report', v_case.id::text,
                      jsonb_build_object('action', p_action, 'reported_user_id', v_case.reported_user_id,
-                                        'sanction_id', v_sanction.id, 'flags_reviewed', v_flags,
+                                        'sanction_id', v_sanction.id, 'sanction_request_id', v_request,
+                                        'flags_reviewed', v_flags,
                                         'automated_sanction_lifted', v_lifted > 0));
     RETURN v_case;
 END
 $$;
-COMMENT ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) IS 'Moderators and admins holding a running claim on the case: resolves it with p_action (lp.case_action): dismiss, warn (a warning), remove_content (a reported tip''s message is deleted; flagged content references are listed for take-down), end_stream (the case''s live or scheduled stream), or sanction (p_sanction_type, p_sanction_ends_at through lp.issue_sanction). Always with a statement of reasons: p_facts and p_rule (required), stored in decision with whether it was automated and how to appeal, readable by the reported user (api.my_case_decisions). Only admins warn or sanction staff (LP002, as api.sanction_user). A dismissal lifts an automated suspension of the case. The case''s flags become confirmed or dismissed (detector precision). LP002 other roles or a moderator sanctioning staff, LP003 unknown case, LP004 closed case or nothing to act upon, LP142 another moderator''s claim, LP143 no running claim of the caller, LP018 bad action or missing statement. Audited (case.resolve).';
+COMMENT ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) IS 'Moderators and admins holding a running claim on the case: resolves it with p_action (lp.case_action): dismiss, warn (a warning), remove_content (a reported tip''s message is deleted; flagged content references are listed for take-down), end_stream (the case''s live or scheduled stream), or sanction (p_sanction_type, p_sanction_ends_at through lp.issue_sanction; on a shard of a sharded installation, a reported user of another shard is warned or sanctioned on their own shard: lp.request_remote_sanction asks it, the relay delivers it once, and the decision names the request as sanction_request_id). Always with a statement of reasons: p_facts and p_rule (required), stored in decision with whether it was automated and how to appeal, readable by the reported user (api.my_case_decisions). Only admins warn or sanction staff (LP002, as api.sanction_user). A dismissal lifts an automated suspension of the case. The case''s flags become confirmed or dismissed (detector precision). LP002 other roles or a moderator sanctioning staff, LP003 unknown case, LP004 closed case or nothing to act upon, LP142 another moderator''s claim, LP143 no running claim of the caller, LP018 bad action or missing statement. Audited (case.resolve).';
 REVOKE ALL ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) TO livepanty_app, livepanty_service;

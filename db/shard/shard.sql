@@ -1341,3 +1341,118 @@ REVOKE ALL ON FUNCTION shard.payouts_page(uuid, uuid, text, text, timestamptz, u
 GRANT EXECUTE ON FUNCTION shard.payouts_page(uuid, uuid, text, text, timestamptz, uuid, integer) TO livepanty_router;
 
 RESET ROLE;
+
+
+-- A case resolved with a warning or sanction against a user of another shard (lp.sanction_requests on the
+-- case's shard): the relay claims the requests for a peer, applies each there exactly once, and marks them
+-- delivered.
+
+CREATE FUNCTION shard.claim_sanction_requests(p_shard integer, p_to_shard integer, p_limit integer)
+RETURNS TABLE (id uuid, user_id uuid, case_id uuid, sanction_type text, reason text, ends_at timestamptz,
+               issued_by uuid, issuer_username text, issuer_role text, issuer_home smallint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN QUERY
+    WITH claimed AS (
+        SELECT r.id FROM lp.sanction_requests AS r
+         WHERE r.status = 'pending' AND r.to_shard = p_to_shard
+         ORDER BY r.created_at, r.id
+         LIMIT greatest(coalesce(p_limit, 100), 1)
+           FOR UPDATE SKIP LOCKED
+    ), counted AS (
+        UPDATE lp.sanction_requests AS r SET attempts = r.attempts + 1
+          FROM claimed AS c WHERE r.id = c.id
+        RETURNING r.*
+    )
+    SELECT c.id, c.user_id, c.case_id, c.sanction_type::text, c.reason, c.ends_at, c.issued_by,
+           u.username::text, u.role::text, coalesce(ru.home_shard, p_shard::smallint)
+      FROM counted AS c
+      LEFT JOIN lp.users AS u ON u.id = c.issued_by
+      LEFT JOIN lp.remote_users AS ru ON ru.user_id = c.issued_by
+     ORDER BY c.created_at, c.id;
+END
+$$;
+COMMENT ON FUNCTION shard.claim_sanction_requests(integer, integer, integer) IS 'The relay''s claim of up to p_limit pending sanction requests for shard p_to_shard, oldest first, locked (SKIP LOCKED) until the relay''s transaction ends, each with who issued it (username, role and home shard, for their stub on the target shard).';
+REVOKE ALL ON FUNCTION shard.claim_sanction_requests(integer, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.claim_sanction_requests(integer, integer, integer) TO livepanty_router;
+
+CREATE FUNCTION shard.apply_sanction_request(
+    p_shard integer, p_from_shard integer, p_id uuid, p_user_id uuid, p_case_id uuid, p_type text, p_reason text,
+    p_ends_at timestamptz, p_issued_by uuid, p_issuer_username text, p_issuer_role text, p_issuer_home integer
+) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- On the reported user's shard, exactly once per request id: the warning or sanction a case of p_from_shard
+-- decided (lp.issue_sanction, naming the moderator: their stub is made here when they have no row). A sanction
+-- whose end passed before it arrived binds nothing (lapsed); a user deleted meanwhile neither (user_deleted).
+-- True when applied now, false when it was before.
+DECLARE
+    v_count   smallint := shard.here(p_shard);
+    v_receipt lp.sanction_receipts;
+    v_outcome text;
+    v_issuer  uuid := p_issued_by;
+BEGIN
+    IF p_from_shard IS NULL OR p_from_shard < 0 OR p_from_shard >= v_count OR p_from_shard = p_shard THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'not a peer shard',
+            DETAIL = format('shard %s of %s, to shard %s', p_from_shard, v_count, p_shard);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_user_id)
+       OR EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = p_user_id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'the user of a sanction request does not live on this shard',
+            DETAIL = format('request %s, user %s', p_id, p_user_id);
+    END IF;
+    IF EXISTS (SELECT 1 FROM lp.sanction_receipts AS r WHERE r.id = p_id) THEN
+        RETURN false;
+    END IF;
+    v_outcome := CASE
+        WHEN EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NOT NULL) THEN 'user_deleted'
+        WHEN p_ends_at IS NOT NULL AND p_ends_at <= now() THEN 'lapsed'
+        ELSE 'issued' END;
+    -- The moderator, by their id: their stub when they live elsewhere and have none here yet. A moderator whose
+    -- row is gone on their shard (NULL username) is not named (as ON DELETE SET NULL would leave it).
+    IF v_issuer IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = v_issuer) THEN
+        IF p_issuer_username IS NULL OR p_issuer_home IS NULL OR p_issuer_home = p_shard THEN
+            v_issuer := NULL;
+        ELSE
+            PERFORM shard.ensure_user(p_shard, v_issuer, p_issuer_username, p_issuer_role, p_issuer_home);
+        END IF;
+    END IF;
+    INSERT INTO lp.sanction_receipts (id, from_shard, case_id, user_id, sanction_id, outcome)
+    VALUES (p_id, p_from_shard, p_case_id, p_user_id,
+            CASE WHEN v_outcome = 'issued'
+                 THEN (lp.issue_sanction(p_user_id, p_type, p_reason, p_ends_at, NULL, v_issuer)).id END,
+            v_outcome);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION shard.apply_sanction_request(integer, integer, uuid, uuid, uuid, text, text, timestamptz, uuid, text, text, integer) IS 'The reported user''s half of a case of another shard resolved with a warning or sanction, applied by the relay exactly once per request id (lp.sanction_receipts): lp.issue_sanction with the case''s rule as reason, naming the moderator (their stub made here when missing); outcome lapsed when its end passed before it arrived, user_deleted for an account deleted meanwhile (nothing issued). True when applied now, false when applied before. LP199 for a user who does not live here, LP201 for a bad peer.';
+REVOKE ALL ON FUNCTION shard.apply_sanction_request(integer, integer, uuid, uuid, uuid, text, text, timestamptz, uuid, text, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.apply_sanction_request(integer, integer, uuid, uuid, uuid, text, text, timestamptz, uuid, text, text, integer) TO livepanty_router;
+
+CREATE FUNCTION shard.close_sanction_requests(p_shard integer, p_ids uuid[], p_error text) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The relay's answer for requests it claimed: delivered (p_error NULL), or still pending with the error.
+DECLARE
+    v_n integer;
+BEGIN
+    PERFORM shard.here(p_shard);
+    IF p_error IS NULL THEN
+        UPDATE lp.sanction_requests AS r SET status = 'delivered', delivered_at = now(), last_error = NULL
+         WHERE r.id = ANY (p_ids) AND r.status = 'pending';
+    ELSE
+        UPDATE lp.sanction_requests AS r SET last_error = left(p_error, 500)
+         WHERE r.id = ANY (p_ids) AND r.status = 'pending';
+    END IF;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION shard.close_sanction_requests(integer, uuid[], text) IS 'Marks the sanction requests p_ids delivered (p_error NULL) or records why they are still pending; returns how many were pending.';
+REVOKE ALL ON FUNCTION shard.close_sanction_requests(integer, uuid[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.close_sanction_requests(integer, uuid[], text) TO livepanty_router;

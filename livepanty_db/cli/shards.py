@@ -79,9 +79,10 @@ def relay(ctx: click.Context, once: bool, batch: int, interval: float) -> None:
                     "already_applied": stats.duplicates,
                     "failed": stats.failed,
                     "payout_holds": stats.holds,
+                    "sanctions": stats.sanctions,
                 }
             ],
-            ["delivered", "already_applied", "failed", "payout_holds"],
+            ["delivered", "already_applied", "failed", "payout_holds", "sanctions"],
         )
         for error in stats.errors:
             note(f"warning: {error}")
@@ -91,9 +92,10 @@ def relay(ctx: click.Context, once: bool, batch: int, interval: float) -> None:
     stop = threading.Event()
 
     def report(stats: sharding.RelayStats) -> None:
-        if stats.delivered or stats.duplicates or stats.holds:
+        if stats.delivered or stats.duplicates or stats.holds or stats.sanctions:
             note(
-                f"delivered {stats.delivered}, already applied {stats.duplicates}, payout holds {stats.holds}"
+                f"delivered {stats.delivered}, already applied {stats.duplicates},"
+                f" payout holds {stats.holds}, sanctions {stats.sanctions}"
             )
         for error in stats.errors:
             note(f"warning: {error}")

@@ -46,6 +46,8 @@ def _tree_up_to(tmp_path: Path, last: int) -> Path:
         "remote_users",
         "payout_hold_requests",
         "payout_hold_receipts",
+        "sanction_requests",
+        "sanction_receipts",
     ):
         (root / "policies" / f"{table}.sql").unlink()
     return root

@@ -2596,3 +2596,132 @@ def test_a_sanction_on_a_stub_is_refused_and_one_through_the_router_binds_the_ho
             conn.execute("SELECT user_id FROM lp.user_sanctions WHERE id = %s", [sanction.id]).fetchone()[0]
             == viewer.id
         )
+
+
+def test_a_case_on_the_performer_shard_sanctions_a_tipper_of_another_shard_on_their_own_once(
+    sharded: Sharded,
+) -> None:
+    """A cross-shard tip's message is reported on the performer's shard, where the sender is a stub: resolving
+    the case with a sanction asks the sender's shard (lp.sanction_requests), and the relay has it issued there
+    once, naming the moderator (whose stub it makes there); one whose end passed on the way binds nothing."""
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    moderator = register(sharded, shard=1, prefix="m")
+    with psycopg.connect(sharded.shards[1]) as conn:
+        conn.execute("UPDATE lp.users SET role = 'moderator' WHERE id = %s", [moderator.id])
+    fund(sharded, viewer.id, 500)
+
+    def tip_and_report(key: str):
+        with sharded.client() as client:
+            with client.session(token_for(sharded, viewer)) as tx:
+                tip = tx.tip(performer.id, 10, idempotency_key=key, message="you are awful")
+            shards.wait_for_relay(sharded.shards)
+            with client.session(token_for(sharded, performer)) as tx:
+                case_id = tx.report("tip", tip.id, "harassment").case_id
+            with client.session(token_for(sharded, moderator)) as tx:
+                # The queue is every shard's (earlier tests of the module left cases open): claimed in its
+                # order until this one, the others released.
+                claimed = [tx.claim_case()]
+                while claimed[-1] is not None and claimed[-1].id != case_id:
+                    claimed.append(tx.claim_case())
+                for other in claimed[:-1]:
+                    tx.release_case(other.id)
+        assert claimed[-1] is not None
+        assert claimed[-1].id == case_id
+        return case_id
+
+    def sanctions_of_viewer() -> list[tuple[Any, ...]]:
+        with psycopg.connect(sharded.shards[0]) as conn:
+            return conn.execute(
+                "SELECT s.sanction_type::text, s.issued_by, s.reason, s.ends_at, r.case_id, r.outcome"
+                "  FROM lp.user_sanctions AS s JOIN lp.sanction_receipts AS r ON r.sanction_id = s.id"
+                " WHERE s.user_id = %s ORDER BY s.created_at",
+                [viewer.id],
+            ).fetchall()
+
+    case_id = tip_and_report("rude-1")
+    until = datetime.now(UTC) + timedelta(days=2)
+    with psycopg.connect(sharded.shards[1]) as conn:
+        assert conn.execute("SELECT 1 FROM lp.remote_users WHERE user_id = %s", [viewer.id]).fetchone()
+        with pytest.raises(psycopg.Error) as stub:  # issued on the stub it would bind nothing of theirs
+            conn.execute("SELECT lp.issue_sanction(%s, 'mute', 'abuse', NULL, NULL, NULL)", [viewer.id])
+        assert stub.value.sqlstate == "LP203"
+    with sharded.client() as client, client.session(token_for(sharded, moderator)) as tx:
+        resolved = tx.resolve_case(
+            case_id, "sanction", "insulted the performer", "rule 4", "suspension", until
+        )
+    assert resolved.status == "resolved"
+    with psycopg.connect(sharded.shards[1]) as conn:
+        [(decision, request_id)] = conn.execute(
+            "SELECT r.decision, q.id FROM lp.reports AS r JOIN lp.sanction_requests AS q ON q.case_id = r.id"
+            " WHERE r.id = %s AND q.status = 'pending'",
+            [case_id],
+        ).fetchall()
+        # Nothing of the viewer's is sanctioned on the performer's shard, not even their stub.
+        stub_sanctions = conn.execute(
+            "SELECT count(*) FROM lp.user_sanctions WHERE user_id = %s", [viewer.id]
+        ).fetchone()[0]
+    assert stub_sanctions == 0
+    assert (decision["sanction_type"], decision["sanction_request_id"]) == ("suspension", str(request_id))
+    assert sanctions_of_viewer() == []  # asked, not yet delivered
+    with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
+        tx.tip(performer.id, 10, idempotency_key="rude-2")  # the viewer still acts until it arrives
+
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.sanctions, stats.errors) == (1, [])
+    [(kind, issued_by, reason, ends_at, receipt_case, outcome)] = sanctions_of_viewer()
+    assert (kind, issued_by, reason, receipt_case, outcome) == (
+        "suspension", moderator.id, "rule 4", case_id, "issued",
+    )  # fmt: skip
+    assert abs((ends_at - until).total_seconds()) < 1
+    with psycopg.connect(sharded.shards[0]) as conn:  # the moderator's stub there, named by the sanction
+        assert conn.execute(
+            "SELECT home_shard FROM lp.remote_users WHERE user_id = %s", [moderator.id]
+        ).fetchone() == (1,)
+        sessions = conn.execute(
+            "SELECT count(*) FROM lp.auth_sessions WHERE user_id = %s AND revoked_at IS NULL", [viewer.id]
+        ).fetchone()[0]
+    assert sessions == 0  # the suspension revoked the viewer's sessions on their shard
+    with sharded.client() as client, pytest.raises(LivepantyError) as refused:
+        client.login(viewer.username, PASSWORD)
+    assert refused.value.sqlstate == "LP022"
+
+    # A relay that died after applying, before marking: applied again, it changes nothing.
+    with psycopg.connect(sharded.shards[1]) as conn:
+        conn.execute(
+            "UPDATE lp.sanction_requests SET status = 'pending', delivered_at = NULL WHERE id = %s",
+            [request_id],
+        )
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.sanctions, stats.errors) == (0, [])
+    assert len(sanctions_of_viewer()) == 1
+    with psycopg.connect(sharded.shards[1]) as conn:
+        assert conn.execute(
+            "SELECT status FROM lp.sanction_requests WHERE id = %s", [request_id]
+        ).fetchone() == ("delivered",)
+
+    # A mute whose end passes before the relay delivers it: received, binds nothing.
+    with psycopg.connect(sharded.shards[0]) as conn:
+        [[suspension]] = conn.execute("SELECT id FROM lp.user_sanctions WHERE user_id = %s", [viewer.id])
+    with sharded.client() as client, client.session(token_for(sharded, moderator)) as tx:
+        tx.revoke_sanction(suspension, "served")  # routed to the sanction's shard, the viewer's
+    second = tip_and_report("rude-3")
+    with sharded.client() as client, client.session(token_for(sharded, moderator)) as tx:
+        tx.resolve_case(second, "sanction", "again", "rule 4", "mute", datetime.now(UTC) + timedelta(hours=1))
+    with psycopg.connect(sharded.shards[1]) as conn:
+        conn.execute(
+            "UPDATE lp.sanction_requests SET ends_at = now() - interval '1 second' WHERE case_id = %s",
+            [second],
+        )
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.sanctions, stats.errors) == (1, [])
+    with psycopg.connect(sharded.shards[0]) as conn:
+        receipt = conn.execute(
+            "SELECT outcome, sanction_id FROM lp.sanction_receipts WHERE case_id = %s", [second]
+        ).fetchone()
+        mutes = conn.execute(
+            "SELECT count(*) FROM lp.user_sanctions WHERE user_id = %s AND sanction_type = 'mute'",
+            [viewer.id],
+        ).fetchone()[0]
+    assert (receipt, mutes) == (("lapsed", None), 0)
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean

@@ -305,6 +305,11 @@ BEGIN
     VALUES (gen_random_uuid(), 1, (SELECT p.id FROM lp.payments AS p LIMIT 1), 10);
     INSERT INTO lp.payout_hold_receipts (id, from_shard, performer_id)
     VALUES (gen_random_uuid(), 1, tests.user_id('pia'));
+    INSERT INTO lp.sanction_requests (user_id, to_shard, case_id, sanction_type, reason)
+    VALUES (tests.user_id('vera'), 1, (SELECT r.id FROM lp.reports AS r WHERE r.description = 'r1'), 'warning',
+            'rls-request');
+    INSERT INTO lp.sanction_receipts (id, from_shard, case_id, user_id, outcome)
+    VALUES (gen_random_uuid(), 1, gen_random_uuid(), tests.user_id('pia'), 'lapsed');
 END
 $$;
 
