@@ -19,6 +19,8 @@ DECLARE
     v_stream  uuid;
     v_due     uuid[];
     v_pay     boolean[];
+    v_busy    uuid[] := ARRAY[]::uuid[];
+    v_goals   uuid[];
     l_tx      uuid[];
     l_ref     uuid[];
     l_wallet  uuid[];
@@ -59,24 +61,34 @@ BEGIN
                FOR NO KEY UPDATE OF t SKIP LOCKED) AS x;
     -- Their streams, one at a time in id order: an ended one FOR NO KEY UPDATE (its final statistics get the
     -- tips paid out below), any other FOR SHARE (as a tip takes it: a stream ending now waits for this payout
-    -- and counts the tips itself); a stream that ends between the two tries is tried again. Then their goals,
-    -- in id order (their settled_at is set below). Every row the statement below updates is held before it
-    -- runs, taken in one order: two workers sharing streams or goals queue instead of crossing.
+    -- and counts the tips itself). Then their goals, in id order (their settled_at is set below). All SKIP
+    -- LOCKED: this job waits for no business row. A stream or goal another transaction holds in a conflicting
+    -- mode (a stream being ended, an ended one a late join or tip has in hand, a goal another worker settles)
+    -- leaves its tips out of this run (their rows are released at commit; a later run takes them): a job that
+    -- waited here while holding other streams and goals could close a cycle with whoever holds this one.
     FOR v_stream IN
         SELECT DISTINCT t.stream_id FROM lp.tips AS t WHERE t.id = ANY (v_due) AND t.stream_id IS NOT NULL
          ORDER BY t.stream_id
     LOOP
-        LOOP
-            PERFORM 1 FROM lp.streams AS st WHERE st.id = v_stream AND st.status = 'ended' FOR NO KEY UPDATE;
-            EXIT WHEN FOUND;
-            PERFORM 1 FROM lp.streams AS st WHERE st.id = v_stream AND st.status <> 'ended' FOR SHARE;
-            EXIT WHEN FOUND OR NOT EXISTS (SELECT 1 FROM lp.streams AS st WHERE st.id = v_stream);
-        END LOOP;
+        PERFORM 1 FROM lp.streams AS st WHERE st.id = v_stream AND st.status = 'ended' FOR NO KEY UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            PERFORM 1 FROM lp.streams AS st WHERE st.id = v_stream AND st.status <> 'ended' FOR SHARE SKIP LOCKED;
+        END IF;
+        IF NOT FOUND AND EXISTS (SELECT 1 FROM lp.streams AS st WHERE st.id = v_stream) THEN
+            v_busy := v_busy || v_stream;
+        END IF;
     END LOOP;
-    PERFORM 1 FROM lp.tip_goals AS g
-     WHERE g.id IN (SELECT t.goal_id FROM lp.tips AS t WHERE t.id = ANY (v_due))
-     ORDER BY g.id
-       FOR NO KEY UPDATE;
+    SELECT array_agg(g.id ORDER BY g.id) INTO v_goals
+      FROM (SELECT g.id FROM lp.tip_goals AS g
+             WHERE g.id IN (SELECT t.goal_id FROM lp.tips AS t
+                             WHERE t.id = ANY (v_due) AND NOT coalesce(t.stream_id = ANY (v_busy), false))
+             ORDER BY g.id
+               FOR NO KEY UPDATE SKIP LOCKED) AS g;
+    -- The tips this run settles: those whose stream and goal it holds.
+    SELECT array_agg(d.id ORDER BY d.id), array_agg(d.pay ORDER BY d.id) INTO v_due, v_pay
+      FROM unnest(v_due, v_pay) AS d (id, pay)
+      JOIN lp.tips AS t ON t.id = d.id
+     WHERE t.goal_id = ANY (v_goals) AND NOT coalesce(t.stream_id = ANY (v_busy), false);
     WITH due AS (
         SELECT d.id, d.pay FROM unnest(v_due, v_pay) AS d (id, pay)
     ), settled AS (
@@ -160,6 +172,6 @@ BEGIN
     RETURN QUERY SELECT v_paid, v_back, v_reached, v_missed;
 END
 $$;
-COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole; a cross-shard tip of a sharded installation holds only what its sender''s shard sent, and goes back through the outbox), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), activating the next queued goal. Rows held by another worker are skipped: several may run at once. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
+COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole; a cross-shard tip of a sharded installation holds only what its sender''s shard sent, and goes back through the outbox), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), activating the next queued goal. Rows held by another transaction are skipped (tips, their streams and goals, goals to close): the job waits for no business row, several may run at once, and a tip skipped now is settled by a later run. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
 REVOKE ALL ON FUNCTION api.settle_tip_goals(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.settle_tip_goals(integer) TO livepanty_service;

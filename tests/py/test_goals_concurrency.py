@@ -21,6 +21,7 @@ import random
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -322,5 +323,76 @@ def test_settle_workers_paying_out_one_ended_stream_do_not_deadlock(db_url: str,
             ).fetchone()
             assert row == (40, 200)
             assert conn.execute("SELECT count(*) FROM lp.tips WHERE status = 'escrowed'").fetchone() == (0,)
+    finally:
+        client.close()
+
+
+def test_the_settle_job_skips_what_another_transaction_holds_and_settles_it_later(
+    db_url: str, seed: Any
+) -> None:
+    """The settle job waits for no business row (docs/ledger.md): a stream or goal of due tips that another
+    transaction holds leaves those tips for a later run. Before, it waited for the stream while holding other
+    streams and goals, and could close a cycle (a deadlock seen once in tests/py/test_stream_chaos.py). Each
+    hold below would make a waiting job fail on its lock_timeout."""
+    client = Client(db_url)
+    try:
+        ids, tokens = {}, {}
+        for name, role in (("pia", "performer"), ("paula", "performer"), ("vera", "viewer")):
+            ids[name] = client.register_user(
+                email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth="1990-01-01",
+                role=role,
+            ).id  # fmt: skip
+            tokens[name] = client.login(name, PASSWORD).token
+        seed.approve_kyc(ids["pia"], ids["paula"])
+        seed.fund(1000, ids["vera"])
+        streams, goals = {}, {}
+        for host in ("pia", "paula"):
+            with client.session(tokens[host]) as tx:
+                stream = tx.schedule_stream(f"{host} live")
+                tx.consent_to_stream(stream.id, ip_address="203.0.113.1")
+                goals[host] = tx.add_tip_goal(
+                    stream.id,
+                    1000,
+                    "far",
+                    deadline=datetime.now(UTC) + timedelta(hours=1),
+                    refund_if_missed=True,
+                ).id
+                tx.start_stream(stream.id)
+            streams[host] = stream.id
+            with client.session(tokens["vera"]) as tx:
+                tx.tip(ids[host], 30, idempotency_key=f"to-{host}", stream_id=stream.id)
+            with client.session(tokens[host]) as tx:
+                tx.end_stream(stream.id)  # the goal is missed: the tip is due back
+        with psycopg.connect(db_url) as conn:
+            escrowed = conn.execute("SELECT count(*) FROM lp.tips WHERE status = 'escrowed'").fetchone()[0]
+        assert escrowed == 2
+
+        def settle() -> tuple[int, int, int, int]:
+            with service(db_url) as job:
+                job.execute("SET lock_timeout = '2s'")
+                row = job.execute("SELECT * FROM api.settle_tip_goals()").fetchone()
+            assert row is not None
+            return tuple(row)
+
+        def balance() -> int:
+            with psycopg.connect(db_url) as conn:
+                return conn.execute(
+                    "SELECT balance FROM lp.wallets WHERE user_id = %s", [ids["vera"]]
+                ).fetchone()[0]
+
+        # pia's ended stream in another transaction's hands (a late join or tip that has yet to refuse it),
+        # then paula's goal (another worker settling it): each time only the other tip goes back.
+        with psycopg.connect(db_url) as holder:
+            holder.execute("SELECT 1 FROM lp.streams WHERE id = %s FOR SHARE", [streams["pia"]])
+            assert settle()[:2] == (0, 1)
+            assert balance() == 1000 - 30
+        with psycopg.connect(db_url) as holder:
+            holder.execute("SELECT 1 FROM lp.tip_goals WHERE id = %s FOR NO KEY UPDATE", [goals["pia"]])
+            assert settle()[:2] == (0, 0)
+        assert settle()[:2] == (0, 1)  # released: the next run takes it
+        assert settle() == (0, 0, 0, 0)
+        assert balance() == 1000
+        with psycopg.connect(db_url) as conn:
+            assert conn.execute("SELECT * FROM api.verify_ledger()").fetchall() == []
     finally:
         client.close()
