@@ -62,7 +62,7 @@ BEGIN
     -- Their streams, one at a time in id order: an ended one FOR NO KEY UPDATE (its final statistics get the
     -- tips paid out below), any other FOR SHARE (as a tip takes it: a stream ending now waits for this payout
     -- and counts the tips itself). Then their goals, in id order (their settled_at is set below). All SKIP
-    -- LOCKED: this job waits for no business row. A stream or goal another transaction holds in a conflicting
+    -- LOCKED: this job waits for no tip, stream or goal it settles. A stream or goal another transaction holds in a conflicting
     -- mode (a stream being ended, an ended one a late join or tip has in hand, a goal another worker settles)
     -- leaves its tips out of this run (their rows are released at commit; a later run takes them): a job that
     -- waited here while holding other streams and goals could close a cycle with whoever holds this one.
@@ -172,6 +172,6 @@ BEGIN
     RETURN QUERY SELECT v_paid, v_back, v_reached, v_missed;
 END
 $$;
-COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole; a cross-shard tip of a sharded installation holds only what its sender''s shard sent, and goes back through the outbox), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), activating the next queued goal. Rows held by another transaction are skipped (tips, their streams and goals, goals to close): the job waits for no business row, several may run at once, and a tip skipped now is settled by a later run. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
+COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole; a cross-shard tip of a sharded installation holds only what its sender''s shard sent, and goes back through the outbox), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), activating the next queued goal. Rows held by another transaction are skipped (tips, their streams and goals, goals to close): the job waits for none of them (only for wallets, and for the next queued goal it activates), several may run at once, and a tip skipped now is settled by a later run. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
 REVOKE ALL ON FUNCTION api.settle_tip_goals(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.settle_tip_goals(integer) TO livepanty_service;
