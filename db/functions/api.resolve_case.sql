@@ -93,8 +93,10 @@ BEGIN
     END IF;
 
     v_appeal := CASE
-        WHEN v_sanction.id IS NOT NULL OR v_request IS NOT NULL
-             OR (v_case.sanction_id IS NOT NULL AND v_lifted = 0) THEN format(
+        WHEN v_request IS NOT NULL THEN format(
+            'The sanction is applied to your account shortly (it lives on another database of the platform); from then on you may appeal it once, within %s days of its start, with a statement (api.appeal_sanction; livepanty-db appeals file); a moderator other than the one who decided reviews it.',
+            lp.setting('appeals.window_days'))
+        WHEN v_sanction.id IS NOT NULL OR (v_case.sanction_id IS NOT NULL AND v_lifted = 0) THEN format(
             'You may appeal the sanction once, within %s days of its start, with a statement (api.appeal_sanction; livepanty-db appeals file); a moderator other than the one who decided reviews it.',
             lp.setting('appeals.window_days'))
         WHEN p_action = 'dismiss' THEN 'No action was taken against you.'

@@ -31,12 +31,12 @@ CREATE TABLE lp.sanction_receipts (
     case_id     uuid NOT NULL,
     user_id     uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
     sanction_id uuid REFERENCES lp.user_sanctions (id) ON DELETE RESTRICT,
-    outcome     text NOT NULL CHECK (outcome IN ('issued', 'lapsed', 'user_deleted')),
+    outcome     text NOT NULL CHECK (outcome IN ('issued', 'lapsed', 'user_deleted', 'refused_staff')),
     created_at  timestamptz NOT NULL DEFAULT now(),
     CHECK ((outcome = 'issued') = (sanction_id IS NOT NULL))
 );
 CREATE INDEX sanction_receipts_sanction_idx ON lp.sanction_receipts (sanction_id) WHERE sanction_id IS NOT NULL;
-COMMENT ON TABLE lp.sanction_receipts IS 'Owner only. On the reported user''s shard: each sanction request of another shard, applied once (the relay''s exactly-once key): issued (with the sanction), lapsed (its end had passed on arrival: nothing to bind) or user_deleted (the account was deleted meanwhile).';
+COMMENT ON TABLE lp.sanction_receipts IS 'Owner only. On the reported user''s shard: each sanction request of another shard, applied once (the relay''s exactly-once key): issued (with the sanction), lapsed (its end had passed on arrival: nothing to bind), user_deleted (the account was deleted meanwhile) or refused_staff (the user is a moderator or admin on their shard and the issuer no admin: the rule of api.sanction_user, against the role the case''s shard may have seen stale).';
 COMMENT ON COLUMN lp.sanction_receipts.case_id IS 'The case on from_shard (lp.reports there) that decided the sanction.';
 
 ALTER TABLE lp.sanction_requests ENABLE ROW LEVEL SECURITY;

@@ -1388,11 +1388,11 @@ CREATE FUNCTION shard.apply_sanction_request(
 AS $$
 -- On the reported user's shard, exactly once per request id: the warning or sanction a case of p_from_shard
 -- decided (lp.issue_sanction, naming the moderator: their stub is made here when they have no row). A sanction
--- whose end passed before it arrived binds nothing (lapsed); a user deleted meanwhile neither (user_deleted).
+-- whose end passed before it arrived binds nothing (lapsed); a user deleted meanwhile neither (user_deleted), nor
+-- a user who is staff here when the issuer is no admin (refused_staff).
 -- True when applied now, false when it was before.
 DECLARE
     v_count   smallint := shard.here(p_shard);
-    v_receipt lp.sanction_receipts;
     v_outcome text;
     v_issuer  uuid := p_issued_by;
 BEGIN
@@ -1405,12 +1405,20 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'the user of a sanction request does not live on this shard',
             DETAIL = format('request %s, user %s', p_id, p_user_id);
     END IF;
+    -- One apply at a time per request (two relays could overlap only after a claim's session died): the second
+    -- waits here, then finds the receipt.
+    PERFORM pg_advisory_xact_lock(hashtextextended('shard.apply_sanction_request:' || p_id::text, 0));
     IF EXISTS (SELECT 1 FROM lp.sanction_receipts AS r WHERE r.id = p_id) THEN
         RETURN false;
     END IF;
+    -- The rule of api.sanction_user against the user's role as it is here, their home (the stub the case's shard
+    -- checked may be stale): only an admin warns or sanctions a moderator or admin.
     v_outcome := CASE
         WHEN EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NOT NULL) THEN 'user_deleted'
         WHEN p_ends_at IS NOT NULL AND p_ends_at <= now() THEN 'lapsed'
+        WHEN p_issuer_role IS DISTINCT FROM 'admin'
+             AND EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_user_id AND u.role::text IN ('moderator', 'admin'))
+            THEN 'refused_staff'
         ELSE 'issued' END;
     -- The moderator, by their id: their stub when they live elsewhere and have none here yet. A moderator whose
     -- row is gone on their shard (NULL username) is not named (as ON DELETE SET NULL would leave it).
@@ -1429,7 +1437,7 @@ BEGIN
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION shard.apply_sanction_request(integer, integer, uuid, uuid, uuid, text, text, timestamptz, uuid, text, text, integer) IS 'The reported user''s half of a case of another shard resolved with a warning or sanction, applied by the relay exactly once per request id (lp.sanction_receipts): lp.issue_sanction with the case''s rule as reason, naming the moderator (their stub made here when missing); outcome lapsed when its end passed before it arrived, user_deleted for an account deleted meanwhile (nothing issued). True when applied now, false when applied before. LP199 for a user who does not live here, LP201 for a bad peer.';
+COMMENT ON FUNCTION shard.apply_sanction_request(integer, integer, uuid, uuid, uuid, text, text, timestamptz, uuid, text, text, integer) IS 'The reported user''s half of a case of another shard resolved with a warning or sanction, applied by the relay exactly once per request id (lp.sanction_receipts): lp.issue_sanction with the case''s rule as reason, naming the moderator (their stub made here when missing); outcome lapsed when its end passed before it arrived, user_deleted for an account deleted meanwhile, refused_staff when the user is a moderator or admin here and the issuer no admin (the rule of api.sanction_user, checked against the user''s role on their own shard): nothing issued then. One apply at a time per request (an advisory lock). True when applied now, false when applied before. LP199 for a user who does not live here, LP201 for a bad peer.';
 REVOKE ALL ON FUNCTION shard.apply_sanction_request(integer, integer, uuid, uuid, uuid, text, text, timestamptz, uuid, text, text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.apply_sanction_request(integer, integer, uuid, uuid, uuid, text, text, timestamptz, uuid, text, text, integer) TO livepanty_router;
 

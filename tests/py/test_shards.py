@@ -2724,4 +2724,23 @@ def test_a_case_on_the_performer_shard_sanctions_a_tipper_of_another_shard_on_th
             [viewer.id],
         ).fetchone()[0]
     assert (receipt, mutes) == (("lapsed", None), 0)
+
+    # Made a moderator at home, the viewer's stub on shard 1 still says viewer (refreshed only when they act
+    # there): a moderator's case passes the staff rule there, their own shard refuses it (only admins).
+    third = tip_and_report("rude-4")
+    with psycopg.connect(sharded.shards[0]) as conn:
+        conn.execute("UPDATE lp.users SET role = 'moderator' WHERE id = %s", [viewer.id])
+    with sharded.client() as client, client.session(token_for(sharded, moderator)) as tx:
+        tx.resolve_case(third, "warn", "again", "rule 4")
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.sanctions, stats.errors) == (1, [])
+    with psycopg.connect(sharded.shards[0]) as conn:
+        receipt = conn.execute(
+            "SELECT outcome, sanction_id FROM lp.sanction_receipts WHERE case_id = %s", [third]
+        ).fetchone()
+        warnings = conn.execute(
+            "SELECT count(*) FROM lp.user_sanctions WHERE user_id = %s AND sanction_type = 'warning'",
+            [viewer.id],
+        ).fetchone()[0]
+    assert (receipt, warnings) == (("refused_staff", None), 0)
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
