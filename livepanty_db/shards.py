@@ -1129,8 +1129,9 @@ def relay(
 
 
 def transfer_status(dsns: Sequence[str]) -> list[dict[str, object]]:
-    """Rows of ``livepanty-db shards status``: per shard and peer, shard.transfer_totals and the last
-    delivery error of a pending transfer (a shard that cannot be reached gets one row saying so)."""
+    """Rows of ``livepanty-db shards status``: per shard and peer, shard.transfer_totals, the payout hold
+    and sanction requests not yet delivered (``requests_pending``) and the last delivery error of a pending
+    transfer or request (a shard that cannot be reached gets one row saying so)."""
     rows: list[dict[str, object]] = []
     for i, dsn in enumerate(dsns):
         try:
@@ -1142,6 +1143,10 @@ def transfer_status(dsns: Sequence[str]) -> list[dict[str, object]]:
                         [i],
                     ).fetchall()
                 )
+                requests = {
+                    r[0]: r[1] + r[2]
+                    for r in conn.execute("SELECT * FROM shard.pending_requests(%s)", [i]).fetchall()
+                }
                 for r in conn.execute("SELECT * FROM shard.transfer_totals(%s)", [i]).fetchall():
                     rows.append(
                         {
@@ -1152,6 +1157,7 @@ def transfer_status(dsns: Sequence[str]) -> list[dict[str, object]]:
                             "pending_tokens": r[3],
                             "received_tokens": r[5],
                             "transit_balance": r[7],
+                            "requests_pending": requests.get(r[0], 0),
                             "last_error": errors.get(r[0]),
                         }
                     )

@@ -841,12 +841,40 @@ RETURNS TABLE (to_shard smallint, last_error text, created_at timestamptz)
 AS $$
 BEGIN
     PERFORM shard.here(p_shard);
-    RETURN QUERY SELECT o.to_shard, o.last_error, o.created_at FROM lp.transfers_out AS o
-                  WHERE o.status = 'pending' AND o.last_error IS NOT NULL
-                  ORDER BY o.to_shard, o.created_at DESC;
+    RETURN QUERY
+    SELECT x.to_shard, x.last_error, x.created_at
+      FROM (SELECT o.to_shard, o.last_error, o.created_at FROM lp.transfers_out AS o
+             WHERE o.status = 'pending' AND o.last_error IS NOT NULL
+            UNION ALL
+            SELECT r.to_shard, 'payout hold request ' || r.id || ': ' || r.last_error, r.created_at
+              FROM lp.payout_hold_requests AS r WHERE r.status = 'pending' AND r.last_error IS NOT NULL
+            UNION ALL
+            SELECT r.to_shard, 'sanction request ' || r.id || ': ' || r.last_error, r.created_at
+              FROM lp.sanction_requests AS r WHERE r.status = 'pending' AND r.last_error IS NOT NULL) AS x
+     ORDER BY x.to_shard, x.created_at DESC;
 END
 $$;
-COMMENT ON FUNCTION shard.pending_errors(integer) IS 'Pending cross-shard tips whose last delivery failed, newest first per peer shard (livepanty-db shards status).';
+COMMENT ON FUNCTION shard.pending_errors(integer) IS 'Pending cross-shard tips, payout hold requests and sanction requests whose last delivery failed, newest first per peer shard (livepanty-db shards status).';
+
+CREATE FUNCTION shard.pending_requests(p_shard integer)
+RETURNS TABLE (to_shard smallint, hold_requests bigint, sanction_requests bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN QUERY
+    SELECT k.to_shard, count(*) FILTER (WHERE k.kind = 'hold'), count(*) FILTER (WHERE k.kind = 'sanction')
+      FROM (SELECT r.to_shard, 'hold' AS kind FROM lp.payout_hold_requests AS r WHERE r.status = 'pending'
+            UNION ALL
+            SELECT r.to_shard, 'sanction' FROM lp.sanction_requests AS r WHERE r.status = 'pending') AS k
+     GROUP BY k.to_shard
+     ORDER BY k.to_shard;
+END
+$$;
+COMMENT ON FUNCTION shard.pending_requests(integer) IS 'Per peer shard, the payout hold requests and sanction requests of this shard not yet delivered there (livepanty-db shards status: the relay''s backlog besides the transfers).';
+REVOKE ALL ON FUNCTION shard.pending_requests(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.pending_requests(integer) TO livepanty_router;
 REVOKE ALL ON FUNCTION shard.pending_errors(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.pending_errors(integer) TO livepanty_router;
 

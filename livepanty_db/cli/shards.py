@@ -111,7 +111,8 @@ def relay(ctx: click.Context, once: bool, batch: int, interval: float) -> None:
 @click.pass_context
 @handle_errors
 def status(ctx: click.Context) -> None:
-    """Per shard and peer: tokens sent and received, transfers pending delivery, the in-transit wallet."""
+    """Per shard and peer: tokens sent and received, transfers pending delivery, the in-transit wallet, the
+    payout hold and sanction requests pending delivery, and the last delivery error."""
     rows = sharding.transfer_status(sharding.partition_dsns(_router(ctx)))
     emit(
         rows,
@@ -123,6 +124,7 @@ def status(ctx: click.Context) -> None:
             "pending_tokens",
             "received_tokens",
             "transit_balance",
+            "requests_pending",
             "last_error",
         ],
     )

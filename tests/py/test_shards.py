@@ -2666,6 +2666,21 @@ def test_a_case_on_the_performer_shard_sanctions_a_tipper_of_another_shard_on_th
     assert sanctions_of_viewer() == []  # asked, not yet delivered
     with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
         tx.tip(performer.id, 10, idempotency_key="rude-2")  # the viewer still acts until it arrives
+    [backlog] = [r for r in shards.transfer_status(sharded.shards) if (r["shard"], r["peer"]) == (1, 0)]
+    assert backlog["requests_pending"] == 1  # the relay's backlog, in shards status
+
+    # A request its target refuses (here: it names a user who does not live there) stays pending with the
+    # error, shown by shards status, and binds nothing; put right, it is delivered.
+    with psycopg.connect(sharded.shards[1]) as conn:
+        conn.execute("UPDATE lp.sanction_requests SET user_id = %s WHERE id = %s", [moderator.id, request_id])
+    stats = shards.relay_once(sharded.shards)
+    assert stats.sanctions == 0
+    assert [e for e in stats.errors if str(request_id) in e], stats
+    [backlog] = [r for r in shards.transfer_status(sharded.shards) if (r["shard"], r["peer"]) == (1, 0)]
+    assert backlog["requests_pending"] == 1
+    assert "LP199" in backlog["last_error"] or "does not live" in backlog["last_error"]
+    with psycopg.connect(sharded.shards[1]) as conn:
+        conn.execute("UPDATE lp.sanction_requests SET user_id = %s WHERE id = %s", [viewer.id, request_id])
 
     stats = shards.relay_once(sharded.shards)
     assert (stats.sanctions, stats.errors) == (1, [])
