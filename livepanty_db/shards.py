@@ -60,7 +60,6 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "get_spending_limits",
     "list_bundles",
     "list_settings",
-    "my_case_decisions",
     "my_sanctions",
     "request_erasure",
     "request_payout",
@@ -216,6 +215,7 @@ HAND_ROUTED_WITH_PROXY: tuple[str, ...] = (
     "list_holds",  # as holder the user's shard; as payee every shard's page, merged
     "list_payments",  # the named user's shard (NULL: the actor's); an admin's of everyone's: merged
     "list_payouts",  # likewise (the payout review queue)
+    "my_case_decisions",  # the user's shard, and cases about their stubs on the others: merged
     "place_hold",  # the holder's shard; a payee of another shard: checked there, the hold on the holder's
     "apply_kyc_webhook",  # the shard holding the provider's reference (shard.holds_kyc_reference, RUN ON ALL)
     "check_stream_key",  # the shard holding the key's hash (shard.holds_stream_key, RUN ON ALL)

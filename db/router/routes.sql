@@ -124,6 +124,25 @@ AS $$
     SELECT * FROM shard.payee_holds_page(p_payee_id, p_status, p_after_created, p_after_id, p_limit);
 $$;
 
+CREATE FUNCTION router_proxy.case_decisions_about(p_user_id uuid, p_limit integer)
+RETURNS TABLE (case_id uuid, target_type text, reason text, status text, action text, automated boolean, facts text,
+               rule text, appeal text, sanction_id uuid, decided_at timestamptz)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.case_decisions_about(p_user_id, p_limit);
+$$;
+
+CREATE FUNCTION router_proxy.remote_case_sanctions(p__shard integer, p_user_id uuid)
+RETURNS TABLE (case_id uuid, sanction_id uuid)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT * FROM shard.remote_case_sanctions(p__shard, p_user_id);
+$$;
+
 CREATE FUNCTION router_proxy.payee_hold_key(p_hold_id uuid, p_payee_id uuid) RETURNS SETOF timestamptz
     LANGUAGE plproxy
 AS $$
@@ -723,6 +742,58 @@ BEGIN
     END;
     PERFORM router.note_replay(v_pair.r_replayed);
     RETURN v_pair.r_result;
+END
+$$;
+
+-- The decisions about the acting user: their own shard's (which checks the session and the limit, as on one
+-- node), and those of cases on other shards about their stub there (the message of a cross-shard tip reported on
+-- the performer's shard; docs/scale-out.md, "Cases about users of other shards"), with the sanction their own
+-- shard issued for such a case (its receipt); merged newest first.
+CREATE OR REPLACE FUNCTION api.my_case_decisions(p_limit integer DEFAULT 50)
+RETURNS TABLE (
+    case_id     uuid,
+    target_type text,
+    reason      text,
+    status      text,
+    action      text,
+    automated   boolean,
+    facts       text,
+    rule        text,
+    appeal      text,
+    sanction_id uuid,
+    decided_at  timestamptz
+)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_user  uuid := router.acting_user();
+    v_shard integer := router.shard_of(v_user);
+BEGIN
+    BEGIN
+        RETURN QUERY
+        WITH own AS (
+            SELECT * FROM router_proxy.my_case_decisions(v_shard, v_user, lp.current_session_id(),
+                                                         current_setting('lp.acting_via', true),
+                                                         router.caller_role(), p_limit)
+        ), elsewhere AS (
+            SELECT * FROM router_proxy.case_decisions_about(v_user, p_limit)
+        ), issued AS (
+            SELECT * FROM router_proxy.remote_case_sanctions(v_shard, v_user)
+        )
+        SELECT d.case_id, d.target_type, d.reason, d.status, d.action, d.automated, d.facts, d.rule, d.appeal,
+               coalesce(d.sanction_id, i.sanction_id), d.decided_at
+          FROM (SELECT * FROM own UNION ALL SELECT * FROM elsewhere) AS d
+          LEFT JOIN issued AS i ON i.case_id = d.case_id
+         ORDER BY d.decided_at DESC, d.case_id
+         LIMIT p_limit;
+    EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+        DECLARE v_detail text; v_hint text;
+        BEGIN
+            GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+            PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+        END;
+    END;
 END
 $$;
 

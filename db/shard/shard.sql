@@ -1492,3 +1492,49 @@ $$;
 COMMENT ON FUNCTION shard.close_sanction_requests(integer, uuid[], text) IS 'Marks the sanction requests p_ids delivered (p_error NULL) or records why they are still pending; returns how many were pending.';
 REVOKE ALL ON FUNCTION shard.close_sanction_requests(integer, uuid[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.close_sanction_requests(integer, uuid[], text) TO livepanty_router;
+
+
+-- The decisions about a user in cases of other shards (api.my_case_decisions through the router merges them).
+
+CREATE FUNCTION shard.case_decisions_about(p_user_id uuid, p_limit integer)
+RETURNS TABLE (case_id uuid, target_type text, reason text, status text, action text, automated boolean, facts text,
+               rule text, appeal text, sanction_id uuid, decided_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The cases of this shard about the stub of p_user_id (the user the router proved; on their own shard they are
+-- no stub and this returns nothing: api.my_case_decisions there answers), as api.my_case_decisions returns them:
+-- never the reporters.
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 500 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_limit must be between 1 and 500';
+    END IF;
+    RETURN QUERY
+    SELECT r.id, r.target_type::text, r.reason::text, r.status::text, r.decision ->> 'action',
+           (r.decision ->> 'automated')::boolean, r.decision ->> 'facts', r.decision ->> 'rule',
+           r.decision ->> 'appeal', r.sanction_id, (r.decision ->> 'decided_at')::timestamptz
+      FROM lp.reports AS r
+     WHERE r.reported_user_id = p_user_id AND r.decision IS NOT NULL
+       AND EXISTS (SELECT 1 FROM lp.remote_users AS ru WHERE ru.user_id = p_user_id)
+     ORDER BY (r.decision ->> 'decided_at')::timestamptz DESC, r.id
+     LIMIT p_limit;
+END
+$$;
+COMMENT ON FUNCTION shard.case_decisions_about(uuid, integer) IS 'This shard''s decisions in cases about the stub of p_user_id (a user of another shard), newest first, at most p_limit (1..500, LP018), as api.my_case_decisions returns them: the router merges them with the user''s own shard''s for api.my_case_decisions.';
+REVOKE ALL ON FUNCTION shard.case_decisions_about(uuid, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.case_decisions_about(uuid, integer) TO livepanty_router;
+
+CREATE FUNCTION shard.remote_case_sanctions(p_shard integer, p_user_id uuid)
+RETURNS TABLE (case_id uuid, sanction_id uuid)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN QUERY SELECT r.case_id, r.sanction_id FROM lp.sanction_receipts AS r
+                  WHERE r.user_id = p_user_id AND r.sanction_id IS NOT NULL;
+END
+$$;
+COMMENT ON FUNCTION shard.remote_case_sanctions(integer, uuid) IS 'On the user''s own shard: the sanctions issued here for cases of other shards about p_user_id (lp.sanction_receipts), by case: api.my_case_decisions through the router names them beside those cases'' decisions.';
+REVOKE ALL ON FUNCTION shard.remote_case_sanctions(integer, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.remote_case_sanctions(integer, uuid) TO livepanty_router;

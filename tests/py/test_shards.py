@@ -2720,6 +2720,12 @@ def test_a_case_on_the_performer_shard_sanctions_a_tipper_of_another_shard_on_th
         [[suspension]] = conn.execute("SELECT id FROM lp.user_sanctions WHERE user_id = %s", [viewer.id])
     with sharded.client() as client, client.session(token_for(sharded, moderator)) as tx:
         tx.revoke_sanction(suspension, "served")  # routed to the sanction's shard, the viewer's
+    # The viewer reads the decision about them (on the performer's shard), with the sanction issued at home.
+    with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
+        decisions = {d.case_id: d for d in tx.my_case_decisions()}
+    assert (decisions[case_id].action, decisions[case_id].rule, decisions[case_id].sanction_id) == (
+        "sanction", "rule 4", suspension,
+    )  # fmt: skip
     second = tip_and_report("rude-3")
     with sharded.client() as client, client.session(token_for(sharded, moderator)) as tx:
         tx.resolve_case(second, "sanction", "again", "rule 4", "mute", datetime.now(UTC) + timedelta(hours=1))
