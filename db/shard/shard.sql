@@ -618,10 +618,17 @@ BEGIN
         RETURN true;
     END IF;
     PERFORM shard.ensure_user(p_shard, p_sender_id, p_sender_name, p_sender_role, p_from_shard);
-    -- The stream's active goal, if it still takes tips; one that refunds when missed holds the credit in escrow.
-    SELECT g.id, g.target_tokens, g.refund_if_missed INTO v_goal FROM lp.tip_goals AS g
-     WHERE p_stream_id IS NOT NULL AND g.stream_id = p_stream_id AND g.status = 'active'
-       AND (g.deadline IS NULL OR g.deadline > now());
+    -- The goal the tip was sent toward: the stream's goal that was active and still took tips when the sender's
+    -- shard took the tip (p_sent_at), as on one node a tip counts toward the goal active when it is made, not
+    -- one activated while it was in transit. It may have closed since (reached, missed, cancelled): the tip still
+    -- counts toward it, as a tip on one node that read the goal as active before it closed; toward a goal that
+    -- refunds when missed the credit waits in escrow, and api.settle_tip_goals pays it out or back.
+    SELECT g.id, g.target_tokens, g.refund_if_missed, g.status INTO v_goal FROM lp.tip_goals AS g
+     WHERE p_stream_id IS NOT NULL AND g.stream_id = p_stream_id
+       AND g.activated_at <= p_sent_at AND (g.closed_at IS NULL OR g.closed_at > p_sent_at)
+       AND (g.deadline IS NULL OR g.deadline > p_sent_at)
+     ORDER BY g.activated_at DESC, g.id
+     LIMIT 1;
     SELECT m.name INTO v_item FROM lp.tip_menu_items AS m WHERE m.id = p_menu_item_id;
     INSERT INTO lp.tips (id, sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous,
                          transaction_id, idempotency_key, goal_id, menu_item_id, status)
@@ -639,7 +646,7 @@ BEGIN
     END IF;
     IF v_goal.id IS NOT NULL THEN
         v_total := lp.add_goal_progress(v_goal.id, p_tip_amount, 1);
-        IF v_total >= v_goal.target_tokens THEN
+        IF v_total >= v_goal.target_tokens AND v_goal.status = 'active' THEN
             PERFORM lp.reach_goal(v_goal.id);
         END IF;
     END IF;
@@ -657,7 +664,7 @@ BEGIN
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) IS 'The receiving half of a cross-shard tip, capture or refund, applied by the relay exactly once per transfer id: transit_<from_shard> -(amount - fee), the performer +(amount - fee) (reference transfer; entry kind hold_capture for a capture of hold p_hold_id), the lp.transfers_in row, and for a tip the tip recorded as this shard''s own (lp.tips, id = the transfer id, sender = the sender''s stub made by shard.ensure_user), with its stream goal and event like api.tip; toward a goal that refunds when missed the credit goes to the goal escrow (status escrowed). A refund (p_refund_of, a tip this shard sent): transit_<from_shard> -(amount - fee), platform fees -fee, the sender +amount (entry kind refund); LP199 when it names no such tip, or one refunded under another transfer id. True when applied now, false when it was applied before (the same transfer again changes nothing; other contents under the same id: LP199).';
+COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) IS 'The receiving half of a cross-shard tip, capture or refund, applied by the relay exactly once per transfer id: transit_<from_shard> -(amount - fee), the performer +(amount - fee) (reference transfer; entry kind hold_capture for a capture of hold p_hold_id), the lp.transfers_in row, and for a tip the tip recorded as this shard''s own (lp.tips, id = the transfer id, sender = the sender''s stub made by shard.ensure_user), with its stream goal (the one active when the sender''s shard took the tip, p_sent_at, even if it closed since) and event like api.tip; toward a goal that refunds when missed the credit goes to the goal escrow (status escrowed). A refund (p_refund_of, a tip this shard sent): transit_<from_shard> -(amount - fee), platform fees -fee, the sender +amount (entry kind refund); LP199 when it names no such tip, or one refunded under another transfer id. True when applied now, false when it was applied before (the same transfer again changes nothing; other contents under the same id: LP199).';
 REVOKE ALL ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) TO livepanty_router;
 

@@ -1841,6 +1841,46 @@ def test_a_cross_shard_tip_in_a_stream_lands_there_with_its_goal_and_event(shard
     assert report.clean, report.problems
 
 
+def test_a_cross_shard_tip_counts_toward_the_goal_active_when_it_was_sent(sharded: Sharded) -> None:
+    """As on one node, a tip counts toward the goal that was active when it was made, not toward one activated
+    while it was in transit: its shard's time of sending picks the goal on arrival. A tip sent before any goal
+    counts toward none; one sent toward a goal cancelled before the relay ran still counts toward it, waits in
+    its escrow and goes back whole."""
+    host = verified_performer(sharded, 0)
+    viewer = register(sharded, shard=1)
+    fund(sharded, viewer.id, 1000)
+    with sharded.client() as client, Client(sharded.router, role="livepanty_service") as service:
+        with client.session(token_for(sharded, host)) as tx:
+            stream = go_live(tx, "goal timing")
+        with client.session(token_for(sharded, viewer)) as tx:
+            before = tx.tip(host.id, 40, idempotency_key="timing-1", stream_id=stream.id)
+        with client.session(token_for(sharded, host)) as tx:
+            first = tx.add_tip_goal(
+                stream.id,
+                1000,
+                "first",
+                deadline=datetime.now(UTC) + timedelta(hours=1),
+                refund_if_missed=True,
+            )
+            second = tx.add_tip_goal(stream.id, 1000, "second")  # queued behind the first
+        with client.session(token_for(sharded, viewer)) as tx:
+            during = tx.tip(host.id, 60, idempotency_key="timing-2", stream_id=stream.id)
+        with client.session(token_for(sharded, host)) as tx:
+            tx.cancel_tip_goal(first.id)  # the second becomes active while both tips are in transit
+        shards.wait_for_relay(sharded.shards)
+        with client.session(token_for(sharded, host)) as tx:
+            progress = {g.id: (g.status, g.progress_tokens) for g in tx.stream_goals(stream.id)}
+            received = {t.id: t.status for t in tx.list_tips("recipient")}
+        assert progress == {first.id: ("cancelled", 60), second.id: ("active", 0)}
+        assert received == {before.id: "completed", during.id: "escrowed"}
+        assert service.settle_tip_goals().tips_refunded == 1
+        shards.wait_for_relay(sharded.shards)
+    assert total(sharded, viewer.id) == 1000 - 40  # the tip toward the cancelled goal came back whole
+    assert total(sharded, host.id) == 40 - fee(40)
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
+
+
 def test_a_cross_shard_tip_toward_a_goal_that_refunds_waits_in_escrow_and_goes_back_once(
     sharded: Sharded,
 ) -> None:
