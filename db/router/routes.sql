@@ -767,33 +767,41 @@ RETURNS TABLE (
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
-    v_user  uuid := router.acting_user();
-    v_shard integer := router.shard_of(v_user);
+    v_user   uuid := router.acting_user();
+    v_shard  integer := router.shard_of(v_user);
+    v_at     integer := v_shard;  -- the shard an error is reported for (NULL: any of them)
+    v_own    jsonb;
+    v_else   jsonb;
+    v_issued jsonb;
 BEGIN
     BEGIN
-        RETURN QUERY
-        WITH own AS (
-            SELECT * FROM router_proxy.my_case_decisions(v_shard, v_user, lp.current_session_id(),
-                                                         current_setting('lp.acting_via', true),
-                                                         router.caller_role(), p_limit)
-        ), elsewhere AS (
-            SELECT * FROM router_proxy.case_decisions_about(v_user, p_limit)
-        ), issued AS (
-            SELECT * FROM router_proxy.remote_case_sanctions(v_shard, v_user)
-        )
-        SELECT d.case_id, d.target_type, d.reason, d.status, d.action, d.automated, d.facts, d.rule, d.appeal,
-               coalesce(d.sanction_id, i.sanction_id), d.decided_at
-          FROM (SELECT * FROM own UNION ALL SELECT * FROM elsewhere) AS d
-          LEFT JOIN issued AS i ON i.case_id = d.case_id
-         ORDER BY d.decided_at DESC, d.case_id
-         LIMIT p_limit;
+        -- The user's own shard first: it checks the session and the limit as on one node, before any other
+        -- shard is asked.
+        SELECT coalesce(jsonb_agg(to_jsonb(d)), '[]') INTO v_own
+          FROM router_proxy.my_case_decisions(v_shard, v_user, lp.current_session_id(),
+                                              current_setting('lp.acting_via', true), router.caller_role(),
+                                              p_limit) AS d;
+        v_at := NULL;
+        SELECT coalesce(jsonb_agg(to_jsonb(d)), '[]') INTO v_else
+          FROM router_proxy.case_decisions_about(v_user, p_limit) AS d;
+        v_at := v_shard;
+        SELECT coalesce(jsonb_object_agg(i.case_id, i.sanction_id), '{}') INTO v_issued
+          FROM router_proxy.remote_case_sanctions(v_shard, v_user) AS i;
     EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
         DECLARE v_detail text; v_hint text;
         BEGIN
             GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
-            PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
+            PERFORM router.reraise(v_at, SQLSTATE, SQLERRM, v_detail, v_hint);
         END;
     END;
+    RETURN QUERY
+    SELECT d.case_id, d.target_type, d.reason, d.status, d.action, d.automated, d.facts, d.rule, d.appeal,
+           coalesce(d.sanction_id, (v_issued ->> d.case_id::text)::uuid), d.decided_at
+      FROM jsonb_to_recordset(v_own || v_else) AS d (
+               case_id uuid, target_type text, reason text, status text, action text, automated boolean,
+               facts text, rule text, appeal text, sanction_id uuid, decided_at timestamptz)
+     ORDER BY d.decided_at DESC, d.case_id
+     LIMIT p_limit;
 END
 $$;
 

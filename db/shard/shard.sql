@@ -543,7 +543,8 @@ AS $$
 -- a second delivery finds the row and changes nothing). Three kinds (docs/scale-out.md):
 -- * a tip: recorded here as the performer's shard's own tip (lp.tips, id = the transfer id, sent by the
 --   sender's stub), so the performer's tips, earnings and stream statistics count it; naming a live stream, it
---   counts toward the stream's active goal and is announced in its events as api.tip announces a tip. Toward a
+--   counts toward the goal that was active when the sender's shard took it (p_sent_at) and is announced in its
+--   events as api.tip announces a tip. Toward a
 --   goal that refunds when missed it waits in this shard's goal escrow (status escrowed) until
 --   api.settle_tip_goals pays it to the performer or sends it back;
 -- * a capture of a hold on the sender's shard (p_hold_id): credits the performer (entry kind hold_capture) and

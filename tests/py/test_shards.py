@@ -2761,8 +2761,14 @@ def test_a_case_on_the_performer_shard_sanctions_a_tipper_of_another_shard_on_th
     with sharded.client() as client, client.session(token_for(sharded, moderator)) as tx:
         tx.revoke_sanction(suspension, "served")  # routed to the sanction's shard, the viewer's
     # The viewer reads the decision about them (on the performer's shard), with the sanction issued at home.
-    with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
-        decisions = {d.case_id: d for d in tx.my_case_decisions()}
+    with sharded.client() as client:
+        with client.session(token_for(sharded, viewer)) as tx:
+            decisions = {d.case_id: d for d in tx.my_case_decisions()}
+        with pytest.raises(LivepantyError) as bad, client.session(token_for(sharded, viewer)) as tx:
+            tx.my_case_decisions(limit=0)  # refused by the viewer's shard before any other is asked
+    with sharded.client() as client, client.session(token_for(sharded, performer)) as tx:
+        assert [d.case_id for d in tx.my_case_decisions()] == []  # the performer's: none, never the viewer's
+    assert bad.value.sqlstate == "LP018"
     assert (decisions[case_id].action, decisions[case_id].rule, decisions[case_id].sanction_id) == (
         "sanction", "rule 4", suspension,
     )  # fmt: skip
