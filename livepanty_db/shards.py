@@ -968,70 +968,79 @@ def relay_pair(
     return stats
 
 
-def relay_holds(
-    source: psycopg.Connection, target: psycopg.Connection, src: int, dst: int, *, stats: RelayStats
-) -> None:
-    """Deliver the payout_hold requests that chargebacks on shard ``src`` ask of shard ``dst`` (rare: one per
-    performer and charged-back payment): each applied on the target in its own transaction, exactly once
-    (keyed by the request id), then marked delivered in the claim's transaction on the source."""
-    with source.transaction():
-        rows = source.execute("SELECT * FROM shard.claim_hold_requests(%s, %s, 100)", [src, dst]).fetchall()
-        done: list[Any] = []
-        for request_id, performer_id, payment_id, case_id, tokens in rows:
-            try:
-                with target.transaction():
-                    applied = target.execute(
-                        "SELECT shard.apply_hold_request(%s, %s, %s, %s, %s, %s, %s)",
-                        [dst, src, request_id, performer_id, payment_id, case_id, tokens],
-                    ).fetchone()[0]
-            except psycopg.Error as exc:
-                if not isinstance(exc, psycopg.OperationalError):
-                    source.execute(
-                        "SELECT shard.close_hold_requests(%s, %s, %s)",
-                        [src, [request_id], f"shard {dst}: {exc}"],
-                    )
-                stats.errors.append(f"payout hold request {request_id}: shard {dst}: {exc}".strip())
-                if isinstance(exc, psycopg.OperationalError):
-                    break
-                continue
-            done.append(request_id)
-            stats.holds += int(applied)
-        if done:
-            source.execute("SELECT shard.close_hold_requests(%s, %s, NULL)", [src, done])
+@dataclass(frozen=True)
+class _RequestKind:
+    """One kind of request a shard asks of another through the relay (rare, applied one per transaction)."""
+
+    label: str  # in the relay's errors
+    claim: (
+        str  # shard.claim_<kind>_requests(shard, to_shard, limit): the request's id first, then its arguments
+    )
+    apply: str  # shard.apply_<kind>_request(shard, from_shard, <the claimed row>): true when applied now
+    close: str  # shard.close_<kind>_requests(shard, ids, error)
+    arguments: int  # the claimed row's columns
 
 
-def relay_sanctions(
-    source: psycopg.Connection, target: psycopg.Connection, src: int, dst: int, *, stats: RelayStats
-) -> None:
-    """Deliver the warnings and sanctions that cases on shard ``src`` decided against users of shard ``dst``
-    (rare: one per case): each applied on the target in its own transaction, exactly once (keyed by the
-    request id), then marked delivered in the claim's transaction on the source."""
+_HOLD_REQUESTS = _RequestKind("payout hold request", "claim_hold_requests", "apply_hold_request",
+                              "close_hold_requests", 5)  # fmt: skip
+_SANCTION_REQUESTS = _RequestKind("sanction request", "claim_sanction_requests", "apply_sanction_request",
+                                  "close_sanction_requests", 10)  # fmt: skip
+
+
+def _relay_requests(
+    kind: _RequestKind, source: psycopg.Connection, target: psycopg.Connection, src: int, dst: int
+) -> tuple[int, list[str]]:
+    """Deliver the requests of one kind that shard ``src`` asks of shard ``dst``: each applied on the target
+    in its own transaction, exactly once (keyed by the request id), then marked delivered in the claim's
+    transaction on the source; one the target refuses keeps its error and stays pending, a lost connection
+    ends the pass. Returns how many were applied now and the errors."""
+    applied_now, errors = 0, []
+    placeholders = ", ".join(["%s"] * (2 + kind.arguments))
     with source.transaction():
-        claim = "SELECT * FROM shard.claim_sanction_requests(%s, %s, 100)"
-        rows = source.execute(claim, [src, dst]).fetchall()
+        rows = source.execute(f"SELECT * FROM shard.{kind.claim}(%s, %s, 100)", [src, dst]).fetchall()
         done: list[Any] = []
         for row in rows:
             request_id = row[0]
             try:
                 with target.transaction():
                     applied = target.execute(
-                        "SELECT shard.apply_sanction_request(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        [dst, src, *row],
+                        f"SELECT shard.{kind.apply}({placeholders})", [dst, src, *row]
                     ).fetchone()[0]
             except psycopg.Error as exc:
-                if not isinstance(exc, psycopg.OperationalError):
+                lost = isinstance(exc, psycopg.OperationalError)
+                if not lost:
                     source.execute(
-                        "SELECT shard.close_sanction_requests(%s, %s, %s)",
-                        [src, [request_id], f"shard {dst}: {exc}"],
+                        f"SELECT shard.{kind.close}(%s, %s, %s)", [src, [request_id], f"shard {dst}: {exc}"]
                     )
-                stats.errors.append(f"sanction request {request_id}: shard {dst}: {exc}".strip())
-                if isinstance(exc, psycopg.OperationalError):
+                errors.append(f"{kind.label} {request_id}: shard {dst}: {exc}".strip())
+                if lost:
                     break
                 continue
             done.append(request_id)
-            stats.sanctions += int(applied)
+            applied_now += int(applied)
         if done:
-            source.execute("SELECT shard.close_sanction_requests(%s, %s, NULL)", [src, done])
+            source.execute(f"SELECT shard.{kind.close}(%s, %s, NULL)", [src, done])
+    return applied_now, errors
+
+
+def relay_holds(
+    source: psycopg.Connection, target: psycopg.Connection, src: int, dst: int, *, stats: RelayStats
+) -> None:
+    """Deliver the payout_hold requests that chargebacks on shard ``src`` ask of shard ``dst`` (rare: one per
+    performer and charged-back payment), exactly once each (:func:`_relay_requests`)."""
+    applied, errors = _relay_requests(_HOLD_REQUESTS, source, target, src, dst)
+    stats.holds += applied
+    stats.errors.extend(errors)
+
+
+def relay_sanctions(
+    source: psycopg.Connection, target: psycopg.Connection, src: int, dst: int, *, stats: RelayStats
+) -> None:
+    """Deliver the warnings and sanctions that cases on shard ``src`` decided against users of shard ``dst``
+    (rare: one per case), exactly once each (:func:`_relay_requests`)."""
+    applied, errors = _relay_requests(_SANCTION_REQUESTS, source, target, src, dst)
+    stats.sanctions += applied
+    stats.errors.extend(errors)
 
 
 class RelayConnections:

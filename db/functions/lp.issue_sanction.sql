@@ -18,19 +18,7 @@ DECLARE
 BEGIN
     -- The one way a sanction comes into being: api.sanction_user (a moderator or admin, whose role checks
     -- come first there) and the automated paths (review queue, fraud controls: p_issued_by NULL).
-    PERFORM lp.check_choice(p_type, 'lp.sanction_type', 'sanction type');
-    IF p_type = 'suspension' AND p_ends_at IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'a suspension needs an end time';
-    END IF;
-    IF p_ends_at IS NOT NULL AND p_ends_at <= now() THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'the end time must be in the future';
-    END IF;
-    IF coalesce(p_review_on_expiry, false) AND p_type <> 'suspension' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'only a suspension can send the account back to review';
-    END IF;
-    IF p_user_id IS NOT DISTINCT FROM p_issued_by THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may sanction themselves';
-    END IF;
+    PERFORM lp.check_sanction_arguments(p_user_id, p_type, p_ends_at, p_issued_by, p_review_on_expiry);
     IF NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
     END IF;

@@ -17,16 +17,7 @@ BEGIN
     -- A case of this shard decided a warning or sanction against the stub of a user of another shard (a
     -- sharded installation; docs/scale-out.md): the same checks as lp.issue_sanction, then the request, which
     -- the relay delivers to the user's shard (shard.apply_sanction_request issues it there, once).
-    PERFORM lp.check_choice(p_type, 'lp.sanction_type', 'sanction type');
-    IF p_type = 'suspension' AND p_ends_at IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'a suspension needs an end time';
-    END IF;
-    IF p_ends_at IS NOT NULL AND p_ends_at <= now() THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'the end time must be in the future';
-    END IF;
-    IF p_user_id IS NOT DISTINCT FROM p_issued_by THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may sanction themselves';
-    END IF;
+    PERFORM lp.check_sanction_arguments(p_user_id, p_type, p_ends_at, p_issued_by);
     SELECT r.home_shard INTO v_home
       FROM lp.remote_users AS r JOIN lp.users AS u ON u.id = r.user_id
      WHERE r.user_id = p_user_id AND u.deleted_at IS NULL;
