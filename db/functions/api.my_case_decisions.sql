@@ -21,16 +21,8 @@ BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 500 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_limit must be between 1 and 500';
     END IF;
-    -- The statement of reasons of every decision about the caller (resolved cases and automated actions
-    -- pending review). Never who reported: no reporter column, count or description is returned.
-    RETURN QUERY
-    SELECT r.id, r.target_type::text, r.reason::text, r.status::text, r.decision ->> 'action',
-           (r.decision ->> 'automated')::boolean, r.decision ->> 'facts', r.decision ->> 'rule',
-           r.decision ->> 'appeal', r.sanction_id, (r.decision ->> 'decided_at')::timestamptz
-      FROM lp.reports AS r
-     WHERE r.reported_user_id = v_me AND r.decision IS NOT NULL
-     ORDER BY (r.decision ->> 'decided_at')::timestamptz DESC, r.id
-     LIMIT p_limit;
+    -- The statement of reasons of every decision about the caller (lp.case_decisions_of): never who reported.
+    RETURN QUERY SELECT * FROM lp.case_decisions_of(v_me, p_limit);
 END
 $$;
 COMMENT ON FUNCTION api.my_case_decisions(integer) IS 'Any user: the decisions taken about them in review cases (newest first, at most p_limit 1..500): action, whether automated, the facts, the rule broken, how to appeal, the sanction. Never the reporters'' identity. LP018 bad p_limit.';

@@ -1517,15 +1517,9 @@ BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 500 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_limit must be between 1 and 500';
     END IF;
-    RETURN QUERY
-    SELECT r.id, r.target_type::text, r.reason::text, r.status::text, r.decision ->> 'action',
-           (r.decision ->> 'automated')::boolean, r.decision ->> 'facts', r.decision ->> 'rule',
-           r.decision ->> 'appeal', r.sanction_id, (r.decision ->> 'decided_at')::timestamptz
-      FROM lp.reports AS r
-     WHERE r.reported_user_id = p_user_id AND r.decision IS NOT NULL
-       AND EXISTS (SELECT 1 FROM lp.remote_users AS ru WHERE ru.user_id = p_user_id)
-     ORDER BY (r.decision ->> 'decided_at')::timestamptz DESC, r.id
-     LIMIT p_limit;
+    IF EXISTS (SELECT 1 FROM lp.remote_users AS ru WHERE ru.user_id = p_user_id) THEN
+        RETURN QUERY SELECT * FROM lp.case_decisions_of(p_user_id, p_limit);
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION shard.case_decisions_about(uuid, integer) IS 'This shard''s decisions in cases about the stub of p_user_id (a user of another shard), newest first, at most p_limit (1..500, LP018), as api.my_case_decisions returns them: the router merges them with the user''s own shard''s for api.my_case_decisions.';
