@@ -39,6 +39,8 @@ CREATE UNIQUE INDEX transfers_out_tip_key_idx ON lp.transfers_out (sender_id, id
     WHERE hold_id IS NULL AND refund_of IS NULL;
 CREATE INDEX transfers_out_hold_idx ON lp.transfers_out (hold_id) WHERE hold_id IS NOT NULL;
 CREATE UNIQUE INDEX transfers_out_refund_idx ON lp.transfers_out (refund_of) WHERE refund_of IS NOT NULL;
+-- One period's rows for api.verify_ledger_period (migration 0045): appended in time order.
+CREATE INDEX transfers_out_created_brin ON lp.transfers_out USING brin (created_at);
 COMMENT ON TABLE lp.transfers_out IS 'Owner only. The outbox of cross-shard tips on the sender''s shard: one row per tip whose performer lives on another shard, written in the transaction that debits the sender (sender -amount, platform fees +fee, the in-transit wallet of to_shard +(amount - fee): ledger reference transfer, id). The relay (livepanty-db shards relay) applies the credit on to_shard exactly once (shard.transfer_in, keyed by id) and marks the row delivered.';
 COMMENT ON COLUMN lp.transfers_out.id IS 'The transfer id: the key of the credit on the performer''s shard (lp.transfers_in.id) and of both ledger transactions'' reference.';
 COMMENT ON COLUMN lp.transfers_out.recipient_id IS 'The performer, a user of to_shard (no foreign key: the row is on another database).';
@@ -64,6 +66,7 @@ CREATE TABLE lp.transfers_in (
 );
 CREATE INDEX transfers_in_recipient_idx ON lp.transfers_in (recipient_id, created_at);
 CREATE UNIQUE INDEX transfers_in_refund_idx ON lp.transfers_in (refund_of) WHERE refund_of IS NOT NULL;
+CREATE INDEX transfers_in_created_brin ON lp.transfers_in USING brin (created_at);
 COMMENT ON TABLE lp.transfers_in IS 'Owner only. Cross-shard tips credited on the performer''s shard, one row per transfer id (the relay''s exactly-once key): the in-transit wallet of from_shard -amount, the performer +amount (ledger reference transfer, id).';
 COMMENT ON COLUMN lp.transfers_in.sender_id IS 'The tipping user, a user of from_shard (no foreign key: the row is on another database).';
 COMMENT ON COLUMN lp.transfers_in.hold_id IS 'The hold on from_shard when the transfer is a capture of it (the credit is entry kind hold_capture, and no tip is recorded); NULL for a tip.';
