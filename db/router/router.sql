@@ -236,20 +236,47 @@ $$;
 COMMENT ON FUNCTION router.acting_user() IS 'The proven acting user of the router''s transaction (LP001 nobody, LP005 not proven); the shard checks the rest (role, existence).';
 REVOKE ALL ON FUNCTION router.acting_user() FROM PUBLIC;
 
+CREATE FUNCTION router.down_shard() RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+-- The first shard PL/Proxy cannot reach now, asked of each shard on its own (a lookup of nothing): names the
+-- shard of an error of a call sent to every shard at once (RUN ON ALL), whose message names only its address.
+-- NULL when every shard answers again. Runs only on that error's path.
+BEGIN
+    FOR v_shard IN 0 .. router.shard_count() - 1 LOOP
+        BEGIN
+            PERFORM router_proxy.locate_on(v_shard, 'payments', NULL);
+        EXCEPTION WHEN internal_error THEN
+            IF SQLERRM LIKE 'PL/Proxy%' THEN
+                RETURN v_shard;
+            END IF;
+            RAISE;
+        END;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION router.down_shard() IS 'The first shard PL/Proxy cannot reach now (each asked on its own), NULL when all answer: router.unavailable names it for a call sent to every shard.';
+REVOKE ALL ON FUNCTION router.down_shard() FROM PUBLIC;
+
 CREATE FUNCTION router.unavailable(p_shard integer, p_message text) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    -- A call sent to every shard (p_shard NULL): the shard that does not answer, asked again one by one.
+    v_shard text := coalesce(p_shard, router.down_shard())::text;
 BEGIN
     -- PL/Proxy's words name the shard's host, port and database: for the operators (the router's server log),
     -- not for the application, which learns only which shard.
-    RAISE LOG 'livepanty router: shard % unavailable: %', coalesce(p_shard::text, 'all'), left(p_message, 1000);
+    RAISE LOG 'livepanty router: shard % unavailable: %', coalesce(v_shard, 'all'), left(p_message, 1000);
     RAISE EXCEPTION USING ERRCODE = 'LP200', MESSAGE = 'a shard is unavailable',
-        DETAIL = format('shard %s', coalesce(p_shard::text, 'all')),
+        DETAIL = format('shard %s', coalesce(v_shard, 'all')),
         HINT = 'Nothing happened on that shard; retry later (money calls with the same idempotency key).';
 END
 $$;
-COMMENT ON FUNCTION router.unavailable(integer, text) IS 'Raises LP200 for a shard PL/Proxy could not reach (DETAIL: which shard); PL/Proxy''s message, which names the shard''s address, goes to the router''s server log only.';
+COMMENT ON FUNCTION router.unavailable(integer, text) IS 'Raises LP200 for a shard PL/Proxy could not reach (DETAIL: which shard; for a call sent to every shard, the first that does not answer when asked again alone, router.down_shard, or "all" when by then every one answers); PL/Proxy''s message, which names the shard''s address, goes to the router''s server log only.';
 REVOKE ALL ON FUNCTION router.unavailable(integer, text) FROM PUBLIC;
 
 CREATE FUNCTION router.shard_words(p_message text) RETURNS text

@@ -2811,3 +2811,88 @@ def test_a_case_on_the_performer_shard_sanctions_a_tipper_of_another_shard_on_th
         ).fetchone()[0]
     assert (receipt, warnings) == (("refused_staff", None), 0)
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+def test_racing_relays_apply_a_sanction_request_once_and_a_deleted_user_gets_none(sharded: Sharded) -> None:
+    """Two relays applying one sanction request at once (possible after a claim's session died): the second
+    waits on the request's advisory lock, then finds the receipt and issues nothing. A request for a user who
+    deleted their account meanwhile is received (outcome user_deleted) and binds nothing."""
+    viewer = register(sharded, shard=0)
+    gone = register(sharded, shard=0)
+    moderator = register(sharded, shard=1, prefix="m")
+    call = (
+        "SELECT shard.apply_sanction_request(0, 1, %s, %s, %s, 'mute', 'rule 9', NULL, %s, %s,"
+        " 'moderator', 1)"
+    )
+    request = uuid.uuid4()
+    args = [request, viewer.id, uuid.uuid4(), moderator.id, moderator.username]
+    second: dict[str, Any] = {}
+
+    def apply_again() -> None:
+        try:
+            with psycopg.connect(sharded.shards[0]) as conn:
+                second["applied"] = conn.execute(call, args).fetchone()[0]
+        except Exception as exc:  # reported by the assertion below
+            second["error"] = exc
+
+    first = psycopg.connect(sharded.shards[0])
+    try:
+        assert first.execute(call, args).fetchone() == (True,)  # applied, not yet committed
+        racer = threading.Thread(target=apply_again)
+        racer.start()
+        with psycopg.connect(sharded.shards[0], autocommit=True) as watch:
+            deadline = time.monotonic() + 10
+            while not watch.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()[0]:
+                assert time.monotonic() < deadline, "the second relay never waited on the request's lock"
+                time.sleep(0.02)
+        first.commit()
+    finally:
+        first.close()
+    racer.join(30)
+    assert second == {"applied": False}
+    with psycopg.connect(sharded.shards[0]) as conn:
+        mutes = conn.execute(
+            "SELECT count(*) FROM lp.user_sanctions WHERE user_id = %s AND sanction_type = 'mute'",
+            [viewer.id],
+        ).fetchone()[0]
+        receipts = conn.execute(
+            "SELECT outcome, sanction_id IS NOT NULL FROM lp.sanction_receipts WHERE id = %s", [request]
+        ).fetchall()
+    assert (mutes, receipts) == (1, [("issued", True)])
+
+    with sharded.client() as client, client.session(token_for(sharded, gone)) as tx:
+        tx.delete_user()
+    request = uuid.uuid4()
+    with psycopg.connect(sharded.shards[0]) as conn:
+        applied = conn.execute(call, [request, gone.id, uuid.uuid4(), moderator.id, moderator.username])
+        assert applied.fetchone() == (True,)
+        receipt = conn.execute(
+            "SELECT outcome, sanction_id FROM lp.sanction_receipts WHERE id = %s", [request]
+        ).fetchone()
+        sanctions = conn.execute(
+            "SELECT count(*) FROM lp.user_sanctions WHERE user_id = %s", [gone.id]
+        ).fetchone()
+    assert (receipt, sanctions) == (("user_deleted", None), (0,))
+
+
+def test_the_decisions_about_a_user_fail_with_lp200_while_another_shard_is_down(sharded: Sharded) -> None:
+    """api.my_case_decisions through the router asks every shard (a case about the user may be on any): with
+    one down it fails with LP200 (transient), never answers with part of the decisions; their other calls go
+    on."""
+    viewer = register(sharded, shard=0)
+    token = token_for(sharded, viewer)
+    sharded.topology.shard(1).stop()
+    try:
+        with sharded.client() as client:
+            with pytest.raises(ShardUnavailable) as caught, client.session(token) as tx:
+                tx.my_case_decisions()
+            with client.session(token) as tx:
+                assert tx.get_wallet().balance == 0
+    finally:
+        sharded.topology.shard(1).start()
+    assert caught.value.transient
+    assert caught.value.detail == "shard 1"
+    with sharded.client() as client, client.session(token) as tx:
+        assert tx.my_case_decisions() == []
