@@ -571,8 +571,8 @@ class CrossShardUnsupported(LivepantyError):
 
 
 class TransfersOutstanding(LivepantyError):
-    """LP204: cross-shard transfers (or holds naming another shard's stream, or sanction requests) exist:
-    migration 0038 (0040, 0041, 0042, 0043, 0044) cannot be rolled back here."""
+    """LP204: cross-shard transfers (or holds naming another shard's stream, sanction requests, or tips of 0
+    net tokens) exist: migration 0038 (0040, 0041, 0042, 0043, 0044, 0046) cannot be rolled back here."""
 
     code = "LP204"
 

@@ -140,14 +140,18 @@ BEGIN
         UPDATE lp.tip_goals AS g SET settled_at = now()
          WHERE g.id IN (SELECT DISTINCT s.goal_id FROM settled AS s)
     )
-    SELECT array_agg(l.tx ORDER BY l.ord, l.leg), array_agg(l.ref ORDER BY l.ord, l.leg),
-           array_agg(l.wallet ORDER BY l.ord, l.leg), array_agg(l.amount ORDER BY l.ord, l.leg),
-           array_agg(l.kind ORDER BY l.ord, l.leg), array_agg(l.main ORDER BY l.ord, l.leg),
+    -- Zero legs left out (lp.post_batch refuses them): a cross-shard tip whose fee was the whole tip holds 0
+    -- tokens in the escrow; it is settled (and counted) all the same, its refund an outbox row of 0 tokens.
+    SELECT array_agg(l.tx ORDER BY l.ord, l.leg) FILTER (WHERE l.amount <> 0),
+           array_agg(l.ref ORDER BY l.ord, l.leg) FILTER (WHERE l.amount <> 0),
+           array_agg(l.wallet ORDER BY l.ord, l.leg) FILTER (WHERE l.amount <> 0),
+           array_agg(l.amount ORDER BY l.ord, l.leg) FILTER (WHERE l.amount <> 0),
+           array_agg(l.kind ORDER BY l.ord, l.leg) FILTER (WHERE l.amount <> 0),
+           array_agg(l.main ORDER BY l.ord, l.leg) FILTER (WHERE l.amount <> 0),
            (count(*) FILTER (WHERE l.leg = 1 AND l.kind = 'tip'))::integer,
            (count(*) FILTER (WHERE l.leg = 1 AND l.kind = 'refund'))::integer
       INTO l_tx, l_ref, l_wallet, l_amount, l_kind, l_main, v_paid, v_back
-      FROM legs AS l
-     WHERE l.amount <> 0;
+      FROM legs AS l;
     -- Credits only, besides the escrow's own debit (a system wallet): no user balance is checked, none can fail.
     PERFORM lp.post_batch('tip', l_tx, l_ref, l_wallet, l_amount, l_kind, l_main);
 

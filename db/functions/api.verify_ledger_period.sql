@@ -165,7 +165,8 @@ BEGIN
 
     -- (i) The performer's shard, each tip it received from another (lp.tips with its lp.transfers_in row,
     -- reference transfer): the in-transit wallet of from_shard -(amount - fee), the performer +(amount - fee),
-    -- or, escrowed for a goal (status escrowed, or settled), goal_escrow +(amount - fee); nothing else. Its
+    -- or, escrowed for a goal (status escrowed, or settled), goal_escrow +(amount - fee); nothing else (no
+    -- entry at all when the fee was the whole tip, nor for its settlement). Its
     -- settlement (reference tip): goal_escrow -(amount - fee), then paid out (completed): the performer
     -- +(amount - fee); or sent back (refunded): the in-transit wallet of from_shard +(amount - fee) and the one
     -- outbox row of the refund (refund_of, that amount, fee 0, to from_shard, in the settlement's transaction).
@@ -189,7 +190,7 @@ BEGIN
               LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.transaction_id AND l.created_at = tp.created_at
              WHERE tp.created_at >= v_lo AND tp.created_at < v_hi
              GROUP BY tp.id, i.amount, i.from_shard, rw.id, tw.id) AS c
-     WHERE c.entries <> 2 OR c.transit_amount <> -c.net OR c.bad_refs <> 0
+     WHERE c.entries <> 2 * (c.net > 0)::integer OR c.transit_amount <> -c.net OR c.bad_refs <> 0
         OR (c.escrowed AND (c.escrow_amount <> c.net OR c.recipient_amount <> 0))
         OR (NOT c.escrowed AND (c.recipient_amount <> c.net OR c.escrow_amount <> 0))
     UNION ALL
@@ -214,7 +215,7 @@ BEGIN
               LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.settlement_id
              WHERE tp.settlement_id IS NOT NULL AND tp.created_at >= v_lo AND tp.created_at < v_hi
              GROUP BY tp.id, i.amount, i.from_shard, rw.id, tw.id) AS c
-     WHERE c.entries <> 2 OR c.escrow_amount <> -c.net OR c.bad_refs <> 0
+     WHERE c.entries <> 2 * (c.net > 0)::integer OR c.escrow_amount <> -c.net OR c.bad_refs <> 0
         OR (c.status = 'completed' AND (c.recipient_amount <> c.net OR c.refund_rows <> 0))
         OR (c.status = 'refunded' AND (c.transit_amount <> c.net OR c.refund_rows <> 1))
         OR c.status NOT IN ('completed', 'refunded');
@@ -245,7 +246,7 @@ BEGIN
              GROUP BY i.id, o.id, sw.id, tw.id) AS c
      WHERE c.tip IS NULL OR c.sent <> c.tip_amount OR c.sent - c.fee <> c.net OR c.transit_amount <> -c.net
         OR c.fee_amount <> -c.fee OR c.sender_amount <> c.sent OR c.bad_refs <> 0
-        OR c.entries <> 2 + (c.fee > 0)::integer;
+        OR c.entries <> 1 + (c.net > 0)::integer + (c.fee > 0)::integer;
 END
 $$;
 COMMENT ON FUNCTION api.verify_ledger_period(timestamptz, timestamptz) IS 'The transaction pass of the ledger verification for one period: every ledger transaction, tip and hold capture created in [p_period_from, p_period_to) (NULL = open), one row per violation (no rows: sound). check_name: transaction_unbalanced, tip_transaction, tip_settlement, hold_capture_transaction (as api.verify_ledger; on a shard of a sharded installation tip_transaction and tip_settlement also check each side of the tips across shards: the outbox row''s debit, the credit received, its escrow settlement and a refund''s return). A ledger transaction''s entries, its tip and its capture share one time, so periods that cover the time line (api.ledger_periods) check each exactly once. Rows before the archive boundary are in the archive files and not checked. The livepanty_service role, or an acting admin (LP001 / LP002 otherwise); LP018 when p_period_from is later than p_period_to.';

@@ -15,7 +15,9 @@ CREATE TABLE lp.transfers_out (
     sender_id       uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
     recipient_id    uuid NOT NULL,
     to_shard        smallint NOT NULL CHECK (to_shard >= 0),
-    amount          bigint NOT NULL CHECK (amount > 0),
+    -- 0 only for a refund of a tip that brought 0 tokens (a fee of the whole amount; the fee goes back).
+    amount          bigint NOT NULL CONSTRAINT transfers_out_amount_check
+                        CHECK (amount > 0 OR (amount = 0 AND refund_of IS NOT NULL)),
     fee_amount      bigint NOT NULL CHECK (fee_amount >= 0 AND fee_amount <= amount),
     message         text CHECK (char_length(message) <= 500),
     is_anonymous    boolean NOT NULL DEFAULT false,
@@ -56,7 +58,7 @@ CREATE TABLE lp.transfers_in (
     sender_id      uuid NOT NULL,
     recipient_id   uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
     tip_amount     bigint NOT NULL CHECK (tip_amount > 0),
-    amount         bigint NOT NULL CHECK (amount > 0 AND amount <= tip_amount),
+    amount         bigint NOT NULL CHECK (amount >= 0 AND amount <= tip_amount),
     is_anonymous   boolean NOT NULL DEFAULT false,
     transaction_id uuid NOT NULL,
     sent_at        timestamptz NOT NULL,

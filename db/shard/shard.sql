@@ -210,7 +210,8 @@ CREATE FUNCTION shard.tip_out(
 AS $$
 -- The sender's half of a cross-shard tip: the same checks as api.tip for the sender, the debit, the fee and
 -- the outbox row in one transaction (docs/scale-out.md, "Cross-shard tips"). One row: the transfer, and the
--- replay note (lp.note_replay) when a retry was answered from its key, which the router notes again.
+-- replay note (lp.note_replay) when a retry was answered from its key, which the router notes again. A tip whose
+-- fee is the whole amount travels too (0 tokens in transit): on the performer's shard it is still a tip.
 DECLARE
     v_count   smallint := shard.here(p_shard);
     v_sender  uuid;
@@ -250,9 +251,7 @@ BEGIN
                                       is_anonymous, stream_id, menu_item_id, idempotency_key, transaction_id, status,
                                       delivered_at)
         VALUES (v_id, v_sender, p_recipient_id, p_to_shard, p_amount, v_fee, v_message,
-                coalesce(p_is_anonymous, false), p_stream_id, p_menu_item_id, v_key, v_tx,
-                CASE WHEN v_fee = p_amount THEN 'delivered' ELSE 'pending' END,
-                CASE WHEN v_fee = p_amount THEN now() END)
+                coalesce(p_is_anonymous, false), p_stream_id, p_menu_item_id, v_key, v_tx, 'pending', NULL)
         ON CONFLICT (sender_id, idempotency_key) WHERE hold_id IS NULL AND refund_of IS NULL DO NOTHING
         RETURNING * INTO v_row;
         IF v_row.id IS NOT NULL THEN
@@ -787,7 +786,8 @@ BEGIN
     RETURN QUERY
     SELECT k::smallint,
            coalesce((SELECT sum(o.amount - o.fee_amount) FROM lp.transfers_out AS o WHERE o.to_shard = k), 0)::bigint,
-           (SELECT count(*) FROM lp.transfers_out AS o WHERE o.to_shard = k AND o.amount > o.fee_amount),
+           (SELECT count(*) FROM lp.transfers_out AS o WHERE o.to_shard = k
+                AND (o.hold_id IS NULL OR o.amount > o.fee_amount)),
            coalesce((SELECT sum(o.amount - o.fee_amount) FROM lp.transfers_out AS o
                       WHERE o.to_shard = k AND o.status = 'pending'), 0)::bigint,
            (SELECT count(*) FROM lp.transfers_out AS o WHERE o.to_shard = k AND o.status = 'pending'),
@@ -813,10 +813,11 @@ BEGIN
     PERFORM shard.here(p_shard);
     IF p_direction = 'out' THEN
         RETURN QUERY SELECT o.id, o.amount - o.fee_amount FROM lp.transfers_out AS o
-                      WHERE o.to_shard = p_peer AND o.amount > o.fee_amount ORDER BY o.id;
+                      WHERE o.to_shard = p_peer AND (o.hold_id IS NULL OR o.amount > o.fee_amount) ORDER BY o.id;
     ELSIF p_direction = 'delivered' THEN
         RETURN QUERY SELECT o.id, o.amount - o.fee_amount FROM lp.transfers_out AS o
-                      WHERE o.to_shard = p_peer AND o.amount > o.fee_amount AND o.status = 'delivered' ORDER BY o.id;
+                      WHERE o.to_shard = p_peer AND (o.hold_id IS NULL OR o.amount > o.fee_amount)
+                        AND o.status = 'delivered' ORDER BY o.id;
     ELSIF p_direction = 'in' THEN
         RETURN QUERY SELECT i.id, i.amount FROM lp.transfers_in AS i WHERE i.from_shard = p_peer ORDER BY i.id;
     ELSE
@@ -824,7 +825,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION shard.transfer_ids(integer, integer, text) IS 'Every transfer id (and net amount) this shard sent to (out), sent and saw confirmed by the relay (delivered) or received from (in) p_peer: the global reconciliation matches them one by one. LP018 for another direction.';
+COMMENT ON FUNCTION shard.transfer_ids(integer, integer, text) IS 'Every transfer id (and net amount) this shard sent to (out), sent and saw confirmed by the relay (delivered) or received from (in) p_peer: the global reconciliation matches them one by one. Sent: every tip and refund, 0 tokens included (a fee of the whole tip), and every capture that carries tokens (one whose fee is the whole capture is delivered at once: the payee''s shard records nothing of it). LP018 for another direction.';
 REVOKE ALL ON FUNCTION shard.transfer_ids(integer, integer, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.transfer_ids(integer, integer, text) TO livepanty_router;
 

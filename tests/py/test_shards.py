@@ -2896,3 +2896,64 @@ def test_the_decisions_about_a_user_fail_with_lp200_while_another_shard_is_down(
     assert caught.value.detail == "shard 1"
     with sharded.client() as client, client.session(token) as tx:
         assert tx.my_case_decisions() == []
+
+
+def test_a_cross_shard_tip_whose_fee_is_the_whole_tip_still_reaches_the_performers_shard(
+    sharded: Sharded,
+) -> None:
+    """With tips.fee_bps 10000 a tip carries no tokens to the performer, but on one node it is still their
+    tip: in their tips, the goal's progress and the stream's events. Across shards it travels like any other,
+    with 0 tokens in transit; toward a goal that refunds when missed, the settle job sends 0 tokens back and
+    the viewer's shard gives back the whole tip (its fee). Before 0046 the viewer's shard marked it delivered
+    at once and the performer's shard never heard of it."""
+    host = verified_performer(sharded, 0)
+    viewer = register(sharded, shard=1)
+    fund(sharded, viewer.id, 300)
+    old = _setting(sharded, "tips.fee_bps")
+    _setting(sharded, "tips.fee_bps", "10000")
+    try:
+        with sharded.client() as client, Client(sharded.router, role="livepanty_service") as service:
+            with client.session(token_for(sharded, host)) as tx:
+                stream = go_live(tx, "all fees")
+                goal = tx.add_tip_goal(
+                    stream.id, 1000, "far away", deadline=datetime.now(UTC) + timedelta(hours=1),
+                    refund_if_missed=True,
+                )  # fmt: skip
+            with client.session(token_for(sharded, viewer)) as tx:
+                tip = tx.tip(host.id, 100, idempotency_key="whole-fee-1", stream_id=stream.id)
+            with psycopg.connect(sharded.shards[1]) as conn:
+                sent = conn.execute(
+                    "SELECT amount, fee_amount, status FROM lp.transfers_out WHERE id = %s", [tip.id]
+                ).fetchone()
+            assert sent == (100, 100, "pending")
+            assert total(sharded, viewer.id) == 200
+            shards.wait_for_relay(sharded.shards)
+            with client.session(token_for(sharded, host)) as tx:
+                received = {t.id: (t.amount, t.fee_amount, t.status) for t in tx.list_tips("recipient")}
+                progress = next(g for g in tx.stream_goals(stream.id) if g.id == goal.id).progress_tokens
+                tx.cancel_tip_goal(goal.id)
+            assert received == {tip.id: (100, 100, "escrowed")}
+            assert progress == 100
+            with psycopg.connect(sharded.shards[0]) as conn:
+                announced = conn.execute(
+                    "SELECT payload->>'amount' FROM lp.stream_events"
+                    " WHERE stream_id = %s AND kind = 'tip' AND payload->>'tip_id' = %s",
+                    [stream.id, str(tip.id)],
+                ).fetchall()
+            assert announced == [("100",)]
+            assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+            service.settle_tip_goals()
+            shards.wait_for_relay(sharded.shards)
+            assert shards.relay_once(sharded.shards).delivered == 0  # nothing twice
+    finally:
+        _setting(sharded, "tips.fee_bps", old)
+    with psycopg.connect(sharded.shards[0]) as conn:
+        settled = conn.execute("SELECT status FROM lp.tips WHERE id = %s", [tip.id]).fetchone()
+        refund = conn.execute(
+            "SELECT amount, fee_amount, status FROM lp.transfers_out WHERE refund_of = %s", [tip.id]
+        ).fetchone()
+    assert (settled, refund) == (("refunded",), (0, 0, "delivered"))
+    assert total(sharded, viewer.id) == 300  # the whole tip back: its fee from the viewer's shard's fees
+    assert total(sharded, host.id) == 0
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
