@@ -564,8 +564,8 @@ class NotRouted(LivepantyError):
 
 class CrossShardUnsupported(LivepantyError):
     """LP203: what cannot span two shards of a sharded installation (docs/scale-out.md): a show asked for or
-    joined by a viewer of another shard than the stream's, a co-performer of another shard, a sanction on the
-    stub of a user of another shard."""
+    joined by a viewer of another shard than the stream's, a hold for a payee of another shard placed or
+    captured on a shard itself, a sanction on the stub of a user of another shard."""
 
     code = "LP203"
 

@@ -54,7 +54,6 @@ ACTOR_ROUTES: tuple[str, ...] = (
     "appeal_sanction",
     "cancel_payout",
     "change_password",
-    "consent_to_stream",
     "create_payment",
     "get_preferences",
     "get_spending_limits",
@@ -76,14 +75,13 @@ ACTOR_ROUTES: tuple[str, ...] = (
 #: Actor routes that name another user who must exist on the actor's shard (a performer blocking a viewer of
 #: another shard): the named user's stub is made there first.
 ACTOR_ROUTES_NAMING: dict[str, str] = {"block_viewer": "p_user_id", "unblock_viewer": "p_user_id"}
-#: Routes whose named user must live on the shard the call goes to (the actor's, or the object's), with why:
-#: a user of another shard is refused with LP203 before the shard is asked.
-SAME_SHARD_ARGUMENTS: dict[str, tuple[str, str]] = {
-    "add_stream_performer": (
-        "p_performer_id",
-        "the go-live gate checks a co-performer's consent and verification on the stream's shard",
-    ),
-}
+#: Object routes that name another user who must exist on the object's shard (a co-performer of another shard
+#: on a stream): the named user's stub is made there first.
+OBJECT_ROUTES_NAMING: dict[str, str] = {"add_stream_performer": "p_performer_id"}
+#: Routes whose shard applies the go-live gate (lp.go_live_gaps), with the argument naming the stream (None:
+#: every stream of every shard, a job): co-performers of other shards are asked there first
+#: (router.refresh_gates).
+GATED_ROUTES: dict[str, str | None] = {"start_stream": "p_stream_id", "sweep_viewers": None}
 #: Routed to the shard of the user an argument names (an admin looking at someone's wallet; anyone at a
 #: performer's menu): the acting user's shard when the argument is NULL or names nobody the directory knows.
 USER_ROUTES: dict[str, str] = {
@@ -137,6 +135,7 @@ OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "offer_show": ("streams", "p_stream_id"),
     "count_guest": ("streams", "p_stream_id"),
     "add_stream_performer": ("streams", "p_stream_id"),
+    "consent_to_stream": ("streams", "p_stream_id"),
     "remove_stream_performer": ("streams", "p_stream_id"),
     "override_kyc_decision": ("kyc_verifications", "p_verification_id"),
     "revoke_sanction": ("user_sanctions", "p_sanction_id"),
@@ -505,20 +504,23 @@ def _table_columns(result: str) -> list[str]:
     return [column.split()[0] for column in result[len("TABLE(") : -1].split(", ")]
 
 
-def _same_shard_check(fn: ApiFunction) -> str:
-    """LP203 when the user a SAME_SHARD_ARGUMENTS argument names lives on another shard than ``v_shard``."""
-    if fn.name not in SAME_SHARD_ARGUMENTS:
-        return ""
-    argument, why = SAME_SHARD_ARGUMENTS[fn.name]
-    position = fn.argument_names.index(argument) + 1
-    who = argument[2:-3]  # p_payee_id: payee
-    where = f"(SELECT u.shard FROM router.users AS u WHERE u.user_id = ${position})"
-    return f"""IF {where} <> v_shard THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP203',
-            MESSAGE = 'api.{fn.name} needs a {who} who lives on the shard it applies on',
-            DETAIL = 'the {who} lives on another shard: {why.replace("'", "''")}',
-            HINT = 'docs/scale-out.md, "Limits".';
-    END IF;"""
+def _before_call(fn: ApiFunction) -> str:
+    """What a route does on the router before it calls the shard ``v_shard`` (or every shard, for a job): the
+    stub of the user an OBJECT_ROUTES_NAMING argument names, the go-live gates of a GATED_ROUTES call."""
+    steps: list[str] = []
+    if fn.name in OBJECT_ROUTES_NAMING:
+        position = fn.argument_names.index(OBJECT_ROUTES_NAMING[fn.name]) + 1
+        steps.append(f"PERFORM router.ensure_user(v_shard, ${position});  -- the named user's stub")
+    if fn.name in GATED_ROUTES:
+        argument = GATED_ROUTES[fn.name]
+        if argument is None:
+            steps.append("PERFORM router.refresh_gates(NULL, NULL, NULL);  -- co-performers of other shards")
+        else:
+            position = fn.argument_names.index(argument) + 1
+            steps.append(
+                f"PERFORM router.refresh_gates(v_shard, ${position}, NULL);  -- co-performers of other shards"
+            )
+    return "\n    ".join(steps)
 
 
 def _with_comma(text: str) -> str:
@@ -594,8 +596,7 @@ GRANT EXECUTE ON FUNCTION {signature} TO livepanty_owner;"""
             if fn.name in ACTOR_ROUTES_NAMING:
                 position = fn.argument_names.index(ACTOR_ROUTES_NAMING[fn.name]) + 1
                 named = f"PERFORM router.ensure_user(v_shard, ${position});  -- the named user's stub"
-            if fn.name in SAME_SHARD_ARGUMENTS:
-                named = _same_shard_check(fn)
+            named = "\n    ".join(x for x in (named, _before_call(fn)) if x)
             call = (
                 f"router_proxy.{fn.name}(v_shard, v_user, lp.current_session_id(), "
                 f"current_setting('lp.acting_via', true), router.caller_role()"
@@ -645,8 +646,8 @@ END"""
 BEGIN
     v_shard := {where};
     {home}
-    {_same_shard_check(fn)}
     PERFORM router.ensure_user(v_shard, v_user);  -- the stub of a user of another shard
+    {_before_call(fn)}
     {_returning(fn, call)}
     {"RETURN;" if fn.returns_set else ""}
 {_RERAISE}
@@ -692,6 +693,7 @@ BEGIN
         PERFORM router.ensure_user(v_shard, v_user);  -- an acting admin: their stub on every shard
     END LOOP;
     v_shard := NULL;
+    {_before_call(fn)}
     {statement}
 {_RERAISE}
 END"""

@@ -236,6 +236,18 @@ $$;
 COMMENT ON FUNCTION router.acting_user() IS 'The proven acting user of the router''s transaction (LP001 nobody, LP005 not proven); the shard checks the rest (role, existence).';
 REVOKE ALL ON FUNCTION router.acting_user() FROM PUBLIC;
 
+CREATE FUNCTION router.lost(p_state text, p_message text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- PL/Proxy could not reach a shard (its own error, XX000, "PL/Proxy ..."), or the shard dropped the
+    -- connection: shut down or restarted since PL/Proxy last used it (57P01..57P03), or the link failed (08xxx).
+    SELECT (p_state = 'XX000' AND p_message LIKE 'PL/Proxy%') OR p_state IN ('57P01', '57P02', '57P03')
+           OR p_state LIKE '08%'
+$$;
+COMMENT ON FUNCTION router.lost(text, text) IS 'Whether an error of a PL/Proxy call means the shard was not reached or the connection was lost (PL/Proxy''s own XX000, 57P01..57P03 from a shard shutting down, class 08): the routes raise LP200 for it.';
+REVOKE ALL ON FUNCTION router.lost(text, text) FROM PUBLIC;
+
 CREATE FUNCTION router.down_shard() RETURNS integer
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -247,8 +259,8 @@ BEGIN
     FOR v_shard IN 0 .. router.shard_count() - 1 LOOP
         BEGIN
             PERFORM router_proxy.locate_on(v_shard, 'payments', NULL);
-        EXCEPTION WHEN internal_error THEN
-            IF SQLERRM LIKE 'PL/Proxy%' THEN
+        EXCEPTION WHEN OTHERS THEN
+            IF router.lost(SQLSTATE, SQLERRM) THEN
                 RETURN v_shard;
             END IF;
             RAISE;
@@ -293,7 +305,8 @@ RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
--- Every route's error handler. PL/Proxy could not reach the shard: LP200 (router.unavailable). Any other error,
+-- Every route's error handler. PL/Proxy could not reach the shard, or lost its connection (router.lost): LP200
+-- (router.unavailable). Any other error,
 -- a shard's own above all, is raised again with its SQLSTATE but without what PL/Proxy adds to a remote error
 -- ('<proxy>(<n>): [<database>] REMOTE ERROR: ', 'Remote detail: ', 'Remote hint: '): the caller reads the
 -- single node's words, and no shard's database name.
@@ -302,7 +315,7 @@ DECLARE
     v_detail  text := regexp_replace(p_detail, '^Remote detail: ', '');
     v_hint    text := regexp_replace(p_hint, '^Remote hint: ', '');
 BEGIN
-    IF p_state = 'XX000' AND p_message LIKE 'PL/Proxy%' THEN
+    IF router.lost(p_state, p_message) THEN
         PERFORM router.unavailable(p_shard, p_message);
     END IF;
     v_detail := nullif(v_detail, '');
@@ -318,7 +331,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION router.reraise(integer, text, text, text, text) IS 'The error handler of every route: LP200 when PL/Proxy could not reach the shard, else the error again with its SQLSTATE, message, detail and hint as the shard raised them (PL/Proxy''s prefixes, which name the shard''s database, removed).';
+COMMENT ON FUNCTION router.reraise(integer, text, text, text, text) IS 'The error handler of every route: LP200 when PL/Proxy could not reach the shard or lost its connection to it (router.lost), else the error again with its SQLSTATE, message, detail and hint as the shard raised them (PL/Proxy''s prefixes, which name the shard''s database, removed).';
 REVOKE ALL ON FUNCTION router.reraise(integer, text, text, text, text) FROM PUBLIC;
 
 CREATE FUNCTION router.find(p_table text, p_id uuid) RETURNS integer
@@ -340,16 +353,16 @@ BEGIN
     END IF;
     BEGIN
         SELECT array_agg(l.s) INTO v_found FROM router_proxy.locate(p_table, p_id) AS l (s);
-    EXCEPTION WHEN internal_error THEN
-        IF SQLERRM NOT LIKE 'PL/Proxy%' THEN
+    EXCEPTION WHEN OTHERS THEN
+        IF NOT router.lost(SQLSTATE, SQLERRM) THEN
             RAISE;
         END IF;
         v_found := NULL;
         FOR v_shard IN 0 .. router.shard_count() - 1 LOOP
             BEGIN
                 v_found := v_found || ARRAY(SELECT l.s FROM router_proxy.locate_on(v_shard, p_table, p_id) AS l (s));
-            EXCEPTION WHEN internal_error THEN
-                IF SQLERRM NOT LIKE 'PL/Proxy%' THEN
+            EXCEPTION WHEN OTHERS THEN
+                IF NOT router.lost(SQLSTATE, SQLERRM) THEN
                     RAISE;
                 END IF;
                 v_down := coalesce(v_down, v_shard);

@@ -302,10 +302,74 @@ AS $$
     SELECT * FROM shard.payouts_page(p__user, p__session, p__via, p_status, p_after_created, p_after_id, p_limit);
 $$;
 
+CREATE FUNCTION router_proxy.remote_cast(p__shard integer, p_stream_id uuid, p_key_hash bytea)
+RETURNS TABLE (user_id uuid, home_shard smallint)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT * FROM shard.remote_cast(p__shard, p_stream_id, p_key_hash);
+$$;
+
+CREATE FUNCTION router_proxy.performer_gaps(p__shard integer, p_user_ids uuid[])
+RETURNS TABLE (user_id uuid, gaps text[])
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT * FROM shard.performer_gaps(p__shard, p_user_ids);
+$$;
+
+CREATE FUNCTION router_proxy.note_gates(p__shard integer, p_gates jsonb) RETURNS integer
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.note_gates(p__shard, p_gates);
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA router_proxy FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA router_proxy TO livepanty_owner;
 
 SET ROLE livepanty_owner;
+
+-- Co-performers of other shards (docs/scale-out.md): before a stream's shard applies the go-live gate, their
+-- own shards are asked what they lack, and the answers are written on the stream's shard (lp.remote_gates).
+CREATE FUNCTION router.refresh_gates(p_shard integer, p_stream_id uuid, p_key_hash bytea) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_shard integer;
+    v_home  record;
+    v_gates jsonb;
+BEGIN
+    FOR v_shard IN SELECT k FROM generate_series(0, router.shard_count() - 1) AS k
+                    WHERE p_shard IS NULL OR k = p_shard LOOP
+        v_gates := '[]'::jsonb;
+        FOR v_home IN SELECT c.home_shard, array_agg(c.user_id ORDER BY c.user_id) AS users
+                        FROM router_proxy.remote_cast(v_shard, p_stream_id, p_key_hash) AS c
+                       GROUP BY c.home_shard ORDER BY c.home_shard LOOP
+            BEGIN
+                v_gates := v_gates
+                    || coalesce((SELECT jsonb_agg(jsonb_build_object('user_id', g.user_id, 'gaps', g.gaps))
+                                   FROM router_proxy.performer_gaps(v_home.home_shard, v_home.users) AS g),
+                                '[]'::jsonb);
+            EXCEPTION WHEN OTHERS THEN
+                IF NOT router.lost(SQLSTATE, SQLERRM) THEN
+                    RAISE;
+                END IF;
+                PERFORM router.unavailable(v_home.home_shard, SQLERRM);  -- LP200 naming the co-performer's shard
+            END;
+        END LOOP;
+        IF jsonb_array_length(v_gates) > 0 THEN
+            PERFORM router_proxy.note_gates(v_shard, v_gates);
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION router.refresh_gates(integer, uuid, bytea) IS 'Before the go-live gate runs on a stream''s shard: asks the own shard of every co-performer who lives elsewhere what they lack to be on camera (shard.performer_gaps) and writes it on the stream''s shard (shard.note_gates, lp.remote_gates). For stream p_stream_id, or the stream of ingest key hash p_key_hash, or (both NULL) every scheduled and live stream of shard p_shard (NULL: of every shard). A shard that cannot be reached fails the call (LP200): the gate is never applied on a guess.';
+REVOKE ALL ON FUNCTION router.refresh_gates(integer, uuid, bytea) FROM PUBLIC;
 
 -- The payee's checks of a cross-shard tip, hold or capture, on the payee's shard, and replays across shards
 -- (docs/scale-out.md): one node answers a retry from its idempotency key before it checks the payee again.
@@ -1102,6 +1166,10 @@ BEGIN
         SELECT min(h.s) INTO v_shard FROM router_proxy.holds_stream_key(lp.hash_token(p_stream_key)) AS h (s);
     END IF;
     v_shard := coalesce(v_shard, 0);
+    IF p_stream_key IS NOT NULL AND char_length(p_stream_key) = 43 THEN
+        -- Its co-performers of other shards, asked there first (the gate holds while the stream is live).
+        PERFORM router.refresh_gates(v_shard, NULL, lp.hash_token(p_stream_key));
+    END IF;
     RETURN router_proxy.check_stream_key(v_shard, NULL, NULL, NULL, router.caller_role(), p_stream_key);
 EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
     DECLARE v_detail text; v_hint text;

@@ -1541,3 +1541,70 @@ $$;
 COMMENT ON FUNCTION shard.remote_case_sanctions(integer, uuid) IS 'On the user''s own shard: the sanctions issued here for cases of other shards about p_user_id (lp.sanction_receipts), by case: api.my_case_decisions through the router names them beside those cases'' decisions.';
 REVOKE ALL ON FUNCTION shard.remote_case_sanctions(integer, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.remote_case_sanctions(integer, uuid) TO livepanty_router;
+
+
+-- Co-performers of other shards (docs/scale-out.md, "Co-performers of other shards"): the go-live gate of a
+-- stream here reads what their own shard says of them (lp.remote_gates), refreshed by the router.
+
+CREATE FUNCTION shard.remote_cast(p_shard integer, p_stream_id uuid, p_key_hash bytea)
+RETURNS TABLE (user_id uuid, home_shard smallint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN QUERY
+    SELECT DISTINCT ru.user_id, ru.home_shard
+      FROM lp.streams AS s
+      JOIN lp.stream_performers AS sp ON sp.stream_id = s.id
+      JOIN lp.remote_users AS ru ON ru.user_id = sp.performer_id
+     WHERE s.status IN ('scheduled', 'live') AND s.deleted_at IS NULL
+       AND (p_stream_id IS NULL OR s.id = p_stream_id)
+       AND (p_key_hash IS NULL OR s.stream_key_hash = p_key_hash)
+     ORDER BY 1;
+END
+$$;
+COMMENT ON FUNCTION shard.remote_cast(integer, uuid, bytea) IS 'The co-performers of this shard''s scheduled and live streams who live on other shards (stubs here), with their home shard: those of stream p_stream_id, of the stream whose ingest key has hash p_key_hash, or (both NULL) of every such stream. The router asks their shards what they lack (shard.performer_gaps) and writes it here (shard.note_gates).';
+REVOKE ALL ON FUNCTION shard.remote_cast(integer, uuid, bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.remote_cast(integer, uuid, bytea) TO livepanty_router;
+
+CREATE FUNCTION shard.performer_gaps(p_shard integer, p_user_ids uuid[])
+RETURNS TABLE (user_id uuid, gaps text[])
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN QUERY SELECT DISTINCT k.id, lp.performer_gaps(k.id) FROM unnest(p_user_ids) AS k (id)
+                  WHERE k.id IS NOT NULL ORDER BY 1;
+END
+$$;
+COMMENT ON FUNCTION shard.performer_gaps(integer, uuid[]) IS 'On their own shard: what each of p_user_ids lacks to be on camera (lp.performer_gaps: an active performer account, a valid identity verification, no sanction that forbids streaming; a user who does not live here: not an active performer). Read by the router for the go-live gate of a stream of another shard.';
+REVOKE ALL ON FUNCTION shard.performer_gaps(integer, uuid[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.performer_gaps(integer, uuid[]) TO livepanty_router;
+
+CREATE FUNCTION shard.note_gates(p_shard integer, p_gates jsonb) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The router writes what the co-performers' own shards said (p_gates: [{"user_id": ..., "gaps": [...]}]). Only
+-- for stubs: a user of this shard is judged here, by lp.performer_gaps.
+DECLARE
+    v_n integer;
+BEGIN
+    PERFORM shard.here(p_shard);
+    IF p_gates IS NULL OR jsonb_typeof(p_gates) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_gates is a JSON array of {user_id, gaps}';
+    END IF;
+    INSERT INTO lp.remote_gates AS g (user_id, gaps, checked_at)
+    SELECT x.user_id, coalesce(ARRAY(SELECT jsonb_array_elements_text(x.gaps)), ARRAY[]::text[]), now()
+      FROM jsonb_to_recordset(p_gates) AS x (user_id uuid, gaps jsonb)
+     WHERE EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = x.user_id)
+    ON CONFLICT (user_id) DO UPDATE SET gaps = excluded.gaps, checked_at = excluded.checked_at;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION shard.note_gates(integer, jsonb) IS 'The router records, for co-performers of this shard''s streams who live on other shards (stubs here), what their own shard says they lack to be on camera (lp.remote_gates, read by lp.go_live_gaps); entries for users who are no stub here are ignored. Returns how many were written. LP018 not a JSON array.';
+REVOKE ALL ON FUNCTION shard.note_gates(integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.note_gates(integer, jsonb) TO livepanty_router;

@@ -48,6 +48,7 @@ def _tree_up_to(tmp_path: Path, last: int) -> Path:
         "payout_hold_receipts",
         "sanction_requests",
         "sanction_receipts",
+        "remote_gates",
     ):
         (root / "policies" / f"{table}.sql").unlink()
     return root

@@ -2369,19 +2369,93 @@ def test_a_kyc_webhook_reaches_the_shard_holding_its_verification(sharded: Shard
     assert status == "declined"
 
 
-def test_a_co_performer_must_live_on_the_streams_shard(sharded: Sharded) -> None:
-    """api.add_stream_performer / remove_stream_performer go to the stream's shard; a co-performer of another
-    shard is refused with LP203 (the go-live gate checks their consent and verification there)."""
+def test_a_co_performer_of_another_shard_goes_live_through_the_gate_of_their_own_shard(
+    sharded: Sharded,
+) -> None:
+    """A host puts a performer of another shard on camera: the co-performer gets a stub on the stream's shard,
+    consents there through the router, and the go-live gate judges them by what their own shard says of their
+    account, verification and sanctions (asked by the router right before the gate: api.start_stream,
+    api.check_stream_key, api.sweep_viewers). A verification approved there opens the gate; a suspension
+    issued there closes it and the sweep ends the stream; with their shard down the gate is never applied on
+    a guess (LP200). A user of that shard who is no performer is refused as on one node."""
     host = verified_performer(sharded, 1)
-    near, far = verified_performer(sharded, 1), verified_performer(sharded, 0)
-    with sharded.client() as client:
-        with client.session(token_for(sharded, host)) as tx:
-            stream = tx.schedule_stream("duo", category="general")
+    near = verified_performer(sharded, 1)
+    far = register(sharded, "performer", shard=0, prefix="p")  # not verified yet
+    fan = register(sharded, shard=0)
+    admin = created_admin(sharded, shard=0)
+    host_token, far_token = token_for(sharded, host), token_for(sharded, far)
+
+    with sharded.client() as client, Client(sharded.router, role="livepanty_service") as service:
+
+        def refusal(token: str, call: Any) -> LivepantyError:
+            with pytest.raises(LivepantyError) as caught, client.session(token) as tx:
+                call(tx)
+            return caught.value
+
+        with client.session(host_token) as tx:
+            stream = tx.schedule_stream("duo across", category="general")
             assert tx.add_stream_performer(stream.id, near.id).performers == [near.id]
-        with pytest.raises(CrossShardUnsupported), client.session(token_for(sharded, host)) as tx:
-            tx.add_stream_performer(stream.id, far.id)
-        with client.session(token_for(sharded, host)) as tx:
             assert tx.remove_stream_performer(stream.id, near.id).performers == []
+            assert tx.add_stream_performer(stream.id, far.id).performers == [far.id]
+            tx.consent_to_stream(stream.id, ip_address="203.0.113.20")
+        refused = refusal(host_token, lambda tx: tx.add_stream_performer(stream.id, fan.id))
+        assert refused.sqlstate == "LP102"  # a viewer of the other shard: no performer, as on one node
+        closed = refusal(host_token, lambda tx: tx.start_stream(stream.id))
+        assert closed.sqlstate == "LP120"
+        assert (
+            f"{far.username}: no approved identity verification, no consent for this stream" in closed.detail
+        )
+        with client.session(far_token) as tx:  # routed to the stream's shard, as the co-performer's stub
+            consent = tx.consent_to_stream(stream.id, ip_address="198.51.100.7")
+        assert (consent.stream_id, consent.performer_id) == (stream.id, far.id)
+        with psycopg.connect(sharded.shards[0]) as conn:  # verified on their own shard
+            conn.execute(
+                "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
+                " reviewed_at, expires_at) VALUES (%s, 'identity', 'approved', 'passport', 'DE', now(),"
+                " now() + interval '1 year')",
+                [far.id],
+            )
+        sharded.topology.shard(0).stop()
+        try:
+            down = refusal(host_token, lambda tx: tx.start_stream(stream.id))
+        finally:
+            sharded.topology.shard(0).start()
+        assert (down.sqlstate, down.detail) == ("LP200", "shard 0")
+        with client.session(host_token) as tx:
+            started = tx.start_stream(stream.id)
+        assert service.check_stream_key(started.stream_key).performers == [far.id]
+        with psycopg.connect(sharded.shards[1]) as conn:
+            gates = conn.execute(
+                "SELECT user_id, gaps FROM lp.remote_gates WHERE user_id = %s", [far.id]
+            ).fetchall()
+        assert gates == [(far.id, [])]
+
+        with client.session(token_for(sharded, admin)) as tx:  # routed to the co-performer's shard
+            tx.sanction_user(far.id, "suspension", "rule 7", ends_at=datetime.now(UTC) + timedelta(days=1))
+        with client.session(host_token) as tx:
+            assert tx.get_stream(stream.id).status == "live"  # the stream's shard learns at the next check
+        with pytest.raises(LivepantyError) as caught:
+            service.check_stream_key(started.stream_key)
+        suspended = caught.value
+        assert suspended.sqlstate == "LP120"
+        assert f"{far.username}: suspended, banned or blocked from streaming" in suspended.detail
+        assert service.sweep_viewers() >= 0
+        with client.session(host_token) as tx:
+            ended = tx.get_stream(stream.id)
+    assert ended.status == "ended"
+    assert far.username in (ended.end_reason or "")
+    # Only the router writes what other shards say: the application's roles cannot, on the stream's shard.
+    with psycopg.connect(sharded.shards[1]) as conn:
+        for role in ("livepanty_app", "livepanty_service"):
+            for statement in (
+                "SELECT shard.note_gates(1, '[]'::jsonb)",
+                "SELECT count(*) FROM lp.remote_gates",
+            ):
+                conn.execute(f"SET ROLE {role}")
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(statement)
+                conn.rollback()
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
 
 
 def test_the_pending_verifications_merge_every_shard(sharded: Sharded) -> None:
@@ -2883,15 +2957,22 @@ def test_the_decisions_about_a_user_fail_with_lp200_while_another_shard_is_down(
     on."""
     viewer = register(sharded, shard=0)
     token = token_for(sharded, viewer)
-    sharded.topology.shard(1).stop()
-    try:
-        with sharded.client() as client:
+    with sharded.client() as client:
+        with client.session(token) as tx:
+            # The router's connection to each shard is now open: stopping shard 1 drops it under PL/Proxy,
+            # whose next call reads 57P01 (the shard shutting down), reported as LP200 all the same.
+            assert tx.my_case_decisions() == []
+        sharded.topology.shard(1).stop()
+        try:
             with pytest.raises(ShardUnavailable) as caught, client.session(token) as tx:
                 tx.my_case_decisions()
+            with pytest.raises(ShardUnavailable) as again, client.session(token) as tx:
+                tx.my_case_decisions()  # now the connection cannot be made
             with client.session(token) as tx:
                 assert tx.get_wallet().balance == 0
-    finally:
-        sharded.topology.shard(1).start()
+        finally:
+            sharded.topology.shard(1).start()
+    assert again.value.detail == "shard 1"
     assert caught.value.transient
     assert caught.value.detail == "shard 1"
     with sharded.client() as client, client.session(token) as tx:
