@@ -257,7 +257,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc AS p
                    WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace)
                      AND p.prosrc ~ 'lp\.approved_kyc\(' AND p.proname <> 'request_payout'$$,
                 'lp.approved_kyc (the approval a payout cites) is called by api.request_payout only, after the gate');
-SELECT is_empty($$SELECT f FROM unnest(ARRAY['lp.go_live_gaps', 'api.request_payout', 'lp.capture_hold']) AS f
+SELECT is_empty($$SELECT f FROM unnest(ARRAY['lp.performer_gaps', 'api.request_payout', 'lp.capture_hold']) AS f
                    WHERE NOT EXISTS (SELECT 1 FROM pg_proc AS p
                                       WHERE p.oid::regprocedure::text LIKE f || '(%' AND p.prosrc ~ 'lp\.kyc_refusal\(')
                    UNION ALL

@@ -310,6 +310,7 @@ BEGIN
             'rls-request');
     INSERT INTO lp.sanction_receipts (id, from_shard, case_id, user_id, outcome)
     VALUES (gen_random_uuid(), 1, gen_random_uuid(), tests.user_id('pia'), 'lapsed');
+    INSERT INTO lp.remote_gates (user_id, gaps) VALUES (tests.user_id('vera'), ARRAY['rls-gate']);
 END
 $$;
 
