@@ -33,7 +33,8 @@ databases after a checkpoint on every cluster of its installation, after waiting
   (``livepanty_db.shards.relay`` with the CLI's defaults, batch 100 and interval 0.2 s, each in a thread of
   this process) run during the run and until every transfer of the run is delivered, inside the measured
   window. ``--relay-modes per-transfer,batch`` measures the first relay's way (one transaction per transfer
-  on the target, new connections every pass) beside today's as two cases of the same run.
+  on the target, new connections every pass) beside today's as two cases of the same run; ``at-once`` the
+  router crediting each tip before ``api.tip`` returns (``livepanty-db shards delivery --at-once``).
 
 ``--shard-counts`` and ``--cross-only`` narrow the cases (``single`` always runs: it is the baseline).
 
@@ -88,7 +89,7 @@ SHARD_COUNTS = (1, 2, 4)
 DATABASE = "livepanty"  # the embedded clusters' database (livepanty_db.local.DATABASE)
 RELAY_BATCH = 100  # livepanty-db shards relay --batch (default)
 RELAY_INTERVAL = 0.2  # livepanty-db shards relay --interval (default)
-RELAY_MODES = ("batch", "per-transfer")
+RELAY_MODES = ("batch", "per-transfer", "at-once")
 
 # --- pgbench script: bench/tips.py's transaction, the viewer and the performer picked by shard ----------
 
@@ -618,9 +619,13 @@ def run_case(case: Case, clients: int, round_: int, workdir: Path, args: argpars
         machine = tips._machine_jiffies()
         client = money._client_seconds()
         stop = threading.Event()
+        if case.cross:
+            # at-once: the router credits each tip before api.tip returns (livepanty-db shards delivery
+            # --at-once); the relay runs as in batch mode and finds (nearly) nothing left to deliver.
+            shards.delivery_at_once(inst.entry.url(DATABASE), case.relay_mode == "at-once")
         relays = [
             threading.Thread(
-                target=shards.relay if case.relay_mode == "batch" else relay_per_transfer,
+                target=relay_per_transfer if case.relay_mode == "per-transfer" else shards.relay,
                 args=(inst.shard_urls(),),
                 kwargs={"limit": RELAY_BATCH, "interval": RELAY_INTERVAL, "stop": stop},
                 daemon=True,
@@ -878,7 +883,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="batch",
         help="relay modes of the cross-shard runs, comma-separated: batch (the relay's way: a batch per "
         "transaction on the target, connections kept), per-transfer (the first relay's way: one transaction "
-        "per transfer, new connections every pass); several: each is a case (default batch)",
+        "per transfer, new connections every pass), at-once (the router credits each tip before api.tip "
+        "returns, livepanty-db shards delivery --at-once, the batch relay running too); several: each is a "
+        "case (default batch)",
     )
     parser.add_argument(
         "--shard-counts", default="1,2,4", help="routed installations to measure (default 1,2,4)"

@@ -855,6 +855,21 @@ def partition_dsns(router_dsn: str) -> list[str]:
     return [parts[i] for i in sorted(parts)]
 
 
+def delivery_at_once(router_dsn: str, at_once: bool | None = None) -> bool:
+    """Whether the router applies a cross-shard tip's credit before ``api.tip`` returns (docs/scale-out.md,
+    "Delivery at once"); with ``at_once``, set it first (as the superuser, who owns router.config). The relay
+    stays needed either way: it delivers what the router could not."""
+    with _connect(router_dsn) as conn:
+        if conn.execute("SELECT to_regclass('router.config')").fetchone() == (None,):
+            raise ShardError("this database is no router (livepanty-db local start --shards N)")
+        if at_once is not None:
+            conn.execute("UPDATE router.config SET deliver_at_once = %s", [at_once])
+        row = conn.execute("SELECT deliver_at_once FROM router.config").fetchone()
+    if row is None:
+        raise ShardError("the routing is not installed (livepanty-db shards install)")
+    return bool(row[0])
+
+
 # -- the relay -----------------------------------------------------------------------------------------------
 
 

@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS router.config (
     only_row    boolean PRIMARY KEY DEFAULT true CHECK (only_row),
     shard_count smallint NOT NULL CHECK (shard_count IN (1, 2, 4, 8, 16, 32, 64))
 );
+ALTER TABLE router.config ADD COLUMN IF NOT EXISTS deliver_at_once boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN router.config.deliver_at_once IS 'Cross-shard tips: the router''s api.tip (and api.tip_many) also applies the credit on the performer''s shard and marks it delivered before it returns (router.deliver_now), as the relay would; the relay stays the way every credit arrives in the end (one the router could not apply waits for it). false (the default): the relay alone. Set with livepanty-db shards delivery.';
 CREATE TABLE IF NOT EXISTS router.users (
     user_id      uuid PRIMARY KEY,
     shard        smallint NOT NULL CHECK (shard >= 0),
@@ -112,6 +114,15 @@ AS $$
 $$;
 COMMENT ON FUNCTION router.shard_count() IS 'How many shards the installation has.';
 REVOKE ALL ON FUNCTION router.shard_count() FROM PUBLIC;
+
+CREATE FUNCTION router.deliver_at_once() RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT c.deliver_at_once FROM router.config AS c), false)
+$$;
+COMMENT ON FUNCTION router.deliver_at_once() IS 'Whether the router applies a cross-shard tip''s credit before api.tip returns (router.config.deliver_at_once).';
+REVOKE ALL ON FUNCTION router.deliver_at_once() FROM PUBLIC;
 
 CREATE FUNCTION router.shard_of(p_user_id uuid) RETURNS integer
     LANGUAGE plpgsql STABLE

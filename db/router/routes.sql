@@ -328,10 +328,69 @@ AS $$
     SELECT shard.note_gates(p__shard, p_gates);
 $$;
 
+CREATE FUNCTION router_proxy.transfer_in(
+    p__shard integer, p_from_shard integer, p_id uuid, p_sender_id uuid, p_sender_name text, p_sender_role text,
+    p_recipient_id uuid, p_tip_amount bigint, p_fee_amount bigint, p_message text, p_is_anonymous boolean,
+    p_stream_id uuid, p_menu_item_id uuid, p_idempotency_key text, p_sent_at timestamptz, p_hold_id uuid,
+    p_refund_of uuid
+) RETURNS boolean
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.transfer_in(p__shard, p_from_shard, p_id, p_sender_id, p_sender_name, p_sender_role, p_recipient_id,
+                             p_tip_amount, p_fee_amount, p_message, p_is_anonymous, p_stream_id, p_menu_item_id,
+                             p_idempotency_key, p_sent_at, p_hold_id, p_refund_of);
+$$;
+
+CREATE FUNCTION router_proxy.mark_delivered(p__shard integer, p_ids uuid[]) RETURNS integer
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.mark_delivered(p__shard, p_ids);
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA router_proxy FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA router_proxy TO livepanty_owner;
 
 SET ROLE livepanty_owner;
+
+-- Delivery at once (router.config.deliver_at_once; docs/scale-out.md, "Delivery at once"): after the sender's
+-- shard committed a cross-shard tip, the router applies the credit on the performer's shard and marks the
+-- outbox row delivered, as the relay would, each step its own transaction there. Exactly once as with the relay:
+-- shard.transfer_in is keyed by the transfer id, so a relay that claimed the row meanwhile applies nothing
+-- twice; mark_delivered marks only a pending row. Whatever fails here (a shard that stopped answering, a
+-- refusal) is left to the relay: the tip is committed and the call returns it all the same.
+CREATE FUNCTION router.deliver_now(p_from integer, p_out lp.transfers_out) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_sender router.users;
+BEGIN
+    IF NOT router.deliver_at_once() OR p_out.id IS NULL OR p_out.status <> 'pending' THEN
+        RETURN false;
+    END IF;
+    SELECT * INTO v_sender FROM router.users AS u WHERE u.user_id = p_out.sender_id;
+    IF v_sender.username IS NULL OR v_sender.role IS NULL THEN
+        RETURN false;  -- what the sender's stub carries is not known here: the relay reads it on their shard
+    END IF;
+    BEGIN
+        PERFORM router_proxy.transfer_in(p_out.to_shard, p_from, p_out.id, p_out.sender_id, v_sender.username,
+                                         v_sender.role, p_out.recipient_id, p_out.amount, p_out.fee_amount,
+                                         p_out.message, p_out.is_anonymous, p_out.stream_id, p_out.menu_item_id,
+                                         p_out.idempotency_key, p_out.created_at, p_out.hold_id, p_out.refund_of);
+        PERFORM router_proxy.mark_delivered(p_from, ARRAY[p_out.id]);
+    EXCEPTION WHEN OTHERS THEN
+        RAISE LOG 'livepanty router: transfer % left to the relay: % %', p_out.id, SQLSTATE, left(SQLERRM, 500);
+        RETURN false;
+    END;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION router.deliver_now(integer, lp.transfers_out) IS 'With router.config.deliver_at_once: applies the pending cross-shard transfer p_out, sent from shard p_from, on its shard (shard.transfer_in) and marks it delivered there (shard.mark_delivered), as the relay would; true when both ran. Anything that fails is logged and left to the relay (false); so is a transfer that is not pending, or whose sender the directory knows no username or role of.';
+REVOKE ALL ON FUNCTION router.deliver_now(integer, lp.transfers_out) FROM PUBLIC;
 
 -- Co-performers of other shards (docs/scale-out.md): before a stream's shard applies the go-live gate, their
 -- own shards are asked what they lack, and the answers are written on the stream's shard (lp.remote_gates).
@@ -683,6 +742,7 @@ BEGIN
     END;
     PERFORM router.note_replay(v_pair.r_replayed);
     v_out := v_pair.r_result;
+    PERFORM router.deliver_now(v_from, v_out);
     v_tip.id := v_out.id;
     v_tip.sender_id := v_out.sender_id;
     v_tip.recipient_id := v_out.recipient_id;
@@ -1496,6 +1556,7 @@ BEGIN
                                         r.j ->> 'idempotency_key', r.j ->> 'message',
                                         coalesce((r.j ->> 'is_anonymous')::boolean, false),
                                         (r.j ->> 'stream_id')::uuid, (r.j ->> 'menu_item_id')::uuid);
+            PERFORM router.deliver_now(r.from_shard, v_pair.r_result);
             v_rows := v_rows || jsonb_build_object(
                 'ordinal', r.k, 'tip_id', (v_pair.r_result).id, 'sender_id', (v_pair.r_result).sender_id,
                 'recipient_id', (v_pair.r_result).recipient_id, 'amount', (v_pair.r_result).amount,

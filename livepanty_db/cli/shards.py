@@ -130,6 +130,23 @@ def status(ctx: click.Context) -> None:
     )
 
 
+@command.command("delivery")
+@click.option(
+    "--at-once/--by-relay",
+    "at_once",
+    default=None,
+    help="Set it: the router credits a cross-shard tip before api.tip returns, or the relay alone does.",
+)
+@click.pass_context
+@handle_errors
+def delivery(ctx: click.Context, at_once: bool | None) -> None:
+    """Show (or set) how cross-shard tips reach the performer's shard: by the relay alone (the default), or at
+    once by the router before api.tip returns, the relay delivering whatever the router could not. Run the
+    relay in both cases."""
+    mode = sharding.delivery_at_once(_router(ctx), at_once)
+    emit([{"delivery": "at_once" if mode else "by_relay"}], ["delivery"])
+
+
 @command.command("sync-erasures")
 @click.pass_context
 @handle_errors

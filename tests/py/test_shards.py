@@ -3038,3 +3038,85 @@ def test_a_cross_shard_tip_whose_fee_is_the_whole_tip_still_reaches_the_performe
     assert total(sharded, host.id) == 0
     report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
     assert report.clean, report.problems
+
+
+def test_delivery_at_once_credits_the_performer_before_the_tip_returns(
+    sharded: Sharded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`shards delivery --at-once`: the router applies a cross-shard tip's credit on the performer's shard and
+    marks it delivered before api.tip (or api.tip_many) returns, as on one node: the performer's balance, tips
+    and stream event are there at once, and the relay finds nothing to do. A credit the performer's shard
+    refuses at that moment is left to the relay (the tip is returned all the same, debited once) and arrives
+    when it runs. `--by-relay` (the default) leaves every credit to the relay again."""
+    monkeypatch.setenv("LIVEPANTY_HOME", str(sharded.home))
+    for name in ("LIVEPANTY_DSN", "DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 1000)
+    token = token_for(sharded, viewer)
+    shards.wait_for_relay(sharded.shards)  # what earlier tests left in transit
+
+    def outbox_status(tip_id: uuid.UUID) -> str:
+        with psycopg.connect(sharded.shards[0]) as conn:
+            return conn.execute("SELECT status FROM lp.transfers_out WHERE id = %s", [tip_id]).fetchone()[0]
+
+    shown = runner.invoke(main, ["shards", "delivery"])
+    assert (shown.exit_code, shown.output.split()[-1]) == (0, "by_relay"), shown.output
+    turned = runner.invoke(main, ["shards", "delivery", "--at-once"])
+    assert (turned.exit_code, turned.output.split()[-1]) == (0, "at_once"), turned.output
+    try:
+        with sharded.client() as client:
+            with client.session(token_for(sharded, performer)) as tx:
+                stream = go_live(tx, "at once")
+            with client.session(token) as tx:
+                tip = tx.tip(performer.id, 100, idempotency_key="at-once-1", stream_id=stream.id)
+            assert total(sharded, performer.id) == 100 - fee(100)  # no relay has run
+            assert outbox_status(tip.id) == "delivered"
+            with client.session(token_for(sharded, performer)) as tx:
+                assert [t.id for t in tx.list_tips("recipient")] == [tip.id]
+            with psycopg.connect(sharded.shards[1]) as conn:
+                announced = conn.execute(
+                    "SELECT count(*) FROM lp.stream_events WHERE stream_id = %s AND payload->>'tip_id' = %s",
+                    [stream.id, str(tip.id)],
+                ).fetchone()
+            assert announced == (1,)
+            [batched] = client.tip_many([TipRequest(token, performer.id, 50, "at-once-2")])
+            assert total(sharded, performer.id) == 150 - fee(100) - fee(50)
+            assert outbox_status(batched.tip_id) == "delivered"
+            assert shards.relay_once(sharded.shards).delivered == 0
+
+            # The performer's shard refuses the credit right now: the tip stands, the relay delivers it later.
+            with psycopg.connect(sharded.shards[1]) as conn:
+                conn.execute(
+                    "CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                    " $$BEGIN RAISE EXCEPTION 'not now'; END$$;"
+                    "CREATE TRIGGER refuse_for_a_while BEFORE INSERT ON lp.transfers_in"
+                    " FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse()"
+                )
+                conn.commit()
+                try:
+                    with client.session(token) as tx:
+                        late = tx.tip(performer.id, 40, idempotency_key="at-once-3")
+                    assert outbox_status(late.id) == "pending"
+                    assert total(sharded, performer.id) == 150 - fee(100) - fee(50)
+                finally:
+                    conn.execute("DROP TRIGGER refuse_for_a_while ON lp.transfers_in")
+                    conn.commit()
+            assert shards.relay_once(sharded.shards).delivered == 1
+            assert total(sharded, performer.id) == 190 - fee(100) - fee(50) - fee(40)
+            with client.session(token) as tx:  # a retry returns the same tip, debited and credited once
+                assert tx.tip(performer.id, 40, idempotency_key="at-once-3").id == late.id
+            assert total(sharded, performer.id) == 190 - fee(100) - fee(50) - fee(40)
+            assert total(sharded, viewer.id) == 1000 - 190
+    finally:
+        back = runner.invoke(main, ["shards", "delivery", "--by-relay"])
+    assert (back.exit_code, back.output.split()[-1]) == (0, "by_relay"), back.output
+    with sharded.client() as client, client.session(token) as tx:
+        relayed = tx.tip(performer.id, 10, idempotency_key="at-once-4")
+    assert outbox_status(relayed.id) == "pending"
+    shards.wait_for_relay(sharded.shards)
+    assert outbox_status(relayed.id) == "delivered"
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
