@@ -254,9 +254,9 @@ AS $$
     -- PL/Proxy could not reach a shard (its own error, XX000, "PL/Proxy ..."), or the shard dropped the
     -- connection: shut down or restarted since PL/Proxy last used it (57P01..57P03), or the link failed (08xxx).
     SELECT (p_state = 'XX000' AND p_message LIKE 'PL/Proxy%') OR p_state IN ('57P01', '57P02', '57P03')
-           OR p_state LIKE '08%'
+           OR (p_state LIKE '08%' AND p_state <> '08P01')  -- 08P01, a protocol violation: a bug, not an outage
 $$;
-COMMENT ON FUNCTION router.lost(text, text) IS 'Whether an error of a PL/Proxy call means the shard was not reached or the connection was lost (PL/Proxy''s own XX000, 57P01..57P03 from a shard shutting down, class 08): the routes raise LP200 for it.';
+COMMENT ON FUNCTION router.lost(text, text) IS 'Whether an error of a PL/Proxy call means the shard was not reached or the connection was lost (PL/Proxy''s own XX000, 57P01..57P03 from a shard shutting down, class 08 but 08P01): the routes raise LP200 for it.';
 REVOKE ALL ON FUNCTION router.lost(text, text) FROM PUBLIC;
 
 CREATE FUNCTION router.down_shard() RETURNS integer
@@ -274,7 +274,7 @@ BEGIN
             IF router.lost(SQLSTATE, SQLERRM) THEN
                 RETURN v_shard;
             END IF;
-            RAISE;
+            RETURN NULL;  -- it answers, with an error of its own: not for this LP200 to hide
         END;
     END LOOP;
     RETURN NULL;

@@ -403,6 +403,9 @@ DECLARE
     v_home  record;
     v_gates jsonb;
 BEGIN
+    IF p_shard IS NOT NULL AND p_stream_id IS NULL AND p_key_hash IS NULL THEN
+        RETURN;  -- a call naming no stream (the shard answers it, LP003): nothing to ask anyone
+    END IF;
     FOR v_shard IN SELECT k FROM generate_series(0, router.shard_count() - 1) AS k
                     WHERE p_shard IS NULL OR k = p_shard LOOP
         v_gates := '[]'::jsonb;
@@ -427,7 +430,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION router.refresh_gates(integer, uuid, bytea) IS 'Before the go-live gate runs on a stream''s shard: asks the own shard of every co-performer who lives elsewhere what they lack to be on camera (shard.performer_gaps) and writes it on the stream''s shard (shard.note_gates, lp.remote_gates). For stream p_stream_id, or the stream of ingest key hash p_key_hash, or (both NULL) every scheduled and live stream of shard p_shard (NULL: of every shard). A shard that cannot be reached fails the call (LP200): the gate is never applied on a guess.';
+COMMENT ON FUNCTION router.refresh_gates(integer, uuid, bytea) IS 'Before the go-live gate runs on a stream''s shard: asks the own shard of every co-performer who lives elsewhere what they lack to be on camera (shard.performer_gaps) and writes it on the stream''s shard (shard.note_gates, lp.remote_gates). For stream p_stream_id, or the stream of ingest key hash p_key_hash, on shard p_shard; with all three NULL, every live stream of every shard (the sweep); with a shard but no stream, nothing. A shard that cannot be reached fails the call (LP200): the gate is never applied on a guess.';
 REVOKE ALL ON FUNCTION router.refresh_gates(integer, uuid, bytea) FROM PUBLIC;
 
 -- The payee's checks of a cross-shard tip, hold or capture, on the payee's shard, and replays across shards

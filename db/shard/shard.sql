@@ -1558,13 +1558,15 @@ BEGIN
       FROM lp.streams AS s
       JOIN lp.stream_performers AS sp ON sp.stream_id = s.id
       JOIN lp.remote_users AS ru ON ru.user_id = sp.performer_id
-     WHERE s.status IN ('scheduled', 'live') AND s.deleted_at IS NULL
+     WHERE s.deleted_at IS NULL
+       -- Every live stream for the sweep (no stream named); the one named, scheduled or live.
+       AND (s.status = 'live' OR (s.status = 'scheduled' AND (p_stream_id IS NOT NULL OR p_key_hash IS NOT NULL)))
        AND (p_stream_id IS NULL OR s.id = p_stream_id)
        AND (p_key_hash IS NULL OR s.stream_key_hash = p_key_hash)
      ORDER BY 1;
 END
 $$;
-COMMENT ON FUNCTION shard.remote_cast(integer, uuid, bytea) IS 'The co-performers of this shard''s scheduled and live streams who live on other shards (stubs here), with their home shard: those of stream p_stream_id, of the stream whose ingest key has hash p_key_hash, or (both NULL) of every such stream. The router asks their shards what they lack (shard.performer_gaps) and writes it here (shard.note_gates).';
+COMMENT ON FUNCTION shard.remote_cast(integer, uuid, bytea) IS 'The co-performers of this shard''s streams who live on other shards (stubs here), with their home shard: those of stream p_stream_id (scheduled or live), of the stream whose ingest key has hash p_key_hash, or (both NULL) of every live stream. The router asks their shards what they lack (shard.performer_gaps) and writes it here (shard.note_gates).';
 REVOKE ALL ON FUNCTION shard.remote_cast(integer, uuid, bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.remote_cast(integer, uuid, bytea) TO livepanty_router;
 

@@ -2450,6 +2450,8 @@ def test_a_co_performer_of_another_shard_goes_live_through_the_gate_of_their_own
             for statement in (
                 "SELECT shard.note_gates(1, '[]'::jsonb)",
                 "SELECT count(*) FROM lp.remote_gates",
+                f"INSERT INTO lp.remote_gates (user_id, gaps) VALUES ('{far.id}', '{{}}')",
+                "UPDATE lp.remote_gates SET gaps = '{}'",
             ):
                 conn.execute(f"SET ROLE {role}")
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -76,6 +76,7 @@ def test_0046_sends_the_tips_of_zero_net_tokens_it_finds(empty_db: str, tmp_path
         with pytest.raises(psycopg.errors.CheckViolation):  # 0 tokens only for a refund
             _outbox(conn, sender, 0, 0, "pending")
 
+    assert migrate.rollback(empty_db) == ["0047_remote_gates"]
     with pytest.raises(migrate.MigrationError, match="LP204"):
         migrate.rollback(empty_db)
     with psycopg.connect(empty_db) as conn:

@@ -6,7 +6,7 @@
 -- refresh (router.refresh_gates through shard.remote_cast, shard.performer_gaps, shard.note_gates) is tested in
 -- tests/py/test_shards.py.
 BEGIN;
-SELECT plan(12);
+SELECT plan(14);
 
 SELECT tests.create_user('hana', 'performer');                      -- the host, verified here
 SELECT tests.create_user('kai', 'performer', p_verified => false);  -- the stub of a performer of shard 1
@@ -35,6 +35,12 @@ SELECT is(lp.go_live_gaps(tests.id('duo'), tests.user_id('hana')), ARRAY['kai: n
 INSERT INTO lp.remote_gates (user_id, gaps) VALUES (tests.user_id('kai'), ARRAY['no approved identity verification']);
 SELECT is(lp.go_live_gaps(tests.id('duo'), tests.user_id('hana')), ARRAY['kai: no approved identity verification'],
           'gate: what their own shard said');
+UPDATE lp.remote_gates SET gaps = ARRAY[]::text[], checked_at = now() - interval '1 minute'
+ WHERE user_id = tests.user_id('kai');
+SELECT is(lp.go_live_gaps(tests.id('duo'), tests.user_id('hana')), ARRAY['kai: not checked on their own shard'],
+          'gate: an answer from before they were put on this stream is none for it');
+UPDATE lp.remote_gates SET gaps = ARRAY['no approved identity verification'], checked_at = now()
+ WHERE user_id = tests.user_id('kai');
 SELECT tests.authenticate_as('hana');
 SELECT throws_ok(format('SELECT api.start_stream(%L)', tests.id('duo')), 'LP120', NULL,
                  'start_stream: refused with what their shard said (LP120)');
@@ -49,6 +55,10 @@ UPDATE lp.remote_gates SET gaps = ARRAY['suspended, banned or blocked from strea
 SELECT is(lp.end_ungated_streams(), 1, 'the sweep ends the live stream when their shard says they may no longer appear');
 SELECT alike((SELECT s.end_reason FROM lp.streams AS s WHERE s.id = tests.id('duo')), '%kai: suspended, banned or blocked from streaming%',
             'naming who lacks what');
+
+SELECT ok(EXISTS (SELECT 1 FROM pg_proc AS p WHERE p.oid = 'lp.go_live_gaps(uuid, uuid)'::regprocedure
+                    AND p.prosrc ~ 'lp\.performer_gaps\(' AND p.prosrc ~ 'lp\.remote_gates'),
+          'catalog: the gate applies the one per-person rule (lp.performer_gaps) and the remote answers');
 
 SELECT * FROM finish();
 ROLLBACK;
