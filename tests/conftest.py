@@ -53,7 +53,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pytest_pgtap.pgtap import Runner
 
-from livepanty_db import migrate
+from livepanty_db import migrate, paths
 from livepanty_db.local import Cluster
 
 #: Test-speed settings (never for durability-sensitive measurements).
@@ -414,6 +414,25 @@ def empty_db(pg_server: PgServer) -> Iterator[str]:
     """DSN of a fresh empty database (from template0), dropped after the test."""
     with pg_server.database() as dsn:
         yield dsn
+
+
+@pytest.fixture
+def db_tree_up_to(tmp_path: Path) -> Any:
+    """``db_tree_up_to(last)``: a copy of db/ with the migrations up to ``last`` and no repeatable definitions
+    (they fit the newest schema only), for a test of what a migration does to the data it finds."""
+
+    def build(last: int) -> Path:
+        root = tmp_path / "db"
+        shutil.copytree(paths.db_root(), root)
+        for path in (root / "migrations").iterdir():
+            if int(path.name[:4]) > last:
+                path.unlink()
+        for folder in ("functions", "views", "policies"):
+            for path in (root / folder).glob("*.sql"):
+                path.unlink()
+        return root
+
+    return build
 
 
 _APPROVE_KYC = """

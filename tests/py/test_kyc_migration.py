@@ -4,33 +4,18 @@ stamped and its record frozen), and the one-open-verification rule covers the co
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
-from livepanty_db import migrate, paths
+from livepanty_db import migrate
 
 HASH = "$2b$04$" + "a" * 53
 
 
-def _tree_up_to(tmp_path: Path, last: int) -> Path:
-    """A copy of db/ with the migrations up to ``last`` and no repeatable definitions (they fit the newest
-    schema only)."""
-    root = tmp_path / "db"
-    shutil.copytree(paths.db_root(), root)
-    for path in (root / "migrations").iterdir():
-        if int(path.name[:4]) > last:
-            path.unlink()
-    for folder in ("functions", "views", "policies"):
-        for path in (root / folder).glob("*.sql"):
-            path.unlink()
-    return root
-
-
-def test_0026_converts_statuses(empty_db: str, tmp_path: Path) -> None:
-    migrate.apply(empty_db, root=_tree_up_to(tmp_path, 25))
+def test_0026_converts_statuses(empty_db: str, db_tree_up_to: Any) -> None:
+    migrate.apply(empty_db, root=db_tree_up_to(25))
     with psycopg.connect(empty_db) as conn:
         users = {
             name: conn.execute(

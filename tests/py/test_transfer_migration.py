@@ -5,30 +5,15 @@ such a tip waits, and once none does it restores the old rules."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
-from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
-from livepanty_db import migrate, paths
+from livepanty_db import migrate
 
 HASH = "$2b$04$" + "a" * 53
-
-
-def _tree_up_to(tmp_path: Path, last: int) -> Path:
-    """A copy of db/ with the migrations up to ``last`` and no repeatable definitions (they fit the newest
-    schema only)."""
-    root = tmp_path / "db"
-    shutil.copytree(paths.db_root(), root)
-    for path in (root / "migrations").iterdir():
-        if int(path.name[:4]) > last:
-            path.unlink()
-    for folder in ("functions", "views", "policies"):
-        for path in (root / folder).glob("*.sql"):
-            path.unlink()
-    return root
 
 
 def _outbox(conn: psycopg.Connection, sender: uuid.UUID, amount: int, fee: int, status: str) -> uuid.UUID:
@@ -41,8 +26,8 @@ def _outbox(conn: psycopg.Connection, sender: uuid.UUID, amount: int, fee: int, 
     ).fetchone()[0]
 
 
-def test_0046_sends_the_tips_of_zero_net_tokens_it_finds(empty_db: str, tmp_path: Path) -> None:
-    migrate.apply(empty_db, root=_tree_up_to(tmp_path, 45))
+def test_0046_sends_the_tips_of_zero_net_tokens_it_finds(empty_db: str, db_tree_up_to: Any) -> None:
+    migrate.apply(empty_db, root=db_tree_up_to(45))
     with psycopg.connect(empty_db) as conn:
         sender = conn.execute(
             "INSERT INTO lp.users (email, username, password_hash, date_of_birth)"
