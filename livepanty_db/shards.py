@@ -82,6 +82,14 @@ OBJECT_ROUTES_NAMING: dict[str, str] = {"add_stream_performer": "p_performer_id"
 #: every stream of every shard, a job): co-performers of other shards are asked there first
 #: (router.refresh_gates).
 GATED_ROUTES: dict[str, str | None] = {"start_stream": "p_stream_id", "sweep_viewers": None}
+#: Routes that do something on the router after the shard answered (``v_result``, the shard's result): a case
+#: resolved with a sanction for a user of another shard is delivered there at once when the router delivers at
+#: once (router.deliver_sanction_now; otherwise, and whenever that fails, the relay delivers it).
+AFTER_CALL: dict[str, str] = {
+    "resolve_case": (
+        "router.deliver_sanction_now(v_shard, (v_result.decision ->> 'sanction_request_id')::uuid)"
+    ),
+}
 #: Routed to the shard of the user an argument names (an admin looking at someone's wallet; anyone at a
 #: performer's menu): the acting user's shard when the argument is NULL or names nobody the directory knows.
 USER_ROUTES: dict[str, str] = {
@@ -639,16 +647,24 @@ END"""
                 f"current_setting('lp.acting_via', true), router.caller_role()"
                 f"{_with_comma(fn.call_arguments(0))})"
             )
+            returning = _returning(fn, call)
+            result = ""
+            if fn.name in AFTER_CALL:
+                if fn.replayable or fn.returns_set or fn.returns_void:
+                    raise ShardError(f"AFTER_CALL: api.{fn.name} must return one row")
+                result = f"v_result {fn.result};"
+                returning = f"v_result := {call};\n    PERFORM {AFTER_CALL[fn.name]};\n    RETURN v_result;"
             body = f"""DECLARE
     v_user  uuid := api.current_user_id();
     v_shard integer;
     {_PAIR if fn.replayable else ""}
+    {result}
 BEGIN
     v_shard := {where};
     {home}
     PERFORM router.ensure_user(v_shard, v_user);  -- the stub of a user of another shard
     {_before_call(fn)}
-    {_returning(fn, call)}
+    {returning}
     {"RETURN;" if fn.returns_set else ""}
 {_RERAISE}
 END"""

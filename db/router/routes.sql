@@ -351,6 +351,36 @@ AS $$
     SELECT shard.mark_delivered(p__shard, p_ids);
 $$;
 
+CREATE FUNCTION router_proxy.sanction_request(p__shard integer, p_id uuid)
+RETURNS TABLE (id uuid, to_shard smallint, user_id uuid, case_id uuid, sanction_type text, reason text,
+               ends_at timestamptz, issued_by uuid, issuer_username text, issuer_role text, issuer_home smallint)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT * FROM shard.sanction_request(p__shard, p_id);
+$$;
+
+CREATE FUNCTION router_proxy.apply_sanction_request(
+    p__shard integer, p_from_shard integer, p_id uuid, p_user_id uuid, p_case_id uuid, p_type text, p_reason text,
+    p_ends_at timestamptz, p_issued_by uuid, p_issuer_username text, p_issuer_role text, p_issuer_home integer
+) RETURNS boolean
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.apply_sanction_request(p__shard, p_from_shard, p_id, p_user_id, p_case_id, p_type, p_reason,
+                                        p_ends_at, p_issued_by, p_issuer_username, p_issuer_role, p_issuer_home);
+$$;
+
+CREATE FUNCTION router_proxy.close_sanction_requests(p__shard integer, p_ids uuid[], p_error text) RETURNS integer
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.close_sanction_requests(p__shard, p_ids, p_error);
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA router_proxy FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA router_proxy TO livepanty_owner;
 
@@ -391,6 +421,39 @@ END
 $$;
 COMMENT ON FUNCTION router.deliver_now(integer, lp.transfers_out) IS 'With router.config.deliver_at_once: applies the pending cross-shard transfer p_out, sent from shard p_from, on its shard (shard.transfer_in) and marks it delivered there (shard.mark_delivered), as the relay would; true when both ran. Anything that fails is logged and left to the relay (false); so is a transfer that is not pending, or whose sender the directory knows no username or role of.';
 REVOKE ALL ON FUNCTION router.deliver_now(integer, lp.transfers_out) FROM PUBLIC;
+
+-- The same for a sanction decided on one shard for a user of another (docs/scale-out.md, "Cases about users of
+-- other shards"): with delivery at once, api.resolve_case's route applies it on the user's shard before it
+-- returns, as the relay would (keyed by the request's id), and marks the request delivered.
+CREATE FUNCTION router.deliver_sanction_now(p_from integer, p_request_id uuid) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    IF p_request_id IS NULL OR NOT router.deliver_at_once() THEN
+        RETURN false;
+    END IF;
+    BEGIN
+        SELECT * INTO r FROM router_proxy.sanction_request(p_from, p_request_id);
+        IF r.id IS NULL THEN
+            RETURN false;  -- delivered already
+        END IF;
+        PERFORM router_proxy.apply_sanction_request(r.to_shard, p_from, r.id, r.user_id, r.case_id, r.sanction_type,
+                                                    r.reason, r.ends_at, r.issued_by, r.issuer_username,
+                                                    r.issuer_role, r.issuer_home);
+        PERFORM router_proxy.close_sanction_requests(p_from, ARRAY[r.id], NULL);
+    EXCEPTION WHEN OTHERS THEN
+        RAISE LOG 'livepanty router: sanction request % left to the relay: % %', p_request_id, SQLSTATE,
+            left(SQLERRM, 500);
+        RETURN false;
+    END;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION router.deliver_sanction_now(integer, uuid) IS 'With router.config.deliver_at_once: applies the pending sanction request p_request_id of shard p_from on its user''s shard (shard.apply_sanction_request, keyed by its id) and marks it delivered (shard.close_sanction_requests), as the relay would; true when both ran. Anything that fails is logged and left to the relay (false).';
+REVOKE ALL ON FUNCTION router.deliver_sanction_now(integer, uuid) FROM PUBLIC;
 
 -- Co-performers of other shards (docs/scale-out.md): before a stream's shard applies the go-live gate, their
 -- own shards are asked what they lack, and the answers are written on the stream's shard (lp.remote_gates).

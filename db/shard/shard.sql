@@ -1416,6 +1416,27 @@ COMMENT ON FUNCTION shard.claim_sanction_requests(integer, integer, integer) IS 
 REVOKE ALL ON FUNCTION shard.claim_sanction_requests(integer, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.claim_sanction_requests(integer, integer, integer) TO livepanty_router;
 
+CREATE FUNCTION shard.sanction_request(p_shard integer, p_id uuid)
+RETURNS TABLE (id uuid, to_shard smallint, user_id uuid, case_id uuid, sanction_type text, reason text,
+               ends_at timestamptz, issued_by uuid, issuer_username text, issuer_role text, issuer_home smallint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+BEGIN
+    PERFORM shard.here(p_shard);
+    RETURN QUERY
+    SELECT r.id, r.to_shard, r.user_id, r.case_id, r.sanction_type::text, r.reason, r.ends_at, r.issued_by,
+           u.username::text, u.role::text, coalesce(ru.home_shard, p_shard::smallint)
+      FROM lp.sanction_requests AS r
+      LEFT JOIN lp.users AS u ON u.id = r.issued_by
+      LEFT JOIN lp.remote_users AS ru ON ru.user_id = r.issued_by
+     WHERE r.id = p_id AND r.status = 'pending';
+END
+$$;
+COMMENT ON FUNCTION shard.sanction_request(integer, uuid) IS 'The sanction request p_id while it is pending, as shard.claim_sanction_requests returns it (with its target shard), unlocked: the router delivers it at once (router.deliver_sanction_now); shard.apply_sanction_request is keyed by its id, so a relay that claims it meanwhile applies nothing twice.';
+REVOKE ALL ON FUNCTION shard.sanction_request(integer, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.sanction_request(integer, uuid) TO livepanty_router;
+
 CREATE FUNCTION shard.apply_sanction_request(
     p_shard integer, p_from_shard integer, p_id uuid, p_user_id uuid, p_case_id uuid, p_type text, p_reason text,
     p_ends_at timestamptz, p_issued_by uuid, p_issuer_username text, p_issuer_role text, p_issuer_home integer

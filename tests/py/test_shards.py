@@ -3128,3 +3128,54 @@ def test_delivery_at_once_credits_the_performer_before_the_tip_returns(
     assert outbox_status(relayed.id) == "delivered"
     report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
     assert report.clean, report.problems
+
+
+def test_delivery_at_once_issues_a_sanction_decided_on_another_shard_before_the_resolution_returns(
+    sharded: Sharded,
+) -> None:
+    """With delivery at once, a case resolved on the performer's shard with a sanction for a tipper of another
+    shard binds the tipper on their own shard before api.resolve_case returns (router.deliver_sanction_now:
+    the relay's step, keyed by the request's id); the relay then has nothing to deliver."""
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    moderator = register(sharded, shard=1, prefix="m")
+    with psycopg.connect(sharded.shards[1]) as conn:
+        conn.execute("UPDATE lp.users SET role = 'moderator' WHERE id = %s", [moderator.id])
+    fund(sharded, viewer.id, 100)
+    shards.wait_for_relay(sharded.shards)  # what earlier tests left in transit
+    assert shards.delivery_at_once(sharded.router, True) is True
+    try:
+        with sharded.client() as client:
+            with client.session(token_for(sharded, viewer)) as tx:
+                tip = tx.tip(performer.id, 10, idempotency_key="rude-at-once", message="awful")
+            with client.session(token_for(sharded, performer)) as tx:  # credited at once: reportable there
+                case_id = tx.report("tip", tip.id, "harassment").case_id
+            with client.session(token_for(sharded, moderator)) as tx:
+                claimed = [tx.claim_case()]
+                while claimed[-1] is not None and claimed[-1].id != case_id:
+                    claimed.append(tx.claim_case())
+                for other in claimed[:-1]:
+                    tx.release_case(other.id)
+            with client.session(token_for(sharded, moderator)) as tx:
+                tx.resolve_case(
+                    case_id, "sanction", "insults", "rule 4", "mute", datetime.now(UTC) + timedelta(hours=1)
+                )
+            with psycopg.connect(sharded.shards[0]) as conn:
+                issued = conn.execute(
+                    "SELECT s.sanction_type::text, s.issued_by, r.outcome FROM lp.user_sanctions AS s"
+                    " JOIN lp.sanction_receipts AS r ON r.sanction_id = s.id WHERE r.case_id = %s",
+                    [case_id],
+                ).fetchall()
+            with psycopg.connect(sharded.shards[1]) as conn:
+                request = conn.execute(
+                    "SELECT status FROM lp.sanction_requests WHERE case_id = %s", [case_id]
+                ).fetchone()
+            assert issued == [("mute", moderator.id, "issued")]
+            assert request == ("delivered",)
+            assert shards.relay_once(sharded.shards).sanctions == 0
+            with pytest.raises(LivepantyError) as muted, client.session(token_for(sharded, viewer)) as tx:
+                tx.tip(performer.id, 10, idempotency_key="rude-at-once-2", message="again")
+            assert muted.value.sqlstate == "LP150"
+    finally:
+        shards.delivery_at_once(sharded.router, False)
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
