@@ -1202,7 +1202,20 @@ def _relay_worker(home: Path) -> subprocess.Popen:
     )
 
 
-def test_stress_cross_shard_tips_with_killed_relays_and_a_restarted_shard(sharded: Sharded) -> None:
+@pytest.mark.parametrize("at_once", [False, True], ids=["by_relay", "at_once"])
+def test_stress_cross_shard_tips_with_killed_relays_and_a_restarted_shard(
+    sharded: Sharded, at_once: bool
+) -> None:
+    """Acceptance (b) of issue 12. With delivery at once (the second run), the router's deliveries race the
+    relay workers' for the same transfers all along: every credit still lands exactly once."""
+    shards.delivery_at_once(sharded.router, at_once)
+    try:
+        _stress(sharded)
+    finally:
+        shards.delivery_at_once(sharded.router, False)
+
+
+def _stress(sharded: Sharded) -> None:
     viewers = [register(sharded, shard=i % 2) for i in range(8)]
     performers = [verified_performer(sharded, i % 2) for i in range(4)]
     for viewer in viewers:
