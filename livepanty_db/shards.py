@@ -13,6 +13,8 @@ users.
 * :func:`relay_once` / :func:`relay` deliver cross-shard tips from every shard's outbox exactly once;
   :func:`verify_all` is ``livepanty-db verify --all-shards`` (every shard's ledger, then the global
   reconciliation of transfers and tokens in transit).
+* :func:`fence` / :func:`unfence` / :func:`watch_once` (``livepanty-db shards fence``, ``unfence``,
+  ``watch``): a shard that hangs is fenced at the router, so calls for it fail at once (LP200), not wait.
 * :func:`sync_erasures` is ``livepanty-db shards sync-erasures``: every shard's erasures carried to the
   directory and to the users' stubs on the other shards; :func:`adopt_orphans` is ``livepanty-db shards
   adopt-orphans``: registrations the directory missed, written into it (or erased when another user holds
@@ -845,6 +847,18 @@ def install(
         conn.execute(
             sql.SQL("CREATE USER MAPPING FOR livepanty_owner SERVER {}").format(sql.Identifier(CLUSTER))
         )
+        # The shards' own conninfos; a shard fenced before this install stays fenced.
+        conn.execute("DELETE FROM router.partitions WHERE shard >= %s", [n])
+        for index, partition in enumerate(partitions):
+            conn.execute(
+                "INSERT INTO router.partitions (shard, conninfo) VALUES (%s, %s)"
+                " ON CONFLICT (shard) DO UPDATE SET conninfo = excluded.conninfo",
+                [index, partition],
+            )
+        for (index,) in conn.execute(
+            "SELECT shard FROM router.partitions WHERE fenced_at IS NOT NULL"
+        ).fetchall():
+            _set_partition(conn, index, _fenced_conninfo(partitions[index], index))
         conn.execute(
             sql.SQL("GRANT USAGE ON FOREIGN SERVER {} TO livepanty_owner").format(sql.Identifier(CLUSTER))
         )
@@ -854,11 +868,17 @@ def install(
 
 
 def partition_dsns(router_dsn: str) -> list[str]:
-    """The shards' conninfos as the router's PL/Proxy cluster names them (p0, p1, ...)."""
+    """The shards' conninfos as the router's PL/Proxy cluster reaches them (p0, p1, ...): each shard's own,
+    fenced or not (router.partitions)."""
     with _connect(router_dsn) as conn:
         row = conn.execute(
             "SELECT srvoptions FROM pg_catalog.pg_foreign_server WHERE srvname = %s", [CLUSTER]
         ).fetchone()
+        own = []
+        if row is not None and conn.execute("SELECT to_regclass('router.partitions')").fetchone() != (None,):
+            own = [r[0] for r in conn.execute("SELECT conninfo FROM router.partitions ORDER BY shard")]
+    if own:
+        return own
     if row is None:
         raise ShardError(
             "this database is no router: it has no PL/Proxy cluster (livepanty-db local start --shards N)"
@@ -869,6 +889,173 @@ def partition_dsns(router_dsn: str) -> list[str]:
         if key.startswith("p") and key[1:].isdigit():
             parts[int(key[1:])] = value
     return [parts[i] for i in sorted(parts)]
+
+
+# -- fencing a shard that hangs ------------------------------------------------------------------------------
+
+#: Where a fenced shard's partition points: a Unix socket directory that does not exist, so that PL/Proxy's
+#: connection fails at once ("No such file or directory"), on any machine, without touching the network.
+FENCED_SOCKET = "/livepanty-fenced-shard-{shard}"
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A row of router.partitions: a shard's own conninfo and whether it is fenced."""
+
+    shard: int
+    conninfo: str
+    fenced_at: datetime.datetime | None
+    fenced_by: str | None
+    fence_reason: str | None
+
+
+def _fenced_conninfo(conninfo: str, shard: int) -> str:
+    params = conninfo_to_dict(conninfo)
+    params.pop("hostaddr", None)
+    params["host"] = FENCED_SOCKET.format(shard=shard)
+    return make_conninfo(**params)
+
+
+def _set_partition(conn: psycopg.Connection, shard: int, conninfo: str) -> None:
+    conn.execute(
+        sql.SQL("ALTER SERVER {} OPTIONS (SET {} {})").format(
+            sql.Identifier(CLUSTER), sql.Identifier(f"p{shard}"), sql.Literal(conninfo)
+        )
+    )
+
+
+def partitions(router_dsn: str) -> list[Partition]:
+    """Every shard's partition: its own conninfo, and whether (since when, by whom, why) it is fenced."""
+    with _connect(router_dsn) as conn:
+        if conn.execute("SELECT to_regclass('router.partitions')").fetchone() == (None,):
+            raise ShardError("this database is no router (livepanty-db local start --shards N)")
+        rows = conn.execute(
+            "SELECT shard, conninfo, fenced_at, fenced_by, fence_reason FROM router.partitions ORDER BY shard"
+        ).fetchall()
+    return [Partition(*row) for row in rows]
+
+
+def fence(router_dsn: str, shard: int, *, reason: str, by: str = "operator") -> bool:
+    """Fence ``shard`` at the router (docs/scale-out.md, "Fencing a shard that hangs"): its partition in the
+    PL/Proxy cluster names no server, so every call for it fails at once with LP200, a call already waiting on
+    it excepted. The relay and the other shards are not affected. True when it was not fenced before. As the
+    superuser (who owns the foreign server)."""
+    if by not in ("operator", "watch"):
+        raise ShardError(f"a fence is set by the operator or by the watch, not {by!r}")
+    with _connect(router_dsn) as conn, conn.transaction():
+        row = conn.execute(
+            "SELECT conninfo, fenced_at FROM router.partitions WHERE shard = %s FOR UPDATE", [shard]
+        ).fetchone()
+        if row is None:
+            raise ShardError(f"no shard {shard} in this installation")
+        if row[1] is not None:
+            return False
+        conn.execute(
+            "UPDATE router.partitions SET fenced_at = now(), fenced_by = %s, fence_reason = left(%s, 500)"
+            " WHERE shard = %s",
+            [by, reason, shard],
+        )
+        _set_partition(conn, shard, _fenced_conninfo(row[0], shard))
+    log.warning("shard %s fenced by %s: %s", shard, by, reason)
+    return True
+
+
+def unfence(router_dsn: str, shard: int, *, only_by: str | None = None) -> bool:
+    """Route calls to ``shard`` again (its own conninfo back in the PL/Proxy cluster). ``only_by``: only a
+    fence set by that party (the watch lifts its own fences, never an operator's). True when it was fenced."""
+    with _connect(router_dsn) as conn, conn.transaction():
+        row = conn.execute(
+            "SELECT conninfo, fenced_by FROM router.partitions WHERE shard = %s FOR UPDATE", [shard]
+        ).fetchone()
+        if row is None:
+            raise ShardError(f"no shard {shard} in this installation")
+        if row[1] is None or (only_by is not None and row[1] != only_by):
+            return False
+        conn.execute(
+            "UPDATE router.partitions SET fenced_at = NULL, fenced_by = NULL, fence_reason = NULL"
+            " WHERE shard = %s",
+            [shard],
+        )
+        _set_partition(conn, shard, row[0])
+    log.warning("shard %s unfenced", shard)
+    return True
+
+
+def probe(conninfo: str, timeout: float) -> str | None:
+    """Whether a shard answers ``SELECT 1`` within ``timeout`` seconds: None, or why not. A shard whose
+    processes hang accepts the TCP connection but never answers: the connection attempt and the query run in a
+    thread that is given up on (left to the kernel's timeouts) after ``timeout``."""
+    outcome: dict[str, str | None] = {}
+
+    def attempt() -> None:
+        try:
+            with psycopg.connect(
+                conninfo, connect_timeout=max(2, int(timeout + 0.999)), autocommit=True
+            ) as c:
+                c.execute("SELECT 1")
+            outcome["error"] = None
+        except psycopg.Error as exc:
+            outcome["error"] = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+    worker = threading.Thread(target=attempt, daemon=True, name="livepanty-shard-probe")
+    worker.start()
+    worker.join(timeout)
+    if "error" not in outcome:
+        return f"no answer within {timeout:g} s"
+    return outcome["error"]
+
+
+@dataclass
+class WatchPass:
+    """One pass of :func:`watch_once`: the shards that did not answer, and the fences it set and lifted."""
+
+    down: dict[int, str] = field(default_factory=dict)
+    fenced: list[int] = field(default_factory=list)
+    unfenced: list[int] = field(default_factory=list)
+
+
+def watch_once(router_dsn: str, *, timeout: float = 3.0) -> WatchPass:
+    """Probe every shard (:func:`probe`, all at once): fence each that does not answer within ``timeout``
+    (``fenced_by`` watch), lift the watch's fence of each that answers again. An operator's fence stays."""
+    result = WatchPass()
+    parts = partitions(router_dsn)
+    answers: dict[int, str | None] = {}
+    probes = [
+        threading.Thread(
+            target=lambda p=p: answers.__setitem__(p.shard, probe(p.conninfo, timeout)), daemon=True
+        )
+        for p in parts
+    ]
+    for thread in probes:
+        thread.start()
+    for thread in probes:
+        thread.join(timeout + 1)
+    for part in parts:
+        why = answers.get(part.shard, f"no answer within {timeout:g} s")
+        if why is not None:
+            result.down[part.shard] = why
+            if fence(router_dsn, part.shard, reason=why, by="watch"):
+                result.fenced.append(part.shard)
+        elif unfence(router_dsn, part.shard, only_by="watch"):
+            result.unfenced.append(part.shard)
+    return result
+
+
+def watch(
+    router_dsn: str,
+    *,
+    interval: float = 5.0,
+    timeout: float = 3.0,
+    stop: threading.Event | None = None,
+    on_pass: Callable[[WatchPass], None] | None = None,
+) -> None:
+    """:func:`watch_once` every ``interval`` seconds until ``stop`` is set (``livepanty-db shards watch``)."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        outcome = watch_once(router_dsn, timeout=timeout)
+        if on_pass is not None:
+            on_pass(outcome)
+        stop.wait(interval)
 
 
 def delivery_at_once(router_dsn: str, at_once: bool | None = None) -> bool:

@@ -71,6 +71,23 @@ CREATE TABLE IF NOT EXISTS router.sessions (
 CREATE INDEX IF NOT EXISTS sessions_expires_idx ON router.sessions (expires_at);
 COMMENT ON TABLE router.users IS 'The directory of a sharded installation: the shard of every user, found by id, by lower-case username or by the SHA-256 of the lower-case e-mail address (the address itself stays on the shard).';
 COMMENT ON TABLE router.sessions IS 'Which shard a session token (by its SHA-256) belongs to: written by the router''s api.login, read by its api.authenticate.';
+-- The shards' own conninfos, and which are fenced: a fenced shard's partition in the PL/Proxy cluster names a
+-- socket that does not exist, so every call for it fails at once (LP200) instead of waiting for a shard that
+-- hangs (docs/scale-out.md, "Fencing a shard that hangs"). Written by livepanty_db.shards (install, fence,
+-- unfence, watch) as the superuser, who owns the foreign server.
+CREATE TABLE IF NOT EXISTS router.partitions (
+    shard        smallint PRIMARY KEY CHECK (shard >= 0),
+    conninfo     text NOT NULL,
+    fenced_at    timestamptz,
+    fenced_by    text CHECK (fenced_by IN ('operator', 'watch')),
+    fence_reason text CHECK (char_length(fence_reason) <= 500),
+    CHECK ((fenced_at IS NULL) = (fenced_by IS NULL))
+);
+COMMENT ON TABLE router.partitions IS 'Per shard: its conninfo as the router''s PL/Proxy cluster reaches it (as livepanty_router), and whether it is fenced (since when, by whom: an operator, or livepanty-db shards watch when it did not answer within its timeout; why). A fenced shard''s partition names no server: calls for it fail at once with LP200.';
+ALTER TABLE router.partitions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE router.partitions FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "router code only" ON router.partitions;
+CREATE POLICY "router code only" ON router.partitions FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 ALTER TABLE router.config ENABLE ROW LEVEL SECURITY;
 ALTER TABLE router.config FORCE ROW LEVEL SECURITY;
 ALTER TABLE router.users ENABLE ROW LEVEL SECURITY;

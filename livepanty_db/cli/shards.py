@@ -147,6 +147,98 @@ def delivery(ctx: click.Context, at_once: bool | None) -> None:
     emit([{"delivery": "at_once" if mode else "by_relay"}], ["delivery"])
 
 
+@command.command("partitions")
+@click.pass_context
+@handle_errors
+def partitions(ctx: click.Context) -> None:
+    """Every shard's conninfo as the router reaches it, and whether it is fenced (since when, by whom,
+    why)."""
+    emit(
+        [
+            {
+                "shard": p.shard,
+                "conninfo": p.conninfo,
+                "fenced_at": p.fenced_at,
+                "fenced_by": p.fenced_by,
+                "fence_reason": p.fence_reason,
+            }
+            for p in sharding.partitions(_router(ctx))
+        ],
+        ["shard", "conninfo", "fenced_at", "fenced_by", "fence_reason"],
+    )
+
+
+@command.command("fence")
+@click.argument("shard", type=click.IntRange(0, 63))
+@click.option("--reason", required=True, help="Why (kept with the fence; shown by `shards partitions`).")
+@click.pass_context
+@handle_errors
+def fence(ctx: click.Context, shard: int, reason: str) -> None:
+    """Fence a shard at the router: every call for it fails at once with LP200 (ShardUnavailable, transient)
+    instead of waiting for a shard that hangs; the other shards and the relay go on. Until `shards unfence`
+    (`shards watch` never lifts an operator's fence)."""
+    changed = sharding.fence(_router(ctx), shard, reason=reason)
+    note(f"shard {shard} fenced" if changed else f"shard {shard} was fenced already")
+
+
+@command.command("unfence")
+@click.argument("shard", type=click.IntRange(0, 63))
+@click.pass_context
+@handle_errors
+def unfence(ctx: click.Context, shard: int) -> None:
+    """Route calls to a fenced shard again."""
+    changed = sharding.unfence(_router(ctx), shard)
+    note(f"shard {shard} unfenced" if changed else f"shard {shard} was not fenced")
+
+
+@command.command("watch")
+@click.option("--once", is_flag=True, help="One pass, then exit (status 1 when a shard did not answer).")
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.5, 600),
+    default=5.0,
+    show_default=True,
+    help="Seconds between passes.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.5, 60),
+    default=3.0,
+    show_default=True,
+    help="Seconds a shard has to answer SELECT 1 before it is fenced.",
+)
+@click.pass_context
+@handle_errors
+def watch(ctx: click.Context, once: bool, interval: float, timeout: float) -> None:
+    """Probe every shard; fence each that does not answer within --timeout (a shard down, or one whose
+    processes hang: calls for it then fail at once with LP200 instead of waiting), and lift its own fence of
+    each that answers again. Runs until interrupted, or one pass with --once."""
+    router = _router(ctx)
+
+    def report(outcome: sharding.WatchPass) -> None:
+        for shard in outcome.fenced:
+            note(f"shard {shard} fenced: {outcome.down[shard]}")
+        for shard in outcome.unfenced:
+            note(f"shard {shard} answers again: unfenced")
+
+    if once:
+        outcome = sharding.watch_once(router, timeout=timeout)
+        report(outcome)
+        emit(
+            [{"shard": shard, "down": reason} for shard, reason in sorted(outcome.down.items())],
+            ["shard", "down"],
+        )
+        if outcome.down:
+            sys.exit(1)
+        return
+    stop = threading.Event()
+    note(f"watching the shards every {interval:g} s (Ctrl-C stops)")
+    try:
+        sharding.watch(router, interval=interval, timeout=timeout, stop=stop, on_pass=report)
+    except KeyboardInterrupt:
+        stop.set()
+
+
 @command.command("sync-erasures")
 @click.pass_context
 @handle_errors

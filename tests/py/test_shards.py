@@ -3192,3 +3192,74 @@ def test_delivery_at_once_issues_a_sanction_decided_on_another_shard_before_the_
     finally:
         shards.delivery_at_once(sharded.router, False)
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+def _freeze(cluster: Any) -> list[int]:
+    """SIGSTOP every process of a cluster (its postmaster and children): a shard that hangs while its kernel
+    still accepts connections, which no PL/Proxy timeout ends (docs/scale-out.md, "Limits")."""
+    postmaster = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+    pids = [postmaster, *map(int, children)]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    return pids
+
+
+def test_a_shard_that_hangs_is_fenced_by_the_watch_and_its_calls_fail_at_once(
+    sharded: Sharded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`shards watch` fences a shard whose processes hang (SIGSTOP): calls for its users then fail at once
+    with LP200, also on a router backend whose PL/Proxy connection to it was open, while the other shard's
+    users go on; when it answers again the watch lifts its fence. An operator's fence (`shards fence`) holds until
+    `shards unfence`: the watch leaves it alone."""
+    monkeypatch.setenv("LIVEPANTY_HOME", str(sharded.home))
+    for name in ("LIVEPANTY_DSN", "DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    near, far = register(sharded, shard=0), register(sharded, shard=1)
+    near_token, far_token = token_for(sharded, near), token_for(sharded, far)
+    own = shards.partition_dsns(sharded.router)
+    with sharded.client() as client:
+        with client.session(far_token) as tx:
+            assert tx.get_wallet().balance == 0  # this router backend now holds a connection to shard 1
+        pids = _freeze(sharded.topology.shard(1))
+        try:
+            started = time.monotonic()
+            outcome = shards.watch_once(sharded.router, timeout=2)
+            assert (outcome.fenced, list(outcome.down)) == ([1], [1])
+            assert time.monotonic() - started < 8
+            started = time.monotonic()
+            with pytest.raises(ShardUnavailable) as caught, client.session(far_token) as tx:
+                tx.get_wallet()
+            assert time.monotonic() - started < 3
+            assert caught.value.detail == "shard 1"
+            with client.session(near_token) as tx:
+                assert tx.get_wallet().balance == 0  # shard 0 goes on
+            [_, fenced] = shards.partitions(sharded.router)
+            assert (fenced.fenced_by, fenced.conninfo) == ("watch", own[1])
+            assert shards.partition_dsns(sharded.router) == own  # the relay still reaches the shards
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+    outcome = shards.watch_once(sharded.router, timeout=5)
+    assert (outcome.down, outcome.unfenced) == ({}, [1])
+    with sharded.client() as client, client.session(far_token) as tx:
+        assert tx.get_wallet().balance == 0
+
+    fenced = runner.invoke(main, ["shards", "fence", "0", "--reason", "maintenance"])
+    assert fenced.exit_code == 0, fenced.output
+    try:
+        with sharded.client() as client, pytest.raises(ShardUnavailable), client.session(near_token) as tx:
+            tx.get_wallet()
+        assert shards.watch_once(sharded.router, timeout=5).unfenced == []  # not the watch's fence
+        listed = runner.invoke(main, ["shards", "partitions"])
+        assert listed.exit_code == 0, listed.output
+        assert "operator" in listed.output
+        assert "maintenance" in listed.output
+    finally:
+        lifted = runner.invoke(main, ["shards", "unfence", "0"])
+    assert lifted.exit_code == 0, lifted.output
+    with sharded.client() as client, client.session(near_token) as tx:
+        assert tx.get_wallet().balance == 0
+    watched = runner.invoke(main, ["shards", "watch", "--once", "--timeout", "5"])
+    assert watched.exit_code == 0, watched.output
