@@ -3210,8 +3210,8 @@ def test_a_shard_that_hangs_is_fenced_by_the_watch_and_its_calls_fail_at_once(
 ) -> None:
     """`shards watch` fences a shard whose processes hang (SIGSTOP): calls for its users then fail at once
     with LP200, also on a router backend whose PL/Proxy connection to it was open, while the other shard's
-    users go on; when it answers again the watch lifts its fence. An operator's fence (`shards fence`) holds until
-    `shards unfence`: the watch leaves it alone."""
+    users go on; when it answers again the watch lifts its fence. An operator's fence (`shards fence`) holds
+    until `shards unfence`: the watch leaves it alone."""
     monkeypatch.setenv("LIVEPANTY_HOME", str(sharded.home))
     for name in ("LIVEPANTY_DSN", "DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER"):
         monkeypatch.delenv(name, raising=False)
