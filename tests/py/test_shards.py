@@ -3148,7 +3148,8 @@ def test_delivery_at_once_issues_a_sanction_decided_on_another_shard_before_the_
 ) -> None:
     """With delivery at once, a case resolved on the performer's shard with a sanction for a tipper of another
     shard binds the tipper on their own shard before api.resolve_case returns (router.deliver_sanction_now:
-    the relay's step, keyed by the request's id); the relay then has nothing to deliver."""
+    the relay's step, keyed by the request's id); the relay then has nothing to deliver. With the tipper's
+    shard unreachable (fenced) the resolution still succeeds, and the relay delivers the sanction later."""
     viewer = register(sharded, shard=0)
     performer = verified_performer(sharded, 1)
     moderator = register(sharded, shard=1, prefix="m")
@@ -3161,18 +3162,27 @@ def test_delivery_at_once_issues_a_sanction_decided_on_another_shard_before_the_
         with sharded.client() as client:
             with client.session(token_for(sharded, viewer)) as tx:
                 tip = tx.tip(performer.id, 10, idempotency_key="rude-at-once", message="awful")
+                later = tx.tip(performer.id, 10, idempotency_key="rude-at-once-b", message="worse")
             with client.session(token_for(sharded, performer)) as tx:  # credited at once: reportable there
                 case_id = tx.report("tip", tip.id, "harassment").case_id
-            with client.session(token_for(sharded, moderator)) as tx:
-                claimed = [tx.claim_case()]
-                while claimed[-1] is not None and claimed[-1].id != case_id:
-                    claimed.append(tx.claim_case())
-                for other in claimed[:-1]:
-                    tx.release_case(other.id)
-            with client.session(token_for(sharded, moderator)) as tx:
-                tx.resolve_case(
-                    case_id, "sanction", "insults", "rule 4", "mute", datetime.now(UTC) + timedelta(hours=1)
-                )
+                later_case = tx.report("tip", later.id, "harassment").case_id
+
+            def claim(case: uuid.UUID) -> None:  # the queue is every shard's: claimed in its order until it
+                with client.session(token_for(sharded, moderator)) as tx:
+                    claimed = [tx.claim_case()]
+                    while claimed[-1] is not None and claimed[-1].id != case:
+                        claimed.append(tx.claim_case())
+                    for other in claimed[:-1]:
+                        tx.release_case(other.id)
+
+            def resolve(case: uuid.UUID, kind: str) -> None:
+                with client.session(token_for(sharded, moderator)) as tx:
+                    tx.resolve_case(
+                        case, "sanction", "insults", "rule 4", kind, datetime.now(UTC) + timedelta(hours=1)
+                    )
+
+            claim(case_id)
+            resolve(case_id, "mute")
             with psycopg.connect(sharded.shards[0]) as conn:
                 issued = conn.execute(
                     "SELECT s.sanction_type::text, s.issued_by, r.outcome FROM lp.user_sanctions AS s"
@@ -3189,6 +3199,22 @@ def test_delivery_at_once_issues_a_sanction_decided_on_another_shard_before_the_
             with pytest.raises(LivepantyError) as muted, client.session(token_for(sharded, viewer)) as tx:
                 tx.tip(performer.id, 10, idempotency_key="rude-at-once-2", message="again")
             assert muted.value.sqlstate == "LP150"
+
+            claim(later_case)
+            shards.fence(sharded.router, 0, reason="the tipper's shard unreachable")
+            try:
+                resolve(later_case, "tip_block")  # resolved; the delivery is left to the relay
+            finally:
+                shards.unfence(sharded.router, 0)
+            with psycopg.connect(sharded.shards[1]) as conn:
+                pending = conn.execute(
+                    "SELECT status FROM lp.sanction_requests WHERE case_id = %s", [later_case]
+                ).fetchone()
+            assert pending == ("pending",)
+            assert shards.relay_once(sharded.shards).sanctions == 1
+            with pytest.raises(LivepantyError) as blocked, client.session(token_for(sharded, viewer)) as tx:
+                tx.tip(performer.id, 10, idempotency_key="rude-at-once-3")
+            assert blocked.value.sqlstate == "LP150"
     finally:
         shards.delivery_at_once(sharded.router, False)
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
