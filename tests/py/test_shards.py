@@ -3167,7 +3167,7 @@ def test_delivery_at_once_issues_a_sanction_decided_on_another_shard_before_the_
                 case_id = tx.report("tip", tip.id, "harassment").case_id
                 later_case = tx.report("tip", later.id, "harassment").case_id
 
-            def claim(case: uuid.UUID) -> None:  # the queue is every shard's: claimed in its order until it
+            def claim(case: uuid.UUID) -> None:  # the queue is every shard's: claimed in order up to it
                 with client.session(token_for(sharded, moderator)) as tx:
                     claimed = [tx.claim_case()]
                     while claimed[-1] is not None and claimed[-1].id != case:
