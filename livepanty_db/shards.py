@@ -581,6 +581,7 @@ def router_routes_sql(functions: Iterable[ApiFunction]) -> str:
     functions = list(functions)
     proxies: list[str] = []
     parts: list[str] = []
+    after_used: set[str] = set()
     for fn in functions:
         if _proxied(fn.name):
             names = _with_comma(fn.named_arguments())
@@ -652,6 +653,7 @@ END"""
             returning = _returning(fn, call)
             result = ""
             if fn.name in AFTER_CALL:
+                after_used.add(fn.name)
                 if fn.replayable or fn.returns_set or fn.returns_void:
                     raise ShardError(f"AFTER_CALL: api.{fn.name} must return one row")
                 result = f"v_result {fn.result};"
@@ -728,6 +730,8 @@ AS $route$
 {body}
 $route$;"""
         )
+    if set(AFTER_CALL) - after_used:
+        raise ShardError(f"AFTER_CALL names no object or user route: {sorted(set(AFTER_CALL) - after_used)}")
     return "\n".join([*proxies, "SET ROLE livepanty_owner;", *parts, "RESET ROLE;"]) + "\n"
 
 
@@ -875,7 +879,12 @@ def partition_dsns(router_dsn: str) -> list[str]:
             "SELECT srvoptions FROM pg_catalog.pg_foreign_server WHERE srvname = %s", [CLUSTER]
         ).fetchone()
         own = []
-        if row is not None and conn.execute("SELECT to_regclass('router.partitions')").fetchone() != (None,):
+        readable = conn.execute(
+            "SELECT has_schema_privilege('router', 'USAGE') AND to_regclass('router.partitions') IS NOT NULL"
+            "   AND has_table_privilege('router.partitions', 'SELECT')"
+            "  FROM pg_catalog.pg_namespace WHERE nspname = 'router'"
+        ).fetchone()
+        if row is not None and readable == (True,):
             own = [r[0] for r in conn.execute("SELECT conninfo FROM router.partitions ORDER BY shard")]
     if own:
         return own
@@ -909,6 +918,14 @@ class Partition:
     fence_reason: str | None
 
 
+def masked(conninfo: str) -> str:
+    """A conninfo to show: its password, if any, replaced."""
+    params = conninfo_to_dict(conninfo)
+    if params.get("password"):
+        params["password"] = "********"  # noqa: S105 (a mask, not a password)
+    return make_conninfo(**params)
+
+
 def _fenced_conninfo(conninfo: str, shard: int) -> str:
     params = conninfo_to_dict(conninfo)
     params.pop("hostaddr", None)
@@ -938,18 +955,32 @@ def partitions(router_dsn: str) -> list[Partition]:
 def fence(router_dsn: str, shard: int, *, reason: str, by: str = "operator") -> bool:
     """Fence ``shard`` at the router (docs/scale-out.md, "Fencing a shard that hangs"): its partition in the
     PL/Proxy cluster names no server, so every call for it fails at once with LP200, a call already waiting on
-    it excepted. The relay and the other shards are not affected. True when it was not fenced before. As the
-    superuser (who owns the foreign server)."""
+    it excepted. The other shards are not affected; the relay does not read fences (a relay blocked on a
+    shard that hangs is restarted). True when it was not fenced before, or an operator took over the watch's
+    fence. As the superuser (who owns the foreign server). Every change of a fence makes every router backend
+    open its connections to every shard again (PL/Proxy reloads the whole cluster)."""
     if by not in ("operator", "watch"):
         raise ShardError(f"a fence is set by the operator or by the watch, not {by!r}")
     with _connect(router_dsn) as conn, conn.transaction():
         row = conn.execute(
-            "SELECT conninfo, fenced_at FROM router.partitions WHERE shard = %s FOR UPDATE", [shard]
+            "SELECT conninfo, fenced_at, fenced_by FROM router.partitions WHERE shard = %s FOR UPDATE",
+            [shard],
         ).fetchone()
         if row is None:
             raise ShardError(f"no shard {shard} in this installation")
         if row[1] is not None:
-            return False
+            # Fenced already. An operator's fence takes over the watch's (the watch would lift its own as soon
+            # as the shard answers); nothing else changes, and the partition is not set again (every change of
+            # the cluster makes every router backend reconnect to every shard).
+            if by != "operator" or row[2] == "operator":
+                return False
+            conn.execute(
+                "UPDATE router.partitions SET fenced_by = 'operator', fence_reason = left(%s, 500)"
+                " WHERE shard = %s",
+                [reason, shard],
+            )
+            log.warning("shard %s: the watch's fence taken over by the operator: %s", shard, reason)
+            return True
         conn.execute(
             "UPDATE router.partitions SET fenced_at = now(), fenced_by = %s, fence_reason = left(%s, 500)"
             " WHERE shard = %s",
@@ -981,6 +1012,26 @@ def unfence(router_dsn: str, shard: int, *, only_by: str | None = None) -> bool:
     return True
 
 
+#: What a probe that failed says when the shard is down or hangs (fenced), rather than the watch's own problem
+#: (a password, a missing .pgpass, too many connections, a name that does not resolve: reported, not fenced).
+_UNREACHABLE = (
+    "no answer within",
+    "connection refused",
+    "timeout expired",
+    "no such file or directory",
+    "server closed the connection",
+    "terminating connection",
+    "the database system is",
+)
+
+
+def unreachable(why: str | None) -> bool:
+    """Whether a probe's answer (:func:`probe`) means the shard is down or hangs: only then does the watch
+    fence it. An authentication or configuration error is the watch's own problem: fencing on it would turn a
+    fault of the monitoring into an outage."""
+    return why is not None and any(marker in why.lower() for marker in _UNREACHABLE)
+
+
 def probe(conninfo: str, timeout: float) -> str | None:
     """Whether a shard answers ``SELECT 1`` within ``timeout`` seconds: None, or why not. A shard whose
     processes hang accepts the TCP connection but never answers: the connection attempt and the query run in a
@@ -1007,37 +1058,56 @@ def probe(conninfo: str, timeout: float) -> str | None:
 
 @dataclass
 class WatchPass:
-    """One pass of :func:`watch_once`: the shards that did not answer, and the fences it set and lifted."""
+    """One pass of :func:`watch_once`: the shards that did not answer (why), the fences it set and lifted, the
+    shards that answered, and whether it held back because every shard failed (``held_back``)."""
 
     down: dict[int, str] = field(default_factory=dict)
     fenced: list[int] = field(default_factory=list)
     unfenced: list[int] = field(default_factory=list)
+    answered: list[int] = field(default_factory=list)
+    held_back: bool = False
 
 
-def watch_once(router_dsn: str, *, timeout: float = 3.0) -> WatchPass:
-    """Probe every shard (:func:`probe`, all at once): fence each that does not answer within ``timeout``
-    (``fenced_by`` watch), lift the watch's fence of each that answers again. An operator's fence stays."""
+def watch_once(router_dsn: str, *, timeout: float = 3.0, may_lift: Iterable[int] | None = None) -> WatchPass:
+    """Probe every shard (:func:`probe`, all at once): fence each that is down or hangs (:func:`unreachable`:
+    ``fenced_by`` watch), lift the watch's fence of each that answers again (only those of ``may_lift``,
+    when given: :func:`watch` lifts a fence after a few good passes in a row). An operator's fence stays. A
+    pass in which no shard answers fences none (``held_back``): then the watch itself is more likely cut off
+    than every shard down. Other probe errors (authentication, configuration) are reported in ``down`` but
+    fence nothing."""
     result = WatchPass()
     parts = partitions(router_dsn)
     answers: dict[int, str | None] = {}
-    probes = [
-        threading.Thread(
-            target=lambda p=p: answers.__setitem__(p.shard, probe(p.conninfo, timeout)), daemon=True
-        )
-        for p in parts
-    ]
+
+    def ask(part: Partition) -> None:
+        answers[part.shard] = probe(part.conninfo, timeout)
+
+    probes = [threading.Thread(target=ask, args=(p,), daemon=True) for p in parts]
     for thread in probes:
         thread.start()
     for thread in probes:
         thread.join(timeout + 1)
     for part in parts:
         why = answers.get(part.shard, f"no answer within {timeout:g} s")
-        if why is not None:
+        if why is None:
+            result.answered.append(part.shard)
+        else:
             result.down[part.shard] = why
-            if fence(router_dsn, part.shard, reason=why, by="watch"):
-                result.fenced.append(part.shard)
-        elif unfence(router_dsn, part.shard, only_by="watch"):
+    result.held_back = bool(parts) and not result.answered
+    lift = None if may_lift is None else set(may_lift)
+    for part in parts:
+        if part.shard in result.down:
+            if unreachable(result.down[part.shard]) and not result.held_back:
+                if fence(router_dsn, part.shard, reason=result.down[part.shard], by="watch"):
+                    result.fenced.append(part.shard)
+            elif not unreachable(result.down[part.shard]):
+                log.error(
+                    "shard %s: the watch's probe failed (not fenced): %s", part.shard, result.down[part.shard]
+                )
+        elif (lift is None or part.shard in lift) and unfence(router_dsn, part.shard, only_by="watch"):
             result.unfenced.append(part.shard)
+    if result.held_back:
+        log.error("no shard answered the watch: fencing none (is the watch cut off?)")
     return result
 
 
@@ -1046,15 +1116,30 @@ def watch(
     *,
     interval: float = 5.0,
     timeout: float = 3.0,
+    lift_after: int = 3,
     stop: threading.Event | None = None,
     on_pass: Callable[[WatchPass], None] | None = None,
 ) -> None:
-    """:func:`watch_once` every ``interval`` seconds until ``stop`` is set (``livepanty-db shards watch``)."""
+    """:func:`watch_once` every ``interval`` seconds until ``stop`` is set (``livepanty-db shards watch``).
+    The watch lifts its fence of a shard after ``lift_after`` passes in a row in which it answered (a shard
+    that stalls now and then is not fenced and unfenced at every pass: each change makes every router backend
+    reconnect to every shard). A pass that fails (the router restarting, an install running) is logged, and
+    the watch goes on."""
     stop = stop or threading.Event()
+    good: dict[int, int] = {}
     while not stop.is_set():
-        outcome = watch_once(router_dsn, timeout=timeout)
-        if on_pass is not None:
-            on_pass(outcome)
+        try:
+            ready = [shard for shard, n in good.items() if n + 1 >= lift_after]
+            outcome = watch_once(router_dsn, timeout=timeout, may_lift=ready)
+        except (psycopg.Error, ShardError) as exc:
+            log.error("the watch's pass failed: %s", exc)
+        else:
+            for shard in outcome.down:
+                good[shard] = 0
+            for shard in outcome.answered:
+                good[shard] = good.get(shard, 0) + 1
+            if on_pass is not None:
+                on_pass(outcome)
         stop.wait(interval)
 
 
@@ -1102,6 +1187,15 @@ def _batch_json(rows: Sequence[Sequence[Any]]) -> str:
     return json.dumps([dict(zip(_CLAIM_COLUMNS, row, strict=True)) for row in rows], default=str)
 
 
+def _target_down(exc: psycopg.Error) -> bool:
+    """Whether an error of the target shard means it cannot be reached now (the batch waits) rather than that
+    it refused this delivery: a deadlock, a serialization failure or a lock timeout there (the router
+    delivering the same transfer at once) is a refusal for this pass, retried at the next."""
+    return isinstance(exc, psycopg.OperationalError) and not (
+        (exc.sqlstate or "").startswith("40") or exc.sqlstate == "55P03"
+    )
+
+
 def relay_pair(
     source: psycopg.Connection,
     target: psycopg.Connection,
@@ -1136,10 +1230,13 @@ def relay_pair(
                         "SELECT id, applied FROM shard.transfer_in_many(%s, %s, %s::jsonb)",
                         [dst, src, _batch_json(rows)],
                     ).fetchall()
-            except psycopg.OperationalError as exc:  # the target is down: the batch waits
-                failed = [row[0] for row in rows]
-                error = f"shard {dst}: {exc}".strip()
-                results = []
+            except psycopg.OperationalError as exc:
+                if _target_down(exc):  # the target is down: the batch waits
+                    failed = [row[0] for row in rows]
+                    error = f"shard {dst}: {exc}".strip()
+                    results = []
+                else:  # a deadlock or a lock timeout there (a delivery at once of the router): one by one
+                    results = None
             except psycopg.Error:
                 results = None  # refused: one by one
         if results is not None:
@@ -1161,11 +1258,11 @@ def relay_pair(
                             " %s, %s, %s)",
                             [dst, src, *row],
                         ).fetchone()[0]
-                except psycopg.OperationalError as exc:  # the target is down: the rest of the batch waits too
-                    failed.append(row[0])
-                    error = f"shard {dst}: {exc}".strip()
-                    continue
                 except psycopg.Error as exc:
+                    if _target_down(exc):  # the target is down: the rest of the batch waits too
+                        failed.append(row[0])
+                        error = f"shard {dst}: {exc}".strip()
+                        continue
                     # Refused by the target (a bug, a constraint): this transfer stays pending with its error,
                     # the others go on (it must not block its pair of shards).
                     source.execute(

@@ -338,9 +338,10 @@ CREATE FUNCTION router_proxy.transfer_in(
 AS $$
     CLUSTER 'livepanty';
     RUN ON p__shard;
-    SELECT shard.transfer_in(p__shard, p_from_shard, p_id, p_sender_id, p_sender_name, p_sender_role, p_recipient_id,
-                             p_tip_amount, p_fee_amount, p_message, p_is_anonymous, p_stream_id, p_menu_item_id,
-                             p_idempotency_key, p_sent_at, p_hold_id, p_refund_of);
+    SELECT shard.transfer_in_at_once(p__shard, p_from_shard, p_id, p_sender_id, p_sender_name, p_sender_role,
+                                     p_recipient_id, p_tip_amount, p_fee_amount, p_message, p_is_anonymous,
+                                     p_stream_id, p_menu_item_id, p_idempotency_key, p_sent_at, p_hold_id,
+                                     p_refund_of);
 $$;
 
 CREATE FUNCTION router_proxy.mark_delivered(p__shard integer, p_ids uuid[]) RETURNS integer
@@ -348,7 +349,7 @@ CREATE FUNCTION router_proxy.mark_delivered(p__shard integer, p_ids uuid[]) RETU
 AS $$
     CLUSTER 'livepanty';
     RUN ON p__shard;
-    SELECT shard.mark_delivered(p__shard, p_ids);
+    SELECT shard.mark_delivered_at_once(p__shard, p_ids);
 $$;
 
 CREATE FUNCTION router_proxy.sanction_request(p__shard integer, p_id uuid)
@@ -390,8 +391,10 @@ SET ROLE livepanty_owner;
 -- shard committed a cross-shard tip, the router applies the credit on the performer's shard and marks the
 -- outbox row delivered, as the relay would, each step its own transaction there. Exactly once as with the relay:
 -- shard.transfer_in is keyed by the transfer id, so a relay that claimed the row meanwhile applies nothing
--- twice; mark_delivered marks only a pending row. Whatever fails here (a shard that stopped answering, a
--- refusal) is left to the relay: the tip is committed and the call returns it all the same.
+-- twice; mark_delivered marks only a pending row. Each waits at most 250 ms for a lock there (the _at_once
+-- wrappers): a relay's batch holding the same rows gets them. Whatever fails here (a shard that stopped
+-- answering, a refusal, a lock not had in time) is left to the relay: the tip is committed and the call returns
+-- it all the same. A shard that hangs holds the call, as any call to it (docs/scale-out.md, "Fencing").
 CREATE FUNCTION router.deliver_now(p_from integer, p_out lp.transfers_out) RETURNS boolean
     LANGUAGE plpgsql
     SET search_path = pg_catalog, ext, pg_temp

@@ -668,6 +668,43 @@ COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, 
 REVOKE ALL ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) TO livepanty_router;
 
+-- Delivery at once (the router, right after the sender's shard committed a tip; docs/scale-out.md): the same
+-- steps as the relay's, but waiting at most a moment for a lock. A relay's batch may hold this performer's
+-- wallet or this transfer's row: the router then gives up (55P03, or 40P01), and the relay delivers it; a
+-- router that waited could deadlock with that batch, and would keep the tipper waiting.
+CREATE FUNCTION shard.transfer_in_at_once(
+    p_shard integer, p_from_shard integer, p_id uuid, p_sender_id uuid, p_sender_name text, p_sender_role text,
+    p_recipient_id uuid, p_tip_amount bigint, p_fee_amount bigint, p_message text, p_is_anonymous boolean,
+    p_stream_id uuid, p_menu_item_id uuid, p_idempotency_key text, p_sent_at timestamptz, p_hold_id uuid,
+    p_refund_of uuid
+) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+    SET lock_timeout = '250ms'
+AS $$
+BEGIN
+    RETURN shard.transfer_in(p_shard, p_from_shard, p_id, p_sender_id, p_sender_name, p_sender_role, p_recipient_id,
+                             p_tip_amount, p_fee_amount, p_message, p_is_anonymous, p_stream_id, p_menu_item_id,
+                             p_idempotency_key, p_sent_at, p_hold_id, p_refund_of);
+END
+$$;
+COMMENT ON FUNCTION shard.transfer_in_at_once(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) IS 'shard.transfer_in for the router''s delivery at once, waiting at most 250 ms for any lock (55P03 then: the relay delivers it).';
+REVOKE ALL ON FUNCTION shard.transfer_in_at_once(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.transfer_in_at_once(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) TO livepanty_router;
+
+CREATE FUNCTION shard.mark_delivered_at_once(p_shard integer, p_ids uuid[]) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+    SET lock_timeout = '250ms'
+AS $$
+BEGIN
+    RETURN shard.mark_delivered(p_shard, p_ids);
+END
+$$;
+COMMENT ON FUNCTION shard.mark_delivered_at_once(integer, uuid[]) IS 'shard.mark_delivered for the router''s delivery at once, waiting at most 250 ms for the rows (a relay that claimed them marks them itself).';
+REVOKE ALL ON FUNCTION shard.mark_delivered_at_once(integer, uuid[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.mark_delivered_at_once(integer, uuid[]) TO livepanty_router;
+
 CREATE FUNCTION shard.transfer_in_many(p_shard integer, p_from_shard integer, p_transfers jsonb)
 RETURNS TABLE (id uuid, applied boolean)
     LANGUAGE plpgsql SECURITY DEFINER

@@ -13,7 +13,9 @@ import click
 
 from livepanty_db import migrate as migrations
 from livepanty_db import shards as sharding
-from livepanty_db.cli.output import emit, handle_errors, note
+from livepanty_db.cli.output import emit, handle_errors, note, register_error
+
+register_error(sharding.ShardError)
 
 
 def _router(ctx: click.Context) -> str:
@@ -157,7 +159,7 @@ def partitions(ctx: click.Context) -> None:
         [
             {
                 "shard": p.shard,
-                "conninfo": p.conninfo,
+                "conninfo": sharding.masked(p.conninfo),
                 "fenced_at": p.fenced_at,
                 "fenced_by": p.fenced_by,
                 "fence_reason": p.fence_reason,
@@ -207,15 +209,29 @@ def unfence(ctx: click.Context, shard: int) -> None:
     show_default=True,
     help="Seconds a shard has to answer SELECT 1 before it is fenced.",
 )
+@click.option(
+    "--lift-after",
+    type=click.IntRange(1, 100),
+    default=3,
+    show_default=True,
+    help="Passes in a row a fenced shard must answer before the watch lifts its fence.",
+)
 @click.pass_context
 @handle_errors
-def watch(ctx: click.Context, once: bool, interval: float, timeout: float) -> None:
+def watch(ctx: click.Context, once: bool, interval: float, timeout: float, lift_after: int) -> None:
     """Probe every shard; fence each that does not answer within --timeout (a shard down, or one whose
     processes hang: calls for it then fail at once with LP200 instead of waiting), and lift its own fence of
-    each that answers again. Runs until interrupted, or one pass with --once."""
+    each that answers again (--lift-after passes in a row; with --once, at once). A probe that fails for
+    another reason (a password, too many connections) is reported, not fenced, and a pass in which no shard
+    answers fences none. Runs until interrupted, or one pass with --once."""
     router = _router(ctx)
 
     def report(outcome: sharding.WatchPass) -> None:
+        if outcome.held_back:
+            note("warning: no shard answered: fencing none (is the watch cut off from the shards?)")
+        for shard, why in sorted(outcome.down.items()):
+            if shard not in outcome.fenced and not sharding.unreachable(why):
+                note(f"warning: shard {shard}: the probe failed (not fenced): {why}")
         for shard in outcome.fenced:
             note(f"shard {shard} fenced: {outcome.down[shard]}")
         for shard in outcome.unfenced:
@@ -234,7 +250,9 @@ def watch(ctx: click.Context, once: bool, interval: float, timeout: float) -> No
     stop = threading.Event()
     note(f"watching the shards every {interval:g} s (Ctrl-C stops)")
     try:
-        sharding.watch(router, interval=interval, timeout=timeout, stop=stop, on_pass=report)
+        sharding.watch(
+            router, interval=interval, timeout=timeout, lift_after=lift_after, stop=stop, on_pass=report
+        )
     except KeyboardInterrupt:
         stop.set()
 

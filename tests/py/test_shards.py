@@ -3264,13 +3264,28 @@ def test_a_shard_that_hangs_is_fenced_by_the_watch_and_its_calls_fail_at_once(
             [_, fenced] = shards.partitions(sharded.router)
             assert (fenced.fenced_by, fenced.conninfo) == ("watch", own[1])
             assert shards.partition_dsns(sharded.router) == own  # the relay still reaches the shards
+            # An operator takes the watch's fence over (a restore, say): the watch no longer lifts it.
+            assert shards.fence(sharded.router, 1, reason="restoring") is True
         finally:
             for pid in pids:
                 os.kill(pid, signal.SIGCONT)
     outcome = shards.watch_once(sharded.router, timeout=5)
-    assert (outcome.down, outcome.unfenced) == ({}, [1])
+    assert (outcome.down, outcome.unfenced, outcome.answered) == ({}, [], [0, 1])
+    assert [(p.fenced_by, p.fence_reason) for p in shards.partitions(sharded.router)] == [
+        (None, None), ("operator", "restoring"),
+    ]  # fmt: skip
+    assert shards.unfence(sharded.router, 1) is True
     with sharded.client() as client, client.session(far_token) as tx:
         assert tx.get_wallet().balance == 0
+    # No shard answers at all: the watch is more likely cut off than every shard down; it fences none.
+    frozen = [*_freeze(sharded.topology.shard(0)), *_freeze(sharded.topology.shard(1))]
+    try:
+        outcome = shards.watch_once(sharded.router, timeout=2)
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    assert (sorted(outcome.down), outcome.fenced, outcome.held_back) == ([0, 1], [], True)
+    assert [p.fenced_at for p in shards.partitions(sharded.router)] == [None, None]
 
     fenced = runner.invoke(main, ["shards", "fence", "0", "--reason", "maintenance"])
     assert fenced.exit_code == 0, fenced.output
@@ -3289,3 +3304,37 @@ def test_a_shard_that_hangs_is_fenced_by_the_watch_and_its_calls_fail_at_once(
         assert tx.get_wallet().balance == 0
     watched = runner.invoke(main, ["shards", "watch", "--once", "--timeout", "5"])
     assert watched.exit_code == 0, watched.output
+
+
+def test_the_watch_fences_only_a_shard_that_is_down_or_hangs() -> None:
+    """The watch's own faults (a password, a missing .pgpass, too many connections, a name that does not
+    resolve) are reported, not fenced: fencing on them would make a monitoring fault an outage."""
+    for why in (
+        "no answer within 3 s",
+        'connection to server at "10.0.0.5", port 5432 failed: Connection refused',
+        'connection to server at "10.0.0.5", port 5432 failed: timeout expired',
+        "FATAL:  the database system is shutting down",
+        "server closed the connection unexpectedly",
+    ):
+        assert shards.unreachable(why), why
+    for why in (
+        None,
+        'FATAL:  password authentication failed for user "livepanty_router"',
+        "fe_sendauth: no password supplied",
+        "FATAL:  sorry, too many clients already",
+        'could not translate host name "shard9" to address: Name or service not known',
+    ):
+        assert not shards.unreachable(why), why
+
+
+def test_the_relay_takes_a_deadlock_or_a_lock_timeout_on_the_target_for_a_refusal_not_an_outage() -> None:
+    """A delivery at once of the router can hold what a relay's batch needs: a deadlock (40P01), a
+    serialization failure or a lock timeout (55P03) there fails this pass for those transfers only, and the
+    pair goes on; a lost connection (57P01, class 08) means the target is down."""
+    errors = psycopg.errors
+    assert not shards._target_down(errors.DeadlockDetected("deadlock"))
+    assert not shards._target_down(errors.SerializationFailure("serialization"))
+    assert not shards._target_down(errors.LockNotAvailable("lock timeout"))
+    assert not shards._target_down(errors.UniqueViolation("refused"))
+    assert shards._target_down(errors.AdminShutdown("terminating connection"))
+    assert shards._target_down(psycopg.OperationalError("connection refused"))
