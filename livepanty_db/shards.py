@@ -880,8 +880,11 @@ def partition_dsns(router_dsn: str) -> list[str]:
         ).fetchone()
         own = []
         readable = conn.execute(
-            "SELECT has_schema_privilege('router', 'USAGE') AND to_regclass('router.partitions') IS NOT NULL"
-            "   AND has_table_privilege('router.partitions', 'SELECT')"
+            # Nested CASEs: each test runs only when the one before passed (to_regclass needs the schema's
+            # USAGE, has_table_privilege an existing table).
+            "SELECT CASE WHEN has_schema_privilege('router', 'USAGE')"
+            "            THEN CASE WHEN to_regclass('router.partitions') IS NOT NULL"
+            "                      THEN has_table_privilege('router.partitions', 'SELECT') END END"
             "  FROM pg_catalog.pg_namespace WHERE nspname = 'router'"
         ).fetchone()
         if row is not None and readable == (True,):
