@@ -3338,3 +3338,49 @@ def test_the_relay_takes_a_deadlock_or_a_lock_timeout_on_the_target_for_a_refusa
     assert not shards._target_down(errors.UniqueViolation("refused"))
     assert shards._target_down(errors.AdminShutdown("terminating connection"))
     assert shards._target_down(psycopg.OperationalError("connection refused"))
+
+
+def test_delivery_at_once_gives_way_to_whoever_holds_the_performers_wallet(sharded: Sharded) -> None:
+    """With delivery at once, the router waits at most 250 ms for a lock on the performer's shard
+    (shard.transfer_in_at_once): a transaction holding every credit shard of the performer's wallet (as a
+    relay's batch may) makes it give way. The tip returns at once, debited, its credit left to the relay,
+    which applies it once when the wallet is free."""
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 200)
+    shards.wait_for_relay(sharded.shards)  # what earlier tests left in transit
+    shards.delivery_at_once(sharded.router, True)
+    try:
+        with psycopg.connect(sharded.shards[1]) as holder:
+            held = holder.execute(
+                "SELECT s.shard FROM lp.wallet_shards AS s JOIN lp.wallets AS w ON w.id = s.wallet_id"
+                " WHERE w.user_id = %s FOR NO KEY UPDATE",
+                [performer.id],
+            ).fetchall()
+            assert held
+            token = token_for(sharded, viewer)
+            result: dict[str, Any] = {}
+
+            def send() -> None:
+                with sharded.client() as client, client.session(token) as tx:
+                    result["tip"] = tx.tip(performer.id, 100, idempotency_key="gives-way")
+
+            sender = threading.Thread(target=send)
+            started = time.monotonic()
+            sender.start()
+            sender.join(10)  # a router that waited for the wallet would still be waiting here
+            waited = time.monotonic() - started
+            holder.rollback()
+            sender.join(30)
+        assert waited < 5, "the delivery at once waited for the wallet instead of giving way"
+        tip = result["tip"]
+        with psycopg.connect(sharded.shards[0]) as conn:
+            status = conn.execute("SELECT status FROM lp.transfers_out WHERE id = %s", [tip.id]).fetchone()
+        assert status == ("pending",)  # left to the relay
+        assert total(sharded, viewer.id) == 100
+        assert total(sharded, performer.id) == 0
+        assert shards.relay_once(sharded.shards).delivered == 1
+        assert total(sharded, performer.id) == 100 - fee(100)
+    finally:
+        shards.delivery_at_once(sharded.router, False)
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
