@@ -3306,6 +3306,60 @@ def test_a_shard_that_hangs_is_fenced_by_the_watch_and_its_calls_fail_at_once(
     assert watched.exit_code == 0, watched.output
 
 
+def test_the_watch_loop_fences_a_stopped_shard_and_lifts_after_enough_good_passes(
+    sharded: Sharded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`shards watch` as a loop (:func:`shards.watch`, lift_after 3) over a shard that was stopped (its port
+    refuses connections): fenced in the first pass; after the shard is started again, the fence stays for two
+    good passes and is lifted in the third; a shard that fails again in between starts its count over; a pass
+    that fails (the router unreachable for a moment) is logged and the loop goes on."""
+    performer = register(sharded, shard=1)
+    token = token_for(sharded, performer)
+    passes: list[shards.WatchPass] = []
+    stop = threading.Event()
+    real_partitions = shards.partitions
+    failures = {"left": 0}
+
+    def partitions_or_fail(router_dsn: str) -> list[shards.Partition]:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise psycopg.OperationalError("connection to the router refused (injected)")
+        return real_partitions(router_dsn)
+
+    monkeypatch.setattr(shards, "partitions", partitions_or_fail)
+    shard = sharded.topology.shard(1)
+
+    def on_pass(outcome: shards.WatchPass) -> None:
+        passes.append(outcome)
+        n = len(passes)
+        if n in (1, 3):  # down in the first pass, and again in the third: start it for the next
+            shard.start()
+        elif n == 2:  # one good pass, then down again: its count starts over
+            shard.stop()
+        elif n == 4:
+            failures["left"] = 1  # the fifth pass fails as a whole and is not counted
+        elif n == 6:
+            stop.set()
+
+    shard.stop()
+    try:
+        shards.watch(sharded.router, interval=0.05, timeout=3, lift_after=3, stop=stop, on_pass=on_pass)
+    finally:
+        shard.start()  # (a no-op when it runs)
+    assert failures["left"] == 0  # the failing pass happened, and the loop went on
+    assert [(sorted(p.down), p.fenced, p.unfenced) for p in passes] == [
+        ([1], [1], []),  # stopped: refused, fenced
+        ([], [], []),    # answers: one good pass
+        ([1], [], []),   # down again (still fenced): the count starts over
+        ([], [], []),    # one good pass
+        ([], [], []),    # two (the failed pass in between was not counted)
+        ([], [], [1]),   # the third good pass in a row: lifted
+    ]  # fmt: skip
+    assert all("refused" in p.down[1].lower() for p in (passes[0], passes[2])), passes
+    with sharded.client() as client, client.session(token) as tx:
+        assert tx.get_wallet().balance == 0
+
+
 def test_the_watch_fences_only_a_shard_that_is_down_or_hangs() -> None:
     """The watch's own faults (a password, a missing .pgpass, too many connections, a name that does not
     resolve) are reported, not fenced: fencing on them would make a monitoring fault an outage."""
