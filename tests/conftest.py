@@ -82,7 +82,6 @@ def shard_count() -> int:
 #: With LIVEPANTY_TEST_SHARDS: the tests of the router pass (Makefile) that cannot run against a router, by
 #: node id (all parameters), each with why. Every other test of those modules runs there unchanged.
 NEEDS_ONE_DATABASE: dict[str, str] = {
-    "tests/py/test_client.py::test_errors_from_postgres_itself": "writes lp tables to provoke PostgreSQL",
     "tests/py/test_client.py::test_acting_as_is_one_transaction": (
         "a router transaction is not atomic across calls (docs/scale-out.md, Limits)"
     ),
@@ -91,9 +90,6 @@ NEEDS_ONE_DATABASE: dict[str, str] = {
     ),
     "tests/py/test_client.py::test_application_role_sees_rows_through_rls": (
         "the superuser's RLS bypass does not cross the router: a routed call runs as an application role"
-    ),
-    "tests/py/test_client_economy.py::test_every_keyed_money_function_notes_its_replays": (
-        "scans the api functions' source, which on a router are the routes"
     ),
     "tests/py/test_client_robustness.py::test_a_savepoint_lets_a_block_catch_a_refusal_and_go_on": (
         "a router transaction is not atomic across calls: a savepoint does not undo a shard's commit"
@@ -490,6 +486,11 @@ class Seed:
         for dsn in self._by_database((user,)) if user is not None else self.databases:
             with psycopg.connect(dsn) as conn:
                 conn.execute(query, params)
+
+    def database_of(self, user: Any) -> str:
+        """The DSN of the database that holds ``user``'s rows: their shard behind a router, else the one."""
+        (dsn,) = self._by_database((user,))
+        return dsn
 
     def one(self, query: str, params: Any = None, *, user: Any) -> Any:
         """The first column of the first row of ``query`` in the database of ``user`` (None: no row)."""
