@@ -1147,7 +1147,8 @@ def watch(
 
 
 def delivery_at_once(router_dsn: str, at_once: bool | None = None) -> bool:
-    """Whether the router applies a cross-shard tip's credit before ``api.tip`` returns (docs/scale-out.md,
+    """Whether the router applies a cross-shard tip's (or capture's) credit before ``api.tip``
+    (``api.capture_hold``) returns (docs/scale-out.md,
     "Delivery at once"); with ``at_once``, set it first (as the superuser, who owns router.config). The relay
     stays needed either way: it delivers what the router could not."""
     with _connect(router_dsn) as conn:

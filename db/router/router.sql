@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS router.config (
     shard_count smallint NOT NULL CHECK (shard_count IN (1, 2, 4, 8, 16, 32, 64))
 );
 ALTER TABLE router.config ADD COLUMN IF NOT EXISTS deliver_at_once boolean NOT NULL DEFAULT false;
-COMMENT ON COLUMN router.config.deliver_at_once IS 'Cross-shard tips and sanctions: the router''s api.tip (and api.tip_many) also applies the credit on the performer''s shard and marks it delivered before it returns (router.deliver_now), and its api.resolve_case the sanction decided for a user of another shard (router.deliver_sanction_now), as the relay would; the relay stays the way everything arrives in the end (what the router could not apply waits for it). false (the default): the relay alone. Set with livepanty-db shards delivery.';
+COMMENT ON COLUMN router.config.deliver_at_once IS 'Cross-shard tips, captures and sanctions: the router''s api.tip (and api.tip_many, api.capture_hold) also applies the credit on the payee''s shard and marks it delivered before it returns (router.deliver_now), and its api.resolve_case the sanction decided for a user of another shard (router.deliver_sanction_now), as the relay would; the relay stays the way everything arrives in the end (what the router could not apply waits for it). false (the default): the relay alone. Set with livepanty-db shards delivery.';
 CREATE TABLE IF NOT EXISTS router.users (
     user_id      uuid PRIMARY KEY,
     shard        smallint NOT NULL CHECK (shard >= 0),

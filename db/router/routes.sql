@@ -352,6 +352,15 @@ AS $$
     SELECT shard.mark_delivered_at_once(p__shard, p_ids);
 $$;
 
+CREATE FUNCTION router_proxy.capture_transfer(p__shard integer, p_hold_id uuid, p_transaction_id uuid)
+RETURNS lp.transfers_out
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT * FROM shard.capture_transfer(p__shard, p_hold_id, p_transaction_id);
+$$;
+
 CREATE FUNCTION router_proxy.sanction_request(p__shard integer, p_id uuid)
 RETURNS TABLE (id uuid, to_shard smallint, user_id uuid, case_id uuid, sanction_type text, reason text,
                ends_at timestamptz, issued_by uuid, issuer_username text, issuer_role text, issuer_home smallint)
@@ -934,6 +943,18 @@ BEGIN
         END;
     END;
     PERFORM router.note_replay(v_pair.r_replayed);
+    IF v_to IS NOT NULL AND v_to <> v_shard AND router.deliver_at_once() THEN
+        -- Delivery at once: the payee's part applied on their shard before the call returns, as for a tip (a
+        -- retry of a capture still pending delivers it too). The capture is committed: what fails is logged and
+        -- left to the relay.
+        BEGIN
+            PERFORM router.deliver_now(v_shard, router_proxy.capture_transfer(v_shard, p_hold_id,
+                                                                              (v_pair.r_result).transaction_id));
+        EXCEPTION WHEN OTHERS THEN
+            RAISE LOG 'livepanty router: capture % of hold % left to the relay: % %',
+                (v_pair.r_result).id, p_hold_id, SQLSTATE, left(SQLERRM, 500);
+        END;
+    END IF;
     RETURN v_pair.r_result;
 END
 $$;

@@ -795,6 +795,24 @@ COMMENT ON FUNCTION shard.mark_delivered(integer, uuid[]) IS 'The relay''s confi
 REVOKE ALL ON FUNCTION shard.mark_delivered(integer, uuid[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.mark_delivered(integer, uuid[]) TO livepanty_router;
 
+CREATE FUNCTION shard.capture_transfer(p_shard integer, p_hold_id uuid, p_transaction_id uuid)
+RETURNS lp.transfers_out
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_out lp.transfers_out;
+BEGIN
+    PERFORM shard.here(p_shard);
+    SELECT t.* INTO v_out FROM lp.transfers_out AS t
+     WHERE t.hold_id = p_hold_id AND t.transaction_id = p_transaction_id;
+    RETURN v_out;
+END
+$$;
+COMMENT ON FUNCTION shard.capture_transfer(integer, uuid, uuid) IS 'The outbox row of the capture of hold p_hold_id in ledger transaction p_transaction_id (a capture whose payee lives on another shard: shard.capture_out), or a row of NULLs: with delivery at once the router''s api.capture_hold applies it on the payee''s shard before it returns (router.deliver_now).';
+REVOKE ALL ON FUNCTION shard.capture_transfer(integer, uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.capture_transfer(integer, uuid, uuid) TO livepanty_router;
+
 CREATE FUNCTION shard.note_failure(p_shard integer, p_ids uuid[], p_error text) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp

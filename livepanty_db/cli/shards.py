@@ -142,9 +142,10 @@ def status(ctx: click.Context) -> None:
 @click.pass_context
 @handle_errors
 def delivery(ctx: click.Context, at_once: bool | None) -> None:
-    """Show (or set) how cross-shard tips (and sanctions decided on another shard) reach their shard: by the
-    relay alone (the default), or at once by the router before api.tip (api.resolve_case) returns, the relay
-    delivering whatever the router could not. Run the relay in both cases."""
+    """Show (or set) how cross-shard tips and captures (and sanctions decided on another shard) reach their
+    shard: by the relay alone (the default), or at once by the router before api.tip (api.capture_hold,
+    api.resolve_case) returns, the relay delivering whatever the router could not. Run the relay in both
+    cases."""
     mode = sharding.delivery_at_once(_router(ctx), at_once)
     emit([{"delivery": "at_once" if mode else "by_relay"}], ["delivery"])
 

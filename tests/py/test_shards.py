@@ -3143,6 +3143,67 @@ def test_delivery_at_once_credits_the_performer_before_the_tip_returns(
     assert report.clean, report.problems
 
 
+def test_delivery_at_once_credits_a_capture_for_a_payee_of_another_shard_before_it_returns(
+    sharded: Sharded,
+) -> None:
+    """With delivery at once, api.capture_hold through the router applies the payee's part on their shard and
+    marks the outbox row delivered before it returns (as a tip); a credit the payee's shard refuses right then
+    is left to the relay, and a retry of the capture (same key) delivers it, once."""
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 1000)
+    shards.wait_for_relay(sharded.shards)  # what earlier tests left in transit
+
+    def outbox(hold_id: uuid.UUID) -> list[tuple[int, str]]:
+        with psycopg.connect(sharded.shards[0]) as conn:
+            return [
+                (amount, status)
+                for amount, status in conn.execute(
+                    "SELECT amount, status FROM lp.transfers_out WHERE hold_id = %s ORDER BY created_at",
+                    [hold_id],
+                ).fetchall()
+            ]
+
+    shards.delivery_at_once(sharded.router, True)
+    try:
+        with sharded.client() as client:
+            with client.session(token_for(sharded, viewer)) as tx:
+                hold = tx.place_hold(performer.id, 600, idempotency_key="cap-at-once-h")
+            with client.session(token_for(sharded, performer)) as tx:
+                tx.capture_hold(hold.id, 200, idempotency_key="cap-at-once-1")
+            assert total(sharded, performer.id) == 200 - fee(200)  # no relay has run
+            assert outbox(hold.id) == [(200, "delivered")]
+
+            with psycopg.connect(sharded.shards[1]) as conn:  # the payee's shard refuses credits for a while
+                conn.execute(
+                    "CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                    " $$BEGIN RAISE EXCEPTION 'not now'; END$$;"
+                    "CREATE TRIGGER refuse_for_a_while BEFORE INSERT ON lp.transfers_in"
+                    " FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse()"
+                )
+                conn.commit()
+                try:
+                    with client.session(token_for(sharded, performer)) as tx:
+                        late = tx.capture_hold(hold.id, 100, idempotency_key="cap-at-once-2")
+                    assert outbox(hold.id) == [(200, "delivered"), (100, "pending")]
+                    assert total(sharded, performer.id) == 200 - fee(200)
+                finally:
+                    conn.execute("DROP TRIGGER refuse_for_a_while ON lp.transfers_in")
+                    conn.commit()
+            with client.session(token_for(sharded, performer)) as tx:  # the retry delivers what is pending
+                again = tx.capture_hold(hold.id, 100, idempotency_key="cap-at-once-2")
+            assert (again.replayed, again.id) == (True, late.id)
+            assert outbox(hold.id) == [(200, "delivered"), (100, "delivered")]
+            assert shards.relay_once(sharded.shards).delivered == 0
+            credited = 300 - fee(200) - fee(100)
+            assert total(sharded, performer.id) == credited
+            assert total(sharded, viewer.id) == 700
+    finally:
+        shards.delivery_at_once(sharded.router, False)
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
+
+
 def test_delivery_at_once_issues_a_sanction_decided_on_another_shard_before_the_resolution_returns(
     sharded: Sharded,
 ) -> None:
