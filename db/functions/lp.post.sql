@@ -31,6 +31,9 @@ DECLARE
     v_taken    record;
     v_due      uuid[];
     v_unbalanced boolean;
+    v_mains    integer[];
+    v_alone    boolean;
+    i          integer;
     -- the entries, written by one INSERT at the end; e counts them. Set by index, not appended: x := x || y
     -- copies the whole array every time, x[e] := y writes in place.
     e          integer := 0;
@@ -85,11 +88,19 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'posting to an unknown wallet (or sweeping a system one)';
     END IF;
 
-    -- Phase 1: every main balance this transaction will change, in wallet id order, before any shard.
-    PERFORM 1 FROM lp.wallets AS w
-     WHERE w.id = ANY (ARRAY(SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k WHERE v_main[k]))
-     ORDER BY w.id
-       FOR NO KEY UPDATE;
+    -- Phase 1: every main balance this transaction will change, in wallet id order, before any shard. When
+    -- there is one, of a wallet without shards that settles no debt and reserves nothing (a viewer's tip or
+    -- purchase), its own write is that lock: phase 2 takes that leg first (its lp.move_main locks the row, and a
+    -- debit it refuses fails the call before any other lock), then the others in their order: one statement less.
+    v_mains := array_positions(v_main, true);
+    v_alone := p_sweep IS NULL AND cardinality(v_mains) = 1 AND v_count[v_mains[1]] = 0
+               AND NOT v_settle[v_mains[1]] AND NOT v_holding[v_mains[1]];
+    IF NOT v_alone THEN
+        PERFORM 1 FROM lp.wallets AS w
+         WHERE w.id = ANY (ARRAY(SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k WHERE v_main[k]))
+         ORDER BY w.id
+           FOR NO KEY UPDATE;
+    END IF;
 
     -- Holds of a debited wallet that are past their time give their tokens back first: what the wallet may
     -- spend must not stay reserved by a hold nobody can capture any more. SKIP LOCKED (a hold being captured
@@ -110,7 +121,8 @@ BEGIN
     -- Phase 2: the legs in order. A main-balance leg may sweep its own wallet's shards first (they come right
     -- after its main row in the order): a sweep-only leg and a credit that settles debt always do; a debit
     -- that finds the main balance short sweeps the idle shards, then, still short, waits for the busy ones.
-    FOR i IN 1 .. n LOOP
+    FOR j IN 1 .. n LOOP
+        i := CASE WHEN NOT v_alone THEN j WHEN j = 1 THEN v_mains[1] WHEN j <= v_mains[1] THEN j - 1 ELSE j END;
         IF v_main[i] THEN
             v_shard := 0;
             v_sweep := v_settle[i];
