@@ -23,12 +23,15 @@ users.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
+import os
+import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1200,6 +1203,41 @@ def _target_down(exc: psycopg.Error) -> bool:
     )
 
 
+#: The relay's default limit on one step with a pair of shards (a batch, or one kind of request), in seconds.
+RELAY_CALL_TIMEOUT = 30.0
+#: How long the relay leaves a shard alone after connecting to it timed out (it accepts connections but does
+#: not answer: it hangs), so that the other shards' passes do not each wait for its connect_timeout.
+RELAY_HUNG_BACKOFF = 5.0
+
+
+def _cut(conn: psycopg.Connection) -> None:
+    """Shut the socket of ``conn`` down (from another thread): a call blocked on it fails at once with an
+    OperationalError and the connection is broken (closed and opened again at the next pass)."""
+    with contextlib.suppress(OSError, psycopg.Error):
+        fd = os.dup(conn.fileno())
+        with socket.socket(fileno=fd) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def _deadline(conns: Sequence[psycopg.Connection], seconds: float | None) -> Iterator[None]:
+    """Cut ``conns`` (:func:`_cut`) when the block takes longer than ``seconds``. A shard whose processes hang
+    (a frozen VM, SIGSTOP) never answers while its kernel still acknowledges every packet, so neither
+    keepalives nor ``tcp_user_timeout`` end the wait, and the server cannot time a statement out: only the
+    client can give up. Giving up is safe at any point of the protocol (docs/scale-out.md, "Crash points"):
+    the claim rolls back and its rows stay pending."""
+    if not seconds:
+        yield
+        return
+    timer = threading.Timer(seconds, lambda: [_cut(c) for c in conns])
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def relay_pair(
     source: psycopg.Connection,
     target: psycopg.Connection,
@@ -1371,6 +1409,7 @@ class RelayConnections:
     def __init__(self, dsns: Sequence[str]) -> None:
         self.dsns = list(dsns)
         self.conns: dict[int, psycopg.Connection] = {}
+        self.hung_until: dict[int, float] = {}
 
     def open(self, stats: RelayStats) -> dict[int, psycopg.Connection]:
         for i, conn in list(self.conns.items()):
@@ -1378,14 +1417,21 @@ class RelayConnections:
                 conn.close()
                 del self.conns[i]
         for i, dsn in enumerate(self.dsns):
-            if i not in self.conns:
-                try:
-                    # Keepalives: a shard whose machine vanished fails the pass in ~25 s rather than hang.
-                    self.conns[i] = _connect(
-                        dsn, connect_timeout=2, keepalives_idle=10, keepalives_interval=5, keepalives_count=3
-                    )
-                except psycopg.OperationalError as exc:
-                    stats.errors.append(f"shard {i}: {exc}".strip())
+            if i in self.conns:
+                continue
+            if self.hung_until.get(i, 0.0) > time.monotonic():
+                stats.errors.append(f"shard {i}: left alone for now (its last connection attempt timed out)")
+                continue
+            try:
+                # Keepalives: a shard whose machine vanished fails the pass in ~25 s rather than hang.
+                self.conns[i] = _connect(
+                    dsn, connect_timeout=2, keepalives_idle=10, keepalives_interval=5, keepalives_count=3
+                )
+                self.hung_until.pop(i, None)
+            except psycopg.OperationalError as exc:
+                stats.errors.append(f"shard {i}: {exc}".strip())
+                if "timeout expired" in str(exc):  # accepts connections but does not answer: it hangs
+                    self.hung_until[i] = time.monotonic() + RELAY_HUNG_BACKOFF
         return dict(self.conns)
 
     def close(self) -> None:
@@ -1400,10 +1446,14 @@ def relay_once(
     limit: int = 100,
     connections: RelayConnections | None = None,
     batch: bool = True,
+    call_timeout: float | None = RELAY_CALL_TIMEOUT,
 ) -> RelayStats:
     """One pass over every ordered pair of shards (``dsns[i]`` is shard i); shards that cannot be reached are
     skipped (their outbox waits, or their inbound tips stay pending) and named in ``errors``. With
-    ``connections``, their connections are used and left open; without, the pass opens and closes its own."""
+    ``connections``, their connections are used and left open; without, the pass opens and closes its own.
+    A step with a pair (a batch, or one kind of request) that takes longer than ``call_timeout`` seconds is
+    given up (:func:`_deadline`: a shard that hangs), and the pass goes on with the other pairs; a shard whose
+    connection attempt timed out is left alone for ``RELAY_HUNG_BACKOFF`` seconds."""
     stats = RelayStats()
     owned = connections is None
     pool = connections if connections is not None else RelayConnections(dsns)
@@ -1415,18 +1465,23 @@ def relay_once(
                     continue
                 while True:
                     before = stats.delivered + stats.duplicates + stats.failed
+                    if source.broken or target.broken:
+                        break
                     try:
-                        relay_pair(source, target, src, dst, limit=limit, stats=stats, batch=batch)
+                        with _deadline((source, target), call_timeout):
+                            relay_pair(source, target, src, dst, limit=limit, stats=stats, batch=batch)
                     except psycopg.OperationalError as exc:
                         stats.errors.append(f"shard {src}: {exc}".strip())
                         break
                     moved = stats.delivered + stats.duplicates + stats.failed - before
                     if moved < limit or stats.failed or target.broken:
                         break
-                if not (source.broken or target.broken):
+                for step in (relay_holds, relay_sanctions):
+                    if source.broken or target.broken:
+                        break
                     try:
-                        relay_holds(source, target, src, dst, stats=stats)
-                        relay_sanctions(source, target, src, dst, stats=stats)
+                        with _deadline((source, target), call_timeout):
+                            step(source, target, src, dst, stats=stats)
                     except psycopg.OperationalError as exc:
                         stats.errors.append(f"shard {src}: {exc}".strip())
     finally:
@@ -1442,14 +1497,15 @@ def relay(
     interval: float = 0.2,
     stop: threading.Event | None = None,
     on_pass: Callable[[RelayStats], None] | None = None,
+    call_timeout: float | None = RELAY_CALL_TIMEOUT,
 ) -> None:
     """Relay until ``stop`` is set: a pass, then a pause of ``interval`` seconds when it moved nothing. The
-    connections stay open from one pass to the next."""
+    connections stay open from one pass to the next. ``call_timeout``: :func:`relay_once`."""
     stop = stop or threading.Event()
     connections = RelayConnections(dsns)
     try:
         while not stop.is_set():
-            stats = relay_once(dsns, limit=limit, connections=connections)
+            stats = relay_once(dsns, limit=limit, connections=connections, call_timeout=call_timeout)
             if on_pass is not None:
                 on_pass(stats)
             if stats.delivered + stats.duplicates + stats.holds + stats.sanctions == 0:

@@ -66,14 +66,22 @@ def install(ctx: click.Context, shard_dsns: tuple[str, ...]) -> None:
     show_default=True,
     help="Seconds to wait after a pass that moved nothing.",
 )
+@click.option(
+    "--call-timeout",
+    type=click.FloatRange(1, 3600),
+    default=sharding.RELAY_CALL_TIMEOUT,
+    show_default=True,
+    help="Give up a step with a pair of shards (a batch) after this many seconds: a shard that hangs.",
+)
 @click.pass_context
 @handle_errors
-def relay(ctx: click.Context, once: bool, batch: int, interval: float) -> None:
+def relay(ctx: click.Context, once: bool, batch: int, interval: float, call_timeout: float) -> None:
     """Deliver cross-shard tips from every shard's outbox to the performer's shard, exactly once (any number
-    of relays may run; each claims other rows). Runs until interrupted, or one pass with --once."""
+    of relays may run; each claims other rows). Runs until interrupted, or one pass with --once. A shard that
+    hangs holds the relay for at most --call-timeout, then is left alone for a few seconds at a time."""
     dsns = sharding.partition_dsns(_router(ctx))
     if once:
-        stats = sharding.relay_once(dsns, limit=batch)
+        stats = sharding.relay_once(dsns, limit=batch, call_timeout=call_timeout)
         emit(
             [
                 {
@@ -104,7 +112,9 @@ def relay(ctx: click.Context, once: bool, batch: int, interval: float) -> None:
 
     note(f"relaying between {len(dsns)} shards (Ctrl-C stops)")
     try:
-        sharding.relay(dsns, limit=batch, interval=interval, stop=stop, on_pass=report)
+        sharding.relay(
+            dsns, limit=batch, interval=interval, stop=stop, on_pass=report, call_timeout=call_timeout
+        )
     except KeyboardInterrupt:
         stop.set()
 

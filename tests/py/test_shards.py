@@ -3421,6 +3421,71 @@ def test_the_watch_loop_fences_a_stopped_shard_and_lifts_after_enough_good_passe
         assert tx.get_wallet().balance == 0
 
 
+def test_the_relay_gives_up_on_a_shard_that_hangs_and_delivers_once_it_answers(
+    sharded: Sharded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shard whose processes hang (SIGSTOP) accepts connections and acknowledges every packet, so a relay
+    call to it would wait for ever: the relay gives a step with a pair up after ``call_timeout`` (its sockets
+    shut down), goes on with the other pairs, leaves a shard whose connection attempt timed out alone for a
+    while, and delivers what waited, once, when the shard answers again."""
+    monkeypatch.setattr(shards, "RELAY_HUNG_BACKOFF", 1.0)
+    near_viewer, far_viewer = register(sharded, shard=0), register(sharded, shard=1)
+    near_performer, far_performer = verified_performer(sharded, 0), verified_performer(sharded, 1)
+    fund(sharded, near_viewer.id, 100)
+    fund(sharded, far_viewer.id, 100)
+    shards.wait_for_relay(sharded.shards)  # what earlier tests left in transit
+    with sharded.client() as client:
+        with client.session(token_for(sharded, near_viewer)) as tx:
+            tx.tip(far_performer.id, 30, idempotency_key="hung-relay-1")  # pending: shard 0 -> 1
+        with client.session(token_for(sharded, far_viewer)) as tx:
+            tx.tip(near_performer.id, 20, idempotency_key="hung-relay-2")  # pending: shard 1 -> 0
+    pool = shards.RelayConnections(sharded.shards)
+    pool.open(shards.RelayStats())  # both connections open before the shard hangs
+
+    def timed_pass() -> tuple[shards.RelayStats, float]:
+        outcome: list[shards.RelayStats] = []
+
+        def run() -> None:
+            outcome.append(shards.relay_once(sharded.shards, connections=pool, call_timeout=2))
+
+        started = time.monotonic()
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(20)
+        assert not worker.is_alive(), "the relay waits for the shard that hangs"
+        return outcome[0], time.monotonic() - started
+
+    try:
+        pids = _freeze(sharded.topology.shard(1))
+        try:
+            stats, took = timed_pass()  # its open connection: the step is given up after 2 s
+            assert (stats.delivered, took < 10) == (0, True), (stats, took)
+            assert stats.errors
+            stats, took = timed_pass()  # connecting to it times out (connect_timeout 2 s): left alone
+            assert (stats.delivered, took < 10) == (0, True), (stats, took)
+            assert any("timeout expired" in e for e in stats.errors), stats.errors
+            stats, took = timed_pass()  # within the backoff it is not even asked
+            assert took < 1.5, took
+            assert any("left alone" in e for e in stats.errors), stats.errors
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        time.sleep(1.1)  # the backoff
+        delivered = 0
+        for _ in range(5):
+            delivered += shards.relay_once(sharded.shards, connections=pool, call_timeout=2).delivered
+            if delivered == 2:
+                break
+        assert delivered == 2
+        assert shards.relay_once(sharded.shards, connections=pool).delivered == 0
+    finally:
+        pool.close()
+    assert total(sharded, far_performer.id) == 30 - fee(30)
+    assert total(sharded, near_performer.id) == 20 - fee(20)
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
+
+
 def test_the_watch_fences_only_a_shard_that_is_down_or_hangs() -> None:
     """The watch's own faults (a password, a missing .pgpass, too many connections, a name that does not
     resolve) are reported, not fenced: fencing on them would make a monitoring fault an outage."""
