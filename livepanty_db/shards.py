@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import json
 import logging
 import os
@@ -1205,37 +1206,91 @@ def _target_down(exc: psycopg.Error) -> bool:
 
 #: The relay's default limit on one step with a pair of shards (a batch, or one kind of request), in seconds.
 RELAY_CALL_TIMEOUT = 30.0
-#: How long the relay leaves a shard alone after connecting to it timed out (it accepts connections but does
-#: not answer: it hangs), so that the other shards' passes do not each wait for its connect_timeout.
+#: How long the relay first leaves a shard alone after connecting to it timed out (it accepts connections but
+#: does not answer: it hangs); doubled after each further timeout, up to RELAY_HUNG_BACKOFF_MAX.
 RELAY_HUNG_BACKOFF = 5.0
+RELAY_HUNG_BACKOFF_MAX = 60.0
 
 
 def _cut(conn: psycopg.Connection) -> None:
     """Shut the socket of ``conn`` down (from another thread): a call blocked on it fails at once with an
-    OperationalError and the connection is broken (closed and opened again at the next pass)."""
-    with contextlib.suppress(OSError, psycopg.Error):
-        fd = os.dup(conn.fileno())
-        with socket.socket(fileno=fd) as sock:
-            sock.shutdown(socket.SHUT_RDWR)
-
-
-@contextlib.contextmanager
-def _deadline(conns: Sequence[psycopg.Connection], seconds: float | None) -> Iterator[None]:
-    """Cut ``conns`` (:func:`_cut`) when the block takes longer than ``seconds``. A shard whose processes hang
-    (a frozen VM, SIGSTOP) never answers while its kernel still acknowledges every packet, so neither
-    keepalives nor ``tcp_user_timeout`` end the wait, and the server cannot time a statement out: only the
-    client can give up. Giving up is safe at any point of the protocol (docs/scale-out.md, "Crash points"):
-    the claim rolls back and its rows stay pending."""
-    if not seconds:
-        yield
-        return
-    timer = threading.Timer(seconds, lambda: [_cut(c) for c in conns])
-    timer.daemon = True
-    timer.start()
+    OperationalError and the connection is broken (closed and opened again later)."""
     try:
-        yield
-    finally:
-        timer.cancel()
+        fd = os.dup(conn.fileno())
+    except (OSError, psycopg.Error):
+        return
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        os.close(fd)
+        return
+    with sock, contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _timed_out_connecting(exc: psycopg.OperationalError) -> bool:
+    timeout = getattr(psycopg.errors, "ConnectionTimeout", None)
+    return (timeout is not None and isinstance(exc, timeout)) or "timeout expired" in str(exc)
+
+
+class _Watchdog:
+    """One thread per relay that cuts (:func:`_cut`) the connections of a step that outlives its deadline.
+    A shard whose processes hang (a frozen VM, SIGSTOP) never answers while its kernel acknowledges every
+    packet, so neither keepalives nor ``tcp_user_timeout`` end the wait, and its server cannot time the
+    statement out: only the client can give up. Giving up is safe at any point of the protocol
+    (docs/scale-out.md, "Crash points"): the claim rolls back, and its rows stay pending. The cut runs under
+    the watchdog's lock, and a step's end takes that lock: no cut happens after the step has moved on, and
+    none touches a connection after it was closed."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._armed: tuple[tuple[psycopg.Connection, ...], float] | None = None
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self.fired = False  # the last step's deadline passed (its connections were cut)
+
+    @contextlib.contextmanager
+    def deadline(self, conns: Sequence[psycopg.Connection], seconds: float | None) -> Iterator[None]:
+        """Cut ``conns`` when the block takes longer than ``seconds`` (None or 0: never); :attr:`fired` says
+        afterwards whether it did."""
+        self.fired = False
+        if not seconds:
+            yield
+            return
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="livepanty-relay-watch", daemon=True)
+                self._thread.start()
+            self._armed = (tuple(conns), time.monotonic() + seconds)
+            self._cond.notify()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._armed = None
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._closed:
+                if self._armed is None:
+                    self._cond.wait()
+                    continue
+                conns, at = self._armed
+                left = at - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                self._armed = None
+                self.fired = True
+                for conn in conns:
+                    _cut(conn)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(5)
 
 
 def relay_pair(
@@ -1404,12 +1459,16 @@ def relay_sanctions(
 
 class RelayConnections:
     """The relay's connections to every shard, kept from one pass to the next; one that fails is closed and
-    opened again at the next pass (a shard that cannot be reached is skipped until then)."""
+    opened again at the next pass (a shard that cannot be reached is skipped until then; one whose connection
+    attempt timed out, i.e. that hangs, is left alone for a while: RELAY_HUNG_BACKOFF). Its watchdog gives up
+    a step that outlives ``call_timeout`` (:class:`_Watchdog`)."""
 
     def __init__(self, dsns: Sequence[str]) -> None:
         self.dsns = list(dsns)
         self.conns: dict[int, psycopg.Connection] = {}
         self.hung_until: dict[int, float] = {}
+        self.hung_for: dict[int, float] = {}
+        self.watchdog = _Watchdog()
 
     def open(self, stats: RelayStats) -> dict[int, psycopg.Connection]:
         for i, conn in list(self.conns.items()):
@@ -1428,13 +1487,17 @@ class RelayConnections:
                     dsn, connect_timeout=2, keepalives_idle=10, keepalives_interval=5, keepalives_count=3
                 )
                 self.hung_until.pop(i, None)
+                self.hung_for.pop(i, None)
             except psycopg.OperationalError as exc:
                 stats.errors.append(f"shard {i}: {exc}".strip())
-                if "timeout expired" in str(exc):  # accepts connections but does not answer: it hangs
-                    self.hung_until[i] = time.monotonic() + RELAY_HUNG_BACKOFF
+                if _timed_out_connecting(exc):  # accepts connections but does not answer: it hangs
+                    wait = min(RELAY_HUNG_BACKOFF_MAX, self.hung_for.get(i, RELAY_HUNG_BACKOFF / 2) * 2)
+                    self.hung_for[i] = wait
+                    self.hung_until[i] = time.monotonic() + wait
         return dict(self.conns)
 
     def close(self) -> None:
+        self.watchdog.close()
         for conn in self.conns.values():
             conn.close()
         self.conns.clear()
@@ -1452,38 +1515,49 @@ def relay_once(
     skipped (their outbox waits, or their inbound tips stay pending) and named in ``errors``. With
     ``connections``, their connections are used and left open; without, the pass opens and closes its own.
     A step with a pair (a batch, or one kind of request) that takes longer than ``call_timeout`` seconds is
-    given up (:func:`_deadline`: a shard that hangs), and the pass goes on with the other pairs; a shard whose
-    connection attempt timed out is left alone for ``RELAY_HUNG_BACKOFF`` seconds."""
+    given up (:class:`_Watchdog`: a shard that hangs): both connections are opened again at once (the one to
+    the shard that hangs then times out connecting, and that shard is left alone for a while), and the pass
+    goes on with the other pairs."""
     stats = RelayStats()
     owned = connections is None
     pool = connections if connections is not None else RelayConnections(dsns)
+
+    def step(src: int, dst: int, run: Callable[..., object]) -> bool:
+        """Run one step with the pair under the deadline; False when it failed (the pair is done for now)."""
+        source, target = pool.conns.get(src), pool.conns.get(dst)
+        if source is None or target is None or source.broken or target.broken:
+            return False
+        try:
+            with pool.watchdog.deadline((source, target), call_timeout):
+                run(source, target, src, dst, stats=stats)
+        except psycopg.OperationalError as exc:
+            if pool.watchdog.fired:
+                stats.errors.append(f"shards {src} -> {dst}: no answer within {call_timeout:g} s (given up)")
+                pool.open(stats)  # the other shard of the pair goes on in this pass; the hung one is left
+            else:
+                stats.errors.append(f"shard {src}: {exc}".strip())
+            return False
+        return True
+
+    deliver = functools.partial(relay_pair, limit=limit, batch=batch)
     try:
-        conns = pool.open(stats)
-        for src, source in conns.items():
-            for dst, target in conns.items():
+        pool.open(stats)
+        n = len(pool.dsns)
+        for src in range(n):
+            for dst in range(n):
                 if src == dst:
                     continue
                 while True:
                     before = stats.delivered + stats.duplicates + stats.failed
-                    if source.broken or target.broken:
-                        break
-                    try:
-                        with _deadline((source, target), call_timeout):
-                            relay_pair(source, target, src, dst, limit=limit, stats=stats, batch=batch)
-                    except psycopg.OperationalError as exc:
-                        stats.errors.append(f"shard {src}: {exc}".strip())
+                    if not step(src, dst, deliver):
                         break
                     moved = stats.delivered + stats.duplicates + stats.failed - before
-                    if moved < limit or stats.failed or target.broken:
+                    target = pool.conns.get(dst)
+                    if moved < limit or stats.failed or target is None or target.broken:
                         break
-                for step in (relay_holds, relay_sanctions):
-                    if source.broken or target.broken:
+                for kind in (relay_holds, relay_sanctions):
+                    if not step(src, dst, kind):
                         break
-                    try:
-                        with _deadline((source, target), call_timeout):
-                            step(source, target, src, dst, stats=stats)
-                    except psycopg.OperationalError as exc:
-                        stats.errors.append(f"shard {src}: {exc}".strip())
     finally:
         if owned:
             pool.close()

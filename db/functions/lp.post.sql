@@ -89,12 +89,12 @@ BEGIN
     END IF;
 
     -- Phase 1: every main balance this transaction will change, in wallet id order, before any shard. When
-    -- there is one, of a wallet without shards that settles no debt and reserves nothing (a viewer's tip or
-    -- purchase), its own write is that lock: phase 2 takes that leg first (its lp.move_main locks the row, and a
-    -- debit it refuses fails the call before any other lock), then the others in their order: one statement less.
+    -- there is one, of a wallet without shards that reserves nothing (a viewer's tip or purchase), its own
+    -- write is that lock: phase 2 takes that leg first (its lp.move_main locks the row, and a debit it refuses
+    -- fails the call before any other lock), then the others in their order: one statement less.
     v_mains := array_positions(v_main, true);
-    v_alone := p_sweep IS NULL AND cardinality(v_mains) = 1 AND v_count[v_mains[1]] = 0
-               AND NOT v_settle[v_mains[1]] AND NOT v_holding[v_mains[1]];
+    v_alone := coalesce(p_sweep IS NULL AND cardinality(v_mains) = 1 AND v_count[v_mains[1]] = 0
+                        AND NOT v_settle[v_mains[1]] AND NOT v_holding[v_mains[1]], false);
     IF NOT v_alone THEN
         PERFORM 1 FROM lp.wallets AS w
          WHERE w.id = ANY (ARRAY(SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k WHERE v_main[k]))

@@ -3425,10 +3425,10 @@ def test_the_relay_gives_up_on_a_shard_that_hangs_and_delivers_once_it_answers(
     sharded: Sharded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A shard whose processes hang (SIGSTOP) accepts connections and acknowledges every packet, so a relay
-    call to it would wait for ever: the relay gives a step with a pair up after ``call_timeout`` (its sockets
-    shut down), goes on with the other pairs, leaves a shard whose connection attempt timed out alone for a
-    while, and delivers what waited, once, when the shard answers again."""
-    monkeypatch.setattr(shards, "RELAY_HUNG_BACKOFF", 1.0)
+    call to it would wait for ever: the relay's watchdog gives a step with a pair up after ``call_timeout``
+    (its sockets shut down), the pass reconnects (the hung shard times out connecting and is left alone for a
+    while) and goes on; when the shard answers again, what waited is delivered, once."""
+    monkeypatch.setattr(shards, "RELAY_HUNG_BACKOFF", 4.0)
     near_viewer, far_viewer = register(sharded, shard=0), register(sharded, shard=1)
     near_performer, far_performer = verified_performer(sharded, 0), verified_performer(sharded, 1)
     fund(sharded, near_viewer.id, 100)
@@ -3458,26 +3458,26 @@ def test_the_relay_gives_up_on_a_shard_that_hangs_and_delivers_once_it_answers(
     try:
         pids = _freeze(sharded.topology.shard(1))
         try:
-            stats, took = timed_pass()  # its open connection: the step is given up after 2 s
+            # Its open connection: the step is given up after 2 s; connecting again times out (2 s).
+            stats, took = timed_pass()
             assert (stats.delivered, took < 10) == (0, True), (stats, took)
-            assert stats.errors
-            stats, took = timed_pass()  # connecting to it times out (connect_timeout 2 s): left alone
-            assert (stats.delivered, took < 10) == (0, True), (stats, took)
-            assert any("timeout expired" in e for e in stats.errors), stats.errors
-            stats, took = timed_pass()  # within the backoff it is not even asked
+            assert "shards 0 -> 1: no answer within 2 s (given up)" in stats.errors, stats.errors
+            assert any(e.startswith("shard 1:") and "timeout" in e for e in stats.errors), stats.errors
+            assert (sorted(pool.conns), pool.hung_for) == ([0], {1: 4.0})  # shard 0 reconnected at once
+            stats, took = timed_pass()  # within the backoff the hung shard is not even asked
             assert took < 1.5, took
-            assert any("left alone" in e for e in stats.errors), stats.errors
+            assert "shard 1: left alone for now (its last connection attempt timed out)" in stats.errors
         finally:
             for pid in pids:
                 os.kill(pid, signal.SIGCONT)
-        time.sleep(1.1)  # the backoff
+        pool.hung_until.clear()  # (the backoff is not waited out here)
         delivered = 0
         for _ in range(5):
             delivered += shards.relay_once(sharded.shards, connections=pool, call_timeout=2).delivered
             if delivered == 2:
                 break
         assert delivered == 2
-        assert shards.relay_once(sharded.shards, connections=pool).delivered == 0
+        assert (shards.relay_once(sharded.shards, connections=pool).delivered, pool.hung_for) == (0, {})
     finally:
         pool.close()
     assert total(sharded, far_performer.id) == 30 - fee(30)
