@@ -3520,6 +3520,54 @@ def test_the_relay_takes_a_deadlock_or_a_lock_timeout_on_the_target_for_a_refusa
     assert shards._target_down(psycopg.OperationalError("connection refused"))
 
 
+def test_a_lock_timeout_on_the_target_fails_one_transfer_and_the_pair_goes_on(sharded: Sharded) -> None:
+    """A delivery the target cannot lock in time (55P03; a deadlock, 40P01, takes the same path) is a refusal
+    of this pass, not an outage: the relay falls back to one transfer per transaction, delivers the others of
+    the batch, keeps that one pending with its error, and delivers it, once, when the lock is free."""
+    viewer = register(sharded, shard=0)
+    busy, free = verified_performer(sharded, 1), verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 100)
+    shards.wait_for_relay(sharded.shards)  # what earlier tests left in transit
+    with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
+        to_busy = tx.tip(busy.id, 30, idempotency_key="lock-timeout-1")
+        to_free = tx.tip(free.id, 20, idempotency_key="lock-timeout-2")
+    database = psycopg.sql.Identifier(psycopg.conninfo.conninfo_to_dict(sharded.shards[1])["dbname"])
+    with psycopg.connect(sharded.shards[1], autocommit=True) as admin:
+        admin.execute(psycopg.sql.SQL("ALTER DATABASE {} SET lock_timeout = '300ms'").format(database))
+    try:
+        with psycopg.connect(sharded.shards[1]) as holder:  # every credit shard of one performer held
+            held = holder.execute(
+                "SELECT s.shard FROM lp.wallet_shards AS s JOIN lp.wallets AS w ON w.id = s.wallet_id"
+                " WHERE w.user_id = %s FOR NO KEY UPDATE",
+                [busy.id],
+            ).fetchall()
+            assert held
+            stats = shards.relay_once(sharded.shards)  # new connections: the database's lock_timeout
+            holder.rollback()
+    finally:
+        with psycopg.connect(sharded.shards[1], autocommit=True) as admin:
+            admin.execute(psycopg.sql.SQL("ALTER DATABASE {} RESET lock_timeout").format(database))
+    assert (stats.delivered, stats.failed) == (1, 1), stats
+    assert any("lock timeout" in e for e in stats.errors), stats.errors
+    with psycopg.connect(sharded.shards[0]) as conn:
+        rows = {
+            tip_id: (status, error)
+            for tip_id, status, error in conn.execute(
+                "SELECT id, status, last_error FROM lp.transfers_out WHERE id = ANY (%s)",
+                [[to_busy.id, to_free.id]],
+            ).fetchall()
+        }
+    assert rows[to_free.id] == ("delivered", None)
+    assert rows[to_busy.id][0] == "pending"
+    assert "lock timeout" in rows[to_busy.id][1], rows
+    assert (total(sharded, busy.id), total(sharded, free.id)) == (0, 20 - fee(20))
+    assert shards.relay_once(sharded.shards).delivered == 1
+    assert shards.relay_once(sharded.shards).delivered == 0
+    assert (total(sharded, busy.id), total(sharded, free.id)) == (30 - fee(30), 20 - fee(20))
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
+
+
 def test_delivery_at_once_gives_way_to_whoever_holds_the_performers_wallet(sharded: Sharded) -> None:
     """With delivery at once, the router waits at most 250 ms for a lock on the performer's shard
     (shard.transfer_in_at_once): a transaction holding every credit shard of the performer's wallet (as a
