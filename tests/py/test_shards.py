@@ -3055,6 +3055,25 @@ def test_a_cross_shard_tip_whose_fee_is_the_whole_tip_still_reaches_the_performe
     assert report.clean, report.problems
 
 
+@contextlib.contextmanager
+def refusing_credits(shard_dsn: str) -> Iterator[None]:
+    """While the block runs, the shard refuses every cross-shard credit (a trigger on lp.transfers_in, which
+    its session drops afterwards): what arrives then is left pending."""
+    with psycopg.connect(shard_dsn) as conn:
+        conn.execute(
+            "CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$BEGIN RAISE EXCEPTION 'not now'; END$$;"
+            "CREATE TRIGGER refuse_for_a_while BEFORE INSERT ON lp.transfers_in"
+            " FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse()"
+        )
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute("DROP TRIGGER refuse_for_a_while ON lp.transfers_in")
+            conn.commit()
+
+
 def test_delivery_at_once_credits_the_performer_before_the_tip_returns(
     sharded: Sharded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -3103,23 +3122,12 @@ def test_delivery_at_once_credits_the_performer_before_the_tip_returns(
             assert shards.relay_once(sharded.shards).delivered == 0
 
             # The performer's shard refuses the credit right now: the tip stands, the relay delivers it later.
-            with psycopg.connect(sharded.shards[1]) as conn:
-                conn.execute(
-                    "CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS"
-                    " $$BEGIN RAISE EXCEPTION 'not now'; END$$;"
-                    "CREATE TRIGGER refuse_for_a_while BEFORE INSERT ON lp.transfers_in"
-                    " FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse()"
-                )
-                conn.commit()
-                try:
-                    with client.session(token) as tx:
-                        late = tx.tip(performer.id, 40, idempotency_key="at-once-3")
-                        retried = tx.tip(performer.id, 20, idempotency_key="at-once-3b")
-                    assert (outbox_status(late.id), outbox_status(retried.id)) == ("pending", "pending")
-                    assert total(sharded, performer.id) == 150 - fee(100) - fee(50)
-                finally:
-                    conn.execute("DROP TRIGGER refuse_for_a_while ON lp.transfers_in")
-                    conn.commit()
+            with refusing_credits(sharded.shards[1]):
+                with client.session(token) as tx:
+                    late = tx.tip(performer.id, 40, idempotency_key="at-once-3")
+                    retried = tx.tip(performer.id, 20, idempotency_key="at-once-3b")
+                assert (outbox_status(late.id), outbox_status(retried.id)) == ("pending", "pending")
+                assert total(sharded, performer.id) == 150 - fee(100) - fee(50)
             with client.session(token) as tx:  # a retry of the call delivers what is still pending
                 assert tx.tip(performer.id, 20, idempotency_key="at-once-3b").id == retried.id
             assert outbox_status(retried.id) == "delivered"
@@ -3174,22 +3182,11 @@ def test_delivery_at_once_credits_a_capture_for_a_payee_of_another_shard_before_
             assert total(sharded, performer.id) == 200 - fee(200)  # no relay has run
             assert outbox(hold.id) == [(200, "delivered")]
 
-            with psycopg.connect(sharded.shards[1]) as conn:  # the payee's shard refuses credits for a while
-                conn.execute(
-                    "CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS"
-                    " $$BEGIN RAISE EXCEPTION 'not now'; END$$;"
-                    "CREATE TRIGGER refuse_for_a_while BEFORE INSERT ON lp.transfers_in"
-                    " FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse()"
-                )
-                conn.commit()
-                try:
-                    with client.session(token_for(sharded, performer)) as tx:
-                        late = tx.capture_hold(hold.id, 100, idempotency_key="cap-at-once-2")
-                    assert outbox(hold.id) == [(200, "delivered"), (100, "pending")]
-                    assert total(sharded, performer.id) == 200 - fee(200)
-                finally:
-                    conn.execute("DROP TRIGGER refuse_for_a_while ON lp.transfers_in")
-                    conn.commit()
+            with refusing_credits(sharded.shards[1]):  # the payee's shard refuses credits for a while
+                with client.session(token_for(sharded, performer)) as tx:
+                    late = tx.capture_hold(hold.id, 100, idempotency_key="cap-at-once-2")
+                assert outbox(hold.id) == [(200, "delivered"), (100, "pending")]
+                assert total(sharded, performer.id) == 200 - fee(200)
             with client.session(token_for(sharded, performer)) as tx:  # the retry delivers what is pending
                 again = tx.capture_hold(hold.id, 100, idempotency_key="cap-at-once-2")
             assert (again.replayed, again.id) == (True, late.id)
