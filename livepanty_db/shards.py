@@ -1248,17 +1248,19 @@ class _Watchdog:
         self._closed = False
         self._thread: threading.Thread | None = None
         self.fired = False  # the last step's deadline passed (its connections were cut)
+        self.stuck: list[psycopg.Connection] = []  # of those, the ones waiting for an answer then
 
     @contextlib.contextmanager
     def deadline(self, conns: Sequence[psycopg.Connection], seconds: float | None) -> Iterator[None]:
-        """Cut ``conns`` when the block takes longer than ``seconds`` (None or 0: never); :attr:`fired` says
-        afterwards whether it did."""
-        self.fired = False
-        if not seconds:
+        """Cut ``conns`` when the block takes longer than ``seconds`` (None, 0 or less: never); :attr:`fired`
+        and :attr:`stuck` say afterwards whether it did, and which of them were waiting for an answer."""
+        self.fired, self.stuck = False, []
+        if seconds is None or seconds <= 0:
             yield
             return
         with self._cond:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
+                self._closed = False
                 self._thread = threading.Thread(target=self._run, name="livepanty-relay-watch", daemon=True)
                 self._thread.start()
             self._armed = (tuple(conns), time.monotonic() + seconds)
@@ -1282,6 +1284,12 @@ class _Watchdog:
                     continue
                 self._armed = None
                 self.fired = True
+                try:
+                    self.stuck = [
+                        c for c in conns if c.pgconn.transaction_status == psycopg.pq.TransactionStatus.ACTIVE
+                    ]
+                except Exception:  # a connection closed meanwhile: none known stuck
+                    self.stuck = []
                 for conn in conns:
                     _cut(conn)
 
@@ -1291,6 +1299,7 @@ class _Watchdog:
             self._cond.notify()
         if self._thread is not None:
             self._thread.join(5)
+            self._thread = None
 
 
 def relay_pair(
@@ -1479,7 +1488,7 @@ class RelayConnections:
             if i in self.conns:
                 continue
             if self.hung_until.get(i, 0.0) > time.monotonic():
-                stats.errors.append(f"shard {i}: left alone for now (its last connection attempt timed out)")
+                stats.errors.append(f"shard {i}: left alone for now (it did not answer in time)")
                 continue
             try:
                 # Keepalives: a shard whose machine vanished fails the pass in ~25 s rather than hang.
@@ -1487,14 +1496,24 @@ class RelayConnections:
                     dsn, connect_timeout=2, keepalives_idle=10, keepalives_interval=5, keepalives_count=3
                 )
                 self.hung_until.pop(i, None)
-                self.hung_for.pop(i, None)
             except psycopg.OperationalError as exc:
                 stats.errors.append(f"shard {i}: {exc}".strip())
                 if _timed_out_connecting(exc):  # accepts connections but does not answer: it hangs
-                    wait = min(RELAY_HUNG_BACKOFF_MAX, self.hung_for.get(i, RELAY_HUNG_BACKOFF / 2) * 2)
-                    self.hung_for[i] = wait
-                    self.hung_until[i] = time.monotonic() + wait
+                    self.back_off(i)
         return dict(self.conns)
+
+    def back_off(self, i: int) -> None:
+        """Leave shard ``i`` alone for a while (RELAY_HUNG_BACKOFF, doubled each time until a step with it
+        succeeds, at most RELAY_HUNG_BACKOFF_MAX): it hangs."""
+        wait = min(RELAY_HUNG_BACKOFF_MAX, self.hung_for.get(i, RELAY_HUNG_BACKOFF / 2) * 2)
+        self.hung_for[i] = wait
+        self.hung_until[i] = time.monotonic() + wait
+
+    def drop(self, i: int) -> None:
+        """Close the connection to shard ``i`` (opened again by :meth:`open`)."""
+        conn = self.conns.pop(i, None)
+        if conn is not None:
+            conn.close()
 
     def close(self) -> None:
         self.watchdog.close()
@@ -1523,20 +1542,37 @@ def relay_once(
     pool = connections if connections is not None else RelayConnections(dsns)
 
     def step(src: int, dst: int, run: Callable[..., object]) -> bool:
-        """Run one step with the pair under the deadline; False when it failed (the pair is done for now)."""
+        """Run one step with the pair under the deadline; False when the pair is done for this pass."""
         source, target = pool.conns.get(src), pool.conns.get(dst)
         if source is None or target is None or source.broken or target.broken:
             return False
+        failure: psycopg.OperationalError | None = None
         try:
             with pool.watchdog.deadline((source, target), call_timeout):
                 run(source, target, src, dst, stats=stats)
         except psycopg.OperationalError as exc:
-            if pool.watchdog.fired:
-                stats.errors.append(f"shards {src} -> {dst}: no answer within {call_timeout:g} s (given up)")
-                pool.open(stats)  # the other shard of the pair goes on in this pass; the hung one is left
-            else:
-                stats.errors.append(f"shard {src}: {exc}".strip())
+            failure = exc
+        if pool.watchdog.fired:
+            # Both sockets were cut (also when the step had just finished): both connections are replaced.
+            # The shard that was waiting for an answer hangs: it is left alone for a while, whether or not
+            # it still accepts connections (a hang in its queries, not only in its postmaster); the other
+            # goes on.
+            stuck = [i for i, conn in ((src, source), (dst, target)) if conn in pool.watchdog.stuck]
+            stats.errors.append(
+                f"shards {src} -> {dst}: no answer within {call_timeout:g} s (given up"
+                + (f"; shard {', '.join(map(str, stuck))} left alone for now)" if stuck else ")")
+            )
+            for i in (src, dst):
+                pool.drop(i)
+            for i in stuck:
+                pool.back_off(i)
+            pool.open(stats)
             return False
+        if failure is not None:
+            stats.errors.append(f"shard {src}: {failure}".strip())
+            return not (source.broken or target.broken or source.closed or target.closed)
+        pool.hung_for.pop(src, None)  # both answered: a later hang backs off from the start again
+        pool.hung_for.pop(dst, None)
         return True
 
     deliver = functools.partial(relay_pair, limit=limit, batch=batch)
@@ -1547,13 +1583,15 @@ def relay_once(
             for dst in range(n):
                 if src == dst:
                     continue
+                failed_before = stats.failed
                 while True:
                     before = stats.delivered + stats.duplicates + stats.failed
-                    if not step(src, dst, deliver):
+                    errors_before = len(stats.errors)
+                    if not step(src, dst, deliver) or len(stats.errors) > errors_before:
                         break
                     moved = stats.delivered + stats.duplicates + stats.failed - before
                     target = pool.conns.get(dst)
-                    if moved < limit or stats.failed or target is None or target.broken:
+                    if moved < limit or stats.failed > failed_before or target is None or target.broken:
                         break
                 for kind in (relay_holds, relay_sanctions):
                     if not step(src, dst, kind):

@@ -3418,14 +3418,17 @@ def test_the_watch_loop_fences_a_stopped_shard_and_lifts_after_enough_good_passe
         assert tx.get_wallet().balance == 0
 
 
+@pytest.mark.parametrize("frozen", [1, 0], ids=["target_hangs", "source_hangs"])
 def test_the_relay_gives_up_on_a_shard_that_hangs_and_delivers_once_it_answers(
-    sharded: Sharded, monkeypatch: pytest.MonkeyPatch
+    sharded: Sharded, monkeypatch: pytest.MonkeyPatch, frozen: int
 ) -> None:
     """A shard whose processes hang (SIGSTOP) accepts connections and acknowledges every packet, so a relay
-    call to it would wait for ever: the relay's watchdog gives a step with a pair up after ``call_timeout``
-    (its sockets shut down), the pass reconnects (the hung shard times out connecting and is left alone for a
-    while) and goes on; when the shard answers again, what waited is delivered, once."""
+    call to it would wait for ever: the relay's watchdog gives the step with the pair (0 -> 1) up after
+    ``call_timeout`` (its sockets shut down), whichever side hangs; the shard that was waiting for an answer
+    is left alone for a while (doubling while its connection attempts time out), the other is reconnected at
+    once and not blamed; when the shard answers again, what waited is delivered, once."""
     monkeypatch.setattr(shards, "RELAY_HUNG_BACKOFF", 4.0)
+    healthy = 1 - frozen
     near_viewer, far_viewer = register(sharded, shard=0), register(sharded, shard=1)
     near_performer, far_performer = verified_performer(sharded, 0), verified_performer(sharded, 1)
     fund(sharded, near_viewer.id, 100)
@@ -3433,9 +3436,9 @@ def test_the_relay_gives_up_on_a_shard_that_hangs_and_delivers_once_it_answers(
     shards.wait_for_relay(sharded.shards)  # what earlier tests left in transit
     with sharded.client() as client:
         with client.session(token_for(sharded, near_viewer)) as tx:
-            tx.tip(far_performer.id, 30, idempotency_key="hung-relay-1")  # pending: shard 0 -> 1
+            tx.tip(far_performer.id, 30, idempotency_key=f"hung-relay-{frozen}-1")  # pending: shard 0 -> 1
         with client.session(token_for(sharded, far_viewer)) as tx:
-            tx.tip(near_performer.id, 20, idempotency_key="hung-relay-2")  # pending: shard 1 -> 0
+            tx.tip(near_performer.id, 20, idempotency_key=f"hung-relay-{frozen}-2")  # pending: shard 1 -> 0
     pool = shards.RelayConnections(sharded.shards)
     pool.open(shards.RelayStats())  # both connections open before the shard hangs
 
@@ -3453,17 +3456,22 @@ def test_the_relay_gives_up_on_a_shard_that_hangs_and_delivers_once_it_answers(
         return outcome[0], time.monotonic() - started
 
     try:
-        pids = _freeze(sharded.topology.shard(1))
+        pids = _freeze(sharded.topology.shard(frozen))
         try:
-            # Its open connection: the step is given up after 2 s; connecting again times out (2 s).
-            stats, took = timed_pass()
-            assert (stats.delivered, took < 10) == (0, True), (stats, took)
-            assert "shards 0 -> 1: no answer within 2 s (given up)" in stats.errors, stats.errors
-            assert any(e.startswith("shard 1:") and "timeout" in e for e in stats.errors), stats.errors
-            assert (sorted(pool.conns), pool.hung_for) == ([0], {1: 4.0})  # shard 0 reconnected at once
+            stats, took = timed_pass()  # the first pair's step is given up after 2 s
+            assert (stats.delivered, stats.failed, took < 10) == (0, 0, True), (stats, took)
+            given_up = f"shards 0 -> 1: no answer within 2 s (given up; shard {frozen} left alone for now)"
+            assert given_up in stats.errors, stats.errors
+            assert (sorted(pool.conns), pool.hung_for) == ([healthy], {frozen: 4.0})
+            assert pool.conns[healthy].execute("SELECT 1").fetchone() == (1,)  # reconnected, not poisoned
             stats, took = timed_pass()  # within the backoff the hung shard is not even asked
             assert took < 1.5, took
-            assert "shard 1: left alone for now (its last connection attempt timed out)" in stats.errors
+            assert f"shard {frozen}: left alone for now (it did not answer in time)" in stats.errors
+            pool.hung_until.clear()  # the backoff over, still hanging: connecting times out, the wait doubles
+            stats, took = timed_pass()
+            timed_out = [e for e in stats.errors if e.startswith(f"shard {frozen}:") and "timeout" in e]
+            assert timed_out, stats.errors
+            assert (took < 10, pool.hung_for) == (True, {frozen: 8.0})
         finally:
             for pid in pids:
                 os.kill(pid, signal.SIGCONT)
