@@ -83,13 +83,13 @@ class Sharded:
         return Client(self.router, role="livepanty_app")
 
 
-@pytest.fixture(scope="module")
-def sharded() -> Iterator[Sharded]:
+@contextlib.contextmanager
+def started_topology(shard_count: int) -> Iterator[Sharded]:
     base = Path(tempfile.mkdtemp(prefix="livepanty-shards-"))
     base.chmod(0o755)
     topology = shards.LocalTopology(base, server_options=FAST_SETTINGS)
     try:
-        topology.start(2)
+        topology.start(shard_count)
         urls = topology.shard_urls()
         for url in urls:
             with psycopg.connect(url, autocommit=True) as conn:
@@ -99,6 +99,12 @@ def sharded() -> Iterator[Sharded]:
         with contextlib.suppress(Exception):
             topology.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def sharded() -> Iterator[Sharded]:
+    with started_topology(2) as topology:
+        yield topology
 
 
 def register(s: Sharded, role: str = "viewer", *, shard: int | None = None, prefix: str = "u"):
@@ -3489,6 +3495,43 @@ def test_the_relay_gives_up_on_a_shard_that_hangs_and_delivers_once_it_answers(
     assert total(sharded, near_performer.id) == 20 - fee(20)
     report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
     assert report.clean, report.problems
+
+
+def test_the_relay_goes_on_with_the_other_pairs_while_another_shard_hangs() -> None:
+    """Four shards (PL/Proxy wants a power of two), shard 2 frozen (SIGSTOP): in one pass the relay delivers
+    0 -> 1, gives 0 -> 2 up after ``call_timeout``, reconnects shard 0 and delivers 1 -> 0 with it, and leaves
+    shard 2 alone; the tip to shard 2 arrives, once, when it answers again."""
+    with started_topology(4) as four:
+        viewers = [register(four, shard=i) for i in range(3)]
+        performers = [verified_performer(four, i) for i in range(3)]
+        for viewer in viewers:
+            fund(four, viewer.id, 100)
+        with four.client() as client:
+            for sender, recipient, amount in ((0, 1, 30), (1, 0, 20), (0, 2, 40)):
+                with client.session(token_for(four, viewers[sender])) as tx:
+                    tx.tip(performers[recipient].id, amount, idempotency_key=f"four-{sender}-{recipient}")
+        pool = shards.RelayConnections(four.shards)
+        pool.open(shards.RelayStats())
+        try:
+            pids = _freeze(four.topology.shard(2))
+            try:
+                stats = shards.relay_once(four.shards, connections=pool, call_timeout=2)
+            finally:
+                for pid in pids:
+                    os.kill(pid, signal.SIGCONT)
+            assert (stats.delivered, stats.failed) == (2, 0), stats
+            given_up = "shards 0 -> 2: no answer within 2 s (given up; shard 2 left alone for now)"
+            assert given_up in stats.errors, stats.errors
+            assert (sorted(pool.conns), sorted(pool.hung_for)) == ([0, 1, 3], [2])
+            credited = [total(four, performer.id) for performer in performers]
+            assert credited == [20 - fee(20), 30 - fee(30), 0]
+            pool.hung_until.clear()
+            assert shards.relay_once(four.shards, connections=pool, call_timeout=2).delivered == 1
+        finally:
+            pool.close()
+        assert total(four, performers[2].id) == 40 - fee(40)
+        report = shards.verify_all(four.shards, router_dsn=four.router)
+        assert report.clean, report.problems
 
 
 def test_the_watch_fences_only_a_shard_that_is_down_or_hangs() -> None:
