@@ -82,8 +82,13 @@ ACTOR_ROUTES: tuple[str, ...] = (
 #: another shard): the named user's stub is made there first.
 ACTOR_ROUTES_NAMING: dict[str, str] = {"block_viewer": "p_user_id", "unblock_viewer": "p_user_id"}
 #: Object routes that name another user who must exist on the object's shard (a co-performer of another shard
-#: on a stream): the named user's stub is made there first.
-OBJECT_ROUTES_NAMING: dict[str, str] = {"add_stream_performer": "p_performer_id"}
+#: on a stream): the argument, and the shard's message for a user it does not hold. The call goes to the shard
+#: first; only when the shard, having checked the caller and the object, answers that message (LP003) for a
+#: user of another shard is the named user's stub made there and the call made again: a caller the shard
+#: refuses leaves no stub behind.
+OBJECT_ROUTES_NAMING: dict[str, tuple[str, str]] = {
+    "add_stream_performer": ("p_performer_id", "performer not found"),
+}
 #: Routes whose shard applies the go-live gate (lp.go_live_gaps), with the argument naming the stream (None:
 #: every stream of every shard, a job): co-performers of other shards are asked there first
 #: (router.refresh_gates).
@@ -520,11 +525,8 @@ def _table_columns(result: str) -> list[str]:
 
 def _before_call(fn: ApiFunction) -> str:
     """What a route does on the router before it calls the shard ``v_shard`` (or every shard, for a job): the
-    stub of the user an OBJECT_ROUTES_NAMING argument names, the go-live gates of a GATED_ROUTES call."""
+    go-live gates of a GATED_ROUTES call."""
     steps: list[str] = []
-    if fn.name in OBJECT_ROUTES_NAMING:
-        position = fn.argument_names.index(OBJECT_ROUTES_NAMING[fn.name]) + 1
-        steps.append(f"PERFORM router.ensure_user(v_shard, ${position});  -- the named user's stub")
     if fn.name in GATED_ROUTES:
         argument = GATED_ROUTES[fn.name]
         if argument is None:
@@ -535,6 +537,32 @@ def _before_call(fn: ApiFunction) -> str:
                 f"PERFORM router.refresh_gates(v_shard, ${position}, NULL);  -- co-performers of other shards"
             )
     return "\n    ".join(steps)
+
+
+def _naming_retry(fn: ApiFunction, returning: str) -> str:
+    """An OBJECT_ROUTES_NAMING route's call: as is; then, only when the shard answers that it does not hold
+    the named user and that user lives on another shard without a stub there, the stub made and the call
+    again."""
+    if fn.name not in OBJECT_ROUTES_NAMING:
+        return returning
+    if fn.replayable or fn.returns_set or fn.returns_void or fn.name in AFTER_CALL:
+        raise ShardError(f"OBJECT_ROUTES_NAMING: api.{fn.name} must return one row")
+    argument, message = OBJECT_ROUTES_NAMING[fn.name]
+    position = fn.argument_names.index(argument) + 1
+    return f"""BEGIN
+        {returning}
+    EXCEPTION WHEN SQLSTATE 'LP003' THEN  -- after the shard checked the caller and the object
+        IF position({_sql_literal(message)} IN SQLERRM) = 0
+           OR NOT router.stub_needed(v_shard, ${position}) THEN
+            RAISE;
+        END IF;
+    END;
+    PERFORM router.ensure_user(v_shard, ${position});  -- the named user's stub, which the shard asked for
+    {returning}"""
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _with_comma(text: str) -> str:
@@ -654,7 +682,7 @@ END"""
                 f"current_setting('lp.acting_via', true), router.caller_role()"
                 f"{_with_comma(fn.call_arguments(0))})"
             )
-            returning = _returning(fn, call)
+            returning = _naming_retry(fn, _returning(fn, call))
             result = ""
             if fn.name in AFTER_CALL:
                 after_used.add(fn.name)

@@ -434,6 +434,18 @@ $$;
 COMMENT ON FUNCTION router.locate_or_actor(text, uuid) IS 'The shard holding object p_id of lp.<p_table> (router.find); the acting user''s shard when p_id is NULL or no shard holds it (LP001 nobody acting); LP201 when two do.';
 REVOKE ALL ON FUNCTION router.locate_or_actor(text, uuid) FROM PUBLIC;
 
+CREATE FUNCTION router.stub_needed(p_shard integer, p_user_id uuid) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM router.users AS u
+                    WHERE u.user_id = p_user_id AND u.shard <> p_shard
+                      AND NOT EXISTS (SELECT 1 FROM router.stubs AS s
+                                       WHERE s.user_id = u.user_id AND s.shard = p_shard AND s.role = u.role))
+$$;
+COMMENT ON FUNCTION router.stub_needed(integer, uuid) IS 'Whether p_user_id lives on another shard than p_shard and has no stub there with their current role yet (what router.ensure_user would make).';
+REVOKE ALL ON FUNCTION router.stub_needed(integer, uuid) FROM PUBLIC;
+
 CREATE FUNCTION router.ensure_user(p_shard integer, p_user_id uuid) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -442,15 +454,10 @@ AS $$
 DECLARE
     v_user router.users;
 BEGIN
-    IF p_user_id IS NULL THEN
+    IF p_user_id IS NULL OR NOT router.stub_needed(p_shard, p_user_id) THEN
         RETURN;
     END IF;
     SELECT * INTO v_user FROM router.users AS u WHERE u.user_id = p_user_id;
-    IF v_user.user_id IS NULL OR v_user.shard = p_shard
-       OR EXISTS (SELECT 1 FROM router.stubs AS s
-                   WHERE s.user_id = p_user_id AND s.shard = p_shard AND s.role = v_user.role) THEN
-        RETURN;
-    END IF;
     PERFORM router_proxy.ensure_user(p_shard, p_user_id, v_user.username, v_user.role, v_user.shard);
     INSERT INTO router.stubs (user_id, shard, role) VALUES (p_user_id, p_shard, v_user.role)
     ON CONFLICT (user_id, shard) DO UPDATE SET role = excluded.role;

@@ -2388,6 +2388,30 @@ def test_a_kyc_webhook_reaches_the_shard_holding_its_verification(sharded: Shard
     assert status == "declined"
 
 
+def test_a_refused_call_naming_a_user_of_another_shard_leaves_no_stub_there(sharded: Sharded) -> None:
+    """api.add_stream_performer through the router goes to the stream's shard first: a caller who is not the
+    host (LP002) leaves no stub of the named performer of another shard there (it did before: the stub was
+    made before the call); the host's call makes it once the shard has answered that it holds no such
+    performer."""
+    host, intruder = verified_performer(sharded, 1), verified_performer(sharded, 1)
+    far = register(sharded, "performer", shard=0, prefix="p")
+
+    def stub_on_stream_shard() -> bool:
+        with psycopg.connect(sharded.shards[1]) as conn:
+            return conn.execute("SELECT count(*) FROM lp.users WHERE id = %s", [far.id]).fetchone() == (1,)
+
+    with sharded.client() as client:
+        with client.session(token_for(sharded, host)) as tx:
+            stream = tx.schedule_stream("no stray stubs", category="general")
+        with pytest.raises(LivepantyError) as caught, client.session(token_for(sharded, intruder)) as tx:
+            tx.add_stream_performer(stream.id, far.id)
+        assert caught.value.sqlstate == "LP002"
+        assert not stub_on_stream_shard()
+        with client.session(token_for(sharded, host)) as tx:
+            assert tx.add_stream_performer(stream.id, far.id).performers == [far.id]
+    assert stub_on_stream_shard()
+
+
 def test_a_co_performer_of_another_shard_goes_live_through_the_gate_of_their_own_shard(
     sharded: Sharded,
 ) -> None:
