@@ -82,12 +82,16 @@ ACTOR_ROUTES: tuple[str, ...] = (
 #: another shard): the named user's stub is made there first.
 ACTOR_ROUTES_NAMING: dict[str, str] = {"block_viewer": "p_user_id", "unblock_viewer": "p_user_id"}
 #: Object routes that name another user who must exist on the object's shard (a co-performer of another shard
-#: on a stream): the argument, and the shard's message for a user it does not hold. The call goes to the shard
-#: first; only when the shard, having checked the caller and the object, answers that message (LP003) for a
-#: user of another shard is the named user's stub made there and the call made again: a caller the shard
-#: refuses leaves no stub behind.
-OBJECT_ROUTES_NAMING: dict[str, tuple[str, str]] = {
-    "add_stream_performer": ("p_performer_id", "performer not found"),
+#: on a stream): the argument, and the shard's refusals (SQLSTATE, message) that a missing stub, or a stub
+#: whose role is out of date, would cause. The call goes to the shard first; only when the shard, having
+#: checked the caller and the object, answers one of them for a user of another shard whose stub there the
+#: router does not know as current is the stub made (or its role brought up to date) and the call made again:
+#: a caller the shard refuses before that leaves no stub behind.
+OBJECT_ROUTES_NAMING: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "add_stream_performer": (
+        "p_performer_id",
+        (("LP003", "performer not found"), ("LP102", "only performers can be on camera")),
+    ),
 }
 #: Routes whose shard applies the go-live gate (lp.go_live_gaps), with the argument naming the stream (None:
 #: every stream of every shard, a job): co-performers of other shards are asked there first
@@ -540,29 +544,30 @@ def _before_call(fn: ApiFunction) -> str:
 
 
 def _naming_retry(fn: ApiFunction, returning: str) -> str:
-    """An OBJECT_ROUTES_NAMING route's call: as is; then, only when the shard answers that it does not hold
-    the named user and that user lives on another shard without a stub there, the stub made and the call
-    again."""
+    """An OBJECT_ROUTES_NAMING route's call: as is; then, only when the shard answers one of the route's
+    refusals for a user of another shard without a current stub there (``router.stub_needed``), the stub made
+    or brought up to date, and the call again."""
     if fn.name not in OBJECT_ROUTES_NAMING:
         return returning
     if fn.replayable or fn.returns_set or fn.returns_void or fn.name in AFTER_CALL:
         raise ShardError(f"OBJECT_ROUTES_NAMING: api.{fn.name} must return one row")
-    argument, message = OBJECT_ROUTES_NAMING[fn.name]
+    argument, refusals = OBJECT_ROUTES_NAMING[fn.name]
     position = fn.argument_names.index(argument) + 1
+    states = " OR ".join(f"SQLSTATE {sql_literal(state)}" for state, _ in sorted(set(refusals)))
+    matched = "\n              OR ".join(
+        f"(SQLSTATE = {sql_literal(state)} AND position({sql_literal(message)} IN SQLERRM) > 0)"
+        for state, message in refusals
+    )
     return f"""BEGIN
         {returning}
-    EXCEPTION WHEN SQLSTATE 'LP003' THEN  -- after the shard checked the caller and the object
-        IF position({_sql_literal(message)} IN SQLERRM) = 0
+    EXCEPTION WHEN {states} THEN  -- after the shard checked the caller and the object
+        IF NOT ({matched})
            OR NOT router.stub_needed(v_shard, ${position}) THEN
             RAISE;
         END IF;
     END;
     PERFORM router.ensure_user(v_shard, ${position});  -- the named user's stub, which the shard asked for
     {returning}"""
-
-
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _with_comma(text: str) -> str:
@@ -764,6 +769,9 @@ $route$;"""
         )
     if set(AFTER_CALL) - after_used:
         raise ShardError(f"AFTER_CALL names no object or user route: {sorted(set(AFTER_CALL) - after_used)}")
+    stray = sorted(set(OBJECT_ROUTES_NAMING) - set(OBJECT_ROUTES))
+    if stray:
+        raise ShardError(f"OBJECT_ROUTES_NAMING names no object route: {stray}")
     return "\n".join([*proxies, "SET ROLE livepanty_owner;", *parts, "RESET ROLE;"]) + "\n"
 
 

@@ -2392,7 +2392,7 @@ def test_a_refused_call_naming_a_user_of_another_shard_leaves_no_stub_there(shar
     """api.add_stream_performer through the router goes to the stream's shard first: a caller who is not the
     host (LP002) leaves no stub of the named performer of another shard there (it did before: the stub was
     made before the call); the host's call makes it once the shard has answered that it holds no such
-    performer."""
+    performer; a stub made earlier is brought up to date with its user's role before the call."""
     host, intruder = verified_performer(sharded, 1), verified_performer(sharded, 1)
     far = register(sharded, "performer", shard=0, prefix="p")
 
@@ -2409,7 +2409,20 @@ def test_a_refused_call_naming_a_user_of_another_shard_leaves_no_stub_there(shar
         assert not stub_on_stream_shard()
         with client.session(token_for(sharded, host)) as tx:
             assert tx.add_stream_performer(stream.id, far.id).performers == [far.id]
-    assert stub_on_stream_shard()
+        assert stub_on_stream_shard()
+
+        # A stub already there keeps up with its user's role: a viewer of shard 0 refused as no performer
+        # (LP102, their viewer stub made on the stream's shard), made a performer at home, is then accepted.
+        fan = register(sharded, shard=0)
+        with pytest.raises(LivepantyError) as caught, client.session(token_for(sharded, host)) as tx:
+            tx.add_stream_performer(stream.id, fan.id)
+        assert caught.value.sqlstate == "LP102"
+        with client.session(token_for(sharded, created_admin(sharded, shard=0))) as tx:
+            tx.set_user_role(fan.id, "performer")
+        with client.session(token_for(sharded, fan)) as tx:  # the directory follows the home shard's role
+            tx.get_wallet()
+        with client.session(token_for(sharded, host)) as tx:
+            assert fan.id in tx.add_stream_performer(stream.id, fan.id).performers
 
 
 def test_a_co_performer_of_another_shard_goes_live_through_the_gate_of_their_own_shard(
