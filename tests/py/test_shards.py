@@ -123,6 +123,14 @@ def register(s: Sharded, role: str = "viewer", *, shard: int | None = None, pref
         )
 
 
+def moderator_on(s: Sharded, shard: int):
+    """A moderator living on ``shard`` (registered through the router, the role set on their shard)."""
+    moderator = register(s, shard=shard, prefix="m")
+    with psycopg.connect(s.shards[shard]) as conn:
+        conn.execute("UPDATE lp.users SET role = 'moderator' WHERE id = %s", [moderator.id])
+    return moderator
+
+
 def created_admin(s: Sharded, *, shard: int):
     """An admin made by the back office through the router (api.create_admin), placed on ``shard``."""
     name = "boss" + uuid.uuid4().hex[:8]
@@ -2278,9 +2286,7 @@ def queue_order(s: Sharded) -> list[uuid.UUID]:
 
 
 def test_the_review_queue_merges_every_shard_and_claims_in_its_order(sharded: Sharded) -> None:
-    moderator = register(sharded, shard=0, prefix="m")
-    with psycopg.connect(sharded.shards[0]) as conn:
-        conn.execute("UPDATE lp.users SET role = 'moderator' WHERE id = %s", [moderator.id])
+    moderator = moderator_on(sharded, 0)
     for shard in (0, 1):  # reporters of the other shard: each case lives with its target
         reporter, target = register(sharded, shard=1 - shard), register(sharded, shard=shard)
         for reason in ("spam", "underage", "harassment"):
@@ -2609,9 +2615,7 @@ def test_a_password_reset_through_the_router(sharded: Sharded) -> None:
 
 
 def test_user_search_and_the_user_list_span_every_shard(sharded: Sharded) -> None:
-    moderator = register(sharded, shard=0, prefix="m")
-    with psycopg.connect(sharded.shards[0]) as conn:
-        conn.execute("UPDATE lp.users SET role = 'moderator' WHERE id = %s", [moderator.id])
+    moderator = moderator_on(sharded, 0)
     far = register(sharded, shard=1)
     residents = []
     for dsn in sharded.shards:
@@ -2778,9 +2782,7 @@ def test_a_case_on_the_performer_shard_sanctions_a_tipper_of_another_shard_on_th
     once, naming the moderator (whose stub it makes there); one whose end passed on the way binds nothing."""
     viewer = register(sharded, shard=0)
     performer = verified_performer(sharded, 1)
-    moderator = register(sharded, shard=1, prefix="m")
-    with psycopg.connect(sharded.shards[1]) as conn:
-        conn.execute("UPDATE lp.users SET role = 'moderator' WHERE id = %s", [moderator.id])
+    moderator = moderator_on(sharded, 1)
     fund(sharded, viewer.id, 500)
 
     def tip_and_report(key: str):
@@ -3253,9 +3255,7 @@ def test_delivery_at_once_issues_a_sanction_decided_on_another_shard_before_the_
     shard unreachable (fenced) the resolution still succeeds, and the relay delivers the sanction later."""
     viewer = register(sharded, shard=0)
     performer = verified_performer(sharded, 1)
-    moderator = register(sharded, shard=1, prefix="m")
-    with psycopg.connect(sharded.shards[1]) as conn:
-        conn.execute("UPDATE lp.users SET role = 'moderator' WHERE id = %s", [moderator.id])
+    moderator = moderator_on(sharded, 1)
     fund(sharded, viewer.id, 100)
     shards.wait_for_relay(sharded.shards)  # what earlier tests left in transit
     assert shards.delivery_at_once(sharded.router, True) is True
