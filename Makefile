@@ -45,6 +45,8 @@ $(PY):
 install: system-deps $(PY)
 	$(PIP) install -q -e .
 
+# The tests also cut the network to a shard (tests/py/test_shards.py): nftables, and ss from iproute2.
+install-dev: APT_PACKAGES += nftables iproute2
 install-dev: system-deps $(PY)
 	$(PIP) install -q -e '.[dev]'
 

@@ -17,10 +17,10 @@ Design
 * ``url()`` is a libpq URI over TCP (``postgresql://postgres@127.0.0.1:PORT/livepanty``) so every client
   works, whatever OS user it runs as.
 * Server settings of the project (:data:`SERVER_SETTINGS`: pg_stat_statements preloaded for the slow-statement
-  metrics, I/O timing, WAL compression) are written at every start into ``livepanty.conf`` in the data
-  directory, which ``postgresql.conf`` includes (one line, added once, so clusters made by an older version
-  get it at their next start by ``start()``; a server already running needs ``stop()`` and ``start()``).
-  ``ALTER SYSTEM`` still overrides them (``postgresql.auto.conf`` is read last);
+  metrics, I/O timing, WAL compression, TCP keepalives) are written at every start into ``livepanty.conf`` in
+  the data directory, which ``postgresql.conf`` includes (one line, added once, so clusters made by an older
+  version get it at their next start by ``start()``; a server already running needs ``stop()`` and
+  ``start()``). ``ALTER SYSTEM`` still overrides them (``postgresql.auto.conf`` is read last);
   ``Cluster(server_options=...)`` (command line) overrides both.
 """
 
@@ -77,6 +77,12 @@ SERVER_SETTINGS: dict[str, str] = {
     # index leaves (bench/money.py --flat, docs/benchmarks.md "Flat cost in steady state"); with lz4, WAL per
     # tip at 0.5 M tips was 1.18x that at 11,000 tips instead of 1.28x.
     "wal_compression": "lz4",
+    # A client whose machine or network vanished (no FIN, no RST reaches the server) otherwise keeps its
+    # backend, and, idle in a transaction, its locks, until the kernel's keepalive of 2 hours: probed after
+    # 10 s of silence, it is gone within 25 s (tested with a cut in the network: tests/py/test_shards.py).
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
 }
 #: The file in the data directory that holds SERVER_SETTINGS, and the line of postgresql.conf including it.
 SETTINGS_FILE = "livepanty.conf"

@@ -1246,6 +1246,22 @@ RELAY_CALL_TIMEOUT = 30.0
 #: does not answer: it hangs); doubled after each further timeout, up to RELAY_HUNG_BACKOFF_MAX.
 RELAY_HUNG_BACKOFF = 5.0
 RELAY_HUNG_BACKOFF_MAX = 60.0
+#: The least ``idle_in_transaction_session_timeout`` of the relay's sessions, in seconds (relay_idle_timeout).
+RELAY_IDLE_TIMEOUT = 60.0
+
+
+def relay_idle_timeout(call_timeout: float | None) -> float:
+    """The ``idle_in_transaction_session_timeout`` the relay's sessions run with, in seconds: at least
+    RELAY_IDLE_TIMEOUT, and twice ``call_timeout`` (a claim waits idle on its source while the target works,
+    for at most one step). A relay whose connection vanished mid-transaction (a cut in the network that
+    outlasts TCP's retries, its machine gone) leaves its backend on the shard waiting for a client that will
+    never speak, holding the claim's row locks (its transfers are skipped by every later claim) or, on the
+    target, the locks of a credit not yet committed (the payee's wallet: their other tips wait). The server
+    ends such a session after this long, rolling it back; nothing was committed, so the relay delivers it
+    again, once. Without it, only the kernel's keepalive (2 hours by default) would."""
+    if call_timeout is None or call_timeout <= 0:
+        return RELAY_IDLE_TIMEOUT
+    return max(RELAY_IDLE_TIMEOUT, 2 * call_timeout)
 
 
 def _cut(conn: psycopg.Connection) -> None:
@@ -1506,10 +1522,13 @@ class RelayConnections:
     """The relay's connections to every shard, kept from one pass to the next; one that fails is closed and
     opened again at the next pass (a shard that cannot be reached is skipped until then; one whose connection
     attempt timed out, i.e. that hangs, is left alone for a while: RELAY_HUNG_BACKOFF). Its watchdog gives up
-    a step that outlives ``call_timeout`` (:class:`_Watchdog`)."""
+    a step that outlives ``call_timeout`` (:class:`_Watchdog`). Its sessions run with
+    ``idle_in_transaction_session_timeout`` = ``idle_timeout`` seconds (:func:`relay_idle_timeout`) and
+    ``tcp_user_timeout`` 10 s."""
 
-    def __init__(self, dsns: Sequence[str]) -> None:
+    def __init__(self, dsns: Sequence[str], *, idle_timeout: float = RELAY_IDLE_TIMEOUT) -> None:
         self.dsns = list(dsns)
+        self.idle_timeout = idle_timeout
         self.conns: dict[int, psycopg.Connection] = {}
         self.hung_until: dict[int, float] = {}
         self.hung_for: dict[int, float] = {}
@@ -1527,9 +1546,17 @@ class RelayConnections:
                 stats.errors.append(f"shard {i}: left alone for now (it did not answer in time)")
                 continue
             try:
-                # Keepalives: a shard whose machine vanished fails the pass in ~25 s rather than hang.
+                # Keepalives and tcp_user_timeout: a shard whose machine or network vanished fails the step
+                # in 10-25 s rather than hang; the idle timeout: relay_idle_timeout.
+                idle_ms = max(1, round(self.idle_timeout * 1000))
                 self.conns[i] = _connect(
-                    dsn, connect_timeout=2, keepalives_idle=10, keepalives_interval=5, keepalives_count=3
+                    dsn,
+                    connect_timeout=2,
+                    keepalives_idle=10,
+                    keepalives_interval=5,
+                    keepalives_count=3,
+                    tcp_user_timeout=10000,
+                    options=f"-c idle_in_transaction_session_timeout={idle_ms}",
                 )
                 self.hung_until.pop(i, None)
             except psycopg.OperationalError as exc:
@@ -1575,7 +1602,11 @@ def relay_once(
     goes on with the other pairs."""
     stats = RelayStats()
     owned = connections is None
-    pool = connections if connections is not None else RelayConnections(dsns)
+    pool = (
+        connections
+        if connections is not None
+        else RelayConnections(dsns, idle_timeout=relay_idle_timeout(call_timeout))
+    )
 
     def step(src: int, dst: int, run: Callable[..., object]) -> bool:
         """Run one step with the pair under the deadline; False when the pair is done for this pass."""
@@ -1650,7 +1681,7 @@ def relay(
     """Relay until ``stop`` is set: a pass, then a pause of ``interval`` seconds when it moved nothing. The
     connections stay open from one pass to the next. ``call_timeout``: :func:`relay_once`."""
     stop = stop or threading.Event()
-    connections = RelayConnections(dsns)
+    connections = RelayConnections(dsns, idle_timeout=relay_idle_timeout(call_timeout))
     try:
         while not stop.is_set():
             stats = relay_once(dsns, limit=limit, connections=connections, call_timeout=call_timeout)

@@ -78,7 +78,9 @@ def install(ctx: click.Context, shard_dsns: tuple[str, ...]) -> None:
 def relay(ctx: click.Context, once: bool, batch: int, interval: float, call_timeout: float) -> None:
     """Deliver cross-shard tips from every shard's outbox to the performer's shard, exactly once (any number
     of relays may run; each claims other rows). Runs until interrupted, or one pass with --once. A shard that
-    hangs holds the relay for at most --call-timeout, then is left alone for a few seconds at a time."""
+    hangs holds the relay for at most --call-timeout, then is left alone for a few seconds at a time. The
+    relay's sessions end themselves when idle in a transaction for twice --call-timeout (at least 60 s): a
+    relay cut off mid-step leaves no locks behind on a shard for longer."""
     dsns = sharding.partition_dsns(_router(ctx))
     if once:
         stats = sharding.relay_once(dsns, limit=batch, call_timeout=call_timeout)

@@ -3571,6 +3571,210 @@ def test_the_relay_goes_on_with_the_other_pairs_while_another_shard_hangs() -> N
         assert report.clean, report.problems
 
 
+NFT = shutil.which("nft") or "/usr/sbin/nft"
+needs_packet_filter = pytest.mark.skipif(
+    not (os.access(NFT, os.X_OK) and os.geteuid() == 0),
+    reason="cutting the network needs nftables (`nft`, installed by `make install-dev`) and root",
+)
+
+
+@contextlib.contextmanager
+def network_cut(port: int) -> Iterator[Any]:
+    """Drop every TCP packet to and from ``port`` on this machine (an nftables table of its own): a shard cut
+    off by the network, which neither answers nor refuses, and whose connections see no FIN and no RST.
+    Yields ``join()``, which ends the cut early; it always ends when the block does. It starts half a second
+    late, once every segment sent so far is acknowledged: an acknowledgement lost to the cut would have its
+    peer retransmit, and that retransmission, reaching a socket gone meanwhile once the cut ends, would reset
+    the connection, a kinder cut than most."""
+    time.sleep(0.5)
+    table = f"livepanty_cut_{port}"
+    rules = (
+        f"table inet {table} {{\n  chain out {{\n    type filter hook output priority 0; policy accept;\n"
+        f"    tcp dport {port} drop\n    tcp sport {port} drop\n  }}\n}}\n"
+    )
+    subprocess.run([NFT, "-f", "-"], input=rules, text=True, check=True, capture_output=True)
+    joined = False
+
+    def join() -> None:
+        nonlocal joined
+        if not joined:
+            subprocess.run([NFT, "delete", "table", "inet", table], check=True, capture_output=True)
+            joined = True
+
+    try:
+        yield join
+    finally:
+        join()
+
+
+def _forget_sockets_to(port: int) -> None:
+    """Destroy this machine's sockets to ``port`` (``ss -K``) without a word reaching the peer under a cut:
+    as if the cut outlasted TCP's retransmissions of their FIN, or the client's machine restarted."""
+    subprocess.run(
+        ["ss", "-K", "dst", "127.0.0.1", "dport", "=", f":{port}"], check=True, capture_output=True
+    )
+
+
+def _backends_of(dsn: str, since: datetime, usename: str | None = None) -> list[tuple[int, str]]:
+    """The client backends on a shard that started before ``since`` (of ``usename``, or any but this one)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT pid, state FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            " AND pid <> pg_backend_pid() AND backend_start < %s AND (%s::text IS NULL OR usename = %s)",
+            [since, usename, usename],
+        ).fetchall()
+
+
+@needs_packet_filter
+def test_a_shard_cut_off_by_the_network_fails_its_calls_with_lp200_and_serves_again_once_joined(
+    sharded: Sharded,
+) -> None:
+    """A cut in the network (every packet to and from shard 1 dropped: no refusal, no reset): a call on a
+    router backend whose PL/Proxy connection to shard 1 was open fails with LP200 once the kernel gives the
+    unacknowledged query up (``tcp_user_timeout`` 10 s), a call that must connect fails when the kernel gives
+    its unanswered SYNs up (the same 10 s), the other shard's users go on, and `shards watch` fences the shard
+    (its calls then fail at once) and lifts the fence once the network is back. The shard's backend that
+    served the dead connection is reclaimed by the server's keepalives (docs/operations.md), not left for
+    hours."""
+    near, far = register(sharded, shard=0), register(sharded, shard=1)
+    near_token, far_token = token_for(sharded, near), token_for(sharded, far)
+    port = sharded.topology.shard(1).port
+    assert port is not None
+    with sharded.client() as client:
+        with client.session(far_token) as tx:
+            assert tx.get_wallet().balance == 0  # this router backend now holds a connection to shard 1
+        cut_at = datetime.now(UTC)
+        try:
+            with network_cut(port) as join:
+                started = time.monotonic()
+                with pytest.raises(ShardUnavailable) as caught, client.session(far_token) as tx:
+                    tx.get_wallet()
+                took = time.monotonic() - started
+                assert 5 < took < 25, took  # tcp_user_timeout, not a hang (and not a refusal)
+                assert caught.value.detail == "shard 1"
+                with client.session(near_token) as tx:
+                    assert tx.get_wallet().balance == 0  # shard 0 goes on, on the same router backend
+                started = time.monotonic()
+                with pytest.raises(ShardUnavailable), client.session(far_token) as tx:
+                    tx.get_wallet()  # PL/Proxy connects again: its SYNs go unanswered as long
+                took = time.monotonic() - started
+                assert 5 < took < 25, took  # (PL/Proxy connects without blocking: libpq's connect_timeout
+                # does not apply, tcp_user_timeout does)
+                outcome = shards.watch_once(sharded.router, timeout=2)
+                assert (outcome.fenced, list(outcome.down)) == ([1], [1])
+                started = time.monotonic()
+                with pytest.raises(ShardUnavailable), client.session(far_token) as tx:
+                    tx.get_wallet()
+                assert time.monotonic() - started < 3  # fenced: at once
+                join()
+                outcome = shards.watch_once(sharded.router, timeout=5)
+                assert (outcome.down, outcome.unfenced) == ({}, [1])
+        finally:
+            with contextlib.suppress(Exception):
+                shards.unfence(sharded.router, 1)
+        with client.session(far_token) as tx:
+            assert tx.get_wallet().balance == 0  # served again
+    # The shard's backend of the router's dead connection: found dead by a keepalive probe, not kept.
+    stale = _backends_of(sharded.shards[1], cut_at, shards.ROUTER_ROLE)
+    deadline = time.monotonic() + 45
+    while stale and time.monotonic() < deadline:
+        time.sleep(1)
+        stale = _backends_of(sharded.shards[1], cut_at, shards.ROUTER_ROLE)
+    assert stale == []
+
+
+@needs_packet_filter
+def test_a_relay_cut_off_mid_credit_does_not_leave_the_payees_wallet_locked(
+    sharded: Sharded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The network to the performer's shard is cut after the relay's credit ran there and before its COMMIT
+    arrived, and the relay's socket is then forgotten (the cut outlasts TCP's retries): that shard's backend
+    is left in a transaction holding the performer's wallet. The relay gives the step up (``call_timeout``);
+    once the network is back the server ends the orphaned transaction within the relay's
+    ``idle_in_transaction_session_timeout`` (:func:`shards.relay_idle_timeout`), so the performer's other tips
+    go through and the relay delivers the tip, once."""
+    viewer, local_viewer = register(sharded, shard=0), register(sharded, shard=1)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 100)
+    fund(sharded, local_viewer.id, 100)
+    shards.wait_for_relay(sharded.shards)  # what earlier tests left in transit
+    with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
+        tx.tip(performer.id, 30, idempotency_key="cut-relay-1")  # pending: shard 0 -> 1
+    port = sharded.topology.shard(1).port
+    assert port is not None
+    real_relay_pair = shards.relay_pair
+    orphan: dict[str, int] = {}
+
+    class CutAfterCredit:
+        """The target connection, whose network is cut as soon as the credit's statement has answered."""
+
+        def __init__(self, conn: psycopg.Connection, cut: Any) -> None:
+            self._conn, self._cut = conn, cut
+
+        def transaction(self) -> Any:
+            return self._conn.transaction()
+
+        def execute(self, query: Any, params: Any = None) -> Any:
+            cursor = self._conn.execute(query, params)
+            if "transfer_in" in str(query) and not orphan:
+                orphan["pid"] = self._conn.info.backend_pid
+                self._cut()
+            return cursor
+
+    pool = shards.RelayConnections(sharded.shards, idle_timeout=5)
+    pool.open(shards.RelayStats())
+    try:
+        with contextlib.ExitStack() as stack:
+            state: dict[str, Any] = {}
+
+            def cut() -> None:
+                state["join"] = stack.enter_context(network_cut(port))
+                state["at"] = time.monotonic()
+
+            def relay_pair_cut(source: Any, target: Any, src: int, dst: int, **kwargs: Any) -> Any:
+                if dst == 1:
+                    target = CutAfterCredit(target, cut)
+                return real_relay_pair(source, target, src, dst, **kwargs)
+
+            monkeypatch.setattr(shards, "relay_pair", relay_pair_cut)
+            stats = shards.relay_once(sharded.shards, connections=pool, call_timeout=2)
+            monkeypatch.setattr(shards, "relay_pair", real_relay_pair)
+            assert "pid" in orphan, stats.errors
+            assert "join" in state
+            assert stats.delivered == 0
+            assert any("no answer within 2 s" in e for e in stats.errors), stats.errors
+            _forget_sockets_to(port)  # the relay's machine forgets its side; the shard still waits
+            state["join"]()
+        with psycopg.connect(sharded.shards[1], autocommit=True) as conn:
+            waiting = conn.execute(
+                "SELECT state FROM pg_stat_activity WHERE pid = %s", [orphan["pid"]]
+            ).fetchone()
+            assert waiting == ("idle in transaction",)  # the orphan, with the credit uncommitted
+            # Ended by the relay's own idle timeout (5 s here), well before the server's keepalives (10 s of
+            # silence) would find the relay's socket gone: it holds on a server not set up for that too.
+            deadline = state["at"] + 7.5
+            while waiting is not None and time.monotonic() < deadline:
+                time.sleep(0.5)
+                waiting = conn.execute(
+                    "SELECT state FROM pg_stat_activity WHERE pid = %s", [orphan["pid"]]
+                ).fetchone()
+            assert waiting is None
+        with sharded.client() as client, client.session(token_for(sharded, local_viewer)) as tx:
+            tx.tip(performer.id, 10, idempotency_key="cut-relay-local")  # the performer's wallet is free
+        pool.hung_until.clear()  # (the backoff after the given-up step is not waited out here)
+        delivered = 0
+        for _ in range(5):
+            delivered += shards.relay_once(sharded.shards, connections=pool, call_timeout=5).delivered
+            if delivered:
+                break
+        assert delivered == 1
+    finally:
+        pool.close()
+    assert total(sharded, performer.id) == 30 - fee(30) + 10 - fee(10)  # the cut tip once, the local one
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
+
+
 def test_the_watch_fences_only_a_shard_that_is_down_or_hangs() -> None:
     """The watch's own faults (a password, a missing .pgpass, too many connections, a name that does not
     resolve) are reported, not fenced: fencing on them would make a monitoring fault an outage."""
