@@ -9,7 +9,8 @@ client.
   it returns; functions that are not routed raise LP202; a call that reaches the wrong shard is refused.
 * The application's login cannot reach the directory, the proxies or the shard functions, nor act as a user.
 * A stress run: cross-shard tips (and holds captured across shards) from many threads, relay workers (the
-  CLI) killed at random, a shard restarted mid-run; at the end every shard's ledger is clean, the
+  CLI) killed at random, a shard restarted mid-run (and, in one run, the other cut off the network for 12 s:
+  nftables, root only); at the end every shard's ledger is clean, the
   reconciliation is at zero, and every tip and capture is credited exactly once against a model.
 """
 
@@ -202,6 +203,60 @@ def go_live(tx, title: str):
 
 def fee(amount: int) -> int:
     return amount * 2000 // 10000  # tips.fee_bps default
+
+
+NFT = shutil.which("nft") or "/usr/sbin/nft"
+needs_packet_filter = pytest.mark.skipif(
+    not (os.access(NFT, os.X_OK) and os.geteuid() == 0),
+    reason="cutting the network needs nftables (`nft`, installed by `make install-dev`) and root",
+)
+
+
+@contextlib.contextmanager
+def network_cut(port: int) -> Iterator[Any]:
+    """Drop every TCP packet to and from ``port`` on this machine (an nftables table of its own): a shard cut
+    off by the network, which neither answers nor refuses, and whose connections see no FIN and no RST.
+    Yields ``join()``, which ends the cut early; it always ends when the block does. It starts half a second
+    late, once every segment sent so far is acknowledged: an acknowledgement lost to the cut would have its
+    peer retransmit, and that retransmission, reaching a socket gone meanwhile once the cut ends, would reset
+    the connection, a kinder cut than most."""
+    time.sleep(0.5)
+    table = f"livepanty_cut_{port}"
+    rules = (
+        f"table inet {table} {{\n  chain out {{\n    type filter hook output priority 0; policy accept;\n"
+        f"    tcp dport {port} drop\n    tcp sport {port} drop\n  }}\n}}\n"
+    )
+    subprocess.run([NFT, "-f", "-"], input=rules, text=True, check=True, capture_output=True)
+    joined = False
+
+    def join() -> None:
+        nonlocal joined
+        if not joined:
+            subprocess.run([NFT, "delete", "table", "inet", table], check=True, capture_output=True)
+            joined = True
+
+    try:
+        yield join
+    finally:
+        join()
+
+
+def _forget_sockets_to(port: int) -> None:
+    """Destroy this machine's sockets to ``port`` (``ss -K``) without a word reaching the peer under a cut:
+    as if the cut outlasted TCP's retransmissions of their FIN, or the client's machine restarted."""
+    subprocess.run(
+        ["ss", "-K", "dst", "127.0.0.1", "dport", "=", f":{port}"], check=True, capture_output=True
+    )
+
+
+def _backends_of(dsn: str, since: datetime, usename: str | None = None) -> list[tuple[int, str]]:
+    """The client backends on a shard that started before ``since`` (of ``usename``, or any but this one)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT pid, state FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            " AND pid <> pg_backend_pid() AND backend_start < %s AND (%s::text IS NULL OR usename = %s)",
+            [since, usename, usename],
+        ).fetchall()
 
 
 # -- directory, login, routed calls -------------------------------------------------------------------------
@@ -1216,20 +1271,29 @@ def _relay_worker(home: Path) -> subprocess.Popen:
     )
 
 
-@pytest.mark.parametrize("at_once", [False, True], ids=["by_relay", "at_once"])
+@pytest.mark.parametrize(
+    ("at_once", "cut"),
+    [
+        pytest.param(False, False, id="by_relay"),
+        pytest.param(True, False, id="at_once"),
+        pytest.param(True, True, id="at_once_and_a_cut", marks=needs_packet_filter),
+    ],
+)
 def test_stress_cross_shard_tips_with_killed_relays_and_a_restarted_shard(
-    sharded: Sharded, at_once: bool
+    sharded: Sharded, at_once: bool, cut: bool
 ) -> None:
     """Acceptance (b) of issue 12. With delivery at once (the second run), the router's deliveries race the
-    relay workers' for the same transfers all along: every credit still lands exactly once."""
+    relay workers' for the same transfers all along: every credit still lands exactly once. The third run
+    also cuts shard 0 off the network for 12 s before shard 1's restart (no refusal, no reset: calls wait for
+    the kernel to give up, killed relay workers leave their transactions there behind)."""
     shards.delivery_at_once(sharded.router, at_once)
     try:
-        _stress(sharded)
+        _stress(sharded, cut=cut)
     finally:
         shards.delivery_at_once(sharded.router, False)
 
 
-def _stress(sharded: Sharded) -> None:
+def _stress(sharded: Sharded, *, cut: bool = False) -> None:
     viewers = [register(sharded, shard=i % 2) for i in range(8)]
     performers = [verified_performer(sharded, i % 2) for i in range(4)]
     for viewer in viewers:
@@ -1256,6 +1320,7 @@ def _stress(sharded: Sharded) -> None:
     lock = threading.Lock()
     stop = threading.Event()
     failures: list[str] = []
+    transients: list[tuple[float, str | None]] = []  # (when, detail) of each transient error retried
 
     def tipper(viewer) -> None:
         rng = random.Random(str(viewer.id))
@@ -1268,6 +1333,8 @@ def _stress(sharded: Sharded) -> None:
                     except LivepantyError as exc:
                         if not exc.transient:
                             raise
+                        with lock:
+                            transients.append((time.monotonic(), exc.detail))
                         time.sleep(0.1)
                 raise AssertionError("still failing after 50 attempts")
 
@@ -1317,11 +1384,14 @@ def _stress(sharded: Sharded) -> None:
     workers = [_relay_worker(sharded.home) for _ in range(2)]
     rng = random.Random(12)
     service = Client(sharded.router, role="livepanty_service")
+    stack = contextlib.ExitStack()
     try:
         for t in threads:
             t.start()
-        deadline = time.monotonic() + 20
+        started = time.monotonic()
+        deadline = started + (32 if cut else 20)
         restarted = cancelled = False
+        cut_off: dict[str, Any] = {}  # the cut's join() and when it ends
         while time.monotonic() < deadline:
             time.sleep(rng.uniform(0.3, 1.0))
             victim = rng.randrange(len(workers))
@@ -1344,8 +1414,15 @@ def _stress(sharded: Sharded) -> None:
                 time.sleep(1.0)
                 sharded.topology.shard(1).start()
                 restarted = True
+            if cut and not cut_off and time.monotonic() > started + 3:  # 3 s to 15 s, shard 0
+                cut_off["join"] = stack.enter_context(network_cut(sharded.topology.shard(0).port or 0))
+                cut_off["from"], cut_off["until"] = time.monotonic(), time.monotonic() + 12
+            if cut_off and time.monotonic() > cut_off["until"]:
+                cut_off["join"]()
         assert restarted
+        assert bool(cut_off) == cut
     finally:
+        stack.close()  # (the cut ends, if it had not yet)
         stop.set()
         for t in threads:
             t.join(60)
@@ -1355,6 +1432,11 @@ def _stress(sharded: Sharded) -> None:
     assert not failures, failures[:5]
     assert len(accepted) > 50
     assert cancelled
+    if cut:  # the cut was felt: calls for shard 0's users failed with LP200 while it lasted, and were retried
+        assert any(
+            detail == "shard 0" and cut_off["from"] <= when <= cut_off["until"] + 10
+            for when, detail in transients
+        ), transients[:5]
     shards.wait_for_relay(sharded.shards, timeout=60)  # escrowed tips still in flight at the cancel arrive
     settle(service)  # and go back now
     service.close()
@@ -3569,60 +3651,6 @@ def test_the_relay_goes_on_with_the_other_pairs_while_another_shard_hangs() -> N
         assert total(four, performers[2].id) == 40 - fee(40)
         report = shards.verify_all(four.shards, router_dsn=four.router)
         assert report.clean, report.problems
-
-
-NFT = shutil.which("nft") or "/usr/sbin/nft"
-needs_packet_filter = pytest.mark.skipif(
-    not (os.access(NFT, os.X_OK) and os.geteuid() == 0),
-    reason="cutting the network needs nftables (`nft`, installed by `make install-dev`) and root",
-)
-
-
-@contextlib.contextmanager
-def network_cut(port: int) -> Iterator[Any]:
-    """Drop every TCP packet to and from ``port`` on this machine (an nftables table of its own): a shard cut
-    off by the network, which neither answers nor refuses, and whose connections see no FIN and no RST.
-    Yields ``join()``, which ends the cut early; it always ends when the block does. It starts half a second
-    late, once every segment sent so far is acknowledged: an acknowledgement lost to the cut would have its
-    peer retransmit, and that retransmission, reaching a socket gone meanwhile once the cut ends, would reset
-    the connection, a kinder cut than most."""
-    time.sleep(0.5)
-    table = f"livepanty_cut_{port}"
-    rules = (
-        f"table inet {table} {{\n  chain out {{\n    type filter hook output priority 0; policy accept;\n"
-        f"    tcp dport {port} drop\n    tcp sport {port} drop\n  }}\n}}\n"
-    )
-    subprocess.run([NFT, "-f", "-"], input=rules, text=True, check=True, capture_output=True)
-    joined = False
-
-    def join() -> None:
-        nonlocal joined
-        if not joined:
-            subprocess.run([NFT, "delete", "table", "inet", table], check=True, capture_output=True)
-            joined = True
-
-    try:
-        yield join
-    finally:
-        join()
-
-
-def _forget_sockets_to(port: int) -> None:
-    """Destroy this machine's sockets to ``port`` (``ss -K``) without a word reaching the peer under a cut:
-    as if the cut outlasted TCP's retransmissions of their FIN, or the client's machine restarted."""
-    subprocess.run(
-        ["ss", "-K", "dst", "127.0.0.1", "dport", "=", f":{port}"], check=True, capture_output=True
-    )
-
-
-def _backends_of(dsn: str, since: datetime, usename: str | None = None) -> list[tuple[int, str]]:
-    """The client backends on a shard that started before ``since`` (of ``usename``, or any but this one)."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        return conn.execute(
-            "SELECT pid, state FROM pg_stat_activity WHERE backend_type = 'client backend'"
-            " AND pid <> pg_backend_pid() AND backend_start < %s AND (%s::text IS NULL OR usename = %s)",
-            [since, usename, usename],
-        ).fetchall()
 
 
 @needs_packet_filter
