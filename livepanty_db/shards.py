@@ -99,11 +99,15 @@ OBJECT_ROUTES_NAMING: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
 GATED_ROUTES: dict[str, str | None] = {"start_stream": "p_stream_id", "sweep_viewers": None}
 #: Routes that do something on the router after the shard answered (``v_result``, the shard's result): a case
 #: resolved with a sanction for a user of another shard is delivered there at once when the router delivers at
-#: once (router.deliver_sanction_now; otherwise, and whenever that fails, the relay delivers it).
+#: once (router.deliver_sanction_now; otherwise, and whenever that fails, the relay delivers it); an erasure
+#: reaches the directory and the user's stubs on the other shards before it returns (router.erase_now; a shard
+#: it cannot reach gets it from `shards sync-erasures`).
 AFTER_CALL: dict[str, str] = {
     "resolve_case": (
         "router.deliver_sanction_now(v_shard, (v_result.decision ->> 'sanction_request_id')::uuid)"
     ),
+    "erase_user": "router.erase_now(v_shard, v_result.user_id)",
+    "request_erasure": "router.erase_now(v_shard, v_result.user_id)",
 }
 #: Routed to the shard of the user an argument names (an admin looking at someone's wallet; anyone at a
 #: performer's menu): the acting user's shard when the argument is NULL or names nobody the directory knows.
@@ -543,6 +547,21 @@ def _before_call(fn: ApiFunction) -> str:
     return "\n    ".join(steps)
 
 
+def _after_call(fn: ApiFunction, call: str, used: set[str]) -> tuple[str, str]:
+    """The declaration and the statements of a route's call: with an AFTER_CALL step, the shard's result kept
+    in ``v_result``, the step, then the result returned (``used`` records the route); else ``("", the
+    call)``."""
+    if fn.name not in AFTER_CALL:
+        return "", _returning(fn, call)
+    used.add(fn.name)
+    if fn.replayable or fn.returns_set or fn.returns_void:
+        raise ShardError(f"AFTER_CALL: api.{fn.name} must return one row")
+    return (
+        f"v_result {fn.result};",
+        f"v_result := {call};\n    PERFORM {AFTER_CALL[fn.name]};\n    RETURN v_result;",
+    )
+
+
 def _naming_retry(fn: ApiFunction, returning: str) -> str:
     """An OBJECT_ROUTES_NAMING route's call: as is; then, only when the shard answers one of the route's
     refusals for a user of another shard without a current stub there (``router.stub_needed``), the stub made
@@ -650,13 +669,15 @@ GRANT EXECUTE ON FUNCTION {signature} TO livepanty_owner;"""
                 f"current_setting('lp.acting_via', true), router.caller_role()"
                 f"{_with_comma(fn.call_arguments(0))})"
             )
+            result, returning = _after_call(fn, call, after_used)
             body = f"""DECLARE
     v_user  uuid := router.acting_user();
     v_shard integer := router.shard_of(v_user);
     {_PAIR if fn.replayable else ""}
+    {result}
 BEGIN
     {named}
-    {_returning(fn, call)}
+    {returning}
     {"RETURN;" if fn.returns_set else ""}
 {_RERAISE}
 END"""
@@ -687,14 +708,8 @@ END"""
                 f"current_setting('lp.acting_via', true), router.caller_role()"
                 f"{_with_comma(fn.call_arguments(0))})"
             )
-            returning = _naming_retry(fn, _returning(fn, call))
-            result = ""
-            if fn.name in AFTER_CALL:
-                after_used.add(fn.name)
-                if fn.replayable or fn.returns_set or fn.returns_void:
-                    raise ShardError(f"AFTER_CALL: api.{fn.name} must return one row")
-                result = f"v_result {fn.result};"
-                returning = f"v_result := {call};\n    PERFORM {AFTER_CALL[fn.name]};\n    RETURN v_result;"
+            result, returning = _after_call(fn, call, after_used)
+            returning = _naming_retry(fn, returning)  # (refuses a route that has an AFTER_CALL step too)
             body = f"""DECLARE
     v_user  uuid := api.current_user_id();
     v_shard integer;
@@ -768,7 +783,9 @@ AS $route$
 $route$;"""
         )
     if set(AFTER_CALL) - after_used:
-        raise ShardError(f"AFTER_CALL names no object or user route: {sorted(set(AFTER_CALL) - after_used)}")
+        raise ShardError(
+            f"AFTER_CALL names no actor, object or user route: {sorted(set(AFTER_CALL) - after_used)}"
+        )
     stray = sorted(set(OBJECT_ROUTES_NAMING) - set(OBJECT_ROUTES))
     if stray:
         raise ShardError(f"OBJECT_ROUTES_NAMING names no object route: {stray}")

@@ -391,6 +391,14 @@ AS $$
     SELECT shard.close_sanction_requests(p__shard, p_ids, p_error);
 $$;
 
+CREATE FUNCTION router_proxy.forget_users(p__shard integer, p_user_ids uuid[]) RETURNS integer
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.forget_users(p__shard, p_user_ids);
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA router_proxy FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA router_proxy TO livepanty_owner;
 
@@ -466,6 +474,37 @@ END
 $$;
 COMMENT ON FUNCTION router.deliver_sanction_now(integer, uuid) IS 'With router.config.deliver_at_once: applies the pending sanction request p_request_id of shard p_from on its user''s shard (shard.apply_sanction_request, keyed by its id) and marks it delivered (shard.close_sanction_requests), as the relay would; true when both ran. Anything that fails is logged and left to the relay (false).';
 REVOKE ALL ON FUNCTION router.deliver_sanction_now(integer, uuid) FROM PUBLIC;
+
+-- An erasure through the router (api.erase_user, api.request_erasure, api.replay_erasure: an AFTER_CALL step, or
+-- written into the route): the directory and the user's stubs elsewhere at once, as shards sync-erasures would.
+CREATE FUNCTION router.erase_now(p_home integer, p_user_id uuid) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_stubs integer := 0;
+BEGIN
+    IF p_user_id IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- The directory with the caller's transaction (the erasure itself committed on the home shard already).
+    PERFORM router.forget_users(ARRAY[p_user_id]);
+    -- Each other shard on its own: one that cannot be reached (or refuses) is logged and skipped; shards
+    -- sync-erasures carries every erasure there again when it next reaches it.
+    FOR v_shard IN 0 .. router.shard_count() - 1 LOOP
+        CONTINUE WHEN v_shard = p_home;
+        BEGIN
+            v_stubs := v_stubs + router_proxy.forget_users(v_shard, ARRAY[p_user_id]);
+        EXCEPTION WHEN OTHERS THEN
+            RAISE LOG 'livepanty router: the stub of erased user % on shard % left to shards sync-erasures: % %',
+                p_user_id, v_shard, SQLSTATE, left(SQLERRM, 500);
+        END;
+    END LOOP;
+    RETURN v_stubs;
+END
+$$;
+COMMENT ON FUNCTION router.erase_now(integer, uuid) IS 'After an erasure of p_user_id on their home shard p_home through the router: their directory entry takes the erasure''s pseudonym and their sessions go (router.forget_users, in the caller''s transaction), and their stubs on every other shard are erased (shard.forget_users, each shard on its own, committed there). A shard that cannot be reached is logged and left to livepanty-db shards sync-erasures. Returns the stubs erased now.';
+REVOKE ALL ON FUNCTION router.erase_now(integer, uuid) FROM PUBLIC;
 
 -- Co-performers of other shards (docs/scale-out.md): before a stream's shard applies the go-live gate, their
 -- own shards are asked what they lack, and the answers are written on the stream's shard (lp.remote_gates).
@@ -1375,17 +1414,21 @@ AS $$
 #variable_conflict use_column
 -- Router: an exported erasure goes to its user's home shard (the directory), which re-applies it after a restore;
 -- an entry whose user the directory does not know (or that is malformed) goes to shard 0, which answers in its
--- own words. The user's stubs on other shards are erased again by livepanty-db shards sync-erasures.
+-- own words. The user's stubs on other shards and their directory entry are erased again at once
+-- (router.erase_now), and by livepanty-db shards sync-erasures for a shard that cannot be reached now.
 DECLARE
     c_uuid  constant text := '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
     v_shard integer;
+    v_user  uuid;
 BEGIN
     IF jsonb_typeof(p_entry) = 'object' AND jsonb_typeof(p_entry -> 'user_id') = 'string'
        AND (p_entry ->> 'user_id') ~ c_uuid THEN
-        SELECT u.shard INTO v_shard FROM router.users AS u WHERE u.user_id = (p_entry ->> 'user_id')::uuid;
+        SELECT u.shard, u.user_id INTO v_shard, v_user
+          FROM router.users AS u WHERE u.user_id = (p_entry ->> 'user_id')::uuid;
     END IF;
     v_shard := coalesce(v_shard, 0);
     RETURN QUERY SELECT * FROM router_proxy.replay_erasure(v_shard, NULL, NULL, NULL, router.caller_role(), p_entry);
+    PERFORM router.erase_now(v_shard, v_user);  -- (NULL: a user the directory does not know, nothing to carry)
 EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
     DECLARE v_detail text; v_hint text;
     BEGIN

@@ -2225,54 +2225,75 @@ def holders_of(dsn: str, needles: list[str]) -> list[str]:
 
 
 def test_an_erasure_reaches_the_directory_and_the_stubs_on_other_shards(sharded: Sharded) -> None:
+    """An erasure through the router reaches the directory and the user's stubs on the other shards before it
+    returns (router.erase_now); with a shard out of reach (fenced) its stub there waits for `shards
+    sync-erasures`, which carries it once it can reach every shard, and changes nothing when run again."""
     host = verified_performer(sharded, 1)
-    viewer = register(sharded, shard=0)
-    fund(sharded, viewer.id, 1000)
-    message = "needle " + uuid.uuid4().hex
+    first, second = register(sharded, shard=0), register(sharded, shard=0)
     with sharded.client() as client:
         with client.session(token_for(sharded, host)) as tx:
             stream = go_live(tx, "erasure night")
-        token = token_for(sharded, viewer)
-        with client.session(token) as tx:
-            tx.join_stream(stream.id)  # the viewer's stub on shard 1
-            tx.tip(host.id, 100, idempotency_key="erase-me", stream_id=stream.id, message=message)
+        needles: dict[uuid.UUID, list[str]] = {}
+        for viewer in (first, second):
+            fund(sharded, viewer.id, 1000)
+            message = "needle " + uuid.uuid4().hex
+            with client.session(token_for(sharded, viewer)) as tx:
+                tx.join_stream(stream.id)  # the viewer's stub on shard 1
+                tx.tip(host.id, 100, idempotency_key="erase-me", stream_id=stream.id, message=message)
+            needles[viewer.id] = [viewer.username, viewer.email, message]
         shards.wait_for_relay(sharded.shards)
-        needles = [viewer.username, viewer.email, message]
-        assert holders_of(sharded.router, needles) == ["router.users"]
-        assert set(holders_of(sharded.shards[1], needles)) >= {"lp.users", "lp.tips", "lp.stream_events"}
-        with client.session(token) as tx:
+        for viewer in (first, second):
+            assert holders_of(sharded.router, needles[viewer.id]) == ["router.users"]
+            assert set(holders_of(sharded.shards[1], needles[viewer.id])) >= {
+                "lp.users", "lp.tips", "lp.stream_events",
+            }  # fmt: skip
+        with client.session(token_for(sharded, first)) as tx:
             tx.request_erasure(reason="forget me")
-    assert holders_of(sharded.shards[0], needles) == []  # the home shard erased at once
-    assert holders_of(sharded.shards[1], needles) != []  # not yet carried
+        for dsn in (sharded.router, *sharded.shards):  # everywhere at once
+            assert holders_of(dsn, needles[first.id]) == [], dsn
 
-    # A shard that cannot be reached: the directory is updated, nothing is marked done.
+        second_token = token_for(sharded, second)
+        assert shards.fence(sharded.router, 1, reason="erasure test") is True
+        try:
+            with client.session(second_token) as tx:
+                tx.request_erasure(reason="forget me too")  # shard 1 out of reach: its stub waits
+        finally:
+            assert shards.unfence(sharded.router, 1) is True
+    assert holders_of(sharded.shards[0], needles[second.id]) == []  # the home shard erased at once
+    assert holders_of(sharded.router, needles[second.id]) == []  # and the directory
+    assert holders_of(sharded.shards[1], needles[second.id]) != []  # not yet carried
+    with psycopg.connect(sharded.router) as conn:
+        assert (
+            conn.execute("SELECT count(*) FROM router.sessions WHERE user_id = %s", [second.id]).fetchone()[0]
+            == 0
+        )
+
+    # A shard that cannot be reached: nothing is marked done.
     unreachable = shards.sync_erasures(
         sharded.router, [sharded.shards[0], "postgresql://postgres@127.0.0.1:1/x"]
     )
     assert unreachable.errors
-    assert unreachable.directory == 1
-    assert holders_of(sharded.router, needles) == []
+    assert unreachable.directory == 0  # (done at once)
     with psycopg.connect(sharded.router) as conn:
         assert conn.execute("SELECT count(*) FROM router.erasure_sync").fetchone()[0] == 0
-        assert (
-            conn.execute("SELECT count(*) FROM router.sessions WHERE user_id = %s", [viewer.id]).fetchone()[0]
-            == 0
-        )
 
     result = shards.sync_erasures(sharded.router, sharded.shards)
     assert not result.errors
     assert (result.directory, result.stubs) == (0, 1)
     for dsn in (sharded.router, *sharded.shards):
-        assert holders_of(dsn, needles) == [], dsn
-    with psycopg.connect(sharded.router) as conn:
-        username = conn.execute(
-            "SELECT username FROM router.users WHERE user_id = %s", [viewer.id]
-        ).fetchone()[0]
-    with psycopg.connect(sharded.shards[1]) as conn:
-        stub = conn.execute("SELECT username::text FROM lp.users WHERE id = %s", [viewer.id]).fetchone()[0]
-    assert username == stub == "erased_" + viewer.id.hex[:16]  # one pseudonym everywhere
+        assert holders_of(dsn, needles[second.id]) == [], dsn
+    for viewer in (first, second):
+        with psycopg.connect(sharded.router) as conn:
+            username = conn.execute(
+                "SELECT username FROM router.users WHERE user_id = %s", [viewer.id]
+            ).fetchone()[0]
+        with psycopg.connect(sharded.shards[1]) as conn:
+            stub = conn.execute("SELECT username::text FROM lp.users WHERE id = %s", [viewer.id]).fetchone()[
+                0
+            ]
+        assert username == stub == "erased_" + viewer.id.hex[:16]  # one pseudonym everywhere
     again = shards.sync_erasures(sharded.router, sharded.shards)
-    assert (again.erased, again.directory, again.stubs, again.errors) == (1, 0, 0, [])  # idempotent
+    assert (again.erased, again.directory, again.stubs, again.errors) == (2, 0, 0, [])  # idempotent
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
 
 
