@@ -1268,14 +1268,15 @@ RELAY_IDLE_TIMEOUT = 60.0
 
 
 def relay_idle_timeout(call_timeout: float | None) -> float:
-    """The ``idle_in_transaction_session_timeout`` the relay's sessions run with, in seconds: at least
+    """The ``idle_in_transaction_session_timeout`` of the relay's transactions, in seconds: at least
     RELAY_IDLE_TIMEOUT, and twice ``call_timeout`` (a claim waits idle on its source while the target works,
     for at most one step). A relay whose connection vanished mid-transaction (a cut in the network that
     outlasts TCP's retries, its machine gone) leaves its backend on the shard waiting for a client that will
     never speak, holding the claim's row locks (its transfers are skipped by every later claim) or, on the
     target, the locks of a credit not yet committed (the payee's wallet: their other tips wait). The server
-    ends such a session after this long, rolling it back; nothing was committed, so the relay delivers it
-    again, once. Without it, only the kernel's keepalive (2 hours by default) would."""
+    rolls such a transaction back after this long. Exactly once holds whatever it ends: rows not marked
+    delivered stay pending, and a credit that did commit is recognised by its transfer id when delivered
+    again. Without it, only the kernel's keepalive (2 hours by default) would end it."""
     if call_timeout is None or call_timeout <= 0:
         return RELAY_IDLE_TIMEOUT
     return max(RELAY_IDLE_TIMEOUT, 2 * call_timeout)
@@ -1371,6 +1372,24 @@ class _Watchdog:
             self._thread = None
 
 
+class _RelayConnection(psycopg.Connection):
+    """A connection of the relay (RelayConnections): its transactions end after ``idle_ms`` idle."""
+
+    idle_ms = 0
+
+
+@contextlib.contextmanager
+def _bounded(conn: psycopg.Connection) -> Iterator[None]:
+    """A transaction of the relay on ``conn``, which the server rolls back should it stay idle longer than the
+    connection's idle timeout (:func:`relay_idle_timeout`; ``SET LOCAL``, so that it holds through any pooler
+    and whatever the DSN's own options)."""
+    with conn.transaction():
+        idle_ms = getattr(conn, "idle_ms", 0)
+        if idle_ms:
+            conn.execute(f"SET LOCAL idle_in_transaction_session_timeout = {int(idle_ms)}")
+        yield
+
+
 def relay_pair(
     source: psycopg.Connection,
     target: psycopg.Connection,
@@ -1390,7 +1409,7 @@ def relay_pair(
     delivery) or delivered. ``batch=False``: one transfer per transaction on the target from the start (the
     first relay's way, kept for comparison)."""
     stats = stats or RelayStats()
-    with source.transaction():
+    with _bounded(source):
         rows = source.execute(_CLAIM, [src, dst, limit]).fetchall()
         if not rows:
             return stats
@@ -1400,7 +1419,7 @@ def relay_pair(
         results: list[Any] | None = None  # None: one by one below
         if batch:
             try:
-                with target.transaction():
+                with _bounded(target):
                     results = target.execute(
                         "SELECT id, applied FROM shard.transfer_in_many(%s, %s, %s::jsonb)",
                         [dst, src, _batch_json(rows)],
@@ -1427,7 +1446,7 @@ def relay_pair(
                     failed.append(row[0])
                     continue
                 try:
-                    with target.transaction():
+                    with _bounded(target):
                         applied = target.execute(
                             "SELECT shard.transfer_in(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
                             " %s, %s, %s)",
@@ -1488,13 +1507,13 @@ def _relay_requests(
     ends the pass. Returns how many were applied now and the errors."""
     applied_now, errors = 0, []
     placeholders = ", ".join(["%s"] * (2 + kind.arguments))
-    with source.transaction():
+    with _bounded(source):
         rows = source.execute(f"SELECT * FROM shard.{kind.claim}(%s, %s, 100)", [src, dst]).fetchall()
         done: list[Any] = []
         for row in rows:
             request_id = row[0]
             try:
-                with target.transaction():
+                with _bounded(target):
                     applied = target.execute(
                         f"SELECT shard.{kind.apply}({placeholders})", [dst, src, *row]
                     ).fetchone()[0]
@@ -1539,9 +1558,9 @@ class RelayConnections:
     """The relay's connections to every shard, kept from one pass to the next; one that fails is closed and
     opened again at the next pass (a shard that cannot be reached is skipped until then; one whose connection
     attempt timed out, i.e. that hangs, is left alone for a while: RELAY_HUNG_BACKOFF). Its watchdog gives up
-    a step that outlives ``call_timeout`` (:class:`_Watchdog`). Its sessions run with
-    ``idle_in_transaction_session_timeout`` = ``idle_timeout`` seconds (:func:`relay_idle_timeout`) and
-    ``tcp_user_timeout`` 10 s."""
+    a step that outlives ``call_timeout`` (:class:`_Watchdog`). Its transactions run with
+    ``idle_in_transaction_session_timeout`` = ``idle_timeout`` seconds (:func:`relay_idle_timeout`; 0: none),
+    its connections with ``tcp_user_timeout`` 10 s."""
 
     def __init__(self, dsns: Sequence[str], *, idle_timeout: float = RELAY_IDLE_TIMEOUT) -> None:
         self.dsns = list(dsns)
@@ -1565,16 +1584,17 @@ class RelayConnections:
             try:
                 # Keepalives and tcp_user_timeout: a shard whose machine or network vanished fails the step
                 # in 10-25 s rather than hang; the idle timeout: relay_idle_timeout.
-                idle_ms = max(1, round(self.idle_timeout * 1000))
-                self.conns[i] = _connect(
+                conn = _RelayConnection.connect(
                     dsn,
+                    autocommit=True,
                     connect_timeout=2,
                     keepalives_idle=10,
                     keepalives_interval=5,
                     keepalives_count=3,
                     tcp_user_timeout=10000,
-                    options=f"-c idle_in_transaction_session_timeout={idle_ms}",
                 )
+                conn.idle_ms = max(0, round(self.idle_timeout * 1000))
+                self.conns[i] = conn
                 self.hung_until.pop(i, None)
             except psycopg.OperationalError as exc:
                 stats.errors.append(f"shard {i}: {exc}".strip())
@@ -1630,11 +1650,15 @@ def relay_once(
         source, target = pool.conns.get(src), pool.conns.get(dst)
         if source is None or target is None or source.broken or target.broken:
             return False
-        failure: psycopg.OperationalError | None = None
+        failure: psycopg.Error | None = None
         try:
             with pool.watchdog.deadline((source, target), call_timeout):
                 run(source, target, src, dst, stats=stats)
-        except psycopg.OperationalError as exc:
+        except psycopg.Error as exc:
+            # A lost connection: class 08 and the like, or any error that left a connection broken (the server
+            # ending a session, e.g. after its idle timeout, 25P03). Anything else is a bug: raised.
+            if not (isinstance(exc, psycopg.OperationalError) or source.broken or target.broken):
+                raise
             failure = exc
         if pool.watchdog.fired:
             # Both sockets were cut (also when the step had just finished): both connections are replaced.
