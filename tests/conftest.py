@@ -386,8 +386,11 @@ def test_databases(
         relay_errors: list[BaseException] = []
         relay = threading.Thread(target=_relay_until, args=(shard_dsns, stop, relay_errors), daemon=True)
         relay.start()
+        url = pg_server.dsn(router)
+        if pgbouncer_port is not None:  # both: the application's pooler in front of the router
+            url = make_conninfo(url, host="127.0.0.1", port=pgbouncer_port)
         try:
-            yield Databases(pg_server.dsn(router), shard_dsns)
+            yield Databases(url, shard_dsns)
         finally:
             stop.set()
             relay.join(timeout=30)

@@ -487,8 +487,14 @@ BEGIN
     IF p_user_id IS NULL THEN
         RETURN 0;
     END IF;
-    -- The directory with the caller's transaction (the erasure itself committed on the home shard already).
-    PERFORM router.forget_users(ARRAY[p_user_id]);
+    -- The directory with the caller's transaction (the erasure itself committed on the home shard already:
+    -- whatever fails from here is logged and left to shards sync-erasures, never the caller's error).
+    BEGIN
+        PERFORM router.forget_users(ARRAY[p_user_id]);
+    EXCEPTION WHEN OTHERS THEN
+        RAISE LOG 'livepanty router: the directory entry of erased user % left to shards sync-erasures: % %',
+            p_user_id, SQLSTATE, left(SQLERRM, 500);
+    END;
     -- Each other shard on its own: one that cannot be reached (or refuses) is logged and skipped; shards
     -- sync-erasures carries every erasure there again when it next reaches it.
     FOR v_shard IN 0 .. router.shard_count() - 1 LOOP
@@ -503,7 +509,7 @@ BEGIN
     RETURN v_stubs;
 END
 $$;
-COMMENT ON FUNCTION router.erase_now(integer, uuid) IS 'After an erasure of p_user_id on their home shard p_home through the router: their directory entry takes the erasure''s pseudonym and their sessions go (router.forget_users, in the caller''s transaction), and their stubs on every other shard are erased (shard.forget_users, each shard on its own, committed there). A shard that cannot be reached is logged and left to livepanty-db shards sync-erasures. Returns the stubs erased now.';
+COMMENT ON FUNCTION router.erase_now(integer, uuid) IS 'After an erasure of p_user_id on their home shard p_home through the router: their directory entry takes the erasure''s pseudonym and their sessions go (router.forget_users, in the caller''s transaction), and their stubs on every other shard are erased (shard.forget_users, each shard on its own, committed there). A step that fails (a shard that cannot be reached or is fenced, a lock) is logged and left to livepanty-db shards sync-erasures; a shard that hangs unfenced holds the call, as any call to it does. Returns the stubs erased now.';
 REVOKE ALL ON FUNCTION router.erase_now(integer, uuid) FROM PUBLIC;
 
 -- Co-performers of other shards (docs/scale-out.md): before a stream's shard applies the go-live gate, their

@@ -2246,67 +2246,58 @@ def holders_of(dsn: str, needles: list[str]) -> list[str]:
 
 
 def test_an_erasure_reaches_the_directory_and_the_stubs_on_other_shards(sharded: Sharded) -> None:
-    """An erasure through the router reaches the directory and the user's stubs on the other shards before it
-    returns (router.erase_now); with a shard out of reach (fenced) its stub there waits, until the exported
-    erasure is replayed through the router (or `shards sync-erasures` runs, which then finds nothing left and
-    changes nothing when run again)."""
+    """An erasure through the router (the user's own, or an admin's) reaches the directory and the user's
+    stubs on the other shards before it returns (router.erase_now). With a shard out of reach (fenced), the
+    stubs there wait: replaying the exported erasure through the router carries it at once, and `shards
+    sync-erasures` carries whatever is left once it reaches every shard, changing nothing when run again."""
     host = verified_performer(sharded, 1)
-    first, second = register(sharded, shard=0), register(sharded, shard=0)
+    admin = created_admin(sharded, shard=1)
+    users = {name: register(sharded, shard=0) for name in ("first", "by_admin", "synced", "replayed")}
+    needles: dict[str, list[str]] = {}
     with sharded.client() as client:
         with client.session(token_for(sharded, host)) as tx:
             stream = go_live(tx, "erasure night")
-        needles: dict[uuid.UUID, list[str]] = {}
-        for viewer in (first, second):
+        for name, viewer in users.items():
             fund(sharded, viewer.id, 1000)
             message = "needle " + uuid.uuid4().hex
             with client.session(token_for(sharded, viewer)) as tx:
                 tx.join_stream(stream.id)  # the viewer's stub on shard 1
                 tx.tip(host.id, 100, idempotency_key="erase-me", stream_id=stream.id, message=message)
-            needles[viewer.id] = [viewer.username, viewer.email, message]
+            needles[name] = [viewer.username, viewer.email, message]
         shards.wait_for_relay(sharded.shards)
-        for viewer in (first, second):
-            assert holders_of(sharded.router, needles[viewer.id]) == ["router.users"]
-            assert set(holders_of(sharded.shards[1], needles[viewer.id])) >= {
-                "lp.users", "lp.tips", "lp.stream_events",
-            }  # fmt: skip
-        with client.session(token_for(sharded, first)) as tx:
-            tx.request_erasure(reason="forget me")
-        for dsn in (sharded.router, *sharded.shards):  # everywhere at once
-            assert holders_of(dsn, needles[first.id]) == [], dsn
+        for name in users:
+            assert holders_of(sharded.router, needles[name]) == ["router.users"]
+            assert set(holders_of(sharded.shards[1], needles[name])) >= {
+                "lp.users",
+                "lp.tips",
+                "lp.stream_events",
+            }
 
-        second_token = token_for(sharded, second)
+        with client.session(token_for(sharded, users["first"])) as tx:
+            tx.request_erasure(reason="forget me")
+        with client.session(token_for(sharded, admin)) as tx:  # an admin of shard 1, a user of shard 0
+            tx.erase_user(users["by_admin"].id, "a request by post")
+        for name in ("first", "by_admin"):
+            for dsn in (sharded.router, *sharded.shards):  # everywhere at once
+                assert holders_of(dsn, needles[name]) == [], (name, dsn)
+
+        tokens = {name: token_for(sharded, users[name]) for name in ("synced", "replayed")}
         assert shards.fence(sharded.router, 1, reason="erasure test") is True
         try:
-            with client.session(second_token) as tx:
-                tx.request_erasure(reason="forget me too")  # shard 1 out of reach: its stub waits
+            for token in tokens.values():
+                with client.session(token) as tx:
+                    tx.request_erasure(reason="forget me too")  # shard 1 out of reach: the stub waits
         finally:
             assert shards.unfence(sharded.router, 1) is True
-    assert holders_of(sharded.shards[0], needles[second.id]) == []  # the home shard erased at once
-    assert holders_of(sharded.router, needles[second.id]) == []  # and the directory
-    assert holders_of(sharded.shards[1], needles[second.id]) != []  # not yet carried
-    with psycopg.connect(sharded.router) as conn:
-        assert (
-            conn.execute("SELECT count(*) FROM router.sessions WHERE user_id = %s", [second.id]).fetchone()[0]
-            == 0
-        )
-
-    # The exported erasure replayed through the router (after a restore, say) carries it at once as well.
-    third = register(sharded, shard=0)
-    with sharded.client() as client, client.session(token_for(sharded, third)) as tx:
-        tx.join_stream(stream.id)  # a stub on shard 1 too
-    needles[third.id] = [third.username, third.email]
-    with psycopg.connect(sharded.shards[0]) as conn:
-        entry = conn.execute(
-            "SELECT to_jsonb(e) FROM lp.erasures AS e WHERE e.user_id = %s", [second.id]
-        ).fetchone()
-    with psycopg.connect(sharded.router, autocommit=True) as conn:
-        conn.execute("SET ROLE livepanty_service")
-        outcome = conn.execute(
-            "SELECT outcome FROM api.replay_erasure(%s)", [psycopg.types.json.Jsonb(entry[0])]
-        ).fetchone()
-    assert outcome == ("already_applied",)  # on the home shard
-    assert holders_of(sharded.shards[1], needles[second.id]) == []  # the stub, at once
-    assert holders_of(sharded.shards[1], needles[third.id]) != []  # (nobody else's)
+    for name in ("synced", "replayed"):
+        assert holders_of(sharded.shards[0], needles[name]) == []  # the home shard erased at once
+        assert holders_of(sharded.router, needles[name]) == []  # and the directory
+        assert holders_of(sharded.shards[1], needles[name]) != []  # not yet carried
+        with psycopg.connect(sharded.router) as conn:
+            sessions = conn.execute(
+                "SELECT count(*) FROM router.sessions WHERE user_id = %s", [users[name].id]
+            ).fetchone()
+        assert sessions == (0,)
 
     # A shard that cannot be reached: nothing is marked done.
     unreachable = shards.sync_erasures(
@@ -2317,12 +2308,27 @@ def test_an_erasure_reaches_the_directory_and_the_stubs_on_other_shards(sharded:
     with psycopg.connect(sharded.router) as conn:
         assert conn.execute("SELECT count(*) FROM router.erasure_sync").fetchone()[0] == 0
 
+    # The exported erasure replayed through the router (after a restore, say) carries it at once as well.
+    with psycopg.connect(sharded.shards[0]) as conn:
+        entry = conn.execute(
+            "SELECT to_jsonb(e) FROM lp.erasures AS e WHERE e.user_id = %s", [users["replayed"].id]
+        ).fetchone()
+    with psycopg.connect(sharded.router, autocommit=True) as conn:
+        conn.execute("SET ROLE livepanty_service")
+        outcome = conn.execute(
+            "SELECT outcome FROM api.replay_erasure(%s)", [psycopg.types.json.Jsonb(entry[0])]
+        ).fetchone()
+    assert outcome == ("already_applied",)  # on the home shard
+    assert holders_of(sharded.shards[1], needles["replayed"]) == []  # the stub, at once
+    assert holders_of(sharded.shards[1], needles["synced"]) != []  # (nobody else's)
+
     result = shards.sync_erasures(sharded.router, sharded.shards)
     assert not result.errors
-    assert (result.directory, result.stubs) == (0, 0)  # nothing left to carry
-    for dsn in (sharded.router, *sharded.shards):
-        assert holders_of(dsn, needles[second.id]) == [], dsn
-    for viewer in (first, second):
+    assert (result.directory, result.stubs) == (0, 1)  # the stub left on shard 1
+    for name in users:
+        for dsn in (sharded.router, *sharded.shards):
+            assert holders_of(dsn, needles[name]) == [], (name, dsn)
+    for viewer in users.values():
         with psycopg.connect(sharded.router) as conn:
             username = conn.execute(
                 "SELECT username FROM router.users WHERE user_id = %s", [viewer.id]
@@ -2333,7 +2339,7 @@ def test_an_erasure_reaches_the_directory_and_the_stubs_on_other_shards(sharded:
             ]
         assert username == stub == "erased_" + viewer.id.hex[:16]  # one pseudonym everywhere
     again = shards.sync_erasures(sharded.router, sharded.shards)
-    assert (again.erased, again.directory, again.stubs, again.errors) == (2, 0, 0, [])  # idempotent
+    assert (again.erased, again.directory, again.stubs, again.errors) == (4, 0, 0, [])  # idempotent
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
 
 
