@@ -64,6 +64,10 @@ test: lint
 	# LIVEPANTY_TEST_SHARDS; tests that need one database are skipped with their reason, NEEDS_ONE_DATABASE).
 	LIVEPANTY_TEST_SHARDS=2 $(PY) -m pytest -v -rs tests/py/test_client*.py tests/py/test_concurrency.py \
 		tests/py/test_lock_protocol.py tests/py/test_tip_many.py tests/py/test_batcher.py
+	# Fourth pass: the same tests against that router behind pgbouncer in transaction pooling mode, as an
+	# application behind its pooler reaches a sharded installation (both variables; each pass's skips apply).
+	LIVEPANTY_TEST_PGBOUNCER=1 LIVEPANTY_TEST_SHARDS=2 $(PY) -m pytest -v -rs tests/py/test_client*.py \
+		tests/py/test_concurrency.py tests/py/test_lock_protocol.py tests/py/test_tip_many.py tests/py/test_batcher.py
 
 # Regenerate docs/cli.md from the command definitions (a test fails when it is stale).
 docs: install-dev

@@ -22,7 +22,8 @@
   across every shard once the relay has delivered. ``conn`` is a connection to the router: a test that reads
   or writes tables directly sees the router's empty copies. The Makefile's router pass runs the client and
   concurrency tests; those listed in ``NEEDS_ONE_DATABASE`` are skipped there with their reason, and so are
-  the pgTAP files.
+  the pgTAP files. With ``LIVEPANTY_TEST_PGBOUNCER=1`` as well, ``db_url`` reaches that router through the
+  pgbouncer (the Makefile's fourth pass), and the skips of both apply.
 * ``tests/sql/test_*.sql`` run through pytest-pgtap, each file in its own clone: every assertion is reported
   as a subtest, and a failing assertion, a plan mismatch, a missing plan or an SQL error fails the run.
 
