@@ -4004,6 +4004,75 @@ def test_a_lock_timeout_on_the_target_fails_one_transfer_and_the_pair_goes_on(sh
     assert report.clean, report.problems
 
 
+def test_a_deadlock_on_the_target_fails_the_batch_and_the_relay_delivers_one_by_one(sharded: Sharded) -> None:
+    """A real deadlock (40P01) on the target: a transaction there holds every credit shard of the second
+    performer of a batch (in the batch's order) while the relay's batch holds the first one's and waits for
+    the second's; it then asks for the first one's. PostgreSQL breaks the cycle by failing the relay's batch
+    (it waited first), whose transaction rolls back whole; the relay delivers the batch one transfer per
+    transaction, each waiting for its lock, and both tips arrive once when the other transaction ends."""
+    viewer = register(sharded, shard=0)
+    performers = sorted(
+        (verified_performer(sharded, 1), verified_performer(sharded, 1)), key=lambda p: str(p.id)
+    )
+    first, second = performers  # the batch's order: by recipient
+    fund(sharded, viewer.id, 100)
+    shards.wait_for_relay(sharded.shards)  # what earlier tests left in transit
+    with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
+        tx.tip(first.id, 30, idempotency_key="deadlock-1")
+        tx.tip(second.id, 20, idempotency_key="deadlock-2")
+    lock_all = (
+        "SELECT 1 FROM lp.wallet_shards AS s JOIN lp.wallets AS w ON w.id = s.wallet_id"
+        " WHERE w.user_id = %s ORDER BY s.shard FOR NO KEY UPDATE OF s"
+    )
+
+    def deadlocks() -> int:
+        with psycopg.connect(sharded.shards[1], autocommit=True) as conn:
+            return conn.execute(
+                "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+            ).fetchone()[0]
+
+    before = deadlocks()
+    pool = shards.RelayConnections(sharded.shards)
+    pool.open(shards.RelayStats())
+    relay_backend = pool.conns[1].info.backend_pid
+    outcome: list[shards.RelayStats] = []
+    try:
+        with psycopg.connect(sharded.shards[1]) as holder:
+            assert holder.execute(lock_all, [second.id]).fetchall()  # every credit shard of the second
+            worker = threading.Thread(
+                target=lambda: outcome.append(shards.relay_once(sharded.shards, connections=pool)),
+                daemon=True,
+            )
+            worker.start()
+            with psycopg.connect(sharded.shards[1], autocommit=True) as watch:
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:  # the batch holds the first and waits for the second
+                    waiting = watch.execute(
+                        "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [relay_backend]
+                    ).fetchone()
+                    if waiting == ("Lock",):
+                        break
+                    time.sleep(0.02)
+                assert waiting == ("Lock",)
+            holder.execute(lock_all, [first.id])  # the cycle: PostgreSQL fails the relay's batch, not this
+            time.sleep(0.5)
+            holder.rollback()
+            worker.join(30)
+            assert not worker.is_alive()
+    finally:
+        pool.close()
+    stats = outcome[0]
+    counted = time.monotonic() + 10  # (statistics reach pg_stat_database within a second or so)
+    while deadlocks() == before and time.monotonic() < counted:
+        time.sleep(0.2)
+    assert deadlocks() == before + 1
+    assert (stats.delivered, stats.failed, stats.errors) == (2, 0, []), stats
+    assert (total(sharded, first.id), total(sharded, second.id)) == (30 - fee(30), 20 - fee(20))
+    assert shards.relay_once(sharded.shards).delivered == 0
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
+
+
 def test_delivery_at_once_gives_way_to_whoever_holds_the_performers_wallet(sharded: Sharded) -> None:
     """With delivery at once, the router waits at most 250 ms for a lock on the performer's shard
     (shard.transfer_in_at_once): a transaction holding every credit shard of the performer's wallet (as a
