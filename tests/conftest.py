@@ -96,9 +96,6 @@ NEEDS_ONE_DATABASE: dict[str, str] = {
         "a router transaction is not atomic across calls: a savepoint does not undo a shard's commit"
     ),
     "tests/py/test_lock_protocol.py": "forces lock interleavings with a trigger and SQL in the test database",
-    "tests/py/test_tip_many.py::test_a_recipient_whose_credit_shards_are_all_busy_is_waited_for": (
-        "holds a performer's credit shards with SQL; behind a router a cross-shard credit waits in the relay"
-    ),
 }
 
 
