@@ -1126,15 +1126,53 @@ class WatchPass:
     unfenced: list[int] = field(default_factory=list)
     answered: list[int] = field(default_factory=list)
     held_back: bool = False
+    ended: list[int] = field(default_factory=list)  # router backends ended as stuck (end_stuck_after)
 
 
-def watch_once(router_dsn: str, *, timeout: float = 3.0, may_lift: Iterable[int] | None = None) -> WatchPass:
+#: The router's client backends that look stuck on a shard: running one statement that calls the API for
+#: longer than %(age)s seconds with no wait event (PL/Proxy waits for a shard's answer in its own poll loop,
+#: which reports none).
+_STUCK_CALLS = """
+SELECT a.pid FROM pg_stat_activity AS a
+ WHERE a.datname = current_database() AND a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
+   AND a.state = 'active' AND a.wait_event IS NULL AND a.query ~* '\\mapi\\.'
+   AND a.query_start < now() - make_interval(secs => %(age)s)
+ ORDER BY a.pid
+"""
+
+
+def end_stuck_calls(router_dsn: str, older_than: float) -> list[int]:
+    """End (``pg_terminate_backend``) the router's backends whose API call has been running for more than
+    ``older_than`` seconds with no wait event: a call that went to a shard before the shard hung, which
+    PL/Proxy never gives up (docs/scale-out.md, "Fencing a shard that hangs"). Their clients get a lost
+    connection (57P01, a transient error) instead of waiting until the shard resumes; what such a call did on
+    a shard that answered is committed there, as always, and its retry with the same idempotency key is
+    answered from it. Needs a login that may signal those backends (a superuser, or pg_signal_backend).
+    Returns the pids ended."""
+    with _connect(router_dsn) as conn:
+        pids = [pid for (pid,) in conn.execute(_STUCK_CALLS, {"age": float(older_than)}).fetchall()]
+        ended = [pid for pid in pids if conn.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]]
+    for pid in ended:
+        log.warning("ended router backend %s: an API call over %g s while a shard is fenced", pid, older_than)
+    return ended
+
+
+def watch_once(
+    router_dsn: str,
+    *,
+    timeout: float = 3.0,
+    may_lift: Iterable[int] | None = None,
+    end_stuck_after: float | None = None,
+) -> WatchPass:
     """Probe every shard (:func:`probe`, all at once): fence each that is down or hangs (:func:`unreachable`:
     ``fenced_by`` watch), lift the watch's fence of each that answers again (only those of ``may_lift``,
     when given: :func:`watch` lifts a fence after a few good passes in a row). An operator's fence stays. A
     pass in which no shard answers fences none (``held_back``): then the watch itself is more likely cut off
     than every shard down. Other probe errors (authentication, configuration) are reported in ``down`` but
-    fence nothing."""
+    fence nothing. With ``end_stuck_after``, while any shard is fenced (by the watch or an operator), the
+    router's API calls running longer than that many seconds with no wait event are ended
+    (:func:`end_stuck_calls`): the calls that were waiting on a shard when it hung, which a fence does not
+    reach."""
     result = WatchPass()
     parts = partitions(router_dsn)
     answers: dict[int, str | None] = {}
@@ -1168,6 +1206,8 @@ def watch_once(router_dsn: str, *, timeout: float = 3.0, may_lift: Iterable[int]
             result.unfenced.append(part.shard)
     if result.held_back:
         log.error("no shard answered the watch: fencing none (is the watch cut off?)")
+    if end_stuck_after is not None and any(p.fenced_at is not None for p in partitions(router_dsn)):
+        result.ended = end_stuck_calls(router_dsn, end_stuck_after)
     return result
 
 
@@ -1179,6 +1219,7 @@ def watch(
     lift_after: int = 3,
     stop: threading.Event | None = None,
     on_pass: Callable[[WatchPass], None] | None = None,
+    end_stuck_after: float | None = None,
 ) -> None:
     """:func:`watch_once` every ``interval`` seconds until ``stop`` is set (``livepanty-db shards watch``).
     The watch lifts its fence of a shard after ``lift_after`` passes in a row in which it answered (a shard
@@ -1190,7 +1231,7 @@ def watch(
     while not stop.is_set():
         try:
             ready = [shard for shard, n in good.items() if n + 1 >= lift_after]
-            outcome = watch_once(router_dsn, timeout=timeout, may_lift=ready)
+            outcome = watch_once(router_dsn, timeout=timeout, may_lift=ready, end_stuck_after=end_stuck_after)
         except (psycopg.Error, ShardError) as exc:
             log.error("the watch's pass failed: %s", exc)
         else:

@@ -229,9 +229,25 @@ def unfence(ctx: click.Context, shard: int) -> None:
     show_default=True,
     help="Passes in a row a fenced shard must answer before the watch lifts its fence.",
 )
+@click.option(
+    "--end-stuck-calls",
+    "end_stuck_after",
+    type=click.FloatRange(1, 3600),
+    default=None,
+    metavar="SECONDS",
+    help="While a shard is fenced, end the router's API calls running longer than this with no wait event "
+    "(calls that went to a shard before it hung; their clients get a lost connection). Off by default.",
+)
 @click.pass_context
 @handle_errors
-def watch(ctx: click.Context, once: bool, interval: float, timeout: float, lift_after: int) -> None:
+def watch(
+    ctx: click.Context,
+    once: bool,
+    interval: float,
+    timeout: float,
+    lift_after: int,
+    end_stuck_after: float | None,
+) -> None:
     """Probe every shard; fence each that does not answer within --timeout (a shard down, or one whose
     processes hang: calls for it then fail at once with LP200 instead of waiting), and lift its own fence of
     each that answers again (--lift-after passes in a row; with --once, at once). A probe that fails for
@@ -249,9 +265,11 @@ def watch(ctx: click.Context, once: bool, interval: float, timeout: float, lift_
             note(f"shard {shard} fenced: {outcome.down[shard]}")
         for shard in outcome.unfenced:
             note(f"shard {shard} answers again: unfenced")
+        if outcome.ended:
+            note(f"ended {len(outcome.ended)} router call(s) stuck on a fenced shard: {outcome.ended}")
 
     if once:
-        outcome = sharding.watch_once(router, timeout=timeout)
+        outcome = sharding.watch_once(router, timeout=timeout, end_stuck_after=end_stuck_after)
         report(outcome)
         emit(
             [{"shard": shard, "down": reason} for shard, reason in sorted(outcome.down.items())],
@@ -264,7 +282,13 @@ def watch(ctx: click.Context, once: bool, interval: float, timeout: float, lift_
     note(f"watching the shards every {interval:g} s (Ctrl-C stops)")
     try:
         sharding.watch(
-            router, interval=interval, timeout=timeout, lift_after=lift_after, stop=stop, on_pass=report
+            router,
+            interval=interval,
+            timeout=timeout,
+            lift_after=lift_after,
+            stop=stop,
+            on_pass=report,
+            end_stuck_after=end_stuck_after,
         )
     except KeyboardInterrupt:
         stop.set()

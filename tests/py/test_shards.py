@@ -3556,6 +3556,62 @@ def test_a_shard_that_hangs_is_fenced_by_the_watch_and_its_calls_fail_at_once(
     assert watched.exit_code == 0, watched.output
 
 
+def test_the_watch_ends_the_calls_stuck_on_a_shard_that_hung(sharded: Sharded) -> None:
+    """A call that reached a shard before it hung (SIGSTOP) waits for ever: a fence only stops the calls made
+    after it. With ``end_stuck_after`` (`shards watch --end-stuck-calls`), while a shard is fenced the watch
+    ends the router's API calls running longer than that with no wait event: the stuck client gets a lost
+    connection (a transient error) at once, and a call merely sleeping on the router is left alone."""
+    far = register(sharded, shard=1)
+    token = token_for(sharded, far)
+
+    def stuck_call(conn: psycopg.Connection, outcome: list[str]) -> None:
+        try:
+            conn.execute("SELECT api.authenticate(%s)", [token])
+            conn.execute("SELECT * FROM api.get_wallet()")
+            outcome.append("answered")
+        except psycopg.Error as exc:
+            outcome.append(type(exc).__name__)
+
+    caller = psycopg.connect(sharded.router)
+    sleeper = psycopg.connect(sharded.router, autocommit=True)
+    try:
+        caller.execute("SET ROLE livepanty_app")
+        caller.execute("SELECT api.authenticate(%s)", [token])
+        caller.execute("SELECT * FROM api.get_wallet()")  # this backend's connection to shard 1 is open
+        caller.commit()
+        stuck_pid, sleeper_pid = caller.info.backend_pid, sleeper.info.backend_pid
+        outcome: list[str] = []
+        pids = _freeze(sharded.topology.shard(1))
+        try:
+            worker = threading.Thread(target=stuck_call, args=(caller, outcome), daemon=True)
+            worker.start()
+            napper = threading.Thread(  # a long call on the router itself, with a wait event: not stuck
+                target=lambda: sleeper.execute("SELECT pg_sleep(8), 'api.get_wallet' AS looks_like_a_call"),
+                daemon=True,
+            )
+            napper.start()
+            first = shards.watch_once(sharded.router, timeout=2)  # fenced, but the call already went out
+            assert (first.fenced, first.ended) == ([1], [])
+            assert worker.is_alive()
+            second = shards.watch_once(sharded.router, timeout=2, end_stuck_after=1)
+            assert second.ended == [stuck_pid]
+            worker.join(5)
+            assert not worker.is_alive()
+            assert outcome == ["AdminShutdown"]
+            assert napper.is_alive()  # (pg_sleep: a wait event)
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        napper.join(15)
+        assert sleeper_pid not in second.ended
+    finally:
+        caller.close()
+        sleeper.close()
+        assert shards.unfence(sharded.router, 1) is True
+    with sharded.client() as client, client.session(token) as tx:
+        assert tx.get_wallet().balance == 0
+
+
 def test_the_watch_loop_fences_a_stopped_shard_and_lifts_after_enough_good_passes(
     sharded: Sharded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
