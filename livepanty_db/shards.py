@@ -1129,13 +1129,14 @@ class WatchPass:
     ended: list[int] = field(default_factory=list)  # router backends ended as stuck (end_stuck_after)
 
 
-#: The router's client backends that look stuck on a shard: running one statement that calls the API for
-#: longer than %(age)s seconds with no wait event (PL/Proxy waits for a shard's answer in its own poll loop,
-#: which reports none).
+#: The router's client backends that look stuck on a shard: running one SELECT that calls the API for longer
+#: than %(age)s seconds with no wait event (PL/Proxy waits for a shard's answer in its own poll loop, which
+#: reports none). A SELECT only: never an install's DDL.
 _STUCK_CALLS = """
 SELECT a.pid FROM pg_stat_activity AS a
  WHERE a.datname = current_database() AND a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
-   AND a.state = 'active' AND a.wait_event IS NULL AND a.query ~* '\\mapi\\.'
+   AND a.state = 'active' AND a.wait_event IS NULL
+   AND a.query ~* '^\\s*select\\M' AND a.query ~* '\\mapi\\.'
    AND a.query_start < now() - make_interval(secs => %(age)s)
  ORDER BY a.pid
 """
@@ -1147,13 +1148,20 @@ def end_stuck_calls(router_dsn: str, older_than: float) -> list[int]:
     PL/Proxy never gives up (docs/scale-out.md, "Fencing a shard that hangs"). Their clients get a lost
     connection (57P01, a transient error) instead of waiting until the shard resumes; what such a call did on
     a shard that answered is committed there, as always, and its retry with the same idempotency key is
-    answered from it. Needs a login that may signal those backends (a superuser, or pg_signal_backend).
-    Returns the pids ended."""
+    answered from it. Needs a login that sees and may signal those backends: a superuser, or a member of
+    pg_read_all_stats (else their state reads NULL and nothing is found) and pg_signal_backend (which cannot
+    end a superuser's backend: such a refusal is logged). Returns the pids ended."""
+    ended: list[int] = []
     with _connect(router_dsn) as conn:
         pids = [pid for (pid,) in conn.execute(_STUCK_CALLS, {"age": float(older_than)}).fetchall()]
-        ended = [pid for pid in pids if conn.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]]
-    for pid in ended:
-        log.warning("ended router backend %s: an API call over %g s while a shard is fenced", pid, older_than)
+        for pid in pids:
+            try:
+                if conn.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]:
+                    ended.append(pid)
+                    log.warning("ended router backend %s: an API call over %g s while a shard is fenced", pid,
+                                older_than)  # fmt: skip
+            except psycopg.Error as exc:
+                log.error("could not end router backend %s stuck on a fenced shard: %s", pid, exc)
     return ended
 
 

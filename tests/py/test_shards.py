@@ -3556,11 +3556,17 @@ def test_a_shard_that_hangs_is_fenced_by_the_watch_and_its_calls_fail_at_once(
     assert watched.exit_code == 0, watched.output
 
 
-def test_the_watch_ends_the_calls_stuck_on_a_shard_that_hung(sharded: Sharded) -> None:
+def test_the_watch_ends_the_calls_stuck_on_a_shard_that_hung(
+    sharded: Sharded, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A call that reached a shard before it hung (SIGSTOP) waits for ever: a fence only stops the calls made
-    after it. With ``end_stuck_after`` (`shards watch --end-stuck-calls`), while a shard is fenced the watch
+    after it. With `shards watch --end-stuck-calls` (``end_stuck_after``), while a shard is fenced the watch
     ends the router's API calls running longer than that with no wait event: the stuck client gets a lost
-    connection (a transient error) at once, and a call merely sleeping on the router is left alone."""
+    connection (a transient error) at once; a call sleeping on the router itself (a wait event), and a
+    statement that is no SELECT, are left alone."""
+    monkeypatch.setenv("LIVEPANTY_HOME", str(sharded.home))
+    for name in ("LIVEPANTY_DSN", "DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER"):
+        monkeypatch.delenv(name, raising=False)
     far = register(sharded, shard=1)
     token = token_for(sharded, far)
 
@@ -3572,41 +3578,57 @@ def test_the_watch_ends_the_calls_stuck_on_a_shard_that_hung(sharded: Sharded) -
         except psycopg.Error as exc:
             outcome.append(type(exc).__name__)
 
+    def nap(conn: psycopg.Connection, statement: str) -> threading.Thread:
+        def run() -> None:
+            with contextlib.suppress(psycopg.Error):  # (cancelled at the end)
+                conn.execute(statement)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
+
+    busy = (
+        "DO $$ BEGIN PERFORM count(*) FROM generate_series(1, 300000000) AS g WHERE g = -1; END $$ -- api.x"
+    )
     caller = psycopg.connect(sharded.router)
     sleeper = psycopg.connect(sharded.router, autocommit=True)
+    builder = psycopg.connect(sharded.router, autocommit=True)
     try:
         caller.execute("SET ROLE livepanty_app")
         caller.execute("SELECT api.authenticate(%s)", [token])
         caller.execute("SELECT * FROM api.get_wallet()")  # this backend's connection to shard 1 is open
         caller.commit()
-        stuck_pid, sleeper_pid = caller.info.backend_pid, sleeper.info.backend_pid
+        stuck_pid = caller.info.backend_pid
         outcome: list[str] = []
         pids = _freeze(sharded.topology.shard(1))
         try:
             worker = threading.Thread(target=stuck_call, args=(caller, outcome), daemon=True)
             worker.start()
-            napper = threading.Thread(  # a long call on the router itself, with a wait event: not stuck
-                target=lambda: sleeper.execute("SELECT pg_sleep(8), 'api.get_wallet' AS looks_like_a_call"),
-                daemon=True,
-            )
-            napper.start()
+            napping = [  # long, not stuck on a shard: one sleeping on the router, one computing (no SELECT)
+                nap(sleeper, "SELECT pg_sleep(60), 'api.get_wallet' AS looks_like_a_call"),
+                nap(builder, busy),
+            ]
             first = shards.watch_once(sharded.router, timeout=2)  # fenced, but the call already went out
             assert (first.fenced, first.ended) == ([1], [])
             assert worker.is_alive()
-            second = shards.watch_once(sharded.router, timeout=2, end_stuck_after=1)
-            assert second.ended == [stuck_pid]
+            watched = CliRunner().invoke(
+                main, ["shards", "watch", "--once", "--timeout", "2", "--end-stuck-calls", "1"]
+            )
+            assert watched.exit_code == 1, watched.output  # (shard 1 still does not answer)
+            assert f"ended 1 router call(s) stuck on a fenced shard: [{stuck_pid}]" in watched.output
             worker.join(5)
             assert not worker.is_alive()
             assert outcome == ["AdminShutdown"]
-            assert napper.is_alive()  # (pg_sleep: a wait event)
+            assert all(thread.is_alive() for thread in napping)  # left alone
         finally:
             for pid in pids:
                 os.kill(pid, signal.SIGCONT)
-        napper.join(15)
-        assert sleeper_pid not in second.ended
     finally:
+        for conn in (sleeper, builder):
+            conn.cancel()
         caller.close()
         sleeper.close()
+        builder.close()
         assert shards.unfence(sharded.router, 1) is True
     with sharded.client() as client, client.session(token) as tx:
         assert tx.get_wallet().balance == 0

@@ -135,20 +135,34 @@ def test_a_recipient_whose_credit_shards_are_all_busy_is_waited_for(eco: Economy
     # Behind a router: pia's shard, and a sender of that shard (a tip from another shard is credited by the
     # relay, not by the batch); on one database, vera and that database.
     home = eco.seed.database_of(eco.ids["pia"])
-    sender = next(n for n in ("vera", "walt", "xena") if eco.seed.database_of(eco.ids[n]) == home)
-    with psycopg.connect(home) as holder:
+    sender = next((n for n in ("vera", "walt", "xena") if eco.seed.database_of(eco.ids[n]) == home), None)
+    if sender is None:
+        pytest.skip("no funded viewer lives on pia's shard with this many shards")
+    with psycopg.connect(home) as holder, psycopg.connect(home, autocommit=True) as watch:
         held = holder.execute(
             "SELECT s.shard FROM lp.wallet_shards AS s JOIN lp.wallets AS w ON w.id = s.wallet_id"
             " WHERE w.user_id = %s FOR NO KEY UPDATE",
             [eco.ids["pia"]],
         ).fetchall()
         assert len(held) >= 1
+        holder_pid = holder.execute("SELECT pg_backend_pid()").fetchone()[
+            0
+        ]  # (the server's, also behind a pooler)
         rows: list[list[dict]] = []
         tips = [tip(eco, sender, "pia", 40), tip(eco, "walt" if sender != "walt" else "xena", "pete", 10)]
         batch = threading.Thread(target=lambda: rows.append(tip_many(eco, tips)))
         batch.start()
-        time.sleep(1.0)
-        assert batch.is_alive(), "the batch waits for one of pia's credit shards"
+        waiting = 0
+        deadline = time.monotonic() + 10
+        while not waiting and time.monotonic() < deadline:  # a backend there waits for the holder's lock
+            waiting = watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY (pg_blocking_pids(pid))",
+                [holder_pid],
+            ).fetchone()[0]
+            time.sleep(0.05)
+        assert waiting == 1, "the batch waits for one of pia's credit shards"
+        time.sleep(0.5)
+        assert batch.is_alive()
         holder.rollback()
     batch.join(30)
     assert not batch.is_alive()
