@@ -41,9 +41,10 @@ BEGIN
     END IF;
     UPDATE lp.users AS u SET deleted_at = now() WHERE u.id = v_target;
     v_count := lp.revoke_sessions(v_target, 'user_deleted');
-    -- A deleted performer is off camera now. FOR NO KEY UPDATE on the user row above, not FOR UPDATE: a tip
-    -- naming this performer's stream holds the stream and then key-shares the user row (its foreign keys), so
-    -- a stronger lock here would close a cycle with the stream lock taken here.
+    -- A deleted performer is off camera now. FOR NO KEY UPDATE on the user row above, not FOR UPDATE: what
+    -- holds the performer's stream may key-share the user row through a foreign key (a hold's payee_id, a
+    -- credit from another shard's recipient_id; lp.tips has none since 0048), so a stronger lock here would
+    -- close a cycle with the stream lock taken here.
     v_ended := lp.end_streams_of(v_target, 'account deleted');
     UPDATE lp.password_reset_tokens AS t SET revoked_at = now()
      WHERE t.user_id = v_target AND t.used_at IS NULL AND t.revoked_at IS NULL;

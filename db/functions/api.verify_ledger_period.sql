@@ -31,22 +31,29 @@ BEGIN
     -- legs: payer -amount, payee +(amount - fee), platform fees +fee, nothing else credited; a tip toward a
     -- refund_if_missed goal (escrowed, or settled: settlement_id) instead credits the goal_escrow wallet with
     -- the whole amount (its settlement is checked below). One hash join of the period's entries and tips on
-    -- the transaction id, one aggregate per (transaction, tip); only the failing groups are kept (g).
+    -- the transaction id, one aggregate per (transaction, tip); only the failing groups are kept (g). lp.tips has
+    -- no foreign key onto lp.users (migration 0048): a tip whose sender or recipient has no wallet (a user who
+    -- does not exist, or was hard-deleted with their wallet) is reported here. Tips received from another shard
+    -- (their id is a lp.transfers_in row; the sender is a stub without a wallet here) are checked in (i).
     RETURN QUERY
     WITH t AS (
         SELECT tp.id AS tip_id, tp.transaction_id AS tx, tp.amount, tp.fee_amount AS fee,
                (tp.status = 'escrowed' OR tp.settlement_id IS NOT NULL) AS escrowed,
-               sw.id AS sender_wallet, rw.id AS recipient_wallet
+               tp.sender_id, tp.recipient_id, sw.id AS sender_wallet, rw.id AS recipient_wallet
           FROM lp.tips AS tp
-          JOIN lp.wallets AS sw ON sw.user_id = tp.sender_id
-          JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
+          LEFT JOIN lp.wallets AS sw ON sw.user_id = tp.sender_id
+          LEFT JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
          WHERE tp.created_at >= v_lo AND tp.created_at < v_hi
+           AND NOT EXISTS (SELECT 1 FROM lp.transfers_in AS i   -- (written with the tip: the same created_at)
+                            WHERE i.id = tp.id AND i.hold_id IS NULL AND i.refund_of IS NULL
+                              AND i.created_at >= v_lo AND i.created_at < v_hi)
     ), e AS (
         SELECT l.transaction_id AS tx, l.wallet_id AS w_id, l.amount, l.reference_type, l.reference_id
           FROM lp.ledger AS l
          WHERE l.created_at >= v_lo AND l.created_at < v_hi
     ), agg AS (
         SELECT coalesce(e.tx, t.tx) AS tx, t.tip_id, t.amount, t.fee, t.escrowed, t.sender_wallet,
+               t.sender_id, t.recipient_id, t.recipient_wallet,
                coalesce(sum(e.amount), 0) AS total, count(e.tx) AS entries,
                coalesce(sum(e.amount) FILTER (WHERE e.w_id = t.sender_wallet), 0) AS sender_amount,
                coalesce(sum(e.amount) FILTER (WHERE e.w_id = t.recipient_wallet), 0) AS recipient_amount,
@@ -55,13 +62,15 @@ BEGIN
                coalesce(sum(e.amount) FILTER (WHERE e.amount > 0), 0) AS credits,
                count(e.tx) FILTER (WHERE e.reference_type <> 'tip' OR e.reference_id <> t.tip_id) AS bad_refs
           FROM e FULL JOIN t ON t.tx = e.tx
-         GROUP BY 1, t.tip_id, t.amount, t.fee, t.escrowed, t.sender_wallet, t.recipient_wallet
+         GROUP BY 1, t.tip_id, t.amount, t.fee, t.escrowed, t.sender_id, t.recipient_id, t.sender_wallet,
+                  t.recipient_wallet
     ), g AS MATERIALIZED (
         -- only the failing groups: an unbalanced transaction, or a tip whose legs are wrong
         SELECT x.* FROM (
             SELECT a.*,
                    a.tip_id IS NOT NULL
-                   AND (a.entries = 0 OR a.sender_amount <> -a.amount OR a.credits <> a.amount OR a.bad_refs <> 0
+                   AND (a.sender_wallet IS NULL OR a.recipient_wallet IS NULL
+                        OR a.entries = 0 OR a.sender_amount <> -a.amount OR a.credits <> a.amount OR a.bad_refs <> 0
                         OR (NOT a.escrowed AND (a.recipient_amount <> a.amount - a.fee OR a.fee_amount <> a.fee))
                         OR (a.escrowed AND (a.recipient_amount <> 0 OR a.fee_amount <> 0
                                             OR a.escrow_amount <> a.amount))) AS bad_tip
@@ -76,8 +85,12 @@ BEGIN
            NULL::smallint, g.tx, format('entries sum to %s over %s entries', g.total, g.entries)
       FROM g WHERE g.total <> 0 AND g.entries > 0
     UNION ALL
-    SELECT 'tip_transaction'::text, g.sender_wallet, NULL::smallint, g.tx,
-           CASE WHEN g.entries = 0 THEN format('tip %s: no ledger entries', g.tip_id)
+    SELECT 'tip_transaction'::text, coalesce(g.sender_wallet, g.recipient_wallet), NULL::smallint, g.tx,
+           CASE WHEN g.sender_wallet IS NULL OR g.recipient_wallet IS NULL
+                THEN format('tip %s: sender %s (%s), recipient %s (%s)', g.tip_id,
+                            g.sender_id, CASE WHEN g.sender_wallet IS NULL THEN 'no wallet' ELSE 'wallet' END,
+                            g.recipient_id, CASE WHEN g.recipient_wallet IS NULL THEN 'no wallet' ELSE 'wallet' END)
+                WHEN g.entries = 0 THEN format('tip %s: no ledger entries', g.tip_id)
                 ELSE format('tip %s of %s (fee %s%s): sender %s, recipient %s, platform fees %s, credits %s, '
                             '%s entries referencing another object', g.tip_id, g.amount, g.fee,
                             CASE WHEN g.escrowed THEN ', escrowed' ELSE '' END, g.sender_amount,
@@ -170,14 +183,25 @@ BEGIN
     -- settlement (reference tip): goal_escrow -(amount - fee), then paid out (completed): the performer
     -- +(amount - fee); or sent back (refunded): the in-transit wallet of from_shard +(amount - fee) and the one
     -- outbox row of the refund (refund_of, that amount, fee 0, to from_shard, in the settlement's transaction).
+    -- And the tip's users (lp.tips has no foreign key onto lp.users, 0048): the sender and recipient of its
+    -- lp.transfers_in row, the sender a user row here (their stub), the recipient one with a wallet.
+    -- The lp.transfers_in row was written with the tip (the same created_at): read within the period.
     RETURN QUERY
     SELECT 'tip_transaction'::text, c.recipient_wallet, NULL::smallint, c.tx,
-           format('cross-shard tip %s from shard %s, %s (%s%s): in transit %s, recipient %s, escrow %s, entries %s, '
-                  '%s referencing another object', c.id, c.from_shard, c.net, c.status,
-                  CASE WHEN c.escrowed THEN ', escrowed' ELSE '' END, c.transit_amount, c.recipient_amount,
-                  c.escrow_amount, c.entries, c.bad_refs)
+           CASE WHEN NOT c.users_match OR c.sender_row IS NULL OR c.recipient_wallet IS NULL
+                THEN format('cross-shard tip %s from shard %s: sender %s (%s), recipient %s (%s)%s', c.id,
+                            c.from_shard, c.sender_id,
+                            CASE WHEN c.sender_row IS NULL THEN 'no user row here' ELSE 'stub' END,
+                            c.recipient_id, CASE WHEN c.recipient_wallet IS NULL THEN 'no wallet' ELSE 'wallet' END,
+                            CASE WHEN c.users_match THEN '' ELSE ', not the users of its transfer' END)
+                ELSE format('cross-shard tip %s from shard %s, %s (%s%s): in transit %s, recipient %s, escrow %s, '
+                            'entries %s, %s referencing another object', c.id, c.from_shard, c.net, c.status,
+                            CASE WHEN c.escrowed THEN ', escrowed' ELSE '' END, c.transit_amount, c.recipient_amount,
+                            c.escrow_amount, c.entries, c.bad_refs) END
       FROM (SELECT tp.id, tp.transaction_id AS tx, tp.status, i.amount AS net, i.from_shard,
                    (tp.status = 'escrowed' OR tp.settlement_id IS NOT NULL) AS escrowed,
+                   tp.sender_id, tp.recipient_id, su.id AS sender_row,
+                   (tp.sender_id = i.sender_id AND tp.recipient_id = i.recipient_id) AS users_match,
                    rw.id AS recipient_wallet, count(l.id) AS entries,
                    coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = tw.id), 0) AS transit_amount,
                    coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = rw.id), 0) AS recipient_amount,
@@ -185,12 +209,15 @@ BEGIN
                    count(l.id) FILTER (WHERE l.reference_type <> 'transfer' OR l.reference_id <> tp.id) AS bad_refs
               FROM lp.tips AS tp
               JOIN lp.transfers_in AS i ON i.id = tp.id AND i.hold_id IS NULL AND i.refund_of IS NULL
+                                       AND i.created_at >= v_lo AND i.created_at < v_hi
+              LEFT JOIN lp.users AS su ON su.id = tp.sender_id
               LEFT JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
               LEFT JOIN lp.wallets AS tw ON tw.system_code = 'transit_' || i.from_shard
               LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.transaction_id AND l.created_at = tp.created_at
              WHERE tp.created_at >= v_lo AND tp.created_at < v_hi
-             GROUP BY tp.id, i.amount, i.from_shard, rw.id, tw.id) AS c
-     WHERE c.entries <> 2 * (c.net > 0)::integer OR c.transit_amount <> -c.net OR c.bad_refs <> 0
+             GROUP BY tp.id, i.amount, i.from_shard, i.sender_id, i.recipient_id, su.id, rw.id, tw.id) AS c
+     WHERE NOT c.users_match OR c.sender_row IS NULL OR c.recipient_wallet IS NULL
+        OR c.entries <> 2 * (c.net > 0)::integer OR c.transit_amount <> -c.net OR c.bad_refs <> 0
         OR (c.escrowed AND (c.escrow_amount <> c.net OR c.recipient_amount <> 0))
         OR (NOT c.escrowed AND (c.recipient_amount <> c.net OR c.escrow_amount <> 0))
     UNION ALL
@@ -210,6 +237,7 @@ BEGIN
                        AND o.transaction_id = tp.settlement_id) AS refund_rows
               FROM lp.tips AS tp
               JOIN lp.transfers_in AS i ON i.id = tp.id AND i.hold_id IS NULL AND i.refund_of IS NULL
+                                       AND i.created_at >= v_lo AND i.created_at < v_hi
               LEFT JOIN lp.wallets AS rw ON rw.user_id = tp.recipient_id
               LEFT JOIN lp.wallets AS tw ON tw.system_code = 'transit_' || i.from_shard
               LEFT JOIN lp.ledger AS l ON l.transaction_id = tp.settlement_id

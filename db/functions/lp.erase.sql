@@ -14,7 +14,7 @@ DECLARE
     v_ended   integer;
     v_erasure lp.erasures;
 BEGIN
-    -- The user row first (FOR NO KEY UPDATE, as api.delete_user: a tip naming the user's stream key-shares it).
+    -- The user row first (FOR NO KEY UPDATE, as api.delete_user: foreign keys onto it key-share it).
     SELECT u.role::text, u.deleted_at IS NOT NULL INTO v_role, v_deleted
       FROM lp.users AS u WHERE u.id = p_user_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN

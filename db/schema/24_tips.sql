@@ -2,8 +2,8 @@ SET ROLE livepanty_owner;
 
 CREATE TABLE lp.tips (
     id              uuid PRIMARY KEY DEFAULT lp.uuid_v7(),
-    sender_id       uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
-    recipient_id    uuid NOT NULL REFERENCES lp.users (id) ON DELETE RESTRICT,
+    sender_id       uuid NOT NULL,
+    recipient_id    uuid NOT NULL,
     stream_id       uuid REFERENCES lp.streams (id) ON DELETE SET NULL,
     amount          bigint NOT NULL CHECK (amount > 0),
     fee_amount      bigint NOT NULL CHECK (fee_amount >= 0),
@@ -21,6 +21,8 @@ CREATE TABLE lp.tips (
     UNIQUE (sender_id, idempotency_key)
 );
 COMMENT ON TABLE lp.tips IS 'Tips from a viewer to a performer, optionally during a stream. The token movement is the ledger transaction transaction_id; the platform fee goes to the fee wallet in the same transaction.';
+COMMENT ON COLUMN lp.tips.sender_id IS 'The user who tipped (lp.users.id; on a shard, the stub of a user of another shard for a tip received from there, lp.transfers_in). No foreign key on purpose (its key-share lock on the user row at every tip, migration 0048): api.verify_ledger reports a tip whose sender or recipient has no wallet (tip_transaction), a tip received from another shard excepted (its sender''s wallet is on their shard).';
+COMMENT ON COLUMN lp.tips.recipient_id IS 'The performer tipped (lp.users.id; on a shard, never a stub: tips across shards are lp.transfers_out / lp.transfers_in). No foreign key, as for sender_id.';
 COMMENT ON COLUMN lp.tips.amount IS 'Tokens paid by the sender (gross).';
 COMMENT ON COLUMN lp.tips.fee_amount IS 'Platform fee part of amount; the performer receives amount - fee_amount.';
 COMMENT ON COLUMN lp.tips.is_anonymous IS 'Sender hidden from the performer and the public (never from admins).';

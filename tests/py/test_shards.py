@@ -2137,6 +2137,10 @@ def test_a_cross_shard_tip_toward_a_goal_that_refunds_waits_in_escrow_and_goes_b
     tampering = [
         (1, f"{out} fee_amount = fee_amount + 1 WHERE id = %s", plain.id, "tip_transaction"),
         (0, f"{into} amount = amount - 1 WHERE id = %s", plain.id, "tip_transaction"),
+        # lp.tips has no foreign key onto lp.users (0048): the received tip's users are checked instead
+        (0, "UPDATE lp.tips SET sender_id = gen_random_uuid() WHERE id = %s", plain.id, "tip_transaction"),
+        (0, "UPDATE lp.tips SET recipient_id = gen_random_uuid() WHERE id = %s", plain.id, "tip_transaction"),
+        (0, f"{into} sender_id = gen_random_uuid() WHERE id = %s", plain.id, "tip_transaction"),
         (0, "UPDATE lp.tips SET status = 'refunded' WHERE id = %s", paid.id, "tip_settlement"),
         (0, f"{out} amount = amount + 1 WHERE refund_of = %s", far.id, "tip_settlement"),
         (1, f"{into} tip_amount = tip_amount + 1 WHERE refund_of = %s", far.id, "tip_settlement"),
@@ -3630,6 +3634,68 @@ def test_the_watch_ends_the_calls_stuck_on_a_shard_that_hung(
         sleeper.close()
         builder.close()
         assert shards.unfence(sharded.router, 1) is True
+    with sharded.client() as client, client.session(token) as tx:
+        assert tx.get_wallet().balance == 0
+
+
+def test_a_watcher_without_superuser_ends_stuck_calls_only_with_both_predefined_roles(
+    sharded: Sharded, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docs/scale-out.md: the login of `--end-stuck-calls` needs pg_read_all_stats and pg_signal_backend, or
+    superuser. With the application on a login of its own (no superuser) and its call stuck on a shard that
+    hung: a watcher login with neither role finds nothing (the call's state reads NULL to it); with
+    pg_read_all_stats alone it finds the call, is refused the signal (logged) and ends nothing; with
+    pg_signal_backend too it ends the call, whose client gets a lost connection."""
+    far = register(sharded, shard=1)
+    token = token_for(sharded, far)
+    suffix = uuid.uuid4().hex[:8]
+    app_login, watcher = f"app_{suffix}", f"watcher_{suffix}"
+    with psycopg.connect(sharded.router, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {app_login} LOGIN IN ROLE livepanty_app")
+        admin.execute(f"CREATE ROLE {watcher} LOGIN")
+    watcher_dsn = psycopg.conninfo.make_conninfo(sharded.router, user=watcher)
+    caller = psycopg.connect(psycopg.conninfo.make_conninfo(sharded.router, user=app_login))
+    outcome: list[str] = []
+
+    def stuck_call() -> None:
+        try:
+            caller.execute("SELECT * FROM api.get_wallet()")
+            outcome.append("answered")
+        except psycopg.Error as exc:
+            outcome.append(type(exc).__name__)
+
+    try:
+        caller.execute("SET ROLE livepanty_app")
+        caller.execute("SELECT api.authenticate(%s)", [token])
+        caller.execute("SELECT * FROM api.get_wallet()")  # this backend's connection to shard 1 is open
+        caller.commit()
+        caller.execute("SELECT api.authenticate(%s)", [token])
+        stuck_pid = caller.info.backend_pid
+        pids = _freeze(sharded.topology.shard(1))
+        try:
+            worker = threading.Thread(target=stuck_call, daemon=True)
+            worker.start()
+            time.sleep(1.5)
+            assert shards.end_stuck_calls(watcher_dsn, 1) == []  # sees no state of another login's backend
+            with psycopg.connect(sharded.router, autocommit=True) as admin:
+                admin.execute(f"GRANT pg_read_all_stats TO {watcher}")
+            with caplog.at_level("ERROR", logger=shards.log.name):
+                assert shards.end_stuck_calls(watcher_dsn, 1) == []  # found, but may not signal it
+            assert f"could not end router backend {stuck_pid}" in caplog.text
+            assert worker.is_alive()
+            with psycopg.connect(sharded.router, autocommit=True) as admin:
+                admin.execute(f"GRANT pg_signal_backend TO {watcher}")
+            assert shards.end_stuck_calls(watcher_dsn, 1) == [stuck_pid]
+            worker.join(5)
+            assert (worker.is_alive(), outcome) == (False, ["AdminShutdown"])
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+    finally:
+        caller.close()
+        with psycopg.connect(sharded.router, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE {app_login}")
+            admin.execute(f"DROP ROLE {watcher}")
     with sharded.client() as client, client.session(token) as tx:
         assert tx.get_wallet().balance == 0
 

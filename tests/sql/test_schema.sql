@@ -2,7 +2,7 @@
 -- /work/shared/seed/schema-documentation.md and db/schema/). Run as the superuser: constraint tests insert
 -- directly and expect SQLSTATE 23514 (check_violation) or 23503 (foreign_key_violation).
 BEGIN;
-SELECT plan(127);
+SELECT plan(128);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -79,8 +79,6 @@ $$, $$ VALUES
     ('lp.stream_viewers', 'user_id', 'lp.users', 'c'),
     -- money and compliance rows: RESTRICT
     ('lp.wallets', 'user_id', 'lp.users', 'r'),
-    ('lp.tips', 'sender_id', 'lp.users', 'r'),
-    ('lp.tips', 'recipient_id', 'lp.users', 'r'),
     ('lp.payments', 'user_id', 'lp.users', 'r'),
     ('lp.payouts', 'user_id', 'lp.users', 'r'),
     ('lp.payouts', 'kyc_verification_id', 'lp.kyc_verifications', 'r'),
@@ -106,6 +104,10 @@ SELECT is_empty($$
     SELECT c.conname FROM pg_catalog.pg_constraint AS c
      WHERE c.contype = 'f' AND c.conrelid = 'lp.ledger'::regclass
 $$, 'lp.ledger has no foreign key: a key-share lock on hot wallet rows at every posting broke the lock protocol (api.verify_ledger proves the wallet reference instead)');
+SELECT is_empty($$
+    SELECT c.conname FROM pg_catalog.pg_constraint AS c
+     WHERE c.contype = 'f' AND c.conrelid = 'lp.tips'::regclass AND c.confrelid = 'lp.users'::regclass
+$$, 'lp.tips has no foreign key onto lp.users: a key-share lock on both user rows at every tip (migration 0048; api.verify_ledger proves the references instead)');
 SELECT is_empty($$
     SELECT c.conrelid::regclass::text || ' ' || c.conname FROM pg_catalog.pg_constraint AS c
      WHERE c.contype = 'f' AND c.connamespace = 'lp'::regnamespace AND c.confdeltype = 'a'

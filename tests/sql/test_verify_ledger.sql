@@ -6,7 +6,7 @@
 -- would refuse the corruption, that constraint dropped) inside this rolled-back transaction, and undone
 -- one by one so that each assertion sees exactly one corruption.
 BEGIN;
-SELECT plan(56);
+SELECT plan(60);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -376,6 +376,25 @@ SELECT set_eq($$SELECT * FROM tests.violations()$$,
               $$VALUES ('tip_transaction', tests.wallet('vera'), NULL::smallint, '00000000-0000-4000-8000-000000000001'::uuid)$$,
               'a tip without a ledger transaction: tip_transaction');
 UPDATE lp.tips SET transaction_id = tests.uuid('tipC_tx') WHERE id = tests.uuid('tipC');
+-- lp.tips has no foreign key onto lp.users (0048: its key-share locks on both user rows at every tip), so
+-- verify_ledger is what proves both references: a tip whose sender, then whose recipient, is no user (no
+-- wallet) is reported, even though its ledger legs are right.
+UPDATE lp.tips SET sender_id = '00000000-0000-4000-8000-00000000dead' WHERE id = tests.uuid('tipA');
+SELECT set_eq($$SELECT * FROM tests.violations()$$,
+              $$VALUES ('tip_transaction', tests.wallet('pia'), NULL::smallint, tests.uuid('tipA_tx'))$$,
+              'a tip whose sender is no user: tip_transaction (at the recipient''s wallet)');
+SELECT matches((SELECT v.detail FROM api.verify_ledger() AS v WHERE v.transaction_id = tests.uuid('tipA_tx')),
+               'sender 00000000-0000-4000-8000-00000000dead \(no wallet\), recipient [-0-9a-f]+ \(wallet\)',
+               'the detail names the missing sender');
+UPDATE lp.tips SET sender_id = tests.user_id('vera'), recipient_id = '00000000-0000-4000-8000-00000000dead'
+ WHERE id = tests.uuid('tipA');
+SELECT set_eq($$SELECT * FROM tests.violations()$$,
+              $$VALUES ('tip_transaction', tests.wallet('vera'), NULL::smallint, tests.uuid('tipA_tx'))$$,
+              'a tip whose recipient is no user: tip_transaction');
+SELECT set_eq($$SELECT c.check_name, c.wallet_id, c.shard, c.transaction_id FROM tests.verify_chunked(2) AS c$$,
+              $$VALUES ('tip_transaction', tests.wallet('vera'), NULL::smallint, tests.uuid('tipA_tx'))$$,
+              'chunked (periods of api.ledger_periods): the same');
+UPDATE lp.tips SET recipient_id = tests.user_id('pia') WHERE id = tests.uuid('tipA');
 UPDATE lp.hold_captures SET amount = amount + 1 WHERE transaction_id = tests.uuid('capture_tx');
 SELECT set_eq($$SELECT * FROM tests.violations()$$,
               $$VALUES ('hold_capture_transaction', tests.wallet('victor'), NULL::smallint, tests.uuid('capture_tx'))$$,
