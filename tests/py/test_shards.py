@@ -3638,6 +3638,58 @@ def test_the_watch_ends_the_calls_stuck_on_a_shard_that_hung(
         assert tx.get_wallet().balance == 0
 
 
+def test_ending_stuck_calls_also_ends_a_call_waiting_on_a_lock_of_a_healthy_shard(sharded: Sharded) -> None:
+    """The price of `--end-stuck-calls` that docs/scale-out.md states (why it is off by default): on the
+    router every routed call shows no wait event, so while any shard is fenced a call that waits on a lock of
+    a healthy shard for longer than the limit is ended too. Its client gets a lost connection; a retry with
+    the same key applies the tip once."""
+    viewer, performer = register(sharded, shard=0), verified_performer(sharded, 0)
+    fund(sharded, viewer.id, 100)
+    token = token_for(sharded, viewer)
+    caller = psycopg.connect(sharded.router)
+    holder = psycopg.connect(sharded.shards[0])
+    outcome: list[str] = []
+
+    def waiting_tip() -> None:
+        try:
+            caller.execute(
+                "SELECT * FROM api.tip(p_recipient_id => %s, p_amount => 10, p_idempotency_key => 'slow-1')",
+                [performer.id],
+            )
+            outcome.append("answered")
+        except psycopg.Error as exc:
+            outcome.append(type(exc).__name__)
+
+    assert shards.fence(sharded.router, 1, reason="test: another shard fenced") is True
+    try:
+        caller.execute("SET ROLE livepanty_app")
+        caller.execute("SELECT api.authenticate(%s)", [token])
+        caller_pid = caller.info.backend_pid
+        holder.execute("SELECT 1 FROM lp.wallets WHERE user_id = %s FOR UPDATE", [viewer.id])
+        holder_pid = holder.info.backend_pid
+        worker = threading.Thread(target=waiting_tip, daemon=True)
+        worker.start()
+        with psycopg.connect(sharded.shards[0], autocommit=True) as watch:
+            deadline = time.monotonic() + 10
+            while not watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY (pg_blocking_pids(pid))", [holder_pid]
+            ).fetchone()[0]:
+                assert time.monotonic() < deadline, "the tip never waited for the wallet on shard 0"
+                time.sleep(0.05)
+        time.sleep(1.2)
+        assert shards.end_stuck_calls(sharded.router, 1) == [caller_pid]  # shard 0 is healthy
+        worker.join(5)
+        assert (worker.is_alive(), outcome) == (False, ["AdminShutdown"])
+    finally:
+        holder.rollback()
+        holder.close()
+        caller.close()
+        assert shards.unfence(sharded.router, 1) is True
+    with sharded.client() as client, client.session(token) as tx:
+        tip = tx.tip(performer.id, 10, idempotency_key="slow-1")  # applied now, or answered from its key
+    assert (tip.amount, total(sharded, viewer.id)) == (10, 90)
+
+
 def test_a_watcher_without_superuser_ends_stuck_calls_only_with_both_predefined_roles(
     sharded: Sharded, caplog: pytest.LogCaptureFixture
 ) -> None:
