@@ -276,7 +276,8 @@ ROUTER_LOCAL: tuple[str, ...] = ("current_user_id",)
 VIEW_ROUTES: dict[str, str | None] = {"stream_summary": None, "user_summary": "id"}
 #: Who reads the routed views (as on one node: db/views/api.*.sql).
 VIEW_READERS = "livepanty_app, livepanty_service"
-#: Not routed: through the router they raise LP202 (docs/scale-out.md says why, and what is next).
+#: Every other api function is not routed: through the router it raises LP202 (docs/scale-out.md, "Routes",
+#: says which and why).
 
 
 class ShardError(Exception):
