@@ -19,12 +19,11 @@ BEGIN
         UPDATE lp.wallets AS w
            SET balance    = w.balance + m.amount,
                reserved   = w.reserved + m.reserve,
-               debt_since = CASE WHEN w.balance + m.amount < w.reserved + m.reserve
-                                 THEN coalesce(w.debt_since, pg_catalog.now()) END
+               debt_since = lp.debt_since(w.balance + m.amount, w.reserved + m.reserve, w.debt_since)
           FROM moves AS m
          WHERE w.id = m.wallet_id
            AND w.kind = 'user'
-           AND (p_allow_debt OR (m.amount >= 0 AND m.reserve <= 0) OR w.balance + m.amount >= w.reserved + m.reserve)
+           AND lp.may_move(w.balance, w.reserved, m.amount, m.reserve, p_allow_debt)
         RETURNING m.k, w.balance
     )
     SELECT array_agg(d.balance ORDER BY m.k) INTO v_afters

@@ -34,6 +34,7 @@ DECLARE
     v_mains    integer[];
     v_alone    boolean;
     i          integer;
+    m          integer;
     -- the entries, written by one INSERT at the end; e counts them. Set by index, not appended: x := x || y
     -- copies the whole array every time, x[e] := y writes in place.
     e          integer := 0;
@@ -90,12 +91,64 @@ BEGIN
 
     -- Phase 1: every main balance this transaction will change, in wallet id order, before any shard. When
     -- there is one, of a wallet without shards that reserves nothing (a viewer's tip or purchase), its own
-    -- write is that lock: phase 2 takes that leg first (its lp.move_main locks the row, and a debit it refuses
-    -- fails the call before any other lock), then the others in their order: one statement less.
+    -- write is that lock, and the transaction is one statement (below; a debit it refuses takes no other lock).
     v_mains := array_positions(v_main, true);
     v_alone := coalesce(p_sweep IS NULL AND cardinality(v_mains) = 1 AND v_count[v_mains[1]] = 0
                         AND NOT v_settle[v_mains[1]] AND NOT v_holding[v_mains[1]], false);
-    IF NOT v_alone THEN
+    IF v_alone THEN
+        -- The whole transaction in one statement (a viewer's tip or purchase): the main balance's guarded
+        -- write (its row lock), then, only when it moved, a credit shard per other leg in phase 2 order (the
+        -- picks reference the main row, so none runs before it: a shard nobody holds, or when all are busy a
+        -- random one, waiting), then every entry. The same rules as lp.move_main (lp.may_move, lp.debt_since).
+        m := v_mains[1];
+        WITH main AS (
+            UPDATE lp.wallets AS w
+               SET balance    = w.balance + v_amount[m],
+                   reserved   = w.reserved - v_release[m],
+                   debt_since = lp.debt_since(w.balance + v_amount[m], w.reserved - v_release[m], w.debt_since)
+             WHERE w.id = v_wallet[m]
+               AND w.kind = 'user'
+               AND lp.may_move(w.balance, w.reserved, v_amount[m], -v_release[m], v_allow[m])
+            RETURNING w.balance AS after
+        ), picked AS (
+            SELECT c.k, c.wallet_id, c.amount, c.kind, f.shard
+              FROM main
+             CROSS JOIN unnest(v_wallet, v_amount, v_kind, v_main) WITH ORDINALITY
+                   AS c (wallet_id, amount, kind, on_main, k)
+             CROSS JOIN LATERAL (
+                   SELECT coalesce((SELECT s.shard FROM lp.wallet_shards AS s
+                                     WHERE s.wallet_id = c.wallet_id AND main.after IS NOT NULL
+                                     ORDER BY s.shard LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
+                                   -- random() in ORDER BY, drawn once per row (lp.post_batch says why)
+                                   (SELECT s.shard FROM lp.wallet_shards AS s
+                                     WHERE s.wallet_id = c.wallet_id AND main.after IS NOT NULL
+                                     ORDER BY random() LIMIT 1 FOR NO KEY UPDATE)) AS shard) AS f
+             WHERE NOT c.on_main
+        ), credited AS (
+            UPDATE lp.wallet_shards AS s SET balance = s.balance + p.amount
+              FROM picked AS p
+             WHERE s.wallet_id = p.wallet_id AND s.shard = p.shard
+            RETURNING p.k, s.wallet_id, s.shard, s.balance AS after, p.amount, p.kind
+        )
+        INSERT INTO lp.ledger (transaction_id, wallet_id, shard, amount, balance_before, balance_after, entry_kind,
+                               reference_type, reference_id, description)
+        SELECT p_transaction_id, e.wallet_id, e.shard, e.amount, e.after - e.amount, e.after, e.kind,
+               p_reference_type, p_reference_id, p_description
+          FROM (SELECT 0::bigint AS k, v_wallet[m] AS wallet_id, 0::smallint AS shard, v_amount[m] AS amount,
+                       main.after, v_kind[m] AS kind
+                  FROM main
+                UNION ALL
+                SELECT c.k, c.wallet_id, c.shard, c.amount, c.after, c.kind FROM credited AS c) AS e
+         ORDER BY e.k;
+        GET DIAGNOSTICS i = ROW_COUNT;
+        IF i = 0 THEN
+            PERFORM lp.refuse_debit(v_wallet[m], -v_amount[m]);  -- the main balance refused the debit
+        ELSIF i <> n THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'wallet shard missing',
+                DETAIL = format('postings %s', p_postings);
+        END IF;
+        RETURN 0::bigint;
+    ELSE
         PERFORM 1 FROM lp.wallets AS w
          WHERE w.id = ANY (ARRAY(SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k WHERE v_main[k]))
          ORDER BY w.id
@@ -122,7 +175,7 @@ BEGIN
     -- after its main row in the order): a sweep-only leg and a credit that settles debt always do; a debit
     -- that finds the main balance short sweeps the idle shards, then, still short, waits for the busy ones.
     FOR j IN 1 .. n LOOP
-        i := CASE WHEN NOT v_alone THEN j WHEN j = 1 THEN v_mains[1] WHEN j <= v_mains[1] THEN j - 1 ELSE j END;
+        i := j;
         IF v_main[i] THEN
             v_shard := 0;
             v_sweep := v_settle[i];

@@ -1,8 +1,8 @@
--- One writer: the posting family (lp.post, its set-based sibling lp.post_batch, lp.move_main) is the only code that writes a balance, reserved
+-- One writer: the posting family (lp.post, its set-based sibling lp.post_batch, lp.move_main; the rules lp.debt_since and lp.may_move) is the only code that writes a balance, reserved
 -- tokens, debt_since, a credit shard or the ledger. A catalog scan over every function body of every schema the
 -- project owns, so a function added later that writes money state directly fails here.
 BEGIN;
-SELECT plan(14);
+SELECT plan(22);
 
 CREATE TEMPORARY VIEW writers AS
 SELECT p.oid::regprocedure::text AS fn, pg_catalog.lower(p.prosrc) AS src
@@ -21,13 +21,24 @@ $$, $$ VALUES ('lp.post(uuid,text,uuid,lp.posting[],text,uuid,boolean)'),
     'only lp.post and lp.post_batch change a credit shard (credits and sweeps)');
 SELECT set_eq($$
     SELECT w.fn FROM writers AS w WHERE w.src ~ 'update\s+lp\.wallets\M'
-$$, $$ VALUES ('lp.move_main(uuid[],bigint[],bigint[],boolean)'), ('lp.ensure_wallet_shards(uuid)') $$,
-    'only lp.move_main updates a main balance (lp.ensure_wallet_shards only raises shard_count)');
+$$, $$ VALUES ('lp.move_main(uuid[],bigint[],bigint[],boolean)'), ('lp.post(uuid,text,uuid,lp.posting[],text,uuid,boolean)'),
+              ('lp.ensure_wallet_shards(uuid)') $$,
+    'only lp.move_main and lp.post (its single-statement transaction) update a main balance (lp.ensure_wallet_shards only raises shard_count)');
 SELECT is_empty($$
     SELECT w.fn FROM writers AS w
      WHERE w.src ~ 'update\s+lp\.wallets\M' AND w.src ~ '\m(balance|reserved|debt_since)\s*='
-       AND w.fn <> 'lp.move_main(uuid[],bigint[],bigint[],boolean)'
-$$, 'the debt rule and the balance check are written once, in lp.move_main');
+       AND NOT (w.src ~ '\mdebt_since\s*=\s*lp\.debt_since\(' AND w.src ~ '\mlp\.may_move\(')
+$$, 'every write of a main balance takes the debt rule from lp.debt_since and the balance check from lp.may_move');
+SELECT is_empty($$
+    SELECT w.fn FROM writers AS w
+     WHERE w.src ~ 'case\s+when[^<]*<\s*\S*reserved'
+       AND w.fn <> 'lp.debt_since(bigint,bigint,timestamp with time zone)'
+$$, 'the debt rule is written once, in lp.debt_since');
+SELECT is_empty($$
+    SELECT w.fn FROM writers AS w
+     WHERE w.src ~ 'balance\s*\+\s*\S+\s*>=\s*\S*reserved'
+       AND w.fn <> 'lp.may_move(bigint,bigint,bigint,bigint,boolean)'
+$$, 'the balance check is written once, in lp.may_move');
 SELECT is_empty($$
     SELECT w.fn FROM writers AS w
      WHERE w.src ~ '(delete\s+from|truncate)\s+(table\s+)?lp\.(ledger|wallets|wallet_shards)\M'
@@ -64,6 +75,44 @@ SELECT throws_ok($$SELECT pg_temp.post_batch(gen_random_uuid())$$, 'LP199', 'pos
 SELECT lives_ok($$SELECT pg_temp.post_batch(lp.system_wallet('platform_fees'))$$, 'lp.post_batch: a balanced pair is posted');
 SELECT is((SELECT count(*) FROM lp.ledger) - (SELECT n FROM entries_before), 2::bigint,
           'lp.post_batch: only the balanced pair wrote entries');
+
+-- lp.post's single-statement transaction (one main balance, of a wallet without shards; every other leg a credit
+-- shard): a debit the main balance cannot cover is refused with nothing written; a credit leg whose wallet has no
+-- shard row left is LP199, and the main balance it had already moved in that statement is undone with it.
+SELECT tests.create_user('onewriter_viewer');
+CREATE FUNCTION pg_temp.spend(p_amount bigint) RETURNS text
+    LANGUAGE sql AS $$
+    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
+                   ARRAY[ROW(tests.wallet('onewriter_viewer'), -p_amount, 'purchase', 0, false)::lp.posting,
+                         ROW(lp.system_wallet('platform_fees'), p_amount, 'purchase', 0, false)::lp.posting])::text
+$$;
+SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
+               ARRAY[ROW(lp.system_wallet('issuance'), -100, 'purchase', 0, false)::lp.posting,
+                     ROW(tests.wallet('onewriter_viewer'), 100, 'purchase', 0, false)::lp.posting]);
+CREATE TEMPORARY TABLE fast_before AS
+SELECT (SELECT count(*) FROM lp.ledger) AS entries, tests.wallet_state('onewriter_viewer') AS viewer, tests.fees() AS fees;
+SELECT throws_ok($$SELECT pg_temp.spend(101)$$, 'LP100', NULL,
+                 'lp.post (one statement): a debit above the main balance is LP100');
+SELECT is(ARRAY[(SELECT count(*) FROM lp.ledger) - entries, (tests.wallet_state('onewriter_viewer') = viewer)::int,
+                (tests.fees() = fees)::int],
+          ARRAY[0, 1, 1]::bigint[], 'lp.post (one statement): the refused debit wrote no entry, balance or shard')
+  FROM fast_before;
+SELECT is(pg_temp.spend(60), '0', 'lp.post (one statement): a covered debit is posted');
+SELECT is(ARRAY(SELECT format('%s %s->%s', e.amount, e.balance_before, e.balance_after) FROM lp.ledger AS e
+                 WHERE e.transaction_id = (SELECT l.transaction_id FROM lp.ledger AS l
+                                            WHERE l.wallet_id = tests.wallet('onewriter_viewer')
+                                            ORDER BY l.id DESC LIMIT 1)
+                 ORDER BY e.amount),
+          ARRAY['-60 100->40', format('60 %s->%s', s.balance - 60, s.balance)],
+          'lp.post (one statement): each entry carries the exact before/after balance of its account')
+  FROM lp.wallet_shards AS s
+ WHERE s.wallet_id = lp.system_wallet('platform_fees')
+   AND s.shard = (SELECT l.shard FROM lp.ledger AS l WHERE l.wallet_id = s.wallet_id ORDER BY l.id DESC LIMIT 1);
+DELETE FROM lp.wallet_shards WHERE wallet_id = lp.system_wallet('platform_fees');
+SELECT throws_ok($$SELECT pg_temp.spend(10)$$, 'LP199', 'wallet shard missing',
+                 'lp.post (one statement): a credit leg without a shard is LP199');
+SELECT is(tests.wallet_state('onewriter_viewer'), 'main=40 reserved=0 shards=0 debt=false',
+          'lp.post (one statement): the main balance moved before the missing shard was found is undone');
 
 SELECT * FROM finish();
 ROLLBACK;
