@@ -55,16 +55,13 @@ BEGIN
     -- of a user wallet without shards, every credit to a sharded user wallet in debt, which settles it) or a
     -- credit shard (the other credits; every posting of a system wallet). p_sweep adds a leg that only sweeps.
     -- Phase 2 order: user wallets before system wallets, then by wallet id, the main balance before the shards.
-    SELECT count(*)::integer,
-           array_agg(l.wallet_id ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
-           array_agg(l.amount ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
-           array_agg(l.release ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
-           array_agg(l.allow_debt ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
-           array_agg(l.entry_kind ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
-           array_agg(l.on_main ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
-           array_agg(l.settle ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
-           array_agg(l.shard_count ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
-           array_agg(l.holding ORDER BY l.is_system, l.wallet_id, l.on_main DESC, l.amount),
+    -- One sort for every array: the sorted subquery (never flattened: it has an ORDER BY) feeds the aggregates
+    -- in its order, where ten array_agg(... ORDER BY) would sort ten times. The arrays stay aligned whatever the
+    -- order (one aggregate node reads each row once for all of them); the order itself is the lock order,
+    -- which tests/sql/test_one_writer.sql checks.
+    SELECT count(*)::integer, array_agg(l.wallet_id), array_agg(l.amount), array_agg(l.release),
+           array_agg(l.allow_debt), array_agg(l.entry_kind), array_agg(l.on_main), array_agg(l.settle),
+           array_agg(l.shard_count), array_agg(l.holding),
            -- balanced, and no posting of 0 tokens (checked here rather than in a statement of its own)
            coalesce(sum(l.amount), 0) <> 0 OR coalesce(bool_or(l.posted AND (l.amount IS NULL OR l.amount = 0)), false)
       INTO n, v_wallet, v_amount, v_release, v_allow, v_kind, v_main, v_settle, v_count, v_holding, v_unbalanced
@@ -80,7 +77,8 @@ BEGIN
             UNION ALL
             SELECT w.id, 0::bigint, 0::bigint, false, 'sweep'::text, false, w.shard_count, true, true, false, false
               FROM lp.wallets AS w
-             WHERE w.id = p_sweep AND w.kind = 'user') AS l;
+             WHERE w.id = p_sweep AND w.kind = 'user'
+             ORDER BY is_system, wallet_id, on_main DESC, amount) AS l;
     IF v_unbalanced THEN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'unbalanced ledger transaction',
             DETAIL = format('postings %s', p_postings);

@@ -2,7 +2,7 @@
 -- tokens, debt_since, a credit shard or the ledger. A catalog scan over every function body of every schema the
 -- project owns, so a function added later that writes money state directly fails here.
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 
 CREATE TEMPORARY VIEW writers AS
 SELECT p.oid::regprocedure::text AS fn, pg_catalog.lower(p.prosrc) AS src
@@ -80,6 +80,7 @@ SELECT is((SELECT count(*) FROM lp.ledger) - (SELECT n FROM entries_before), 2::
 -- shard): a debit the main balance cannot cover is refused with nothing written; a credit leg whose wallet has no
 -- shard row left is LP199, and the main balance it had already moved in that statement is undone with it.
 SELECT tests.create_user('onewriter_viewer');
+SELECT tests.create_user('onewriter_performer', 'performer');
 CREATE FUNCTION pg_temp.spend(p_amount bigint) RETURNS text
     LANGUAGE sql AS $$
     SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
@@ -108,10 +109,19 @@ SELECT is(ARRAY(SELECT format('%s %s->%s', e.amount, e.balance_before, e.balance
   FROM lp.wallet_shards AS s
  WHERE s.wallet_id = lp.system_wallet('platform_fees')
    AND s.shard = (SELECT l.shard FROM lp.ledger AS l WHERE l.wallet_id = s.wallet_id ORDER BY l.id DESC LIMIT 1);
+-- Legs are taken in the lock protocol's order whatever the order given (user wallets first): the entries show it.
+SELECT lp.post(gen_random_uuid(), 'payment', '00000000-0000-0000-0000-00000000c0de',
+               ARRAY[ROW(lp.system_wallet('platform_fees'), 1, 'tip_fee', 0, false)::lp.posting,
+                     ROW(tests.wallet('onewriter_performer'), 4, 'tip', 0, false)::lp.posting,
+                     ROW(tests.wallet('onewriter_viewer'), -5, 'tip', 0, false)::lp.posting]);
+SELECT is(ARRAY(SELECT format('%s %s', e.amount, e.shard > 0) FROM lp.ledger AS e
+                 WHERE e.reference_id = '00000000-0000-0000-0000-00000000c0de' ORDER BY e.id),
+          ARRAY['-5 f', '4 t', '1 t'],
+          'lp.post: the legs are taken in the lock order (main balance, then user shards, then system shards)');
 DELETE FROM lp.wallet_shards WHERE wallet_id = lp.system_wallet('platform_fees');
 SELECT throws_ok($$SELECT pg_temp.spend(10)$$, 'LP199', 'wallet shard missing',
                  'lp.post (one statement): a credit leg without a shard is LP199');
-SELECT is(tests.wallet_state('onewriter_viewer'), 'main=40 reserved=0 shards=0 debt=false',
+SELECT is(tests.wallet_state('onewriter_viewer'), 'main=35 reserved=0 shards=0 debt=false',
           'lp.post (one statement): the main balance moved before the missing shard was found is undone');
 
 SELECT * FROM finish();
