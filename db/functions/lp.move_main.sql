@@ -6,12 +6,12 @@ DECLARE
     v_afters bigint[];
 BEGIN
     -- The write of a main balance (docs/ledger.md, "One writer"): lp.post for every posting on a main balance
-    -- and every sweep (but its single-statement transaction), lp.post_batch for all the main balances of a batch
-    -- in one statement, api.place_hold, lp.extend_hold and lp.close_hold for reservations. The row lock, the
-    -- check and the write in one statement; the rules are lp.may_move and lp.debt_since. A change that leaves the available balance
-    -- (balance - reserved) negative is refused (its element NULL) unless it is a credit or a release, which
-    -- never make it worse, or p_allow_debt (clawbacks). PL/pgSQL, not SQL: an UPDATE is never inlined, and a
-    -- SQL function would plan it again on every call; PL/pgSQL keeps the plan for the session.
+    -- and every sweep (but its single-statement transaction), lp.post_batch for all the main balances of a
+    -- batch in one statement, api.place_hold, lp.extend_hold and lp.close_hold for reservations. The row lock,
+    -- the check and the write in one statement; the rules are lp.may_move and lp.debt_since. A change that
+    -- leaves the available balance (balance - reserved) negative is refused (its element NULL) unless it is a
+    -- credit or a release, which never make it worse, or p_allow_debt (clawbacks). PL/pgSQL, not SQL: an
+    -- UPDATE is never inlined, and a SQL function would plan it again on every call; PL/pgSQL keeps the plan.
     WITH moves AS (
         SELECT m.wallet_id, m.amount, m.reserve, m.k
           FROM unnest(p_wallet_ids, p_amounts, p_reserves) WITH ORDINALITY AS m (wallet_id, amount, reserve, k)

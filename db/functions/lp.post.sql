@@ -93,6 +93,12 @@ BEGIN
     v_mains := array_positions(v_main, true);
     v_alone := coalesce(p_sweep IS NULL AND cardinality(v_mains) = 1 AND v_count[v_mains[1]] = 0
                         AND NOT v_settle[v_mains[1]] AND NOT v_holding[v_mains[1]], false);
+    -- ... and no wallet twice: two credits to one wallet would pick the same shard (SKIP LOCKED does not skip
+    -- a row of one's own), and one UPDATE writes a row once. The legs are sorted, so a repeat is adjacent.
+    FOR k IN 2 .. n LOOP
+        EXIT WHEN NOT v_alone;
+        v_alone := v_wallet[k] <> v_wallet[k - 1];
+    END LOOP;
     IF v_alone THEN
         -- The whole transaction in one statement (a viewer's tip or purchase): the main balance's guarded
         -- write (its row lock), then, only when it moved, a credit shard per other leg in phase 2 order (the
@@ -108,7 +114,8 @@ BEGIN
                AND w.kind = 'user'
                AND lp.may_move(w.balance, w.reserved, v_amount[m], -v_release[m], v_allow[m])
             RETURNING w.balance AS after
-        ), picked AS (
+        ), picked AS MATERIALIZED (
+            -- once, leg after leg in the order of the arrays (the unnest is read in its ordinality order)
             SELECT c.k, c.wallet_id, c.amount, c.kind, f.shard
               FROM main
              CROSS JOIN unnest(v_wallet, v_amount, v_kind, v_main) WITH ORDINALITY
@@ -172,8 +179,7 @@ BEGIN
     -- Phase 2: the legs in order. A main-balance leg may sweep its own wallet's shards first (they come right
     -- after its main row in the order): a sweep-only leg and a credit that settles debt always do; a debit
     -- that finds the main balance short sweeps the idle shards, then, still short, waits for the busy ones.
-    FOR j IN 1 .. n LOOP
-        i := j;
+    FOR i IN 1 .. n LOOP
         IF v_main[i] THEN
             v_shard := 0;
             v_sweep := v_settle[i];

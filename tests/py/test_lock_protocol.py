@@ -803,3 +803,41 @@ def test_a_clawback_does_not_take_an_issuance_shard_after_the_buyers_wallet(worl
             [buyer],
         )
     tally.check(world)
+
+
+# -- lp.post's single-statement transaction ---------------------------------------------------------------
+
+
+def test_a_viewers_tip_takes_its_wallet_before_any_shard_and_a_refused_one_takes_none(world: World) -> None:
+    """A viewer's tip is lp.post's single-statement transaction (the viewer's main balance, then the
+    performer's and the fee wallet's credit shards, then the entries). With every platform_fees shard held
+    by another transaction: a tip its sender cannot cover is refused (LP100) at once, without waiting for a
+    shard; a covered tip waits for a fee shard while it already holds the sender's wallet row (step 2 of the
+    lock protocol before step 3), and completes once the shards are free."""
+    viewer = world.register("single", "viewer")
+    world.fund(viewer, 200)
+    blocker = world.held("fee_shards")
+    blocker.conn.execute("BEGIN")
+    held = blocker.conn.execute(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM lp.wallet_shards"
+        " WHERE wallet_id = lp.system_wallet('platform_fees') FOR NO KEY UPDATE) AS s"
+    ).fetchone()["n"]
+    tipper = world.actor("single_tip")
+    try:
+        assert held > 0
+        tipper.start("livepanty_app", viewer, TIP, {"r": world.star, "a": 300, "k": key()})
+        assert world.until(tipper.done.is_set), "the refused tip waited (for a shard?)"
+        assert tipper.finish() == "LP100"
+
+        tipper.start("livepanty_app", viewer, TIP, {"r": world.star, "a": 100, "k": key()})
+        assert world.queued_behind(tipper, blocker.pid), tipper.outcome
+        assert not tipper.done.is_set(), tipper.outcome
+        with pytest.raises(psycopg.errors.LockNotAvailable), world.db.transaction():
+            world.db.execute(
+                "SELECT 1 FROM lp.wallets WHERE user_id = %s FOR NO KEY UPDATE NOWAIT", (viewer,)
+            )
+    finally:
+        blocker.conn.execute("ROLLBACK")
+    assert tipper.finish() == "ok"
+    assert world.main_balance(viewer) == 100
+    assert world.verify_ledger() == []
