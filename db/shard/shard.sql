@@ -1439,15 +1439,36 @@ RESET ROLE;
 -- case's shard): the relay claims the requests for a peer, applies each there exactly once, and marks them
 -- delivered.
 
+CREATE FUNCTION shard.pending_sanction_requests(p_shard integer, p_ids uuid[])
+RETURNS TABLE (id uuid, to_shard smallint, user_id uuid, case_id uuid, sanction_type text, reason text,
+               ends_at timestamptz, issued_by uuid, issuer_username text, issuer_role text, issuer_home smallint)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+    -- The one read of sanction requests for their target shard (the relay's claim and the router's delivery at
+    -- once): the pending requests p_ids, oldest first, each with who issued it (username, role and home
+    -- shard, for their stub on the target shard).
+    SELECT r.id, r.to_shard, r.user_id, r.case_id, r.sanction_type::text, r.reason, r.ends_at, r.issued_by,
+           u.username::text, u.role::text, coalesce(ru.home_shard, p_shard::smallint)
+      FROM lp.sanction_requests AS r
+      LEFT JOIN lp.users AS u ON u.id = r.issued_by
+      LEFT JOIN lp.remote_users AS ru ON ru.user_id = r.issued_by
+     WHERE r.id = ANY (p_ids) AND r.status = 'pending'
+     ORDER BY r.created_at, r.id
+$$;
+COMMENT ON FUNCTION shard.pending_sanction_requests(integer, uuid[]) IS 'Owner only: the pending sanction requests p_ids of this shard (p_shard), oldest first, each with its target shard and who issued it (username, role, home shard); the read of shard.claim_sanction_requests and shard.sanction_request.';
+REVOKE ALL ON FUNCTION shard.pending_sanction_requests(integer, uuid[]) FROM PUBLIC;
+
 CREATE FUNCTION shard.claim_sanction_requests(p_shard integer, p_to_shard integer, p_limit integer)
 RETURNS TABLE (id uuid, user_id uuid, case_id uuid, sanction_type text, reason text, ends_at timestamptz,
                issued_by uuid, issuer_username text, issuer_role text, issuer_home smallint)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
+DECLARE
+    v_ids uuid[];
 BEGIN
     PERFORM shard.here(p_shard);
-    RETURN QUERY
     WITH claimed AS (
         SELECT r.id FROM lp.sanction_requests AS r
          WHERE r.status = 'pending' AND r.to_shard = p_to_shard
@@ -1457,14 +1478,13 @@ BEGIN
     ), counted AS (
         UPDATE lp.sanction_requests AS r SET attempts = r.attempts + 1
           FROM claimed AS c WHERE r.id = c.id
-        RETURNING r.*
+        RETURNING r.id
     )
-    SELECT c.id, c.user_id, c.case_id, c.sanction_type::text, c.reason, c.ends_at, c.issued_by,
-           u.username::text, u.role::text, coalesce(ru.home_shard, p_shard::smallint)
-      FROM counted AS c
-      LEFT JOIN lp.users AS u ON u.id = c.issued_by
-      LEFT JOIN lp.remote_users AS ru ON ru.user_id = c.issued_by
-     ORDER BY c.created_at, c.id;
+    SELECT array_agg(c.id) INTO v_ids FROM counted AS c;
+    RETURN QUERY
+    SELECT p.id, p.user_id, p.case_id, p.sanction_type, p.reason, p.ends_at, p.issued_by, p.issuer_username,
+           p.issuer_role, p.issuer_home
+      FROM shard.pending_sanction_requests(p_shard, v_ids) AS p;
 END
 $$;
 COMMENT ON FUNCTION shard.claim_sanction_requests(integer, integer, integer) IS 'The relay''s claim of up to p_limit pending sanction requests for shard p_to_shard, oldest first, locked (SKIP LOCKED) until the relay''s transaction ends, each with who issued it (username, role and home shard, for their stub on the target shard).';
@@ -1479,13 +1499,7 @@ RETURNS TABLE (id uuid, to_shard smallint, user_id uuid, case_id uuid, sanction_
 AS $$
 BEGIN
     PERFORM shard.here(p_shard);
-    RETURN QUERY
-    SELECT r.id, r.to_shard, r.user_id, r.case_id, r.sanction_type::text, r.reason, r.ends_at, r.issued_by,
-           u.username::text, u.role::text, coalesce(ru.home_shard, p_shard::smallint)
-      FROM lp.sanction_requests AS r
-      LEFT JOIN lp.users AS u ON u.id = r.issued_by
-      LEFT JOIN lp.remote_users AS ru ON ru.user_id = r.issued_by
-     WHERE r.id = p_id AND r.status = 'pending';
+    RETURN QUERY SELECT * FROM shard.pending_sanction_requests(p_shard, ARRAY[p_id]);
 END
 $$;
 COMMENT ON FUNCTION shard.sanction_request(integer, uuid) IS 'The sanction request p_id while it is pending, as shard.claim_sanction_requests returns it (with its target shard), unlocked: the router delivers it at once (router.deliver_sanction_now); shard.apply_sanction_request is keyed by its id, so a relay that claims it meanwhile applies nothing twice.';
