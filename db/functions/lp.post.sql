@@ -93,8 +93,9 @@ BEGIN
     v_mains := array_positions(v_main, true);
     v_alone := coalesce(p_sweep IS NULL AND cardinality(v_mains) = 1 AND v_count[v_mains[1]] = 0
                         AND NOT v_settle[v_mains[1]] AND NOT v_holding[v_mains[1]], false);
-    -- ... and no wallet twice: two credits to one wallet would pick the same shard (SKIP LOCKED does not skip
-    -- a row of one's own), and one UPDATE writes a row once. The legs are sorted, so a repeat is adjacent.
+    -- ... and no wallet twice: two credits to one wallet with no second free shard would both get the shard this
+    -- statement already holds (the waiting pick finds it), and one UPDATE writes a row once. The legs are
+    -- sorted, so a repeat is adjacent.
     FOR k IN 2 .. n LOOP
         EXIT WHEN NOT v_alone;
         v_alone := v_wallet[k] <> v_wallet[k - 1];
@@ -120,6 +121,7 @@ BEGIN
               FROM main
              CROSS JOIN unnest(v_wallet, v_amount, v_kind, v_main) WITH ORDINALITY
                    AS c (wallet_id, amount, kind, on_main, k)
+             -- the picks name main.after: that makes them run after the main row's UPDATE, whatever the join order
              CROSS JOIN LATERAL (
                    SELECT coalesce((SELECT s.shard FROM lp.wallet_shards AS s
                                      WHERE s.wallet_id = c.wallet_id AND main.after IS NOT NULL
