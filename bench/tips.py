@@ -31,7 +31,7 @@ settings for every case (printed at the start):
 
 ``--profile`` adds a pass after the measured runs (not in the table): pg_stat_statements with nested
 statements tracked, and a sampling of the wait events of the tip sessions, for cases (a) and (b) at the
-largest client count.
+largest client count; ``--profile-many N`` adds the same for one ``api.tip_many`` of N tips per transaction.
 """
 
 from __future__ import annotations
@@ -639,10 +639,24 @@ def profile(cluster: Cluster, workdir: Path, args: argparse.Namespace) -> None:
         conn.execute(
             sql.SQL("ALTER ROLE {} SET pg_stat_statements.track = 'all'").format(sql.Identifier(APP_LOGIN))
         )
+    profiled = [
+        (case, f"profile_{performer.isdigit()}.sql", tip_script(viewers, performer))
+        for case, performer in (("tips (a)", f"random(1, {performers})"), ("tips (b)", str(HOT_PERFORMER)))
+    ]
+    if args.profile_many:
+        import money  # bench/money.py imports this module: imported here, when asked for
+
+        profiled.append(
+            (
+                f"tip_many of {args.profile_many}",
+                "profile_many.sql",
+                money.tip_many_script(args.profile_many, viewers, performers),
+            )
+        )
     try:
-        for case, performer in (("tips (a)", f"random(1, {performers})"), ("tips (b)", str(HOT_PERFORMER))):
-            script = workdir / f"profile_{performer.isdigit()}.sql"
-            script.write_text(tip_script(viewers, performer))
+        for case, name, text in profiled:
+            script = workdir / name
+            script.write_text(text)
             prepare_run(cluster, BENCH_DB)
             wait_until_quiet(args.quiet_wait)
             with connect(cluster, BENCH_DB) as conn:
@@ -728,6 +742,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--profile",
         action="store_true",
         help="after the runs, profile the tip path (statements, wait events)",
+    )
+    parser.add_argument(
+        "--profile-many",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --profile, profile one api.tip_many of N tips per transaction too",
     )
     args = parser.parse_args(argv)
     args.clients = sorted({int(c) for c in args.clients.split(",")})

@@ -21,10 +21,14 @@ AS $$
 -- balances, then shards, through lp.post_batch).
 DECLARE
     c_uuid    constant text := '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-    v_min     bigint := greatest((lp.setting('tips.min_tokens'))::bigint, 1);
-    v_max     bigint := least((lp.setting('tips.max_tokens'))::bigint, (lp.setting('money.max_tokens'))::bigint);
-    v_bps     bigint := (lp.setting('tips.fee_bps'))::bigint;
-    v_fees    uuid := lp.system_wallet('platform_fees');
+    -- the settings a call needs (the fraud controls' may be absent: 0, off), read with the fee wallet at once
+    c_needed  constant text[] := ARRAY['events.wake_up', 'money.max_tokens', 'tips.fee_bps', 'tips.max_tokens',
+                                       'tips.min_tokens'];
+    v_cfg     jsonb;
+    v_min     bigint;
+    v_max     bigint;
+    v_bps     bigint;
+    v_fees    uuid;
     v_escrow  uuid;
     v_goal    record;
     v_total   bigint;
@@ -63,7 +67,6 @@ DECLARE
     -- the fraud controls (lp.count_spend's rules, per sender): counters locked in user id order
     v_hour    timestamptz := date_trunc('hour', now(), 'UTC');
     v_day     timestamptz := date_trunc('day', now(), 'UTC');
-    v_fcfg    jsonb;
     f_user    uuid[];
     f_count   integer[];
     f_tokens  bigint[];
@@ -78,6 +81,20 @@ DECLARE
     l_kind    text[];
     l_main    boolean[];
 BEGIN
+    SELECT (SELECT jsonb_object_agg(s.key, s.value) FROM lp.settings AS s
+             WHERE s.key = ANY (c_needed || ARRAY['fraud.new_account_days', 'fraud.new_account_max_tip',
+                                                  'fraud.new_account_daily_tip_tokens', 'fraud.tips_per_hour'])),
+           (SELECT w.id FROM lp.wallets AS w WHERE w.system_code = 'platform_fees')
+      INTO v_cfg, v_fees;
+    IF v_cfg IS NULL OR NOT v_cfg ?& c_needed THEN
+        PERFORM lp.setting(k) FROM unnest(c_needed) AS k;  -- raises LP091, naming the missing setting
+    END IF;
+    IF v_fees IS NULL THEN
+        PERFORM lp.system_wallet('platform_fees');  -- raises LP199
+    END IF;
+    v_min := greatest((v_cfg -> 'tips.min_tokens')::bigint, 1);
+    v_max := least((v_cfg -> 'tips.max_tokens')::bigint, (v_cfg -> 'money.max_tokens')::bigint);
+    v_bps := (v_cfg -> 'tips.fee_bps')::bigint;
     IF p_tips IS NULL OR jsonb_typeof(p_tips) <> 'array' OR jsonb_array_length(p_tips) NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'tips must be a JSON array of 1 to 1000 tips';
     END IF;
@@ -231,9 +248,6 @@ BEGIN
     -- then each sender's tips in input order: LP160 a new account over its caps, LP161 past the velocity rule.
     -- The tips counted here and later refused (LP100...) are not counted in the end: the decisions err on the
     -- side of refusing.
-    SELECT jsonb_object_agg(s.key, s.value) INTO v_fcfg FROM lp.settings AS s
-     WHERE s.key IN ('fraud.new_account_days', 'fraud.new_account_max_tip', 'fraud.new_account_daily_tip_tokens',
-                     'fraud.tips_per_hour');
     INSERT INTO lp.spend_counters (user_id, account_created_at, first_payment_at)
     SELECT u.id, u.created_at,
            (SELECT min(p.completed_at) FROM lp.payments AS p WHERE p.user_id = u.id AND p.status = 'completed')
@@ -248,7 +262,7 @@ BEGIN
       FROM (SELECT f.user_id, CASE WHEN f.tip_hour = v_hour THEN f.tips_in_hour ELSE 0 END AS n,
                    CASE WHEN f.tip_day = v_day THEN f.tip_tokens_day ELSE 0 END AS tokens,
                    f.first_payment_at IS NULL
-                   OR f.account_created_at > now() - make_interval(days => coalesce((v_fcfg ->> 'fraud.new_account_days')::integer, 0))
+                   OR f.account_created_at > now() - make_interval(days => coalesce((v_cfg ->> 'fraud.new_account_days')::integer, 0))
                    AS is_new
               FROM lp.spend_counters AS f
              WHERE f.user_id IN (SELECT a_sender[k] FROM generate_subscripts(a_err, 1) AS k WHERE a_err[k] IS NULL)
@@ -257,14 +271,14 @@ BEGIN
     FOR i IN 1 .. n LOOP
         CONTINUE WHEN a_err[i] IS NOT NULL;
         v_pos := array_position(f_user, a_sender[i]);
-        IF f_new[v_pos] AND coalesce((v_fcfg ->> 'fraud.new_account_max_tip')::bigint, 0) > 0
-           AND a_amount[i] > (v_fcfg ->> 'fraud.new_account_max_tip')::bigint THEN
+        IF f_new[v_pos] AND coalesce((v_cfg ->> 'fraud.new_account_max_tip')::bigint, 0) > 0
+           AND a_amount[i] > (v_cfg ->> 'fraud.new_account_max_tip')::bigint THEN
             a_err[i] := 'LP160-tip';
-        ELSIF f_new[v_pos] AND coalesce((v_fcfg ->> 'fraud.new_account_daily_tip_tokens')::bigint, 0) > 0
-              AND f_tokens[v_pos] + a_amount[i] > (v_fcfg ->> 'fraud.new_account_daily_tip_tokens')::bigint THEN
+        ELSIF f_new[v_pos] AND coalesce((v_cfg ->> 'fraud.new_account_daily_tip_tokens')::bigint, 0) > 0
+              AND f_tokens[v_pos] + a_amount[i] > (v_cfg ->> 'fraud.new_account_daily_tip_tokens')::bigint THEN
             a_err[i] := 'LP160-day';
-        ELSIF coalesce((v_fcfg ->> 'fraud.tips_per_hour')::integer, 0) > 0
-              AND f_count[v_pos] + 1 > (v_fcfg ->> 'fraud.tips_per_hour')::integer THEN
+        ELSIF coalesce((v_cfg ->> 'fraud.tips_per_hour')::integer, 0) > 0
+              AND f_count[v_pos] + 1 > (v_cfg ->> 'fraud.tips_per_hour')::integer THEN
             a_err[i] := 'LP161';
         ELSE
             f_count[v_pos] := f_count[v_pos] + 1;
@@ -374,12 +388,12 @@ BEGIN
          WHERE f.user_id = g.sender
         RETURNING f.user_id, f.tips_in_hour, g.tips
     LOOP
-        IF coalesce((v_fcfg ->> 'fraud.tips_per_hour')::integer, 0) > 0
-           AND v_fraud.tips_in_hour >= (v_fcfg ->> 'fraud.tips_per_hour')::integer
-           AND v_fraud.tips_in_hour - v_fraud.tips < (v_fcfg ->> 'fraud.tips_per_hour')::integer THEN
+        IF coalesce((v_cfg ->> 'fraud.tips_per_hour')::integer, 0) > 0
+           AND v_fraud.tips_in_hour >= (v_cfg ->> 'fraud.tips_per_hour')::integer
+           AND v_fraud.tips_in_hour - v_fraud.tips < (v_cfg ->> 'fraud.tips_per_hour')::integer THEN
             PERFORM lp.open_case('fraud', 'fraud', v_fraud.user_id, NULL,
                                  jsonb_build_object('rule', 'velocity', 'kind', 'tip',
-                                                    'per_hour', (v_fcfg ->> 'fraud.tips_per_hour')::integer,
+                                                    'per_hour', (v_cfg ->> 'fraud.tips_per_hour')::integer,
                                                     'hour', v_hour),
                                  NULL);
         END IF;
@@ -417,7 +431,7 @@ BEGIN
     PERFORM pg_notify(lp.event_channel(w.stream_id), '')
        FROM (SELECT DISTINCT a_stream[k] AS stream_id FROM generate_subscripts(a_err, 1) AS k
               WHERE a_err[k] IS NULL AND a_tip[k] IS NOT NULL AND a_stream[k] IS NOT NULL) AS w
-      WHERE lp.setting('events.wake_up') = '"commit"';
+      WHERE v_cfg -> 'events.wake_up' = '"commit"';
 
     -- Replays (an earlier call, or an earlier tip of this batch, with the same sender and key): the original
     -- tip when the arguments match, LP106 otherwise; a duplicate of a refused tip gets its refusal.
@@ -457,11 +471,11 @@ BEGIN
                         WHEN 'LP022' THEN 'account is sanctioned'
                         WHEN 'LP150' THEN 'a sanction forbids this tip (tip_block, or mute for a tip with a message)'
                         WHEN 'LP160-tip' THEN format('a new account may tip at most %s tokens at once',
-                                                     v_fcfg ->> 'fraud.new_account_max_tip')
+                                                     v_cfg ->> 'fraud.new_account_max_tip')
                         WHEN 'LP160-day' THEN format('a new account may tip at most %s tokens a day',
-                                                     v_fcfg ->> 'fraud.new_account_daily_tip_tokens')
+                                                     v_cfg ->> 'fraud.new_account_daily_tip_tokens')
                         WHEN 'LP161' THEN format('too many tips this hour: at most %s per clock hour (UTC)',
-                                                 v_fcfg ->> 'fraud.tips_per_hour')
+                                                 v_cfg ->> 'fraud.tips_per_hour')
                         WHEN 'LP103' THEN format('tip amount out of range: between %s and %s tokens', v_min, v_max)
                         WHEN 'LP104' THEN 'the stream is not the recipient''s live stream'
                         WHEN 'LP114' THEN 'this tip needs api.tip (spending limit, holds past their time, or earnings to sweep)'

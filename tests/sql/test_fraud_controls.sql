@@ -4,7 +4,7 @@
 -- high-priority fraud case, a tip_block on the buyer, a payout_hold on the performers who received most of the
 -- tokens), api.get_fraud_limits and the settings' ranges. Every refusal changes nothing.
 BEGIN;
-SELECT plan(73);
+SELECT plan(76);
 
 -- Helpers of this file (SECURITY DEFINER where they read or write past RLS).
 --   tests.fund(username, n)            credits n tokens from the issuance wallet (no payment: not a verified one)
@@ -229,6 +229,26 @@ SELECT results_eq(
     'tip_many: three tips pass, the fourth of the hour is refused');
 SELECT is(tests.cases('val'), 1::bigint, 'tip_many: the sender whose tips reached the threshold has a fraud case');
 SELECT tests.cfg('fraud.tips_per_hour', '0');
+-- tip_many reads its settings in one statement: a fraud control's setting that is absent is off (as
+-- lp.count_spend reads it), a tip setting that is absent is LP091 naming it, and nothing is written
+SAVEPOINT absent;
+RESET ROLE;
+DELETE FROM lp.settings WHERE key IN ('fraud.tips_per_hour', 'fraud.new_account_max_tip');
+SELECT tests.cfg('fraud.new_account_daily_tip_tokens', '0');
+SELECT results_eq(
+    format($$SELECT ordinal, error_code FROM api.tip_many(jsonb_build_array(
+                 jsonb_build_object('session_token', %1$L, 'recipient_id', %2$L, 'amount', 500, 'idempotency_key', 'abs-1')))$$,
+           (SELECT api.login('nina', tests.password())).token, tests.user_id('pia')),
+    $$VALUES (1, NULL::text)$$, 'tip_many: absent fraud settings are off (a new account tips over the old cap)');
+DELETE FROM lp.settings WHERE key = 'tips.max_tokens';
+SELECT throws_ok(
+    format($$SELECT * FROM api.tip_many(jsonb_build_array(
+                 jsonb_build_object('session_token', %1$L, 'recipient_id', %2$L, 'amount', 10, 'idempotency_key', 'abs-2')))$$,
+           (SELECT api.login('nina', tests.password())).token, tests.user_id('pia')),
+    'LP091', 'unknown setting ''tips.max_tokens''', 'tip_many: a tip setting that is absent is LP091, named');
+SELECT is((SELECT count(*) FROM lp.tips WHERE idempotency_key = 'abs-2'), 0::bigint,
+          'tip_many: the refused call wrote nothing');
+ROLLBACK TO SAVEPOINT absent;
 
 -- == Velocity: purchases ===================================================================================
 SELECT tests.cfg('fraud.purchases_per_hour', '2');
