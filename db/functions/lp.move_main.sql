@@ -8,26 +8,41 @@ BEGIN
     -- The write of a main balance (docs/ledger.md, "One writer"): lp.post for every posting on a main balance
     -- and every sweep (but its single-statement transaction), lp.post_batch for all the main balances of a
     -- batch in one statement, api.place_hold, lp.extend_hold and lp.close_hold for reservations. The row lock,
-    -- the check and the write in one statement; the rules are lp.may_move and lp.debt_since. A change that
-    -- leaves the available balance (balance - reserved) negative is refused (its element NULL) unless it is a
-    -- credit or a release, which never make it worse, or p_allow_debt (clawbacks). PL/pgSQL, not SQL: an
+    -- the check and the write in one statement (a refusal decided again under the lock, below); the rules are
+    -- lp.may_move and lp.debt_since. A change that leaves the available balance (balance - reserved) negative
+    -- is refused (its element NULL) unless it is a credit or a release, which never make it worse, or
+    -- p_allow_debt (clawbacks). PL/pgSQL, not SQL: an
     -- UPDATE is never inlined, and a SQL function would plan it again on every call; PL/pgSQL keeps the plan.
-    WITH moves AS (
-        SELECT m.wallet_id, m.amount, m.reserve, m.k
-          FROM unnest(p_wallet_ids, p_amounts, p_reserves) WITH ORDINALITY AS m (wallet_id, amount, reserve, k)
-    ), moved AS (
-        UPDATE lp.wallets AS w
-           SET balance    = w.balance + m.amount,
-               reserved   = w.reserved + m.reserve,
-               debt_since = lp.debt_since(w.balance + m.amount, w.reserved + m.reserve, w.debt_since)
-          FROM moves AS m
-         WHERE w.id = m.wallet_id
+    FOR attempt IN 1 .. 2 LOOP
+        WITH moves AS (
+            SELECT m.wallet_id, m.amount, m.reserve, m.k
+              FROM unnest(p_wallet_ids, p_amounts, p_reserves) WITH ORDINALITY AS m (wallet_id, amount, reserve, k)
+        ), moved AS (
+            UPDATE lp.wallets AS w
+               SET balance    = w.balance + m.amount,
+                   reserved   = w.reserved + m.reserve,
+                   debt_since = lp.debt_since(w.balance + m.amount, w.reserved + m.reserve, w.debt_since)
+              FROM moves AS m
+             WHERE w.id = m.wallet_id
+               AND w.kind = 'user'
+               AND (attempt = 1 OR v_afters[m.k] IS NULL)
+               AND lp.may_move(w.balance, w.reserved, m.amount, m.reserve, p_allow_debt)
+            RETURNING m.k, w.balance
+        )
+        SELECT array_agg(coalesce(d.balance, v_afters[m.k]) ORDER BY m.k) INTO v_afters
+          FROM moves AS m LEFT JOIN moved AS d ON d.k = m.k;
+        EXIT WHEN attempt = 2 OR array_position(v_afters, NULL) IS NULL;
+        -- A row the guard rejected was not waited for: the check read it as this statement's snapshot saw it,
+        -- and a writer in flight (a purchase crediting it) was not waited for. The refused rows locked (in id
+        -- order, waiting for such a writer; a no-op for rows the caller holds), they are decided once more on
+        -- what they then hold.
+        PERFORM 1 FROM lp.wallets AS w
+         WHERE w.id = ANY (ARRAY(SELECT p_wallet_ids[k] FROM generate_subscripts(p_wallet_ids, 1) AS k
+                                  WHERE v_afters[k] IS NULL))
            AND w.kind = 'user'
-           AND lp.may_move(w.balance, w.reserved, m.amount, m.reserve, p_allow_debt)
-        RETURNING m.k, w.balance
-    )
-    SELECT array_agg(d.balance ORDER BY m.k) INTO v_afters
-      FROM moves AS m LEFT JOIN moved AS d ON d.k = m.k;
+         ORDER BY w.id
+           FOR NO KEY UPDATE;
+    END LOOP;
     RETURN v_afters;
 END
 $$;

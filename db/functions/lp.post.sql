@@ -89,7 +89,8 @@ BEGIN
 
     -- Phase 1: every main balance this transaction will change, in wallet id order, before any shard. When
     -- there is one, of a wallet without shards that reserves nothing (a viewer's tip or purchase), its own
-    -- write is that lock, and the transaction is one statement (below; a debit it refuses takes no other lock).
+    -- write is that lock, and the transaction is one statement (below; a debit it refuses is decided again here,
+    -- under that row's lock, and takes no other).
     v_mains := array_positions(v_main, true);
     v_alone := coalesce(p_sweep IS NULL AND cardinality(v_mains) = 1 AND v_count[v_mains[1]] = 0
                         AND NOT v_settle[v_mains[1]] AND NOT v_holding[v_mains[1]], false);
@@ -148,19 +149,21 @@ BEGIN
                 SELECT c.k, c.wallet_id, c.shard, c.amount, c.after, c.kind FROM credited AS c) AS e
          ORDER BY e.k;
         GET DIAGNOSTICS i = ROW_COUNT;
-        IF i = 0 THEN
-            PERFORM lp.refuse_debit(v_wallet[m], -v_amount[m]);  -- the main balance refused the debit
-        ELSIF i <> n THEN
+        IF i = n THEN
+            RETURN 0::bigint;
+        ELSIF i <> 0 THEN
             RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'wallet shard missing',
                 DETAIL = format('postings %s', p_postings);
         END IF;
-        RETURN 0::bigint;
-    ELSE
-        PERFORM 1 FROM lp.wallets AS w
-         WHERE w.id = ANY (ARRAY(SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k WHERE v_main[k]))
-         ORDER BY w.id
-           FOR NO KEY UPDATE;
+        -- The main balance refused the move, as this statement's snapshot saw it. A writer not yet committed
+        -- (a purchase crediting it) is not waited for by a row the WHERE clause already rejected: the
+        -- phases below take the row lock first, waiting for it, and decide on the balance it then holds (and
+        -- lp.refuse_debit says why when it still does not cover the debit).
     END IF;
+    PERFORM 1 FROM lp.wallets AS w
+     WHERE w.id = ANY (ARRAY(SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k WHERE v_main[k]))
+     ORDER BY w.id
+       FOR NO KEY UPDATE;
 
     -- Holds of a debited wallet that are past their time give their tokens back first: what the wallet may
     -- spend must not stay reserved by a hold nobody can capture any more. SKIP LOCKED (a hold being captured

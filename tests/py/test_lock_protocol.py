@@ -813,7 +813,8 @@ def test_a_viewers_tip_takes_its_wallet_before_any_shard_and_a_refused_one_takes
     performer's and the fee wallet's credit shards, then the entries). With every platform_fees shard held
     by another transaction: a tip its sender cannot cover is refused (LP100) at once, without waiting for a
     shard; a covered tip waits for a fee shard while it already holds the sender's wallet row (step 2 of the
-    lock protocol before step 3), and completes once the shards are free."""
+    lock protocol before step 3) and the performer's credit shard (user shards before system shards), and
+    completes once the shards are free."""
     viewer = world.register("single", "viewer")
     world.fund(viewer, 200)
     blocker = world.held("fee_shards")
@@ -836,8 +837,55 @@ def test_a_viewers_tip_takes_its_wallet_before_any_shard_and_a_refused_one_takes
             world.db.execute(
                 "SELECT 1 FROM lp.wallets WHERE user_id = %s FOR NO KEY UPDATE NOWAIT", (viewer,)
             )
+        # ... and the performer's credit shard before the system wallet's (step 3: user shards first)
+        with world.db.transaction():
+            shards = world.db.execute(
+                "SELECT count(*) AS n, count(f.shard) AS free FROM lp.wallet_shards AS s"
+                " LEFT JOIN LATERAL (SELECT x.shard FROM lp.wallet_shards AS x"
+                "  WHERE x.wallet_id = s.wallet_id AND x.shard = s.shard FOR NO KEY UPDATE SKIP LOCKED) AS f"
+                " ON true WHERE s.wallet_id = (SELECT id FROM lp.wallets WHERE user_id = %s)",
+                (world.star,),
+            ).fetchone()
+        assert shards["free"] == shards["n"] - 1, shards
     finally:
         blocker.conn.execute("ROLLBACK")
     assert tipper.finish() == "ok"
     assert world.main_balance(viewer) == 100
+    assert world.verify_ledger() == []
+
+
+@pytest.mark.parametrize("call", ["tip", "hold"])
+def test_a_spend_that_a_purchase_in_flight_covers_waits_for_it(world: World, call: str) -> None:
+    """A tip (lp.post's single statement) and a hold (lp.move_main, the reservations' writer) check the
+    balance in an UPDATE's WHERE clause, on the row version the statement's snapshot saw, and PostgreSQL does
+    not wait for a row that clause rejects. A purchase not yet committed that covers the spend must not make
+    it fail: the spend waits for the sender's row and is decided on what it then holds; one the purchase
+    does not cover is still refused."""
+    viewer = world.register(f"inflight_{call}", "viewer")
+    world.fund(viewer, 200)
+    buyer = world.held(f"purchase_before_{call}")
+    spender = world.actor(f"covered_{call}")
+    query = TIP if call == "tip" else PLACE_HOLD
+    for tokens, amount, outcome in ((200, 300, "ok"), (50, 200, "LP100")):
+        buyer.conn.execute("BEGIN")
+        buyer.conn.execute(
+            "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
+            " ARRAY[ROW(lp.system_wallet('issuance'), -%(t)s, 'purchase', 0, false)::lp.posting,"
+            "       ROW(w.id, %(t)s, 'purchase', 0, false)::lp.posting])"
+            " FROM lp.wallets AS w WHERE w.user_id = %(u)s",
+            {"t": tokens, "u": viewer},
+        )
+        try:
+            params = {"r": world.star, "p": world.star, "a": amount, "k": key(), "e": "10 minutes"}
+            spender.start("livepanty_app", viewer, query, params)
+            assert world.queued_behind(spender, buyer.pid), spender.outcome
+            assert not spender.done.is_set(), f"decided before the purchase committed: {spender.outcome}"
+        finally:
+            buyer.conn.execute("COMMIT")
+        assert spender.finish() == outcome
+    state = world.db.execute(
+        "SELECT balance, reserved FROM lp.wallets WHERE user_id = %s", (viewer,)
+    ).fetchone()
+    # tip: 200 + 200 - 300 + 50 = 150; hold: 300 of 450 reserved
+    assert (state["balance"], state["reserved"]) == ((150, 0) if call == "tip" else (450, 300))
     assert world.verify_ledger() == []

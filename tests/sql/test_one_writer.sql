@@ -2,7 +2,9 @@
 -- tokens, debt_since, a credit shard or the ledger. A catalog scan over every function body of every schema the
 -- project owns, so a function added later that writes money state directly fails here.
 BEGIN;
-SELECT plan(24);
+SELECT plan(28);
+-- Calls of PL/pgSQL functions counted (before any is planned: a call site planned without counting never counts).
+SET LOCAL track_functions = 'pl';
 
 CREATE TEMPORARY VIEW writers AS
 SELECT p.oid::regprocedure::text AS fn, pg_catalog.lower(p.prosrc) AS src
@@ -110,6 +112,18 @@ SELECT is(ARRAY(SELECT format('%s %s->%s', e.amount, e.balance_before, e.balance
   FROM lp.wallet_shards AS s
  WHERE s.wallet_id = lp.system_wallet('platform_fees')
    AND s.shard = (SELECT l.shard FROM lp.ledger AS l WHERE l.wallet_id = s.wallet_id ORDER BY l.id DESC LIMIT 1);
+-- The single statement does run (lp.move_main, the phases' writer of a main balance, is not called), and a
+-- debit it refuses is decided again under the row lock (through lp.move_main) before it is refused.
+CREATE FUNCTION pg_temp.move_main_calls() RETURNS bigint
+    LANGUAGE sql AS $$
+    SELECT coalesce(pg_catalog.pg_stat_get_xact_function_calls('lp.move_main(uuid[],bigint[],bigint[],boolean)'::regprocedure), 0)
+$$;
+CREATE TEMPORARY TABLE calls_before AS SELECT pg_temp.move_main_calls() AS n;
+SELECT is(pg_temp.spend(1), '0', 'lp.post (one statement): a covered debit of one token is posted');
+SELECT is(pg_temp.move_main_calls(), (SELECT n FROM calls_before), 'lp.post: a viewer''s covered debit is the one statement (no lp.move_main)');
+SELECT throws_ok($$SELECT pg_temp.spend(1000)$$, 'LP100', NULL, 'lp.post: a debit the statement refused is still LP100');
+SELECT is(pg_temp.move_main_calls(), (SELECT n + 1 FROM calls_before),
+          'lp.post: a debit the statement refused is decided again, under the row lock (lp.move_main once)');
 -- Legs are taken in the lock protocol's order whatever the order given (user wallets first): the entries show it.
 SELECT lp.post(gen_random_uuid(), 'payment', '00000000-0000-0000-0000-00000000c0de',
                ARRAY[ROW(lp.system_wallet('platform_fees'), 1, 'tip_fee', 0, false)::lp.posting,
