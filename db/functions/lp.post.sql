@@ -89,7 +89,7 @@ BEGIN
 
     -- Phase 1: every main balance this transaction will change, in wallet id order, before any shard. When
     -- there is one, of a wallet without shards that reserves nothing (a viewer's tip or purchase), its own
-    -- write is that lock, and the transaction is one statement (below; a debit it refuses is decided again here,
+    -- write is that lock, and the transaction is one statement (below; a debit it refuses is decided once more
     -- under that row's lock, and takes no other).
     v_mains := array_positions(v_main, true);
     v_alone := coalesce(p_sweep IS NULL AND cardinality(v_mains) = 1 AND v_count[v_mains[1]] = 0
@@ -107,58 +107,63 @@ BEGIN
         -- picks reference the main row, so none runs before it: a shard nobody holds, or when all are busy a
         -- random one, waiting), then every entry. The same rules as lp.move_main (lp.may_move, lp.debt_since).
         m := v_mains[1];
-        WITH main AS (
-            UPDATE lp.wallets AS w
-               SET balance    = w.balance + v_amount[m],
-                   reserved   = w.reserved - v_release[m],
-                   debt_since = lp.debt_since(w.balance + v_amount[m], w.reserved - v_release[m], w.debt_since)
-             WHERE w.id = v_wallet[m]
-               AND w.kind = 'user'
-               AND lp.may_move(w.balance, w.reserved, v_amount[m], -v_release[m], v_allow[m])
-            RETURNING w.balance AS after
-        ), picked AS MATERIALIZED (
-            -- once, leg after leg in the order of the arrays (the unnest is read in its ordinality order)
-            SELECT c.k, c.wallet_id, c.amount, c.kind, f.shard
-              FROM main
-             CROSS JOIN unnest(v_wallet, v_amount, v_kind, v_main) WITH ORDINALITY
-                   AS c (wallet_id, amount, kind, on_main, k)
-             -- the picks name main.after: that makes them run after the main row's UPDATE, whatever the join order
-             CROSS JOIN LATERAL (
-                   SELECT coalesce((SELECT s.shard FROM lp.wallet_shards AS s
-                                     WHERE s.wallet_id = c.wallet_id AND main.after IS NOT NULL
-                                     ORDER BY s.shard LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
-                                   -- random() in ORDER BY, drawn once per row (lp.post_batch says why)
-                                   (SELECT s.shard FROM lp.wallet_shards AS s
-                                     WHERE s.wallet_id = c.wallet_id AND main.after IS NOT NULL
-                                     ORDER BY random() LIMIT 1 FOR NO KEY UPDATE)) AS shard) AS f
-             WHERE NOT c.on_main
-        ), credited AS (
-            UPDATE lp.wallet_shards AS s SET balance = s.balance + p.amount
-              FROM picked AS p
-             WHERE s.wallet_id = p.wallet_id AND s.shard = p.shard
-            RETURNING p.k, s.wallet_id, s.shard, s.balance AS after, p.amount, p.kind
-        )
-        INSERT INTO lp.ledger (transaction_id, wallet_id, shard, amount, balance_before, balance_after, entry_kind,
-                               reference_type, reference_id, description)
-        SELECT p_transaction_id, e.wallet_id, e.shard, e.amount, e.after - e.amount, e.after, e.kind,
-               p_reference_type, p_reference_id, p_description
-          FROM (SELECT 0::bigint AS k, v_wallet[m] AS wallet_id, 0::smallint AS shard, v_amount[m] AS amount,
-                       main.after, v_kind[m] AS kind
+        FOR attempt IN 1 .. 2 LOOP
+            WITH main AS (
+                UPDATE lp.wallets AS w
+                   SET balance    = w.balance + v_amount[m],
+                       reserved   = w.reserved - v_release[m],
+                       debt_since = lp.debt_since(w.balance + v_amount[m], w.reserved - v_release[m], w.debt_since)
+                 WHERE w.id = v_wallet[m]
+                   AND w.kind = 'user'
+                   AND lp.may_move(w.balance, w.reserved, v_amount[m], -v_release[m], v_allow[m])
+                RETURNING w.balance AS after
+            ), picked AS MATERIALIZED (
+                -- once, leg after leg in the order of the arrays (the unnest is read in its ordinality order)
+                SELECT c.k, c.wallet_id, c.amount, c.kind, f.shard
                   FROM main
-                UNION ALL
-                SELECT c.k, c.wallet_id, c.shard, c.amount, c.after, c.kind FROM credited AS c) AS e
-         ORDER BY e.k;
-        GET DIAGNOSTICS i = ROW_COUNT;
-        IF i = n THEN
-            RETURN 0::bigint;
-        ELSIF i <> 0 THEN
-            RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'wallet shard missing',
-                DETAIL = format('postings %s', p_postings);
-        END IF;
-        -- The main balance refused the move, as this statement's snapshot saw it. A writer not yet committed
-        -- (a purchase crediting it) is not waited for by a row the WHERE clause already rejected: the
-        -- phases below take the row lock first, waiting for it, and decide on the balance it then holds (and
-        -- lp.refuse_debit says why when it still does not cover the debit).
+                 CROSS JOIN unnest(v_wallet, v_amount, v_kind, v_main) WITH ORDINALITY
+                       AS c (wallet_id, amount, kind, on_main, k)
+                 -- the picks name main.after: that makes them run after the main row's UPDATE, whatever the join order
+                 CROSS JOIN LATERAL (
+                       SELECT coalesce((SELECT s.shard FROM lp.wallet_shards AS s
+                                         WHERE s.wallet_id = c.wallet_id AND main.after IS NOT NULL
+                                         ORDER BY s.shard LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
+                                       -- random() in ORDER BY, drawn once per row (lp.post_batch says why)
+                                       (SELECT s.shard FROM lp.wallet_shards AS s
+                                         WHERE s.wallet_id = c.wallet_id AND main.after IS NOT NULL
+                                         ORDER BY random() LIMIT 1 FOR NO KEY UPDATE)) AS shard) AS f
+                 WHERE NOT c.on_main
+            ), credited AS (
+                UPDATE lp.wallet_shards AS s SET balance = s.balance + p.amount
+                  FROM picked AS p
+                 WHERE s.wallet_id = p.wallet_id AND s.shard = p.shard
+                RETURNING p.k, s.wallet_id, s.shard, s.balance AS after, p.amount, p.kind
+            )
+            INSERT INTO lp.ledger (transaction_id, wallet_id, shard, amount, balance_before, balance_after, entry_kind,
+                                   reference_type, reference_id, description)
+            SELECT p_transaction_id, e.wallet_id, e.shard, e.amount, e.after - e.amount, e.after, e.kind,
+                   p_reference_type, p_reference_id, p_description
+              FROM (SELECT 0::bigint AS k, v_wallet[m] AS wallet_id, 0::smallint AS shard, v_amount[m] AS amount,
+                           main.after, v_kind[m] AS kind
+                      FROM main
+                    UNION ALL
+                    SELECT c.k, c.wallet_id, c.shard, c.amount, c.after, c.kind FROM credited AS c) AS e
+             ORDER BY e.k;
+            GET DIAGNOSTICS i = ROW_COUNT;
+            IF i = n THEN
+                RETURN 0::bigint;
+            ELSIF i <> 0 THEN
+                RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'wallet shard missing',
+                    DETAIL = format('postings %s', p_postings);
+            END IF;
+            EXIT WHEN attempt = 2;
+            -- The main balance refused the move, as this statement's snapshot saw it: a row the WHERE clause
+            -- rejects is not waited for, so a writer in flight (a purchase crediting it) was not. The row locked
+            -- (waiting for that writer), the statement runs once more on what the row then holds; refused again,
+            -- the debit is refused having locked nothing but that row.
+            PERFORM 1 FROM lp.wallets AS w WHERE w.id = v_wallet[m] FOR NO KEY UPDATE;
+        END LOOP;
+        PERFORM lp.refuse_debit(v_wallet[m], -v_amount[m]);
     END IF;
     PERFORM 1 FROM lp.wallets AS w
      WHERE w.id = ANY (ARRAY(SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k WHERE v_main[k]))

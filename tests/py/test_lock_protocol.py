@@ -854,6 +854,34 @@ def test_a_viewers_tip_takes_its_wallet_before_any_shard_and_a_refused_one_takes
     assert world.verify_ledger() == []
 
 
+def test_a_refused_tip_waits_for_no_shard_of_its_performer(world: World) -> None:
+    """A tip its sender cannot cover is refused by the single statement, decided once more under the
+    sender's row lock, and refused again without taking (or waiting for) any credit shard: with every shard
+    of the performer held elsewhere it returns LP100 at once. (The sender's wallet id sorts after the
+    performer's, so a refusal that went through lp.post's phases would take the performer's leg first.)"""
+    star_wallet = world.wallet(world.star)
+    viewer = world.register("refused", "viewer")
+    while world.wallet(viewer) <= star_wallet:
+        viewer = world.register("refused", "viewer")
+    world.fund(viewer, 50)
+    blocker = world.held("star_shards")
+    blocker.conn.execute("BEGIN")
+    held = blocker.conn.execute(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM lp.wallet_shards WHERE wallet_id = %s"
+        " FOR NO KEY UPDATE) AS s",
+        (star_wallet,),
+    ).fetchone()["n"]
+    tipper = world.actor("refused_tip")
+    try:
+        assert held > 0
+        tipper.start("livepanty_app", viewer, TIP, {"r": world.star, "a": 60, "k": key()})
+        assert world.until(tipper.done.is_set), "the refused tip waited for a shard of its performer"
+    finally:
+        blocker.conn.execute("ROLLBACK")
+    assert tipper.finish() == "LP100"
+    assert world.main_balance(viewer) == 50
+
+
 @pytest.mark.parametrize("call", ["tip", "hold"])
 def test_a_spend_that_a_purchase_in_flight_covers_waits_for_it(world: World, call: str) -> None:
     """A tip (lp.post's single statement) and a hold (lp.move_main, the reservations' writer) check the

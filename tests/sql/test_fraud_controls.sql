@@ -233,6 +233,7 @@ SELECT tests.cfg('fraud.tips_per_hour', '0');
 -- lp.count_spend reads it), a tip setting that is absent is LP091 naming it, and nothing is written
 SAVEPOINT absent;
 RESET ROLE;
+SELECT tests.cfg('fraud.tips_per_hour', '1');  -- nina tipped this hour already: present, it would refuse
 DELETE FROM lp.settings WHERE key IN ('fraud.tips_per_hour', 'fraud.new_account_max_tip');
 SELECT tests.cfg('fraud.new_account_daily_tip_tokens', '0');
 SELECT results_eq(
@@ -246,8 +247,12 @@ SELECT throws_ok(
                  jsonb_build_object('session_token', %1$L, 'recipient_id', %2$L, 'amount', 10, 'idempotency_key', 'abs-2')))$$,
            (SELECT api.login('nina', tests.password())).token, tests.user_id('pia')),
     'LP091', 'unknown setting ''tips.max_tokens''', 'tip_many: a tip setting that is absent is LP091, named');
-SELECT is((SELECT count(*) FROM lp.tips WHERE idempotency_key = 'abs-2'), 0::bigint,
-          'tip_many: the refused call wrote nothing');
+DELETE FROM lp.settings WHERE key = 'events.wake_up';
+SELECT throws_ok(
+    format($$SELECT * FROM api.tip_many(jsonb_build_array(
+                 jsonb_build_object('session_token', %1$L, 'recipient_id', %2$L, 'amount', 10, 'idempotency_key', 'abs-3')))$$,
+           (SELECT api.login('nina', tests.password())).token, tests.user_id('pia')),
+    'LP091', 'unknown setting ''events.wake_up''', 'tip_many: events.wake_up absent is LP091, named');
 ROLLBACK TO SAVEPOINT absent;
 
 -- == Velocity: purchases ===================================================================================
