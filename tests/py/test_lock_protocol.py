@@ -859,22 +859,23 @@ def test_a_refused_tip_waits_for_no_shard_of_its_performer(world: World) -> None
     sender's row lock, and refused again without taking (or waiting for) any credit shard: with every shard
     of the performer held elsewhere it returns LP100 at once. (The sender's wallet id sorts after the
     performer's, so a refusal that went through lp.post's phases would take the performer's leg first.)"""
-    star_wallet = world.wallet(world.star)
-    viewer = world.register("refused", "viewer")
-    while world.wallet(viewer) <= star_wallet:
-        viewer = world.register("refused", "viewer")
+    # a pair whose performer's wallet id sorts first: one in two pairs, whatever the ids
+    viewer, performer = world.register("refused", "viewer"), world.register("refused_to", "performer")
+    while world.wallet(performer) >= world.wallet(viewer):
+        viewer, performer = world.register("refused", "viewer"), world.register("refused_to", "performer")
+    performer_wallet = world.wallet(performer)
     world.fund(viewer, 50)
-    blocker = world.held("star_shards")
+    blocker = world.held("performer_shards")
     blocker.conn.execute("BEGIN")
     held = blocker.conn.execute(
         "SELECT count(*) AS n FROM (SELECT 1 FROM lp.wallet_shards WHERE wallet_id = %s"
         " FOR NO KEY UPDATE) AS s",
-        (star_wallet,),
+        (performer_wallet,),
     ).fetchone()["n"]
     tipper = world.actor("refused_tip")
     try:
         assert held > 0
-        tipper.start("livepanty_app", viewer, TIP, {"r": world.star, "a": 60, "k": key()})
+        tipper.start("livepanty_app", viewer, TIP, {"r": performer, "a": 60, "k": key()})
         assert world.until(tipper.done.is_set), "the refused tip waited for a shard of its performer"
     finally:
         blocker.conn.execute("ROLLBACK")
