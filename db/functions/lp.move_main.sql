@@ -11,8 +11,8 @@ BEGIN
     -- the check and the write in one statement (a refusal decided again under the lock, below); the rules are
     -- lp.may_move and lp.debt_since. A change that leaves the available balance (balance - reserved) negative
     -- is refused (its element NULL) unless it is a credit or a release, which never make it worse, or
-    -- p_allow_debt (clawbacks). PL/pgSQL, not SQL: an
-    -- UPDATE is never inlined, and a SQL function would plan it again on every call; PL/pgSQL keeps the plan.
+    -- p_allow_debt (clawbacks). PL/pgSQL, not SQL: an UPDATE is never inlined, and a SQL function would plan
+    -- it again on every call; PL/pgSQL keeps the plan.
     FOR attempt IN 1 .. 2 LOOP
         WITH moves AS (
             SELECT m.wallet_id, m.amount, m.reserve, m.k

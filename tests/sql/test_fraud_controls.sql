@@ -236,23 +236,21 @@ RESET ROLE;
 SELECT tests.cfg('fraud.tips_per_hour', '1');  -- nina tipped this hour already: present, it would refuse
 DELETE FROM lp.settings WHERE key IN ('fraud.tips_per_hour', 'fraud.new_account_max_tip');
 SELECT tests.cfg('fraud.new_account_daily_tip_tokens', '0');
-SELECT results_eq(
-    format($$SELECT ordinal, error_code FROM api.tip_many(jsonb_build_array(
-                 jsonb_build_object('session_token', %1$L, 'recipient_id', %2$L, 'amount', 500, 'idempotency_key', 'abs-1')))$$,
-           (SELECT api.login('nina', tests.password())).token, tests.user_id('pia')),
-    $$VALUES (1, NULL::text)$$, 'tip_many: absent fraud settings are off (a new account tips over the old cap)');
+-- one tip of nina's to pia through api.tip_many, as a statement for results_eq and throws_ok
+CREATE FUNCTION pg_temp.nina_tips(p_amount integer, p_key text) RETURNS text
+    LANGUAGE sql AS $f$
+    SELECT format($$SELECT ordinal, error_code FROM api.tip_many(jsonb_build_array(
+                      jsonb_build_object('session_token', %L, 'recipient_id', %L, 'amount', %s, 'idempotency_key', %L)))$$,
+                  (SELECT api.login('nina', tests.password())).token, tests.user_id('pia'), p_amount, p_key)
+$f$;
+SELECT results_eq(pg_temp.nina_tips(500, 'abs-1'), $$VALUES (1, NULL::text)$$,
+                  'tip_many: absent fraud settings are off (a new account tips over the old cap)');
 DELETE FROM lp.settings WHERE key = 'tips.max_tokens';
-SELECT throws_ok(
-    format($$SELECT * FROM api.tip_many(jsonb_build_array(
-                 jsonb_build_object('session_token', %1$L, 'recipient_id', %2$L, 'amount', 10, 'idempotency_key', 'abs-2')))$$,
-           (SELECT api.login('nina', tests.password())).token, tests.user_id('pia')),
-    'LP091', 'unknown setting ''tips.max_tokens''', 'tip_many: a tip setting that is absent is LP091, named');
+SELECT throws_ok(pg_temp.nina_tips(10, 'abs-2'), 'LP091', 'unknown setting ''tips.max_tokens''',
+                 'tip_many: a tip setting that is absent is LP091, named');
 DELETE FROM lp.settings WHERE key = 'events.wake_up';
-SELECT throws_ok(
-    format($$SELECT * FROM api.tip_many(jsonb_build_array(
-                 jsonb_build_object('session_token', %1$L, 'recipient_id', %2$L, 'amount', 10, 'idempotency_key', 'abs-3')))$$,
-           (SELECT api.login('nina', tests.password())).token, tests.user_id('pia')),
-    'LP091', 'unknown setting ''events.wake_up''', 'tip_many: events.wake_up absent is LP091, named');
+SELECT throws_ok(pg_temp.nina_tips(10, 'abs-3'), 'LP091', 'unknown setting ''events.wake_up''',
+                 'tip_many: events.wake_up absent is LP091, named');
 ROLLBACK TO SAVEPOINT absent;
 
 -- == Velocity: purchases ===================================================================================
