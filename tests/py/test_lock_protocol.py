@@ -918,3 +918,76 @@ def test_a_spend_that_a_purchase_in_flight_covers_waits_for_it(world: World, cal
     # tip: 200 + 200 - 300 + 50 = 150; hold: 300 of 450 reserved
     assert (state["balance"], state["reserved"]) == ((150, 0) if call == "tip" else (450, 300))
     assert world.verify_ledger() == []
+
+
+def test_a_show_top_up_that_a_purchase_in_flight_covers_waits_for_it(world: World) -> None:
+    """api.bill_shows tops a running show's hold up (lp.extend_hold, through lp.move_main) before it captures
+    the minute that came due. A purchase of the viewer not yet committed that covers the top-up must not make
+    the top-up fail: the billing waits for the viewer's row and tops up on what it then holds; a purchase too
+    small is still not enough, and the billing captures the minute from what is already reserved."""
+    rate, minimum, prepay = 10, 2, 2  # shows.prepay_minutes is 2 by default
+    host = world.register("show_host", "performer")
+    stream = str(
+        world.call("livepanty_app", host, "SELECT id FROM api.schedule_stream('Late show')", {})["id"]
+    )
+    world.call("livepanty_app", host, "SELECT api.consent_to_stream(%(s)s, '203.0.113.9')", {"s": stream})
+    world.call("livepanty_app", host, "SELECT api.start_stream(%(s)s)", {"s": stream})
+    world.call(
+        "livepanty_app", host, "SELECT api.set_show_price('private', %(r)s, %(m)s)", {"r": rate, "m": minimum}
+    )
+    db = world.db
+    for purchase, topped_up in ((200, True), (5, False)):
+        viewer = world.register("show_viewer", "viewer")
+        world.fund(viewer, rate * minimum)  # exactly the minimum duration: nothing left to top up with
+        world.call("livepanty_app", viewer, "SELECT api.join_stream(%(s)s)", {"s": stream})
+        show = world.call(
+            "livepanty_app",
+            viewer,
+            "SELECT id FROM api.request_show(%(s)s, %(k)s)",
+            {"s": stream, "k": key()},
+        )["id"]
+        world.call("livepanty_app", host, "SELECT api.answer_show(%(s)s, true)", {"s": show})
+        # One minute of the show has passed (the viewer's heartbeat is fresh: they are still in).
+        db.execute(
+            "UPDATE lp.shows SET started_at = started_at - interval '61 seconds' WHERE id = %s", (show,)
+        )
+        db.execute(
+            "UPDATE lp.show_participants SET billed_from = billed_from - interval '61 seconds'"
+            " WHERE show_id = %s",
+            (show,),
+        )
+        buyer = world.held("show_purchase")
+        buyer.conn.execute("BEGIN")
+        buyer.conn.execute(
+            "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
+            " ARRAY[ROW(lp.system_wallet('issuance'), -%(t)s, 'purchase', 0, false)::lp.posting,"
+            "       ROW(w.id, %(t)s, 'purchase', 0, false)::lp.posting])"
+            " FROM lp.wallets AS w WHERE w.user_id = %(u)s",
+            {"t": purchase, "u": viewer},
+        )
+        biller = world.actor("show_biller")
+        try:
+            biller.start("livepanty_service", None, "SELECT * FROM api.bill_shows()", {})
+            assert world.queued_behind(biller, buyer.pid), biller.outcome
+            assert not biller.done.is_set(), f"billed before the purchase committed: {biller.outcome}"
+        finally:
+            buyer.commit()
+        assert biller.finish() == "ok"
+        hold = db.execute(
+            "SELECT h.amount, h.captured, h.status FROM lp.holds AS h"
+            " JOIN lp.show_participants AS p ON p.hold_id = h.id WHERE p.show_id = %s",
+            (show,),
+        ).fetchone()
+        wallet = db.execute(
+            "SELECT balance, reserved FROM lp.wallets WHERE user_id = %s", (viewer,)
+        ).fetchone()
+        # topped up: the minute due and shows.prepay_minutes ahead; else what the request reserved
+        reserved = rate * (1 + prepay) if topped_up else rate * minimum
+        assert (hold["amount"], hold["captured"], hold["status"]) == (reserved, rate, "open"), purchase
+        start = rate * minimum + purchase
+        assert (wallet["balance"], wallet["reserved"]) == (start - rate, reserved - rate), purchase
+        world.call("livepanty_app", host, "SELECT api.end_show(%(s)s)", {"s": show})
+        # settle the ended show now, so that the next billing step is the next viewer's top-up
+        while world.call("livepanty_service", None, "SELECT * FROM api.bill_shows()", {}) is not None:
+            pass
+    assert world.verify_ledger() == []
