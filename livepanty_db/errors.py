@@ -377,6 +377,13 @@ class KycAttemptsExhausted(LivepantyError):
     code = "LP131"
 
 
+class KycReferenceTaken(LivepantyError):
+    """LP132: the provider reference belongs to another user's verification (``submit_kyc``), or verifications
+    of more than one user hold it, so the provider's event is not applied to either (``apply_kyc_webhook``)."""
+
+    code = "LP132"
+
+
 class PayeeNotVerified(LivepantyError):
     """LP135: the performer holds no valid identity verification (never verified, or re-verification needed
     after their approval expired): they cannot be paid (tips, holds, captures) until a new approval."""
@@ -632,6 +639,7 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         ShowNotOffered,
         KycRecordFrozen,
         KycAttemptsExhausted,
+        KycReferenceTaken,
         PayeeNotVerified,
         CannotReportSelf,
         AlreadyReported,

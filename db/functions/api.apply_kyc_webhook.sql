@@ -64,6 +64,14 @@ BEGIN
     IF FOUND THEN
         RETURN v_event;
     END IF;
+    -- A reference names one person (api.submit_kyc refuses another user's): held by verifications of two users
+    -- (written before that rule, or by hand), the event is not applied to either: nothing guesses whose it is.
+    IF EXISTS (SELECT 1 FROM lp.kyc_verifications AS k
+                WHERE k.provider = v_provider AND k.provider_reference = v_reference AND k.user_id <> v_row.user_id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP132', MESSAGE = 'verifications of more than one user hold this provider reference',
+            DETAIL = format('provider %s', v_provider),
+            HINT = 'Nothing was applied: a compliance officer decides which verification the provider means.';
+    END IF;
 
     -- What the event asks for: the provider's decision, or the platform's by score (kyc.auto_approve_score,
     -- kyc.auto_decline_score, in percent) when a check came back with a score and no decline of its own.
@@ -148,6 +156,6 @@ BEGIN
     RETURN v_event;
 END
 $$;
-COMMENT ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) IS 'Back office (the provider''s webhook receiver): applies one provider event to the verification with that (provider, provider reference) (LP003 none), once per (provider, event id): a repeat returns the stored lp.kyc_webhook_events row and changes nothing. A score (0..1) on a submitted, in_review or approved event decides by kyc.auto_approve_score / kyc.auto_decline_score (percent): approved, in_review (human review) or declined; a provider decline stays a decline. An approval of a person whose verified date of birth is under auth.minimum_age_years is a decline instead, and a critical review case (underage) is filed for the account. Never moves backwards (lp.kyc_status_move) nor applies an event older than the last applied one (p_occurred_at): such an event is recorded as ignored. The record (date of birth, document expiry: expires_at) is written only before approval. LP018 malformed argument, LP014 implausible date of birth. Audited (kyc.webhook).';
+COMMENT ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) IS 'Back office (the provider''s webhook receiver): applies one provider event to the verification with that (provider, provider reference) (LP003 none; LP132 verifications of more than one user hold it: nothing is applied), once per (provider, event id): a repeat returns the stored lp.kyc_webhook_events row and changes nothing. A score (0..1) on a submitted, in_review or approved event decides by kyc.auto_approve_score / kyc.auto_decline_score (percent): approved, in_review (human review) or declined; a provider decline stays a decline. An approval of a person whose verified date of birth is under auth.minimum_age_years is a decline instead, and a critical review case (underage) is filed for the account. Never moves backwards (lp.kyc_status_move) nor applies an event older than the last applied one (p_occurred_at): such an event is recorded as ignored. The record (date of birth, document expiry: expires_at) is written only before approval. LP018 malformed argument, LP014 implausible date of birth. Audited (kyc.webhook).';
 REVOKE ALL ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) TO livepanty_service;

@@ -48,6 +48,23 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'aliases: at most 20 stage names of 1..100 characters';
     END IF;
     SELECT array_agg(DISTINCT btrim(a.alias)) INTO v_aliases FROM unnest(p_aliases) AS a(alias);
+    -- A provider's reference names one person: the provider's webhooks (api.apply_kyc_webhook) find the
+    -- verification by it, so another user's reference would hand them that person's decision. The named lock
+    -- (first, before any row: nothing waits for it holding another lock of this function) makes two
+    -- submissions of one reference check one after the other; the user's own earlier ones may share it.
+    IF v_reference IS NOT NULL THEN
+        PERFORM 1 FROM lp.locks AS l WHERE l.name = 'kyc.references' FOR UPDATE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'lock kyc.references is missing from lp.locks',
+                HINT = 'A broken deployment: re-run the migrations.';
+        END IF;
+        IF EXISTS (SELECT 1 FROM lp.kyc_verifications AS k
+                    WHERE k.provider = v_provider AND k.provider_reference = v_reference AND k.user_id <> v_user) THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP132', MESSAGE = 'the provider reference belongs to another verification',
+                DETAIL = format('provider %s', v_provider),
+                HINT = 'Submit the reference the provider gave for this user.';
+        END IF;
+    END IF;
     -- Declines are counted: at kyc.max_declines (plus what admins allowed) no new verification.
     PERFORM 1 FROM lp.users AS u WHERE u.id = v_user FOR NO KEY UPDATE;
     IF lp.kyc_declines_left(v_user) = 0 THEN
@@ -77,6 +94,6 @@ BEGIN
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.submit_kyc(text, text, text, text, text, text, text, text, text, text[]) IS 'The acting user submits an age or identity verification (status submitted) for review: document type (passport, drivers_license, national_id, residence_permit), issuing country (ISO alpha-2), document images as s3://bucket/key locations (front required, back and selfie optional), provider (default manual) and its reference, the legal name (encrypted in the database under lp.secrets ''kyc'', never returned: only api.kyc_record reads it) and stage names (lp.kyc_aliases). LP018 malformed argument, LP004 a verification is already open, LP131 the user has kyc.max_declines declined verifications (api.allow_kyc_retry). Audited (kyc.submit, without the name).';
+COMMENT ON FUNCTION api.submit_kyc(text, text, text, text, text, text, text, text, text, text[]) IS 'The acting user submits an age or identity verification (status submitted) for review: document type (passport, drivers_license, national_id, residence_permit), issuing country (ISO alpha-2), document images as s3://bucket/key locations (front required, back and selfie optional), provider (default manual) and its reference, the legal name (encrypted in the database under lp.secrets ''kyc'', never returned: only api.kyc_record reads it) and stage names (lp.kyc_aliases). LP018 malformed argument, LP004 a verification is already open, LP132 the provider reference belongs to another user''s verification, LP131 the user has kyc.max_declines declined verifications (api.allow_kyc_retry). Audited (kyc.submit, without the name).';
 REVOKE ALL ON FUNCTION api.submit_kyc(text, text, text, text, text, text, text, text, text, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.submit_kyc(text, text, text, text, text, text, text, text, text, text[]) TO livepanty_app, livepanty_service;

@@ -2,8 +2,8 @@
 
 The SQL rules are tested in SQL (tests/sql/test_kyc_lifecycle.sql); this checks what the client and the CLI
 add: typed results (KycWebhookEvent, KycRecord, the new KycVerification columns), typed refusals
-(KycAttemptsExhausted LP131, KycRecordFrozen LP130, PermissionDenied), the service-only webhook, and the
-commands' output.
+(KycAttemptsExhausted LP131, KycRecordFrozen LP130, KycReferenceTaken LP132, PermissionDenied), the
+service-only webhook, and the commands' output.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,7 @@ from click.testing import CliRunner, Result
 
 from livepanty_db import AsyncClient, Client
 from livepanty_db.cli import main
-from livepanty_db.errors import KycAttemptsExhausted, KycRecordFrozen, PermissionDenied
+from livepanty_db.errors import KycAttemptsExhausted, KycRecordFrozen, KycReferenceTaken, PermissionDenied
 
 PASSWORD = "Who-are-you-42"
 
@@ -205,3 +205,28 @@ def test_concurrent_deliveries_of_one_event_apply_once(db_url: str, people: dict
             [str(verification.id)],
         ).fetchone()
     assert audits == (1,)
+
+
+def test_two_users_submitting_one_reference_at_once_get_one_verification(
+    db_url: str, people: dict[str, uuid.UUID]
+) -> None:
+    """A provider's reference names one person (api.submit_kyc, LP132). Two users submitting the same one at
+    the same moment: the second waits for the first (the named lock kyc.references) and is then refused, so
+    the provider's webhook cannot reach the wrong verification."""
+    with Client(db_url) as first, Client(db_url) as second, ThreadPoolExecutor(1) as pool:
+        with first.acting_as(people["pia"], reason="test") as tx:
+            tx.submit_kyc(
+                document_type="passport", document_country="DE", document_front_url="s3://kyc-docs/pia.jpg",
+                provider="veriff", provider_reference="vf-shared",
+            )  # fmt: skip
+            late = pool.submit(submit, second, people["vic"], "vf-shared")
+            wait([late], timeout=0.5)
+            assert not late.done(), f"decided before the first submission committed: {late.exception()!r}"
+        with pytest.raises(KycReferenceTaken):
+            late.result(timeout=30)
+    with psycopg.connect(db_url) as conn:
+        holders = conn.execute(
+            "SELECT user_id FROM lp.kyc_verifications"
+            " WHERE provider = 'veriff' AND provider_reference = 'vf-shared'"
+        ).fetchall()
+    assert holders == [(people["pia"],)]

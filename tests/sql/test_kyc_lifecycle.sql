@@ -4,7 +4,7 @@
 -- under lp.secrets 'kyc' and read decrypted by compliance officers only (api.kyc_record). Each gate: an allow
 -- and a deny test; each refusal: its SQLSTATE and "nothing changed".
 BEGIN;
-SELECT plan(138);
+SELECT plan(150);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.kyc_state() RETURNS text
@@ -350,6 +350,63 @@ SELECT lives_ok(format('SELECT lp.destroy_kyc_records(%L)', tests.user_id('rhea'
                 'frozen: the record may be destroyed at the end of its legal retention');
 SELECT lives_ok(format($$DELETE FROM lp.kyc_aliases WHERE verification_id = %L$$, tests.id('rhea1')),
                 'frozen: and then its stage names');
+
+-- == a provider's reference names one person =============================================================
+-- An attacker with an account of their own submits a victim's reference: the provider's approval of the victim
+-- would reach the newest verification holding it, theirs. Refused at submission; a reference two users'
+-- verifications already share (legacy, or by hand) is applied to neither.
+DO $$
+BEGIN
+    PERFORM tests.create_user('rita', 'performer', false);
+    PERFORM tests.create_user('rex', 'performer', false);
+    PERFORM tests.create_user('ruth', 'performer', false);
+    PERFORM tests.create_user('ron', 'performer', false);
+    PERFORM tests.create_user('rosa', 'performer', false);
+END
+$$;
+SELECT tests.authenticate_as('rita');
+SELECT tests.remember('rita1', (api.submit_kyc('identity', 'passport', 'DE', 's3://kyc-docs/rita/front.jpg', NULL, NULL,
+                                               'veriff', 'vf-rita')).id);
+SELECT tests.authenticate_as('rex');
+SELECT * FROM tests.rejects($$SELECT api.submit_kyc('identity', 'passport', 'DE', 's3://kyc-docs/rex/front.jpg', NULL, NULL,
+                                                    'veriff', 'vf-rita')$$, 'LP132',
+                            'submit_kyc: another user''s provider reference is LP132');
+SELECT tests.authenticate_as('rosa');
+SELECT lives_ok($$SELECT api.submit_kyc('identity', 'passport', 'DE', 's3://kyc-docs/rosa/front.jpg', NULL, NULL,
+                                        'acme', 'vf-rita')$$,
+                'submit_kyc: the same reference at another provider is another reference');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('rita-ok', 'vf-rita', 'approved', NULL, DATE '1990-01-01'),
+                  $$VALUES ('applied', 'submitted', 'approved')$$,
+                  'apply_kyc_webhook: the provider''s approval reaches the verification of the user it names');
+SELECT tests.clear_authentication();
+SELECT is((tests.kyc(tests.id('rita1'))).user_id, tests.user_id('rita'), 'apply_kyc_webhook: that is rita''s');
+-- A reference two users' verifications hold (written by hand, as before the rule): nothing guesses whose it is.
+SELECT tests.remember('ruth1', tests.provider_kyc('ruth', 'vf-twice', 'submitted'));
+SELECT tests.remember('rex1', tests.provider_kyc('rex', 'vf-twice', 'submitted'));
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT * FROM tests.rejects(tests.hook('twice-ok', 'vf-twice', 'approved', NULL, DATE '1990-01-01'), 'LP132',
+                            'apply_kyc_webhook: a reference verifications of two users hold is LP132');
+SELECT tests.clear_authentication();
+SELECT is(ARRAY[(tests.kyc(tests.id('ruth1'))).status::text, (tests.kyc(tests.id('rex1'))).status::text],
+          ARRAY['submitted', 'submitted'], 'apply_kyc_webhook: neither verification moved');
+-- The user's own earlier verification may share the reference: the provider's next event reaches the newest.
+SELECT tests.authenticate_as('ron');
+SELECT tests.remember('ron1', (api.submit_kyc('identity', 'passport', 'DE', 's3://kyc-docs/ron/front.jpg', NULL, NULL,
+                                              'veriff', 'vf-ron')).id);
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('ron-no', 'vf-ron', 'declined'), $$VALUES ('applied', 'submitted', 'declined')$$,
+                  'apply_kyc_webhook: ron''s first verification declined');
+SELECT tests.authenticate_as('ron');
+SELECT tests.remember('ron2', (api.submit_kyc('identity', 'passport', 'DE', 's3://kyc-docs/ron/front-2.jpg', NULL, NULL,
+                                              'veriff', 'vf-ron')).id);
+SELECT isnt(tests.id('ron2'), tests.id('ron1'), 'submit_kyc: a user submits again under their own reference');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('ron-ok', 'vf-ron', 'approved', NULL, DATE '1990-01-01'),
+                  $$VALUES ('applied', 'submitted', 'approved')$$,
+                  'apply_kyc_webhook: the next event reaches the newest of the user''s verifications');
+SELECT tests.clear_authentication();
+SELECT is((tests.kyc(tests.id('ron2'))).status::text, 'approved', 'apply_kyc_webhook: the second one is approved');
 
 -- == settings bounds =======================================================================================
 SELECT tests.authenticate_as('ada');
