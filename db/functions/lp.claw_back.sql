@@ -28,8 +28,16 @@ BEGIN
     -- The buyer's main balance (phase 1 of the lock protocol: the only user wallet of this transaction), then
     -- its idle credit shards swept into it, so that tokens waiting in shards (a performer who bought tokens,
     -- or earned some) count as available. The system wallets' shards come last, in lp.post.
+    -- A shard busy with a credit in flight (a tip to a performer who bought tokens) holds tokens the buyer has:
+    -- under write_off, still short after the idle ones, the sweep waits for the busy ones too (shards after the
+    -- main row), so that no token the buyer holds is written off as lost. (Under debt the buyer is debited the
+    -- whole purchase anyway, and the next credit to a wallet in debt sweeps every shard to settle it.)
     SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = v_payment.user_id FOR NO KEY UPDATE;
     IF v_wallet.shard_count > 0 AND lp.sweep_wallet(v_wallet.id) <> 0 THEN
+        SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.id = v_wallet.id;
+    END IF;
+    IF v_policy = 'write_off' AND v_wallet.shard_count > 0 AND v_wallet.balance < v_payment.tokens
+       AND lp.sweep_wallet(v_wallet.id, true) <> 0 THEN
         SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.id = v_wallet.id;
     END IF;
 

@@ -97,19 +97,10 @@ BEGIN
     -- the spender's limit-row lock before any hold or wallet row lock (see lp.check_spending_limit).
     PERFORM lp.check_spending_limit(p_holder, 0);
 
-    -- Holds of this holder that are past their time give their tokens back before we count what is available
-    -- (hold rows first, SKIP LOCKED, then the wallet row: the lock order of lp.lock_hold).
-    PERFORM lp.expire_due_holds(ARRAY(SELECT h.id FROM lp.holds AS h
-                                       WHERE h.wallet_id = v_wallet.id AND h.status = 'open'
-                                         AND h.expires_at <= now()));
-
-    -- Reserve (no ledger entry: no token moves until a capture). Earnings waiting in the credit shards (a
-    -- performer placing a hold) are swept in when the main balance is short.
-    IF (lp.move_main(ARRAY[v_wallet.id], ARRAY[0::bigint], ARRAY[p_amount], false))[1] IS NULL THEN
-        IF v_wallet.shard_count = 0 OR lp.sweep_wallet(v_wallet.id) = 0
-           OR (lp.move_main(ARRAY[v_wallet.id], ARRAY[0::bigint], ARRAY[p_amount], false))[1] IS NULL THEN
-            PERFORM lp.refuse_debit(v_wallet.id, p_amount);
-        END IF;
+    -- Reserve (no ledger entry: no token moves until a capture), as a debit would count the available balance:
+    -- the holder's holds past their time expired first, earnings waiting in credit shards swept in when short.
+    IF NOT lp.reserve(v_wallet.id, p_amount) THEN
+        PERFORM lp.refuse_debit(v_wallet.id, p_amount);
     END IF;
 END
 $$;

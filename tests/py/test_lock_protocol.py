@@ -920,12 +920,11 @@ def test_a_spend_that_a_purchase_in_flight_covers_waits_for_it(world: World, cal
     assert world.verify_ledger() == []
 
 
-def test_a_show_top_up_that_a_purchase_in_flight_covers_waits_for_it(world: World) -> None:
-    """api.bill_shows tops a running show's hold up (lp.extend_hold, through lp.move_main) before it captures
-    the minute that came due. A purchase of the viewer not yet committed that covers the top-up must not make
-    the top-up fail: the billing waits for the viewer's row and tops up on what it then holds; a purchase too
-    small is still not enough, and the billing captures the minute from what is already reserved."""
-    rate, minimum, prepay = 10, 2, 2  # shows.prepay_minutes is 2 by default
+SHOW_RATE, SHOW_MINIMUM, SHOW_PREPAY = 10, 2, 2  # shows.prepay_minutes is 2 by default
+
+
+def live_show_host(world: World) -> tuple[str, str]:
+    """A performer live on a stream of their own; a private show at SHOW_RATE, SHOW_MINIMUM minutes."""
     host = world.register("show_host", "performer")
     stream = str(
         world.call("livepanty_app", host, "SELECT id FROM api.schedule_stream('Late show')", {})["id"]
@@ -933,38 +932,81 @@ def test_a_show_top_up_that_a_purchase_in_flight_covers_waits_for_it(world: Worl
     world.call("livepanty_app", host, "SELECT api.consent_to_stream(%(s)s, '203.0.113.9')", {"s": stream})
     world.call("livepanty_app", host, "SELECT api.start_stream(%(s)s)", {"s": stream})
     world.call(
-        "livepanty_app", host, "SELECT api.set_show_price('private', %(r)s, %(m)s)", {"r": rate, "m": minimum}
+        "livepanty_app",
+        host,
+        "SELECT api.set_show_price('private', %(r)s, %(m)s)",
+        {"r": SHOW_RATE, "m": SHOW_MINIMUM},
     )
-    db = world.db
-    for purchase, topped_up in ((200, True), (5, False)):
-        viewer = world.register("show_viewer", "viewer")
-        world.fund(viewer, rate * minimum)  # exactly the minimum duration: nothing left to top up with
-        world.call("livepanty_app", viewer, "SELECT api.join_stream(%(s)s)", {"s": stream})
-        show = world.call(
+    return host, stream
+
+
+def private_show_a_minute_in(world: World, host: str, stream: str, viewer: str) -> str:
+    """The viewer's private show with the host, accepted and running for a minute (heartbeat fresh)."""
+    world.call("livepanty_app", viewer, "SELECT api.join_stream(%(s)s)", {"s": stream})
+    show = str(
+        world.call(
             "livepanty_app",
             viewer,
             "SELECT id FROM api.request_show(%(s)s, %(k)s)",
             {"s": stream, "k": key()},
         )["id"]
-        world.call("livepanty_app", host, "SELECT api.answer_show(%(s)s, true)", {"s": show})
-        # One minute of the show has passed (the viewer's heartbeat is fresh: they are still in).
-        db.execute(
-            "UPDATE lp.shows SET started_at = started_at - interval '61 seconds' WHERE id = %s", (show,)
-        )
-        db.execute(
-            "UPDATE lp.show_participants SET billed_from = billed_from - interval '61 seconds'"
-            " WHERE show_id = %s",
-            (show,),
-        )
-        buyer = world.held("show_purchase")
-        buyer.conn.execute("BEGIN")
-        buyer.conn.execute(
-            "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
-            " ARRAY[ROW(lp.system_wallet('issuance'), -%(t)s, 'purchase', 0, false)::lp.posting,"
-            "       ROW(w.id, %(t)s, 'purchase', 0, false)::lp.posting])"
-            " FROM lp.wallets AS w WHERE w.user_id = %(u)s",
-            {"t": purchase, "u": viewer},
-        )
+    )
+    world.call("livepanty_app", host, "SELECT api.answer_show(%(s)s, true)", {"s": show})
+    world.db.execute(
+        "UPDATE lp.shows SET started_at = started_at - interval '61 seconds' WHERE id = %s", (show,)
+    )
+    world.db.execute(
+        "UPDATE lp.show_participants SET billed_from = billed_from - interval '61 seconds'"
+        " WHERE show_id = %s",
+        (show,),
+    )
+    return show
+
+
+def show_hold(world: World, show: str) -> tuple[int, int, str]:
+    hold = world.db.execute(
+        "SELECT h.amount, h.captured, h.status FROM lp.holds AS h"
+        " JOIN lp.show_participants AS p ON p.hold_id = h.id WHERE p.show_id = %s",
+        (show,),
+    ).fetchone()
+    return hold["amount"], hold["captured"], hold["status"]
+
+
+def end_and_settle(world: World, host: str, show: str) -> None:
+    world.call("livepanty_app", host, "SELECT api.end_show(%(s)s)", {"s": show})
+    # settled now, so that the next billing step is the next viewer's
+    while world.call("livepanty_service", None, "SELECT * FROM api.bill_shows()", {}) is not None:
+        pass
+
+
+def credit_in_flight(world: World, name: str, user: str, tokens: int) -> Held:
+    """A purchase of ``user`` posted and not committed: it holds the main row of a wallet without shards, or a
+    credit shard (the first idle one) of a wallet with shards."""
+    buyer = world.held(name)
+    buyer.conn.execute("BEGIN")
+    buyer.conn.execute(
+        "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
+        " ARRAY[ROW(lp.system_wallet('issuance'), -%(t)s, 'purchase', 0, false)::lp.posting,"
+        "       ROW(w.id, %(t)s, 'purchase', 0, false)::lp.posting])"
+        " FROM lp.wallets AS w WHERE w.user_id = %(u)s",
+        {"t": tokens, "u": user},
+    )
+    return buyer
+
+
+def test_a_show_top_up_that_a_purchase_in_flight_covers_waits_for_it(world: World) -> None:
+    """api.bill_shows tops a running show's hold up (lp.extend_hold, through lp.reserve and lp.move_main)
+    before it captures the minute that came due. A purchase of the viewer not yet committed that
+    covers the top- up must not make the top-up fail: the billing waits for the viewer's row and tops
+    up on what it then holds; a purchase too small is still not enough, and the billing captures the
+    minute from what is already reserved."""
+    rate, minimum, prepay = SHOW_RATE, SHOW_MINIMUM, SHOW_PREPAY
+    host, stream = live_show_host(world)
+    for purchase, topped_up in ((200, True), (5, False)):
+        viewer = world.register("show_viewer", "viewer")
+        world.fund(viewer, rate * minimum)  # exactly the minimum duration: nothing left to top up with
+        show = private_show_a_minute_in(world, host, stream, viewer)
+        buyer = credit_in_flight(world, "show_purchase", viewer, purchase)
         biller = world.actor("show_biller")
         try:
             biller.start("livepanty_service", None, "SELECT * FROM api.bill_shows()", {})
@@ -973,21 +1015,110 @@ def test_a_show_top_up_that_a_purchase_in_flight_covers_waits_for_it(world: Worl
         finally:
             buyer.commit()
         assert biller.finish() == "ok"
-        hold = db.execute(
-            "SELECT h.amount, h.captured, h.status FROM lp.holds AS h"
-            " JOIN lp.show_participants AS p ON p.hold_id = h.id WHERE p.show_id = %s",
-            (show,),
-        ).fetchone()
-        wallet = db.execute(
+        wallet = world.db.execute(
             "SELECT balance, reserved FROM lp.wallets WHERE user_id = %s", (viewer,)
         ).fetchone()
         # topped up: the minute due and shows.prepay_minutes ahead; else what the request reserved
         reserved = rate * (1 + prepay) if topped_up else rate * minimum
-        assert (hold["amount"], hold["captured"], hold["status"]) == (reserved, rate, "open"), purchase
+        assert show_hold(world, show) == (reserved, rate, "open"), purchase
         start = rate * minimum + purchase
         assert (wallet["balance"], wallet["reserved"]) == (start - rate, reserved - rate), purchase
-        world.call("livepanty_app", host, "SELECT api.end_show(%(s)s)", {"s": show})
-        # settle the ended show now, so that the next billing step is the next viewer's top-up
-        while world.call("livepanty_service", None, "SELECT * FROM api.bill_shows()", {}) is not None:
-            pass
+        end_and_settle(world, host, show)
+    assert world.verify_ledger() == []
+
+
+def test_a_show_top_up_counts_what_a_spend_would(world: World) -> None:
+    """A show's top-up counts the tokens a tip or a new hold would: a performer watching a show, whose
+    earnings wait in credit shards, has them swept in (the viewer is not put out of the show for
+    tokens they hold), and a hold of the viewer past its time gives its reservation back first (the
+    top-up is not refused for tokens nothing can capture any more)."""
+    rate, minimum, prepay = SHOW_RATE, SHOW_MINIMUM, SHOW_PREPAY
+    host, stream = live_show_host(world)
+    # A performer with earnings in a credit shard.
+    watcher = world.register("performer_watching", "performer")
+    world.fund(watcher, rate * minimum)  # swept in and reserved by the request
+    show = private_show_a_minute_in(world, host, stream, watcher)
+    world.fund(watcher, 500)  # earnings in a credit shard
+    assert world.call("livepanty_service", None, "SELECT * FROM api.bill_shows()", {})["outcome"] == "billed"
+    assert show_hold(world, show) == (rate * (1 + prepay), rate, "open")
+    end_and_settle(world, host, show)
+    # A viewer whose other hold is past its time.
+    viewer = world.register("show_viewer", "viewer")
+    world.fund(viewer, rate * minimum + 300)
+    old = world.call(
+        "livepanty_app",
+        viewer,
+        "SELECT id FROM api.place_hold(p_payee_id => %(p)s, p_amount => 300, p_idempotency_key => %(k)s,"
+        " p_expires_in => '10 minutes'::interval)",
+        {"p": world.star, "k": key()},
+    )["id"]
+    show = private_show_a_minute_in(world, host, stream, viewer)
+    world.db.execute(
+        "UPDATE lp.holds SET created_at = created_at - interval '1 hour',"
+        " expires_at = now() - interval '1 second' WHERE id = %s",
+        (old,),
+    )
+    assert world.call("livepanty_service", None, "SELECT * FROM api.bill_shows()", {})["outcome"] == "billed"
+    assert show_hold(world, show) == (rate * (1 + prepay), rate, "open")
+    status = world.db.execute("SELECT status FROM lp.holds WHERE id = %s", (old,)).fetchone()["status"]
+    assert status == "expired"
+    end_and_settle(world, host, show)
+    assert world.verify_ledger() == []
+
+
+def test_a_hold_that_a_credit_in_flight_to_a_shard_covers_waits_for_it(world: World) -> None:
+    """A performer placing a hold with earnings in credit shards: a shard busy with a credit in flight (a tip
+    to them) holds tokens the hold may count, as a tip of theirs would (it waits for the busy shards when the
+    idle ones leave it short). The hold waits for that credit and is placed; one it does not cover is still
+    refused."""
+    for earned, outcome in ((88, "ok"), (10, "LP100")):
+        holder = world.register("holding_performer", "performer")
+        world.fund(holder, earned)  # in credit shard 1
+        credit = credit_in_flight(world, "shard_credit", holder, 10)  # holds shard 1, the first idle one
+        placer = world.actor("placer")
+        try:
+            placer.start(
+                "livepanty_app",
+                holder,
+                PLACE_HOLD,
+                {"p": world.star, "a": 50, "k": key(), "e": "10 minutes"},
+            )
+            assert world.queued_behind(placer, credit.pid), placer.outcome
+            assert not placer.done.is_set(), f"decided before the credit committed: {placer.outcome}"
+        finally:
+            credit.commit()
+        assert placer.finish() == outcome, earned
+    assert world.verify_ledger() == []
+
+
+def test_a_chargeback_under_write_off_waits_for_a_credit_in_flight_to_the_buyers_shards(world: World) -> None:
+    """A performer who bought tokens holds them in a credit shard, which a credit in flight (a tip to them)
+    may have locked. Under refunds.shortfall_policy write_off, a chargeback that skipped that shard would book
+    tokens the buyer still holds as lost: it waits for the credit and takes the purchase back whole."""
+    world.db.execute(
+        "UPDATE lp.settings SET value = '\"write_off\"'::jsonb WHERE key = 'refunds.shortfall_policy'"
+    )
+    buyer = world.register("charged_back", "performer")
+    payment = world.buy(buyer)  # in credit shard 1
+    tokens = world.db.execute("SELECT tokens FROM lp.payments WHERE id = %s", (payment,)).fetchone()["tokens"]
+    credit = credit_in_flight(world, "tip_credit", buyer, 10)  # holds shard 1
+    chargeback = world.actor("chargeback")
+    try:
+        chargeback.start("livepanty_service", None, CHARGEBACK, {"p": payment, "k": key()})
+        assert world.queued_behind(chargeback, credit.pid), chargeback.outcome
+        assert not chargeback.done.is_set(), f"decided before the credit committed: {chargeback.outcome}"
+    finally:
+        credit.commit()
+    assert chargeback.finish() == "ok"
+    row = world.db.execute(
+        "SELECT recovered_tokens, written_off_tokens, debt_tokens FROM lp.payments WHERE id = %s", (payment,)
+    ).fetchone()
+    assert (row["recovered_tokens"], row["written_off_tokens"], row["debt_tokens"]) == (tokens, 0, 0)
+    left = world.db.execute(
+        "SELECT w.balance + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s"
+        "                             WHERE s.wallet_id = w.id), 0) AS tokens"
+        " FROM lp.wallets AS w WHERE w.user_id = %s",
+        (buyer,),
+    ).fetchone()["tokens"]
+    assert left == 10
     assert world.verify_ledger() == []
