@@ -13,7 +13,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'goal not found';
     END IF;
     IF v_host <> v_actor THEN
-        IF lp.current_user_role() <> 'admin' THEN
+        IF lp.current_user_role() IS DISTINCT FROM 'admin' THEN
             RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only the host or an admin can cancel a goal';
         END IF;
         IF v_reason IS NULL THEN

@@ -4,7 +4,7 @@ CREATE FUNCTION api.claim_case() RETURNS SETOF lp.reports
 AS $$
 DECLARE
     v_me      uuid := lp.require_user('moderator', 'admin');
-    v_admin   boolean := lp.current_user_role() = 'admin';
+    v_admin   boolean := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
     v_minutes integer := (lp.setting('review.claim_minutes'))::integer;
     v_case    lp.reports;
 BEGIN

@@ -30,7 +30,7 @@ BEGIN
     IF v_appeal.user_id = v_actor THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may decide their own appeal';
     END IF;
-    IF lp.current_user_role() <> 'admin'
+    IF lp.current_user_role() IS DISTINCT FROM 'admin'
        AND EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = v_appeal.user_id AND u.role IN ('moderator', 'admin')) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins decide appeals of staff';
     END IF;

@@ -9,7 +9,7 @@ DECLARE
     v_actor  uuid := lp.require_user();
     v_target uuid := coalesce(p_user_id, v_actor);
     v_reason text := lp.check_text(p_reason, 'reason', 1000);
-    v_admin  boolean := lp.current_user_role() = 'admin';
+    v_admin  boolean := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
     v_role   text;
     v_count  integer;
     v_ended  integer;

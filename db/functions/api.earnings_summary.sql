@@ -32,7 +32,7 @@ DECLARE
     v_to     timestamptz := coalesce(p_to, 'infinity'::timestamptz);
     v_wallet lp.wallets;
 BEGIN
-    IF v_user <> v_actor AND lp.current_user_role() <> 'admin' THEN
+    IF v_user <> v_actor AND lp.current_user_role() IS DISTINCT FROM 'admin' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins read another user''s earnings';
     END IF;
     IF v_from > v_to THEN

@@ -11,7 +11,7 @@ BEGIN
     v_show := lp.lock_show(p_show_id, ARRAY['requested', 'open', 'running'], 'end');
     IF v_show.host_id = v_actor THEN
         v_by := 'host';
-    ELSIF lp.current_user_role() = 'admin' THEN
+    ELSIF lp.current_user_role() IS NOT DISTINCT FROM 'admin' THEN
         v_by := 'admin';
         IF v_reason IS NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'an admin ending someone''s show gives a reason';

@@ -10,7 +10,7 @@ DECLARE
 BEGIN
     v_stream := lp.lock_stream(p_stream_id, ARRAY['scheduled', 'live'], 'end');
     IF v_stream.host_id <> v_actor THEN
-        v_admin := lp.current_user_role() = 'admin';
+        v_admin := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
         IF NOT v_admin THEN
             RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only the host or an admin can end the stream';
         END IF;

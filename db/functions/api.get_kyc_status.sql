@@ -7,7 +7,7 @@ DECLARE
     v_user  uuid := coalesce(p_user_id, v_actor);
     v_row   lp.kyc_verifications;
 BEGIN
-    IF v_user <> v_actor AND lp.current_user_role() NOT IN ('admin', 'compliance_officer') THEN
+    IF v_user <> v_actor AND coalesce(lp.current_user_role(), '') NOT IN ('admin', 'compliance_officer') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002',
             MESSAGE = 'only admins and compliance officers read another user''s verification';
     END IF;
@@ -25,7 +25,7 @@ BEGIN
         v_row.status := 'expired';
     END IF;
     -- Users see who reviewed it as reviewed_by_label; only staff see the reviewer's id.
-    IF lp.current_user_role() NOT IN ('moderator', 'admin', 'compliance_officer') THEN
+    IF coalesce(lp.current_user_role(), '') NOT IN ('moderator', 'admin', 'compliance_officer') THEN
         v_row.reviewed_by := NULL;
     END IF;
     v_row.legal_name_encrypted := NULL;  -- ciphertext stays in the database (api.kyc_record reads it)

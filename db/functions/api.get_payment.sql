@@ -8,7 +8,7 @@ DECLARE
 BEGIN
     SELECT p.* INTO v_payment FROM lp.payments AS p
      WHERE p.id = p_payment_id
-       AND (p.user_id = v_user OR lp.current_user_role() = 'admin');
+       AND (p.user_id = v_user OR lp.current_user_role() IS NOT DISTINCT FROM 'admin');
     IF v_payment.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'payment not found';
     END IF;

@@ -7,7 +7,7 @@ DECLARE
     v_target  uuid := coalesce(p_user_id, v_actor);
     v_account api.user_account;
 BEGIN
-    IF v_target <> v_actor AND lp.current_user_role() NOT IN ('moderator', 'admin') THEN
+    IF v_target <> v_actor AND coalesce(lp.current_user_role(), '') NOT IN ('moderator', 'admin') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
     END IF;
     v_account := lp.user_account(v_target);

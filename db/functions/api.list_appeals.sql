@@ -23,7 +23,7 @@ CREATE FUNCTION api.list_appeals(p_status text DEFAULT 'pending', p_limit intege
 AS $$
 DECLARE
     v_actor uuid := lp.require_user('moderator', 'admin');
-    v_admin boolean := lp.current_user_role() = 'admin';
+    v_admin boolean := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
 BEGIN
     IF p_status IS NOT NULL THEN
         PERFORM lp.check_choice(p_status, 'lp.appeal_status', 'appeal status');

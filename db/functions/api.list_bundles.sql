@@ -6,7 +6,7 @@ DECLARE
     v_admin boolean;
 BEGIN
     PERFORM lp.require_user();
-    v_admin := lp.current_user_role() = 'admin';
+    v_admin := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
     RETURN QUERY
         SELECT b.* FROM lp.token_bundles AS b
          WHERE b.active OR v_admin

@@ -4,7 +4,7 @@ CREATE FUNCTION api.list_menu(p_performer_id uuid) RETURNS SETOF lp.tip_menu_ite
 AS $$
 DECLARE
     v_actor uuid := lp.require_user();
-    v_all   boolean := p_performer_id = v_actor OR lp.current_user_role() IN ('moderator', 'admin');
+    v_all   boolean := p_performer_id = v_actor OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false);
 BEGIN
     -- Active items for any signed-in user, cheapest first; the performer and staff see the inactive ones too.
     RETURN QUERY

@@ -18,7 +18,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_after_created and p_after_id go together (the last row of the previous page)';
     END IF;
     -- The performer and staff see every stream; anyone else the public ones.
-    v_all := p_performer_id = v_actor OR lp.current_user_role() IN ('moderator', 'admin');
+    v_all := p_performer_id = v_actor OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false);
     -- LATERAL, not (lp.stream_info(s)).*: that form calls the function once per column.
     RETURN QUERY
     SELECT i.*

@@ -9,7 +9,7 @@ DECLARE
     v_actor  uuid := lp.require_user();
     v_target uuid := coalesce(p_user_id, v_actor);
 BEGIN
-    IF v_target <> v_actor AND lp.current_user_role() <> 'admin' THEN
+    IF v_target <> v_actor AND lp.current_user_role() IS DISTINCT FROM 'admin' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may list another user''s sessions';
     END IF;
     RETURN QUERY

@@ -17,7 +17,7 @@ BEGIN
     IF v_stream.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
     END IF;
-    IF v_stream.host_id <> v_actor AND lp.current_user_role() NOT IN ('moderator', 'admin') THEN
+    IF v_stream.host_id <> v_actor AND coalesce(lp.current_user_role(), '') NOT IN ('moderator', 'admin') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only the host and staff see who is watching';
     END IF;
     -- Lazily on read: sessions past the timeout are closed first, so the list shows who is really there.

@@ -21,7 +21,7 @@ CREATE FUNCTION api.list_tips(
 AS $$
 DECLARE
     v_actor         uuid := lp.require_user();
-    v_admin         boolean := lp.current_user_role() = 'admin';
+    v_admin         boolean := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
     v_user          uuid := coalesce(p_user_id, v_actor);
     v_after_created timestamptz;
 BEGIN

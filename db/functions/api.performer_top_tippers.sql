@@ -15,7 +15,7 @@ DECLARE
     v_since timestamptz;
 BEGIN
     PERFORM lp.require_user();
-    v_is_admin := lp.current_user_role() = 'admin';
+    v_is_admin := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 100 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_limit must be between 1 and 100';
     END IF;

@@ -39,7 +39,7 @@ BEGIN
     END IF;
 
     -- The staff rule of api.sanction_user holds here too: only admins sanction (or warn) a moderator or admin.
-    IF p_action IN ('warn', 'sanction') AND lp.current_user_role() <> 'admin' AND EXISTS (
+    IF p_action IN ('warn', 'sanction') AND lp.current_user_role() IS DISTINCT FROM 'admin' AND EXISTS (
            SELECT 1 FROM lp.users AS u
             WHERE u.id = v_case.reported_user_id AND u.role::text IN ('moderator', 'admin')) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may sanction staff',

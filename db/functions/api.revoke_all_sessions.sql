@@ -10,7 +10,7 @@ DECLARE
     v_target uuid := coalesce(p_user_id, v_actor);
     v_count  integer;
 BEGIN
-    IF v_target <> v_actor AND lp.current_user_role() <> 'admin' THEN
+    IF v_target <> v_actor AND lp.current_user_role() IS DISTINCT FROM 'admin' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may revoke another user''s sessions';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = v_target) THEN

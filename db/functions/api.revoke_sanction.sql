@@ -14,7 +14,7 @@ BEGIN
     IF v_sanction.revoked_at IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'sanction is already revoked';
     END IF;
-    IF lp.current_user_role() <> 'admin'
+    IF lp.current_user_role() IS DISTINCT FROM 'admin'
        AND EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = v_sanction.user_id AND u.role IN ('moderator', 'admin')) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may lift a sanction on staff';
     END IF;

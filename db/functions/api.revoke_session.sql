@@ -13,7 +13,7 @@ BEGIN
     END IF;
     SELECT s.* INTO v_session FROM lp.auth_sessions AS s WHERE s.id = v_id FOR UPDATE;
     -- Another user's session looks exactly like a missing one unless the actor is an admin.
-    IF v_session.id IS NULL OR (v_session.user_id <> v_actor AND lp.current_user_role() <> 'admin') THEN
+    IF v_session.id IS NULL OR (v_session.user_id <> v_actor AND lp.current_user_role() IS DISTINCT FROM 'admin') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'session not found';
     END IF;
     IF v_session.revoked_at IS NOT NULL THEN

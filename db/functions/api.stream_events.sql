@@ -11,7 +11,7 @@ RETURNS TABLE (
 AS $$
 DECLARE
     v_actor  uuid := lp.require_user();
-    v_admin  boolean := lp.current_user_role() = 'admin';
+    v_admin  boolean := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
     v_stream lp.streams;
     v_tx     xid8;
     v_id     bigint;
@@ -25,7 +25,7 @@ BEGIN
        OR (v_stream.visibility <> 'public' AND v_stream.host_id <> v_actor
            AND NOT EXISTS (SELECT 1 FROM lp.stream_performers AS sp
                             WHERE sp.stream_id = v_stream.id AND sp.performer_id = v_actor)
-           AND lp.current_user_role() NOT IN ('moderator', 'admin')) THEN
+           AND coalesce(lp.current_user_role(), '') NOT IN ('moderator', 'admin')) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
     END IF;
     IF p_after IS NOT NULL THEN

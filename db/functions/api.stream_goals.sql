@@ -26,7 +26,7 @@ BEGIN
        OR (v_stream.visibility <> 'public' AND v_stream.host_id <> v_actor
            AND NOT EXISTS (SELECT 1 FROM lp.stream_performers AS sp
                             WHERE sp.stream_id = v_stream.id AND sp.performer_id = v_actor)
-           AND lp.current_user_role() NOT IN ('moderator', 'admin')) THEN
+           AND coalesce(lp.current_user_role(), '') NOT IN ('moderator', 'admin')) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
     END IF;
     RETURN QUERY

@@ -23,7 +23,7 @@ RETURNS TABLE (
 AS $$
 DECLARE
     v_actor  uuid := lp.require_user();
-    v_staff  boolean := lp.current_user_role() IN ('moderator', 'admin');
+    v_staff  boolean := coalesce(lp.current_user_role() IN ('moderator', 'admin'), false);
     v_stream lp.streams;
 BEGIN
     SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL;

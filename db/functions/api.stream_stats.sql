@@ -15,7 +15,7 @@ AS $$
     SELECT CASE WHEN s.status = 'live' THEN coalesce(c.viewers, 0) ELSE 0 END,
            CASE WHEN s.status = 'live' THEN coalesce(c.uniq, 0) ELSE s.unique_viewers END,
            CASE WHEN s.status = 'live' THEN t.n ELSE s.tips_count::bigint END,
-           CASE WHEN s.host_id = api.current_user_id() OR lp.current_user_role() = 'admin'
+           CASE WHEN s.host_id = api.current_user_id() OR lp.current_user_role() IS NOT DISTINCT FROM 'admin'
                 THEN CASE WHEN s.status = 'live' THEN t.total ELSE s.tips_tokens::bigint END END,
            CASE WHEN s.status = 'live' THEN coalesce(c.peak, 0) ELSE s.peak_viewers END,
            CASE WHEN s.status = 'live' THEN coalesce(c.seconds, 0) ELSE s.watch_seconds END
@@ -30,7 +30,7 @@ AS $$
                           WHERE s.status = 'live' AND t.stream_id = s.id AND t.status = 'completed') AS t
      WHERE s.id = p_stream_id AND s.deleted_at IS NULL
        AND (s.visibility = 'public' OR s.host_id = api.current_user_id()
-            OR lp.current_user_role() IN ('moderator', 'admin'))
+            OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false))
        AND api.current_user_id() IS NOT NULL
 $$;
 COMMENT ON FUNCTION api.stream_stats(uuid) IS 'Aggregate, non-identifying statistics of a stream the acting user may see (public, their own, or any for staff; nothing when nobody acts): viewers now (0 unless live), unique viewers, completed tips, tokens tipped (the host''s earnings: the host and admins only, NULL for anyone else), peak viewers, watch time in seconds (of closed sessions while live). While live the viewer figures come from the counter rows and the tips are counted, once ended everything comes from the final statistics stored on the stream row. Individual tips stay private (RLS).';

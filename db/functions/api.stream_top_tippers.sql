@@ -12,7 +12,7 @@ RETURNS TABLE (
 AS $$
 DECLARE
     v_actor  uuid := lp.require_user();
-    v_admin  boolean := lp.current_user_role() = 'admin';
+    v_admin  boolean := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
     v_stream lp.streams;
 BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 100 THEN
@@ -21,7 +21,7 @@ BEGIN
     SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL;
     IF v_stream.id IS NULL
        OR (v_stream.visibility <> 'public' AND v_stream.host_id <> v_actor
-           AND lp.current_user_role() NOT IN ('moderator', 'admin')) THEN
+           AND coalesce(lp.current_user_role(), '') NOT IN ('moderator', 'admin')) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
     END IF;
     -- Per tipper, their anonymous and their named tips apart (an anonymous total is never put beside the

@@ -10,7 +10,7 @@ CREATE FUNCTION lp.payments_page(
 AS $$
 DECLARE
     v_user  uuid := lp.require_user();
-    v_admin boolean := lp.current_user_role() = 'admin';
+    v_admin boolean := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
     v_for   uuid := p_user_id;
     v_after timestamptz := p_after_created;
 BEGIN

@@ -10,8 +10,8 @@ CREATE FUNCTION lp.payouts_page(
 AS $$
 DECLARE
     v_actor    uuid := lp.require_user();
-    v_is_admin boolean := lp.current_user_role() = 'admin';
-    v_is_staff boolean := lp.current_user_role() IN ('moderator', 'admin');
+    v_is_admin boolean := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
+    v_is_staff boolean := coalesce(lp.current_user_role() IN ('moderator', 'admin'), false);
     v_user     uuid := CASE WHEN v_is_admin THEN p_user_id ELSE coalesce(p_user_id, v_actor) END;
     v_after    timestamptz := p_after_created;
     v_payout   lp.payouts;

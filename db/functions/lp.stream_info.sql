@@ -13,7 +13,7 @@ AS $$
                CASE WHEN p_stream.status = 'live' THEN coalesce(c.seconds, 0) ELSE p_stream.watch_seconds END,
                p_stream.tips_count,
                -- The host's earnings: the host and admins only (as api.stream_stats).
-               CASE WHEN p_stream.host_id = api.current_user_id() OR lp.current_user_role() = 'admin'
+               CASE WHEN p_stream.host_id = api.current_user_id() OR lp.current_user_role() IS NOT DISTINCT FROM 'admin'
                     THEN p_stream.tips_tokens END,
                ARRAY(SELECT sp.performer_id FROM lp.stream_performers AS sp
                       WHERE sp.stream_id = p_stream.id ORDER BY sp.added_at, sp.performer_id),

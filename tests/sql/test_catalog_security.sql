@@ -2,7 +2,7 @@
 -- table, view and function of schemas lp and api that exists now or is added later; a failure lists the
 -- offending objects. No object is listed by hand except the three functions livepanty_readonly may run.
 BEGIN;
-SELECT plan(34);
+SELECT plan(36);
 
 -- == Row level security ====================================================================================
 SELECT isnt_empty($$SELECT 1 FROM pg_catalog.pg_class WHERE relnamespace = 'lp'::regnamespace AND relkind IN ('r', 'p')$$,
@@ -252,6 +252,24 @@ $$, 'no role but the owner reads lp.outbox (not even reporting), and livepanty_m
 SELECT ok(NOT has_function_privilege('livepanty_app', 'api.create_admin(text, text, text, date, text)', 'EXECUTE')
           AND has_function_privilege('livepanty_service', 'api.create_admin(text, text, text, date, text)', 'EXECUTE'),
           'api.create_admin is for livepanty_service, not for livepanty_app');
+
+-- == The acting user's role in a check ===================================================================
+-- lp.current_user_role() is NULL when nobody acts or the acting user was deleted meanwhile (a volatile
+-- function reads a new snapshot per statement: a deletion may commit between lp.require_user and the role
+-- check). A check written `role <> 'admin'` or `role NOT IN (...)` is then NULL, and an IF with a NULL condition
+-- does not raise: the privileged branch runs. Every use in a function must treat NULL as no role.
+SELECT isnt_empty($$SELECT 1 FROM pg_catalog.pg_proc AS p
+                     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace)
+                       AND p.prosrc ~ 'current_user_role\(\)' AND p.proname <> 'current_user_role'$$,
+                  'functions check the acting user''s role (the check below is not vacuous)');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc AS p
+     WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace) AND p.proname <> 'current_user_role'
+       AND regexp_count(p.prosrc, 'current_user_role\(\)')
+           <> regexp_count(p.prosrc, 'current_user_role\(\) IS (NOT )?DISTINCT FROM '
+                                     || '|coalesce\(lp\.current_user_role\(\), ''''\)'
+                                     || '|coalesce\(lp\.current_user_role\(\) IN \([^()]*\), false\)')
+$$, 'every role check in a function treats an unknown role (NULL) as none: IS [NOT] DISTINCT FROM, or coalesce');
 
 SELECT * FROM finish();
 ROLLBACK;
