@@ -26,6 +26,12 @@ BEGIN
        FOR SHARE;
     PERFORM lp.show_viewer_check(v_stream, v_viewer);
     v_show := lp.lock_show(p_show_id, ARRAY['open', 'running'], 'be joined');
+    -- A concurrent retry with the same key waited for the first call on the show row: it replays it.
+    v_old := lp.show_replay(v_viewer, v_key, p_show_id, NULL);
+    IF v_old.id IS NOT NULL THEN
+        PERFORM lp.note_replay('api.join_show', p_idempotency_key);
+        RETURN v_old;
+    END IF;
     IF EXISTS (SELECT 1 FROM lp.show_participants AS p WHERE p.show_id = v_show.id AND p.user_id = v_viewer) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'you are already in this show';
     END IF;

@@ -20,6 +20,18 @@ BEGIN
     -- The stream FOR SHARE (as a join or a tip): its ending waits for this request and then cancels it.
     SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL FOR SHARE;
     PERFORM lp.show_viewer_check(v_stream, v_viewer);
+    -- The viewer's viewing session (after the stream, as api.join_stream): a viewer's requests in a stream are
+    -- decided one after the other, so a concurrent retry with the same key waits for the first and replays it,
+    -- and a second request with another key sees the first (LP004) instead of both being placed.
+    PERFORM 1 FROM lp.stream_viewers AS v
+     WHERE v.stream_id = v_stream.id AND v.user_id = v_viewer AND v.left_at IS NULL
+       FOR NO KEY UPDATE;
+    v_old := lp.show_replay(v_viewer, v_key, NULL, p_stream_id);
+    IF v_old.id IS NOT NULL THEN
+        SELECT s.* INTO v_show FROM lp.shows AS s WHERE s.id = v_old.show_id;
+        PERFORM lp.note_replay('api.request_show', p_idempotency_key);
+        RETURN v_show;
+    END IF;
     SELECT p.* INTO v_price FROM lp.show_prices AS p
      WHERE p.performer_id = v_stream.host_id AND p.show_type = 'private' AND p.is_enabled;
     IF v_price.performer_id IS NULL THEN

@@ -1122,3 +1122,53 @@ def test_a_chargeback_under_write_off_waits_for_a_credit_in_flight_to_the_buyers
     ).fetchone()["tokens"]
     assert left == 10
     assert world.verify_ledger() == []
+
+
+def test_one_viewers_concurrent_show_requests_and_joins_are_decided_one_after_the_other(world: World) -> None:
+    """A retry of api.request_show or api.join_show with the same key, sent while the first call is still in
+    flight, waits for it and replays it (as one node promises for every idempotent call), instead of failing
+    (LP106, LP004); a second private-show request of the viewer in the stream with another key sees the first
+    (LP004) instead of both being placed with a reservation each."""
+    host, stream = live_show_host(world)
+    world.call("livepanty_app", host, "SELECT api.set_show_price('group', 10, 3, NULL, 2)", {})
+    viewer = world.register("eager_viewer", "viewer")
+    world.fund(viewer, 10_000)
+    world.call("livepanty_app", viewer, "SELECT api.join_stream(%(s)s)", {"s": stream})
+    first, second = world.held("first_call"), world.actor("second_call")
+
+    def race(query: str, params: dict[str, Any], again: dict[str, Any]) -> str:
+        first.call("livepanty_app", viewer, query, params)
+        try:
+            second.start("livepanty_app", viewer, query, again)
+            assert world.queued_behind(second, first.pid), second.outcome
+            assert not second.done.is_set(), f"decided before the first call committed: {second.outcome}"
+        finally:
+            first.commit()
+        return second.finish()
+
+    request = "SELECT api.request_show(%(s)s, %(k)s)"
+    for same_key, outcome in ((True, "ok"), (False, "LP004")):
+        k = key()
+        assert race(request, {"s": stream, "k": k}, {"s": stream, "k": k if same_key else key()}) == outcome
+        pending = world.db.execute(
+            "SELECT id FROM lp.shows WHERE requested_by = %s AND status = 'requested'", (viewer,)
+        ).fetchall()
+        assert len(pending) == 1, (same_key, pending)
+        world.call("livepanty_app", host, "SELECT api.answer_show(%(s)s, false)", {"s": pending[0]["id"]})
+    show = world.call("livepanty_app", host, "SELECT id FROM api.offer_show(%(s)s, 'group')", {"s": stream})[
+        "id"
+    ]
+    k = key()
+    join = "SELECT api.join_show(%(s)s, %(k)s)"
+    assert race(join, {"s": show, "k": k}, {"s": show, "k": k}) == "ok"
+    taken = world.db.execute(
+        "SELECT count(*) AS n FROM lp.show_participants WHERE show_id = %s AND user_id = %s", (show, viewer)
+    ).fetchone()["n"]
+    assert taken == 1
+    while world.call("livepanty_service", None, "SELECT * FROM api.bill_shows()", {}) is not None:
+        pass  # the declined requests settled: their reservations released
+    holds = world.db.execute(
+        "SELECT count(*) AS n FROM lp.holds WHERE user_id = %s AND status = 'open'", (viewer,)
+    ).fetchone()["n"]
+    assert holds == 1  # the join's
+    assert world.verify_ledger() == []
