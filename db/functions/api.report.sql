@@ -30,14 +30,16 @@ BEGIN
     IF p_target_type IN ('user', 'profile') THEN
         SELECT u.id INTO v_reported FROM lp.users AS u WHERE u.id = p_target_id AND u.deleted_at IS NULL;
     ELSIF p_target_type = 'stream' THEN
+        -- (a stream the reporter may not see is "not found": its existence is not told)
         SELECT s.host_id, s.id INTO v_reported, v_stream
-          FROM lp.streams AS s WHERE s.id = p_target_id AND s.deleted_at IS NULL;
+          FROM lp.streams AS s WHERE s.id = p_target_id AND s.deleted_at IS NULL AND lp.stream_visible(s.id, v_me);
     ELSE
         -- A tip message is the sender's words; it can be reported by whoever saw it: its recipient, or anyone
-        -- when it was sent in a stream (shown in the stream's chat). Other tips are "not found".
+        -- when it was sent in a stream the reporter may see (shown in the stream's chat). Other tips are "not found".
         SELECT t.sender_id, t.stream_id, t.id INTO v_reported, v_stream, v_tip
           FROM lp.tips AS t
-         WHERE t.id = p_target_id AND (t.recipient_id = v_me OR t.stream_id IS NOT NULL OR t.sender_id = v_me);
+         WHERE t.id = p_target_id
+           AND (t.recipient_id = v_me OR t.sender_id = v_me OR lp.stream_visible(t.stream_id, v_me));
     END IF;
     IF v_reported IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = format('%s not found', p_target_type);
@@ -71,6 +73,6 @@ BEGIN
     RETURN v_filing;
 END
 $$;
-COMMENT ON FUNCTION api.report(text, uuid, text, text) IS 'Any user: reports a user, a stream (its host is the reported user), a tip message (its sender) or a profile for a reason of lp.case_reason (not sanction_review), with an optional description (at most 2000 characters). Reports of the same target and reason merge into the one open case (reporter count, priority recomputed); a reporter with many dismissed reports is deprioritised (lp.reporter_trusted). Returns the filing. LP140 reporting yourself, LP141 already reported this open case, LP003 unknown target (or a tip the reporter cannot have seen), LP018 bad target type, reason or description. Audited (report.file).';
+COMMENT ON FUNCTION api.report(text, uuid, text, text) IS 'Any user: reports a user, a stream (its host is the reported user), a tip message (its sender) or a profile for a reason of lp.case_reason (not sanction_review), with an optional description (at most 2000 characters). Reports of the same target and reason merge into the one open case (reporter count, priority recomputed); a reporter with many dismissed reports is deprioritised (lp.reporter_trusted). Returns the filing. LP140 reporting yourself, LP141 already reported this open case, LP003 unknown target (or a stream the reporter may not see, lp.stream_visible, or a tip they cannot have seen), LP018 bad target type, reason or description. Audited (report.file).';
 REVOKE ALL ON FUNCTION api.report(text, uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.report(text, uuid, text, text) TO livepanty_app, livepanty_service;

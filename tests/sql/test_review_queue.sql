@@ -7,7 +7,7 @@
 -- with a statement of reasons readable by the affected user (api.my_case_decisions), never the reporters.
 -- api.raise_flag: per category thresholds ignore / queue / act at once; resolutions feed detector precision.
 BEGIN;
-SELECT plan(144);
+SELECT plan(148);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.case_row(id)                    the case
@@ -130,6 +130,11 @@ SELECT * FROM tests.rejects(format($$SELECT api.report('user', %L, 'spam')$$, ge
 SELECT tests.authenticate_as('pia');
 SELECT * FROM tests.rejects(format($$SELECT api.report('stream', %L, 'spam')$$, tests.id('s_pia')),
                             'LP140', 'deny: a host reporting her own stream is LP140');
+SELECT tests.authenticate_as('paula');
+SELECT tests.remember('s_private', (api.schedule_stream('paula alone', p_visibility => 'private')).id);
+SELECT tests.authenticate_as('vic');
+SELECT * FROM tests.rejects(format($$SELECT api.report('stream', %L, 'spam')$$, tests.id('s_private')),
+                            'LP003', 'deny: a private stream the reporter may not see is LP003 (its existence is not told)');
 SELECT tests.clear_authentication();
 
 SELECT tests.remember('c_harass', tests.report('vic', 'user', tests.user_id('wes'), 'harassment'));
@@ -169,6 +174,18 @@ SELECT is((tests.case_row(tests.id('c_tip'))).reported_user_id, tests.user_id('v
 SELECT tests.authenticate_as('wes');
 SELECT * FROM tests.rejects(format($$SELECT api.report('tip', %L, 'harassment')$$, tests.id('tip1')),
                             'LP003', 'deny: a private tip someone else received is not found (LP003)');
+SELECT tests.clear_authentication();
+-- a tip sent in a private stream: only who may see the stream saw it in its chat
+SELECT tests.create_user('pru', 'performer');
+SELECT tests.authenticate_as('pru');
+SELECT tests.remember('s_pru', (api.schedule_stream('pru alone', p_visibility => 'private')).id);
+SELECT api.consent_to_stream(tests.id('s_pru'), '203.0.113.1');
+SELECT api.start_stream(tests.id('s_pru'));
+SELECT tests.authenticate_as('vic');
+SELECT tests.remember('tip2', (api.tip(tests.user_id('pru'), 10, 'rq-tip-2', tests.id('s_pru'), 'in private')).id);
+SELECT tests.authenticate_as('wes');
+SELECT * FROM tests.rejects(format($$SELECT api.report('tip', %L, 'harassment')$$, tests.id('tip2')),
+                            'LP003', 'deny: a tip sent in a private stream the reporter may not see is LP003');
 SELECT tests.clear_authentication();
 
 -- == priority ===============================================================================================

@@ -2,7 +2,7 @@
 -- api.count_guest, api.sweep_viewers, api.list_stream_viewers, api.block_viewer, api.unblock_viewer, and the
 -- counters behind api.get_stream (current, peak, unique viewers, watch time) before and after the sweep.
 BEGIN;
-SELECT plan(83);
+SELECT plan(85);
 
 -- Shared helpers (tests/sql/helpers/*.sql): tests.create_user, tests.user_id, tests.authenticate_as,
 -- tests.clear_authentication.
@@ -191,6 +191,8 @@ SELECT tests.clear_authentication();
 SELECT tests.age('vic', 'Main', 600);
 SELECT tests.authenticate_as('vic');
 SELECT * FROM tests.rejects(format($$SELECT api.list_stream_viewers(%L)$$, tests.sid('Main')), 'LP002', 'list_stream_viewers: a viewer is LP002');
+SELECT * FROM tests.rejects(format($$SELECT api.list_stream_viewers(%L)$$, tests.sid('Private')), 'LP003',
+                            'list_stream_viewers: a private stream a viewer may not see is LP003 (its existence is not told)');
 SELECT tests.authenticate_as('pia');
 SELECT results_eq(format($$SELECT username, watch_seconds >= 0 FROM api.list_stream_viewers(%L)$$, tests.sid('Main')),
                   $$VALUES ('vera', true)$$, 'list_stream_viewers: the host sees vera; vic''s stale session was closed on the way');
