@@ -24,6 +24,6 @@ BEGIN
     RETURN v_hold;
 END
 $$;
-COMMENT ON FUNCTION api.release_hold(uuid, text) IS 'The holder, the payee (or the back office with nobody acting) ends an open hold: what it still reserves becomes available again (no ledger entry), status released. Idempotent per caller and key (the replay returns the original result). LP001 nobody acting and not the service role, LP002 another party, LP003 unknown or not visible hold, LP018 key, LP106 key used for another hold, LP109 hold not open (captured, released or expired).';
+COMMENT ON FUNCTION api.release_hold(uuid, text) IS 'The holder, the payee (or the back office with nobody acting) ends an open hold: what it still reserves becomes available again (no ledger entry), status released. Idempotent per caller and key (the replay returns the original result). LP001 nobody acting and not the service role, LP002 another party, LP003 unknown or not visible hold, LP004 a show''s hold not yet settled (the billing job''s alone, lp.authorize_hold_action), LP018 key, LP106 key used for another hold, LP109 hold not open (captured, released or expired).';
 REVOKE ALL ON FUNCTION api.release_hold(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.release_hold(uuid, text) TO livepanty_app, livepanty_service;

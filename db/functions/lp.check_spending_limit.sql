@@ -15,8 +15,9 @@ BEGIN
     -- below (each statement takes a new snapshot under READ COMMITTED, the application's isolation level;
     -- hence VOLATILE) see every spend that committed before. It locks the user's own limit rows, which no
     -- application role may lock (an advisory lock on a guessable key could be held by any login to block the
-    -- user's spending), and callers take it before any wallet or hold row lock (api.tip before lp.post;
-    -- api.place_hold before it touches a hold or the wallet), so it never interferes with lp.post's order.
+    -- user's spending), and callers take it before any wallet lock (api.tip before lp.post; api.place_hold
+    -- and a show's top-up, lp.extend_hold, after the hold row they hold and before the wallet), so it never
+    -- interferes with lp.post's order: nothing waits for a hold row while holding these rows.
     PERFORM 1 FROM lp.spending_limits AS l WHERE l.user_id = p_user_id ORDER BY l.period FOR NO KEY UPDATE;
     FOR v_limit IN
         SELECT u.period, u.limit_tokens, u.spent, u.reserved
