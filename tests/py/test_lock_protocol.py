@@ -994,6 +994,22 @@ def credit_in_flight(world: World, name: str, user: str, tokens: int) -> Held:
     return buyer
 
 
+def after_commit_of(
+    world: World, held: Held, actor: Actor, role: str, user: str | None, query: str, params: dict[str, Any]
+) -> str:
+    """Start the call while ``held`` is open, check that it waits for it (and is not decided before), commit
+    ``held``, and return the call's outcome."""
+    try:
+        actor.start(role, user, query, params)
+        assert world.queued_behind(actor, held.pid), actor.outcome
+        assert not actor.done.is_set(), (
+            f"decided before the transaction it waits for committed: {actor.outcome}"
+        )
+    finally:
+        held.commit()
+    return actor.finish()
+
+
 def test_a_show_top_up_that_a_purchase_in_flight_covers_waits_for_it(world: World) -> None:
     """api.bill_shows tops a running show's hold up (lp.extend_hold, through lp.reserve and lp.move_main)
     before it captures the minute that came due. A purchase of the viewer not yet committed that
@@ -1008,13 +1024,8 @@ def test_a_show_top_up_that_a_purchase_in_flight_covers_waits_for_it(world: Worl
         show = private_show_a_minute_in(world, host, stream, viewer)
         buyer = credit_in_flight(world, "show_purchase", viewer, purchase)
         biller = world.actor("show_biller")
-        try:
-            biller.start("livepanty_service", None, "SELECT * FROM api.bill_shows()", {})
-            assert world.queued_behind(biller, buyer.pid), biller.outcome
-            assert not biller.done.is_set(), f"billed before the purchase committed: {biller.outcome}"
-        finally:
-            buyer.commit()
-        assert biller.finish() == "ok"
+        billing = "SELECT * FROM api.bill_shows()"
+        assert after_commit_of(world, buyer, biller, "livepanty_service", None, billing, {}) == "ok"
         wallet = world.db.execute(
             "SELECT balance, reserved FROM lp.wallets WHERE user_id = %s", (viewer,)
         ).fetchone()
@@ -1075,19 +1086,11 @@ def test_a_hold_that_a_credit_in_flight_to_a_shard_covers_waits_for_it(world: Wo
         holder = world.register("holding_performer", "performer")
         world.fund(holder, earned)  # in credit shard 1
         credit = credit_in_flight(world, "shard_credit", holder, 10)  # holds shard 1, the first idle one
-        placer = world.actor("placer")
-        try:
-            placer.start(
-                "livepanty_app",
-                holder,
-                PLACE_HOLD,
-                {"p": world.star, "a": 50, "k": key(), "e": "10 minutes"},
-            )
-            assert world.queued_behind(placer, credit.pid), placer.outcome
-            assert not placer.done.is_set(), f"decided before the credit committed: {placer.outcome}"
-        finally:
-            credit.commit()
-        assert placer.finish() == outcome, earned
+        hold = {"p": world.star, "a": 50, "k": key(), "e": "10 minutes"}
+        placed = after_commit_of(
+            world, credit, world.actor("placer"), "livepanty_app", holder, PLACE_HOLD, hold
+        )
+        assert placed == outcome, earned
     assert world.verify_ledger() == []
 
 
@@ -1103,13 +1106,8 @@ def test_a_chargeback_under_write_off_waits_for_a_credit_in_flight_to_the_buyers
     tokens = world.db.execute("SELECT tokens FROM lp.payments WHERE id = %s", (payment,)).fetchone()["tokens"]
     credit = credit_in_flight(world, "tip_credit", buyer, 10)  # holds shard 1
     chargeback = world.actor("chargeback")
-    try:
-        chargeback.start("livepanty_service", None, CHARGEBACK, {"p": payment, "k": key()})
-        assert world.queued_behind(chargeback, credit.pid), chargeback.outcome
-        assert not chargeback.done.is_set(), f"decided before the credit committed: {chargeback.outcome}"
-    finally:
-        credit.commit()
-    assert chargeback.finish() == "ok"
+    params = {"p": payment, "k": key()}
+    assert after_commit_of(world, credit, chargeback, "livepanty_service", None, CHARGEBACK, params) == "ok"
     row = world.db.execute(
         "SELECT recovered_tokens, written_off_tokens, debt_tokens FROM lp.payments WHERE id = %s", (payment,)
     ).fetchone()
@@ -1138,13 +1136,7 @@ def test_one_viewers_concurrent_show_requests_and_joins_are_decided_one_after_th
 
     def race(query: str, params: dict[str, Any], again: dict[str, Any]) -> str:
         first.call("livepanty_app", viewer, query, params)
-        try:
-            second.start("livepanty_app", viewer, query, again)
-            assert world.queued_behind(second, first.pid), second.outcome
-            assert not second.done.is_set(), f"decided before the first call committed: {second.outcome}"
-        finally:
-            first.commit()
-        return second.finish()
+        return after_commit_of(world, first, second, "livepanty_app", viewer, query, again)
 
     request = "SELECT api.request_show(%(s)s, %(k)s)"
     for same_key, outcome in ((True, "ok"), (False, "LP004")):
