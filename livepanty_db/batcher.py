@@ -9,8 +9,18 @@ error. Behind it, tips that queue while the batcher's connections are busy (up t
 refused tip fails alone. A tip the batch path does not apply (LP114: a spending limit, or earnings to sweep)
 is sent with ``api.tip`` by the caller's own thread or task. Through the router of a sharded installation a
 batch may hold tips to performers of other shards: the router sends each of those through the outbox as
-``api.tip`` does (docs/scale-out.md). When the whole batch fails (a lost connection, a
-timeout), every caller in it gets that error; since every tip carries its idempotency key, retrying is safe.
+``api.tip`` does (docs/scale-out.md). When the whole batch fails for a transient reason (a lost connection,
+a timeout, a serialization failure), every caller in it gets that error; since every tip carries its
+idempotency key, retrying is safe. When it fails for any other reason (a tip the database cannot even read,
+such as a message with a NUL character), nothing of it was applied and each caller sends its own tip with
+``api.tip``, so only the bad tip's caller gets an error, the one ``api.tip`` gives. A refusal of one tip is
+raised to its caller as ``api.tip`` raises it: it does not commit a surrounding transaction block.
+
+Closing (``close``, the context manager's exit) sends what is queued and stops; a tip offered after that is
+refused (``RuntimeError``). An asyncio caller cancelled before its batch is sent is left out of it (a tip
+already sent may still commit: retry with the same key). Cancelling ``AsyncTipBatcher.close`` fails the
+tips it had not settled (``RuntimeError``; the outcome of a batch in flight is unknown: retry with the same
+key) and propagates the cancellation.
 
 Latency: a tip waits for a free flusher, at most ``max_wait`` for company, plus the batch's own transaction.
 The default ``max_wait`` 0 is a group commit: a free flusher sends at once whatever is queued, so batches are
@@ -20,7 +30,7 @@ single tips on a quiet system and grow with the load (measured: docs/benchmarks.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import queue
 import threading
 import time
@@ -30,7 +40,7 @@ from typing import Any
 from uuid import UUID
 
 from livepanty_db.client import AsyncClient, Client
-from livepanty_db.errors import LivepantyError, error_for_code
+from livepanty_db.errors import ConnectionFailed, LivepantyError, TransientError, class_for_sqlstate
 from livepanty_db.models import Tip, TipOutcome, TipRequest
 
 #: The in-band error code of ``api.tip_many`` that asks for the single-tip path: LP114 (a spending limit,
@@ -43,13 +53,52 @@ class _Alone:
     """Marker: the caller sends this tip with api.tip itself."""
 
 
+#: What a tip left unsettled when its batcher stopped raises (a batch in flight: the outcome is unknown).
+CLOSED = (
+    "the tip batcher was closed before this tip's outcome was known: retry it with the same idempotency key"
+)
+
+
+def _request(
+    session_token: str,
+    recipient_id: UUID | str,
+    amount: int,
+    idempotency_key: str,
+    stream_id: UUID | str | None,
+    message: str | None,
+    is_anonymous: bool,
+    menu_item_id: UUID | str | None,
+) -> TipRequest | None:
+    """The tip as a batch item, or None when it cannot travel in a batch's JSON document (a value JSON
+    cannot carry, a NUL character PostgreSQL text cannot hold): the caller then sends it alone, with api.tip,
+    and gets what api.tip gives it, while the other tips of the batch are not failed by it."""
+    request = TipRequest(
+        session_token,
+        recipient_id,
+        amount,
+        str(idempotency_key) if isinstance(idempotency_key, UUID) else idempotency_key,
+        stream_id,
+        message,
+        is_anonymous,
+        menu_item_id,
+    )
+    try:
+        json.dumps(request.as_json()).encode("utf-8")  # (a lone surrogate cannot be encoded)
+    except (TypeError, ValueError):
+        return None
+    if any("\x00" in value for value in request.as_json().values() if isinstance(value, str)):
+        return None
+    return request
+
+
 def _tip(request: TipRequest, outcome: TipOutcome) -> Tip:
     """The :class:`Tip` that ``api.tip`` would have returned for an accepted tip of a batch.
 
     ``api.tip_many`` does not report the goal a tip counted toward: ``goal_id`` is None here and ``status``
     completed, also for a tip held in escrow for a refund_if_missed goal (``list_tips`` shows its status).
     """
-    message = request.message.strip() if request.message is not None else None
+    # trimmed as lp.check_text trims (spaces only)
+    message = request.message.strip(" ") if request.message is not None else None
     return Tip(
         id=outcome.tip_id,  # type: ignore[arg-type]
         sender_id=outcome.sender_id,  # type: ignore[arg-type]
@@ -61,11 +110,12 @@ def _tip(request: TipRequest, outcome: TipOutcome) -> Tip:
         is_anonymous=request.is_anonymous,
         status="completed",
         transaction_id=outcome.transaction_id,  # type: ignore[arg-type]
-        idempotency_key=request.idempotency_key.strip(),
+        idempotency_key=request.idempotency_key.strip(" "),
         created_at=outcome.created_at,  # type: ignore[arg-type]
         goal_id=None,
         menu_item_id=UUID(str(request.menu_item_id)) if request.menu_item_id is not None else None,
         settlement_id=None,
+        replayed=outcome.replayed,
     )
 
 
@@ -74,7 +124,18 @@ def _settle(request: TipRequest, outcome: TipOutcome) -> Tip | _Alone | Livepant
         return _tip(request, outcome)
     if outcome.error_code in SEND_ALONE:
         return _Alone()
-    return error_for_code(outcome.error_code, outcome.error_message or outcome.error_code)
+    # raised as api.tip raises it (not an in-band answer: a transaction block around the call rolls back)
+    code = outcome.error_code
+    return class_for_sqlstate(code)(outcome.error_message or code, sqlstate=code)
+
+
+def _batch_failed(exc: BaseException) -> Any:
+    """What each caller of a batch that failed as a whole gets: the error when it is transient (the batch
+    may be sent again, keys and all), else the single-tip path (nothing was applied; each tip judged
+    alone)."""
+    if isinstance(exc, TransientError | ConnectionFailed) or not isinstance(exc, Exception):
+        return exc
+    return _Alone()
 
 
 def _check(max_batch: int, max_wait: float, flushers: int) -> None:
@@ -100,6 +161,7 @@ class TipBatcher:
         self.client, self.max_batch, self.max_wait = client, max_batch, max_wait
         self._queue: queue.Queue[tuple[TipRequest, Future[Any]] | None] = queue.Queue()
         self._closed = False
+        self._lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._run, name=f"livepanty-tip-batcher-{i}", daemon=True)
             for i in range(flushers)
@@ -120,9 +182,7 @@ class TipBatcher:
         menu_item_id: UUID | str | None = None,
     ) -> Tip:
         """What ``client.session(session_token).tip(...)`` returns or raises, through a batch."""
-        if self._closed:
-            raise RuntimeError("this TipBatcher is closed")
-        request = TipRequest(
+        request = _request(
             session_token,
             recipient_id,
             amount,
@@ -133,7 +193,13 @@ class TipBatcher:
             menu_item_id,
         )
         future: Future[Any] = Future()
-        self._queue.put((request, future))
+        if request is None:
+            future.set_result(_Alone())
+        else:
+            with self._lock:  # not after close() has queued its stop markers
+                if self._closed:
+                    raise RuntimeError("this TipBatcher is closed")
+                self._queue.put((request, future))
         result = future.result()
         if isinstance(result, _Alone):
             with self.client.session(session_token) as tx:
@@ -175,22 +241,37 @@ class TipBatcher:
     def _flush(self, batch: list[tuple[TipRequest, Future[Any]]]) -> None:
         try:
             outcomes = self.client.tip_many([request for request, _ in batch])
-        except BaseException as exc:  # every caller of the batch gets the error
+        except BaseException as exc:  # transient: every caller gets it; else each sends its own tip
+            failed = _batch_failed(exc)
             for _, future in batch:
-                future.set_exception(exc)
+                if isinstance(failed, BaseException):
+                    future.set_exception(failed)
+                else:
+                    future.set_result(failed)
+            if not isinstance(exc, Exception):
+                raise
             return
         for (request, future), outcome in zip(batch, outcomes, strict=True):
             future.set_result(_settle(request, outcome))
 
     def close(self) -> None:
         """Send what is queued, then stop the flusher threads."""
-        if self._closed:
-            return
-        self._closed = True
-        for _ in self._threads:
-            self._queue.put(None)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for _ in self._threads:
+                self._queue.put(None)
         for thread in self._threads:
             thread.join()
+        # Whatever a flusher that stopped early (its batch raised past it) left behind: never left waiting.
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[1].set_exception(RuntimeError(CLOSED))
 
     def __enter__(self) -> TipBatcher:
         return self
@@ -233,7 +314,7 @@ class AsyncTipBatcher:
         """What ``client.session(session_token)`` and its ``tip(...)`` return or raise, through a batch."""
         if self._closed:
             raise RuntimeError("this AsyncTipBatcher is closed")
-        request = TipRequest(
+        request = _request(
             session_token,
             recipient_id,
             amount,
@@ -244,7 +325,10 @@ class AsyncTipBatcher:
             menu_item_id,
         )
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        await self._start().put((request, future))
+        if request is None:
+            future.set_result(_Alone())
+        else:
+            self._start().put_nowait((request, future))  # (unbounded: never waits, so close() cannot slip in)
         result = await future
         if isinstance(result, _Alone):
             async with self.client.session(session_token) as tx:
@@ -285,27 +369,52 @@ class AsyncTipBatcher:
                 return
 
     async def _flush(self, batch: list[tuple[TipRequest, asyncio.Future[Any]]]) -> None:
+        batch = [(request, future) for request, future in batch if not future.done()]  # (callers cancelled)
+        if not batch:
+            return
         try:
             outcomes = await self.client.tip_many([request for request, _ in batch])
-        except Exception as exc:  # every caller of the batch gets the error
+        except asyncio.CancelledError:  # (close() cancelled): the outcome is unknown, never left waiting
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(exc)
+                    future.set_exception(RuntimeError(CLOSED))
+            raise
+        except Exception as exc:  # transient: every caller gets it; else each sends its own tip
+            failed = _batch_failed(exc)
+            for _, future in batch:
+                if future.done():
+                    continue
+                if isinstance(failed, BaseException):
+                    future.set_exception(failed)
+                else:
+                    future.set_result(failed)
             return
         for (request, future), outcome in zip(batch, outcomes, strict=True):
             if not future.done():
                 future.set_result(_settle(request, outcome))
 
     async def close(self) -> None:
-        """Send what is queued, then stop the flusher tasks."""
+        """Send what is queued, then stop the flusher tasks. Cancelled, it stops them at once: the tips not
+        sent yet fail (``RuntimeError``), and the cancellation propagates."""
         if self._closed:
             return
         self._closed = True
-        if self._queue is not None:
-            for _ in self._tasks:
-                await self._queue.put(None)
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(*self._tasks)
+        if self._queue is None:
+            return
+        for _ in self._tasks:
+            self._queue.put_nowait(None)
+        try:
+            await asyncio.gather(*self._tasks)
+        except asyncio.CancelledError:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            raise
+        finally:
+            while not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is not None and not item[1].done():
+                    item[1].set_exception(RuntimeError(CLOSED))
 
     async def __aenter__(self) -> AsyncTipBatcher:
         return self

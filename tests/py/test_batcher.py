@@ -182,3 +182,143 @@ def test_a_failing_batch_fails_every_caller_in_it(world: World) -> None:
 def test_batcher_settings_are_checked(world: World, kwargs: dict[str, Any], message: str) -> None:
     with Client(world.dsn) as client, pytest.raises(ValueError, match=message):
         TipBatcher(client, **kwargs)
+
+
+class FailingOnceClient(Client):
+    """Fails its first api.tip_many call as a whole with a non-transient error (as a batch whose JSON document
+    the database refused would): nothing of the batch is applied."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.failed = False
+
+    def tip_many(self, tips: Any) -> Any:
+        if not self.failed and len(tips) > 1:
+            self.failed = True
+            raise errors.InvalidArgument("the batch was refused as a whole", sqlstate="22P05")
+        return super().tip_many(tips)
+
+
+def test_a_batch_refused_as_a_whole_is_sent_tip_by_tip(world: World) -> None:
+    """A batch that fails for a reason other than a transient one (nothing of it applied) does not fail its
+    callers with an error that is not theirs: each sends its own tip with api.tip and gets what it gives."""
+    start = threading.Barrier(4)
+    results: dict[int, Any] = {}
+    with (
+        FailingOnceClient(world.dsn, role="livepanty_app") as client,
+        TipBatcher(client, max_wait=0.3, flushers=1) as batcher,
+    ):
+
+        def caller(i: int) -> None:
+            start.wait()
+            try:
+                results[i] = batcher.tip(world.viewers[i], world.performers[0], 2000 if i == 3 else 10,
+                                         idempotency_key=f"whole-{i}")  # fmt: skip
+            except errors.LivepantyError as exc:
+                results[i] = exc
+
+        threads = [threading.Thread(target=caller, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert client.failed
+    assert all(isinstance(results[i], Tip) for i in range(3)), results
+    assert isinstance(results[3], errors.InsufficientFunds)  # its own refusal, as api.tip gives it
+    assert totals(world)[2] == []
+
+
+def test_a_tip_that_cannot_travel_in_a_batch_fails_alone(world: World) -> None:
+    """A tip whose message holds a NUL character (which neither JSON nor PostgreSQL text carries) gets the
+    error api.tip gives it; the tips batched with it are made. A key given as a UUID works as with api.tip."""
+    start = threading.Barrier(3)
+    results: dict[int, Any] = {}
+    with (
+        Client(world.dsn, role="livepanty_app") as client,
+        TipBatcher(client, max_wait=0.3, flushers=1) as batcher,
+    ):
+
+        def caller(i: int) -> None:
+            start.wait()
+            try:
+                results[i] = batcher.tip(
+                    world.viewers[i], world.performers[0], 10, message="bad\x00" if i == 2 else "fine",
+                    idempotency_key=uuid.uuid4() if i == 1 else f"nul-{i}",  # type: ignore[arg-type]
+                )  # fmt: skip
+            except (errors.LivepantyError, psycopg.Error) as exc:  # whatever api.tip raises
+                results[i] = exc
+
+        threads = [threading.Thread(target=caller, args=(i,)) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with (
+            pytest.raises((errors.LivepantyError, psycopg.Error)) as alone,
+            client.session(world.viewers[2]) as tx,
+        ):
+            tx.tip(world.performers[0], 10, idempotency_key="nul-alone", message="bad\x00")
+    assert isinstance(results[0], Tip), results
+    assert isinstance(results[1], Tip), results
+    assert type(results[2]) is type(alone.value)
+    assert totals(world)[0] == 2
+
+
+def test_a_refusal_through_the_batcher_rolls_its_block_back_and_a_retry_says_replayed(world: World) -> None:
+    """A tip refused through the batcher is raised as api.tip raises it: a transaction block around the call
+    rolls back (a refusal of api.login is the only kind that commits its block). A retry with a used key is
+    marked replayed, as api.tip marks it."""
+    with Client(world.dsn, role="livepanty_app") as client, TipBatcher(client) as batcher:
+        with pytest.raises(errors.InsufficientFunds) as refused, client.session(world.viewers[0]) as tx:
+            tx.set_spending_limit("weekly", 500)
+            batcher.tip(world.viewers[0], world.performers[0], 2000, idempotency_key="too-much")
+        assert refused.value.in_band is False
+        with client.session(world.viewers[0]) as tx:
+            assert [limit.period for limit in tx.get_spending_limits()] == []
+        first = batcher.tip(world.viewers[0], world.performers[0], 10, idempotency_key="once")
+        again = batcher.tip(world.viewers[0], world.performers[0], 10, idempotency_key="once")
+    assert (first.replayed, again.replayed, again.id) == (False, True, first.id)
+
+
+class SlowClient(AsyncClient):
+    """An api.tip_many that takes half a second."""
+
+    async def tip_many(self, tips: Any) -> Any:
+        await asyncio.sleep(0.5)
+        return await super().tip_many(tips)
+
+
+def test_the_async_batcher_settles_every_caller_when_close_is_cancelled_or_callers_give_up(
+    world: World,
+) -> None:
+    """Cancelling AsyncTipBatcher.close (a shutdown deadline) propagates, and no caller is left waiting:
+    the tips it had not settled fail with RuntimeError (retry with the same key). A caller that gives up
+    before its batch is sent is left out of it: its tip is not made."""
+
+    async def scenario() -> tuple[list[Any], float]:
+        client = SlowClient(world.dsn, role="livepanty_app")
+        async with client:
+            batcher = AsyncTipBatcher(client, max_wait=0.3, flushers=1)
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(
+                    batcher.tip(world.viewers[5], world.performers[0], 10, idempotency_key="given-up"), 0.1
+                )
+            callers = [
+                asyncio.create_task(
+                    batcher.tip(world.viewers[i], world.performers[0], 10, idempotency_key=f"closing-{i}")
+                )
+                for i in range(3)
+            ]
+            await asyncio.sleep(0)
+            began = asyncio.get_running_loop().time()
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(batcher.close(), 0.2)
+            outcomes = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), 3)
+            return outcomes, asyncio.get_running_loop().time() - began
+
+    outcomes, took = asyncio.run(scenario())
+    assert took < 3
+    assert all(isinstance(o, RuntimeError) for o in outcomes), outcomes
+    with psycopg.connect(world.dsn) as conn:
+        given_up = conn.execute("SELECT count(*) FROM lp.tips WHERE idempotency_key = 'given-up'").fetchone()
+    assert given_up == (0,)
