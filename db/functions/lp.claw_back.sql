@@ -45,8 +45,16 @@ BEGIN
     -- an open hold are not spent yet: leaving them would let the holder release them, or an accomplice
     -- capture them, after the chargeback), at most the purchase. The rest was spent: the shortfall the policy
     -- decides about. Taking reserved tokens leaves the balance below reserved, which marks the wallet in debt
-    -- (captures and every other debit are refused until it is settled).
-    v_recovered := least(v_payment.tokens, greatest(v_wallet.balance, 0));
+    -- (captures and every other debit are refused until it is settled). Likewise the buyer's tips waiting in
+    -- goal escrow (refund_if_missed) are not spent yet: a missed goal gives them back to the buyer, so they
+    -- count as recovered, and the debt they leave is settled by that refund (were they written off, the buyer
+    -- would have the purchase's money back and the tokens too). Paid out when the goal is reached, they are
+    -- spent, and the debt stays, as for any debt. (Tips of this shard's escrow only: a cross-shard tip's escrow
+    -- is on its performer's shard.)
+    v_recovered := least(v_payment.tokens,
+                         greatest(v_wallet.balance, 0)
+                         + coalesce((SELECT sum(t.amount) FROM lp.tips AS t
+                                      WHERE t.sender_id = v_payment.user_id AND t.status = 'escrowed'), 0)::bigint);
     v_shortfall := v_payment.tokens - v_recovered;
 
     -- The purchased tokens leave circulation: issuance gets all of them back.

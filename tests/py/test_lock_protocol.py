@@ -1164,3 +1164,79 @@ def test_one_viewers_concurrent_show_requests_and_joins_are_decided_one_after_th
     ).fetchone()["n"]
     assert holds == 1  # the join's
     assert world.verify_ledger() == []
+
+
+# -- money paths of the reviews (no lock order involved) ----------------------------------------------------
+
+
+def goal_stream(world: World, refund_if_missed: bool = True) -> tuple[str, str, str]:
+    """A performer live with a goal far from reached (refund_if_missed: tips toward it wait in escrow)."""
+    host, stream = live_show_host(world)
+    goal = world.call(
+        "livepanty_app",
+        host,
+        "SELECT id FROM api.add_tip_goal(%(s)s, 1000000, 'a long way', now() + interval '1 day', %(r)s)",
+        {"s": stream, "r": refund_if_missed},
+    )["id"]
+    return host, stream, str(goal)
+
+
+def miss_goal(world: World, host: str, goal: str) -> None:
+    world.call("livepanty_app", host, "SELECT api.cancel_tip_goal(%(g)s)", {"g": goal})
+    world.call("livepanty_service", None, "SELECT * FROM api.settle_tip_goals()", {})
+
+
+STREAM_TIP = (
+    "SELECT * FROM api.tip(p_recipient_id => %(r)s, p_amount => %(a)s, p_idempotency_key => %(k)s,"
+    " p_stream_id => %(s)s)"
+)
+
+
+def test_a_write_off_clawback_counts_the_buyers_escrowed_tips_as_recovered(world: World) -> None:
+    """Tips waiting in goal escrow are not spent: a missed goal gives them back. A refund under write_off
+    that wrote them off would leave the buyer the purchase's money and, after the goal is missed, the tokens
+    too. They count as recovered (the buyer goes into debt), and the escrow's refund settles that debt."""
+    world.db.execute(
+        "UPDATE lp.settings SET value = '\"write_off\"'::jsonb WHERE key = 'refunds.shortfall_policy'"
+    )
+    host, stream, goal = goal_stream(world)
+    buyer = world.register("escrow_buyer", "viewer")
+    payment = world.buy(buyer)
+    tokens = world.db.execute("SELECT tokens FROM lp.payments WHERE id = %s", (payment,)).fetchone()["tokens"]
+    tip = world.call("livepanty_app", buyer, STREAM_TIP, {"r": host, "a": tokens, "k": key(), "s": stream})
+    assert tip["status"] == "escrowed"
+    world.call("livepanty_service", None, REFUND, {"p": payment, "k": key()})
+    row = world.db.execute(
+        "SELECT recovered_tokens, written_off_tokens FROM lp.payments WHERE id = %s", (payment,)
+    ).fetchone()
+    assert (row["recovered_tokens"], row["written_off_tokens"]) == (tokens, 0)
+    miss_goal(world, host, goal)
+    wallet = world.db.execute(
+        "SELECT balance, debt_since IS NULL AS clear FROM lp.wallets WHERE user_id = %s", (buyer,)
+    ).fetchone()
+    assert (wallet["balance"], wallet["clear"]) == (0, True)  # nothing left to spend, no debt either
+    losses = world.db.execute(
+        "SELECT balance FROM lp.wallets WHERE system_code = 'chargeback_losses'"
+    ).fetchone()["balance"]
+    assert losses == 0
+    assert world.verify_ledger() == []
+
+
+def test_earnings_spent_on_a_tip_that_a_missed_goal_refunds_are_payable_again(world: World) -> None:
+    """A performer's earnings spent on a tip are not payable (spending consumes earnings first); when that
+    tip comes back (its refund_if_missed goal missed) they are payable again."""
+    host, stream, goal = goal_stream(world)
+    earner = world.register("earner", "performer")
+    world.call("livepanty_app", world.fans[0], TIP, {"r": earner, "a": 1000, "k": key()})
+    wallet = world.wallet(earner)
+
+    def payable() -> int:
+        return world.db.execute("SELECT lp.payable_tokens(%s) AS p", (wallet,)).fetchone()["p"]
+
+    earned = payable()
+    assert earned > 500
+    world.call("livepanty_app", earner, STREAM_TIP, {"r": host, "a": 500, "k": key(), "s": stream})
+    assert payable() == earned - 500
+    miss_goal(world, host, goal)
+    assert payable() == earned
+    assert world.verify_ledger() == []
