@@ -378,8 +378,9 @@ class KycAttemptsExhausted(LivepantyError):
 
 
 class KycReferenceTaken(LivepantyError):
-    """LP132: the provider reference belongs to another user's verification (``submit_kyc``), or verifications
-    of more than one user hold it, so the provider's event is not applied to either (``apply_kyc_webhook``)."""
+    """LP132: the provider reference belongs to another user's verification (``submit_kyc``), or
+    verifications of more than one user hold it, so the provider's event is applied to neither
+    (``apply_kyc_webhook``)."""
 
     code = "LP132"
 

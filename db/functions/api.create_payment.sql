@@ -34,7 +34,7 @@ BEGIN
     PERFORM lp.assert_not_sanctioned(v_user);
     -- Fraud controls: LP160 a new account over its purchase caps, LP161 too many purchases this hour (the
     -- purchase that reaches the threshold opens a fraud case). Counts the payments created.
-    PERFORM lp.count_spend(v_user, 'purchase', v_bundle.tokens);
+    PERFORM lp.count_spend(v_user, 'purchase', v_bundle.tokens, v_key);
 
     -- Tokens and price are copied: a later change of the bundle does not change this payment.
     INSERT INTO lp.payments (user_id, provider, bundle_code, tokens, amount_minor, currency, idempotency_key)
@@ -42,7 +42,9 @@ BEGIN
     ON CONFLICT (user_id, idempotency_key) DO NOTHING
     RETURNING * INTO v_payment;
     IF v_payment.id IS NULL THEN
-        -- A concurrent call with the same key committed first.
+        -- A concurrent call with the same key committed first (this one waited for it at the counter): its
+        -- replay, counted by no fraud control.
+        PERFORM lp.uncount_spend(v_user, 'purchase', v_bundle.tokens);
         SELECT p.* INTO v_payment FROM lp.payments AS p WHERE p.user_id = v_user AND p.idempotency_key = v_key;
         PERFORM lp.note_replay('api.create_payment', p_idempotency_key);
         RETURN lp.replay_payment(v_payment, p_bundle_code, p_provider);

@@ -117,7 +117,7 @@ BEGIN
     END IF;
     -- Fraud controls (one UPDATE of the sender's counter row, which stays locked until commit): LP160 a new
     -- account over its caps, LP161 too many tips this hour (the tip that reaches the threshold opens a case).
-    PERFORM lp.count_spend(v_sender, 'tip', p_amount);
+    PERFORM lp.count_spend(v_sender, 'tip', p_amount, v_key);
 
     v_fee := lp.fee_for(p_amount, (c.cfg[2])::bigint);
     INSERT INTO lp.tips (sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous,
@@ -127,7 +127,9 @@ BEGIN
     ON CONFLICT (sender_id, idempotency_key) DO NOTHING
     RETURNING * INTO v_tip;
     IF v_tip.id IS NULL THEN
-        -- A concurrent call with the same key committed first.
+        -- A concurrent call with the same key committed first (this one waited for it at the counter): its
+        -- replay, counted by no fraud control.
+        PERFORM lp.uncount_spend(v_sender, 'tip', p_amount);
         SELECT t.* INTO v_tip FROM lp.tips AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key;
         PERFORM lp.note_replay('api.tip', p_idempotency_key);
         RETURN lp.replay_tip(v_tip, p_recipient_id, p_amount, p_stream_id, v_message, p_is_anonymous,

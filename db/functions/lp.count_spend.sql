@@ -1,4 +1,4 @@
-CREATE FUNCTION lp.count_spend(p_user_id uuid, p_kind text, p_tokens bigint) RETURNS void
+CREATE FUNCTION lp.count_spend(p_user_id uuid, p_kind text, p_tokens bigint, p_key text DEFAULT NULL) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, ext, pg_temp
     SET plan_cache_mode = force_generic_plan
@@ -68,6 +68,18 @@ BEGIN
                                                ELSE 'fraud.new_account_daily_purchase_tokens' END)::bigint, 0);
     v_rate := coalesce((v_cfg ->> CASE p_kind WHEN 'tip' THEN 'fraud.tips_per_hour'
                                               ELSE 'fraud.purchases_per_hour' END)::integer, 0);
+    -- A retry of a spend that committed while this call waited for the counter row (the same idempotency key,
+    -- p_key) is not refused, nor does it open a case: its caller finds the key claimed and replays the
+    -- spend, and takes its count back (lp.uncount_spend).
+    IF p_key IS NOT NULL
+       AND ((v_new AND v_max > 0 AND p_tokens > v_max) OR (v_new AND v_daily > 0 AND v_tokens > v_daily)
+            OR (v_rate > 0 AND v_count >= v_rate))
+       AND (CASE p_kind WHEN 'tip' THEN EXISTS (SELECT 1 FROM lp.tips AS t
+                                                 WHERE t.sender_id = p_user_id AND t.idempotency_key = p_key)
+                        ELSE EXISTS (SELECT 1 FROM lp.payments AS y
+                                      WHERE y.user_id = p_user_id AND y.idempotency_key = p_key) END) THEN
+        RETURN;
+    END IF;
     IF v_new AND v_max > 0 AND p_tokens > v_max THEN
         RAISE EXCEPTION USING ERRCODE = 'LP160', MESSAGE = format('a new account may %s at most %s tokens at once',
                                                                    CASE p_kind WHEN 'tip' THEN 'tip' ELSE 'buy' END, v_max),
@@ -98,5 +110,5 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION lp.count_spend(uuid, text, bigint) IS 'Owner only: counts one tip or purchase (p_kind tip or purchase) of p_tokens for the fraud controls, in the user''s lp.spend_counters row (locked until commit). LP160 a new account (younger than fraud.new_account_days, or no completed payment) over fraud.new_account_max_tip / _daily_tip_tokens (purchases: fraud.new_account_max_purchase / _daily_purchase_tokens); LP161 over the velocity rule (fraud.tips_per_hour, fraud.purchases_per_hour per UTC clock hour). The call that reaches the velocity threshold opens a fraud case (lp.open_case). 0 switches a cap or rule off.';
-REVOKE ALL ON FUNCTION lp.count_spend(uuid, text, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION lp.count_spend(uuid, text, bigint, text) IS 'Owner only: counts one tip or purchase (p_kind tip or purchase) of p_tokens for the fraud controls, in the user''s lp.spend_counters row (locked until commit). LP160 a new account (younger than fraud.new_account_days, or no completed payment) over fraud.new_account_max_tip / _daily_tip_tokens (purchases: fraud.new_account_max_purchase / _daily_purchase_tokens); LP161 over the velocity rule (fraud.tips_per_hour, fraud.purchases_per_hour per UTC clock hour). The call that reaches the velocity threshold opens a fraud case (lp.open_case). 0 switches a cap or rule off. With p_key (the idempotency key of the spend), a refusal is not raised when that key was claimed meanwhile (a concurrent retry, which replays and takes its count back with lp.uncount_spend).';
+REVOKE ALL ON FUNCTION lp.count_spend(uuid, text, bigint, text) FROM PUBLIC;

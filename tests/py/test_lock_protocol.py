@@ -1240,3 +1240,41 @@ def test_earnings_spent_on_a_tip_that_a_missed_goal_refunds_are_payable_again(wo
     miss_goal(world, host, goal)
     assert payable() == earned
     assert world.verify_ledger() == []
+
+
+@pytest.mark.parametrize("spend", ["tip", "purchase"])
+def test_a_concurrent_retry_of_a_spend_replays_it_uncounted(world: World, spend: str) -> None:
+    """A retry of a tip (or a purchase) sent while the first call is in flight waits for it at the spender's
+    fraud counter, then finds the key claimed and replays it. The fraud controls count the spend once: the
+    retry is not refused by the velocity rule the first call reached (LP161), opens no second case, and
+    leaves the counters as one spend left them."""
+    setting = "fraud.tips_per_hour" if spend == "tip" else "fraud.purchases_per_hour"
+    world.db.execute("UPDATE lp.settings SET value = '1'::jsonb WHERE key = %s", (setting,))
+    spender = world.register("retrier", "viewer")
+    world.fund(spender, 1000)
+    query, params = (
+        (TIP, {"r": world.star, "a": 10, "k": key()})
+        if spend == "tip"
+        else (CREATE_PAYMENT, {"b": "small", "k": key()})
+    )
+    first = world.held("first_spend")
+    first.call("livepanty_app", spender, query, params)  # reaches the threshold: one fraud case
+    assert (
+        after_commit_of(world, first, world.actor("retry"), "livepanty_app", spender, query, params) == "ok"
+    )
+    counters = world.db.execute(
+        "SELECT tips_in_hour, tip_tokens_day, purchases_in_hour FROM lp.spend_counters WHERE user_id = %s",
+        (spender,),
+    ).fetchone()
+    expected = (1, 10, 0) if spend == "tip" else (0, 0, 1)
+    assert (counters["tips_in_hour"], counters["tip_tokens_day"], counters["purchases_in_hour"]) == expected
+    spends = world.db.execute(
+        "SELECT (SELECT count(*) FROM lp.tips WHERE sender_id = %(u)s)"
+        "     + (SELECT count(*) FROM lp.payments WHERE user_id = %(u)s AND status = 'pending') AS n",
+        {"u": spender},
+    ).fetchone()["n"]
+    assert spends == 1
+    cases = world.db.execute(
+        "SELECT count(*) AS n FROM lp.reports WHERE reported_user_id = %s", (spender,)
+    ).fetchone()["n"]
+    assert cases == 1
