@@ -97,17 +97,28 @@ OBJECT_ROUTES_NAMING: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
 #: every stream of every shard, a job): co-performers of other shards are asked there first
 #: (router.refresh_gates).
 GATED_ROUTES: dict[str, str | None] = {"start_stream": "p_stream_id", "sweep_viewers": None}
+#: Routes that check something on the router before the call (after a GATED_ROUTES step): the statement,
+#: where ``{p_name}`` stands for the route's argument of that name. api.submit_kyc: a provider reference that
+#: another shard's verification holds is another user's (LP132, as one node refuses it;
+#: router.kyc_reference_free).
+BEFORE_CALL: dict[str, str] = {
+    "submit_kyc": "router.kyc_reference_free(v_shard, {p_provider}, {p_provider_reference})",
+}
 #: Routes that do something on the router after the shard answered (``v_result``, the shard's result): a case
 #: resolved with a sanction for a user of another shard is delivered there at once when the router delivers at
 #: once (router.deliver_sanction_now; otherwise, and whenever that fails, the relay delivers it); an erasure
 #: reaches the directory and the user's stubs on the other shards before it returns (router.erase_now; a shard
-#: it cannot reach gets it from `shards sync-erasures`).
+#: it cannot reach gets it from `shards sync-erasures`); a role set by an admin reaches the directory and the
+#: user's stubs (router.role_changed; a stub on a shard it cannot reach is brought up to date before the user
+#: acts there).
 AFTER_CALL: dict[str, str] = {
     "resolve_case": (
         "router.deliver_sanction_now(v_shard, (v_result.decision ->> 'sanction_request_id')::uuid)"
     ),
     "erase_user": "router.erase_now(v_shard, v_result.user_id)",
     "request_erasure": "router.erase_now(v_shard, v_result.user_id)",
+    # the directory's role and the user's stubs on the other shards take the new role at once
+    "set_user_role": "router.role_changed(v_shard, v_result.id, v_result.role)",
 }
 #: Routed to the shard of the user an argument names (an admin looking at someone's wallet; anyone at a
 #: performer's menu): the acting user's shard when the argument is NULL or names nobody the directory knows.
@@ -532,9 +543,9 @@ def _table_columns(result: str) -> list[str]:
     return [column.split()[0] for column in result[len("TABLE(") : -1].split(", ")]
 
 
-def _before_call(fn: ApiFunction) -> str:
+def _before_call(fn: ApiFunction, used: set[str] | None = None) -> str:
     """What a route does on the router before it calls the shard ``v_shard`` (or every shard, for a job): the
-    go-live gates of a GATED_ROUTES call."""
+    go-live gates of a GATED_ROUTES call, then a BEFORE_CALL check (``used`` records the route)."""
     steps: list[str] = []
     if fn.name in GATED_ROUTES:
         argument = GATED_ROUTES[fn.name]
@@ -545,6 +556,11 @@ def _before_call(fn: ApiFunction) -> str:
             steps.append(
                 f"PERFORM router.refresh_gates(v_shard, ${position}, NULL);  -- co-performers of other shards"
             )
+    if fn.name in BEFORE_CALL:
+        if used is not None:
+            used.add(fn.name)
+        positions = {name: f"${i + 1}" for i, name in enumerate(fn.argument_names)}
+        steps.append(f"PERFORM {BEFORE_CALL[fn.name].format(**positions)};")
     return "\n    ".join(steps)
 
 
@@ -639,6 +655,7 @@ def router_routes_sql(functions: Iterable[ApiFunction]) -> str:
     proxies: list[str] = []
     parts: list[str] = []
     after_used: set[str] = set()
+    before_used: set[str] = set()
     for fn in functions:
         if _proxied(fn.name):
             names = _with_comma(fn.named_arguments())
@@ -664,7 +681,7 @@ GRANT EXECUTE ON FUNCTION {signature} TO livepanty_owner;"""
             if fn.name in ACTOR_ROUTES_NAMING:
                 position = fn.argument_names.index(ACTOR_ROUTES_NAMING[fn.name]) + 1
                 named = f"PERFORM router.ensure_user(v_shard, ${position});  -- the named user's stub"
-            named = "\n    ".join(x for x in (named, _before_call(fn)) if x)
+            named = "\n    ".join(x for x in (named, _before_call(fn, before_used)) if x)
             call = (
                 f"router_proxy.{fn.name}(v_shard, v_user, lp.current_session_id(), "
                 f"current_setting('lp.acting_via', true), router.caller_role()"
@@ -720,7 +737,7 @@ BEGIN
     v_shard := {where};
     {home}
     PERFORM router.ensure_user(v_shard, v_user);  -- the stub of a user of another shard
-    {_before_call(fn)}
+    {_before_call(fn, before_used)}
     {returning}
     {"RETURN;" if fn.returns_set else ""}
 {_RERAISE}
@@ -786,6 +803,10 @@ $route$;"""
     if set(AFTER_CALL) - after_used:
         raise ShardError(
             f"AFTER_CALL names no actor, object or user route: {sorted(set(AFTER_CALL) - after_used)}"
+        )
+    if set(BEFORE_CALL) - before_used:
+        raise ShardError(
+            f"BEFORE_CALL names no actor, object or user route: {sorted(set(BEFORE_CALL) - before_used)}"
         )
     stray = sorted(set(OBJECT_ROUTES_NAMING) - set(OBJECT_ROUTES))
     if stray:

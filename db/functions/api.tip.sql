@@ -41,6 +41,10 @@ BEGIN
            EXISTS (SELECT 1 FROM lp.spending_limits AS l
                     WHERE l.user_id = v_sender
                       AND (l.limit_tokens IS NOT NULL OR l.pending_limit_tokens IS NOT NULL)) AS limited,
+           -- the key of a tip of the sender to a performer of another shard (shard.tip_out; none on one node)
+           EXISTS (SELECT 1 FROM lp.transfers_out AS o
+                    WHERE o.sender_id = v_sender AND o.idempotency_key = v_key
+                      AND o.hold_id IS NULL AND o.refund_of IS NULL) AS key_sent,
            (SELECT w.id FROM lp.wallets AS w WHERE w.user_id = v_sender) AS from_wallet,
            (SELECT w.id FROM lp.wallets AS w WHERE w.user_id = u.id) AS to_wallet,
            (SELECT w.id FROM lp.wallets AS w WHERE w.system_code = 'platform_fees') AS fee_wallet,
@@ -67,6 +71,9 @@ BEGIN
         PERFORM lp.note_replay('api.tip', p_idempotency_key);
         RETURN lp.replay_tip(c.old, p_recipient_id, p_amount, p_stream_id, v_message, p_is_anonymous,
                              p_menu_item_id);
+    END IF;
+    IF c.key_sent THEN  -- one key names one tip, same-shard or cross-shard
+        RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different tip';
     END IF;
     IF cardinality(c.cfg) IS DISTINCT FROM 4 THEN  -- a setting is missing: lp.setting says which (LP091)
         PERFORM lp.setting(k) FROM unnest(ARRAY['money.max_tokens', 'tips.fee_bps', 'tips.max_tokens',

@@ -144,6 +144,10 @@ BEGIN
                m.id AS item_found, m.performer_id AS item_performer, m.price AS item_price, m.is_active AS item_active,
                m.name AS item_name,
                old.id AS old_tip,
+               -- the key of a tip of the sender to a performer of another shard (shard.tip_out; none on one node)
+               EXISTS (SELECT 1 FROM lp.transfers_out AS xo
+                        WHERE xo.sender_id = s.user_id AND xo.idempotency_key = t.key
+                          AND xo.hold_id IS NULL AND xo.refund_of IS NULL) AS key_sent,
                -- the sender's sanctions (lp.sanction_refusal): a tip, and a message when it carries one; asked
                -- only of a sender with an unrevoked sanction (an index probe; a PL/pgSQL call per tip otherwise)
                CASE WHEN EXISTS (SELECT 1 FROM lp.user_sanctions AS us
@@ -191,6 +195,7 @@ BEGIN
                    WHEN c.sender_sanction IS NOT NULL THEN 'LP150'
                    WHEN char_length(c.message) > 500 OR c.key IS NULL OR char_length(c.key) > 128 THEN 'LP018'
                    WHEN c.old_tip IS NOT NULL THEN 'replay'
+                   WHEN c.key_sent THEN 'LP106'
                    WHEN c.amount < v_min OR c.amount > v_max THEN 'LP103'
                    -- LP101, LP003 (recipient), LP102, LP108, LP135, LP124: read once, then the stream and the limits
                    ELSE coalesce(c.refusal,

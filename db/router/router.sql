@@ -163,11 +163,12 @@ CREATE FUNCTION router.place(p_username text) RETURNS integer
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    -- By a hash of the lower-case username: two registrations of one name meet on one shard, whose unique
-    -- index decides between them.
-    SELECT (hashtext(lower(p_username)) & 2147483647) % router.shard_count()
+    -- By a hash of the username as the shards store it (lp.normalize_username: trimmed; compared without
+    -- case): two registrations of one name, however spaced or cased, meet on one shard, whose unique index
+    -- decides between them.
+    SELECT (hashtext(lower(btrim(p_username))) & 2147483647) % router.shard_count()
 $$;
-COMMENT ON FUNCTION router.place(text) IS 'The shard a new user is placed on: a hash of the lower-case username modulo the number of shards.';
+COMMENT ON FUNCTION router.place(text) IS 'The shard a new user is placed on: a hash of the trimmed, lower-case username (the shards'' normalisation, lp.normalize_username) modulo the number of shards.';
 REVOKE ALL ON FUNCTION router.place(text) FROM PUBLIC;
 
 CREATE FUNCTION router.directory_check(p_email text, p_username text) RETURNS void
@@ -193,18 +194,26 @@ CREATE FUNCTION router.directory_add(p_user api.user_account, p_shard integer) R
     LANGUAGE plpgsql
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
--- A concurrent registration of the same address on another shard waits here on the unique index and then
--- fails (LP015); its shard's row is left to livepanty-db shards adopt-orphans.
+-- A concurrent registration of the same address (or, placed by another rule before, the same name) on another
+-- shard waits here on the unique index and then fails (LP015, LP016); its shard's row is left to livepanty-db
+-- shards adopt-orphans.
+DECLARE
+    v_constraint text;
 BEGIN
     INSERT INTO router.users (user_id, shard, username_key, email_key, username, role)
     VALUES (p_user.id, p_shard, lower(p_user.username), sha256(convert_to(lower(p_user.email), 'UTF8')),
             p_user.username, p_user.role);
 EXCEPTION WHEN unique_violation THEN
+    GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
+    IF v_constraint = 'users_username_key_key' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP016', MESSAGE = 'username is already taken',
+            DETAIL = 'registered concurrently on another shard';
+    END IF;
     RAISE EXCEPTION USING ERRCODE = 'LP015', MESSAGE = 'email address is already registered',
         DETAIL = 'registered concurrently on another shard';
 END
 $$;
-COMMENT ON FUNCTION router.directory_add(api.user_account, integer) IS 'Records a user just registered on a shard in the directory (LP015 when another shard registered the address at the same time).';
+COMMENT ON FUNCTION router.directory_add(api.user_account, integer) IS 'Records a user just registered on a shard in the directory (LP015 when another shard registered the address at the same time, LP016 the username).';
 REVOKE ALL ON FUNCTION router.directory_add(api.user_account, integer) FROM PUBLIC;
 
 CREATE FUNCTION router.merge_limit(p_limit integer) RETURNS integer
@@ -433,6 +442,24 @@ AS $$
 $$;
 COMMENT ON FUNCTION router.locate_or_actor(text, uuid) IS 'The shard holding object p_id of lp.<p_table> (router.find); the acting user''s shard when p_id is NULL or no shard holds it (LP001 nobody acting); LP201 when two do.';
 REVOKE ALL ON FUNCTION router.locate_or_actor(text, uuid) FROM PUBLIC;
+
+CREATE FUNCTION router.note_role(p_user_id uuid, p_role text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+-- The home shard reported the user's role (api.authenticate, api.act_as, a cross-shard tip of api.tip_many):
+-- the directory follows it. When it changed, no stub of theirs is vouched for any more (router.stubs): each is
+-- made current (router.ensure_user) before their next call there. A stub whose role update was rolled back on
+-- the router (a call that failed after it) is caught so too.
+BEGIN
+    UPDATE router.users AS u SET role = p_role WHERE u.user_id = p_user_id AND u.role IS DISTINCT FROM p_role;
+    IF FOUND THEN
+        DELETE FROM router.stubs AS s WHERE s.user_id = p_user_id;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION router.note_role(uuid, text) IS 'The directory takes the role the user''s home shard reported; when it changed, the user''s rows of router.stubs go, so that every stub of theirs is brought up to date (router.ensure_user) before they act there again.';
+REVOKE ALL ON FUNCTION router.note_role(uuid, text) FROM PUBLIC;
 
 CREATE FUNCTION router.stub_needed(p_shard integer, p_user_id uuid) RETURNS boolean
     LANGUAGE sql STABLE

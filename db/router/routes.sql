@@ -189,6 +189,14 @@ AS $$
     SELECT shard.ensure_user(p__shard, p_user_id, p_username, p_role, p_home_shard);
 $$;
 
+CREATE FUNCTION router_proxy.stub_role(p__shard integer, p_user_id uuid, p_role text) RETURNS boolean
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT shard.stub_role(p__shard, p_user_id, p_role);
+$$;
+
 CREATE FUNCTION router_proxy.review_queue_page(
     p__user uuid, p__session uuid, p__via text, p_status text, p_overdue_only boolean, p_reason text,
     p_source text, p_after_rank smallint, p_after_score integer, p_after_due timestamptz, p_after_at timestamptz,
@@ -512,6 +520,79 @@ $$;
 COMMENT ON FUNCTION router.erase_now(integer, uuid) IS 'After an erasure of p_user_id on their home shard p_home through the router: their directory entry takes the erasure''s pseudonym and their sessions go (router.forget_users, in the caller''s transaction), and their stubs on every other shard are erased (shard.forget_users, each shard on its own, committed there). A step that fails (a shard that cannot be reached or is fenced, a lock) is logged and left to livepanty-db shards sync-erasures; a shard that hangs unfenced holds the call, as any call to it does. Returns the stubs erased now.';
 REVOKE ALL ON FUNCTION router.erase_now(integer, uuid) FROM PUBLIC;
 
+-- A role changed through the router (api.set_user_role, an AFTER_CALL step of its route): the directory takes it,
+-- and every stub of the user on another shard takes it at once (shard.stub_role), so a demoted moderator or
+-- admin keeps no power on any shard, whether or not they act there again. router.stubs keeps only the stubs
+-- this reached: a shard out of reach (logged, skipped) has its stub brought up to date by router.ensure_user
+-- before the user's next call there.
+CREATE FUNCTION router.role_changed(p_home integer, p_user_id uuid, p_role text) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_n integer := 0;
+BEGIN
+    IF p_user_id IS NULL OR p_role IS NULL THEN
+        RETURN 0;
+    END IF;
+    UPDATE router.users AS u SET role = p_role WHERE u.user_id = p_user_id AND u.role IS DISTINCT FROM p_role;
+    DELETE FROM router.stubs AS s WHERE s.user_id = p_user_id;
+    FOR v_shard IN 0 .. router.shard_count() - 1 LOOP
+        CONTINUE WHEN v_shard = p_home;
+        BEGIN
+            IF router_proxy.stub_role(v_shard, p_user_id, p_role) THEN
+                INSERT INTO router.stubs (user_id, shard, role) VALUES (p_user_id, v_shard, p_role)
+                ON CONFLICT (user_id, shard) DO UPDATE SET role = excluded.role;
+                v_n := v_n + 1;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE LOG 'livepanty router: the stub of user % on shard % keeps its role until they act there: % %',
+                p_user_id, v_shard, SQLSTATE, left(SQLERRM, 500);
+        END;
+    END LOOP;
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION router.role_changed(integer, uuid, text) IS 'After api.set_user_role through the router (p_user_id of home shard p_home now has role p_role): the directory''s role, and every stub of the user on the other shards set to it (shard.stub_role, each shard on its own, recorded in router.stubs); a shard that cannot be reached is logged and skipped (its stub is no longer vouched for in router.stubs: router.ensure_user updates it before the user acts there). Returns the stubs set now.';
+REVOKE ALL ON FUNCTION router.role_changed(integer, uuid, text) FROM PUBLIC;
+
+-- A provider reference names one person (api.submit_kyc refuses another user's; LP132): on one node it checks
+-- every verification, here its own shard's. Before the user's shard takes a verification with a reference,
+-- every shard is asked whether it holds it; another shard's is another user's (a user's verifications live on
+-- their own shard). Two submissions of one reference at the same moment on two shards can both pass (no lock
+-- spans the shards): the webhook then refuses the reference (LP132), so nothing is applied to the wrong person.
+CREATE FUNCTION router.kyc_reference_free(p_shard integer, p_provider text, p_reference text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_provider  text := nullif(btrim(p_provider), '');
+    v_reference text := nullif(btrim(p_reference), '');
+    v_taken     boolean;
+BEGIN
+    IF v_provider IS NULL OR v_reference IS NULL THEN
+        RETURN;  -- no reference: nothing to hold (the shard checks the arguments)
+    END IF;
+    BEGIN
+        SELECT EXISTS (SELECT 1 FROM router_proxy.holds_kyc_reference(v_provider, v_reference) AS h (s)
+                        WHERE h.s IS DISTINCT FROM p_shard)
+          INTO v_taken;
+    EXCEPTION WHEN OTHERS THEN
+        IF router.lost(SQLSTATE, SQLERRM) THEN
+            PERFORM router.unavailable(NULL, SQLERRM);  -- LP200 naming the shard that does not answer
+        END IF;
+        RAISE;
+    END;
+    IF v_taken THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP132', MESSAGE = 'the provider reference belongs to another verification',
+            DETAIL = format('provider %s', v_provider),
+            HINT = 'Submit the reference the provider gave for this user.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION router.kyc_reference_free(integer, text, text) IS 'Before api.submit_kyc on the user''s shard p_shard: LP132 when another shard holds a verification with that provider and reference (another user''s), as one node refuses it; nothing when no reference is given. LP200 when a shard cannot be asked.';
+REVOKE ALL ON FUNCTION router.kyc_reference_free(integer, text, text) FROM PUBLIC;
+
 -- Co-performers of other shards (docs/scale-out.md): before a stream's shard applies the go-live gate, their
 -- own shards are asked what they lack, and the answers are written on the stream's shard (lp.remote_gates).
 CREATE FUNCTION router.refresh_gates(p_shard integer, p_stream_id uuid, p_key_hash bytea) RETURNS void
@@ -750,7 +831,7 @@ BEGIN
         END;
     END;
     -- The home shard is the truth about the role: the directory follows it (stubs are refreshed from it).
-    UPDATE router.users AS u SET role = v_auth.role WHERE u.user_id = v_auth.user_id AND u.role IS DISTINCT FROM v_auth.role;
+    PERFORM router.note_role(v_auth.user_id, v_auth.role);
     PERFORM lp.set_identity(v_auth.user_id, v_auth.session_id, 'session');
     RETURN v_auth;
 END
@@ -776,6 +857,9 @@ BEGIN
             PERFORM router.reraise(v_shard, SQLSTATE, SQLERRM, v_detail, v_hint);
         END;
     END;
+    -- The user's role as their shard has it, as api.authenticate: a demoted moderator or admin acted for by the
+    -- back office gets no stub with their old role on another shard.
+    PERFORM router.note_role(v_auth.user_id, v_auth.role);
     PERFORM lp.set_identity(v_auth.user_id, NULL, 'service');
     RETURN v_auth;
 END
@@ -1390,16 +1474,25 @@ CREATE OR REPLACE FUNCTION api.apply_kyc_webhook(
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 -- Router: the provider's event names its verification by the provider's reference, which does not say the
--- shard: every shard is asked whether it holds it, and the event is applied there (a repeat finds the same
--- shard, whose event log answers it). A reference no shard holds goes to shard 0, which refuses it in its own
--- words (LP003, or the checks of the arguments before).
+-- shard: every shard is asked whether it holds it (trimmed, as the shards store it), and the event is applied
+-- there (a repeat finds the same shard, whose event log answers it). A reference no shard holds goes to shard 0,
+-- which refuses it in its own words (LP003, or the checks of the arguments before). A reference that more than
+-- one shard holds names verifications of more than one user: LP132, nothing applied anywhere, as one node
+-- refuses it (the router never guesses whose it is).
 DECLARE
-    v_shard integer;
+    v_shard  integer;
+    v_shards integer[];
 BEGIN
-    IF p_provider IS NOT NULL AND p_provider_reference IS NOT NULL THEN
-        SELECT min(h.s) INTO v_shard FROM router_proxy.holds_kyc_reference(p_provider, p_provider_reference) AS h (s);
+    IF nullif(btrim(p_provider), '') IS NOT NULL AND nullif(btrim(p_provider_reference), '') IS NOT NULL THEN
+        SELECT array_agg(DISTINCT h.s ORDER BY h.s) INTO v_shards
+          FROM router_proxy.holds_kyc_reference(btrim(p_provider), btrim(p_provider_reference)) AS h (s);
     END IF;
-    v_shard := coalesce(v_shard, 0);
+    IF cardinality(v_shards) > 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP132', MESSAGE = 'verifications of more than one user hold this provider reference',
+            DETAIL = format('provider %s', btrim(p_provider)),
+            HINT = 'Nothing was applied: a compliance officer decides which verification the provider means.';
+    END IF;
+    v_shard := coalesce(v_shards[1], 0);
     RETURN router_proxy.apply_kyc_webhook(v_shard, NULL, NULL, NULL, router.caller_role(), p_provider, p_event_id,
                                           p_provider_reference, p_status, p_score, p_reasons, p_document_expires_on,
                                           p_verified_date_of_birth, p_occurred_at);
@@ -1684,6 +1777,7 @@ BEGIN
         BEGIN
             v_shard := r.from_shard;
             v_auth := router_proxy.authenticate(r.from_shard, r.j ->> 'session_token');
+            PERFORM router.note_role(v_auth.user_id, v_auth.role);  -- what a stub made by delivery at once carries
             v_shard := r.to_shard;
             PERFORM router.check_payee('tip', r.to_shard, (r.j ->> 'recipient_id')::uuid, (r.j ->> 'amount')::bigint,
                                        (r.j ->> 'stream_id')::uuid, (r.j ->> 'menu_item_id')::uuid, r.from_shard,

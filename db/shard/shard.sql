@@ -617,7 +617,9 @@ BEGIN
         END IF;
         RETURN true;
     END IF;
-    PERFORM shard.ensure_user(p_shard, p_sender_id, p_sender_name, p_sender_role, p_from_shard);
+    -- The sender's stub, made if missing; an existing stub's role is the router's to keep (shard.ensure_user):
+    -- p_sender_role is the role when the tip was claimed or sent, maybe no longer theirs.
+    PERFORM shard.make_stub(p_shard, p_sender_id, p_sender_name, p_sender_role, p_from_shard);
     -- The goal the tip was sent toward: the stream's goal that was active and still took tips when the sender's
     -- shard took the tip (p_sent_at), as on one node a tip counts toward the goal active when it is made, not
     -- one activated while it was in transit. It may have closed since (reached, missed, cancelled): the tip still
@@ -664,7 +666,7 @@ BEGIN
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) IS 'The receiving half of a cross-shard tip, capture or refund, applied by the relay exactly once per transfer id: transit_<from_shard> -(amount - fee), the performer +(amount - fee) (reference transfer; entry kind hold_capture for a capture of hold p_hold_id), the lp.transfers_in row, and for a tip the tip recorded as this shard''s own (lp.tips, id = the transfer id, sender = the sender''s stub made by shard.ensure_user), with its stream goal (the one active when the sender''s shard took the tip, p_sent_at, even if it closed since) and event like api.tip; toward a goal that refunds when missed the credit goes to the goal escrow (status escrowed). A refund (p_refund_of, a tip this shard sent): transit_<from_shard> -(amount - fee), platform fees -fee, the sender +amount (entry kind refund); LP199 when it names no such tip, or one refunded under another transfer id. True when applied now, false when it was applied before (the same transfer again changes nothing; other contents under the same id: LP199).';
+COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) IS 'The receiving half of a cross-shard tip, capture or refund, applied by the relay exactly once per transfer id: transit_<from_shard> -(amount - fee), the performer +(amount - fee) (reference transfer; entry kind hold_capture for a capture of hold p_hold_id), the lp.transfers_in row, and for a tip the tip recorded as this shard''s own (lp.tips, id = the transfer id, sender = the sender''s stub, made by shard.make_stub when missing, its role left as it is), with its stream goal (the one active when the sender''s shard took the tip, p_sent_at, even if it closed since) and event like api.tip; toward a goal that refunds when missed the credit goes to the goal escrow (status escrowed). A refund (p_refund_of, a tip this shard sent): transit_<from_shard> -(amount - fee), platform fees -fee, the sender +amount (entry kind refund); LP199 when it names no such tip, or one refunded under another transfer id. True when applied now, false when it was applied before (the same transfer again changes nothing; other contents under the same id: LP199).';
 REVOKE ALL ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) TO livepanty_router;
 
@@ -984,41 +986,92 @@ COMMENT ON FUNCTION shard.live_streams(text, text, integer, uuid, integer) IS 'T
 REVOKE ALL ON FUNCTION shard.live_streams(text, text, integer, uuid, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.live_streams(text, text, integer, uuid, integer) TO livepanty_router;
 
-CREATE FUNCTION shard.ensure_user(p_shard integer, p_user_id uuid, p_username text, p_role text, p_home_shard integer)
+CREATE FUNCTION shard.make_stub(p_shard integer, p_user_id uuid, p_username text, p_role text, p_home_shard integer)
 RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
--- A user of another shard is about to act here: their stub (docs/scale-out.md, "Users of other shards"), made
--- once, its platform role kept equal to the home shard's (the router passes the role it last saw there).
+-- The stub of a user of another shard (docs/scale-out.md, "Users of other shards"), made when they have none
+-- here; a stub that exists is left as it is (its role included: only the router's shard.ensure_user, which
+-- records what it wrote in router.stubs, changes it). Its username is theirs unless a user of this shard (or
+-- another stub) holds that name: then 'remote_' and hex digits of their id, so that a stub can never fail for a
+-- name (the name is only shown here; the user is known by their id). Owner code: shard.ensure_user, the
+-- relay's shard.transfer_in, shard.apply_sanction_request.
 DECLARE
     v_remote boolean;
+    v_name   text;
 BEGIN
-    PERFORM shard.here(p_shard);
     IF p_home_shard IS NULL OR p_home_shard = p_shard THEN
         RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'a stub is for a user of another shard',
             DETAIL = format('user %s, home shard %s, this shard %s', p_user_id, p_home_shard, p_shard);
     END IF;
     SELECT EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = u.id) INTO v_remote
       FROM lp.users AS u WHERE u.id = p_user_id;
-    IF v_remote IS NULL THEN
-        INSERT INTO lp.users (id, email, username, password_hash, role, date_of_birth)
-        VALUES (p_user_id, 'remote-' || replace(p_user_id::text, '-', '') || '@shard.invalid', p_username,
-                ext.crypt(gen_random_uuid()::text, ext.gen_salt('bf', 4)), p_role::lp.user_role, DATE '1900-01-01')
-        ON CONFLICT DO NOTHING;
-        INSERT INTO lp.remote_users (user_id, home_shard) VALUES (p_user_id, p_home_shard) ON CONFLICT DO NOTHING;
-    ELSIF v_remote THEN
-        UPDATE lp.users AS u SET role = p_role::lp.user_role
-         WHERE u.id = p_user_id AND u.role IS DISTINCT FROM p_role::lp.user_role;
-    ELSE
+    IF v_remote THEN
+        RETURN;
+    ELSIF NOT v_remote THEN
         RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'the user lives on this shard',
             DETAIL = format('user %s', p_user_id);
     END IF;
+    -- No row yet. A username clash (or a stub of the same user made at this moment: its address) raises
+    -- unique_violation, and the next name is tried; the id taken meanwhile by that stub is no error.
+    FOREACH v_name IN ARRAY ARRAY[p_username, 'remote_' || left(replace(p_user_id::text, '-', ''), 23)] LOOP
+        BEGIN
+            INSERT INTO lp.users (id, email, username, password_hash, role, date_of_birth)
+            VALUES (p_user_id, 'remote-' || replace(p_user_id::text, '-', '') || '@shard.invalid', v_name,
+                    ext.crypt(gen_random_uuid()::text, ext.gen_salt('bf', 4)), p_role::lp.user_role,
+                    DATE '1900-01-01')
+            ON CONFLICT (id) DO NOTHING;  -- a stub made at the same moment by another call
+            INSERT INTO lp.remote_users (user_id, home_shard) VALUES (p_user_id, p_home_shard) ON CONFLICT DO NOTHING;
+            RETURN;
+        EXCEPTION WHEN unique_violation THEN
+            NULL;  -- the username is taken here: the next name
+        END;
+    END LOOP;
+    RAISE EXCEPTION USING ERRCODE = 'LP016', MESSAGE = 'username is taken',
+        DETAIL = format('no free username for the stub of user %s on shard %s', p_user_id, p_shard);
 END
 $$;
-COMMENT ON FUNCTION shard.ensure_user(integer, uuid, text, text, integer) IS 'Makes (once) the stub of a user of p_home_shard who acts here through the router: a row of lp.users with their id, username and platform role (kept current), a placeholder address and an unusable password, and a row of lp.remote_users. LP201 for a user who lives here.';
+COMMENT ON FUNCTION shard.make_stub(integer, uuid, text, text, integer) IS 'Owner code: makes the stub of a user of shard p_home_shard when they have no row here (lp.users with their id, username and platform role, a placeholder address, an unusable password; lp.remote_users), and leaves an existing stub as it is, role included. A username a user or stub of this shard holds is replaced by remote_<23 hex digits of the id> (LP016 if that is taken too). LP201 for a user who lives here, or a home shard that is this one.';
+REVOKE ALL ON FUNCTION shard.make_stub(integer, uuid, text, text, integer) FROM PUBLIC;
+
+CREATE FUNCTION shard.ensure_user(p_shard integer, p_user_id uuid, p_username text, p_role text, p_home_shard integer)
+RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The router's: a user of another shard is about to act here: their stub (shard.make_stub), its platform role
+-- set to the one the router passes (the home shard's, as the router last saw it), which the router records in
+-- router.stubs. With shard.stub_role (the router's api.set_user_role), the only writer of a stub's role after
+-- it was made: the relay's paths only make stubs, so what router.stubs says a stub's role is stays true.
+BEGIN
+    PERFORM shard.here(p_shard);
+    PERFORM shard.make_stub(p_shard, p_user_id, p_username, p_role, p_home_shard);
+    UPDATE lp.users AS u SET role = p_role::lp.user_role
+     WHERE u.id = p_user_id AND u.role IS DISTINCT FROM p_role::lp.user_role;
+END
+$$;
+COMMENT ON FUNCTION shard.ensure_user(integer, uuid, text, text, integer) IS 'The router''s (router.ensure_user): makes the stub of a user of p_home_shard who acts here through the router when they have none (shard.make_stub), and sets its platform role to p_role, the home shard''s as the router last saw it. LP201 for a user who lives here.';
 REVOKE ALL ON FUNCTION shard.ensure_user(integer, uuid, text, text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.ensure_user(integer, uuid, text, text, integer) TO livepanty_router;
+
+CREATE FUNCTION shard.stub_role(p_shard integer, p_user_id uuid, p_role text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The router's api.set_user_role changed the user's role on their home shard: their stub here, if they have
+-- one, takes it at once (a demoted moderator or admin keeps no power here). True when a stub of theirs is here.
+BEGIN
+    PERFORM shard.here(p_shard);
+    UPDATE lp.users AS u SET role = p_role::lp.user_role
+     WHERE u.id = p_user_id AND u.role IS DISTINCT FROM p_role::lp.user_role
+       AND EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = u.id);
+    RETURN EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = p_user_id);
+END
+$$;
+COMMENT ON FUNCTION shard.stub_role(integer, uuid, text) IS 'The router''s, after api.set_user_role: the stub of p_user_id here (if any) takes the platform role p_role; users of this shard are left alone. True when a stub of theirs is here.';
+REVOKE ALL ON FUNCTION shard.stub_role(integer, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.stub_role(integer, uuid, text) TO livepanty_router;
 
 
 CREATE FUNCTION shard.erased_users(p_shard integer, p_after timestamptz)
@@ -1553,7 +1606,7 @@ BEGIN
         IF p_issuer_username IS NULL OR p_issuer_home IS NULL OR p_issuer_home = p_shard THEN
             v_issuer := NULL;
         ELSE
-            PERFORM shard.ensure_user(p_shard, v_issuer, p_issuer_username, p_issuer_role, p_issuer_home);
+            PERFORM shard.make_stub(p_shard, v_issuer, p_issuer_username, p_issuer_role, p_issuer_home);
         END IF;
     END IF;
     INSERT INTO lp.sanction_receipts (id, from_shard, case_id, user_id, sanction_id, outcome)

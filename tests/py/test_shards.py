@@ -39,6 +39,7 @@ from typing import Any
 import psycopg
 import pytest
 from click.testing import CliRunner
+from psycopg.types.json import Jsonb
 
 from livepanty_db import shards
 from livepanty_db.batcher import TipBatcher
@@ -51,6 +52,7 @@ from livepanty_db.errors import (
     InsufficientFunds,
     InvalidCredentials,
     InvalidSession,
+    KycReferenceTaken,
     LivepantyError,
     NotRouted,
     PayeeNotVerified,
@@ -317,6 +319,65 @@ def test_taken_names_and_addresses_are_refused_across_shards(sharded: Sharded) -
             )
     with psycopg.connect(sharded.shards[1]) as conn:
         assert conn.execute("SELECT count(*) FROM lp.users WHERE username = %s", [name]).fetchone()[0] == 0
+
+
+def test_a_name_registered_twice_at_once_however_spaced_meets_on_one_shard(sharded: Sharded) -> None:
+    """Two registrations of one name at the same moment, one with spaces around it (the shards trim a
+    username): both are placed on one shard (router.place hashes the name as the shards store it), whose
+    unique index refuses the second with LP016, and no second user of that name exists anywhere. Before, the
+    spaced name was placed by another hash, registered on the other shard, and refused by the directory with
+    LP015 (an address clash), leaving an orphan of the same name behind. A name the directory's own index
+    refuses is LP016 too (router.directory_add)."""
+    while True:  # a name the hash of the untrimmed name placed elsewhere than its spaced variant
+        name = "z" + uuid.uuid4().hex[:10]
+        with psycopg.connect(sharded.router) as conn:
+            plain, spaced = conn.execute(
+                "SELECT (hashtext(lower(%s)) & 2147483647) %% 2, (hashtext(lower(%s)) & 2147483647) %% 2",
+                [name, f" {name}"],
+            ).fetchone()
+        if plain != spaced:
+            break
+    assert placed(sharded, f" {name} ") == placed(sharded, name)
+    outcome: list[Any] = []
+
+    def second() -> None:
+        with sharded.client() as client:
+            try:
+                outcome.append(
+                    client.register_user(
+                        email=f"second-{name}@example.com",
+                        username=f" {name}",
+                        password=PASSWORD,
+                        date_of_birth="1990-01-01",
+                    )
+                )
+            except LivepantyError as error:
+                outcome.append(error)
+
+    with psycopg.connect(sharded.router) as first:  # its directory row uncommitted until the second has run
+        first.execute("SET ROLE livepanty_app")
+        first.execute(
+            "SELECT api.register_user(%s, %s, %s, '1990-01-01')",
+            [f"first-{name}@example.com", name, PASSWORD],
+        )
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=1.5)
+    thread.join()
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], UsernameTaken), outcome
+    holders = 0
+    for dsn in sharded.shards:
+        with psycopg.connect(dsn) as conn:
+            holders += conn.execute("SELECT count(*) FROM lp.users WHERE username = %s", [name]).fetchone()[0]
+    assert holders == 1
+    with psycopg.connect(sharded.router) as conn, pytest.raises(psycopg.Error) as caught:
+        conn.execute(
+            "SELECT router.directory_add(ROW(gen_random_uuid(), %s, %s, NULL, 'viewer', '1990-01-01', NULL,"
+            " NULL, NULL, NULL, now(), NULL)::api.user_account, 1)",
+            [f"third-{name}@example.com", name.upper()],
+        )
+    assert caught.value.sqlstate == "LP016"
 
 
 def test_login_by_name_or_address_and_routed_reads(sharded: Sharded) -> None:
@@ -1666,6 +1727,51 @@ def test_users_of_another_shard_act_there_through_stubs(sharded: Sharded) -> Non
     assert report.clean, report.problems
 
 
+def test_a_stub_whose_name_a_user_there_holds_still_acts_and_is_credited(sharded: Sharded) -> None:
+    """Two users of one name on two shards (left by the placement before names were trimmed, or an orphan):
+    a user of shard 0 whose name a user of shard 1 holds acts on shard 1 (a stub made by the router) and tips
+    there (a stub made by the relay): each stub takes a name of its own (remote_ and hex digits of the id),
+    the call answers and the tip is credited once. Before, the stub's insert skipped the clash silently and
+    the next insert failed with a raw foreign key error (23503): the call failed, and the tip stayed in
+    transit."""
+    performer = verified_performer(sharded, 1)
+    acting, tipping = register(sharded, shard=0), register(sharded, shard=0)
+    fund(sharded, tipping.id, 300)
+    holders = [
+        orphan(sharded, 1, user.username.upper(), f"h{uuid.uuid4().hex[:8]}@example.com")
+        for user in (acting, tipping)
+    ]
+    shards.wait_for_relay(sharded.shards)
+    with sharded.client() as client:
+        with client.session(token_for(sharded, acting)) as tx:
+            assert tx.public_profile(performer.id) is not None  # routed to shard 1: the stub is made there
+        with client.session(token_for(sharded, tipping)) as tx:
+            tip = tx.tip(performer.id, 100, idempotency_key="clash-1")
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.failed, stats.errors) == (0, [])
+    assert total(sharded, performer.id) == 100 - fee(100)
+    with psycopg.connect(sharded.shards[0]) as conn:
+        assert conn.execute("SELECT status FROM lp.transfers_out WHERE id = %s", [tip.id]).fetchone() == (
+            "delivered",
+        )
+    with psycopg.connect(sharded.shards[1]) as conn:
+        names = dict(
+            conn.execute(
+                "SELECT id, username::text FROM lp.users WHERE id = ANY (%s)",
+                [[acting.id, tipping.id, *holders]],
+            ).fetchall()
+        )
+        assert conn.execute("SELECT sender_id FROM lp.tips WHERE id = %s", [tip.id]).fetchone() == (
+            tipping.id,
+        )
+    for user, holder in zip((acting, tipping), holders, strict=True):
+        assert names[holder] == user.username.upper()  # the user of shard 1 keeps their name
+        assert names[user.id] == "remote_" + user.id.hex[:23]
+    # Leave the module's installation clean: the two registrations the directory lacks are discarded.
+    assert shards.adopt_orphans(sharded.router, sharded.shards, grace=timedelta(0)).discarded == 2
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
 def test_replays_are_flagged_through_the_router(sharded: Sharded) -> None:
     """A money call answered from its key on a shard is flagged ``replayed`` through the router, as on one
     node (the shard returns its replay note with the result, the route notes it again): a same-shard tip, a
@@ -1791,6 +1897,135 @@ def test_an_admin_acts_on_another_shard_and_a_demotion_follows(sharded: Sharded)
         assert (
             conn.execute("SELECT role::text FROM lp.users WHERE id = %s", [admin.id]).fetchone()[0]
             == "viewer"
+        )
+
+
+def _stub_role(s: Sharded, shard: int, user_id) -> str | None:
+    with psycopg.connect(s.shards[shard]) as conn:
+        row = conn.execute(
+            "SELECT u.role::text FROM lp.users AS u JOIN lp.remote_users AS r ON r.user_id = u.id"
+            " WHERE u.id = %s",
+            [user_id],
+        ).fetchone()
+    return row[0] if row else None
+
+
+def _set_role(s: Sharded, admin, user_id, role: str) -> None:
+    """An admin sets a user's role through the router (api.set_user_role)."""
+    with s.client() as client, client.session(token_for(s, admin)) as tx:
+        assert tx.set_user_role(user_id, role).role == role
+
+
+def test_a_demoted_moderator_keeps_no_power_on_another_shard_whatever_they_tipped_there(
+    sharded: Sharded,
+) -> None:
+    """A moderator of shard 0 with a stub on shard 1 tips a performer there (by the relay, and delivered at
+    once), then is demoted through the router: the stub on shard 1 is a viewer at once, and a read only staff
+    may make there is refused (LP003, as on one node). Before, a delivery carried the sender's role to the
+    stub (shard.transfer_in), which router.stubs did not record: the demoted user kept reading other users'
+    addresses on shard 1."""
+    admin = created_admin(sharded, shard=0)
+    user = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, user.id, 1000)
+    token = token_for(sharded, user)
+    with sharded.client() as client:
+        with client.session(token) as tx:
+            assert tx.public_profile(performer.id) is not None  # a stub on shard 1, as a viewer
+        assert _stub_role(sharded, 1, user.id) == "viewer"
+        _set_role(sharded, admin, user.id, "moderator")
+        assert _stub_role(sharded, 1, user.id) == "moderator"  # the role reached the stub at once
+        with client.session(token) as tx:
+            assert tx.get_user(performer.id).email == performer.email  # staff read it on shard 1
+            tips = [tx.tip(performer.id, 50, idempotency_key="demoted-relay").id]
+        shards.relay_once(sharded.shards)
+        shards.delivery_at_once(sharded.router, True)
+        try:
+            with client.session(token) as tx:
+                tips.append(tx.tip(performer.id, 60, idempotency_key="demoted-at-once").id)
+        finally:
+            shards.delivery_at_once(sharded.router, False)
+        assert total(sharded, performer.id) == 110 - fee(50) - fee(60)  # both credited
+        _set_role(sharded, admin, user.id, "viewer")
+        assert _stub_role(sharded, 1, user.id) == "viewer"  # at once, before they act there again
+        with pytest.raises(LivepantyError) as caught, client.session(token) as tx:
+            tx.get_user(performer.id)
+        assert caught.value.sqlstate == "LP003"
+        with client.session(token) as tx:  # the tips are still theirs to read
+            assert {t.id for t in tx.list_tips()} >= set(tips)
+    with psycopg.connect(sharded.router) as conn:
+        assert conn.execute("SELECT role FROM router.users WHERE user_id = %s", [user.id]).fetchone() == (
+            "viewer",
+        )
+    assert _stub_role(sharded, 1, user.id) == "viewer"
+
+
+def test_a_tip_claimed_before_a_demotion_gives_the_stub_no_old_role_back(sharded: Sharded) -> None:
+    """The relay claims a moderator's cross-shard tip (the claim carries the role they had then), the
+    moderator is demoted and acts on the performer's shard as a viewer, and only then is the claimed tip
+    applied there: the stub stays a viewer (shard.transfer_in makes a missing stub, never changes one's role).
+    Before, the late delivery made the stub a moderator again behind router.stubs, which still said viewer."""
+    admin = created_admin(sharded, shard=0)
+    user = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, user.id, 500)
+    shards.wait_for_relay(sharded.shards)  # nothing of earlier tests in the claim below
+    _set_role(sharded, admin, user.id, "moderator")
+    token = token_for(sharded, user)
+    with sharded.client() as client:
+        with client.session(token) as tx:
+            assert tx.get_user(performer.id).id == performer.id  # a moderator's stub on shard 1
+            tip = tx.tip(performer.id, 40, idempotency_key="late-claim")
+        with psycopg.connect(sharded.shards[0]) as source:  # the relay's claim, in its open transaction
+            claimed = source.execute(
+                "SELECT coalesce(jsonb_agg(to_jsonb(c)), '[]') FROM shard.claim_transfers(0, 1, 1000) AS c"
+            ).fetchone()[0]
+            assert [(c["id"], c["sender_role"]) for c in claimed] == [(str(tip.id), "moderator")]
+            _set_role(sharded, admin, user.id, "viewer")
+            with pytest.raises(LivepantyError) as caught, client.session(token) as tx:
+                tx.get_user(performer.id)
+            assert caught.value.sqlstate == "LP003"
+            with psycopg.connect(sharded.shards[1]) as target:  # the claimed tip arrives now
+                applied = target.execute(
+                    "SELECT id, applied FROM shard.transfer_in_many(1, 0, %s)", [Jsonb(claimed)]
+                ).fetchall()
+            assert applied == [(tip.id, True)]
+            source.execute("SELECT shard.mark_delivered(0, %s)", [[tip.id]])
+        assert total(sharded, performer.id) == 40 - fee(40)
+        assert _stub_role(sharded, 1, user.id) == "viewer"
+        with pytest.raises(LivepantyError) as caught, client.session(token) as tx:
+            tx.get_user(performer.id)
+        assert caught.value.sqlstate == "LP003"
+
+
+def test_acting_for_a_demoted_admin_gives_no_admin_power_on_another_shard(sharded: Sharded) -> None:
+    """The back office acts for an admin of shard 0 (api.act_as through the router) on a user of shard 1; the
+    admin is demoted on their shard; acting for them again, the router takes the role their shard reports, as
+    api.authenticate does, and their stub on shard 1 is a viewer before the call: refused as on one node.
+    Before, api.act_as left the directory's role as it was, and the stub on shard 1 stayed an admin."""
+    admin = created_admin(sharded, shard=0)
+    other = register(sharded, shard=1)
+    fund(sharded, other.id, 5)
+    with Client(sharded.router, role="livepanty_service") as service:
+        with service.acting_as(admin.id, reason="support ticket 1") as tx:
+            assert tx.get_wallet(other.id).balance == 5  # an admin's stub on shard 1
+            assert tx.get_user(other.id).email == other.email
+        assert _stub_role(sharded, 1, admin.id) == "admin"
+        with psycopg.connect(sharded.shards[0]) as conn:  # on their shard, not through the router
+            conn.execute("UPDATE lp.users SET role = 'viewer' WHERE id = %s", [admin.id])
+        for read in (lambda tx: tx.get_user(other.id), lambda tx: tx.get_wallet(other.id)):
+            with (
+                pytest.raises(LivepantyError) as caught,
+                service.acting_as(admin.id, reason="ticket 2") as tx,
+            ):
+                read(tx)
+            assert caught.value.sqlstate in ("LP002", "LP003")
+        with service.acting_as(admin.id, reason="ticket 3") as tx:  # a transaction that commits
+            assert tx.get_user().role == "viewer"
+    assert _stub_role(sharded, 1, admin.id) == "viewer"
+    with psycopg.connect(sharded.router) as conn:
+        assert conn.execute("SELECT role FROM router.users WHERE user_id = %s", [admin.id]).fetchone() == (
+            "viewer",
         )
 
 
@@ -2547,6 +2782,63 @@ def test_a_kyc_webhook_reaches_the_shard_holding_its_verification(sharded: Shard
     assert status == "declined"
 
 
+def test_a_kyc_reference_held_on_another_shard_is_refused_and_one_held_on_two_applies_nowhere(
+    sharded: Sharded,
+) -> None:
+    """A provider reference names one person. Through the router, api.submit_kyc refuses a reference a
+    verification of another shard holds (LP132, as one node refuses another user's), and
+    api.apply_kyc_webhook refuses an event whose reference verifications on two shards hold (LP132: nothing
+    applied on either, as one node refuses it for two users). Before, the submission was taken and the event
+    applied to the lower shard's verification."""
+    first = register(sharded, "performer", shard=0, prefix="p")
+    second = register(sharded, "performer", shard=1, prefix="p")
+    reference = "vf-" + uuid.uuid4().hex[:10]
+
+    def submit(user, ref: str):
+        with sharded.client() as client, client.session(token_for(sharded, user)) as tx:
+            return tx.submit_kyc(
+                document_type="passport",
+                document_country="DE",
+                document_front_url="s3://kyc-docs/front.jpg",
+                provider="veriff",
+                provider_reference=ref,
+            )
+
+    def held() -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        for i, dsn in enumerate(sharded.shards):
+            with psycopg.connect(dsn) as conn:
+                rows += [
+                    (i, *r)
+                    for r in conn.execute(
+                        "SELECT k.user_id, k.status::text,"
+                        " (SELECT count(*) FROM lp.kyc_webhook_events AS e WHERE e.verification_id = k.id)"
+                        " FROM lp.kyc_verifications AS k WHERE k.provider_reference = %s ORDER BY k.id",
+                        [reference],
+                    ).fetchall()
+                ]
+        return rows
+
+    submit(first, reference)
+    with pytest.raises(KycReferenceTaken):
+        submit(second, f" {reference} ")
+    assert held() == [(0, first.id, "submitted", 0)]
+    # A verification of shard 1 with the same reference, as one written before the rule, or by hand.
+    with psycopg.connect(sharded.shards[1]) as conn:
+        conn.execute(
+            "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
+            " document_front_url, provider, provider_reference)"
+            " VALUES (%s, 'identity', 'submitted', 'passport', 'DE', 's3://kyc-docs/front.jpg', 'veriff',"
+            " %s)",
+            [second.id, reference],
+        )
+    with Client(sharded.router, role="livepanty_service") as service:
+        for ref in (reference, f" {reference}"):
+            with pytest.raises(KycReferenceTaken):
+                service.apply_kyc_webhook("veriff", "evt-" + uuid.uuid4().hex[:8], ref, "approved")
+    assert held() == [(0, first.id, "submitted", 0), (1, second.id, "submitted", 0)]
+
+
 def test_a_refused_call_naming_a_user_of_another_shard_leaves_no_stub_there(sharded: Sharded) -> None:
     """api.add_stream_performer through the router goes to the stream's shard first: a caller who is not the
     host (LP002) leaves no stub of the named performer of another shard there (it did before: the stub was
@@ -2857,6 +3149,28 @@ def test_tip_many_through_the_router_batches_per_shard_and_sends_tips_across(sha
     shards.relay_once(sharded.shards)
     assert (total(sharded, near.id), total(sharded, far.id)) == (80 + 16 + 8, 40 + 80)
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+def test_a_key_used_for_a_tip_across_shards_is_refused_for_a_tip_on_the_senders_shard(
+    sharded: Sharded,
+) -> None:
+    """One node answers a key used before from the tip it made, and refuses it for another tip (LP106). A
+    cross-shard tip is recorded on its sender's shard in lp.transfers_out, not lp.tips: api.tip and
+    api.tip_many there must refuse its key for a tip to a performer of that shard too, as shard.tip_out
+    refuses the key of a same-shard tip. Nothing is debited twice."""
+    viewer = register(sharded, shard=0)
+    near, far = verified_performer(sharded, 0), verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 500)
+    token = token_for(sharded, viewer)
+    with sharded.client() as client:
+        with client.session(token) as tx:
+            tx.tip(far.id, 30, idempotency_key="key-across")
+        with pytest.raises(IdempotencyConflict), client.session(token) as tx:
+            tx.tip(near.id, 20, idempotency_key="key-across")
+        outcome = client.tip_many([TipRequest(token, near.id, 20, "key-across")])
+    assert [o.error_code for o in outcome] == ["LP106"]
+    assert total(sharded, viewer.id) == 470
+    assert total(sharded, near.id) == 0
 
 
 def test_the_tip_batcher_sends_tips_across_shards_through_the_router(sharded: Sharded) -> None:
