@@ -3947,9 +3947,24 @@ def test_the_watch_ends_the_calls_stuck_on_a_shard_that_hung(
         caller.close()
         sleeper.close()
         builder.close()
-        assert shards.unfence(sharded.router, 1) is True
+        assert _unfence_when_the_router_answers(sharded.router, 1) is True
     with sharded.client() as client, client.session(token) as tx:
         assert tx.get_wallet().balance == 0
+
+
+def _unfence_when_the_router_answers(router: str, shard: int) -> bool:
+    """shards.unfence, retried for up to 30 s while the router does not take connections. Seen once in a
+    full run (2026-12-06), never in isolated runs: right after the watch ended a router backend stuck in a
+    call to the frozen shard, a new connection to the router was closed at start-up (as when PostgreSQL resets
+    its backends after one ended abnormally); the later tests of that run reached the router again."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return shards.unfence(router, shard)
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def test_ending_stuck_calls_also_ends_a_call_waiting_on_a_lock_of_a_healthy_shard(sharded: Sharded) -> None:
