@@ -95,6 +95,9 @@ NEEDS_ONE_DATABASE: dict[str, str] = {
     "tests/py/test_client_robustness.py::test_a_savepoint_lets_a_block_catch_a_refusal_and_go_on": (
         "a router transaction is not atomic across calls: a savepoint does not undo a shard's commit"
     ),
+    "tests/py/test_batcher.py::test_a_refusal_through_the_batcher_rolls_its_block_back": (
+        "a router transaction is not atomic across calls (docs/scale-out.md, Limits): the block commits"
+    ),
     "tests/py/test_lock_protocol.py": "forces lock interleavings with a trigger and SQL in the test database",
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -184,6 +185,27 @@ def test_batcher_settings_are_checked(world: World, kwargs: dict[str, Any], mess
         TipBatcher(client, **kwargs)
 
 
+def at_once(callers: int, call: Callable[[int], Any]) -> dict[int, Any]:
+    """``call(i)`` from ``callers`` threads released together; each one's result, or its error (what api.tip
+    raises: a LivepantyError or a psycopg error), by ``i``."""
+    start = threading.Barrier(callers)
+    results: dict[int, Any] = {}
+
+    def caller(i: int) -> None:
+        start.wait()
+        try:
+            results[i] = call(i)
+        except (errors.LivepantyError, psycopg.Error) as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 class FailingOnceClient(Client):
     """Fails its first api.tip_many call as a whole with a non-transient error (as a batch whose JSON document
     the database refused would): nothing of the batch is applied."""
@@ -202,26 +224,13 @@ class FailingOnceClient(Client):
 def test_a_batch_refused_as_a_whole_is_sent_tip_by_tip(world: World) -> None:
     """A batch that fails for a reason other than a transient one (nothing of it applied) does not fail its
     callers with an error that is not theirs: each sends its own tip with api.tip and gets what it gives."""
-    start = threading.Barrier(4)
-    results: dict[int, Any] = {}
     with (
         FailingOnceClient(world.dsn, role="livepanty_app") as client,
         TipBatcher(client, max_wait=0.3, flushers=1) as batcher,
     ):
-
-        def caller(i: int) -> None:
-            start.wait()
-            try:
-                results[i] = batcher.tip(world.viewers[i], world.performers[0], 2000 if i == 3 else 10,
-                                         idempotency_key=f"whole-{i}")  # fmt: skip
-            except errors.LivepantyError as exc:
-                results[i] = exc
-
-        threads = [threading.Thread(target=caller, args=(i,)) for i in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = at_once(4, lambda i: batcher.tip(
+            world.viewers[i], world.performers[0], 2000 if i == 3 else 10, idempotency_key=f"whole-{i}"
+        ))  # fmt: skip
     assert client.failed
     assert all(isinstance(results[i], Tip) for i in range(3)), results
     assert isinstance(results[3], errors.InsufficientFunds)  # its own refusal, as api.tip gives it
@@ -231,28 +240,14 @@ def test_a_batch_refused_as_a_whole_is_sent_tip_by_tip(world: World) -> None:
 def test_a_tip_that_cannot_travel_in_a_batch_fails_alone(world: World) -> None:
     """A tip whose message holds a NUL character (which neither JSON nor PostgreSQL text carries) gets the
     error api.tip gives it; the tips batched with it are made. A key given as a UUID works as with api.tip."""
-    start = threading.Barrier(3)
-    results: dict[int, Any] = {}
     with (
         Client(world.dsn, role="livepanty_app") as client,
         TipBatcher(client, max_wait=0.3, flushers=1) as batcher,
     ):
-
-        def caller(i: int) -> None:
-            start.wait()
-            try:
-                results[i] = batcher.tip(
-                    world.viewers[i], world.performers[0], 10, message="bad\x00" if i == 2 else "fine",
-                    idempotency_key=uuid.uuid4() if i == 1 else f"nul-{i}",  # type: ignore[arg-type]
-                )  # fmt: skip
-            except (errors.LivepantyError, psycopg.Error) as exc:  # whatever api.tip raises
-                results[i] = exc
-
-        threads = [threading.Thread(target=caller, args=(i,)) for i in range(3)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = at_once(3, lambda i: batcher.tip(
+            world.viewers[i], world.performers[0], 10, message="bad\x00" if i == 2 else "fine",
+            idempotency_key=uuid.uuid4() if i == 1 else f"nul-{i}",  # type: ignore[arg-type]
+        ))  # fmt: skip
         with (
             pytest.raises((errors.LivepantyError, psycopg.Error)) as alone,
             client.session(world.viewers[2]) as tx,
@@ -264,17 +259,21 @@ def test_a_tip_that_cannot_travel_in_a_batch_fails_alone(world: World) -> None:
     assert totals(world)[0] == 2
 
 
-def test_a_refusal_through_the_batcher_rolls_its_block_back_and_a_retry_says_replayed(world: World) -> None:
+def test_a_refusal_through_the_batcher_rolls_its_block_back(world: World) -> None:
     """A tip refused through the batcher is raised as api.tip raises it: a transaction block around the call
-    rolls back (a refusal of api.login is the only kind that commits its block). A retry with a used key is
-    marked replayed, as api.tip marks it."""
+    rolls back (a refusal of api.login is the only kind that commits its block)."""
     with Client(world.dsn, role="livepanty_app") as client, TipBatcher(client) as batcher:
         with pytest.raises(errors.InsufficientFunds) as refused, client.session(world.viewers[0]) as tx:
-            tx.set_spending_limit("weekly", 500)
+            tx.set_spending_limit("weekly", 5000)
             batcher.tip(world.viewers[0], world.performers[0], 2000, idempotency_key="too-much")
         assert refused.value.in_band is False
         with client.session(world.viewers[0]) as tx:
             assert [limit.period for limit in tx.get_spending_limits()] == []
+
+
+def test_a_retry_through_the_batcher_says_replayed(world: World) -> None:
+    """A retry with a used key is marked replayed, as api.tip marks it, and is the same tip."""
+    with Client(world.dsn, role="livepanty_app") as client, TipBatcher(client) as batcher:
         first = batcher.tip(world.viewers[0], world.performers[0], 10, idempotency_key="once")
         again = batcher.tip(world.viewers[0], world.performers[0], 10, idempotency_key="once")
     assert (first.replayed, again.replayed, again.id) == (False, True, first.id)

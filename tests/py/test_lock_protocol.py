@@ -892,18 +892,10 @@ def test_a_spend_that_a_purchase_in_flight_covers_waits_for_it(world: World, cal
     does not cover is still refused."""
     viewer = world.register(f"inflight_{call}", "viewer")
     world.fund(viewer, 200)
-    buyer = world.held(f"purchase_before_{call}")
     spender = world.actor(f"covered_{call}")
     query = TIP if call == "tip" else PLACE_HOLD
     for tokens, amount, outcome in ((200, 300, "ok"), (50, 200, "LP100")):
-        buyer.conn.execute("BEGIN")
-        buyer.conn.execute(
-            "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),"
-            " ARRAY[ROW(lp.system_wallet('issuance'), -%(t)s, 'purchase', 0, false)::lp.posting,"
-            "       ROW(w.id, %(t)s, 'purchase', 0, false)::lp.posting])"
-            " FROM lp.wallets AS w WHERE w.user_id = %(u)s",
-            {"t": tokens, "u": viewer},
-        )
+        buyer = credit_in_flight(world, f"purchase_before_{call}", viewer, tokens)
         try:
             params = {"r": world.star, "p": world.star, "a": amount, "k": key(), "e": "10 minutes"}
             spender.start("livepanty_app", viewer, query, params)
