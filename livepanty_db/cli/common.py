@@ -190,6 +190,29 @@ def acting_for(
         yield tx, user_id
 
 
+password_stdin_option = click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of prompting.",
+)
+
+
+def read_password(
+    from_stdin: bool, prompt: str = "Password", *, confirm: bool = True, flag: str = "--password-stdin"
+) -> str:
+    """A secret (a password, an ingest key): the first line of stdin (``flag``), or asked without echo (twice
+    when ``confirm``: a new password). Never a default, never a command-line value: argv is visible to every
+    local user in ``ps`` and lands in shell history."""
+    if from_stdin:
+        line = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        if not line:
+            raise click.UsageError(f"{flag}: nothing on standard input")
+        return line
+    return click.prompt(
+        prompt, hide_input=True, confirmation_prompt=confirm, err=True
+    )  # stdout: results only
+
+
 def key_option(func: F) -> F:
     """``--key KEY``: the idempotency key of a money operation (see :func:`idempotency_key`)."""
     return click.option(

@@ -25,6 +25,8 @@ from livepanty_db.cli.common import (
     emit_models,
     operator_client,
     output_format,
+    password_stdin_option,
+    read_password,
     resolve_login,
     service_client,
     uuid_or_none,
@@ -94,12 +96,14 @@ def erase(ctx: click.Context, user: str, reason: str, as_login: str) -> None:
 
 @command.command("request-erasure")
 @click.option("--login", "login", required=True, help="The user's username or e-mail.")
-@click.option("--password", prompt=True, hide_input=True, help="The user's password (prompted).")
+@password_stdin_option
 @click.option("--reason", default=None, help="An optional reason, kept in the log.")
 @click.pass_context
 @catalogued_errors
-def request_erasure(ctx: click.Context, login: str, password: str, reason: str | None) -> None:
-    """A user asks for their own erasure: a fresh login, then api.request_erasure through its session."""
+def request_erasure(ctx: click.Context, login: str, password_stdin: bool, reason: str | None) -> None:
+    """A user asks for their own erasure: a fresh login (the password prompted without echo, or the first
+    line of stdin with --password-stdin), then api.request_erasure through its session."""
+    password = read_password(password_stdin, prompt="Password", confirm=False)
     client = operator_client(ctx)
     session = client.login(login, password, user_agent="livepanty-db privacy request-erasure")
     with client.session(session.token) as tx:

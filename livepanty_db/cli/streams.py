@@ -28,6 +28,7 @@ from livepanty_db.cli.common import (
     key_option,
     operator_client,
     output_format,
+    read_password,
     resolve_login,
     service_client,
     wide_tables,
@@ -282,12 +283,16 @@ def rotate_key(ctx: click.Context, stream_id: str, as_login: str) -> None:
 
 @command.command("check-key")
 @click.option(
-    "--key", "stream_key", prompt=True, hide_input=True, help="The ingest key (prompted when omitted)."
+    "--key-stdin",
+    is_flag=True,
+    help="Read the ingest key from the first line of standard input instead of prompting.",
 )
 @click.pass_context
 @catalogued_errors
-def check_key(ctx: click.Context, stream_key: str) -> None:
-    """The live stream an ingest key belongs to (api.check_stream_key, as livepanty_service)."""
+def check_key(ctx: click.Context, key_stdin: bool) -> None:
+    """The live stream an ingest key belongs to (api.check_stream_key, as livepanty_service). The key is
+    prompted for without echo, or read with --key-stdin; never an argument (argv shows in ps)."""
+    stream_key = read_password(key_stdin, prompt="Ingest key", confirm=False, flag="--key-stdin")
     stream = service_client(ctx).check_stream_key(stream_key)
     emit_models([stream], Stream, STREAM_TABLE)
 

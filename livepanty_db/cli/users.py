@@ -28,6 +28,8 @@ from livepanty_db.cli.common import (
     emit_records,
     lookup_user,
     operator_client,
+    password_stdin_option,
+    read_password,
     service_client,
 )
 from livepanty_db.cli.output import note
@@ -49,21 +51,6 @@ dob_option = click.option(
     metavar="YYYY-MM-DD",
     help="Date of birth.",
 )
-password_stdin_option = click.option(
-    "--password-stdin",
-    is_flag=True,
-    help="Read the password from the first line of standard input instead of prompting.",
-)
-
-
-def read_password(from_stdin: bool, prompt: str = "Password") -> str:
-    """The first line of stdin (``--password-stdin``), or asked twice without echo. Never a default."""
-    if from_stdin:
-        line = click.get_text_stream("stdin").readline().rstrip("\r\n")
-        if not line:
-            raise click.UsageError("--password-stdin: no password on standard input")
-        return line
-    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
 
 
 def as_date(value: datetime | date) -> date:

@@ -149,8 +149,11 @@ def test_async_client_mirrors_the_sync_one(db_url: str, people: dict[str, Any]) 
 
 
 def test_cli_request_erase_log_and_purge(db_url: str, people: dict[str, Any]) -> None:
-    request = ["privacy", "request-erasure", "--login", "vera", "--password", PASSWORD, "--reason", "bye"]
-    result = ok(cli(db_url, *request))
+    on_argv = cli(db_url, "privacy", "request-erasure", "--login", "vera", "--password", PASSWORD)
+    assert on_argv.exit_code == 2  # a password on argv shows in ps: no such option
+    assert "No such option '--password'" in on_argv.output
+    request = ["privacy", "request-erasure", "--login", "vera", "--password-stdin", "--reason", "bye"]
+    result = ok(cli(db_url, *request, stdin=PASSWORD + "\n"))
     assert [(r["user_id"], r["via"]) for r in json.loads(result.stdout)] == [(str(people["vera"]), "self")]
     wrong = cli(db_url, "privacy", "request-erasure", "--login", "vic", stdin="wrong-password\n")  # prompted
     assert wrong.exit_code == 1

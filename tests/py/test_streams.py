@@ -32,9 +32,9 @@ from livepanty_db.errors import (
 PASSWORD = "Correct-Horse-42"
 
 
-def cli(db_url: str, *args: str, fmt: str | None = None) -> Result:
+def cli(db_url: str, *args: str, fmt: str | None = None, stdin: str | None = None) -> Result:
     options = ["--dsn", db_url] + (["--format", fmt] if fmt else [])
-    return CliRunner().invoke(main, [*options, *args])
+    return CliRunner().invoke(main, [*options, *args], input=stdin)
 
 
 def one(result: Result) -> dict[str, Any]:
@@ -170,14 +170,19 @@ def test_the_streams_commands(db_url: str, cast: dict[str, Any]) -> None:
     assert started.exit_code == 0, started.output
     key = started.stderr.split("stream key (shown once): ")[1].split()[0]
     assert len(key) == 43
-    checked = one(cli(db_url, "streams", "check-key", "--key", key, fmt="json"))
+    checked = one(cli(db_url, "streams", "check-key", "--key-stdin", stdin=key + "\n", fmt="json"))
     assert (checked["id"], checked["status"]) == (stream["id"], "live")
+    prompted = one(cli(db_url, "streams", "check-key", stdin=key + "\n", fmt="json"))
+    assert prompted["id"] == stream["id"]
+    on_argv = cli(db_url, "streams", "check-key", "--key", key)  # a secret on argv shows in ps: refused
+    assert on_argv.exit_code == 2
+    assert "No such option '--key'" in on_argv.output
     shown = one(cli(db_url, "streams", "show", stream["id"], "--as", "vic", fmt="json"))
     assert shown["title"] == "Solo"
     ended = cli(db_url, "streams", "end", stream["id"], "--as", "pia")
     assert ended.exit_code == 0
     assert f"stream {stream['id']} ended" in ended.stderr
-    assert cli(db_url, "streams", "check-key", "--key", key).exit_code == 1
+    assert cli(db_url, "streams", "check-key", "--key-stdin", stdin=key + "\n").exit_code == 1
 
 
 def test_viewers_through_the_client_and_the_cli(db_url: str, cast: dict[str, Any]) -> None:
