@@ -76,6 +76,10 @@ BEGIN
             OR (v_rate > 0 AND v_count >= v_rate))
        AND (CASE p_kind WHEN 'tip' THEN EXISTS (SELECT 1 FROM lp.tips AS t
                                                  WHERE t.sender_id = p_user_id AND t.idempotency_key = p_key)
+                                     -- a tip to a performer of another shard (shard.tip_out; none on one node)
+                                     OR EXISTS (SELECT 1 FROM lp.transfers_out AS o
+                                                 WHERE o.sender_id = p_user_id AND o.idempotency_key = p_key
+                                                   AND o.hold_id IS NULL AND o.refund_of IS NULL)
                         ELSE EXISTS (SELECT 1 FROM lp.payments AS y
                                       WHERE y.user_id = p_user_id AND y.idempotency_key = p_key) END) THEN
         RETURN;

@@ -245,7 +245,7 @@ BEGIN
         END IF;
         PERFORM lp.assert_sanction_allows(v_sender, VARIADIC CASE WHEN v_message IS NULL THEN ARRAY['tip']
                                                               ELSE ARRAY['tip', 'message'] END);
-        PERFORM lp.count_spend(v_sender, 'tip', p_amount);
+        PERFORM lp.count_spend(v_sender, 'tip', p_amount, v_key);
         v_fee := lp.fee_for(p_amount);
         INSERT INTO lp.transfers_out (id, sender_id, recipient_id, to_shard, amount, fee_amount, message,
                                       is_anonymous, stream_id, menu_item_id, idempotency_key, transaction_id, status,
@@ -271,7 +271,9 @@ BEGIN
             RETURN NEXT;
             RETURN;
         END IF;
-        -- A concurrent call with the same key committed first.
+        -- A concurrent call with the same key committed first (this one waited for it at the counter): its
+        -- replay, counted by no fraud control.
+        PERFORM lp.uncount_spend(v_sender, 'tip', p_amount);
         SELECT * INTO v_row FROM lp.transfers_out AS t
          WHERE t.sender_id = v_sender AND t.idempotency_key = v_key AND t.hold_id IS NULL
        AND t.refund_of IS NULL;

@@ -940,6 +940,66 @@ def test_retries_across_shards_are_answered_from_their_keys_whatever_the_payee_b
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
 
 
+def test_a_racing_retry_of_a_cross_shard_tip_is_counted_once(sharded: Sharded) -> None:
+    """A retry of a cross-shard tip sent while the first call is in flight waits for it at the sender's fraud
+    counter (shard.tip_out), then finds the key claimed and replays it: the velocity rule that the first call
+    reached (LP161) does not refuse the retry, and the counters hold one tip, as on one node."""
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 1000)
+    token = token_for(sharded, viewer)
+    before = _setting(sharded, "fraud.tips_per_hour")
+    _setting(sharded, "fraud.tips_per_hour", "1")
+    outcomes: list[Any] = []
+
+    def retry() -> None:
+        try:
+            with sharded.client() as client, client.session(token) as tx:
+                outcomes.append(tx.tip(performer.id, 100, idempotency_key="race-k"))
+        except Exception as exc:  # the outcome is asserted below
+            outcomes.append(exc)
+
+    try:
+        with psycopg.connect(sharded.shards[0]) as blocker:
+            blocker.execute("SELECT lp.ensure_spend_counter(%s)", [viewer.id])
+            blocker.commit()
+            blocker.execute("SELECT 1 FROM lp.spend_counters WHERE user_id = %s FOR UPDATE", [viewer.id])
+            threads = [threading.Thread(target=retry) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # both calls wait at the counter row
+                with psycopg.connect(sharded.shards[0], autocommit=True) as watch:
+                    waiting = watch.execute(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE wait_event_type = 'Lock' AND query LIKE '%%tip_out%%'"
+                    ).fetchone()[0]
+                if waiting == 2:
+                    break
+                time.sleep(0.05)
+            assert waiting == 2
+            blocker.rollback()
+            for thread in threads:
+                thread.join(60)
+    finally:
+        _setting(sharded, "fraud.tips_per_hour", before)
+    assert all(not isinstance(o, Exception) for o in outcomes), outcomes
+    assert len({o.id for o in outcomes}) == 1
+    assert sorted(o.replayed for o in outcomes) == [False, True]
+    with psycopg.connect(sharded.shards[0]) as conn:
+        counters = conn.execute(
+            "SELECT tips_in_hour, tip_tokens_day FROM lp.spend_counters WHERE user_id = %s", [viewer.id]
+        ).fetchone()
+        cases = conn.execute(
+            "SELECT count(*) FROM lp.reports WHERE reported_user_id = %s", [viewer.id]
+        ).fetchone()[0]
+    assert counters == (1, 100)
+    assert cases == 1  # the first call reached the threshold: one fraud case
+    shards.wait_for_relay(sharded.shards)
+    assert total(sharded, viewer.id) == 900
+    assert total(sharded, performer.id) == 100 - fee(100)
+
+
 def test_a_second_delivery_after_a_dead_worker_changes_nothing(sharded: Sharded) -> None:
     viewer = register(sharded, shard=1)
     performer = verified_performer(sharded, 0)
