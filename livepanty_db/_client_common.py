@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any, TypeVar
@@ -208,6 +208,15 @@ def _users_in(params: Mapping[str, Any] | None) -> set[str]:
     if not params:
         return set()
     return {str(params[key]) for key in USER_PARAMS if params.get(key) is not None}
+
+
+def _writers_in(query: Any, rows: Sequence[Any]) -> set[str]:
+    """The users a write call's result names as writers, beyond its parameters and the acting user: the
+    senders of the tips ``api.tip_many`` applied (each tip is its sender's write, as a tip of their own
+    session is), for read-your-writes bookkeeping."""
+    if query is not sql.TIP_MANY:
+        return set()
+    return {str(r.sender_id) for r in rows if getattr(r, "tip_id", None) and getattr(r, "sender_id", None)}
 
 
 def _lsn(text: str | None) -> int | None:

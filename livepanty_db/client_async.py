@@ -52,6 +52,7 @@ from livepanty_db._client_common import (
     _snapshot_statement,
     _transaction_statement,
     _users_in,
+    _writers_in,
 )
 from livepanty_db.errors import LivepantyError, connection_failed, translate
 from livepanty_db.models import (
@@ -1889,4 +1890,6 @@ class AsyncClient(_AsyncApi):
             async with self._transaction(None, True, None, set()) as tx:
                 return await tx._fetch(query, params, row_factory)
         async with self._transaction(None, False, None, users) as tx:
-            return await tx._fetch(query, params, row_factory)
+            rows = await tx._fetch(query, params, row_factory)
+            users.update(_writers_in(query, rows))  # read at the end of the transaction
+            return rows

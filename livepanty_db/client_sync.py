@@ -50,6 +50,7 @@ from livepanty_db._client_common import (
     _snapshot_statement,
     _transaction_statement,
     _users_in,
+    _writers_in,
 )
 from livepanty_db.errors import LivepantyError, connection_failed, translate
 from livepanty_db.models import (
@@ -1887,4 +1888,6 @@ class Client(_Api):
             with self._transaction(None, True, None, set()) as tx:
                 return tx._fetch(query, params, row_factory)
         with self._transaction(None, False, None, users) as tx:
-            return tx._fetch(query, params, row_factory)
+            rows = tx._fetch(query, params, row_factory)
+            users.update(_writers_in(query, rows))  # read at the end of the transaction
+            return rows

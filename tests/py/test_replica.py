@@ -31,6 +31,7 @@ from livepanty_db.cli import main
 from livepanty_db.client import AsyncClient, Client
 from livepanty_db.errors import LivepantyError
 from livepanty_db.local import Cluster, free_port
+from livepanty_db.models import TipRequest
 from livepanty_db.replica import LocalReplica
 
 FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
@@ -229,6 +230,48 @@ def test_read_your_writes_sends_the_writers_reads_to_the_primary_until_replayed(
         with client.session(token, on_replica=True) as tx:  # replayed past the write: the replica again
             assert tx.get_preferences().language == "de"
             assert tx.fetch("SELECT pg_is_in_recovery()")[0][0] is True
+
+
+def test_tips_of_a_batch_are_their_senders_writes(pair):
+    """A tip through ``tip_many`` (the batcher's call) is its sender's write: their next read waits for the
+    replica to replay it, as after a tip in their own session; a sender whose tip was refused reads the
+    replica."""
+    with Client(pair.primary) as setup:
+        viewer = register(setup)
+        broke = register(setup)
+        performer = register(setup, "performer")
+        token = setup.login(viewer.username, PASSWORD).token
+        broke_token = setup.login(broke.username, PASSWORD).token
+    with psycopg.connect(pair.primary) as conn:
+        conn.execute(
+            "SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(), ARRAY["
+            " ROW((SELECT id FROM lp.wallets WHERE user_id = %(u)s), 1000::bigint, 'purchase', 0, false)"
+            "::lp.posting,"
+            " ROW(lp.system_wallet('issuance'), -1000::bigint, 'purchase', 0, false)::lp.posting])",
+            {"u": viewer.id},
+        )
+        conn.execute(
+            "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
+            " reviewed_at, expires_at) VALUES (%s, 'identity', 'approved', 'passport', 'DE', now(),"
+            " now() + interval '1 year')",
+            [performer.id],
+        )
+    wait_caught_up(pair)
+    with Client(pair.primary, replica=pair.replica, max_replica_lag=3600) as client:
+        for t in (token, broke_token):
+            with client.session(t, on_replica=True) as tx:  # authenticate may refresh last_seen_at: primary
+                tx.get_wallet()
+        with replay_paused(pair):
+            outcomes = client.tip_many(
+                [TipRequest(t, performer.id, 100, key) for t, key in ((token, "rw-1"), (broke_token, "rw-2"))]
+            )
+            assert [o.error_code for o in outcomes] == [None, "LP100"]
+            served = client.replicas[0].served
+            with client.session(token, on_replica=True) as tx:
+                assert tx.get_wallet().balance == 900  # the primary: the replica has not replayed the tip
+            with client.session(broke_token, on_replica=True) as tx:  # nothing written for them: the replica
+                assert tx.fetch("SELECT pg_is_in_recovery()")[0][0] is True
+            assert client.replicas[0].served == served + 2
 
 
 def test_without_read_your_writes_the_writer_reads_the_replica(pair):
