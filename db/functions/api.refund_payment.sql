@@ -19,6 +19,9 @@ BEGIN
         RETURN jsonb_populate_record(NULL::lp.payments, v_response);
     END IF;
 
+    -- Lock order (docs/ledger.md): the buyer's spend counter (lp.claw_back writes it after the wallets) before
+    -- the payment and the wallets, as the buyer's own tips take it.
+    PERFORM lp.lock_spend_counter(p.user_id) FROM lp.payments AS p WHERE p.id = p_payment_id;
     v_payment := lp.claw_back(p_payment_id, 'refund', v_reason);  -- locks it (LP003, LP004 unless completed)
     PERFORM lp.audit('payment.refund', 'payment', v_payment.id::text,
         jsonb_build_object('user_id', v_payment.user_id, 'tokens', v_payment.tokens,

@@ -51,10 +51,14 @@ BEGIN
     -- would have the purchase's money back and the tokens too). Paid out when the goal is reached, they are
     -- spent, and the debt stays, as for any debt. (Tips of this shard's escrow only: a cross-shard tip's escrow
     -- is on its performer's shard.)
+    -- The escrow is counted with the balance (the buyer's net position), so that it is recovered once: after a
+    -- first clawback counted it, the balance is below zero by as much, and a second one finds nothing there.
     v_recovered := least(v_payment.tokens,
-                         greatest(v_wallet.balance, 0)
-                         + coalesce((SELECT sum(t.amount) FROM lp.tips AS t
-                                      WHERE t.sender_id = v_payment.user_id AND t.status = 'escrowed'), 0)::bigint);
+                         greatest(v_wallet.balance
+                                  + coalesce((SELECT sum(t.amount) FROM lp.tips AS t
+                                               WHERE t.sender_id = v_payment.user_id AND t.status = 'escrowed'),
+                                             0)::bigint,
+                                  0));
     v_shortfall := v_payment.tokens - v_recovered;
 
     -- The purchased tokens leave circulation: issuance gets all of them back.
@@ -85,8 +89,15 @@ BEGIN
            reversal_reason    = p_reason
      WHERE p.id = v_payment.id
     RETURNING * INTO v_payment;
+    -- A reversed payment no longer makes the account verified for the fraud controls (lp.count_spend's
+    -- new-account caps): the earliest payment still completed does, if any. The caller took the counter row
+    -- first (lp.lock_spend_counter: the lock order of docs/ledger.md).
+    UPDATE lp.spend_counters AS f
+       SET first_payment_at = (SELECT min(p.completed_at) FROM lp.payments AS p
+                                WHERE p.user_id = f.user_id AND p.status = 'completed')
+     WHERE f.user_id = v_payment.user_id;
     RETURN v_payment;
 END
 $$;
-COMMENT ON FUNCTION lp.claw_back(uuid, text, text) IS 'Refund or chargeback of a completed payment: locks it (lp.lock_payment: LP003 unknown, LP004 not completed), then takes the purchased tokens back from the buyer in one ledger transaction, issuance credited with all of them. The buyer''s balance (after sweeping its shards; reserved tokens included, which may leave the wallet in debt) covers what it can; the rest follows refunds.shortfall_policy: debt (the buyer is debited everything and may go into debt) or write_off (booked to chargeback_losses). Records recovered/written-off/debt tokens, status and reason on the payment.';
+COMMENT ON FUNCTION lp.claw_back(uuid, text, text) IS 'Refund or chargeback of a completed payment: locks it (lp.lock_payment: LP003 unknown, LP004 not completed), then takes the purchased tokens back from the buyer in one ledger transaction, issuance credited with all of them. The buyer''s balance (after sweeping its shards; reserved tokens included, which may leave the wallet in debt) covers what it can; the rest follows refunds.shortfall_policy: debt (the buyer is debited everything and may go into debt) or write_off (booked to chargeback_losses). Records recovered/written-off/debt tokens, status and reason on the payment, and the buyer''s first_payment_at (lp.spend_counters) from the payments still completed: the caller locks that counter row first (lp.lock_spend_counter).';
 REVOKE ALL ON FUNCTION lp.claw_back(uuid, text, text) FROM PUBLIC;

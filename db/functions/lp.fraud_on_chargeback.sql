@@ -75,10 +75,6 @@ BEGIN
         ON CONFLICT (payment_id, performer_id) DO NOTHING;
         v_asked := v_asked || jsonb_build_object('user_id', r.recipient_id, 'shard', r.to_shard, 'tokens', r.tokens);
     END LOOP;
-    UPDATE lp.spend_counters AS f
-       SET first_payment_at = (SELECT min(p.completed_at) FROM lp.payments AS p
-                                WHERE p.user_id = f.user_id AND p.status = 'completed' AND p.id <> p_payment.id)
-     WHERE f.user_id = p_payment.user_id;
     RETURN jsonb_build_object('case_id', v_case, 'tip_block_id', v_blocked, 'payout_holds', v_holds,
                               'payout_holds_asked', v_asked);
 END

@@ -10,8 +10,9 @@ AS $$
     --              sweeps and returned payouts are not earnings, so nothing is counted twice;
     -- taken      = tokens of payouts requested, approved or paid (rejected, failed and cancelled ones
     --              returned their tokens);
-    -- spent      = what the wallet itself paid out in tips, hold captures and negative adjustments: spending
-    --              consumes earnings first, so earnings spent and replaced by bought tokens stay unpayable;
+    -- spent      = what the wallet itself paid out in tips, hold captures and negative adjustments, and what a
+    --              show's refund took back from its host (api.refund_show): spending consumes earnings first,
+    --              so earnings spent (or given back) and replaced by bought tokens stay unpayable;
     --              what came back of such spending (a refund to the wallet: a tip toward a missed goal, a
     --              show's refund) is no longer spent.
     SELECT greatest(0::bigint, least(
@@ -27,11 +28,12 @@ AS $$
                             WHERE p.user_id = w.user_id AND p.status IN ('requested', 'approved', 'paid')), 0)::bigint
                - coalesce((SELECT sum(-l.amount) FROM lp.ledger AS l
                             WHERE l.wallet_id = w.id AND l.shard = 0 AND l.amount < 0
-                              AND l.entry_kind IN ('tip', 'hold_capture', 'adjustment')), 0)::bigint
+                              AND (l.entry_kind IN ('tip', 'hold_capture', 'adjustment')
+                                   OR (l.entry_kind = 'refund' AND l.reference_type = 'show'))), 0)::bigint
                + coalesce((SELECT sum(l.amount) FROM lp.ledger AS l
                             WHERE l.wallet_id = w.id AND l.amount > 0 AND l.entry_kind = 'refund'), 0)::bigint))
       FROM lp.wallets AS w
      WHERE w.id = p_wallet_id
 $$;
-COMMENT ON FUNCTION lp.payable_tokens(uuid) IS 'Tokens of a wallet that a payout may take now: earnings (tip and hold_capture credits) older than payouts.hold_days, minus what payouts already took and what the wallet spent (tips, hold captures, negative adjustments: spending consumes earnings first; less what came back to it in refunds, such as a tip toward a missed goal), and never more than the available balance (main balance + credit shards - reserved); at least 0. Bought tokens are never payable. api.request_payout sweeps the shards first and holds the wallet row locked while it checks.';
+COMMENT ON FUNCTION lp.payable_tokens(uuid) IS 'Tokens of a wallet that a payout may take now: earnings (tip and hold_capture credits) older than payouts.hold_days, minus what payouts already took and what the wallet spent (tips, hold captures, negative adjustments, a refunded show''s give-back by its host: spending consumes earnings first; less what came back to it in refunds, such as a tip toward a missed goal), and never more than the available balance (main balance + credit shards - reserved); at least 0. Bought tokens are never payable. api.request_payout sweeps the shards first and holds the wallet row locked while it checks.';
 REVOKE ALL ON FUNCTION lp.payable_tokens(uuid) FROM PUBLIC;

@@ -500,7 +500,8 @@ def purchases_behind_the_first(
     The first purchase pauses at the gate holding the buyer's spend counter and a shard of the buyer's
     wallet. The other purchases of the same buyer, and then the buyer's own tip, cannot get between it and
     its commit: each queues for the spend counter row (step 1 of the protocol), before any wallet or shard.
-    The row locker (the sweep job on even attempts, a refund of ``payment`` on odd ones) locks and updates
+    The row locker (the sweep job on even attempts, an admin's debit adjustment on odd ones: a refund of the
+    buyer's ``payment`` would take the spend counter first and queue with the purchases) locks and updates
     the wallet row and stays open. The gate opens: every purchase commits while the row locker is still open
     (no purchase waits for the wallet row: no foreign key check onto it, no lock on it for a credit to a
     wallet not in debt); then the tip, last to get the counter, queues behind the row locker for the main
@@ -527,7 +528,7 @@ def purchases_behind_the_first(
     if attempt % 2 == 0:
         locker.call("livepanty_service", None, SWEEP_JOB, {})
     else:
-        locker.call("livepanty_service", None, REFUND, {"p": payment, "k": key()})
+        locker.call("livepanty_app", world.admin, ADJUST, {"u": user, "a": -10, "k": key()})
     world.open_gate()
     for credit in credits:
         if not credit.actor.done.wait(STAGE_TIMEOUT):
@@ -725,7 +726,9 @@ def test_a_credit_to_a_wallet_put_in_debt_meanwhile_does_not_deadlock_with_its_t
     debt yet, so the first lp.settle_debt does nothing) takes one of the performer's shards; before it
     commits, a refund of the old purchase puts the wallet in debt, and the performer tips (more than the main
     balance holds: the tip holds the main row and waits for every shard, the credit's included). The credit
-    must not then take the main row, after its shard, to settle the debt."""
+    must not then take the main row, after its shard, to settle the debt. A purchase holds the buyer's spend
+    counter, which a refund of the same buyer takes first too (the protocol's step 1): there the refund
+    queues behind the purchase (asserted), so the wallet cannot go into debt under it, and all three pass."""
     tally = Tally()
     creditor, refunder, tipper = world.actor("credit"), world.actor("refund"), world.actor("tip")
     for _ in range(FORCED_ATTEMPTS):
@@ -747,6 +750,14 @@ def test_a_credit_to_a_wallet_put_in_debt_meanwhile_does_not_deadlock_with_its_t
                 "livepanty_app", world.admin, ADJUST, {"u": performer, "a": 1100, "k": key()}, paused=True
             )
         world.at_gate(creditor)
+        if credit == "complete_payment":
+            refunder.start("livepanty_service", None, REFUND, {"p": old, "k": key()})
+            queued = world.until(lambda: world.counter_waiter(refunder, [creditor]))
+            tipper.start("livepanty_app", performer, TIP, {"r": world.star, "a": 100, "k": key()})
+            world.open_gate()
+            outcomes = {credit: creditor.finish(), "refund": refunder.finish(), "tip": tipper.finish()}
+            tally.record(outcomes if queued else {**outcomes, "refund": "did not queue behind the purchase"})
+            continue
         refunded = refunder.start("livepanty_service", None, REFUND, {"p": old, "k": key()}).finish()
         tipper.start("livepanty_app", performer, TIP, {"r": world.star, "a": 100, "k": key()})
         world.waiting(tipper)
@@ -1211,6 +1222,48 @@ def test_a_write_off_clawback_counts_the_buyers_escrowed_tips_as_recovered(world
         "SELECT balance FROM lp.wallets WHERE system_code = 'chargeback_losses'"
     ).fetchone()["balance"]
     assert losses == 0
+    assert world.verify_ledger() == []
+
+
+#: chargeback_losses' total (a system wallet: its main balance and its shards).
+LOSSES = (
+    "SELECT w.balance"
+    " + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s WHERE s.wallet_id = w.id), 0) AS balance"
+    " FROM lp.wallets AS w WHERE w.system_code = 'chargeback_losses'"
+)
+
+
+def test_escrowed_tips_count_as_recovered_once_over_several_clawbacks(world: World) -> None:
+    """Two purchases refunded under write_off, one half spent on a tip, the other half in goal escrow: the
+    escrow is recovered once (by the first refund), the second refund writes off what was spent. After the
+    goal is missed the buyer has nothing and owes nothing, and chargeback_losses carries the tip."""
+    world.db.execute(
+        "UPDATE lp.settings SET value = '\"write_off\"'::jsonb WHERE key = 'refunds.shortfall_policy'"
+    )
+    host, stream, goal = goal_stream(world)
+    buyer = world.register("two_refunds", "viewer")
+    first, second = world.buy(buyer), world.buy(buyer)
+    tokens = world.db.execute("SELECT tokens FROM lp.payments WHERE id = %s", (first,)).fetchone()["tokens"]
+    world.call("livepanty_app", buyer, TIP, {"r": host, "a": tokens, "k": key()})
+    tip = world.call("livepanty_app", buyer, STREAM_TIP, {"r": host, "a": tokens, "k": key(), "s": stream})
+    assert tip["status"] == "escrowed"
+    losses_before = world.db.execute(LOSSES).fetchone()["balance"]
+    for payment in (first, second):
+        world.call("livepanty_service", None, REFUND, {"p": payment, "k": key()})
+    rows = [
+        world.db.execute(
+            "SELECT recovered_tokens, written_off_tokens FROM lp.payments WHERE id = %s", (payment,)
+        ).fetchone()
+        for payment in (first, second)
+    ]
+    assert [(r["recovered_tokens"], r["written_off_tokens"]) for r in rows] == [(tokens, 0), (0, tokens)]
+    miss_goal(world, host, goal)
+    wallet = world.db.execute(
+        "SELECT balance, debt_since IS NULL AS clear FROM lp.wallets WHERE user_id = %s", (buyer,)
+    ).fetchone()
+    assert (wallet["balance"], wallet["clear"]) == (0, True)
+    losses = world.db.execute(LOSSES).fetchone()["balance"]
+    assert losses == losses_before - tokens
     assert world.verify_ledger() == []
 
 

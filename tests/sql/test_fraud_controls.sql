@@ -4,7 +4,7 @@
 -- high-priority fraud case, a tip_block on the buyer, a payout_hold on the performers who received most of the
 -- tokens), api.get_fraud_limits and the settings' ranges. Every refusal changes nothing.
 BEGIN;
-SELECT plan(76);
+SELECT plan(79);
 
 -- Helpers of this file (SECURITY DEFINER where they read or write past RLS).
 --   tests.fund(username, n)            credits n tokens from the issuance wallet (no payment: not a verified one)
@@ -313,6 +313,17 @@ SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT lives_ok(format($$SELECT api.chargeback_payment(%L, 'dispute', 'cb-2')$$, tests.id('cb2')), 'chargeback of olga''s payment');
 SELECT is(tests.sanctions('pete', 'payout_hold'), 0::bigint, 'chargeback: tips outside the window put no payout_hold');
 SELECT is(tests.sanctions('olga', 'tip_block'), 1::bigint, 'chargeback: the buyer is blocked whatever the window');
+
+-- a refund, like a chargeback, takes back the payment's verification (first_payment_at)
+SELECT tests.clear_authentication();
+RESET ROLE;
+SELECT tests.create_user('rufus');
+SELECT tests.remember('rf', tests.buy('rufus', 'small', 'rf'));
+SELECT isnt((tests.counter('rufus')).first_payment_at, NULL::timestamptz, 'a completed payment makes rufus''s account verified');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT lives_ok(format($$SELECT api.refund_payment(%L, 'customer asked', 'rf-1')$$, tests.id('rf')), 'refund of rufus''s only payment');
+SELECT is((tests.counter('rufus')).first_payment_at, NULL::timestamptz,
+          'refund: the refunded payment no longer makes rufus''s account verified (the new-account caps apply again)');
 
 -- == api.get_fraud_limits ==================================================================================
 SELECT tests.authenticate_as('nina');

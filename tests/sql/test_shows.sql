@@ -6,7 +6,7 @@
 -- The file is one transaction, so now() does not move: elapsed time is made by moving a show's start (and its
 -- viewers' billing start) into the past (tests.age).
 BEGIN;
-SELECT plan(191);
+SELECT plan(196);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS):
 --   tests.fund(username, n)
@@ -458,6 +458,43 @@ SELECT tests.authenticate_as('adam');
 SELECT throws_ok($$SELECT api.set_setting('shows.prepay_minutes', '0')$$, 'LP092', NULL, 'set_setting: shows.prepay_minutes 0 is out of range');
 SELECT throws_ok($$SELECT api.set_setting('shows.min_rate', '20000')$$, 'LP092', NULL, 'set_setting: shows.min_rate above shows.max_rate is refused');
 SELECT tests.clear_authentication();
+
+-- == a refunded show's earnings are not payable, and tokens bought after it neither ========================
+-- (the host's give-back counts as spent earnings in lp.payable_tokens: bought tokens are never payable)
+UPDATE lp.settings SET value = '0' WHERE key = 'payouts.hold_days';
+UPDATE lp.settings SET value = '100' WHERE key = 'payouts.min_tokens';
+SELECT tests.create_user('rhea', 'performer');
+SELECT tests.create_user('rory');
+SELECT tests.fund('rory', 5000);
+SELECT tests.authenticate_as('rhea');
+SELECT tests.remember('rs', (api.schedule_stream('Refund night')).id);
+SELECT api.consent_to_stream(tests.id('rs'), '203.0.113.1');
+SELECT api.start_stream(tests.id('rs'));
+SELECT api.set_show_price('ticket', 1000);
+SELECT tests.remember('rt', (api.offer_show(tests.id('rs'), 'ticket')).id);
+SELECT tests.authenticate_as('rory');
+SELECT api.join_stream(tests.id('rs'));
+SELECT api.join_show(tests.id('rt'), 'rt-rory');
+SELECT tests.authenticate_as('rhea');
+SELECT api.start_show(tests.id('rt'));
+SELECT tests.clear_authentication();
+SELECT tests.bill();
+SELECT tests.authenticate_as('rhea');
+SELECT api.end_show(tests.id('rt'));
+SELECT tests.clear_authentication();
+SELECT tests.bill();
+SELECT is(lp.payable_tokens(tests.wallet('rhea')), 800::bigint, 'a ticket show of 1000 tokens: 800 earned and payable');
+SELECT tests.authenticate_as('adam');
+SELECT api.refund_show(tests.id('rt'), 'complaint upheld');
+SELECT tests.clear_authentication();
+SELECT is(lp.payable_tokens(tests.wallet('rhea')), 0::bigint, 'refunded: nothing payable');
+SELECT tests.fund('rhea', 6000);
+SELECT is(lp.payable_tokens(tests.wallet('rhea')), 0::bigint, 'tokens the host buys after the refund are not payable either');
+SELECT tests.authenticate_as('rhea');
+SELECT throws_ok($$SELECT api.request_payout(800, 'bank_transfer', 'po-after-refund')$$, 'LP112', NULL,
+                 'request_payout: the refunded earnings cannot be cashed out with bought tokens');
+SELECT tests.clear_authentication();
+SELECT is((SELECT count(*) FROM api.verify_ledger()), 0::bigint, 'verify_ledger: clean after the refund and the purchase');
 
 -- == the job: who may run it ================================================================================
 SELECT tests.authenticate_as('adam');
