@@ -10,5 +10,5 @@ BEGIN
     PERFORM 1 FROM lp.spend_counters AS f WHERE f.user_id = p_user_id FOR NO KEY UPDATE;
 END
 $$;
-COMMENT ON FUNCTION lp.lock_spend_counter(uuid) IS 'Owner only: locks the user''s lp.spend_counters row (made when missing), the first lock of any money operation of that user that writes the counters after its wallets (api.complete_payment, api.refund_payment, api.chargeback_payment), so they and the user''s tips (lp.count_spend) take counter, payment, wallets in one order.';
+COMMENT ON FUNCTION lp.lock_spend_counter(uuid) IS 'Owner only: locks the user''s lp.spend_counters row (made when missing), the first lock of any money operation of that user that writes the counters after its wallets (api.complete_payment, api.refund_payment, api.chargeback_payment; api.refund_show those of its viewers), so they and the user''s tips (lp.count_spend) take counter, payment, wallets in one order.';
 REVOKE ALL ON FUNCTION lp.lock_spend_counter(uuid) FROM PUBLIC;

@@ -6,7 +6,7 @@
 -- The file is one transaction, so now() does not move: elapsed time is made by moving a show's start (and its
 -- viewers' billing start) into the past (tests.age).
 BEGIN;
-SELECT plan(196);
+SELECT plan(203);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS):
 --   tests.fund(username, n)
@@ -495,6 +495,50 @@ SELECT throws_ok($$SELECT api.request_payout(800, 'bank_transfer', 'po-after-ref
                  'request_payout: the refunded earnings cannot be cashed out with bought tokens');
 SELECT tests.clear_authentication();
 SELECT is((SELECT count(*) FROM api.verify_ledger()), 0::bigint, 'verify_ledger: clean after the refund and the purchase');
+
+-- == under write_off, a show's refund first makes good what a chargeback wrote off for its viewer ==========
+UPDATE lp.settings SET value = '"write_off"' WHERE key = 'refunds.shortfall_policy';
+CREATE FUNCTION tests.losses() RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT w.balance + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s WHERE s.wallet_id = w.id), 0)
+      FROM lp.wallets AS w WHERE w.system_code = 'chargeback_losses'
+$$;
+SELECT tests.create_user('wanda');
+SELECT tests.authenticate_as('wanda');
+SELECT tests.remember('wp', (api.create_payment('small', 'stripe', 'wanda-buy')).id);
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT api.complete_payment(tests.id('wp'), 'ch_wanda', 'wanda-complete');
+SELECT tests.authenticate_as('rhea');
+SELECT api.set_show_price('ticket', 500);  -- the price of the bundle 'small'
+SELECT tests.remember('wt', (api.offer_show(tests.id('rs'), 'ticket')).id);
+SELECT tests.authenticate_as('wanda');
+SELECT api.join_stream(tests.id('rs'));
+SELECT api.join_show(tests.id('wt'), 'wt-wanda');
+SELECT tests.authenticate_as('rhea');
+SELECT api.start_show(tests.id('wt'));
+SELECT tests.clear_authentication();
+SELECT tests.bill();
+SELECT tests.authenticate_as('rhea');
+SELECT api.end_show(tests.id('wt'));
+SELECT tests.clear_authentication();
+SELECT tests.bill();
+SELECT is(tests.total('wanda'), 0::bigint, 'wanda spent every token of her purchase on the show');
+RESET ROLE;
+CREATE TABLE tests.losses_before AS SELECT tests.losses() AS v;
+GRANT SELECT ON tests.losses_before TO PUBLIC;
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(format($$SELECT recovered_tokens, written_off_tokens FROM api.chargeback_payment(%L, 'stolen card', 'wanda-cb')$$, tests.id('wp')),
+                  $$VALUES (0::bigint, 500::bigint)$$,
+                  'write_off: her chargeback writes off the tokens she spent on the show');
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format($$SELECT api.refund_show(%L, 'complaint upheld')$$, tests.id('wt')), 'an admin refunds her show');
+SELECT tests.clear_authentication();
+SELECT is(tests.total('wanda'), 0::bigint, 'the refund goes to what was written off for her: no tokens for a purchase she got back');
+SELECT results_eq($$SELECT recovered_tokens, written_off_tokens FROM lp.payments WHERE id = tests.id('wp')$$,
+                  $$VALUES (500::bigint, 0::bigint)$$,
+                  'the payment now records the tokens as recovered, none written off');
+SELECT is(tests.losses()::bigint, (SELECT v::bigint FROM tests.losses_before), 'chargeback_losses is made good: back where it was before the chargeback');
+SELECT is((SELECT count(*) FROM api.verify_ledger()), 0::bigint, 'verify_ledger: clean after the refund under write_off');
 
 -- == the job: who may run it ================================================================================
 SELECT tests.authenticate_as('adam');
