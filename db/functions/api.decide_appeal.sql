@@ -22,9 +22,19 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the appeal was decided already',
             DETAIL = format('%s at %s', v_appeal.status, v_appeal.decided_at);
     END IF;
-    -- A different moderator: never the one who issued the sanction, never the appellant.
+    -- A different moderator: never the one who issued the sanction, never the one who resolved its case (an
+    -- automated sanction has no issuer: the moderator who kept it in force by resolving its case decided it),
+    -- never the appellant.
     IF v_sanction.issued_by IS NOT DISTINCT FROM v_actor THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'the issuer of a sanction may not decide its appeal',
+            HINT = 'Another moderator or admin decides.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM lp.reports AS r WHERE r.id = v_sanction.report_id AND r.resolved_by = v_actor)
+       OR EXISTS (SELECT 1 FROM lp.reports AS r
+                   WHERE r.reported_user_id = v_sanction.user_id AND r.sanction_id = v_sanction.id
+                     AND r.resolved_by = v_actor) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002',
+            MESSAGE = 'the moderator who resolved the case of a sanction may not decide its appeal',
             HINT = 'Another moderator or admin decides.';
     END IF;
     IF v_appeal.user_id = v_actor THEN
@@ -57,6 +67,6 @@ BEGIN
     RETURN v_appeal;
 END
 $$;
-COMMENT ON FUNCTION api.decide_appeal(uuid, boolean, text) IS 'Moderators and admins other than the sanction''s issuer (LP002) decide a pending appeal (LP004 decided already) with a statement of reasons (1..2000 characters) that the appellant reads: granted lifts the sanction (revoked now, audited sanction.revoke), denied keeps it. Only admins decide appeals of staff; nobody decides their own. LP003 unknown appeal, LP018 p_granted NULL or reasons missing. Audited (appeal.decide).';
+COMMENT ON FUNCTION api.decide_appeal(uuid, boolean, text) IS 'Moderators and admins other than the sanction''s issuer and the moderator who resolved its case (lp.reports: the case it names, or the case naming it; LP002) decide a pending appeal (LP004 decided already) with a statement of reasons (1..2000 characters) that the appellant reads: granted lifts the sanction (revoked now, audited sanction.revoke), denied keeps it. Only admins decide appeals of staff; nobody decides their own. LP003 unknown appeal, LP018 p_granted NULL or reasons missing. Audited (appeal.decide).';
 REVOKE ALL ON FUNCTION api.decide_appeal(uuid, boolean, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.decide_appeal(uuid, boolean, text) TO livepanty_app, livepanty_service;

@@ -23,6 +23,7 @@ DECLARE
     v_case      lp.reports;
     v_flag      lp.moderation_flags;
     v_sanction  lp.user_sanctions;
+    v_in_force  lp.user_sanctions;
     v_ended     boolean := false;
     v_disp      text;
 BEGIN
@@ -111,20 +112,30 @@ BEGIN
                        v_detector, p_confidence),
                 now() + make_interval(days => (lp.setting('flags.suspension_days'))::integer), v_case.id, NULL);
         END IF;
-        UPDATE lp.reports AS r
-           SET sanction_id = coalesce(v_sanction.id, r.sanction_id),
-               decision = jsonb_build_object(
-                   'facts', format('Detector %s found %s (confidence %s) in %s content.', v_detector, p_category,
-                                   p_confidence, p_content_type),
-                   'rule', format('Content policy: %s', v_reason),
-                   'automated', true,
-                   'action', CASE WHEN v_sanction.id IS NOT NULL THEN 'sanction'
-                                  WHEN v_ended THEN 'end_stream' ELSE 'none' END,
-                   'sanction_type', v_sanction.sanction_type, 'sanction_ends_at', v_sanction.ends_at,
-                   'appeal', 'A moderator reviews this automated decision; if upheld you may appeal the sanction (api.appeal_sanction).',
-                   'decided_at', now())
-         WHERE r.id = v_case.id
-        RETURNING r.* INTO v_case;
+        -- The automated statement of reasons says what is in force. A flag that did nothing new (the stream
+        -- already ended, the user already suspended by an earlier flag of the case) keeps the case's decision;
+        -- one that did something new states it, with the case's suspension still in force when it issued none.
+        IF v_sanction.id IS NOT NULL OR v_ended OR v_case.decision IS NULL THEN
+            v_in_force := v_sanction;
+            IF v_in_force.id IS NULL THEN
+                SELECT s.* INTO v_in_force FROM lp.user_sanctions AS s
+                 WHERE s.id = v_case.sanction_id AND s.revoked_at IS NULL AND (s.ends_at IS NULL OR s.ends_at > now());
+            END IF;
+            UPDATE lp.reports AS r
+               SET sanction_id = coalesce(v_sanction.id, r.sanction_id),
+                   decision = jsonb_build_object(
+                       'facts', format('Detector %s found %s (confidence %s) in %s content.', v_detector, p_category,
+                                       p_confidence, p_content_type),
+                       'rule', format('Content policy: %s', v_reason),
+                       'automated', true,
+                       'action', CASE WHEN v_in_force.id IS NOT NULL THEN 'sanction'
+                                      WHEN v_ended THEN 'end_stream' ELSE 'none' END,
+                       'sanction_type', v_in_force.sanction_type, 'sanction_ends_at', v_in_force.ends_at,
+                       'appeal', 'A moderator reviews this automated decision; if upheld you may appeal the sanction (api.appeal_sanction).',
+                       'decided_at', now())
+             WHERE r.id = v_case.id
+            RETURNING r.* INTO v_case;
+        END IF;
     END IF;
     PERFORM lp.audit('flag.raise', 'moderation_flag', v_flag.id::text,
                      jsonb_build_object('detector', v_detector, 'category', p_category, 'confidence', p_confidence,
@@ -134,6 +145,6 @@ BEGIN
     RETURN v_flag;
 END
 $$;
-COMMENT ON FUNCTION api.raise_flag(text, text, numeric, text, text, uuid, uuid, jsonb) IS 'Detectors (service only): records an automated detection (detector, category of lp.flag_category, confidence 0..1, content type and reference, stream and/or user; the stream''s host when no user). By the category''s thresholds (flags.thresholds): below review it is ignored (recorded, dismissed); from review it is queued in the review case of its target (merged); from act it is also acted upon at once: the stream ends and, where the category says suspend (minor_detected), the user is suspended for flags.suspension_days pending review (lp.issue_sanction, automated), with an automated statement of reasons on the case. Returns the flag. LP003 unknown stream or user, LP018 bad category, content type, confidence, details or target. Audited (flag.raise).';
+COMMENT ON FUNCTION api.raise_flag(text, text, numeric, text, text, uuid, uuid, jsonb) IS 'Detectors (service only): records an automated detection (detector, category of lp.flag_category, confidence 0..1, content type and reference, stream and/or user; the stream''s host when no user). By the category''s thresholds (flags.thresholds): below review it is ignored (recorded, dismissed); from review it is queued in the review case of its target (merged); from act it is also acted upon at once: the stream ends and, where the category says suspend (minor_detected), the user is suspended for flags.suspension_days pending review (lp.issue_sanction, automated), with an automated statement of reasons on the case (kept as it is when a later acted flag of the case does nothing new; it always names the suspension in force). Returns the flag. LP003 unknown stream or user, LP018 bad category, content type, confidence, details or target. Audited (flag.raise).';
 REVOKE ALL ON FUNCTION api.raise_flag(text, text, numeric, text, text, uuid, uuid, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.raise_flag(text, text, numeric, text, text, uuid, uuid, jsonb) TO livepanty_service;

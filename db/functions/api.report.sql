@@ -63,7 +63,9 @@ BEGIN
     UPDATE lp.reports AS r
        SET reporter_count = r.reporter_count + 1,
            trusted_reporter_count = r.trusted_reporter_count + CASE WHEN v_trusted THEN 1 ELSE 0 END,
-           reporter_id = coalesce(r.reporter_id, v_me)
+           -- the first reporter, on a case that a report opened only (never on one a flag, the fraud controls
+           -- or a system job opened: lp.reports.reporter_id stays NULL on automated cases)
+           reporter_id = CASE WHEN r.source = 'report' THEN coalesce(r.reporter_id, v_me) ELSE r.reporter_id END
      WHERE r.id = v_case.id;
     v_case := lp.rescore_case(v_case.id);
     PERFORM lp.audit('report.file', 'report', v_case.id::text,
@@ -73,6 +75,6 @@ BEGIN
     RETURN v_filing;
 END
 $$;
-COMMENT ON FUNCTION api.report(text, uuid, text, text) IS 'Any user: reports a user, a stream (its host is the reported user), a tip message (its sender) or a profile for a reason of lp.case_reason (not sanction_review), with an optional description (at most 2000 characters). Reports of the same target and reason merge into the one open case (reporter count, priority recomputed); a reporter with many dismissed reports is deprioritised (lp.reporter_trusted). Returns the filing. LP140 reporting yourself, LP141 already reported this open case, LP003 unknown target (or a stream the reporter may not see, lp.stream_visible, or a tip they cannot have seen), LP018 bad target type, reason or description. Audited (report.file).';
+COMMENT ON FUNCTION api.report(text, uuid, text, text) IS 'Any user: reports a user, a stream (its host is the reported user), a tip message (its sender) or a profile for a reason of lp.case_reason (not sanction_review), with an optional description (at most 2000 characters). Reports of the same target and reason merge into the one open case (reporter count, priority recomputed); a reporter with many dismissed reports is deprioritised (lp.reporter_trusted). Returns the filing; the reporter reads their filings (lp.report_filings), never the case, its decision or its other sources, and is the case''s reporter_id only on a case a report opened. LP140 reporting yourself, LP141 already reported this open case, LP003 unknown target (or a stream the reporter may not see, lp.stream_visible, or a tip they cannot have seen), LP018 bad target type, reason or description. Audited (report.file).';
 REVOKE ALL ON FUNCTION api.report(text, uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.report(text, uuid, text, text) TO livepanty_app, livepanty_service;

@@ -22,6 +22,7 @@ DECLARE
     v_appeal   text;
     v_flags    integer;
     v_lifted   integer := 0;
+    v_revoked  lp.user_sanctions;
 BEGIN
     PERFORM lp.check_choice(p_action, 'lp.case_action', 'case action');
     v_facts := lp.check_text(p_facts, 'facts', 2000, true);
@@ -32,10 +33,19 @@ BEGIN
     IF p_action <> 'sanction' AND (p_sanction_type IS NOT NULL OR p_sanction_ends_at IS NOT NULL) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_sanction_type and p_sanction_ends_at go with the sanction action only';
     END IF;
+    -- (also refuses a case against the caller or one they filed on: LP002)
     v_case := lp.lock_claimed_case(p_case_id, v_me);
     IF p_action <> 'dismiss' AND v_case.reported_user_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the case has no reported user left to act upon',
             HINT = 'Dismiss it.';
+    END IF;
+    -- A warning or sanction needs an account to bind: not one its user deleted (the state of the case, not an
+    -- unknown case: LP004, as for a case without a reported user).
+    IF p_action IN ('warn', 'sanction') AND NOT EXISTS (
+           SELECT 1 FROM lp.users AS u WHERE u.id = v_case.reported_user_id AND u.deleted_at IS NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the reported user deleted their account',
+            DETAIL = format('a %s binds no deleted account', CASE WHEN p_action = 'warn' THEN 'warning' ELSE 'sanction' END),
+            HINT = 'Dismiss it (or remove the content or end the stream the case refers to).';
     END IF;
 
     -- The staff rule of api.sanction_user holds here too: only admins sanction (or warn) a moderator or admin.
@@ -84,12 +94,23 @@ BEGIN
         END IF;
     END IF;
 
-    -- A dismissal lifts what the detectors did at once (the automated suspension pending review).
-    IF p_action = 'dismiss' AND v_case.sanction_id IS NOT NULL THEN
-        UPDATE lp.user_sanctions AS s
-           SET revoked_at = now(), revoked_by = v_me, revoke_reason = format('case dismissed: %s', v_facts)
-         WHERE s.id = v_case.sanction_id AND s.issued_by IS NULL AND s.revoked_at IS NULL;
-        GET DIAGNOSTICS v_lifted = ROW_COUNT;
+    -- A dismissal lifts what the automated sources did to the reported user pending review: every automated
+    -- sanction (issued_by NULL) not lifted yet that names the case (a flag's suspension, the chargeback's
+    -- tip_block) or that the case names. Each lift is audited (sanction.revoke), as api.decide_appeal's.
+    IF p_action = 'dismiss' THEN
+        FOR v_revoked IN
+            UPDATE lp.user_sanctions AS s
+               SET revoked_at = now(), revoked_by = v_me, revoke_reason = left(format('case dismissed: %s', v_facts), 1000)
+             WHERE s.issued_by IS NULL AND s.revoked_at IS NULL
+               AND (s.id = v_case.sanction_id
+                    OR (s.report_id = v_case.id AND s.user_id = v_case.reported_user_id))
+            RETURNING s.*
+        LOOP
+            v_lifted := v_lifted + 1;
+            PERFORM lp.audit('sanction.revoke', 'user', v_revoked.user_id::text,
+                             jsonb_build_object('sanction_id', v_revoked.id, 'case_id', v_case.id,
+                                                'reason', 'case dismissed'));
+        END LOOP;
     END IF;
 
     v_appeal := CASE
@@ -99,6 +120,8 @@ BEGIN
         WHEN v_sanction.id IS NOT NULL OR (v_case.sanction_id IS NOT NULL AND v_lifted = 0) THEN format(
             'You may appeal the sanction once, within %s days of its start, with a statement (api.appeal_sanction; livepanty-db appeals file); a moderator other than the one who decided reviews it.',
             lp.setting('appeals.window_days'))
+        WHEN p_action = 'dismiss' AND v_lifted > 0 THEN
+            'No action was taken against you; the automated restriction put on your account pending this review was lifted.'
         WHEN p_action = 'dismiss' THEN 'No action was taken against you.'
         ELSE 'You may contest this decision through support, quoting the case id; a different moderator reviews it.'
         END;
@@ -132,6 +155,6 @@ BEGIN
     RETURN v_case;
 END
 $$;
-COMMENT ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) IS 'Moderators and admins holding a running claim on the case: resolves it with p_action (lp.case_action): dismiss, warn (a warning), remove_content (a reported tip''s message is deleted; flagged content references are listed for take-down), end_stream (the case''s live or scheduled stream), or sanction (p_sanction_type, p_sanction_ends_at through lp.issue_sanction; on a shard of a sharded installation, a reported user of another shard is warned or sanctioned on their own shard: lp.request_remote_sanction asks it, the relay delivers it once, and the decision names the request as sanction_request_id). Always with a statement of reasons: p_facts and p_rule (required), stored in decision with whether it was automated and how to appeal, readable by the reported user (api.my_case_decisions). Only admins warn or sanction staff (LP002, as api.sanction_user). A dismissal lifts an automated suspension of the case. The case''s flags become confirmed or dismissed (detector precision). LP002 other roles or a moderator sanctioning staff, LP003 unknown case, LP004 closed case or nothing to act upon, LP142 another moderator''s claim, LP143 no running claim of the caller, LP018 bad action or missing statement. Audited (case.resolve).';
+COMMENT ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) IS 'Moderators and admins holding a running claim on the case: resolves it with p_action (lp.case_action): dismiss, warn (a warning), remove_content (a reported tip''s message is deleted; flagged content references are listed for take-down), end_stream (the case''s live or scheduled stream), or sanction (p_sanction_type, p_sanction_ends_at through lp.issue_sanction; on a shard of a sharded installation, a reported user of another shard is warned or sanctioned on their own shard: lp.request_remote_sanction asks it, the relay delivers it once, and the decision names the request as sanction_request_id). Always with a statement of reasons: p_facts and p_rule (required), stored in decision with whether it was automated and how to appeal, readable by the reported user (api.my_case_decisions). Only admins warn or sanction staff (LP002, as api.sanction_user). A dismissal lifts every automated sanction of the reported user that names the case or that the case names (a flag''s suspension, a chargeback''s tip_block), each audited sanction.revoke. The case''s flags become confirmed or dismissed (detector precision). LP002 other roles, a moderator sanctioning staff, or a case against the caller or one they filed a report on (lp.lock_claimed_case), LP003 unknown case, LP004 closed case, nothing to act upon, or a warning or sanction of a user who deleted their account, LP142 another moderator''s claim, LP143 no running claim of the caller, LP018 bad action or missing statement. Audited (case.resolve).';
 REVOKE ALL ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) TO livepanty_app, livepanty_service;

@@ -5,7 +5,9 @@ REVOKE ALL ON lp.reports FROM livepanty_readonly;
 -- Staff ids are not granted: users read the *_label columns; staff get ids from the api functions.
 SELECT lp.grant_select('lp.reports', ARRAY['livepanty_app', 'livepanty_service'], ARRAY['assigned_to', 'resolved_by']);
 CREATE POLICY "api functions manage reports" ON lp.reports FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
-CREATE POLICY "reporters read their own reports" ON lp.reports FOR SELECT TO livepanty_app, livepanty_service
-    USING (reporter_id = (SELECT api.current_user_id()));
+-- Only staff read cases. A case holds what nobody but staff and the affected user may read (the statement of
+-- reasons, the sanction, a fraud case's payment and provider reference, other sources' events): the affected
+-- user reads their decisions through api.my_case_decisions, a reporter reads their own filings
+-- (lp.report_filings), never the case they filed into.
 CREATE POLICY "staff read every report" ON lp.reports FOR SELECT TO livepanty_app, livepanty_service
     USING ((SELECT lp.current_user_role()) IN ('moderator', 'admin'));
