@@ -12,6 +12,8 @@ DECLARE
     v_lock_for interval := make_interval(mins => (lp.setting('auth.lockout_minutes'))::integer);
     v_user     lp.users;
     v_count    integer;
+    v_tokens   integer;
+    v_old      uuid;
 BEGIN
     IF p_current_password IS NULL OR p_current_password = '' OR octet_length(p_current_password) > 1024 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'current password is required';
@@ -48,11 +50,26 @@ BEGIN
        SET password_hash = lp.hash_password(p_new_password), password_changed_at = now(), failed_login_count = 0
      WHERE u.id = v_actor;
     v_count := lp.revoke_sessions(v_actor, 'password_change', lp.current_session_id());
+    -- A reset token asked for before the change (by whoever read the mailbox then) must not undo it: the unused
+    -- tokens are revoked (api.reset_password: LP025), and the reset e-mails not sent yet are superseded, their
+    -- payload (the token) erased, as a newer request does (api.request_password_reset). Under the user row's
+    -- lock, like the requests, so no request of this user runs in between.
+    UPDATE lp.password_reset_tokens AS t SET revoked_at = now()
+     WHERE t.user_id = v_actor AND t.used_at IS NULL AND t.revoked_at IS NULL;
+    GET DIAGNOSTICS v_tokens = ROW_COUNT;
+    FOR v_old IN
+        UPDATE lp.outbox AS o SET status = 'superseded', payload = NULL, claimed_until = NULL
+         WHERE o.user_id = v_actor AND o.kind = 'password_reset' AND o.status = 'queued'
+        RETURNING o.id
+    LOOP
+        PERFORM lp.audit('outbox.superseded', 'message', v_old::text,
+                         jsonb_build_object('kind', 'password_reset', 'user_id', v_actor), NULL, v_actor);
+    END LOOP;
     PERFORM lp.audit('auth.password_change', 'user', v_actor::text,
-                     jsonb_build_object('sessions_revoked', v_count), p_ip_address);
+                     jsonb_build_object('sessions_revoked', v_count, 'reset_tokens_revoked', v_tokens), p_ip_address);
     RETURN ROW(true, NULL, v_count)::api.password_change_result;
 END
 $$;
-COMMENT ON FUNCTION api.change_password(text, text, inet) IS 'Changes the acting user''s password and revokes every other session. A wrong current password is answered in-band (success false, LP020), counted like a failed login and audited; at auth.max_failed_logins the account locks and all its sessions end. Raises LP012 (weak new password), LP027 (unchanged), LP018 (missing current password).';
+COMMENT ON FUNCTION api.change_password(text, text, inet) IS 'Changes the acting user''s password and revokes every other session, every unused password reset token and every reset e-mail not sent yet (superseded, payload erased). A wrong current password is answered in-band (success false, LP020), counted like a failed login and audited; at auth.max_failed_logins the account locks and all its sessions end. Raises LP012 (weak new password), LP027 (unchanged), LP018 (missing current password).';
 REVOKE ALL ON FUNCTION api.change_password(text, text, inet) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.change_password(text, text, inet) TO livepanty_app, livepanty_service;

@@ -1,4 +1,5 @@
-CREATE FUNCTION lp.close_stream(p_stream lp.streams, p_reason text, p_by text) RETURNS lp.streams
+CREATE FUNCTION lp.close_stream(p_stream lp.streams, p_reason text, p_by text, p_detail jsonb DEFAULT NULL)
+    RETURNS lp.streams
     LANGUAGE plpgsql
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
@@ -58,10 +59,13 @@ BEGIN
               WHERE q.stream_id = v_stream.id AND q.status IN ('requested', 'open', 'running')
               ORDER BY q.id
                 FOR NO KEY UPDATE) AS s;
+    -- p_detail: what only staff may read (the audit trail), never the stream's row or its events, which viewers
+    -- read: the go-live gate's who lacks what, by user id.
     PERFORM lp.audit('stream.end', 'stream', v_stream.id::text,
-                     jsonb_build_object('status', v_stream.status, 'reason', p_reason, 'by', p_by));
+                     jsonb_build_object('status', v_stream.status, 'reason', p_reason, 'by', p_by)
+                     || coalesce(p_detail, '{}'::jsonb));
     RETURN v_stream;
 END
 $$;
-COMMENT ON FUNCTION lp.close_stream(lp.streams, text, text) IS 'Ends a live stream (status ended: open viewing sessions closed, ingest key gone, final statistics written, a stream_ended event) or cancels a scheduled one, for api.end_stream and lp.end_streams_of. The caller holds the stream row. p_by (host, admin, gate) goes into the event and the audit row (stream.end).';
-REVOKE ALL ON FUNCTION lp.close_stream(lp.streams, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION lp.close_stream(lp.streams, text, text, jsonb) IS 'Ends a live stream (status ended: open viewing sessions closed, ingest key gone, final statistics written, a stream_ended event) or cancels a scheduled one, for api.end_stream and lp.end_streams_of. The caller holds the stream row. p_by (host, admin, gate) goes into the event and the audit row (stream.end); p_reason is public (the row''s end_reason, the stream_ended event); p_detail (optional keys) goes into the audit row only.';
+REVOKE ALL ON FUNCTION lp.close_stream(lp.streams, text, text, jsonb) FROM PUBLIC;

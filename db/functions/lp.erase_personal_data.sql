@@ -7,6 +7,14 @@ DECLARE
     v_hex    text := left(replace(p_user_id::text, '-', ''), 16);
     v_counts jsonb := '{}'::jsonb;
     v_n      integer;
+    v_count  integer;
+    -- Free-text keys of audit details: what a user typed (or a mailer's error text, which quotes the address).
+    v_free   text[] := ARRAY['user_agent', 'email', 'username', 'display_name', 'message', 'description', 'name',
+                             'title', 'tags', 'error'];
+    -- Actions whose 'reason' is a fixed code, never free text: kept.
+    v_coded  text[] := ARRAY['auth.login_failed', 'auth.login_refused', 'auth.password_change_failed',
+                             'auth.session_revoke', 'report.file'];
+    v_staff  text[] := ARRAY['moderator', 'admin', 'compliance_officer'];
 BEGIN
     -- Every row of personal data of the user, erased or pseudonymised; what stays (money, KYC and consent
     -- records, moderation decisions) refers to the user only by id, which nothing links to a person any more.
@@ -66,23 +74,41 @@ BEGIN
     v_counts := v_counts || jsonb_build_object('consent_addresses', v_n);
 
     -- The audit trail stays (who did what, when), without addresses and free text: the user's own rows, the
-    -- rows about their account, and anonymous rows made from one of their addresses.
+    -- rows about their account, and anonymous rows made from one of their addresses. Free text is every key of
+    -- v_free, and 'reason' (a block, a declined show, a cancelled goal, an ended stream or show, a deletion, the
+    -- back office's act_as), except a fixed code (v_coded) and a staff member's reason for a decision about
+    -- another account (a moderator's, admin's or compliance officer's at the time: sanctions, KYC, adjustments,
+    -- unlocks), kept like the decision it explains (docs/compliance.md).
     UPDATE lp.audit_logs AS a
        SET ip_address = NULL,
-           details = a.details - ARRAY['user_agent', 'email', 'username', 'display_name', 'message', 'description', 'name', 'title', 'tags']
+           details = a.details - v_free
+                     - CASE WHEN a.action = ANY (v_coded)
+                              OR (coalesce(a.actor_role = ANY (v_staff), false)
+                                  AND (a.target_type IS DISTINCT FROM 'user' OR a.target_id IS DISTINCT FROM a.actor_id::text))
+                            THEN ARRAY[]::text[] ELSE ARRAY['reason'] END
      WHERE (a.actor_id = p_user_id OR (a.target_type = 'user' AND a.target_id = p_user_id::text)
             OR (a.actor_id IS NULL AND a.ip_address = ANY (v_ips)))
-       AND (a.ip_address IS NOT NULL
-            OR a.details ?| ARRAY['user_agent', 'email', 'username', 'display_name', 'message', 'description', 'name', 'title', 'tags']);
+       AND (a.ip_address IS NOT NULL OR a.details ?| v_free
+            OR (a.details ? 'reason'
+                AND NOT (a.action = ANY (v_coded)
+                         OR (coalesce(a.actor_role = ANY (v_staff), false)
+                             AND (a.target_type IS DISTINCT FROM 'user' OR a.target_id IS DISTINCT FROM a.actor_id::text)))));
     GET DIAGNOSTICS v_n = ROW_COUNT;
-    v_counts := v_counts || jsonb_build_object('audit_entries', v_n);
+    -- The mailer's errors about the user's e-mails (rows of api.mark_message_failed from before it stopped
+    -- copying the error: an SMTP bounce quotes the recipient's address). Their outbox rows are deleted above.
+    UPDATE lp.audit_logs AS a SET details = a.details - 'error'
+     WHERE a.action = 'outbox.failed' AND a.target_type = 'message' AND a.details ->> 'user_id' = p_user_id::text
+       AND a.details ? 'error';
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('audit_entries', v_n + v_count);
 
-    -- Messages the user wrote: tip messages (and their copies in stream events), report descriptions, appeal
-    -- statements, block reasons; the content of their streams, goals and menu.
+    -- Messages the user wrote: tip messages (and their copies in stream events, whatever the event: a plain tip's
+    -- or a menu item's), report descriptions, appeal statements, block reasons; the content of their streams,
+    -- goals and menu.
     UPDATE lp.stream_events AS e SET payload = e.payload - 'message'
       FROM lp.tips AS t
-     WHERE t.sender_id = p_user_id AND t.message IS NOT NULL
-       AND e.stream_id = t.stream_id AND e.kind = 'tip' AND e.payload ->> 'tip_id' = t.id::text;
+     WHERE t.sender_id = p_user_id AND t.stream_id IS NOT NULL
+       AND e.stream_id = t.stream_id AND e.payload ->> 'tip_id' = t.id::text AND e.payload ->> 'message' IS NOT NULL;
     UPDATE lp.tips AS t SET message = NULL WHERE t.sender_id = p_user_id AND t.message IS NOT NULL;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('tip_messages', v_n);
@@ -110,9 +136,10 @@ BEGIN
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('flagged_content', v_n);
 
-    UPDATE lp.stream_events AS e SET payload = e.payload - ARRAY['description', 'name', 'title']
+    -- Their content copied into their streams' events: goal descriptions, menu items bought ('item'), titles.
+    UPDATE lp.stream_events AS e SET payload = e.payload - ARRAY['description', 'name', 'title', 'item']
       FROM lp.streams AS s
-     WHERE s.host_id = p_user_id AND e.stream_id = s.id AND e.payload ?| ARRAY['description', 'name', 'title'];
+     WHERE s.host_id = p_user_id AND e.stream_id = s.id AND e.payload ?| ARRAY['description', 'name', 'title', 'item'];
     UPDATE lp.tip_goals AS g SET description = 'erased'
       FROM lp.streams AS s
      WHERE s.host_id = p_user_id AND g.stream_id = s.id AND g.description <> 'erased';
@@ -131,5 +158,5 @@ BEGIN
     RETURN v_counts;
 END
 $$;
-COMMENT ON FUNCTION lp.erase_personal_data(uuid) IS 'Owner only: erases or pseudonymises every row of personal data of a user (account contact and profile data, date of birth, password, preferences, sessions with their IPs and devices, reset tokens, e-mails, viewer IPs, consent IPs cut to their network, audit addresses and free text, tip messages, report descriptions, block reasons, flagged content references, their streams'' titles, goals and menu); financial, KYC, consent and moderation records stay, linked only to the id. Returns row counts per category. Idempotent.';
+COMMENT ON FUNCTION lp.erase_personal_data(uuid) IS 'Owner only: erases or pseudonymises every row of personal data of a user (account contact and profile data, date of birth, password, preferences, sessions with their IPs and devices, reset tokens, e-mails, viewer IPs, consent IPs cut to their network, audit addresses and free text (user-written reasons and mailer errors included; a staff member''s reason for a decision about another account and fixed reason codes stay), tip messages (also in menu-item tip events), report descriptions, block reasons, flagged content references, their streams'' titles, goals and menu, also where their events copy them); financial, KYC, consent and moderation records stay, linked only to the id. Returns row counts per category. Idempotent.';
 REVOKE ALL ON FUNCTION lp.erase_personal_data(uuid) FROM PUBLIC;

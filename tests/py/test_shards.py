@@ -3010,7 +3010,14 @@ def test_a_co_performer_of_another_shard_goes_live_through_the_gate_of_their_own
         with client.session(host_token) as tx:
             ended = tx.get_stream(stream.id)
     assert ended.status == "ended"
-    assert far.username in (ended.end_reason or "")
+    # The public reason names nobody; who lacks what is in the audit row of the stream's shard, by user id.
+    assert ended.end_reason == "go-live gate"
+    with psycopg.connect(sharded.shards[1]) as conn:
+        gaps = conn.execute(
+            "SELECT details -> 'gaps' FROM lp.audit_logs WHERE action = 'stream.end' AND target_id = %s",
+            [str(stream.id)],
+        ).fetchone()
+    assert gaps == ([{"user_id": str(far.id), "lacks": "suspended, banned or blocked from streaming"}],)
     # Only the router writes what other shards say: the application's roles cannot, on the stream's shard.
     with psycopg.connect(sharded.shards[1]) as conn:
         for role in ("livepanty_app", "livepanty_service"):

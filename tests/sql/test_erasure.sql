@@ -4,13 +4,15 @@
 -- SQLSTATE and nothing changed.
 --
 -- Acceptance: erin, rich in data (sessions from two addresses with a device, an anonymous failed login and a
--- reset request from her address, preferences, KYC with a document reference, a payment, tips with messages
--- that name her, a viewer row, her own stream with consent, a goal, a menu item, tips received, a report she
--- wrote, an appeal of a sanction, a payout), asks for her erasure; then no text, citext, inet or jsonb column (or array of them) of any
+-- reset request from her address whose e-mail bounced (the mailer's error quotes her address, also in an audit row
+-- from before the error stopped being audited), preferences, KYC with a document reference, a payment, tips with
+-- messages that name her (one for a menu item), a viewer row, her own stream with consent, a goal, a menu item
+-- bought in her stream, tips received, a report she wrote, an appeal of a sanction, a payout, a block naming her
+-- in its reason), asks for her erasure; then no text, citext, inet or jsonb column (or array of them) of any
 -- table of schema lp, read from the catalog, holds her e-mail, username, display name, user agent or any of
 -- her addresses, and api.verify_ledger finds nothing.
 BEGIN;
-SELECT plan(102);
+SELECT plan(108);
 
 -- Helpers of this file (SECURITY DEFINER where they read past RLS):
 --   tests.places(needles)   every lp table.column (text, citext, inet, jsonb, arrays of them) holding a needle
@@ -135,7 +137,7 @@ BEGIN
     PERFORM tests.create_user('vic');
     PERFORM tests.remember('olga', tests.create_user('olga'));
     PERFORM tests.create_user('rita');
-    PERFORM tests.create_user('mona', 'moderator');
+    PERFORM tests.remember('mona', tests.create_user('mona', 'moderator'));
     PERFORM tests.create_user('adam', 'admin');
     PERFORM tests.approve_kyc('paul');
     -- Her identity verification, with a stage name, approved.
@@ -156,29 +158,47 @@ BEGIN
     PERFORM tests.put('erin6', api.login('erin.private@example.org', tests.password(), '2001:db8::77'));
     PERFORM api.login('nobody_at_all', 'wrong', '192.0.2.77');
     PERFORM api.request_password_reset('erin.private@example.org', '192.0.2.78');
+    -- The mailer fails to deliver it (will retry): the bounce quotes her address.
+    PERFORM tests.authenticate_as(NULL, 'livepanty_mailer');
+    PERFORM api.mark_message_failed(m.id, m.attempt, '550 5.1.1 <erin.private@example.org>: Recipient address rejected')
+       FROM api.claim_messages(10) AS m WHERE m.email = 'erin.private@example.org';
+    PERFORM tests.clear_authentication();
+    -- An audit row api.mark_message_failed wrote before it stopped copying the error.
+    INSERT INTO lp.audit_logs (action, target_type, target_id, details)
+    SELECT 'outbox.failed', 'message', o.id::text,
+           jsonb_build_object('kind', o.kind, 'user_id', o.user_id, 'attempt', 1, 'gave_up', false,
+                              'error', '552 <erin.private@example.org>: mailbox full')
+      FROM lp.outbox AS o WHERE o.user_id = tests.id('erin');
     PERFORM tests.put('olga', api.login('olga', tests.password(), '198.51.100.5'));
 
     PERFORM tests.authenticate_as('paul');
     PERFORM tests.remember('ps', (api.schedule_stream('Paul live')).id);
     PERFORM api.consent_to_stream(tests.id('ps'), '203.0.113.2');
     PERFORM api.start_stream(tests.id('ps'));
+    PERFORM tests.remember('pw', (api.set_menu_item('Wave', 25)).id);
 
     PERFORM tests.authenticate_as('erin_secret');
     PERFORM api.update_preferences(p_language => 'de', p_timezone => 'Europe/Berlin', p_marketing_emails => true);
     v_payment := (api.create_payment('small', 'stripe', 'pay-erin-1')).id;
     PERFORM api.join_stream(tests.id('ps'), '192.0.2.77');
     PERFORM api.tip(tests.user_id('paul'), 50, 'tip-erin-1', tests.id('ps'), 'hugs from erin_secret');
+    PERFORM api.tip(tests.user_id('paul'), 25, 'tip-erin-2', tests.id('ps'), 'a wave for erin_secret please', false,
+                    tests.id('pw'));
     PERFORM tests.remember('es', (api.schedule_stream('erin_secret live', p_tags => ARRAY['erin_secret'],
                                                       p_description => 'Erin Display on stage')).id);
     PERFORM api.consent_to_stream(tests.id('es'), '192.0.2.79', 'erin-agent/1.0');
     PERFORM api.start_stream(tests.id('es'));
-    PERFORM api.set_menu_item('erin_secret dance', 40);
+    PERFORM tests.remember('em', (api.set_menu_item('erin_secret dance', 40)).id);
     PERFORM api.report('user', tests.user_id('vic'), 'harassment', 'vic keeps insulting erin_secret');
     PERFORM api.add_tip_goal(tests.id('es'), 500, 'erin_secret goal');
     PERFORM tests.remember('es2', (api.schedule_stream('erin_secret next week')).id);
     PERFORM tests.authenticate_as('vic');
     PERFORM api.join_stream(tests.id('es'), '203.0.113.9');
     PERFORM api.tip(tests.id('erin'), 300, 'tip-vic-1', tests.id('es'), 'great show');
+    PERFORM api.tip(tests.id('erin'), 40, 'tip-vic-2', tests.id('es'), NULL, false, tests.id('em'));
+    -- paul blocks her, his reason naming her
+    PERFORM tests.authenticate_as('paul');
+    PERFORM api.block_viewer(tests.id('erin'), 'erin_secret floods my chat');
     PERFORM tests.authenticate_as('erin_secret');
     PERFORM api.end_stream(tests.id('es'));
     PERFORM tests.authenticate_as(NULL, 'livepanty_service');
@@ -300,10 +320,24 @@ SELECT results_eq($$SELECT date_of_birth, deleted_at IS NOT NULL, display_name I
                   $$VALUES (DATE '1900-01-01', true, true)$$, 'the account row stays, emptied: no date of birth, no name, closed');
 SELECT results_eq($$SELECT language, timezone, marketing_emails FROM lp.user_preferences WHERE user_id = tests.id('erin')$$,
                   $$VALUES ('en', 'UTC', false)$$, 'her preferences are back to the defaults');
-SELECT results_eq($$SELECT count(*)::integer, sum(amount)::bigint FROM lp.tips WHERE sender_id = tests.id('erin')$$,
-                  $$VALUES (1, 50::bigint)$$, 'financial records stay: her tip is still there (without its message)');
-SELECT is((SELECT message FROM lp.tips WHERE sender_id = tests.user_id('vic')), 'great show',
+SELECT results_eq($$SELECT count(*)::integer, sum(amount)::bigint, count(message)::integer FROM lp.tips WHERE sender_id = tests.id('erin')$$,
+                  $$VALUES (2, 75::bigint, 0)$$, 'financial records stay: her tips are still there (without their messages)');
+SELECT is((SELECT string_agg(message, ',') FROM lp.tips WHERE sender_id = tests.user_id('vic')), 'great show',
           'a tip someone else sent her keeps its sender''s message');
+SELECT is_empty($$SELECT e.id FROM lp.stream_events AS e WHERE e.payload ->> 'sender_id' = tests.id('erin')::text
+                    AND e.payload ->> 'message' IS NOT NULL$$,
+                'no stream event keeps a message of hers: a plain tip''s nor a menu item''s (what any viewer reads)');
+SELECT is_empty(format($$SELECT e.id FROM lp.stream_events AS e WHERE e.stream_id = %L AND e.payload ? 'item'$$, tests.id('es')),
+                'the menu items bought in her stream no longer name her item in its events');
+SELECT is_empty($$SELECT a.id FROM lp.audit_logs AS a WHERE a.action = 'outbox.failed' AND a.details ? 'error'
+                    AND a.details ->> 'user_id' = tests.id('erin')::text$$,
+                'no audit row keeps the mailer''s error about her e-mail (which quoted her address)');
+SELECT results_eq($$SELECT action, details ? 'reason' FROM lp.audit_logs
+                     WHERE action IN ('stream.block', 'auth.act_as') AND target_id = tests.id('erin')::text ORDER BY action$$,
+                  $$VALUES ('auth.act_as', false), ('stream.block', false)$$,
+                  'free-text reasons about her lose the reason: paul''s block, the back office''s act_as (the rows stay)');
+SELECT is((SELECT string_agg(DISTINCT details ->> 'reason', ',') FROM lp.audit_logs WHERE action = 'auth.login_failed'),
+          'unknown_login', 'a fixed reason code stays (the anonymous failed login from her address)');
 SELECT results_eq($$SELECT k.document_type::text, k.legal_name_encrypted IS NOT NULL, a.alias
                      FROM lp.kyc_verifications AS k JOIN lp.kyc_aliases AS a ON a.verification_id = k.id
                     WHERE k.user_id = tests.id('erin')$$,
@@ -328,7 +362,7 @@ SELECT * FROM tests.rejects(format($$SELECT api.erase_user(%L, 'again')$$, tests
                             'erase_user: an erased user is LP004');
 -- Admin path, also for an account deleted before (which cannot log in to ask itself).
 SELECT tests.authenticate_as('olga');
-SELECT api.delete_user();
+SELECT api.delete_user(NULL, 'moving abroad, mail me at olga@example.com');
 SELECT tests.authenticate_as('adam');
 SELECT results_eq(format($$SELECT via, requested_by, reason FROM api.erase_user(%L, 'request by mail, ticket 7')$$, tests.user_id('olga')),
                   format('VALUES (%L, %L::uuid, %L)', 'admin', tests.user_id('adam'), 'request by mail, ticket 7'),
@@ -346,6 +380,8 @@ SELECT tests.authenticate_as('adam');
 SELECT api.delete_user(tests.user_id('mona'), 'left the company');
 SELECT is((SELECT via FROM api.erase_user(tests.user_id('mona'), 'former moderator asked by mail')), 'admin',
           'erase_user: a deleted moderator''s account may be erased (her decisions stay, by id)');
+SELECT is((SELECT details ->> 'reason' FROM lp.audit_logs WHERE action = 'user.delete' AND target_id = tests.id('mona')::text),
+          'left the company', 'a staff member''s reason for a decision about her account stays (olga''s own reason did not)');
 -- A performer on camera: the erasure takes her off the air.
 SELECT tests.clear_authentication();
 SELECT tests.remember('lily', tests.create_user('lily', 'performer'));

@@ -1,11 +1,12 @@
 -- The outbox (lp.outbox) and the mailer (livepanty_mailer): a password reset token reaches the mailer and no
 -- other role. api.request_password_reset answers a known, an unknown and a throttled address alike and queues
 -- the e-mail; the mailer claims (lease, attempts), marks sent (payload erased) or failed (retry, give up);
--- newer requests supersede older e-mails; expired, deleted and abandoned messages are retired; every step is
--- audited without the token; the application, service and reporting roles get 42501 and change nothing.
+-- newer requests and a password change supersede older e-mails (and revoke their tokens); expired, deleted and
+-- abandoned messages are retired; every step is audited without the token, a failure without the mailer's error
+-- text (it may quote the address); the application, service and reporting roles get 42501 and change nothing.
 -- Two mailers claiming at the same time (SKIP LOCKED) need two connections: tests/py/test_outbox.py.
 BEGIN;
-SELECT plan(102);
+SELECT plan(115);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.create_user, tests.user_id, tests.authenticate_as, tests.clear_authentication,
@@ -68,7 +69,7 @@ DO $$
 DECLARE
     v_name text;
 BEGIN
-    FOREACH v_name IN ARRAY ARRAY['rita', 'fay', 'pete', 'carl', 'eve', 'dora', 'sam'] LOOP
+    FOREACH v_name IN ARRAY ARRAY['rita', 'fay', 'pete', 'carl', 'eve', 'dora', 'sam', 'cleo', 'gus'] LOOP
         PERFORM tests.create_user(v_name);
     END LOOP;
     PERFORM tests.create_user('adam', 'admin');
@@ -247,9 +248,11 @@ SELECT tests.clear_authentication();
 SELECT results_eq($$SELECT status::text, attempts, claimed_until, next_attempt_at, last_error, payload IS NOT NULL FROM lp.outbox WHERE id = tests.id('fay')$$,
                   $$VALUES ('queued', 1, NULL::timestamptz, now() + interval '60 seconds', '451 try again later', true)$$,
                   'it stays queued with its payload, the error kept');
-SELECT results_eq($$SELECT details ->> 'attempt', details ->> 'error', details ->> 'gave_up', (details ->> 'retry_at')::timestamptz FROM tests.last_audit('outbox.failed')$$,
-                  $$VALUES ('1', '451 try again later', 'false', now() + interval '60 seconds')$$,
-                  'the failure is audited (outbox.failed, error, retry time)');
+SELECT results_eq($$SELECT details ->> 'attempt', details ->> 'smtp_code', details ->> 'permanent', details ->> 'gave_up', (details ->> 'retry_at')::timestamptz FROM tests.last_audit('outbox.failed')$$,
+                  $$VALUES ('1', '451', 'false', 'false', now() + interval '60 seconds')$$,
+                  'the failure is audited (outbox.failed: the SMTP reply code, not permanent, retry time)');
+SELECT ok(NOT (SELECT details ? 'error' FROM tests.last_audit('outbox.failed')),
+          'the audit row does not copy the mailer''s error text (kept in the outbox row only)');
 SELECT tests.age(tests.id('fay'), 'next_attempt_at');
 SELECT tests.authenticate_as(NULL, 'livepanty_mailer');
 SELECT is(tests.claim('f3'), 1, 'at its retry time the e-mail is claimed again (attempt 2)');
@@ -278,6 +281,24 @@ SELECT is(api.mark_message_failed(tests.id('pete'), 1, 'no such domain', p_perma
           'a permanent failure (p_permanent) gives up at the first attempt');
 SELECT tests.clear_authentication();
 SELECT is(tests.state(tests.id('pete')), 'failed attempts=1 claimed=false payload=false', 'failed, payload erased');
+-- a bounce quotes the recipient's address: it stays in the outbox row (deleted by the e-mail retention purge and
+-- by an erasure), never in the audit trail, which is kept for years
+SELECT api.request_password_reset('gus@example.com');
+SELECT tests.keep_token('gus', 'gus');
+SELECT tests.remember('gus', tests.message_id('gus'));
+SELECT tests.authenticate_as(NULL, 'livepanty_mailer');
+SELECT is(tests.claim('g1'), 1, 'gus''s e-mail is claimed');
+SELECT is(api.mark_message_failed(tests.id('gus'), 1, '550 5.1.1 <gus@example.com>: Recipient address rejected', true),
+          NULL::timestamptz, 'a bounce naming the address, permanent');
+SELECT tests.clear_authentication();
+SELECT is((SELECT last_error FROM lp.outbox WHERE id = tests.id('gus')), '550 5.1.1 <gus@example.com>: Recipient address rejected',
+          'the outbox row keeps the error for the mailer''s operators');
+SELECT results_eq($$SELECT details FROM tests.last_audit('outbox.failed')$$,
+                  format($$VALUES (jsonb_build_object('kind', 'password_reset', 'user_id', %L::uuid, 'attempt', 1, 'smtp_code', '550',
+                                                      'permanent', true, 'gave_up', true, 'retry_at', NULL))$$, tests.user_id('gus')),
+                  'the audit row classifies it (SMTP code 550, permanent, given up) without the text');
+SELECT is_empty($$SELECT id FROM lp.audit_logs WHERE details::text ILIKE '%gus@example.com%'$$,
+                'no audit row holds the address');
 
 -- == Retired at claim time: abandoned, expired, user deleted =================================================
 SELECT api.request_password_reset('carl@example.com'), api.request_password_reset('eve@example.com'),
@@ -318,6 +339,30 @@ SELECT isnt((SELECT value -> 0 -> 'payload' ->> 'token' FROM tests.ctx WHERE key
             'with the new token');
 SELECT tests.clear_authentication();
 
+-- == A password change supersedes the reset e-mails and tokens asked for before it =========================
+-- Whoever read cleo's mailbox (or her unsent e-mail) once must not take the account back after she changed her
+-- password: the old token is revoked, the unsent e-mail superseded with its payload erased.
+SELECT tests.authenticate_as(NULL);
+SELECT api.request_password_reset('cleo@example.com');
+SELECT tests.keep_token('cleo', 'cleo');
+SELECT tests.remember('cleo', tests.message_id('cleo'));
+SELECT tests.authenticate_as('cleo');
+SELECT is((api.change_password(tests.password(), 'Violet-meadow-42')).success, true, 'cleo changes her password');
+SELECT tests.clear_authentication();
+SELECT is(tests.state(tests.id('cleo')), 'superseded attempts=0 claimed=false payload=false',
+          'change_password: her unsent reset e-mail is superseded, its payload (the token) erased');
+SELECT is((SELECT count(*) FROM lp.password_reset_tokens WHERE user_id = tests.user_id('cleo') AND revoked_at IS NULL),
+          0::bigint, 'change_password: her unused reset token is revoked');
+SELECT results_eq($$SELECT tests.audits('outbox.superseded', tests.id('cleo')), (SELECT (details ->> 'reset_tokens_revoked')::integer FROM tests.last_audit('auth.password_change'))$$,
+                  $$VALUES (1::bigint, 1)$$, 'audited: outbox.superseded, and auth.password_change counts the revoked token');
+SELECT tests.authenticate_as(NULL);
+SELECT throws_ok(format('SELECT api.reset_password(%L, %L)', tests.token('cleo'), 'Taken-over-2024'), 'LP025', NULL,
+                 'the token asked for before the change no longer works (LP025)');
+SELECT is((api.login('cleo', 'Violet-meadow-42')).success, true, 'her new password still logs in');
+SELECT tests.authenticate_as(NULL, 'livepanty_mailer');
+SELECT is_empty($$SELECT * FROM api.claim_messages() WHERE email = 'cleo@example.com'$$, 'the mailer gets no e-mail for her');
+SELECT tests.clear_authentication();
+
 -- == Settings ==============================================================================================
 SELECT tests.authenticate_as('adam');
 SELECT throws_ok($$SELECT api.set_setting('auth.reset_request_interval_seconds', '86401')$$, 'LP092', NULL,
@@ -331,7 +376,7 @@ SELECT is((api.set_setting('outbox.retry_seconds', '300')).value, '300'::jsonb, 
 
 -- == No token in the audit trail ============================================================================
 SELECT tests.clear_authentication();
-SELECT is((SELECT count(*) FROM tests.tokens), 8::bigint, 'eight tokens were handed out in this file');
+SELECT is((SELECT count(*) FROM tests.tokens), 10::bigint, 'ten tokens were handed out in this file');
 SELECT is_empty($$SELECT a.id, t.name FROM lp.audit_logs AS a JOIN tests.tokens AS t ON strpos(a.details::text, t.token) > 0$$,
                 'no audit row holds any of them');
 

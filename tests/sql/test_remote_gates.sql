@@ -53,8 +53,12 @@ SELECT is((api.start_stream(tests.id('duo'))).status, 'live', 'start_stream: liv
 SELECT tests.clear_authentication();
 UPDATE lp.remote_gates SET gaps = ARRAY['suspended, banned or blocked from streaming'] WHERE user_id = tests.user_id('kai');
 SELECT is(lp.end_ungated_streams(), 1, 'the sweep ends the live stream when their shard says they may no longer appear');
-SELECT alike((SELECT s.end_reason FROM lp.streams AS s WHERE s.id = tests.id('duo')), '%kai: suspended, banned or blocked from streaming%',
-            'naming who lacks what');
+SELECT results_eq($$SELECT s.end_reason, a.details -> 'gaps' FROM lp.streams AS s
+                     JOIN lp.audit_logs AS a ON a.action = 'stream.end' AND a.target_id = s.id::text
+                    WHERE s.id = tests.id('duo')$$,
+                  $$VALUES ('go-live gate', jsonb_build_array(jsonb_build_object(
+                               'user_id', tests.user_id('kai'), 'lacks', 'suspended, banned or blocked from streaming')))$$,
+                  'naming who lacks what, by user id, in the audit row only (the public reason names nobody)');
 
 SELECT ok(EXISTS (SELECT 1 FROM pg_proc AS p WHERE p.oid = 'lp.go_live_gaps(uuid, uuid)'::regprocedure
                     AND p.prosrc ~ 'lp\.performer_gaps\(' AND p.prosrc ~ 'lp\.remote_gates'),

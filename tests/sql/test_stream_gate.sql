@@ -1,11 +1,12 @@
 -- The go-live gate holds while a stream is live, and the smaller rules around a live stream (review of issue 8):
 -- a ban, a suspension, a role change or a deletion of anyone on camera ends the stream at once; an identity
--- verification that expires ends it at the next viewer sweep (and the ingest check refuses the key before);
+-- verification that expires ends it at the next viewer sweep (and the ingest check refuses the key before), with
+-- a public reason that names nobody (who lacks what is for staff, in the audit row, by user id);
 -- a warning ends nothing. A user a performer blocked cannot pay them (tip, hold, tip_many). A stream's tokens
 -- tipped are the host's (and admins') to see. Event positions out of range are LP018; a reader that resyncs after
 -- a purge is never sent back behind the horizon. A listing's tag is matched as streams store it.
 BEGIN;
-SELECT plan(51);
+SELECT plan(57);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.live(host, title[, co-performer])  schedules, consents and starts a stream; returns its id
@@ -55,11 +56,13 @@ BEGIN
     PERFORM tests.create_user('dora', 'performer');
     PERFORM tests.create_user('ella', 'performer');
     PERFORM tests.create_user('walt', 'performer');
+    PERFORM tests.create_user('hana', 'performer');
+    PERFORM tests.create_user('kim', 'performer');
     PERFORM tests.create_user('vic');
     PERFORM tests.create_user('bob');
     PERFORM tests.create_user('mona', 'moderator');
     PERFORM tests.create_user('adam', 'admin');
-    PERFORM tests.approve_kyc(u) FROM unnest(ARRAY['pia', 'paul', 'rita', 'dora', 'ella', 'walt']) AS u;
+    PERFORM tests.approve_kyc(u) FROM unnest(ARRAY['pia', 'paul', 'rita', 'dora', 'ella', 'walt', 'hana', 'kim']) AS u;
     PERFORM lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
                     ARRAY[ROW(lp.system_wallet('issuance'), -2000, 'purchase', 0, false)::lp.posting,
                           ROW(tests.wallet('vic'), 1000, 'purchase', 0, false)::lp.posting,
@@ -123,8 +126,33 @@ SELECT throws_ok(format($$SELECT api.check_stream_key(%L)$$, tests.get('Expiring
 SELECT is(tests.status(tests.id('s5')), 'live', 'the check changes nothing (still live until the sweep)');
 SELECT lives_ok($$SELECT api.sweep_viewers()$$, 'the viewer sweep runs');
 SELECT tests.clear_authentication();
-SELECT is(tests.status(tests.id('s5')), 'ended|gate|go-live gate: walt: identity verification expired: re-verification needed',
-          'the sweep ended the stream, naming who lacks what');
+SELECT is(tests.status(tests.id('s5')), 'ended|gate|go-live gate',
+          'the sweep ended the stream; its public reason says the gate did, and names nobody');
+SELECT is((SELECT details -> 'gaps' FROM lp.audit_logs WHERE action = 'stream.end' AND target_id = tests.id('s5')::text),
+          jsonb_build_array(jsonb_build_object('user_id', tests.user_id('walt'),
+                                               'lacks', 'identity verification expired: re-verification needed')),
+          'the audit row (staff only) says who lacks what, by user id');
+-- A co-performer's verification expires: what any signed-in viewer reads of the public stream (its row, its
+-- events) does not tell them whose verification (or sanction) failed; nothing holds her username.
+SELECT tests.remember('s8', tests.live('hana', 'Duo expiring', 'kim'));
+UPDATE lp.kyc_verifications SET expires_at = now() - interval '1 second' WHERE user_id = tests.user_id('kim');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT lives_ok($$SELECT api.sweep_viewers()$$, 'the sweep runs after the co-performer''s verification expired');
+SELECT tests.authenticate_as('vic');
+SELECT is((SELECT status::text || '|' || end_reason FROM lp.streams WHERE id = tests.id('s8')), 'ended|go-live gate',
+          'a viewer reads the stream ended by the gate, not whose verification failed');
+SELECT tests.clear_authentication();
+SELECT is((SELECT payload ->> 'reason' FROM lp.stream_events WHERE stream_id = tests.id('s8') AND kind = 'stream_ended'),
+          'go-live gate', 'nor in its stream_ended event (which api.stream_events serves)');
+SELECT is((SELECT details -> 'gaps' FROM lp.audit_logs WHERE action = 'stream.end' AND target_id = tests.id('s8')::text),
+          jsonb_build_array(jsonb_build_object('user_id', tests.user_id('kim'),
+                                               'lacks', 'identity verification expired: re-verification needed')),
+          'the audit row names the co-performer by id');
+SELECT is_empty(format($$SELECT 1 FROM lp.streams AS s WHERE s.id = %1$L AND strpos(s.end_reason, 'kim') > 0
+                         UNION ALL SELECT 1 FROM lp.stream_events AS e WHERE e.stream_id = %1$L AND strpos(e.payload::text, 'kim') > 0
+                         UNION ALL SELECT 1 FROM lp.audit_logs AS a WHERE a.action = 'stream.end' AND a.target_id = %1$L::text
+                                                                 AND strpos(a.details::text, 'kim') > 0$$, tests.id('s8')),
+                'her username is in none of them (an erasure could not reach it there)');
 -- A stream whose cast still passes is left alone by the sweep.
 SELECT tests.remember('s6', tests.live('rita', 'Still fine'));
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
