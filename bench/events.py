@@ -35,7 +35,6 @@ import psycopg
 import tips
 
 from livepanty_db import Client
-from livepanty_db.events import channel
 from livepanty_db.local import Cluster
 
 STREAM_ID = "00000000-0000-4000-a000-000000000001"
@@ -110,7 +109,8 @@ def latency(cluster: Cluster, seconds: float, listeners: int, followers: int, mo
 
     def listener() -> None:
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'LISTEN "{channel(STREAM_ID)}"')
+            name = conn.execute("SELECT lp.event_channel(%s)", [STREAM_ID]).fetchone()[0]
+            conn.execute(f'LISTEN "{name}"')
             ready.wait()
             while not stop.is_set():
                 for notify in conn.notifies(timeout=0.2):

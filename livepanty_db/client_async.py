@@ -1242,6 +1242,11 @@ class _AsyncApi:
         params = {"stream_id": stream_id, "after": after, "limit": limit}
         return await self._fetch(sql.STREAM_EVENTS, params, class_row(StreamEvent))
 
+    async def stream_channel(self, stream_id: Id) -> str:
+        """The LISTEN channel of a stream's events (``api.stream_channel``): a keyed name handed out only to
+        who may read them; a NOTIFY there carries an event id as a hint, never the event."""
+        return await self._one(sql.STREAM_CHANNEL, {"stream_id": stream_id}, scalar_row)
+
     async def purge_stream_events(self, limit: int = 10000) -> int:
         """Service role job: delete up to ``limit`` events older than events.retention_days."""
         return await self._one(sql.PURGE_STREAM_EVENTS, {"limit": limit}, scalar_row)

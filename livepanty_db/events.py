@@ -1,8 +1,10 @@
 """Following a stream's events: ``Client.events`` and ``AsyncClient.events``.
 
 The database appends every event of a stream in the transaction that made it and, at commit, sends a wake-up
-on the stream's channel (``NOTIFY lp_stream_<id hex>``, the event id as a hint, never the event). A follower
-keeps one connection that LISTENs and reads with ``api.stream_events`` after the last position it yielded:
+on the stream's channel (the event id as a hint, never the event). The channel's name is keyed, not the
+stream id (PostgreSQL has no privilege on LISTEN): ``api.stream_channel`` hands it to who may read the stream,
+asked again at every (re)connection. A follower keeps one connection that LISTENs and reads with
+``api.stream_events`` after the last position it yielded:
 
 * LISTEN first, then read: an event committed after the LISTEN wakes the follower, one committed before is
   read, so none is missed between the two.
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from livepanty_db.client import AsyncClient, Client
     from livepanty_db.models import StreamEvent
 
-__all__ = ["channel", "follow", "follow_async"]
+__all__ = ["follow", "follow_async"]
 
 #: Events read per call while catching up.
 BATCH = 500
@@ -42,11 +44,6 @@ BATCH = 500
 RETRY_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 #: How often a lost connection is retried, in seconds (then every RECONNECT_DELAYS[-1]).
 RECONNECT_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
-
-
-def channel(stream_id: UUID | str) -> str:
-    """The LISTEN channel of a stream (the same name as ``lp.event_channel`` in the database)."""
-    return "lp_stream_" + str(UUID(str(stream_id))).replace("-", "")
 
 
 _LOST = (TransientError, psycopg.OperationalError, psycopg.InterfaceError)
@@ -79,17 +76,24 @@ def follow(
     after: str | None = None,
     wait: float = 30.0,
     read: Callable[[str | None, int], list[StreamEvent]] | None = None,
+    channel_of: Callable[[], str] | None = None,
 ) -> Iterator[StreamEvent]:
     """Yield the stream's events after position ``after`` (None: from the oldest kept), as they come, forever
     (stop by leaving the loop). Reads act as the owner of session ``token``, or go through ``read(after,
-    limit)`` (the operator CLI reads as the user it acts as)."""
-    if read is None:
+    limit)`` and ``channel_of()`` (the stream's LISTEN channel, ``api.stream_channel``; the operator CLI reads
+    as the user it acts as). The channel is asked for at every (re)connection: its name is keyed, handed out
+    only to who may read the stream."""
+    if read is None or channel_of is None:
         if token is None:
-            raise ValueError("follow needs a session token or a read function")
+            raise ValueError("follow needs a session token, or both a read and a channel_of function")
 
         def read(position: str | None, limit: int) -> list[StreamEvent]:
             with client.session(token) as tx:
                 return tx.stream_events(stream_id, after=position, limit=limit)
+
+        def channel_of() -> str:
+            with client.session(token) as tx:
+                return tx.stream_channel(stream_id)
 
     position = after
     seen = _Seen()
@@ -99,8 +103,9 @@ def follow(
         while True:
             try:
                 if listener is None:
+                    name = channel_of()
                     listener = client._listen_connection()
-                    listener.execute(pgsql.SQL("LISTEN {}").format(pgsql.Identifier(channel(stream_id))))
+                    listener.execute(pgsql.SQL("LISTEN {}").format(pgsql.Identifier(name)))
                 got = 0
                 while True:
                     batch = read(position, BATCH)
@@ -146,10 +151,10 @@ async def follow_async(
         while True:
             try:
                 if listener is None:
+                    async with client.session(token) as tx:
+                        name = await tx.stream_channel(stream_id)
                     listener = await client._listen_connection()
-                    await listener.execute(
-                        pgsql.SQL("LISTEN {}").format(pgsql.Identifier(channel(stream_id)))
-                    )
+                    await listener.execute(pgsql.SQL("LISTEN {}").format(pgsql.Identifier(name)))
                 got = 0
                 while True:
                     async with client.session(token) as tx:

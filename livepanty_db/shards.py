@@ -188,6 +188,7 @@ OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "leave_stream": ("streams", "p_stream_id"),
     "list_stream_viewers": ("streams", "p_stream_id"),
     "stream_events": ("streams", "p_stream_id"),
+    "stream_channel": ("streams", "p_stream_id"),
     "stream_goals": ("streams", "p_stream_id"),
     "stream_stats": ("streams", "p_stream_id"),
     "stream_top_tippers": ("streams", "p_stream_id"),

@@ -755,6 +755,7 @@ SELECT * FROM api.stream_events(
     p_after     => %(after)s::text,
     p_limit     => %(limit)s::integer)
 """
+STREAM_CHANNEL = "SELECT api.stream_channel(p_stream_id => %(stream_id)s::uuid)"
 PURGE_STREAM_EVENTS = "SELECT api.purge_stream_events(p_limit => %(limit)s::integer)"
 WAKE_STREAM_LISTENERS = "SELECT api.wake_stream_listeners(p_after => %(after)s::text)"
 PERFORMER_TOP_TIPPERS = """

@@ -414,7 +414,11 @@ def watch(
         with acting(ctx, as_login) as tx:
             return tx.stream_events(stream_id, after=position, limit=limit)
 
-    followed = events.follow(client, stream_id, after=after, wait=wait, read=read)
+    def channel_of() -> str:
+        with acting(ctx, as_login) as tx:
+            return tx.stream_channel(stream_id)
+
+    followed = events.follow(client, stream_id, after=after, wait=wait, read=read, channel_of=channel_of)
     for printed, event in enumerate(followed, start=1):
         if output_format() == "table":
             click.echo(

@@ -103,6 +103,7 @@ GATES: dict[str, str] = {
     "stream_shows": "user",
     "performer_top_tippers": "user",
     "stream_events": "user",
+    "stream_channel": "user",
     "heartbeat_stream": "user",
     "leave_stream": "user",
     "list_stream_viewers": "user",  # the host or staff (LP002 otherwise, after the stream is found)

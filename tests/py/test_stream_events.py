@@ -17,7 +17,6 @@ from click.testing import CliRunner
 
 from livepanty_db import AsyncClient, Client, StreamEvent
 from livepanty_db.cli import main
-from livepanty_db.events import channel
 
 PASSWORD = "events test 123"
 
@@ -77,11 +76,17 @@ def all_events(db_url: str, stream_id: Any) -> list[int]:
         ]
 
 
+def channel(db_url: str, stream_id: Any) -> str:
+    """The stream's LISTEN channel, as the database names it (a superuser may compute it)."""
+    with psycopg.connect(db_url) as conn:
+        return conn.execute("SELECT lp.event_channel(%s)", [stream_id]).fetchone()[0]
+
+
 def kill_listeners(db_url: str, stream_id: Any) -> int:
     with psycopg.connect(db_url, autocommit=True) as conn:
         row = conn.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = %s",
-            [f'LISTEN "{channel(stream_id)}"'],
+            [f'LISTEN "{channel(db_url, stream_id)}"'],
         ).fetchone()
     return int(row[0])
 
@@ -198,7 +203,7 @@ def test_the_notifier_mode_wakes_listeners_once_per_stream(db_url: str) -> None:
         admin.execute("UPDATE lp.settings SET value = '\"notifier\"' WHERE key = 'events.wake_up'")
     service = Client(db_url, role="livepanty_service")
     with psycopg.connect(db_url, autocommit=True) as listener:
-        listener.execute(f'LISTEN "{channel(people["stream"])}"')
+        listener.execute(f'LISTEN "{channel(db_url, people["stream"])}"')
         position = service.wake_stream_listeners(None)
         for n in range(3):
             tip(people, n)
@@ -234,3 +239,23 @@ def test_the_notifier_mode_wakes_listeners_once_per_stream(db_url: str) -> None:
         running.join()
         service.close()
         people["client"].close()
+
+
+def test_only_the_keyed_channel_hears_a_streams_wake_ups(db_url: str) -> None:
+    """A login that knows a stream's id cannot listen to it: a channel named after the id (as it once was)
+    hears nothing; the channel api.stream_channel tells the reader hears the tip's wake-up."""
+    people = setup(db_url)
+    with people["client"].session(people["vic_token"]) as tx:
+        told = tx.stream_channel(people["stream"])
+    assert told == channel(db_url, people["stream"])
+    by_id = "lp_stream_" + str(people["stream"]).replace("-", "")
+    with (
+        psycopg.connect(db_url, autocommit=True) as guess,
+        psycopg.connect(db_url, autocommit=True) as reader,
+    ):
+        guess.execute(f'LISTEN "{by_id}"')
+        reader.execute(f'LISTEN "{told}"')
+        tip(people, 1)
+        assert len(list(reader.notifies(timeout=2.0, stop_after=1))) == 1
+        assert list(guess.notifies(timeout=0.3)) == []
+    people["client"].close()

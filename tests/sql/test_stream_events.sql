@@ -7,7 +7,7 @@
 -- transaction id, as the superuser); that they stay invisible before is asserted too.
 -- (tests/py/test_stream_events.py reads events that other transactions commit, with the client's listener.)
 BEGIN;
-SELECT plan(26);
+SELECT plan(32);
 
 CREATE FUNCTION tests.to_the_past() RETURNS void
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -90,6 +90,26 @@ SELECT throws_ok(format($$SELECT * FROM api.stream_events(%L, 'soon')$$, tests.i
 SELECT throws_ok(format($$SELECT * FROM api.stream_events(%L, NULL, 0)$$, tests.id('s')), 'LP018', NULL, 'stream_events: a limit of 0 is LP018');
 SELECT tests.authenticate_as(NULL);
 SELECT throws_ok(format($$SELECT * FROM api.stream_events(%L)$$, tests.id('s')), 'LP001', NULL, 'stream_events: nobody acting is LP001');
+
+-- == the LISTEN channel: a keyed name, told only to who may read the events ================================
+SELECT tests.clear_authentication();
+RESET ROLE;
+CREATE TABLE tests.channels AS SELECT v.k, lp.event_channel(tests.id(v.k)) AS c FROM (VALUES ('s'), ('private')) AS v (k);
+GRANT SELECT ON tests.channels TO PUBLIC;
+SELECT tests.authenticate_as('vera');
+SELECT is(api.stream_channel(tests.id('s')), (SELECT c FROM tests.channels WHERE k = 's'),
+          'stream_channel: a public stream''s channel for any signed-in user');
+SELECT throws_ok(format($$SELECT api.stream_channel(%L)$$, tests.id('private')), 'LP003', NULL,
+                 'stream_channel: a private stream is LP003 to a viewer (its channel is not told)');
+SELECT throws_ok(format($$SELECT api.stream_channel(%L)$$, gen_random_uuid()), 'LP003', NULL, 'stream_channel: an unknown stream is LP003');
+SELECT tests.authenticate_as('pia');
+SELECT is(api.stream_channel(tests.id('private')), (SELECT c FROM tests.channels WHERE k = 'private'),
+          'stream_channel: the host is told the private stream''s channel');
+SELECT tests.authenticate_as(NULL);
+SELECT throws_ok(format($$SELECT api.stream_channel(%L)$$, tests.id('s')), 'LP001', NULL, 'stream_channel: nobody acting is LP001');
+SELECT ok((SELECT c FROM tests.channels WHERE k = 'private') !~ replace(tests.id('private')::text, '-', '')
+          AND (SELECT c FROM tests.channels WHERE k = 'private') ~ '^lp_stream_[0-9a-f]{48}$',
+          'the channel name is keyed: the stream id is not in it, nor derivable from it without the key');
 
 -- == viewer counts and the end =============================================================================
 SELECT tests.authenticate_as('vera');
