@@ -16,6 +16,11 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
     END IF;
+    -- Staff watch any stream (a report, a flag): a performer cannot keep moderation out.
+    IF EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_user_id AND u.role IN ('moderator', 'admin')) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'moderators and admins cannot be blocked',
+            HINT = 'Report a staff member''s conduct instead (api.report).';
+    END IF;
     INSERT INTO lp.performer_blocks (performer_id, blocked_id, reason) VALUES (v_performer, p_user_id, v_reason)
     ON CONFLICT (performer_id, blocked_id) DO UPDATE SET reason = coalesce(EXCLUDED.reason, lp.performer_blocks.reason)
     RETURNING * INTO v_block;
@@ -52,6 +57,6 @@ BEGIN
     RETURN v_block;
 END
 $$;
-COMMENT ON FUNCTION api.block_viewer(uuid, text) IS 'The acting performer keeps a user out of their streams (optional reason, 500 characters): the user cannot join them, tip them or place a hold for them (LP124) and is taken out of the one they are watching now (a moderation event, action viewer_removed, without their name) and out of its shows as the host''s doing (completed minutes only; a private show of theirs ends, ended_by host, reason viewer blocked). Blocking again keeps one block (a new reason replaces the old). LP002 not a performer, LP003 unknown or deleted user, LP018 themselves or reason too long. Audited (stream.block).';
+COMMENT ON FUNCTION api.block_viewer(uuid, text) IS 'The acting performer keeps a user out of their streams (optional reason, 500 characters): the user cannot join them, tip them or place a hold for them (LP124) and is taken out of the one they are watching now (a moderation event, action viewer_removed, without their name) and out of its shows as the host''s doing (completed minutes only; a private show of theirs ends, ended_by host, reason viewer blocked). Blocking again keeps one block (a new reason replaces the old). LP002 not a performer, or the user is a moderator or admin (staff watch every stream), LP003 unknown or deleted user, LP018 themselves or reason too long. Audited (stream.block).';
 REVOKE ALL ON FUNCTION api.block_viewer(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.block_viewer(uuid, text) TO livepanty_app, livepanty_service;

@@ -29,7 +29,9 @@ BEGIN
     IF v_born > current_date - make_interval(years => (lp.setting('auth.minimum_age_years'))::integer) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP013', MESSAGE = 'viewers must be adults';
     END IF;
-    IF EXISTS (SELECT 1 FROM lp.performer_blocks AS b WHERE b.performer_id = v_stream.host_id AND b.blocked_id = v_user) THEN
+    -- A block keeps a user out, never staff (a block made before they became staff included).
+    IF EXISTS (SELECT 1 FROM lp.performer_blocks AS b WHERE b.performer_id = v_stream.host_id AND b.blocked_id = v_user)
+       AND coalesce(lp.current_user_role() NOT IN ('moderator', 'admin'), true) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP124', MESSAGE = 'the performer has blocked this user';
     END IF;
 
@@ -64,6 +66,6 @@ BEGIN
                v_viewers)::api.viewing;
 END
 $$;
-COMMENT ON FUNCTION api.join_stream(uuid, inet) IS 'The acting user starts watching a live public stream (optional IP address, kept from everyone but the owner). Joining again while watching returns the same session, alive again. Refused: LP003 unknown, deleted or not public, LP104 not live, LP018 the host themselves, LP022 suspended or banned, LP013 under auth.minimum_age_years, LP124 blocked by the performer. The viewer counters count the join (and a first-time viewer); two joins of the same user at the same instant make one session.';
+COMMENT ON FUNCTION api.join_stream(uuid, inet) IS 'The acting user starts watching a live public stream (optional IP address, kept from everyone but the owner). Joining again while watching returns the same session, alive again. Refused: LP003 unknown, deleted or not public, LP104 not live, LP018 the host themselves, LP022 suspended or banned, LP013 under auth.minimum_age_years, LP124 blocked by the performer (never staff). The viewer counters count the join (and a first-time viewer); two joins of the same user at the same instant make one session.';
 REVOKE ALL ON FUNCTION api.join_stream(uuid, inet) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.join_stream(uuid, inet) TO livepanty_app, livepanty_service;

@@ -2,7 +2,7 @@
 -- api.count_guest, api.sweep_viewers, api.list_stream_viewers, api.block_viewer, api.unblock_viewer, and the
 -- counters behind api.get_stream (current, peak, unique viewers, watch time) before and after the sweep.
 BEGIN;
-SELECT plan(85);
+SELECT plan(89);
 
 -- Shared helpers (tests/sql/helpers/*.sql): tests.create_user, tests.user_id, tests.authenticate_as,
 -- tests.clear_authentication.
@@ -217,6 +217,19 @@ SELECT tests.authenticate_as('pia');
 SELECT is((api.block_viewer(tests.user_id('vera'))).reason, 'rude', 'block_viewer: blocking again keeps one block and its reason');
 SELECT * FROM tests.rejects(format($$SELECT api.block_viewer(%L)$$, tests.user_id('pia')), 'LP018', 'block_viewer: oneself is LP018');
 SELECT * FROM tests.rejects(format($$SELECT api.block_viewer(%L)$$, gen_random_uuid()), 'LP003', 'block_viewer: an unknown user is LP003');
+SELECT * FROM tests.rejects(format($$SELECT api.block_viewer(%L)$$, tests.user_id('mona')), 'LP002',
+                            'block_viewer: a moderator cannot be blocked (staff watch every stream)');
+-- a block made before its user became staff does not keep them out
+SELECT tests.clear_authentication();
+RESET ROLE;
+INSERT INTO lp.performer_blocks (performer_id, blocked_id, reason) VALUES (tests.user_id('pia'), tests.user_id('mona'), 'old');
+SELECT tests.authenticate_as('mona');
+SELECT lives_ok(format($$SELECT api.join_stream(%L)$$, tests.sid('Main')), 'join_stream: staff join whatever the host blocked');
+SELECT lives_ok(format($$SELECT api.leave_stream(%L)$$, tests.sid('Main')), 'and leave');
+SELECT tests.clear_authentication();
+RESET ROLE;
+DELETE FROM lp.performer_blocks WHERE blocked_id = tests.user_id('mona');
+SELECT tests.authenticate_as('pia');
 SELECT lives_ok(format($$SELECT api.unblock_viewer(%L)$$, tests.user_id('vera')), 'unblock_viewer: pia lifts the block');
 SELECT * FROM tests.rejects(format($$SELECT api.unblock_viewer(%L)$$, tests.user_id('vera')), 'LP003', 'unblock_viewer: no block to lift is LP003');
 SELECT tests.clear_authentication();
@@ -228,8 +241,8 @@ SELECT is((api.join_stream(tests.sid('Main'))).viewers, 1, 'join_stream: vera ma
 -- == end ===================================================================================================
 SELECT tests.authenticate_as('pia');
 SELECT results_eq(format($$SELECT status, current_viewers, peak_viewers, unique_viewers, watch_seconds > 0 FROM api.end_stream(%L)$$, tests.sid('Main')),
-                  $$VALUES ('ended', 0, 2, 2, true)$$,
-                  'end_stream: the final figures: peak 2 (from the counters), 2 unique viewers (returns are not new), watch time');
+                  $$VALUES ('ended', 0, 2, 3, true)$$,
+                  'end_stream: the final figures: peak 2 (from the counters), 3 unique viewers (vera''s return is not new; mona watched too), watch time');
 SELECT tests.authenticate_as('vera');
 SELECT * FROM tests.rejects(format($$SELECT api.heartbeat_stream(%L)$$, tests.sid('Main')), 'LP123', 'heartbeat_stream: the stream ended (LP123)');
 SELECT * FROM tests.rejects(format($$SELECT api.join_stream(%L)$$, tests.sid('Main')), 'LP104', 'join_stream: an ended stream is LP104');
