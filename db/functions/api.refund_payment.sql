@@ -33,6 +33,6 @@ BEGIN
     RETURN v_payment;
 END
 $$;
-COMMENT ON FUNCTION api.refund_payment(uuid, text, text) IS 'Service role: refunds a completed payment (reason required, 500 characters). The tokens are clawed back (issuance credited with all of them); what the buyer already spent follows refunds.shortfall_policy (debt or write_off). Audited as payment.refund. A refunded payment cannot be charged back. Idempotent per key (LP106 other arguments). LP003 unknown payment, LP004 not completed, LP018 missing reason or key.';
+COMMENT ON FUNCTION api.refund_payment(uuid, text, text) IS 'Service role: refunds a completed payment (reason required, 500 characters). The tokens are clawed back (issuance credited with all of them); what the buyer already spent follows refunds.shortfall_policy (debt or write_off). Audited as payment.refund. A refunded payment cannot be charged back. Takes the buyer''s spend counter first (lock protocol) and recomputes its first_payment_at from the payments still completed (the new-account caps apply again to an account whose only purchase is refunded). Idempotent per key (LP106 other arguments). LP003 unknown payment, LP004 not completed, LP018 missing reason or key.';
 REVOKE ALL ON FUNCTION api.refund_payment(uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.refund_payment(uuid, text, text) TO livepanty_service;

@@ -10,17 +10,27 @@ DECLARE
     v_fees   bigint;
     v_tx     uuid := lp.uuid_v7();
     v_back   bigint;
-    v_viewer uuid;
 BEGIN
     PERFORM lp.require_user('admin');
     v_reason := lp.check_text(p_reason, 'reason', 1000, true);
-    -- The viewers' spend counters first, in user id order (step 1 of the lock protocol, docs/ledger.md): a
-    -- refund or chargeback of their payments takes them first too, so what the platform wrote off for a viewer
-    -- (below) cannot change under this refund. An ended show has no new viewers.
-    FOR v_viewer IN SELECT DISTINCT p.user_id FROM lp.show_participants AS p WHERE p.show_id = p_show_id
-                     ORDER BY p.user_id LOOP
-        PERFORM lp.lock_spend_counter(v_viewer);
-    END LOOP;
+    -- The viewers' spend counters first (step 1 of the lock protocol, docs/ledger.md): a refund or chargeback
+    -- of their payments takes them first too, so what the platform wrote off for a viewer (below) cannot change
+    -- under this refund. As api.tip_many takes its senders': the missing rows made in one statement, then every
+    -- row locked in one, both in user id order (making and locking them one user after the other would hold
+    -- one viewer's row while waiting for another's insert, which a batch of tips may hold while it waits for
+    -- the first). An ended show has no new viewers.
+    INSERT INTO lp.spend_counters (user_id, account_created_at, first_payment_at)
+    SELECT u.id, u.created_at,
+           (SELECT min(y.completed_at) FROM lp.payments AS y WHERE y.user_id = u.id AND y.status = 'completed')
+      FROM lp.users AS u
+     WHERE u.id IN (SELECT p.user_id FROM lp.show_participants AS p WHERE p.show_id = p_show_id)
+       AND NOT EXISTS (SELECT 1 FROM lp.spend_counters AS f WHERE f.user_id = u.id)
+     ORDER BY u.id
+    ON CONFLICT (user_id) DO NOTHING;
+    PERFORM 1 FROM lp.spend_counters AS f
+     WHERE f.user_id IN (SELECT p.user_id FROM lp.show_participants AS p WHERE p.show_id = p_show_id)
+     ORDER BY f.user_id
+       FOR NO KEY UPDATE;
     -- A viewer's complaint upheld: everything the show's viewers paid goes back to them through the ledger,
     -- the performer's part from the performer (into debt if they already spent or withdrew it, as for a
     -- payment refund) and the fee from the platform. Show row, then its participants, then the wallets.

@@ -14,10 +14,15 @@ BEGIN
     IF p_token IS NULL OR char_length(p_token) <> 43 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP024', MESSAGE = 'invalid password reset token';
     END IF;
-    SELECT t.* INTO v_reset FROM lp.password_reset_tokens AS t WHERE t.token_hash = lp.hash_token(p_token) FOR UPDATE;
+    -- The user row before the token, as every other writer of a user's tokens takes them (api.change_password,
+    -- api.request_password_reset, api.delete_user): the token is found without a lock, its user locked, then
+    -- the token locked and read again (a password change may have revoked it meanwhile).
+    SELECT t.* INTO v_reset FROM lp.password_reset_tokens AS t WHERE t.token_hash = lp.hash_token(p_token);
     IF v_reset.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP024', MESSAGE = 'invalid password reset token';
     END IF;
+    PERFORM 1 FROM lp.users AS u WHERE u.id = v_reset.user_id FOR NO KEY UPDATE;
+    SELECT t.* INTO v_reset FROM lp.password_reset_tokens AS t WHERE t.id = v_reset.id FOR UPDATE;
     IF v_reset.used_at IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP026', MESSAGE = 'password reset token was already used';
     END IF;

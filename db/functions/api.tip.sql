@@ -60,8 +60,15 @@ BEGIN
       LEFT JOIN lp.users AS u ON u.id = p_recipient_id AND u.deleted_at IS NULL
       -- FOR SHARE (as api.join_stream): tips naming a stream do not wait for one another, but api.end_stream
       -- waits for those in flight (so its final statistics count them) and a tip after it sees the stream ended.
+      -- A stream the sender may not see (lp.stream_visible's rule: public, or they host it, perform in it or are
+      -- staff) is not found (LP003), as for one that does not exist.
       LEFT JOIN LATERAL (SELECT s.id, s.host_id, s.status FROM lp.streams AS s
-                          WHERE s.id = p_stream_id AND s.deleted_at IS NULL FOR SHARE) AS st ON true
+                          WHERE s.id = p_stream_id AND s.deleted_at IS NULL
+                            AND (s.visibility = 'public' OR s.host_id = v_sender
+                                 OR EXISTS (SELECT 1 FROM lp.stream_performers AS sp
+                                             WHERE sp.stream_id = s.id AND sp.performer_id = v_sender)
+                                 OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false))
+                            FOR SHARE) AS st ON true
       LEFT JOIN lp.tip_goals AS gl
              ON gl.stream_id = st.id AND gl.status = 'active' AND (gl.deadline IS NULL OR gl.deadline > now())
       LEFT JOIN lp.tip_menu_items AS m ON m.id = p_menu_item_id;

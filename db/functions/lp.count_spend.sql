@@ -1,4 +1,5 @@
-CREATE FUNCTION lp.count_spend(p_user_id uuid, p_kind text, p_tokens bigint, p_key text DEFAULT NULL) RETURNS void
+CREATE FUNCTION lp.count_spend(p_user_id uuid, p_kind text, p_tokens bigint, p_key text DEFAULT NULL,
+                               p_cross_shard boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, ext, pg_temp
     SET plan_cache_mode = force_generic_plan
@@ -59,6 +60,20 @@ BEGIN
     IF v_count IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
     END IF;
+    -- One key names one tip, same-shard or cross-shard: the key in the other table a tip's key may be claimed
+    -- in, read now that the counter row is locked (a statement of its own: its snapshot is taken after the
+    -- lock, where the UPDATE's subqueries would read the snapshot from before it waited). A tip across shards
+    -- (shard.tip_out, lp.transfers_out) and one within (api.tip, lp.tips) of the same sender both take this
+    -- row before they claim, so a key the other claimed is seen here even when the caller's own probe ran
+    -- before it committed.
+    IF p_kind = 'tip' AND p_key IS NOT NULL
+       AND (CASE WHEN p_cross_shard
+                 THEN EXISTS (SELECT 1 FROM lp.tips AS t WHERE t.sender_id = p_user_id AND t.idempotency_key = p_key)
+                 ELSE EXISTS (SELECT 1 FROM lp.transfers_out AS o
+                               WHERE o.sender_id = p_user_id AND o.idempotency_key = p_key
+                                 AND o.hold_id IS NULL AND o.refund_of IS NULL) END) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different tip';
+    END IF;
 
     v_new := v_paid IS NULL
              OR v_created > now() - make_interval(days => coalesce((v_cfg ->> 'fraud.new_account_days')::integer, 0));
@@ -74,13 +89,13 @@ BEGIN
     IF p_key IS NOT NULL
        AND ((v_new AND v_max > 0 AND p_tokens > v_max) OR (v_new AND v_daily > 0 AND v_tokens > v_daily)
             OR (v_rate > 0 AND v_count >= v_rate))
-       AND (CASE p_kind WHEN 'tip' THEN EXISTS (SELECT 1 FROM lp.tips AS t
-                                                 WHERE t.sender_id = p_user_id AND t.idempotency_key = p_key)
-                                     -- a tip to a performer of another shard (shard.tip_out; none on one node)
-                                     OR EXISTS (SELECT 1 FROM lp.transfers_out AS o
-                                                 WHERE o.sender_id = p_user_id AND o.idempotency_key = p_key
-                                                   AND o.hold_id IS NULL AND o.refund_of IS NULL)
-                        ELSE EXISTS (SELECT 1 FROM lp.payments AS y
+       AND (CASE WHEN p_kind = 'tip' AND NOT p_cross_shard
+                     THEN EXISTS (SELECT 1 FROM lp.tips AS t WHERE t.sender_id = p_user_id AND t.idempotency_key = p_key)
+                 WHEN p_kind = 'tip'  -- the caller's own table: a tip to a performer of another shard (shard.tip_out)
+                     THEN EXISTS (SELECT 1 FROM lp.transfers_out AS o
+                                   WHERE o.sender_id = p_user_id AND o.idempotency_key = p_key
+                                     AND o.hold_id IS NULL AND o.refund_of IS NULL)
+                 ELSE EXISTS (SELECT 1 FROM lp.payments AS y
                                       WHERE y.user_id = p_user_id AND y.idempotency_key = p_key) END) THEN
         RETURN;
     END IF;
@@ -114,5 +129,5 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION lp.count_spend(uuid, text, bigint, text) IS 'Owner only: counts one tip or purchase (p_kind tip or purchase) of p_tokens for the fraud controls, in the user''s lp.spend_counters row (locked until commit). LP160 a new account (younger than fraud.new_account_days, or no completed payment) over fraud.new_account_max_tip / _daily_tip_tokens (purchases: fraud.new_account_max_purchase / _daily_purchase_tokens); LP161 over the velocity rule (fraud.tips_per_hour, fraud.purchases_per_hour per UTC clock hour). The call that reaches the velocity threshold opens a fraud case (lp.open_case). 0 switches a cap or rule off. With p_key (the idempotency key of the spend), a refusal is not raised when that key was claimed meanwhile (a concurrent retry, which replays and takes its count back with lp.uncount_spend).';
-REVOKE ALL ON FUNCTION lp.count_spend(uuid, text, bigint, text) FROM PUBLIC;
+COMMENT ON FUNCTION lp.count_spend(uuid, text, bigint, text, boolean) IS 'Owner only: counts one tip or purchase (p_kind tip or purchase) of p_tokens for the fraud controls, in the user''s lp.spend_counters row (locked until commit). LP160 a new account (younger than fraud.new_account_days, or no completed payment) over fraud.new_account_max_tip / _daily_tip_tokens (purchases: fraud.new_account_max_purchase / _daily_purchase_tokens); LP161 over the velocity rule (fraud.tips_per_hour, fraud.purchases_per_hour per UTC clock hour). The call that reaches the velocity threshold opens a fraud case (lp.open_case). 0 switches a cap or rule off. With p_key (the idempotency key of the spend), a refusal is not raised when that key was claimed meanwhile in the caller''s own table (lp.tips, or lp.transfers_out with p_cross_shard: a concurrent retry, which replays and takes its count back with lp.uncount_spend); for a tip, LP106 when the key is claimed in the other table (read under the counter row''s lock: one key names one tip, same-shard or cross-shard).';
+REVOKE ALL ON FUNCTION lp.count_spend(uuid, text, bigint, text, boolean) FROM PUBLIC;

@@ -245,7 +245,7 @@ BEGIN
         END IF;
         PERFORM lp.assert_sanction_allows(v_sender, VARIADIC CASE WHEN v_message IS NULL THEN ARRAY['tip']
                                                               ELSE ARRAY['tip', 'message'] END);
-        PERFORM lp.count_spend(v_sender, 'tip', p_amount, v_key);
+        PERFORM lp.count_spend(v_sender, 'tip', p_amount, v_key, true);
         v_fee := lp.fee_for(p_amount);
         INSERT INTO lp.transfers_out (id, sender_id, recipient_id, to_shard, amount, fee_amount, message,
                                       is_anonymous, stream_id, menu_item_id, idempotency_key, transaction_id, status,

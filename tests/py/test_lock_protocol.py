@@ -1287,6 +1287,86 @@ def test_earnings_spent_on_a_tip_that_a_missed_goal_refunds_are_payable_again(wo
     assert world.verify_ledger() == []
 
 
+def test_a_show_refund_makes_missing_counters_before_it_locks_any(world: World) -> None:
+    """api.refund_show takes its viewers' spend counters first (step 1 of the protocol). One viewer (A, the
+    lower id) has a counter row, the other (B) has none yet. A batch of tips (api.tip_many's order: every
+    missing counter made, then every counter locked, by user id) has made B's row and is about to lock A's.
+    Were the refund to lock A and then make B, each would wait for the other (40P01); it makes B first, so it
+    waits for the batch holding nothing, and the batch locks A at once."""
+    host, stream = live_show_host(world)
+    world.call("livepanty_app", host, "SELECT api.set_show_price('group', 10, 1, NULL, 2)", {})
+    offer = "SELECT id FROM api.offer_show(%(s)s, 'group')"
+    show = str(world.call("livepanty_app", host, offer, {"s": stream})["id"])
+    viewers = sorted(world.register("group_viewer", "viewer") for _ in range(2))
+    for viewer in viewers:
+        world.fund(viewer, 500)
+        world.call("livepanty_app", viewer, "SELECT api.join_stream(%(s)s)", {"s": stream})
+        world.call("livepanty_app", viewer, "SELECT api.join_show(%(s)s, %(k)s)", {"s": show, "k": key()})
+    world.call("livepanty_app", host, "SELECT api.start_show(%(s)s)", {"s": show})
+    end_and_settle(world, host, show)
+    low, high = viewers
+    world.db.execute("SELECT lp.ensure_spend_counter(%s)", (low,))
+    world.db.execute("DELETE FROM lp.spend_counters WHERE user_id = %s", (high,))
+    batch = world.held("tip_batch")
+    batch.conn.execute("BEGIN")
+    batch.conn.execute(
+        "INSERT INTO lp.spend_counters (user_id, account_created_at) VALUES (%s, now())", (high,)
+    )
+    refund = world.actor("refund_show")
+    try:
+        refund.start(
+            "livepanty_app",
+            world.admin,
+            "SELECT api.refund_show(%(s)s, 'complaint upheld')",
+            {"s": show},
+        )
+        assert world.queued_behind(refund, batch.pid), refund.outcome
+        batch.conn.execute("SET LOCAL lock_timeout = '2s'")
+        batch.conn.execute(
+            "SELECT 1 FROM lp.spend_counters WHERE user_id = %s FOR NO KEY UPDATE", (low,)
+        )  # the refund holds no counter while it waits: the batch gets A at once
+    finally:
+        batch.commit()
+    assert refund.finish() == "ok"
+    assert world.verify_ledger() == []
+
+
+def test_a_reset_waits_for_a_password_change_and_finds_its_token_revoked(world: World) -> None:
+    """api.change_password locks the user row, then revokes the user's unused reset tokens; api.reset_password
+    takes the user row before the token too. A reset with a token asked for before the change, sent while the
+    change runs, waits for it holding nothing (were it to lock the token first, the change's revocation would
+    wait for it while it waits for the user row: 40P01, and the change would be the one rolled back), then
+    finds the token revoked (LP025): the change wins."""
+    user = world.register("resetter", "viewer")
+    token = "r" * 43
+    world.db.execute(
+        "INSERT INTO lp.password_reset_tokens (user_id, token_hash, expires_at)"
+        " VALUES (%s, lp.hash_token(%s), now() + interval '1 hour')",
+        (user, token),
+    )
+    change = world.held("password_change")
+    change.conn.execute("BEGIN")
+    change.conn.execute("SELECT 1 FROM lp.users WHERE id = %s FOR NO KEY UPDATE", (user,))
+    reset = world.actor("reset_password")
+    try:
+        reset.start(
+            "livepanty_app",
+            None,
+            "SELECT api.reset_password(%(t)s, 'a brand new passphrase 42')",
+            {"t": token},
+        )
+        assert world.queued_behind(reset, change.pid), reset.outcome
+        change.conn.execute("SET LOCAL lock_timeout = '2s'")
+        change.conn.execute(  # what api.change_password does after the new hash
+            "UPDATE lp.password_reset_tokens SET revoked_at = now()"
+            " WHERE user_id = %s AND used_at IS NULL AND revoked_at IS NULL",
+            (user,),
+        )
+    finally:
+        change.commit()
+    assert reset.finish() == "LP025"
+
+
 @pytest.mark.parametrize("spend", ["tip", "purchase"])
 def test_a_concurrent_retry_of_a_spend_replays_it_uncounted(world: World, spend: str) -> None:
     """A retry of a tip (or a purchase) sent while the first call is in flight waits for it at the spender's

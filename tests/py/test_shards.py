@@ -1000,6 +1000,57 @@ def test_a_racing_retry_of_a_cross_shard_tip_is_counted_once(sharded: Sharded) -
     assert total(sharded, performer.id) == 100 - fee(100)
 
 
+def test_one_key_racing_for_a_tip_within_and_one_across_shards_names_one_tip(sharded: Sharded) -> None:
+    """The same key for a tip to a performer of the sender's shard and one to a performer of another shard,
+    sent at once: both pass their key probes before either commits, then meet at the sender's fraud counter.
+    The one that gets it second sees the key claimed in the other table (lp.count_spend reads it under the
+    counter's lock): LP106, and one tip is made, as one node makes one."""
+    viewer = register(sharded, shard=0)
+    near, far = verified_performer(sharded, 0), verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 1000)
+    token = token_for(sharded, viewer)
+    outcomes: dict[str, Any] = {}
+
+    def tip_to(name: str, performer: Any) -> None:
+        try:
+            with sharded.client() as client, client.session(token) as tx:
+                outcomes[name] = tx.tip(performer.id, 100, idempotency_key="one-key")
+        except Exception as exc:  # the outcome is asserted below
+            outcomes[name] = exc
+
+    with psycopg.connect(sharded.shards[0]) as blocker:
+        blocker.execute("SELECT lp.ensure_spend_counter(%s)", [viewer.id])
+        blocker.commit()
+        blocker.execute("SELECT 1 FROM lp.spend_counters WHERE user_id = %s FOR UPDATE", [viewer.id])
+        threads = [
+            threading.Thread(target=tip_to, args=("near", near)),
+            threading.Thread(target=tip_to, args=("far", far)),
+        ]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # both calls wait at the counter row
+            with psycopg.connect(sharded.shards[0], autocommit=True) as watch:
+                waiting = watch.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database() AND pid <> %s",
+                    [blocker.info.backend_pid],
+                ).fetchone()[0]
+            if waiting == 2:
+                break
+            time.sleep(0.05)
+        assert waiting == 2
+        blocker.rollback()
+        for thread in threads:
+            thread.join(60)
+    refused = [o for o in outcomes.values() if isinstance(o, Exception)]
+    assert len(refused) == 1, outcomes
+    assert isinstance(refused[0], IdempotencyConflict), refused
+    shards.wait_for_relay(sharded.shards)
+    assert total(sharded, viewer.id) == 900
+    assert total(sharded, near.id) + total(sharded, far.id) == 100 - fee(100)
+
+
 def test_a_second_delivery_after_a_dead_worker_changes_nothing(sharded: Sharded) -> None:
     viewer = register(sharded, shard=1)
     performer = verified_performer(sharded, 0)

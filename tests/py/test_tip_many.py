@@ -205,6 +205,21 @@ def test_a_bad_tip_is_refused_alone_and_changes_nothing(eco: Economy) -> None:
     assert total(after, eco, "vera") == 900
 
 
+def test_a_stream_the_sender_may_not_see_is_not_found(eco: Economy) -> None:
+    """A tip naming a private stream of its recipient is LP003 to a sender who may not see that stream (as
+    api.get_stream and api.tip answer), not LP104 with its status: a private stream's existence is not
+    told."""
+    stream = eco.seed.one(
+        "INSERT INTO lp.streams (host_id, title, visibility) VALUES (%s, 'Hidden', 'private') RETURNING id",
+        (eco.ids["pia"],),
+        user=eco.ids["pia"],
+    )
+    before = state(eco)
+    [row] = tip_many(eco, [tip(eco, "walt", "pia", 10, stream_id=str(stream))])
+    assert (row["error_code"], row["tip_id"]) == ("LP003", None)
+    assert state(eco)["tips"] == before["tips"]
+
+
 def test_each_sender_spends_in_input_order_while_the_balance_lasts(eco: Economy) -> None:
     tips = [tip(eco, "poor", "pia", 60), tip(eco, "poor", "pete", 60), tip(eco, "poor", "pia", 40)]
     rows = tip_many(eco, tips)

@@ -2,7 +2,7 @@
 -- api.count_guest, api.sweep_viewers, api.list_stream_viewers, api.block_viewer, api.unblock_viewer, and the
 -- counters behind api.get_stream (current, peak, unique viewers, watch time) before and after the sweep.
 BEGIN;
-SELECT plan(89);
+SELECT plan(91);
 
 -- Shared helpers (tests/sql/helpers/*.sql): tests.create_user, tests.user_id, tests.authenticate_as,
 -- tests.clear_authentication.
@@ -104,6 +104,8 @@ SELECT tests.authenticate_as('vera');
 SELECT is((api.join_stream(tests.sid('Main'))).viewers, 2, 'join_stream: vera too: two viewers');
 SELECT * FROM tests.rejects(format($$SELECT api.join_stream(%L)$$, gen_random_uuid()), 'LP003', 'join_stream: an unknown stream is LP003');
 SELECT * FROM tests.rejects(format($$SELECT api.join_stream(%L)$$, tests.sid('Private')), 'LP003', 'join_stream: a private stream is not joined here (LP003)');
+SELECT * FROM tests.rejects(format($$SELECT api.tip(%L, 10, 'tip-private', %L)$$, tests.user_id('pia'), tests.sid('Private')), 'LP003',
+                            'tip: a private stream the sender may not see is not found (LP003, not its status)');
 SELECT tests.clear_authentication();
 INSERT INTO lp.streams (host_id, title) VALUES (tests.user_id('sue'), 'Sue later');
 SELECT tests.authenticate_as('vera');
