@@ -145,6 +145,51 @@ BEGIN
      WHERE s.host_id = p_user_id AND g.stream_id = s.id AND g.description <> 'erased';
     UPDATE lp.tip_menu_items AS m SET name = 'erased ' || m.id::text, is_active = false
      WHERE m.performer_id = p_user_id AND m.name <> 'erased ' || m.id::text;
+    -- The reasons she gave for ending her streams and shows and cancelling her goals: free text, public (the
+    -- rows, and the stream_ended, show_ended and goal_cancelled events every viewer reads), gone. What stays: a
+    -- staff member's reason (an admin ended or cancelled it, docs/compliance.md) and the fixed codes the system
+    -- writes ('go-live gate', 'account erased', 'performer ban', 'stream ended', 'viewer blocked', ...). Who
+    -- ended a stream is told by its stream_ended event and its stream.end audit row ('by': host, admin or gate):
+    -- its reason stays only when one of them says an admin or the gate. A show says it (ended_by; the host's
+    -- own fixed codes are those lp.close_stream and api.block_viewer write). A goal's close_reason is free text
+    -- only when api.cancel_tip_goal cancelled it (the system's are 'stream ended' and 'deadline passed'), the
+    -- host's doing unless its goal.cancel audit row says an admin.
+    UPDATE lp.stream_events AS e SET payload = e.payload - 'reason'
+      FROM lp.streams AS s
+     WHERE s.host_id = p_user_id AND e.stream_id = s.id AND e.payload ? 'reason'
+       AND CASE e.kind
+               WHEN 'stream_ended' THEN coalesce(e.payload ->> 'by', 'host') NOT IN ('admin', 'gate')
+               WHEN 'show_ended' THEN coalesce(e.payload ->> 'ended_by', 'host') = 'host'
+                                      AND e.payload ->> 'reason' IS DISTINCT FROM 'stream ended'
+                                      AND e.payload ->> 'reason' IS DISTINCT FROM 'viewer blocked'
+               WHEN 'goal_cancelled' THEN NOT EXISTS (
+                   SELECT 1 FROM lp.audit_logs AS a
+                    WHERE a.action = 'goal.cancel' AND a.target_type = 'tip_goal'
+                      AND a.target_id = e.payload ->> 'goal_id' AND a.details ->> 'by' = 'admin')
+               ELSE false
+           END;
+    UPDATE lp.streams AS s SET end_reason = NULL
+     WHERE s.host_id = p_user_id AND s.end_reason IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM lp.stream_events AS e
+                        WHERE e.stream_id = s.id AND e.kind = 'stream_ended' AND e.payload ->> 'by' IN ('admin', 'gate'))
+       AND NOT EXISTS (SELECT 1 FROM lp.audit_logs AS a
+                        WHERE a.action = 'stream.end' AND a.target_type = 'stream' AND a.target_id = s.id::text
+                          AND a.details ->> 'by' IN ('admin', 'gate'));
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    UPDATE lp.shows AS w SET end_reason = NULL
+     WHERE w.host_id = p_user_id AND w.end_reason IS NOT NULL AND coalesce(w.ended_by, 'host') = 'host'
+       AND w.end_reason NOT IN ('stream ended', 'viewer blocked');
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    v_n := v_n + v_count;
+    UPDATE lp.tip_goals AS g SET close_reason = NULL
+      FROM lp.streams AS s
+     WHERE s.host_id = p_user_id AND g.stream_id = s.id
+       AND g.status = 'cancelled' AND g.close_reason IS NOT NULL AND g.close_reason <> 'stream ended'
+       AND NOT EXISTS (SELECT 1 FROM lp.audit_logs AS a
+                        WHERE a.action = 'goal.cancel' AND a.target_type = 'tip_goal' AND a.target_id = g.id::text
+                          AND a.details ->> 'by' = 'admin');
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('end_reasons', v_n + v_count);
     -- Her streams: content erased, ingest key gone, the scheduled ones cancelled (the live ones were ended).
     UPDATE lp.streams AS s
        SET title = 'erased', description = NULL, thumbnail_url = NULL, tags = '{}', stream_key_hash = NULL,
@@ -158,5 +203,5 @@ BEGIN
     RETURN v_counts;
 END
 $$;
-COMMENT ON FUNCTION lp.erase_personal_data(uuid) IS 'Owner only: erases or pseudonymises every row of personal data of a user (account contact and profile data, date of birth, password, preferences, sessions with their IPs and devices, reset tokens, e-mails, viewer IPs, consent IPs cut to their network, audit addresses and free text (user-written reasons and mailer errors included; a staff member''s reason for a decision about another account and fixed reason codes stay), tip messages (also in menu-item tip events), report descriptions, block reasons, flagged content references, their streams'' titles, goals and menu, also where their events copy them); financial, KYC, consent and moderation records stay, linked only to the id. Returns row counts per category. Idempotent.';
+COMMENT ON FUNCTION lp.erase_personal_data(uuid) IS 'Owner only: erases or pseudonymises every row of personal data of a user (account contact and profile data, date of birth, password, preferences, sessions with their IPs and devices, reset tokens, e-mails, viewer IPs, consent IPs cut to their network, audit addresses and free text (user-written reasons and mailer errors included; a staff member''s reason for a decision about another account and fixed reason codes stay), tip messages (also in menu-item tip events), report descriptions, block reasons, flagged content references, their streams'' titles, goals and menu, also where their events copy them, and the reasons they gave for ending their streams and shows and cancelling their goals, in the rows and their events (an admin''s reason and the system''s fixed codes stay)); financial, KYC, consent and moderation records stay, linked only to the id. Returns row counts per category. Idempotent.';
 REVOKE ALL ON FUNCTION lp.erase_personal_data(uuid) FROM PUBLIC;

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 from yoyo.connections import parse_uri
 
 from livepanty_db import local, migrate, paths
@@ -259,3 +260,86 @@ def test_build_canonical_refuses_a_non_empty_database(empty_db):
     migrate.apply(empty_db)
     with pytest.raises(migrate.MigrationError, match="empty database"):
         migrate.build_canonical(empty_db)
+
+
+_GATE_REASON = (
+    "go-live gate: hana: identity verification expired: re-verification needed;"
+    " cleo: no consent for this stream; nils: not an active performer"
+)
+
+
+def test_0051_rewrites_the_go_live_gate_reasons_it_finds(empty_db, db_tree_up_to):
+    """A stream the go-live gate ended before 0051 named who lacked what, by username, in its public end
+    reason and stream_ended event and in its stream.end audit row. After the upgrade the three say 'go-live
+    gate'; the audit row names the lacking users by id where the name resolves to the stream's cast (nils is
+    not in it: no name), and every other reason (a host's) is as it was."""
+    migrate.apply(empty_db, root=db_tree_up_to(50))
+    with psycopg.connect(empty_db) as conn:
+        users = {
+            name: conn.execute(
+                "INSERT INTO lp.users (email, username, password_hash, date_of_birth, role)"
+                " VALUES (%s, %s, %s, DATE '1990-01-01', 'performer') RETURNING id",
+                [f"{name}@example.org", name, "$2b$04$" + "a" * 53],
+            ).fetchone()[0]
+            for name in ("hana", "cleo", "nils")
+        }
+        streams = {
+            key: conn.execute(
+                "INSERT INTO lp.streams (host_id, title, status, started_at, ended_at, end_reason)"
+                " VALUES (%s, 'live', 'ended', now() - interval '1 hour', now(), %s) RETURNING id",
+                [users["hana"], reason],
+            ).fetchone()[0]
+            for key, reason in (("gated", _GATE_REASON), ("hosted", "bye, see you"))
+        }
+        conn.execute(
+            "INSERT INTO lp.stream_performers (stream_id, performer_id) VALUES (%s, %s)",
+            [streams["gated"], users["cleo"]],
+        )
+        for key, reason, by in (("gated", _GATE_REASON, "gate"), ("hosted", "bye, see you", "host")):
+            conn.execute(
+                "INSERT INTO lp.stream_events (stream_id, kind, payload) VALUES (%s, 'stream_ended', %s)",
+                [streams[key], Jsonb({"reason": reason, "by": by, "tips_count": 0})],
+            )
+            conn.execute(
+                "INSERT INTO lp.audit_logs (action, target_type, target_id, details)"
+                " VALUES ('stream.end', 'stream', %s, %s)",
+                [str(streams[key]), Jsonb({"status": "ended", "reason": reason, "by": by})],
+            )
+
+    assert "0051_gate_reasons_name_nobody" in migrate.apply(empty_db)
+
+    with psycopg.connect(empty_db) as conn:
+
+        def of(sql: str) -> dict:
+            return {key: conn.execute(sql, [streams[key]]).fetchone()[0] for key in streams}
+
+        assert of("SELECT end_reason FROM lp.streams WHERE id = %s") == {
+            "gated": "go-live gate",
+            "hosted": "bye, see you",
+        }
+        assert of("SELECT payload FROM lp.stream_events WHERE stream_id = %s AND kind = 'stream_ended'") == {
+            "gated": {"reason": "go-live gate", "by": "gate", "tips_count": 0},
+            "hosted": {"reason": "bye, see you", "by": "host", "tips_count": 0},
+        }
+        assert of(
+            "SELECT details FROM lp.audit_logs WHERE action = 'stream.end' AND target_id = %s::text"
+        ) == {
+            "gated": {
+                "status": "ended",
+                "reason": "go-live gate",
+                "by": "gate",
+                "gaps": [
+                    {
+                        "user_id": str(users["hana"]),
+                        "lacks": "identity verification expired: re-verification needed",
+                    },
+                    {"user_id": str(users["cleo"]), "lacks": "no consent for this stream"},
+                    {"user_id": None, "lacks": "not an active performer"},
+                ],
+            },
+            "hosted": {"status": "ended", "reason": "bye, see you", "by": "host"},
+        }
+        # The audit trail is append-only again once the migration is done.
+        with pytest.raises(psycopg.Error) as refused:
+            conn.execute("UPDATE lp.audit_logs SET details = '{}' WHERE action = 'stream.end'")
+        assert refused.value.sqlstate == "LP090"

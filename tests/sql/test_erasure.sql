@@ -8,11 +8,12 @@
 -- from before the error stopped being audited), preferences, KYC with a document reference, a payment, tips with
 -- messages that name her (one for a menu item), a viewer row, her own stream with consent, a goal, a menu item
 -- bought in her stream, tips received, a report she wrote, an appeal of a sanction, a payout, a block naming her
--- in its reason), asks for her erasure; then no text, citext, inet or jsonb column (or array of them) of any
--- table of schema lp, read from the catalog, holds her e-mail, username, display name, user agent or any of
--- her addresses, and api.verify_ledger finds nothing.
+-- in its reason, her address in the reasons she gave for cancelling a goal, calling off a show and ending her
+-- stream, in the rows and their events), asks for her erasure; then no text, citext, inet or jsonb column (or
+-- array of them) of any table of schema lp, read from the catalog, holds her e-mail, username, display name,
+-- user agent or any of her addresses, and api.verify_ledger finds nothing.
 BEGIN;
-SELECT plan(108);
+SELECT plan(112);
 
 -- Helpers of this file (SECURITY DEFINER where they read past RLS):
 --   tests.places(needles)   every lp table.column (text, citext, inet, jsonb, arrays of them) holding a needle
@@ -190,7 +191,7 @@ BEGIN
     PERFORM api.start_stream(tests.id('es'));
     PERFORM tests.remember('em', (api.set_menu_item('erin_secret dance', 40)).id);
     PERFORM api.report('user', tests.user_id('vic'), 'harassment', 'vic keeps insulting erin_secret');
-    PERFORM api.add_tip_goal(tests.id('es'), 500, 'erin_secret goal');
+    PERFORM tests.remember('eg', (api.add_tip_goal(tests.id('es'), 500, 'erin_secret goal')).id);
     PERFORM tests.remember('es2', (api.schedule_stream('erin_secret next week')).id);
     PERFORM tests.authenticate_as('vic');
     PERFORM api.join_stream(tests.id('es'), '203.0.113.9');
@@ -199,8 +200,19 @@ BEGIN
     -- paul blocks her, his reason naming her
     PERFORM tests.authenticate_as('paul');
     PERFORM api.block_viewer(tests.id('erin'), 'erin_secret floods my chat');
+    -- Her own free-text reasons (public: the rows and their events), each naming her address: a goal she
+    -- cancels, a show she calls off, her stream's end. The next goal is closed by the system ('stream ended').
     PERFORM tests.authenticate_as('erin_secret');
-    PERFORM api.end_stream(tests.id('es'));
+    PERFORM api.add_tip_goal(tests.id('es'), 800, 'erin_secret second goal');
+    PERFORM api.cancel_tip_goal(tests.id('eg'), 'goal off, write to erin.private@example.org');
+    PERFORM api.set_show_price('ticket', 100);
+    PERFORM tests.remember('eshow', (api.offer_show(tests.id('es'), 'ticket')).id);
+    PERFORM api.end_show(tests.id('eshow'), 'no show today, mail erin.private@example.org');
+    PERFORM api.end_stream(tests.id('es'), 'bye, write to erin.private@example.org');
+    -- A stream of hers an admin cancels: a staff member's reason, which stays.
+    PERFORM tests.remember('es3', (api.schedule_stream('erin_secret special')).id);
+    PERFORM tests.authenticate_as('adam');
+    PERFORM api.end_stream(tests.id('es3'), 'cancelled by staff: rule 4.2');
     PERFORM tests.authenticate_as(NULL, 'livepanty_service');
     PERFORM api.complete_payment(v_payment, 'ch_erin_1', 'complete-erin-1');
     PERFORM tests.clear_authentication();
@@ -240,7 +252,8 @@ SELECT ok(ARRAY(SELECT tests.places(tests.erin_needles())) @> ARRAY['lp.users.em
               'lp.tips.message', 'lp.stream_events.payload', 'lp.audit_logs.ip_address', 'lp.streams.title',
               'lp.stream_consents.ip_address', 'lp.reports.description', 'lp.sanction_appeals.statement',
               'lp.report_filings.description', 'lp.transfers_out.message',
-              'lp.outbox.email', 'lp.stream_viewers.ip_address', 'lp.password_reset_tokens.requested_ip'],
+              'lp.outbox.email', 'lp.stream_viewers.ip_address', 'lp.password_reset_tokens.requested_ip',
+              'lp.streams.end_reason', 'lp.shows.end_reason', 'lp.tip_goals.close_reason'],
           'fixture: erin''s personal data is in every place the scan should then find empty');
 SELECT is((SELECT count(*)::integer FROM api.verify_ledger()), 0, 'fixture: the ledger is clean');
 
@@ -344,8 +357,23 @@ SELECT results_eq($$SELECT k.document_type::text, k.legal_name_encrypted IS NOT 
                   $$VALUES ('passport', true, 'Velvet Voice')$$,
                   'her KYC record is kept (legal retention): document, encrypted legal name, stage name');
 SELECT results_eq($$SELECT status::text, title, stream_key_hash IS NULL FROM lp.streams WHERE host_id = tests.id('erin') ORDER BY status::text$$,
-                  $$VALUES ('cancelled', 'erased', true), ('ended', 'erased', true)$$,
+                  $$VALUES ('cancelled', 'erased', true), ('cancelled', 'erased', true), ('ended', 'erased', true)$$,
                   'her streams: content erased, no ingest key, the scheduled one cancelled');
+SELECT results_eq($$SELECT s.id = tests.id('es'), s.end_reason FROM lp.streams AS s
+                     WHERE s.id IN (tests.id('es'), tests.id('es3')) ORDER BY 1$$,
+                  $$VALUES (false, 'cancelled by staff: rule 4.2'), (true, NULL)$$,
+                  'the end reason she wrote for her stream is gone; an admin''s reason for cancelling another stays');
+SELECT results_eq($$SELECT status::text, ended_by, end_reason FROM lp.shows WHERE id = tests.id('eshow')$$,
+                  $$VALUES ('cancelled', 'host', NULL::text)$$, 'the reason she gave for calling off her show is gone (the row stays)');
+SELECT results_eq($$SELECT description, status::text, close_reason FROM lp.tip_goals WHERE stream_id = tests.id('es') ORDER BY position$$,
+                  $$VALUES ('erased', 'cancelled', NULL::text), ('erased', 'missed', 'stream ended')$$,
+                  'the reason she gave for cancelling her goal is gone; the system''s code for the goal her stream''s end closed stays');
+SELECT results_eq(format($$SELECT kind::text, payload ->> 'reason', payload ? 'reason' FROM lp.stream_events
+                            WHERE stream_id = %L AND kind IN ('stream_ended', 'show_ended', 'goal_cancelled', 'goal_missed')
+                            ORDER BY kind::text$$, tests.id('es')),
+                  $$VALUES ('goal_cancelled', NULL::text, false), ('goal_missed', 'stream ended', true),
+                           ('show_ended', NULL, false), ('stream_ended', NULL, false)$$,
+                  'the events every viewer reads no longer carry her reasons (the system''s code stays)');
 SELECT is((SELECT ip_address FROM lp.stream_consents WHERE performer_id = tests.id('erin')), '192.0.2.0'::inet,
           'her consent record stays, its address cut to the network');
 SELECT results_eq($$SELECT (api.login('erin_secret', tests.password())).success$$, $$VALUES (false)$$,
@@ -394,8 +422,9 @@ SELECT tests.authenticate_as('adam');
 SELECT results_eq(format($$SELECT (erased ->> 'streams_ended')::integer FROM api.erase_user(%L, 'legal order')$$, tests.id('lily')),
                   $$VALUES (1)$$, 'erase_user: a performer who is live is taken off the air');
 SELECT tests.clear_authentication();
-SELECT results_eq($$SELECT status::text, title FROM lp.streams WHERE id = tests.id('ls')$$, $$VALUES ('ended', 'erased')$$,
-                  'her stream ended, its title erased');
+SELECT results_eq($$SELECT status::text, title, end_reason FROM lp.streams WHERE id = tests.id('ls')$$,
+                  $$VALUES ('ended', 'erased', 'account erased')$$,
+                  'her stream ended, its title erased; the system''s reason code stays');
 SELECT tests.clear_authentication();
 
 -- == The log and its replay =================================================================================
