@@ -37,7 +37,9 @@ BEGIN
 
     -- 2. Viewers paying per minute who are no longer watching (no open viewing session of the stream, or one
     -- whose heartbeat is past streams.viewer_timeout_seconds) are out at their last heartbeat, by their doing;
-    -- a private show whose payer is out ends.
+    -- a private show whose payer is out ends. One last seen at or before their billed_from (gone before the
+    -- start or their join without it being noticed then: they watched no minute) is out at billed_from owing
+    -- nothing beyond what was captured, as a viewer who left before the start owes nothing.
     FOR v_show IN
         SELECT s.* FROM lp.shows AS s
          WHERE s.status = 'running'
@@ -56,10 +58,16 @@ BEGIN
                                   AND v.left_at IS NULL AND v.last_heartbeat_at >= now() - v_timeout)
              ORDER BY p.id FOR NO KEY UPDATE
         LOOP
-            v_at := least(now(), greatest(v_part.billed_from,
-                                          (SELECT max(coalesce(v.left_at, v.last_heartbeat_at)) FROM lp.stream_viewers AS v
-                                            WHERE v.stream_id = v_show.stream_id AND v.user_id = v_part.user_id)));
-            PERFORM lp.close_participation(v_part, v_show, coalesce(v_at, now()), 'viewer');
+            v_at := (SELECT max(coalesce(v.left_at, v.last_heartbeat_at)) FROM lp.stream_viewers AS v
+                      WHERE v.stream_id = v_show.stream_id AND v.user_id = v_part.user_id);
+            IF v_at <= v_part.billed_from THEN
+                UPDATE lp.show_participants AS p
+                   SET left_at = p.billed_from, viewer_caused = true, due_tokens = p.billed_tokens
+                 WHERE p.id = v_part.id AND p.left_at IS NULL;
+            ELSE
+                v_at := least(now(), greatest(v_part.billed_from, v_at));
+                PERFORM lp.close_participation(v_part, v_show, coalesce(v_at, now()), 'viewer');
+            END IF;
             IF v_show.show_type = 'private' AND v_part.role = 'payer' THEN
                 PERFORM lp.finish_show(v_show, 'ended', 'viewer', 'viewer lost connection');
             END IF;
@@ -160,6 +168,6 @@ BEGIN
     RETURN QUERY SELECT v_part.show_id, v_part.user_id, v_take, v_free, coalesce(v_outcome, 'billed');
 END
 $$;
-COMMENT ON FUNCTION api.bill_shows() IS 'Back office job (livepanty-db jobs bill-shows calls it until it returns no row; any number of workers): expires unanswered private show requests; takes out viewers paying per minute who stopped watching (their last heartbeat; a private show whose payer is gone ends); then bills one viewer: captures what they owe (each completed minute of a running show, a ticket once its show started, or their final amount once out: every started minute and the minimum when they ended it, completed minutes when the performer did), topping their reservation up shows.prepay_minutes ahead first, and once they are out releases the rest of it. A viewer whose reservation cannot cover the minute in progress is out (a private show ends). Idempotent per viewer and amount: no minute is billed twice, by one worker or two. A capture the ledger refuses (the host deleted or sanctioned, the viewer in debt) bills nothing more and settles that viewer (outcome not billed (code)), so it never blocks the others. Returns the viewer billed (captured, released, outcome billed / settled / out of tokens / not billed (code)), or no row.';
+COMMENT ON FUNCTION api.bill_shows() IS 'Back office job (livepanty-db jobs bill-shows calls it until it returns no row; any number of workers): expires unanswered private show requests; takes out viewers paying per minute who stopped watching (their last heartbeat; owing nothing when last seen at or before their billing started; a private show whose payer is gone ends); then bills one viewer: captures what they owe (each completed minute of a running show, a ticket once its show started, or their final amount once out: every started minute and the minimum when they ended it, completed minutes when the performer did), topping their reservation up shows.prepay_minutes ahead first, and once they are out releases the rest of it. A viewer whose reservation cannot cover the minute in progress is out (a private show ends). Idempotent per viewer and amount: no minute is billed twice, by one worker or two. A capture the ledger refuses (the host deleted or sanctioned, the viewer in debt) bills nothing more and settles that viewer (outcome not billed (code)), so it never blocks the others. Returns the viewer billed (captured, released, outcome billed / settled / out of tokens / not billed (code)), or no row.';
 REVOKE ALL ON FUNCTION api.bill_shows() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.bill_shows() TO livepanty_service;

@@ -6,7 +6,7 @@
 -- The file is one transaction, so now() does not move: elapsed time is made by moving a show's start (and its
 -- viewers' billing start) into the past (tests.age).
 BEGIN;
-SELECT plan(203);
+SELECT plan(238);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS):
 --   tests.fund(username, n)
@@ -539,6 +539,101 @@ SELECT results_eq($$SELECT recovered_tokens, written_off_tokens FROM lp.payments
                   'the payment now records the tokens as recovered, none written off');
 SELECT is(tests.losses()::bigint, (SELECT v::bigint FROM tests.losses_before), 'chargeback_losses is made good: back where it was before the chargeback');
 SELECT is((SELECT count(*) FROM api.verify_ledger()), 0::bigint, 'verify_ledger: clean after the refund under write_off');
+
+-- == viewers who stopped watching before the start: out, owing nothing, not counted =========================
+-- (a stream of its own, so the counts of the sections above do not move)
+SELECT tests.create_user('nia', 'performer'), tests.create_user('ned'), tests.create_user('nell'), tests.create_user('noor');
+SELECT tests.fund(u, 1000) FROM unnest(ARRAY['ned', 'nell', 'noor']) AS u;
+SELECT tests.authenticate_as('nia');
+SELECT tests.remember('ns', (api.schedule_stream('Presence night')).id);
+SELECT api.consent_to_stream(tests.id('ns'), '203.0.113.3');
+SELECT api.start_stream(tests.id('ns'));
+SELECT api.set_show_price('private', 60, 5);
+SELECT api.set_show_price('group', 20, 5, NULL, 2);
+SELECT tests.authenticate_as('ned');
+SELECT api.join_stream(tests.id('ns'));
+SELECT tests.authenticate_as('nell');
+SELECT api.join_stream(tests.id('ns'));
+SELECT tests.authenticate_as('noor');
+SELECT api.join_stream(tests.id('ns'));
+-- a private show whose payer left the stream before the host accepted: cancelled, nothing charged
+SELECT tests.authenticate_as('ned');
+SELECT tests.remember('np1', (api.request_show(tests.id('ns'), 'np1-ned')).id);
+SELECT ok((api.leave_stream(tests.id('ns'))).left_at IS NOT NULL, 'ned asks for a private show, then leaves the stream');
+SELECT tests.authenticate_as('nia');
+SELECT is((api.answer_show(tests.id('np1'), true)).status::text, 'cancelled',
+          'answer_show: a payer who left the stream before the start: the show does not run, it is cancelled');
+SELECT tests.clear_authentication();
+SELECT is(tests.show_status(tests.id('np1')), 'cancelled|viewer|viewer stopped watching', 'by the viewer, with the reason');
+SELECT is(tests.part(tests.id('np1'), 'ned'), 'payer 0/0', 'the payer is out owing nothing (no minimum)');
+SELECT is((SELECT count(*) FROM lp.stream_events WHERE stream_id = tests.id('ns') AND kind = 'show_started'), 0::bigint,
+          'no show_started event');
+SELECT is((SELECT details ->> 'reason' FROM lp.audit_logs WHERE action = 'show.cancel' AND target_id = tests.id('np1')::text),
+          'viewer stopped watching', 'audited (show.cancel)');
+SELECT is(tests.bill(), '1/0/300', 'bill_shows: his reservation (the minimum) released, nothing captured');
+SELECT is(tests.total('ned'), 1000::bigint, 'ned paid nothing');
+-- the same with a session still open but silent for longer than streams.viewer_timeout_seconds
+SELECT tests.authenticate_as('nell');
+SELECT tests.remember('np2', (api.request_show(tests.id('ns'), 'np2-nell')).id);
+SELECT tests.clear_authentication();
+UPDATE lp.stream_viewers SET last_heartbeat_at = now() - interval '100 seconds', joined_at = now() - interval '300 seconds'
+ WHERE stream_id = tests.id('ns') AND user_id = tests.user_id('nell') AND left_at IS NULL;
+SELECT tests.authenticate_as('nia');
+SELECT is((api.answer_show(tests.id('np2'), true)).status::text, 'cancelled',
+          'answer_show: a payer whose heartbeat timed out is not watching: cancelled');
+SELECT tests.clear_authentication();
+SELECT is(tests.part(tests.id('np2'), 'nell'), 'payer 0/0', 'she owes nothing');
+SELECT is(tests.bill(), '1/0/300', 'her reservation released');
+-- a group show: one of three committed viewers left the stream; the show runs with the two still watching
+SELECT tests.authenticate_as('ned');
+SELECT lives_ok(format($$SELECT api.join_stream(%L)$$, tests.id('ns')), 'ned watches again');
+SELECT tests.authenticate_as('nia');
+SELECT tests.remember('ng1', (api.offer_show(tests.id('ns'), 'group')).id);
+SELECT tests.authenticate_as('ned');
+SELECT isnt(api.join_show(tests.id('ng1'), 'ng1-ned'), NULL, 'ned commits');
+SELECT tests.authenticate_as('nell');
+SELECT lives_ok(format($$SELECT api.join_stream(%L)$$, tests.id('ns')), 'nell''s session is alive again');
+SELECT isnt(api.join_show(tests.id('ng1'), 'ng1-nell'), NULL, 'nell commits');
+SELECT tests.authenticate_as('noor');
+SELECT isnt(api.join_show(tests.id('ng1'), 'ng1-noor'), NULL, 'noor commits');
+SELECT lives_ok(format($$SELECT api.leave_stream(%L)$$, tests.id('ns')), 'and leaves the stream');
+SELECT tests.authenticate_as('nia');
+SELECT is((api.start_show(tests.id('ng1'))).status::text, 'running', 'start_show: 2 of the 3 still watch: it runs');
+SELECT tests.clear_authentication();
+SELECT is(tests.part(tests.id('ng1'), 'noor'), 'payer 0/0', 'noor, gone before the start, is out owing nothing');
+SELECT is((SELECT (payload ->> 'participants')::integer FROM lp.stream_events
+            WHERE stream_id = tests.id('ns') AND kind = 'show_started' AND payload ->> 'show_id' = tests.id('ng1')::text),
+          2, 'show_started counts the 2 viewers watching');
+SELECT is(tests.bill(), '1/0/100', 'bill_shows: noor''s commitment released; nothing else due yet');
+-- bill_shows step 2: a viewer last seen before their billing started owes nothing (no minimum)
+SELECT tests.age(tests.id('ng1'), 20);
+UPDATE lp.stream_viewers SET last_heartbeat_at = now() - interval '100 seconds', joined_at = now() - interval '300 seconds'
+ WHERE stream_id = tests.id('ns') AND user_id = tests.user_id('nell') AND left_at IS NULL;
+SELECT is(tests.bill(), '1/0/100', 'bill_shows: nell, last seen 80 seconds before the start, is out');
+SELECT is(tests.part(tests.id('ng1'), 'nell'), 'payer 0/0 settled', 'owing nothing: not the minimum for 0 seconds watched');
+SELECT is(tests.show_status(tests.id('ng1')), 'running', 'the group show goes on');
+SELECT tests.authenticate_as('nia');
+SELECT is((api.end_show(tests.id('ng1'))).status::text, 'ended', 'the host ends it');
+SELECT tests.clear_authentication();
+SELECT is(tests.bill(), '1/0/100', 'ned owes no completed minute: released');
+-- a group show short of viewers still watching is cancelled
+SELECT tests.authenticate_as('nia');
+SELECT tests.remember('ng2', (api.offer_show(tests.id('ns'), 'group')).id);
+SELECT tests.authenticate_as('ned');
+SELECT isnt(api.join_show(tests.id('ng2'), 'ng2-ned'), NULL, 'ned commits');
+SELECT tests.authenticate_as('noor');
+SELECT lives_ok(format($$SELECT api.join_stream(%L)$$, tests.id('ns')), 'noor watches again');
+SELECT isnt(api.join_show(tests.id('ng2'), 'ng2-noor'), NULL, 'noor commits');
+SELECT lives_ok(format($$SELECT api.leave_stream(%L)$$, tests.id('ns')), 'and leaves the stream');
+SELECT tests.authenticate_as('nia');
+SELECT is((api.start_show(tests.id('ng2'))).status::text, 'cancelled',
+          'start_show: 2 committed but 1 still watching: the group show is cancelled');
+SELECT tests.clear_authentication();
+SELECT is(tests.show_status(tests.id('ng2')), 'cancelled|system|1 of 2 viewers committed', 'with the reason');
+SELECT is(tests.bill(), '2/0/200', 'both commitments released');
+SELECT results_eq($$SELECT tests.total(u) FROM unnest(ARRAY['ned', 'nell', 'noor']) AS u$$,
+                  $$VALUES (1000::bigint), (1000::bigint), (1000::bigint)$$, 'nobody paid for a show they did not watch');
+SELECT is_empty($$SELECT * FROM api.verify_ledger()$$, 'verify_ledger: clean');
 
 -- == the job: who may run it ================================================================================
 SELECT tests.authenticate_as('adam');
