@@ -16,6 +16,7 @@ DECLARE
     v_reached integer := 0;
     v_missed  integer := 0;
     v_goal    lp.tip_goals;
+    v_due_goal record;
     v_stream  uuid;
     v_due     uuid[];
     v_pay     boolean[];
@@ -156,26 +157,57 @@ BEGIN
     PERFORM lp.post_batch('tip', l_tx, l_ref, l_wallet, l_amount, l_kind, l_main);
 
     -- 2. Active goals whose progress reached the target while no tip could close them (two tips crossing it
-    -- at once each saw only their own tokens), and 3. active goals past their deadline. Goal rows SKIP LOCKED;
-    -- no wallet is waited for from here on.
-    FOR v_goal IN
-        SELECT g.* FROM lp.tip_goals AS g
+    -- at once each saw only their own tokens), and 3. active goals past their deadline. One at a time, in
+    -- stream id order; for each, its stream row FOR SHARE, then the goal row FOR NO KEY UPDATE, both SKIP
+    -- LOCKED (docs/ledger.md: the stream before its goals, as api.cancel_tip_goal, api.add_tip_goal and
+    -- api.end_stream): closing the goal activates the next queued one, and the stream row makes this run and
+    -- an api.add_tip_goal in flight (FOR NO KEY UPDATE) one after the other, so the goal it queues is either
+    -- seen here or finds no active goal and becomes active itself. A stream or goal held in a conflicting mode
+    -- (an add, a start or an end in flight; a goal being cancelled or reached) is skipped: a later run closes
+    -- it. No wallet is waited for from here on.
+    FOR v_due_goal IN
+        SELECT g.id, g.stream_id FROM lp.tip_goals AS g
          WHERE g.status = 'active'
            AND (g.deadline <= now() OR (lp.goal_progress(g.id)).tokens >= g.target_tokens)
-         ORDER BY g.id
-           FOR NO KEY UPDATE SKIP LOCKED
+         ORDER BY g.stream_id, g.id
     LOOP
+        PERFORM 1 FROM lp.streams AS st WHERE st.id = v_due_goal.stream_id FOR SHARE SKIP LOCKED;
+        CONTINUE WHEN NOT FOUND;
+        SELECT g.* INTO v_goal FROM lp.tip_goals AS g
+         WHERE g.id = v_due_goal.id AND g.status = 'active'
+           FOR NO KEY UPDATE SKIP LOCKED;
+        CONTINUE WHEN NOT FOUND;
         IF (lp.goal_progress(v_goal.id)).tokens >= v_goal.target_tokens THEN
             PERFORM lp.close_goal(v_goal, 'reached');
             v_reached := v_reached + 1;
-        ELSE
+        ELSIF v_goal.deadline <= now() THEN
             PERFORM lp.close_goal(v_goal, 'missed', 'deadline passed');
             v_missed := v_missed + 1;
+        END IF;
+    END LOOP;
+
+    -- 4. A safety net: a live stream with queued goals and no active one gets its next goal (a goal closed
+    -- by a transaction that could not see a goal queued at the same moment, before every closer took the
+    -- stream row first, left its queue stuck). The stream row FOR NO KEY UPDATE SKIP LOCKED, as lp.lock_stream
+    -- takes it: every other activation holds the stream at least FOR SHARE (tips, cancels, step 2) or as
+    -- strongly (add, start), so none runs alongside and two never activate two goals. A held stream waits for
+    -- a later run. Last, so the row is held only until this run commits.
+    FOR v_stream IN
+        SELECT s.id FROM lp.streams AS s
+         WHERE s.status = 'live' AND s.deleted_at IS NULL
+           AND EXISTS (SELECT 1 FROM lp.tip_goals AS q WHERE q.stream_id = s.id AND q.status = 'queued')
+           AND NOT EXISTS (SELECT 1 FROM lp.tip_goals AS a WHERE a.stream_id = s.id AND a.status = 'active')
+         ORDER BY s.id
+         LIMIT p_limit
+    LOOP
+        PERFORM 1 FROM lp.streams AS st WHERE st.id = v_stream AND st.status = 'live' FOR NO KEY UPDATE SKIP LOCKED;
+        IF FOUND THEN
+            PERFORM lp.activate_next_goal(v_stream);
         END IF;
     END LOOP;
     RETURN QUERY SELECT v_paid, v_back, v_reached, v_missed;
 END
 $$;
-COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole; a cross-shard tip of a sharded installation holds only what its sender''s shard sent, and goes back through the outbox), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), activating the next queued goal. Rows held by another transaction are skipped (tips, their streams and goals, goals to close): the job waits for none of them (only for wallets, and for the next queued goal it activates), several may run at once, and a tip skipped now is settled by a later run. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
+COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole; a cross-shard tip of a sharded installation holds only what its sender''s shard sent, and goes back through the outbox), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), each under its stream row (FOR SHARE, then the goal), activating the next queued goal; last, activates the next queued goal of a live stream left without an active goal. Rows held by another transaction are skipped (tips, their streams and goals, goals to close and their streams, streams to activate a goal on): the job waits for none of them (only for wallets, and for the next queued goal it activates), several may run at once, and a tip skipped now is settled by a later run. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
 REVOKE ALL ON FUNCTION api.settle_tip_goals(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.settle_tip_goals(integer) TO livepanty_service;

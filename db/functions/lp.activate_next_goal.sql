@@ -7,6 +7,10 @@ DECLARE
 BEGIN
     -- The first queued goal of a live stream with no active goal becomes active: its progress rows are made
     -- and a goal_started event says so. NULL when there is nothing to activate (or the stream is not live).
+    -- The caller holds the stream row, taken before any goal row: FOR NO KEY UPDATE (api.add_tip_goal,
+    -- api.start_stream, the settle job's safety net) or FOR SHARE (whoever closes the active goal: a tip,
+    -- api.cancel_tip_goal, api.settle_tip_goals). The two modes conflict, so the goals queued and closed on the
+    -- stream do not change under the checks below: no goal is left queued behind none.
     IF NOT EXISTS (SELECT 1 FROM lp.streams AS s WHERE s.id = p_stream_id AND s.status = 'live')
        OR EXISTS (SELECT 1 FROM lp.tip_goals AS g WHERE g.stream_id = p_stream_id AND g.status = 'active') THEN
         RETURN NULL;

@@ -7,7 +7,8 @@ DECLARE
     v_progress record;
 BEGIN
     -- Closes a queued or active goal the caller holds (reached, missed or cancelled), with an event, and lets
-    -- the next queued goal of a live stream become active. Escrowed tips of a refund_if_missed goal are paid
+    -- the next queued goal of a live stream become active. The caller took the goal's stream row first (FOR
+    -- SHARE at least, lp.activate_next_goal), then the goal row. Escrowed tips of a refund_if_missed goal are paid
     -- out or back by api.settle_tip_goals, not here (no wallet is touched while a goal row is held).
     UPDATE lp.tip_goals AS g SET status = p_status::lp.goal_status, closed_at = now(), close_reason = p_reason
      WHERE g.id = p_goal.id AND g.status IN ('queued', 'active')

@@ -4,7 +4,7 @@
 -- refund_if_missed goals whose tips wait in escrow and are paid out (reached) or back (missed, cancelled,
 -- stream ended). Every refusal with its SQLSTATE and nothing changed; verify_ledger clean after every money path.
 BEGIN;
-SELECT plan(153);
+SELECT plan(163);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.fund(username, n)
@@ -375,6 +375,26 @@ SELECT is((SELECT status FROM lp.tips WHERE idempotency_key = 'held-1'), 'escrow
 UPDATE lp.user_sanctions SET revoked_at = now(), revoke_reason = 'ok' WHERE user_id = tests.user_id('pia') AND revoked_at IS NULL;
 INSERT INTO lp.user_sanctions (user_id, sanction_type, reason) VALUES (tests.user_id('pia'), 'ban', 'fraud');
 SELECT is(tests.settle(), '0/1/0/0', 'banned for good: the tip goes back to its sender');
+
+-- == the job's safety net: a queued goal left behind no active one (a close that raced an add) =============
+SELECT tests.authenticate_as('paul');
+SELECT tests.remember('ps2', (api.schedule_stream('Paul again')).id);
+SELECT lives_ok(format($$SELECT api.consent_to_stream(%L, '203.0.113.2')$$, tests.id('ps2')), 'paul consents to a second stream');
+SELECT is((api.start_stream(tests.id('ps2'))).status, 'live', 'and goes live');
+SELECT is((api.add_tip_goal(tests.id('ps2'), 10, 'Ahead')).status::text, 'active', 'a goal, active at once');
+SELECT is((api.add_tip_goal(tests.id('ps2'), 10, 'Stuck')).status::text, 'queued', 'a goal queued behind it');
+SELECT tests.remember('later', (api.schedule_stream('Paul later')).id);
+SELECT is((api.add_tip_goal(tests.id('later'), 10, 'Later')).status::text, 'queued', 'a goal on a scheduled stream');
+SELECT tests.clear_authentication();
+-- What a cancel racing the add left before closers took the stream row first: Ahead closed, nothing activated.
+UPDATE lp.tip_goals SET status = 'cancelled', closed_at = now(), close_reason = 'lost race' WHERE description = 'Ahead';
+SELECT is(tests.settle(), '0/0/0/0', 'settle_tip_goals: nothing to settle or close');
+SELECT is(tests.goal_status('Stuck'), 'active', 'but the queued goal of a live stream without an active goal becomes active');
+SELECT is((SELECT count(*) FROM lp.stream_events WHERE kind = 'goal_started' AND payload ->> 'goal_id' = tests.goal('Stuck')::text),
+          1::bigint, 'with its goal_started event');
+SELECT is((SELECT count(*) FROM lp.tip_goal_progress WHERE goal_id = tests.goal('Stuck')),
+          (lp.setting('streams.counter_shards'))::bigint, 'and its progress rows');
+SELECT is(tests.goal_status('Later'), 'queued', 'a queued goal of a scheduled stream stays queued');
 SELECT is_empty($$SELECT * FROM api.verify_ledger()$$, 'verify_ledger: clean at the end');
 
 SELECT * FROM finish();
