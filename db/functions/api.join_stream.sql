@@ -31,7 +31,7 @@ BEGIN
     END IF;
     -- A block keeps a user out, never staff (a block made before they became staff included).
     IF EXISTS (SELECT 1 FROM lp.performer_blocks AS b WHERE b.performer_id = v_stream.host_id AND b.blocked_id = v_user)
-       AND coalesce(lp.current_user_role() NOT IN ('moderator', 'admin'), true) THEN
+       AND NOT coalesce(lp.current_user_role() IN ('moderator', 'admin'), false) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP124', MESSAGE = 'the performer has blocked this user';
     END IF;
 

@@ -62,6 +62,7 @@ DECLARE
     v_avail   bigint[];
     v_debt    boolean[];
     v_left    bigint;
+    v_taken   integer;
     v_pos     integer;
     v_refused uuid[] := ARRAY[]::uuid[];
     -- the fraud controls (lp.count_spend's rules, per sender): counters locked in user id order
@@ -280,6 +281,16 @@ BEGIN
              WHERE f.user_id IN (SELECT a_sender[k] FROM generate_subscripts(a_err, 1) AS k WHERE a_err[k] IS NULL)
              ORDER BY f.user_id
                FOR NO KEY UPDATE) AS x;
+    -- One key names one tip, same-shard or cross-shard: the keys read again in lp.transfers_out now that the
+    -- senders' counter rows are held (a cross-shard tip takes its sender's row before it claims its key:
+    -- shard.tip_out), in a statement of its own, whose snapshot is taken after the wait (none on one node).
+    FOR v_taken IN SELECT k FROM generate_subscripts(a_err, 1) AS k
+                    WHERE a_err[k] IS NULL
+                AND EXISTS (SELECT 1 FROM lp.transfers_out AS o
+                             WHERE o.sender_id = a_sender[k] AND o.idempotency_key = a_key[k]
+                               AND o.hold_id IS NULL AND o.refund_of IS NULL) LOOP
+        a_err[v_taken] := 'LP106';
+    END LOOP;
     FOR i IN 1 .. n LOOP
         CONTINUE WHEN a_err[i] IS NOT NULL;
         v_pos := array_position(f_user, a_sender[i]);

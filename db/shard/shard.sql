@@ -157,7 +157,14 @@ BEGIN
       INTO c
       FROM (SELECT 1) AS one
       LEFT JOIN lp.users AS u ON u.id = p_payee_id AND u.deleted_at IS NULL
+      -- a stream the payer may not see is not found (LP003: lp.stream_visible's rule, as api.tip applies it;
+      -- the payer's stub here carries their role, which the router keeps)
       LEFT JOIN lp.streams AS st ON st.id = p_stream_id AND st.deleted_at IS NULL
+            AND (st.visibility = 'public' OR st.host_id = p_payer
+                 OR EXISTS (SELECT 1 FROM lp.stream_performers AS sp
+                             WHERE sp.stream_id = st.id AND sp.performer_id = p_payer)
+                 OR EXISTS (SELECT 1 FROM lp.users AS pu
+                             WHERE pu.id = p_payer AND pu.role IN ('moderator', 'admin')))
       LEFT JOIN lp.tip_menu_items AS m ON m.id = p_menu_item_id;
     IF c.refusal IS NOT NULL THEN
         PERFORM lp.refuse_payee(c.refusal);

@@ -1000,21 +1000,30 @@ def test_a_racing_retry_of_a_cross_shard_tip_is_counted_once(sharded: Sharded) -
     assert total(sharded, performer.id) == 100 - fee(100)
 
 
-def test_one_key_racing_for_a_tip_within_and_one_across_shards_names_one_tip(sharded: Sharded) -> None:
-    """The same key for a tip to a performer of the sender's shard and one to a performer of another shard,
-    sent at once: both pass their key probes before either commits, then meet at the sender's fraud counter.
-    The one that gets it second sees the key claimed in the other table (lp.count_spend reads it under the
-    counter's lock): LP106, and one tip is made, as one node makes one."""
+@pytest.mark.parametrize("near_via", ["tip", "tip_many"])
+def test_one_key_racing_for_a_tip_within_and_one_across_shards_names_one_tip(
+    sharded: Sharded, near_via: str
+) -> None:
+    """The same key for a tip to a performer of the sender's shard (api.tip, or a batch: api.tip_many) and one
+    to a performer of another shard, sent at once: both pass their key probes before either commits, then meet
+    at the sender's fraud counter. The one that gets it second sees the key claimed in the other table, read
+    again under the counter's lock: LP106, and one tip is made, as one node makes one."""
     viewer = register(sharded, shard=0)
     near, far = verified_performer(sharded, 0), verified_performer(sharded, 1)
     fund(sharded, viewer.id, 1000)
     token = token_for(sharded, viewer)
+    key = f"one-key-{near_via}"
     outcomes: dict[str, Any] = {}
 
     def tip_to(name: str, performer: Any) -> None:
         try:
-            with sharded.client() as client, client.session(token) as tx:
-                outcomes[name] = tx.tip(performer.id, 100, idempotency_key="one-key")
+            with sharded.client() as client:
+                if name == "near" and near_via == "tip_many":
+                    [row] = client.tip_many([TipRequest(token, performer.id, 100, key)])
+                    outcomes[name] = IdempotencyConflict("one key") if row.error_code == "LP106" else row
+                    return
+                with client.session(token) as tx:
+                    outcomes[name] = tx.tip(performer.id, 100, idempotency_key=key)
         except Exception as exc:  # the outcome is asserted below
             outcomes[name] = exc
 
@@ -1039,7 +1048,7 @@ def test_one_key_racing_for_a_tip_within_and_one_across_shards_names_one_tip(sha
             if waiting == 2:
                 break
             time.sleep(0.05)
-        assert waiting == 2
+        assert waiting == 2, (waiting, outcomes)
         blocker.rollback()
         for thread in threads:
             thread.join(60)
@@ -1049,6 +1058,24 @@ def test_one_key_racing_for_a_tip_within_and_one_across_shards_names_one_tip(sha
     shards.wait_for_relay(sharded.shards)
     assert total(sharded, viewer.id) == 900
     assert total(sharded, near.id) + total(sharded, far.id) == 100 - fee(100)
+
+
+def test_a_cross_shard_tip_naming_a_private_stream_is_not_found(sharded: Sharded) -> None:
+    """A tip to a performer of another shard naming their private stream is LP003 to a sender who may not see
+    it (shard.payee_check applies lp.stream_visible's rule, as api.tip does on one node), not made, and the
+    stream's status is not told."""
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 1000)
+    with sharded.client() as client:
+        with client.session(token_for(sharded, performer)) as tx:
+            stream = tx.schedule_stream("Hidden", visibility="private")
+            tx.consent_to_stream(stream.id, ip_address="203.0.113.9")
+            tx.start_stream(stream.id)
+        with pytest.raises(LivepantyError) as refused, client.session(token_for(sharded, viewer)) as tx:
+            tx.tip(performer.id, 100, idempotency_key="private-k", stream_id=stream.id)
+    assert refused.value.sqlstate == "LP003"
+    assert total(sharded, viewer.id) == 1000
 
 
 def test_a_second_delivery_after_a_dead_worker_changes_nothing(sharded: Sharded) -> None:
