@@ -134,17 +134,26 @@ BEGIN
     PERFORM lp.count_spend(v_sender, 'tip', p_amount, v_key);
 
     v_fee := lp.fee_for(p_amount, (c.cfg[2])::bigint);
+    -- The claim, unless a cross-shard tip of the sender took the key meanwhile (shard.tip_out takes the same
+    -- counter row first, so it committed before this statement's snapshot, taken after the counter's lock: one
+    -- key names one tip; none on one node).
     INSERT INTO lp.tips (sender_id, recipient_id, stream_id, amount, fee_amount, message, is_anonymous,
                          transaction_id, idempotency_key, goal_id, menu_item_id, status)
-    VALUES (v_sender, p_recipient_id, p_stream_id, p_amount, v_fee, v_message, coalesce(p_is_anonymous, false),
-            v_tx, v_key, c.goal, p_menu_item_id, CASE WHEN c.escrow_wallet IS NULL THEN 'completed' ELSE 'escrowed' END)
+    SELECT v_sender, p_recipient_id, p_stream_id, p_amount, v_fee, v_message, coalesce(p_is_anonymous, false),
+           v_tx, v_key, c.goal, p_menu_item_id, CASE WHEN c.escrow_wallet IS NULL THEN 'completed' ELSE 'escrowed' END
+     WHERE NOT EXISTS (SELECT 1 FROM lp.transfers_out AS o
+                        WHERE o.sender_id = v_sender AND o.idempotency_key = v_key
+                          AND o.hold_id IS NULL AND o.refund_of IS NULL)
     ON CONFLICT (sender_id, idempotency_key) DO NOTHING
     RETURNING * INTO v_tip;
     IF v_tip.id IS NULL THEN
         -- A concurrent call with the same key committed first (this one waited for it at the counter): its
-        -- replay, counted by no fraud control.
+        -- replay, counted by no fraud control; or a cross-shard tip took the key (no tip here: LP106).
         PERFORM lp.uncount_spend(v_sender, 'tip', p_amount);
         SELECT t.* INTO v_tip FROM lp.tips AS t WHERE t.sender_id = v_sender AND t.idempotency_key = v_key;
+        IF v_tip.id IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different tip';
+        END IF;
         PERFORM lp.note_replay('api.tip', p_idempotency_key);
         RETURN lp.replay_tip(v_tip, p_recipient_id, p_amount, p_stream_id, v_message, p_is_anonymous,
                              p_menu_item_id);

@@ -60,18 +60,12 @@ BEGIN
     IF v_count IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
     END IF;
-    -- One key names one tip, same-shard or cross-shard: the key in the other table a tip's key may be claimed
-    -- in, read now that the counter row is locked (a statement of its own: its snapshot is taken after the
-    -- lock, where the UPDATE's subqueries would read the snapshot from before it waited). A tip across shards
-    -- (shard.tip_out, lp.transfers_out) and one within (api.tip, lp.tips) of the same sender both take this
-    -- row before they claim, so a key the other claimed is seen here even when the caller's own probe ran
-    -- before it committed.
-    IF p_kind = 'tip' AND p_key IS NOT NULL
-       AND (CASE WHEN p_cross_shard
-                 THEN EXISTS (SELECT 1 FROM lp.tips AS t WHERE t.sender_id = p_user_id AND t.idempotency_key = p_key)
-                 ELSE EXISTS (SELECT 1 FROM lp.transfers_out AS o
-                               WHERE o.sender_id = p_user_id AND o.idempotency_key = p_key
-                                 AND o.hold_id IS NULL AND o.refund_of IS NULL) END) THEN
+    -- One key names one tip, same-shard or cross-shard: for a cross-shard tip (shard.tip_out), the key in
+    -- lp.tips, read now that the counter row is locked (a statement of its own: its snapshot is taken after the
+    -- lock, where the UPDATE's subqueries would read the snapshot from before it waited). api.tip, which takes
+    -- the same row first, claims its key after this; its claim reads lp.transfers_out the same way.
+    IF p_cross_shard AND p_kind = 'tip' AND p_key IS NOT NULL
+       AND EXISTS (SELECT 1 FROM lp.tips AS t WHERE t.sender_id = p_user_id AND t.idempotency_key = p_key) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP106', MESSAGE = 'idempotency key already used for a different tip';
     END IF;
 
@@ -129,5 +123,5 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION lp.count_spend(uuid, text, bigint, text, boolean) IS 'Owner only: counts one tip or purchase (p_kind tip or purchase) of p_tokens for the fraud controls, in the user''s lp.spend_counters row (locked until commit). LP160 a new account (younger than fraud.new_account_days, or no completed payment) over fraud.new_account_max_tip / _daily_tip_tokens (purchases: fraud.new_account_max_purchase / _daily_purchase_tokens); LP161 over the velocity rule (fraud.tips_per_hour, fraud.purchases_per_hour per UTC clock hour). The call that reaches the velocity threshold opens a fraud case (lp.open_case). 0 switches a cap or rule off. With p_key (the idempotency key of the spend), a refusal is not raised when that key was claimed meanwhile in the caller''s own table (lp.tips, or lp.transfers_out with p_cross_shard: a concurrent retry, which replays and takes its count back with lp.uncount_spend); for a tip, LP106 when the key is claimed in the other table (read under the counter row''s lock: one key names one tip, same-shard or cross-shard).';
+COMMENT ON FUNCTION lp.count_spend(uuid, text, bigint, text, boolean) IS 'Owner only: counts one tip or purchase (p_kind tip or purchase) of p_tokens for the fraud controls, in the user''s lp.spend_counters row (locked until commit). LP160 a new account (younger than fraud.new_account_days, or no completed payment) over fraud.new_account_max_tip / _daily_tip_tokens (purchases: fraud.new_account_max_purchase / _daily_purchase_tokens); LP161 over the velocity rule (fraud.tips_per_hour, fraud.purchases_per_hour per UTC clock hour). The call that reaches the velocity threshold opens a fraud case (lp.open_case). 0 switches a cap or rule off. With p_key (the idempotency key of the spend), a refusal is not raised when that key was claimed meanwhile in the caller''s own table (lp.tips, or lp.transfers_out with p_cross_shard: a concurrent retry, which replays and takes its count back with lp.uncount_spend); with p_cross_shard, LP106 when the key is claimed in lp.tips (read under the counter row''s lock: one key names one tip; api.tip reads lp.transfers_out in its claim).';
 REVOKE ALL ON FUNCTION lp.count_spend(uuid, text, bigint, text, boolean) FROM PUBLIC;

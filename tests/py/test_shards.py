@@ -1000,19 +1000,21 @@ def test_a_racing_retry_of_a_cross_shard_tip_is_counted_once(sharded: Sharded) -
     assert total(sharded, performer.id) == 100 - fee(100)
 
 
+@pytest.mark.parametrize("first", ["near", "far"])
 @pytest.mark.parametrize("near_via", ["tip", "tip_many"])
 def test_one_key_racing_for_a_tip_within_and_one_across_shards_names_one_tip(
-    sharded: Sharded, near_via: str
+    sharded: Sharded, near_via: str, first: str
 ) -> None:
     """The same key for a tip to a performer of the sender's shard (api.tip, or a batch: api.tip_many) and one
     to a performer of another shard, sent at once: both pass their key probes before either commits, then meet
     at the sender's fraud counter. The one that gets it second sees the key claimed in the other table, read
-    again under the counter's lock: LP106, and one tip is made, as one node makes one."""
+    again under the counter's lock: LP106, and one tip is made, as one node makes one. Either may queue first
+    (the lock's queue decides who gets it first), so both orders are forced."""
     viewer = register(sharded, shard=0)
     near, far = verified_performer(sharded, 0), verified_performer(sharded, 1)
     fund(sharded, viewer.id, 1000)
     token = token_for(sharded, viewer)
-    key = f"one-key-{near_via}"
+    key = f"one-key-{near_via}-{first}"
     outcomes: dict[str, Any] = {}
 
     def tip_to(name: str, performer: Any) -> None:
@@ -1031,30 +1033,30 @@ def test_one_key_racing_for_a_tip_within_and_one_across_shards_names_one_tip(
         blocker.execute("SELECT lp.ensure_spend_counter(%s)", [viewer.id])
         blocker.commit()
         blocker.execute("SELECT 1 FROM lp.spend_counters WHERE user_id = %s FOR UPDATE", [viewer.id])
-        threads = [
-            threading.Thread(target=tip_to, args=("near", near)),
-            threading.Thread(target=tip_to, args=("far", far)),
-        ]
-        for thread in threads:
+        performers = {"near": near, "far": far}
+        order = [first, "far" if first == "near" else "near"]
+        threads = [threading.Thread(target=tip_to, args=(name, performers[name])) for name in order]
+        waiting = 0
+        for queued, thread in enumerate(threads, start=1):
             thread.start()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # both calls wait at the counter row
-            with psycopg.connect(sharded.shards[0], autocommit=True) as watch:
-                waiting = watch.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND datname = current_database() AND pid <> %s",
-                    [blocker.info.backend_pid],
-                ).fetchone()[0]
-            if waiting == 2:
-                break
-            time.sleep(0.05)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # the calls queue at the counter row, in this order
+                with psycopg.connect(sharded.shards[0], autocommit=True) as watch:
+                    waiting = watch.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND datname = current_database() AND pid <> %s",
+                        [blocker.info.backend_pid],
+                    ).fetchone()[0]
+                if waiting == queued:
+                    break
+                time.sleep(0.05)
         assert waiting == 2, (waiting, outcomes)
         blocker.rollback()
         for thread in threads:
             thread.join(60)
     refused = [o for o in outcomes.values() if isinstance(o, Exception)]
     assert len(refused) == 1, outcomes
-    assert isinstance(refused[0], IdempotencyConflict), refused
+    assert isinstance(outcomes[order[1]], IdempotencyConflict), outcomes  # the second in the queue
     shards.wait_for_relay(sharded.shards)
     assert total(sharded, viewer.id) == 900
     assert total(sharded, near.id) + total(sharded, far.id) == 100 - fee(100)
