@@ -460,6 +460,9 @@ class TipGoal:
     #: When ``api.settle_tip_goals`` last paid out or refunded escrowed tips of the goal.
     settled_at: datetime | None
     created_at: datetime
+    #: Who closed it: host or admin (a cancel), system (reached, missed, or closed with its stream); None
+    #: while queued or active (and for a goal cancelled before migration 0052 with no record of who).
+    closed_by: str | None
 
 
 @dataclass(frozen=True, slots=True)

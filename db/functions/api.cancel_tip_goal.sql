@@ -8,6 +8,7 @@ DECLARE
     v_goal   lp.tip_goals;
     v_host   uuid;
     v_stream uuid;
+    v_by     text;
 BEGIN
     SELECT s.host_id, s.id INTO v_host, v_stream FROM lp.tip_goals AS g JOIN lp.streams AS s ON s.id = g.stream_id WHERE g.id = p_goal_id;
     IF v_host IS NULL THEN
@@ -33,12 +34,14 @@ BEGIN
     IF v_goal.status NOT IN ('queued', 'active') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = format('a %s goal cannot be cancelled', v_goal.status);
     END IF;
-    v_goal := lp.close_goal(v_goal, 'cancelled', v_reason);
-    PERFORM lp.audit('goal.cancel', 'tip_goal', v_goal.id::text,
-                     jsonb_build_object('reason', v_reason, 'by', CASE WHEN v_host = v_actor THEN 'host' ELSE 'admin' END));
+    -- Who cancelled it goes on the row (closed_by) as well as into the audit row, which expires: the host's
+    -- erasure keeps an admin's reason and blanks the host's own.
+    v_by := CASE WHEN v_host = v_actor THEN 'host' ELSE 'admin' END;
+    v_goal := lp.close_goal(v_goal, 'cancelled', v_reason, v_by);
+    PERFORM lp.audit('goal.cancel', 'tip_goal', v_goal.id::text, jsonb_build_object('reason', v_reason, 'by', v_by));
     RETURN v_goal;
 END
 $$;
-COMMENT ON FUNCTION api.cancel_tip_goal(uuid, text) IS 'The host (reason optional) or an admin (reason required) cancels a queued or active goal: an active one makes way for the next queued goal (the stream row is held FOR SHARE first, then the goal: a goal added meanwhile is seen), and its escrowed tips (refund_if_missed) go back to their senders at the next api.settle_tip_goals. LP003 unknown goal, LP002 neither host nor admin, LP004 already closed, LP018 an admin without a reason. Audited (goal.cancel).';
+COMMENT ON FUNCTION api.cancel_tip_goal(uuid, text) IS 'The host (reason optional) or an admin (reason required) cancels a queued or active goal: an active one makes way for the next queued goal (the stream row is held FOR SHARE first, then the goal: a goal added meanwhile is seen), and its escrowed tips (refund_if_missed) go back to their senders at the next api.settle_tip_goals. LP003 unknown goal, LP002 neither host nor admin, LP004 already closed, LP018 an admin without a reason. Who cancelled it (host or admin) is kept as closed_by. Audited (goal.cancel).';
 REVOKE ALL ON FUNCTION api.cancel_tip_goal(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.cancel_tip_goal(uuid, text) TO livepanty_app, livepanty_service;

@@ -8,8 +8,10 @@ DECLARE
 BEGIN
     -- The end of a stream, whoever ends it (p_by: host, admin, or gate when the go-live gate no longer holds).
     -- The caller holds the stream row (lp.lock_stream or FOR NO KEY UPDATE) and it is scheduled or live.
+    -- p_by stays on the row (ended_by): the event and the audit row that also say it expire, and the host's
+    -- erasure reads it to tell the reason the host wrote from staff's and the system's.
     IF p_stream.status = 'scheduled' THEN
-        UPDATE lp.streams AS s SET status = 'cancelled', end_reason = p_reason, stream_key_hash = NULL
+        UPDATE lp.streams AS s SET status = 'cancelled', end_reason = p_reason, ended_by = p_by, stream_key_hash = NULL
          WHERE s.id = p_stream.id
         RETURNING * INTO v_stream;
     ELSE
@@ -21,8 +23,8 @@ BEGIN
         UPDATE lp.streams AS s
            -- greatest: an ending transaction may have begun before the start it waited for committed (a
            -- sanction locking the stream behind api.start_stream), and now() is when a transaction began.
-           SET status = 'ended', ended_at = greatest(now(), s.started_at), end_reason = p_reason, stream_key_hash = NULL,
-               listed_viewers = 0,
+           SET status = 'ended', ended_at = greatest(now(), s.started_at), end_reason = p_reason, ended_by = p_by,
+               stream_key_hash = NULL, listed_viewers = 0,
                peak_viewers   = greatest(s.peak_viewers,
                                          (SELECT coalesce(max(c.peak_seen), 0) FROM lp.stream_counters AS c
                                            WHERE c.stream_id = s.id)),
@@ -46,7 +48,8 @@ BEGIN
                                   WHEN (lp.goal_progress(g.id)).tokens >= g.target_tokens THEN 'reached'
                                   ELSE 'missed' END,
                           CASE WHEN g.status = 'queued' OR (lp.goal_progress(g.id)).tokens < g.target_tokens
-                               THEN 'stream ended' END)
+                               THEN 'stream ended' END,
+                          'system')
        FROM (SELECT q.* FROM lp.tip_goals AS q
               WHERE q.stream_id = v_stream.id AND q.status IN ('queued', 'active')
               ORDER BY q.position
@@ -67,5 +70,5 @@ BEGIN
     RETURN v_stream;
 END
 $$;
-COMMENT ON FUNCTION lp.close_stream(lp.streams, text, text, jsonb) IS 'Ends a live stream (status ended: open viewing sessions closed, ingest key gone, final statistics written, a stream_ended event) or cancels a scheduled one, for api.end_stream and lp.end_streams_of. The caller holds the stream row. p_by (host, admin, gate) goes into the event and the audit row (stream.end); p_reason is public (the row''s end_reason, the stream_ended event); p_detail (optional keys) goes into the audit row only.';
+COMMENT ON FUNCTION lp.close_stream(lp.streams, text, text, jsonb) IS 'Ends a live stream (status ended: open viewing sessions closed, ingest key gone, final statistics written, a stream_ended event) or cancels a scheduled one, for api.end_stream and lp.end_streams_of. The caller holds the stream row. p_by (host, admin, gate) goes into the row (ended_by), the event and the audit row (stream.end); p_reason is public (the row''s end_reason, the stream_ended event); p_detail (optional keys) goes into the audit row only.';
 REVOKE ALL ON FUNCTION lp.close_stream(lp.streams, text, text, jsonb) FROM PUBLIC;

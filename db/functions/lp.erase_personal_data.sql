@@ -136,6 +136,11 @@ BEGIN
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('flagged_content', v_n);
 
+    -- Lock order: her streams' rows before their goals' rows (docs/ledger.md: the stream before its goals, as
+    -- api.cancel_tip_goal, api.add_tip_goal and api.end_stream take them). The statements below change her goal
+    -- rows before her stream rows; without this lock an api.cancel_tip_goal in flight on one of her goals (its
+    -- stream FOR SHARE, then the goal) and this erasure (the goal, then the stream) could wait for each other.
+    PERFORM 1 FROM lp.streams AS s WHERE s.host_id = p_user_id ORDER BY s.id FOR NO KEY UPDATE;
     -- Their content copied into their streams' events: goal descriptions, menu items bought ('item'), titles.
     UPDATE lp.stream_events AS e SET payload = e.payload - ARRAY['description', 'name', 'title', 'item']
       FROM lp.streams AS s
@@ -149,32 +154,42 @@ BEGIN
     -- rows, and the stream_ended, show_ended and goal_cancelled events every viewer reads), gone. What stays: a
     -- staff member's reason (an admin ended or cancelled it, docs/compliance.md) and the fixed codes the system
     -- writes ('go-live gate', 'account erased', 'performer ban', 'stream ended', 'viewer blocked', ...). Who
-    -- ended a stream is told by its stream_ended event and its stream.end audit row ('by': host, admin or gate):
-    -- its reason stays only when one of them says an admin or the gate. A show says it (ended_by; the host's
+    -- ended a stream is on its row (ended_by: host, admin or gate, lp.close_stream): its reason goes only when
+    -- the host ended it. A stream ended before migration 0052 may not say (ended_by NULL: no event or audit row
+    -- was left to tell): then its stream_ended event and its stream.end audit row, if still there, decide, and
+    -- its reason stays only when one of them says an admin or the gate (they expire: events after
+    -- events.retention_days, audit months when archived). A show says it (ended_by; the host's
     -- own fixed codes are those lp.close_stream and api.block_viewer write). A goal's close_reason is free text
-    -- only when api.cancel_tip_goal cancelled it (the system's are 'stream ended' and 'deadline passed'), the
-    -- host's doing unless its goal.cancel audit row says an admin.
+    -- only when api.cancel_tip_goal cancelled it (the system's are 'stream ended' and 'deadline passed'); its
+    -- row says who (closed_by: host, admin or system, lp.close_goal), and only the host's goes. A goal cancelled
+    -- before migration 0052 may not say (closed_by NULL): then it is the host's doing unless its goal.cancel
+    -- audit row, if still there, says an admin, and 'stream ended' stays.
     UPDATE lp.stream_events AS e SET payload = e.payload - 'reason'
       FROM lp.streams AS s
      WHERE s.host_id = p_user_id AND e.stream_id = s.id AND e.payload ? 'reason'
        AND CASE e.kind
-               WHEN 'stream_ended' THEN coalesce(e.payload ->> 'by', 'host') NOT IN ('admin', 'gate')
+               WHEN 'stream_ended' THEN coalesce(s.ended_by, e.payload ->> 'by', 'host') NOT IN ('admin', 'gate')
                WHEN 'show_ended' THEN coalesce(e.payload ->> 'ended_by', 'host') = 'host'
                                       AND e.payload ->> 'reason' IS DISTINCT FROM 'stream ended'
                                       AND e.payload ->> 'reason' IS DISTINCT FROM 'viewer blocked'
-               WHEN 'goal_cancelled' THEN NOT EXISTS (
-                   SELECT 1 FROM lp.audit_logs AS a
-                    WHERE a.action = 'goal.cancel' AND a.target_type = 'tip_goal'
-                      AND a.target_id = e.payload ->> 'goal_id' AND a.details ->> 'by' = 'admin')
+               WHEN 'goal_cancelled' THEN coalesce(
+                   (SELECT g.closed_by FROM lp.tip_goals AS g
+                     WHERE g.stream_id = e.stream_id AND g.id::text = e.payload ->> 'goal_id') = 'host',
+                   NOT EXISTS (SELECT 1 FROM lp.audit_logs AS a
+                                WHERE a.action = 'goal.cancel' AND a.target_type = 'tip_goal'
+                                  AND a.target_id = e.payload ->> 'goal_id' AND a.details ->> 'by' = 'admin'))
                ELSE false
            END;
     UPDATE lp.streams AS s SET end_reason = NULL
      WHERE s.host_id = p_user_id AND s.end_reason IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM lp.stream_events AS e
-                        WHERE e.stream_id = s.id AND e.kind = 'stream_ended' AND e.payload ->> 'by' IN ('admin', 'gate'))
-       AND NOT EXISTS (SELECT 1 FROM lp.audit_logs AS a
-                        WHERE a.action = 'stream.end' AND a.target_type = 'stream' AND a.target_id = s.id::text
-                          AND a.details ->> 'by' IN ('admin', 'gate'));
+       AND CASE WHEN s.ended_by IS NOT NULL THEN s.ended_by = 'host'
+                ELSE NOT EXISTS (SELECT 1 FROM lp.stream_events AS e
+                                  WHERE e.stream_id = s.id AND e.kind = 'stream_ended'
+                                    AND e.payload ->> 'by' IN ('admin', 'gate'))
+                     AND NOT EXISTS (SELECT 1 FROM lp.audit_logs AS a
+                                      WHERE a.action = 'stream.end' AND a.target_type = 'stream'
+                                        AND a.target_id = s.id::text AND a.details ->> 'by' IN ('admin', 'gate'))
+           END;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     UPDATE lp.shows AS w SET end_reason = NULL
      WHERE w.host_id = p_user_id AND w.end_reason IS NOT NULL AND coalesce(w.ended_by, 'host') = 'host'
@@ -184,16 +199,21 @@ BEGIN
     UPDATE lp.tip_goals AS g SET close_reason = NULL
       FROM lp.streams AS s
      WHERE s.host_id = p_user_id AND g.stream_id = s.id
-       AND g.status = 'cancelled' AND g.close_reason IS NOT NULL AND g.close_reason <> 'stream ended'
-       AND NOT EXISTS (SELECT 1 FROM lp.audit_logs AS a
-                        WHERE a.action = 'goal.cancel' AND a.target_type = 'tip_goal' AND a.target_id = g.id::text
-                          AND a.details ->> 'by' = 'admin');
+       AND g.status = 'cancelled' AND g.close_reason IS NOT NULL
+       AND CASE WHEN g.closed_by IS NOT NULL THEN g.closed_by = 'host'
+                ELSE g.close_reason <> 'stream ended'
+                     AND NOT EXISTS (SELECT 1 FROM lp.audit_logs AS a
+                                      WHERE a.action = 'goal.cancel' AND a.target_type = 'tip_goal'
+                                        AND a.target_id = g.id::text AND a.details ->> 'by' = 'admin')
+           END;
     GET DIAGNOSTICS v_count = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('end_reasons', v_n + v_count);
-    -- Her streams: content erased, ingest key gone, the scheduled ones cancelled (the live ones were ended).
+    -- Her streams: content erased, ingest key gone, the scheduled ones cancelled (the live ones were ended), by
+    -- the system (ended_by gate, as lp.end_streams_of ends the live ones).
     UPDATE lp.streams AS s
        SET title = 'erased', description = NULL, thumbnail_url = NULL, tags = '{}', stream_key_hash = NULL,
-           status = CASE WHEN s.status = 'scheduled' THEN 'cancelled'::lp.stream_status ELSE s.status END
+           status = CASE WHEN s.status = 'scheduled' THEN 'cancelled'::lp.stream_status ELSE s.status END,
+           ended_by = CASE WHEN s.status = 'scheduled' THEN 'gate' ELSE s.ended_by END
      WHERE s.host_id = p_user_id
        AND (s.title <> 'erased' OR s.description IS NOT NULL OR s.thumbnail_url IS NOT NULL OR s.tags <> '{}'
             OR s.stream_key_hash IS NOT NULL OR s.status = 'scheduled');

@@ -26,6 +26,8 @@ CREATE TABLE lp.streams (
     tips_count      bigint NOT NULL DEFAULT 0 CHECK (tips_count >= 0),
     tips_tokens     bigint NOT NULL DEFAULT 0 CHECK (tips_tokens >= 0),
     listed_viewers  integer NOT NULL DEFAULT 0 CHECK (listed_viewers >= 0),
+    ended_by        text CHECK (ended_by IN ('host', 'admin', 'gate')),
+    CONSTRAINT streams_ended_by_once_ended CHECK (ended_by IS NULL OR status IN ('ended', 'cancelled')),
     CHECK (status <> 'live' OR (started_at IS NOT NULL AND ended_at IS NULL)),
     CHECK (status <> 'ended' OR (started_at IS NOT NULL AND ended_at IS NOT NULL)),
     CHECK (ended_at IS NULL OR ended_at >= started_at)
@@ -36,6 +38,7 @@ COMMENT ON COLUMN lp.streams.visibility IS 'public, private (one paying viewer) 
 COMMENT ON COLUMN lp.streams.stream_key_hash IS 'SHA-256 of the ingest stream key. Never granted to any application role.';
 COMMENT ON COLUMN lp.streams.peak_viewers IS 'Highest concurrent viewer count seen, maintained when viewers join.';
 COMMENT ON COLUMN lp.streams.end_reason IS 'Why the stream ended or was cancelled (required when an admin ends someone else''s stream; audited).';
+COMMENT ON COLUMN lp.streams.ended_by IS 'Who ended or cancelled the stream (lp.close_stream''s p_by, also in its stream_ended event and stream.end audit row, which expire): host (api.end_stream by the host), admin (api.end_stream by an admin, api.resolve_case), gate (the system: the go-live gate, a ban, suspension, role change, deletion or erasure of someone on camera, automated moderation; a scheduled stream the host''s erasure cancels). NULL while scheduled or live, and for a stream ended before migration 0052 that left no event or audit row saying who. The host''s erasure blanks end_reason only when the host wrote it (docs/compliance.md).';
 COMMENT ON COLUMN lp.streams.stream_key_issued_at IS 'When the current ingest key was issued (api.start_stream, api.rotate_stream_key).';
 COMMENT ON COLUMN lp.streams.unique_viewers IS 'Final statistic, written when the stream ends: distinct logged-in viewers.';
 COMMENT ON COLUMN lp.streams.watch_seconds IS 'Final statistic, written when the stream ends: total watch time of every viewing session.';

@@ -36,11 +36,15 @@ CREATE TABLE lp.tip_goals (
     close_reason     text CHECK (char_length(close_reason) <= 1000),
     settled_at       timestamptz,
     created_at       timestamptz NOT NULL DEFAULT now(),
+    closed_by        text CHECK (closed_by IN ('host', 'admin', 'system')),
     UNIQUE (stream_id, position),
+    CONSTRAINT tip_goals_closed_by_once_closed
+        CHECK (closed_by IS NULL OR status IN ('reached', 'missed', 'cancelled')),
     CHECK (NOT refund_if_missed OR deadline IS NOT NULL),
     CHECK ((status IN ('queued', 'active')) = (closed_at IS NULL))
 );
 COMMENT ON TABLE lp.tip_goals IS 'A stream''s tip goals, in queue order (position): one active at a time, the next queued one becomes active when it closes. Tips naming the stream count toward the active goal (lp.tips.goal_id; progress in lp.tip_goal_progress). With refund_if_missed, those tips wait in the goal_escrow system wallet until the goal is reached (then the performer is paid) or missed or cancelled (then their senders get them back): api.settle_tip_goals.';
+COMMENT ON COLUMN lp.tip_goals.closed_by IS 'Who closed the goal (lp.close_goal''s p_by): host or admin (api.cancel_tip_goal: the stream''s host, or an admin with a reason; also in its goal.cancel audit row, which expires), system (reached by a tip or api.settle_tip_goals, missed past its deadline, missed or cancelled when its stream ended). NULL while queued or active, and for a goal cancelled before migration 0052 that left no goal.cancel audit row saying who. The host''s erasure blanks a cancelled goal''s close_reason only when the host wrote it (docs/compliance.md).';
 COMMENT ON COLUMN lp.tip_goals.settled_at IS 'When api.settle_tip_goals last released or refunded escrowed tips of the goal (refund_if_missed goals).';
 CREATE UNIQUE INDEX tip_goals_one_active_key ON lp.tip_goals (stream_id) WHERE status = 'active';
 CREATE INDEX tip_goals_due_idx ON lp.tip_goals (deadline) WHERE status = 'active' AND deadline IS NOT NULL;

@@ -290,3 +290,61 @@ def test_a_cancel_does_not_wait_for_a_tip_in_flight(db_url: str, live: dict[str,
     tipper.commit()
     tipper.close()
     assert goals(db_url, live["stream"]) == [("G1", "cancelled"), ("G2", "active")]
+
+
+ERASE = "SELECT (erased ->> 'streams_ended')::integer FROM api.erase_user(%s, 'asked by mail')"
+
+
+def lock_waiters(db_url: str, count: int) -> bool:
+    """Whether ``count`` transactions wait for a lock within 10 s."""
+    deadline = time.monotonic() + 10
+    with psycopg.connect(db_url, autocommit=True) as watcher:
+        while time.monotonic() < deadline:
+            row = watcher.execute(WAITING).fetchone()
+            if row and row[0] >= count:
+                return True
+            time.sleep(0.02)
+    return False
+
+
+def test_an_erasure_and_a_cancel_of_a_goal_of_the_hosts_ended_stream_do_not_deadlock(
+    db_url: str, live: dict[str, Any]
+) -> None:
+    """The host's erasure (lp.erase_personal_data) changed her goal rows (their descriptions) before her
+    stream rows, while api.cancel_tip_goal takes the stream row (FOR SHARE) before the goal row: an admin
+    cancelling a goal of her ended stream (which lp.erase's lp.end_streams_of does not lock) during her
+    erasure, each waited for the other (40P01). The erasure now locks her stream rows before it touches a
+    goal: the cancel waits for it, then finds the goal closed (LP004, as it would after the erasure)."""
+    client = Client(db_url)
+    client.create_admin(
+        email="ada@example.org", username="ada", password=PASSWORD, date_of_birth="1980-01-01"
+    )
+    ada = client.login("ada", PASSWORD).token
+    with acting(db_url, live["pia_token"]) as conn:
+        [item] = conn.execute("SELECT id FROM api.set_menu_item('Wave', 25)").fetchone()
+        conn.execute("SELECT api.end_stream(%s)", [live["stream"]])  # G1 missed: 'stream ended'
+        conn.commit()
+    # A third transaction holds her menu item, which the erasure changes after her goals: the erasure stops
+    # there, holding her goal row (and, now, her stream row first).
+    blocker = psycopg.connect(db_url)
+    blocker.execute("SELECT 1 FROM lp.tip_menu_items WHERE id = %s FOR SHARE", [item])
+    erase, erased = waits(db_url, lambda c: c.execute(ERASE, [live["pia"]]).fetchone(), ada)
+    assert erased.get("waited"), "the erasure did not wait for the menu item"
+    cancel, cancelled = waits(
+        db_url,
+        lambda c: c.execute(
+            "SELECT status::text FROM api.cancel_tip_goal(%s, 'off-topic')", [live["g1"]]
+        ).fetchone(),
+        ada,
+    )
+    assert lock_waiters(db_url, 2), "the cancel did not wait for the erasure"
+    blocker.commit()
+    blocker.close()
+    erase.join(30)
+    cancel.join(30)
+    errors = [box["error"] for box in (erased, cancelled) if "error" in box]
+    assert not [e for e in errors if e.sqlstate == "40P01"], f"deadlock: {errors}"
+    assert "error" not in erased, erased.get("error")
+    assert erased["result"] == (0,)
+    assert cancelled["error"].sqlstate == "LP004", cancelled
+    assert goals(db_url, live["stream"]) == [("erased", "missed")]

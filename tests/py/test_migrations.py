@@ -343,3 +343,130 @@ def test_0051_rewrites_the_go_live_gate_reasons_it_finds(empty_db, db_tree_up_to
         with pytest.raises(psycopg.Error) as refused:
             conn.execute("UPDATE lp.audit_logs SET details = '{}' WHERE action = 'stream.end'")
         assert refused.value.sqlstate == "LP090"
+
+
+def test_0052_fills_who_ended_streams_and_closed_goals_from_the_evidence_left(empty_db, db_tree_up_to):
+    """Before 0052 only a stream's stream_ended event and stream.end audit row said who ended it, and the
+    host's erasure blanked the end reason unless one of them said an admin or the gate: once both had expired,
+    it blanked staff's and the system's reasons too. 0052 puts who ended it on the row (ended_by) from the
+    event, else the audit row, and leaves NULL where neither is left (a live stream too); the backfill keeps
+    updated_at. Then the erasure reads the row: after the evidence expires, an admin's and the gate's reasons
+    stay, the host's go, and a stream with no evidence at all (NULL) is judged as before (the host's). Goals
+    likewise (closed_by): reached and missed ones by the system, a cancelled one by whom its goal.cancel audit
+    row says, NULL without one; after the audit rows expire an admin's cancel reason stays."""
+    migrate.apply(empty_db, root=db_tree_up_to(51))
+    touched = "2026-01-01 00:00:00+00"
+    with psycopg.connect(empty_db) as conn:
+        host = conn.execute(
+            "INSERT INTO lp.users (email, username, password_hash, date_of_birth, role)"
+            " VALUES ('hana@example.org', 'hana', %s, DATE '1990-01-01', 'performer') RETURNING id",
+            ["$2b$04$" + "a" * 53],
+        ).fetchone()[0]
+        # key: (status, end reason, the stream_ended event's 'by' or None, the audit row's 'by' or None)
+        cases = {
+            "evented": ("ended", "moderation: rule 4.2", "admin", "admin"),
+            "audited": ("cancelled", "not tonight after all", None, "host"),
+            "gated": ("ended", "performer ban", None, "gate"),
+            "hosted": ("ended", "bye, see you", "host", None),
+            "lost": ("ended", "moderation: rule 5.1", None, None),
+            "live": ("live", None, None, None),
+        }
+        streams = {}
+        for key, (status, reason, event_by, audit_by) in cases.items():
+            streams[key] = conn.execute(
+                "INSERT INTO lp.streams (host_id, title, status, started_at, ended_at, end_reason,"
+                " updated_at) VALUES (%s, 'show', %s,"
+                " CASE WHEN %s <> 'cancelled' THEN now() - interval '1 hour' END,"
+                " CASE WHEN %s = 'ended' THEN now() END, %s, %s) RETURNING id",
+                [host, status, status, status, reason, touched],
+            ).fetchone()[0]
+            if event_by is not None:
+                conn.execute(
+                    "INSERT INTO lp.stream_events (stream_id, kind, payload) VALUES (%s, 'stream_ended', %s)",
+                    [streams[key], Jsonb({"reason": reason, "by": event_by, "tips_count": 0})],
+                )
+            if audit_by is not None:
+                conn.execute(
+                    "INSERT INTO lp.audit_logs (action, target_type, target_id, details)"
+                    " VALUES ('stream.end', 'stream', %s, %s)",
+                    [str(streams[key]), Jsonb({"status": status, "reason": reason, "by": audit_by})],
+                )
+
+        # Goals of the 'evented' stream. key: (status, close reason, the goal.cancel audit row's 'by' or None)
+        goal_cases = {
+            "reached": ("reached", None, None),
+            "missed": ("missed", "deadline passed", None),
+            "by_admin": ("cancelled", "off-topic: rule 3", "admin"),
+            "by_host": ("cancelled", "not today", "host"),
+            "ended": ("cancelled", "stream ended", None),
+            "untold": ("cancelled", "no record of who", None),
+            "queued": ("queued", None, None),
+        }
+        goals = {}
+        for position, (key, (status, reason, audit_by)) in enumerate(goal_cases.items(), start=1):
+            goals[key] = conn.execute(
+                "INSERT INTO lp.tip_goals (stream_id, position, description, target_tokens, status,"
+                " closed_at, close_reason) VALUES (%s, %s, 'goal', 100, %s,"
+                " CASE WHEN %s <> 'queued' THEN now() END, %s) RETURNING id",
+                [streams["evented"], position, status, status, reason],
+            ).fetchone()[0]
+            if audit_by is not None:
+                conn.execute(
+                    "INSERT INTO lp.audit_logs (action, target_type, target_id, details)"
+                    " VALUES ('goal.cancel', 'tip_goal', %s, %s)",
+                    [str(goals[key]), Jsonb({"reason": reason, "by": audit_by})],
+                )
+
+    assert "0052_who_ended_streams_and_goals" in migrate.apply(empty_db)
+
+    with psycopg.connect(empty_db) as conn:
+
+        def of(sql: str) -> dict:
+            return {key: conn.execute(sql, [streams[key]]).fetchone()[0] for key in streams}
+
+        assert of("SELECT ended_by FROM lp.streams WHERE id = %s") == {
+            "evented": "admin",
+            "audited": "host",
+            "gated": "gate",
+            "hosted": "host",
+            "lost": None,
+            "live": None,
+        }
+        assert set(of("SELECT updated_at::text FROM lp.streams WHERE id = %s").values()) == {touched}
+
+        def of_goals(sql: str) -> dict:
+            return {key: conn.execute(sql, [goals[key]]).fetchone()[0] for key in goals}
+
+        assert of_goals("SELECT closed_by FROM lp.tip_goals WHERE id = %s") == {
+            "reached": "system",
+            "missed": "system",
+            "by_admin": "admin",
+            "by_host": "host",
+            "ended": None,
+            "untold": None,
+            "queued": None,
+        }
+        # Time passes: the events are purged and the audit month archived (its partition dropped). Then hana
+        # is erased.
+        conn.execute("SET LOCAL session_replication_role = replica")
+        conn.execute("DELETE FROM lp.stream_events WHERE kind = 'stream_ended'")
+        conn.execute("DELETE FROM lp.audit_logs WHERE action IN ('stream.end', 'goal.cancel')")
+        conn.execute("SET LOCAL session_replication_role = origin")
+        conn.execute("SELECT lp.erase_personal_data(%s)", [host])
+        assert of("SELECT end_reason FROM lp.streams WHERE id = %s") == {
+            "evented": "moderation: rule 4.2",
+            "audited": None,
+            "gated": "performer ban",
+            "hosted": None,
+            "lost": None,
+            "live": None,
+        }
+        assert of_goals("SELECT close_reason FROM lp.tip_goals WHERE id = %s") == {
+            "reached": None,
+            "missed": "deadline passed",
+            "by_admin": "off-topic: rule 3",
+            "by_host": None,
+            "ended": "stream ended",
+            "untold": None,
+            "queued": None,
+        }

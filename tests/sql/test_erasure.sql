@@ -13,7 +13,7 @@
 -- array of them) of any table of schema lp, read from the catalog, holds her e-mail, username, display name,
 -- user agent or any of her addresses, and api.verify_ledger finds nothing.
 BEGIN;
-SELECT plan(112);
+SELECT plan(119);
 
 -- Helpers of this file (SECURITY DEFINER where they read past RLS):
 --   tests.places(needles)   every lp table.column (text, citext, inet, jsonb, arrays of them) holding a needle
@@ -213,6 +213,16 @@ BEGIN
     PERFORM tests.remember('es3', (api.schedule_stream('erin_secret special')).id);
     PERFORM tests.authenticate_as('adam');
     PERFORM api.end_stream(tests.id('es3'), 'cancelled by staff: rule 4.2');
+    -- And one an admin ends live (staff's reason, as api.resolve_case's 'moderation: <rule>'): its event and
+    -- audit row expire below, the row still says who ended it.
+    PERFORM tests.authenticate_as('erin_secret');
+    PERFORM tests.remember('es4', (api.schedule_stream('erin_secret encore')).id);
+    PERFORM api.consent_to_stream(tests.id('es4'), '192.0.2.79', 'erin-agent/1.0');
+    PERFORM api.start_stream(tests.id('es4'));
+    PERFORM tests.remember('eg4', (api.add_tip_goal(tests.id('es4'), 100, 'erin_secret encore goal')).id);
+    PERFORM tests.authenticate_as('adam');
+    PERFORM api.cancel_tip_goal(tests.id('eg4'), 'off-topic: rule 3');
+    PERFORM api.end_stream(tests.id('es4'), 'moderation: rule 4.2');
     PERFORM tests.authenticate_as(NULL, 'livepanty_service');
     PERFORM api.complete_payment(v_payment, 'ch_erin_1', 'complete-erin-1');
     PERFORM tests.clear_authentication();
@@ -256,6 +266,24 @@ SELECT ok(ARRAY(SELECT tests.places(tests.erin_needles())) @> ARRAY['lp.users.em
               'lp.streams.end_reason', 'lp.shows.end_reason', 'lp.tip_goals.close_reason'],
           'fixture: erin''s personal data is in every place the scan should then find empty');
 SELECT is((SELECT count(*)::integer FROM api.verify_ledger()), 0, 'fixture: the ledger is clean');
+SELECT results_eq($$SELECT s.title, s.status::text, s.ended_by FROM lp.streams AS s
+                     WHERE s.host_id = tests.id('erin') ORDER BY s.title$$,
+                  $$VALUES ('erin_secret encore', 'ended', 'admin'), ('erin_secret live', 'ended', 'host'),
+                           ('erin_secret next week', 'scheduled', NULL), ('erin_secret special', 'cancelled', 'admin')$$,
+                  'lp.close_stream keeps who ended or cancelled a stream on its row (ended_by), NULL while scheduled');
+-- Time passes: es4's stream_ended event is purged (events.retention_days) and the month of its stream.end audit
+-- row and of eg4's goal.cancel audit row archived (api.archive_detach drops the partition). es3 stands for a stream ended before migration 0052
+-- whose row does not say who ended it: its audit row still does.
+SET LOCAL session_replication_role = replica;  -- as the superuser: the append-only triggers are off
+DELETE FROM lp.stream_events WHERE stream_id = tests.id('es4') AND kind = 'stream_ended';
+DELETE FROM lp.audit_logs WHERE action = 'stream.end' AND target_id = tests.id('es4')::text;
+DELETE FROM lp.audit_logs WHERE action = 'goal.cancel' AND target_id = tests.id('eg4')::text;
+SET LOCAL session_replication_role = origin;
+UPDATE lp.streams SET ended_by = NULL WHERE id = tests.id('es3');
+SELECT throws_ok($$UPDATE lp.streams SET ended_by = 'host' WHERE id = tests.id('es2')$$, '23514', NULL,
+                 'lp.streams: ended_by is NULL while the stream is scheduled or live (CHECK)');
+SELECT throws_ok($$UPDATE lp.streams SET ended_by = 'viewer' WHERE id = tests.id('es')$$, '23514', NULL,
+                 'lp.streams: ended_by is host, admin or gate (CHECK)');
 
 -- == Deny ===================================================================================================
 SELECT tests.clear_authentication();
@@ -357,25 +385,36 @@ SELECT results_eq($$SELECT k.document_type::text, k.legal_name_encrypted IS NOT 
                   $$VALUES ('passport', true, 'Velvet Voice')$$,
                   'her KYC record is kept (legal retention): document, encrypted legal name, stage name');
 SELECT results_eq($$SELECT status::text, title, stream_key_hash IS NULL FROM lp.streams WHERE host_id = tests.id('erin') ORDER BY status::text$$,
-                  $$VALUES ('cancelled', 'erased', true), ('cancelled', 'erased', true), ('ended', 'erased', true)$$,
+                  $$VALUES ('cancelled', 'erased', true), ('cancelled', 'erased', true), ('ended', 'erased', true),
+                           ('ended', 'erased', true)$$,
                   'her streams: content erased, no ingest key, the scheduled one cancelled');
 SELECT results_eq($$SELECT s.id = tests.id('es'), s.end_reason FROM lp.streams AS s
                      WHERE s.id IN (tests.id('es'), tests.id('es3')) ORDER BY 1$$,
                   $$VALUES (false, 'cancelled by staff: rule 4.2'), (true, NULL)$$,
-                  'the end reason she wrote for her stream is gone; an admin''s reason for cancelling another stays');
+                  'the end reason she wrote for her stream is gone; an admin''s reason for cancelling another stays'
+                  || ' (a row from before 0052, ended_by NULL: its stream.end audit row says admin)');
+SELECT results_eq($$SELECT end_reason, ended_by FROM lp.streams WHERE id = tests.id('es4')$$,
+                  $$VALUES ('moderation: rule 4.2', 'admin')$$,
+                  'an admin''s reason for ending her stream stays after its stream_ended event and stream.end audit row'
+                  || ' expired: the row says who ended it');
+SELECT results_eq($$SELECT ended_by FROM lp.streams WHERE id = tests.id('es2')$$, $$VALUES ('gate')$$,
+                  'the scheduled stream her erasure cancelled says the system did (ended_by gate)');
 SELECT results_eq($$SELECT status::text, ended_by, end_reason FROM lp.shows WHERE id = tests.id('eshow')$$,
                   $$VALUES ('cancelled', 'host', NULL::text)$$, 'the reason she gave for calling off her show is gone (the row stays)');
-SELECT results_eq($$SELECT description, status::text, close_reason FROM lp.tip_goals WHERE stream_id = tests.id('es') ORDER BY position$$,
-                  $$VALUES ('erased', 'cancelled', NULL::text), ('erased', 'missed', 'stream ended')$$,
+SELECT results_eq($$SELECT description, status::text, close_reason, closed_by FROM lp.tip_goals WHERE stream_id = tests.id('es') ORDER BY position$$,
+                  $$VALUES ('erased', 'cancelled', NULL::text, 'host'), ('erased', 'missed', 'stream ended', 'system')$$,
                   'the reason she gave for cancelling her goal is gone; the system''s code for the goal her stream''s end closed stays');
+SELECT results_eq($$SELECT description, status::text, close_reason, closed_by FROM lp.tip_goals WHERE id = tests.id('eg4')$$,
+                  $$VALUES ('erased', 'cancelled', 'off-topic: rule 3', 'admin')$$,
+                  'an admin''s reason for cancelling her goal stays after its goal.cancel audit row expired: the row says who cancelled it');
 SELECT results_eq(format($$SELECT kind::text, payload ->> 'reason', payload ? 'reason' FROM lp.stream_events
                             WHERE stream_id = %L AND kind IN ('stream_ended', 'show_ended', 'goal_cancelled', 'goal_missed')
                             ORDER BY kind::text$$, tests.id('es')),
                   $$VALUES ('goal_cancelled', NULL::text, false), ('goal_missed', 'stream ended', true),
                            ('show_ended', NULL, false), ('stream_ended', NULL, false)$$,
                   'the events every viewer reads no longer carry her reasons (the system''s code stays)');
-SELECT is((SELECT ip_address FROM lp.stream_consents WHERE performer_id = tests.id('erin')), '192.0.2.0'::inet,
-          'her consent record stays, its address cut to the network');
+SELECT is((SELECT array_agg(DISTINCT ip_address) FROM lp.stream_consents WHERE performer_id = tests.id('erin')),
+          ARRAY['192.0.2.0'::inet], 'her consent records stay, their address cut to the network');
 SELECT results_eq($$SELECT (api.login('erin_secret', tests.password())).success$$, $$VALUES (false)$$,
                   'she cannot log in any more');
 SELECT tests.clear_authentication();
@@ -425,6 +464,7 @@ SELECT tests.clear_authentication();
 SELECT results_eq($$SELECT status::text, title, end_reason FROM lp.streams WHERE id = tests.id('ls')$$,
                   $$VALUES ('ended', 'erased', 'account erased')$$,
                   'her stream ended, its title erased; the system''s reason code stays');
+SELECT is((SELECT ended_by FROM lp.streams WHERE id = tests.id('ls')), 'gate', 'ended by the system (ended_by gate)');
 SELECT tests.clear_authentication();
 
 -- == The log and its replay =================================================================================

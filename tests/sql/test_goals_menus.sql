@@ -4,7 +4,7 @@
 -- refund_if_missed goals whose tips wait in escrow and are paid out (reached) or back (missed, cancelled,
 -- stream ended). Every refusal with its SQLSTATE and nothing changed; verify_ledger clean after every money path.
 BEGIN;
-SELECT plan(163);
+SELECT plan(164);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.fund(username, n)
@@ -341,6 +341,14 @@ SELECT is((api.end_stream(tests.id('ps'))).status, 'ended', 'paul ends his strea
 SELECT tests.clear_authentication();
 SELECT results_eq($$SELECT status::text, close_reason FROM lp.tip_goals WHERE description = 'Second'$$,
                   $$VALUES ('reached', NULL::text)$$, 'end_stream: an active goal whose progress got to its target is reached, not missed');
+SELECT results_eq($$SELECT description, status::text, closed_by FROM lp.tip_goals
+                     WHERE description IN ('Song', 'Marathon', 'Cancelled', 'Queued cancel', 'Last', 'Never', 'Crossed', 'Second')
+                     ORDER BY description$$,
+                  $$VALUES ('Cancelled', 'cancelled', 'host'), ('Crossed', 'reached', 'system'), ('Last', 'missed', 'system'),
+                           ('Marathon', 'missed', 'system'), ('Never', 'cancelled', 'system'), ('Queued cancel', 'cancelled', 'admin'),
+                           ('Second', 'reached', 'system'), ('Song', 'reached', 'system')$$,
+                  'who closed each goal is on its row (closed_by): the host''s and an admin''s cancels, the system''s closes'
+                  || ' (reached by a tip, by the job or at the stream''s end; missed past the deadline or at the end; queued at the end)');
 SELECT tests.authenticate_as('adam');
 SELECT throws_ok($$SELECT api.set_setting('menus.max_items', '0')$$, 'LP092', NULL, 'set_setting: menus.max_items 0 is out of range');
 SELECT throws_ok($$SELECT api.set_setting('goals.max_per_stream', '1001')$$, 'LP092', NULL, 'set_setting: goals.max_per_stream above 1000 is out of range');
