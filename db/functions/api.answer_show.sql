@@ -35,9 +35,7 @@ BEGIN
     v_timeout := make_interval(secs => (lp.setting('streams.viewer_timeout_seconds'))::integer);
     SELECT p.* INTO v_part FROM lp.show_participants AS p
      WHERE p.show_id = v_show.id AND p.left_at IS NULL AND p.role = 'payer'
-       AND NOT EXISTS (SELECT 1 FROM lp.stream_viewers AS v
-                        WHERE v.stream_id = v_show.stream_id AND v.user_id = p.user_id
-                          AND v.left_at IS NULL AND v.last_heartbeat_at >= now() - v_timeout)
+       AND NOT lp.is_watching(v_show.stream_id, p.user_id, now() - v_timeout)
      ORDER BY p.id
        FOR NO KEY UPDATE;
     IF v_part.id IS NOT NULL THEN

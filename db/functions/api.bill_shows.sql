@@ -45,17 +45,13 @@ BEGIN
          WHERE s.status = 'running'
            AND EXISTS (SELECT 1 FROM lp.show_participants AS p
                         WHERE p.show_id = s.id AND p.left_at IS NULL AND p.role <> 'ticket'
-                          AND NOT EXISTS (SELECT 1 FROM lp.stream_viewers AS v
-                                           WHERE v.stream_id = s.stream_id AND v.user_id = p.user_id
-                                             AND v.left_at IS NULL AND v.last_heartbeat_at >= now() - v_timeout))
+                          AND NOT lp.is_watching(s.stream_id, p.user_id, now() - v_timeout))
          ORDER BY s.id FOR NO KEY UPDATE SKIP LOCKED
     LOOP
         FOR v_part IN
             SELECT p.* FROM lp.show_participants AS p
              WHERE p.show_id = v_show.id AND p.left_at IS NULL AND p.role <> 'ticket'
-               AND NOT EXISTS (SELECT 1 FROM lp.stream_viewers AS v
-                                WHERE v.stream_id = v_show.stream_id AND v.user_id = p.user_id
-                                  AND v.left_at IS NULL AND v.last_heartbeat_at >= now() - v_timeout)
+               AND NOT lp.is_watching(v_show.stream_id, p.user_id, now() - v_timeout)
              ORDER BY p.id FOR NO KEY UPDATE
         LOOP
             v_at := (SELECT max(coalesce(v.left_at, v.last_heartbeat_at)) FROM lp.stream_viewers AS v

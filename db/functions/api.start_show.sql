@@ -24,9 +24,7 @@ BEGIN
     PERFORM lp.close_participation(p, v_show, now(), 'viewer')
        FROM (SELECT q.* FROM lp.show_participants AS q
               WHERE q.show_id = v_show.id AND q.left_at IS NULL AND q.role <> 'ticket'
-                AND NOT EXISTS (SELECT 1 FROM lp.stream_viewers AS v
-                                 WHERE v.stream_id = v_show.stream_id AND v.user_id = q.user_id
-                                   AND v.left_at IS NULL AND v.last_heartbeat_at >= now() - v_timeout)
+                AND NOT lp.is_watching(v_show.stream_id, q.user_id, now() - v_timeout)
               ORDER BY q.id
                 FOR NO KEY UPDATE) AS p;
     SELECT count(*)::integer INTO v_count FROM lp.show_participants AS p WHERE p.show_id = v_show.id AND p.left_at IS NULL;
