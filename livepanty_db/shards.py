@@ -275,6 +275,7 @@ HAND_ROUTED: tuple[str, ...] = (
     "list_pending_kyc",  # every shard's page after the cursor's key, merged
     "list_users",  # every shard's page after the cursor's key, merged
     "review_queue",  # every shard's page after the cursor's key, merged
+    "wake_stream_listeners",  # every shard's wake-ups, NOTIFYed on the router where clients LISTEN
     "login",
     "register_user",
     *HAND_ROUTED_WITH_PROXY,

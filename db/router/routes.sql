@@ -179,6 +179,15 @@ AS $$
     SELECT * FROM shard.live_streams(p_category, p_tag, p_after_viewers, p_after_id, p_limit);
 $$;
 
+CREATE FUNCTION router_proxy.stream_wakeups(p__shard integer, p_after text)
+RETURNS TABLE (next_position text, channel text, event_id bigint)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON p__shard;
+    SELECT * FROM shard.stream_wakeups(p_after);
+$$;
+
 CREATE FUNCTION router_proxy.ensure_user(
     p__shard integer, p_user_id uuid, p_username text, p_role text, p_home_shard integer
 ) RETURNS void
@@ -891,6 +900,53 @@ EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, e
         GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
         PERFORM router.reraise(NULL, SQLSTATE, SQLERRM, v_detail, v_hint);
     END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION api.wake_stream_listeners(p_after text DEFAULT NULL) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Router: the notifier of every shard. A stream's events are written, and NOTIFYed at commit, on its shard,
+-- where nobody listens: clients LISTEN on the router (their DSN). So each shard's wake-ups after its own
+-- position (shard.stream_wakeups) are sent here, on the router, at this call's commit. The position is the
+-- shards' positions in shard order, joined by ';' (NULL: every shard from now). A shard that does not answer
+-- fails the call (LP200) and nothing moves: the next call goes on from the same position.
+DECLARE
+    v_count integer := router.shard_count();
+    v_parts text[];
+    v_out   text[] := ARRAY[]::text[];
+    v_at    integer;
+    v_wake  record;
+    v_next  text;
+BEGIN
+    IF p_after IS NOT NULL THEN
+        v_parts := string_to_array(p_after, ';');
+        IF cardinality(v_parts) IS DISTINCT FROM v_count THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'malformed event position',
+                DETAIL = format('a router''s position is one position per shard (%s), joined by semicolons', v_count);
+        END IF;
+    END IF;
+    BEGIN
+        FOR v_shard IN 0 .. v_count - 1 LOOP
+            v_at := v_shard;
+            v_next := NULL;
+            FOR v_wake IN SELECT * FROM router_proxy.stream_wakeups(v_shard, v_parts[v_shard + 1]) LOOP
+                v_next := v_wake.next_position;
+                IF v_wake.channel IS NOT NULL THEN
+                    PERFORM pg_notify(v_wake.channel, v_wake.event_id::text);
+                END IF;
+            END LOOP;
+            v_out := v_out || v_next;
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN  -- router.reraise: LP200 for an unreachable shard, else the shard's error
+        DECLARE v_detail text; v_hint text;
+        BEGIN
+            GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+            PERFORM router.reraise(v_at, SQLSTATE, SQLERRM, v_detail, v_hint);
+        END;
+    END;
+    RETURN array_to_string(v_out, ';');
 END
 $$;
 

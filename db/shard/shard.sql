@@ -973,6 +973,21 @@ COMMENT ON FUNCTION shard.locate(text, uuid) IS 'This shard''s number when it ho
 REVOKE ALL ON FUNCTION shard.locate(text, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.locate(text, uuid) TO livepanty_router;
 
+CREATE FUNCTION shard.stream_wakeups(p_after text)
+RETURNS TABLE (next_position text, channel text, event_id bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- This shard's wake-ups after its position p_after (lp.stream_wakeups): the router's api.wake_stream_listeners
+-- sends them to the router's listeners, where the clients LISTEN.
+BEGIN
+    RETURN QUERY SELECT * FROM lp.stream_wakeups(p_after);
+END
+$$;
+COMMENT ON FUNCTION shard.stream_wakeups(text) IS 'This shard''s wake-ups after its position p_after (lp.stream_wakeups: a LISTEN channel and newest event id per stream with new events, and the position to go on from): the router''s api.wake_stream_listeners NOTIFYs them on the router. LP018 a malformed position.';
+REVOKE ALL ON FUNCTION shard.stream_wakeups(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.stream_wakeups(text) TO livepanty_router;
+
 CREATE FUNCTION shard.live_streams(
     p_category      text,
     p_tag           text,

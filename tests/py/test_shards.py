@@ -535,7 +535,61 @@ def test_every_api_view_has_a_route() -> None:
 
 def test_functions_that_are_not_routed_raise_lp202(sharded: Sharded) -> None:
     with pytest.raises(NotRouted), Client(sharded.router, role="livepanty_service") as service:
-        service.wake_stream_listeners()  # its position is one database's
+        service.list_archives()  # the partitions archived are one database's
+
+
+def test_the_notifier_through_the_router_wakes_its_listeners_for_every_shard(sharded: Sharded) -> None:
+    """Clients LISTEN on the router; a stream's events are written (and NOTIFYed at commit) on its shard. The
+    router's api.wake_stream_listeners sends every shard's wake-ups on the router: one per stream with new
+    events, its newest event id as the payload; its position holds one position per shard, and one with
+    another number of parts is LP018. Without it a listener on the router hears nothing."""
+    viewer = register(sharded, shard=0)
+    fund(sharded, viewer.id, 10_000)
+    performers = [verified_performer(sharded, 0), verified_performer(sharded, 1)]
+    streams = []
+    with sharded.client() as client:
+        for n, performer in enumerate(performers):
+            with client.session(token_for(sharded, performer)) as tx:
+                streams.append(go_live(tx, f"Wake {n}"))
+        with client.session(token_for(sharded, viewer)) as tx:
+            channels = [tx.stream_channel(stream.id) for stream in streams]
+        assert channels[0] != channels[1]
+        with (
+            Client(sharded.router, role="livepanty_service") as service,
+            psycopg.connect(sharded.router, autocommit=True) as listener,
+        ):
+            for name in channels:
+                listener.execute(f'LISTEN "{name}"')
+            position = service.wake_stream_listeners(None)
+            assert len(position.split(";")) == 2
+            with client.session(token_for(sharded, viewer)) as tx:
+                for n, (performer, stream) in enumerate(zip(performers, streams, strict=True)):
+                    tx.tip(performer.id, 100, idempotency_key=f"wake-{n}", stream_id=stream.id)
+            shards.relay_once(sharded.shards)  # the cross-shard tip's credit and event, on shard 1
+            assert all(newest_event(sharded, s) is not None for s in streams)
+            assert list(listener.notifies(timeout=0.5)) == []  # the shards' NOTIFYs do not reach the router
+            moved = service.wake_stream_listeners(position)
+            woken = {n.channel: int(n.payload) for n in listener.notifies(timeout=3.0, stop_after=2)}
+            newest = [newest_event(sharded, stream) for stream in streams]
+            assert woken == dict(zip(channels, newest, strict=True))
+            assert service.wake_stream_listeners(moved) == moved  # nothing new: nobody woken
+            assert list(listener.notifies(timeout=0.3)) == []
+            for bad in (position.split(";")[0], position + ";" + position.split(";")[0], "x;y"):
+                with pytest.raises(LivepantyError) as refused:
+                    service.wake_stream_listeners(bad)
+                assert refused.value.sqlstate == "LP018"
+
+
+def newest_event(s: Sharded, stream) -> int | None:
+    """The newest event id of the stream (a tip's), read on the shard that holds it."""
+    for url in s.shards:
+        with psycopg.connect(url) as conn:
+            row = conn.execute(
+                "SELECT max(id) FROM lp.stream_events WHERE stream_id = %s AND kind = 'tip'", [stream.id]
+            ).fetchone()
+            if row[0] is not None:
+                return int(row[0])
+    return None
 
 
 # -- tips ---------------------------------------------------------------------------------------------------
