@@ -6,7 +6,7 @@
 -- The file is one transaction, so now() does not move: elapsed time is made by moving a show's start (and its
 -- viewers' billing start) into the past (tests.age).
 BEGIN;
-SELECT plan(238);
+SELECT plan(240);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS):
 --   tests.fund(username, n)
@@ -296,6 +296,13 @@ SELECT * FROM tests.rejects(format($$SELECT api.request_show(%L, 'wes-susp')$$, 
                             'request_show: a suspended viewer is LP022');
 SELECT tests.clear_authentication();
 UPDATE lp.user_sanctions SET revoked_at = now(), revoke_reason = 'test over' WHERE user_id = tests.user_id('wes');
+-- wes's viewing session is still open but silent for 100 s (above): not watching now, as for the show's start
+-- and billing (lp.is_watching); a heartbeat makes him a viewer again
+SELECT tests.authenticate_as('wes');
+SELECT * FROM tests.rejects(format($$SELECT api.request_show(%L, 'wes-stale')$$, tests.id('s')), 'LP123',
+                            'request_show: an open session silent past streams.viewer_timeout_seconds is LP123');
+SELECT tests.clear_authentication();
+UPDATE lp.stream_viewers SET last_heartbeat_at = now() WHERE stream_id = tests.id('s') AND user_id = tests.user_id('wes');
 
 -- == a group show ============================================================================================
 SELECT tests.authenticate_as('paul');
