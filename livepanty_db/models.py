@@ -153,7 +153,7 @@ class SanctionAppeal:
     sanction_id: UUID
     user_id: UUID
     statement: str
-    #: pending, granted or denied.
+    #: pending, granted, denied, or moot (closed undecided: the sanction was lifted while it was pending).
     status: str
     #: Staff id: returned to the staff member who decides (api.decide_appeal); users read decided_by_label.
     decided_by: UUID | None

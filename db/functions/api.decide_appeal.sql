@@ -7,19 +7,25 @@ DECLARE
     v_reasons  text := lp.check_text(p_reasons, 'reasons', 2000, true);
     v_appeal   lp.sanction_appeals;
     v_sanction lp.user_sanctions;
+    v_sanction_id uuid;
     v_lifted   boolean := false;
 BEGIN
     IF p_granted IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'granted must be true or false';
     END IF;
-    -- The appeal, then its sanction (the order of api.appeal_sanction's reads; both locked).
+    -- The sanction, then its appeal, both locked: the order of api.appeal_sanction, and of api.revoke_sanction
+    -- and api.resolve_case, which lift a sanction and then close its pending appeal (lp.moot_appeal). An
+    -- appeal's sanction never changes, so it is read unlocked first.
+    SELECT a.sanction_id INTO v_sanction_id FROM lp.sanction_appeals AS a WHERE a.id = p_appeal_id;
+    SELECT s.* INTO v_sanction FROM lp.user_sanctions AS s WHERE s.id = v_sanction_id FOR UPDATE;
     SELECT a.* INTO v_appeal FROM lp.sanction_appeals AS a WHERE a.id = p_appeal_id FOR UPDATE;
     IF v_appeal.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'appeal not found';
     END IF;
-    SELECT s.* INTO v_sanction FROM lp.user_sanctions AS s WHERE s.id = v_appeal.sanction_id FOR UPDATE;
     IF v_appeal.status <> 'pending' THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the appeal was decided already',
+        RAISE EXCEPTION USING ERRCODE = 'LP004',
+            MESSAGE = CASE WHEN v_appeal.status = 'moot' THEN 'the appeal was closed: its sanction was lifted'
+                           ELSE 'the appeal was decided already' END,
             DETAIL = format('%s at %s', v_appeal.status, v_appeal.decided_at);
     END IF;
     -- A different moderator: never the one who issued the sanction, never the one who resolved its case (an
@@ -67,6 +73,6 @@ BEGIN
     RETURN v_appeal;
 END
 $$;
-COMMENT ON FUNCTION api.decide_appeal(uuid, boolean, text) IS 'Moderators and admins other than the sanction''s issuer and the moderator who resolved its case (lp.reports: the case it names, or the case naming it; LP002) decide a pending appeal (LP004 decided already) with a statement of reasons (1..2000 characters) that the appellant reads: granted lifts the sanction (revoked now, audited sanction.revoke), denied keeps it. Only admins decide appeals of staff; nobody decides their own. LP003 unknown appeal, LP018 p_granted NULL or reasons missing. Audited (appeal.decide).';
+COMMENT ON FUNCTION api.decide_appeal(uuid, boolean, text) IS 'Moderators and admins other than the sanction''s issuer and the moderator who resolved its case (lp.reports: the case it names, or the case naming it; LP002) decide a pending appeal (LP004 decided already, or moot: closed when its sanction was lifted) with a statement of reasons (1..2000 characters) that the appellant reads: granted lifts the sanction (revoked now, audited sanction.revoke), denied keeps it. Only admins decide appeals of staff; nobody decides their own. LP003 unknown appeal, LP018 p_granted NULL or reasons missing. Audited (appeal.decide).';
 REVOKE ALL ON FUNCTION api.decide_appeal(uuid, boolean, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.decide_appeal(uuid, boolean, text) TO livepanty_app, livepanty_service;

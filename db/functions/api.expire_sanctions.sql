@@ -12,10 +12,15 @@ BEGIN
     END IF;
     -- Timed sanctions lift by themselves (every check compares ends_at with now()). What is left to do is
     -- for a suspension marked review_on_expiry: once it ended (not lifted early), the account goes back to
-    -- the review queue. Each is handled once (expiry_handled_at), by one worker (SKIP LOCKED).
+    -- the review queue. Lifted early means revoked before its end: one revoked at or after its end (allowed,
+    -- it lifts nothing; a granted appeal of the ended suspension does it) ran its course and is reviewed all
+    -- the same, whether the revoke came before this job's run or after. Each is handled once
+    -- (expiry_handled_at), by one worker (SKIP LOCKED). The condition is the predicate of the partial index
+    -- user_sanctions_review_due_idx.
     FOR v_sanction IN
         SELECT s.* FROM lp.user_sanctions AS s
-         WHERE s.review_on_expiry AND s.expiry_handled_at IS NULL AND s.revoked_at IS NULL
+         WHERE s.review_on_expiry AND s.expiry_handled_at IS NULL
+           AND (s.revoked_at IS NULL OR s.revoked_at >= s.ends_at)
            AND s.ends_at <= now()
          ORDER BY s.ends_at, s.id
          LIMIT p_limit
@@ -35,6 +40,6 @@ BEGIN
     RETURN v_count;
 END
 $$;
-COMMENT ON FUNCTION api.expire_sanctions(integer) IS 'Back office job (livepanty-db sanctions expire; any number of workers): for up to p_limit suspensions marked review_on_expiry that have ended (not lifted early) and were not handled yet, files a review case for the account in the review queue (lp.open_case, source system, reason sanction_review) and records it on the sanction (expiry_handled_at, expiry_case_id): idempotent, each once. Other timed sanctions need nothing: they lift by themselves at ends_at. Returns how many it handled. LP018 p_limit outside 1..10000. Audited (sanction.expire_review).';
+COMMENT ON FUNCTION api.expire_sanctions(integer) IS 'Back office job (livepanty-db sanctions expire; any number of workers): for up to p_limit suspensions marked review_on_expiry that have ended (not lifted early: one revoked at or after its end is handled too) and were not handled yet, files a review case for the account in the review queue (lp.open_case, source system, reason sanction_review) and records it on the sanction (expiry_handled_at, expiry_case_id): idempotent, each once. Other timed sanctions need nothing: they lift by themselves at ends_at. Returns how many it handled. LP018 p_limit outside 1..10000. Audited (sanction.expire_review).';
 REVOKE ALL ON FUNCTION api.expire_sanctions(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.expire_sanctions(integer) TO livepanty_service;

@@ -52,6 +52,6 @@ BEGIN
      LIMIT p_limit;
 END
 $$;
-COMMENT ON FUNCTION api.list_appeals(text, integer) IS 'Moderators and admins: the appeals queue, oldest first (p_status pending by default, granted, denied, or NULL for all; at most p_limit 1..500 rows), each with its sanction and whether the actor may decide it (may_decide: not the issuer, not the moderator who resolved the sanction''s case, not their own, staff appeals for admins only, pending). LP018 bad status or limit.';
+COMMENT ON FUNCTION api.list_appeals(text, integer) IS 'Moderators and admins: the appeals queue, oldest first (p_status pending by default, granted, denied, moot (closed when the sanction was lifted), or NULL for all; at most p_limit 1..500 rows), each with its sanction and whether the actor may decide it (may_decide: not the issuer, not the moderator who resolved the sanction''s case, not their own, staff appeals for admins only, pending). LP018 bad status or limit.';
 REVOKE ALL ON FUNCTION api.list_appeals(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.list_appeals(text, integer) TO livepanty_app, livepanty_service;

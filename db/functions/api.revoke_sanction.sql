@@ -26,9 +26,11 @@ BEGIN
     RETURNING * INTO v_sanction;
     PERFORM lp.audit('sanction.revoke', 'user', v_sanction.user_id::text,
                      jsonb_build_object('sanction_id', v_sanction.id, 'reason', v_reason));
+    -- Its appeal, if one is pending, has nothing left to decide.
+    PERFORM lp.moot_appeal(v_sanction);
     RETURN v_sanction;
 END
 $$;
-COMMENT ON FUNCTION api.revoke_sanction(uuid, text) IS 'Moderators and admins: lifts a sanction early with a reason (audited). Only admins lift sanctions on staff; nobody lifts their own. LP004 if already lifted.';
+COMMENT ON FUNCTION api.revoke_sanction(uuid, text) IS 'Moderators and admins: lifts a sanction early with a reason (audited). An appeal of it still pending is closed as moot (lp.moot_appeal, audited appeal.moot). Only admins lift sanctions on staff; nobody lifts their own. LP004 if already lifted.';
 REVOKE ALL ON FUNCTION api.revoke_sanction(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.revoke_sanction(uuid, text) TO livepanty_app, livepanty_service;

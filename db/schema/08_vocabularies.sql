@@ -18,8 +18,8 @@ COMMENT ON TYPE lp.payout_status IS 'State of a payout (lp.payouts.status).';
 CREATE TYPE lp.sanction_type AS ENUM ('warning', 'mute', 'suspension', 'ban', 'tip_block', 'stream_block',
                                       'payout_hold');
 COMMENT ON TYPE lp.sanction_type IS 'Kind of sanction (lp.user_sanctions.sanction_type); what each forbids: lp.sanction_types (migration 0028 added tip_block, stream_block, payout_hold).';
-CREATE TYPE lp.appeal_status AS ENUM ('pending', 'granted', 'denied');
-COMMENT ON TYPE lp.appeal_status IS 'State of an appeal against a sanction (lp.sanction_appeals.status).';
+CREATE TYPE lp.appeal_status AS ENUM ('pending', 'granted', 'denied', 'moot');
+COMMENT ON TYPE lp.appeal_status IS 'State of an appeal against a sanction (lp.sanction_appeals.status): pending, decided (granted, denied: api.decide_appeal), or moot (migration 0053): closed undecided because its sanction was lifted while it was pending.';
 CREATE TYPE lp.kyc_level AS ENUM ('age', 'identity');
 COMMENT ON TYPE lp.kyc_level IS 'What an identity verification proves (lp.kyc_verifications.level).';
 CREATE TYPE lp.kyc_status AS ENUM ('started', 'submitted', 'in_review', 'approved', 'declined',

@@ -12,7 +12,7 @@ COMMENT ON COLUMN lp.user_sanctions.review_on_expiry IS 'A suspension that, once
 COMMENT ON COLUMN lp.user_sanctions.expiry_handled_at IS 'When api.expire_sanctions handled the end of a review_on_expiry suspension (set once: the job is idempotent).';
 COMMENT ON COLUMN lp.user_sanctions.expiry_case_id IS 'The review case api.expire_sanctions filed (lp.open_case) when the suspension ended.';
 CREATE INDEX user_sanctions_review_due_idx ON lp.user_sanctions (ends_at)
-    WHERE review_on_expiry AND expiry_handled_at IS NULL AND revoked_at IS NULL;
+    WHERE review_on_expiry AND expiry_handled_at IS NULL AND (revoked_at IS NULL OR revoked_at >= ends_at);
 
 CREATE TABLE lp.sanction_appeals (
     id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -28,7 +28,7 @@ CREATE TABLE lp.sanction_appeals (
     CHECK ((status = 'pending') = (decided_at IS NULL)),
     CHECK ((decided_at IS NULL) = (decision_reasons IS NULL))
 );
-COMMENT ON TABLE lp.sanction_appeals IS 'Appeals against sanctions: one per sanction (UNIQUE sanction_id), by the sanctioned user within appeals.window_days of the sanction (api.appeal_sanction); decided by a moderator or admin other than the issuer (api.decide_appeal). A granted appeal revokes the sanction.';
+COMMENT ON TABLE lp.sanction_appeals IS 'Appeals against sanctions: one per sanction (UNIQUE sanction_id), by the sanctioned user within appeals.window_days of the sanction (api.appeal_sanction); decided by a moderator or admin other than the issuer (api.decide_appeal). A granted appeal revokes the sanction. An appeal pending when its sanction is lifted otherwise is closed as moot (lp.moot_appeal: decided_by the one who lifted it, decision_reasons why).';
 COMMENT ON COLUMN lp.sanction_appeals.statement IS 'The appellant''s text.';
 COMMENT ON COLUMN lp.sanction_appeals.decision_reasons IS 'The decider''s statement of reasons, readable by the appellant.';
 COMMENT ON COLUMN lp.sanction_appeals.decided_by_label IS 'What users who are not staff see instead of decided_by: lp.staff_label(decided_by), set by a trigger; decided_by itself is not granted to the application roles.';

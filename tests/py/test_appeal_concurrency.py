@@ -2,8 +2,11 @@
 
 Two transactions appealing the same sanction: the second waits on the first's row of the unique key and, once
 the first commits, is refused with LP152 (AlreadyAppealed); two moderators deciding the same appeal: the
-second waits on the appeal's row lock and is then refused with LP004 (the appeal was decided). Each case holds
-the first transaction open until the second is seen waiting on a lock (pg_stat_activity), so the race is real.
+second waits on the sanction's row lock (api.decide_appeal locks the sanction, then the appeal) and is then
+refused with LP004 (the appeal was decided); a moderator deciding an appeal while another lifts its sanction:
+the decision waits on the same lock and is refused with LP004 (the lift closed the appeal as moot). Each case
+holds the first transaction open until the second is seen waiting on a lock (pg_stat_activity), so the race is
+real.
 """
 
 from __future__ import annotations
@@ -115,3 +118,25 @@ def test_two_moderators_deciding_one_appeal_decide_it_once(db_url: str, staged: 
             (appeal_id,),
         ).fetchone()
     assert row == ("granted", "granted by max", True)
+
+
+def test_a_decision_racing_the_lift_of_its_sanction_finds_the_appeal_moot(
+    db_url: str, staged: dict[str, Any]
+) -> None:
+    with Client(db_url) as client, client.acting_as(staged["vic"], reason="appeal") as tx:
+        appeal_id: uuid.UUID = tx.appeal_sanction(staged["sanction"], "please").id
+
+    def second() -> None:
+        with Client(db_url) as other, other.acting_as(staged["moe"], reason="race 2") as tx:
+            tx.decide_appeal(appeal_id, False, "denied by moe")
+
+    lifted, error = _race(
+        db_url, staged["max"], lambda tx: tx.revoke_sanction(staged["sanction"], "lifted by max"), second
+    )
+    assert lifted.revoked_at is not None
+    assert isinstance(error, InvalidState)
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT status::text, decision_reasons FROM lp.sanction_appeals WHERE id = %s", (appeal_id,)
+        ).fetchone()
+    assert row == ("moot", "The sanction was lifted: lifted by max")

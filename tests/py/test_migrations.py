@@ -470,3 +470,92 @@ def test_0052_fills_who_ended_streams_and_closed_goals_from_the_evidence_left(em
             "untold": None,
             "queued": None,
         }
+
+
+def test_0053_closes_the_appeals_of_lifted_sanctions_and_reviews_suspensions_revoked_after_their_end(
+    empty_db, db_tree_up_to
+):
+    """Before 0053 an appeal pending when its sanction was lifted stayed pending for ever; 0053 closes each
+    as moot, as of the lift, by whom lifted it, with the lift's reason, and leaves the other appeals (of a
+    sanction in force, or decided) as they were. The review job's index now holds the review_on_expiry
+    suspensions revoked at or after their end (reviewed all the same), not those lifted early. The rollback
+    makes the moot appeals pending again."""
+    migrate.apply(empty_db, root=db_tree_up_to(52))
+    with psycopg.connect(empty_db) as conn:
+        users = {
+            name: conn.execute(
+                "INSERT INTO lp.users (email, username, password_hash, date_of_birth, role)"
+                " VALUES (%s, %s, %s, DATE '1990-01-01', %s) RETURNING id",
+                [f"{name}@example.org", name, "$2b$04$" + "a" * 53, role],
+            ).fetchone()[0]
+            for name, role in (("vic", "viewer"), ("mona", "moderator"), ("max", "moderator"))
+        }
+        # key: (type, starts, ends, revoked (NULL: not), revoke reason, review_on_expiry, appeal status)
+        cases = {
+            "lifted": ("mute", "-2 hours", None, "-1 hour", "a song lyric", False, "pending"),
+            "in_force": ("mute", "-2 hours", None, None, None, False, "pending"),
+            "denied": ("tip_block", "-2 hours", None, "-1 hour", "served", False, "denied"),
+            "late": ("suspension", "-3 hours", "-2 hours", "-1 hour", "served", True, None),
+            "early": ("suspension", "-3 hours", "-1 hour", "-2 hours", "a mistake", True, None),
+        }
+        sanctions, appeals = {}, {}
+        for key, (kind, starts, ends, revoked, reason, review, appeal) in cases.items():
+            sanctions[key] = conn.execute(
+                "INSERT INTO lp.user_sanctions (user_id, sanction_type, reason, issued_by, starts_at,"
+                " ends_at, revoked_at, revoked_by, revoke_reason, review_on_expiry)"
+                " VALUES (%(user)s, %(kind)s, 'rule 3', %(mona)s, now() + %(starts)s::interval,"
+                " now() + %(ends)s::interval, now() + %(revoked)s::interval,"
+                " CASE WHEN %(revoked)s::text IS NOT NULL THEN %(max)s::uuid END, %(reason)s, %(review)s)"
+                " RETURNING id",
+                {"user": users["vic"], "kind": kind, "mona": users["mona"], "max": users["max"],
+                 "starts": starts, "ends": ends, "revoked": revoked, "reason": reason, "review": review},
+            ).fetchone()[0]  # fmt: skip
+            if appeal is not None:
+                appeals[key] = conn.execute(
+                    "INSERT INTO lp.sanction_appeals (sanction_id, user_id, statement, status, decided_by,"
+                    " decided_at, decision_reasons) VALUES (%s, %s, 'please', %s,"
+                    " CASE WHEN %s <> 'pending' THEN %s::uuid END, CASE WHEN %s <> 'pending' THEN now() END,"
+                    " CASE WHEN %s <> 'pending' THEN 'no' END) RETURNING id",
+                    [sanctions[key], users["vic"], appeal, appeal, users["mona"], appeal, appeal],
+                ).fetchone()[0]
+
+    assert "0053_sanction_lifecycle" in migrate.apply(empty_db)
+
+    with psycopg.connect(empty_db) as conn:
+        rows = {
+            key: conn.execute(
+                "SELECT a.status::text, a.decided_by = %s, a.decided_at = s.revoked_at, a.decision_reasons"
+                " FROM lp.sanction_appeals AS a JOIN lp.user_sanctions AS s ON s.id = a.sanction_id"
+                " WHERE a.id = %s",
+                [users["max"], appeal],
+            ).fetchone()
+            for key, appeal in appeals.items()
+        }
+        assert rows == {
+            "lifted": ("moot", True, True, "The sanction was lifted: a song lyric"),
+            "in_force": ("pending", None, None, None),
+            "denied": ("denied", False, False, "no"),
+        }
+        conn.execute("SET enable_seqscan = off")
+        due = conn.execute(
+            "SELECT s.id FROM lp.user_sanctions AS s"
+            " WHERE s.review_on_expiry AND s.expiry_handled_at IS NULL"
+            " AND (s.revoked_at IS NULL OR s.revoked_at >= s.ends_at) AND s.ends_at <= now()"
+        ).fetchall()
+        assert due == [(sanctions["late"],)]
+        plan = "\n".join(
+            row[0]
+            for row in conn.execute(
+                "EXPLAIN SELECT s.id FROM lp.user_sanctions AS s"
+                " WHERE s.review_on_expiry AND s.expiry_handled_at IS NULL"
+                " AND (s.revoked_at IS NULL OR s.revoked_at >= s.ends_at) AND s.ends_at <= now()"
+            )
+        )
+        assert "user_sanctions_review_due_idx" in plan
+
+    assert migrate.rollback(empty_db) == ["0053_sanction_lifecycle"]
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute(
+            "SELECT array_agg(status::text ORDER BY status::text) FROM lp.sanction_appeals"
+            " WHERE decided_at IS NULL AND decision_reasons IS NULL"
+        ).fetchone()[0] == ["pending", "pending"]
