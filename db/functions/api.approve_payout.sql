@@ -6,7 +6,8 @@ DECLARE
     v_actor  uuid := lp.require_user('admin');
     v_scope  text := 'payouts.approve';
     v_done   jsonb;
-    v_payout lp.payouts;
+    v_payout  lp.payouts;
+    v_refusal text;
 BEGIN
     v_done := lp.idempotency_begin(v_scope, p_idempotency_key, jsonb_build_object('payout_id', p_payout_id));
     IF v_done IS NOT NULL THEN
@@ -16,8 +17,14 @@ BEGIN
 
     v_payout := lp.lock_payout(p_payout_id, ARRAY['requested'], 'approved',
                                p_reviewer => v_actor);  -- LP003, LP002, LP004
-    -- Not paid out while a sanction forbids it (LP022 suspension or ban, LP150 payout_hold): it stays requested.
+    -- Not paid out while a sanction forbids it (LP022 suspension or ban, LP150 payout_hold) or the KYC gate is
+    -- closed (LP111: the verification lapsed since the request): it stays requested.
     PERFORM lp.assert_sanction_allows(v_payout.user_id, 'payout');
+    v_refusal := lp.kyc_refusal(v_payout.user_id);
+    IF v_refusal IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP111', MESSAGE = 'payouts need an approved identity verification',
+            DETAIL = v_refusal, HINT = 'The payout stays requested: approve it once the performer is verified again.';
+    END IF;
 
     UPDATE lp.payouts AS p SET status = 'approved', reviewed_by = v_actor, reviewed_at = now()
      WHERE p.id = p_payout_id
@@ -29,6 +36,6 @@ BEGIN
     RETURN v_payout;
 END
 $$;
-COMMENT ON FUNCTION api.approve_payout(uuid, text) IS 'Admins: approves a requested payout for payment (no tokens move; they stay in payout clearing). LP003 unknown, LP002 own payout, LP004 not requested, LP022 the performer is suspended or banned, LP150 a payout_hold is in force (the payout stays requested). Idempotent per key (scope payouts.approve; LP106 for another payout). Audited (payout.approve).';
+COMMENT ON FUNCTION api.approve_payout(uuid, text) IS 'Admins: approves a requested payout for payment (no tokens move; they stay in payout clearing). LP003 unknown, LP002 own payout, LP004 not requested, LP022 the performer is suspended or banned, LP150 a payout_hold is in force, LP111 no valid identity verification (lp.kyc_refusal) (the payout stays requested). Idempotent per key (scope payouts.approve; LP106 for another payout). Audited (payout.approve).';
 REVOKE ALL ON FUNCTION api.approve_payout(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.approve_payout(uuid, text) TO livepanty_app, livepanty_service;

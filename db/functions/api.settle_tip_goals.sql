@@ -45,8 +45,9 @@ BEGIN
     -- +(amount - fee) and an outbox row (lp.transfers_out.refund_of), which the relay credits there once, the
     -- fee given back there too.
     -- The payee rule at payout time: a performer deleted or banned for good since the goal was reached is not
-    -- paid (the tips go back, as for a missed goal); one under a suspension (or a ban with an end) waits: their
-    -- tips stay in escrow until it is over.
+    -- paid (the tips go back, as for a missed goal); one under a suspension (or a ban with an end), or whose
+    -- identity verification lapsed (the KYC gate, as for a capture of an earlier hold), waits: their tips stay
+    -- in escrow until it is over (verified again).
     SELECT array_agg(x.id ORDER BY x.id), array_agg(x.pay ORDER BY x.id) INTO v_due, v_pay
       FROM (SELECT t.id,
                    g.status = 'reached' AND u.deleted_at IS NULL AND sa.id IS NULL AS pay
@@ -55,8 +56,9 @@ BEGIN
               JOIN lp.users AS u ON u.id = t.recipient_id
              CROSS JOIN LATERAL lp.active_sanction(u.id) AS sa
              WHERE t.status = 'escrowed' AND g.status IN ('reached', 'missed', 'cancelled')
-               AND NOT (g.status = 'reached' AND u.deleted_at IS NULL AND sa.id IS NOT NULL
-                        AND NOT (sa.sanction_type = 'ban' AND sa.ends_at IS NULL))
+               AND NOT (g.status = 'reached' AND u.deleted_at IS NULL
+                        AND NOT coalesce(sa.sanction_type = 'ban' AND sa.ends_at IS NULL, false)
+                        AND (sa.id IS NOT NULL OR lp.kyc_refusal_from(u.kyc_valid_until) IS NOT NULL))
              ORDER BY t.id
              LIMIT p_limit
                FOR NO KEY UPDATE OF t SKIP LOCKED) AS x;
@@ -208,6 +210,6 @@ BEGIN
     RETURN QUERY SELECT v_paid, v_back, v_reached, v_missed;
 END
 $$;
-COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole; a cross-shard tip of a sharded installation holds only what its sender''s shard sent, and goes back through the outbox), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), each under its stream row (FOR SHARE, then the goal), activating the next queued goal; last, activates the next queued goal of a live stream left without an active goal. Rows held by another transaction are skipped (tips, their streams and goals, goals to close and their streams, streams to activate a goal on): the job waits for none of them (only for wallets, and for the next queued goal it activates), several may run at once, and a tip skipped now is settled by a later run. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
+COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole; a cross-shard tip of a sharded installation holds only what its sender''s shard sent, and goes back through the outbox), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension, or whose identity verification lapsed (lp.kyc_refusal_from), waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), each under its stream row (FOR SHARE, then the goal), activating the next queued goal; last, activates the next queued goal of a live stream left without an active goal. Rows held by another transaction are skipped (tips, their streams and goals, goals to close and their streams, streams to activate a goal on): the job waits for none of them (only for wallets, and for the next queued goal it activates), several may run at once, and a tip skipped now is settled by a later run. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
 REVOKE ALL ON FUNCTION api.settle_tip_goals(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.settle_tip_goals(integer) TO livepanty_service;

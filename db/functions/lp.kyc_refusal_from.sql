@@ -10,5 +10,5 @@ AS $$
                ELSE 'identity verification expired: re-verification needed'
            END
 $$;
-COMMENT ON FUNCTION lp.kyc_refusal_from(timestamptz) IS 'The KYC gate on a user''s cached lp.users.kyc_valid_until: NULL while it is in the future (a valid identity verification), else why not (never approved; expired: re-verification needed). Used by lp.kyc_refusal and, on the row they already read, by api.tip and api.tip_many (through lp.payee_refusal). Owner only.';
+COMMENT ON FUNCTION lp.kyc_refusal_from(timestamptz) IS 'The KYC gate on a user''s cached lp.users.kyc_valid_until: NULL while it is in the future (a valid identity verification), else why not (never approved; expired: re-verification needed). Used by lp.kyc_refusal and, on the row they already read, by api.tip and api.tip_many (through lp.payee_refusal) and api.settle_tip_goals. Owner only.';
 REVOKE ALL ON FUNCTION lp.kyc_refusal_from(timestamptz) FROM PUBLIC;

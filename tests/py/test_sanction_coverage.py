@@ -10,7 +10,8 @@ application role (``livepanty_app``) may execute:
 
 * spends: reaches ``INSERT INTO lp.tips`` or ``INSERT INTO lp.holds``      -> action tip or hold
 * streams: reaches an ``UPDATE lp.streams`` that sets status ``'live'``    -> action stream
-* pays out: reaches ``INSERT INTO lp.payouts`` or approves a payout       -> action payout
+* pays out: reaches ``INSERT INTO lp.payouts``, approves a payout or marks one paid -> action payout
+  (also the functions only the back office, ``livepanty_service``, may execute: the money leaves there)
 * logs in: calls ``lp.set_identity`` or ``INSERT INTO lp.auth_sessions`` itself -> action login
 * messages: takes an argument named ``p_message`` (or any ``*message*``), or reaches ``INSERT INTO lp.tips``
   (a tip carries its message)                                             -> action message
@@ -37,7 +38,7 @@ COMMENT = re.compile(r"--[^\n]*")
 SPENDS = re.compile(r"INSERT\s+INTO\s+lp\.(tips|holds)\b", re.IGNORECASE)
 GOES_LIVE = re.compile(r"UPDATE\s+lp\.streams\b[^;]*\bSET\b[^;]*\bstatus\s*=\s*'live'", re.IGNORECASE)
 PAYS_OUT = re.compile(
-    r"INSERT\s+INTO\s+lp\.payouts\b|UPDATE\s+lp\.payouts\b[^;]*\bSET\b[^;]*\bstatus\s*=\s*'approved'",
+    r"INSERT\s+INTO\s+lp\.payouts\b|UPDATE\s+lp\.payouts\b[^;]*\bSET\b[^;]*\bstatus\s*=\s*'(approved|paid)'",
     re.IGNORECASE,
 )
 LOGS_IN = re.compile(r"\blp\.set_identity\s*\(|INSERT\s+INTO\s+lp\.auth_sessions\b", re.IGNORECASE)
@@ -77,7 +78,8 @@ class Catalog:
             """
             SELECT n.nspname || '.' || p.proname, p.prosrc,
                    coalesce(p.proargnames, '{}'), p.proargmodes::text[],
-                   has_function_privilege('livepanty_app', p.oid, 'EXECUTE')
+                   has_function_privilege('livepanty_app', p.oid, 'EXECUTE'),
+                   has_function_privilege('livepanty_service', p.oid, 'EXECUTE')
               FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
              WHERE n.nspname IN ('lp', 'api') AND p.prokind = 'f'
             """
@@ -85,13 +87,16 @@ class Catalog:
         self.body: dict[str, str] = {}
         self.args: dict[str, list[str]] = {}
         self.app: set[str] = set()
-        for name, src, names, modes, app in rows:
+        self.service: set[str] = set()
+        for name, src, names, modes, app, service in rows:
             self.body[name] = self.body.get(name, "") + "\n" + COMMENT.sub("", src or "")
             # Input arguments only (a RETURNS TABLE column named message is not one); modes NULL: all inputs.
             modes = modes or ["i"] * len(names)
             self.args.setdefault(name, []).extend(n for n, m in zip(names, modes, strict=True) if m in "ibv")
             if app:
                 self.app.add(name)
+            if service:
+                self.service.add(name)
         self.calls = {
             name: {f"{s.lower()}.{f.lower()}" for s, f in CALL.findall(body)} & set(self.body) - {name}
             for name, body in self.body.items()
@@ -149,8 +154,9 @@ def test_every_function_that_goes_live_checks_stream(catalog: Catalog) -> None:
 
 
 def test_every_function_that_pays_out_checks_payout(catalog: Catalog) -> None:
-    paying = [f for f in _api(catalog) if catalog.does(f, PAYS_OUT)]
-    assert {"api.request_payout", "api.approve_payout"} <= set(paying)
+    functions = sorted(n for n in catalog.app | catalog.service if n.startswith("api."))
+    paying = [f for f in functions if catalog.does(f, PAYS_OUT)]
+    assert {"api.request_payout", "api.approve_payout", "api.mark_payout_paid"} <= set(paying)
     assert _missing(catalog, paying, {"payout"}) == []
 
 
