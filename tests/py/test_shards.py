@@ -1206,6 +1206,38 @@ def test_a_shard_that_is_down_fails_fast_and_the_relay_resumes(sharded: Sharded)
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
 
 
+def test_a_call_on_every_shard_fails_when_one_is_down_never_answers_in_part(sharded: Sharded) -> None:
+    """With a shard down, every call that reads or runs on all of them is LP200 for that shard: an empty or
+    partial answer would read as "clean" (verify_ledger), "no money" (ledger_totals), "nothing due" (the jobs)
+    or "nobody live" (the listings)."""
+    admin = created_admin(sharded, shard=0)
+    admin_token = token_for(sharded, admin)
+    calls: dict[str, Any] = {
+        "verify_ledger": lambda service, tx: service.verify_ledger(),
+        "ledger_totals": lambda service, tx: service.ledger_totals(),
+        "expire_holds": lambda service, tx: service.expire_holds(),
+        "wake_stream_listeners": lambda service, tx: service.wake_stream_listeners(None),
+        "list_live_streams": lambda service, tx: tx.list_live_streams(),
+        "list_users": lambda service, tx: tx.list_users(),
+        "review_queue": lambda service, tx: tx.review_queue(),
+        "list_appeals": lambda service, tx: tx.list_appeals(),
+    }
+    failed: dict[str, str | None] = {}
+    sharded.topology.shard(1).stop()
+    try:
+        with Client(sharded.router, role="livepanty_service") as service, sharded.client() as client:
+            for name, call in calls.items():
+                try:
+                    with client.session(admin_token) as tx:
+                        call(service, tx)
+                    failed[name] = "answered"
+                except ShardUnavailable as caught:
+                    failed[name] = caught.detail
+    finally:
+        sharded.topology.shard(1).start()
+    assert failed == dict.fromkeys(calls, "shard 1")
+
+
 def test_a_shard_that_is_down_fails_only_the_calls_on_its_own_objects(sharded: Sharded) -> None:
     """An object is found by asking every shard; with one down, each is asked on its own: an object of a shard
     that answers is still routed there, and only an object no answering shard holds fails, with LP200 for the
