@@ -301,6 +301,45 @@ def test_registration_places_users_and_the_directory_holds_no_address(sharded: S
         assert conn.execute("SELECT count(*) FROM lp.users").fetchone()[0] == 0  # the router holds no user
 
 
+def test_no_address_reaches_any_table_of_the_router(sharded: Sharded) -> None:
+    """ "The router never holds an e-mail address": after a registration, logins by address (right and wrong
+    password) and reset requests for a known and an unknown address through the router, no text, citext or
+    jsonb column of any table in any schema of the router's database holds either address, in any case."""
+    user = register(sharded, shard=1)
+    address = f"{user.username}@example.com"
+    unknown = f"nobody{uuid.uuid4().hex[:8]}@example.com"
+    with sharded.client() as client:
+        client.login(address.upper(), PASSWORD)
+        with pytest.raises(InvalidCredentials):
+            client.login(address, "wrong password 123")
+        client.request_password_reset(address)
+        client.request_password_reset(unknown)
+    found = []
+    with psycopg.connect(sharded.router) as conn:
+        columns = conn.execute(
+            """
+            SELECT format('%I.%I', n.nspname, c.relname), a.attname
+              FROM pg_class AS c
+              JOIN pg_namespace AS n ON n.oid = c.relnamespace
+              JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+             WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+               AND n.nspname NOT LIKE 'pg_toast%'
+               AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'jsonb'::regtype, 'json'::regtype,
+                                  (SELECT t.oid FROM pg_type AS t WHERE t.typname = 'citext' LIMIT 1))
+            """
+        ).fetchall()
+        assert len(columns) > 10
+        for table, column in columns:
+            text = f'lower("{column}"::text)'
+            hits = conn.execute(
+                f"SELECT count(*) FROM {table} WHERE {text} LIKE %s OR {text} LIKE %s",
+                [f"%{address.lower()}%", f"%{unknown.lower()}%"],
+            ).fetchone()[0]
+            if hits:
+                found.append(f"{table}.{column}")
+    assert found == []
+
+
 def test_taken_names_and_addresses_are_refused_across_shards(sharded: Sharded) -> None:
     first = register(sharded, shard=0)
     with sharded.client() as client:
