@@ -4,7 +4,7 @@
 -- under lp.secrets 'kyc' and read decrypted by compliance officers only (api.kyc_record). Each gate: an allow
 -- and a deny test; each refusal: its SQLSTATE and "nothing changed".
 BEGIN;
-SELECT plan(150);
+SELECT plan(153);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.kyc_state() RETURNS text
@@ -322,7 +322,25 @@ SELECT lives_ok(format($$UPDATE lp.kyc_verifications SET document_country = 'BE'
 SELECT lives_ok(format($$INSERT INTO lp.kyc_aliases (verification_id, alias) VALUES (%L, 'Rosie')$$, tests.id('rhea1')),
                 'frozen: before approval a stage name may be added');
 SELECT tests.authenticate_as('ada');
-SELECT lives_ok(format('SELECT api.approve_kyc(%L, NULL, DATE ''1992-03-04'')', tests.id('rhea1')), 'approve_kyc: the manual review approves');
+SELECT results_eq(format('SELECT status::text, legal_name_encrypted FROM api.approve_kyc(%L, NULL, DATE ''1992-03-04'')', tests.id('rhea1')),
+                  $$VALUES ('approved', NULL::bytea)$$, 'approve_kyc: the manual review approves; no ciphertext comes back');
+-- Every api function whose result carries the column (from the catalog): the ones this file calls and checks
+-- return it NULL; a new one must be added here, with its check.
+SELECT set_eq($$SELECT DISTINCT p.proname::text FROM pg_proc AS p
+                 WHERE p.pronamespace = 'api'::regnamespace
+                   AND ('legal_name_encrypted' = ANY (p.proargnames)
+                        OR EXISTS (SELECT 1 FROM pg_attribute AS a JOIN pg_type AS t ON t.typrelid = a.attrelid
+                                    WHERE t.oid = p.prorettype AND a.attname = 'legal_name_encrypted'))$$,
+              ARRAY['approve_kyc', 'get_kyc_status', 'list_pending_kyc', 'override_kyc_decision', 'reject_kyc', 'submit_kyc'],
+              'the api functions that return legal_name_encrypted are the six this file checks return it NULL');
+SELECT tests.create_user('rory', 'performer', false);
+SELECT tests.authenticate_as('rory');
+SELECT lives_ok($$SELECT api.submit_kyc('identity', 'passport', 'FR', 's3://kyc-docs/rory/front.jpg', NULL, NULL,
+                                        'manual', NULL, 'Rory Anne Martin')$$, 'rory submits her legal name');
+SELECT tests.authenticate_as('ada');
+SELECT results_eq(format('SELECT status::text, legal_name_encrypted FROM api.reject_kyc(%L, ''blurry'')',
+                         (SELECT id FROM lp.kyc_verifications WHERE user_id = tests.user_id('rory'))),
+                  $$VALUES ('declined', NULL::bytea)$$, 'reject_kyc: declined; no ciphertext comes back');
 SELECT tests.clear_authentication();
 SELECT results_eq(format('SELECT decided_by, approved_at FROM lp.kyc_verifications WHERE id = %L', tests.id('rhea1')),
                   $$VALUES ('admin', now())$$, 'approve_kyc: decided by an admin, the approval stamped');
