@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 
 from livepanty_db import AsyncClient, Client, FraudLimit, new_idempotency_key
 from livepanty_db.cli import main
-from livepanty_db.errors import NewAccountLimit, PermissionDenied, VelocityLimit
+from livepanty_db.errors import LivepantyError, NewAccountLimit, PermissionDenied, VelocityLimit
 
 PASSWORD = "Velocity-checked-42"
 
@@ -83,6 +83,40 @@ def test_the_velocity_flag_survives_the_refusal(db_url: str, people: dict[str, A
         with client.acting_as(people["vic"], reason="read") as tx:
             tip_row = next(r for r in tx.get_fraud_limits() if r.kind == "tip")
         assert (tip_row.per_hour, tip_row.this_hour) == (2, 2)
+
+
+def test_a_case_exists_exactly_when_a_committed_tip_reached_the_threshold(
+    db_url: str, people: dict[str, Any], seed: Any
+) -> None:
+    """docs/trust-and-safety.md: the tip that reaches fraud.tips_per_hour opens the case in its own
+    transaction, so a reaching tip that then fails (LP100, not enough tokens) leaves no case and its count
+    undone; the same tip once it can pass opens it, and the refused next one keeps it."""
+    setting(db_url, "fraud.tips_per_hour", "3")
+    poor = people["nat"]
+    with psycopg.connect(db_url) as conn:  # nat keeps 20 tokens: two tips of 10
+        conn.execute(
+            "SELECT lp.post(gen_random_uuid(), 'adjustment', gen_random_uuid(), ARRAY["
+            " ROW((SELECT id FROM lp.wallets WHERE user_id = %s), -9980, 'adjustment', 0, false)::lp.posting,"
+            " ROW(lp.system_wallet('issuance'), 9980, 'adjustment', 0, false)::lp.posting])",
+            [poor],
+        )
+    with Client(db_url) as client:
+        for n in (1, 2):
+            with client.acting_as(poor, reason="tip") as tx:
+                tx.tip(recipient_id=people["pia"], amount=10, idempotency_key=f"x-{n}")
+        with pytest.raises(LivepantyError) as failed, client.acting_as(poor, reason="tip") as tx:
+            tx.tip(recipient_id=people["pia"], amount=10, idempotency_key="x-3")  # reaches 3, cannot pay
+        assert failed.value.sqlstate == "LP100"
+        assert fraud_cases(db_url, poor) == 0
+        with client.acting_as(poor, reason="read") as tx:
+            assert next(r for r in tx.get_fraud_limits() if r.kind == "tip").this_hour == 2
+        seed.fund(100, poor)
+        with client.acting_as(poor, reason="tip") as tx:
+            tx.tip(recipient_id=people["pia"], amount=10, idempotency_key="x-3")
+        assert fraud_cases(db_url, poor) == 1
+        with pytest.raises(VelocityLimit), client.acting_as(poor, reason="tip") as tx:
+            tx.tip(recipient_id=people["pia"], amount=10, idempotency_key="x-4")
+        assert fraud_cases(db_url, poor) == 1
 
 
 def test_new_account_caps_and_the_limits_read(db_url: str, people: dict[str, Any]) -> None:
