@@ -550,6 +550,19 @@ class Seed:
             problems.append(f"{report.in_transit} tokens in transit, {report.pending} transfers pending")
         return problems
 
+    def system_main_entries(self) -> int:
+        """Ledger entries on a system wallet's main row (docs/ledger.md: system wallets post only to their
+        shards), counted in every database that holds a ledger."""
+        count = 0
+        for dsn in self.shards or (self.dsn,):
+            with psycopg.connect(dsn) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM lp.ledger AS l JOIN lp.wallets AS w ON w.id = l.wallet_id"
+                    " WHERE w.kind = 'system' AND l.shard = 0"
+                ).fetchone()
+                count += int(row[0])
+        return count
+
     def _by_database(self, user_ids: tuple[Any, ...]) -> dict[str, list[Any]]:
         if not self.shards:
             return {self.dsn: list(user_ids)}

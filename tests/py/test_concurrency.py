@@ -442,6 +442,7 @@ def test_random_concurrent_money_operations_keep_every_invariant(db_url: str, se
     assert untouched == {}
     assert sum(balances.values()) == 0
     assert seed.ledger_problems() == []
+    assert seed.system_main_entries() == 0  # system wallets post only to their shards (docs/ledger.md)
 
 
 def test_performers_tipping_each_other_under_load_never_deadlock(db_url: str, seed: Any) -> None:
