@@ -17,6 +17,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -384,6 +385,36 @@ def test_the_reporting_role_reads_every_view_and_nothing_of_a_session(db_url: st
     result = CliRunner().invoke(main, ["--dsn", reporter, "metrics"])
     assert result.exit_code == 0, result.output
     assert "warning: no metrics sample recorded" in result.stderr
+
+
+def test_no_view_shows_another_sessions_query_or_who_runs_it(db_url: str, login: Any) -> None:
+    """README: monitoring shows aggregates and normalised statements, "never a person or another session's
+    query". While an application session runs a statement with a planted literal (and is idle in a
+    transaction after it), no value of any monitoring view read by the reporting role, nor the CLI's output,
+    holds the literal, the application login's name or its client address."""
+    app = login("livepanty_app")
+    reporter = login("livepanty_readonly")
+    planted = f"planted-{uuid.uuid4().hex[:12]}"
+    app_name = psycopg.conninfo.conninfo_to_dict(app)["user"]
+    with psycopg.connect(app) as busy, psycopg.connect(db_url, autocommit=True) as running:
+        busy.execute("SELECT %s::text", [planted])  # left idle in its transaction, the statement last seen
+        worker = threading.Thread(
+            target=lambda: running.execute(f"SELECT pg_sleep(2), '{planted}-running'"), daemon=True
+        )
+        worker.start()
+        time.sleep(0.5)
+        seen: list[str] = []
+        with psycopg.connect(reporter) as conn:
+            for view in VIEWS:
+                for row in conn.execute(f"SELECT * FROM {view}").fetchall():
+                    seen.extend(f"{view}: {value}" for value in row if value is not None)
+        cli_output = CliRunner().invoke(main, ["--dsn", reporter, "--format", "json", "metrics"]).output
+        worker.join()
+    assert len(seen) > 20  # the views answered
+    leaks = [v for v in seen if planted in v or app_name in v or "127.0.0.1" in v]
+    assert leaks == []
+    assert planted not in cli_output
+    assert app_name not in cli_output
 
 
 def test_the_application_role_is_refused(db_url: str, login: Any) -> None:
