@@ -5,8 +5,9 @@
 --   B. other users' IP addresses, e-mail addresses and dates of birth: a host reads who watched their streams,
 --      never the viewers' IPs; nothing a non-staff user can read (any column of any lp table, the api reads)
 --      holds another user's IP, e-mail or date of birth.
--- The probes scan every column the current role may SELECT in every lp table, as text, so a column or policy
--- added later that leaks is caught too.
+-- The probes scan every column the current role may SELECT in every lp table, and every row of the api views
+-- and argument-free api reads it may call, as text, so a column, policy or read added later that leaks is
+-- caught too.
 --
 -- Fixture (made as the superuser and through the api):
 --   users    vera (viewer; e-mail vera@example.com, born 1987-06-05, IP 198.51.100.23), victor (viewer),
@@ -17,7 +18,7 @@
 --            adam's adjustment of victor's wallet (api.adjust_balance); vera's report r1 against victor,
 --            assigned to mona and resolved by adam
 BEGIN;
-SELECT plan(46);
+SELECT plan(47);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -26,12 +27,15 @@ SELECT plan(46);
 
 -- Helpers of this file.
 -- Every non-NULL value, as text, of every column the current role may SELECT in every lp table (RLS decides
--- the rows): place = table.column.
+-- the rows): place = table.column; and every row, as text, of every api view the role may read and of every
+-- api read it may call without arguments (a STABLE function whose arguments all have defaults; one that
+-- refuses the caller is skipped): place = the view or api.name().
 CREATE FUNCTION tests.readable_values() RETURNS TABLE (place text, value text)
     LANGUAGE plpgsql AS $$
 DECLARE
     v_table  regclass;
     v_column name;
+    v_read   regproc;
 BEGIN
     FOR v_table, v_column IN
         SELECT c.oid::regclass, a.attname
@@ -41,6 +45,23 @@ BEGIN
     LOOP
         RETURN QUERY EXECUTE format('SELECT %L, %I::text FROM %s WHERE %I IS NOT NULL',
                                     v_table::text || '.' || v_column, v_column, v_table, v_column);
+    END LOOP;
+    FOR v_table IN
+        SELECT c.oid::regclass FROM pg_catalog.pg_class AS c
+         WHERE c.relnamespace = 'api'::regnamespace AND c.relkind = 'v' AND has_table_privilege(c.oid, 'SELECT')
+    LOOP
+        RETURN QUERY EXECUTE format('SELECT %L, x::text FROM %s AS x', v_table::text, v_table);
+    END LOOP;
+    FOR v_read IN
+        SELECT p.oid::regproc FROM pg_catalog.pg_proc AS p
+         WHERE p.pronamespace = 'api'::regnamespace AND p.prokind = 'f' AND p.provolatile IN ('s', 'i')
+           AND p.pronargdefaults = p.pronargs AND has_function_privilege(p.oid, 'EXECUTE')
+    LOOP
+        BEGIN
+            RETURN QUERY EXECUTE format('SELECT %L, x::text FROM %s() AS x', v_read::text || '()', v_read);
+        EXCEPTION WHEN OTHERS THEN
+            NULL;  -- refused to this caller (LP002, LP001, ...): nothing read
+        END;
     END LOOP;
 END
 $$;
@@ -155,6 +176,8 @@ SELECT tests.authenticate_as('pia');
 SELECT is_empty($$SELECT * FROM tests.leaks(tests.staff_ids())$$, 'A probe: pia (KYC, payout) reads no staff id in any lp column');
 SELECT tests.authenticate_as('pia', 'livepanty_service');
 SELECT is_empty($$SELECT * FROM tests.leaks(tests.staff_ids())$$, 'A probe: the same through livepanty_service');
+SELECT cmp_ok((SELECT count(DISTINCT place)::integer FROM tests.readable_values() WHERE place LIKE 'api.%'), '>=', 10,
+              'A probe: it reads the api too (its views and every argument-free read the role may call)');
 
 -- Staff keep the ids where they work with them (the api functions), and see the labels too.
 SELECT tests.authenticate_as('adam');
