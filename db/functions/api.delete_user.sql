@@ -45,7 +45,7 @@ BEGIN
     -- holds the performer's stream may key-share the user row through a foreign key (a hold's payee_id, a
     -- credit from another shard's recipient_id; lp.tips has none since 0048), so a stronger lock here would
     -- close a cycle with the stream lock taken here.
-    v_ended := lp.end_streams_of(v_target, 'account deleted');
+    v_ended := lp.end_streams_of(v_target, 'account deleted', 'account deleted');
     UPDATE lp.password_reset_tokens AS t SET revoked_at = now()
      WHERE t.user_id = v_target AND t.used_at IS NULL AND t.revoked_at IS NULL;
     PERFORM lp.audit('user.delete', 'user', v_target::text,

@@ -99,7 +99,13 @@ BEGIN
             SELECT s.* INTO v_stream FROM lp.streams AS s
              WHERE s.id = p_stream_id AND s.status IN ('scheduled', 'live') FOR NO KEY UPDATE;
             IF FOUND THEN
-                PERFORM lp.close_stream(v_stream, format('automated moderation: %s', p_category), 'gate');
+                -- Publicly only that the gate ended it (a detection about a performer is nobody else's
+                -- business); the category, the flag and whom it names go into the stream.end audit row.
+                PERFORM lp.close_stream(v_stream, 'go-live gate', 'gate',
+                                        jsonb_build_object('gaps', jsonb_build_array(jsonb_build_object(
+                                                               'user_id', v_user,
+                                                               'lacks', format('automated moderation: %s', p_category))),
+                                                           'flag_id', v_flag.id));
                 v_ended := true;
             END IF;
         END IF;
@@ -145,6 +151,6 @@ BEGIN
     RETURN v_flag;
 END
 $$;
-COMMENT ON FUNCTION api.raise_flag(text, text, numeric, text, text, uuid, uuid, jsonb) IS 'Detectors (service only): records an automated detection (detector, category of lp.flag_category, confidence 0..1, content type and reference, stream and/or user; the stream''s host when no user). By the category''s thresholds (flags.thresholds): below review it is ignored (recorded, dismissed); from review it is queued in the review case of its target (merged); from act it is also acted upon at once: the stream ends and, where the category says suspend (minor_detected), the user is suspended for flags.suspension_days pending review (lp.issue_sanction, automated), with an automated statement of reasons on the case (kept as it is when a later acted flag of the case does nothing new; it always names the suspension in force). Returns the flag. LP003 unknown stream or user, LP018 bad category, content type, confidence, details or target. Audited (flag.raise).';
+COMMENT ON FUNCTION api.raise_flag(text, text, numeric, text, text, uuid, uuid, jsonb) IS 'Detectors (service only): records an automated detection (detector, category of lp.flag_category, confidence 0..1, content type and reference, stream and/or user; the stream''s host when no user). By the category''s thresholds (flags.thresholds): below review it is ignored (recorded, dismissed); from review it is queued in the review case of its target (merged); from act it is also acted upon at once: the stream ends (publicly ''go-live gate''; the category and the flag only in its stream.end audit row) and, where the category says suspend (minor_detected), the user is suspended for flags.suspension_days pending review (lp.issue_sanction, automated), with an automated statement of reasons on the case (kept as it is when a later acted flag of the case does nothing new; it always names the suspension in force). Returns the flag. LP003 unknown stream or user, LP018 bad category, content type, confidence, details or target. Audited (flag.raise).';
 REVOKE ALL ON FUNCTION api.raise_flag(text, text, numeric, text, text, uuid, uuid, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.raise_flag(text, text, numeric, text, text, uuid, uuid, jsonb) TO livepanty_service;

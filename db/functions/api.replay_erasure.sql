@@ -41,7 +41,7 @@ BEGIN
             PERFORM 1 FROM lp.users AS u WHERE u.id = v_entry.user_id FOR NO KEY UPDATE;
             -- The erasure was decided and done: no refusal now (money in flight in the restored copy stays as
             -- it is, referring to the pseudonymous id).
-            v_ended := lp.end_streams_of(v_entry.user_id, 'account erased');
+            v_ended := lp.end_streams_of(v_entry.user_id, 'account erased', 'account erased');
             v_erased := lp.erase_personal_data(v_entry.user_id) || jsonb_build_object('streams_ended', v_ended);
             IF v_entry.kyc_destroyed_at IS NOT NULL THEN
                 PERFORM lp.destroy_kyc_records(v_entry.user_id);

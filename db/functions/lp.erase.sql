@@ -44,7 +44,7 @@ BEGIN
             DETAIL = array_to_string(v_pending, ', '),
             HINT = 'Wait for the holds to close and the payouts and payments to finish (or cancel them), then ask again.';
     END IF;
-    v_ended := lp.end_streams_of(p_user_id, 'account erased');
+    v_ended := lp.end_streams_of(p_user_id, 'account erased', 'account erased');
     INSERT INTO lp.erasures (user_id, via, requested_by, reason, erased, retained, kyc_retained_until)
     VALUES (p_user_id, p_via, p_requested_by, p_reason,
             lp.erase_personal_data(p_user_id) || jsonb_build_object('streams_ended', v_ended),

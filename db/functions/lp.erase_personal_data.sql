@@ -153,7 +153,7 @@ BEGIN
     -- The reasons she gave for ending her streams and shows and cancelling her goals: free text, public (the
     -- rows, and the stream_ended, show_ended and goal_cancelled events every viewer reads), gone. What stays: a
     -- staff member's reason (an admin ended or cancelled it, docs/compliance.md) and the fixed codes the system
-    -- writes ('go-live gate', 'account erased', 'performer ban', 'stream ended', 'viewer blocked', ...). Who
+    -- writes ('go-live gate', 'account erased', 'account deleted', 'stream ended', 'viewer blocked', ...). Who
     -- ended a stream is on its row (ended_by: host, admin or gate, lp.close_stream): its reason goes only when
     -- the host ended it. A stream ended before migration 0052 may not say (ended_by NULL: no event or audit row
     -- was left to tell): then its stream_ended event and its stream.end audit row, if still there, decide, and

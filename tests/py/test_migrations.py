@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -366,7 +367,7 @@ def test_0052_fills_who_ended_streams_and_closed_goals_from_the_evidence_left(em
         cases = {
             "evented": ("ended", "moderation: rule 4.2", "admin", "admin"),
             "audited": ("cancelled", "not tonight after all", None, "host"),
-            "gated": ("ended", "performer ban", None, "gate"),
+            "gated": ("ended", "account deleted", None, "gate"),
             "hosted": ("ended", "bye, see you", "host", None),
             "lost": ("ended", "moderation: rule 5.1", None, None),
             "live": ("live", None, None, None),
@@ -456,7 +457,7 @@ def test_0052_fills_who_ended_streams_and_closed_goals_from_the_evidence_left(em
         assert of("SELECT end_reason FROM lp.streams WHERE id = %s") == {
             "evented": "moderation: rule 4.2",
             "audited": None,
-            "gated": "performer ban",
+            "gated": "account deleted",
             "hosted": None,
             "lost": None,
             "live": None,
@@ -553,9 +554,149 @@ def test_0053_closes_the_appeals_of_lifted_sanctions_and_reviews_suspensions_rev
         )
         assert "user_sanctions_review_due_idx" in plan
 
-    assert migrate.rollback(empty_db) == ["0053_sanction_lifecycle"]
+    # Back to before 0053 (the migrations after it first).
+    later = migration_ids()[migration_ids().index("0053_sanction_lifecycle") :]
+    assert migrate.rollback(empty_db, len(later)) == list(reversed(later))
     with psycopg.connect(empty_db) as conn:
         assert conn.execute(
             "SELECT array_agg(status::text ORDER BY status::text) FROM lp.sanction_appeals"
             " WHERE decided_at IS NULL AND decision_reasons IS NULL"
         ).fetchone()[0] == ["pending", "pending"]
+
+
+def test_0056_rewrites_the_end_reasons_that_told_a_performers_sanction_verification_role_or_flag(
+    empty_db, db_tree_up_to
+):
+    """Before 0056 a stream the platform ended because of one performer said why in its public end reason
+    and stream_ended event ('performer ban', 'performer became viewer', 'identity verification expired: ...',
+    'automated moderation: violence'). After the upgrade both say 'go-live gate'; the stream.end audit row
+    says it too, with the old reason as what the user lacked, by the id of the user found from what the
+    ending left at the same time (the sanction, the role change's or the expiry's audit row, the acted flag),
+    else the one performer of a cast of one, else nobody. A host's own reason, an admin's and an account's
+    deletion stay as they were; so does updated_at. The audit trail is append-only again afterwards."""
+    migrate.apply(empty_db, root=db_tree_up_to(55))
+    touched = "2026-01-01 00:00:00+00"
+    with psycopg.connect(empty_db) as conn:
+        users = {
+            name: conn.execute(
+                "INSERT INTO lp.users (email, username, password_hash, date_of_birth, role)"
+                " VALUES (%s, %s, %s, DATE '1990-01-01', 'performer') RETURNING id",
+                [f"{name}@example.org", name, "$2b$04$" + "a" * 53],
+            ).fetchone()[0]
+            for name in ("hana", "cleo", "nils")
+        }
+        # key: (end reason, ended_by, co-performer or None, what else the ending left at its time)
+        cases = {
+            "banned": ("performer ban", "gate", "cleo", "sanction"),
+            "demoted": ("performer became viewer", "gate", None, None),
+            "demoted_duo": ("performer became moderator", "gate", "cleo", "role_change"),
+            "lapsed": (
+                "identity verification expired: re-verification needed",
+                "gate",
+                "cleo",
+                "kyc_expired",
+            ),
+            "flagged": ("automated moderation: violence", "gate", "cleo", "flag"),
+            "untold": ("performer suspension", None, "cleo", None),
+            "hosted": ("performer ban", "host", None, None),
+            "admin": ("performer ban", "admin", None, None),
+            "deleted": ("account deleted", "gate", "cleo", None),
+        }
+        streams, ended_at = {}, {}
+        for key, (reason, by, co, left) in cases.items():
+            streams[key], ended_at[key] = conn.execute(
+                "INSERT INTO lp.streams (host_id, title, status, started_at, ended_at, end_reason, ended_by,"
+                " updated_at) VALUES (%s, 'show', 'ended', now() - interval '1 hour',"
+                " now() - %s * interval '1 minute', %s, %s, %s) RETURNING id, ended_at",
+                [users["hana"], len(streams), reason, by, touched],
+            ).fetchone()
+            if co is not None:
+                conn.execute(
+                    "INSERT INTO lp.stream_performers (stream_id, performer_id) VALUES (%s, %s)",
+                    [streams[key], users[co]],
+                )
+            conn.execute(
+                "INSERT INTO lp.stream_events (stream_id, kind, payload) VALUES (%s, 'stream_ended', %s)",
+                [streams[key], Jsonb({"reason": reason, "by": by or "gate", "tips_count": 0})],
+            )
+            conn.execute(
+                "INSERT INTO lp.audit_logs (action, target_type, target_id, details, occurred_at)"
+                " VALUES ('stream.end', 'stream', %s, %s, %s)",
+                [
+                    str(streams[key]),
+                    Jsonb({"status": "ended", "reason": reason, "by": by or "gate"}),
+                    ended_at[key],
+                ],
+            )
+            if left == "sanction":  # cleo was banned then; hana was banned another time
+                for user, at in ((users["cleo"], ended_at[key]), (users["hana"], touched)):
+                    conn.execute(
+                        "INSERT INTO lp.user_sanctions (user_id, sanction_type, reason, created_at)"
+                        " VALUES (%s, 'ban', 'rule 1', %s)",
+                        [user, at],
+                    )
+            elif left == "role_change":
+                conn.execute(
+                    "INSERT INTO lp.audit_logs (action, target_type, target_id, details, occurred_at)"
+                    " VALUES ('user.role_change', 'user', %s, %s, %s)",
+                    [str(users["cleo"]), Jsonb({"from": "performer", "to": "moderator"}), ended_at[key]],
+                )
+            elif left == "kyc_expired":
+                conn.execute(
+                    "INSERT INTO lp.audit_logs (action, target_type, target_id, details, occurred_at)"
+                    " VALUES ('kyc.approval_expired', 'kyc_verification', %s, %s, %s)",
+                    [str(uuid.uuid4()), Jsonb({"user_id": str(users["hana"])}), ended_at[key]],
+                )
+            elif left == "flag":  # the flag named nils, who is not on camera
+                conn.execute(
+                    "INSERT INTO lp.moderation_flags (stream_id, user_id, content_type, detector, category,"
+                    " confidence, status, disposition, created_at) VALUES (%s, %s, 'stream_video', 'vision',"
+                    " 'violence', 0.99, 'escalated', 'acted', %s)",
+                    [streams[key], users["nils"], ended_at[key]],
+                )
+
+    assert "0056_private_end_reasons_and_no_truncate" in migrate.apply(empty_db)
+
+    kept = {
+        key: reason
+        for key, (reason, by, _co, _left) in cases.items()
+        if key in ("hosted", "admin", "deleted")
+    }
+    with psycopg.connect(empty_db) as conn:
+
+        def of(sql: str, *args: str) -> dict:
+            return {key: conn.execute(sql, [streams[key], *args]).fetchone()[0] for key in streams}
+
+        public = {key: kept.get(key, "go-live gate") for key in streams}
+        assert of("SELECT end_reason FROM lp.streams WHERE id = %s") == public
+        events = "SELECT payload ->> 'reason' FROM lp.stream_events WHERE stream_id = %s AND kind = %s"
+        assert of(events, "stream_ended") == public
+        assert set(of("SELECT updated_at::text FROM lp.streams WHERE id = %s").values()) == {touched}
+        about = {
+            "banned": "cleo",
+            "demoted": "hana",
+            "demoted_duo": "cleo",
+            "lapsed": "hana",
+            "flagged": "nils",
+        }
+        assert of(
+            "SELECT details FROM lp.audit_logs WHERE action = 'stream.end' AND target_id = %s::text"
+        ) == {
+            key: {"status": "ended", "reason": public[key], "by": by or "gate"}
+            | (
+                {}
+                if key in kept
+                else {
+                    "gaps": [
+                        {
+                            "user_id": str(users[about[key]]) if key in about else None,
+                            "lacks": reason,
+                        }
+                    ]
+                }
+            )
+            for key, (reason, by, _co, _left) in cases.items()
+        }
+        with pytest.raises(psycopg.Error) as refused:
+            conn.execute("UPDATE lp.audit_logs SET details = '{}' WHERE action = 'stream.end'")
+        assert refused.value.sqlstate == "LP090"

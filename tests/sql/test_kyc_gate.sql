@@ -6,7 +6,7 @@
 -- change of the period); a new approval lifts the gate at once; nothing changes on a refusal; a catalog check
 -- that every KYC gate goes through the helper.
 BEGIN;
-SELECT plan(61);
+SELECT plan(62);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.live(host, title)   schedules, consents and starts a stream; returns its id
@@ -167,7 +167,12 @@ SELECT is((SELECT approval_ended_at FROM lp.kyc_verifications WHERE user_id = te
           (SELECT reviewed_at + interval '365 days' FROM lp.kyc_verifications WHERE user_id = tests.user_id('paul')),
           'the approval ended when its period did, not when the job ran');
 SELECT is(tests.kyc_state('pia'), 'approved:false|valid', 'pia''s approval stays');
-SELECT alike(tests.stream_status(tests.id('eve_live')), 'ended|identity verification expired%', 'the job ended eve''s live stream');
+SELECT is(tests.stream_status(tests.id('eve_live')), 'ended|go-live gate',
+          'the job ended eve''s live stream; its public reason names nothing of her verification');
+SELECT is((SELECT details -> 'gaps' FROM lp.audit_logs WHERE action = 'stream.end' AND target_id = tests.id('eve_live')::text),
+          jsonb_build_array(jsonb_build_object('user_id', tests.user_id('eve'),
+                                               'lacks', 'identity verification expired: re-verification needed')),
+          'its audit row (staff) says whose verification expired, by user id');
 SELECT is(tests.stream_status(tests.id('pia_live')), 'live', 'and not pia''s');
 SELECT results_eq($$SELECT details ->> 'why', details ->> 'streams_ended', (actor_id IS NULL)::text FROM lp.audit_logs
                      WHERE action = 'kyc.approval_expired' ORDER BY details ->> 'why'$$,

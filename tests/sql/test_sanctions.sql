@@ -169,8 +169,8 @@ SELECT tests.authenticate_as('max');
 SELECT is((api.sanction_user(tests.user_id('pia'), 'stream_block', 'off-platform payments', now() + interval '1 hour')).sanction_type::text,
           'stream_block', 'a moderator blocks pia from streaming while she is live');
 SELECT tests.clear_authentication();
-SELECT is((SELECT status::text || '|' || end_reason FROM lp.streams WHERE id = tests.id('s1')), 'ended|performer stream_block',
-          'the stream_block ended her live stream at once');
+SELECT is((SELECT status::text || '|' || end_reason FROM lp.streams WHERE id = tests.id('s1')), 'ended|go-live gate',
+          'the stream_block ended her live stream at once (publicly: the go-live gate)');
 SELECT is((SELECT (details ->> 'streams_ended')::integer FROM tests.last_audit('sanction.issue')), 1, 'audited with the stream it ended');
 SELECT tests.remember('s2', tests.ready('pia', 'two'));
 SELECT tests.authenticate_as('pia');

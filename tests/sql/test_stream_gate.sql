@@ -1,12 +1,13 @@
 -- The go-live gate holds while a stream is live, and the smaller rules around a live stream (review of issue 8):
 -- a ban, a suspension, a role change or a deletion of anyone on camera ends the stream at once; an identity
--- verification that expires ends it at the next viewer sweep (and the ingest check refuses the key before), with
--- a public reason that names nobody (who lacks what is for staff, in the audit row, by user id);
+-- verification that expires ends it at the next viewer sweep (and the ingest check refuses the key before); the
+-- public reason names nobody and tells no one's sanction, verification or role ('go-live gate'; a deletion says
+-- 'account deleted'): who and why is for staff, in the audit row, by user id;
 -- a warning ends nothing. A user a performer blocked cannot pay them (tip, hold, tip_many). A stream's tokens
 -- tipped are the host's (and admins') to see. Event positions out of range are LP018; a reader that resyncs after
 -- a purge is never sent back behind the horizon. A listing's tag is matched as streams store it.
 BEGIN;
-SELECT plan(57);
+SELECT plan(60);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.live(host, title[, co-performer])  schedules, consents and starts a stream; returns its id
@@ -78,10 +79,14 @@ SELECT is((api.join_stream(tests.id('s1'))).stream_id, tests.id('s1'), 'vic watc
 SELECT tests.authenticate_as('mona');
 SELECT is((api.sanction_user(tests.user_id('pia'), 'ban', 'underage content')).sanction_type::text, 'ban', 'a moderator bans the host');
 SELECT tests.clear_authentication();
-SELECT is(tests.status(tests.id('s1')), 'ended|gate|performer ban', 'the ban ended the live stream (event and reason say why)');
+SELECT is(tests.status(tests.id('s1')), 'ended|gate|go-live gate',
+          'the ban ended the live stream (its event and reason say only that the gate did)');
 SELECT is(tests.open_sessions(tests.id('s1')), 0::bigint, 'and closed every viewing session');
 SELECT is((SELECT details ->> 'by' FROM lp.audit_logs WHERE action = 'stream.end' AND target_id = tests.id('s1')::text),
           'gate', 'the ending is audited (stream.end, by gate)');
+SELECT is((SELECT details -> 'gaps' FROM lp.audit_logs WHERE action = 'stream.end' AND target_id = tests.id('s1')::text),
+          jsonb_build_array(jsonb_build_object('user_id', tests.user_id('pia'), 'lacks', 'performer ban')),
+          'the audit row (staff only) says who was banned, by user id');
 SELECT is((SELECT (details ->> 'streams_ended')::integer FROM lp.audit_logs WHERE action = 'sanction.issue'), 1,
           'the sanction''s audit row counts the streams it ended');
 SELECT ok((SELECT stream_key_hash IS NULL FROM lp.streams WHERE id = tests.id('s1')), 'the ingest key is gone');
@@ -92,7 +97,11 @@ SELECT tests.authenticate_as('adam');
 SELECT lives_ok(format($$SELECT api.sanction_user(%L, 'suspension', 'cool off', now() + interval '1 day')$$, tests.user_id('paul')),
                 'an admin suspends the co-performer');
 SELECT tests.clear_authentication();
-SELECT is(tests.status(tests.id('s2')), 'ended|gate|performer suspension', 'the co-performer''s suspension ended the stream');
+SELECT is(tests.status(tests.id('s2')), 'ended|gate|go-live gate',
+          'the co-performer''s suspension ended the stream, without telling viewers');
+SELECT is((SELECT details -> 'gaps' FROM lp.audit_logs WHERE action = 'stream.end' AND target_id = tests.id('s2')::text),
+          jsonb_build_array(jsonb_build_object('user_id', tests.user_id('paul'), 'lacks', 'performer suspension')),
+          'the audit row names the suspended co-performer by id');
 
 -- == a warning ends nothing ===================================================================================
 SELECT tests.remember('s3', tests.live('dora', 'Warned'));
@@ -105,7 +114,10 @@ SELECT is(tests.status(tests.id('s3')), 'live', 'a warning leaves the stream liv
 SELECT tests.authenticate_as('adam');
 SELECT is((api.set_user_role(tests.user_id('dora'), 'viewer')).role::text, 'viewer', 'an admin makes the host a viewer');
 SELECT tests.clear_authentication();
-SELECT is(tests.status(tests.id('s3')), 'ended|gate|performer became viewer', 'the role change ended the stream');
+SELECT is(tests.status(tests.id('s3')), 'ended|gate|go-live gate', 'the role change ended the stream');
+SELECT is((SELECT details -> 'gaps' FROM lp.audit_logs WHERE action = 'stream.end' AND target_id = tests.id('s3')::text),
+          jsonb_build_array(jsonb_build_object('user_id', tests.user_id('dora'), 'lacks', 'performer became viewer')),
+          'the audit row says whose role changed');
 
 -- == a deleted host's stream ends ============================================================================
 SELECT tests.remember('s4', tests.live('ella', 'Deleted soon'));
