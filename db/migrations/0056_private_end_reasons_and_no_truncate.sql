@@ -1,5 +1,6 @@
--- 0056: a stream the platform ends because of one performer tells viewers only that the gate ended it.
--- lp.end_streams_of (a ban, suspension or stream block: 'performer <type>'; a role change: 'performer became
+-- 0056: (1) a stream the platform ends because of one performer tells viewers only that the gate ended it;
+-- (2) TRUNCATE of the identity verification records is refused (below).
+-- (1) lp.end_streams_of (a ban, suspension or stream block: 'performer <type>'; a role change: 'performer became
 -- <role>'; api.expire_kyc_approvals: 'identity verification expired: re-verification needed') and an acted
 -- flag of api.raise_flag ('automated moderation: <category>') wrote that specific reason into the stream's
 -- end_reason and its stream_ended event, which every viewer of a public stream reads: a co-performer's sanction
@@ -93,3 +94,30 @@ UPDATE lp.streams AS s SET end_reason = 'go-live gate' FROM m0056_ended AS e WHE
 ALTER TABLE lp.streams ENABLE TRIGGER streams_touch_updated_at;
 
 SELECT set_config('lp.scrub', '', true);  -- the rest of the transaction is append-only again
+
+-- (2) The records of approved identity verifications are kept, for every role including the owner: the row
+-- triggers lp.kyc_record_frozen and lp.kyc_aliases_frozen refuse their change and deletion (LP130), but TRUNCATE
+-- fires no row trigger and deleted them all at once. A statement trigger now refuses it (LP130), as
+-- lp.reject_mutation does for the append-only tables (canonical: db/schema/73_kyc_lifecycle.sql).
+SET ROLE livepanty_owner;
+
+CREATE FUNCTION lp.kyc_records_kept() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = ''
+AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'LP130',
+        MESSAGE = pg_catalog.format('%s.%s keeps the records of approved identity verifications: %s is not allowed',
+                                    TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
+        HINT = 'Records are destroyed at the end of their retention only (lp.destroy_kyc_records).';
+END
+$$;
+COMMENT ON FUNCTION lp.kyc_records_kept() IS 'Statement trigger of lp.kyc_verifications and lp.kyc_aliases: rejects TRUNCATE (LP130), for every role including the owner, which the row triggers lp.kyc_record_frozen and lp.kyc_aliases_frozen cannot see. Owner only.';
+REVOKE ALL ON FUNCTION lp.kyc_records_kept() FROM PUBLIC;
+CREATE TRIGGER kyc_verifications_no_truncate BEFORE TRUNCATE ON lp.kyc_verifications
+    FOR EACH STATEMENT EXECUTE FUNCTION lp.kyc_records_kept();
+CREATE TRIGGER kyc_aliases_no_truncate BEFORE TRUNCATE ON lp.kyc_aliases
+    FOR EACH STATEMENT EXECUTE FUNCTION lp.kyc_records_kept();
+
+RESET ROLE;

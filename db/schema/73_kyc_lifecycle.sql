@@ -132,6 +132,26 @@ CREATE TRIGGER kyc_verifications_record_frozen BEFORE INSERT OR UPDATE OR DELETE
 CREATE TRIGGER kyc_aliases_record_frozen BEFORE INSERT OR UPDATE OR DELETE ON lp.kyc_aliases
     FOR EACH ROW EXECUTE FUNCTION lp.kyc_aliases_frozen();
 
+-- TRUNCATE fires no row trigger: it would delete approved records at once, for the owner too. Refused.
+CREATE FUNCTION lp.kyc_records_kept() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = ''
+AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'LP130',
+        MESSAGE = pg_catalog.format('%s.%s keeps the records of approved identity verifications: %s is not allowed',
+                                    TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
+        HINT = 'Records are destroyed at the end of their retention only (lp.destroy_kyc_records).';
+END
+$$;
+COMMENT ON FUNCTION lp.kyc_records_kept() IS 'Statement trigger of lp.kyc_verifications and lp.kyc_aliases: rejects TRUNCATE (LP130), for every role including the owner, which the row triggers lp.kyc_record_frozen and lp.kyc_aliases_frozen cannot see. Owner only.';
+REVOKE ALL ON FUNCTION lp.kyc_records_kept() FROM PUBLIC;
+CREATE TRIGGER kyc_verifications_no_truncate BEFORE TRUNCATE ON lp.kyc_verifications
+    FOR EACH STATEMENT EXECUTE FUNCTION lp.kyc_records_kept();
+CREATE TRIGGER kyc_aliases_no_truncate BEFORE TRUNCATE ON lp.kyc_aliases
+    FOR EACH STATEMENT EXECUTE FUNCTION lp.kyc_records_kept();
+
 RESET ROLE;
 
 -- As the migrating superuser (row level security is forced on lp.secrets and lp.settings).

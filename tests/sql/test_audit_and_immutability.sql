@@ -3,7 +3,7 @@
 -- IP address where the caller gave one. The api calls run as the application role (livepanty_app, or
 -- livepanty_service for api.create_admin); the audit rows are read back as the superuser.
 BEGIN;
-SELECT plan(51);
+SELECT plan(57);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -40,6 +40,33 @@ SELECT is_empty($$
                                 ELSE 'lp.reject_mutation()'::regprocedure END)
 $$, 'the append-only triggers are enabled and call lp.reject_mutation() (the audit row trigger lp.reject_mutation_unless_scrubbing(): only an erasure or a retention purge may null addresses and free text, tests/sql/test_erasure.sql)');
 
+-- Catalog: every table of our schemas with a row trigger that refuses changes (a function of the lp.reject_mutation
+-- family or a *_frozen one, or any trigger function raising LP090 or LP130) also has an enabled BEFORE TRUNCATE
+-- statement trigger: TRUNCATE fires no row trigger, so without one the owner could empty the table.
+-- Today: lp.audit_logs, lp.ledger (and their partitions), lp.ledger_checkpoints, lp.stream_consents,
+-- lp.tip_menu_items, lp.kyc_verifications, lp.kyc_aliases.
+SELECT is_empty($$
+    SELECT c.oid::regclass::text
+      FROM pg_catalog.pg_class AS c
+     WHERE c.relnamespace::regnamespace::text IN ('lp', 'lp_partitions', 'api', 'reporting', 'monitoring')
+       AND c.relkind IN ('r', 'p')
+       AND EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_proc AS f ON f.oid = t.tgfoid
+                    WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND (t.tgtype & 1) = 1
+                      AND (f.proname ~ '^reject_mutation' OR f.proname ~ '_frozen$'
+                           OR f.prosrc ~ 'LP(090|130)'))
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS t
+                        WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgenabled <> 'D'
+                          AND (t.tgtype & 1) = 0 AND (t.tgtype & 2) = 2 AND (t.tgtype & 32) = 32)
+$$, 'every table with a row trigger that refuses changes has an enabled BEFORE TRUNCATE statement trigger');
+SELECT set_eq($$
+    SELECT DISTINCT c.oid::regclass::text
+      FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_trigger AS t ON t.tgrelid = c.oid
+      JOIN pg_catalog.pg_proc AS f ON f.oid = t.tgfoid
+     WHERE c.relnamespace = 'lp'::regnamespace AND NOT t.tgisinternal AND (t.tgtype & 1) = 1
+       AND (f.proname ~ '^reject_mutation' OR f.proname ~ '_frozen$' OR f.prosrc ~ 'LP(090|130)')
+$$, $$VALUES ('lp.audit_logs'), ('lp.ledger'), ('lp.ledger_checkpoints'), ('lp.stream_consents'), ('lp.tip_menu_items'),
+             ('lp.kyc_verifications'), ('lp.kyc_aliases')$$,
+   'the check above sees the tables with such row triggers (it would pass on none)');
 SELECT isnt_empty($$SELECT 1 FROM lp.audit_logs$$, 'audit_logs has rows (so row triggers fire below)');
 CREATE TABLE tests.audit_before AS SELECT * FROM lp.audit_logs;
 CREATE TABLE tests.ledger_before AS SELECT * FROM lp.ledger;
@@ -59,6 +86,15 @@ SELECT throws_ok($$TRUNCATE lp.audit_logs$$, 'LP090', NULL, 'livepanty_owner: TR
 SELECT throws_ok($$UPDATE lp.ledger SET amount = -1000, balance_after = balance_before - 1000$$, 'LP090', NULL, 'livepanty_owner: UPDATE of ledger is rejected (LP090)');
 SELECT throws_ok($$DELETE FROM lp.ledger$$, 'LP090', NULL, 'livepanty_owner: DELETE from ledger is rejected (LP090)');
 SELECT throws_ok($$TRUNCATE lp.ledger$$, 'LP090', NULL, 'livepanty_owner: TRUNCATE of ledger is rejected (LP090)');
+-- The other tables whose rows a trigger keeps (docs/streams.md: consents and menu items; docs/compliance.md: the
+-- records of approved identity verifications): TRUNCATE fires no row trigger, so each has its statement trigger
+-- too. lp.kyc_verifications is referenced by foreign keys: a plain TRUNCATE of it is refused before any trigger
+-- (0A000), TRUNCATE ... CASCADE reaches the trigger.
+SELECT throws_ok($$TRUNCATE lp.stream_consents$$, 'LP090', NULL, 'livepanty_owner: TRUNCATE of stream_consents is rejected (LP090)');
+SELECT throws_ok($$TRUNCATE lp.tip_menu_items$$, 'LP090', NULL, 'livepanty_owner: TRUNCATE of tip_menu_items is rejected (LP090)');
+SELECT throws_ok($$TRUNCATE lp.kyc_aliases$$, 'LP130', NULL, 'livepanty_owner: TRUNCATE of kyc_aliases is rejected (LP130)');
+SELECT throws_ok($$TRUNCATE lp.kyc_verifications CASCADE$$, 'LP130', NULL,
+                 'livepanty_owner: TRUNCATE ... CASCADE of kyc_verifications is rejected (LP130)');
 SELECT lives_ok($$INSERT INTO lp.audit_logs (action, details) VALUES ('test.append', '{}')$$,
                 'livepanty_owner: appending to audit_logs works');
 SELECT lives_ok($$INSERT INTO lp.ledger (transaction_id, wallet_id, amount, balance_before, balance_after, entry_kind,
