@@ -1895,6 +1895,49 @@ def test_a_chargeback_holds_the_payouts_of_a_performer_tipped_across_shards(shar
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
 
 
+#: Our functions on a database: every schema but the system's, extension members left out.
+_OUR_FUNCTIONS = (
+    "SELECT p.oid::regprocedure::text FROM pg_proc AS p"
+    " WHERE p.pronamespace::regnamespace::text NOT IN ('pg_catalog', 'information_schema')"
+    " AND p.pronamespace::regnamespace::text !~ '^pg_'"
+    " AND NOT EXISTS (SELECT 1 FROM pg_depend AS d WHERE d.classid = 'pg_proc'::regclass"
+    " AND d.objid = p.oid AND d.deptype = 'e')"
+)
+
+
+@pytest.mark.parametrize("where", ["shard", "router"])
+def test_only_the_identity_functions_call_lp_set_identity(sharded: Sharded, where: str) -> None:
+    """docs/CONVENTIONS.md, "Who is acting": on a shard only api.authenticate, api.act_as and shard.act
+    (which only livepanty_router may run) call lp.set_identity; on the router its own api.authenticate and
+    api.act_as. No role but the owner may execute lp.set_identity (tests/sql/test_catalog_security.sql: one
+    node)."""
+    dsn = sharded.shards[0] if where == "shard" else sharded.router
+    expected = {"api.authenticate(text)", "api.act_as(uuid,text)"}
+    if where == "shard":
+        expected.add("shard.act(integer,uuid,uuid,text)")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        callers = {
+            r[0]
+            for r in conn.execute(
+                f"{_OUR_FUNCTIONS} AND p.prosrc ~ 'lp\\.set_identity\\s*\\('"
+                " AND p.oid <> 'lp.set_identity(uuid, uuid, text)'::regprocedure"
+            )
+        }
+        executors = conn.execute(
+            "SELECT r.rolname FROM pg_roles AS r"
+            " WHERE NOT r.rolsuper AND NOT pg_has_role(r.oid, 'livepanty_owner', 'MEMBER')"
+            " AND has_function_privilege(r.oid, 'lp.set_identity(uuid, uuid, text)', 'EXECUTE')"
+        ).fetchall()
+        shard_act = conn.execute(
+            "SELECT r.rolname FROM pg_roles AS r"
+            " WHERE NOT r.rolsuper AND NOT pg_has_role(r.oid, 'livepanty_owner', 'MEMBER')"
+            " AND to_regprocedure('shard.act(integer, uuid, uuid, text)') IS NOT NULL"
+            " AND has_function_privilege(r.oid, 'shard.act(integer, uuid, uuid, text)', 'EXECUTE')"
+        ).fetchall()
+    assert (callers, executors) == (expected, [])
+    assert shard_act == ([("livepanty_router",)] if where == "shard" else [])
+
+
 @pytest.mark.parametrize("where", ["shard", "router"])
 def test_plpgsql_check_finds_no_error_in_the_routing_code(sharded: Sharded, where: str) -> None:
     """Every PL/pgSQL function of the shard schema (shard 0) and of the router (its schemas, the views' routes

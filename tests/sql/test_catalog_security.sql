@@ -2,7 +2,7 @@
 -- table, view and function of schemas lp and api that exists now or is added later; a failure lists the
 -- offending objects. No object is listed by hand except the three functions livepanty_readonly may run.
 BEGIN;
-SELECT plan(36);
+SELECT plan(42);
 
 -- == Row level security ====================================================================================
 SELECT isnt_empty($$SELECT 1 FROM pg_catalog.pg_class WHERE relnamespace = 'lp'::regnamespace AND relkind IN ('r', 'p')$$,
@@ -270,6 +270,70 @@ SELECT is_empty($$
                                      || '|coalesce\(lp\.current_user_role\(\), ''''\)'
                                      || '|coalesce\(lp\.current_user_role\(\) IN \([^()]*\), false\)')
 $$, 'every role check in a function treats an unknown role (NULL) as none: IS [NOT] DISTINCT FROM, or coalesce');
+
+-- == Who proves an identity, and who reads the keys ========================================================
+-- Our functions: every schema but the system's and the test harness's (tests), extension members left out.
+CREATE TEMPORARY VIEW our_functions AS
+SELECT p.oid, p.oid::regprocedure::text AS sig, p.prosrc
+  FROM pg_catalog.pg_proc AS p
+ WHERE p.pronamespace::regnamespace::text NOT IN ('pg_catalog', 'information_schema', 'tests')
+   AND p.pronamespace::regnamespace::text !~ '^pg_'
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d
+                    WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e');
+-- docs/CONVENTIONS.md, "Who is acting": only api.authenticate and api.act_as call lp.set_identity on one node
+-- (on a shard also shard.act, and on a router its own api.authenticate and api.act_as: tests/py/test_shards.py).
+SELECT set_eq($$SELECT f.sig FROM our_functions AS f
+                 WHERE f.prosrc ~ 'lp\.set_identity\s*\(' AND f.oid <> 'lp.set_identity(uuid, uuid, text)'::regprocedure$$,
+              $$VALUES ('api.authenticate(text)'), ('api.act_as(uuid,text)')$$,
+              'only api.authenticate and api.act_as call lp.set_identity');
+SELECT is_empty($$
+    SELECT coalesce(r.rolname, 'PUBLIC') FROM aclexplode((SELECT p.proacl FROM pg_catalog.pg_proc AS p
+                                                       WHERE p.oid = 'lp.set_identity(uuid, uuid, text)'::regprocedure)) AS a
+      LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
+     WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> 'livepanty_owner'::regrole
+    UNION ALL
+    SELECT r.rolname FROM pg_catalog.pg_roles AS r
+     WHERE NOT r.rolsuper AND NOT pg_has_role(r.oid, 'livepanty_owner', 'MEMBER')
+       AND has_function_privilege(r.oid, 'lp.set_identity(uuid, uuid, text)', 'EXECUTE')
+$$, 'no role but the owner (and its members) may execute lp.set_identity, not PUBLIC');
+
+-- docs/CONVENTIONS.md: lp.secrets keys never leave owner code, no function returns them. The functions that name
+-- lp.secrets are exactly these; a new one must be added here after checking that it returns no key:
+--   api.current_user_id()                returns the acting user's id; reads 'identity' to recompute the proof
+--   lp.set_identity(uuid, uuid, text)    returns nothing; sets the proof (an HMAC keyed by 'identity')
+--   lp.begin_scrub()                     returns nothing; sets lp.scrub to an HMAC keyed by 'identity'
+--   lp.reject_mutation_unless_scrubbing() trigger; compares lp.scrub with that HMAC
+--   lp.staff_label(uuid)                 returns 'role #' and 4 hex digits of an HMAC keyed by 'pseudonym'
+--   lp.event_channel(uuid)               returns 'lp_stream_' and 48 hex digits of an HMAC keyed by 'pseudonym'
+--   lp.kyc_encrypt(text)                 returns the ciphertext (pgp_sym_encrypt under 'kyc')
+--   lp.kyc_decrypt(bytea)                returns the plaintext (owner only; api.kyc_record, compliance officers)
+-- Of these only api.current_user_id is granted to anyone but the owner; it returns a uuid.
+SELECT set_eq($$SELECT f.sig FROM our_functions AS f WHERE f.prosrc ~ 'lp\.secrets'$$,
+              $$VALUES ('api.current_user_id()'), ('lp.set_identity(uuid,uuid,text)'), ('lp.begin_scrub()'),
+                       ('lp.reject_mutation_unless_scrubbing()'), ('lp.staff_label(uuid)'), ('lp.event_channel(uuid)'),
+                       ('lp.kyc_encrypt(text)'), ('lp.kyc_decrypt(bytea)')$$,
+              'the functions that read lp.secrets are the known list (each checked to return no key)');
+SELECT set_eq($$SELECT f.sig || ' returns ' || pg_catalog.pg_get_function_result(f.oid)
+                  FROM our_functions AS f WHERE f.prosrc ~ 'lp\.secrets'$$,
+              $$VALUES ('api.current_user_id() returns uuid'), ('lp.set_identity(uuid,uuid,text) returns void'),
+                       ('lp.begin_scrub() returns void'), ('lp.reject_mutation_unless_scrubbing() returns trigger'),
+                       ('lp.staff_label(uuid) returns text'), ('lp.event_channel(uuid) returns text'),
+                       ('lp.kyc_encrypt(text) returns bytea'), ('lp.kyc_decrypt(bytea) returns text')$$,
+              'and they return what the list says (a changed return type is checked again)');
+SELECT set_eq($$
+    SELECT f.sig || ' to ' || coalesce(r.rolname, 'PUBLIC')
+      FROM our_functions AS f CROSS JOIN LATERAL aclexplode((SELECT p.proacl FROM pg_catalog.pg_proc AS p WHERE p.oid = f.oid)) AS a
+      LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
+     WHERE f.prosrc ~ 'lp\.secrets' AND a.privilege_type = 'EXECUTE' AND a.grantee <> 'livepanty_owner'::regrole
+$$, $$VALUES ('api.current_user_id() to livepanty_app'), ('api.current_user_id() to livepanty_service'),
+             ('api.current_user_id() to livepanty_readonly')$$,
+   'only api.current_user_id (which returns a user id) of them is granted to an application role');
+SELECT is((SELECT count(*) FROM our_functions AS f
+            WHERE f.prosrc ~ 'lp\.secrets' AND f.oid::regprocedure::text <> 'api.current_user_id()'
+              AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles AS r
+                           WHERE NOT r.rolsuper AND NOT pg_has_role(r.oid, 'livepanty_owner', 'MEMBER')
+                             AND has_function_privilege(r.oid, f.oid, 'EXECUTE'))), 0::bigint,
+          'no role but the owner may execute the others, through a grant or a membership');
 
 SELECT * FROM finish();
 ROLLBACK;
