@@ -2,7 +2,7 @@
 -- api.remove_stream_performer, api.consent_to_stream, api.start_stream (the go-live gate), api.rotate_stream_key,
 -- api.check_stream_key, api.end_stream, api.get_stream. Every refusal with its SQLSTATE and nothing changed.
 BEGIN;
-SELECT plan(137);
+SELECT plan(140);
 
 -- Shared helpers (tests/sql/helpers/*.sql): tests.create_user, tests.user_id, tests.authenticate_as,
 -- tests.clear_authentication, tests.wallet.
@@ -317,7 +317,8 @@ SELECT * FROM tests.rejects(format($$SELECT api.update_stream(%L, p_title => 'ag
 SELECT * FROM tests.rejects(format($$SELECT api.tip(%L, 10, 'late-tip', %L)$$, tests.user_id('pia'), tests.sid('Sunrise yoga')), 'LP101',
                             'tip: the host cannot tip herself (checked before the stream)');
 -- Now the second show can go live; an admin ends it with a reason.
-SELECT is((api.start_stream(tests.sid('Second show'))).status, 'live', 'start_stream: the host''s next stream goes live once the first ended');
+INSERT INTO tests.keys SELECT 'k3', s.stream_key FROM api.start_stream(tests.sid('Second show')) AS s;
+SELECT is((api.get_stream(tests.sid('Second show'))).status, 'live', 'start_stream: the host''s next stream goes live once the first ended');
 SELECT tests.authenticate_as('adam');
 SELECT results_eq(format($$SELECT status, end_reason FROM api.end_stream(%L, 'terms of service')$$, tests.sid('Second show')),
                   $$VALUES ('ended', 'terms of service')$$, 'end_stream: an admin ends someone''s stream with a reason');
@@ -332,6 +333,36 @@ SELECT * FROM tests.rejects(format($$SELECT api.tip(%L, 10, 'late-tip', %L)$$, t
                             'tip: naming an ended stream is LP104');
 SELECT tests.clear_authentication();
 SELECT is_empty($$SELECT * FROM api.verify_ledger()$$, 'verify_ledger: clean');
+
+-- == Neither a key nor its hash is audited (docs/streams.md, "Stream keys"), nor a session token ==============
+-- Every ingest key this file was given (start_stream twice, rotate_stream_key once) and a login's session token:
+-- none of them, nor its SHA-256 in hex, base64 or base64url (as lp.hash_token stores it, encoded), appears in
+-- any audit row (details, target, anything) or any stream event's payload.
+SELECT tests.authenticate_as(NULL);
+INSERT INTO tests.keys SELECT 'vic session', l.token FROM api.login('vic', tests.password()) AS l;
+SELECT tests.clear_authentication();
+SELECT results_eq($$SELECT count(*), count(*) FILTER (WHERE char_length(stream_key) = 43) FROM tests.keys$$,
+                  $$VALUES (4::bigint, 4::bigint)$$, 'three ingest keys and a session token to look for');
+SELECT results_eq($$SELECT action, count(*) FROM lp.audit_logs
+                     WHERE action IN ('stream.start', 'stream.rotate_key', 'auth.login') GROUP BY action ORDER BY action$$,
+                  $$VALUES ('auth.login', 1::bigint), ('stream.rotate_key', 1::bigint), ('stream.start', 2::bigint)$$,
+                  'their issuing was audited (the rows looked into exist)');
+SELECT is_empty($$
+    WITH forms AS (
+        SELECT k.name, f.form, f.value
+          FROM tests.keys AS k
+         CROSS JOIN LATERAL (SELECT lp.hash_token(k.stream_key) AS h) AS d
+         CROSS JOIN LATERAL (VALUES ('raw', k.stream_key),
+                                    ('sha256 hex', encode(d.h, 'hex')),
+                                    ('sha256 base64', encode(d.h, 'base64')),
+                                    ('sha256 base64url', translate(rtrim(encode(d.h, 'base64'), '='), '+/', '-_'))
+                            ) AS f (form, value))
+    SELECT f.name, f.form, 'audit ' || a.action FROM forms AS f
+      JOIN lp.audit_logs AS a ON strpos(lower(to_jsonb(a)::text), lower(f.value)) > 0
+    UNION ALL
+    SELECT f.name, f.form, 'event ' || e.kind FROM forms AS f
+      JOIN lp.stream_events AS e ON strpos(lower(e.payload::text), lower(f.value)) > 0
+$$, 'no ingest key or session token, nor its SHA-256 (hex, base64, base64url), in any audit row or stream event');
 
 SELECT * FROM finish();
 ROLLBACK;
