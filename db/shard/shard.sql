@@ -1609,9 +1609,12 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'the user of a sanction request does not live on this shard',
             DETAIL = format('request %s, user %s', p_id, p_user_id);
     END IF;
-    -- One apply at a time per request (two relays could overlap only after a claim's session died): the second
-    -- waits here, then finds the receipt.
-    PERFORM pg_advisory_xact_lock(hashtextextended('shard.apply_sanction_request:' || p_id::text, 0));
+    -- One apply at a time per user, so per request (two relays could overlap only after a claim's session died):
+    -- the second waits here on the user's row, then finds the receipt. A row lock, not an advisory lock on a key
+    -- anyone could compute and hold: no application role may lock a row of lp.users (no UPDATE privilege). The
+    -- user's row first, as the lock order of lp.issue_sanction's callers has it (the user's row and sessions,
+    -- then streams); FOR NO KEY UPDATE, which what key-shares the row (a tip's foreign key) does not wait for.
+    PERFORM 1 FROM lp.users AS u WHERE u.id = p_user_id FOR NO KEY UPDATE;
     IF EXISTS (SELECT 1 FROM lp.sanction_receipts AS r WHERE r.id = p_id) THEN
         RETURN false;
     END IF;
@@ -1641,7 +1644,7 @@ BEGIN
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION shard.apply_sanction_request(integer, integer, uuid, uuid, uuid, text, text, timestamptz, uuid, text, text, integer) IS 'The reported user''s half of a case of another shard resolved with a warning or sanction, applied by the relay exactly once per request id (lp.sanction_receipts): lp.issue_sanction with the case''s rule as reason, naming the moderator (their stub made here when missing); outcome lapsed when its end passed before it arrived, user_deleted for an account deleted meanwhile, refused_staff when the user is a moderator or admin here and the issuer no admin (the rule of api.sanction_user, checked against the user''s role on their own shard): nothing issued then. One apply at a time per request (an advisory lock). True when applied now, false when applied before. LP199 for a user who does not live here, LP201 for a bad peer.';
+COMMENT ON FUNCTION shard.apply_sanction_request(integer, integer, uuid, uuid, uuid, text, text, timestamptz, uuid, text, text, integer) IS 'The reported user''s half of a case of another shard resolved with a warning or sanction, applied by the relay exactly once per request id (lp.sanction_receipts): lp.issue_sanction with the case''s rule as reason, naming the moderator (their stub made here when missing); outcome lapsed when its end passed before it arrived, user_deleted for an account deleted meanwhile, refused_staff when the user is a moderator or admin here and the issuer no admin (the rule of api.sanction_user, checked against the user''s role on their own shard): nothing issued then. One apply at a time per user (a row lock on the user''s row, which no application role can take; the receipt makes a second apply of the request return false). True when applied now, false when applied before. LP199 for a user who does not live here, LP201 for a bad peer.';
 REVOKE ALL ON FUNCTION shard.apply_sanction_request(integer, integer, uuid, uuid, uuid, text, text, timestamptz, uuid, text, text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.apply_sanction_request(integer, integer, uuid, uuid, uuid, text, text, timestamptz, uuid, text, text, integer) TO livepanty_router;
 

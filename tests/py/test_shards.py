@@ -1906,6 +1906,21 @@ _OUR_FUNCTIONS = (
 
 
 @pytest.mark.parametrize("where", ["shard", "router"])
+def test_no_function_of_a_shard_or_the_router_takes_an_advisory_lock(sharded: Sharded, where: str) -> None:
+    """README, "Locks nobody else can take": any login can take any advisory key, so a function that waits on
+    one can be held up by anyone. Scans every function of every schema of a shard (shard, lp, api, ...) and of
+    the router (router, router_proxy, router_views, api, ...); tests/py/test_admin_lock.py scans one node.
+    Failed on shard.apply_sanction_request, which took pg_advisory_xact_lock on its request id."""
+    dsn = sharded.shards[0] if where == "shard" else sharded.router
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        by_schema = _OUR_FUNCTIONS.replace("p.oid::regprocedure::text", "p.pronamespace::regnamespace::text")
+        schemas = {r[0] for r in conn.execute(by_schema)}
+        assert {"lp", "api", "shard" if where == "shard" else "router"} <= schemas  # not vacuous
+        rows = conn.execute(f"{_OUR_FUNCTIONS} AND p.prosrc ~* 'pg_(try_)?advisory'").fetchall()
+    assert rows == []
+
+
+@pytest.mark.parametrize("where", ["shard", "router"])
 def test_only_the_identity_functions_call_lp_set_identity(sharded: Sharded, where: str) -> None:
     """docs/CONVENTIONS.md, "Who is acting": on a shard only api.authenticate, api.act_as and shard.act
     (which only livepanty_router may run) call lp.set_identity; on the router its own api.authenticate and
@@ -3731,8 +3746,9 @@ def test_a_case_on_the_performer_shard_sanctions_a_tipper_of_another_shard_on_th
 
 def test_racing_relays_apply_a_sanction_request_once_and_a_deleted_user_gets_none(sharded: Sharded) -> None:
     """Two relays applying one sanction request at once (possible after a claim's session died): the second
-    waits on the request's advisory lock, then finds the receipt and issues nothing. A request for a user who
-    deleted their account meanwhile is received (outcome user_deleted) and binds nothing."""
+    waits on the user's row (a row lock: no advisory lock, which any login could take), then finds the receipt
+    and issues nothing. A request for a user who deleted their account meanwhile is received (outcome
+    user_deleted) and binds nothing."""
     viewer = register(sharded, shard=0)
     gone = register(sharded, shard=0)
     moderator = register(sharded, shard=1, prefix="m")
@@ -3744,9 +3760,12 @@ def test_racing_relays_apply_a_sanction_request_once_and_a_deleted_user_gets_non
     args = [request, viewer.id, uuid.uuid4(), moderator.id, moderator.username]
     second: dict[str, Any] = {}
 
+    racer_pid: list[int] = []
+
     def apply_again() -> None:
         try:
             with psycopg.connect(sharded.shards[0]) as conn:
+                racer_pid.append(conn.info.backend_pid)
                 second["applied"] = conn.execute(call, args).fetchone()[0]
         except Exception as exc:  # reported by the assertion below
             second["error"] = exc
@@ -3758,11 +3777,21 @@ def test_racing_relays_apply_a_sanction_request_once_and_a_deleted_user_gets_non
         racer.start()
         with psycopg.connect(sharded.shards[0], autocommit=True) as watch:
             deadline = time.monotonic() + 10
-            while not watch.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-            ).fetchone()[0]:
-                assert time.monotonic() < deadline, "the second relay never waited on the request's lock"
+            # The racer waits for a row lock (a tuple or the first transaction's id), never an advisory one.
+            while (
+                not racer_pid
+                or not watch.execute(
+                    "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted"
+                    " AND locktype IN ('tuple', 'transactionid')",
+                    racer_pid,
+                ).fetchone()[0]
+            ):
+                assert time.monotonic() < deadline, "the second relay never waited on the user's row"
+                assert not second, second
                 time.sleep(0.02)
+            assert (
+                watch.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()[0] == 0
+            )
         first.commit()
     finally:
         first.close()
