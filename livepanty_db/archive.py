@@ -162,6 +162,9 @@ def archive(
     done: list[Archived] = []
     try:
         with psycopg.connect(dsn, row_factory=dict_row) as conn:
+            # api.archive_detach compares on a snapshot taken after it locked the partition: READ COMMITTED,
+            # whatever the server's default_transaction_isolation (it refuses any other level, LP195).
+            conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
             _service(conn)
             plans = conn.execute("SELECT * FROM api.archive_prepare(%s)", [before]).fetchall()
             conn.commit()  # the checkpoint is recorded and sealed before anything leaves the database

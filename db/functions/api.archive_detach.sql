@@ -35,7 +35,22 @@ BEGIN
     END IF;
     -- Nothing leaves the database that is not verifiably in the file: the caller wrote it, synced it and read it
     -- back; what it read must be what the partition holds now, row for row (the digest covers every value and
-    -- the id order). Under the lock, so no run attaches or detaches meanwhile; the table is append-only.
+    -- the id order), and holds until it is dropped. The ledger.partitions lock keeps other runs from attaching
+    -- or detaching meanwhile; the partition's own lock keeps writers out: a transaction that began before the
+    -- boundary may still insert into it (its rows carry its start time). SHARE conflicts with every insert's
+    -- ROW EXCLUSIVE and waits for those in flight, so the digest below (a new snapshot, taken after the lock)
+    -- sees every row the partition will ever hold; readers go on until DETACH PARTITION (which locks the
+    -- parent, then the partition, as they do). Computed before the lock, a row committed after the digest was
+    -- waited for by DETACH and dropped, in neither the database nor the file. Under REPEATABLE READ or
+    -- SERIALIZABLE the snapshot is the transaction's, possibly older than the lock: refused.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP195',
+            MESSAGE = format('%s can only be compared with its archive file in a READ COMMITTED transaction', p_partition),
+            DETAIL = format('this transaction is %s: its snapshot may miss rows committed before the partition was locked',
+                            current_setting('transaction_isolation')),
+            HINT = 'Call api.archive_detach in a READ COMMITTED transaction (livepanty-db archive does).';
+    END IF;
+    EXECUTE format('LOCK TABLE %s IN SHARE MODE', v_part.partition_oid);
     SELECT * INTO v_now FROM lp.partition_digest(v_part.partition_oid);
     IF v_now.row_count IS DISTINCT FROM p_row_count OR v_now.content_sha256 IS DISTINCT FROM p_content_sha256 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP195',
@@ -56,6 +71,6 @@ BEGIN
     RETURN v_id;
 END
 $$;
-COMMENT ON FUNCTION api.archive_detach(text, timestamptz, text, text, bigint, text) IS 'Back office (livepanty_service), last step of livepanty-db archive for one partition: under the ledger.partitions lock, checks that the partition is below p_boundary (LP190) and that the checkpoint there exists (LP194), that the file the caller wrote and read back holds exactly the partition''s rows (p_row_count and p_content_sha256 against lp.partition_digest now: LP195 otherwise), records the archive (lp.archives, with the checkpoint''s seal), detaches and drops the partition, audited (partitions.archive). Returns the archive id. LP193 for a name that is no attached monthly partition, LP018 for a missing file name or a malformed digest.';
+COMMENT ON FUNCTION api.archive_detach(text, timestamptz, text, text, bigint, text) IS 'Back office (livepanty_service), last step of livepanty-db archive for one partition: under the ledger.partitions lock, checks that the partition is below p_boundary (LP190) and that the checkpoint there exists (LP194), locks the partition against writers (SHARE: it waits for inserts in flight), then checks that the file the caller wrote and read back holds exactly the partition''s rows (p_row_count and p_content_sha256 against lp.partition_digest now: LP195 otherwise; LP195 also in a transaction that is not READ COMMITTED, whose snapshot could miss rows committed before the lock), records the archive (lp.archives, with the checkpoint''s seal), detaches and drops the partition, audited (partitions.archive). Returns the archive id. LP193 for a name that is no attached monthly partition, LP018 for a missing file name or a malformed digest.';
 REVOKE ALL ON FUNCTION api.archive_detach(text, timestamptz, text, text, bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.archive_detach(text, timestamptz, text, text, bigint, text) TO livepanty_service;

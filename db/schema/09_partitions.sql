@@ -53,6 +53,7 @@ DECLARE
     v_from    timestamptz := date_trunc('month', p_month, 'UTC');
     v_to      timestamptz := date_trunc('month', p_month, 'UTC') + interval '1 month';
     v_new     regclass;
+    v_waiting boolean;
 BEGIN
     -- The partition of p_parent for the UTC month holding p_month: created unless it exists. Rows of that
     -- month waiting in the default partition are moved into it first (same ids, id order): the default
@@ -71,17 +72,34 @@ BEGIN
     IF to_regclass(partition_name) IS NOT NULL THEN
         RETURN;
     END IF;
+    IF v_default IS NOT NULL THEN
+        -- No writer reaches the default partition from here to the end of the transaction: the lock waits for the
+        -- inserts in flight, so the rows of the month read below (each statement a new snapshot, taken after the
+        -- lock) are all there will be, and ATTACH PARTITION's scan of the default partition for rows of the new
+        -- range (on a new snapshot) finds none. ACCESS EXCLUSIVE is what ATTACH takes on it anyway, taken first:
+        -- after a weaker one (SHARE ROW EXCLUSIVE) ATTACH's upgrade would deadlock with a transaction that read
+        -- the table and then inserts a row of a month without its partition (a late job). Readers of the
+        -- default partition wait for the move, as they wait for ATTACH. An insert routed to the default
+        -- partition meanwhile waits, then fails its partition check (23514: the month has its partition now)
+        -- and commits nothing; retried, it lands in the new partition. Under REPEATABLE READ a row committed
+        -- after the transaction's snapshot but before the lock is not moved: ATTACH refuses (23514), the run
+        -- changes nothing. Read first and locked after (the old code), a row committed in between was deleted
+        -- but never copied.
+        EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', v_default);
+    END IF;
     EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', partition_name, p_parent);
     v_new := partition_name::regclass;
     IF v_default IS NOT NULL THEN
-        EXECUTE format('INSERT INTO %s SELECT * FROM %s WHERE %I >= $1 AND %I < $2 ORDER BY 1',
-                       v_new, v_default, v_key, v_key) USING v_from, v_to;
-        GET DIAGNOSTICS moved = ROW_COUNT;
-        IF moved > 0 THEN
-            -- The only DELETE the append-only triggers let through: the rows were just copied, in this
-            -- transaction, into the partition attached below.
+        EXECUTE format('SELECT EXISTS (SELECT FROM %s WHERE %I >= $1 AND %I < $2)', v_default, v_key, v_key)
+           INTO v_waiting USING v_from, v_to;
+        IF v_waiting THEN
+            -- The only DELETE the append-only triggers let through, and one statement: every row deleted is a
+            -- row inserted into the partition attached below, and no other (whatever the snapshot).
             EXECUTE format('ALTER TABLE %s DISABLE TRIGGER USER', v_default);
-            EXECUTE format('DELETE FROM %s WHERE %I >= $1 AND %I < $2', v_default, v_key, v_key) USING v_from, v_to;
+            EXECUTE format('WITH m AS (DELETE FROM %s WHERE %I >= $1 AND %I < $2 RETURNING *) '
+                           'INSERT INTO %s SELECT * FROM m ORDER BY 1',
+                           v_default, v_key, v_key, v_new) USING v_from, v_to;
+            GET DIAGNOSTICS moved = ROW_COUNT;
             EXECUTE format('ALTER TABLE %s ENABLE TRIGGER USER', v_default);
         END IF;
     END IF;
@@ -93,7 +111,7 @@ BEGIN
     created := true;
 END
 $$;
-COMMENT ON FUNCTION lp.create_month_partition(regclass, timestamptz) IS 'Owner only: creates the partition of lp.ledger or lp.audit_logs for the UTC month holding p_month (lp_partitions.<table>_YYYY_MM) unless it exists, moving that month''s rows out of the default partition into it (ids and order kept), and secures it (lp.secure_partition). Attached with ATTACH PARTITION (a SHARE UPDATE EXCLUSIVE lock on the parent: reads and writes go on). Returns its name, whether it was created and how many rows moved.';
+COMMENT ON FUNCTION lp.create_month_partition(regclass, timestamptz) IS 'Owner only: creates the partition of lp.ledger or lp.audit_logs for the UTC month holding p_month (lp_partitions.<table>_YYYY_MM) unless it exists, moving that month''s rows out of the default partition into it (ids and order kept; one DELETE ... RETURNING feeding the INSERT, under an ACCESS EXCLUSIVE lock on the default partition taken before it is read and held to the end of the transaction, so a row committed meanwhile is moved, never lost or copied twice), and secures it (lp.secure_partition). Attached with ATTACH PARTITION (a SHARE UPDATE EXCLUSIVE lock on the parent: reads and writes of the other partitions go on; the default partition waits for the commit). Returns its name, whether it was created and how many rows moved.';
 REVOKE ALL ON FUNCTION lp.create_month_partition(regclass, timestamptz) FROM PUBLIC;
 
 RESET ROLE;

@@ -700,3 +700,27 @@ def test_0056_rewrites_the_end_reasons_that_told_a_performers_sanction_verificat
         with pytest.raises(psycopg.Error) as refused:
             conn.execute("UPDATE lp.audit_logs SET details = '{}' WHERE action = 'stream.end'")
         assert refused.value.sqlstate == "LP090"
+
+
+def test_0055_replaces_the_partition_move_and_its_rollback_restores_the_old_one(empty_db, db_tree_up_to):
+    """0055 gives lp.create_month_partition its lock before the read and its one-statement move (the
+    definition of db/schema, which test_migrations_match_the_canonical_schema compares); the rollback puts
+    back the definition and comment of 0033, byte for byte. Its behaviour under concurrent writers:
+    tests/py/test_partition_races.py."""
+    definition = (
+        "SELECT pg_get_functiondef(p.oid), obj_description(p.oid, 'pg_proc') FROM pg_proc AS p"
+        " WHERE p.oid = 'lp.create_month_partition(regclass, timestamptz)'::regprocedure"
+    )
+    migrate.apply(empty_db, root=db_tree_up_to(53))
+    with psycopg.connect(empty_db) as conn:
+        before = conn.execute(definition).fetchone()
+    assert "LOCK TABLE" not in before[0]
+    assert "0055_partition_move_lock" in migrate.apply(empty_db)
+    with psycopg.connect(empty_db) as conn:
+        after = conn.execute(definition).fetchone()
+    assert "LOCK TABLE %s IN ACCESS EXCLUSIVE MODE" in after[0]
+    assert "DELETE FROM %s WHERE %I >= $1 AND %I < $2 RETURNING *" in after[0]
+    rolled_back = migrate.rollback(empty_db, sum(int(m[:4]) >= 55 for m in migration_ids()))
+    assert rolled_back[-1] == "0055_partition_move_lock"
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute(definition).fetchone() == before
