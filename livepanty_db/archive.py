@@ -7,20 +7,30 @@ the database gave it, in id order. The **content digest** is sha256 over the con
 row's text (what ``lp.partition_digest`` computes in the database); the **file digest** is sha256 of the
 compressed file.
 
-:func:`archive`: ``api.archive_prepare`` records the sealed checkpoint and lists the partitions below the
-boundary; each is streamed into ``<dir>/<partition>.jsonl.gz.part``, flushed, fsynced, renamed, the directory
-fsynced, then the file is read back from disk: its rows and content digest must be the partition's, and
-``api.archive_detach`` checks them again in the database, under its lock, before it detaches and drops the
-partition. :func:`restore`: the file's digest must be the one recorded (``lp.archives``), its rows go back in
-one transaction and ``api.restore_partition`` attaches them only if they are exactly the archived ones.
+:func:`archive`: one run at a time per directory (an exclusive ``flock`` on
+``<dir>/.livepanty-archive.lock`` for the whole run; a second run is refused, :class:`ArchiveLocked`).
+``api.archive_prepare`` records the sealed checkpoint and lists the partitions below the boundary; each is
+streamed into a temporary file of its own in the directory (created exclusively, mode 0600), flushed, fsynced,
+linked to its final name ``<partition>.<digest prefix>.jsonl.gz`` (never over an existing file: one with the
+same bytes is kept, one with other bytes is refused, LP195), the directory fsynced, then the file is read back
+from disk: its rows and content digest must be the partition's, and ``api.archive_detach`` checks them again
+in the database, under its lock, before it detaches and drops the partition. The gzip header carries no time
+(mtime 0), so the same rows always give the same bytes. :func:`restore`: the file's digest must be the one
+recorded (``lp.archives``), its rows go back in one transaction and ``api.restore_partition`` attaches them
+only if they are exactly the archived ones, then applies every erasure made since to a restored audit month. A
+file-system failure (a directory that cannot be made or written, a full disk) is an :class:`ArchiveError`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import gzip
 import hashlib
 import json
 import os
+import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,6 +51,19 @@ BATCH = 5000
 DIR_ENV = "LIVEPANTY_ARCHIVE_DIR"
 #: gzip level: archives are written once and read rarely; 6 is zlib's balance of size and speed.
 COMPRESSION = 6
+#: The lock file of an archive directory: an archive run holds an exclusive flock on it from start to end.
+LOCK_NAME = ".livepanty-archive.lock"
+#: Archive files hold personal data (the audit trail: addresses, user agents): readable by their owner only.
+FILE_MODE = 0o600
+
+
+class ArchiveError(RuntimeError):
+    """The archive directory or a file in it cannot be used (made, locked, written, read): the message names
+    the path and the system's reason. Nothing was detached for the partition being written."""
+
+
+class ArchiveLocked(ArchiveError):
+    """Another archive run holds the directory's lock: refused before anything is recorded or written."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +141,64 @@ def _service(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SET ROLE livepanty_service")
 
 
+def _os_error(exc: OSError, what: str) -> ArchiveError:
+    """``what`` failed: the system's reason, and the path it names when ``what`` does not say it already."""
+    message = f"{what}: {exc.strerror or exc}"
+    if exc.filename is not None and str(exc.filename) not in what:
+        message += f": {exc.filename}"
+    return ArchiveError(message)
+
+
+@contextlib.contextmanager
+def _directory_lock(directory: Path) -> Iterator[None]:
+    """Hold an exclusive flock on the directory's lock file; ArchiveLocked when another run holds it."""
+    lock = directory / LOCK_NAME
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ArchiveLocked(
+                f"another livepanty-db archive is running on {directory} (it holds {lock}): nothing was done;"
+                " run again when it has finished"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+#: errno values of a file system that has no hard links (some object-store mounts).
+_NO_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS})
+
+
+def _keep_or_refuse(partial: Path, path: Path) -> None:
+    """``path`` exists already: keep it when it holds the bytes just written (a run that stopped after writing
+    it: the same rows give the same bytes), refuse otherwise (LP195)."""
+    if file_digest(path) != file_digest(partial):
+        raise ArchiveContentMismatch(
+            f"{path} exists and holds other bytes than the archive just written from the same rows: it is "
+            "not replaced and nothing was detached (an older or damaged copy: check it, move it away, run "
+            "again)",
+            sqlstate="LP195",
+        )
+
+
+def _publish(partial: Path, path: Path) -> None:
+    """Give the written temporary file its final name, never over another file."""
+    try:
+        os.link(partial, path)  # fails when the name is taken: an existing file is never replaced
+    except FileExistsError:
+        _keep_or_refuse(partial, path)
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+        # No hard links here: the name is checked, then taken, under the directory's lock.
+        if path.exists():
+            _keep_or_refuse(partial, path)
+        else:
+            os.replace(partial, path)
+
+
 def _write(conn: psycopg.Connection[Any], plan: dict[str, Any], boundary: datetime, path: Path) -> None:
     header = {
         "format": FORMAT,
@@ -133,18 +214,29 @@ def _write(conn: psycopg.Connection[Any], plan: dict[str, Any], boundary: dateti
         "checkpoint_accounts": plan["checkpoint_accounts"],
         "checkpoint_sha256": plan["checkpoint_sha256"],
     }
-    partial = path.with_name(path.name + ".part")
-    with partial.open("wb") as raw:
-        with gzip.GzipFile(filename=path.name, mode="wb", fileobj=raw, compresslevel=COMPRESSION) as gz:
-            gz.write((json.dumps(header, sort_keys=True) + "\n").encode("utf-8"))
-            with conn.transaction(), conn.cursor(name="archive_rows", row_factory=tuple_row) as cur:
-                cur.itersize = BATCH
-                cur.execute("SELECT * FROM api.partition_rows(%s)", [plan["partition_name"]])
-                for (row,) in cur:
-                    gz.write(row.encode("utf-8") + b"\n")
-        raw.flush()
-        os.fsync(raw.fileno())
-    partial.replace(path)
+    # A temporary file of this run's own (O_EXCL, mode 0600), in the directory (the link stays on one file
+    # system).
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    partial = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            os.fchmod(raw.fileno(), FILE_MODE)
+            # mtime 0: the gzip header holds no time, so the same rows give the same bytes in every run.
+            with gzip.GzipFile(
+                filename=path.name, mode="wb", fileobj=raw, compresslevel=COMPRESSION, mtime=0
+            ) as gz:
+                gz.write((json.dumps(header, sort_keys=True) + "\n").encode("utf-8"))
+                with conn.transaction(), conn.cursor(name="archive_rows", row_factory=tuple_row) as cur:
+                    cur.itersize = BATCH
+                    cur.execute("SELECT * FROM api.partition_rows(%s)", [plan["partition_name"]])
+                    for (row,) in cur:
+                        gz.write(row.encode("utf-8") + b"\n")
+            raw.flush()
+            os.fsync(raw.fileno())
+        _publish(partial, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
     _fsync_dir(path.parent)
 
 
@@ -157,9 +249,25 @@ def archive(
 ) -> list[Archived]:
     """Archive every monthly partition of lp.ledger and lp.audit_logs below ``before`` (a UTC month start)
     into ``directory``; the partitions archived. A partition whose file does not read back exactly is left in
-    place (ArchiveContentMismatch) and nothing after it is archived."""
-    directory.mkdir(parents=True, exist_ok=True)
+    place (ArchiveContentMismatch) and nothing after it is archived. One run at a time per directory
+    (ArchiveLocked); a file-system failure is an ArchiveError."""
     done: list[Archived] = []
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with _directory_lock(directory):
+            _archive_locked(dsn, before, directory, done, progress)
+    except OSError as exc:
+        raise _os_error(exc, f"archive to {directory}") from exc
+    return done
+
+
+def _archive_locked(
+    dsn: str,
+    before: datetime,
+    directory: Path,
+    done: list[Archived],
+    progress: Callable[[str], None] | None,
+) -> None:
     try:
         with psycopg.connect(dsn, row_factory=dict_row) as conn:
             # api.archive_detach compares on a snapshot taken after it locked the partition: READ COMMITTED,
@@ -192,12 +300,19 @@ def archive(
                     progress(f"{name}: {count} rows -> {path}")
     except psycopg.Error as exc:
         raise translate(exc) from exc
-    return done
 
 
 def restore(dsn: str, path: Path) -> tuple[str, int]:
     """Bring the partition archived in ``path`` back (one transaction); its name and rows. The file must be
-    the one recorded at archiving (its sha256) and hold exactly the archived rows."""
+    the one recorded at archiving (its sha256) and hold exactly the archived rows. The erasures made since the
+    archive are applied to a restored audit month in the same transaction (api.restore_partition)."""
+    try:
+        return _restore(dsn, path)
+    except OSError as exc:
+        raise _os_error(exc, f"restore from {path}") from exc
+
+
+def _restore(dsn: str, path: Path) -> tuple[str, int]:
     header, rows = read_archive(path)
     sha = file_digest(path)
     try:

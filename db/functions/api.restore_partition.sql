@@ -9,6 +9,9 @@ DECLARE
     v_parent regclass;
     v_count  bigint;
     v_now    record;
+    v_users  uuid[];
+    v_ips    inet[];
+    v_erased integer := 0;
 BEGIN
     PERFORM 1 FROM lp.locks AS k WHERE k.name = 'ledger.partitions' FOR UPDATE;
     IF NOT FOUND THEN
@@ -42,18 +45,41 @@ BEGIN
             DETAIL = format('archived: %s rows, %s; restored: %s rows, %s', v_arch.row_count, v_arch.content_sha256,
                             v_now.row_count, v_now.content_sha256);
     END IF;
+    IF v_arch.table_name = 'lp.audit_logs' THEN
+        -- The file was written before some erasures: their users' rows come back as they were archived. An
+        -- erasure that is under way (lp.erase inserts its lp.erasures row while it scrubs, api.replay_erasure
+        -- locks it first) is waited for, and one that starts now waits for this restore to commit (then its
+        -- scrub sees the month attached): no erasure is missed. Only owner code can lock lp.erasures.
+        LOCK TABLE lp.erasures IN EXCLUSIVE MODE;
+    END IF;
     EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%L) TO (%L)', v_parent, v_table::regclass,
                    v_arch.range_from, v_arch.range_to);
     PERFORM lp.secure_partition(v_table::regclass);
     EXECUTE format('COMMENT ON TABLE %s IS %L', v_table::regclass,
                    format('%s entries of %s (UTC). Reach it through %s.', v_arch.table_name,
                           to_char(v_arch.range_from AT TIME ZONE 'UTC', 'YYYY-MM'), v_arch.table_name));
+    IF v_arch.table_name = 'lp.audit_logs' THEN
+        -- Every erasure applied again to the restored month, as lp.erase_personal_data scrubs the audit trail:
+        -- the users' own rows, those about them, the anonymous ones from the addresses their own rows of the
+        -- month show (their other addresses were nulled with the erasure), the mailer's errors about them.
+        SELECT array_agg(e.user_id) INTO v_users FROM lp.erasures AS e;
+        IF v_users IS NOT NULL THEN
+            SELECT coalesce(array_agg(DISTINCT a.ip_address), '{}') INTO v_ips
+              FROM lp.audit_logs AS a
+             WHERE a.occurred_at >= v_arch.range_from AND a.occurred_at < v_arch.range_to
+               AND a.actor_id IN (SELECT e.user_id FROM lp.erasures AS e) AND a.ip_address IS NOT NULL;
+            PERFORM lp.begin_scrub();
+            v_erased := lp.scrub_audit_logs(v_users, v_ips, v_arch.range_from, v_arch.range_to);
+            PERFORM set_config('lp.scrub', '', true);  -- append-only again
+        END IF;
+    END IF;
     UPDATE lp.archives SET restored_at = now() WHERE id = v_arch.id;
     PERFORM lp.audit('partitions.restore', 'partition', v_table,
-                     jsonb_build_object('archive_id', v_arch.id, 'rows', v_now.row_count));
+                     jsonb_build_object('archive_id', v_arch.id, 'rows', v_now.row_count,
+                                        'erasures_applied', v_erased));
     RETURN v_now.row_count;
 END
 $$;
-COMMENT ON FUNCTION api.restore_partition(uuid, text[]) IS 'Back office (livepanty_service), livepanty-db archive restore, in one transaction: each call with p_rows (row_to_json texts from the archive file, in file order) adds them to a standalone copy of the archived partition and returns how many it added; the final call without p_rows checks that the copy holds exactly the archived rows (count and content digest: LP195 otherwise, and the transaction leaves nothing), attaches and secures it, marks the archive restored and audits it (partitions.restore). LP196 when the archive does not exist or is restored already.';
+COMMENT ON FUNCTION api.restore_partition(uuid, text[]) IS 'Back office (livepanty_service), livepanty-db archive restore, in one transaction: each call with p_rows (row_to_json texts from the archive file, in file order) adds them to a standalone copy of the archived partition and returns how many it added; the final call without p_rows checks that the copy holds exactly the archived rows (count and content digest: LP195 otherwise, and the transaction leaves nothing), attaches and secures it, applies every erasure of lp.erasures to a restored audit month (lp.scrub_audit_logs: the addresses and free text of the erased users'' rows, as the erasure scrubbed the rest of the trail; so the attached month differs from the file wherever an erasure came after the archive), marks the archive restored and audits it (partitions.restore, with erasures_applied: the rows scrubbed). LP196 when the archive does not exist or is restored already.';
 REVOKE ALL ON FUNCTION api.restore_partition(uuid, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.restore_partition(uuid, text[]) TO livepanty_service;

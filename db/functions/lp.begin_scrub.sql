@@ -13,5 +13,5 @@ BEGIN
                        true);
 END
 $$;
-COMMENT ON FUNCTION lp.begin_scrub() IS 'Owner only: lets this transaction scrub personal data from append-only tables (the columns their lp.reject_mutation_unless_scrubbing trigger names). Called by lp.erase_personal_data and api.purge_personal_data only.';
+COMMENT ON FUNCTION lp.begin_scrub() IS 'Owner only: lets this transaction scrub personal data from append-only tables (the columns their lp.reject_mutation_unless_scrubbing trigger names). Called by lp.erase_personal_data, api.purge_personal_data and api.restore_partition (which re-applies the erasures to a restored audit month) only.';
 REVOKE ALL ON FUNCTION lp.begin_scrub() FROM PUBLIC;

@@ -8,13 +8,6 @@ DECLARE
     v_counts jsonb := '{}'::jsonb;
     v_n      integer;
     v_count  integer;
-    -- Free-text keys of audit details: what a user typed (or a mailer's error text, which quotes the address).
-    v_free   text[] := ARRAY['user_agent', 'email', 'username', 'display_name', 'message', 'description', 'name',
-                             'title', 'tags', 'error'];
-    -- Actions whose 'reason' is a fixed code, never free text: kept.
-    v_coded  text[] := ARRAY['auth.login_failed', 'auth.login_refused', 'auth.password_change_failed',
-                             'auth.session_revoke', 'report.file'];
-    v_staff  text[] := ARRAY['moderator', 'admin', 'compliance_officer'];
 BEGIN
     -- Every row of personal data of the user, erased or pseudonymised; what stays (money, KYC and consent
     -- records, moderation decisions) refers to the user only by id, which nothing links to a person any more.
@@ -74,33 +67,10 @@ BEGIN
     v_counts := v_counts || jsonb_build_object('consent_addresses', v_n);
 
     -- The audit trail stays (who did what, when), without addresses and free text: the user's own rows, the
-    -- rows about their account, and anonymous rows made from one of their addresses. Free text is every key of
-    -- v_free, and 'reason' (a block, a declined show, a cancelled goal, an ended stream or show, a deletion, the
-    -- back office's act_as), except a fixed code (v_coded) and a staff member's reason for a decision about
-    -- another account (a moderator's, admin's or compliance officer's at the time: sanctions, KYC, adjustments,
-    -- unlocks), kept like the decision it explains (docs/compliance.md).
-    UPDATE lp.audit_logs AS a
-       SET ip_address = NULL,
-           details = a.details - v_free
-                     - CASE WHEN a.action = ANY (v_coded)
-                              OR (coalesce(a.actor_role = ANY (v_staff), false)
-                                  AND (a.target_type IS DISTINCT FROM 'user' OR a.target_id IS DISTINCT FROM a.actor_id::text))
-                            THEN ARRAY[]::text[] ELSE ARRAY['reason'] END
-     WHERE (a.actor_id = p_user_id OR (a.target_type = 'user' AND a.target_id = p_user_id::text)
-            OR (a.actor_id IS NULL AND a.ip_address = ANY (v_ips)))
-       AND (a.ip_address IS NOT NULL OR a.details ?| v_free
-            OR (a.details ? 'reason'
-                AND NOT (a.action = ANY (v_coded)
-                         OR (coalesce(a.actor_role = ANY (v_staff), false)
-                             AND (a.target_type IS DISTINCT FROM 'user' OR a.target_id IS DISTINCT FROM a.actor_id::text)))));
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    -- The mailer's errors about the user's e-mails (rows of api.mark_message_failed from before it stopped
-    -- copying the error: an SMTP bounce quotes the recipient's address). Their outbox rows are deleted above.
-    UPDATE lp.audit_logs AS a SET details = a.details - 'error'
-     WHERE a.action = 'outbox.failed' AND a.target_type = 'message' AND a.details ->> 'user_id' = p_user_id::text
-       AND a.details ? 'error';
-    GET DIAGNOSTICS v_count = ROW_COUNT;
-    v_counts := v_counts || jsonb_build_object('audit_entries', v_n + v_count);
+    -- rows about their account, anonymous rows made from one of their addresses, and the mailer's errors about
+    -- their e-mails (lp.scrub_audit_logs, which api.restore_partition also applies to a month restored from an
+    -- archive file).
+    v_counts := v_counts || jsonb_build_object('audit_entries', lp.scrub_audit_logs(ARRAY[p_user_id], v_ips));
 
     -- Messages the user wrote: tip messages (and their copies in stream events, whatever the event: a plain tip's
     -- or a menu item's), report descriptions, appeal statements, block reasons; the content of their streams,

@@ -15,8 +15,11 @@ import click
 
 from livepanty_db import archive as archiving
 from livepanty_db.cli.common import catalogued_errors, emit_records, field_names, service_client
-from livepanty_db.cli.output import emit, note
+from livepanty_db.cli.output import emit, note, register_error
 from livepanty_db.models import ArchiveRecord
+
+# A directory that cannot be made or written, a full disk, another run holding the lock: `error: ...`, exit 1.
+register_error(archiving.ArchiveError)
 
 LIST_COLUMNS = ["partition_name", "range_from", "row_count", "file_name", "archived_at", "restored_at"]
 

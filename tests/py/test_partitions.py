@@ -655,12 +655,12 @@ def test_reads_of_the_partitioned_ledger_use_its_indexes(history: str) -> None:
                 assert "Sort" not in plan.replace("Sort Key", ""), f"{name}: the window needs no sort\n{plan}"
 
 
-def _cli(dsn: str, *args: str) -> Any:
+def _cli(dsn: str, *args: str, fmt: str = "json") -> Any:
     from click.testing import CliRunner
 
     from livepanty_db.cli import main
 
-    return CliRunner().invoke(main, ["--dsn", dsn, "--format", "json", *args])
+    return CliRunner().invoke(main, ["--dsn", dsn, "--format", fmt, *args])
 
 
 def test_cli_archive_list_restore_and_partitions(history: str, tmp_path: Path) -> None:
@@ -702,3 +702,239 @@ def test_cli_archive_list_restore_and_partitions(history: str, tmp_path: Path) -
     made = _cli(history, "jobs", "partitions", "--months-ahead", "4")
     assert made.exit_code == 0, made.output
     assert len(json.loads(made.stdout)) == 2
+
+
+# -- archive safety: one run at a time, files that never change under their record, erasures survive a restore
+
+
+def _cold_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.jsonl.gz"))
+
+
+def test_a_second_archive_run_is_refused_while_one_runs(
+    history: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two operators at once (the reviewer's reproduction: a slow writer, another run meanwhile): the second
+    is refused before it records or writes anything; the first one's files are the recorded ones, and they
+    restore."""
+    with psycopg.connect(history) as conn:
+        boundary = _month_start(conn, 2)
+    cold = tmp_path / "cold"
+    slow = threading.Event()  # the first run is writing its first file
+    go_on = threading.Event()
+    real_write = gzip.GzipFile.write
+    first = threading.current_thread()  # replaced by the first run's thread below
+
+    def slow_write(self: gzip.GzipFile, data: Any) -> int:
+        if threading.current_thread() is first and not go_on.is_set():
+            slow.set()
+            go_on.wait(30)
+        return real_write(self, data)
+
+    monkeypatch.setattr(gzip.GzipFile, "write", slow_write)
+    outcome: dict[str, Any] = {}
+
+    def run_first() -> None:
+        try:
+            outcome["done"] = archive.archive(history, boundary, cold)
+        except BaseException as exc:  # reported by the assertions below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run_first)
+    first = thread
+    thread.start()
+    try:
+        assert slow.wait(30), outcome
+        with pytest.raises(archive.ArchiveLocked):
+            archive.archive(history, boundary, cold)
+        refused = _cli(
+            history, "archive", "--before", boundary.strftime("%Y-%m"), "--dir", str(cold), fmt="table"
+        )
+        assert refused.exit_code == 1
+        assert refused.stderr.startswith("error: another livepanty-db archive is running on "), refused.stderr
+        assert "Traceback" not in refused.output
+        assert _cold_files(cold) == []  # the first run's file is not published yet; the second wrote none
+    finally:
+        go_on.set()
+        thread.join(60)
+    assert "error" not in outcome, outcome.get("error")
+    done = outcome["done"]
+    assert done
+    assert sorted(a.file for a in done) == _cold_files(cold)
+    assert list(cold.glob("*.part")) == []
+    with psycopg.connect(history) as conn:
+        conn.execute("SET ROLE livepanty_service")
+        recorded = {
+            r[0]: r[1] for r in conn.execute("SELECT file_name, file_sha256 FROM api.list_archives()")
+        }
+    assert recorded == {str(a.file.resolve()): archive.file_digest(a.file) for a in done}
+    for a in done:
+        assert archive.restore(history, a.file) == (a.partition, a.rows)
+    assert _violations(history) == []
+    # The lock is free again: a later run works.
+    assert archive.archive(history, boundary, cold)
+
+
+def test_archive_files_are_private_deterministic_and_never_replaced(history: str, tmp_path: Path) -> None:
+    with psycopg.connect(history) as conn:
+        boundary = _month_start(conn, 2)
+        conn.execute("SET ROLE livepanty_service")
+        plans = conn.execute("SELECT * FROM api.archive_prepare(%s)", [boundary]).fetchall()
+        conn.commit()
+    cold = tmp_path / "cold"
+    cold.mkdir()
+    # A file already under the first partition's name, with other bytes: refused, kept, nothing detached.
+    first = cold / f"{plans[0][1].split('.', 1)[1]}.{plans[0][7][:12]}.jsonl.gz"
+    first.write_bytes(b"an older copy")
+    with pytest.raises(errors.ArchiveContentMismatch, match="exists and holds other bytes"):
+        archive.archive(history, boundary, cold)
+    assert first.read_bytes() == b"an older copy"
+    assert plans[0][1] in _partitions(history)
+    with psycopg.connect(history) as conn:
+        assert conn.execute("SELECT count(*) FROM lp.archives").fetchone()[0] == 0
+    assert [p.name for p in cold.iterdir() if p.name.endswith(".part")] == []
+    first.unlink()
+
+    done = archive.archive(history, boundary, cold)
+    assert done
+    for path in [*_cold_files(cold), cold / archive.LOCK_NAME]:
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    for a in done:
+        # gzip's header holds no time (bytes 4-7): the same rows give the same bytes in every run.
+        assert a.file.read_bytes()[4:8] == b"\0\0\0\0"
+        assert archive.restore(history, a.file) == (a.partition, a.rows)
+    assert _violations(history) == []
+
+
+def test_archive_to_a_directory_that_cannot_be_made_is_a_readable_error(history: str, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with psycopg.connect(history) as conn:
+        month = _month_start(conn, 2).strftime("%Y-%m")
+    result = _cli(history, "archive", "--before", month, "--dir", str(blocker / "cold"), fmt="table")
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.stderr == f"error: archive to {blocker / 'cold'}: Not a directory\n", result.stderr
+    assert "Traceback" not in result.output
+    with psycopg.connect(history) as conn:
+        assert conn.execute("SELECT count(*) FROM lp.ledger_checkpoints").fetchone()[0] == 0
+    assert len(_partitions(history)) > 4
+
+
+#: What the erasure of vera must remove from the audit trail, wherever a row of hers comes back from.
+VERA_TRACES = ("203.0.113.7", "VeraBrowser", "Secret Lane", "vera@example.com", '"username": "vera"')
+
+
+def _plant_vera_rows(dsn: str, month: datetime) -> None:
+    """Audit rows of an old month that an erasure of vera scrubs: her own login (address, user agent), an
+    anonymous failed login from her address (into walt's account), a block of her by walt (his address, a
+    reason naming her), a mailer error quoting her address; and walt's own login, which stays."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "WITH u AS (SELECT (SELECT id FROM lp.users WHERE username = 'vera') AS vera,"
+            "                  (SELECT id FROM lp.users WHERE username = 'walt') AS walt)"
+            " INSERT INTO lp.audit_logs (occurred_at, actor_id, actor_role, action, target_type, target_id,"
+            "                            ip_address, details)"
+            " SELECT %(at)s::timestamptz + interval '1 day', r.* FROM u, LATERAL (VALUES"
+            "  (u.vera, 'viewer', 'auth.login', 'session', gen_random_uuid()::text, inet '203.0.113.7',"
+            "   jsonb_build_object('user_agent', 'VeraBrowser/1.0')),"
+            "  (NULL, NULL, 'auth.login_failed', 'user', u.walt::text, inet '203.0.113.7',"
+            "   jsonb_build_object('username', 'vera', 'user_agent', 'VeraBrowser/1.0',"
+            "                      'reason', 'bad_password')),"
+            "  (u.walt, 'viewer', 'user.block', 'user', u.vera::text, inet '198.51.100.9',"
+            "   jsonb_build_object('reason', 'vera lives at 1 Secret Lane')),"
+            "  (NULL, NULL, 'outbox.failed', 'message', gen_random_uuid()::text, NULL,"
+            "   jsonb_build_object('user_id', u.vera, 'error', '550 vera@example.com: no such user')),"
+            "  (u.walt, 'viewer', 'auth.login', 'session', gen_random_uuid()::text, inet '198.51.100.9',"
+            "   jsonb_build_object('user_agent', 'WaltBrowser/2.0'))"
+            " ) AS r",
+            {"at": month},
+        )
+
+
+def _audit_text(dsn: str) -> str:
+    with psycopg.connect(dsn) as conn:
+        return "\n".join(r[0] for r in conn.execute("SELECT row_to_json(a)::text FROM lp.audit_logs AS a"))
+
+
+def _erase(dsn: str, username: str) -> psycopg.Connection:
+    """lp.erase (the one erasure path of api.request_erasure and api.erase_user), not committed yet."""
+    conn = psycopg.connect(dsn)
+    user = conn.execute("SELECT id FROM lp.users WHERE username = %s", [username]).fetchone()[0]
+    conn.execute("SELECT lp.erase(%s, 'admin', NULL, 'data subject request')", [user])
+    return conn
+
+
+def _assert_vera_erased(dsn: str) -> None:
+    text = _audit_text(dsn)
+    for trace in VERA_TRACES:
+        assert trace not in text, trace
+        assert trace.replace(": ", ":") not in text, trace
+    assert "WaltBrowser/2.0" in text  # walt's own row stays as it was
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute(
+            "SELECT ip_address, details FROM lp.audit_logs WHERE action = 'user.block'"
+        ).fetchone() == (None, {})  # about her: walt's address and his reason naming her are gone
+        assert conn.execute(
+            "SELECT ip_address, details FROM lp.audit_logs WHERE action = 'auth.login_failed'"
+            " AND actor_id IS NULL AND details ->> 'reason' = 'bad_password'"
+        ).fetchone() == (None, {"reason": "bad_password"})  # the fixed code stays
+
+
+def test_erasures_made_after_an_archive_are_applied_when_it_is_restored(history: str, tmp_path: Path) -> None:
+    with psycopg.connect(history) as conn:
+        boundary, month = _month_start(conn, 2), _month_start(conn, 3)
+    _plant_vera_rows(history, month)
+    cold = tmp_path / "cold"
+    done = archive.archive(history, boundary, cold)
+    with _erase(history, "vera") as conn:
+        conn.commit()
+    # The archive files still hold her data (documented: they are deleted with the archive, never edited) ...
+    held = next(a for a in done if a.partition.endswith("audit_logs_" + month.strftime("%Y_%m")))
+    assert "VeraBrowser" in gzip.decompress(held.file.read_bytes()).decode()
+    # ... and a restore brings it back only scrubbed, in the same transaction.
+    for a in done:
+        assert archive.restore(history, a.file) == (a.partition, a.rows)
+    _assert_vera_erased(history)
+    with psycopg.connect(history) as conn:
+        applied = conn.execute(
+            "SELECT (details ->> 'erasures_applied')::int FROM lp.audit_logs"
+            " WHERE action = 'partitions.restore' AND target_id = %s",
+            [held.partition],
+        ).fetchone()[0]
+        assert applied >= 4
+        # Replaying the exported log cannot help here (the erasure is in the database already): the restore
+        # itself must scrub.
+        conn.execute("SET ROLE livepanty_service")
+        entry = conn.execute("SELECT row_to_json(e)::jsonb FROM api.list_erasures() AS e").fetchone()[0]
+        replay = conn.execute("SELECT outcome FROM api.replay_erasure(%s)", [json.dumps(entry)]).fetchone()
+        assert replay == ("already_applied",)
+    assert _violations(history) == []
+
+
+def test_an_erasure_in_flight_when_a_restore_finishes_is_not_missed(history: str, tmp_path: Path) -> None:
+    with psycopg.connect(history) as conn:
+        boundary, month = _month_start(conn, 2), _month_start(conn, 3)
+    _plant_vera_rows(history, month)
+    done = archive.archive(history, boundary, tmp_path / "cold")
+    held = next(a for a in done if a.partition.endswith("audit_logs_" + month.strftime("%Y_%m")))
+    erasing = _erase(history, "vera")  # scrubbed the trail it sees, not committed yet
+    outcome: dict[str, Any] = {}
+
+    def run_restore() -> None:
+        try:
+            outcome["back"] = archive.restore(history, held.file)
+        except BaseException as exc:  # reported by the assertions below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run_restore)
+    thread.start()
+    try:
+        thread.join(3)  # the restore waits for the erasure (or, unguarded, finishes without it)
+    finally:
+        erasing.commit()
+        erasing.close()
+        thread.join(60)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["back"] == (held.partition, held.rows)
+    _assert_vera_erased(history)
