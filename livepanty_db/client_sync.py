@@ -896,10 +896,18 @@ class _Api:
         params = {"payout_id": payout_id, "reason": reason, "idempotency_key": idempotency_key}
         return self._one(sql.REJECT_PAYOUT, params, class_row(Payout))
 
+    def send_payout(self, payout_id: Id, *, idempotency_key: str) -> Payout:
+        """Service role: claim an approved payout right before releasing its transfer, under the gates of the
+        moment (``SanctionForbids``, ``AccountSanctioned``, ``KycRequired``: the payout stays approved, send
+        nothing); it is then ``sending`` until ``mark_payout_paid`` or ``mark_payout_failed``
+        (``api.send_payout``)."""
+        params = {"payout_id": payout_id, "idempotency_key": idempotency_key}
+        return self._one(sql.SEND_PAYOUT, params, class_row(Payout))
+
     def mark_payout_paid(
         self, payout_id: Id, provider_reference: str, *, idempotency_key: str
     ) -> Payout:
-        """Service role: an approved payout was paid; its tokens leave circulation."""
+        """Service role: a sending (or approved) payout was paid; its tokens leave circulation."""
         params = {
             "payout_id": payout_id,
             "provider_reference": provider_reference,
@@ -908,7 +916,7 @@ class _Api:
         return self._one(sql.MARK_PAYOUT_PAID, params, class_row(Payout))
 
     def mark_payout_failed(self, payout_id: Id, reason: str, *, idempotency_key: str) -> Payout:
-        """Service role: paying an approved payout failed; its tokens return to the performer."""
+        """Service role: paying an approved or sending payout failed; its tokens return to the performer."""
         params = {"payout_id": payout_id, "reason": reason, "idempotency_key": idempotency_key}
         return self._one(sql.MARK_PAYOUT_FAILED, params, class_row(Payout))
 

@@ -269,9 +269,11 @@ def _pay_out(service: Client, app: Client, admin_id: UUID, paula: str) -> None:
     steps = [payout]
     with service.acting_as(admin_id, reason="demo: payout review") as tx:
         steps.append(tx.approve_payout(payout.id, idempotency_key=new_idempotency_key()))
+    # The payout processor claims the payout (the gates of the moment), releases the transfer, records it.
+    steps.append(service.send_payout(payout.id, idempotency_key=new_idempotency_key()))
     reference = f"demo-payout-{payout.id.hex[:8]}"
     steps.append(service.mark_payout_paid(payout.id, reference, idempotency_key=new_idempotency_key()))
-    print("request (paula) -> approve (admin) -> mark paid (livepanty_service):")
+    print("request (paula) -> approve (admin) -> send, mark paid (livepanty_service):")
     _table(steps, ["status", "tokens", "amount_minor", "currency", "method", "provider_reference"])
 
 

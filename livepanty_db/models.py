@@ -913,7 +913,10 @@ class KycRecord:
 
 @dataclass(frozen=True, slots=True)
 class Payout:
-    """``lp.payouts``: a performer's cash-out (``amount_minor`` in minor units of ``currency``)."""
+    """``lp.payouts``: a performer's cash-out (``amount_minor`` in minor units of ``currency``).
+
+    ``status``: requested -> approved -> sending (``send_payout``) -> paid or failed; approved may also be
+    paid or fail directly; requested or approved may be rejected, requested cancelled."""
 
     id: UUID
     user_id: UUID
@@ -936,6 +939,8 @@ class Payout:
     #: The reviewer as everyone may see them, e.g. ``'admin #3f9a'``; ``reviewed_by`` (the id) is None unless
     #: the caller is staff.
     reviewed_by_label: str | None
+    #: When the payout processor claimed it to release the transfer (``send_payout``); None if never sent so.
+    sending_at: datetime | None
     #: True when this is the answer of a money call to a used idempotency key (a replay: nothing was done
     #: again); set by the client, False in listings and lookups, not compared (a replay == the original).
     replayed: bool = field(default=False, compare=False)
@@ -999,7 +1004,7 @@ class EarningsSummary:
     payable: int
     #: Earnings still within ``payouts.hold_days``.
     in_hold: int
-    #: Tokens of requested and approved payouts.
+    #: Tokens of requested, approved and sending payouts.
     in_clearing: int
     paid_out: int
     currency: str

@@ -198,6 +198,7 @@ OBJECT_ROUTES: dict[str, tuple[str, str]] = {
     "refund_payment": ("payments", "p_payment_id"),
     "reject_kyc": ("kyc_verifications", "p_verification_id"),
     "reject_payout": ("payouts", "p_payout_id"),
+    "send_payout": ("payouts", "p_payout_id"),
     "release_hold": ("holds", "p_hold_id"),
 }
 #: Routed like OBJECT_ROUTES, but only for a user who lives on the object's shard: the call spends their

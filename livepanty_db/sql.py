@@ -535,6 +535,15 @@ SELECT r.*,
     p_idempotency_key => %(idempotency_key)s::text) AS r
 """
 
+SEND_PAYOUT = """
+SELECT r.*,
+       coalesce(current_setting('livepanty.replayed', true) = 'api.send_payout:'
+                || %(idempotency_key)s::text, false) AS replayed
+  FROM api.send_payout(
+    p_payout_id       => %(payout_id)s::uuid,
+    p_idempotency_key => %(idempotency_key)s::text) AS r
+"""
+
 MARK_PAYOUT_PAID = """
 SELECT r.*,
        coalesce(current_setting('livepanty.replayed', true) = 'api.mark_payout_paid:'

@@ -6,8 +6,7 @@ DECLARE
     v_actor  uuid := lp.require_user('admin');
     v_scope  text := 'payouts.approve';
     v_done   jsonb;
-    v_payout  lp.payouts;
-    v_refusal text;
+    v_payout lp.payouts;
 BEGIN
     v_done := lp.idempotency_begin(v_scope, p_idempotency_key, jsonb_build_object('payout_id', p_payout_id));
     IF v_done IS NOT NULL THEN
@@ -19,12 +18,8 @@ BEGIN
                                p_reviewer => v_actor);  -- LP003, LP002, LP004
     -- Not paid out while a sanction forbids it (LP022 suspension or ban, LP150 payout_hold) or the KYC gate is
     -- closed (LP111: the verification lapsed since the request): it stays requested.
-    PERFORM lp.assert_sanction_allows(v_payout.user_id, 'payout');
-    v_refusal := lp.kyc_refusal(v_payout.user_id);
-    IF v_refusal IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP111', MESSAGE = 'payouts need an approved identity verification',
-            DETAIL = v_refusal, HINT = 'The payout stays requested: approve it once the performer is verified again.';
-    END IF;
+    PERFORM lp.assert_payout_allowed(v_payout.user_id,
+        'The payout stays requested: approve it once the performer is verified again.');
 
     UPDATE lp.payouts AS p SET status = 'approved', reviewed_by = v_actor, reviewed_at = now()
      WHERE p.id = p_payout_id

@@ -31,6 +31,6 @@ BEGIN
     RETURN v_payout;
 END
 $$;
-COMMENT ON FUNCTION api.cancel_payout(uuid, text) IS 'The acting user withdraws their own payout while it is still requested (not yet approved); its tokens return from payout clearing to their wallet. LP003 unknown or another user''s, LP004 not requested. Idempotent per key (scope payouts.cancel; LP106 for other arguments). Audited (payout.cancel).';
+COMMENT ON FUNCTION api.cancel_payout(uuid, text) IS 'The acting user withdraws their own payout while it is still requested (not yet approved, let alone sending); its tokens return from payout clearing to their wallet. LP003 unknown or another user''s, LP004 not requested. Idempotent per key (scope payouts.cancel; LP106 for other arguments). Audited (payout.cancel).';
 REVOKE ALL ON FUNCTION api.cancel_payout(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.cancel_payout(uuid, text) TO livepanty_app, livepanty_service;

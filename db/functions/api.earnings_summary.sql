@@ -76,13 +76,13 @@ BEGIN
                       FROM lp.transfers_in AS i
                      WHERE i.hold_id IS NOT NULL AND i.recipient_id = v_user
                        AND i.created_at >= v_from AND i.created_at < v_to) AS x) AS c,
-           (SELECT coalesce(sum(x.tokens) FILTER (WHERE x.status IN ('requested', 'approved')), 0)::bigint AS in_clearing,
+           (SELECT coalesce(sum(x.tokens) FILTER (WHERE x.status IN ('requested', 'approved', 'sending')), 0)::bigint AS in_clearing,
                    coalesce(sum(x.tokens) FILTER (WHERE x.status = 'paid'
                                                    AND x.paid_at >= v_from AND x.paid_at < v_to), 0)::bigint AS paid_out
               FROM lp.payouts AS x
              WHERE x.user_id = v_user) AS o;
 END
 $$;
-COMMENT ON FUNCTION api.earnings_summary(uuid, timestamptz, timestamptz) IS 'A performer''s earnings (own; admins any user''s: LP002 otherwise, LP003 unknown user). Over the period [p_from, p_to) (open ends when NULL): tips received (count, gross, platform fees, net; refunded tips excluded), hold captures received (count, gross, fees, net) and payouts paid (by paid_at). Now: wallet balance (main + credit shards), payable (what api.request_payout would allow, lp.payable_tokens: earnings older than payouts.hold_days minus the tokens of requested, approved and paid payouts, at most the available balance; bought tokens are never payable), in_hold (earnings of the last payouts.hold_days days, not yet payable), in_clearing (requested and approved payouts). LP018 when p_from is after p_to.';
+COMMENT ON FUNCTION api.earnings_summary(uuid, timestamptz, timestamptz) IS 'A performer''s earnings (own; admins any user''s: LP002 otherwise, LP003 unknown user). Over the period [p_from, p_to) (open ends when NULL): tips received (count, gross, platform fees, net; refunded tips excluded), hold captures received (count, gross, fees, net) and payouts paid (by paid_at). Now: wallet balance (main + credit shards), payable (what api.request_payout would allow, lp.payable_tokens: earnings older than payouts.hold_days minus the tokens of requested, approved, sending and paid payouts, at most the available balance; bought tokens are never payable), in_hold (earnings of the last payouts.hold_days days, not yet payable), in_clearing (requested, approved and sending payouts). LP018 when p_from is after p_to.';
 REVOKE ALL ON FUNCTION api.earnings_summary(uuid, timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.earnings_summary(uuid, timestamptz, timestamptz) TO livepanty_app, livepanty_service;

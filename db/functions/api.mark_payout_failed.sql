@@ -16,7 +16,9 @@ BEGIN
         RETURN jsonb_populate_record(NULL::lp.payouts, v_done);
     END IF;
 
-    v_payout := lp.lock_payout(p_payout_id, ARRAY['approved'], 'marked failed');  -- LP003, LP004
+    -- Approved (never sent) or sending (api.send_payout claimed it, the transfer failed): never stopped by a
+    -- gate, the tokens only come back to the performer.
+    v_payout := lp.lock_payout(p_payout_id, ARRAY['approved', 'sending'], 'marked failed');  -- LP003, LP004
 
     UPDATE lp.payouts AS p SET status = 'failed', failure_reason = v_reason
      WHERE p.id = p_payout_id
@@ -32,6 +34,6 @@ BEGIN
     RETURN v_payout;
 END
 $$;
-COMMENT ON FUNCTION api.mark_payout_failed(uuid, text, text) IS 'Service role (payout processing): records that paying an approved payout failed, with a reason (1..1000 characters, LP018); its tokens return from payout clearing to the performer''s wallet. LP003 unknown, LP004 not approved. Idempotent per key (scope payouts.mark_failed; LP106 for other arguments). Audited (payout.failed).';
+COMMENT ON FUNCTION api.mark_payout_failed(uuid, text, text) IS 'Service role (payout processing): records that paying an approved or sending (api.send_payout) payout failed, with a reason (1..1000 characters, LP018); its tokens return from payout clearing to the performer''s wallet (no gate stops that). LP003 unknown, LP004 neither approved nor sending. Idempotent per key (scope payouts.mark_failed; LP106 for other arguments). Audited (payout.failed).';
 REVOKE ALL ON FUNCTION api.mark_payout_failed(uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.mark_payout_failed(uuid, text, text) TO livepanty_service;

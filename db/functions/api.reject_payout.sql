@@ -17,6 +17,8 @@ BEGIN
         RETURN jsonb_populate_record(NULL::lp.payouts, v_done);
     END IF;
 
+    -- Not a sending payout (LP004): its transfer may have left; only api.mark_payout_paid or
+    -- api.mark_payout_failed settle it.
     v_payout := lp.lock_payout(p_payout_id, ARRAY['requested', 'approved'], 'rejected',
                                p_reviewer => v_actor);  -- LP003, LP002, LP004
 
@@ -35,6 +37,6 @@ BEGIN
     RETURN v_payout;
 END
 $$;
-COMMENT ON FUNCTION api.reject_payout(uuid, text, text) IS 'Admins: rejects a requested or approved payout with a reason (1..1000 characters, LP018); its tokens return from payout clearing to the performer''s wallet. LP003 unknown, LP002 own payout, LP004 other states. Idempotent per key (scope payouts.reject; LP106 for other arguments). Audited (payout.reject).';
+COMMENT ON FUNCTION api.reject_payout(uuid, text, text) IS 'Admins: rejects a requested or approved payout with a reason (1..1000 characters, LP018); its tokens return from payout clearing to the performer''s wallet. LP003 unknown, LP002 own payout, LP004 other states (a sending payout too: its transfer may have left, api.mark_payout_paid or api.mark_payout_failed settles it). Idempotent per key (scope payouts.reject; LP106 for other arguments). Audited (payout.reject).';
 REVOKE ALL ON FUNCTION api.reject_payout(uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.reject_payout(uuid, text, text) TO livepanty_app, livepanty_service;

@@ -12,7 +12,6 @@ DECLARE
     v_min      bigint := (lp.setting('payouts.min_tokens'))::bigint;
     v_payout   lp.payouts;
     v_kyc      lp.kyc_verifications;
-    v_refusal  text;
     v_wallet   lp.wallets;
     v_minor    bigint;
     v_payable  bigint;
@@ -40,14 +39,10 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP103', MESSAGE = 'payout below the minimum',
             DETAIL = format('at least %s tokens', greatest(v_min, 1));
     END IF;
-    PERFORM lp.assert_sanction_allows(v_user, 'payout');  -- LP022 suspension or ban, LP150 payout_hold
-    -- The KYC gate (lp.kyc_refusal: never verified, or re-verification needed); then the approval it cites.
-    v_refusal := lp.kyc_refusal(v_user);
-    IF v_refusal IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP111', MESSAGE = 'payouts need an approved identity verification',
-            DETAIL = v_refusal,
-            HINT = 'Submit a verification with api.submit_kyc and wait for its approval (or renew an expired one).';
-    END IF;
+    -- The gates of being paid out: LP022 suspension or ban, LP150 payout_hold, LP111 the KYC gate
+    -- (lp.kyc_refusal: never verified, or re-verification needed); then the approval it cites.
+    PERFORM lp.assert_payout_allowed(v_user,
+        'Submit a verification with api.submit_kyc and wait for its approval (or renew an expired one).');
     v_kyc := lp.approved_kyc(v_user);
     IF v_kyc.id IS NULL THEN  -- the cache and the verifications disagree (kyc.approval_valid_days just changed)
         RAISE EXCEPTION USING ERRCODE = 'LP111', MESSAGE = 'payouts need an approved identity verification',
@@ -72,7 +67,8 @@ BEGIN
 
     -- Earnings wait in the credit shards: sweep them into the main balance, then check. Payable: earnings (tips
     -- and hold captures received) older than payouts.hold_days minus the tokens of this performer's requested,
-    -- approved and paid payouts, never more than the available balance; bought tokens are never payable.
+    -- approved, sending and paid payouts, never more than the available balance; bought tokens are never
+    -- payable.
     PERFORM lp.sweep_wallet(v_wallet.id);
     v_payable := lp.payable_tokens(v_wallet.id);
     IF p_tokens > v_payable THEN
@@ -117,6 +113,6 @@ BEGIN
     RETURN v_payout;
 END
 $$;
-COMMENT ON FUNCTION api.request_payout(bigint, text, text) IS 'The acting performer cashes out p_tokens by p_method (bank_transfer, paypal, paxum, wire, check). Needs a valid identity verification (LP111: lp.kyc_refusal, the KYC gate: never verified, or re-verification needed), no active suspension or ban (LP022) or payout_hold (LP150), payouts.min_tokens <= p_tokens <= money.max_tokens (LP103) and <= the payable tokens (LP112; lp.payable_tokens: earnings, i.e. tip and hold capture credits, older than payouts.hold_days minus the tokens of the performer''s requested, approved and paid payouts, at most the available balance; bought tokens are never payable). The tokens move to the payout clearing wallet; amount_minor = floor(tokens * 10^(currency decimals) / tokens_per_unit) (rounded down). LP102 not a performer, LP018 bad method. Idempotent per performer and key (LP106 for other arguments; a replay returns the payout as it is now, with reviewed_by NULL: the reviewer is named by reviewed_by_label). Audited (payout.request).';
+COMMENT ON FUNCTION api.request_payout(bigint, text, text) IS 'The acting performer cashes out p_tokens by p_method (bank_transfer, paypal, paxum, wire, check). Needs a valid identity verification (LP111: lp.kyc_refusal, the KYC gate: never verified, or re-verification needed), no active suspension or ban (LP022) or payout_hold (LP150), payouts.min_tokens <= p_tokens <= money.max_tokens (LP103) and <= the payable tokens (LP112; lp.payable_tokens: earnings, i.e. tip and hold capture credits, older than payouts.hold_days minus the tokens of the performer''s requested, approved, sending and paid payouts, at most the available balance; bought tokens are never payable). The tokens move to the payout clearing wallet; amount_minor = floor(tokens * 10^(currency decimals) / tokens_per_unit) (rounded down). LP102 not a performer, LP018 bad method. Idempotent per performer and key (LP106 for other arguments; a replay returns the payout as it is now, with reviewed_by NULL: the reviewer is named by reviewed_by_label). Audited (payout.request).';
 REVOKE ALL ON FUNCTION api.request_payout(bigint, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.request_payout(bigint, text, text) TO livepanty_app, livepanty_service;

@@ -35,7 +35,7 @@ BEGIN
             SELECT 'open holds' AS what WHERE EXISTS (SELECT 1 FROM lp.holds AS h
                                                       WHERE (h.user_id = p_user_id OR h.payee_id = p_user_id) AND h.status = 'open')
             UNION ALL SELECT 'payouts in progress' WHERE EXISTS (SELECT 1 FROM lp.payouts AS p
-                                                                 WHERE p.user_id = p_user_id AND p.status IN ('requested', 'approved'))
+                                                                 WHERE p.user_id = p_user_id AND p.status IN ('requested', 'approved', 'sending'))
             UNION ALL SELECT 'pending payments' WHERE EXISTS (SELECT 1 FROM lp.payments AS p
                                                               WHERE p.user_id = p_user_id AND p.status = 'pending')
         ) AS x);

@@ -8,8 +8,8 @@ AS $$
     -- available  = main balance + credit shards - reserved;
     -- matured    = positive tip and hold_capture credits (main balance or shard) older than the hold period;
     --              sweeps and returned payouts are not earnings, so nothing is counted twice;
-    -- taken      = tokens of payouts requested, approved or paid (rejected, failed and cancelled ones
-    --              returned their tokens);
+    -- taken      = tokens of payouts requested, approved, sending or paid (rejected, failed and cancelled
+    --              ones returned their tokens);
     -- spent      = what the wallet itself paid out in tips, hold captures and negative adjustments, and what a
     --              show's refund took back from its host (api.refund_show): spending consumes earnings first,
     --              so earnings spent (or given back) and replaced by bought tokens stay unpayable;
@@ -25,7 +25,7 @@ AS $$
                             AND l.created_at <= now() - make_interval(days => (lp.setting('payouts.hold_days'))::integer)),
                         0)::bigint
                - coalesce((SELECT sum(p.tokens) FROM lp.payouts AS p
-                            WHERE p.user_id = w.user_id AND p.status IN ('requested', 'approved', 'paid')), 0)::bigint
+                            WHERE p.user_id = w.user_id AND p.status IN ('requested', 'approved', 'sending', 'paid')), 0)::bigint
                - coalesce((SELECT sum(-l.amount) FROM lp.ledger AS l
                             WHERE l.wallet_id = w.id AND l.shard = 0 AND l.amount < 0
                               AND (l.entry_kind IN ('tip', 'hold_capture', 'adjustment')

@@ -13,8 +13,8 @@ CREATE TYPE lp.payment_status AS ENUM ('pending', 'completed', 'failed', 'refund
 COMMENT ON TYPE lp.payment_status IS 'State of a token purchase (lp.payments.status).';
 CREATE TYPE lp.payout_method AS ENUM ('bank_transfer', 'paypal', 'paxum', 'wire', 'check');
 COMMENT ON TYPE lp.payout_method IS 'How a payout is paid (lp.payouts.method).';
-CREATE TYPE lp.payout_status AS ENUM ('requested', 'approved', 'rejected', 'paid', 'failed', 'cancelled');
-COMMENT ON TYPE lp.payout_status IS 'State of a payout (lp.payouts.status).';
+CREATE TYPE lp.payout_status AS ENUM ('requested', 'approved', 'sending', 'rejected', 'paid', 'failed', 'cancelled');
+COMMENT ON TYPE lp.payout_status IS 'State of a payout (lp.payouts.status): requested -> approved -> sending (migration 0054: claimed by the payout processor right before the transfer, api.send_payout) -> paid or failed; approved may also go straight to paid or failed, requested or approved to rejected, requested to cancelled.';
 CREATE TYPE lp.sanction_type AS ENUM ('warning', 'mute', 'suspension', 'ban', 'tip_block', 'stream_block',
                                       'payout_hold');
 COMMENT ON TYPE lp.sanction_type IS 'Kind of sanction (lp.user_sanctions.sanction_type); what each forbids: lp.sanction_types (migration 0028 added tip_block, stream_block, payout_hold).';

@@ -20,17 +20,20 @@ CREATE TABLE lp.payouts (
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
     reviewed_by_label   text,
+    sending_at          timestamptz,
     UNIQUE (user_id, idempotency_key),
     CHECK (status <> 'paid' OR paid_at IS NOT NULL),
-    CHECK (status <> 'rejected' OR rejection_reason IS NOT NULL)
+    CHECK (status <> 'rejected' OR rejection_reason IS NOT NULL),
+    CONSTRAINT payouts_sending_since CHECK (status <> 'sending' OR sending_at IS NOT NULL)
 );
 COMMENT ON TABLE lp.payouts IS 'Performer cash-out requests: tokens move to the payout clearing wallet on request, back on rejection or failure. Requires an approved KYC verification.';
+COMMENT ON COLUMN lp.payouts.sending_at IS 'When the payout processor claimed the payout to release its transfer (api.send_payout; status sending, then paid or failed). NULL for a payout never sent that way (migration 0054).';
 COMMENT ON COLUMN lp.payouts.tokens_per_unit IS 'Conversion rate used, copied from the wallet at request time.';
 COMMENT ON COLUMN lp.payouts.amount_minor IS 'Amount to pay in minor currency units, computed from tokens and tokens_per_unit (rounded down).';
 COMMENT ON COLUMN lp.payouts.reviewed_by_label IS 'What users who are not staff see instead of reviewed_by: lp.staff_label(reviewed_by) (e.g. ''admin #3f9a''), set by a trigger when reviewed_by is set; reviewed_by itself is not granted to the application roles.';
 
 CREATE INDEX payouts_user_idx ON lp.payouts (user_id, created_at DESC);
-CREATE INDEX payouts_status_idx ON lp.payouts (status, created_at) WHERE status IN ('requested', 'approved');
+CREATE INDEX payouts_status_idx ON lp.payouts (status, created_at) WHERE status IN ('requested', 'approved', 'sending');
 
 ALTER TABLE lp.payouts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.payouts FORCE ROW LEVEL SECURITY;

@@ -1,8 +1,10 @@
 """``livepanty-db payouts``: performers' cash-outs (operator tool).
 
 ``request`` and ``cancel`` act as the performer, ``approve`` / ``reject`` / ``list`` as an admin (``--as``);
-``mark-paid`` and ``mark-failed`` are the payout processor's (livepanty_service, nobody acting). Every
-transition is idempotent per ``--key`` (a new key is printed on stderr when none is given).
+``send``, ``mark-paid`` and ``mark-failed`` are the payout processor's (livepanty_service, nobody acting):
+``send`` claims an approved payout right before its transfer is released (the gates of that moment), then
+``mark-paid`` or ``mark-failed`` records what became of the transfer. Every transition is idempotent per
+``--key`` (a new key is printed on stderr when none is given).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ PAYOUT_TABLE = [
 
 @click.group("payouts")
 def command() -> None:
-    """Payouts: request, review (admins), mark paid or failed (livepanty_service)."""
+    """Payouts: request, review (admins), send, mark paid or failed (livepanty_service)."""
 
 
 def _done(payout: Payout) -> None:
@@ -112,6 +114,19 @@ def reject(ctx: click.Context, payout_id: str, reason: str, key: str | None, as_
     _done(payout)
 
 
+@command.command("send")
+@click.argument("payout_id", type=UUID_TYPE)
+@key_option
+@click.pass_context
+@catalogued_errors
+def send(ctx: click.Context, payout_id: str, key: str | None) -> None:
+    """Claim approved PAYOUT_ID right before releasing its transfer: the gates of the moment, then status
+    sending until mark-paid or mark-failed (livepanty_service; api.send_payout)."""
+    key = idempotency_key(key)
+    payout = service_client(ctx).send_payout(payout_id=payout_id, idempotency_key=key)
+    _done(payout)
+
+
 @command.command("mark-paid")
 @click.argument("payout_id", type=UUID_TYPE)
 @click.option("--reference", required=True, help="The payment provider's reference.")
@@ -119,7 +134,7 @@ def reject(ctx: click.Context, payout_id: str, reason: str, key: str | None, as_
 @click.pass_context
 @catalogued_errors
 def mark_paid(ctx: click.Context, payout_id: str, reference: str, key: str | None) -> None:
-    """Record that approved PAYOUT_ID was paid: its tokens leave circulation (livepanty_service;
+    """Record that sending (or approved) PAYOUT_ID was paid: its tokens leave circulation (livepanty_service;
     api.mark_payout_paid)."""
     key = idempotency_key(key)
     payout = service_client(ctx).mark_payout_paid(
@@ -135,7 +150,7 @@ def mark_paid(ctx: click.Context, payout_id: str, reference: str, key: str | Non
 @click.pass_context
 @catalogued_errors
 def mark_failed(ctx: click.Context, payout_id: str, reason: str, key: str | None) -> None:
-    """Paying approved PAYOUT_ID failed: its tokens return to the performer (livepanty_service;
+    """Paying sending or approved PAYOUT_ID failed: its tokens return to the performer (livepanty_service;
     api.mark_payout_failed)."""
     key = idempotency_key(key)
     payout = service_client(ctx).mark_payout_failed(payout_id=payout_id, reason=reason, idempotency_key=key)

@@ -175,6 +175,7 @@ GATES: dict[str, str] = {
     "fail_payment": "service",
     "refund_payment": "service",
     "chargeback_payment": "service",
+    "send_payout": "service",
     "mark_payout_paid": "service",
     "mark_payout_failed": "service",
     "expire_holds": "service",

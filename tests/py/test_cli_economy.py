@@ -343,6 +343,10 @@ def test_kyc_and_payouts(economy: str) -> None:
         one(cli(economy, "payouts", "approve", paid["id"], "--as", "boss", fmt="json"))["status"]
         == "approved"
     )
+    send = ("payouts", "send", paid["id"], "--key", "send-1")
+    sent = one(cli(economy, *send, fmt="json"))
+    assert (sent["status"], sent["sending_at"] is not None) == ("sending", True)
+    assert one(cli(economy, *send, fmt="json")) == {**sent, "replayed": True}  # replay
     args = ("payouts", "mark-paid", paid["id"], "--reference", "pp-42", "--key", "paid-1")
     assert one(cli(economy, *args, fmt="json"))["status"] == "paid"
     assert one(cli(economy, *args, fmt="json"))["status"] == "paid"  # replay
@@ -353,6 +357,7 @@ def test_kyc_and_payouts(economy: str) -> None:
         )
     )
     ok(cli(economy, "payouts", "approve", failed["id"], "--as", "boss"))
+    ok(cli(economy, "payouts", "send", failed["id"]))
     result = one(cli(economy, "payouts", "mark-failed", failed["id"], "--reason", "bank said no", fmt="json"))
     assert (result["status"], result["failure_reason"]) == ("failed", "bank said no")
 
@@ -671,6 +676,7 @@ REFUSALS = [
     (["payouts", "request", "--as", "alice", "--tokens", "999999", "--method", "wire"], "LP112"),
     (["payouts", "approve", "{payout}", "--as", "alice"], "LP002"),
     (["payouts", "mark-paid", "{payout}", "--reference", "x"], "LP004"),
+    (["payouts", "send", "{payout}"], "LP004"),
     (["kyc", "pending", "--as", "bob"], "LP002"),
     (["kyc", "approve", NO_SUCH_ID, "--as", "boss"], "LP003"),
     (["config", "set", "tips.fee_bps", "20000", "--as", "boss"], "LP092"),

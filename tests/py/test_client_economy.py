@@ -435,6 +435,60 @@ def test_payouts_that_do_not_pay(eco: Economy) -> None:
     assert_sound(eco)
 
 
+def test_send_payout_claims_the_payout_before_the_transfer(eco: Economy) -> None:
+    """The payout processor's claim (``send_payout``, livepanty_service only): refused under a payout_hold
+    (the payout stays approved), then ``sending``, replayed by its key, won once; a sending payout is in
+    clearing and cannot be rejected; a payout_hold issued after the send does not stop recording the payment,
+    and a sent payout whose transfer failed gives its tokens back."""
+    set_setting(eco, "payouts.hold_days", 0)
+    set_setting(eco, "payouts.min_tokens", 1000)
+    fund_performer(eco, 4000)
+    with eco.app.acting_as(eco.performer.id, reason="test") as tx:
+        kyc = tx.submit_kyc(**KYC_DOCUMENT)
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
+        tx.approve_kyc(kyc.id)
+    with eco.app.acting_as(eco.performer.id, reason="test") as tx:
+        paid = tx.request_payout(1000, "paypal", idempotency_key=key())
+        failed = tx.request_payout(1000, "wire", idempotency_key=key())
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
+        for payout in (paid, failed):
+            tx.approve_payout(payout.id, idempotency_key=key())
+        hold = tx.sanction_user(eco.performer.id, "payout_hold", "chargeback under review")
+
+    with pytest.raises(errors.SanctionForbids):
+        eco.service.send_payout(paid.id, idempotency_key=key())
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
+        assert [p.status for p in tx.list_payouts(user_id=eco.performer.id)] == ["approved", "approved"]
+        tx.revoke_sanction(hold.id, "settled")
+    with pytest.raises(errors.PermissionDenied):  # the service role sends; the application role may not
+        eco.app.send_payout(paid.id, idempotency_key=key())
+
+    send_key = key()
+    sending = eco.service.send_payout(paid.id, idempotency_key=send_key)
+    assert (sending.status, sending.replayed, sending.paid_at) == ("sending", False, None)
+    assert sending.sending_at is not None
+    again = eco.service.send_payout(paid.id, idempotency_key=send_key)
+    assert (again, again.replayed) == (sending, True)
+    with pytest.raises(errors.InvalidState):  # one claim wins
+        eco.service.send_payout(paid.id, idempotency_key=key())
+    assert eco.service.send_payout(failed.id, idempotency_key=key()).status == "sending"
+    with eco.app.acting_as(eco.performer.id, reason="test") as tx:
+        assert tx.earnings_summary().in_clearing == 2000
+    with pytest.raises(errors.InvalidState), eco.app.acting_as(eco.admin.id, reason="test") as tx:
+        tx.reject_payout(paid.id, "too late", idempotency_key=key())
+    with eco.app.acting_as(eco.admin.id, reason="test") as tx:
+        assert {p.id for p in tx.list_payouts(status="sending")} == {paid.id, failed.id}
+        tx.sanction_user(eco.performer.id, "payout_hold", "another chargeback")
+
+    done = eco.service.mark_payout_paid(paid.id, "po_sent", idempotency_key=key())
+    assert (done.status, done.provider_reference, done.sending_at) == ("paid", "po_sent", sending.sending_at)
+    before = wallet(eco, eco.performer).total
+    back = eco.service.mark_payout_failed(failed.id, "account closed", idempotency_key=key())
+    assert (back.status, back.failure_reason) == ("failed", "account closed")
+    assert wallet(eco, eco.performer).total == before + 1000
+    assert_sound(eco)
+
+
 # --- refunds, chargebacks and adjustments -------------------------------------------------------------------
 
 
@@ -562,6 +616,7 @@ def test_replays_are_flagged(eco: Economy, db_url: str) -> None:
         paid = tx.request_payout(1000, "paypal", idempotency_key=key())
     with eco.app.acting_as(eco.admin.id, reason="test") as tx:
         tx.approve_payout(paid.id, idempotency_key=key())
+    twice("send_payout", lambda: eco.service.send_payout(paid.id, idempotency_key="s2"))
     twice("mark_payout_paid", lambda: eco.service.mark_payout_paid(paid.id, "po_9", idempotency_key="m2"))
 
     assert seen == dict.fromkeys(seen, (False, True))
@@ -746,6 +801,8 @@ def test_economy_async(db_url: str, eco: Economy) -> None:
                 payout = await tx.request_payout(2000, "wire", idempotency_key=key())
             async with app.acting_as(admin.id, reason="test") as tx:
                 await tx.approve_payout(payout.id, idempotency_key=key())
+            sent = await service.send_payout(payout.id, idempotency_key=key())
+            assert (sent.status, sent.sending_at is not None) == ("sending", True)
             paid = await service.mark_payout_paid(payout.id, "po_async", idempotency_key=key())
             assert paid.status == "paid"
             async with app.acting_as(performer.id, reason="test") as tx:

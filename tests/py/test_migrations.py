@@ -53,6 +53,13 @@ def migration_ids() -> list[str]:
     ]
 
 
+def rollback_through(dsn: str, migration_id: str) -> list[str]:
+    """Roll back every migration from the newest down to ``migration_id`` included; their ids, newest first
+    (a test of one migration's rollback keeps working once later migrations land)."""
+    ids = migration_ids()
+    return migrate.rollback(dsn, len(ids) - ids.index(migration_id))
+
+
 @pytest.fixture(scope="module")
 def migrated_schema(pg_server) -> str:
     """The schema dump of a database built by ``migrate.apply`` (the reference for several tests)."""
@@ -554,9 +561,7 @@ def test_0053_closes_the_appeals_of_lifted_sanctions_and_reviews_suspensions_rev
         )
         assert "user_sanctions_review_due_idx" in plan
 
-    # Back to before 0053 (the migrations after it first).
-    later = migration_ids()[migration_ids().index("0053_sanction_lifecycle") :]
-    assert migrate.rollback(empty_db, len(later)) == list(reversed(later))
+    assert rollback_through(empty_db, "0053_sanction_lifecycle")[-1] == "0053_sanction_lifecycle"
     with psycopg.connect(empty_db) as conn:
         assert conn.execute(
             "SELECT array_agg(status::text ORDER BY status::text) FROM lp.sanction_appeals"
@@ -724,3 +729,77 @@ def test_0055_replaces_the_partition_move_and_its_rollback_restores_the_old_one(
     assert rolled_back[-1] == "0055_partition_move_lock"
     with psycopg.connect(empty_db) as conn:
         assert conn.execute(definition).fetchone() == before
+
+
+def test_0054_adds_the_sending_status_and_its_rollback_makes_sending_payouts_approved(
+    empty_db, db_tree_up_to
+):
+    """0054 makes lp.payout_status anew with 'sending' between approved and rejected and adds sending_at:
+    every payout keeps its status (none was sending before), sending_at NULL; a sending payout needs
+    sending_at (the CHECK) and is in the partial index of the payouts in progress. The upgrade also runs over
+    the release before's view of the column (reporting.payouts, re-created by the repeatables). The rollback
+    makes the sending payouts approved again and drops the value and the column."""
+    migrate.apply(empty_db, root=db_tree_up_to(53))
+    statuses = ("requested", "approved", "paid", "rejected", "failed", "cancelled")
+    with psycopg.connect(empty_db) as conn:
+        user = conn.execute(
+            "INSERT INTO lp.users (email, username, password_hash, date_of_birth, role)"
+            " VALUES ('pia@example.org', 'pia', %s, DATE '1990-01-01', 'performer') RETURNING id",
+            ["$2b$04$" + "a" * 53],
+        ).fetchone()[0]
+        kyc = conn.execute(
+            "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
+            " reviewed_at) VALUES (%s, 'identity', 'approved', 'passport', 'DE', now()) RETURNING id",
+            [user],
+        ).fetchone()[0]
+        payouts = {
+            status: conn.execute(
+                "INSERT INTO lp.payouts (user_id, kyc_verification_id, tokens, tokens_per_unit, amount_minor,"
+                " method, status, paid_at, rejection_reason, idempotency_key)"
+                " VALUES (%s, %s, 5000, 100, 5000, 'paypal', %s,"
+                " CASE WHEN %s = 'paid' THEN now() END, CASE WHEN %s = 'rejected' THEN 'no' END, %s)"
+                " RETURNING id",
+                [user, kyc, status, status, status, status],
+            ).fetchone()[0]
+            for status in statuses
+        }
+        # The release before's reporting view over the column (the real one is a repeatable).
+        conn.execute("CREATE VIEW reporting.payouts AS SELECT id, status FROM lp.payouts")
+
+    assert "0054_payout_sending" in migrate.apply(empty_db)
+
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute("SELECT enum_range(NULL::lp.payout_status)::text[]").fetchone()[0] == [
+            "requested", "approved", "sending", "rejected", "paid", "failed", "cancelled",
+        ]  # fmt: skip
+        rows = conn.execute("SELECT id, status::text, sending_at FROM lp.payouts").fetchall()
+        assert sorted(rows) == sorted((payouts[s], s, None) for s in statuses)
+        with pytest.raises(psycopg.errors.CheckViolation), conn.transaction():
+            conn.execute("UPDATE lp.payouts SET status = 'sending' WHERE id = %s", [payouts["approved"]])
+        conn.execute(
+            "UPDATE lp.payouts SET status = 'sending', sending_at = now() WHERE id = %s",
+            [payouts["approved"]],
+        )
+        conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(
+            row[0]
+            for row in conn.execute(
+                "EXPLAIN SELECT id FROM lp.payouts WHERE status = 'sending' ORDER BY created_at"
+            )
+        )
+        assert "payouts_status_idx" in plan
+        conn.commit()
+
+    assert rollback_through(empty_db, "0054_payout_sending")[-1] == "0054_payout_sending"
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute("SELECT enum_range(NULL::lp.payout_status)::text[]").fetchone()[0] == [
+            "requested", "approved", "rejected", "paid", "failed", "cancelled",
+        ]  # fmt: skip
+        assert conn.execute(
+            "SELECT status::text FROM lp.payouts WHERE id = %s", [payouts["approved"]]
+        ).fetchone() == ("approved",)
+        column = conn.execute(
+            "SELECT 1 FROM pg_attribute WHERE attrelid = 'lp.payouts'::regclass AND attname = 'sending_at'"
+            " AND NOT attisdropped"
+        ).fetchone()
+        assert column is None

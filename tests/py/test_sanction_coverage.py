@@ -10,7 +10,7 @@ application role (``livepanty_app``) may execute:
 
 * spends: reaches ``INSERT INTO lp.tips`` or ``INSERT INTO lp.holds``      -> action tip or hold
 * streams: reaches an ``UPDATE lp.streams`` that sets status ``'live'``    -> action stream
-* pays out: reaches ``INSERT INTO lp.payouts``, approves a payout or marks one paid -> action payout
+* pays out: reaches ``INSERT INTO lp.payouts``, approves, sends or marks paid a payout -> action payout
   (also the functions only the back office, ``livepanty_service``, may execute: the money leaves there)
 * logs in: calls ``lp.set_identity`` or ``INSERT INTO lp.auth_sessions`` itself -> action login
 * messages: takes an argument named ``p_message`` (or any ``*message*``), or reaches ``INSERT INTO lp.tips``
@@ -38,7 +38,7 @@ COMMENT = re.compile(r"--[^\n]*")
 SPENDS = re.compile(r"INSERT\s+INTO\s+lp\.(tips|holds)\b", re.IGNORECASE)
 GOES_LIVE = re.compile(r"UPDATE\s+lp\.streams\b[^;]*\bSET\b[^;]*\bstatus\s*=\s*'live'", re.IGNORECASE)
 PAYS_OUT = re.compile(
-    r"INSERT\s+INTO\s+lp\.payouts\b|UPDATE\s+lp\.payouts\b[^;]*\bSET\b[^;]*\bstatus\s*=\s*'(approved|paid)'",
+    r"INSERT\s+INTO\s+lp\.payouts\b|UPDATE\s+lp\.payouts\b[^;]*\bSET\b[^;]*\bstatus\s*=\s*'(approved|sending|paid)'",
     re.IGNORECASE,
 )
 LOGS_IN = re.compile(r"\blp\.set_identity\s*\(|INSERT\s+INTO\s+lp\.auth_sessions\b", re.IGNORECASE)
@@ -156,7 +156,8 @@ def test_every_function_that_goes_live_checks_stream(catalog: Catalog) -> None:
 def test_every_function_that_pays_out_checks_payout(catalog: Catalog) -> None:
     functions = sorted(n for n in catalog.app | catalog.service if n.startswith("api."))
     paying = [f for f in functions if catalog.does(f, PAYS_OUT)]
-    assert {"api.request_payout", "api.approve_payout", "api.mark_payout_paid"} <= set(paying)
+    required = {"api.request_payout", "api.approve_payout", "api.send_payout", "api.mark_payout_paid"}
+    assert required <= set(paying)
     assert _missing(catalog, paying, {"payout"}) == []
 
 

@@ -262,15 +262,21 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc AS p
                    WHERE p.pronamespace IN ('lp'::regnamespace, 'api'::regnamespace)
                      AND p.prosrc ~ 'lp\.approved_kyc\(' AND p.proname <> 'request_payout'$$,
                 'lp.approved_kyc (the approval a payout cites) is called by api.request_payout only, after the gate');
-SELECT is_empty($$SELECT f FROM unnest(ARRAY['lp.performer_gaps', 'api.request_payout', 'lp.capture_hold']) AS f
+SELECT is_empty($$SELECT f FROM unnest(ARRAY['lp.performer_gaps', 'lp.assert_payout_allowed', 'lp.capture_hold']) AS f
                    WHERE NOT EXISTS (SELECT 1 FROM pg_proc AS p
                                       WHERE p.oid::regprocedure::text LIKE f || '(%' AND p.prosrc ~ 'lp\.kyc_refusal\(')
+                   UNION ALL
+                   SELECT f FROM unnest(ARRAY['api.request_payout', 'api.approve_payout', 'api.send_payout',
+                                              'api.mark_payout_paid']) AS f
+                   WHERE NOT EXISTS (SELECT 1 FROM pg_proc AS p
+                                      WHERE p.oid::regprocedure::text LIKE f || '(%'
+                                        AND p.prosrc ~ 'lp\.assert_payout_allowed\(')
                    UNION ALL
                    SELECT f FROM unnest(ARRAY['api.tip', 'api.tip_many', 'lp.place_hold']) AS f
                    WHERE NOT EXISTS (SELECT 1 FROM pg_proc AS p
                                       WHERE p.oid::regprocedure::text LIKE f || '(%'
                                         AND p.prosrc ~ 'lp\.payee_refusal\(' AND p.prosrc ~ 'lp\.kyc_refusal_from\(')$$,
-                'the go-live gate, payouts, captures and the payee rule of tips, tip_many and holds consult the helper (lp.capture_hold and lp.place_hold hold the rules of the api functions)');
+                'the go-live gate, payouts, captures and the payee rule of tips, tip_many and holds consult the helper (lp.capture_hold and lp.place_hold hold the rules of the api functions; the payout steps through lp.assert_payout_allowed)');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -4,12 +4,15 @@
 --   (api.approve_payout: both) and when it is marked paid (api.mark_payout_paid: both), the payout staying
 --   where it was and nothing changing; reporting a failed transfer (api.mark_payout_failed) is never stopped
 --   (the tokens only come back to the performer);
+-- * the processor's claim (api.send_payout, approved -> sending) checks the gates of that moment, right before
+--   the transfer is released; a sending payout is then recorded paid whatever was issued since (the money has
+--   left) or failed (tokens back), and can no longer be rejected or cancelled;
 -- * goal escrow: api.settle_tip_goals pays a reached goal's escrowed tips only to a performer the payee rule
 --   allows now: one whose identity verification lapsed since the tips is not paid (the tips wait in escrow,
 --   as for a suspension) until she is verified again, as a capture of an earlier hold is refused (LP135); a
 --   payout_hold does not stop tips (api.tip) and so does not stop their settlement either.
 BEGIN;
-SELECT plan(37);
+SELECT plan(75);
 
 -- Shared helpers (tests/sql/helpers/*.sql): tests.create_user, tests.user_id, tests.authenticate_as,
 -- tests.clear_authentication, tests.remember, tests.id, tests.wallet, tests.sound, tests.approve_kyc.
@@ -172,6 +175,114 @@ SELECT is(concat_ws(',', tests.payout_status(tests.id('p1')), tests.payout_statu
 SELECT is(tests.total('payout_clearing'), 5000::bigint, 'payout clearing holds only the approved payout');
 SELECT ok(tests.sound(), 'the ledger is sound');
 
+-- == payouts: the processor's claim before the transfer (api.send_payout) ====================================
+-- p4 is pia's only payout in flight (approved).
+-- The gates of the moment refuse the claim: the payout stays approved, nothing is recorded (no key either).
+SELECT tests.authenticate_as('adam');
+SELECT tests.remember('hold2', (api.sanction_user(tests.user_id('pia'), 'payout_hold', 'chargeback under review')).id);
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT * FROM tests.rejects(format('SELECT api.send_payout(%L, ''send-4'')', tests.id('p4')), 'LP150',
+                            'deny: under a payout_hold, send_payout is LP150 (the payout stays approved)');
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format('SELECT api.revoke_sanction(%L, ''settled'')', tests.id('hold2')), 'adam lifts the payout_hold');
+SELECT tests.remember('susp2', (api.sanction_user(tests.user_id('pia'), 'suspension', 'review', now() + interval '1 day')).id);
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT * FROM tests.rejects(format('SELECT api.send_payout(%L, ''send-4'')', tests.id('p4')), 'LP022',
+                            'deny: suspended, send_payout is LP022');
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format('SELECT api.revoke_sanction(%L, ''cleared'')', tests.id('susp2')), 'adam lifts the suspension');
+SELECT tests.lapse_kyc('pia');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT * FROM tests.rejects(format('SELECT api.send_payout(%L, ''send-4'')', tests.id('p4')), 'LP111',
+                            'deny: the verification lapsed, send_payout is LP111');
+SELECT tests.clear_authentication();
+SELECT tests.approve_kyc('pia');
+
+-- Verified again and unsanctioned: the claim. No token moves; audited.
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT tests.put('p4_sent', p) FROM api.send_payout(tests.id('p4'), 'send-4') AS p;
+SELECT is(concat_ws(',', tests.get('p4_sent', 'status'), tests.get('p4_sent', 'sending_at') IS NOT NULL,
+                    tests.payout_status(tests.id('p4'))),
+          'sending,t,sending', 'allow: send_payout moves the approved payout to sending, sending_at set');
+SELECT is(tests.total('payout_clearing'), 5000::bigint, 'allow: no token moved (p4 stays in clearing)');
+SELECT is(tests.audits('payout.sending', tests.id('p4')), 1::bigint, 'allow: audited as payout.sending');
+-- Idempotent: the same key replays the first answer and changes nothing; another claim is LP004.
+SELECT tests.put('state', tests.state());
+SELECT is((SELECT to_jsonb(p) FROM api.send_payout(tests.id('p4'), 'send-4') AS p),
+          (SELECT c.value FROM tests.ctx AS c WHERE c.key = 'p4_sent'), 'send_payout replay: returns the original result');
+SELECT is(tests.state(), (SELECT c.value #>> '{}' FROM tests.ctx AS c WHERE c.key = 'state'), 'send_payout replay: nothing changed');
+SELECT * FROM tests.rejects(format('SELECT api.send_payout(%L, ''send-4-again'')', tests.id('p4')), 'LP004',
+                            'deny: a second claim of a sending payout is LP004');
+SELECT * FROM tests.rejects(format('SELECT api.send_payout(%L, ''send-4'')', tests.id('p1')), 'LP106',
+                            'deny: the same key for another payout is LP106');
+SELECT * FROM tests.rejects(format('SELECT api.send_payout(%L, ''send-x'')', gen_random_uuid()), 'LP003',
+                            'deny: send_payout of an unknown payout is LP003');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format('SELECT api.send_payout(%L, ''send-5'')', tests.id('p4')), '42501',
+                            'deny: send_payout is the service role''s only (the application role, even an admin, is 42501)');
+-- Still the performer's money in flight, as an approved payout: taken from payable (10000 bought tokens make
+-- the balance larger than what is payable), in clearing, and no erasure meanwhile.
+SELECT tests.clear_authentication();
+SELECT tests.fund('pia', 10000);
+SELECT tests.authenticate_as('pia');
+SELECT results_eq('SELECT in_clearing, payable FROM api.earnings_summary()', $$VALUES (5000::bigint, 9000::bigint)$$,
+                  'sending: in_clearing counts it; payable is 24000 earned - 15000 taken by p1, p3 and the sending p4');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format('SELECT api.erase_user(%L, ''asked by mail'')', tests.user_id('pia')), 'LP170',
+                            'deny: no erasure while a payout is sending (LP170, payouts in progress)');
+-- Money in flight: an admin cannot reject it, the performer cannot cancel it.
+SELECT * FROM tests.rejects(format('SELECT api.reject_payout(%L, ''too late'', ''rej-4'')', tests.id('p4')), 'LP004',
+                            'deny: reject_payout of a sending payout is LP004');
+SELECT tests.authenticate_as('pia');
+SELECT * FROM tests.rejects(format('SELECT api.cancel_payout(%L, ''can-4'')', tests.id('p4')), 'LP004',
+                            'deny: cancel_payout of a sending payout is LP004');
+
+-- vic tips pia 20000 more (she earns 16000); she asks for s1 and s2 (5000 each), adam approves both.
+SELECT tests.authenticate_as('vic');
+SELECT lives_ok(format('SELECT api.tip(%L, 20000, ''earn-2'')', tests.user_id('pia')), 'setup: vic tips pia 20000');
+SELECT tests.authenticate_as('pia');
+DO $$
+BEGIN
+    PERFORM tests.remember('s1', (api.request_payout(5000, 'paypal', 'req-s1')).id);
+    PERFORM tests.remember('s2', (api.request_payout(5000, 'paypal', 'req-s2')).id);
+END
+$$;
+SELECT tests.authenticate_as('adam');
+DO $$
+BEGIN
+    PERFORM api.approve_payout(tests.id('s1'), 'appr-s1');
+    PERFORM api.approve_payout(tests.id('s2'), 'appr-s2');
+END
+$$;
+
+-- A payout_hold issued after the send: the money has left, the payment is recorded all the same; an approved
+-- payout paid in one step is still refused under it.
+SELECT tests.remember('hold3', (api.sanction_user(tests.user_id('pia'), 'payout_hold', 'chargeback under review')).id);
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT lives_ok(format('SELECT api.mark_payout_paid(%L, ''SEPA-4'', ''paid-4'')', tests.id('p4')),
+                'allow: a payout_hold issued after the send, mark_payout_paid records the payment');
+SELECT is(tests.payout_status(tests.id('p4')), 'paid', 'allow: the sending payout is paid');
+SELECT * FROM tests.rejects(format('SELECT api.mark_payout_paid(%L, ''SEPA-s1'', ''paid-s1'')', tests.id('s1')), 'LP150',
+                            'deny: under that payout_hold, an approved payout is still not paid in one step');
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format('SELECT api.revoke_sanction(%L, ''settled'')', tests.id('hold3')), 'adam lifts the payout_hold');
+
+-- Sent, then the transfer fails: the tokens come back.
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT is((api.send_payout(tests.id('s2'), 'send-s2')).status::text, 'sending', 'allow: s2 is sent');
+SELECT tests.clear_authentication();
+SELECT tests.put('pia_before', tests.total('pia'));
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT lives_ok(format('SELECT api.mark_payout_failed(%L, ''account closed'', ''failed-s2'')', tests.id('s2')),
+                'allow: mark_payout_failed takes a sending payout');
+SELECT tests.clear_authentication();
+SELECT results_eq(format($$SELECT tests.payout_status(%L),
+                                 tests.total('pia') - (SELECT (c.value #>> '{}')::bigint FROM tests.ctx AS c WHERE c.key = 'pia_before'),
+                                 tests.total('payout_clearing')$$, tests.id('s2')),
+                  $$VALUES ('failed'::text, 5000::bigint, 5000::bigint)$$,
+                  'allow: s2 failed, its 5000 tokens back to pia; clearing holds only s1');
+SELECT ok(tests.sound(), 'the ledger is sound');
+
 -- == goal escrow: the payee rule at settlement ===============================================================
 -- gia's refund_if_missed goal is reached while she is verified; her verification lapses before the job runs.
 SELECT tests.remember('gs', tests.live('gia', 'Gia live'));
@@ -208,16 +319,22 @@ SELECT tests.clear_authentication();
 SELECT is(tests.settle(), '1/0/0/0', 'allow: so her escrowed goal tip is paid out too');
 
 -- == every step that moves a payout or pays a performer consults the gates ===================================
-SELECT is_empty($$SELECT f FROM unnest(ARRAY['api.approve_payout', 'api.mark_payout_paid']) AS f
+SELECT is_empty($$SELECT 'lp.assert_payout_allowed' WHERE NOT EXISTS (
+                       SELECT 1 FROM pg_proc AS p
+                        WHERE p.oid = 'lp.assert_payout_allowed(uuid, text)'::regprocedure
+                          AND p.prosrc ~ 'lp\.kyc_refusal\(' AND p.prosrc ~ 'lp\.assert_sanction_allows\([^)]*''payout''')
+                   UNION ALL
+                   SELECT f FROM unnest(ARRAY['api.request_payout', 'api.approve_payout', 'api.send_payout',
+                                              'api.mark_payout_paid']) AS f
                    WHERE NOT EXISTS (SELECT 1 FROM pg_proc AS p
-                                      WHERE p.oid::regprocedure::text LIKE f || '(%' AND p.prosrc ~ 'lp\.kyc_refusal\('
-                                        AND p.prosrc ~ 'lp\.assert_sanction_allows\([^)]*''payout''')
+                                      WHERE p.oid::regprocedure::text LIKE f || '(%'
+                                        AND p.prosrc ~ 'lp\.assert_payout_allowed\(')
                    UNION ALL
                    SELECT 'api.settle_tip_goals' WHERE NOT EXISTS (
                        SELECT 1 FROM pg_proc AS p
                         WHERE p.oid = 'api.settle_tip_goals(integer)'::regprocedure
                           AND p.prosrc ~ 'lp\.kyc_refusal_from\(\w+\.kyc_valid_until\)')$$,
-                'approve_payout and mark_payout_paid check the KYC gate and the payout sanctions; settle_tip_goals the KYC gate');
+                'request, approve, send and mark_payout_paid check the KYC gate and the payout sanctions (lp.assert_payout_allowed); settle_tip_goals the KYC gate');
 SELECT is_empty($$SELECT * FROM api.verify_ledger()$$, 'verify_ledger: clean');
 
 SELECT * FROM finish();
