@@ -510,9 +510,16 @@ class ArchiveNotFound(LivepantyError):
 
 
 class ArchivesOutstanding(LivepantyError):
-    """LP197: partitions are archived: migration 0035 cannot be rolled back before they are restored."""
+    """LP197: partitions are archived: migration 0035 cannot be rolled back (0057 applied or rolled back)
+    before they are restored."""
 
     code = "LP197"
+
+
+class LedgerArchived(LivepantyError):
+    """LP198: the ledger entries a read needs (api.balance_at at that time) are in archive files."""
+
+    code = "LP198"
 
 
 class LedgerInvariant(LivepantyError):
@@ -661,6 +668,7 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         ArchiveContentMismatch,
         ArchiveNotFound,
         ArchivesOutstanding,
+        LedgerArchived,
         ShardUnavailable,
         WrongShard,
         NotRouted,

@@ -24,6 +24,13 @@ BEGIN
     IF p_boundary IS NULL OR v_part.range_to > p_boundary THEN
         RAISE EXCEPTION USING ERRCODE = 'LP190', MESSAGE = format('%s is not below the boundary %s', p_partition, p_boundary);
     END IF;
+    -- As api.archive_prepare: nothing within the windows read without a carry-forward (lp.archive_horizon).
+    IF p_boundary > lp.archive_horizon() THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP190',
+            MESSAGE = format('the archive boundary %s is too recent', p_boundary),
+            DETAIL = format('entries since %s stay in the database: spending limits count the last 720 hours, '
+                            'payouts the earnings of the last payouts.hold_days days', lp.archive_horizon());
+    END IF;
     IF p_file_name IS NULL OR char_length(p_file_name) NOT BETWEEN 1 AND 1000
        OR coalesce(p_file_sha256, '') !~ '^[0-9a-f]{64}$' OR coalesce(p_content_sha256, '') !~ '^[0-9a-f]{64}$' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'file name (1..1000 characters) and hex sha256 digests are required';
@@ -71,6 +78,6 @@ BEGIN
     RETURN v_id;
 END
 $$;
-COMMENT ON FUNCTION api.archive_detach(text, timestamptz, text, text, bigint, text) IS 'Back office (livepanty_service), last step of livepanty-db archive for one partition: under the ledger.partitions lock, checks that the partition is below p_boundary (LP190) and that the checkpoint there exists (LP194), locks the partition against writers (SHARE: it waits for inserts in flight), then checks that the file the caller wrote and read back holds exactly the partition''s rows (p_row_count and p_content_sha256 against lp.partition_digest now: LP195 otherwise; LP195 also in a transaction that is not READ COMMITTED, whose snapshot could miss rows committed before the lock), records the archive (lp.archives, with the checkpoint''s seal), detaches and drops the partition, audited (partitions.archive). Returns the archive id. LP193 for a name that is no attached monthly partition, LP018 for a missing file name or a malformed digest.';
+COMMENT ON FUNCTION api.archive_detach(text, timestamptz, text, text, bigint, text) IS 'Back office (livepanty_service), last step of livepanty-db archive for one partition: under the ledger.partitions lock, checks that the partition is below p_boundary and p_boundary no later than lp.archive_horizon (LP190) and that the checkpoint there exists (LP194), locks the partition against writers (SHARE: it waits for inserts in flight), then checks that the file the caller wrote and read back holds exactly the partition''s rows (p_row_count and p_content_sha256 against lp.partition_digest now: LP195 otherwise; LP195 also in a transaction that is not READ COMMITTED, whose snapshot could miss rows committed before the lock), records the archive (lp.archives, with the checkpoint''s seal), detaches and drops the partition, audited (partitions.archive). Returns the archive id. LP193 for a name that is no attached monthly partition, LP018 for a missing file name or a malformed digest.';
 REVOKE ALL ON FUNCTION api.archive_detach(text, timestamptz, text, text, bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.archive_detach(text, timestamptz, text, text, bigint, text) TO livepanty_service;

@@ -12,6 +12,9 @@ DECLARE
     v_waiting bigint;
     v_seal    record;
     v_fresh   text;
+    v_horizon timestamptz := lp.archive_horizon();
+    v_added   bigint;
+    v_new     boolean := false;
 BEGIN
     IF p_before IS NULL OR p_before <> date_trunc('month', p_before, 'UTC') OR p_before > date_trunc('month', now(), 'UTC') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP190',
@@ -21,6 +24,15 @@ BEGIN
     IF p_before < v_prev THEN
         RAISE EXCEPTION USING ERRCODE = 'LP190',
             MESSAGE = format('the archive boundary %s is below the current one (%s)', p_before, v_prev);
+    END IF;
+    -- What reads the recent ledger by time without a carry-forward (spending limits, the payout hold) must find
+    -- its whole window in the database (lp.archive_horizon).
+    IF p_before > v_horizon THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP190',
+            MESSAGE = format('the archive boundary %s is too recent', p_before),
+            DETAIL = format('entries since %s stay in the database: spending limits count the last 720 hours, '
+                            'payouts the earnings of the last payouts.hold_days days', v_horizon),
+            HINT = 'Choose an earlier boundary.';
     END IF;
     PERFORM 1 FROM lp.locks AS k WHERE k.name = 'ledger.partitions' FOR UPDATE;
     IF NOT FOUND THEN
@@ -53,7 +65,10 @@ BEGIN
             HINT = 'Choose an earlier boundary.';
     END IF;
     -- The checkpoint: each account's last entry before the boundary, or, for an account whose entries there are
-    -- archived already, its row in the previous checkpoint. Recorded once per boundary, then sealed.
+    -- archived already, its row in the previous checkpoint; with it, per user wallet, the carry-forward of what
+    -- lp.payable_tokens sums (lp.earnings_checkpoint). Recorded once per boundary, then sealed. A checkpoint
+    -- recorded before migration 0057 gets its carry-forward on the next run (0057 was applied with no ledger
+    -- partition archived, so the entries it sums are all here).
     IF NOT EXISTS (SELECT 1 FROM lp.ledger_checkpoints AS c WHERE c.boundary = p_before) THEN
         INSERT INTO lp.ledger_checkpoints (boundary, wallet_id, shard, balance, last_entry_id)
         SELECT DISTINCT ON (x.wallet_id, x.shard) p_before, x.wallet_id, x.shard, x.balance, x.id
@@ -63,16 +78,30 @@ BEGIN
                 SELECT c.wallet_id, c.shard, c.balance, c.last_entry_id FROM lp.ledger_checkpoints AS c
                  WHERE c.boundary = v_prev) AS x
          ORDER BY x.wallet_id, x.shard, x.id DESC;
-        SELECT * INTO v_seal FROM lp.checkpoint_digest(p_before);
+        v_new := true;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM lp.earnings_checkpoints AS e WHERE e.boundary = p_before) THEN
+        INSERT INTO lp.earnings_checkpoints (boundary, wallet_id, earned, spent, refunded)
+        SELECT p_before, e.wallet_id, e.earned, e.spent, e.refunded FROM lp.earnings_checkpoint(p_before, v_prev) AS e;
+        GET DIAGNOSTICS v_added = ROW_COUNT;
+        v_new := v_new OR v_added > 0;
+    END IF;
+    SELECT * INTO v_seal FROM lp.checkpoint_digest(p_before);
+    IF v_new THEN
         PERFORM lp.audit('ledger.checkpoint', 'checkpoint', p_before::text,
-                         jsonb_build_object('accounts', v_seal.accounts, 'sha256', v_seal.sha256));
-    ELSE
-        SELECT * INTO v_seal FROM lp.checkpoint_digest(p_before);
+                         jsonb_build_object('accounts', v_seal.accounts, 'sha256', v_seal.sha256,
+                                            'earnings_wallets',
+                                            (SELECT count(*) FROM lp.earnings_checkpoints AS e WHERE e.boundary = p_before)));
     END IF;
     -- Sealed: a second run must find the same balances (nothing before the boundary may have changed).
     SELECT encode(ext.digest(to_char(p_before AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || E'\n'
                              || coalesce(string_agg(format('%s/%s/%s/%s', y.wallet_id, y.shard, y.balance, y.id), E'\n'
-                                                    ORDER BY y.wallet_id, y.shard), ''), 'sha256'), 'hex')
+                                                    ORDER BY y.wallet_id, y.shard), '')
+                             || coalesce((SELECT E'\nearnings\n'
+                                                 || string_agg(format('%s/%s/%s/%s', e.wallet_id, e.earned, e.spent,
+                                                                      e.refunded), E'\n' ORDER BY e.wallet_id)
+                                            FROM lp.earnings_checkpoint(p_before, v_prev) AS e), ''),
+                             'sha256'), 'hex')
       INTO v_fresh
       FROM (SELECT DISTINCT ON (x.wallet_id, x.shard) x.wallet_id, x.shard, x.balance, x.id
               FROM (SELECT l.wallet_id, l.shard, l.balance_after AS balance, l.id FROM lp.ledger AS l
@@ -103,6 +132,6 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION api.archive_prepare(timestamptz) IS 'Back office (livepanty_service), first step of livepanty-db archive: checks the boundary p_before (a UTC month start, not after the current month, not below the current archive boundary: LP190), that no row before it waits in a default partition (LP191) and that it cuts no account''s chain (LP192); records the checkpoint of every account''s balance at the boundary once (audited, ledger.checkpoint) and checks its seal still matches the ledger (LP194). Returns the attached monthly partitions of lp.ledger and lp.audit_logs below the boundary with their rows, id range and content digest (what the archive file must hold) and the checkpoint''s seal.';
+COMMENT ON FUNCTION api.archive_prepare(timestamptz) IS 'Back office (livepanty_service), first step of livepanty-db archive: checks the boundary p_before (a UTC month start, not after the current month nor lp.archive_horizon, i.e. at least 720 hours and payouts.hold_days days ago, not below the current archive boundary: LP190), that no row before it waits in a default partition (LP191) and that it cuts no account''s chain (LP192); records the checkpoint of every account''s balance at the boundary and the carry-forward of lp.payable_tokens per user wallet (lp.earnings_checkpoints) once (audited, ledger.checkpoint) and checks its seal still matches the ledger (LP194). Returns the attached monthly partitions of lp.ledger and lp.audit_logs below the boundary with their rows, id range and content digest (what the archive file must hold) and the checkpoint''s seal.';
 REVOKE ALL ON FUNCTION api.archive_prepare(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.archive_prepare(timestamptz) TO livepanty_service;

@@ -25,7 +25,8 @@ AS $$
         SELECT w.id FROM lp.wallets AS w WHERE w.user_id = p_user_id
     )
     SELECT l.period::text, l.cap, l.pending, l.pending_at, l.since,
-           -- Spent: tips and hold captures debited from the main balance in the rolling window.
+           -- Spent: tips and hold captures debited from the main balance in the rolling window. Its entries are
+           -- never archived: no archive boundary is later than now - 720 hours (lp.archive_horizon).
            (SELECT coalesce(sum(-e.amount), 0)
               FROM lp.ledger AS e
              WHERE e.wallet_id = (SELECT w.id FROM w) AND e.created_at > l.since

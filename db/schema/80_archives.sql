@@ -40,6 +40,19 @@ COMMENT ON COLUMN lp.archives.content_sha256 IS 'sha256 over the sha256 of each 
 CREATE UNIQUE INDEX archives_out_idx ON lp.archives (partition_name) WHERE restored_at IS NULL;
 CREATE INDEX archives_boundary_idx ON lp.archives (boundary) WHERE restored_at IS NULL;
 
+CREATE TABLE lp.earnings_checkpoints (
+    boundary  timestamptz NOT NULL,
+    wallet_id uuid NOT NULL,
+    earned    bigint NOT NULL CHECK (earned >= 0),
+    spent     bigint NOT NULL CHECK (spent >= 0),
+    refunded  bigint NOT NULL CHECK (refunded >= 0),
+    PRIMARY KEY (boundary, wallet_id)
+);
+COMMENT ON TABLE lp.earnings_checkpoints IS 'Carry-forward of lp.payable_tokens at an archive boundary: per user wallet, the sums of its ledger entries created before the boundary that lp.payable_tokens reads (wallets whose three sums are all 0 have no row). Written once per boundary by api.archive_prepare (lp.earnings_checkpoint), with the checkpoint, and covered by its seal (lp.checkpoint_digest); append-only (UPDATE, DELETE, TRUNCATE rejected). While ledger partitions below the boundary are archived, lp.payable_tokens starts from it.';
+COMMENT ON COLUMN lp.earnings_checkpoints.earned IS 'Tip and hold_capture credits (positive amounts, main balance or credit shard) before the boundary: all matured, since the boundary is at least payouts.hold_days old when archived (lp.archive_horizon).';
+COMMENT ON COLUMN lp.earnings_checkpoints.spent IS 'What the wallet itself paid before the boundary: tips, hold captures and negative adjustments debited from its main balance, and a refunded show''s give-back by its host.';
+COMMENT ON COLUMN lp.earnings_checkpoints.refunded IS 'Refund credits to the wallet before the boundary (a tip toward a missed goal, a show''s refund).';
+
 ALTER TABLE lp.ledger_checkpoints ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.ledger_checkpoints FORCE ROW LEVEL SECURITY;
 CREATE TRIGGER ledger_checkpoints_append_only BEFORE UPDATE OR DELETE ON lp.ledger_checkpoints
@@ -48,5 +61,11 @@ CREATE TRIGGER ledger_checkpoints_no_truncate BEFORE TRUNCATE ON lp.ledger_check
     FOR EACH STATEMENT EXECUTE FUNCTION lp.reject_mutation();
 ALTER TABLE lp.archives ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.archives FORCE ROW LEVEL SECURITY;
+ALTER TABLE lp.earnings_checkpoints ENABLE ROW LEVEL SECURITY;
+ALTER TABLE lp.earnings_checkpoints FORCE ROW LEVEL SECURITY;
+CREATE TRIGGER earnings_checkpoints_append_only BEFORE UPDATE OR DELETE ON lp.earnings_checkpoints
+    FOR EACH ROW EXECUTE FUNCTION lp.reject_mutation();
+CREATE TRIGGER earnings_checkpoints_no_truncate BEFORE TRUNCATE ON lp.earnings_checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION lp.reject_mutation();
 
 RESET ROLE;

@@ -803,3 +803,37 @@ def test_0054_adds_the_sending_status_and_its_rollback_makes_sending_payouts_app
             " AND NOT attisdropped"
         ).fetchone()
         assert column is None
+
+
+def test_0057_is_refused_while_ledger_partitions_are_archived(empty_db, db_tree_up_to):
+    """0057 adds the carry-forward of lp.payable_tokens to the checkpoints of archive boundaries. With a
+    ledger partition archived the sums of its entries cannot be made any more: applying it is refused (LP197),
+    and so is rolling it back (the checkpoint's seal covers the carry-forward) until they are restored."""
+    migrate.apply(empty_db, root=db_tree_up_to(56))
+    archived = (
+        "INSERT INTO lp.archives (table_name, partition_name, range_from, range_to, boundary,"
+        " checkpoint_accounts, checkpoint_sha256, file_name, file_sha256, content_sha256, row_count)"
+        " VALUES ('lp.ledger', %s, '2020-01-01', '2020-02-01', '2020-02-01', 0, repeat('a', 64),"
+        " 'f.jsonl.gz', repeat('b', 64), repeat('c', 64), 0)"
+    )
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute(archived, ["lp_partitions.ledger_2020_01"])
+    with pytest.raises(migrate.MigrationError, match="restore them before applying 0057"):
+        migrate.apply(empty_db)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('lp.earnings_checkpoints')").fetchone()[0] is None
+        conn.execute("UPDATE lp.archives SET restored_at = now()")
+
+    applied = migrate.apply(empty_db)
+    assert "0057_archive_carry_forward" in applied
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('lp.earnings_checkpoints')").fetchone()[0] is not None
+        conn.execute(archived, ["lp_partitions.ledger_2020_02"])
+    later = len([m for m in migration_ids() if int(m[:4]) > 57])
+    with pytest.raises(migrate.MigrationError, match="restore them before rolling back 0057"):
+        migrate.rollback(empty_db, later + 1)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("UPDATE lp.archives SET restored_at = now() WHERE restored_at IS NULL")
+    assert migrate.rollback(empty_db, later + 1)[-1] == "0057_archive_carry_forward"
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute("SELECT to_regclass('lp.earnings_checkpoints')").fetchone()[0] is None

@@ -15,7 +15,7 @@ import json
 import shutil
 import threading
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ def _tree_up_to(tmp_path: Path, last: int) -> Path:
     for table in (
         "archives",
         "ledger_checkpoints",
+        "earnings_checkpoints",
         "shard_self",
         "transfers_out",
         "transfers_in",
@@ -96,6 +97,8 @@ def _make_history(dsn: str) -> None:
             )
     for i in range(40):
         sender, recipient = ("vera", "pia") if i % 2 else ("walt", "pete")
+        if i in (12, 34):  # pia spends some of her earnings too (lp.payable_tokens counts it)
+            sender, recipient = "pia", "pete"
         with psycopg.connect(dsn) as conn:
             conn.execute("SELECT api.authenticate(%s)", [tokens[sender]])
             conn.execute(
@@ -554,7 +557,7 @@ def test_archive_verify_restore_round_trip(history: str, tmp_path: Path) -> None
 
 def test_archive_that_cuts_a_chain_is_refused(history: str, tmp_path: Path) -> None:
     with psycopg.connect(history, autocommit=True) as conn:
-        boundary = _month_start(conn, 1)
+        boundary = _month_start(conn, 2)  # (a month old at least 720 hours: lp.archive_horizon)
         # An entry written after a later one of the same account but dated before the boundary (a
         # transaction that started before the boundary and committed after another one): archiving there
         # would cut its chain.
@@ -592,7 +595,7 @@ def test_archive_that_cuts_a_chain_is_refused(history: str, tmp_path: Path) -> N
         assert conn.execute("SELECT count(*) FROM lp.archives").fetchone()[0] == 0
     # An earlier boundary cuts nothing.
     with psycopg.connect(history) as conn:
-        earlier = _month_start(conn, 2)
+        earlier = _month_start(conn, 3)
     assert archive.archive(history, earlier, tmp_path / "cold")
     assert _violations(history) == []
 
@@ -938,3 +941,221 @@ def test_an_erasure_in_flight_when_a_restore_finishes_is_not_missed(history: str
     assert "error" not in outcome, outcome.get("error")
     assert outcome["back"] == (held.partition, held.rows)
     _assert_vera_erased(history)
+
+
+# -- reads over the whole history or a recent window give the same answers after archiving -----------------
+
+
+def _login(dsn: str, name: str) -> str:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute("SELECT token FROM api.login(%s, %s)", (name, PASSWORD)).fetchone()[0]
+
+
+def _payable(dsn: str) -> dict[str, int]:
+    with psycopg.connect(dsn) as conn:
+        return dict(
+            conn.execute(
+                "SELECT u.username::text, lp.payable_tokens(w.id) FROM lp.users AS u"
+                " JOIN lp.wallets AS w ON w.user_id = u.id"
+            ).fetchall()
+        )
+
+
+def _request_payout(dsn: str, token: str, tokens: int, key: str) -> Any:
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SELECT api.authenticate(%s)", [token])
+        return conn.execute(
+            "SELECT status::text, tokens FROM api.request_payout(%s, 'bank_transfer', %s)", [tokens, key]
+        ).fetchone()
+
+
+def test_payable_tokens_and_payouts_are_the_same_after_archiving(history: str, tmp_path: Path) -> None:
+    """lp.payable_tokens sums earnings, spending and refunds over the whole ledger but subtracts every payout
+    (lp.payouts stays): with the entries before the boundary archived it under-counted (a performer with
+    earnings paid out in part had 0 payable). The carry-forward recorded with the checkpoint keeps it
+    exact."""
+    with psycopg.connect(history, autocommit=True) as conn:
+        conn.execute("UPDATE lp.settings SET value = '1' WHERE key = 'payouts.min_tokens'")
+        boundary = _month_start(conn, 2)
+        # pia earned and spent on both sides of the boundary, and earned after it what is not matured yet
+        earned_before, spent_before, earned_after = conn.execute(
+            "SELECT count(*) FILTER (WHERE l.created_at < %(b)s AND l.entry_kind = 'tip' AND l.amount > 0),"
+            "       count(*) FILTER (WHERE l.created_at < %(b)s AND l.entry_kind = 'tip' AND l.amount < 0),"
+            "       count(*) FILTER (WHERE l.created_at > now() - interval '7 days' AND l.amount > 0)"
+            "  FROM lp.ledger AS l JOIN lp.wallets AS w ON w.id = l.wallet_id"
+            "  JOIN lp.users AS u ON u.id = w.user_id WHERE u.username = 'pia'",
+            {"b": boundary},
+        ).fetchone()
+        assert earned_before > 0
+        assert spent_before > 0
+        assert earned_after > 0
+    pia = _login(history, "pia")
+    assert _request_payout(history, pia, 100, "before") == ("requested", 100)
+    before = _payable(history)
+    assert before["pia"] > 100
+
+    done = archive.archive(history, boundary, tmp_path / "cold")
+
+    assert _payable(history) == before
+    with psycopg.connect(history) as conn:
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM lp.earnings_checkpoints WHERE boundary = %s", [boundary]
+            ).fetchone()[0]
+            > 0
+        )
+        # A later boundary carries the earlier one's sums forward (when it is old enough to be archived).
+        later = _month_start(conn, 1)
+        allowed = conn.execute("SELECT %s <= now() - interval '720 hours'", [later]).fetchone()[0]
+    if allowed:
+        done += archive.archive(history, later, tmp_path / "cold")
+        assert _payable(history) == before
+    # What is payable, to the token, can be paid out (the old sum refused it, LP112), and no more.
+    with pytest.raises(psycopg.Error) as refused:
+        _request_payout(history, pia, before["pia"] + 1, "too much")
+    assert refused.value.sqlstate == "LP112"
+    assert _request_payout(history, pia, before["pia"], "all") == ("requested", before["pia"])
+    assert _payable(history)["pia"] == 0
+    assert _violations(history) == []
+
+    # The carry-forward is under the checkpoint's seal.
+    with psycopg.connect(history) as conn:
+        conn.execute("ALTER TABLE lp.earnings_checkpoints DISABLE TRIGGER USER")
+        conn.execute(
+            "UPDATE lp.earnings_checkpoints SET earned = earned + 1"
+            " WHERE boundary = (SELECT max(boundary) FROM lp.earnings_checkpoints)"
+        )
+        conn.execute("SET ROLE livepanty_service")
+        assert "checkpoint_seal" in {r[0] for r in conn.execute("SELECT * FROM api.verify_ledger()")}
+        conn.rollback()
+
+    # Restored: the whole ledger is read again, with the same answers.
+    for a in done:
+        archive.restore(history, a.file)
+    assert _payable(history) == {**before, "pia": 0}
+    assert _violations(history) == []
+
+
+def test_balance_at_is_the_same_after_archiving(history: str, tmp_path: Path) -> None:
+    """api.balance_at read each account's last entry at or before the time from the database only: after the
+    boundary but before an account's next entry it said 0. It starts from the checkpoint now, and refuses a
+    time whose entries are only in the archive files (LP198)."""
+    with psycopg.connect(history) as conn:
+        boundary = _month_start(conn, 2)
+        now = conn.execute("SELECT now()").fetchone()[0]
+    times = [
+        boundary,
+        boundary + timedelta(seconds=1),
+        boundary + timedelta(days=10),
+        boundary + timedelta(days=40),
+        now,
+    ]
+    earlier = boundary - timedelta(seconds=1)
+    tokens = {name: _login(history, name) for name in ("vera", "walt", "pia", "pete")}
+
+    def balances(at: list[datetime]) -> dict[tuple[str, datetime], Any]:
+        found: dict[tuple[str, datetime], Any] = {}
+        for name, token in tokens.items():
+            with psycopg.connect(history) as conn:
+                conn.execute("SELECT api.authenticate(%s)", [token])
+                for when in at:
+                    try:
+                        with conn.transaction():
+                            found[name, when] = conn.execute(
+                                "SELECT api.balance_at(p_at => %s)", [when]
+                            ).fetchone()[0]
+                    except psycopg.Error as exc:
+                        found[name, when] = exc.sqlstate
+        return found
+
+    before = balances([*times, earlier])
+    # Not vacuous: every account has its last entry before the boundary in the archive, and a balance there.
+    assert all(before[name, boundary + timedelta(seconds=1)] > 0 for name in tokens)
+
+    done = archive.archive(history, boundary, tmp_path / "cold")
+
+    after = balances([*times, earlier])
+    assert {k: v for k, v in after.items() if k[1] != earlier} == {
+        k: v for k, v in before.items() if k[1] != earlier
+    }
+    assert {after[name, earlier] for name in tokens} == {"LP198"}
+    for a in done:
+        archive.restore(history, a.file)
+    assert balances([*times, earlier]) == before
+
+
+def test_spending_limit_usage_is_the_same_after_archiving(history: str, tmp_path: Path) -> None:
+    """A monthly limit counts the last 720 hours: an archive boundary inside that window took spending out of
+    it, so the limit could be exceeded. Such a boundary is refused now (LP190, lp.archive_horizon)."""
+    with psycopg.connect(history, autocommit=True) as conn:
+        vera = conn.execute("SELECT id FROM lp.users WHERE username = 'vera'").fetchone()[0]
+        pia = conn.execute("SELECT id FROM lp.users WHERE username = 'pia'").fetchone()[0]
+        # Not vacuous: vera spent within the last 720 hours before the current month began.
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM lp.ledger AS l JOIN lp.wallets AS w ON w.id = l.wallet_id"
+                " WHERE w.user_id = %s AND l.entry_kind = 'tip' AND l.amount < 0"
+                "   AND l.created_at > now() - interval '720 hours'"
+                "   AND l.created_at < date_trunc('month', now(), 'UTC')",
+                [vera],
+            ).fetchone()[0]
+            > 0
+        )
+    token = _login(history, "vera")
+    with psycopg.connect(history) as conn:
+        conn.execute("SELECT api.authenticate(%s)", [token])
+        conn.execute("SELECT api.set_spending_limit('monthly', 1000000)")
+        conn.commit()
+
+    def usage() -> list[tuple[str, int, int]]:
+        with psycopg.connect(history) as conn:
+            return conn.execute(
+                "SELECT period, spent, reserved FROM lp.spending_limit_usage(%s)", [vera]
+            ).fetchall()
+
+    before = usage()
+    assert before[0][0] == "monthly"
+    assert before[0][1] > 0
+    for months_back in (2, 1, 0):  # successive boundaries, oldest first
+        with psycopg.connect(history) as conn:
+            boundary = _month_start(conn, months_back)
+            inside = conn.execute("SELECT %s > now() - interval '720 hours'", [boundary]).fetchone()[0]
+        try:
+            refused = not archive.archive(history, boundary, tmp_path / "cold")
+        except errors.InvalidArchiveBoundary:
+            refused = True
+        assert usage() == before
+        assert refused == inside
+    assert _violations(history) == []
+    # The cap holds: with what was spent in the window before, 10 more would pass it.
+    with psycopg.connect(history) as conn:
+        conn.execute("SELECT api.authenticate(%s)", [token])
+        conn.execute("SELECT api.set_spending_limit('monthly', %s)", [before[0][1] + 5])
+        with pytest.raises(psycopg.Error) as refused:
+            conn.execute(
+                "SELECT api.tip(p_recipient_id => %s, p_amount => 10, p_idempotency_key => 'over')", [pia]
+            )
+        assert refused.value.sqlstate == "LP105"
+
+
+def test_archive_detach_refuses_a_boundary_within_the_windows(history: str) -> None:
+    """api.archive_detach checks the horizon too (a caller that skipped api.archive_prepare, or a payout hold
+    raised since): nothing is detached."""
+    with psycopg.connect(history, autocommit=True) as conn:
+        conn.execute("SET ROLE livepanty_service")
+        boundary = _month_start(conn, 2)
+        plan = conn.execute("SELECT * FROM api.archive_prepare(%s)", [boundary]).fetchall()
+        conn.execute("RESET ROLE")
+        conn.execute("UPDATE lp.settings SET value = '365' WHERE key = 'payouts.hold_days'")
+        conn.execute("SET ROLE livepanty_service")
+        name, rows, content = plan[0][1], plan[0][4], plan[0][7]
+        with pytest.raises(psycopg.Error) as refused:
+            conn.execute(
+                "SELECT api.archive_detach(%s, %s, 'x.jsonl.gz', %s, %s, %s)",
+                [name, boundary, "a" * 64, rows, content],
+            )
+        assert refused.value.sqlstate == "LP190"
+        with pytest.raises(psycopg.Error) as again:
+            conn.execute("SELECT * FROM api.archive_prepare(%s)", [boundary])
+        assert again.value.sqlstate == "LP190"
+    assert name in _partitions(history)

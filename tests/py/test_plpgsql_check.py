@@ -156,6 +156,7 @@ def test_every_plpgsql_function_is_checked(conn: psycopg.Connection) -> None:
     # The partitions of lp.ledger and lp.audit_logs carry their own no-truncate trigger (lp.secure_partition).
     assert {r for r in reject if not r.startswith("lp_partitions.")} == {
         "lp.audit_logs",
+        "lp.earnings_checkpoints",
         "lp.ledger",
         "lp.ledger_checkpoints",
         "lp.stream_consents",

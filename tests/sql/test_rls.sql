@@ -284,9 +284,11 @@ BEGIN
     INSERT INTO lp.metric_samples (wal_lsn, database_bytes, table_bytes) VALUES ('0/16B3748', 8388608, '{"tips": 8192}');
     INSERT INTO lp.verify_runs (started_at, entries, violations) VALUES (now() - interval '1 minute', 6, 0);
 
-    -- archiving (owner only): a checkpoint row and an archive already restored (so verify_ledger is unaffected)
+    -- archiving (owner only): a checkpoint row, its carry-forward and an archive already restored (so verify_ledger is unaffected)
     INSERT INTO lp.ledger_checkpoints (boundary, wallet_id, shard, balance, last_entry_id)
     SELECT '2020-01-01T00:00:00Z', w.id, 0, 0, 1 FROM lp.wallets AS w WHERE w.user_id = tests.user_id('vera');
+    INSERT INTO lp.earnings_checkpoints (boundary, wallet_id, earned, spent, refunded)
+    SELECT '2020-01-01T00:00:00Z', w.id, 0, 1, 0 FROM lp.wallets AS w WHERE w.user_id = tests.user_id('vera');
     INSERT INTO lp.archives (table_name, partition_name, range_from, range_to, boundary, checkpoint_accounts,
                              checkpoint_sha256, file_name, file_sha256, content_sha256, row_count, restored_at)
     VALUES ('lp.ledger', 'lp_partitions.ledger_2019_12', '2019-12-01T00:00:00Z', '2020-01-01T00:00:00Z',
