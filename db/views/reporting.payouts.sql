@@ -11,7 +11,6 @@ SELECT lp.pseudonym(po.id::text, k.key) AS id,
        po.status,
        lp.pseudonym(po.reviewed_by::text, k.key) AS reviewed_by,
        po.reviewed_at,
-       po.sending_at,
        po.paid_at,
        po.created_at,
        po.updated_at

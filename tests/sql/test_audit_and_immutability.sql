@@ -43,8 +43,8 @@ $$, 'the append-only triggers are enabled and call lp.reject_mutation() (the aud
 -- Catalog: every table of our schemas with a row trigger that refuses changes (a function of the lp.reject_mutation
 -- family or a *_frozen one, or any trigger function raising LP090 or LP130) also has an enabled BEFORE TRUNCATE
 -- statement trigger: TRUNCATE fires no row trigger, so without one the owner could empty the table.
--- Today: lp.audit_logs, lp.ledger (and their partitions), lp.ledger_checkpoints, lp.stream_consents,
--- lp.tip_menu_items, lp.kyc_verifications, lp.kyc_aliases.
+-- Today: lp.audit_logs, lp.ledger (and their partitions), lp.ledger_checkpoints, lp.earnings_checkpoints,
+-- lp.stream_consents, lp.tip_menu_items, lp.kyc_verifications, lp.kyc_aliases.
 SELECT is_empty($$
     SELECT c.oid::regclass::text
       FROM pg_catalog.pg_class AS c
@@ -64,8 +64,8 @@ SELECT set_eq($$
       JOIN pg_catalog.pg_proc AS f ON f.oid = t.tgfoid
      WHERE c.relnamespace = 'lp'::regnamespace AND NOT t.tgisinternal AND (t.tgtype & 1) = 1
        AND (f.proname ~ '^reject_mutation' OR f.proname ~ '_frozen$' OR f.prosrc ~ 'LP(090|130)')
-$$, $$VALUES ('lp.audit_logs'), ('lp.ledger'), ('lp.ledger_checkpoints'), ('lp.stream_consents'), ('lp.tip_menu_items'),
-             ('lp.kyc_verifications'), ('lp.kyc_aliases')$$,
+$$, $$VALUES ('lp.audit_logs'), ('lp.ledger'), ('lp.ledger_checkpoints'), ('lp.earnings_checkpoints'), ('lp.stream_consents'),
+             ('lp.tip_menu_items'), ('lp.kyc_verifications'), ('lp.kyc_aliases')$$,
    'the check above sees the tables with such row triggers (it would pass on none)');
 SELECT isnt_empty($$SELECT 1 FROM lp.audit_logs$$, 'audit_logs has rows (so row triggers fire below)');
 CREATE TABLE tests.audit_before AS SELECT * FROM lp.audit_logs;
