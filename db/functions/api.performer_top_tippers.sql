@@ -11,11 +11,15 @@ RETURNS TABLE (
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
+    v_actor    uuid;
     v_is_admin boolean;
-    v_since timestamptz;
+    v_all      boolean;
+    v_since    timestamptz;
 BEGIN
-    PERFORM lp.require_user();
+    v_actor := lp.require_user();
     v_is_admin := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
+    -- The performer and staff read every stream's leaderboard (api.stream_top_tippers' rule), so every tip.
+    v_all := v_actor = p_performer_id OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false);
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 100 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_limit must be between 1 and 100';
     END IF;
@@ -30,7 +34,9 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'performer not found';
     END IF;
     -- The performer's tips of the period, read through tips_recipient_idx (recipient, created_at): never a scan
-    -- of all tips. A sender's anonymous and named tips are ranked apart, as in api.stream_top_tippers.
+    -- of all tips. A sender's anonymous and named tips are ranked apart, as in api.stream_top_tippers. Only the
+    -- tips the reader could find on a stream's own leaderboard (api.stream_top_tippers' rule: a public stream,
+    -- or one they host, or staff) or naming no stream: a private stream's tippers are not told to others here.
     RETURN QUERY
     SELECT row_number() OVER (ORDER BY a.tokens DESC, a.first_tip, a.sender_id),
            CASE WHEN NOT a.is_anonymous OR v_is_admin THEN a.sender_id END,
@@ -40,12 +46,15 @@ BEGIN
                    min(t.created_at) AS first_tip
               FROM lp.tips AS t
              WHERE t.recipient_id = p_performer_id AND t.created_at > v_since AND t.status = 'completed'
+               AND (v_all OR t.stream_id IS NULL
+                    OR EXISTS (SELECT 1 FROM lp.streams AS s
+                                WHERE s.id = t.stream_id AND (s.visibility = 'public' OR s.host_id = v_actor)))
              GROUP BY t.sender_id, t.is_anonymous) AS a
       JOIN lp.users AS u ON u.id = a.sender_id
      ORDER BY 1
      LIMIT p_limit;
 END
 $$;
-COMMENT ON FUNCTION api.performer_top_tippers(uuid, text, integer) IS 'A performer''s leaderboard for any signed-in user: tippers by tokens tipped to the performer (completed tips, any stream or none) over the last day, week (7 days), month (30 days) or all time, at most p_limit (1..100). Anonymous tips are ranked apart and shown without id, as "anonymous", to everyone but admins (the performer included). Read from tips_recipient_idx. LP001 nobody acting, LP003 no such performer, LP018 bad period or limit.';
+COMMENT ON FUNCTION api.performer_top_tippers(uuid, text, integer) IS 'A performer''s leaderboard for any signed-in user: tippers by tokens tipped to the performer (completed tips naming no stream, or a stream whose own leaderboard the reader may read: a public one, for the performer and staff any) over the last day, week (7 days), month (30 days) or all time, at most p_limit (1..100). Anonymous tips are ranked apart and shown without id, as "anonymous", to everyone but admins (the performer included). Read from tips_recipient_idx. LP001 nobody acting, LP003 no such performer, LP018 bad period or limit.';
 REVOKE ALL ON FUNCTION api.performer_top_tippers(uuid, text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.performer_top_tippers(uuid, text, integer) TO livepanty_app, livepanty_service;

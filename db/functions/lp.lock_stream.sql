@@ -4,13 +4,21 @@ CREATE FUNCTION lp.lock_stream(p_stream_id uuid, p_from text[], p_action text, p
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
+    v_actor  uuid := api.current_user_id();
+    v_staff  boolean := coalesce(lp.current_user_role() IN ('moderator', 'admin'), false);
     v_stream lp.streams;
 BEGIN
     -- The first step of every stream transition: the stream row, before anything else (FOR NO KEY UPDATE: the
-    -- id never changes, and foreign-key checks of tips and viewers naming the stream are not blocked).
+    -- id never changes, and foreign-key checks of tips and viewers naming the stream are not blocked). A stream
+    -- the acting user may not see (lp.stream_visible's rule, written out here so that it is checked again on the
+    -- row as it is once locked) is not found, as one that does not exist: LP003 before LP002 or LP004, which
+    -- would tell that it exists; and its row is neither locked nor waited for.
     SELECT s.* INTO v_stream FROM lp.streams AS s
      WHERE s.id = p_stream_id AND s.deleted_at IS NULL
-       FOR NO KEY UPDATE;
+       AND (s.visibility = 'public' OR s.host_id = v_actor OR v_staff
+            OR EXISTS (SELECT 1 FROM lp.stream_performers AS sp
+                        WHERE sp.stream_id = s.id AND sp.performer_id = v_actor))
+       FOR NO KEY UPDATE OF s;
     IF v_stream.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
     END IF;
@@ -25,5 +33,5 @@ BEGIN
     RETURN v_stream;
 END
 $$;
-COMMENT ON FUNCTION lp.lock_stream(uuid, text[], text, uuid) IS 'The first step of every stream transition: locks the stream row (FOR NO KEY UPDATE) and returns it; LP003 when it does not exist (or is deleted), LP002 when p_host is given and is not its host, LP004 when its status is not one of p_from (the message names the status and p_action).';
+COMMENT ON FUNCTION lp.lock_stream(uuid, text[], text, uuid) IS 'The first step of every stream transition: locks the stream row (FOR NO KEY UPDATE) and returns it; LP003 when it does not exist (or is deleted) or the acting user may not see it (lp.stream_visible''s rule: not public, and they neither host it, perform in it nor are staff; such a row is not locked), LP002 when p_host is given and is not its host, LP004 when its status is not one of p_from (the message names the status and p_action).';
 REVOKE ALL ON FUNCTION lp.lock_stream(uuid, text[], text, uuid) FROM PUBLIC;

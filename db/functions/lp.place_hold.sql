@@ -69,7 +69,10 @@ BEGIN
         PERFORM lp.refuse_payee(v_refusal);
     END IF;
     IF p_stream_id IS NOT NULL AND NOT p_remote_payee THEN  -- (p_remote_payee is not NULL from here on)
-        SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL;
+        -- A stream the holder may not see (lp.stream_visible) is not found, as one that does not exist (LP003,
+        -- not LP104, nor a hold naming it).
+        SELECT s.* INTO v_stream FROM lp.streams AS s
+         WHERE s.id = p_stream_id AND s.deleted_at IS NULL AND lp.stream_visible(s.id, p_holder);
         IF v_stream.id IS NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
         END IF;
