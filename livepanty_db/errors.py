@@ -438,14 +438,15 @@ class AlreadyAppealed(LivepantyError):
 
 class NewAccountLimit(LivepantyError):
     """LP160: a new account (younger than ``fraud.new_account_days``, or without a completed payment) is over
-    one of its caps on a tip or a purchase (at once or per UTC day); ``detail`` says which."""
+    one of its caps on a tip or a hold (holds count as tips) or a purchase (at once or per UTC day);
+    ``detail`` says which."""
 
     code = "LP160"
 
 
 class VelocityLimit(LivepantyError):
-    """LP161: too many tips (``fraud.tips_per_hour``) or purchases (``fraud.purchases_per_hour``) in this UTC
-    clock hour; the account is in the fraud review queue, ``hint`` says when to try again."""
+    """LP161: too many tips and holds (``fraud.tips_per_hour``) or purchases (``fraud.purchases_per_hour``) in
+    this UTC clock hour; the account is in the fraud review queue, ``hint`` says when to try again."""
 
     code = "LP161"
 

@@ -22,10 +22,12 @@ DECLARE
     v_free    bigint := 0::bigint;
     v_outcome text;
     v_at      timestamptz;
+    v_counted boolean;
 BEGIN
     -- One step of show billing, in one transaction; `livepanty-db jobs bill-shows` calls it until it has
     -- nothing left to do, and any number of workers may (every row is taken SKIP LOCKED). Lock order: show
-    -- rows, then participant rows, then a hold, then the wallets (the capture's lp.post): business rows first.
+    -- rows, then participant rows (and the viewer's spend counter, SKIP LOCKED), then a hold, then the wallets
+    -- (the capture's lp.post): business rows first.
 
     -- 1. Requests nobody answered in time expire (their reservations are released in step 3).
     FOR v_show IN
@@ -73,17 +75,37 @@ BEGIN
     -- 3. One viewer's money: someone out of a show whose account is not settled yet (capture what they owe,
     -- release the rest), or someone in a running show with a minute completed and not captured (capture it,
     -- the reservation topped up shows.prepay_minutes ahead first), or a ticket of a show that started. The show
-    -- row too (SKIP LOCKED): running out of tokens ends a private show.
+    -- row too (SKIP LOCKED): running out of tokens ends a private show. And the viewer's spend counter (a top-up
+    -- counts toward the fraud controls, lp.extend_hold), SKIP LOCKED with them: a counter is taken before a show
+    -- row (docs/ledger.md: api.refund_show, api.join_show), so the job never waits for one while it holds shows;
+    -- a viewer whose counter is busy (a tip in flight) is billed on a later call.
     SELECT p.* INTO v_part
       FROM lp.show_participants AS p
       JOIN lp.shows AS s ON s.id = p.show_id
+      JOIN lp.spend_counters AS f ON f.user_id = p.user_id
      WHERE p.settled_at IS NULL
        AND (p.due_tokens IS NOT NULL
             OR (s.status = 'running' AND p.left_at IS NULL AND p.billed_from IS NOT NULL
                 AND lp.show_due(p, s, now(), 'running') > p.billed_tokens))
      ORDER BY p.due_tokens IS NULL, p.id
      LIMIT 1
-       FOR NO KEY UPDATE OF s, p SKIP LOCKED;
+       FOR NO KEY UPDATE OF s, p, f SKIP LOCKED;
+    v_counted := v_part.id IS NOT NULL;
+    IF NOT v_counted THEN
+        -- A viewer without a counter row (their hold placed before holds were counted, lp.place_hold makes it
+        -- now): billed as before, their top-ups not counted (making the row here could wait while shows are held).
+        SELECT p.* INTO v_part
+          FROM lp.show_participants AS p
+          JOIN lp.shows AS s ON s.id = p.show_id
+         WHERE p.settled_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM lp.spend_counters AS f WHERE f.user_id = p.user_id)
+           AND (p.due_tokens IS NOT NULL
+                OR (s.status = 'running' AND p.left_at IS NULL AND p.billed_from IS NOT NULL
+                    AND lp.show_due(p, s, now(), 'running') > p.billed_tokens))
+         ORDER BY p.due_tokens IS NULL, p.id
+         LIMIT 1
+           FOR NO KEY UPDATE OF s, p SKIP LOCKED;
+    END IF;
     IF v_part.id IS NULL THEN
         RETURN;
     END IF;
@@ -92,15 +114,16 @@ BEGIN
     v_due := coalesce(v_part.due_tokens, lp.show_due(v_part, v_show, now(), 'running'));
     v_need := v_due - v_part.billed_tokens;
     v_left := CASE WHEN v_hold.status = 'open' THEN v_hold.amount - v_hold.captured ELSE 0 END;
-    -- Top up before capturing (hold, limits, wallet: the order of api.place_hold): what is due now and, for
-    -- someone still in the show paying per minute, shows.prepay_minutes ahead (the minute in progress first).
+    -- Top up before capturing (counter, hold, limits, wallet: the order of api.place_hold): what is due now and,
+    -- for someone still in the show paying per minute, shows.prepay_minutes ahead (the minute in progress
+    -- first). A new account's top-up past its daily cap is refused as one it cannot afford (lp.extend_hold).
     IF v_hold.status = 'open' THEN
         IF v_part.due_tokens IS NULL AND v_part.role <> 'ticket' AND v_left < v_need + v_part.rate * v_prepay THEN
-            IF NOT lp.extend_hold(v_hold, v_need + v_part.rate * v_prepay - v_left) THEN
-                PERFORM lp.extend_hold(v_hold, greatest(v_need + v_part.rate - v_left, 0));
+            IF NOT lp.extend_hold(v_hold, v_need + v_part.rate * v_prepay - v_left, v_counted) THEN
+                PERFORM lp.extend_hold(v_hold, greatest(v_need + v_part.rate - v_left, 0), v_counted);
             END IF;
         ELSIF v_left < v_need THEN
-            PERFORM lp.extend_hold(v_hold, v_need - v_left);
+            PERFORM lp.extend_hold(v_hold, v_need - v_left, v_counted);
         END IF;
         SELECT h.* INTO v_hold FROM lp.holds AS h WHERE h.id = v_hold.id;
         v_left := v_hold.amount - v_hold.captured;
@@ -164,6 +187,6 @@ BEGIN
     RETURN QUERY SELECT v_part.show_id, v_part.user_id, v_take, v_free, coalesce(v_outcome, 'billed');
 END
 $$;
-COMMENT ON FUNCTION api.bill_shows() IS 'Back office job (livepanty-db jobs bill-shows calls it until it returns no row; any number of workers): expires unanswered private show requests; takes out viewers paying per minute who stopped watching (their last heartbeat; owing nothing when last seen at or before their billing started; a private show whose payer is gone ends); then bills one viewer: captures what they owe (each completed minute of a running show, a ticket once its show started, or their final amount once out: every started minute and the minimum when they ended it, completed minutes when the performer did), topping their reservation up shows.prepay_minutes ahead first, and once they are out releases the rest of it. A viewer whose reservation cannot cover the minute in progress is out (a private show ends). Idempotent per viewer and amount: no minute is billed twice, by one worker or two. A capture the ledger refuses (the host deleted or sanctioned, the viewer in debt) bills nothing more and settles that viewer (outcome not billed (code)), so it never blocks the others. Returns the viewer billed (captured, released, outcome billed / settled / out of tokens / not billed (code)), or no row.';
+COMMENT ON FUNCTION api.bill_shows() IS 'Back office job (livepanty-db jobs bill-shows calls it until it returns no row; any number of workers): expires unanswered private show requests; takes out viewers paying per minute who stopped watching (their last heartbeat; owing nothing when last seen at or before their billing started; a private show whose payer is gone ends); then bills one viewer: captures what they owe (each completed minute of a running show, a ticket once its show started, or their final amount once out: every started minute and the minimum when they ended it, completed minutes when the performer did), topping their reservation up shows.prepay_minutes ahead first (a top-up counts toward a new account''s daily tip cap, fraud.new_account_daily_tip_tokens: one past it is refused like one the viewer cannot afford), and once they are out releases the rest of it. A viewer whose reservation cannot cover the minute in progress is out (a private show ends). A viewer whose spend counter is busy (a tip in flight) is billed on a later call. Idempotent per viewer and amount: no minute is billed twice, by one worker or two. A capture the ledger refuses (the host deleted or sanctioned, the viewer in debt) bills nothing more and settles that viewer (outcome not billed (code)), so it never blocks the others. Returns the viewer billed (captured, released, outcome billed / settled / out of tokens / not billed (code)), or no row.';
 REVOKE ALL ON FUNCTION api.bill_shows() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.bill_shows() TO livepanty_service;

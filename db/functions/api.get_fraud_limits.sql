@@ -61,6 +61,6 @@ BEGIN
          ORDER BY k.kind DESC;
 END
 $$;
-COMMENT ON FUNCTION api.get_fraud_limits(uuid) IS 'The fraud controls on a user''s money as they stand now (the acting user''s; another user''s for moderators and admins, else LP002; LP003 unknown user): one row per kind (tip, purchase): whether the account is new (younger than fraud.new_account_days, or no completed payment), whether it has a verified (completed) payment, when the age test ends, the new-account caps in force (NULL: none), tokens tipped or bought this UTC day, the velocity threshold (NULL: off) and the count this UTC clock hour.';
+COMMENT ON FUNCTION api.get_fraud_limits(uuid) IS 'The fraud controls on a user''s money as they stand now (the acting user''s; another user''s for moderators and admins, else LP002; LP003 unknown user): one row per kind (tip, purchase): whether the account is new (younger than fraud.new_account_days, or no completed payment), whether it has a verified (completed) payment, when the age test ends, the new-account caps in force (NULL: none), tokens tipped or bought this UTC day, the velocity threshold (NULL: off) and the count this UTC clock hour. Holds count as tips (lp.count_spend).';
 REVOKE ALL ON FUNCTION api.get_fraud_limits(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.get_fraud_limits(uuid) TO livepanty_app, livepanty_service;

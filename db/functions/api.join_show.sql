@@ -25,6 +25,9 @@ BEGIN
      WHERE s.id = (SELECT x.stream_id FROM lp.shows AS x WHERE x.id = p_show_id) AND s.deleted_at IS NULL
        FOR SHARE;
     PERFORM lp.show_viewer_check(v_stream, v_viewer);
+    -- The viewer's spend counter before the show row (docs/ledger.md, step 1: as api.refund_show, and the hold's
+    -- lp.count_spend finds it held); the billing job takes it SKIP LOCKED.
+    PERFORM lp.lock_spend_counter(v_viewer);
     v_show := lp.lock_show(p_show_id, ARRAY['open', 'running'], 'be joined');
     -- A concurrent retry with the same key waited for the first call on the show row: it replays it.
     v_old := lp.show_replay(v_viewer, v_key, p_show_id, NULL);
@@ -59,6 +62,6 @@ BEGIN
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.join_show(uuid, text) IS 'The acting viewer, watching the show''s stream, takes part: buys a ticket of an open ticket show (its price reserved), commits to an open group show (its minimum duration reserved) or joins a running one (billed from now), or spies on a running private show at its spy rate (shows.prepay_minutes reserved ahead). Reservations are holds for the host (api.place_hold''s rules and refusals). Idempotent per viewer and key. LP003 unknown show or stream, LP004 already in it, a ticket show that started, or a show not open or running, LP018 the host or a bad key, LP022 sanctioned, LP100 not enough tokens, LP104 stream not live, LP105 spending limit, LP106 key used for another show, LP107 in debt, LP108 host sanctioned, LP123 not watching, LP124 blocked, LP128 a private show without spies.';
+COMMENT ON FUNCTION api.join_show(uuid, text) IS 'The acting viewer, watching the show''s stream, takes part: buys a ticket of an open ticket show (its price reserved), commits to an open group show (its minimum duration reserved) or joins a running one (billed from now), or spies on a running private show at its spy rate (shows.prepay_minutes reserved ahead). Reservations are holds for the host (api.place_hold''s rules and refusals). Idempotent per viewer and key. LP003 unknown show or stream, LP004 already in it, a ticket show that started, or a show not open or running, LP018 the host or a bad key, LP022 sanctioned, LP100 not enough tokens, LP104 stream not live, LP105 spending limit, LP106 key used for another show, LP107 in debt, LP108 host sanctioned, LP123 not watching, LP124 blocked, LP160 a new account over its tip caps, LP161 too many tips and holds this hour (the hold counts as a tip: lp.count_spend), LP128 a private show without spies.';
 REVOKE ALL ON FUNCTION api.join_show(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.join_show(uuid, text) TO livepanty_app, livepanty_service;

@@ -1,16 +1,22 @@
-CREATE FUNCTION lp.extend_hold(p_hold lp.holds, p_amount bigint) RETURNS boolean
+CREATE FUNCTION lp.extend_hold(p_hold lp.holds, p_amount bigint, p_count boolean DEFAULT true) RETURNS boolean
     LANGUAGE plpgsql
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 BEGIN
-    -- Reserves p_amount more on an open hold the caller holds (a show's top-up): the holder's spending limits
-    -- count it, then the wallet row and its shards (the order of api.place_hold: hold, limits, wallet; lp.reserve).
-    -- False, with nothing changed, when the holder cannot afford it (available balance, debt, a spending
-    -- limit). The hold's life starts again: a long show does not see its hold expire under it.
+    -- Reserves p_amount more on an open hold the caller holds (a show's top-up): the holder's fraud controls
+    -- and spending limits count it, then the wallet row and its shards (the order of api.place_hold: counter,
+    -- hold, limits, wallet; lp.reserve). False, with nothing changed, when the holder cannot afford it
+    -- (available balance, debt, a spending limit, a new account's daily cap). The hold's life starts again: a
+    -- long show does not see its hold expire under it.
     IF p_hold.status <> 'open' OR p_amount <= 0 THEN
         RETURN false;
     END IF;
     BEGIN
+        IF p_count THEN
+            -- The tokens of a new account's day, as a tip's (LP160; lp.count_spend, top_up): the caller holds
+            -- the holder's counter row already (api.bill_shows takes it SKIP LOCKED with the participant).
+            PERFORM lp.count_spend(p_hold.user_id, 'top_up', p_amount);
+        END IF;
         UPDATE lp.holds AS h
            SET amount = h.amount + p_amount,
                expires_at = greatest(h.expires_at, now() + make_interval(mins => (lp.setting('holds.max_minutes'))::integer))
@@ -20,11 +26,11 @@ BEGIN
         IF NOT lp.reserve(p_hold.wallet_id, p_amount) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP100', MESSAGE = 'insufficient available balance';
         END IF;
-    EXCEPTION WHEN SQLSTATE 'LP100' OR SQLSTATE 'LP105' OR SQLSTATE 'LP107' THEN
+    EXCEPTION WHEN SQLSTATE 'LP100' OR SQLSTATE 'LP105' OR SQLSTATE 'LP107' OR SQLSTATE 'LP160' THEN
         RETURN false;
     END;
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION lp.extend_hold(lp.holds, bigint) IS 'Reserves p_amount more tokens on an open hold the caller has locked (spending limits, then the holder''s main balance through lp.reserve: overdue holds expired, credit shards swept in) and renews its lifetime; false with nothing changed when the holder cannot afford it.';
-REVOKE ALL ON FUNCTION lp.extend_hold(lp.holds, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION lp.extend_hold(lp.holds, bigint, boolean) IS 'Reserves p_amount more tokens on an open hold the caller has locked (with p_count, the holder''s fraud counter first: the tokens count toward a new account''s daily tip cap, lp.count_spend top_up, the caller holding that row; then spending limits, then the holder''s main balance through lp.reserve: overdue holds expired, credit shards swept in) and renews its lifetime; false with nothing changed when the holder cannot afford it (LP100, LP105, LP107, LP160).';
+REVOKE ALL ON FUNCTION lp.extend_hold(lp.holds, bigint, boolean) FROM PUBLIC;

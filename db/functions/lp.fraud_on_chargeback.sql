@@ -4,8 +4,9 @@ CREATE FUNCTION lp.fraud_on_chargeback(p_payment lp.payments, p_reason text) RET
 AS $$
 -- What a chargeback sets off (issue 9, section 4), pending review: a high-priority fraud case on the buyer, a
 -- tip_block on the buyer, and a payout_hold on every performer who received at least fraud.chargeback_share_bps
--- of the charged-back tokens in tips from the buyer within fraud.chargeback_window_hours after the payment
--- completed. The sanctions are open-ended and name the case: the moderator who resolves it lifts them (or not).
+-- of the charged-back tokens in tips and captures of the buyer's holds (shows included) from the buyer within
+-- fraud.chargeback_window_hours after the payment completed. The sanctions are open-ended and name the case: the
+-- moderator who resolves it lifts them (or not).
 -- A user already under an active sanction of that type gets no second one. The buyer's payment no longer
 -- counts as a verified payment for the new-account caps. Owner only; api.chargeback_payment calls it once per
 -- chargeback (its idempotency key replays the result, not the effects).
@@ -38,14 +39,23 @@ BEGIN
                                         NULL, v_case, NULL)).id;
     END IF;
     FOR r IN
-        SELECT t.recipient_id, sum(t.amount)::bigint AS tokens
-          FROM lp.tips AS t
-         WHERE t.sender_id = p_payment.user_id
-           AND t.created_at >= p_payment.completed_at
-           AND t.created_at < p_payment.completed_at + make_interval(hours => v_window)
-         GROUP BY t.recipient_id
-        HAVING sum(t.amount) * 10000 >= v_share * p_payment.tokens
-         ORDER BY t.recipient_id
+        SELECT x.recipient_id, sum(x.amount)::bigint AS tokens
+          FROM (SELECT t.recipient_id, t.amount, t.created_at
+                  FROM lp.tips AS t
+                 WHERE t.sender_id = p_payment.user_id
+                UNION ALL
+                -- the captures of the buyer's holds (a hold for a tip, a show's minutes): tokens moved to the
+                -- payee as a tip moves them; a payee of another shard is found below (lp.transfers_out)
+                SELECT h.payee_id, c.amount, c.created_at
+                  FROM lp.holds AS h
+                  JOIN lp.hold_captures AS c ON c.hold_id = h.id
+                 WHERE h.user_id = p_payment.user_id
+                   AND NOT EXISTS (SELECT 1 FROM lp.remote_users AS ru WHERE ru.user_id = h.payee_id)) AS x
+         WHERE x.created_at >= p_payment.completed_at
+           AND x.created_at < p_payment.completed_at + make_interval(hours => v_window)
+         GROUP BY x.recipient_id
+        HAVING sum(x.amount) * 10000 >= v_share * p_payment.tokens
+         ORDER BY x.recipient_id
     LOOP
         IF NOT lp.has_active_sanction(r.recipient_id, 'payout_hold') THEN
             v_holds := v_holds || jsonb_build_object(
@@ -56,14 +66,14 @@ BEGIN
                                                   NULL, v_case, NULL)).id);
         END IF;
     END LOOP;
-    -- Performers of other shards of a sharded installation (the buyer's cross-shard tips, lp.transfers_out; none
-    -- on a single node): the same rule, the payout_hold asked of their shard (lp.payout_hold_requests; the relay
-    -- delivers it once, docs/scale-out.md).
+    -- Performers of other shards of a sharded installation (the buyer's cross-shard tips and captures,
+    -- lp.transfers_out; none on a single node): the same rule, the payout_hold asked of their shard
+    -- (lp.payout_hold_requests; the relay delivers it once, docs/scale-out.md).
     FOR r IN
         SELECT o.recipient_id, o.to_shard, sum(o.amount)::bigint AS tokens
           FROM lp.transfers_out AS o
-         WHERE o.sender_id = p_payment.user_id  -- tips, as on this shard (lp.tips)
-           AND o.hold_id IS NULL AND o.refund_of IS NULL
+         WHERE o.sender_id = p_payment.user_id  -- tips and captures (hold_id), as on this shard
+           AND o.refund_of IS NULL
            AND o.created_at >= p_payment.completed_at
            AND o.created_at < p_payment.completed_at + make_interval(hours => v_window)
          GROUP BY o.recipient_id, o.to_shard
@@ -79,5 +89,5 @@ BEGIN
                               'payout_holds_asked', v_asked);
 END
 $$;
-COMMENT ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) IS 'Owner only (api.chargeback_payment): a high-priority fraud case on the buyer (lp.open_case), a tip_block on the buyer and a payout_hold on each performer who received at least fraud.chargeback_share_bps of the charged-back tokens in tips from the buyer within fraud.chargeback_window_hours after the payment completed (lp.issue_sanction, automated, open-ended, naming the case; none when one of that type is already active); for performers of other shards (cross-shard tips, lp.transfers_out) the hold is asked of their shard (lp.payout_hold_requests, delivered by the relay). Returns the case, the tip_block, the holds and the holds asked as jsonb.';
+COMMENT ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) IS 'Owner only (api.chargeback_payment): a high-priority fraud case on the buyer (lp.open_case), a tip_block on the buyer and a payout_hold on each performer who received at least fraud.chargeback_share_bps of the charged-back tokens in tips and hold captures (shows included) from the buyer within fraud.chargeback_window_hours after the payment completed (lp.issue_sanction, automated, open-ended, naming the case; none when one of that type is already active); for performers of other shards (cross-shard tips and captures, lp.transfers_out) the hold is asked of their shard (lp.payout_hold_requests, delivered by the relay). Returns the case, the tip_block, the holds and the holds asked as jsonb.';
 REVOKE ALL ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) FROM PUBLIC;

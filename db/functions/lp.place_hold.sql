@@ -82,6 +82,10 @@ BEGIN
         END IF;
     END IF;
     SELECT w.* INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = p_holder;
+    -- Fraud controls, as for a tip (the holder commits these tokens to the payee now; a capture counts nothing):
+    -- LP160 a new account over its caps, LP161 too many tips and holds this hour (the one that reaches the
+    -- threshold opens a case). One UPDATE of the holder's counter row, locked until commit, before the claim.
+    PERFORM lp.count_spend(p_holder, 'hold', p_amount, v_key);
 
     -- Claim the key first: a concurrent call with the same key waits here for the first one, then replays it.
     INSERT INTO lp.holds (user_id, wallet_id, payee_id, stream_id, purpose, amount, expires_at, idempotency_key)
@@ -89,6 +93,9 @@ BEGIN
     ON CONFLICT (user_id, idempotency_key) DO NOTHING
     RETURNING * INTO v_hold;
     IF v_hold.id IS NULL THEN
+        -- A concurrent call with the same key committed first (this one waited for it at the counter): its
+        -- replay, counted by no fraud control.
+        PERFORM lp.uncount_spend(p_holder, 'hold', p_amount);
         SELECT h.* INTO v_hold FROM lp.holds AS h WHERE h.user_id = p_holder AND h.idempotency_key = v_key;
         r_hold_id := (lp.replay_hold(v_hold, p_payee_id, p_amount, p_purpose, v_life, p_stream_id)).id;
         RETURN;

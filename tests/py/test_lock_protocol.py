@@ -1080,6 +1080,38 @@ def test_a_show_top_up_counts_what_a_spend_would(world: World) -> None:
     assert world.verify_ledger() == []
 
 
+def test_the_billing_job_skips_a_viewer_whose_spend_counter_is_busy(world: World) -> None:
+    """A show's top-up counts toward the viewer's fraud controls (lp.extend_hold, on their spend counter), and
+    a counter is taken before a show row (api.refund_show, api.join_show). api.bill_shows holds show rows, so
+    it takes the viewer's counter SKIP LOCKED with the participant: while the counter is held (a tip in
+    flight, a refund of a show of theirs waiting for its show row) the job bills nothing of theirs and waits
+    for nothing; once it is free, the minute is billed and the top-up counted."""
+    rate, prepay = SHOW_RATE, SHOW_PREPAY
+    host, stream = live_show_host(world)
+    viewer = world.register("show_viewer", "viewer")
+    world.fund(viewer, 500)
+    show = private_show_a_minute_in(world, host, stream, viewer)
+    busy = world.held("viewer_counter")
+    busy.conn.execute("BEGIN")
+    busy.conn.execute("SELECT 1 FROM lp.spend_counters WHERE user_id = %s FOR NO KEY UPDATE", (viewer,))
+    try:
+        world.db.execute("SET lock_timeout = '5s'")  # a wait would fail the call (55P03), not hang the test
+        assert world.call("livepanty_service", None, "SELECT * FROM api.bill_shows()", {}) is None
+    finally:
+        world.db.execute("RESET lock_timeout")
+        busy.commit()
+    billed = world.call("livepanty_service", None, "SELECT * FROM api.bill_shows()", {})
+    assert (str(billed["user_id"]), billed["captured"], billed["outcome"]) == (viewer, rate, "billed")
+    assert show_hold(world, show) == (rate * (1 + prepay), rate, "open")
+    counted = world.db.execute(
+        "SELECT tips_in_hour, tip_tokens_day FROM lp.spend_counters WHERE user_id = %s", (viewer,)
+    ).fetchone()
+    # one hold (the request's), and every token it reserved: the request's and the top-up's (tokens only)
+    assert (counted["tips_in_hour"], counted["tip_tokens_day"]) == (1, rate * (1 + prepay))
+    end_and_settle(world, host, show)
+    assert world.verify_ledger() == []
+
+
 def test_a_hold_that_a_credit_in_flight_to_a_shard_covers_waits_for_it(world: World) -> None:
     """A performer placing a hold with earnings in credit shards: a shard busy with a credit in flight (a tip
     to them) holds tokens the hold may count, as a tip of theirs would (it waits for the busy shards when the
@@ -1367,21 +1399,21 @@ def test_a_reset_waits_for_a_password_change_and_finds_its_token_revoked(world: 
     assert reset.finish() == "LP025"
 
 
-@pytest.mark.parametrize("spend", ["tip", "purchase"])
+@pytest.mark.parametrize("spend", ["tip", "purchase", "hold"])
 def test_a_concurrent_retry_of_a_spend_replays_it_uncounted(world: World, spend: str) -> None:
-    """A retry of a tip (or a purchase) sent while the first call is in flight waits for it at the spender's
-    fraud counter, then finds the key claimed and replays it. The fraud controls count the spend once: the
-    retry is not refused by the velocity rule the first call reached (LP161), opens no second case, and
-    leaves the counters as one spend left them."""
-    setting = "fraud.tips_per_hour" if spend == "tip" else "fraud.purchases_per_hour"
+    """A retry of a tip (or a purchase, or a hold: counted as a tip) sent while the first call is in flight
+    waits for it at the spender's fraud counter, then finds the key claimed and replays it. The fraud
+    controls count the spend once: the retry is not refused by the velocity rule the first call reached
+    (LP161), opens no second case, and leaves the counters as one spend left them."""
+    setting = "fraud.purchases_per_hour" if spend == "purchase" else "fraud.tips_per_hour"
     world.db.execute("UPDATE lp.settings SET value = '1'::jsonb WHERE key = %s", (setting,))
     spender = world.register("retrier", "viewer")
     world.fund(spender, 1000)
-    query, params = (
-        (TIP, {"r": world.star, "a": 10, "k": key()})
-        if spend == "tip"
-        else (CREATE_PAYMENT, {"b": "small", "k": key()})
-    )
+    query, params = {
+        "tip": (TIP, {"r": world.star, "a": 10, "k": key()}),
+        "purchase": (CREATE_PAYMENT, {"b": "small", "k": key()}),
+        "hold": (PLACE_HOLD, {"p": world.star, "a": 10, "k": key(), "e": "10 minutes"}),
+    }[spend]
     first = world.held("first_spend")
     first.call("livepanty_app", spender, query, params)  # reaches the threshold: one fraud case
     assert (
@@ -1391,11 +1423,12 @@ def test_a_concurrent_retry_of_a_spend_replays_it_uncounted(world: World, spend:
         "SELECT tips_in_hour, tip_tokens_day, purchases_in_hour FROM lp.spend_counters WHERE user_id = %s",
         (spender,),
     ).fetchone()
-    expected = (1, 10, 0) if spend == "tip" else (0, 0, 1)
+    expected = (0, 0, 1) if spend == "purchase" else (1, 10, 0)
     assert (counters["tips_in_hour"], counters["tip_tokens_day"], counters["purchases_in_hour"]) == expected
     spends = world.db.execute(
         "SELECT (SELECT count(*) FROM lp.tips WHERE sender_id = %(u)s)"
-        "     + (SELECT count(*) FROM lp.payments WHERE user_id = %(u)s AND status = 'pending') AS n",
+        "     + (SELECT count(*) FROM lp.payments WHERE user_id = %(u)s AND status = 'pending')"
+        "     + (SELECT count(*) FROM lp.holds WHERE user_id = %(u)s) AS n",
         {"u": spender},
     ).fetchone()["n"]
     assert spends == 1
