@@ -99,6 +99,9 @@ NEEDS_ONE_DATABASE: dict[str, str] = {
         "a router transaction is not atomic across calls (docs/scale-out.md, Limits): the block commits"
     ),
     "tests/py/test_lock_protocol.py": "forces lock interleavings with a trigger and SQL in the test database",
+    "tests/py/test_hold_expiry.py": (
+        "keeps a transaction open across calls (a router transaction is not atomic across calls)"
+    ),
 }
 
 

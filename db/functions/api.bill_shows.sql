@@ -110,7 +110,7 @@ BEGIN
         RETURN;
     END IF;
     SELECT s.* INTO v_show FROM lp.shows AS s WHERE s.id = v_part.show_id;
-    v_hold := lp.lock_hold(v_part.hold_id);  -- lazily expired when past its time
+    v_hold := lp.lock_hold(v_part.hold_id);  -- never expired while the part is unsettled (lp.hold_due)
     v_due := coalesce(v_part.due_tokens, lp.show_due(v_part, v_show, now(), 'running'));
     v_need := v_due - v_part.billed_tokens;
     v_left := CASE WHEN v_hold.status = 'open' THEN v_hold.amount - v_hold.captured ELSE 0 END;

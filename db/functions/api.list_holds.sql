@@ -32,7 +32,7 @@ BEGIN
     PERFORM lp.expire_due_holds(ARRAY(
         SELECT h.id FROM lp.holds AS h
          WHERE ((p_as = 'holder' AND h.user_id = v_user) OR (p_as = 'payee' AND h.payee_id = v_user))
-           AND h.status = 'open' AND h.expires_at <= now()));
+           AND h.status = 'open' AND lp.hold_due(h)));
     -- Keyset pagination on (created_at, id), newest first: pass the last id of a page as p_after.
     RETURN QUERY
         SELECT h.*

@@ -165,7 +165,7 @@ BEGIN
                         WHERE sl.user_id = s.user_id
                           AND (sl.limit_tokens IS NOT NULL OR sl.pending_limit_tokens IS NOT NULL))
                OR EXISTS (SELECT 1 FROM lp.holds AS h
-                           WHERE h.wallet_id = sw.id AND h.status = 'open' AND h.expires_at <= now()) AS limited
+                           WHERE h.wallet_id = sw.id AND h.status = 'open' AND lp.hold_due(h)) AS limited
           FROM typed AS t
           LEFT JOIN lp.auth_sessions AS s
                  ON t.token IS NOT NULL AND char_length(t.token) = 43 AND s.token_hash = lp.hash_token(t.token)

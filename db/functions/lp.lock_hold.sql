@@ -13,12 +13,14 @@ BEGIN
     -- A capture and a release (or an expiry) of the same hold therefore queue on the hold row, and the second
     -- sees the first one's result; no function locks a wallet row and then waits for a hold, so no cycle.
     SELECT h.* INTO v_hold FROM lp.holds AS h WHERE h.id = p_hold_id FOR UPDATE;
-    IF v_hold.status = 'open' AND v_hold.expires_at <= now() THEN
-        -- Lazy expiry: a hold past its time is released the moment anything touches it.
+    IF lp.hold_due(v_hold) THEN
+        -- Lazy expiry: a hold past its time is released the moment anything touches it (judged at the start
+        -- of this statement, so also in a transaction opened before the expiry; a show's unsettled
+        -- reservation never is: lp.hold_due).
         v_hold := lp.close_hold(v_hold.id, 'expired');
     END IF;
     RETURN v_hold;
 END
 $$;
-COMMENT ON FUNCTION lp.lock_hold(uuid) IS 'Locks a hold row (FOR UPDATE) and, when it is open past expires_at, expires it (lp.close_hold) first. Returns the hold as it now stands (NULL fields when it does not exist). The first lock of every hold operation: hold row, then wallet row.';
+COMMENT ON FUNCTION lp.lock_hold(uuid) IS 'Locks a hold row (FOR UPDATE) and, when it is due (lp.hold_due: open past expires_at at the start of the statement, not placed by this transaction, not an unsettled show reservation), expires it (lp.close_hold) first. Returns the hold as it now stands (NULL fields when it does not exist). The first lock of every hold operation: hold row, then wallet row.';
 REVOKE ALL ON FUNCTION lp.lock_hold(uuid) FROM PUBLIC;

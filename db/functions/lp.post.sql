@@ -180,7 +180,7 @@ BEGIN
           FROM lp.holds AS h
          WHERE h.wallet_id = ANY (ARRAY(SELECT v_wallet[k] FROM generate_subscripts(v_wallet, 1) AS k
                                          WHERE v_main[k] AND v_amount[k] < 0 AND v_holding[k]))
-           AND h.status = 'open' AND h.expires_at <= now();
+           AND h.status = 'open' AND lp.hold_due(h);
         IF v_due IS NOT NULL THEN
             PERFORM lp.expire_due_holds(v_due);
         END IF;

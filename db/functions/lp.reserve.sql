@@ -12,7 +12,7 @@ BEGIN
     -- not cover it (lp.refuse_debit says why).
     PERFORM lp.expire_due_holds(ARRAY(SELECT h.id FROM lp.holds AS h
                                        WHERE h.wallet_id = p_wallet_id AND h.status = 'open'
-                                         AND h.expires_at <= now()));
+                                         AND lp.hold_due(h)));
     IF (lp.move_main(ARRAY[p_wallet_id], ARRAY[0::bigint], ARRAY[p_amount], false))[1] IS NOT NULL THEN
         RETURN true;
     END IF;

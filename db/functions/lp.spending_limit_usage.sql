@@ -31,11 +31,13 @@ AS $$
               FROM lp.ledger AS e
              WHERE e.wallet_id = (SELECT w.id FROM w) AND e.created_at > l.since
                AND e.shard = 0 AND e.amount < 0 AND e.entry_kind IN ('tip', 'hold_capture'))::bigint,
-           -- Reserved: what open holds may still capture (a hold past its expiry can no longer be captured:
-           -- it is released as soon as anything touches it, so it does not count).
+           -- Reserved: what open holds may still capture. A due hold (lp.hold_due: past its expiry at the start
+           -- of this statement, the clock a capture is judged by) can no longer be captured: it is released as
+           -- soon as anything touches it, so it does not count; a show's unsettled reservation always counts.
+           -- (lp.check_spending_limit also counts a due hold another transaction holds at that moment.)
            (SELECT coalesce(sum(h.amount - h.captured), 0)
               FROM lp.holds AS h
-             WHERE h.wallet_id = (SELECT w.id FROM w) AND h.status = 'open' AND h.expires_at > now())::bigint
+             WHERE h.wallet_id = (SELECT w.id FROM w) AND h.status = 'open' AND NOT lp.hold_due(h))::bigint
       FROM l
      WHERE l.cap IS NOT NULL OR l.pending_at IS NOT NULL
      ORDER BY l.period  -- the enum's order: daily, weekly, monthly

@@ -500,7 +500,7 @@ BEGIN
     END IF;
     PERFORM lp.expire_due_holds(ARRAY(
         SELECT h.id FROM lp.holds AS h
-         WHERE h.payee_id = p_payee_id AND h.status = 'open' AND h.expires_at <= now()));
+         WHERE h.payee_id = p_payee_id AND h.status = 'open' AND lp.hold_due(h)));
     RETURN QUERY
         SELECT h.*
           FROM lp.holds AS h
