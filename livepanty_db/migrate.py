@@ -6,7 +6,10 @@ and switches to ``livepanty_owner`` itself).
 
 * :func:`apply`: apply pending migrations (each in its own transaction: a failing one is rolled back, not
   recorded, and stops the run), then re-apply the repeatables in one transaction. Runs serialise on a
-  session-level advisory lock (:data:`LOCK_KEY`) and on yoyo's own lock.
+  session-level advisory lock (:data:`LOCK_KEY`) and on yoyo's own lock. With ``lock_wait`` (seconds) a run
+  waits at most that long for that lock and for each lock its statements need (``lock_timeout``), then fails
+  with a :class:`MigrationError` that names the sessions holding the migration lock; without it, it waits
+  as long as it takes and logs who it waits for.
 * :func:`status`: applied and pending migrations.
 * :func:`rollback`: roll back the latest ``count`` migrations (or all). The repeatable objects are dropped
   first (so rollback files only undo their own migration) and stay dropped until the next :func:`apply`.
@@ -18,7 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,13 +77,13 @@ class MigrationStatus:
 # -- connections ---------------------------------------------------------------------------------------------
 
 
-def yoyo_uri(dsn: str) -> str:
+def yoyo_uri(dsn: str, *, lock_wait: float | None = None) -> str:
     """Turn a libpq DSN (URI or key/value, incl. a socket ``host=``) into a ``postgresql+psycopg://`` URI.
 
     yoyo passes the query parameters of its URI to ``psycopg.connect`` as keyword arguments (and does not
     percent-decode the path), so every libpq parameter, the database name included, goes into the query
     string: socket directories, names and passwords with odd characters and options such as ``sslmode`` stay
-    intact.
+    intact. With ``lock_wait`` (seconds), ``-c lock_timeout`` joins the connection's ``options``.
     """
     try:
         params = conninfo_to_dict(dsn)
@@ -86,39 +91,121 @@ def yoyo_uri(dsn: str) -> str:
         raise MigrationError(f"invalid DSN: {exc}") from exc
     if "schema" in params:
         raise MigrationError("'schema' is not a libpq parameter")  # yoyo would take it as its own option
+    params = _lock_timeout_options(params, lock_wait)
     return "postgresql+psycopg:///?" + urlencode({key: str(value) for key, value in params.items()})
 
 
+def _lock_timeout_options(dsn_params: dict[str, Any], lock_wait: float | None) -> dict[str, Any]:
+    """``dsn_params`` with ``-c lock_timeout=...`` added to its libpq ``options`` (with ``lock_wait``)."""
+    if lock_wait is None:
+        return dsn_params
+    extra = f"-c lock_timeout={_lock_timeout_ms(lock_wait)}"
+    options = dsn_params.get("options")
+    return {**dsn_params, "options": f"{options} {extra}" if options else extra}
+
+
+def _lock_timeout_ms(lock_wait: float) -> int:
+    return max(1, math.ceil(lock_wait * 1000))
+
+
+def _check_lock_wait(lock_wait: float | None) -> None:
+    if lock_wait is not None and (
+        isinstance(lock_wait, bool) or not isinstance(lock_wait, (int, float)) or not lock_wait > 0
+    ):
+        raise MigrationError(f"lock_wait must be a positive number of seconds, not {lock_wait!r}")
+
+
 @contextlib.contextmanager
-def _session(dsn: str) -> Iterator[psycopg.Connection]:
-    """An autocommit connection (transactions are explicit); MigrationError if it cannot connect."""
+def _session(dsn: str, lock_wait: float | None = None) -> Iterator[psycopg.Connection]:
+    """An autocommit connection (transactions are explicit); MigrationError if it cannot connect.
+
+    With ``lock_wait``, its statements wait at most that long for a lock (``lock_timeout``)."""
     try:
         conn = psycopg.connect(dsn, autocommit=True)
     except psycopg.Error as exc:
         raise MigrationError(f"cannot connect to the database: {exc}".strip()) from exc
     with conn:
+        if lock_wait is not None:
+            timeout = f"{_lock_timeout_ms(lock_wait)}ms"
+            conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)", [timeout])
         yield conn
 
 
+def lock_holders(conn: psycopg.Connection) -> str:
+    """The sessions holding the migration lock (:data:`LOCK_KEY`), for a message: pid, login, application,
+    state and since when (as the connecting superuser sees them in pg_stat_activity)."""
+    rows = conn.execute(
+        """
+        SELECT a.pid, a.usename, a.application_name, a.state,
+               to_char(coalesce(a.xact_start, a.backend_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')
+          FROM pg_catalog.pg_locks AS l
+          LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+         WHERE l.locktype = 'advisory' AND l.granted AND l.database = (
+                   SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = current_database())
+           AND l.classid = %s::oid AND l.objid = %s::oid AND l.objsubid = 1
+         ORDER BY a.pid
+        """,
+        [LOCK_KEY >> 32, LOCK_KEY & 0xFFFF_FFFF],
+    ).fetchall()
+    if not rows:
+        return "a session that has just released it"
+    return "; ".join(
+        f"pid {pid} (login {user or '?'}, application {app or '-'!r}, "
+        f"{state or 'unknown state'} since {since} UTC)"
+        for pid, user, app, state, since in rows
+    )
+
+
+#: How often a run that waits for the migration lock says who holds it (seconds).
+LOCK_REPORT_EVERY = 10.0
+
+
 @contextlib.contextmanager
-def _migration_lock(conn: psycopg.Connection) -> Iterator[None]:
-    """Serialise migration runs on this database (session-level advisory lock, waits for the holder)."""
-    got = conn.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()[0]
+def _migration_lock(conn: psycopg.Connection, lock_wait: float | None = None) -> Iterator[None]:
+    """Serialise migration runs on this database (session-level advisory lock).
+
+    Waits for the holder (a waiter the server sees: pg_locks, pg_blocking_pids), saying every
+    :data:`LOCK_REPORT_EVERY` seconds who it is (any login can take an advisory lock, so the holder need not
+    be a migration run); with ``lock_wait``, MigrationError after that many seconds, naming the holders."""
+    deadline = None if lock_wait is None else time.monotonic() + lock_wait
+    got = conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()[0]
     if not got:
-        log.info("another migration run holds the lock on this database; waiting for it to finish")
-        conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        session_timeout = conn.execute("SELECT pg_catalog.current_setting('lock_timeout')").fetchone()[0]
+        try:
+            while not got:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise MigrationError(
+                        f"the migration lock of this database is held by {lock_holders(conn)}; gave up "
+                        f"after {lock_wait:g} s (--lock-wait). A migration run holds it while it runs; "
+                        "a session that is not one (any login can take an advisory lock) can be ended with "
+                        "pg_terminate_backend(pid)"
+                    )
+                log.warning("waiting for the migration lock of this database, held by %s", lock_holders(conn))
+                step = LOCK_REPORT_EVERY if remaining is None else min(LOCK_REPORT_EVERY, remaining)
+                conn.execute(
+                    "SELECT pg_catalog.set_config('lock_timeout', %s, false)", [f"{_lock_timeout_ms(step)}ms"]
+                )
+                try:
+                    conn.execute("SELECT pg_catalog.pg_advisory_lock(%s)", [LOCK_KEY])
+                    got = True
+                except psycopg.errors.LockNotAvailable:
+                    pass
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)", [session_timeout])
     try:
         yield
     finally:
         # A broken connection has released the lock already; do not mask the original error.
         with contextlib.suppress(psycopg.Error):
-            conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+            conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s)", [LOCK_KEY])
 
 
 @contextlib.contextmanager
-def _yoyo(dsn: str) -> Iterator[DatabaseBackend]:
+def _yoyo(dsn: str, lock_wait: float | None = None) -> Iterator[DatabaseBackend]:
     try:
-        backend = get_backend(yoyo_uri(dsn))
+        backend = get_backend(yoyo_uri(dsn, lock_wait=lock_wait))
     except psycopg.Error as exc:
         raise MigrationError(f"cannot connect to the database: {exc}".strip()) from exc
     with backend:
@@ -154,6 +241,11 @@ def describe_error(exc: BaseException, text: str | None = None) -> str:
     ):
         if value:
             lines.append(f"{label}: {value}")
+    if diag.sqlstate == "55P03":
+        lines.append(
+            "a lock wait exceeded --lock-wait: another session (an open transaction that read or wrote the "
+            "object) holds a lock this run needs; pg_stat_activity and pg_blocking_pids() show it"
+        )
     return "\n  ".join(lines)
 
 
@@ -233,7 +325,17 @@ def _become_owner(conn: psycopg.Connection) -> None:
 
 def _drop_repeatables(conn: psycopg.Connection, repeatables: _Repeatables) -> None:
     """In the caller's transaction, as the owner: drop every overload of each function named by a
-    db/functions file (CASCADE), each view named by a db/views file (CASCADE), every policy in schema lp."""
+    db/functions file (CASCADE), each view named by a db/views file (CASCADE), every policy in schema lp.
+    MigrationError when a statement fails (e.g. a lock wait over ``lock_timeout``)."""
+    try:
+        _drop_repeatables_unchecked(conn, repeatables)
+    except psycopg.Error as exc:
+        raise MigrationError(
+            f"dropping the functions, views and policies to re-create them failed: {describe_error(exc)}"
+        ) from exc
+
+
+def _drop_repeatables_unchecked(conn: psycopg.Connection, repeatables: _Repeatables) -> None:
     for _path, schema, name in repeatables.functions:
         signatures = conn.execute(
             """
@@ -303,17 +405,19 @@ def _apply_repeatables(conn: psycopg.Connection, root: Path | None) -> None:
 # -- migrations ----------------------------------------------------------------------------------------------
 
 
-def apply(dsn: str, *, root: Path | None = None) -> list[str]:
+def apply(dsn: str, *, root: Path | None = None, lock_wait: float | None = None) -> list[str]:
     """Apply pending migrations, then re-apply the repeatables. Returns the ids of the migrations applied.
 
     Raises MigrationError when a migration fails (it was rolled back and not recorded; the migrations
     before it in this run stay applied; the repeatables are not re-applied) or when the repeatables fail
-    (their transaction is rolled back; the previous definitions stay).
+    (their transaction is rolled back; the previous definitions stay). ``lock_wait``: see the module's
+    docstring (a lock wait over it fails the migration or the repeatables like any error).
     """
+    _check_lock_wait(lock_wait)
     migrations = _read_migrations(root)
     applied: list[str] = []
-    with _session(dsn) as conn, _migration_lock(conn):
-        with _yoyo(dsn) as backend:
+    with _session(dsn, lock_wait) as conn, _migration_lock(conn, lock_wait):
+        with _yoyo(dsn, lock_wait) as backend:
             try:
                 with backend.lock():
                     for migration in backend.to_apply(migrations):
@@ -372,7 +476,9 @@ def _applied_rows(dsn: str) -> list[tuple[str, str, Any]]:
             raise MigrationError(f"cannot read the migration log: {exc}".strip()) from exc
 
 
-def rollback(dsn: str, count: int | Literal["all"] = 1, *, root: Path | None = None) -> list[str]:
+def rollback(
+    dsn: str, count: int | Literal["all"] = 1, *, root: Path | None = None, lock_wait: float | None = None
+) -> list[str]:
     """Roll back the latest ``count`` applied migrations (``"all"`` for every one). Returns their ids.
 
     The repeatable objects (functions, views and policies named by db/) are dropped first, in their own
@@ -380,12 +486,14 @@ def rollback(dsn: str, count: int | Literal["all"] = 1, *, root: Path | None = N
     the files describe the newest schema and in general do not fit an older one. ``apply`` brings them back.
     If a rollback file fails, that migration stays applied (its rollback transaction is undone) and the error
     says which migrations were rolled back before it; when none was, the repeatables are restored.
+    ``lock_wait``: see the module's docstring.
     """
+    _check_lock_wait(lock_wait)
     if count != "all" and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
         raise MigrationError(f"count must be a positive integer or 'all', not {count!r}")
     migrations = _read_migrations(root)
     rolled_back: list[str] = []
-    with _session(dsn) as conn, _migration_lock(conn), _yoyo(dsn) as backend:
+    with _session(dsn, lock_wait) as conn, _migration_lock(conn, lock_wait), _yoyo(dsn, lock_wait) as backend:
         try:
             with backend.lock():
                 candidates = list(backend.to_rollback(migrations))
@@ -424,12 +532,13 @@ def rollback(dsn: str, count: int | Literal["all"] = 1, *, root: Path | None = N
     return rolled_back
 
 
-def build_canonical(dsn: str, *, root: Path | None = None) -> None:
+def build_canonical(dsn: str, *, root: Path | None = None, lock_wait: float | None = None) -> None:
     """Load db/schema (file-name order), then the repeatables, into an empty database in one transaction."""
+    _check_lock_wait(lock_wait)
     files = paths.schema_files(root)
     if not files:
         raise MigrationError(f"no schema files in {paths.db_root() if root is None else root}/schema")
-    with _session(dsn) as conn, _migration_lock(conn):
+    with _session(dsn, lock_wait) as conn, _migration_lock(conn, lock_wait):
         existing = conn.execute(
             "SELECT string_agg(nspname, ', ') FROM pg_catalog.pg_namespace WHERE nspname IN ('lp', 'api')"
         ).fetchone()[0]

@@ -2266,13 +2266,13 @@ class LocalTopology:
             self.shard(i).start()
         return self.status()
 
-    def migrate(self) -> list[str]:
+    def migrate(self, *, lock_wait: float | None = None) -> list[str]:
         """Migrate every shard and the router, then install the routing again. Returns the migrations applied
-        (to the router; the shards get the same)."""
+        (to the router; the shards get the same). ``lock_wait``: as :func:`livepanty_db.migrate.apply`."""
         urls = self.shard_urls()
         for url in urls:
-            migrate.apply(url)
-        applied = migrate.apply(self.router.url())
+            migrate.apply(url, lock_wait=lock_wait)
+        applied = migrate.apply(self.router.url(), lock_wait=lock_wait)
         install(self.router.url(), urls)
         return applied
 

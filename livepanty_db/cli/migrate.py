@@ -16,10 +16,22 @@ def _dsn(ctx: click.Context) -> str:
     return ctx.find_root().obj.dsn()
 
 
+_LOCK_WAIT = click.option(
+    "--lock-wait",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Give up (exit 1, naming the sessions that hold the migration lock) after waiting this long for "
+    "another run's lock or for a lock a statement needs. Default: wait as long as it takes, saying every "
+    "10 s who holds the migration lock.",
+)
+
+
 @click.group("migrate", invoke_without_command=True)
+@_LOCK_WAIT
 @click.pass_context
 @handle_errors
-def command(ctx: click.Context) -> None:
+def command(ctx: click.Context, lock_wait: float | None) -> None:
     """Apply pending migrations, then re-apply functions, views and policies (`migrate` alone)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -27,7 +39,11 @@ def command(ctx: click.Context) -> None:
     sharded = ctx.find_root().obj.resolved().source == "local cluster" and topology.shard_count()
     # yoyo prints the rows of any statement that returns some: keep stdout for our own output.
     with contextlib.redirect_stdout(sys.stderr):
-        applied = topology.migrate() if sharded else migrations.apply(_dsn(ctx))
+        applied = (
+            topology.migrate(lock_wait=lock_wait)
+            if sharded
+            else migrations.apply(_dsn(ctx), lock_wait=lock_wait)
+        )
     emit([{"migration": m, "action": "applied"} for m in applied], ["migration", "action"])
     where = f" on the router and {topology.shard_count()} shards, routing re-installed" if sharded else ""
     note(f"{len(applied)} migration(s) applied; functions, views and policies re-applied{where}")
@@ -55,9 +71,10 @@ def status(ctx: click.Context) -> None:
     show_default=True,
     help="How many of the latest migrations to roll back.",
 )
+@_LOCK_WAIT
 @click.pass_context
 @handle_errors
-def rollback(ctx: click.Context, all_: bool, count: int) -> None:
+def rollback(ctx: click.Context, all_: bool, count: int, lock_wait: float | None) -> None:
     """Roll back the latest migration (or --count N, or --all).
 
     The repeatable functions, views and policies are dropped first and stay dropped: run
@@ -66,7 +83,7 @@ def rollback(ctx: click.Context, all_: bool, count: int) -> None:
     if all_ and ctx.get_parameter_source("count") is not click.core.ParameterSource.DEFAULT:
         raise click.UsageError("use either --all or --count, not both")
     with contextlib.redirect_stdout(sys.stderr):
-        rolled_back = migrations.rollback(_dsn(ctx), "all" if all_ else count)
+        rolled_back = migrations.rollback(_dsn(ctx), "all" if all_ else count, lock_wait=lock_wait)
     emit([{"migration": m, "action": "rolled back"} for m in rolled_back], ["migration", "action"])
     if rolled_back:
         note("functions, views and policies were dropped; `livepanty-db migrate` re-applies everything")
