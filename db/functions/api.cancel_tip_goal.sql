@@ -7,10 +7,27 @@ DECLARE
     v_reason text := lp.check_text(p_reason, 'reason', 1000);
     v_goal   lp.tip_goals;
     v_host   uuid;
-    v_stream uuid;
     v_by     text;
 BEGIN
-    SELECT s.host_id, s.id INTO v_host, v_stream FROM lp.tip_goals AS g JOIN lp.streams AS s ON s.id = g.stream_id WHERE g.id = p_goal_id;
+    -- Lock order: the goal's stream row first (FOR SHARE), then the goal row (docs/ledger.md: business rows,
+    -- the stream before its goals, as api.add_tip_goal, api.start_stream and api.end_stream take it). Closing
+    -- the active goal activates the next queued one (lp.activate_next_goal), which must see every goal queued
+    -- on the stream: api.add_tip_goal queues under the stream row FOR NO KEY UPDATE, which conflicts with FOR
+    -- SHARE, so an add in flight commits first (and its goal is seen here) or waits for this cancel (and then
+    -- finds no active goal and activates its own). Tips and the settle job also hold the stream FOR SHARE:
+    -- neither waits for a cancel, nor it for them.
+    -- A goal of a stream the acting user may not see (lp.stream_visible's rule, written out here so that it is
+    -- checked again on the row as it is once locked, as lp.lock_stream does) is not found, as one that does not
+    -- exist: LP003 before LP002 or LP004, which would tell that it exists and its state; and its stream row is
+    -- neither locked nor waited for.
+    SELECT s.host_id INTO v_host
+      FROM lp.streams AS s
+     WHERE s.id = (SELECT g.stream_id FROM lp.tip_goals AS g WHERE g.id = p_goal_id)
+       AND (s.visibility = 'public' OR s.host_id = v_actor
+            OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false)
+            OR EXISTS (SELECT 1 FROM lp.stream_performers AS sp
+                        WHERE sp.stream_id = s.id AND sp.performer_id = v_actor))
+       FOR SHARE OF s;
     IF v_host IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'goal not found';
     END IF;
@@ -22,14 +39,6 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'an admin cancelling someone''s goal gives a reason';
         END IF;
     END IF;
-    -- Lock order: the goal's stream row first (FOR SHARE), then the goal row (docs/ledger.md: business rows,
-    -- the stream before its goals, as api.add_tip_goal, api.start_stream and api.end_stream take it). Closing
-    -- the active goal activates the next queued one (lp.activate_next_goal), which must see every goal queued
-    -- on the stream: api.add_tip_goal queues under the stream row FOR NO KEY UPDATE, which conflicts with FOR
-    -- SHARE, so an add in flight commits first (and its goal is seen here) or waits for this cancel (and then
-    -- finds no active goal and activates its own). Tips and the settle job also hold the stream FOR SHARE:
-    -- neither waits for a cancel, nor it for them.
-    PERFORM 1 FROM lp.streams AS s WHERE s.id = v_stream FOR SHARE;
     SELECT g.* INTO v_goal FROM lp.tip_goals AS g WHERE g.id = p_goal_id FOR NO KEY UPDATE;
     IF v_goal.status NOT IN ('queued', 'active') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = format('a %s goal cannot be cancelled', v_goal.status);
@@ -42,6 +51,6 @@ BEGIN
     RETURN v_goal;
 END
 $$;
-COMMENT ON FUNCTION api.cancel_tip_goal(uuid, text) IS 'The host (reason optional) or an admin (reason required) cancels a queued or active goal: an active one makes way for the next queued goal (the stream row is held FOR SHARE first, then the goal: a goal added meanwhile is seen), and its escrowed tips (refund_if_missed) go back to their senders at the next api.settle_tip_goals. LP003 unknown goal, LP002 neither host nor admin, LP004 already closed, LP018 an admin without a reason. Who cancelled it (host or admin) is kept as closed_by. Audited (goal.cancel).';
+COMMENT ON FUNCTION api.cancel_tip_goal(uuid, text) IS 'The host (reason optional) or an admin (reason required) cancels a queued or active goal: an active one makes way for the next queued goal (the stream row is held FOR SHARE first, then the goal: a goal added meanwhile is seen), and its escrowed tips (refund_if_missed) go back to their senders at the next api.settle_tip_goals. LP003 unknown goal, or one of a stream the acting user may not see (lp.stream_visible: checked before, and on, the stream row locked), LP002 neither host nor admin, LP004 already closed, LP018 an admin without a reason. Who cancelled it (host or admin) is kept as closed_by. Audited (goal.cancel).';
 REVOKE ALL ON FUNCTION api.cancel_tip_goal(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.cancel_tip_goal(uuid, text) TO livepanty_app, livepanty_service;

@@ -20,9 +20,12 @@ BEGIN
         RETURN v_old;
     END IF;
     PERFORM lp.assert_not_sanctioned(v_viewer);
-    -- The stream first (FOR SHARE, as a join), then the show row: a show's joins queue on it.
+    -- The stream first (FOR SHARE, as a join), then the show row: a show's joins queue on it. A show the viewer
+    -- may not see (lp.show_visible) finds no stream: LP003, as an unknown show, before the stream's state or the
+    -- viewer's presence is told (lp.lock_show checks it again on the locked rows).
     SELECT s.* INTO v_stream FROM lp.streams AS s
      WHERE s.id = (SELECT x.stream_id FROM lp.shows AS x WHERE x.id = p_show_id) AND s.deleted_at IS NULL
+       AND lp.show_visible(p_show_id, v_viewer)
        FOR SHARE;
     PERFORM lp.show_viewer_check(v_stream, v_viewer);
     -- The viewer's spend counter before the show row (docs/ledger.md, step 1: as api.refund_show, and the hold's

@@ -165,11 +165,12 @@ SELECT * FROM tests.rejects(format($$SELECT api.request_show(%L, 'r-1')$$, tests
 SELECT * FROM tests.rejects(format($$SELECT api.request_show(%L, 'r-2')$$, tests.id('s')), 'LP004',
                             'request_show: a second request in the same stream is LP004');
 SELECT tests.authenticate_as('val');
-SELECT * FROM tests.rejects(format($$SELECT api.join_show(%L, 'spy-early')$$, tests.id('p1')), 'LP004',
-                            'join_show: spying on a show that is not running is LP004');
+SELECT * FROM tests.rejects(format($$SELECT api.join_show(%L, 'spy-early')$$, tests.id('p1')), 'LP003',
+                            'join_show: another viewer''s request, not running yet, is not found (lp.show_visible): LP003');
 SELECT * FROM tests.rejects(format($$SELECT api.answer_show(%L, true)$$, tests.id('p1')), 'LP002', 'answer_show: a viewer is LP002');
 SELECT tests.authenticate_as('paul');
-SELECT * FROM tests.rejects(format($$SELECT api.answer_show(%L, true)$$, tests.id('p1')), 'LP002', 'answer_show: another performer is LP002');
+SELECT * FROM tests.rejects(format($$SELECT api.answer_show(%L, true)$$, tests.id('p1')), 'LP003',
+                            'answer_show: another performer is not told of a viewer''s request (lp.show_visible): LP003');
 SELECT tests.authenticate_as('pia');
 SELECT is((api.answer_show(tests.id('p1'), true)).status::text, 'running', 'answer_show: the host accepts; the show runs');
 SELECT * FROM tests.rejects(format($$SELECT api.answer_show(%L, true)$$, tests.id('p1')), 'LP004', 'answer_show: answering twice is LP004');
