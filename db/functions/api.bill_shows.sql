@@ -23,11 +23,15 @@ DECLARE
     v_outcome text;
     v_at      timestamptz;
     v_counted boolean;
+    v_skipped uuid[] := ARRAY[]::uuid[];
+    v_periods lp.limit_period[];
+    v_due_ids uuid[];
 BEGIN
     -- One step of show billing, in one transaction; `livepanty-db jobs bill-shows` calls it until it has
     -- nothing left to do, and any number of workers may (every row is taken SKIP LOCKED). Lock order: show
-    -- rows, then participant rows (and the viewer's spend counter, SKIP LOCKED), then a hold, then the wallets
-    -- (the capture's lp.post): business rows first.
+    -- rows, then participant rows (and the viewer's spend counter, SKIP LOCKED), then a hold, the viewer's
+    -- limit rows and due holds, then the wallets (the viewer's SKIP LOCKED; then the capture's lp.post):
+    -- business rows first. It waits for no transaction of a viewer.
 
     -- 1. Requests nobody answered in time expire (their reservations are released in step 3).
     FOR v_show IN
@@ -79,36 +83,64 @@ BEGIN
     -- counts toward the fraud controls, lp.extend_hold), SKIP LOCKED with them: a counter is taken before a show
     -- row (docs/ledger.md: api.refund_show, api.join_show), so the job never waits for one while it holds shows;
     -- a viewer whose counter is busy (a tip in flight) is billed on a later call.
-    SELECT p.* INTO v_part
-      FROM lp.show_participants AS p
-      JOIN lp.shows AS s ON s.id = p.show_id
-      JOIN lp.spend_counters AS f ON f.user_id = p.user_id
-     WHERE p.settled_at IS NULL
-       AND (p.due_tokens IS NOT NULL
-            OR (s.status = 'running' AND p.left_at IS NULL AND p.billed_from IS NOT NULL
-                AND lp.show_due(p, s, now(), 'running') > p.billed_tokens))
-     ORDER BY p.due_tokens IS NULL, p.id
-     LIMIT 1
-       FOR NO KEY UPDATE OF s, p, f SKIP LOCKED;
-    v_counted := v_part.id IS NOT NULL;
-    IF NOT v_counted THEN
-        -- A viewer without a counter row (their hold placed before holds were counted, lp.place_hold makes it
-        -- now): billed as before, their top-ups not counted (making the row here could wait while shows are held).
+    -- Then, in the order of docs/ledger.md, the viewer's rows that moving their money reaches: their hold (the
+    -- job's alone while the part is unsettled: lp.authorize_hold_action), their spending-limit rows and their
+    -- holds past their time (lp.check_spending_limit, in the top-up), then their wallet row (the top-up's
+    -- lp.reserve, the capture's lp.post, the release's lp.close_hold), all SKIP LOCKED: a transaction of the
+    -- viewer's own that holds one of them (a release of another hold, a purchase credited, a limit being set,
+    -- left open) is not waited for, or one viewer's open transaction would hold up this job, the show rows it
+    -- holds and every show after it. Such a viewer is left for a later call, and the next candidate is tried
+    -- (the rows of the one left stay locked by this transaction until it ends, so they are not tried again).
+    LOOP
         SELECT p.* INTO v_part
           FROM lp.show_participants AS p
           JOIN lp.shows AS s ON s.id = p.show_id
-         WHERE p.settled_at IS NULL
-           AND NOT EXISTS (SELECT 1 FROM lp.spend_counters AS f WHERE f.user_id = p.user_id)
+          JOIN lp.spend_counters AS f ON f.user_id = p.user_id
+         WHERE p.settled_at IS NULL AND p.id <> ALL (v_skipped)
            AND (p.due_tokens IS NOT NULL
                 OR (s.status = 'running' AND p.left_at IS NULL AND p.billed_from IS NOT NULL
                     AND lp.show_due(p, s, now(), 'running') > p.billed_tokens))
          ORDER BY p.due_tokens IS NULL, p.id
          LIMIT 1
-           FOR NO KEY UPDATE OF s, p SKIP LOCKED;
-    END IF;
-    IF v_part.id IS NULL THEN
-        RETURN;
-    END IF;
+           FOR NO KEY UPDATE OF s, p, f SKIP LOCKED;
+        v_counted := v_part.id IS NOT NULL;
+        IF NOT v_counted THEN
+            -- A viewer without a counter row (their hold placed before holds were counted, lp.place_hold makes
+            -- it now): billed as before, their top-ups not counted (making the row here could wait while shows
+            -- are held).
+            SELECT p.* INTO v_part
+              FROM lp.show_participants AS p
+              JOIN lp.shows AS s ON s.id = p.show_id
+             WHERE p.settled_at IS NULL AND p.id <> ALL (v_skipped)
+               AND NOT EXISTS (SELECT 1 FROM lp.spend_counters AS f WHERE f.user_id = p.user_id)
+               AND (p.due_tokens IS NOT NULL
+                    OR (s.status = 'running' AND p.left_at IS NULL AND p.billed_from IS NOT NULL
+                        AND lp.show_due(p, s, now(), 'running') > p.billed_tokens))
+             ORDER BY p.due_tokens IS NULL, p.id
+             LIMIT 1
+               FOR NO KEY UPDATE OF s, p SKIP LOCKED;
+        END IF;
+        IF v_part.id IS NULL THEN
+            RETURN;
+        END IF;
+        v_hold := lp.lock_hold(v_part.hold_id);  -- never expired while the part is unsettled (lp.hold_due)
+        -- Every limit row, every due hold, then the wallet row: one busy, the viewer waits for a later call.
+        v_periods := ARRAY(SELECT l.period FROM lp.spending_limits AS l WHERE l.user_id = v_hold.user_id
+                            ORDER BY l.period FOR NO KEY UPDATE SKIP LOCKED);
+        IF NOT EXISTS (SELECT 1 FROM lp.spending_limits AS l
+                        WHERE l.user_id = v_hold.user_id AND l.period <> ALL (v_periods)) THEN
+            v_due_ids := ARRAY(SELECT h.id FROM lp.holds AS h
+                                WHERE h.wallet_id = v_hold.wallet_id AND h.status = 'open' AND lp.hold_due(h)
+                                ORDER BY h.id FOR UPDATE SKIP LOCKED);
+            IF NOT EXISTS (SELECT 1 FROM lp.holds AS h
+                            WHERE h.wallet_id = v_hold.wallet_id AND h.status = 'open' AND lp.hold_due(h)
+                              AND h.id <> ALL (v_due_ids)) THEN
+                PERFORM 1 FROM lp.wallets AS w WHERE w.id = v_hold.wallet_id FOR NO KEY UPDATE SKIP LOCKED;
+                EXIT WHEN FOUND;
+            END IF;
+        END IF;
+        v_skipped := v_skipped || v_part.id;
+    END LOOP;
     SELECT s.* INTO v_show FROM lp.shows AS s WHERE s.id = v_part.show_id;
     v_hold := lp.lock_hold(v_part.hold_id);  -- never expired while the part is unsettled (lp.hold_due)
     v_due := coalesce(v_part.due_tokens, lp.show_due(v_part, v_show, now(), 'running'));
@@ -187,6 +219,6 @@ BEGIN
     RETURN QUERY SELECT v_part.show_id, v_part.user_id, v_take, v_free, coalesce(v_outcome, 'billed');
 END
 $$;
-COMMENT ON FUNCTION api.bill_shows() IS 'Back office job (livepanty-db jobs bill-shows calls it until it returns no row; any number of workers): expires unanswered private show requests; takes out viewers paying per minute who stopped watching (their last heartbeat; owing nothing when last seen at or before their billing started; a private show whose payer is gone ends); then bills one viewer: captures what they owe (each completed minute of a running show, a ticket once its show started, or their final amount once out: every started minute and the minimum when they ended it, completed minutes when the performer did), topping their reservation up shows.prepay_minutes ahead first (a top-up counts toward a new account''s daily tip cap, fraud.new_account_daily_tip_tokens: one past it is refused like one the viewer cannot afford), and once they are out releases the rest of it. A viewer whose reservation cannot cover the minute in progress is out (a private show ends). A viewer whose spend counter is busy (a tip in flight) is billed on a later call. Idempotent per viewer and amount: no minute is billed twice, by one worker or two. A capture the ledger refuses (the host deleted or sanctioned, the viewer in debt) bills nothing more and settles that viewer (outcome not billed (code)), so it never blocks the others. Returns the viewer billed (captured, released, outcome billed / settled / out of tokens / not billed (code)), or no row.';
+COMMENT ON FUNCTION api.bill_shows() IS 'Back office job (livepanty-db jobs bill-shows calls it until it returns no row; any number of workers): expires unanswered private show requests; takes out viewers paying per minute who stopped watching (their last heartbeat; owing nothing when last seen at or before their billing started; a private show whose payer is gone ends); then bills one viewer: captures what they owe (each completed minute of a running show, a ticket once its show started, or their final amount once out: every started minute and the minimum when they ended it, completed minutes when the performer did), topping their reservation up shows.prepay_minutes ahead first (a top-up counts toward a new account''s daily tip cap, fraud.new_account_daily_tip_tokens: one past it is refused like one the viewer cannot afford), and once they are out releases the rest of it. A viewer whose reservation cannot cover the minute in progress is out (a private show ends). It waits for no transaction of a viewer: one whose spend counter, spending-limit rows, holds past their time or wallet row another transaction holds (a tip in flight, a transaction of theirs left open) is left for a later call, and the next viewer is billed. Idempotent per viewer and amount: no minute is billed twice, by one worker or two. A capture the ledger refuses (the host deleted or sanctioned, the viewer in debt) bills nothing more and settles that viewer (outcome not billed (code)), so it never blocks the others. Returns the viewer billed (captured, released, outcome billed / settled / out of tokens / not billed (code)), or no row.';
 REVOKE ALL ON FUNCTION api.bill_shows() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.bill_shows() TO livepanty_service;
