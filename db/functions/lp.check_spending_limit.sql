@@ -1,4 +1,4 @@
-CREATE FUNCTION lp.check_spending_limit(p_user_id uuid, p_amount bigint) RETURNS void
+CREATE FUNCTION lp.check_spending_limit(p_user_id uuid, p_amount bigint, p_wait boolean DEFAULT true) RETURNS void
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -19,21 +19,42 @@ BEGIN
     -- hence VOLATILE) see every spend that committed before. It locks the user's own limit rows, which no
     -- application role may lock (an advisory lock on a guessable key could be held by any login to block the
     -- user's spending), and callers take it before any wallet lock (api.tip before lp.post; api.place_hold
-    -- and a show's top-up, lp.extend_hold, after the hold row they hold and before the wallet), so it never
-    -- interferes with lp.post's order: nothing waits for a hold row while holding these rows.
+    -- after the hold row it inserted, which nobody else sees yet, and before the wallet; a show's top-up,
+    -- lp.extend_hold: the billing job took these rows SKIP LOCKED before the viewer's wallet, so here they are
+    -- its own), so it never interferes with lp.post's order. Whoever waits for these rows holds no other hold
+    -- row that another transaction could wait for here (only due holds are waited for below, and the new hold
+    -- of api.place_hold, a show's unsettled reservation, are never due for another transaction).
     PERFORM 1 FROM lp.spending_limits AS l WHERE l.user_id = p_user_id ORDER BY l.period FOR NO KEY UPDATE;
     -- A due hold (lp.hold_due) is not counted as reserved: no statement that starts now may capture it. But a
-    -- capture whose statement started before the expiry may be taking it right now, in a transaction that
-    -- holds the hold's row: until that commits, what it takes is neither spent nor reserved as seen here. So
-    -- the user's due holds are locked here (SKIP LOCKED: never waits, so it closes no cycle with the limit rows
-    -- held; the caller expires them before it reserves or debits: lp.reserve, lp.post), and those another
-    -- transaction holds still count, with all they reserve. No hold neither counts nor is refused.
+    -- transaction that holds its row may still change it: a capture whose statement started before the expiry
+    -- (what it takes is spent once it commits), or an expiry or release (its tokens are free once it commits).
+    -- Which one cannot be told from here, so the user's due holds are locked, in id order, waiting for such a
+    -- transaction (p_wait): once it is over, a hold still open and due is this transaction's (the caller
+    -- expires it before it reserves or debits: lp.reserve, lp.post), one expired or released drops out, and
+    -- what a capture took is spent in the ledger that spending_limit_usage reads below (a statement of its own,
+    -- so a snapshot taken after the wait). Counting such a hold whole, unseen, refused a tip for tokens the
+    -- expiry job was freeing at that moment; not counting it let a capture in flight pass the limit. The wait
+    -- closes no cycle (docs/ledger.md, "Lock protocol"): the callers hold no wallet or shard yet, and whoever
+    -- holds a due hold waits only for wallets and shards (the expiry job, lp.lock_hold's callers), never for
+    -- a spend counter, a claim, a limit row or a stream. The billing job (api.bill_shows, through
+    -- lp.extend_hold) holds the viewer's wallet row by then, so it must not wait: it locked the viewer's due
+    -- holds SKIP LOCKED before the wallet (a viewer with a busy one is billed on a later call), and with
+    -- p_wait false a due hold another transaction holds still counts, with all it reserves (never past the
+    -- limit; in that job only a hold committed since its lock, which its clock already sees due, can be one).
     SELECT w.id INTO v_wallet FROM lp.wallets AS w WHERE w.user_id = p_user_id;
-    v_mine := ARRAY(SELECT h.id FROM lp.holds AS h
-                     WHERE h.wallet_id = v_wallet AND h.status = 'open' AND lp.hold_due(h)
-                       FOR UPDATE SKIP LOCKED);
-    SELECT coalesce(sum(h.amount - h.captured), 0)::bigint INTO v_busy FROM lp.holds AS h
-     WHERE h.wallet_id = v_wallet AND h.status = 'open' AND lp.hold_due(h) AND h.id <> ALL (v_mine);
+    IF p_wait THEN
+        PERFORM 1 FROM lp.holds AS h
+         WHERE h.wallet_id = v_wallet AND h.status = 'open' AND lp.hold_due(h)
+         ORDER BY h.id
+           FOR UPDATE;
+        v_busy := 0;
+    ELSE
+        v_mine := ARRAY(SELECT h.id FROM lp.holds AS h
+                         WHERE h.wallet_id = v_wallet AND h.status = 'open' AND lp.hold_due(h)
+                           FOR UPDATE SKIP LOCKED);
+        SELECT coalesce(sum(h.amount - h.captured), 0)::bigint INTO v_busy FROM lp.holds AS h
+         WHERE h.wallet_id = v_wallet AND h.status = 'open' AND lp.hold_due(h) AND h.id <> ALL (v_mine);
+    END IF;
     FOR v_limit IN
         SELECT u.period, u.limit_tokens, u.spent, u.reserved
           FROM lp.spending_limit_usage(p_user_id) AS u
@@ -48,5 +69,5 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION lp.check_spending_limit(uuid, bigint) IS 'LP105 when spending p_amount more would exceed one of the user''s limits in force (lp.spending_limit_usage): tips and hold captures over the rolling day/7 days/30 days, plus tokens still reserved by open holds that are not due (lp.hold_due) and by due holds another transaction holds at that moment (a capture judged before their expiry may be in flight; the user''s other due holds are locked here, SKIP LOCKED, for the caller to expire). Serialises the spends of users who have a limit (a lock on their lp.spending_limits rows until commit); call it before locking any row of the spender''s wallet or holds.';
-REVOKE ALL ON FUNCTION lp.check_spending_limit(uuid, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION lp.check_spending_limit(uuid, bigint, boolean) IS 'LP105 when spending p_amount more would exceed one of the user''s limits in force (lp.spending_limit_usage): tips and hold captures over the rolling day/7 days/30 days, plus tokens still reserved by open holds that are not due (lp.hold_due). The user''s due holds are locked here for the caller to expire, waiting for a transaction that holds one (a capture judged before the expiry, an expiry or release in flight: what it leaves is counted once it is over); with p_wait false (the billing job, which holds the wallet row) never waiting: a due hold another transaction holds counts, with all it reserves. Serialises the spends of users who have a limit (a lock on their lp.spending_limits rows until commit); call it before locking any row of the spender''s wallet or holds.';
+REVOKE ALL ON FUNCTION lp.check_spending_limit(uuid, bigint, boolean) FROM PUBLIC;

@@ -5,7 +5,8 @@ AS $$
 BEGIN
     -- Reserves p_amount more on an open hold the caller holds (a show's top-up): the holder's fraud controls
     -- and spending limits count it, then the wallet row and its shards (the order of api.place_hold: counter,
-    -- hold, limits, wallet; lp.reserve). False, with nothing changed, when the holder cannot afford it
+    -- hold, limits, due holds, wallet; lp.reserve; api.bill_shows, the one caller, took them all in that order
+    -- before, SKIP LOCKED). False, with nothing changed, when the holder cannot afford it
     -- (available balance, debt, a spending limit, a new account's daily cap). The hold's life starts again: a
     -- long show does not see its hold expire under it.
     IF p_hold.status <> 'open' OR p_amount <= 0 THEN
@@ -21,7 +22,10 @@ BEGIN
            SET amount = h.amount + p_amount,
                expires_at = greatest(h.expires_at, now() + make_interval(mins => (lp.setting('holds.max_minutes'))::integer))
          WHERE h.id = p_hold.id;
-        PERFORM lp.check_spending_limit(p_hold.user_id, 0);  -- the hold already counts its new amount
+        -- The hold already counts its new amount. Not waiting for a due hold of the holder another transaction
+        -- holds (it counts whole): the billing job holds the holder's wallet row already (api.bill_shows locked
+        -- the limit rows, the due holds and then the wallet SKIP LOCKED), and a due hold's holder may wait for it.
+        PERFORM lp.check_spending_limit(p_hold.user_id, 0, false);
         -- As placing it: overdue holds of the holder expired, credit shards swept in when short (lp.reserve).
         IF NOT lp.reserve(p_hold.wallet_id, p_amount) THEN
             RAISE EXCEPTION USING ERRCODE = 'LP100', MESSAGE = 'insufficient available balance';

@@ -145,9 +145,10 @@ def test_a_hold_being_captured_across_its_expiry_still_counts_toward_the_limits(
 
     def holder_spends() -> None:
         # The hold is past its expiry and no statement starting now may capture it; but the payee's
-        # transaction, which holds it, may still commit what it took before: it counts, whole (LP105, at
-        # once). (A check that did not count it would pass and then wait for the holder's wallet row, which
-        # the payee's capture holds, and go on once the payee committed: 999 + 900 spent of 1000.)
+        # transaction, which holds it, may still commit what it took before: the check waits for it and counts
+        # what it spent (LP105 once the payee committed: 999 spent). (A check that did not count it would pass
+        # and then wait for the holder's wallet row, which the payee's capture holds, and go on once the payee
+        # committed: 999 + 900 spent of 1000.)
         refusals.append(
             sqlstate_of(db_url, people["vera_token"], PLACE_HOLD, [people["pia"], 900, "over", LIFETIME])
         )
@@ -195,5 +196,45 @@ def test_a_hold_placed_late_in_a_transaction_is_reserved_not_born_expired(
     status = one_call(db_url, people["vera_token"], "SELECT status::text FROM api.get_hold(%s)", [hold])[0]
     assert status == "expired"
     assert spent_and_reserved(db_url, people) == (0, 0)
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT * FROM api.verify_ledger()").fetchall() == []
+
+
+@pytest.mark.parametrize("outcome", ["COMMIT", "ROLLBACK"])
+@pytest.mark.parametrize(
+    "spend",
+    [("SELECT api.tip(%s, 600, 'tip-600')", []), (PLACE_HOLD, [900, "hold-900", LIFETIME])],
+    ids=["tip", "place_hold"],
+)
+def test_a_due_hold_the_expiry_job_holds_does_not_refuse_a_spend_that_fits_without_it(
+    db_url: str, people: dict[str, Any], spend: tuple[str, list[Any]], outcome: str
+) -> None:
+    # The expiry job holds vera's due hold of 1000 (and her wallet row) in a transaction in flight: it is
+    # freeing those tokens. The check of her spending limit waits for it instead of counting the hold whole
+    # (the defect: LP105 at once, for tokens that were free); whether the job commits (the hold expired) or
+    # rolls back (still due: the spend expires it itself), the hold is free and the spend passes.
+    hold, expires_at = place(db_url, people, 1000)
+    query, params = spend
+    results: list[str | None] = []
+    with psycopg.connect(db_url, autocommit=True) as job:
+        sleep_past(expires_at)
+        begin_as(job, None)
+        assert job.execute("SELECT api.expire_holds()").fetchone()[0] == 1
+        spender = threading.Thread(
+            target=lambda: results.append(
+                sqlstate_of(db_url, people["vera_token"], query, [people["pia"], *params])
+            )
+        )
+        spender.start()
+        spender.join(timeout=1.0)
+        waited = spender.is_alive()
+        job.execute(outcome)
+    spender.join()
+    assert results == [None], "a spend that fits once the due hold is free was refused"
+    assert waited, "the spend waited for the expiry job's transaction"
+    status = one_call(db_url, people["vera_token"], "SELECT status::text FROM api.get_hold(%s)", [hold])[0]
+    assert status == "expired"
+    spent, reserved = spent_and_reserved(db_url, people)
+    assert (spent, reserved) == ((600, 0) if "tip" in query else (0, 900))
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT * FROM api.verify_ledger()").fetchall() == []
