@@ -102,6 +102,10 @@ NEEDS_ONE_DATABASE: dict[str, str] = {
     "tests/py/test_hold_expiry.py": (
         "keeps a transaction open across calls (a router transaction is not atomic across calls)"
     ),
+    "tests/py/test_show_billing_blockers.py": (
+        "keeps a viewer's transaction open across calls (a router transaction is not atomic across calls)"
+    ),
+    "tests/py/test_id_oracles.py": "creates its users and objects with the SQL helpers in the test database",
 }
 
 

@@ -26,6 +26,10 @@ import pytest
 
 from livepanty_db import Client
 
+pytestmark = pytest.mark.not_through_pgbouncer(
+    "the billing job's session holds its role and lock_timeout, and a test waits on its backend pid"
+)
+
 PASSWORD = "billing blockers 1"
 RATE = 10
 FUNDS = 5000
