@@ -102,21 +102,6 @@ CREATE FUNCTION tests.state() RETURNS text
         'audit ' || (SELECT count(*) FROM lp.audit_logs),
         'audit ips ' || (SELECT count(a.ip_address) FROM lp.audit_logs AS a))
 $$;
-CREATE TABLE tests.snapshot (state text);
-GRANT SELECT ON tests.snapshot TO PUBLIC;
-CREATE FUNCTION tests.snap() RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    DELETE FROM tests.snapshot;
-    INSERT INTO tests.snapshot (state) SELECT tests.state();
-$$;
-CREATE FUNCTION tests.rejects(p_sql text, p_sqlstate text, p_description text) RETURNS SETOF text
-    LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM tests.snap();
-    RETURN NEXT throws_ok(p_sql, p_sqlstate, NULL, p_description);
-    RETURN NEXT is(tests.state(), (SELECT s.state FROM tests.snapshot AS s), p_description || ': nothing changed');
-END
-$$;
 CREATE FUNCTION tests.erasure(p_user_id uuid) RETURNS lp.erasures
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT e.* FROM lp.erasures AS e WHERE e.user_id = p_user_id

@@ -46,8 +46,6 @@ BEGIN
     RETURN v_payment.id;
 END
 $$;
-CREATE TABLE tests.snapshot (state text);
-GRANT SELECT, INSERT, DELETE ON tests.snapshot TO PUBLIC;
 CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT concat_ws(E'\n',
@@ -64,23 +62,6 @@ CREATE FUNCTION tests.state() RETURNS text
         (SELECT string_agg(r.id::text || ':' || r.details::text, ';' ORDER BY r.id) FROM lp.reports AS r),
         'sanctions ' || (SELECT count(*) FROM lp.user_sanctions),
         'audit ' || (SELECT count(*) FROM lp.audit_logs))
-$$;
-CREATE FUNCTION tests.snap() RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    DELETE FROM tests.snapshot;
-    INSERT INTO tests.snapshot (state) SELECT tests.state();
-$$;
-CREATE FUNCTION tests.unchanged(p_description text) RETURNS text
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    SELECT is(tests.state(), (SELECT s.state FROM tests.snapshot AS s), p_description)
-$$;
-CREATE FUNCTION tests.rejects(p_sql text, p_sqlstate text, p_description text) RETURNS SETOF text
-    LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM tests.snap();
-    RETURN NEXT throws_ok(p_sql, p_sqlstate, NULL, p_description);
-    RETURN NEXT tests.unchanged(p_description || ': nothing changed');
-END
 $$;
 CREATE FUNCTION tests.cases(p_username text) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$

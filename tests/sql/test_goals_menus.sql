@@ -61,21 +61,6 @@ CREATE FUNCTION tests.state() RETURNS text
         'events ' || (SELECT count(*) FROM lp.stream_events),
         'audit ' || (SELECT count(*) FROM lp.audit_logs))
 $$;
-CREATE TABLE tests.snapshot (state text);
-GRANT SELECT ON tests.snapshot TO PUBLIC;
-CREATE FUNCTION tests.snap() RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    DELETE FROM tests.snapshot;
-    INSERT INTO tests.snapshot (state) SELECT tests.state();
-$$;
-CREATE FUNCTION tests.rejects(p_sql text, p_sqlstate text, p_description text) RETURNS SETOF text
-    LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM tests.snap();
-    RETURN NEXT throws_ok(p_sql, p_sqlstate, NULL, p_description);
-    RETURN NEXT is(tests.state(), (SELECT s.state FROM tests.snapshot AS s), p_description || ': nothing changed');
-END
-$$;
 CREATE FUNCTION tests.settle() RETURNS text
     LANGUAGE plpgsql AS $$
 DECLARE

@@ -87,27 +87,6 @@ CREATE FUNCTION tests.state() RETURNS text
 $$;
 -- As throws_ok plus the state check, but a statement that is not refused is rolled back too (after the state
 -- is taken), so that the file goes on as it would have: each assertion fails on its own.
-CREATE FUNCTION tests.rejects(p_sql text, p_sqlstate text, p_description text) RETURNS SETOF text
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_before text := tests.state();
-    v_after  text;
-    v_code   text := 'ok (not refused)';
-BEGIN
-    BEGIN
-        EXECUTE p_sql;
-        v_after := tests.state();
-        RAISE EXCEPTION USING ERRCODE = 'P0009';
-    EXCEPTION WHEN SQLSTATE 'P0009' THEN
-        NULL;
-    WHEN OTHERS THEN
-        v_code := SQLSTATE;
-        v_after := tests.state();
-    END;
-    RETURN NEXT is(v_code, p_sqlstate, p_description);
-    RETURN NEXT is(v_after, v_before, p_description || ': nothing changed');
-END
-$$;
 CREATE FUNCTION tests.show_age(p_show uuid, p_seconds integer) RETURNS void
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
     UPDATE lp.shows SET started_at = started_at - make_interval(secs => p_seconds) WHERE id = p_show;

@@ -38,8 +38,6 @@ CREATE FUNCTION tests.entries() RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT count(*) FROM lp.ledger
 $$;
-CREATE TABLE tests.snapshot (state text);
-GRANT SELECT ON tests.snapshot TO PUBLIC;
 CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT concat_ws(E'\n',
@@ -53,23 +51,6 @@ CREATE FUNCTION tests.state() RETURNS text
         (SELECT string_agg(concat_ws(',', l.user_id, l.period, l.limit_tokens, l.pending_limit_tokens, l.pending_effective_at), ';'
                            ORDER BY l.user_id, l.period) FROM lp.spending_limits AS l),
         'audit ' || (SELECT count(*) FROM lp.audit_logs))
-$$;
-CREATE FUNCTION tests.snap() RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    DELETE FROM tests.snapshot;
-    INSERT INTO tests.snapshot (state) SELECT tests.state();
-$$;
-CREATE FUNCTION tests.unchanged(p_description text) RETURNS text
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    SELECT is(tests.state(), (SELECT s.state FROM tests.snapshot AS s), p_description)
-$$;
-CREATE FUNCTION tests.rejects(p_sql text, p_sqlstate text, p_description text) RETURNS SETOF text
-    LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM tests.snap();
-    RETURN NEXT throws_ok(p_sql, p_sqlstate, NULL, p_description);
-    RETURN NEXT tests.unchanged(p_description || ': nothing changed');
-END
 $$;
 
 CREATE FUNCTION tests.capture_entries(p_capture_id uuid) RETURNS TABLE (owner text, on_shard boolean, amount bigint, entry_kind text)

@@ -14,21 +14,13 @@ CREATE FUNCTION tests.sanction_count() RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT count(*) FROM lp.user_sanctions
 $$;
+CREATE FUNCTION tests.state() RETURNS text LANGUAGE sql AS $$ SELECT tests.sanction_count()::text $$;  -- for tests.rejects
 CREATE FUNCTION tests.live_sessions(p_username text) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT count(*) FROM lp.auth_sessions AS s
      WHERE s.user_id = tests.user_id(p_username) AND s.revoked_at IS NULL AND s.expires_at > now()
 $$;
 -- throws_ok plus "no sanction was written": two assertions.
-CREATE FUNCTION tests.rejects(p_query text, p_code text, p_description text) RETURNS SETOF text
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_before bigint := tests.sanction_count();
-BEGIN
-    RETURN NEXT throws_ok(p_query, p_code, NULL, p_description);
-    RETURN NEXT is(tests.sanction_count(), v_before, p_description || ': nothing changed');
-END
-$$;
 -- A sanction inserted directly (superuser), for the lp.active_sanction semantics.
 CREATE FUNCTION tests.sanction(p_username text, p_type text, p_starts interval, p_ends interval, p_revoked boolean DEFAULT false)
     RETURNS uuid LANGUAGE sql AS $$

@@ -16,16 +16,8 @@ CREATE FUNCTION tests.counts() RETURNS jsonb
                               'user_preferences', (SELECT count(*) FROM lp.user_preferences),
                               'audit_logs', (SELECT count(*) FROM lp.audit_logs))
 $$;
+CREATE FUNCTION tests.state() RETURNS text LANGUAGE sql AS $$ SELECT tests.counts()::text $$;  -- for tests.rejects
 -- throws_ok plus "nothing changed": two assertions.
-CREATE FUNCTION tests.rejects(p_query text, p_code text, p_description text) RETURNS SETOF text
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_before jsonb := tests.counts();
-BEGIN
-    RETURN NEXT throws_ok(p_query, p_code, NULL, p_description);
-    RETURN NEXT is(tests.counts(), v_before, p_description || ': nothing changed');
-END
-$$;
 CREATE FUNCTION tests.register(p_email text, p_username text, p_password text DEFAULT tests.password(),
                                p_dob date DEFAULT DATE '1990-01-01', p_role text DEFAULT 'viewer')
     RETURNS api.user_account LANGUAGE sql AS $$

@@ -12,7 +12,7 @@ SELECT plan(122);
 
 -- Helpers of this file.
 -- Everything a KYC function may write: the verifications, the users' age_verified_at, the audit log.
-CREATE FUNCTION tests.kyc_state() RETURNS text
+CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT md5(coalesce((SELECT string_agg(k::text, '|' ORDER BY k.id) FROM lp.kyc_verifications AS k), '')
                || coalesce((SELECT string_agg(u.id::text || coalesce(u.age_verified_at::text, '-'), '|' ORDER BY u.id)
@@ -20,15 +20,6 @@ CREATE FUNCTION tests.kyc_state() RETURNS text
                || (SELECT count(*) FROM lp.audit_logs)::text)
 $$;
 -- throws_ok plus "nothing changed": two assertions.
-CREATE FUNCTION tests.rejects(p_query text, p_code text, p_description text) RETURNS SETOF text
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_before text := tests.kyc_state();
-BEGIN
-    RETURN NEXT throws_ok(p_query, p_code, NULL, p_description);
-    RETURN NEXT is(tests.kyc_state(), v_before, p_description || ': nothing changed');
-END
-$$;
 CREATE FUNCTION tests.approved_kyc(p_username text) RETURNS uuid
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT (lp.approved_kyc(tests.user_id(p_username))).id

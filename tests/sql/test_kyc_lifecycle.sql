@@ -7,7 +7,7 @@ BEGIN;
 SELECT plan(153);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
-CREATE FUNCTION tests.kyc_state() RETURNS text
+CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT md5(coalesce((SELECT string_agg(k::text, '|' ORDER BY k.id) FROM lp.kyc_verifications AS k), '')
                || coalesce((SELECT string_agg(a::text, '|' ORDER BY a.verification_id, a.alias) FROM lp.kyc_aliases AS a), '')
@@ -18,23 +18,14 @@ CREATE FUNCTION tests.kyc_state() RETURNS text
                || (SELECT count(*) FROM lp.reports)::text
                || (SELECT count(*) FROM lp.audit_logs)::text)
 $$;
-CREATE FUNCTION tests.rejects(p_query text, p_code text, p_description text) RETURNS SETOF text
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_before text := tests.kyc_state();
-BEGIN
-    RETURN NEXT throws_ok(p_query, p_code, NULL, p_description);
-    RETURN NEXT is(tests.kyc_state(), v_before, p_description || ': nothing changed');
-END
-$$;
 -- A query that succeeds with the expected rows and changes nothing (a repeated webhook): two assertions.
 CREATE FUNCTION tests.unchanged(p_query text, p_expected text, p_description text) RETURNS SETOF text
     LANGUAGE plpgsql AS $$
 DECLARE
-    v_before text := tests.kyc_state();
+    v_before text := tests.state();
 BEGIN
     RETURN NEXT results_eq(p_query, p_expected, p_description);
-    RETURN NEXT is(tests.kyc_state(), v_before, p_description || ': nothing changed');
+    RETURN NEXT is(tests.state(), v_before, p_description || ': nothing changed');
 END
 $$;
 -- A verification at a provider, as the provider's start would make it (owner code in real life: submit_kyc).

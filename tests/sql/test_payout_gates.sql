@@ -57,15 +57,6 @@ CREATE FUNCTION tests.state() RETURNS text
         (SELECT string_agg(k::text, ';' ORDER BY k.scope, k.key) FROM lp.idempotency_keys AS k),
         (SELECT count(*) FROM lp.audit_logs)))
 $$;
-CREATE FUNCTION tests.rejects(p_query text, p_code text, p_description text) RETURNS SETOF text
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_before text := tests.state();
-BEGIN
-    RETURN NEXT throws_ok(p_query, p_code, NULL, p_description);
-    RETURN NEXT is(tests.state(), v_before, p_description || ': nothing changed');
-END
-$$;
 CREATE FUNCTION tests.settle() RETURNS text
     LANGUAGE plpgsql AS $$
 DECLARE

@@ -76,7 +76,7 @@ BEGIN
 END
 $$;
 -- Everything a payout function may write.
-CREATE FUNCTION tests.money_state() RETURNS text
+CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT md5(concat_ws('|',
         (SELECT string_agg(concat_ws(',', w.id, w.balance, w.reserved, w.debt_since), ';' ORDER BY w.id) FROM lp.wallets AS w),
@@ -87,15 +87,6 @@ CREATE FUNCTION tests.money_state() RETURNS text
         (SELECT count(*) FROM lp.audit_logs)))
 $$;
 -- throws_ok plus "nothing changed" (balances, ledger, payouts, idempotency keys, audit): two assertions.
-CREATE FUNCTION tests.rejects(p_query text, p_code text, p_description text) RETURNS SETOF text
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_before text := tests.money_state();
-BEGIN
-    RETURN NEXT throws_ok(p_query, p_code, NULL, p_description);
-    RETURN NEXT is(tests.money_state(), v_before, p_description || ': nothing changed');
-END
-$$;
 -- The ledger entries of a payout: kind, wallet (username or system code), shard 0 or not, amount; transaction by
 -- transaction, debits first.
 CREATE FUNCTION tests.payout_entries(p_payout uuid) RETURNS TABLE (entry_kind text, account text, on_main boolean, amount bigint)
@@ -262,10 +253,10 @@ GRANT SELECT ON p1_first TO PUBLIC;
 
 SELECT tests.authenticate_as('pia');
 SELECT * FROM tests.rejects($$SELECT api.request_payout(5000, 'paypal', 'k-more')$$, 'LP112', 'request_payout: nothing left to pay out is LP112');
-CREATE TEMP TABLE counts ON COMMIT DROP AS SELECT tests.money_state() AS state;
+CREATE TEMP TABLE counts ON COMMIT DROP AS SELECT tests.state() AS state;
 SELECT results_eq($$SELECT to_jsonb(p) FROM api.request_payout(20000, 'bank_transfer', 'k1') AS p$$,
                   $$SELECT to_jsonb(p) FROM p1_first AS p$$, 'request_payout replay: the same key and arguments return the original payout');
-SELECT is(tests.money_state(), (SELECT state FROM counts), 'request_payout replay: moves nothing, writes nothing');
+SELECT is(tests.state(), (SELECT state FROM counts), 'request_payout replay: moves nothing, writes nothing');
 SELECT * FROM tests.rejects($$SELECT api.request_payout(20001, 'bank_transfer', 'k1')$$, 'LP106',
                             'request_payout replay: the same key with another amount is LP106');
 SELECT * FROM tests.rejects($$SELECT api.request_payout(20000, 'paypal', 'k1')$$, 'LP106',

@@ -41,15 +41,6 @@ CREATE FUNCTION tests.state() RETURNS text
         (SELECT string_agg(s.status::text, ',' ORDER BY s.id) FROM lp.streams AS s),
         (SELECT count(*) FROM lp.audit_logs))
 $$;
-CREATE FUNCTION tests.rejects(p_query text, p_code text, p_description text) RETURNS SETOF text
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_before text := tests.state();
-BEGIN
-    RETURN NEXT throws_ok(p_query, p_code, NULL, p_description);
-    RETURN NEXT is(tests.state(), v_before, p_description || ': nothing changed');
-END
-$$;
 CREATE FUNCTION tests.ready(p_host text, p_title text) RETURNS uuid
     LANGUAGE plpgsql AS $$
 DECLARE

@@ -47,7 +47,7 @@ CREATE FUNCTION tests.counters(p_title text) RETURNS TABLE (current bigint, peak
            sum(c.watch_seconds)
       FROM lp.stream_counters AS c WHERE c.stream_id = tests.sid(p_title)
 $$;
-CREATE FUNCTION tests.viewer_state() RETURNS text
+CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT concat_ws(E'\n',
         (SELECT string_agg(concat_ws(',', v.id, v.stream_id, v.user_id, v.left_at), ';' ORDER BY v.id) FROM lp.stream_viewers AS v),
@@ -56,22 +56,6 @@ CREATE FUNCTION tests.viewer_state() RETURNS text
         (SELECT string_agg(concat_ws(',', b.performer_id, b.blocked_id, b.reason), ';' ORDER BY b.performer_id, b.blocked_id)
            FROM lp.performer_blocks AS b),
         'audit ' || (SELECT count(*) FROM lp.audit_logs))
-$$;
-CREATE TABLE tests.viewer_snapshot (state text);
-GRANT SELECT ON tests.viewer_snapshot TO PUBLIC;
-CREATE FUNCTION tests.snap() RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    DELETE FROM tests.viewer_snapshot;
-    INSERT INTO tests.viewer_snapshot (state) SELECT tests.viewer_state();
-$$;
-CREATE FUNCTION tests.rejects(p_sql text, p_sqlstate text, p_description text) RETURNS SETOF text
-    LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM tests.snap();
-    RETURN NEXT throws_ok(p_sql, p_sqlstate, NULL, p_description);
-    RETURN NEXT is(tests.viewer_state(), (SELECT s.state FROM tests.viewer_snapshot AS s),
-                   p_description || ': nothing changed');
-END
 $$;
 
 DO $$

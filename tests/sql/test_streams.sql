@@ -20,7 +20,7 @@ CREATE FUNCTION tests.sid(p_title text) RETURNS uuid
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT s.id FROM lp.streams AS s WHERE s.title = p_title
 $$;
-CREATE FUNCTION tests.stream_state() RETURNS text
+CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT concat_ws(E'\n',
         (SELECT string_agg(concat_ws(',', s.id, s.title, s.category, s.tags, s.status, s.visibility, s.started_at,
@@ -32,22 +32,6 @@ CREATE FUNCTION tests.stream_state() RETURNS text
                            ORDER BY c.stream_id, c.performer_id) FROM lp.stream_consents AS c),
         (SELECT string_agg(concat_ws(',', v.id, v.left_at), ';' ORDER BY v.id) FROM lp.stream_viewers AS v),
         'audit ' || (SELECT count(*) FROM lp.audit_logs))
-$$;
-CREATE TABLE tests.stream_snapshot (state text);
-GRANT SELECT ON tests.stream_snapshot TO PUBLIC;
-CREATE FUNCTION tests.snap() RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    DELETE FROM tests.stream_snapshot;
-    INSERT INTO tests.stream_snapshot (state) SELECT tests.stream_state();
-$$;
-CREATE FUNCTION tests.rejects(p_sql text, p_sqlstate text, p_description text) RETURNS SETOF text
-    LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM tests.snap();
-    RETURN NEXT throws_ok(p_sql, p_sqlstate, NULL, p_description);
-    RETURN NEXT is(tests.stream_state(), (SELECT s.state FROM tests.stream_snapshot AS s),
-                   p_description || ': nothing changed');
-END
 $$;
 -- The detail of the go-live gate's refusal (NULL when the stream started).
 CREATE FUNCTION tests.gate_detail(p_stream uuid) RETURNS text LANGUAGE plpgsql AS $$
