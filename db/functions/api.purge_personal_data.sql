@@ -11,6 +11,7 @@ DECLARE
     v_cutoff   timestamptz;
     v_count    integer := 0;
     v_n        integer;
+    v_closed   integer := 0;
 BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 100000 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_limit must be between 1 and 100000';
@@ -109,15 +110,22 @@ BEGIN
               FROM due WHERE e.id = due.id
             RETURNING e.user_id
         )
-        SELECT coalesce(sum(lp.destroy_kyc_records(d.user_id)), 0)::integer INTO v_count FROM destroyed AS d;
+        -- v_closed: the erasures marked destroyed, counted (and audited) even when none of their records had
+        -- personal content left to destroy (v_count counts the records changed).
+        SELECT count(*)::integer, coalesce(sum(lp.destroy_kyc_records(d.user_id)), 0)::integer
+          INTO v_closed, v_count
+          FROM destroyed AS d;
     END CASE;
-    IF v_count > 0 THEN
+    IF v_count > 0 OR v_closed > 0 THEN
         PERFORM lp.audit('privacy.purge', 'retention_category', v_category,
-                         jsonb_build_object('purged', v_count, 'cutoff', v_cutoff, 'limit', p_limit), NULL, NULL);
+                         jsonb_build_object('purged', v_count, 'cutoff', v_cutoff, 'limit', p_limit)
+                         || CASE WHEN v_category = 'kyc_records' THEN jsonb_build_object('erasures', v_closed)
+                                 ELSE '{}'::jsonb END,
+                         NULL, NULL);
     END IF;
     RETURN v_count;
 END
 $$;
-COMMENT ON FUNCTION api.purge_personal_data(text, integer) IS 'Back office retention job (livepanty-db privacy purge), one batch of one category (lp.retention_category): sessions and reset tokens that ended more than privacy.session_retention_days / privacy.reset_token_retention_days ago (deleted), viewer rows of viewings that ended more than privacy.viewer_retention_days ago (deleted), stream events (api.purge_stream_events), IP addresses older than privacy.ip_retention_days (nulled in sessions, reset tokens, viewer rows and the audit trail; at most p_limit per table), reports dismissed more than privacy.dismissed_report_retention_days ago (deleted), e-mails sent or given up more than privacy.email_retention_days ago (deleted), KYC records of erased users past kyc_retained_until (destroyed). At most p_limit rows, oldest first, locked rows skipped; call again until it returns less than p_limit. Audited with the count (privacy.purge) when it did anything; never touches the ledger. LP018 unknown category or p_limit outside 1..100000.';
+COMMENT ON FUNCTION api.purge_personal_data(text, integer) IS 'Back office retention job (livepanty-db privacy purge), one batch of one category (lp.retention_category): sessions and reset tokens that ended more than privacy.session_retention_days / privacy.reset_token_retention_days ago (deleted), viewer rows of viewings that ended more than privacy.viewer_retention_days ago (deleted), stream events (api.purge_stream_events), IP addresses older than privacy.ip_retention_days (nulled in sessions, reset tokens, viewer rows and the audit trail; at most p_limit per table), reports dismissed more than privacy.dismissed_report_retention_days ago (deleted), e-mails sent or given up more than privacy.email_retention_days ago (deleted), KYC records of erased users past kyc_retained_until (destroyed). At most p_limit rows, oldest first, locked rows skipped; call again until it returns less than p_limit. Audited with the count (privacy.purge; for kyc_records also erasures, the erasures marked destroyed) when it did anything, a kyc_records batch that only marked erasures whose records had nothing left to destroy included; never touches the ledger. LP018 unknown category or p_limit outside 1..100000.';
 REVOKE ALL ON FUNCTION api.purge_personal_data(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.purge_personal_data(text, integer) TO livepanty_service;

@@ -783,6 +783,42 @@ def test_a_session_refresh_writes_no_audit_row(scenario_conn: psycopg.Connection
         conn.rollback()
 
 
+def test_a_kyc_purge_that_only_closes_the_erasure_log_is_audited(scenario_conn: psycopg.Connection) -> None:
+    """The kyc_records purge marks an erasure's KYC records destroyed (lp.erasures.kyc_destroyed_at, a
+    security write) even when no record had personal content left to destroy (its count is 0): audited."""
+    conn = scenario_conn
+    try:
+        conn.execute(CAST)
+        conn.execute(
+            """
+            INSERT INTO lp.kyc_verifications (user_id, level, status, document_type)
+            VALUES (tests.user_id('vic'), 'age', 'abandoned', 'passport');
+            SELECT tests.authenticate_as('ada');
+            SELECT api.erase_user(tests.id('vic'), 'erasure request by letter');
+            SELECT tests.clear_authentication();
+            UPDATE lp.erasures SET kyc_retained_until = now() - interval '1 day'
+             WHERE user_id = tests.id('vic');
+            """
+        )
+        (before,) = conn.execute("SELECT max(id) FROM lp.audit_logs").fetchone()
+        conn.execute("SET LOCAL ROLE livepanty_service")
+        (purged,) = conn.execute("SELECT api.purge_personal_data('kyc_records')").fetchone()
+        conn.execute("RESET ROLE")
+        assert purged == 0  # no record changed
+        closed = conn.execute(
+            "SELECT kyc_destroyed_at IS NOT NULL FROM lp.erasures WHERE user_id = tests.id('vic')"
+        ).fetchone()[0]
+        assert closed
+        rows = conn.execute(
+            """SELECT action, target_id, actor_id, details ->> 'purged', details ->> 'erasures'
+                 FROM lp.audit_logs WHERE id > %s""",
+            [before],
+        ).fetchall()
+        assert rows == [("privacy.purge", "kyc_records", None, "0", "1")]
+    finally:
+        conn.rollback()
+
+
 # -- The detector itself -------------------------------------------------------------------------------------
 
 
