@@ -12,8 +12,9 @@ SELECT plan(57);
 -- Token economy helpers of this file (SECURITY DEFINER: they read every row whatever role is in force).
 --   tests.main(username)        main balance; tests.total(username): main + credit shards
 --   tests.sys(code)             a system wallet's total, relative to the start of this file
---   tests.save() / tests.unchanged()  snapshot of balances, ledger, payments, adjustments, reports, audit,
---                               idempotency keys, tips, bundles and settings; unchanged() compares with it
+--   tests.state()               what tests.snap() / tests.unchanged(description) compare (helpers/15_rejects.sql):
+--                               balances, ledger, payments, adjustments, reports, audit,
+--                               idempotency keys, tips, bundles and settings
 CREATE FUNCTION tests.main(p_username text) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT w.balance FROM lp.wallets AS w WHERE w.user_id = tests.user_id(p_username)
@@ -46,17 +47,6 @@ CREATE FUNCTION tests.state() RETURNS text
         (SELECT count(*) FROM lp.tips),
         (SELECT string_agg(to_jsonb(b)::text, ',' ORDER BY b.code) FROM lp.token_bundles AS b),
         (SELECT string_agg(to_jsonb(s)::text, ',' ORDER BY s.key) FROM lp.settings AS s)))
-$$;
-CREATE TABLE tests.saved (state text);
-CREATE FUNCTION tests.save() RETURNS text
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    DELETE FROM tests.saved;
-    INSERT INTO tests.saved SELECT tests.state();
-    SELECT '# state saved'
-$$;
-CREATE FUNCTION tests.unchanged() RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT tests.state() = (SELECT s.state FROM tests.saved AS s)
 $$;
 
 -- Helpers of this file.
@@ -104,7 +94,7 @@ END
 $$;
 
 -- == Who may adjust, and malformed arguments =============================================================
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('vic');
 SELECT throws_ok(format('SELECT api.adjust_balance(%L, 100, %L, %L)', tests.user_id('bob'), 'gift', 'k'), 'LP002', NULL,
                  'adjust_balance: a viewer is LP002');
@@ -131,7 +121,7 @@ SELECT throws_ok(format('SELECT api.adjust_balance(%L, %L::bigint, %L, %L)', u, 
                (NULL, 100, 'correction', 'k', 'LP003', 'a NULL user'),
                (tests.user_id('ada'), 100, 'correction', 'k', 'LP002', 'the acting admin''s own wallet')) AS v (u, a, r, k, code, why);
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), 'rejected adjustments changed nothing (balances, ledger, adjustments, audit)');
+SELECT tests.unchanged('rejected adjustments changed nothing (balances, ledger, adjustments, audit)');
 
 -- == A credit =============================================================================================
 SELECT tests.authenticate_as('ada');
@@ -158,14 +148,14 @@ SELECT tests.authenticate_as('alex');
 SELECT is((api.adjust_balance(tests.user_id('vic'), 1000, 'goodwill credit for the outage of 1 May', 'a-1')).id, tests.pid('a1'),
           'adjust_balance: the key is global: the same request by another admin is the same adjustment');
 SELECT tests.clear_authentication();
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('ada');
 SELECT throws_ok(format('SELECT api.adjust_balance(%L, %s, %L, %L)', u, a, r, 'a-1'), 'LP106', NULL, format('adjust_balance: the key with %s is LP106', why))
   FROM (VALUES (tests.user_id('vic'), 999, 'goodwill credit for the outage of 1 May', 'another amount'),
                (tests.user_id('bob'), 1000, 'goodwill credit for the outage of 1 May', 'another user'),
                (tests.user_id('vic'), 1000, 'another reason', 'another reason')) AS v (u, a, r, why);
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), 'replays changed nothing');
+SELECT tests.unchanged('replays changed nothing');
 
 -- == Debits ===============================================================================================
 SELECT tests.authenticate_as('ada');
@@ -175,19 +165,19 @@ SELECT is(tests.wallet_state('vic'), 'main=700 reserved=0 shards=0 debt=false', 
 SELECT is(tests.adj_entries(tests.pid('a2')), 'adjustments adjustment 300, vic adjustment -300', 'a debit: user -300, adjustments +300');
 SELECT is(tests.sys('adjustments'), -700::bigint, 'the adjustments wallet nets -700');
 SELECT ok(tests.sound(), 'after the debit: the ledger sums to 0');
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('ada');
 SELECT throws_ok(format('SELECT api.adjust_balance(%L, -701, %L, %L)', tests.user_id('vic'), 'too much', 'a-3'), 'LP100', NULL,
                  'a debit larger than the balance is LP100 (no overdraft)');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), '... and changed nothing (no adjustment row, no entry)');
+SELECT tests.unchanged('... and changed nothing (no adjustment row, no entry)');
 SELECT tests.hold('vic', 'pam', 500);
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('ada');
 SELECT throws_ok(format('SELECT api.adjust_balance(%L, -300, %L, %L)', tests.user_id('vic'), 'correction', 'a-4'), 'LP100', NULL,
                  'a debit larger than the available balance (700 - 500 held) is LP100');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), '... and changed nothing');
+SELECT tests.unchanged('... and changed nothing');
 SELECT tests.authenticate_as('ada');
 SELECT lives_ok(format('SELECT api.adjust_balance(%L, -200, %L, %L)', tests.user_id('vic'), 'correction', 'a-4'),
                 'a debit of exactly the available 200 passes (and the refused call did not use up its key)');
@@ -197,12 +187,12 @@ SELECT is(tests.wallet_state('vic'), 'main=500 reserved=500 shards=0 debt=false'
 -- == A wallet in debt =====================================================================================
 SELECT tests.push_into_debt('vic', 600);
 SELECT is(tests.wallet_state('vic'), 'main=-100 reserved=500 shards=0 debt=true', 'fixture: a clawback left vic in debt');
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('ada');
 SELECT throws_ok(format('SELECT api.adjust_balance(%L, -10, %L, %L)', tests.user_id('vic'), 'correction', 'a-5'), 'LP107', NULL,
                  'a debit of a wallet in debt is LP107');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), '... and changed nothing');
+SELECT tests.unchanged('... and changed nothing');
 SELECT tests.authenticate_as('ada');
 SELECT lives_ok(format('SELECT api.adjust_balance(%L, 700, %L, %L)', tests.user_id('vic'), 'debt forgiven', 'a-6'), 'an admin credits 700');
 SELECT tests.clear_authentication();

@@ -8,7 +8,7 @@ SELECT plan(59);
 
 -- Shared helpers (tests/sql/helpers/*.sql): tests.create_user, tests.user_id, tests.authenticate_as,
 -- tests.clear_authentication, tests.put/get, tests.wallet_state, tests.sound.
--- This file's: tests.save() / tests.unchanged(): a snapshot of wallets, shards, ledger, holds, captures, tips,
+-- This file's: tests.state(), what tests.snap() / tests.unchanged(description) compare: wallets, shards, ledger, holds, captures, tips,
 -- payments, bundles, adjustments, spending limits, sessions, settings and the audit log.
 CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -28,18 +28,6 @@ CREATE FUNCTION tests.state() RETURNS text
         (SELECT string_agg(to_jsonb(s)::text, ',' ORDER BY s.key) FROM lp.settings AS s),
         (SELECT count(*) FROM lp.audit_logs)))
 $$;
-CREATE TABLE tests.saved (state text);
-CREATE FUNCTION tests.save() RETURNS text
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    DELETE FROM tests.saved;
-    INSERT INTO tests.saved SELECT tests.state();
-    SELECT '# state saved'
-$$;
-CREATE FUNCTION tests.unchanged() RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT tests.state() = (SELECT s.state FROM tests.saved AS s)
-$$;
-GRANT SELECT, INSERT, DELETE ON tests.saved TO PUBLIC;
 
 -- == Fixture ===============================================================================================
 -- ada: admin; vic: viewer with 100000 tokens, a daily limit of 50000 and an open hold of 10 for pam;
@@ -66,24 +54,24 @@ SELECT results_eq($$SELECT key, value FROM lp.settings WHERE key ~ '^money\.' OR
 -- == The four reported paths ===============================================================================
 -- (1) api.adjust_balance(+-(2^63-1)): accepted before (and then the adjustments wallet or the next posting
 --     overflowed).
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('ada');
 SELECT throws_ok(format('SELECT api.adjust_balance(%L, %s, ''r'', %L)', tests.user_id('vic'), a, 'adj-' || a), 'LP103', NULL,
                  format('adjust_balance(%s) is LP103', a))
   FROM unnest(ARRAY[9223372036854775807, -9223372036854775807, -9223372036854775808, 4611686018427387904,
                     10000000001, -10000000001]) AS a;
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), '... and changed nothing (no adjustment, no ledger entry, no audit row)');
+SELECT tests.unchanged('... and changed nothing (no adjustment, no ledger entry, no audit row)');
 
 -- (2) api.place_hold with a spending limit and a huge amount: the limit check summed the reserved tokens
 --     (2^63-1 + the open hold of 10) into a bigint: 22003.
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('vic');
 SELECT throws_ok(format('SELECT api.place_hold(%L, %s, %L)', tests.user_id('pam'), a, 'h-' || a), 'LP103', NULL,
                  format('place_hold(%s) with a spending limit is LP103', a))
   FROM unnest(ARRAY[9223372036854775807, 4611686018427387904, 10000000001]) AS a;
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), '... and changed nothing (no hold, nothing reserved)');
+SELECT tests.unchanged('... and changed nothing (no hold, nothing reserved)');
 
 -- (3) api.capture_hold of 5*10^15 tokens: lp.fee_for multiplied it by the fee (2000 bps): 22003. Such a hold
 --     can no longer be placed; here it is one placed before the bound (the setting raised by the superuser
@@ -99,7 +87,7 @@ SELECT tests.put('big', api.place_hold(tests.user_id('pam'), 5000000000000000, '
 SELECT tests.clear_authentication();
 UPDATE lp.settings SET value = '10000000000' WHERE key = 'money.max_tokens';
 SELECT is(tests.get('big', 'amount'), '5000000000000000', 'setup: an open hold of 5*10^15 tokens');
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('pam');
 SELECT throws_ok(format('SELECT api.capture_hold(%L, 5000000000000000, ''c-big'')', tests.pid('big')), 'LP103', NULL,
                  'capture_hold(5*10^15) is LP103');
@@ -114,7 +102,7 @@ SELECT ok(tests.sound(), 'the ledger still sums to zero');
 
 -- (4) api.set_bundle of 2^62 tokens was accepted, and each api.complete_payment of it credited 2^62 tokens
 --     (the third one overflowed the issuance wallet).
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('ada');
 SELECT throws_ok(format('SELECT api.set_bundle(%L, %s, 999)', 'huge_' || t, t), 'LP103', NULL,
                  format('set_bundle with %s tokens is LP103', t))
@@ -125,26 +113,26 @@ SELECT throws_ok(format('SELECT api.set_bundle(''pricey'', 100, %s)', p), 'LP103
 SELECT throws_ok($$SELECT api.set_bundle('small', 4611686018427387904, 499)$$, 'LP103', NULL,
                  'set_bundle cannot grow an existing bundle to 2^62 tokens either');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), '... and changed nothing (no bundle created or changed, no audit row)');
+SELECT tests.unchanged('... and changed nothing (no bundle created or changed, no audit row)');
 -- A bundle stored before the bound (or before money.max_tokens was lowered) is not sold any more.
 INSERT INTO lp.token_bundles (code, tokens, price_minor) VALUES ('legacy_huge', 4611686018427387904, 100);
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('vic');
 SELECT throws_ok($$SELECT api.create_payment('legacy_huge', 'stripe', 'pay-huge')$$, 'LP103', NULL,
                  'create_payment of a bundle above money.max_tokens is LP103 (so complete_payment never credits it)');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), '... and changed nothing (no payment)');
+SELECT tests.unchanged('... and changed nothing (no payment)');
 SELECT tests.authenticate_as('ada');
 SELECT lives_ok($$SELECT api.set_bundle('max_bundle', 10000000000, 10000000000)$$,
                 'set_bundle at money.max_tokens tokens and money.max_price_minor is accepted');
 SELECT tests.clear_authentication();
 
 -- == The other amounts =====================================================================================
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('ada');
 SELECT lives_ok($$SELECT api.set_setting('tips.max_tokens', '1000000000000')$$, 'setup: tips.max_tokens raised to 10^12');
 SELECT tests.clear_authentication();
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('vic');
 SELECT throws_ok(format('SELECT api.tip(%L, 10000000001, ''t-big'')', tests.user_id('pam')), 'LP103', NULL,
                  'tip above money.max_tokens is LP103 even below tips.max_tokens');
@@ -160,13 +148,13 @@ SELECT throws_ok($$SELECT api.request_payout(9223372036854775807, 'paypal', 'po-
 SELECT throws_ok($$SELECT api.request_payout(10000000001, 'paypal', 'po-big')$$, 'LP103', NULL,
                  'request_payout above money.max_tokens is LP103');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), '... and changed nothing');
+SELECT tests.unchanged('... and changed nothing');
 SELECT tests.authenticate_as('vic');
 SELECT lives_ok($$SELECT api.set_spending_limit('weekly', 10000000000)$$, 'set_spending_limit at money.max_tokens is accepted');
 SELECT tests.clear_authentication();
 
 -- == The bounds as settings ================================================================================
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('ada');
 SELECT throws_ok(format('SELECT api.set_setting(%L, %L)', k, v), 'LP092', NULL, format('set_setting: %s = %s is LP092 (%s)', k, v, why))
   FROM (VALUES ('money.max_tokens', '0', 'below 1'),
@@ -179,7 +167,7 @@ SELECT throws_ok(format('SELECT api.set_setting(%L, %L)', k, v), 'LP092', NULL, 
                ('auth.bcrypt_cost', '9', 'below 10'),
                ('auth.bcrypt_cost', '16', 'above 15')) AS v (k, v, why);
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), '... and changed nothing (settings, audit)');
+SELECT tests.unchanged('... and changed nothing (settings, audit)');
 SELECT tests.authenticate_as('ada');
 SELECT lives_ok($$SELECT api.set_setting('auth.bcrypt_cost', '10')$$, 'set_setting: auth.bcrypt_cost = 10 is accepted');
 SELECT lives_ok($$SELECT api.set_setting('money.max_tokens', '1000000000000')$$, 'set_setting: money.max_tokens = 10^12 is accepted');
@@ -191,7 +179,7 @@ SELECT lives_ok(format('SELECT api.adjust_balance(%L, -100, ''r'', ''adj-m100'')
 SELECT tests.clear_authentication();
 
 -- == api.login: device_info at most 4 KiB ==================================================================
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as(NULL);
 SELECT throws_ok(format('SELECT api.login(''vic'', %L, NULL, NULL, %L::jsonb)', tests.password(),
                         jsonb_build_object('blob', repeat('x', 1048576))),
@@ -202,7 +190,7 @@ SELECT throws_ok(format('SELECT api.login(''vic'', %L, NULL, NULL, %L::jsonb)', 
 SELECT throws_ok(format('SELECT api.login(''vic'', %L, NULL, NULL, %L::jsonb)', tests.password(), '[1, 2]'),
                  'LP018', NULL, 'login: a device_info that is not an object is LP018');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), '... and changed nothing (no session, no failed-login count, no audit row)');
+SELECT tests.unchanged('... and changed nothing (no session, no failed-login count, no audit row)');
 SELECT tests.authenticate_as(NULL);
 SELECT is((api.login('vic', tests.password(), NULL, NULL,
                      jsonb_build_object('blob', repeat('x', 4096 - length('{"blob": ""}'))))).success, true,

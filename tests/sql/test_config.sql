@@ -12,8 +12,9 @@ SELECT plan(71);
 -- Token economy helpers of this file (SECURITY DEFINER: they read every row whatever role is in force).
 --   tests.main(username)        main balance; tests.total(username): main + credit shards
 --   tests.sys(code)             a system wallet's total, relative to the start of this file
---   tests.save() / tests.unchanged()  snapshot of balances, ledger, payments, adjustments, reports, audit,
---                               idempotency keys, tips, bundles and settings; unchanged() compares with it
+--   tests.state()               what tests.snap() / tests.unchanged(description) compare (helpers/15_rejects.sql):
+--                               balances, ledger, payments, adjustments, reports, audit,
+--                               idempotency keys, tips, bundles and settings
 CREATE FUNCTION tests.main(p_username text) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT w.balance FROM lp.wallets AS w WHERE w.user_id = tests.user_id(p_username)
@@ -47,17 +48,6 @@ CREATE FUNCTION tests.state() RETURNS text
         (SELECT string_agg(to_jsonb(b)::text, ',' ORDER BY b.code) FROM lp.token_bundles AS b),
         (SELECT string_agg(to_jsonb(s)::text, ',' ORDER BY s.key) FROM lp.settings AS s)))
 $$;
-CREATE TABLE tests.saved (state text);
-CREATE FUNCTION tests.save() RETURNS text
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    DELETE FROM tests.saved;
-    INSERT INTO tests.saved SELECT tests.state();
-    SELECT '# state saved'
-$$;
-CREATE FUNCTION tests.unchanged() RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT tests.state() = (SELECT s.state FROM tests.saved AS s)
-$$;
 
 -- == Fixture ===============================================================================================
 DO $$
@@ -83,7 +73,7 @@ SELECT results_eq($$SELECT key, value FROM lp.settings
                   'the token economy settings and their defaults');
 
 -- == Who may change them ==================================================================================
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('vic');
 SELECT throws_ok($$SELECT api.set_setting('tips.fee_bps', '0')$$, 'LP002', NULL, 'set_setting: a viewer may not change the fee (LP002)');
 SELECT tests.authenticate_as('pam');
@@ -93,7 +83,7 @@ SELECT throws_ok($$SELECT api.set_setting('refunds.shortfall_policy', '"write_of
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT throws_ok($$SELECT api.set_setting('payouts.hold_days', '0')$$, 'LP001', NULL, 'set_setting: the service with nobody acting is LP001');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), 'refused changes changed nothing (settings, audit)');
+SELECT tests.unchanged('refused changes changed nothing (settings, audit)');
 
 -- == Values out of range or of the wrong type =============================================================
 SELECT tests.authenticate_as('ada');
@@ -124,7 +114,7 @@ SELECT throws_ok(format('SELECT api.set_setting(%L, %L)', k, v), 'LP092', NULL, 
 SELECT throws_ok($$SELECT api.set_setting('refunds.shortfall_policy', NULL)$$, 'LP092', NULL, 'set_setting: a NULL policy is LP092');
 SELECT throws_ok($$SELECT api.set_setting('tips.no_such_key', '1')$$, 'LP091', NULL, 'set_setting: an unknown tips key is LP091');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), 'rejected values changed nothing (settings, audit)');
+SELECT tests.unchanged('rejected values changed nothing (settings, audit)');
 
 -- == Valid values at the bounds ===========================================================================
 SELECT tests.authenticate_as('ada');
@@ -176,12 +166,12 @@ SELECT tests.authenticate_as('ada');
 SELECT lives_ok($$SELECT api.set_setting('tips.min_tokens', '10')$$, 'an admin raises the minimum tip to 10');
 SELECT lives_ok($$SELECT api.set_setting('tips.max_tokens', '100')$$, 'an admin lowers the maximum tip to 100');
 SELECT tests.clear_authentication();
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('vic');
 SELECT throws_ok(format('SELECT api.tip(%L, 9, %L)', tests.user_id('pam'), 't-4'), 'LP103', NULL, 'a tip of 9 is now below the minimum (LP103)');
 SELECT throws_ok(format('SELECT api.tip(%L, 101, %L)', tests.user_id('pam'), 't-4'), 'LP103', NULL, 'a tip of 101 is now above the maximum (LP103)');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), '... and the refused tips changed nothing');
+SELECT tests.unchanged('... and the refused tips changed nothing');
 SELECT tests.authenticate_as('vic');
 SELECT lives_ok(format('SELECT api.tip(%L, 100, %L)', tests.user_id('pam'), 't-4'), 'a tip of 100 is within the new range');
 

@@ -14,8 +14,9 @@ SELECT plan(169);
 -- Token economy helpers of this file (SECURITY DEFINER: they read every row whatever role is in force).
 --   tests.main(username)        main balance; tests.total(username): main + credit shards
 --   tests.sys(code)             a system wallet's total, relative to the start of this file
---   tests.save() / tests.unchanged()  snapshot of balances, ledger, payments, adjustments, reports, audit,
---                               idempotency keys, tips, bundles and settings; unchanged() compares with it
+--   tests.state()               what tests.snap() / tests.unchanged(description) compare (helpers/15_rejects.sql):
+--                               balances, ledger, payments, adjustments, reports, audit,
+--                               idempotency keys, tips, bundles and settings
 CREATE FUNCTION tests.main(p_username text) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT w.balance FROM lp.wallets AS w WHERE w.user_id = tests.user_id(p_username)
@@ -48,17 +49,6 @@ CREATE FUNCTION tests.state() RETURNS text
         (SELECT count(*) FROM lp.tips),
         (SELECT string_agg(to_jsonb(b)::text, ',' ORDER BY b.code) FROM lp.token_bundles AS b),
         (SELECT string_agg(to_jsonb(s)::text, ',' ORDER BY s.key) FROM lp.settings AS s)))
-$$;
-CREATE TABLE tests.saved (state text);
-CREATE FUNCTION tests.save() RETURNS text
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    DELETE FROM tests.saved;
-    INSERT INTO tests.saved SELECT tests.state();
-    SELECT '# state saved'
-$$;
-CREATE FUNCTION tests.unchanged() RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT tests.state() = (SELECT s.state FROM tests.saved AS s)
 $$;
 
 -- Helpers of this file.
@@ -124,7 +114,7 @@ SELECT results_eq($$SELECT code FROM api.list_bundles()$$, $$VALUES ('small'), (
 SELECT tests.authenticate_as(NULL);
 SELECT throws_ok($$SELECT * FROM api.list_bundles()$$, 'LP001', NULL, 'list_bundles: nobody acting is LP001');
 
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('vic');
 SELECT throws_ok($$SELECT api.set_bundle('mega', 20000, 14999)$$, 'LP002', NULL, 'set_bundle: a viewer is LP002');
 SELECT tests.authenticate_as('mona');
@@ -143,7 +133,7 @@ SELECT throws_ok(format('SELECT api.set_bundle(%L, %L::bigint, %L::bigint, %L, %
                ('mega', 1, 1, 'usd', 'true', 'LP018', 'a lower-case currency'),
                ('mega', 1, 1, 'USD', NULL, 'LP018', 'a NULL active flag')) AS v (c, t, p, cur, act, code, why);
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), 'rejected set_bundle calls changed nothing (bundles, audit)');
+SELECT tests.unchanged('rejected set_bundle calls changed nothing (bundles, audit)');
 
 SELECT tests.authenticate_as('ada');
 SELECT results_eq($$SELECT code, tokens, price_minor, currency, active FROM api.set_bundle('mega', 20000, 14999)$$,
@@ -172,7 +162,7 @@ SELECT results_eq($$SELECT code, tokens FROM api.list_bundles()$$,
 
 -- == api.create_payment =====================================================================================
 SELECT tests.clear_authentication();
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('vic');
 SELECT throws_ok(format('SELECT api.create_payment(%L, %L, %L)', b, p, k), code, NULL, format('create_payment: %s is %s', why, code))
   FROM (VALUES ('nope', 'stripe', 'k', 'LP113', 'an unknown bundle'),
@@ -187,7 +177,7 @@ SELECT throws_ok($$SELECT api.create_payment('small', 'stripe', 'k')$$, 'LP001',
 SELECT tests.authenticate_as('sal');
 SELECT throws_ok($$SELECT api.create_payment('small', 'stripe', 'k')$$, 'LP022', NULL, 'create_payment: a banned user is LP022');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), 'rejected create_payment calls changed nothing');
+SELECT tests.unchanged('rejected create_payment calls changed nothing');
 
 SELECT tests.authenticate_as('vic');
 SELECT tests.put('p1', api.create_payment('small', 'stripe', 'buy-1'));
@@ -198,12 +188,12 @@ SELECT results_eq(format($$SELECT user_id, bundle_code, tokens, amount_minor, cu
                   'create_payment: a pending payment of the acting user that copies the bundle''s tokens and price');
 SELECT is((api.create_payment('small', 'stripe', 'buy-1')).id, tests.pid('p1'), 'create_payment: a replay returns the original payment');
 SELECT tests.clear_authentication();
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('vic');
 SELECT throws_ok($$SELECT api.create_payment('medium', 'stripe', 'buy-1')$$, 'LP106', NULL, 'create_payment: the key with another bundle is LP106');
 SELECT throws_ok($$SELECT api.create_payment('small', 'paypal', 'buy-1')$$, 'LP106', NULL, 'create_payment: the key with another provider is LP106');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), 'conflicting replays of create_payment changed nothing');
+SELECT tests.unchanged('conflicting replays of create_payment changed nothing');
 SELECT tests.authenticate_as('bob');
 SELECT tests.put('p2', api.create_payment('small', 'stripe', 'buy-1'));
 SELECT isnt(tests.pid('p2'), tests.pid('p1'), 'create_payment: keys are per user (another user''s buy-1 is a new payment)');
@@ -214,7 +204,7 @@ SELECT is((SELECT amount_minor FROM lp.payments WHERE id = tests.pid('p1')), 499
           'a payment keeps the price it copied when the bundle changes');
 
 -- == complete / fail / refund / chargeback: service only, rejections =====================================
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('vic');
 SELECT throws_ok(format('SELECT api.complete_payment(%L, %L, %L)', tests.pid('p1'), 'ch_1', 'c-1'), '42501', NULL,
                  'complete_payment: the application role may not run it (service only)');
@@ -239,7 +229,7 @@ SELECT throws_ok(format('SELECT api.%s(%L, %L, %L)', f, id, arg, k), code, NULL,
                ('chargeback_payment', tests.pid('p1'), 'dispute', '', 'LP018', 'an empty idempotency key'))
        AS v (f, id, arg, k, code, why);
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), 'rejected service calls changed nothing');
+SELECT tests.unchanged('rejected service calls changed nothing');
 
 -- == api.complete_payment ===================================================================================
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
@@ -258,7 +248,7 @@ SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT is(to_jsonb(api.complete_payment(tests.pid('p1'), 'ch_1', 'c-1')), (SELECT value FROM tests.ctx WHERE key = 'p1c'),
           'complete_payment: a replay returns the original result');
 SELECT tests.clear_authentication();
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT throws_ok(format('SELECT api.complete_payment(%L, %L, %L)', tests.pid('p1'), 'ch_other', 'c-1'), 'LP106', NULL,
                  'complete_payment: the key with another reference is LP106');
@@ -271,7 +261,7 @@ SELECT throws_ok(format('SELECT api.fail_payment(%L, %L, %L)', tests.pid('p1'), 
 SELECT throws_ok(format('SELECT api.complete_payment(%L, %L, %L)', tests.pid('p2'), 'ch_1', 'c-2'), 'LP018', NULL,
                  'complete_payment: a provider reference that another payment of the provider has is LP018');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), 'rejected complete/fail calls changed nothing (balances, ledger, payments, keys)');
+SELECT tests.unchanged('rejected complete/fail calls changed nothing (balances, ledger, payments, keys)');
 
 -- == api.fail_payment =======================================================================================
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
@@ -285,7 +275,7 @@ SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT is(to_jsonb(api.fail_payment(tests.pid('p2'), 'card declined', 'f-2')), (SELECT value FROM tests.ctx WHERE key = 'p2f'),
           'fail_payment: a replay returns the original result');
 SELECT tests.clear_authentication();
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT throws_ok(format('SELECT api.fail_payment(%L, %L, %L)', tests.pid('p2'), 'insufficient funds', 'f-2'), 'LP106', NULL,
                  'fail_payment: the key with another reason is LP106');
@@ -296,12 +286,12 @@ SELECT tests.clear_authentication();
 SELECT tests.authenticate_as('vic');
 SELECT tests.put('p3', api.create_payment('medium', 'stripe', 'buy-3'));
 SELECT tests.clear_authentication();
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT throws_ok(format('SELECT api.%s(%L, %L, %L)', f, tests.pid('p3'), 'asked', k), 'LP004', NULL, format('%s: a pending payment is LP004', f))
   FROM (VALUES ('refund_payment', 'r-3'), ('chargeback_payment', 'cb-3')) AS v (f, k);
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), 'rejected transitions of failed and pending payments changed nothing');
+SELECT tests.unchanged('rejected transitions of failed and pending payments changed nothing');
 SELECT ok(tests.sound(), 'after fail_payment: the ledger sums to 0');
 
 -- == Refund, shortfall policy "debt" (the default) ========================================================
@@ -329,7 +319,7 @@ SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT is(to_jsonb(api.refund_payment(tests.pid('p1'), 'customer request', 'r-1')), (SELECT value FROM tests.ctx WHERE key = 'p1r'),
           'refund_payment: a replay returns the original result');
 SELECT tests.clear_authentication();
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT throws_ok(format('SELECT api.refund_payment(%L, %L, %L)', tests.pid('p1'), 'another reason', 'r-1'), 'LP106', NULL,
                  'refund_payment: the key with another reason is LP106');
@@ -343,7 +333,7 @@ SELECT tests.authenticate_as('vic');
 SELECT throws_ok(format('SELECT api.tip(%L, 10, %L)', tests.user_id('pam'), 't-2'), 'LP107', NULL,
                  'a wallet in debt cannot tip (LP107)');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), 'rejected refunds, chargebacks and tips changed nothing');
+SELECT tests.unchanged('rejected refunds, chargebacks and tips changed nothing');
 
 SELECT tests.buy('p4', 'vic', 'medium');
 SELECT is(tests.wallet_state('vic'), 'main=800 reserved=0 shards=0 debt=false',
@@ -366,7 +356,7 @@ SELECT is(tests.pay('p5'), 'refunded rec=450 wo=0 debt=100 at=true reason=duplic
           'refund (debt) with a hold: the 450 tokens in the wallet (the 200 held ones too) are recovered, 100 owed');
 SELECT is(tests.wallet_state('bob'), 'main=-100 reserved=200 shards=0 debt=true',
           'refund (debt) with a hold: the hold stays, the main balance ends below it (in debt)');
-SELECT tests.save();
+SELECT tests.snap();
 SELECT throws_ok(format($$SELECT lp.post(gen_random_uuid(), 'hold', (SELECT id FROM lp.holds WHERE user_id = %L),
                          ARRAY[ROW(%L::uuid, -50, 'hold_capture', 50, false)::lp.posting,
                                ROW(%L::uuid, 50, 'hold_capture', 0, false)::lp.posting])$$,
@@ -375,7 +365,7 @@ SELECT throws_ok(format($$SELECT lp.post(gen_random_uuid(), 'hold', (SELECT id F
 SELECT tests.authenticate_as('bob');
 SELECT throws_ok(format('SELECT api.tip(%L, 10, %L)', tests.user_id('pam'), 't-2'), 'LP107', NULL, 'bob in debt cannot tip (LP107)');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), 'the refused capture and tip changed nothing');
+SELECT tests.unchanged('the refused capture and tip changed nothing');
 SELECT tests.buy('p6', 'bob', 'medium');
 SELECT is(tests.wallet_state('bob'), 'main=1000 reserved=200 shards=0 debt=false',
           'a purchase brings bob back above his reserved tokens: debt cleared');
@@ -415,7 +405,7 @@ SELECT is(to_jsonb(api.chargeback_payment(tests.pid('p7'), 'fraudulent dispute',
           'chargeback_payment: a replay returns the original result');
 SELECT tests.clear_authentication();
 SELECT is((SELECT count(*) FROM lp.reports WHERE reported_user_id = tests.user_id('carl')), 1::bigint, '... and files no second report');
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT throws_ok(format('SELECT api.chargeback_payment(%L, %L, %L)', tests.pid('p7'), 'another reason', 'cb-7'), 'LP106', NULL,
                  'chargeback_payment: the key with another reason is LP106');
@@ -424,7 +414,7 @@ SELECT throws_ok(format('SELECT api.chargeback_payment(%L, %L, %L)', tests.pid('
 SELECT throws_ok(format('SELECT api.refund_payment(%L, %L, %L)', tests.pid('p7'), 'asked', 'r-7'), 'LP004', NULL,
                  'refund_payment: a charged-back payment cannot be refunded (LP004)');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), 'rejected chargeback calls changed nothing');
+SELECT tests.unchanged('rejected chargeback calls changed nothing');
 
 SELECT tests.buy('p8', 'dan', 'small');
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
@@ -467,11 +457,11 @@ SELECT lives_ok(format('SELECT api.refund_payment(%L, %L, %L)', tests.pid('p11')
 SELECT tests.clear_authentication();
 SELECT is(tests.pay('p11'), 'refunded rec=50 wo=0 debt=500 at=true reason=asked', 'refund (debt) of a performer: 50 recovered, 500 owed');
 SELECT is(tests.wallet_state('pam'), 'main=-500 reserved=0 shards=0 debt=true', 'the performer''s wallet is in debt');
-SELECT tests.save();
+SELECT tests.snap();
 SELECT tests.authenticate_as('pam');
 SELECT throws_ok(format('SELECT api.tip(%L, 10, %L)', tests.user_id('quinn'), 't-2'), 'LP107', NULL, 'a performer in debt cannot tip (LP107)');
 SELECT tests.clear_authentication();
-SELECT ok(tests.unchanged(), '... and the refused tip changed nothing');
+SELECT tests.unchanged('... and the refused tip changed nothing');
 SELECT tests.buy('p12', 'pam', 'medium');
 SELECT is(tests.wallet_state('pam'), 'main=600 reserved=0 shards=0 debt=false',
           'a purchase settles a sharded wallet''s debt at once (credited to a shard, then swept): -500 + 1100 = 600');
