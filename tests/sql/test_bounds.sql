@@ -8,8 +8,8 @@ SELECT plan(59);
 
 -- Shared helpers (tests/sql/helpers/*.sql): tests.create_user, tests.user_id, tests.authenticate_as,
 -- tests.clear_authentication, tests.put/get, tests.wallet_state, tests.sound.
--- This file's: tests.state(), what tests.snap() / tests.unchanged(description) compare: wallets, shards, ledger, holds, captures, tips,
--- payments, bundles, adjustments, spending limits, sessions, settings and the audit log.
+-- This file's: tests.state(), what tests.snap() / tests.unchanged(description) compare: wallets, shards,
+-- ledger, holds, captures, tips, payments, bundles, adjustments, spending limits, sessions, settings and the audit log.
 CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT md5(concat_ws('|',
