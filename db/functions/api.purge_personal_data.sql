@@ -111,7 +111,8 @@ BEGIN
             RETURNING e.user_id
         )
         -- v_closed: the erasures marked destroyed, counted (and audited) even when none of their records had
-        -- personal content left to destroy (v_count counts the records changed).
+        -- personal content left to destroy (v_count counts the records changed). The erasures are the unit of
+        -- p_limit, so they are what this category returns: a batch of fewer than p_limit means none is left.
         SELECT count(*)::integer, coalesce(sum(lp.destroy_kyc_records(d.user_id)), 0)::integer
           INTO v_closed, v_count
           FROM destroyed AS d;
@@ -123,9 +124,9 @@ BEGIN
                                  ELSE '{}'::jsonb END,
                          NULL, NULL);
     END IF;
-    RETURN v_count;
+    RETURN CASE WHEN v_category = 'kyc_records' THEN v_closed ELSE v_count END;
 END
 $$;
-COMMENT ON FUNCTION api.purge_personal_data(text, integer) IS 'Back office retention job (livepanty-db privacy purge), one batch of one category (lp.retention_category): sessions and reset tokens that ended more than privacy.session_retention_days / privacy.reset_token_retention_days ago (deleted), viewer rows of viewings that ended more than privacy.viewer_retention_days ago (deleted), stream events (api.purge_stream_events), IP addresses older than privacy.ip_retention_days (nulled in sessions, reset tokens, viewer rows and the audit trail; at most p_limit per table), reports dismissed more than privacy.dismissed_report_retention_days ago (deleted), e-mails sent or given up more than privacy.email_retention_days ago (deleted), KYC records of erased users past kyc_retained_until (destroyed). At most p_limit rows, oldest first, locked rows skipped; call again until it returns less than p_limit. Audited with the count (privacy.purge; for kyc_records also erasures, the erasures marked destroyed) when it did anything, a kyc_records batch that only marked erasures whose records had nothing left to destroy included; never touches the ledger. LP018 unknown category or p_limit outside 1..100000.';
+COMMENT ON FUNCTION api.purge_personal_data(text, integer) IS 'Back office retention job (livepanty-db privacy purge), one batch of one category (lp.retention_category): sessions and reset tokens that ended more than privacy.session_retention_days / privacy.reset_token_retention_days ago (deleted), viewer rows of viewings that ended more than privacy.viewer_retention_days ago (deleted), stream events (api.purge_stream_events), IP addresses older than privacy.ip_retention_days (nulled in sessions, reset tokens, viewer rows and the audit trail; at most p_limit per table), reports dismissed more than privacy.dismissed_report_retention_days ago (deleted), e-mails sent or given up more than privacy.email_retention_days ago (deleted), KYC records of erased users past kyc_retained_until (destroyed). At most p_limit rows (kyc_records: erasures), oldest first, locked rows skipped; returns the rows purged (kyc_records: the erasures whose records were destroyed, whatever number of records that changed); call again until it returns less than p_limit. Audited with the count (privacy.purge; for kyc_records also erasures, the erasures marked destroyed) when it did anything, a kyc_records batch that only marked erasures whose records had nothing left to destroy included; never touches the ledger. LP018 unknown category or p_limit outside 1..100000.';
 REVOKE ALL ON FUNCTION api.purge_personal_data(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.purge_personal_data(text, integer) TO livepanty_service;

@@ -804,7 +804,7 @@ def test_a_kyc_purge_that_only_closes_the_erasure_log_is_audited(scenario_conn: 
         conn.execute("SET LOCAL ROLE livepanty_service")
         (purged,) = conn.execute("SELECT api.purge_personal_data('kyc_records')").fetchone()
         conn.execute("RESET ROLE")
-        assert purged == 0  # no record changed
+        assert purged == 1  # the erasure handled (the unit of p_limit), although no record changed
         closed = conn.execute(
             "SELECT kyc_destroyed_at IS NOT NULL FROM lp.erasures WHERE user_id = tests.id('vic')"
         ).fetchone()[0]
@@ -815,6 +815,39 @@ def test_a_kyc_purge_that_only_closes_the_erasure_log_is_audited(scenario_conn: 
             [before],
         ).fetchall()
         assert rows == [("privacy.purge", "kyc_records", None, "0", "1")]
+    finally:
+        conn.rollback()
+
+
+def test_a_kyc_purge_returns_the_erasures_it_handled_so_batches_end_when_none_is_left(
+    scenario_conn: psycopg.Connection,
+) -> None:
+    """p_limit counts erasures, and so does the answer: three due erasures whose records have nothing left to
+    destroy take a batch of 2 and a batch of 1 (a caller looping until a short batch stops only when none is
+    left; counting records changed, the first batch came back 0 and the loop stopped with one left)."""
+    conn = scenario_conn
+    try:
+        conn.execute(CAST)
+        for name in ("vic", "wes", "xia"):
+            if name != "vic":  # CAST made vic and remembers his id
+                conn.execute("SELECT tests.create_user(%s)", [name])
+                conn.execute("SELECT tests.remember(%(n)s, tests.user_id(%(n)s))", {"n": name})
+            for statement in (
+                """INSERT INTO lp.kyc_verifications (user_id, level, status, document_type)
+                   VALUES (tests.user_id(%(n)s), 'age', 'abandoned', 'passport')""",
+                "SELECT tests.authenticate_as('ada')",
+                "SELECT api.erase_user(tests.id(%(n)s), 'erasure request by letter')",
+                "SELECT tests.clear_authentication()",
+            ):
+                conn.execute(statement, {"n": name})
+        conn.execute("UPDATE lp.erasures SET kyc_retained_until = now() - interval '1 day'")
+        conn.execute("SET LOCAL ROLE livepanty_service")
+        purge = "SELECT api.purge_personal_data('kyc_records', 2)"
+        batches = [conn.execute(purge).fetchone()[0] for _ in range(3)]
+        conn.execute("RESET ROLE")
+        assert batches == [2, 1, 0]
+        left = conn.execute("SELECT count(*) FROM lp.erasures WHERE kyc_destroyed_at IS NULL").fetchone()[0]
+        assert left == 0
     finally:
         conn.rollback()
 
