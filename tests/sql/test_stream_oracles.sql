@@ -7,7 +7,7 @@
 -- own leaderboard (api.stream_top_tippers) they may read, and the tips naming no stream: a private stream's
 -- tippers are not told to an outsider through the performer's board; the performer and staff get every tip.
 BEGIN;
-SELECT plan(29);
+SELECT plan(31);
 
 -- Shared helpers (tests/sql/helpers/*.sql): tests.create_user, tests.user_id, tests.authenticate_as,
 -- tests.clear_authentication, tests.remember / tests.id, tests.wallet, tests.approve_kyc.
@@ -129,6 +129,11 @@ SELECT is(tests.code(format('SELECT api.rotate_stream_key(%L)', tests.id('live')
           'rotate_stream_key: a private stream the caller may not see is LP003');
 SELECT is(tests.code(format($$SELECT api.offer_show(%L, 'group')$$, tests.id('live'))), 'LP003',
           'offer_show: a private stream the caller may not see is LP003');
+SELECT is(tests.code(format('SELECT * FROM api.stream_shows(%L)', tests.id('sched'))), 'LP003',
+          'stream_shows: a private stream the caller may not see is LP003');
+SELECT tests.authenticate_as('cora');  -- a co-performer of the private scheduled stream: she may see it
+SELECT is(tests.code(format('SELECT * FROM api.stream_shows(%L)', tests.id('sched'))), 'ok',
+          'stream_shows: a co-performer reads her private stream''s shows (lp.stream_visible''s rule, not LP003)');
 SELECT tests.authenticate_as('vera');  -- a viewer
 SELECT is(tests.code(format('SELECT api.end_stream(%L)', tests.id('live'))), 'LP003',
           'end_stream: a viewer ending a live private stream gets LP003 (not LP002)');
