@@ -7,7 +7,10 @@ AS $$
 -- of the charged-back tokens in tips and captures of the buyer's holds (shows included) from the buyer within
 -- fraud.chargeback_window_hours after the payment completed. The sanctions are open-ended and name the case: the
 -- moderator who resolves it lifts them (or not).
--- A user already under an active sanction of that type gets no second one. The buyer's payment no longer
+-- A user already under an active sanction of that type gets no second one. A deleted account is sanctioned all
+-- the same (lp.issue_sanction's p_deleted_ok): a buyer who deleted the account after spending the tokens must
+-- not make the chargeback fail (its tokens would stay with the buyer, the performers' payouts go on), and a
+-- performer's payouts requested before the deletion are still approved and sent unless a payout_hold stops them. The buyer's payment no longer
 -- counts as a verified payment for the new-account caps. Owner only; api.chargeback_payment calls it once per
 -- chargeback (its idempotency key replays the result, not the effects).
 DECLARE
@@ -36,7 +39,7 @@ BEGIN
     IF NOT lp.has_active_sanction(p_payment.user_id, 'tip_block') THEN
         v_blocked := (lp.issue_sanction(p_payment.user_id, 'tip_block',
                                         format('Chargeback of payment %s, pending review of the fraud case', p_payment.id),
-                                        NULL, v_case, NULL)).id;
+                                        NULL, v_case, NULL, p_deleted_ok => true)).id;
     END IF;
     FOR r IN
         SELECT x.recipient_id, sum(x.amount)::bigint AS tokens
@@ -63,7 +66,7 @@ BEGIN
                 'sanction_id', (lp.issue_sanction(r.recipient_id, 'payout_hold',
                                                   format('Received %s of the %s tokens of charged-back payment %s, pending review',
                                                          r.tokens, p_payment.tokens, p_payment.id),
-                                                  NULL, v_case, NULL)).id);
+                                                  NULL, v_case, NULL, p_deleted_ok => true)).id);
         END IF;
     END LOOP;
     -- Performers of other shards of a sharded installation (the buyer's cross-shard tips and captures,
@@ -89,5 +92,5 @@ BEGIN
                               'payout_holds_asked', v_asked);
 END
 $$;
-COMMENT ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) IS 'Owner only (api.chargeback_payment): a high-priority fraud case on the buyer (lp.open_case), a tip_block on the buyer and a payout_hold on each performer who received at least fraud.chargeback_share_bps of the charged-back tokens in tips and hold captures (shows included) from the buyer within fraud.chargeback_window_hours after the payment completed (lp.issue_sanction, automated, open-ended, naming the case; none when one of that type is already active); for performers of other shards (cross-shard tips and captures, lp.transfers_out) the hold is asked of their shard (lp.payout_hold_requests, delivered by the relay). Returns the case, the tip_block, the holds and the holds asked as jsonb.';
+COMMENT ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) IS 'Owner only (api.chargeback_payment): a high-priority fraud case on the buyer (lp.open_case), a tip_block on the buyer and a payout_hold on each performer who received at least fraud.chargeback_share_bps of the charged-back tokens in tips and hold captures (shows included) from the buyer within fraud.chargeback_window_hours after the payment completed (lp.issue_sanction, automated, open-ended, naming the case, deleted accounts included; none when one of that type is already active); for performers of other shards (cross-shard tips and captures, lp.transfers_out) the hold is asked of their shard (lp.payout_hold_requests, delivered by the relay). Returns the case, the tip_block, the holds and the holds asked as jsonb.';
 REVOKE ALL ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) FROM PUBLIC;

@@ -5,7 +5,8 @@ CREATE FUNCTION lp.issue_sanction(
     p_ends_at          timestamptz,
     p_report_id        uuid,
     p_issued_by        uuid,
-    p_review_on_expiry boolean DEFAULT false
+    p_review_on_expiry boolean DEFAULT false,
+    p_deleted_ok       boolean DEFAULT false
 ) RETURNS lp.user_sanctions
     LANGUAGE plpgsql
     SET search_path = pg_catalog, ext, pg_temp
@@ -19,7 +20,11 @@ BEGIN
     -- The one way a sanction comes into being: api.sanction_user (a moderator or admin, whose role checks
     -- come first there) and the automated paths (review queue, fraud controls: p_issued_by NULL).
     PERFORM lp.check_sanction_arguments(p_user_id, p_type, p_ends_at, p_issued_by, p_review_on_expiry);
-    IF NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL) THEN
+    -- A deleted account binds nothing a moderator decides, but the chargeback's reaction (p_deleted_ok) still
+    -- holds it: a performer's payouts requested before the deletion are still approved and sent, and a case on
+    -- the buyer must not fail because the buyer deleted the account (lp.fraud_on_chargeback).
+    IF NOT EXISTS (SELECT 1 FROM lp.users AS u
+                    WHERE u.id = p_user_id AND (u.deleted_at IS NULL OR coalesce(p_deleted_ok, false))) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'user not found';
     END IF;
     -- On a shard of a sharded installation, a user of another shard is only a stub here: a sanction on it would
@@ -54,5 +59,5 @@ BEGIN
     RETURN v_sanction;
 END
 $$;
-COMMENT ON FUNCTION lp.issue_sanction(uuid, text, text, timestamptz, uuid, uuid, boolean) IS 'Owner only: issues a sanction of p_type to p_user_id (p_issued_by NULL: an automated sanction by the system, audited with no actor). Checks the arguments (LP018 bad type, a suspension without an end, an end in the past, review_on_expiry on anything but a suspension; LP002 the issuer themselves; LP003 unknown or deleted user, unknown report). A suspension or ban revokes the user''s sessions; a suspension, ban or stream_block ends the live streams the user is on camera in. Audited (sanction.issue). Callers check who may issue it (api.sanction_user).';
-REVOKE ALL ON FUNCTION lp.issue_sanction(uuid, text, text, timestamptz, uuid, uuid, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION lp.issue_sanction(uuid, text, text, timestamptz, uuid, uuid, boolean, boolean) IS 'Owner only: issues a sanction of p_type to p_user_id (p_issued_by NULL: an automated sanction by the system, audited with no actor). Checks the arguments (LP018 bad type, a suspension without an end, an end in the past, review_on_expiry on anything but a suspension; LP002 the issuer themselves; LP003 unknown user, deleted user unless p_deleted_ok (the chargeback reaction), unknown report). A suspension or ban revokes the user''s sessions; a suspension, ban or stream_block ends the live streams the user is on camera in. Audited (sanction.issue). Callers check who may issue it (api.sanction_user).';
+REVOKE ALL ON FUNCTION lp.issue_sanction(uuid, text, text, timestamptz, uuid, uuid, boolean, boolean) FROM PUBLIC;

@@ -1,0 +1,128 @@
+-- Chargebacks whatever became of the accounts involved (api.chargeback_payment, lp.fraud_on_chargeback): a buyer
+-- or a performer who deleted their account does not make the chargeback unrecordable (it was LP003 "user not
+-- found" from the sanction on the deleted account, so the tokens stayed with the buyer and the accomplice's
+-- payouts went on), and the sanctions a chargeback sets off pending review are its own, whatever else the users
+-- are under. api.verify_ledger is clean after every scenario.
+BEGIN;
+SELECT plan(21);
+
+-- Helpers of this file (SECURITY DEFINER where they read or write past RLS).
+--   tests.cfg(key, value)                 sets a setting as the superuser
+--   tests.buy(username, bundle, key)      a completed purchase (the user creates it, the service completes it)
+--   tests.pay(payment)                    'status rec=.. wo=.. debt=..' of a payment
+--   tests.case_of(username)               the open fraud case on the user
+--   tests.held(username, type, case)      the user's active sanctions of that type that name the case and
+--                                         have no end (the chargeback's own, pending review)
+--   tests.ledger_clean()                  api.verify_ledger finds nothing (run as the superuser)
+CREATE FUNCTION tests.cfg(p_key text, p_value text) RETURNS text
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    UPDATE lp.settings SET value = p_value::jsonb WHERE key = p_key;
+    SELECT format('# %s = %s', p_key, p_value)
+$$;
+CREATE FUNCTION tests.buy(p_username text, p_bundle text, p_key text) RETURNS uuid
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_payment lp.payments;
+BEGIN
+    PERFORM tests.authenticate_as(p_username);
+    v_payment := api.create_payment(p_bundle, 'stripe', 'buy-' || p_key);
+    PERFORM tests.authenticate_as(NULL, 'livepanty_service');
+    v_payment := api.complete_payment(v_payment.id, 'ch_' || p_key, 'complete-' || p_key);
+    PERFORM tests.clear_authentication();
+    RETURN v_payment.id;
+END
+$$;
+CREATE FUNCTION tests.pay(p_payment uuid) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT format('%s rec=%s wo=%s debt=%s', p.status, p.recovered_tokens, p.written_off_tokens, p.debt_tokens)
+      FROM lp.payments AS p WHERE p.id = p_payment
+$$;
+CREATE FUNCTION tests.case_of(p_username text) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT r.id FROM lp.reports AS r
+     WHERE r.reported_user_id = tests.user_id(p_username) AND r.reason::text = 'fraud'
+       AND r.status::text IN ('open', 'in_review', 'escalated')
+$$;
+CREATE FUNCTION tests.held(p_username text, p_type text, p_case uuid) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT count(*) FROM lp.user_sanctions AS s
+     WHERE s.user_id = tests.user_id(p_username) AND s.sanction_type::text = p_type AND s.revoked_at IS NULL
+       AND s.ends_at IS NULL AND s.issued_by IS NULL AND s.report_id = p_case
+$$;
+CREATE FUNCTION tests.ledger_clean() RETURNS boolean
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT NOT EXISTS (SELECT 1 FROM api.verify_ledger())
+$$;
+
+-- == Fixture ===============================================================================================
+-- ada, adam: admins; vic, bob: buyers; pam, quinn: performers. Earnings are payable at once, from 100 tokens.
+DO $$
+BEGIN
+    PERFORM tests.create_user('ada', 'admin');
+    PERFORM tests.create_user('adam', 'admin');
+    PERFORM tests.create_user(u) FROM unnest(ARRAY['vic', 'bob']) AS u;
+    PERFORM tests.create_user(u, 'performer') FROM unnest(ARRAY['pam', 'quinn']) AS u;
+    PERFORM tests.cfg('payouts.hold_days', '0');
+    PERFORM tests.cfg('payouts.min_tokens', '100');
+END
+$$;
+
+-- == A buyer who deleted their account =====================================================================
+-- vic buys 500 tokens with a stolen card, tips pam 400 and deletes his account; the card's owner disputes the
+-- charge.
+SELECT tests.remember('v1', tests.buy('vic', 'small', 'v1'));
+SELECT tests.authenticate_as('vic');
+SELECT lives_ok(format('SELECT api.tip(%L, 400, %L)', tests.user_id('pam'), 'v-tip'), 'vic tips pam 400 of his 500 tokens');
+SELECT lives_ok($$SELECT api.delete_user()$$, 'vic deletes his account');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT lives_ok(format($$SELECT api.chargeback_payment(%L, 'stolen card', 'cb-v1')$$, tests.id('v1')),
+                'the chargeback of a deleted buyer''s payment is recorded');
+RESET ROLE;
+SELECT is(tests.pay(tests.id('v1')), 'chargeback rec=100 wo=0 debt=400',
+          '... the tokens he had left are taken back, the 400 he spent are owed (policy debt)');
+SELECT is(tests.wallet_state('vic'), 'main=-400 reserved=0 shards=0 debt=true', '... his wallet is in debt');
+SELECT isnt(tests.case_of('vic'), NULL, '... a fraud case on the buyer is in the review queue');
+SELECT is(tests.held('vic', 'tip_block', tests.case_of('vic')), 1::bigint,
+          '... with the tip_block on the deleted buyer, naming the case');
+SELECT is(tests.held('pam', 'payout_hold', tests.case_of('vic')), 1::bigint,
+          '... and a payout_hold on pam, who received the tokens');
+SELECT results_eq($$SELECT target_id, details ->> 'tip_block_id' IS NOT NULL, jsonb_array_length(details -> 'payout_holds')
+                      FROM tests.last_audit('payment.chargeback')$$,
+                  format($$VALUES (%L::text, true, 1)$$, tests.id('v1')),
+                  '... audited as payment.chargeback with the sanctions it set off');
+SELECT ok(tests.ledger_clean(), 'api.verify_ledger is clean after the chargeback of a deleted buyer');
+
+-- == A performer who deleted their account with a payout pending ===========================================
+-- bob buys 1100 tokens and tips quinn 1000 (she earns 800); she asks for a payout of 800 and deletes her
+-- account; then bob's payment is charged back. The payout must not be approved while the case is pending.
+SELECT tests.remember('b1', tests.buy('bob', 'medium', 'b1'));
+SELECT tests.authenticate_as('bob');
+SELECT lives_ok(format('SELECT api.tip(%L, 1000, %L)', tests.user_id('quinn'), 'b-tip'), 'bob tips quinn 1000');
+SELECT tests.authenticate_as('quinn');
+SELECT tests.remember('q-out', (api.request_payout(800, 'paypal', 'q-out')).id);
+SELECT lives_ok($$SELECT api.delete_user()$$, 'quinn asked for a payout of 800, then deletes her account');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT lives_ok(format($$SELECT api.chargeback_payment(%L, 'fraudulent', 'cb-b1')$$, tests.id('b1')),
+                'the chargeback of a payment tipped to a deleted performer is recorded');
+RESET ROLE;
+SELECT is(tests.pay(tests.id('b1')), 'chargeback rec=100 wo=0 debt=1000', '... 100 taken back, 1000 owed');
+SELECT is(tests.held('quinn', 'payout_hold', tests.case_of('bob')), 1::bigint,
+          '... a payout_hold on the deleted performer, naming the buyer''s case');
+SELECT is(tests.held('bob', 'tip_block', tests.case_of('bob')), 1::bigint, '... and a tip_block on bob');
+SELECT tests.authenticate_as('adam');
+SELECT throws_ok(format($$SELECT api.approve_payout(%L, 'appr-q')$$, tests.id('q-out')), 'LP150', NULL,
+                 'the deleted performer''s pending payout cannot be approved while the case is pending (LP150)');
+RESET ROLE;
+SELECT is((SELECT status::text FROM lp.payouts WHERE id = tests.id('q-out')), 'requested', '... it is still requested');
+SELECT ok(tests.ledger_clean(), 'api.verify_ledger is clean after the chargeback of a deleted performer''s tips');
+
+-- == A replay after the deletion answers as the first call =================================================
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT is((api.chargeback_payment(tests.id('v1'), 'stolen card', 'cb-v1')).status::text, 'chargeback',
+          'a replay of the first chargeback returns the charged-back payment');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM lp.user_sanctions WHERE report_id = tests.case_of('vic')), 2::bigint,
+          '... and issues no second sanction');
+
+SELECT * FROM finish();
+ROLLBACK;
