@@ -7,10 +7,13 @@ AS $$
 -- of the charged-back tokens in tips and captures of the buyer's holds (shows included) from the buyer within
 -- fraud.chargeback_window_hours after the payment completed. The sanctions are open-ended and name the case: the
 -- moderator who resolves it lifts them (or not).
--- A user already under an active sanction of that type gets no second one. A deleted account is sanctioned all
--- the same (lp.issue_sanction's p_deleted_ok): a buyer who deleted the account after spending the tokens must
--- not make the chargeback fail (its tokens would stay with the buyer, the performers' payouts go on), and a
--- performer's payouts requested before the deletion are still approved and sent unless a payout_hold stops them. The buyer's payment no longer
+-- The sanctions are the case's own: a user gets no second one of a type that names the case already (a second
+-- chargeback of the buyer merged into the open case), but one under a sanction of that type for another matter
+-- gets the case's all the same (a timed one would lapse, another case's would go with that case's dismissal or
+-- an appeal, while this case is still pending). A deleted account is sanctioned all the same (lp.issue_sanction's
+-- p_deleted_ok): a buyer who deleted the account after spending the tokens must not make the chargeback fail
+-- (the tokens would stay with the buyer, the performers' payouts go on), and a performer's payouts requested
+-- before the deletion are still approved and sent unless a payout_hold stops them. The buyer's payment no longer
 -- counts as a verified payment for the new-account caps. Owner only; api.chargeback_payment calls it once per
 -- chargeback (its idempotency key replays the result, not the effects).
 DECLARE
@@ -36,7 +39,9 @@ BEGIN
                                 p_payment.provider, p_payment.provider_reference, p_reason, p_payment.recovered_tokens,
                                 p_payment.written_off_tokens, p_payment.debt_tokens)
      WHERE c.id = v_case AND c.description IS NULL;
-    IF NOT lp.has_active_sanction(p_payment.user_id, 'tip_block') THEN
+    IF NOT EXISTS (SELECT 1 FROM lp.user_sanctions AS s
+                    WHERE s.user_id = p_payment.user_id AND s.sanction_type = 'tip_block' AND s.report_id = v_case
+                      AND s.revoked_at IS NULL AND s.ends_at IS NULL) THEN
         v_blocked := (lp.issue_sanction(p_payment.user_id, 'tip_block',
                                         format('Chargeback of payment %s, pending review of the fraud case', p_payment.id),
                                         NULL, v_case, NULL, p_deleted_ok => true)).id;
@@ -60,7 +65,9 @@ BEGIN
         HAVING sum(x.amount) * 10000 >= v_share * p_payment.tokens
          ORDER BY x.recipient_id
     LOOP
-        IF NOT lp.has_active_sanction(r.recipient_id, 'payout_hold') THEN
+        IF NOT EXISTS (SELECT 1 FROM lp.user_sanctions AS s
+                        WHERE s.user_id = r.recipient_id AND s.sanction_type = 'payout_hold' AND s.report_id = v_case
+                          AND s.revoked_at IS NULL AND s.ends_at IS NULL) THEN
             v_holds := v_holds || jsonb_build_object(
                 'user_id', r.recipient_id, 'tokens', r.tokens,
                 'sanction_id', (lp.issue_sanction(r.recipient_id, 'payout_hold',
@@ -92,5 +99,5 @@ BEGIN
                               'payout_holds_asked', v_asked);
 END
 $$;
-COMMENT ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) IS 'Owner only (api.chargeback_payment): a high-priority fraud case on the buyer (lp.open_case), a tip_block on the buyer and a payout_hold on each performer who received at least fraud.chargeback_share_bps of the charged-back tokens in tips and hold captures (shows included) from the buyer within fraud.chargeback_window_hours after the payment completed (lp.issue_sanction, automated, open-ended, naming the case, deleted accounts included; none when one of that type is already active); for performers of other shards (cross-shard tips and captures, lp.transfers_out) the hold is asked of their shard (lp.payout_hold_requests, delivered by the relay). Returns the case, the tip_block, the holds and the holds asked as jsonb.';
+COMMENT ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) IS 'Owner only (api.chargeback_payment): a high-priority fraud case on the buyer (lp.open_case), a tip_block on the buyer and a payout_hold on each performer who received at least fraud.chargeback_share_bps of the charged-back tokens in tips and hold captures (shows included) from the buyer within fraud.chargeback_window_hours after the payment completed (lp.issue_sanction, automated, open-ended, naming the case, deleted accounts included; none when the user has one of that type naming the case already, whatever other sanctions of that type they are under); for performers of other shards (cross-shard tips and captures, lp.transfers_out) the hold is asked of their shard (lp.payout_hold_requests, delivered by the relay). Returns the case, the tip_block, the holds and the holds asked as jsonb.';
 REVOKE ALL ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) FROM PUBLIC;

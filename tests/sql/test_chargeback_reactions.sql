@@ -4,7 +4,7 @@
 -- payouts went on), and the sanctions a chargeback sets off pending review are its own, whatever else the users
 -- are under. api.verify_ledger is clean after every scenario.
 BEGIN;
-SELECT plan(21);
+SELECT plan(31);
 
 -- Helpers of this file (SECURITY DEFINER where they read or write past RLS).
 --   tests.cfg(key, value)                 sets a setting as the superuser
@@ -115,6 +115,50 @@ SELECT throws_ok(format($$SELECT api.approve_payout(%L, 'appr-q')$$, tests.id('q
 RESET ROLE;
 SELECT is((SELECT status::text FROM lp.payouts WHERE id = tests.id('q-out')), 'requested', '... it is still requested');
 SELECT ok(tests.ledger_clean(), 'api.verify_ledger is clean after the chargeback of a deleted performer''s tips');
+
+-- == Sanctions of the chargeback's own, whatever else the users are under ===================================
+-- carl is under a moderator's tip_block for an hour, rita under a moderator's payout_hold for a day (another
+-- matter). carl buys 1100 tokens and tips rita 1000; the payment is charged back. The chargeback's sanctions are
+-- pending the review of its case: they must not lapse with the moderator's, nor go when those are revoked.
+DO $$
+BEGIN
+    PERFORM tests.create_user('carl');
+    PERFORM tests.create_user('rita', 'performer');
+    PERFORM tests.create_user('mona', 'moderator');
+    PERFORM tests.remember('c1', tests.buy('carl', 'medium', 'c1'));
+    PERFORM tests.remember('c2', tests.buy('carl', 'small', 'c2'));
+END
+$$;
+SELECT tests.authenticate_as('carl');
+SELECT lives_ok(format('SELECT api.tip(%L, 1000, %L)', tests.user_id('rita'), 'c-tip'), 'carl tips rita 1000');
+SELECT tests.authenticate_as('mona');
+SELECT tests.remember('mona-tb', (api.sanction_user(tests.user_id('carl'), 'tip_block', 'srita tips', now() + interval '1 hour')).id);
+SELECT tests.remember('mona-ph', (api.sanction_user(tests.user_id('rita'), 'payout_hold', 'ID check', now() + interval '1 day')).id);
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT lives_ok(format($$SELECT api.chargeback_payment(%L, 'stolen card', 'cb-c1')$$, tests.id('c1')),
+                'carl''s payment is charged back while he and rita are under timed sanctions');
+RESET ROLE;
+SELECT is(tests.held('carl', 'tip_block', tests.case_of('carl')), 1::bigint,
+          '... an open-ended tip_block on carl naming the case, beside the moderator''s timed one');
+SELECT is(tests.held('rita', 'payout_hold', tests.case_of('carl')), 1::bigint,
+          '... an open-ended payout_hold on rita naming the case, beside the moderator''s timed one');
+SELECT results_eq($$SELECT details ->> 'tip_block_id' IS NOT NULL, jsonb_array_length(details -> 'payout_holds')
+                      FROM tests.last_audit('payment.chargeback')$$,
+                  $$VALUES (true, 1)$$, '... and the audit row names them');
+SELECT tests.authenticate_as('mona');
+SELECT lives_ok(format($$SELECT api.revoke_sanction(%L, 'ID checked')$$, tests.id('mona-ph')),
+                'the moderator lifts her payout_hold on rita (the other matter is settled)');
+SELECT tests.authenticate_as('rita');
+SELECT throws_ok($$SELECT api.request_payout(100, 'paypal', 'p-out')$$, 'LP150', NULL,
+                 'rita''s payouts stay held pending the chargeback''s case (LP150)');
+-- A second chargeback of carl's merges into the same case: no second sanction of the same case.
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT lives_ok(format($$SELECT api.chargeback_payment(%L, 'stolen card', 'cb-c2')$$, tests.id('c2')),
+                'carl''s second payment is charged back too');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM lp.user_sanctions WHERE user_id = tests.user_id('carl') AND sanction_type = 'tip_block'
+             AND report_id = tests.case_of('carl')), 1::bigint, '... no second tip_block for the same case');
+SELECT ok(tests.ledger_clean(), 'api.verify_ledger is clean after the chargebacks of carl''s payments');
 
 -- == A replay after the deletion answers as the first call =================================================
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
