@@ -51,13 +51,17 @@ BEGIN
           FROM (SELECT t.recipient_id, t.amount, t.created_at
                   FROM lp.tips AS t
                  WHERE t.sender_id = p_payment.user_id
+                   AND t.status <> 'refunded'  -- a tip that came back (its goal missed) is nobody's share
                 UNION ALL
                 -- the captures of the buyer's holds (a hold for a tip, a show's minutes): tokens moved to the
-                -- payee as a tip moves them; a payee of another shard is found below (lp.transfers_out)
+                -- payee as a tip moves them; a payee of another shard is found below (lp.transfers_out). Not
+                -- those of a show refunded to its viewers (api.refund_show gives back every token it billed).
                 SELECT h.payee_id, c.amount, c.created_at
                   FROM lp.holds AS h
                   JOIN lp.hold_captures AS c ON c.hold_id = h.id
                  WHERE h.user_id = p_payment.user_id
+                   AND NOT EXISTS (SELECT 1 FROM lp.show_participants AS sp
+                                    WHERE sp.hold_id = h.id AND sp.refunded > 0)
                    AND NOT EXISTS (SELECT 1 FROM lp.remote_users AS ru WHERE ru.user_id = h.payee_id)) AS x
          WHERE x.created_at >= p_payment.completed_at
            AND x.created_at < p_payment.completed_at + make_interval(hours => v_window)
@@ -99,5 +103,5 @@ BEGIN
                               'payout_holds_asked', v_asked);
 END
 $$;
-COMMENT ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) IS 'Owner only (api.chargeback_payment): a high-priority fraud case on the buyer (lp.open_case), a tip_block on the buyer and a payout_hold on each performer who received at least fraud.chargeback_share_bps of the charged-back tokens in tips and hold captures (shows included) from the buyer within fraud.chargeback_window_hours after the payment completed (lp.issue_sanction, automated, open-ended, naming the case, deleted accounts included; none when the user has one of that type naming the case already, whatever other sanctions of that type they are under); for performers of other shards (cross-shard tips and captures, lp.transfers_out) the hold is asked of their shard (lp.payout_hold_requests, delivered by the relay). Returns the case, the tip_block, the holds and the holds asked as jsonb.';
+COMMENT ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) IS 'Owner only (api.chargeback_payment): a high-priority fraud case on the buyer (lp.open_case), a tip_block on the buyer and a payout_hold on each performer who received at least fraud.chargeback_share_bps of the charged-back tokens in tips and hold captures (shows included; tips that came back and shows refunded not counted) from the buyer within fraud.chargeback_window_hours after the payment completed (lp.issue_sanction, automated, open-ended, naming the case, deleted accounts included; none when the user has one of that type naming the case already, whatever other sanctions of that type they are under); for performers of other shards (cross-shard tips and captures, lp.transfers_out) the hold is asked of their shard (lp.payout_hold_requests, delivered by the relay). Returns the case, the tip_block, the holds and the holds asked as jsonb.';
 REVOKE ALL ON FUNCTION lp.fraud_on_chargeback(lp.payments, text) FROM PUBLIC;

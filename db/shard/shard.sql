@@ -1329,7 +1329,10 @@ CREATE FUNCTION shard.apply_hold_request(
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 -- On the performer's shard, exactly once per request id: a payout_hold pending the review of the buyer's fraud
--- case (on the buyer's shard), unless one is in force already. True when applied now, false when it was before.
+-- case (on the buyer's shard). True when applied now, false when it was before. The request's own, as on one node
+-- (lp.fraud_on_chargeback): a payout_hold the performer is under for another matter (a moderator's timed one,
+-- another case's) does not stand in for it, since it may end or be lifted while this case is pending; and a
+-- performer who deleted her account gets it all the same (her payouts requested before still wait for it).
 DECLARE
     v_count    smallint := shard.here(p_shard);
     v_receipt  lp.payout_hold_receipts;
@@ -1350,18 +1353,16 @@ BEGIN
     IF v_receipt.id IS NULL THEN
         RETURN false;
     END IF;
-    IF NOT lp.has_active_sanction(p_performer_id, 'payout_hold') THEN
-        UPDATE lp.payout_hold_receipts AS r
-           SET sanction_id = (lp.issue_sanction(p_performer_id, 'payout_hold',
-                                 format('Received %s tokens of charged-back payment %s in tips from shard %s, pending review of fraud case %s there',
-                                        p_tokens, p_payment_id, p_from_shard, p_case_id),
-                                 NULL, NULL, NULL)).id
-         WHERE r.id = p_id;
-    END IF;
+    UPDATE lp.payout_hold_receipts AS r
+       SET sanction_id = (lp.issue_sanction(p_performer_id, 'payout_hold',
+                             format('Received %s tokens of charged-back payment %s in tips from shard %s, pending review of fraud case %s there',
+                                    p_tokens, p_payment_id, p_from_shard, p_case_id),
+                             NULL, NULL, NULL, p_deleted_ok => true)).id
+     WHERE r.id = p_id;
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION shard.apply_hold_request(integer, integer, uuid, uuid, uuid, uuid, bigint) IS 'The performer''s half of the fraud reaction to a chargeback on another shard, applied by the relay exactly once per request id (lp.payout_hold_receipts): a payout_hold (automated, open-ended, naming the payment and the buyer''s fraud case) unless one is in force. True when applied now, false when applied before. LP199 for a performer who does not live here, LP201 for a bad peer.';
+COMMENT ON FUNCTION shard.apply_hold_request(integer, integer, uuid, uuid, uuid, uuid, bigint) IS 'The performer''s half of the fraud reaction to a chargeback on another shard, applied by the relay exactly once per request id (lp.payout_hold_receipts): a payout_hold (automated, open-ended, naming the payment and the buyer''s fraud case), whatever other payout_hold the performer is under and whether or not she deleted her account. True when applied now, false when applied before. LP199 for a performer who does not live here, LP201 for a bad peer.';
 REVOKE ALL ON FUNCTION shard.apply_hold_request(integer, integer, uuid, uuid, uuid, uuid, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.apply_hold_request(integer, integer, uuid, uuid, uuid, uuid, bigint) TO livepanty_router;
 

@@ -1895,6 +1895,47 @@ def test_a_chargeback_holds_the_payouts_of_a_performer_tipped_across_shards(shar
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
 
 
+def test_a_chargeback_holds_a_performer_across_shards_whatever_else_she_is_under(sharded: Sharded) -> None:
+    """As on one node (tests/sql/test_chargeback_reactions.sql): a payout_hold the performer is under for
+    another matter (a moderator's for a day) does not stand in for the chargeback's, and a performer who
+    deleted her account gets it all the same. Before, shard.apply_hold_request skipped the first (the hold
+    then lapsed with the moderator's) and failed on the second with LP003 at every relay pass."""
+    buyer = register(sharded, shard=0)
+    timed = verified_performer(sharded, 1)
+    deleted = verified_performer(sharded, 1)
+    token = token_for(sharded, buyer)
+    with sharded.client() as client, client.session(token) as tx:
+        bundle = tx.list_bundles()[0]
+        payment = tx.create_payment(bundle.code, "stripe", idempotency_key="cb2-buy")
+    with Client(sharded.router, role="livepanty_service") as service:
+        service.complete_payment(payment.id, "pi_cb2", idempotency_key="cb2-complete")
+    with sharded.client() as client, client.session(token) as tx:
+        tx.tip(timed.id, bundle.tokens // 2, idempotency_key="cb2-tip-1")
+        tx.tip(deleted.id, bundle.tokens // 2, idempotency_key="cb2-tip-2")
+    shards.wait_for_relay(sharded.shards)
+    with psycopg.connect(sharded.shards[1]) as conn:
+        conn.execute(
+            "SELECT lp.issue_sanction(%s, 'payout_hold', 'a moderator checks a document',"
+            " now() + interval '1 day', NULL, NULL)",
+            [timed.id],
+        )
+    with sharded.client() as client, client.session(token_for(sharded, deleted)) as tx:
+        tx.delete_user()
+    with Client(sharded.router, role="livepanty_service") as service:
+        service.chargeback_payment(payment.id, "card stolen", idempotency_key="cb2-1")
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.holds, stats.errors) == (2, [])
+    with psycopg.connect(sharded.shards[1]) as conn:
+        held = conn.execute(
+            "SELECT user_id, count(*) FROM lp.user_sanctions WHERE sanction_type = 'payout_hold'"
+            " AND revoked_at IS NULL AND ends_at IS NULL AND issued_by IS NULL AND user_id = ANY(%s)"
+            " AND reason LIKE %s GROUP BY user_id",
+            [[timed.id, deleted.id], f"%{payment.id}%"],
+        ).fetchall()
+    assert dict(held) == {timed.id: 1, deleted.id: 1}
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
 #: Our functions on a database: every schema but the system's, extension members left out.
 _OUR_FUNCTIONS = (
     "SELECT p.oid::regprocedure::text FROM pg_proc AS p"

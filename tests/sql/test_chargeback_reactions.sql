@@ -4,7 +4,7 @@
 -- payouts went on), and the sanctions a chargeback sets off pending review are its own, whatever else the users
 -- are under. api.verify_ledger is clean after every scenario.
 BEGIN;
-SELECT plan(31);
+SELECT plan(36);
 
 -- Helpers of this file (SECURITY DEFINER where they read or write past RLS).
 --   tests.cfg(key, value)                 sets a setting as the superuser
@@ -167,6 +167,46 @@ SELECT is((api.chargeback_payment(tests.id('v1'), 'stolen card', 'cb-v1')).statu
 RESET ROLE;
 SELECT is((SELECT count(*) FROM lp.user_sanctions WHERE report_id = tests.case_of('vic')), 2::bigint,
           '... and issues no second sanction');
+
+-- == Tips that came back are not the performer's share ======================================================
+-- wendel buys 500 tokens and tips perla 400 toward her goal that refunds if missed; the goal is missed and the
+-- tips go back to him; then his payment is charged back. perla kept nothing of it: no payout_hold on her.
+DO $$
+BEGIN
+    PERFORM tests.create_user('wendel');
+    PERFORM tests.create_user('perla', 'performer');
+    PERFORM tests.remember('w1', tests.buy('wendel', 'small', 'w1'));
+    PERFORM tests.authenticate_as('perla');
+    PERFORM tests.remember('ps', (api.schedule_stream('perla live')).id);
+    PERFORM api.consent_to_stream(tests.id('ps'), '203.0.113.1');
+    PERFORM api.start_stream(tests.id('ps'));
+    PERFORM api.add_tip_goal(tests.id('ps'), 100000, 'Perla''s marathon', now() + interval '1 hour', true);
+    PERFORM tests.authenticate_as('wendel');
+    PERFORM api.tip(tests.user_id('perla'), 400, 'w-goal-tip', tests.id('ps'));
+    PERFORM tests.clear_authentication();
+END
+$$;
+UPDATE lp.tip_goals SET deadline = now() - interval '1 second' WHERE description = 'Perla''s marathon';
+DO $$
+BEGIN
+    PERFORM tests.authenticate_as(NULL, 'livepanty_service');
+    PERFORM api.settle_tip_goals();  -- the goal is missed
+    PERFORM api.settle_tip_goals();  -- its escrowed tip goes back
+    PERFORM tests.clear_authentication();
+END
+$$;
+SELECT is((SELECT t.status FROM lp.tips AS t WHERE t.idempotency_key = 'w-goal-tip'), 'refunded',
+          'the tip toward the missed goal came back to wendel');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT lives_ok(format($$SELECT api.chargeback_payment(%L, 'disputed', 'cb-w1')$$, tests.id('w1')),
+                'wendel''s payment is charged back');
+RESET ROLE;
+SELECT tests.clear_authentication();
+SELECT is(tests.held('wendel', 'tip_block', tests.case_of('wendel')), 1::bigint, 'a tip_block on wendel, pending review');
+SELECT is((SELECT count(*) FROM lp.user_sanctions AS s
+            WHERE s.user_id = tests.user_id('perla') AND s.sanction_type::text = 'payout_hold'), 0::bigint,
+          'no payout_hold on perla: the tips she was sent came back (they are not her share of the payment)');
+SELECT ok(tests.ledger_clean(), 'verify_ledger is clean');
 
 SELECT * FROM finish();
 ROLLBACK;
