@@ -41,18 +41,21 @@ BEGIN
             DETAIL = format('status %s', v_row.status);
     END IF;
 
+    -- The document's expiry a provider reported (api.apply_kyc_webhook, before the human review) stays: the
+    -- approval ends at the earlier of it and the admin's date (least ignores a missing one), so the gate closes
+    -- when the document expires whatever date, or none, the reviewer gave.
     UPDATE lp.kyc_verifications AS k
-       SET status = 'approved', reviewed_by = v_actor, reviewed_at = now(), expires_at = p_expires_at,
+       SET status = 'approved', reviewed_by = v_actor, reviewed_at = now(), expires_at = least(p_expires_at, k.expires_at),
            verified_date_of_birth = coalesce(p_verified_date_of_birth, k.verified_date_of_birth), decided_by = 'admin'
      WHERE k.id = p_verification_id
     RETURNING * INTO v_row;
     UPDATE lp.users AS u SET age_verified_at = now() WHERE u.id = v_row.user_id;
     PERFORM lp.audit('kyc.approve', 'kyc_verification', v_row.id::text,
-                     jsonb_build_object('user_id', v_row.user_id, 'level', v_row.level, 'expires_at', p_expires_at));
+                     jsonb_build_object('user_id', v_row.user_id, 'level', v_row.level, 'expires_at', v_row.expires_at));
     v_row.legal_name_encrypted := NULL;  -- ciphertext stays in the database
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.approve_kyc(uuid, timestamptz, date) IS 'Admins (manual review): approves a submitted or in_review verification (optionally until p_expires_at, which must be in the future, and with the date of birth read from the document: LP014 implausible, LP013 under the minimum age). Sets reviewed_by/at and the user''s age_verified_at. LP003 unknown, LP002 own verification, LP004 not submitted or in_review. decided_by admin; the record is frozen from now (LP130). Audited (kyc.approve).';
+COMMENT ON FUNCTION api.approve_kyc(uuid, timestamptz, date) IS 'Admins (manual review): approves a submitted or in_review verification (optionally until p_expires_at, which must be in the future; a document expiry a provider already reported stays when it is earlier, and with the date of birth read from the document: LP014 implausible, LP013 under the minimum age). Sets reviewed_by/at and the user''s age_verified_at. LP003 unknown, LP002 own verification, LP004 not submitted or in_review. decided_by admin; the record is frozen from now (LP130). Audited (kyc.approve).';
 REVOKE ALL ON FUNCTION api.approve_kyc(uuid, timestamptz, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.approve_kyc(uuid, timestamptz, date) TO livepanty_app, livepanty_service;

