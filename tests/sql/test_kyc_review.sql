@@ -4,7 +4,7 @@
 -- into, the record of an erased person); an admin's override does not revive an approval that has lapsed; a
 -- replayed webhook answers what it answered the first time after the records were destroyed.
 BEGIN;
-SELECT plan(9);
+SELECT plan(18);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -106,6 +106,25 @@ SELECT is(tests.gate('dora'), (current_date + 11)::timestamp AT TIME ZONE 'UTC',
 SELECT is(tests.gate('dana'), (current_date + 11)::timestamp AT TIME ZONE 'UTC',
           'approve_kyc with a later date: the gate still closes when the document expires');
 SELECT is(tests.gate('mara'), now() + interval '30 days', 'approve_kyc with a date and no document expiry: that date');
+
+-- == 2. an erasure abandons the user's open verifications ===================================================
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format($$SELECT api.erase_user(%L, 'asked by mail')$$, tests.user_id('erno')), 'erase_user: erno erased');
+SELECT tests.clear_authentication();
+SELECT is((tests.kyc(tests.id('erno1'))).status::text, 'abandoned', 'erasure: his open verification is abandoned');
+SELECT tests.authenticate_as('adam');
+SELECT ok(tests.id('erno1') NOT IN (SELECT id FROM api.list_pending_kyc()), 'erasure: no longer in the review queue');
+SELECT * FROM tests.rejects(format('SELECT api.approve_kyc(%L)', tests.id('erno1')), 'LP004',
+                            'approve_kyc: an erased user''s verification is LP004');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('e1', 'vf-erno', 'approved', NULL, DATE '1990-01-01'),
+                  $$VALUES ('ignored', 'abandoned', 'abandoned')$$, 'webhook: an approval after the erasure is ignored');
+SELECT tests.clear_authentication();
+SELECT is((tests.kyc(tests.id('erno1'))).verified_date_of_birth, NULL::date,
+          'webhook after the erasure: no date of birth written into the record');
+SELECT is(tests.refusal(tests.id('erno')), 'no approved identity verification', 'webhook after the erasure: the gate stays closed');
+SELECT is((SELECT age_verified_at FROM lp.users WHERE id = tests.id('erno')), NULL::timestamptz,
+          'webhook after the erasure: the erased account is not marked age verified');
 
 SELECT * FROM finish();
 ROLLBACK;
