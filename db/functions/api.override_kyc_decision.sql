@@ -22,9 +22,15 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may decide their own verification';
     END IF;
     -- Expired and abandoned verifications are over; a decision is not taken twice.
-    IF v_before.status IN ('expired', 'abandoned') OR v_before.status::text = v_status THEN
+    -- An approval past its end (lp.kyc_approval_end: its document expired or kyc.approval_valid_days passed) is
+    -- expired, whether or not api.expire_kyc_approvals has marked it yet: a decline then an approval would
+    -- otherwise restart its period (reviewed_at) and revive it without a re-verification.
+    IF v_before.status IN ('expired', 'abandoned') OR v_before.status::text = v_status
+       OR (v_before.status = 'approved' AND lp.kyc_approval_end(v_before.reviewed_at, v_before.expires_at) <= now()) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = format('a verification in status %s cannot be %s',
-                                                                  v_before.status, v_status);
+                                                                  CASE WHEN v_before.status = 'approved' AND v_status <> 'approved'
+                                                                       THEN 'expired' ELSE v_before.status::text END,
+                                                                  v_status);
     END IF;
     IF v_status = 'approved'
        AND v_before.verified_date_of_birth > (current_date - make_interval(years => v_min_age))::date THEN
@@ -46,6 +52,6 @@ BEGIN
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.override_kyc_decision(uuid, text, text) IS 'Admins: overrides the decision on a verification (the provider''s, the score''s or a reviewer''s; also decides one still open) with approved or declined and a reason (1..1000 characters): decided_by override, reviewed_by the admin. LP018 another status or no reason, LP003 unknown, LP002 own verification, LP004 expired, abandoned or already so, LP013 approving a person the verified date of birth shows under age. Audited (kyc.override, with the reason).';
+COMMENT ON FUNCTION api.override_kyc_decision(uuid, text, text) IS 'Admins: overrides the decision on a verification (the provider''s, the score''s or a reviewer''s; also decides one still open) with approved or declined and a reason (1..1000 characters): decided_by override, reviewed_by the admin. LP018 another status or no reason, LP003 unknown, LP002 own verification, LP004 expired (also an approval past its end that api.expire_kyc_approvals has not marked yet), abandoned or already so, LP013 approving a person the verified date of birth shows under age. Audited (kyc.override, with the reason).';
 REVOKE ALL ON FUNCTION api.override_kyc_decision(uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.override_kyc_decision(uuid, text, text) TO livepanty_app, livepanty_service;

@@ -4,7 +4,7 @@
 -- into, the record of an erased person); an admin's override does not revive an approval that has lapsed; a
 -- replayed webhook answers what it answered the first time after the records were destroyed.
 BEGIN;
-SELECT plan(18);
+SELECT plan(23);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -125,6 +125,16 @@ SELECT is((tests.kyc(tests.id('erno1'))).verified_date_of_birth, NULL::date,
 SELECT is(tests.refusal(tests.id('erno')), 'no approved identity verification', 'webhook after the erasure: the gate stays closed');
 SELECT is((SELECT age_verified_at FROM lp.users WHERE id = tests.id('erno')), NULL::timestamptz,
           'webhook after the erasure: the erased account is not marked age verified');
+
+-- == 3. an override does not revive a lapsed approval =======================================================
+SELECT is(tests.refusal(tests.user_id('lena')), 'identity verification expired: re-verification needed', 'lena''s approval has lapsed');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format($$SELECT api.override_kyc_decision(%L, 'declined', 'fraud suspected')$$, tests.id('lena1')),
+                            'LP004', 'override: a lapsed approval (not yet marked by the job) is expired: LP004');
+SELECT lives_ok(format($$SELECT api.override_kyc_decision(%L, 'declined', 'fraud suspected')$$, tests.id('lisa1')),
+                'override: a valid approval is revoked');
+SELECT tests.clear_authentication();
+SELECT is(tests.refusal(tests.user_id('lisa')), 'identity verification expired: re-verification needed', 'override: the revoked approval closes the gate');
 
 SELECT * FROM finish();
 ROLLBACK;
