@@ -48,6 +48,13 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'occurred_at is in the future';
     END IF;
 
+    -- A repeat of an event already applied answers what its first delivery did, whatever became of the reference
+    -- since (an erased user's records destroyed at the end of their retention no longer hold it): the log is
+    -- append-only, so a row found here is final. A first delivery is looked up again below, under the lock.
+    SELECT e.* INTO v_event FROM lp.kyc_webhook_events AS e WHERE e.provider = v_provider AND e.event_id = v_event_id;
+    IF FOUND THEN
+        RETURN v_event;
+    END IF;
     -- The verification the provider means; locked, so that two deliveries of one event (or two events of one
     -- verification) are applied one after the other.
     SELECT k.* INTO v_row FROM lp.kyc_verifications AS k
@@ -156,6 +163,6 @@ BEGIN
     RETURN v_event;
 END
 $$;
-COMMENT ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) IS 'Back office (the provider''s webhook receiver): applies one provider event to the verification with that (provider, provider reference) (LP003 none; LP132 verifications of more than one user hold it: nothing is applied), once per (provider, event id): a repeat returns the stored lp.kyc_webhook_events row and changes nothing. A score (0..1) on a submitted, in_review or approved event decides by kyc.auto_approve_score / kyc.auto_decline_score (percent): approved, in_review (human review) or declined; a provider decline stays a decline. An approval of a person whose verified date of birth is under auth.minimum_age_years is a decline instead, and a critical review case (underage) is filed for the account. Never moves backwards (lp.kyc_status_move) nor applies an event older than the last applied one (p_occurred_at): such an event is recorded as ignored. The record (date of birth, document expiry: expires_at) is written only before approval. LP018 malformed argument, LP014 implausible date of birth. Audited (kyc.webhook).';
+COMMENT ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) IS 'Back office (the provider''s webhook receiver): applies one provider event to the verification with that (provider, provider reference) (LP003 none; LP132 verifications of more than one user hold it: nothing is applied), once per (provider, event id): a repeat returns the stored lp.kyc_webhook_events row and changes nothing (also once the reference is gone: destroyed records). A score (0..1) on a submitted, in_review or approved event decides by kyc.auto_approve_score / kyc.auto_decline_score (percent): approved, in_review (human review) or declined; a provider decline stays a decline. An approval of a person whose verified date of birth is under auth.minimum_age_years is a decline instead, and a critical review case (underage) is filed for the account. Never moves backwards (lp.kyc_status_move) nor applies an event older than the last applied one (p_occurred_at): such an event is recorded as ignored. The record (date of birth, document expiry: expires_at) is written only before approval. LP018 malformed argument, LP014 implausible date of birth. Audited (kyc.webhook).';
 REVOKE ALL ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) TO livepanty_service;

@@ -4,7 +4,7 @@
 -- into, the record of an erased person); an admin's override does not revive an approval that has lapsed; a
 -- replayed webhook answers what it answered the first time after the records were destroyed.
 BEGIN;
-SELECT plan(23);
+SELECT plan(28);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -135,6 +135,21 @@ SELECT lives_ok(format($$SELECT api.override_kyc_decision(%L, 'declined', 'fraud
                 'override: a valid approval is revoked');
 SELECT tests.clear_authentication();
 SELECT is(tests.refusal(tests.user_id('lisa')), 'identity verification expired: re-verification needed', 'override: the revoked approval closes the gate');
+
+-- == 4. a replay answers the same after the records were destroyed ==========================================
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('r1', 'vf-rudi', 'declined'), $$VALUES ('applied', 'submitted', 'declined')$$,
+                  'webhook: rudi declined');
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format($$SELECT api.erase_user(%L, 'asked by mail')$$, tests.user_id('rudi')), 'erase_user: rudi erased');
+SELECT tests.clear_authentication();
+SELECT is(lp.destroy_kyc_records(tests.id('rudi')), 1, 'his records destroyed at the end of their retention');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT tests.snap();
+SELECT is(tests.try(tests.hook('r1', 'vf-rudi', 'declined')), '(applied,submitted,declined)',
+          'webhook replay after the destruction: the first answer');
+SELECT tests.unchanged('webhook replay after the destruction: nothing changed');
+SELECT tests.clear_authentication();
 
 SELECT * FROM finish();
 ROLLBACK;
