@@ -14,7 +14,13 @@ DECLARE
     v_ended   integer;
     v_erasure lp.erasures;
 BEGIN
-    -- The user row first (FOR NO KEY UPDATE, as api.delete_user: foreign keys onto it key-share it).
+    -- The user's open identity verifications before the user row: the erasure abandons them
+    -- (lp.erase_personal_data), and the KYC functions lock a verification before its user's row (the gate's cache;
+    -- api.apply_kyc_webhook, api.approve_kyc, api.expire_kyc_approvals), so taking them after it could deadlock.
+    PERFORM 1 FROM lp.kyc_verifications AS k
+     WHERE k.user_id = p_user_id AND k.status IN ('started', 'submitted', 'in_review', 'resubmission_requested')
+       FOR UPDATE;
+    -- Then the user row (FOR NO KEY UPDATE, as api.delete_user: foreign keys onto it key-share it).
     SELECT u.role::text, u.deleted_at IS NOT NULL INTO v_role, v_deleted
       FROM lp.users AS u WHERE u.id = p_user_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
