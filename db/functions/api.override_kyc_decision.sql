@@ -32,13 +32,24 @@ BEGIN
                                                                        THEN 'expired' ELSE v_before.status::text END,
                                                                   v_status);
     END IF;
+    -- Approving again a verification that was approved before (then revoked by an override) restores that
+    -- approval: its period still counts from the first approval (approved_at), so it cannot outlive it, and an
+    -- approval whose period has passed since is over (a re-verification is needed).
+    IF v_status = 'approved' AND v_before.approved_at IS NOT NULL
+       AND lp.kyc_approval_end(v_before.approved_at, v_before.expires_at) <= now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the verification''s approval period has passed',
+            DETAIL = format('first approved at %s', v_before.approved_at),
+            HINT = 'The user needs a re-verification (api.submit_kyc).';
+    END IF;
     IF v_status = 'approved'
        AND v_before.verified_date_of_birth > (current_date - make_interval(years => v_min_age))::date THEN
         RAISE EXCEPTION USING ERRCODE = 'LP013', MESSAGE = format('the document shows an age under %s', v_min_age);
     END IF;
 
     UPDATE lp.kyc_verifications AS k
-       SET status = v_status::lp.kyc_status, reviewed_by = v_actor, reviewed_at = now(), decided_by = 'override',
+       SET status = v_status::lp.kyc_status, reviewed_by = v_actor,
+           reviewed_at = CASE WHEN v_status = 'approved' AND k.approved_at IS NOT NULL THEN k.approved_at ELSE now() END,
+           decided_by = 'override',
            rejection_reason = CASE WHEN v_status = 'declined' THEN v_reason ELSE k.rejection_reason END
      WHERE k.id = p_verification_id
     RETURNING * INTO v_row;
@@ -52,6 +63,6 @@ BEGIN
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.override_kyc_decision(uuid, text, text) IS 'Admins: overrides the decision on a verification (the provider''s, the score''s or a reviewer''s; also decides one still open) with approved or declined and a reason (1..1000 characters): decided_by override, reviewed_by the admin. LP018 another status or no reason, LP003 unknown, LP002 own verification, LP004 expired (also an approval past its end that api.expire_kyc_approvals has not marked yet), abandoned or already so, LP013 approving a person the verified date of birth shows under age. Audited (kyc.override, with the reason).';
+COMMENT ON FUNCTION api.override_kyc_decision(uuid, text, text) IS 'Admins: overrides the decision on a verification (the provider''s, the score''s or a reviewer''s; also decides one still open) with approved or declined and a reason (1..1000 characters): decided_by override, reviewed_by the admin. LP018 another status or no reason, LP003 unknown, LP002 own verification, LP004 expired (also an approval past its end that api.expire_kyc_approvals has not marked yet), abandoned or already so, LP013 approving a person the verified date of birth shows under age. Approving again a verification approved before (then revoked) restores that approval: reviewed_at is its first approval (approved_at), from which kyc.approval_valid_days counts; LP004 when that period has passed. Audited (kyc.override, with the reason).';
 REVOKE ALL ON FUNCTION api.override_kyc_decision(uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.override_kyc_decision(uuid, text, text) TO livepanty_app, livepanty_service;

@@ -4,7 +4,7 @@
 -- into, the record of an erased person); an admin's override does not revive an approval that has lapsed; a
 -- replayed webhook answers what it answered the first time after the records were destroyed.
 BEGIN;
-SELECT plan(28);
+SELECT plan(33);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -67,6 +67,7 @@ BEGIN
     PERFORM tests.create_user('erno', 'performer', false);  -- erased while his verification is open
     PERFORM tests.create_user('lena', 'performer', false);  -- her approval lapsed (400 days old)
     PERFORM tests.create_user('lisa', 'performer', false);  -- her valid approval is revoked
+    PERFORM tests.create_user('lola', 'performer', false);  -- approved 400 days ago, revoked in time
     PERFORM tests.create_user('rudi', 'performer', false);  -- his records are destroyed, the provider replays
     PERFORM tests.create_user('adam', 'admin');
     PERFORM tests.remember('dora1', tests.provider_kyc('dora', 'vf-dora'));
@@ -78,7 +79,13 @@ BEGIN
     PERFORM tests.remember('rudi', tests.user_id('rudi'));
     INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, reviewed_at)
     VALUES (tests.user_id('lena'), 'identity', 'approved', 'passport', 'DE', now() - interval '400 days'),
-           (tests.user_id('lisa'), 'identity', 'approved', 'passport', 'DE', now() - interval '10 days');
+           (tests.user_id('lisa'), 'identity', 'approved', 'passport', 'DE', now() - interval '10 days'),
+           (tests.user_id('lola'), 'identity', 'approved', 'passport', 'DE', now() - interval '400 days');
+    -- lola's approval was revoked (an admin's override) while it still counted, 40 days ago.
+    UPDATE lp.kyc_verifications SET status = 'declined', decided_by = 'override', reviewed_at = now() - interval '40 days',
+                                     approval_ended_at = now() - interval '40 days', rejection_reason = 'fraud suspected'
+     WHERE user_id = tests.user_id('lola');
+    PERFORM tests.remember('lola1', (SELECT id FROM lp.kyc_verifications WHERE user_id = tests.user_id('lola')));
     PERFORM tests.remember('lena1', (SELECT id FROM lp.kyc_verifications WHERE user_id = tests.user_id('lena')));
     PERFORM tests.remember('lisa1', (SELECT id FROM lp.kyc_verifications WHERE user_id = tests.user_id('lisa')));
 END
@@ -135,6 +142,17 @@ SELECT lives_ok(format($$SELECT api.override_kyc_decision(%L, 'declined', 'fraud
                 'override: a valid approval is revoked');
 SELECT tests.clear_authentication();
 SELECT is(tests.refusal(tests.user_id('lisa')), 'identity verification expired: re-verification needed', 'override: the revoked approval closes the gate');
+-- Approving again an approval that was revoked restores it, with its period: from its first approval.
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format($$SELECT api.override_kyc_decision(%L, 'approved', 'cleared')$$, tests.id('lisa1')),
+                'override: the revoked approval is approved again');
+SELECT * FROM tests.rejects(format($$SELECT api.override_kyc_decision(%L, 'approved', 'cleared')$$, tests.id('lola1')),
+                            'LP004', 'override: approving again an approval whose period has passed since is LP004');
+SELECT tests.clear_authentication();
+SELECT is(tests.gate('lisa'), now() - interval '10 days' + interval '365 days',
+          'override: approved again, the gate counts the period from the first approval, not from now');
+SELECT is(tests.refusal(tests.user_id('lola')), 'identity verification expired: re-verification needed',
+          'override refused: lola still needs a re-verification');
 
 -- == 4. a replay answers the same after the records were destroyed ==========================================
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
