@@ -30,9 +30,9 @@ BEGIN
     IF v_row.user_id = v_actor THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may review their own verification';
     END IF;
-    -- 18+ also on a date of birth a provider recorded earlier.
-    IF p_verified_date_of_birth IS NULL
-       AND v_row.verified_date_of_birth > (current_date - make_interval(years => v_min_age))::date THEN
+    -- 18+ also on a date of birth a provider recorded earlier, whatever date the reviewer types: a provider's
+    -- verified date showing a minor is not overwritten into an approval (the verification is rejected instead).
+    IF v_row.verified_date_of_birth > (current_date - make_interval(years => v_min_age))::date THEN
         RAISE EXCEPTION USING ERRCODE = 'LP013', MESSAGE = format('the document shows an age under %s', v_min_age),
             HINT = 'Reject the verification instead.';
     END IF;
@@ -56,6 +56,6 @@ BEGIN
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.approve_kyc(uuid, timestamptz, date) IS 'Admins (manual review): approves a submitted or in_review verification (optionally until p_expires_at, which must be in the future; a document expiry a provider already reported stays when it is earlier, and with the date of birth read from the document: LP014 implausible, LP013 under the minimum age). Sets reviewed_by/at and the user''s age_verified_at. LP003 unknown, LP002 own verification, LP004 not submitted or in_review. decided_by admin; the record is frozen from now (LP130). Audited (kyc.approve).';
+COMMENT ON FUNCTION api.approve_kyc(uuid, timestamptz, date) IS 'Admins (manual review): approves a submitted or in_review verification (optionally until p_expires_at, which must be in the future; a document expiry a provider already reported stays when it is earlier, and with the date of birth read from the document: LP014 implausible, LP013 under the minimum age, as is a date of birth a provider recorded before, whatever date is given). Sets reviewed_by/at and the user''s age_verified_at. LP003 unknown, LP002 own verification, LP004 not submitted or in_review. decided_by admin; the record is frozen from now (LP130). Audited (kyc.approve).';
 REVOKE ALL ON FUNCTION api.approve_kyc(uuid, timestamptz, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.approve_kyc(uuid, timestamptz, date) TO livepanty_app, livepanty_service;

@@ -4,7 +4,7 @@
 -- into, the record of an erased person); an admin's override does not revive an approval that has lapsed; a
 -- replayed webhook answers what it answered the first time after the records were destroyed.
 BEGIN;
-SELECT plan(33);
+SELECT plan(38);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -64,6 +64,7 @@ BEGIN
     PERFORM tests.create_user('dora', 'performer', false);  -- her document expires in 10 days
     PERFORM tests.create_user('dana', 'performer', false);  -- likewise, the admin gives a later date
     PERFORM tests.create_user('mara', 'performer', false);  -- manual, no provider expiry
+    PERFORM tests.create_user('mina', 'performer', false);  -- the provider's verified date of birth: 17
     PERFORM tests.create_user('erno', 'performer', false);  -- erased while his verification is open
     PERFORM tests.create_user('lena', 'performer', false);  -- her approval lapsed (400 days old)
     PERFORM tests.create_user('lisa', 'performer', false);  -- her valid approval is revoked
@@ -73,6 +74,7 @@ BEGIN
     PERFORM tests.remember('dora1', tests.provider_kyc('dora', 'vf-dora'));
     PERFORM tests.remember('dana1', tests.provider_kyc('dana', 'vf-dana'));
     PERFORM tests.remember('mara1', tests.provider_kyc('mara', 'vf-mara'));
+    PERFORM tests.remember('mina1', tests.provider_kyc('mina', 'vf-mina'));
     PERFORM tests.remember('erno1', tests.provider_kyc('erno', 'vf-erno'));
     PERFORM tests.remember('rudi1', tests.provider_kyc('rudi', 'vf-rudi'));
     PERFORM tests.remember('erno', tests.user_id('erno'));  -- an erased user's username is gone
@@ -113,6 +115,17 @@ SELECT is(tests.gate('dora'), (current_date + 11)::timestamp AT TIME ZONE 'UTC',
 SELECT is(tests.gate('dana'), (current_date + 11)::timestamp AT TIME ZONE 'UTC',
           'approve_kyc with a later date: the gate still closes when the document expires');
 SELECT is(tests.gate('mara'), now() + interval '30 days', 'approve_kyc with a date and no document expiry: that date');
+
+-- == 1b. a reviewer's date of birth does not overwrite a provider's that shows a minor ========================
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('m1', 'vf-mina', 'in_review', NULL, (current_date - interval '17 years')::date),
+                  $$VALUES ('applied', 'submitted', 'in_review')$$, 'webhook: mina in review, the provider read a 17-year-old');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format($$SELECT api.approve_kyc(%L, NULL, DATE '1990-01-01')$$, tests.id('mina1')), 'LP013',
+                            'approve_kyc: an adult date of birth typed over the provider''s minor is LP013');
+SELECT lives_ok(format($$SELECT api.reject_kyc(%L, 'under age')$$, tests.id('mina1')), 'reject_kyc: mina declined instead');
+SELECT tests.clear_authentication();
+SELECT is(tests.refusal(tests.user_id('mina')), 'no approved identity verification', 'mina''s gate stays closed');
 
 -- == 2. an erasure abandons the user's open verifications ===================================================
 SELECT tests.authenticate_as('adam');
