@@ -15,8 +15,11 @@ import time
 from datetime import date
 
 import psycopg
+import pytest
 
 from livepanty_db import Client
+
+pytestmark = pytest.mark.not_through_pgbouncer("waits on the eraser's backend pid")
 
 PASSWORD = "Who-are-you-42"
 
