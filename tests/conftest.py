@@ -106,7 +106,7 @@ NEEDS_ONE_DATABASE: dict[str, str] = {
         "keeps a viewer's transaction open across calls (a router transaction is not atomic across calls)"
     ),
     "tests/py/test_id_oracles.py": "creates its users and objects with the SQL helpers in the test database",
-    "tests/py/test_kyc_erasure_race.py": "forces a lock interleaving with SQL on lp tables in the test database",
+    "tests/py/test_kyc_erasure_race.py": "forces a lock interleaving with SQL on lp tables of one database",
 }
 
 
