@@ -1599,7 +1599,7 @@ class AsyncClient(_AsyncApi):
             try:
                 conn = await psycopg.AsyncConnection.connect(self._conninfo or "", **self._connect_kwargs)
             except psycopg.Error as exc:
-                raise translate(exc, connecting=True) from exc
+                raise translate(exc, connecting=True, conninfo=self._conninfo) from exc
             await conn.close()
             await self._pool.open()
             self._opened = True
@@ -1614,7 +1614,7 @@ class AsyncClient(_AsyncApi):
         except PoolTimeout as exc:
             raise connection_failed(exc) from exc
         except psycopg.Error as exc:
-            raise translate(exc, connecting=True) from exc
+            raise translate(exc, connecting=True, conninfo=self._pool.conninfo) from exc
         try:
             yield conn
         except BaseException as exc:

@@ -1597,7 +1597,7 @@ class Client(_Api):
             try:
                 conn = psycopg.Connection.connect(self._conninfo or "", **self._connect_kwargs)
             except psycopg.Error as exc:
-                raise translate(exc, connecting=True) from exc
+                raise translate(exc, connecting=True, conninfo=self._conninfo) from exc
             conn.close()
             self._pool.open()
             self._opened = True
@@ -1612,7 +1612,7 @@ class Client(_Api):
         except PoolTimeout as exc:
             raise connection_failed(exc) from exc
         except psycopg.Error as exc:
-            raise translate(exc, connecting=True) from exc
+            raise translate(exc, connecting=True, conninfo=self._pool.conninfo) from exc
         try:
             yield conn
         except BaseException as exc:

@@ -8,6 +8,8 @@ against docs/errors.md and against every ``ERRCODE = 'LPxxx'`` under db/).
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 
 
@@ -713,14 +715,64 @@ CONNECTION_NOT_ESTABLISHED = "08001"
 CONNECTION_LOST = "08006"
 
 
-def translate(exc: psycopg.Error, *, connecting: bool = False) -> LivepantyError:
+#: A password in a libpq URI (``postgresql://user:PASSWORD@host``) or in key=value conninfo.
+_URI_PASSWORD = re.compile(r"(://[^\s/@:\"']*:)[^\s/\"']*@")
+_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s\"]+)", re.IGNORECASE)
+_QUOTED = re.compile(r'"([^"]*)"')
+MASK = "***"
+
+
+def redact_secrets(text: str, conninfo: str | None = None) -> str:
+    """``text`` (a driver's message about a connection) with any password of a DSN in it masked: the password
+    of a URI or of ``password=...``, and, when ``conninfo`` is given, any piece of it libpq quoted back from
+    its password on (``missing "=" after "..."`` of a DSN it could not parse)."""
+    text = _URI_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)
+    text = _KEYWORD_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
+    if conninfo:
+        start = _password_start(conninfo)
+        if start >= 0:
+            secret = conninfo[start:]
+
+            def quoted(match: re.Match[str]) -> str:
+                piece = match.group(1)
+                return f'"{MASK}"' if piece.strip("= ") and piece in secret else match.group(0)
+
+            text = _QUOTED.sub(quoted, text)
+    return text
+
+
+def _password_start(conninfo: str) -> int:
+    """Where the password of ``conninfo`` begins (after ``password=`` or a URI's ``user:``), or -1."""
+    starts = []
+    keyword = re.search(r"\bpassword\s*=?\s*", conninfo, re.IGNORECASE)
+    if keyword:
+        starts.append(keyword.end())
+    uri = _URI_PASSWORD.search(conninfo)
+    if uri:
+        starts.append(uri.start() + len(uri.group(1)))
+    return min(starts, default=-1)
+
+
+def _redact_error(exc: psycopg.Error, conninfo: str | None) -> None:
+    """Mask DSN passwords in the text of ``exc`` itself (it stays the ``__cause__``, which logs print)."""
+    if exc.args and isinstance(exc.args[0], str):
+        redacted = redact_secrets(exc.args[0], conninfo)
+        if redacted != exc.args[0]:
+            exc.args = (redacted, *exc.args[1:])
+
+
+def translate(exc: psycopg.Error, *, connecting: bool = False, conninfo: str | None = None) -> LivepantyError:
     """The :class:`LivepantyError` for a psycopg error, with ``exc`` as its ``__cause__``.
 
     Use as ``raise translate(exc) from exc`` (``__cause__`` is also set here, for callers that do not).
     ``connecting``: the error came from opening a connection. An OperationalError without a SQLSTATE (the
     driver's own report of a refused, unreachable or lost connection) becomes :class:`ConnectionFailed` with
-    08001 (while connecting) or 08006 (a connection that was open).
+    08001 (while connecting) or 08006 (a connection that was open). The message of a connection that could
+    not be opened never carries a DSN's password (libpq quotes a DSN it cannot parse back, with its password;
+    ``conninfo``: the DSN used, to mask the pieces of its password libpq may quote): masked in ``exc`` too.
     """
+    if connecting:
+        _redact_error(exc, conninfo)
     diag = exc.diag
     sqlstate = diag.sqlstate or getattr(exc, "sqlstate", None)
     message = diag.message_primary or str(exc).strip() or type(exc).__name__

@@ -16,7 +16,7 @@ import click
 import psycopg
 from tabulate import tabulate
 
-from livepanty_db.errors import LivepantyError
+from livepanty_db.errors import LivepantyError, redact_secrets
 from livepanty_db.local import LocalClusterError
 from livepanty_db.migrate import MigrationError, describe_error
 from livepanty_db.paths import SqlSourcesNotFoundError
@@ -146,7 +146,20 @@ def cli_error(exc: BaseException) -> CliError:
         error = CliError(str(exc))
     error.detail = cli_hints(error.detail)
     error.hint = cli_hints(error.hint)
+    # libpq quotes a DSN it cannot parse back, password and all: never printed
+    dsn = _root_dsn()
+    error.message = redact_secrets(error.message, dsn)
+    error.detail = redact_secrets(error.detail, dsn) if error.detail else error.detail
+    error.hint = redact_secrets(error.hint, dsn) if error.hint else error.hint
     return error
+
+
+def _root_dsn() -> str | None:
+    """The DSN the running command was given (``--dsn``, else the one resolved from the environment)."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    resolved = getattr(obj, "_resolved", None)
+    return resolved.dsn if resolved is not None else getattr(obj, "dsn_option", None)
 
 
 @contextlib.contextmanager

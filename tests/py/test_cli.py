@@ -406,3 +406,25 @@ def test_users_unlock_show_lockout_and_read_the_audit_trail(populated: str) -> N
     assert {e["actor"] for e in by_actor} == {"boss"}
     # Row level security: a viewer reads nothing of the trail.
     assert json_rows(cli(populated, "audit", "--as", "bob", fmt="json")) == []
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    ["postgresql://app:s3cret-pw@[db.example/livepanty", "host=db.example user=app password=s3cret -pw"],
+)
+@pytest.mark.parametrize("args", [["users", "list", "--as", "boss"], ["migrate", "status"], ["verify"]])
+@pytest.mark.parametrize("fmt", [None, "json"])
+def test_a_dsn_libpq_cannot_parse_is_an_error_without_its_password(
+    dsn: str, args: list[str], fmt: str | None
+) -> None:
+    """libpq quotes a DSN it cannot parse (or a piece of it) back in its message: the CLI's error never shows
+    the password, in text or as the one JSON object of --format json."""
+    result = cli(dsn, *args, fmt=fmt)
+    assert result.exit_code == 1, result.output
+    assert "s3cret" not in result.output, result.output
+    assert "-pw" not in result.output, result.output
+    if fmt == "json":
+        assert json.loads(result.stderr)["error"]["message"]
+    else:
+        assert result.stderr.startswith("error"), result.stderr
+        assert "Traceback" not in result.output

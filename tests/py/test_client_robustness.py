@@ -225,3 +225,37 @@ def test_db_url_goes_through_pgbouncer_exactly_when_the_harness_is_asked_to(db_u
         assert server_port != client_port
     else:
         assert server_port == client_port
+
+
+#: DSNs libpq cannot parse, each holding the password "s3cret-pw": libpq's message quotes the DSN (or a piece
+#: of it) back, and that message becomes the ConnectionFailed an application logs.
+MALFORMED_DSNS_WITH_A_PASSWORD = [
+    "postgresql://app:s3cret-pw@[db.example/livepanty",
+    "postgresql://app:s3cret-pw@db.example:port/livepanty",
+    "host=db.example user=app password=s3cret -pw dbname=livepanty",
+    "host=db.example password=s3cret-pw dbname",
+]
+
+
+@pytest.mark.parametrize("dsn", MALFORMED_DSNS_WITH_A_PASSWORD)
+def test_a_connection_failure_never_carries_the_password(dsn: str) -> None:
+    """The error of a DSN libpq cannot use is ConnectionFailed without the DSN's password in any text of it
+    (str, message, detail, hint, repr): applications log these."""
+
+    def texts(error: errors.LivepantyError) -> str:
+        parts = (error, repr(error), error.message, error.detail, error.hint, error.__cause__)
+        return " ".join(str(t) for t in parts)  # (the psycopg error, the cause a logged traceback shows)
+
+    with Client(dsn) as client, pytest.raises(errors.ConnectionFailed) as caught:
+        client.list_live_streams()
+    assert caught.value.sqlstate == "08001"
+    assert not any(secret in texts(caught.value) for secret in ("s3cret", "-pw")), texts(caught.value)
+
+    async def scenario() -> errors.LivepantyError:
+        async with AsyncClient(dsn) as aclient:
+            with pytest.raises(errors.ConnectionFailed) as caught:
+                await aclient.list_live_streams()
+            return caught.value
+
+    error = asyncio.run(scenario())
+    assert not any(secret in texts(error) for secret in ("s3cret", "-pw")), texts(error)
