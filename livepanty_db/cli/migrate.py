@@ -9,7 +9,7 @@ import click
 
 from livepanty_db import migrate as migrations
 from livepanty_db import shards as sharding
-from livepanty_db.cli.output import emit, handle_errors, note
+from livepanty_db.cli.output import confirm, emit, handle_errors, note
 
 
 def _dsn(ctx: click.Context) -> str:
@@ -71,17 +71,22 @@ def status(ctx: click.Context) -> None:
     show_default=True,
     help="How many of the latest migrations to roll back.",
 )
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @_LOCK_WAIT
 @click.pass_context
 @handle_errors
-def rollback(ctx: click.Context, all_: bool, count: int, lock_wait: float | None) -> None:
-    """Roll back the latest migration (or --count N, or --all).
+def rollback(ctx: click.Context, all_: bool, count: int, yes: bool, lock_wait: float | None) -> None:
+    """Roll back the latest migration (or --count N, or --all), after asking (--yes: without).
 
-    The repeatable functions, views and policies are dropped first and stay dropped: run
-    `livepanty-db migrate` to bring the database forward again.
+    The tables a migration made are dropped with their data. The repeatable functions, views and policies
+    are dropped first and stay dropped: run `livepanty-db migrate` to bring the database forward again.
     """
     if all_ and ctx.get_parameter_source("count") is not click.core.ParameterSource.DEFAULT:
         raise click.UsageError("use either --all or --count, not both")
+    if not yes:
+        what = "EVERY migration" if all_ else f"the latest {count} migration(s)"
+        where = ctx.find_root().obj.resolved().display()
+        confirm(f"Roll back {what} of {where}? The tables they made are dropped with their data")
     with contextlib.redirect_stdout(sys.stderr):
         rolled_back = migrations.rollback(_dsn(ctx), "all" if all_ else count, lock_wait=lock_wait)
     emit([{"migration": m, "action": "rolled back"} for m in rolled_back], ["migration", "action"])

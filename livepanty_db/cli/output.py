@@ -221,6 +221,17 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
     click.echo(render(rows, fmt, columns))
 
 
+def confirm(question: str) -> None:
+    """Ask ``question`` (stderr) before a destructive step; anything but yes (also no terminal: end of input)
+    stops the command with an error (exit status 1; one JSON object with ``--format json``), nothing done."""
+    try:
+        agreed = click.confirm(question, default=False, err=True)
+    except click.exceptions.Abort:
+        agreed = False
+    if not agreed:
+        raise CliError("not confirmed: nothing was done", hint="Answer y, or pass --yes not to be asked.")
+
+
 def note(message: str) -> None:
     """A human-oriented message: stderr, so stdout stays parseable in json/csv mode."""
     click.echo(message, err=True)

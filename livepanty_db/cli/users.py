@@ -32,7 +32,7 @@ from livepanty_db.cli.common import (
     read_password,
     service_client,
 )
-from livepanty_db.cli.output import note
+from livepanty_db.cli.output import confirm, note
 from livepanty_db.cli.values import Vocabulary
 from livepanty_db.models import UserAccount
 
@@ -195,7 +195,7 @@ def delete(ctx: click.Context, user: str, reason: str | None, yes: bool, as_logi
     with acting(ctx, as_login) as tx:
         target = lookup_user(tx, user)
     if not yes:  # asked outside any transaction
-        click.confirm(f"Delete user {target.username} ({target.id})?", abort=True, err=True)
+        confirm(f"Delete user {target.username} ({target.id})?")
     with acting(ctx, as_login) as tx:
         account = tx.delete_user(target.id, reason=reason)
     emit_records([account], USER_COLUMNS)

@@ -34,11 +34,11 @@ def test_migrate_status_rollback_cycle(runner, empty_db):
     assert [r["migration"] for r in rows] == migration_ids()
     assert {r["state"] for r in rows} == {"applied"}
 
-    result = runner.invoke(main, ["--dsn", empty_db, "--format", "json", "migrate", "rollback"])
+    result = runner.invoke(main, ["--dsn", empty_db, "--format", "json", "migrate", "rollback", "--yes"])
     assert result.exit_code == 0, result.output
     assert [row["migration"] for row in json.loads(result.stdout)] == migration_ids()[-1:]
 
-    result = runner.invoke(main, ["--dsn", empty_db, "migrate", "rollback", "--all"])
+    result = runner.invoke(main, ["--dsn", empty_db, "migrate", "rollback", "--all", "--yes"])
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["--dsn", empty_db, "--format", "json", "migrate", "status"])
     assert {row["state"] for row in json.loads(result.stdout)} == {"pending"}
@@ -155,9 +155,7 @@ def test_migrate_status_only_reads(runner, empty_db, pg_server):
         assert "Traceback" not in result.output
     finally:
         with pg_server.admin() as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role]
-            )
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role])
             admin.execute(f"DROP ROLE IF EXISTS {role}")
 
 
@@ -203,3 +201,29 @@ def test_verbose_migrate_logs_one_line_per_migration(runner, empty_db, caplog):
     applied = [r.getMessage() for r in infos if r.getMessage().startswith("applied migration ")]
     assert applied == [f"applied migration {m}" for m in migration_ids()]
     assert len(infos) <= len(migration_ids()) + 5
+
+
+def test_rollback_asks_first(runner, empty_db):
+    """`migrate rollback` drops tables with their data: it asks, and anything but yes (no answer at all, as
+    in a script without a terminal) rolls nothing back, exit 1, one JSON object with --format json."""
+    assert runner.invoke(main, ["--dsn", empty_db, "migrate"]).exit_code == 0
+    applied = len(migration_ids())
+
+    def applied_now() -> int:
+        result = runner.invoke(main, ["--dsn", empty_db, "--format", "json", "migrate", "status"])
+        return sum(row["state"] == "applied" for row in json.loads(result.stdout))
+
+    for args, answer in ((["--all"], "n\n"), (["--all"], None), ([], "\n")):
+        result = runner.invoke(main, ["--dsn", empty_db, "migrate", "rollback", *args], input=answer)
+        assert result.exit_code == 1, result.output
+        assert "Roll back" in result.stderr
+        assert "error: not confirmed: nothing was done" in result.stderr
+        assert applied_now() == applied
+    result = runner.invoke(main, ["--dsn", empty_db, "--format", "json", "migrate", "rollback"], input="n\n")
+    assert result.exit_code == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert json.loads(last)["error"]["message"] == "not confirmed: nothing was done"
+    assert applied_now() == applied
+    result = runner.invoke(main, ["--dsn", empty_db, "migrate", "rollback"], input="y\n")
+    assert result.exit_code == 0, result.output
+    assert applied_now() == applied - 1

@@ -69,7 +69,8 @@ def test_an_application_login_holding_the_key_makes_migrate_give_up_naming_it(mi
         assert ROLE in result.stderr
         assert "Traceback" not in result.output
 
-        result = CliRunner().invoke(main, ["--dsn", migrated, "migrate", "rollback", "--lock-wait", "0.5"])
+        rollback = ["--dsn", migrated, "migrate", "rollback", "--yes", "--lock-wait", "0.5"]
+        result = CliRunner().invoke(main, rollback)
         assert result.exit_code == 1
         assert f"pid {pid}" in result.stderr
     # Nothing was rolled back or applied, and once the key is free the same command runs.
