@@ -1,7 +1,7 @@
 """Generate docs/cli.md, the reference of every ``livepanty-db`` command, from the click definitions.
 
-    .venv/bin/python tools/cli_reference.py          # rewrite docs/cli.md
-    .venv/bin/python tools/cli_reference.py --check  # exit 1 when docs/cli.md is stale (tests/py run this)
+.venv/bin/python tools/cli_reference.py          # rewrite docs/cli.md
+.venv/bin/python tools/cli_reference.py --check  # exit 1 when docs/cli.md is stale (tests/py run this)
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ Generated from the command definitions by `tools/cli_reference.py` (a test fails
 
 Global options (`--dsn`, `--format`, `-v`) may be written before or after the sub-command. Refusals print
 `error [CODE]: message` (docs/errors.md) on stderr and exit with 1, or one JSON object with `--format json`;
-usage errors exit with 2.
+usage errors exit with 2 (click's usage text, or the same one JSON object with `--format json`).
 
 ## Shell completion
 

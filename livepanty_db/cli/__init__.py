@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import click
 
 from livepanty_db import __version__
-from livepanty_db.cli.output import FORMATS, converted_errors
+from livepanty_db.cli.output import FORMATS, CliError, converted_errors
 from livepanty_db.config import ResolvedDsn, resolve
 
 #: Modules of livepanty_db.cli that provide a ``command``. Extend this list to add a sub-command group
@@ -108,6 +108,19 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return front + rest
 
 
+class UsageErrorJson(CliError):
+    """A usage error under ``--format json``: the one JSON object of every error (see CliError), exit status 2
+    as for any usage error."""
+
+    exit_code = 2
+
+    def __init__(self, error: click.UsageError) -> None:
+        command = error.ctx.command_path if error.ctx is not None else None
+        hint = f"`{command} --help` shows the usage" if command else None
+        super().__init__(error.format_message(), code=None, hint=hint)
+        self.json = True
+
+
 class LivepantyGroup(click.Group):
     """A group whose sub-commands report our errors as one-line messages (exit code 1), never tracebacks."""
 
@@ -125,6 +138,10 @@ class LivepantyGroup(click.Group):
         try:
             with converted_errors():
                 result = super().invoke(ctx)
+        except click.UsageError as exc:
+            if getattr(ctx.obj, "format", None) == "json":  # one JSON object, as for every other error
+                raise UsageErrorJson(exc) from exc
+            raise
         except Exception as exc:
             announce_generated_key(ctx, exc)
             raise

@@ -227,3 +227,29 @@ def test_rollback_asks_first(runner, empty_db):
     result = runner.invoke(main, ["--dsn", empty_db, "migrate", "rollback"], input="y\n")
     assert result.exit_code == 0, result.output
     assert applied_now() == applied - 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["migrate", "rollback", "--all", "--count", "2"],  # raised by the command
+        ["users", "list"],  # a required option missing
+        ["sessions", "revoke", "not-a-uuid", "--as", "boss"],  # a value of the wrong type
+        ["migrate", "--format", "json", "--lock-wait", "0"],  # out of range; --format after the sub-command
+    ],
+)
+def test_usage_errors_are_one_json_object_with_format_json(runner, args):
+    """A usage error under --format json is the one JSON object every other error is (exit status 2 still);
+    without --format json it stays click's usage text."""
+    if "--format" not in args:
+        args = ["--format", "json", *args]
+    result = runner.invoke(main, ["--dsn", "dbname=x", *args])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    error = json.loads(result.stderr)["error"]
+    assert set(error) == {"code", "message", "detail", "hint"}
+    assert error["message"]
+    assert error["hint"].endswith("--help` shows the usage")
+    text = runner.invoke(main, ["--dsn", "dbname=x", *(a for a in args if a not in ("--format", "json"))])
+    assert text.exit_code == 2
+    assert text.stderr.startswith("Usage: ")
