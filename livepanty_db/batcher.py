@@ -10,11 +10,12 @@ refused tip fails alone. A tip the batch path does not apply (LP114: a spending 
 is sent with ``api.tip`` by the caller's own thread or task. Through the router of a sharded installation a
 batch may hold tips to performers of other shards: the router sends each of those through the outbox as
 ``api.tip`` does (docs/scale-out.md). When the whole batch fails for a transient reason (a lost connection,
-a timeout, a serialization failure), every caller in it gets that error; since every tip carries its
-idempotency key, retrying is safe. When it fails for any other reason (a tip the database cannot even read,
-such as a message with a NUL character), nothing of it was applied and each caller sends its own tip with
-``api.tip``, so only the bad tip's caller gets an error, the one ``api.tip`` gives. A refusal of one tip is
-raised to its caller as ``api.tip`` raises it: it does not commit a surrounding transaction block.
+a timeout, a serialization failure), every caller in it gets that error (a copy of its own); since every
+tip carries its idempotency key, retrying is safe. When it fails for any other reason (a tip the database
+cannot even read, such as a message with a NUL character), nothing of it was applied and each caller sends
+its own tip with ``api.tip``, so only the bad tip's caller gets an error, the one ``api.tip`` gives. A
+refusal of one tip is raised to its caller as ``api.tip`` raises it: it does not commit a surrounding
+transaction block.
 
 Closing (``close``, the context manager's exit) sends what is queued and stops; a tip offered after that is
 refused (``RuntimeError``). An asyncio caller cancelled before its batch is sent is left out of it (a tip
@@ -30,6 +31,7 @@ single tips on a quiet system and grow with the load (measured: docs/benchmarks.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import queue
 import threading
@@ -136,6 +138,21 @@ def _batch_failed(exc: BaseException) -> Any:
     if isinstance(exc, TransientError | ConnectionFailed) or not isinstance(exc, Exception):
         return exc
     return _Alone()
+
+
+def _for_caller(exc: BaseException) -> BaseException:
+    """A copy of a batch's error for one of its callers, with the same class, code, texts and ``__cause__``:
+    one exception object raised in every caller's thread or task would gather all their tracebacks (and any
+    note one caller adds) and be mutated by several threads at once."""
+    if not isinstance(exc, LivepantyError):
+        return exc
+    try:
+        mine = copy.copy(exc)
+    except Exception:  # pragma: no cover - a LivepantyError subclass that cannot be copied
+        return exc
+    mine.__cause__ = exc.__cause__
+    mine.__suppress_context__ = exc.__suppress_context__
+    return mine
 
 
 def _check(max_batch: int, max_wait: float, flushers: int) -> None:
@@ -245,7 +262,7 @@ class TipBatcher:
             failed = _batch_failed(exc)
             for _, future in batch:
                 if isinstance(failed, BaseException):
-                    future.set_exception(failed)
+                    future.set_exception(_for_caller(failed))
                 else:
                     future.set_result(failed)
             if not isinstance(exc, Exception):
@@ -385,7 +402,7 @@ class AsyncTipBatcher:
                 if future.done():
                     continue
                 if isinstance(failed, BaseException):
-                    future.set_exception(failed)
+                    future.set_exception(_for_caller(failed))
                 else:
                     future.set_result(failed)
             return

@@ -321,3 +321,58 @@ def test_the_async_batcher_settles_every_caller_when_close_is_cancelled_or_calle
     with psycopg.connect(world.dsn) as conn:
         given_up = conn.execute("SELECT count(*) FROM lp.tips WHERE idempotency_key = 'given-up'").fetchone()
     assert given_up == (0,)
+
+
+class AnswerLostClient(Client):
+    """Commits its api.tip_many batches, then loses the answer (as a connection that dies during COMMIT's
+    reply would): the callers get ConnectionFailed although their tips were made."""
+
+    def tip_many(self, tips: Any) -> Any:
+        super().tip_many(tips)
+        raise errors.ConnectionFailed("server closed the connection unexpectedly", sqlstate="08006")
+
+
+def test_a_batch_whose_answer_is_lost_gives_each_caller_its_own_transient_error(world: World) -> None:
+    """Every caller of a batch whose outcome is unknown gets a transient error of its own (not one exception
+    object shared by the threads, whose traceback and notes each raise would add to); retried with the same
+    keys, the tips are replayed, never made twice."""
+    with (
+        AnswerLostClient(world.dsn, role="livepanty_app") as lossy,
+        TipBatcher(lossy, max_wait=0.3, flushers=1) as batcher,
+    ):
+        failed = at_once(3, lambda i: batcher.tip(
+            world.viewers[i], world.performers[0], 10, idempotency_key=f"lost-{i}"
+        ))  # fmt: skip
+    assert all(isinstance(failed[i], errors.ConnectionFailed) for i in range(3)), failed
+    assert len({id(failed[i]) for i in range(3)}) == 3, "one exception object raised in three threads"
+    assert {(failed[i].sqlstate, failed[i].transient) for i in range(3)} == {("08006", True)}
+    assert {str(failed[i]) for i in range(3)} == {"[08006] server closed the connection unexpectedly"}
+    tips_made = totals(world)[0]
+    assert tips_made == 3
+    with Client(world.dsn, role="livepanty_app") as client, TipBatcher(client) as batcher:
+        again = at_once(3, lambda i: batcher.tip(
+            world.viewers[i], world.performers[0], 10, idempotency_key=f"lost-{i}"
+        ))  # fmt: skip
+    assert all(isinstance(again[i], Tip) and again[i].replayed for i in range(3)), again
+    assert totals(world)[0] == tips_made
+    assert totals(world)[2] == []
+
+    async def scenario() -> list[Any]:
+        class AsyncAnswerLost(AsyncClient):
+            async def tip_many(self, tips: Any) -> Any:
+                await super().tip_many(tips)
+                raise errors.ConnectionFailed("server closed the connection unexpectedly", sqlstate="08006")
+
+        async with (
+            AsyncAnswerLost(world.dsn, role="livepanty_app") as client,
+            AsyncTipBatcher(client, max_wait=0.3, flushers=1) as abatcher,
+        ):
+            calls = [
+                abatcher.tip(world.viewers[i], world.performers[1], 10, idempotency_key=f"alost-{i}")
+                for i in range(3)
+            ]
+            return await asyncio.gather(*calls, return_exceptions=True)
+
+    outcomes = asyncio.run(scenario())
+    assert all(isinstance(o, errors.ConnectionFailed) for o in outcomes), outcomes
+    assert len({id(o) for o in outcomes}) == 3, "one exception object raised in three tasks"
