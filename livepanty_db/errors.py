@@ -713,6 +713,8 @@ def class_for_sqlstate(sqlstate: str | None) -> type[LivepantyError]:
 #: SQLSTATEs given to connection failures the driver reports without one.
 CONNECTION_NOT_ESTABLISHED = "08001"
 CONNECTION_LOST = "08006"
+#: The SQLSTATE given to a value psycopg refuses to send (a NUL character in text), PostgreSQL's own for it.
+CHARACTER_NOT_IN_REPERTOIRE = "22021"
 
 
 #: A password in a libpq URI (``postgresql://user:PASSWORD@host``) or in key=value conninfo.
@@ -767,9 +769,11 @@ def translate(exc: psycopg.Error, *, connecting: bool = False, conninfo: str | N
     Use as ``raise translate(exc) from exc`` (``__cause__`` is also set here, for callers that do not).
     ``connecting``: the error came from opening a connection. An OperationalError without a SQLSTATE (the
     driver's own report of a refused, unreachable or lost connection) becomes :class:`ConnectionFailed` with
-    08001 (while connecting) or 08006 (a connection that was open). The message of a connection that could
-    not be opened never carries a DSN's password (libpq quotes a DSN it cannot parse back, with its password;
-    ``conninfo``: the DSN used, to mask the pieces of its password libpq may quote): masked in ``exc`` too.
+    08001 (while connecting) or 08006 (a connection that was open). A DataError without a SQLSTATE (psycopg
+    refused to send a value: a NUL character in text) becomes :class:`InvalidArgument` with 22021. The
+    message of a connection that could not be opened never carries a DSN's password (libpq quotes a DSN it
+    cannot parse back, with its password; ``conninfo``: the DSN used, to mask the pieces of its password
+    libpq may quote): masked in ``exc`` too.
     """
     if connecting:
         _redact_error(exc, conninfo)
@@ -780,6 +784,10 @@ def translate(exc: psycopg.Error, *, connecting: bool = False, conninfo: str | N
         error: LivepantyError = ConnectionFailed(
             message, sqlstate=CONNECTION_NOT_ESTABLISHED if connecting else CONNECTION_LOST
         )
+    elif not sqlstate and isinstance(exc, psycopg.DataError):
+        # a value the driver itself refuses to send (a NUL character in text): the caller's bad argument, as
+        # PostgreSQL's own 22021 (character_not_in_repertoire) would be, not a DatabaseError
+        error = InvalidArgument(message, sqlstate=CHARACTER_NOT_IN_REPERTOIRE)
     else:
         error = class_for_sqlstate(sqlstate)(
             message, sqlstate=sqlstate, detail=diag.message_detail, hint=diag.message_hint

@@ -241,12 +241,12 @@ def idempotency_key(key: str | None) -> str:
 def announce_generated_key(ctx: click.Context, error: BaseException | None) -> None:
     """Print the made-up idempotency key of the command, if any, after it ran: on success (a repeat with it is
     answered as a replay) and on a failure whose outcome may be unknown (a lost connection, a timeout: repeat
-    with --key to finish it without doing it twice); not after a refusal (an LP code: nothing was done, and a
-    repeat with that key would only be refused again)."""
+    with --key to finish it without doing it twice); not after a refusal (an LP code, or a bad argument: class
+    22, InvalidArgument; nothing was done, and a repeat with that key would only be refused again)."""
     key = ctx.meta.get(GENERATED_KEY)
     if key is None:
         return
-    if isinstance(error, CliError) and (error.code or "").startswith("LP"):
+    if isinstance(error, CliError) and (error.code or "").startswith(("LP", "22")):
         return
     note(f"idempotency key: {key} (to retry this call safely, repeat it with --key {key})")
 

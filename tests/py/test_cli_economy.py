@@ -658,6 +658,9 @@ REFUSALS = [
     (["tips", "send", "--as", "bob", "--to", "alice", "--amount", "999999"], "LP100"),
     (["tips", "send", "--as", "bob", "--to", "alice", "--amount", "2001", "--key", "tip-1"], "LP106"),
     (["tips", "send", "--as", "bob", "--to", "nobody", "--amount", "10"], "LP003"),
+    # bad arguments PostgreSQL (or the driver, for a NUL character) refuses: InvalidArgument, nothing done
+    (["tips", "send", "--as", "bob", "--to", "alice", "--amount", "10", "--message", "a\x00b"], "22021"),
+    (["tips", "send", "--as", "bob", "--to", "alice", "--amount", "99999999999999999999"], "22003"),
     (["tips", "list", "--as", "bob", "--user", "alice"], "LP002"),
     (["wallets", "show", "alice", "--as", "bob"], "LP003"),
     (["wallets", "adjust", "bob", "100", "--reason", "x", "--as", "alice"], "LP002"),

@@ -493,6 +493,9 @@ CASES: list[tuple[type[errors.LivepantyError], str, Any]] = [
         "22007",
         lambda c, w: c.register_user(**_register_kwargs(date_of_birth="not a date")),
     ),
+    # a NUL character the driver refuses to send (as PostgreSQL refuses it: 22021)
+    (errors.InvalidArgument, "22021", lambda c, w: c.register_user(**_register_kwargs(username="nul\x00"))),
+    (errors.InvalidArgument, "22021", _as("viewer", lambda tx, w: tx.find_user("viewer1\x00"))),
 ]
 
 

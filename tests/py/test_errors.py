@@ -174,3 +174,14 @@ def test_error_attributes_and_in_band_codes() -> None:
     assert type(errors.error_for_code("LP022", "sanctioned")) is errors.AccountSanctioned
     assert type(errors.error_for_code("LP999", "new code")) is errors.DatabaseError
     assert errors.NotFound("gone").sqlstate == "LP003"  # a class knows its own code
+
+
+def test_a_value_the_driver_cannot_send_is_an_invalid_argument() -> None:
+    """psycopg refuses a NUL character in a text argument itself (a DataError without a SQLSTATE), before
+    PostgreSQL sees it: the caller's bad input, as PostgreSQL's own 22021 would be, not a DatabaseError."""
+    exc = psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+    translated = errors.translate(exc)
+    assert type(translated) is errors.InvalidArgument
+    assert translated.sqlstate == "22021"
+    assert not translated.transient
+    assert translated.__cause__ is exc
