@@ -23,6 +23,18 @@ DB = ROOT / "db"
 CATALOGUE_ROW = re.compile(r"^\|\s*(LP\d{3})\s*\|\s*([a-z_]+)\s*\|\s*`(\w+)`\s*\|", re.MULTILINE)
 #: "| `22xxx` (data exception, ...) | ... | `InvalidArgument` |"
 POSTGRES_ROW = re.compile(r"^\|\s*`(\d\d[0-9A-Zx]{3})`[^|]*\|[^|]*\|\s*`(\w+)`\s*\|", re.MULTILINE)
+#: The same rows, their whole first cell: "`57P01`, `57P02`, `57P03`" names three codes.
+POSTGRES_ROW_CELL = re.compile(r"^\|\s*(`\d\d[0-9A-Zx]{3}`[^|]*)\|[^|]*\|\s*`(\w+)`\s*\|", re.MULTILINE)
+SQLSTATE_IN_CELL = re.compile(r"`(\d\d[0-9A-Zx]{3})`")
+
+
+def postgres_codes() -> list[tuple[str, str]]:
+    """Every SQLSTATE (or class, ``22xxx``) the PostgreSQL table names, also the second and later codes of a
+    row and the examples in its text (``40xxx (... `40001` ..., `40P01` ...)``), with the row's class."""
+    rows = POSTGRES_ROW_CELL.findall(CATALOGUE.read_text(encoding="utf-8"))
+    return [(code, class_name) for cell, class_name in rows for code in SQLSTATE_IN_CELL.findall(cell)]
+
+
 ERRCODE = re.compile(r"ERRCODE\s*=\s*'([0-9A-Z]{5})'", re.IGNORECASE)
 #: Any LP code literal in SQL, e.g. the in-band error_code of api.login.
 LP_LITERAL = re.compile(r"'(LP\d{3})'")
@@ -104,9 +116,7 @@ def test_every_lp_literal_under_db_is_catalogued() -> None:
     assert not unknown
 
 
-@pytest.mark.parametrize(
-    ("pattern", "class_name"), POSTGRES_ROW.findall(CATALOGUE.read_text(encoding="utf-8"))
-)
+@pytest.mark.parametrize(("pattern", "class_name"), postgres_codes())
 def test_postgres_sqlstates_map_as_catalogued(pattern: str, class_name: str) -> None:
     expected = getattr(errors, class_name)
     examples = {
@@ -135,6 +145,8 @@ def test_postgres_table_was_parsed() -> None:
         "57P01": "TransientError",
         "08xxx": "ConnectionFailed",
     }
+    every = {code for code, _ in postgres_codes()}
+    assert {"57P02", "57P03", "40001", "40P01", "22P02"} <= every  # the later codes of a row count too
 
 
 @pytest.mark.parametrize("sqlstate", ["42883", "XX000", "53100", None])
@@ -185,3 +197,15 @@ def test_a_value_the_driver_cannot_send_is_an_invalid_argument() -> None:
     assert translated.sqlstate == "22021"
     assert not translated.transient
     assert translated.__cause__ is exc
+
+
+@pytest.mark.parametrize(("code", "name", "class_name"), catalogue())
+def test_exactly_the_catalogued_transient_codes_are_transient(code: str, name: str, class_name: str) -> None:
+    """A catalogue row that says "transient" is a TransientError (retry helpers retry it); no other LP code is
+    (a refusal retried would only be refused again)."""
+    row = next(
+        line for line in CATALOGUE.read_text(encoding="utf-8").splitlines() if line.startswith(f"| {code} ")
+    )
+    transient = "transient" in row.split("|")[4].lower()
+    assert issubclass(errors.ERRORS_BY_CODE[code], errors.TransientError) is transient, row
+    assert errors.ERRORS_BY_CODE[code]("x").transient is transient
