@@ -142,7 +142,7 @@ class LivepantyGroup(click.Group):
             if getattr(ctx.obj, "format", None) == "json":  # one JSON object, as for every other error
                 raise UsageErrorJson(exc) from exc
             raise
-        except Exception as exc:
+        except (Exception, KeyboardInterrupt) as exc:  # (Ctrl-C during a money call: its outcome is unknown)
             announce_generated_key(ctx, exc)
             raise
         announce_generated_key(ctx, None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -778,3 +779,46 @@ def test_wallets_limits_view_and_set_for_a_user(economy: str) -> None:
     bad = cli(economy, "wallets", "set-limit", "bob", "daily", "lots")
     assert bad.exit_code == 2
     assert cli(economy, "wallets", "set-limit", "bob", "hourly", "5").exit_code == 2
+
+
+def test_an_interrupted_money_command_still_prints_its_made_up_key(
+    economy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the tip's call is on its way (its COMMIT may have happened): the command stops (exit 1,
+    no traceback) and still prints the idempotency key it made up, the only way to retry without tipping
+    twice."""
+    from livepanty_db.client import Transaction
+
+    made = Transaction.tip
+
+    def tip_then_interrupted(self: Transaction, *args: Any, **kwargs: Any) -> Any:
+        made(self, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Transaction, "tip", tip_then_interrupted)
+    tips_before = len(j(economy, "tips", "list", "--as", "bob"))
+    result = cli(economy, "tips", "send", "--as", "bob", "--to", "alice", "--amount", "10")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    found = re.search(r"idempotency key: (\S+) ", result.stderr)
+    assert found, result.stderr
+    monkeypatch.setattr(Transaction, "tip", made)
+    for _ in range(
+        2
+    ):  # (interrupted before its COMMIT here: made by the first retry, replayed by the second)
+        ok(
+            cli(
+                economy,
+                "tips",
+                "send",
+                "--as",
+                "bob",
+                "--to",
+                "alice",
+                "--amount",
+                "10",
+                "--key",
+                found.group(1),
+            )
+        )
+    assert len(j(economy, "tips", "list", "--as", "bob")) == tips_before + 1
