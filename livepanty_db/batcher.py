@@ -61,6 +61,19 @@ CLOSED = (
 )
 
 
+#: What each caller of a batch gets when its answer cannot be read (a bug: the batch may have been applied).
+UNREAD = (
+    "the answer of this tip's batch could not be read, and the batch may have been applied: retry the tip "
+    "with the same idempotency key to learn its outcome"
+)
+
+
+def _unread(exc: BaseException) -> RuntimeError:
+    error = RuntimeError(UNREAD)
+    error.__cause__ = exc
+    return error
+
+
 def _request(
     session_token: str,
     recipient_id: UUID | str,
@@ -268,8 +281,13 @@ class TipBatcher:
             if not isinstance(exc, Exception):
                 raise
             return
-        for (request, future), outcome in zip(batch, outcomes, strict=True):
-            future.set_result(_settle(request, outcome))
+        try:
+            for (request, future), outcome in zip(batch, outcomes, strict=True):
+                future.set_result(_settle(request, outcome))
+        except Exception as exc:  # an answer it cannot read: no caller is left waiting, the flusher goes on
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(_unread(exc))
 
     def close(self) -> None:
         """Send what is queued, then stop the flusher threads."""
@@ -406,9 +424,14 @@ class AsyncTipBatcher:
                 else:
                     future.set_result(failed)
             return
-        for (request, future), outcome in zip(batch, outcomes, strict=True):
-            if not future.done():
-                future.set_result(_settle(request, outcome))
+        try:
+            for (request, future), outcome in zip(batch, outcomes, strict=True):
+                if not future.done():
+                    future.set_result(_settle(request, outcome))
+        except Exception as exc:  # an answer it cannot read: no caller is left waiting, the flusher goes on
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(_unread(exc))
 
     async def close(self) -> None:
         """Send what is queued, then stop the flusher tasks. Cancelled, it stops them at once: the tips not

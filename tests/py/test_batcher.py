@@ -376,3 +376,89 @@ def test_a_batch_whose_answer_is_lost_gives_each_caller_its_own_transient_error(
     outcomes = asyncio.run(scenario())
     assert all(isinstance(o, errors.ConnectionFailed) for o in outcomes), outcomes
     assert len({id(o) for o in outcomes}) == 3, "one exception object raised in three tasks"
+
+
+class ShortAnswerClient(Client):
+    """Applies its first api.tip_many batch but answers one outcome short (a bug of the answer, not of the
+    database); later batches are answered in full."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls = 0
+
+    def tip_many(self, tips: Any) -> Any:
+        self.calls += 1
+        outcomes = super().tip_many(tips)
+        return outcomes[:-1] if self.calls == 1 else outcomes
+
+
+def test_an_unreadable_batch_answer_leaves_no_caller_waiting_and_the_batcher_working(world: World) -> None:
+    """A batch whose answer cannot be settled (here one outcome short) fails each of its callers with a
+    RuntimeError that says to retry with the same key, and the flusher goes on: the retries are served and
+    replay the first batch's tips, never make them twice. Before, the flusher thread died: its callers and
+    every later tip waited for ever."""
+
+    def each(batcher: TipBatcher, key: str) -> dict[int, Any]:
+        results: dict[int, Any] = {}
+        start = threading.Barrier(3)
+
+        def caller(i: int) -> None:
+            start.wait()
+            try:
+                results[i] = batcher.tip(
+                    world.viewers[i], world.performers[0], 10, idempotency_key=f"{key}-{i}"
+                )
+            except Exception as exc:  # what the caller gets is the point
+                results[i] = exc
+
+        threads = [threading.Thread(target=caller, args=(i,)) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert not any(thread.is_alive() for thread in threads), "a caller was left waiting"
+        return results
+
+    with (
+        ShortAnswerClient(world.dsn, role="livepanty_app") as short,
+        TipBatcher(short, max_wait=0.3, flushers=1) as batcher,
+    ):
+        first = each(batcher, "short")  # the first batch (one or more of the three) is answered short
+        unread = [r for r in first.values() if isinstance(r, RuntimeError)]
+        assert unread, first
+        assert all("same idempotency key" in str(r) for r in unread)
+        assert all(isinstance(r, Tip | RuntimeError) for r in first.values()), first
+        later = each(batcher, "short")
+    assert all(isinstance(later[i], Tip) and later[i].replayed for i in range(3)), later
+    assert totals(world)[0] == 3
+    assert totals(world)[2] == []
+
+    async def scenario() -> list[Any]:
+        class AsyncShortAnswer(AsyncClient):
+            calls = 0
+
+            async def tip_many(self, tips: Any) -> Any:
+                AsyncShortAnswer.calls += 1
+                outcomes = await super().tip_many(tips)
+                return outcomes[:-1] if AsyncShortAnswer.calls == 1 else outcomes
+
+        async with (
+            AsyncShortAnswer(world.dsn, role="livepanty_app") as client,
+            AsyncTipBatcher(client, max_wait=0.3, flushers=1) as abatcher,
+        ):
+            calls = [
+                abatcher.tip(world.viewers[i], world.performers[1], 10, idempotency_key=f"ashort-{i}")
+                for i in range(3)
+            ]
+            first = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 30)
+            again = [
+                abatcher.tip(world.viewers[i], world.performers[1], 10, idempotency_key=f"ashort-{i}")
+                for i in range(3)
+            ]
+            return [*first, *await asyncio.wait_for(asyncio.gather(*again, return_exceptions=True), 30)]
+
+    outcomes = asyncio.run(scenario())
+    assert any(isinstance(o, RuntimeError) for o in outcomes[:3]), outcomes
+    assert all(isinstance(o, Tip | RuntimeError) for o in outcomes[:3]), outcomes
+    assert all(isinstance(o, Tip) and o.replayed for o in outcomes[3:]), outcomes
+    assert totals(world)[0] == 6
