@@ -4177,11 +4177,26 @@ def _freeze(cluster: Any) -> list[int]:
     """SIGSTOP every process of a cluster (its postmaster and children): a shard that hangs while its kernel
     still accepts connections, which no PL/Proxy timeout ends (docs/scale-out.md, "Limits")."""
     postmaster = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
-    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
-    pids = [postmaster, *map(int, children)]
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
+    os.kill(postmaster, signal.SIGSTOP)  # first: a stopped postmaster starts no child the list below misses
+    pids = [postmaster]
+    try:
+        listed = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True)
+        for pid in map(int, listed.stdout.split()):
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:  # a child that exited since pgrep listed it (a backend, a worker)
+                continue
+            pids.append(pid)
+    except BaseException:
+        _thaw(pids)  # never leave a cluster half frozen for the tests after this one
+        raise
     return pids
+
+
+def _thaw(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
 
 
 def test_a_shard_that_hangs_is_fenced_by_the_watch_and_its_calls_fail_at_once(
@@ -4220,8 +4235,7 @@ def test_a_shard_that_hangs_is_fenced_by_the_watch_and_its_calls_fail_at_once(
             # An operator takes the watch's fence over (a restore, say): the watch no longer lifts it.
             assert shards.fence(sharded.router, 1, reason="restoring") is True
         finally:
-            for pid in pids:
-                os.kill(pid, signal.SIGCONT)
+            _thaw(pids)
     outcome = shards.watch_once(sharded.router, timeout=5)
     assert (outcome.down, outcome.unfenced, outcome.answered) == ({}, [], [0, 1])
     assert [(p.fenced_by, p.fence_reason) for p in shards.partitions(sharded.router)] == [
@@ -4231,12 +4245,13 @@ def test_a_shard_that_hangs_is_fenced_by_the_watch_and_its_calls_fail_at_once(
     with sharded.client() as client, client.session(far_token) as tx:
         assert tx.get_wallet().balance == 0
     # No shard answers at all: the watch is more likely cut off than every shard down; it fences none.
-    frozen = [*_freeze(sharded.topology.shard(0)), *_freeze(sharded.topology.shard(1))]
+    frozen: list[int] = []
     try:
+        frozen += _freeze(sharded.topology.shard(0))
+        frozen += _freeze(sharded.topology.shard(1))
         outcome = shards.watch_once(sharded.router, timeout=2)
     finally:
-        for pid in frozen:
-            os.kill(pid, signal.SIGCONT)
+        _thaw(frozen)
     assert (sorted(outcome.down), outcome.fenced, outcome.held_back) == ([0, 1], [], True)
     assert [p.fenced_at for p in shards.partitions(sharded.router)] == [None, None]
 
@@ -4324,8 +4339,7 @@ def test_the_watch_ends_the_calls_stuck_on_a_shard_that_hung(
             assert outcome == ["AdminShutdown"]
             assert all(thread.is_alive() for thread in napping)  # left alone
         finally:
-            for pid in pids:
-                os.kill(pid, signal.SIGCONT)
+            _thaw(pids)
     finally:
         for conn in (sleeper, builder):
             conn.cancel()
@@ -4455,8 +4469,7 @@ def test_a_watcher_without_superuser_ends_stuck_calls_only_with_both_predefined_
             worker.join(5)
             assert (worker.is_alive(), outcome) == (False, ["AdminShutdown"])
         finally:
-            for pid in pids:
-                os.kill(pid, signal.SIGCONT)
+            _thaw(pids)
     finally:
         caller.close()
         with psycopg.connect(sharded.router, autocommit=True) as admin:
@@ -4575,8 +4588,7 @@ def test_the_relay_gives_up_on_a_shard_that_hangs_and_delivers_once_it_answers(
             assert timed_out, stats.errors
             assert (took < 10, pool.hung_for) == (True, {frozen: 8.0})
         finally:
-            for pid in pids:
-                os.kill(pid, signal.SIGCONT)
+            _thaw(pids)
         pool.hung_until.clear()  # (the backoff is not waited out here)
         delivered = 0
         for _ in range(5):
@@ -4613,8 +4625,7 @@ def test_the_relay_goes_on_with_the_other_pairs_while_another_shard_hangs() -> N
             try:
                 stats = shards.relay_once(four.shards, connections=pool, call_timeout=2)
             finally:
-                for pid in pids:
-                    os.kill(pid, signal.SIGCONT)
+                _thaw(pids)
             assert (stats.delivered, stats.failed) == (2, 0), stats
             given_up = "shards 0 -> 2: no answer within 2 s (given up; shard 2 left alone for now)"
             assert given_up in stats.errors, stats.errors
