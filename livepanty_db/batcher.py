@@ -86,7 +86,10 @@ def _request(
 ) -> TipRequest | None:
     """The tip as a batch item, or None when it cannot travel in a batch's JSON document (a value JSON
     cannot carry, a NUL character PostgreSQL text cannot hold): the caller then sends it alone, with api.tip,
-    and gets what api.tip gives it, while the other tips of the batch are not failed by it."""
+    and gets what api.tip gives it, while the other tips of the batch are not failed by it. So does a key that
+    is neither text nor a UUID (an integer, say), which api.tip takes as its text and a batch would refuse."""
+    if not isinstance(idempotency_key, str | UUID):
+        return None
     request = TipRequest(
         session_token,
         recipient_id,

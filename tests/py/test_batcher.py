@@ -259,6 +259,23 @@ def test_a_tip_that_cannot_travel_in_a_batch_fails_alone(world: World) -> None:
     assert totals(world)[0] == 2
 
 
+def test_an_integer_key_is_taken_as_api_tip_takes_it(world: World) -> None:
+    """api.tip takes an integer key as its text; the batcher sent it in the batch's JSON as a number, which
+    api.tip_many refused (LP018, malformed). It now sends such a tip alone: the same tip as tx.tip makes, and
+    a retry with the key as text replays it."""
+    with (
+        Client(world.dsn, role="livepanty_app") as client,
+        TipBatcher(client, max_wait=0.3, flushers=1) as batcher,
+    ):
+        made = batcher.tip(world.viewers[0], world.performers[0], 10, idempotency_key=4242)  # type: ignore[arg-type]
+        assert isinstance(made, Tip)
+        assert not made.replayed
+        again = batcher.tip(world.viewers[0], world.performers[0], 10, idempotency_key="4242")
+    assert isinstance(again, Tip)
+    assert (again.replayed, again.id) == (True, made.id)
+    assert totals(world)[0] == 1
+
+
 def test_a_refusal_through_the_batcher_rolls_its_block_back(world: World) -> None:
     """A tip refused through the batcher is raised as api.tip raises it: a transaction block around the call
     rolls back (a refusal of api.login is the only kind that commits its block)."""
