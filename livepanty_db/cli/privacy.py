@@ -32,7 +32,7 @@ from livepanty_db.cli.common import (
     uuid_or_none,
     wide_tables,
 )
-from livepanty_db.cli.output import emit, note
+from livepanty_db.cli.output import confirm, emit, note
 from livepanty_db.cli.values import Vocabulary, load_vocabularies
 from livepanty_db.client import Client
 from livepanty_db.models import Erasure, ErasureReplay
@@ -81,13 +81,16 @@ def _user_id(client: Client, user: str) -> Any:
 @command.command("erase")
 @click.argument("user")
 @click.option("--reason", required=True, help="Why (a request by mail, a legal order, ...); audited.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (an erasure cannot be undone).")
 @as_option
 @click.pass_context
 @catalogued_errors
-def erase(ctx: click.Context, user: str, reason: str, as_login: str) -> None:
+def erase(ctx: click.Context, user: str, reason: str, yes: bool, as_login: str) -> None:
     """An admin or compliance officer (--as) erases USER's personal data (api.erase_user): username,
-    e-mail or user id."""
+    e-mail or user id. It cannot be undone: asks first (--yes: without)."""
     user_id = _user_id(operator_client(ctx), user)
+    if not yes:  # asked outside any transaction
+        confirm(f"Erase the personal data of user {user} ({user_id})? This cannot be undone.")
     with acting(ctx, as_login) as tx:
         row = tx.erase_user(user_id, reason)
     _emit_erasures([row])

@@ -247,7 +247,7 @@ def test_drill_restore_to_a_point_in_time(drill: Drill, tmp_path: Path) -> None:
     time.sleep(0.05)
 
     # After T: erin is erased (the log exported outside the backups), more tips, a table dropped by mistake.
-    ok(drill.cli("privacy", "erase", str(erin.id), "--reason", "request by mail", "--as", "boss"))
+    ok(drill.cli("privacy", "erase", str(erin.id), "--reason", "request by mail", "--yes", "--as", "boss"))
     assert places(url, NEEDLES) == []
     log = tmp_path / "erasures.jsonl"
     ok(drill.cli("privacy", "export-erasures", "--output", str(log)))

@@ -147,7 +147,8 @@ def test_replay_after_restoring_an_older_snapshot_erases_again(
 
     backup = snapshot_of(db_url)  # the backup, taken before the erasure
 
-    erased = ok(cli(db_url, "privacy", "erase", str(rose), "--reason", "request by mail", "--as", "boss"))
+    erase = ["privacy", "erase", str(rose), "--reason", "request by mail", "--yes", "--as", "boss"]
+    erased = ok(cli(db_url, *erase))
     assert json.loads(erased.stdout)[0]["user_id"] == str(rose)
     assert places(db_url, NEEDLES) == []
     log = tmp_path / "erasures.jsonl"
@@ -181,7 +182,7 @@ def test_replay_of_a_user_the_backup_predates_restores_the_log_row(
 ) -> None:
     backup = snapshot_of(db_url)  # before the user even registered
     rose = rich_user(db_url, seed)
-    ok(cli(db_url, "privacy", "erase", str(rose), "--reason", "legal order", "--as", "boss"))
+    ok(cli(db_url, "privacy", "erase", str(rose), "--reason", "legal order", "--yes", "--as", "boss"))
     log = tmp_path / "erasures.jsonl"
     ok(cli(db_url, "privacy", "export-erasures", "--output", str(log)))
     replayed = json.loads(ok(cli(backup, "privacy", "replay-erasures", str(log))).stdout)

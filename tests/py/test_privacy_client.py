@@ -159,10 +159,15 @@ def test_cli_request_erase_log_and_purge(db_url: str, people: dict[str, Any]) ->
     assert wrong.exit_code == 1
     assert "LP020" in wrong.stderr
 
-    denied = cli(db_url, "privacy", "erase", "vic", "--reason", "x", "--as", "vic")
+    denied = cli(db_url, "privacy", "erase", "vic", "--reason", "x", "--yes", "--as", "vic")
     assert denied.exit_code == 1
     assert json.loads(denied.stderr)["error"]["code"] == "LP002"
-    ok(cli(db_url, "privacy", "erase", "vic", "--reason", "ticket 1", "--as", "chief"))
+    # An erasure cannot be undone: asked first, and no answer (no terminal) is no.
+    unasked = cli(db_url, "privacy", "erase", "vic", "--reason", "ticket 1", "--as", "chief")
+    assert unasked.exit_code == 1
+    assert "not confirmed: nothing was done" in unasked.stderr
+    assert len(json.loads(ok(cli(db_url, "privacy", "log")).stdout)) == 1  # vera's own request only
+    ok(cli(db_url, "privacy", "erase", "vic", "--reason", "ticket 1", "--yes", "--as", "chief"))
     table = ok(cli(db_url, "privacy", "log", fmt="table")).stdout
     assert str(people["vic"]) in table
     assert "admin" in table
