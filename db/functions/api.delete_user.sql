@@ -13,10 +13,17 @@ DECLARE
     v_role   text;
     v_count  integer;
     v_ended  integer;
+    v_kyc    integer;
 BEGIN
     IF v_target <> v_actor AND NOT v_admin THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may delete another user';
     END IF;
+    -- The account's open identity verifications end with it (below), locked first: the KYC functions lock a
+    -- verification before its user's row (lp.refresh_kyc_gate), as lp.erase does.
+    PERFORM 1 FROM lp.kyc_verifications AS k
+     WHERE k.user_id = v_target AND k.status IN ('started', 'submitted', 'in_review', 'resubmission_requested')
+     ORDER BY k.id
+       FOR UPDATE;
     -- Only a deletion by an admin (of anyone, themselves included) can remove an admin: that one takes the
     -- global lock, now that the caller is authorised, before the user row (the lock order of api.set_user_role).
     -- A non-admin deleting their own account never lowers the number of admins and takes no global lock, so no
@@ -48,12 +55,15 @@ BEGIN
     v_ended := lp.end_streams_of(v_target, 'account deleted', 'account deleted');
     UPDATE lp.password_reset_tokens AS t SET revoked_at = now()
      WHERE t.user_id = v_target AND t.used_at IS NULL AND t.revoked_at IS NULL;
+    -- Nobody verifies a deleted account: no admin approves its open verifications from the review queue, no
+    -- provider webhook decides them (recorded as ignored).
+    v_kyc := lp.abandon_open_kyc(v_target);
     PERFORM lp.audit('user.delete', 'user', v_target::text,
                      jsonb_build_object('reason', v_reason, 'sessions_revoked', v_count, 'streams_ended', v_ended,
-                                        'self', v_target = v_actor));
+                                        'self', v_target = v_actor, 'kyc_abandoned', v_kyc));
     RETURN lp.user_account(v_target);
 END
 $$;
-COMMENT ON FUNCTION api.delete_user(uuid, text) IS 'Soft-deletes a user (the acting user, or any user for admins): sets deleted_at, revokes sessions and reset tokens. Wallet, ledger and moderation history stay. LP030 for the last admin. Locking: an admin''s call takes lp.lock_admin_set (after the role check, before the user row), so concurrent demotions and deletions of admins cannot together remove the last one. A non-admin deleting their own account takes only their own row: it cannot remove an admin, and while it holds the row no promotion of that account can commit; if a promotion committed between the role check and the row lock, the call is refused with LP004 (nothing changed; a retry runs as an admin''s).';
+COMMENT ON FUNCTION api.delete_user(uuid, text) IS 'Soft-deletes a user (the acting user, or any user for admins): sets deleted_at, revokes sessions and reset tokens, abandons open identity verifications (lp.abandon_open_kyc). Wallet, ledger and moderation history stay. LP030 for the last admin. Locking: an admin''s call takes lp.lock_admin_set (after the role check, before the user row), so concurrent demotions and deletions of admins cannot together remove the last one. A non-admin deleting their own account takes only their own row: it cannot remove an admin, and while it holds the row no promotion of that account can commit; if a promotion committed between the role check and the row lock, the call is refused with LP004 (nothing changed; a retry runs as an admin''s).';
 REVOKE ALL ON FUNCTION api.delete_user(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.delete_user(uuid, text) TO livepanty_app, livepanty_service;

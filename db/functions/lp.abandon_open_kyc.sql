@@ -5,7 +5,7 @@ AS $$
 DECLARE
     v_count integer;
 BEGIN
-    -- An erased user's open verifications end (abandoned, terminal): no admin approves them from the review
+    -- An erased (or deleted: api.delete_user) user's open verifications end (abandoned, terminal): no admin approves them from the review
     -- queue and no provider webhook decides them or writes a date of birth or document expiry into the record of
     -- a person the platform was asked to forget (api.apply_kyc_webhook records such an event as ignored).
     -- Idempotent (api.replay_erasure runs it again after a restore).
@@ -17,5 +17,5 @@ BEGIN
     RETURN v_count;
 END
 $$;
-COMMENT ON FUNCTION lp.abandon_open_kyc(uuid) IS 'Owner only, part of an erasure (lp.erase_personal_data): moves the user''s open identity verifications (started, submitted, in_review, resubmission_requested) to abandoned, so nothing decides them after the erasure. Returns how many. Idempotent.';
+COMMENT ON FUNCTION lp.abandon_open_kyc(uuid) IS 'Owner only, part of an erasure (lp.erase_personal_data) and of a deletion (api.delete_user): moves the user''s open identity verifications (started, submitted, in_review, resubmission_requested) to abandoned, so nothing decides them after the erasure. Returns how many. Idempotent.';
 REVOKE ALL ON FUNCTION lp.abandon_open_kyc(uuid) FROM PUBLIC;

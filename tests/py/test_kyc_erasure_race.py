@@ -1,11 +1,13 @@
-"""An erasure racing a KYC decision on the user's open verification (the rest: tests/sql/test_kyc_review.sql).
+"""An erasure (or a deletion) racing a KYC decision on the user's open verification (the rest:
+tests/sql/test_kyc_review.sql).
 
-The erasure abandons the user's open verifications (lp.abandon_open_kyc). The KYC functions lock a
-verification before its user's row (api.apply_kyc_webhook, api.approve_kyc: the row, then the gate's cache on
-lp.users), so the erasure must take the verification before the user row too, or the two deadlock. The test
-holds the verification as a webhook's first step does, lets the erasure queue, then takes the user row as the
-webhook's second step does: with the erasure locking in the wrong order that is a cycle (40P01); in the right
-one the "webhook" finishes and the erasure then abandons the verification.
+The erasure, and a deletion of the account, abandons the user's open verifications (lp.abandon_open_kyc).
+The KYC functions lock a verification before its user's row (api.apply_kyc_webhook, api.approve_kyc: the
+row, then the gate's cache on lp.users), so the erasure (the deletion) must take the verification before the
+user row too, or the two deadlock. The test holds the verification as a webhook's first step does, lets the
+erasure queue, then takes the user row as the webhook's second step does: with the erasure locking in the
+wrong order that is a cycle (40P01); in the right one the "webhook" finishes and the erasure then abandons
+the verification.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def wait_blocked(conn: psycopg.Connection, pid: int, timeout: float = 10.0) -> b
     return False
 
 
-def test_an_erasure_and_a_webhook_on_the_open_verification_do_not_deadlock(db_url: str) -> None:
+@pytest.mark.parametrize("end", ["erase", "delete"])
+def test_an_erasure_and_a_webhook_on_the_open_verification_do_not_deadlock(db_url: str, end: str) -> None:
     with Client(db_url) as client:
         client.create_admin(  # ada, who erases
             email="ada@example.org", username="ada", password=PASSWORD, date_of_birth=date(1980, 1, 1)
@@ -62,7 +65,10 @@ def test_an_erasure_and_a_webhook_on_the_open_verification_do_not_deadlock(db_ur
             def erase() -> None:
                 try:
                     eraser.execute("SELECT tests.authenticate_as('ada')")
-                    eraser.execute("SELECT api.erase_user(%s, 'asked by mail')", (erno,))
+                    if end == "erase":
+                        eraser.execute("SELECT api.erase_user(%s, 'asked by mail')", (erno,))
+                    else:
+                        eraser.execute("SELECT api.delete_user(%s, 'asked by mail')", (erno,))
                     eraser.commit()
                 except BaseException as exc:  # reported below
                     errors.append(exc)
@@ -89,4 +95,5 @@ def test_an_erasure_and_a_webhook_on_the_open_verification_do_not_deadlock(db_ur
     with psycopg.connect(db_url) as conn:
         status = conn.execute("SELECT status::text FROM lp.kyc_verifications WHERE id = %s", (verification,))
         assert status.fetchone()[0] == "abandoned"
-        assert conn.execute("SELECT count(*) FROM lp.erasures WHERE user_id = %s", (erno,)).fetchone()[0] == 1
+        erasures = conn.execute("SELECT count(*) FROM lp.erasures WHERE user_id = %s", (erno,)).fetchone()[0]
+        assert erasures == (1 if end == "erase" else 0)

@@ -4,7 +4,7 @@
 -- into, the record of an erased person); an admin's override does not revive an approval that has lapsed; a
 -- replayed webhook answers what it answered the first time after the records were destroyed.
 BEGIN;
-SELECT plan(38);
+SELECT plan(45);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -70,6 +70,7 @@ BEGIN
     PERFORM tests.create_user('lisa', 'performer', false);  -- her valid approval is revoked
     PERFORM tests.create_user('lola', 'performer', false);  -- approved 400 days ago, revoked in time
     PERFORM tests.create_user('rudi', 'performer', false);  -- his records are destroyed, the provider replays
+    PERFORM tests.create_user('dirk', 'performer', false);  -- deletes his account while his verification is open
     PERFORM tests.create_user('adam', 'admin');
     PERFORM tests.remember('dora1', tests.provider_kyc('dora', 'vf-dora'));
     PERFORM tests.remember('dana1', tests.provider_kyc('dana', 'vf-dana'));
@@ -77,6 +78,8 @@ BEGIN
     PERFORM tests.remember('mina1', tests.provider_kyc('mina', 'vf-mina'));
     PERFORM tests.remember('erno1', tests.provider_kyc('erno', 'vf-erno'));
     PERFORM tests.remember('rudi1', tests.provider_kyc('rudi', 'vf-rudi'));
+    PERFORM tests.remember('dirk1', tests.provider_kyc('dirk', 'vf-dirk'));
+    PERFORM tests.remember('dirk', tests.user_id('dirk'));
     PERFORM tests.remember('erno', tests.user_id('erno'));  -- an erased user's username is gone
     PERFORM tests.remember('rudi', tests.user_id('rudi'));
     INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, reviewed_at)
@@ -145,6 +148,23 @@ SELECT is((tests.kyc(tests.id('erno1'))).verified_date_of_birth, NULL::date,
 SELECT is(tests.refusal(tests.id('erno')), 'no approved identity verification', 'webhook after the erasure: the gate stays closed');
 SELECT is((SELECT age_verified_at FROM lp.users WHERE id = tests.id('erno')), NULL::timestamptz,
           'webhook after the erasure: the erased account is not marked age verified');
+
+-- == 2b. so does a deletion of the account ===================================================================
+SELECT tests.authenticate_as('dirk');
+SELECT lives_ok($$SELECT api.delete_user(NULL, 'bye')$$, 'delete_user: dirk deletes his account');
+SELECT tests.clear_authentication();
+SELECT is((tests.kyc(tests.id('dirk1'))).status::text, 'abandoned', 'deletion: his open verification is abandoned');
+SELECT is((SELECT (details ->> 'kyc_abandoned')::integer FROM lp.audit_logs
+            WHERE action = 'user.delete' AND target_id = tests.id('dirk')::text), 1, 'deletion: audited with the count');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format('SELECT api.approve_kyc(%L)', tests.id('dirk1')), 'LP004',
+                            'approve_kyc: a deleted account''s verification is LP004');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('dirk-e1', 'vf-dirk', 'approved', NULL, DATE '1990-01-01'),
+                  $$VALUES ('ignored', 'abandoned', 'abandoned')$$, 'webhook: an approval after the deletion is ignored');
+SELECT tests.clear_authentication();
+SELECT is((SELECT age_verified_at FROM lp.users WHERE id = tests.id('dirk')), NULL::timestamptz,
+          'webhook after the deletion: the deleted account is not marked age verified');
 
 -- == 3. an override does not revive a lapsed approval =======================================================
 SELECT is(tests.refusal(tests.user_id('lena')), 'identity verification expired: re-verification needed', 'lena''s approval has lapsed');
