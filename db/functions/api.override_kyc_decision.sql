@@ -10,6 +10,7 @@ DECLARE
     v_min_age integer := (lp.setting('auth.minimum_age_years'))::integer;
     v_row     lp.kyc_verifications;
     v_before  lp.kyc_verifications;
+    v_ended   integer := 0;
 BEGIN
     IF v_status IS DISTINCT FROM 'approved' AND v_status IS DISTINCT FROM 'declined' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'a decision is approved or declined';
@@ -56,9 +57,16 @@ BEGIN
     IF v_status = 'approved' THEN
         UPDATE lp.users AS u SET age_verified_at = now() WHERE u.id = v_row.user_id;
     END IF;
+    -- A revoked approval that leaves the user without one that counts closes the gate now: their live streams
+    -- end now too, as api.expire_kyc_approvals ends them (lock order: the verification, the user's row through
+    -- the gate's trigger, then the streams).
+    IF v_before.status = 'approved' AND v_status <> 'approved' AND lp.kyc_refusal(v_row.user_id) IS NOT NULL THEN
+        v_ended := lp.end_streams_of(v_row.user_id, 'identity verification revoked');
+    END IF;
     PERFORM lp.audit('kyc.override', 'kyc_verification', v_row.id::text,
                      jsonb_build_object('user_id', v_row.user_id, 'from', v_before.status, 'to', v_status,
-                                        'decided_by_before', v_before.decided_by, 'reason', v_reason));
+                                        'decided_by_before', v_before.decided_by, 'reason', v_reason,
+                                        'streams_ended', v_ended));
     v_row.legal_name_encrypted := NULL;
     RETURN v_row;
 END

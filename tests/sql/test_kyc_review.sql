@@ -4,7 +4,7 @@
 -- into, the record of an erased person); an admin's override does not revive an approval that has lapsed; a
 -- replayed webhook answers what it answered the first time after the records were destroyed.
 BEGIN;
-SELECT plan(45);
+SELECT plan(46);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -168,6 +168,15 @@ SELECT is((SELECT age_verified_at FROM lp.users WHERE id = tests.id('dirk')), NU
 
 -- == 3. an override does not revive a lapsed approval =======================================================
 SELECT is(tests.refusal(tests.user_id('lena')), 'identity verification expired: re-verification needed', 'lena''s approval has lapsed');
+DO $$
+BEGIN  -- lisa is live when her approval is revoked
+    PERFORM tests.authenticate_as('lisa');
+    PERFORM tests.remember('lisa-live', (api.schedule_stream('lisa live')).id);
+    PERFORM api.consent_to_stream(tests.id('lisa-live'), '203.0.113.1');
+    PERFORM api.start_stream(tests.id('lisa-live'));
+    PERFORM tests.clear_authentication();
+END
+$$;
 SELECT tests.authenticate_as('adam');
 SELECT * FROM tests.rejects(format($$SELECT api.override_kyc_decision(%L, 'declined', 'fraud suspected')$$, tests.id('lena1')),
                             'LP004', 'override: a lapsed approval (not yet marked by the job) is expired: LP004');
@@ -175,6 +184,8 @@ SELECT lives_ok(format($$SELECT api.override_kyc_decision(%L, 'declined', 'fraud
                 'override: a valid approval is revoked');
 SELECT tests.clear_authentication();
 SELECT is(tests.refusal(tests.user_id('lisa')), 'identity verification expired: re-verification needed', 'override: the revoked approval closes the gate');
+SELECT results_eq(format($$SELECT status::text, end_reason FROM lp.streams WHERE id = %L$$, tests.id('lisa-live')),
+                  $$VALUES ('ended', 'go-live gate')$$, 'override: her live stream ends with the revocation, not at the next sweep');
 -- Approving again an approval that was revoked restores it, with its period: from its first approval.
 SELECT tests.authenticate_as('adam');
 SELECT lives_ok(format($$SELECT api.override_kyc_decision(%L, 'approved', 'cleared')$$, tests.id('lisa1')),
