@@ -8,7 +8,6 @@ SELECT plan(36);
 
 -- Helpers of this file (SECURITY DEFINER where they read or write past RLS).
 --   tests.cfg(key, value)                 sets a setting as the superuser
---   tests.buy(username, bundle, key)      a completed purchase (the user creates it, the service completes it)
 --   tests.pay(payment)                    'status rec=.. wo=.. debt=..' of a payment
 --   tests.case_of(username)               the open fraud case on the user
 --   tests.held(username, type, case)      the user's active sanctions of that type that name the case and
@@ -18,19 +17,6 @@ CREATE FUNCTION tests.cfg(p_key text, p_value text) RETURNS text
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
     UPDATE lp.settings SET value = p_value::jsonb WHERE key = p_key;
     SELECT format('# %s = %s', p_key, p_value)
-$$;
-CREATE FUNCTION tests.buy(p_username text, p_bundle text, p_key text) RETURNS uuid
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_payment lp.payments;
-BEGIN
-    PERFORM tests.authenticate_as(p_username);
-    v_payment := api.create_payment(p_bundle, 'stripe', 'buy-' || p_key);
-    PERFORM tests.authenticate_as(NULL, 'livepanty_service');
-    v_payment := api.complete_payment(v_payment.id, 'ch_' || p_key, 'complete-' || p_key);
-    PERFORM tests.clear_authentication();
-    RETURN v_payment.id;
-END
 $$;
 CREATE FUNCTION tests.pay(p_payment uuid) RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -70,7 +56,7 @@ $$;
 -- == A buyer who deleted their account =====================================================================
 -- vic buys 500 tokens with a stolen card, tips pam 400 and deletes his account; the card's owner disputes the
 -- charge.
-SELECT tests.remember('v1', tests.buy('vic', 'small', 'v1'));
+SELECT tests.remember('v1', tests.purchase('vic', 'small', 'v1'));
 SELECT tests.authenticate_as('vic');
 SELECT lives_ok(format('SELECT api.tip(%L, 400, %L)', tests.user_id('pam'), 'v-tip'), 'vic tips pam 400 of his 500 tokens');
 SELECT lives_ok($$SELECT api.delete_user()$$, 'vic deletes his account');
@@ -95,7 +81,7 @@ SELECT ok(tests.ledger_clean(), 'api.verify_ledger is clean after the chargeback
 -- == A performer who deleted their account with a payout pending ===========================================
 -- bob buys 1100 tokens and tips quinn 1000 (she earns 800); she asks for a payout of 800 and deletes her
 -- account; then bob's payment is charged back. The payout must not be approved while the case is pending.
-SELECT tests.remember('b1', tests.buy('bob', 'medium', 'b1'));
+SELECT tests.remember('b1', tests.purchase('bob', 'medium', 'b1'));
 SELECT tests.authenticate_as('bob');
 SELECT lives_ok(format('SELECT api.tip(%L, 1000, %L)', tests.user_id('quinn'), 'b-tip'), 'bob tips quinn 1000');
 SELECT tests.authenticate_as('quinn');
@@ -125,8 +111,8 @@ BEGIN
     PERFORM tests.create_user('carl');
     PERFORM tests.create_user('rita', 'performer');
     PERFORM tests.create_user('mona', 'moderator');
-    PERFORM tests.remember('c1', tests.buy('carl', 'medium', 'c1'));
-    PERFORM tests.remember('c2', tests.buy('carl', 'small', 'c2'));
+    PERFORM tests.remember('c1', tests.purchase('carl', 'medium', 'c1'));
+    PERFORM tests.remember('c2', tests.purchase('carl', 'small', 'c2'));
 END
 $$;
 SELECT tests.authenticate_as('carl');
@@ -175,7 +161,7 @@ DO $$
 BEGIN
     PERFORM tests.create_user('wendel');
     PERFORM tests.create_user('perla', 'performer');
-    PERFORM tests.remember('w1', tests.buy('wendel', 'small', 'w1'));
+    PERFORM tests.remember('w1', tests.purchase('wendel', 'small', 'w1'));
     PERFORM tests.authenticate_as('perla');
     PERFORM tests.remember('ps', (api.schedule_stream('perla live')).id);
     PERFORM api.consent_to_stream(tests.id('ps'), '203.0.113.1');

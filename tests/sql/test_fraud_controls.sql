@@ -10,7 +10,6 @@ SELECT plan(79);
 --   tests.fund(username, n)            credits n tokens from the issuance wallet (no payment: not a verified one)
 --   tests.cfg(key, value)              sets a setting as the superuser
 --   tests.age(username, days)          the account was created that many days ago
---   tests.buy(username, bundle, key)   a completed purchase (the user creates it, the service completes it)
 --   tests.state() / tests.snap() / tests.unchanged(description) / tests.rejects(sql, sqlstate, description)
 --   tests.cases(username)              open fraud cases on the user
 --   tests.sanctions(username, type)    active sanctions of a type on the user
@@ -31,20 +30,6 @@ CREATE FUNCTION tests.age(p_username text, p_days integer) RETURNS void
     UPDATE lp.users SET created_at = now() - make_interval(days => p_days) WHERE id = tests.user_id(p_username);
     UPDATE lp.spend_counters SET account_created_at = now() - make_interval(days => p_days)
      WHERE user_id = tests.user_id(p_username);
-$$;
-CREATE FUNCTION tests.buy(p_username text, p_bundle text, p_key text) RETURNS uuid
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_payment lp.payments;
-BEGIN
-    PERFORM tests.authenticate_as(p_username);
-    v_payment := api.create_payment(p_bundle, 'stripe', 'buy-' || p_key);
-    PERFORM tests.authenticate_as(NULL, 'livepanty_service');
-    v_payment := api.complete_payment(v_payment.id, 'ch_' || p_key, 'complete-' || p_key);
-    PERFORM tests.clear_authentication();
-    PERFORM set_config('role', 'none', true);
-    RETURN v_payment.id;
-END
 $$;
 CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -104,10 +89,10 @@ BEGIN
     PERFORM tests.fund(u, 100000) FROM unnest(ARRAY['nina', 'olga', 'oscar', 'nora', 'vel', 'val']) AS u;
 END
 $$;
-SELECT isnt(tests.buy('olga', 'small', 'o1'), NULL, 'olga buys the small bundle (a verified payment)');
-SELECT isnt(tests.buy('nora', 'small', 'n1'), NULL, 'nora buys the small bundle (a verified payment)');
-SELECT isnt(tests.buy('vel', 'small', 'v1'), NULL, 'vel buys the small bundle');
-SELECT isnt(tests.buy('val', 'small', 'va1'), NULL, 'val buys the small bundle');
+SELECT isnt(tests.purchase('olga', 'small', 'o1'), NULL, 'olga buys the small bundle (a verified payment)');
+SELECT isnt(tests.purchase('nora', 'small', 'n1'), NULL, 'nora buys the small bundle (a verified payment)');
+SELECT isnt(tests.purchase('vel', 'small', 'v1'), NULL, 'vel buys the small bundle');
+SELECT isnt(tests.purchase('val', 'small', 'va1'), NULL, 'val buys the small bundle');
 SELECT tests.cfg('fraud.new_account_max_tip', '100');
 SELECT tests.cfg('fraud.new_account_daily_tip_tokens', '250');
 SELECT tests.cfg('fraud.new_account_max_purchase', '1100');
@@ -137,7 +122,7 @@ SELECT lives_ok(tests.tip('olga', 'pia', 5000, 'o-1'), 'old account with a compl
 
 SELECT tests.authenticate_as('oscar');
 SELECT * FROM tests.rejects(tests.tip('oscar', 'pia', 101, 'os-1'), 'LP160', 'old account without a completed payment: still a new account');
-SELECT isnt(tests.buy('oscar', 'small', 'os1'), NULL, 'oscar completes a payment');
+SELECT isnt(tests.purchase('oscar', 'small', 'os1'), NULL, 'oscar completes a payment');
 SELECT tests.authenticate_as('oscar');
 SELECT lives_ok(tests.tip('oscar', 'pia', 5000, 'os-2'), 'old account after a completed payment: no cap any more');
 
@@ -254,7 +239,7 @@ SELECT tests.cfg('fraud.purchases_per_hour', '0');
 -- cara buys 1100 tokens, tips pia 700 (64 %) and pete 200 (18 %): a chargeback blocks cara's tips and holds
 -- pia's payouts (>= 25 %), not pete's.
 RESET ROLE;
-SELECT tests.remember('cb', tests.buy('cara', 'medium', 'c1'));
+SELECT tests.remember('cb', tests.purchase('cara', 'medium', 'c1'));
 SELECT tests.authenticate_as('cara');
 SELECT lives_ok(tests.tip('cara', 'pia', 700, 'c-1'), 'cara tips pia 700 of her 1100 tokens');
 SELECT lives_ok(tests.tip('cara', 'pete', 200, 'c-2'), 'cara tips pete 200');
@@ -287,7 +272,7 @@ SELECT is((tests.counter('cara')).first_payment_at, NULL::timestamptz,
 -- window: tips after fraud.chargeback_window_hours do not count
 SELECT tests.cfg('fraud.chargeback_window_hours', '0');
 RESET ROLE;
-SELECT tests.remember('cb2', tests.buy('olga', 'small', 'o2'));
+SELECT tests.remember('cb2', tests.purchase('olga', 'small', 'o2'));
 SELECT tests.authenticate_as('olga');
 SELECT lives_ok(tests.tip('olga', 'pete', 400, 'o-2'), 'olga tips pete 400 (80 % of 500)');
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
@@ -299,7 +284,7 @@ SELECT is(tests.sanctions('olga', 'tip_block'), 1::bigint, 'chargeback: the buye
 SELECT tests.clear_authentication();
 RESET ROLE;
 SELECT tests.create_user('rufus');
-SELECT tests.remember('rf', tests.buy('rufus', 'small', 'rf'));
+SELECT tests.remember('rf', tests.purchase('rufus', 'small', 'rf'));
 SELECT isnt((tests.counter('rufus')).first_payment_at, NULL::timestamptz, 'a completed payment makes rufus''s account verified');
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT lives_ok(format($$SELECT api.refund_payment(%L, 'customer asked', 'rf-1')$$, tests.id('rf')), 'refund of rufus''s only payment');

@@ -10,7 +10,6 @@ SELECT plan(43);
 --   tests.fund(username, n)           credits n tokens from the issuance wallet (no payment)
 --   tests.cfg(key, value)             sets a setting as the superuser
 --   tests.age(username, days)         the account was created that many days ago
---   tests.buy(username, bundle, key)  a completed purchase (the user creates it, the service completes it)
 --   tests.counter(username)           'tips this hour/tip tokens today' of the user's lp.spend_counters row
 --   tests.outcome(sql)                'ok', or the SQLSTATE the statement raised (its effects rolled back)
 --   tests.state() / tests.rejects(sql, sqlstate, description): raises sqlstate and nothing changed (a statement
@@ -36,20 +35,6 @@ CREATE FUNCTION tests.age(p_username text, p_days integer) RETURNS void
     UPDATE lp.users SET created_at = now() - make_interval(days => p_days) WHERE id = tests.user_id(p_username);
     UPDATE lp.spend_counters SET account_created_at = now() - make_interval(days => p_days)
      WHERE user_id = tests.user_id(p_username);
-$$;
-CREATE FUNCTION tests.buy(p_username text, p_bundle text, p_key text) RETURNS uuid
-    LANGUAGE plpgsql AS $$
-DECLARE
-    v_payment lp.payments;
-BEGIN
-    PERFORM tests.authenticate_as(p_username);
-    v_payment := api.create_payment(p_bundle, 'stripe', 'buy-' || p_key);
-    PERFORM tests.authenticate_as(NULL, 'livepanty_service');
-    v_payment := api.complete_payment(v_payment.id, 'ch_' || p_key, 'complete-' || p_key);
-    PERFORM tests.clear_authentication();
-    PERFORM set_config('role', 'none', true);
-    RETURN v_payment.id;
-END
 $$;
 CREATE FUNCTION tests.counter(p_username text) RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -154,8 +139,8 @@ BEGIN
     PERFORM tests.clear_authentication();
 END
 $$;
-SELECT isnt(tests.buy('nina', 'medium', 'n1'), NULL, 'nina, a new account, buys tokens');
-SELECT isnt(tests.buy('vel', 'small', 'v1'), NULL, 'vel, an old account, buys tokens');
+SELECT isnt(tests.purchase('nina', 'medium', 'n1'), NULL, 'nina, a new account, buys tokens');
+SELECT isnt(tests.purchase('vel', 'small', 'v1'), NULL, 'vel, an old account, buys tokens');
 SELECT tests.cfg('fraud.new_account_max_tip', '100');
 SELECT tests.cfg('fraud.new_account_daily_tip_tokens', '250');
 
@@ -248,7 +233,7 @@ SELECT is(tests.counter('vel'), 'none', 'and no counter row is made for them by 
 -- == Chargeback: captures of the buyer's holds count as tips ===============================================
 -- cara buys 1100 tokens: tips pia 150 and reserves 150 for her (captured): 300 (27 %); reserves 700 for pete
 -- (captured: 64 %).
-SELECT tests.remember('cb', tests.buy('cara', 'medium', 'c1'));
+SELECT tests.remember('cb', tests.purchase('cara', 'medium', 'c1'));
 SELECT tests.authenticate_as('cara');
 SELECT lives_ok(format('SELECT api.tip(%L, 150, %L)', tests.user_id('pia'), 'ct-1'), 'cara tips pia 150');
 SELECT tests.remember('ch1', (api.place_hold(tests.user_id('pia'), 150, 'ch-1', 'tip')).id);

@@ -20,6 +20,8 @@
 --                                 ago, expired a second ago)
 --   tests.stream(title)           a stream's id by its title
 --   tests.approve_kyc(username)   an approved identity verification, as an admin's approval leaves it
+--   tests.purchase(username, bundle, key)
+--                                 a completed purchase (the user creates it, the service completes it); its id
 -- Helpers whose body differs between test files (tests.main, tests.total, tests.fund, tests.state, ...) stay in
 -- those files.
 CREATE FUNCTION tests.wallet(p_username text) RETURNS uuid
@@ -119,4 +121,18 @@ CREATE FUNCTION tests.approve_kyc(p_username text) RETURNS void
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
     INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, reviewed_at, expires_at)
     VALUES (tests.user_id(p_username), 'identity', 'approved', 'passport', 'DE', now(), now() + interval '1 year')
+$$;
+CREATE FUNCTION tests.purchase(p_username text, p_bundle text, p_key text) RETURNS uuid
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_payment lp.payments;
+BEGIN
+    PERFORM tests.authenticate_as(p_username);
+    v_payment := api.create_payment(p_bundle, 'stripe', 'buy-' || p_key);
+    PERFORM tests.authenticate_as(NULL, 'livepanty_service');
+    v_payment := api.complete_payment(v_payment.id, 'ch_' || p_key, 'complete-' || p_key);
+    PERFORM tests.clear_authentication();
+    PERFORM set_config('role', 'none', true);
+    RETURN v_payment.id;
+END
 $$;
