@@ -837,3 +837,90 @@ def test_0057_is_refused_while_ledger_partitions_are_archived(empty_db, db_tree_
     assert migrate.rollback(empty_db, later + 1)[-1] == "0057_archive_carry_forward"
     with psycopg.connect(empty_db) as conn:
         assert conn.execute("SELECT to_regclass('lp.earnings_checkpoints')").fetchone()[0] is None
+
+
+def test_0058_abandons_the_open_verifications_of_accounts_deleted_or_erased_before_it(
+    empty_db, db_tree_up_to
+):
+    """Since 0058's release an erasure and a deletion abandon the account's open identity verifications; an
+    account deleted or erased before it kept them open (an admin or a webhook could still decide them). 0058
+    abandons those, audits each with the status it had, and leaves every other verification as it was; the
+    rollback gives them back that status."""
+    migrate.apply(empty_db, root=db_tree_up_to(57))
+    with psycopg.connect(empty_db) as conn:
+        users = {
+            name: conn.execute(
+                "INSERT INTO lp.users (email, username, password_hash, date_of_birth, role, deleted_at)"
+                " VALUES (%s, %s, %s, DATE '1990-01-01', 'performer', CASE WHEN %s THEN now() END)"
+                " RETURNING id",
+                [f"{name}@example.org", name, "$2b$04$" + "a" * 53, deleted],
+            ).fetchone()[0]
+            for name, deleted in (
+                ("del", True),
+                ("era", False),
+                ("era2", True),
+                ("live", False),
+                ("old", True),
+            )
+        }
+        conn.execute(
+            "INSERT INTO lp.erasures (user_id, via) VALUES (%s, 'self'), (%s, 'admin')",
+            [users["era"], users["era2"]],
+        )
+        # key: (user, status)
+        cases = {
+            "deleted_submitted": ("del", "submitted"),
+            "erased_in_review": ("era", "in_review"),
+            "erased_deleted_resubmission": ("era2", "resubmission_requested"),
+            "live_started": ("live", "started"),
+            "deleted_declined": ("old", "declined"),
+        }
+        verifications = {
+            key: conn.execute(
+                "INSERT INTO lp.kyc_verifications (user_id, status, reviewed_at, rejection_reason)"
+                " VALUES (%s, %s, CASE WHEN %s = 'declined' THEN now() END,"
+                " CASE WHEN %s = 'declined' THEN 'blurred' END) RETURNING id",
+                [users[user], status, status, status],
+            ).fetchone()[0]
+            for key, (user, status) in cases.items()
+        }
+
+    assert "0058_abandon_erased_users_verifications" in migrate.apply(empty_db)
+
+    def statuses() -> dict[str, str]:
+        with psycopg.connect(empty_db) as conn:
+            return {
+                key: conn.execute(
+                    "SELECT status::text FROM lp.kyc_verifications WHERE id = %s", [vid]
+                ).fetchone()[0]
+                for key, vid in verifications.items()
+            }
+
+    assert statuses() == {
+        "deleted_submitted": "abandoned",
+        "erased_in_review": "abandoned",
+        "erased_deleted_resubmission": "abandoned",
+        "live_started": "started",
+        "deleted_declined": "declined",
+    }
+    with psycopg.connect(empty_db) as conn:
+        audited = conn.execute(
+            "SELECT target_id, details ->> 'previous_status', details ->> 'user_id', actor_id"
+            " FROM lp.audit_logs WHERE action = 'kyc.abandon' AND target_type = 'kyc_verification'"
+            " ORDER BY details ->> 'previous_status'"
+        ).fetchall()
+    assert audited == [
+        (str(verifications["erased_in_review"]), "in_review", str(users["era"]), None),
+        (
+            str(verifications["erased_deleted_resubmission"]),
+            "resubmission_requested",
+            str(users["era2"]),
+            None,
+        ),
+        (str(verifications["deleted_submitted"]), "submitted", str(users["del"]), None),
+    ]
+
+    assert rollback_through(empty_db, "0058_abandon_erased_users_verifications")[-1] == (
+        "0058_abandon_erased_users_verifications"
+    )
+    assert statuses() == {key: status for key, (_, status) in cases.items()}
