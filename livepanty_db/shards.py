@@ -256,7 +256,7 @@ HAND_ROUTED_WITH_PROXY: tuple[str, ...] = (
     "list_payouts",  # likewise (the payout review queue)
     "my_case_decisions",  # the user's shard, and cases about their stubs on the others: merged
     "place_hold",  # the holder's shard; a payee of another shard: checked there, the hold on the holder's
-    "apply_kyc_webhook",  # the shard holding the provider's reference (shard.holds_kyc_reference, RUN ON ALL)
+    "apply_kyc_webhook",  # the shard logging the event, else holding the reference (shard.kyc_webhook_shards)
     "check_stream_key",  # the shard holding the key's hash (shard.holds_stream_key, RUN ON ALL)
     "claim_case",
     "create_admin",

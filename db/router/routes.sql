@@ -277,6 +277,15 @@ AS $$
     SELECT * FROM shard.holds_kyc_reference(p_provider, p_reference);
 $$;
 
+CREATE FUNCTION router_proxy.kyc_webhook_shards(p_provider text, p_event_id text, p_reference text)
+RETURNS TABLE (shard integer, logged boolean)
+    LANGUAGE plproxy
+AS $$
+    CLUSTER 'livepanty';
+    RUN ON ALL;
+    SELECT * FROM shard.kyc_webhook_shards(p_provider, p_event_id, p_reference);
+$$;
+
 CREATE FUNCTION router_proxy.list_users_page(
     p__user uuid, p__session uuid, p__via text, p_role text, p_after_created timestamptz, p_after_id uuid,
     p_limit integer, p_include_deleted boolean
@@ -1530,18 +1539,26 @@ CREATE OR REPLACE FUNCTION api.apply_kyc_webhook(
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 -- Router: the provider's event names its verification by the provider's reference, which does not say the
--- shard: every shard is asked whether it holds it (trimmed, as the shards store it), and the event is applied
--- there (a repeat finds the same shard, whose event log answers it). A reference no shard holds goes to shard 0,
--- which refuses it in its own words (LP003, or the checks of the arguments before). A reference that more than
--- one shard holds names verifications of more than one user: LP132, nothing applied anywhere, as one node
--- refuses it (the router never guesses whose it is).
+-- shard: every shard is asked at once whether its event log holds the event or it holds the reference (both
+-- trimmed, as the shards store them). A shard that logged the event answers a repeat from its log, whatever
+-- became of the reference since (destroyed records no longer hold it). Else the event goes to the shard holding
+-- the reference. A reference no shard holds goes to shard 0, which refuses it in its own words (LP003, or the
+-- checks of the arguments before). A reference that more than one shard holds names verifications of more than
+-- one user: LP132, nothing applied anywhere, as one node refuses it (the router never guesses whose it is).
 DECLARE
     v_shard  integer;
     v_shards integer[];
+    v_logged integer[];
 BEGIN
-    IF nullif(btrim(p_provider), '') IS NOT NULL AND nullif(btrim(p_provider_reference), '') IS NOT NULL THEN
-        SELECT array_agg(DISTINCT h.s ORDER BY h.s) INTO v_shards
-          FROM router_proxy.holds_kyc_reference(btrim(p_provider), btrim(p_provider_reference)) AS h (s);
+    IF nullif(btrim(p_provider), '') IS NOT NULL AND nullif(btrim(p_event_id), '') IS NOT NULL THEN
+        SELECT array_agg(DISTINCT h.shard ORDER BY h.shard) FILTER (WHERE h.logged),
+               array_agg(DISTINCT h.shard ORDER BY h.shard) FILTER (WHERE NOT h.logged)
+          INTO v_logged, v_shards
+          FROM router_proxy.kyc_webhook_shards(btrim(p_provider), btrim(p_event_id),
+                                               coalesce(btrim(p_provider_reference), '')) AS h;
+    END IF;
+    IF v_logged IS NOT NULL THEN
+        v_shards := v_logged;  -- event ids are the provider's own: one shard logged it
     END IF;
     IF cardinality(v_shards) > 1 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP132', MESSAGE = 'verifications of more than one user hold this provider reference',

@@ -1438,6 +1438,30 @@ COMMENT ON FUNCTION shard.holds_kyc_reference(text, text) IS 'This shard''s numb
 REVOKE ALL ON FUNCTION shard.holds_kyc_reference(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.holds_kyc_reference(text, text) TO livepanty_router;
 
+CREATE FUNCTION shard.kyc_webhook_shards(p_provider text, p_event_id text, p_reference text)
+RETURNS TABLE (shard integer, logged boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+#variable_conflict use_column
+-- Asked on every shard at once (RUN ON ALL) for api.apply_kyc_webhook: this shard's number when its event log
+-- holds the provider's event (logged: a repeat, answered there whatever became of the reference since, e.g.
+-- destroyed records) or one of its verifications holds the reference; no row otherwise. The arguments come
+-- trimmed, as the shards store them.
+BEGIN
+    RETURN QUERY
+    SELECT s.shard::integer,
+           EXISTS (SELECT 1 FROM lp.kyc_webhook_events AS e WHERE e.provider = p_provider AND e.event_id = p_event_id)
+      FROM lp.shard_self AS s
+     WHERE EXISTS (SELECT 1 FROM lp.kyc_webhook_events AS e WHERE e.provider = p_provider AND e.event_id = p_event_id)
+        OR EXISTS (SELECT 1 FROM lp.kyc_verifications AS k
+                    WHERE k.provider = p_provider AND k.provider_reference = p_reference);
+END
+$$;
+COMMENT ON FUNCTION shard.kyc_webhook_shards(text, text, text) IS 'This shard''s number when its log holds that provider event (logged true) or one of its verifications holds that provider reference (logged false), else no row: the router routes api.apply_kyc_webhook there (a logged event first).';
+REVOKE ALL ON FUNCTION shard.kyc_webhook_shards(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.kyc_webhook_shards(text, text, text) TO livepanty_router;
+
 CREATE FUNCTION shard.list_users_page(
     p__user uuid, p__session uuid, p__via text, p_role text, p_after_created timestamptz, p_after_id uuid,
     p_limit integer, p_include_deleted boolean

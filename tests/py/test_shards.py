@@ -3120,7 +3120,8 @@ def test_detector_precision_sums_every_shards_decided_flags(sharded: Sharded) ->
 
 def test_a_kyc_webhook_reaches_the_shard_holding_its_verification(sharded: Sharded) -> None:
     """api.apply_kyc_webhook through the router: the shard holding the provider's reference applies the event
-    (once: a repeat is answered from its event log); an unknown reference is LP003, as on one node."""
+    (once: a repeat is answered from its event log, also once the reference is gone); an unknown reference is
+    LP003, as on one node."""
     performer = register(sharded, "performer", shard=1, prefix="p")
     reference = "vf-" + uuid.uuid4().hex[:10]
     with sharded.client() as client, client.session(token_for(sharded, performer)) as tx:
@@ -3143,7 +3144,18 @@ def test_a_kyc_webhook_reaches_the_shard_holding_its_verification(sharded: Shard
         status = conn.execute(
             "SELECT status::text FROM lp.kyc_verifications WHERE provider_reference = %s", [reference]
         ).fetchone()[0]
+        # As the destruction of an erased user's records at the end of their retention leaves it: the
+        # reference is gone, the event log stays.
+        conn.execute(
+            "UPDATE lp.kyc_verifications SET provider_reference = NULL WHERE provider_reference = %s",
+            [reference],
+        )
     assert status == "declined"
+    with Client(sharded.router, role="livepanty_service") as service:
+        # The provider's retry after that reaches the shard whose log holds the event (no shard holds the
+        # reference any more: the router used to send it to shard 0, which answered LP003).
+        retry = service.apply_kyc_webhook("veriff", "evt-1", reference, "declined", reasons=["blurry"])
+        assert retry == event
 
 
 def test_a_kyc_reference_held_on_another_shard_is_refused_and_one_held_on_two_applies_nowhere(
