@@ -493,6 +493,9 @@ class GoalSettlement:
     tips_refunded: int
     goals_reached: int
     goals_missed: int
+    #: Goals the run's last step activated: the first queued goal of a live stream found without an active one
+    #: (a queue left stuck by a race; normally 0).
+    goals_activated: int
 
 
 @dataclass(frozen=True, slots=True)

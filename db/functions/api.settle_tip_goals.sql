@@ -3,7 +3,8 @@ RETURNS TABLE (
     tips_paid     integer,
     tips_refunded integer,
     goals_reached integer,
-    goals_missed  integer
+    goals_missed  integer,
+    goals_activated integer
 )
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
@@ -15,6 +16,7 @@ DECLARE
     v_back    integer := 0;
     v_reached integer := 0;
     v_missed  integer := 0;
+    v_started integer := 0;
     v_goal    lp.tip_goals;
     v_due_goal record;
     v_stream  uuid;
@@ -203,13 +205,13 @@ BEGIN
          LIMIT p_limit
     LOOP
         PERFORM 1 FROM lp.streams AS st WHERE st.id = v_stream AND st.status = 'live' FOR NO KEY UPDATE SKIP LOCKED;
-        IF FOUND THEN
-            PERFORM lp.activate_next_goal(v_stream);
+        IF FOUND AND (lp.activate_next_goal(v_stream)).id IS NOT NULL THEN
+            v_started := v_started + 1;  -- a queue found stuck: the operator's figure of how often that happens
         END IF;
     END LOOP;
-    RETURN QUERY SELECT v_paid, v_back, v_reached, v_missed;
+    RETURN QUERY SELECT v_paid, v_back, v_reached, v_missed, v_started;
 END
 $$;
-COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole; a cross-shard tip of a sharded installation holds only what its sender''s shard sent, and goes back through the outbox), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension, or whose identity verification lapsed (lp.kyc_refusal_from), waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), each under its stream row (FOR SHARE, then the goal), activating the next queued goal; last, activates the next queued goal of a live stream left without an active goal. Rows held by another transaction are skipped (tips, their streams and goals, goals to close and their streams, streams to activate a goal on): the job waits for none of them (only for wallets, and for the next queued goal it activates), several may run at once, and a tip skipped now is settled by a later run. Returns the tips paid and refunded and the goals reached and missed. LP018 p_limit outside 1..100000.';
+COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole; a cross-shard tip of a sharded installation holds only what its sender''s shard sent, and goes back through the outbox), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension, or whose identity verification lapsed (lp.kyc_refusal_from), waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), each under its stream row (FOR SHARE, then the goal), activating the next queued goal; last, activates the next queued goal of a live stream left without an active goal. Rows held by another transaction are skipped (tips, their streams and goals, goals to close and their streams, streams to activate a goal on): the job waits for none of them (only for wallets, and for the next queued goal it activates), several may run at once, and a tip skipped now is settled by a later run. Returns the tips paid and refunded, the goals reached and missed, and the goals the last step activated (goals_activated: queues found without an active goal, each a sign of a race the closers'' lock order should prevent). LP018 p_limit outside 1..100000.';
 REVOKE ALL ON FUNCTION api.settle_tip_goals(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.settle_tip_goals(integer) TO livepanty_service;

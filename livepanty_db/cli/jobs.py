@@ -160,7 +160,8 @@ def settle_goals(ctx: click.Context, limit: int, until_done: bool) -> None:
     emit([{"job": "settle_tip_goals", **totals, "processed": sum(totals.values()), "batches": runs}])
     note(
         f"settle_tip_goals: {totals['tips_paid']} tips paid out, {totals['tips_refunded']} refunded, "
-        f"{totals['goals_reached']} goals reached, {totals['goals_missed']} missed in {runs} run(s)"
+        f"{totals['goals_reached']} goals reached, {totals['goals_missed']} missed, "
+        f"{totals['goals_activated']} stuck queue(s) given their next goal in {runs} run(s)"
     )
 
 

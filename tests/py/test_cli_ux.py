@@ -209,7 +209,7 @@ def test_jobs_show_one_line_per_batch_on_stderr_and_the_totals_on_stdout(
         "sweep_wallets: batch 3, 5 so far",
     ]
 
-    runs = iter([GoalSettlement(1, 0, 1, 0), GoalSettlement(0, 2, 0, 1), GoalSettlement(0, 0, 0, 0)])
+    runs = iter([GoalSettlement(1, 0, 1, 0, 0), GoalSettlement(0, 2, 0, 1, 0), GoalSettlement(0, 0, 0, 0, 0)])
     monkeypatch.setattr(Client, "settle_tip_goals", lambda self, limit: next(runs))
     result = ok(run("--dsn", db_url, "--format", "json", "jobs", "settle-goals", "--until-done"))
     [totals] = json.loads(result.stdout)

@@ -256,7 +256,7 @@ def test_goals_through_the_client(db_url: str, live: dict[str, Any]) -> None:
 
     listed, settled = asyncio.run(read_async())
     assert [g.status for g in listed] == ["reached", "cancelled"]
-    assert settled == GoalSettlement(0, 0, 0, 0)
+    assert settled == GoalSettlement(0, 0, 0, 0, 0)
 
 
 def test_add_tip_goal_returns_the_goal_as_activated(db_url: str, live: dict[str, Any]) -> None:
@@ -308,7 +308,7 @@ def test_a_refund_if_missed_goal_pays_out_once_reached(db_url: str, live: dict[s
     replayed = tip(client, live["vic_token"], live["pia"], 60, stream_id=stream, key="escrow-1")
     assert (replayed.id, replayed.status) == (first.id, "completed")
     assert isinstance(replayed.settlement_id, uuid.UUID)
-    assert service.settle_tip_goals() == GoalSettlement(0, 0, 0, 0)  # nothing twice
+    assert service.settle_tip_goals() == GoalSettlement(0, 0, 0, 0, 0)  # nothing twice
 
 
 def test_a_missed_goal_gives_the_tips_back(db_url: str, live: dict[str, Any]) -> None:
@@ -323,8 +323,8 @@ def test_a_missed_goal_gives_the_tips_back(db_url: str, live: dict[str, Any]) ->
     tip(client, live["vic_token"], live["pia"], 70, stream_id=stream)
     assert total(client, live["vic_token"]) == FUNDS - 70
     pass_deadline(db_url, goal.id)
-    assert service.settle_tip_goals() == GoalSettlement(0, 0, 0, 1)  # closed as missed ...
-    assert service.settle_tip_goals() == GoalSettlement(0, 1, 0, 0)  # ... then its tip goes back
+    assert service.settle_tip_goals() == GoalSettlement(0, 0, 0, 1, 0)  # closed as missed ...
+    assert service.settle_tip_goals() == GoalSettlement(0, 1, 0, 0, 0)  # ... then its tip goes back
     assert total(client, live["vic_token"]) == FUNDS
     assert total(client, live["pia_token"]) == pia_before
     with client.session(live["vic_token"]) as tx:
@@ -446,7 +446,7 @@ def test_the_settle_goals_job(db_url: str, live: dict[str, Any]) -> None:
     [idle] = rows(cli(db_url, "jobs", "settle-goals", fmt="json"))
     assert idle == {
         "job": "settle_tip_goals", "tips_paid": 0, "tips_refunded": 0, "goals_reached": 0, "goals_missed": 0,
-        "processed": 0, "batches": 1,
+        "goals_activated": 0, "processed": 0, "batches": 1,
     }  # fmt: skip
     pass_deadline(db_url, goal.id)
     # one run closes the goal, the next gives its two tips back, the third finds nothing to do
@@ -454,7 +454,10 @@ def test_the_settle_goals_job(db_url: str, live: dict[str, Any]) -> None:
     [done] = json.loads(result.stdout)
     assert (done["goals_missed"], done["tips_refunded"], done["tips_paid"], done["processed"]) == (1, 2, 0, 3)
     assert done["batches"] == 4  # --limit 1: one tip per run
-    assert "0 tips paid out, 2 refunded, 0 goals reached, 1 missed in 4 run(s)" in result.stderr
+    assert (
+        "0 tips paid out, 2 refunded, 0 goals reached, 1 missed, "
+        "0 stuck queue(s) given their next goal in 4 run(s)" in result.stderr
+    )
     assert total(client, live["vic_token"]) == FUNDS
     assert total(client, live["val_token"]) == FUNDS
     table = ok(cli(db_url, "jobs", "settle-goals")).stdout

@@ -4,7 +4,7 @@
 -- refund_if_missed goals whose tips wait in escrow and are paid out (reached) or back (missed, cancelled,
 -- stream ended). Every refusal with its SQLSTATE and nothing changed; verify_ledger clean after every money path.
 BEGIN;
-SELECT plan(164);
+SELECT plan(165);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.fund(username, n)
@@ -381,13 +381,20 @@ SELECT is((api.add_tip_goal(tests.id('later'), 10, 'Later')).status::text, 'queu
 SELECT tests.clear_authentication();
 -- What a cancel racing the add left before closers took the stream row first: Ahead closed, nothing activated.
 UPDATE lp.tip_goals SET status = 'cancelled', closed_at = now(), close_reason = 'lost race' WHERE description = 'Ahead';
-SELECT is(tests.settle(), '0/0/0/0', 'settle_tip_goals: nothing to settle or close');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT is((SELECT row(t.*)::text FROM api.settle_tip_goals() AS t), '(0,0,0,0,1)',
+          'settle_tip_goals: nothing to settle or close, one goal activated (goals_activated)');
+SELECT tests.clear_authentication();
 SELECT is(tests.goal_status('Stuck'), 'active', 'but the queued goal of a live stream without an active goal becomes active');
 SELECT is((SELECT count(*) FROM lp.stream_events WHERE kind = 'goal_started' AND payload ->> 'goal_id' = tests.goal('Stuck')::text),
           1::bigint, 'with its goal_started event');
 SELECT is((SELECT count(*) FROM lp.tip_goal_progress WHERE goal_id = tests.goal('Stuck')),
           (lp.setting('streams.counter_shards'))::bigint, 'and its progress rows');
 SELECT is(tests.goal_status('Later'), 'queued', 'a queued goal of a scheduled stream stays queued');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT is((SELECT row(t.*)::text FROM api.settle_tip_goals() AS t), '(0,0,0,0,0)',
+          'settle_tip_goals again: nothing activated (the queue has its active goal)');
+SELECT tests.clear_authentication();
 SELECT is_empty($$SELECT * FROM api.verify_ledger()$$, 'verify_ledger: clean at the end');
 
 SELECT * FROM finish();
