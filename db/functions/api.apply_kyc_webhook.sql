@@ -25,6 +25,8 @@ DECLARE
     v_note      text;
     v_dob       date;
     v_underage  boolean := false;
+    v_expires   timestamptz;
+    v_lapsed    text;
     v_case      uuid;
 BEGIN
     PERFORM lp.check_choice(v_status, 'lp.kyc_status', 'status');
@@ -105,8 +107,23 @@ BEGIN
         v_underage := true;
     END IF;
 
+    -- An approval of a document that has already expired would be over before it began (the gate closes at the
+    -- document's expiry): it is not recorded as an approval. The webhook is still acknowledged (a provider retries
+    -- any refusal): the verification asks for a resubmission with a valid document, the reason recorded.
+    v_expires := CASE WHEN p_document_expires_on IS NOT NULL AND v_row.approved_at IS NULL
+                      THEN ((p_document_expires_on + 1)::timestamp AT TIME ZONE 'UTC')
+                      ELSE v_row.expires_at END;
+    IF v_target = 'approved' AND v_expires <= now() THEN
+        v_lapsed := format('document expired on %s: resubmission with a valid document needed',
+                           ((v_expires AT TIME ZONE 'UTC') - interval '1 day')::date);
+        v_target := 'resubmission_requested';
+        v_decider := NULL;
+    END IF;
+
     IF p_occurred_at IS NOT NULL AND p_occurred_at < v_row.last_event_at THEN
         v_note := 'out of order: older than the last applied event';
+    ELSIF v_lapsed IS NOT NULL AND v_row.status = v_target THEN
+        v_note := left(v_lapsed || ' (already requested)', 200);
     ELSIF NOT lp.kyc_status_move(v_row.status, v_target) THEN
         v_note := format('not a forward move from %s to %s', v_row.status, v_target);
         v_underage := false;
@@ -133,6 +150,8 @@ BEGIN
                                           left(coalesce(nullif(array_to_string(p_reasons, ', '), ''),
                                                         CASE v_decider WHEN 'score' THEN 'score below kyc.auto_decline_score'
                                                                        ELSE 'declined by the provider' END), 1000)
+                                      WHEN v_lapsed IS NOT NULL THEN v_lapsed
+                                      WHEN v_target = 'approved' THEN NULL
                                       ELSE k.rejection_reason END,
                last_event_at = coalesce(p_occurred_at, now())
          WHERE k.id = v_row.id;
@@ -152,17 +171,17 @@ BEGIN
     INSERT INTO lp.kyc_webhook_events (provider, event_id, verification_id, requested_status, score, status_before,
                                        status_after, outcome, note, occurred_at)
     VALUES (v_provider, v_event_id, v_row.id, v_status::lp.kyc_status, p_score, v_row.status, v_target,
-            CASE WHEN v_note IS NULL THEN 'applied' ELSE 'ignored' END, v_note, p_occurred_at)
+            CASE WHEN v_note IS NULL THEN 'applied' ELSE 'ignored' END, coalesce(v_note, v_lapsed), p_occurred_at)
     RETURNING * INTO v_event;
     PERFORM lp.audit('kyc.webhook', 'kyc_verification', v_row.id::text,
                      jsonb_build_object('user_id', v_row.user_id, 'provider', v_provider, 'event_id', v_event_id,
                                         'requested', v_status, 'score', p_score, 'from', v_row.status,
                                         'to', v_target, 'outcome', v_event.outcome, 'decided_by', v_decider,
-                                        'underage_case_id', v_case),
+                                        'underage_case_id', v_case, 'document_expired', v_lapsed IS NOT NULL),
                      p_actor_id => NULL);
     RETURN v_event;
 END
 $$;
-COMMENT ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) IS 'Back office (the provider''s webhook receiver): applies one provider event to the verification with that (provider, provider reference) (LP003 none; LP132 verifications of more than one user hold it: nothing is applied), once per (provider, event id): a repeat returns the stored lp.kyc_webhook_events row and changes nothing (also once the reference is gone: destroyed records). A score (0..1) on a submitted, in_review or approved event decides by kyc.auto_approve_score / kyc.auto_decline_score (percent): approved, in_review (human review) or declined; a provider decline stays a decline. An approval of a person whose verified date of birth is under auth.minimum_age_years is a decline instead, and a critical review case (underage) is filed for the account. Never moves backwards (lp.kyc_status_move) nor applies an event older than the last applied one (p_occurred_at): such an event is recorded as ignored. The record (date of birth, document expiry: expires_at) is written only before approval. LP018 malformed argument, LP014 implausible date of birth. Audited (kyc.webhook).';
+COMMENT ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) IS 'Back office (the provider''s webhook receiver): applies one provider event to the verification with that (provider, provider reference) (LP003 none; LP132 verifications of more than one user hold it: nothing is applied), once per (provider, event id): a repeat returns the stored lp.kyc_webhook_events row and changes nothing (also once the reference is gone: destroyed records). A score (0..1) on a submitted, in_review or approved event decides by kyc.auto_approve_score / kyc.auto_decline_score (percent): approved, in_review (human review) or declined; a provider decline stays a decline. An approval of a person whose verified date of birth is under auth.minimum_age_years is a decline instead, and a critical review case (underage) is filed for the account. Never moves backwards (lp.kyc_status_move) nor applies an event older than the last applied one (p_occurred_at): such an event is recorded as ignored. An approval (the provider''s or by score) of a document already expired (the event''s p_document_expires_on, else the expiry recorded before) is not an approval: the verification moves to resubmission_requested, rejection_reason and the event''s note say why (document expired on ...), and the event is acknowledged like any other. The record (date of birth, document expiry: expires_at) is written only before approval. LP018 malformed argument, LP014 implausible date of birth. Audited (kyc.webhook).';
 REVOKE ALL ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) TO livepanty_service;

@@ -41,6 +41,13 @@ BEGIN
             DETAIL = format('status %s', v_row.status);
     END IF;
 
+    -- A document a provider reported expired cannot be approved: the approval would be over before it began.
+    IF v_row.expires_at <= now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the verification''s document has expired',
+            DETAIL = format('expired at %s', v_row.expires_at),
+            HINT = 'Reject the verification: the user submits a valid document.';
+    END IF;
+
     -- The document's expiry a provider reported (api.apply_kyc_webhook, before the human review) stays: the
     -- approval ends at the earlier of it and the admin's date (least ignores a missing one), so the gate closes
     -- when the document expires whatever date, or none, the reviewer gave.
@@ -56,6 +63,6 @@ BEGIN
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.approve_kyc(uuid, timestamptz, date) IS 'Admins (manual review): approves a submitted or in_review verification (optionally until p_expires_at, which must be in the future; a document expiry a provider already reported stays when it is earlier, and with the date of birth read from the document: LP014 implausible, LP013 under the minimum age, as is a date of birth a provider recorded before, whatever date is given). Sets reviewed_by/at and the user''s age_verified_at. LP003 unknown, LP002 own verification, LP004 not submitted or in_review. decided_by admin; the record is frozen from now (LP130). Audited (kyc.approve).';
+COMMENT ON FUNCTION api.approve_kyc(uuid, timestamptz, date) IS 'Admins (manual review): approves a submitted or in_review verification (optionally until p_expires_at, which must be in the future; a document expiry a provider already reported stays when it is earlier, and with the date of birth read from the document: LP014 implausible, LP013 under the minimum age, as is a date of birth a provider recorded before, whatever date is given). Sets reviewed_by/at and the user''s age_verified_at. LP003 unknown, LP002 own verification, LP004 not submitted or in_review, or its document expiry a provider reported has passed. decided_by admin; the record is frozen from now (LP130). Audited (kyc.approve).';
 REVOKE ALL ON FUNCTION api.approve_kyc(uuid, timestamptz, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.approve_kyc(uuid, timestamptz, date) TO livepanty_app, livepanty_service;

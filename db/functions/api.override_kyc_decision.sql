@@ -42,6 +42,13 @@ BEGIN
             DETAIL = format('first approved at %s', v_before.approved_at),
             HINT = 'The user needs a re-verification (api.submit_kyc).';
     END IF;
+    -- A verification never approved whose document a provider reported expired: no approval (it would be over
+    -- before it began).
+    IF v_status = 'approved' AND v_before.approved_at IS NULL AND v_before.expires_at <= now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'the verification''s document has expired',
+            DETAIL = format('expired at %s', v_before.expires_at),
+            HINT = 'The user needs a new verification with a valid document (api.submit_kyc).';
+    END IF;
     IF v_status = 'approved'
        AND v_before.verified_date_of_birth > (current_date - make_interval(years => v_min_age))::date THEN
         RAISE EXCEPTION USING ERRCODE = 'LP013', MESSAGE = format('the document shows an age under %s', v_min_age);
@@ -71,6 +78,6 @@ BEGIN
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.override_kyc_decision(uuid, text, text) IS 'Admins: overrides the decision on a verification (the provider''s, the score''s or a reviewer''s; also decides one still open) with approved or declined and a reason (1..1000 characters): decided_by override, reviewed_by the admin. LP018 another status or no reason, LP003 unknown, LP002 own verification, LP004 expired (also an approval past its end that api.expire_kyc_approvals has not marked yet), abandoned or already so, LP013 approving a person the verified date of birth shows under age. Approving again a verification approved before (then revoked) restores that approval: reviewed_at is its first approval (approved_at), from which kyc.approval_valid_days counts; LP004 when that period has passed. Audited (kyc.override, with the reason).';
+COMMENT ON FUNCTION api.override_kyc_decision(uuid, text, text) IS 'Admins: overrides the decision on a verification (the provider''s, the score''s or a reviewer''s; also decides one still open) with approved or declined and a reason (1..1000 characters): decided_by override, reviewed_by the admin. LP018 another status or no reason, LP003 unknown, LP002 own verification, LP004 expired (also an approval past its end that api.expire_kyc_approvals has not marked yet), abandoned or already so, LP013 approving a person the verified date of birth shows under age. Approving again a verification approved before (then revoked) restores that approval: reviewed_at is its first approval (approved_at), from which kyc.approval_valid_days counts; LP004 when that period has passed, and approving a verification never approved whose document a provider reported expired. Audited (kyc.override, with the reason).';
 REVOKE ALL ON FUNCTION api.override_kyc_decision(uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.override_kyc_decision(uuid, text, text) TO livepanty_app, livepanty_service;

@@ -2,9 +2,10 @@
 -- a manual approval keeps the document expiry a provider reported (the gate closes when the document expires);
 -- an erasure abandons the user's open verifications (no webhook or admin approves, or writes a date of birth
 -- into, the record of an erased person); an admin's override does not revive an approval that has lapsed; a
--- replayed webhook answers what it answered the first time after the records were destroyed.
+-- replayed webhook answers what it answered the first time after the records were destroyed; an approval of a
+-- document already expired is no approval.
 BEGIN;
-SELECT plan(46);
+SELECT plan(64);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -211,6 +212,69 @@ SELECT tests.snap();
 SELECT is(tests.try(tests.hook('r1', 'vf-rudi', 'declined')), '(applied,submitted,declined)',
           'webhook replay after the destruction: the first answer');
 SELECT tests.unchanged('webhook replay after the destruction: nothing changed');
+SELECT tests.clear_authentication();
+
+-- == 5. an approval of a document that has already expired is no approval ==================================
+-- A webhook must be acknowledged (the provider retries a refusal), so it is recorded as a request for a
+-- resubmission with the reason; a human's approval of such a document is refused (LP004).
+DO $$
+BEGIN
+    PERFORM tests.create_user('xena', 'performer', false);  -- the provider approves a document expired yesterday
+    PERFORM tests.create_user('xeno', 'performer', false);  -- the expiry recorded in review, then approved by score
+    PERFORM tests.create_user('xavi', 'performer', false);  -- an admin approves a document the provider read expired
+    PERFORM tests.create_user('xiao', 'performer', false);  -- an admin overrides a decline of an expired document
+    PERFORM tests.remember('xena1', tests.provider_kyc('xena', 'vf-xena'));
+    PERFORM tests.remember('xeno1', tests.provider_kyc('xeno', 'vf-xeno'));
+    PERFORM tests.remember('xavi1', tests.provider_kyc('xavi', 'vf-xavi'));
+    PERFORM tests.remember('xiao1', tests.provider_kyc('xiao', 'vf-xiao'));
+END
+$$;
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('x1', 'vf-xena', 'approved', current_date - 1, DATE '1990-01-01'),
+                  $$VALUES ('applied', 'submitted', 'resubmission_requested')$$,
+                  'webhook: an approval of a document expired yesterday asks for a resubmission');
+SELECT tests.clear_authentication();
+SELECT is(tests.refusal(tests.user_id('xena')), 'no approved identity verification', 'expired document: the gate stays closed');
+SELECT is(row((tests.kyc(tests.id('xena1'))).approved_at, (tests.kyc(tests.id('xena1'))).decided_by,
+              (tests.kyc(tests.id('xena1'))).rejection_reason)::text,
+          row(NULL::timestamptz, NULL::text, format('document expired on %s: resubmission with a valid document needed',
+                                                    current_date - 1))::text,
+          'expired document: never approved, the reason recorded');
+SELECT is((SELECT note FROM lp.kyc_webhook_events WHERE event_id = 'x1'),
+          format('document expired on %s: resubmission with a valid document needed', current_date - 1),
+          'expired document: the event says why');
+SELECT is((SELECT age_verified_at FROM lp.users WHERE id = tests.user_id('xena')), NULL::timestamptz,
+          'expired document: the account is not marked age verified');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('y1', 'vf-xeno', 'in_review', current_date - 3),
+                  $$VALUES ('applied', 'submitted', 'in_review')$$, 'webhook: xeno in review, her document expired 3 days ago');
+SELECT results_eq($$SELECT outcome, status_after::text FROM api.apply_kyc_webhook('veriff', 'y2', 'vf-xeno', 'in_review', 0.99)$$,
+                  $$VALUES ('applied', 'resubmission_requested')$$,
+                  'webhook: a score approval of the document recorded expired asks for a resubmission');
+SELECT results_eq($$SELECT outcome, status_after::text, note FROM api.apply_kyc_webhook('veriff', 'y3', 'vf-xeno', 'approved')$$,
+                  format($$VALUES ('ignored', 'resubmission_requested', %L)$$,
+                         format('document expired on %s: resubmission with a valid document needed (already requested)',
+                                current_date - 3)),
+                  'webhook: another approval of the expired document changes nothing, and says why');
+SELECT results_eq(tests.hook('y4', 'vf-xeno', 'submitted'), $$VALUES ('applied', 'resubmission_requested', 'submitted')$$,
+                  'webhook: xeno resubmits');
+SELECT results_eq(tests.hook('y5', 'vf-xeno', 'approved', current_date + 100, DATE '1990-01-01'),
+                  $$VALUES ('applied', 'submitted', 'approved')$$, 'webhook: her valid document is approved');
+SELECT tests.clear_authentication();
+SELECT is(row(tests.gate('xeno'), (tests.kyc(tests.id('xeno1'))).rejection_reason)::text,
+          row((current_date + 101)::timestamp AT TIME ZONE 'UTC', NULL::text)::text,
+          'resubmitted and approved: the gate opens until the new document expires, no reason left');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('v1', 'vf-xavi', 'in_review', current_date - 1),
+                  $$VALUES ('applied', 'submitted', 'in_review')$$, 'webhook: xavi in review, his document expired yesterday');
+SELECT results_eq(tests.hook('w1', 'vf-xiao', 'declined', current_date - 1),
+                  $$VALUES ('applied', 'submitted', 'declined')$$, 'webhook: xiao declined, his document expired yesterday');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format('SELECT api.approve_kyc(%L, %L)', tests.id('xavi1'), now() + interval '1 year'), 'LP004',
+                            'approve_kyc: a document the provider read expired is LP004');
+SELECT * FROM tests.rejects(format($$SELECT api.override_kyc_decision(%L, 'approved', 'looks fine')$$, tests.id('xiao1')), 'LP004',
+                            'override: approving a never approved verification whose document expired is LP004');
+SELECT lives_ok(format($$SELECT api.reject_kyc(%L, 'document expired')$$, tests.id('xavi1')), 'reject_kyc: xavi declined instead');
 SELECT tests.clear_authentication();
 
 SELECT * FROM finish();
