@@ -128,6 +128,24 @@ BEGIN
         v_note := format('not a forward move from %s to %s', v_row.status, v_target);
         v_underage := false;
     END IF;
+    IF v_note IS NOT NULL THEN
+        v_target := v_row.status;
+    END IF;
+
+    -- The event is recorded before anything is applied. Two deliveries of one event id naming different
+    -- references hold different row locks, so neither saw the other's event above: the second waits here for
+    -- the first to commit, records nothing and answers the first's stored event, as a repeat in sequence does
+    -- (never a unique violation, and nothing applied to its own verification).
+    INSERT INTO lp.kyc_webhook_events (provider, event_id, verification_id, requested_status, score, status_before,
+                                       status_after, outcome, note, occurred_at)
+    VALUES (v_provider, v_event_id, v_row.id, v_status::lp.kyc_status, p_score, v_row.status, v_target,
+            CASE WHEN v_note IS NULL THEN 'applied' ELSE 'ignored' END, coalesce(v_note, v_lapsed), p_occurred_at)
+    ON CONFLICT (provider, event_id) DO NOTHING
+    RETURNING * INTO v_event;
+    IF NOT FOUND THEN
+        SELECT e.* INTO v_event FROM lp.kyc_webhook_events AS e WHERE e.provider = v_provider AND e.event_id = v_event_id;
+        RETURN v_event;
+    END IF;
 
     IF v_note IS NULL THEN
         UPDATE lp.kyc_verifications AS k
@@ -164,15 +182,8 @@ BEGIN
                                                       'event_id', v_event_id),
                                    'critical');
         END IF;
-    ELSE
-        v_target := v_row.status;
     END IF;
 
-    INSERT INTO lp.kyc_webhook_events (provider, event_id, verification_id, requested_status, score, status_before,
-                                       status_after, outcome, note, occurred_at)
-    VALUES (v_provider, v_event_id, v_row.id, v_status::lp.kyc_status, p_score, v_row.status, v_target,
-            CASE WHEN v_note IS NULL THEN 'applied' ELSE 'ignored' END, coalesce(v_note, v_lapsed), p_occurred_at)
-    RETURNING * INTO v_event;
     PERFORM lp.audit('kyc.webhook', 'kyc_verification', v_row.id::text,
                      jsonb_build_object('user_id', v_row.user_id, 'provider', v_provider, 'event_id', v_event_id,
                                         'requested', v_status, 'score', p_score, 'from', v_row.status,
@@ -182,6 +193,6 @@ BEGIN
     RETURN v_event;
 END
 $$;
-COMMENT ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) IS 'Back office (the provider''s webhook receiver): applies one provider event to the verification with that (provider, provider reference) (LP003 none; LP132 verifications of more than one user hold it: nothing is applied), once per (provider, event id): a repeat returns the stored lp.kyc_webhook_events row and changes nothing (also once the reference is gone: destroyed records). A score (0..1) on a submitted, in_review or approved event decides by kyc.auto_approve_score / kyc.auto_decline_score (percent): approved, in_review (human review) or declined; a provider decline stays a decline. An approval of a person whose verified date of birth is under auth.minimum_age_years is a decline instead, and a critical review case (underage) is filed for the account. Never moves backwards (lp.kyc_status_move) nor applies an event older than the last applied one (p_occurred_at): such an event is recorded as ignored. An approval (the provider''s or by score) of a document already expired (the event''s p_document_expires_on, else the expiry recorded before) is not an approval: the verification moves to resubmission_requested, rejection_reason and the event''s note say why (document expired on ...), and the event is acknowledged like any other. The record (date of birth, document expiry: expires_at) is written only before approval. LP018 malformed argument, LP014 implausible date of birth. Audited (kyc.webhook).';
+COMMENT ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) IS 'Back office (the provider''s webhook receiver): applies one provider event to the verification with that (provider, provider reference) (LP003 none; LP132 verifications of more than one user hold it: nothing is applied), once per (provider, event id): a repeat returns the stored lp.kyc_webhook_events row and changes nothing (also once the reference is gone: destroyed records; also a concurrent delivery of the event id naming another reference, which waits for the first and applies nothing). A score (0..1) on a submitted, in_review or approved event decides by kyc.auto_approve_score / kyc.auto_decline_score (percent): approved, in_review (human review) or declined; a provider decline stays a decline. An approval of a person whose verified date of birth is under auth.minimum_age_years is a decline instead, and a critical review case (underage) is filed for the account. Never moves backwards (lp.kyc_status_move) nor applies an event older than the last applied one (p_occurred_at): such an event is recorded as ignored. An approval (the provider''s or by score) of a document already expired (the event''s p_document_expires_on, else the expiry recorded before) is not an approval: the verification moves to resubmission_requested, rejection_reason and the event''s note say why (document expired on ...), and the event is acknowledged like any other. The record (date of birth, document expiry: expires_at) is written only before approval. LP018 malformed argument, LP014 implausible date of birth. Audited (kyc.webhook).';
 REVOKE ALL ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) TO livepanty_service;
