@@ -53,6 +53,12 @@ BEGIN
        AND v_before.verified_date_of_birth > (current_date - make_interval(years => v_min_age))::date THEN
         RAISE EXCEPTION USING ERRCODE = 'LP013', MESSAGE = format('the document shows an age under %s', v_min_age);
     END IF;
+    -- A decline of a verification whose verified date of birth shows a minor is an underage finding: every
+    -- other approval that counts ends now (the gate closes, live streams end; audited kyc.underage_revoke).
+    IF v_status = 'declined'
+       AND v_before.verified_date_of_birth > (current_date - make_interval(years => v_min_age))::date THEN
+        PERFORM lp.kyc_underage_finding(v_before.user_id, v_before.id, v_actor);
+    END IF;
 
     UPDATE lp.kyc_verifications AS k
        SET status = v_status::lp.kyc_status, reviewed_by = v_actor,
@@ -78,6 +84,6 @@ BEGIN
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.override_kyc_decision(uuid, text, text) IS 'Admins: overrides the decision on a verification (the provider''s, the score''s or a reviewer''s; also decides one still open) with approved or declined and a reason (1..1000 characters): decided_by override, reviewed_by the admin. LP018 another status or no reason, LP003 unknown, LP002 own verification, LP004 expired (also an approval past its end that api.expire_kyc_approvals has not marked yet), abandoned or already so, LP013 approving a person the verified date of birth shows under age. Approving again a verification approved before (then revoked) restores that approval: reviewed_at is its first approval (approved_at), from which kyc.approval_valid_days counts; LP004 when that period has passed, and approving a verification never approved whose document a provider reported expired. Audited (kyc.override, with the reason).';
+COMMENT ON FUNCTION api.override_kyc_decision(uuid, text, text) IS 'Admins: overrides the decision on a verification (the provider''s, the score''s or a reviewer''s; also decides one still open) with approved or declined and a reason (1..1000 characters): decided_by override, reviewed_by the admin. LP018 another status or no reason, LP003 unknown, LP002 own verification, LP004 expired (also an approval past its end that api.expire_kyc_approvals has not marked yet), abandoned or already so, LP013 approving a person the verified date of birth shows under age. Approving again a verification approved before (then revoked) restores that approval: reviewed_at is its first approval (approved_at), from which kyc.approval_valid_days counts; LP004 when that period has passed, and approving a verification never approved whose document a provider reported expired. Audited (kyc.override, with the reason). A decline of a verification whose verified date of birth is under auth.minimum_age_years is an underage finding: every other approval of the user that counts ends at once (lp.kyc_underage_finding: the gate closes, live streams end, audited kyc.underage_revoke).';
 REVOKE ALL ON FUNCTION api.override_kyc_decision(uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.override_kyc_decision(uuid, text, text) TO livepanty_app, livepanty_service;

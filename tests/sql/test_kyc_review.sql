@@ -3,9 +3,9 @@
 -- an erasure abandons the user's open verifications (no webhook or admin approves, or writes a date of birth
 -- into, the record of an erased person); an admin's override does not revive an approval that has lapsed; a
 -- replayed webhook answers what it answered the first time after the records were destroyed; an approval of a
--- document already expired is no approval.
+-- document already expired is no approval; an underage finding on a re-verification closes the gate at once.
 BEGIN;
-SELECT plan(64);
+SELECT plan(80);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -276,6 +276,79 @@ SELECT * FROM tests.rejects(format($$SELECT api.override_kyc_decision(%L, 'appro
                             'override: approving a never approved verification whose document expired is LP004');
 SELECT lives_ok(format($$SELECT api.reject_kyc(%L, 'document expired')$$, tests.id('xavi1')), 'reject_kyc: xavi declined instead');
 SELECT tests.clear_authentication();
+
+-- == 6. an underage finding on a re-verification closes the gate at once ====================================
+-- The person is found to be a minor (a provider's decline, the 18+ check of a provider's approval, a reviewer's
+-- decline of a verification whose provider-read date of birth is a minor's): every earlier approval that
+-- counts ends now, live streams end, audited; an admin may restore an approval if the finding was wrong.
+DO $$
+BEGIN
+    PERFORM tests.create_user('umar', 'performer', false);  -- two valid approvals; the provider's approval reads 17
+    PERFORM tests.create_user('ulla', 'performer', false);  -- approved; her re-verification in review reads 16, declined by adam
+    PERFORM tests.create_user('uwe', 'performer', false);   -- approved; the provider itself declines, reading 17
+    INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, reviewed_at)
+    VALUES (tests.user_id('umar'), 'identity', 'approved', 'passport', 'DE', now() - interval '100 days'),
+           (tests.user_id('umar'), 'identity', 'approved', 'passport', 'DE', now() - interval '10 days'),
+           (tests.user_id('ulla'), 'identity', 'approved', 'passport', 'DE', now() - interval '10 days'),
+           (tests.user_id('uwe'), 'identity', 'approved', 'passport', 'DE', now() - interval '10 days');
+    UPDATE lp.users SET age_verified_at = now() - interval '10 days'
+     WHERE id IN (tests.user_id('umar'), tests.user_id('ulla'), tests.user_id('uwe'));
+    PERFORM tests.remember('umar-old', (SELECT id FROM lp.kyc_verifications
+                                         WHERE user_id = tests.user_id('umar') AND reviewed_at = now() - interval '10 days'));
+    PERFORM tests.remember('umar1', tests.provider_kyc('umar', 'vf-umar'));
+    PERFORM tests.remember('ulla1', tests.provider_kyc('ulla', 'vf-ulla'));
+    PERFORM tests.remember('uwe1', tests.provider_kyc('uwe', 'vf-uwe'));
+    PERFORM tests.authenticate_as('umar');
+    PERFORM tests.remember('umar-live', (api.schedule_stream('umar live')).id);
+    PERFORM api.consent_to_stream(tests.id('umar-live'), '203.0.113.2');
+    PERFORM api.start_stream(tests.id('umar-live'));
+    PERFORM tests.clear_authentication();
+END
+$$;
+SELECT is(tests.refusal(tests.user_id('umar')), 'valid', 'umar is verified before his re-verification');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('u1', 'vf-umar', 'approved', current_date + 100, (current_date - interval '17 years')::date),
+                  $$VALUES ('applied', 'submitted', 'declined')$$, 'webhook: the provider''s approval reads 17: declined');
+SELECT tests.clear_authentication();
+SELECT is(tests.refusal(tests.user_id('umar')), 'identity verification expired: re-verification needed',
+          'underage finding: the gate closes at once, through neither earlier approval');
+SELECT is((SELECT array_agg(status::text || '/' || decided_by ORDER BY id) FROM lp.kyc_verifications
+            WHERE user_id = tests.user_id('umar') AND id <> tests.id('umar1')),
+          ARRAY['declined/age_check', 'declined/age_check'], 'underage finding: both earlier approvals end');
+SELECT results_eq(format($$SELECT status::text, end_reason FROM lp.streams WHERE id = %L$$, tests.id('umar-live')),
+                  $$VALUES ('ended', 'go-live gate')$$, 'underage finding: his live stream ends at once');
+SELECT is((SELECT age_verified_at FROM lp.users WHERE id = tests.user_id('umar')), NULL::timestamptz,
+          'underage finding: no longer age verified');
+SELECT results_eq($$SELECT actor_id, target_id, (details ->> 'finding_verification_id')::uuid,
+                           jsonb_array_length(details -> 'revoked'), (details ->> 'streams_ended')::integer
+                      FROM lp.audit_logs WHERE action = 'kyc.underage_revoke' AND target_type = 'user'
+                       AND target_id = tests.user_id('umar')::text$$,
+                  format($$VALUES (NULL::uuid, %L, %L::uuid, 2, 1)$$, tests.user_id('umar'), tests.id('umar1')),
+                  'underage finding: audited (no actor: the provider), the two approvals and the stream');
+
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('l1', 'vf-ulla', 'in_review', NULL, (current_date - interval '16 years')::date),
+                  $$VALUES ('applied', 'submitted', 'in_review')$$, 'webhook: ulla in review, the provider read 16');
+SELECT results_eq(tests.hook('w2', 'vf-uwe', 'declined', NULL, (current_date - interval '17 years')::date),
+                  $$VALUES ('applied', 'submitted', 'declined')$$, 'webhook: the provider declines uwe, reading 17');
+SELECT tests.clear_authentication();
+SELECT is(tests.refusal(tests.user_id('uwe')), 'identity verification expired: re-verification needed',
+          'a provider''s own decline of a minor: the gate closes at once');
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format($$SELECT api.reject_kyc(%L, 'under age')$$, tests.id('ulla1')), 'reject_kyc: adam declines ulla''s');
+SELECT tests.clear_authentication();
+SELECT is(tests.refusal(tests.user_id('ulla')), 'identity verification expired: re-verification needed',
+          'a reviewer''s decline of a minor: the gate closes at once');
+SELECT is((SELECT actor_id FROM lp.audit_logs WHERE action = 'kyc.underage_revoke' AND target_id = tests.user_id('ulla')::text),
+          tests.user_id('adam'), 'a reviewer''s finding: audited with the reviewer as actor');
+SELECT is((SELECT count(*) FROM lp.audit_logs WHERE action = 'kyc.underage_revoke' AND target_id = tests.user_id('mina')::text),
+          0::bigint, 'a finding with no approval to end writes no revocation');
+-- A wrong finding: an admin restores the approval, with its period from its first approval.
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format($$SELECT api.override_kyc_decision(%L, 'approved', 'the provider misread the document')$$,
+                       tests.id('umar-old')), 'override: an admin restores an approval the finding ended');
+SELECT tests.clear_authentication();
+SELECT is(tests.gate('umar'), now() - interval '10 days' + interval '365 days', 'restored: the gate counts from the first approval');
 
 SELECT * FROM finish();
 ROLLBACK;
