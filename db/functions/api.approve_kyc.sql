@@ -60,9 +60,10 @@ BEGIN
     PERFORM lp.audit('kyc.approve', 'kyc_verification', v_row.id::text,
                      jsonb_build_object('user_id', v_row.user_id, 'level', v_row.level, 'expires_at', v_row.expires_at));
     v_row.legal_name_encrypted := NULL;  -- ciphertext stays in the database
+    v_row.verified_date_of_birth := NULL;  -- identity data: compliance officers only (api.kyc_record)
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.approve_kyc(uuid, timestamptz, date) IS 'Admins (manual review): approves a submitted or in_review verification (optionally until p_expires_at, which must be in the future; a document expiry a provider already reported stays when it is earlier, and with the date of birth read from the document: LP014 implausible, LP013 under the minimum age, as is a date of birth a provider recorded before, whatever date is given). Sets reviewed_by/at and the user''s age_verified_at. LP003 unknown, LP002 own verification, LP004 not submitted or in_review, or its document expiry a provider reported has passed. decided_by admin; the record is frozen from now (LP130). Audited (kyc.approve).';
+COMMENT ON FUNCTION api.approve_kyc(uuid, timestamptz, date) IS 'Admins (manual review): approves a submitted or in_review verification (optionally until p_expires_at, which must be in the future; a document expiry a provider already reported stays when it is earlier, and with the date of birth read from the document: LP014 implausible, LP013 under the minimum age, as is a date of birth a provider recorded before, whatever date is given). Sets reviewed_by/at and the user''s age_verified_at. LP003 unknown, LP002 own verification, LP004 not submitted or in_review, or its document expiry a provider reported has passed. decided_by admin; the record is frozen from now (LP130). Audited (kyc.approve). Returns the row without the verified date of birth (identity data: api.kyc_record).';
 REVOKE ALL ON FUNCTION api.approve_kyc(uuid, timestamptz, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.approve_kyc(uuid, timestamptz, date) TO livepanty_app, livepanty_service;

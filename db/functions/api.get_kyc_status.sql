@@ -29,9 +29,14 @@ BEGIN
         v_row.reviewed_by := NULL;
     END IF;
     v_row.legal_name_encrypted := NULL;  -- ciphertext stays in the database (api.kyc_record reads it)
+    -- The verified date of birth is the person's own: nobody else reads it here (compliance officers read it
+    -- through api.kyc_record, where every read is audited).
+    IF v_user <> v_actor THEN
+        v_row.verified_date_of_birth := NULL;
+    END IF;
     RETURN NEXT v_row;
 END
 $$;
-COMMENT ON FUNCTION api.get_kyc_status(uuid) IS 'The latest KYC verification of the acting user (admins and compliance officers: of any user given by p_user_id, LP002 for others); no row when there is none. An approval that no longer counts (lp.kyc_refusal: its document expired or kyc.approval_valid_days passed) is returned with status expired, as api.expire_kyc_approvals later stores it; approval_ended_at set means the user needs re-verification. reviewed_by (the reviewer''s id) is NULL unless the caller is staff (moderator, admin, compliance officer); reviewed_by_label names the reviewer for everyone.';
+COMMENT ON FUNCTION api.get_kyc_status(uuid) IS 'The latest KYC verification of the acting user (admins and compliance officers: of any user given by p_user_id, LP002 for others); no row when there is none. An approval that no longer counts (lp.kyc_refusal: its document expired or kyc.approval_valid_days passed) is returned with status expired, as api.expire_kyc_approvals later stores it; approval_ended_at set means the user needs re-verification. reviewed_by (the reviewer''s id) is NULL unless the caller is staff (moderator, admin, compliance officer); reviewed_by_label names the reviewer for everyone. verified_date_of_birth only for the user''s own verification (NULL for staff: compliance officers read it with api.kyc_record, audited).';
 REVOKE ALL ON FUNCTION api.get_kyc_status(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.get_kyc_status(uuid) TO livepanty_app, livepanty_service;

@@ -33,9 +33,10 @@ BEGIN
     PERFORM lp.audit('kyc.reject', 'kyc_verification', v_row.id::text,
                      jsonb_build_object('user_id', v_row.user_id, 'level', v_row.level, 'reason', v_reason));
     v_row.legal_name_encrypted := NULL;  -- ciphertext stays in the database
+    v_row.verified_date_of_birth := NULL;  -- identity data: compliance officers only (api.kyc_record)
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.reject_kyc(uuid, text) IS 'Admins (manual review): declines a submitted or in_review verification with a reason (1..1000 characters, LP018): status declined, decided_by admin. Sets reviewed_by/at; the user may submit again until kyc.max_declines declines (then api.allow_kyc_retry). LP003 unknown, LP002 own verification, LP004 not submitted or in_review. Audited (kyc.reject). A verification whose verified date of birth (a provider''s) is under auth.minimum_age_years is an underage finding: every earlier approval of the user that counts ends at once (lp.kyc_underage_finding: the gate closes, live streams end, audited kyc.underage_revoke).';
+COMMENT ON FUNCTION api.reject_kyc(uuid, text) IS 'Admins (manual review): declines a submitted or in_review verification with a reason (1..1000 characters, LP018): status declined, decided_by admin. Sets reviewed_by/at; the user may submit again until kyc.max_declines declines (then api.allow_kyc_retry). LP003 unknown, LP002 own verification, LP004 not submitted or in_review. Returns the row without the verified date of birth (identity data: api.kyc_record). Audited (kyc.reject). A verification whose verified date of birth (a provider''s) is under auth.minimum_age_years is an underage finding: every earlier approval of the user that counts ends at once (lp.kyc_underage_finding: the gate closes, live streams end, audited kyc.underage_revoke).';
 REVOKE ALL ON FUNCTION api.reject_kyc(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.reject_kyc(uuid, text) TO livepanty_app, livepanty_service;

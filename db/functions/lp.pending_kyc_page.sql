@@ -29,9 +29,10 @@ BEGIN
          LIMIT p_limit
     LOOP
         v_row.legal_name_encrypted := NULL;  -- ciphertext stays in the database (api.kyc_record reads it)
+        v_row.verified_date_of_birth := NULL;  -- identity data: compliance officers only (api.kyc_record)
         RETURN NEXT v_row;
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION lp.pending_kyc_page(timestamptz, uuid, integer) IS 'api.list_pending_kyc''s page after the cursor p_after_id, whose submitted_at is read here unless given (the router gives it: every shard''s page of its merged list): admins only (LP002), p_limit 1..1000 (LP018), an unknown cursor (LP018), the legal name''s ciphertext left out.';
+COMMENT ON FUNCTION lp.pending_kyc_page(timestamptz, uuid, integer) IS 'api.list_pending_kyc''s page after the cursor p_after_id, whose submitted_at is read here unless given (the router gives it: every shard''s page of its merged list): admins only (LP002), p_limit 1..1000 (LP018), an unknown cursor (LP018), the legal name''s ciphertext and the verified date of birth left out (compliance officers read them: api.kyc_record).';
 REVOKE ALL ON FUNCTION lp.pending_kyc_page(timestamptz, uuid, integer) FROM PUBLIC;

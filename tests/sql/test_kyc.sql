@@ -2,7 +2,7 @@
 -- api.list_pending_kyc and lp.approved_kyc, with every rejection, its SQLSTATE and "nothing changed".
 -- Calls run as livepanty_app with the acting user set for the transaction (tests.authenticate_as).
 BEGIN;
-SELECT plan(122);
+SELECT plan(123);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -163,10 +163,12 @@ SELECT is(tests.approved_kyc('pia'), NULL, 'lp.approved_kyc: a pending verificat
 SELECT results_eq(
     format($$SELECT id, status::text, reviewed_by, reviewed_at, expires_at, verified_date_of_birth, rejection_reason
                FROM api.approve_kyc(%L, now() + interval '1 year', DATE '1990-01-01')$$, tests.id('pia1')),
-    format($$VALUES (%L::uuid, 'approved', %L::uuid, now(), now() + interval '1 year', DATE '1990-01-01', NULL::text)$$,
+    format($$VALUES (%L::uuid, 'approved', %L::uuid, now(), now() + interval '1 year', NULL::date, NULL::text)$$,
            tests.id('pia1'), tests.user_id('adam')),
-    'approve_kyc: an admin approves a pending verification (reviewer, time, expiry, verified birth date)');
+    'approve_kyc: an admin approves a pending verification (reviewer, time, expiry; the verified birth date is not returned to an admin)');
 SELECT tests.clear_authentication();
+SELECT is((SELECT verified_date_of_birth FROM lp.kyc_verifications WHERE id = tests.id('pia1')), DATE '1990-01-01',
+          'approve_kyc: the verified birth date is recorded');
 SELECT is((SELECT age_verified_at FROM lp.users WHERE id = tests.user_id('pia')), now(), 'approve_kyc: sets the user''s age_verified_at');
 SELECT is(tests.audits('kyc.approve', tests.id('pia1')), 1::bigint, 'approve_kyc: audited as kyc.approve');
 SELECT is((SELECT actor_id FROM lp.audit_logs WHERE action = 'kyc.approve'), tests.user_id('adam'), 'approve_kyc: by the reviewing admin');

@@ -5,7 +5,7 @@
 -- replayed webhook answers what it answered the first time after the records were destroyed; an approval of a
 -- document already expired is no approval; an underage finding on a re-verification closes the gate at once.
 BEGIN;
-SELECT plan(80);
+SELECT plan(94);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -349,6 +349,58 @@ SELECT lives_ok(format($$SELECT api.override_kyc_decision(%L, 'approved', 'the p
                        tests.id('umar-old')), 'override: an admin restores an approval the finding ended');
 SELECT tests.clear_authentication();
 SELECT is(tests.gate('umar'), now() - interval '10 days' + interval '365 days', 'restored: the gate counts from the first approval');
+
+-- == 7. only compliance officers read a verified date of birth (and the person their own) ===================
+-- An admin (the manual reviewer) tries every way that returns one: the table, each api function returning a
+-- verification row, the decrypted record.
+DO $$
+BEGIN
+    PERFORM tests.create_user('dobb', 'performer', false);  -- in review; approved, then declined by override
+    PERFORM tests.create_user('dori', 'performer', false);  -- in review; rejected
+    PERFORM tests.create_user('cora', 'compliance_officer');
+    PERFORM tests.remember('dobb1', tests.provider_kyc('dobb', 'vf-dobb'));
+    PERFORM tests.remember('dori1', tests.provider_kyc('dori', 'vf-dori'));
+END
+$$;
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT results_eq(tests.hook('b1', 'vf-dobb', 'in_review', NULL, DATE '1991-02-03'), $$VALUES ('applied', 'submitted', 'in_review')$$,
+                  'webhook: dobb in review, the provider read his date of birth');
+SELECT results_eq(tests.hook('b2', 'vf-dori', 'in_review', NULL, DATE '1992-03-04'), $$VALUES ('applied', 'submitted', 'in_review')$$,
+                  'webhook: dori in review, the provider read her date of birth');
+SELECT tests.authenticate_as('adam');
+SELECT throws_ok($$SELECT verified_date_of_birth FROM lp.kyc_verifications$$, '42501', NULL,
+                 'admin: the verified date of birth is not readable from the table');
+SELECT is((SELECT verified_date_of_birth FROM api.list_pending_kyc(NULL, 1000) WHERE id = tests.id('dobb1')), NULL::date,
+          'admin: api.list_pending_kyc returns no date of birth');
+SELECT is((SELECT verified_date_of_birth FROM api.get_kyc_status(tests.user_id('dobb'))), NULL::date,
+          'admin: api.get_kyc_status of another user returns no date of birth');
+SELECT is((SELECT verified_date_of_birth FROM api.approve_kyc(tests.id('dobb1'))), NULL::date,
+          'admin: api.approve_kyc returns no date of birth');
+SELECT is((SELECT verified_date_of_birth FROM api.override_kyc_decision(tests.id('dobb1'), 'declined', 'fraud suspected')),
+          NULL::date, 'admin: api.override_kyc_decision returns no date of birth');
+SELECT is((SELECT verified_date_of_birth FROM api.reject_kyc(tests.id('dori1'), 'blurred')), NULL::date,
+          'admin: api.reject_kyc returns no date of birth');
+SELECT * FROM tests.rejects(format('SELECT * FROM api.kyc_record(%L)', tests.id('dobb1')), 'LP002',
+                            'admin: api.kyc_record is LP002');
+SELECT tests.authenticate_as('cora');
+SELECT is((SELECT verified_date_of_birth FROM api.get_kyc_status(tests.user_id('dobb'))), NULL::date,
+          'compliance officer: not through api.get_kyc_status either (unaudited)');
+SELECT is((SELECT date_of_birth FROM api.kyc_record(tests.id('dobb1'))), DATE '1991-02-03',
+          'compliance officer: api.kyc_record (audited) reads it');
+SELECT tests.authenticate_as('dobb');
+SELECT is((SELECT verified_date_of_birth FROM api.get_kyc_status()), DATE '1991-02-03', 'the person reads their own');
+SELECT tests.clear_authentication();
+-- Every api function a role may call that returns a verification row or a date of birth column is one of those.
+SELECT set_eq($$SELECT p.proname::text FROM pg_proc AS p
+                 WHERE p.pronamespace = 'api'::regnamespace
+                   AND (p.prorettype = 'lp.kyc_verifications'::regtype
+                        OR EXISTS (SELECT 1 FROM unnest(p.proargnames, p.proargmodes) AS a(name, mode)
+                                    WHERE a.mode IN ('o', 't', 'b') AND a.name ~ 'birth'))
+                   AND (has_function_privilege('livepanty_app', p.oid, 'EXECUTE')
+                        OR has_function_privilege('livepanty_service', p.oid, 'EXECUTE'))$$,
+              ARRAY['approve_kyc', 'reject_kyc', 'override_kyc_decision', 'get_kyc_status', 'list_pending_kyc',
+                    'submit_kyc', 'kyc_record'],
+              'catalog: the api functions returning a verification or a date of birth are the ones checked here (submit_kyc: the person''s own)');
 
 SELECT * FROM finish();
 ROLLBACK;
