@@ -3,9 +3,10 @@
 -- an erasure abandons the user's open verifications (no webhook or admin approves, or writes a date of birth
 -- into, the record of an erased person); an admin's override does not revive an approval that has lapsed; a
 -- replayed webhook answers what it answered the first time after the records were destroyed; an approval of a
--- document already expired is no approval; an underage finding on a re-verification closes the gate at once.
+-- document already expired is no approval; an underage finding on a re-verification closes the gate at once;
+-- only compliance officers read a verified date of birth; a revocation revokes one verification, not the person.
 BEGIN;
-SELECT plan(94);
+SELECT plan(100);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -401,6 +402,42 @@ SELECT set_eq($$SELECT p.proname::text FROM pg_proc AS p
               ARRAY['approve_kyc', 'reject_kyc', 'override_kyc_decision', 'get_kyc_status', 'list_pending_kyc',
                     'submit_kyc', 'kyc_record'],
               'catalog: the api functions returning a verification or a date of birth are the ones checked here (submit_kyc: the person''s own)');
+
+-- == 8. a revocation revokes one verification, not the person ==============================================
+-- Two valid approvals are two verifications (a re-verification approved before the first lapsed): revoking one
+-- leaves the gate open through the other; revoking both closes it and ends the live stream.
+DO $$
+BEGIN
+    PERFORM tests.create_user('tina', 'performer', false);
+    INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, reviewed_at)
+    VALUES (tests.user_id('tina'), 'identity', 'approved', 'passport', 'DE', now() - interval '300 days'),
+           (tests.user_id('tina'), 'identity', 'approved', 'passport', 'DE', now() - interval '5 days');
+    PERFORM tests.remember('tina-old', (SELECT id FROM lp.kyc_verifications
+                                         WHERE user_id = tests.user_id('tina') AND reviewed_at = now() - interval '300 days'));
+    PERFORM tests.remember('tina-new', (SELECT id FROM lp.kyc_verifications
+                                         WHERE user_id = tests.user_id('tina') AND reviewed_at = now() - interval '5 days'));
+    PERFORM tests.authenticate_as('tina');
+    PERFORM tests.remember('tina-live', (api.schedule_stream('tina live')).id);
+    PERFORM api.consent_to_stream(tests.id('tina-live'), '203.0.113.3');
+    PERFORM api.start_stream(tests.id('tina-live'));
+    PERFORM tests.clear_authentication();
+END
+$$;
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format($$SELECT api.override_kyc_decision(%L, 'declined', 'document doubtful')$$, tests.id('tina-new')),
+                'override: tina''s newer approval is revoked');
+SELECT tests.clear_authentication();
+SELECT is(row(tests.refusal(tests.user_id('tina')), tests.gate('tina'))::text,
+          row('valid', now() - interval '300 days' + interval '365 days')::text,
+          'one of two approvals revoked: the gate stays open through the other, until its own end');
+SELECT is((SELECT status::text FROM lp.streams WHERE id = tests.id('tina-live')), 'live', 'one revoked: her stream stays live');
+SELECT tests.authenticate_as('adam');
+SELECT lives_ok(format($$SELECT api.override_kyc_decision(%L, 'declined', 'document doubtful')$$, tests.id('tina-old')),
+                'override: her other approval is revoked too');
+SELECT tests.clear_authentication();
+SELECT is(tests.refusal(tests.user_id('tina')), 'identity verification expired: re-verification needed',
+          'both revoked: the gate closes');
+SELECT is((SELECT status::text FROM lp.streams WHERE id = tests.id('tina-live')), 'ended', 'both revoked: her stream ends at once');
 
 SELECT * FROM finish();
 ROLLBACK;
