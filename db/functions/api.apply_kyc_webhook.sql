@@ -25,6 +25,7 @@ DECLARE
     v_note      text;
     v_dob       date;
     v_underage  boolean := false;
+    v_underage_found boolean := false;
     v_expires   timestamptz;
     v_lapsed    text;
     v_case      uuid;
@@ -154,6 +155,7 @@ BEGIN
         -- verification's update (lock order: the verifications, then the user's row).
         IF v_target = 'declined' AND v_dob > (current_date - make_interval(years => v_min_age))::date THEN
             v_revoked := lp.kyc_underage_finding(v_row.user_id, v_row.id, NULL);
+            v_underage_found := true;
         END IF;
         UPDATE lp.kyc_verifications AS k
            SET status = v_target,
@@ -183,7 +185,9 @@ BEGIN
         IF v_target = 'approved' THEN
             UPDATE lp.users AS u SET age_verified_at = now() WHERE u.id = v_row.user_id;
         END IF;
-        IF v_underage THEN
+        -- Any underage finding goes to the moderators as a critical case: the age check's own decline, and a
+        -- provider's (or a score's) decline of a person whose verified date of birth is a minor's.
+        IF v_underage OR v_underage_found THEN
             v_case := lp.open_case('system', 'underage', v_row.user_id, NULL,
                                    jsonb_build_object('kyc_verification_id', v_row.id, 'provider', v_provider,
                                                       'event_id', v_event_id),
@@ -201,6 +205,6 @@ BEGIN
     RETURN v_event;
 END
 $$;
-COMMENT ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) IS 'Back office (the provider''s webhook receiver): applies one provider event to the verification with that (provider, provider reference) (LP003 none; LP132 verifications of more than one user hold it: nothing is applied), once per (provider, event id): a repeat returns the stored lp.kyc_webhook_events row and changes nothing (also once the reference is gone: destroyed records; also a concurrent delivery of the event id naming another reference, which waits for the first and applies nothing). A score (0..1) on a submitted, in_review or approved event decides by kyc.auto_approve_score / kyc.auto_decline_score (percent): approved, in_review (human review) or declined; a provider decline stays a decline. An approval of a person whose verified date of birth is under auth.minimum_age_years is a decline instead, and a critical review case (underage) is filed for the account. Any decline applied while the verified date of birth (the event''s or the one recorded) is under age is an underage finding: every earlier approval of the user that counts ends at once (lp.kyc_underage_finding: the gate closes, live streams end, audited kyc.underage_revoke). Never moves backwards (lp.kyc_status_move) nor applies an event older than the last applied one (p_occurred_at): such an event is recorded as ignored. An approval (the provider''s or by score) of a document already expired (the event''s p_document_expires_on, else the expiry recorded before) is not an approval: the verification moves to resubmission_requested, rejection_reason and the event''s note say why (document expired on ...), and the event is acknowledged like any other. The record (date of birth, document expiry: expires_at) is written only before approval. LP018 malformed argument, LP014 implausible date of birth. Audited (kyc.webhook).';
+COMMENT ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) IS 'Back office (the provider''s webhook receiver): applies one provider event to the verification with that (provider, provider reference) (LP003 none; LP132 verifications of more than one user hold it: nothing is applied), once per (provider, event id): a repeat returns the stored lp.kyc_webhook_events row and changes nothing (also once the reference is gone: destroyed records; also a concurrent delivery of the event id naming another reference, which waits for the first and applies nothing). A score (0..1) on a submitted, in_review or approved event decides by kyc.auto_approve_score / kyc.auto_decline_score (percent): approved, in_review (human review) or declined; a provider decline stays a decline. An approval of a person whose verified date of birth is under auth.minimum_age_years is a decline instead; a critical review case (underage) is filed for the account on every underage finding (that decline, or the provider''s or a score''s decline of a person whose verified date of birth is under age). Any decline applied while the verified date of birth (the event''s or the one recorded) is under age is an underage finding: every earlier approval of the user that counts ends at once (lp.kyc_underage_finding: the gate closes, live streams end, audited kyc.underage_revoke). Never moves backwards (lp.kyc_status_move) nor applies an event older than the last applied one (p_occurred_at): such an event is recorded as ignored. An approval (the provider''s or by score) of a document already expired (the event''s p_document_expires_on, else the expiry recorded before) is not an approval: the verification moves to resubmission_requested, rejection_reason and the event''s note say why (document expired on ...), and the event is acknowledged like any other. The record (date of birth, document expiry: expires_at) is written only before approval. LP018 malformed argument, LP014 implausible date of birth. Audited (kyc.webhook).';
 REVOKE ALL ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.apply_kyc_webhook(text, text, text, text, numeric, text[], date, date, timestamptz) TO livepanty_service;

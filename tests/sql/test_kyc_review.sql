@@ -6,7 +6,7 @@
 -- document already expired is no approval; an underage finding on a re-verification closes the gate at once;
 -- only compliance officers read a verified date of birth; a revocation revokes one verification, not the person.
 BEGIN;
-SELECT plan(100);
+SELECT plan(101);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -335,6 +335,8 @@ SELECT results_eq(tests.hook('w2', 'vf-uwe', 'declined', NULL, (current_date - i
 SELECT tests.clear_authentication();
 SELECT is(tests.refusal(tests.user_id('uwe')), 'identity verification expired: re-verification needed',
           'a provider''s own decline of a minor: the gate closes at once');
+SELECT results_eq(format('SELECT reason::text, priority::text FROM lp.reports WHERE reported_user_id = %L', tests.user_id('uwe')),
+                  $$VALUES ('underage', 'critical')$$, 'a provider''s own decline of a minor: a critical underage case is filed');
 SELECT tests.authenticate_as('adam');
 SELECT lives_ok(format($$SELECT api.reject_kyc(%L, 'under age')$$, tests.id('ulla1')), 'reject_kyc: adam declines ulla''s');
 SELECT tests.clear_authentication();
