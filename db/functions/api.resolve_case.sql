@@ -22,6 +22,7 @@ DECLARE
     v_appeal   text;
     v_flags    integer;
     v_lifted   integer := 0;
+    v_released integer := 0;
     v_revoked  lp.user_sanctions;
 BEGIN
     PERFORM lp.check_choice(p_action, 'lp.case_action', 'case action');
@@ -94,19 +95,27 @@ BEGIN
         END IF;
     END IF;
 
-    -- A dismissal lifts what the automated sources did to the reported user pending review: every automated
-    -- sanction (issued_by NULL) not lifted yet that names the case (a flag's suspension, the chargeback's
-    -- tip_block) or that the case names. Each lift is audited (sanction.revoke), as api.decide_appeal's.
+    -- A dismissal lifts what the automated sources did pending review: every automated sanction (issued_by
+    -- NULL) not lifted yet that names the case (a flag's suspension, the chargeback's tip_block) or that the
+    -- case names, on the reported user; and the payout_holds a chargeback put on the performers who received
+    -- the buyer's tokens (lp.fraud_on_chargeback: automated, naming the case). Those are the case's own: a
+    -- performer whom another open case holds keeps that case's payout_hold (its own row), so only this case's
+    -- go. Each lift is audited (sanction.revoke), as api.decide_appeal's; a pending appeal of it becomes moot.
     IF p_action = 'dismiss' THEN
         FOR v_revoked IN
             UPDATE lp.user_sanctions AS s
                SET revoked_at = now(), revoked_by = v_me, revoke_reason = left(format('case dismissed: %s', v_facts), 1000)
              WHERE s.issued_by IS NULL AND s.revoked_at IS NULL
                AND (s.id = v_case.sanction_id
-                    OR (s.report_id = v_case.id AND s.user_id = v_case.reported_user_id))
+                    OR (s.report_id = v_case.id AND s.user_id = v_case.reported_user_id)
+                    OR (s.report_id = v_case.id AND s.sanction_type = 'payout_hold'))
             RETURNING s.*
         LOOP
-            v_lifted := v_lifted + 1;
+            IF v_revoked.user_id IS NOT DISTINCT FROM v_case.reported_user_id THEN
+                v_lifted := v_lifted + 1;
+            ELSE
+                v_released := v_released + 1;
+            END IF;
             PERFORM lp.audit('sanction.revoke', 'user', v_revoked.user_id::text,
                              jsonb_build_object('sanction_id', v_revoked.id, 'case_id', v_case.id,
                                                 'reason', 'case dismissed'));
@@ -152,10 +161,11 @@ BEGIN
                      jsonb_build_object('action', p_action, 'reported_user_id', v_case.reported_user_id,
                                         'sanction_id', v_sanction.id, 'sanction_request_id', v_request,
                                         'flags_reviewed', v_flags,
-                                        'automated_sanction_lifted', v_lifted > 0));
+                                        'automated_sanction_lifted', v_lifted > 0,
+                                        'payout_holds_lifted', v_released));
     RETURN v_case;
 END
 $$;
-COMMENT ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) IS 'Moderators and admins holding a running claim on the case: resolves it with p_action (lp.case_action): dismiss, warn (a warning), remove_content (a reported tip''s message is deleted; flagged content references are listed for take-down), end_stream (the case''s live or scheduled stream), or sanction (p_sanction_type, p_sanction_ends_at through lp.issue_sanction; on a shard of a sharded installation, a reported user of another shard is warned or sanctioned on their own shard: lp.request_remote_sanction asks it, the relay delivers it once, and the decision names the request as sanction_request_id). Always with a statement of reasons: p_facts and p_rule (required), stored in decision with whether it was automated and how to appeal, readable by the reported user (api.my_case_decisions). Only admins warn or sanction staff (LP002, as api.sanction_user). A dismissal lifts every automated sanction of the reported user that names the case or that the case names (a flag''s suspension, a chargeback''s tip_block), each audited sanction.revoke; an appeal of one still pending is closed as moot (lp.moot_appeal). The case''s flags become confirmed or dismissed (detector precision). LP002 other roles, a moderator sanctioning staff, or a case against the caller or one they filed a report on (lp.lock_claimed_case), LP003 unknown case, LP004 closed case, nothing to act upon, or a warning or sanction of a user who deleted their account, LP142 another moderator''s claim, LP143 no running claim of the caller, LP018 bad action or missing statement. Audited (case.resolve).';
+COMMENT ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) IS 'Moderators and admins holding a running claim on the case: resolves it with p_action (lp.case_action): dismiss, warn (a warning), remove_content (a reported tip''s message is deleted; flagged content references are listed for take-down), end_stream (the case''s live or scheduled stream), or sanction (p_sanction_type, p_sanction_ends_at through lp.issue_sanction; on a shard of a sharded installation, a reported user of another shard is warned or sanctioned on their own shard: lp.request_remote_sanction asks it, the relay delivers it once, and the decision names the request as sanction_request_id). Always with a statement of reasons: p_facts and p_rule (required), stored in decision with whether it was automated and how to appeal, readable by the reported user (api.my_case_decisions). Only admins warn or sanction staff (LP002, as api.sanction_user). A dismissal lifts every automated sanction of the reported user that names the case or that the case names (a flag''s suspension, a chargeback''s tip_block) and the automated payout_holds that name the case on the performers who received a charged-back buyer''s tokens (a performer another open case holds keeps that case''s own), each audited sanction.revoke (case.resolve counts the payout_holds lifted); an appeal of one still pending is closed as moot (lp.moot_appeal). The case''s flags become confirmed or dismissed (detector precision). LP002 other roles, a moderator sanctioning staff, or a case against the caller or one they filed a report on (lp.lock_claimed_case), LP003 unknown case, LP004 closed case, nothing to act upon, or a warning or sanction of a user who deleted their account, LP142 another moderator''s claim, LP143 no running claim of the caller, LP018 bad action or missing statement. Audited (case.resolve).';
 REVOKE ALL ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) TO livepanty_app, livepanty_service;

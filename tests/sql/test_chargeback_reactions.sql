@@ -2,9 +2,10 @@
 -- or a performer who deleted their account does not make the chargeback unrecordable (it was LP003 "user not
 -- found" from the sanction on the deleted account, so the tokens stayed with the buyer and the accomplice's
 -- payouts went on), and the sanctions a chargeback sets off pending review are its own, whatever else the users
--- are under. api.verify_ledger is clean after every scenario.
+-- are under. Dismissing the buyer's case lifts the payout_holds it put on the performers (not another open case's).
+-- api.verify_ledger is clean after every scenario.
 BEGIN;
-SELECT plan(36);
+SELECT plan(48);
 
 -- Helpers of this file (SECURITY DEFINER where they read or write past RLS).
 --   tests.cfg(key, value)                 sets a setting as the superuser
@@ -193,6 +194,84 @@ SELECT is((SELECT count(*) FROM lp.user_sanctions AS s
             WHERE s.user_id = tests.user_id('perla') AND s.sanction_type::text = 'payout_hold'), 0::bigint,
           'no payout_hold on perla: the tips she was sent came back (they are not her share of the payment)');
 SELECT ok(tests.ledger_clean(), 'verify_ledger is clean');
+
+-- == Dismissing the buyer's case lifts the payout_holds it put on the performers =============================
+-- dina buys 1100 tokens and tips pola 600 and pixie 400; eve buys 500 and tips pixie 400. Both payments are
+-- charged back: dina's case holds pola's and pixie's payouts, eve's case holds pixie's. pola appeals hers. The
+-- card owner then confirms dina's purchase and mara dismisses dina's case: the case's payout_holds go with it
+-- (they were pending its review), each lift audited; pixie's payouts stay held by eve's case, still open. A case
+-- resolved otherwise (eve is warned) keeps its payout_holds for a moderator to decide.
+DO $$
+BEGIN
+    PERFORM tests.create_user('dina');
+    PERFORM tests.create_user('eve');
+    PERFORM tests.create_user('mara', 'moderator');
+    PERFORM tests.create_user(u, 'performer') FROM unnest(ARRAY['pola', 'pixie']) AS u;
+    PERFORM tests.remember('d1', tests.purchase('dina', 'medium', 'd1'));
+    PERFORM tests.remember('e1', tests.purchase('eve', 'small', 'e1'));
+    PERFORM tests.authenticate_as('dina');
+    PERFORM api.tip(tests.user_id('pola'), 600, 'd-tip-pola');
+    PERFORM api.tip(tests.user_id('pixie'), 400, 'd-tip-pixie');
+    PERFORM tests.authenticate_as('eve');
+    PERFORM api.tip(tests.user_id('pixie'), 400, 'e-tip-pixie');
+    PERFORM tests.authenticate_as(NULL, 'livepanty_service');
+    PERFORM api.chargeback_payment(tests.id('d1'), 'stolen card', 'cb-d1');
+    PERFORM api.chargeback_payment(tests.id('e1'), 'stolen card', 'cb-e1');
+    PERFORM tests.clear_authentication();
+    PERFORM set_config('role', 'none', true);
+    PERFORM tests.remember('c_dina', tests.case_of('dina'));
+    PERFORM tests.remember('c_eve', tests.case_of('eve'));
+    PERFORM tests.remember('pola_ph', (SELECT s.id FROM lp.user_sanctions AS s
+                                        WHERE s.user_id = tests.user_id('pola') AND s.report_id = tests.case_of('dina')));
+    PERFORM tests.authenticate_as('pola');
+    PERFORM tests.remember('pola_ap', (api.appeal_sanction(tests.id('pola_ph'), 'The tips were for my show.')).id);
+    PERFORM tests.clear_authentication();
+    UPDATE lp.reports SET status = 'in_review', assigned_to = tests.user_id('mara'), claimed_at = now(),
+                          claim_expires_at = now() + interval '30 minutes'
+     WHERE id IN (tests.id('c_dina'), tests.id('c_eve'));
+END
+$$;
+SELECT is(tests.held('pola', 'payout_hold', tests.id('c_dina')) + tests.held('pixie', 'payout_hold', tests.id('c_dina'))
+          + tests.held('pixie', 'payout_hold', tests.id('c_eve')), 3::bigint,
+          'setup: dina''s case holds pola''s and pixie''s payouts, eve''s case holds pixie''s');
+SELECT tests.authenticate_as('mara');
+SELECT is((api.resolve_case(tests.id('c_dina'), 'dismiss', 'The card owner confirmed the purchase.', 'No rule broken')).status::text,
+          'dismissed', 'mara dismisses dina''s fraud case');
+RESET ROLE;
+SELECT tests.clear_authentication();
+SELECT is(tests.held('pola', 'payout_hold', tests.id('c_dina')), 0::bigint,
+          'the dismissal lifts the payout_hold dina''s case put on pola');
+SELECT is(tests.held('pixie', 'payout_hold', tests.id('c_dina')), 0::bigint,
+          '... and the one it put on pixie');
+SELECT is(tests.held('pixie', 'payout_hold', tests.id('c_eve')), 1::bigint,
+          '... but not the payout_hold of eve''s case, still open, on pixie');
+SELECT results_eq($$SELECT a.target_id, a.actor_id, a.details ->> 'case_id', a.details ->> 'reason'
+                      FROM lp.audit_logs AS a
+                     WHERE a.action = 'sanction.revoke' AND a.details ->> 'case_id' = tests.id('c_dina')::text
+                     ORDER BY a.target_id$$,
+                  format($$SELECT * FROM (VALUES (%L::text, %L::uuid, %L::text, 'case dismissed'::text),
+                                                 (%L, %L, %L, 'case dismissed'),
+                                                 (%L, %L, %L, 'case dismissed')) AS v ORDER BY 1$$,
+                         tests.user_id('dina'), tests.user_id('mara'), tests.id('c_dina'),
+                         tests.user_id('pola'), tests.user_id('mara'), tests.id('c_dina'),
+                         tests.user_id('pixie'), tests.user_id('mara'), tests.id('c_dina')),
+                  '... each lift audited sanction.revoke (dina''s tip_block, pola''s and pixie''s payout_holds)');
+SELECT is((SELECT status::text FROM lp.sanction_appeals WHERE id = tests.id('pola_ap')), 'moot',
+          '... and pola''s pending appeal of her lifted payout_hold is closed as moot');
+SELECT is((SELECT details ->> 'payout_holds_lifted' FROM tests.last_audit('case.resolve')), '2',
+          '... and the case.resolve audit row counts the payout_holds lifted');
+SELECT tests.authenticate_as('pola');
+SELECT lives_ok($$SELECT api.request_payout(100, 'paypal', 'pola-out')$$, 'pola may request a payout again');
+SELECT tests.authenticate_as('pixie');
+SELECT throws_ok($$SELECT api.request_payout(100, 'paypal', 'pixie-out')$$, 'LP150', NULL,
+                 'pixie''s payouts stay held by eve''s open case (LP150)');
+SELECT tests.authenticate_as('mara');
+SELECT is((api.resolve_case(tests.id('c_eve'), 'warn', 'The card was stolen.', 'Rule 9: no stolen cards')).status::text,
+          'resolved', 'mara resolves eve''s case with a warning');
+RESET ROLE;
+SELECT tests.clear_authentication();
+SELECT is(tests.held('pixie', 'payout_hold', tests.id('c_eve')), 1::bigint,
+          'a case not closed in the buyer''s favour keeps its payout_hold on pixie, for a moderator to lift');
 
 SELECT * FROM finish();
 ROLLBACK;
