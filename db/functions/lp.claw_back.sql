@@ -12,6 +12,8 @@ DECLARE
     v_wallet    lp.wallets;
     v_recovered bigint;
     v_shortfall bigint;
+    v_net       bigint;
+    v_debt      bigint := 0::bigint;
     v_postings  lp.posting[];
 BEGIN
     IF p_kind IS NULL OR p_kind NOT IN ('refund', 'chargeback') THEN
@@ -53,13 +55,28 @@ BEGIN
     -- is on its performer's shard.)
     -- The escrow is counted with the balance (the buyer's net position), so that it is recovered once: after a
     -- first clawback counted it, the balance is below zero by as much, and a second one finds nothing there.
-    v_recovered := least(v_payment.tokens,
-                         greatest(v_wallet.balance
-                                  + coalesce((SELECT sum(t.amount) FROM lp.tips AS t
-                                               WHERE t.sender_id = v_payment.user_id AND t.status = 'escrowed'),
-                                             0)::bigint,
-                                  0));
+    v_net := v_wallet.balance
+             + coalesce((SELECT sum(t.amount) FROM lp.tips AS t
+                          WHERE t.sender_id = v_payment.user_id AND t.status = 'escrowed'), 0)::bigint;
+    v_recovered := least(v_payment.tokens, greatest(v_net, 0));
     v_shortfall := v_payment.tokens - v_recovered;
+    -- What the reversal adds to the buyer's debt (policy debt): the shortfall, less what of it only brings back
+    -- debt that an earlier refund or chargeback of the buyer records already. A purchase that settled such a
+    -- debt and is then reversed leaves the wallet owing that debt again: those tokens are the earlier payment's
+    -- debt_tokens, and counted on this payment too they were owed twice on paper (the wallet's own figure is
+    -- right either way: the buyer is debited the whole purchase). So the debt_tokens of a buyer's reversed
+    -- payments add up to what the wallet owes after each reversal (less debt since settled by purchases that
+    -- stand), never more than the shortfall (tips in goal escrow counted as recovered and then paid out owe
+    -- more than the payments record, as before). The buyer's earlier reversals are committed: the spend
+    -- counter and the wallet, locked first, serialise them.
+    IF v_policy = 'debt' THEN
+        v_debt := least(v_shortfall,
+                        greatest(greatest(v_payment.tokens - v_net, 0)
+                                 - coalesce((SELECT sum(p.debt_tokens) FROM lp.payments AS p
+                                              WHERE p.user_id = v_payment.user_id AND p.id <> v_payment.id
+                                                AND p.status IN ('refunded', 'chargeback')), 0)::bigint,
+                                 0));
+    END IF;
 
     -- The purchased tokens leave circulation: issuance gets all of them back.
     v_postings := ARRAY[ROW(lp.system_wallet('issuance'), v_payment.tokens, p_kind, 0, false)::lp.posting];
@@ -85,7 +102,7 @@ BEGIN
            charged_back_at    = CASE p_kind WHEN 'chargeback' THEN now() ELSE p.charged_back_at END,
            recovered_tokens   = v_recovered,
            written_off_tokens = CASE v_policy WHEN 'write_off' THEN v_shortfall ELSE 0 END,
-           debt_tokens        = CASE v_policy WHEN 'debt' THEN v_shortfall ELSE 0 END,
+           debt_tokens        = CASE v_policy WHEN 'debt' THEN v_debt ELSE 0 END,
            reversal_reason    = p_reason
      WHERE p.id = v_payment.id
     RETURNING * INTO v_payment;
@@ -99,5 +116,5 @@ BEGIN
     RETURN v_payment;
 END
 $$;
-COMMENT ON FUNCTION lp.claw_back(uuid, text, text) IS 'Refund or chargeback of a completed payment: locks it (lp.lock_payment: LP003 unknown, LP004 not completed), then takes the purchased tokens back from the buyer in one ledger transaction, issuance credited with all of them. The buyer''s balance (after sweeping its shards; reserved tokens included, which may leave the wallet in debt) covers what it can; the rest follows refunds.shortfall_policy: debt (the buyer is debited everything and may go into debt) or write_off (booked to chargeback_losses). Records recovered/written-off/debt tokens, status and reason on the payment, and the buyer''s first_payment_at (lp.spend_counters) from the payments still completed: the caller locks that counter row first (lp.lock_spend_counter).';
+COMMENT ON FUNCTION lp.claw_back(uuid, text, text) IS 'Refund or chargeback of a completed payment: locks it (lp.lock_payment: LP003 unknown, LP004 not completed), then takes the purchased tokens back from the buyer in one ledger transaction, issuance credited with all of them. The buyer''s balance (after sweeping its shards; reserved tokens included, which may leave the wallet in debt) covers what it can; the rest follows refunds.shortfall_policy: debt (the buyer is debited everything and may go into debt) or write_off (booked to chargeback_losses). Records recovered/written-off/debt tokens (debt: the shortfall less the debt that earlier reversals of the buyer record and this one only brings back, so a buyer''s debt_tokens add up to what the wallet owes), status and reason on the payment, and the buyer''s first_payment_at (lp.spend_counters) from the payments still completed: the caller locks that counter row first (lp.lock_spend_counter).';
 REVOKE ALL ON FUNCTION lp.claw_back(uuid, text, text) FROM PUBLIC;

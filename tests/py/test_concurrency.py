@@ -343,9 +343,11 @@ def _worker(dsn: str, people: dict[str, Any], model: Model, seed: int) -> None:
                         " p_idempotency_key => %(k)s)"
                     )
                     done = caller.call("livepanty_service", None, query, params)
-                    recovered = (done["recovered_tokens"] or 0) + (done["debt_tokens"] or 0)
+                    # the buyer gives back every token not written off (policy debt: the whole purchase; its
+                    # debt_tokens leave out debt an earlier reversal records: recovered + debt may be less)
                     written_off = done["written_off_tokens"] or 0
-                    model.move({user: -recovered, "chargeback_losses": -written_off, "issuance": tokens})
+                    given_back = tokens - written_off
+                    model.move({user: -given_back, "chargeback_losses": -written_off, "issuance": tokens})
                     last = ("livepanty_service", None, query, params, done)
 
                 elif op == "batch":

@@ -3,9 +3,10 @@
 -- found" from the sanction on the deleted account, so the tokens stayed with the buyer and the accomplice's
 -- payouts went on), and the sanctions a chargeback sets off pending review are its own, whatever else the users
 -- are under. Dismissing the buyer's case lifts the payout_holds it put on the performers (not another open case's).
--- api.verify_ledger is clean after every scenario.
+-- The debt_tokens of a buyer's several reversed payments add up to what the wallet owes. api.verify_ledger is
+-- clean after every scenario.
 BEGIN;
-SELECT plan(48);
+SELECT plan(56);
 
 -- Helpers of this file (SECURITY DEFINER where they read or write past RLS).
 --   tests.cfg(key, value)                 sets a setting as the superuser
@@ -272,6 +273,59 @@ RESET ROLE;
 SELECT tests.clear_authentication();
 SELECT is(tests.held('pixie', 'payout_hold', tests.id('c_eve')), 1::bigint,
           'a case not closed in the buyer''s favour keeps its payout_hold on pixie, for a moderator to lift');
+
+-- == Several reversals: debt_tokens add up to what the wallet owes ==========================================
+-- gus buys 500 tokens (g1), tips pam 300 and is charged back: 200 recovered, 300 owed. He buys 500 more (g2),
+-- which settle the debt (200 left); g2 is charged back too: the 200 are recovered and the wallet owes 300
+-- again, the very 300 g1 records. g2 adds nothing to what he owes (it was debt=300 as well: 600 in all for a
+-- wallet owing 300). Then g3 (1100), 1000 spent: its chargeback adds 700 (100 recovered; 300 of its spent
+-- tokens had gone to g1's debt, which is owed again and recorded on g1).
+CREATE FUNCTION tests.owed(p_username text) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT format('debt_tokens=%s wallet owes=%s',
+                  (SELECT sum(p.debt_tokens) FROM lp.payments AS p
+                    WHERE p.user_id = tests.user_id(p_username) AND p.status::text IN ('refunded', 'chargeback')),
+                  (SELECT greatest(-w.balance, 0) FROM lp.wallets AS w WHERE w.user_id = tests.user_id(p_username)))
+$$;
+DO $$
+BEGIN
+    PERFORM tests.create_user('gus');
+    PERFORM tests.remember('g1', tests.purchase('gus', 'small', 'g1'));
+    PERFORM tests.authenticate_as('gus');
+    PERFORM api.tip(tests.user_id('pam'), 300, 'g-tip-1');
+    PERFORM tests.authenticate_as(NULL, 'livepanty_service');
+    PERFORM api.chargeback_payment(tests.id('g1'), 'stolen card', 'cb-g1');
+    PERFORM tests.clear_authentication();
+    PERFORM set_config('role', 'none', true);
+    PERFORM tests.remember('g2', tests.purchase('gus', 'small', 'g2'));
+END
+$$;
+SELECT is(tests.pay(tests.id('g1')), 'chargeback rec=200 wo=0 debt=300', 'gus''s first chargeback: 200 recovered, 300 owed');
+SELECT is(tests.wallet_state('gus'), 'main=200 reserved=0 shards=0 debt=false', '... his next purchase settles the debt');
+SELECT tests.authenticate_as(NULL, 'livepanty_service');
+SELECT lives_ok(format($$SELECT api.chargeback_payment(%L, 'stolen card', 'cb-g2')$$, tests.id('g2')),
+                'his second payment is charged back');
+RESET ROLE;
+SELECT is(tests.pay(tests.id('g2')), 'chargeback rec=200 wo=0 debt=0',
+          '... 200 recovered; it adds no debt: the 300 owed again are g1''s, recorded there');
+SELECT is(tests.owed('gus'), 'debt_tokens=300 wallet owes=300', '... the debt_tokens of his payments add up to what his wallet owes');
+DO $$
+BEGIN
+    PERFORM tests.remember('g3', tests.purchase('gus', 'medium', 'g3'));
+    UPDATE lp.user_sanctions SET revoked_at = now(), revoke_reason = 'test: gus may tip again'
+     WHERE user_id = tests.user_id('gus') AND revoked_at IS NULL;
+    PERFORM tests.authenticate_as('gus');
+    PERFORM api.tip(tests.user_id('pam'), 700, 'g-tip-3');
+    PERFORM tests.authenticate_as(NULL, 'livepanty_service');
+    PERFORM api.chargeback_payment(tests.id('g3'), 'stolen card', 'cb-g3');
+    PERFORM tests.clear_authentication();
+    PERFORM set_config('role', 'none', true);
+END
+$$;
+SELECT is(tests.pay(tests.id('g3')), 'chargeback rec=100 wo=0 debt=700',
+          'a third chargeback (1100 tokens, 1000 of them spent, 300 on g1''s debt): 100 recovered, 700 owed');
+SELECT is(tests.owed('gus'), 'debt_tokens=1000 wallet owes=1000', '... the debt_tokens still add up to what his wallet owes');
+SELECT ok(tests.ledger_clean(), 'api.verify_ledger is clean after gus''s chargebacks');
 
 SELECT * FROM finish();
 ROLLBACK;
