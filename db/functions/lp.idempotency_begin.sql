@@ -9,7 +9,7 @@ BEGIN
     IF p_key IS NULL OR btrim(p_key) = '' OR char_length(p_key) > 128 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'idempotency_key is required (1..128 characters)';
     END IF;
-    v_slot := lp.idempotency_slot(p_key);
+    v_slot := lp.idempotency_slot(p_scope, p_key);
     -- Claim the key. A concurrent call with the same key waits here until the first one commits (then
     -- sees its row) or rolls back (then claims the key itself).
     INSERT INTO lp.idempotency_keys (scope, key, request) VALUES (p_scope, v_slot, p_request)
@@ -25,5 +25,5 @@ BEGIN
     RETURN v_row.response;
 END
 $$;
-COMMENT ON FUNCTION lp.idempotency_begin(text, text, jsonb) IS 'Start of an idempotent state transition (keys are per caller: lp.idempotency_slot): NULL when the key is new (the caller proceeds and ends with lp.idempotency_finish), the stored response when this exact request was already made, LP106 when the key was used with another request.';
+COMMENT ON FUNCTION lp.idempotency_begin(text, text, jsonb) IS 'Start of an idempotent state transition (keys are per caller, those of the payment webhooks the back office''s whoever it acts as: lp.idempotency_slot): NULL when the key is new (the caller proceeds and ends with lp.idempotency_finish), the stored response when this exact request was already made, LP106 when the key was used with another request.';
 REVOKE ALL ON FUNCTION lp.idempotency_begin(text, text, jsonb) FROM PUBLIC;

@@ -12,8 +12,9 @@
   table lists exactly its fields and types, in order;
 * SQL examples call api functions only with argument names those functions have;
 * the idempotency scopes docs/api.md names are exactly those of the transitions under db/functions, each
-  transition's key is documented per caller (as ``lp.idempotency_slot`` keys it), and nothing says a
-  transition's key space is shared by several callers;
+  transition's key is documented per caller, or as the back office's for the payment webhooks' scopes
+  ``lp.idempotency_slot`` lists (as it keys them; those functions are granted to ``livepanty_service`` alone),
+  and nothing says a transition's key space is shared by several callers;
 * Python examples parse, each section shows the client method named after its function, and (when
   livepanty_db.client can be imported) every ``client.<method>(...)`` / ``tx.<method>(...)`` call in them fits
   the signature of ``Client`` / ``Transaction``.
@@ -380,8 +381,17 @@ def test_python_examples_match_the_client() -> None:
 
 # -- Idempotency scopes of the transitions ---------------------------------------------------------------
 # lp.idempotency_slot keys every transition per caller (the acting user's id, or 'service' when nobody
-# acts), so docs/api.md must neither claim that a scope is shared across callers nor name a scope the code
-# does not have.
+# acts), except the payment webhooks' scopes it lists, which are the back office's whoever it acts as. So
+# docs/api.md must neither claim that a scope is shared across callers nor name a scope the code does not
+# have, must document each scope as the slot keys it, and a back-office scope must belong to a function only
+# livepanty_service may run (else one user's key could answer another's call).
+
+SLOT_FILE = FUNCTIONS_DIR / "lp.idempotency_slot.sql"
+#: ``CASE WHEN p_scope = ANY (ARRAY['payments.complete', ...]) THEN 'service'``
+SERVICE_SCOPES = re.compile(
+    r"p_scope\s*=\s*ANY\s*\(\s*ARRAY\[([^\]]*)\]\s*\)\s*THEN\s*'service'", re.IGNORECASE
+)
+BACK_OFFICE_KEYS = "the back office's keys whoever it acts as"
 
 #: ``v_scope constant text := 'payments.complete'`` or ``lp.idempotency_begin('holds.release', ...)``
 SCOPE_CONSTANT = re.compile(r"\bv_scope\s+(?:constant\s+)?text\s*:=\s*'([a-z_]+\.[a-z_]+)'", re.IGNORECASE)
@@ -444,10 +454,40 @@ def test_no_transition_scope_is_documented_as_shared() -> None:
     )
 
 
+@cache
+def service_scopes() -> frozenset[str]:
+    """The scopes lp.idempotency_slot keys for the back office whoever it acts as."""
+    found = SERVICE_SCOPES.search(SLOT_FILE.read_text(encoding="utf-8"))
+    assert found, (
+        f"{SLOT_FILE.name}: no list of back-office scopes (p_scope = ANY (ARRAY[...]) THEN 'service')"
+    )
+    return frozenset(re.findall(r"'([a-z_]+\.[a-z_]+)'", found.group(1)))
+
+
+def test_back_office_scopes_are_transitions_of_service_only_functions() -> None:
+    scopes = transition_scopes()
+    unknown = sorted(service_scopes() - set(scopes))
+    assert not unknown, f"lp.idempotency_slot lists scopes no transition has: {unknown}"
+    problems = [
+        f"api.{scopes[scope]} ({scope}) is granted to {api_functions()[scopes[scope]].granted_to}"
+        for scope in sorted(service_scopes())
+        if api_functions()[scopes[scope]].granted_to != ("livepanty_service",)
+    ]
+    assert not problems, "back-office keys for a function other roles may run: " + "; ".join(problems)
+
+
 @pytest.mark.parametrize("scope", sorted(transition_scopes()))
 def test_transition_key_is_documented_per_caller(scope: str) -> None:
     name = transition_scopes()[scope]
     lines = api_sections().get(name, "").splitlines()
     row = next((line for line in lines if line.startswith("| `p_idempotency_key`")), "")
     assert f"scope `{scope}`" in row, f"### api.{name}: its p_idempotency_key row names no scope: {row!r}"
-    assert "per caller" in row, f"### api.{name}: its p_idempotency_key row lacks 'per caller': {row!r}"
+    if scope in service_scopes():
+        assert BACK_OFFICE_KEYS in row, (
+            f"### api.{name}: lp.idempotency_slot keys {scope} for the back office whoever it acts as; its "
+            f"p_idempotency_key row must say {BACK_OFFICE_KEYS!r}: {row!r}"
+        )
+        assert "per caller" not in row, f"### api.{name}: {scope} is not keyed per caller: {row!r}"
+    else:
+        assert "per caller" in row, f"### api.{name}: its p_idempotency_key row lacks 'per caller': {row!r}"
+        assert BACK_OFFICE_KEYS not in row, f"### api.{name}: {scope} is keyed per caller: {row!r}"
