@@ -4,9 +4,10 @@
 -- answers the same whether it is sent with nobody acting or through api.act_as (any user). Before, the key was
 -- kept per acting user: the same event retried the other way found no key and was refused by the payment's
 -- state (LP004), or, for another payment, did the work under a second key. The other transitions keep their
--- keys per caller.
+-- keys per caller. A chargeback of a refunded payment is refused (LP004: the money went back already), by design,
+-- and changes nothing.
 BEGIN;
-SELECT plan(17);
+SELECT plan(20);
 
 -- Helpers of this file:
 --   tests.service(username)   the back office (livepanty_service), through api.act_as(username) when one is
@@ -112,6 +113,17 @@ SELECT tests.clear_authentication();
 SELECT tests.unchanged('... the retries took nothing back twice, filed no second case event, issued no second sanction');
 SELECT is((SELECT count(*) FROM lp.audit_logs WHERE action = 'payment.chargeback' AND target_id = tests.pid('q2')::text), 1::bigint,
           '... one payment.chargeback audit row');
+
+-- == a chargeback after a refund: LP004 whoever acts, nothing changes ========================================
+SELECT tests.snap();
+SELECT tests.service(NULL);
+SELECT throws_ok(format('SELECT api.chargeback_payment(%L, %L, %L)', tests.pid('q1'), 'fraudulent', 'evt_dispute_q1'), 'LP004', NULL,
+                 'a refunded payment cannot be charged back (LP004): the money went back already');
+SELECT tests.service('vic');
+SELECT throws_ok(format('SELECT api.chargeback_payment(%L, %L, %L)', tests.pid('q1'), 'fraudulent', 'evt_dispute_q1'), 'LP004', NULL,
+                 '... through act_as either (LP004)');
+SELECT tests.clear_authentication();
+SELECT tests.unchanged('... and the refusals change nothing: no clawback, no case, no sanction, no key, no audit row');
 
 -- == every webhook key is the back office's ================================================================
 SELECT is((SELECT string_agg(DISTINCT split_part(key, ':', 1), ',') FROM lp.idempotency_keys
