@@ -36,6 +36,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from livepanty_db import local, migrate
+from livepanty_db.errors import one_line
 
 #: Finding statuses, in increasing gravity; only "problem" fails the command.
 STATUSES = ("ok", "info", "warn", "problem")
@@ -60,7 +61,7 @@ def _connect(dsn: str) -> psycopg.Connection[Any]:
     try:
         return psycopg.connect(dsn, autocommit=True)
     except psycopg.Error as exc:
-        raise migrate.MigrationError(f"cannot connect to the database: {exc}".strip()) from exc
+        raise migrate.MigrationError(f"cannot connect to the database: {one_line(str(exc))}") from exc
 
 
 def examine(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 
 class LivepantyError(Exception):
@@ -724,16 +725,47 @@ _QUOTED = re.compile(r'"([^"]*)"')
 MASK = "***"
 
 
+def one_line(text: str) -> str:
+    """A driver's multi-line message as one line: libpq's tab-indented continuation (``Is the server running
+    ...?``) in parentheses after the line it explains, other lines joined with ``; `` (with a space after a
+    line that ends with a colon: ``All failures were: - host: ...``); blank lines dropped."""
+    joined = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if not joined:
+            joined = line
+        elif raw.startswith("\t"):
+            joined += f" ({line})"
+        elif joined.endswith(":"):
+            joined += f" {line}"
+        else:
+            joined += f"; {line}"
+    return joined
+
+
+def _parsed_password(conninfo: str) -> str | None:
+    """The password of a DSN libpq can parse (``""`` when it has none), None when it cannot parse it."""
+    try:
+        return conninfo_to_dict(conninfo).get("password") or ""
+    except psycopg.Error:
+        return None
+
+
 def redact_secrets(text: str, conninfo: str | None = None) -> str:
     """``text`` (a driver's message about a connection) with any password of a DSN in it masked: the password
     of a URI or of ``password=...``, and, when ``conninfo`` is given, any piece of it libpq quoted back from
-    its password on (``missing "=" after "..."`` of a DSN it could not parse)."""
+    its password: of a DSN libpq can parse, a quoted piece of its password (a host or database name quoted in
+    the message stays readable); of a DSN it could not parse (``missing "=" after "..."``), any quoted piece
+    of the DSN from its password on, as where the password ends is not known."""
     text = _URI_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)
     text = _KEYWORD_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
     if conninfo:
         start = _password_start(conninfo)
         if start >= 0:
-            secret = conninfo[start:]
+            password = _parsed_password(conninfo)
+            secret = conninfo[start:] if password is None else password
 
             def quoted(match: re.Match[str]) -> str:
                 piece = match.group(1)
@@ -769,7 +801,8 @@ def translate(exc: psycopg.Error, *, connecting: bool = False, conninfo: str | N
     Use as ``raise translate(exc) from exc`` (``__cause__`` is also set here, for callers that do not).
     ``connecting``: the error came from opening a connection. An OperationalError without a SQLSTATE (the
     driver's own report of a refused, unreachable or lost connection) becomes :class:`ConnectionFailed` with
-    08001 (while connecting) or 08006 (a connection that was open). A DataError without a SQLSTATE (psycopg
+    08001 (while connecting) or 08006 (a connection that was open), libpq's multi-line text on one line
+    (:func:`one_line`; the psycopg error keeps it as it was). A DataError without a SQLSTATE (psycopg
     refused to send a value: a NUL character in text) becomes :class:`InvalidArgument` with 22021. The
     message of a connection that could not be opened never carries a DSN's password (libpq quotes a DSN it
     cannot parse back, with its password; ``conninfo``: the DSN used, to mask the pieces of its password
@@ -782,7 +815,7 @@ def translate(exc: psycopg.Error, *, connecting: bool = False, conninfo: str | N
     message = diag.message_primary or str(exc).strip() or type(exc).__name__
     if not sqlstate and (connecting or isinstance(exc, psycopg.OperationalError)):
         error: LivepantyError = ConnectionFailed(
-            message, sqlstate=CONNECTION_NOT_ESTABLISHED if connecting else CONNECTION_LOST
+            one_line(message), sqlstate=CONNECTION_NOT_ESTABLISHED if connecting else CONNECTION_LOST
         )
     elif not sqlstate and isinstance(exc, psycopg.DataError):
         # a value the driver itself refuses to send (a NUL character in text): the caller's bad argument, as
@@ -799,7 +832,7 @@ def translate(exc: psycopg.Error, *, connecting: bool = False, conninfo: str | N
 def connection_failed(exc: BaseException) -> ConnectionFailed:
     """:class:`ConnectionFailed` (08001) for a failure to get a connection that is not a psycopg error (a
     pool's timeout)."""
-    error = ConnectionFailed(str(exc).strip() or type(exc).__name__, sqlstate=CONNECTION_NOT_ESTABLISHED)
+    error = ConnectionFailed(one_line(str(exc)) or type(exc).__name__, sqlstate=CONNECTION_NOT_ESTABLISHED)
     error.__cause__ = exc
     return error
 

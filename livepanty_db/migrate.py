@@ -40,6 +40,7 @@ from yoyo.backends.base import DatabaseBackend
 from yoyo.migrations import MigrationList
 
 from livepanty_db import paths
+from livepanty_db.errors import one_line
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ def _session(dsn: str, lock_wait: float | None = None) -> Iterator[psycopg.Conne
     try:
         conn = psycopg.connect(dsn, autocommit=True)
     except psycopg.Error as exc:
-        raise MigrationError(f"cannot connect to the database: {exc}".strip()) from exc
+        raise MigrationError(f"cannot connect to the database: {one_line(str(exc))}") from exc
     with conn:
         if lock_wait is not None:
             timeout = f"{_lock_timeout_ms(lock_wait)}ms"
@@ -207,7 +208,7 @@ def _yoyo(dsn: str, lock_wait: float | None = None) -> Iterator[DatabaseBackend]
     try:
         backend = get_backend(yoyo_uri(dsn, lock_wait=lock_wait))
     except psycopg.Error as exc:
-        raise MigrationError(f"cannot connect to the database: {exc}".strip()) from exc
+        raise MigrationError(f"cannot connect to the database: {one_line(str(exc))}") from exc
     with backend:
         yield backend
 
@@ -230,7 +231,7 @@ def describe_error(exc: BaseException, text: str | None = None) -> str:
     if not isinstance(exc, psycopg.Error):
         return str(exc)
     diag = exc.diag
-    message = diag.message_primary or str(exc).strip()
+    message = diag.message_primary or one_line(str(exc))  # libpq's report of a connection spans lines
     lines = [f"{message} [SQLSTATE {diag.sqlstate}]" if diag.sqlstate else message]
     if text is not None and diag.statement_position:
         lines.append(f"at line {_line_of(text, int(diag.statement_position))}")

@@ -351,6 +351,40 @@ def test_unreachable_database_is_an_error_not_a_traceback() -> None:
     assert result.stderr.startswith("error [08001]: ")  # ConnectionFailed, with its SQLSTATE
 
 
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://app:s3cret-pw@127.0.0.1:1/nothing?connect_timeout=2",
+        "host=127.0.0.1 port=1 user=app password=s3cret-pw dbname=nothing connect_timeout=2",
+        "host=127.0.0.1,127.0.0.1 port=1 user=app password=s3cret-pw connect_timeout=2",  # two attempts
+    ],
+)
+@pytest.mark.parametrize(
+    "args", [["users", "list", "--as", "boss"], ["migrate", "status"], ["verify"], ["values"]]
+)
+@pytest.mark.parametrize("fmt", [None, "json"])
+def test_a_refused_connection_is_one_line_naming_host_and_port(
+    dsn: str, args: list[str], fmt: str | None
+) -> None:
+    """libpq's report of a refused connection spans lines (its "Is the server running ...?" on a tab-indented
+    second line, one block per attempt): the CLI prints it as one line, which still names the host and port
+    (not masked as if they were the password) and never the password."""
+    result = cli(dsn, *args, fmt=fmt)
+    assert result.exit_code == 1, result.output
+    assert "s3cret" not in result.output, result.output
+    if fmt == "json":
+        message = json.loads(result.stderr)["error"]["message"]
+    else:
+        assert result.stderr.count("\n") == 1, repr(result.stderr)
+        assert result.stderr.endswith("\n"), repr(result.stderr)
+        assert result.stderr.startswith("error"), result.stderr
+        message = result.stderr.rstrip("\n")
+    assert "\n" not in message, repr(message)
+    assert "\t" not in message, repr(message)
+    assert '"127.0.0.1", port 1 failed: Connection refused' in message, message
+    assert "Is the server running on that host" in message, message
+
+
 def test_users_send_reset_queues_a_mail_and_never_shows_the_token(populated: str) -> None:
     result = ok(cli(populated, "users", "send-reset", "alice", "--as", "boss"))
     assert "queued for the mailer" in result.stderr

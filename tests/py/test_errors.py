@@ -171,6 +171,44 @@ def test_a_connection_failure_without_sqlstate_is_transient_with_a_sqlstate() ->
     assert not errors.InsufficientFunds("no").transient
 
 
+def test_a_connection_failure_is_reported_on_one_line() -> None:
+    """libpq's report spans lines (a tab-indented "Is the server running ...?", a block per attempt): the
+    ConnectionFailed message is one line that keeps every part; the psycopg error keeps libpq's text."""
+    text = (
+        'connection failed: connection to server at "127.0.0.1", port 1 failed: Connection refused\n'
+        "\tIs the server running on that host and accepting TCP/IP connections?\n"
+        "Multiple connection attempts failed. All failures were:\n"
+        "- host: 'a', port: '1', hostaddr: '127.0.0.1': connection failed: refused\n"
+    )
+    exc = psycopg.OperationalError(text)
+    for translated in (errors.translate(exc, connecting=True), errors.translate(exc)):
+        assert type(translated) is errors.ConnectionFailed
+        assert translated.message == (
+            'connection failed: connection to server at "127.0.0.1", port 1 failed: Connection refused'
+            " (Is the server running on that host and accepting TCP/IP connections?);"
+            " Multiple connection attempts failed. All failures were:"
+            " - host: 'a', port: '1', hostaddr: '127.0.0.1': connection failed: refused"
+        )
+    assert str(exc) == text
+    assert errors.one_line("  one\n\n two \n") == "one; two"
+
+
+def test_a_dsn_password_is_masked_but_not_the_host_quoted_after_it() -> None:
+    """A parseable DSN's password is known exactly: only it is masked, not the host libpq quotes (which comes
+    after the password in a URI); a DSN libpq cannot parse still has everything quoted from its password on
+    masked."""
+    message = 'connection to server at "127.0.0.1", port 1 failed: Connection refused'
+    uri = "postgresql://app:s3cret@127.0.0.1:1/db"
+    assert errors.redact_secrets(message, uri) == message
+    assert errors.redact_secrets('password "s3cret" refused', uri) == 'password "***" refused'
+    keywords = "host=db.example password=s3cret port=1"
+    assert errors.redact_secrets('server at "db.example"', keywords) == 'server at "db.example"'
+    broken = "host=db.example user=app password=s3cret -pw"
+    assert errors.redact_secrets('missing "=" after "-pw" in connection info string', broken) == (
+        'missing "=" after "***" in connection info string'
+    )
+
+
 def test_error_attributes_and_in_band_codes() -> None:
     err = errors.error_for_code("LP020", "invalid credentials", hint="try again")
     assert type(err) is errors.InvalidCredentials
