@@ -51,7 +51,8 @@ Design
   never closes the pool (give it ``check=ConnectionPool.check_connection`` for the same robustness).
 * Failures that may pass (deadlock, serialization failure, lock or statement timeout, server restart, lost
   connection) raise ``TransientError`` (``ConnectionFailed`` for connections), never a refusal class, with
-  ``sqlstate`` set; :mod:`livepanty_db.retry` retries them on request (safe for money calls: idempotency).
+  ``sqlstate`` set; :mod:`livepanty_db.retry` retries them on request (a lost connection only for a call
+  declared ``idempotent``: keyed or read-only; else ``OutcomeUnknown``, as the call may have happened).
 * ``replica=`` (a DSN, a pool, or a list of them) routes the read-only calls listed in
   ``_client_common.READ_ONLY_CALLS``, made on the client itself, to a replica whose replay lag is within
   ``max_replica_lag`` (else, or when it is down, to the primary; a routed call whose replica connection breaks
@@ -61,7 +62,6 @@ Design
   Explicit transactions stay on the primary unless ``transaction(read_only=True, on_replica=True)`` or
   ``session(token, on_replica=True)``. See docs/operations.md, "Replicas, read routing and failover".
 """
-
 
 from livepanty_db._client_common import (
     DEFAULT_LEASE,

@@ -549,7 +549,8 @@ class TransientError(DatabaseError):
     (57P01..57P03), a lost or impossible connection (class 08, :class:`ConnectionFailed`). ``sqlstate`` is
     always set. The transaction was rolled back; when the outcome of a COMMIT is unknown (the connection died
     during it) the call may or may not have happened, so retry money calls with the same idempotency key
-    (docs/api.md "Retrying"; :func:`livepanty_db.retry.call_with_retry`).
+    (docs/api.md "Retrying"; :func:`livepanty_db.retry.call_with_retry`, which repeats such a call only when
+    told it is idempotent, else raises :class:`OutcomeUnknown`).
     """
 
     transient = True
@@ -558,6 +559,17 @@ class TransientError(DatabaseError):
 class ConnectionFailed(TransientError):
     """No connection to the database: it could not be opened (SQLSTATE 08001: bad host, refused, timeout,
     authentication failure reported by the driver, no pooled connection in time) or was lost (08006)."""
+
+
+class OutcomeUnknown(DatabaseError):
+    """The call may or may not have happened, and was not repeated: its connection was lost while it ran
+    (SQLSTATE class 08 other than 08001; 57P01, 57P02: the server ended the session) or a shard's answer was
+    lost (LP200), so a COMMIT may have happened whose answer never came. Raised by
+    :func:`livepanty_db.retry.call_with_retry` instead of repeating a call not declared ``idempotent``: a
+    state-changing call without an idempotency key repeated after it did commit would be done twice, or
+    refused (``InvalidState``) for what succeeded. Not transient: look at the data (or repeat the call with an
+    idempotency key, which the server answers from what the first attempt did). ``sqlstate`` is the lost
+    connection's; the :class:`TransientError` is the ``__cause__``; ``detail`` its message."""
 
 
 class ShardUnavailable(TransientError):
@@ -714,6 +726,36 @@ def class_for_sqlstate(sqlstate: str | None) -> type[LivepantyError]:
 #: SQLSTATEs given to connection failures the driver reports without one.
 CONNECTION_NOT_ESTABLISHED = "08001"
 CONNECTION_LOST = "08006"
+#: Transient SQLSTATEs after which a call may have committed: the server ended the session (57P01 an
+#: administrator or `livepanty-db shards end-stuck`, 57P02 a crash) or a shard's answer was lost (LP200).
+SESSION_ENDED_SQLSTATES = frozenset({"57P01", "57P02", "LP200"})
+
+
+def outcome_may_be_unknown(error: LivepantyError) -> bool:
+    """True for a transient failure after which the call may have happened: a connection lost while the call
+    ran (class 08 but 08001, which is a connection never opened: nothing was sent), the session ended by the
+    server, a shard's answer lost (:data:`SESSION_ENDED_SQLSTATES`). A deadlock, serialization failure or
+    timeout (40xxx, 55P03, 57014) is the server's answer: the transaction was rolled back."""
+    code = error.sqlstate or ""
+    if code == CONNECTION_NOT_ESTABLISHED:
+        return False
+    return code.startswith("08") or code in SESSION_ENDED_SQLSTATES
+
+
+def outcome_unknown(error: LivepantyError) -> OutcomeUnknown:
+    """:class:`OutcomeUnknown` for a failure of which :func:`outcome_may_be_unknown` is true (its cause)."""
+    unknown = OutcomeUnknown(
+        "the connection was lost while the call ran: it may or may not have happened, and was not repeated",
+        sqlstate=error.sqlstate,
+        detail=error.message,
+        hint="Check whether it happened before doing it again; a call with an idempotency key may be "
+        "repeated with the same key (call_with_retry(..., idempotent=True)): the server answers it from the "
+        "first.",
+    )
+    unknown.__cause__ = error
+    return unknown
+
+
 #: The SQLSTATE given to a value psycopg refuses to send (a NUL character in text), PostgreSQL's own for it.
 CHARACTER_NOT_IN_REPERTOIRE = "22021"
 

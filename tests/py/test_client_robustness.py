@@ -88,8 +88,10 @@ def test_an_unreachable_server_is_a_connection_failure_not_a_refusal() -> None:
 
 
 def test_a_killed_transaction_is_transient_and_the_retry_helper_finishes_it(db_url: str) -> None:
-    """The first attempt's backend is killed mid-transaction (57P01, nothing committed); call_with_retry runs
-    the whole transaction again on a fresh connection, with the same idempotency key."""
+    """The first attempt's backend is killed mid-transaction (57P01, nothing committed). From outside, a
+    lost connection cannot be told from one lost during COMMIT: without ``idempotent=True`` call_with_retry
+    does not repeat the call and raises OutcomeUnknown; with it (the call is keyed), it runs the whole
+    transaction again on a fresh connection, with the same idempotency key."""
     key = new_idempotency_key()
     attempts: list[int] = []
     with Client(db_url) as client:
@@ -107,7 +109,13 @@ def test_a_killed_transaction_is_transient_and_the_retry_helper_finishes_it(db_u
                     tx.fetch("SELECT pg_terminate_backend(pg_backend_pid())")
                 return len(attempts)
 
-        assert call_with_retry(attempt, base_delay=0.001) == 2
+        with pytest.raises(errors.OutcomeUnknown) as unknown:
+            call_with_retry(attempt, base_delay=0.001)
+        assert attempts == [1]
+        assert unknown.value.sqlstate == "57P01"
+        assert isinstance(unknown.value.__cause__, errors.TransientError)
+        attempts.clear()
+        assert call_with_retry(attempt, base_delay=0.001, idempotent=True) == 2
     with psycopg.connect(db_url) as conn:
         rows = conn.execute("SELECT count(*) FROM lp.audit_logs WHERE action = 'test.retry'").fetchone()
     assert rows == (1,)  # the killed attempt left nothing behind
@@ -152,6 +160,82 @@ def test_retry_helper_retries_only_transient_errors() -> None:
         return "ok"
 
     assert asyncio.run(call_with_retry_async(aflaky, base_delay=0.001)) == "ok"
+
+
+LOST = [
+    errors.ConnectionFailed("server closed the connection unexpectedly", sqlstate="08006"),
+    errors.ConnectionFailed("connection failure", sqlstate="08003"),
+    errors.TransientError("terminating connection due to administrator command", sqlstate="57P01"),
+    errors.TransientError(
+        "terminating connection because of crash of another server process", sqlstate="57P02"
+    ),
+    errors.ShardUnavailable("shard 1 did not answer"),
+]
+
+
+@pytest.mark.parametrize("lost", LOST, ids=[e.sqlstate for e in LOST])
+def test_a_lost_connection_is_not_retried_unless_the_call_is_idempotent(lost: errors.TransientError) -> None:
+    """A connection lost while the call was running (or a shard's answer lost) may have lost the answer of a
+    COMMIT that happened: repeated, a call without an idempotency key would be done twice, or refused (LP004)
+    for what succeeded. call_with_retry raises OutcomeUnknown after that one attempt (not transient, so no
+    retry loop repeats it); with idempotent=True (keyed, or read-only) it retries."""
+    done: list[str] = []
+
+    def commits_then_loses_the_answer() -> str:
+        done.append("x")
+        if len(done) == 1:
+            raise lost
+        return "again"
+
+    slept: list[float] = []
+    with pytest.raises(errors.OutcomeUnknown) as caught:
+        call_with_retry(commits_then_loses_the_answer, sleep=slept.append)
+    assert (done, slept) == (["x"], [])
+    assert caught.value.__cause__ is lost
+    assert caught.value.sqlstate == lost.sqlstate
+    assert not caught.value.transient
+    assert not isinstance(caught.value, errors.TransientError)
+    assert isinstance(caught.value, errors.DatabaseError)
+
+    done.clear()
+    assert call_with_retry(commits_then_loses_the_answer, sleep=slept.append, idempotent=True) == "again"
+    assert done == ["x", "x"]
+
+    async def acommits_then_loses_the_answer() -> str:
+        return commits_then_loses_the_answer()
+
+    done.clear()
+    with pytest.raises(errors.OutcomeUnknown):
+        asyncio.run(call_with_retry_async(acommits_then_loses_the_answer, base_delay=0.001))
+    assert done == ["x"]
+    done.clear()
+    coroutine = call_with_retry_async(acommits_then_loses_the_answer, base_delay=0.001, idempotent=True)
+    assert asyncio.run(coroutine) == "again"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        errors.ConnectionFailed("connection refused", sqlstate="08001"),  # nothing was sent
+        errors.TransientError("the database system is starting up", sqlstate="57P03"),  # refused at connect
+        errors.TransientError("deadlock detected", sqlstate="40P01"),  # answered: rolled back
+        errors.TransientError("could not serialize access", sqlstate="40001"),
+        errors.TransientError("canceling statement due to lock timeout", sqlstate="55P03"),
+        errors.TransientError("canceling statement due to statement timeout", sqlstate="57014"),
+    ],
+    ids=lambda e: e.sqlstate,
+)
+def test_a_failure_that_did_nothing_is_retried_without_a_key(failure: errors.TransientError) -> None:
+    calls: list[str] = []
+
+    def flaky() -> str:
+        calls.append("x")
+        if len(calls) == 1:
+            raise failure
+        return "done"
+
+    assert call_with_retry(flaky, sleep=lambda _: None) == "done"
+    assert len(calls) == 2
 
 
 def test_transaction_modes(db_url: str) -> None:
