@@ -23,6 +23,10 @@ already sent may still commit: retry with the same key). Cancelling ``AsyncTipBa
 tips it had not settled (``RuntimeError``; the outcome of a batch in flight is unknown: retry with the same
 key) and propagates the cancellation.
 
+One ``AsyncTipBatcher`` serves one event loop at a time: used again after its loop was closed (successive
+``asyncio.run`` calls) it starts afresh on the new loop; from a second loop while its own is open it refuses
+the tip (:class:`EventLoopMismatch`, a ``RuntimeError``), never leaving the caller waiting.
+
 Latency: a tip waits for a free flusher, at most ``max_wait`` for company, plus the batch's own transaction.
 The default ``max_wait`` 0 is a group commit: a free flusher sends at once whatever is queued, so batches are
 single tips on a quiet system and grow with the load (measured: docs/benchmarks.md, "The batcher's defaults").
@@ -318,9 +322,20 @@ class TipBatcher:
         self.close()
 
 
+class EventLoopMismatch(RuntimeError):
+    """An :class:`AsyncTipBatcher` was used from an event loop other than the one its flushers run on while
+    that loop is still open (two loops at once, or one set aside without being closed): a future of one loop
+    cannot be settled from another. Use one batcher per event loop. After its loop is closed (an
+    ``asyncio.run`` ended) a batcher starts afresh on the next loop that uses it."""
+
+
 class AsyncTipBatcher:
     """The asyncio twin of :class:`TipBatcher`: coalesces concurrent :meth:`tip` coroutines of one event loop
-    into ``api.tip_many`` calls of ``client``. Use ``async with`` or ``await close()``."""
+    into ``api.tip_many`` calls of ``client``. Use ``async with`` or ``await close()``.
+
+    Its queue and flusher tasks belong to the loop of its first tip. Once that loop is closed (an
+    ``asyncio.run`` ended, which cancelled the flushers), the next loop to use the batcher gets a queue and
+    flushers of its own; while it is open, any other loop is refused with :class:`EventLoopMismatch`."""
 
     def __init__(
         self, client: AsyncClient, *, max_batch: int = 100, max_wait: float = 0.0, flushers: int = 2
@@ -329,13 +344,30 @@ class AsyncTipBatcher:
         self.client, self.max_batch, self.max_wait, self.flushers = client, max_batch, max_wait, flushers
         self._queue: asyncio.Queue[tuple[TipRequest, asyncio.Future[Any]] | None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        #: The loop the queue and flushers belong to (None before the first tip).
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
-    def _start(self) -> asyncio.Queue[tuple[TipRequest, asyncio.Future[Any]] | None]:
-        if self._queue is None:
-            self._queue = asyncio.Queue()
-            self._tasks = [asyncio.create_task(self._run(self._queue)) for _ in range(self.flushers)]
+    def _bind(self) -> asyncio.Queue[tuple[TipRequest, asyncio.Future[Any]] | None] | None:
+        """The queue of the running loop, None when it has none yet: a closed loop's queue and flushers (ended
+        with it) are dropped; EventLoopMismatch while they belong to another loop that is open."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not None and self._loop is not loop:
+            if not self._loop.is_closed():
+                raise EventLoopMismatch(
+                    "this AsyncTipBatcher runs on another event loop that is still open: use one batcher per "
+                    "event loop (or close that loop first)"
+                )
+            self._queue, self._tasks, self._loop = None, [], None
         return self._queue
+
+    def _start(self) -> asyncio.Queue[tuple[TipRequest, asyncio.Future[Any]] | None]:
+        q = self._bind()
+        if q is None:
+            self._loop = asyncio.get_running_loop()
+            q = self._queue = asyncio.Queue()
+            self._tasks = [asyncio.create_task(self._run(q)) for _ in range(self.flushers)]
+        return q
 
     async def tip(
         self,
@@ -349,9 +381,11 @@ class AsyncTipBatcher:
         is_anonymous: bool = False,
         menu_item_id: UUID | str | None = None,
     ) -> Tip:
-        """What ``client.session(session_token)`` and its ``tip(...)`` return or raise, through a batch."""
+        """What ``client.session(session_token)`` and its ``tip(...)`` return or raise, through a batch.
+        :class:`EventLoopMismatch` (nothing sent) from another loop while the batcher's loop is open."""
         if self._closed:
             raise RuntimeError("this AsyncTipBatcher is closed")
+        self._bind()
         request = _request(
             session_token,
             recipient_id,
@@ -438,9 +472,11 @@ class AsyncTipBatcher:
 
     async def close(self) -> None:
         """Send what is queued, then stop the flusher tasks. Cancelled, it stops them at once: the tips not
-        sent yet fail (``RuntimeError``), and the cancellation propagates."""
+        sent yet fail (``RuntimeError``), and the cancellation propagates. :class:`EventLoopMismatch` (still
+        open) from another loop than the batcher's while that one is open: close it on its own loop."""
         if self._closed:
             return
+        self._bind()
         self._closed = True
         if self._queue is None:
             return

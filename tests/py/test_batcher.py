@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from livepanty_db import AsyncClient, Client, Tip, errors
-from livepanty_db.batcher import AsyncTipBatcher, TipBatcher
+from livepanty_db.batcher import AsyncTipBatcher, EventLoopMismatch, TipBatcher
 
 PASSWORD = "batcher test 1"
 VIEWERS = 12
@@ -164,6 +164,77 @@ def test_the_async_batcher_does_the_same_for_coroutines(world: World) -> None:
     tips, _, violations = totals(world)
     assert tips == VIEWERS * 5 + 1
     assert violations == []
+
+
+class ClientPerLoop:
+    """What a batcher needs of a client (tip_many, session), from an AsyncClient of the running event loop:
+    an AsyncClient's pool belongs to the loop that opened it (its workers are that loop's tasks)."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.clients: dict[asyncio.AbstractEventLoop, AsyncClient] = {}
+
+    def _client(self) -> AsyncClient:
+        loop = asyncio.get_running_loop()
+        return self.clients.setdefault(loop, AsyncClient(self.dsn, role="livepanty_app"))
+
+    async def tip_many(self, tips: Any) -> Any:
+        return await self._client().tip_many(tips)
+
+    def session(self, token: str) -> Any:
+        return self._client().session(token)
+
+    async def close(self) -> None:
+        await self.clients.pop(asyncio.get_running_loop()).close()
+
+
+def test_one_async_batcher_serves_successive_event_loops(world: World) -> None:
+    """A batcher used by two successive asyncio.run calls (the first one never closing it): its queue and
+    flushers were of the first loop, which asyncio.run closed; the second run's tip is batched on the second
+    loop, not left waiting for ever."""
+    client = ClientPerLoop(world.dsn)
+    batcher = AsyncTipBatcher(client, max_wait=0)  # type: ignore[arg-type]
+
+    async def tip(i: int, key: str, close_batcher: bool = False) -> Tip:
+        try:
+            return await asyncio.wait_for(
+                batcher.tip(world.viewers[i], world.performers[0], 10, idempotency_key=key), 10
+            )
+        finally:
+            if close_batcher:
+                await batcher.close()
+            await client.close()
+
+    first = asyncio.run(tip(0, "loop-1"))
+    second = asyncio.run(tip(1, "loop-2", close_batcher=True))
+    assert (first.idempotency_key, second.idempotency_key) == ("loop-1", "loop-2")
+    assert totals(world)[0] == 2
+
+
+def test_an_async_batcher_refuses_a_second_loop_while_its_loop_is_open(world: World) -> None:
+    """Two event loops open at once cannot share a batcher (its flushers run on one of them, and a future of
+    one loop cannot be settled from another): the second is refused with EventLoopMismatch, at once, and the
+    batcher goes on serving its own loop."""
+    client = AsyncClient(world.dsn, role="livepanty_app")
+    batcher = AsyncTipBatcher(client, max_wait=0)
+
+    def tip(i: int, key: str) -> Any:
+        return batcher.tip(world.viewers[i], world.performers[0], 10, idempotency_key=key)
+
+    own = asyncio.new_event_loop()
+    try:
+        assert own.run_until_complete(tip(0, "own-1")).idempotency_key == "own-1"
+        with pytest.raises(EventLoopMismatch, match="another event loop"):
+            asyncio.run(asyncio.wait_for(tip(1, "other"), 10))
+        with pytest.raises(EventLoopMismatch):
+            asyncio.run(asyncio.wait_for(batcher.close(), 10))
+        assert own.run_until_complete(tip(2, "own-2")).idempotency_key == "own-2"
+        own.run_until_complete(batcher.close())
+        own.run_until_complete(client.close())
+    finally:
+        own.close()
+    assert issubclass(EventLoopMismatch, RuntimeError)
+    assert totals(world)[0] == 2
 
 
 def test_a_failing_batch_fails_every_caller_in_it(world: World) -> None:
