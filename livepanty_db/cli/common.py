@@ -29,7 +29,7 @@ from psycopg.rows import scalar_row
 from livepanty_db import new_idempotency_key, sql
 from livepanty_db.cli.output import CliError, emit, note, render
 from livepanty_db.client import Client, Transaction
-from livepanty_db.errors import LivepantyError, NotFound
+from livepanty_db.errors import LivepantyError, NotFound, class_for_sqlstate
 from livepanty_db.models import UserAccount
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -240,15 +240,25 @@ def idempotency_key(key: str | None) -> str:
 
 def announce_generated_key(ctx: click.Context, error: BaseException | None) -> None:
     """Print the made-up idempotency key of the command, if any, after it ran: on success (a repeat with it is
-    answered as a replay) and on a failure whose outcome may be unknown (a lost connection, a timeout: repeat
-    with --key to finish it without doing it twice); not after a refusal (an LP code, or a bad argument: class
-    22, InvalidArgument; nothing was done, and a repeat with that key would only be refused again)."""
+    answered as a replay), after a failure that may pass (a transient SQLSTATE of docs/errors.md: 40001,
+    40P01, 55P03, 57014, 57P0x, a lost connection 08xxx, LP200: repeat with --key to finish it without doing
+    it twice) and after an interruption (Ctrl-C: the call's outcome is unknown). Never after anything else: a
+    refusal (an LP code, a bad argument, an integrity violation, class 23, insufficient privilege, 42501), a
+    usage error or a failure without a SQLSTATE, which a repeat with that key cannot help."""
     key = ctx.meta.get(GENERATED_KEY)
     if key is None:
         return
-    if isinstance(error, CliError) and (error.code or "").startswith(("LP", "22")):
+    if error is not None and not isinstance(error, KeyboardInterrupt) and not _transient(error):
         return
     note(f"idempotency key: {key} (to retry this call safely, repeat it with --key {key})")
+
+
+def _transient(error: BaseException) -> bool:
+    """True for a failure that may pass: a TransientError, or a CliError with a transient SQLSTATE."""
+    if isinstance(error, LivepantyError):
+        return error.transient
+    code = error.code if isinstance(error, CliError) else None
+    return bool(code) and class_for_sqlstate(code).transient
 
 
 def lookup_user(tx: Transaction, login_or_id: str) -> UserAccount:

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from livepanty_db import demo
+from livepanty_db import demo, errors
 from livepanty_db.cli import main
 from livepanty_db.cli import verify as verify_cli
 from livepanty_db.client import Client
@@ -779,6 +779,43 @@ def test_wallets_limits_view_and_set_for_a_user(economy: str) -> None:
     bad = cli(economy, "wallets", "set-limit", "bob", "daily", "lots")
     assert bad.exit_code == 2
     assert cli(economy, "wallets", "set-limit", "bob", "hourly", "5").exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("failure", "note"),
+    [
+        (errors.TransientError("could not serialize access", sqlstate="40001"), True),
+        (errors.TransientError("deadlock detected", sqlstate="40P01"), True),
+        (errors.TransientError("canceling statement due to lock timeout", sqlstate="55P03"), True),
+        (errors.TransientError("canceling statement due to statement timeout", sqlstate="57014"), True),
+        (errors.ConnectionFailed("server closed the connection unexpectedly", sqlstate="08006"), True),
+        (errors.ShardUnavailable("shard 1 did not answer"), True),
+        (errors.PermissionDenied("permission denied for function tip", sqlstate="42501"), False),
+        (errors.ConstraintViolation("duplicate key value", sqlstate="23505"), False),
+        (errors.ConstraintViolation("violates check constraint", sqlstate="23514"), False),
+        (errors.DatabaseError("function api.tip does not exist", sqlstate="42883"), False),
+        (errors.InsufficientFunds("not enough tokens"), False),
+        (errors.InvalidArgument("invalid input syntax", sqlstate="22P02"), False),
+    ],
+    ids=lambda v: v.sqlstate if isinstance(v, errors.LivepantyError) else str(v),
+)
+def test_a_made_up_key_is_offered_for_a_retry_only_after_a_transient_failure(
+    economy: str, monkeypatch: pytest.MonkeyPatch, failure: errors.LivepantyError, note: bool
+) -> None:
+    """The made-up idempotency key is printed with "to retry this call safely" after a failure that may pass
+    (40001, 40P01, 55P03, 57014, a lost connection, LP200), never after one a retry cannot help: an integrity
+    violation (class 23), insufficient privilege (42501) or any other refusal."""
+    from livepanty_db.client import Transaction
+
+    def refused(self: Transaction, *args: Any, **kwargs: Any) -> Any:
+        raise failure
+
+    monkeypatch.setattr(Transaction, "tip", refused)
+    result = cli(economy, "tips", "send", "--as", "bob", "--to", "alice", "--amount", "10")
+    assert result.exit_code == 1, result.output
+    assert f"error [{failure.sqlstate}]: " in result.stderr, result.stderr
+    assert ("idempotency key: " in result.stderr) is note, result.stderr
+    assert ("to retry this call safely" in result.stderr) is note, result.stderr
 
 
 def test_an_interrupted_money_command_still_prints_its_made_up_key(
