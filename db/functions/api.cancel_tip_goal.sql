@@ -16,17 +16,18 @@ BEGIN
     -- SHARE, so an add in flight commits first (and its goal is seen here) or waits for this cancel (and then
     -- finds no active goal and activates its own). Tips and the settle job also hold the stream FOR SHARE:
     -- neither waits for a cancel, nor it for them.
-    -- A goal of a stream the acting user may not see (lp.stream_visible's rule, written out here so that it is
-    -- checked again on the row as it is once locked, as lp.lock_stream does) is not found, as one that does not
-    -- exist: LP003 before LP002 or LP004, which would tell that it exists and its state; and its stream row is
-    -- neither locked nor waited for.
+    -- A goal of a stream the acting user may not see (lp.stream_visible's rule, a deleted stream to staff only,
+    -- written out here so that it is checked again on the row as it is once locked, as lp.lock_stream does) is
+    -- not found, as one that does not exist: LP003 before LP002 or LP004, which would tell that it exists and
+    -- its state; and its stream row is neither locked nor waited for.
     SELECT s.host_id INTO v_host
       FROM lp.streams AS s
      WHERE s.id = (SELECT g.stream_id FROM lp.tip_goals AS g WHERE g.id = p_goal_id)
-       AND (s.visibility = 'public' OR s.host_id = v_actor
-            OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false)
-            OR EXISTS (SELECT 1 FROM lp.stream_performers AS sp
-                        WHERE sp.stream_id = s.id AND sp.performer_id = v_actor))
+       AND (coalesce(lp.current_user_role() IN ('moderator', 'admin'), false)
+            OR (s.deleted_at IS NULL
+                AND (s.visibility = 'public' OR s.host_id = v_actor
+                     OR EXISTS (SELECT 1 FROM lp.stream_performers AS sp
+                                 WHERE sp.stream_id = s.id AND sp.performer_id = v_actor))))
        FOR SHARE OF s;
     IF v_host IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'goal not found';
