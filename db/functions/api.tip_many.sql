@@ -65,6 +65,8 @@ DECLARE
     v_taken   integer;
     v_pos     integer;
     v_refused uuid[] := ARRAY[]::uuid[];
+    -- the streams the tips name that step 0 locked (FOR SHARE)
+    v_locked  uuid[];
     -- the fraud controls (lp.count_spend's rules, per sender): counters locked in user id order
     v_hour    timestamptz := date_trunc('hour', now(), 'UTC');
     v_day     timestamptz := date_trunc('day', now(), 'UTC');
@@ -101,13 +103,34 @@ BEGIN
     END IF;
 
     -- 0. The streams the tips name, FOR SHARE and in id order (as api.tip takes its one): api.end_stream waits
-    -- for this batch, and the read below, a new statement, sees any stream that ended before.
-    PERFORM 1 FROM lp.streams AS s
-     WHERE s.id IN (SELECT (e.j ->> 'stream_id')::uuid FROM jsonb_array_elements(p_tips) AS e (j)
-                     WHERE jsonb_typeof(e.j -> 'stream_id') = 'string' AND (e.j ->> 'stream_id') ~ c_uuid)
-       AND s.deleted_at IS NULL
-     ORDER BY s.id
-       FOR SHARE;
+    -- for this batch, and the read below, a new statement, sees any stream that ended before. Only a stream
+    -- that a tip naming it may see (lp.stream_visible's rule for the sender of that tip's session, as the read
+    -- below checks it per tip; a public one at once): as api.tip, a stream the sender may not see is neither
+    -- locked nor waited for (a wait would tell that it exists, and hold a private stream's ending up). The read
+    -- below finds only the streams locked here (v_locked): a stream made visible in between is not found.
+    SELECT coalesce(array_agg(l.id), ARRAY[]::uuid[]) INTO v_locked
+      FROM (SELECT s.id FROM lp.streams AS s
+             WHERE s.id IN (SELECT (e.j ->> 'stream_id')::uuid FROM jsonb_array_elements(p_tips) AS e (j)
+                             WHERE jsonb_typeof(e.j -> 'stream_id') = 'string' AND (e.j ->> 'stream_id') ~ c_uuid)
+               AND s.deleted_at IS NULL
+               AND (s.visibility = 'public'
+                    OR EXISTS (SELECT 1
+                                 FROM (SELECT e.j ->> 'session_token' AS token
+                                         FROM jsonb_array_elements(p_tips) AS e (j)
+                                        WHERE jsonb_typeof(e.j -> 'stream_id') = 'string'
+                                          AND CASE WHEN (e.j ->> 'stream_id') ~ c_uuid
+                                                   THEN (e.j ->> 'stream_id')::uuid = s.id ELSE false END
+                                          AND jsonb_typeof(e.j -> 'session_token') = 'string'
+                                          AND char_length(e.j ->> 'session_token') = 43) AS n
+                                 JOIN lp.auth_sessions AS a
+                                   ON a.token_hash = lp.hash_token(n.token) AND a.revoked_at IS NULL
+                                  AND a.expires_at > now()
+                                 JOIN lp.users AS su ON su.id = a.user_id AND su.deleted_at IS NULL
+                                WHERE s.host_id = su.id OR su.role IN ('moderator', 'admin')
+                                   OR EXISTS (SELECT 1 FROM lp.stream_performers AS sp
+                                               WHERE sp.stream_id = s.id AND sp.performer_id = su.id)))
+             ORDER BY s.id
+               FOR SHARE OF s) AS l;
 
     -- 1. One validation read: parse, authenticate each tip's session, load sender, recipient, wallets, stream
     -- and any earlier tip with the same key. The checks run in api.tip's order; the first that fails decides.
@@ -180,7 +203,7 @@ BEGIN
           LEFT JOIN lp.wallets AS rw ON rw.user_id = ru.id
           -- a stream the sender may not see is not found (LP003: lp.stream_visible's rule, for this tip's sender)
           LEFT JOIN LATERAL (SELECT x.id, x.host_id, x.status FROM lp.streams AS x
-                              WHERE x.id = t.stream AND x.deleted_at IS NULL
+                              WHERE x.id = t.stream AND x.id = ANY (v_locked) AND x.deleted_at IS NULL
                                 AND (x.visibility = 'public' OR x.host_id = s.user_id
                                      OR EXISTS (SELECT 1 FROM lp.stream_performers AS xp
                                                  WHERE xp.stream_id = x.id AND xp.performer_id = s.user_id)

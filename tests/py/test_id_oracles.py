@@ -396,3 +396,157 @@ def test_who_may_see_the_object_gets_the_answer_about_it(
         if answer[0] != expected:
             wrong.append(f"{who}: {call} on {hidden} -> {answer}, expected {expected}")
     assert wrong == [], "\n".join(wrong)
+
+
+# -- api.tip_many: the ids inside its jsonb ------------------------------------------------------------------
+# api.tip_many takes its ids in a JSON array, out of the catalog's sight: each field of a tip that holds an
+# object's id is probed as a uuid parameter is (one tip of the prober's own session, every other field valid
+# and the same; the per-tip answer compared), and each other field is listed with why. The fields are read
+# from lp.tip_item_malformed (the one list of the fields a tip may have), so a new field fails
+# test_every_tip_many_field_is_probed_or_listed until it is one or the other.
+
+#: A tip of the prober (%(token)s: their session) to pia, with %(id)s in the probed field.
+TIP = (
+    "api.tip_many(jsonb_build_array(jsonb_build_object('session_token', %(token)s::text, "
+    "'recipient_id', %(recipient)s::uuid, 'amount', %(amount)s::bigint, 'idempotency_key', 'probe'{extra})))"
+)
+
+TIP_MANY_PROBES: dict[str, list[Probe]] = {
+    # pia's private live stream (the tip names its host)
+    "stream_id": [Probe("stream", TIP.format(extra=", 'stream_id', %(id)s::uuid"))],
+    # cora's menu item, bought in a tip to pia (as api.tip's p_menu_item_id is probed)
+    "menu_item_id": [Probe("item", TIP.format(extra=", 'menu_item_id', %(id)s::uuid"))],
+}
+
+TIP_MANY_NOT_PROBED: dict[str, str] = {
+    "recipient_id": (
+        "a performer is tipped by user id: performers are public by design (as api.tip's p_recipient_id)"
+    ),
+    "session_token": "the sender's own session token: a secret, not an object id (LP023 for any other)",
+    "amount": "not an id",
+    "idempotency_key": "not an id: the sender's own key",
+    "message": "not an id",
+    "is_anonymous": "not an id",
+}
+
+#: The goal a tip counts toward is not a field: it is the active goal of the stream the tip names (the stream
+#: is probed), so a tip cannot name another stream's goal.
+
+
+def _tip_values(world: dict[str, Any], tokens: dict[str, str], prober: str, probe: Probe) -> dict[str, Any]:
+    amount = 50 if "menu_item_id" in probe.call else 10
+    return {**world, "token": tokens[prober], "recipient": world["pia"], "amount": amount}
+
+
+@pytest.fixture
+def tokens(conn: psycopg.Connection[Any], world: dict[str, uuid.UUID]) -> dict[str, str]:
+    """A session token of each user (api.login), committed."""
+    found = {
+        user: conn.execute("SELECT token FROM api.login(%s, tests.password())", (user,)).fetchone()[0]
+        for user in USERS
+    }
+    conn.commit()
+    return found
+
+
+def test_every_tip_many_field_is_probed_or_listed(conn: psycopg.Connection[Any]) -> None:
+    source = conn.execute(
+        "SELECT pg_get_functiondef('lp.tip_item_malformed(jsonb)'::regprocedure)"
+    ).fetchone()[0]
+    known = re.search(r"p_item - ARRAY\[([^\]]*)\]", source)
+    assert known is not None, "lp.tip_item_malformed no longer lists the fields of a tip"
+    fields = set(re.findall(r"'(\w+)'", known.group(1)))
+    assert TIP_MANY_PROBES.keys() & TIP_MANY_NOT_PROBED.keys() == set()
+    assert fields - TIP_MANY_PROBES.keys() - TIP_MANY_NOT_PROBED.keys() == set(), (
+        "tip fields neither probed nor listed"
+    )
+    assert (TIP_MANY_PROBES.keys() | TIP_MANY_NOT_PROBED.keys()) - fields == set(), (
+        "entries naming no tip field"
+    )
+
+
+def test_an_id_inside_tip_many_the_sender_may_not_see_answers_as_an_unknown_one(
+    conn: psycopg.Connection[Any], world: dict[str, uuid.UUID], tokens: dict[str, str]
+) -> None:
+    leaks: list[str] = []
+    for field, probes in sorted(TIP_MANY_PROBES.items()):
+        for probe in probes:
+            for prober in PROBERS:
+                values = _tip_values(world, tokens, prober, probe)
+                hidden = _answer(conn, prober, probe.call, {**values, "id": world[probe.hidden]})
+                unknown = _answer(conn, prober, probe.call, {**values, "id": uuid.uuid4()})
+                if hidden != unknown:
+                    leaks.append(
+                        f"tip_many({field}) as {prober}: {probe.hidden} -> {hidden}; random -> {unknown}"
+                    )
+    assert leaks == [], "\n".join(leaks)
+
+
+#: Who may see the stream still has it found (the per-tip error_code expected): its co-performer and staff,
+#: without tokens to tip with, are refused for their balance (LP100; LP114 for cora, a performer whose wallet
+#: has credit shards to sweep first), checked after the stream, never LP003.
+TIP_MANY_SEEN: list[tuple[str, str]] = [("cora", "LP114"), ("mona", "LP100"), ("adam", "LP100")]
+
+
+def test_who_may_see_the_stream_of_a_tip_many_tip_has_it_found(
+    conn: psycopg.Connection[Any], world: dict[str, uuid.UUID], tokens: dict[str, str]
+) -> None:
+    probe = TIP_MANY_PROBES["stream_id"][0]
+    wrong = []
+    for who, expected in TIP_MANY_SEEN:
+        try:
+            conn.execute("SELECT tests.authenticate_as(%s)", (who,))
+            row = conn.execute(
+                f"SELECT error_code FROM {probe.call}",
+                {**_tip_values(world, tokens, who, probe), "id": world["stream"]},
+            ).fetchone()
+        finally:
+            conn.rollback()
+        if row[0] != expected:
+            wrong.append(f"{who}: {row[0]}, expected {expected}")
+    assert wrong == [], "\n".join(wrong)
+
+
+#: A hidden object's row is neither locked nor waited for (lp.lock_stream's rule): with the row held by
+#: another transaction (as api.end_stream or api.update_stream hold a stream's row), the call answers at once,
+#: as for a random id, instead of waiting (here: into a lock_timeout). (call, the object whose row is held).
+LOCKED: list[tuple[str, str]] = [
+    (TIP_MANY_PROBES["stream_id"][0].call, "stream"),
+    ("api.tip(%(pia)s, 10, 'probe', p_stream_id => %(id)s)", "stream"),
+]
+
+
+def test_a_hidden_stream_held_elsewhere_is_not_waited_for(
+    conn: psycopg.Connection[Any], db_url: str, world: dict[str, uuid.UUID], tokens: dict[str, str]
+) -> None:
+    leaks: list[str] = []
+    with psycopg.connect(db_url) as blocker:
+        for call, hidden in LOCKED:
+            blocker.execute("SELECT 1 FROM lp.streams WHERE id = %s FOR NO KEY UPDATE", (world[hidden],))
+            try:
+                for prober in PROBERS:
+                    values = _tip_values(world, tokens, prober, Probe(hidden, call))
+                    answers = []
+                    for probed in (world[hidden], uuid.uuid4()):
+                        conn.execute("SET lock_timeout = '300ms'")
+                        answers.append(_answer(conn, prober, call, {**values, "id": probed}))
+                    if answers[0] != answers[1]:
+                        leaks.append(
+                            f"{call} as {prober}, {hidden} held: {answers[0]}; random -> {answers[1]}"
+                        )
+            finally:
+                blocker.rollback()
+        # who may see the stream does lock it (api.end_stream waits for their tip): cora, its co-performer
+        probe = TIP_MANY_PROBES["stream_id"][0]
+        blocker.execute("SELECT 1 FROM lp.streams WHERE id = %s FOR NO KEY UPDATE", (world["stream"],))
+        try:
+            conn.execute("SET lock_timeout = '300ms'")
+            seen = _answer(
+                conn, "cora", probe.call, {**_tip_values(world, tokens, "cora", probe), "id": world["stream"]}
+            )
+        finally:
+            blocker.rollback()
+    conn.execute("RESET lock_timeout")
+    conn.commit()
+    assert leaks == [], "\n".join(leaks)
+    assert seen[0] == "55P03", f"cora's tip naming the stream she may see did not wait for its row: {seen}"
