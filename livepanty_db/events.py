@@ -12,6 +12,11 @@ asked again at every (re)connection. A follower keeps one connection that LISTEN
   has an event appear behind it; a wake-up may come before its event is readable (an older transaction
   still runs), so after a wake-up that brings nothing the follower reads again shortly, and every ``wait``
   seconds in any case.
+* The channel's name moves when the stream's visibility changes (a public stream made private: who learned the
+  public name hears nothing after); the old channel's listeners get the wake-up :data:`MOVED`, and the
+  follower asks for the channel again and LISTENs there (``NotFound`` when the reader may no longer see the
+  stream). It also asks again after ``wait`` seconds without a wake-up (through a router the shard's MOVED
+  reaches nobody).
 * A lost connection (killed, server restart) is a :class:`~livepanty_db.errors.TransientError` or a psycopg
   ``OperationalError``: the follower reconnects, LISTENs again and reads on from its last position. Nothing is
   lost or yielded twice; a follower that resumes with ``after=`` (a position it stored) does the same across
@@ -44,6 +49,9 @@ BATCH = 500
 RETRY_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 #: How often a lost connection is retried, in seconds (then every RECONNECT_DELAYS[-1]).
 RECONNECT_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+#: The payload of the wake-up api.update_stream sends on a stream's old channel when it moved (its visibility
+#: changed: lp.event_channel).
+MOVED = "channel"
 
 
 _LOST = (TransientError, psycopg.OperationalError, psycopg.InterfaceError)
@@ -98,6 +106,7 @@ def follow(
     position = after
     seen = _Seen()
     listener: psycopg.Connection[Any] | None = None
+    name = ""
     failures = 0
     try:
         while True:
@@ -117,7 +126,14 @@ def follow(
                     if len(batch) < BATCH:
                         break
                 failures = 0
-                woken = any(seen.fresh(n.payload) for n in listener.notifies(timeout=wait, stop_after=1))
+                payloads = [n.payload for n in listener.notifies(timeout=wait, stop_after=1)]
+                # The channel moved (MOVED; or, with no wake-up in `wait` seconds, asked again: on a sharded
+                # installation the shard's MOVED reaches no listener of the router): LISTEN there.
+                if MOVED in payloads or (not payloads and channel_of() != name):
+                    listener.close()
+                    listener = None
+                    continue
+                woken = any(seen.fresh(payload) for payload in payloads)
                 if woken and got == 0:
                     for delay in RETRY_DELAYS:
                         time.sleep(delay)
@@ -146,6 +162,7 @@ async def follow_async(
     position = after
     seen = _Seen()
     listener: psycopg.AsyncConnection[Any] | None = None
+    name = ""
     failures = 0
     try:
         while True:
@@ -167,9 +184,16 @@ async def follow_async(
                     if len(batch) < BATCH:
                         break
                 failures = 0
-                woken = False
-                async for notify in listener.notifies(timeout=wait, stop_after=1):
-                    woken = seen.fresh(notify.payload)
+                payloads = [notify.payload async for notify in listener.notifies(timeout=wait, stop_after=1)]
+                moved = MOVED in payloads
+                if not payloads:  # no wake-up in `wait` seconds: has the channel moved? (as the sync twin)
+                    async with client.session(token) as tx:
+                        moved = await tx.stream_channel(stream_id) != name
+                if moved:
+                    await listener.close()
+                    listener = None
+                    continue
+                woken = any(seen.fresh(payload) for payload in payloads)
                 if woken and got == 0:
                     for delay in RETRY_DELAYS:
                         await asyncio.sleep(delay)

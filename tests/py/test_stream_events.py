@@ -13,10 +13,12 @@ import time
 from typing import Any
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 
 from livepanty_db import AsyncClient, Client, StreamEvent
 from livepanty_db.cli import main
+from livepanty_db.errors import NotFound
 
 PASSWORD = "events test 123"
 
@@ -259,3 +261,119 @@ def test_only_the_keyed_channel_hears_a_streams_wake_ups(db_url: str) -> None:
         assert len(list(reader.notifies(timeout=2.0, stop_after=1))) == 1
         assert list(guess.notifies(timeout=0.3)) == []
     people["client"].close()
+
+
+def test_a_stream_made_private_moves_its_channel(db_url: str) -> None:
+    """Who learned a public stream's channel (any signed-in viewer may) hears nothing of it once it is
+    private: the channel moves with the visibility (lp.event_channel), the old channel's listeners get one
+    wake-up 'channel', the viewer is refused the new name (LP003), and the host's follower, told to ask again,
+    LISTENs on the new channel and gets the private stream's events at once (not at its next timed read)."""
+    people = setup(db_url)
+    client: Client = people["client"]
+    with client.session(people["vic_token"]) as tx:
+        public = tx.stream_channel(people["stream"])
+    received: list[StreamEvent] = []
+    got_goal = threading.Event()
+
+    def follow() -> None:
+        for event in client.events(people["stream"], token=people["pia_token"], wait=60.0):
+            received.append(event)
+            if event.kind == "goal_started":
+                got_goal.set()
+                break
+
+    with (
+        psycopg.connect(db_url, autocommit=True) as old,
+        psycopg.connect(db_url, autocommit=True) as new,
+    ):
+        old.execute(f'LISTEN "{public}"')
+        follower = threading.Thread(target=follow, daemon=True)
+        follower.start()
+        deadline = time.monotonic() + 10
+        while not received and time.monotonic() < deadline:  # stream_started read: the follower listens
+            time.sleep(0.05)
+        assert received, "the host's follower read nothing"
+        with client.session(people["pia_token"]) as tx:
+            tx.update_stream(people["stream"], visibility="private")
+            private = tx.stream_channel(people["stream"])
+        assert private != public
+        new.execute(f'LISTEN "{private}"')
+        with client.session(people["pia_token"]) as tx:
+            tx.add_tip_goal(people["stream"], 100, "a private goal")  # live: it starts (goal_started)
+        # the public channel hears only that the channel moved, nothing of the private stream's event
+        assert [n.payload for n in old.notifies(timeout=1.0)] == ["channel"]
+        assert len(list(new.notifies(timeout=2.0, stop_after=1))) == 1
+        with pytest.raises(NotFound), client.session(people["vic_token"]) as tx:
+            tx.stream_channel(people["stream"])
+        assert got_goal.wait(10), f"the host's follower got {[e.kind for e in received]}"
+    client.close()
+
+
+def test_the_async_follower_follows_a_moved_channel(db_url: str) -> None:
+    """The async follower of the host, told on the old channel that it moved (the stream made private),
+    LISTENs on the new one and gets the private stream's next event at once (its timed read is 60 s away; the
+    event comes after the re-reads a wake-up without news sets off)."""
+    people = setup(db_url)
+
+    def make_private_and_add_goal() -> None:
+        with people["client"].session(people["pia_token"]) as tx:
+            tx.update_stream(people["stream"], visibility="private")
+        time.sleep(1.5)  # after the follower's re-reads (events.RETRY_DELAYS): only a wake-up brings it
+        with people["client"].session(people["pia_token"]) as tx:
+            tx.add_tip_goal(people["stream"], 100, "a private goal")
+
+    async def run() -> list[str]:
+        async with AsyncClient(db_url) as client:
+            kinds: list[str] = []
+
+            async def follow() -> None:
+                async for event in client.events(people["stream"], token=people["pia_token"], wait=60.0):
+                    kinds.append(event.kind)
+                    if event.kind == "goal_started":
+                        return
+
+            task = asyncio.create_task(follow())
+            while not kinds:
+                await asyncio.sleep(0.05)
+            await asyncio.to_thread(make_private_and_add_goal)
+            await asyncio.wait_for(task, 10)
+            return kinds
+
+    assert asyncio.run(run()) == ["stream_started", "goal_started"]
+    people["client"].close()
+
+
+def test_a_follower_notices_a_moved_channel_at_its_timed_read(db_url: str) -> None:
+    """A move it was not told of (through a router the shard's wake-up 'channel' reaches no listener; here the
+    visibility is changed by hand, which sends none): after `wait` seconds without a wake-up the follower asks
+    for the channel again and LISTENs on the new name."""
+    people = setup(db_url)
+    client: Client = people["client"]
+    received: list[StreamEvent] = []
+    stop = threading.Event()
+
+    def follow() -> None:
+        for event in client.events(people["stream"], token=people["pia_token"], wait=0.5):
+            received.append(event)
+            if stop.is_set():
+                break
+
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE lp.streams SET visibility = 'private' WHERE id = %s", [people["stream"]])
+        private = channel(db_url, people["stream"])
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE query = %s", [f'LISTEN "{private}"']
+            ).fetchone()
+            if row[0]:
+                break
+            time.sleep(0.05)
+        assert row[0] == 1, "the follower did not LISTEN on the moved channel"
+    stop.set()
+    with client.session(people["pia_token"]) as tx:
+        tx.add_tip_goal(people["stream"], 100, "a private goal")  # ends the follower's loop
+    follower.join(10)
+    client.close()
