@@ -11,8 +11,11 @@ DECLARE
     v_viewers integer;
 BEGIN
     -- FOR SHARE: joins do not wait for one another, but api.end_stream (FOR NO KEY UPDATE) waits for the joins in
-    -- flight and they for it, so no session opens on a stream that has just ended.
-    SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL FOR SHARE;
+    -- flight and they for it, so no session opens on a stream that has just ended. Only a public stream: any
+    -- other is LP003 below, and its row is neither locked nor waited for (a wait would tell that it exists).
+    SELECT s.* INTO v_stream FROM lp.streams AS s
+     WHERE s.id = p_stream_id AND s.deleted_at IS NULL AND s.visibility = 'public'
+       FOR SHARE;
     IF v_stream.id IS NULL OR v_stream.visibility <> 'public' THEN
         -- Private and group streams are joined through their shows (not yet built): not visible here.
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';

@@ -17,8 +17,12 @@ BEGIN
         RETURN v_show;
     END IF;
     PERFORM lp.assert_not_sanctioned(v_viewer);
-    -- The stream FOR SHARE (as a join or a tip): its ending waits for this request and then cancels it.
-    SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL FOR SHARE;
+    -- The stream FOR SHARE (as a join or a tip): its ending waits for this request and then cancels it. Only a
+    -- public stream (lp.show_viewer_check refuses any other, LP003): another's row is neither locked nor waited
+    -- for (a wait would tell that it exists).
+    SELECT s.* INTO v_stream FROM lp.streams AS s
+     WHERE s.id = p_stream_id AND s.deleted_at IS NULL AND s.visibility = 'public'
+       FOR SHARE;
     PERFORM lp.show_viewer_check(v_stream, v_viewer);
     -- The viewer's viewing session (after the stream, as api.join_stream): a viewer's requests in a stream are
     -- decided one after the other, so a concurrent retry with the same key waits for the first and replays it,

@@ -513,6 +513,9 @@ def test_who_may_see_the_stream_of_a_tip_many_tip_has_it_found(
 LOCKED: list[tuple[str, str]] = [
     (TIP_MANY_PROBES["stream_id"][0].call, "stream"),
     ("api.tip(%(pia)s, 10, 'probe', p_stream_id => %(id)s)", "stream"),
+    # the functions that take a stream row FOR SHARE before they check it (joins and show requests)
+    ("api.join_stream(%(id)s)", "stream"),
+    ("api.request_show(%(id)s, 'probe')", "stream"),
 ]
 
 
