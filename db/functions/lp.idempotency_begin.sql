@@ -25,5 +25,5 @@ BEGIN
     RETURN v_row.response;
 END
 $$;
-COMMENT ON FUNCTION lp.idempotency_begin(text, text, jsonb) IS 'Start of an idempotent state transition (keys are per caller, those of the payment webhooks the back office''s whoever it acts as: lp.idempotency_slot): NULL when the key is new (the caller proceeds and ends with lp.idempotency_finish), the stored response when this exact request was already made, LP106 when the key was used with another request.';
+COMMENT ON FUNCTION lp.idempotency_begin(text, text, jsonb) IS 'Start of an idempotent state transition (keys are per caller, those of the payment webhooks and of payout processing the back office''s whoever it acts as: lp.idempotency_slot): NULL when the key is new (the caller proceeds and ends with lp.idempotency_finish), the stored response when this exact request was already made, LP106 when the key was used with another request.';
 REVOKE ALL ON FUNCTION lp.idempotency_begin(text, text, jsonb) FROM PUBLIC;

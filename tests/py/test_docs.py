@@ -12,9 +12,9 @@
   table lists exactly its fields and types, in order;
 * SQL examples call api functions only with argument names those functions have;
 * the idempotency scopes docs/api.md names are exactly those of the transitions under db/functions, each
-  transition's key is documented per caller, or as the back office's for the payment webhooks' scopes
-  ``lp.idempotency_slot`` lists (as it keys them; those functions are granted to ``livepanty_service`` alone),
-  and nothing says a transition's key space is shared by several callers;
+  transition's key is documented per caller, or as the back office's for the scopes (payment webhooks, payout
+  processing) ``lp.idempotency_slot`` lists (as it keys them; those functions are granted to
+  ``livepanty_service`` alone), and nothing says a transition's key space is shared by several callers;
 * Python examples parse, each section shows the client method named after its function, and (when
   livepanty_db.client can be imported) every ``client.<method>(...)`` / ``tx.<method>(...)`` call in them fits
   the signature of ``Client`` / ``Transaction``.
@@ -381,10 +381,10 @@ def test_python_examples_match_the_client() -> None:
 
 # -- Idempotency scopes of the transitions ---------------------------------------------------------------
 # lp.idempotency_slot keys every transition per caller (the acting user's id, or 'service' when nobody
-# acts), except the payment webhooks' scopes it lists, which are the back office's whoever it acts as. So
-# docs/api.md must neither claim that a scope is shared across callers nor name a scope the code does not
-# have, must document each scope as the slot keys it, and a back-office scope must belong to a function only
-# livepanty_service may run (else one user's key could answer another's call).
+# acts), except the scopes it lists (payment webhooks, payout processing), which are the back office's
+# whoever it acts as. So docs/api.md must neither claim that a scope is shared across callers nor name a
+# scope the code does not have, must document each scope as the slot keys it, and a back-office scope must
+# belong to a function only livepanty_service may run (else one user's key could answer another's call).
 
 SLOT_FILE = FUNCTIONS_DIR / "lp.idempotency_slot.sql"
 #: ``CASE WHEN p_scope = ANY (ARRAY['payments.complete', ...]) THEN 'service'``

@@ -3,9 +3,10 @@
 -- (lp.idempotency_slot): a provider's event id names one event of the provider, so a retry of the same webhook
 -- answers the same whether it is sent with nobody acting or through api.act_as (any user). Before, the key was
 -- kept per acting user: the same event retried the other way found no key and was refused by the payment's
--- state (LP004), or, for another payment, did the work under a second key. The other transitions keep their
--- keys per caller. A chargeback of a refunded payment is refused (LP004: the money went back already), by design,
--- and changes nothing.
+-- state (LP004), or, for another payment, did the work under a second key. Payout processing's keys are the
+-- back office's too (tests/sql/test_payout_webhook_keys.sql); the other transitions keep their keys per caller.
+-- A chargeback of a refunded payment is refused (LP004: the money went back already), by design, and changes
+-- nothing.
 BEGIN;
 SELECT plan(20);
 
