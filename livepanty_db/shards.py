@@ -1303,6 +1303,9 @@ class RelayStats:
     failed: int = 0  # could not be applied (the shard down): still pending
     holds: int = 0  # payout_hold requests of chargebacks applied on the performer's shard now
     sanctions: int = 0  # sanctions decided by cases of another shard, applied on the user's shard now
+    lifts: int = (
+        0  # payout_holds lifted by dismissals on the buyer's shard, applied on the performer's shard now
+    )
     errors: list[str] = field(default_factory=list)
 
 
@@ -1570,6 +1573,9 @@ _HOLD_REQUESTS = _RequestKind("payout hold request", "claim_hold_requests", "app
                               "close_hold_requests", 5)  # fmt: skip
 _SANCTION_REQUESTS = _RequestKind("sanction request", "claim_sanction_requests", "apply_sanction_request",
                                   "close_sanction_requests", 10)  # fmt: skip
+#: Claimed only once their hold request is delivered (shard.claim_hold_lifts), and relayed after the hold
+#: requests of the pair: a lift never reaches the performer's shard before the hold it lifts.
+_HOLD_LIFTS = _RequestKind("payout hold lift", "claim_hold_lifts", "apply_hold_lift", "close_hold_lifts", 9)
 
 
 def _relay_requests(
@@ -1625,6 +1631,17 @@ def relay_sanctions(
     (rare: one per case), exactly once each (:func:`_relay_requests`)."""
     applied, errors = _relay_requests(_SANCTION_REQUESTS, source, target, src, dst)
     stats.sanctions += applied
+    stats.errors.extend(errors)
+
+
+def relay_lifts(
+    source: psycopg.Connection, target: psycopg.Connection, src: int, dst: int, *, stats: RelayStats
+) -> None:
+    """Deliver the lifts of payout_holds that dismissals of fraud cases on shard ``src`` ask of shard ``dst``
+    (rare: one per payout_hold request of a dismissed case), exactly once each (:func:`_relay_requests`), each
+    after its hold request was delivered."""
+    applied, errors = _relay_requests(_HOLD_LIFTS, source, target, src, dst)
+    stats.lifts += applied
     stats.errors.extend(errors)
 
 
@@ -1775,7 +1792,7 @@ def relay_once(
                     target = pool.conns.get(dst)
                     if moved < limit or stats.failed > failed_before or target is None or target.broken:
                         break
-                for kind in (relay_holds, relay_sanctions):
+                for kind in (relay_holds, relay_sanctions, relay_lifts):  # the lifts after their holds
                     if not step(src, dst, kind):
                         break
     finally:
@@ -1802,7 +1819,7 @@ def relay(
             stats = relay_once(dsns, limit=limit, connections=connections, call_timeout=call_timeout)
             if on_pass is not None:
                 on_pass(stats)
-            if stats.delivered + stats.duplicates + stats.holds + stats.sanctions == 0:
+            if stats.delivered + stats.duplicates + stats.holds + stats.sanctions + stats.lifts == 0:
                 stop.wait(interval)
     finally:
         connections.close()
@@ -1810,8 +1827,9 @@ def relay(
 
 def transfer_status(dsns: Sequence[str]) -> list[dict[str, object]]:
     """Rows of ``livepanty-db shards status``: per shard and peer, shard.transfer_totals, the payout hold
-    and sanction requests not yet delivered (``requests_pending``) and the last delivery error of a pending
-    transfer or request (a shard that cannot be reached gets one row saying so)."""
+    requests, sanction requests and payout hold lifts not yet delivered (``requests_pending``) and the
+    last delivery error of a pending transfer or request (a shard that cannot be reached gets one row saying
+    so)."""
     rows: list[dict[str, object]] = []
     for i, dsn in enumerate(dsns):
         try:
@@ -1824,7 +1842,7 @@ def transfer_status(dsns: Sequence[str]) -> list[dict[str, object]]:
                     ).fetchall()
                 )
                 requests = {
-                    r[0]: r[1] + r[2]
+                    r[0]: r[1] + r[2] + r[3]
                     for r in conn.execute("SELECT * FROM shard.pending_requests(%s)", [i]).fetchall()
                 }
                 for r in conn.execute("SELECT * FROM shard.transfer_totals(%s)", [i]).fetchall():

@@ -925,29 +925,35 @@ BEGIN
               FROM lp.payout_hold_requests AS r WHERE r.status = 'pending' AND r.last_error IS NOT NULL
             UNION ALL
             SELECT r.to_shard, 'sanction request ' || r.id || ': ' || r.last_error, r.created_at
-              FROM lp.sanction_requests AS r WHERE r.status = 'pending' AND r.last_error IS NOT NULL) AS x
+              FROM lp.sanction_requests AS r WHERE r.status = 'pending' AND r.last_error IS NOT NULL
+            UNION ALL
+            SELECT l.to_shard, 'payout hold lift ' || l.id || ': ' || l.last_error, l.created_at
+              FROM lp.payout_hold_lifts AS l WHERE l.status = 'pending' AND l.last_error IS NOT NULL) AS x
      ORDER BY x.to_shard, x.created_at DESC;
 END
 $$;
-COMMENT ON FUNCTION shard.pending_errors(integer) IS 'Pending cross-shard tips, payout hold requests and sanction requests whose last delivery failed, newest first per peer shard (livepanty-db shards status).';
+COMMENT ON FUNCTION shard.pending_errors(integer) IS 'Pending cross-shard tips, payout hold requests, payout hold lifts and sanction requests whose last delivery failed, newest first per peer shard (livepanty-db shards status).';
 
 CREATE FUNCTION shard.pending_requests(p_shard integer)
-RETURNS TABLE (to_shard smallint, hold_requests bigint, sanction_requests bigint)
+RETURNS TABLE (to_shard smallint, hold_requests bigint, sanction_requests bigint, hold_lifts bigint)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 BEGIN
     PERFORM shard.here(p_shard);
     RETURN QUERY
-    SELECT k.to_shard, count(*) FILTER (WHERE k.kind = 'hold'), count(*) FILTER (WHERE k.kind = 'sanction')
+    SELECT k.to_shard, count(*) FILTER (WHERE k.kind = 'hold'), count(*) FILTER (WHERE k.kind = 'sanction'),
+           count(*) FILTER (WHERE k.kind = 'lift')
       FROM (SELECT r.to_shard, 'hold' AS kind FROM lp.payout_hold_requests AS r WHERE r.status = 'pending'
             UNION ALL
-            SELECT r.to_shard, 'sanction' FROM lp.sanction_requests AS r WHERE r.status = 'pending') AS k
+            SELECT r.to_shard, 'sanction' FROM lp.sanction_requests AS r WHERE r.status = 'pending'
+            UNION ALL
+            SELECT l.to_shard, 'lift' FROM lp.payout_hold_lifts AS l WHERE l.status = 'pending') AS k
      GROUP BY k.to_shard
      ORDER BY k.to_shard;
 END
 $$;
-COMMENT ON FUNCTION shard.pending_requests(integer) IS 'Per peer shard, the payout hold requests and sanction requests of this shard not yet delivered there (livepanty-db shards status: the relay''s backlog besides the transfers).';
+COMMENT ON FUNCTION shard.pending_requests(integer) IS 'Per peer shard, the payout hold requests, sanction requests and payout hold lifts of this shard not yet delivered there (livepanty-db shards status: the relay''s backlog besides the transfers).';
 REVOKE ALL ON FUNCTION shard.pending_requests(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.pending_requests(integer) TO livepanty_router;
 REVOKE ALL ON FUNCTION shard.pending_errors(integer) FROM PUBLIC;
@@ -1020,7 +1026,7 @@ AS $$
 -- records what it wrote in router.stubs, changes it). Its username is theirs unless a user of this shard (or
 -- another stub) holds that name: then 'remote_' and hex digits of their id, so that a stub can never fail for a
 -- name (the name is only shown here; the user is known by their id). Owner code: shard.ensure_user, the
--- relay's shard.transfer_in, shard.apply_sanction_request.
+-- relay's shard.transfer_in, shard.apply_sanction_request, shard.apply_hold_lift.
 DECLARE
     v_remote boolean;
     v_name   text;
@@ -1389,6 +1395,163 @@ $$;
 COMMENT ON FUNCTION shard.close_hold_requests(integer, uuid[], text) IS 'Marks the payout_hold requests p_ids delivered (p_error NULL) or records why they are still pending; returns how many were pending.';
 REVOKE ALL ON FUNCTION shard.close_hold_requests(integer, uuid[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.close_hold_requests(integer, uuid[], text) TO livepanty_router;
+
+-- A dismissal of the buyer's fraud case lifts the payout_holds it asked of other shards (lp.payout_hold_lifts on
+-- the buyer's shard, one per hold request): the relay claims the lifts for a peer whose hold request is
+-- delivered (so a lift never arrives before its hold), applies each there exactly once, and marks them
+-- delivered.
+
+CREATE FUNCTION shard.claim_hold_lifts(p_shard integer, p_to_shard integer, p_limit integer)
+RETURNS TABLE (id uuid, performer_id uuid, hold_request_id uuid, case_id uuid, reason text, lifted_by uuid,
+               lifter_username text, lifter_role text, lifter_home smallint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- Only a lift whose hold request was delivered: the hold request's receipt and sanction are committed on the
+-- performer's shard before its request is marked delivered here (shard.close_hold_requests after
+-- shard.apply_hold_request), so the lift finds them. A lift of a hold request still pending (the case dismissed
+-- before the relay delivered the hold, or the hold refused there) waits for it; the relay delivers the hold
+-- requests of a pair of shards before its lifts, so both usually go in one pass.
+DECLARE
+    v_ids uuid[];
+BEGIN
+    PERFORM shard.here(p_shard);
+    WITH claimed AS (
+        SELECT l.id FROM lp.payout_hold_lifts AS l
+          JOIN lp.payout_hold_requests AS h ON h.id = l.hold_request_id
+         WHERE l.status = 'pending' AND l.to_shard = p_to_shard AND h.status = 'delivered'
+         ORDER BY l.created_at, l.id
+         LIMIT greatest(coalesce(p_limit, 100), 1)
+           FOR UPDATE OF l SKIP LOCKED
+    ), counted AS (
+        UPDATE lp.payout_hold_lifts AS l SET attempts = l.attempts + 1
+          FROM claimed AS c WHERE l.id = c.id
+        RETURNING l.id
+    )
+    SELECT array_agg(c.id) INTO v_ids FROM counted AS c;
+    RETURN QUERY
+    SELECT l.id, h.performer_id, l.hold_request_id, l.case_id, l.reason, l.lifted_by, u.username::text,
+           u.role::text, coalesce(ru.home_shard, p_shard::smallint)
+      FROM lp.payout_hold_lifts AS l
+      JOIN lp.payout_hold_requests AS h ON h.id = l.hold_request_id
+      LEFT JOIN lp.users AS u ON u.id = l.lifted_by
+      LEFT JOIN lp.remote_users AS ru ON ru.user_id = l.lifted_by
+     WHERE l.id = ANY (v_ids)
+     ORDER BY l.created_at, l.id;
+END
+$$;
+COMMENT ON FUNCTION shard.claim_hold_lifts(integer, integer, integer) IS 'The relay''s claim of up to p_limit pending payout_hold lifts for shard p_to_shard whose hold request was delivered, oldest first, locked (SKIP LOCKED) until the relay''s transaction ends, each with the performer, the hold request, the case and who dismissed it (username, role and home shard, for their stub on the target shard).';
+REVOKE ALL ON FUNCTION shard.claim_hold_lifts(integer, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.claim_hold_lifts(integer, integer, integer) TO livepanty_router;
+
+CREATE FUNCTION shard.apply_hold_lift(
+    p_shard integer, p_from_shard integer, p_id uuid, p_performer_id uuid, p_hold_request_id uuid, p_case_id uuid,
+    p_reason text, p_lifted_by uuid, p_lifter_username text, p_lifter_role text, p_lifter_home integer
+) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- On the performer's shard, exactly once per lift id: the payout_hold that the hold request p_hold_request_id
+-- issued here (its receipt names it) is lifted, as a dismissal lifts it on one node: revoked by the moderator
+-- who dismissed the case (their stub made here when they have no row), audited sanction.revoke with the case and
+-- the shard it lives on, a pending appeal of it closed as moot. Only that sanction: another case's payout_hold,
+-- or a moderator's, stays; one a moderator lifted already stays as it is (already_lifted). A lift whose hold
+-- request was not applied here (the relay never sends one: shard.claim_hold_lifts) is refused with LP199 and
+-- stays pending at its shard, so it is applied after the hold, never recorded before it.
+-- True when applied now, false when it was before.
+DECLARE
+    v_count   smallint := shard.here(p_shard);
+    v_hold    lp.payout_hold_receipts;
+    v_lifter  uuid := p_lifted_by;
+    v_revoked lp.user_sanctions;
+    v_outcome text;
+BEGIN
+    IF p_from_shard IS NULL OR p_from_shard < 0 OR p_from_shard >= v_count OR p_from_shard = p_shard THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'not a peer shard',
+            DETAIL = format('shard %s of %s, to shard %s', p_from_shard, v_count, p_shard);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = p_performer_id)
+       OR EXISTS (SELECT 1 FROM lp.remote_users AS r WHERE r.user_id = p_performer_id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'the performer of a payout hold lift does not live on this shard',
+            DETAIL = format('lift %s, user %s', p_id, p_performer_id);
+    END IF;
+    -- One apply at a time per performer, so per lift (two relays overlap only after a claim's session died): the
+    -- second waits here on the performer's row, then finds the receipt. The row lock of
+    -- shard.apply_sanction_request (no application role can take it), before the sanction's row.
+    PERFORM 1 FROM lp.users AS u WHERE u.id = p_performer_id FOR NO KEY UPDATE;
+    IF EXISTS (SELECT 1 FROM lp.payout_hold_lift_receipts AS r WHERE r.id = p_id) THEN
+        RETURN false;
+    END IF;
+    SELECT r.* INTO v_hold FROM lp.payout_hold_receipts AS r
+     WHERE r.id = p_hold_request_id AND r.from_shard = p_from_shard AND r.performer_id = p_performer_id;
+    IF v_hold.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'the payout hold request of a lift was not applied on this shard',
+            DETAIL = format('lift %s, hold request %s, user %s', p_id, p_hold_request_id, p_performer_id),
+            HINT = 'The lift waits for its hold request (shard.claim_hold_lifts).';
+    END IF;
+    IF v_hold.sanction_id IS NULL THEN
+        v_outcome := 'no_hold';
+    ELSE
+        -- The moderator, by their id: their stub when they live elsewhere and have none here yet (as
+        -- shard.apply_sanction_request names the issuer); one whose row is gone on their shard is not named.
+        IF v_lifter IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = v_lifter) THEN
+            IF p_lifter_username IS NULL OR p_lifter_home IS NULL OR p_lifter_home = p_shard THEN
+                v_lifter := NULL;
+            ELSE
+                PERFORM shard.make_stub(p_shard, v_lifter, p_lifter_username, p_lifter_role, p_lifter_home);
+            END IF;
+        END IF;
+        -- The sanction's row locked, as api.revoke_sanction locks it: a moderator's lift at the same moment
+        -- waits, and whichever comes second finds it lifted.
+        PERFORM 1 FROM lp.user_sanctions AS s WHERE s.id = v_hold.sanction_id FOR UPDATE;
+        UPDATE lp.user_sanctions AS s
+           SET revoked_at = now(), revoked_by = v_lifter, revoke_reason = left(p_reason, 1000)
+         WHERE s.id = v_hold.sanction_id AND s.revoked_at IS NULL
+        RETURNING s.* INTO v_revoked;
+        IF v_revoked.id IS NULL THEN
+            v_outcome := 'already_lifted';
+        ELSE
+            v_outcome := 'lifted';
+            PERFORM lp.audit('sanction.revoke', 'user', v_revoked.user_id::text,
+                             jsonb_build_object('sanction_id', v_revoked.id, 'case_id', p_case_id,
+                                                'case_shard', p_from_shard, 'lift_id', p_id,
+                                                'reason', 'case dismissed'),
+                             NULL, v_lifter);
+            PERFORM lp.moot_appeal(v_revoked);  -- its pending appeal, if any, has nothing left to decide
+        END IF;
+    END IF;
+    INSERT INTO lp.payout_hold_lift_receipts (id, from_shard, hold_receipt_id, case_id, sanction_id, outcome)
+    VALUES (p_id, p_from_shard, v_hold.id, p_case_id, v_hold.sanction_id, v_outcome);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION shard.apply_hold_lift(integer, integer, uuid, uuid, uuid, uuid, text, uuid, text, text, integer) IS 'The performer''s half of a dismissal of a fraud case of another shard, applied by the relay exactly once per lift id (lp.payout_hold_lift_receipts): the payout_hold that the hold request issued here (lp.payout_hold_receipts.sanction_id) is revoked with the dismissal''s reason, by the moderator who dismissed the case (their stub made here when missing), audited sanction.revoke (case_id, case_shard), a pending appeal of it closed as moot (lp.moot_appeal); outcome already_lifted when a moderator lifted it before (left as it is), no_hold when the request issued none. No other sanction is touched. One apply at a time per performer (a row lock on the performer''s row). True when applied now, false when applied before. LP199 for a performer who does not live here or a hold request not applied here (the lift stays pending), LP201 for a bad peer.';
+REVOKE ALL ON FUNCTION shard.apply_hold_lift(integer, integer, uuid, uuid, uuid, uuid, text, uuid, text, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.apply_hold_lift(integer, integer, uuid, uuid, uuid, uuid, text, uuid, text, text, integer) TO livepanty_router;
+
+CREATE FUNCTION shard.close_hold_lifts(p_shard integer, p_ids uuid[], p_error text) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+-- The relay's answer for lifts it claimed: delivered (p_error NULL), or still pending with the error.
+DECLARE
+    v_n integer;
+BEGIN
+    PERFORM shard.here(p_shard);
+    IF p_error IS NULL THEN
+        UPDATE lp.payout_hold_lifts AS l SET status = 'delivered', delivered_at = now(), last_error = NULL
+         WHERE l.id = ANY (p_ids) AND l.status = 'pending';
+    ELSE
+        UPDATE lp.payout_hold_lifts AS l SET last_error = left(p_error, 500)
+         WHERE l.id = ANY (p_ids) AND l.status = 'pending';
+    END IF;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION shard.close_hold_lifts(integer, uuid[], text) IS 'Marks the payout_hold lifts p_ids delivered (p_error NULL) or records why they are still pending; returns how many were pending.';
+REVOKE ALL ON FUNCTION shard.close_hold_lifts(integer, uuid[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shard.close_hold_lifts(integer, uuid[], text) TO livepanty_router;
 
 CREATE FUNCTION shard.holds_reset_token(p_token_hash bytea) RETURNS SETOF integer
     LANGUAGE plpgsql STABLE SECURITY DEFINER

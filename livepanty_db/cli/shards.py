@@ -92,9 +92,10 @@ def relay(ctx: click.Context, once: bool, batch: int, interval: float, call_time
                     "failed": stats.failed,
                     "payout_holds": stats.holds,
                     "sanctions": stats.sanctions,
+                    "payout_hold_lifts": stats.lifts,
                 }
             ],
-            ["delivered", "already_applied", "failed", "payout_holds", "sanctions"],
+            ["delivered", "already_applied", "failed", "payout_holds", "sanctions", "payout_hold_lifts"],
         )
         for error in stats.errors:
             note(f"warning: {error}")
@@ -104,10 +105,10 @@ def relay(ctx: click.Context, once: bool, batch: int, interval: float, call_time
     stop = threading.Event()
 
     def report(stats: sharding.RelayStats) -> None:
-        if stats.delivered or stats.duplicates or stats.holds or stats.sanctions:
+        if stats.delivered or stats.duplicates or stats.holds or stats.sanctions or stats.lifts:
             note(
                 f"delivered {stats.delivered}, already applied {stats.duplicates},"
-                f" payout holds {stats.holds}, sanctions {stats.sanctions}"
+                f" payout holds {stats.holds}, sanctions {stats.sanctions}, payout hold lifts {stats.lifts}"
             )
         for error in stats.errors:
             note(f"warning: {error}")

@@ -46,6 +46,8 @@ SECURITY_TABLES: dict[str, str] = {
     "sanction_appeals": "appeals against sanctions",
     "sanction_requests": "sanctions sent to a user's home shard",
     "sanction_receipts": "sanctions received from another shard",
+    "payout_hold_lifts": "payout_hold lifts sent to a performer's home shard",
+    "payout_hold_lift_receipts": "payout_hold lifts received from another shard",
     "kyc_verifications": "KYC records and decisions",
     "kyc_aliases": "KYC records (stage names)",
     "kyc_webhook_events": "KYC decisions from the provider",

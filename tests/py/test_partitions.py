@@ -50,6 +50,8 @@ def _tree_up_to(tmp_path: Path, last: int) -> Path:
         "sanction_requests",
         "sanction_receipts",
         "remote_gates",
+        "payout_hold_lifts",
+        "payout_hold_lift_receipts",
     ):
         (root / "policies" / f"{table}.sql").unlink()
     return root

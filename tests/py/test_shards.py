@@ -1358,6 +1358,12 @@ def test_a_call_for_another_shard_is_refused_there(sharded: Sharded) -> None:
             "shard",
             "SELECT shard.apply_hold_request(0, 1, gen_random_uuid(), gen_random_uuid(), NULL, NULL, 1)",
         ),
+        ("shard", "SELECT * FROM lp.payout_hold_lifts"),
+        (
+            "shard",
+            "SELECT shard.apply_hold_lift(0, 1, gen_random_uuid(), gen_random_uuid(), gen_random_uuid(),"
+            " gen_random_uuid(), 'x', NULL, NULL, NULL, NULL)",
+        ),
     ],
 )
 def test_the_application_login_reaches_no_routing_internals(
@@ -1934,6 +1940,211 @@ def test_a_chargeback_holds_a_performer_across_shards_whatever_else_she_is_under
         ).fetchall()
     assert dict(held) == {timed.id: 1, deleted.id: 1}
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+def _charged_back_buyer(s: Sharded, performers: list[Any], key: str) -> tuple[Any, uuid.UUID]:
+    """A buyer on shard 0 who buys tokens, tips each performer an equal share across shards and charges the
+    payment back; returns the payment and the buyer's fraud case (on shard 0)."""
+    buyer = register(s, shard=0)
+    token = token_for(s, buyer)
+    with s.client() as client, client.session(token) as tx:
+        bundle = tx.list_bundles()[0]
+        payment = tx.create_payment(bundle.code, "stripe", idempotency_key=f"{key}-buy")
+    with Client(s.router, role="livepanty_service") as service:
+        service.complete_payment(payment.id, f"pi_{key}", idempotency_key=f"{key}-complete")
+    with s.client() as client, client.session(token) as tx:
+        for n, performer in enumerate(performers):
+            tx.tip(performer.id, bundle.tokens // (len(performers) + 1), idempotency_key=f"{key}-tip-{n}")
+    shards.wait_for_relay(s.shards)
+    with Client(s.router, role="livepanty_service") as service:
+        service.chargeback_payment(payment.id, "card stolen", idempotency_key=f"{key}-cb")
+    with psycopg.connect(s.shards[0]) as conn:
+        [(case_id,)] = conn.execute(
+            "SELECT DISTINCT case_id FROM lp.payout_hold_requests WHERE payment_id = %s", [payment.id]
+        ).fetchall()
+    return payment, case_id
+
+
+def _dismiss(s: Sharded, moderator, case_id: uuid.UUID) -> None:
+    """The moderator claims the case through the router (the queue's earlier cases claimed and released) and
+    dismisses it."""
+    with s.client() as client, client.session(token_for(s, moderator)) as tx:
+        claimed = [tx.claim_case()]
+        while claimed[-1] is not None and claimed[-1].id != case_id:
+            claimed.append(tx.claim_case())
+        for other in claimed[:-1]:
+            tx.release_case(other.id)
+        assert claimed[-1] is not None
+        assert claimed[-1].id == case_id
+        resolved = tx.resolve_case(case_id, "dismiss", "the card was not stolen", "fraud rule 1")
+    assert resolved.status == "dismissed"
+
+
+def _remote_hold(s: Sharded, payment_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    """The payout_hold request a chargeback on shard 0 asked of shard 1, and the sanction it issued there."""
+    with psycopg.connect(s.shards[0]) as conn:
+        [(request_id,)] = conn.execute(
+            "SELECT id FROM lp.payout_hold_requests WHERE payment_id = %s", [payment_id]
+        ).fetchall()
+    with psycopg.connect(s.shards[1]) as conn:
+        [(sanction_id,)] = conn.execute(
+            "SELECT sanction_id FROM lp.payout_hold_receipts WHERE id = %s", [request_id]
+        ).fetchall()
+    return request_id, sanction_id
+
+
+def _hold_state(s: Sharded, sanction_id: uuid.UUID) -> tuple[Any, ...]:
+    with psycopg.connect(s.shards[1]) as conn:
+        return conn.execute(
+            "SELECT revoked_at IS NOT NULL, revoked_by, revoke_reason FROM lp.user_sanctions WHERE id = %s",
+            [sanction_id],
+        ).fetchone()
+
+
+def _revoke_audits(s: Sharded, sanction_id: uuid.UUID) -> list[tuple[Any, ...]]:
+    with psycopg.connect(s.shards[1]) as conn:
+        return conn.execute(
+            "SELECT actor_id, details ->> 'case_id', details ->> 'case_shard' FROM lp.audit_logs"
+            " WHERE action = 'sanction.revoke' AND details ->> 'sanction_id' = %s ORDER BY id",
+            [str(sanction_id)],
+        ).fetchall()
+
+
+def test_a_dismissal_of_the_chargeback_case_lifts_the_payout_hold_on_another_shard_once(
+    sharded: Sharded,
+) -> None:
+    """Dismissing the buyer's fraud case on shard 0 asks shard 1 to lift the payout_hold the chargeback's
+    request issued there (lp.payout_hold_lifts); the relay delivers it once: revoked by the moderator (their
+    stub made on shard 1), audited sanction.revoke with the case and its shard, the performer's pending appeal
+    moot. Another buyer's case's payout_hold on the same performer stays. Before, the remote hold stayed until
+    a moderator of shard 1 lifted it by hand."""
+    performer = verified_performer(sharded, 1)
+    moderator = moderator_on(sharded, 0)
+    payment, case_id = _charged_back_buyer(sharded, [performer], "lift1")
+    other_payment, other_case = _charged_back_buyer(sharded, [performer], "lift1b")
+    assert other_case != case_id
+    stats = shards.relay_once(sharded.shards)  # (the first hold went with the second buyer's tips)
+    assert (stats.lifts, stats.errors) == (0, [])
+    request_id, hold = _remote_hold(sharded, payment.id)
+    _, other_hold = _remote_hold(sharded, other_payment.id)
+    with sharded.client() as client, client.session(token_for(sharded, performer)) as tx:
+        appeal = tx.appeal_sanction(hold, "I sold the buyer a show, nothing else")
+    assert appeal.status == "pending"
+
+    _dismiss(sharded, moderator, case_id)
+    with psycopg.connect(sharded.shards[0]) as conn:
+        asked = conn.execute(
+            "SELECT details ->> 'payout_hold_lifts_asked' FROM lp.audit_logs"
+            " WHERE action = 'case.resolve' AND target_id = %s",
+            [str(case_id)],
+        ).fetchone()[0]
+        [(lift_id, lift_status)] = conn.execute(
+            "SELECT id, status FROM lp.payout_hold_lifts WHERE hold_request_id = %s", [request_id]
+        ).fetchall()
+    assert (asked, lift_status) == ("1", "pending")
+    assert _hold_state(sharded, hold)[0] is False  # asked, not yet delivered
+    [backlog] = [r for r in shards.transfer_status(sharded.shards) if (r["shard"], r["peer"]) == (0, 1)]
+    assert backlog["requests_pending"] == 1
+
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.holds, stats.lifts, stats.errors) == (0, 1, [])
+    revoked, revoked_by, reason = _hold_state(sharded, hold)
+    assert (revoked, revoked_by) == (True, moderator.id)
+    assert reason == "case dismissed: the card was not stolen"
+    assert _revoke_audits(sharded, hold) == [(moderator.id, str(case_id), "0")]
+    assert _hold_state(sharded, other_hold) == (False, None, None)  # the other case's hold stays
+    with psycopg.connect(sharded.shards[1]) as conn:
+        assert conn.execute("SELECT status FROM lp.sanction_appeals WHERE id = %s", [appeal.id]).fetchone()[
+            0
+        ] == ("moot")
+        assert conn.execute("SELECT 1 FROM lp.remote_users WHERE user_id = %s", [moderator.id]).fetchone()
+        assert conn.execute(
+            "SELECT outcome, sanction_id FROM lp.payout_hold_lift_receipts WHERE id = %s", [lift_id]
+        ).fetchone() == ("lifted", hold)
+
+    # Exactly once: a second pass finds nothing to claim, and a worker that died after applying, before
+    # marking, has the lift applied again, which changes nothing.
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.lifts, stats.errors) == (0, [])
+    with psycopg.connect(sharded.shards[0]) as conn:
+        conn.execute(
+            "UPDATE lp.payout_hold_lifts SET status = 'pending', delivered_at = NULL WHERE id = %s", [lift_id]
+        )
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.lifts, stats.errors) == (0, [])
+    with psycopg.connect(sharded.shards[0]) as conn:
+        status = conn.execute("SELECT status FROM lp.payout_hold_lifts WHERE id = %s", [lift_id]).fetchone()[
+            0
+        ]
+    assert status == "delivered"
+    assert _revoke_audits(sharded, hold) == [(moderator.id, str(case_id), "0")]
+    assert _hold_state(sharded, other_hold) == (False, None, None)
+    assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+def test_a_dismissal_leaves_a_remote_payout_hold_a_moderator_lifted_by_hand_after_a_chargeback(
+    sharded: Sharded,
+) -> None:
+    """A payout_hold a moderator of the performer's shard lifted before the buyer's case was dismissed stays
+    as that moderator left it: the lift is recorded (already_lifted) and writes nothing else."""
+    performer = verified_performer(sharded, 1)
+    dismisser = moderator_on(sharded, 0)
+    by_hand = moderator_on(sharded, 1)
+    payment, case_id = _charged_back_buyer(sharded, [performer], "lift2")
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.holds, stats.errors) == (1, [])
+    _, hold = _remote_hold(sharded, payment.id)
+    with sharded.client() as client, client.session(token_for(sharded, by_hand)) as tx:
+        tx.revoke_sanction(hold, "the tips paid for a show, checked")  # routed to shard 1
+    before = _hold_state(sharded, hold)
+    assert before == (True, by_hand.id, "the tips paid for a show, checked")
+
+    _dismiss(sharded, dismisser, case_id)
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.lifts, stats.errors) == (1, [])
+    assert _hold_state(sharded, hold) == before
+    assert [a[0] for a in _revoke_audits(sharded, hold)] == [by_hand.id]  # the hand's lift only
+    with psycopg.connect(sharded.shards[1]) as conn:
+        assert conn.execute(
+            "SELECT outcome FROM lp.payout_hold_lift_receipts WHERE sanction_id = %s", [hold]
+        ).fetchone()[0] == ("already_lifted")
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.lifts, stats.errors) == (0, [])
+
+
+def test_a_dismissal_before_the_chargebacks_hold_arrived_lifts_it_after_it_arrives(sharded: Sharded) -> None:
+    """The lift waits for its hold request: a case dismissed while the payout_hold request is still pending
+    (here refused by the performer's shard at first) leaves the lift unclaimed; once the hold request is
+    delivered, the same pass delivers the lift after it, and the hold ends lifted."""
+    performer = verified_performer(sharded, 1)
+    moderator = moderator_on(sharded, 0)
+    payment, case_id = _charged_back_buyer(sharded, [performer], "lift3")
+    with psycopg.connect(sharded.shards[0]) as conn:
+        conn.execute(  # a user who does not live on shard 1: refused there (LP199), stays pending
+            "UPDATE lp.payout_hold_requests SET performer_id = %s WHERE payment_id = %s",
+            [moderator.id, payment.id],
+        )
+    _dismiss(sharded, moderator, case_id)
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.holds, stats.lifts) == (0, 0)
+    assert len(stats.errors) == 1
+    assert "payout hold request" in stats.errors[0]
+    with psycopg.connect(sharded.shards[0]) as conn:
+        lift = conn.execute(
+            "SELECT l.status, l.attempts, l.last_error FROM lp.payout_hold_lifts AS l"
+            " JOIN lp.payout_hold_requests AS h ON h.id = l.hold_request_id WHERE h.payment_id = %s",
+            [payment.id],
+        ).fetchone()
+        assert lift == ("pending", 0, None)  # never claimed: its hold request is not delivered
+        conn.execute(
+            "UPDATE lp.payout_hold_requests SET performer_id = %s WHERE payment_id = %s",
+            [performer.id, payment.id],
+        )
+    stats = shards.relay_once(sharded.shards)
+    assert (stats.holds, stats.lifts, stats.errors) == (1, 1, [])
+    _, hold = _remote_hold(sharded, payment.id)
+    assert _hold_state(sharded, hold)[:2] == (True, moderator.id)
+    assert [a[1:] for a in _revoke_audits(sharded, hold)] == [(str(case_id), "0")]
 
 
 #: Our functions on a database: every schema but the system's, extension members left out.

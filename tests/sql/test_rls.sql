@@ -307,6 +307,11 @@ BEGIN
     VALUES (gen_random_uuid(), 1, (SELECT p.id FROM lp.payments AS p LIMIT 1), 10);
     INSERT INTO lp.payout_hold_receipts (id, from_shard, performer_id)
     VALUES (gen_random_uuid(), 1, tests.user_id('pia'));
+    INSERT INTO lp.payout_hold_lifts (hold_request_id, to_shard, case_id, reason)
+    SELECT q.id, 1, (SELECT r.id FROM lp.reports AS r WHERE r.description = 'r1'), 'rls-lift'
+      FROM lp.payout_hold_requests AS q;
+    INSERT INTO lp.payout_hold_lift_receipts (id, from_shard, hold_receipt_id, case_id, outcome)
+    SELECT gen_random_uuid(), 1, r.id, gen_random_uuid(), 'no_hold' FROM lp.payout_hold_receipts AS r;
     INSERT INTO lp.sanction_requests (user_id, to_shard, case_id, sanction_type, reason)
     VALUES (tests.user_id('vera'), 1, (SELECT r.id FROM lp.reports AS r WHERE r.description = 'r1'), 'warning',
             'rls-request');
