@@ -390,7 +390,7 @@ def test_the_settle_job_skips_what_another_transaction_holds_and_settles_it_late
             holder.execute("SELECT 1 FROM lp.tip_goals WHERE id = %s FOR NO KEY UPDATE", [goals["pia"]])
             assert settle()[:2] == (0, 0)
         assert settle()[:2] == (0, 1)  # released: the next run takes it
-        assert settle() == (0, 0, 0, 0)
+        assert settle() == (0, 0, 0, 0, 0)
         assert balance() == 1000
         with psycopg.connect(db_url) as conn:
             assert conn.execute("SELECT * FROM api.verify_ledger()").fetchall() == []
