@@ -817,9 +817,21 @@ class _AsyncApi:
         }
         return await self._one(sql.APPROVE_KYC, params, class_row(KycVerification))
 
-    async def reject_kyc(self, verification_id: Id, reason: str) -> KycVerification:
-        """Admins: reject a pending verification with a reason (``api.reject_kyc``)."""
-        params = {"verification_id": verification_id, "reason": reason}
+    async def reject_kyc(
+        self,
+        verification_id: Id,
+        reason: str,
+        *,
+        verified_date_of_birth: date | str | None = None,
+    ) -> KycVerification:
+        """Admins: reject a pending verification with a reason (``api.reject_kyc``), optionally with the date
+        of birth read from the document: a minor's makes the rejection an underage finding (the user's earlier
+        approvals end, a critical case is filed)."""
+        params = {
+            "verification_id": verification_id,
+            "reason": reason,
+            "verified_date_of_birth": verified_date_of_birth,
+        }
         return await self._one(sql.REJECT_KYC, params, class_row(KycVerification))
 
     async def get_kyc_status(self, user_id: Id | None = None) -> KycVerification | None:

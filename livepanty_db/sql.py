@@ -467,8 +467,9 @@ SELECT * FROM api.approve_kyc(
 
 REJECT_KYC = """
 SELECT * FROM api.reject_kyc(
-    p_verification_id => %(verification_id)s::uuid,
-    p_reason          => %(reason)s::text)
+    p_verification_id        => %(verification_id)s::uuid,
+    p_reason                 => %(reason)s::text,
+    p_verified_date_of_birth => %(verified_date_of_birth)s::date)
 """
 
 GET_KYC_STATUS = "SELECT * FROM api.get_kyc_status(p_user_id => %(user_id)s::uuid)"

@@ -143,14 +143,33 @@ def approve(
 @command.command("reject")
 @click.argument("verification_id", type=UUID_TYPE)
 @click.option("--reason", required=True, help="Why (shown to the user).")
+@click.option(
+    "--dob",
+    "verified_date_of_birth",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="Date of birth read from the document: a minor's makes the decline an underage finding.",
+)
 @as_option
 @click.pass_context
 @catalogued_errors
-def reject(ctx: click.Context, verification_id: str, reason: str, as_login: str) -> None:
+def reject(
+    ctx: click.Context,
+    verification_id: str,
+    reason: str,
+    verified_date_of_birth: datetime | None,
+    as_login: str,
+) -> None:
     """Decline the submitted or in_review verification VERIFICATION_ID (admins); the user may submit again
-    (api.reject_kyc)."""
+    (api.reject_kyc). With --dob under the minimum age it is an underage finding: the user's earlier approvals
+    end, their live streams end and a critical underage case is filed."""
     with acting(ctx, as_login) as tx:
-        row = tx.reject_kyc(verification_id=verification_id, reason=reason)
+        row = tx.reject_kyc(
+            verification_id=verification_id,
+            reason=reason,
+            verified_date_of_birth=verified_date_of_birth.date() if verified_date_of_birth else None,
+        )
     _done(row)
 
 

@@ -22,7 +22,14 @@ from click.testing import CliRunner, Result
 
 from livepanty_db import AsyncClient, Client
 from livepanty_db.cli import main
-from livepanty_db.errors import KycAttemptsExhausted, KycRecordFrozen, KycReferenceTaken, PermissionDenied
+from livepanty_db.errors import (
+    InvalidArgument,
+    InvalidDateOfBirth,
+    KycAttemptsExhausted,
+    KycRecordFrozen,
+    KycReferenceTaken,
+    PermissionDenied,
+)
 
 PASSWORD = "Who-are-you-42"
 
@@ -182,6 +189,116 @@ def test_cli(db_url: str, people: dict[str, uuid.UUID]) -> None:
     result = cli(db_url, "kyc", "allow-retry", "vic", "--reason", "x", "--as", "ada")
     assert result.exit_code == 1
     assert "LP004" in result.output
+
+
+def approved_earlier(db_url: str, user_id: uuid.UUID) -> None:
+    """An approval of an earlier verification (10 days old) that still counts, written by the superuser."""
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            """INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,
+                                                 reviewed_at)
+               VALUES (%s, 'identity', 'approved', 'passport', 'DE', now() - interval '10 days')""",
+            [user_id],
+        )
+        conn.execute("UPDATE lp.users SET age_verified_at = now() WHERE id = %s", [user_id])
+
+
+def finding_state(db_url: str, user_id: uuid.UUID) -> tuple[Any, ...]:
+    """(the KYC gate's refusal, age verified, the user's cases as reason/priority, earlier approvals left)."""
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            """SELECT lp.kyc_refusal(u.id), u.age_verified_at IS NOT NULL,
+                      (SELECT array_agg(r.reason::text || '/' || r.priority ORDER BY r.created_at)
+                         FROM lp.reports AS r WHERE r.reported_user_id = u.id),
+                      (SELECT count(*) FROM lp.kyc_verifications AS k
+                        WHERE k.user_id = u.id AND k.status = 'approved')
+                 FROM lp.users AS u WHERE u.id = %s""",
+            [user_id],
+        ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def minor_birthday() -> date:
+    """A date of birth 16 or 17 years ago: a minor's."""
+    return date(date.today().year - 16, 1, 1)
+
+
+def test_reject_with_date_of_birth(db_url: str, people: dict[str, uuid.UUID]) -> None:
+    """api.reject_kyc's reviewer date of birth (``verified_date_of_birth``): a minor's is an underage
+    finding (earlier approvals end, the gate closes, a critical case), an adult's an ordinary decline, an
+    implausible one InvalidDateOfBirth, one differing from a provider's reading InvalidArgument; never
+    returned to the admin."""
+    approved_earlier(db_url, people["pia"])
+    approved_earlier(db_url, people["vic"])
+    with Client(db_url) as client:
+        pia_again = submit(client, people["pia"])  # manual: no provider-read date of birth
+        vic_again = submit(client, people["vic"])
+        with pytest.raises(InvalidDateOfBirth), client.acting_as(people["ada"], reason="test") as tx:
+            tx.reject_kyc(pia_again.id, "blurred", verified_date_of_birth=date(1899, 12, 31))
+        assert finding_state(db_url, people["pia"]) == (None, True, None, 1)
+        with client.acting_as(people["ada"], reason="test") as tx:
+            declined = tx.reject_kyc(
+                pia_again.id, "the passport shows 16", verified_date_of_birth=minor_birthday()
+            )
+        assert (declined.status, declined.decided_by, declined.verified_date_of_birth) == (
+            "declined",
+            "admin",
+            None,
+        )
+        assert declined.rejection_reason == "underage: the passport shows 16"
+        assert finding_state(db_url, people["pia"]) == (
+            "identity verification expired: re-verification needed", False, ["underage/critical"], 0,
+        )  # fmt: skip
+
+    async def run() -> Any:
+        async with AsyncClient(db_url) as client, client.acting_as(people["ada"], reason="test") as tx:
+            return await tx.reject_kyc(
+                vic_again.id, "selfie mismatch", verified_date_of_birth=date(1988, 7, 14)
+            )
+
+    ordinary = asyncio.run(run())
+    assert (ordinary.status, ordinary.rejection_reason, ordinary.verified_date_of_birth) == (
+        "declined", "selfie mismatch", None,
+    )  # fmt: skip
+    assert finding_state(db_url, people["vic"]) == (None, True, None, 1)
+
+    with Client(db_url) as client:
+        read = submit(client, people["cora"], "vf-cora")
+        with Client(db_url, role="livepanty_service") as service:
+            service.apply_kyc_webhook(
+                "veriff", "c-1", "vf-cora", "in_review", verified_date_of_birth=date(1991, 2, 3)
+            )
+        with pytest.raises(InvalidArgument), client.acting_as(people["ada"], reason="test") as tx:
+            tx.reject_kyc(read.id, "under age", verified_date_of_birth=minor_birthday())
+        with client.acting_as(people["ada"], reason="test") as tx:
+            same = tx.reject_kyc(read.id, "glare", verified_date_of_birth=date(1991, 2, 3))
+        assert (same.status, same.rejection_reason) == ("declined", "glare")
+
+
+def test_cli_reject_with_date_of_birth(db_url: str, people: dict[str, uuid.UUID]) -> None:
+    approved_earlier(db_url, people["pia"])
+    with Client(db_url) as client:
+        verification = submit(client, people["pia"])
+    result = cli(
+        db_url, "kyc", "reject", str(verification.id), "--reason", "16", "--dob", "2100-01-01", "--as", "ada"
+    )
+    assert result.exit_code == 1
+    assert "LP014" in result.output
+    minor = minor_birthday().isoformat()
+    result = cli(
+        db_url, "kyc", "reject", str(verification.id), "--reason", "16", "--dob", minor, "--as", "ada"
+    )
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)[0]
+    assert (row["status"], row["rejection_reason"], row["verified_date_of_birth"]) == (
+        "declined",
+        "underage: 16",
+        None,
+    )
+    assert finding_state(db_url, people["pia"]) == (
+        "identity verification expired: re-verification needed", False, ["underage/critical"], 0,
+    )  # fmt: skip
 
 
 def test_concurrent_deliveries_of_one_event_apply_once(db_url: str, people: dict[str, uuid.UUID]) -> None:
