@@ -11,6 +11,7 @@ DECLARE
     v_row     lp.kyc_verifications;
     v_before  lp.kyc_verifications;
     v_ended   integer := 0;
+    v_case    uuid;
 BEGIN
     IF v_status IS DISTINCT FROM 'approved' AND v_status IS DISTINCT FROM 'declined' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'a decision is approved or declined';
@@ -54,10 +55,14 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP013', MESSAGE = format('the document shows an age under %s', v_min_age);
     END IF;
     -- A decline of a verification whose verified date of birth shows a minor is an underage finding: every
-    -- other approval that counts ends now (the gate closes, live streams end; audited kyc.underage_revoke).
+    -- other approval that counts ends now (the gate closes, live streams end; audited kyc.underage_revoke), and
+    -- the moderators get a critical case, as for the webhook's and api.reject_kyc's findings.
     IF v_status = 'declined'
        AND v_before.verified_date_of_birth > (current_date - make_interval(years => v_min_age))::date THEN
         PERFORM lp.kyc_underage_finding(v_before.user_id, v_before.id, v_actor);
+        v_case := lp.open_case('system', 'underage', v_before.user_id, NULL,
+                               jsonb_build_object('kyc_verification_id', v_before.id, 'found_by', 'override'),
+                               'critical');
     END IF;
 
     UPDATE lp.kyc_verifications AS k
@@ -79,12 +84,12 @@ BEGIN
     PERFORM lp.audit('kyc.override', 'kyc_verification', v_row.id::text,
                      jsonb_build_object('user_id', v_row.user_id, 'from', v_before.status, 'to', v_status,
                                         'decided_by_before', v_before.decided_by, 'reason', v_reason,
-                                        'streams_ended', v_ended));
+                                        'streams_ended', v_ended, 'underage_case_id', v_case));
     v_row.legal_name_encrypted := NULL;  -- ciphertext stays in the database
     v_row.verified_date_of_birth := NULL;  -- identity data: compliance officers only (api.kyc_record)
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.override_kyc_decision(uuid, text, text) IS 'Admins: overrides the decision on a verification (the provider''s, the score''s or a reviewer''s; also decides one still open) with approved or declined and a reason (1..1000 characters): decided_by override, reviewed_by the admin. LP018 another status or no reason, LP003 unknown, LP002 own verification, LP004 expired (also an approval past its end that api.expire_kyc_approvals has not marked yet), abandoned or already so, LP013 approving a person the verified date of birth shows under age. Approving again a verification approved before (then revoked) restores that approval: reviewed_at is its first approval (approved_at), from which kyc.approval_valid_days counts; LP004 when that period has passed, and approving a verification never approved whose document a provider reported expired. Returns the row without the verified date of birth (identity data: api.kyc_record). Audited (kyc.override, with the reason). A decline of a verification whose verified date of birth is under auth.minimum_age_years is an underage finding: every other approval of the user that counts ends at once (lp.kyc_underage_finding: the gate closes, live streams end, audited kyc.underage_revoke).';
+COMMENT ON FUNCTION api.override_kyc_decision(uuid, text, text) IS 'Admins: overrides the decision on a verification (the provider''s, the score''s or a reviewer''s; also decides one still open) with approved or declined and a reason (1..1000 characters): decided_by override, reviewed_by the admin. LP018 another status or no reason, LP003 unknown, LP002 own verification, LP004 expired (also an approval past its end that api.expire_kyc_approvals has not marked yet), abandoned or already so, LP013 approving a person the verified date of birth shows under age. Approving again a verification approved before (then revoked) restores that approval: reviewed_at is its first approval (approved_at), from which kyc.approval_valid_days counts; LP004 when that period has passed, and approving a verification never approved whose document a provider reported expired. Returns the row without the verified date of birth (identity data: api.kyc_record). Audited (kyc.override, with the reason). A decline of a verification whose verified date of birth is under auth.minimum_age_years is an underage finding: every other approval of the user that counts ends at once (lp.kyc_underage_finding: the gate closes, live streams end, audited kyc.underage_revoke) and a critical underage review case is filed (lp.open_case, audited case.open; its id in the kyc.override audit row as underage_case_id).';
 REVOKE ALL ON FUNCTION api.override_kyc_decision(uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.override_kyc_decision(uuid, text, text) TO livepanty_app, livepanty_service;

@@ -6,7 +6,7 @@
 -- the same date, or none, decides by the provider's. Declining a verification whose recorded date is a minor's
 -- files the case too. The date is never written into an audit row or returned to the admin.
 BEGIN;
-SELECT plan(51);
+SELECT plan(55);
 
 -- Everything these functions may write: verifications, users (gate, age verification), streams, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -231,6 +231,25 @@ SELECT is((SELECT status::text FROM lp.streams WHERE id = tests.id('pia-live')),
 SELECT is(tests.cases('pia'), ARRAY['underage/critical/system'], 'the recorded minor''s date: a critical underage case is filed');
 SELECT is(tests.reject_audit(tests.id('pia1')) ->> 'date_of_birth_given', 'false', 'kyc.reject: no date given');
 SELECT is(tests.reject_audit(tests.id('pia1')) ->> 'underage', 'true', 'kyc.reject: the finding audited');
+
+-- == 6b. an admin's override declining a verification whose recorded date is a minor's: the same finding ===
+DO $$
+BEGIN
+    PERFORM tests.approved('otto');  -- the provider read 16 on his re-verification; an admin overrides it declined
+    PERFORM tests.remember('otto1', tests.provider_in_review('otto', (current_date - interval '16 years')::date));
+END
+$$;
+SELECT tests.authenticate_as('adam');
+SELECT is((SELECT status::text FROM api.override_kyc_decision(tests.id('otto1'), 'declined', 'minor')), 'declined',
+          'override_kyc_decision: adam declines otto''s verification that the provider read as 16');
+SELECT tests.clear_authentication();
+SELECT is((SELECT status::text || '/' || decided_by FROM lp.kyc_verifications WHERE id = tests.id('otto-old')),
+          'declined/age_check', 'the override''s finding: his earlier approval ends');
+SELECT is(tests.cases('otto'), ARRAY['underage/critical/system'], 'the override''s finding: a critical underage case is filed');
+SELECT is((SELECT (details ->> 'underage_case_id')::uuid FROM lp.audit_logs
+            WHERE action = 'kyc.override' AND target_id = tests.id('otto1')::text),
+          (SELECT id FROM lp.reports WHERE reported_user_id = tests.user_id('otto')),
+          'kyc.override names the case');
 
 -- == 7. the date of birth is in no audit row and no case ===================================================
 SELECT is((SELECT count(*) FROM lp.audit_logs AS a
