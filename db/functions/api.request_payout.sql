@@ -15,6 +15,7 @@ DECLARE
     v_wallet   lp.wallets;
     v_minor    bigint;
     v_payable  bigint;
+    v_role     text;
 BEGIN
     -- A retry with the same key returns the payout (as it is now, the reviewer shown only as
     -- reviewed_by_label: the caller is the performer, not staff); the same key with other arguments is refused.
@@ -49,7 +50,21 @@ BEGIN
             DETAIL = 'identity verification expired: re-verification needed';
     END IF;
 
-    -- Lock the wallet's main row first: every payout request of this performer queues here, so nothing changes
+    -- The account row, shared until commit (step 1 of the lock protocol, docs/ledger.md: a business row, before
+    -- the wallet). An erasure (lp.erase) or a deletion (api.delete_user) locks it (FOR NO KEY UPDATE) before it
+    -- looks for money in flight: it waits for this request and then sees the payout (LP170), or this request
+    -- waits for it and then finds the account gone (LP001), never a payout of an erased account. The role is
+    -- read again under the lock (a demotion takes the row too).
+    SELECT u.role::text INTO v_role FROM lp.users AS u WHERE u.id = v_user AND u.deleted_at IS NULL FOR SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP001', MESSAGE = 'the acting user does not exist or was deleted',
+            DETAIL = format('lp.user_id = %s', v_user);
+    END IF;
+    IF v_role <> 'performer' THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP102', MESSAGE = 'only performers request payouts';
+    END IF;
+
+    -- Then the wallet's main row: every payout request of this performer queues here, so nothing changes
     -- what is payable until this transaction ends. The payable check must come before this payout's own row
     -- exists (a requested payout counts as taken by lp.payable_tokens), so the key is claimed only after it;
     -- a concurrent call with the same key waits for this lock, then finds that payout here and replays it.
