@@ -1891,6 +1891,11 @@ class AsyncClient(_AsyncApi):
         except LivepantyError as exc:
             if exc.sqlstate == "25006":  # read_only_sql_transaction: authenticate had to write
                 return False
+            if exc.sqlstate in ("LP023", "LP022"):
+                # A replica's refusal is not the last word: it may not have replayed the login that made
+                # the session yet, or the lifting of a sanction. The primary decides (and refuses as well
+                # when the refusal stands).
+                return False
             raise
         pending = 0
         if self.read_your_writes:

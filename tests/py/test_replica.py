@@ -232,6 +232,40 @@ def test_read_your_writes_sends_the_writers_reads_to_the_primary_until_replayed(
             assert tx.fetch("SELECT pg_is_in_recovery()")[0][0] is True
 
 
+def test_a_session_the_replica_does_not_know_yet_is_authenticated_on_the_primary(pair):
+    """A login committed on the primary but not yet replayed: the replica answers LP023 for the new token (and
+    LP022 for a user whose sanction the primary has lifted since). The replica cannot refuse what it has not
+    seen: the block goes to the primary, which decides."""
+    with Client(pair.primary) as setup:
+        user = register(setup)
+        banned = register(setup)
+        banned_token = setup.login(banned.username, PASSWORD).token
+    with psycopg.connect(pair.primary, autocommit=True) as dba:
+        dba.execute(
+            "INSERT INTO lp.user_sanctions (user_id, sanction_type, reason) VALUES (%s, 'ban', 'test')",
+            [banned.id],
+        )
+    wait_caught_up(pair)
+    with Client(pair.primary, replica=pair.replica, max_replica_lag=3600) as client, replay_paused(pair):
+        token = client.login(user.username, PASSWORD).token  # not on the replica yet
+        with client.session(token, on_replica=True) as tx:
+            assert tx.authenticated.user_id == user.id
+            assert tx.fetch("SELECT pg_is_in_recovery()")[0][0] is False
+        with psycopg.connect(pair.primary, autocommit=True) as dba:
+            dba.execute(
+                "UPDATE lp.user_sanctions SET revoked_at = now(), revoke_reason = 'appeal'"
+                " WHERE user_id = %s",
+                [banned.id],
+            )
+        with client.session(banned_token, on_replica=True) as tx:  # the ban is lifted on the primary
+            assert tx.authenticated.user_id == banned.id
+            assert tx.fetch("SELECT pg_is_in_recovery()")[0][0] is False
+        # a token the primary refuses too: its LP023
+        with pytest.raises(LivepantyError) as refused, client.session("A" * 43, on_replica=True):
+            pass
+        assert refused.value.sqlstate == "LP023"
+
+
 def test_tips_of_a_batch_are_their_senders_writes(pair):
     """A tip through ``tip_many`` (the batcher's call) is its sender's write: their next read waits for the
     replica to replay it, as after a tip in their own session; a sender whose tip was refused reads the
