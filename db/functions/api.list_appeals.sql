@@ -36,7 +36,7 @@ BEGIN
     RETURN QUERY
     SELECT a.id, s.id, a.user_id, u.username::text, s.sanction_type::text, s.reason, s.issued_by, s.starts_at,
            s.ends_at,
-           s.revoked_at IS NULL AND s.starts_at <= now() AND (s.ends_at IS NULL OR s.ends_at > now()),
+           s.revoked_at IS NULL AND s.starts_at <= statement_timestamp() AND (s.ends_at IS NULL OR s.ends_at > statement_timestamp()),
            a.statement, a.status::text, a.created_at, a.decided_by, a.decided_at, a.decision_reasons,
            a.status = 'pending' AND s.issued_by IS DISTINCT FROM v_actor AND a.user_id <> v_actor
                AND (v_admin OR u.role NOT IN ('moderator', 'admin'))

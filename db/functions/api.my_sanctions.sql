@@ -41,8 +41,8 @@ BEGIN
            a.id, a.status::text, a.statement, a.created_at, a.decided_at, a.decision_reasons, a.decided_by_label
       FROM lp.user_sanctions AS s
       LEFT JOIN lp.sanction_appeals AS a ON a.sanction_id = s.id
-     CROSS JOIN LATERAL (SELECT s.revoked_at IS NULL AND s.starts_at <= now()
-                                AND (s.ends_at IS NULL OR s.ends_at > now()) AS in_force) AS f
+     CROSS JOIN LATERAL (SELECT s.revoked_at IS NULL AND s.starts_at <= statement_timestamp()
+                                AND (s.ends_at IS NULL OR s.ends_at > statement_timestamp()) AS in_force) AS f
      WHERE s.user_id = v_actor
        AND (coalesce(p_include_past, false)
             OR f.in_force

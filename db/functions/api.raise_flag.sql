@@ -111,7 +111,7 @@ BEGIN
         END IF;
         IF coalesce((v_rule ->> 'suspend')::boolean, false) AND NOT EXISTS (
                SELECT 1 FROM lp.user_sanctions AS s
-                WHERE s.id = v_case.sanction_id AND s.revoked_at IS NULL AND s.ends_at > now()) THEN
+                WHERE s.id = v_case.sanction_id AND s.revoked_at IS NULL AND s.ends_at > statement_timestamp()) THEN
             v_sanction := lp.issue_sanction(
                 v_user, 'suspension',
                 format('automated: %s detected by %s (confidence %s), suspended pending review', p_category,
@@ -125,7 +125,7 @@ BEGIN
             v_in_force := v_sanction;
             IF v_in_force.id IS NULL THEN
                 SELECT s.* INTO v_in_force FROM lp.user_sanctions AS s
-                 WHERE s.id = v_case.sanction_id AND s.revoked_at IS NULL AND (s.ends_at IS NULL OR s.ends_at > now());
+                 WHERE s.id = v_case.sanction_id AND s.revoked_at IS NULL AND (s.ends_at IS NULL OR s.ends_at > statement_timestamp());
             END IF;
             UPDATE lp.reports AS r
                SET sanction_id = coalesce(v_sanction.id, r.sanction_id),

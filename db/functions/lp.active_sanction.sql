@@ -15,8 +15,8 @@ BEGIN
      WHERE s.user_id = p_user_id
        AND s.revoked_at IS NULL
        AND s.sanction_type::text = ANY (p_types)
-       AND s.starts_at <= now()
-       AND (s.ends_at IS NULL OR s.ends_at > now())
+       AND s.starts_at <= statement_timestamp()
+       AND (s.ends_at IS NULL OR s.ends_at > statement_timestamp())
      ORDER BY (s.sanction_type = 'ban') DESC, s.ends_at DESC NULLS FIRST
      LIMIT 1;
     RETURN v_sanction;

@@ -1,11 +1,12 @@
 -- No SET search_path (owner-only helper, an exception the catalog test allows): a SQL function with a SET
 -- clause is never inlined, and api.tip and api.tip_many evaluate this one on the payee's lp.users row inside the
--- read they already make. STABLE (now()).
+-- read they already make. STABLE (statement_timestamp(): a gate closed by a transaction that committed after this
+-- one began counts at once, as a sanction does in lp.sanction_refusal).
 CREATE FUNCTION lp.kyc_refusal_from(p_kyc_valid_until timestamptz) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT CASE
-               WHEN p_kyc_valid_until > now() THEN NULL
+               WHEN p_kyc_valid_until > statement_timestamp() THEN NULL
                WHEN p_kyc_valid_until IS NULL THEN 'no approved identity verification'
                ELSE 'identity verification expired: re-verification needed'
            END

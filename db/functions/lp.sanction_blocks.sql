@@ -8,8 +8,8 @@ BEGIN
                     WHERE s.user_id = p_user_id
                       AND s.revoked_at IS NULL
                       AND s.sanction_type = ANY (lp.sanction_types(VARIADIC p_actions))
-                      AND s.starts_at <= pg_catalog.now()
-                      AND (s.ends_at IS NULL OR s.ends_at > pg_catalog.now()));
+                      AND s.starts_at <= pg_catalog.statement_timestamp()
+                      AND (s.ends_at IS NULL OR s.ends_at > pg_catalog.statement_timestamp()));
 END
 $$;
 COMMENT ON FUNCTION lp.sanction_blocks(uuid, text[]) IS 'Whether a sanction in force forbids the user any of the given actions (lp.sanction_refusal finds it; lp.assert_sanction_allows raises). Owner only.';

@@ -6,14 +6,16 @@ DECLARE
     v_sanction lp.user_sanctions;
 BEGIN
     -- In force: started, not ended, not revoked. A ban or suspension first (they forbid everything), then
-    -- the one that lasts longest.
+    -- the one that lasts longest. Judged at the statement's time, not the transaction's: a sanction starts at
+    -- its issuer's now(), and one committed after a long transaction began (a payout processor's batch) would
+    -- otherwise not have started yet for it (every check of a sanction or the KYC gate does the same).
     SELECT s.* INTO v_sanction
       FROM lp.user_sanctions AS s
      WHERE s.user_id = p_user_id
        AND s.revoked_at IS NULL
        AND s.sanction_type = ANY (v_types)
-       AND s.starts_at <= pg_catalog.now()
-       AND (s.ends_at IS NULL OR s.ends_at > pg_catalog.now())
+       AND s.starts_at <= pg_catalog.statement_timestamp()
+       AND (s.ends_at IS NULL OR s.ends_at > pg_catalog.statement_timestamp())
      ORDER BY (s.sanction_type = 'ban') DESC, (s.sanction_type = 'suspension') DESC, s.ends_at DESC NULLS FIRST
      LIMIT 1;
     RETURN v_sanction;

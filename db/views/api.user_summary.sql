@@ -19,7 +19,7 @@ SELECT u.id,
        -- every sanction type in force (restrictions too: mute, tip_block, stream_block, payout_hold, warning)
        ARRAY(SELECT DISTINCT us.sanction_type::text FROM lp.user_sanctions AS us
               WHERE us.user_id = u.id AND us.revoked_at IS NULL
-                AND us.starts_at <= now() AND (us.ends_at IS NULL OR us.ends_at > now())
+                AND us.starts_at <= statement_timestamp() AND (us.ends_at IS NULL OR us.ends_at > statement_timestamp())
               ORDER BY 1)                 AS sanctions,
        -- review cases against the user not closed yet (RLS: only staff read them; others see 0)
        (SELECT count(*)::integer FROM lp.reports AS r
@@ -27,7 +27,7 @@ SELECT u.id,
        -- the KYC gate (lp.kyc_refusal's cache): until when the identity verification counts, and its state
        u.kyc_valid_until,
        CASE WHEN u.kyc_valid_until IS NULL THEN 'unverified'
-            WHEN u.kyc_valid_until > now() THEN 'verified'
+            WHEN u.kyc_valid_until > statement_timestamp() THEN 'verified'
             ELSE 'reverification_needed' END AS kyc_gate
   FROM lp.users AS u
   LEFT JOIN lp.wallets AS w ON w.user_id = u.id
@@ -45,7 +45,7 @@ SELECT u.id,
         SELECT us.sanction_type, us.ends_at
           FROM lp.user_sanctions AS us
          WHERE us.user_id = u.id AND us.revoked_at IS NULL AND us.sanction_type IN ('suspension', 'ban')
-           AND us.starts_at <= now() AND (us.ends_at IS NULL OR us.ends_at > now())
+           AND us.starts_at <= statement_timestamp() AND (us.ends_at IS NULL OR us.ends_at > statement_timestamp())
          ORDER BY (us.sanction_type = 'ban') DESC, us.ends_at DESC NULLS FIRST
          LIMIT 1) AS s ON true
  WHERE u.deleted_at IS NULL;

@@ -103,3 +103,55 @@ def test_a_payout_request_racing_an_erasure_in_flight_is_refused(staged: str) ->
         "a payout requested for an erased user"
     )
     assert outcome(staged) == {"erased": 1, "payouts": [], "ledger": 0}
+
+
+def approved_payout(db_url: str) -> str:
+    """pia's payout of 1000 tokens, requested and approved by ada: the processor's to send."""
+    with psycopg.connect(db_url) as conn:
+        conn.execute("SELECT tests.authenticate_as('pia')")
+        payout = conn.execute(REQUEST).fetchone()[0]
+        conn.execute("SELECT tests.authenticate_as('ada')")
+        conn.execute("SELECT api.approve_payout(%s, 'approve-1')", (payout,))
+        conn.commit()
+    return str(payout)
+
+
+@pytest.mark.parametrize(
+    ("gate", "sql", "refusal"),
+    [
+        (
+            "payout_hold",
+            "SELECT api.sanction_user(tests.user_id('pia'), 'payout_hold', 'a chargeback')",
+            "LP150",
+        ),
+        (
+            "kyc revoked",
+            "SELECT api.override_kyc_decision((SELECT id FROM lp.kyc_verifications"
+            " WHERE user_id = tests.user_id('pia') AND status = 'approved'), 'declined', 'forged document')",
+            "LP111",
+        ),
+    ],
+    ids=["payout_hold", "kyc_revoked"],
+)
+def test_a_gate_closed_after_the_processors_transaction_began_stops_the_payout(
+    staged: str, gate: str, sql: str, refusal: str
+) -> None:
+    """A payout processor's transaction that began before a moderator's payout_hold (or an admin's revocation
+    of the KYC approval) committed must see it when it sends the payout: a sanction starts, and an approval
+    ends, at the deciding transaction's now(), later than the processor's. Judged at the transaction's start
+    time the gate was still open and the money went (status sending)."""
+    payout = approved_payout(staged)
+    with psycopg.connect(staged) as processor, psycopg.connect(staged) as staff:
+        processor.execute("SET ROLE livepanty_service")
+        processor.execute("SELECT 1")  # the processor's transaction (its now()) begins
+        time.sleep(0.05)
+        staff.execute("SELECT tests.authenticate_as('ada')")
+        staff.execute(sql)
+        staff.commit()
+        with pytest.raises(psycopg.Error) as refused:
+            processor.execute("SELECT status FROM api.send_payout(%s, 'send-1')", (payout,))
+        assert refused.value.sqlstate == refusal, gate
+    with psycopg.connect(staged) as conn:
+        assert conn.execute("SELECT status::text FROM lp.payouts WHERE id = %s", (payout,)).fetchone()[0] == (
+            "approved"
+        )
