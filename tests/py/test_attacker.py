@@ -413,6 +413,31 @@ def test_a_proof_kept_at_session_level_dies_with_its_transaction_whatever_the_se
             assert sqlstate(conn, "SELECT * FROM api.get_wallet()") == "LP005"
 
 
+def test_a_proof_copied_to_session_level_lives_no_longer_than_its_query_message(world: World) -> None:
+    """The known limit of the proof (docs/api.md, "How the proof works"): it binds the backend and the
+    transaction's start time, and PostgreSQL gives every transaction of one multi-statement query message the
+    start time of the message. A proof copied to session level therefore still proves the identity in a later
+    transaction of the same message (as if the message were one transaction: an identity outlives a
+    revocation of its session until its transaction ends), and in no transaction of a later message."""
+    token = world.tokens["mallory"]
+    copy = (
+        "SELECT set_config(k, current_setting(k), false)"
+        " FROM unnest(ARRAY['lp.user_id', 'lp.session_id', 'lp.acting_via', 'lp.identity_proof']) AS k"
+    )
+    with attacker(world, autocommit=True) as conn:
+        # One message (the simple query protocol: no parameters), three transactions.
+        cur = conn.execute(
+            f"BEGIN; SELECT api.authenticate('{token}'); {copy}; COMMIT;"
+            " BEGIN; SELECT 1; COMMIT; SELECT api.current_user_id()"
+        )
+        while cur.nextset():  # to the last statement's result
+            pass
+        assert cur.fetchone() == (world.ids["mallory"],)
+        # The next message: a new start time, the copied proof proves nothing.
+        assert sqlstate(conn, "SELECT api.current_user_id()") == "LP005"
+        assert sqlstate(conn, "SELECT * FROM api.get_wallet()") == "LP005"
+
+
 def test_a_proof_stolen_from_another_transaction_is_worthless(world: World) -> None:
     """Even the exact values an admin's transaction holds (user, session, proof) prove nothing elsewhere."""
     with psycopg.connect(world.dsn) as admin_conn:
