@@ -35,12 +35,12 @@ CREATE FUNCTION lp.review_queue_page(
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
+    v_me    uuid := lp.require_user('moderator', 'admin');
     v_rank  smallint := p_after_rank;
     v_score integer := p_after_score;
     v_due   timestamptz := p_after_due;
     v_at    timestamptz := p_after_at;
 BEGIN
-    PERFORM lp.require_user('moderator', 'admin');
     IF p_status IS NOT NULL THEN
         PERFORM lp.check_choice(p_status, 'lp.case_status', 'case status');
     END IF;
@@ -57,7 +57,7 @@ BEGIN
         -- A cursor id alone (api.review_queue): its key is read here.
         SELECT r.priority_rank, r.priority_score, r.due_at, r.created_at
           INTO v_rank, v_score, v_due, v_at
-          FROM lp.reports AS r WHERE r.id = p_after_id;
+          FROM lp.reports AS r WHERE r.id = p_after_id AND r.reported_user_id IS DISTINCT FROM v_me;
         IF NOT FOUND THEN
             RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'case not found (p_after)';
         END IF;
@@ -74,7 +74,8 @@ BEGIN
            (SELECT min(p.precision_ratio) FROM precision_of AS p
              WHERE p.detector IN (SELECT f.detector FROM lp.moderation_flags AS f WHERE f.case_id = r.id))
       FROM lp.reports AS r
-     WHERE (CASE WHEN p_status IS NULL THEN r.status IN ('open', 'in_review', 'escalated')
+     WHERE r.reported_user_id IS DISTINCT FROM v_me  -- never a case against the reader (RLS on lp.reports too)
+       AND (CASE WHEN p_status IS NULL THEN r.status IN ('open', 'in_review', 'escalated')
                  ELSE r.status = p_status::lp.case_status END)
        AND (NOT coalesce(p_overdue_only, false) OR r.due_at < now())
        AND (p_reason IS NULL OR r.reason = p_reason::lp.case_reason)
@@ -86,5 +87,5 @@ BEGIN
      LIMIT p_limit;
 END
 $$;
-COMMENT ON FUNCTION lp.review_queue_page(text, boolean, text, text, smallint, integer, timestamptz, timestamptz, uuid, integer) IS 'api.review_queue''s page after the case p_after_id, whose key (rank, score, due time, creation) is read here unless given (the router gives it: every shard''s page of its merged queue): the role check, the filters, the order and the limit of api.review_queue (LP002, LP003, LP018).';
+COMMENT ON FUNCTION lp.review_queue_page(text, boolean, text, text, smallint, integer, timestamptz, timestamptz, uuid, integer) IS 'api.review_queue''s page after the case p_after_id, whose key (rank, score, due time, creation) is read here unless given (the router gives it: every shard''s page of its merged queue): the role check, the filters, the order and the limit of api.review_queue (LP002, LP003, LP018). Never a case against the caller.';
 REVOKE ALL ON FUNCTION lp.review_queue_page(text, boolean, text, text, smallint, integer, timestamptz, timestamptz, uuid, integer) FROM PUBLIC;

@@ -8,6 +8,9 @@ CREATE POLICY "api functions manage reports" ON lp.reports FOR ALL TO livepanty_
 -- Only staff read cases. A case holds what nobody but staff and the affected user may read (the statement of
 -- reasons, the sanction, a fraud case's payment and provider reference, other sources' events): the affected
 -- user reads their decisions through api.my_case_decisions, a reporter reads their own filings
--- (lp.report_filings), never the case they filed into.
+-- (lp.report_filings), never the case they filed into. A staff member against whom a case is open is its
+-- reported user like any other: they read no case against themselves (nor, through it, who reported them:
+-- lp.report_filings reads the filings of the cases its reader may read).
 CREATE POLICY "staff read every report" ON lp.reports FOR SELECT TO livepanty_app, livepanty_service
-    USING ((SELECT lp.current_user_role()) IN ('moderator', 'admin'));
+    USING ((SELECT lp.current_user_role()) IN ('moderator', 'admin')
+           AND reported_user_id IS DISTINCT FROM (SELECT api.current_user_id()));

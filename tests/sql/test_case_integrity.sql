@@ -6,7 +6,7 @@
 -- nobody works a case against themselves or one they filed on (lp.lock_claimed_case, LP002); a warning or
 -- sanction of a deleted account is LP004 (the case's state), not LP003.
 BEGIN;
-SELECT plan(36);
+SELECT plan(45);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.case_row(id)                  the case
@@ -201,6 +201,34 @@ SELECT tests.claim(tests.id('c_mona'), 'mona');
 SELECT tests.authenticate_as('mona');
 SELECT * FROM tests.rejects(format($$SELECT api.resolve_case(%L, 'dismiss', 'Nothing happened.', 'No rule broken')$$, tests.id('c_mona')),
                             'LP002', 'deny: nobody resolves a case against themselves, however they hold it (LP002)');
+
+-- == a moderator reads nothing of a case against herself: not who reported her, not the case ================
+-- (RLS on lp.reports and lp.report_filings, api.review_queue, api.user_summary's open_cases). eve reports mona
+-- too; max, another moderator, reads everything of it.
+SELECT is(tests.report('eve', 'user', tests.user_id('mona'), 'harassment'), tests.id('c_mona'),
+          'setup: eve''s report of mona merges into the case vic opened');
+SELECT tests.authenticate_as('mona');
+SELECT is_empty(format('SELECT reporter_id, description FROM lp.report_filings WHERE case_id = %L', tests.id('c_mona')),
+                'attacker: mona, a moderator, reads no filing of the case against her (not who reported her)');
+SELECT is_empty(format('SELECT reporter_id, reporter_count FROM lp.reports WHERE id = %L', tests.id('c_mona')),
+                'nor the case against her (its first reporter, its count)');
+SELECT is_empty(format('SELECT case_id FROM api.review_queue(p_status => NULL) WHERE case_id = %L', tests.id('c_mona')),
+                'nor does her review queue list it');
+SELECT is((SELECT open_cases FROM api.user_summary WHERE username = 'mona'), 0,
+          'nor does her own api.user_summary count it (as for any reported user)');
+SELECT tests.authenticate_as('mona', 'livepanty_service');
+SELECT is_empty(format('SELECT reporter_id FROM lp.report_filings WHERE case_id = %L', tests.id('c_mona')),
+                'attacker: not through livepanty_service either');
+SELECT tests.authenticate_as('mona');
+SELECT is((SELECT count(*)::integer FROM lp.report_filings WHERE case_id = tests.id('c_spam')), 2,
+          'control: mona reads the filings of the other cases');
+SELECT tests.authenticate_as('max');
+SELECT is((SELECT string_agg(u, ',' ORDER BY u) FROM (SELECT f.reporter_id::text AS u FROM lp.report_filings AS f
+                                                     WHERE f.case_id = tests.id('c_mona')) AS x),
+          (SELECT string_agg(u, ',' ORDER BY u) FROM (VALUES (tests.user_id('vic')::text), (tests.user_id('eve')::text)) AS v (u)),
+          'control: max, another moderator, reads both filings of the case against mona');
+SELECT is((SELECT count(*)::integer FROM api.review_queue(p_status => NULL) WHERE case_id = tests.id('c_mona')), 1,
+          'control: and finds the case in his queue');
 
 -- == a warning or sanction of a deleted account is LP004 ====================================================
 SELECT tests.clear_authentication();
