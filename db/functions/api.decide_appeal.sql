@@ -30,7 +30,7 @@ BEGIN
     END IF;
     -- A different moderator: never the one who issued the sanction, never the one who resolved its case (an
     -- automated sanction has no issuer: the moderator who kept it in force by resolving its case decided it),
-    -- never the appellant.
+    -- never one who reported that case, never the appellant.
     IF v_sanction.issued_by IS NOT DISTINCT FROM v_actor THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'the issuer of a sanction may not decide its appeal',
             HINT = 'Another moderator or admin decides.';
@@ -41,6 +41,16 @@ BEGIN
                      AND r.resolved_by = v_actor) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002',
             MESSAGE = 'the moderator who resolved the case of a sanction may not decide its appeal',
+            HINT = 'Another moderator or admin decides.';
+    END IF;
+    -- Nor a moderator who filed a report on that case: the accuser does not judge the appeal (nobody works a
+    -- case they reported: api.claim_case, lp.lock_claimed_case).
+    IF EXISTS (SELECT 1 FROM lp.report_filings AS f JOIN lp.reports AS r ON r.id = f.case_id
+                WHERE f.reporter_id = v_actor
+                  AND (r.id = v_sanction.report_id
+                       OR (r.reported_user_id = v_sanction.user_id AND r.sanction_id = v_sanction.id))) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002',
+            MESSAGE = 'a moderator who reported the case of a sanction may not decide its appeal',
             HINT = 'Another moderator or admin decides.';
     END IF;
     IF v_appeal.user_id = v_actor THEN
@@ -73,6 +83,6 @@ BEGIN
     RETURN v_appeal;
 END
 $$;
-COMMENT ON FUNCTION api.decide_appeal(uuid, boolean, text) IS 'Moderators and admins other than the sanction''s issuer and the moderator who resolved its case (lp.reports: the case it names, or the case naming it; LP002) decide a pending appeal (LP004 decided already, or moot: closed when its sanction was lifted) with a statement of reasons (1..2000 characters) that the appellant reads: granted lifts the sanction (revoked now, audited sanction.revoke), denied keeps it. Only admins decide appeals of staff; nobody decides their own. LP003 unknown appeal, LP018 p_granted NULL or reasons missing. Audited (appeal.decide).';
+COMMENT ON FUNCTION api.decide_appeal(uuid, boolean, text) IS 'Moderators and admins other than the sanction''s issuer, the moderator who resolved its case (lp.reports: the case it names, or the case naming it) and anyone who filed a report on that case (LP002) decide a pending appeal (LP004 decided already, or moot: closed when its sanction was lifted) with a statement of reasons (1..2000 characters) that the appellant reads: granted lifts the sanction (revoked now, audited sanction.revoke), denied keeps it. Only admins decide appeals of staff; nobody decides their own. LP003 unknown appeal, LP018 p_granted NULL or reasons missing. Audited (appeal.decide).';
 REVOKE ALL ON FUNCTION api.decide_appeal(uuid, boolean, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.decide_appeal(uuid, boolean, text) TO livepanty_app, livepanty_service;

@@ -32,7 +32,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_limit must be between 1 and 500';
     END IF;
     -- The queue: oldest first. may_decide: what api.decide_appeal would allow the actor (not the issuer, not
-    -- the moderator who resolved the sanction's case, not their own, staff appeals for admins only, still pending).
+    -- the moderator who resolved the sanction's case nor one who reported it, not their own, staff appeals for
+    -- admins only, still pending).
     RETURN QUERY
     SELECT a.id, s.id, a.user_id, u.username::text, s.sanction_type::text, s.reason, s.issued_by, s.starts_at,
            s.ends_at,
@@ -44,6 +45,10 @@ BEGIN
                AND NOT EXISTS (SELECT 1 FROM lp.reports AS r
                                 WHERE r.reported_user_id = s.user_id AND r.sanction_id = s.id
                                   AND r.resolved_by = v_actor)
+               AND NOT EXISTS (SELECT 1 FROM lp.report_filings AS f JOIN lp.reports AS r ON r.id = f.case_id
+                                WHERE f.reporter_id = v_actor
+                                  AND (r.id = s.report_id
+                                       OR (r.reported_user_id = s.user_id AND r.sanction_id = s.id)))
       FROM lp.sanction_appeals AS a
       JOIN lp.user_sanctions AS s ON s.id = a.sanction_id
       JOIN lp.users AS u ON u.id = a.user_id
@@ -52,6 +57,6 @@ BEGIN
      LIMIT p_limit;
 END
 $$;
-COMMENT ON FUNCTION api.list_appeals(text, integer) IS 'Moderators and admins: the appeals queue, oldest first (p_status pending by default, granted, denied, moot (closed when the sanction was lifted), or NULL for all; at most p_limit 1..500 rows), each with its sanction and whether the actor may decide it (may_decide: not the issuer, not the moderator who resolved the sanction''s case, not their own, staff appeals for admins only, pending). LP018 bad status or limit.';
+COMMENT ON FUNCTION api.list_appeals(text, integer) IS 'Moderators and admins: the appeals queue, oldest first (p_status pending by default, granted, denied, moot (closed when the sanction was lifted), or NULL for all; at most p_limit 1..500 rows), each with its sanction and whether the actor may decide it (may_decide: not the issuer, not the moderator who resolved the sanction''s case nor one who filed a report on it, not their own, staff appeals for admins only, pending). LP018 bad status or limit.';
 REVOKE ALL ON FUNCTION api.list_appeals(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.list_appeals(text, integer) TO livepanty_app, livepanty_service;

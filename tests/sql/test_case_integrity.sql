@@ -2,11 +2,13 @@
 -- a reporter never reads the case (RLS on lp.reports: staff only) and is its reporter_id only on a case a report
 -- opened; a later acted flag keeps the automated decision that is in force; a dismissal lifts every automated
 -- sanction of the reported user that names the case (the chargeback's tip_block too), audited sanction.revoke;
--- the moderator who resolved a sanction's case does not decide its appeal (api.decide_appeal, api.list_appeals);
--- nobody works a case against themselves or one they filed on (lp.lock_claimed_case, LP002); a warning or
--- sanction of a deleted account is LP004 (the case's state), not LP003.
+-- the moderator who resolved a sanction's case, or one who reported it, does not decide its appeal
+-- (api.decide_appeal, api.list_appeals); nobody works a case against themselves or one they filed on
+-- (lp.lock_claimed_case, LP002), nor reads one against themselves (RLS, api.review_queue: a reported moderator
+-- does not learn who reported her); a warning or sanction of a deleted account is LP004 (the case's state), not
+-- LP003.
 BEGIN;
-SELECT plan(45);
+SELECT plan(52);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.case_row(id)                  the case
@@ -79,6 +81,7 @@ BEGIN
     PERFORM tests.create_user('paula', 'performer');
     PERFORM tests.create_user('mona', 'moderator');
     PERFORM tests.create_user('max', 'moderator');
+    PERFORM tests.create_user('mia', 'moderator');
     -- A chargeback on cara: the fraud controls open a fraud case on her and tip_block her (automated, naming it).
     PERFORM tests.authenticate_as('cara');
     v_payment := (api.create_payment('small', 'stripe', 'buy-1')).id;
@@ -229,6 +232,28 @@ SELECT is((SELECT string_agg(u, ',' ORDER BY u) FROM (SELECT f.reporter_id::text
           'control: max, another moderator, reads both filings of the case against mona');
 SELECT is((SELECT count(*)::integer FROM api.review_queue(p_status => NULL) WHERE case_id = tests.id('c_mona')), 1,
           'control: and finds the case in his queue');
+
+-- == a moderator who reported a sanction's case does not decide its appeal =================================
+-- mona filed a report into c_spam (vic's report of wes); max resolves it with a tip_block; wes appeals.
+SELECT tests.clear_authentication();
+SELECT tests.claim(tests.id('c_spam'), 'max');
+SELECT tests.authenticate_as('max');
+SELECT tests.remember('wes_tb', (api.resolve_case(tests.id('c_spam'), 'sanction', 'Spam in every chat.', 'Rule 5',
+                                                  'tip_block')).sanction_id);
+SELECT tests.authenticate_as('wes');
+SELECT tests.remember('wes_ap', (api.appeal_sanction(tests.id('wes_tb'), 'I was advertising my own show once.')).id);
+SELECT tests.authenticate_as('mona');
+SELECT is((SELECT may_decide FROM api.list_appeals() WHERE appeal_id = tests.id('wes_ap')), false,
+          'mona''s queue says she may not decide the appeal of a sanction on a case she reported');
+SELECT * FROM tests.rejects(format($$SELECT api.decide_appeal(%L, false, 'I saw the spam myself.')$$, tests.id('wes_ap')), 'LP002',
+                            'deny: a moderator who filed a report on the sanction''s case may not decide its appeal (LP002)');
+SELECT * FROM tests.rejects(format($$SELECT api.decide_appeal(%L, true, 'Fine.')$$, tests.id('wes_ap')), 'LP002',
+                            'deny: not even to grant it (LP002)');
+SELECT tests.authenticate_as('mia');
+SELECT is((SELECT may_decide FROM api.list_appeals() WHERE appeal_id = tests.id('wes_ap')), true,
+          'control: mia, who neither reported, issued nor resolved, may decide it');
+SELECT is((api.decide_appeal(tests.id('wes_ap'), false, 'Repeated spam, seen in the chat logs.')).status::text, 'denied',
+          'control: mia decides it');
 
 -- == a warning or sanction of a deleted account is LP004 ====================================================
 SELECT tests.clear_authentication();
