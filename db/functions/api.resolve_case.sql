@@ -102,10 +102,16 @@ BEGIN
     -- the buyer's tokens (lp.fraud_on_chargeback: automated, naming the case). Those are the case's own: a
     -- performer whom another open case holds keeps that case's payout_hold (its own row), so only this case's
     -- go. Each lift is audited (sanction.revoke), as api.decide_appeal's; a pending appeal of it becomes moot.
+    -- The lift's reason is the statement of reasons for the reported user only (theirs to read, as through
+    -- api.my_case_decisions); a performer's payout_hold says only that the case was dismissed: the facts about
+    -- the buyer are nobody else's (she reads the revoke reason, and her moot appeal repeats it).
     IF p_action = 'dismiss' THEN
         FOR v_revoked IN
             UPDATE lp.user_sanctions AS s
-               SET revoked_at = now(), revoked_by = v_me, revoke_reason = left(format('case dismissed: %s', v_facts), 1000)
+               SET revoked_at = now(), revoked_by = v_me,
+                   revoke_reason = CASE WHEN s.user_id IS NOT DISTINCT FROM v_case.reported_user_id
+                                        THEN left(format('case dismissed: %s', v_facts), 1000)
+                                        ELSE 'case dismissed' END
              WHERE s.issued_by IS NULL AND s.revoked_at IS NULL
                AND (s.id = v_case.sanction_id
                     OR (s.report_id = v_case.id AND s.user_id = v_case.reported_user_id)
@@ -125,9 +131,10 @@ BEGIN
         -- On a shard of a sharded installation, the payout_holds the chargeback asked of the shards of performers
         -- who live elsewhere (lp.payout_hold_requests; none on a single node) are lifted there: a lift asked of
         -- each, which the relay delivers once, after the hold request itself (shard.claim_hold_lifts), and which
-        -- revokes only the payout_hold that request issued (docs/scale-out.md).
+        -- revokes only the payout_hold that request issued (docs/scale-out.md), with the reason a performer's
+        -- payout_hold gets here (never the facts about the buyer).
         INSERT INTO lp.payout_hold_lifts (hold_request_id, to_shard, case_id, reason, lifted_by)
-        SELECT h.id, h.to_shard, v_case.id, left(format('case dismissed: %s', v_facts), 1000), v_me
+        SELECT h.id, h.to_shard, v_case.id, 'case dismissed', v_me
           FROM lp.payout_hold_requests AS h
          WHERE h.case_id = v_case.id
          ORDER BY h.created_at, h.id
@@ -179,6 +186,6 @@ BEGIN
     RETURN v_case;
 END
 $$;
-COMMENT ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) IS 'Moderators and admins holding a running claim on the case: resolves it with p_action (lp.case_action): dismiss, warn (a warning), remove_content (a reported tip''s message is deleted; flagged content references are listed for take-down), end_stream (the case''s live or scheduled stream), or sanction (p_sanction_type, p_sanction_ends_at through lp.issue_sanction; on a shard of a sharded installation, a reported user of another shard is warned or sanctioned on their own shard: lp.request_remote_sanction asks it, the relay delivers it once, and the decision names the request as sanction_request_id). Always with a statement of reasons: p_facts and p_rule (required), stored in decision with whether it was automated and how to appeal, readable by the reported user (api.my_case_decisions). Only admins warn or sanction staff (LP002, as api.sanction_user). A dismissal lifts every automated sanction of the reported user that names the case or that the case names (a flag''s suspension, a chargeback''s tip_block) and the automated payout_holds that name the case on the performers who received a charged-back buyer''s tokens (a performer another open case holds keeps that case''s own), each audited sanction.revoke (case.resolve counts the payout_holds lifted); on a shard of a sharded installation the payout_holds the case asked of other shards are lifted there too (lp.payout_hold_lifts, delivered once by the relay after the hold request; case.resolve counts them in payout_hold_lifts_asked); an appeal of one still pending is closed as moot (lp.moot_appeal). The case''s flags become confirmed or dismissed (detector precision). LP002 other roles, a moderator sanctioning staff, or a case against the caller or one they filed a report on (lp.lock_claimed_case), LP003 unknown case, LP004 closed case, nothing to act upon, or a warning or sanction of a user who deleted their account, LP142 another moderator''s claim, LP143 no running claim of the caller, LP018 bad action or missing statement. Audited (case.resolve).';
+COMMENT ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) IS 'Moderators and admins holding a running claim on the case: resolves it with p_action (lp.case_action): dismiss, warn (a warning), remove_content (a reported tip''s message is deleted; flagged content references are listed for take-down), end_stream (the case''s live or scheduled stream), or sanction (p_sanction_type, p_sanction_ends_at through lp.issue_sanction; on a shard of a sharded installation, a reported user of another shard is warned or sanctioned on their own shard: lp.request_remote_sanction asks it, the relay delivers it once, and the decision names the request as sanction_request_id). Always with a statement of reasons: p_facts and p_rule (required), stored in decision with whether it was automated and how to appeal, readable by the reported user (api.my_case_decisions). Only admins warn or sanction staff (LP002, as api.sanction_user). A dismissal lifts every automated sanction of the reported user that names the case or that the case names (a flag''s suspension, a chargeback''s tip_block) and the automated payout_holds that name the case on the performers who received a charged-back buyer''s tokens (a performer another open case holds keeps that case''s own), each audited sanction.revoke (case.resolve counts the payout_holds lifted), revoke reason ''case dismissed: <facts>'' for the reported user''s and ''case dismissed'' for a performer''s (the statement of reasons is the reported user''s alone); on a shard of a sharded installation the payout_holds the case asked of other shards are lifted there too (lp.payout_hold_lifts, delivered once by the relay after the hold request; case.resolve counts them in payout_hold_lifts_asked); an appeal of one still pending is closed as moot (lp.moot_appeal). The case''s flags become confirmed or dismissed (detector precision). LP002 other roles, a moderator sanctioning staff, or a case against the caller or one they filed a report on (lp.lock_claimed_case), LP003 unknown case, LP004 closed case, nothing to act upon, or a warning or sanction of a user who deleted their account, LP142 another moderator''s claim, LP143 no running claim of the caller, LP018 bad action or missing statement. Audited (case.resolve).';
 REVOKE ALL ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.resolve_case(uuid, text, text, text, text, timestamptz) TO livepanty_app, livepanty_service;

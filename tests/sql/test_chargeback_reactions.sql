@@ -6,7 +6,7 @@
 -- The debt_tokens of a buyer's several reversed payments add up to what the wallet owes. api.verify_ledger is
 -- clean after every scenario.
 BEGIN;
-SELECT plan(56);
+SELECT plan(58);
 
 -- Helpers of this file (SECURITY DEFINER where they read or write past RLS).
 --   tests.cfg(key, value)                 sets a setting as the superuser
@@ -263,6 +263,13 @@ SELECT is((SELECT details ->> 'payout_holds_lifted' FROM tests.last_audit('case.
           '... and the case.resolve audit row counts the payout_holds lifted');
 SELECT tests.authenticate_as('pola');
 SELECT lives_ok($$SELECT api.request_payout(100, 'paypal', 'pola-out')$$, 'pola may request a payout again');
+SELECT is((SELECT revoke_reason || ' / ' || decision_reasons FROM api.my_sanctions(true) WHERE sanction_id = tests.id('pola_ph')),
+          'case dismissed / The sanction was lifted: case dismissed',
+          'pola reads that the case was dismissed, not the statement of reasons about dina (the buyer''s own)');
+SELECT tests.authenticate_as('dina');
+SELECT is((SELECT revoke_reason FROM api.my_sanctions(true) WHERE sanction_type = 'tip_block'),
+          'case dismissed: The card owner confirmed the purchase.',
+          'control: dina, the case''s reported user, reads why her tip_block was lifted');
 SELECT tests.authenticate_as('pixie');
 SELECT throws_ok($$SELECT api.request_payout(100, 'paypal', 'pixie-out')$$, 'LP150', NULL,
                  'pixie''s payouts stay held by eve''s open case (LP150)');
