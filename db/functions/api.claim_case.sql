@@ -7,15 +7,26 @@ DECLARE
     v_admin   boolean := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
     v_minutes integer := (lp.setting('review.claim_minutes'))::integer;
     v_case    lp.reports;
+    v_decided_sanctions uuid[];
+    v_decided_cases     uuid[];
 BEGIN
+    -- The sanctions whose appeal the caller decided (granted or denied) and the cases they name: the rule of
+    -- lp.decided_appeal_of_case, read once here rather than for every case the queue order walks past.
+    v_decided_sanctions := ARRAY(SELECT a.sanction_id FROM lp.sanction_appeals AS a
+                                  WHERE a.decided_by = v_me AND a.status IN ('granted', 'denied'));
+    v_decided_cases := ARRAY(SELECT s.report_id FROM lp.user_sanctions AS s
+                              WHERE s.id = ANY (v_decided_sanctions) AND s.report_id IS NOT NULL);
     -- The next case in queue order that nobody works: open, escalated, or claimed with an expired lease.
     -- SKIP LOCKED: concurrent moderators each get a different case, never wait for each other. Nobody works
-    -- a case against themselves or one they reported; cases against staff go to admins only (a moderator may not
-    -- sanction staff: api.resolve_case).
+    -- a case against themselves, one they reported or one whose sanction's appeal they decided
+    -- (lp.lock_claimed_case); cases against staff go to admins only (a moderator may not sanction staff:
+    -- api.resolve_case).
     SELECT r.* INTO v_case FROM lp.reports AS r
      WHERE (r.status IN ('open', 'escalated') OR (r.status = 'in_review' AND r.claim_expires_at <= now()))
        AND r.reported_user_id IS DISTINCT FROM v_me
        AND NOT EXISTS (SELECT 1 FROM lp.report_filings AS f WHERE f.case_id = r.id AND f.reporter_id = v_me)
+       AND NOT r.id = ANY (v_decided_cases)
+       AND (r.sanction_id IS NULL OR NOT r.sanction_id = ANY (v_decided_sanctions))
        AND (v_admin OR NOT EXISTS (SELECT 1 FROM lp.users AS u
                                     WHERE u.id = r.reported_user_id AND u.role::text IN ('moderator', 'admin')))
      ORDER BY r.priority_rank, r.priority_score DESC, r.due_at NULLS LAST, r.created_at, r.id
@@ -34,6 +45,6 @@ BEGIN
     RETURN NEXT v_case;
 END
 $$;
-COMMENT ON FUNCTION api.claim_case() IS 'Moderators and admins: claims the next case of the review queue (critical first, then by score, due time, age) that nobody works (open, escalated, or an expired claim), with a lease of review.claim_minutes; concurrent callers never get the same case (FOR UPDATE SKIP LOCKED). Never a case against the caller or one they reported; cases against staff (moderators, admins) only for admins. Returns the case, or no row when the queue is empty. LP002 other roles. Audited (case.claim).';
+COMMENT ON FUNCTION api.claim_case() IS 'Moderators and admins: claims the next case of the review queue (critical first, then by score, due time, age) that nobody works (open, escalated, or an expired claim), with a lease of review.claim_minutes; concurrent callers never get the same case (FOR UPDATE SKIP LOCKED). Never a case against the caller, one they reported or one whose sanction''s appeal they decided; cases against staff (moderators, admins) only for admins. Returns the case, or no row when the queue is empty. LP002 other roles. Audited (case.claim).';
 REVOKE ALL ON FUNCTION api.claim_case() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.claim_case() TO livepanty_app, livepanty_service;

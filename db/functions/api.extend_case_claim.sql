@@ -15,6 +15,6 @@ BEGIN
     RETURN v_case;
 END
 $$;
-COMMENT ON FUNCTION api.extend_case_claim(uuid) IS 'Moderators and admins: renews the caller''s running claim on a case for review.claim_minutes from now. LP002 other roles, or a case against the caller or one they filed a report on (lp.lock_claimed_case), LP003 unknown case, LP004 closed case, LP142 another moderator''s claim, LP143 no running claim of the caller (an expired one cannot be extended: claim again). Audited (case.extend_claim).';
+COMMENT ON FUNCTION api.extend_case_claim(uuid) IS 'Moderators and admins: renews the caller''s running claim on a case for review.claim_minutes from now. LP002 other roles, or a case against the caller, one they filed a report on or one whose sanction''s appeal they decided (lp.lock_claimed_case), LP003 unknown case, LP004 closed case, LP142 another moderator''s claim, LP143 no running claim of the caller (an expired one cannot be extended: claim again). Audited (case.extend_claim).';
 REVOKE ALL ON FUNCTION api.extend_case_claim(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.extend_case_claim(uuid) TO livepanty_app, livepanty_service;

@@ -15,6 +15,6 @@ BEGIN
     RETURN v_case;
 END
 $$;
-COMMENT ON FUNCTION api.release_case(uuid) IS 'Moderators and admins: gives back the caller''s running claim on a case, which returns to the queue (open, or escalated if it was). LP002 other roles, or a case against the caller or one they filed a report on (lp.lock_claimed_case), LP003 unknown case, LP004 closed case, LP142 another moderator''s claim, LP143 no running claim of the caller. Audited (case.release).';
+COMMENT ON FUNCTION api.release_case(uuid) IS 'Moderators and admins: gives back the caller''s running claim on a case, which returns to the queue (open, or escalated if it was). LP002 other roles, or a case against the caller, one they filed a report on or one whose sanction''s appeal they decided (lp.lock_claimed_case), LP003 unknown case, LP004 closed case, LP142 another moderator''s claim, LP143 no running claim of the caller. Audited (case.release).';
 REVOKE ALL ON FUNCTION api.release_case(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.release_case(uuid) TO livepanty_app, livepanty_service;

@@ -27,18 +27,25 @@ BEGIN
             HINT = 'Claim it first (api.claim_case).';
     END IF;
     -- The rule api.claim_case keeps when it hands out a case, kept for every action on it: nobody works a case
-    -- against themselves or one they filed on (a report merged into the case after the claim included).
+    -- against themselves or one they filed on (a report merged into the case after the claim included), nor
+    -- one whose sanction's appeal they decided (granted or denied: the automated sanction of a case pending
+    -- review may be appealed before the case is resolved; whoever decided the appeal does not decide the case,
+    -- as whoever resolved the case does not decide the appeal: api.decide_appeal).
     IF v_case.reported_user_id = p_moderator
-       OR EXISTS (SELECT 1 FROM lp.report_filings AS f WHERE f.case_id = v_case.id AND f.reporter_id = p_moderator) THEN
+       OR EXISTS (SELECT 1 FROM lp.report_filings AS f WHERE f.case_id = v_case.id AND f.reporter_id = p_moderator)
+       OR lp.decided_appeal_of_case(v_case, p_moderator) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002',
-            MESSAGE = 'nobody works a case against themselves or one they reported',
+            MESSAGE = 'nobody works a case against themselves, one they reported or one whose sanction''s appeal they decided',
             DETAIL = CASE WHEN v_case.reported_user_id = p_moderator THEN 'the case is against you'
-                          ELSE 'you filed a report on this case' END,
+                          WHEN EXISTS (SELECT 1 FROM lp.report_filings AS f
+                                        WHERE f.case_id = v_case.id AND f.reporter_id = p_moderator)
+                              THEN 'you filed a report on this case'
+                          ELSE 'you decided the appeal of a sanction of this case' END,
             HINT = format('Your claim runs out at %s; another moderator then claims the case (api.claim_case).',
                           v_case.claim_expires_at);
     END IF;
     RETURN v_case;
 END
 $$;
-COMMENT ON FUNCTION lp.lock_claimed_case(uuid, uuid) IS 'Owner only: locks a case that p_moderator holds a running claim on and returns it. LP003 unknown case, LP004 closed, LP142 another moderator''s claim is running, LP143 no running claim of p_moderator (never claimed, released or expired), LP002 a case against p_moderator or one they filed a report on (api.claim_case never hands those out; a report filed after the claim). Every action on a claimed case goes through here (api.extend_case_claim, api.release_case, api.resolve_case).';
+COMMENT ON FUNCTION lp.lock_claimed_case(uuid, uuid) IS 'Owner only: locks a case that p_moderator holds a running claim on and returns it. LP003 unknown case, LP004 closed, LP142 another moderator''s claim is running, LP143 no running claim of p_moderator (never claimed, released or expired), LP002 a case against p_moderator, one they filed a report on or one whose sanction''s appeal they decided (lp.decided_appeal_of_case; api.claim_case never hands those out; a report filed or an appeal decided after the claim). Every action on a claimed case goes through here (api.extend_case_claim, api.release_case, api.resolve_case).';
 REVOKE ALL ON FUNCTION lp.lock_claimed_case(uuid, uuid) FROM PUBLIC;

@@ -1261,10 +1261,17 @@ AS $$
 DECLARE
     v_me    uuid;
     v_admin boolean;
+    v_decided_sanctions uuid[];
+    v_decided_cases     uuid[];
 BEGIN
     PERFORM shard.act(-1, p__user, p__session, p__via);
     v_me := lp.require_user('moderator', 'admin');
     v_admin := lp.current_user_role() = 'admin';
+    -- (api.claim_case's filter: nor a case whose sanction's appeal the caller decided, lp.decided_appeal_of_case)
+    v_decided_sanctions := ARRAY(SELECT a.sanction_id FROM lp.sanction_appeals AS a
+                                  WHERE a.decided_by = v_me AND a.status IN ('granted', 'denied'));
+    v_decided_cases := ARRAY(SELECT s.report_id FROM lp.user_sanctions AS s
+                              WHERE s.id = ANY (v_decided_sanctions) AND s.report_id IS NOT NULL);
     RETURN QUERY
     SELECT (SELECT s.shard::integer FROM lp.shard_self AS s), r.priority_rank, r.priority_score, r.due_at,
            r.created_at, r.id
@@ -1272,6 +1279,8 @@ BEGIN
      WHERE (r.status IN ('open', 'escalated') OR (r.status = 'in_review' AND r.claim_expires_at <= now()))
        AND r.reported_user_id IS DISTINCT FROM v_me
        AND NOT EXISTS (SELECT 1 FROM lp.report_filings AS f WHERE f.case_id = r.id AND f.reporter_id = v_me)
+       AND NOT r.id = ANY (v_decided_cases)
+       AND (r.sanction_id IS NULL OR NOT r.sanction_id = ANY (v_decided_sanctions))
        AND (v_admin OR NOT EXISTS (SELECT 1 FROM lp.users AS u
                                     WHERE u.id = r.reported_user_id AND u.role::text IN ('moderator', 'admin')))
      ORDER BY r.priority_rank, r.priority_score DESC, r.due_at NULLS LAST, r.created_at, r.id

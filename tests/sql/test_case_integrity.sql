@@ -8,7 +8,7 @@
 -- does not learn who reported her); a warning or sanction of a deleted account is LP004 (the case's state), not
 -- LP003.
 BEGIN;
-SELECT plan(52);
+SELECT plan(59);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.case_row(id)                  the case
@@ -18,6 +18,7 @@ SELECT plan(52);
 --   tests.live(host, title)             a live stream of the host; its id
 --   tests.report(user, type, id, why)   the user reports; the case id
 --   tests.revokes(sanction id)          the sanction.revoke audit rows of the sanction, as text
+--   tests.claim_all()                   the acting moderator claims every case she can; their ids
 CREATE FUNCTION tests.case_row(p_id uuid) RETURNS lp.reports
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT r.* FROM lp.reports AS r WHERE r.id = p_id
@@ -61,6 +62,20 @@ BEGIN
     RETURN v_case;
 END
 $$;
+CREATE FUNCTION tests.claim_all() RETURNS uuid[]
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_ids  uuid[] := '{}';
+    v_case uuid;
+BEGIN
+    LOOP
+        SELECT c.id INTO v_case FROM api.claim_case() AS c;
+        EXIT WHEN v_case IS NULL;
+        v_ids := v_ids || v_case;
+    END LOOP;
+    RETURN v_ids;
+END
+$$;
 CREATE FUNCTION tests.revokes(p_sanction uuid) RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT string_agg(concat_ws('|', a.target_id, a.actor_id, a.details ->> 'case_id', a.details ->> 'reason'), ';'
@@ -79,6 +94,7 @@ BEGIN
     PERFORM tests.create_user('dan');
     PERFORM tests.create_user('pia', 'performer');
     PERFORM tests.create_user('paula', 'performer');
+    PERFORM tests.create_user('pam', 'performer');
     PERFORM tests.create_user('mona', 'moderator');
     PERFORM tests.create_user('max', 'moderator');
     PERFORM tests.create_user('mia', 'moderator');
@@ -94,6 +110,7 @@ BEGIN
     PERFORM tests.remember('c_fraud', (SELECT s.report_id FROM lp.user_sanctions AS s WHERE s.id = tests.id('cara_tb')));
     PERFORM tests.remember('s_pia', tests.live('pia', 'pia live'));
     PERFORM tests.remember('s_paula', tests.live('paula', 'paula live'));
+    PERFORM tests.remember('s_pam', tests.live('pam', 'pam live'));
 END
 $$;
 
@@ -254,6 +271,32 @@ SELECT is((SELECT may_decide FROM api.list_appeals() WHERE appeal_id = tests.id(
           'control: mia, who neither reported, issued nor resolved, may decide it');
 SELECT is((api.decide_appeal(tests.id('wes_ap'), false, 'Repeated spam, seen in the chat logs.')).status::text, 'denied',
           'control: mia decides it');
+
+-- == ... nor, having decided the appeal of a case's automated sanction, resolve that case ====================
+-- A flag suspends pam pending review; she appeals at once and max denies it while the case waits. Resolving the
+-- case would make max decide both the case and the appeal of its sanction (in the other order than above).
+SELECT tests.clear_authentication();
+SELECT tests.remember('f_pam', (api.raise_flag('vision-v1', 'minor_detected', 0.95, 'stream_video', 'seg-12', tests.id('s_pam'))).id);
+SELECT tests.remember('c_pam', (SELECT case_id FROM lp.moderation_flags WHERE id = tests.id('f_pam')));
+SELECT tests.remember('pam_susp', (tests.case_row(tests.id('c_pam'))).sanction_id);
+SELECT tests.authenticate_as('pam', 'livepanty_service');
+SELECT tests.remember('pam_ap', (api.appeal_sanction(tests.id('pam_susp'), 'I am 30.')).id);
+SELECT tests.authenticate_as('max');
+SELECT is((api.decide_appeal(tests.id('pam_ap'), false, 'The segment shows a minor.')).status::text, 'denied',
+          'setup: max denies pam''s appeal while her case waits');
+SELECT ok(NOT tests.id('c_pam') = ANY (tests.claim_all()), 'deny: max claiming every case he can never gets pam''s');
+SELECT tests.clear_authentication();
+SELECT tests.claim(tests.id('c_pam'), 'max');
+SELECT tests.authenticate_as('max');
+SELECT * FROM tests.rejects(format($$SELECT api.resolve_case(%L, 'remove_content', 'Minor on seg-12.', 'Rule 1')$$, tests.id('c_pam')),
+                            'LP002', 'deny: the moderator who decided the appeal of the case''s sanction may not resolve the case (LP002)');
+SELECT * FROM tests.rejects(format($$SELECT api.resolve_case(%L, 'dismiss', 'Adult after all.', 'No rule broken')$$, tests.id('c_pam')),
+                            'LP002', 'deny: not even to dismiss it (LP002)');
+SELECT tests.clear_authentication();
+SELECT tests.claim(tests.id('c_pam'), 'mia');
+SELECT tests.authenticate_as('mia');
+SELECT is((api.resolve_case(tests.id('c_pam'), 'remove_content', 'Minor on seg-12.', 'Rule 1')).status::text, 'resolved',
+          'control: mia, who did not decide the appeal, resolves the case');
 
 -- == a warning or sanction of a deleted account is LP004 ====================================================
 SELECT tests.clear_authentication();
