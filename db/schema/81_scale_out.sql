@@ -213,7 +213,7 @@ CREATE TABLE lp.payout_hold_lifts (
 CREATE INDEX payout_hold_lifts_pending_idx ON lp.payout_hold_lifts (to_shard, created_at) WHERE status = 'pending';
 COMMENT ON TABLE lp.payout_hold_lifts IS 'Owner only. On the buyer''s shard: the lift of a payout_hold asked of another shard (lp.payout_hold_requests), written by api.resolve_case when it dismisses the fraud case the hold was pending the review of, one per hold request. The relay (livepanty-db shards relay) delivers each exactly once (shard.apply_hold_lift, keyed by id), never before its hold request was delivered, and marks it delivered.';
 COMMENT ON COLUMN lp.payout_hold_lifts.hold_request_id IS 'The payout_hold request whose hold this lifts: on to_shard its receipt (lp.payout_hold_receipts, same id) names the sanction it issued, the only one this lift revokes.';
-COMMENT ON COLUMN lp.payout_hold_lifts.reason IS 'The revoke reason of the lift, as a dismissal gives it on one node (case dismissed: the facts).';
+COMMENT ON COLUMN lp.payout_hold_lifts.reason IS 'The revoke reason of the lift, as a dismissal gives a performer''s payout_hold on one node (case dismissed; the statement of reasons about the buyer stays on the buyer''s shard).';
 COMMENT ON COLUMN lp.payout_hold_lifts.lifted_by IS 'The moderator or admin who dismissed the case; the lift names them on the performer''s shard too (their stub there, made at delivery when missing).';
 
 CREATE TABLE lp.payout_hold_lift_receipts (
