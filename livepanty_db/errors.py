@@ -608,6 +608,14 @@ class TransfersOutstanding(LivepantyError):
     code = "LP204"
 
 
+class TransactionTooOld(TransientError):
+    """LP205: tokens would move in a transaction begun more than ``ledger.max_transaction_seconds`` ago (a
+    ledger entry is dated by its transaction's start): nothing was done; roll back and retry in a new
+    transaction (money calls with the same idempotency key)."""
+
+    code = "LP205"
+
+
 #: The one mapping table: catalogue code -> exception class (docs/errors.md).
 ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
     cls.code: cls
@@ -690,6 +698,7 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         NotRouted,
         CrossShardUnsupported,
         TransfersOutstanding,
+        TransactionTooOld,
         LedgerInvariant,
     )
     if cls.code is not None

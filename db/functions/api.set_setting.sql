@@ -45,6 +45,7 @@ BEGIN
            OR (p_key = 'money.max_tokens' AND v_number NOT BETWEEN 1 AND 1000000000000)
            OR (p_key = 'money.max_price_minor' AND v_number NOT BETWEEN 1 AND 1000000000000000)
            OR (p_key = 'payouts.hold_days' AND v_number NOT BETWEEN 0 AND 365)
+           OR (p_key = 'ledger.max_transaction_seconds' AND v_number NOT BETWEEN 1 AND 86400)
            OR (p_key = 'holds.max_minutes' AND v_number NOT BETWEEN 1 AND 43200)
            OR (p_key = 'limits.raise_cooldown_hours' AND v_number NOT BETWEEN 0 AND 720)
            OR (p_key = 'wallets.performer_shards' AND v_number NOT BETWEEN 1 AND 64)
@@ -107,6 +108,6 @@ BEGIN
     RETURN v_setting;
 END
 $$;
-COMMENT ON FUNCTION api.set_setting(text, jsonb) IS 'Admins: changes a runtime setting (audited with old and new value). LP091 unknown key, LP092 wrong type or out of range (auth.bcrypt_cost 10..15; money.max_tokens 1..10^12, money.max_price_minor 1..10^15; token economy: tips.fee_bps 0..10000, tips.min_tokens 1..tips.max_tokens, payouts.min_tokens >= 1, payouts.hold_days 0..365, holds.max_minutes 1..43200, limits.raise_cooldown_hours 0..720, wallets.performer_shards 1..64, streams.viewer_timeout_seconds 10..3600, streams.counter_shards 1..64, goals.max_per_stream 1..1000, menus.max_items 1..1000, shows.min_rate and shows.max_rate 1..10^6 with min <= max, shows.answer_seconds 10..3600, shows.prepay_minutes 1..60, refunds.shortfall_policy "debt" or "write_off", events.wake_up "commit" or "notifier"; fraud controls: fraud.new_account_days and fraud.chargeback_window_hours 0..3650, the fraud.new_account_* caps 0..10^12, fraud.tips_per_hour and fraud.purchases_per_hour 0..10^6 (0: off), fraud.chargeback_share_bps 1..10000; the review queue''s settings through lp.check_review_setting).';
+COMMENT ON FUNCTION api.set_setting(text, jsonb) IS 'Admins: changes a runtime setting (audited with old and new value). LP091 unknown key, LP092 wrong type or out of range (auth.bcrypt_cost 10..15; money.max_tokens 1..10^12, money.max_price_minor 1..10^15; token economy: tips.fee_bps 0..10000, tips.min_tokens 1..tips.max_tokens, payouts.min_tokens >= 1, payouts.hold_days 0..365, ledger.max_transaction_seconds 1..86400, holds.max_minutes 1..43200, limits.raise_cooldown_hours 0..720, wallets.performer_shards 1..64, streams.viewer_timeout_seconds 10..3600, streams.counter_shards 1..64, goals.max_per_stream 1..1000, menus.max_items 1..1000, shows.min_rate and shows.max_rate 1..10^6 with min <= max, shows.answer_seconds 10..3600, shows.prepay_minutes 1..60, refunds.shortfall_policy "debt" or "write_off", events.wake_up "commit" or "notifier"; fraud controls: fraud.new_account_days and fraud.chargeback_window_hours 0..3650, the fraud.new_account_* caps 0..10^12, fraud.tips_per_hour and fraud.purchases_per_hour 0..10^6 (0: off), fraud.chargeback_share_bps 1..10000; the review queue''s settings through lp.check_review_setting).';
 REVOKE ALL ON FUNCTION api.set_setting(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.set_setting(text, jsonb) TO livepanty_app, livepanty_service;

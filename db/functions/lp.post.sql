@@ -46,6 +46,10 @@ DECLARE
     e_after    bigint[];
     e_kind     text[];
 BEGIN
+    -- Entries are dated by the transaction's start: none from a transaction begun too long ago.
+    IF statement_timestamp() > now() + interval '1 second' THEN
+        PERFORM lp.refuse_old_transaction();
+    END IF;
     IF p_postings IS NULL OR (cardinality(p_postings) < 2 AND NOT (cardinality(p_postings) = 0 AND p_sweep IS NOT NULL)) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP199', MESSAGE = 'unbalanced ledger transaction',
             DETAIL = format('postings %s', p_postings);

@@ -25,6 +25,10 @@ BEGIN
     IF v_n IS NULL OR v_n = 0 THEN
         RETURN;
     END IF;
+    -- Entries are dated by the transaction's start: none from a transaction begun too long ago (lp.post).
+    IF statement_timestamp() > now() + interval '1 second' THEN
+        PERFORM lp.refuse_old_transaction();
+    END IF;
     IF cardinality(p_transaction) <> v_n OR cardinality(p_reference) <> v_n OR cardinality(p_amount) <> v_n
        OR cardinality(p_kind) <> v_n OR cardinality(p_on_main) <> v_n OR array_position(p_wallet, NULL) IS NOT NULL
        OR EXISTS (SELECT 1 FROM unnest(p_transaction, p_amount) AS l (tx, amount)

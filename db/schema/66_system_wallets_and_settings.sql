@@ -20,3 +20,5 @@ INSERT INTO lp.settings (key, value, description) VALUES
     ('limits.raise_cooldown_hours', '24',      'Raising or removing a spending limit takes effect after this many hours.'),
     ('refunds.shortfall_policy',    '"debt"',  'When a refund or chargeback claws back tokens already spent: "debt" (the wallet goes negative and cannot spend) or "write_off" (the shortfall is booked to the chargeback-loss wallet).'),
     ('wallets.performer_shards',    '8',       'Credit shards given to a performer''s wallet (hot-account spreading).');
+INSERT INTO lp.settings (key, value, description) VALUES
+    ('ledger.max_transaction_seconds', '900', 'Tokens move only in a transaction begun at most this many seconds ago (LP205): a ledger entry is dated by its transaction''s start, which the payout hold period, limits and partitions read.');
