@@ -31,10 +31,10 @@ BEGIN
            CASE WHEN c.user_id IS NOT NULL THEN c.first_payment_at
                 ELSE (SELECT min(p.completed_at) FROM lp.payments AS p WHERE p.user_id = u.id AND p.status = 'completed')
            END AS paid_at,
-           CASE WHEN c.tip_hour = v_hour THEN c.tips_in_hour ELSE 0 END AS tips_hour,
-           CASE WHEN c.tip_day = v_day THEN c.tip_tokens_day ELSE 0 END AS tips_day,
-           CASE WHEN c.purchase_hour = v_hour THEN c.purchases_in_hour ELSE 0 END AS purchases_hour,
-           CASE WHEN c.purchase_day = v_day THEN c.purchase_tokens_day ELSE 0 END AS purchases_day
+           CASE WHEN c.tip_hour >= v_hour THEN c.tips_in_hour ELSE 0 END AS tips_hour,
+           CASE WHEN c.tip_day >= v_day THEN c.tip_tokens_day ELSE 0 END AS tips_day,
+           CASE WHEN c.purchase_hour >= v_hour THEN c.purchases_in_hour ELSE 0 END AS purchases_hour,
+           CASE WHEN c.purchase_day >= v_day THEN c.purchase_tokens_day ELSE 0 END AS purchases_day
       INTO f
       FROM lp.users AS u
       LEFT JOIN lp.spend_counters AS c ON c.user_id = u.id

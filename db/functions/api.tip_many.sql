@@ -67,7 +67,9 @@ DECLARE
     v_refused uuid[] := ARRAY[]::uuid[];
     -- the streams the tips name that step 0 locked (FOR SHARE)
     v_locked  uuid[];
-    -- the fraud controls (lp.count_spend's rules, per sender): counters locked in user id order
+    -- the fraud controls (lp.count_spend's rules, per sender): counters locked in user id order; a counter
+    -- already in a later hour or day (a transaction begun after this one counted first) stays there and counts
+    -- these tips too, as lp.count_spend does
     v_hour    timestamptz := date_trunc('hour', now(), 'UTC');
     v_day     timestamptz := date_trunc('day', now(), 'UTC');
     f_user    uuid[];
@@ -295,8 +297,8 @@ BEGIN
     SELECT array_agg(x.user_id ORDER BY x.user_id), array_agg(x.n ORDER BY x.user_id),
            array_agg(x.tokens ORDER BY x.user_id), array_agg(x.is_new ORDER BY x.user_id)
       INTO f_user, f_count, f_tokens, f_new
-      FROM (SELECT f.user_id, CASE WHEN f.tip_hour = v_hour THEN f.tips_in_hour ELSE 0 END AS n,
-                   CASE WHEN f.tip_day = v_day THEN f.tip_tokens_day ELSE 0 END AS tokens,
+      FROM (SELECT f.user_id, CASE WHEN f.tip_hour >= v_hour THEN f.tips_in_hour ELSE 0 END AS n,
+                   CASE WHEN f.tip_day >= v_day THEN f.tip_tokens_day ELSE 0 END AS tokens,
                    f.first_payment_at IS NULL
                    OR f.account_created_at > now() - make_interval(days => coalesce((v_cfg ->> 'fraud.new_account_days')::integer, 0))
                    AS is_new
@@ -423,16 +425,16 @@ BEGIN
     -- fraud.tips_per_hour in this batch gets a fraud case (lp.count_spend's rule).
     FOR v_fraud IN
         UPDATE lp.spend_counters AS f
-           SET tips_in_hour = CASE WHEN f.tip_hour = v_hour THEN f.tips_in_hour + g.tips ELSE g.tips END,
-               tip_hour = v_hour,
-               tip_tokens_day = CASE WHEN f.tip_day = v_day THEN f.tip_tokens_day + g.tokens ELSE g.tokens END,
-               tip_day = v_day
+           SET tips_in_hour = CASE WHEN f.tip_hour >= v_hour THEN f.tips_in_hour + g.tips ELSE g.tips END,
+               tip_hour = greatest(f.tip_hour, v_hour),
+               tip_tokens_day = CASE WHEN f.tip_day >= v_day THEN f.tip_tokens_day + g.tokens ELSE g.tokens END,
+               tip_day = greatest(f.tip_day, v_day)
           FROM (SELECT a_sender[k] AS sender, count(*)::integer AS tips, sum(a_amount[k])::bigint AS tokens
                   FROM generate_subscripts(a_err, 1) AS k
                  WHERE a_err[k] IS NULL AND a_tip[k] IS NOT NULL
                  GROUP BY a_sender[k]) AS g
          WHERE f.user_id = g.sender
-        RETURNING f.user_id, f.tips_in_hour, g.tips
+        RETURNING f.user_id, f.tips_in_hour, g.tips, f.tip_hour
     LOOP
         IF coalesce((v_cfg ->> 'fraud.tips_per_hour')::integer, 0) > 0
            AND v_fraud.tips_in_hour >= (v_cfg ->> 'fraud.tips_per_hour')::integer
@@ -440,7 +442,7 @@ BEGIN
             PERFORM lp.open_case('fraud', 'fraud', v_fraud.user_id, NULL,
                                  jsonb_build_object('rule', 'velocity', 'kind', 'tip',
                                                     'per_hour', (v_cfg ->> 'fraud.tips_per_hour')::integer,
-                                                    'hour', v_hour),
+                                                    'hour', v_fraud.tip_hour),
                                  NULL);
         END IF;
     END LOOP;

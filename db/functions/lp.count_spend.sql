@@ -21,9 +21,15 @@ AS $$
 -- (a show's top-up: under the counter row its billing job locked with the participant), and it locks
 -- the spender's counter row until commit (the spends of one user are serialised: api.tip_many takes the same
 -- rows first, in user id order).
+--
+-- A spend is dated by its transaction's start (now()), and transactions commit out of start order: one that
+-- began before an hour or day boundary may count after one that began past it. The counters then stay in the
+-- later hour and day and count this spend there (never moved back: that threw away what the later transaction
+-- counted, and the spends after it started again from zero).
 DECLARE
     v_hour    timestamptz := date_trunc('hour', now(), 'UTC');
     v_day     timestamptz := date_trunc('day', now(), 'UTC');
+    v_counted timestamptz;  -- the hour the counter counted this spend in (v_hour, or a later one)
     v_count   integer;
     v_tokens  bigint;
     v_created timestamptz;
@@ -37,30 +43,31 @@ BEGIN
     FOR attempt IN 1 .. 2 LOOP
         IF p_kind <> 'purchase' THEN  -- tip, hold, top_up: the tip counters
             UPDATE lp.spend_counters AS f
-               SET tips_in_hour = CASE WHEN f.tip_hour = v_hour THEN f.tips_in_hour ELSE 0 END
+               SET tips_in_hour = CASE WHEN f.tip_hour >= v_hour THEN f.tips_in_hour ELSE 0 END
                                   + CASE WHEN p_kind = 'top_up' THEN 0 ELSE 1 END,
-                   tip_hour = v_hour,
-                   tip_tokens_day = CASE WHEN f.tip_day = v_day THEN f.tip_tokens_day + p_tokens ELSE p_tokens END,
-                   tip_day = v_day
+                   tip_hour = greatest(f.tip_hour, v_hour),
+                   tip_tokens_day = CASE WHEN f.tip_day >= v_day THEN f.tip_tokens_day + p_tokens ELSE p_tokens END,
+                   tip_day = greatest(f.tip_day, v_day)
               FROM (SELECT jsonb_object_agg(s.key, s.value) AS j FROM lp.settings AS s
                      WHERE s.key IN ('fraud.new_account_days', 'fraud.new_account_max_tip',
                                      'fraud.new_account_daily_tip_tokens', 'fraud.tips_per_hour')) AS cfg
              WHERE f.user_id = p_user_id
-            RETURNING f.tips_in_hour, f.tip_tokens_day, f.account_created_at, f.first_payment_at, cfg.j
-                 INTO v_count, v_tokens, v_created, v_paid, v_cfg;
+            RETURNING f.tips_in_hour, f.tip_tokens_day, f.account_created_at, f.first_payment_at, cfg.j, f.tip_hour
+                 INTO v_count, v_tokens, v_created, v_paid, v_cfg, v_counted;
         ELSE
             UPDATE lp.spend_counters AS f
-               SET purchases_in_hour = CASE WHEN f.purchase_hour = v_hour THEN f.purchases_in_hour + 1 ELSE 1 END,
-                   purchase_hour = v_hour,
-                   purchase_tokens_day = CASE WHEN f.purchase_day = v_day THEN f.purchase_tokens_day + p_tokens
+               SET purchases_in_hour = CASE WHEN f.purchase_hour >= v_hour THEN f.purchases_in_hour + 1 ELSE 1 END,
+                   purchase_hour = greatest(f.purchase_hour, v_hour),
+                   purchase_tokens_day = CASE WHEN f.purchase_day >= v_day THEN f.purchase_tokens_day + p_tokens
                                               ELSE p_tokens END,
-                   purchase_day = v_day
+                   purchase_day = greatest(f.purchase_day, v_day)
               FROM (SELECT jsonb_object_agg(s.key, s.value) AS j FROM lp.settings AS s
                      WHERE s.key IN ('fraud.new_account_days', 'fraud.new_account_max_purchase',
                                      'fraud.new_account_daily_purchase_tokens', 'fraud.purchases_per_hour')) AS cfg
              WHERE f.user_id = p_user_id
-            RETURNING f.purchases_in_hour, f.purchase_tokens_day, f.account_created_at, f.first_payment_at, cfg.j
-                 INTO v_count, v_tokens, v_created, v_paid, v_cfg;
+            RETURNING f.purchases_in_hour, f.purchase_tokens_day, f.account_created_at, f.first_payment_at, cfg.j,
+                      f.purchase_hour
+                 INTO v_count, v_tokens, v_created, v_paid, v_cfg, v_counted;
         END IF;
         EXIT WHEN FOUND;
         PERFORM lp.ensure_spend_counter(p_user_id);
@@ -126,14 +133,14 @@ BEGIN
                                                                    CASE p_kind WHEN 'purchase' THEN 'purchases'
                                                                                ELSE 'tips and holds' END),
             DETAIL = format('at most %s per clock hour (UTC); the account is in the fraud review queue', v_rate),
-            HINT = format('Try again after %s.', v_hour + interval '1 hour');
+            HINT = format('Try again after %s.', v_counted + interval '1 hour');
     END IF;
     IF v_rate > 0 AND v_count = v_rate THEN
         -- The call that reaches the threshold commits, and with it the case (merged into the user's open fraud
         -- case when there is one): a refusal, rolled back, could not keep it.
         PERFORM lp.open_case('fraud', 'fraud', p_user_id, NULL,
                              jsonb_build_object('rule', 'velocity', 'kind', p_kind, 'per_hour', v_rate,
-                                                'hour', v_hour),
+                                                'hour', v_counted),
                              NULL);
     END IF;
 END
