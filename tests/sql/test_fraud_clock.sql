@@ -5,7 +5,7 @@
 -- (lp.count_spend for api.tip, api.place_hold, api.create_payment; api.tip_many). Here the later transaction is
 -- the counter row moved one hour and one day ahead of this transaction's clock.
 BEGIN;
-SELECT plan(13);
+SELECT plan(14);
 
 CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -113,6 +113,8 @@ SELECT * FROM tests.rejects($$SELECT api.create_payment('small', 'stripe', 'op-1
                             'create_payment: the hour counted by a later transaction is not reset by an earlier one');
 
 SELECT ok(tests.sound(), 'every transaction sums to 0 and so do all balances');
+RESET ROLE;
+SELECT is_empty($$SELECT * FROM api.verify_ledger()$$, 'verify_ledger: clean');
 
 SELECT * FROM finish();
 ROLLBACK;
