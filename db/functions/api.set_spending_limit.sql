@@ -44,6 +44,11 @@ BEGIN
         IF v_row.pending_effective_at IS NULL
            OR (p_limit_tokens IS NULL AND v_row.pending_limit_tokens IS NOT NULL)
            OR p_limit_tokens > v_row.pending_limit_tokens THEN
+            -- The wait counts from the transaction's start: from one begun long ago (held open to shorten the
+            -- cooling-off) no loosening is taken (LP205, as for a movement of tokens).
+            IF statement_timestamp() > now() + interval '1 second' THEN
+                PERFORM lp.refuse_old_transaction('loosen a spending limit');
+            END IF;
             v_row.pending_effective_at := now() + v_cooldown;
         END IF;
         v_row.pending_limit_tokens := p_limit_tokens;

@@ -90,3 +90,28 @@ def test_the_bound_is_a_setting_with_a_range(funded: str) -> None:
         assert conn.execute(
             "SELECT value FROM lp.settings WHERE key = 'ledger.max_transaction_seconds'"
         ).fetchone() == (3600,)
+
+
+def test_a_spending_limit_is_not_loosened_from_a_transaction_begun_too_long_ago(funded: str) -> None:
+    """A loosening waits limits.raise_cooldown_hours from the transaction's start: from a transaction held
+    open that long it would apply at once. Refused (LP205, nothing changed); a stricter limit still applies.
+    """
+    with psycopg.connect(funded) as conn:
+        conn.execute("SELECT tests.authenticate_as('vic')")
+        conn.execute("SELECT api.set_spending_limit('daily', 100)")
+        conn.commit()
+    with psycopg.connect(funded) as conn:
+        conn.execute("SELECT tests.authenticate_as('vic')")
+        time.sleep(2.2)
+        with pytest.raises(psycopg.Error) as refused, conn.transaction():
+            conn.execute("SELECT api.set_spending_limit('daily', 500)")
+        assert refused.value.sqlstate == "LP205"
+        assert "loosen a spending limit" in str(refused.value)
+        stricter = conn.execute("SELECT limit_tokens FROM api.set_spending_limit('daily', 50)").fetchone()
+        assert stricter == (50,)
+        conn.commit()
+    with psycopg.connect(funded) as conn:
+        assert conn.execute(
+            "SELECT limit_tokens, pending_limit_tokens FROM lp.spending_limits"
+            " WHERE user_id = tests.user_id('vic') AND period = 'daily'"
+        ).fetchone() == (50, None)
