@@ -1,6 +1,6 @@
 DROP VIEW IF EXISTS reporting.audit_logs CASCADE;
 CREATE VIEW reporting.audit_logs WITH (security_invoker = false) AS
-SELECT al.id,
+SELECT lp.pseudonym(al.id::text, k.key) AS id,
        al.occurred_at,
        lp.pseudonym(al.actor_id::text, k.key) AS actor_id,
        al.actor_role,

@@ -1,6 +1,6 @@
 DROP VIEW IF EXISTS reporting.ledger CASCADE;
 CREATE VIEW reporting.ledger WITH (security_invoker = false) AS
-SELECT l.id,
+SELECT lp.pseudonym(l.id::text, k.key) AS id,
        lp.pseudonym(l.transaction_id::text, k.key) AS transaction_id,
        lp.pseudonym(l.wallet_id::text, k.key) AS wallet_id,
        l.shard,

@@ -1,6 +1,6 @@
 DROP VIEW IF EXISTS reporting.stream_viewers CASCADE;
 CREATE VIEW reporting.stream_viewers WITH (security_invoker = false) AS
-SELECT v.id,
+SELECT lp.pseudonym(v.id::text, k.key) AS id,
        lp.pseudonym(v.stream_id::text, k.key) AS stream_id,
        lp.pseudonym(v.user_id::text, k.key) AS user_id,
        v.joined_at,

@@ -2,7 +2,7 @@
 -- table, view and function of schemas lp and api that exists now or is added later; a failure lists the
 -- offending objects. No object is listed by hand except the three functions livepanty_readonly may run.
 BEGIN;
-SELECT plan(42);
+SELECT plan(43);
 
 -- == Row level security ====================================================================================
 SELECT isnt_empty($$SELECT 1 FROM pg_catalog.pg_class WHERE relnamespace = 'lp'::regnamespace AND relkind IN ('r', 'p')$$,
@@ -165,6 +165,15 @@ SELECT is_empty($$
                            'bytea'::regtype)
             OR a.attname ~* '(e_?mail|date_of_birth|birth|(^|_)dob($|_)|(^|_)ip($|_)|ip_addr|(^|_)url($|_)|legal_name|password|(^|_)token($|_)|secret|username|display_name|message|user_agent|details|device_info)')
 $$, 'no reporting view exposes an inet, citext, uuid or bytea column, nor one named like e-mail, date of birth, IP, URL, legal name, password, token, username, message or details');
+-- docs/reporting.md: every id is a pseudonym (text, 16 hex digits). A bigint id (a ledger entry, a viewing session, an
+-- audit row) is as linkable as a uuid: the application shows it to the user (api.wallet_history, their own viewing
+-- sessions) and to hosts and admins, so shown raw it would lead a reader from a support ticket to the person.
+SELECT is_empty($$
+    SELECT c.oid::regclass::text || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+      FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid
+     WHERE c.relnamespace = 'reporting'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.attname ~ '(^id$|_id$|_by$|^assigned_to$)' AND a.atttypid <> 'text'::regtype
+$$, 'every id column of a reporting view (id, *_id, *_by, assigned_to) is text, a pseudonym: never the raw uuid or number the application also shows');
 SELECT is_empty($$
     SELECT c.oid::regclass::text || (CASE WHEN a.attname IS NULL THEN '' ELSE '.' || a.attname END)
       FROM pg_catalog.pg_class AS c LEFT JOIN pg_catalog.pg_attribute AS a

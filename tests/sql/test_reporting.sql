@@ -9,7 +9,7 @@
 -- Row counts against the tables and the raw-table refusals for every lp table are in test_rls.sql; the catalog
 -- rules (definer views only in reporting, no PII-typed or PII-named column) in test_catalog_security.sql.
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -30,11 +30,13 @@ BEGIN
 END
 $$;
 -- The reporting pseudonym of an id, computed here from the key (independently of lp.pseudonym).
-CREATE FUNCTION tests.expected_pseudonym(p_id uuid) RETURNS text
+CREATE FUNCTION tests.expected_pseudonym(p_id text) RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT left(encode(ext.hmac(convert_to('lp-pseudonym-v1|' || p_id::text, 'UTF8'), s.value, 'sha256'), 'hex'), 16)
+    SELECT left(encode(ext.hmac(convert_to('lp-pseudonym-v1|' || p_id, 'UTF8'), s.value, 'sha256'), 'hex'), 16)
       FROM lp.secrets AS s WHERE s.name = 'pseudonym'
 $$;
+CREATE FUNCTION tests.expected_pseudonym(p_id uuid) RETURNS text
+    LANGUAGE sql STABLE AS $$ SELECT tests.expected_pseudonym(p_id::text) $$;
 
 -- == Fixture: the victim zoe_victim and everything the platform keeps about her ============================
 DO $$
@@ -149,6 +151,23 @@ SELECT is((SELECT reviewed_by FROM reporting.kyc_verifications), tests.expected_
 SELECT is((SELECT count(*) FROM reporting.ledger AS l JOIN reporting.tips AS t ON t.id = l.reference_id
             WHERE l.reference_type = 'tip'), 1::bigint,
           'pseudonyms: record ids are pseudonymised the same way (ledger.reference_id joins tips.id)');
+
+-- Numbered records too: the application shows a ledger entry's, a viewing session's and an audit row's number
+-- (api.wallet_history, the user's own viewing sessions, hosts, admins), so a raw number would link a support
+-- ticket to the person's pseudonym.
+SELECT tests.clear_authentication();
+CREATE TABLE tests.numbered AS
+SELECT 'ledger' AS view_name, tests.expected_pseudonym(l.id::text) AS expected
+  FROM lp.ledger AS l WHERE l.reference_type = 'tip'
+UNION ALL SELECT 'stream_viewers', tests.expected_pseudonym(v.id::text) FROM lp.stream_viewers AS v
+UNION ALL SELECT 'audit_logs', tests.expected_pseudonym(a.id::text) FROM lp.audit_logs AS a WHERE a.action = 'test.probe';
+GRANT SELECT ON tests.numbered TO PUBLIC;
+SELECT tests.authenticate_as(NULL, 'livepanty_readonly');
+SELECT set_eq($$SELECT 'ledger', l.id::text FROM reporting.ledger AS l WHERE l.reference_type = 'tip'
+                UNION ALL SELECT 'stream_viewers', v.id::text FROM reporting.stream_viewers AS v
+                UNION ALL SELECT 'audit_logs', a.id::text FROM reporting.audit_logs AS a WHERE a.action = 'test.probe'$$,
+              $$SELECT view_name, expected FROM tests.numbered$$,
+              'pseudonyms: numbered records (ledger entries, viewing sessions, audit rows) are shown by pseudonym, not by number');
 
 -- == What the views show ===================================================================================
 SELECT set_eq($$SELECT age_band FROM reporting.users WHERE role = 'viewer'$$, ARRAY['18-24', '25-34', '65+'],
