@@ -16,15 +16,24 @@ BEGIN
     -- Texts: pg_stat_statements replaces the constants of plannable statements (SELECT, INSERT, UPDATE,
     -- DELETE, MERGE, and WITH, VALUES, TABLE) by $n, so their text is shown (one line, 200 characters). A
     -- utility statement (ALTER ROLE ... PASSWORD, CALL, COPY, ...) keeps its literals: only its first word.
+    -- Comments are kept as written (an ORM's trailing tag may name a user or a route): cut from the text shown.
+    -- What is left of a text that still holds a quote, a dollar quote or a comment mark (a SELECT ... INTO,
+    -- a utility statement that starts like a query, keeps its literals; a nested comment) is withheld too.
     RETURN QUERY EXECUTE format(
         $q$SELECT s.queryid, s.calls, s.total_exec_time / 1000, s.mean_exec_time / 1000, s.max_exec_time / 1000,
                   s.rows,
-                  CASE WHEN s.query ~* '^\s*(select|insert|update|delete|merge|with|values|table)\M'
-                       THEN left(regexp_replace(btrim(s.query), '\s+', ' ', 'g'), 200)
-                       ELSE upper(coalesce(substring(s.query FROM '^\s*([A-Za-z]+)'), '?'))
+                  CASE WHEN s.query !~* '^\s*(select|insert|update|delete|merge|with|values|table)\M'
+                       THEN upper(coalesce(substring(s.query FROM '^\s*([A-Za-z]+)'), '?'))
                             || ' (utility statement: text withheld)'
+                       WHEN c.text ~ '''|\$([A-Za-z_][A-Za-z0-9_]*)?\$|/\*|\*/'
+                            OR (c.text ~* '^\s*(select|values|table)\M' AND c.text ~* '\minto\M')
+                       THEN upper(substring(s.query FROM '^\s*([A-Za-z]+)'))
+                            || ' (literals or comments: text withheld)'
+                       ELSE left(regexp_replace(btrim(c.text), '\s+', ' ', 'g'), 200)
                   END
              FROM %I.pg_stat_statements AS s
+            CROSS JOIN LATERAL (SELECT regexp_replace(regexp_replace(s.query, '/\*.*?\*/', ' ', 'g'),
+                                                      '--[^\n]*', ' ', 'g')) AS c (text)
             WHERE s.dbid = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = current_database())
               AND s.queryid IS NOT NULL
             ORDER BY s.mean_exec_time DESC, s.queryid
@@ -32,6 +41,6 @@ BEGIN
     USING p_limit;
 END
 $$;
-COMMENT ON FUNCTION monitoring.list_statements(integer) IS 'The p_limit (1..1000) statements of this database with the highest mean execution time, from pg_stat_statements (empty when it is not installed or not preloaded): calls, total, mean and max time in seconds, rows, and the normalised text (constants replaced by $n; a utility statement shows only its first word, since its text keeps literals such as passwords). LP018 bad limit. Read through monitoring.slow_statements.';
+COMMENT ON FUNCTION monitoring.list_statements(integer) IS 'The p_limit (1..1000) statements of this database with the highest mean execution time, from pg_stat_statements (empty when it is not installed or not preloaded): calls, total, mean and max time in seconds, rows, and the normalised text (constants replaced by $n, comments cut; a utility statement, and a text still holding a literal or a comment mark such as a SELECT ... INTO, shows only its first word, since its text keeps literals such as passwords). LP018 bad limit. Read through monitoring.slow_statements.';
 REVOKE ALL ON FUNCTION monitoring.list_statements(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION monitoring.list_statements(integer) TO livepanty_readonly;

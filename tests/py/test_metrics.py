@@ -469,6 +469,31 @@ def test_slow_statements_on_the_test_cluster_and_without_the_extension(db_url: s
     assert "livepanty_statement_calls_total" not in samples
 
 
+def test_statement_texts_keep_no_comment_and_no_literal(db_url: str, login: Any) -> None:
+    """monitoring.list_statements (under monitoring.slow_statements, and executable by the reporting role
+    itself) shows normalised texts only. pg_stat_statements keeps a statement's comments as written (an ORM's
+    trailing tag may name a user or a route), and a SELECT ... INTO (a utility statement, CREATE TABLE AS)
+    keeps its literals: neither may reach the reporting role. The statements stay listed, comments cut."""
+    with psycopg.connect(db_url) as conn:
+        preload = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+    if "pg_stat_statements" not in preload and os.environ.get("LIVEPANTY_TEST_DSN"):
+        pytest.skip("the server of LIVEPANTY_TEST_DSN does not preload pg_stat_statements")
+    planted = f"planted-{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        # three statements (pg_stat_statements keeps the first text of a statement, whatever its aliases)
+        conn.execute(f"SELECT pg_sleep(0.2), now() /* route='/users/{planted}' */")
+        conn.execute(f"SELECT pg_sleep(0.2), clock_timestamp() -- {planted}\n")
+        conn.execute(f"SELECT pg_sleep(0.2), statement_timestamp() /* a /* {planted}-nested */ b */")
+        conn.execute(f"SELECT pg_sleep(0.2)::text AS slept, '{planted}-into' INTO TEMPORARY TABLE copied")
+    reporter = login("livepanty_readonly")
+    with psycopg.connect(reporter) as conn:
+        texts = [r[0] for r in conn.execute("SELECT query FROM monitoring.list_statements(1000)")]
+        shown = [r[0] for r in conn.execute("SELECT query FROM monitoring.slow_statements")]
+    assert [t for t in texts + shown if planted in t] == []
+    assert any("pg_sleep" in t and "now()" in t for t in texts)
+    assert any("pg_sleep" in t and "clock_timestamp()" in t for t in texts)
+
+
 # --- with pg_stat_statements preloaded -------------------------------------------------------------------
 
 
