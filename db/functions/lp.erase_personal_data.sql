@@ -181,12 +181,13 @@ BEGIN
     -- Her streams: content erased, ingest key gone, the scheduled ones cancelled (the live ones were ended), by
     -- the system (ended_by gate, as lp.end_streams_of ends the live ones).
     UPDATE lp.streams AS s
-       SET title = 'erased', description = NULL, thumbnail_url = NULL, tags = '{}', stream_key_hash = NULL,
+       SET title = 'erased', description = NULL, thumbnail_url = NULL, tags = '{}', category = 'general',
+           stream_key_hash = NULL,
            status = CASE WHEN s.status = 'scheduled' THEN 'cancelled'::lp.stream_status ELSE s.status END,
            ended_by = CASE WHEN s.status = 'scheduled' THEN 'gate' ELSE s.ended_by END
      WHERE s.host_id = p_user_id
        AND (s.title <> 'erased' OR s.description IS NOT NULL OR s.thumbnail_url IS NOT NULL OR s.tags <> '{}'
-            OR s.stream_key_hash IS NOT NULL OR s.status = 'scheduled');
+            OR s.category <> 'general' OR s.stream_key_hash IS NOT NULL OR s.status = 'scheduled');
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('streams', v_n);
     -- Her open identity verifications end: nothing decides them, or writes into their record, after the erasure.
@@ -195,5 +196,5 @@ BEGIN
     RETURN v_counts;
 END
 $$;
-COMMENT ON FUNCTION lp.erase_personal_data(uuid) IS 'Owner only: erases or pseudonymises every row of personal data of a user (account contact and profile data, date of birth, password, preferences, sessions with their IPs and devices, reset tokens, e-mails, viewer IPs, consent IPs cut to their network, audit addresses and free text (user-written reasons and mailer errors included; a staff member''s reason for a decision about another account and fixed reason codes stay), tip messages (also in menu-item tip events), report descriptions, block reasons, flagged content references, their streams'' titles, goals and menu, their open identity verifications (abandoned: lp.abandon_open_kyc), also where their events copy them, and the reasons they gave for ending their streams and shows and cancelling their goals, in the rows and their events (an admin''s reason and the system''s fixed codes stay)); financial, KYC, consent and moderation records stay, linked only to the id. Returns row counts per category. Idempotent.';
+COMMENT ON FUNCTION lp.erase_personal_data(uuid) IS 'Owner only: erases or pseudonymises every row of personal data of a user (account contact and profile data, date of birth, password, preferences, sessions with their IPs and devices, reset tokens, e-mails, viewer IPs, consent IPs cut to their network, audit addresses and free text (user-written reasons and mailer errors included; a staff member''s reason for a decision about another account and fixed reason codes stay), tip messages (also in menu-item tip events), report descriptions, block reasons, flagged content references, their streams'' titles, tags, categories (back to general), goals and menu, their open identity verifications (abandoned: lp.abandon_open_kyc), also where their events copy them, and the reasons they gave for ending their streams and shows and cancelling their goals, in the rows and their events (an admin''s reason and the system''s fixed codes stay)); financial, KYC, consent and moderation records stay, linked only to the id. Returns row counts per category. Idempotent.';
 REVOKE ALL ON FUNCTION lp.erase_personal_data(uuid) FROM PUBLIC;

@@ -177,7 +177,8 @@ BEGIN
     PERFORM tests.remember('em', (api.set_menu_item('erin_secret dance', 40)).id);
     PERFORM api.report('user', tests.user_id('vic'), 'harassment', 'vic keeps insulting erin_secret');
     PERFORM tests.remember('eg', (api.add_tip_goal(tests.id('es'), 500, 'erin_secret goal')).id);
-    PERFORM tests.remember('es2', (api.schedule_stream('erin_secret next week')).id);
+    -- its category is hers too (a category is any slug the host writes, as a tag is)
+    PERFORM tests.remember('es2', (api.schedule_stream('erin_secret next week', p_category => 'erin_secret')).id);
     PERFORM tests.authenticate_as('vic');
     PERFORM api.join_stream(tests.id('es'), '203.0.113.9');
     PERFORM api.tip(tests.id('erin'), 300, 'tip-vic-1', tests.id('es'), 'great show');
