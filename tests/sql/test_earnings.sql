@@ -11,12 +11,6 @@ SELECT plan(35);
 --   20_money.sql:    tests.wallet
 
 -- Helpers of this file.
-CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
-    LANGUAGE sql AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
-                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
 -- A fully captured hold of p_amount from a holder to a payee, written directly (as api.capture_hold would) p_age
 -- ago: the hold, its capture, and the ledger transaction (holder -amount, payee +(amount - fee), fee wallet +fee).
 -- The ledger is append-only (its triggers refuse UPDATE), so its entries are dated back with the triggers

@@ -71,12 +71,6 @@ BEGIN
     RETURN v_count;
 END
 $$;
-CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
-                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
 CREATE FUNCTION tests.total(p_name text) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT w.balance + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s WHERE s.wallet_id = w.id), 0)::bigint

@@ -10,12 +10,6 @@ SELECT plan(17);
 --   tests.state()                      what a refused erasure must leave as it was
 --   tests.refusal(username)            api.erase_user's SQLSTATE and DETAIL for the user, as the admin adam
 --   tests.payout(username, status)     a payout of the user in that status (a row, as the payout functions leave it)
-CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
-                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
 CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT concat_ws(E'\n',

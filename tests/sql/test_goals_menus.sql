@@ -13,12 +13,6 @@ SELECT plan(165);
 --   tests.escrow()                                the goal_escrow wallet's total
 --   tests.snap() / tests.rejects(sql, sqlstate, description): raises sqlstate and nothing changed
 --   tests.events(stream, kind)                    how many events of that kind the stream has
-CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
-                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
 CREATE FUNCTION tests.goal(p_description text) RETURNS uuid
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT g.id FROM lp.tip_goals AS g WHERE g.description = p_description

@@ -24,12 +24,6 @@ SELECT plan(35);
 --   tests.part(show, username)      'role billed/due settled' of a viewer's part in a show
 --   tests.hold_status(hold)
 --   tests.status_after(sql, hold)   the hold's status right after sql ran as the caller; then undone
-CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
-                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
 CREATE FUNCTION tests.age(p_show uuid, p_seconds integer) RETURNS void
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
     UPDATE lp.shows SET started_at = started_at - make_interval(secs => p_seconds) WHERE id = p_show;

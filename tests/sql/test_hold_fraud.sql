@@ -19,12 +19,6 @@ SELECT plan(43);
 --   tests.place(payee, amount, key)   the statement placing a hold for a tip
 --   tests.cases(username)             open fraud cases on the user
 --   tests.payout_holds(username)      active payout_holds on the user
-CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
-                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
 CREATE FUNCTION tests.cfg(p_key text, p_value text) RETURNS text
     LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
     UPDATE lp.settings SET value = p_value::jsonb WHERE key = p_key;

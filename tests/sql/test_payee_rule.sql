@@ -14,12 +14,6 @@ SELECT plan(38);
 --                                    nothing it did stays (its subtransaction is rolled back)
 --   tests.tip_many_outcome(token, recipient)
 --                                    the same for a one-tip api.tip_many: 'ok' or 'error_code: error_message'
-CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
-                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
 CREATE FUNCTION tests.outcome(p_sql text) RETURNS text
     LANGUAGE plpgsql AS $$
 DECLARE

@@ -25,12 +25,6 @@ SELECT plan(75);
 --   tests.rejects(query, code, text)   throws_ok + the state unchanged (two assertions)
 --   tests.settle()                     api.settle_tip_goals() as the back office: 'paid/refunded/reached/missed'
 --   tests.live(host, title)            a live stream of the host; its id
-CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
-                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
 CREATE FUNCTION tests.total(p_who text) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT w.balance + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s WHERE s.wallet_id = w.id), 0)::bigint

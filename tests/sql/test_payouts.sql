@@ -35,12 +35,6 @@ CREATE FUNCTION tests.payable(p_username text) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT lp.payable_tokens(tests.wallet(p_username))
 $$;
-CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
-    LANGUAGE sql AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
-                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
 CREATE FUNCTION tests.kyc(p_username text, p_level text, p_status text, p_expires_at timestamptz DEFAULT NULL) RETURNS uuid
     LANGUAGE sql AS $$
     INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country, document_front_url,

@@ -53,12 +53,6 @@ BEGIN
     RETURN v_stream;
 END
 $$;
-CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
-    LANGUAGE sql AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
-                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
 CREATE FUNCTION tests.tip_many(p_user text, p_to text, p_key text, p_message text DEFAULT NULL) RETURNS text
     LANGUAGE sql AS $$
     SELECT error_code FROM api.tip_many(jsonb_build_array(jsonb_build_object(

@@ -20,12 +20,6 @@ SELECT plan(87);
 --                                 remember the whole economy state / assert it is still the same
 --   tests.rejects(sql, sqlstate, description)
 --                                 two assertions: the call raises sqlstate, and nothing changed
-CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
-                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
 CREATE FUNCTION tests.main(p_username text) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT w.balance FROM lp.wallets AS w WHERE w.id = tests.wallet(p_username)

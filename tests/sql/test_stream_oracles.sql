@@ -20,12 +20,6 @@ SELECT plan(31);
 --                             the host schedules a stream, consents and takes it live; its id
 --   tests.tip(sender, stream name or NULL, amount, anonymous)
 --                             the sender tips pia, naming the stream (tests.id) or none
-CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
-                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
 CREATE FUNCTION tests.code(p_sql text) RETURNS text
     LANGUAGE plpgsql AS $$
 DECLARE

@@ -10,12 +10,6 @@ SELECT plan(140);
 --   tests.fund(username, n)          n tokens from the issuance wallet
 --   tests.sid(title)                 the id of the stream with that title
 --   tests.snap() / tests.rejects(sql, sqlstate, description): the call raises sqlstate and nothing changed
-CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
-                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
-$$;
 CREATE FUNCTION tests.sid(p_title text) RETURNS uuid
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT s.id FROM lp.streams AS s WHERE s.title = p_title

@@ -22,8 +22,9 @@
 --   tests.approve_kyc(username)   an approved identity verification, as an admin's approval leaves it
 --   tests.purchase(username, bundle, key)
 --                                 a completed purchase (the user creates it, the service completes it); its id
--- Helpers whose body differs between test files (tests.main, tests.total, tests.fund, tests.state, ...) stay in
--- those files.
+--   tests.fund(username, n)       n tokens posted from issuance to the user's wallet (a purchase's ledger legs,
+--                                 without a payment row)
+-- Helpers whose body differs between test files (tests.main, tests.total, tests.state, ...) stay in those files.
 CREATE FUNCTION tests.wallet(p_username text) RETURNS uuid
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT w.id FROM lp.wallets AS w WHERE w.user_id = tests.user_id(p_username)
@@ -135,4 +136,10 @@ BEGIN
     PERFORM set_config('role', 'none', true);
     RETURN v_payment.id;
 END
+$$;
+CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
+                   ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
+                         ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
 $$;
