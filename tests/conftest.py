@@ -107,6 +107,11 @@ NEEDS_ONE_DATABASE: dict[str, str] = {
     ),
     "tests/py/test_id_oracles.py": "creates its users and objects with the SQL helpers in the test database",
     "tests/py/test_kyc_erasure_race.py": "forces a lock interleaving with SQL on lp tables of one database",
+    "tests/py/test_kyc_webhook_race.py": "forces a lock interleaving with SQL on lp tables of one database",
+    "tests/py/test_payout_races.py": "creates its users and money with the SQL helpers in the test database",
+    "tests/py/test_old_transactions.py": (
+        "creates its users and money with the SQL helpers in the test database"
+    ),
 }
 
 
