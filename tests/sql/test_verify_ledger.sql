@@ -23,7 +23,7 @@ CREATE FUNCTION tests.system_wallet(p_code text) RETURNS uuid
     SELECT lp.system_wallet(p_code)
 $$;
 -- Buys p_amount tokens for a user: issuance -> wallet, through lp.post (call as the superuser).
-CREATE FUNCTION tests.fund(p_username text, p_amount bigint) RETURNS uuid LANGUAGE plpgsql AS $$
+CREATE FUNCTION tests.fund_tx(p_username text, p_amount bigint) RETURNS uuid LANGUAGE plpgsql AS $$
 DECLARE
     v_tx uuid := gen_random_uuid();
 BEGIN
@@ -94,10 +94,10 @@ BEGIN
     PERFORM tests.create_user('dan');
     PERFORM tests.create_user('pia', 'performer');
     PERFORM tests.create_user('pete', 'performer');
-    PERFORM tests.put('vera_fund', tests.fund('vera', 10000));
-    PERFORM tests.put('victor_fund1', tests.fund('victor', 5000));
-    PERFORM tests.put('victor_fund2', tests.fund('victor', 700));
-    PERFORM tests.fund('dora', 30);
+    PERFORM tests.put('vera_fund', tests.fund_tx('vera', 10000));
+    PERFORM tests.put('victor_fund1', tests.fund_tx('victor', 5000));
+    PERFORM tests.put('victor_fund2', tests.fund_tx('victor', 700));
+    PERFORM tests.fund_tx('dora', 30);
     v_tip := tests.tip('vera', 'pia', 1000);
     PERFORM tests.put('tipA', v_tip.id), tests.put('tipA_tx', v_tip.transaction_id);
     v_tip := tests.tip('vera', 'pia', 500);

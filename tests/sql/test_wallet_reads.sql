@@ -9,17 +9,11 @@ SELECT plan(65);
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
 --                    tests.authenticate_as(username, role), tests.clear_authentication()
 --   10_scratch.sql:  tests.put
---   20_money.sql:    tests.wallet
+--   20_money.sql:    tests.wallet, tests.fund (n tokens from issuance to the user)
 
 -- Helpers of this file.
 CREATE FUNCTION tests.get(p_key text) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT value FROM tests.ctx WHERE key = p_key
-$$;
--- Buys p_amount tokens for a user: issuance -> wallet, through lp.post (call as the superuser).
-CREATE FUNCTION tests.fund(p_username text, p_amount bigint) RETURNS void LANGUAGE sql AS $$
-    SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
-                   ARRAY[ROW(lp.system_wallet('issuance'), -p_amount, 'purchase', 0, false)::lp.posting,
-                         ROW(tests.wallet(p_username), p_amount, 'purchase', 0, false)::lp.posting])
 $$;
 -- A tip through api.tip as the sender (livepanty_app); back to the superuser afterwards.
 CREATE FUNCTION tests.tip(p_from text, p_to text, p_amount bigint) RETURNS uuid LANGUAGE plpgsql AS $$
