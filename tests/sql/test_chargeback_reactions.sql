@@ -15,11 +15,6 @@ SELECT plan(58);
 --   tests.held(username, type, case)      the user's active sanctions of that type that name the case and
 --                                         have no end (the chargeback's own, pending review)
 --   tests.ledger_clean()                  api.verify_ledger finds nothing (run as the superuser)
-CREATE FUNCTION tests.cfg(p_key text, p_value text) RETURNS text
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    UPDATE lp.settings SET value = p_value::jsonb WHERE key = p_key;
-    SELECT format('# %s = %s', p_key, p_value)
-$$;
 CREATE FUNCTION tests.pay(p_payment uuid) RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT format('%s rec=%s wo=%s debt=%s', p.status, p.recovered_tokens, p.written_off_tokens, p.debt_tokens)

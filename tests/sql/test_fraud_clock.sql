@@ -7,17 +7,6 @@
 BEGIN;
 SELECT plan(14);
 
-CREATE FUNCTION tests.cfg(p_key text, p_value text) RETURNS text
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    UPDATE lp.settings SET value = p_value::jsonb WHERE key = p_key;
-    SELECT format('# %s = %s', p_key, p_value)
-$$;
-CREATE FUNCTION tests.age(p_username text, p_days integer) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    UPDATE lp.users SET created_at = now() - make_interval(days => p_days) WHERE id = tests.user_id(p_username);
-    UPDATE lp.spend_counters SET account_created_at = now() - make_interval(days => p_days)
-     WHERE user_id = tests.user_id(p_username);
-$$;
 -- A transaction that began in the next clock hour and the next UTC day counted p_tips tips of p_tokens tokens
 -- in all, and p_purchases payments, and committed.
 CREATE FUNCTION tests.later(p_username text, p_tips integer, p_tokens bigint, p_purchases integer) RETURNS void

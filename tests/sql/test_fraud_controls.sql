@@ -14,17 +14,6 @@ SELECT plan(79);
 --   tests.cases(username)              open fraud cases on the user
 --   tests.sanctions(username, type)    active sanctions of a type on the user
 --   tests.counter(username)            the user's lp.spend_counters row; tests.next_hour(username): an hour later
-CREATE FUNCTION tests.cfg(p_key text, p_value text) RETURNS text
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    UPDATE lp.settings SET value = p_value::jsonb WHERE key = p_key;
-    SELECT format('# %s = %s', p_key, p_value)
-$$;
-CREATE FUNCTION tests.age(p_username text, p_days integer) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    UPDATE lp.users SET created_at = now() - make_interval(days => p_days) WHERE id = tests.user_id(p_username);
-    UPDATE lp.spend_counters SET account_created_at = now() - make_interval(days => p_days)
-     WHERE user_id = tests.user_id(p_username);
-$$;
 CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT concat_ws(E'\n',

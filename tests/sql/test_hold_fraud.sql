@@ -19,17 +19,6 @@ SELECT plan(43);
 --   tests.place(payee, amount, key)   the statement placing a hold for a tip
 --   tests.cases(username)             open fraud cases on the user
 --   tests.payout_holds(username)      active payout_holds on the user
-CREATE FUNCTION tests.cfg(p_key text, p_value text) RETURNS text
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    UPDATE lp.settings SET value = p_value::jsonb WHERE key = p_key;
-    SELECT format('# %s = %s', p_key, p_value)
-$$;
-CREATE FUNCTION tests.age(p_username text, p_days integer) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
-    UPDATE lp.users SET created_at = now() - make_interval(days => p_days) WHERE id = tests.user_id(p_username);
-    UPDATE lp.spend_counters SET account_created_at = now() - make_interval(days => p_days)
-     WHERE user_id = tests.user_id(p_username);
-$$;
 CREATE FUNCTION tests.counter(p_username text) RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT coalesce((SELECT f.tips_in_hour || '/' || f.tip_tokens_day FROM lp.spend_counters AS f

@@ -24,6 +24,8 @@
 --                                 a completed purchase (the user creates it, the service completes it); its id
 --   tests.fund(username, n)       n tokens posted from issuance to the user's wallet (a purchase's ledger legs,
 --                                 without a payment row)
+--   tests.cfg(key, value)         sets a runtime setting (value as JSON text); returns a TAP comment
+--   tests.age(username, days)     makes the account (and its fraud counter's account age) days old
 -- Helpers whose body differs between test files (tests.main, tests.total, tests.state, ...) stay in those files.
 CREATE FUNCTION tests.wallet(p_username text) RETURNS uuid
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -142,4 +144,15 @@ CREATE FUNCTION tests.fund(p_username text, p_tokens bigint) RETURNS void
     SELECT lp.post(gen_random_uuid(), 'payment', gen_random_uuid(),
                    ARRAY[ROW(lp.system_wallet('issuance'), -p_tokens, 'purchase', 0, false)::lp.posting,
                          ROW(tests.wallet(p_username), p_tokens, 'purchase', 0, false)::lp.posting])
+$$;
+CREATE FUNCTION tests.cfg(p_key text, p_value text) RETURNS text
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    UPDATE lp.settings SET value = p_value::jsonb WHERE key = p_key;
+    SELECT format('# %s = %s', p_key, p_value)
+$$;
+CREATE FUNCTION tests.age(p_username text, p_days integer) RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    UPDATE lp.users SET created_at = now() - make_interval(days => p_days) WHERE id = tests.user_id(p_username);
+    UPDATE lp.spend_counters SET account_created_at = now() - make_interval(days => p_days)
+     WHERE user_id = tests.user_id(p_username);
 $$;
