@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
+from livepanty_db._client_common import EventLoopMismatch
 from livepanty_db.client import AsyncClient, AsyncTransaction, Client, Transaction, new_idempotency_key
 from livepanty_db.errors import LivepantyError
 from livepanty_db.models import (
@@ -76,6 +77,7 @@ __all__ = [
     "EarningsSummary",
     "Erasure",
     "ErasureReplay",
+    "EventLoopMismatch",
     "FraudLimit",
     "GoalSettlement",
     "Hold",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import uuid
@@ -237,6 +238,79 @@ def _replica_sources(replica: Any) -> list[Any]:
     if isinstance(replica, (str, bytes)) or not isinstance(replica, (list, tuple)):
         return [replica]
     return list(replica)
+
+
+class EventLoopMismatch(RuntimeError):
+    """An :class:`~livepanty_db.AsyncClient` or :class:`~livepanty_db.batcher.AsyncTipBatcher` was used from
+    an event loop other than the one it serves while that loop is still open (two loops at once, e.g. one per
+    thread, or one set aside without being closed): its pools, locks and futures belong to one loop, and a
+    waiter of one loop is never woken by another. Use one client (one batcher) per event loop. After its loop
+    is closed (an ``asyncio.run`` ended) the next loop to use it takes it over."""
+
+
+class _EventLoopBound:
+    """What :class:`~livepanty_db.AsyncClient` adds for its event loop (the synchronous client has
+    :class:`_EveryThread` in its place: tools/async_to_sync.py maps the one name onto the other).
+
+    ``_claim_loop()`` runs before the client takes a connection or a lock. From the loop it serves it does
+    nothing. From another loop it raises :class:`EventLoopMismatch` while that loop is open, at once (a pool
+    waiter of the wrong loop would sleep until the pool timeout and read as a connection failure). Once that
+    loop is closed, the running loop takes the client over: new locks, and new pools in place of the client's
+    own (built from DSNs), whose worker tasks ended with the old loop (their idle connections are closed
+    here); pools given to the client are the caller's to replace."""
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _lock: Any
+    _pool: Any
+    _own_pool: bool
+    _opened: bool
+    replicas: list[ReplicaState]
+
+    def _claim_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        if self._loop is not None and not self._loop.is_closed():
+            raise EventLoopMismatch(
+                "this AsyncClient serves another event loop that is still open: use one client per event "
+                "loop (or close that loop first)"
+            )
+        if self._loop is not None:
+            self._lock = asyncio.Lock()
+            if self._own_pool and self._opened:
+                self._pool = _fresh_pool(self._pool)
+                self._opened = False
+            for replica in self.replicas:
+                replica.lock = asyncio.Lock()
+                if replica.own_pool and replica.opened:
+                    replica.pool = _fresh_pool(replica.pool)
+                    replica.opened = False
+        self._loop = loop
+
+
+def _fresh_pool(old: Any) -> Any:
+    """An unopened pool with ``old``'s settings, for a client whose loop ended with ``old``'s workers; the
+    idle connections ``old`` kept are closed (without their loop: libpq's close needs none)."""
+    for conn in list(getattr(old, "_pool", ())):
+        conn.pgconn.finish()
+    return type(old)(
+        old.conninfo,
+        kwargs=old.kwargs,
+        min_size=old.min_size,
+        max_size=old.max_size,
+        check=type(old).check_connection,
+        timeout=old.timeout,
+        open=False,
+        name=old.name,
+    )
+
+
+class _EveryThread:
+    """What :class:`~livepanty_db.Client` has in place of :class:`_EventLoopBound`: nothing to claim, its
+    pools and locks serve every thread."""
+
+    def _claim_loop(self) -> None:
+        return None
 
 
 @dataclasses.dataclass

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from livepanty_db._client_common import EventLoopMismatch
 from livepanty_db.client import AsyncClient, Client
 from livepanty_db.errors import ConnectionFailed, LivepantyError, TransientError, class_for_sqlstate
 from livepanty_db.models import Tip, TipOutcome, TipRequest
@@ -320,13 +321,6 @@ class TipBatcher:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-class EventLoopMismatch(RuntimeError):
-    """An :class:`AsyncTipBatcher` was used from an event loop other than the one its flushers run on while
-    that loop is still open (two loops at once, or one set aside without being closed): a future of one loop
-    cannot be settled from another. Use one batcher per event loop. After its loop is closed (an
-    ``asyncio.run`` ended) a batcher starts afresh on the next loop that uses it."""
 
 
 class AsyncTipBatcher:

@@ -40,6 +40,7 @@ from livepanty_db._client_common import (
     T,
     _connect_kwargs,
     _erasure_entry,
+    _EventLoopBound,
     _is_read_only,
     _jsonb,
     _login_outcome,
@@ -1520,7 +1521,7 @@ class AsyncTransaction(_AsyncApi):
         self._conn = None
 
 
-class AsyncClient(_AsyncApi):
+class AsyncClient(_AsyncApi, _EventLoopBound):
     """Asynchronous client: ``AsyncClient(dsn)`` or ``AsyncClient(pool)``; optional ``role=...``."""
 
     def __init__(
@@ -1618,6 +1619,7 @@ class AsyncClient(_AsyncApi):
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        self._claim_loop()
         if not self._opened:
             await self._open_pool()
         try:
@@ -1656,6 +1658,7 @@ class AsyncClient(_AsyncApi):
         A replica that was down is probed with a direct connection (fails at once when nothing listens, at
         worst after the connect timeout), not through its pool, whose callers would wait the pool timeout.
         """
+        self._claim_loop()
         async with replica.lock:
             now = time.monotonic()
             if now - replica.checked_at < self._check_interval:
@@ -1718,6 +1721,7 @@ class AsyncClient(_AsyncApi):
         When the replica's connection breaks in the block (the server terminated it, crashed, or the network
         went: a connection-level failure, not an SQL error), the replica is marked down the same way, appended
         to ``lost`` (the caller may then retry a read on the primary), and the error propagates."""
+        self._claim_loop()
         context = None
         conn = None
         if replica is not None:

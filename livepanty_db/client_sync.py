@@ -38,6 +38,7 @@ from livepanty_db._client_common import (
     T,
     _connect_kwargs,
     _erasure_entry,
+    _EveryThread,
     _is_read_only,
     _jsonb,
     _login_outcome,
@@ -1518,7 +1519,7 @@ class Transaction(_Api):
         self._conn = None
 
 
-class Client(_Api):
+class Client(_Api, _EveryThread):
     """Synchronous client: ``Client(dsn)`` or ``Client(pool)``; optional ``role=...``."""
 
     def __init__(
@@ -1616,6 +1617,7 @@ class Client(_Api):
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        self._claim_loop()
         if not self._opened:
             self._open_pool()
         try:
@@ -1654,6 +1656,7 @@ class Client(_Api):
         A replica that was down is probed with a direct connection (fails at once when nothing listens, at
         worst after the connect timeout), not through its pool, whose callers would wait the pool timeout.
         """
+        self._claim_loop()
         with replica.lock:
             now = time.monotonic()
             if now - replica.checked_at < self._check_interval:
@@ -1716,6 +1719,7 @@ class Client(_Api):
         When the replica's connection breaks in the block (the server terminated it, crashed, or the network
         went: a connection-level failure, not an SQL error), the replica is marked down the same way, appended
         to ``lost`` (the caller may then retry a read on the primary), and the error propagates."""
+        self._claim_loop()
         context = None
         conn = None
         if replica is not None:

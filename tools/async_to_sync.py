@@ -6,6 +6,7 @@ fixed, textual mapping, so the two cannot drift apart::
     async def / async with / async for   ->  def / with / for
     await x                               ->  x
     AsyncClient, AsyncTransaction, _AsyncApi, AsyncConnectionPool, psycopg.AsyncConnection, AsyncIterator,
+    _EventLoopBound (its event loop claimed before each connection; _EveryThread: nothing to claim),
     asynccontextmanager, __aenter__/__aexit__, asyncio.Lock, events.follow_async, AsyncTipBatcher,
     "Asynchronous"                        ->  their synchronous names
 
@@ -31,6 +32,7 @@ NAMES = (
     ("AsyncTransaction", "Transaction"),
     ("AsyncClient", "Client"),
     ("_AsyncApi", "_Api"),
+    ("_EventLoopBound", "_EveryThread"),
     ("AsyncIterator", "Iterator"),
     ("AsyncTipBatcher", "TipBatcher"),
     ("asynccontextmanager", "contextmanager"),

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
+import time
 import uuid
 from datetime import date
 
 import psycopg
 import pytest
 
-from livepanty_db import AsyncClient, Client, errors, new_idempotency_key
+from livepanty_db import AsyncClient, Client, EventLoopMismatch, errors, new_idempotency_key
 from livepanty_db.retry import backoff_delays, call_with_retry, call_with_retry_async
 
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"
@@ -343,3 +345,54 @@ def test_a_connection_failure_never_carries_the_password(dsn: str) -> None:
 
     error = asyncio.run(scenario())
     assert not any(secret in texts(error) for secret in ("s3cret", "-pw")), texts(error)
+
+
+def test_an_async_client_serves_one_event_loop_at_a_time(db_url: str) -> None:
+    """An AsyncClient's pool and locks belong to one event loop. Another loop that uses it while that one is
+    open (a loop per thread) is refused at once with EventLoopMismatch, nothing sent; it used to sleep on the
+    pool's waiters of the other loop for the pool timeout (30 s) and then read as ConnectionFailed, or to meet
+    a RuntimeError from a lock. Once the first loop is closed, the next one takes the client over."""
+    client = AsyncClient(db_url, role="livepanty_app", pool_size=2)
+    adult = date(1990, 1, 1)
+
+    async def register_async(name: str) -> None:
+        await client.register_user(
+            email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth=adult
+        )
+
+    bound = threading.Event()
+    release = threading.Event()
+
+    async def first_loop() -> None:
+        await register_async("loop_one")
+        bound.set()
+        while not release.is_set():
+            await asyncio.sleep(0.01)
+
+    thread = threading.Thread(target=asyncio.run, args=(first_loop(),))
+    thread.start()
+    try:
+        assert bound.wait(60)
+
+        async def second_loop() -> None:
+            await asyncio.gather(*(register_async(f"loop_two_{i}") for i in range(4)))
+
+        started = time.monotonic()
+        with pytest.raises(EventLoopMismatch, match="another event loop that is still open"):
+            asyncio.run(second_loop())
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+        thread.join(60)
+    assert not thread.is_alive()
+    assert issubclass(EventLoopMismatch, RuntimeError)
+
+    async def third_loop() -> None:
+        # Several calls at once (the pool grows, the client's locks are this loop's now); the names the
+        # refused loop tried are free: it sent nothing.
+        await asyncio.gather(*(register_async(f"loop_two_{i}") for i in range(4)))
+        with pytest.raises(errors.LivepantyError):
+            await register_async("loop_one")
+        await client.close()
+
+    asyncio.run(third_loop())
