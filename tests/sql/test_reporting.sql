@@ -9,7 +9,7 @@
 -- Row counts against the tables and the raw-table refusals for every lp table are in test_rls.sql; the catalog
 -- rules (definer views only in reporting, no PII-typed or PII-named column) in test_catalog_security.sql.
 BEGIN;
-SELECT plan(23);
+SELECT plan(25);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -188,6 +188,20 @@ SELECT tests.clear_authentication();
 UPDATE lp.users SET deleted_at = now() WHERE id = tests.user_id('senior');
 SELECT tests.authenticate_as(NULL, 'livepanty_readonly');
 SELECT is((SELECT count(*) FROM reporting.users WHERE is_deleted), 1::bigint, 'users: deleted users stay, flagged');
+
+-- An erased user's date of birth is gone (lp.erase_personal_data writes the lowest one the table allows,
+-- 1900-01-01, as it does for a stub of another shard's user): no age band, not 65+.
+SELECT tests.clear_authentication();
+CREATE TABLE tests.erased AS SELECT tests.expected_pseudonym(tests.user_id('thirty')) AS id;
+GRANT SELECT ON tests.erased TO PUBLIC;
+SELECT tests.authenticate_as('adam');
+SELECT api.erase_user(tests.user_id('thirty'), 'asked to be forgotten');
+SELECT tests.authenticate_as(NULL, 'livepanty_readonly');
+SELECT results_eq($$SELECT age_band, is_deleted FROM reporting.users WHERE id = (SELECT id FROM tests.erased)$$,
+                  $$VALUES (NULL::text, true)$$,
+                  'users: an erased user has no age band (the date of birth is erased), and is deleted');
+SELECT set_eq($$SELECT age_band FROM reporting.users WHERE role = 'viewer' AND NOT is_deleted$$, ARRAY['18-24'],
+              'users: the others keep theirs');
 
 -- == Who may read ==========================================================================================
 SELECT throws_ok($$SELECT value FROM lp.secrets$$, '42501', NULL, 'livepanty_readonly: the pseudonym key is not readable');
