@@ -6,15 +6,13 @@ SELECT lp.pseudonym(kv.id::text, k.key) AS id,
        kv.status,
        kv.provider,
        kv.document_type,
-       kv.document_country,
        kv.verification_score,
        kv.submitted_at,
        kv.reviewed_at,
        lp.pseudonym(kv.reviewed_by::text, k.key) AS reviewed_by,
-       kv.expires_at,
        kv.created_at,
        kv.updated_at
   FROM lp.kyc_verifications AS kv
   CROSS JOIN (SELECT s.value FROM lp.secrets AS s WHERE s.name = 'pseudonym') AS k (key);
-COMMENT ON VIEW reporting.kyc_verifications IS 'KYC verifications: status, level, document type and issuing country, dates. No document or selfie location, legal name, verified date of birth, provider reference or rejection text. Ids are pseudonyms (docs/reporting.md). Definer view: runs as the owner, livepanty_readonly needs no privilege on lp.';
+COMMENT ON VIEW reporting.kyc_verifications IS 'KYC verifications: status, level, document type, the dates of submission and review. No document or selfie location, legal name, verified date of birth, provider reference or rejection text, and neither the document''s issuing country nor its expiry (expires_at): together they narrow its holder down, and no report needs them. Ids are pseudonyms (docs/reporting.md). Definer view: runs as the owner, livepanty_readonly needs no privilege on lp.';
 GRANT SELECT ON reporting.kyc_verifications TO livepanty_readonly;
