@@ -494,6 +494,30 @@ def test_statement_texts_keep_no_comment_and_no_literal(db_url: str, login: Any)
     assert any("pg_sleep" in t and "clock_timestamp()" in t for t in texts)
 
 
+def test_statement_texts_mask_quoted_identifiers(db_url: str, login: Any) -> None:
+    """A double-quoted identifier is kept as written in a normalised text (an alias or a relation an
+    application names after a user, a route, a customer), so monitoring.list_statements shows each one as
+    ``"?"``; a text whose quotes no longer pair once the comments are cut (a ``--`` or ``/*`` inside a quoted
+    identifier) is withheld. The rest of the statement stays readable."""
+    with psycopg.connect(db_url) as conn:
+        preload = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+    if "pg_stat_statements" not in preload and os.environ.get("LIVEPANTY_TEST_DSN"):
+        pytest.skip("the server of LIVEPANTY_TEST_DSN does not preload pg_stat_statements")
+    planted = f"planted-{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'SELECT pg_sleep(0.2) AS "{planted} slept", now() AS "quoted ""{planted}"" again"')
+        conn.execute(f'SELECT pg_sleep(0.2), clock_timestamp() AS "{planted}--cut", 1 AS "tail"')
+        conn.execute(f'SELECT pg_sleep(0.2), statement_timestamp() AS "a/*", 2 AS "*/{planted}"')
+        conn.execute(f'SELECT pg_sleep(0.2), timeofday() AS U&"{planted}-unicode"')
+    reporter = login("livepanty_readonly")
+    with psycopg.connect(reporter) as conn:
+        texts = [r[0] for r in conn.execute("SELECT query FROM monitoring.list_statements(1000)")]
+        shown = [r[0] for r in conn.execute("SELECT query FROM monitoring.slow_statements")]
+    assert [t for t in texts + shown if planted in t] == []
+    assert any("pg_sleep" in t and 'now() AS "?"' in t for t in texts)
+    assert any("pg_sleep" in t and 'timeofday() AS U&"?"' in t for t in texts)
+
+
 # --- with pg_stat_statements preloaded -------------------------------------------------------------------
 
 
