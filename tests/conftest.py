@@ -22,8 +22,10 @@
   across every shard once the relay has delivered. ``conn`` is a connection to the router: a test that reads
   or writes tables directly sees the router's empty copies. The Makefile's router pass runs the client and
   concurrency tests; those listed in ``NEEDS_ONE_DATABASE`` are skipped there with their reason, and so are
-  the pgTAP files. With ``LIVEPANTY_TEST_PGBOUNCER=1`` as well, ``db_url`` reaches that router through the
-  pgbouncer (the Makefile's fourth pass), and the skips of both apply.
+  the pgTAP files. A test that needs one database with the whole schema (forced lock interleavings) asks for
+  ``one_database_url``: the test database, or the installation's first shard. With
+  ``LIVEPANTY_TEST_PGBOUNCER=1`` as well, ``db_url`` reaches that router through the pgbouncer (the
+  Makefile's fourth pass), and the skips of both apply.
 * ``tests/sql/test_*.sql`` run through pytest-pgtap, each file in its own clone: every assertion is reported
   as a subtest, and a failing assertion, a plan mismatch, a missing plan or an SQL error fails the run.
 
@@ -98,7 +100,6 @@ NEEDS_ONE_DATABASE: dict[str, str] = {
     "tests/py/test_batcher.py::test_a_refusal_through_the_batcher_rolls_its_block_back": (
         "a router transaction is not atomic across calls (docs/scale-out.md, Limits): the block commits"
     ),
-    "tests/py/test_lock_protocol.py": "forces lock interleavings with a trigger and SQL in the test database",
     "tests/py/test_hold_expiry.py": (
         "keeps a transaction open across calls (a router transaction is not atomic across calls)"
     ),
@@ -420,6 +421,15 @@ def db_url(test_databases: Databases) -> str:
     """DSN of a fresh database cloned from the migrated template, dropped after the test (through pgbouncer
     when LIVEPANTY_TEST_PGBOUNCER=1; the router of a sharded installation when LIVEPANTY_TEST_SHARDS=N)."""
     return test_databases.url
+
+
+@pytest.fixture
+def one_database_url(test_databases: Databases) -> str:
+    """DSN of one database that holds the whole schema: ``db_url``, or with LIVEPANTY_TEST_SHARDS the first
+    shard of the test's sharded installation (directly, not through the router or pgbouncer). For the tests
+    that force lock interleavings inside one database (tests/py/test_lock_protocol.py): in the router pass
+    they run on a shard, which is one database with the shard schema installed, its relay running."""
+    return test_databases.shards[0] if test_databases.shards else test_databases.url
 
 
 @pytest.fixture

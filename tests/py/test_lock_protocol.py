@@ -364,7 +364,8 @@ KYC_APPROVED = (
 
 
 @pytest.fixture
-def world(db_url: str) -> Iterator[World]:
+def world(one_database_url: str) -> Iterator[World]:
+    db_url = one_database_url
     db = connect(db_url)
     gate = connect(db_url)
     w: World | None = None
