@@ -13,13 +13,16 @@ AS $$
 DECLARE
     v_actor    uuid;
     v_is_admin boolean;
-    v_all      boolean;
+    v_staff    boolean;
+    v_own      boolean;
     v_since    timestamptz;
 BEGIN
     v_actor := lp.require_user();
     v_is_admin := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
-    -- The performer and staff read every stream's leaderboard (api.stream_top_tippers' rule), so every tip.
-    v_all := v_actor = p_performer_id OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false);
+    -- Staff see every stream, a deleted one too (lp.stream_visible), so every tip. The performer reads every
+    -- leaderboard of her streams (api.stream_top_tippers' rule) but a deleted one's: it is hidden from her too.
+    v_staff := coalesce(lp.current_user_role() IN ('moderator', 'admin'), false);
+    v_own := v_actor = p_performer_id;
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 100 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_limit must be between 1 and 100';
     END IF;
@@ -36,7 +39,8 @@ BEGIN
     -- The performer's tips of the period, read through tips_recipient_idx (recipient, created_at): never a scan
     -- of all tips. A sender's anonymous and named tips are ranked apart, as in api.stream_top_tippers. Only the
     -- tips the reader could find on a stream's own leaderboard (api.stream_top_tippers' rule: a public stream,
-    -- or one they host, or staff) or naming no stream: a private stream's tippers are not told to others here.
+    -- or one they host, not deleted) or naming no stream: a private stream's tippers are not told to others
+    -- here, nor a deleted stream's to anyone but staff (the stream is gone: lp.stream_visible's rule).
     RETURN QUERY
     SELECT row_number() OVER (ORDER BY a.tokens DESC, a.first_tip, a.sender_id),
            CASE WHEN NOT a.is_anonymous OR v_is_admin THEN a.sender_id END,
@@ -46,15 +50,16 @@ BEGIN
                    min(t.created_at) AS first_tip
               FROM lp.tips AS t
              WHERE t.recipient_id = p_performer_id AND t.created_at > v_since AND t.status = 'completed'
-               AND (v_all OR t.stream_id IS NULL
+               AND (v_staff OR t.stream_id IS NULL
                     OR EXISTS (SELECT 1 FROM lp.streams AS s
-                                WHERE s.id = t.stream_id AND (s.visibility = 'public' OR s.host_id = v_actor)))
+                                WHERE s.id = t.stream_id AND s.deleted_at IS NULL
+                                  AND (v_own OR s.visibility = 'public' OR s.host_id = v_actor)))
              GROUP BY t.sender_id, t.is_anonymous) AS a
       JOIN lp.users AS u ON u.id = a.sender_id
      ORDER BY 1
      LIMIT p_limit;
 END
 $$;
-COMMENT ON FUNCTION api.performer_top_tippers(uuid, text, integer) IS 'A performer''s leaderboard for any signed-in user: tippers by tokens tipped to the performer (completed tips naming no stream, or a stream whose own leaderboard the reader may read: a public one, for the performer and staff any) over the last day, week (7 days), month (30 days) or all time, at most p_limit (1..100). Anonymous tips are ranked apart and shown without id, as "anonymous", to everyone but admins (the performer included). Read from tips_recipient_idx. LP001 nobody acting, LP003 no such performer, LP018 bad period or limit.';
+COMMENT ON FUNCTION api.performer_top_tippers(uuid, text, integer) IS 'A performer''s leaderboard for any signed-in user: tippers by tokens tipped to the performer (completed tips naming no stream, or a stream whose own leaderboard the reader may read: a public one, for the performer any; none of a deleted stream, except for staff, who get every tip) over the last day, week (7 days), month (30 days) or all time, at most p_limit (1..100). Anonymous tips are ranked apart and shown without id, as "anonymous", to everyone but admins (the performer included). Read from tips_recipient_idx. LP001 nobody acting, LP003 no such performer, LP018 bad period or limit.';
 REVOKE ALL ON FUNCTION api.performer_top_tippers(uuid, text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.performer_top_tippers(uuid, text, integer) TO livepanty_app, livepanty_service;

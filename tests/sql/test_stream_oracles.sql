@@ -6,8 +6,11 @@
 -- A performer's leaderboard (api.performer_top_tippers) counts, for each reader, the tips of the streams whose
 -- own leaderboard (api.stream_top_tippers) they may read, and the tips naming no stream: a private stream's
 -- tippers are not told to an outsider through the performer's board; the performer and staff get every tip.
+-- A deleted stream (lp.streams.deleted_at: "hidden from everyone but moderators and admins", lp.stream_visible)
+-- is gone for the board too: its tips are counted for staff only, not for viewers, other performers, nor the
+-- performer who hosted it (its own leaderboard is LP003 to all of them).
 BEGIN;
-SELECT plan(31);
+SELECT plan(35);
 
 -- Shared helpers (tests/sql/helpers/*.sql): tests.create_user, tests.user_id, tests.authenticate_as,
 -- tests.clear_authentication, tests.remember / tests.id, tests.wallet, tests.approve_kyc.
@@ -67,8 +70,9 @@ BEGIN
     PERFORM tests.create_user('wes');                 -- tipped in a stream made private later
     PERFORM tests.create_user('xan');                 -- tipped anonymously in it
     PERFORM tests.create_user('yuri');                -- tipped pia naming no stream
+    PERFORM tests.create_user('zed');                 -- tipped in a public stream deleted later
     PERFORM tests.approve_kyc('pia');
-    PERFORM tests.fund(u, 1000) FROM unnest(ARRAY['vera', 'mona', 'wes', 'xan', 'yuri']) AS u;
+    PERFORM tests.fund(u, 1000) FROM unnest(ARRAY['vera', 'mona', 'wes', 'xan', 'yuri', 'zed']) AS u;
 
     -- pia's tips: vera in a public stream, wes and xan (anonymously) in one pia made private while live, mona
     -- (staff may see it) in a private one, yuri naming no stream.
@@ -87,6 +91,14 @@ BEGIN
     PERFORM tests.authenticate_as('pia');
     PERFORM api.end_stream(tests.id('ended'));
     PERFORM tests.tip('yuri', NULL, 20, false);
+    -- zed in a public stream of pia's, ended and then marked deleted (no API function sets deleted_at: the
+    -- superuser does, as in test_deleted_streams.sql)
+    PERFORM tests.remember('gone', tests.live('pia', 'pia public then deleted', 'public'));
+    PERFORM tests.tip('zed', 'gone', 200, false);
+    PERFORM tests.authenticate_as('pia');
+    PERFORM api.end_stream(tests.id('gone'));
+    PERFORM tests.clear_authentication();
+    UPDATE lp.streams SET deleted_at = now() WHERE id = tests.id('gone');
 
     -- pia's private streams: one live, one scheduled with cora on it; paul's public one, scheduled.
     PERFORM tests.remember('live', tests.live('pia', 'pia private live', 'private'));
@@ -182,17 +194,31 @@ SELECT results_eq(format($$SELECT tipper_id, tipper_name, anonymous, tokens FROM
                                   (%L::uuid, 'vera', false, 100::bigint), (%L::uuid, 'mona', false, 50::bigint),
                                   (%L::uuid, 'yuri', false, 20::bigint)$$,
                          tests.user_id('wes'), tests.user_id('vera'), tests.user_id('mona'), tests.user_id('yuri')),
-                  'control: the performer gets every tip (the anonymous one still without a name)');
+                  'control: the performer gets every tip of her streams that are not deleted (the anonymous one still without a name)');
 SELECT tests.authenticate_as('mona');
 SELECT results_eq(format($$SELECT tipper_name, tokens FROM api.performer_top_tippers(%L, 'all')$$, tests.user_id('pia')),
-                  $$VALUES ('wes', 500::bigint), ('anonymous', 300::bigint), ('vera', 100::bigint), ('mona', 50::bigint),
-                           ('yuri', 20::bigint)$$,
-                  'control: a moderator gets every tip (the anonymous one without a name)');
+                  $$VALUES ('wes', 500::bigint), ('anonymous', 300::bigint), ('zed', 200::bigint), ('vera', 100::bigint),
+                           ('mona', 50::bigint), ('yuri', 20::bigint)$$,
+                  'control: a moderator gets every tip, the deleted stream''s too (the anonymous one without a name)');
 SELECT tests.authenticate_as('adam');
 SELECT results_eq(format($$SELECT tipper_name, tokens FROM api.performer_top_tippers(%L, 'all')$$, tests.user_id('pia')),
-                  $$VALUES ('wes', 500::bigint), ('xan', 300::bigint), ('vera', 100::bigint), ('mona', 50::bigint),
-                           ('yuri', 20::bigint)$$,
-                  'control: an admin gets every tip, the anonymous one named');
+                  $$VALUES ('wes', 500::bigint), ('xan', 300::bigint), ('zed', 200::bigint), ('vera', 100::bigint),
+                           ('mona', 50::bigint), ('yuri', 20::bigint)$$,
+                  'control: an admin gets every tip, the deleted stream''s too, the anonymous one named');
+
+-- == a deleted stream's tips: gone from the board for all but staff ==========================================
+SELECT tests.authenticate_as('vera');
+SELECT is(tests.code(format('SELECT api.stream_top_tippers(%L)', tests.id('gone'))), 'LP003',
+          'control: the deleted public stream''s own leaderboard is LP003 to a viewer');
+SELECT is((SELECT count(*) FROM api.performer_top_tippers(tests.user_id('pia'), 'all') AS b
+            WHERE b.tipper_id = tests.user_id('zed') OR b.tokens = 200),
+          0::bigint, 'performer_top_tippers: a viewer gets no tip of the deleted public stream (no zed, no 200 tokens)');
+SELECT tests.authenticate_as('pia');
+SELECT is(tests.code(format('SELECT api.stream_top_tippers(%L)', tests.id('gone'))), 'LP003',
+          'control: the deleted stream''s own leaderboard is LP003 to its host too');
+SELECT is((SELECT count(*) FROM api.performer_top_tippers(tests.user_id('pia'), 'all') AS b
+            WHERE b.tipper_id = tests.user_id('zed') OR b.tokens = 200),
+          0::bigint, 'performer_top_tippers: the performer who hosted the deleted stream gets none of its tips either');
 SELECT tests.clear_authentication();
 
 SELECT * FROM finish();
