@@ -348,7 +348,8 @@ class EventsPurged(LivepantyError):
 
 
 class MenuItemUnavailable(LivepantyError):
-    """LP126: the tip menu item is inactive: it cannot be bought now."""
+    """LP126: the tip menu item is inactive: it cannot be bought now (told to staff only; to anyone else an
+    inactive item is :class:`NotFound`, as an unknown one)."""
 
     code = "LP126"
 

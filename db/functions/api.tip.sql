@@ -71,7 +71,12 @@ BEGIN
                             FOR SHARE) AS st ON true
       LEFT JOIN lp.tip_goals AS gl
              ON gl.stream_id = st.id AND gl.status = 'active' AND (gl.deadline IS NULL OR gl.deadline > now())
-      LEFT JOIN lp.tip_menu_items AS m ON m.id = p_menu_item_id;
+      -- An inactive item is listed to its performer and staff only (api.list_menu, the table's policies): to
+      -- anyone else it is not found (LP003, as an unknown id), never LP126, which would tell that it exists.
+      LEFT JOIN lp.tip_menu_items AS m
+             ON m.id = p_menu_item_id
+            AND (m.is_active OR m.performer_id = v_sender
+                 OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false));
 
     -- A retry with the same key returns the original tip; the same key with other arguments is refused.
     IF (c.old).id IS NOT NULL THEN
@@ -192,6 +197,6 @@ BEGIN
     RETURN v_tip;
 END
 $$;
-COMMENT ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) IS 'The acting user tips a performer: amount within tips.min_tokens..tips.max_tokens and at most money.max_tokens (LP103), optional live stream of the recipient (LP104 when it is not live), message (500 characters), anonymous flag. One ledger transaction: sender -amount, performer +(amount - fee), platform fee wallet +fee (fee rounded down). LP124 when the performer has blocked the sender, LP135 when the performer holds no valid identity verification (lp.kyc_refusal: never verified, or re-verification needed). LP022 when the sender is suspended or banned, LP150 under a tip_block (or a mute, for a tip with a message). LP160 a new account over its caps, LP161 too many tips this hour (fraud controls: lp.count_spend). With a menu item of the recipient (p_menu_item_id), the amount is its price (LP003 not theirs, LP126 inactive, LP127 another amount). A tip naming a live stream counts toward its active goal; toward a refund_if_missed goal it waits in escrow (status escrowed) until api.settle_tip_goals pays it out or back. Idempotent per sender and key.';
+COMMENT ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) IS 'The acting user tips a performer: amount within tips.min_tokens..tips.max_tokens and at most money.max_tokens (LP103), optional live stream of the recipient (LP104 when it is not live), message (500 characters), anonymous flag. One ledger transaction: sender -amount, performer +(amount - fee), platform fee wallet +fee (fee rounded down). LP124 when the performer has blocked the sender, LP135 when the performer holds no valid identity verification (lp.kyc_refusal: never verified, or re-verification needed). LP022 when the sender is suspended or banned, LP150 under a tip_block (or a mute, for a tip with a message). LP160 a new account over its caps, LP161 too many tips this hour (fraud controls: lp.count_spend). With a menu item of the recipient (p_menu_item_id), the amount is its price (LP003 not theirs, or inactive and the sender not staff: an item the sender may not see; LP126 inactive, to staff; LP127 another amount). A tip naming a live stream counts toward its active goal; toward a refund_if_missed goal it waits in escrow (status escrowed) until api.settle_tip_goals pays it out or back. Idempotent per sender and key.';
 REVOKE ALL ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.tip(uuid, bigint, text, uuid, text, boolean, uuid) TO livepanty_app, livepanty_service;

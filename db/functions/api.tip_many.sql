@@ -215,8 +215,13 @@ BEGIN
           LEFT JOIN LATERAL (SELECT g.id, g.refund_if_missed FROM lp.tip_goals AS g
                               WHERE g.stream_id = st.id AND g.status = 'active' AND (g.deadline IS NULL OR g.deadline > now())
                               LIMIT 1) AS gl ON true
+          -- an inactive item is not found (LP003) but by its performer and staff (api.tip's rule: api.list_menu's)
           LEFT JOIN LATERAL (SELECT i.id, i.performer_id, i.price, i.is_active, i.name FROM lp.tip_menu_items AS i
-                              WHERE i.id = t.menu LIMIT 1) AS m ON true
+                              WHERE i.id = t.menu
+                                AND (i.is_active OR i.performer_id = s.user_id
+                                     OR EXISTS (SELECT 1 FROM lp.users AS iu
+                                                 WHERE iu.id = s.user_id AND iu.role IN ('moderator', 'admin')))
+                              LIMIT 1) AS m ON true
           LEFT JOIN LATERAL (SELECT o.id FROM lp.tips AS o
                               WHERE o.sender_id = s.user_id AND o.idempotency_key = t.key LIMIT 1) AS old ON true
     ), decided AS (

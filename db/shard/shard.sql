@@ -165,7 +165,11 @@ BEGIN
                              WHERE sp.stream_id = st.id AND sp.performer_id = p_payer)
                  OR EXISTS (SELECT 1 FROM lp.users AS pu
                              WHERE pu.id = p_payer AND pu.role IN ('moderator', 'admin')))
-      LEFT JOIN lp.tip_menu_items AS m ON m.id = p_menu_item_id;
+      -- an inactive item is not found (LP003) but by its performer and staff (api.tip's rule)
+      LEFT JOIN lp.tip_menu_items AS m ON m.id = p_menu_item_id
+            AND (m.is_active OR m.performer_id = p_payer
+                 OR EXISTS (SELECT 1 FROM lp.users AS mu
+                             WHERE mu.id = p_payer AND mu.role IN ('moderator', 'admin')));
     IF c.refusal IS NOT NULL THEN
         PERFORM lp.refuse_payee(c.refusal);
     END IF;
@@ -194,7 +198,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION shard.payee_check(integer, text, uuid, uuid, bigint, uuid, uuid) IS 'The payee''s half of the checks of a cross-shard tip (p_kind tip) or hold (hold), on the payee''s shard before the payer''s shard debits or reserves: lp.payee_refusal (LP003, LP102, LP108, LP135, LP124), the stream (LP003, LP104) and a tip''s menu item (LP003, LP126, LP127), raised as api.tip and api.place_hold raise them. LP201 for another kind, or a hold with a menu item.';
+COMMENT ON FUNCTION shard.payee_check(integer, text, uuid, uuid, bigint, uuid, uuid) IS 'The payee''s half of the checks of a cross-shard tip (p_kind tip) or hold (hold), on the payee''s shard before the payer''s shard debits or reserves: lp.payee_refusal (LP003, LP102, LP108, LP135, LP124), the stream (LP003, LP104) and a tip''s menu item (LP003, LP126 to staff, LP127), raised as api.tip and api.place_hold raise them. LP201 for another kind, or a hold with a menu item.';
 REVOKE ALL ON FUNCTION shard.payee_check(integer, text, uuid, uuid, bigint, uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.payee_check(integer, text, uuid, uuid, bigint, uuid, uuid) TO livepanty_router;
 

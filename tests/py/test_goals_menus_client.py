@@ -167,13 +167,19 @@ def test_the_menu_through_the_client(db_url: str, live: dict[str, Any]) -> None:
     assert (bought.menu_item_id, bought.goal_id, bought.settlement_id) == (dance.id, None, None)
     assert (bought.status, bought.amount, bought.fee_amount) == ("completed", 50, 10)
 
+    boss_token = client.login("boss", PASSWORD).token
     before, vic_before = state(db_url), total(client, live["vic_token"])
     with pytest.raises(MenuPriceMismatch) as mismatch:
         tip(client, live["vic_token"], live["pia"], 40, menu_item_id=dance.id)
     assert mismatch.value.sqlstate == "LP127"
     assert mismatch.value.detail == "Dance costs 50 tokens"
-    with pytest.raises(MenuItemUnavailable) as unavailable:
+    # An inactive item is listed to its performer and staff only: to a viewer it is not found, as an unknown
+    # id (LP003, never LP126, which would tell that it exists); staff are told it is unavailable.
+    with pytest.raises(NotFound) as hidden:
         tip(client, live["vic_token"], live["pia"], 30, menu_item_id=old.id)
+    assert (hidden.value.sqlstate, hidden.value.message) == ("LP003", "menu item not found")
+    with pytest.raises(MenuItemUnavailable) as unavailable:
+        tip(client, boss_token, live["pia"], 30, menu_item_id=old.id)
     assert unavailable.value.sqlstate == "LP126"
     with pytest.raises(NotFound):  # cora's item, tipped to pia
         tip(client, live["vic_token"], live["pia"], 10, menu_item_id=cora_item.id)
@@ -197,8 +203,10 @@ def test_the_menu_through_the_client(db_url: str, live: dict[str, Any]) -> None:
     with TipBatcher(client, max_wait=0) as batcher:
         batched = batcher.tip(live["vic_token"], live["pia"], 20, idempotency_key="b-1", menu_item_id=song.id)
         assert batched.menu_item_id == song.id
-        with pytest.raises(MenuItemUnavailable):
+        with pytest.raises(NotFound):  # inactive: not found by a viewer
             batcher.tip(live["vic_token"], live["pia"], 30, idempotency_key="b-2", menu_item_id=old.id)
+        with pytest.raises(MenuItemUnavailable):  # staff see it: unavailable
+            batcher.tip(boss_token, live["pia"], 30, idempotency_key="b-3", menu_item_id=old.id)
 
 
 # --- goals through the client -------------------------------------------------------------------------------
@@ -372,7 +380,8 @@ def test_the_menu_commands(db_url: str, live: dict[str, Any]) -> None:
         (("streams", "menu-set", "Cheap", "0", "--as", "pia"), "LP103"),
         (("streams", "menu-set", "Dance", "50", "--item", str(uuid.uuid4()), "--as", "pia"), "LP003"),
         (("tips", "send", "--as", "vic", "--to", "pia", "--amount", "21", "--item", song["id"]), "LP127"),
-        (("tips", "send", "--as", "vic", "--to", "pia", "--amount", "55", "--item", item["id"]), "LP126"),
+        (("tips", "send", "--as", "vic", "--to", "pia", "--amount", "55", "--item", item["id"]), "LP003"),
+        (("tips", "send", "--as", "boss", "--to", "pia", "--amount", "55", "--item", item["id"]), "LP126"),
     ):
         result = cli(db_url, *args)
         refused(result, code)

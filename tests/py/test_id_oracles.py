@@ -30,8 +30,9 @@ import pytest
 #: private: its goal and its two shows (a group show offered, owen's request) belong to a private stream. cora
 #: hosts a public live stream in which owen asked for a private show (a request only they may see) and a group
 #: show is open. owen also has a sanction he appealed, a review case about him (claimed by mona), a session
-#: and a reset e-mail queued; pia an identity verification and a payout; cora a tip menu item; the back office
-#: an archived partition. vera (a viewer) and paul (a performer) are the probers: none of it is theirs.
+#: and a reset e-mail queued; pia an identity verification, a payout and an inactive tip menu item; cora a tip
+#: menu item; the back office an archived partition. vera (a viewer) and paul (a performer) are the probers:
+#: none of it is theirs.
 WORLD = r"""
 DO $$
 DECLARE
@@ -63,6 +64,8 @@ BEGIN
     PERFORM api.join_stream(tests.id('cora_stream'));
     PERFORM tests.remember('request_in_public', (api.request_show(tests.id('cora_stream'), 'owen-cora')).id);
     PERFORM tests.authenticate_as('pia');
+    -- pia: an item she took off her menu (inactive: listed to her and staff only)
+    PERFORM tests.remember('inactive_item', (api.set_menu_item('retired', 50, p_is_active => false)).id);
     PERFORM api.set_show_price('private', 10, 1, 5);
     PERFORM api.set_show_price('group', 10, 1, NULL, 2);
     v_stream := (api.schedule_stream('pia live')).id;
@@ -223,7 +226,11 @@ PROBES: dict[tuple[str, str], list[Probe]] = {
     ],
     ("reject_kyc", "p_verification_id"): [Probe("kyc", "api.reject_kyc(%(id)s, 'probe')")],
     ("set_menu_item", "p_item_id"): [Probe("item", "api.set_menu_item('probe', 60, %(id)s)")],
-    ("tip", "p_menu_item_id"): [Probe("item", "api.tip(%(pia)s, 50, 'probe', p_menu_item_id => %(id)s)")],
+    ("tip", "p_menu_item_id"): [
+        Probe("item", "api.tip(%(pia)s, 50, 'probe', p_menu_item_id => %(id)s)"),
+        # pia's own item, inactive: only she and staff may see it (api.list_menu, RLS), so it is not found
+        Probe("inactive_item", "api.tip(%(pia)s, 50, 'probe', p_menu_item_id => %(id)s)"),
+    ],
     ("restore_partition", "p_archive_id"): [Probe("archive", "api.restore_partition(%(id)s)")],
     # users: owen (a viewer), pia (a performer)
     ("act_as", "p_user_id"): [Probe("owen", "api.act_as(%(id)s, 'probe')")],
@@ -384,6 +391,9 @@ SEEN: list[tuple[str, str, str, str]] = [
     ("vera", "api.leave_show(%(id)s)", "cora_group", "LP003"),  # you are not in this show
     ("vera", "api.join_show(%(id)s, 'probe')", "cora_group", "LP123"),  # not watching cora's stream
     ("cora", "api.start_show(%(id)s)", "cora_group", "ok"),  # cancelled: fewer than two viewers
+    # staff see a performer's inactive menu items: buying one is refused as inactive, not as unknown
+    ("mona", "api.tip(%(pia)s, 50, 'probe', p_menu_item_id => %(id)s)", "inactive_item", "LP126"),
+    ("adam", "api.tip(%(pia)s, 50, 'probe', p_menu_item_id => %(id)s)", "inactive_item", "LP126"),
 ]
 
 
@@ -415,7 +425,11 @@ TIP_MANY_PROBES: dict[str, list[Probe]] = {
     # pia's private live stream (the tip names its host)
     "stream_id": [Probe("stream", TIP.format(extra=", 'stream_id', %(id)s::uuid"))],
     # cora's menu item, bought in a tip to pia (as api.tip's p_menu_item_id is probed)
-    "menu_item_id": [Probe("item", TIP.format(extra=", 'menu_item_id', %(id)s::uuid"))],
+    "menu_item_id": [
+        Probe("item", TIP.format(extra=", 'menu_item_id', %(id)s::uuid")),
+        # pia's inactive item, in a tip to pia (as api.tip's p_menu_item_id is probed)
+        Probe("inactive_item", TIP.format(extra=", 'menu_item_id', %(id)s::uuid")),
+    ],
 }
 
 TIP_MANY_NOT_PROBED: dict[str, str] = {

@@ -1173,6 +1173,25 @@ def test_a_cross_shard_tip_naming_a_private_stream_is_not_found(sharded: Sharded
     assert total(sharded, viewer.id) == 1000
 
 
+def test_a_cross_shard_tip_buying_an_inactive_menu_item_is_not_found(sharded: Sharded) -> None:
+    """A tip to a performer of another shard buying an item she took off her menu is LP003 `menu item not
+    found` to a sender who may not see inactive items, exactly as an unknown item id (shard.payee_check
+    applies api.tip's rule), never LP126, which would tell that the id is one of hers; nothing is made."""
+    viewer = register(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, viewer.id, 1000)
+    answers = []
+    with sharded.client() as client:
+        with client.session(token_for(sharded, performer)) as tx:
+            item = tx.set_menu_item("Retired", 50, is_active=False)
+        for key, item_id in (("inactive-k", item.id), ("unknown-k", uuid.uuid4())):
+            with pytest.raises(LivepantyError) as refused, client.session(token_for(sharded, viewer)) as tx:
+                tx.tip(performer.id, 50, idempotency_key=key, menu_item_id=item_id)
+            answers.append((refused.value.sqlstate, refused.value.message))
+    assert answers == [("LP003", "menu item not found")] * 2
+    assert total(sharded, viewer.id) == 1000
+
+
 def test_a_second_delivery_after_a_dead_worker_changes_nothing(sharded: Sharded) -> None:
     viewer = register(sharded, shard=1)
     performer = verified_performer(sharded, 0)

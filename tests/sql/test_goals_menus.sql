@@ -4,7 +4,7 @@
 -- refund_if_missed goals whose tips wait in escrow and are paid out (reached) or back (missed, cancelled,
 -- stream ended). Every refusal with its SQLSTATE and nothing changed; verify_ledger clean after every money path.
 BEGIN;
-SELECT plan(165);
+SELECT plan(168);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.fund(username, n)
@@ -79,6 +79,7 @@ BEGIN
     PERFORM tests.fund('vic', 5000);
     PERFORM tests.fund('val', 5000);
     PERFORM tests.put('val', api.login('val', tests.password()));
+    PERFORM tests.put('adam', api.login('adam', tests.password()));
     PERFORM tests.authenticate_as('pia');
     PERFORM tests.remember('s', (api.schedule_stream('Goals night')).id);
     PERFORM tests.remember('priv', (api.schedule_stream('Private', p_visibility => 'private')).id);
@@ -161,7 +162,11 @@ SELECT tests.authenticate_as('vic');
 SELECT * FROM tests.rejects(format($$SELECT api.tip(%L, 31, 'menu-1', %L, p_menu_item_id => %L)$$, tests.user_id('pia'), tests.id('s'), tests.item('Wave')),
                             'LP127', 'tip: a menu item paid at another amount is LP127');
 SELECT * FROM tests.rejects(format($$SELECT api.tip(%L, 99, 'menu-1', %L, p_menu_item_id => %L)$$, tests.user_id('pia'), tests.id('s'), tests.item('Retired')),
-                            'LP126', 'tip: an inactive menu item is LP126');
+                            'LP003', 'tip: an inactive menu item is LP003 to a viewer (listed to its performer and staff only: not found, as an unknown id)');
+SELECT tests.authenticate_as('adam');
+SELECT * FROM tests.rejects(format($$SELECT api.tip(%L, 99, 'menu-1', %L, p_menu_item_id => %L)$$, tests.user_id('pia'), tests.id('s'), tests.item('Retired')),
+                            'LP126', 'tip: an inactive menu item is LP126 to staff (who see it)');
+SELECT tests.authenticate_as('vic');
 SELECT * FROM tests.rejects(format($$SELECT api.tip(%L, 30, 'menu-1', %L, p_menu_item_id => gen_random_uuid())$$, tests.user_id('pia'), tests.id('s')),
                             'LP003', 'tip: an unknown menu item is LP003');
 SELECT * FROM tests.rejects(format($$SELECT api.tip(%L, 30, 'menu-1', %L, p_menu_item_id => %L)$$, tests.user_id('paul'), tests.id('ps'), tests.item('Wave')),
@@ -204,8 +209,12 @@ SELECT results_eq($$SELECT error_code, error_message FROM api.tip_many(jsonb_bui
                                          'idempotency_key', 'm-4', 'menu_item_id', tests.item('Wave')),
                       jsonb_build_object('session_token', tests.get('val', 'token'), 'recipient_id', tests.user_id('paul'), 'amount', 30,
                                          'idempotency_key', 'm-5', 'menu_item_id', tests.item('Wave'))))$$,
-                  $$VALUES ('LP126', 'the menu item is not available'), ('LP127', 'a menu item is paid at its price'),
-                           ('LP003', 'menu item not found')$$, 'tip_many: the menu refusals, in-band');
+                  $$VALUES ('LP003', 'menu item not found'), ('LP127', 'a menu item is paid at its price'),
+                           ('LP003', 'menu item not found')$$, 'tip_many: the menu refusals, in-band (an inactive item is not found by a viewer)');
+SELECT results_eq($$SELECT error_code FROM api.tip_many(jsonb_build_array(
+                      jsonb_build_object('session_token', tests.get('adam', 'token'), 'recipient_id', tests.user_id('pia'), 'amount', 99,
+                                         'idempotency_key', 'm-6', 'menu_item_id', tests.item('Retired'))))$$,
+                  $$VALUES ('LP126')$$, 'tip_many: an inactive item is LP126 to staff (who see it)');
 SELECT is(tests.goal_status('Dance'), 'reached', 'the batch crossed the target: reached');
 SELECT is(tests.goal_status('Song'), 'active', 'and the next goal is active');
 SELECT is(tests.events(tests.id('s'), 'goal_reached'), 1::bigint, 'one goal_reached event');
