@@ -31,6 +31,6 @@ BEGIN
     RETURN v_payout;
 END
 $$;
-COMMENT ON FUNCTION api.approve_payout(uuid, text) IS 'Admins: approves a requested payout for payment (no tokens move; they stay in payout clearing). LP003 unknown, LP002 own payout, LP004 not requested, LP022 the performer is suspended or banned, LP150 a payout_hold is in force, LP111 no valid identity verification (lp.kyc_refusal) (the payout stays requested). Idempotent per key (scope payouts.approve; LP106 for another payout). Audited (payout.approve).';
+COMMENT ON FUNCTION api.approve_payout(uuid, text) IS 'Admins: approves a requested payout for payment (no tokens move; they stay in payout clearing). LP003 unknown, LP002 own payout, LP004 not requested, LP022 the performer is suspended or banned, LP150 a payout_hold is in force, LP111 no valid identity verification (lp.kyc_refusal) (the payout stays requested). The deletion of the performer''s account or the loss of the performer role since the request is no gate: the payout is approved as any other (the tokens are owed). Idempotent per key (scope payouts.approve; LP106 for another payout). Audited (payout.approve).';
 REVOKE ALL ON FUNCTION api.approve_payout(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.approve_payout(uuid, text) TO livepanty_app, livepanty_service;

@@ -51,10 +51,12 @@ BEGIN
     END IF;
 
     -- The account row, shared until commit (step 1 of the lock protocol, docs/ledger.md: a business row, before
-    -- the wallet). An erasure (lp.erase) or a deletion (api.delete_user) locks it (FOR NO KEY UPDATE) before it
-    -- looks for money in flight: it waits for this request and then sees the payout (LP170), or this request
-    -- waits for it and then finds the account gone (LP001), never a payout of an erased account. The role is
-    -- read again under the lock (a demotion takes the row too).
+    -- the wallet). An erasure (lp.erase) locks it (FOR NO KEY UPDATE) before it looks for money in flight: it
+    -- waits for this request and then sees the payout (LP170), or this request waits for it and then finds the
+    -- account gone (LP001), never a payout of an erased account. A deletion (api.delete_user) takes it too: it
+    -- waits for this request and deletes the account with the payout requested (still owed: docs/api.md,
+    -- "Payouts"), or this request finds the account gone (LP001). The role is read again under the lock (a
+    -- demotion takes the row too).
     SELECT u.role::text INTO v_role FROM lp.users AS u WHERE u.id = v_user AND u.deleted_at IS NULL FOR SHARE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'LP001', MESSAGE = 'the acting user does not exist or was deleted',
