@@ -342,7 +342,11 @@ class _AsyncApi:
         return await self._one(sql.SET_USER_ROLE, {"user_id": user_id, "role": role}, class_row(UserAccount))
 
     async def delete_user(self, user_id: Id | None = None, *, reason: str | None = None) -> UserAccount:
-        """Soft-delete the acting user, or (admins) any user (``api.delete_user``)."""
+        """Soft-delete the acting user, or (admins) any user (``api.delete_user``).
+
+        A user who is not an admin deleting their own account must act through a session opened by a login at
+        most ``privacy.erasure_login_minutes`` ago: ``RecentLoginRequired`` (LP171) otherwise.
+        """
         return await self._one(
             sql.DELETE_USER, {"user_id": user_id, "reason": reason}, class_row(UserAccount)
         )

@@ -340,7 +340,11 @@ class _Api:
         return self._one(sql.SET_USER_ROLE, {"user_id": user_id, "role": role}, class_row(UserAccount))
 
     def delete_user(self, user_id: Id | None = None, *, reason: str | None = None) -> UserAccount:
-        """Soft-delete the acting user, or (admins) any user (``api.delete_user``)."""
+        """Soft-delete the acting user, or (admins) any user (``api.delete_user``).
+
+        A user who is not an admin deleting their own account must act through a session opened by a login at
+        most ``privacy.erasure_login_minutes`` ago: ``RecentLoginRequired`` (LP171) otherwise.
+        """
         return self._one(
             sql.DELETE_USER, {"user_id": user_id, "reason": reason}, class_row(UserAccount)
         )

@@ -3,24 +3,14 @@ CREATE FUNCTION api.request_erasure(p_reason text DEFAULT NULL) RETURNS lp.erasu
     SET search_path = pg_catalog, ext, pg_temp
 AS $$
 DECLARE
-    v_actor   uuid := lp.require_user();
-    v_reason  text := lp.check_text(p_reason, 'reason', 1000);
-    v_session uuid := lp.current_session_id();
+    v_actor  uuid := lp.require_user();
+    v_reason text := lp.check_text(p_reason, 'reason', 1000);
 BEGIN
     -- The user's proof: their own session, opened by a login (their password) a few minutes ago. The back
     -- office acting in their name (api.act_as) has no session and cannot ask for it (an admin uses
     -- api.erase_user); an old or stolen long-lived session cannot either without logging in again, and no
     -- password is taken here, so this call is no password oracle next to api.login's counted attempts.
-    IF v_session IS NULL OR NOT EXISTS (
-        SELECT 1 FROM lp.auth_sessions AS s
-         WHERE s.id = v_session AND s.user_id = v_actor AND s.revoked_at IS NULL
-           AND s.created_at >= now() - make_interval(mins => (lp.setting('privacy.erasure_login_minutes'))::integer))
-    THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP171', MESSAGE = 'erasure needs a recent login',
-            DETAIL = format('the session must be opened by a login at most %s minutes ago',
-                            lp.setting('privacy.erasure_login_minutes')),
-            HINT = 'Log in again (api.login) and ask through the new session.';
-    END IF;
+    PERFORM lp.require_recent_login(v_actor, 'erasure');
     RETURN lp.erase(v_actor, 'self', v_actor, v_reason);
 END
 $$;

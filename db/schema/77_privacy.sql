@@ -97,4 +97,4 @@ INSERT INTO lp.settings (key, value, description) VALUES
     ('privacy.ip_retention_days', '90', 'Days IP addresses (sessions, reset tokens, viewer rows, audit trail) are kept before they are nulled.'),
     ('privacy.dismissed_report_retention_days', '180', 'Days a dismissed report is kept after it was resolved.'),
     ('privacy.email_retention_days', '30', 'Days an outgoing e-mail (lp.outbox, with its recipient address) is kept after it was sent or given up.'),
-    ('privacy.erasure_login_minutes', '10', 'A user may ask for their own erasure (api.request_erasure) only through a session opened by a login at most this many minutes ago.');
+    ('privacy.erasure_login_minutes', '10', 'A user may ask for their own erasure (api.request_erasure), or delete their own account unless they are an admin (api.delete_user), only through a session opened by a login at most this many minutes ago (lp.require_recent_login, LP171).');

@@ -262,7 +262,7 @@ SELECT tests.clear_authentication();
 SELECT results_eq($$SELECT actor_id, actor_role, target_type, target_id, details ->> 'reason', (details ->> 'self')::boolean FROM tests.last_audit('user.delete')$$,
                   $$VALUES (tests.user_id('adam'), 'admin', 'user', tests.user_id('dan')::text, 'fraud', false)$$,
                   'api.delete_user by an admin writes user.delete (admin, target, reason)');
-SELECT tests.authenticate_as('eve');
+SELECT tests.login_as('eve');  -- a user's own deletion wants a recent login
 SELECT tests.put('deleted_eve', api.delete_user());
 SELECT tests.clear_authentication();
 SELECT results_eq($$SELECT actor_id, target_id, (details ->> 'self')::boolean FROM tests.last_audit('user.delete')$$,

@@ -301,7 +301,7 @@ SELECT is((api.resolve_case(tests.id('c_pam'), 'remove_content', 'Minor on seg-1
 -- == a warning or sanction of a deleted account is LP004 ====================================================
 SELECT tests.clear_authentication();
 SELECT tests.remember('c_dan', tests.report('vic', 'user', tests.user_id('dan'), 'harassment'));
-SELECT tests.authenticate_as('dan');
+SELECT tests.login_as('dan');  -- a user's own deletion wants a recent login
 SELECT (api.delete_user()).deleted_at IS NOT NULL AS deleted;
 SELECT tests.clear_authentication();
 SELECT tests.claim(tests.id('c_dan'), 'max');

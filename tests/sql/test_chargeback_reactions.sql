@@ -56,6 +56,7 @@ $$;
 SELECT tests.remember('v1', tests.purchase('vic', 'small', 'v1'));
 SELECT tests.authenticate_as('vic');
 SELECT lives_ok(format('SELECT api.tip(%L, 400, %L)', tests.user_id('pam'), 'v-tip'), 'vic tips pam 400 of his 500 tokens');
+SELECT tests.login_as('vic');  -- a user's own deletion wants a recent login
 SELECT lives_ok($$SELECT api.delete_user()$$, 'vic deletes his account');
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT lives_ok(format($$SELECT api.chargeback_payment(%L, 'stolen card', 'cb-v1')$$, tests.id('v1')),
@@ -83,6 +84,7 @@ SELECT tests.authenticate_as('bob');
 SELECT lives_ok(format('SELECT api.tip(%L, 1000, %L)', tests.user_id('quinn'), 'b-tip'), 'bob tips quinn 1000');
 SELECT tests.authenticate_as('quinn');
 SELECT tests.remember('q-out', (api.request_payout(800, 'paypal', 'q-out')).id);
+SELECT tests.login_as('quinn');
 SELECT lives_ok($$SELECT api.delete_user()$$, 'quinn asked for a payout of 800, then deletes her account');
 SELECT tests.authenticate_as(NULL, 'livepanty_service');
 SELECT lives_ok(format($$SELECT api.chargeback_payment(%L, 'fraudulent', 'cb-b1')$$, tests.id('b1')),

@@ -408,7 +408,7 @@ SELECT tests.authenticate_as('adam');
 SELECT * FROM tests.rejects(format($$SELECT api.erase_user(%L, 'again')$$, tests.id('erin')), 'LP004',
                             'erase_user: an erased user is LP004');
 -- Admin path, also for an account deleted before (which cannot log in to ask itself).
-SELECT tests.authenticate_as('olga');
+SELECT tests.login_as('olga');  -- a user's own deletion wants a recent login
 SELECT api.delete_user(NULL, 'moving abroad, mail me at olga@example.com');
 SELECT tests.authenticate_as('adam');
 SELECT results_eq(format($$SELECT via, requested_by, reason FROM api.erase_user(%L, 'request by mail, ticket 7')$$, tests.user_id('olga')),

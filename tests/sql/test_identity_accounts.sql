@@ -190,7 +190,9 @@ CREATE TABLE tests.vera AS
 SELECT l.token, tests.reset_token('vera') AS reset_token FROM api.login('vera', tests.password()) AS l;
 GRANT SELECT ON tests.vera TO PUBLIC;
 
-SELECT tests.authenticate_as('vera');
+-- Through her session, opened by the login above (a user's own deletion wants a recent login).
+SELECT tests.authenticate_as(NULL);
+SELECT api.authenticate((SELECT token FROM tests.vera)) IS NOT NULL AS authenticated;
 SELECT throws_ok(format('SELECT api.delete_user(%L)', tests.user_id('victor')), 'LP002', NULL, 'delete_user: a viewer deleting another user is LP002');
 SELECT throws_ok($$SELECT api.delete_user(p_reason => repeat('x', 1001))$$, 'LP018', NULL, 'delete_user: a reason over 1000 characters is LP018');
 SELECT results_eq($$SELECT username, deleted_at FROM api.delete_user(p_reason => 'leaving')$$, $$VALUES ('vera', now())$$,

@@ -145,7 +145,7 @@ SELECT * FROM tests.rejects($$SELECT api.register_user('newbie@example.com', 'ne
 -- == A soft-deleted user's e-mail and username become reusable ============================================
 SELECT tests.clear_authentication();
 SELECT tests.create_user('gone');
-SELECT tests.authenticate_as('gone');
+SELECT tests.login_as('gone');  -- a user's own deletion wants a recent login
 SELECT lives_ok($$SELECT api.delete_user()$$, 'a user deletes their account');
 SELECT tests.authenticate_as(NULL);
 SELECT lives_ok($$SELECT tests.register('GONE@example.com', 'Gone')$$, 'the deleted user''s e-mail and username can be registered again');

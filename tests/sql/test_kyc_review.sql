@@ -152,7 +152,7 @@ SELECT is((SELECT age_verified_at FROM lp.users WHERE id = tests.id('erno')), NU
           'webhook after the erasure: the erased account is not marked age verified');
 
 -- == 2b. so does a deletion of the account ===================================================================
-SELECT tests.authenticate_as('dirk');
+SELECT tests.login_as('dirk');  -- a user's own deletion wants a recent login
 SELECT lives_ok($$SELECT api.delete_user(NULL, 'bye')$$, 'delete_user: dirk deletes his account');
 SELECT tests.clear_authentication();
 SELECT is((tests.kyc(tests.id('dirk1'))).status::text, 'abandoned', 'deletion: his open verification is abandoned');

@@ -121,7 +121,7 @@ SELECT is((SELECT details -> 'gaps' FROM lp.audit_logs WHERE action = 'stream.en
 
 -- == a deleted host's stream ends ============================================================================
 SELECT tests.remember('s4', tests.live('ella', 'Deleted soon'));
-SELECT tests.authenticate_as('ella');
+SELECT tests.login_as('ella');  -- a user's own deletion wants a recent login
 SELECT ok((api.delete_user()).deleted_at IS NOT NULL, 'the host deletes her account');
 SELECT tests.clear_authentication();
 SELECT is(tests.status(tests.id('s4')), 'ended|gate|account deleted', 'the deletion ended the stream');

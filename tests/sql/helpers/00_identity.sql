@@ -14,6 +14,12 @@
 --                                         nobody) under a database role (default livepanty_app), like the
 --                                         application does: SET LOCAL ROLE + a proven identity (lp.set_identity,
 --                                         what api.authenticate calls, without a session row)
+--   tests.login_as(username, role, password)
+--                                         for the rest of the transaction act as that platform user through a
+--                                         real session: api.login (as the superuser, with tests.password()
+--                                         unless given), then SET LOCAL ROLE (default livepanty_app) and
+--                                         api.authenticate with the new token. What a function that wants a
+--                                         recent login (lp.require_recent_login) accepts
 --   tests.clear_authentication()          back to the superuser, nobody acting
 --   tests.reset_payload(username), tests.reset_token(username)
 --                                         what the mailer would get for the user's newest queued reset e-mail
@@ -71,6 +77,23 @@ BEGIN
     END IF;
     PERFORM set_config('role', p_db_role, true);
     RETURN format('# acting as %s through %s', coalesce(p_username, 'nobody'), p_db_role);
+END
+$$;
+
+CREATE FUNCTION tests.login_as(p_username text, p_db_role text DEFAULT 'livepanty_app',
+                               p_password text DEFAULT tests.password()) RETURNS text
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_login api.login_result;
+BEGIN
+    PERFORM tests.clear_authentication();
+    v_login := api.login(p_username, p_password);
+    IF NOT v_login.success THEN
+        RAISE EXCEPTION 'tests.login_as: % cannot log in (%)', p_username, v_login.error_code;
+    END IF;
+    PERFORM set_config('role', p_db_role, true);
+    PERFORM api.authenticate(v_login.token);
+    RETURN format('# logged in as %s through %s', p_username, p_db_role);
 END
 $$;
 

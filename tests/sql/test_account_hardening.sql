@@ -1,0 +1,122 @@
+-- What an attacker with the application's login and a stolen (old) session token cannot do to an account:
+--   1. delete it: a user's own deletion (api.delete_user) wants a recent login, as api.request_erasure does
+--      (lp.require_recent_login, privacy.erasure_login_minutes; LP171 otherwise). An admin's deletion of
+--      another user, and an admin's of themselves, are as before.
+BEGIN;
+SELECT plan(21);
+
+-- Helpers of this file.
+CREATE FUNCTION tests.counts() RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT jsonb_build_object('deleted', (SELECT count(u.deleted_at) FROM lp.users AS u),
+                              'revoked', (SELECT count(s.revoked_at) FROM lp.auth_sessions AS s),
+                              'audit_logs', (SELECT count(*) FROM lp.audit_logs))
+$$;
+CREATE FUNCTION tests.state() RETURNS text LANGUAGE sql AS $$ SELECT tests.counts()::text $$;  -- for tests.rejects
+CREATE FUNCTION tests.deleted(p_username text) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT u.deleted_at IS NOT NULL FROM lp.users AS u WHERE u.id = tests.user_id(p_username)
+$$;
+CREATE FUNCTION tests.stored_hash(p_username text) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT u.password_hash FROM lp.users AS u WHERE u.id = tests.user_id(p_username)
+$$;
+-- The bcrypt cost field of the stored hash ($2a$NN$...).
+CREATE FUNCTION tests.hash_cost(p_username text) RETURNS integer
+    LANGUAGE sql STABLE AS $$
+    SELECT (substring(tests.stored_hash(p_username) FROM '^\$2[abxy]\$([0-9]{2})\$'))::integer
+$$;
+-- Log in as the superuser (no identity in force): the outcome, the token kept under p_key.
+CREATE FUNCTION tests.try_login(p_login text, p_password text, p_key text DEFAULT NULL) RETURNS text
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_login api.login_result;
+BEGIN
+    PERFORM tests.clear_authentication();
+    v_login := api.login(p_login, p_password);
+    IF p_key IS NOT NULL THEN
+        PERFORM tests.put(p_key, v_login);
+    END IF;
+    RETURN coalesce(v_login.error_code, 'ok');
+END
+$$;
+-- Act through an existing session token (as livepanty_app, through api.authenticate).
+CREATE FUNCTION tests.use_session(p_key text) RETURNS text
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM tests.clear_authentication();
+    PERFORM set_config('role', 'livepanty_app', true);
+    PERFORM api.authenticate(tests.get(p_key, 'token'));
+    RETURN '# acting through the session ' || p_key;
+END
+$$;
+
+DO $$
+BEGIN
+    PERFORM tests.create_user('vic');
+    PERFORM tests.create_user('olly');
+    PERFORM tests.create_user('wes');
+    PERFORM tests.create_user('mona', 'moderator');
+    PERFORM tests.create_user('ada', 'admin');
+    PERFORM tests.create_user('abe', 'admin');
+    PERFORM tests.create_user('tom');
+    PERFORM tests.create_user('hana');
+    PERFORM tests.create_user('gwen');
+END
+$$;
+
+-- == 1. A user's own deletion wants a recent login ========================================================
+-- Deny: a proven identity without a session of the user (a stolen identity has no login behind it).
+SELECT tests.authenticate_as('vic');
+SELECT * FROM tests.rejects($$SELECT api.delete_user(NULL, 'stolen')$$, 'LP171',
+                            'delete_user: oneself without a session of one''s own (no login proof) is LP171');
+-- Deny: the back office acting in the user's name (api.act_as has no session).
+SELECT tests.clear_authentication();
+SELECT set_config('role', 'livepanty_service', true);
+SELECT api.act_as(tests.user_id('vic'), 'ticket 9');
+SELECT * FROM tests.rejects($$SELECT api.delete_user()$$, 'LP171',
+                            'delete_user: the back office acting in the user''s name is LP171');
+-- Deny: a real session, opened 11 minutes ago (privacy.erasure_login_minutes 10): a stolen long-lived token.
+SELECT tests.try_login('vic', tests.password(), 'vic_old');
+UPDATE lp.auth_sessions SET created_at = now() - interval '11 minutes' WHERE id = tests.get('vic_old', 'session_id')::uuid;
+SELECT tests.use_session('vic_old');
+SELECT * FROM tests.rejects($$SELECT api.delete_user(p_reason => 'stolen token')$$, 'LP171',
+                            'delete_user: oneself through a session opened 11 minutes ago is LP171');
+SELECT * FROM tests.rejects(format($$SELECT api.delete_user(%L)$$, tests.user_id('vic')), 'LP171',
+                            'delete_user: naming one''s own id is the same (LP171)');
+SELECT is(tests.deleted('vic'), false, 'vic is not deleted');
+-- A moderator is not an admin: the same rule.
+SELECT tests.authenticate_as('mona');
+SELECT * FROM tests.rejects($$SELECT api.delete_user()$$, 'LP171', 'delete_user: a moderator deleting themself without a recent login is LP171');
+-- Still first: another user's deletion by a non-admin is LP002 (recent login or not).
+SELECT tests.use_session('vic_old');
+SELECT * FROM tests.rejects(format($$SELECT api.delete_user(%L)$$, tests.user_id('wes')), 'LP002',
+                            'delete_user: another user is still LP002 for a non-admin');
+-- The window is the setting: at 15 minutes the 11-minute-old session is recent enough.
+SELECT tests.clear_authentication();
+SELECT tests.cfg('privacy.erasure_login_minutes', '15');
+SELECT tests.use_session('vic_old');
+SELECT ok((api.delete_user(p_reason => 'bye')).deleted_at IS NOT NULL,
+          'delete_user: a session within privacy.erasure_login_minutes (now 15) may delete its own account');
+SELECT tests.clear_authentication();
+SELECT tests.cfg('privacy.erasure_login_minutes', '10');
+-- Allow: a fresh login.
+SELECT tests.login_as('olly');
+SELECT ok((api.delete_user(p_reason => 'leaving')).deleted_at IS NOT NULL,
+          'delete_user: oneself through a session opened by a login just now');
+SELECT tests.clear_authentication();
+SELECT is(ARRAY[tests.deleted('vic'), tests.deleted('olly')], ARRAY[true, true], 'both accounts are deleted');
+SELECT is((SELECT (details ->> 'self')::boolean FROM lp.audit_logs
+            WHERE action = 'user.delete' AND target_id = tests.user_id('olly')::text), true,
+          'audited as user.delete, self');
+-- Unchanged: an admin deletes another user with no session (the back office, the CLI), and themself.
+SELECT tests.authenticate_as('ada');
+SELECT ok((api.delete_user(tests.user_id('wes'), 'spam')).deleted_at IS NOT NULL,
+          'delete_user: an admin deletes another user without a recent login');
+SELECT ok((api.delete_user(tests.user_id('mona'), 'left')).deleted_at IS NOT NULL,
+          'delete_user: an admin deletes a moderator without a recent login');
+SELECT ok((api.delete_user(NULL, 'handing over')).deleted_at IS NOT NULL,
+          'delete_user: an admin deletes themself (another admin remains) without a recent login, as before');
+
+SELECT * FROM finish();
+ROLLBACK;
