@@ -1,9 +1,11 @@
 -- What an attacker with the application's login and a stolen (old) session token cannot do to an account:
 --   1. delete it: a user's own deletion (api.delete_user) wants a recent login, as api.request_erasure does
 --      (lp.require_recent_login, privacy.erasure_login_minutes; LP171 otherwise). An admin's deletion of
---      another user, and an admin's of themselves, are as before.
+--      another user, and an admin's of themselves, are as before;
+--   2. keep an old, cheap password hash: a successful api.login re-hashes the password when the stored bcrypt
+--      cost is not auth.bcrypt_cost (raised or lowered), nothing else does.
 BEGIN;
-SELECT plan(21);
+SELECT plan(39);
 
 -- Helpers of this file.
 CREATE FUNCTION tests.counts() RETURNS jsonb
@@ -117,6 +119,42 @@ SELECT ok((api.delete_user(tests.user_id('mona'), 'left')).deleted_at IS NOT NUL
           'delete_user: an admin deletes a moderator without a recent login');
 SELECT ok((api.delete_user(NULL, 'handing over')).deleted_at IS NOT NULL,
           'delete_user: an admin deletes themself (another admin remains) without a recent login, as before');
+
+-- == 2. A successful login re-hashes at auth.bcrypt_cost ===================================================
+SELECT tests.clear_authentication();
+SELECT tests.cfg('auth.bcrypt_cost', '4');
+SELECT tests.create_user('ivy');
+SELECT is(tests.hash_cost('ivy'), 4, 'ivy''s password is hashed at cost 4');
+SELECT tests.put('ivy_changed', (SELECT ROW(u.password_changed_at) FROM lp.users AS u WHERE u.id = tests.user_id('ivy')));
+SELECT tests.put('ivy_hash0', ROW(tests.stored_hash('ivy')));
+-- Unchanged cost: a login rewrites nothing.
+SELECT is(tests.try_login('ivy', tests.password()), 'ok', 'ivy logs in');
+SELECT is(tests.stored_hash('ivy'), tests.get('ivy_hash0', 'f1'), 'at an unchanged cost the stored hash is not rewritten');
+-- The cost goes up: a wrong password rewrites nothing, the right one re-hashes.
+SELECT tests.cfg('auth.bcrypt_cost', '5');
+SELECT is(tests.try_login('ivy', 'Wrong-password-1'), 'LP020', 'a wrong password at the new cost: LP020');
+SELECT is(tests.hash_cost('ivy'), 4, 'a failed login re-hashes nothing');
+SELECT is(tests.try_login('ivy', tests.password()), 'ok', 'ivy logs in after the cost was raised to 5');
+SELECT is(tests.hash_cost('ivy'), 5, 'the login re-hashed her password at the new cost (5)');
+SELECT is(tests.stored_hash('ivy'), ext.crypt(tests.password(), tests.stored_hash('ivy')), 'the new hash is of her password');
+SELECT is((SELECT u.password_changed_at FROM lp.users AS u WHERE u.id = tests.user_id('ivy')),
+          tests.get('ivy_changed', 'f1')::timestamptz, 'a re-hash is no password change (password_changed_at stays)');
+SELECT tests.put('ivy_hash5', ROW(tests.stored_hash('ivy')));
+SELECT is(tests.try_login('ivy', tests.password()), 'ok', 'the password still logs in');
+SELECT is(tests.stored_hash('ivy'), tests.get('ivy_hash5', 'f1'), 'and the next login at the same cost leaves the hash alone');
+SELECT is(tests.try_login('ivy', 'Wrong-password-2'), 'LP020', 'a wrong password is still refused');
+-- The cost goes down: re-hashed as well (the setting is the one work factor of the platform).
+SELECT tests.create_user('ian');
+SELECT is(tests.hash_cost('ian'), 5, 'ian registers while the cost is 5');
+SELECT tests.cfg('auth.bcrypt_cost', '4');
+SELECT is(tests.try_login('ian@example.com', tests.password()), 'ok', 'ian logs in by e-mail after the cost was lowered to 4');
+SELECT is(tests.hash_cost('ian'), 4, 'the login re-hashed his password at cost 4');
+SELECT is(tests.try_login('ian', tests.password()), 'ok', 'and his password still logs in');
+-- The right password during a lockout opens nothing and re-hashes nothing (ivy's hash is at 5, the cost is 4).
+SELECT tests.clear_authentication();
+UPDATE lp.users SET locked_until = now() + interval '5 minutes' WHERE id = tests.user_id('ivy');
+SELECT is(tests.try_login('ivy', tests.password()), 'LP020', 'locked: the right password is refused');
+SELECT is(tests.hash_cost('ivy'), 5, 'and the hash is not rewritten');
 
 SELECT * FROM finish();
 ROLLBACK;
