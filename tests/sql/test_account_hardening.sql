@@ -3,9 +3,11 @@
 --      (lp.require_recent_login, privacy.erasure_login_minutes; LP171 otherwise). An admin's deletion of
 --      another user, and an admin's of themselves, are as before;
 --   2. keep an old, cheap password hash: a successful api.login re-hashes the password when the stored bcrypt
---      cost is not auth.bcrypt_cost (raised or lowered), nothing else does.
+--      cost is not auth.bcrypt_cost (raised or lowered), nothing else does;
+--   3. (a known limit, README) lock the owner out for good: what the owner keeps while someone keeps their
+--      account locked with wrong passwords (their sessions; a password reset or api.unlock_user ends it).
 BEGIN;
-SELECT plan(39);
+SELECT plan(52);
 
 -- Helpers of this file.
 CREATE FUNCTION tests.counts() RETURNS jsonb
@@ -155,6 +157,37 @@ SELECT tests.clear_authentication();
 UPDATE lp.users SET locked_until = now() + interval '5 minutes' WHERE id = tests.user_id('ivy');
 SELECT is(tests.try_login('ivy', tests.password()), 'LP020', 'locked: the right password is refused');
 SELECT is(tests.hash_cost('ivy'), 5, 'and the hash is not rewritten');
+
+-- == 3. Kept locked out by someone else: what the owner keeps ==============================================
+SELECT is(tests.try_login('gwen', tests.password(), 'gwen_s1'), 'ok', 'gwen logs in (session s1)');
+SELECT is((SELECT count(*) FROM generate_series(1, 5) AS i WHERE tests.try_login('gwen', 'Wrong-' || i) = 'LP020'),
+          5::bigint, 'someone with the application login sends auth.max_failed_logins (5) wrong passwords');
+SELECT tests.clear_authentication();
+SELECT ok((SELECT locked_until > now() FROM lp.users WHERE id = tests.user_id('gwen')), 'gwen is locked out');
+SELECT is(tests.try_login('gwen', tests.password()), 'LP020', 'her own login with the right password is refused');
+SELECT tests.use_session('gwen_s1');
+SELECT is(api.current_user_id(), tests.user_id('gwen'), 'her session from before the lockout still authenticates');
+SELECT lives_ok($$SELECT api.update_preferences(p_theme => 'dark')$$, 'and still acts');
+SELECT tests.clear_authentication();
+UPDATE lp.auth_sessions SET created_at = now() - interval '11 minutes' WHERE id = tests.get('gwen_s1', 'session_id')::uuid;
+SELECT tests.use_session('gwen_s1');
+SELECT * FROM tests.rejects($$SELECT api.delete_user()$$, 'LP171',
+                            'but while locked out she cannot log in afresh, so cannot delete her account herself (LP171)');
+-- A password reset ends the lockout (and every session); she logs in with the new password.
+SELECT tests.clear_authentication();
+UPDATE lp.settings SET value = '0' WHERE key = 'auth.reset_request_interval_seconds';
+SELECT tests.authenticate_as(NULL);
+SELECT api.request_password_reset('gwen@example.com');
+SELECT is(api.reset_password(tests.reset_token('gwen'), 'Brand-new-start-7'), tests.user_id('gwen'), 'gwen resets her password');
+SELECT tests.clear_authentication();
+SELECT ok((SELECT locked_until IS NULL AND failed_login_count = 0 FROM lp.users WHERE id = tests.user_id('gwen')),
+          'the reset cleared the lockout');
+SELECT is((SELECT revoke_reason FROM lp.auth_sessions WHERE id = tests.get('gwen_s1', 'session_id')::uuid), 'password_reset',
+          'and revoked her sessions (the one an attacker may hold too)');
+SELECT is(tests.try_login('gwen', 'Brand-new-start-7', 'gwen_s2'), 'ok', 'she logs in at once with the new password');
+SELECT tests.use_session('gwen_s2');
+SELECT ok((api.delete_user(p_reason => 'had enough')).deleted_at IS NOT NULL,
+          'and through that fresh session may delete her account');
 
 SELECT * FROM finish();
 ROLLBACK;
