@@ -456,8 +456,9 @@ class _Api:
         return self._optional(sql.CLAIM_CASE, None, class_row(ReviewCase))
 
     def extend_case_claim(self, case_id: Id) -> ReviewCase:
-        """Renew the caller's running claim (``api.extend_case_claim``): ``CaseClaimedByOther`` (LP142),
-        ``CaseNotClaimed`` (LP143)."""
+        """Renew the caller's running claim (``api.extend_case_claim``), never past
+        ``review.max_claim_minutes`` after it was taken: ``CaseClaimedByOther`` (LP142), ``CaseNotClaimed``
+        (LP143), ``ClaimLimitReached`` (LP144)."""
         return self._one(sql.EXTEND_CASE_CLAIM, {"case_id": case_id}, class_row(ReviewCase))
 
     def release_case(self, case_id: Id) -> ReviewCase:

@@ -421,6 +421,14 @@ class CaseNotClaimed(LivepantyError):
     code = "LP143"
 
 
+class ClaimLimitReached(LivepantyError):
+    """LP144: the caller's claim on this review case already runs to ``review.max_claim_minutes`` after it
+    was taken and cannot be extended: resolve or release the case before it runs out (then anyone may claim
+    it)."""
+
+    code = "LP144"
+
+
 class SanctionForbids(LivepantyError):
     """LP150: a sanction in force (mute, tip_block, stream_block, payout_hold) forbids this action; ``hint``
     names the sanction (it may be appealed)."""
@@ -679,6 +687,7 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         AlreadyReported,
         CaseClaimedByOther,
         CaseNotClaimed,
+        ClaimLimitReached,
         SanctionForbids,
         AppealWindowClosed,
         AlreadyAppealed,

@@ -5,7 +5,8 @@ AS $$
 DECLARE
     v_me      uuid := lp.require_user('moderator', 'admin');
     v_admin   boolean := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
-    v_minutes integer := (lp.setting('review.claim_minutes'))::integer;
+    v_minutes integer := least((lp.setting('review.claim_minutes'))::integer,
+                               (lp.setting('review.max_claim_minutes'))::integer);
     v_case    lp.reports;
     v_decided_sanctions uuid[];
     v_decided_cases     uuid[];
@@ -45,6 +46,6 @@ BEGIN
     RETURN NEXT v_case;
 END
 $$;
-COMMENT ON FUNCTION api.claim_case() IS 'Moderators and admins: claims the next case of the review queue (critical first, then by score, due time, age) that nobody works (open, escalated, or an expired claim), with a lease of review.claim_minutes; concurrent callers never get the same case (FOR UPDATE SKIP LOCKED). Never a case against the caller, one they reported or one whose sanction''s appeal they decided; cases against staff (moderators, admins) only for admins. Returns the case, or no row when the queue is empty. LP002 other roles. Audited (case.claim).';
+COMMENT ON FUNCTION api.claim_case() IS 'Moderators and admins: claims the next case of the review queue (critical first, then by score, due time, age) that nobody works (open, escalated, or an expired claim), with a lease of review.claim_minutes (at most review.max_claim_minutes, the longest a claim may last: api.extend_case_claim); concurrent callers never get the same case (FOR UPDATE SKIP LOCKED). Never a case against the caller, one they reported or one whose sanction''s appeal they decided; cases against staff (moderators, admins) only for admins. Returns the case, or no row when the queue is empty. LP002 other roles. Audited (case.claim).';
 REVOKE ALL ON FUNCTION api.claim_case() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.claim_case() TO livepanty_app, livepanty_service;
