@@ -21,7 +21,7 @@ BEGIN
     -- SKIP LOCKED: concurrent moderators each get a different case, never wait for each other. Nobody works
     -- a case against themselves, one they reported or one whose sanction's appeal they decided
     -- (lp.lock_claimed_case); cases against staff go to admins only (a moderator may not sanction staff:
-    -- api.resolve_case).
+    -- api.resolve_case; nor read a case about a moderator, an admin or a compliance officer: RLS on lp.reports).
     SELECT r.* INTO v_case FROM lp.reports AS r
      WHERE (r.status IN ('open', 'escalated') OR (r.status = 'in_review' AND r.claim_expires_at <= now()))
        AND r.reported_user_id IS DISTINCT FROM v_me
@@ -29,7 +29,8 @@ BEGIN
        AND NOT r.id = ANY (v_decided_cases)
        AND (r.sanction_id IS NULL OR NOT r.sanction_id = ANY (v_decided_sanctions))
        AND (v_admin OR NOT EXISTS (SELECT 1 FROM lp.users AS u
-                                    WHERE u.id = r.reported_user_id AND u.role::text IN ('moderator', 'admin')))
+                                    WHERE u.id = r.reported_user_id
+                                      AND u.role::text IN ('moderator', 'admin', 'compliance_officer')))
      ORDER BY r.priority_rank, r.priority_score DESC, r.due_at NULLS LAST, r.created_at, r.id
      LIMIT 1
        FOR UPDATE SKIP LOCKED;
@@ -46,6 +47,6 @@ BEGIN
     RETURN NEXT v_case;
 END
 $$;
-COMMENT ON FUNCTION api.claim_case() IS 'Moderators and admins: claims the next case of the review queue (critical first, then by score, due time, age) that nobody works (open, escalated, or an expired claim), with a lease of review.claim_minutes (at most review.max_claim_minutes, the longest a claim may last: api.extend_case_claim); concurrent callers never get the same case (FOR UPDATE SKIP LOCKED). Never a case against the caller, one they reported or one whose sanction''s appeal they decided; cases against staff (moderators, admins) only for admins. Returns the case, or no row when the queue is empty. LP002 other roles. Audited (case.claim).';
+COMMENT ON FUNCTION api.claim_case() IS 'Moderators and admins: claims the next case of the review queue (critical first, then by score, due time, age) that nobody works (open, escalated, or an expired claim), with a lease of review.claim_minutes (at most review.max_claim_minutes, the longest a claim may last: api.extend_case_claim); concurrent callers never get the same case (FOR UPDATE SKIP LOCKED). Never a case against the caller, one they reported or one whose sanction''s appeal they decided; cases against staff (moderators, admins, compliance officers) only for admins. Returns the case, or no row when the queue is empty. LP002 other roles. Audited (case.claim).';
 REVOKE ALL ON FUNCTION api.claim_case() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.claim_case() TO livepanty_app, livepanty_service;

@@ -44,8 +44,19 @@ BEGIN
             HINT = format('Your claim runs out at %s; another moderator then claims the case (api.claim_case).',
                           v_case.claim_expires_at);
     END IF;
+    -- Cases about staff are the admins' alone (api.claim_case hands them to no moderator; RLS on lp.reports
+    -- shows them to none): a moderator whose claim began before its subject became staff does not work it.
+    IF lp.current_user_role() IS DISTINCT FROM 'admin'
+       AND EXISTS (SELECT 1 FROM lp.users AS u
+                    WHERE u.id = v_case.reported_user_id
+                      AND u.role::text IN ('moderator', 'admin', 'compliance_officer')) THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins work cases about staff',
+            DETAIL = 'the reported user is a moderator, an admin or a compliance officer',
+            HINT = format('Your claim runs out at %s; an admin then claims the case (api.claim_case).',
+                          v_case.claim_expires_at);
+    END IF;
     RETURN v_case;
 END
 $$;
-COMMENT ON FUNCTION lp.lock_claimed_case(uuid, uuid) IS 'Owner only: locks a case that p_moderator holds a running claim on and returns it. LP003 unknown case, LP004 closed, LP142 another moderator''s claim is running, LP143 no running claim of p_moderator (never claimed, released or expired), LP002 a case against p_moderator, one they filed a report on or one whose sanction''s appeal they decided (lp.decided_appeal_of_case; api.claim_case never hands those out; a report filed or an appeal decided after the claim). Every action on a claimed case goes through here (api.extend_case_claim, api.release_case, api.resolve_case).';
+COMMENT ON FUNCTION lp.lock_claimed_case(uuid, uuid) IS 'Owner only: locks a case that p_moderator holds a running claim on and returns it. LP003 unknown case, LP004 closed, LP142 another moderator''s claim is running, LP143 no running claim of p_moderator (never claimed, released or expired), LP002 a case against p_moderator, one they filed a report on or one whose sanction''s appeal they decided (lp.decided_appeal_of_case; api.claim_case never hands those out; a report filed or an appeal decided after the claim), or a case about staff (a moderator, an admin, a compliance officer) when the acting user is no admin. Every action on a claimed case goes through here (api.extend_case_claim, api.release_case, api.resolve_case).';
 REVOKE ALL ON FUNCTION lp.lock_claimed_case(uuid, uuid) FROM PUBLIC;

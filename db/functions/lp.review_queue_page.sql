@@ -36,6 +36,7 @@ CREATE FUNCTION lp.review_queue_page(
 AS $$
 DECLARE
     v_me    uuid := lp.require_user('moderator', 'admin');
+    v_admin boolean := lp.current_user_role() IS NOT DISTINCT FROM 'admin';
     v_rank  smallint := p_after_rank;
     v_score integer := p_after_score;
     v_due   timestamptz := p_after_due;
@@ -57,7 +58,11 @@ BEGIN
         -- A cursor id alone (api.review_queue): its key is read here.
         SELECT r.priority_rank, r.priority_score, r.due_at, r.created_at
           INTO v_rank, v_score, v_due, v_at
-          FROM lp.reports AS r WHERE r.id = p_after_id AND r.reported_user_id IS DISTINCT FROM v_me;
+          FROM lp.reports AS r
+         WHERE r.id = p_after_id AND r.reported_user_id IS DISTINCT FROM v_me
+           AND (v_admin OR NOT EXISTS (SELECT 1 FROM lp.users AS u
+                                        WHERE u.id = r.reported_user_id
+                                          AND u.role::text IN ('moderator', 'admin', 'compliance_officer')));
         IF NOT FOUND THEN
             RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'case not found (p_after)';
         END IF;
@@ -75,6 +80,10 @@ BEGIN
              WHERE p.detector IN (SELECT f.detector FROM lp.moderation_flags AS f WHERE f.case_id = r.id))
       FROM lp.reports AS r
      WHERE r.reported_user_id IS DISTINCT FROM v_me  -- never a case against the reader (RLS on lp.reports too)
+       -- cases about staff (moderators, admins, compliance officers) for admins only (RLS on lp.reports too)
+       AND (v_admin OR NOT EXISTS (SELECT 1 FROM lp.users AS u
+                                    WHERE u.id = r.reported_user_id
+                                      AND u.role::text IN ('moderator', 'admin', 'compliance_officer')))
        AND (CASE WHEN p_status IS NULL THEN r.status IN ('open', 'in_review', 'escalated')
                  ELSE r.status = p_status::lp.case_status END)
        AND (NOT coalesce(p_overdue_only, false) OR r.due_at < now())
@@ -87,5 +96,5 @@ BEGIN
      LIMIT p_limit;
 END
 $$;
-COMMENT ON FUNCTION lp.review_queue_page(text, boolean, text, text, smallint, integer, timestamptz, timestamptz, uuid, integer) IS 'api.review_queue''s page after the case p_after_id, whose key (rank, score, due time, creation) is read here unless given (the router gives it: every shard''s page of its merged queue): the role check, the filters, the order and the limit of api.review_queue (LP002, LP003, LP018). Never a case against the caller.';
+COMMENT ON FUNCTION lp.review_queue_page(text, boolean, text, text, smallint, integer, timestamptz, timestamptz, uuid, integer) IS 'api.review_queue''s page after the case p_after_id, whose key (rank, score, due time, creation) is read here unless given (the router gives it: every shard''s page of its merged queue): the role check, the filters, the order and the limit of api.review_queue (LP002, LP003, LP018). Never a case against the caller; a case about staff (a moderator, an admin, a compliance officer) only for admins.';
 REVOKE ALL ON FUNCTION lp.review_queue_page(text, boolean, text, text, smallint, integer, timestamptz, timestamptz, uuid, integer) FROM PUBLIC;

@@ -98,6 +98,7 @@ BEGIN
     PERFORM tests.create_user('mona', 'moderator');
     PERFORM tests.create_user('max', 'moderator');
     PERFORM tests.create_user('mia', 'moderator');
+    PERFORM tests.create_user('ava', 'admin');
     -- A chargeback on cara: the fraud controls open a fraud case on her and tip_block her (automated, naming it).
     PERFORM tests.authenticate_as('cara');
     v_payment := (api.create_payment('small', 'stripe', 'buy-1')).id;
@@ -224,7 +225,7 @@ SELECT * FROM tests.rejects(format($$SELECT api.resolve_case(%L, 'dismiss', 'Not
 
 -- == a moderator reads nothing of a case against herself: not who reported her, not the case ================
 -- (RLS on lp.reports and lp.report_filings, api.review_queue, api.user_summary's open_cases). eve reports mona
--- too; max, another moderator, reads everything of it.
+-- too; ava, an admin, reads everything of it (a case about staff: admins only, test_staff_case_privacy.sql).
 SELECT is(tests.report('eve', 'user', tests.user_id('mona'), 'harassment'), tests.id('c_mona'),
           'setup: eve''s report of mona merges into the case vic opened');
 SELECT tests.authenticate_as('mona');
@@ -242,13 +243,13 @@ SELECT is_empty(format('SELECT reporter_id FROM lp.report_filings WHERE case_id 
 SELECT tests.authenticate_as('mona');
 SELECT is((SELECT count(*)::integer FROM lp.report_filings WHERE case_id = tests.id('c_spam')), 2,
           'control: mona reads the filings of the other cases');
-SELECT tests.authenticate_as('max');
+SELECT tests.authenticate_as('ava');
 SELECT is((SELECT string_agg(u, ',' ORDER BY u) FROM (SELECT f.reporter_id::text AS u FROM lp.report_filings AS f
                                                      WHERE f.case_id = tests.id('c_mona')) AS x),
           (SELECT string_agg(u, ',' ORDER BY u) FROM (VALUES (tests.user_id('vic')::text), (tests.user_id('eve')::text)) AS v (u)),
-          'control: max, another moderator, reads both filings of the case against mona');
+          'control: ava, an admin, reads both filings of the case against mona');
 SELECT is((SELECT count(*)::integer FROM api.review_queue(p_status => NULL) WHERE case_id = tests.id('c_mona')), 1,
-          'control: and finds the case in his queue');
+          'control: and finds the case in her queue');
 
 -- == a moderator who reported a sanction's case does not decide its appeal =================================
 -- mona filed a report into c_spam (vic's report of wes); max resolves it with a tip_block; wes appeals.
