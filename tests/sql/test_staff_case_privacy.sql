@@ -1,9 +1,11 @@
 -- What staff read of the review cases, flags and reports about staff. A moderator or admin reads no flag about
 -- themselves (RLS on lp.moderation_flags), as they read no case against themselves; cases about staff
 -- (moderators, admins, compliance officers), with their filings and flags, are read, listed and claimed by
--- admins only (RLS on lp.reports, lp.report_filings and lp.moderation_flags, api.review_queue, api.claim_case).
+-- admins only (RLS on lp.reports, lp.report_filings and lp.moderation_flags, api.review_queue, api.claim_case);
+-- and a reported admin does not find who reported them in the audit trail (RLS on lp.audit_logs: the
+-- report.file rows of a case against the reader are hidden from them).
 BEGIN;
-SELECT plan(32);
+SELECT plan(41);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.report(user, type, id, why)   the user reports; the case id
@@ -164,6 +166,40 @@ SELECT is((SELECT count(*)::integer FROM lp.report_filings WHERE case_id = tests
           'allow: ada, another admin, reads the filing of the case against adam');
 SELECT tests.authenticate_as('cora');
 SELECT is_empty('SELECT id FROM lp.reports', 'a compliance officer reads no case (not staff of the review queue)');
+
+-- == a reported admin does not find the reporter in the audit trail ==========================================
+SELECT tests.authenticate_as('adam');
+SELECT is_empty(format($$SELECT actor_id, details::text FROM lp.audit_logs
+                          WHERE action = 'report.file' AND (target_id = %L OR details ->> 'target_id' = %L)$$,
+                       tests.id('c_adam'), tests.user_id('adam')),
+                'attacker: adam reads no report.file audit row of the case against him (its actor: who reported him)');
+SELECT is_empty(format($$SELECT actor_id FROM lp.audit_logs WHERE actor_id = %L AND target_id = %L$$,
+                       tests.user_id('vic'), tests.id('c_adam')),
+                'nor any row naming the reporter and that case');
+SELECT is((SELECT count(*)::integer FROM lp.audit_logs WHERE action = 'report.file' AND target_id = tests.id('c_mona')::text), 1,
+          'control: adam reads the report.file row of the case about mona');
+SELECT is((SELECT count(*)::integer FROM lp.audit_logs
+            WHERE action = 'report.file' AND target_id IN (tests.id('c_wes')::text, tests.id('c_cora')::text)), 2,
+          'control: and those of the other cases');
+SELECT ok((SELECT count(*) FROM lp.audit_logs WHERE action = 'flag.raise') >= 4,
+          'control: and the rest of the trail (the flags raised)');
+SELECT tests.authenticate_as('adam', 'livepanty_service');
+SELECT is_empty(format($$SELECT actor_id FROM lp.audit_logs WHERE action = 'report.file' AND target_id = %L$$, tests.id('c_adam')),
+                'attacker: not through livepanty_service either');
+SELECT tests.authenticate_as('ada');
+SELECT is((SELECT actor_id FROM lp.audit_logs WHERE action = 'report.file' AND target_id = tests.id('c_adam')::text),
+          tests.user_id('vic'), 'allow: ada, another admin, reads who reported adam');
+-- once the case is dismissed and purged (api.purge_personal_data), the row still names adam as its target
+SELECT tests.clear_authentication();
+UPDATE lp.reports SET status = 'dismissed', resolved_at = now() - interval '10 years', action = 'dismiss',
+                      decision = '{"facts": "nothing"}' WHERE id = tests.id('c_adam');
+DELETE FROM lp.reports WHERE id = tests.id('c_adam');
+SELECT tests.authenticate_as('adam');
+SELECT is_empty(format($$SELECT actor_id FROM lp.audit_logs WHERE action = 'report.file' AND target_id = %L$$, tests.id('c_adam')),
+                'attacker: nor once the case is purged (the row names him as the target)');
+SELECT tests.authenticate_as('ada');
+SELECT is((SELECT count(*)::integer FROM lp.audit_logs WHERE action = 'report.file' AND target_id = tests.id('c_adam')::text), 1,
+          'control: ada still reads it');
 
 SELECT * FROM finish();
 ROLLBACK;
