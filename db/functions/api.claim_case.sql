@@ -30,7 +30,7 @@ BEGIN
        AND (r.sanction_id IS NULL OR NOT r.sanction_id = ANY (v_decided_sanctions))
        AND (v_admin OR NOT EXISTS (SELECT 1 FROM lp.users AS u
                                     WHERE u.id = r.reported_user_id
-                                      AND u.role::text IN ('moderator', 'admin', 'compliance_officer')))
+                                      AND lp.is_staff(u.role)))
      ORDER BY r.priority_rank, r.priority_score DESC, r.due_at NULLS LAST, r.created_at, r.id
      LIMIT 1
        FOR UPDATE SKIP LOCKED;

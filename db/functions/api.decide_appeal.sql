@@ -57,7 +57,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may decide their own appeal';
     END IF;
     IF lp.current_user_role() IS DISTINCT FROM 'admin'
-       AND EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = v_appeal.user_id AND u.role IN ('moderator', 'admin')) THEN
+       AND EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = v_appeal.user_id AND lp.is_staff(u.role)) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins decide appeals of staff';
     END IF;
 

@@ -40,7 +40,7 @@ BEGIN
            s.revoked_at IS NULL AND s.starts_at <= statement_timestamp() AND (s.ends_at IS NULL OR s.ends_at > statement_timestamp()),
            a.statement, a.status::text, a.created_at, a.decided_by, a.decided_at, a.decision_reasons,
            a.status = 'pending' AND s.issued_by IS DISTINCT FROM v_actor AND a.user_id <> v_actor
-               AND (v_admin OR u.role NOT IN ('moderator', 'admin'))
+               AND (v_admin OR NOT lp.is_staff(u.role))
                AND NOT EXISTS (SELECT 1 FROM lp.reports AS r WHERE r.id = s.report_id AND r.resolved_by = v_actor)
                AND NOT EXISTS (SELECT 1 FROM lp.reports AS r
                                 WHERE r.reported_user_id = s.user_id AND r.sanction_id = s.id

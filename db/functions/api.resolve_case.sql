@@ -50,10 +50,10 @@ BEGIN
             HINT = 'Dismiss it (or remove the content or end the stream the case refers to).';
     END IF;
 
-    -- The staff rule of api.sanction_user holds here too: only admins sanction (or warn) a moderator or admin.
+    -- The staff rule of api.sanction_user holds here too: only admins sanction (or warn) staff (lp.is_staff).
     IF p_action IN ('warn', 'sanction') AND lp.current_user_role() IS DISTINCT FROM 'admin' AND EXISTS (
            SELECT 1 FROM lp.users AS u
-            WHERE u.id = v_case.reported_user_id AND u.role::text IN ('moderator', 'admin')) THEN
+            WHERE u.id = v_case.reported_user_id AND lp.is_staff(u.role)) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may sanction staff',
             HINT = 'Release the case for an admin (api.release_case).';
     END IF;

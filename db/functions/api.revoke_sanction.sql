@@ -15,7 +15,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'sanction is already revoked';
     END IF;
     IF lp.current_user_role() IS DISTINCT FROM 'admin'
-       AND EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = v_sanction.user_id AND u.role IN ('moderator', 'admin')) THEN
+       AND EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = v_sanction.user_id AND lp.is_staff(u.role)) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may lift a sanction on staff';
     END IF;
     IF v_sanction.user_id = v_actor THEN

@@ -11,13 +11,13 @@ CREATE FUNCTION api.sanction_user(
 AS $$
 DECLARE
     v_actor       uuid := lp.require_user('moderator', 'admin');
-    v_target_role text;
+    v_target_role lp.user_role;
 BEGIN
     IF p_user_id = v_actor THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'nobody may sanction themselves';
     END IF;
-    SELECT u.role::text INTO v_target_role FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL;
-    IF v_target_role IN ('moderator', 'admin') AND lp.current_user_role() IS DISTINCT FROM 'admin' THEN
+    SELECT u.role INTO v_target_role FROM lp.users AS u WHERE u.id = p_user_id AND u.deleted_at IS NULL;
+    IF lp.is_staff(v_target_role) AND lp.current_user_role() IS DISTINCT FROM 'admin' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may sanction staff';
     END IF;
     -- The arguments (LP018), the user and report (LP003), the effects and the audit row: the one helper.

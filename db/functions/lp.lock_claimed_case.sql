@@ -49,7 +49,7 @@ BEGIN
     IF lp.current_user_role() IS DISTINCT FROM 'admin'
        AND EXISTS (SELECT 1 FROM lp.users AS u
                     WHERE u.id = v_case.reported_user_id
-                      AND u.role::text IN ('moderator', 'admin', 'compliance_officer')) THEN
+                      AND lp.is_staff(u.role)) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins work cases about staff',
             DETAIL = 'the reported user is a moderator, an admin or a compliance officer',
             HINT = format('Your claim runs out at %s; an admin then claims the case (api.claim_case).',

@@ -62,7 +62,7 @@ BEGIN
          WHERE r.id = p_after_id AND r.reported_user_id IS DISTINCT FROM v_me
            AND (v_admin OR NOT EXISTS (SELECT 1 FROM lp.users AS u
                                         WHERE u.id = r.reported_user_id
-                                          AND u.role::text IN ('moderator', 'admin', 'compliance_officer')));
+                                          AND lp.is_staff(u.role)));
         IF NOT FOUND THEN
             RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'case not found (p_after)';
         END IF;
@@ -83,7 +83,7 @@ BEGIN
        -- cases about staff (moderators, admins, compliance officers) for admins only (RLS on lp.reports too)
        AND (v_admin OR NOT EXISTS (SELECT 1 FROM lp.users AS u
                                     WHERE u.id = r.reported_user_id
-                                      AND u.role::text IN ('moderator', 'admin', 'compliance_officer')))
+                                      AND lp.is_staff(u.role)))
        AND (CASE WHEN p_status IS NULL THEN r.status IN ('open', 'in_review', 'escalated')
                  ELSE r.status = p_status::lp.case_status END)
        AND (NOT coalesce(p_overdue_only, false) OR r.due_at < now())
