@@ -33,7 +33,7 @@ BEGIN
     END IF;
     -- The queue: oldest first. may_decide: what api.decide_appeal would allow the actor (not the issuer, not
     -- the moderator who resolved the sanction's case nor one who reported it, not their own, staff appeals for
-    -- admins only, still pending).
+    -- admins only, still pending); a moderator is not shown the appeals of staff at all (below).
     RETURN QUERY
     SELECT a.id, s.id, a.user_id, u.username::text, s.sanction_type::text, s.reason, s.issued_by, s.starts_at,
            s.ends_at,
@@ -52,11 +52,14 @@ BEGIN
       FROM lp.sanction_appeals AS a
       JOIN lp.user_sanctions AS s ON s.id = a.sanction_id
       JOIN lp.users AS u ON u.id = a.user_id
-     WHERE p_status IS NULL OR a.status = p_status::lp.appeal_status
+     WHERE (p_status IS NULL OR a.status = p_status::lp.appeal_status)
+       -- The appeals of staff (lp.is_staff) are the admins' alone, to read as to decide, as the sanctions and
+       -- cases about staff are (RLS on lp.user_sanctions, lp.sanction_appeals, lp.reports).
+       AND (v_admin OR NOT lp.is_staff(u.role))
      ORDER BY a.created_at, a.id
      LIMIT p_limit;
 END
 $$;
-COMMENT ON FUNCTION api.list_appeals(text, integer) IS 'Moderators and admins: the appeals queue, oldest first (p_status pending by default, granted, denied, moot (closed when the sanction was lifted), or NULL for all; at most p_limit 1..500 rows), each with its sanction and whether the actor may decide it (may_decide: not the issuer, not the moderator who resolved the sanction''s case nor one who filed a report on it, not their own, staff appeals for admins only, pending). LP018 bad status or limit.';
+COMMENT ON FUNCTION api.list_appeals(text, integer) IS 'Moderators and admins: the appeals queue, oldest first (p_status pending by default, granted, denied, moot (closed when the sanction was lifted), or NULL for all; at most p_limit 1..500 rows), each with its sanction and whether the actor may decide it (may_decide: not the issuer, not the moderator who resolved the sanction''s case nor one who filed a report on it, not their own, pending); the appeals of staff (moderators, admins, compliance officers: lp.is_staff) are listed to admins only. LP018 bad status or limit.';
 REVOKE ALL ON FUNCTION api.list_appeals(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.list_appeals(text, integer) TO livepanty_app, livepanty_service;
