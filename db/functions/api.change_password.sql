@@ -22,6 +22,14 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP012', MESSAGE = 'new password is missing or too long';
     END IF;
     SELECT u.* INTO v_user FROM lp.users AS u WHERE u.id = v_actor FOR NO KEY UPDATE;
+    -- The new password is judged before the current one is checked, so that these refusals say nothing about
+    -- the current password: judged after it, a weak new password (LP012) or the same one twice (LP027) answered
+    -- a right guess with an exception and a wrong one with LP020 in-band, an answer whoever holds a stolen
+    -- session could read without the failed attempt counting (the transaction rolled back).
+    PERFORM lp.check_password_strength(p_new_password, v_user.username::text, v_user.email::text);
+    IF p_new_password = p_current_password THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP027', MESSAGE = 'the new password must differ from the current one';
+    END IF;
 
     -- A wrong current password counts like a failed login (whoever holds a stolen session must not be
     -- able to guess freely): it is answered in-band so the counter and the audit record persist, and
@@ -42,10 +50,6 @@ BEGIN
         RETURN ROW(false, 'LP020', v_count)::api.password_change_result;
     END IF;
 
-    PERFORM lp.check_password_strength(p_new_password, v_user.username::text, v_user.email::text);
-    IF p_new_password = p_current_password THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP027', MESSAGE = 'the new password must differ from the current one';
-    END IF;
     UPDATE lp.users AS u
        SET password_hash = lp.hash_password(p_new_password), password_changed_at = now(), failed_login_count = 0
      WHERE u.id = v_actor;
@@ -70,6 +74,6 @@ BEGIN
     RETURN ROW(true, NULL, v_count)::api.password_change_result;
 END
 $$;
-COMMENT ON FUNCTION api.change_password(text, text, inet) IS 'Changes the acting user''s password and revokes every other session, every unused password reset token and every reset e-mail not sent yet (superseded, payload erased). A wrong current password is answered in-band (success false, LP020), counted like a failed login and audited; at auth.max_failed_logins the account locks and all its sessions end. Raises LP012 (weak new password), LP027 (unchanged), LP018 (missing current password).';
+COMMENT ON FUNCTION api.change_password(text, text, inet) IS 'Changes the acting user''s password and revokes every other session, every unused password reset token and every reset e-mail not sent yet (superseded, payload erased). A wrong current password is answered in-band (success false, LP020), counted like a failed login and audited; at auth.max_failed_logins the account locks and all its sessions end. Raises LP012 (weak new password), LP027 (unchanged), LP018 (missing current password); LP012 and LP027 are judged before the current password is checked, so they say nothing about it and count nothing.';
 REVOKE ALL ON FUNCTION api.change_password(text, text, inet) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.change_password(text, text, inet) TO livepanty_app, livepanty_service;

@@ -5,9 +5,12 @@
 --   2. keep an old, cheap password hash: a successful api.login re-hashes the password when the stored bcrypt
 --      cost is not auth.bcrypt_cost (raised or lowered), nothing else does;
 --   3. (a known limit, README) lock the owner out for good: what the owner keeps while someone keeps their
---      account locked with wrong passwords (their sessions; a password reset or api.unlock_user ends it).
+--      account locked with wrong passwords (their sessions; a password reset or api.unlock_user ends it);
+--   4. test the current password through api.change_password without it counting: a refused new password
+--      (LP012 weak, LP027 the same twice) is refused alike whether the current password given is right or
+--      wrong, and counts nothing (it used to answer a wrong one with LP020 in-band and a right one with LP012).
 BEGIN;
-SELECT plan(52);
+SELECT plan(57);
 
 -- Helpers of this file.
 CREATE FUNCTION tests.counts() RETURNS jsonb
@@ -188,6 +191,20 @@ SELECT is(tests.try_login('gwen', 'Brand-new-start-7', 'gwen_s2'), 'ok', 'she lo
 SELECT tests.use_session('gwen_s2');
 SELECT ok((api.delete_user(p_reason => 'had enough')).deleted_at IS NOT NULL,
           'and through that fresh session may delete her account');
+
+-- == 4. A refused new password tells nothing about the current one =======================================
+SELECT tests.clear_authentication();
+SELECT tests.authenticate_as('hana');
+SELECT throws_ok($$SELECT api.change_password('not-her-password-9', 'short-1')$$, 'LP012', NULL,
+                 'a wrong current password with a weak new one: LP012');
+SELECT throws_ok($$SELECT api.change_password(tests.password(), 'short-1')$$, 'LP012', NULL,
+                 'the right current password with the same weak new one: LP012 alike');
+SELECT throws_ok($$SELECT api.change_password('not-her-password-9', 'not-her-password-9')$$, 'LP027', NULL,
+                 'a wrong current password given twice: LP027, as the right one would be');
+SELECT is((SELECT failed_login_count FROM lp.users WHERE id = tests.user_id('hana')), 0,
+          'nothing counted: no current password was checked');
+SELECT is((api.change_password('not-her-password-9', 'Strong-enough-new-8')).error_code, 'LP020',
+          'control: a wrong current password with an acceptable new one is LP020 in-band');
 
 SELECT * FROM finish();
 ROLLBACK;
