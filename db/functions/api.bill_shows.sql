@@ -58,7 +58,7 @@ BEGIN
             SELECT p.* FROM lp.show_participants AS p
              WHERE p.show_id = v_show.id AND p.left_at IS NULL AND p.role <> 'ticket'
                AND NOT lp.is_watching(v_show.stream_id, p.user_id, now() - v_timeout)
-             ORDER BY p.id FOR NO KEY UPDATE
+             ORDER BY p.id FOR NO KEY UPDATE SKIP LOCKED
         LOOP
             v_at := (SELECT max(coalesce(v.left_at, v.last_heartbeat_at)) FROM lp.stream_viewers AS v
                       WHERE v.stream_id = v_show.stream_id AND v.user_id = v_part.user_id);
@@ -74,6 +74,36 @@ BEGIN
                 PERFORM lp.finish_show(v_show, 'ended', 'viewer', 'viewer lost connection');
             END IF;
         END LOOP;
+    END LOOP;
+
+    -- 2b. The rows a transition could not see or take: a viewer's own join or leave does not lock the show row
+    -- and may stay open, and the transitions take participant rows SKIP LOCKED (docs/streams.md, Concurrency
+    -- and idempotency). A participation without a billing start in a show that started (a join in flight at the
+    -- start, or a row the start could not take) is billed from the start (or from the join, if later). One
+    -- still in a show that is over (a join in flight at its end, a row the end could not take), or out of it
+    -- after its end (a leave the end overtook), is out at the end, as the end decides: completed minutes only,
+    -- so nobody is billed past the end. Taken SKIP LOCKED (a row still in flight is done on a later call) and
+    -- left out of step 3 until done.
+    FOR v_part IN
+        SELECT p.* FROM lp.show_participants AS p
+          JOIN lp.shows AS s ON s.id = p.show_id
+         WHERE p.settled_at IS NULL
+           AND ((s.ended_at IS NOT NULL AND (p.left_at IS NULL OR p.left_at > s.ended_at))
+                OR (s.started_at IS NOT NULL AND p.billed_from IS NULL AND p.left_at IS NULL))
+         ORDER BY p.id FOR NO KEY UPDATE OF p SKIP LOCKED
+    LOOP
+        SELECT s.* INTO v_show FROM lp.shows AS s WHERE s.id = v_part.show_id;
+        IF v_part.billed_from IS NULL AND v_part.left_at IS NULL AND v_show.started_at IS NOT NULL THEN
+            UPDATE lp.show_participants AS p SET billed_from = greatest(v_show.started_at, p.joined_at)
+             WHERE p.id = v_part.id
+            RETURNING p.* INTO v_part;
+        END IF;
+        IF v_show.ended_at IS NOT NULL AND (v_part.left_at IS NULL OR v_part.left_at > v_show.ended_at) THEN
+            UPDATE lp.show_participants AS p
+               SET left_at = v_show.ended_at, viewer_caused = false,
+                   due_tokens = greatest(p.billed_tokens, lp.show_due(v_part, v_show, v_show.ended_at, 'host'))
+             WHERE p.id = v_part.id;
+        END IF;
     END LOOP;
 
     -- 3. One viewer's money: someone out of a show whose account is not settled yet (capture what they owe,
@@ -97,6 +127,7 @@ BEGIN
           JOIN lp.shows AS s ON s.id = p.show_id
           JOIN lp.spend_counters AS f ON f.user_id = p.user_id
          WHERE p.settled_at IS NULL AND p.id <> ALL (v_skipped)
+           AND NOT (s.ended_at IS NOT NULL AND (p.left_at IS NULL OR p.left_at > s.ended_at))
            AND (p.due_tokens IS NOT NULL
                 OR (s.status = 'running' AND p.left_at IS NULL AND p.billed_from IS NOT NULL
                     AND lp.show_due(p, s, now(), 'running') > p.billed_tokens))
@@ -112,6 +143,7 @@ BEGIN
               FROM lp.show_participants AS p
               JOIN lp.shows AS s ON s.id = p.show_id
              WHERE p.settled_at IS NULL AND p.id <> ALL (v_skipped)
+               AND NOT (s.ended_at IS NOT NULL AND (p.left_at IS NULL OR p.left_at > s.ended_at))
                AND NOT EXISTS (SELECT 1 FROM lp.spend_counters AS f WHERE f.user_id = p.user_id)
                AND (p.due_tokens IS NOT NULL
                     OR (s.status = 'running' AND p.left_at IS NULL AND p.billed_from IS NOT NULL
@@ -219,6 +251,6 @@ BEGIN
     RETURN QUERY SELECT v_part.show_id, v_part.user_id, v_take, v_free, coalesce(v_outcome, 'billed');
 END
 $$;
-COMMENT ON FUNCTION api.bill_shows() IS 'Back office job (livepanty-db jobs bill-shows calls it until it returns no row; any number of workers): expires unanswered private show requests; takes out viewers paying per minute who stopped watching (their last heartbeat; owing nothing when last seen at or before their billing started; a private show whose payer is gone ends); then bills one viewer: captures what they owe (each completed minute of a running show, a ticket once its show started, or their final amount once out: every started minute and the minimum when they ended it, completed minutes when the performer did), topping their reservation up shows.prepay_minutes ahead first (a top-up counts toward a new account''s daily tip cap, fraud.new_account_daily_tip_tokens: one past it is refused like one the viewer cannot afford), and once they are out releases the rest of it. A viewer whose reservation cannot cover the minute in progress is out (a private show ends). It waits for no transaction of a viewer: one whose spend counter, spending-limit rows, holds past their time or wallet row another transaction holds (a tip in flight, a transaction of theirs left open) is left for a later call, and the next viewer is billed. Idempotent per viewer and amount: no minute is billed twice, by one worker or two. A capture the ledger refuses (the host deleted or sanctioned, the viewer in debt) bills nothing more and settles that viewer (outcome not billed (code)), so it never blocks the others. Returns the viewer billed (captured, released, outcome billed / settled / out of tokens / not billed (code)), or no row.';
+COMMENT ON FUNCTION api.bill_shows() IS 'Back office job (livepanty-db jobs bill-shows calls it until it returns no row; any number of workers): expires unanswered private show requests; takes out viewers paying per minute who stopped watching (their last heartbeat; owing nothing when last seen at or before their billing started; a private show whose payer is gone ends); makes good the participations a start or an end could not see or take (a viewer''s join or leave in flight): billed from the show''s start, or out at its end owing completed minutes only; then bills one viewer: captures what they owe (each completed minute of a running show, a ticket once its show started, or their final amount once out: every started minute and the minimum when they ended it, completed minutes when the performer did), topping their reservation up shows.prepay_minutes ahead first (a top-up counts toward a new account''s daily tip cap, fraud.new_account_daily_tip_tokens: one past it is refused like one the viewer cannot afford), and once they are out releases the rest of it. A viewer whose reservation cannot cover the minute in progress is out (a private show ends). It waits for no transaction of a viewer: one whose spend counter, spending-limit rows, holds past their time or wallet row another transaction holds (a tip in flight, a transaction of theirs left open) is left for a later call, and the next viewer is billed. Idempotent per viewer and amount: no minute is billed twice, by one worker or two. A capture the ledger refuses (the host deleted or sanctioned, the viewer in debt) bills nothing more and settles that viewer (outcome not billed (code)), so it never blocks the others. Returns the viewer billed (captured, released, outcome billed / settled / out of tokens / not billed (code)), or no row.';
 REVOKE ALL ON FUNCTION api.bill_shows() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.bill_shows() TO livepanty_service;

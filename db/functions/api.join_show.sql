@@ -20,24 +20,28 @@ BEGIN
         RETURN v_old;
     END IF;
     PERFORM lp.assert_not_sanctioned(v_viewer);
-    -- The stream first (FOR SHARE, as a join), then the show row: a show's joins queue on it. A show the viewer
-    -- may not see (lp.show_visible) finds no stream: LP003, as an unknown show, before the stream's state or the
-    -- viewer's presence is told (lp.lock_show checks it again on the locked rows).
+    -- The stream first (FOR SHARE, as a join: its end waits for the join and then ends the show). A show the
+    -- viewer may not see (lp.show_visible) finds no stream: LP003, as an unknown show, before the stream's state
+    -- or the viewer's presence is told (lp.read_show checks it again).
     SELECT s.* INTO v_stream FROM lp.streams AS s
      WHERE s.id = (SELECT x.stream_id FROM lp.shows AS x WHERE x.id = p_show_id) AND s.deleted_at IS NULL
        AND lp.show_visible(p_show_id, v_viewer)
        FOR SHARE;
     PERFORM lp.show_viewer_check(v_stream, v_viewer);
-    -- The viewer's spend counter before the show row (docs/ledger.md, step 1: as api.refund_show, and the hold's
-    -- lp.count_spend finds it held); the billing job takes it SKIP LOCKED.
+    -- The viewer's spend counter (docs/ledger.md, step 1: the hold's lp.count_spend finds it held); the billing
+    -- job takes it SKIP LOCKED. The show row is read, not locked: a viewer's transaction may stay open, and the
+    -- host's transitions, the billing job and the other viewers' joins must not wait for it. A start or an end
+    -- that commits while this join is in flight does not see its participant row: api.bill_shows gives it the
+    -- show's start, or settles it as the end decides (docs/streams.md, Concurrency and idempotency).
     PERFORM lp.lock_spend_counter(v_viewer);
-    v_show := lp.lock_show(p_show_id, ARRAY['open', 'running'], 'be joined');
-    -- A concurrent retry with the same key waited for the first call on the show row: it replays it.
+    -- A concurrent retry with the same key (or another join of this viewer's) waited for the first call on the
+    -- counter: it replays it (or finds the viewer in the show).
     v_old := lp.show_replay(v_viewer, v_key, p_show_id, NULL);
     IF v_old.id IS NOT NULL THEN
         PERFORM lp.note_replay('api.join_show', p_idempotency_key);
         RETURN v_old;
     END IF;
+    v_show := lp.read_show(p_show_id, ARRAY['open', 'running'], 'be joined');
     IF EXISTS (SELECT 1 FROM lp.show_participants AS p WHERE p.show_id = v_show.id AND p.user_id = v_viewer) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'you are already in this show';
     END IF;
@@ -60,7 +64,7 @@ BEGIN
     PERFORM lp.own_show_hold(v_hold);
     INSERT INTO lp.show_participants (show_id, user_id, role, rate, hold_id, billed_from)
     VALUES (v_show.id, v_viewer, v_role::lp.show_role, v_rate, v_hold.id,
-            CASE WHEN v_show.status = 'running' THEN now() END)
+            CASE WHEN v_show.status = 'running' THEN greatest(now(), v_show.started_at) END)
     RETURNING * INTO v_row;
     RETURN v_row;
 END

@@ -7,12 +7,30 @@ DECLARE
     v_show   lp.shows;
     v_row    lp.show_participants;
 BEGIN
-    v_show := lp.lock_show(p_show_id, ARRAY['requested', 'open', 'running'], 'be left');
+    v_show := lp.read_show(p_show_id, ARRAY['requested', 'open', 'running'], 'be left');
     SELECT p.* INTO v_row FROM lp.show_participants AS p
-     WHERE p.show_id = v_show.id AND p.user_id = v_viewer AND p.left_at IS NULL
+     WHERE p.show_id = v_show.id AND p.user_id = v_viewer AND p.left_at IS NULL;
+    IF v_row.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'you are not in this show';
+    END IF;
+    IF v_show.show_type = 'private' AND v_row.role = 'payer' THEN
+        -- The payer ends the show (below): the show row first, then their row (the order of every transition).
+        -- This is the one leave that holds the show row: the host's transitions on this show, and the billing
+        -- of its spies, wait for it (docs/streams.md, Concurrency and idempotency).
+        v_show := lp.lock_show(p_show_id, ARRAY['requested', 'open', 'running'], 'be left');
+    END IF;
+    -- Only their own row otherwise: a viewer's transaction may stay open, and the host's transitions and the
+    -- billing job take participant rows SKIP LOCKED (api.bill_shows settles afterwards, as the show's end
+    -- decides, one a transition could not take). The show is read again once the row is held: an end that
+    -- took the row first has taken them out (LP003); one that committed without it is LP004 here.
+    SELECT p.* INTO v_row FROM lp.show_participants AS p
+     WHERE p.id = v_row.id AND p.left_at IS NULL
        FOR NO KEY UPDATE;
     IF v_row.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'you are not in this show';
+    END IF;
+    IF NOT (v_show.show_type = 'private' AND v_row.role = 'payer') THEN
+        v_show := lp.read_show(p_show_id, ARRAY['requested', 'open', 'running'], 'be left');
     END IF;
     -- The viewer's doing: a running show bills the started minute (and the minimum duration for payers); a
     -- show that has not run yet bills nothing and releases the reservation (a ticket before the show too).

@@ -17,7 +17,10 @@ BEGIN
     -- with a heartbeat within streams.viewer_timeout_seconds: the rule of api.bill_shows step 2) are out, by
     -- their doing, owing nothing (billing never started: api.bill_shows releases their reservation), and do not
     -- count toward min_participants. Tickets need no presence (as in api.bill_shows): a ticket stays bought
-    -- until its holder leaves the show. Lock order: the show row (above), then participant rows in id order.
+    -- until its holder leaves the show. Lock order: the show row (above), then participant rows in id order,
+    -- SKIP LOCKED: a viewer's own leave in flight (which may stay open as long as they like) is not waited for;
+    -- if it commits they left before the start, owing nothing, else api.bill_shows bills them from the start
+    -- (as a join in flight now, which this start does not see).
     -- Sessions are read, not locked: a viewer leaving the stream at this very moment may be counted in;
     -- api.bill_shows step 2 then takes them out at the start, owing nothing.
     v_timeout := make_interval(secs => (lp.setting('streams.viewer_timeout_seconds'))::integer);
@@ -26,7 +29,7 @@ BEGIN
               WHERE q.show_id = v_show.id AND q.left_at IS NULL AND q.role <> 'ticket'
                 AND NOT lp.is_watching(v_show.stream_id, q.user_id, now() - v_timeout)
               ORDER BY q.id
-                FOR NO KEY UPDATE) AS p;
+                FOR NO KEY UPDATE SKIP LOCKED) AS p;
     SELECT count(*)::integer INTO v_count FROM lp.show_participants AS p WHERE p.show_id = v_show.id AND p.left_at IS NULL;
     IF v_show.show_type = 'group' AND v_count < v_show.min_participants THEN
         -- Not enough viewers committed (and still watching): the show does not run and every reservation is
@@ -42,7 +45,9 @@ BEGIN
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION USING ERRCODE = 'LP004', MESSAGE = 'another show is running in this stream';
     END;
-    UPDATE lp.show_participants AS p SET billed_from = now() WHERE p.show_id = v_show.id AND p.left_at IS NULL;
+    UPDATE lp.show_participants AS p SET billed_from = now()
+     WHERE p.id IN (SELECT q.id FROM lp.show_participants AS q WHERE q.show_id = v_show.id AND q.left_at IS NULL
+                     ORDER BY q.id FOR NO KEY UPDATE SKIP LOCKED);
     PERFORM lp.emit_event(v_show.stream_id, 'show_started',
         jsonb_build_object('show_id', v_show.id, 'show_type', v_show.show_type, 'started_at', v_show.started_at,
                            'participants', v_count));

@@ -11,6 +11,10 @@ BEGIN
     -- leaving, running out of tokens, losing their connection) was taken out by the caller first, in viewer
     -- mode. No money moves
     -- here: api.bill_shows captures what is due and releases the holds, one viewer per transaction.
+    -- Participant rows are taken SKIP LOCKED: one that another transaction holds (a viewer's own leave, which
+    -- may stay open as long as they like; the billing job's step) is not waited for, and api.bill_shows
+    -- settles it afterwards as this end decides (out at ended_at, completed minutes only) unless the viewer's
+    -- leave committed before it (docs/streams.md, Concurrency and idempotency).
     UPDATE lp.shows AS s
        SET status = p_status::lp.show_status, ended_at = now(), ended_by = p_by, end_reason = p_reason
      WHERE s.id = p_show.id AND s.status IN ('requested', 'open', 'running')
@@ -22,7 +26,7 @@ BEGIN
        FROM (SELECT q.* FROM lp.show_participants AS q
               WHERE q.show_id = v_show.id AND q.left_at IS NULL
               ORDER BY q.id
-                FOR NO KEY UPDATE) AS p;
+                FOR NO KEY UPDATE SKIP LOCKED) AS p;
     PERFORM lp.emit_event(v_show.stream_id, 'show_ended',
         jsonb_build_object('show_id', v_show.id, 'show_type', v_show.show_type, 'status', v_show.status,
                            'ended_by', p_by, 'reason', p_reason));

@@ -7,8 +7,9 @@ protocol", step 1), each found by ``test_stream_chaos.py`` in CI and then forced
    requested show's row and waited for the ending, on the unique index of the one running show per stream
    (the old row of the running show is still in it until the ending commits). Now ``lp.lock_show`` takes
    the stream ``FOR SHARE`` before the show row, so the start queues on the stream before it holds
-   anything. Forced: the test keeps the ending inside its first show (a viewer's row of that show is held)
-   until the start waits too. Failed on the old code in every run.
+   anything. Forced: the test keeps the ending inside its first show (the participants table is held in
+   SHARE mode, so the ending's write of that show's viewers waits; a held viewer's row no longer stops it:
+   the ending takes them SKIP LOCKED) until the start waits too. Failed on the old code in every run.
 2. Two workers of ``api.settle_tip_goals`` while a stream ends. A worker locked the ended streams of its tips,
    then the others, in two statements: a stream ending between them was locked by neither and updated later
    in the payout statement (its final statistics), after streams locked out of id order, against another
@@ -130,12 +131,11 @@ def test_a_show_starting_while_its_stream_ends_does_not_deadlock(db_url: str, se
         ending_pid = ending.execute("SELECT pg_backend_pid()").fetchone()[0]
         starting_pid = starting.execute("SELECT pg_backend_pid()").fetchone()[0]
         holder_pid = holder.execute("SELECT pg_backend_pid()").fetchone()[0]
-        # A viewer's row of the running show is held: the ending stops inside that show, after its row.
+        # The participants table is held in SHARE mode: the ending stops inside the running show, after its
+        # row, when it takes that show's viewers out (their rows are taken SKIP LOCKED, so holding one would
+        # not stop it).
         holder.execute("BEGIN")
-        holder.execute(
-            "SELECT 1 FROM lp.show_participants WHERE show_id = %s AND left_at IS NULL LIMIT 1 FOR UPDATE",
-            [running],
-        )
+        holder.execute("LOCK TABLE lp.show_participants IN SHARE MODE")
         end = threading.Thread(
             target=run, args=("end", ending, tokens["host"], "SELECT api.end_stream(%s)", [stream])
         )
