@@ -269,3 +269,80 @@ def test_a_private_show_s_payer_leaving_holds_the_show_row_the_documented_limit(
             "ended",
             "viewer",
         )
+
+
+def test_a_credit_in_flight_to_a_viewer_who_performs_holds_up_only_their_own_billing(
+    db_url: str, seed: Any
+) -> None:
+    # pia, a performer, watches hera's group show; her tokens are in a credit shard, and a tip to her is in
+    # flight (it holds that shard; the tipper's transaction stays open). The job's top-up of her reservation
+    # needs that shard's tokens: it waited for the tip (lp.reserve waits for busy shards when the idle ones
+    # leave it short). Now it leaves her for a later call and bills the others.
+    show = make_show(db_url, seed, start=False)
+    client = Client(db_url)
+    try:
+        pia = client.register_user(
+            email="pia@example.com", username="pia", password=PASSWORD, date_of_birth="1990-01-01",
+            role="performer",
+        ).id  # fmt: skip
+        pia_token = client.login("pia", PASSWORD).token
+    finally:
+        client.close()
+    seed.approve_kyc(pia)
+    seed.fund(RATE, pia)  # the join sweeps it into her main balance and reserves it all
+    one_call(db_url, pia_token, "SELECT api.join_stream(%s)", [show["stream"]])
+    one_call(db_url, pia_token, "SELECT api.join_show(%s, 'join-pia')", [show["show"]])
+    one_call(db_url, show["hera_token"], "SELECT api.start_show(%s)", [show["show"]])
+    shift_clock(db_url, show["show"], MINUTES)
+    seed.fund(FUNDS, pia)  # her earnings, in her first credit shard
+    with psycopg.connect(db_url, autocommit=True) as tipper:
+        begin_as(tipper, show["xan_token"])
+        tipper.execute("SELECT api.tip(%s, 5, 'open-tip')", [pia])  # holds that shard
+        rows = bill_until_done(db_url)
+        assert sorted((r[1], r[2], r[4]) for r in rows) == sorted(
+            (u, MINUTES * RATE, "billed") for u in (show["vic"], show["wes"])
+        )
+        tipper.execute("COMMIT")
+    rows = bill_until_done(db_url)
+    assert [(r[1], r[2], r[4]) for r in rows] == [(pia, MINUTES * RATE, "billed")]
+    one_call(db_url, show["hera_token"], "SELECT api.end_show(%s)", [show["show"]])
+    bill_until_done(db_url)
+    assert parts(db_url, show["show"])[pia] == (
+        True, MINUTES * RATE, MINUTES * RATE, MINUTES * RATE, True, False,
+    )  # fmt: skip
+    ledger_clean(db_url)
+
+
+@pytest.mark.parametrize("call", ["release", "capture"])
+def test_the_back_office_holding_a_show_s_hold_holds_up_only_that_viewer_s_billing(
+    db_url: str, seed: Any, call: str
+) -> None:
+    # The back office (livepanty_service, nobody acting) may release or capture any hold: a transaction of its
+    # own left open on vic's show reservation held the hold row, which the job waited for (lp.lock_hold). Now
+    # the job takes it SKIP LOCKED: it bills wes, leaves vic, and bills him once the transaction is gone.
+    show = make_show(db_url, seed)
+    vic, wes = show["vic"], show["wes"]
+    with psycopg.connect(db_url) as conn:
+        hold = conn.execute(
+            "SELECT hold_id FROM lp.show_participants WHERE show_id = %s AND user_id = %s",
+            [show["show"], vic],
+        ).fetchone()[0]
+    with psycopg.connect(db_url, autocommit=True) as office:
+        office.execute("BEGIN")
+        office.execute("SET LOCAL ROLE livepanty_service")
+        if call == "release":
+            office.execute("SELECT api.release_hold(%s, 'open-release')", [hold])
+        else:
+            office.execute("SELECT api.capture_hold(%s, 1, 'open-capture')", [hold])
+        rows = bill_until_done(db_url)
+        assert [(r[1], r[2], r[4]) for r in rows] == [(wes, MINUTES * RATE, "billed")]
+        office.execute("ROLLBACK")
+    rows = bill_until_done(db_url)
+    assert [(r[1], r[2], r[4]) for r in rows] == [(vic, MINUTES * RATE, "billed")]
+    one_call(db_url, show["hera_token"], "SELECT api.end_show(%s)", [show["show"]])
+    bill_until_done(db_url)
+    for user in (vic, wes):
+        assert parts(db_url, show["show"])[user] == (
+            True, MINUTES * RATE, MINUTES * RATE, MINUTES * RATE, True, False,
+        ), user  # fmt: skip
+    ledger_clean(db_url)
