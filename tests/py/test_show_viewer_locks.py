@@ -346,3 +346,43 @@ def test_the_back_office_holding_a_show_s_hold_holds_up_only_that_viewer_s_billi
             True, MINUTES * RATE, MINUTES * RATE, MINUTES * RATE, True, False,
         ), user  # fmt: skip
     ledger_clean(db_url)
+
+
+def test_a_leave_that_the_end_overtook_is_billed_as_the_end_decides(db_url: str, seed: Any) -> None:
+    # The host's transaction begins first (its now() is the show's end), then vic's leave (a later now(),
+    # every started minute by his doing) takes his row; the end, which no longer waits for it, commits first.
+    # vic's leave commits after: out after the show's end. The job bills him as the end decided (completed
+    # minutes up to the end), never past it.
+    show = make_show(db_url, seed)
+    vic, wes = show["vic"], show["wes"]
+    with (
+        psycopg.connect(db_url, autocommit=True) as host,
+        psycopg.connect(db_url, autocommit=True) as viewer,
+    ):
+        begin_as(host, show["hera_token"])
+        host.execute("SELECT pg_sleep(0.2)")
+        open_leave(viewer, show)
+        host.execute("SET LOCAL lock_timeout = '2s'")
+        assert host.execute("SELECT status::text FROM api.end_show(%s)", [show["show"]]).fetchone() == (
+            "ended",
+        )
+        host.execute("COMMIT")
+        viewer.execute("COMMIT")
+    with psycopg.connect(db_url) as conn:
+        left, ended = conn.execute(
+            "SELECT p.left_at, s.ended_at FROM lp.show_participants AS p"
+            " JOIN lp.shows AS s ON s.id = p.show_id WHERE p.show_id = %s AND p.user_id = %s",
+            [show["show"], vic],
+        ).fetchone()
+        assert left > ended
+    bill_until_done(db_url)
+    got = parts(db_url, show["show"])
+    for user in (vic, wes):
+        assert got[user] == (True, MINUTES * RATE, MINUTES * RATE, MINUTES * RATE, True, False), user
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM lp.show_participants AS p JOIN lp.shows AS s ON s.id = p.show_id"
+            " WHERE p.show_id = %s AND p.left_at > s.ended_at",
+            [show["show"]],
+        ).fetchone() == (0,)
+    ledger_clean(db_url)
