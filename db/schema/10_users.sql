@@ -28,7 +28,7 @@ COMMENT ON TABLE lp.users IS 'User accounts. Soft-deleted with deleted_at (right
 COMMENT ON COLUMN lp.users.email IS 'Login e-mail, case-insensitive; unique among users that are not deleted.';
 COMMENT ON COLUMN lp.users.username IS 'Public handle: a letter then letters, digits or underscores, 3..30 characters; case-insensitive, unique among users that are not deleted.';
 COMMENT ON COLUMN lp.users.password_hash IS 'bcrypt hash (pgcrypto crypt/gen_salt(''bf'')). Never granted to any application role.';
-COMMENT ON COLUMN lp.users.role IS 'Platform role: viewer, performer, moderator or admin.';
+COMMENT ON COLUMN lp.users.role IS 'Platform role: viewer, performer, moderator, admin or compliance_officer; the last three are staff (lp.is_staff: only admins sanction them, read or work the cases about them, read their sanctions and appeals).';
 COMMENT ON COLUMN lp.users.date_of_birth IS 'Mandatory; registration rejects anyone under auth.minimum_age_years (18).';
 COMMENT ON COLUMN lp.users.age_verified_at IS 'When an approved KYC verification confirmed the user''s age.';
 COMMENT ON COLUMN lp.users.failed_login_count IS 'Consecutive failed logins since the last success; reaching auth.max_failed_logins sets locked_until.';
