@@ -13,7 +13,8 @@ DECLARE
     v_actor  uuid := lp.require_user();
     v_stream lp.streams;
 BEGIN
-    SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL;
+    SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id
+       AND (s.deleted_at IS NULL OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false));  -- a deleted stream: staff only
     IF v_stream.id IS NULL OR NOT lp.stream_visible(v_stream.id, v_actor) THEN  -- LP003: its existence is not told
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
     END IF;
@@ -32,6 +33,6 @@ BEGIN
      ORDER BY v.joined_at, v.user_id;
 END
 $$;
-COMMENT ON FUNCTION api.list_stream_viewers(uuid) IS 'Who is watching a stream now (host and staff): each open viewing session with the viewer, when they joined, their last heartbeat and their total watch time in this stream (every session, the open one up to now). Sessions past streams.viewer_timeout_seconds are closed first (a write that stays only if the caller commits). LP003 unknown or deleted stream, or one the caller may not see (lp.stream_visible), LP002 neither the host nor staff.';
+COMMENT ON FUNCTION api.list_stream_viewers(uuid) IS 'Who is watching a stream now (host and staff): each open viewing session with the viewer, when they joined, their last heartbeat and their total watch time in this stream (every session, the open one up to now). Sessions past streams.viewer_timeout_seconds are closed first (a write that stays only if the caller commits). LP003 unknown stream, or one the caller may not see (lp.stream_visible: a deleted one only staff), LP002 neither the host nor staff.';
 REVOKE ALL ON FUNCTION api.list_stream_viewers(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.list_stream_viewers(uuid) TO livepanty_app, livepanty_service;

@@ -9,8 +9,7 @@ BEGIN
     -- may read those events (api.stream_events' rule, lp.stream_visible): anyone signed in for a public
     -- stream; its host, co-performers and staff for a private or group one. LP003 for everyone else, as for a
     -- stream that does not exist.
-    IF NOT EXISTS (SELECT 1 FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL)
-       OR NOT lp.stream_visible(p_stream_id, v_actor) THEN
+    IF NOT lp.stream_visible(p_stream_id, v_actor) THEN  -- a deleted stream: staff only
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
     END IF;
     RETURN lp.event_channel(p_stream_id);

@@ -20,7 +20,8 @@ BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_limit must be between 1 and 1000';
     END IF;
-    SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL;
+    SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id
+       AND (s.deleted_at IS NULL OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false));  -- a deleted stream: staff only
     IF v_stream.id IS NULL
        OR (v_stream.visibility <> 'public' AND v_stream.host_id <> v_actor
            AND NOT EXISTS (SELECT 1 FROM lp.stream_performers AS sp

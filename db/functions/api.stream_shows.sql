@@ -27,7 +27,8 @@ DECLARE
     v_stream lp.streams;
     v_on     boolean;  -- the host or a co-performer (lp.show_visible: they see every show of the stream)
 BEGIN
-    SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id AND s.deleted_at IS NULL;
+    SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id
+       AND (s.deleted_at IS NULL OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false));  -- a deleted stream: staff only
     IF v_stream.id IS NULL OR NOT lp.stream_visible(v_stream.id, v_actor) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
     END IF;

@@ -28,7 +28,8 @@ AS $$
      CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(t.amount), 0)::bigint AS total
                            FROM lp.tips AS t
                           WHERE s.status = 'live' AND t.stream_id = s.id AND t.status = 'completed') AS t
-     WHERE s.id = p_stream_id AND s.deleted_at IS NULL
+     WHERE s.id = p_stream_id
+       AND (s.deleted_at IS NULL OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false))  -- a deleted stream: staff only
        AND (s.visibility = 'public' OR s.host_id = api.current_user_id()
             OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false))
        AND api.current_user_id() IS NOT NULL

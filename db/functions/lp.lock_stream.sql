@@ -14,10 +14,12 @@ BEGIN
     -- row as it is once locked) is not found, as one that does not exist: LP003 before LP002 or LP004, which
     -- would tell that it exists; and its row is neither locked nor waited for.
     SELECT s.* INTO v_stream FROM lp.streams AS s
-     WHERE s.id = p_stream_id AND s.deleted_at IS NULL
-       AND (s.visibility = 'public' OR s.host_id = v_actor OR v_staff
-            OR EXISTS (SELECT 1 FROM lp.stream_performers AS sp
-                        WHERE sp.stream_id = s.id AND sp.performer_id = v_actor))
+     WHERE s.id = p_stream_id
+       AND (v_staff
+            OR (s.deleted_at IS NULL
+                AND (s.visibility = 'public' OR s.host_id = v_actor
+                     OR EXISTS (SELECT 1 FROM lp.stream_performers AS sp
+                                 WHERE sp.stream_id = s.id AND sp.performer_id = v_actor))))
        FOR NO KEY UPDATE OF s;
     IF v_stream.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
@@ -33,5 +35,5 @@ BEGIN
     RETURN v_stream;
 END
 $$;
-COMMENT ON FUNCTION lp.lock_stream(uuid, text[], text, uuid) IS 'The first step of every stream transition: locks the stream row (FOR NO KEY UPDATE) and returns it; LP003 when it does not exist (or is deleted) or the acting user may not see it (lp.stream_visible''s rule: not public, and they neither host it, perform in it nor are staff; such a row is not locked), LP002 when p_host is given and is not its host, LP004 when its status is not one of p_from (the message names the status and p_action).';
+COMMENT ON FUNCTION lp.lock_stream(uuid, text[], text, uuid) IS 'The first step of every stream transition: locks the stream row (FOR NO KEY UPDATE) and returns it; LP003 when it does not exist or the acting user may not see it (lp.stream_visible''s rule: deleted, or not public, and they neither host it nor perform in it; staff see every stream, a deleted one too, and get the answer below; such a row is not locked), LP002 when p_host is given and is not its host, LP004 when its status is not one of p_from (the message names the status and p_action).';
 REVOKE ALL ON FUNCTION lp.lock_stream(uuid, text[], text, uuid) FROM PUBLIC;
