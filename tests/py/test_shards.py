@@ -5201,6 +5201,10 @@ def test_a_deadlock_on_the_target_fails_the_batch_and_the_relay_delivers_one_by_
     outcome: list[shards.RelayStats] = []
     try:
         with psycopg.connect(sharded.shards[1]) as holder:
+            # The relay's batch must be the one PostgreSQL fails: it waits first, so its deadlock check runs
+            # first, unless a busy machine delays it past this session's own; this session's check is put far
+            # later so that it never finds the cycle first.
+            holder.execute("SET deadlock_timeout = '60s'")
             assert holder.execute(lock_all, [second.id]).fetchall()  # every credit shard of the second
             worker = threading.Thread(
                 target=lambda: outcome.append(shards.relay_once(sharded.shards, connections=pool)),

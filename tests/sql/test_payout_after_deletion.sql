@@ -56,7 +56,7 @@ $$;
 SELECT is(tests.clearing(), 15000::bigint, 'setup: three payouts of 5000 requested, 15000 tokens in payout_clearing');
 
 -- == a deleted performer ======================================================================================
-SELECT tests.authenticate_as('pia');
+SELECT tests.login_as('pia');  -- a fresh login: a user's own deletion wants one (lp.require_recent_login)
 SELECT lives_ok($$SELECT api.delete_user(p_reason => 'leaving')$$, 'pia deletes her account with two payouts requested');
 SELECT throws_ok($$SELECT api.request_payout(5000, 'bank_transfer', 'pia-3')$$, 'LP001', NULL,
                  'control: the deleted account asks for no new payout (LP001)');
