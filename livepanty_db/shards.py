@@ -211,8 +211,9 @@ HOME_OBJECT_ROUTES: dict[str, tuple[str, str]] = {
 #: Run on every shard at once (PL/Proxy RUN ON ALL), with the results combined: "sum" of counts (the jobs),
 #: "rows" (the union), "max" of a time, "one" row of a change made alike everywhere (a setting, a bundle: the
 #: shards keep the same reference data; a shard that fails leaves the call to be repeated, which converges),
-#: "sums": one row whose every (bigint) column is the sum over the shards' rows; "chunks": the verification
-#: chunks of api.ledger_stats, one per wallet range, summed over the shards that share it and numbered again;
+#: "sums": one row whose every column is the sum over the shards' rows (in the column's own type); "chunks":
+#: the verification chunks of api.ledger_stats, one per wallet range, summed over the shards that share it and
+#: numbered again;
 #: "detectors": api.detector_precision's rows, per detector, summed and the precision computed again.
 EACH_ROUTES: dict[str, str] = {
     "bill_shows": "rows",
@@ -233,7 +234,7 @@ EACH_ROUTES: dict[str, str] = {
     "record_metrics_sample": "max",
     "set_bundle": "one",
     "set_setting": "one",
-    "settle_tip_goals": "rows",
+    "settle_tip_goals": "sums",  # one row of counts: every shard's settled and closed, added up
     "sweep_viewers": "sum",
     "sweep_wallets": "sum",
     "verify_ledger": "rows",  # every shard's violations; none: every shard's ledger is clean (the
@@ -546,6 +547,13 @@ def _table_columns(result: str) -> list[str]:
     return [column.split()[0] for column in result[len("TABLE(") : -1].split(", ")]
 
 
+def _table_column_types(result: str) -> list[tuple[str, str]]:
+    """The columns of a ``TABLE(name type, ...)`` result with their types (none for any other result)."""
+    if not result.startswith("TABLE(") or not result.endswith(")"):
+        return []
+    return [(name, kind) for name, kind in (c.split(" ", 1) for c in result[len("TABLE(") : -1].split(", "))]
+
+
 def _before_call(fn: ApiFunction, used: set[str] | None = None) -> str:
     """What a route does on the router before it calls the shard ``v_shard`` (or every shard, for a job): the
     go-live gates of a GATED_ROUTES call, then a BEFORE_CALL check (``used`` records the route)."""
@@ -752,7 +760,7 @@ END"""
                 f"{_with_comma(fn.call_arguments(0))})"
             )
             combine = EACH_ROUTES[fn.name]
-            sums = ", ".join(f"sum(r.{c})::bigint" for c in _table_columns(fn.result))
+            sums = ", ".join(f"sum(r.{c})::{t}" for c, t in _table_column_types(fn.result))
             statement = {
                 "sums": f"RETURN QUERY SELECT {sums} FROM {call} AS r;\n    RETURN;",
                 "detectors": (

@@ -2800,6 +2800,37 @@ def test_a_cross_shard_tip_in_a_stream_lands_there_with_its_goal_and_event(shard
     assert report.clean, report.problems
 
 
+def test_the_settle_job_through_the_router_counts_every_shards_work(sharded: Sharded) -> None:
+    """api.settle_tip_goals through the router runs on every shard and answers one row of counts, each the sum
+    over the shards: it answered the union of the shards' rows, of which the client kept one shard's (two tips
+    refunded, one on each shard, read as one)."""
+    hosts = [verified_performer(sharded, 0), verified_performer(sharded, 1)]
+    viewers = [register(sharded, shard=0), register(sharded, shard=1)]
+    with sharded.client() as client, Client(sharded.router, role="livepanty_service") as service:
+        service.settle_tip_goals()  # whatever earlier tests left to settle
+        goals = []
+        for i, (host, viewer) in enumerate(zip(hosts, viewers, strict=True)):
+            fund(sharded, viewer.id, 100)
+            with client.session(token_for(sharded, host)) as tx:
+                stream = go_live(tx, f"settle counts {i}")
+                goal = tx.add_tip_goal(
+                    stream.id, 1000, "far off", deadline=datetime.now(UTC) + timedelta(hours=1),
+                    refund_if_missed=True,
+                )  # fmt: skip
+            with client.session(token_for(sharded, viewer)) as tx:  # the viewer of the host's own shard
+                tx.tip(host.id, 30, idempotency_key=f"settle-counts-{i}", stream_id=stream.id)
+            goals.append((host, goal))
+        for host, goal in goals:
+            with client.session(token_for(sharded, host)) as tx:
+                tx.cancel_tip_goal(goal.id)
+        settled = service.settle_tip_goals()
+        assert (settled.tips_paid, settled.tips_refunded) == (0, 2)
+        assert service.settle_tip_goals().tips_refunded == 0
+    assert [total(sharded, v.id) for v in viewers] == [100, 100]  # each tip came back whole
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
+
+
 def test_a_cross_shard_tip_counts_toward_the_goal_active_when_it_was_sent(sharded: Sharded) -> None:
     """As on one node, a tip counts toward the goal that was active when it was made, not toward one activated
     while it was in transit: its shard's time of sending picks the goal on arrival. A tip sent before any goal
