@@ -3015,10 +3015,17 @@ def test_a_cross_shard_tip_toward_a_goal_that_refunds_waits_in_escrow_and_goes_b
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="known limit (docs/scale-out.md, Limits of this slice): a chargeback under write_off writes off a "
+    "cross-shard tip waiting in goal escrow, and the missed goal's refund then credits the buyer",
+)
 def test_known_limit_a_chargeback_under_write_off_writes_off_a_cross_shard_tip_in_escrow(
     sharded: Sharded,
 ) -> None:
-    """KNOWN LIMIT, pinned as it is, not as it should be (docs/scale-out.md "Limits of this slice",
+    """KNOWN LIMIT: asserts the wanted outcome and is expected to fail (xfail, strict: once fixed it passes,
+    the strict mark fails the run and is to be removed) (docs/scale-out.md "Limits of this slice",
     docs/ledger.md). Under refunds.shortfall_policy write_off, lp.claw_back counts the buyer's tips waiting in
     goal escrow as recovered, but only those of its own shard: a cross-shard tip's escrow is on the
     performer's shard, and the buyer's shard sees an lp.transfers_out row (status delivered), so it counts the
@@ -3075,15 +3082,12 @@ def test_known_limit_a_chargeback_under_write_off_writes_off_a_cross_shard_tip_i
                 row = conn.execute(
                     "SELECT recovered_tokens, written_off_tokens FROM lp.payments WHERE id = %s", [payment.id]
                 ).fetchone()
-            # The escrowed tip counts as spent (one node: recovered_tokens = tokens, written_off_tokens = 0).
-            assert row == (0, tokens)
-            assert losses() == losses_before - tokens
-            assert total(sharded, buyer.id) == 0
+            # Today the escrowed tip counts as spent: recovered 0, written off the whole purchase (one node:
+            # recovered_tokens = tokens, written_off_tokens = 0). Not asserted: a fix may book it either way.
+            assert sum(row) == tokens
             with client.session(token_for(sharded, host)) as tx:
                 tx.cancel_tip_goal(goal.id)  # missed or cancelled: the same refund path
-            # Through the router the job answers a row per shard and the client reads one of them (maybe the
-            # other shard's zeros): the tip's status on the performer's shard says it was sent back.
-            service.settle_tip_goals()
+            assert service.settle_tip_goals().tips_refunded == 1  # on the performer's shard
             with client.session(token_for(sharded, host)) as tx:
                 assert {t.id: t.status for t in tx.list_tips("recipient")} == {tip.id: "refunded"}
             shards.wait_for_relay(sharded.shards)
@@ -3091,11 +3095,11 @@ def test_known_limit_a_chargeback_under_write_off_writes_off_a_cross_shard_tip_i
     finally:
         with psycopg.connect(sharded.shards[0]) as conn:
             conn.execute(policy, [Jsonb(before)])
-    # The defect: the purchase was charged back and wholly written off, yet the buyer has its tokens again
-    # (the whole tip, the fee included), and chargeback_losses still carries them. Wanted: the buyer 0, the
-    # loss back to losses_before (the refund settling the write-off), as on one node.
-    assert total(sharded, buyer.id) == tokens
-    assert losses() == losses_before - tokens
+    # Wanted, as on one node: the purchase charged back, the buyer keeps none of its tokens once the refund is
+    # in, and nothing is lost (the tip counted as recovered, or the refund settling the write-off). Today the
+    # buyer has the whole tip back (the fee included) and chargeback_losses keeps the loss: this fails.
+    assert total(sharded, buyer.id) == 0
+    assert losses() == losses_before
 
 
 def test_jobs_and_settings_run_on_every_shard(sharded: Sharded) -> None:
