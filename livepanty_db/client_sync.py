@@ -444,7 +444,10 @@ class _Api:
         self, target_type: str, target_id: Id, reason: str, description: str | None = None
     ) -> ReportFiling:
         """Any user reports a user, stream, tip message or profile (``api.report``); merged into the open case
-        of that target and reason. ``CannotReportSelf`` (LP140), ``AlreadyReported`` (LP141)."""
+        of that target and reason. ``CannotReportSelf`` (LP140), ``AlreadyReported`` (LP141),
+        ``ReportLimitReached`` (LP145: ``review.max_reports_per_hour`` reports in the last hour; staff and
+        the back office acting for a user are not limited). The filing's ``case_id`` and ``trusted`` are the
+        reporter's to read (docs/api.md, ``api.report``, "What the answer tells the reporter")."""
         params = {
             "target_type": target_type, "target_id": target_id, "reason": reason, "description": description,
         }  # fmt: skip

@@ -429,6 +429,13 @@ class ClaimLimitReached(LivepantyError):
     code = "LP144"
 
 
+class ReportLimitReached(LivepantyError):
+    """LP145: the caller filed ``review.max_reports_per_hour`` reports in the last sixty minutes; ``hint``
+    says when the next may be filed. A refusal: repeating the call at once is refused again."""
+
+    code = "LP145"
+
+
 class SanctionForbids(LivepantyError):
     """LP150: a sanction in force (mute, tip_block, stream_block, payout_hold) forbids this action; ``hint``
     names the sanction (it may be appealed)."""
@@ -688,6 +695,7 @@ ERRORS_BY_CODE: dict[str, type[LivepantyError]] = {
         CaseClaimedByOther,
         CaseNotClaimed,
         ClaimLimitReached,
+        ReportLimitReached,
         SanctionForbids,
         AppealWindowClosed,
         AlreadyAppealed,

@@ -16,6 +16,8 @@ DECLARE
     v_trusted     boolean;
     v_case        lp.reports;
     v_filing      lp.report_filings;
+    v_limit       integer;
+    v_recent      bigint;
 BEGIN
     PERFORM lp.check_choice(p_target_type, 'lp.report_target', 'report target');
     PERFORM lp.check_choice(p_reason, 'lp.case_reason', 'report reason');
@@ -49,6 +51,28 @@ BEGIN
             DETAIL = format('the %s is yours', p_target_type);
     END IF;
 
+    -- Report volume: a user files at most review.max_reports_per_hour reports in any sixty minutes (their own
+    -- filings, every case counted: each filing is on another case, LP141), so one account cannot flood the
+    -- queue. Staff, and the back office filing for a user (api.act_as, audited with its reason), are not
+    -- limited. Read through report_filings_reporter_idx (reporter_id, created_at). Concurrent calls of one
+    -- reporter may each pass the count before the other commits (at most one over per call in flight).
+    IF NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = v_me AND lp.is_staff(u.role))
+       AND current_setting('lp.acting_via', true) IS DISTINCT FROM 'service' THEN
+        v_limit := (lp.setting('review.max_reports_per_hour'))::integer;
+        SELECT count(*) INTO v_recent
+          FROM lp.report_filings AS f
+         WHERE f.reporter_id = v_me AND f.created_at > now() - interval '1 hour';
+        IF v_recent >= v_limit THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP145', MESSAGE = 'too many reports in the last hour',
+                DETAIL = format('at most %s reports per hour (review.max_reports_per_hour)', v_limit),
+                HINT = format('Try again after %s.',
+                              (SELECT min(f.created_at) + interval '1 hour'
+                                 FROM (SELECT f2.created_at FROM lp.report_filings AS f2
+                                        WHERE f2.reporter_id = v_me AND f2.created_at > now() - interval '1 hour'
+                                        ORDER BY f2.created_at DESC LIMIT v_limit) AS f));
+        END IF;
+    END IF;
+
     v_trusted := lp.reporter_trusted(v_me);
     v_case := lp.file_case('report', p_reason, p_target_type, v_reported,
                            CASE WHEN p_target_type = 'stream' THEN v_stream END, v_tip, NULL);
@@ -75,6 +99,6 @@ BEGIN
     RETURN v_filing;
 END
 $$;
-COMMENT ON FUNCTION api.report(text, uuid, text, text) IS 'Any user: reports a user, a stream (its host is the reported user), a tip message (its sender) or a profile for a reason of lp.case_reason (not sanction_review), with an optional description (at most 2000 characters). Reports of the same target and reason merge into the one open case (reporter count, priority recomputed); a reporter with many dismissed reports is deprioritised (lp.reporter_trusted). Returns the filing; the reporter reads their filings (lp.report_filings), never the case, its decision or its other sources, and is the case''s reporter_id only on a case a report opened. LP140 reporting yourself, LP141 already reported this open case, LP003 unknown target (or a stream the reporter may not see, lp.stream_visible, or a tip they cannot have seen), LP018 bad target type, reason or description. Audited (report.file).';
+COMMENT ON FUNCTION api.report(text, uuid, text, text) IS 'Any user: reports a user, a stream (its host is the reported user), a tip message (its sender) or a profile for a reason of lp.case_reason (not sanction_review), with an optional description (at most 2000 characters). Reports of the same target and reason merge into the one open case (reporter count, priority recomputed); a reporter with many dismissed reports is deprioritised (lp.reporter_trusted). Returns the filing; the reporter reads their filings (lp.report_filings), never the case, its decision or its other sources, and is the case''s reporter_id only on a case a report opened. LP140 reporting yourself, LP141 already reported this open case, LP145 review.max_reports_per_hour reports filed in the last hour (staff and the back office acting for a user are not limited), LP003 unknown target (or a stream the reporter may not see, lp.stream_visible, or a tip they cannot have seen), LP018 bad target type, reason or description. Audited (report.file).';
 REVOKE ALL ON FUNCTION api.report(text, uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.report(text, uuid, text, text) TO livepanty_app, livepanty_service;

@@ -15,6 +15,7 @@ BEGIN
         v_num := p_value::text::numeric;
         IF (p_key = 'review.claim_minutes' AND v_num NOT BETWEEN 1 AND 1440)
            OR (p_key = 'review.max_claim_minutes' AND v_num NOT BETWEEN 1 AND 10080)
+           OR (p_key = 'review.max_reports_per_hour' AND (v_num NOT BETWEEN 1 AND 10000 OR v_num <> trunc(v_num)))
            OR (p_key = 'review.escalate_hours' AND v_num NOT BETWEEN 0 AND 720)
            OR (p_key = 'reports.reputation_days' AND v_num NOT BETWEEN 1 AND 3650)
            OR (p_key = 'reports.reputation_min_dismissed' AND v_num NOT BETWEEN 1 AND 100000)
@@ -82,5 +83,5 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION lp.check_review_setting(text, jsonb) IS 'Owner only (api.set_setting): LP092 when a setting of the review queue is out of range (review.claim_minutes 1..1440, review.max_claim_minutes 1..10080, review.escalate_hours 0..720, reports.reputation_days 1..3650, reports.reputation_min_dismissed 1..100000, reports.reputation_dismissed_percent 1..100, flags.suspension_days 1..365) or badly shaped (review.severity, review.critical_reasons, review.sla_business_days, flags.thresholds). Other keys pass.';
+COMMENT ON FUNCTION lp.check_review_setting(text, jsonb) IS 'Owner only (api.set_setting): LP092 when a setting of the review queue is out of range (review.claim_minutes 1..1440, review.max_claim_minutes 1..10080, review.max_reports_per_hour 1..10000, review.escalate_hours 0..720, reports.reputation_days 1..3650, reports.reputation_min_dismissed 1..100000, reports.reputation_dismissed_percent 1..100, flags.suspension_days 1..365) or badly shaped (review.severity, review.critical_reasons, review.sla_business_days, flags.thresholds). Other keys pass.';
 REVOKE ALL ON FUNCTION lp.check_review_setting(text, jsonb) FROM PUBLIC;

@@ -24,3 +24,5 @@ INSERT INTO lp.settings (key, value, description) VALUES
     ('ledger.max_transaction_seconds', '900', 'Tokens move only in a transaction begun at most this many seconds ago (LP205): a ledger entry is dated by its transaction''s start, which the payout hold period, limits and partitions read.');
 INSERT INTO lp.settings (key, value, description) VALUES
     ('review.max_claim_minutes', '120', 'Longest a claim on a review case may last, in minutes from when it was taken (lp.reports.claimed_at): api.claim_case''s lease and api.extend_case_claim''s renewals stop there, and an extension at the limit is refused (LP144); the claim then runs out and another moderator may claim the case.');
+INSERT INTO lp.settings (key, value, description) VALUES
+    ('review.max_reports_per_hour', '20', 'At most this many reports (api.report filings) one user files in any sixty minutes; the next is refused (LP145) until the oldest of them is an hour old. Staff and the back office acting for a user are not limited.');
