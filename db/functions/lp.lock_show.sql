@@ -4,7 +4,6 @@ CREATE FUNCTION lp.lock_show(p_show_id uuid, p_from text[], p_action text) RETUR
 AS $$
 DECLARE
     v_actor uuid := api.current_user_id();
-    v_show  lp.shows;
 BEGIN
     -- The first step of every show transition: its stream row (FOR SHARE), the show row (FOR NO KEY UPDATE),
     -- then its participants' rows, then (api.bill_shows only) a hold and the wallets. The stream first, as
@@ -20,16 +19,9 @@ BEGIN
     PERFORM 1 FROM lp.streams AS st
      WHERE st.id = (SELECT x.stream_id FROM lp.shows AS x WHERE x.id = p_show_id)
        FOR SHARE;
-    SELECT s.* INTO v_show FROM lp.shows AS s WHERE s.id = p_show_id FOR NO KEY UPDATE;
-    IF v_show.id IS NULL OR NOT lp.show_visible(p_show_id, v_actor) THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'show not found';
-    END IF;
-    IF (v_show.status::text = ANY (p_from)) IS NOT TRUE THEN
-        RAISE EXCEPTION USING ERRCODE = 'LP004',
-            MESSAGE = format('a %s show cannot %s', v_show.status, p_action),
-            DETAIL = format('only a show in status %s can %s', array_to_string(p_from, ' or '), p_action);
-    END IF;
-    RETURN v_show;
+    PERFORM 1 FROM lp.shows AS s WHERE s.id = p_show_id FOR NO KEY UPDATE;
+    -- The checks on the locked rows are lp.read_show's (its statement sees the row this call now holds).
+    RETURN lp.read_show(p_show_id, p_from, p_action);
 END
 $$;
 COMMENT ON FUNCTION lp.lock_show(uuid, text[], text) IS 'The first step of every show transition: locks the show''s stream row (FOR SHARE), then the show row, and checks its status (LP003 unknown show, or one the acting user may not see: lp.show_visible, checked before any row is locked and again on the locked rows; LP004 a status that does not allow p_action).';

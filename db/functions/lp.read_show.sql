@@ -27,5 +27,5 @@ BEGIN
     RETURN v_show;
 END
 $$;
-COMMENT ON FUNCTION lp.read_show(uuid, text[], text) IS 'lp.lock_show''s checks without locking a row, for a viewer''s own show calls (api.join_show, api.leave_show): LP003 unknown show, or one the acting user may not see (lp.show_visible); LP004 a status that does not allow p_action. Returns the show as the statement saw it.';
+COMMENT ON FUNCTION lp.read_show(uuid, text[], text) IS 'The checks of a show call without locking a row, for a viewer''s own show calls (api.join_show, api.leave_show), and lp.lock_show''s checks once it holds the rows: LP003 unknown show, or one the acting user may not see (lp.show_visible); LP004 a status that does not allow p_action. Returns the show as the statement saw it.';
 REVOKE ALL ON FUNCTION lp.read_show(uuid, text[], text) FROM PUBLIC;
