@@ -1,0 +1,166 @@
+"""A goal's deadline passing while a tip toward it is in flight (api.settle_tip_goals closing it as missed).
+
+The job does not wait for a tip in flight (it holds the stream FOR SHARE, as the tip does, and the tip holds
+no goal row unless it reaches the target): a tip that read the goal as active and commits after the job closed
+it as missed is escrowed toward the missed goal and paid back, once, by the next run (docs/streams.md).
+The race is forced with an open transaction, no timing. Not covered yet (docs/streams.md): a tip in flight
+whose tokens would reach the target when the job misses the goal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from livepanty_db import Client
+
+PASSWORD = "Goal-deadline-42"
+SETTLE = "SELECT tips_paid, tips_refunded, goals_reached, goals_missed FROM api.settle_tip_goals()"
+TIP = "SELECT id, goal_id, status FROM api.tip(%s, 25, %s, %s)"
+
+
+@pytest.fixture
+def live(db_url: str, seed: Any) -> Iterator[dict[str, Any]]:
+    """pia (performer, verified) live; her stream's active goal G1 (refund_if_missed, target 50, deadline in
+    an hour); vic (viewer, 1000 tokens) has tipped 25 toward it (committed, escrowed)."""
+    client = Client(db_url)
+    ids: dict[str, Any] = {}
+    for name, role in (("pia", "performer"), ("vic", "viewer")):
+        account = client.register_user(
+            email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth="1990-01-01",
+            role=role,
+        )  # fmt: skip
+        ids[name] = account.id
+        ids[f"{name}_token"] = client.login(name, PASSWORD).token
+    seed.approve_kyc(ids["pia"])
+    seed.fund(1000, ids["vic"])
+    with client.session(ids["pia_token"]) as tx:
+        stream = tx.schedule_stream("Goal deadline races")
+        tx.consent_to_stream(stream.id, ip_address="203.0.113.1")
+        tx.start_stream(stream.id)
+    ids["stream"] = stream.id
+    with acting(db_url, ids["pia_token"]) as conn:
+        [g1, status] = conn.execute(
+            "SELECT id, status::text FROM api.add_tip_goal(%s, 50, 'G1', now() + interval '1 hour', true)",
+            [stream.id],
+        ).fetchone()  # fmt: skip
+        conn.commit()
+    assert status == "active"
+    ids["g1"] = g1
+    with acting(db_url, ids["vic_token"]) as conn:
+        [_, goal, status] = conn.execute(TIP, [ids["pia"], "first", stream.id]).fetchone()
+        conn.commit()
+    assert (goal, status) == (g1, "escrowed")
+    ids["before"] = {"vic": balance(db_url, ids["vic"]), "pia": balance(db_url, ids["pia"])}
+    yield ids
+    client.close()
+
+
+def acting(db_url: str, token: str) -> psycopg.Connection[Any]:
+    conn = psycopg.connect(db_url)
+    conn.execute("SET statement_timeout = '20s'")
+    conn.execute("SELECT api.authenticate(%s)", [token])
+    return conn
+
+
+def settle(db_url: str) -> tuple[int, int, int, int]:
+    """One run of the job, committed. A lock wait fails it after 5 s: it must wait for no tip."""
+    with psycopg.connect(db_url) as conn:
+        conn.execute("SET statement_timeout = '5s'")
+        conn.execute("SET ROLE livepanty_service")
+        row = conn.execute(SETTLE).fetchone()
+        conn.commit()
+        assert row is not None
+        return (int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
+def pass_deadline(db_url: str, goal: Any) -> None:
+    """The deadline passes now (after every transaction begun so far started: they read it ahead)."""
+    with psycopg.connect(db_url) as conn:
+        conn.execute("UPDATE lp.tip_goals SET deadline = clock_timestamp() WHERE id = %s", [goal])
+    time.sleep(0.01)
+
+
+def balance(db_url: str, user: Any) -> int:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT w.balance + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s"
+            " WHERE s.wallet_id = w.id), 0) FROM lp.wallets AS w WHERE w.user_id = %s",
+            [user],
+        ).fetchone()  # fmt: skip
+        assert row is not None
+        return int(row[0])
+
+
+def outcome(db_url: str, live: dict[str, Any]) -> dict[str, Any]:
+    """The goal's status, its tips' statuses, how often each was settled, the escrow and the ledger check."""
+    with psycopg.connect(db_url) as conn:
+        [status, closed_by_deadline] = conn.execute(
+            "SELECT status::text, close_reason = 'deadline passed' FROM lp.tip_goals WHERE id = %s",
+            [live["g1"]],
+        ).fetchone()  # fmt: skip
+        tips = sorted(
+            (str(s), int(n))
+            for s, n in conn.execute(
+                "SELECT t.status::text, (SELECT count(DISTINCT l.transaction_id) FROM lp.ledger AS l"
+                "  WHERE l.reference_id = t.id AND l.transaction_id <> t.transaction_id)"
+                " FROM lp.tips AS t WHERE t.goal_id = %s",
+                [live["g1"]],
+            )
+        )
+        [escrow] = conn.execute(
+            "SELECT w.balance + coalesce((SELECT sum(s.balance) FROM lp.wallet_shards AS s"
+            " WHERE s.wallet_id = w.id), 0) FROM lp.wallets AS w WHERE w.system_code = 'goal_escrow'"
+        ).fetchone()  # fmt: skip
+        conn.execute("SET ROLE livepanty_service")
+        problems = conn.execute("SELECT count(*) FROM api.verify_ledger()").fetchone()
+    return {
+        "goal": status,
+        "by_deadline": closed_by_deadline,
+        "tips": tips,
+        "escrow": int(escrow),
+        "problems": problems[0] if problems else None,
+        "vic": balance(db_url, live["vic"]) - live["before"]["vic"],
+        "pia": balance(db_url, live["pia"]) - live["before"]["pia"],
+    }
+
+
+def settle_all(db_url: str) -> list[tuple[int, int, int, int]]:
+    """Runs the job until a run does nothing."""
+    runs = []
+    for _ in range(5):
+        runs.append(settle(db_url))
+        if runs[-1] == (0, 0, 0, 0):
+            return runs
+    raise AssertionError(f"the job never settled: {runs}")
+
+
+def test_a_tip_in_flight_at_the_deadline_is_escrowed_for_the_missed_goal_and_refunded_once(
+    db_url: str, live: dict[str, Any]
+) -> None:
+    """Pins today's behaviour: the job closes the goal as missed without waiting for the tip in flight (its
+    first run already misses it); the tip commits escrowed toward the missed goal and the next run pays it
+    back, once: the escrow ends at 0 and verify_ledger is clean."""
+    # Target 1000: the tip in flight does not reach it.
+    with psycopg.connect(db_url) as conn:
+        conn.execute("UPDATE lp.tip_goals SET target_tokens = 1000 WHERE id = %s", [live["g1"]])
+    tipper = acting(db_url, live["vic_token"])
+    try:
+        [_, goal, status] = tipper.execute(TIP, [live["pia"], "in-flight", live["stream"]]).fetchone()
+        assert (goal, status) == (live["g1"], "escrowed")
+        pass_deadline(db_url, live["g1"])
+        first = settle(db_url)
+        tipper.commit()
+    finally:
+        tipper.close()
+    runs = [first, *settle_all(db_url)]
+    assert first == (0, 0, 0, 1), runs  # closed while the tip was in flight
+    # Both tips paid back once each (vic: -25 in flight, +50 back), nothing to pia, the escrow empty.
+    assert outcome(db_url, live) == {
+        "goal": "missed", "by_deadline": True, "tips": [("refunded", 1), ("refunded", 1)], "escrow": 0,
+        "problems": 0, "vic": 25, "pia": 0,
+    }, runs  # fmt: skip
