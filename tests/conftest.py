@@ -113,6 +113,13 @@ NEEDS_ONE_DATABASE: dict[str, str] = {
     "tests/py/test_old_transactions.py": (
         "creates its users and money with the SQL helpers in the test database"
     ),
+    "tests/py/test_show_viewer_locks.py": (
+        "keeps a viewer's transaction open across calls and reads lp tables of one database"
+    ),
+    "tests/py/test_goal_deadline_races.py": (
+        "forces a lock interleaving with SQL on lp tables of one database"
+    ),
+    "tests/py/test_reporting_privacy.py": "reads the reporting views of one database (they are not routed)",
 }
 
 
