@@ -185,8 +185,19 @@ BEGIN
             PERFORM lp.close_goal(v_goal, 'reached');
             v_reached := v_reached + 1;
         ELSIF v_goal.deadline <= now() THEN
-            PERFORM lp.close_goal(v_goal, 'missed', 'deadline passed');
-            v_missed := v_missed + 1;
+            -- Missed only once no tip toward it is in flight: tips hold the goal FOR KEY SHARE from their read
+            -- (api.tip, api.tip_many; their lp.tips row's foreign key too), which FOR UPDATE conflicts with. One
+            -- held is skipped (a later run misses it, or the tip's tokens reach the target and the tip closes it
+            -- reached). Tips that commit meanwhile are seen by the statements after the lock: progress re-read.
+            PERFORM 1 FROM lp.tip_goals AS g WHERE g.id = v_goal.id FOR UPDATE SKIP LOCKED;
+            CONTINUE WHEN NOT FOUND;
+            IF (lp.goal_progress(v_goal.id)).tokens >= v_goal.target_tokens THEN
+                PERFORM lp.close_goal(v_goal, 'reached');
+                v_reached := v_reached + 1;
+            ELSE
+                PERFORM lp.close_goal(v_goal, 'missed', 'deadline passed');
+                v_missed := v_missed + 1;
+            END IF;
         END IF;
     END LOOP;
 
@@ -212,6 +223,6 @@ BEGIN
     RETURN QUERY SELECT v_paid, v_back, v_reached, v_missed, v_started;
 END
 $$;
-COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole; a cross-shard tip of a sharded installation holds only what its sender''s shard sent, and goes back through the outbox), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension, or whose identity verification lapsed (lp.kyc_refusal_from), waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed), each under its stream row (FOR SHARE, then the goal), activating the next queued goal; last, activates the next queued goal of a live stream left without an active goal. Rows held by another transaction are skipped (tips, their streams and goals, goals to close and their streams, streams to activate a goal on): the job waits for none of them (only for wallets, and for the next queued goal it activates), several may run at once, and a tip skipped now is settled by a later run. Returns the tips paid and refunded, the goals reached and missed, and the goals the last step activated (goals_activated: queues found without an active goal, each a sign of a race the closers'' lock order should prevent). LP018 p_limit outside 1..100000.';
+COMMENT ON FUNCTION api.settle_tip_goals(integer) IS 'Back office job (livepanty-db jobs settle-goals): pays out or back up to p_limit escrowed tips of closed refund_if_missed goals (reached: to the performer, less the platform fee; missed or cancelled: to the sender, whole; a cross-shard tip of a sharded installation holds only what its sender''s shard sent, and goes back through the outbox), one ledger transaction each (lp.tips.settlement_id; a performer deleted or banned for good since is not paid: those tips go back; one under a suspension, or whose identity verification lapsed (lp.kyc_refusal_from), waits), tips paid out after their stream ended added to its final statistics; then closes active goals whose progress reached the target (reached) or whose deadline passed (missed: only with no tip toward it in flight, the goal FOR UPDATE SKIP LOCKED against the tips'' FOR KEY SHARE), each under its stream row (FOR SHARE, then the goal), activating the next queued goal; last, activates the next queued goal of a live stream left without an active goal. Rows held by another transaction are skipped (tips, their streams and goals, goals to close and their streams, streams to activate a goal on): the job waits for none of them (only for wallets, and for the next queued goal it activates), several may run at once, and a tip skipped now is settled by a later run. Returns the tips paid and refunded, the goals reached and missed, and the goals the last step activated (goals_activated: queues found without an active goal, each a sign of a race the closers'' lock order should prevent). LP018 p_limit outside 1..100000.';
 REVOKE ALL ON FUNCTION api.settle_tip_goals(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.settle_tip_goals(integer) TO livepanty_service;

@@ -69,8 +69,13 @@ BEGIN
                                              WHERE sp.stream_id = s.id AND sp.performer_id = v_sender)
                                  OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false))
                             FOR SHARE) AS st ON true
-      LEFT JOIN lp.tip_goals AS gl
-             ON gl.stream_id = st.id AND gl.status = 'active' AND (gl.deadline IS NULL OR gl.deadline > now())
+      -- FOR KEY SHARE: the goal's deadline cannot make api.settle_tip_goals miss it while this tip is in flight
+      -- (it takes the goal FOR UPDATE SKIP LOCKED to miss it; reaching or cancelling it, FOR NO KEY UPDATE, does
+      -- not conflict). A goal being missed right now is waited for, then not found: the tip counts toward none.
+      LEFT JOIN LATERAL (SELECT g.id, g.target_tokens, g.refund_if_missed FROM lp.tip_goals AS g
+                          WHERE g.stream_id = st.id AND g.status = 'active'
+                            AND (g.deadline IS NULL OR g.deadline > now())
+                            FOR KEY SHARE) AS gl ON true
       -- An inactive item is listed to its performer and staff only (api.list_menu, the table's policies): to
       -- anyone else it is not found (LP003, as an unknown id), never LP126, which would tell that it exists.
       LEFT JOIN lp.tip_menu_items AS m

@@ -133,6 +133,15 @@ BEGIN
                                                WHERE sp.stream_id = s.id AND sp.performer_id = su.id)))
              ORDER BY s.id
                FOR SHARE OF s) AS l;
+    -- Their active goals FOR KEY SHARE (as api.tip): api.settle_tip_goals does not miss one past its deadline
+    -- while this batch, which counts toward it, is in flight. A goal being missed right now is waited for; the
+    -- read below, a new statement, then finds it closed and the batch's tips count toward no goal.
+    IF cardinality(v_locked) > 0 THEN
+        PERFORM 1 FROM lp.tip_goals AS g
+         WHERE g.stream_id = ANY (v_locked) AND g.status = 'active' AND (g.deadline IS NULL OR g.deadline > now())
+         ORDER BY g.stream_id
+           FOR KEY SHARE;
+    END IF;
 
     -- 1. One validation read: parse, authenticate each tip's session, load sender, recipient, wallets, stream
     -- and any earlier tip with the same key. The checks run in api.tip's order; the first that fails decides.
