@@ -14,6 +14,7 @@ DECLARE
     v_hi     timestamptz := coalesce(p_period_to, 'infinity');
     v_fees   uuid;
     v_escrow uuid;
+    v_losses uuid;
 BEGIN
     PERFORM lp.verify_authorize();
     IF p_period_from > p_period_to THEN
@@ -21,6 +22,7 @@ BEGIN
     END IF;
     v_fees := lp.system_wallet('platform_fees');
     v_escrow := lp.system_wallet('goal_escrow');
+    v_losses := lp.system_wallet('chargeback_losses');
 
     -- The transaction pass (docs/ledger.md, "Verification"): every ledger transaction, tip and hold capture
     -- created in [v_lo, v_hi). All entries of a ledger transaction, its tip and its capture carry one time
@@ -251,17 +253,23 @@ BEGIN
     -- (j) The sender's shard, each refund that came back (lp.transfers_in.refund_of, reference transfer): it
     -- names a tip this shard sent to from_shard for the refunded user, with the amount it sent in transit; the
     -- in-transit wallet of from_shard -(amount - fee), platform fees -fee, the sender +amount; nothing else.
+    -- Or, when the refund made good what a chargeback wrote off for the sender while the tip was out
+    -- (shard.transfer_in), the amount split between the sender and chargeback_losses (entry kind write_off),
+    -- neither negative.
     RETURN QUERY
     SELECT 'tip_settlement'::text, c.sender_wallet, NULL::smallint, c.tx,
            format('refund %s of cross-shard tip %s (%s, fee %s) from shard %s, %s in transit: in transit %s, '
-                  'platform fees %s, sender %s, entries %s, %s referencing another object', c.id, c.refund_of,
-                  c.sent, c.fee, c.from_shard, c.net, c.transit_amount, c.fee_amount, c.sender_amount, c.entries,
-                  c.bad_refs)
+                  'platform fees %s, sender %s, chargeback losses %s, entries %s, %s referencing another object',
+                  c.id, c.refund_of, c.sent, c.fee, c.from_shard, c.net, c.transit_amount, c.fee_amount,
+                  c.sender_amount, c.losses_amount, c.entries, c.bad_refs)
       FROM (SELECT i.id, i.refund_of, i.transaction_id AS tx, i.amount AS net, i.tip_amount, i.from_shard,
                    sw.id AS sender_wallet, o.id AS tip, o.amount AS sent, o.fee_amount AS fee, count(l.id) AS entries,
                    coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = tw.id), 0) AS transit_amount,
                    coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_fees), 0) AS fee_amount,
                    coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = sw.id), 0) AS sender_amount,
+                   coalesce(sum(l.amount) FILTER (WHERE l.wallet_id = v_losses AND l.entry_kind = 'write_off'), 0)
+                       AS losses_amount,
+                   count(l.id) FILTER (WHERE l.wallet_id = v_losses) AS losses_entries,
                    count(l.id) FILTER (WHERE l.reference_type <> 'transfer' OR l.reference_id <> i.id) AS bad_refs
               FROM lp.transfers_in AS i
               LEFT JOIN lp.transfers_out AS o
@@ -273,8 +281,11 @@ BEGIN
              WHERE i.refund_of IS NOT NULL AND i.created_at >= v_lo AND i.created_at < v_hi
              GROUP BY i.id, o.id, sw.id, tw.id) AS c
      WHERE c.tip IS NULL OR c.sent <> c.tip_amount OR c.sent - c.fee <> c.net OR c.transit_amount <> -c.net
-        OR c.fee_amount <> -c.fee OR c.sender_amount <> c.sent OR c.bad_refs <> 0
-        OR c.entries <> 1 + (c.net > 0)::integer + (c.fee > 0)::integer;
+        OR c.fee_amount <> -c.fee OR c.sender_amount < 0 OR c.losses_amount < 0
+        OR c.sender_amount + c.losses_amount <> c.sent OR c.bad_refs <> 0
+        OR c.losses_entries <> (c.losses_amount > 0)::integer
+        OR c.entries <> (c.sender_amount > 0)::integer + (c.losses_amount > 0)::integer + (c.net > 0)::integer
+                        + (c.fee > 0)::integer;
 END
 $$;
 COMMENT ON FUNCTION api.verify_ledger_period(timestamptz, timestamptz) IS 'The transaction pass of the ledger verification for one period: every ledger transaction, tip and hold capture created in [p_period_from, p_period_to) (NULL = open), one row per violation (no rows: sound). check_name: transaction_unbalanced, tip_transaction, tip_settlement, hold_capture_transaction (as api.verify_ledger; on a shard of a sharded installation tip_transaction and tip_settlement also check each side of the tips across shards: the outbox row''s debit, the credit received, its escrow settlement and a refund''s return). A ledger transaction''s entries, its tip and its capture share one time, so periods that cover the time line (api.ledger_periods) check each exactly once. Rows before the archive boundary are in the archive files and not checked. The livepanty_service role, or an acting admin (LP001 / LP002 otherwise); LP018 when p_period_from is later than p_period_to.';

@@ -563,7 +563,8 @@ AS $$
 --   records no tip;
 -- * a refund (p_refund_of): the tip p_refund_of this shard sent to p_from_shard came back, its goal missed
 --   there: the sender gets the whole tip again, what was in transit from the in-transit wallet and the fee
---   from this shard's platform fees, which had kept it.
+--   from this shard's platform fees, which had kept it; less what a write-off of a reversal made while the tip
+--   was out counted it as spent, which goes back to chargeback_losses (below).
 DECLARE
     v_count  smallint := shard.here(p_shard);
     v_net    bigint := p_tip_amount - p_fee_amount;
@@ -574,6 +575,7 @@ DECLARE
     v_tip    lp.tips;
     v_total  bigint;
     v_out    lp.transfers_out;
+    v_back   bigint;
 BEGIN
     IF p_from_shard IS NULL OR p_from_shard < 0 OR p_from_shard >= v_count OR p_from_shard = p_shard THEN
         RAISE EXCEPTION USING ERRCODE = 'LP201', MESSAGE = 'not a peer shard',
@@ -585,6 +587,10 @@ BEGIN
             DETAIL = format('transfer %s, user %s', p_id, p_recipient_id);
     END IF;
     IF p_refund_of IS NOT NULL THEN
+        -- The sender's spend counter first (step 1 of the lock protocol, docs/ledger.md): a refund or chargeback
+        -- of their payments takes it first too, so what the platform wrote off for them (below) cannot change
+        -- under this refund. In a relay batch, shard.transfer_in_many took it before any wallet.
+        PERFORM lp.lock_spend_counter(p_recipient_id);
         -- The tip refunded must be one this shard sent to p_from_shard for this user, with the amount in transit.
         SELECT o.* INTO v_out FROM lp.transfers_out AS o
          WHERE o.id = p_refund_of AND o.hold_id IS NULL AND o.refund_of IS NULL;
@@ -614,11 +620,41 @@ BEGIN
         RETURN false;
     END IF;
     IF p_refund_of IS NOT NULL THEN
+        -- Under refunds.shortfall_policy write_off, a refund or chargeback of the sender's purchase made while
+        -- this tip was out (reversed at or after the tip was sent, v_out.created_at) counted it as spent: this
+        -- shard cannot see the performer's shard's goal escrow (on one node lp.claw_back counts a tip in escrow
+        -- as recovered, and its refund settles the debt that leaves). Were the refund the sender's in full, they
+        -- would have the purchase's money back and the tokens too. So it first makes good what those reversals
+        -- wrote off (chargeback_losses is credited; the payments' written-off tokens become recovered, oldest
+        -- reversal first, as api.refund_show does), and only the rest reaches the sender: the end state of one
+        -- node. A write-off older than the tip is left alone (on one node its refund credits the sender too).
+        -- Once per transfer: the lp.transfers_in row above is the key. (Under debt the credit settles the debt.)
+        WITH open AS (
+            SELECT y.id, y.written_off_tokens,
+                   coalesce(sum(y.written_off_tokens) OVER (ORDER BY coalesce(y.charged_back_at, y.refunded_at), y.id
+                                                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                       AS before
+              FROM lp.payments AS y
+             WHERE y.user_id = p_recipient_id AND y.status IN ('refunded', 'chargeback') AND y.written_off_tokens > 0
+               AND coalesce(y.charged_back_at, y.refunded_at) >= v_out.created_at
+        ), taken AS (
+            UPDATE lp.payments AS y
+               SET written_off_tokens = y.written_off_tokens - d.take,
+                   recovered_tokens   = y.recovered_tokens + d.take,
+                   updated_at         = now()
+              FROM (SELECT o.id, least(o.written_off_tokens, greatest(0, v_out.amount - o.before))::bigint AS take
+                      FROM open AS o) AS d
+             WHERE y.id = d.id AND d.take > 0
+            RETURNING d.take
+        )
+        SELECT coalesce(sum(t.take), 0)::bigint INTO v_back FROM taken AS t;
         PERFORM lp.post(v_row.transaction_id, 'transfer', p_id,
             ARRAY(SELECT ROW(l.wallet_id, l.amount, l.kind, 0, false)::lp.posting
                     FROM (VALUES (lp.system_wallet('transit_' || p_from_shard), -v_net, 'transfer'),
                                  (lp.system_wallet('platform_fees'), -v_out.fee_amount, 'refund'),
-                                 (v_wallet, v_out.amount, 'refund')) AS l (wallet_id, amount, kind)
+                                 (v_wallet, v_out.amount - v_back, 'refund'),
+                                 (lp.system_wallet('chargeback_losses'), v_back, 'write_off'))
+                             AS l (wallet_id, amount, kind)
                    WHERE l.amount <> 0));
         RETURN true;
     END IF;
@@ -679,7 +715,7 @@ BEGIN
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) IS 'The receiving half of a cross-shard tip, capture or refund, applied by the relay exactly once per transfer id: transit_<from_shard> -(amount - fee), the performer +(amount - fee) (reference transfer; entry kind hold_capture for a capture of hold p_hold_id), the lp.transfers_in row, and for a tip the tip recorded as this shard''s own (lp.tips, id = the transfer id, sender = the sender''s stub, made by shard.make_stub when missing, its role left as it is), with its stream goal (the one active when the sender''s shard took the tip, p_sent_at, even if it closed since) and event like api.tip; toward a goal that refunds when missed the credit goes to the goal escrow (status escrowed). A refund (p_refund_of, a tip this shard sent): transit_<from_shard> -(amount - fee), platform fees -fee, the sender +amount (entry kind refund); LP199 when it names no such tip, or one refunded under another transfer id. True when applied now, false when it was applied before (the same transfer again changes nothing; other contents under the same id: LP199).';
+COMMENT ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) IS 'The receiving half of a cross-shard tip, capture or refund, applied by the relay exactly once per transfer id: transit_<from_shard> -(amount - fee), the performer +(amount - fee) (reference transfer; entry kind hold_capture for a capture of hold p_hold_id), the lp.transfers_in row, and for a tip the tip recorded as this shard''s own (lp.tips, id = the transfer id, sender = the sender''s stub, made by shard.make_stub when missing, its role left as it is), with its stream goal (the one active when the sender''s shard took the tip, p_sent_at, even if it closed since) and event like api.tip; toward a goal that refunds when missed the credit goes to the goal escrow (status escrowed). A refund (p_refund_of, a tip this shard sent): transit_<from_shard> -(amount - fee), platform fees -fee, the sender +amount (entry kind refund), of which what refunds and chargebacks of the sender''s purchases reversed since the tip was sent wrote off goes to chargeback_losses first (entry kind write_off; those payments'' written-off tokens become recovered, oldest reversal first), the sender''s spend counter taken first; LP199 when it names no such tip, or one refunded under another transfer id. True when applied now, false when it was applied before (the same transfer again changes nothing; other contents under the same id: LP199).';
 REVOKE ALL ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.transfer_in(integer, integer, uuid, uuid, text, text, uuid, bigint, bigint, text, boolean, uuid, uuid, text, timestamptz, uuid, uuid) TO livepanty_router;
 
@@ -737,6 +773,25 @@ BEGIN
     IF p_transfers IS NULL OR jsonb_typeof(p_transfers) <> 'array' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_transfers is a JSON array of transfers';
     END IF;
+    -- The spend counters of the users the batch's refunds credit, before any wallet (step 1 of the lock
+    -- protocol, docs/ledger.md: shard.transfer_in takes a refund's counter first, since the refund may settle
+    -- what a chargeback wrote off; taken there one transfer after the other, a counter would be waited for while
+    -- the batch holds an earlier transfer's wallets). As api.refund_show takes its viewers': the missing rows
+    -- made in one statement, then every row locked in one, both in user id order.
+    INSERT INTO lp.spend_counters (user_id, account_created_at, first_payment_at)
+    SELECT u.id, u.created_at,
+           (SELECT min(y.completed_at) FROM lp.payments AS y WHERE y.user_id = u.id AND y.status = 'completed')
+      FROM lp.users AS u
+     WHERE u.id IN (SELECT (t ->> 'recipient_id')::uuid FROM jsonb_array_elements(p_transfers) AS t
+                     WHERE t ->> 'refund_of' IS NOT NULL)
+       AND NOT EXISTS (SELECT 1 FROM lp.spend_counters AS f WHERE f.user_id = u.id)
+     ORDER BY u.id
+    ON CONFLICT (user_id) DO NOTHING;
+    PERFORM 1 FROM lp.spend_counters AS f
+     WHERE f.user_id IN (SELECT (t ->> 'recipient_id')::uuid FROM jsonb_array_elements(p_transfers) AS t
+                          WHERE t ->> 'refund_of' IS NOT NULL)
+     ORDER BY f.user_id
+       FOR NO KEY UPDATE;
     FOR r IN
         SELECT t.* FROM jsonb_to_recordset(p_transfers) AS t (
             id uuid, sender_id uuid, sender_name text, sender_role text, recipient_id uuid, amount bigint,
@@ -753,7 +808,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION shard.transfer_in_many(integer, integer, jsonb) IS 'The relay''s batch: shard.transfer_in for every transfer of p_transfers (the rows of shard.claim_transfers as JSON objects) in one transaction, by recipient then by time sent; returns each id and whether it was applied now (false: applied before). An error fails the whole batch (the relay then delivers it one by one). LP018 not a JSON array.';
+COMMENT ON FUNCTION shard.transfer_in_many(integer, integer, jsonb) IS 'The relay''s batch: shard.transfer_in for every transfer of p_transfers (the rows of shard.claim_transfers as JSON objects) in one transaction, by recipient then by time sent (the spend counters of the refunds'' recipients taken first, in user id order); returns each id and whether it was applied now (false: applied before). An error fails the whole batch (the relay then delivers it one by one). LP018 not a JSON array.';
 REVOKE ALL ON FUNCTION shard.transfer_in_many(integer, integer, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shard.transfer_in_many(integer, integer, jsonb) TO livepanty_router;
 

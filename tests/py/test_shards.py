@@ -3015,25 +3015,17 @@ def test_a_cross_shard_tip_toward_a_goal_that_refunds_waits_in_escrow_and_goes_b
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known limit (docs/scale-out.md, Limits of this slice): a chargeback under write_off writes off a "
-    "cross-shard tip waiting in goal escrow, and the missed goal's refund then credits the buyer",
-)
-def test_known_limit_a_chargeback_under_write_off_writes_off_a_cross_shard_tip_in_escrow(
+def test_a_cross_shard_tip_refund_makes_good_what_a_chargeback_under_write_off_wrote_off(
     sharded: Sharded,
 ) -> None:
-    """KNOWN LIMIT: asserts the wanted outcome and is expected to fail (xfail, strict: once fixed it passes,
-    the strict mark fails the run and is to be removed) (docs/scale-out.md "Limits of this slice",
-    docs/ledger.md). Under refunds.shortfall_policy write_off, lp.claw_back counts the buyer's tips waiting in
-    goal escrow as recovered, but only those of its own shard: a cross-shard tip's escrow is on the
-    performer's shard, and the buyer's shard sees an lp.transfers_out row (status delivered), so it counts the
-    tip as spent and writes the whole purchase off. When the goal is then missed, the refund arrives through
-    the outbox and credits the buyer: the buyer has the purchase's money back (the chargeback) and its tokens.
-    On one node the same tip counts as recovered and the refund settles the debt it leaves
-    (tests/py/test_lock_protocol.py). Every ledger and the reconciliation stay clean: the loss is booked to
-    chargeback_losses of the buyer's shard, it is not a ledger error."""
+    """Under refunds.shortfall_policy write_off, lp.claw_back counts the buyer's tips waiting in goal escrow
+    as recovered, but only those of its own shard: a cross-shard tip's escrow is on the performer's shard, and
+    the buyer's shard sees an lp.transfers_out row, so it counts the tip as spent and writes the purchase off.
+    When the goal is then missed, the refund that arrives through the outbox (shard.transfer_in) first makes
+    good that write-off (chargeback_losses credited, the payment's written-off tokens become recovered) and
+    only the rest reaches the buyer (docs/scale-out.md, "Goals that refund, across shards"): the buyer keeps
+    none of the purchase's tokens, nothing is lost, as on one node (tests/py/test_lock_protocol.py). The relay
+    delivering the refund again changes nothing; every ledger and the reconciliation stay clean."""
     buyer = register(sharded, shard=0)
     host = verified_performer(sharded, 1)
     token = token_for(sharded, buyer)
@@ -3082,9 +3074,10 @@ def test_known_limit_a_chargeback_under_write_off_writes_off_a_cross_shard_tip_i
                 row = conn.execute(
                     "SELECT recovered_tokens, written_off_tokens FROM lp.payments WHERE id = %s", [payment.id]
                 ).fetchone()
-            # Today the escrowed tip counts as spent: recovered 0, written off the whole purchase (one node:
-            # recovered_tokens = tokens, written_off_tokens = 0). Not asserted: a fix may book it either way.
-            assert sum(row) == tokens
+            # The buyer's shard cannot see the escrow: the tip counts as spent, the whole purchase written off
+            # (one node: recovered_tokens = tokens, written_off_tokens = 0), until the refund comes back.
+            assert tuple(row) == (0, tokens)
+            assert losses() == losses_before - tokens
             with client.session(token_for(sharded, host)) as tx:
                 tx.cancel_tip_goal(goal.id)  # missed or cancelled: the same refund path
             assert service.settle_tip_goals().tips_refunded == 1  # on the performer's shard
@@ -3092,14 +3085,94 @@ def test_known_limit_a_chargeback_under_write_off_writes_off_a_cross_shard_tip_i
                 assert {t.id: t.status for t in tx.list_tips("recipient")} == {tip.id: "refunded"}
             shards.wait_for_relay(sharded.shards)
             clean()
+            with psycopg.connect(sharded.shards[0]) as conn:
+                row = conn.execute(
+                    "SELECT recovered_tokens, written_off_tokens FROM lp.payments WHERE id = %s", [payment.id]
+                ).fetchone()
+                assert tuple(row) == (tokens, 0)  # as one node books it
+                # The relay delivering the refund again (a retry after a lost commit) repays nothing twice.
+                refund = conn.execute(
+                    "SELECT i.from_shard, i.id, i.sender_id, i.recipient_id, o.amount - o.fee_amount,"
+                    " i.sent_at, i.refund_of"
+                    " FROM lp.transfers_in AS i JOIN lp.transfers_out AS o ON o.id = i.refund_of"
+                    " WHERE i.refund_of = %s",
+                    [tip.id],
+                ).fetchone()
+                assert refund is not None
+                again = conn.execute(
+                    "SELECT shard.transfer_in(0, %s, %s, %s, NULL, 'viewer', %s, %s, 0, NULL, false, NULL,"
+                    " NULL, NULL, %s, NULL, %s)",
+                    list(refund),
+                ).fetchone()[0]
+                assert again is False
     finally:
         with psycopg.connect(sharded.shards[0]) as conn:
             conn.execute(policy, [Jsonb(before)])
-    # Wanted, as on one node: the purchase charged back, the buyer keeps none of its tokens once the refund is
-    # in, and nothing is lost (the tip counted as recovered, or the refund settling the write-off). Today the
-    # buyer has the whole tip back (the fee included) and chargeback_losses keeps the loss: this fails.
+    # As on one node: the purchase charged back, the buyer keeps none of its tokens once the refund is in, and
+    # nothing is lost (the refund settled the write-off).
     assert total(sharded, buyer.id) == 0
     assert losses() == losses_before
+    clean()
+
+
+def test_a_cross_shard_tip_refund_leaves_a_write_off_older_than_the_tip_alone(sharded: Sharded) -> None:
+    """The refund of a cross-shard tip makes good only what a reversal made while the tip was out wrote off
+    (that reversal counted the tip as spent; on one node it would have counted it as recovered). A purchase
+    refunded and written off before the tip was sent did not count it: its refund reaches the buyer whole,
+    as on one node, and chargeback_losses keeps that older loss."""
+    buyer = register(sharded, shard=0)
+    host = verified_performer(sharded, 1)
+    token = token_for(sharded, buyer)
+
+    def payment_row(payment_id: Any) -> tuple[int, int]:
+        with psycopg.connect(sharded.shards[0]) as conn:
+            return tuple(
+                conn.execute(
+                    "SELECT recovered_tokens, written_off_tokens FROM lp.payments WHERE id = %s", [payment_id]
+                ).fetchone()
+            )
+
+    policy = "UPDATE lp.settings SET value = %s::jsonb WHERE key = 'refunds.shortfall_policy' RETURNING 1"
+    with psycopg.connect(sharded.shards[0]) as conn:
+        before = conn.execute(
+            "SELECT value FROM lp.settings WHERE key = 'refunds.shortfall_policy'"
+        ).fetchone()[0]
+        assert conn.execute(policy, ['"write_off"']).fetchone()
+    try:
+        with sharded.client() as client, Client(sharded.router, role="livepanty_service") as service:
+            with client.session(token) as tx:
+                bundle = tx.list_bundles()[0]
+                payment = tx.create_payment(bundle.code, "stripe", idempotency_key="old-buy")
+            service.complete_payment(payment.id, "pi_old", idempotency_key="old-complete")
+            tokens = bundle.tokens
+            with client.session(token) as tx:
+                tx.tip(host.id, tokens, idempotency_key="old-spent")  # no goal: spent
+            shards.wait_for_relay(sharded.shards)
+            service.refund_payment(payment.id, "goodwill", idempotency_key="old-refund")  # no sanction
+            assert payment_row(payment.id) == (0, tokens)
+            fund(sharded, buyer.id, 100)
+            with client.session(token_for(sharded, host)) as tx:
+                stream = go_live(tx, "older write-off")
+                goal = tx.add_tip_goal(
+                    stream.id, 10_000, "out of reach", deadline=datetime.now(UTC) + timedelta(hours=1),
+                    refund_if_missed=True,
+                )  # fmt: skip
+            with client.session(token) as tx:
+                tip = tx.tip(host.id, 100, idempotency_key="old-escrow", stream_id=stream.id)
+            shards.wait_for_relay(sharded.shards)
+            with client.session(token_for(sharded, host)) as tx:
+                tx.cancel_tip_goal(goal.id)
+            assert service.settle_tip_goals().tips_refunded == 1
+            shards.wait_for_relay(sharded.shards)
+            with client.session(token) as tx:
+                assert {t.id: t.status for t in tx.list_tips()}[tip.id] == "refunded"
+    finally:
+        with psycopg.connect(sharded.shards[0]) as conn:
+            conn.execute(policy, [Jsonb(before)])
+    assert total(sharded, buyer.id) == 100  # the whole tip back, the fee included
+    assert payment_row(payment.id) == (0, tokens)  # the older write-off stands
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
 
 
 def test_jobs_and_settings_run_on_every_shard(sharded: Sharded) -> None:
