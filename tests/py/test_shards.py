@@ -3105,6 +3105,21 @@ def test_a_cross_shard_tip_refund_makes_good_what_a_chargeback_under_write_off_w
                     list(refund),
                 ).fetchone()[0]
                 assert again is False
+            # verify_ledger checks the refund's split against its entries: the write-off's credit booked as
+            # another kind (in a transaction rolled back) is reported.
+            with psycopg.connect(sharded.shards[0]) as conn:
+                conn.execute("ALTER TABLE lp.ledger DISABLE TRIGGER ledger_append_only")
+                changed = conn.execute(
+                    "UPDATE lp.ledger SET entry_kind = 'refund' WHERE entry_kind = 'write_off'"
+                    " AND transaction_id = (SELECT transaction_id FROM lp.transfers_in WHERE refund_of = %s)",
+                    [tip.id],
+                ).rowcount
+                assert changed == 1
+                conn.execute("SET LOCAL ROLE livepanty_service")
+                found = [r[0] for r in conn.execute("SELECT check_name FROM api.verify_ledger()").fetchall()]
+                conn.rollback()
+            assert "tip_settlement" in found, found
+            clean()
     finally:
         with psycopg.connect(sharded.shards[0]) as conn:
             conn.execute(policy, [Jsonb(before)])
