@@ -16,6 +16,8 @@ DECLARE
     v_max_fail   integer := (lp.setting('auth.max_failed_logins'))::integer;
     v_lock_for   interval := make_interval(mins => (lp.setting('auth.lockout_minutes'))::integer);
     v_cost       integer := (lp.setting('auth.bcrypt_cost'))::integer;
+    v_old_cost   integer;
+    v_new_cost   integer;
     v_user       lp.users;
     v_sanction   lp.user_sanctions;
     v_token      text;
@@ -107,18 +109,25 @@ BEGIN
     -- The password is known here, so a hash stored at another work factor than auth.bcrypt_cost (raised or
     -- lowered since it was made) is replaced by one at the current cost: the setting applies to every account
     -- that logs in, not only to new passwords. Not a password change: password_changed_at and the sessions stay.
+    -- The row is locked since the lookup, so v_user holds the stored hash (the CHECK of lp.users makes it bcrypt).
+    v_old_cost := (substring(v_user.password_hash FROM '^\$2[abxy]\$([0-9]{2})\$'))::integer;
     UPDATE lp.users AS u
        SET failed_login_count = 0, locked_until = NULL, last_login_at = now(),
-           password_hash = CASE
-               WHEN (substring(u.password_hash FROM '^\$2[abxy]\$([0-9]{2})\$'))::integer IS DISTINCT FROM v_cost
-               THEN lp.hash_password(p_password)
-               ELSE u.password_hash END
-     WHERE u.id = v_user.id;
+           password_hash = CASE WHEN v_old_cost IS DISTINCT FROM v_cost THEN lp.hash_password(p_password)
+                                ELSE u.password_hash END
+     WHERE u.id = v_user.id
+    RETURNING (substring(u.password_hash FROM '^\$2[abxy]\$([0-9]{2})\$'))::integer INTO v_new_cost;
     PERFORM lp.audit('auth.login', 'session', v_session_id::text,
                      jsonb_build_object('user_agent', v_agent), p_ip_address, v_user.id);
+    -- A re-hash is audited (auth.rehash), in this transaction and only when it happened, so an operator sees
+    -- which accounts a cost change has reached: the two work factors, never the hash or the password.
+    IF v_old_cost IS DISTINCT FROM v_cost THEN
+        PERFORM lp.audit('auth.rehash', 'user', v_user.id::text,
+                         jsonb_build_object('from_cost', v_old_cost, 'to_cost', v_new_cost), p_ip_address, v_user.id);
+    END IF;
     RETURN ROW(true, NULL, v_user.id, v_session_id, v_token, v_expires_at)::api.login_result;
 END
 $$;
-COMMENT ON FUNCTION api.login(text, text, inet, text, jsonb, interval) IS 'Logs in by e-mail or username and returns a new session token (256 bits, stored only hashed). Failures are returned in-band (success false, error_code LP020 invalid credentials, or LP022 sanctioned) so the failure counter, lockout and audit record persist; a successful login re-hashes the password at auth.bcrypt_cost when the stored hash has another cost (password_changed_at unchanged); malformed arguments raise LP018 (among them a device_info that is not a JSON object of at most 4096 bytes as text, a user_agent over 512 characters).';
+COMMENT ON FUNCTION api.login(text, text, inet, text, jsonb, interval) IS 'Logs in by e-mail or username and returns a new session token (256 bits, stored only hashed). Failures are returned in-band (success false, error_code LP020 invalid credentials, or LP022 sanctioned) so the failure counter, lockout and audit record persist; a successful login re-hashes the password at auth.bcrypt_cost when the stored hash has another cost (password_changed_at unchanged), audited as auth.rehash (from_cost, to_cost; no hash); malformed arguments raise LP018 (among them a device_info that is not a JSON object of at most 4096 bytes as text, a user_agent over 512 characters).';
 REVOKE ALL ON FUNCTION api.login(text, text, inet, text, jsonb, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.login(text, text, inet, text, jsonb, interval) TO livepanty_app, livepanty_service;

@@ -10,7 +10,7 @@
 --      (LP012 weak, LP027 the same twice) is refused alike whether the current password given is right or
 --      wrong, and counts nothing (it used to answer a wrong one with LP020 in-band and a right one with LP012).
 BEGIN;
-SELECT plan(57);
+SELECT plan(64);
 
 -- Helpers of this file.
 CREATE FUNCTION tests.counts() RETURNS jsonb
@@ -135,19 +135,32 @@ SELECT tests.put('ivy_hash0', ROW(tests.stored_hash('ivy')));
 -- Unchanged cost: a login rewrites nothing.
 SELECT is(tests.try_login('ivy', tests.password()), 'ok', 'ivy logs in');
 SELECT is(tests.stored_hash('ivy'), tests.get('ivy_hash0', 'f1'), 'at an unchanged cost the stored hash is not rewritten');
+SELECT is(tests.audits('auth.rehash', tests.user_id('ivy')), 0::bigint, 'and no auth.rehash is audited');
 -- The cost goes up: a wrong password rewrites nothing, the right one re-hashes.
 SELECT tests.cfg('auth.bcrypt_cost', '5');
 SELECT is(tests.try_login('ivy', 'Wrong-password-1'), 'LP020', 'a wrong password at the new cost: LP020');
 SELECT is(tests.hash_cost('ivy'), 4, 'a failed login re-hashes nothing');
+SELECT is(tests.audits('auth.rehash', tests.user_id('ivy')), 0::bigint, 'and audits no auth.rehash');
 SELECT is(tests.try_login('ivy', tests.password()), 'ok', 'ivy logs in after the cost was raised to 5');
 SELECT is(tests.hash_cost('ivy'), 5, 'the login re-hashed her password at the new cost (5)');
 SELECT is(tests.stored_hash('ivy'), ext.crypt(tests.password(), tests.stored_hash('ivy')), 'the new hash is of her password');
 SELECT is((SELECT u.password_changed_at FROM lp.users AS u WHERE u.id = tests.user_id('ivy')),
           tests.get('ivy_changed', 'f1')::timestamptz, 'a re-hash is no password change (password_changed_at stays)');
+-- Audited (auth.rehash): one row, her own, about her account, with the two costs and no secret.
+SELECT results_eq($$SELECT actor_id, target_type, target_id, details FROM lp.audit_logs
+                     WHERE action = 'auth.rehash' AND target_id = tests.user_id('ivy')::text$$,
+                  $$VALUES (tests.user_id('ivy'), 'user'::text, tests.user_id('ivy')::text,
+                            '{"from_cost": 4, "to_cost": 5}'::jsonb)$$,
+                  'the re-hash is audited once: auth.rehash, actor and target ivy, details from_cost 4, to_cost 5');
+SELECT ok((SELECT a.details::text !~ '\$2[abxy]\$' AND strpos(a.details::text, tests.password()) = 0
+             FROM lp.audit_logs AS a WHERE a.action = 'auth.rehash' AND a.target_id = tests.user_id('ivy')::text),
+          'the auth.rehash row holds neither a hash nor the password');
 SELECT tests.put('ivy_hash5', ROW(tests.stored_hash('ivy')));
 SELECT is(tests.try_login('ivy', tests.password()), 'ok', 'the password still logs in');
 SELECT is(tests.stored_hash('ivy'), tests.get('ivy_hash5', 'f1'), 'and the next login at the same cost leaves the hash alone');
 SELECT is(tests.try_login('ivy', 'Wrong-password-2'), 'LP020', 'a wrong password is still refused');
+SELECT is(tests.audits('auth.rehash', tests.user_id('ivy')), 1::bigint,
+          'neither the login at the same cost nor the wrong password audits another auth.rehash');
 -- The cost goes down: re-hashed as well (the setting is the one work factor of the platform).
 SELECT tests.create_user('ian');
 SELECT is(tests.hash_cost('ian'), 5, 'ian registers while the cost is 5');
@@ -155,11 +168,15 @@ SELECT tests.cfg('auth.bcrypt_cost', '4');
 SELECT is(tests.try_login('ian@example.com', tests.password()), 'ok', 'ian logs in by e-mail after the cost was lowered to 4');
 SELECT is(tests.hash_cost('ian'), 4, 'the login re-hashed his password at cost 4');
 SELECT is(tests.try_login('ian', tests.password()), 'ok', 'and his password still logs in');
+SELECT is((SELECT array_agg(details ORDER BY id) FROM lp.audit_logs
+            WHERE action = 'auth.rehash' AND target_id = tests.user_id('ian')::text),
+          ARRAY['{"from_cost": 5, "to_cost": 4}'::jsonb], 'audited once: auth.rehash from_cost 5, to_cost 4');
 -- The right password during a lockout opens nothing and re-hashes nothing (ivy's hash is at 5, the cost is 4).
 SELECT tests.clear_authentication();
 UPDATE lp.users SET locked_until = now() + interval '5 minutes' WHERE id = tests.user_id('ivy');
 SELECT is(tests.try_login('ivy', tests.password()), 'LP020', 'locked: the right password is refused');
 SELECT is(tests.hash_cost('ivy'), 5, 'and the hash is not rewritten');
+SELECT is(tests.audits('auth.rehash', tests.user_id('ivy')), 1::bigint, 'nor is another auth.rehash audited');
 
 -- == 3. Kept locked out by someone else: what the owner keeps ==============================================
 SELECT is(tests.try_login('gwen', tests.password(), 'gwen_s1'), 'ok', 'gwen logs in (session s1)');
