@@ -342,8 +342,9 @@ class _Api:
     def delete_user(self, user_id: Id | None = None, *, reason: str | None = None) -> UserAccount:
         """Soft-delete the acting user, or (admins) any user (``api.delete_user``).
 
-        A user who is not an admin deleting their own account must act through a session opened by a login at
-        most ``privacy.erasure_login_minutes`` ago: ``RecentLoginRequired`` (LP171) otherwise.
+        Anyone deleting their own account, an admin included, must act through a session opened by a login at
+        most ``privacy.erasure_login_minutes`` ago: ``RecentLoginRequired`` (LP171) otherwise. An admin
+        deleting another user needs no recent login.
         """
         return self._one(
             sql.DELETE_USER, {"user_id": user_id, "reason": reason}, class_row(UserAccount)

@@ -478,7 +478,7 @@ class ErasureBlocked(LivepantyError):
 
 
 class RecentLoginRequired(LivepantyError):
-    """LP171: asking for one's own erasure, or deleting one's own account (a user who is not an admin),
+    """LP171: asking for one's own erasure, or deleting one's own account (an admin's included),
     needs a session opened by a login a few minutes ago (``privacy.erasure_login_minutes``); the back office
     acting in the user's name cannot do either."""
 

@@ -18,11 +18,12 @@ BEGIN
     IF v_target <> v_actor AND NOT v_admin THEN
         RAISE EXCEPTION USING ERRCODE = 'LP002', MESSAGE = 'only admins may delete another user';
     END IF;
-    -- A user's own deletion wants the proof api.request_erasure wants: their own session, opened by a login a
-    -- few minutes ago (LP171 otherwise), so a stolen long-lived session token, or the back office acting in
-    -- their name, cannot close the account. Before any lock. An admin's deletion (of anyone, themselves
-    -- included) is judged by the role alone, as before: an admin's session can do more than this anyway.
-    IF v_target = v_actor AND NOT v_admin THEN
+    -- A user's own deletion, an admin's included, wants the proof api.request_erasure wants: their own session,
+    -- opened by a login a few minutes ago (LP171 otherwise), so a stolen long-lived session token, or the back
+    -- office acting in their name, cannot close the account. Before any lock (the global lock of an admin's
+    -- call too). An admin's deletion of another user is an admin action, judged by the role alone (and
+    -- audited as user.delete, not self).
+    IF v_target = v_actor THEN
         PERFORM lp.require_recent_login(v_actor, 'deleting one''s own account');
     END IF;
     -- The account's open identity verifications end with it (below), locked first: the KYC functions lock a
@@ -71,6 +72,6 @@ BEGIN
     RETURN lp.user_account(v_target);
 END
 $$;
-COMMENT ON FUNCTION api.delete_user(uuid, text) IS 'Soft-deletes a user (the acting user, or any user for admins): a non-admin deleting their own account must act through their own session opened by a login at most privacy.erasure_login_minutes ago (lp.require_recent_login; LP171 otherwise, also for the back office acting in their name); sets deleted_at, revokes sessions and reset tokens, abandons open identity verifications (lp.abandon_open_kyc). Wallet, ledger and moderation history stay. LP030 for the last admin. Locking: an admin''s call takes lp.lock_admin_set (after the role check, before the user row), so concurrent demotions and deletions of admins cannot together remove the last one. A non-admin deleting their own account takes only their own row: it cannot remove an admin, and while it holds the row no promotion of that account can commit; if a promotion committed between the role check and the row lock, the call is refused with LP004 (nothing changed; a retry runs as an admin''s).';
+COMMENT ON FUNCTION api.delete_user(uuid, text) IS 'Soft-deletes a user (the acting user, or any user for admins): anyone deleting their own account, an admin included, must act through their own session opened by a login at most privacy.erasure_login_minutes ago (lp.require_recent_login, checked before any lock; LP171 otherwise, also for the back office acting in their name); an admin deleting another user needs no recent login; sets deleted_at, revokes sessions and reset tokens, abandons open identity verifications (lp.abandon_open_kyc). Wallet, ledger and moderation history stay. LP030 for the last admin. Locking: an admin''s call takes lp.lock_admin_set (after the role check, before the user row), so concurrent demotions and deletions of admins cannot together remove the last one. A non-admin deleting their own account takes only their own row: it cannot remove an admin, and while it holds the row no promotion of that account can commit; if a promotion committed between the role check and the row lock, the call is refused with LP004 (nothing changed; a retry runs as an admin''s).';
 REVOKE ALL ON FUNCTION api.delete_user(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.delete_user(uuid, text) TO livepanty_app, livepanty_service;

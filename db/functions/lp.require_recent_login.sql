@@ -21,5 +21,5 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION lp.require_recent_login(uuid, text) IS 'Owner only: LP171 (p_what "needs a recent login") unless the acting session is a live session of p_user_id opened by a login at most privacy.erasure_login_minutes ago; so also for an identity without a session (the back office acting through api.act_as). The one rule of api.request_erasure and of a non-admin''s api.delete_user of their own account.';
+COMMENT ON FUNCTION lp.require_recent_login(uuid, text) IS 'Owner only: LP171 (p_what "needs a recent login") unless the acting session is a live session of p_user_id opened by a login at most privacy.erasure_login_minutes ago; so also for an identity without a session (the back office acting through api.act_as). The one rule of api.request_erasure and of api.delete_user of one''s own account (an admin''s included).';
 REVOKE ALL ON FUNCTION lp.require_recent_login(uuid, text) FROM PUBLIC;

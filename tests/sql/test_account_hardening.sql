@@ -1,7 +1,7 @@
 -- What an attacker with the application's login and a stolen (old) session token cannot do to an account:
 --   1. delete it: a user's own deletion (api.delete_user) wants a recent login, as api.request_erasure does
---      (lp.require_recent_login, privacy.erasure_login_minutes; LP171 otherwise). An admin's deletion of
---      another user, and an admin's of themselves, are as before;
+--      (lp.require_recent_login, privacy.erasure_login_minutes; LP171 otherwise), an admin's of themselves
+--      included. An admin's deletion of another user is an admin action and wants none;
 --   2. keep an old, cheap password hash: a successful api.login re-hashes the password when the stored bcrypt
 --      cost is not auth.bcrypt_cost (raised or lowered), nothing else does;
 --   3. (a known limit, README) lock the owner out for good: what the owner keeps while someone keeps their
@@ -10,7 +10,7 @@
 --      (LP012 weak, LP027 the same twice) is refused alike whether the current password given is right or
 --      wrong, and counts nothing (it used to answer a wrong one with LP020 in-band and a right one with LP012).
 BEGIN;
-SELECT plan(64);
+SELECT plan(81);
 
 -- Helpers of this file.
 CREATE FUNCTION tests.counts() RETURNS jsonb
@@ -116,14 +116,49 @@ SELECT is(ARRAY[tests.deleted('vic'), tests.deleted('olly')], ARRAY[true, true],
 SELECT is((SELECT (details ->> 'self')::boolean FROM lp.audit_logs
             WHERE action = 'user.delete' AND target_id = tests.user_id('olly')::text), true,
           'audited as user.delete, self');
--- Unchanged: an admin deletes another user with no session (the back office, the CLI), and themself.
+-- Unchanged: an admin deletes another user with no session (the back office, the CLI): an admin action.
 SELECT tests.authenticate_as('ada');
 SELECT ok((api.delete_user(tests.user_id('wes'), 'spam')).deleted_at IS NOT NULL,
           'delete_user: an admin deletes another user without a recent login');
 SELECT ok((api.delete_user(tests.user_id('mona'), 'left')).deleted_at IS NOT NULL,
           'delete_user: an admin deletes a moderator without a recent login');
+-- An admin's own deletion wants the recent login too: a stolen admin session cannot close the admin's account.
+SELECT * FROM tests.rejects($$SELECT api.delete_user(NULL, 'no login')$$, 'LP171',
+                            'delete_user: an admin deleting themself without a session of their own is LP171');
+SELECT tests.try_login('ada', tests.password(), 'ada_old');
+UPDATE lp.auth_sessions SET created_at = now() - interval '11 minutes' WHERE id = tests.get('ada_old', 'session_id')::uuid;
+SELECT tests.use_session('ada_old');
+SELECT * FROM tests.rejects($$SELECT api.delete_user(p_reason => 'stolen admin token')$$, 'LP171',
+                            'delete_user: an admin deleting themself through a session opened 11 minutes ago is LP171');
+SELECT * FROM tests.rejects(format($$SELECT api.delete_user(%L)$$, tests.user_id('ada')), 'LP171',
+                            'delete_user: an admin naming their own id is the same (LP171)');
+SELECT is(tests.deleted('ada'), false, 'ada is not deleted');
+-- Through that old session, deleting another user is still an admin action (no recent login wanted).
+SELECT ok((api.delete_user(tests.user_id('tom'), 'spam')).deleted_at IS NOT NULL,
+          'delete_user: an admin deletes another user through a session opened 11 minutes ago');
+SELECT is((SELECT (details ->> 'self')::boolean FROM lp.audit_logs
+            WHERE action = 'user.delete' AND target_id = tests.user_id('tom')::text), false,
+          'audited as user.delete, not self');
+-- The last-admin rule still holds behind the recent login: abe's old session is LP171 first, then his fresh
+-- login may delete his account while ada remains, after which ada, the last admin, is LP030 even freshly logged in.
+SELECT tests.try_login('abe', tests.password(), 'abe_old');
+UPDATE lp.auth_sessions SET created_at = now() - interval '11 minutes' WHERE id = tests.get('abe_old', 'session_id')::uuid;
+SELECT tests.use_session('abe_old');
+SELECT * FROM tests.rejects($$SELECT api.delete_user()$$, 'LP171',
+                            'delete_user: abe (an admin) deleting himself through an old session is LP171');
+SELECT tests.login_as('abe');
 SELECT ok((api.delete_user(NULL, 'handing over')).deleted_at IS NOT NULL,
-          'delete_user: an admin deletes themself (another admin remains) without a recent login, as before');
+          'delete_user: an admin deletes themself through a fresh login (another admin remains)');
+SELECT tests.clear_authentication();
+SELECT is((SELECT (details ->> 'self')::boolean FROM lp.audit_logs
+            WHERE action = 'user.delete' AND target_id = tests.user_id('abe')::text), true,
+          'audited as user.delete, self');
+SELECT tests.login_as('ada');
+SELECT * FROM tests.rejects($$SELECT api.delete_user()$$, 'LP030',
+                            'delete_user: the last admin, freshly logged in, still cannot delete themself (LP030)');
+SELECT tests.clear_authentication();
+SELECT is(ARRAY[tests.deleted('ada'), tests.deleted('abe'), tests.deleted('tom')], ARRAY[false, true, true],
+          'ada remains; abe and tom are deleted');
 
 -- == 2. A successful login re-hashes at auth.bcrypt_cost ===================================================
 SELECT tests.clear_authentication();

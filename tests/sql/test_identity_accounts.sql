@@ -2,7 +2,7 @@
 -- api.update_preferences, api.set_user_role and api.delete_user, with every rejection and its SQLSTATE.
 -- Calls run as livepanty_app with the acting user set for the transaction (tests.authenticate_as).
 BEGIN;
-SELECT plan(83);
+SELECT plan(84);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -221,7 +221,10 @@ SELECT results_eq(format('SELECT username, deleted_at IS NOT NULL FROM api.delet
 SELECT throws_ok(format('SELECT api.delete_user(%L)', tests.user_id('pia')), 'LP003', NULL, 'delete_user: an already deleted user is LP003');
 SELECT throws_ok(format('SELECT api.delete_user(%L)', gen_random_uuid()), 'LP003', NULL, 'delete_user: an unknown user is LP003');
 SELECT lives_ok(format('SELECT api.delete_user(%L)', tests.user_id('gina')), 'delete_user: an admin deletes the other admin');
-SELECT throws_ok($$SELECT api.delete_user()$$, 'LP030', NULL, 'delete_user: the last admin cannot delete themselves (LP030)');
+SELECT throws_ok($$SELECT api.delete_user()$$, 'LP171', NULL,
+                 'delete_user: the last admin deleting themselves without a recent login is LP171 (checked first)');
+SELECT tests.login_as('adam');
+SELECT throws_ok($$SELECT api.delete_user()$$, 'LP030', NULL, 'delete_user: the last admin cannot delete themselves (LP030), even freshly logged in');
 SELECT tests.clear_authentication();
 SELECT is((SELECT deleted_at FROM lp.users WHERE id = tests.user_id('adam')), NULL, 'the last admin is still active');
 SELECT tests.authenticate_as(NULL);
