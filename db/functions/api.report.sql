@@ -54,10 +54,23 @@ BEGIN
     -- Report volume: a user files at most review.max_reports_per_hour reports in any sixty minutes (their own
     -- filings, every case counted: each filing is on another case, LP141), so one account cannot flood the
     -- queue. Staff, and the back office filing for a user (api.act_as, audited with its reason), are not
-    -- limited. Read through report_filings_reporter_idx (reporter_id, created_at). Concurrent calls of one
-    -- reporter may each pass the count before the other commits (at most one over per call in flight).
+    -- limited. Read through report_filings_reporter_idx (reporter_id, created_at).
+    -- Concurrent calls of one reporter are serialised on the reporter's own lp.users row (FOR NO KEY UPDATE, as
+    -- the user's own api.submit_kyc and api.change_password: foreign keys onto the row key-share it, which this
+    -- does not wait for; no application role can lock a user row): a second report waits here for the first to
+    -- commit or roll back, and its count, a statement of its own taken after the lock (READ COMMITTED: a new
+    -- snapshot), sees the first's filing. It is the first lock api.report takes, so a report holds nothing while
+    -- it waits for it; the one it takes after (the case row, lp.file_case) is of another user's target (LP140),
+    -- and whoever holds a case row and waits for a user row waits for that of the case's own user (a KYC
+    -- override's underage case, a sanction), never the reporter's: no cycle. A reporter whose account was
+    -- deleted meanwhile is refused as by lp.require_user. Not taken by the exempt callers (not limited).
     IF NOT EXISTS (SELECT 1 FROM lp.users AS u WHERE u.id = v_me AND lp.is_staff(u.role))
        AND current_setting('lp.acting_via', true) IS DISTINCT FROM 'service' THEN
+        PERFORM 1 FROM lp.users AS u WHERE u.id = v_me AND u.deleted_at IS NULL FOR NO KEY UPDATE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'LP001', MESSAGE = 'the acting user does not exist or was deleted',
+                DETAIL = format('lp.user_id = %s', v_me);
+        END IF;
         v_limit := (lp.setting('review.max_reports_per_hour'))::integer;
         SELECT count(*) INTO v_recent
           FROM lp.report_filings AS f
@@ -99,6 +112,6 @@ BEGIN
     RETURN v_filing;
 END
 $$;
-COMMENT ON FUNCTION api.report(text, uuid, text, text) IS 'Any user: reports a user, a stream (its host is the reported user), a tip message (its sender) or a profile for a reason of lp.case_reason (not sanction_review), with an optional description (at most 2000 characters). Reports of the same target and reason merge into the one open case (reporter count, priority recomputed); a reporter with many dismissed reports is deprioritised (lp.reporter_trusted). Returns the filing; the reporter reads their filings (lp.report_filings), never the case, its decision or its other sources, and is the case''s reporter_id only on a case a report opened. LP140 reporting yourself, LP141 already reported this open case, LP145 review.max_reports_per_hour reports filed in the last hour (staff and the back office acting for a user are not limited), LP003 unknown target (or a stream the reporter may not see, lp.stream_visible, or a tip they cannot have seen), LP018 bad target type, reason or description. Audited (report.file).';
+COMMENT ON FUNCTION api.report(text, uuid, text, text) IS 'Any user: reports a user, a stream (its host is the reported user), a tip message (its sender) or a profile for a reason of lp.case_reason (not sanction_review), with an optional description (at most 2000 characters). Reports of the same target and reason merge into the one open case (reporter count, priority recomputed); a reporter with many dismissed reports is deprioritised (lp.reporter_trusted). Returns the filing; the reporter reads their filings (lp.report_filings), never the case, its decision or its other sources, and is the case''s reporter_id only on a case a report opened. LP140 reporting yourself, LP141 already reported this open case, LP145 review.max_reports_per_hour reports filed in the last hour (staff and the back office acting for a user are not limited; concurrent reports of one user wait for one another on the reporter''s user row, so a burst cannot pass the limit), LP003 unknown target (or a stream the reporter may not see, lp.stream_visible, or a tip they cannot have seen), LP018 bad target type, reason or description. Audited (report.file).';
 REVOKE ALL ON FUNCTION api.report(text, uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.report(text, uuid, text, text) TO livepanty_app, livepanty_service;
