@@ -3,7 +3,7 @@ ALTER TABLE lp.reports ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lp.reports FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON lp.reports FROM livepanty_readonly;
 -- Staff ids are not granted: users read the *_label columns; staff get ids from the api functions.
-SELECT lp.grant_select('lp.reports', ARRAY['livepanty_app', 'livepanty_service'], ARRAY['assigned_to', 'resolved_by']);
+SELECT lp.grant_select('lp.reports', ARRAY['livepanty_app', 'livepanty_service'], ARRAY['assigned_to', 'resolved_by', 'released_by']);
 CREATE POLICY "api functions manage reports" ON lp.reports FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 -- Only staff read cases. A case holds what nobody but staff and the affected user may read (the statement of
 -- reasons, the sanction, a fraud case's payment and provider reference, other sources' events): the affected

@@ -67,6 +67,13 @@ COMMENT ON COLUMN lp.reports.sanction_id IS 'The sanction the resolution issued 
 CREATE UNIQUE INDEX reports_open_case_key ON lp.reports (target_type, reason, reported_user_id, stream_id, tip_id)
     NULLS NOT DISTINCT WHERE status IN ('open', 'in_review', 'escalated');
 CREATE INDEX reports_due_idx ON lp.reports (due_at) WHERE status IN ('open', 'in_review', 'escalated');
+-- Who last gave the case back, and when (migration 0067): api.claim_case does not hand them the case again for
+-- review.claim_minutes (a claim is not renewed past review.max_claim_minutes by releasing and claiming again).
+ALTER TABLE lp.reports
+    ADD COLUMN released_by uuid REFERENCES lp.users (id) ON DELETE SET NULL,
+    ADD COLUMN released_at timestamptz;
+COMMENT ON COLUMN lp.reports.released_by IS 'The moderator who last gave the case back (api.release_case); with released_at: api.claim_case does not hand them the case again for review.claim_minutes, so a claim is not renewed past review.max_claim_minutes by releasing and claiming again. Not granted to the application roles (a staff id).';
+COMMENT ON COLUMN lp.reports.released_at IS 'When released_by last gave the case back (api.release_case).';
 
 ALTER TABLE lp.moderation_flags DROP CONSTRAINT moderation_flags_category_check;
 ALTER TABLE lp.moderation_flags ALTER COLUMN category TYPE lp.flag_category USING category::lp.flag_category;

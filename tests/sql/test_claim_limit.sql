@@ -2,22 +2,32 @@
 -- never past review.max_claim_minutes after the claim was taken (lp.reports.claimed_at); at that limit the
 -- extension is refused (LP144) and the claim runs out as any other, after which another moderator claims the
 -- case. api.claim_case's lease never passes the limit either. The setting is checked by api.set_setting.
+-- Nor does a moderator renew a claim by taking the case again: api.claim_case does not hand a moderator back a
+-- case whose claim of theirs ended (released, or ran out) less than review.claim_minutes ago (meanwhile it goes
+-- to the others), and a running claim of theirs is never handed out again (it is nobody's to claim).
 BEGIN;
-SELECT plan(34);
+SELECT plan(45);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.case_row(id)              the case
---   tests.pass_time(id, minutes)    that many minutes pass for the claim (its claim and lease times move back)
+--   tests.pass_time(id, minutes)    that many minutes pass for the claim (its claim, lease and release times
+--                                   move back)
 --   tests.state()                   what a refusal must leave as it was
 CREATE FUNCTION tests.case_row(p_id uuid) RETURNS lp.reports
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT r.* FROM lp.reports AS r WHERE r.id = p_id
 $$;
 CREATE FUNCTION tests.pass_time(p_id uuid, p_minutes integer) RETURNS void
-    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
     UPDATE lp.reports SET claimed_at = claimed_at - make_interval(mins => p_minutes),
                           claim_expires_at = claim_expires_at - make_interval(mins => p_minutes)
-     WHERE id = p_id
+     WHERE id = p_id;
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'lp.reports'::regclass AND attname = 'released_at') THEN
+        EXECUTE 'UPDATE lp.reports SET released_at = released_at - make_interval(mins => $2) WHERE id = $1'
+            USING p_id, p_minutes;
+    END IF;
+END
 $$;
 CREATE FUNCTION tests.state() RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -77,8 +87,16 @@ SELECT * FROM tests.rejects(format('SELECT api.extend_case_claim(%L)', tests.id(
                             'deny: nor a minute before it runs out (LP144)');
 
 -- == the claim then runs out as any other ===================================================================
+SELECT is((SELECT id FROM api.claim_case()), NULL, 'mona''s running claim is not handed out again (nor any case)');
 SELECT is((api.release_case(tests.id('c'))).status::text, 'open', 'the holder may still give the case back');
-SELECT is((SELECT id FROM api.claim_case()), tests.id('c'), 'setup: mona claims it again (a new claim)');
+SELECT is((SELECT id FROM api.claim_case()), NULL,
+          'deny: but is not handed it back at once (a fresh claim would renew hers past the limit)');
+SELECT is((tests.case_row(tests.id('c'))).assigned_to, NULL, 'the case stays in the queue, unclaimed');
+SELECT tests.pass_time(tests.id('c'), 29);
+SELECT is((SELECT id FROM api.claim_case()), NULL, 'deny: nor 29 minutes after she gave it back');
+SELECT tests.pass_time(tests.id('c'), 1);
+SELECT is((SELECT id FROM api.claim_case()), tests.id('c'),
+          'allow: review.claim_minutes (30) after she gave it back, mona claims it again (a new claim)');
 SELECT tests.pass_time(tests.id('c'), 25);
 SELECT is((api.extend_case_claim(tests.id('c'))).claim_expires_at, now() + interval '30 minutes',
           'allow: the new claim is extended from its own start');
@@ -99,12 +117,31 @@ SELECT tests.authenticate_as('mona');
 SELECT * FROM tests.rejects(format('SELECT api.extend_case_claim(%L)', tests.id('c')), 'LP142',
                             'deny: mona cannot extend max''s claim (LP142)');
 
+-- == a claim that ran out is not taken again at once by its holder ==========================================
+SELECT tests.authenticate_as('max');
+SELECT tests.pass_time(tests.id('c'), 30);  -- max's lease ran out just now
+SELECT is((SELECT id FROM api.claim_case()), NULL, 'deny: the moment his claim ran out, max is not handed the case back');
+SELECT ok((tests.case_row(tests.id('c'))).claimed_at = now() - interval '30 minutes'
+          AND (tests.case_row(tests.id('c'))).assigned_to = tests.user_id('max'),
+          'his claim that ran out is left as it was');
+SELECT tests.pass_time(tests.id('c'), 29);
+SELECT is((SELECT id FROM api.claim_case()), NULL, 'deny: nor 29 minutes after it ran out');
+SELECT tests.pass_time(tests.id('c'), 1);
+SELECT is((SELECT id FROM api.claim_case()), tests.id('c'),
+          'allow: review.claim_minutes (30) after it ran out, max claims it again');
+SELECT is((tests.case_row(tests.id('c'))).claimed_at, now(), 'a new claim: the limit counts from now');
+
+-- == another moderator is not held up by someone else's release ============================================
+SELECT is((api.release_case(tests.id('c'))).status::text, 'open', 'setup: max gives it back');
+SELECT tests.authenticate_as('mona');
+SELECT is((SELECT id FROM api.claim_case()), tests.id('c'), 'allow: mona claims the case max just gave back');
+SELECT is((api.release_case(tests.id('c'))).status::text, 'open', 'setup: mona gives it back too');
+
 -- == a lease never passes the limit =========================================================================
 SELECT tests.authenticate_as('adam');
 SELECT is((api.set_setting('review.max_claim_minutes', '20')).value, '20'::jsonb,
           'setup: a limit (20) below review.claim_minutes (30)');
 SELECT tests.authenticate_as('max');
-SELECT is((api.release_case(tests.id('c'))).status::text, 'open', 'setup: max gives the case back');
 SELECT is((SELECT claim_expires_at FROM api.claim_case()), now() + interval '20 minutes',
           'a new claim''s lease ends at the limit, not after review.claim_minutes');
 SELECT * FROM tests.rejects(format('SELECT api.extend_case_claim(%L)', tests.id('c')), 'LP144',

@@ -92,6 +92,7 @@ $$, $$ VALUES
     ('lp.reports', 'reporter_id', 'lp.users', 'n'),
     ('lp.reports', 'assigned_to', 'lp.users', 'n'),
     ('lp.reports', 'resolved_by', 'lp.users', 'n'),
+    ('lp.reports', 'released_by', 'lp.users', 'n'),
     ('lp.moderation_flags', 'stream_id', 'lp.streams', 'n'),
     ('lp.moderation_flags', 'reviewed_by', 'lp.users', 'n'),
     ('lp.kyc_verifications', 'reviewed_by', 'lp.users', 'n'),
