@@ -1277,7 +1277,7 @@ class ReviewCase:
     #: Statement of reasons: facts, rule, automated, appeal.
     decision: dict[str, Any] | None
     sanction_id: UUID | None
-    #: Who last gave the case back (api.release_case) and when (migration 0067; None from an older database):
+    #: Who last gave the case back (api.release_case) and when (migration 0065; None from an older database):
     #: api.claim_case does not hand it back to them for review.claim_minutes.
     released_by: UUID | None = None
     released_at: datetime | None = None

@@ -67,7 +67,7 @@ COMMENT ON COLUMN lp.reports.sanction_id IS 'The sanction the resolution issued 
 CREATE UNIQUE INDEX reports_open_case_key ON lp.reports (target_type, reason, reported_user_id, stream_id, tip_id)
     NULLS NOT DISTINCT WHERE status IN ('open', 'in_review', 'escalated');
 CREATE INDEX reports_due_idx ON lp.reports (due_at) WHERE status IN ('open', 'in_review', 'escalated');
--- Who last gave the case back, and when (migration 0067): api.claim_case does not hand them the case again for
+-- Who last gave the case back, and when (migration 0065): api.claim_case does not hand them the case again for
 -- review.claim_minutes (a claim is not renewed past review.max_claim_minutes by releasing and claiming again).
 ALTER TABLE lp.reports
     ADD COLUMN released_by uuid REFERENCES lp.users (id) ON DELETE SET NULL,

@@ -1,4 +1,4 @@
--- 0067: a moderator does not renew a claim by taking the case again. Since 0062 a claim on a review case ends at
+-- 0065: a moderator does not renew a claim by taking the case again. Since 0062 a claim on a review case ends at
 -- most review.max_claim_minutes after it was taken (lp.reports.claimed_at), but its holder could give the case
 -- back (api.release_case) and claim it again at once, in the same transaction too (api.claim_case hands out
 -- the first case of the queue, and the case they just held is usually that one), or claim it again the moment
