@@ -113,7 +113,7 @@ class Underage(LivepantyError):
 
 
 class InvalidDateOfBirth(LivepantyError):
-    """LP014: date of birth missing, in the future, or before 1900."""
+    """LP014: date of birth missing, in the future, or before 1900-01-02."""
 
     code = "LP014"
 

@@ -44,8 +44,9 @@ BEGIN
                    WHERE r.reason IS NULL OR char_length(r.reason) NOT BETWEEN 1 AND 200) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'reasons: at most 20, each 1..200 characters';
     END IF;
+    -- Plausible as for registration (lp.create_user): 1900-01-01, the erasure's marker, is refused too.
     IF p_verified_date_of_birth IS NOT NULL
-       AND (p_verified_date_of_birth > current_date OR p_verified_date_of_birth < DATE '1900-01-01') THEN
+       AND (p_verified_date_of_birth > current_date OR p_verified_date_of_birth <= DATE '1900-01-01') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP014', MESSAGE = 'verified date of birth is not plausible';
     END IF;
     IF p_occurred_at IS NOT NULL AND p_occurred_at > now() + interval '5 minutes' THEN

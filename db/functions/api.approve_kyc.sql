@@ -15,7 +15,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'expires_at must be in the future';
     END IF;
     IF p_verified_date_of_birth IS NOT NULL THEN
-        IF p_verified_date_of_birth > current_date OR p_verified_date_of_birth < DATE '1900-01-01' THEN
+        -- Plausible as for registration (lp.create_user): 1900-01-01, the erasure's marker, is refused too.
+        IF p_verified_date_of_birth > current_date OR p_verified_date_of_birth <= DATE '1900-01-01' THEN
             RAISE EXCEPTION USING ERRCODE = 'LP014', MESSAGE = 'verified date of birth is not plausible';
         END IF;
         IF p_verified_date_of_birth > (current_date - make_interval(years => v_min_age))::date THEN

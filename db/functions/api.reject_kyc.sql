@@ -16,8 +16,9 @@ DECLARE
     v_revoked integer := 0;
     v_case    uuid;
 BEGIN
+    -- Plausible as for registration (lp.create_user): 1900-01-01, the erasure's marker, is refused too.
     IF p_verified_date_of_birth IS NOT NULL
-       AND (p_verified_date_of_birth > current_date OR p_verified_date_of_birth < DATE '1900-01-01') THEN
+       AND (p_verified_date_of_birth > current_date OR p_verified_date_of_birth <= DATE '1900-01-01') THEN
         RAISE EXCEPTION USING ERRCODE = 'LP014', MESSAGE = 'verified date of birth is not plausible';
     END IF;
     SELECT k.* INTO v_row FROM lp.kyc_verifications AS k WHERE k.id = p_verification_id FOR UPDATE;
@@ -71,6 +72,6 @@ BEGIN
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION api.reject_kyc(uuid, text, date) IS 'Admins (manual review): declines a submitted or in_review verification with a reason (1..1000 characters, LP018), optionally with the date of birth read from the document (LP014 in the future or before 1900; recorded on a verification holding none yet; LP018 when it differs from the one a provider recorded: a compliance officer settles the conflict). Status declined, decided_by admin; sets reviewed_by/at; the user may submit again until kyc.max_declines declines (then api.allow_kyc_retry). LP003 unknown, LP002 own verification, LP004 not submitted or in_review. Returns the row without the verified date of birth (identity data: api.kyc_record). Audited (kyc.reject: user_id, level, reason, date_of_birth_given, underage, approvals_revoked, underage_case_id; never the date). When the verified date of birth (the given one, else the recorded one) is under auth.minimum_age_years, the decline is an underage finding: the rejection_reason reads underage: <reason>, every earlier approval of the user that counts ends at once (lp.kyc_underage_finding: the gate closes, live streams end, audited kyc.underage_revoke) and a critical underage review case is filed (lp.open_case, audited case.open).';
+COMMENT ON FUNCTION api.reject_kyc(uuid, text, date) IS 'Admins (manual review): declines a submitted or in_review verification with a reason (1..1000 characters, LP018), optionally with the date of birth read from the document (LP014 in the future or before 1900-01-02; recorded on a verification holding none yet; LP018 when it differs from the one a provider recorded: a compliance officer settles the conflict). Status declined, decided_by admin; sets reviewed_by/at; the user may submit again until kyc.max_declines declines (then api.allow_kyc_retry). LP003 unknown, LP002 own verification, LP004 not submitted or in_review. Returns the row without the verified date of birth (identity data: api.kyc_record). Audited (kyc.reject: user_id, level, reason, date_of_birth_given, underage, approvals_revoked, underage_case_id; never the date). When the verified date of birth (the given one, else the recorded one) is under auth.minimum_age_years, the decline is an underage finding: the rejection_reason reads underage: <reason>, every earlier approval of the user that counts ends at once (lp.kyc_underage_finding: the gate closes, live streams end, audited kyc.underage_revoke) and a critical underage review case is filed (lp.open_case, audited case.open).';
 REVOKE ALL ON FUNCTION api.reject_kyc(uuid, text, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.reject_kyc(uuid, text, date) TO livepanty_app, livepanty_service;

@@ -23,7 +23,9 @@ BEGIN
     IF p_date_of_birth IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'LP014', MESSAGE = 'date of birth is required';
     END IF;
-    IF p_date_of_birth > current_date OR p_date_of_birth < DATE '1900-01-01' THEN
+    -- 1900-01-01 is refused too: it is what an erasure writes over a date of birth (and a shard over a stub's),
+    -- and reporting reads it as none (reporting.users: no age band).
+    IF p_date_of_birth > current_date OR p_date_of_birth <= DATE '1900-01-01' THEN
         RAISE EXCEPTION USING ERRCODE = 'LP014', MESSAGE = 'date of birth is not plausible',
             DETAIL = format('%s', p_date_of_birth);
     END IF;

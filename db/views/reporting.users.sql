@@ -14,7 +14,8 @@ SELECT lp.pseudonym(u.id::text, k.key) AS id,
        u.deleted_at IS NOT NULL AS is_deleted
   FROM lp.users AS u
   -- 1900-01-01, the lowest date of birth lp.users allows, stands for none: lp.erase_personal_data writes it over an
-  -- erased user's, and a shard over a stub's of a user of another shard (shard.make_stub).
+  -- erased user's, and a shard over a stub's of a user of another shard (shard.make_stub); registration refuses it
+  -- (lp.create_user, LP014; a user who gave it before that has no age band either: it was no real date).
   CROSS JOIN LATERAL (SELECT date_part('year', age(current_date, nullif(u.date_of_birth, DATE '1900-01-01')))::integer
                       AS years) AS a
   CROSS JOIN (SELECT s.value FROM lp.secrets AS s WHERE s.name = 'pseudonym') AS k (key);

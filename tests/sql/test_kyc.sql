@@ -2,7 +2,7 @@
 -- api.list_pending_kyc and lp.approved_kyc, with every rejection, its SQLSTATE and "nothing changed".
 -- Calls run as livepanty_app with the acting user set for the transaction (tests.authenticate_as).
 BEGIN;
-SELECT plan(123);
+SELECT plan(125);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -156,6 +156,8 @@ SELECT * FROM tests.rejects(format('SELECT api.approve_kyc(%L, NULL, current_dat
                             'approve_kyc: a verified date of birth in the future is LP014');
 SELECT * FROM tests.rejects(format('SELECT api.approve_kyc(%L, NULL, DATE ''1899-12-31'')', tests.id('pia1')), 'LP014',
                             'approve_kyc: a verified date of birth before 1900 is LP014');
+SELECT * FROM tests.rejects(format('SELECT api.approve_kyc(%L, NULL, DATE ''1900-01-01'')', tests.id('pia1')), 'LP014',
+                            'approve_kyc: a verified date of birth on 1900-01-01 (the erasure''s marker) is LP014');
 SELECT * FROM tests.rejects(format('SELECT api.approve_kyc(%L, NULL, (current_date - interval ''17 years'')::date)', tests.id('pia1')),
                             'LP013', 'approve_kyc: a verified date of birth under the minimum age is LP013');
 SELECT is(tests.approved_kyc('pia'), NULL, 'lp.approved_kyc: a pending verification does not count');

@@ -4,7 +4,7 @@
 -- under lp.secrets 'kyc' and read decrypted by compliance officers only (api.kyc_record). Each gate: an allow
 -- and a deny test; each refusal: its SQLSTATE and "nothing changed".
 BEGIN;
-SELECT plan(153);
+SELECT plan(155);
 
 -- Everything these functions may write: verifications, stage names, webhook events, users, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -87,6 +87,8 @@ SELECT * FROM tests.rejects(tests.hook('', 'vf-pia', 'submitted'), 'LP018', 'app
 SELECT * FROM tests.rejects(tests.hook('e0', 'vf-pia', 'in_review', 1.5), 'LP018', 'apply_kyc_webhook: a score above 1 is LP018');
 SELECT * FROM tests.rejects(tests.hook('e0', 'vf-pia', 'submitted', NULL, current_date + 1), 'LP014',
                             'apply_kyc_webhook: a date of birth in the future is LP014');
+SELECT * FROM tests.rejects(tests.hook('e0', 'vf-pia', 'submitted', NULL, DATE '1900-01-01'), 'LP014',
+                            'apply_kyc_webhook: a date of birth on 1900-01-01 (the erasure''s marker) is LP014');
 SELECT * FROM tests.rejects(format('SELECT api.apply_kyc_webhook(''veriff'', ''e0'', ''vf-pia'', ''declined'', NULL, ARRAY[%L])', repeat('r', 201)),
                             'LP018', 'apply_kyc_webhook: a reason over 200 characters is LP018');
 

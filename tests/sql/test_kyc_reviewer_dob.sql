@@ -6,7 +6,7 @@
 -- the same date, or none, decides by the provider's. Declining a verification whose recorded date is a minor's
 -- files the case too. The date is never written into an audit row or returned to the admin.
 BEGIN;
-SELECT plan(55);
+SELECT plan(57);
 
 -- Everything these functions may write: verifications, users (gate, age verification), streams, cases, audit log.
 CREATE FUNCTION tests.state() RETURNS text
@@ -185,6 +185,8 @@ SELECT * FROM tests.rejects(tests.reject_sql('ivy1', 'blurred', current_date + 1
                             'reject_kyc: a date of birth in the future is LP014');
 SELECT * FROM tests.rejects(tests.reject_sql('ivy1', 'blurred', DATE '1899-12-31'), 'LP014',
                             'reject_kyc: a date of birth before 1900 is LP014');
+SELECT * FROM tests.rejects(tests.reject_sql('ivy1', 'blurred', DATE '1900-01-01'), 'LP014',
+                            'reject_kyc: a date of birth on 1900-01-01 (the erasure''s marker) is LP014');
 SELECT tests.clear_authentication();
 SELECT is(row((tests.kyc(tests.id('ivy1'))).status, tests.refusal('ivy'))::text, row('submitted', 'valid')::text,
           'after LP014: ivy''s verification still open, her gate open');
