@@ -2,14 +2,17 @@
 
 ``reporting.users`` gives the UTC dates of sign-up and last login, not their times; the same instants must not
 come back through another view: a wallet is opened at registration (``reporting.wallets``), and registrations,
-logins and failed logins are audited (``reporting.audit_logs``). Each test reads as ``livepanty_readonly``,
-after the actions ran in transactions of their own (so that their instants differ from every other row's).
+logins and failed logins are audited (``reporting.audit_logs``). Nor is a KYC document's expiry shown, not
+even as the moment its approval was marked expired (``reporting.kyc_verifications``,
+``reporting.audit_logs``). Each test reads as ``livepanty_readonly``, after the actions ran in transactions of
+their own (so that their instants differ from every other row's).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
 import psycopg
 import pytest
@@ -97,3 +100,46 @@ def test_sign_up_and_login_times_are_shown_as_dates_only(db_url: str) -> None:
             ("auth.login_failed", failed.astimezone(UTC).date()),
             ("user.register", day),
         ]
+
+
+def test_a_kyc_documents_expiry_is_not_shown(db_url: str, seed: Any) -> None:
+    """An approval whose document expired is marked expired by the job, which follows the expiry: neither the
+    instant it was marked nor its day may be tied to the verification (or its holder) in any view."""
+    name = f"pia_{uuid.uuid4().hex[:8]}"
+    with Client(db_url, role="livepanty_app") as app:
+        user = app.register_user(
+            email=f"{name}@example.org", username=name, password=PASSWORD, date_of_birth=date(1990, 4, 5),
+            role="performer",
+        )  # fmt: skip
+    seed.approve_kyc(user.id)
+    with psycopg.connect(db_url) as conn:  # the provider reports that the document expired
+        conn.execute(
+            "UPDATE lp.kyc_verifications SET expires_at = now() - interval '1 minute' WHERE user_id = %s",
+            [user.id],
+        )
+    with Client(db_url, role="livepanty_service") as service:
+        assert service.expire_kyc_approvals() == 1
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        verification, marked, ended = conn.execute(
+            "SELECT id, updated_at, approval_ended_at FROM lp.kyc_verifications"
+            " WHERE user_id = %s AND status = 'expired'",
+            [user.id],
+        ).fetchone()
+        key = "(SELECT lp.pseudonym(%s::text, s.value) FROM lp.secrets AS s WHERE s.name = 'pseudonym')"
+        pseudonyms = [conn.execute(f"SELECT {key}", [i]).fetchone()[0] for i in (verification, user.id)]
+        conn.execute("SET ROLE livepanty_readonly")
+        assert reporting_instants(conn, [marked, ended]) == []
+        # What is shown instead: the UTC month of the last change.
+        assert conn.execute(
+            "SELECT status::text, updated_month FROM reporting.kyc_verifications WHERE id = %s",
+            [pseudonyms[0]],
+        ).fetchone() == ("expired", marked.astimezone(UTC).date().replace(day=1))
+        # The audit trail tells how many approvals expired on a day, not whose.
+        assert conn.execute(
+            "SELECT count(*) FROM reporting.audit_logs"
+            " WHERE action = 'kyc.approval_expired' AND target_id IS NULL"
+        ).fetchone() == (1,)
+        assert conn.execute(
+            "SELECT action FROM reporting.audit_logs WHERE target_id = ANY(%s) OR actor_id = ANY(%s)",
+            [pseudonyms, pseudonyms],
+        ).fetchall() == [("user.register",)]
