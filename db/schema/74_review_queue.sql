@@ -118,7 +118,7 @@ INSERT INTO lp.settings (key, value, description) VALUES
     ('review.escalate_hours', '24',
      'api.escalate_cases escalates an open case whose due time is less than this many hours away (or past).'),
     ('review.claim_minutes', '30',
-     'Length in minutes of a moderator''s lease on a claimed case (api.claim_case); api.extend_case_claim renews it from now.'),
+     'Length in minutes of a moderator''s lease on a claimed case (api.claim_case); api.extend_case_claim renews it from now. Also how long api.claim_case does not hand a moderator back a case whose claim of theirs ended (given back with api.release_case, or run out): meanwhile the others may claim it, so a claim is not renewed past review.max_claim_minutes by taking the case again.'),
     ('reports.reputation_days', '90',
      'Window of reporter reputation: the reporter''s filings on cases decided in the last this many days.'),
     ('reports.reputation_min_dismissed', '5',

@@ -6,7 +6,7 @@
 -- case whose claim of theirs ended (released, or ran out) less than review.claim_minutes ago (meanwhile it goes
 -- to the others), and a running claim of theirs is never handed out again (it is nobody's to claim).
 BEGIN;
-SELECT plan(45);
+SELECT plan(46);
 
 -- Helpers of this file (SECURITY DEFINER: past RLS, whatever role acts):
 --   tests.case_row(id)              the case
@@ -55,6 +55,9 @@ $$;
 -- == the setting ============================================================================================
 SELECT is((SELECT value FROM lp.settings WHERE key = 'review.max_claim_minutes'), '120'::jsonb,
           'review.max_claim_minutes is seeded: 120 minutes (4 leases of review.claim_minutes)');
+SELECT matches((SELECT description FROM lp.settings WHERE key = 'review.claim_minutes'),
+               'api\.extend_case_claim renews it from now.*api\.claim_case does not hand a moderator back a case whose claim of theirs ended',
+               'the description of review.claim_minutes names both its uses: the lease and how long a former holder waits');
 SELECT tests.authenticate_as('adam');
 SELECT * FROM tests.rejects($$SELECT api.set_setting('review.max_claim_minutes', '0')$$, 'LP092',
                             'deny: a claim limit of 0 minutes (LP092)');
