@@ -927,11 +927,11 @@ def test_0058_abandons_the_open_verifications_of_accounts_deleted_or_erased_befo
     assert statuses() == {key: status for key, (_, status) in cases.items()}
 
 
-def test_0067_names_both_uses_of_review_claim_minutes_and_its_rollback_restores_the_old_text(
+def test_0066_names_both_uses_of_review_claim_minutes_and_its_rollback_restores_the_old_text(
     pg_server, empty_db
 ):
     """Since 0065 api.claim_case does not hand a moderator back a case whose claim of theirs ended less than
-    review.claim_minutes ago: 0067 says so in the setting's description, as the canonical schema seeds it; its
+    review.claim_minutes ago: 0066 says so in the setting's description, as the canonical schema seeds it; its
     rollback restores the description 0027 seeded, word for word."""
     query = "SELECT description FROM lp.settings WHERE key = 'review.claim_minutes'"
     migrate.apply(empty_db)
@@ -943,7 +943,7 @@ def test_0067_names_both_uses_of_review_claim_minutes_and_its_rollback_restores_
         migrate.build_canonical(canonical)
         with psycopg.connect(canonical) as conn:
             assert conn.execute(query).fetchone()[0] == migrated
-    migration = "0067_claim_minutes_description"
+    migration = "0066_claim_minutes_description"
     assert rollback_through(empty_db, migration)[-1] == migration
     with psycopg.connect(empty_db) as conn:
         assert conn.execute(query).fetchone()[0] == (

@@ -1,4 +1,4 @@
--- 0067: since 0065 review.claim_minutes has a second use: api.claim_case does not hand a moderator back a case
+-- 0066: since 0065 review.claim_minutes has a second use: api.claim_case does not hand a moderator back a case
 -- whose claim of theirs ended (given back, or run out) less than this many minutes ago, so a claim is not
 -- renewed past review.max_claim_minutes by taking the case again. The functions are repeatable; this migration
 -- only says so in the description of the setting.
