@@ -323,6 +323,7 @@ class StreamSummary:
     watch_seconds: int | None
     tip_count: int | None
     tokens_tipped: int | None
+    deleted_at: datetime | None  # set: a deleted stream, which only staff read
 
 
 # --- token economy ------------------------------------------------------------------------------------------

@@ -265,7 +265,7 @@ SELECT id, username, email, display_name, role, created_at, last_login_at, balan
 STREAM_SUMMARY = """
 SELECT id, host_id, host_username, host_display_name, title, category, tags, status, visibility, is_mature,
        scheduled_at, started_at, ended_at, duration, current_viewers, unique_viewers, peak_viewers,
-       watch_seconds, tip_count, tokens_tipped
+       watch_seconds, tip_count, tokens_tipped, deleted_at
   FROM api.stream_summary
  ORDER BY coalesce(started_at, scheduled_at) DESC NULLS LAST, id
 """

@@ -28,12 +28,12 @@ AS $$
      CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(t.amount), 0)::bigint AS total
                            FROM lp.tips AS t
                           WHERE s.status = 'live' AND t.stream_id = s.id AND t.status = 'completed') AS t
+     -- Who may see the stream (lp.stream_visible: public, or they host it or perform in it, or staff; a deleted
+     -- one staff only) reads its statistics; anyone else, and nobody acting, gets no row.
      WHERE s.id = p_stream_id
-       AND (s.deleted_at IS NULL OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false))  -- a deleted stream: staff only
-       AND (s.visibility = 'public' OR s.host_id = api.current_user_id()
-            OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false))
        AND api.current_user_id() IS NOT NULL
+       AND lp.stream_visible(s.id, api.current_user_id())
 $$;
-COMMENT ON FUNCTION api.stream_stats(uuid) IS 'Aggregate, non-identifying statistics of a stream the acting user may see (public, their own, or any for staff; nothing when nobody acts): viewers now (0 unless live), unique viewers, completed tips, tokens tipped (the host''s earnings: the host and admins only, NULL for anyone else), peak viewers, watch time in seconds (of closed sessions while live). While live the viewer figures come from the counter rows and the tips are counted, once ended everything comes from the final statistics stored on the stream row. Individual tips stay private (RLS).';
+COMMENT ON FUNCTION api.stream_stats(uuid) IS 'Aggregate, non-identifying statistics of a stream the acting user may see (lp.stream_visible: public, or they host it or perform in it, or any for staff, a deleted one too; no row for anyone else, nor when nobody acts): viewers now (0 unless live), unique viewers, completed tips, tokens tipped (the host''s earnings: the host and admins only, NULL for anyone else), peak viewers, watch time in seconds (of closed sessions while live). While live the viewer figures come from the counter rows and the tips are counted, once ended everything comes from the final statistics stored on the stream row. Individual tips stay private (RLS).';
 REVOKE ALL ON FUNCTION api.stream_stats(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.stream_stats(uuid) TO livepanty_app, livepanty_service;

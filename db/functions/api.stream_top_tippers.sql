@@ -18,11 +18,10 @@ BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 100 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP018', MESSAGE = 'p_limit must be between 1 and 100';
     END IF;
-    SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id
-       AND (s.deleted_at IS NULL OR coalesce(lp.current_user_role() IN ('moderator', 'admin'), false));  -- a deleted stream: staff only
-    IF v_stream.id IS NULL
-       OR (v_stream.visibility <> 'public' AND v_stream.host_id <> v_actor
-           AND coalesce(lp.current_user_role(), '') NOT IN ('moderator', 'admin')) THEN
+    -- Who may see the stream (lp.stream_visible: public, or they host it or perform in it, or staff; a deleted
+    -- one staff only) reads its leaderboard; to anyone else it does not exist.
+    SELECT s.* INTO v_stream FROM lp.streams AS s WHERE s.id = p_stream_id;
+    IF v_stream.id IS NULL OR NOT lp.stream_visible(v_stream.id, v_actor) THEN
         RAISE EXCEPTION USING ERRCODE = 'LP003', MESSAGE = 'stream not found';
     END IF;
     -- Per tipper, their anonymous and their named tips apart (an anonymous total is never put beside the
@@ -42,6 +41,6 @@ BEGIN
      LIMIT p_limit;
 END
 $$;
-COMMENT ON FUNCTION api.stream_top_tippers(uuid, integer) IS 'The leaderboard of a stream the acting user may see (public, their own, or any for staff): tippers by tokens tipped in it (completed tips), at most p_limit (1..100). A sender''s anonymous and named tips are ranked apart; anonymous entries carry no id and the name "anonymous" for everyone but admins, the host included. Reads the stream''s tips (tips_stream_idx). LP001 nobody acting, LP003 unknown, not visible, or deleted (staff read a deleted stream) stream, LP018 bad limit.';
+COMMENT ON FUNCTION api.stream_top_tippers(uuid, integer) IS 'The leaderboard of a stream the acting user may see (lp.stream_visible: public, or they host it or perform in it, or any for staff, a deleted one too): tippers by tokens tipped in it (completed tips), at most p_limit (1..100). A sender''s anonymous and named tips are ranked apart; anonymous entries carry no id and the name "anonymous" for everyone but admins, the host included. Reads the stream''s tips (tips_stream_idx). LP001 nobody acting, LP003 unknown stream or one the acting user may not see (lp.stream_visible: a deleted one only staff), LP018 bad limit.';
 REVOKE ALL ON FUNCTION api.stream_top_tippers(uuid, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.stream_top_tippers(uuid, integer) TO livepanty_app, livepanty_service;
