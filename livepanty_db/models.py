@@ -323,7 +323,8 @@ class StreamSummary:
     watch_seconds: int | None
     tip_count: int | None
     tokens_tipped: int | None
-    deleted_at: datetime | None  # set: a deleted stream, which only staff read
+    #: Set: a deleted stream, which only staff read (None also from a database before this column).
+    deleted_at: datetime | None = None
 
 
 # --- token economy ------------------------------------------------------------------------------------------
