@@ -33,7 +33,7 @@ idle; ``pgbench -M extended -c N -j min(N, 2) -T duration``:
 4. ``tip_hot`` (case b): the same, every tip to performer 1;
 5. ``tip_many_10``, ``tip_many_100``: one ``api.tip_many`` per transaction, 10 / 100 tips of distinct random
    viewers (a random start and stride over the viewers) to random performers, the JSON built by the script's
-   own SQL from the computable tokens, keys ``gen_random_uuid()``;
+   own SQL from the computable tokens, keys as the client makes them (``--keys random``: uuid4);
 6. ``batcher`` (case c): a Python driver: ``4 x N`` threads each calling ``TipBatcher.tip`` in a loop for a
    random viewer and performer (``TipBatcher``'s defaults: ``max_batch`` 100, ``max_wait`` 0, 2 flushers),
    through a ``livepanty_db.Client`` on a pool of ``bench_app`` connections; latency per tip in Python.
@@ -96,7 +96,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tips
 
-from livepanty_db import Client, LivepantyError
+from livepanty_db import Client, LivepantyError, new_idempotency_key
 from livepanty_db.batcher import TipBatcher
 from livepanty_db.local import Cluster, pg_bin
 from livepanty_db.models import TipOutcome, TipRequest
@@ -145,7 +145,7 @@ _TIPS_JSON_SQL = (
     "'recipient_id', '{performer_prefix}' || "
     "lpad((1 + floor(random() * {performers}))::integer::text, 12, '0'), "
     "'amount', {tip_min} + floor(random() * {tip_span})::integer, "
-    "'idempotency_key', pg_catalog.gen_random_uuid()::text) ORDER BY i) "
+    "'idempotency_key', {key_sql}) ORDER BY i) "
     "FROM generate_series(0, {batch} - 1) AS i)"
 )
 
@@ -167,8 +167,18 @@ def max_step(batch: int, viewers: int) -> int:
     return max(1, (viewers - 1) // max(batch - 1, 1))
 
 
+#: How the load makes idempotency keys (--keys): as the client does (time-ordered), or random (uuid4): the
+#: SQL expression of the pgbench scripts and the loader, and the batcher's callers' Python function.
+KEYS = {
+    "time": (tips.TIME_ORDERED_KEY_SQL, new_idempotency_key),
+    "random": (tips.RANDOM_KEY_SQL, lambda: str(uuid.uuid4())),
+}
+_keys = "time"
+
+
 def tips_json_sql(batch: int, viewers: int, performers: int, v: str, step: str) -> str:
     return _TIPS_JSON_SQL.format(
+        key_sql=KEYS[_keys][0],
         v=v,
         step=step,
         viewers=viewers,
@@ -511,7 +521,7 @@ def _tip_loop(
                 bench_token(viewer),
                 tips.performer_id(performer),
                 amount,
-                idempotency_key=str(uuid.uuid4()),
+                idempotency_key=KEYS[_keys][1](),
             )
         except Exception as exc:  # counted, never ignored: a refusal, a deadlock, a lost connection ...
             errors[classify(exc)] += 1
@@ -1048,9 +1058,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keep", action="store_true", help="leave the cluster running and its files in place"
     )
+    parser.add_argument(
+        "--keys",
+        choices=tuple(KEYS),
+        default="time",
+        help="idempotency keys: time (default: as livepanty_db.new_idempotency_key() makes them) or random",
+    )
     parser.add_argument("--viewers", type=int, default=10_000, help=argparse.SUPPRESS)
     parser.add_argument("--performers", type=int, default=100, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    global _keys  # one setting for the whole run, read by the scripts, the loader and the batcher
+    _keys = args.keys
     args.clients = sorted({int(c) for c in args.clients.split(",")})
     if args.flat_steady and args.flat_steady < 90:
         parser.error("--flat-steady needs at least 90 seconds (checkpoint_timeout is at least 30 s)")
@@ -1081,8 +1099,8 @@ def machine_description() -> str:
 def make_cases(workdir: Path, args: argparse.Namespace) -> list[Case]:
     scripts = {
         "pgledger": _PGLEDGER_SCRIPT.format(accounts=PGLEDGER_ACCOUNTS),
-        "tip": tips.tip_script(args.viewers, f"random(1, {args.performers})"),
-        "tip_hot": tips.tip_script(args.viewers, str(tips.HOT_PERFORMER)),
+        "tip": tips.tip_script(args.viewers, f"random(1, {args.performers})", KEYS[_keys][0]),
+        "tip_hot": tips.tip_script(args.viewers, str(tips.HOT_PERFORMER), KEYS[_keys][0]),
         "tip_many_10": tip_many_script(10, args.viewers, args.performers),
         "tip_many_100": tip_many_script(100, args.viewers, args.performers),
     }

@@ -96,9 +96,20 @@ _TIP_SCRIPT = """\
 BEGIN;
 SELECT api.authenticate('bench-token-' || lpad(:v::text, 31, '0'));
 SELECT * FROM api.tip(p_recipient_id => ('{performer_prefix}' || lpad(:p::text, 12, '0'))::uuid, \
-p_amount => :amount, p_idempotency_key => pg_catalog.gen_random_uuid()::text);
+p_amount => :amount, p_idempotency_key => {key_sql});
 COMMIT;
 """
+
+#: A tip's idempotency key as the client makes it (livepanty_db.new_idempotency_key(): the millisecond time
+#: first, then random bits, in a uuid's layout), made by the server so that the script needs no client: what
+#: an application using the client sends. lp.tips claims such keys at the right edge of its key index.
+TIME_ORDERED_KEY_SQL = (
+    "(SELECT substr(k.t, 1, 8) || '-' || substr(k.t, 9, 4) || '-7' || substr(k.r, 16) "
+    "FROM (SELECT lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0'), "
+    "pg_catalog.gen_random_uuid()::text) AS k (t, r))"
+)
+#: A random key (an application that brings its own uuid4 keys): claimed on a random leaf of the key index.
+RANDOM_KEY_SQL = "pg_catalog.gen_random_uuid()::text"
 
 
 # The same transaction with api.tip replaced by a trivial SELECT: what the client/protocol/transaction
@@ -117,8 +128,9 @@ def ceiling_script(viewers: int) -> str:
     return _CEILING_SCRIPT.format(viewers=viewers, tip_min=TIP_MIN, tip_max=TIP_MAX)
 
 
-def tip_script(viewers: int, performer: str) -> str:
+def tip_script(viewers: int, performer: str, key_sql: str = TIME_ORDERED_KEY_SQL) -> str:
     return _TIP_SCRIPT.format(
+        key_sql=key_sql,
         viewers=viewers,
         performer=performer,
         tip_min=TIP_MIN,

@@ -18,7 +18,8 @@ CREATE TABLE lp.tips (
     settlement_id   uuid,
     CHECK (sender_id <> recipient_id),
     CHECK (fee_amount <= amount),
-    UNIQUE (sender_id, idempotency_key)
+    -- The key first: time-ordered keys (new_idempotency_key()) are claimed at the index's right edge (0067).
+    UNIQUE (idempotency_key, sender_id)
 );
 COMMENT ON TABLE lp.tips IS 'Tips from a viewer to a performer, optionally during a stream. The token movement is the ledger transaction transaction_id; the platform fee goes to the fee wallet in the same transaction.';
 COMMENT ON COLUMN lp.tips.sender_id IS 'The user who tipped (lp.users.id; on a shard, the stub of a user of another shard for a tip received from there, lp.transfers_in). No foreign key on purpose (its key-share lock on the user row at every tip, migration 0048): api.verify_ledger reports a tip whose sender or recipient has no wallet (tip_transaction), a tip received from another shard excepted (its sender''s wallet is on their shard).';

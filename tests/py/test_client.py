@@ -21,7 +21,8 @@ import pytest
 from psycopg.rows import scalar_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from livepanty_db import AsyncClient, Client, Session, Transaction, errors, models, sql
+import livepanty_db._client_common
+from livepanty_db import AsyncClient, Client, Session, Transaction, errors, models, new_idempotency_key, sql
 
 DB_FUNCTIONS = Path(__file__).resolve().parents[2] / "db" / "functions"
 PASSWORD = "Correct-Horse-42"
@@ -188,6 +189,26 @@ def test_idempotency_key_is_a_required_keyword(conn: psycopg.Connection) -> None
             param = inspect.signature(getattr(cls, function)).parameters["idempotency_key"]
             assert param.kind is inspect.Parameter.KEYWORD_ONLY, function
             assert param.default is inspect.Parameter.empty, function
+
+
+def test_new_idempotency_keys_are_time_ordered_uuids_and_distinct(monkeypatch: pytest.MonkeyPatch) -> None:
+    """new_idempotency_key() makes RFC 9562 version 7 uuids: the millisecond time first, so keys made later
+    sort later as text (lp.tips claims them at the right edge of (idempotency_key, sender_id)), and 74 random
+    bits, so keys of one millisecond differ."""
+    clock = [1_790_000_000_000_000_000]
+    monkeypatch.setattr(livepanty_db._client_common.time, "time_ns", lambda: clock[0])
+    same_ms = [new_idempotency_key() for _ in range(2000)]
+    assert len(set(same_ms)) == 2000
+    clock[0] += 1_000_000  # one millisecond later
+    later = new_idempotency_key()
+    assert all(key < later for key in same_ms)
+    for key in [*same_ms[:50], later]:
+        parsed = uuid.UUID(key)
+        assert str(parsed) == key
+        assert parsed.version == 7
+        assert parsed.variant == uuid.RFC_4122
+    assert uuid.UUID(same_ms[0]).int >> 80 == 1_790_000_000_000
+    assert uuid.UUID(later).int >> 80 == 1_790_000_000_001
 
 
 # --- every method, synchronously ----------------------------------------------------------------------------

@@ -950,3 +950,46 @@ def test_0066_names_both_uses_of_review_claim_minutes_and_its_rollback_restores_
             "Length in minutes of a moderator's lease on a claimed case (api.claim_case);"
             " api.extend_case_claim renews it from now."
         )
+
+
+def test_0067_claims_tip_keys_in_an_index_led_by_the_key_and_its_rollback_restores_the_sender_first_key(
+    empty_db, db_tree_up_to
+):
+    """0067 swaps lp.tips' unique key (sender_id, idempotency_key) for (idempotency_key, sender_id): the same
+    uniqueness (a key per sender; tips already there keep theirs), the key first, so that time-ordered keys
+    are claimed at the index's right edge. The rollback restores the sender-first key."""
+    key_columns = (
+        "SELECT c.conname, array_agg(a.attname::text ORDER BY k.n)"
+        "  FROM pg_catalog.pg_constraint AS c"
+        " CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k (attnum, n)"
+        "  JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = k.attnum"
+        " WHERE c.conrelid = 'lp.tips'::regclass AND c.contype = 'u' GROUP BY c.conname"
+    )
+    insert = (
+        "INSERT INTO lp.tips (sender_id, recipient_id, amount, fee_amount, transaction_id, idempotency_key)"
+        " VALUES (%s, %s, 10, 2, gen_random_uuid(), %s)"
+    )
+    alice, bob, paula = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    migrate.apply(empty_db, root=db_tree_up_to(66))
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute(key_columns).fetchall() == [
+            ("tips_sender_id_idempotency_key_key", ["sender_id", "idempotency_key"])
+        ]
+        for sender in (alice, bob):  # one key text, two senders: allowed before and after
+            conn.execute(insert, [sender, paula, "k-1"])
+    migrate.apply(empty_db)
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute(key_columns).fetchall() == [
+            ("tips_idempotency_key_sender_id_key", ["idempotency_key", "sender_id"])
+        ]
+        assert conn.execute("SELECT count(*) FROM lp.tips WHERE idempotency_key = 'k-1'").fetchone()[0] == 2
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert, [alice, paula, "k-1"])
+    migration = "0067_tip_key_first"
+    assert rollback_through(empty_db, migration)[-1] == migration
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute(key_columns).fetchall() == [
+            ("tips_sender_id_idempotency_key_key", ["sender_id", "idempotency_key"])
+        ]
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert, [bob, paula, "k-1"])

@@ -2,7 +2,7 @@
 -- /work/shared/seed/schema-documentation.md and db/schema/). Run as the superuser: constraint tests insert
 -- directly and expect SQLSTATE 23514 (check_violation) or 23503 (foreign_key_violation).
 BEGIN;
-SELECT plan(128);
+SELECT plan(131);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -150,6 +150,10 @@ SELECT is(pg_get_indexdef('lp.ledger_account_chain_idx'::regclass),
           'CREATE INDEX ledger_account_chain_idx ON ONLY lp.ledger USING btree (wallet_id, shard, id) INCLUDE (amount, balance_before, balance_after, created_at)',
           'the chain index carries every column the account pass of the verification reads (docs/ledger.md, "Verification")');
 SELECT has_index('lp', 'tips', 'tips_sender_idx', ARRAY['sender_id', 'created_at'], 'tips by sender and date');
+SELECT has_index('lp', 'tips', 'tips_idempotency_key_sender_id_key', ARRAY['idempotency_key', 'sender_id'],
+                 'a tip''s key is claimed in an index that leads with the key (time-ordered keys land at its right edge; 0067)');
+SELECT index_is_unique('lp', 'tips', 'tips_idempotency_key_sender_id_key', 'a key is unique per sender');
+SELECT hasnt_index('lp', 'tips', 'tips_sender_id_idempotency_key_key', 'no second key index led by the sender');
 SELECT has_index('lp', 'tips', 'tips_recipient_idx', ARRAY['recipient_id', 'created_at'], 'tips by recipient and date');
 SELECT has_index('lp', 'payments', 'payments_user_idx', ARRAY['user_id', 'created_at'], 'payments by user and date');
 SELECT has_index('lp', 'payouts', 'payouts_user_idx', ARRAY['user_id', 'created_at'], 'payouts by user and date');
