@@ -7,8 +7,15 @@ CREATE POLICY "api functions manage audit_logs" ON lp.audit_logs FOR ALL TO live
 -- Admins read the audit trail, but a reported admin not the rows of the cases against them (target the case:
 -- report.file, whose actor is the reporter, and case.open, case.claim, case.extend_claim, case.release,
 -- case.escalate, case.resolve, whose actor handled the case), as RLS on lp.reports and lp.report_filings keeps
--- the case and its filings from the user it is against (lp.filed_against_reader); they read its decision
--- (api.my_case_decisions), never who reported them nor who handled it.
+-- the case and its filings from the user it is against (lp.filed_against_reader); nor the flag.raise rows of the
+-- flags about them (details.case_id: a case against them exists; lp.flagged_reader), nor the sanction.* rows of
+-- their own sanctions (target the user: issue, revoke, request, expire_review; the actor issued or lifted it, the
+-- details name its case). They read the decision (api.my_case_decisions) and their sanctions (api.my_sanctions,
+-- the issuer by label), never who reported them nor who handled the case.
 CREATE POLICY "admins read the audit trail" ON lp.audit_logs FOR SELECT TO livepanty_app, livepanty_service
     USING ((SELECT lp.current_user_role()) = 'admin'
-           AND CASE WHEN target_type = 'report' THEN NOT lp.filed_against_reader(target_id, details) ELSE true END);
+           AND CASE WHEN target_type = 'report' THEN NOT lp.filed_against_reader(target_id, details)
+                    WHEN action = 'flag.raise' THEN NOT lp.flagged_reader(target_id, details)
+                    WHEN action LIKE 'sanction.%' AND target_type = 'user'
+                        THEN target_id IS DISTINCT FROM (SELECT api.current_user_id())::text
+                    ELSE true END);
