@@ -207,6 +207,23 @@ def fee(amount: int) -> int:
     return amount * 2000 // 10000  # tips.fee_bps default
 
 
+@contextlib.contextmanager
+def shortfall_policy(s: Sharded, shard: int, value: str) -> Iterator[None]:
+    """``refunds.shortfall_policy`` set to ``value`` on ``shard`` while the block runs, then put back as it
+    was (also when the block fails): the module's shards are shared by every test."""
+    key = "refunds.shortfall_policy"
+    with psycopg.connect(s.shards[shard]) as conn:
+        before = conn.execute("SELECT value FROM lp.settings WHERE key = %s", [key]).fetchone()[0]
+        assert conn.execute(
+            "UPDATE lp.settings SET value = %s WHERE key = %s RETURNING 1", [Jsonb(value), key]
+        ).fetchone()
+    try:
+        yield
+    finally:
+        with psycopg.connect(s.shards[shard]) as conn:
+            conn.execute("UPDATE lp.settings SET value = %s WHERE key = %s", [Jsonb(before), key])
+
+
 NFT = shutil.which("nft") or "/usr/sbin/nft"
 SS = shutil.which("ss") or "/usr/bin/ss"
 
@@ -3042,87 +3059,81 @@ def test_a_cross_shard_tip_refund_makes_good_what_a_chargeback_under_write_off_w
         report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
         assert report.clean, report.problems
 
-    policy = "UPDATE lp.settings SET value = %s::jsonb WHERE key = 'refunds.shortfall_policy' RETURNING 1"
-    with psycopg.connect(sharded.shards[0]) as conn:
-        before = conn.execute(
-            "SELECT value FROM lp.settings WHERE key = 'refunds.shortfall_policy'"
-        ).fetchone()[0]
-        assert conn.execute(policy, ['"write_off"']).fetchone()
-    try:
-        with sharded.client() as client, Client(sharded.router, role="livepanty_service") as service:
-            with client.session(token) as tx:
-                bundle = tx.list_bundles()[0]
-                payment = tx.create_payment(bundle.code, "stripe", idempotency_key="limit-buy")
-            service.complete_payment(payment.id, "pi_limit", idempotency_key="limit-complete")
-            tokens = bundle.tokens
-            assert total(sharded, buyer.id) == tokens
-            with client.session(token_for(sharded, host)) as tx:
-                stream = go_live(tx, "escrow limit")
-                goal = tx.add_tip_goal(
-                    stream.id, tokens * 10, "out of reach", deadline=datetime.now(UTC) + timedelta(hours=1),
-                    refund_if_missed=True,
-                )  # fmt: skip
-            with client.session(token) as tx:
-                tip = tx.tip(host.id, tokens, idempotency_key="limit-tip", stream_id=stream.id)
-            shards.wait_for_relay(sharded.shards)
-            with client.session(token_for(sharded, host)) as tx:
-                assert {t.id: t.status for t in tx.list_tips("recipient")} == {tip.id: "escrowed"}
-            losses_before = losses()
-            charged = service.chargeback_payment(payment.id, "card stolen", idempotency_key="limit-cb")
-            assert charged.status == "chargeback"
-            with psycopg.connect(sharded.shards[0]) as conn:
-                row = conn.execute(
-                    "SELECT recovered_tokens, written_off_tokens FROM lp.payments WHERE id = %s", [payment.id]
-                ).fetchone()
-            # The buyer's shard cannot see the escrow: the tip counts as spent, the whole purchase written off
-            # (one node: recovered_tokens = tokens, written_off_tokens = 0), until the refund comes back.
-            assert tuple(row) == (0, tokens)
-            assert losses() == losses_before - tokens
-            with client.session(token_for(sharded, host)) as tx:
-                tx.cancel_tip_goal(goal.id)  # missed or cancelled: the same refund path
-            assert service.settle_tip_goals().tips_refunded == 1  # on the performer's shard
-            with client.session(token_for(sharded, host)) as tx:
-                assert {t.id: t.status for t in tx.list_tips("recipient")} == {tip.id: "refunded"}
-            shards.wait_for_relay(sharded.shards)
-            clean()
-            with psycopg.connect(sharded.shards[0]) as conn:
-                row = conn.execute(
-                    "SELECT recovered_tokens, written_off_tokens FROM lp.payments WHERE id = %s", [payment.id]
-                ).fetchone()
-                assert tuple(row) == (tokens, 0)  # as one node books it
-                # The relay delivering the refund again (a retry after a lost commit) repays nothing twice.
-                refund = conn.execute(
-                    "SELECT i.from_shard, i.id, i.sender_id, i.recipient_id, o.amount - o.fee_amount,"
-                    " i.sent_at, i.refund_of"
-                    " FROM lp.transfers_in AS i JOIN lp.transfers_out AS o ON o.id = i.refund_of"
-                    " WHERE i.refund_of = %s",
-                    [tip.id],
-                ).fetchone()
-                assert refund is not None
-                again = conn.execute(
-                    "SELECT shard.transfer_in(0, %s, %s, %s, NULL, 'viewer', %s, %s, 0, NULL, false, NULL,"
-                    " NULL, NULL, %s, NULL, %s)",
-                    list(refund),
-                ).fetchone()[0]
-                assert again is False
-            # verify_ledger checks the refund's split against its entries: the write-off's credit booked as
-            # another kind (in a transaction rolled back) is reported.
-            with psycopg.connect(sharded.shards[0]) as conn:
-                conn.execute("ALTER TABLE lp.ledger DISABLE TRIGGER ledger_append_only")
-                changed = conn.execute(
-                    "UPDATE lp.ledger SET entry_kind = 'refund' WHERE entry_kind = 'write_off'"
-                    " AND transaction_id = (SELECT transaction_id FROM lp.transfers_in WHERE refund_of = %s)",
-                    [tip.id],
-                ).rowcount
-                assert changed == 1
-                conn.execute("SET LOCAL ROLE livepanty_service")
-                found = [r[0] for r in conn.execute("SELECT check_name FROM api.verify_ledger()").fetchall()]
-                conn.rollback()
-            assert "tip_settlement" in found, found
-            clean()
-    finally:
+    with (
+        shortfall_policy(sharded, 0, "write_off"),
+        sharded.client() as client,
+        Client(sharded.router, role="livepanty_service") as service,
+    ):
+        with client.session(token) as tx:
+            bundle = tx.list_bundles()[0]
+            payment = tx.create_payment(bundle.code, "stripe", idempotency_key="limit-buy")
+        service.complete_payment(payment.id, "pi_limit", idempotency_key="limit-complete")
+        tokens = bundle.tokens
+        assert total(sharded, buyer.id) == tokens
+        with client.session(token_for(sharded, host)) as tx:
+            stream = go_live(tx, "escrow limit")
+            goal = tx.add_tip_goal(
+                stream.id, tokens * 10, "out of reach", deadline=datetime.now(UTC) + timedelta(hours=1),
+                refund_if_missed=True,
+            )  # fmt: skip
+        with client.session(token) as tx:
+            tip = tx.tip(host.id, tokens, idempotency_key="limit-tip", stream_id=stream.id)
+        shards.wait_for_relay(sharded.shards)
+        with client.session(token_for(sharded, host)) as tx:
+            assert {t.id: t.status for t in tx.list_tips("recipient")} == {tip.id: "escrowed"}
+        losses_before = losses()
+        charged = service.chargeback_payment(payment.id, "card stolen", idempotency_key="limit-cb")
+        assert charged.status == "chargeback"
         with psycopg.connect(sharded.shards[0]) as conn:
-            conn.execute(policy, [Jsonb(before)])
+            row = conn.execute(
+                "SELECT recovered_tokens, written_off_tokens FROM lp.payments WHERE id = %s", [payment.id]
+            ).fetchone()
+        # The buyer's shard cannot see the escrow: the tip counts as spent, the whole purchase written off
+        # (one node: recovered_tokens = tokens, written_off_tokens = 0), until the refund comes back.
+        assert tuple(row) == (0, tokens)
+        assert losses() == losses_before - tokens
+        with client.session(token_for(sharded, host)) as tx:
+            tx.cancel_tip_goal(goal.id)  # missed or cancelled: the same refund path
+        assert service.settle_tip_goals().tips_refunded == 1  # on the performer's shard
+        with client.session(token_for(sharded, host)) as tx:
+            assert {t.id: t.status for t in tx.list_tips("recipient")} == {tip.id: "refunded"}
+        shards.wait_for_relay(sharded.shards)
+        clean()
+        with psycopg.connect(sharded.shards[0]) as conn:
+            row = conn.execute(
+                "SELECT recovered_tokens, written_off_tokens FROM lp.payments WHERE id = %s", [payment.id]
+            ).fetchone()
+            assert tuple(row) == (tokens, 0)  # as one node books it
+            # The relay delivering the refund again (a retry after a lost commit) repays nothing twice.
+            refund = conn.execute(
+                "SELECT i.from_shard, i.id, i.sender_id, i.recipient_id, o.amount - o.fee_amount,"
+                " i.sent_at, i.refund_of"
+                " FROM lp.transfers_in AS i JOIN lp.transfers_out AS o ON o.id = i.refund_of"
+                " WHERE i.refund_of = %s",
+                [tip.id],
+            ).fetchone()
+            assert refund is not None
+            again = conn.execute(
+                "SELECT shard.transfer_in(0, %s, %s, %s, NULL, 'viewer', %s, %s, 0, NULL, false, NULL,"
+                " NULL, NULL, %s, NULL, %s)",
+                list(refund),
+            ).fetchone()[0]
+            assert again is False
+        # verify_ledger checks the refund's split against its entries: the write-off's credit booked as
+        # another kind (in a transaction rolled back) is reported.
+        with psycopg.connect(sharded.shards[0]) as conn:
+            conn.execute("ALTER TABLE lp.ledger DISABLE TRIGGER ledger_append_only")
+            changed = conn.execute(
+                "UPDATE lp.ledger SET entry_kind = 'refund' WHERE entry_kind = 'write_off'"
+                " AND transaction_id = (SELECT transaction_id FROM lp.transfers_in WHERE refund_of = %s)",
+                [tip.id],
+            ).rowcount
+            assert changed == 1
+            conn.execute("SET LOCAL ROLE livepanty_service")
+            found = [r[0] for r in conn.execute("SELECT check_name FROM api.verify_ledger()").fetchall()]
+            conn.rollback()
+        assert "tip_settlement" in found, found
+        clean()
     # As on one node: the purchase charged back, the buyer keeps none of its tokens once the refund is in, and
     # nothing is lost (the refund settled the write-off).
     assert total(sharded, buyer.id) == 0
@@ -3147,43 +3158,37 @@ def test_a_cross_shard_tip_refund_leaves_a_write_off_older_than_the_tip_alone(sh
                 ).fetchone()
             )
 
-    policy = "UPDATE lp.settings SET value = %s::jsonb WHERE key = 'refunds.shortfall_policy' RETURNING 1"
-    with psycopg.connect(sharded.shards[0]) as conn:
-        before = conn.execute(
-            "SELECT value FROM lp.settings WHERE key = 'refunds.shortfall_policy'"
-        ).fetchone()[0]
-        assert conn.execute(policy, ['"write_off"']).fetchone()
-    try:
-        with sharded.client() as client, Client(sharded.router, role="livepanty_service") as service:
-            with client.session(token) as tx:
-                bundle = tx.list_bundles()[0]
-                payment = tx.create_payment(bundle.code, "stripe", idempotency_key="old-buy")
-            service.complete_payment(payment.id, "pi_old", idempotency_key="old-complete")
-            tokens = bundle.tokens
-            with client.session(token) as tx:
-                tx.tip(host.id, tokens, idempotency_key="old-spent")  # no goal: spent
-            shards.wait_for_relay(sharded.shards)
-            service.refund_payment(payment.id, "goodwill", idempotency_key="old-refund")  # no sanction
-            assert payment_row(payment.id) == (0, tokens)
-            fund(sharded, buyer.id, 100)
-            with client.session(token_for(sharded, host)) as tx:
-                stream = go_live(tx, "older write-off")
-                goal = tx.add_tip_goal(
-                    stream.id, 10_000, "out of reach", deadline=datetime.now(UTC) + timedelta(hours=1),
-                    refund_if_missed=True,
-                )  # fmt: skip
-            with client.session(token) as tx:
-                tip = tx.tip(host.id, 100, idempotency_key="old-escrow", stream_id=stream.id)
-            shards.wait_for_relay(sharded.shards)
-            with client.session(token_for(sharded, host)) as tx:
-                tx.cancel_tip_goal(goal.id)
-            assert service.settle_tip_goals().tips_refunded == 1
-            shards.wait_for_relay(sharded.shards)
-            with client.session(token) as tx:
-                assert {t.id: t.status for t in tx.list_tips()}[tip.id] == "refunded"
-    finally:
-        with psycopg.connect(sharded.shards[0]) as conn:
-            conn.execute(policy, [Jsonb(before)])
+    with (
+        shortfall_policy(sharded, 0, "write_off"),
+        sharded.client() as client,
+        Client(sharded.router, role="livepanty_service") as service,
+    ):
+        with client.session(token) as tx:
+            bundle = tx.list_bundles()[0]
+            payment = tx.create_payment(bundle.code, "stripe", idempotency_key="old-buy")
+        service.complete_payment(payment.id, "pi_old", idempotency_key="old-complete")
+        tokens = bundle.tokens
+        with client.session(token) as tx:
+            tx.tip(host.id, tokens, idempotency_key="old-spent")  # no goal: spent
+        shards.wait_for_relay(sharded.shards)
+        service.refund_payment(payment.id, "goodwill", idempotency_key="old-refund")  # no sanction
+        assert payment_row(payment.id) == (0, tokens)
+        fund(sharded, buyer.id, 100)
+        with client.session(token_for(sharded, host)) as tx:
+            stream = go_live(tx, "older write-off")
+            goal = tx.add_tip_goal(
+                stream.id, 10_000, "out of reach", deadline=datetime.now(UTC) + timedelta(hours=1),
+                refund_if_missed=True,
+            )  # fmt: skip
+        with client.session(token) as tx:
+            tip = tx.tip(host.id, 100, idempotency_key="old-escrow", stream_id=stream.id)
+        shards.wait_for_relay(sharded.shards)
+        with client.session(token_for(sharded, host)) as tx:
+            tx.cancel_tip_goal(goal.id)
+        assert service.settle_tip_goals().tips_refunded == 1
+        shards.wait_for_relay(sharded.shards)
+        with client.session(token) as tx:
+            assert {t.id: t.status for t in tx.list_tips()}[tip.id] == "refunded"
     assert total(sharded, buyer.id) == 100  # the whole tip back, the fee included
     assert payment_row(payment.id) == (0, tokens)  # the older write-off stands
     report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
