@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -5495,3 +5496,238 @@ def test_delivery_at_once_gives_way_to_whoever_holds_the_performers_wallet(shard
     finally:
         shards.delivery_at_once(sharded.router, False)
     assert shards.verify_all(sharded.shards, router_dsn=sharded.router).clean
+
+
+RELAY_STRESS_SECONDS = float(os.environ.get("LIVEPANTY_RELAY_STRESS_SECONDS", "6"))
+
+
+def _deadlock_count(dsn: str) -> int:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()[0]
+
+
+def test_relay_batches_of_tips_and_refunds_never_deadlock_with_local_money_on_their_wallets(
+    sharded: Sharded,
+) -> None:
+    """docs/ledger.md ("Lock protocol") argues that a relay batch (``shard.transfer_in_many``), which takes
+    the spend counters of all its refunds' senders (user id order) before its first transfer's wallets, closes
+    no cycle with the money of the shard it applies on. This run looks for the opposite, on shard 0, for a few
+    seconds, under ``refunds.shortfall_policy`` write_off (so a refund may settle what a refund or chargeback
+    wrote off, updating the sender's payment rows):
+
+    * two relay workers of the test's own (claim on the source, ``shard.transfer_in_many`` on the target,
+      batches of four, every failure's SQLSTATE counted: the relay of livepanty_db.shards takes a deadlock of
+      the batch for a refusal and goes on one by one, which would hide it) deliver, both ways, cross-shard
+      tips from viewers of shard 1 to performers of shard 0, and the goal refunds of shard 0's buyers' tips
+      toward goals of shard 1 that refund when missed (hosts there cancel a goal, run the settle job and add
+      another, again and again);
+    * at the same time on shard 0 the same buyers tip the same performers (counter, main balance, performer's
+      shards), tip across toward those goals (more refunds coming back), and their purchases are refunded and
+      (two buyers') charged back (counter, payment row, wallets; write-offs), through the router as the
+      application does.
+
+    Asserts that no call failed with 40P01 (nor moved either shard's own deadlock counter, which counts every
+    backend's), that every other failure is a catalogued refusal (class LP: funds, a wallet in debt, a
+    payment no longer completed, a chargeback's tip_block; counted), that refunds did come back in batches
+    during the run, and that once the relay has drained, every shard's ledger and the reconciliation are
+    clean.
+    """
+    assert not shards.delivery_at_once(sharded.router)  # the relay delivers (the router does not at once)
+    rng = random.Random(20260)
+    buyers = [register(sharded, shard=0, prefix="rb") for _ in range(8)]
+    performers = [verified_performer(sharded, 0) for _ in range(2)]
+    hosts = [verified_performer(sharded, 1) for _ in range(2)]
+    viewers = [register(sharded, shard=1, prefix="rv") for _ in range(3)]
+    tokens = {u.id: token_for(sharded, u) for u in [*buyers, *hosts, *viewers]}
+    for viewer in viewers:
+        fund(sharded, viewer.id, 1_000_000)
+    payments: dict[Any, list[Any]] = {b.id: [] for b in buyers}  # completed purchases, per buyer
+    goal_of: dict[Any, Any] = {}  # host -> (stream, active goal)
+    with sharded.client() as client, Client(sharded.router, role="livepanty_service") as service:
+        with client.session(tokens[buyers[0].id]) as tx:
+            bundle = tx.list_bundles()[0]
+        for buyer in buyers:
+            for n in range(4):
+                with client.session(tokens[buyer.id]) as tx:
+                    payment = tx.create_payment(bundle.code, "stripe", idempotency_key=f"rs-{buyer.id}-{n}")
+                service.complete_payment(payment.id, f"pi-{payment.id}", idempotency_key=f"rsc-{payment.id}")
+                payments[buyer.id].append(payment.id)
+        for host in hosts:
+            with client.session(tokens[host.id]) as tx:
+                stream = go_live(tx, "relay stress")
+                goal = tx.add_tip_goal(
+                    stream.id, 10**9, "never", deadline=datetime.now(UTC) + timedelta(hours=1),
+                    refund_if_missed=True,
+                )  # fmt: skip
+            goal_of[host.id] = (stream.id, goal.id)
+        for buyer in buyers:  # tips in escrow on shard 1 before the run: refunds to come back in the run
+            for host in hosts:
+                with client.session(tokens[buyer.id]) as tx:
+                    tx.tip(host.id, 3, idempotency_key=uuid.uuid4().hex, stream_id=goal_of[host.id][0])
+    shards.wait_for_relay(sharded.shards)
+
+    outcomes: Counter = Counter()
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    refunds_in_batches = [0]
+
+    def count(op: str, outcome: str) -> None:
+        with lock:
+            outcomes[(op, outcome)] += 1
+
+    def loop(step: Any) -> Any:
+        def run() -> None:
+            try:
+                while not stop.is_set():
+                    step()
+            except BaseException as exc:  # reported to the test thread
+                with lock:
+                    errors.append(exc)
+
+        return run
+
+    def relay_worker() -> Any:
+        conns = [psycopg.connect(dsn, prepare_threshold=None) for dsn in sharded.shards]
+
+        def step() -> None:
+            moved = 0
+            for src, dst in ((1, 0), (0, 1)):
+                source, target = conns[src], conns[dst]
+                try:
+                    rows = source.execute(shards._CLAIM, [src, dst, 4]).fetchall()
+                    if not rows:
+                        source.rollback()
+                        continue
+                    target.execute(
+                        "SELECT id, applied FROM shard.transfer_in_many(%s, %s, %s::jsonb)",
+                        [dst, src, shards._batch_json(rows)],
+                    ).fetchall()
+                    target.commit()
+                    source.execute("SELECT shard.mark_delivered(%s, %s)", [src, [r[0] for r in rows]])
+                    source.commit()
+                except psycopg.Error as exc:
+                    target.rollback()
+                    source.rollback()
+                    count(f"relay {src}->{dst}", exc.sqlstate or type(exc).__name__)
+                    continue
+                count(f"relay {src}->{dst}", "ok")
+                moved += len(rows)
+                if dst == 0:
+                    with lock:
+                        refunds_in_batches[0] += sum(1 for r in rows if r[-1] is not None)
+            if not moved:
+                time.sleep(0.01)
+
+        def run() -> None:
+            try:
+                loop(step)()
+            finally:
+                for conn in conns:
+                    conn.close()
+
+        return run
+
+    def call(op: str, fn: Any) -> None:
+        try:
+            fn()
+        except LivepantyError as exc:
+            count(op, exc.sqlstate or type(exc).__name__)
+        except psycopg.Error as exc:
+            count(op, exc.sqlstate or type(exc).__name__)
+        else:
+            count(op, "ok")
+
+    def buyer_worker(seed: int) -> Any:
+        local = random.Random(seed)
+        client = sharded.client()
+        service = Client(sharded.router, role="livepanty_service")
+
+        def tip(sender: Any, recipient: Any, amount: int, stream: Any = None) -> None:
+            with client.session(tokens[sender.id]) as tx:
+                tx.tip(recipient.id, amount, idempotency_key=uuid.uuid4().hex, stream_id=stream)
+
+        def step() -> None:
+            buyer = local.choice(buyers)
+            op = local.choices(["tip", "across", "refund", "chargeback"], weights=[10, 6, 1, 1])[0]
+            if op == "tip":
+                call(op, lambda: tip(buyer, local.choice(performers), local.randint(1, 20)))
+            elif op == "across":
+                host = local.choice(hosts)
+                call(op, lambda: tip(buyer, host, local.randint(1, 10), goal_of[host.id][0]))
+            else:
+                if op == "chargeback":  # a chargeback's tip_block stops a buyer's tips: two buyers only
+                    buyer = local.choice(buyers[:2])
+                payment = local.choice(payments[buyer.id])
+                reverse = service.refund_payment if op == "refund" else service.chargeback_payment
+                call(op, lambda: reverse(payment, "relay stress", idempotency_key=uuid.uuid4().hex))
+
+        def run() -> None:
+            with client, service:
+                loop(step)()
+
+        return run
+
+    def viewer_worker() -> None:
+        with sharded.client() as client:
+
+            def step() -> None:
+                viewer, performer = rng.choice(viewers), rng.choice(performers)
+                with client.session(tokens[viewer.id]) as tx:
+                    call("incoming", lambda: tx.tip(performer.id, 7, idempotency_key=uuid.uuid4().hex))
+
+            loop(step)()
+
+    def settler() -> None:
+        """Shard 1: a host's goal cancelled and settled (its tips refunded across), another added, in turn."""
+        with sharded.client() as client, Client(sharded.router, role="livepanty_service") as service:
+            turn = 0
+
+            def step() -> None:
+                nonlocal turn
+                time.sleep(0.7)
+                host = hosts[turn % len(hosts)]
+                turn += 1
+                stream, goal = goal_of[host.id]
+                with client.session(tokens[host.id]) as tx:
+                    tx.cancel_tip_goal(goal)
+                    goal_of[host.id] = (
+                        stream,
+                        tx.add_tip_goal(
+                            stream, 10**9, "never again", deadline=datetime.now(UTC) + timedelta(hours=1),
+                            refund_if_missed=True,
+                        ).id,
+                    )  # fmt: skip
+                count("settle", "ok" if service.settle_tip_goals().tips_refunded else "nothing")
+
+            loop(step)()
+
+    deadlocks_before = [_deadlock_count(dsn) for dsn in sharded.shards]
+    with shortfall_policy(sharded, 0, "write_off"):
+        workers = [relay_worker(), relay_worker(), buyer_worker(1), buyer_worker(2), viewer_worker, settler]
+        threads = [threading.Thread(target=w) for w in workers]
+        for thread in threads:
+            thread.start()
+        time.sleep(RELAY_STRESS_SECONDS)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in threads), "a worker hangs"
+        assert not errors, errors
+        print(sorted(outcomes.items()), "refunds delivered in batches:", refunds_in_batches[0])
+        deadlocked = {key: n for key, n in outcomes.items() if key[1] == "40P01"}
+        assert not deadlocked, f"deadlocks: {deadlocked}"
+        unexpected = {key: n for key, n in outcomes.items() if key[1] not in ("ok", "nothing")}
+        unexpected = {key: n for key, n in unexpected.items() if not key[1].startswith("LP")}
+        assert not unexpected, f"failures that are no catalogued refusal: {unexpected}"
+        for op in ("tip", "across", "incoming", "refund", "chargeback", "relay 1->0", "relay 0->1"):
+            assert outcomes[(op, "ok")] > 0, (op, outcomes)
+        assert outcomes[("settle", "ok")] > 0
+        assert refunds_in_batches[0] > 0  # refunds did arrive through transfer_in_many during the run
+        shards.wait_for_relay(sharded.shards)
+    time.sleep(1.0)  # the backends' statistics are flushed at most once a second
+    assert [_deadlock_count(dsn) for dsn in sharded.shards] == deadlocks_before
+    report = shards.verify_all(sharded.shards, router_dsn=sharded.router)
+    assert report.clean, report.problems
