@@ -10,3 +10,8 @@ CREATE POLICY "hosts read their own streams" ON lp.streams FOR SELECT TO livepan
     USING (host_id = (SELECT api.current_user_id()) AND deleted_at IS NULL);
 CREATE POLICY "staff read every stream" ON lp.streams FOR SELECT TO livepanty_app, livepanty_service
     USING ((SELECT lp.current_user_role()) IN ('moderator', 'admin'));
+-- Together the policies are lp.stream_visible's rule: public, or the host, or a co-performer (not deleted); staff
+-- any stream. A co-performer of a public stream reads it by the first policy, so only the others are asked about
+-- (lp.is_co_performer reads lp.stream_performers as the owner: its own policies read lp.streams).
+CREATE POLICY "co-performers read the streams they are on camera in" ON lp.streams FOR SELECT TO livepanty_app, livepanty_service
+    USING (visibility <> 'public' AND deleted_at IS NULL AND lp.is_co_performer(id));
