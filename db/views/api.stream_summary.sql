@@ -24,5 +24,5 @@ SELECT s.id,
   FROM lp.streams AS s
   LEFT JOIN LATERAL api.public_profile(s.host_id) AS h ON true
   LEFT JOIN LATERAL api.stream_stats(s.id) AS st ON true;
-COMMENT ON VIEW api.stream_summary IS 'Streams with host, duration, viewer figures (now, unique, peak, watch time: api.stream_stats) and tip totals (tokens tipped: the host and admins only), and deleted_at. security_invoker: rows follow the streams policies (public streams for everyone signed in, own streams for hosts, all for staff, a deleted stream to staff only, as every one-stream read answers them: lp.stream_visible; filter on deleted_at IS NULL to leave deleted streams out).';
+COMMENT ON VIEW api.stream_summary IS 'Streams with host, duration, viewer figures (now, unique, peak, watch time: api.stream_stats) and tip totals (tokens tipped: the host and admins only), and deleted_at. security_invoker: rows follow the streams policies (public streams for everyone signed in, own streams for hosts, the streams they are on camera in for co-performers, all for staff, a deleted stream to staff only, as every one-stream read answers them: lp.stream_visible; filter on deleted_at IS NULL to leave deleted streams out).';
 GRANT SELECT ON api.stream_summary TO livepanty_app, livepanty_service;
