@@ -56,10 +56,15 @@ BEGIN
        -- The appeals of staff (lp.is_staff) are the admins' alone, to read as to decide, as the sanctions and
        -- cases about staff are (RLS on lp.user_sanctions, lp.sanction_appeals, lp.reports).
        AND (v_admin OR NOT lp.is_staff(u.role))
+       -- Nor their own appeals, which they may not decide: the queue names who issued the sanction and who
+       -- decided the appeal (issued_by, decided_by), which the appellant never learns (as RLS on lp.audit_logs
+       -- hides the sanction.* and appeal.* rows of their sanctions from them); they read their appeal and its
+       -- decision through api.my_sanctions (the issuer and the decider by label).
+       AND a.user_id <> v_actor
      ORDER BY a.created_at, a.id
      LIMIT p_limit;
 END
 $$;
-COMMENT ON FUNCTION api.list_appeals(text, integer) IS 'Moderators and admins: the appeals queue, oldest first (p_status pending by default, granted, denied, moot (closed when the sanction was lifted), or NULL for all; at most p_limit 1..500 rows), each with its sanction and whether the actor may decide it (may_decide: not the issuer, not the moderator who resolved the sanction''s case nor one who filed a report on it, not their own, pending); the appeals of staff (moderators, admins, compliance officers: lp.is_staff) are listed to admins only. LP018 bad status or limit.';
+COMMENT ON FUNCTION api.list_appeals(text, integer) IS 'Moderators and admins: the appeals queue, oldest first (p_status pending by default, granted, denied, moot (closed when the sanction was lifted), or NULL for all; at most p_limit 1..500 rows), each with its sanction and whether the actor may decide it (may_decide: not the issuer, not the moderator who resolved the sanction''s case nor one who filed a report on it, not their own, pending); the appeals of staff (moderators, admins, compliance officers: lp.is_staff) are listed to admins only; the actor''s own appeals are not listed (they read them, the issuer and the decider by label, through api.my_sanctions). LP018 bad status or limit.';
 REVOKE ALL ON FUNCTION api.list_appeals(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.list_appeals(text, integer) TO livepanty_app, livepanty_service;

@@ -10,12 +10,18 @@ CREATE POLICY "api functions manage audit_logs" ON lp.audit_logs FOR ALL TO live
 -- the case and its filings from the user it is against (lp.filed_against_reader); nor the flag.raise rows of the
 -- flags about them (details.case_id: a case against them exists; lp.flagged_reader), nor the sanction.* rows of
 -- their own sanctions (target the user: issue, revoke, request, expire_review; the actor issued or lifted it, the
--- details name its case). They read the decision (api.my_case_decisions) and their sanctions (api.my_sanctions,
--- the issuer by label), never who reported them nor who handled the case.
+-- details name its case), nor the appeal.* rows of their own sanctions (target the sanction: appeal.file, whose
+-- actor is themselves or support acting for them, appeal.decide, whose actor decided the appeal, appeal.moot,
+-- whose actor lifted the sanction; lp.sanctioned_reader). They read the decision (api.my_case_decisions), their
+-- sanctions and their appeals' decisions with the reasons (api.my_sanctions, the issuer and the decider by label),
+-- never who reported them, who handled the case nor who decided their appeal. The stream.end row of their stream
+-- a flag ended stays readable: it names the category and the flag (no case, no staff actor: the gate acted), what
+-- the automated decision of the flag's case already tells them through api.my_case_decisions.
 CREATE POLICY "admins read the audit trail" ON lp.audit_logs FOR SELECT TO livepanty_app, livepanty_service
     USING ((SELECT lp.current_user_role()) = 'admin'
            AND CASE WHEN target_type = 'report' THEN NOT lp.filed_against_reader(target_id, details)
                     WHEN action = 'flag.raise' THEN NOT lp.flagged_reader(target_id, details)
                     WHEN action LIKE 'sanction.%' AND target_type = 'user'
                         THEN target_id IS DISTINCT FROM (SELECT api.current_user_id())::text
+                    WHEN target_type = 'sanction' THEN NOT lp.sanctioned_reader(target_id, details)
                     ELSE true END);
