@@ -98,11 +98,17 @@ OBJECT_ROUTES_NAMING: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
 #: (router.refresh_gates).
 GATED_ROUTES: dict[str, str | None] = {"start_stream": "p_stream_id", "sweep_viewers": None}
 #: Routes that check something on the router before the call (after a GATED_ROUTES step): the statement,
-#: where ``{p_name}`` stands for the route's argument of that name. api.submit_kyc: a provider reference that
-#: another shard's verification holds is another user's (LP132, as one node refuses it;
-#: router.kyc_reference_free).
+#: where ``{p_name}`` stands for the route's argument of that name; one that starts ``v_shard :=`` may send
+#: the call to another shard. api.submit_kyc: a provider reference that another shard's verification holds is
+#: another user's (LP132, as one node refuses it; router.kyc_reference_free). api.adjust_balance: its key is
+#: one key space for every shard, claimed on the router; a key already claimed goes to the shard holding its
+#: adjustment, which replays it or refuses other arguments (LP106; router.claim_adjustment_key).
 BEFORE_CALL: dict[str, str] = {
     "submit_kyc": "router.kyc_reference_free(v_shard, {p_provider}, {p_provider_reference})",
+    "adjust_balance": (
+        "v_shard := router.claim_adjustment_key(v_shard, v_user, {p_user_id}, {p_amount},"
+        " {p_idempotency_key})"
+    ),
 }
 #: Routes that do something on the router after the shard answered (``v_result``, the shard's result): a case
 #: resolved with a sanction for a user of another shard is delivered there at once when the router delivers at
@@ -571,7 +577,8 @@ def _before_call(fn: ApiFunction, used: set[str] | None = None) -> str:
         if used is not None:
             used.add(fn.name)
         positions = {name: f"${i + 1}" for i, name in enumerate(fn.argument_names)}
-        steps.append(f"PERFORM {BEFORE_CALL[fn.name].format(**positions)};")
+        statement = BEFORE_CALL[fn.name].format(**positions)
+        steps.append(f"{statement};" if statement.startswith("v_shard := ") else f"PERFORM {statement};")
     return "\n    ".join(steps)
 
 

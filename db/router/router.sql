@@ -109,6 +109,34 @@ CREATE POLICY "router code only" ON router.sessions FOR ALL TO livepanty_owner U
 CREATE POLICY "router code only" ON router.stubs FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 CREATE POLICY "router code only" ON router.erasure_sync FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
 
+-- Key spaces one node keeps installation-wide, claimed on the router (docs/scale-out.md, "One key space across
+-- shards"): written in the router's transaction before the routed call, so a concurrent claim of the same key
+-- waits for it, and rolled back with the call's error. A claim names the shard that holds what the key made.
+CREATE TABLE IF NOT EXISTS router.adjustment_keys (
+    idempotency_key text PRIMARY KEY CHECK (char_length(idempotency_key) <= 128),
+    shard           smallint NOT NULL CHECK (shard >= 0),
+    user_id         uuid,
+    amount          bigint,
+    claimed_at      timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE router.adjustment_keys IS 'The idempotency keys of api.adjust_balance through the router (trimmed, as the shards store them), one key space for every shard as on one node: the shard the key''s adjustment went to, and the user and amount it named (the reason, free text, stays on the shard). A later call with the key goes to that shard, which replays it or refuses other arguments (LP106).';
+CREATE TABLE IF NOT EXISTS router.kyc_events (
+    provider   text NOT NULL CHECK (char_length(provider) <= 32),
+    event_id   text NOT NULL CHECK (char_length(event_id) <= 200),
+    shard      smallint CHECK (shard >= 0),
+    claimed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (provider, event_id)
+);
+COMMENT ON TABLE router.kyc_events IS 'The provider events api.apply_kyc_webhook routed (provider and event id trimmed, as the shards store them), with the shard whose event log holds each: a later delivery of the event id goes there and is answered from its log, whatever reference it names, as on one node. shard is NULL only inside the claiming transaction.';
+ALTER TABLE router.adjustment_keys ENABLE ROW LEVEL SECURITY;
+ALTER TABLE router.adjustment_keys FORCE ROW LEVEL SECURITY;
+ALTER TABLE router.kyc_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE router.kyc_events FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "router code only" ON router.adjustment_keys;
+DROP POLICY IF EXISTS "router code only" ON router.kyc_events;
+CREATE POLICY "router code only" ON router.adjustment_keys FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
+CREATE POLICY "router code only" ON router.kyc_events FOR ALL TO livepanty_owner USING (true) WITH CHECK (true);
+
 -- Repeatable: every function of the three schemas goes first (the proxies and the views' routes are generated
 -- again after this file).
 DO $drop$

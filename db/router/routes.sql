@@ -611,6 +611,44 @@ $$;
 COMMENT ON FUNCTION router.kyc_reference_free(integer, text, text) IS 'Before api.submit_kyc on the user''s shard p_shard: LP132 when another shard holds a verification with that provider and reference (another user''s), as one node refuses it; nothing when no reference is given. LP200 when a shard cannot be asked.';
 REVOKE ALL ON FUNCTION router.kyc_reference_free(integer, text, text) FROM PUBLIC;
 
+-- api.adjust_balance's idempotency key is one key space for every admin on one node (lp.adjustments'
+-- unique key); through the router each call goes to its user's shard, so the key is claimed here first
+-- (docs/scale-out.md, "One key space across shards").
+CREATE FUNCTION router.claim_adjustment_key(
+    p_shard   integer,
+    p_actor   uuid,
+    p_user_id uuid,
+    p_amount  bigint,
+    p_key     text
+) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, ext, pg_temp
+AS $$
+DECLARE
+    v_key   text := nullif(btrim(p_key), '');
+    v_shard smallint;
+BEGIN
+    IF v_key IS NULL OR char_length(v_key) > 128 THEN
+        RETURN p_shard;  -- no key to claim: the shard refuses it (LP018)
+    END IF;
+    -- A concurrent call with the key waits here until this transaction ends: then it finds the claim, or
+    -- (this call failed, its claim rolled back with it) claims the key itself.
+    INSERT INTO router.adjustment_keys (idempotency_key, shard, user_id, amount)
+    VALUES (v_key, p_shard, p_user_id, p_amount)
+    ON CONFLICT (idempotency_key) DO NOTHING;
+    IF FOUND THEN
+        RETURN p_shard;
+    END IF;
+    SELECT a.shard INTO STRICT v_shard FROM router.adjustment_keys AS a WHERE a.idempotency_key = v_key;
+    -- The shard that holds the key's adjustment answers: the same adjustment again, or LP106 for other
+    -- arguments, in the single node's words (lp.replay_adjustment), after its own checks of the caller.
+    PERFORM router.ensure_user(v_shard, p_actor);
+    RETURN v_shard;
+END
+$$;
+COMMENT ON FUNCTION router.claim_adjustment_key(integer, uuid, uuid, bigint, text) IS 'Before api.adjust_balance on shard p_shard (the named user''s): claims the idempotency key in router.adjustment_keys for that shard and returns it; a key already claimed returns the shard that holds its adjustment (the acting admin''s stub made there), which replays the call or refuses other arguments (LP106), as one node does for one key space. The claim is in the router''s transaction: an error of the call takes it back. A missing or too long key claims nothing (the shard refuses it).';
+REVOKE ALL ON FUNCTION router.claim_adjustment_key(integer, uuid, uuid, bigint, text) FROM PUBLIC;
+
 -- Co-performers of other shards (docs/scale-out.md): before a stream's shard applies the go-live gate, their
 -- own shards are asked what they lack, and the answers are written on the stream's shard (lp.remote_gates).
 CREATE FUNCTION router.refresh_gates(p_shard integer, p_stream_id uuid, p_key_hash bytea) RETURNS void
@@ -1545,27 +1583,53 @@ AS $$
 -- the reference. A reference no shard holds goes to shard 0, which refuses it in its own words (LP003, or the
 -- checks of the arguments before). A reference that more than one shard holds names verifications of more than
 -- one user: LP132, nothing applied anywhere, as one node refuses it (the router never guesses whose it is).
+-- The event id is claimed on the router first (router.kyc_events, in this transaction): a delivery of an event
+-- id another delivery claimed goes to that delivery's shard, which answers it from its log whatever reference
+-- it names; a concurrent one waits for the claiming transaction to end (docs/scale-out.md, "One key space
+-- across shards"). An error here or on the shard takes the claim back.
 DECLARE
-    v_shard  integer;
-    v_shards integer[];
-    v_logged integer[];
+    v_provider text := btrim(p_provider);
+    v_event_id text := btrim(p_event_id);
+    v_shard    integer;
+    v_shards   integer[];
+    v_logged   integer[];
+    v_claim    boolean := false;
+    v_claimed  smallint;
 BEGIN
-    IF nullif(btrim(p_provider), '') IS NOT NULL AND nullif(btrim(p_event_id), '') IS NOT NULL THEN
-        SELECT array_agg(DISTINCT h.shard ORDER BY h.shard) FILTER (WHERE h.logged),
-               array_agg(DISTINCT h.shard ORDER BY h.shard) FILTER (WHERE NOT h.logged)
-          INTO v_logged, v_shards
-          FROM router_proxy.kyc_webhook_shards(btrim(p_provider), btrim(p_event_id),
-                                               coalesce(btrim(p_provider_reference), '')) AS h;
+    IF nullif(v_provider, '') IS NOT NULL AND nullif(v_event_id, '') IS NOT NULL THEN
+        IF char_length(v_provider) <= 32 AND char_length(v_event_id) <= 200 THEN  -- else the shard refuses it
+            INSERT INTO router.kyc_events (provider, event_id) VALUES (v_provider, v_event_id)
+            ON CONFLICT (provider, event_id) DO NOTHING;
+            v_claim := FOUND;
+            IF NOT v_claim THEN
+                SELECT e.shard INTO STRICT v_claimed
+                  FROM router.kyc_events AS e WHERE e.provider = v_provider AND e.event_id = v_event_id;
+            END IF;
+        END IF;
+        -- Asked after the claim: a delivery whose router transaction rolled back after its shard logged the
+        -- event left no claim, but its shard's log is found here.
+        IF v_claimed IS NULL THEN
+            SELECT array_agg(DISTINCT h.shard ORDER BY h.shard) FILTER (WHERE h.logged),
+                   array_agg(DISTINCT h.shard ORDER BY h.shard) FILTER (WHERE NOT h.logged)
+              INTO v_logged, v_shards
+              FROM router_proxy.kyc_webhook_shards(v_provider, v_event_id,
+                                                   coalesce(btrim(p_provider_reference), '')) AS h;
+        END IF;
     END IF;
-    IF v_logged IS NOT NULL THEN
+    IF v_claimed IS NOT NULL THEN
+        v_shards := ARRAY[v_claimed::integer];  -- the shard whose log holds the event
+    ELSIF v_logged IS NOT NULL THEN
         v_shards := v_logged;  -- event ids are the provider's own: one shard logged it
     END IF;
     IF cardinality(v_shards) > 1 THEN
         RAISE EXCEPTION USING ERRCODE = 'LP132', MESSAGE = 'verifications of more than one user hold this provider reference',
-            DETAIL = format('provider %s', btrim(p_provider)),
+            DETAIL = format('provider %s', v_provider),
             HINT = 'Nothing was applied: a compliance officer decides which verification the provider means.';
     END IF;
     v_shard := coalesce(v_shards[1], 0);
+    IF v_claim THEN
+        UPDATE router.kyc_events AS e SET shard = v_shard WHERE e.provider = v_provider AND e.event_id = v_event_id;
+    END IF;
     RETURN router_proxy.apply_kyc_webhook(v_shard, NULL, NULL, NULL, router.caller_role(), p_provider, p_event_id,
                                           p_provider_reference, p_status, p_score, p_reasons, p_document_expires_on,
                                           p_verified_date_of_birth, p_occurred_at);

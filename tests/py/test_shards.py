@@ -3657,6 +3657,141 @@ def test_a_kyc_reference_held_on_another_shard_is_refused_and_one_held_on_two_ap
     assert held() == [(0, first.id, "submitted", 0), (1, second.id, "submitted", 0)]
 
 
+def _adjustments(s: Sharded, key: str) -> list[tuple[Any, ...]]:
+    """Per shard, the adjustments keyed ``key`` there: (shard, user, amount)."""
+    rows: list[tuple[Any, ...]] = []
+    for i, dsn in enumerate(s.shards):
+        with psycopg.connect(dsn) as conn:
+            rows += [
+                (i, *r)
+                for r in conn.execute(
+                    "SELECT user_id, amount FROM lp.adjustments WHERE idempotency_key = %s", [key]
+                ).fetchall()
+            ]
+    return rows
+
+
+@pytest.mark.parametrize("first_shard", [0, 1])
+def test_an_adjustment_key_is_one_key_space_across_shards(sharded: Sharded, first_shard: int) -> None:
+    """api.adjust_balance's key is one key space shared by all admins, through the router as on one node: the
+    key used for a user of one shard is refused for a user of the other (LP106, the single node's message and
+    detail; nothing changed there), even by another admin; the exact repeat is replayed (the same adjustment,
+    the balance moved once). Before, each call went to its user's shard and the second was applied too."""
+    admin, other_admin = created_admin(sharded, shard=0), created_admin(sharded, shard=1)
+    first = register(sharded, shard=first_shard)
+    second = register(sharded, shard=1 - first_shard)
+    key = "adj-" + uuid.uuid4().hex[:10]
+    with sharded.client() as client:
+        with client.session(token_for(sharded, admin)) as tx:
+            made = tx.adjust_balance(first.id, 50, "goodwill", idempotency_key=key)
+        for who in (admin, other_admin):
+            with pytest.raises(IdempotencyConflict) as caught, client.session(token_for(sharded, who)) as tx:
+                tx.adjust_balance(second.id, 50, "goodwill", idempotency_key=f" {key} ")
+            assert caught.value.sqlstate == "LP106"
+            assert caught.value.message == "idempotency key already used for a different adjustment"
+            assert caught.value.detail == f"adjustment {made.id}"
+        with client.session(token_for(sharded, other_admin)) as tx:
+            again = tx.adjust_balance(first.id, 50, " goodwill ", idempotency_key=key)
+    assert again == made
+    assert (made.replayed, again.replayed) == (False, True)
+    assert _adjustments(sharded, key) == [(first_shard, first.id, 50)]
+    assert (total(sharded, first.id), total(sharded, second.id)) == (50, 0)
+    with psycopg.connect(sharded.router) as conn:
+        claim = conn.execute(
+            "SELECT shard, user_id, amount FROM router.adjustment_keys WHERE idempotency_key = %s", [key]
+        ).fetchone()
+    assert claim == (first_shard, first.id, 50)
+
+
+def test_an_adjustment_refused_on_its_shard_leaves_its_key_free(sharded: Sharded) -> None:
+    """The router's claim of a key is written in its transaction before the routed call: a call the shard
+    refuses (LP100: a debit larger than the balance) takes the claim back with the error, so the key can then
+    be used for a user of another shard, as on one node, where the refused call left nothing either."""
+    admin = created_admin(sharded, shard=0)
+    poor, other = register(sharded, shard=0), register(sharded, shard=1)
+    key = "adj-" + uuid.uuid4().hex[:10]
+    with sharded.client() as client:
+        with pytest.raises(InsufficientFunds), client.session(token_for(sharded, admin)) as tx:
+            tx.adjust_balance(poor.id, -500, "correction", idempotency_key=key)
+        with client.session(token_for(sharded, admin)) as tx:
+            made = tx.adjust_balance(other.id, 30, "correction", idempotency_key=key)
+    assert made.user_id == other.id
+    assert _adjustments(sharded, key) == [(1, other.id, 30)]
+
+
+def test_one_kyc_event_delivered_at_once_for_references_on_two_shards_is_applied_once(
+    sharded: Sharded,
+) -> None:
+    """One provider event id delivered twice at the same moment, naming references verifications on two shards
+    hold: one node applies the first and answers the second with the first's stored event, nothing applied to
+    the second's verification. Through the router the second delivery waits for the first's claim of the event
+    id (router.kyc_events) and then goes to the first's shard, which answers it from its log. Before, both
+    deliveries found no shard logging the event, each went to its reference's shard, and both were applied."""
+    near = register(sharded, "performer", shard=0, prefix="p")
+    far = register(sharded, "performer", shard=1, prefix="p")
+    refs = {0: "vf-" + uuid.uuid4().hex[:10], 1: "vf-" + uuid.uuid4().hex[:10]}
+    for user, shard in ((near, 0), (far, 1)):
+        with sharded.client() as client, client.session(token_for(sharded, user)) as tx:
+            tx.submit_kyc(
+                document_type="passport",
+                document_country="DE",
+                document_front_url="s3://kyc-docs/front.jpg",
+                provider="veriff",
+                provider_reference=refs[shard],
+            )
+    event_id = "evt-" + uuid.uuid4().hex[:10]
+    outcomes: dict[int, Any] = {}
+
+    def deliver(shard: int, status: str) -> None:
+        try:
+            with Client(sharded.router, role="livepanty_service") as service:
+                outcomes[shard] = service.apply_kyc_webhook("veriff", event_id, refs[shard], status)
+        except Exception as exc:  # the outcome is asserted below
+            outcomes[shard] = exc
+
+    def waiting(dsn: str) -> int:
+        with psycopg.connect(dsn, autocommit=True) as watch:
+            return watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE '%%apply_kyc_webhook%%'"
+            ).fetchone()[0]
+
+    with psycopg.connect(sharded.shards[0]) as blocker:
+        # The first delivery waits on shard 0 for its verification's row, its event not logged yet.
+        blocker.execute(
+            "SELECT 1 FROM lp.kyc_verifications WHERE provider_reference = %s FOR UPDATE", [refs[0]]
+        )
+        first = threading.Thread(target=deliver, args=(0, "declined"))
+        first.start()
+        deadline = time.monotonic() + 30
+        while waiting(sharded.shards[0]) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert waiting(sharded.shards[0]) == 1
+        second = threading.Thread(target=deliver, args=(1, "approved"))
+        second.start()
+        # The second waits on the router for the first's claim (before, it was applied on shard 1 at once).
+        deadline = time.monotonic() + 5
+        while second.is_alive() and waiting(sharded.router) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        blocker.rollback()
+        first.join(60)
+        second.join(60)
+    assert not isinstance(outcomes[0], Exception), outcomes
+    assert not isinstance(outcomes[1], Exception), outcomes
+    assert (outcomes[0].outcome, outcomes[0].status_after) == ("applied", "declined")
+    assert outcomes[1] == outcomes[0]  # the first's stored event, as one node answers the second delivery
+    with psycopg.connect(sharded.shards[1]) as conn:
+        far_state = conn.execute(
+            "SELECT k.status::text,"
+            " (SELECT count(*) FROM lp.kyc_webhook_events AS e WHERE e.verification_id = k.id)"
+            " FROM lp.kyc_verifications AS k WHERE k.provider_reference = %s",
+            [refs[1]],
+        ).fetchone()
+    assert far_state == ("submitted", 0)
+    with Client(sharded.router, role="livepanty_service") as service:  # a later repeat: the same answer
+        assert service.apply_kyc_webhook("veriff", event_id, refs[1], "approved") == outcomes[0]
+
+
 def test_a_refused_call_naming_a_user_of_another_shard_leaves_no_stub_there(sharded: Sharded) -> None:
     """api.add_stream_performer through the router goes to the stream's shard first: a caller who is not the
     host (LP002) leaves no stub of the named performer of another shard there (it did before: the stub was
