@@ -292,6 +292,8 @@ def wal_record_bytes(data_dir: Path, start: str, end: str) -> int | None:
 _FPW = re.compile(r"blkref #\d+: rel (\d+)/(\d+)/(\d+)(?: fork (\w+))? blk \d+ FPW")
 #: Whether the runs' meters count the full-page images by relation (the flat-cost runs set it).
 COUNT_FPI_BY_RELATION = False
+#: pgbench's -R (transactions/s, all clients) for the flat-cost runs (--flat-rate); None: as fast as it goes.
+PGBENCH_RATE: int | None = None
 
 
 def fpi_by_relation(conn: psycopg.Connection, data_dir: Path, start: str, end: str) -> Counter[str]:
@@ -445,6 +447,8 @@ def run_pgbench(
         f"--log-prefix={prefix}",
         "-n",
     ]
+    if PGBENCH_RATE:
+        argv += ["-R", str(PGBENCH_RATE)]
     argv += ["-b", "tpcb-like"] if case.script is None else ["-f", str(case.script)]
     argv.append(case.database)
     with Meter(cluster) as meter:
@@ -925,10 +929,11 @@ def report(runs: list[Run], cases: list[Case], clients: list[int]) -> None:
 def flat_runs(
     cluster: Cluster, workdir: Path, case: Case, args: argparse.Namespace, label: str
 ) -> tuple[int, list[Run]]:
-    global COUNT_FPI_BY_RELATION
+    global COUNT_FPI_BY_RELATION, PGBENCH_RATE
     held = count_tips(cluster)
     runs = []
     COUNT_FPI_BY_RELATION = True
+    PGBENCH_RATE = args.flat_rate or None
     duration = args.duration
     if args.flat_steady:
         # Steady state: runs long enough for three checkpoint cycles, so that a page's full-page image is
@@ -942,6 +947,7 @@ def flat_runs(
             runs.append(run)
     finally:
         COUNT_FPI_BY_RELATION = False
+        PGBENCH_RATE = None
         if args.flat_steady:
             args.duration = duration
             set_checkpoint_timeout(cluster, None)
@@ -958,7 +964,9 @@ def set_checkpoint_timeout(cluster: Cluster, value: str | None) -> None:
         conn.execute("SELECT pg_reload_conf()")
 
 
-def flat_report(start: tuple[int, list[Run]], end: tuple[int, list[Run]], steady: int = 0) -> bool:
+def flat_report(
+    start: tuple[int, list[Run]], end: tuple[int, list[Run]], steady: int = 0, rate: int = 0
+) -> bool:
     before, after = Summary(start[1]), Summary(end[1])
     figures = [
         ("tips/s", "{:.0f}", lambda s: s.median("tips_per_s")),
@@ -980,6 +988,8 @@ def flat_report(start: tuple[int, list[Run]], end: tuple[int, list[Run]], steady
     ratios = {name: get(after) / get(before) if get(before) else float("nan") for name, _, get in figures}
     rows.append(["ratio", f"{end[0] / max(start[0], 1):.0f}x", *(f"{r:.2f}" for r in ratios.values()), ""])
     how = f"runs of {steady} s, a checkpoint every {steady // 3} s" if steady else "runs after a checkpoint"
+    if rate:
+        how += f", at a fixed {rate} tips/s (pgbench -R)"
     print(
         f"\n(d) flat cost: case tip at {FLAT_CLIENTS} clients, {how}, medians of {len(start[1])} runs each\n"
     )
@@ -1045,6 +1055,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="with --flat: runs of SECONDS (at least 90) with a checkpoint every SECONDS/3 (default 0: runs "
         "of --duration right after a checkpoint)",
+    )
+    parser.add_argument(
+        "--flat-rate",
+        type=int,
+        default=0,
+        metavar="TPS",
+        help="with --flat: both sides at this fixed rate of tips/s (pgbench -R), so that a checkpoint cycle "
+        "sees as many tips on each side whatever else slows the machine (default 0: as fast as it goes)",
     )
     parser.add_argument(
         "--wal-compression",
@@ -1217,7 +1235,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         report(runs, cases, args.clients)
         if flat_start is not None and flat_end is not None:
-            flat_met = flat_report(flat_start, flat_end, args.flat_steady)
+            flat_met = flat_report(flat_start, flat_end, args.flat_steady, args.flat_rate)
             if load_errors:
                 print(f"errors while loading: {format_errors(load_errors)}")
 
