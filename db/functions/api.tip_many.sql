@@ -20,7 +20,6 @@ AS $$
 -- session token and gets its own result. Lock protocol: docs/ledger.md (idempotency claims, then main
 -- balances, then shards, through lp.post_batch).
 DECLARE
-    c_uuid    constant text := '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
     -- the settings a call needs (the fraud controls' may be absent: 0, off), read with the fee wallet at once
     c_needed  constant text[] := ARRAY['events.wake_up', 'money.max_tokens', 'tips.fee_bps', 'tips.max_tokens',
                                        'tips.min_tokens'];
@@ -112,16 +111,15 @@ BEGIN
     -- below finds only the streams locked here (v_locked): a stream made visible in between is not found.
     SELECT coalesce(array_agg(l.id), ARRAY[]::uuid[]) INTO v_locked
       FROM (SELECT s.id FROM lp.streams AS s
-             WHERE s.id IN (SELECT (e.j ->> 'stream_id')::uuid FROM jsonb_array_elements(p_tips) AS e (j)
-                             WHERE jsonb_typeof(e.j -> 'stream_id') = 'string' AND (e.j ->> 'stream_id') ~ c_uuid)
+             WHERE s.id IN (SELECT lp.as_uuid(e.j ->> 'stream_id') FROM jsonb_array_elements(p_tips) AS e (j)
+                             WHERE jsonb_typeof(e.j -> 'stream_id') = 'string')
                AND s.deleted_at IS NULL
                AND (s.visibility = 'public'
                     OR EXISTS (SELECT 1
                                  FROM (SELECT e.j ->> 'session_token' AS token
                                          FROM jsonb_array_elements(p_tips) AS e (j)
                                         WHERE jsonb_typeof(e.j -> 'stream_id') = 'string'
-                                          AND CASE WHEN (e.j ->> 'stream_id') ~ c_uuid
-                                                   THEN (e.j ->> 'stream_id')::uuid = s.id ELSE false END
+                                          AND lp.as_uuid(e.j ->> 'stream_id') = s.id
                                           AND jsonb_typeof(e.j -> 'session_token') = 'string'
                                           AND char_length(e.j ->> 'session_token') = 43) AS n
                                  JOIN lp.auth_sessions AS a

@@ -4,10 +4,10 @@ CREATE FUNCTION lp.filed_against_reader(p_case_id text, p_details jsonb) RETURNS
 AS $$
 DECLARE
     v_me      uuid := api.current_user_id();
-    v_uuid    constant text := '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+    v_case    uuid := lp.as_uuid(p_case_id);
     v_purged  boolean := false;
     v_details jsonb;
-    v_target  text;
+    v_target  uuid;
 BEGIN
     -- Whether an audit row of case p_case_id (target the case: report.file, case.open, case.claim,
     -- case.extend_claim, case.release, case.escalate, case.resolve; p_details its details) is about the acting
@@ -20,11 +20,11 @@ BEGIN
     IF v_me IS NULL THEN
         RETURN false;
     END IF;
-    IF p_case_id ~ v_uuid THEN
-        IF EXISTS (SELECT 1 FROM lp.reports AS r WHERE r.id = p_case_id::uuid AND r.reported_user_id = v_me) THEN
+    IF v_case IS NOT NULL THEN
+        IF EXISTS (SELECT 1 FROM lp.reports AS r WHERE r.id = v_case AND r.reported_user_id = v_me) THEN
             RETURN true;
         END IF;
-        v_purged := NOT EXISTS (SELECT 1 FROM lp.reports AS r WHERE r.id = p_case_id::uuid);
+        v_purged := NOT EXISTS (SELECT 1 FROM lp.reports AS r WHERE r.id = v_case);
     END IF;
     FOR v_details IN
         SELECT p_details
@@ -33,15 +33,15 @@ BEGIN
          WHERE v_purged AND a.target_type = 'report' AND a.target_id = p_case_id
            AND a.action IN ('report.file', 'case.open', 'case.resolve')
     LOOP
-        IF v_details ->> 'reported_user_id' ~ v_uuid AND (v_details ->> 'reported_user_id')::uuid = v_me THEN
+        IF lp.as_uuid(v_details ->> 'reported_user_id') = v_me THEN
             RETURN true;
         END IF;
-        v_target := v_details ->> 'target_id';
-        IF v_target ~ v_uuid AND (CASE v_details ->> 'target_type'
-               WHEN 'user' THEN v_target::uuid = v_me
-               WHEN 'profile' THEN v_target::uuid = v_me
-               WHEN 'stream' THEN EXISTS (SELECT 1 FROM lp.streams AS s WHERE s.id = v_target::uuid AND s.host_id = v_me)
-               WHEN 'tip' THEN EXISTS (SELECT 1 FROM lp.tips AS t WHERE t.id = v_target::uuid AND t.sender_id = v_me)
+        v_target := lp.as_uuid(v_details ->> 'target_id');
+        IF v_target IS NOT NULL AND (CASE v_details ->> 'target_type'
+               WHEN 'user' THEN v_target = v_me
+               WHEN 'profile' THEN v_target = v_me
+               WHEN 'stream' THEN EXISTS (SELECT 1 FROM lp.streams AS s WHERE s.id = v_target AND s.host_id = v_me)
+               WHEN 'tip' THEN EXISTS (SELECT 1 FROM lp.tips AS t WHERE t.id = v_target AND t.sender_id = v_me)
                ELSE false END) THEN
             RETURN true;
         END IF;

@@ -4,7 +4,6 @@ CREATE FUNCTION lp.flagged_reader(p_flag_id text, p_details jsonb) RETURNS boole
 AS $$
 DECLARE
     v_me   uuid := api.current_user_id();
-    v_uuid constant text := '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 BEGIN
     -- Whether a flag.raise audit row (target the flag p_flag_id, p_details its details) is about the acting user:
     -- the flag names them (lp.moderation_flags.user_id: the flagged user, the stream's host when the detector named
@@ -16,11 +15,11 @@ BEGIN
     IF v_me IS NULL THEN
         RETURN false;
     END IF;
-    IF p_flag_id ~ v_uuid
-       AND EXISTS (SELECT 1 FROM lp.moderation_flags AS f WHERE f.id = p_flag_id::uuid AND f.user_id = v_me) THEN
+    IF EXISTS (SELECT 1 FROM lp.moderation_flags AS f WHERE f.id = lp.as_uuid(p_flag_id) AND f.user_id = v_me) THEN
         RETURN true;
     END IF;
-    RETURN p_details ->> 'case_id' ~ v_uuid AND lp.filed_against_reader(p_details ->> 'case_id', '{}'::jsonb);
+    RETURN lp.as_uuid(p_details ->> 'case_id') IS NOT NULL
+           AND lp.filed_against_reader(p_details ->> 'case_id', '{}'::jsonb);
 END
 $$;
 COMMENT ON FUNCTION lp.flagged_reader(text, jsonb) IS 'RLS on lp.audit_logs: whether a flag.raise audit row (its target id, the flag, and details) is about the acting user: the flag names them (lp.moderation_flags.user_id) or the case it queued the flag in (details.case_id) is against them, open, resolved or purged (lp.filed_against_reader). Such rows are hidden from the flagged user: they told them that a case against them exists. False when nobody acts. SECURITY DEFINER so the policy reads the flag past RLS (which hides a flag from the user it names).';

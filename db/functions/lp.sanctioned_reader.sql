@@ -4,7 +4,6 @@ CREATE FUNCTION lp.sanctioned_reader(p_sanction_id text, p_details jsonb) RETURN
 AS $$
 DECLARE
     v_me   uuid := api.current_user_id();
-    v_uuid constant text := '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 BEGIN
     -- Whether an audit row whose target is the sanction p_sanction_id (appeal.file, appeal.decide, appeal.moot;
     -- p_details its details) is about the acting user: the sanction is theirs (lp.user_sanctions.user_id, read
@@ -15,11 +14,10 @@ BEGIN
     IF v_me IS NULL THEN
         RETURN false;
     END IF;
-    IF p_sanction_id ~ v_uuid
-       AND EXISTS (SELECT 1 FROM lp.user_sanctions AS s WHERE s.id = p_sanction_id::uuid AND s.user_id = v_me) THEN
+    IF EXISTS (SELECT 1 FROM lp.user_sanctions AS s WHERE s.id = lp.as_uuid(p_sanction_id) AND s.user_id = v_me) THEN
         RETURN true;
     END IF;
-    RETURN coalesce(p_details ->> 'user_id' ~ v_uuid AND (p_details ->> 'user_id')::uuid = v_me, false);
+    RETURN coalesce(lp.as_uuid(p_details ->> 'user_id') = v_me, false);
 END
 $$;
 COMMENT ON FUNCTION lp.sanctioned_reader(text, jsonb) IS 'RLS on lp.audit_logs: whether an audit row whose target is a sanction (its target id and details: appeal.file, appeal.decide, appeal.moot) is about the acting user: the sanction is theirs (lp.user_sanctions.user_id) or the row names them as the appellant (details.user_id). Such rows are hidden from the sanctioned user: appeal.decide''s actor decided their appeal, appeal.moot''s lifted the sanction; they read the decision through api.my_sanctions (the decider by label). False when nobody acts. SECURITY DEFINER so the policy reads the sanction past RLS (which hides the sanctions of staff from moderators).';

@@ -7,19 +7,19 @@ CREATE FUNCTION lp.tip_item_malformed(p_item jsonb) RETURNS boolean
 AS $$
     SELECT CASE WHEN jsonb_typeof(p_item) IS DISTINCT FROM 'object' THEN true
                 ELSE coalesce(jsonb_typeof(p_item -> 'recipient_id') IS DISTINCT FROM 'string'
-                              OR NOT (p_item ->> 'recipient_id') ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+                              OR lp.as_uuid(p_item ->> 'recipient_id') IS NULL
                               OR jsonb_typeof(p_item -> 'amount') IS DISTINCT FROM 'number'
                               OR NOT (p_item ->> 'amount') ~ '^-?[0-9]{1,30}$'
                               OR jsonb_typeof(p_item -> 'idempotency_key') IS DISTINCT FROM 'string'
                               OR coalesce(jsonb_typeof(p_item -> 'stream_id'), 'null') NOT IN ('null', 'string')
                               OR (jsonb_typeof(p_item -> 'stream_id') = 'string'
-                                  AND NOT (p_item ->> 'stream_id') ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
+                                  AND lp.as_uuid(p_item ->> 'stream_id') IS NULL)
                               OR coalesce(jsonb_typeof(p_item -> 'message'), 'null') NOT IN ('null', 'string')
                               OR coalesce(jsonb_typeof(p_item -> 'is_anonymous'), 'null') NOT IN ('null', 'boolean')
                               OR coalesce(jsonb_typeof(p_item -> 'session_token'), 'null') NOT IN ('null', 'string')
                               OR coalesce(jsonb_typeof(p_item -> 'menu_item_id'), 'null') NOT IN ('null', 'string')
                               OR (jsonb_typeof(p_item -> 'menu_item_id') = 'string'
-                                  AND NOT (p_item ->> 'menu_item_id') ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
+                                  AND lp.as_uuid(p_item ->> 'menu_item_id') IS NULL)
                               OR (p_item - ARRAY['session_token', 'recipient_id', 'amount', 'idempotency_key', 'stream_id',
                                                  'message', 'is_anonymous', 'menu_item_id']) <> '{}'::jsonb, false)
            END

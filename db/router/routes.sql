@@ -1653,14 +1653,12 @@ AS $$
 -- own words. The user's stubs on other shards and their directory entry are erased again at once
 -- (router.erase_now), and by livepanty-db shards sync-erasures for a shard that cannot be reached now.
 DECLARE
-    c_uuid  constant text := '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
     v_shard integer;
     v_user  uuid;
 BEGIN
-    IF jsonb_typeof(p_entry) = 'object' AND jsonb_typeof(p_entry -> 'user_id') = 'string'
-       AND (p_entry ->> 'user_id') ~ c_uuid THEN
+    IF jsonb_typeof(p_entry) = 'object' AND jsonb_typeof(p_entry -> 'user_id') = 'string' THEN
         SELECT u.shard, u.user_id INTO v_shard, v_user
-          FROM router.users AS u WHERE u.user_id = (p_entry ->> 'user_id')::uuid;
+          FROM router.users AS u WHERE u.user_id = lp.as_uuid(p_entry ->> 'user_id');
     END IF;
     v_shard := coalesce(v_shard, 0);
     RETURN QUERY SELECT * FROM router_proxy.replay_erasure(v_shard, NULL, NULL, NULL, router.caller_role(), p_entry);
@@ -1857,7 +1855,6 @@ AS $$
 -- own: if a shard cannot be reached (LP200), what the others applied stands, and a retry with the same keys
 -- replays it. A call that is not an array of 1 to 1000 tips goes to shard 0, which refuses it in its own words.
 DECLARE
-    c_uuid   constant text := '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
     v_shard  integer;
     v_rows   jsonb;
     v_across jsonb;
@@ -1877,7 +1874,7 @@ BEGIN
         SELECT e.k::integer AS k, e.j, se.shard AS sender_shard, se.user_id AS sender_id,
                (SELECT u.shard FROM router.users AS u
                  WHERE jsonb_typeof(e.j) = 'object' AND jsonb_typeof(e.j -> 'recipient_id') = 'string'
-                   AND (e.j ->> 'recipient_id') ~ c_uuid AND u.user_id = (e.j ->> 'recipient_id')::uuid) AS recipient_shard,
+                   AND u.user_id = lp.as_uuid(e.j ->> 'recipient_id')) AS recipient_shard,
                lp.tip_item_malformed(e.j) AS malformed
           FROM jsonb_array_elements(p_tips) WITH ORDINALITY AS e (j, k)
           LEFT JOIN LATERAL (SELECT s.shard, s.user_id FROM router.sessions AS s
