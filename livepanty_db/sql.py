@@ -686,6 +686,19 @@ SELECT u.id
         OR u.email OPERATOR(ext.=) %(login)s::ext.citext)
    AND u.deleted_at IS NULL
 """
+#: Whether the database is the router of a sharded installation (docs/scale-out.md): its users live on the
+#: shards, and the directory (router.users) finds them.
+IS_ROUTER = "SELECT to_regclass('router.users') IS NOT NULL"
+#: :data:`RESOLVE_LOGIN` on a router: the directory by id, lower-case username or the SHA-256 of the
+#: lower-case address (as the router's api.login finds a user). An erased user's entry carries no login; a
+#: deleted one the home shard refuses when the command acts or reads.
+RESOLVE_LOGIN_ROUTER = """
+SELECT u.user_id
+  FROM router.users AS u
+ WHERE u.user_id = %(user_id)s::uuid
+    OR u.username_key = lower(btrim(%(login)s::text))
+    OR u.email_key = sha256(convert_to(lower(btrim(%(login)s::text)), 'UTF8'))
+"""
 
 # --- streams ------------------------------------------------------------------------------------------------
 

@@ -130,13 +130,17 @@ def uuid_or_none(value: str) -> UUID | None:
 
 
 def resolve_login(client: Client, login: str, what: str, hint: str | None = None) -> UUID:
-    """The id of the active user with this username, e-mail or id (read-only; see sql.RESOLVE_LOGIN).
+    """The id of the active user with this username, e-mail or id (read-only; see sql.RESOLVE_LOGIN; on the
+    router of a sharded installation, the directory: sql.RESOLVE_LOGIN_ROUTER).
 
     ``what`` names the option or argument in the error (LP003) when nobody has the login.
     """
     with client.transaction() as tx:
         params = {"login": login, "user_id": uuid_or_none(login)}
-        ids = tx.fetch(sql.RESOLVE_LOGIN, params, row_factory=scalar_row)
+        on_router = tx.fetch(sql.IS_ROUTER, row_factory=scalar_row)[0]
+        ids = tx.fetch(
+            sql.RESOLVE_LOGIN_ROUTER if on_router else sql.RESOLVE_LOGIN, params, row_factory=scalar_row
+        )
     if not ids:
         raise NotFound(
             f"{what}: no active user has the login {login!r}",
@@ -306,6 +310,10 @@ USER_ID_COLUMNS = frozenset(
 #: The usernames of a batch of user ids, in one query on the operator's DBA connection (the connection that
 #: resolves ``--as`` logins reads lp.users too; see sql.RESOLVE_LOGIN).
 USERNAMES_SQL = "SELECT u.id, u.username::text FROM lp.users AS u WHERE u.id = ANY(%(ids)s::uuid[])"
+#: The same on the router of a sharded installation: the directory keeps each user's username as registered.
+USERNAMES_ROUTER_SQL = (
+    "SELECT u.user_id, u.username FROM router.users AS u WHERE u.user_id = ANY(%(ids)s::uuid[])"
+)
 
 
 def usernames(ids: Sequence[Any]) -> dict[UUID, str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import random
 import re
@@ -1493,6 +1494,36 @@ def test_the_application_login_cannot_act_as_a_user_through_the_router(sharded: 
 
 
 # -- the CLI ------------------------------------------------------------------------------------------------
+
+
+def test_cli_logins_resolve_through_the_directory(sharded: Sharded) -> None:
+    # The operator CLI turns --as and a USER argument into ids on its DBA connection; on the router the users
+    # live on the shards, so it asks the directory (router.users) by username, address or id.
+    admin = created_admin(sharded, shard=1)
+    viewer = register(sharded, shard=0)
+    runner = CliRunner()
+
+    def cli(*args: str):
+        return runner.invoke(main, ["--dsn", sharded.router, "--format", "json", *args])
+
+    result = cli(
+        "users", "set-role", viewer.username.upper(), "moderator", "--as", f"{admin.username}@example.com"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["role"] == "moderator"
+    with psycopg.connect(sharded.shards[0]) as conn:
+        assert (
+            conn.execute("SELECT role FROM lp.users WHERE id = %s", [viewer.id]).fetchone()[0] == "moderator"
+        )
+    result = cli("users", "set-role", str(viewer.id), "viewer", "--as", str(admin.id))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["role"] == "viewer"
+    # nobody with that login: LP003, exit 1, nothing done
+    missing = cli("users", "set-role", viewer.username, "admin", "--as", "nobody-" + uuid.uuid4().hex[:8])
+    assert missing.exit_code == 1
+    assert json.loads(missing.stderr)["error"]["code"] == "LP003"
+    with psycopg.connect(sharded.shards[0]) as conn:
+        assert conn.execute("SELECT role FROM lp.users WHERE id = %s", [viewer.id]).fetchone()[0] == "viewer"
 
 
 def test_cli_verify_all_shards_status_and_relay(sharded: Sharded, monkeypatch: pytest.MonkeyPatch) -> None:
