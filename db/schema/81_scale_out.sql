@@ -36,8 +36,9 @@ CREATE TABLE lp.transfers_out (
 );
 CREATE INDEX transfers_out_pending_idx ON lp.transfers_out (to_shard, created_at) WHERE status = 'pending';
 CREATE INDEX transfers_out_sender_idx ON lp.transfers_out (sender_id, created_at DESC);
--- One key names one tip of a sender; captures (hold_id) and refunds (refund_of) are outside that rule.
-CREATE UNIQUE INDEX transfers_out_tip_key_idx ON lp.transfers_out (sender_id, idempotency_key)
+-- One key names one tip of a sender; captures (hold_id) and refunds (refund_of) are outside that rule. The key
+-- leads (migration 0068): time-ordered keys are claimed at the index's right edge.
+CREATE UNIQUE INDEX transfers_out_tip_key_idx ON lp.transfers_out (idempotency_key, sender_id)
     WHERE hold_id IS NULL AND refund_of IS NULL;
 CREATE INDEX transfers_out_hold_idx ON lp.transfers_out (hold_id) WHERE hold_id IS NOT NULL;
 CREATE UNIQUE INDEX transfers_out_refund_idx ON lp.transfers_out (refund_of) WHERE refund_of IS NOT NULL;

@@ -993,3 +993,47 @@ def test_0067_claims_tip_keys_in_an_index_led_by_the_key_and_its_rollback_restor
         ]
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute(insert, [bob, paula, "k-1"])
+
+
+def test_0068_claims_cross_shard_tip_keys_in_an_index_led_by_the_key_and_its_rollback_restores_it(
+    empty_db, db_tree_up_to
+):
+    """0068 swaps lp.transfers_out's partial unique index (sender_id, idempotency_key) for (idempotency_key,
+    sender_id), as 0067 did for lp.tips: the same uniqueness (one key per sender for tips; captures and
+    refunds outside it), the key first. The rollback restores the sender-first index. (The rows name users
+    and holds that do not exist: the foreign keys are not what is tested, session_replication_role skips
+    them.)"""
+    definition = "SELECT pg_get_indexdef('lp.transfers_out_tip_key_idx'::regclass)"
+    insert = (
+        "INSERT INTO lp.transfers_out (id, sender_id, recipient_id, to_shard, amount, fee_amount,"
+        " idempotency_key, transaction_id, hold_id)"
+        " VALUES (gen_random_uuid(), %s, %s, 1, 10, 2, %s, gen_random_uuid(), %s)"
+    )
+    alice, bob, paula = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    no_foreign_keys = "SET session_replication_role = replica"
+    where = " WHERE ((hold_id IS NULL) AND (refund_of IS NULL))"
+    migrate.apply(empty_db, root=db_tree_up_to(67))
+    with psycopg.connect(empty_db) as conn:
+        conn.execute(no_foreign_keys)
+        assert conn.execute(definition).fetchone()[0].endswith("(sender_id, idempotency_key)" + where)
+        for sender in (alice, bob):  # one key text, two senders: allowed before and after
+            conn.execute(insert, [sender, paula, "k-1", None])
+        conn.execute(insert, [alice, paula, "k-1", uuid.uuid4()])  # a capture's key is outside the rule
+    migrate.apply(empty_db)
+    with psycopg.connect(empty_db) as conn:
+        conn.execute(no_foreign_keys)
+        assert conn.execute(definition).fetchone()[0].endswith("(idempotency_key, sender_id)" + where)
+        assert (
+            conn.execute("SELECT count(*) FROM lp.transfers_out WHERE idempotency_key = 'k-1'").fetchone()[0]
+            == 3
+        )
+        conn.execute(insert, [bob, paula, "k-1", uuid.uuid4()])
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert, [alice, paula, "k-1", None])
+    migration = "0068_transfer_key_first"
+    assert rollback_through(empty_db, migration)[-1] == migration
+    with psycopg.connect(empty_db) as conn:
+        conn.execute(no_foreign_keys)
+        assert conn.execute(definition).fetchone()[0].endswith("(sender_id, idempotency_key)" + where)
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert, [bob, paula, "k-1", None])

@@ -2,7 +2,7 @@
 -- /work/shared/seed/schema-documentation.md and db/schema/). Run as the superuser: constraint tests insert
 -- directly and expect SQLSTATE 23514 (check_violation) or 23503 (foreign_key_violation).
 BEGIN;
-SELECT plan(131);
+SELECT plan(132);
 
 -- Shared helpers (tests/sql/helpers/*.sql, loaded once into the template database by tests/conftest.py):
 --   00_identity.sql: tests.password(), tests.create_user(username, role), tests.user_id(username),
@@ -154,6 +154,9 @@ SELECT has_index('lp', 'tips', 'tips_idempotency_key_sender_id_key', ARRAY['idem
                  'a tip''s key is claimed in an index that leads with the key (time-ordered keys land at its right edge; 0067)');
 SELECT index_is_unique('lp', 'tips', 'tips_idempotency_key_sender_id_key', 'a key is unique per sender');
 SELECT hasnt_index('lp', 'tips', 'tips_sender_id_idempotency_key_key', 'no second key index led by the sender');
+SELECT is(pg_get_indexdef('lp.transfers_out_tip_key_idx'::regclass),
+          'CREATE UNIQUE INDEX transfers_out_tip_key_idx ON lp.transfers_out USING btree (idempotency_key, sender_id) WHERE ((hold_id IS NULL) AND (refund_of IS NULL))',
+          'a cross-shard tip''s key is claimed in a unique index that leads with the key (0068)');
 SELECT has_index('lp', 'tips', 'tips_recipient_idx', ARRAY['recipient_id', 'created_at'], 'tips by recipient and date');
 SELECT has_index('lp', 'payments', 'payments_user_idx', ARRAY['user_id', 'created_at'], 'payments by user and date');
 SELECT has_index('lp', 'payouts', 'payouts_user_idx', ARRAY['user_id', 'created_at'], 'payouts by user and date');
