@@ -310,6 +310,11 @@ USER_ID_COLUMNS = frozenset(
 #: The usernames of a batch of user ids, in one query on the operator's DBA connection (the connection that
 #: resolves ``--as`` logins reads lp.users too; see sql.RESOLVE_LOGIN).
 USERNAMES_SQL = "SELECT u.id, u.username::text FROM lp.users AS u WHERE u.id = ANY(%(ids)s::uuid[])"
+#: The same on the router of a sharded installation (its lp.users is empty): the directory keeps each user's
+#: username as registered.
+USERNAMES_ROUTER_SQL = (
+    "SELECT u.user_id, u.username FROM router.users AS u WHERE u.user_id = ANY(%(ids)s::uuid[])"
+)
 #: The same on the router of a sharded installation: the directory keeps each user's username as registered.
 USERNAMES_ROUTER_SQL = (
     "SELECT u.user_id, u.username FROM router.users AS u WHERE u.user_id = ANY(%(ids)s::uuid[])"
@@ -324,7 +329,8 @@ def usernames(ids: Sequence[Any]) -> dict[UUID, str]:
         return {}
     try:
         with operator_client(click.get_current_context()).transaction() as tx:
-            return dict(tx.fetch(USERNAMES_SQL, {"ids": wanted}))
+            on_router = tx.fetch(sql.IS_ROUTER, row_factory=scalar_row)[0]
+            return dict(tx.fetch(USERNAMES_ROUTER_SQL if on_router else USERNAMES_SQL, {"ids": wanted}))
     except (LivepantyError, psycopg.Error) as exc:
         logging.getLogger("livepanty_db").info("usernames not shown: %s", exc)
         return {}

@@ -1518,6 +1518,15 @@ def test_cli_logins_resolve_through_the_directory(sharded: Sharded) -> None:
     result = cli("users", "set-role", str(viewer.id), "viewer", "--as", str(admin.id))
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)[0]["role"] == "viewer"
+    # a table shows usernames in place of user ids, read from the directory (the router's lp.users is empty)
+    performer = verified_performer(sharded, 0)
+    fund(sharded, viewer.id, 100)
+    with sharded.client() as client, client.session(token_for(sharded, viewer)) as tx:
+        tx.tip(performer.id, 10, idempotency_key="cli-table-1")
+    table = runner.invoke(main, ["--dsn", sharded.router, "tips", "list", "--as", viewer.username])
+    assert table.exit_code == 0, table.output
+    assert performer.username in table.stdout, table.stdout
+    assert str(performer.id) not in table.stdout, table.stdout
     # nobody with that login: LP003, exit 1, nothing done
     missing = cli("users", "set-role", viewer.username, "admin", "--as", "nobody-" + uuid.uuid4().hex[:8])
     assert missing.exit_code == 1
