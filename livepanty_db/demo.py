@@ -37,7 +37,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from tabulate import tabulate
 
-from livepanty_db import config, migrate
+from livepanty_db import config, migrate, sql
 from livepanty_db.client import Client, new_idempotency_key
 from livepanty_db.errors import AlreadyReported, EmailTaken, LivepantyError
 
@@ -71,10 +71,18 @@ def _table(rows: list[Any], columns: list[str]) -> None:
     print(tabulate([[getattr(row, c) for c in columns] for row in rows], headers=columns))
 
 
+#: The demo's lookup of a user by username on the router of a sharded installation (docs/scale-out.md): the
+#: router's own lp.users is empty, the directory (router.users) finds the user, by lower-case username.
+_USER_ID_ROUTER = "SELECT user_id FROM router.users WHERE username_key = lower(btrim(%(u)s::text))"
+
+
 def _user_id(dba: Client, username: str) -> UUID:
     with dba.transaction() as tx:
+        on_router = tx.fetch(sql.IS_ROUTER)[0][0]
         rows = tx.fetch(
-            "SELECT id FROM lp.users WHERE username = %(u)s::ext.citext AND deleted_at IS NULL",
+            _USER_ID_ROUTER
+            if on_router
+            else "SELECT id FROM lp.users WHERE username = %(u)s::ext.citext AND deleted_at IS NULL",
             {"u": username},
         )
     return rows[0][0]
@@ -328,9 +336,7 @@ def _live_stream(app: Client, service: Client, dba: Client, vera: str, paula: st
         goal_columns = ["description", "target_tokens", "progress_tokens", "tips_count", "status"]
         _table(tx.stream_goals(stream.id), goal_columns)
     settled = service.settle_tip_goals()
-    print(
-        f"the settle job (api.settle_tip_goals) paid the escrow out to paula: {settled.tips_paid} tip(s)"
-    )
+    print(f"the settle job (api.settle_tip_goals) paid the escrow out to paula: {settled.tips_paid} tip(s)")
 
     _heading(f"a private show: vera asks, paula accepts, it runs {SHOW_MINUTES} billed minutes")
     with app.session(vera) as tx:
