@@ -14,7 +14,6 @@ import uuid
 from datetime import date
 from typing import Any
 
-import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
@@ -37,20 +36,20 @@ def register(client: Client, name: str, role: str = "viewer") -> uuid.UUID:
     return user.id
 
 
-def setting(db_url: str, key: str, value: str) -> None:
-    with psycopg.connect(db_url) as conn:
-        conn.execute("UPDATE lp.settings SET value = %s::jsonb WHERE key = %s", (value, key))
+def setting(db_url: str, people: dict[str, Any], key: str, value: int) -> None:
+    """An admin sets ``key`` (api.set_setting; behind a router, on every shard)."""
+    with Client(db_url) as client, client.acting_as(people["chief"], reason="settings") as tx:
+        tx.set_setting(key, value)
 
 
-def fraud_cases(db_url: str, user_id: uuid.UUID) -> int:
-    with psycopg.connect(db_url) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM lp.reports WHERE reported_user_id = %s AND reason::text = 'fraud'"
-            " AND source::text = 'fraud'",
-            (user_id,),
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
+def fraud_cases(seed: Any, user_id: uuid.UUID) -> int:
+    """The fraud cases about ``user_id`` (behind a router, added up over the shards)."""
+    rows = seed.rows(
+        "SELECT count(*) FROM lp.reports WHERE reported_user_id = %s AND reason::text = 'fraud'"
+        " AND source::text = 'fraud'",
+        (user_id,),
+    )
+    return sum(int(n) for (n,) in rows)
 
 
 @pytest.fixture
@@ -62,24 +61,28 @@ def people(db_url: str, seed: Any) -> dict[str, Any]:
             "vic": register(client, "vic"),
             "nat": register(client, "nat"),
         }
-    with psycopg.connect(db_url) as conn:
-        conn.execute("UPDATE lp.users SET role = 'moderator' WHERE username = 'mona'")
+        admin = client.create_admin(
+            email="chief@example.org", username="chief", password=PASSWORD, date_of_birth=date(1980, 1, 1)
+        )
+        people["chief"] = admin.id
+        with client.acting_as(admin.id, reason="staff") as tx:
+            tx.set_user_role(people["mona"], "moderator")
     seed.approve_kyc(people["pia"])
     seed.fund(10_000, people["vic"], people["nat"])
     return people
 
 
-def test_the_velocity_flag_survives_the_refusal(db_url: str, people: dict[str, Any]) -> None:
-    setting(db_url, "fraud.tips_per_hour", "2")
+def test_the_velocity_flag_survives_the_refusal(db_url: str, people: dict[str, Any], seed: Any) -> None:
+    setting(db_url, people, "fraud.tips_per_hour", 2)
     with Client(db_url) as client:
         for n in (1, 2):  # each tip commits on its own
             with client.acting_as(people["vic"], reason="tip") as tx:
                 tx.tip(recipient_id=people["pia"], amount=10, idempotency_key=f"v-{n}")
-        assert fraud_cases(db_url, people["vic"]) == 1  # committed with the tip that reached the threshold
+        assert fraud_cases(seed, people["vic"]) == 1  # committed with the tip that reached the threshold
         with pytest.raises(VelocityLimit) as refused, client.acting_as(people["vic"], reason="tip") as tx:
             tx.tip(recipient_id=people["pia"], amount=10, idempotency_key="v-3")
         assert "try again after" in (refused.value.hint or "").lower()
-        assert fraud_cases(db_url, people["vic"]) == 1  # the refusal rolled back, the case stayed
+        assert fraud_cases(seed, people["vic"]) == 1  # the refusal rolled back, the case stayed
         with client.acting_as(people["vic"], reason="read") as tx:
             tip_row = next(r for r in tx.get_fraud_limits() if r.kind == "tip")
         assert (tip_row.per_hour, tip_row.this_hour) == (2, 2)
@@ -91,15 +94,15 @@ def test_a_case_exists_exactly_when_a_committed_tip_reached_the_threshold(
     """docs/trust-and-safety.md: the tip that reaches fraud.tips_per_hour opens the case in its own
     transaction, so a reaching tip that then fails (LP100, not enough tokens) leaves no case and its count
     undone; the same tip once it can pass opens it, and the refused next one keeps it."""
-    setting(db_url, "fraud.tips_per_hour", "3")
+    setting(db_url, people, "fraud.tips_per_hour", 3)
     poor = people["nat"]
-    with psycopg.connect(db_url) as conn:  # nat keeps 20 tokens: two tips of 10
-        conn.execute(
-            "SELECT lp.post(gen_random_uuid(), 'adjustment', gen_random_uuid(), ARRAY["
-            " ROW((SELECT id FROM lp.wallets WHERE user_id = %s), -9980, 'adjustment', 0, false)::lp.posting,"
-            " ROW(lp.system_wallet('issuance'), 9980, 'adjustment', 0, false)::lp.posting])",
-            [poor],
-        )
+    seed.execute(  # nat keeps 20 tokens: two tips of 10
+        "SELECT lp.post(gen_random_uuid(), 'adjustment', gen_random_uuid(), ARRAY["
+        " ROW((SELECT id FROM lp.wallets WHERE user_id = %s), -9980, 'adjustment', 0, false)::lp.posting,"
+        " ROW(lp.system_wallet('issuance'), 9980, 'adjustment', 0, false)::lp.posting])",
+        [poor],
+        user=poor,
+    )
     with Client(db_url) as client:
         for n in (1, 2):
             with client.acting_as(poor, reason="tip") as tx:
@@ -107,20 +110,20 @@ def test_a_case_exists_exactly_when_a_committed_tip_reached_the_threshold(
         with pytest.raises(LivepantyError) as failed, client.acting_as(poor, reason="tip") as tx:
             tx.tip(recipient_id=people["pia"], amount=10, idempotency_key="x-3")  # reaches 3, cannot pay
         assert failed.value.sqlstate == "LP100"
-        assert fraud_cases(db_url, poor) == 0
+        assert fraud_cases(seed, poor) == 0
         with client.acting_as(poor, reason="read") as tx:
             assert next(r for r in tx.get_fraud_limits() if r.kind == "tip").this_hour == 2
         seed.fund(100, poor)
         with client.acting_as(poor, reason="tip") as tx:
             tx.tip(recipient_id=people["pia"], amount=10, idempotency_key="x-3")
-        assert fraud_cases(db_url, poor) == 1
+        assert fraud_cases(seed, poor) == 1
         with pytest.raises(VelocityLimit), client.acting_as(poor, reason="tip") as tx:
             tx.tip(recipient_id=people["pia"], amount=10, idempotency_key="x-4")
-        assert fraud_cases(db_url, poor) == 1
+        assert fraud_cases(seed, poor) == 1
 
 
 def test_new_account_caps_and_the_limits_read(db_url: str, people: dict[str, Any]) -> None:
-    setting(db_url, "fraud.new_account_max_tip", "100")
+    setting(db_url, people, "fraud.new_account_max_tip", 100)
     with Client(db_url) as client:
         with pytest.raises(NewAccountLimit), client.acting_as(people["nat"], reason="tip") as tx:
             tx.tip(recipient_id=people["pia"], amount=101, idempotency_key=new_idempotency_key())

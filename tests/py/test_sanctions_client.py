@@ -14,7 +14,6 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
@@ -64,8 +63,9 @@ def people(db_url: str, seed: Any) -> dict[str, Any]:
             "pia": register(client, "pia", "performer"),
             "vic": register(client, "vic"),
         }
-    with psycopg.connect(db_url) as conn:
-        conn.execute("UPDATE lp.users SET role = 'moderator' WHERE username IN ('mona', 'max')")
+        with client.acting_as(admin.id, reason="staff") as tx:
+            for name in ("mona", "max"):
+                tx.set_user_role(people[name], "moderator")
     seed.approve_kyc(people["pia"])
     seed.fund(1000, people["vic"])
     return people
@@ -118,15 +118,15 @@ def test_a_sanction_its_refusal_an_appeal_and_its_decision(db_url: str, people: 
             tx.tip(people["pia"], 10, idempotency_key=new_idempotency_key())
 
 
-def test_the_appeal_window_is_a_typed_error(db_url: str, people: dict[str, Any]) -> None:
+def test_the_appeal_window_is_a_typed_error(db_url: str, people: dict[str, Any], seed: Any) -> None:
     with Client(db_url) as client:
         with client.acting_as(people["mona"], reason="t") as tx:
             sanction = tx.sanction_user(people["vic"], "mute", "slurs")
-        with psycopg.connect(db_url) as conn:
-            conn.execute(
-                "UPDATE lp.user_sanctions SET starts_at = now() - interval '30 days' WHERE id = %s",
-                (sanction.id,),
-            )
+        seed.execute(
+            "UPDATE lp.user_sanctions SET starts_at = now() - interval '30 days' WHERE id = %s",
+            (sanction.id,),
+            user=people["vic"],
+        )
         with pytest.raises(AppealWindowClosed), client.acting_as(people["vic"], reason="t") as tx:
             tx.appeal_sanction(sanction.id, "too late")
 
@@ -211,7 +211,9 @@ def test_cli_sanctions_and_appeals(db_url: str, people: dict[str, Any]) -> None:
     assert bad.exit_code == 2
 
 
-def test_the_demo_sanctions_and_appeals_on_every_run(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_demo_sanctions_and_appeals_on_every_run(
+    db_url: str, seed: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The demo's sanction step (livepanty_db.demo): a tip_block refused, appealed, granted by a moderator who
     did not issue it; safe to run again (a new sanction each run)."""
     with (
@@ -231,9 +233,8 @@ def test_the_demo_sanctions_and_appeals_on_every_run(db_url: str, capsys: pytest
             assert "refused, LP150 SanctionForbids" in out
             assert "may_decide=True" in out
             assert "granted" in out
-    with psycopg.connect(db_url) as conn:
-        row = conn.execute(
-            "SELECT count(*), count(s.revoked_at) FROM lp.user_sanctions AS s"
-            " JOIN lp.users AS u ON u.id = s.user_id WHERE u.username = 'demo_tipper'"
-        ).fetchone()
-    assert row == (2, 2)
+    counts = seed.rows(  # one row per database: behind a router, each shard's
+        "SELECT count(*), count(s.revoked_at) FROM lp.user_sanctions AS s"
+        " JOIN lp.users AS u ON u.id = s.user_id WHERE u.username = 'demo_tipper'"
+    )
+    assert (sum(c for c, _ in counts), sum(r for _, r in counts)) == (2, 2)
