@@ -120,6 +120,22 @@ NEEDS_ONE_DATABASE: dict[str, str] = {
         "forces a lock interleaving with SQL on lp tables of one database"
     ),
     "tests/py/test_reporting_privacy.py": "reads the reporting views of one database (they are not routed)",
+    "tests/py/test_kyc_client.py::test_two_users_submitting_one_reference_at_once_get_one_verification": (
+        "keeps a submitter's transaction open across calls (a router transaction is not atomic across calls),"
+        " and across shards a provider reference is checked, not locked (docs/scale-out.md, Limits)"
+    ),
+    "tests/py/test_admin_lock.py::test_self_deletion_first_then_a_promotion_finds_the_account_gone": (
+        "forces a lock interleaving: keeps a transaction open across calls and waits for its lock in one"
+        " database's pg_stat_activity"
+    ),
+    "tests/py/test_admin_lock.py::test_a_promotion_first_then_the_self_deletion_is_refused": (
+        "forces a lock interleaving: keeps a transaction open across calls and waits for its lock in one"
+        " database's pg_stat_activity"
+    ),
+    "tests/py/test_admin_lock.py::test_two_admins_removing_each_other_leave_one_admin": (
+        "forces a lock interleaving: keeps a transaction open across calls and waits for its lock in one"
+        " database's pg_stat_activity"
+    ),
 }
 
 
@@ -618,6 +634,12 @@ class Seed:
         for dsn, users in self._by_database(user_ids).items():
             with psycopg.connect(dsn) as conn:
                 conn.execute(_FUND, {"tokens": tokens, "users": users, "total": tokens * len(users)})
+
+    def row(self, query: str, params: Any = None, *, user: Any) -> tuple[Any, ...] | None:
+        """The first row of ``query`` in the database of ``user`` (None: no row); :meth:`one` for a value."""
+        with psycopg.connect(self.database_of(user)) as conn:
+            found = conn.execute(query, params).fetchone()
+        return None if found is None else tuple(found)
 
 
 @pytest.fixture

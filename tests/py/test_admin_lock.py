@@ -44,21 +44,11 @@ class World:
     reporter_dsn: str  #: a login that is a member of livepanty_readonly only
     ids: dict[str, uuid.UUID]
     tokens: dict[str, str]
-
-
-def approve_identity(dsn: str, user_id: Any) -> None:
-    """An approved identity verification, as an admin's api.approve_kyc leaves it (as the superuser)."""
-    with psycopg.connect(dsn) as conn:
-        conn.execute(
-            "INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,"
-            " reviewed_at, expires_at) VALUES (%s, 'identity', 'approved', 'passport', 'DE', now(),"
-            " now() + interval '1 year')",
-            (user_id,),
-        )
+    seed: Any  #: the superuser's set-up and reads on the users' own databases (tests/conftest.py, Seed)
 
 
 @pytest.fixture
-def world(db_url: str) -> Iterator[World]:
+def world(db_url: str, seed: Any) -> Iterator[World]:
     suffix = uuid.uuid4().hex[:8]
     logins = {"app": f"lp_app_{suffix}", "reporter": f"lp_reporter_{suffix}"}
     with psycopg.connect(db_url, autocommit=True) as conn:
@@ -88,6 +78,7 @@ def world(db_url: str) -> Iterator[World]:
             make_conninfo(db_url, user=logins["reporter"]),
             ids,
             tokens,
+            seed,
         )
     finally:
         with psycopg.connect(db_url, autocommit=True) as conn:
@@ -122,11 +113,13 @@ def waiting_for_a_lock(dsn: str, pid: int) -> bool:
     return row is not None and row[0] == "Lock"
 
 
-def role_and_deleted(world: World, name: str) -> tuple[str, bool]:
-    with psycopg.connect(world.dsn) as conn:
-        return conn.execute(
-            "SELECT role, deleted_at IS NOT NULL FROM lp.users WHERE id = %s", (world.ids[name],)
-        ).fetchone()
+def role_and_deleted(world: World, name: str) -> tuple[str, bool] | None:
+    """The user's role and whether they are deleted, read as the superuser on their own database."""
+    return world.seed.row(
+        "SELECT role, deleted_at IS NOT NULL FROM lp.users WHERE id = %s",
+        (world.ids[name],),
+        user=world.ids[name],
+    )
 
 
 def admin_call_under_timeout(world: World, name: str, query: str, params: Any) -> str:
@@ -343,7 +336,7 @@ def test_old_registration_and_spending_keys_block_nothing(world: World) -> None:
     with Client(world.dsn) as dba:
         with dba.acting_as(world.ids["ada"], reason="test setup") as tx:
             tx.set_user_role(world.ids["val"], "performer")
-        approve_identity(world.dsn, world.ids["val"])  # the KYC gate of being paid
+        world.seed.approve_kyc(world.ids["val"])  # the KYC gate of being paid
         with dba.acting_as(world.ids["vic"], reason="test setup") as tx:
             tx.set_spending_limit("daily", 1000)
     with psycopg.connect(world.reporter_dsn) as holder:
@@ -408,7 +401,7 @@ def test_concurrent_tips_of_a_limited_user_cannot_pass_the_cap_together(world: W
         with dba.acting_as(world.ids["ada"], reason="test setup") as tx:
             tx.adjust_balance(world.ids["vic"], 1000, "test funding", idempotency_key=str(uuid.uuid4()))
             tx.set_user_role(world.ids["val"], "performer")
-        approve_identity(world.dsn, world.ids["val"])  # the KYC gate of being paid
+        world.seed.approve_kyc(world.ids["val"])  # the KYC gate of being paid
         with dba.acting_as(world.ids["vic"], reason="test setup") as tx:
             tx.set_spending_limit("daily", 100)
     barrier = threading.Barrier(2)

@@ -68,7 +68,7 @@ def submit(client: Client, user_id: uuid.UUID, reference: str | None = None, **e
         )  # fmt: skip
 
 
-def test_webhook_score_record_and_freeze(db_url: str, people: dict[str, uuid.UUID]) -> None:
+def test_webhook_score_record_and_freeze(db_url: str, people: dict[str, uuid.UUID], seed: Any) -> None:
     with Client(db_url) as client:
         verification = submit(client, people["pia"], "vf-pia", legal_name="Pia Maria Roe", aliases=["Velvet"])
         assert (verification.status, verification.legal_name_encrypted) == ("submitted", None)
@@ -107,17 +107,19 @@ def test_webhook_score_record_and_freeze(db_url: str, people: dict[str, uuid.UUI
         with pytest.raises(PermissionDenied), client.acting_as(people["ada"], reason="test") as tx:
             tx.kyc_record(verification.id)
 
-    with pytest.raises(psycopg.Error) as refused, psycopg.connect(db_url) as conn:
-        conn.execute(
-            "UPDATE lp.kyc_verifications SET document_country = 'FR' WHERE id = %s", [verification.id]
+    with pytest.raises(psycopg.Error) as refused:
+        seed.execute(
+            "UPDATE lp.kyc_verifications SET document_country = 'FR' WHERE id = %s",
+            [verification.id],
+            user=people["pia"],
         )
     assert refused.value.sqlstate == KycRecordFrozen.code
 
 
 def test_attempts_and_override(db_url: str, people: dict[str, uuid.UUID]) -> None:
-    with psycopg.connect(db_url) as conn:
-        conn.execute("UPDATE lp.settings SET value = '1' WHERE key = 'kyc.max_declines'")
     with Client(db_url) as client:
+        with client.acting_as(people["ada"], reason="test") as tx:
+            tx.set_setting("kyc.max_declines", 1)
         first = submit(client, people["vic"])
         with client.acting_as(people["ada"], reason="test") as tx:
             assert tx.reject_kyc(first.id, "blurry").status == "declined"
@@ -191,30 +193,32 @@ def test_cli(db_url: str, people: dict[str, uuid.UUID]) -> None:
     assert "LP004" in result.output
 
 
-def approved_earlier(db_url: str, user_id: uuid.UUID) -> None:
-    """An approval of an earlier verification (10 days old) that still counts, written by the superuser."""
-    with psycopg.connect(db_url) as conn:
-        conn.execute(
-            """INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,
-                                                 reviewed_at)
-               VALUES (%s, 'identity', 'approved', 'passport', 'DE', now() - interval '10 days')""",
-            [user_id],
-        )
-        conn.execute("UPDATE lp.users SET age_verified_at = now() WHERE id = %s", [user_id])
+def approved_earlier(seed: Any, user_id: uuid.UUID) -> None:
+    """An approval of an earlier verification (10 days old) that still counts, written by the superuser (on
+    the user's shard behind a router)."""
+    seed.execute(
+        """INSERT INTO lp.kyc_verifications (user_id, level, status, document_type, document_country,
+                                             reviewed_at)
+           VALUES (%s, 'identity', 'approved', 'passport', 'DE', now() - interval '10 days')""",
+        [user_id],
+        user=user_id,
+    )
+    seed.execute("UPDATE lp.users SET age_verified_at = now() WHERE id = %s", [user_id], user=user_id)
 
 
-def finding_state(db_url: str, user_id: uuid.UUID) -> tuple[Any, ...]:
-    """(the KYC gate's refusal, age verified, the user's cases as reason/priority, earlier approvals left)."""
-    with psycopg.connect(db_url) as conn:
-        row = conn.execute(
-            """SELECT lp.kyc_refusal(u.id), u.age_verified_at IS NOT NULL,
+def finding_state(seed: Any, user_id: uuid.UUID) -> tuple[Any, ...]:
+    """(the KYC gate's refusal, age verified, the user's cases as reason/priority, earlier approvals left),
+    read on the user's shard behind a router."""
+    row = seed.row(
+        """SELECT lp.kyc_refusal(u.id), u.age_verified_at IS NOT NULL,
                       (SELECT array_agg(r.reason::text || '/' || r.priority ORDER BY r.created_at)
                          FROM lp.reports AS r WHERE r.reported_user_id = u.id),
                       (SELECT count(*) FROM lp.kyc_verifications AS k
                         WHERE k.user_id = u.id AND k.status = 'approved')
-                 FROM lp.users AS u WHERE u.id = %s""",
-            [user_id],
-        ).fetchone()
+             FROM lp.users AS u WHERE u.id = %s""",
+        [user_id],
+        user=user_id,
+    )
     assert row is not None
     return tuple(row)
 
@@ -224,19 +228,19 @@ def minor_birthday() -> date:
     return date(date.today().year - 16, 1, 1)
 
 
-def test_reject_with_date_of_birth(db_url: str, people: dict[str, uuid.UUID]) -> None:
+def test_reject_with_date_of_birth(db_url: str, people: dict[str, uuid.UUID], seed: Any) -> None:
     """api.reject_kyc's reviewer date of birth (``verified_date_of_birth``): a minor's is an underage
     finding (earlier approvals end, the gate closes, a critical case), an adult's an ordinary decline, an
     implausible one InvalidDateOfBirth, one differing from a provider's reading InvalidArgument; never
     returned to the admin."""
-    approved_earlier(db_url, people["pia"])
-    approved_earlier(db_url, people["vic"])
+    approved_earlier(seed, people["pia"])
+    approved_earlier(seed, people["vic"])
     with Client(db_url) as client:
         pia_again = submit(client, people["pia"])  # manual: no provider-read date of birth
         vic_again = submit(client, people["vic"])
         with pytest.raises(InvalidDateOfBirth), client.acting_as(people["ada"], reason="test") as tx:
             tx.reject_kyc(pia_again.id, "blurred", verified_date_of_birth=date(1899, 12, 31))
-        assert finding_state(db_url, people["pia"]) == (None, True, None, 1)
+        assert finding_state(seed, people["pia"]) == (None, True, None, 1)
         with client.acting_as(people["ada"], reason="test") as tx:
             declined = tx.reject_kyc(
                 pia_again.id, "the passport shows 16", verified_date_of_birth=minor_birthday()
@@ -247,7 +251,7 @@ def test_reject_with_date_of_birth(db_url: str, people: dict[str, uuid.UUID]) ->
             None,
         )
         assert declined.rejection_reason == "underage: the passport shows 16"
-        assert finding_state(db_url, people["pia"]) == (
+        assert finding_state(seed, people["pia"]) == (
             "identity verification expired: re-verification needed", False, ["underage/critical"], 0,
         )  # fmt: skip
 
@@ -261,7 +265,7 @@ def test_reject_with_date_of_birth(db_url: str, people: dict[str, uuid.UUID]) ->
     assert (ordinary.status, ordinary.rejection_reason, ordinary.verified_date_of_birth) == (
         "declined", "selfie mismatch", None,
     )  # fmt: skip
-    assert finding_state(db_url, people["vic"]) == (None, True, None, 1)
+    assert finding_state(seed, people["vic"]) == (None, True, None, 1)
 
     with Client(db_url) as client:
         read = submit(client, people["cora"], "vf-cora")
@@ -276,8 +280,8 @@ def test_reject_with_date_of_birth(db_url: str, people: dict[str, uuid.UUID]) ->
         assert (same.status, same.rejection_reason) == ("declined", "glare")
 
 
-def test_cli_reject_with_date_of_birth(db_url: str, people: dict[str, uuid.UUID]) -> None:
-    approved_earlier(db_url, people["pia"])
+def test_cli_reject_with_date_of_birth(db_url: str, people: dict[str, uuid.UUID], seed: Any) -> None:
+    approved_earlier(seed, people["pia"])
     with Client(db_url) as client:
         verification = submit(client, people["pia"])
     result = cli(
@@ -296,12 +300,14 @@ def test_cli_reject_with_date_of_birth(db_url: str, people: dict[str, uuid.UUID]
         "underage: 16",
         None,
     )
-    assert finding_state(db_url, people["pia"]) == (
+    assert finding_state(seed, people["pia"]) == (
         "identity verification expired: re-verification needed", False, ["underage/critical"], 0,
     )  # fmt: skip
 
 
-def test_concurrent_deliveries_of_one_event_apply_once(db_url: str, people: dict[str, uuid.UUID]) -> None:
+def test_concurrent_deliveries_of_one_event_apply_once(
+    db_url: str, people: dict[str, uuid.UUID], seed: Any
+) -> None:
     """Eight webhook receivers deliver the same event at once: one applies it, all return the same row."""
     with Client(db_url) as client:
         verification = submit(client, people["pia"], "vf-race")
@@ -316,12 +322,11 @@ def test_concurrent_deliveries_of_one_event_apply_once(db_url: str, people: dict
         events = list(pool.map(deliver, range(8)))
     assert len(set(events)) == 1
     assert (events[0].outcome, events[0].status_after) == ("applied", "approved")
-    with psycopg.connect(db_url) as conn:
-        audits = conn.execute(
-            "SELECT count(*) FROM lp.audit_logs WHERE action = 'kyc.webhook' AND target_id = %s",
-            [str(verification.id)],
-        ).fetchone()
-    assert audits == (1,)
+    audits = seed.rows(
+        "SELECT count(*) FROM lp.audit_logs WHERE action = 'kyc.webhook' AND target_id = %s",
+        [str(verification.id)],
+    )
+    assert sum(count for (count,) in audits) == 1  # in every database
 
 
 def test_two_users_submitting_one_reference_at_once_get_one_verification(

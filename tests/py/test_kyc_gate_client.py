@@ -14,7 +14,6 @@ import uuid
 from datetime import date
 from typing import Any
 
-import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
@@ -47,13 +46,14 @@ def people(db_url: str, seed: Any) -> dict[str, Any]:
     return people
 
 
-def expire_document(db_url: str, user_id: uuid.UUID) -> None:
-    """What a provider reports when the document of an approval expired (as the superuser)."""
-    with psycopg.connect(db_url) as conn:
-        conn.execute(
-            "UPDATE lp.kyc_verifications SET expires_at = now() - interval '1 minute' WHERE user_id = %s",
-            [user_id],
-        )
+def expire_document(seed: Any, user_id: uuid.UUID) -> None:
+    """What a provider reports when the document of an approval expired (as the superuser, on the user's
+    shard behind a router)."""
+    seed.execute(
+        "UPDATE lp.kyc_verifications SET expires_at = now() - interval '1 minute' WHERE user_id = %s",
+        [user_id],
+        user=user_id,
+    )
 
 
 def test_tips_and_payouts_follow_the_gate(db_url: str, people: dict[str, Any]) -> None:
@@ -70,8 +70,8 @@ def test_tips_and_payouts_follow_the_gate(db_url: str, people: dict[str, Any]) -
         assert no_payout.value.detail == "no approved identity verification"
 
 
-def test_expire_kyc_approvals_sync_and_async(db_url: str, people: dict[str, Any]) -> None:
-    expire_document(db_url, people["eve"])
+def test_expire_kyc_approvals_sync_and_async(db_url: str, people: dict[str, Any], seed: Any) -> None:
+    expire_document(seed, people["eve"])
     with Client(db_url, role="livepanty_app") as app, pytest.raises(PermissionDenied):
         app.expire_kyc_approvals()
 
@@ -94,8 +94,8 @@ def test_expire_kyc_approvals_sync_and_async(db_url: str, people: dict[str, Any]
         assert service.expire_kyc_approvals() == 0
 
 
-def test_cli_jobs_expire_kyc(db_url: str, people: dict[str, Any]) -> None:
-    expire_document(db_url, people["eve"])
+def test_cli_jobs_expire_kyc(db_url: str, people: dict[str, Any], seed: Any) -> None:
+    expire_document(seed, people["eve"])
     result = cli(db_url, "jobs", "expire-kyc", "--limit", "5")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == [{"job": "expire_kyc_approvals", "processed": 1, "batches": 1}]
