@@ -16,6 +16,7 @@ shows as ``55P03``):
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -27,7 +28,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql as pgsql
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from livepanty_db import Client
 
@@ -122,6 +123,24 @@ def role_and_deleted(world: World, name: str) -> tuple[str, bool] | None:
     )
 
 
+@contextlib.contextmanager
+def reporter_holding(world: World, *keys: str) -> Iterator[None]:
+    """The reporting login holding the advisory ``keys`` (``hashtext``) in an open transaction, in the test's
+    database and, behind a router, in the router and every shard (where the called functions run)."""
+    login = conninfo_to_dict(world.reporter_dsn)["user"]
+    with contextlib.ExitStack() as stack:
+        holders = []
+        for dsn in dict.fromkeys((world.dsn, *world.seed.databases)):
+            holder = stack.enter_context(psycopg.connect(make_conninfo(dsn, user=login)))
+            assert holder.execute("SELECT current_user").fetchone()[0].startswith("lp_reporter_")
+            for key in keys:
+                holder.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))  # held: no commit yet
+            holders.append(holder)
+        yield
+        for holder in holders:
+            holder.rollback()
+
+
 def admin_call_under_timeout(world: World, name: str, query: str, params: Any) -> str:
     """``query`` as admin ``name`` in its own transaction with a short lock_timeout, rolled back."""
     with app(world) as conn:
@@ -137,9 +156,7 @@ def admin_call_under_timeout(world: World, name: str, query: str, params: Any) -
 
 def test_the_old_advisory_key_no_longer_blocks_admin_changes(world: World) -> None:
     """Fails on the advisory lock: the reporting login's key made both admin calls time out (55P03)."""
-    with psycopg.connect(world.reporter_dsn) as holder:
-        holder.execute("SELECT pg_advisory_xact_lock(hashtext('lp.users.admin_set'))")  # held: no commit yet
-        assert holder.execute("SELECT current_user").fetchone()[0].startswith("lp_reporter_")
+    with reporter_holding(world, "lp.users.admin_set"):
         assert (
             admin_call_under_timeout(
                 world, "ada", "SELECT api.set_user_role(%s, 'moderator')", (world.ids["vic"],)
@@ -155,7 +172,6 @@ def test_the_old_advisory_key_no_longer_blocks_admin_changes(world: World) -> No
         assert (
             admin_call_under_timeout(world, "ada", "SELECT api.delete_user(%s)", (world.ids["val"],)) == "ok"
         )
-        holder.rollback()
 
 
 def test_application_roles_cannot_lock_or_read_the_lock_row(world: World) -> None:
@@ -339,24 +355,24 @@ def test_old_registration_and_spending_keys_block_nothing(world: World) -> None:
         world.seed.approve_kyc(world.ids["val"])  # the KYC gate of being paid
         with dba.acting_as(world.ids["vic"], reason="test setup") as tx:
             tx.set_spending_limit("daily", 1000)
-    with psycopg.connect(world.reporter_dsn) as holder:
-        for key in (
+    with (
+        reporter_holding(
+            world,
             "lp.users.email:newbie@example.com",
             "lp.users.username:newbie",
             f"lp.spending_limits:{world.ids['vic']}",
-        ):
-            holder.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
-        with app(world) as conn:
-            conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-            registered = outcome(
-                conn,
-                "SELECT api.register_user('newbie@example.com', 'newbie', %s, DATE '1990-05-17')",
-                (PASSWORD,),
-            )
-            as_user(conn, world, "vic")
-            tipped = outcome(conn, "SELECT api.tip(%s, 10, 'k1')", (world.ids["val"],))
-            conn.rollback()
-        holder.rollback()
+        ),
+        app(world) as conn,
+    ):
+        conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        registered = outcome(
+            conn,
+            "SELECT api.register_user('newbie@example.com', 'newbie', %s, DATE '1990-05-17')",
+            (PASSWORD,),
+        )
+        as_user(conn, world, "vic")
+        tipped = outcome(conn, "SELECT api.tip(%s, 10, 'k1')", (world.ids["val"],))
+        conn.rollback()
     assert registered == "ok"
     assert tipped == "LP100"  # past the limit check (it comes first), refused by lp.post: vic has no tokens
 
