@@ -64,7 +64,7 @@ def people(db_url: str) -> dict[str, Any]:
         return {"admin": admin.id, "vera": register(client, "vera"), "vic": register(client, "vic")}
 
 
-def test_a_user_erases_themself_through_a_fresh_login(db_url: str, people: dict[str, Any]) -> None:
+def test_a_user_erases_themself_through_a_fresh_login(db_url: str, people: dict[str, Any], seed: Any) -> None:
     with Client(db_url, role="livepanty_app") as app:
         session = app.login("vera", PASSWORD, ip_address="192.0.2.10")
         with app.session(session.token) as tx:
@@ -76,7 +76,7 @@ def test_a_user_erases_themself_through_a_fresh_login(db_url: str, people: dict[
     assert isinstance(erasure.erased_at, datetime)
     assert erasure.erased["sessions"] == 1
     assert erasure.retained == []  # nothing financial, no KYC, no consent
-    with psycopg.connect(db_url) as conn:
+    with psycopg.connect(seed.database_of(people["vera"])) as conn:  # her shard behind a router
         row = conn.execute(
             "SELECT username, deleted_at IS NOT NULL FROM lp.users WHERE id = %s", (people["vera"],)
         ).fetchone()
@@ -85,14 +85,14 @@ def test_a_user_erases_themself_through_a_fresh_login(db_url: str, people: dict[
     assert row[1]
 
 
-def test_an_old_session_or_the_back_office_cannot_ask(db_url: str, people: dict[str, Any]) -> None:
+def test_an_old_session_or_the_back_office_cannot_ask(db_url: str, people: dict[str, Any], seed: Any) -> None:
     with Client(db_url, role="livepanty_app") as app:
         session = app.login("vic", PASSWORD)
-    with psycopg.connect(db_url) as conn:
-        conn.execute(
-            "UPDATE lp.auth_sessions SET created_at = now() - interval '1 hour' WHERE id = %s",
-            (session.session_id,),
-        )
+    seed.execute(
+        "UPDATE lp.auth_sessions SET created_at = now() - interval '1 hour' WHERE id = %s",
+        (session.session_id,),
+        user=people["vic"],
+    )
     with (
         Client(db_url, role="livepanty_app") as app,
         pytest.raises(RecentLoginRequired),
@@ -183,7 +183,9 @@ def test_cli_request_erase_log_and_purge(db_url: str, people: dict[str, Any]) ->
     assert "retention_category" in bad.stderr
 
 
-def test_the_demo_erases_a_leaver_on_every_run(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_demo_erases_a_leaver_on_every_run(
+    db_url: str, seed: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The demo's erasure step (livepanty_db.demo, run after the rest of the demo): the demo runs repeatedly
     on one database, and each run registers and erases a new leaver."""
     with Client(db_url, role="livepanty_app") as app, Client(db_url, role="livepanty_service") as service:
@@ -192,22 +194,21 @@ def test_the_demo_erases_a_leaver_on_every_run(db_url: str, capsys: pytest.Captu
             out = capsys.readouterr().out
             assert "demo_leaver" in out
             assert "holds 1 row for that id" in out
-    with psycopg.connect(db_url) as conn:
-        row = conn.execute("SELECT count(*) FROM lp.users WHERE email = 'demo-leaver@example.com'").fetchone()
-    assert row == (0,), "both leavers' e-mail addresses are gone"
+    found = seed.rows("SELECT count(*) FROM lp.users WHERE email = 'demo-leaver@example.com'")
+    assert sum(n for (n,) in found) == 0, "both leavers' e-mail addresses are gone"
 
 
-def test_concurrent_purge_batches_share_the_work(db_url: str, people: dict[str, Any]) -> None:
+def test_concurrent_purge_batches_share_the_work(db_url: str, people: dict[str, Any], seed: Any) -> None:
     """Four workers purging the same category at once: each due row is purged by exactly one of them (the
     batches skip rows another holds), nobody waits on another, and together they purge everything due."""
-    with psycopg.connect(db_url) as conn:
-        conn.execute(
-            "INSERT INTO lp.auth_sessions"
-            " (user_id, token_hash, ip_address, created_at, last_seen_at, expires_at)"
-            " SELECT %s, sha256(convert_to(g::text, 'UTF8')), '203.0.113.99', now() - interval '100 days',"
-            " now() - interval '100 days', now() - interval '40 days' FROM generate_series(1, 400) AS g",
-            (people["vic"],),
-        )
+    seed.execute(
+        "INSERT INTO lp.auth_sessions"
+        " (user_id, token_hash, ip_address, created_at, last_seen_at, expires_at)"
+        " SELECT %s, sha256(convert_to(g::text, 'UTF8')), '203.0.113.99', now() - interval '100 days',"
+        " now() - interval '100 days', now() - interval '40 days' FROM generate_series(1, 400) AS g",
+        (people["vic"],),
+        user=people["vic"],
+    )
     barrier = threading.Barrier(4)
 
     def worker() -> int:
@@ -221,12 +222,9 @@ def test_concurrent_purge_batches_share_the_work(db_url: str, people: dict[str, 
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         totals = list(pool.map(lambda _: worker(), range(4)))
     assert sum(totals) == 400
-    with psycopg.connect(db_url) as conn:
-        left = conn.execute(
-            "SELECT count(*) FROM lp.auth_sessions WHERE ip_address = '203.0.113.99'"
-        ).fetchone()
-        audited = conn.execute(
-            "SELECT sum((details ->> 'purged')::integer) FROM lp.audit_logs WHERE action = 'privacy.purge'"
-        ).fetchone()
-    assert left == (0,)
-    assert audited == (400,)
+    left = seed.rows("SELECT count(*) FROM lp.auth_sessions WHERE ip_address = '203.0.113.99'")
+    audited = seed.rows(
+        "SELECT sum((details ->> 'purged')::integer) FROM lp.audit_logs WHERE action = 'privacy.purge'"
+    )
+    assert sum(n for (n,) in left) == 0
+    assert sum(n or 0 for (n,) in audited) == 400

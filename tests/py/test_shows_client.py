@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
@@ -72,11 +71,10 @@ def refused(result: Result, code: str) -> None:
     assert result.stdout == ""
 
 
-def state(db_url: str) -> tuple[Any, ...]:
-    """Everything a show call could change."""
-    with psycopg.connect(db_url) as conn:
-        row = conn.execute(
-            """
+def state(seed: Any) -> list[tuple[Any, ...]]:
+    """Everything a show call could change, in every database (``seed``: on each shard behind a router)."""
+    return seed.rows(
+        """
             SELECT (SELECT string_agg(concat_ws(',', performer_id, show_type, rate, spy_rate, min_minutes,
                                                 min_participants, is_enabled, updated_at), ';'
                                       ORDER BY performer_id, show_type)
@@ -93,27 +91,29 @@ def state(db_url: str) -> tuple[Any, ...]:
                    (SELECT count(*) FROM lp.audit_logs),
                    (SELECT count(*) FROM lp.stream_events)
             """
-        ).fetchone()
-    assert row is not None
-    return tuple(row)
+    )
 
 
 @pytest.fixture
 def live(db_url: str, seed: Any) -> Iterator[dict[str, Any]]:
     """pia (performer, verified) live with a public stream; cora (another performer); vic and val (viewers,
-    1000 tokens each, not watching yet); boss (admin)."""
+    1000 tokens each, not watching yet); boss (admin). ``<name>_login`` is each one's username: behind a
+    router everyone is placed on vic's shard (``seed.username_on_shard_of``), since a show holds its viewers'
+    tokens on its stream's shard (docs/scale-out.md, "Limits")."""
     client = Client(db_url)
     ids: dict[str, Any] = {}
-    people = (("pia", "performer"), ("cora", "performer"), ("vic", "viewer"), ("val", "viewer"))
+    people = (("vic", "viewer"), ("pia", "performer"), ("cora", "performer"), ("val", "viewer"))
     for name, role in people:
+        login = name if name == "vic" else seed.username_on_shard_of(ids["vic"], name)
         account = client.register_user(
-            email=f"{name}@example.com", username=name, password=PASSWORD, date_of_birth="1990-01-01",
+            email=f"{name}@example.com", username=login, password=PASSWORD, date_of_birth="1990-01-01",
             role=role,
         )  # fmt: skip
-        ids[name] = account.id
-        ids[f"{name}_token"] = client.login(name, PASSWORD).token
+        ids[name], ids[f"{name}_login"] = account.id, login
+        ids[f"{name}_token"] = client.login(login, PASSWORD).token
+    ids["boss_login"] = seed.username_on_shard_of(ids["vic"], "boss")
     ids["boss"] = client.create_admin(
-        email="boss@example.com", username="boss", password=PASSWORD, date_of_birth="1990-01-01"
+        email="boss@example.com", username=ids["boss_login"], password=PASSWORD, date_of_birth="1990-01-01"
     ).id
     seed.approve_kyc(ids["pia"])
     seed.fund(1000, ids["vic"], ids["val"])
@@ -141,15 +141,16 @@ def watch(client: Client, token: str, stream_id: Any) -> None:
         tx.join_stream(stream_id)
 
 
-def age(db_url: str, show_id: Any, seconds: int) -> None:
-    """Move a show's clock ``seconds`` back: its start and its viewers' billing start."""
-    with psycopg.connect(db_url) as conn:
-        shift = [f"{seconds} seconds", show_id]
-        conn.execute("UPDATE lp.shows SET started_at = started_at - %s::interval WHERE id = %s", shift)
-        conn.execute(
-            "UPDATE lp.show_participants SET billed_from = billed_from - %s::interval WHERE show_id = %s",
-            shift,
-        )
+def age(seed: Any, host: Any, show_id: Any, seconds: int) -> None:
+    """Move a show's clock ``seconds`` back: its start and its viewers' billing start (on the database of its
+    ``host``, which holds the stream and its shows)."""
+    shift = [f"{seconds} seconds", show_id]
+    seed.execute("UPDATE lp.shows SET started_at = started_at - %s::interval WHERE id = %s", shift, user=host)
+    seed.execute(
+        "UPDATE lp.show_participants SET billed_from = billed_from - %s::interval WHERE show_id = %s",
+        shift,
+        user=host,
+    )
 
 
 def bill_all(service: Client) -> list[ShowBilling]:
@@ -162,20 +163,19 @@ def bill_all(service: Client) -> list[ShowBilling]:
     return billed
 
 
-def participants(db_url: str, show_id: Any) -> dict[Any, tuple[Any, ...]]:
-    with psycopg.connect(db_url) as conn:
-        found = conn.execute(
-            "SELECT user_id, role::text, due_tokens, billed_tokens, settled_at IS NOT NULL, refunded"
-            " FROM lp.show_participants WHERE show_id = %s",
-            [show_id],
-        ).fetchall()
+def participants(seed: Any, show_id: Any) -> dict[Any, tuple[Any, ...]]:
+    found = seed.rows(
+        "SELECT user_id, role::text, due_tokens, billed_tokens, settled_at IS NOT NULL, refunded"
+        " FROM lp.show_participants WHERE show_id = %s",
+        [show_id],
+    )
     return {row[0]: tuple(row[1:]) for row in found}
 
 
 # --- a private show through the client ----------------------------------------------------------------------
 
 
-def test_a_private_show_through_the_client(db_url: str, live: dict[str, Any]) -> None:
+def test_a_private_show_through_the_client(db_url: str, live: dict[str, Any], seed: Any) -> None:
     client: Client = live["client"]
     service: Client = live["service"]
     stream = live["stream"]
@@ -232,7 +232,7 @@ def test_a_private_show_through_the_client(db_url: str, live: dict[str, Any]) ->
     assert wallet(client, live["val_token"]) == (FUNDS, 8)
 
     assert service.bill_shows() is None  # nothing completed in the first minute
-    age(db_url, requested.id, 150)  # 2.5 minutes in: 2 completed minutes each
+    age(seed, live["pia"], requested.id, 150)  # 2.5 minutes in: 2 completed minutes each
     pia_before = wallet(client, live["pia_token"])[0]
     billed = bill_all(service)
     assert billed == [
@@ -257,7 +257,7 @@ def test_a_private_show_through_the_client(db_url: str, live: dict[str, Any]) ->
     assert wallet(client, live["vic_token"]) == (FUNDS - 20, 0)
     assert wallet(client, live["val_token"]) == (FUNDS - 8, 0)
     assert wallet(client, live["pia_token"])[0] == pia_before + 23
-    assert participants(db_url, requested.id) == {
+    assert participants(seed, requested.id) == {
         live["vic"]: ("payer", 20, 20, True, 0),
         live["val"]: ("spy", 8, 8, True, 0),
     }
@@ -272,12 +272,12 @@ def test_a_private_show_through_the_client(db_url: str, live: dict[str, Any]) ->
     assert (spied.my_role, spied.my_due_tokens, spied.requested_by) == ("spy", 8, None)  # not hers to see
 
     # an admin upholds a complaint: everything paid goes back, the performer's part and the fee
-    before = state(db_url)
+    before = state(seed)
     with pytest.raises(PermissionDenied), client.session(live["vic_token"]) as tx:
         tx.refund_show(requested.id, "I want my tokens")
     with pytest.raises(InvalidArgument), client.acting_as(live["boss"], reason="test") as tx:
         tx.refund_show(requested.id, "")
-    assert state(db_url) == before
+    assert state(seed) == before
     with client.acting_as(live["boss"], reason="complaint 17") as tx:
         refunded = tx.refund_show(requested.id, "the show did not happen as offered")
     assert (refunded.id, refunded.status) == (requested.id, "ended")
@@ -285,14 +285,14 @@ def test_a_private_show_through_the_client(db_url: str, live: dict[str, Any]) ->
     assert wallet(client, live["vic_token"]) == (FUNDS, 0)
     assert wallet(client, live["val_token"]) == (FUNDS, 0)
     assert wallet(client, live["pia_token"])[0] == pia_before
-    assert [p[-1] for p in participants(db_url, requested.id).values()] == [20, 8]
+    assert [p[-1] for p in participants(seed, requested.id).values()] == [20, 8]
     with pytest.raises(InvalidState), client.acting_as(live["boss"], reason="test") as tx:
         tx.refund_show(requested.id, "twice")
     with client.acting_as(live["boss"], reason="test") as tx:
         assert tx.verify_ledger() == []
 
 
-def test_the_payer_leaving_ends_a_private_show(db_url: str, live: dict[str, Any]) -> None:
+def test_the_payer_leaving_ends_a_private_show(db_url: str, live: dict[str, Any], seed: Any) -> None:
     """The payer's doing: every started minute and at least the minimum; the spy, out with the show, owes
     completed minutes only."""
     client: Client = live["client"]
@@ -307,7 +307,7 @@ def test_the_payer_leaving_ends_a_private_show(db_url: str, live: dict[str, Any]
         tx.answer_show(show.id, True)
     with client.session(live["val_token"]) as tx:
         tx.join_show(show.id, idempotency_key="spy")
-    age(db_url, show.id, 70)  # 1 min 10 s in
+    age(seed, live["pia"], show.id, 70)  # 1 min 10 s in
     with client.session(live["vic_token"]) as tx:
         left = tx.leave_show(show.id)
     assert isinstance(left, ShowParticipant)
@@ -329,17 +329,17 @@ def test_the_payer_leaving_ends_a_private_show(db_url: str, live: dict[str, Any]
 # --- typed errors -------------------------------------------------------------------------------------------
 
 
-def test_typed_errors(db_url: str, live: dict[str, Any]) -> None:
+def test_typed_errors(db_url: str, live: dict[str, Any], seed: Any) -> None:
     client: Client = live["client"]
     stream = live["stream"]
-    before = state(db_url)
+    before = state(seed)
     with pytest.raises(NotWatching) as not_watching, client.session(live["vic_token"]) as tx:
         tx.request_show(stream, idempotency_key="too-early")
     assert not_watching.value.sqlstate == "LP123"
-    assert state(db_url) == before
+    assert state(seed) == before
 
     watch(client, live["vic_token"], stream)
-    before = state(db_url)
+    before = state(seed)
     with pytest.raises(ShowNotOffered) as no_price, client.session(live["vic_token"]) as tx:
         tx.request_show(stream, idempotency_key="no-price")
     assert no_price.value.sqlstate == "LP128"
@@ -362,7 +362,7 @@ def test_typed_errors(db_url: str, live: dict[str, Any]) -> None:
         finally:
             client_app.close()
     assert not_service.value.sqlstate == "42501"
-    assert state(db_url) == before
+    assert state(seed) == before
 
     with client.session(live["pia_token"]) as tx:
         tx.set_show_price("private", 10)  # no spy rate: no spies
@@ -374,7 +374,7 @@ def test_typed_errors(db_url: str, live: dict[str, Any]) -> None:
     with client.session(live["pia_token"]) as tx:
         tx.answer_show(show.id, True)
     watch(client, live["val_token"], stream)
-    before = state(db_url)
+    before = state(seed)
     with pytest.raises(ShowNotOffered) as no_spies, client.session(live["val_token"]) as tx:
         tx.join_show(show.id, idempotency_key="spy")
     assert no_spies.value.message == "this private show takes no spies"
@@ -382,7 +382,7 @@ def test_typed_errors(db_url: str, live: dict[str, Any]) -> None:
         tx.end_show(show.id)  # not the host
     with pytest.raises(InvalidArgument), client.acting_as(live["boss"], reason="test") as tx:
         tx.end_show(show.id)  # an admin gives a reason
-    assert state(db_url) == before
+    assert state(seed) == before
 
 
 # --- asynchronously: declined, cancelled and ticket shows ---------------------------------------------------
@@ -458,48 +458,49 @@ def printed_key(result: Result) -> str:
     return found.group(1)
 
 
-def test_the_show_commands(db_url: str, live: dict[str, Any]) -> None:
+def test_the_show_commands(db_url: str, live: dict[str, Any], seed: Any) -> None:
     client: Client = live["client"]
     stream = str(live["stream"])
+    pia, cora, vic, val, boss = (live[f"{name}_login"] for name in ("pia", "cora", "vic", "val", "boss"))
     private = ("streams", "show-price", "private", "10", "--min-minutes", "2", "--spy-rate", "4")
-    price = one(cli(db_url, *private, "--as", "pia", fmt="json"))
+    price = one(cli(db_url, *private, "--as", pia, fmt="json"))
     assert (price["show_type"], price["rate"], price["spy_rate"], price["min_minutes"]) == (
         "private", 10, 4, 2,
     )  # fmt: skip
     assert (price["performer_id"], price["is_enabled"], price["min_participants"]) == (
         str(live["pia"]), True, None,
     )  # fmt: skip
-    table = ok(cli(db_url, "streams", "show-price", "ticket", "30", "--as", "pia")).stdout
+    table = ok(cli(db_url, "streams", "show-price", "ticket", "30", "--as", pia)).stdout
     assert "ticket" in table
     assert "is_enabled" in table
-    group = ("streams", "show-price", "group", "5", "--min-participants", "2", "--disabled", "--as", "pia")
+    group = ("streams", "show-price", "group", "5", "--min-participants", "2", "--disabled", "--as", pia)
     assert one(cli(db_url, *group, fmt="json"))["is_enabled"] is False
-    assert rows(cli(db_url, "streams", "shows", stream, "--as", "vic", fmt="json")) == []
+    assert rows(cli(db_url, "streams", "shows", stream, "--as", vic, fmt="json")) == []
 
     for name in ("vic", "val"):
         watch(client, live[f"{name}_token"], live["stream"])
-    asked = cli(db_url, "streams", "show-request", stream, "--as", "vic", fmt="json")
+    asked = cli(db_url, "streams", "show-request", stream, "--as", vic, fmt="json")
     show = one(asked)
     key = printed_key(asked)  # no --key: a new one, printed to retry with
     assert (show["status"], show["requested_by"], show["rate"], show["stream_id"]) == (
         "requested", str(live["vic"]), 10, stream,
     )  # fmt: skip
-    again = one(cli(db_url, "streams", "show-request", stream, "--key", key, "--as", "vic", fmt="json"))
+    again = one(cli(db_url, "streams", "show-request", stream, "--key", key, "--as", vic, fmt="json"))
     assert again["id"] == show["id"]
     assert wallet(client, live["vic_token"]) == (FUNDS, 20)  # reserved once
 
-    accepted = one(cli(db_url, "streams", "show-answer", show["id"], "accept", "--as", "pia", fmt="json"))
+    accepted = one(cli(db_url, "streams", "show-answer", show["id"], "accept", "--as", pia, fmt="json"))
     assert accepted["status"] == "running"
-    spy = one(cli(db_url, "streams", "show-join", show["id"], "--key", "spy-1", "--as", "val", fmt="json"))
+    spy = one(cli(db_url, "streams", "show-join", show["id"], "--key", "spy-1", "--as", val, fmt="json"))
     assert (spy["role"], spy["rate"], spy["show_id"]) == ("spy", 4, show["id"])
-    listing = ok(cli(db_url, "streams", "shows", stream, "--as", "pia")).stdout
+    listing = ok(cli(db_url, "streams", "shows", stream, "--as", pia)).stdout
     assert "running" in listing
     assert "my_role" in listing
-    [seen] = rows(cli(db_url, "streams", "shows", stream, fmt="json", env={"LIVEPANTY_AS": "val"}))
+    [seen] = rows(cli(db_url, "streams", "shows", stream, fmt="json", env={"LIVEPANTY_AS": val}))
     assert (seen["id"], seen["participants"]) == (show["id"], 2)
     assert (seen["my_role"], seen["requested_by"]) == ("spy", None)
 
-    age(db_url, show["id"], 150)
+    age(seed, live["pia"], show["id"], 150)
     first = cli(db_url, "jobs", "bill-shows", "--max-steps", "1", fmt="json")
     assert one(first) == {
         "job": "bill_shows", "steps": 1, "captured": 20, "released": 0, "settled": 0, "out_of_tokens": 0,
@@ -508,7 +509,7 @@ def test_the_show_commands(db_url: str, live: dict[str, Any]) -> None:
     assert one(cli(db_url, "jobs", "bill-shows", fmt="json"))["captured"] == 8
     assert one(cli(db_url, "jobs", "bill-shows", fmt="json"))["steps"] == 0
 
-    left = one(cli(db_url, "streams", "show-leave", show["id"], "--as", "vic", fmt="json"))
+    left = one(cli(db_url, "streams", "show-leave", show["id"], "--as", vic, fmt="json"))
     assert (left["role"], left["due_tokens"], left["billed_tokens"]) == ("payer", 30, 20)  # 3 started minutes
     done = cli(db_url, "jobs", "bill-shows", fmt="json")
     assert one(done) == {
@@ -519,40 +520,40 @@ def test_the_show_commands(db_url: str, live: dict[str, Any]) -> None:
     assert wallet(client, live["val_token"]) == (FUNDS - 8, 0)
 
     missing = str(uuid.uuid4())
-    before = state(db_url)
+    before = state(seed)
     for args, code in (
-        (("streams", "show-refund", show["id"], "--reason", "x", "--as", "pia"), "LP002"),  # not an admin
-        (("streams", "show-end", show["id"], "--as", "pia"), "LP004"),  # over
-        (("streams", "show-leave", show["id"], "--as", "val"), "LP004"),
-        (("streams", "show-start", show["id"], "--as", "pia"), "LP004"),  # not open
-        (("streams", "show-answer", show["id"], "accept", "--as", "vic"), "LP002"),  # viewers answer nothing
-        (("streams", "show-answer", missing, "decline", "--as", "pia"), "LP003"),
-        (("streams", "show-join", missing, "--key", "k", "--as", "val"), "LP003"),
-        (("streams", "show-request", stream, "--key", "k", "--as", "cora"), "LP123"),  # not watching
-        (("streams", "show-offer", stream, "private", "--as", "pia"), "LP018"),  # viewers ask for those
-        (("streams", "show-offer", stream, "group", "--as", "pia"), "LP128"),  # disabled
-        (("streams", "show-offer", stream, "ticket", "--as", "cora"), "LP002"),  # not the host
-        (("streams", "show-price", "group", "5", "--as", "pia"), "LP018"),  # no --min-participants
-        (("streams", "show-price", "private", "0", "--as", "pia"), "LP103"),
-        (("streams", "show-price", "ticket", "5", "--spy-rate", "2", "--as", "pia"), "LP018"),
-        (("streams", "shows", missing, "--as", "vic"), "LP003"),
+        (("streams", "show-refund", show["id"], "--reason", "x", "--as", pia), "LP002"),  # not an admin
+        (("streams", "show-end", show["id"], "--as", pia), "LP004"),  # over
+        (("streams", "show-leave", show["id"], "--as", val), "LP004"),
+        (("streams", "show-start", show["id"], "--as", pia), "LP004"),  # not open
+        (("streams", "show-answer", show["id"], "accept", "--as", vic), "LP002"),  # viewers answer nothing
+        (("streams", "show-answer", missing, "decline", "--as", pia), "LP003"),
+        (("streams", "show-join", missing, "--key", "k", "--as", val), "LP003"),
+        (("streams", "show-request", stream, "--key", "k", "--as", cora), "LP123"),  # not watching
+        (("streams", "show-offer", stream, "private", "--as", pia), "LP018"),  # viewers ask for those
+        (("streams", "show-offer", stream, "group", "--as", pia), "LP128"),  # disabled
+        (("streams", "show-offer", stream, "ticket", "--as", cora), "LP002"),  # not the host
+        (("streams", "show-price", "group", "5", "--as", pia), "LP018"),  # no --min-participants
+        (("streams", "show-price", "private", "0", "--as", pia), "LP103"),
+        (("streams", "show-price", "ticket", "5", "--spy-rate", "2", "--as", pia), "LP018"),
+        (("streams", "shows", missing, "--as", vic), "LP003"),
     ):
         refused(cli(db_url, *args), code)
-    no_group = cli(db_url, "streams", "show-offer", stream, "group", "--as", "pia")
+    no_group = cli(db_url, "streams", "show-offer", stream, "group", "--as", pia)
     assert "error [LP128]: you offer no group show: set its price first" in no_group.stderr
     assert "hint: `livepanty-db streams show-price`" in no_group.stderr  # the CLI names its command
-    assert state(db_url) == before
+    assert state(seed) == before
     for args in (
-        ("streams", "show-answer", show["id"], "maybe", "--as", "pia"),
-        ("streams", "show-price", "vip", "10", "--as", "pia"),
-        ("streams", "show-price", "ticket", "ten", "--as", "pia"),
-        ("streams", "show-refund", show["id"], "--as", "boss"),  # --reason is required
+        ("streams", "show-answer", show["id"], "maybe", "--as", pia),
+        ("streams", "show-price", "vip", "10", "--as", pia),
+        ("streams", "show-price", "ticket", "ten", "--as", pia),
+        ("streams", "show-refund", show["id"], "--as", boss),  # --reason is required
         ("jobs", "bill-shows", "--max-steps", "0"),
     ):
         assert cli(db_url, *args).exit_code == 2, args
-    assert state(db_url) == before
+    assert state(seed) == before
 
-    refund = ("streams", "show-refund", show["id"], "--reason", "complaint upheld", "--as", "boss")
+    refund = ("streams", "show-refund", show["id"], "--reason", "complaint upheld", "--as", boss)
     refunded = one(cli(db_url, *refund, fmt="json"))
     assert (refunded["id"], refunded["status"]) == (show["id"], "ended")
     assert refunded["refunded_at"] is not None
@@ -560,15 +561,15 @@ def test_the_show_commands(db_url: str, live: dict[str, Any]) -> None:
     assert wallet(client, live["val_token"]) == (FUNDS, 0)
 
     # a ticket show: opened, a ticket bought (key printed), started, ended by an admin, billed
-    ticket_show = one(cli(db_url, "streams", "show-offer", stream, "ticket", "--as", "pia", fmt="json"))
+    ticket_show = one(cli(db_url, "streams", "show-offer", stream, "ticket", "--as", pia, fmt="json"))
     assert (ticket_show["show_type"], ticket_show["status"], ticket_show["rate"]) == ("ticket", "open", 30)
-    bought = cli(db_url, "streams", "show-join", ticket_show["id"], "--as", "vic", fmt="json")
+    bought = cli(db_url, "streams", "show-join", ticket_show["id"], "--as", vic, fmt="json")
     printed_key(bought)
     assert one(bought)["role"] == "ticket"
-    started = ok(cli(db_url, "streams", "show-start", ticket_show["id"], "--as", "pia")).stdout
+    started = ok(cli(db_url, "streams", "show-start", ticket_show["id"], "--as", pia)).stdout
     assert "running" in started
-    refused(cli(db_url, "streams", "show-end", ticket_show["id"], "--as", "boss"), "LP018")  # no reason
-    end = ("streams", "show-end", ticket_show["id"], "--reason", "terms breached", "--as", "boss")
+    refused(cli(db_url, "streams", "show-end", ticket_show["id"], "--as", boss), "LP018")  # no reason
+    end = ("streams", "show-end", ticket_show["id"], "--reason", "terms breached", "--as", boss)
     ended = one(cli(db_url, *end, fmt="json"))
     assert (ended["status"], ended["ended_by"], ended["end_reason"]) == ("ended", "admin", "terms breached")
     csv = ok(cli(db_url, "jobs", "bill-shows", fmt="csv")).stdout
@@ -576,18 +577,18 @@ def test_the_show_commands(db_url: str, live: dict[str, Any]) -> None:
     assert wallet(client, live["vic_token"]) == (FUNDS - 30, 0)
 
     # declining a request, and a group show cancelled for want of viewers
-    asked = one(cli(db_url, "streams", "show-request", stream, "--key", "ask-2", "--as", "val", fmt="json"))
-    answer = ("streams", "show-answer", asked["id"], "decline", "--reason", "busy", "--as", "pia")
+    asked = one(cli(db_url, "streams", "show-request", stream, "--key", "ask-2", "--as", val, fmt="json"))
+    answer = ("streams", "show-answer", asked["id"], "decline", "--reason", "busy", "--as", pia)
     declined = one(cli(db_url, *answer, fmt="json"))
     assert (declined["status"], declined["end_reason"]) == ("declined", "busy")
-    ok(cli(db_url, "streams", "show-price", "group", "5", "--min-participants", "2", "--as", "pia"))
-    group_show = one(cli(db_url, "streams", "show-offer", stream, "group", "--as", "pia", fmt="json"))
-    ok(cli(db_url, "streams", "show-join", group_show["id"], "--key", "g-1", "--as", "vic"))
-    cancelled = cli(db_url, "streams", "show-start", group_show["id"], "--as", "pia", fmt="json")
+    ok(cli(db_url, "streams", "show-price", "group", "5", "--min-participants", "2", "--as", pia))
+    group_show = one(cli(db_url, "streams", "show-offer", stream, "group", "--as", pia, fmt="json"))
+    ok(cli(db_url, "streams", "show-join", group_show["id"], "--key", "g-1", "--as", vic))
+    cancelled = cli(db_url, "streams", "show-start", group_show["id"], "--as", pia, fmt="json")
     assert one(cancelled)["status"] == "cancelled"
     assert "1 of 2 viewers committed" in cancelled.stderr
     assert one(cli(db_url, "jobs", "bill-shows", fmt="json"))["released"] == 20 + 5
     assert wallet(client, live["val_token"]) == (FUNDS, 0)
     assert wallet(client, live["vic_token"]) == (FUNDS - 30, 0)
-    statuses = [s["status"] for s in rows(cli(db_url, "streams", "shows", stream, "--as", "pia", fmt="json"))]
+    statuses = [s["status"] for s in rows(cli(db_url, "streams", "shows", stream, "--as", pia, fmt="json"))]
     assert statuses == ["ended", "ended", "declined", "cancelled"]
