@@ -713,6 +713,13 @@ BEGIN
         IF p_kind = 'capture' THEN
             PERFORM router_proxy.payee_state_check(p_payee_shard, p_payee_id);
         ELSE
+            -- shard.payee_check reads the payer's role from their stub there (staff see inactive menu items
+            -- and every stream): a staff payer's stub is made, with the current role, before their first check
+            -- there (only staff: a viewer's concurrent first tips would wait for each other at router.stubs)
+            IF EXISTS (SELECT 1 FROM router.users AS u
+                        WHERE u.user_id = p_user AND u.role IN ('moderator', 'admin')) THEN
+                PERFORM router.ensure_user(p_payee_shard, p_user);
+            END IF;
             PERFORM router_proxy.payee_check(p_payee_shard, p_kind, p_user, p_payee_id, p_amount, p_stream_id,
                                              p_menu_item_id);
         END IF;
@@ -736,7 +743,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION router.check_payee(text, integer, uuid, bigint, uuid, uuid, integer, uuid, uuid, text, uuid, text) IS 'The payee''s checks of a cross-shard tip or hold (p_kind tip, hold: shard.payee_check) or capture (capture: shard.payee_state_check) on the payee''s shard p_payee_shard. When they fail (a refusal, or the shard unreachable): returns when the payer''s shard p_shard already holds the call keyed p_key (shard.key_used), so that the route goes on and the payer''s shard answers the retry as one node does; else raises the failure (router.reraise).';
+COMMENT ON FUNCTION router.check_payee(text, integer, uuid, bigint, uuid, uuid, integer, uuid, uuid, text, uuid, text) IS 'The payee''s checks of a cross-shard tip or hold (p_kind tip, hold: shard.payee_check, after a staff payer''s stub there is made with their current role, router.ensure_user, since the check reads it) or capture (capture: shard.payee_state_check) on the payee''s shard p_payee_shard. When they fail (a refusal, or the shard unreachable): returns when the payer''s shard p_shard already holds the call keyed p_key (shard.key_used), so that the route goes on and the payer''s shard answers the retry as one node does; else raises the failure (router.reraise).';
 REVOKE ALL ON FUNCTION router.check_payee(text, integer, uuid, bigint, uuid, uuid, integer, uuid, uuid, text, uuid, text) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION api.register_user(

@@ -1211,6 +1211,22 @@ def test_a_cross_shard_tip_buying_an_inactive_menu_item_is_not_found(sharded: Sh
     assert total(sharded, viewer.id) == 1000
 
 
+def test_staff_of_another_shard_are_told_an_inactive_menu_item_is_unavailable(sharded: Sharded) -> None:
+    """An admin's first tip to a performer of another shard, buying an item she took off her menu, is LP126
+    (staff are told it is unavailable, api.tip's rule, as on one node), not LP003: shard.payee_check reads the
+    payer's role from their stub there, which the router makes (router.ensure_user) before it asks."""
+    admin = created_admin(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    with psycopg.connect(sharded.shards[1]) as conn:  # she has never acted on the performer's shard
+        assert conn.execute("SELECT count(*) FROM lp.users WHERE id = %s", [admin.id]).fetchone()[0] == 0
+    with sharded.client() as client:
+        with client.session(token_for(sharded, performer)) as tx:
+            item = tx.set_menu_item("Retired", 50, is_active=False)
+        with pytest.raises(LivepantyError) as refused, client.session(token_for(sharded, admin)) as tx:
+            tx.tip(performer.id, 50, idempotency_key="staff-k", menu_item_id=item.id)
+    assert (refused.value.sqlstate, refused.value.message) == ("LP126", "the menu item is not available")
+
+
 def test_a_second_delivery_after_a_dead_worker_changes_nothing(sharded: Sharded) -> None:
     viewer = register(sharded, shard=1)
     performer = verified_performer(sharded, 0)
