@@ -60,10 +60,15 @@ test: lint
 	# (tests/conftest.py, LIVEPANTY_TEST_PGBOUNCER; tests needing session state are skipped with their reason).
 	LIVEPANTY_TEST_PGBOUNCER=1 $(PY) -m pytest -v tests/py/test_client*.py tests/py/test_concurrency.py \
 		tests/py/test_lock_protocol.py tests/py/test_tip_many.py tests/py/test_batcher.py
-	# Third pass: the same tests against a router over 2 shard databases (tests/conftest.py,
-	# LIVEPANTY_TEST_SHARDS; tests that need one database are skipped with their reason, NEEDS_ONE_DATABASE).
+	# Third pass: the same tests, and the client tests of KYC, admin changes, sanctions, the review queue,
+	# fraud controls, shows, goals and menus, and privacy, against a router over 2 shard databases
+	# (tests/conftest.py, LIVEPANTY_TEST_SHARDS; tests that need one database are skipped with their reason,
+	# NEEDS_ONE_DATABASE).
 	LIVEPANTY_TEST_SHARDS=2 $(PY) -m pytest -v -rs tests/py/test_client*.py tests/py/test_concurrency.py \
-		tests/py/test_lock_protocol.py tests/py/test_tip_many.py tests/py/test_batcher.py
+		tests/py/test_lock_protocol.py tests/py/test_tip_many.py tests/py/test_batcher.py \
+		tests/py/test_kyc_client.py tests/py/test_kyc_gate_client.py tests/py/test_admin_lock.py \
+		tests/py/test_sanctions_client.py tests/py/test_review_queue_client.py tests/py/test_fraud_client.py \
+		tests/py/test_shows_client.py tests/py/test_goals_menus_client.py tests/py/test_privacy_client.py
 	# Fourth pass: the same tests against that router behind pgbouncer in transaction pooling mode, as an
 	# application behind its pooler reaches a sharded installation (both variables; each pass's skips apply).
 	LIVEPANTY_TEST_PGBOUNCER=1 LIVEPANTY_TEST_SHARDS=2 $(PY) -m pytest -v -rs tests/py/test_client*.py \
