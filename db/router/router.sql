@@ -56,7 +56,11 @@ CREATE TABLE IF NOT EXISTS router.stubs (
     role    text NOT NULL,
     PRIMARY KEY (user_id, shard)
 );
-COMMENT ON TABLE router.stubs IS 'The stubs the router made of users on shards other than their own (shard.ensure_user), with the role they carry: a stub is made again when the role changed.';
+-- role NULL: a stub of the user may be on that shard with a role that is no longer theirs (a role change the
+-- router could not carry there, or one their home shard reported): router.ensure_user brings it up to date
+-- before the user's next call there, the payee check of a cross-shard tip or hold included.
+ALTER TABLE router.stubs ALTER COLUMN role DROP NOT NULL;
+COMMENT ON TABLE router.stubs IS 'The stubs the router made of users on shards other than their own (shard.ensure_user), with the role they carry: a stub is made again when the role changed. A row whose role is NULL marks a shard where a stub of the user may carry an outdated role (a role change not carried there): brought up to date before the user acts there, a cross-shard payee check included.';
 CREATE TABLE IF NOT EXISTS router.erasure_sync (
     shard        smallint PRIMARY KEY CHECK (shard >= 0),
     synced_until timestamptz NOT NULL
@@ -476,17 +480,23 @@ CREATE FUNCTION router.note_role(p_user_id uuid, p_role text) RETURNS void
     SET search_path = pg_catalog, pg_temp
 AS $$
 -- The home shard reported the user's role (api.authenticate, api.act_as, a cross-shard tip of api.tip_many):
--- the directory follows it. When it changed, no stub of theirs is vouched for any more (router.stubs): each is
--- made current (router.ensure_user) before their next call there. A stub whose role update was rolled back on
--- the router (a call that failed after it) is caught so too.
+-- the directory follows it. When it changed, no stub of theirs is vouched for any more: every other shard is
+-- marked in router.stubs (role NULL; a stub the relay made there is not recorded, so every shard is), and each
+-- stub is made current (router.ensure_user) before their next call there. A stub whose role update was rolled
+-- back on the router (a call that failed after it) is caught so too.
+DECLARE
+    v_home smallint;
 BEGIN
-    UPDATE router.users AS u SET role = p_role WHERE u.user_id = p_user_id AND u.role IS DISTINCT FROM p_role;
+    UPDATE router.users AS u SET role = p_role WHERE u.user_id = p_user_id AND u.role IS DISTINCT FROM p_role
+    RETURNING u.shard INTO v_home;
     IF FOUND THEN
-        DELETE FROM router.stubs AS s WHERE s.user_id = p_user_id;
+        INSERT INTO router.stubs (user_id, shard, role)
+        SELECT p_user_id, k, NULL FROM generate_series(0, router.shard_count() - 1) AS k WHERE k <> v_home
+        ON CONFLICT (user_id, shard) DO UPDATE SET role = NULL;
     END IF;
 END
 $$;
-COMMENT ON FUNCTION router.note_role(uuid, text) IS 'The directory takes the role the user''s home shard reported; when it changed, the user''s rows of router.stubs go, so that every stub of theirs is brought up to date (router.ensure_user) before they act there again.';
+COMMENT ON FUNCTION router.note_role(uuid, text) IS 'The directory takes the role the user''s home shard reported; when it changed, every other shard is marked in router.stubs (role NULL), so that every stub of theirs is brought up to date (router.ensure_user) before they act there again, a cross-shard payee check included.';
 REVOKE ALL ON FUNCTION router.note_role(uuid, text) FROM PUBLIC;
 
 CREATE FUNCTION router.stub_needed(p_shard integer, p_user_id uuid) RETURNS boolean

@@ -540,9 +540,9 @@ REVOKE ALL ON FUNCTION router.erase_now(integer, uuid) FROM PUBLIC;
 
 -- A role changed through the router (api.set_user_role, an AFTER_CALL step of its route): the directory takes it,
 -- and every stub of the user on another shard takes it at once (shard.stub_role), so a demoted moderator or
--- admin keeps no power on any shard, whether or not they act there again. router.stubs keeps only the stubs
--- this reached: a shard out of reach (logged, skipped) has its stub brought up to date by router.ensure_user
--- before the user's next call there.
+-- admin keeps no power on any shard, whether or not they act there again. router.stubs vouches only for the
+-- stubs this reached: a shard out of reach (logged, skipped) stays marked (role NULL), and its stub is brought
+-- up to date by router.ensure_user before the user's next call there.
 CREATE FUNCTION router.role_changed(p_home integer, p_user_id uuid, p_role text) RETURNS integer
     LANGUAGE plpgsql
     SET search_path = pg_catalog, ext, pg_temp
@@ -554,7 +554,9 @@ BEGIN
         RETURN 0;
     END IF;
     UPDATE router.users AS u SET role = p_role WHERE u.user_id = p_user_id AND u.role IS DISTINCT FROM p_role;
-    DELETE FROM router.stubs AS s WHERE s.user_id = p_user_id;
+    INSERT INTO router.stubs (user_id, shard, role)
+    SELECT p_user_id, k, NULL FROM generate_series(0, router.shard_count() - 1) AS k WHERE k <> p_home
+    ON CONFLICT (user_id, shard) DO UPDATE SET role = NULL;
     FOR v_shard IN 0 .. router.shard_count() - 1 LOOP
         CONTINUE WHEN v_shard = p_home;
         BEGIN
@@ -571,7 +573,7 @@ BEGIN
     RETURN v_n;
 END
 $$;
-COMMENT ON FUNCTION router.role_changed(integer, uuid, text) IS 'After api.set_user_role through the router (p_user_id of home shard p_home now has role p_role): the directory''s role, and every stub of the user on the other shards set to it (shard.stub_role, each shard on its own, recorded in router.stubs); a shard that cannot be reached is logged and skipped (its stub is no longer vouched for in router.stubs: router.ensure_user updates it before the user acts there). Returns the stubs set now.';
+COMMENT ON FUNCTION router.role_changed(integer, uuid, text) IS 'After api.set_user_role through the router (p_user_id of home shard p_home now has role p_role): the directory''s role, and every stub of the user on the other shards set to it (shard.stub_role, each shard on its own, recorded in router.stubs); a shard that cannot be reached is logged and skipped (marked in router.stubs, role NULL: router.ensure_user updates its stub before the user acts there, a cross-shard payee check included). Returns the stubs set now.';
 REVOKE ALL ON FUNCTION router.role_changed(integer, uuid, text) FROM PUBLIC;
 
 -- A provider reference names one person (api.submit_kyc refuses another user's; LP132): on one node it checks
@@ -714,10 +716,16 @@ BEGIN
             PERFORM router_proxy.payee_state_check(p_payee_shard, p_payee_id);
         ELSE
             -- shard.payee_check reads the payer's role from their stub there (staff see inactive menu items
-            -- and every stream): a staff payer's stub is made, with the current role, before their first check
-            -- there (only staff: a viewer's concurrent first tips would wait for each other at router.stubs)
+            -- and every stream; no stub reads as a viewer): the stub is made current first when the payer is
+            -- staff, or when a stub of theirs there may carry an outdated role (a role change not carried there,
+            -- router.stubs role NULL). Not for every viewer: their concurrent first tips would wait for each
+            -- other at router.stubs.
             IF EXISTS (SELECT 1 FROM router.users AS u
-                        WHERE u.user_id = p_user AND u.role IN ('moderator', 'admin')) THEN
+                        WHERE u.user_id = p_user
+                          AND (u.role IN ('moderator', 'admin')
+                               OR EXISTS (SELECT 1 FROM router.stubs AS s
+                                           WHERE s.user_id = u.user_id AND s.shard = p_payee_shard
+                                             AND s.role IS DISTINCT FROM u.role))) THEN
                 PERFORM router.ensure_user(p_payee_shard, p_user);
             END IF;
             PERFORM router_proxy.payee_check(p_payee_shard, p_kind, p_user, p_payee_id, p_amount, p_stream_id,
@@ -743,7 +751,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION router.check_payee(text, integer, uuid, bigint, uuid, uuid, integer, uuid, uuid, text, uuid, text) IS 'The payee''s checks of a cross-shard tip or hold (p_kind tip, hold: shard.payee_check, after a staff payer''s stub there is made with their current role, router.ensure_user, since the check reads it) or capture (capture: shard.payee_state_check) on the payee''s shard p_payee_shard. When they fail (a refusal, or the shard unreachable): returns when the payer''s shard p_shard already holds the call keyed p_key (shard.key_used), so that the route goes on and the payer''s shard answers the retry as one node does; else raises the failure (router.reraise).';
+COMMENT ON FUNCTION router.check_payee(text, integer, uuid, bigint, uuid, uuid, integer, uuid, uuid, text, uuid, text) IS 'The payee''s checks of a cross-shard tip or hold (p_kind tip, hold: shard.payee_check, after the payer''s stub there is made current, router.ensure_user, when they are staff or a stub of theirs there may carry an outdated role, router.stubs role NULL, since the check reads it) or capture (capture: shard.payee_state_check) on the payee''s shard p_payee_shard. When they fail (a refusal, or the shard unreachable): returns when the payer''s shard p_shard already holds the call keyed p_key (shard.key_used), so that the route goes on and the payer''s shard answers the retry as one node does; else raises the failure (router.reraise).';
 REVOKE ALL ON FUNCTION router.check_payee(text, integer, uuid, bigint, uuid, uuid, integer, uuid, uuid, text, uuid, text) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION api.register_user(

@@ -1227,6 +1227,40 @@ def test_staff_of_another_shard_are_told_an_inactive_menu_item_is_unavailable(sh
     assert (refused.value.sqlstate, refused.value.message) == ("LP126", "the menu item is not available")
 
 
+def test_a_demoted_admins_old_stub_tells_their_tip_nothing_staff_are_told(sharded: Sharded) -> None:
+    """An admin of shard 0 tips a performer of shard 1 (their stub there: an admin) and is then demoted on
+    their own shard, not through the router: their next tip there buying an item the performer took off her
+    menu is LP003 (not found), a viewer's answer, as on one node, not LP126 (unavailable), what staff are
+    told. The router learns the new role when the home shard reports it (api.authenticate) and marks every
+    other shard (router.stubs, role NULL); the payee check makes the stub there current before it reads it.
+    Before, the stale admin stub answered the check (LP126)."""
+    admin = created_admin(sharded, shard=0)
+    performer = verified_performer(sharded, 1)
+    fund(sharded, admin.id, 100)
+    with sharded.client() as client:
+        with client.session(token_for(sharded, performer)) as tx:
+            item = tx.set_menu_item("Retired", 50, is_active=False)
+        token = token_for(sharded, admin)
+        with client.session(token) as tx:
+            tx.tip(performer.id, 10, idempotency_key="before-demotion")
+        assert _stub_role(sharded, 1, admin.id) == "admin"
+        with psycopg.connect(sharded.shards[0]) as conn:  # on their shard, not through the router
+            conn.execute("UPDATE lp.users SET role = 'viewer' WHERE id = %s", [admin.id])
+        with pytest.raises(LivepantyError) as refused, client.session(token) as tx:
+            tx.tip(performer.id, 50, idempotency_key="after-demotion", menu_item_id=item.id)
+        assert refused.value.sqlstate == "LP003"
+        assert _stub_role(sharded, 1, admin.id) == "viewer"  # made current on shard 1 (committed there)
+        # the refused call rolled the router's notes back; the next call that commits records them
+        with client.session(token) as tx:
+            tx.tip(performer.id, 10, idempotency_key="after-demotion-plain")
+    with psycopg.connect(sharded.router) as conn:
+        assert conn.execute(
+            "SELECT u.role, s.role FROM router.users AS u JOIN router.stubs AS s ON s.user_id = u.user_id"
+            " WHERE u.user_id = %s AND s.shard = 1",
+            [admin.id],
+        ).fetchone() == ("viewer", "viewer")
+
+
 def test_a_second_delivery_after_a_dead_worker_changes_nothing(sharded: Sharded) -> None:
     viewer = register(sharded, shard=1)
     performer = verified_performer(sharded, 0)
