@@ -14,6 +14,13 @@ APT_PACKAGES := postgresql-15 postgresql-contrib postgresql-15-pgtap postgresql-
   pgbackrest
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PIP := $(PY) -m pip --disable-pip-version-check
+# The client and concurrency tests that the pgbouncer and router passes of `make test` run again, and the
+# client tests of the features (KYC, sanctions, review queue, fraud controls, shows, goals and menus, privacy).
+CLIENT_TESTS := tests/py/test_client*.py tests/py/test_concurrency.py tests/py/test_lock_protocol.py \
+	tests/py/test_tip_many.py tests/py/test_batcher.py
+FEATURE_CLIENT_TESTS := tests/py/test_kyc_client.py tests/py/test_kyc_gate_client.py \
+	tests/py/test_sanctions_client.py tests/py/test_review_queue_client.py tests/py/test_fraud_client.py \
+	tests/py/test_shows_client.py tests/py/test_goals_menus_client.py tests/py/test_privacy_client.py
 
 .PHONY: help system-deps install install-dev lint test docs generate demo stop
 
@@ -56,23 +63,18 @@ lint: install-dev
 # -v lists every pgTAP assertion (a subtest). Any non-zero pytest exit fails the target, including 5 (no tests).
 test: lint
 	$(PY) -m pytest -v
-	# Second pass: the client and concurrency tests through pgbouncer in transaction pooling mode
+	# Second pass: the client, concurrency and feature client tests through pgbouncer in transaction pooling mode
 	# (tests/conftest.py, LIVEPANTY_TEST_PGBOUNCER; tests needing session state are skipped with their reason).
-	LIVEPANTY_TEST_PGBOUNCER=1 $(PY) -m pytest -v tests/py/test_client*.py tests/py/test_concurrency.py \
-		tests/py/test_lock_protocol.py tests/py/test_tip_many.py tests/py/test_batcher.py
-	# Third pass: the same tests, and the client tests of KYC, admin changes, sanctions, the review queue,
-	# fraud controls, shows, goals and menus, and privacy, against a router over 2 shard databases
+	LIVEPANTY_TEST_PGBOUNCER=1 $(PY) -m pytest -v $(CLIENT_TESTS) $(FEATURE_CLIENT_TESTS)
+	# Third pass: the same tests, and the admin-change lock tests, against a router over 2 shard databases
 	# (tests/conftest.py, LIVEPANTY_TEST_SHARDS; tests that need one database are skipped with their reason,
 	# NEEDS_ONE_DATABASE).
-	LIVEPANTY_TEST_SHARDS=2 $(PY) -m pytest -v -rs tests/py/test_client*.py tests/py/test_concurrency.py \
-		tests/py/test_lock_protocol.py tests/py/test_tip_many.py tests/py/test_batcher.py \
-		tests/py/test_kyc_client.py tests/py/test_kyc_gate_client.py tests/py/test_admin_lock.py \
-		tests/py/test_sanctions_client.py tests/py/test_review_queue_client.py tests/py/test_fraud_client.py \
-		tests/py/test_shows_client.py tests/py/test_goals_menus_client.py tests/py/test_privacy_client.py
-	# Fourth pass: the same tests against that router behind pgbouncer in transaction pooling mode, as an
-	# application behind its pooler reaches a sharded installation (both variables; each pass's skips apply).
-	LIVEPANTY_TEST_PGBOUNCER=1 LIVEPANTY_TEST_SHARDS=2 $(PY) -m pytest -v -rs tests/py/test_client*.py \
-		tests/py/test_concurrency.py tests/py/test_lock_protocol.py tests/py/test_tip_many.py tests/py/test_batcher.py
+	LIVEPANTY_TEST_SHARDS=2 $(PY) -m pytest -v -rs $(CLIENT_TESTS) $(FEATURE_CLIENT_TESTS) tests/py/test_admin_lock.py
+	# Fourth pass: the client, concurrency and feature client tests against that router behind pgbouncer in
+	# transaction pooling mode, as an application behind its pooler reaches a sharded installation (both
+	# variables; each pass's skips apply). test_admin_lock.py connects as login roles the test pooler does not
+	# admit, so it runs in the first and third passes only.
+	LIVEPANTY_TEST_PGBOUNCER=1 LIVEPANTY_TEST_SHARDS=2 $(PY) -m pytest -v -rs $(CLIENT_TESTS) $(FEATURE_CLIENT_TESTS)
 
 # Regenerate docs/cli.md from the command definitions (a test fails when it is stale).
 docs: install-dev
