@@ -315,10 +315,6 @@ USERNAMES_SQL = "SELECT u.id, u.username::text FROM lp.users AS u WHERE u.id = A
 USERNAMES_ROUTER_SQL = (
     "SELECT u.user_id, u.username FROM router.users AS u WHERE u.user_id = ANY(%(ids)s::uuid[])"
 )
-#: The same on the router of a sharded installation: the directory keeps each user's username as registered.
-USERNAMES_ROUTER_SQL = (
-    "SELECT u.user_id, u.username FROM router.users AS u WHERE u.user_id = ANY(%(ids)s::uuid[])"
-)
 
 
 def usernames(ids: Sequence[Any]) -> dict[UUID, str]:
